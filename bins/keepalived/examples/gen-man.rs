@@ -1,0 +1,535 @@
+//! Generates the man pages `keepalived(8)` and `keepalived.conf(5)`.
+//!
+//! ```sh
+//! cargo run -p keepalived --example gen-man             # writes dist/man/keepalived.8, keepalived.conf.5
+//! cargo run -p keepalived --example gen-man -- --check  # exit 1 if the committed pages are stale
+//! ```
+//!
+//! * `keepalived(8)` is rendered by clap_mangen from the clap definition
+//!   ([`keepalived::cli::Cli`]); each option's description is taken from keepalived's usage text
+//!   ([`keepalived::cli::usage`], what `keepalived -h` prints), falling back to the option's doc
+//!   comment. Hidden internal flags stay hidden.
+//! * `keepalived.conf(5)` lists every keyword of conf-parse's keyword table
+//!   ([`conf_parse::keywords::ROOT`]) by block, with its status. The status is *derived*, not
+//!   hand-written: each keyword is put alone, inside its enclosing blocks, into a small
+//!   configuration that is run through [`conf_parse::parse_str`]; if conf-parse answers with a
+//!   [`conf_parse::Code::NotSupportedYet`] note on that line (the keyword is kept as a generic
+//!   statement, not typed in the model), it is "not supported yet", else it is "supported"
+//!   (typed in the model, validated like keepalived does, handed to the runtime). Children of a
+//!   block that is not supported inherit that status. Deprecated keywords and aliases come
+//!   from the table's [`conf_parse::keywords::Status`].
+//!
+//! The staleness test (`bins/keepalived/tests/man_pages.rs`) includes this file as a module and
+//! compares [`pages`] with `dist/man/`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+use conf_parse::keywords::{self, Kind, Kw, Status};
+
+/// Where the pages go, relative to the workspace root.
+pub const MAN_DIR: &str = "dist/man";
+
+/// The workspace root (two levels above this package).
+pub fn workspace_root() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    p.canonicalize().unwrap_or(p)
+}
+
+/// `(file name, contents)` of every page this generator owns.
+pub fn pages() -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    Ok(vec![
+        ("keepalived.8", keepalived_8()?),
+        ("keepalived.conf.5", keepalived_conf_5().into_bytes()),
+    ])
+}
+
+/// Option descriptions from keepalived's usage text, keyed by long name (or short letter).
+fn usage_help() -> Vec<(String, String)> {
+    let text = keepalived::cli::usage("keepalived");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with('-') && indent <= 6 {
+            // "-f, --use-file=FILE          Use the ...": flags, 2+ spaces, text (the text
+            // is on the next line when the flags are too long).
+            let (flags, desc) = match trimmed.split_once("  ") {
+                Some((f, d)) => (f.trim(), d.trim()),
+                // A long flag leaves one space before the text at column 31.
+                None if line.len() > 31 && line.as_bytes()[30] == b' ' => {
+                    (line[..30].trim(), line[31..].trim())
+                }
+                None => (trimmed, ""),
+            };
+            let long = flags
+                .split([' ', ','])
+                .find_map(|w| w.strip_prefix("--"))
+                .map(|l| l.split(['=', '[']).next().unwrap_or(l).to_string());
+            let short = flags
+                .strip_prefix('-')
+                .and_then(|s| s.chars().next())
+                .filter(|c| *c != '-');
+            let key = long.or_else(|| short.map(String::from)).unwrap_or_default();
+            out.push((key, desc.to_string()));
+        } else if let Some(last) = out.last_mut() {
+            if !last.1.is_empty() {
+                last.1.push(' ');
+            }
+            last.1.push_str(trimmed);
+        }
+    }
+    out
+}
+
+fn keepalived_command() -> clap::Command {
+    let help = usage_help();
+    let mut cmd = keepalived::cli::Cli::command()
+        .about("Keepalive daemon: VRRP failover and the LVS/IPVS director with health checks (keepalived-rs)")
+        .long_about(
+            "keepalived-rs is a Rust re-implementation of keepalived 2.x, CLI- and \
+             configuration-compatible. The parent process reads the configuration \
+             (default /etc/keepalived/keepalived.conf, see keepalived.conf(5)) and starts a VRRP \
+             worker when it has vrrp_instance blocks and a health-checker worker when it has \
+             virtual_server blocks; it respawns them when they die, reloads on SIGHUP and stops \
+             on SIGTERM. With -T (or when called as genhash) it runs the genhash utility.",
+        )
+        .version(env!("CARGO_PKG_VERSION"));
+    let ids: Vec<clap::Id> = cmd.get_arguments().map(|a| a.get_id().clone()).collect();
+    for id in ids {
+        cmd = cmd.mut_arg(id, |a| {
+            let long = a.get_long().map(str::to_string);
+            let short = a.get_short().map(String::from);
+            let from_usage = help
+                .iter()
+                .find(|(k, _)| Some(k) == long.as_ref() || Some(k) == short.as_ref())
+                .map(|(_, d)| d.clone())
+                .filter(|d| !d.is_empty());
+            match from_usage {
+                Some(d) => a.help(d.clone()).long_help(d),
+                None => {
+                    // Doc comments read "-f, --use-file=FILE: text."; keep the text.
+                    let doc = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    let text = doc.split_once(": ").map(|(_, t)| t.to_string());
+                    match text {
+                        Some(t) => a.help(t),
+                        None => a,
+                    }
+                }
+            }
+        });
+    }
+    // Hidden internal flags and the catch-all positional stay out of the page.
+    let mut shown = clap::Command::new("keepalived")
+        .about(cmd.get_about().cloned().unwrap_or_default())
+        .long_about(cmd.get_long_about().cloned().unwrap_or_default())
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_help_flag(true)
+        .disable_version_flag(true);
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        shown = shown.arg(a.clone());
+    }
+    shown
+}
+
+/// `keepalived(8)`.
+pub fn keepalived_8() -> Result<Vec<u8>, String> {
+    let man = clap_mangen::Man::new(keepalived_command())
+        .section("8")
+        .source(format!("keepalived-rs {}", env!("CARGO_PKG_VERSION")))
+        .manual("System Administration");
+    let mut out = Vec::new();
+    man.render(&mut out)
+        .map_err(|e| format!("rendering keepalived.8: {e}"))?;
+    let mut extra = String::new();
+    let sig = |name: &str| keepalived::cli::signum(name).unwrap_or(0);
+    let _ = write!(
+        extra,
+        r#".SH SIGNALS
+Signals go to the parent process (its pid is in /run/keepalived.pid); \fBkeepalived \-\-signum=NAME\fR prints the number.
+.TP
+\fBSIGHUP\fR (RELOAD, {hup})
+Re\-read the configuration; a configuration with errors is logged and ignored.
+.TP
+\fBSIGTERM\fR (STOP, {term})
+Stop: release VIPs (unless \-V) and remove the IPVS configuration (unless \-I).
+.TP
+\fBSIGUSR1\fR (DATA, {usr1})
+Write the running configuration to /tmp/keepalived.data.
+.TP
+\fBSIGUSR2\fR (STATS, {usr2})
+Write statistics to /tmp/keepalived.stats.
+.TP
+\fBSIGRTMIN+2\fR (JSON, {json})
+Write the VRRP state as JSON to /tmp/keepalived.json.
+.TP
+\fBSIGRTMAX\-1\fR (STATS_CLEAR, {clear})
+Write statistics, then clear them.
+.SH FILES
+.TP
+/etc/keepalived/keepalived.conf
+Default configuration file, see \fBkeepalived.conf\fR(5).
+.TP
+/run/keepalived.pid, /run/vrrp.pid, /run/checkers.pid
+Pid files of the parent and the workers (\-p, \-r, \-c).
+.TP
+/etc/default/keepalived
+DAEMON_ARGS for the systemd unit (dist/systemd/keepalived.service).
+.SH EXIT STATUS
+.TP
+{ok}
+Success; with \-t: the configuration is valid.
+.TP
+{fatal}
+Fatal error, or a bad command\-line option.
+.TP
+{config}
+The configuration is invalid (the daemon does not start).
+.TP
+{perm}
+Missing permission.
+.TP
+{noconf}
+The configuration file cannot be read.
+.TP
+{prog}
+Internal program error.
+.P
+With \-t the status is keepalived 2.2.7\*(Aqs for the worst problem found.
+.SH EXTENSIONS
+\fB\-\-metrics\-listen\fR=\fIADDR\fR (or \fBmetrics_listen\fR in global_defs) serves Prometheus
+/metrics and a /status JSON document. There is no SNMP and no BFD subsystem: \-x, \-A, \-b, \-B
+are accepted and ignored.
+.SH SEE ALSO
+\fBkeepalived.conf\fR(5), \fBlvs\-realserver\fR(8), \fBipvsadm\fR(8)
+"#,
+        hup = sig("RELOAD"),
+        term = sig("STOP"),
+        usr1 = sig("DATA"),
+        usr2 = sig("STATS"),
+        json = sig("JSON"),
+        clear = sig("STATS_CLEAR"),
+        ok = keepalived::exit::OK,
+        fatal = keepalived::exit::FATAL,
+        config = keepalived::exit::CONFIG,
+        perm = keepalived::exit::MISSING_PERMISSION,
+        noconf = keepalived::exit::NO_CONFIG,
+        prog = keepalived::exit::PROGRAM_ERROR,
+    );
+    out.extend_from_slice(extra.as_bytes());
+    Ok(out)
+}
+
+/// A keyword's status for the reference page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KwStatus {
+    /// Typed in conf-parse's model: validated and used.
+    Supported,
+    /// Recognized (keepalived knows it) but kept as a generic statement, ignored at runtime.
+    NotSupportedYet,
+}
+
+/// The header words to open a block in a probe configuration.
+fn block_header(name: &str) -> &'static str {
+    match name {
+        "vrrp_instance" => "VI_PROBE",
+        "vrrp_sync_group" => "SG_PROBE",
+        "vrrp_script" => "chk_probe",
+        "vrrp_track_process" => "tp_probe",
+        "track_file" | "vrrp_track_file" => "tf_probe",
+        "track_group" => "tg_probe",
+        "bfd_instance" => "bfd_probe",
+        "virtual_server" => "192.0.2.1 80",
+        "real_server" => "192.0.2.2 80",
+        "virtual_server_group" => "vsg_probe",
+        _ => "",
+    }
+}
+
+fn open_line(kw: &Kw) -> String {
+    let h = block_header(kw.name);
+    if h.is_empty() {
+        format!("{} {{\n", kw.name)
+    } else {
+        format!("{} {h} {{\n", kw.name)
+    }
+}
+
+/// Ask conf-parse whether the last keyword of `path` (inside the others) is typed.
+pub fn probe(path: &[&Kw]) -> KwStatus {
+    let Some((kw, outer)) = path.split_last() else {
+        return KwStatus::Supported;
+    };
+    let mut text = String::new();
+    for b in outer {
+        text.push_str(&open_line(b));
+    }
+    let line = outer.len() as u32 + 1;
+    match kw.kind {
+        Kind::Simple => {
+            let _ = writeln!(text, "{} 1", kw.name);
+        }
+        Kind::Values => {
+            let _ = writeln!(text, "{} {{\n}}", kw.name);
+        }
+        Kind::Block(_) => {
+            text.push_str(&open_line(kw));
+            text.push_str("}\n");
+        }
+    }
+    for _ in outer {
+        text.push_str("}\n");
+    }
+    let opts = conf_parse::ParseOptions {
+        config_id: Some("probe".into()),
+        random_seed: Some(1),
+        ..conf_parse::ParseOptions::default()
+    };
+    let parsed = conf_parse::parse_str(&text, "probe.conf", &opts);
+    let kept = parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.code == conf_parse::Code::NotSupportedYet && d.span.line == line);
+    if kept {
+        KwStatus::NotSupportedYet
+    } else {
+        KwStatus::Supported
+    }
+}
+
+/// One row of the reference: block path, keyword, status text.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Enclosing blocks, outermost first ("" at top level).
+    pub block: String,
+    /// The keyword.
+    pub name: &'static str,
+    /// Its shape as text.
+    pub shape: &'static str,
+    /// Status text.
+    pub status: String,
+}
+
+/// Keywords the parser types but the runtime does not act on (yet), by name, with the reason.
+/// Hand-maintained from the runtime crates' own documentation: crates/lvs-director/src/lib.rs
+/// ("Not implemented: lvs_sync_daemon, sending SMTP alerts"), lvs-director's model (BFD_CHECK
+/// rejected), and vrrp-runtime (no SMTP). A block listed here passes its note to its children.
+pub const RUNTIME_GAPS: &[(&str, &str)] = &[
+    ("lvs_sync_daemon", "the IPVS sync daemon is not started"),
+    (
+        "lvs_sync_daemon_interface",
+        "the IPVS sync daemon is not started",
+    ),
+    ("BFD_CHECK", "no BFD subsystem"),
+    ("smtp_server", "no e-mail is sent (alerts are logged)"),
+    ("smtp_helo_name", "no e-mail is sent (alerts are logged)"),
+    (
+        "smtp_connect_timeout",
+        "no e-mail is sent (alerts are logged)",
+    ),
+    (
+        "notification_email",
+        "no e-mail is sent (alerts are logged)",
+    ),
+    (
+        "notification_email_from",
+        "no e-mail is sent (alerts are logged)",
+    ),
+    ("smtp_alert", "no e-mail is sent (alerts are logged)"),
+    ("smtp_alert_vrrp", "no e-mail is sent (alerts are logged)"),
+    (
+        "smtp_alert_checker",
+        "no e-mail is sent (alerts are logged)",
+    ),
+];
+
+/// Every keyword by block (a block's own keywords first, then its sub-blocks), with its
+/// derived status.
+pub fn rows() -> Vec<Row> {
+    fn walk(
+        table: &'static [Kw],
+        path: &mut Vec<&'static Kw>,
+        inherited: Option<&str>,
+        out: &mut Vec<Row>,
+    ) {
+        let block = path.iter().map(|k| k.name).collect::<Vec<_>>().join(" > ");
+        let mut subs: Vec<(&'static Kw, String)> = Vec::new();
+        for kw in table {
+            path.push(kw);
+            let mut status = match inherited {
+                Some(s) => s.to_string(),
+                None => match probe(path) {
+                    KwStatus::NotSupportedYet => "not supported yet".to_string(),
+                    KwStatus::Supported => match RUNTIME_GAPS.iter().find(|(n, _)| *n == kw.name) {
+                        Some((_, why)) => format!("parsed, not used at run time: {why}"),
+                        None => "supported".to_string(),
+                    },
+                },
+            };
+            path.pop();
+            let own = status.clone();
+            match kw.status {
+                Status::Current => {}
+                Status::Deprecated(r) => status.push_str(&format!("; deprecated, use {r}")),
+                Status::Alias(r) => status.push_str(&format!("; alias of {r}")),
+            }
+            out.push(Row {
+                block: block.clone(),
+                name: kw.name,
+                shape: match kw.kind {
+                    Kind::Simple => "",
+                    Kind::Values => "{ values }",
+                    Kind::Block(_) => "{ block }",
+                },
+                status,
+            });
+            if matches!(kw.kind, Kind::Block(_)) {
+                subs.push((kw, own));
+            }
+        }
+        for (kw, own) in subs {
+            if let Kind::Block(sub) = kw.kind {
+                // Shared tables (HTTP_GET under real_server) are listed under each parent.
+                if path.len() < 8 {
+                    path.push(kw);
+                    let pass = (own != "supported").then_some(own.as_str());
+                    walk(sub, path, pass, out);
+                    path.pop();
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(keywords::ROOT, &mut Vec::new(), None, &mut out);
+    out
+}
+
+/// roff-escape plain text.
+fn esc(s: &str) -> String {
+    let mut o = s.replace('\\', "\\\\").replace('-', "\\-");
+    if o.starts_with('.') || o.starts_with('\'') {
+        o.insert_str(0, "\\&");
+    }
+    o
+}
+
+/// `keepalived.conf(5)`.
+pub fn keepalived_conf_5() -> String {
+    let rows = rows();
+    let total = rows.len();
+    let unsupported = rows
+        .iter()
+        .filter(|r| !r.status.starts_with("supported"))
+        .count();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#".ie \n(.g .ds Aq \(aq
+.el .ds Aq '
+.TH keepalived.conf 5 "" "keepalived\-rs {ver}" "File Formats"
+.SH NAME
+keepalived.conf \- configuration file of keepalived (keepalived\-rs)
+.SH SYNOPSIS
+/etc/keepalived/keepalived.conf
+.SH DESCRIPTION
+keepalived\-rs reads keepalived 2.x configuration files unchanged: blocks
+\fIkeyword\fR [\fIargs\fR] {{ ... }}, comments (# and !), include, @id conditional lines,
+$VARIABLES and ~SEQ/~LST expansions. Check a file with \fBkeepalived \-t \-f FILE\fR:
+problems are reported as FILE:LINE:COL with a hint, and the exit status is keepalived's.
+Keywords recognized but not supported yet are reported as notes by \fBkeepalived \-t\fR and
+ignored at run time; they never make the check fail.
+.P
+This page lists every keyword keepalived 2.2.7 knows ({total} entries, {unsupported} of
+them not supported yet or not used at run time), by block. For the meaning of each keyword see keepalived's own
+keepalived.conf(5) documentation; the semantics are the same.
+.SH STATUS
+.TP
+\fBsupported\fR
+The keyword is parsed into keepalived\-rs's typed configuration model, its value is checked as
+keepalived checks it, and the running daemon uses it.
+.TP
+\fBnot supported yet\fR
+The keyword is recognized and kept (printed back by \fB\-d\fR) but ignored at run time;
+\fBkeepalived \-t\fR prints a note for it.
+.TP
+\fBparsed, not used at run time\fR
+The keyword is typed and checked, but the running daemon does not act on it yet (the reason is
+given).
+.TP
+\fBdeprecated, use X\fR / \fBalias of X\fR
+As in keepalived: a deprecated spelling (reported) or a silent synonym.
+.P
+The status is derived from the parser itself when this page is generated
+(cargo run \-p keepalived \-\-example gen\-man): every keyword is parsed alone inside its
+enclosing blocks and is "not supported yet" exactly when the parser keeps it as a generic
+statement instead of a typed field. Children of a block that is not supported are not supported
+either. "Parsed, not used at run time" comes from a short list kept with the generator
+(RUNTIME_GAPS in bins/keepalived/examples/gen\-man.rs), taken from the runtime crates\*(Aq
+documentation.
+"#,
+        ver = env!("CARGO_PKG_VERSION"),
+    );
+    let mut current: Option<String> = None;
+    for r in &rows {
+        if current.as_deref() != Some(r.block.as_str()) {
+            let title = if r.block.is_empty() {
+                "TOP LEVEL".to_string()
+            } else {
+                r.block.clone()
+            };
+            let _ = writeln!(s, ".SS {}", esc(&title));
+            current = Some(r.block.clone());
+        }
+        let _ = writeln!(s, ".TP");
+        if r.shape.is_empty() {
+            let _ = writeln!(s, "\\fB{}\\fR", esc(r.name));
+        } else {
+            let _ = writeln!(s, "\\fB{}\\fR {}", esc(r.name), esc(r.shape));
+        }
+        let _ = writeln!(s, "{}", esc(&r.status));
+    }
+    s.push_str(
+        ".SH SEE ALSO\n\\fBkeepalived\\fR(8), \\fBlvs\\-realserver\\fR(8), \\fBipvsadm\\fR(8)\n",
+    );
+    s
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = args.iter().any(|a| a == "--check");
+    let dir = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(MAN_DIR));
+    let pages = match pages() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("gen-man: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stale = false;
+    for (name, body) in pages {
+        let path = dir.join(name);
+        if check {
+            if std::fs::read(&path).ok().as_deref() != Some(body.as_slice()) {
+                eprintln!("gen-man: {} is stale", path.display());
+                stale = true;
+            }
+            continue;
+        }
+        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &body)) {
+            eprintln!("gen-man: writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {}", path.display());
+    }
+    if stale {
+        eprintln!("gen-man: regenerate with `cargo run -p keepalived --example gen-man`");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

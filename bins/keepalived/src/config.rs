@@ -1,0 +1,158 @@
+//! The daemon's view of a configuration: conf-parse's model plus the few facts the process
+//! shell needs (which workers, instance name, namespace, child_wait_time, metrics address).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conf_parse::{Config, Diagnostic, ParseOptions, Parsed, Severity, Stmt, VsKey};
+
+/// keepalived's default `child_wait_time` (seconds).
+pub const DEFAULT_CHILD_WAIT: Duration = Duration::from_secs(5);
+
+/// A parsed, accepted configuration.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// conf-parse's result (model and diagnostics).
+    pub parsed: Arc<Parsed>,
+}
+
+/// Why a configuration was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file cannot be read (keepalived: KEEPALIVED_EXIT_NO_CONFIG).
+    #[error("Config files missing '{0}'.")]
+    Missing(String),
+    /// The file has errors (diagnostics with severity error).
+    #[error("{count} configuration error(s) in {file}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Number of errors.
+        count: usize,
+        /// All diagnostics (errors and warnings), located.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// Options taken from the command line.
+pub fn parse_options(config_id: Option<&str>, all_config: bool) -> ParseOptions {
+    let mut o = ParseOptions::default();
+    if let Some(id) = config_id {
+        o.config_id = Some(id.to_string());
+    }
+    o.all_config = all_config;
+    o
+}
+
+/// Read and check a configuration file.
+pub fn load(file: &Path, opts: &ParseOptions) -> Result<Loaded, LoadError> {
+    if std::fs::File::open(file).is_err() {
+        return Err(LoadError::Missing(file.display().to_string()));
+    }
+    let parsed = conf_parse::parse_file(file, opts);
+    let count = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if count > 0 {
+        return Err(LoadError::Invalid {
+            file: file.display().to_string(),
+            count,
+            diagnostics: parsed.diagnostics,
+        });
+    }
+    Ok(Loaded {
+        file: file.to_path_buf(),
+        parsed: Arc::new(parsed),
+    })
+}
+
+fn top_word(c: &Config, keyword: &str) -> Option<String> {
+    c.extra
+        .iter()
+        .find(|s| s.keyword == keyword)
+        .and_then(|s| s.args.first().cloned())
+}
+
+fn stmt_word<'a>(stmts: &'a [Stmt], keyword: &str) -> Option<&'a str> {
+    stmts
+        .iter()
+        .find(|s| s.keyword == keyword)
+        .and_then(|s| s.args.first().map(String::as_str))
+}
+
+impl Loaded {
+    /// The model.
+    pub fn config(&self) -> &Config {
+        &self.parsed.config
+    }
+
+    /// keepalived's `running_vrrp()` condition: any vrrp_instance.
+    pub fn has_vrrp(&self) -> bool {
+        !self.config().vrrp_instances.is_empty()
+    }
+
+    /// keepalived's `running_checker()` condition: any virtual_server.
+    pub fn has_checker(&self) -> bool {
+        !self.config().virtual_servers.is_empty()
+    }
+
+    /// Top-level `instance NAME`.
+    pub fn instance(&self) -> Option<String> {
+        top_word(self.config(), "instance")
+    }
+
+    /// Top-level `net_namespace NAME`.
+    pub fn namespace(&self) -> Option<String> {
+        top_word(self.config(), "net_namespace")
+    }
+
+    /// Top-level `child_wait_time SECS` (default 5 s).
+    pub fn child_wait_time(&self) -> Duration {
+        top_word(self.config(), "child_wait_time")
+            .and_then(|w| w.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_CHILD_WAIT)
+    }
+
+    /// keepalived-rs extension `global_defs { metrics_listen ADDR }` (kept by conf-parse in
+    /// `global.extra` once it knows the keyword).
+    pub fn metrics_listen(&self) -> Option<String> {
+        stmt_word(&self.config().global.extra, "metrics_listen").map(str::to_string)
+    }
+
+    /// Names of the VRRP instances.
+    pub fn vrrp_names(&self) -> Vec<String> {
+        self.config()
+            .vrrp_instances
+            .iter()
+            .map(|v| v.name.clone())
+            .collect()
+    }
+
+    /// Names of the virtual servers, keepalived style (`IP:PORT`, `FWM n`, `group NAME`).
+    pub fn virtual_server_names(&self) -> Vec<String> {
+        self.config()
+            .virtual_servers
+            .iter()
+            .map(|v| match &v.key {
+                VsKey::Addr(ip, port) if ip.is_ipv6() => format!("[{ip}]:{port}"),
+                VsKey::Addr(ip, port) => format!("{ip}:{port}"),
+                VsKey::Fwmark(m) => format!("FWM {m}"),
+                VsKey::Group(g) => format!("group {g}"),
+                #[allow(unreachable_patterns)]
+                _ => "virtual_server".to_string(),
+            })
+            .collect()
+    }
+
+    /// Warnings (and notes) to log after a successful load.
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.parsed.diagnostics.iter().filter(|d| d.counts())
+    }
+}

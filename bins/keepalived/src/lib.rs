@@ -1,0 +1,372 @@
+//! keepalived-rs director daemon, CLI-compatible with keepalived 2.x (library part of the
+//! `keepalived` binary).
+//!
+//! # Process model
+//! One binary, three roles: the parent supervisor (default, [`supervisor`]), a worker
+//! (`--worker vrrp|checker`, re-executed by the parent, [`worker`]), and genhash (`-T` or
+//! `argv[0]` == "genhash", [`genhash`]). The parent starts a worker only when the configuration
+//! needs it (vrrp_instance -> VRRP, virtual_server -> checker; `--all` forces both; `-P`/`-C`
+//! restrict), respawns it with keepalived's back-off ([`supervisor::calc_restart_delay`]),
+//! stops on a worker's CONFIG/FATAL/MISSING_PERMISSION exit, and with `-R` stops instead of
+//! respawning.
+//!
+//! # Seams for the subsystem authors
+//! * **Worker mains**: replace the placeholders [`worker::vrrp_worker_main`] and
+//!   [`worker::checker_worker_main`] (signature [`worker::WorkerMain`]:
+//!   `fn(WorkerContext) -> Pin<Box<dyn Future<Output = i32> + Send>>`). A main receives
+//!   [`worker::WorkerEvent`]s (Reload with the new checked config, DumpData/DumpStats/DumpJson
+//!   answered with text/JSON that the shell writes to keepalived's file names, ClearStats,
+//!   Metrics answered with [`metrics::WorkerMetrics`], Shutdown) and returns the exit status
+//!   ([`exit`]). It calls [`worker::ParentLink::ready`] once running.
+//! * **VIP hand-back**: the VRRP main calls [`worker::ParentLink::held_vips`] with the complete
+//!   set of VIPs it has configured after every change (empty after releasing them). If the
+//!   worker dies holding VIPs, the parent removes them at once ([`vip::remove_vips`], via
+//!   netplat) before respawning it.
+//! * **Metrics**: fill [`metrics::WorkerMetrics`] (VRRP instances: state, priorities,
+//!   transitions, adverts sent/received, drops per reason; real servers: up, weight, checks,
+//!   failures, last check duration; IPVS service/destination counters). The parent renders
+//!   `/metrics` and `/status` ([`http`]) when `--metrics-listen` or `global_defs
+//!   { metrics_listen ADDR }` is set.
+//! * **Logging**: the `info!`/`error!`/`alert!`/`warning!`/`detail!` macros ([`log`]), already
+//!   set up per process (syslog ident `Keepalived_vrrp` / `Keepalived_healthcheckers`).
+//! * Signals reach the worker shell directly too (`kill -USR1 <vrrp pid>` works), so a main
+//!   never installs signal handlers itself. Scripts a worker spawns must get `Stdio::null()` for
+//!   stdin (the worker's stdin is its control channel).
+
+pub mod checker_worker;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod dump;
+pub mod exit;
+pub mod genhash;
+pub mod http;
+pub mod log;
+pub mod metrics;
+pub mod notify;
+pub mod pidfile;
+pub mod signals;
+pub mod supervisor;
+pub mod vip;
+pub mod vrrp_worker;
+pub mod worker;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::cli::Cli;
+use crate::config::{LoadError, Loaded};
+use crate::log::LogSettings;
+use crate::pidfile::{PidFile, PidPaths};
+use crate::worker::WorkerKind;
+
+/// Logging for this process: ident, -S, -G, -l (with -n), -g FILE made per process
+/// (`keepalived.log` -> `keepalived_vrrp.log`), relative names under $TMPDIR.
+pub fn setup_logging(cli: &Cli, ident: &str, suffix: Option<&str>) {
+    let facility = cli
+        .log_facility
+        .as_deref()
+        .and_then(cli::parse_facility)
+        .unwrap_or(cli::facility::DAEMON);
+    let file = cli.log_file.as_ref().map(|name| {
+        let name = if name.is_empty() {
+            "keepalived.log"
+        } else {
+            name
+        };
+        let full = if name.starts_with('/') {
+            std::path::PathBuf::from(name)
+        } else {
+            dump::tmp_dir().join(name)
+        };
+        match suffix {
+            None => full.display().to_string(),
+            Some(sfx) => {
+                let stem = full
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let ext = full
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default();
+                full.with_file_name(format!("{stem}_{sfx}{ext}"))
+                    .display()
+                    .to_string()
+            }
+        }
+    });
+    log::init(LogSettings {
+        ident: ident.to_string(),
+        facility,
+        syslog: !cli.no_syslog && cli.config_test.is_none(),
+        console: cli.log_console && cli.dont_fork,
+        file,
+        flush: cli.flush_log_file,
+        detail: cli.log_detail,
+    });
+}
+
+/// The pidfile paths for this command line and configuration.
+pub fn pid_paths(cli: &Cli, loaded: &Loaded) -> PidPaths {
+    let ns = cli.namespace.clone().or_else(|| loaded.namespace());
+    PidPaths::resolve(
+        cli.pid.as_deref(),
+        cli.vrrp_pid.as_deref(),
+        cli.checkers_pid.as_deref(),
+        loaded.instance().as_deref(),
+        ns.as_deref(),
+    )
+}
+
+fn genhash_dispatch(args: &[OsString]) -> Option<i32> {
+    let prog = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keepalived".into());
+    let base = prog.rsplit('/').next().unwrap_or(&prog).to_string();
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if base == "genhash" {
+        return Some(genhash::run(&prog, true, &words));
+    }
+    let pos = words.iter().position(|w| w == "-T" || w == "--genhash")?;
+    if pos != 0 {
+        eprintln!(
+            "Warning -- `{}` not used as first option, previous options ignored",
+            if words[pos] == "-T" { "-T" } else { "genhash" }
+        );
+    }
+    Some(genhash::run(&prog, false, &words[pos + 1..]))
+}
+
+/// Everything `main` does; returns the exit status.
+pub fn real_main(args: Vec<OsString>) -> i32 {
+    if let Some(code) = genhash_dispatch(&args) {
+        return code;
+    }
+    let cli = match cli::parse(args.clone()) {
+        cli::Parsed::Run(c) => *c,
+        cli::Parsed::Exit(code) => return code,
+    };
+    if let Some(w) = cli.worker.as_deref() {
+        return match WorkerKind::from_name(w) {
+            Some(kind) => worker::run(&cli, kind),
+            None => {
+                eprintln!("Unknown worker {w}");
+                exit::FATAL
+            }
+        };
+    }
+    if let Some(u) = cli.umask.as_deref() {
+        match cli::parse_umask(u) {
+            Some(m) => {
+                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(m));
+            }
+            None => eprint!("Invalid --umask option {u}"),
+        }
+    }
+    if let Some(f) = cli.log_facility.as_deref() {
+        if cli::parse_facility(f).is_none() {
+            eprintln!("Invalid log facility '{f}'");
+        }
+    }
+    if cli.config_test.is_some() {
+        return config_test(&cli);
+    }
+    if cli.snmp || cli.snmp_agent_socket.is_some() {
+        eprintln!("keepalived-rs has no SNMP subsystem: -x/-A ignored (see --metrics-listen)");
+    }
+    if cli.bfd_pid.is_some() {
+        eprintln!("keepalived-rs has no BFD subsystem: -b ignored");
+    }
+    if cli.daemonized {
+        let _ = nix::unistd::setsid();
+    }
+    setup_logging(&cli, "Keepalived", None);
+    daemon(cli, args)
+}
+
+/// `-t[=LOG_FILE]`: diagnostics to stderr (or appended to LOG_FILE), keepalived's verdict as
+/// the exit status; with `-d` the effective configuration (canonical printer) on stdout.
+fn config_test(cli: &Cli) -> i32 {
+    let file = cli.config_file();
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let parsed = conf_parse::parse_file(&file, &opts);
+    let sys = conf_parse::system_checks(&parsed.config);
+    let mut out: Box<dyn Write> = match cli.config_test.as_deref() {
+        Some(path) if !path.is_empty() => {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+            {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    eprintln!("Unable to open config-test log file {path} - {e}");
+                    return exit::FATAL;
+                }
+            }
+        }
+        _ => Box::new(std::io::stderr()),
+    };
+    for d in parsed.problems().chain(sys.iter().filter(|d| d.counts())) {
+        let _ = writeln!(out, "{d}");
+    }
+    if cli.dump_conf {
+        print!("{}", conf_parse::print(&parsed.config));
+    }
+    conf_parse::exit_code(&parsed, &sys)
+}
+
+fn enter_namespace(name: &str) -> Result<(), String> {
+    let path = format!("/run/netns/{name}");
+    let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns {name}: {e}"))
+}
+
+fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
+    info!("Starting {}", cli::version_string());
+    info!(
+        "Running on Linux {} {}",
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim(),
+        std::fs::read_to_string("/proc/sys/kernel/version")
+            .unwrap_or_default()
+            .trim()
+    );
+    let line: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    info!("Command line: {}", line.join(" "));
+    let stopped = || info!("Stopped {}", cli::version_string());
+
+    let file = cli.config_file();
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let loaded = match config::load(&file, &opts) {
+        Ok(l) => l,
+        Err(e) => {
+            let code = match &e {
+                LoadError::Invalid { diagnostics, .. } => {
+                    for d in diagnostics.iter().filter(|d| d.counts()) {
+                        error!("{d}");
+                    }
+                    exit::CONFIG
+                }
+                _ => exit::NO_CONFIG,
+            };
+            error!("{e}");
+            stopped();
+            return code;
+        }
+    };
+    for d in loaded.warnings() {
+        info!("{d}");
+    }
+    if cli.dump_conf {
+        for l in conf_parse::print(loaded.config()).lines() {
+            info!("{l}");
+        }
+    }
+    if let Some(ns) = cli.namespace.clone().or_else(|| loaded.namespace()) {
+        if let Err(e) = enter_namespace(&ns) {
+            error!("Unable to set network namespace {ns} - exiting ({e})");
+            stopped();
+            return exit::FATAL;
+        }
+    }
+    let paths = pid_paths(&cli, &loaded);
+    if [&paths.main, &paths.vrrp, &paths.checkers]
+        .iter()
+        .any(|p| p.starts_with(pidfile::PID_DIR))
+    {
+        let _ = std::fs::create_dir_all(pidfile::PID_DIR);
+    }
+    // keepalived_running(): the parent's and the needed workers' pidfiles.
+    let mut checks = vec![&paths.main];
+    if !cli.check_only && (cli.all || loaded.has_vrrp()) {
+        checks.push(&paths.vrrp);
+    }
+    if !cli.vrrp_only && (cli.all || loaded.has_checker()) {
+        checks.push(&paths.checkers);
+    }
+    for p in checks {
+        if let Some(pid) = pidfile::running(p) {
+            info!("daemon is already running");
+            eprintln!(
+                "keepalived: daemon is already running (pid {pid} holds {}); not starting a second one",
+                p.display()
+            );
+            return exit::OK;
+        }
+    }
+    if !cli.dont_fork && !cli.daemonized {
+        // Detach: a copy of ourselves in a new session; this process returns at once.
+        let mut cmd = std::process::Command::new(supervisor::self_exe());
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(args.first().cloned().unwrap_or_else(|| "keepalived".into()))
+            .args(args.iter().skip(1))
+            .arg("--daemonized")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        return match cmd.spawn() {
+            Ok(_) => exit::OK,
+            Err(e) => {
+                error!("Unable to daemonize: {e}");
+                exit::FATAL
+            }
+        };
+    }
+    let main_pid = match PidFile::acquire(&paths.main) {
+        Ok(p) => p,
+        Err(pidfile::PidError::Running { pid, path }) => {
+            info!("daemon is already running");
+            eprintln!("keepalived: daemon is already running (pid {pid} holds {path}); not starting a second one");
+            return exit::OK;
+        }
+        Err(e) => {
+            error!("pidfile_write : Cannot open pidfile: {e}");
+            eprintln!("keepalived: {e}");
+            stopped();
+            return exit::FATAL;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("tokio runtime: {e}");
+            return exit::FATAL;
+        }
+    };
+    let listen = cli
+        .metrics_listen
+        .clone()
+        .or_else(|| loaded.metrics_listen());
+    let code = rt.block_on(async move {
+        let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
+        if let Some(l) = listen {
+            match http::parse_listen(&l) {
+                Some(addr) => http::spawn(addr, sup.shared()).await,
+                None => error!("metrics_listen: bad address '{l}' (want IP:PORT or PORT)"),
+            }
+        }
+        sup.run().await
+    });
+    drop(main_pid);
+    stopped();
+    code
+}

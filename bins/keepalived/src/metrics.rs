@@ -1,0 +1,562 @@
+//! The metrics registry (keepalived-rs extension) and its Prometheus text rendering.
+//!
+//! The parent owns [`ParentMetrics`] (processes, reloads, config errors). Each worker answers a
+//! snapshot request with a [`WorkerMetrics`] value (the VRRP runtime fills `vrrp_instances`,
+//! the checker fills `real_servers`, `ipvs_services`, `ipvs_destinations`), sent as JSON over the
+//! worker's control channel; `/metrics` and `/status` merge them at scrape time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+/// VRRP state as a number in `keepalived_vrrp_state` (keepalived's SNMP numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VrrpStateMetric {
+    /// INIT.
+    #[default]
+    Init,
+    /// BACKUP.
+    Backup,
+    /// MASTER.
+    Master,
+    /// FAULT.
+    Fault,
+    /// STOP (leaving).
+    Stop,
+}
+
+impl VrrpStateMetric {
+    fn code(self) -> u8 {
+        match self {
+            VrrpStateMetric::Init => 0,
+            VrrpStateMetric::Backup => 1,
+            VrrpStateMetric::Master => 2,
+            VrrpStateMetric::Fault => 3,
+            VrrpStateMetric::Stop => 4,
+        }
+    }
+}
+
+/// One VRRP instance, as the VRRP runtime reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstanceMetrics {
+    /// Instance name.
+    pub name: String,
+    /// Interface.
+    pub interface: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Current state.
+    pub state: VrrpStateMetric,
+    /// Configured priority.
+    pub priority: u8,
+    /// Effective priority after tracking.
+    pub effective_priority: u8,
+    /// State transitions since start.
+    pub transitions: u64,
+    /// Adverts sent.
+    pub adverts_sent: u64,
+    /// Adverts received.
+    pub adverts_received: u64,
+    /// Received packets dropped, per reason (`bad_ttl`, `auth`, `vrid`, ...).
+    pub drops: BTreeMap<String, u64>,
+}
+
+/// One real server of a virtual server, as the checker reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RealServerMetrics {
+    /// Virtual server (`IP:PORT`, `FWM n`).
+    pub virtual_server: String,
+    /// Real server (`IP:PORT`).
+    pub real_server: String,
+    /// Considered up.
+    pub up: bool,
+    /// Current weight.
+    pub weight: u32,
+    /// Checks run.
+    pub checks: u64,
+    /// Checks failed.
+    pub check_failures: u64,
+    /// Duration of the last check, seconds.
+    pub last_check_seconds: f64,
+}
+
+/// IPVS counters of one service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpvsServiceMetrics {
+    /// Service (`TCP IP:PORT`, `FWM n`).
+    pub service: String,
+    /// Connections.
+    pub connections: u64,
+    /// Packets in.
+    pub packets_in: u64,
+    /// Packets out.
+    pub packets_out: u64,
+    /// Bytes in.
+    pub bytes_in: u64,
+    /// Bytes out.
+    pub bytes_out: u64,
+}
+
+/// IPVS counters of one destination.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpvsDestinationMetrics {
+    /// Service.
+    pub service: String,
+    /// Destination (`IP:PORT`).
+    pub destination: String,
+    /// Active connections.
+    pub active_connections: u64,
+    /// Inactive connections.
+    pub inactive_connections: u64,
+    /// Total connections.
+    pub connections: u64,
+    /// Bytes in.
+    pub bytes_in: u64,
+    /// Bytes out.
+    pub bytes_out: u64,
+}
+
+/// What a worker reports on request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerMetrics {
+    /// VRRP instances (VRRP worker).
+    #[serde(default)]
+    pub vrrp_instances: Vec<VrrpInstanceMetrics>,
+    /// Real servers (checker worker).
+    #[serde(default)]
+    pub real_servers: Vec<RealServerMetrics>,
+    /// IPVS services (checker worker).
+    #[serde(default)]
+    pub ipvs_services: Vec<IpvsServiceMetrics>,
+    /// IPVS destinations (checker worker).
+    #[serde(default)]
+    pub ipvs_destinations: Vec<IpvsDestinationMetrics>,
+}
+
+/// One worker as the parent sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// `vrrp` or `checker`.
+    pub worker: String,
+    /// Running now.
+    pub up: bool,
+    /// Its pid (0 if not running).
+    pub pid: u32,
+    /// Times it was respawned.
+    pub restarts: u64,
+    /// Unix time of its last start.
+    pub started_at: u64,
+}
+
+/// What the parent knows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParentMetrics {
+    /// Parent pid.
+    pub pid: u32,
+    /// Unix start time.
+    pub start_time: u64,
+    /// Configuration file.
+    pub config_file: String,
+    /// Successful reloads.
+    pub reloads: u64,
+    /// Rejected reloads (bad configuration).
+    pub reload_failures: u64,
+    /// Unix time of the last successful (re)load.
+    pub last_reload_success: u64,
+    /// Errors in the last configuration read.
+    pub config_errors: u64,
+    /// Warnings in the running configuration.
+    pub config_warnings: u64,
+    /// Workers.
+    pub workers: Vec<WorkerInfo>,
+}
+
+/// Everything `/status` shows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Status {
+    /// Implementation name.
+    pub implementation: String,
+    /// Version.
+    pub version: String,
+    /// Parent view.
+    pub parent: ParentMetrics,
+    /// Worker snapshots by worker name (absent if it did not answer).
+    pub workers: BTreeMap<String, WorkerMetrics>,
+}
+
+fn esc(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+struct Out(String);
+
+impl Out {
+    fn head(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    }
+    fn val(&mut self, name: &str, labels: &[(&str, &str)], v: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (k, lv)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{k}=\"{}\"", esc(lv));
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {v}");
+    }
+}
+
+/// Render the Prometheus text exposition format (version 0.0.4).
+pub fn render(status: &Status) -> String {
+    let mut o = Out(String::new());
+    let p = &status.parent;
+    o.head(
+        "keepalived_info",
+        "gauge",
+        "keepalived-rs build information.",
+    );
+    o.val(
+        "keepalived_info",
+        &[
+            ("implementation", &status.implementation),
+            ("version", &status.version),
+        ],
+        1.0,
+    );
+    o.head(
+        "keepalived_start_time_seconds",
+        "gauge",
+        "Unix time the parent process started.",
+    );
+    o.val("keepalived_start_time_seconds", &[], p.start_time as f64);
+    o.head("keepalived_reloads_total", "counter", "Accepted reloads.");
+    o.val("keepalived_reloads_total", &[], p.reloads as f64);
+    o.head(
+        "keepalived_reload_failures_total",
+        "counter",
+        "Reloads rejected because the new configuration had errors.",
+    );
+    o.val(
+        "keepalived_reload_failures_total",
+        &[],
+        p.reload_failures as f64,
+    );
+    o.head(
+        "keepalived_last_reload_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last accepted (re)load.",
+    );
+    o.val(
+        "keepalived_last_reload_success_timestamp_seconds",
+        &[],
+        p.last_reload_success as f64,
+    );
+    o.head(
+        "keepalived_config_errors",
+        "gauge",
+        "Errors found in the last configuration read.",
+    );
+    o.val("keepalived_config_errors", &[], p.config_errors as f64);
+    o.head(
+        "keepalived_config_warnings",
+        "gauge",
+        "Warnings in the running configuration.",
+    );
+    o.val("keepalived_config_warnings", &[], p.config_warnings as f64);
+    o.head("keepalived_worker_up", "gauge", "Worker process running.");
+    for w in &p.workers {
+        o.val(
+            "keepalived_worker_up",
+            &[("worker", &w.worker)],
+            if w.up { 1.0 } else { 0.0 },
+        );
+    }
+    o.head(
+        "keepalived_worker_restarts_total",
+        "counter",
+        "Worker respawns.",
+    );
+    for w in &p.workers {
+        o.val(
+            "keepalived_worker_restarts_total",
+            &[("worker", &w.worker)],
+            w.restarts as f64,
+        );
+    }
+
+    let vrrp: Vec<&VrrpInstanceMetrics> = status
+        .workers
+        .values()
+        .flat_map(|w| w.vrrp_instances.iter())
+        .collect();
+    let rs: Vec<&RealServerMetrics> = status
+        .workers
+        .values()
+        .flat_map(|w| w.real_servers.iter())
+        .collect();
+    let svc: Vec<&IpvsServiceMetrics> = status
+        .workers
+        .values()
+        .flat_map(|w| w.ipvs_services.iter())
+        .collect();
+    let dst: Vec<&IpvsDestinationMetrics> = status
+        .workers
+        .values()
+        .flat_map(|w| w.ipvs_destinations.iter())
+        .collect();
+
+    type VF = fn(&VrrpInstanceMetrics) -> f64;
+    let vrrp_series: [(&str, &str, &str, VF); 6] = [
+        (
+            "keepalived_vrrp_state",
+            "gauge",
+            "VRRP state: 0 init, 1 backup, 2 master, 3 fault, 4 stop.",
+            |v| f64::from(v.state.code()),
+        ),
+        (
+            "keepalived_vrrp_priority",
+            "gauge",
+            "Configured priority.",
+            |v| f64::from(v.priority),
+        ),
+        (
+            "keepalived_vrrp_effective_priority",
+            "gauge",
+            "Priority after tracking.",
+            |v| f64::from(v.effective_priority),
+        ),
+        (
+            "keepalived_vrrp_transitions_total",
+            "counter",
+            "State transitions.",
+            |v| v.transitions as f64,
+        ),
+        (
+            "keepalived_vrrp_adverts_sent_total",
+            "counter",
+            "Adverts sent.",
+            |v| v.adverts_sent as f64,
+        ),
+        (
+            "keepalived_vrrp_adverts_received_total",
+            "counter",
+            "Adverts received.",
+            |v| v.adverts_received as f64,
+        ),
+    ];
+    for (name, kind, help, f) in vrrp_series {
+        o.head(name, kind, help);
+        for v in &vrrp {
+            let vrid = v.vrid.to_string();
+            o.val(
+                name,
+                &[
+                    ("instance", &v.name),
+                    ("interface", &v.interface),
+                    ("vrid", &vrid),
+                ],
+                f(v),
+            );
+        }
+    }
+    o.head(
+        "keepalived_vrrp_drops_total",
+        "counter",
+        "Received VRRP packets dropped, per reason.",
+    );
+    for v in &vrrp {
+        for (reason, n) in &v.drops {
+            o.val(
+                "keepalived_vrrp_drops_total",
+                &[("instance", &v.name), ("reason", reason)],
+                *n as f64,
+            );
+        }
+    }
+
+    type RF = fn(&RealServerMetrics) -> f64;
+    let rs_series: [(&str, &str, &str, RF); 5] = [
+        (
+            "keepalived_real_server_up",
+            "gauge",
+            "Real server up.",
+            |r| {
+                if r.up {
+                    1.0
+                } else {
+                    0.0
+                }
+            },
+        ),
+        (
+            "keepalived_real_server_weight",
+            "gauge",
+            "Current weight.",
+            |r| f64::from(r.weight),
+        ),
+        (
+            "keepalived_checks_total",
+            "counter",
+            "Health checks run.",
+            |r| r.checks as f64,
+        ),
+        (
+            "keepalived_check_failures_total",
+            "counter",
+            "Health checks failed.",
+            |r| r.check_failures as f64,
+        ),
+        (
+            "keepalived_check_last_duration_seconds",
+            "gauge",
+            "Duration of the last health check.",
+            |r| r.last_check_seconds,
+        ),
+    ];
+    for (name, kind, help, f) in rs_series {
+        o.head(name, kind, help);
+        for r in &rs {
+            o.val(
+                name,
+                &[
+                    ("virtual_server", &r.virtual_server),
+                    ("real_server", &r.real_server),
+                ],
+                f(r),
+            );
+        }
+    }
+
+    type SF = fn(&IpvsServiceMetrics) -> f64;
+    let svc_series: [(&str, &str, SF); 5] = [
+        (
+            "keepalived_ipvs_service_connections_total",
+            "Connections.",
+            |s| s.connections as f64,
+        ),
+        (
+            "keepalived_ipvs_service_packets_in_total",
+            "Packets in.",
+            |s| s.packets_in as f64,
+        ),
+        (
+            "keepalived_ipvs_service_packets_out_total",
+            "Packets out.",
+            |s| s.packets_out as f64,
+        ),
+        ("keepalived_ipvs_service_bytes_in_total", "Bytes in.", |s| {
+            s.bytes_in as f64
+        }),
+        (
+            "keepalived_ipvs_service_bytes_out_total",
+            "Bytes out.",
+            |s| s.bytes_out as f64,
+        ),
+    ];
+    for (name, help, f) in svc_series {
+        o.head(name, "counter", help);
+        for s in &svc {
+            o.val(name, &[("service", &s.service)], f(s));
+        }
+    }
+    type DF = fn(&IpvsDestinationMetrics) -> f64;
+    let dst_series: [(&str, &str, &str, DF); 5] = [
+        (
+            "keepalived_ipvs_destination_active_connections",
+            "gauge",
+            "Active connections.",
+            |d| d.active_connections as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_inactive_connections",
+            "gauge",
+            "Inactive connections.",
+            |d| d.inactive_connections as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_connections_total",
+            "counter",
+            "Connections.",
+            |d| d.connections as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_bytes_in_total",
+            "counter",
+            "Bytes in.",
+            |d| d.bytes_in as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_bytes_out_total",
+            "counter",
+            "Bytes out.",
+            |d| d.bytes_out as f64,
+        ),
+    ];
+    for (name, kind, help, f) in dst_series {
+        o.head(name, kind, help);
+        for d in &dst {
+            o.val(
+                name,
+                &[("service", &d.service), ("destination", &d.destination)],
+                f(d),
+            );
+        }
+    }
+    o.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves label values are escaped and every sample line has a declared TYPE.
+    #[test]
+    fn render_escapes_and_types() {
+        let mut st = Status {
+            implementation: "keepalived-rs".into(),
+            version: "0.1.0".into(),
+            ..Default::default()
+        };
+        st.workers.insert(
+            "vrrp".into(),
+            WorkerMetrics {
+                vrrp_instances: vec![VrrpInstanceMetrics {
+                    name: "VI \"1\"\n".into(),
+                    state: VrrpStateMetric::Master,
+                    drops: [("auth".to_string(), 3u64)].into_iter().collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+        let text = render(&st);
+        assert!(text.contains(r#"instance="VI \"1\"\n""#), "{text}");
+        assert!(text.contains("keepalived_vrrp_state{"));
+        let typed: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = l.split(['{', ' ']).next().unwrap();
+            assert!(typed.contains(&name), "untyped sample {l}");
+        }
+    }
+}

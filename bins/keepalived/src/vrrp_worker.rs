@@ -1,0 +1,530 @@
+//! The VRRP worker main: runs `vrrp_runtime::run` on a dedicated thread and maps the shell's
+//! [`WorkerEvent`]s onto it.
+//!
+//! * **Start**: the runtime gets the configuration, `handle_signals: false` (the shell owns
+//!   signals), a shutdown watch channel, `-V` (`dont_release_vrrp`), a shared
+//!   [`vrrp_runtime::Metrics`] and an `on_held_vips` callback that forwards every change of
+//!   the held VIP set to the parent ([`crate::worker::ParentLink::held_vips`]), so the parent
+//!   removes them at once if this process dies.
+//! * **Shutdown**: the watch is set, the runtime does its planned handover and releases the
+//!   VIPs (unless `-V`), and the thread is awaited.
+//! * **Reload**: vrrp-runtime has no diff-apply. The VRRP part of the old and new
+//!   configuration is compared in canonical form ([`vrrp_view`] printed with
+//!   `conf_parse::print`): unchanged → nothing happens (the VIPs stay without a gap); changed
+//!   → the runtime thread is stopped (planned handover) and started again with the new
+//!   configuration; if the runtime refuses it during setup (within [`RELOAD_SETTLE`]), the
+//!   previous configuration is started again and the reload reported as failed.
+//! * **Errors**: a configuration the runtime refuses → [`exit::CONFIG`]; a socket/netlink
+//!   failure → [`exit::FATAL`] ([`exit::MISSING_PERMISSION`] when it was EPERM/EACCES); both
+//!   stop the daemon, as keepalived does.
+//! * The runtime logs through the `log` crate; [`install_log_bridge`] forwards those records
+//!   to this process's keepalived-style logging.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::{oneshot, watch};
+use vrrp_runtime::{Metrics, RuntimeOptions, VrrpRuntimeError};
+
+use crate::config::Loaded;
+use crate::control::HeldVip;
+use crate::log::Level;
+use crate::metrics::{VrrpInstanceMetrics, VrrpStateMetric, WorkerMetrics};
+use crate::worker::{ParentLink, WorkerContext, WorkerEvent, WorkerOptions};
+use crate::{error, exit, info};
+
+/// Forwards `log` records (used by the runtime crates) to [`crate::log`].
+struct Bridge;
+
+impl log::Log for Bridge {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Info || crate::log::detail() > 0
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let level = match r.level() {
+            log::Level::Error => Level::Err,
+            log::Level::Warn => Level::Warning,
+            log::Level::Info => Level::Info,
+            log::Level::Debug | log::Level::Trace => Level::Debug,
+        };
+        crate::log::log(level, &r.args().to_string());
+    }
+    fn flush(&self) {}
+}
+
+static BRIDGE: Bridge = Bridge;
+
+/// Route the `log` crate's records into this process's logging (idempotent).
+pub fn install_log_bridge() {
+    let _ = log::set_logger(&BRIDGE);
+    log::set_max_level(if crate::log::detail() > 0 {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    });
+}
+
+/// The part of a configuration the VRRP runtime reads: everything except the LVS sections
+/// (`virtual_server`, `virtual_server_group`, `SSL`). Two configurations with the same
+/// printed view run the same VRRP instances.
+pub fn vrrp_view(c: &conf_parse::Config) -> conf_parse::Config {
+    let mut v = c.clone();
+    v.virtual_servers.clear();
+    v.virtual_server_groups.clear();
+    v.ssl = None;
+    v
+}
+
+/// Whether the VRRP part differs (canonical printer, so comments, spacing, line numbers and
+/// the LVS sections do not count).
+pub fn vrrp_changed(old: &conf_parse::Config, new: &conf_parse::Config) -> bool {
+    conf_parse::print(&vrrp_view(old)) != conf_parse::print(&vrrp_view(new))
+}
+
+/// Exit status for a runtime error.
+pub fn exit_code_for(e: &VrrpRuntimeError) -> i32 {
+    match e {
+        VrrpRuntimeError::Config { .. } => exit::CONFIG,
+        VrrpRuntimeError::Io { source, .. }
+            if matches!(source.kind(), std::io::ErrorKind::PermissionDenied) =>
+        {
+            exit::MISSING_PERMISSION
+        }
+        VrrpRuntimeError::Netlink { source, .. }
+            if matches!(
+                source.errno(),
+                Some(netplat::errno::EPERM) | Some(netplat::errno::EACCES)
+            ) =>
+        {
+            exit::MISSING_PERMISSION
+        }
+        _ => exit::FATAL,
+    }
+}
+
+/// How long a restarted runtime must run before a reload counts as applied (its
+/// configuration errors come out during setup, well within this).
+const RELOAD_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// A runtime running on its own thread.
+struct Running {
+    shutdown: watch::Sender<bool>,
+    done: oneshot::Receiver<Result<(), VrrpRuntimeError>>,
+}
+
+fn start(
+    cfg: &Loaded,
+    options: &WorkerOptions,
+    link: &ParentLink,
+    metrics: &Arc<Metrics>,
+) -> Result<Running, i32> {
+    let (sd_tx, sd_rx) = watch::channel(false);
+    let (done_tx, done_rx) = oneshot::channel();
+    let link = link.clone();
+    let on_held: vrrp_runtime::HeldVipsCallback = Arc::new(move |held| {
+        link.held_vips(
+            held.iter()
+                .map(|h| HeldVip {
+                    ifname: h.ifname.clone(),
+                    addr: h.addr,
+                    prefix_len: h.prefix_len,
+                })
+                .collect(),
+        );
+    });
+    if let Ok(mut m) = metrics.instances.lock() {
+        m.clear();
+    }
+    let opts = RuntimeOptions {
+        shutdown: Some(sd_rx),
+        handle_signals: false,
+        on_held_vips: Some(on_held),
+        metrics: metrics.clone(),
+        dont_release_vrrp: options.dont_release_vrrp,
+        ..Default::default()
+    };
+    let config = cfg.config().clone();
+    let spawned = std::thread::Builder::new()
+        .name("vrrp-runtime".into())
+        .spawn(move || {
+            let r = vrrp_runtime::run(config, opts);
+            let _ = done_tx.send(r);
+        });
+    match spawned {
+        Ok(_) => Ok(Running {
+            shutdown: sd_tx,
+            done: done_rx,
+        }),
+        Err(e) => {
+            error!("VRRP runtime: cannot start its thread: {e}");
+            Err(exit::FATAL)
+        }
+    }
+}
+
+/// Outcome of a runtime thread, logged, as an exit status.
+fn finished(r: Result<Result<(), VrrpRuntimeError>, oneshot::error::RecvError>) -> i32 {
+    match r {
+        Ok(Ok(())) => exit::OK,
+        Ok(Err(e)) => {
+            let code = exit_code_for(&e);
+            error!(
+                "VRRP runtime stopped: {e} (exiting with {})",
+                if code == exit::CONFIG {
+                    "CONFIG"
+                } else {
+                    exit::permanent_name(code)
+                }
+            );
+            code
+        }
+        Err(_) => {
+            error!("VRRP runtime thread panicked");
+            exit::PROGRAM_ERROR
+        }
+    }
+}
+
+impl Running {
+    async fn stop(self) -> i32 {
+        let _ = self.shutdown.send(true);
+        finished(self.done.await)
+    }
+}
+
+fn state_metric(s: &str) -> VrrpStateMetric {
+    match s {
+        "MASTER" => VrrpStateMetric::Master,
+        "BACKUP" => VrrpStateMetric::Backup,
+        "FAULT" => VrrpStateMetric::Fault,
+        "STOP" => VrrpStateMetric::Stop,
+        _ => VrrpStateMetric::Init,
+    }
+}
+
+fn states(m: &Metrics) -> BTreeMap<String, (String, u8)> {
+    m.instances.lock().map(|g| g.clone()).unwrap_or_default()
+}
+
+/// Metrics snapshot: per instance state and priorities from the runtime. The runtime counts
+/// adverts, transitions and drops per worker, not per instance: they are attributed to the
+/// instance only when the worker runs exactly one.
+pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
+    let st = states(m);
+    let insts = &cfg.config().vrrp_instances;
+    let single = insts.len() == 1;
+    let l = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    WorkerMetrics {
+        vrrp_instances: insts
+            .iter()
+            .map(|v| {
+                let (state, eff) = st
+                    .get(&v.name)
+                    .map(|(s, p)| (state_metric(s), *p))
+                    .unwrap_or((VrrpStateMetric::Init, v.priority));
+                let mut im = VrrpInstanceMetrics {
+                    name: v.name.clone(),
+                    interface: v.interface.clone().unwrap_or_default(),
+                    vrid: v.virtual_router_id.unwrap_or(0),
+                    state,
+                    priority: v.priority,
+                    effective_priority: eff,
+                    ..Default::default()
+                };
+                if single {
+                    im.transitions = l(&m.became_master) + l(&m.became_backup) + l(&m.became_fault);
+                    im.adverts_sent = l(&m.adverts_sent);
+                    im.adverts_received = l(&m.adverts_rcvd);
+                    im.drops = m.rejected.lock().map(|g| g.clone()).unwrap_or_default();
+                }
+                im
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn dump_data(cfg: &Loaded, m: &Metrics) -> String {
+    let st = states(m);
+    let mut s = String::from("------< VRRP Topology >------\n");
+    for v in &cfg.config().vrrp_instances {
+        let (state, eff) = st
+            .get(&v.name)
+            .map(|(s, p)| (s.clone(), *p))
+            .unwrap_or_else(|| ("INIT".into(), v.priority));
+        s.push_str(&format!(" VRRP Instance = {}\n", v.name));
+        s.push_str(&format!("   State = {state}\n"));
+        s.push_str(&format!(
+            "   Interface = {}\n",
+            v.interface.as_deref().unwrap_or("")
+        ));
+        s.push_str(&format!(
+            "   Virtual Router ID = {}\n",
+            v.virtual_router_id.unwrap_or(0)
+        ));
+        s.push_str(&format!("   Priority = {}\n", v.priority));
+        s.push_str(&format!("   Effective priority = {eff}\n"));
+    }
+    s
+}
+
+fn dump_stats(m: &Metrics) -> String {
+    let v = m.to_json();
+    let mut s = String::from("VRRP worker statistics\n");
+    if let Some(o) = v.as_object() {
+        for (k, val) in o {
+            if k == "instances" || k == "rejected" {
+                continue;
+            }
+            s.push_str(&format!("  {k}: {val}\n"));
+        }
+        if let Some(r) = o.get("rejected").and_then(|r| r.as_object()) {
+            s.push_str("  Rejected adverts by reason:\n");
+            for (k, val) in r {
+                s.push_str(&format!("    {k}: {val}\n"));
+            }
+        }
+    }
+    for (name, (state, prio)) in states(m) {
+        s.push_str(&format!(
+            "VRRP Instance: {name}\n  State: {state}\n  Priority: {prio}\n"
+        ));
+    }
+    s
+}
+
+fn dump_json(cfg: &Loaded, m: &Metrics) -> serde_json::Value {
+    let st = states(m);
+    let stats = m.to_json();
+    let list = cfg
+        .config()
+        .vrrp_instances
+        .iter()
+        .map(|v| {
+            let (state, eff) = st
+                .get(&v.name)
+                .map(|(s, p)| (s.clone(), *p))
+                .unwrap_or_else(|| ("INIT".into(), v.priority));
+            serde_json::json!({
+                "data": {
+                    "iname": v.name,
+                    "ifp_ifname": v.interface.clone().unwrap_or_default(),
+                    "vrid": v.virtual_router_id.unwrap_or(0),
+                    "state": state,
+                    "base_priority": v.priority,
+                    "effective_priority": eff,
+                },
+                "stats": stats,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+fn clear_stats(m: &Metrics) {
+    for c in [
+        &m.adverts_sent,
+        &m.adverts_rcvd,
+        &m.adverts_rejected,
+        &m.unknown_vrid,
+        &m.became_master,
+        &m.became_backup,
+        &m.became_fault,
+        &m.garps_sent,
+        &m.vip_errors,
+        &m.send_errors,
+    ] {
+        c.store(0, Ordering::Relaxed);
+    }
+    if let Ok(mut r) = m.rejected.lock() {
+        r.clear();
+    }
+}
+
+/// The VRRP worker main (see the module doc).
+pub async fn main(mut ctx: WorkerContext) -> i32 {
+    install_log_bridge();
+    let metrics = Arc::new(Metrics::default());
+    let mut cfg = ctx.config.clone();
+    let mut running = match start(&cfg, &ctx.options, &ctx.link, &metrics) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    info!(
+        "VRRP runtime started: {} vrrp_instance(s) ({})",
+        cfg.vrrp_names().len(),
+        cfg.vrrp_names().join(", ")
+    );
+    ctx.link.ready();
+    loop {
+        tokio::select! {
+            r = &mut running.done => {
+                let code = finished(r);
+                if code == exit::OK {
+                    info!("VRRP runtime ended");
+                }
+                return code;
+            }
+            ev = ctx.events.recv() => match ev {
+                None | Some(WorkerEvent::Shutdown) => {
+                    info!("Stopping VRRP runtime");
+                    let code = running.stop().await;
+                    if ctx.options.dont_release_vrrp {
+                        // -V: the VIPs stay on purpose; tell the parent they are not ours to
+                        // clean up any more (it removes a dead worker's held VIPs), and give
+                        // the shell's writer a moment to send it before the process exits.
+                        ctx.link.held_vips(Vec::new());
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    return code;
+                }
+                Some(WorkerEvent::Reload { config, done }) => {
+                    if !vrrp_changed(cfg.config(), config.config()) {
+                        info!("Reload: VRRP configuration unchanged, instances keep running");
+                        cfg = config;
+                        let _ = done.send(Ok(()));
+                        continue;
+                    }
+                    info!("Reload: VRRP configuration changed, restarting the VRRP runtime");
+                    let code = running.stop().await;
+                    if code != exit::OK {
+                        let _ = done.send(Err("VRRP runtime failed while stopping".into()));
+                        return code;
+                    }
+                    let mut fresh = match start(&config, &ctx.options, &ctx.link, &metrics) {
+                        Ok(r) => r,
+                        Err(code) => {
+                            let _ = done.send(Err("cannot restart the VRRP runtime".into()));
+                            return code;
+                        }
+                    };
+                    // The runtime refuses a configuration during its setup (no runnable
+                    // instance...): give it a moment; if it fails at once, go back to the
+                    // previous configuration and report the reload as failed.
+                    match tokio::time::timeout(RELOAD_SETTLE, &mut fresh.done).await {
+                        Err(_) => {
+                            cfg = config;
+                            running = fresh;
+                            let _ = done.send(Ok(()));
+                        }
+                        Ok(r) => {
+                            let code = finished(r);
+                            error!("Reload: the new VRRP configuration did not run; back to the previous one");
+                            running = match start(&cfg, &ctx.options, &ctx.link, &metrics) {
+                                Ok(r) => r,
+                                Err(c) => {
+                                    let _ = done.send(Err("cannot restart the VRRP runtime".into()));
+                                    return c;
+                                }
+                            };
+                            let _ = done.send(Err(format!(
+                                "the VRRP runtime refused the new configuration (status {code})"
+                            )));
+                        }
+                    }
+                }
+                Some(WorkerEvent::DumpData { reply }) => {
+                    let _ = reply.send(dump_data(&cfg, &metrics));
+                }
+                Some(WorkerEvent::DumpStats { reply }) => {
+                    let _ = reply.send(dump_stats(&metrics));
+                }
+                Some(WorkerEvent::DumpJson { reply }) => {
+                    let _ = reply.send(dump_json(&cfg, &metrics));
+                }
+                Some(WorkerEvent::ClearStats) => clear_stats(&metrics),
+                Some(WorkerEvent::Metrics { reply }) => {
+                    let _ = reply.send(worker_metrics(&cfg, &metrics));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> conf_parse::Config {
+        let p = conf_parse::parse_str(text, "t.conf", &conf_parse::ParseOptions::default());
+        assert!(!p.has_errors(), "{:?}", p.diagnostics);
+        p.config
+    }
+
+    const VRRP: &str = "vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+";
+
+    // Proves the reload decision: comments/blank lines and LVS sections do not count as a VRRP
+    // change (no restart, no VIP gap), a changed priority does.
+    #[test]
+    fn vrrp_change_detection() {
+        let a = parse(VRRP);
+        let b = parse(&format!("# a comment\n\n{VRRP}\nvirtual_server 10.0.0.100 80 {{\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 10.0.0.5 80 {{\n        weight 1\n    }}\n}}\n"));
+        assert!(!vrrp_changed(&a, &b));
+        let c = parse(&VRRP.replace("priority 100", "priority 90"));
+        assert!(vrrp_changed(&a, &c));
+    }
+
+    // Proves runtime errors map to keepalived's exit statuses (config → CONFIG, EPERM →
+    // MISSING_PERMISSION, other IO → FATAL).
+    #[test]
+    fn error_codes() {
+        let c = VrrpRuntimeError::Config {
+            instance: "*".into(),
+            file: String::new(),
+            line: 0,
+            msg: "x".into(),
+        };
+        assert_eq!(exit_code_for(&c), exit::CONFIG);
+        let p = VrrpRuntimeError::Io {
+            op: "socket".into(),
+            source: std::io::Error::from_raw_os_error(libc::EPERM),
+        };
+        assert_eq!(exit_code_for(&p), exit::MISSING_PERMISSION);
+        let f = VrrpRuntimeError::Io {
+            op: "socket".into(),
+            source: std::io::Error::from_raw_os_error(libc::EMFILE),
+        };
+        assert_eq!(exit_code_for(&f), exit::FATAL);
+    }
+
+    // Proves the metrics mapping takes state and effective priority from the runtime.
+    #[test]
+    fn metrics_mapping() {
+        let p = conf_parse::parse_str(VRRP, "t.conf", &conf_parse::ParseOptions::default());
+        let loaded = Loaded {
+            file: "t.conf".into(),
+            parsed: Arc::new(p),
+        };
+        let m = Metrics::default();
+        m.instances
+            .lock()
+            .unwrap()
+            .insert("VI_1".into(), ("MASTER".into(), 110));
+        m.adverts_sent.store(7, Ordering::Relaxed);
+        let w = worker_metrics(&loaded, &m);
+        assert_eq!(w.vrrp_instances.len(), 1);
+        let i = &w.vrrp_instances[0];
+        assert_eq!(i.state, VrrpStateMetric::Master);
+        assert_eq!(i.priority, 100);
+        assert_eq!(i.effective_priority, 110);
+        assert_eq!(i.adverts_sent, 7);
+        clear_stats(&m);
+        assert_eq!(
+            worker_metrics(&loaded, &m).vrrp_instances[0].adverts_sent,
+            0
+        );
+    }
+}

@@ -1,0 +1,532 @@
+//! The worker process shell. The parent re-executes this binary with `--worker vrrp` or
+//! `--worker checker`; the shell sets up logging, its pidfile, the control channel (stdin),
+//! signals and the configuration, then runs the subsystem's *worker main*:
+//!
+//! ```text
+//! pub fn vrrp_worker_main(ctx: WorkerContext) -> WorkerFuture     // VRRP runtime author
+//! pub fn checker_worker_main(ctx: WorkerContext) -> WorkerFuture  // checker worker author
+//! ```
+//!
+//! A worker main owns its event loop. It receives everything from outside as
+//! [`WorkerEvent`]s on `ctx.events` (reload with the new, already checked configuration,
+//! dump requests answered with text the shell writes to keepalived's file names, metrics
+//! requests, shutdown) and reports through `ctx.link` ([`ParentLink::ready`],
+//! [`ParentLink::held_vips`]). It returns the process exit status (use [`crate::exit`]: a
+//! CONFIG/FATAL/MISSING_PERMISSION status stops the whole daemon instead of a respawn).
+//!
+//! The mains are wired to the runtimes: [`crate::vrrp_worker`] (vrrp-runtime) and
+//! [`crate::checker_worker`] (lvs-director), each running the crate's blocking `run` on its
+//! own thread. The former placeholder (configuration only, idles until TERM) remains behind
+//! the test hook [`PLACEHOLDER_ENV`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::cli::Cli;
+use crate::config::{self, Loaded};
+use crate::control::{encode, HeldVip, ToParent, ToWorker};
+use crate::exit;
+use crate::metrics::{VrrpInstanceMetrics, VrrpStateMetric, WorkerMetrics};
+use crate::pidfile::PidFile;
+use crate::signals::{recv, DaemonSignals};
+use crate::{dump, error, info};
+
+/// Which subsystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkerKind {
+    /// VRRP.
+    Vrrp,
+    /// Health checkers + IPVS.
+    Checker,
+}
+
+impl WorkerKind {
+    /// `--worker` value and metrics label.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerKind::Vrrp => "vrrp",
+            WorkerKind::Checker => "checker",
+        }
+    }
+    /// Parse a `--worker` value.
+    pub fn from_name(s: &str) -> Option<WorkerKind> {
+        match s {
+            "vrrp" => Some(WorkerKind::Vrrp),
+            "checker" | "check" => Some(WorkerKind::Checker),
+            _ => None,
+        }
+    }
+    /// keepalived's syslog ident (PROG_VRRP / PROG_CHECK).
+    pub fn ident(self) -> &'static str {
+        match self {
+            WorkerKind::Vrrp => "Keepalived_vrrp",
+            WorkerKind::Checker => "Keepalived_healthcheckers",
+        }
+    }
+    /// Name used in keepalived's parent log lines ("VRRP child process(..) died").
+    pub fn title(self) -> &'static str {
+        match self {
+            WorkerKind::Vrrp => "VRRP",
+            WorkerKind::Checker => "Healthcheck",
+        }
+    }
+    /// Suffix of the per-process log file (`-g`).
+    pub fn log_suffix(self) -> &'static str {
+        match self {
+            WorkerKind::Vrrp => "vrrp",
+            WorkerKind::Checker => "check",
+        }
+    }
+}
+
+/// Flags a worker main needs from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// -V: leave VIPs/routes on stop.
+    pub dont_release_vrrp: bool,
+    /// -I: leave IPVS on stop.
+    pub dont_release_ipvs: bool,
+    /// -X: drop VIPs on transition from signal.
+    pub release_vips: bool,
+    /// -a: log address changes.
+    pub address_monitoring: bool,
+    /// -D count.
+    pub detail: u8,
+}
+
+/// What the outside asks of a worker main.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WorkerEvent {
+    /// SIGHUP: apply `config` as a diff (unchanged instances/real servers keep their state).
+    /// Answer `Err(reason)` to keep running the old configuration.
+    Reload {
+        /// The new configuration (already parsed and free of errors).
+        config: Loaded,
+        /// Result.
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    /// SIGUSR1: text for `keepalived.data` (VRRP) / `keepalived_check.data` (checker).
+    DumpData {
+        /// The text.
+        reply: oneshot::Sender<String>,
+    },
+    /// SIGUSR2 (VRRP): text for `keepalived.stats`.
+    DumpStats {
+        /// The text.
+        reply: oneshot::Sender<String>,
+    },
+    /// SIGJSON (VRRP): the value written to `keepalived.json`.
+    DumpJson {
+        /// The value.
+        reply: oneshot::Sender<serde_json::Value>,
+    },
+    /// SIGSTATS_CLEAR (VRRP): zero the statistics.
+    ClearStats,
+    /// A metrics snapshot for /metrics and /status.
+    Metrics {
+        /// The snapshot.
+        reply: oneshot::Sender<WorkerMetrics>,
+    },
+    /// SIGTERM/SIGINT or parent gone: leave (release VIPs unless -V, IPVS unless -I) and return.
+    Shutdown,
+}
+
+/// Messages from the worker main to the parent.
+#[derive(Debug, Clone)]
+pub struct ParentLink {
+    tx: mpsc::UnboundedSender<ToParent>,
+}
+
+impl ParentLink {
+    /// The configuration is read and the worker runs (the parent sends READY=1 to systemd
+    /// once every started worker said so).
+    pub fn ready(&self) {
+        let _ = self.tx.send(ToParent::Ready);
+    }
+    /// Report the complete set of VIPs configured by this worker now (call after every
+    /// change, including an empty set after releasing them).
+    pub fn held_vips(&self, vips: Vec<HeldVip>) {
+        let _ = self.tx.send(ToParent::HeldVips { vips });
+    }
+}
+
+/// Everything a worker main gets.
+#[derive(Debug)]
+pub struct WorkerContext {
+    /// Which worker.
+    pub kind: WorkerKind,
+    /// The configuration at start.
+    pub config: Loaded,
+    /// Command-line flags.
+    pub options: WorkerOptions,
+    /// Events from the shell.
+    pub events: mpsc::Receiver<WorkerEvent>,
+    /// Reports to the parent.
+    pub link: ParentLink,
+}
+
+/// A worker main's future; resolves to the process exit status.
+pub type WorkerFuture = Pin<Box<dyn Future<Output = i32> + Send>>;
+
+/// The entry point of a subsystem.
+pub type WorkerMain = fn(WorkerContext) -> WorkerFuture;
+
+/// Which main runs for a kind (the seam the runtime authors replace).
+pub fn worker_main_for(kind: WorkerKind) -> WorkerMain {
+    match kind {
+        WorkerKind::Vrrp => vrrp_worker_main,
+        WorkerKind::Checker => checker_worker_main,
+    }
+}
+
+/// Environment variable (test hook): when set to `1`, both workers run the placeholder main
+/// (configuration only, no network, no IPVS) instead of the runtimes, for tests of the
+/// process shell that must run unprivileged and outside a network namespace.
+pub const PLACEHOLDER_ENV: &str = "KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS";
+
+fn placeholder_requested() -> bool {
+    std::env::var(PLACEHOLDER_ENV).is_ok_and(|v| v == "1")
+}
+
+/// VRRP worker main: the VRRP runtime on its own thread ([`crate::vrrp_worker`]).
+pub fn vrrp_worker_main(ctx: WorkerContext) -> WorkerFuture {
+    if placeholder_requested() {
+        return Box::pin(placeholder_main(ctx));
+    }
+    Box::pin(crate::vrrp_worker::main(ctx))
+}
+
+/// Checker worker main: the LVS director on its own thread ([`crate::checker_worker`]).
+pub fn checker_worker_main(ctx: WorkerContext) -> WorkerFuture {
+    if placeholder_requested() {
+        return Box::pin(placeholder_main(ctx));
+    }
+    Box::pin(crate::checker_worker::main(ctx))
+}
+
+fn placeholder_metrics(kind: WorkerKind, cfg: &Loaded) -> WorkerMetrics {
+    if kind != WorkerKind::Vrrp {
+        return WorkerMetrics::default();
+    }
+    WorkerMetrics {
+        vrrp_instances: cfg
+            .config()
+            .vrrp_instances
+            .iter()
+            .map(|v| VrrpInstanceMetrics {
+                name: v.name.clone(),
+                interface: v.interface.clone().unwrap_or_default(),
+                vrid: v.virtual_router_id.unwrap_or(0),
+                state: VrrpStateMetric::Init,
+                priority: v.priority,
+                effective_priority: v.priority,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+async fn placeholder_main(mut ctx: WorkerContext) -> i32 {
+    let what = match ctx.kind {
+        WorkerKind::Vrrp => format!(
+            "VRRP runtime not implemented yet: {} vrrp_instance(s) configured ({}), none run; idling until TERM",
+            ctx.config.vrrp_names().len(),
+            ctx.config.vrrp_names().join(", ")
+        ),
+        WorkerKind::Checker => format!(
+            "checker runtime not implemented yet: {} virtual_server(s) configured ({}), none checked; idling until TERM",
+            ctx.config.virtual_server_names().len(),
+            ctx.config.virtual_server_names().join(", ")
+        ),
+    };
+    info!("{what}");
+    ctx.link.ready();
+    let mut cfg = ctx.config.clone();
+    while let Some(ev) = ctx.events.recv().await {
+        match ev {
+            WorkerEvent::Reload { config, done } => {
+                info!("Reload: configuration re-read (diff-apply not implemented yet)");
+                cfg = config;
+                let _ = done.send(Ok(()));
+            }
+            WorkerEvent::DumpData { reply } => {
+                let mut s = format!(
+                    "------< {} worker (placeholder: runtime not implemented) >------\n",
+                    ctx.kind.title()
+                );
+                for n in cfg.vrrp_names() {
+                    s.push_str(&format!(" VRRP Instance = {n} (not running)\n"));
+                }
+                for n in cfg.virtual_server_names() {
+                    s.push_str(&format!(" Virtual Server = {n} (not checked)\n"));
+                }
+                let _ = reply.send(s);
+            }
+            WorkerEvent::DumpStats { reply } => {
+                let mut s = String::new();
+                for n in cfg.vrrp_names() {
+                    s.push_str(&format!(
+                        "VRRP Instance: {n}\n  (not running: no statistics)\n"
+                    ));
+                }
+                let _ = reply.send(s);
+            }
+            WorkerEvent::DumpJson { reply } => {
+                let v: Vec<serde_json::Value> = cfg
+                    .vrrp_names()
+                    .into_iter()
+                    .map(|n| serde_json::json!({"data": {"iname": n}, "stats": {}, "running": false}))
+                    .collect();
+                let _ = reply.send(serde_json::Value::Array(v));
+            }
+            WorkerEvent::ClearStats => {}
+            WorkerEvent::Metrics { reply } => {
+                let _ = reply.send(placeholder_metrics(ctx.kind, &cfg));
+            }
+            WorkerEvent::Shutdown => break,
+        }
+    }
+    exit::OK
+}
+
+fn test_exit_spec(cli: &Cli, kind: WorkerKind) -> Option<(Duration, i32)> {
+    let spec = cli.test_worker_exit.as_deref()?;
+    let mut it = spec.split(':');
+    let k = WorkerKind::from_name(it.next()?)?;
+    let ms: u64 = it.next()?.parse().ok()?;
+    let code: i32 = it.next()?.parse().ok()?;
+    (k == kind).then_some((Duration::from_millis(ms), code))
+}
+
+/// Run a worker process (called from main for `--worker KIND`). Returns the exit status.
+pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
+    crate::setup_logging(cli, kind.ident(), Some(kind.log_suffix()));
+    // The parent is our lifeline: TERM when it dies (keepalived: PR_SET_PDEATHSIG).
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    if let Ok(p) = std::env::var(crate::supervisor::PARENT_PID_ENV) {
+        if p != nix::unistd::getppid().to_string() {
+            return exit::OK;
+        }
+    }
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let loaded = match config::load(&cli.config_file(), &opts) {
+        Ok(l) => l,
+        Err(e) => {
+            error!("{e}");
+            return exit::CONFIG;
+        }
+    };
+    let paths = crate::pid_paths(cli, &loaded);
+    let pid_path = match kind {
+        WorkerKind::Vrrp => paths.vrrp,
+        WorkerKind::Checker => paths.checkers,
+    };
+    let _pidfile = match PidFile::acquire(&pid_path) {
+        Ok(p) => p,
+        Err(e) => {
+            error!("{} child process: {e}", kind.title());
+            return exit::FATAL;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("tokio runtime: {e}");
+            return exit::FATAL;
+        }
+    };
+    let options = WorkerOptions {
+        dont_release_vrrp: cli.dont_release_vrrp,
+        dont_release_ipvs: cli.dont_release_ipvs,
+        release_vips: cli.release_vips,
+        address_monitoring: cli.address_monitoring,
+        detail: cli.log_detail,
+    };
+    let test_exit = test_exit_spec(cli, kind);
+    let test_vips: Vec<HeldVip> = std::env::var("KEEPALIVED_RS_TEST_HELD_VIPS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|v| v.parse().ok()).collect())
+        .unwrap_or_default();
+    rt.block_on(shell(cli, kind, loaded, options, test_exit, test_vips))
+}
+
+async fn shell(
+    cli: &Cli,
+    kind: WorkerKind,
+    loaded: Loaded,
+    options: WorkerOptions,
+    test_exit: Option<(Duration, i32)>,
+    test_vips: Vec<HeldVip>,
+) -> i32 {
+    // Control channel: our stdin is the worker end of the parent's socketpair. Keep it on a
+    // close-on-exec descriptor and put /dev/null on fd 0, so scripts the runtimes spawn
+    // (notify, track, MISC_CHECK) neither read our control messages nor keep the channel
+    // open after we die (the parent sees EOF only when every copy is closed).
+    let stdin_fd = match std::os::fd::AsFd::as_fd(&std::io::stdin()).try_clone_to_owned() {
+        Ok(fd) => fd,
+        Err(e) => {
+            error!("control channel: dup stdin: {e}");
+            return exit::FATAL;
+        }
+    };
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        if let Err(e) = nix::unistd::dup2_stdin(&null) {
+            error!("control channel: /dev/null on stdin: {e}");
+        }
+    }
+    let std_stream = std::os::unix::net::UnixStream::from(stdin_fd);
+    let _ = std_stream.set_nonblocking(true);
+    let control = tokio::net::UnixStream::from_std(std_stream).ok();
+    let (up_tx, mut up_rx) = mpsc::unbounded_channel::<ToParent>();
+    let (down_tx, mut down_rx) = mpsc::unbounded_channel::<Option<ToWorker>>();
+    if let Some(stream) = control {
+        let (rd, mut wr) = stream.into_split();
+        tokio::spawn(async move {
+            while let Some(msg) = up_rx.recv().await {
+                if wr.write_all(&encode(&msg)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let down = down_tx.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(rd).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(m) = serde_json::from_str::<ToWorker>(&line) {
+                    let _ = down.send(Some(m));
+                }
+            }
+            // EOF: the parent is gone.
+            let _ = down.send(None);
+        });
+    }
+    let link = ParentLink { tx: up_tx };
+    if !test_vips.is_empty() {
+        link.held_vips(test_vips);
+    }
+    let (ev_tx, ev_rx) = mpsc::channel::<WorkerEvent>(16);
+    let ctx = WorkerContext {
+        kind,
+        config: loaded.clone(),
+        options,
+        events: ev_rx,
+        link: link.clone(),
+    };
+    let mut main_task = tokio::spawn(worker_main_for(kind)(ctx));
+
+    let mut sigs = DaemonSignals::install();
+    let test_sleep = async {
+        match test_exit {
+            Some((d, _)) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(test_sleep);
+    // Test hook: a worker that does not stop on TERM (the parent must KILL it after
+    // child_wait_time).
+    let ignore_term =
+        std::env::var("KEEPALIVED_RS_TEST_IGNORE_TERM").is_ok_and(|k| k == kind.name());
+    let cfg_file = cli.config_file();
+    let popts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            r = &mut main_task => {
+                return r.unwrap_or(exit::PROGRAM_ERROR);
+            }
+            _ = &mut test_sleep => {
+                let code = test_exit.map(|t| t.1).unwrap_or(0);
+                info!("test hook: {} worker exiting with status {code}", kind.name());
+                std::process::exit(code);
+            }
+            _ = recv(&mut sigs.term) => {
+                if ignore_term {
+                    info!("test hook: {} worker ignoring SIGTERM", kind.name());
+                } else {
+                    shutdown(&ev_tx, &mut shutting_down).await
+                }
+            }
+            _ = recv(&mut sigs.int) => shutdown(&ev_tx, &mut shutting_down).await,
+            _ = recv(&mut sigs.hup) => {
+                let res = match config::load(&cfg_file, &popts) {
+                    Ok(new) => {
+                        let (tx, rx) = oneshot::channel();
+                        if ev_tx.send(WorkerEvent::Reload { config: new, done: tx }).await.is_err() {
+                            Err("worker main gone".to_string())
+                        } else {
+                            rx.await.unwrap_or_else(|_| Err("reload dropped".to_string()))
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = &res {
+                    error!("Reload failed: {e}");
+                }
+                let _ = link.tx.send(ToParent::Reloaded { ok: res.is_ok(), error: res.err() });
+            }
+            _ = recv(&mut sigs.usr1) => {
+                let (tx, rx) = oneshot::channel();
+                if ev_tx.send(WorkerEvent::DumpData { reply: tx }).await.is_ok() {
+                    if let Ok(text) = rx.await {
+                        dump::write(dump::data_file(kind), &text);
+                    }
+                }
+            }
+            _ = recv(&mut sigs.usr2) => if kind == WorkerKind::Vrrp { dump_stats(&ev_tx).await },
+            _ = recv(&mut sigs.json) => if kind == WorkerKind::Vrrp { dump_json(&ev_tx).await },
+            _ = recv(&mut sigs.clear) => { let _ = ev_tx.send(WorkerEvent::ClearStats).await; }
+            m = down_rx.recv() => match m {
+                Some(Some(ToWorker::MetricsRequest { id })) => {
+                    let (tx, rx) = oneshot::channel();
+                    if ev_tx.send(WorkerEvent::Metrics { reply: tx }).await.is_ok() {
+                        let metrics = rx.await.unwrap_or_default();
+                        let _ = link.tx.send(ToParent::Metrics { id, metrics });
+                    }
+                }
+                Some(Some(ToWorker::DumpJson)) => if kind == WorkerKind::Vrrp { dump_json(&ev_tx).await },
+                Some(Some(ToWorker::ClearStats)) => { let _ = ev_tx.send(WorkerEvent::ClearStats).await; }
+                Some(None) | None => {
+                    if !shutting_down {
+                        info!("parent process gone, stopping");
+                    }
+                    shutdown(&ev_tx, &mut shutting_down).await;
+                }
+            },
+        }
+    }
+}
+
+async fn shutdown(ev: &mpsc::Sender<WorkerEvent>, shutting_down: &mut bool) {
+    if !*shutting_down {
+        *shutting_down = true;
+        let _ = ev.send(WorkerEvent::Shutdown).await;
+    }
+}
+
+async fn dump_stats(ev: &mpsc::Sender<WorkerEvent>) {
+    let (tx, rx) = oneshot::channel();
+    if ev.send(WorkerEvent::DumpStats { reply: tx }).await.is_ok() {
+        if let Ok(text) = rx.await {
+            dump::write(dump::STATS_FILE, &text);
+        }
+    }
+}
+
+async fn dump_json(ev: &mpsc::Sender<WorkerEvent>) {
+    let (tx, rx) = oneshot::channel();
+    if ev.send(WorkerEvent::DumpJson { reply: tx }).await.is_ok() {
+        if let Ok(v) = rx.await {
+            let text = serde_json::to_string(&v).unwrap_or_default();
+            dump::write(dump::JSON_FILE, &text);
+        }
+    }
+}

@@ -1,0 +1,677 @@
+#![allow(clippy::unwrap_used, clippy::panic)] // test harness code: failing loudly is the point
+//! The daemon shell end to end: pidfile locking, reload checking, dump files, sd_notify,
+//! respawn back-off and permanent exits (no network needed: the workers are placeholders and
+//! nothing is sent), plus lab tests in a private network namespace (metrics scrape, VIP removal
+//! when the VRRP worker is killed).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const T: Duration = Duration::from_secs(10);
+
+// Proves a second daemon on the same pidfiles is refused with a clear message (and keepalived's
+// exit status 0 for "daemon is already running"), while the first keeps running untouched.
+#[test]
+fn second_daemon_refused() {
+    let mut a = Daemon::start("lock", VRRP_AND_LVS, &[]);
+    assert!(a.wait_notify("READY=1", T).is_some(), "{}", a.log_text());
+    let pid_a = a.parent_pid();
+    let vrrp_a = a.pid_in("v.pid");
+    let out = std::process::Command::new(BIN)
+        // Host namespace: placeholder workers, nothing touches the host's interfaces.
+        .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
+        .args(["-n", "-G", "-f"])
+        .arg(a.dir.path("k.conf"))
+        .arg("-p")
+        .arg(a.dir.path("k.pid"))
+        .arg("-r")
+        .arg(a.dir.path("v.pid"))
+        .arg("-c")
+        .arg(a.dir.path("c.pid"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("already running"), "{err}");
+    assert!(err.contains(&pid_a.to_string()), "{err}");
+    assert!(a.alive());
+    assert_eq!(a.parent_pid(), pid_a);
+    assert_eq!(a.pid_in("v.pid"), vrrp_a);
+}
+
+// Proves a pidfile in a directory that does not exist gives a clear message and exit 1, not a crash.
+#[test]
+fn bad_pidfile_directory() {
+    let dir = Dir::new("baddir");
+    std::fs::write(dir.path("k.conf"), VRRP_ONLY).unwrap();
+    let out = std::process::Command::new(BIN)
+        // Host namespace: placeholder workers, nothing touches the host's interfaces.
+        .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
+        .args(["-n", "-G", "-f"])
+        .arg(dir.path("k.conf"))
+        .args(["-p", "/nonexistent-dir/k.pid"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("/nonexistent-dir/k.pid"), "{err}");
+}
+
+// Proves an unreadable configuration exits with keepalived's KEEPALIVED_EXIT_NO_CONFIG (6),
+// as the reference does for a missing file.
+#[test]
+fn missing_config_exit_6() {
+    let dir = Dir::new("nocfg");
+    let st = std::process::Command::new(BIN)
+        .args(["-n", "-G", "-f", "/nonexistent/k.conf"])
+        .arg("-p")
+        .arg(dir.path("k.pid"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(6));
+}
+
+// Proves HUP with a broken configuration is rejected with the located error logged, the
+// daemon and its workers keep running (same pids), and a later good HUP is applied, with
+// RELOADING=1 then READY=1 sent to systemd.
+#[test]
+fn hup_with_broken_config_keeps_running() {
+    let mut d = Daemon::start("hup", VRRP_AND_LVS, &[]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let vrrp = d.pid_in("v.pid").unwrap();
+    let chk = d.pid_in("c.pid").unwrap();
+    // priority 300 (line 8, column 5) is out of range: a located error.
+    let broken = VRRP_AND_LVS.replace("priority 100", "priority 300");
+    std::fs::write(d.dir.path("k.conf"), broken).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        d.wait_log("running configuration kept", T),
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    let located = format!("{}:8:5: error: priority", d.dir.path("k.conf").display());
+    assert!(
+        log.contains(&located),
+        "no located error {located} in\n{log}"
+    );
+    assert!(d.alive());
+    assert_eq!(d.pid_in("v.pid"), Some(vrrp));
+    assert_eq!(d.pid_in("c.pid"), Some(chk));
+    // No RELOADING=1 for a rejected reload.
+    assert!(d
+        .wait_notify("RELOADING=1", Duration::from_millis(300))
+        .is_none());
+
+    std::fs::write(d.dir.path("k.conf"), VRRP_AND_LVS).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_notify("RELOADING=1", T).is_some());
+    assert!(d.wait_notify("READY=1", T).is_some());
+    assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
+    assert_eq!(d.pid_in("v.pid"), Some(vrrp));
+}
+
+// Proves USR1 writes keepalived_parent.data, keepalived.data and keepalived_check.data,
+// USR2 writes keepalived.stats and SIGJSON (36) writes keepalived.json, under $TMPDIR.
+#[test]
+fn dump_files() {
+    let d = Daemon::start("dump", VRRP_AND_LVS, &[]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    d.signal(libc::SIGUSR1);
+    for f in [
+        "keepalived_parent.data",
+        "keepalived.data",
+        "keepalived_check.data",
+    ] {
+        let p = d.dir.path(f);
+        assert!(wait_until(T, || p.exists()), "{f} missing");
+    }
+    let parent = std::fs::read_to_string(d.dir.path("keepalived_parent.data")).unwrap();
+    assert!(parent.contains("Global definitions"), "{parent}");
+    assert!(parent.contains("VI_1"), "{parent}");
+    d.signal(libc::SIGUSR2);
+    assert!(wait_until(T, || d.dir.path("keepalived.stats").exists()));
+    d.signal(36);
+    let j = d.dir.path("keepalived.json");
+    assert!(wait_until(T, || j.exists()));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    assert!(v.is_array());
+}
+
+// Proves the sd_notify sequence: READY=1 with MAINPID at start, STOPPING=1 on TERM, and a
+// clean exit 0 that removes the pidfiles.
+#[test]
+fn sd_notify_start_stop() {
+    let mut d = Daemon::start("notify", VRRP_AND_LVS, &[]);
+    let ready = d.wait_notify("READY=1", T).expect("READY=1");
+    let pid = d.parent_pid();
+    assert!(ready.contains(&format!("MAINPID={pid}")), "{ready}");
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_notify("STOPPING=1", T).is_some());
+    assert_eq!(d.wait_exit(T), Some(0));
+    assert!(!d.dir.path("k.pid").exists());
+    assert!(!d.dir.path("v.pid").exists());
+    assert!(!d.dir.path("c.pid").exists());
+}
+
+// Proves only the workers the configuration needs are started (VRRP only here), and --all
+// starts both.
+#[test]
+fn workers_started_by_config() {
+    let d = Daemon::start("only", VRRP_ONLY, &[]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    assert!(d.pid_in("v.pid").is_some());
+    assert!(!d.dir.path("c.pid").exists());
+    drop(d);
+    let d = Daemon::start("all", VRRP_ONLY, &["--all"]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    assert!(wait_until(T, || d.pid_in("c.pid").is_some()));
+    assert!(d.pid_in("v.pid").is_some());
+}
+
+// Proves keepalived's respawn back-off: a worker dying right after start is restarted at
+// once, then after 1 s, then after 2 s (logged as keepalived does).
+#[test]
+fn respawn_backoff() {
+    let mut d = Daemon::start("respawn", VRRP_ONLY, &["--test-worker-exit=vrrp:100:3"]);
+    let start = Instant::now();
+    assert!(
+        d.wait_log("delayed 2 seconds", Duration::from_secs(15)),
+        "{}",
+        d.log_text()
+    );
+    let elapsed = start.elapsed();
+    let log = d.log_text();
+    let delays: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("process delayed ").nth(1))
+        .collect();
+    assert_eq!(
+        delays,
+        vec![
+            "0 seconds to limit respawn rate",
+            "1 seconds to limit respawn rate",
+            "2 seconds to limit respawn rate"
+        ]
+    );
+    assert!(log.contains("VRRP child process("), "{log}");
+    assert!(log.contains("died: Respawning"), "{log}");
+    // 3 deaths of a 100 ms worker + 1 s back-off at least.
+    assert!(elapsed >= Duration::from_millis(1300), "{elapsed:?}");
+    assert!(d.alive());
+}
+
+// Proves a worker exiting with KEEPALIVED_EXIT_CONFIG (2) stops the daemon with that status
+// (no respawn), and -R stops instead of respawning after an ordinary death.
+#[test]
+fn permanent_exit_and_dont_respawn() {
+    let mut d = Daemon::start("perm", VRRP_ONLY, &["--test-worker-exit=vrrp:100:2"]);
+    assert_eq!(d.wait_exit(T), Some(2), "{}", d.log_text());
+    assert!(d.log_text().contains("permanent error CONFIG"));
+    assert!(d.wait_notify("ERRNO=", Duration::from_secs(1)).is_some());
+
+    let mut d = Daemon::start(
+        "norespawn",
+        VRRP_ONLY,
+        &["-R", "--test-worker-exit=vrrp:100:0"],
+    );
+    assert_eq!(d.wait_exit(T), Some(0), "{}", d.log_text());
+    let log = d.log_text();
+    assert!(log.contains("died: Exiting"), "{log}");
+    assert!(!log.contains("Respawning"), "{log}");
+}
+
+/// Checks Prometheus text exposition format 0.0.4 line by line: `# HELP name text`,
+/// `# TYPE name (counter|gauge|histogram|summary|untyped)`, samples `name{l="v",...} value`
+/// with valid names, quoted/escaped label values, a float value, and a TYPE before samples.
+fn check_prometheus(text: &str) -> Result<usize, String> {
+    fn name_ok(n: &str) -> bool {
+        let mut c = n.chars();
+        matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_' || ch == ':')
+            && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == ':')
+    }
+    let mut typed = std::collections::HashSet::new();
+    let mut samples = 0;
+    for (i, line) in text.lines().enumerate() {
+        let e = |m: &str| format!("line {}: {m}: {line}", i + 1);
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut w = rest.splitn(3, ' ');
+            match (w.next(), w.next(), w.next()) {
+                (Some("HELP"), Some(n), _) if name_ok(n) => {}
+                (Some("TYPE"), Some(n), Some(t))
+                    if name_ok(n)
+                        && ["counter", "gauge", "histogram", "summary", "untyped"].contains(&t) =>
+                {
+                    typed.insert(n.to_string());
+                }
+                _ => return Err(e("bad comment")),
+            }
+            continue;
+        }
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(p) => line.split_at(p),
+            None => return Err(e("no value")),
+        };
+        if !name_ok(name) {
+            return Err(e("bad metric name"));
+        }
+        if !typed.contains(name) {
+            return Err(e("sample before its TYPE"));
+        }
+        let value = if let Some(labels) = rest.strip_prefix('{') {
+            let b = labels.as_bytes();
+            let mut j = 0;
+            loop {
+                if b.get(j) == Some(&b'}') {
+                    j += 1;
+                    break;
+                }
+                let eq = labels[j..].find('=').ok_or_else(|| e("no ="))? + j;
+                if !name_ok(&labels[j..eq]) {
+                    return Err(e("bad label name"));
+                }
+                if b.get(eq + 1) != Some(&b'"') {
+                    return Err(e("unquoted label value"));
+                }
+                let mut k = eq + 2;
+                loop {
+                    match b.get(k) {
+                        None => return Err(e("unterminated label value")),
+                        Some(b'\\') => {
+                            if !matches!(b.get(k + 1), Some(b'\\' | b'"' | b'n')) {
+                                return Err(e("bad escape"));
+                            }
+                            k += 2
+                        }
+                        Some(b'"') => break,
+                        Some(_) => k += 1,
+                    }
+                }
+                k += 1;
+                match b.get(k) {
+                    Some(b',') => j = k + 1,
+                    Some(b'}') => j = k,
+                    _ => return Err(e("bad label separator")),
+                }
+            }
+            &labels[j..]
+        } else {
+            rest
+        };
+        let Some(v) = value.strip_prefix(' ') else {
+            return Err(e("no space before value"));
+        };
+        let num = v.split(' ').next().unwrap_or("");
+        if num.parse::<f64>().is_err() && !["NaN", "+Inf", "-Inf"].contains(&num) {
+            return Err(e("bad value"));
+        }
+        samples += 1;
+    }
+    Ok(samples)
+}
+
+// Proves the validator itself rejects malformed exposition text (so passing it means something).
+#[test]
+fn prometheus_checker_rejects_garbage() {
+    assert!(check_prometheus("# TYPE a gauge\na 1\n").is_ok());
+    assert!(check_prometheus("# TYPE a gauge\na{x=\"1\",y=\"q\\\"\"} 2.5\n").is_ok());
+    assert!(check_prometheus("a 1\n").is_err());
+    assert!(check_prometheus("# TYPE a gauge\na{x=1} 1\n").is_err());
+    assert!(check_prometheus("# TYPE a gauge\na{x=\"1} 1\n").is_err());
+    assert!(check_prometheus("# TYPE a gauge\na one\n").is_err());
+    assert!(check_prometheus("# TYPE 1a gauge\n").is_err());
+}
+
+// Proves /metrics, scraped with curl inside a fresh network namespace (loopback only), is valid
+// Prometheus text with the parent's and the workers' series, and /status is JSON naming the
+// workers.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_metrics_scrape() {
+    let ns = Netns::new("m");
+    let d = Daemon::start_with(
+        "metrics",
+        VRRP_AND_LVS,
+        Opts {
+            extra_args: vec!["--metrics-listen".into(), "9650".into()],
+            wrap: ns.wrap(),
+            ..Default::default()
+        },
+    );
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    assert!(d.wait_log("metrics endpoint listening", T));
+    let text = ns.sh(&[
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        "http://127.0.0.1:9650/metrics",
+    ]);
+    let n = check_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(n > 5, "{text}");
+    assert!(
+        text.contains("keepalived_worker_up{worker=\"vrrp\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("keepalived_worker_up{worker=\"checker\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("keepalived_vrrp_priority{instance=\"VI_1\""),
+        "{text}"
+    );
+    let status = ns.sh(&[
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        "http://127.0.0.1:9650/status",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["implementation"], "keepalived-rs");
+    assert_eq!(v["parent"]["workers"].as_array().map(|a| a.len()), Some(2));
+    let code = ns.sh(&[
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "http://127.0.0.1:9650/nope",
+    ]);
+    assert_eq!(code, "404");
+}
+
+// Proves the VRRP-worker-death seam: the VIPs a worker reported as held are removed by the
+// parent as soon as the worker is killed (-9), within 100 ms, and the worker is respawned.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_killed_vrrp_worker_vips_removed() {
+    let ns = Netns::new("v");
+    ns.sh(&[
+        "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ]);
+    ns.sh(&["ip", "link", "set", "eth1", "up"]);
+    ns.sh(&["ip", "link", "set", "eth0", "up"]);
+    ns.sh(&["ip", "addr", "add", "10.0.0.1/24", "dev", "eth0"]);
+    ns.sh(&["ip", "addr", "add", "10.0.0.100/24", "dev", "eth0"]);
+    ns.sh(&["ip", "addr", "add", "fd00::100/64", "dev", "eth0", "nodad"]);
+    let d = Daemon::start_with(
+        "vips",
+        VRRP_ONLY,
+        Opts {
+            wrap: ns.wrap(),
+            env: vec![(
+                "KEEPALIVED_RS_TEST_HELD_VIPS",
+                "eth0:10.0.0.100/24,eth0:fd00::100/64".into(),
+            )],
+            ..Default::default()
+        },
+    );
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let worker = d.pid_in("v.pid").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // The removal is timed in-process over rtnetlink (a thread inside the namespace polling every
+    // millisecond), so the figure does not include the start-up time of `ip` processes, which
+    // dominates on a loaded machine.
+    let vips: [std::net::IpAddr; 2] = ["10.0.0.100".parse().unwrap(), "fd00::100".parse().unwrap()];
+    let path = netplat::netns::named_netns_path(&ns.0);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let watcher = std::thread::spawn(move || {
+        netplat::netns::in_netns(&path, move || {
+            let mut rtnl = netplat::Rtnl::new().unwrap();
+            let held = |rtnl: &mut netplat::Rtnl| {
+                let a = rtnl.addresses(None).unwrap();
+                vips.iter().any(|v| a.iter().any(|x| x.addr == *v))
+            };
+            assert!(held(&mut rtnl), "VIPs not present before the kill");
+            ready_tx.send(()).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if !held(&mut rtnl) {
+                    return Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            None
+        })
+        .unwrap()
+    });
+    ready_rx.recv().unwrap();
+    let t0 = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-9", &worker.to_string()])
+        .status()
+        .unwrap();
+    let gone_at = watcher.join().unwrap();
+    assert!(
+        gone_at.is_some(),
+        "VIPs still present 2 s after the kill\n{}",
+        d.log_text()
+    );
+    let took = gone_at.unwrap().saturating_duration_since(t0);
+    eprintln!("VIPs removed {took:?} after kill -9 of the VRRP worker");
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+    let a = ns.sh(&["ip", "addr", "show", "dev", "eth0"]);
+    assert!(a.contains("10.0.0.1/24"), "unrelated address removed: {a}");
+    assert!(wait_until(T, || d
+        .pid_in("v.pid")
+        .is_some_and(|p| p != worker)));
+    assert!(d.log_text().contains("holding 2 VIP(s): removed"));
+}
+
+// Proves a worker that ignores TERM is killed after the configured child_wait_time, and the
+// parent still exits 0 and removes the pidfiles.
+#[test]
+fn term_then_kill_after_child_wait_time() {
+    let cfg = format!("child_wait_time 1\n{VRRP_ONLY}");
+    let mut d = Daemon::start_with(
+        "kill",
+        &cfg,
+        Opts {
+            env: vec![("KEEPALIVED_RS_TEST_IGNORE_TERM", "vrrp".into())],
+            ..Default::default()
+        },
+    );
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let worker = d.pid_in("v.pid").unwrap();
+    let t0 = Instant::now();
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(T), Some(0), "{}", d.log_text());
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let log = d.log_text();
+    assert!(log.contains("failed to die - forcing termination"), "{log}");
+    assert!(!std::path::Path::new(&format!("/proc/{worker}")).exists());
+    assert!(!d.dir.path("v.pid").exists());
+}
+
+// Proves a storm of HUP/USR1/USR2/JSON signals neither crashes the daemon nor restarts its
+// workers, and it still stops cleanly afterwards.
+#[test]
+fn signal_storm() {
+    let mut d = Daemon::start("storm", VRRP_AND_LVS, &[]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let vrrp = d.pid_in("v.pid");
+    let pid = d.parent_pid().to_string();
+    for _ in 0..50 {
+        for sig in ["-HUP", "-USR1", "-USR2", "-36"] {
+            let _ = std::process::Command::new("kill")
+                .args([sig, &pid])
+                .status();
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(d.alive(), "{}", d.log_text());
+    assert_eq!(d.pid_in("v.pid"), vrrp);
+    assert!(!d.log_text().contains("died"), "{}", d.log_text());
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(T), Some(0), "{}", d.log_text());
+}
+
+// Proves that without -n the daemon detaches: the command returns 0 at once, and the detached
+// parent (new session) writes its pidfile and runs its worker.
+#[test]
+fn detaches_without_dont_fork() {
+    let dir = Dir::new("fork");
+    std::fs::write(dir.path("k.conf"), VRRP_ONLY).unwrap();
+    let st = std::process::Command::new(BIN)
+        // Host namespace: placeholder workers, nothing touches the host's interfaces.
+        .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
+        .args(["-G", "-f"])
+        .arg(dir.path("k.conf"))
+        .arg("-p")
+        .arg(dir.path("k.pid"))
+        .arg("-r")
+        .arg(dir.path("v.pid"))
+        .arg("-c")
+        .arg(dir.path("c.pid"))
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0));
+    let read = |f: &str| -> Option<i32> {
+        std::fs::read_to_string(dir.path(f))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    assert!(wait_until(T, || read("k.pid").is_some() && read("v.pid").is_some()));
+    let pid = read("k.pid").unwrap();
+    let sid = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // field 6 of /proc/PID/stat is the session id: a new session led by the daemon.
+    let after = sid.rsplit(')').next().unwrap();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    assert_eq!(fields[3], pid.to_string(), "{sid}");
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(wait_until(T, || !dir.path("k.pid").exists()));
+}
+
+// Proves `-t -d` prints the effective configuration (canonical printer) and that printing is
+// stable: the printed text, tested again, prints the same.
+#[test]
+fn config_test_dump() {
+    let dir = Dir::new("dump-conf");
+    std::fs::write(dir.path("k.conf"), VRRP_AND_LVS).unwrap();
+    let run = |f: &std::path::Path| {
+        std::process::Command::new(BIN)
+            .args(["-t", "-d", "-f"])
+            .arg(f)
+            .output()
+            .unwrap()
+    };
+    let a = run(&dir.path("k.conf"));
+    let printed = String::from_utf8_lossy(&a.stdout).into_owned();
+    assert!(printed.contains("vrrp_instance VI_1"), "{printed}");
+    assert!(
+        printed.contains("virtual_server 192.0.2.10 80"),
+        "{printed}"
+    );
+    std::fs::write(dir.path("p.conf"), &printed).unwrap();
+    let b = run(&dir.path("p.conf"));
+    assert_eq!(String::from_utf8_lossy(&b.stdout), printed);
+}
+
+// Proves -g FILE gives one log file per process, keepalived's naming: FILE for the parent,
+// FILE_vrrp / FILE_check (before the extension) for the workers.
+#[test]
+fn per_process_log_files() {
+    let dir = Dir::new("logfiles");
+    let log = dir.path("ka.log");
+    let d = Daemon::start(
+        "logfiles",
+        VRRP_AND_LVS,
+        &[&format!("--log-file={}", log.display())],
+    );
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let read = |n: &str| std::fs::read_to_string(dir.path(n)).unwrap_or_default();
+    assert!(wait_until(T, || read("ka_vrrp.log").contains("VRRP runtime")));
+    assert!(wait_until(T, || read("ka_check.log").contains("checker runtime")));
+    assert!(read("ka.log").contains("Starting VRRP child process"));
+    // File lines carry "<date>.<nanoseconds> <year>: ".
+    let first = read("ka.log");
+    let line = first.lines().next().unwrap();
+    let stamp = line.split(": ").next().unwrap();
+    assert!(stamp.contains('.') && stamp.len() > 25, "{line}");
+}
+
+// Proves -s NAME runs the daemon and its workers inside network namespace NAME.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_namespace_option() {
+    use std::os::unix::fs::MetadataExt;
+    let ns = Netns::new("s");
+    let d = Daemon::start("netns", VRRP_ONLY, &["-s", &ns.0]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let want = std::fs::metadata(format!("/run/netns/{}", ns.0))
+        .unwrap()
+        .ino();
+    for pid in [d.parent_pid(), d.pid_in("v.pid").unwrap()] {
+        let got = std::fs::metadata(format!("/proc/{pid}/ns/net"))
+            .unwrap()
+            .ino();
+        assert_eq!(got, want, "pid {pid} not in {}", ns.0);
+    }
+}
+
+// Proves kill -9 of the checker worker gets it respawned at once (first quick death: delay 0)
+// while the VRRP worker is left alone and the parent keeps running.
+#[test]
+fn killed_checker_respawned() {
+    let d = Daemon::start("chk9", VRRP_AND_LVS, &[]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let chk = d.pid_in("c.pid").unwrap();
+    let vrrp = d.pid_in("v.pid").unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &chk.to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        wait_until(T, || d.pid_in("c.pid").is_some_and(|p| p != chk)),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(d.pid_in("v.pid"), Some(vrrp));
+    let log = d.log_text();
+    assert!(
+        log.contains("Keepalived_healthcheckers exited due to signal 9"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "Healthcheck child process({chk}) died: Respawning"
+        )),
+        "{log}"
+    );
+}
+
+// Proves a reload that adds the first virtual_server starts the checker worker (keepalived's
+// propagate_signal), leaving the running VRRP worker in place.
+#[test]
+fn reload_starts_newly_needed_worker() {
+    let d = Daemon::start("grow", VRRP_ONLY, &[]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let vrrp = d.pid_in("v.pid").unwrap();
+    assert!(d.pid_in("c.pid").is_none());
+    std::fs::write(d.dir.path("k.conf"), VRRP_AND_LVS).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        wait_until(T, || d.pid_in("c.pid").is_some()),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(d.pid_in("v.pid"), Some(vrrp));
+    assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
+}

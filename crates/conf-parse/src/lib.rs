@@ -1,0 +1,195 @@
+//! The keepalived.conf language into a typed model with file:line diagnostics.
+//!
+//! ```no_run
+//! use conf_parse::{parse_file, system_checks, exit_code, ParseOptions};
+//! let opts = ParseOptions::default();
+//! let parsed = parse_file(std::path::Path::new("/etc/keepalived/keepalived.conf"), &opts);
+//! let sys = system_checks(&parsed.config);
+//! for d in parsed.diagnostics.iter().chain(&sys) { eprintln!("{d}"); }
+//! std::process::exit(exit_code(&parsed, &sys));
+//! ```
+
+mod build;
+pub mod diag;
+pub mod keywords;
+mod lexer;
+pub mod model;
+mod print;
+mod system;
+mod tree;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
+pub use model::*;
+pub use print::{fmt_duration, print, quote};
+pub use system::{exit_code, system_checks, system_checks_with, system_interfaces};
+
+/// Errors of this crate's fallible helpers (parsing itself never fails: it returns
+/// diagnostics).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a file failed.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Parser options.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// `-i/--config-id`: `@ID` lines match it. Default: the host name's first label.
+    pub config_id: Option<String>,
+    /// Deepest include nesting (default 32).
+    pub max_include_depth: usize,
+    /// Most logical lines after expansion (default 4,000,000).
+    pub max_lines: usize,
+    /// Largest single file read (default 64 MiB).
+    pub max_file_size: u64,
+    /// Seed for `${_RANDOM}` (default: time based).
+    pub random_seed: Option<u64>,
+    /// `-e/--all-config`: any missing include is an error.
+    pub all_config: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            config_id: default_config_id(),
+            max_include_depth: 32,
+            max_lines: 4_000_000,
+            max_file_size: 64 * 1024 * 1024,
+            random_seed: None,
+            all_config: false,
+        }
+    }
+}
+
+/// The host name's first label (keepalived's default config id).
+pub fn default_config_id() -> Option<String> {
+    let h = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()?;
+    let h = h.trim();
+    let first = h.split('.').next().unwrap_or("");
+    if first.is_empty() {
+        None
+    } else {
+        Some(first.to_string())
+    }
+}
+
+/// The result of parsing: a model (always, possibly partial) and diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The typed configuration with defaults applied.
+    pub config: Config,
+    /// Everything noticed, in order found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    /// Any diagnostic of severity error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    /// Diagnostics that count for the verdict (warnings and errors, not notes).
+    pub fn problems(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.counts())
+    }
+}
+
+/// Parse a configuration file (and its includes). Never panics.
+pub fn parse_file(path: &Path, opts: &ParseOptions) -> Parsed {
+    parse_streaming(opts, &|lx| {
+        lx.file(path, None);
+    })
+}
+
+/// Parse configuration text; `name` is used in diagnostics and relative includes are
+/// resolved from the current directory. Never panics.
+pub fn parse_str(text: &str, name: &str, opts: &ParseOptions) -> Parsed {
+    let mut lx = lexer::Lexer::new(opts);
+    lx.text(text, Arc::from(name), None);
+    let lex_diags = std::mem::take(&mut lx.diags);
+    let mut p = finish(lx);
+    let mut d = lex_diags;
+    d.append(&mut p.diagnostics);
+    p.diagnostics = d;
+    p
+}
+
+fn finish(lx: lexer::Lexer<'_>) -> Parsed {
+    let lines = std::mem::take(&mut { lx }.out);
+    let (config, diags) = build_model(lines.into_iter());
+    Parsed {
+        config,
+        diagnostics: diags,
+    }
+}
+
+/// Statement tree → model, streaming one top-level block at a time.
+fn build_model<I: Iterator<Item = lexer::LLine>>(lines: I) -> (Config, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut b = build::Builder::new();
+    let mut config = Config::default();
+    let mut tb = tree::TreeBuilder::new(lines);
+    while let Some(st) = tb.next_root() {
+        diagnostics.append(&mut tb.diags);
+        b.add_root(&mut config, &st);
+        diagnostics.append(&mut b.diags);
+    }
+    diagnostics.append(&mut tb.diags);
+    drop(tb);
+    b.finish(&mut config);
+    diagnostics.append(&mut b.diags);
+    (config, diagnostics)
+}
+
+/// Run the lexer on another thread, feeding logical lines through a bounded channel to
+/// the tree/model builder: the whole token stream never sits in memory at once.
+/// Falls back to collecting the lines if a thread can't be started.
+fn parse_streaming(opts: &ParseOptions, run: &(dyn Fn(&mut lexer::Lexer<'_>) + Sync)) -> Parsed {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<lexer::LLine>>(8);
+        let handle = std::thread::Builder::new()
+            .name("conf-lexer".into())
+            .spawn_scoped(scope, move || {
+                let mut lx = lexer::Lexer::new(opts);
+                lx.set_sink(tx);
+                run(&mut lx);
+                lx.flush();
+                lx.diags
+            });
+        match handle {
+            Ok(h) => {
+                let (config, diags) = build_model(rx.into_iter().flatten());
+                let mut diagnostics = h.join().unwrap_or_default();
+                diagnostics.extend(diags);
+                Parsed {
+                    config,
+                    diagnostics,
+                }
+            }
+            Err(_) => {
+                let mut lx = lexer::Lexer::new(opts);
+                run(&mut lx);
+                let lex_diags = std::mem::take(&mut lx.diags);
+                let mut p = finish(lx);
+                let mut d = lex_diags;
+                d.append(&mut p.diagnostics);
+                p.diagnostics = d;
+                p
+            }
+        }
+    })
+}

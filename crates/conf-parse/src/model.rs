@@ -1,0 +1,1115 @@
+//! The typed configuration model, with keepalived's defaults applied.
+//!
+//! Every block keeps, besides its typed fields, an `extra` list of statements for keywords
+//! keepalived knows but our runtime does not implement yet (they are reported as notes
+//! "recognized, not supported yet", and printed back unchanged).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use crate::diag::Loc;
+
+/// A statement kept as text: a recognized keyword we don't model (yet).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stmt {
+    /// The keyword.
+    pub keyword: String,
+    /// Words after the keyword.
+    pub args: Vec<String>,
+    /// Its `{}` body, if any.
+    pub body: Body,
+    /// Where it was.
+    pub loc: Loc,
+}
+
+/// The body of a [`Stmt`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Body {
+    /// No block.
+    #[default]
+    None,
+    /// A block of keywords.
+    Block(Vec<Stmt>),
+    /// A block of value lines.
+    Values(Vec<ValueLine>),
+}
+
+/// One line of a value block (e.g. one address of `virtual_ipaddress`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValueLine {
+    /// The words.
+    pub words: Vec<String>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// `global_defs` (merged if given several times) and root-level globals.
+    pub global: GlobalDefs,
+    /// `vrrp_script` blocks.
+    pub vrrp_scripts: Vec<VrrpScript>,
+    /// `track_file` / `vrrp_track_file` blocks.
+    pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks.
+    pub track_processes: Vec<TrackProcess>,
+    /// `vrrp_instance` blocks.
+    pub vrrp_instances: Vec<VrrpInstance>,
+    /// `vrrp_sync_group` blocks.
+    pub sync_groups: Vec<SyncGroup>,
+    /// `garp_group` blocks.
+    pub garp_groups: Vec<GarpGroup>,
+    /// `static_ipaddress` entries.
+    pub static_ipaddress: Vec<IpAddress>,
+    /// `static_routes` entries (route specification words, as `ip route` takes them).
+    pub static_routes: Vec<ValueLine>,
+    /// `static_rules` entries (as `ip rule` takes them).
+    pub static_rules: Vec<ValueLine>,
+    /// The `SSL` block.
+    pub ssl: Option<SslConfig>,
+    /// `virtual_server_group` blocks.
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    /// `virtual_server` blocks.
+    pub virtual_servers: Vec<VirtualServer>,
+    /// `bfd_instance` blocks (kept as statements: BFD runtime not implemented).
+    pub bfd_instances: Vec<Stmt>,
+    /// Other recognized top-level statements (track_group, linkbeat_interfaces, ...).
+    pub extra: Vec<Stmt>,
+}
+
+/// A script with its user: `"/path/x arg" [username [groupname]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Script {
+    /// The command line (first word is the program).
+    pub command: String,
+    /// `user [group]` to run as, if given.
+    pub user: Option<String>,
+    /// Group to run as.
+    pub group: Option<String>,
+}
+
+/// `global_defs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalDefs {
+    /// `router_id` (default: the host name).
+    pub router_id: Option<String>,
+    /// `notification_email` addresses.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server ADDR [PORT]`.
+    pub smtp_server: Option<(String, u16)>,
+    /// `smtp_helo_name`.
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_connect_timeout` (default 30 s).
+    pub smtp_connect_timeout: Duration,
+    /// `smtp_alert` (None = not set).
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub smtp_alert_checker: Option<bool>,
+    /// `enable_script_security`.
+    pub enable_script_security: bool,
+    /// `script_user USER [GROUP]`.
+    pub script_user: Option<(String, Option<String>)>,
+    /// `vrrp_strict`.
+    pub vrrp_strict: bool,
+    /// `vrrp_skip_check_adv_addr`.
+    pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_check_unicast_src`.
+    pub vrrp_check_unicast_src: bool,
+    /// `vrrp_version` (default 2).
+    pub vrrp_version: u8,
+    /// `vrrp_mcast_group4` (default 224.0.0.18).
+    pub vrrp_mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6` (default ff02::12).
+    pub vrrp_mcast_group6: Ipv6Addr,
+    /// `vrrp_garp_master_delay` (default 5 s).
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat` (default 5).
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_master_refresh` (None = no refresh).
+    pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat` (default 1).
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `vrrp_garp_lower_prio_delay` (None = same as master delay).
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    /// `vrrp_garp_lower_prio_repeat` (None = same as master repeat).
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_garp_interval` between gratuitous ARPs (default 0 = none).
+    pub vrrp_garp_interval: Duration,
+    /// `vrrp_gna_interval` between unsolicited NAs (default 0 = none).
+    pub vrrp_gna_interval: Duration,
+    /// `vrrp_lower_prio_no_advert`.
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`.
+    pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_down_timer_adverts` (default 3).
+    pub vrrp_down_timer_adverts: u32,
+    /// `vrrp_startup_delay`.
+    pub vrrp_startup_delay: Option<Duration>,
+    /// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]`.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_flush`.
+    pub lvs_flush: bool,
+    /// `lvs_flush_on_stop`.
+    pub lvs_flush_on_stop: bool,
+    /// `lvs_timeouts tcp N tcpfin N udp N`.
+    pub lvs_timeouts: Option<LvsTimeouts>,
+    /// `default_interface`.
+    pub default_interface: Option<String>,
+    /// `dynamic_interfaces`.
+    pub dynamic_interfaces: bool,
+    /// `checker_log_all_failures`.
+    pub checker_log_all_failures: bool,
+    /// `no_email_faults`.
+    pub no_email_faults: bool,
+    /// Recognized global keywords not modelled.
+    pub extra: Vec<Stmt>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            enable_script_security: false,
+            script_user: None,
+            vrrp_strict: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_check_unicast_src: false,
+            vrrp_version: 2,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: None,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_down_timer_adverts: 3,
+            vrrp_startup_delay: None,
+            lvs_sync_daemon: None,
+            lvs_flush: false,
+            lvs_flush_on_stop: false,
+            lvs_timeouts: None,
+            default_interface: None,
+            dynamic_interfaces: false,
+            checker_log_all_failures: false,
+            no_email_faults: false,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `lvs_sync_daemon`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LvsSyncDaemon {
+    /// Interface.
+    pub interface: String,
+    /// VRRP instance whose state drives master/backup.
+    pub vrrp_instance: String,
+    /// `id` (sync id, default 0..255).
+    pub id: Option<u8>,
+    /// `maxlen`.
+    pub maxlen: Option<u16>,
+    /// `port`.
+    pub port: Option<u16>,
+    /// `ttl`.
+    pub ttl: Option<u8>,
+    /// `group`.
+    pub group: Option<IpAddr>,
+}
+
+/// `lvs_timeouts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LvsTimeouts {
+    /// tcp (seconds).
+    pub tcp: Option<u32>,
+    /// tcpfin (seconds).
+    pub tcpfin: Option<u32>,
+    /// udp (seconds).
+    pub udp: Option<u32>,
+}
+
+/// `vrrp_script`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpScript {
+    /// Name.
+    pub name: String,
+    /// `script` command line.
+    pub script: String,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: the interval).
+    pub timeout: Option<Duration>,
+    /// `weight` (-253..253, default 0).
+    pub weight: i32,
+    /// `weight ... reverse`.
+    pub weight_reverse: bool,
+    /// `rise` (default 1).
+    pub rise: u32,
+    /// `fall` (default 1).
+    pub fall: u32,
+    /// `user USER [GROUP]`.
+    pub user: Option<(String, Option<String>)>,
+    /// `init_fail`.
+    pub init_fail: bool,
+    /// Where.
+    pub loc: Loc,
+}
+
+impl VrrpScript {
+    /// A script with keepalived's defaults.
+    pub fn new(name: &str) -> VrrpScript {
+        VrrpScript {
+            name: name.to_string(),
+            script: String::new(),
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            weight_reverse: false,
+            rise: 1,
+            fall: 1,
+            user: None,
+            init_fail: false,
+            loc: Loc::default(),
+        }
+    }
+}
+
+/// `track_file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    /// Name.
+    pub name: String,
+    /// `file` path.
+    pub file: String,
+    /// `weight` (default 1).
+    pub weight: i32,
+    /// `weight ... reverse`.
+    pub weight_reverse: bool,
+    /// `init_file [VALUE] [overwrite]` words.
+    pub init_file: Option<Vec<String>>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// `vrrp_track_process`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackProcess {
+    /// Name.
+    pub name: String,
+    /// `process` name and parameters.
+    pub process: Vec<String>,
+    /// `param_match` (exact|partial|initial).
+    pub param_match: Option<String>,
+    /// `weight`.
+    pub weight: i32,
+    /// `weight ... reverse`.
+    pub weight_reverse: bool,
+    /// `quorum` (default 1).
+    pub quorum: u32,
+    /// `quorum_max`.
+    pub quorum_max: Option<u32>,
+    /// `delay`.
+    pub delay: Option<Duration>,
+    /// `terminate_delay`.
+    pub terminate_delay: Option<Duration>,
+    /// `fork_delay`.
+    pub fork_delay: Option<Duration>,
+    /// `full_command`.
+    pub full_command: bool,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// VRRP state keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VrrpState {
+    /// `state MASTER`.
+    Master,
+    /// `state BACKUP` (default).
+    #[default]
+    Backup,
+}
+
+/// `auth_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthType {
+    /// `PASS` (simple text password, VRRPv2 only).
+    Pass,
+    /// `AH` (IPsec AH, VRRPv2 only).
+    Ah,
+}
+
+/// `authentication { }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    /// `auth_type`.
+    pub auth_type: AuthType,
+    /// `auth_pass` (at most 8 bytes used).
+    pub auth_pass: String,
+}
+
+/// An address in `virtual_ipaddress` / `static_ipaddress`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpAddress {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (default 32 / 128).
+    pub prefix_len: u8,
+    /// `brd`.
+    pub brd: Option<Ipv4Addr>,
+    /// `dev`.
+    pub dev: Option<String>,
+    /// `label`.
+    pub label: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `peer ADDR[/LEN]`.
+    pub peer: Option<(IpAddr, Option<u8>)>,
+    /// `no_track`.
+    pub no_track: bool,
+    /// `preferred_lft`.
+    pub preferred_lft: Option<String>,
+    /// Other flags given (home, -nodad, noprefixroute, autojoin, track_group ...): words.
+    pub other: Vec<String>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// `unicast_peer` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnicastPeer {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// `min_ttl`.
+    pub min_ttl: Option<u8>,
+    /// `max_ttl`.
+    pub max_ttl: Option<u8>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// A tracked object reference with optional weight: `NAME [weight W [reverse]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackRef {
+    /// Name (interface, script, file, process, bfd).
+    pub name: String,
+    /// Weight override.
+    pub weight: Option<i32>,
+    /// `reverse`.
+    pub reverse: bool,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// `use_vmac [NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Vmac {
+    /// Interface name (default `vrrp.<vrid>`).
+    pub name: Option<String>,
+}
+
+/// `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpInstance {
+    /// Name.
+    pub name: String,
+    /// `state` (initial state; default BACKUP).
+    pub state: VrrpState,
+    /// `interface`.
+    pub interface: Option<String>,
+    /// `virtual_router_id` (1..255, required).
+    pub virtual_router_id: Option<u8>,
+    /// `priority` (1..255, default 100).
+    pub priority: u8,
+    /// `advert_int` (default 1 s).
+    pub advert_int: Duration,
+    /// `version` (None = global `vrrp_version`).
+    pub version: Option<u8>,
+    /// `use_vmac`.
+    pub use_vmac: Option<Vmac>,
+    /// `vmac_xmit_base`.
+    pub vmac_xmit_base: bool,
+    /// `use_vmac_addr`.
+    pub use_vmac_addr: bool,
+    /// `mcast_src_ip`.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_src_ip`.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip`.
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// `unicast_peer { }`.
+    pub unicast_peer: Vec<UnicastPeer>,
+    /// `unicast_ttl` (default 255).
+    pub unicast_ttl: u8,
+    /// `unicast_fault_no_peer`.
+    pub unicast_fault_no_peer: bool,
+    /// `check_unicast_src`.
+    pub check_unicast_src: bool,
+    /// `virtual_ipaddress { }`.
+    pub virtual_ipaddress: Vec<IpAddress>,
+    /// `virtual_ipaddress_excluded { }`.
+    pub virtual_ipaddress_excluded: Vec<IpAddress>,
+    /// `virtual_routes { }` (words as `ip route` takes them).
+    pub virtual_routes: Vec<ValueLine>,
+    /// `virtual_rules { }` (words as `ip rule` takes them).
+    pub virtual_rules: Vec<ValueLine>,
+    /// `authentication { }`.
+    pub authentication: Option<Authentication>,
+    /// `track_interface { }`.
+    pub track_interface: Vec<TrackRef>,
+    /// `track_script { }`.
+    pub track_script: Vec<TrackRef>,
+    /// `track_file { }`.
+    pub track_file: Vec<TrackRef>,
+    /// `track_process { }`.
+    pub track_process: Vec<TrackRef>,
+    /// `track_bfd { }`.
+    pub track_bfd: Vec<TrackRef>,
+    /// `dont_track_primary`.
+    pub dont_track_primary: bool,
+    /// `track_src_ip`.
+    pub track_src_ip: bool,
+    /// `accept` / `no_accept` (None = default: accept unless strict).
+    pub accept: Option<bool>,
+    /// `preempt` (default true; `nopreempt` clears it).
+    pub preempt: bool,
+    /// `preempt_delay` (0..1000 s).
+    pub preempt_delay: Duration,
+    /// `strict_mode` (None = global `vrrp_strict`).
+    pub strict_mode: Option<bool>,
+    /// `skip_check_adv_addr`.
+    pub skip_check_adv_addr: Option<bool>,
+    /// `native_ipv6`.
+    pub native_ipv6: bool,
+    /// `promote_secondaries`.
+    pub promote_secondaries: bool,
+    /// `garp_master_delay` (None = global).
+    pub garp_master_delay: Option<Duration>,
+    /// `garp_master_repeat`.
+    pub garp_master_repeat: Option<u32>,
+    /// `garp_master_refresh`.
+    pub garp_master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`.
+    pub garp_master_refresh_repeat: Option<u32>,
+    /// `garp_lower_prio_delay`.
+    pub garp_lower_prio_delay: Option<Duration>,
+    /// `garp_lower_prio_repeat`.
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// `lower_prio_no_advert`.
+    pub lower_prio_no_advert: Option<bool>,
+    /// `higher_prio_send_advert`.
+    pub higher_prio_send_advert: Option<bool>,
+    /// `down_timer_adverts`.
+    pub down_timer_adverts: Option<u32>,
+    /// `notify_master`.
+    pub notify_master: Option<Box<Script>>,
+    /// `notify_backup`.
+    pub notify_backup: Option<Box<Script>>,
+    /// `notify_fault`.
+    pub notify_fault: Option<Box<Script>>,
+    /// `notify_stop`.
+    pub notify_stop: Option<Box<Script>>,
+    /// `notify_deleted`.
+    pub notify_deleted: Option<Box<Script>>,
+    /// `notify`.
+    pub notify: Option<Box<Script>>,
+    /// `notify_master_rx_lower_pri`.
+    pub notify_master_rx_lower_pri: Option<Box<Script>>,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// `lvs_sync_daemon_interface` (deprecated).
+    pub lvs_sync_daemon_interface: Option<String>,
+    /// `debug` level.
+    pub debug: Option<u8>,
+    /// Recognized keywords not modelled.
+    pub extra: Vec<Stmt>,
+    /// Where the block starts.
+    pub loc: Loc,
+    /// Where `interface` was given.
+    pub interface_loc: Loc,
+}
+
+impl VrrpInstance {
+    /// An instance with keepalived's defaults.
+    pub fn new(name: &str) -> VrrpInstance {
+        VrrpInstance {
+            name: name.to_string(),
+            state: VrrpState::Backup,
+            interface: None,
+            virtual_router_id: None,
+            priority: 100,
+            advert_int: Duration::from_secs(1),
+            version: None,
+            use_vmac: None,
+            vmac_xmit_base: false,
+            use_vmac_addr: false,
+            mcast_src_ip: None,
+            unicast_src_ip: None,
+            mcast_dst_ip: None,
+            unicast_peer: Vec::new(),
+            unicast_ttl: 255,
+            unicast_fault_no_peer: false,
+            check_unicast_src: false,
+            virtual_ipaddress: Vec::new(),
+            virtual_ipaddress_excluded: Vec::new(),
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            authentication: None,
+            track_interface: Vec::new(),
+            track_script: Vec::new(),
+            track_file: Vec::new(),
+            track_process: Vec::new(),
+            track_bfd: Vec::new(),
+            dont_track_primary: false,
+            track_src_ip: false,
+            accept: None,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            strict_mode: None,
+            skip_check_adv_addr: None,
+            native_ipv6: false,
+            promote_secondaries: false,
+            garp_master_delay: None,
+            garp_master_repeat: None,
+            garp_master_refresh: None,
+            garp_master_refresh_repeat: None,
+            garp_lower_prio_delay: None,
+            garp_lower_prio_repeat: None,
+            lower_prio_no_advert: None,
+            higher_prio_send_advert: None,
+            down_timer_adverts: None,
+            notify_master: None,
+            notify_backup: None,
+            notify_fault: None,
+            notify_stop: None,
+            notify_deleted: None,
+            notify: None,
+            notify_master_rx_lower_pri: None,
+            smtp_alert: None,
+            lvs_sync_daemon_interface: None,
+            debug: None,
+            extra: Vec::new(),
+            loc: Loc::default(),
+            interface_loc: Loc::default(),
+        }
+    }
+}
+
+/// `vrrp_sync_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncGroup {
+    /// Name.
+    pub name: String,
+    /// `group { }` instance names.
+    pub group: Vec<String>,
+    /// `track_interface`.
+    pub track_interface: Vec<TrackRef>,
+    /// `track_script`.
+    pub track_script: Vec<TrackRef>,
+    /// `track_file`.
+    pub track_file: Vec<TrackRef>,
+    /// `track_process`.
+    pub track_process: Vec<TrackRef>,
+    /// `notify_master`.
+    pub notify_master: Option<Box<Script>>,
+    /// `notify_backup`.
+    pub notify_backup: Option<Box<Script>>,
+    /// `notify_fault`.
+    pub notify_fault: Option<Box<Script>>,
+    /// `notify_stop`.
+    pub notify_stop: Option<Box<Script>>,
+    /// `notify`.
+    pub notify: Option<Box<Script>>,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// Recognized keywords not modelled.
+    pub extra: Vec<Stmt>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// `garp_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GarpGroup {
+    /// `garp_interval`.
+    pub garp_interval: Option<Duration>,
+    /// `gna_interval`.
+    pub gna_interval: Option<Duration>,
+    /// `interface` / `interfaces { }`.
+    pub interfaces: Vec<String>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// The `SSL` block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SslConfig {
+    /// `password`.
+    pub password: Option<String>,
+    /// `ca`.
+    pub ca: Option<String>,
+    /// `certificate`.
+    pub certificate: Option<String>,
+    /// `key`.
+    pub key: Option<String>,
+}
+
+/// An entry of a `virtual_server_group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VsgEntry {
+    /// `IP[-LAST_OCTET_OR_GROUP] PORT`: an address range (first..=last) and a port.
+    Range {
+        /// First address.
+        first: IpAddr,
+        /// Last address (== first for a single address).
+        last: IpAddr,
+        /// Port (0 = any).
+        port: u16,
+    },
+    /// `fwmark N`.
+    Fwmark(u32),
+}
+
+/// `virtual_server_group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServerGroup {
+    /// Name.
+    pub name: String,
+    /// Entries.
+    pub entries: Vec<VsgEntry>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// What a `virtual_server` is keyed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VsKey {
+    /// `virtual_server IP PORT`.
+    Addr(IpAddr, u16),
+    /// `virtual_server fwmark N`.
+    Fwmark(u32),
+    /// `virtual_server group NAME`.
+    Group(String),
+}
+
+/// IPVS forwarding method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LbKind {
+    /// NAT / masquerading (keepalived's default).
+    #[default]
+    Nat,
+    /// Direct routing.
+    Dr,
+    /// IP-in-IP tunnelling.
+    Tun,
+}
+
+/// Service protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// TCP (default).
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+/// `virtual_server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServer {
+    /// Address / fwmark / group.
+    pub key: VsKey,
+    /// `ip_family inet|inet6`.
+    pub ip_family: Option<String>,
+    /// `delay_loop` (default 60 s).
+    pub delay_loop: Duration,
+    /// `lb_algo` / `lvs_sched` (default wlc).
+    pub lb_algo: String,
+    /// Scheduler flags: `hashed`, `ops`, `flag-1`.., `sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`.
+    pub sched_flags: Vec<String>,
+    /// `lb_kind` / `lvs_method` (default NAT).
+    pub lb_kind: LbKind,
+    /// `persistence_timeout` (seconds; bare keyword = 360).
+    pub persistence_timeout: Option<u32>,
+    /// `persistence_granularity` (netmask).
+    pub persistence_granularity: Option<String>,
+    /// `persistence_engine`.
+    pub persistence_engine: Option<String>,
+    /// `protocol`.
+    pub protocol: Protocol,
+    /// `ha_suspend`.
+    pub ha_suspend: bool,
+    /// `virtualhost` (for HTTP checkers).
+    pub virtualhost: Option<String>,
+    /// `alpha`.
+    pub alpha: bool,
+    /// `omega`.
+    pub omega: bool,
+    /// `quorum` (default 1).
+    pub quorum: u32,
+    /// `hysteresis` (default 0).
+    pub hysteresis: u32,
+    /// `quorum_up` script.
+    pub quorum_up: Option<Box<Script>>,
+    /// `quorum_down` script.
+    pub quorum_down: Option<Box<Script>>,
+    /// `weight` of the service (used with fwmark groups; default 1).
+    pub weight: u32,
+    /// `inhibit_on_failure` default for real servers.
+    pub inhibit_on_failure: bool,
+    /// `retry` default for checkers.
+    pub retry: Option<u32>,
+    /// `delay_before_retry` default for checkers.
+    pub delay_before_retry: Option<Duration>,
+    /// `warmup` default for checkers.
+    pub warmup: Option<Duration>,
+    /// `connect_timeout` default for checkers.
+    pub connect_timeout: Option<Duration>,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// `sorry_server IP PORT`.
+    pub sorry_server: Option<(IpAddr, u16)>,
+    /// `sorry_server_inhibit`.
+    pub sorry_server_inhibit: bool,
+    /// `sorry_server_lvs_method`.
+    pub sorry_server_lvs_method: Option<LbKind>,
+    /// `real_server` blocks.
+    pub real_servers: Vec<RealServer>,
+    /// Recognized keywords not modelled.
+    pub extra: Vec<Stmt>,
+    /// Where.
+    pub loc: Loc,
+}
+
+impl VirtualServer {
+    /// A virtual server with keepalived's defaults.
+    pub fn new(key: VsKey) -> VirtualServer {
+        VirtualServer {
+            key,
+            ip_family: None,
+            delay_loop: Duration::from_secs(60),
+            lb_algo: "wlc".to_string(),
+            sched_flags: Vec::new(),
+            lb_kind: LbKind::Nat,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            persistence_engine: None,
+            protocol: Protocol::Tcp,
+            ha_suspend: false,
+            virtualhost: None,
+            alpha: false,
+            omega: false,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            weight: 1,
+            inhibit_on_failure: false,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            connect_timeout: None,
+            smtp_alert: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            sorry_server_lvs_method: None,
+            real_servers: Vec::new(),
+            extra: Vec::new(),
+            loc: Loc::default(),
+        }
+    }
+}
+
+/// `real_server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServer {
+    /// Address.
+    pub addr: IpAddr,
+    /// Port (None for fwmark services without port).
+    pub port: Option<u16>,
+    /// `weight` (default 1).
+    pub weight: u32,
+    /// `lvs_method` override.
+    pub lvs_method: Option<LbKind>,
+    /// `uthreshold`.
+    pub uthreshold: Option<u32>,
+    /// `lthreshold`.
+    pub lthreshold: Option<u32>,
+    /// `inhibit_on_failure` (None = virtual server's).
+    pub inhibit_on_failure: Option<bool>,
+    /// `notify_up`.
+    pub notify_up: Option<Box<Script>>,
+    /// `notify_down`.
+    pub notify_down: Option<Box<Script>>,
+    /// `alpha`.
+    pub alpha: Option<bool>,
+    /// `retry` default for its checkers.
+    pub retry: Option<u32>,
+    /// `delay_before_retry` default.
+    pub delay_before_retry: Option<Duration>,
+    /// `warmup` default.
+    pub warmup: Option<Duration>,
+    /// `connect_timeout` default.
+    pub connect_timeout: Option<Duration>,
+    /// `delay_loop` default.
+    pub delay_loop: Option<Duration>,
+    /// `smtp_alert`.
+    pub smtp_alert: Option<bool>,
+    /// `virtualhost`.
+    pub virtualhost: Option<String>,
+    /// Health checkers.
+    pub checkers: Vec<Checker>,
+    /// Recognized keywords not modelled.
+    pub extra: Vec<Stmt>,
+    /// Where.
+    pub loc: Loc,
+}
+
+impl RealServer {
+    /// A real server with keepalived's defaults.
+    pub fn new(addr: IpAddr, port: Option<u16>) -> RealServer {
+        RealServer {
+            addr,
+            port,
+            weight: 1,
+            lvs_method: None,
+            uthreshold: None,
+            lthreshold: None,
+            inhibit_on_failure: None,
+            notify_up: None,
+            notify_down: None,
+            alpha: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            connect_timeout: None,
+            delay_loop: None,
+            smtp_alert: None,
+            virtualhost: None,
+            checkers: Vec::new(),
+            extra: Vec::new(),
+            loc: Loc::default(),
+        }
+    }
+}
+
+/// Settings every checker has, resolved against the real and virtual server (keepalived's
+/// inheritance: checker → real_server → virtual_server → built-in default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckerCommon {
+    /// `connect_ip` (default: the real server address).
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port` (default: the real server port).
+    pub connect_port: Option<u16>,
+    /// `bindto`.
+    pub bindto: Option<IpAddr>,
+    /// `bind_port`.
+    pub bind_port: Option<u16>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `fwmark` (SO_MARK).
+    pub fwmark: Option<u32>,
+    /// `connect_timeout` (default 5 s).
+    pub connect_timeout: Duration,
+    /// `retry` (default 1 for most checkers, 0 for MISC_CHECK).
+    pub retry: u32,
+    /// `delay_before_retry` (default 1 s).
+    pub delay_before_retry: Duration,
+    /// `warmup` (default 0).
+    pub warmup: Duration,
+    /// `delay_loop` (default: the virtual server's).
+    pub delay_loop: Duration,
+    /// `alpha`.
+    pub alpha: bool,
+    /// `log_all_failures`.
+    pub log_all_failures: bool,
+}
+
+impl Default for CheckerCommon {
+    fn default() -> Self {
+        CheckerCommon {
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            connect_timeout: Duration::from_secs(5),
+            retry: 1,
+            delay_before_retry: Duration::from_secs(1),
+            warmup: Duration::ZERO,
+            delay_loop: Duration::from_secs(60),
+            alpha: false,
+            log_all_failures: false,
+        }
+    }
+}
+
+/// A health checker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checker {
+    /// Common settings.
+    pub common: CheckerCommon,
+    /// The kind and its own settings.
+    pub kind: CheckerKind,
+    /// Recognized keywords not modelled.
+    pub extra: Vec<Stmt>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// Checker kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckerKind {
+    /// `HTTP_GET`.
+    Http(Box<HttpCheck>),
+    /// `SSL_GET`.
+    Ssl(Box<HttpCheck>),
+    /// `TCP_CHECK`.
+    Tcp,
+    /// `MISC_CHECK`.
+    Misc(Box<MiscCheck>),
+    /// `SMTP_CHECK`.
+    Smtp(Box<SmtpCheck>),
+    /// `DNS_CHECK`.
+    Dns(Box<DnsCheck>),
+    /// `UDP_CHECK`.
+    Udp(Box<UdpCheck>),
+    /// `PING_CHECK`.
+    Ping,
+    /// `FILE_CHECK`.
+    File(Box<FileCheck>),
+    /// `BFD_CHECK`.
+    Bfd(Box<BfdCheck>),
+}
+
+impl CheckerKind {
+    /// The block keyword.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            CheckerKind::Http(_) => "HTTP_GET",
+            CheckerKind::Ssl(_) => "SSL_GET",
+            CheckerKind::Tcp => "TCP_CHECK",
+            CheckerKind::Misc(_) => "MISC_CHECK",
+            CheckerKind::Smtp(_) => "SMTP_CHECK",
+            CheckerKind::Dns(_) => "DNS_CHECK",
+            CheckerKind::Udp(_) => "UDP_CHECK",
+            CheckerKind::Ping => "PING_CHECK",
+            CheckerKind::File(_) => "FILE_CHECK",
+            CheckerKind::Bfd(_) => "BFD_CHECK",
+        }
+    }
+}
+
+/// HTTP_GET / SSL_GET settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpCheck {
+    /// `url { }` blocks.
+    pub urls: Vec<UrlCheck>,
+    /// `virtualhost`.
+    pub virtualhost: Option<String>,
+    /// `http_protocol` (1.0, 1.0C, 1.0K, 1.1).
+    pub http_protocol: Option<String>,
+    /// `enable_sni`.
+    pub enable_sni: bool,
+    /// `fast_recovery`.
+    pub fast_recovery: bool,
+}
+
+/// `url { }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UrlCheck {
+    /// `path`.
+    pub path: String,
+    /// `digest` (MD5 hex, lower case).
+    pub digest: Option<String>,
+    /// `status_code` ranges (inclusive); empty = 200-299.
+    pub status_codes: Vec<(u16, u16)>,
+    /// `virtualhost`.
+    pub virtualhost: Option<String>,
+    /// `regex`.
+    pub regex: Option<String>,
+    /// `regex_no_match`.
+    pub regex_no_match: bool,
+    /// Other regex settings (regex_options, regex_min_offset, ...), kept as statements.
+    pub extra: Vec<Stmt>,
+}
+
+/// MISC_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MiscCheck {
+    /// `misc_path`.
+    pub misc_path: String,
+    /// `misc_timeout`.
+    pub misc_timeout: Option<Duration>,
+    /// `misc_dynamic`.
+    pub misc_dynamic: bool,
+    /// `user USER [GROUP]`.
+    pub user: Option<(String, Option<String>)>,
+}
+
+/// SMTP_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmtpCheck {
+    /// `helo_name`.
+    pub helo_name: Option<String>,
+}
+
+/// DNS_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsCheck {
+    /// `type` (default SOA).
+    pub qtype: Option<String>,
+    /// `name` (default ".").
+    pub name: Option<String>,
+}
+
+/// UDP_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UdpCheck {
+    /// `payload` hex.
+    pub payload: Option<String>,
+    /// `require_reply [hex]`.
+    pub require_reply: Option<String>,
+    /// `min_reply_length`.
+    pub min_reply_length: Option<u32>,
+    /// `max_reply_length`.
+    pub max_reply_length: Option<u32>,
+}
+
+/// FILE_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileCheck {
+    /// `track_file` name.
+    pub track_file: String,
+    /// `weight`.
+    pub weight: Option<i32>,
+    /// `weight ... reverse`.
+    pub weight_reverse: bool,
+}
+
+/// BFD_CHECK settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BfdCheck {
+    /// `name` of the bfd_instance.
+    pub name: String,
+}

@@ -1,0 +1,267 @@
+//! `keepalived -t` checks that need the running system, and the `-t` exit code.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Code, ConfigErr, Diagnostic, Severity, Span};
+use crate::model::Config;
+use crate::Parsed;
+
+/// Interfaces present on this system (`/sys/class/net`).
+pub fn system_interfaces() -> HashSet<String> {
+    let mut out = HashSet::new();
+    if let Ok(rd) = std::fs::read_dir("/sys/class/net") {
+        for e in rd.flatten() {
+            out.insert(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+/// Checks `keepalived -t` makes against the system: named interfaces exist, tracked
+/// scripts exist and are executable, script security. Mirrors keepalived 2.2.7: if an
+/// interface is missing it stops there (the VRRP process exits before checking scripts).
+pub fn system_checks(config: &Config) -> Vec<Diagnostic> {
+    system_checks_with(config, &system_interfaces(), &|p| is_executable(p))
+}
+
+/// [`system_checks`] with an explicit interface list and executable test (for tests).
+pub fn system_checks_with(
+    config: &Config,
+    ifaces: &HashSet<String>,
+    executable: &dyn Fn(&Path) -> bool,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let missing = |name: &str| !ifaces.contains(name);
+    let mut any_missing = false;
+    let report = |out: &mut Vec<Diagnostic>, span: &Span, msg: String, hint: String| {
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                Code::InterfaceMissing,
+                ConfigErr::GeneralError,
+                span,
+                msg,
+            )
+            .with_hint(hint),
+        );
+    };
+    let known: Vec<&String> = {
+        let mut v: Vec<&String> = ifaces.iter().collect();
+        v.sort();
+        v
+    };
+    let hint = |name: &str| {
+        let best = known
+            .iter()
+            .map(|k| (crate::keywords::distance(name, k), *k))
+            .min();
+        match best {
+            Some((d, k)) if d <= 2 => {
+                format!("did you mean `{k}`? interfaces here: {}", join(&known))
+            }
+            _ => format!("interfaces here: {}", join(&known)),
+        }
+    };
+    for v in &config.vrrp_instances {
+        if let Some(i) = &v.interface {
+            if !missing(i) && is_loopback(i) {
+                out.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        Code::InvalidValue,
+                        ConfigErr::GeneralError,
+                        &v.interface_loc.0,
+                        format!(
+                            "({}) cannot use a loopback interface ({i}) for vrrp - ignoring",
+                            v.name
+                        ),
+                    )
+                    .with_hint("VRRP adverts need a real interface"),
+                );
+            }
+            if missing(i) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &v.interface_loc.0,
+                    format!("interface {i} for vrrp_instance {} doesn't exist", v.name),
+                    hint(i),
+                );
+            }
+        }
+        for a in v
+            .virtual_ipaddress
+            .iter()
+            .chain(&v.virtual_ipaddress_excluded)
+        {
+            if let Some(d) = &a.dev {
+                if missing(d) {
+                    any_missing = true;
+                    report(
+                        &mut out,
+                        &a.loc.0,
+                        format!(
+                            "interface {d} for ip address {}/{} doesn't exist",
+                            a.addr, a.prefix_len
+                        ),
+                        hint(d),
+                    );
+                }
+            }
+        }
+        for t in &v.track_interface {
+            if missing(&t.name) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &t.loc.0,
+                    format!("({}) tracked interface {} doesn't exist", v.name, t.name),
+                    hint(&t.name),
+                );
+            }
+        }
+    }
+    for a in &config.static_ipaddress {
+        if let Some(d) = &a.dev {
+            if missing(d) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &a.loc.0,
+                    format!(
+                        "interface {d} for static ip address {} doesn't exist",
+                        a.addr
+                    ),
+                    hint(d),
+                );
+            }
+        }
+    }
+    if any_missing {
+        let first = out.first().map(|d| d.span.clone()).unwrap_or_default();
+        out.push(Diagnostic::new(
+            Severity::Error,
+            Code::InterfaceSummary,
+            ConfigErr::BadIf,
+            &Span {
+                line: 0,
+                col: 0,
+                ..first
+            },
+            "non-existent interface specified in configuration",
+        ));
+        return out;
+    }
+    if config.vrrp_instances.is_empty() {
+        return out;
+    }
+    let mut any_script = false;
+    for s in &config.vrrp_scripts {
+        let prog = s.script.split_whitespace().next().unwrap_or("");
+        match resolve(prog) {
+            Some(p) if executable(&p) => any_script = true,
+            _ => out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::ScriptNotFound,
+                    ConfigErr::GeneralError,
+                    &s.loc.0,
+                    format!(
+                        "disabling track script {} since '{prog}' is not found/accessible",
+                        s.name
+                    ),
+                )
+                .with_hint("create the script and make it executable (chmod 755)"),
+            ),
+        }
+    }
+    for v in &config.vrrp_instances {
+        for n in [
+            &v.notify_master,
+            &v.notify_backup,
+            &v.notify_fault,
+            &v.notify_stop,
+            &v.notify_deleted,
+            &v.notify,
+            &v.notify_master_rx_lower_pri,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let prog = n.command.split_whitespace().next().unwrap_or("");
+            if resolve(prog).is_some_and(|p| executable(&p)) {
+                any_script = true;
+            }
+        }
+    }
+    if any_script && !config.global.enable_script_security {
+        let span = config
+            .vrrp_scripts
+            .first()
+            .map(|s| s.loc.0.clone())
+            .unwrap_or_default();
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                Code::ScriptSecurity,
+                ConfigErr::SecurityError,
+                &span,
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled",
+            )
+            .with_hint("add `enable_script_security` (and `script_user`) to global_defs"),
+        );
+    }
+    out
+}
+
+fn is_loopback(name: &str) -> bool {
+    // IFF_LOOPBACK = 0x8
+    std::fs::read_to_string(format!("/sys/class/net/{name}/flags"))
+        .ok()
+        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+        .is_some_and(|f| f & 0x8 != 0)
+}
+
+fn join(v: &[&String]) -> String {
+    v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn resolve(prog: &str) -> Option<PathBuf> {
+    if prog.is_empty() {
+        return None;
+    }
+    if prog.contains('/') {
+        return Some(PathBuf::from(prog));
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .map(|d| Path::new(d).join(prog))
+        .find(|p| p.is_file())
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// keepalived's `config_test_exit()`: the highest class reported decides.
+/// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other.
+pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
+    let worst = parsed
+        .diagnostics
+        .iter()
+        .chain(system)
+        .filter(|d| d.counts())
+        .map(|d| d.class)
+        .max()
+        .unwrap_or(ConfigErr::Ok);
+    match worst {
+        ConfigErr::Ok => 0,
+        ConfigErr::FileNotFound | ConfigErr::BadIf | ConfigErr::Fatal => 4,
+        ConfigErr::SecurityError => 6,
+        _ => 5,
+    }
+}

@@ -1,0 +1,297 @@
+//! Logical lines → statement tree, checked against the keyword table (keepalived's
+//! `process_stream()`), with unknown-keyword suggestions and brace diagnostics.
+
+use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
+use crate::keywords::{self, Kind, Kw, Status};
+use crate::lexer::{LLine, LineKind};
+use crate::model::{Body, Stmt, ValueLine};
+
+pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
+    lines: std::iter::Peekable<I>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
+    pub fn new(lines: I) -> TreeBuilder<I> {
+        TreeBuilder {
+            lines: lines.peekable(),
+            diags: Vec::new(),
+        }
+    }
+
+    fn next_line(&mut self) -> Option<LLine> {
+        self.lines.next()
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn next_is_open(&mut self) -> bool {
+        matches!(self.lines.peek().map(|l| &l.kind), Some(LineKind::Open))
+    }
+
+    /// The next top-level statement (None at end of input).
+    pub fn next_root(&mut self) -> Option<Stmt> {
+        while let Some(line) = self.next_line() {
+            match &line.kind {
+                LineKind::Close => self.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        Code::ExtraBrace,
+                        ConfigErr::UnexpectedEob,
+                        &line.span,
+                        "extra '}' found",
+                    )
+                    .with_hint("remove it, or look for a block closed twice above"),
+                ),
+                LineKind::Open => self.push(Diagnostic::new(
+                    Severity::Error,
+                    Code::UnexpectedOpenBrace,
+                    ConfigErr::UnexpectedBob,
+                    &line.span,
+                    "unexpected '{' - ignoring",
+                )),
+                LineKind::Words(words) => {
+                    if let Some(st) = self.statement(keywords::ROOT, "top level", words, &line.span)
+                    {
+                        return Some(st);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Parse statements until the `}` closing this block (or EOF).
+    fn block(&mut self, table: &'static [Kw], ctx: &str, open: Option<&Span>) -> Vec<Stmt> {
+        let mut out = Vec::new();
+        while let Some(line) = self.next_line() {
+            match &line.kind {
+                LineKind::Close => {
+                    if open.is_some() {
+                        return out;
+                    }
+                    self.push(
+                        Diagnostic::new(
+                            Severity::Error,
+                            Code::ExtraBrace,
+                            ConfigErr::UnexpectedEob,
+                            &line.span,
+                            "extra '}' found",
+                        )
+                        .with_hint("remove it, or look for a block closed twice above"),
+                    );
+                }
+                LineKind::Open => {
+                    self.push(Diagnostic::new(
+                        Severity::Error,
+                        Code::UnexpectedOpenBrace,
+                        ConfigErr::UnexpectedBob,
+                        &line.span,
+                        "unexpected '{' - ignoring",
+                    ));
+                }
+                LineKind::Words(words) => {
+                    if let Some(st) = self.statement(table, ctx, words, &line.span) {
+                        out.push(st);
+                    }
+                }
+            }
+        }
+        if let Some(open) = open {
+            self.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::MissingBrace,
+                    ConfigErr::MissingEob,
+                    open,
+                    format!("'{ctx}' block opened here is not closed before the end of the configuration"),
+                )
+                .with_hint("add the missing '}'"),
+            );
+        }
+        out
+    }
+
+    fn statement(
+        &mut self,
+        table: &'static [Kw],
+        ctx: &str,
+        words: &[String],
+        span: &Span,
+    ) -> Option<Stmt> {
+        let word = words.first()?;
+        let Some(kw) = keywords::find(table, word) else {
+            self.unknown(table, ctx, words, span);
+            return None;
+        };
+        match kw.status {
+            Status::Current => {}
+            Status::Deprecated(repl) => self.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    Code::Deprecated,
+                    ConfigErr::GeneralError,
+                    span,
+                    format!("'{}' is deprecated (it still works)", kw.name),
+                )
+                .with_hint(format!("use {repl}")),
+            ),
+            Status::Alias(repl) => self.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    Code::DeprecatedSynonym,
+                    ConfigErr::Ok,
+                    span,
+                    format!("'{}' is a deprecated synonym of '{repl}'", kw.name),
+                )
+                .with_hint(format!("use '{repl}'")),
+            ),
+        }
+        let args: Vec<String> = words[1..].to_vec();
+        let body = match kw.kind {
+            Kind::Simple => Body::None,
+            Kind::Values => {
+                if self.next_is_open() {
+                    self.next_line();
+                    Body::Values(self.values(kw.name, span))
+                } else {
+                    self.push(
+                        Diagnostic::new(
+                            Severity::Error,
+                            Code::MissingOpenBrace,
+                            ConfigErr::MissingBob,
+                            span,
+                            format!("'{}' needs a '{{' block of values", kw.name),
+                        )
+                        .with_hint(format!("write `{} {{ ... }}`", kw.name)),
+                    );
+                    Body::Values(Vec::new())
+                }
+            }
+            Kind::Block(sub) => {
+                if self.next_is_open() {
+                    self.next_line();
+                } else {
+                    // keepalived reports it and reads the following lines as the block anyway
+                    self.push(
+                        Diagnostic::new(
+                            Severity::Error,
+                            Code::MissingOpenBrace,
+                            ConfigErr::MissingBob,
+                            span,
+                            format!("missing '{{' at beginning of '{}' block", kw.name),
+                        )
+                        .with_hint(format!("write `{} ... {{`", kw.name)),
+                    );
+                }
+                Body::Block(self.block(sub, kw.name, Some(span)))
+            }
+        };
+        Some(Stmt {
+            keyword: kw.name.to_string(),
+            args,
+            body,
+            loc: Loc(span.clone()),
+        })
+    }
+
+    fn values(&mut self, ctx: &str, open: &Span) -> Vec<ValueLine> {
+        let mut out = Vec::new();
+        while let Some(line) = self.next_line() {
+            match line.kind {
+                LineKind::Close => return out,
+                LineKind::Open => self.push(Diagnostic::new(
+                    Severity::Error,
+                    Code::UnexpectedOpenBrace,
+                    ConfigErr::UnexpectedBob,
+                    &line.span,
+                    format!("unexpected '{{' inside the values of '{ctx}'"),
+                )),
+                LineKind::Words(w) => out.push(ValueLine {
+                    words: w,
+                    loc: Loc(line.span),
+                }),
+            }
+        }
+        self.push(
+            Diagnostic::new(
+                Severity::Error,
+                Code::MissingBrace,
+                ConfigErr::MissingEob,
+                open,
+                format!(
+                    "'{ctx}' block opened here is not closed before the end of the configuration"
+                ),
+            )
+            .with_hint("add the missing '}'"),
+        );
+        out
+    }
+
+    fn unknown(&mut self, table: &'static [Kw], ctx: &str, words: &[String], span: &Span) {
+        let word = &words[0];
+        let mut shown: String = word.chars().take(80).collect();
+        if shown.len() < word.len() {
+            shown.push_str("...");
+        }
+        let mut d = Diagnostic::new(
+            Severity::Warning,
+            Code::UnknownKeyword,
+            ConfigErr::UnknownKeyword,
+            span,
+            format!("unknown keyword '{shown}' in {ctx}"),
+        );
+        if let Some(h) = keywords::suggest(table, word) {
+            d = d.with_hint(h);
+        } else if let Some(other) = where_valid(word) {
+            d = d.with_hint(format!("'{word}' is only valid in {other}"));
+        }
+        self.push(d);
+        // An unknown keyword with a block: skip the whole block.
+        if self.next_is_open() {
+            self.next_line();
+            let mut depth = 1usize;
+            while let Some(line) = self.next_line() {
+                match line.kind {
+                    LineKind::Open => depth += 1,
+                    LineKind::Close => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return;
+                        }
+                    }
+                    LineKind::Words(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Which block a keyword belongs to (for "only valid in" hints).
+fn where_valid(word: &str) -> Option<String> {
+    fn walk(t: &'static [Kw], path: &str, word: &str, depth: usize) -> Option<String> {
+        for k in t {
+            if k.name == word {
+                return Some(if path.is_empty() {
+                    "the top level".into()
+                } else {
+                    path.to_string()
+                });
+            }
+        }
+        if depth > 6 {
+            return None;
+        }
+        for k in t {
+            if let Kind::Block(sub) = k.kind {
+                if let Some(p) = walk(sub, k.name, word, depth + 1) {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+    walk(keywords::ROOT, "", word, 0)
+}

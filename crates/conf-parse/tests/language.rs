@@ -1,0 +1,609 @@
+//! Language features of keepalived.conf, one test per feature. Each test says what it proves.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use conf_parse::{parse_file, parse_str, Code, ParseOptions, Parsed, Severity};
+
+fn opts() -> ParseOptions {
+    ParseOptions {
+        config_id: Some("node1".into()),
+        random_seed: Some(7),
+        ..ParseOptions::default()
+    }
+}
+
+fn parse(text: &str) -> Parsed {
+    parse_str(text, "test.conf", &opts())
+}
+
+fn problems(p: &Parsed) -> Vec<String> {
+    p.problems().map(|d| d.to_string()).collect()
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("conf-parse-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+const VI: &str = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n";
+
+/// `!` and `#` start comments outside quotes; `\#` and `\!` are literal; quoted `#` is kept.
+#[test]
+fn comments_and_escapes() {
+    let p = parse(
+        "! comment\n# comment\nglobal_defs { # trailing\n  router_id a\\#b ! c\n  notification_email_from \"x#y!z\"\n}\n",
+    );
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    assert_eq!(p.config.global.router_id.as_deref(), Some("a#b"));
+    assert_eq!(
+        p.config.global.notification_email_from.as_deref(),
+        Some("x#y!z")
+    );
+}
+
+/// Double and single quotes group words; `\"` inside quotes is a literal quote.
+#[test]
+fn quotes_and_escapes_in_quotes() {
+    let p = parse(
+        "vrrp_script s {\n  script \"/bin/echo a  b \\\"c\\\"\"\n}\nvrrp_script t {\n  script '/bin/true x'\n}\n",
+    );
+    assert_eq!(p.config.vrrp_scripts[0].script, "/bin/echo a  b \"c\"");
+    assert_eq!(p.config.vrrp_scripts[1].script, "/bin/true x");
+}
+
+/// An unterminated quote is a located error, not a panic.
+#[test]
+fn unterminated_quote_is_located() {
+    let p = parse("global_defs {\n  router_id \"abc\n}\n");
+    let d = p
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::UnterminatedQuote)
+        .expect("unterminated quote reported");
+    assert_eq!(d.span.line, 2);
+    assert_eq!(d.severity, Severity::Error);
+}
+
+/// `{` may be on the next line, blocks may sit on one line, `}` may share a line.
+#[test]
+fn braces_on_next_line_and_same_line() {
+    let p = parse(
+        "vrrp_instance VI_1\n{\n  interface eth0\n  virtual_router_id 51\n  authentication\n  {\n    auth_type PASS\n    auth_pass 1111 }\n  virtual_ipaddress { 10.0.0.1 }\n}\n",
+    );
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let v = &p.config.vrrp_instances[0];
+    assert_eq!(v.virtual_router_id, Some(51));
+    assert_eq!(
+        v.authentication.as_ref().map(|a| a.auth_pass.as_str()),
+        Some("1111")
+    );
+    assert_eq!(v.virtual_ipaddress.len(), 1);
+}
+
+/// Deeply nested blocks parse (virtual_server > real_server > HTTP_GET > url).
+#[test]
+fn deep_nesting() {
+    let p = parse(
+        "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /health\n    status_code 200-299 301\n   }\n  }\n }\n}\n",
+    );
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let rs = &p.config.virtual_servers[0].real_servers[0];
+    match &rs.checkers[0].kind {
+        conf_parse::CheckerKind::Http(h) => {
+            assert_eq!(h.urls[0].path, "/health");
+            assert_eq!(h.urls[0].status_codes, vec![(200, 299), (301, 301)]);
+        }
+        other => panic!("expected HTTP_GET, got {other:?}"),
+    }
+}
+
+/// Booleans accept on/off/true/false/yes/no and a bare keyword means true.
+#[test]
+fn booleans() {
+    for (word, want) in [
+        ("on", true),
+        ("off", false),
+        ("true", true),
+        ("false", false),
+        ("yes", true),
+        ("no", false),
+        ("", true),
+    ] {
+        let p = parse(&format!(
+            "vrrp_instance V {{\n virtual_router_id 1\n smtp_alert {word}\n}}\n"
+        ));
+        assert_eq!(
+            p.config.vrrp_instances[0].smtp_alert,
+            Some(want),
+            "smtp_alert {word}"
+        );
+    }
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n smtp_alert maybe\n}\n");
+    assert!(p.has_errors());
+}
+
+/// Fractional seconds are read to the microsecond.
+#[test]
+fn fractional_seconds() {
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n version 3\n advert_int 0.25\n preempt_delay 1.5\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let v = &p.config.vrrp_instances[0];
+    assert_eq!(v.advert_int, Duration::from_millis(250));
+    assert_eq!(v.preempt_delay, Duration::from_millis(1500));
+}
+
+/// `@id` lines are kept only when the config id matches; `@^id` only when it doesn't.
+#[test]
+fn conditionals() {
+    let text = "global_defs {\n@node1 router_id one\n@node2 router_id two\n@^node1 smtp_helo_name notone\n@^node2 notification_email_from x@y\n}\n";
+    let p = parse(text);
+    assert_eq!(p.config.global.router_id.as_deref(), Some("one"));
+    assert_eq!(p.config.global.smtp_helo_name, None);
+    assert_eq!(
+        p.config.global.notification_email_from.as_deref(),
+        Some("x@y")
+    );
+    let mut o = opts();
+    o.config_id = Some("node2".into());
+    let p = parse_str(text, "t.conf", &o);
+    assert_eq!(p.config.global.router_id.as_deref(), Some("two"));
+}
+
+/// `$NAME=value` parameters, `${NAME}`, recursive substitution.
+#[test]
+fn parameters() {
+    let p = parse("$BASE=10.0.0\n$VIP=${BASE}.100\n$RID=r1\nglobal_defs {\n router_id $RID\n}\nvrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  ${VIP}/24\n }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    assert_eq!(p.config.global.router_id.as_deref(), Some("r1"));
+    assert_eq!(
+        p.config.vrrp_instances[0].virtual_ipaddress[0]
+            .addr
+            .to_string(),
+        "10.0.0.100"
+    );
+}
+
+/// A multi-line parameter (trailing `\`) expands to several lines.
+#[test]
+fn multiline_parameter() {
+    let p = parse("$CHK=HTTP_GET { \\\n  url { \\\n    path / \\\n  } \\\n}\nvirtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 10.0.0.2 80 {\n  $CHK\n }\n real_server 10.0.0.3 80 {\n  $CHK\n }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let vs = &p.config.virtual_servers[0];
+    assert_eq!(vs.real_servers.len(), 2);
+    assert_eq!(vs.real_servers[1].checkers.len(), 1);
+}
+
+/// A self-referencing parameter stops with a located error instead of looping.
+#[test]
+fn recursive_parameter_is_bounded() {
+    let p = parse("$A=x$A\nglobal_defs {\n router_id $A\n}\n");
+    assert!(
+        p.diagnostics
+            .iter()
+            .any(|d| d.code == Code::Preprocessor && d.span.line == 3),
+        "{:?}",
+        p.diagnostics
+    );
+}
+
+/// Built-ins: ${_HASH}, ${_BANG}, ${_INSTANCE}, ${_RANDOM a b}, ${_ENV VAR}, ${_PWD}.
+#[test]
+fn builtin_parameters() {
+    std::env::set_var("CONF_PARSE_TEST_ENV", "fromenv");
+    let p = parse("global_defs {\n router_id ${_INSTANCE}\n smtp_helo_name ${_ENV CONF_PARSE_TEST_ENV}\n notification_email_from ${_RANDOM 5 5}\n}\n");
+    assert_eq!(p.config.global.router_id.as_deref(), Some("node1"));
+    assert_eq!(p.config.global.smtp_helo_name.as_deref(), Some("fromenv"));
+    assert_eq!(
+        p.config.global.notification_email_from.as_deref(),
+        Some("5")
+    );
+    let p = parse("global_defs {\n router_id ${_PWD}\n}\n");
+    assert!(p
+        .config
+        .global
+        .router_id
+        .as_deref()
+        .is_some_and(|s| s.starts_with('/')));
+}
+
+/// ~SEQ(var, start, end), ~SEQ(var, start, step, end), ~SEQx hex, ~LST lists.
+#[test]
+fn seq_and_lst_loops() {
+    let p = parse("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n~SEQ(i, 1, 3) real_server 10.0.1.$i 80 { weight $i }\n~SEQ(i, 10, 5, 20) real_server 10.0.2.$i 80 { weight 1 }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let rs: Vec<String> = p.config.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|r| r.addr.to_string())
+        .collect();
+    assert_eq!(
+        rs,
+        [
+            "10.0.1.1",
+            "10.0.1.2",
+            "10.0.1.3",
+            "10.0.2.10",
+            "10.0.2.15",
+            "10.0.2.20"
+        ]
+    );
+    assert_eq!(p.config.virtual_servers[0].real_servers[2].weight, 3);
+
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n~SEQx(i, 9, 11) fd00::$i\n }\n}\n");
+    let a: Vec<String> = p.config.vrrp_instances[0]
+        .virtual_ipaddress
+        .iter()
+        .map(|a| a.addr.to_string())
+        .collect();
+    assert_eq!(a, ["fd00::9", "fd00::a", "fd00::b"]);
+
+    let p = parse("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n~LST({ip,w}, {10.0.0.2,5}, {10.0.0.3,7}) real_server $ip 80 { weight $w }\n~LST(ip, 10.0.0.8, 10.0.0.9) real_server $ip 80 { weight 1 }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let rs: Vec<(String, u32)> = p.config.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|r| (r.addr.to_string(), r.weight))
+        .collect();
+    assert_eq!(
+        rs,
+        [
+            ("10.0.0.2".into(), 5),
+            ("10.0.0.3".into(), 7),
+            ("10.0.0.8".into(), 1),
+            ("10.0.0.9".into(), 1)
+        ]
+    );
+}
+
+/// A malformed ~SEQ is a located error with a hint.
+#[test]
+fn bad_seq_is_located() {
+    let p = parse("global_defs {\n}\n~SEQ(i, 1, 0, 5) x\n");
+    let d = p
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::Preprocessor)
+        .expect("reported");
+    assert_eq!(d.span.line, 3);
+    assert!(d.hint.is_some());
+}
+
+/// include: relative to the including file, globs, `{a,b}` braces, include chain in diagnostics.
+#[test]
+fn include_relative_glob_braces_and_chain() {
+    let d = tmpdir("inc");
+    std::fs::create_dir_all(d.join("conf.d")).expect("mkdir");
+    std::fs::write(
+        d.join("main.conf"),
+        "global_defs {\n router_id main\n}\ninclude conf.d/*.conf\ninclude {a,b}.inc\n",
+    )
+    .expect("w");
+    std::fs::write(d.join("conf.d/1.conf"), VI).expect("w");
+    std::fs::write(
+        d.join("conf.d/2.conf"),
+        "vrrp_instance VI_2 {\n virtual_router_id 52\n bogus_kw 1\n}\n",
+    )
+    .expect("w");
+    std::fs::write(d.join("a.inc"), "vrrp_script sa {\n script /bin/true\n}\n").expect("w");
+    std::fs::write(d.join("b.inc"), "vrrp_script sb {\n script /bin/true\n}\n").expect("w");
+    let p = parse_file(&d.join("main.conf"), &opts());
+    assert_eq!(p.config.vrrp_instances.len(), 2);
+    assert_eq!(p.config.vrrp_scripts.len(), 2);
+    let bad = p
+        .diagnostics
+        .iter()
+        .find(|x| x.code == Code::UnknownKeyword)
+        .expect("unknown kw");
+    assert!(bad.span.file.ends_with("2.conf"));
+    assert_eq!(bad.span.line, 3);
+    assert_eq!(bad.include_chain.len(), 1);
+    assert!(bad.include_chain[0].file.ends_with("main.conf"));
+    assert_eq!(bad.include_chain[0].line, 4);
+    assert!(bad.to_string().contains("included from"), "{bad}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A missing plain include is reported (with its line) but does not change the verdict,
+/// as in keepalived; `includem` makes it an error.
+#[test]
+fn missing_include() {
+    let p = parse("include /nonexistent/conf-parse-x.conf\n");
+    let d = p
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::IncludeMissing)
+        .expect("reported");
+    assert_eq!(d.span.line, 1);
+    assert_eq!(conf_parse::exit_code(&p, &[]), 0);
+    let p = parse("includem /nonexistent/conf-parse-x.conf\n");
+    assert_eq!(conf_parse::exit_code(&p, &[]), 4);
+}
+
+/// Include cycles are detected and located, never followed forever.
+#[test]
+fn include_cycle() {
+    let d = tmpdir("cycle");
+    std::fs::write(d.join("a.conf"), "include b.conf\n").expect("w");
+    std::fs::write(d.join("b.conf"), "include a.conf\n").expect("w");
+    let p = parse_file(&d.join("a.conf"), &opts());
+    let loop_d = p
+        .diagnostics
+        .iter()
+        .find(|x| x.code == Code::IncludeLoop)
+        .expect("loop reported");
+    assert!(loop_d.span.file.ends_with("b.conf"));
+    assert_eq!(loop_d.span.line, 1);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Unknown keywords warn with "did you mean" suggestions (glued value, misspelling).
+#[test]
+fn did_you_mean() {
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n lvs_sync_daemon_inteface eth0\n authentication {\n  auth_typePASS\n }\n}\n");
+    let hints: Vec<String> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownKeyword)
+        .filter_map(|d| d.hint.clone())
+        .collect();
+    assert!(
+        hints
+            .iter()
+            .any(|h| h.contains("`lvs_sync_daemon_interface`")),
+        "{hints:?}"
+    );
+    assert!(
+        hints.iter().any(|h| h.contains("`auth_type PASS`")),
+        "{hints:?}"
+    );
+    assert!(p
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::UnknownKeyword)
+        .all(|d| d.severity == Severity::Warning));
+}
+
+/// An unknown keyword with a block skips the whole block.
+#[test]
+fn unknown_block_is_skipped() {
+    let p = parse(
+        "frobnicate {\n  router_id x\n  nested {\n   a\n  }\n}\nglobal_defs {\n router_id ok\n}\n",
+    );
+    assert_eq!(p.problems().count(), 1, "{:?}", problems(&p));
+    assert_eq!(p.config.global.router_id.as_deref(), Some("ok"));
+}
+
+/// Out-of-range values are errors naming the range; the default stays.
+#[test]
+fn out_of_range() {
+    let p = parse("vrrp_instance V {\n virtual_router_id 256\n priority 0\n advert_int 300\n}\n");
+    let lines: Vec<u32> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::OutOfRange)
+        .map(|d| d.span.line)
+        .collect();
+    assert_eq!(lines, [2, 3, 4]);
+    assert_eq!(p.config.vrrp_instances[0].priority, 100);
+    assert!(p.diagnostics.iter().any(|d| d.message.contains("[1, 255]")));
+}
+
+/// Absurd numbers are range errors, not overflows.
+#[test]
+fn absurd_numbers() {
+    let p = parse("vrrp_instance V {\n virtual_router_id 99999999999999999999999999\n priority -5\n advert_int 1e9\n preempt_delay 18446744073709551616.5\n}\n");
+    assert!(p.has_errors());
+    let errors = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    assert!(errors >= 4, "{:?}", problems(&p));
+}
+
+/// Deprecated keywords warn and still work: nb_get_retry sets retry.
+#[test]
+fn deprecated_nb_get_retry_works() {
+    let p = parse("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /\n   }\n   nb_get_retry 4\n  }\n }\n}\n");
+    let d = p
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::Deprecated)
+        .expect("deprecation warned");
+    assert_eq!(d.span.line, 10);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(
+        p.config.virtual_servers[0].real_servers[0].checkers[0]
+            .common
+            .retry,
+        4
+    );
+}
+
+/// Keywords keepalived knows but our runtime doesn't are notes, never "unknown".
+#[test]
+fn recognized_not_supported() {
+    let p = parse("global_defs {\n vrrp_rt_priority 50\n enable_snmp_vrrp\n}\nlinkbeat_interfaces {\n eth0\n}\n");
+    assert!(p.diagnostics.iter().all(|d| d.code != Code::UnknownKeyword));
+    let notes: Vec<u32> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::NotSupportedYet)
+        .map(|d| d.span.line)
+        .collect();
+    assert_eq!(notes, [2, 3, 5]);
+    assert_eq!(conf_parse::exit_code(&p, &[]), 0);
+}
+
+/// The keyword table covers keepalived 2.2.7's keywords (about 340 distinct names).
+#[test]
+fn keyword_table_size() {
+    let n = conf_parse::keywords::all_names().len();
+    assert!(n >= 330, "only {n} keywords");
+}
+
+/// Unbalanced braces: extra `}` and unclosed blocks are located errors.
+#[test]
+fn unbalanced_braces() {
+    let p = parse("global_defs {\n router_id x\n}\n}\n");
+    assert!(p
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Code::ExtraBrace && d.span.line == 4));
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n");
+    let d = p
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::MissingBrace)
+        .expect("unclosed");
+    assert_eq!(d.span.line, 3, "points at the innermost unclosed block");
+}
+
+/// Missing values are errors located at the keyword.
+#[test]
+fn missing_value() {
+    let p = parse("vrrp_instance V {\n virtual_router_id\n}\n");
+    let d = p
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::MissingValue)
+        .expect("missing value");
+    assert_eq!(d.span.line, 2);
+}
+
+/// Defaults are keepalived's (and the ones keepalived reports when applied).
+#[test]
+fn defaults() {
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n}\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n");
+    let v = &p.config.vrrp_instances[0];
+    assert_eq!(v.priority, 100);
+    assert_eq!(v.advert_int, Duration::from_secs(1));
+    assert!(v.preempt);
+    let vs = &p.config.virtual_servers[0];
+    assert_eq!(vs.delay_loop, Duration::from_secs(60));
+    assert_eq!(vs.lb_algo, "wlc");
+    // keepalived reports unset scheduler/protocol/forwarding and defaults protocol to UDP
+    assert_eq!(vs.protocol, conf_parse::Protocol::Udp);
+    assert_eq!(vs.lb_kind, conf_parse::LbKind::Nat);
+    assert_eq!(
+        p.diagnostics
+            .iter()
+            .filter(|d| d.code == Code::Semantic)
+            .count(),
+        3
+    );
+    let c = &vs.real_servers[0].checkers[0].common;
+    assert_eq!(c.connect_timeout, Duration::from_secs(5));
+    assert_eq!(c.retry, 1);
+    assert_eq!(c.delay_before_retry, Duration::from_secs(1));
+    assert_eq!(c.delay_loop, Duration::from_secs(60));
+}
+
+/// Checkers inherit retry/connect_timeout/delay_loop from real and virtual server.
+#[test]
+fn checker_inheritance() {
+    let p = parse("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n delay_loop 7\n connect_timeout 2.5\n real_server 10.0.0.2 80 {\n  retry 3\n  TCP_CHECK {\n  }\n  TCP_CHECK {\n   retry 9\n  }\n }\n}\n");
+    let cs = &p.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(cs[0].common.retry, 3);
+    assert_eq!(cs[1].common.retry, 9);
+    assert_eq!(cs[0].common.delay_loop, Duration::from_secs(7));
+    assert_eq!(cs[0].common.connect_timeout, Duration::from_millis(2500));
+}
+
+/// VIP options: dev, label, brd, scope, peer, no_track, preferred_lft.
+#[test]
+fn vip_options() {
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1/24 brd 192.0.2.255 dev eth0 label eth0:1 scope global no_track preferred_lft 0\n  192.0.2.2 peer 192.0.2.9/32\n }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let a = &p.config.vrrp_instances[0].virtual_ipaddress;
+    assert_eq!(a[0].prefix_len, 24);
+    assert_eq!(a[0].dev.as_deref(), Some("eth0"));
+    assert_eq!(a[0].label.as_deref(), Some("eth0:1"));
+    assert!(a[0].no_track);
+    assert_eq!(a[1].prefix_len, 32);
+    assert!(a[1].peer.is_some());
+}
+
+/// Unicast peers with min/max ttl, track_* weights.
+#[test]
+fn unicast_and_tracking() {
+    let p = parse("vrrp_script s {\n script /bin/true\n}\nvrrp_instance V {\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2 min_ttl 250 max_ttl 255\n }\n track_script {\n  s weight -20\n }\n track_interface {\n  eth0 weight 10 reverse\n }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let v = &p.config.vrrp_instances[0];
+    assert_eq!(v.unicast_peer[0].min_ttl, Some(250));
+    assert_eq!(v.track_script[0].weight, Some(-20));
+    assert!(v.track_interface[0].reverse);
+}
+
+/// Binary garbage gives diagnostics, not a panic.
+#[test]
+fn binary_garbage() {
+    let mut bytes = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..100_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        bytes.push((x >> 16) as u8);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let p = parse(&text);
+    assert!(!p.diagnostics.is_empty());
+}
+
+/// A huge file parses in bounded time; the line limit cuts off runaway expansion.
+#[test]
+fn huge_and_runaway_inputs_are_bounded() {
+    let mut s = String::new();
+    for i in 0..20_000 {
+        s.push_str(&format!(
+            "vrrp_instance V{i} {{\n virtual_router_id {}\n}}\n",
+            i % 255 + 1
+        ));
+    }
+    let t = std::time::Instant::now();
+    let p = parse(&s);
+    assert_eq!(p.config.vrrp_instances.len(), 20_000);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    let mut o = opts();
+    o.max_lines = 10_000;
+    let p = parse_str(
+        "~SEQ(i, 1, 1000000) global_defs { router_id $i }\n",
+        "t.conf",
+        &o,
+    );
+    assert!(p
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Code::LimitExceeded || d.code == Code::Preprocessor));
+}
+
+/// Very deep brace nesting inside unknown blocks is handled without recursion.
+#[test]
+fn deep_brace_nesting() {
+    let s = format!(
+        "x {}{}\nglobal_defs {{\n router_id ok\n}}\n",
+        "{\n".repeat(100_000),
+        "}\n".repeat(100_000)
+    );
+    let p = parse(&s);
+    assert_eq!(p.config.global.router_id.as_deref(), Some("ok"));
+}
+
+// Proves keepalived-rs's own global_defs keywords (`krs_vip_lease`, `metrics_listen`) are
+// accepted without any diagnostic (not "unknown", not "not supported yet") and reach the model
+// as statements the runtimes read.
+#[test]
+fn own_global_keywords_reach_the_model() {
+    let p = parse("global_defs {\n  krs_vip_lease off\n  metrics_listen 127.0.0.1:9650\n}\n");
+    assert!(p.diagnostics.is_empty(), "{:?}", problems(&p));
+    let kws: Vec<&str> = p
+        .config
+        .global
+        .extra
+        .iter()
+        .map(|s| s.keyword.as_str())
+        .collect();
+    assert_eq!(kws, ["krs_vip_lease", "metrics_listen"]);
+}

@@ -1,0 +1,638 @@
+//! `conf_parse::Config` → the director's compiled model: virtual servers with their expanded
+//! IPVS service keys, real servers with their destination templates and resolved checkers.
+//!
+//! Everything here is pure. Problems that keepalived reports and skips (an unknown group, a
+//! checker kind we cannot run) become warnings; the rest of the configuration still applies.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use conf_parse as cp;
+use healthcheck as hc;
+use ipvs_nl::{
+    AddressFamily, Destination, Forward, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
+    Tunnel,
+};
+
+/// Stable identity of a `virtual_server` block across reloads (what keepalived matches on).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VsId {
+    /// `virtual_server IP PORT` + protocol.
+    Addr(IpAddr, u16, u16),
+    /// `virtual_server fwmark N` (+ family: 2 = inet, 10 = inet6).
+    Fwmark(u32, u16),
+    /// `virtual_server group NAME` + protocol.
+    Group(String, u16),
+}
+
+impl std::fmt::Display for VsId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VsId::Addr(ip, port, proto) => match ip {
+                IpAddr::V4(a) => write!(f, "{a}:{port}/{}", proto_name(*proto)),
+                IpAddr::V6(a) => write!(f, "[{a}]:{port}/{}", proto_name(*proto)),
+            },
+            VsId::Fwmark(m, _) => write!(f, "FWM {m}"),
+            VsId::Group(g, proto) => write!(f, "[{g}]/{}", proto_name(*proto)),
+        }
+    }
+}
+
+fn proto_name(p: u16) -> &'static str {
+    match p {
+        6 => "TCP",
+        17 => "UDP",
+        132 => "SCTP",
+        _ => "?",
+    }
+}
+
+/// Stable identity of a real server within its virtual server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RsId {
+    /// Its virtual server.
+    pub vs: VsId,
+    /// Address.
+    pub addr: IpAddr,
+    /// Port as configured (0 when absent).
+    pub port: u16,
+}
+
+impl std::fmt::Display for RsId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.addr {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
+        }
+    }
+}
+
+/// A script to run on a transition (`notify_up`, `quorum_down`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyScript {
+    /// The command line, run with `/bin/sh -c`.
+    pub command: String,
+    /// `user` to run as (not applied yet: scripts run as the director's user).
+    pub user: Option<String>,
+}
+
+/// Works whether conf-parse stores scripts inline or boxed.
+fn notify_script<S: std::borrow::Borrow<cp::Script>>(s: &S) -> NotifyScript {
+    NotifyScript::from(s.borrow())
+}
+
+impl From<&cp::Script> for NotifyScript {
+    fn from(s: &cp::Script) -> Self {
+        NotifyScript {
+            command: s.command.clone(),
+            user: s.user.clone(),
+        }
+    }
+}
+
+/// A resolved real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServer {
+    /// Identity.
+    pub id: RsId,
+    /// Destination as programmed when up at full weight (port normalised for DR/TUN).
+    pub dest: Destination,
+    /// `inhibit_on_failure`: weight 0 instead of removal when down.
+    pub inhibit: bool,
+    /// `notify_up`.
+    pub notify_up: Option<NotifyScript>,
+    /// `notify_down`.
+    pub notify_down: Option<NotifyScript>,
+    /// `smtp_alert` in force for this real server.
+    pub smtp_alert: bool,
+    /// Resolved checkers (index = position among the runnable checkers).
+    pub checks: Vec<hc::scheduler::CheckSpec>,
+}
+
+/// A resolved virtual server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServer {
+    /// Identity.
+    pub id: VsId,
+    /// The IPVS services it stands for (one, or one per group entry/address).
+    pub services: Vec<Service>,
+    /// Real servers.
+    pub real_servers: Vec<RealServer>,
+    /// `sorry_server` destination (weight 1).
+    pub sorry: Option<Destination>,
+    /// `sorry_server_inhibit`.
+    pub sorry_inhibit: bool,
+    /// `quorum`.
+    pub quorum: u32,
+    /// `hysteresis`.
+    pub hysteresis: u32,
+    /// `quorum_up`.
+    pub quorum_up: Option<NotifyScript>,
+    /// `quorum_down`.
+    pub quorum_down: Option<NotifyScript>,
+    /// `ha_suspend`: checkers run only while one of the addresses is local.
+    pub ha_suspend: bool,
+    /// `smtp_alert` in force for this virtual server.
+    pub smtp_alert: bool,
+}
+
+/// Global LVS settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Globals {
+    /// `lvs_timeouts` (0 = leave unchanged).
+    pub timeouts: Option<ipvs_nl::Timeouts>,
+    /// `lvs_flush`: flush the whole IPVS table at start.
+    pub flush: bool,
+    /// `lvs_flush_on_stop`: flush the whole table at stop.
+    pub flush_on_stop: bool,
+    /// `lvs_sync_daemon` (recorded; its VRRP-driven start/stop is not implemented).
+    pub sync_daemon: Option<cp::LvsSyncDaemon>,
+    /// `lvs_notify_fifo` path.
+    pub notify_fifo: Option<String>,
+    /// SMTP server for alerts.
+    pub smtp_server: Option<(String, u16)>,
+    /// `smtp_connect_timeout`.
+    pub smtp_connect_timeout: Duration,
+}
+
+/// The compiled director configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectorConfig {
+    /// Virtual servers in configuration order.
+    pub virtual_servers: Vec<VirtualServer>,
+    /// Global settings.
+    pub globals: Globals,
+}
+
+impl DirectorConfig {
+    /// Every IPVS service key this configuration manages.
+    pub fn service_keys(&self) -> BTreeSet<ServiceKey> {
+        self.virtual_servers
+            .iter()
+            .flat_map(|v| v.services.iter().map(|s| s.key))
+            .collect()
+    }
+}
+
+fn proto_raw(p: cp::Protocol) -> u16 {
+    match p {
+        cp::Protocol::Tcp => 6,
+        cp::Protocol::Udp => 17,
+        cp::Protocol::Sctp => 132,
+    }
+}
+
+fn proto_nl(p: cp::Protocol) -> Protocol {
+    Protocol::from_raw(proto_raw(p))
+}
+
+fn forward(kind: cp::LbKind) -> Forward {
+    match kind {
+        cp::LbKind::Nat => Forward::Masq,
+        cp::LbKind::Dr => Forward::Route,
+        cp::LbKind::Tun => Forward::Tunnel(Tunnel::IPIP),
+    }
+}
+
+fn family(vs: &cp::VirtualServer, first_addr: Option<IpAddr>) -> AddressFamily {
+    match vs.ip_family.as_deref() {
+        Some("inet6") => AddressFamily::Inet6,
+        Some("inet") => AddressFamily::Inet,
+        _ => match first_addr.or_else(|| vs.real_servers.first().map(|r| r.addr)) {
+            Some(a) => AddressFamily::of(&a),
+            None => AddressFamily::Inet,
+        },
+    }
+}
+
+/// Every address of an inclusive range `first..=last` (same family; at most 65,536).
+fn expand_range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
+    match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let (a, b) = (u32::from(a), u32::from(b));
+            if b < a || b - a > 65_535 {
+                return vec![first];
+            }
+            (a..=b)
+                .map(|x| IpAddr::V4(std::net::Ipv4Addr::from(x)))
+                .collect()
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let (a, b) = (u128::from(a), u128::from(b));
+            if b < a || b - a > 65_535 {
+                return vec![first];
+            }
+            (a..=b)
+                .map(|x| IpAddr::V6(std::net::Ipv6Addr::from(x)))
+                .collect()
+        }
+        _ => vec![first],
+    }
+}
+
+fn netmask(gran: Option<&str>, af: AddressFamily) -> Option<u32> {
+    let g = gran?;
+    match af {
+        AddressFamily::Inet => {
+            if let Ok(a) = g.parse::<std::net::Ipv4Addr>() {
+                return Some(u32::from(a));
+            }
+            let bits: u32 = g.trim_start_matches('/').parse().ok()?;
+            if bits > 32 {
+                return None;
+            }
+            Some(if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            })
+        }
+        AddressFamily::Inet6 => {
+            let bits: u32 = g.trim_start_matches('/').parse().ok()?;
+            (1..=128).contains(&bits).then_some(bits)
+        }
+    }
+}
+
+fn sched_flags(words: &[String]) -> ServiceFlags {
+    let mut f = ServiceFlags::empty();
+    for w in words {
+        f = f | match w.as_str() {
+            "flag-1" | "sh-fallback" | "mh-fallback" => ServiceFlags::SCHED1,
+            "flag-2" | "sh-port" | "mh-port" => ServiceFlags::SCHED2,
+            "flag-3" => ServiceFlags::SCHED3,
+            "ops" => ServiceFlags::ONEPACKET,
+            _ => ServiceFlags::empty(),
+        };
+    }
+    f
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Split a command line into argv (whitespace, single and double quotes).
+pub fn split_argv(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in cmd.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                any = true;
+            }
+            None if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Resolve one conf-parse checker into a healthcheck job spec. `Err` names why it cannot run.
+fn check_spec(
+    cfg: &cp::Config,
+    vs: &cp::VirtualServer,
+    rs: &cp::RealServer,
+    target: SocketAddr,
+    c: &cp::Checker,
+) -> Result<hc::scheduler::CheckSpec, String> {
+    let co = &c.common;
+    let conn = hc::ConnOpts {
+        connect_ip: co.connect_ip,
+        connect_port: co.connect_port,
+        bindto: co.bindto,
+        bind_port: co.bind_port,
+        bind_if: co.bind_if.clone(),
+        fwmark: co.fwmark,
+        connect_timeout: co.connect_timeout,
+    };
+    let vhost = rs.virtualhost.clone().or_else(|| vs.virtualhost.clone());
+    let http = |h: &cp::HttpCheck| -> Result<hc::HttpCheck, String> {
+        let mut urls = Vec::new();
+        for u in &h.urls {
+            let digest = match &u.digest {
+                None => None,
+                Some(d) => {
+                    let bytes = decode_hex(d).ok_or_else(|| format!("bad digest {d}"))?;
+                    let arr: [u8; 16] = bytes
+                        .try_into()
+                        .map_err(|_| format!("digest {d} is not 16 bytes"))?;
+                    Some(arr)
+                }
+            };
+            urls.push(hc::Url {
+                path: u.path.clone(),
+                digest,
+                status_codes: u
+                    .status_codes
+                    .iter()
+                    .map(|(lo, hi)| hc::StatusRange { lo: *lo, hi: *hi })
+                    .collect(),
+                virtualhost: u.virtualhost.clone(),
+            });
+        }
+        Ok(hc::HttpCheck {
+            urls,
+            protocol: match h.http_protocol.as_deref() {
+                Some("1.0C") | Some("1.0c") => hc::HttpProtocol::Http10Close,
+                Some("1.1") => hc::HttpProtocol::Http11,
+                _ => hc::HttpProtocol::Http10,
+            },
+            virtualhost: h.virtualhost.clone().or_else(|| vhost.clone()),
+            enable_sni: h.enable_sni,
+            sni_name: None,
+        })
+    };
+    let kind = match &c.kind {
+        cp::CheckerKind::Tcp => hc::CheckKind::Tcp,
+        cp::CheckerKind::Ping => hc::CheckKind::Ping,
+        cp::CheckerKind::Http(h) => hc::CheckKind::Http(http(h)?),
+        cp::CheckerKind::Ssl(h) => hc::CheckKind::Ssl(http(h)?),
+        cp::CheckerKind::Misc(m) => hc::CheckKind::Misc(hc::MiscCheck {
+            argv: split_argv(&m.misc_path),
+            timeout: m.misc_timeout.unwrap_or(co.delay_loop),
+            dynamic: m.misc_dynamic,
+            user: m.user.as_ref().map(|u| u.0.clone()),
+            group: m.user.as_ref().and_then(|u| u.1.clone()),
+            script_security: cfg.global.enable_script_security,
+        }),
+        cp::CheckerKind::Smtp(s) => hc::CheckKind::Smtp(hc::SmtpCheck {
+            helo_name: s
+                .helo_name
+                .clone()
+                .unwrap_or_else(|| hc::SmtpCheck::DEFAULT_HELO.to_string()),
+        }),
+        cp::CheckerKind::Dns(d) => hc::CheckKind::Dns(hc::DnsCheck {
+            qtype: match &d.qtype {
+                None => hc::dns::TYPE_SOA,
+                Some(t) => {
+                    hc::dns::qtype_from_name(t).ok_or_else(|| format!("unknown DNS type {t}"))?
+                }
+            },
+            name: d.name.clone().unwrap_or_default(),
+            expect_addrs: Vec::new(),
+        }),
+        cp::CheckerKind::Udp(u) => {
+            let payload = match &u.payload {
+                None => None,
+                Some(p) => Some(decode_hex(p).ok_or_else(|| format!("bad payload {p}"))?),
+            };
+            let reply_data = match &u.require_reply {
+                None => None,
+                Some(p) if p.is_empty() => None,
+                Some(p) => Some(decode_hex(p).ok_or_else(|| format!("bad require_reply {p}"))?),
+            };
+            hc::CheckKind::Udp(hc::UdpCheck {
+                payload,
+                require_reply: u.require_reply.is_some(),
+                reply_data,
+                reply_mask: None,
+                min_reply_len: u.min_reply_length.map_or(0, |v| v.min(65_535) as u16),
+                max_reply_len: u.max_reply_length.map_or(255, |v| v.min(65_535) as u16),
+            })
+        }
+        cp::CheckerKind::File(f) => {
+            let tf = cfg
+                .track_files
+                .iter()
+                .find(|t| t.name == f.track_file)
+                .ok_or_else(|| format!("track_file {} not defined", f.track_file))?;
+            hc::CheckKind::File(hc::FileCheck {
+                path: tf.file.clone().into(),
+                weight: f.weight.unwrap_or(tf.weight),
+                reverse: f.weight_reverse || tf.weight_reverse,
+            })
+        }
+        cp::CheckerKind::Bfd(_) => return Err("BFD_CHECK is not supported".to_string()),
+    };
+    let mut params = hc::CheckParams::keepalived_defaults(&kind, co.delay_loop);
+    params.retry = co.retry;
+    params.delay_before_retry = co.delay_before_retry;
+    params.warmup = if co.warmup.is_zero() {
+        co.delay_loop
+    } else {
+        co.warmup
+    };
+    params.alpha = co.alpha;
+    params.log_all_failures = co.log_all_failures || cfg.global.checker_log_all_failures;
+    Ok(hc::scheduler::CheckSpec {
+        checker: hc::Checker { kind, conn },
+        target: hc::Target::new(target),
+        params,
+    })
+}
+
+fn extra_arg(stmts: &[cp::Stmt], kw: &str) -> Option<String> {
+    stmts
+        .iter()
+        .find(|s| s.keyword == kw)
+        .and_then(|s| s.args.first().cloned())
+}
+
+/// Compile a parsed configuration. Returns the model and warnings (skipped items).
+pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
+    let mut warnings = Vec::new();
+    let g = &cfg.global;
+    let globals = Globals {
+        timeouts: g.lvs_timeouts.map(|t| ipvs_nl::Timeouts {
+            tcp: t.tcp.unwrap_or(0),
+            tcp_fin: t.tcpfin.unwrap_or(0),
+            udp: t.udp.unwrap_or(0),
+        }),
+        flush: g.lvs_flush,
+        flush_on_stop: g.lvs_flush_on_stop,
+        sync_daemon: g.lvs_sync_daemon.clone(),
+        notify_fifo: extra_arg(&g.extra, "lvs_notify_fifo")
+            .or_else(|| extra_arg(&g.extra, "notify_fifo")),
+        smtp_server: g.smtp_server.clone(),
+        smtp_connect_timeout: g.smtp_connect_timeout,
+    };
+    let global_smtp = g.smtp_alert.or(g.smtp_alert_checker).unwrap_or(false);
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for vs in &cfg.virtual_servers {
+        let proto = proto_raw(vs.protocol);
+        let sched = Scheduler::from_name(&vs.lb_algo);
+        let flags = sched_flags(&vs.sched_flags);
+        let (id, keys): (VsId, Vec<(ServiceKey, u16)>) = match &vs.key {
+            cp::VsKey::Addr(ip, port) => (
+                VsId::Addr(*ip, *port, proto),
+                vec![(
+                    ServiceKey::Addr {
+                        protocol: proto_nl(vs.protocol),
+                        addr: *ip,
+                        port: *port,
+                    },
+                    *port,
+                )],
+            ),
+            cp::VsKey::Fwmark(m) => {
+                let af = family(vs, None);
+                (
+                    VsId::Fwmark(*m, af.raw()),
+                    vec![(ServiceKey::fwmark(af, *m), 0)],
+                )
+            }
+            cp::VsKey::Group(name) => {
+                let Some(grp) = cfg.virtual_server_groups.iter().find(|g| &g.name == name) else {
+                    warnings.push(format!(
+                        "virtual_server group {name}: no virtual_server_group {name}, skipped"
+                    ));
+                    continue;
+                };
+                let first = grp.entries.iter().find_map(|e| match e {
+                    cp::VsgEntry::Range { first, .. } => Some(*first),
+                    cp::VsgEntry::Fwmark(_) => None,
+                });
+                let af = family(vs, first);
+                let mut keys = Vec::new();
+                for e in &grp.entries {
+                    match e {
+                        cp::VsgEntry::Range { first, last, port } => {
+                            for a in expand_range(*first, *last) {
+                                keys.push((
+                                    ServiceKey::Addr {
+                                        protocol: proto_nl(vs.protocol),
+                                        addr: a,
+                                        port: *port,
+                                    },
+                                    *port,
+                                ));
+                            }
+                        }
+                        cp::VsgEntry::Fwmark(m) => keys.push((ServiceKey::fwmark(af, *m), 0)),
+                    }
+                }
+                (VsId::Group(name.clone(), proto), keys)
+            }
+        };
+        if !seen.insert(id.clone()) {
+            warnings.push(format!(
+                "virtual_server {id}: defined twice, second skipped"
+            ));
+            continue;
+        }
+        let mut services = Vec::new();
+        for (key, _) in &keys {
+            let mut s = Service::new(*key, sched.clone()).with_flags(flags);
+            if let Some(t) = vs.persistence_timeout {
+                s = s.persistent(t);
+                if let Some(m) = netmask(vs.persistence_granularity.as_deref(), key.af()) {
+                    s.netmask = m;
+                } else if let Some(gr) = &vs.persistence_granularity {
+                    warnings.push(format!(
+                        "virtual_server {id}: persistence_granularity {gr} invalid, ignored"
+                    ));
+                }
+            }
+            s.pe_name = vs.persistence_engine.clone();
+            services.push(s);
+        }
+        // The port IPVS keeps for DR/TUN destinations is the service's (0 for fwmark and
+        // groups with several ports); we program that so the readback matches.
+        let svc_port = match keys.as_slice() {
+            [(_, p)] => Some(*p),
+            _ => None,
+        };
+        let vs_smtp = vs.smtp_alert.unwrap_or(global_smtp);
+        let mut rss = Vec::new();
+        let mut seen_rs = BTreeSet::new();
+        for rs in &vs.real_servers {
+            let port = rs.port.unwrap_or(0);
+            let rid = RsId {
+                vs: id.clone(),
+                addr: rs.addr,
+                port,
+            };
+            if !seen_rs.insert(rid.clone()) {
+                warnings.push(format!(
+                    "virtual_server {id}: real_server {rid} twice, skipped"
+                ));
+                continue;
+            }
+            let fwd = forward(rs.lvs_method.unwrap_or(vs.lb_kind));
+            let dport = match fwd {
+                Forward::Masq => {
+                    if rs.port.is_some() {
+                        port
+                    } else {
+                        svc_port.unwrap_or(0)
+                    }
+                }
+                _ => svc_port.unwrap_or(port),
+            };
+            let mut dest = Destination::new(rs.addr, dport, fwd).with_weight(rs.weight);
+            dest.upper_threshold = rs.uthreshold.unwrap_or(0);
+            dest.lower_threshold = rs.lthreshold.unwrap_or(0);
+            let target = SocketAddr::new(rs.addr, if rs.port.is_some() { port } else { dport });
+            let mut checks = Vec::new();
+            for c in &rs.checkers {
+                match check_spec(cfg, vs, rs, target, c) {
+                    Ok(s) => checks.push(s),
+                    Err(e) => warnings.push(format!(
+                        "virtual_server {id} real_server {rid} {}: {e}; checker ignored",
+                        c.kind.keyword()
+                    )),
+                }
+            }
+            rss.push(RealServer {
+                id: rid,
+                dest,
+                inhibit: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
+                notify_up: rs.notify_up.as_ref().map(notify_script),
+                notify_down: rs.notify_down.as_ref().map(notify_script),
+                smtp_alert: rs.smtp_alert.unwrap_or(vs_smtp),
+                checks,
+            });
+        }
+        let sorry = vs.sorry_server.map(|(addr, port)| {
+            let fwd = forward(vs.sorry_server_lvs_method.unwrap_or(vs.lb_kind));
+            let p = match fwd {
+                Forward::Masq => port,
+                _ => svc_port.unwrap_or(port),
+            };
+            Destination::new(addr, p, fwd).with_weight(1)
+        });
+        out.push(VirtualServer {
+            id,
+            services,
+            real_servers: rss,
+            sorry,
+            sorry_inhibit: vs.sorry_server_inhibit,
+            quorum: vs.quorum,
+            hysteresis: vs.hysteresis,
+            quorum_up: vs.quorum_up.as_ref().map(notify_script),
+            quorum_down: vs.quorum_down.as_ref().map(notify_script),
+            ha_suspend: vs.ha_suspend,
+            smtp_alert: vs_smtp,
+        });
+    }
+    (
+        DirectorConfig {
+            virtual_servers: out,
+            globals,
+        },
+        warnings,
+    )
+}

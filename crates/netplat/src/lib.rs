@@ -1,0 +1,60 @@
+//! Platform layer shared by the binaries: rtnetlink addresses/links/routes and
+//! network-namespace switching.
+//!
+//! Everything here is synchronous and talks to the kernel through one blocking
+//! `NETLINK_ROUTE` socket ([`Rtnl`]). The API is deliberately small and typed:
+//!
+//! * links: [`Rtnl::links`], [`Rtnl::link_by_name`], [`Rtnl::link_by_index`],
+//!   [`Rtnl::set_link_up`], [`Rtnl::add_ipip`], [`Rtnl::add_macvlan`], [`Rtnl::del_link`];
+//! * addresses: [`Rtnl::addresses`], [`Rtnl::add_address`], [`Rtnl::replace_address`],
+//!   [`Rtnl::del_address`] with an [`AddressSpec`] (label, scope, broadcast, prefix,
+//!   lifetimes, `nodad`/`noprefixroute`/... flags);
+//! * routes: [`Rtnl::add_route`], [`Rtnl::del_route`], [`Rtnl::routes`] with a [`RouteSpec`];
+//! * namespaces: [`netns::in_netns`] runs a closure on a helper thread that has joined
+//!   another network namespace (the calling thread is never moved).
+//!
+//! Kernel refusals come back as [`Error::Kernel`] carrying the operation and the errno
+//! ([`Error::errno`] lets callers test for `EEXIST`, `EADDRNOTAVAIL`, `EPERM`, ...).
+//!
+//! There is no `unsafe` in this crate: `netlink-sys` and `nix` wrap the system calls.
+
+mod addr;
+mod error;
+mod link;
+pub mod netns;
+mod packet;
+mod route;
+mod rtnl;
+
+pub use addr::{AddrFlags, Address, AddressSpec, Scope};
+pub use error::{Error, LinkRef};
+pub use link::{Link, MacvlanMode};
+pub use packet::PacketSocket;
+pub use route::{Route, RouteKind, RouteSpec, RT_TABLE_LOCAL, RT_TABLE_MAIN};
+pub use rtnl::Rtnl;
+
+/// Convenience alias for this crate's results.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Maximum length of a Linux interface name or IPv4 address label (IFNAMSIZ - 1).
+pub const IFNAME_MAX: usize = 15;
+
+/// Errno values callers commonly test for (re-exported from libc for convenience).
+pub mod errno {
+    /// The object already exists (address, route, link).
+    pub const EEXIST: i32 = libc::EEXIST;
+    /// No such address (deleting an address that is not there).
+    pub const EADDRNOTAVAIL: i32 = libc::EADDRNOTAVAIL;
+    /// No such device / route.
+    pub const ENODEV: i32 = libc::ENODEV;
+    /// No such object (route delete).
+    pub const ESRCH: i32 = libc::ESRCH;
+    /// Operation not permitted (missing CAP_NET_ADMIN).
+    pub const EPERM: i32 = libc::EPERM;
+    /// Permission denied.
+    pub const EACCES: i32 = libc::EACCES;
+    /// Invalid argument.
+    pub const EINVAL: i32 = libc::EINVAL;
+    /// Operation not supported (e.g. link kind whose module is missing).
+    pub const EOPNOTSUPP: i32 = libc::EOPNOTSUPP;
+}

@@ -1,0 +1,162 @@
+//! The blocking rtnetlink socket and the request/ack/dump loop.
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::{Error, Result};
+
+/// How many times an interrupted dump (`NLM_F_DUMP_INTR`) is restarted before giving up.
+const DUMP_RETRIES: usize = 5;
+
+/// A blocking `NETLINK_ROUTE` socket bound in the network namespace of the thread that
+/// created it. Not `Sync`: use one per thread (they are cheap).
+pub struct Rtnl {
+    socket: Socket,
+    seq: u32,
+}
+
+impl std::fmt::Debug for Rtnl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rtnl").field("seq", &self.seq).finish()
+    }
+}
+
+impl Rtnl {
+    /// Opens and binds a route netlink socket in the current thread's network namespace.
+    pub fn new() -> Result<Self> {
+        let mut socket =
+            Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("open NETLINK_ROUTE socket", e))?;
+        socket
+            .bind_auto()
+            .map_err(|e| Error::io("bind netlink socket", e))?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(|e| Error::io("connect netlink socket", e))?;
+        // Extended acks are only used by the kernel to add text; errno is what we keep.
+        let _ = socket.set_ext_ack(true);
+        Ok(Rtnl { socket, seq: 1 })
+    }
+
+    /// Sends a request that expects an ACK (add/del/set). `flags` are extra `NLM_F_*`
+    /// flags (CREATE, EXCL, REPLACE...). Returns the kernel errno as [`Error::Kernel`].
+    pub(crate) fn ack(&mut self, msg: RouteNetlinkMessage, flags: u16, op: &str) -> Result<()> {
+        self.transact(msg, NLM_F_REQUEST | NLM_F_ACK | flags, op)
+            .map(|_| ())
+    }
+
+    /// Sends a plain `GET` (no dump) and returns the single reply, if any.
+    pub(crate) fn ack_or_reply(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        op: &str,
+    ) -> Result<Option<RouteNetlinkMessage>> {
+        let (mut msgs, _) = self.transact(msg, NLM_F_REQUEST, op)?;
+        Ok(msgs.pop())
+    }
+
+    /// Sends a dump request and returns every inner message of the reply. An
+    /// interrupted dump (the table changed while the kernel was walking it) is restarted.
+    pub(crate) fn dump(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        op: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        let mut last_err = None;
+        for _ in 0..DUMP_RETRIES {
+            match self.transact(msg.clone(), NLM_F_REQUEST | NLM_F_DUMP, op) {
+                Ok((msgs, false)) => return Ok(msgs),
+                Ok((_, true)) => {
+                    last_err = Some(Error::Kernel {
+                        op: format!("{op} (dump interrupted {DUMP_RETRIES} times)"),
+                        errno: libc::EINTR,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or(Error::Kernel {
+            op: op.to_string(),
+            errno: libc::EINTR,
+        }))
+    }
+
+    /// Sends one request and reads until the matching ACK/error (non-dump) or DONE (dump).
+    /// Returns the inner messages and whether the dump was flagged as interrupted.
+    fn transact(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        op: &str,
+    ) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        header.sequence_number = seq;
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
+        packet.finalize();
+        let mut buf = vec![0u8; packet.buffer_len()];
+        packet.serialize(&mut buf[..]);
+        self.socket
+            .send(&buf, 0)
+            .map_err(|e| Error::io(format!("{op}: netlink send"), e))?;
+
+        let is_dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        let mut out = Vec::new();
+        let mut interrupted = false;
+        loop {
+            let (data, _) = self
+                .socket
+                .recv_from_full()
+                .map_err(|e| Error::io(format!("{op}: netlink recv"), e))?;
+            let mut offset = 0;
+            while offset < data.len() {
+                let bytes = &data[offset..];
+                let reply: NetlinkMessage<RouteNetlinkMessage> = NetlinkMessage::deserialize(bytes)
+                    .map_err(|e| Error::Decode {
+                        op: op.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                let len = reply.header.length as usize;
+                if len == 0 {
+                    return Err(Error::Decode {
+                        op: op.to_string(),
+                        detail: "zero-length netlink message".into(),
+                    });
+                }
+                // NLMSG_ALIGN
+                offset += (len + 3) & !3;
+                if reply.header.sequence_number != seq {
+                    // A stale reply to an earlier request (e.g. after an error mid-dump).
+                    continue;
+                }
+                if reply.header.flags & NLM_F_DUMP_INTR != 0 {
+                    interrupted = true;
+                }
+                match reply.payload {
+                    NetlinkPayload::Error(err) => {
+                        return match err.code {
+                            None => Ok((out, interrupted)),
+                            Some(code) => Err(Error::Kernel {
+                                op: op.to_string(),
+                                errno: code.get().abs(),
+                            }),
+                        };
+                    }
+                    NetlinkPayload::Done(_) => return Ok((out, interrupted)),
+                    NetlinkPayload::InnerMessage(m) => {
+                        out.push(m);
+                        if !is_dump && flags & NLM_F_ACK == 0 {
+                            return Ok((out, interrupted));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}

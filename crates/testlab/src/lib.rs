@@ -1,0 +1,3 @@
+//! Test infrastructure (dev-only): network-namespace labs and the IPVS-capable VM runner.
+pub mod netns;
+pub mod vm;

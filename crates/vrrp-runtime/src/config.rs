@@ -1,0 +1,382 @@
+//! From conf-parse's typed model to what one running instance needs.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use conf_parse::{AuthType, Config, IpAddress, Script, VrrpInstance, VrrpState};
+use vrrp_proto::{
+    AdvertInterval, Auth, AuthConfig, Family, GarpConfig, InitialState, Priority, RouterConfig,
+    Version, Vrid,
+};
+
+use crate::VrrpRuntimeError;
+
+/// Seconds added to the rounded-up Master_Down_Interval for the VIP lease.
+pub const LEASE_MARGIN_SECS: u32 = 2;
+
+/// Notify scripts of one instance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NotifyScripts {
+    pub master: Option<Script>,
+    pub backup: Option<Script>,
+    pub fault: Option<Script>,
+    pub stop: Option<Script>,
+    pub generic: Option<Script>,
+}
+
+/// A tracked object reference resolved to its weight.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracked {
+    pub name: String,
+    /// 0: failure means FAULT.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// Everything one instance needs except what is learnt from the kernel.
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceSpec {
+    pub name: String,
+    pub ifname: String,
+    pub family: Family,
+    pub version: Version,
+    pub vrid: Vrid,
+    pub priority: Priority,
+    pub interval: AdvertInterval,
+    pub vips: Vec<IpAddress>,
+    pub excluded: Vec<IpAddress>,
+    pub initial: InitialState,
+    pub preempt: bool,
+    pub preempt_delay: Option<Duration>,
+    pub accept: bool,
+    pub auth: AuthConfig,
+    pub down_timer_adverts: u8,
+    pub garp: GarpConfig,
+    pub garp_interval: Duration,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub src: Option<IpAddr>,
+    pub mcast_group: IpAddr,
+    pub unicast_peers: Vec<conf_parse::UnicastPeer>,
+    pub unicast_ttl: u8,
+    pub check_unicast_src: bool,
+    pub skip_check_adv_addr: bool,
+    pub notify: NotifyScripts,
+    pub track_interfaces: Vec<Tracked>,
+    pub track_scripts: Vec<Tracked>,
+    pub track_files: Vec<Tracked>,
+    /// Paths of the tracked files, by track_file name.
+    pub track_file_paths: Vec<(String, String)>,
+    pub dont_track_primary: bool,
+}
+
+impl InstanceSpec {
+    /// The router config once the primary address is known.
+    pub fn router_config(&self, primary: IpAddr) -> RouterConfig {
+        let mut rc = RouterConfig::new(
+            self.vrid,
+            self.version,
+            primary,
+            self.vips
+                .iter()
+                .map(|v| v.addr)
+                .filter(|a| a.is_ipv4() == (self.family == Family::V4))
+                .collect(),
+        );
+        rc.family = self.family;
+        rc.priority = self.priority;
+        rc.advert_interval = self.interval;
+        rc.preempt = self.preempt;
+        rc.preempt_delay = self.preempt_delay;
+        rc.accept = self.accept;
+        rc.down_timer_adverts = self.down_timer_adverts;
+        rc.auth = self.auth;
+        rc.lower_prio_no_advert = self.lower_prio_no_advert;
+        rc.higher_prio_send_advert = self.higher_prio_send_advert;
+        rc.garp = self.garp;
+        rc.initial_state = self.initial;
+        rc
+    }
+
+    /// The auth carried in our adverts.
+    pub fn wire_auth(&self) -> Auth {
+        match self.auth {
+            AuthConfig::None => Auth::None,
+            AuthConfig::Simple(p) => Auth::Simple(p),
+            AuthConfig::Ah(_) => Auth::Ah,
+        }
+    }
+}
+
+/// Clone a script whether the model stores it inline or boxed.
+fn own<S: std::borrow::Borrow<Script>>(s: &Option<S>) -> Option<Script> {
+    s.as_ref().map(|x| x.borrow().clone())
+}
+
+fn err(inst: &VrrpInstance, msg: impl Into<String>) -> VrrpRuntimeError {
+    VrrpRuntimeError::Config {
+        instance: inst.name.clone(),
+        file: inst.loc.0.file.to_string(),
+        line: inst.loc.0.line,
+        msg: msg.into(),
+    }
+}
+
+/// Whether `global_defs krs_vip_lease off|no|false|0` switched the lease off.
+pub(crate) fn lease_from_config(cfg: &Config) -> bool {
+    let off = cfg.global.extra.iter().any(|s| {
+        s.keyword == "krs_vip_lease"
+            && s.args.first().is_some_and(|a| {
+                matches!(
+                    a.to_ascii_lowercase().as_str(),
+                    "off" | "no" | "false" | "0"
+                )
+            })
+    });
+    !off
+}
+
+/// `notify_fifo` / `vrrp_notify_fifo` path from global_defs (unmodelled keywords).
+pub(crate) fn notify_fifos(cfg: &Config) -> Vec<String> {
+    cfg.global
+        .extra
+        .iter()
+        .filter(|s| s.keyword == "notify_fifo" || s.keyword == "vrrp_notify_fifo")
+        .filter_map(|s| s.args.first().cloned())
+        .collect()
+}
+
+fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) -> Vec<Tracked> {
+    refs.iter()
+        .map(|r| Tracked {
+            name: r.name.clone(),
+            weight: r.weight.unwrap_or_else(|| default_weight(&r.name)),
+            reverse: r.reverse,
+        })
+        .collect()
+}
+
+/// Translate one instance (keepalived's defaults and global fallbacks).
+pub(crate) fn instance_spec(
+    cfg: &Config,
+    inst: &VrrpInstance,
+) -> Result<InstanceSpec, VrrpRuntimeError> {
+    let g = &cfg.global;
+    let ifname = inst
+        .interface
+        .clone()
+        .or_else(|| g.default_interface.clone())
+        .ok_or_else(|| err(inst, "no interface"))?;
+    let vrid = inst
+        .virtual_router_id
+        .and_then(Vrid::new)
+        .ok_or_else(|| err(inst, "virtual_router_id missing or out of 1..255"))?;
+    let version = match inst.version.unwrap_or(g.vrrp_version) {
+        3 => Version::V3,
+        _ => Version::V2,
+    };
+    let first = inst
+        .virtual_ipaddress
+        .first()
+        .map(|a| a.addr)
+        .or(inst.unicast_src_ip)
+        .or(inst.mcast_src_ip);
+    let family = match first {
+        Some(IpAddr::V6(_)) => Family::V6,
+        _ => Family::V4,
+    };
+    let interval = AdvertInterval::from_duration(version, inst.advert_int).ok_or_else(|| {
+        err(
+            inst,
+            format!("advert_int {:?} not representable", inst.advert_int),
+        )
+    })?;
+    let auth = match (&inst.authentication, version) {
+        (Some(a), Version::V2) => {
+            let key = Auth::pad_password(a.auth_pass.as_bytes());
+            match a.auth_type {
+                AuthType::Pass => AuthConfig::Simple(key),
+                AuthType::Ah => AuthConfig::Ah(key),
+            }
+        }
+        _ => AuthConfig::None,
+    };
+    let strict = inst.strict_mode.unwrap_or(g.vrrp_strict);
+    let master_repeat = inst.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
+    let master_delay = inst.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
+    let garp = GarpConfig {
+        master_delay: Some(master_delay).filter(|d| !d.is_zero()),
+        master_repeat,
+        master_refresh: inst
+            .garp_master_refresh
+            .or(g.vrrp_garp_master_refresh)
+            .filter(|d| !d.is_zero()),
+        master_refresh_repeat: inst
+            .garp_master_refresh_repeat
+            .unwrap_or(g.vrrp_garp_master_refresh_repeat),
+        lower_prio_delay: inst
+            .garp_lower_prio_delay
+            .or(g.vrrp_garp_lower_prio_delay)
+            .filter(|d| !d.is_zero()),
+        lower_prio_repeat: inst
+            .garp_lower_prio_repeat
+            .or(g.vrrp_garp_lower_prio_repeat)
+            .unwrap_or(0),
+    };
+    let garp_interval = match family {
+        Family::V4 => g.vrrp_garp_interval,
+        Family::V6 => g.vrrp_gna_interval,
+    };
+    let mcast_group = match (inst.mcast_dst_ip, family) {
+        (Some(a), _) => a,
+        (None, Family::V4) => IpAddr::V4(g.vrrp_mcast_group4),
+        (None, Family::V6) => IpAddr::V6(g.vrrp_mcast_group6),
+    };
+    let weight_of_script = |name: &str| {
+        cfg.vrrp_scripts
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.weight)
+            .unwrap_or(0)
+    };
+    let weight_of_file = |name: &str| {
+        cfg.track_files
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.weight)
+            .unwrap_or(1)
+    };
+    for s in &inst.track_script {
+        if !cfg.vrrp_scripts.iter().any(|v| v.name == s.name) {
+            return Err(err(
+                inst,
+                format!("track_script {}: no such vrrp_script", s.name),
+            ));
+        }
+    }
+    Ok(InstanceSpec {
+        name: inst.name.clone(),
+        ifname,
+        family,
+        version,
+        vrid,
+        priority: Priority(inst.priority),
+        interval,
+        vips: inst.virtual_ipaddress.clone(),
+        excluded: inst.virtual_ipaddress_excluded.clone(),
+        initial: match inst.state {
+            VrrpState::Master => InitialState::Master,
+            VrrpState::Backup => InitialState::Backup,
+        },
+        preempt: inst.preempt,
+        preempt_delay: Some(inst.preempt_delay).filter(|d| !d.is_zero()),
+        accept: inst.accept.unwrap_or(!strict),
+        auth,
+        down_timer_adverts: u8::try_from(
+            inst.down_timer_adverts
+                .unwrap_or(g.vrrp_down_timer_adverts)
+                .clamp(1, 100),
+        )
+        .unwrap_or(3),
+        garp,
+        garp_interval,
+        lower_prio_no_advert: inst
+            .lower_prio_no_advert
+            .unwrap_or(g.vrrp_lower_prio_no_advert),
+        higher_prio_send_advert: inst
+            .higher_prio_send_advert
+            .unwrap_or(g.vrrp_higher_prio_send_advert),
+        src: inst.unicast_src_ip.or(inst.mcast_src_ip),
+        mcast_group,
+        unicast_peers: inst.unicast_peer.clone(),
+        unicast_ttl: inst.unicast_ttl,
+        check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,
+        skip_check_adv_addr: inst
+            .skip_check_adv_addr
+            .unwrap_or(g.vrrp_skip_check_adv_addr),
+        notify: NotifyScripts {
+            master: own(&inst.notify_master),
+            backup: own(&inst.notify_backup),
+            fault: own(&inst.notify_fault),
+            stop: own(&inst.notify_stop),
+            generic: own(&inst.notify),
+        },
+        track_interfaces: tracked(&inst.track_interface, |_| 0),
+        track_scripts: tracked(&inst.track_script, weight_of_script),
+        track_files: tracked(&inst.track_file, weight_of_file),
+        track_file_paths: cfg
+            .track_files
+            .iter()
+            .filter(|f| inst.track_file.iter().any(|t| t.name == f.name))
+            .map(|f| (f.name.clone(), f.file.clone()))
+            .collect(),
+        dont_track_primary: inst.dont_track_primary,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        let p = conf_parse::parse_str(text, "t.conf", &conf_parse::ParseOptions::default());
+        assert!(!p.has_errors(), "{:?}", p.diagnostics);
+        p.config
+    }
+
+    // Proves the translation applies keepalived's defaults and global fallbacks: v2, 1 s,
+    // priority 100, preempt, accept (not strict), GARP 5 + 5 s delay, multicast 224.0.0.18,
+    // the family from the first VIP, and the instance's own interface tracked.
+    #[test]
+    fn defaults_and_globals() {
+        let c = parse(
+            "vrrp_instance V { interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.1.1.1/24 } }",
+        );
+        let s = instance_spec(&c, &c.vrrp_instances[0]).expect("spec");
+        assert_eq!(s.version, Version::V2);
+        assert_eq!(s.interval, AdvertInterval::V2Secs(1));
+        assert_eq!(s.priority, Priority(100));
+        assert!(s.preempt && s.accept && !s.dont_track_primary);
+        assert_eq!(s.garp.master_repeat, 5);
+        assert_eq!(s.garp.master_delay, Some(Duration::from_secs(5)));
+        assert_eq!(s.mcast_group, "224.0.0.18".parse::<IpAddr>().expect("ip"));
+        assert_eq!(s.family, Family::V4);
+        assert_eq!(s.down_timer_adverts, 3);
+        assert!(lease_from_config(&c), "lease on by default");
+    }
+
+    // Proves v3 / IPv6 / PASS / AH translation: v3 intervals in centiseconds, IPv6 family and
+    // ff02::12, PASS and AH keys zero-padded to 8 bytes and ignored for v3.
+    #[test]
+    fn versions_families_auth() {
+        let c = parse(
+            "vrrp_instance A { interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.05\n virtual_ipaddress { fd00::1/64 } }\n\
+             vrrp_instance B { interface eth0\n virtual_router_id 2\n authentication { auth_type PASS\n auth_pass abc }\n virtual_ipaddress { 10.0.0.1 } }\n\
+             vrrp_instance C { interface eth0\n virtual_router_id 3\n authentication { auth_type AH\n auth_pass 123456789 }\n virtual_ipaddress { 10.0.0.2 } }",
+        );
+        let a = instance_spec(&c, &c.vrrp_instances[0]).expect("a");
+        assert_eq!(a.interval, AdvertInterval::V3(vrrp_proto::Centisecs(5)));
+        assert_eq!(a.family, Family::V6);
+        assert_eq!(a.mcast_group, "ff02::12".parse::<IpAddr>().expect("ip"));
+        assert_eq!(a.auth, AuthConfig::None);
+        let b = instance_spec(&c, &c.vrrp_instances[1]).expect("b");
+        assert_eq!(b.auth, AuthConfig::Simple(*b"abc\0\0\0\0\0"));
+        assert_eq!(b.wire_auth(), Auth::Simple(*b"abc\0\0\0\0\0"));
+        let cc = instance_spec(&c, &c.vrrp_instances[2]).expect("c");
+        assert_eq!(cc.auth, AuthConfig::Ah(*b"12345678"));
+    }
+
+    // Proves a track_script naming no vrrp_script is a located configuration error.
+    #[test]
+    fn unknown_track_script_is_located_error() {
+        let p = conf_parse::parse_str(
+            "vrrp_instance V { interface eth0\n virtual_router_id 7\n track_script { nope }\n virtual_ipaddress { 10.1.1.1 } }",
+            "t.conf",
+            &conf_parse::ParseOptions::default(),
+        );
+        let inst = p.config.vrrp_instances.first().expect("instance parsed");
+        let e = instance_spec(&p.config, inst).expect_err("must fail");
+        let msg = e.to_string();
+        assert!(msg.contains("t.conf:1") && msg.contains("nope"), "{msg}");
+    }
+}

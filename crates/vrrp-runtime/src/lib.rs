@@ -1,0 +1,207 @@
+//! The VRRP worker runtime: drives vrrp-proto state machines with real sockets, timers and
+//! netlink.
+//!
+//! [`run`] is blocking: it builds its own single-threaded tokio runtime, opens one raw
+//! IP-protocol-112 socket per (interface, family), demultiplexes received adverts by interface
+//! and VRID into the instances' [`vrrp_proto::VirtualRouter`]s after
+//! [`vrrp_proto::validate`], and performs the state machines' actions: adverts, VIPs through
+//! rtnetlink (`netplat`), gratuitous ARPs (AF_PACKET), notify scripts and the notify FIFO.
+//!
+//! Beyond keepalived (on by default):
+//! - **VIP lease**: VIPs are installed with `valid_lft`/`preferred_lft` = Master_Down_Interval
+//!   rounded up + [`LEASE_MARGIN_SECS`], refreshed while master, so a SIGKILLed or frozen
+//!   master's VIP expires by itself. Switch off with the `global_defs` keyword
+//!   `krs_vip_lease off` (read from conf-parse's unmodelled keywords) or
+//!   [`RuntimeOptions::vip_lease`].
+//! - **Planned handover**: on shutdown a master sends priority 0 but keeps its VIPs until it
+//!   sees the new master's advert (bounded by 2 × the advert interval + 100 ms), then removes
+//!   them.
+
+mod config;
+mod notify;
+mod runtime;
+mod sock;
+mod track;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use config::LEASE_MARGIN_SECS;
+
+/// Errors of the VRRP runtime.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VrrpRuntimeError {
+    /// The configuration cannot be run (located).
+    #[error("{file}:{line}: vrrp_instance {instance}: {msg}")]
+    Config {
+        /// Instance name.
+        instance: String,
+        /// File.
+        file: String,
+        /// Line.
+        line: u32,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A socket / file operation failed.
+    #[error("{op}: {source}")]
+    Io {
+        /// Operation with context.
+        op: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An rtnetlink operation failed.
+    #[error("{op}: {source}")]
+    Netlink {
+        /// Operation with context.
+        op: String,
+        /// Cause.
+        #[source]
+        source: netplat::Error,
+    },
+}
+
+/// A VIP the runtime currently holds (so a supervisor can remove it if the worker dies).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeldVip {
+    /// Interface name.
+    pub ifname: String,
+    /// Address.
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+}
+
+/// Callback receiving the complete set of held VIPs after every change.
+pub type HeldVipsCallback = Arc<dyn Fn(&[HeldVip]) + Send + Sync>;
+
+/// Counters and per-instance state, shared with the caller (read at any time).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Adverts sent.
+    pub adverts_sent: AtomicU64,
+    /// Adverts accepted.
+    pub adverts_rcvd: AtomicU64,
+    /// Adverts rejected (any reason; per reason in [`Metrics::rejected`]).
+    pub adverts_rejected: AtomicU64,
+    /// Packets for a VRID no instance on that interface has.
+    pub unknown_vrid: AtomicU64,
+    /// Transitions to MASTER.
+    pub became_master: AtomicU64,
+    /// Transitions to BACKUP.
+    pub became_backup: AtomicU64,
+    /// Transitions to FAULT.
+    pub became_fault: AtomicU64,
+    /// Gratuitous ARPs / NAs sent.
+    pub garps_sent: AtomicU64,
+    /// VIP add/remove/refresh errors.
+    pub vip_errors: AtomicU64,
+    /// Send errors.
+    pub send_errors: AtomicU64,
+    /// Rejections by [`vrrp_proto::RxError::counter`] name.
+    pub rejected: Mutex<BTreeMap<String, u64>>,
+    /// Current state of each instance (`MASTER`, `BACKUP`, `FAULT`, `INIT`) and priority.
+    pub instances: Mutex<BTreeMap<String, (String, u8)>>,
+}
+
+impl Metrics {
+    fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    fn reject(&self, name: &str) {
+        Self::bump(&self.adverts_rejected);
+        if let Ok(mut m) = self.rejected.lock() {
+            *m.entry(name.to_string()).or_insert(0) += 1;
+        }
+    }
+    /// A JSON snapshot (counters, rejections by reason, instance states).
+    pub fn to_json(&self) -> serde_json::Value {
+        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let rejected: serde_json::Map<String, serde_json::Value> = self
+            .rejected
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), (*v).into())).collect())
+            .unwrap_or_default();
+        let instances: serde_json::Map<String, serde_json::Value> = self
+            .instances
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, (s, p))| (k.clone(), serde_json::json!({"state": s, "priority": p})))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::json!({
+            "adverts_sent": l(&self.adverts_sent),
+            "adverts_rcvd": l(&self.adverts_rcvd),
+            "adverts_rejected": l(&self.adverts_rejected),
+            "unknown_vrid": l(&self.unknown_vrid),
+            "became_master": l(&self.became_master),
+            "became_backup": l(&self.became_backup),
+            "became_fault": l(&self.became_fault),
+            "garps_sent": l(&self.garps_sent),
+            "vip_errors": l(&self.vip_errors),
+            "send_errors": l(&self.send_errors),
+            "rejected": rejected,
+            "instances": instances,
+        })
+    }
+}
+
+/// How the caller controls [`run`].
+#[derive(Clone, Default)]
+pub struct RuntimeOptions {
+    /// Stop when this becomes `true` (planned handover, then VIPs released unless
+    /// `dont_release_vrrp`). `None` and `handle_signals` false: runs until an error.
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Install SIGTERM/SIGINT handlers that trigger shutdown (standalone use).
+    pub handle_signals: bool,
+    /// File rewritten with the held VIPs (`IFNAME ADDR/PLEN` per line) after every change.
+    pub held_vips_path: Option<PathBuf>,
+    /// Called with the held VIPs after every change.
+    pub on_held_vips: Option<HeldVipsCallback>,
+    /// Shared counters.
+    pub metrics: Arc<Metrics>,
+    /// File rewritten with [`Metrics::to_json`] (at most every 100 ms, and at exit).
+    pub stats_path: Option<PathBuf>,
+    /// `-V`: do not remove VIPs at exit.
+    pub dont_release_vrrp: bool,
+    /// Override the VIP lease (None: `global_defs krs_vip_lease`, default on).
+    pub vip_lease: Option<bool>,
+    /// Override the planned handover on shutdown (None: on).
+    pub planned_handover: Option<bool>,
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("handle_signals", &self.handle_signals)
+            .field("held_vips_path", &self.held_vips_path)
+            .field("stats_path", &self.stats_path)
+            .field("dont_release_vrrp", &self.dont_release_vrrp)
+            .field("vip_lease", &self.vip_lease)
+            .field("planned_handover", &self.planned_handover)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Run every `vrrp_instance` of `config` until shutdown. Blocking (owns a current-thread
+/// tokio runtime). Errors that stop the whole worker: no usable instance, runtime/socket
+/// setup. Per-instance problems (missing interface, VIP add refused...) are logged with the
+/// instance name and the instance keeps its other duties or is skipped.
+pub fn run(config: conf_parse::Config, opts: RuntimeOptions) -> Result<(), VrrpRuntimeError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| VrrpRuntimeError::Io {
+            op: "building the tokio runtime".into(),
+            source,
+        })?;
+    rt.block_on(runtime::run_async(config, opts))
+}

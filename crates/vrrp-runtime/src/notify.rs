@@ -1,0 +1,185 @@
+//! Notifications: `notify_master/backup/fault/stop`, `notify` (arguments as keepalived:
+//! `INSTANCE "name" STATE priority`, quotes not passed to the script), run in order per
+//! instance (one queue per instance), and `notify_fifo` lines `INSTANCE "name" STATE prio`.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conf_parse::Script;
+use tokio::sync::mpsc;
+
+use crate::config::NotifyScripts;
+
+/// Upper bound for one notify script (keepalived has no timeout by default; we do not let a
+/// hanging script block the instance's later notifications forever).
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The notify FIFOs, opened read-write so writes never block on a missing reader.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Fifos(Arc<Mutex<Vec<File>>>);
+
+impl Fifos {
+    pub fn open(paths: &[String]) -> Fifos {
+        let mut files = Vec::new();
+        for p in paths {
+            let path = Path::new(p);
+            let is_fifo = std::fs::metadata(path).map(|m| m.file_type().is_fifo());
+            match is_fifo {
+                Ok(true) => {}
+                Ok(false) => {
+                    log::error!("notify_fifo {p}: exists and is not a FIFO; ignored");
+                    continue;
+                }
+                Err(_) => {
+                    if let Err(e) =
+                        nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    {
+                        log::error!("notify_fifo {p}: mkfifo: {e}");
+                        continue;
+                    }
+                }
+            }
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(nix::libc::O_NONBLOCK)
+                .open(path)
+            {
+                Ok(f) => files.push(f),
+                Err(e) => log::error!("notify_fifo {p}: open: {e}"),
+            }
+        }
+        Fifos(Arc::new(Mutex::new(files)))
+    }
+
+    pub fn write_line(&self, line: &str) {
+        if let Ok(mut files) = self.0.lock() {
+            for f in files.iter_mut() {
+                if let Err(e) = f.write_all(format!("{line}\n").as_bytes()) {
+                    log::warn!("notify_fifo write: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// One notification.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    /// `MASTER`, `BACKUP`, `FAULT`, `STOP`.
+    pub state: &'static str,
+    pub priority: u8,
+}
+
+/// Split a keepalived script line into argv (double/single quotes group words).
+pub(crate) fn split_command(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in cmd.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            None => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+/// Run a script with extra arguments, waiting at most [`SCRIPT_TIMEOUT`].
+pub(crate) async fn run_script(script: &Script, extra: &[String], what: &str) {
+    let mut argv = split_command(&script.command);
+    argv.extend(extra.iter().cloned());
+    let Some((prog, args)) = argv.split_first() else {
+        return;
+    };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(args).kill_on_drop(true);
+    match cmd.spawn() {
+        Ok(mut child) => match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait()).await {
+            Ok(Ok(st)) if !st.success() => log::warn!("{what}: {} exited {st}", script.command),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => log::warn!("{what}: {}: {e}", script.command),
+            Err(_) => {
+                log::error!("{what}: {} timed out; killed", script.command);
+                let _ = child.kill().await;
+            }
+        },
+        Err(e) => log::error!("{what}: cannot run {}: {e}", script.command),
+    }
+}
+
+/// Start the per-instance notification queue; returns its sender.
+pub(crate) fn spawn_queue(
+    instance: String,
+    scripts: NotifyScripts,
+    fifos: Fifos,
+) -> (mpsc::UnboundedSender<Job>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    let h = tokio::spawn(async move {
+        while let Some(job) = rx.recv().await {
+            fifos.write_line(&format!(
+                "INSTANCE \"{}\" {} {}",
+                instance, job.state, job.priority
+            ));
+            let specific = match job.state {
+                "MASTER" => scripts.master.as_ref(),
+                "BACKUP" => scripts.backup.as_ref(),
+                "FAULT" => scripts.fault.as_ref(),
+                "STOP" => scripts.stop.as_ref(),
+                _ => None,
+            };
+            let what = format!("VRRP_Instance({instance}) notify");
+            if let Some(s) = specific {
+                run_script(s, &[], &what).await;
+            }
+            if let Some(s) = &scripts.generic {
+                let args = vec![
+                    "INSTANCE".to_string(),
+                    instance.clone(),
+                    job.state.to_string(),
+                    job.priority.to_string(),
+                ];
+                run_script(s, &args, &what).await;
+            }
+        }
+    });
+    (tx, h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves script lines split like keepalived's: quotes group words and are removed.
+    #[test]
+    fn split_quotes() {
+        assert_eq!(
+            split_command(r#"/bin/echo "a b" c 'd e'"#),
+            vec!["/bin/echo", "a b", "c", "d e"]
+        );
+        assert_eq!(split_command("  /x  "), vec!["/x"]);
+        assert!(split_command("").is_empty());
+    }
+}

@@ -1,0 +1,1283 @@
+//! The event loop: sockets, timers, tracking and the state machines' actions.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use conf_parse::{Config, IpAddress};
+use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
+use socket2::Socket;
+use tokio::sync::{mpsc, watch};
+use vrrp_proto::wire::ip::{checksum_mode, AhHeader, IpHeader, Ipv4Header, VRRP_TOS, VRRP_TTL};
+use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
+use vrrp_proto::{
+    validate, Action, Actions, Family, Input, Priority, ReceiveContext, RxPacket, State,
+    VirtualRouter,
+};
+
+use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
+use crate::notify::{self, Fifos, Job};
+use crate::track::{self, TrackEvent};
+use crate::{sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
+
+/// How often link state is polled (track_interface, FAULT on the instance's interface).
+const LINK_POLL: Duration = Duration::from_millis(50);
+/// Minimum grace after seeing the new master's first advert before a resigning master drops its
+/// VIPs (lets the new master install its VIPs and its gratuitous ARPs reach the clients first;
+/// the grace is one advert interval, at least this, at most 1 s).
+const HANDOVER_GRACE_MIN: Duration = Duration::from_millis(50);
+
+struct Inst {
+    spec: InstanceSpec,
+    ifindex: u32,
+    mac: [u8; 6],
+    primary: IpAddr,
+    vr: VirtualRouter,
+    sock: usize,
+    packet: Option<PacketSocket>,
+    notify: Option<mpsc::UnboundedSender<Job>>,
+    holding: bool,
+    last_refresh: Option<Instant>,
+    /// Pending gratuitous ARP bursts: (next send, remaining).
+    garps: Vec<(Instant, u32)>,
+    link_up: bool,
+    track_if_up: BTreeMap<String, bool>,
+    /// Last value read from each tracked file.
+    track_file_values: BTreeMap<String, i64>,
+    fault: bool,
+    delta: i32,
+    ah_last_seq: u32,
+    /// Our AH sequence number (v2 AH authentication).
+    ah_tx_seq: u32,
+    /// IP identification of our last advert.
+    ip_ident: u16,
+    /// Indexes of the instances of this instance's vrrp_sync_group (itself included).
+    group: Option<Vec<usize>>,
+    /// Planned handover: keep VIPs until a new master is heard or this deadline.
+    handover_until: Option<Instant>,
+    /// New master heard: drop VIPs at this instant.
+    handover_drop_at: Option<Instant>,
+}
+
+struct SockEntry {
+    ifindex: u32,
+    family: Family,
+    proto: i32,
+    fd: Arc<Socket>,
+}
+
+struct Rt {
+    insts: Vec<Inst>,
+    socks: Vec<SockEntry>,
+    rtnl: Rtnl,
+    metrics: Arc<Metrics>,
+    opts: RuntimeOptions,
+    lease: bool,
+    scripts_ok: BTreeMap<String, bool>,
+    insecure_scripts: Vec<String>,
+    held_published: Vec<HeldVip>,
+}
+
+fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
+    move |source| VrrpRuntimeError::Netlink { op, source }
+}
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Master => "MASTER",
+        State::Backup => "BACKUP",
+        State::Fault => "FAULT",
+        State::Initialize => "STOP",
+    }
+}
+
+fn parse_scope(s: &str) -> Scope {
+    match s {
+        "host" => Scope::Host,
+        "link" => Scope::Link,
+        "site" => Scope::Site,
+        "nowhere" => Scope::Nowhere,
+        "global" | "universe" => Scope::Universe,
+        n => n.parse::<u8>().map(Scope::Other).unwrap_or(Scope::Universe),
+    }
+}
+
+pub(crate) async fn run_async(
+    config: Config,
+    opts: RuntimeOptions,
+) -> Result<(), VrrpRuntimeError> {
+    let lease = opts
+        .vip_lease
+        .unwrap_or_else(|| config::lease_from_config(&config));
+    let mut rtnl = Rtnl::new().map_err(nl("opening rtnetlink".into()))?;
+    let fifos = Fifos::open(&config::notify_fifos(&config));
+
+    // Shutdown: external watch and/or signals.
+    let (sd_tx, mut sd_rx) = watch::channel(false);
+    if let Some(mut ext) = opts.shutdown.clone() {
+        let tx = sd_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                if *ext.borrow_and_update() {
+                    let _ = tx.send(true);
+                    return;
+                }
+                if ext.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    if opts.handle_signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(|source| VrrpRuntimeError::Io {
+            op: "installing SIGTERM handler".into(),
+            source,
+        })?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|source| VrrpRuntimeError::Io {
+            op: "installing SIGINT handler".into(),
+            source,
+        })?;
+        let tx = sd_tx.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            let _ = tx.send(true);
+        });
+    }
+
+    // Script security.
+    let mut insecure_scripts = Vec::new();
+    for s in &config.vrrp_scripts {
+        if config.global.enable_script_security {
+            if let Some(why) = track::insecure_reason(&s.script) {
+                log::error!(
+                    "{}:{}: vrrp_script {}: refused by enable_script_security: {why}; \
+                     the script is not run and its tracking is ignored",
+                    s.loc.0.file,
+                    s.loc.0.line,
+                    s.name
+                );
+                insecure_scripts.push(s.name.clone());
+            }
+        }
+    }
+
+    let mut insts = Vec::new();
+    let mut socks: Vec<SockEntry> = Vec::new();
+    let mut notify_handles = Vec::new();
+    for ci in &config.vrrp_instances {
+        let spec = match config::instance_spec(&config, ci) {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("{e}; instance skipped");
+                continue;
+            }
+        };
+        let link = match rtnl.link_by_name(&spec.ifname) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                log::error!(
+                    "{}:{}: vrrp_instance {}: interface {} does not exist; instance skipped",
+                    ci.interface_loc.0.file,
+                    ci.interface_loc.0.line,
+                    spec.name,
+                    spec.ifname
+                );
+                continue;
+            }
+            Err(e) => {
+                log::error!(
+                    "vrrp_instance {}: looking up {}: {e}",
+                    spec.name,
+                    spec.ifname
+                );
+                continue;
+            }
+        };
+        let primary = match spec.src {
+            Some(a) => Some(a),
+            None => primary_address(&mut rtnl, link.index, spec.family, &spec.vips),
+        };
+        let Some(primary) = primary else {
+            log::error!(
+                "vrrp_instance {}: interface {} has no {:?} address to send from; instance skipped",
+                spec.name,
+                spec.ifname,
+                spec.family
+            );
+            continue;
+        };
+        let proto = if matches!(spec.auth, vrrp_proto::AuthConfig::Ah(_)) {
+            sock::IPPROTO_AH
+        } else {
+            sock::IPPROTO_VRRP
+        };
+        let sidx = match socks
+            .iter()
+            .position(|s| s.ifindex == link.index && s.family == spec.family && s.proto == proto)
+        {
+            Some(i) => i,
+            None if spec.family == Family::V6 => {
+                let mut groups: Vec<std::net::Ipv6Addr> = Vec::new();
+                for other in &config.vrrp_instances {
+                    if other.interface.as_deref() == Some(spec.ifname.as_str()) {
+                        if let Ok(o) = config::instance_spec(&config, other) {
+                            if let IpAddr::V6(g) = o.mcast_group {
+                                if o.unicast_peers.is_empty() && !groups.contains(&g) {
+                                    groups.push(g);
+                                }
+                            }
+                        }
+                    }
+                }
+                let IpAddr::V6(src6) = primary else {
+                    log::error!(
+                        "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
+                        spec.name
+                    );
+                    continue;
+                };
+                let s = match sock::open_v6(&spec.ifname, link.index, src6, &groups) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        continue;
+                    }
+                };
+                socks.push(SockEntry {
+                    ifindex: link.index,
+                    family: spec.family,
+                    proto,
+                    fd: Arc::new(s),
+                });
+                socks.len() - 1
+            }
+            None => {
+                let mut groups: Vec<Ipv4Addr> = Vec::new();
+                for other in &config.vrrp_instances {
+                    if other.interface.as_deref() == Some(spec.ifname.as_str()) {
+                        if let Ok(o) = config::instance_spec(&config, other) {
+                            if let IpAddr::V4(g) = o.mcast_group {
+                                if o.unicast_peers.is_empty() && !groups.contains(&g) {
+                                    groups.push(g);
+                                }
+                            }
+                        }
+                    }
+                }
+                let s = match sock::open_v4(&spec.ifname, link.index, proto, &groups) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        continue;
+                    }
+                };
+                socks.push(SockEntry {
+                    ifindex: link.index,
+                    family: spec.family,
+                    proto,
+                    fd: Arc::new(s),
+                });
+                socks.len() - 1
+            }
+        };
+        let mut mac = [0u8; 6];
+        if link.mac.len() == 6 {
+            mac.copy_from_slice(&link.mac);
+        }
+        let packet = match PacketSocket::open(link.index) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
+                None
+            }
+        };
+        let vr = VirtualRouter::new(spec.router_config(primary));
+        let (ntx, handle) =
+            notify::spawn_queue(spec.name.clone(), spec.notify.clone(), fifos.clone());
+        notify_handles.push(handle);
+        let track_if_up = spec
+            .track_interfaces
+            .iter()
+            .map(|t| (t.name.clone(), true))
+            .collect();
+        insts.push(Inst {
+            ifindex: link.index,
+            mac,
+            primary,
+            vr,
+            sock: sidx,
+            packet,
+            notify: Some(ntx),
+            holding: false,
+            last_refresh: None,
+            garps: Vec::new(),
+            link_up: link.up && link.lower_up,
+            track_if_up,
+            track_file_values: BTreeMap::new(),
+            fault: false,
+            delta: 0,
+            ah_last_seq: 0,
+            ah_tx_seq: 0,
+            ip_ident: (std::process::id() & 0xffff) as u16,
+            handover_until: None,
+            handover_drop_at: None,
+            group: None,
+            spec,
+        });
+    }
+    if insts.is_empty() {
+        return Err(VrrpRuntimeError::Config {
+            instance: "*".into(),
+            file: String::new(),
+            line: 0,
+            msg: "no runnable vrrp_instance".into(),
+        });
+    }
+
+    // Receive threads (blocking recv with a short timeout; stamped on arrival).
+    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>, Instant)>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for (i, s) in socks.iter().enumerate() {
+        let v6 = s.family == Family::V6;
+        let fd = s.fd.clone();
+        let tx = rx_tx.clone();
+        let stop = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("vrrp-rx-{i}"))
+            .spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let got = if v6 {
+                        sock::recv_v6(&fd, &mut buf)
+                    } else {
+                        sock::recv(&fd, &mut buf).map(|n| buf[..n].to_vec())
+                    };
+                    match got {
+                        Ok(pkt) => {
+                            let now = Instant::now();
+                            if tx.send((i, pkt, now)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut
+                                || e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            log::warn!("VRRP receive: {e}");
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
+            });
+        match spawned {
+            Ok(h) => readers.push(h),
+            Err(source) => {
+                return Err(VrrpRuntimeError::Io {
+                    op: "spawning a receive thread".into(),
+                    source,
+                })
+            }
+        }
+    }
+
+    // Scripts.
+    let (tr_tx, mut tr_rx) = mpsc::unbounded_channel::<TrackEvent>();
+    let mut scripts_ok = BTreeMap::new();
+    for s in &config.vrrp_scripts {
+        if insecure_scripts.contains(&s.name) {
+            continue;
+        }
+        let used = insts
+            .iter()
+            .any(|i| i.spec.track_scripts.iter().any(|t| t.name == s.name));
+        if used {
+            scripts_ok.insert(s.name.clone(), !s.init_fail);
+            track::spawn_script(s.clone(), tr_tx.clone());
+        }
+    }
+
+    let mut rt = Rt {
+        insts,
+        socks,
+        rtnl,
+        metrics: opts.metrics.clone(),
+        opts,
+        lease,
+        scripts_ok,
+        insecure_scripts,
+        held_published: Vec::new(),
+    };
+
+    // Sync groups (two or more running members move together).
+    for sg in &config.sync_groups {
+        let idx: Vec<usize> = sg
+            .group
+            .iter()
+            .filter_map(|n| rt.insts.iter().position(|i| &i.spec.name == n))
+            .collect();
+        if idx.len() < 2 {
+            log::warn!(
+                "{}:{}: vrrp_sync_group {} has fewer than two running instances; ignored",
+                sg.loc.0.file,
+                sg.loc.0.line,
+                sg.name
+            );
+            continue;
+        }
+        for &k in &idx {
+            rt.insts[k].vr.set_in_sync_group(true);
+            rt.insts[k].group = Some(idx.clone());
+        }
+    }
+
+    // Leftover VIPs from an earlier run.
+    for i in 0..rt.insts.len() {
+        rt.remove_vips(i, true);
+    }
+    rt.publish_held();
+
+    // Initial tracking state, then startup.
+    let now = Instant::now();
+    for i in 0..rt.insts.len() {
+        rt.recompute_tracking(i, now, true);
+        rt.feed(i, now, Input::Startup);
+    }
+    rt.write_stats();
+
+    let mut shutting_down = false;
+    let mut next_poll = Instant::now() + LINK_POLL;
+    loop {
+        let now = Instant::now();
+        let deadline = rt.next_deadline().map_or(next_poll, |d| d.min(next_poll));
+        if shutting_down
+            && rt
+                .insts
+                .iter()
+                .all(|i| i.handover_until.is_none() && i.handover_drop_at.is_none())
+        {
+            break;
+        }
+        tokio::select! {
+            biased;
+            r = sd_rx.changed(), if !shutting_down => {
+                if r.is_err() || *sd_rx.borrow() {
+                    shutting_down = true;
+                    rt.begin_shutdown(Instant::now());
+                }
+            }
+            Some((sidx, pkt, at)) = rx_rx.recv() => {
+                rt.on_packet(sidx, &pkt, at);
+            }
+            Some(ev) = tr_rx.recv() => {
+                rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                let now = Instant::now();
+                for i in 0..rt.insts.len() {
+                    if rt.insts[i].spec.track_scripts.iter().any(|t| t.name == ev.script) {
+                        rt.recompute_tracking(i, now, false);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.max(now).into()) => {
+                let now = Instant::now();
+                rt.on_timers(now, shutting_down);
+                if now >= next_poll {
+                    next_poll = now + LINK_POLL;
+                    if !shutting_down {
+                        rt.poll_links(now);
+                    }
+                    rt.write_stats();
+                }
+            }
+        }
+    }
+
+    // Final: release (unless -V) and flush notifications.
+    if !rt.opts.dont_release_vrrp {
+        for i in 0..rt.insts.len() {
+            if rt.insts[i].holding {
+                rt.remove_vips(i, false);
+            }
+        }
+    }
+    rt.publish_held();
+    rt.write_stats();
+    for inst in &mut rt.insts {
+        inst.notify = None;
+    }
+    for h in notify_handles {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in readers {
+        let _ = h.join();
+    }
+    Ok(())
+}
+
+fn primary_address(
+    rtnl: &mut Rtnl,
+    ifindex: u32,
+    family: Family,
+    vips: &[IpAddress],
+) -> Option<IpAddr> {
+    let addrs = rtnl.addresses(Some(ifindex)).ok()?;
+    addrs
+        .iter()
+        .filter(|a| match family {
+            Family::V4 => a.addr.is_ipv4(),
+            Family::V6 => matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80),
+        })
+        .find(|a| !vips.iter().any(|v| v.addr == a.addr))
+        .map(|a| a.addr)
+}
+
+impl Rt {
+    fn next_deadline(&self) -> Option<Instant> {
+        self.insts
+            .iter()
+            .flat_map(|i| {
+                [
+                    i.vr.next_deadline(),
+                    i.garps.iter().map(|g| g.0).min(),
+                    i.handover_until,
+                    i.handover_drop_at,
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    fn lease_secs(&self, i: usize) -> u32 {
+        let inst = &self.insts[i];
+        // Worst-case Master_Down_Interval of any backup: down_timer_adverts intervals plus a
+        // skew of at most one interval.
+        let iv = inst.vr.config().advert_interval.to_duration();
+        let mdi = iv * (u32::from(inst.spec.down_timer_adverts) + 1);
+        let secs = u32::try_from(mdi.as_millis().div_ceil(1000)).unwrap_or(u32::MAX / 2);
+        secs.saturating_add(LEASE_MARGIN_SECS)
+    }
+
+    fn vip_spec(&mut self, i: usize, v: &IpAddress, with_lease: bool) -> Option<AddressSpec> {
+        let inst = &self.insts[i];
+        let index = match &v.dev {
+            Some(d) if d != &inst.spec.ifname => match self.rtnl.link_by_name(d) {
+                Ok(Some(l)) => l.index,
+                _ => {
+                    log::error!(
+                        "{}:{}: VRRP_Instance({}) VIP {}: dev {d} does not exist",
+                        v.loc.0.file,
+                        v.loc.0.line,
+                        inst.spec.name,
+                        v.addr
+                    );
+                    return None;
+                }
+            },
+            _ => inst.ifindex,
+        };
+        let lease = self.lease_secs(i);
+        let mut s = AddressSpec::new(index, v.addr, v.prefix_len);
+        if let Some(l) = &v.label {
+            s = s.label(l.clone());
+        }
+        if let Some(sc) = &v.scope {
+            s = s.scope(parse_scope(sc));
+        }
+        if let Some(b) = v.brd {
+            s = s.broadcast(b);
+        }
+        if with_lease && v.addr.is_ipv4() {
+            s = s.lifetimes(lease, lease);
+        }
+        Some(s)
+    }
+
+    fn all_vips(&self, i: usize) -> Vec<IpAddress> {
+        let inst = &self.insts[i];
+        inst.spec
+            .vips
+            .iter()
+            .chain(inst.spec.excluded.iter())
+            .cloned()
+            .collect()
+    }
+
+    fn add_vips(&mut self, i: usize, refresh: bool) {
+        let lease = self.lease;
+        for v in self.all_vips(i) {
+            let Some(spec) = self.vip_spec(i, &v, lease) else {
+                continue;
+            };
+            if let Err(e) = self.rtnl.replace_address(&spec) {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!(
+                    "{}:{}: VRRP_Instance({}) {} VIP {}/{}: {e}",
+                    v.loc.0.file,
+                    v.loc.0.line,
+                    self.insts[i].spec.name,
+                    if refresh { "refreshing" } else { "adding" },
+                    v.addr,
+                    v.prefix_len
+                );
+            }
+        }
+        self.insts[i].holding = true;
+        self.insts[i].last_refresh = Some(Instant::now());
+        if !refresh {
+            self.publish_held();
+        }
+    }
+
+    fn remove_vips(&mut self, i: usize, quiet: bool) {
+        for v in self.all_vips(i) {
+            let Some(spec) = self.vip_spec(i, &v, false) else {
+                continue;
+            };
+            match self.rtnl.del_address(&spec) {
+                Ok(()) => {
+                    if quiet {
+                        log::info!(
+                            "VRRP_Instance({}) removed leftover VIP {}/{}",
+                            self.insts[i].spec.name,
+                            v.addr,
+                            v.prefix_len
+                        );
+                    }
+                }
+                Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
+                Err(e) => {
+                    if !quiet {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!(
+                            "VRRP_Instance({}) removing VIP {}/{}: {e}",
+                            self.insts[i].spec.name,
+                            v.addr,
+                            v.prefix_len
+                        );
+                    }
+                }
+            }
+        }
+        self.insts[i].holding = false;
+        self.publish_held();
+    }
+
+    fn publish_held(&mut self) {
+        let mut held = Vec::new();
+        for inst in &self.insts {
+            if !inst.holding {
+                continue;
+            }
+            for v in inst.spec.vips.iter().chain(inst.spec.excluded.iter()) {
+                held.push(HeldVip {
+                    ifname: v.dev.clone().unwrap_or_else(|| inst.spec.ifname.clone()),
+                    addr: v.addr,
+                    prefix_len: v.prefix_len,
+                });
+            }
+        }
+        held.sort();
+        if held == self.held_published {
+            return;
+        }
+        if let Some(p) = &self.opts.held_vips_path {
+            let text: String = held
+                .iter()
+                .map(|h| format!("{} {}/{}\n", h.ifname, h.addr, h.prefix_len))
+                .collect();
+            let tmp = p.with_extension("tmp");
+            if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, p)) {
+                log::error!("writing held VIPs to {}: {e}", p.display());
+            }
+        }
+        if let Some(cb) = &self.opts.on_held_vips {
+            cb(&held);
+        }
+        self.held_published = held;
+    }
+
+    fn write_stats(&self) {
+        if let Some(p) = &self.opts.stats_path {
+            let tmp = p.with_extension("tmp");
+            let text = self.metrics.to_json().to_string();
+            if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, p)) {
+                log::warn!("writing stats to {}: {e}", p.display());
+            }
+        }
+    }
+
+    fn send_advert_v6(&mut self, i: usize, priority: Priority) {
+        let inst = &self.insts[i];
+        let src = inst.primary;
+        let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
+            vec![inst.spec.mcast_group]
+        } else {
+            inst.spec.unicast_peers.iter().map(|p| p.addr).collect()
+        };
+        let repr = AdvertRepr {
+            vrid: inst.spec.vrid,
+            priority,
+            interval: inst.spec.interval,
+            auth: vrrp_proto::Auth::None,
+            addrs: inst.vr.config().vips.clone(),
+        };
+        for dst in dsts {
+            let IpAddr::V6(d6) = dst else { continue };
+            let mode = checksum_mode(inst.spec.version, src, dst, false);
+            let bytes = match repr.to_bytes(mode) {
+                Ok(b) => b,
+                Err(e) => {
+                    log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name);
+                    continue;
+                }
+            };
+            let scope =
+                if d6.segments()[0] & 0xff0f == 0xff02 || d6.segments()[0] & 0xffc0 == 0xfe80 {
+                    inst.ifindex
+                } else {
+                    0
+                };
+            let sa: socket2::SockAddr =
+                std::net::SocketAddr::V6(std::net::SocketAddrV6::new(d6, 0, 0, scope)).into();
+            match self.socks[inst.sock].fd.send_to(&bytes, &sa) {
+                Ok(_) => Metrics::bump(&self.metrics.adverts_sent),
+                Err(e) => {
+                    Metrics::bump(&self.metrics.send_errors);
+                    log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
+                }
+            }
+        }
+    }
+
+    fn send_advert(&mut self, i: usize, priority: Priority) {
+        let inst = &self.insts[i];
+        let IpAddr::V4(src) = inst.primary else {
+            self.send_advert_v6(i, priority);
+            return;
+        };
+        let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
+            vec![inst.spec.mcast_group]
+        } else {
+            inst.spec.unicast_peers.iter().map(|p| p.addr).collect()
+        };
+        let unicast = !inst.spec.unicast_peers.is_empty();
+        let ah_key = match inst.spec.auth {
+            vrrp_proto::AuthConfig::Ah(k) => Some(k),
+            _ => None,
+        };
+        let repr = AdvertRepr {
+            vrid: inst.spec.vrid,
+            priority,
+            interval: inst.spec.interval,
+            auth: inst.spec.wire_auth(),
+            addrs: inst.vr.config().vips.clone(),
+        };
+        for dst in dsts {
+            let IpAddr::V4(d4) = dst else { continue };
+            let ah = ah_key.map(|_| {
+                self.insts[i].ah_tx_seq = self.insts[i].ah_tx_seq.wrapping_add(1);
+                AhHeader {
+                    next_header: 112,
+                    spi: u32::from(src),
+                    seq: self.insts[i].ah_tx_seq,
+                    icv: [0; 12],
+                }
+            });
+            // Our own IP ident (the kernel would fill a zero one in after we computed the AH
+            // ICV, which covers it).
+            self.insts[i].ip_ident = self.insts[i].ip_ident.wrapping_add(1).max(1);
+            let inst = &self.insts[i];
+            let pkt = IpAdvert {
+                ip: IpHeader::V4(Ipv4Header {
+                    tos: VRRP_TOS,
+                    ident: inst.ip_ident,
+                    flags_frag: 0,
+                    ttl: if unicast {
+                        inst.spec.unicast_ttl
+                    } else {
+                        VRRP_TTL
+                    },
+                    protocol: 112,
+                    src,
+                    dst: d4,
+                }),
+                ah,
+                advert: repr.clone(),
+            };
+            let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
+            match pkt.emit(mode, ah_key.as_ref(), unicast) {
+                Ok(bytes) => {
+                    let fd = &self.socks[inst.sock].fd;
+                    match sock::send_to(fd, &bytes, dst) {
+                        Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
+                        Err(e) => {
+                            Metrics::bump(&self.metrics.send_errors);
+                            log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
+                        }
+                    }
+                }
+                Err(e) => log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name),
+            }
+        }
+    }
+
+    fn send_garps(&mut self, i: usize) {
+        let inst = &self.insts[i];
+        let Some(ps) = &inst.packet else { return };
+        for v in &inst.spec.vips {
+            let frame: Vec<u8> = match v.addr {
+                IpAddr::V4(a) => frames::gratuitous_arp(inst.mac, a).to_vec(),
+                IpAddr::V6(a) => frames::unsolicited_na(inst.mac, a, false).to_vec(),
+            };
+            match ps.send(&frame) {
+                Ok(()) => Metrics::bump(&self.metrics.garps_sent),
+                Err(e) => log::debug!("VRRP_Instance({}) GARP: {e}", inst.spec.name),
+            }
+        }
+    }
+
+    fn apply(&mut self, i: usize, now: Instant, actions: Actions) {
+        for a in actions {
+            match a {
+                Action::SendAdvert { priority } => {
+                    self.send_advert(i, priority);
+                    let inst = &self.insts[i];
+                    if self.lease
+                        && inst.holding
+                        && inst.vr.state() == State::Master
+                        && inst
+                            .last_refresh
+                            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                    {
+                        self.add_vips(i, true);
+                    }
+                }
+                Action::AddVips { .. } => self.add_vips(i, false),
+                Action::RemoveVips => self.remove_vips(i, false),
+                Action::SendGarp { count, .. } => {
+                    if count == 0 {
+                        continue;
+                    }
+                    let iv = self.insts[i].spec.garp_interval;
+                    if iv.is_zero() {
+                        for _ in 0..count {
+                            self.send_garps(i);
+                        }
+                    } else {
+                        self.send_garps(i);
+                        if count > 1 {
+                            self.insts[i].garps.push((now + iv, count - 1));
+                        }
+                    }
+                }
+                Action::Notify { from, to, reason } => {
+                    let inst = &self.insts[i];
+                    log::info!(
+                        "VRRP_Instance({}) {} -> {} ({reason:?}), priority {}",
+                        inst.spec.name,
+                        state_name(from),
+                        state_name(to),
+                        inst.vr.priority().get()
+                    );
+                    match to {
+                        State::Master => Metrics::bump(&self.metrics.became_master),
+                        State::Backup => Metrics::bump(&self.metrics.became_backup),
+                        State::Fault => Metrics::bump(&self.metrics.became_fault),
+                        State::Initialize => {}
+                    }
+                    if to != State::Master {
+                        inst_clear_garps(&mut self.insts[i]);
+                    }
+                    let inst = &self.insts[i];
+                    if let Ok(mut m) = self.metrics.instances.lock() {
+                        m.insert(
+                            inst.spec.name.clone(),
+                            (state_name(to).to_string(), inst.vr.priority().get()),
+                        );
+                    }
+                    if let Some(n) = &inst.notify {
+                        let _ = n.send(Job {
+                            state: state_name(to),
+                            priority: inst.vr.priority().get(),
+                        });
+                    }
+                }
+                Action::MasterRxLowerPriority { src, priority } => {
+                    log::debug!(
+                        "VRRP_Instance({}) lower priority advert from {src} ({})",
+                        self.insts[i].spec.name,
+                        priority.get()
+                    );
+                }
+                Action::ArmTimer(_) => {}
+            }
+        }
+    }
+
+    /// Feed one input to instance `i`, perform its actions, then move its sync group together
+    /// (the rules of vrrp-proto's `SyncGroup`: a fault faults all, a master dropping to backup
+    /// takes all to backup, all wanting master go master together).
+    fn feed(&mut self, i: usize, now: Instant, input: Input) {
+        let group = self.insts[i].group.clone();
+        let before: Vec<(usize, State)> = group
+            .iter()
+            .flatten()
+            .map(|&k| (k, self.insts[k].vr.state()))
+            .collect();
+        let a = self.insts[i].vr.handle(now, input);
+        self.apply(i, now, a);
+        if let Some(g) = group {
+            self.reconcile_group(&g, now, &before);
+        }
+    }
+
+    fn reconcile_group(&mut self, g: &[usize], now: Instant, before: &[(usize, State)]) {
+        if g.iter().any(|&k| self.insts[k].vr.is_fault()) {
+            for &k in g {
+                let a = self.insts[k].vr.force_fault();
+                self.apply(k, now, a);
+            }
+            return;
+        }
+        if g.iter().any(|&k| self.insts[k].vr.state() == State::Fault) {
+            for &k in g {
+                let a = self.insts[k].vr.release_fault(now);
+                self.apply(k, now, a);
+            }
+        }
+        let dropped = before
+            .iter()
+            .any(|&(k, b)| b == State::Master && self.insts[k].vr.state() == State::Backup);
+        if dropped {
+            for &k in g {
+                let a = self.insts[k].vr.force_backup(now);
+                self.apply(k, now, a);
+            }
+            return;
+        }
+        let all_want = g
+            .iter()
+            .all(|&k| self.insts[k].vr.wants_master() || self.insts[k].vr.state() == State::Master);
+        if all_want && g.iter().any(|&k| self.insts[k].vr.wants_master()) {
+            for &k in g {
+                let a = self.insts[k].vr.force_master(now);
+                self.apply(k, now, a);
+            }
+        }
+    }
+
+    fn on_timers(&mut self, now: Instant, shutting_down: bool) {
+        for i in 0..self.insts.len() {
+            if !shutting_down && self.insts[i].vr.next_deadline().is_some_and(|d| d <= now) {
+                if let Some(d) = self.insts[i].vr.next_deadline() {
+                    let late = now.duration_since(d);
+                    if late > Duration::from_millis(5) {
+                        log::debug!(
+                            "VRRP_Instance({}) timer late by {late:?}",
+                            self.insts[i].spec.name
+                        );
+                    }
+                }
+                self.feed(i, now, Input::Timer);
+            }
+            // GARP bursts with spacing.
+            let iv = self.insts[i].spec.garp_interval;
+            let due: Vec<usize> = self.insts[i]
+                .garps
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.0 <= now)
+                .map(|(k, _)| k)
+                .collect();
+            for k in due.into_iter().rev() {
+                self.send_garps(i);
+                let g = &mut self.insts[i].garps[k];
+                g.1 = g.1.saturating_sub(1);
+                g.0 = now + iv;
+                if g.1 == 0 {
+                    self.insts[i].garps.remove(k);
+                }
+            }
+            // Planned handover.
+            let inst = &self.insts[i];
+            let drop_now = inst.handover_drop_at.is_some_and(|t| t <= now)
+                || inst.handover_until.is_some_and(|t| t <= now);
+            if drop_now {
+                if inst.handover_drop_at.is_none() {
+                    log::info!(
+                        "VRRP_Instance({}) no new master heard within the handover bound; releasing VIPs",
+                        inst.spec.name
+                    );
+                }
+                self.insts[i].handover_until = None;
+                self.insts[i].handover_drop_at = None;
+                if self.insts[i].holding && !self.opts.dont_release_vrrp {
+                    self.remove_vips(i, false);
+                }
+            }
+        }
+    }
+
+    fn begin_shutdown(&mut self, now: Instant) {
+        let handover = self.opts.planned_handover.unwrap_or(true);
+        for i in 0..self.insts.len() {
+            let was_master = self.insts[i].vr.state() == State::Master && self.insts[i].holding;
+            let mut a = self.insts[i].vr.handle(now, Input::Shutdown);
+            if was_master && (handover || self.opts.dont_release_vrrp) {
+                a.retain(|x| *x != Action::RemoveVips);
+                if !self.opts.dont_release_vrrp {
+                    let iv = self.insts[i].vr.config().advert_interval.to_duration();
+                    self.insts[i].handover_until = Some(now + iv * 2 + Duration::from_millis(100));
+                }
+            }
+            self.apply(i, now, a);
+        }
+    }
+
+    fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
+        // Find the VRID (IPv4: after the IP header and an optional AH header; IPv6: the
+        // rebuilt 40-byte header).
+        let Some(&vihl) = pkt.first() else { return };
+        let v6 = vihl >> 4 == 6;
+        let voff = if v6 {
+            40
+        } else {
+            let ihl = usize::from(vihl & 0x0f) * 4;
+            let proto = pkt.get(9).copied().unwrap_or(0);
+            if proto == 51 {
+                ihl + 24
+            } else {
+                ihl
+            }
+        };
+        let Some(&vrid) = pkt.get(voff + 1) else {
+            self.metrics.reject("packet_len_err");
+            return;
+        };
+        let src = if v6 {
+            match pkt.get(8..24).and_then(|b| <[u8; 16]>::try_from(b).ok()) {
+                Some(b) => IpAddr::V6(std::net::Ipv6Addr::from(b)),
+                None => return,
+            }
+        } else {
+            match pkt.get(12..16) {
+                Some(b) => IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+                None => return,
+            }
+        };
+        let Some(i) = self
+            .insts
+            .iter()
+            .position(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
+        else {
+            Metrics::bump(&self.metrics.unknown_vrid);
+            return;
+        };
+        if src == self.insts[i].primary {
+            return;
+        }
+        let inst = &self.insts[i];
+        let peers: Vec<IpAddr> = inst.spec.unicast_peers.iter().map(|p| p.addr).collect();
+        let rc = inst.vr.config();
+        let known_master = inst.vr.master_addr() == Some(src);
+        let ctx = ReceiveContext {
+            version: inst.spec.version,
+            family: inst.spec.family,
+            vrid: inst.spec.vrid,
+            auth: inst.spec.auth,
+            advert_interval: inst.spec.interval,
+            vips: &rc.vips,
+            check_addresses: !(inst.spec.skip_check_adv_addr && known_master),
+            unicast: !peers.is_empty(),
+            unicast_peers: &peers,
+            check_unicast_src: inst.spec.check_unicast_src,
+            v3_checksum_as_v2: false,
+            ah_last_seq: inst.ah_last_seq,
+        };
+        let rx = if v6 {
+            let dst = pkt
+                .get(24..40)
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .map(std::net::Ipv6Addr::from)
+                .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+            let IpAddr::V6(src6) = src else { return };
+            RxPacket::Ipv6 {
+                payload: pkt.get(40..).unwrap_or(&[]),
+                src: src6,
+                dst,
+                hop_limit: pkt.get(7).copied().unwrap_or(0),
+            }
+        } else {
+            RxPacket::Ipv4(pkt)
+        };
+        match validate(rx, &ctx) {
+            Err(e) => {
+                self.metrics.reject(e.counter());
+                log::debug!(
+                    "VRRP_Instance({}) advert from {src} rejected: {e}",
+                    inst.spec.name
+                );
+            }
+            Ok(acc) => {
+                // unicast_peer min_ttl / max_ttl.
+                if let Some(p) = inst.spec.unicast_peers.iter().find(|p| p.addr == acc.src) {
+                    let lo = p.min_ttl.unwrap_or(0);
+                    let hi = p.max_ttl.unwrap_or(255);
+                    if acc.ttl < lo || acc.ttl > hi {
+                        self.metrics.reject("ttl_out_of_range");
+                        return;
+                    }
+                }
+                Metrics::bump(&self.metrics.adverts_rcvd);
+                if let Some(s) = acc.ah_seq {
+                    self.insts[i].ah_last_seq = s;
+                }
+                if self.insts[i].handover_until.is_some()
+                    && acc.advert.priority.get() > 0
+                    && self.insts[i].handover_drop_at.is_none()
+                {
+                    let iv = self.insts[i].vr.config().advert_interval.to_duration();
+                    let grace = iv.clamp(HANDOVER_GRACE_MIN, Duration::from_secs(1));
+                    self.insts[i].handover_drop_at = Some(at + grace);
+                    // The bound no longer applies: the new master is there.
+                    self.insts[i].handover_until = None;
+                }
+                self.feed(
+                    i,
+                    at,
+                    Input::Advert {
+                        src: acc.src,
+                        ttl: acc.ttl,
+                        repr: acc.advert,
+                    },
+                );
+            }
+        }
+    }
+
+    fn poll_links(&mut self, now: Instant) {
+        let links = match self.rtnl.links() {
+            Ok(l) => l,
+            Err(e) => {
+                log::warn!("link poll: {e}");
+                return;
+            }
+        };
+        for i in 0..self.insts.len() {
+            let mut changed = false;
+            let inst = &mut self.insts[i];
+            let up = links
+                .iter()
+                .find(|l| l.index == inst.ifindex)
+                .is_some_and(|l| l.up && l.lower_up);
+            if up != inst.link_up {
+                log::info!(
+                    "VRRP_Instance({}) interface {} is {}",
+                    inst.spec.name,
+                    inst.spec.ifname,
+                    if up { "UP" } else { "DOWN" }
+                );
+                inst.link_up = up;
+                changed = true;
+            }
+            for t in &inst.spec.track_interfaces {
+                let up = links
+                    .iter()
+                    .find(|l| l.name == t.name)
+                    .is_some_and(|l| l.up && l.lower_up);
+                if inst.track_if_up.get(&t.name) != Some(&up) {
+                    inst.track_if_up.insert(t.name.clone(), up);
+                    changed = true;
+                }
+            }
+            for (name, path) in &inst.spec.track_file_paths {
+                let v = read_track_file(path);
+                if inst.track_file_values.get(name) != Some(&v) {
+                    inst.track_file_values.insert(name.clone(), v);
+                    changed = true;
+                }
+            }
+            if changed {
+                self.recompute_tracking(i, now, false);
+            }
+        }
+    }
+
+    /// Recompute fault and priority delta from links and scripts; feed changes to the FSM.
+    fn recompute_tracking(&mut self, i: usize, now: Instant, initial: bool) {
+        let inst = &self.insts[i];
+        let mut fault = !inst.spec.dont_track_primary && !inst.link_up;
+        let mut delta = 0i32;
+        let mut weigh = |ok: bool, w: i32, reverse: bool, fault: &mut bool| {
+            if w == 0 {
+                if !ok {
+                    *fault = true;
+                }
+                return;
+            }
+            let w = if reverse { -w } else { w };
+            // Positive weights count while up, negative ones while down (keepalived).
+            if (w > 0) == ok {
+                delta += w;
+            }
+        };
+        for t in &inst.spec.track_interfaces {
+            let ok = inst.track_if_up.get(&t.name).copied().unwrap_or(false);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
+        for t in &inst.spec.track_scripts {
+            if self.insecure_scripts.contains(&t.name) {
+                continue;
+            }
+            let ok = self.scripts_ok.get(&t.name).copied().unwrap_or(true);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
+        for t in &inst.spec.track_files {
+            // keepalived: weight 0 -> a non-zero value is a fault; else value × weight.
+            let v = inst.track_file_values.get(&t.name).copied().unwrap_or(0);
+            if t.weight == 0 {
+                if v != 0 {
+                    fault = true;
+                }
+            } else {
+                let w = if t.reverse { -t.weight } else { t.weight };
+                let add = v.saturating_mul(i64::from(w)).clamp(-254, 254);
+                delta += i32::try_from(add).unwrap_or(0);
+            }
+        }
+        if delta != inst.delta || initial {
+            self.insts[i].delta = delta;
+            self.feed(i, now, Input::PriorityChange(delta));
+        }
+        if fault != self.insts[i].fault || (initial && fault) {
+            self.insts[i].fault = fault;
+            self.feed(i, now, Input::Fault(fault));
+        }
+        let inst = &self.insts[i];
+        if let Ok(mut m) = self.metrics.instances.lock() {
+            if let Some(e) = m.get_mut(&inst.spec.name) {
+                e.1 = inst.vr.priority().get();
+            }
+        }
+    }
+}
+
+/// A track_file's value: the first integer in the file; 0 if missing or unparsable.
+fn read_track_file(path: &str) -> i64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|w| w.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn inst_clear_garps(inst: &mut Inst) {
+    inst.garps.clear();
+}

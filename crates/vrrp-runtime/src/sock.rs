@@ -1,0 +1,159 @@
+//! Raw IP protocol 112 sockets: one per (interface, family), used both to receive (bound to
+//! the interface, joined to the VRRP group) and to send (IPv4: we build the whole IP header,
+//! TTL 255, TOS 0xC0; own multicast not looped back).
+
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+
+use crate::VrrpRuntimeError;
+
+/// IP protocol of VRRP.
+pub(crate) const IPPROTO_VRRP: i32 = 112;
+/// IP protocol of IPsec AH (v2 AH authentication: the advert arrives inside AH).
+pub(crate) const IPPROTO_AH: i32 = 51;
+
+fn io(op: String) -> impl FnOnce(std::io::Error) -> VrrpRuntimeError {
+    move |source| VrrpRuntimeError::Io { op, source }
+}
+
+/// Open the IPv4 socket of IP protocol `proto` (112 or 51) for `ifname` (index `ifindex`)
+/// and join `groups` on it.
+pub(crate) fn open_v4(
+    ifname: &str,
+    ifindex: u32,
+    proto: i32,
+    groups: &[Ipv4Addr],
+) -> Result<Socket, VrrpRuntimeError> {
+    let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(proto)))
+        .map_err(io(format!("raw IPv4 socket for {ifname}")))?;
+    s.bind_device(Some(ifname.as_bytes()))
+        .map_err(io(format!("SO_BINDTODEVICE {ifname}")))?;
+    s.set_header_included_v4(true)
+        .map_err(io(format!("IP_HDRINCL on {ifname}")))?;
+    s.set_multicast_loop_v4(false)
+        .map_err(io(format!("IP_MULTICAST_LOOP off on {ifname}")))?;
+    s.set_multicast_ttl_v4(255)
+        .map_err(io(format!("IP_MULTICAST_TTL on {ifname}")))?;
+    for g in groups {
+        s.join_multicast_v4_n(g, &InterfaceIndexOrAddress::Index(ifindex))
+            .map_err(io(format!("join {g} on {ifname}")))?;
+    }
+    // Plenty of room for bursts of adverts from many routers.
+    let _ = s.set_recv_buffer_size(1 << 20);
+    // The reader thread blocks in recv; the timeout lets it notice shutdown.
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .map_err(io(format!("SO_RCVTIMEO on {ifname}")))?;
+    Ok(s)
+}
+
+/// Send a complete packet (IPv4: with header) to `dst`.
+pub(crate) fn send_to(s: &Socket, pkt: &[u8], dst: IpAddr) -> std::io::Result<()> {
+    let sa: SockAddr = match dst {
+        IpAddr::V4(a) => SocketAddr::V4(SocketAddrV4::new(a, 0)).into(),
+        IpAddr::V6(a) => SocketAddr::V6(std::net::SocketAddrV6::new(a, 0, 0, 0)).into(),
+    };
+    s.send_to(pkt, &sa).map(|_| ())
+}
+
+/// Read one datagram (blocking up to the socket's read timeout).
+pub(crate) fn recv(s: &Socket, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut r: &Socket = s;
+    r.read(buf)
+}
+
+/// Open the IPv6 socket for `ifname`: bound to the link-local `src` (the advert source),
+/// hop limit 255 (unicast and multicast), traffic class 0xC0, own multicast not looped back,
+/// hop limit and packet info delivered as ancillary data, joined to `groups`.
+pub(crate) fn open_v6(
+    ifname: &str,
+    ifindex: u32,
+    src: std::net::Ipv6Addr,
+    groups: &[std::net::Ipv6Addr],
+) -> Result<Socket, VrrpRuntimeError> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+        .map_err(io(format!("raw IPv6 socket for {ifname}")))?;
+    s.bind_device(Some(ifname.as_bytes()))
+        .map_err(io(format!("SO_BINDTODEVICE {ifname}")))?;
+    let scope = if src.segments()[0] & 0xffc0 == 0xfe80 {
+        ifindex
+    } else {
+        0
+    };
+    s.bind(&SocketAddr::V6(std::net::SocketAddrV6::new(src, 0, 0, scope)).into())
+        .map_err(io(format!("bind {src} on {ifname}")))?;
+    s.set_multicast_hops_v6(255)
+        .map_err(io(format!("IPV6_MULTICAST_HOPS on {ifname}")))?;
+    s.set_unicast_hops_v6(255)
+        .map_err(io(format!("IPV6_UNICAST_HOPS on {ifname}")))?;
+    s.set_multicast_loop_v6(false)
+        .map_err(io(format!("IPV6_MULTICAST_LOOP on {ifname}")))?;
+    s.set_multicast_if_v6(ifindex)
+        .map_err(io(format!("IPV6_MULTICAST_IF on {ifname}")))?;
+    s.set_tclass_v6(0xc0)
+        .map_err(io(format!("IPV6_TCLASS on {ifname}")))?;
+    setsockopt(&s, sockopt::Ipv6RecvHopLimit, &true).map_err(|e| VrrpRuntimeError::Io {
+        op: format!("IPV6_RECVHOPLIMIT on {ifname}"),
+        source: e.into(),
+    })?;
+    setsockopt(&s, sockopt::Ipv6RecvPacketInfo, &true).map_err(|e| VrrpRuntimeError::Io {
+        op: format!("IPV6_RECVPKTINFO on {ifname}"),
+        source: e.into(),
+    })?;
+    for g in groups {
+        s.join_multicast_v6(g, ifindex)
+            .map_err(io(format!("join {g} on {ifname}")))?;
+    }
+    let _ = s.set_recv_buffer_size(1 << 20);
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .map_err(io(format!("SO_RCVTIMEO on {ifname}")))?;
+    Ok(s)
+}
+
+/// Receive one IPv6 VRRP message and rebuild a whole IPv6 packet (40-byte header with the
+/// source, destination and hop limit from the ancillary data, then the payload) so the
+/// receive path handles both families alike.
+pub(crate) fn recv_v6(s: &Socket, buf: &mut [u8]) -> std::io::Result<Vec<u8>> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn6};
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd;
+    let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
+    let (n, src, dst, hops) = {
+        let mut iov = [IoSliceMut::new(buf)];
+        let r = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+            .map_err(std::io::Error::from)?;
+        let mut dst = std::net::Ipv6Addr::UNSPECIFIED;
+        let mut hops = 0u8;
+        if let Ok(it) = r.cmsgs() {
+            for c in it {
+                match c {
+                    ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                        dst = std::net::Ipv6Addr::from(pi.ipi6_addr.s6_addr);
+                    }
+                    ControlMessageOwned::Ipv6HopLimit(h) => {
+                        hops = u8::try_from(h).unwrap_or(0);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let src = r
+            .address
+            .map(|a| a.ip())
+            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+        (r.bytes, src, dst, hops)
+    };
+    let payload = buf.get(..n).unwrap_or(&[]);
+    let mut out = Vec::with_capacity(40 + n);
+    out.extend_from_slice(&[0x60, 0, 0, 0]);
+    let pl = u16::try_from(n).unwrap_or(u16::MAX);
+    out.extend_from_slice(&pl.to_be_bytes());
+    out.push(112);
+    out.push(hops);
+    out.extend_from_slice(&src.octets());
+    out.extend_from_slice(&dst.octets());
+    out.extend_from_slice(payload);
+    Ok(out)
+}

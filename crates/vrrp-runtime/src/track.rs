@@ -1,0 +1,134 @@
+//! Tracking: `vrrp_script` runners (interval, timeout, rise/fall, init_fail) and the
+//! `enable_script_security` check.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::Duration;
+
+use conf_parse::VrrpScript;
+use tokio::sync::mpsc;
+
+use crate::notify::split_command;
+
+/// A tracked object changed state.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackEvent {
+    pub script: String,
+    pub ok: bool,
+}
+
+/// Why a script is refused under `enable_script_security`: the program or a directory on its
+/// path is writable by a non-root user (keepalived's rule). `None` if safe.
+pub(crate) fn insecure_reason(command: &str) -> Option<String> {
+    let argv = split_command(command);
+    let prog = argv.first()?;
+    let p = Path::new(prog);
+    if !p.is_absolute() {
+        return Some(format!("{prog}: not an absolute path"));
+    }
+    let mut cur = Some(p);
+    while let Some(x) = cur {
+        match std::fs::metadata(x) {
+            Ok(m) => {
+                let mode = m.mode();
+                let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
+                if m.uid() != 0 {
+                    return Some(format!("{} is owned by uid {}", x.display(), m.uid()));
+                }
+                if mode & 0o002 != 0 && !sticky_dir {
+                    return Some(format!("{} is world-writable", x.display()));
+                }
+                if mode & 0o020 != 0 && m.gid() != 0 && !sticky_dir {
+                    return Some(format!(
+                        "{} is group-writable (gid {})",
+                        x.display(),
+                        m.gid()
+                    ));
+                }
+            }
+            Err(e) => return Some(format!("{}: {e}", x.display())),
+        }
+        cur = x.parent();
+    }
+    None
+}
+
+async fn run_once(argv: &[String], timeout: Duration) -> bool {
+    let Some((prog, args)) = argv.split_first() else {
+        return false;
+    };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(args)
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    match cmd.spawn() {
+        Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(Ok(st)) => st.success(),
+            Ok(Err(_)) => false,
+            Err(_) => {
+                log::warn!("vrrp_script {prog}: timed out after {timeout:?}; killed");
+                let _ = child.kill().await;
+                false
+            }
+        },
+        Err(e) => {
+            log::warn!("vrrp_script {prog}: cannot run: {e}");
+            false
+        }
+    }
+}
+
+/// Run `s` forever, reporting status changes (after rise/fall) on `tx`. The initial status is
+/// reported first (failed with `init_fail`, else ok).
+pub(crate) fn spawn_script(s: VrrpScript, tx: mpsc::UnboundedSender<TrackEvent>) {
+    tokio::spawn(async move {
+        let argv = split_command(&s.script);
+        let timeout = s
+            .timeout
+            .unwrap_or(s.interval)
+            .max(Duration::from_millis(10));
+        let mut ok = !s.init_fail;
+        let _ = tx.send(TrackEvent {
+            script: s.name.clone(),
+            ok,
+        });
+        let (mut good, mut bad) = (0u32, 0u32);
+        let mut tick = tokio::time::interval(s.interval.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let r = run_once(&argv, timeout).await;
+            if r {
+                good = good.saturating_add(1);
+                bad = 0;
+            } else {
+                bad = bad.saturating_add(1);
+                good = 0;
+            }
+            let new = if ok {
+                bad < s.fall.max(1)
+            } else {
+                good >= s.rise.max(1)
+            };
+            if new != ok {
+                ok = new;
+                log::info!(
+                    "VRRP_Script({}) {}",
+                    s.name,
+                    if ok { "succeeded" } else { "failed" }
+                );
+                if tx
+                    .send(TrackEvent {
+                        script: s.name.clone(),
+                        ok,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+}

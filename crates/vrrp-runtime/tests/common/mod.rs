@@ -1,0 +1,130 @@
+//! Shared helpers for the namespace-lab tests of krs-vrrpd.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use testlab::netns::{wait_until, Host, Lab, Proc};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_krs-vrrpd");
+pub const VIP: &str = "10.0.0.10";
+
+/// A director: its host, daemon process and file paths.
+pub struct Director {
+    pub host: Host,
+    pub proc: Option<Proc>,
+    pub conf: PathBuf,
+    pub stats: PathBuf,
+    pub held: PathBuf,
+}
+
+impl Director {
+    /// Whether the host's eth0 has `vip` (rtnetlink dump from inside the namespace; no
+    /// process spawned, so polling stays cheap).
+    pub fn has_vip(&self, vip: &str) -> bool {
+        let Ok(want) = vip.parse::<std::net::IpAddr>() else {
+            return false;
+        };
+        netplat::netns::in_netns(&self.host.netns_path(), move || {
+            let mut r = netplat::Rtnl::new()?;
+            let l = r.require_link("eth0")?;
+            Ok(r.addresses(Some(l.index))?.iter().any(|a| a.addr == want))
+        })
+        .and_then(|x| x)
+        .unwrap_or(false)
+    }
+    pub fn addr_line(&self, vip: &str) -> String {
+        self.host
+            .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.contains(&format!(" {vip}/")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
+    pub fn stats(&self) -> serde_json::Value {
+        std::fs::read_to_string(&self.stats)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+    pub fn state(&self, inst: &str) -> String {
+        self.stats()["instances"][inst]["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+    pub fn start(&mut self, lab: &Lab, extra: &[&str]) {
+        let mut argv = vec![
+            BIN,
+            "-d",
+            "-f",
+            self.conf.to_str().unwrap_or(""),
+            "--stats",
+            self.stats.to_str().unwrap_or(""),
+            "--held-vips",
+            self.held.to_str().unwrap_or(""),
+        ];
+        argv.extend_from_slice(extra);
+        let _ = lab;
+        self.proc = Some(self.host.spawn(&argv).expect("spawn krs-vrrpd"));
+    }
+    pub fn log(&self) -> String {
+        self.proc
+            .as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_default()
+    }
+}
+
+/// Plain v2 multicast instance text.
+pub fn instance(name: &str, vrid: u8, prio: u8, extra: &str, vips: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n  priority {prio}\n  advert_int 1\n{extra}\n  virtual_ipaddress {{\n{vips}\n  }}\n}}\n"
+    )
+}
+
+/// Create host `name` with `addr/24` and write `conf` for it.
+pub fn director(lab: &Lab, name: &str, addr: &str, conf: &str) -> Director {
+    let host = lab.host(name).expect("host");
+    host.add_addr(&format!("{addr}/24")).expect("addr");
+    let dir = lab.dir();
+    let c = dir.join(format!("{name}.conf"));
+    std::fs::write(&c, conf).expect("write conf");
+    Director {
+        host,
+        proc: None,
+        conf: c,
+        stats: dir.join(format!("{name}.stats.json")),
+        held: dir.join(format!("{name}.held")),
+    }
+}
+
+/// Wait until exactly `who` (index) of `ds` holds `vip`; returns the time it took.
+pub fn wait_holder(ds: &[&Director], who: usize, vip: &str, timeout: Duration) -> Duration {
+    let t0 = Instant::now();
+    let r = wait_until(timeout, || {
+        std::thread::sleep(Duration::from_millis(20));
+        ds.iter()
+            .enumerate()
+            .all(|(i, d)| d.has_vip(vip) == (i == who))
+    });
+    if r.is_err() {
+        for (i, d) in ds.iter().enumerate() {
+            eprintln!(
+                "--- director {i} has_vip={} log:\n{}",
+                d.has_vip(vip),
+                d.log()
+            );
+        }
+    }
+    assert!(
+        r.is_ok(),
+        "director {who} did not become the only holder of {vip} within {timeout:?}"
+    );
+    {}
+    t0.elapsed()
+}

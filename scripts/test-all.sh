@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The project's one test command: installs what is missing, then runs every stage and prints a summary.
+#
+#   sudo ./scripts/test-all.sh            # everything (what .ci/run calls)
+#   sudo ./scripts/test-all.sh unit lab   # only the named stages
+#
+# Stages: install fmt clippy unit lab vm fuzz.  Environment knobs:
+#   KRS_FUZZ_SECONDS   seconds per fuzz target (default 20)
+#   KRS_SKIP_INSTALL=1 do not apt-get/cargo install anything (fail if missing instead)
+#
+# It needs root (network namespaces, the qemu VM with real IPVS). Every test that sends packets does so only
+# inside network namespaces it created; nothing touches the host's interfaces.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=never
+export RUST_BACKTRACE=1
+LOGDIR="$ROOT/target/test-logs"
+mkdir -p "$LOGDIR"
+
+ALL_STAGES=(install fmt clippy unit lab vm fuzz)
+if [ $# -gt 0 ]; then STAGES=("$@"); else STAGES=("${ALL_STAGES[@]}"); fi
+
+DEB_PACKAGES=(qemu-system-x86 busybox-static cpio kmod iproute2 keepalived ipvsadm arping curl tshark
+    dnsmasq-base python3 procps psmisc xz-utils zstd openssl time)
+declare -A ST_STATUS ST_TIME ST_PASS ST_FAIL
+TOTAL_PASS=0
+TOTAL_FAIL=0
+
+say() { printf '\n=== %s\n' "$*"; }
+die() { printf 'test-all: %s\n' "$*" >&2; exit 2; }
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        die "stage '$1' needs root (network namespaces, qemu VM). Run: sudo $0"
+    fi
+}
+
+# Adds the counts of every "test result:" line of a cargo test log to the stage totals.
+count_results() { # stage logfile
+    local p f
+    read -r p f < <(awk '/^test result: /{for(i=1;i<=NF;i++){if($i ~ /^passed;?$/)p+=$(i-1); if($i ~ /^failed;?$/)f+=$(i-1)}} END{print p+0, f+0}' "$2")
+    ST_PASS[$1]=$(( ${ST_PASS[$1]:-0} + p ))
+    ST_FAIL[$1]=$(( ${ST_FAIL[$1]:-0} + f ))
+}
+
+stage_install() {
+    need_root install
+    local missing=()
+    for p in "${DEB_PACKAGES[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        [ "${KRS_SKIP_INSTALL:-0}" = 1 ] && die "missing Debian packages: ${missing[*]} (apt-get install ${missing[*]})"
+        echo "installing Debian packages: ${missing[*]}"
+        apt-get update -qq || die "apt-get update failed"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+            || die "apt-get install ${missing[*]} failed"
+    fi
+    for c in rustfmt clippy; do
+        cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c" || die "rustup component add $c failed"
+    done
+    if ! command -v cargo-fuzz >/dev/null; then
+        [ "${KRS_SKIP_INSTALL:-0}" = 1 ] && die "cargo-fuzz missing (cargo install cargo-fuzz --locked)"
+        cargo install cargo-fuzz --locked || die "cargo install cargo-fuzz failed"
+    fi
+    # Tools the lab and VM stages rely on: say what is missing and how to get it.
+    for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3; do
+        command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
+            || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
+    done
+    # Build the VM assets (Debian kernel + IPVS modules + initramfs) now so later stages only boot.
+    cargo build -q -p testlab --bins || die "building the lab tools failed"
+    "$ROOT/target/debug/krs-vm" prepare || die "could not prepare the IPVS VM (see above)"
+    "$ROOT/target/debug/krs-lab" sweep || true
+}
+
+stage_fmt() {
+    cargo fmt --all -- --check
+    (cd fuzz && cargo fmt -p krs-fuzz -- --check)
+}
+
+stage_clippy() {
+    cargo clippy --workspace --all-targets -q -- -D warnings
+}
+
+stage_unit() {
+    local log="$LOGDIR/unit.log"
+    cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    count_results unit "$log"
+    return "$rc"
+}
+
+stage_lab() {
+    need_root lab
+    local log="$LOGDIR/lab.log"
+    cargo build -q -p testlab --bins
+    "$ROOT/target/debug/krs-lab" sweep || true
+    # Namespace tests are #[ignore]d (they need root); they are named lab_*.
+    cargo test --workspace --no-fail-fast -- --ignored lab_ 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    count_results lab "$log"
+    "$ROOT/target/debug/krs-lab" sweep || true
+    local left
+    left=$(ip netns list | grep -c '^krs-' || true)
+    if [ "$left" != 0 ]; then echo "lab: $left namespaces left behind"; rc=1; fi
+    return "$rc"
+}
+
+stage_vm() {
+    need_root vm
+    local log="$LOGDIR/vm.log"
+    : >"$log"
+    cargo build -q -p testlab --bins
+    # 1. Host-side tests that boot a VM themselves (named vmhost_*).
+    cargo test --workspace --no-fail-fast -- --ignored vmhost_ 2>&1 | tee -a "$log"
+    local rc=${PIPESTATUS[0]}
+    # 2. Tests that must run INSIDE the VM (named vm_*): build every test binary on the host, keep those that
+    #    contain vm_ tests, and run them all in one VM boot, each in its package dir like cargo test does.
+    local script="$ROOT/target/vm/scripts/test-all-vm.sh" exe dir
+    mkdir -p "$(dirname "$script")"
+    {
+        echo '#!/bin/sh'
+        echo 'rc=0'
+        while IFS=$'\t' read -r exe dir; do
+            [ -n "$exe" ] || continue
+            "$exe" --list --ignored 2>/dev/null | grep -qE '(^|::)vm_[A-Za-z0-9_]*: test' || continue
+            echo "echo '=== in-vm: $(basename "$exe")'"
+            echo "( cd '$dir' && CARGO_MANIFEST_DIR='$dir' '$exe' --ignored vm_ --test-threads=1 ) || rc=1"
+        done < <(cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c 'import sys, json, os
+for l in sys.stdin:
+    try: m = json.loads(l)
+    except Exception: continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m.get("profile", {}).get("test"):
+        print(m["executable"] + "\t" + os.path.dirname(m["manifest_path"]))')
+        echo 'exit $rc'
+    } >"$script"
+    chmod +x "$script"
+    if grep -q "in-vm:" "$script"; then
+        echo "running $(grep -c "in-vm:" "$script") test binaries inside one VM boot"
+        "$ROOT/target/debug/krs-vm" run --timeout 1500 -- /bin/sh "$script" 2>&1 | tee -a "$log"
+        [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+    else
+        echo "no in-VM tests found"
+    fi
+    count_results vm "$log"
+    return "$rc"
+}
+
+stage_fuzz() {
+    local secs=${KRS_FUZZ_SECONDS:-20} rc=0 t
+    command -v cargo-fuzz >/dev/null || die "cargo-fuzz missing (run the install stage)"
+    for t in $(cd fuzz && cargo fuzz list 2>/dev/null); do
+        say "fuzz $t (${secs}s)"
+        if RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
+            >"$LOGDIR/fuzz-$t.log" 2>&1; then
+            tail -n 2 "$LOGDIR/fuzz-$t.log"
+            ST_PASS[fuzz]=$(( ${ST_PASS[fuzz]:-0} + 1 ))
+        else
+            tail -n 30 "$LOGDIR/fuzz-$t.log"
+            ST_FAIL[fuzz]=$(( ${ST_FAIL[fuzz]:-0} + 1 ))
+            rc=1
+        fi
+    done
+    return "$rc"
+}
+
+cleanup() {
+    [ -x "$ROOT/target/debug/krs-lab" ] && "$ROOT/target/debug/krs-lab" sweep >/dev/null 2>&1
+    return 0
+}
+trap cleanup EXIT
+
+START=$(date +%s)
+OVERALL=0
+for s in "${STAGES[@]}"; do
+    declare -F "stage_$s" >/dev/null || die "unknown stage '$s' (stages: ${ALL_STAGES[*]})"
+    say "stage $s"
+    t0=$(date +%s)
+    "stage_$s"
+    rc=$?
+    ST_TIME[$s]=$(( $(date +%s) - t0 ))
+    if [ "$rc" = 0 ]; then ST_STATUS[$s]=ok; else ST_STATUS[$s]=FAILED; OVERALL=1; fi
+    if [ "$s" = install ] && [ "$rc" != 0 ]; then break; fi
+done
+
+say "summary"
+printf '%-8s %-7s %8s %8s %8s\n' stage status seconds passed failed
+for s in "${STAGES[@]}"; do
+    [ -n "${ST_STATUS[$s]:-}" ] || continue
+    printf '%-8s %-7s %8s %8s %8s\n' "$s" "${ST_STATUS[$s]}" "${ST_TIME[$s]}" "${ST_PASS[$s]:--}" "${ST_FAIL[$s]:--}"
+    TOTAL_PASS=$(( TOTAL_PASS + ${ST_PASS[$s]:-0} ))
+    TOTAL_FAIL=$(( TOTAL_FAIL + ${ST_FAIL[$s]:-0} ))
+done
+echo "wall time: $(( $(date +%s) - START )) s"
+[ "$OVERALL" = 0 ] || [ "$TOTAL_FAIL" != 0 ] || TOTAL_FAIL=1
+echo "summary: $TOTAL_PASS passed, $TOTAL_FAIL failed"
+exit "$OVERALL"
