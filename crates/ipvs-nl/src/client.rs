@@ -7,6 +7,7 @@ use crate::reconcile::{Backend, Operation};
 use crate::types::*;
 use netlink_packet_core::{NetlinkHeader, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTIPART};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 /// Tunables of a handle.
@@ -27,6 +28,11 @@ pub struct HandleOptions {
     pub ack_every_request: bool,
     /// Retries of a dump interrupted by a concurrent change (NLM_F_DUMP_INTR).
     pub dump_retries: u32,
+    /// Most service dumps merged before a multi-datagram listing is given up as unsettled
+    /// (`Error::DumpUnsettled`); see [`Handle::services`].
+    pub dump_merge_max: u32,
+    /// Consecutive service dumps that must add nothing new before a merged listing is final.
+    pub dump_quiet: u32,
 }
 
 impl Default for HandleOptions {
@@ -39,6 +45,8 @@ impl Default for HandleOptions {
             batch_requests: 1024,
             ack_every_request: false,
             dump_retries: 5,
+            dump_merge_max: 32,
+            dump_quiet: 2,
         }
     }
 }
@@ -46,6 +54,8 @@ impl Default for HandleOptions {
 /// A generic netlink socket talking to IPVS in one network namespace.
 pub struct Handle {
     sock: Socket,
+    /// AF_INET socket for the IPv4 service count of the old sockopt interface.
+    info: Option<OwnedFd>,
     port_id: u32,
     family: u16,
     seq: u32,
@@ -109,7 +119,7 @@ impl Handle {
 
     pub fn with_options(opts: HandleOptions) -> Result<Handle> {
         let (sock, port_id) = open_socket(&opts)?;
-        Self::from_socket(sock, port_id, opts)
+        Self::from_socket(sock, port_id, crate::sockopt::info_socket(), opts)
     }
 
     /// Open a handle whose socket lives in the network namespace at `path` (e.g.
@@ -123,13 +133,19 @@ impl Handle {
         path: impl AsRef<std::path::Path>,
         opts: HandleOptions,
     ) -> Result<Handle> {
-        let (sock, port_id) = crate::netns::open_socket_in(path.as_ref(), &opts)?;
-        Self::from_socket(sock, port_id, opts)
+        let (sock, port_id, info) = crate::netns::open_socket_in(path.as_ref(), &opts)?;
+        Self::from_socket(sock, port_id, info, opts)
     }
 
-    fn from_socket(sock: Socket, port_id: u32, opts: HandleOptions) -> Result<Handle> {
+    fn from_socket(
+        sock: Socket,
+        port_id: u32,
+        info: Option<OwnedFd>,
+        opts: HandleOptions,
+    ) -> Result<Handle> {
         let mut h = Handle {
             sock,
+            info,
             port_id,
             family: 0,
             seq: 0,
@@ -433,15 +449,24 @@ impl Handle {
     ///
     /// The kernel resumes a multi-part service dump by position in a hash table shared by all
     /// network namespaces and never flags it interrupted, so a dump spanning several datagrams
-    /// can skip or repeat entries while another namespace changes its table. A dump that fit in
-    /// one datagram is atomic and returned as is; otherwise dumps are repeated and merged by key
-    /// until two in a row bring nothing new (at most `dump_retries + 1` dumps).
+    /// can skip entries (when another namespace deletes services between two datagrams) or
+    /// repeat them (when it adds). The entries at risk are the same in every dump (those right
+    /// after a datagram boundary), so repeating dumps alone does not settle it. Hence:
+    /// - a dump that fits in one datagram is atomic and returned as is;
+    /// - otherwise dumps are repeated and merged by key until `dump_quiet` dumps in a row bring
+    ///   nothing new AND the IPv4 entries number exactly what the kernel counts under its lock
+    ///   (`IP_VS_SO_GET_INFO`, see `crate::sockopt`; IPv6 entries rest on the quiet rule alone,
+    ///   the kernel counts only IPv4). A merged listing with more IPv4 entries than counted (our
+    ///   own table shrank meanwhile) is started afresh;
+    /// - if that does not happen within `dump_merge_max` dumps, `Error::DumpUnsettled` is
+    ///   returned rather than a table with holes.
     pub fn services(&mut self) -> Result<Vec<ServiceInfo>> {
         let op = Op::GetServices;
         let mut merged: std::collections::BTreeMap<ServiceKey, ServiceInfo> =
             std::collections::BTreeMap::new();
         let mut quiet = 0u32;
-        for attempt in 0..=self.opts.dump_retries {
+        let max = self.opts.dump_merge_max.max(1);
+        for _ in 0..max {
             let (msgs, dgrams) =
                 self.dump_counted(op, IpvsMessage::new(IpvsCmd::GetService, vec![]))?;
             let mut out = Vec::with_capacity(msgs.len());
@@ -450,7 +475,7 @@ impl Handle {
                     out.push(s);
                 }
             }
-            if attempt == 0 && dgrams <= 1 {
+            if dgrams <= 1 {
                 return Ok(out);
             }
             let mut new = false;
@@ -459,14 +484,30 @@ impl Handle {
                     new = true;
                 }
             }
-            // Two dumps in a row that add nothing: a single agreeing pair can share the same
-            // gap when the foreign churn repeats with the same period as our dump.
             quiet = if new { 0 } else { quiet + 1 };
-            if attempt > 0 && quiet >= 2 {
-                break;
+            let v4 = merged
+                .keys()
+                .filter(|k| k.af() == AddressFamily::Inet)
+                .count();
+            let counted = self
+                .info
+                .as_ref()
+                .and_then(crate::sockopt::ipv4_services)
+                .map(|c| c as usize);
+            match counted {
+                Some(c) if v4 > c => {
+                    merged.clear();
+                    quiet = 0;
+                    continue;
+                }
+                Some(c) if v4 < c => continue,
+                _ => {}
+            }
+            if quiet >= self.opts.dump_quiet.max(1) {
+                return Ok(merged.into_values().collect());
             }
         }
-        Ok(merged.into_values().collect())
+        Err(Error::DumpUnsettled { op, dumps: max })
     }
 
     /// GET_SERVICE for one key; `NoSuchService` if absent.

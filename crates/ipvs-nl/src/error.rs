@@ -102,6 +102,10 @@ pub enum Error {
     /// A dump stayed inconsistent (NLM_F_DUMP_INTR) after all retries.
     #[error("{op}: dump interrupted {attempts} times (NLM_F_DUMP_INTR)")]
     DumpInterrupted { op: Op, attempts: u32 },
+    /// Repeated multi-datagram dumps kept finding entries the earlier ones had skipped (another
+    /// network namespace churning the kernel's shared table): no trustworthy listing.
+    #[error("{op}: listing did not settle within {dumps} dumps (IPVS table churning elsewhere)")]
+    DumpUnsettled { op: Op, dumps: u32 },
     /// A reply could not be decoded.
     #[error("{op}: malformed reply: {msg}")]
     Decode { op: Op, msg: String },

@@ -30,6 +30,7 @@ mod error;
 pub mod message;
 mod netns;
 pub mod reconcile;
+mod sockopt;
 pub mod types;
 
 #[cfg(feature = "tokio")]

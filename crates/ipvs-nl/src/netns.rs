@@ -5,9 +5,15 @@
 use crate::client::{open_socket, HandleOptions};
 use crate::error::{Error, Op, Result};
 use netlink_sys::Socket;
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
-pub(crate) fn open_socket_in(path: &Path, opts: &HandleOptions) -> Result<(Socket, u32)> {
+/// The netlink socket, its port id, and the sockopt socket (see `crate::sockopt`), all made
+/// inside the namespace at `path`.
+pub(crate) fn open_socket_in(
+    path: &Path,
+    opts: &HandleOptions,
+) -> Result<(Socket, u32, Option<OwnedFd>)> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         op: Op::Open,
         source,
@@ -15,14 +21,15 @@ pub(crate) fn open_socket_in(path: &Path, opts: &HandleOptions) -> Result<(Socke
     let opts = opts.clone();
     let t = std::thread::Builder::new()
         .name("ipvs-nl-netns".into())
-        .spawn(move || -> Result<(Socket, u32)> {
+        .spawn(move || -> Result<(Socket, u32, Option<OwnedFd>)> {
             nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
                 Error::Io {
                     op: Op::Open,
                     source: e.into(),
                 }
             })?;
-            open_socket(&opts)
+            let (sock, port) = open_socket(&opts)?;
+            Ok((sock, port, crate::sockopt::info_socket()))
         })
         .map_err(|source| Error::Io {
             op: Op::Open,

@@ -797,7 +797,8 @@ fn vm_enobufs_overrun_is_typed() {
 
 // Proves: service dumps stay exact while ANOTHER namespace churns its IPVS table. (The kernel
 // resumes multi-part service dumps by position in a hash table shared by all namespaces and never
-// sets NLM_F_DUMP_INTR; `Handle::services` repeats the dump until two agree.)
+// sets NLM_F_DUMP_INTR; `Handle::services` merges repeated dumps until they settle and the IPv4
+// entries match the count the kernel keeps under its lock.)
 #[test]
 #[ignore = "vm: needs the IPVS VM"]
 fn vm_dump_consistent_under_foreign_churn() {
