@@ -657,6 +657,8 @@ struct Shared {
     namespaces: Mutex<Vec<String>>,
     hosts: Mutex<BTreeMap<String, Host>>,
     segments: Mutex<Vec<String>>,
+    /// Bridge-side ports: (host namespace, host ifname) → (port, segment).
+    ports: Mutex<BTreeMap<(String, String), (String, String)>>,
     procs: Mutex<Vec<ProcEntry>>,
     veth_count: AtomicU32,
     proc_count: AtomicU32,
@@ -703,6 +705,7 @@ impl Lab {
                 namespaces: Mutex::new(Vec::new()),
                 hosts: Mutex::new(BTreeMap::new()),
                 segments: Mutex::new(Vec::new()),
+                ports: Mutex::new(BTreeMap::new()),
                 procs: Mutex::new(Vec::new()),
                 veth_count: AtomicU32::new(0),
                 proc_count: AtomicU32::new(0),
@@ -942,7 +945,36 @@ impl Host {
         ])?;
         ip(&["-n", &brns, "link", "set", &port, "master", segment, "up"])?;
         ip(&["-n", &self.ns, "link", "set", ifname, "up"])?;
+        lock(&self.shared.ports).insert(
+            (self.ns.clone(), ifname.to_string()),
+            (port, segment.to_string()),
+        );
         Ok(())
+    }
+
+    /// Cuts `ifname` off its segment without touching its carrier: the bridge-side port leaves
+    /// the bridge but stays up, so the host sees its link up and hears nothing (a partition,
+    /// unlike [`Host::link_down`]). [`Host::rejoin`] plugs it back.
+    pub fn isolate(&self, ifname: &str) -> Result<()> {
+        let (port, _) = self.port_of(ifname)?;
+        let brns = format!("{}-br", self.shared.name);
+        ip(&["-n", &brns, "link", "set", &port, "nomaster"]).map(|_| ())
+    }
+
+    /// Undoes [`Host::isolate`].
+    pub fn rejoin(&self, ifname: &str) -> Result<()> {
+        let (port, segment) = self.port_of(ifname)?;
+        let brns = format!("{}-br", self.shared.name);
+        ip(&["-n", &brns, "link", "set", &port, "master", &segment]).map(|_| ())
+    }
+
+    fn port_of(&self, ifname: &str) -> Result<(String, String)> {
+        lock(&self.shared.ports)
+            .get(&(self.ns.clone(), ifname.to_string()))
+            .cloned()
+            .ok_or_else(|| {
+                LabError::BadArg(format!("{ifname} of {} is not on a segment", self.short))
+            })
     }
 
     /// `ip addr add ADDR dev eth0` (IPv6 with `nodad`: usable at once).
