@@ -231,20 +231,30 @@ fn lab_nopreempt() {
 }
 
 // Proves the tie break: equal priorities, the higher primary address wins (RFC 5798 §6.4.3).
+// The tie break only decides between two masters (a backup hearing an equal priority stays
+// backup, as in keepalived), so both start cut off from each other (bridge ports detached,
+// carriers up) and both become master; once they hear each other, the lower address yields.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_tie_broken_by_higher_address() {
     let lab = Lab::new("vrtie").expect("lab");
     let vips = format!("    {VIP}/24");
-    // Both `state MASTER`: both take over at once and advertise; the master with the lower
-    // address yields on hearing an equal-priority advert from a higher address.
     let m = "  state MASTER";
     let mut a = director(&lab, "a", "10.0.0.1", &instance("VI_1", 57, 100, m, &vips));
     let mut b = director(&lab, "b", "10.0.0.2", &instance("VI_1", 57, 100, m, &vips));
+    a.host.isolate("eth0").expect("isolate a");
+    b.host.isolate("eth0").expect("isolate b");
     a.start(&lab, &[]);
     b.start(&lab, &[]);
+    wait_until(Duration::from_secs(8), || {
+        a.state("VI_1") == "MASTER" && b.state("VI_1") == "MASTER"
+    })
+    .expect("both MASTER while partitioned");
+    a.host.rejoin("eth0").expect("rejoin a");
+    b.host.rejoin("eth0").expect("rejoin b");
     wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
     wait_until(Duration::from_secs(3), || a.state("VI_1") == "BACKUP").expect("a BACKUP");
+    assert_eq!(b.state("VI_1"), "MASTER");
 }
 
 // Proves track_script: a vrrp_script with weight -60 failing (a file disappears) lowers the
