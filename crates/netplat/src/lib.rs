@@ -10,6 +10,8 @@
 //!   [`Rtnl::del_address`] with an [`AddressSpec`] (label, scope, broadcast, prefix,
 //!   lifetimes, `nodad`/`noprefixroute`/... flags);
 //! * routes: [`Rtnl::add_route`], [`Rtnl::del_route`], [`Rtnl::routes`] with a [`RouteSpec`];
+//! * link events: [`LinkWatch`] (a socket in the link multicast group, for event-driven
+//!   link tracking instead of polling);
 //! * namespaces: [`netns::in_netns`] runs a closure on a helper thread that has joined
 //!   another network namespace (the calling thread is never moved).
 //!
@@ -25,6 +27,7 @@ pub mod netns;
 mod packet;
 mod route;
 mod rtnl;
+mod watch;
 
 pub use addr::{AddrFlags, Address, AddressSpec, Scope};
 pub use error::{Error, LinkRef};
@@ -32,6 +35,7 @@ pub use link::{Link, MacvlanMode};
 pub use packet::PacketSocket;
 pub use route::{Route, RouteKind, RouteSpec, RT_TABLE_LOCAL, RT_TABLE_MAIN};
 pub use rtnl::Rtnl;
+pub use watch::LinkWatch;
 
 /// Convenience alias for this crate's results.
 pub type Result<T> = std::result::Result<T, Error>;

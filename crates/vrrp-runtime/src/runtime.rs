@@ -22,8 +22,11 @@ use crate::notify::{self, Fifos, Job};
 use crate::track::{self, TrackEvent};
 use crate::{sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
 
-/// How often link state is polled (track_interface, FAULT on the instance's interface).
+/// How often track files are read, and links too when link events are unavailable. Links are
+/// otherwise re-read only when the kernel reports a link change ([`netplat::LinkWatch`]).
 const LINK_POLL: Duration = Duration::from_millis(50);
+/// Stats file: rewritten at most this often, and only after something happened.
+const STATS_EVERY: Duration = Duration::from_millis(100);
 /// Minimum grace after seeing the new master's first advert before a resigning master drops its
 /// VIPs (lets the new master install its VIPs and its gratuitous ARPs reach the clients first;
 /// the grace is one advert interval, at least this, at most 1 s).
@@ -452,11 +455,63 @@ pub(crate) async fn run_async(
     }
     rt.write_stats();
 
+    // Link events, read on a thread like the adverts; without them links are polled like track
+    // files.
+    let (link_tx, mut link_rx) = mpsc::unbounded_channel::<Result<(), String>>();
+    let mut link_events = match netplat::LinkWatch::new(Duration::from_millis(200)) {
+        Ok(w) => {
+            let stop = stop.clone();
+            let spawned = std::thread::Builder::new()
+                .name("vrrp-links".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let ev = match w.wait() {
+                            Ok(false) => continue,
+                            Ok(true) => Ok(()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let failed = ev.is_err();
+                        if link_tx.send(ev).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            match spawned {
+                Ok(h) => {
+                    readers.push(h);
+                    // Changes between the instances' setup and the subscription.
+                    rt.poll_links(Instant::now(), true, false);
+                    true
+                }
+                Err(e) => {
+                    log::warn!("link events unavailable ({e}); polling links every {LINK_POLL:?}");
+                    false
+                }
+            }
+        }
+        Err(e) => {
+            log::warn!("link events unavailable ({e}); polling links every {LINK_POLL:?}");
+            false
+        }
+    };
+    let has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
+
     let mut shutting_down = false;
     let mut next_poll = Instant::now() + LINK_POLL;
+    let mut stats_dirty = false;
+    let mut next_stats = Instant::now() + STATS_EVERY;
     loop {
         let now = Instant::now();
-        let deadline = rt.next_deadline().map_or(next_poll, |d| d.min(next_poll));
+        let polling = !link_events || has_track_files;
+        let deadline = [
+            rt.next_deadline(),
+            polling.then_some(next_poll),
+            stats_dirty.then_some(next_stats),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now + Duration::from_secs(3600));
         if shutting_down
             && rt
                 .insts
@@ -485,17 +540,34 @@ pub(crate) async fn run_async(
                     }
                 }
             }
+            Some(ev) = link_rx.recv() => {
+                match ev {
+                    Ok(()) if !shutting_down => rt.poll_links(Instant::now(), true, false),
+                    Ok(()) => {}
+                    Err(e) => {
+                        log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
+                        link_events = false;
+                    }
+                }
+            }
             _ = tokio::time::sleep_until(deadline.max(now).into()) => {
                 let now = Instant::now();
                 rt.on_timers(now, shutting_down);
-                if now >= next_poll {
+                if polling && now >= next_poll {
                     next_poll = now + LINK_POLL;
                     if !shutting_down {
-                        rt.poll_links(now);
+                        rt.poll_links(now, !link_events, has_track_files);
                     }
-                    rt.write_stats();
                 }
             }
+        }
+        // Anything above may have moved a counter or a state.
+        stats_dirty = true;
+        let now = Instant::now();
+        if now >= next_stats {
+            rt.write_stats();
+            stats_dirty = false;
+            next_stats = now + STATS_EVERY;
         }
     }
 
@@ -1163,42 +1235,50 @@ impl Rt {
         }
     }
 
-    fn poll_links(&mut self, now: Instant) {
-        let links = match self.rtnl.links() {
-            Ok(l) => l,
-            Err(e) => {
-                log::warn!("link poll: {e}");
-                return;
+    /// Re-reads links (the instance's interface and track_interface) and/or track files, and
+    /// feeds what changed to the state machines.
+    fn poll_links(&mut self, now: Instant, links: bool, files: bool) {
+        let links = if links {
+            match self.rtnl.links() {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    log::warn!("link poll: {e}");
+                    None
+                }
             }
+        } else {
+            None
         };
         for i in 0..self.insts.len() {
             let mut changed = false;
             let inst = &mut self.insts[i];
-            let up = links
-                .iter()
-                .find(|l| l.index == inst.ifindex)
-                .is_some_and(|l| l.up && l.lower_up);
-            if up != inst.link_up {
-                log::info!(
-                    "VRRP_Instance({}) interface {} is {}",
-                    inst.spec.name,
-                    inst.spec.ifname,
-                    if up { "UP" } else { "DOWN" }
-                );
-                inst.link_up = up;
-                changed = true;
-            }
-            for t in &inst.spec.track_interfaces {
+            if let Some(links) = &links {
                 let up = links
                     .iter()
-                    .find(|l| l.name == t.name)
+                    .find(|l| l.index == inst.ifindex)
                     .is_some_and(|l| l.up && l.lower_up);
-                if inst.track_if_up.get(&t.name) != Some(&up) {
-                    inst.track_if_up.insert(t.name.clone(), up);
+                if up != inst.link_up {
+                    log::info!(
+                        "VRRP_Instance({}) interface {} is {}",
+                        inst.spec.name,
+                        inst.spec.ifname,
+                        if up { "UP" } else { "DOWN" }
+                    );
+                    inst.link_up = up;
                     changed = true;
                 }
+                for t in &inst.spec.track_interfaces {
+                    let up = links
+                        .iter()
+                        .find(|l| l.name == t.name)
+                        .is_some_and(|l| l.up && l.lower_up);
+                    if inst.track_if_up.get(&t.name) != Some(&up) {
+                        inst.track_if_up.insert(t.name.clone(), up);
+                        changed = true;
+                    }
+                }
             }
-            for (name, path) in &inst.spec.track_file_paths {
+            for (name, path) in inst.spec.track_file_paths.iter().filter(|_| files) {
                 let v = read_track_file(path);
                 if inst.track_file_values.get(name) != Some(&v) {
                     inst.track_file_values.insert(name.clone(), v);

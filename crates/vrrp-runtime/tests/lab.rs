@@ -532,6 +532,36 @@ fn lab_track_file_fault() {
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
 }
 
+// Proves track_interface is followed through kernel link events: when the tracked interface
+// (a veth in the master's namespace) goes down the master goes FAULT at once (well inside one
+// advert interval, no polling delay) and the backup takes the VIP; when it comes back up the
+// master pre-empts back.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_track_interface_fault() {
+    let lab = Lab::new("vrti").expect("lab");
+    let vips = format!("    {VIP}/24");
+    let conf_a = instance("VI_1", 63, 150, "  track_interface {\n    trk0\n  }", &vips);
+    let mut a = director(&lab, "a", "10.0.0.1", &conf_a);
+    let mut b = director(&lab, "b", "10.0.0.2", &instance("VI_1", 63, 100, "", &vips));
+    a.host
+        .sh("ip link add trk0 type veth peer name trk1 && ip link set trk1 up && ip link set trk0 up")
+        .expect("tracked veth");
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    wait_until(Duration::from_secs(3), || a.state("VI_1") == "MASTER").expect("a MASTER");
+    let t0 = std::time::Instant::now();
+    a.host.link_down("trk0").expect("trk0 down");
+    wait_until(Duration::from_millis(900), || a.state("VI_1") == "FAULT")
+        .expect("a in FAULT within one advert interval of trk0 going down");
+    eprintln!("track_interface down -> FAULT in {:?}", t0.elapsed());
+    wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(6));
+    a.host.link_up("trk0").expect("trk0 up");
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    wait_until(Duration::from_secs(2), || b.state("VI_1") == "BACKUP").expect("b back to BACKUP");
+}
+
 // Proves IPv6 VRRPv3: adverts from the link-local address to ff02::12 (hop limit 255) elect the
 // higher priority, which holds the IPv6 VIP alone; on SIGSTOP the backup takes it over, and
 // on SIGCONT the master pre-empts back.
