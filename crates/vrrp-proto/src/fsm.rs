@@ -677,14 +677,19 @@ impl VirtualRouter {
         self.start_backup_timer(now, d, Reason::MasterNoResponse);
     }
 
-    fn on_priority(&mut self, now: Instant, delta: i32, out: &mut Actions) {
-        self.tracked_delta = delta;
+    /// Base priority adjusted by a tracked delta, clamped to 1..=254 (an owner stays 255).
+    fn effective_priority(&self, delta: i32) -> Priority {
         let base = self.cfg.priority;
-        let new = if base == Priority::OWNER {
+        if base == Priority::OWNER {
             base
         } else {
             Priority((i32::from(base.get()) + delta).clamp(1, 254) as u8)
-        };
+        }
+    }
+
+    fn on_priority(&mut self, now: Instant, delta: i32, out: &mut Actions) {
+        self.tracked_delta = delta;
+        let new = self.effective_priority(delta);
         if new == self.priority {
             return;
         }
@@ -730,6 +735,38 @@ impl VirtualRouter {
             }
             _ => {}
         }
+    }
+
+    /// Reload: take a new configuration and keep the state, as keepalived keeps an instance's
+    /// state across a reload (no transition, no notification). The tracked delta stays.
+    /// - Master: the new priority is advertised at once and the Adver_Timer (and the GARP
+    ///   refresh) restart with the new settings. Adding/removing changed VIPs is the caller's.
+    /// - Backup: the Master_Down_Timer restarts from the new interval; a pre-emption wish or
+    ///   running `preempt_delay` is dropped (the next advert decides again).
+    /// - Fault and Initialize: only the configuration changes.
+    pub fn reconfigure(&mut self, now: Instant, cfg: RouterConfig) -> Actions {
+        let mut out = Vec::new();
+        self.cfg = cfg;
+        self.priority = self.effective_priority(self.tracked_delta);
+        match self.state {
+            State::Master => {
+                self.master_adver_int = self.cfg.advert_interval;
+                out.push(Action::SendAdvert {
+                    priority: self.priority,
+                });
+                self.timers.main = Some(now + self.cfg.advert_interval.to_duration());
+                self.timers.garp_refresh = self.cfg.garp.master_refresh.map(|d| now + d);
+            }
+            State::Backup => {
+                self.master_adver_int = self.cfg.advert_interval;
+                self.preempt_until = None;
+                self.wants_master = false;
+                let d = self.master_down_interval();
+                self.start_backup_timer(now, d, Reason::MasterNoResponse);
+            }
+            State::Fault | State::Initialize => {}
+        }
+        self.finish(out)
     }
 
     /// Sync group: force Master now (all members want it).
@@ -970,5 +1007,59 @@ mod tests {
         assert_eq!(s.next_tx(), Some(22));
         let mut s = AhSequence { last: 0xFFFF_FFFE };
         assert_eq!(s.next_tx(), None);
+    }
+
+    // Proves reconfigure keeps the state: a master with a new priority and interval stays
+    // master with no transition, advertises the new priority at once and re-arms with the new
+    // interval; the tracked delta still applies; a backup restarts its down timer from the new
+    // interval; a fault stays a fault.
+    #[test]
+    fn reconfigure_keeps_state() {
+        let me = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let vrid = Vrid::new(7).unwrap();
+        let mut cfg = RouterConfig::new(vrid, Version::V2, me, vec![]);
+        cfg.initial_state = InitialState::Master;
+        let t = Instant::now();
+        let mut m = VirtualRouter::new(cfg.clone());
+        m.handle(t, Input::Startup);
+        m.handle(t + Duration::from_millis(1), Input::Timer);
+        assert_eq!(m.state(), State::Master);
+        m.handle(t, Input::PriorityChange(-10));
+        let mut new = cfg.clone();
+        new.priority = Priority(150);
+        new.advert_interval = AdvertInterval::V2Secs(2);
+        let t1 = t + Duration::from_millis(500);
+        let a = m.reconfigure(t1, new.clone());
+        assert_eq!(m.state(), State::Master);
+        assert_eq!(m.priority(), Priority(140));
+        assert!(a.contains(&Action::SendAdvert {
+            priority: Priority(140)
+        }));
+        assert!(
+            !a.iter().any(|x| matches!(x, Action::Notify { .. })),
+            "{a:?}"
+        );
+        assert!(!a.contains(&Action::RemoveVips), "{a:?}");
+        assert_eq!(m.next_deadline(), Some(t1 + Duration::from_secs(2)));
+
+        let mut b = VirtualRouter::new(RouterConfig::new(vrid, Version::V2, me, vec![]));
+        b.handle(t, Input::Startup);
+        assert_eq!(b.state(), State::Backup);
+        let a = b.reconfigure(t1, new.clone());
+        assert_eq!(b.state(), State::Backup);
+        assert!(
+            !a.iter().any(|x| matches!(x, Action::Notify { .. })),
+            "{a:?}"
+        );
+        assert_eq!(b.next_deadline(), Some(t1 + b.master_down_interval()));
+        assert!(b.master_down_interval() > Duration::from_secs(6));
+
+        let mut f = VirtualRouter::new(RouterConfig::new(vrid, Version::V2, me, vec![]));
+        f.handle(t, Input::Fault(true));
+        f.handle(t, Input::Startup);
+        assert_eq!(f.state(), State::Fault);
+        let a = f.reconfigure(t1, new);
+        assert_eq!(f.state(), State::Fault);
+        assert!(a.iter().all(|x| matches!(x, Action::ArmTimer(_))), "{a:?}");
     }
 }
