@@ -8,12 +8,11 @@
 //!   removes them at once if this process dies.
 //! * **Shutdown**: the watch is set, the runtime does its planned handover and releases the
 //!   VIPs (unless `-V`), and the thread is awaited.
-//! * **Reload**: vrrp-runtime has no diff-apply. The VRRP part of the old and new
-//!   configuration is compared in canonical form ([`vrrp_view`] printed with
-//!   `conf_parse::print`): unchanged → nothing happens (the VIPs stay without a gap); changed
-//!   → the runtime thread is stopped (planned handover) and started again with the new
-//!   configuration; if the runtime refuses it during setup (within [`RELOAD_SETTLE`]), the
-//!   previous configuration is started again and the reload reported as failed.
+//! * **Reload**: the VRRP part of the old and new configuration is compared in canonical form
+//!   ([`vrrp_view`] printed with `conf_parse::print`): unchanged → nothing happens; changed →
+//!   the new configuration goes to the running runtime ([`vrrp_runtime::Reload`]), which
+//!   applies it as a diff: unchanged instances are not touched, changed ones keep their state
+//!   and VIPs with the new settings, rebound ones restart, removed ones leave with priority 0.
 //! * **Errors**: a configuration the runtime refuses → [`exit::CONFIG`]; a socket/netlink
 //!   failure → [`exit::FATAL`] ([`exit::MISSING_PERMISSION`] when it was EPERM/EACCES); both
 //!   stop the daemon, as keepalived does.
@@ -24,7 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use vrrp_runtime::{Metrics, RuntimeOptions, VrrpRuntimeError};
 
 use crate::config::Loaded;
@@ -106,13 +105,10 @@ pub fn exit_code_for(e: &VrrpRuntimeError) -> i32 {
     }
 }
 
-/// How long a restarted runtime must run before a reload counts as applied (its
-/// configuration errors come out during setup, well within this).
-const RELOAD_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
-
 /// A runtime running on its own thread.
 struct Running {
     shutdown: watch::Sender<bool>,
+    reload: mpsc::UnboundedSender<vrrp_runtime::Reload>,
     done: oneshot::Receiver<Result<(), VrrpRuntimeError>>,
 }
 
@@ -123,6 +119,7 @@ fn start(
     metrics: &Arc<Metrics>,
 ) -> Result<Running, i32> {
     let (sd_tx, sd_rx) = watch::channel(false);
+    let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = oneshot::channel();
     let link = link.clone();
     let on_held: vrrp_runtime::HeldVipsCallback = Arc::new(move |held| {
@@ -151,12 +148,13 @@ fn start(
     let spawned = std::thread::Builder::new()
         .name("vrrp-runtime".into())
         .spawn(move || {
-            let r = vrrp_runtime::run(config, opts);
+            let r = vrrp_runtime::run_with_reload(config, opts, reload_rx);
             let _ = done_tx.send(r);
         });
     match spawned {
         Ok(_) => Ok(Running {
             shutdown: sd_tx,
+            reload: reload_tx,
             done: done_rx,
         }),
         Err(e) => {
@@ -389,41 +387,34 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                         let _ = done.send(Ok(()));
                         continue;
                     }
-                    info!("Reload: VRRP configuration changed, restarting the VRRP runtime");
-                    let code = running.stop().await;
-                    if code != exit::OK {
-                        let _ = done.send(Err("VRRP runtime failed while stopping".into()));
-                        return code;
-                    }
-                    let mut fresh = match start(&config, &ctx.options, &ctx.link, &metrics) {
-                        Ok(r) => r,
-                        Err(code) => {
-                            let _ = done.send(Err("cannot restart the VRRP runtime".into()));
-                            return code;
-                        }
+                    info!("Reload: VRRP configuration changed, applying the difference");
+                    let (tx, rx) = oneshot::channel();
+                    let req = vrrp_runtime::Reload {
+                        config: config.config().clone(),
+                        done: tx,
                     };
-                    // The runtime refuses a configuration during its setup (no runnable
-                    // instance...): give it a moment; if it fails at once, go back to the
-                    // previous configuration and report the reload as failed.
-                    match tokio::time::timeout(RELOAD_SETTLE, &mut fresh.done).await {
-                        Err(_) => {
+                    if running.reload.send(req).is_err() {
+                        let _ = done.send(Err("the VRRP runtime is not running".into()));
+                        continue;
+                    }
+                    match rx.await {
+                        Ok(Ok(report)) => {
                             cfg = config;
-                            running = fresh;
-                            let _ = done.send(Ok(()));
+                            if report.skipped.is_empty() {
+                                let _ = done.send(Ok(()));
+                            } else {
+                                let _ = done.send(Err(format!(
+                                    "vrrp_instance(s) {} could not start (see above)",
+                                    report.skipped.join(", ")
+                                )));
+                            }
                         }
-                        Ok(r) => {
-                            let code = finished(r);
-                            error!("Reload: the new VRRP configuration did not run; back to the previous one");
-                            running = match start(&cfg, &ctx.options, &ctx.link, &metrics) {
-                                Ok(r) => r,
-                                Err(c) => {
-                                    let _ = done.send(Err("cannot restart the VRRP runtime".into()));
-                                    return c;
-                                }
-                            };
-                            let _ = done.send(Err(format!(
-                                "the VRRP runtime refused the new configuration (status {code})"
-                            )));
+                        Ok(Err(e)) => {
+                            error!("Reload: the new VRRP configuration cannot run ({e}); keeping the previous one");
+                            let _ = done.send(Err(e));
+                        }
+                        Err(_) => {
+                            let _ = done.send(Err("the VRRP runtime stopped during the reload".into()));
                         }
                     }
                 }

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use config::LEASE_MARGIN_SECS;
+pub use runtime::{Reload, ReloadReport};
 
 /// Errors of the VRRP runtime.
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +197,22 @@ impl std::fmt::Debug for RuntimeOptions {
 /// setup. Per-instance problems (missing interface, VIP add refused...) are logged with the
 /// instance name and the instance keeps its other duties or is skipped.
 pub fn run(config: conf_parse::Config, opts: RuntimeOptions) -> Result<(), VrrpRuntimeError> {
+    let (_never, reloads) = tokio::sync::mpsc::unbounded_channel();
+    run_with_reload(config, opts, reloads)
+}
+
+/// [`run`], taking reloads: each [`Reload`] is applied as a diff against the running
+/// configuration — unchanged instances keep running untouched (state, VIPs, timers), changed
+/// ones keep their state with the new settings (VIPs added/removed), those bound to another
+/// interface/VRID/family/source are restarted, removed ones leave with priority 0 — and
+/// answered with a [`ReloadReport`]. The configuration must already be checked (conf-parse).
+/// If an instance to start cannot run (missing interface, no source address) nothing is
+/// applied and the answer is the located reason; the running instances are untouched.
+pub fn run_with_reload(
+    config: conf_parse::Config,
+    opts: RuntimeOptions,
+    reloads: tokio::sync::mpsc::UnboundedReceiver<Reload>,
+) -> Result<(), VrrpRuntimeError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -203,5 +220,5 @@ pub fn run(config: conf_parse::Config, opts: RuntimeOptions) -> Result<(), VrrpR
             op: "building the tokio runtime".into(),
             source,
         })?;
-    rt.block_on(runtime::run_async(config, opts))
+    rt.block_on(runtime::run_async(config, opts, reloads))
 }

@@ -25,7 +25,8 @@ use crate::{sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
 /// How often track files are read, and links too when link events are unavailable. Links are
 /// otherwise re-read only when the kernel reports a link change ([`netplat::LinkWatch`]).
 const LINK_POLL: Duration = Duration::from_millis(50);
-/// Stats file: rewritten at most this often, and only after something happened.
+/// Stats file: rewritten at most this often and only after something happened (at once after
+/// a state change).
 const STATS_EVERY: Duration = Duration::from_millis(100);
 /// Minimum grace after seeing the new master's first advert before a resigning master drops its
 /// VIPs (lets the new master install its VIPs and its gratuitous ARPs reach the clients first;
@@ -81,6 +82,8 @@ struct Rt {
     scripts_ok: BTreeMap<String, bool>,
     insecure_scripts: Vec<String>,
     held_published: Vec<HeldVip>,
+    /// A state changed since the stats file was last written (written at once, not throttled).
+    state_changed: bool,
 }
 
 fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
@@ -107,15 +110,195 @@ fn parse_scope(s: &str) -> Scope {
     }
 }
 
+/// Handles the runtime owns besides the instances: notify FIFOs, receive/link threads, script
+/// tasks, notification queues. Kept together so a reload can add to them.
+struct Env {
+    fifos: Fifos,
+    fifo_paths: Vec<String>,
+    rx_tx: mpsc::UnboundedSender<(usize, Vec<u8>, Instant)>,
+    tr_tx: mpsc::UnboundedSender<TrackEvent>,
+    stop: Arc<AtomicBool>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    /// How many of the runtime's sockets have their receive thread.
+    reading: usize,
+    notify_handles: Vec<tokio::task::JoinHandle<()>>,
+    /// Running `vrrp_script` tasks by name, with their canonical definition.
+    scripts: BTreeMap<String, (String, tokio::task::JoinHandle<()>)>,
+}
+
+impl Env {
+    /// Receive threads for the sockets that have none yet.
+    fn spawn_readers(&mut self, socks: &[SockEntry]) -> Result<(), VrrpRuntimeError> {
+        while self.reading < socks.len() {
+            self.spawn_reader(self.reading, &socks[self.reading])?;
+            self.reading += 1;
+        }
+        Ok(())
+    }
+
+    /// Receive thread for socket `i` (blocking recv with a short timeout; stamped on arrival).
+    fn spawn_reader(&mut self, i: usize, s: &SockEntry) -> Result<(), VrrpRuntimeError> {
+        let v6 = s.family == Family::V6;
+        let fd = s.fd.clone();
+        let tx = self.rx_tx.clone();
+        let stop = self.stop.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("vrrp-rx-{i}"))
+            .spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let got = if v6 {
+                        sock::recv_v6(&fd, &mut buf)
+                    } else {
+                        sock::recv(&fd, &mut buf).map(|n| buf[..n].to_vec())
+                    };
+                    match got {
+                        Ok(pkt) => {
+                            let now = Instant::now();
+                            if tx.send((i, pkt, now)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut
+                                || e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            log::warn!("VRRP receive: {e}");
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
+            })
+            .map_err(|source| VrrpRuntimeError::Io {
+                op: "spawning a receive thread".into(),
+                source,
+            })?;
+        self.readers.push(h);
+        Ok(())
+    }
+}
+
+/// Canonical text of a configuration fragment (locations, comments and spacing do not count).
+fn canon(c: Config) -> String {
+    conf_parse::print(&c)
+}
+
+/// What an instance's running behaviour depends on: the instance, the global settings, and the
+/// scripts, track files, track processes and sync groups it refers to. Equal signatures across
+/// a reload: the instance is kept untouched.
+fn instance_signature(cfg: &Config, inst: &conf_parse::VrrpInstance) -> String {
+    let groups: Vec<conf_parse::SyncGroup> = cfg
+        .sync_groups
+        .iter()
+        .filter(|g| g.group.contains(&inst.name))
+        .cloned()
+        .collect();
+    let refs = |own: &[conf_parse::TrackRef],
+                pick: fn(&conf_parse::SyncGroup) -> &[conf_parse::TrackRef]| {
+        own.iter()
+            .chain(groups.iter().flat_map(|g| pick(g).iter()))
+            .map(|t| t.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let scripts = refs(&inst.track_script, |g| &g.track_script);
+    let files = refs(&inst.track_file, |g| &g.track_file);
+    let procs = refs(&inst.track_process, |g| &g.track_process);
+    canon(Config {
+        global: cfg.global.clone(),
+        vrrp_scripts: cfg
+            .vrrp_scripts
+            .iter()
+            .filter(|s| scripts.contains(&s.name))
+            .cloned()
+            .collect(),
+        track_files: cfg
+            .track_files
+            .iter()
+            .filter(|f| files.contains(&f.name))
+            .cloned()
+            .collect(),
+        track_processes: cfg
+            .track_processes
+            .iter()
+            .filter(|p| procs.contains(&p.name))
+            .cloned()
+            .collect(),
+        vrrp_instances: vec![inst.clone()],
+        sync_groups: groups,
+        garp_groups: cfg.garp_groups.clone(),
+        ..Config::default()
+    })
+}
+
+/// Canonical definition of a `vrrp_script` (to tell a changed script from an unchanged one).
+fn script_signature(s: &conf_parse::VrrpScript) -> String {
+    canon(Config {
+        vrrp_scripts: vec![s.clone()],
+        ..Config::default()
+    })
+}
+
+/// Scripts refused by `enable_script_security` (logged with their location).
+fn insecure_scripts(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if !config.global.enable_script_security {
+        return out;
+    }
+    for s in &config.vrrp_scripts {
+        if let Some(why) = track::insecure_reason(&s.script) {
+            log::error!(
+                "{}:{}: vrrp_script {}: refused by enable_script_security: {why}; \
+                 the script is not run and its tracking is ignored",
+                s.loc.0.file,
+                s.loc.0.line,
+                s.name
+            );
+            out.push(s.name.clone());
+        }
+    }
+    out
+}
+
+/// What a reload did, by instance name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Unchanged: kept running untouched (state, VIPs, timers).
+    pub kept: Vec<String>,
+    /// Changed in place: state and VIPs kept, new settings applied, VIPs added/removed.
+    pub updated: Vec<String>,
+    /// Changed in what the instance is bound to (interface, VRID, family, source, multicast
+    /// group, unicast, AH): left with priority 0 and started again.
+    pub restarted: Vec<String>,
+    /// New instances started.
+    pub added: Vec<String>,
+    /// Instances no longer configured: left with priority 0, VIPs removed.
+    pub removed: Vec<String>,
+    /// Instances of the new configuration that could not be started (logged, located).
+    pub skipped: Vec<String>,
+}
+
+/// A reload request for [`crate::run_with_reload`]: the new configuration (already parsed and
+/// checked) and where to answer.
+#[derive(Debug)]
+pub struct Reload {
+    /// The new configuration.
+    pub config: Config,
+    /// Receives the report once applied, or why nothing was applied (an instance to start
+    /// cannot run: missing interface, no source address...; located).
+    pub done: tokio::sync::oneshot::Sender<Result<ReloadReport, String>>,
+}
+
 pub(crate) async fn run_async(
     config: Config,
     opts: RuntimeOptions,
+    mut reloads: mpsc::UnboundedReceiver<Reload>,
 ) -> Result<(), VrrpRuntimeError> {
     let lease = opts
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
-    let mut rtnl = Rtnl::new().map_err(nl("opening rtnetlink".into()))?;
-    let fifos = Fifos::open(&config::notify_fifos(&config));
+    let rtnl = Rtnl::new().map_err(nl("opening rtnetlink".into()))?;
+    let fifo_paths = config::notify_fifos(&config);
 
     // Shutdown: external watch and/or signals.
     let (sd_tx, mut sd_rx) = watch::channel(false);
@@ -153,188 +336,37 @@ pub(crate) async fn run_async(
         });
     }
 
-    // Script security.
-    let mut insecure_scripts = Vec::new();
-    for s in &config.vrrp_scripts {
-        if config.global.enable_script_security {
-            if let Some(why) = track::insecure_reason(&s.script) {
-                log::error!(
-                    "{}:{}: vrrp_script {}: refused by enable_script_security: {why}; \
-                     the script is not run and its tracking is ignored",
-                    s.loc.0.file,
-                    s.loc.0.line,
-                    s.name
-                );
-                insecure_scripts.push(s.name.clone());
-            }
-        }
-    }
-
-    let mut insts = Vec::new();
-    let mut socks: Vec<SockEntry> = Vec::new();
-    let mut notify_handles = Vec::new();
+    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>, Instant)>();
+    let (tr_tx, mut tr_rx) = mpsc::unbounded_channel::<TrackEvent>();
+    let mut env = Env {
+        fifos: Fifos::open(&fifo_paths),
+        fifo_paths,
+        rx_tx,
+        tr_tx,
+        stop: Arc::new(AtomicBool::new(false)),
+        readers: Vec::new(),
+        reading: 0,
+        notify_handles: Vec::new(),
+        scripts: BTreeMap::new(),
+    };
+    let mut rt = Rt {
+        insts: Vec::new(),
+        socks: Vec::new(),
+        rtnl,
+        metrics: opts.metrics.clone(),
+        opts,
+        lease,
+        scripts_ok: BTreeMap::new(),
+        insecure_scripts: insecure_scripts(&config),
+        held_published: Vec::new(),
+        state_changed: false,
+    };
     for ci in &config.vrrp_instances {
-        let spec = match config::instance_spec(&config, ci) {
-            Ok(s) => s,
-            Err(e) => {
-                log::error!("{e}; instance skipped");
-                continue;
-            }
-        };
-        let link = match rtnl.link_by_name(&spec.ifname) {
-            Ok(Some(l)) => l,
-            Ok(None) => {
-                log::error!(
-                    "{}:{}: vrrp_instance {}: interface {} does not exist; instance skipped",
-                    ci.interface_loc.0.file,
-                    ci.interface_loc.0.line,
-                    spec.name,
-                    spec.ifname
-                );
-                continue;
-            }
-            Err(e) => {
-                log::error!(
-                    "vrrp_instance {}: looking up {}: {e}",
-                    spec.name,
-                    spec.ifname
-                );
-                continue;
-            }
-        };
-        let primary = match spec.src {
-            Some(a) => Some(a),
-            None => primary_address(&mut rtnl, link.index, spec.family, &spec.vips),
-        };
-        let Some(primary) = primary else {
-            log::error!(
-                "vrrp_instance {}: interface {} has no {:?} address to send from; instance skipped",
-                spec.name,
-                spec.ifname,
-                spec.family
-            );
-            continue;
-        };
-        let proto = if matches!(spec.auth, vrrp_proto::AuthConfig::Ah(_)) {
-            sock::IPPROTO_AH
-        } else {
-            sock::IPPROTO_VRRP
-        };
-        let sidx = match socks
-            .iter()
-            .position(|s| s.ifindex == link.index && s.family == spec.family && s.proto == proto)
-        {
-            Some(i) => i,
-            None if spec.family == Family::V6 => {
-                let mut groups: Vec<std::net::Ipv6Addr> = Vec::new();
-                for other in &config.vrrp_instances {
-                    if other.interface.as_deref() == Some(spec.ifname.as_str()) {
-                        if let Ok(o) = config::instance_spec(&config, other) {
-                            if let IpAddr::V6(g) = o.mcast_group {
-                                if o.unicast_peers.is_empty() && !groups.contains(&g) {
-                                    groups.push(g);
-                                }
-                            }
-                        }
-                    }
-                }
-                let IpAddr::V6(src6) = primary else {
-                    log::error!(
-                        "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
-                        spec.name
-                    );
-                    continue;
-                };
-                let s = match sock::open_v6(&spec.ifname, link.index, src6, &groups) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
-                        continue;
-                    }
-                };
-                socks.push(SockEntry {
-                    ifindex: link.index,
-                    family: spec.family,
-                    proto,
-                    fd: Arc::new(s),
-                });
-                socks.len() - 1
-            }
-            None => {
-                let mut groups: Vec<Ipv4Addr> = Vec::new();
-                for other in &config.vrrp_instances {
-                    if other.interface.as_deref() == Some(spec.ifname.as_str()) {
-                        if let Ok(o) = config::instance_spec(&config, other) {
-                            if let IpAddr::V4(g) = o.mcast_group {
-                                if o.unicast_peers.is_empty() && !groups.contains(&g) {
-                                    groups.push(g);
-                                }
-                            }
-                        }
-                    }
-                }
-                let s = match sock::open_v4(&spec.ifname, link.index, proto, &groups) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
-                        continue;
-                    }
-                };
-                socks.push(SockEntry {
-                    ifindex: link.index,
-                    family: spec.family,
-                    proto,
-                    fd: Arc::new(s),
-                });
-                socks.len() - 1
-            }
-        };
-        let mut mac = [0u8; 6];
-        if link.mac.len() == 6 {
-            mac.copy_from_slice(&link.mac);
+        if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
+            rt.insts.push(inst);
         }
-        let packet = match PacketSocket::open(link.index) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
-                None
-            }
-        };
-        let vr = VirtualRouter::new(spec.router_config(primary));
-        let (ntx, handle) =
-            notify::spawn_queue(spec.name.clone(), spec.notify.clone(), fifos.clone());
-        notify_handles.push(handle);
-        let track_if_up = spec
-            .track_interfaces
-            .iter()
-            .map(|t| (t.name.clone(), true))
-            .collect();
-        insts.push(Inst {
-            ifindex: link.index,
-            mac,
-            primary,
-            vr,
-            sock: sidx,
-            packet,
-            notify: Some(ntx),
-            holding: false,
-            last_refresh: None,
-            garps: Vec::new(),
-            link_up: link.up && link.lower_up,
-            track_if_up,
-            track_file_values: BTreeMap::new(),
-            fault: false,
-            delta: 0,
-            ah_last_seq: 0,
-            ah_tx_seq: 0,
-            ip_ident: (std::process::id() & 0xffff) as u16,
-            handover_until: None,
-            handover_drop_at: None,
-            group: None,
-            spec,
-        });
     }
-    if insts.is_empty() {
+    if rt.insts.is_empty() {
         return Err(VrrpRuntimeError::Config {
             instance: "*".into(),
             file: String::new(),
@@ -342,104 +374,9 @@ pub(crate) async fn run_async(
             msg: "no runnable vrrp_instance".into(),
         });
     }
-
-    // Receive threads (blocking recv with a short timeout; stamped on arrival).
-    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>, Instant)>();
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut readers = Vec::new();
-    for (i, s) in socks.iter().enumerate() {
-        let v6 = s.family == Family::V6;
-        let fd = s.fd.clone();
-        let tx = rx_tx.clone();
-        let stop = stop.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("vrrp-rx-{i}"))
-            .spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                while !stop.load(Ordering::Relaxed) {
-                    let got = if v6 {
-                        sock::recv_v6(&fd, &mut buf)
-                    } else {
-                        sock::recv(&fd, &mut buf).map(|n| buf[..n].to_vec())
-                    };
-                    match got {
-                        Ok(pkt) => {
-                            let now = Instant::now();
-                            if tx.send((i, pkt, now)).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e)
-                            if e.kind() == std::io::ErrorKind::WouldBlock
-                                || e.kind() == std::io::ErrorKind::TimedOut
-                                || e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            log::warn!("VRRP receive: {e}");
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                    }
-                }
-            });
-        match spawned {
-            Ok(h) => readers.push(h),
-            Err(source) => {
-                return Err(VrrpRuntimeError::Io {
-                    op: "spawning a receive thread".into(),
-                    source,
-                })
-            }
-        }
-    }
-
-    // Scripts.
-    let (tr_tx, mut tr_rx) = mpsc::unbounded_channel::<TrackEvent>();
-    let mut scripts_ok = BTreeMap::new();
-    for s in &config.vrrp_scripts {
-        if insecure_scripts.contains(&s.name) {
-            continue;
-        }
-        let used = insts
-            .iter()
-            .any(|i| i.spec.track_scripts.iter().any(|t| t.name == s.name));
-        if used {
-            scripts_ok.insert(s.name.clone(), !s.init_fail);
-            track::spawn_script(s.clone(), tr_tx.clone());
-        }
-    }
-
-    let mut rt = Rt {
-        insts,
-        socks,
-        rtnl,
-        metrics: opts.metrics.clone(),
-        opts,
-        lease,
-        scripts_ok,
-        insecure_scripts,
-        held_published: Vec::new(),
-    };
-
-    // Sync groups (two or more running members move together).
-    for sg in &config.sync_groups {
-        let idx: Vec<usize> = sg
-            .group
-            .iter()
-            .filter_map(|n| rt.insts.iter().position(|i| &i.spec.name == n))
-            .collect();
-        if idx.len() < 2 {
-            log::warn!(
-                "{}:{}: vrrp_sync_group {} has fewer than two running instances; ignored",
-                sg.loc.0.file,
-                sg.loc.0.line,
-                sg.name
-            );
-            continue;
-        }
-        for &k in &idx {
-            rt.insts[k].vr.set_in_sync_group(true);
-            rt.insts[k].group = Some(idx.clone());
-        }
-    }
+    env.spawn_readers(&rt.socks)?;
+    rt.sync_scripts(&config, &mut env);
+    rt.setup_sync_groups(&config);
 
     // Leftover VIPs from an earlier run.
     for i in 0..rt.insts.len() {
@@ -460,7 +397,7 @@ pub(crate) async fn run_async(
     let (link_tx, mut link_rx) = mpsc::unbounded_channel::<Result<(), String>>();
     let mut link_events = match netplat::LinkWatch::new(Duration::from_millis(200)) {
         Ok(w) => {
-            let stop = stop.clone();
+            let stop = env.stop.clone();
             let spawned = std::thread::Builder::new()
                 .name("vrrp-links".into())
                 .spawn(move || {
@@ -478,7 +415,7 @@ pub(crate) async fn run_async(
                 });
             match spawned {
                 Ok(h) => {
-                    readers.push(h);
+                    env.readers.push(h);
                     // Changes between the instances' setup and the subscription.
                     rt.poll_links(Instant::now(), true, false);
                     true
@@ -494,7 +431,8 @@ pub(crate) async fn run_async(
             false
         }
     };
-    let has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
+    let mut has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
+    let mut current = config;
 
     let mut shutting_down = false;
     let mut next_poll = Instant::now() + LINK_POLL;
@@ -527,6 +465,21 @@ pub(crate) async fn run_async(
                     shutting_down = true;
                     rt.begin_shutdown(Instant::now());
                 }
+            }
+            Some(req) = reloads.recv(), if !shutting_down => {
+                let report = rt.reload(&current, &req.config, &mut env, Instant::now());
+                if let Err(e) = env.spawn_readers(&rt.socks) {
+                    log::error!("reload: {e}");
+                }
+                match &report {
+                    Ok(_) => current = req.config,
+                    Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
+                }
+                has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
+                if link_events {
+                    rt.poll_links(Instant::now(), true, false);
+                }
+                let _ = req.done.send(report);
             }
             Some((sidx, pkt, at)) = rx_rx.recv() => {
                 rt.on_packet(sidx, &pkt, at);
@@ -561,10 +514,10 @@ pub(crate) async fn run_async(
                 }
             }
         }
-        // Anything above may have moved a counter or a state.
+        // Anything above may have moved a counter or a state; states are written at once.
         stats_dirty = true;
         let now = Instant::now();
-        if now >= next_stats {
+        if now >= next_stats || std::mem::take(&mut rt.state_changed) {
             rt.write_stats();
             stats_dirty = false;
             next_stats = now + STATS_EVERY;
@@ -584,14 +537,31 @@ pub(crate) async fn run_async(
     for inst in &mut rt.insts {
         inst.notify = None;
     }
-    for h in notify_handles {
+    for (_, (_, h)) in std::mem::take(&mut env.scripts) {
+        h.abort();
+    }
+    for h in std::mem::take(&mut env.notify_handles) {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
-    stop.store(true, Ordering::Relaxed);
-    for h in readers {
+    env.stop.store(true, Ordering::Relaxed);
+    for h in std::mem::take(&mut env.readers) {
         let _ = h.join();
     }
     Ok(())
+}
+
+/// IP protocol of an instance's socket: AH or VRRP.
+fn sock_proto(spec: &InstanceSpec) -> i32 {
+    if matches!(spec.auth, vrrp_proto::AuthConfig::Ah(_)) {
+        sock::IPPROTO_AH
+    } else {
+        sock::IPPROTO_VRRP
+    }
+}
+
+/// Same notify scripts (the queue can stay).
+fn same_notify(a: &InstanceSpec, b: &InstanceSpec) -> bool {
+    format!("{:?}", a.notify) == format!("{:?}", b.notify)
 }
 
 fn primary_address(
@@ -612,6 +582,486 @@ fn primary_address(
 }
 
 impl Rt {
+    /// What an instance needs from the configuration and the kernel before anything is opened:
+    /// its spec, its interface and its source address. The error is located.
+    fn resolve(
+        &mut self,
+        config: &Config,
+        ci: &conf_parse::VrrpInstance,
+    ) -> Result<(InstanceSpec, netplat::Link, IpAddr), String> {
+        let spec = config::instance_spec(config, ci).map_err(|e| e.to_string())?;
+        let link = match self.rtnl.link_by_name(&spec.ifname) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                return Err(format!(
+                    "{}:{}: vrrp_instance {}: interface {} does not exist",
+                    ci.interface_loc.0.file, ci.interface_loc.0.line, spec.name, spec.ifname
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "vrrp_instance {}: looking up {}: {e}",
+                    spec.name, spec.ifname
+                ))
+            }
+        };
+        let primary = match spec.src {
+            Some(a) => Some(a),
+            None => primary_address(&mut self.rtnl, link.index, spec.family, &spec.vips),
+        };
+        let Some(primary) = primary else {
+            return Err(format!(
+                "vrrp_instance {}: interface {} has no {:?} address to send from",
+                spec.name, spec.ifname, spec.family
+            ));
+        };
+        Ok((spec, link, primary))
+    }
+
+    /// Sets up one configured instance: interface, source address, the (shared) socket, the
+    /// GARP socket, the state machine (in Initialize) and its notification queue. `None` (logged
+    /// with the location) when it cannot run; the others are unaffected.
+    fn build_instance(
+        &mut self,
+        config: &Config,
+        ci: &conf_parse::VrrpInstance,
+        env: &mut Env,
+    ) -> Option<Inst> {
+        let (spec, link, primary) = match self.resolve(config, ci) {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("{e}; instance skipped");
+                return None;
+            }
+        };
+        let proto = sock_proto(&spec);
+        let sidx =
+            match self.socks.iter().position(|s| {
+                s.ifindex == link.index && s.family == spec.family && s.proto == proto
+            }) {
+                Some(i) => i,
+                None => {
+                    // Multicast groups of every instance of the configuration on this interface.
+                    let groups: Vec<IpAddr> = config
+                        .vrrp_instances
+                        .iter()
+                        .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+                        .filter_map(|o| config::instance_spec(config, o).ok())
+                        .filter(|o| o.unicast_peers.is_empty())
+                        .map(|o| o.mcast_group)
+                        .fold(Vec::new(), |mut v, g| {
+                            if !v.contains(&g) {
+                                v.push(g);
+                            }
+                            v
+                        });
+                    let opened = match (spec.family, primary) {
+                        (Family::V6, IpAddr::V6(src6)) => {
+                            let g6: Vec<std::net::Ipv6Addr> = groups
+                                .iter()
+                                .filter_map(|g| match g {
+                                    IpAddr::V6(g) => Some(*g),
+                                    IpAddr::V4(_) => None,
+                                })
+                                .collect();
+                            sock::open_v6(&spec.ifname, link.index, src6, &g6)
+                        }
+                        (Family::V6, IpAddr::V4(_)) => {
+                            log::error!(
+                                "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
+                                spec.name
+                            );
+                            return None;
+                        }
+                        (Family::V4, _) => {
+                            let g4: Vec<Ipv4Addr> = groups
+                                .iter()
+                                .filter_map(|g| match g {
+                                    IpAddr::V4(g) => Some(*g),
+                                    IpAddr::V6(_) => None,
+                                })
+                                .collect();
+                            sock::open_v4(&spec.ifname, link.index, proto, &g4)
+                        }
+                    };
+                    let s = match opened {
+                        Ok(s) => s,
+                        Err(e) => {
+                            log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                            return None;
+                        }
+                    };
+                    self.socks.push(SockEntry {
+                        ifindex: link.index,
+                        family: spec.family,
+                        proto,
+                        fd: Arc::new(s),
+                    });
+                    self.socks.len() - 1
+                }
+            };
+        let mut mac = [0u8; 6];
+        if link.mac.len() == 6 {
+            mac.copy_from_slice(&link.mac);
+        }
+        let packet = match PacketSocket::open(link.index) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
+                None
+            }
+        };
+        let vr = VirtualRouter::new(spec.router_config(primary));
+        let (ntx, handle) =
+            notify::spawn_queue(spec.name.clone(), spec.notify.clone(), env.fifos.clone());
+        env.notify_handles.push(handle);
+        let track_if_up = spec
+            .track_interfaces
+            .iter()
+            .map(|t| (t.name.clone(), true))
+            .collect();
+        Some(Inst {
+            ifindex: link.index,
+            mac,
+            primary,
+            vr,
+            sock: sidx,
+            packet,
+            notify: Some(ntx),
+            holding: false,
+            last_refresh: None,
+            garps: Vec::new(),
+            link_up: link.up && link.lower_up,
+            track_if_up,
+            track_file_values: BTreeMap::new(),
+            fault: false,
+            delta: 0,
+            ah_last_seq: 0,
+            ah_tx_seq: 0,
+            ip_ident: (std::process::id() & 0xffff) as u16,
+            handover_until: None,
+            handover_drop_at: None,
+            group: None,
+            spec,
+        })
+    }
+
+    /// Runs the `vrrp_script`s the instances track (not refused by script security): an
+    /// unchanged running script keeps running (and its up/down state), a changed one is
+    /// restarted from its `init_fail` state, one no longer tracked is stopped.
+    fn sync_scripts(&mut self, config: &Config, env: &mut Env) {
+        let mut wanted = BTreeMap::new();
+        for s in &config.vrrp_scripts {
+            let used = self
+                .insts
+                .iter()
+                .any(|i| i.spec.track_scripts.iter().any(|t| t.name == s.name));
+            if used && !self.insecure_scripts.contains(&s.name) {
+                wanted.insert(s.name.clone(), s);
+            }
+        }
+        let running: Vec<String> = env.scripts.keys().cloned().collect();
+        for name in running {
+            let keep = wanted.get(&name).is_some_and(|s| {
+                env.scripts
+                    .get(&name)
+                    .is_some_and(|r| r.0 == script_signature(s))
+            });
+            if !keep {
+                if let Some((_, h)) = env.scripts.remove(&name) {
+                    h.abort();
+                }
+                self.scripts_ok.remove(&name);
+            }
+        }
+        for (name, s) in wanted {
+            if env.scripts.contains_key(&name) {
+                continue;
+            }
+            self.scripts_ok.insert(name.clone(), !s.init_fail);
+            let h = track::spawn_script(s.clone(), env.tr_tx.clone());
+            env.scripts.insert(name, (script_signature(s), h));
+        }
+    }
+
+    /// Sync groups: two or more running members move together.
+    fn setup_sync_groups(&mut self, config: &Config) {
+        for inst in &mut self.insts {
+            inst.group = None;
+            inst.vr.set_in_sync_group(false);
+        }
+        for sg in &config.sync_groups {
+            let idx: Vec<usize> = sg
+                .group
+                .iter()
+                .filter_map(|n| self.insts.iter().position(|i| &i.spec.name == n))
+                .collect();
+            if idx.len() < 2 {
+                log::warn!(
+                    "{}:{}: vrrp_sync_group {} has fewer than two running instances; ignored",
+                    sg.loc.0.file,
+                    sg.loc.0.line,
+                    sg.name
+                );
+                continue;
+            }
+            for &k in &idx {
+                self.insts[k].vr.set_in_sync_group(true);
+                self.insts[k].group = Some(idx.clone());
+            }
+        }
+    }
+
+    /// An instance leaves (removed or restarted by a reload): a master sends priority 0, the
+    /// VIPs are removed, the STOP notification is queued and the queue closed.
+    fn retire(&mut self, i: usize, now: Instant) {
+        let a = self.insts[i].vr.handle(now, Input::Shutdown);
+        self.apply(i, now, a);
+        if self.insts[i].holding {
+            self.remove_vips(i, false);
+        }
+        self.insts[i].notify = None;
+        if let Ok(mut m) = self.metrics.instances.lock() {
+            m.remove(&self.insts[i].spec.name);
+        }
+    }
+
+    /// Applies a new configuration as a diff (see [`ReloadReport`]). Unchanged instances are
+    /// not touched at all; changed ones keep their state through
+    /// [`VirtualRouter::reconfigure`] unless what they are bound to changed.
+    fn reload(
+        &mut self,
+        old: &Config,
+        new: &Config,
+        env: &mut Env,
+        now: Instant,
+    ) -> Result<ReloadReport, String> {
+        let mut report = ReloadReport::default();
+        let old_sig: BTreeMap<&str, String> = old
+            .vrrp_instances
+            .iter()
+            .map(|c| (c.name.as_str(), instance_signature(old, c)))
+            .collect();
+
+        // Plan per running instance, without touching anything yet.
+        enum Plan {
+            Keep,
+            Update(Box<InstanceSpec>),
+            Rebuild,
+        }
+        let mut plans: BTreeMap<String, Plan> = BTreeMap::new();
+        let mut removed = Vec::new();
+        for (i, inst) in self.insts.iter().enumerate() {
+            let name = inst.spec.name.clone();
+            let Some(ci) = new.vrrp_instances.iter().find(|c| c.name == name) else {
+                removed.push(i);
+                continue;
+            };
+            if old_sig.get(name.as_str()) == Some(&instance_signature(new, ci)) {
+                plans.insert(name, Plan::Keep);
+                continue;
+            }
+            let cur = &inst.spec;
+            let plan = match config::instance_spec(new, ci) {
+                Ok(spec)
+                    if spec.ifname == cur.ifname
+                        && spec.vrid == cur.vrid
+                        && spec.family == cur.family
+                        && spec.src == cur.src
+                        && spec.mcast_group == cur.mcast_group
+                        && spec.unicast_peers.is_empty() == cur.unicast_peers.is_empty()
+                        && sock_proto(&spec) == sock_proto(cur) =>
+                {
+                    Plan::Update(Box::new(spec))
+                }
+                _ => Plan::Rebuild,
+            };
+            plans.insert(name, plan);
+        }
+        // Everything that must be (re)built has to be able to run, or nothing is applied.
+        let mut problems = Vec::new();
+        for ci in &new.vrrp_instances {
+            if matches!(plans.get(&ci.name), None | Some(Plan::Rebuild)) {
+                if let Err(e) = self.resolve(new, ci) {
+                    problems.push(e);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+
+        self.insecure_scripts = insecure_scripts(new);
+        self.lease = self
+            .opts
+            .vip_lease
+            .unwrap_or_else(|| config::lease_from_config(new));
+        let fifo_paths = config::notify_fifos(new);
+        let fifos_changed = fifo_paths != env.fifo_paths;
+        if fifos_changed {
+            env.fifos = Fifos::open(&fifo_paths);
+            env.fifo_paths = fifo_paths;
+        }
+        // The leaving ones go first (their VIPs may be taken by a restarted or new instance).
+        for i in removed {
+            log::info!(
+                "VRRP_Instance({}) removed by reload",
+                self.insts[i].spec.name
+            );
+            self.retire(i, now);
+            report.removed.push(self.insts[i].spec.name.clone());
+        }
+        for i in 0..self.insts.len() {
+            if matches!(plans.get(&self.insts[i].spec.name), Some(Plan::Rebuild)) {
+                log::info!(
+                    "VRRP_Instance({}) rebound by reload; restarting it",
+                    self.insts[i].spec.name
+                );
+                self.retire(i, now);
+            }
+        }
+
+        let mut old_insts: BTreeMap<String, Inst> = std::mem::take(&mut self.insts)
+            .into_iter()
+            .map(|i| (i.spec.name.clone(), i))
+            .collect();
+        let mut fresh = Vec::new();
+        let mut updated = Vec::new();
+        for ci in &new.vrrp_instances {
+            match (plans.remove(&ci.name), old_insts.remove(&ci.name)) {
+                (Some(Plan::Keep), Some(inst)) => {
+                    report.kept.push(ci.name.clone());
+                    self.insts.push(inst);
+                }
+                (Some(Plan::Update(spec)), Some(mut inst)) => {
+                    let old_vips: Vec<IpAddress> = inst
+                        .spec
+                        .vips
+                        .iter()
+                        .chain(&inst.spec.excluded)
+                        .cloned()
+                        .collect();
+                    if fifos_changed || !same_notify(&inst.spec, &spec) {
+                        let (ntx, h) = notify::spawn_queue(
+                            spec.name.clone(),
+                            spec.notify.clone(),
+                            env.fifos.clone(),
+                        );
+                        env.notify_handles.push(h);
+                        inst.notify = Some(ntx);
+                    }
+                    inst.track_if_up = spec
+                        .track_interfaces
+                        .iter()
+                        .map(|t| {
+                            let up = inst.track_if_up.get(&t.name).copied().unwrap_or(true);
+                            (t.name.clone(), up)
+                        })
+                        .collect();
+                    inst.spec = *spec;
+                    updated.push((self.insts.len(), old_vips));
+                    report.updated.push(ci.name.clone());
+                    self.insts.push(inst);
+                }
+                (plan, _) => {
+                    let rebuilt = matches!(plan, Some(Plan::Rebuild));
+                    match self.build_instance(new, ci, env) {
+                        Some(inst) => {
+                            if rebuilt {
+                                report.restarted.push(ci.name.clone());
+                            } else {
+                                log::info!("VRRP_Instance({}) added by reload", ci.name);
+                                report.added.push(ci.name.clone());
+                            }
+                            fresh.push(self.insts.len());
+                            self.insts.push(inst);
+                        }
+                        None => report.skipped.push(ci.name.clone()),
+                    }
+                }
+            }
+        }
+        self.sync_scripts(new, env);
+        self.setup_sync_groups(new);
+
+        // Updated instances: new settings into the state machine, VIPs adjusted if held.
+        for (i, old_vips) in updated {
+            let cfg = self.insts[i].spec.router_config(self.insts[i].primary);
+            if self.insts[i].holding {
+                let now_vips = self.all_vips(i);
+                let gone: Vec<IpAddress> = old_vips
+                    .into_iter()
+                    .filter(|v| {
+                        !now_vips
+                            .iter()
+                            .any(|n| n.addr == v.addr && n.prefix_len == v.prefix_len)
+                    })
+                    .collect();
+                self.remove_some_vips(i, &gone);
+                self.add_vips(i, false);
+                self.publish_held();
+            }
+            let a = self.insts[i].vr.reconfigure(now, cfg);
+            self.apply(i, now, a);
+            self.recompute_tracking(i, now, false);
+            let inst = &self.insts[i];
+            if let Ok(mut m) = self.metrics.instances.lock() {
+                m.insert(
+                    inst.spec.name.clone(),
+                    (
+                        state_name(inst.vr.state()).to_string(),
+                        inst.vr.priority().get(),
+                    ),
+                );
+            }
+            log::info!(
+                "VRRP_Instance({}) updated by reload, staying {}",
+                inst.spec.name,
+                state_name(inst.vr.state())
+            );
+        }
+        // New and restarted instances start as at start-up.
+        for &i in &fresh {
+            self.remove_vips(i, true);
+        }
+        self.publish_held();
+        for i in fresh {
+            self.recompute_tracking(i, now, true);
+            self.feed(i, now, Input::Startup);
+        }
+        log::info!(
+            "Reload applied: kept {:?}, updated {:?}, restarted {:?}, added {:?}, removed {:?}",
+            report.kept,
+            report.updated,
+            report.restarted,
+            report.added,
+            report.removed
+        );
+        Ok(report)
+    }
+
+    /// Removes these addresses of instance `i` (a reload dropped them from its VIPs).
+    fn remove_some_vips(&mut self, i: usize, vips: &[IpAddress]) {
+        for v in vips {
+            let Some(spec) = self.vip_spec(i, v, false) else {
+                continue;
+            };
+            match self.rtnl.del_address(&spec) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
+                Err(e) => {
+                    Metrics::bump(&self.metrics.vip_errors);
+                    log::error!(
+                        "VRRP_Instance({}) removing VIP {}/{}: {e}",
+                        self.insts[i].spec.name,
+                        v.addr,
+                        v.prefix_len
+                    );
+                }
+            }
+        }
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         self.insts
             .iter()
@@ -968,6 +1418,7 @@ impl Rt {
                     if to != State::Master {
                         inst_clear_garps(&mut self.insts[i]);
                     }
+                    self.state_changed = true;
                     let inst = &self.insts[i];
                     if let Ok(mut m) = self.metrics.instances.lock() {
                         m.insert(

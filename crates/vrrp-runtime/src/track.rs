@@ -82,7 +82,10 @@ async fn run_once(argv: &[String], timeout: Duration) -> bool {
 
 /// Run `s` forever, reporting status changes (after rise/fall) on `tx`. The initial status is
 /// reported first (failed with `init_fail`, else ok).
-pub(crate) fn spawn_script(s: VrrpScript, tx: mpsc::UnboundedSender<TrackEvent>) {
+pub(crate) fn spawn_script(
+    s: VrrpScript,
+    tx: mpsc::UnboundedSender<TrackEvent>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let argv = split_command(&s.script);
         let timeout = s
@@ -130,5 +133,5 @@ pub(crate) fn spawn_script(s: VrrpScript, tx: mpsc::UnboundedSender<TrackEvent>)
                 }
             }
         }
-    });
+    })
 }
