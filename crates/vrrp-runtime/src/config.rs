@@ -22,6 +22,8 @@ pub(crate) struct NotifyScripts {
     pub fault: Option<Script>,
     pub stop: Option<Script>,
     pub generic: Option<Script>,
+    /// `global_defs script_user`: who they run as unless they name their own user.
+    pub default_user: Option<(String, Option<String>)>,
 }
 
 /// A tracked object reference resolved to its weight.
@@ -300,6 +302,7 @@ pub(crate) fn instance_spec(
             fault: own(&inst.notify_fault),
             stop: own(&inst.notify_stop),
             generic: own(&inst.notify),
+            default_user: g.script_user.clone(),
         },
         track_interfaces: tracked(&inst.track_interface, |_| 0),
         track_scripts: tracked(&inst.track_script, weight_of_script),

@@ -107,8 +107,23 @@ pub(crate) fn split_command(cmd: &str) -> Vec<String> {
     out
 }
 
-/// Run a script with extra arguments, waiting at most [`SCRIPT_TIMEOUT`].
-pub(crate) async fn run_script(script: &Script, extra: &[String], what: &str) {
+/// Run a script with extra arguments, waiting at most [`SCRIPT_TIMEOUT`], as its own `user`
+/// or else `default_user` (global `script_user`; see [`crate::track::run_as`]).
+pub(crate) async fn run_script(
+    script: &Script,
+    extra: &[String],
+    what: &str,
+    default_user: Option<&(String, Option<String>)>,
+) {
+    let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
+    let default = default_user.map(|(u, g)| (u.as_str(), g.as_deref()));
+    let who = match crate::track::run_as(own, default) {
+        Ok(w) => w,
+        Err(e) => {
+            log::error!("{what}: {} not run: {e}", script.command);
+            return;
+        }
+    };
     let mut argv = split_command(&script.command);
     argv.extend(extra.iter().cloned());
     let Some((prog, args)) = argv.split_first() else {
@@ -116,6 +131,7 @@ pub(crate) async fn run_script(script: &Script, extra: &[String], what: &str) {
     };
     let mut cmd = tokio::process::Command::new(prog);
     cmd.args(args).kill_on_drop(true);
+    crate::track::apply_run_as(&mut cmd, who);
     match cmd.spawn() {
         Ok(mut child) => match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait()).await {
             Ok(Ok(st)) if !st.success() => log::warn!("{what}: {} exited {st}", script.command),
@@ -152,7 +168,7 @@ pub(crate) fn spawn_queue(
             };
             let what = format!("VRRP_Instance({instance}) notify");
             if let Some(s) = specific {
-                run_script(s, &[], &what).await;
+                run_script(s, &[], &what, scripts.default_user.as_ref()).await;
             }
             if let Some(s) = &scripts.generic {
                 let args = vec![
@@ -161,7 +177,7 @@ pub(crate) fn spawn_queue(
                     job.state.to_string(),
                     job.priority.to_string(),
                 ];
-                run_script(s, &args, &what).await;
+                run_script(s, &args, &what, scripts.default_user.as_ref()).await;
             }
         }
     });

@@ -10,6 +10,53 @@ use tokio::sync::mpsc;
 
 use crate::notify::split_command;
 
+/// Uid and gid a script runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// keepalived's choice of user for a script: the script's own `user [group]`, else
+/// `global_defs script_user`, else the `keepalived_script` user if it exists, else as ourselves
+/// (root). `None`: do not change identity. A named user or group that does not exist is an
+/// error (the script must not run as someone else).
+pub(crate) fn run_as(
+    own: Option<(&str, Option<&str>)>,
+    default: Option<(&str, Option<&str>)>,
+) -> Result<Option<RunAs>, String> {
+    use nix::unistd::{Group, User};
+    let (user, group, named) = match own.or(default) {
+        Some((u, g)) => (u, g, true),
+        None => ("keepalived_script", None, false),
+    };
+    let u = match User::from_name(user) {
+        Ok(Some(u)) => u,
+        Ok(None) if !named => return Ok(None),
+        Ok(None) => return Err(format!("user {user} does not exist")),
+        Err(e) => return Err(format!("looking up user {user}: {e}")),
+    };
+    let gid = match group {
+        Some(g) => match Group::from_name(g) {
+            Ok(Some(g)) => g.gid,
+            Ok(None) => return Err(format!("group {g} does not exist")),
+            Err(e) => return Err(format!("looking up group {g}: {e}")),
+        },
+        None => u.gid,
+    };
+    Ok(Some(RunAs {
+        uid: u.uid.as_raw(),
+        gid: gid.as_raw(),
+    }))
+}
+
+/// Makes `cmd` run as `who` (std drops supplementary groups when root changes uid).
+pub(crate) fn apply_run_as(cmd: &mut tokio::process::Command, who: Option<RunAs>) {
+    if let Some(w) = who {
+        cmd.uid(w.uid).gid(w.gid);
+    }
+}
+
 /// A tracked object changed state.
 #[derive(Debug, Clone)]
 pub(crate) struct TrackEvent {
@@ -53,7 +100,7 @@ pub(crate) fn insecure_reason(command: &str) -> Option<String> {
     None
 }
 
-async fn run_once(argv: &[String], timeout: Duration) -> bool {
+async fn run_once(argv: &[String], timeout: Duration, who: Option<RunAs>) -> bool {
     let Some((prog, args)) = argv.split_first() else {
         return false;
     };
@@ -63,6 +110,7 @@ async fn run_once(argv: &[String], timeout: Duration) -> bool {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    apply_run_as(&mut cmd, who);
     match cmd.spawn() {
         Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
             Ok(Ok(st)) => st.success(),
@@ -81,9 +129,10 @@ async fn run_once(argv: &[String], timeout: Duration) -> bool {
 }
 
 /// Run `s` forever, reporting status changes (after rise/fall) on `tx`. The initial status is
-/// reported first (failed with `init_fail`, else ok).
+/// reported first (failed with `init_fail`, else ok). It runs as `who` (see [`run_as`]).
 pub(crate) fn spawn_script(
     s: VrrpScript,
+    who: Option<RunAs>,
     tx: mpsc::UnboundedSender<TrackEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -102,7 +151,7 @@ pub(crate) fn spawn_script(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let r = run_once(&argv, timeout).await;
+            let r = run_once(&argv, timeout, who).await;
             if r {
                 good = good.saturating_add(1);
                 bad = 0;

@@ -294,6 +294,75 @@ fn lab_track_script_moves_vip() {
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
 }
 
+// Proves who scripts run as (keepalived's rule): with `global_defs script_user nobody`, a
+// vrrp_script and a notify_master script without their own user run as nobody (uid 65534),
+// while a notify script naming its own user (`root`) runs as root; a vrrp_script naming a user
+// that does not exist is not run (refused with its location) and its tracking is ignored, so
+// the instance still becomes MASTER.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_script_user() {
+    let lab = Lab::new("vrusr").expect("lab");
+    let out = lab.dir().join("out");
+    std::fs::create_dir(&out).expect("out dir");
+    let sh = lab.dir().join("who.sh");
+    std::fs::write(
+        &sh,
+        format!(
+            "#!/bin/sh
+id -u > {}/$1
+",
+            out.display()
+        ),
+    )
+    .expect("sh");
+    for (p, mode) in [
+        (lab.dir().to_path_buf(), 0o755),
+        (out.clone(), 0o777),
+        (sh.clone(), 0o755),
+    ] {
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .expect("chmod");
+    }
+    let s = sh.display();
+    let vips = format!("    {VIP}/24");
+    let extra = format!(
+        "  track_script {{\n    chk\n    ghost\n  }}\n  notify_master \"{s} master\"\n  notify \"{s} generic\" root"
+    );
+    let conf = format!(
+        "global_defs {{\n  script_user nobody\n}}\nvrrp_script chk {{\n  script \"{s} track\"\n  interval 1\n}}\nvrrp_script ghost {{\n  script \"{s} ghost\"\n  interval 1\n  user no_such_user_krs\n}}\n{}",
+        instance("VI_1", 64, 150, &extra, &vips)
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap_or_default();
+    wait_until(Duration::from_secs(5), || {
+        !read("track").is_empty() && !read("master").is_empty() && !read("generic").is_empty()
+    })
+    .unwrap_or_else(|_| panic!("scripts did not all run; log:\n{}", a.log()));
+    assert_eq!(
+        read("track").trim(),
+        "65534",
+        "vrrp_script runs as script_user"
+    );
+    assert_eq!(
+        read("master").trim(),
+        "65534",
+        "notify_master runs as script_user"
+    );
+    assert_eq!(read("generic").trim(), "0", "a script's own user wins");
+    assert!(
+        read("ghost").is_empty(),
+        "a script with an unknown user must not run"
+    );
+    let log = a.log();
+    assert!(
+        log.contains("vrrp_script ghost: user no_such_user_krs does not exist"),
+        "{log}"
+    );
+}
+
 // Proves notifications: the notify_master/notify_backup scripts and the generic `notify` script
 // run in order with keepalived's arguments (INSTANCE name STATE priority), and the notify FIFO
 // gets keepalived's lines `INSTANCE "VI_1" STATE prio`, including STOP at shutdown.
