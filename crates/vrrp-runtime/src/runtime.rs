@@ -22,9 +22,12 @@ use crate::notify::{self, Fifos, Job};
 use crate::track::{self, TrackEvent};
 use crate::{sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
 
-/// How often track files are read, and links too when link events are unavailable. Links are
-/// otherwise re-read only when the kernel reports a link change ([`netplat::LinkWatch`]).
+/// How often links are polled when link events are unavailable (otherwise they are re-read
+/// only when the kernel reports a link change, [`netplat::LinkWatch`]), and track files when
+/// inotify is unavailable.
 const LINK_POLL: Duration = Duration::from_millis(50);
+/// Track files are re-read on inotify events, and this often as a safety net.
+const FILE_SAFETY_POLL: Duration = Duration::from_secs(1);
 /// Stats file: rewritten at most this often and only after something happened (at once after
 /// a state change).
 const STATS_EVERY: Duration = Duration::from_millis(100);
@@ -431,19 +434,38 @@ pub(crate) async fn run_async(
             false
         }
     };
-    let mut has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
+    // Track files: inotify on their directories, read on a thread too.
+    let (file_tx, mut file_rx) = mpsc::unbounded_channel::<()>();
+    let file_watch = match track::spawn_file_watch(file_tx, env.stop.clone()) {
+        Ok((paths, h)) => {
+            env.readers.push(h);
+            let _ = paths.send(rt.track_file_paths());
+            Some(paths)
+        }
+        Err(e) => {
+            log::warn!("track files: no inotify ({e}); re-reading them every {LINK_POLL:?}");
+            None
+        }
+    };
+    let file_poll = if file_watch.is_some() {
+        FILE_SAFETY_POLL
+    } else {
+        LINK_POLL
+    };
+    let mut has_track_files = !rt.track_file_paths().is_empty();
     let mut current = config;
 
     let mut shutting_down = false;
-    let mut next_poll = Instant::now() + LINK_POLL;
+    let mut next_link_poll = Instant::now() + LINK_POLL;
+    let mut next_file_poll = Instant::now() + file_poll;
     let mut stats_dirty = false;
     let mut next_stats = Instant::now() + STATS_EVERY;
     loop {
         let now = Instant::now();
-        let polling = !link_events || has_track_files;
         let deadline = [
             rt.next_deadline(),
-            polling.then_some(next_poll),
+            (!link_events).then_some(next_link_poll),
+            has_track_files.then_some(next_file_poll),
             stats_dirty.then_some(next_stats),
         ]
         .into_iter()
@@ -472,7 +494,10 @@ pub(crate) async fn run_async(
                     log::error!("reload: {e}");
                 }
                 match &report {
-                    Ok(_) => current = req.config,
+                    Ok(_) => {
+                        current = req.config;
+                        rt.poll_links(Instant::now(), false, true);
+                    }
                     Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
                 }
                 has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
@@ -493,6 +518,9 @@ pub(crate) async fn run_async(
                     }
                 }
             }
+            Some(()) = file_rx.recv(), if !shutting_down => {
+                rt.poll_links(Instant::now(), false, true);
+            }
             Some(ev) = link_rx.recv() => {
                 match ev {
                     Ok(()) if !shutting_down => rt.poll_links(Instant::now(), true, false),
@@ -506,11 +534,16 @@ pub(crate) async fn run_async(
             _ = tokio::time::sleep_until(deadline.max(now).into()) => {
                 let now = Instant::now();
                 rt.on_timers(now, shutting_down);
-                if polling && now >= next_poll {
-                    next_poll = now + LINK_POLL;
-                    if !shutting_down {
-                        rt.poll_links(now, !link_events, has_track_files);
-                    }
+                let links_due = !link_events && now >= next_link_poll;
+                let files_due = has_track_files && now >= next_file_poll;
+                if links_due {
+                    next_link_poll = now + LINK_POLL;
+                }
+                if files_due {
+                    next_file_poll = now + file_poll;
+                }
+                if (links_due || files_due) && !shutting_down {
+                    rt.poll_links(now, links_due, files_due);
                 }
             }
         }
@@ -1057,6 +1090,15 @@ impl Rt {
             report.removed
         );
         Ok(report)
+    }
+
+    /// Every tracked file of the running instances.
+    fn track_file_paths(&self) -> Vec<std::path::PathBuf> {
+        self.insts
+            .iter()
+            .flat_map(|i| i.spec.track_file_paths.iter())
+            .map(|(_, p)| std::path::PathBuf::from(p))
+            .collect()
     }
 
     /// Removes these addresses of instance `i` (a reload dropped them from its VIPs).

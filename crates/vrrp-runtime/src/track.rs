@@ -184,3 +184,102 @@ pub(crate) fn spawn_script(
         }
     })
 }
+
+/// Watches the directories of the track files with inotify (keepalived does too) and sends a
+/// notice on `tx` whenever one of the files is written, created, replaced or removed. The set of
+/// files is replaced by sending a new list on the returned sender (reload). Runs on its own
+/// thread, waking every 200 ms to notice `stop`.
+pub(crate) fn spawn_file_watch(
+    tx: mpsc::UnboundedSender<()>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<(
+    std::sync::mpsc::Sender<Vec<std::path::PathBuf>>,
+    std::thread::JoinHandle<()>,
+)> {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    use std::collections::BTreeMap;
+    use std::ffi::OsString;
+    use std::os::fd::AsFd;
+    use std::path::PathBuf;
+    use std::sync::atomic::Ordering;
+
+    let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
+    let (paths_tx, paths_rx) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+    let h = std::thread::Builder::new()
+        .name("vrrp-track-files".into())
+        .spawn(move || {
+            // Watched directory → (watch, names of the tracked files in it).
+            let mut dirs: BTreeMap<PathBuf, (nix::sys::inotify::WatchDescriptor, Vec<OsString>)> =
+                BTreeMap::new();
+            let mask = AddWatchFlags::IN_CLOSE_WRITE
+                | AddWatchFlags::IN_MODIFY
+                | AddWatchFlags::IN_CREATE
+                | AddWatchFlags::IN_DELETE
+                | AddWatchFlags::IN_MOVED_TO
+                | AddWatchFlags::IN_MOVED_FROM;
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(paths) = paths_rx.try_iter().last() {
+                    for (_, (wd, _)) in std::mem::take(&mut dirs) {
+                        let _ = ino.rm_watch(wd);
+                    }
+                    for p in paths {
+                        let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
+                            continue;
+                        };
+                        let dir = if dir.as_os_str().is_empty() {
+                            PathBuf::from(".")
+                        } else {
+                            dir.to_path_buf()
+                        };
+                        if let Some(e) = dirs.get_mut(&dir) {
+                            e.1.push(name.to_os_string());
+                            continue;
+                        }
+                        match ino.add_watch(&dir, mask) {
+                            Ok(wd) => {
+                                dirs.insert(dir, (wd, vec![name.to_os_string()]));
+                            }
+                            Err(e) => log::warn!(
+                                "track_file {}: cannot watch {}: {e}; re-read every second only",
+                                p.display(),
+                                dir.display()
+                            ),
+                        }
+                    }
+                }
+                let mut fds = [nix::poll::PollFd::new(
+                    ino.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                match nix::poll::poll(&mut fds, 200u16) {
+                    Ok(n) if n > 0 => {}
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => {
+                        log::warn!("track_file watch: {e}");
+                        return;
+                    }
+                }
+                let events = match ino.read_events() {
+                    Ok(ev) => ev,
+                    Err(nix::errno::Errno::EAGAIN) => continue,
+                    Err(e) => {
+                        log::warn!("track_file watch: {e}");
+                        return;
+                    }
+                };
+                let hit = events.iter().any(|ev| {
+                    dirs.values().any(|(wd, names)| {
+                        *wd == ev.wd
+                            && ev
+                                .name
+                                .as_ref()
+                                .is_none_or(|n| names.iter().any(|x| x == n))
+                    })
+                });
+                if hit && tx.send(()).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok((paths_tx, h))
+}

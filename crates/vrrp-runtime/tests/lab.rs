@@ -575,8 +575,9 @@ fn lab_hostile_adverts_counted_and_ignored() {
     );
 }
 
-// Proves track_file with keepalived's semantics: weight 0 and a non-zero value puts the master
-// in FAULT (VIP moves to the backup); writing 0 clears the fault and the master pre-empts back.
+// Proves track_file with keepalived's semantics, followed through inotify: weight 0 and a
+// non-zero value puts the master in FAULT at once (VIP moves to the backup); writing 0 clears
+// the fault and the master pre-empts back.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_track_file_fault() {
@@ -594,9 +595,14 @@ fn lab_track_file_fault() {
     a.start(&lab, &[]);
     b.start(&lab, &[]);
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    wait_until(Duration::from_secs(2), || a.state("VI_1") == "MASTER").expect("a MASTER");
+    let t0 = std::time::Instant::now();
     std::fs::write(&f, "1\n").expect("file");
+    // inotify: at once, not at the 1 s safety re-read.
+    wait_until(Duration::from_millis(600), || a.state("VI_1") == "FAULT")
+        .expect("a in FAULT right after the file changed");
+    eprintln!("track_file change -> FAULT in {:?}", t0.elapsed());
     wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
-    assert_eq!(a.state("VI_1"), "FAULT");
     std::fs::write(&f, "0\n").expect("file");
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
 }
