@@ -314,14 +314,9 @@ pub struct Row {
 
 /// Keywords the parser types but the runtime does not act on (yet), by name, with the reason.
 /// Hand-maintained from the runtime crates' own documentation: crates/lvs-director/src/lib.rs
-/// ("Not implemented: lvs_sync_daemon, sending SMTP alerts"), lvs-director's model (BFD_CHECK
+/// ("Not implemented: sending SMTP alerts"), lvs-director's model (BFD_CHECK
 /// rejected), and vrrp-runtime (no SMTP). A block listed here passes its note to its children.
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
-    ("lvs_sync_daemon", "the IPVS sync daemon is not started"),
-    (
-        "lvs_sync_daemon_interface",
-        "the IPVS sync daemon is not started",
-    ),
     ("BFD_CHECK", "no BFD subsystem"),
     ("smtp_server", "no e-mail is sent (alerts are logged)"),
     ("smtp_helo_name", "no e-mail is sent (alerts are logged)"),

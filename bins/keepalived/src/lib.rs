@@ -47,6 +47,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod signals;
 pub mod supervisor;
+pub mod syncd;
 pub mod vip;
 pub mod vrrp_worker;
 pub mod worker;

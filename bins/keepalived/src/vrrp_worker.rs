@@ -117,6 +117,7 @@ fn start(
     options: &WorkerOptions,
     link: &ParentLink,
     metrics: &Arc<Metrics>,
+    on_transition: vrrp_runtime::TransitionCallback,
 ) -> Result<Running, i32> {
     let (sd_tx, sd_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
@@ -140,6 +141,7 @@ fn start(
         shutdown: Some(sd_rx),
         handle_signals: false,
         on_held_vips: Some(on_held),
+        on_transition: Some(on_transition),
         metrics: metrics.clone(),
         dont_release_vrrp: options.dont_release_vrrp,
         ..Default::default()
@@ -348,7 +350,25 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     install_log_bridge();
     let metrics = Arc::new(Metrics::default());
     let mut cfg = ctx.config.clone();
-    let mut running = match start(&cfg, &ctx.options, &ctx.link, &metrics) {
+    let syncd = crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()));
+    let code = run(&mut ctx, &mut cfg, &metrics, &syncd).await;
+    syncd.stop();
+    code
+}
+
+async fn run(
+    ctx: &mut WorkerContext,
+    cfg: &mut Loaded,
+    metrics: &Arc<Metrics>,
+    syncd: &crate::syncd::SyncCtl,
+) -> i32 {
+    let mut running = match start(
+        cfg,
+        &ctx.options,
+        &ctx.link,
+        metrics,
+        syncd.transition_callback(),
+    ) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -383,7 +403,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                 Some(WorkerEvent::Reload { config, done }) => {
                     if !vrrp_changed(cfg.config(), config.config()) {
                         info!("Reload: VRRP configuration unchanged, instances keep running");
-                        cfg = config;
+                        *cfg = config;
                         let _ = done.send(Ok(()));
                         continue;
                     }
@@ -399,7 +419,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     }
                     match rx.await {
                         Ok(Ok(report)) => {
-                            cfg = config;
+                            syncd.set_spec(crate::syncd::spec_from(config.config()));
+                            *cfg = config;
                             if report.skipped.is_empty() {
                                 let _ = done.send(Ok(()));
                             } else {
@@ -419,17 +440,17 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     }
                 }
                 Some(WorkerEvent::DumpData { reply }) => {
-                    let _ = reply.send(dump_data(&cfg, &metrics));
+                    let _ = reply.send(dump_data(cfg, metrics));
                 }
                 Some(WorkerEvent::DumpStats { reply }) => {
-                    let _ = reply.send(dump_stats(&metrics));
+                    let _ = reply.send(dump_stats(metrics));
                 }
                 Some(WorkerEvent::DumpJson { reply }) => {
-                    let _ = reply.send(dump_json(&cfg, &metrics));
+                    let _ = reply.send(dump_json(cfg, metrics));
                 }
-                Some(WorkerEvent::ClearStats) => clear_stats(&metrics),
+                Some(WorkerEvent::ClearStats) => clear_stats(metrics),
                 Some(WorkerEvent::Metrics { reply }) => {
-                    let _ = reply.send(worker_metrics(&cfg, &metrics));
+                    let _ = reply.send(worker_metrics(cfg, metrics));
                 }
             }
         }

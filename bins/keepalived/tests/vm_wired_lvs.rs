@@ -299,3 +299,106 @@ fn vm_wired_vrrp_and_lvs_together_with_reload() {
     assert!(!has_vip(), "VIP released at stop");
     assert!(!ipvs(&d).contains("10.0.0.100:80"), "IPVS released at stop");
 }
+
+/// `ipvsadm -L --daemon` in a namespace.
+fn daemons(h: &Host) -> String {
+    h.run_ok(&["ipvsadm", "-L", "--daemon"]).unwrap_or_default()
+}
+
+// Proves `lvs_sync_daemon` on real IPVS, ours and the reference keepalived 2.2.7 side by side
+// (one namespace each, the same configuration): while the followed instance is BACKUP the
+// backup sync daemon runs (sync id = the instance's VRID when no `id` is given), once it is
+// MASTER only the master daemon runs, and both print the same `ipvsadm -L --daemon` line. Ours
+// stops the daemon at SIGTERM.
+#[test]
+#[ignore = "vm: needs the IPVS VM"]
+fn vm_wired_lvs_sync_daemon_follows_vrrp() {
+    require_vm();
+    let lab = Lab::new("wsync").expect("lab");
+    let conf_text = "global_defs {
+    router_id vm
+    lvs_sync_daemon eth0 VI_1 maxlen 1400 port 8848 ttl 2
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+";
+    let dir = lab.dir();
+    let conf = dir.join("k.conf");
+    std::fs::write(&conf, conf_text).unwrap();
+    let run = |host: &Host, tag: &str, bin: &str, extra: &[&str]| -> Proc {
+        let pid = |n: &str| {
+            dir.join(format!("{tag}.{n}.pid"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        let (p, v, c) = (pid("k"), pid("v"), pid("c"));
+        let mut argv = vec![
+            bin,
+            "-n",
+            "-l",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            &p,
+            "-r",
+            &v,
+            "-c",
+            &c,
+        ];
+        argv.extend_from_slice(extra);
+        host.spawn(&argv).expect("spawn keepalived")
+    };
+    let mut lines = Vec::new();
+    for (tag, bin, extra) in [
+        ("ours", BIN, &["-G"][..]),
+        ("ref", "/usr/sbin/keepalived", &["-P"][..]),
+    ] {
+        let h = lab.host(tag).expect("host");
+        h.add_addr("10.0.0.1/24").unwrap();
+        let ka = run(&h, tag, bin, extra);
+        let backup = wait_until(Duration::from_secs(20), || {
+            daemons(&h).contains("backup sync daemon (mcast=eth0, syncid=51")
+        });
+        assert!(
+            backup.is_ok(),
+            "{tag}: no backup daemon while BACKUP:\n{}\nlog:\n{}",
+            daemons(&h),
+            ka.output_so_far()
+        );
+        let master = wait_until(Duration::from_secs(20), || {
+            let d = daemons(&h);
+            d.contains("master sync daemon (mcast=eth0, syncid=51") && !d.contains("backup sync")
+        });
+        assert!(
+            master.is_ok(),
+            "{tag}: not only the master daemon once MASTER:\n{}\nlog:\n{}",
+            daemons(&h),
+            ka.output_so_far()
+        );
+        lines.push(daemons(&h));
+        ka.signal(Signal::SIGTERM).expect("TERM");
+        let st = ka.wait_timeout(Duration::from_secs(30)).expect("wait");
+        assert!(st.is_some(), "{tag} did not stop: {}", ka.output_so_far());
+        if tag == "ours" {
+            assert!(
+                !daemons(&h).contains("sync daemon"),
+                "ours left a sync daemon: {}",
+                daemons(&h)
+            );
+        }
+    }
+    eprintln!(
+        "ipvsadm -L --daemon, ours:\n{}reference:\n{}",
+        lines[0], lines[1]
+    );
+    assert_eq!(lines[0], lines[1], "same sync daemon as the reference");
+}

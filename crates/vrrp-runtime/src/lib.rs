@@ -82,6 +82,10 @@ pub struct HeldVip {
 /// Callback receiving the complete set of held VIPs after every change.
 pub type HeldVipsCallback = Arc<dyn Fn(&[HeldVip]) + Send + Sync>;
 
+/// Callback receiving every state transition: instance name and new state (`MASTER`,
+/// `BACKUP`, `FAULT`, `STOP`). Called on the runtime's thread: it must not block.
+pub type TransitionCallback = Arc<dyn Fn(&str, &'static str) + Send + Sync>;
+
 /// Counters and per-instance state, shared with the caller (read at any time).
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -167,6 +171,8 @@ pub struct RuntimeOptions {
     pub held_vips_path: Option<PathBuf>,
     /// Called with the held VIPs after every change.
     pub on_held_vips: Option<HeldVipsCallback>,
+    /// Called on every state transition.
+    pub on_transition: Option<TransitionCallback>,
     /// Shared counters.
     pub metrics: Arc<Metrics>,
     /// File rewritten with [`Metrics::to_json`] (at most every 100 ms, and at exit).

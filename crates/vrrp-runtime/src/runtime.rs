@@ -1487,6 +1487,9 @@ impl Rt {
                             (state_name(to).to_string(), inst.vr.priority().get()),
                         );
                     }
+                    if let Some(cb) = &self.opts.on_transition {
+                        cb(&inst.spec.name, state_name(to));
+                    }
                     if let Some(n) = &inst.notify {
                         let _ = n.send(Job {
                             state: state_name(to),
