@@ -318,6 +318,34 @@ pub struct Row {
 /// rejected), and vrrp-runtime (no SMTP). A block listed here passes its note to its children.
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("BFD_CHECK", "no BFD subsystem"),
+    (
+        "use_vmac",
+        "the instance runs without a VMAC (logged at start)",
+    ),
+    (
+        "vmac_xmit_base",
+        "the instance runs without a VMAC (logged at start)",
+    ),
+    (
+        "use_vmac_addr",
+        "the instance runs without a VMAC (logged at start)",
+    ),
+    ("virtual_rules", "no rule is installed (logged at start)"),
+    (
+        "track_process",
+        "processes are not tracked (logged at start)",
+    ),
+    (
+        "vrrp_track_process",
+        "processes are not tracked (logged at start)",
+    ),
+    (
+        "garp_group",
+        "the instances' own GARP settings apply (logged at start)",
+    ),
+    ("static_ipaddress", "nothing is installed (logged at start)"),
+    ("static_routes", "nothing is installed (logged at start)"),
+    ("static_rules", "nothing is installed (logged at start)"),
     ("smtp_server", "no e-mail is sent (alerts are logged)"),
     ("smtp_helo_name", "no e-mail is sent (alerts are logged)"),
     (

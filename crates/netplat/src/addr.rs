@@ -42,6 +42,10 @@ impl Scope {
             Scope::Other(n) => AddressScope::Other(n),
         }
     }
+    /// The same scope for a route (`RT_SCOPE_*` share the values of address scopes).
+    pub(crate) fn to_route_scope(self) -> netlink_packet_route::route::RouteScope {
+        netlink_packet_route::route::RouteScope::from(u8::from(self.to_nl()))
+    }
     fn from_nl(s: AddressScope) -> Self {
         match s {
             AddressScope::Universe => Scope::Universe,

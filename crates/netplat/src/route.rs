@@ -83,6 +83,9 @@ pub struct RouteSpec {
     pub protocol: u8,
     /// Route type.
     pub kind: RouteKind,
+    /// Scope; `None`: `ip route`'s choice (host for local routes, link for direct unicast
+    /// routes, universe otherwise).
+    pub scope: Option<crate::Scope>,
 }
 
 impl RouteSpec {
@@ -98,7 +101,13 @@ impl RouteSpec {
             table: RT_TABLE_MAIN,
             protocol: 4,
             kind: RouteKind::Unicast,
+            scope: None,
         }
+    }
+    /// Sets the scope.
+    pub fn scope(mut self, s: crate::Scope) -> Self {
+        self.scope = Some(s);
+        self
     }
     /// Sets the gateway.
     pub fn via(mut self, gw: IpAddr) -> Self {
@@ -172,6 +181,8 @@ impl RouteSpec {
         msg.header.kind = self.kind.to_nl();
         msg.header.scope = if for_delete {
             RouteScope::NoWhere
+        } else if let Some(sc) = self.scope {
+            sc.to_route_scope()
         } else if self.kind == RouteKind::Local {
             RouteScope::Host
         } else if self.gateway.is_none() && self.kind == RouteKind::Unicast {

@@ -70,6 +70,10 @@ pub(crate) struct InstanceSpec {
     /// Paths of the tracked files, by track_file name.
     pub track_file_paths: Vec<(String, String)>,
     pub dont_track_primary: bool,
+    /// `virtual_routes` that parsed.
+    pub routes: Vec<crate::routes::VirtualRoute>,
+    /// `virtual_routes` lines that did not parse (located messages, logged at start).
+    pub route_errors: Vec<String>,
 }
 
 impl InstanceSpec {
@@ -136,6 +140,71 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
             })
     });
     !off
+}
+
+/// Located warnings for settings the configuration language types but this runtime does not
+/// carry out (yet), so they are never ignored silently: `use_vmac`/`vmac_xmit_base`,
+/// `virtual_rules`, `track_process`/`vrrp_track_process`, `garp_group`, `static_ipaddress`,
+/// `static_routes`, `static_rules`.
+pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);
+    for v in &cfg.vrrp_instances {
+        if v.use_vmac.is_some() || v.vmac_xmit_base {
+            out.push(format!(
+                "{}: vrrp_instance {}: use_vmac is not supported yet; the instance runs on {} without a VMAC",
+                at(&v.loc),
+                v.name,
+                v.interface.as_deref().unwrap_or("its interface")
+            ));
+        }
+        if let Some(r) = v.virtual_rules.first() {
+            out.push(format!(
+                "{}: vrrp_instance {}: virtual_rules are not supported yet; no rule is installed",
+                at(&r.loc),
+                v.name
+            ));
+        }
+        if let Some(t) = v.track_process.first() {
+            out.push(format!(
+                "{}: vrrp_instance {}: track_process is not supported yet; not tracked",
+                at(&t.loc),
+                v.name
+            ));
+        }
+    }
+    for g in &cfg.sync_groups {
+        if let Some(t) = g.track_process.first() {
+            out.push(format!(
+                "{}: vrrp_sync_group {}: track_process is not supported yet; not tracked",
+                at(&t.loc),
+                g.name
+            ));
+        }
+    }
+    for g in &cfg.garp_groups {
+        out.push(format!(
+            "{}: garp_group is not supported yet; the instances' own GARP settings apply",
+            at(&g.loc)
+        ));
+    }
+    let lines = [
+        (
+            "static_ipaddress",
+            cfg.static_ipaddress.first().map(|a| &a.loc),
+        ),
+        ("static_routes", cfg.static_routes.first().map(|l| &l.loc)),
+        ("static_rules", cfg.static_rules.first().map(|l| &l.loc)),
+    ];
+    for (what, loc) in lines {
+        if let Some(l) = loc {
+            out.push(format!(
+                "{}: {what} is not supported yet; nothing is installed",
+                at(l)
+            ));
+        }
+    }
+    out
 }
 
 /// `notify_fifo` / `vrrp_notify_fifo` path from global_defs (unmodelled keywords).
@@ -256,6 +325,18 @@ pub(crate) fn instance_spec(
             ));
         }
     }
+    let mut routes = Vec::new();
+    let mut route_errors = Vec::new();
+    for l in &inst.virtual_routes {
+        let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+        match crate::routes::parse(&l.words) {
+            Ok((spec, dev)) => routes.push(crate::routes::VirtualRoute { spec, dev, at }),
+            Err(e) => route_errors.push(format!(
+                "{at}: vrrp_instance {}: virtual_routes: {e}; route ignored",
+                inst.name
+            )),
+        }
+    }
     Ok(InstanceSpec {
         name: inst.name.clone(),
         ifname,
@@ -314,6 +395,8 @@ pub(crate) fn instance_spec(
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,
+        routes,
+        route_errors,
     })
 }
 
@@ -325,6 +408,36 @@ mod tests {
         let p = conf_parse::parse_str(text, "t.conf", &conf_parse::ParseOptions::default());
         assert!(!p.has_errors(), "{:?}", p.diagnostics);
         p.config
+    }
+
+    // Proves typed-but-unimplemented settings are named with their location, never ignored
+    // silently.
+    #[test]
+    fn unsupported_settings_are_reported() {
+        let c = parse(
+            "static_ipaddress {\n 192.0.2.9/32 dev eth0\n}\ngarp_group {\n garp_interval 1\n interface eth0\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { 10.1.1.1/24 }\n virtual_rules {\n from 10.1.1.1 table 100\n }\n}",
+        );
+        let w = unsupported(&c);
+        assert!(
+            w.iter()
+                .any(|m| m.contains("vrrp_instance V: use_vmac is not supported yet")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.starts_with("t.conf:14: vrrp_instance V: virtual_rules")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|m| m.starts_with("t.conf:4: garp_group")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.starts_with("t.conf:2: static_ipaddress")),
+            "{w:?}"
+        );
+        assert!(unsupported(&parse("vrrp_instance V { interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.1.1.1/24 } }")).is_empty());
     }
 
     // Proves the translation applies keepalived's defaults and global fallbacks: v2, 1 s,

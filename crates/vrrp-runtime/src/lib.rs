@@ -19,6 +19,7 @@
 
 mod config;
 mod notify;
+mod routes;
 mod runtime;
 mod sock;
 mod track;

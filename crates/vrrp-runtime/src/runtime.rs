@@ -364,6 +364,9 @@ pub(crate) async fn run_async(
         held_published: Vec::new(),
         state_changed: false,
     };
+    for w in config::unsupported(&config) {
+        log::warn!("{w}");
+    }
     for ci in &config.vrrp_instances {
         if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
             rt.insts.push(inst);
@@ -667,6 +670,9 @@ impl Rt {
                 return None;
             }
         };
+        for e in &spec.route_errors {
+            log::error!("{e}");
+        }
         let proto = sock_proto(&spec);
         let sidx =
             match self.socks.iter().position(|s| {
@@ -986,6 +992,7 @@ impl Rt {
                     self.insts.push(inst);
                 }
                 (Some(Plan::Update(spec)), Some(mut inst)) => {
+                    let old_routes = inst.spec.routes.clone();
                     let old_vips: Vec<IpAddress> = inst
                         .spec
                         .vips
@@ -1011,7 +1018,7 @@ impl Rt {
                         })
                         .collect();
                     inst.spec = *spec;
-                    updated.push((self.insts.len(), old_vips));
+                    updated.push((self.insts.len(), old_vips, old_routes));
                     report.updated.push(ci.name.clone());
                     self.insts.push(inst);
                 }
@@ -1037,7 +1044,7 @@ impl Rt {
         self.setup_sync_groups(new);
 
         // Updated instances: new settings into the state machine, VIPs adjusted if held.
-        for (i, old_vips) in updated {
+        for (i, old_vips, old_routes) in updated {
             let cfg = self.insts[i].spec.router_config(self.insts[i].primary);
             if self.insts[i].holding {
                 let now_vips = self.all_vips(i);
@@ -1050,6 +1057,16 @@ impl Rt {
                     })
                     .collect();
                 self.remove_some_vips(i, &gone);
+                let new_routes = self.insts[i].spec.routes.clone();
+                let gone_routes: Vec<crate::routes::VirtualRoute> = old_routes
+                    .into_iter()
+                    .filter(|r| {
+                        !new_routes
+                            .iter()
+                            .any(|n| n.spec == r.spec && n.dev == r.dev)
+                    })
+                    .collect();
+                self.remove_routes(i, &gone_routes, false);
                 self.add_vips(i, false);
                 self.publish_held();
             }
@@ -1194,6 +1211,10 @@ impl Rt {
     }
 
     fn add_vips(&mut self, i: usize, refresh: bool) {
+        if !refresh {
+            let routes = self.insts[i].spec.routes.clone();
+            self.add_routes(i, &routes);
+        }
         let lease = self.lease;
         for v in self.all_vips(i) {
             let Some(spec) = self.vip_spec(i, &v, lease) else {
@@ -1249,8 +1270,68 @@ impl Rt {
                 }
             }
         }
+        let routes = self.insts[i].spec.routes.clone();
+        self.remove_routes(i, &routes, quiet);
         self.insts[i].holding = false;
         self.publish_held();
+    }
+
+    /// The kernel form of a virtual route of instance `i`: its `dev` resolved, or the
+    /// instance's interface when it has neither `dev` nor `via`.
+    fn route_spec(
+        &mut self,
+        i: usize,
+        r: &crate::routes::VirtualRoute,
+    ) -> Option<netplat::RouteSpec> {
+        let mut spec = r.spec.clone();
+        match &r.dev {
+            Some(d) => match self.rtnl.link_by_name(d) {
+                Ok(Some(l)) => spec = spec.dev(l.index),
+                _ => {
+                    log::error!(
+                        "{}: VRRP_Instance({}) virtual route dev {d} does not exist",
+                        r.at,
+                        self.insts[i].spec.name
+                    );
+                    return None;
+                }
+            },
+            None if spec.gateway.is_none() && spec.kind == netplat::RouteKind::Unicast => {
+                spec = spec.dev(self.insts[i].ifindex);
+            }
+            None => {}
+        }
+        Some(spec)
+    }
+
+    fn add_routes(&mut self, i: usize, routes: &[crate::routes::VirtualRoute]) {
+        for r in routes {
+            let Some(spec) = self.route_spec(i, r) else {
+                continue;
+            };
+            if let Err(e) = self.rtnl.replace_route(&spec) {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!("{}: VRRP_Instance({}) {e}", r.at, self.insts[i].spec.name);
+            }
+        }
+    }
+
+    fn remove_routes(&mut self, i: usize, routes: &[crate::routes::VirtualRoute], quiet: bool) {
+        for r in routes {
+            let Some(spec) = self.route_spec(i, r) else {
+                continue;
+            };
+            match self.rtnl.del_route(&spec) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::ESRCH) => {}
+                Err(e) => {
+                    if !quiet {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!("{}: VRRP_Instance({}) {e}", r.at, self.insts[i].spec.name);
+                    }
+                }
+            }
+        }
     }
 
     fn publish_held(&mut self) {

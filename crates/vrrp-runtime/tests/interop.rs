@@ -236,3 +236,48 @@ fn lab_interop_ipv6_v3_both_roles() {
         64,
     );
 }
+
+// Proves virtual_routes match the reference: ours and keepalived 2.2.7, each a lone master in
+// its own namespace with the same instance, install the same routes (`ip route show proto 18`
+// in the main table and table 100, compared line by line).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_virtual_routes_same_as_reference() {
+    let vips = format!("    {VIP}/24");
+    let extra = "  virtual_routes {\n    192.0.2.0/24 via 10.0.0.254\n    src 10.0.0.1 203.0.113.0/24 dev eth0 metric 7\n    blackhole 198.51.100.0/24 table 100\n  }";
+    let conf = instance("VI_1", 81, 150, extra, &vips);
+    let mut tables = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "karta" } else { "kartb" }).expect("lab");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        let _ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        wait_until(Duration::from_secs(10), || d.has_vip(VIP)).expect("master holds the VIP");
+        let show = |d: &Director| {
+            let mut s = d
+                .host
+                .ip(&["route", "show", "proto", "18"])
+                .unwrap_or_default();
+            s.push_str(
+                &d.host
+                    .ip(&["route", "show", "table", "100", "proto", "18"])
+                    .unwrap_or_default(),
+            );
+            s
+        };
+        wait_until(Duration::from_secs(3), || show(&d).lines().count() == 3).unwrap_or_else(|_| {
+            panic!(
+                "routes of {}: {}",
+                if reference { "reference" } else { "ours" },
+                show(&d)
+            )
+        });
+        tables.push(show(&d));
+    }
+    eprintln!("ours:\n{}reference:\n{}", tables[0], tables[1]);
+    assert_eq!(tables[0], tables[1]);
+}

@@ -363,6 +363,59 @@ id -u > {}/$1
     );
 }
 
+// Proves virtual_routes: the master installs its routes (a gateway route in the main table and
+// a blackhole in table 100, protocol 18 = keepalived) with its VIP, the backup has none; when the
+// master stops (SIGTERM) its routes go with its VIP and the new master installs them.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_virtual_routes_follow_master() {
+    let lab = Lab::new("vrrt").expect("lab");
+    let vips = format!("    {VIP}/24");
+    let extra = "  virtual_routes {\n    192.0.2.0/24 via 10.0.0.254\n    blackhole 198.51.100.0/24 table 100\n  }";
+    let mut a = director(
+        &lab,
+        "a",
+        "10.0.0.1",
+        &instance("VI_1", 65, 150, extra, &vips),
+    );
+    let mut b = director(
+        &lab,
+        "b",
+        "10.0.0.2",
+        &instance("VI_1", 65, 100, extra, &vips),
+    );
+    let routes = |d: &Director| {
+        let main = d
+            .host
+            .ip(&["route", "show", "proto", "18"])
+            .unwrap_or_default();
+        let t100 = d
+            .host
+            .ip(&["route", "show", "table", "100", "proto", "18"])
+            .unwrap_or_default();
+        (
+            main.contains("192.0.2.0/24 via 10.0.0.254 dev eth0"),
+            t100.contains("blackhole 198.51.100.0/24"),
+        )
+    };
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    wait_until(Duration::from_secs(2), || routes(&a) == (true, true))
+        .unwrap_or_else(|_| panic!("master lacks its routes: {:?}\n{}", routes(&a), a.log()));
+    assert_eq!(routes(&b), (false, false), "backup has no virtual routes");
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGTERM)
+        .expect("term");
+    wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
+    wait_until(Duration::from_secs(2), || routes(&b) == (true, true))
+        .unwrap_or_else(|_| panic!("new master lacks the routes: {:?}\n{}", routes(&b), b.log()));
+    wait_until(Duration::from_secs(3), || routes(&a) == (false, false))
+        .unwrap_or_else(|_| panic!("stopped master kept routes: {:?}", routes(&a)));
+}
+
 // Proves notifications: the notify_master/notify_backup scripts and the generic `notify` script
 // run in order with keepalived's arguments (INSTANCE name STATE priority), and the notify FIFO
 // gets keepalived's lines `INSTANCE "VI_1" STATE prio`, including STOP at shutdown.
