@@ -11,7 +11,11 @@
 //! Needs root (it builds a testlab namespace lab: "cli" runs the checks on one current-thread
 //! tokio runtime, "srv" runs listeners: this same binary with `--listen`). The N targets are
 //! distinct (address, port) pairs: up to 100 addresses × 100 ports on srv, so nothing is
-//! deduplicated. CPU time is this process's (the listener is a separate process).
+//! deduplicated. CPU time is this process's (the listener is a separate process), read two
+//! ways: utime+stime of /proc/PID/stat, which the kernel samples at its tick (with tick-based
+//! accounting a process whose wake-ups line up with the tick is over- or under-charged), and
+//! the scheduler's exact on-CPU time of the checking thread (first field of
+//! /proc/.../schedstat, "sched"). Both count the softirq work run in the process's context.
 //! All traffic stays inside the lab namespaces.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -65,6 +69,19 @@ fn accepts(l: &testlab::netns::Proc) -> u64 {
         .rev()
         .find_map(|x| x.strip_prefix("accepts ").and_then(|n| n.parse().ok()))
         .unwrap_or(0)
+}
+
+/// On-CPU time (s) from a schedstat file (first field, ns: exact, not tick-sampled).
+fn sched_cpu(path: &str) -> f64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<u64>().ok())
+        })
+        .unwrap_or(0) as f64
+        / 1e9
 }
 
 /// utime+stime (s) of `pid` from /proc.
@@ -141,9 +158,10 @@ fn run_reference(
     }
     // Let it load the configuration, program IPVS and spread its first checks (warmup).
     std::thread::sleep(Duration::from_secs(seconds.max(5)));
-    let (c0, a0, t0) = (cpu_of(child), accepts(l), Instant::now());
+    let sched = format!("/proc/{child}/schedstat");
+    let (c0, s0, a0, t0) = (cpu_of(child), sched_cpu(&sched), accepts(l), Instant::now());
     std::thread::sleep(Duration::from_secs(seconds));
-    let (c1, a1, wall) = (cpu_of(child), accepts(l), t0.elapsed());
+    let (c1, s1, a1, wall) = (cpu_of(child), sched_cpu(&sched), accepts(l), t0.elapsed());
     if c1 == 0.0 {
         println!(
             "reference {n:>6}: keepalived checker exited: {}",
@@ -153,10 +171,11 @@ fn run_reference(
     }
     let checks = a1 - a0;
     println!(
-        "reference {n:>6}: keepalived 2.2.7 checker: {checks:>7} connections in {:.1} s, CPU {:.4} s per 1,000 checks ({:.0}% of one core)",
+        "reference {n:>6}: keepalived 2.2.7 checker: {checks:>7} connections in {:.1} s, CPU {:.4} s per 1,000 checks ({:.0}% of one core), sched {:.4} s per 1,000 checks",
         wall.as_secs_f64(),
         (c1 - c0) / (checks.max(1) as f64 / 1000.0),
-        100.0 * (c1 - c0) / wall.as_secs_f64()
+        100.0 * (c1 - c0) / wall.as_secs_f64(),
+        (s1 - s0) / (checks.max(1) as f64 / 1000.0)
     );
     ka.kill();
 }
@@ -216,7 +235,7 @@ fn run(n: usize, seconds: u64, reference: bool) {
     .unwrap();
 
     let cli_ns = cli.netns_path();
-    let (late_p50, late_p99, cpu_per_k, checks, downs) = std::thread::spawn(move || {
+    let (late_p50, late_p99, cpu_per_k, sched_per_k, checks, downs) = std::thread::spawn(move || {
         let fd = std::fs::File::open(&cli_ns).unwrap();
         nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -247,10 +266,12 @@ fn run(n: usize, seconds: u64, reference: bool) {
             }
             let st0 = s.stats();
             let cpu0 = cpu_seconds();
+            let sched0 = sched_cpu("/proc/thread-self/schedstat");
             let rq0 = runqueue_wait_ns();
             let t0 = Instant::now();
             tokio::time::sleep(Duration::from_secs(seconds)).await;
             let cpu1 = cpu_seconds();
+            let sched1 = sched_cpu("/proc/thread-self/schedstat");
             let rq = runqueue_wait_ns() - rq0;
             let wall = t0.elapsed();
             let d = delta(&st0, &s.stats());
@@ -259,6 +280,7 @@ fn run(n: usize, seconds: u64, reference: bool) {
             }
             s.shutdown();
             let per_k = (cpu1 - cpu0) / (d.checks_run as f64 / 1000.0);
+            let sched_per_k = (sched1 - sched0) / (d.checks_run as f64 / 1000.0);
             eprintln!(
                 "  window {:.2}s, checks {}, cpu {:.2}s ({:.0}% of one core), runnable-but-waiting {:.2}s, load {}",
                 wall.as_secs_f64(),
@@ -272,6 +294,7 @@ fn run(n: usize, seconds: u64, reference: bool) {
                 d.lateness_quantile_us(0.5),
                 d.lateness_quantile_us(0.99),
                 per_k,
+                sched_per_k,
                 d.checks_run,
                 downs,
             )
@@ -281,7 +304,8 @@ fn run(n: usize, seconds: u64, reference: bool) {
     .unwrap();
     println!(
         "targets {n:>6}: {checks:>7} checks in {seconds} s, CPU {cpu_per_k:.4} s per 1,000 checks, \
-         lateness p50 <= {late_p50} us, p99 <= {late_p99} us, down transitions {downs}"
+         lateness p50 <= {late_p50} us, p99 <= {late_p99} us, down transitions {downs}, \
+         sched {sched_per_k:.4} s per 1,000 checks"
     );
     if reference {
         run_reference(&lab, &cli, &l, n, seconds);

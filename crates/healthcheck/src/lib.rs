@@ -101,6 +101,8 @@ pub struct CheckContext {
     pub limits: Limits,
     /// TLS client configuration (certificates not verified, as keepalived).
     pub tls: Arc<rustls::ClientConfig>,
+    /// Idle sockets reused by TCP_CHECK (shared by the clones of this context).
+    tcp_pool: Arc<net::TcpPool>,
 }
 
 impl std::fmt::Debug for CheckContext {
@@ -117,6 +119,7 @@ impl CheckContext {
         Ok(Self {
             limits,
             tls: tls::insecure_client_config()?,
+            tcp_pool: Arc::default(),
         })
     }
 
@@ -151,7 +154,7 @@ pub async fn check_with(ctx: &CheckContext, checker: &Checker, target: &Target) 
     let total = ctx.limits.total_timeout(co.connect_timeout);
     let status = match &checker.kind {
         // A TCP check is one connect, already bounded by connect_timeout.
-        CheckKind::Tcp => tcp::check_tcp(co, dst).await,
+        CheckKind::Tcp => tcp::check_tcp(&ctx.tcp_pool, co, dst).await,
         CheckKind::Http(h) => bounded(total, http::check_http(ctx, co, dst, h, false)).await,
         CheckKind::Ssl(h) => bounded(total, http::check_http(ctx, co, dst, h, true)).await,
         CheckKind::Smtp(s) => bounded(total, smtp::check_smtp(ctx, co, dst, s)).await,

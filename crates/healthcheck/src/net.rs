@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -85,6 +86,10 @@ pub(crate) fn apply_opts(s: &Socket, co: &ConnOpts, dst: &SocketAddr) -> Result<
 /// Connect a TCP stream to `dst` within `co.connect_timeout`.
 pub(crate) async fn tcp_connect(co: &ConnOpts, dst: SocketAddr) -> Result<TcpStream, Failure> {
     let s = make_socket(co, &dst, Type::STREAM, Protocol::TCP)?;
+    connect_socket(co, s, dst).await
+}
+
+async fn connect_socket(co: &ConnOpts, s: Socket, dst: SocketAddr) -> Result<TcpStream, Failure> {
     let std: std::net::TcpStream = s.into();
     let sock = tokio::net::TcpSocket::from_std_stream(std);
     timed(co.connect_timeout, Phase::Connect, async {
@@ -93,6 +98,71 @@ pub(crate) async fn tcp_connect(co: &ConnOpts, dst: SocketAddr) -> Result<TcpStr
             .map_err(|e| Failure::from_io(Phase::Connect, &e))
     })
     .await
+}
+
+/// Idle, unconnected TCP sockets for TCP_CHECK, so that a check does not create and destroy a
+/// socket (and its file, inode and dentry) every time: a check takes a socket, connects it,
+/// and [`TcpPool::put`]s it back after `connect(AF_UNSPEC)` reset the connection. Only sockets
+/// without per-checker options (bindto, bind_port, bind_if, fwmark) are pooled. The sockets
+/// are not registered with any runtime while idle, so the pool can be shared freely.
+#[derive(Debug, Default)]
+pub(crate) struct TcpPool {
+    /// Index 0: IPv4, 1: IPv6.
+    idle: Mutex<[Vec<Socket>; 2]>,
+}
+
+impl TcpPool {
+    /// Idle sockets kept per address family (more are closed): enough for the checks that
+    /// complete at the same moment, not a descriptor per real server.
+    const MAX_IDLE: usize = 64;
+
+    fn slot(dst: &SocketAddr) -> usize {
+        usize::from(dst.is_ipv6())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, [Vec<Socket>; 2]> {
+        // Nothing is held across a panic but a Vec of sockets.
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Can checks with these options use pooled sockets?
+    pub(crate) fn eligible(co: &ConnOpts) -> bool {
+        co.bindto.is_none()
+            && co.bind_port.is_none()
+            && co.bind_if.is_none()
+            && co.fwmark.unwrap_or(0) == 0
+    }
+
+    fn take(&self, dst: &SocketAddr) -> Option<Socket> {
+        self.lock()[Self::slot(dst)].pop()
+    }
+
+    /// Return `s`, connected to `dst` or not: it is disconnected first (an established
+    /// connection is reset) and closed instead if that fails or the pool is full.
+    pub(crate) fn put(&self, dst: &SocketAddr, s: Socket) {
+        if netplat::sock::disconnect(&s).is_err() {
+            return;
+        }
+        let mut idle = self.lock();
+        let v = &mut idle[Self::slot(dst)];
+        if v.len() < Self::MAX_IDLE {
+            v.push(s);
+        }
+    }
+}
+
+/// [`tcp_connect`] with a socket from `pool` (or a new one when it is empty). The caller gives
+/// the socket back with [`TcpPool::put`] (a stream that failed to connect is closed).
+pub(crate) async fn tcp_connect_pooled(
+    pool: &TcpPool,
+    co: &ConnOpts,
+    dst: SocketAddr,
+) -> Result<TcpStream, Failure> {
+    let s = match pool.take(&dst) {
+        Some(s) => s,
+        None => make_socket(co, &dst, Type::STREAM, Protocol::TCP)?,
+    };
+    connect_socket(co, s, dst).await
 }
 
 /// A connected UDP socket to `dst`.

@@ -393,7 +393,18 @@ async fn run_job(
         let (step, ids) = {
             let mut sh = lock(&shared);
             let step = sh.state.on_result(&res.status);
-            (step, sh.subscribers.clone())
+            // Most checks change nothing: copy the subscribers only when there is a report.
+            let report = match &step.event {
+                Event::Nothing => false,
+                Event::Tolerated { .. } | Event::StillDown(_) => spec.params.log_all_failures,
+                Event::Changed { .. } | Event::Confirmed { .. } => true,
+            };
+            let ids = if report {
+                sh.subscribers.clone()
+            } else {
+                Vec::new()
+            };
+            (step, ids)
         };
         match step.event {
             Event::Changed { up, weight, reason } => {

@@ -186,6 +186,65 @@ fn lab_tcp_check() {
     drop(e.lab);
 }
 
+// Proves TCP_CHECK's socket reuse (plain checks share pooled sockets, disconnected with
+// connect(AF_UNSPEC) after each check) keeps every verdict right whatever came before on the
+// same socket: up, refused, timeout and up again interleaved, IPv4 and IPv6; and every
+// connection is reset, none left established or in TIME_WAIT on the checker's side.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_tcp_check_socket_reuse() {
+    let e = env("tcpreuse");
+    let _p = serve(&e, &["http", SRV, "80"]);
+    wait_tcp(&e, "10.0.0.2:80");
+    // wait_tcp's own probe closes with a FIN: its TIME_WAIT entry is not the checks'.
+    let left = || {
+        e.cli
+            .run_ok(&["ss", "-Htn", "state", "established", "state", "time-wait"])
+            .unwrap()
+    };
+    let before = left();
+    let tcp = || checker(CheckKind::Tcp, 500);
+    let mut v6 = tcp();
+    v6.conn.connect_ip = Some("fd00::2".parse().unwrap());
+    let up = || (tcp(), target("10.0.0.2:80"));
+    let refused = || (tcp(), target("10.0.0.2:90"));
+    let silent = || (tcp(), target("10.0.0.99:80"));
+    let list = vec![
+        up(),
+        up(),
+        refused(),
+        up(),
+        silent(),
+        up(),
+        refused(),
+        refused(),
+        up(),
+        (v6.clone(), target("10.0.0.2:80")),
+        up(),
+        (v6, target("10.0.0.2:80")),
+        up(),
+    ];
+    let want: Vec<Status> = vec![
+        Status::Up,
+        Status::Up,
+        Status::Down(Failure::Refused),
+        Status::Up,
+        Status::Down(Failure::Timeout(Phase::Connect)),
+        Status::Up,
+        Status::Down(Failure::Refused),
+        Status::Down(Failure::Refused),
+        Status::Up,
+        Status::Down(Failure::Refused),
+        Status::Up,
+        Status::Down(Failure::Refused),
+        Status::Up,
+    ];
+    let got: Vec<Status> = run_checks(&e, list).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(got, want);
+    assert_eq!(left(), before, "connections left on the checker side");
+    drop(e.lab);
+}
+
 // Proves HTTP_GET: status defaults and ranges, digest match and mismatch, virtualhost, several
 // urls, IPv6, and each failure mode reported as such.
 #[test]

@@ -18,7 +18,10 @@
 //! Kernel refusals come back as [`Error::Kernel`] carrying the operation and the errno
 //! ([`Error::errno`] lets callers test for `EEXIST`, `EADDRNOTAVAIL`, `EPERM`, ...).
 //!
-//! There is no `unsafe` in this crate: `netlink-sys` and `nix` wrap the system calls.
+//! * sockets: [`sock::disconnect`] (`connect(AF_UNSPEC)`, to reuse a TCP socket).
+//!
+//! `netlink-sys` and `nix` wrap most system calls; the only `unsafe` is in `packet` (a
+//! `sockaddr_ll` bind) and `sock` (an `AF_UNSPEC` address).
 
 mod addr;
 mod error;
@@ -27,6 +30,7 @@ pub mod netns;
 mod packet;
 mod route;
 mod rtnl;
+pub mod sock;
 mod watch;
 
 pub use addr::{AddrFlags, Address, AddressSpec, Scope};
