@@ -343,8 +343,6 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
         "garp_group",
         "the instances' own GARP settings apply (logged at start)",
     ),
-    ("static_ipaddress", "nothing is installed (logged at start)"),
-    ("static_routes", "nothing is installed (logged at start)"),
     ("static_rules", "nothing is installed (logged at start)"),
     ("smtp_server", "no e-mail is sent (alerts are logged)"),
     ("smtp_helo_name", "no e-mail is sent (alerts are logged)"),

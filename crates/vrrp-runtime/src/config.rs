@@ -144,8 +144,7 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
 
 /// Located warnings for settings the configuration language types but this runtime does not
 /// carry out (yet), so they are never ignored silently: `use_vmac`/`vmac_xmit_base`,
-/// `virtual_rules`, `track_process`/`vrrp_track_process`, `garp_group`, `static_ipaddress`,
-/// `static_routes`, `static_rules`.
+/// `virtual_rules`, `track_process`/`vrrp_track_process`, `garp_group`, `static_rules`.
 pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);

@@ -87,6 +87,8 @@ struct Rt {
     held_published: Vec<HeldVip>,
     /// A state changed since the stats file was last written (written at once, not throttled).
     state_changed: bool,
+    /// Installed `static_ipaddress` and `static_routes`.
+    statics: (Vec<AddressSpec>, Vec<netplat::RouteSpec>),
 }
 
 fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
@@ -363,6 +365,7 @@ pub(crate) async fn run_async(
         insecure_scripts: insecure_scripts(&config),
         held_published: Vec::new(),
         state_changed: false,
+        statics: (Vec::new(), Vec::new()),
     };
     for w in config::unsupported(&config) {
         log::warn!("{w}");
@@ -384,6 +387,7 @@ pub(crate) async fn run_async(
     rt.sync_scripts(&config, &mut env);
     rt.setup_sync_groups(&config);
 
+    rt.apply_statics(&config);
     // Leftover VIPs from an earlier run.
     for i in 0..rt.insts.len() {
         rt.remove_vips(i, true);
@@ -498,6 +502,7 @@ pub(crate) async fn run_async(
                 }
                 match &report {
                     Ok(_) => {
+                        rt.apply_statics(&req.config);
                         current = req.config;
                         rt.poll_links(Instant::now(), false, true);
                     }
@@ -568,6 +573,7 @@ pub(crate) async fn run_async(
             }
         }
     }
+    rt.clear_statics();
     rt.publish_held();
     rt.write_stats();
     for inst in &mut rt.insts {
@@ -1166,24 +1172,50 @@ impl Rt {
     }
 
     fn vip_spec(&mut self, i: usize, v: &IpAddress, with_lease: bool) -> Option<AddressSpec> {
-        let inst = &self.insts[i];
-        let index = match &v.dev {
-            Some(d) if d != &inst.spec.ifname => match self.rtnl.link_by_name(d) {
+        let what = format!("VRRP_Instance({}) VIP", self.insts[i].spec.name);
+        let default = (self.insts[i].spec.ifname.clone(), self.insts[i].ifindex);
+        let mut s = self.address_spec(v, Some(default), &what)?;
+        if with_lease && v.addr.is_ipv4() {
+            let lease = self.lease_secs(i);
+            s = s.lifetimes(lease, lease);
+        }
+        Some(s)
+    }
+
+    /// The kernel form of a configured address: its `dev` (else `default`, an interface name
+    /// and index) resolved, label, scope, broadcast. `None` (logged, located) if it has no
+    /// usable interface.
+    fn address_spec(
+        &mut self,
+        v: &IpAddress,
+        default: Option<(String, u32)>,
+        what: &str,
+    ) -> Option<AddressSpec> {
+        let index = match (&v.dev, default) {
+            (Some(d), Some((name, index))) if *d == name => index,
+            (Some(d), _) => match self.rtnl.link_by_name(d) {
                 Ok(Some(l)) => l.index,
                 _ => {
                     log::error!(
-                        "{}:{}: VRRP_Instance({}) VIP {}: dev {d} does not exist",
+                        "{}:{}: {what} {}: dev {d} does not exist",
                         v.loc.0.file,
                         v.loc.0.line,
-                        inst.spec.name,
                         v.addr
                     );
                     return None;
                 }
             },
-            _ => inst.ifindex,
+            (None, Some((_, index))) => index,
+            (None, None) => {
+                log::error!(
+                    "{}:{}: {what} {}: no dev given",
+                    v.loc.0.file,
+                    v.loc.0.line,
+                    v.addr
+                );
+                return None;
+            }
         };
-        let lease = self.lease_secs(i);
         let mut s = AddressSpec::new(index, v.addr, v.prefix_len);
         if let Some(l) = &v.label {
             s = s.label(l.clone());
@@ -1194,10 +1226,91 @@ impl Rt {
         if let Some(b) = v.brd {
             s = s.broadcast(b);
         }
-        if with_lease && v.addr.is_ipv4() {
-            s = s.lifetimes(lease, lease);
-        }
         Some(s)
+    }
+
+    /// `static_ipaddress` and `static_routes` of `config`, in kernel form (what cannot be
+    /// resolved is logged with its location and left out).
+    fn static_specs(&mut self, config: &Config) -> (Vec<AddressSpec>, Vec<netplat::RouteSpec>) {
+        let addrs = config
+            .static_ipaddress
+            .iter()
+            .filter_map(|v| self.address_spec(v, None, "static_ipaddress"))
+            .collect();
+        let mut routes = Vec::new();
+        for l in &config.static_routes {
+            let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+            let (mut spec, dev) = match crate::routes::parse(&l.words) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::error!("{at}: static_routes: {e}; route ignored");
+                    continue;
+                }
+            };
+            if let Some(d) = dev {
+                match self.rtnl.link_by_name(&d) {
+                    Ok(Some(link)) => spec = spec.dev(link.index),
+                    _ => {
+                        log::error!("{at}: static_routes: dev {d} does not exist; route ignored");
+                        continue;
+                    }
+                }
+            }
+            routes.push(spec);
+        }
+        (addrs, routes)
+    }
+
+    /// Installs the static addresses and routes of `config`, removing the ones a previous
+    /// configuration had and this one has not (keepalived installs them at start and removes
+    /// them at stop).
+    fn apply_statics(&mut self, config: &Config) {
+        let (addrs, routes) = self.static_specs(config);
+        let (old_addrs, old_routes) = std::mem::take(&mut self.statics);
+        for r in old_routes.iter().filter(|r| !routes.contains(r)) {
+            self.del_static_route(r);
+        }
+        for a in old_addrs.iter().filter(|a| !addrs.contains(a)) {
+            self.del_static_address(a);
+        }
+        for a in &addrs {
+            if let Err(e) = self.rtnl.replace_address(a) {
+                log::error!("static_ipaddress: {e}");
+            }
+        }
+        for r in &routes {
+            if let Err(e) = self.rtnl.replace_route(r) {
+                log::error!("static_routes: {e}");
+            }
+        }
+        self.statics = (addrs, routes);
+    }
+
+    /// Removes the static addresses and routes (at stop).
+    fn clear_statics(&mut self) {
+        let (addrs, routes) = std::mem::take(&mut self.statics);
+        for r in &routes {
+            self.del_static_route(r);
+        }
+        for a in &addrs {
+            self.del_static_address(a);
+        }
+    }
+
+    fn del_static_route(&mut self, r: &netplat::RouteSpec) {
+        match self.rtnl.del_route(r) {
+            Ok(()) => {}
+            Err(e) if e.errno() == Some(netplat::errno::ESRCH) => {}
+            Err(e) => log::error!("static_routes: {e}"),
+        }
+    }
+
+    fn del_static_address(&mut self, a: &AddressSpec) {
+        match self.rtnl.del_address(a) {
+            Ok(()) => {}
+            Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
+            Err(e) => log::error!("static_ipaddress: {e}"),
+        }
     }
 
     fn all_vips(&self, i: usize) -> Vec<IpAddress> {

@@ -281,3 +281,65 @@ fn lab_interop_virtual_routes_same_as_reference() {
     eprintln!("ours:\n{}reference:\n{}", tables[0], tables[1]);
     assert_eq!(tables[0], tables[1]);
 }
+
+// Proves static_ipaddress and static_routes match the reference: ours and keepalived 2.2.7,
+// each alone in its namespace with the same configuration, install the same static address
+// (`ip -o addr`) and route (`ip route`) at start, whatever the VRRP state; ours removes both
+// when it stops (as keepalived's stop_vrrp does).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_static_address_and_route_same_as_reference() {
+    let vips = format!("    {VIP}/24");
+    let conf = format!(
+        "static_ipaddress {{\n  192.0.2.9/32 dev eth0 label eth0:st\n}}\nstatic_routes {{\n  198.51.100.0/24 via 10.0.0.254\n}}\n{}",
+        instance("VI_1", 82, 100, "", &vips)
+    );
+    let show = |d: &Director| {
+        let a = d
+            .host
+            .ip(&["-o", "addr", "show", "dev", "eth0"])
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("192.0.2.9"))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let r = d
+            .host
+            .ip(&["route", "show", "198.51.100.0/24"])
+            .unwrap_or_default();
+        format!("{a}\n{r}")
+    };
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "kasta" } else { "kastb" }).expect("lab");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        let ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        wait_until(Duration::from_secs(5), || {
+            let s = show(&d);
+            s.contains("192.0.2.9/32") && s.contains("198.51.100.0/24")
+        })
+        .unwrap_or_else(|_| panic!("statics missing: {}", show(&d)));
+        seen.push(show(&d));
+        if !reference {
+            d.proc
+                .as_ref()
+                .expect("proc")
+                .signal(Signal::SIGTERM)
+                .expect("term");
+            wait_until(Duration::from_secs(5), || {
+                let s = show(&d);
+                !s.contains("192.0.2.9") && !s.contains("198.51.100.0/24")
+            })
+            .unwrap_or_else(|_| panic!("statics left after stop: {}", show(&d)));
+        }
+        drop(ref_proc);
+    }
+    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+    assert_eq!(seen[0], seen[1]);
+}
