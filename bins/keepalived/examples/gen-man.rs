@@ -314,8 +314,9 @@ pub struct Row {
 
 /// Keywords the parser types but the runtime does not act on (yet), by name, with the reason.
 /// Hand-maintained from the runtime crates' own documentation: crates/lvs-director/src/lib.rs
-/// ("Not implemented: lvs_sync_daemon, sending SMTP alerts"), lvs-director's model (BFD_CHECK
-/// rejected), and vrrp-runtime (no SMTP). A block listed here passes its note to its children.
+/// ("Not implemented: lvs_sync_daemon"), lvs-director's model (BFD_CHECK rejected), and
+/// vrrp-runtime (no sync-group mail). A block listed here passes its note to its children; an
+/// entry "block > keyword" applies to that block's keyword only.
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("lvs_sync_daemon", "the IPVS sync daemon is not started"),
     (
@@ -323,25 +324,10 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
         "the IPVS sync daemon is not started",
     ),
     ("BFD_CHECK", "no BFD subsystem"),
-    ("smtp_server", "no e-mail is sent (alerts are logged)"),
-    ("smtp_helo_name", "no e-mail is sent (alerts are logged)"),
+    // Only the instances' mail is sent for VRRP; sync groups' own mail is not.
     (
-        "smtp_connect_timeout",
-        "no e-mail is sent (alerts are logged)",
-    ),
-    (
-        "notification_email",
-        "no e-mail is sent (alerts are logged)",
-    ),
-    (
-        "notification_email_from",
-        "no e-mail is sent (alerts are logged)",
-    ),
-    ("smtp_alert", "no e-mail is sent (alerts are logged)"),
-    ("smtp_alert_vrrp", "no e-mail is sent (alerts are logged)"),
-    (
-        "smtp_alert_checker",
-        "no e-mail is sent (alerts are logged)",
+        "vrrp_sync_group > smtp_alert",
+        "no group mail is sent (member instances mail their own states)",
     ),
 ];
 
@@ -362,7 +348,10 @@ pub fn rows() -> Vec<Row> {
                 Some(s) => s.to_string(),
                 None => match probe(path) {
                     KwStatus::NotSupportedYet => "not supported yet".to_string(),
-                    KwStatus::Supported => match RUNTIME_GAPS.iter().find(|(n, _)| *n == kw.name) {
+                    KwStatus::Supported => match RUNTIME_GAPS
+                        .iter()
+                        .find(|(n, _)| *n == kw.name || *n == format!("{block} > {}", kw.name))
+                    {
                         Some((_, why)) => format!("parsed, not used at run time: {why}"),
                         None => "supported".to_string(),
                     },
