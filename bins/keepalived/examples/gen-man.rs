@@ -314,8 +314,9 @@ pub struct Row {
 
 /// Keywords the parser types but the runtime does not act on (yet), by name, with the reason.
 /// Hand-maintained from the runtime crates' own documentation: crates/lvs-director/src/lib.rs
-/// ("Not implemented: sending SMTP alerts"), lvs-director's model (BFD_CHECK
-/// rejected), and vrrp-runtime (no SMTP). A block listed here passes its note to its children.
+/// ("smtp_alert mail"), lvs-director's model (BFD_CHECK rejected), and vrrp-runtime (settings
+/// logged at start as not supported, no sync-group mail). A block listed here passes its note to
+/// its children; an entry "block > keyword" applies to that block's keyword only.
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("BFD_CHECK", "no BFD subsystem"),
     (
@@ -344,25 +345,10 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
         "the instances' own GARP settings apply (logged at start)",
     ),
     ("static_rules", "nothing is installed (logged at start)"),
-    ("smtp_server", "no e-mail is sent (alerts are logged)"),
-    ("smtp_helo_name", "no e-mail is sent (alerts are logged)"),
+    // Only the instances' mail is sent for VRRP; sync groups' own mail is not.
     (
-        "smtp_connect_timeout",
-        "no e-mail is sent (alerts are logged)",
-    ),
-    (
-        "notification_email",
-        "no e-mail is sent (alerts are logged)",
-    ),
-    (
-        "notification_email_from",
-        "no e-mail is sent (alerts are logged)",
-    ),
-    ("smtp_alert", "no e-mail is sent (alerts are logged)"),
-    ("smtp_alert_vrrp", "no e-mail is sent (alerts are logged)"),
-    (
-        "smtp_alert_checker",
-        "no e-mail is sent (alerts are logged)",
+        "vrrp_sync_group > smtp_alert",
+        "no group mail is sent (member instances mail their own states)",
     ),
 ];
 
@@ -383,7 +369,10 @@ pub fn rows() -> Vec<Row> {
                 Some(s) => s.to_string(),
                 None => match probe(path) {
                     KwStatus::NotSupportedYet => "not supported yet".to_string(),
-                    KwStatus::Supported => match RUNTIME_GAPS.iter().find(|(n, _)| *n == kw.name) {
+                    KwStatus::Supported => match RUNTIME_GAPS
+                        .iter()
+                        .find(|(n, _)| *n == kw.name || *n == format!("{block} > {}", kw.name))
+                    {
                         Some((_, why)) => format!("parsed, not used at run time: {why}"),
                         None => "supported".to_string(),
                     },

@@ -441,7 +441,16 @@ impl<K: Kernel> Director<K> {
             .get(&rs)
             .and_then(|v| v.get(idx))
             .map(|c| c.weight);
+        let before_up = self
+            .health
+            .checkers
+            .get(&rs)
+            .and_then(|v| v.get(idx))
+            .map(|c| c.up);
         let change = self.health.set_checker(&rs, idx, t.up, t.weight);
+        if before_up.is_some_and(|b| b != t.up) {
+            self.mail_rs(&rs, idx, t.up);
+        }
         let weight_changed = before_w != Some(t.weight) && t.up;
         if let Some(ch) = change {
             let why = t
@@ -488,13 +497,34 @@ impl<K: Kernel> Director<K> {
         }
         let state = if alive { "UP" } else { "DOWN" };
         self.fifo(format!("RS {id} {} {state}\n", id.vs));
-        if rs.smtp_alert {
-            self.smtp(format!(
-                "=> {} {id} of VS {} <=",
-                if alive { "UP" } else { "DOWN" },
-                id.vs
-            ));
+    }
+
+    /// A checker of `id` changed state: keepalived's checkers mail `Realserver ... - UP|DOWN`
+    /// (the real server's state) with a body naming the check (check_tcp.c, check_http.c, ...;
+    /// FILE_CHECK sends none).
+    fn mail_rs(&self, id: &RsId, idx: usize, up: bool) {
+        let Some(settings) = self.cfg.globals.smtp.clone() else {
+            return;
+        };
+        let Some(rs) = self.find_rs(id) else { return };
+        if !rs.smtp_alert {
+            return;
         }
+        let Some(kind) = rs.checks.get(idx).map(|c| &c.checker.kind) else {
+            return;
+        };
+        let Some(body) = checker_mail_body(kind, up) else {
+            return;
+        };
+        let alert = smtp_alert::Alert::real_server(
+            &settings.router_id,
+            &id.keepalived_fmt(),
+            &id.vs.keepalived_fmt(),
+            self.health.alive(rs),
+            body,
+        );
+        let log = self.log.clone();
+        smtp_alert::spawn(settings, alert, move |m| log(m));
     }
 
     fn fifo(&self, line: String) {
@@ -520,33 +550,6 @@ impl<K: Kernel> Director<K> {
         });
     }
 
-    fn smtp(&self, subject: String) {
-        let Some((server, port)) = self.cfg.globals.smtp_server.clone() else {
-            (self.log)(&format!("SMTP alert not sent (no smtp_server): {subject}"));
-            return;
-        };
-        let log = self.log.clone();
-        let timeout = self.cfg.globals.smtp_connect_timeout;
-        tokio::spawn(async move {
-            let c = tokio::time::timeout(
-                timeout,
-                tokio::net::TcpStream::connect((server.as_str(), port)),
-            )
-            .await;
-            match c {
-                Ok(Ok(_)) => log(&format!(
-                    "SMTP alert to {server}:{port}: server reachable, alert logged only: {subject}"
-                )),
-                Ok(Err(e)) => log(&format!(
-                    "SMTP connection ERROR to {server}:{port}: {e}; alert: {subject}"
-                )),
-                Err(_) => log(&format!(
-                    "SMTP connection to {server}:{port} timed out; alert: {subject}"
-                )),
-            }
-        });
-    }
-
     fn after_change(&mut self) {
         for (vs, up) in self.health.update_quorum(&self.cfg) {
             (self.log)(&format!(
@@ -559,11 +562,18 @@ impl<K: Kernel> Director<K> {
                 if let Some(s) = s {
                     spawn_script(s, self.log.clone());
                 }
-                if v.smtp_alert {
-                    self.smtp(format!(
-                        "=> {} quorum of VS {vs} <=",
-                        if up { "Gained" } else { "Lost" }
-                    ));
+                if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
+                    // ipwrapper.c do_vs_notifies: "=> Gained quorum Q+H=T <= W <=".
+                    let alert = smtp_alert::Alert::quorum(
+                        &settings.router_id,
+                        &vs.keepalived_fmt(),
+                        up,
+                        v.quorum,
+                        v.hysteresis,
+                        self.health.weight_sum(v),
+                    );
+                    let log = self.log.clone();
+                    smtp_alert::spawn(settings, alert, move |m| log(m));
                 }
             }
             self.fifo(format!("VS {vs} {}\n", if up { "UP" } else { "DOWN" }));
@@ -767,4 +777,27 @@ fn describe(op: &Operation) -> String {
             )
         }
     }
+}
+
+/// keepalived's body of a real server mail for a checker going up or down (`None`: that
+/// checker sends no mail, as FILE_CHECK).
+fn checker_mail_body(kind: &hc::CheckKind, up: bool) -> Option<&'static str> {
+    use hc::CheckKind as K;
+    Some(match (kind, up) {
+        (K::Tcp, true) => "=> TCP CHECK succeed on service <=",
+        (K::Tcp, false) => "=> TCP CHECK failed on service <=",
+        (K::Http(_) | K::Ssl(_), true) => "=> CHECK succeed on service <=",
+        (K::Http(_) | K::Ssl(_), false) => "=> CHECK failed on service : HTTP request failed <=",
+        (K::Smtp(_), true) => "=> CHECK succeed on service <=",
+        (K::Smtp(_), false) => "=> CHECK failed on service <=",
+        (K::Misc(_), true) => "=> MISC CHECK succeeded on service <=",
+        (K::Misc(_), false) => "=> MISC CHECK failed on service <=",
+        (K::Dns(_), true) => "=> DNS_CHECK: succeed on service <=",
+        (K::Dns(_), false) => "=> DNS_CHECK: failed on service <=",
+        (K::Udp(_), true) => "=> UDP CHECK succeed on service <=",
+        (K::Udp(_), false) => "=> UDP CHECK failed on service <=",
+        (K::Ping, true) => "=> ICMP CHECK succeed on service <=",
+        (K::Ping, false) => "=> ICMP CHECK failed on service <=",
+        _ => return None,
+    })
 }

@@ -15,11 +15,11 @@
 //! `ha_suspend`: the checkers of such a virtual server run only while one of its addresses is
 //! configured locally (polled every second); its real servers keep their last state meanwhile.
 //!
+//! `smtp_alert` mail (crate `smtp-alert`): a checker of a real server going up or down mails
+//! `Realserver ... - UP|DOWN`, a quorum change `Virtualserver ... - UP|DOWN`, as keepalived.
+//!
 //! `lvs_sync_daemon` is not this crate's: it follows a VRRP instance's state, so the keepalived
 //! VRRP worker drives it (bins/keepalived/src/syncd.rs), as keepalived's VRRP process does.
-//!
-//! Not implemented (recorded in the model only): sending SMTP alerts (on a state change the
-//! SMTP server's reachability is probed and the alert is logged, no mail is sent).
 
 pub mod director;
 pub mod model;

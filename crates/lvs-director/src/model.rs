@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use conf_parse as cp;
 use healthcheck as hc;
@@ -36,6 +35,47 @@ impl std::fmt::Display for VsId {
             VsId::Fwmark(m, _) => write!(f, "FWM {m}"),
             VsId::Group(g, proto) => write!(f, "[{g}]/{}", proto_name(*proto)),
         }
+    }
+}
+
+impl VsId {
+    /// keepalived's `FMT_VS`: `[10.0.0.1]:tcp:80`, `FWM 5`, `[group]:0`.
+    pub fn keepalived_fmt(&self) -> String {
+        match self {
+            VsId::Addr(ip, port, proto) => format!("[{ip}]:{}:{port}", proto_lower(*proto)),
+            VsId::Fwmark(m, _) => format!("FWM {m}"),
+            VsId::Group(g, _) => format!("[{g}]:0"),
+        }
+    }
+
+    fn proto(&self) -> u16 {
+        match self {
+            VsId::Addr(_, _, p) | VsId::Group(_, p) => *p,
+            VsId::Fwmark(..) => 0,
+        }
+    }
+}
+
+impl RsId {
+    /// keepalived's `FMT_RS`: `[10.0.0.2]:tcp:80` (the virtual server's protocol).
+    pub fn keepalived_fmt(&self) -> String {
+        format!(
+            "[{}]:{}:{}",
+            self.addr,
+            proto_lower(self.vs.proto()),
+            self.port
+        )
+    }
+}
+
+/// `inet_sockaddrtotrio`'s protocol names.
+fn proto_lower(p: u16) -> &'static str {
+    match p {
+        6 => "tcp",
+        17 => "udp",
+        132 => "sctp",
+        0 => "none",
+        _ => "?",
     }
 }
 
@@ -150,10 +190,8 @@ pub struct Globals {
     pub sync_daemon: Option<cp::LvsSyncDaemon>,
     /// `lvs_notify_fifo` path.
     pub notify_fifo: Option<String>,
-    /// SMTP server for alerts.
-    pub smtp_server: Option<(String, u16)>,
-    /// `smtp_connect_timeout`.
-    pub smtp_connect_timeout: Duration,
+    /// Where to send `smtp_alert` mail (`None` without `smtp_server` or `notification_email`).
+    pub smtp: Option<std::sync::Arc<smtp_alert::Settings>>,
 }
 
 /// The compiled director configuration.
@@ -465,10 +503,9 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         sync_daemon: g.lvs_sync_daemon.clone(),
         notify_fifo: extra_arg(&g.extra, "lvs_notify_fifo")
             .or_else(|| extra_arg(&g.extra, "notify_fifo")),
-        smtp_server: g.smtp_server.clone(),
-        smtp_connect_timeout: g.smtp_connect_timeout,
+        smtp: smtp_alert::Settings::from_global(g, smtp_alert::local_name().as_deref())
+            .map(std::sync::Arc::new),
     };
-    let global_smtp = g.smtp_alert.or(g.smtp_alert_checker).unwrap_or(false);
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for vs in &cfg.virtual_servers {
@@ -555,7 +592,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             [(_, p)] => Some(*p),
             _ => None,
         };
-        let vs_smtp = vs.smtp_alert.unwrap_or(global_smtp);
+        let vs_smtp = smtp_alert::checker_vs_enabled(g, vs.smtp_alert);
         let mut rss = Vec::new();
         let mut seen_rs = BTreeSet::new();
         for rs in &vs.real_servers {
@@ -602,7 +639,8 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 inhibit: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
                 notify_up: rs.notify_up.as_ref().map(notify_script),
                 notify_down: rs.notify_down.as_ref().map(notify_script),
-                smtp_alert: rs.smtp_alert.unwrap_or(vs_smtp),
+                // check_data.c: not inherited from the virtual server; on by default.
+                smtp_alert: smtp_alert::checker_rs_enabled(g, rs.smtp_alert),
                 checks,
             });
         }
@@ -635,4 +673,52 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         },
         warnings,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(text: &str) -> DirectorConfig {
+        let p = cp::parse_str(text, "t.conf", &cp::ParseOptions::default());
+        assert!(!p.has_errors(), "{:?}", p.diagnostics);
+        compile(&p.config).0
+    }
+
+    // Proves check_data.c's smtp_alert rules: virtual servers off by default, real servers on
+    // by default and not inheriting the virtual server; smtp_alert_checker before smtp_alert;
+    // and keepalived's FMT_VS / FMT_RS texts used in the subjects.
+    #[test]
+    fn smtp_alert_rules_and_names() {
+        let vs = |globals: &str, vs_own: &str, rs_own: &str| {
+            let c = compiled(&format!(
+                "global_defs {{ {globals} }}\nvirtual_server 10.0.0.1 80 {{ lb_algo rr\n lb_kind NAT\n protocol TCP\n {vs_own}\n \
+                 real_server 10.0.0.2 8080 {{ {rs_own}\n TCP_CHECK {{ }} }} }}"
+            ));
+            let v = &c.virtual_servers[0];
+            (v.smtp_alert, v.real_servers[0].smtp_alert)
+        };
+        assert_eq!(vs("", "", ""), (false, true));
+        assert_eq!(
+            vs("", "smtp_alert off", ""),
+            (false, true),
+            "rs does not inherit"
+        );
+        assert_eq!(vs("smtp_alert", "", ""), (true, true));
+        assert_eq!(vs("smtp_alert off", "", ""), (false, false));
+        assert_eq!(
+            vs("smtp_alert off\n smtp_alert_checker on", "", ""),
+            (true, true)
+        );
+        assert_eq!(vs("smtp_alert", "", "smtp_alert off"), (true, false));
+        let c = compiled(
+            "virtual_server 10.0.0.1 80 { lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.0.0.2 8080 { TCP_CHECK { } } }\n\
+             virtual_server fwmark 5 { lb_algo rr\n lb_kind DR\n real_server 10.0.0.3 80 { TCP_CHECK { } } }",
+        );
+        let rs = &c.virtual_servers[0].real_servers[0].id;
+        assert_eq!(rs.vs.keepalived_fmt(), "[10.0.0.1]:tcp:80");
+        assert_eq!(rs.keepalived_fmt(), "[10.0.0.2]:tcp:8080");
+        assert_eq!(c.virtual_servers[1].id.keepalived_fmt(), "FWM 5");
+        assert!(c.globals.smtp.is_none(), "no smtp_server: no mail");
+    }
 }

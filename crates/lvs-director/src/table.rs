@@ -148,7 +148,8 @@ impl Health {
         u32::try_from(w.clamp(0, MAX_WEIGHT)).unwrap_or(0)
     }
 
-    fn weight_sum(&self, vs: &VirtualServer) -> i64 {
+    /// Sum of the live real servers' weights (keepalived's `weigh_live_realservers`).
+    pub fn weight_sum(&self, vs: &VirtualServer) -> i64 {
         vs.real_servers
             .iter()
             .filter(|rs| self.alive(rs))

@@ -1,3 +1,4 @@
 //! Test infrastructure (dev-only): network-namespace labs and the IPVS-capable VM runner.
 pub mod netns;
+pub mod smtp_sink;
 pub mod vm;

@@ -1,6 +1,7 @@
 //! From conf-parse's typed model to what one running instance needs.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use conf_parse::{AuthType, Config, IpAddress, Script, VrrpInstance, VrrpState};
@@ -24,6 +25,20 @@ pub(crate) struct NotifyScripts {
     pub generic: Option<Script>,
     /// `global_defs script_user`: who they run as unless they name their own user.
     pub default_user: Option<(String, Option<String>)>,
+    /// Where to mail state changes when `smtp_alert` is in force for the instance (and
+    /// `smtp_server` and `notification_email` are set).
+    pub smtp: Option<Arc<smtp_alert::Settings>>,
+    /// `global_defs no_email_faults`: no mail for FAULT.
+    pub no_email_faults: bool,
+}
+
+/// The mail settings for an instance or sync group whose own `smtp_alert` is `own`.
+pub(crate) fn smtp_settings(cfg: &Config, own: Option<bool>) -> Option<Arc<smtp_alert::Settings>> {
+    if !smtp_alert::vrrp_enabled(&cfg.global, own) {
+        return None;
+    }
+    smtp_alert::Settings::from_global(&cfg.global, smtp_alert::local_name().as_deref())
+        .map(Arc::new)
 }
 
 /// A tracked object reference resolved to its weight.
@@ -383,6 +398,8 @@ pub(crate) fn instance_spec(
             stop: own(&inst.notify_stop),
             generic: own(&inst.notify),
             default_user: g.script_user.clone(),
+            smtp: smtp_settings(cfg, inst.smtp_alert),
+            no_email_faults: g.no_email_faults,
         },
         track_interfaces: tracked(&inst.track_interface, |_| 0),
         track_scripts: tracked(&inst.track_script, weight_of_script),
@@ -479,6 +496,43 @@ mod tests {
         assert_eq!(b.wire_auth(), Auth::Simple(*b"abc\0\0\0\0\0"));
         let cc = instance_spec(&c, &c.vrrp_instances[2]).expect("c");
         assert_eq!(cc.auth, AuthConfig::Ah(*b"12345678"));
+    }
+
+    // Proves smtp_alert for an instance follows vrrp.c: its own setting, else smtp_alert_vrrp,
+    // else smtp_alert, else off; and nothing without smtp_server and notification_email.
+    #[test]
+    fn smtp_alert_rules() {
+        let inst = |own: &str| {
+            format!("vrrp_instance V {{ interface eth0\n virtual_router_id 7\n {own}\n virtual_ipaddress {{ 10.1.1.1 }} }}")
+        };
+        let mail = "smtp_server 10.0.0.9\n notification_email { a@x }\n router_id R";
+        let on = |globals: &str, own: &str| {
+            let c = parse(&format!(
+                "global_defs {{ {mail}\n {globals} }}\n{}",
+                inst(own)
+            ));
+            let s = instance_spec(&c, &c.vrrp_instances[0]).expect("spec");
+            s.notify.smtp.is_some()
+        };
+        assert!(!on("", ""), "off by default");
+        assert!(on("smtp_alert", ""));
+        assert!(!on("smtp_alert\n smtp_alert_vrrp off", ""));
+        assert!(on("smtp_alert off\n smtp_alert_vrrp", ""));
+        assert!(on("", "smtp_alert"));
+        assert!(!on("smtp_alert", "smtp_alert off"));
+        let c = parse(&format!(
+            "global_defs {{ smtp_alert\n router_id R }}\n{}",
+            inst("")
+        ));
+        let s = instance_spec(&c, &c.vrrp_instances[0]).expect("spec");
+        assert!(s.notify.smtp.is_none(), "no smtp_server: no mail");
+        let c = parse(&format!(
+            "global_defs {{ {mail}\n smtp_alert }}\n{}",
+            inst("")
+        ));
+        let s = instance_spec(&c, &c.vrrp_instances[0]).expect("spec");
+        let m = s.notify.smtp.expect("mail on");
+        assert_eq!((m.router_id.as_str(), m.server.1), ("R", 25));
     }
 
     // Proves a track_script naming no vrrp_script is a located configuration error.

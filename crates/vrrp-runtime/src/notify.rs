@@ -154,7 +154,20 @@ pub(crate) fn spawn_queue(
 ) -> (mpsc::UnboundedSender<Job>, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     let h = tokio::spawn(async move {
+        // vrrp_notify.c: a mail only when the state differs from the last one mailed.
+        let mut last_mailed: Option<&'static str> = None;
+        let mut mails: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         while let Some(job) = rx.recv().await {
+            if let Some(settings) = &scripts.smtp {
+                mails.retain(|h| !h.is_finished());
+                mails.extend(mail(
+                    settings,
+                    &instance,
+                    job.state,
+                    scripts.no_email_faults,
+                    &mut last_mailed,
+                ));
+            }
             fifos.write_line(&format!(
                 "INSTANCE \"{}\" {} {}",
                 instance, job.state, job.priority
@@ -180,8 +193,33 @@ pub(crate) fn spawn_queue(
                 run_script(s, &args, &what, scripts.default_user.as_ref()).await;
             }
         }
+        // Queue closed (instance gone or shutting down): let the last mails (STOP) finish;
+        // the runtime bounds how long it waits for this task.
+        for h in mails {
+            let _ = h.await;
+        }
     });
     (tx, h)
+}
+
+/// Mail a state change (`smtp_alert`) in its own task, unless it is the state last mailed or
+/// a FAULT under `no_email_faults` (vrrp_notify.c `vrrp_smtp_notifier`).
+fn mail(
+    settings: &Arc<smtp_alert::Settings>,
+    instance: &str,
+    state: &'static str,
+    no_email_faults: bool,
+    last_mailed: &mut Option<&'static str>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let st = smtp_alert::VrrpState::from_name(state)?;
+    if *last_mailed == Some(state) || (no_email_faults && st == smtp_alert::VrrpState::Fault) {
+        return None;
+    }
+    *last_mailed = Some(state);
+    let alert = smtp_alert::Alert::vrrp_instance(&settings.router_id, instance, st);
+    Some(smtp_alert::spawn(settings.clone(), alert, |m| {
+        log::info!("{m}")
+    }))
 }
 
 #[cfg(test)]

@@ -500,6 +500,120 @@ fn lab_notify_scripts_and_fifo() {
     reader.kill();
 }
 
+// Proves smtp_alert mail: a director with smtp_alert becoming MASTER sends one mail to the SMTP
+// server (a sink in another namespace of the lab) in keepalived's dialogue (HELO, MAIL FROM,
+// one RCPT TO per recipient, DATA, QUIT) with keepalived's headers, subject and body; a
+// second director whose smtp_server is unreachable logs the failure with the server and still
+// works (takes over the VIP when the first stops).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_smtp_alert_mail() {
+    let lab = Lab::new("vrsmtp").expect("lab");
+    let m = lab.host("m").expect("mail host");
+    m.add_addr("10.0.0.25/24").expect("addr");
+    let sink = testlab::smtp_sink::SmtpSink::start(&m, lab.dir(), "10.0.0.25", 2525).expect("sink");
+    let vips = format!("    {VIP}/24");
+    let globals = |rid: &str, server: &str| {
+        format!(
+            "global_defs {{\n  router_id {rid}\n  smtp_server {server}\n  smtp_helo_name lb.lab\n  \
+             smtp_connect_timeout 2\n  notification_email_from keepalived@lb.lab\n  \
+             notification_email {{\n    ops@example.com\n    noc@example.com\n  }}\n}}\n"
+        )
+    };
+    let conf_a = format!(
+        "{}{}",
+        globals("LB1", "10.0.0.25 2525"),
+        instance("VI_1", 62, 150, "  smtp_alert", &vips)
+    );
+    // 10.0.0.26 is on the segment but nobody has it: the connection cannot succeed.
+    let conf_b = format!(
+        "{}{}",
+        globals("LB2", "10.0.0.26 25"),
+        instance("VI_1", 62, 100, "  smtp_alert", &vips)
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf_a);
+    let mut b = director(&lab, "b", "10.0.0.2", &conf_b);
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    // a: BACKUP then MASTER, one mail each.
+    wait_until(Duration::from_secs(5), || sink.sessions().len() >= 2).unwrap_or_else(|_| {
+        panic!(
+            "two mails expected; sink saw:\n{}\nlog a:\n{}",
+            sink.transcript(),
+            a.log()
+        )
+    });
+    let sessions = sink.sessions();
+    let master = sessions
+        .iter()
+        .find(|s| s.iter().any(|l| l.contains("Entering MASTER state")))
+        .unwrap_or_else(|| panic!("no MASTER mail: {sessions:?}"));
+    assert_eq!(
+        &master[..5],
+        &[
+            "HELO lb.lab",
+            "MAIL FROM:<keepalived@lb.lab>",
+            "RCPT TO:<ops@example.com>",
+            "RCPT TO:<noc@example.com>",
+            "DATA",
+        ]
+    );
+    assert!(master[5].starts_with("Date: "), "{master:?}");
+    assert_eq!(
+        &master[6..],
+        &[
+            "From: keepalived@lb.lab",
+            "Subject: [LB1] VRRP Instance VI_1 - Entering MASTER state",
+            "X-Mailer: Keepalived",
+            "To: ops@example.com, noc@example.com",
+            "",
+            "=> VRRP Instance is now owning VRRP VIPs <=",
+            "",
+            ".",
+            "QUIT",
+        ]
+    );
+    assert_eq!(
+        sessions
+            .iter()
+            .filter(|s| s.iter().any(|l| l.contains("Entering MASTER state")))
+            .count(),
+        1,
+        "one MASTER mail"
+    );
+    assert!(sessions.iter().any(|s| s
+        .iter()
+        .any(|l| l == "Subject: [LB1] VRRP Instance VI_1 - Entering BACKUP state")));
+    wait_until(Duration::from_secs(2), || {
+        a.log().contains("SMTP alert successfully sent")
+    })
+    .expect("success logged");
+
+    // b (BACKUP) could not mail: logged with the server, and b is otherwise unaffected.
+    wait_until(Duration::from_secs(6), || {
+        let l = b.log();
+        l.contains("[10.0.0.26]:25")
+            && (l.contains("Timeout connecting SMTP server") || l.contains("SMTP connection ERROR"))
+    })
+    .unwrap_or_else(|_| panic!("b logs the SMTP failure:\n{}", b.log()));
+    assert_eq!(b.state("VI_1"), "BACKUP");
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGTERM)
+        .expect("term");
+    wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
+    // a's STOP mail was sent before it exited.
+    wait_until(Duration::from_secs(3), || {
+        sink.sessions().iter().any(|s| {
+            s.iter()
+                .any(|l| l.ends_with("VRRP Instance VI_1 - Stopping"))
+        })
+    })
+    .unwrap_or_else(|_| panic!("STOP mail: {}", sink.transcript()));
+}
+
 // Proves unicast: with unicast_src_ip/unicast_peer (no multicast) the two nodes elect a master
 // and fail over on SIGSTOP; adverts go to the peer's unicast address.
 #[test]

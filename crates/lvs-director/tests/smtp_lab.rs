@@ -1,0 +1,184 @@
+//! smtp_alert mail from the director, in a network-namespace lab: the director runs in-process
+//! on the in-memory IPVS backend, on a thread moved into a lab namespace, so its SMTP traffic
+//! and its TCP_CHECK stay on the lab's 10.0.0.0/24 segment.
+//! Run: `cargo test -p lvs-director --test smtp_lab -- --include-ignored`
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::sync::mpsc as smpsc;
+use std::time::Duration;
+
+use lvs_director::{run_with, Control, DirectorEvent, DirectorOptions, SharedMemory};
+use testlab::netns::{wait_until, Lab};
+use testlab::smtp_sink::SmtpSink;
+use tokio::sync::mpsc;
+
+fn parse(text: &str) -> conf_parse::Config {
+    let p = conf_parse::parse_str(text, "test.conf", &conf_parse::ParseOptions::default());
+    assert!(!p.has_errors(), "{:?}", p.diagnostics);
+    p.config
+}
+
+// Proves checker-side smtp_alert: a real server whose TCP_CHECK fails produces keepalived's
+// "Realserver [ip]:tcp:port of virtual server [ip]:tcp:port - DOWN" mail (real_server
+// smtp_alert is on by default), the virtual server's `smtp_alert` adds the "Virtualserver ...
+// - DOWN" quorum mail with "=> Lost quorum 2+0=2 <= 1 <=", and recovery mails UP for both;
+// all over keepalived's dialogue to every recipient.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_checker_smtp_alert() {
+    let lab = Lab::new("lvsmtp").expect("lab");
+    let m = lab.host("m").expect("mail host");
+    m.add_addr("10.0.0.25/24").expect("addr");
+    let sink = SmtpSink::start(&m, lab.dir(), "10.0.0.25", 2525).expect("sink");
+    let rs = lab.host("r").expect("real server host");
+    rs.add_addr("10.0.0.11/24").expect("addr");
+    rs.add_addr("10.0.0.12/24").expect("addr");
+    let listen = |ip: &str| {
+        let p = rs.spawn(&["python3", "-c", &format!(
+            "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('{ip}',80))\ns.listen(16)\nprint('ready',flush=True)\nwhile True:\n  c,_=s.accept(); c.close()"
+        )])
+        .expect("listener");
+        wait_until(Duration::from_secs(5), || {
+            p.stdout_so_far().contains("ready")
+        })
+        .expect("listening");
+        p
+    };
+    let l11 = listen("10.0.0.11");
+    let _l12 = listen("10.0.0.12");
+    let d = lab.host("d").expect("director host");
+    d.add_addr("10.0.0.1/24").expect("addr");
+    let conf = r#"
+global_defs {
+    router_id LVS1
+    smtp_server 10.0.0.25 2525
+    smtp_helo_name lvs.lab
+    smtp_connect_timeout 3
+    notification_email_from lvs@lab
+    notification_email {
+        ops@example.com
+    }
+}
+virtual_server 10.0.0.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    quorum 2
+    smtp_alert
+    real_server 10.0.0.11 80 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 10.0.0.12 80 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+"#;
+    let cfg = parse(conf);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (etx, erx) = smpsc::channel();
+    let etx = std::sync::Mutex::new(etx);
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let log2 = log.clone();
+    let opts = DirectorOptions {
+        control: Some(rx),
+        events: Some(std::sync::Arc::new(move |e: &DirectorEvent| {
+            let _ = etx.lock().unwrap().send(e.clone());
+        })),
+        log: Some(std::sync::Arc::new(move |l: &str| {
+            eprintln!("director: {l}");
+            log2.lock().unwrap().push_str(&format!("{l}\n"));
+        })),
+        ..Default::default()
+    };
+    let ns = d.netns_path();
+    let join = std::thread::spawn(move || {
+        // This thread and the runtime threads it starts live in the lab namespace.
+        let f = std::fs::File::open(&ns).unwrap();
+        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        run_with(cfg, opts, SharedMemory::default())
+    });
+    // Let both checkers pass once, then take 10.0.0.11 down.
+    std::thread::sleep(Duration::from_millis(2500));
+    l11.kill();
+    let subject_rs_down =
+        "Subject: [LVS1] Realserver [10.0.0.11]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - DOWN";
+    let subject_vs_down = "Subject: [LVS1] Virtualserver [10.0.0.100]:tcp:80 - DOWN";
+    let has = |subject: &str| {
+        sink.sessions()
+            .iter()
+            .filter(|s| s.iter().any(|l| l == subject))
+            .count()
+    };
+    wait_until(Duration::from_secs(10), || {
+        has(subject_rs_down) == 1 && has(subject_vs_down) == 1
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "DOWN mails; sink:\n{}\nlog:\n{}",
+            sink.transcript(),
+            log.lock().unwrap()
+        )
+    });
+    let sessions = sink.sessions();
+    let rs_mail = sessions
+        .iter()
+        .find(|s| s.iter().any(|l| l == subject_rs_down))
+        .unwrap();
+    assert_eq!(
+        &rs_mail[..4],
+        &[
+            "HELO lvs.lab",
+            "MAIL FROM:<lvs@lab>",
+            "RCPT TO:<ops@example.com>",
+            "DATA"
+        ]
+    );
+    assert_eq!(
+        &rs_mail[5..],
+        &[
+            "From: lvs@lab",
+            subject_rs_down,
+            "X-Mailer: Keepalived",
+            "To: ops@example.com",
+            "",
+            "=> TCP CHECK failed on service <=",
+            "",
+            ".",
+            "QUIT",
+        ]
+    );
+    let vs_mail = sessions
+        .iter()
+        .find(|s| s.iter().any(|l| l == subject_vs_down))
+        .unwrap();
+    assert!(
+        vs_mail.iter().any(|l| l == "=> Lost quorum 2+0=2 <= 1 <="),
+        "{vs_mail:?}"
+    );
+
+    // Recovery: UP for the real server and the quorum.
+    let _l11 = listen("10.0.0.11");
+    wait_until(Duration::from_secs(10), || {
+        has("Subject: [LVS1] Realserver [10.0.0.11]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - UP") == 1
+            && has("Subject: [LVS1] Virtualserver [10.0.0.100]:tcp:80 - UP") == 1
+    })
+    .unwrap_or_else(|_| panic!("UP mails; sink:\n{}", sink.transcript()));
+    assert!(
+        !log.lock().unwrap().contains("SMTP connection ERROR"),
+        "{}",
+        log.lock().unwrap()
+    );
+    assert!(erx
+        .try_iter()
+        .any(|e| matches!(e, DirectorEvent::Quorum { up: false, .. })));
+    tx.send(Control::Shutdown).unwrap();
+    join.join().unwrap().unwrap();
+}
