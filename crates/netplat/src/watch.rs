@@ -28,7 +28,8 @@ impl std::fmt::Debug for LinkWatch {
 
 impl LinkWatch {
     /// Opens a socket subscribed to link events of the current namespace; [`LinkWatch::wait`]
-    /// blocks at most `timeout` (so a reader thread can notice it should stop).
+    /// blocks at most `timeout` (so a reader thread can notice it should stop), or until an
+    /// event comes when `timeout` is zero.
     pub fn new(timeout: Duration) -> Result<Self> {
         let mut socket =
             Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("open NETLINK_ROUTE socket", e))?;

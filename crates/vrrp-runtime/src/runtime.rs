@@ -405,7 +405,7 @@ pub(crate) async fn run_async(
     // Link events, read on a thread like the adverts; without them links are polled like track
     // files.
     let (link_tx, mut link_rx) = mpsc::unbounded_channel::<Result<(), String>>();
-    let mut link_events = match netplat::LinkWatch::new(Duration::from_millis(200)) {
+    let mut link_events = match netplat::LinkWatch::new(Duration::ZERO) {
         Ok(w) => {
             let stop = env.stop.clone();
             let spawned = std::thread::Builder::new()
@@ -441,24 +441,33 @@ pub(crate) async fn run_async(
             false
         }
     };
-    // Track files: inotify on their directories, read on a thread too.
+    // Track files: inotify on their directories, read on a thread too (started when the
+    // configuration has track files).
     let (file_tx, mut file_rx) = mpsc::unbounded_channel::<()>();
-    let file_watch = match track::spawn_file_watch(file_tx, env.stop.clone()) {
-        Ok((paths, h)) => {
-            env.readers.push(h);
-            let _ = paths.send(rt.track_file_paths());
-            Some(paths)
+    let mut file_watch: Option<std::sync::mpsc::Sender<Vec<std::path::PathBuf>>> = None;
+    let mut inotify_ok = true;
+    let mut watch_files = |env: &mut Env, paths: Vec<std::path::PathBuf>| -> bool {
+        if file_watch.is_none() && !paths.is_empty() && inotify_ok {
+            match track::spawn_file_watch(file_tx.clone(), env.stop.clone()) {
+                Ok((tx, h)) => {
+                    env.readers.push(h);
+                    file_watch = Some(tx);
+                }
+                Err(e) => {
+                    log::warn!(
+                        "track files: no inotify ({e}); re-reading them every {LINK_POLL:?}"
+                    );
+                    inotify_ok = false;
+                }
+            }
         }
-        Err(e) => {
-            log::warn!("track files: no inotify ({e}); re-reading them every {LINK_POLL:?}");
-            None
+        if let Some(w) = &file_watch {
+            let _ = w.send(paths);
         }
+        inotify_ok
     };
-    let file_poll = if file_watch.is_some() {
-        FILE_SAFETY_POLL
-    } else {
-        LINK_POLL
-    };
+    let inotify = watch_files(&mut env, rt.track_file_paths());
+    let mut file_poll = if inotify { FILE_SAFETY_POLL } else { LINK_POLL };
     let mut has_track_files = !rt.track_file_paths().is_empty();
     let mut current = config;
 
@@ -508,7 +517,11 @@ pub(crate) async fn run_async(
                     }
                     Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
                 }
-                has_track_files = rt.insts.iter().any(|i| !i.spec.track_file_paths.is_empty());
+                let paths = rt.track_file_paths();
+                has_track_files = !paths.is_empty();
+                if !watch_files(&mut env, paths) {
+                    file_poll = LINK_POLL;
+                }
                 if link_events {
                     rt.poll_links(Instant::now(), true, false);
                 }
@@ -585,10 +598,10 @@ pub(crate) async fn run_async(
     for h in std::mem::take(&mut env.notify_handles) {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    // The reader threads block without timeouts (no idle wake-ups): they end on their next
+    // event, finding `stop` set or the runtime gone; they are not waited for.
     env.stop.store(true, Ordering::Relaxed);
-    for h in std::mem::take(&mut env.readers) {
-        let _ = h.join();
-    }
+    env.readers.clear();
     Ok(())
 }
 

@@ -42,9 +42,8 @@ pub(crate) fn open_v4(
     }
     // Plenty of room for bursts of adverts from many routers.
     let _ = s.set_recv_buffer_size(1 << 20);
-    // The reader thread blocks in recv; the timeout lets it notice shutdown.
-    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
-        .map_err(io(format!("SO_RCVTIMEO on {ifname}")))?;
+    // The reader thread blocks in recv with no timeout (no idle wake-ups); after shutdown it
+    // ends at the next packet, when it finds the runtime gone.
     Ok(s)
 }
 
@@ -107,8 +106,6 @@ pub(crate) fn open_v6(
             .map_err(io(format!("join {g} on {ifname}")))?;
     }
     let _ = s.set_recv_buffer_size(1 << 20);
-    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
-        .map_err(io(format!("SO_RCVTIMEO on {ifname}")))?;
     Ok(s)
 }
 

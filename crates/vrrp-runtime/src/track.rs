@@ -188,7 +188,7 @@ pub(crate) fn spawn_script(
 /// Watches the directories of the track files with inotify (keepalived does too) and sends a
 /// notice on `tx` whenever one of the files is written, created, replaced or removed. The set of
 /// files is replaced by sending a new list on the returned sender (reload). Runs on its own
-/// thread, waking every 200 ms to notice `stop`.
+/// thread, waking every second to notice `stop` and a new list.
 pub(crate) fn spawn_file_watch(
     tx: mpsc::UnboundedSender<()>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -251,7 +251,7 @@ pub(crate) fn spawn_file_watch(
                     ino.as_fd(),
                     nix::poll::PollFlags::POLLIN,
                 )];
-                match nix::poll::poll(&mut fds, 200u16) {
+                match nix::poll::poll(&mut fds, 1000u16) {
                     Ok(n) if n > 0 => {}
                     Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
                     Err(e) => {
