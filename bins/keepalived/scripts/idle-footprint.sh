@@ -2,7 +2,8 @@
 # Idle footprint: our keepalived vs the reference keepalived, same small VRRP config, same run.
 # Each daemon runs in its own fresh network namespace (a veth pair "eth0"/"eth1" inside it; VRRP
 # adverts never leave the namespace). Prints, for all processes of each daemon: RSS and PSS
-# (kB, /proc/PID/smaps_rollup) at the end, and CPU seconds (utime+stime) used over the window.
+# (kB, /proc/PID/smaps_rollup) at the end, and CPU used over the window: seconds of utime+stime
+# (10 ms ticks) and exact on-CPU milliseconds of the live threads (schedstat).
 #
 #   sudo bins/keepalived/scripts/idle-footprint.sh [SECONDS] [OUR_BINARY]
 set -euo pipefail
@@ -65,6 +66,16 @@ cpu() { # clock ticks used by the given pids
     done
     echo $t
 }
+oncpu() { # nanoseconds on CPU of the given pids' live threads (/proc/PID/task/*/schedstat: exact,
+           # unlike the 10 ms ticks of utime/stime)
+    local t=0 f
+    for p in "$@"; do
+        for f in /proc/"$p"/task/*/schedstat; do
+            t=$((t + $(cut -d' ' -f1 "$f" 2>/dev/null || echo 0)))
+        done
+    done
+    echo $t
+}
 mem() { # kB: RSS PSS summed
     local r=0 s=0
     for p in "$@"; do
@@ -76,13 +87,17 @@ mem() { # kB: RSS PSS summed
 HZ=$(getconf CLK_TCK)
 P_OURS=$(pids ours); P_REF=$(pids ref)
 C0_OURS=$(cpu $P_OURS); C0_REF=$(cpu $P_REF)
+N0_OURS=$(oncpu $P_OURS); N0_REF=$(oncpu $P_REF)
 sleep "$SECS"
 C1_OURS=$(cpu $P_OURS); C1_REF=$(cpu $P_REF)
+N1_OURS=$(oncpu $P_OURS); N1_REF=$(oncpu $P_REF)
 read -r R_OURS S_OURS <<<"$(mem $P_OURS)"
 read -r R_REF S_REF <<<"$(mem $P_REF)"
 printf 'idle footprint over %ss (1 vrrp_instance, all processes of each daemon)\n' "$SECS"
-printf '%-10s %6s %10s %10s %12s\n' daemon procs RSS_kB PSS_kB CPU_s
-printf '%-10s %6s %10s %10s %12s\n' ours "$(echo $P_OURS | wc -w)" "$R_OURS" "$S_OURS" \
-    "$(echo "scale=3; ($C1_OURS-$C0_OURS)/$HZ" | bc)"
-printf '%-10s %6s %10s %10s %12s\n' reference "$(echo $P_REF | wc -w)" "$R_REF" "$S_REF" \
-    "$(echo "scale=3; ($C1_REF-$C0_REF)/$HZ" | bc)"
+printf '%-10s %6s %10s %10s %12s %14s\n' daemon procs RSS_kB PSS_kB CPU_s on_CPU_ms
+printf '%-10s %6s %10s %10s %12s %14s\n' ours "$(echo $P_OURS | wc -w)" "$R_OURS" "$S_OURS" \
+    "$(echo "scale=3; ($C1_OURS-$C0_OURS)/$HZ" | bc)" \
+    "$(echo "scale=1; ($N1_OURS-$N0_OURS)/1000000" | bc)"
+printf '%-10s %6s %10s %10s %12s %14s\n' reference "$(echo $P_REF | wc -w)" "$R_REF" "$S_REF" \
+    "$(echo "scale=3; ($C1_REF-$C0_REF)/$HZ" | bc)" \
+    "$(echo "scale=1; ($N1_REF-$N0_REF)/1000000" | bc)"

@@ -568,8 +568,9 @@ pub(crate) async fn run_async(
                 }
             }
         }
-        // Anything above may have moved a counter or a state; states are written at once.
-        stats_dirty = true;
+        // Anything above may have moved a counter or a state; states are written at once. No
+        // stats file, no timer for it.
+        stats_dirty = rt.opts.stats_path.is_some();
         let now = Instant::now();
         if now >= next_stats || std::mem::take(&mut rt.state_changed) {
             rt.write_stats();
