@@ -116,6 +116,39 @@ fn wait_holder(ds: &[&Director], who: usize, timeout: Duration) -> Duration {
     t0.elapsed()
 }
 
+/// Polls `d` for `vip` every millisecond for `dur`; returns how many polls did not find it.
+fn polls_without(d: &Director, vip: &str, dur: Duration) -> usize {
+    let t0 = Instant::now();
+    let mut missing = 0;
+    while t0.elapsed() < dur {
+        if !holds(d, vip) {
+            missing += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    missing
+}
+
+/// Waits for the PROBE client (3 s, one datagram every 5 ms) and asserts it was answered
+/// throughout: >= 99 % replies and no gap over 300 ms. A runtime restart would show a gap of
+/// seconds (planned handover, then a new election); 300 ms leaves room for scheduling jitter on
+/// a loaded 2-core machine (replies delayed, none lost).
+fn assert_probe_without_gap(client: &Proc, what: &str) {
+    let st = wait_exit(client, Duration::from_secs(10));
+    assert!(st.success());
+    let out: serde_json::Value =
+        serde_json::from_str(client.stdout_so_far().trim()).expect("probe json");
+    eprintln!("{what}: {out}");
+    let sent = out["sent"].as_u64().unwrap();
+    let received = out["received"].as_u64().unwrap();
+    assert!(sent > 300, "probe sent {sent}");
+    assert!(received * 100 >= sent * 99, "replies {received}/{sent}");
+    assert!(
+        out["max_gap_ms"].as_f64().unwrap() < 300.0,
+        "client-visible gap {out}"
+    );
+}
+
 fn wait_exit(p: &Proc, timeout: Duration) -> std::process::ExitStatus {
     p.wait_timeout(timeout)
         .expect("wait")
@@ -262,31 +295,9 @@ fn lab_wired_hup_unchanged_config_keeps_vip() {
     std::thread::sleep(Duration::from_millis(1000));
     let worker = a.worker_pid().expect("worker pid");
     a.proc().signal(Signal::SIGHUP).expect("HUP a");
-    let t0 = Instant::now();
-    let mut missing = 0;
-    while t0.elapsed() < Duration::from_millis(1500) {
-        if !a.has_vip() {
-            missing += 1;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let missing = polls_without(&a, VIP, Duration::from_millis(1500));
     assert_eq!(missing, 0, "VIP absent at {missing} polls after HUP");
-    let st = wait_exit(&client, Duration::from_secs(10));
-    assert!(st.success());
-    let out: serde_json::Value =
-        serde_json::from_str(client.stdout_so_far().trim()).expect("probe json");
-    eprintln!("probe across HUP: {out}");
-    let sent = out["sent"].as_u64().unwrap();
-    let received = out["received"].as_u64().unwrap();
-    assert!(sent > 300, "probe sent {sent}");
-    assert!(received * 100 >= sent * 99, "replies {received}/{sent}");
-    // A runtime restart would show a gap of seconds (planned handover, then a new election);
-    // 300 ms leaves room for scheduling jitter on a loaded 2-core machine (replies delayed,
-    // none lost).
-    assert!(
-        out["max_gap_ms"].as_f64().unwrap() < 300.0,
-        "client-visible gap {out}"
-    );
+    assert_probe_without_gap(&client, "probe across HUP");
     assert_eq!(a.worker_pid(), Some(worker), "same VRRP worker after HUP");
     wait_until(Duration::from_secs(2), || {
         a.log().contains("VRRP configuration unchanged")
@@ -448,14 +459,7 @@ fn lab_wired_hup_refused_by_runtime_keeps_old_config() {
     )
     .unwrap();
     a.proc().signal(Signal::SIGHUP).expect("HUP");
-    let t0 = Instant::now();
-    let mut missing = 0;
-    while t0.elapsed() < Duration::from_millis(2000) {
-        if !a.has_vip() {
-            missing += 1;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let missing = polls_without(&a, VIP, Duration::from_millis(2000));
     assert_eq!(
         missing, 0,
         "VIP absent at {missing} polls after the refused HUP"
@@ -558,28 +562,9 @@ fn lab_wired_hup_diff_touches_only_changed_instance() {
     std::thread::sleep(Duration::from_millis(1000));
     let worker = a.worker_pid().expect("worker pid");
     a.proc().signal(Signal::SIGHUP).expect("HUP a");
-    let t0 = Instant::now();
-    let mut missing = 0;
-    while t0.elapsed() < Duration::from_millis(1500) {
-        if !holds(&a, "10.0.0.100") {
-            missing += 1;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let missing = polls_without(&a, "10.0.0.100", Duration::from_millis(1500));
     assert_eq!(missing, 0, "VI_1's VIP absent at {missing} polls after HUP");
-    let st = wait_exit(&client, Duration::from_secs(10));
-    assert!(st.success());
-    let out: serde_json::Value =
-        serde_json::from_str(client.stdout_so_far().trim()).expect("probe json");
-    eprintln!("probe of the unchanged instance across HUP: {out}");
-    let sent = out["sent"].as_u64().unwrap();
-    let received = out["received"].as_u64().unwrap();
-    assert!(sent > 300, "probe sent {sent}");
-    assert!(received * 100 >= sent * 99, "replies {received}/{sent}");
-    assert!(
-        out["max_gap_ms"].as_f64().unwrap() < 300.0,
-        "client-visible gap {out}"
-    );
+    assert_probe_without_gap(&client, "probe of the unchanged instance across HUP");
     wait_until(Duration::from_secs(8), || {
         holds(&b, "10.0.0.102") && !holds(&a, "10.0.0.102") && !holds(&a, "10.0.0.101")
     })

@@ -714,15 +714,15 @@ impl Rt {
                             }
                             v
                         });
+                    let (mut g4, mut g6) = (Vec::new(), Vec::new());
+                    for g in groups {
+                        match g {
+                            IpAddr::V4(g) => g4.push(g),
+                            IpAddr::V6(g) => g6.push(g),
+                        }
+                    }
                     let opened = match (spec.family, primary) {
                         (Family::V6, IpAddr::V6(src6)) => {
-                            let g6: Vec<std::net::Ipv6Addr> = groups
-                                .iter()
-                                .filter_map(|g| match g {
-                                    IpAddr::V6(g) => Some(*g),
-                                    IpAddr::V4(_) => None,
-                                })
-                                .collect();
                             sock::open_v6(&spec.ifname, link.index, src6, &g6)
                         }
                         (Family::V6, IpAddr::V4(_)) => {
@@ -732,16 +732,7 @@ impl Rt {
                             );
                             return None;
                         }
-                        (Family::V4, _) => {
-                            let g4: Vec<Ipv4Addr> = groups
-                                .iter()
-                                .filter_map(|g| match g {
-                                    IpAddr::V4(g) => Some(*g),
-                                    IpAddr::V6(_) => None,
-                                })
-                                .collect();
-                            sock::open_v4(&spec.ifname, link.index, proto, &g4)
-                        }
+                        (Family::V4, _) => sock::open_v4(&spec.ifname, link.index, proto, &g4),
                     };
                     let s = match opened {
                         Ok(s) => s,
