@@ -333,12 +333,8 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ),
     ("virtual_rules", "no rule is installed (logged at start)"),
     (
-        "track_process",
-        "processes are not tracked (logged at start)",
-    ),
-    (
-        "vrrp_track_process",
-        "processes are not tracked (logged at start)",
+        "vrrp_sync_group > track_process",
+        "processes are not tracked for a group (logged at start)",
     ),
     (
         "garp_group",

@@ -82,6 +82,8 @@ pub(crate) struct InstanceSpec {
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
     pub track_files: Vec<Tracked>,
+    /// `track_process` (weights from the `vrrp_track_process` definitions by default).
+    pub track_processes: Vec<Tracked>,
     /// Paths of the tracked files, by track_file name.
     pub track_file_paths: Vec<(String, String)>,
     pub dont_track_primary: bool,
@@ -159,7 +161,7 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
 
 /// Located warnings for settings the configuration language types but this runtime does not
 /// carry out (yet), so they are never ignored silently: `use_vmac`/`vmac_xmit_base`,
-/// `virtual_rules`, `track_process`/`vrrp_track_process`, `garp_group`, `static_rules`.
+/// `virtual_rules`, `track_process` in a sync group, `garp_group`, `static_rules`.
 pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);
@@ -179,13 +181,6 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
                 v.name
             ));
         }
-        if let Some(t) = v.track_process.first() {
-            out.push(format!(
-                "{}: vrrp_instance {}: track_process is not supported yet; not tracked",
-                at(&t.loc),
-                v.name
-            ));
-        }
     }
     for g in &cfg.sync_groups {
         if let Some(t) = g.track_process.first() {
@@ -202,21 +197,11 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
             at(&g.loc)
         ));
     }
-    let lines = [
-        (
-            "static_ipaddress",
-            cfg.static_ipaddress.first().map(|a| &a.loc),
-        ),
-        ("static_routes", cfg.static_routes.first().map(|l| &l.loc)),
-        ("static_rules", cfg.static_rules.first().map(|l| &l.loc)),
-    ];
-    for (what, loc) in lines {
-        if let Some(l) = loc {
-            out.push(format!(
-                "{}: {what} is not supported yet; nothing is installed",
-                at(l)
-            ));
-        }
+    if let Some(l) = cfg.static_rules.first() {
+        out.push(format!(
+            "{}: static_rules is not supported yet; nothing is installed",
+            at(&l.loc)
+        ));
     }
     out
 }
@@ -324,6 +309,19 @@ pub(crate) fn instance_spec(
             .map(|s| s.weight)
             .unwrap_or(0)
     };
+    let weight_of_process = |name: &str| {
+        cfg.track_processes
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| {
+                if p.weight_reverse {
+                    -p.weight
+                } else {
+                    p.weight
+                }
+            })
+            .unwrap_or(0)
+    };
     let weight_of_file = |name: &str| {
         cfg.track_files
             .iter()
@@ -403,6 +401,7 @@ pub(crate) fn instance_spec(
         },
         track_interfaces: tracked(&inst.track_interface, |_| 0),
         track_scripts: tracked(&inst.track_script, weight_of_script),
+        track_processes: tracked(&inst.track_process, weight_of_process),
         track_files: tracked(&inst.track_file, weight_of_file),
         track_file_paths: cfg
             .track_files
@@ -449,9 +448,8 @@ mod tests {
             "{w:?}"
         );
         assert!(
-            w.iter()
-                .any(|m| m.starts_with("t.conf:2: static_ipaddress")),
-            "{w:?}"
+            !w.iter().any(|m| m.contains("static_ipaddress")),
+            "static_ipaddress is carried out: {w:?}"
         );
         assert!(unsupported(&parse("vrrp_instance V { interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.1.1.1/24 } }")).is_empty());
     }

@@ -19,6 +19,7 @@
 
 mod config;
 mod notify;
+mod procs;
 mod routes;
 mod runtime;
 mod sock;

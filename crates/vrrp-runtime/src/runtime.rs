@@ -20,7 +20,7 @@ use vrrp_proto::{
 use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
 use crate::notify::{self, Fifos, Job};
 use crate::track::{self, TrackEvent};
-use crate::{sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
+use crate::{procs, sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
 
 /// How often links are polled when link events are unavailable (otherwise they are re-read
 /// only when the kernel reports a link change, [`netplat::LinkWatch`]), and track files when
@@ -89,6 +89,8 @@ struct Rt {
     state_changed: bool,
     /// Installed `static_ipaddress` and `static_routes`.
     statics: (Vec<AddressSpec>, Vec<netplat::RouteSpec>),
+    /// Quorum of each tracked `vrrp_track_process`, by name.
+    procs_ok: BTreeMap<String, bool>,
 }
 
 fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
@@ -366,6 +368,7 @@ pub(crate) async fn run_async(
         held_published: Vec::new(),
         state_changed: false,
         statics: (Vec::new(), Vec::new()),
+        procs_ok: BTreeMap::new(),
     };
     for w in config::unsupported(&config) {
         log::warn!("{w}");
@@ -388,6 +391,37 @@ pub(crate) async fn run_async(
     rt.setup_sync_groups(&config);
 
     rt.apply_statics(&config);
+    // Tracked processes: the state at start from one scan, then a scanning thread.
+    let (proc_tx, mut proc_rx) = mpsc::unbounded_channel::<procs::ProcEvent>();
+    let mut proc_watch: Option<(BTreeMap<String, String>, Arc<AtomicBool>)> = None;
+    let mut watch_procs = |rt: &mut Rt, config: &Config| {
+        let ms = procs::matchers_for(config, |n| {
+            rt.insts
+                .iter()
+                .any(|i| i.spec.track_processes.iter().any(|t| t.name == n))
+        });
+        let sig = procs::signature(&ms);
+        if proc_watch.as_ref().is_some_and(|(old, _)| *old == sig) {
+            return;
+        }
+        if let Some((_, stop)) = proc_watch.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        rt.procs_ok.clear();
+        if ms.is_empty() {
+            return;
+        }
+        let start = procs::initial(&ms);
+        for (m, up) in ms.iter().zip(&start) {
+            rt.procs_ok.insert(m.name.clone(), *up);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        match procs::spawn(ms, start, proc_tx.clone(), stop.clone()) {
+            Ok(_) => proc_watch = Some((sig, stop)),
+            Err(e) => log::error!("track_process: cannot start the scanning thread: {e}"),
+        }
+    };
+    watch_procs(&mut rt, &config);
     // Leftover VIPs from an earlier run.
     for i in 0..rt.insts.len() {
         rt.remove_vips(i, true);
@@ -512,6 +546,11 @@ pub(crate) async fn run_async(
                 match &report {
                     Ok(_) => {
                         rt.apply_statics(&req.config);
+                        watch_procs(&mut rt, &req.config);
+                        let now = Instant::now();
+                        for i in 0..rt.insts.len() {
+                            rt.recompute_tracking(i, now, false);
+                        }
                         current = req.config;
                         rt.poll_links(Instant::now(), false, true);
                     }
@@ -535,6 +574,15 @@ pub(crate) async fn run_async(
                 let now = Instant::now();
                 for i in 0..rt.insts.len() {
                     if rt.insts[i].spec.track_scripts.iter().any(|t| t.name == ev.script) {
+                        rt.recompute_tracking(i, now, false);
+                    }
+                }
+            }
+            Some(ev) = proc_rx.recv(), if !shutting_down => {
+                rt.procs_ok.insert(ev.name.clone(), ev.up);
+                let now = Instant::now();
+                for i in 0..rt.insts.len() {
+                    if rt.insts[i].spec.track_processes.iter().any(|t| t.name == ev.name) {
                         rt.recompute_tracking(i, now, false);
                     }
                 }
@@ -602,6 +650,9 @@ pub(crate) async fn run_async(
     // The reader threads block without timeouts (no idle wake-ups): they end on their next
     // event, finding `stop` set or the runtime gone; they are not waited for.
     env.stop.store(true, Ordering::Relaxed);
+    if let Some((_, stop)) = proc_watch.take() {
+        stop.store(true, Ordering::Relaxed);
+    }
     env.readers.clear();
     Ok(())
 }
@@ -2032,6 +2083,10 @@ impl Rt {
                 continue;
             }
             let ok = self.scripts_ok.get(&t.name).copied().unwrap_or(true);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
+        for t in &inst.spec.track_processes {
+            let ok = self.procs_ok.get(&t.name).copied().unwrap_or(true);
             weigh(ok, t.weight, t.reverse, &mut fault);
         }
         for t in &inst.spec.track_files {

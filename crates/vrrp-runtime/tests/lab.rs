@@ -416,6 +416,45 @@ fn lab_virtual_routes_follow_master() {
         .unwrap_or_else(|_| panic!("stopped master kept routes: {:?}", routes(&a)));
 }
 
+// Proves vrrp_track_process: the master tracks a process (weight 0: its absence is a fault) by
+// its name; when the last such process exits the master goes FAULT and the backup takes the VIP
+// (within the 1 s /proc scan plus the failover); when the process runs again the master
+// pre-empts back. The process is a copy of `sleep` under a name unique to this test.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_track_process_fault() {
+    let lab = Lab::new("vrtp").expect("lab");
+    let name = format!("krsp{}", std::process::id() % 100_000);
+    let exe = lab.dir().join(&name);
+    std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+    let vips = format!("    {VIP}/24");
+    let conf_a = format!(
+        "vrrp_track_process tp {{\n  process {name}\n  weight 0\n}}\n{}",
+        instance("VI_1", 66, 150, "  track_process {\n    tp\n  }", &vips)
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf_a);
+    let mut b = director(&lab, "b", "10.0.0.2", &instance("VI_1", 66, 100, "", &vips));
+    let exe_s = exe.to_str().expect("path");
+    let p1 = a.host.spawn(&[exe_s, "600"]).expect("tracked process");
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    p1.signal(Signal::SIGKILL).expect("kill tracked process");
+    wait_until(Duration::from_secs(3), || a.state("VI_1") == "FAULT")
+        .unwrap_or_else(|_| panic!("a not FAULT without its process:\n{}", a.log()));
+    wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(6));
+    let _p2 = a
+        .host
+        .spawn(&[exe_s, "600"])
+        .expect("tracked process again");
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    assert!(
+        a.log().contains("Track process tp lost quorum"),
+        "{}",
+        a.log()
+    );
+}
+
 // Proves notifications: the notify_master/notify_backup scripts and the generic `notify` script
 // run in order with keepalived's arguments (INSTANCE name STATE priority), and the notify FIFO
 // gets keepalived's lines `INSTANCE "VI_1" STATE prio`, including STOP at shutdown.
