@@ -331,7 +331,6 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
         "use_vmac_addr",
         "the instance runs without a VMAC (logged at start)",
     ),
-    ("virtual_rules", "no rule is installed (logged at start)"),
     (
         "vrrp_sync_group > track_process",
         "processes are not tracked for a group (logged at start)",
@@ -340,7 +339,6 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
         "garp_group",
         "the instances' own GARP settings apply (logged at start)",
     ),
-    ("static_rules", "nothing is installed (logged at start)"),
     // Only the instances' mail is sent for VRRP; sync groups' own mail is not.
     (
         "vrrp_sync_group > smtp_alert",

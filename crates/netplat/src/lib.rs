@@ -10,6 +10,7 @@
 //!   [`Rtnl::del_address`] with an [`AddressSpec`] (label, scope, broadcast, prefix,
 //!   lifetimes, `nodad`/`noprefixroute`/... flags);
 //! * routes: [`Rtnl::add_route`], [`Rtnl::del_route`], [`Rtnl::routes`] with a [`RouteSpec`];
+//! * rules: [`Rtnl::add_rule`], [`Rtnl::del_rule`] with a [`RuleSpec`];
 //! * link events: [`LinkWatch`] (a socket in the link multicast group, for event-driven
 //!   link tracking instead of polling);
 //! * namespaces: [`netns::in_netns`] runs a closure on a helper thread that has joined
@@ -30,6 +31,7 @@ pub mod netns;
 mod packet;
 mod route;
 mod rtnl;
+mod rule;
 pub mod sock;
 mod watch;
 
@@ -39,6 +41,7 @@ pub use link::{Link, MacvlanMode};
 pub use packet::PacketSocket;
 pub use route::{Route, RouteKind, RouteSpec, RT_TABLE_LOCAL, RT_TABLE_MAIN};
 pub use rtnl::Rtnl;
+pub use rule::{RuleKind, RuleSpec};
 pub use watch::LinkWatch;
 
 /// Convenience alias for this crate's results.
@@ -57,6 +60,8 @@ pub mod errno {
     pub const ENODEV: i32 = libc::ENODEV;
     /// No such object (route delete).
     pub const ESRCH: i32 = libc::ESRCH;
+    /// No such entry (rule delete).
+    pub const ENOENT: i32 = libc::ENOENT;
     /// Operation not permitted (missing CAP_NET_ADMIN).
     pub const EPERM: i32 = libc::EPERM;
     /// Permission denied.

@@ -89,7 +89,10 @@ pub(crate) struct InstanceSpec {
     pub dont_track_primary: bool,
     /// `virtual_routes` that parsed.
     pub routes: Vec<crate::routes::VirtualRoute>,
-    /// `virtual_routes` lines that did not parse (located messages, logged at start).
+    /// `virtual_rules` that parsed, with their `file:line`.
+    pub rules: Vec<(netplat::RuleSpec, String)>,
+    /// `virtual_routes`/`virtual_rules` lines that did not parse (located messages, logged at
+    /// start).
     pub route_errors: Vec<String>,
 }
 
@@ -161,7 +164,7 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
 
 /// Located warnings for settings the configuration language types but this runtime does not
 /// carry out (yet), so they are never ignored silently: `use_vmac`/`vmac_xmit_base`,
-/// `virtual_rules`, `track_process` in a sync group, `garp_group`, `static_rules`.
+/// `track_process` in a sync group, `garp_group`.
 pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);
@@ -172,13 +175,6 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
                 at(&v.loc),
                 v.name,
                 v.interface.as_deref().unwrap_or("its interface")
-            ));
-        }
-        if let Some(r) = v.virtual_rules.first() {
-            out.push(format!(
-                "{}: vrrp_instance {}: virtual_rules are not supported yet; no rule is installed",
-                at(&r.loc),
-                v.name
             ));
         }
     }
@@ -195,12 +191,6 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
         out.push(format!(
             "{}: garp_group is not supported yet; the instances' own GARP settings apply",
             at(&g.loc)
-        ));
-    }
-    if let Some(l) = cfg.static_rules.first() {
-        out.push(format!(
-            "{}: static_rules is not supported yet; nothing is installed",
-            at(&l.loc)
         ));
     }
     out
@@ -338,7 +328,18 @@ pub(crate) fn instance_spec(
         }
     }
     let mut routes = Vec::new();
+    let mut rules = Vec::new();
     let mut route_errors = Vec::new();
+    for l in &inst.virtual_rules {
+        let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+        match crate::rules::parse(&l.words) {
+            Ok(r) => rules.push((r, at)),
+            Err(e) => route_errors.push(format!(
+                "{at}: vrrp_instance {}: virtual_rules: {e}; rule ignored",
+                inst.name
+            )),
+        }
+    }
     for l in &inst.virtual_routes {
         let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
         match crate::routes::parse(&l.words) {
@@ -411,6 +412,7 @@ pub(crate) fn instance_spec(
             .collect(),
         dont_track_primary: inst.dont_track_primary,
         routes,
+        rules,
         route_errors,
     })
 }
@@ -439,9 +441,8 @@ mod tests {
             "{w:?}"
         );
         assert!(
-            w.iter()
-                .any(|m| m.starts_with("t.conf:14: vrrp_instance V: virtual_rules")),
-            "{w:?}"
+            !w.iter().any(|m| m.contains("virtual_rules")),
+            "virtual_rules are carried out: {w:?}"
         );
         assert!(
             w.iter().any(|m| m.starts_with("t.conf:4: garp_group")),

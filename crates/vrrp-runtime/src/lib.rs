@@ -21,6 +21,7 @@ mod config;
 mod notify;
 mod procs;
 mod routes;
+mod rules;
 mod runtime;
 mod sock;
 mod track;

@@ -87,8 +87,8 @@ struct Rt {
     held_published: Vec<HeldVip>,
     /// A state changed since the stats file was last written (written at once, not throttled).
     state_changed: bool,
-    /// Installed `static_ipaddress` and `static_routes`.
-    statics: (Vec<AddressSpec>, Vec<netplat::RouteSpec>),
+    /// Installed `static_ipaddress`, `static_routes` and `static_rules`.
+    statics: Statics,
     /// Quorum of each tracked `vrrp_track_process`, by name.
     procs_ok: BTreeMap<String, bool>,
 }
@@ -367,7 +367,7 @@ pub(crate) async fn run_async(
         insecure_scripts: insecure_scripts(&config),
         held_published: Vec::new(),
         state_changed: false,
-        statics: (Vec::new(), Vec::new()),
+        statics: Statics::default(),
         procs_ok: BTreeMap::new(),
     };
     for w in config::unsupported(&config) {
@@ -655,6 +655,14 @@ pub(crate) async fn run_async(
     }
     env.readers.clear();
     Ok(())
+}
+
+/// What `static_ipaddress`, `static_routes` and `static_rules` installed.
+#[derive(Default)]
+struct Statics {
+    addrs: Vec<AddressSpec>,
+    routes: Vec<netplat::RouteSpec>,
+    rules: Vec<(netplat::RuleSpec, String)>,
 }
 
 /// IP protocol of an instance's socket: AH or VRRP.
@@ -1055,6 +1063,7 @@ impl Rt {
                 }
                 (Some(Plan::Update(spec)), Some(mut inst)) => {
                     let old_routes = inst.spec.routes.clone();
+                    let old_rules = inst.spec.rules.clone();
                     let old_vips: Vec<IpAddress> = inst
                         .spec
                         .vips
@@ -1080,7 +1089,7 @@ impl Rt {
                         })
                         .collect();
                     inst.spec = *spec;
-                    updated.push((self.insts.len(), old_vips, old_routes));
+                    updated.push((self.insts.len(), old_vips, old_routes, old_rules));
                     report.updated.push(ci.name.clone());
                     self.insts.push(inst);
                 }
@@ -1106,7 +1115,7 @@ impl Rt {
         self.setup_sync_groups(new);
 
         // Updated instances: new settings into the state machine, VIPs adjusted if held.
-        for (i, old_vips, old_routes) in updated {
+        for (i, old_vips, old_routes, old_rules) in updated {
             let cfg = self.insts[i].spec.router_config(self.insts[i].primary);
             if self.insts[i].holding {
                 let now_vips = self.all_vips(i);
@@ -1129,6 +1138,12 @@ impl Rt {
                     })
                     .collect();
                 self.remove_routes(i, &gone_routes, false);
+                let new_rules = &self.insts[i].spec.rules;
+                let gone_rules: Vec<(netplat::RuleSpec, String)> = old_rules
+                    .into_iter()
+                    .filter(|r| !new_rules.iter().any(|n| n.0 == r.0))
+                    .collect();
+                self.remove_rules(&gone_rules, false);
                 self.add_vips(i, false);
                 self.publish_held();
             }
@@ -1285,9 +1300,9 @@ impl Rt {
         Some(s)
     }
 
-    /// `static_ipaddress` and `static_routes` of `config`, in kernel form (what cannot be
-    /// resolved is logged with its location and left out).
-    fn static_specs(&mut self, config: &Config) -> (Vec<AddressSpec>, Vec<netplat::RouteSpec>) {
+    /// `static_ipaddress`, `static_routes` and `static_rules` of `config`, in kernel form (what
+    /// cannot be resolved is logged with its location and left out).
+    fn static_specs(&mut self, config: &Config) -> Statics {
         let addrs = config
             .static_ipaddress
             .iter()
@@ -1314,41 +1329,61 @@ impl Rt {
             }
             routes.push(spec);
         }
-        (addrs, routes)
+        let mut rules = Vec::new();
+        for l in &config.static_rules {
+            let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+            match crate::rules::parse(&l.words) {
+                Ok(r) => rules.push((r, at)),
+                Err(e) => log::error!("{at}: static_rules: {e}; rule ignored"),
+            }
+        }
+        Statics {
+            addrs,
+            routes,
+            rules,
+        }
     }
 
-    /// Installs the static addresses and routes of `config`, removing the ones a previous
-    /// configuration had and this one has not (keepalived installs them at start and removes
-    /// them at stop).
+    /// Installs the static addresses, routes and rules of `config`, removing the ones a
+    /// previous configuration had and this one has not (keepalived installs them at start and
+    /// removes them at stop).
     fn apply_statics(&mut self, config: &Config) {
-        let (addrs, routes) = self.static_specs(config);
-        let (old_addrs, old_routes) = std::mem::take(&mut self.statics);
-        for r in old_routes.iter().filter(|r| !routes.contains(r)) {
+        let new = self.static_specs(config);
+        let old = std::mem::take(&mut self.statics);
+        let gone_rules: Vec<(netplat::RuleSpec, String)> = old
+            .rules
+            .into_iter()
+            .filter(|r| !new.rules.iter().any(|n| n.0 == r.0))
+            .collect();
+        self.remove_rules(&gone_rules, false);
+        for r in old.routes.iter().filter(|r| !new.routes.contains(r)) {
             self.del_static_route(r);
         }
-        for a in old_addrs.iter().filter(|a| !addrs.contains(a)) {
+        for a in old.addrs.iter().filter(|a| !new.addrs.contains(a)) {
             self.del_static_address(a);
         }
-        for a in &addrs {
+        for a in &new.addrs {
             if let Err(e) = self.rtnl.replace_address(a) {
                 log::error!("static_ipaddress: {e}");
             }
         }
-        for r in &routes {
+        for r in &new.routes {
             if let Err(e) = self.rtnl.replace_route(r) {
                 log::error!("static_routes: {e}");
             }
         }
-        self.statics = (addrs, routes);
+        self.add_rules(&new.rules);
+        self.statics = new;
     }
 
-    /// Removes the static addresses and routes (at stop).
+    /// Removes the static addresses, routes and rules (at stop).
     fn clear_statics(&mut self) {
-        let (addrs, routes) = std::mem::take(&mut self.statics);
-        for r in &routes {
+        let old = std::mem::take(&mut self.statics);
+        self.remove_rules(&old.rules, false);
+        for r in &old.routes {
             self.del_static_route(r);
         }
-        for a in &addrs {
+        for a in &old.addrs {
             self.del_static_address(a);
         }
     }
@@ -1383,6 +1418,8 @@ impl Rt {
         if !refresh {
             let routes = self.insts[i].spec.routes.clone();
             self.add_routes(i, &routes);
+            let rules = self.insts[i].spec.rules.clone();
+            self.add_rules(&rules);
         }
         let lease = self.lease;
         for v in self.all_vips(i) {
@@ -1441,6 +1478,8 @@ impl Rt {
         }
         let routes = self.insts[i].spec.routes.clone();
         self.remove_routes(i, &routes, quiet);
+        let rules = self.insts[i].spec.rules.clone();
+        self.remove_rules(&rules, quiet);
         self.insts[i].holding = false;
         self.publish_held();
     }
@@ -1471,6 +1510,35 @@ impl Rt {
             None => {}
         }
         Some(spec)
+    }
+
+    /// Installs rules (an identical rule already there counts as installed).
+    fn add_rules(&mut self, rules: &[(netplat::RuleSpec, String)]) {
+        for (r, at) in rules {
+            match self.rtnl.add_rule(r) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::EEXIST) => {}
+                Err(e) => {
+                    Metrics::bump(&self.metrics.vip_errors);
+                    log::error!("{at}: {e}");
+                }
+            }
+        }
+    }
+
+    fn remove_rules(&mut self, rules: &[(netplat::RuleSpec, String)], quiet: bool) {
+        for (r, at) in rules {
+            match self.rtnl.del_rule(r) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::ENOENT) => {}
+                Err(e) => {
+                    if !quiet {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!("{at}: {e}");
+                    }
+                }
+            }
+        }
     }
 
     fn add_routes(&mut self, i: usize, routes: &[crate::routes::VirtualRoute]) {

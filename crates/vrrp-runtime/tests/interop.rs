@@ -237,14 +237,14 @@ fn lab_interop_ipv6_v3_both_roles() {
     );
 }
 
-// Proves virtual_routes match the reference: ours and keepalived 2.2.7, each a lone master in
+// Proves virtual_routes and virtual_rules match the reference: ours and keepalived 2.2.7, each a lone master in
 // its own namespace with the same instance, install the same routes (`ip route show proto 18`
 // in the main table and table 100, compared line by line).
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_virtual_routes_same_as_reference() {
     let vips = format!("    {VIP}/24");
-    let extra = "  virtual_routes {\n    192.0.2.0/24 via 10.0.0.254\n    src 10.0.0.1 203.0.113.0/24 dev eth0 metric 7\n    blackhole 198.51.100.0/24 table 100\n  }";
+    let extra = "  virtual_routes {\n    192.0.2.0/24 via 10.0.0.254\n    src 10.0.0.1 203.0.113.0/24 dev eth0 metric 7\n    blackhole 198.51.100.0/24 table 100\n  }\n  virtual_rules {\n    from 10.0.0.100 table 100 priority 200\n    to 192.0.2.0/24 fwmark 0x7/0xff lookup 101 preference 201\n  }";
     let conf = instance("VI_1", 81, 150, extra, &vips);
     let mut tables = Vec::new();
     for reference in [false, true] {
@@ -267,9 +267,15 @@ fn lab_interop_virtual_routes_same_as_reference() {
                     .ip(&["route", "show", "table", "100", "proto", "18"])
                     .unwrap_or_default(),
             );
+            for l in d.host.ip(&["rule", "show"]).unwrap_or_default().lines() {
+                if l.starts_with("200:") || l.starts_with("201:") {
+                    s.push_str(l);
+                    s.push('\n');
+                }
+            }
             s
         };
-        wait_until(Duration::from_secs(3), || show(&d).lines().count() == 3).unwrap_or_else(|_| {
+        wait_until(Duration::from_secs(3), || show(&d).lines().count() == 5).unwrap_or_else(|_| {
             panic!(
                 "routes of {}: {}",
                 if reference { "reference" } else { "ours" },
@@ -282,16 +288,16 @@ fn lab_interop_virtual_routes_same_as_reference() {
     assert_eq!(tables[0], tables[1]);
 }
 
-// Proves static_ipaddress and static_routes match the reference: ours and keepalived 2.2.7,
-// each alone in its namespace with the same configuration, install the same static address
-// (`ip -o addr`) and route (`ip route`) at start, whatever the VRRP state; ours removes both
+// Proves static_ipaddress, static_routes and static_rules match the reference: ours and
+// keepalived 2.2.7, each alone in its namespace with the same configuration, install the same
+// static address (`ip -o addr`), route (`ip route`) and rule (`ip rule`) at start, whatever the VRRP state; ours removes both
 // when it stops (as keepalived's stop_vrrp does).
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_static_address_and_route_same_as_reference() {
     let vips = format!("    {VIP}/24");
     let conf = format!(
-        "static_ipaddress {{\n  192.0.2.9/32 dev eth0 label eth0:st\n}}\nstatic_routes {{\n  198.51.100.0/24 via 10.0.0.254\n}}\n{}",
+        "static_ipaddress {{\n  192.0.2.9/32 dev eth0 label eth0:st\n}}\nstatic_routes {{\n  198.51.100.0/24 via 10.0.0.254\n}}\nstatic_rules {{\n  from 192.0.2.9 table 102 priority 202\n}}\n{}",
         instance("VI_1", 82, 100, "", &vips)
     );
     let show = |d: &Director| {
@@ -308,7 +314,15 @@ fn lab_interop_static_address_and_route_same_as_reference() {
             .host
             .ip(&["route", "show", "198.51.100.0/24"])
             .unwrap_or_default();
-        format!("{a}\n{r}")
+        let rule: Vec<String> = d
+            .host
+            .ip(&["rule", "show"])
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("202:"))
+            .map(String::from)
+            .collect();
+        format!("{a}\n{r}{}", rule.join("\n"))
     };
     let mut seen = Vec::new();
     for reference in [false, true] {
@@ -322,7 +336,7 @@ fn lab_interop_static_address_and_route_same_as_reference() {
         };
         wait_until(Duration::from_secs(5), || {
             let s = show(&d);
-            s.contains("192.0.2.9/32") && s.contains("198.51.100.0/24")
+            s.contains("192.0.2.9/32") && s.contains("198.51.100.0/24") && s.contains("202:")
         })
         .unwrap_or_else(|_| panic!("statics missing: {}", show(&d)));
         seen.push(show(&d));
@@ -334,7 +348,7 @@ fn lab_interop_static_address_and_route_same_as_reference() {
                 .expect("term");
             wait_until(Duration::from_secs(5), || {
                 let s = show(&d);
-                !s.contains("192.0.2.9") && !s.contains("198.51.100.0/24")
+                !s.contains("192.0.2.9") && !s.contains("198.51.100.0/24") && !s.contains("202:")
             })
             .unwrap_or_else(|_| panic!("statics left after stop: {}", show(&d)));
         }

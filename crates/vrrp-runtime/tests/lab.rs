@@ -363,15 +363,16 @@ id -u > {}/$1
     );
 }
 
-// Proves virtual_routes: the master installs its routes (a gateway route in the main table and
-// a blackhole in table 100, protocol 18 = keepalived) with its VIP, the backup has none; when the
-// master stops (SIGTERM) its routes go with its VIP and the new master installs them.
+// Proves virtual_routes and virtual_rules: the master installs its routes (a gateway route in
+// the main table and a blackhole in table 100, protocol 18 = keepalived) and its rule with its
+// VIP, the backup has none; when the master stops (SIGTERM) they go with its VIP and the new
+// master installs them.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_virtual_routes_follow_master() {
     let lab = Lab::new("vrrt").expect("lab");
     let vips = format!("    {VIP}/24");
-    let extra = "  virtual_routes {\n    192.0.2.0/24 via 10.0.0.254\n    blackhole 198.51.100.0/24 table 100\n  }";
+    let extra = "  virtual_routes {\n    192.0.2.0/24 via 10.0.0.254\n    blackhole 198.51.100.0/24 table 100\n  }\n  virtual_rules {\n    from 10.0.0.100 table 100 priority 300\n  }";
     let mut a = director(
         &lab,
         "a",
@@ -393,27 +394,35 @@ fn lab_virtual_routes_follow_master() {
             .host
             .ip(&["route", "show", "table", "100", "proto", "18"])
             .unwrap_or_default();
+        let rules = d.host.ip(&["rule", "show"]).unwrap_or_default();
         (
             main.contains("192.0.2.0/24 via 10.0.0.254 dev eth0"),
             t100.contains("blackhole 198.51.100.0/24"),
+            rules.contains("300:\tfrom 10.0.0.100 lookup 100"),
         )
     };
     a.start(&lab, &[]);
     b.start(&lab, &[]);
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
-    wait_until(Duration::from_secs(2), || routes(&a) == (true, true))
+    wait_until(Duration::from_secs(2), || routes(&a) == (true, true, true))
         .unwrap_or_else(|_| panic!("master lacks its routes: {:?}\n{}", routes(&a), a.log()));
-    assert_eq!(routes(&b), (false, false), "backup has no virtual routes");
+    assert_eq!(
+        routes(&b),
+        (false, false, false),
+        "backup has no virtual routes/rules"
+    );
     a.proc
         .as_ref()
         .expect("proc")
         .signal(Signal::SIGTERM)
         .expect("term");
     wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
-    wait_until(Duration::from_secs(2), || routes(&b) == (true, true))
+    wait_until(Duration::from_secs(2), || routes(&b) == (true, true, true))
         .unwrap_or_else(|_| panic!("new master lacks the routes: {:?}\n{}", routes(&b), b.log()));
-    wait_until(Duration::from_secs(3), || routes(&a) == (false, false))
-        .unwrap_or_else(|_| panic!("stopped master kept routes: {:?}", routes(&a)));
+    wait_until(Duration::from_secs(3), || {
+        routes(&a) == (false, false, false)
+    })
+    .unwrap_or_else(|_| panic!("stopped master kept routes: {:?}", routes(&a)));
 }
 
 // Proves vrrp_track_process: the master tracks a process (weight 0: its absence is a fault) by
