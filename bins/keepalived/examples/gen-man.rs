@@ -320,16 +320,8 @@ pub struct Row {
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("BFD_CHECK", "no BFD subsystem"),
     (
-        "use_vmac",
-        "the instance runs without a VMAC (logged at start)",
-    ),
-    (
-        "vmac_xmit_base",
-        "the instance runs without a VMAC (logged at start)",
-    ),
-    (
         "use_vmac_addr",
-        "the instance runs without a VMAC (logged at start)",
+        "the base interface keeps its own MAC",
     ),
     (
         "vrrp_sync_group > track_process",

@@ -50,6 +50,15 @@ pub(crate) struct Tracked {
     pub reverse: bool,
 }
 
+/// A VRRP virtual MAC interface: a private macvlan on the instance's interface with the MAC
+/// 00:00:5e:00:01:VRID (RFC 5798 §7.3), named `vrrp.VRID` unless given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VmacSpec {
+    pub name: String,
+    /// `vmac_xmit_base`: adverts go out of the base interface.
+    pub xmit_base: bool,
+}
+
 /// Everything one instance needs except what is learnt from the kernel.
 #[derive(Debug, Clone)]
 pub(crate) struct InstanceSpec {
@@ -87,6 +96,8 @@ pub(crate) struct InstanceSpec {
     /// Paths of the tracked files, by track_file name.
     pub track_file_paths: Vec<(String, String)>,
     pub dont_track_primary: bool,
+    /// `use_vmac [NAME]` (with `vmac_xmit_base`), IPv4 instances only.
+    pub vmac: Option<VmacSpec>,
     /// `virtual_routes` that parsed.
     pub routes: Vec<crate::routes::VirtualRoute>,
     /// `virtual_rules` that parsed, with their `file:line`.
@@ -169,9 +180,13 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);
     for v in &cfg.vrrp_instances {
-        if v.use_vmac.is_some() || v.vmac_xmit_base {
+        let v6 = v
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|a| a.addr.is_ipv6());
+        if v6 && (v.use_vmac.is_some() || v.vmac_xmit_base) {
             out.push(format!(
-                "{}: vrrp_instance {}: use_vmac is not supported yet; the instance runs on {} without a VMAC",
+                "{}: vrrp_instance {}: use_vmac for IPv6 is not supported yet; the instance runs on {} without a VMAC",
                 at(&v.loc),
                 v.name,
                 v.interface.as_deref().unwrap_or("its interface")
@@ -411,6 +426,17 @@ pub(crate) fn instance_spec(
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,
+        vmac: inst
+            .use_vmac
+            .as_ref()
+            .filter(|_| family == Family::V4)
+            .map(|v| VmacSpec {
+                name: v
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
+                xmit_base: inst.vmac_xmit_base,
+            }),
         routes,
         rules,
         route_errors,
@@ -436,9 +462,16 @@ mod tests {
         );
         let w = unsupported(&c);
         assert!(
-            w.iter()
-                .any(|m| m.contains("vrrp_instance V: use_vmac is not supported yet")),
-            "{w:?}"
+            !w.iter().any(|m| m.contains("use_vmac")),
+            "IPv4 VMACs run: {w:?}"
+        );
+        let v6 = parse("vrrp_instance V6 {\n interface eth0\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { fd00::1/64 }\n}");
+        assert!(
+            unsupported(&v6)
+                .iter()
+                .any(|m| m.contains("vrrp_instance V6: use_vmac for IPv6 is not supported yet")),
+            "{:?}",
+            unsupported(&v6)
         );
         assert!(
             !w.iter().any(|m| m.contains("virtual_rules")),

@@ -38,7 +38,14 @@ const HANDOVER_GRACE_MIN: Duration = Duration::from_millis(50);
 
 struct Inst {
     spec: InstanceSpec,
+    /// The instance's (base) interface: adverts are received there, its link state is tracked.
     ifindex: u32,
+    /// Where VIPs, routes and GARPs go: the VMAC, else the base interface (name, index).
+    vip_if: (String, u32),
+    /// Socket adverts are sent from (the VMAC's unless `vmac_xmit_base`).
+    tx_sock: usize,
+    /// The VMAC this runtime created (deleted when the instance leaves).
+    vmac_created: Option<u32>,
     mac: [u8; 6],
     primary: IpAddr,
     vr: VirtualRouter,
@@ -69,6 +76,8 @@ struct Inst {
 }
 
 struct SockEntry {
+    /// Has a receive thread (false: a VMAC's send-only socket).
+    receive: bool,
     ifindex: u32,
     family: Family,
     proto: i32,
@@ -137,7 +146,9 @@ impl Env {
     /// Receive threads for the sockets that have none yet.
     fn spawn_readers(&mut self, socks: &[SockEntry]) -> Result<(), VrrpRuntimeError> {
         while self.reading < socks.len() {
-            self.spawn_reader(self.reading, &socks[self.reading])?;
+            if socks[self.reading].receive {
+                self.spawn_reader(self.reading, &socks[self.reading])?;
+            }
             self.reading += 1;
         }
         Ok(())
@@ -636,6 +647,11 @@ pub(crate) async fn run_async(
         }
     }
     rt.clear_statics();
+    if !rt.opts.dont_release_vrrp {
+        for i in 0..rt.insts.len() {
+            rt.drop_vmac(i);
+        }
+    }
     rt.publish_held();
     rt.write_stats();
     for inst in &mut rt.insts {
@@ -663,6 +679,18 @@ struct Statics {
     addrs: Vec<AddressSpec>,
     routes: Vec<netplat::RouteSpec>,
     rules: Vec<(netplat::RuleSpec, String)>,
+}
+
+/// The IPv4 VRRP virtual MAC of a VRID (RFC 5798 §7.3).
+fn vmac_mac(vrid: u8) -> [u8; 6] {
+    [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
+}
+
+fn fmt_mac(m: &[u8]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// IP protocol of an instance's socket: AH or VRRP.
@@ -733,6 +761,82 @@ impl Rt {
         Ok((spec, link, primary))
     }
 
+    /// The instance's VMAC: reused if a macvlan of that name with the virtual MAC already sits
+    /// on the base interface (an earlier run), else created; up, with keepalived's sysctls
+    /// (VMAC: arp_ignore 1, accept_local 1, rp_filter 0, promote_secondaries 1; base:
+    /// arp_ignore 1, arp_filter 1). Returns the link and whether it was created here.
+    fn setup_vmac(
+        &mut self,
+        spec: &InstanceSpec,
+        base: &netplat::Link,
+        v: &config::VmacSpec,
+    ) -> Result<(netplat::Link, bool), String> {
+        let mac = vmac_mac(spec.vrid.get());
+        let (link, created) = match self.rtnl.link_by_name(&v.name) {
+            Ok(Some(l)) if l.parent == Some(base.index) && l.mac == mac => (l, false),
+            Ok(Some(_)) => {
+                return Err(format!(
+                "interface {} exists and is not this instance's VMAC (macvlan on {} with MAC {})",
+                v.name,
+                base.name,
+                fmt_mac(&mac)
+            ))
+            }
+            Ok(None) => {
+                let l = self
+                    .rtnl
+                    .add_macvlan(
+                        &v.name,
+                        base.index,
+                        netplat::MacvlanMode::Private,
+                        Some(mac),
+                    )
+                    .map_err(|e| format!("creating VMAC {}: {e}", v.name))?;
+                (l, true)
+            }
+            Err(e) => return Err(format!("looking up {}: {e}", v.name)),
+        };
+        for (ifname, key, value) in [
+            (v.name.as_str(), "arp_ignore", "1"),
+            (v.name.as_str(), "accept_local", "1"),
+            (v.name.as_str(), "rp_filter", "0"),
+            (v.name.as_str(), "promote_secondaries", "1"),
+            (base.name.as_str(), "arp_ignore", "1"),
+            (base.name.as_str(), "arp_filter", "1"),
+        ] {
+            let path = format!("/proc/sys/net/ipv4/conf/{ifname}/{key}");
+            if let Err(e) = std::fs::write(&path, value) {
+                log::warn!("VMAC {}: setting {path} = {value}: {e}", v.name);
+            }
+        }
+        self.rtnl
+            .set_link_up(link.index, true)
+            .map_err(|e| format!("bringing VMAC {} up: {e}", v.name))?;
+        if created {
+            log::info!(
+                "VRRP_Instance({}) created VMAC {} ({}) on {}",
+                spec.name,
+                v.name,
+                fmt_mac(&mac),
+                base.name
+            );
+        }
+        Ok((link, created))
+    }
+
+    /// Deletes the VMAC instance `i` created, if any.
+    fn drop_vmac(&mut self, i: usize) {
+        if let Some(ix) = self.insts[i].vmac_created.take() {
+            if let Err(e) = self.rtnl.del_link(ix) {
+                log::warn!(
+                    "VRRP_Instance({}) deleting VMAC {}: {e}",
+                    self.insts[i].spec.name,
+                    self.insts[i].vip_if.0
+                );
+            }
+        }
+    }
+
     /// Sets up one configured instance: interface, source address, the (shared) socket, the
     /// GARP socket, the state machine (in Initialize) and its notification queue. `None` (logged
     /// with the location) when it cannot run; the others are unaffected.
@@ -753,67 +857,99 @@ impl Rt {
             log::error!("{e}");
         }
         let proto = sock_proto(&spec);
-        let sidx =
-            match self.socks.iter().position(|s| {
-                s.ifindex == link.index && s.family == spec.family && s.proto == proto
-            }) {
-                Some(i) => i,
-                None => {
-                    // Multicast groups of every instance of the configuration on this interface.
-                    let groups: Vec<IpAddr> = config
-                        .vrrp_instances
-                        .iter()
-                        .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
-                        .filter_map(|o| config::instance_spec(config, o).ok())
-                        .filter(|o| o.unicast_peers.is_empty())
-                        .map(|o| o.mcast_group)
-                        .fold(Vec::new(), |mut v, g| {
-                            if !v.contains(&g) {
-                                v.push(g);
-                            }
-                            v
-                        });
-                    let (mut g4, mut g6) = (Vec::new(), Vec::new());
-                    for g in groups {
-                        match g {
-                            IpAddr::V4(g) => g4.push(g),
-                            IpAddr::V6(g) => g6.push(g),
+        let sidx = match self.socks.iter().position(|s| {
+            s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
+        }) {
+            Some(i) => i,
+            None => {
+                // Multicast groups of every instance of the configuration on this interface.
+                let groups: Vec<IpAddr> = config
+                    .vrrp_instances
+                    .iter()
+                    .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+                    .filter_map(|o| config::instance_spec(config, o).ok())
+                    .filter(|o| o.unicast_peers.is_empty())
+                    .map(|o| o.mcast_group)
+                    .fold(Vec::new(), |mut v, g| {
+                        if !v.contains(&g) {
+                            v.push(g);
                         }
-                    }
-                    let opened = match (spec.family, primary) {
-                        (Family::V6, IpAddr::V6(src6)) => {
-                            sock::open_v6(&spec.ifname, link.index, src6, &g6)
-                        }
-                        (Family::V6, IpAddr::V4(_)) => {
-                            log::error!(
-                                "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
-                                spec.name
-                            );
-                            return None;
-                        }
-                        (Family::V4, _) => sock::open_v4(&spec.ifname, link.index, proto, &g4),
-                    };
-                    let s = match opened {
-                        Ok(s) => s,
-                        Err(e) => {
-                            log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
-                            return None;
-                        }
-                    };
-                    self.socks.push(SockEntry {
-                        ifindex: link.index,
-                        family: spec.family,
-                        proto,
-                        fd: Arc::new(s),
+                        v
                     });
-                    self.socks.len() - 1
+                let (mut g4, mut g6) = (Vec::new(), Vec::new());
+                for g in groups {
+                    match g {
+                        IpAddr::V4(g) => g4.push(g),
+                        IpAddr::V6(g) => g6.push(g),
+                    }
                 }
-            };
+                let opened = match (spec.family, primary) {
+                    (Family::V6, IpAddr::V6(src6)) => {
+                        sock::open_v6(&spec.ifname, link.index, src6, &g6)
+                    }
+                    (Family::V6, IpAddr::V4(_)) => {
+                        log::error!(
+                            "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
+                            spec.name
+                        );
+                        return None;
+                    }
+                    (Family::V4, _) => sock::open_v4(&spec.ifname, link.index, proto, &g4),
+                };
+                let s = match opened {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        return None;
+                    }
+                };
+                self.socks.push(SockEntry {
+                    receive: true,
+                    ifindex: link.index,
+                    family: spec.family,
+                    proto,
+                    fd: Arc::new(s),
+                });
+                self.socks.len() - 1
+            }
+        };
         let mut mac = [0u8; 6];
         if link.mac.len() == 6 {
             mac.copy_from_slice(&link.mac);
         }
-        let packet = match PacketSocket::open(link.index) {
+        let (mut vip_if, mut tx_sock, mut vmac_created) =
+            ((spec.ifname.clone(), link.index), sidx, None);
+        if let Some(v) = spec.vmac.clone() {
+            let (vlink, created) = match self.setup_vmac(&spec, &link, &v) {
+                Ok(x) => x,
+                Err(e) => {
+                    log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                    return None;
+                }
+            };
+            mac = vmac_mac(spec.vrid.get());
+            vip_if = (vlink.name.clone(), vlink.index);
+            vmac_created = created.then_some(vlink.index);
+            if !v.xmit_base {
+                match sock::open_v4(&vlink.name, vlink.index, proto, &[]) {
+                    Ok(s) => {
+                        self.socks.push(SockEntry {
+                            receive: false,
+                            ifindex: vlink.index,
+                            family: spec.family,
+                            proto,
+                            fd: Arc::new(s),
+                        });
+                        tx_sock = self.socks.len() - 1;
+                    }
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        return None;
+                    }
+                }
+            }
+        }
+        let packet = match PacketSocket::open(vip_if.1) {
             Ok(p) => Some(p),
             Err(e) => {
                 log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
@@ -831,6 +967,9 @@ impl Rt {
             .collect();
         Some(Inst {
             ifindex: link.index,
+            vip_if,
+            tx_sock,
+            vmac_created,
             mac,
             primary,
             vr,
@@ -949,6 +1088,7 @@ impl Rt {
             self.remove_vips(i, false);
         }
         self.insts[i].notify = None;
+        self.drop_vmac(i);
         if let Ok(mut m) = self.metrics.instances.lock() {
             m.remove(&self.insts[i].spec.name);
         }
@@ -998,7 +1138,8 @@ impl Rt {
                         && spec.src == cur.src
                         && spec.mcast_group == cur.mcast_group
                         && spec.unicast_peers.is_empty() == cur.unicast_peers.is_empty()
-                        && sock_proto(&spec) == sock_proto(cur) =>
+                        && sock_proto(&spec) == sock_proto(cur)
+                        && spec.vmac == cur.vmac =>
                 {
                     Plan::Update(Box::new(spec))
                 }
@@ -1244,8 +1385,13 @@ impl Rt {
 
     fn vip_spec(&mut self, i: usize, v: &IpAddress, with_lease: bool) -> Option<AddressSpec> {
         let what = format!("VRRP_Instance({}) VIP", self.insts[i].spec.name);
-        let default = (self.insts[i].spec.ifname.clone(), self.insts[i].ifindex);
+        let default = self.insts[i].vip_if.clone();
         let mut s = self.address_spec(v, Some(default), &what)?;
+        if self.insts[i].spec.vmac.is_some() && s.index == self.insts[i].vip_if.1 {
+            // As keepalived: no prefix route through the VMAC (traffic to the subnet keeps
+            // using the base interface's route).
+            s = s.flags(netplat::AddrFlags::NOPREFIXROUTE);
+        }
         if with_lease && v.addr.is_ipv4() {
             let lease = self.lease_secs(i);
             s = s.lifetimes(lease, lease);
@@ -1505,7 +1651,7 @@ impl Rt {
                 }
             },
             None if spec.gateway.is_none() && spec.kind == netplat::RouteKind::Unicast => {
-                spec = spec.dev(self.insts[i].ifindex);
+                spec = spec.dev(self.insts[i].vip_if.1);
             }
             None => {}
         }
@@ -1716,7 +1862,7 @@ impl Rt {
             let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
             match pkt.emit(mode, ah_key.as_ref(), unicast) {
                 Ok(bytes) => {
-                    let fd = &self.socks[inst.sock].fd;
+                    let fd = &self.socks[inst.tx_sock].fd;
                     match sock::send_to(fd, &bytes, dst) {
                         Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
                         Err(e) => {

@@ -464,6 +464,109 @@ fn lab_track_process_fault() {
     );
 }
 
+// Proves use_vmac: each director gets a private macvlan `vrrp.67` with the virtual MAC
+// 00:00:5e:00:01:43 on its eth0 (and keepalived's sysctls); the master holds the VIP on it
+// without a prefix route through it (as the reference keepalived does), and its adverts leave
+// with the virtual MAC as Ethernet source (tshark on the client); the client reaches the VIP;
+// after a failover (SIGTERM) the VIP is on the other director's VMAC, the client still reaches
+// it, and the stopped director deletes the VMAC it created.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_use_vmac() {
+    let lab = Lab::new("vrvm").expect("lab");
+    let vips = format!("    {VIP}/24");
+    let mut a = director(
+        &lab,
+        "a",
+        "10.0.0.1",
+        &instance("VI_1", 67, 150, "  use_vmac", &vips),
+    );
+    let mut b = director(
+        &lab,
+        "b",
+        "10.0.0.2",
+        &instance("VI_1", 67, 100, "  use_vmac", &vips),
+    );
+    let c = lab.host("c").expect("client");
+    c.add_addr("10.0.0.100/24").expect("client addr");
+    let cap = lab.capture("c", "eth0", "vmac").expect("capture");
+    std::thread::sleep(Duration::from_millis(500));
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    let on_vmac = |d: &Director| {
+        d.host
+            .ip(&["-o", "addr", "show", "dev", "vrrp.67"])
+            .unwrap_or_default()
+            .contains(&format!(" {VIP}/24 "))
+    };
+    let vmac = |d: &Director| {
+        d.host
+            .ip(&["-o", "link", "show", "dev", "vrrp.67"])
+            .unwrap_or_default()
+    };
+    wait_until(Duration::from_secs(8), || on_vmac(&a) && !on_vmac(&b))
+        .unwrap_or_else(|_| panic!("VIP not on a's VMAC:\n{}\n{}", vmac(&a), a.log()));
+    assert!(
+        vmac(&a).contains("link/ether 00:00:5e:00:01:43"),
+        "{}",
+        vmac(&a)
+    );
+    assert!(
+        vmac(&b).contains("link/ether 00:00:5e:00:01:43"),
+        "{}",
+        vmac(&b)
+    );
+    let routes = a.host.ip(&["route"]).unwrap_or_default();
+    assert!(
+        !routes.contains("dev vrrp.67"),
+        "no prefix route via the VMAC: {routes}"
+    );
+    let sysctl = |f: &str| {
+        a.host
+            .sh(&format!("cat /proc/sys/net/ipv4/conf/{f}"))
+            .unwrap_or_default()
+    };
+    assert_eq!(sysctl("vrrp.67/arp_ignore").trim(), "1");
+    assert_eq!(sysctl("eth0/arp_filter").trim(), "1");
+    let ping = || c.sh(&format!("busybox ping -c1 -W1 {VIP}")).is_ok();
+    assert!(ping(), "client reaches the VIP on a");
+    std::thread::sleep(Duration::from_millis(1500));
+    cap.signal(Signal::SIGINT).ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap_or(""),
+            "-Y",
+            "vrrp && ip.src == 10.0.0.1",
+            "-T",
+            "fields",
+            "-e",
+            "eth.src",
+        ])
+        .output()
+        .expect("tshark");
+    let srcs = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!srcs.trim().is_empty(), "no advert from a captured");
+    assert!(
+        srcs.lines().all(|l| l.trim() == "00:00:5e:00:01:43"),
+        "adverts from a not from the virtual MAC: {srcs}"
+    );
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGTERM)
+        .expect("term");
+    wait_until(Duration::from_secs(8), || on_vmac(&b)).expect("VIP on b's VMAC");
+    assert!(
+        wait_until(Duration::from_secs(3), ping).is_ok(),
+        "client reaches the VIP on b"
+    );
+    wait_until(Duration::from_secs(5), || vmac(&a).is_empty())
+        .unwrap_or_else(|_| panic!("a kept its VMAC: {}", vmac(&a)));
+}
+
 // Proves notifications: the notify_master/notify_backup scripts and the generic `notify` script
 // run in order with keepalived's arguments (INSTANCE name STATE priority), and the notify FIFO
 // gets keepalived's lines `INSTANCE "VI_1" STATE prio`, including STOP at shutdown.
