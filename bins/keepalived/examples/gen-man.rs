@@ -319,14 +319,7 @@ pub struct Row {
 /// its children; an entry "block > keyword" applies to that block's keyword only.
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("BFD_CHECK", "no BFD subsystem"),
-    (
-        "use_vmac_addr",
-        "the base interface keeps its own MAC",
-    ),
-    (
-        "vrrp_sync_group > track_process",
-        "processes are not tracked for a group (logged at start)",
-    ),
+    ("use_vmac_addr", "the base interface keeps its own MAC"),
     (
         "garp_group",
         "the instances' own GARP settings apply (logged at start)",

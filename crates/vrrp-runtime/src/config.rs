@@ -174,8 +174,7 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
 }
 
 /// Located warnings for settings the configuration language types but this runtime does not
-/// carry out (yet), so they are never ignored silently: `use_vmac`/`vmac_xmit_base`,
-/// `track_process` in a sync group, `garp_group`.
+/// carry out (yet), so they are never ignored silently: `use_vmac` for IPv6, `garp_group`.
 pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);
@@ -190,15 +189,6 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
                 at(&v.loc),
                 v.name,
                 v.interface.as_deref().unwrap_or("its interface")
-            ));
-        }
-    }
-    for g in &cfg.sync_groups {
-        if let Some(t) = g.track_process.first() {
-            out.push(format!(
-                "{}: vrrp_sync_group {}: track_process is not supported yet; not tracked",
-                at(&t.loc),
-                g.name
             ));
         }
     }
@@ -219,6 +209,26 @@ pub(crate) fn notify_fifos(cfg: &Config) -> Vec<String> {
         .filter(|s| s.keyword == "notify_fifo" || s.keyword == "vrrp_notify_fifo")
         .filter_map(|s| s.args.first().cloned())
         .collect()
+}
+
+/// `own` plus the tracked objects of the sync groups, at weight 0, unless already tracked.
+fn with_group(
+    mut own: Vec<Tracked>,
+    groups: &[&conf_parse::SyncGroup],
+    pick: fn(&conf_parse::SyncGroup) -> &Vec<conf_parse::TrackRef>,
+) -> Vec<Tracked> {
+    for g in groups {
+        for r in pick(g) {
+            if !own.iter().any(|t| t.name == r.name) {
+                own.push(Tracked {
+                    name: r.name.clone(),
+                    weight: 0,
+                    reverse: false,
+                });
+            }
+        }
+    }
+    own
 }
 
 fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) -> Vec<Tracked> {
@@ -307,6 +317,13 @@ pub(crate) fn instance_spec(
         (None, Family::V4) => IpAddr::V4(g.vrrp_mcast_group4),
         (None, Family::V6) => IpAddr::V6(g.vrrp_mcast_group6),
     };
+    // A sync group's tracked objects apply to each member with weight 0: any failure is a
+    // fault of the member, and a member's fault takes the whole group to FAULT (keepalived).
+    let groups: Vec<&conf_parse::SyncGroup> = cfg
+        .sync_groups
+        .iter()
+        .filter(|g| g.group.contains(&inst.name))
+        .collect();
     let weight_of_script = |name: &str| {
         cfg.vrrp_scripts
             .iter()
@@ -415,14 +432,31 @@ pub(crate) fn instance_spec(
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
         },
-        track_interfaces: tracked(&inst.track_interface, |_| 0),
-        track_scripts: tracked(&inst.track_script, weight_of_script),
-        track_processes: tracked(&inst.track_process, weight_of_process),
-        track_files: tracked(&inst.track_file, weight_of_file),
+        track_interfaces: with_group(tracked(&inst.track_interface, |_| 0), &groups, |g| {
+            &g.track_interface
+        }),
+        track_scripts: with_group(
+            tracked(&inst.track_script, weight_of_script),
+            &groups,
+            |g| &g.track_script,
+        ),
+        track_processes: with_group(
+            tracked(&inst.track_process, weight_of_process),
+            &groups,
+            |g| &g.track_process,
+        ),
+        track_files: with_group(tracked(&inst.track_file, weight_of_file), &groups, |g| {
+            &g.track_file
+        }),
         track_file_paths: cfg
             .track_files
             .iter()
-            .filter(|f| inst.track_file.iter().any(|t| t.name == f.name))
+            .filter(|f| {
+                inst.track_file.iter().any(|t| t.name == f.name)
+                    || groups
+                        .iter()
+                        .any(|g| g.track_file.iter().any(|t| t.name == f.name))
+            })
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,

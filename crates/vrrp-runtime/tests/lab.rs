@@ -1041,3 +1041,50 @@ fn lab_sync_group_moves_together() {
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
     wait_holder(&[&a, &b], 0, vip2, Duration::from_secs(8));
 }
+
+// Proves tracking declared on the vrrp_sync_group itself (keepalived: it applies to every
+// member, any failure faults the group): a group-level track_script failing on the master puts
+// both its instances in FAULT and both VIPs move to the backup; when it passes again both come
+// back.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_level_tracking() {
+    let lab = Lab::new("vrsgt").expect("lab");
+    let flag = lab.dir().join("ok");
+    std::fs::write(&flag, "1").expect("flag");
+    let vip2 = "10.0.0.11";
+    let mk = |p: u8, tracked: bool| {
+        let (script, track) = if tracked {
+            (
+                format!(
+                    "vrrp_script chk {{\n  script \"/bin/test -f {}\"\n  interval 1\n}}\n",
+                    flag.display()
+                ),
+                "  track_script {\n    chk\n  }\n",
+            )
+        } else {
+            (String::new(), "")
+        };
+        format!(
+            "{script}vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n{track}}}\n{}{}",
+            instance("VI_1", 68, p, "", &format!("    {VIP}/24")),
+            instance("VI_2", 69, p, "", &format!("    {vip2}/24"))
+        )
+    };
+    let mut a = director(&lab, "a", "10.0.0.1", &mk(150, true));
+    let mut b = director(&lab, "b", "10.0.0.2", &mk(100, false));
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    wait_holder(&[&a, &b], 0, vip2, Duration::from_secs(8));
+    std::fs::remove_file(&flag).expect("rm flag");
+    wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
+    wait_holder(&[&a, &b], 1, vip2, Duration::from_secs(8));
+    wait_until(Duration::from_secs(2), || {
+        a.state("VI_1") == "FAULT" && a.state("VI_2") == "FAULT"
+    })
+    .unwrap_or_else(|_| panic!("a's members not FAULT:\n{}", a.log()));
+    std::fs::write(&flag, "1").expect("flag");
+    wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+    wait_holder(&[&a, &b], 0, vip2, Duration::from_secs(8));
+}
