@@ -315,7 +315,7 @@ pub struct Row {
 /// Keywords the parser types but the runtime does not act on (yet), by name, with the reason.
 /// Hand-maintained from the runtime crates' own documentation: crates/lvs-director/src/lib.rs
 /// ("smtp_alert mail"), lvs-director's model (BFD_CHECK rejected), and vrrp-runtime (settings
-/// logged at start as not supported, no sync-group mail). A block listed here passes its note to
+/// logged at start as not supported). A block listed here passes its note to
 /// its children; an entry "block > keyword" applies to that block's keyword only.
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("BFD_CHECK", "no BFD subsystem"),
@@ -323,11 +323,6 @@ pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     (
         "garp_group",
         "the instances' own GARP settings apply (logged at start)",
-    ),
-    // Only the instances' mail is sent for VRRP; sync groups' own mail is not.
-    (
-        "vrrp_sync_group > smtp_alert",
-        "no group mail is sent (member instances mail their own states)",
     ),
 ];
 

@@ -201,6 +201,21 @@ pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     out
 }
 
+/// A sync group's notification settings (its own notify scripts, the global script user and
+/// mail settings).
+pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScripts {
+    NotifyScripts {
+        master: own(&g.notify_master),
+        backup: own(&g.notify_backup),
+        fault: own(&g.notify_fault),
+        stop: own(&g.notify_stop),
+        generic: own(&g.notify),
+        default_user: cfg.global.script_user.clone(),
+        smtp: smtp_settings(cfg, g.smtp_alert),
+        no_email_faults: cfg.global.no_email_faults,
+    }
+}
+
 /// `notify_fifo` / `vrrp_notify_fifo` path from global_defs (unmodelled keywords).
 pub(crate) fn notify_fifos(cfg: &Config) -> Vec<String> {
     cfg.global

@@ -147,7 +147,26 @@ pub(crate) async fn run_script(
 }
 
 /// Start the per-instance notification queue; returns its sender.
+/// Whose notifications a queue carries: keepalived words them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A vrrp_instance: `INSTANCE "name" STATE prio` and scripts get `INSTANCE name STATE prio`.
+    Instance,
+    /// A vrrp_sync_group: `GROUP "name" STATE` and scripts get `GROUP name STATE`.
+    Group,
+}
+
 pub(crate) fn spawn_queue(
+    instance: String,
+    scripts: NotifyScripts,
+    fifos: Fifos,
+) -> (mpsc::UnboundedSender<Job>, tokio::task::JoinHandle<()>) {
+    spawn_queue_of(Kind::Instance, instance, scripts, fifos)
+}
+
+/// [`spawn_queue`] for an instance or a sync group.
+pub(crate) fn spawn_queue_of(
+    kind: Kind,
     instance: String,
     scripts: NotifyScripts,
     fifos: Fifos,
@@ -161,6 +180,7 @@ pub(crate) fn spawn_queue(
             if let Some(settings) = &scripts.smtp {
                 mails.retain(|h| !h.is_finished());
                 mails.extend(mail(
+                    kind,
                     settings,
                     &instance,
                     job.state,
@@ -168,10 +188,12 @@ pub(crate) fn spawn_queue(
                     &mut last_mailed,
                 ));
             }
-            fifos.write_line(&format!(
-                "INSTANCE \"{}\" {} {}",
-                instance, job.state, job.priority
-            ));
+            fifos.write_line(&match kind {
+                Kind::Instance => {
+                    format!("INSTANCE \"{}\" {} {}", instance, job.state, job.priority)
+                }
+                Kind::Group => format!("GROUP \"{}\" {}", instance, job.state),
+            });
             let specific = match job.state {
                 "MASTER" => scripts.master.as_ref(),
                 "BACKUP" => scripts.backup.as_ref(),
@@ -179,17 +201,25 @@ pub(crate) fn spawn_queue(
                 "STOP" => scripts.stop.as_ref(),
                 _ => None,
             };
-            let what = format!("VRRP_Instance({instance}) notify");
+            let what = match kind {
+                Kind::Instance => format!("VRRP_Instance({instance}) notify"),
+                Kind::Group => format!("VRRP_Group({instance}) notify"),
+            };
             if let Some(s) = specific {
                 run_script(s, &[], &what, scripts.default_user.as_ref()).await;
             }
             if let Some(s) = &scripts.generic {
-                let args = vec![
-                    "INSTANCE".to_string(),
-                    instance.clone(),
-                    job.state.to_string(),
-                    job.priority.to_string(),
-                ];
+                let args = match kind {
+                    Kind::Instance => vec![
+                        "INSTANCE".to_string(),
+                        instance.clone(),
+                        job.state.to_string(),
+                        job.priority.to_string(),
+                    ],
+                    Kind::Group => {
+                        vec!["GROUP".to_string(), instance.clone(), job.state.to_string()]
+                    }
+                };
                 run_script(s, &args, &what, scripts.default_user.as_ref()).await;
             }
         }
@@ -205,6 +235,7 @@ pub(crate) fn spawn_queue(
 /// Mail a state change (`smtp_alert`) in its own task, unless it is the state last mailed or
 /// a FAULT under `no_email_faults` (vrrp_notify.c `vrrp_smtp_notifier`).
 fn mail(
+    kind: Kind,
     settings: &Arc<smtp_alert::Settings>,
     instance: &str,
     state: &'static str,
@@ -216,7 +247,10 @@ fn mail(
         return None;
     }
     *last_mailed = Some(state);
-    let alert = smtp_alert::Alert::vrrp_instance(&settings.router_id, instance, st);
+    let alert = match kind {
+        Kind::Instance => smtp_alert::Alert::vrrp_instance(&settings.router_id, instance, st),
+        Kind::Group => smtp_alert::Alert::vrrp_group(&settings.router_id, instance, st),
+    };
     Some(smtp_alert::spawn(settings.clone(), alert, |m| {
         log::info!("{m}")
     }))

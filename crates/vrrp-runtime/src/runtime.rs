@@ -100,6 +100,8 @@ struct Rt {
     statics: Statics,
     /// Quorum of each tracked `vrrp_track_process`, by name.
     procs_ok: BTreeMap<String, bool>,
+    /// The running sync groups, for their own notifications.
+    groups: Vec<GroupRt>,
 }
 
 fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
@@ -380,6 +382,7 @@ pub(crate) async fn run_async(
         state_changed: false,
         statics: Statics::default(),
         procs_ok: BTreeMap::new(),
+        groups: Vec::new(),
     };
     for w in config::unsupported(&config) {
         log::warn!("{w}");
@@ -399,7 +402,7 @@ pub(crate) async fn run_async(
     }
     env.spawn_readers(&rt.socks)?;
     rt.sync_scripts(&config, &mut env);
-    rt.setup_sync_groups(&config);
+    rt.setup_sync_groups(&config, &mut env);
 
     rt.apply_statics(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
@@ -657,6 +660,9 @@ pub(crate) async fn run_async(
     for inst in &mut rt.insts {
         inst.notify = None;
     }
+    for g in &mut rt.groups {
+        g.notify = None;
+    }
     for (_, (_, h)) in std::mem::take(&mut env.scripts) {
         h.abort();
     }
@@ -671,6 +677,14 @@ pub(crate) async fn run_async(
     }
     env.readers.clear();
     Ok(())
+}
+
+/// A running vrrp_sync_group: its members and the group state last notified.
+struct GroupRt {
+    name: String,
+    members: Vec<usize>,
+    state: Option<&'static str>,
+    notify: Option<mpsc::UnboundedSender<Job>>,
 }
 
 /// What `static_ipaddress`, `static_routes` and `static_rules` installed.
@@ -1052,11 +1066,15 @@ impl Rt {
     }
 
     /// Sync groups: two or more running members move together.
-    fn setup_sync_groups(&mut self, config: &Config) {
+    fn setup_sync_groups(&mut self, config: &Config, env: &mut Env) {
         for inst in &mut self.insts {
             inst.group = None;
             inst.vr.set_in_sync_group(false);
         }
+        let old: BTreeMap<String, Option<&'static str>> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .map(|g| (g.name, g.state))
+            .collect();
         for sg in &config.sync_groups {
             let idx: Vec<usize> = sg
                 .group
@@ -1076,6 +1094,19 @@ impl Rt {
                 self.insts[k].vr.set_in_sync_group(true);
                 self.insts[k].group = Some(idx.clone());
             }
+            let (tx, h) = notify::spawn_queue_of(
+                notify::Kind::Group,
+                sg.name.clone(),
+                config::group_notify(config, sg),
+                env.fifos.clone(),
+            );
+            env.notify_handles.push(h);
+            self.groups.push(GroupRt {
+                name: sg.name.clone(),
+                members: idx,
+                state: old.get(&sg.name).copied().flatten(),
+                notify: Some(tx),
+            });
         }
     }
 
@@ -1253,7 +1284,7 @@ impl Rt {
             }
         }
         self.sync_scripts(new, env);
-        self.setup_sync_groups(new);
+        self.setup_sync_groups(new, env);
 
         // Updated instances: new settings into the state machine, VIPs adjusted if held.
         for (i, old_vips, old_routes, old_rules) in updated {
@@ -1892,6 +1923,7 @@ impl Rt {
     }
 
     fn apply(&mut self, i: usize, now: Instant, actions: Actions) {
+        let mut group_check = false;
         for a in actions {
             match a {
                 Action::SendAdvert { priority } => {
@@ -1954,6 +1986,7 @@ impl Rt {
                     if let Some(cb) = &self.opts.on_transition {
                         cb(&inst.spec.name, state_name(to));
                     }
+                    group_check = true;
                     if let Some(n) = &inst.notify {
                         let _ = n.send(Job {
                             state: state_name(to),
@@ -1969,6 +2002,45 @@ impl Rt {
                     );
                 }
                 Action::ArmTimer(_) => {}
+            }
+        }
+        if group_check {
+            self.check_groups();
+        }
+    }
+
+    /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT, MASTER /
+    /// BACKUP / STOP once every member is (keepalived's group notifications).
+    fn check_groups(&mut self) {
+        for g in 0..self.groups.len() {
+            let states: Vec<State> = self.groups[g]
+                .members
+                .iter()
+                .filter_map(|&k| self.insts.get(k).map(|i| i.vr.state()))
+                .collect();
+            let all = |s: State| !states.is_empty() && states.iter().all(|x| *x == s);
+            let now = if states.contains(&State::Fault) {
+                Some("FAULT")
+            } else if all(State::Master) {
+                Some("MASTER")
+            } else if all(State::Backup) {
+                Some("BACKUP")
+            } else if all(State::Initialize) {
+                Some("STOP")
+            } else {
+                None
+            };
+            let grp = &mut self.groups[g];
+            if now.is_some() && now != grp.state {
+                grp.state = now;
+                let st = now.unwrap_or("STOP");
+                log::info!("VRRP_Group({}) {st}", grp.name);
+                if let Some(n) = &grp.notify {
+                    let _ = n.send(Job {
+                        state: st,
+                        priority: 0,
+                    });
+                }
             }
         }
     }

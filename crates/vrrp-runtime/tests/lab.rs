@@ -1088,3 +1088,82 @@ fn lab_sync_group_level_tracking() {
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
     wait_holder(&[&a, &b], 0, vip2, Duration::from_secs(8));
 }
+
+// Proves vrrp_sync_group notifications: a lone director with a group of two instances runs the
+// group's notify_master and its generic notify with keepalived's arguments (`GROUP name STATE`)
+// once all members are BACKUP, then MASTER, and STOP at shutdown, and writes
+// `GROUP "G" STATE` lines to the notify FIFO next to the instances' lines.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_notify() {
+    let lab = Lab::new("vrsgn").expect("lab");
+    let log = lab.dir().join("gnotify.log");
+    let fifo = lab.dir().join("g.fifo");
+    let fifo_log = lab.dir().join("gfifo.log");
+    let sh = lab.dir().join("g.sh");
+    std::fs::write(
+        &sh,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .expect("sh");
+    std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let s = sh.display();
+    let conf = format!(
+        "global_defs {{\n  notify_fifo {}\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  notify_master \"{s} group-master\"\n  notify {s}\n}}\n{}{}",
+        fifo.display(),
+        instance("VI_1", 70, 150, "", &format!("    {VIP}/24")),
+        instance("VI_2", 71, 150, "", "    10.0.0.11/24")
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let _reader = a
+        .host
+        .spawn_sh(&format!("cat {} > {}", fifo.display(), fifo_log.display()))
+        .expect("fifo reader");
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    wait_holder(&[&a], 0, "10.0.0.11", Duration::from_secs(8));
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGTERM)
+        .expect("term");
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .wait_timeout(Duration::from_secs(5))
+        .expect("exit");
+    wait_until(Duration::from_secs(3), || {
+        std::fs::read_to_string(&log)
+            .map(|s| s.lines().count() >= 4)
+            .unwrap_or(false)
+    })
+    .unwrap_or_else(|_| panic!("group notify log: {:?}", std::fs::read_to_string(&log)));
+    let got = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        got.lines().collect::<Vec<_>>(),
+        vec![
+            "GROUP G BACKUP",
+            "group-master",
+            "GROUP G MASTER",
+            "GROUP G STOP"
+        ]
+    );
+    wait_until(Duration::from_secs(3), || {
+        std::fs::read_to_string(&fifo_log)
+            .map(|s| s.contains("GROUP \"G\" STOP"))
+            .unwrap_or(false)
+    })
+    .unwrap_or_else(|_| panic!("fifo: {:?}", std::fs::read_to_string(&fifo_log)));
+    let f = std::fs::read_to_string(&fifo_log).expect("fifo log");
+    let groups: Vec<&str> = f.lines().filter(|l| l.starts_with("GROUP")).collect();
+    assert_eq!(
+        groups,
+        vec![
+            "GROUP \"G\" BACKUP",
+            "GROUP \"G\" MASTER",
+            "GROUP \"G\" STOP"
+        ]
+    );
+}
