@@ -24,10 +24,16 @@ fn parse_ip(w: &str) -> Result<IpAddr, String> {
     w.parse().map_err(|_| format!("'{w}' is not an IP address"))
 }
 
-fn parse_num<T: std::str::FromStr>(what: &str, w: Option<&String>) -> Result<T, String> {
+/// A number in decimal or `0x` hexadecimal, as keepalived reads them; `what` names it in errors.
+pub(crate) fn parse_num<T: std::str::FromStr>(what: &str, w: Option<&String>) -> Result<T, String> {
     let w = w.ok_or_else(|| format!("'{what}' needs a value"))?;
-    w.parse()
-        .map_err(|_| format!("'{what} {w}': not a valid number"))
+    let parsed = match w.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16)
+            .ok()
+            .and_then(|v| v.to_string().parse().ok()),
+        None => w.parse().ok(),
+    };
+    parsed.ok_or_else(|| format!("'{what} {w}': not a valid number"))
 }
 
 /// Parses the words of one `virtual_routes` line.
@@ -79,9 +85,9 @@ pub(crate) fn parse(words: &[String]) -> Result<(RouteSpec, Option<String>), Str
             "no_track" => {}
             "to" => {
                 let d = it.next().ok_or("'to' needs a destination")?;
-                dst = Some(parse_dst(d)?);
+                dst = Some(parse_prefix(d, "default")?);
             }
-            other if dst.is_none() => dst = Some(parse_dst(other)?),
+            other if dst.is_none() => dst = Some(parse_prefix(other, "default")?),
             other => return Err(format!("unknown route keyword '{other}'")),
         }
     }
@@ -110,8 +116,10 @@ pub(crate) fn parse(words: &[String]) -> Result<(RouteSpec, Option<String>), Str
     Ok((spec, dev))
 }
 
-fn parse_dst(w: &str) -> Result<(IpAddr, u8), String> {
-    if w == "default" {
+/// `ADDR[/LEN]` (a bare address is a host prefix), or `any` (`default` for routes, `all` for
+/// rules) for the IPv4 any-prefix.
+pub(crate) fn parse_prefix(w: &str, any: &str) -> Result<(IpAddr, u8), String> {
+    if w == any {
         return Ok((IpAddr::from([0u8, 0, 0, 0]), 0));
     }
     let (a, p) = match w.split_once('/') {

@@ -12,35 +12,11 @@ use netplat::{RuleKind, RuleSpec};
 use crate::routes::RTPROT_KEEPALIVED;
 
 fn num<T: std::str::FromStr>(what: &str, w: Option<&String>) -> Result<T, String> {
-    let w = w.ok_or_else(|| format!("'{what}' needs a value"))?;
-    let parsed = match w.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16)
-            .ok()
-            .and_then(|v| v.to_string().parse().ok()),
-        None => w.parse().ok(),
-    };
-    parsed.ok_or_else(|| format!("'{what} {w}': not a valid number"))
+    crate::routes::parse_num(what, w)
 }
 
 fn prefix(w: &str) -> Result<(IpAddr, u8), String> {
-    if w == "all" {
-        return Ok((IpAddr::from([0u8, 0, 0, 0]), 0));
-    }
-    let (a, p) = match w.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (w, None),
-    };
-    let ip: IpAddr = a.parse().map_err(|_| format!("'{w}' is not an address"))?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len = match p {
-        Some(p) => p
-            .parse::<u8>()
-            .ok()
-            .filter(|l| *l <= max)
-            .ok_or_else(|| format!("'{w}': bad prefix length"))?,
-        None => max,
-    };
-    Ok((ip, len))
+    crate::routes::parse_prefix(w, "all")
 }
 
 /// Parses the words of one rule line.
