@@ -1299,7 +1299,7 @@ impl Rt {
                             .any(|n| n.addr == v.addr && n.prefix_len == v.prefix_len)
                     })
                     .collect();
-                self.remove_some_vips(i, &gone);
+                self.del_vips(i, &gone, false);
                 let new_routes = self.insts[i].spec.routes.clone();
                 let gone_routes: Vec<crate::routes::VirtualRoute> = old_routes
                     .into_iter()
@@ -1365,28 +1365,6 @@ impl Rt {
             .flat_map(|i| i.spec.track_file_paths.iter())
             .map(|(_, p)| std::path::PathBuf::from(p))
             .collect()
-    }
-
-    /// Removes these addresses of instance `i` (a reload dropped them from its VIPs).
-    fn remove_some_vips(&mut self, i: usize, vips: &[IpAddress]) {
-        for v in vips {
-            let Some(spec) = self.vip_spec(i, v, false) else {
-                continue;
-            };
-            match self.rtnl.del_address(&spec) {
-                Ok(()) => {}
-                Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
-                Err(e) => {
-                    Metrics::bump(&self.metrics.vip_errors);
-                    log::error!(
-                        "VRRP_Instance({}) removing VIP {}/{}: {e}",
-                        self.insts[i].spec.name,
-                        v.addr,
-                        v.prefix_len
-                    );
-                }
-            }
-        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -1624,8 +1602,21 @@ impl Rt {
     }
 
     fn remove_vips(&mut self, i: usize, quiet: bool) {
-        for v in self.all_vips(i) {
-            let Some(spec) = self.vip_spec(i, &v, false) else {
+        let vips = self.all_vips(i);
+        self.del_vips(i, &vips, quiet);
+        let routes = self.insts[i].spec.routes.clone();
+        self.remove_routes(i, &routes, quiet);
+        let rules = self.insts[i].spec.rules.clone();
+        self.remove_rules(&rules, quiet);
+        self.insts[i].holding = false;
+        self.publish_held();
+    }
+
+    /// Deletes these addresses of instance `i`; `quiet`: leftovers from an earlier run (their
+    /// removal is logged, failures are not).
+    fn del_vips(&mut self, i: usize, vips: &[IpAddress], quiet: bool) {
+        for v in vips {
+            let Some(spec) = self.vip_spec(i, v, false) else {
                 continue;
             };
             match self.rtnl.del_address(&spec) {
@@ -1653,12 +1644,6 @@ impl Rt {
                 }
             }
         }
-        let routes = self.insts[i].spec.routes.clone();
-        self.remove_routes(i, &routes, quiet);
-        let rules = self.insts[i].spec.rules.clone();
-        self.remove_rules(&rules, quiet);
-        self.insts[i].holding = false;
-        self.publish_held();
     }
 
     /// The kernel form of a virtual route of instance `i`: its `dev` resolved, or the
