@@ -320,10 +320,6 @@ pub struct Row {
 pub const RUNTIME_GAPS: &[(&str, &str)] = &[
     ("BFD_CHECK", "no BFD subsystem"),
     ("use_vmac_addr", "the base interface keeps its own MAC"),
-    (
-        "garp_group",
-        "the instances' own GARP settings apply (logged at start)",
-    ),
 ];
 
 /// Every keyword by block (a block's own keywords first, then its sub-blocks), with its

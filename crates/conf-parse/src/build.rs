@@ -482,9 +482,10 @@ impl Builder {
                     g.checker_log_all_failures = self.boolean(st).unwrap_or(true)
                 }
                 "no_email_faults" => g.no_email_faults = true,
-                // keepalived-rs's own keywords: kept as statements for the runtimes to read
-                // (vrrp-runtime: `krs_vip_lease`; the daemon: `metrics_listen`).
-                "krs_vip_lease" | "metrics_listen" => g.extra.push(st.clone()),
+                // keepalived-rs's own keywords and ones only a runtime reads: kept as
+                // statements (vrrp-runtime: `krs_vip_lease`, `vmac_prefix`; the daemon:
+                // `metrics_listen`).
+                "krs_vip_lease" | "metrics_listen" | "vmac_prefix" => g.extra.push(st.clone()),
                 _ => {
                     self.not_supported(st, "global_defs");
                     g.extra.push(st.clone());

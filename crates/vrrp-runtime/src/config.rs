@@ -1,5 +1,6 @@
 //! From conf-parse's typed model to what one running instance needs.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +52,8 @@ pub(crate) struct Tracked {
 }
 
 /// A VRRP virtual MAC interface: a private macvlan on the instance's interface with the MAC
-/// 00:00:5e:00:01:VRID (RFC 5798 §7.3), named `vrrp.VRID` unless given.
+/// 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6) (RFC 5798 §7.3), named as
+/// keepalived names it unless given (see [`vmac_names`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VmacSpec {
     pub name: String,
@@ -78,7 +80,6 @@ pub(crate) struct InstanceSpec {
     pub auth: AuthConfig,
     pub down_timer_adverts: u8,
     pub garp: GarpConfig,
-    pub garp_interval: Duration,
     pub lower_prio_no_advert: bool,
     pub higher_prio_send_advert: bool,
     pub src: Option<IpAddr>,
@@ -96,7 +97,7 @@ pub(crate) struct InstanceSpec {
     /// Paths of the tracked files, by track_file name.
     pub track_file_paths: Vec<(String, String)>,
     pub dont_track_primary: bool,
-    /// `use_vmac [NAME]` (with `vmac_xmit_base`), IPv4 instances only.
+    /// `use_vmac [NAME]` (with `vmac_xmit_base`).
     pub vmac: Option<VmacSpec>,
     /// `virtual_routes` that parsed.
     pub routes: Vec<crate::routes::VirtualRoute>,
@@ -174,29 +175,88 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
 }
 
 /// Located warnings for settings the configuration language types but this runtime does not
-/// carry out (yet), so they are never ignored silently: `use_vmac` for IPv6, `garp_group`.
+/// carry out (yet), so they are never ignored silently: `use_vmac_addr` where it would create a
+/// VMAC (a VIP on another interface, or an excluded VIP of the other family).
 pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    let at = |l: &conf_parse::Loc| format!("{}:{}", l.0.file, l.0.line);
     for v in &cfg.vrrp_instances {
+        if !v.use_vmac_addr {
+            continue;
+        }
         let v6 = v
             .virtual_ipaddress
             .first()
             .is_some_and(|a| a.addr.is_ipv6());
-        if v6 && (v.use_vmac.is_some() || v.vmac_xmit_base) {
+        let own_if = v.interface.as_deref();
+        let affected = v
+            .virtual_ipaddress
+            .iter()
+            .chain(&v.virtual_ipaddress_excluded)
+            .any(|a| a.dev.as_deref().is_some_and(|d| Some(d) != own_if) || a.addr.is_ipv6() != v6);
+        if affected {
             out.push(format!(
-                "{}: vrrp_instance {}: use_vmac for IPv6 is not supported yet; the instance runs on {} without a VMAC",
-                at(&v.loc),
-                v.name,
-                v.interface.as_deref().unwrap_or("its interface")
+                "{}:{}: vrrp_instance {}: use_vmac_addr is not supported yet; addresses on other interfaces or of the other family stay on their interface without a VMAC",
+                v.loc.0.file, v.loc.0.line, v.name
             ));
         }
     }
-    for g in &cfg.garp_groups {
-        out.push(format!(
-            "{}: garp_group is not supported yet; the instances' own GARP settings apply",
-            at(&g.loc)
-        ));
+    out
+}
+
+/// The VMAC interface name of every `use_vmac` instance, as keepalived picks them: the name
+/// given, else `PREFIX.VRID` (`vmac_prefix`, default `vrrp`) unless an instance earlier in the
+/// configuration uses it already, then `PREFIX6.VRID` first for IPv6, then `PREFIX1.VRID`,
+/// `PREFIX2.VRID`, ... (`create_vmac_name`).
+pub(crate) fn vmac_names(cfg: &Config) -> BTreeMap<String, String> {
+    let prefix = cfg
+        .global
+        .extra
+        .iter()
+        .find(|s| s.keyword == "vmac_prefix")
+        .and_then(|s| s.args.first())
+        .map(String::as_str)
+        .unwrap_or("vrrp");
+    let mut used: Vec<String> = cfg
+        .vrrp_instances
+        .iter()
+        .filter_map(|v| v.use_vmac.as_ref()?.name.clone())
+        .collect();
+    let mut out = BTreeMap::new();
+    for v in &cfg.vrrp_instances {
+        let Some(u) = &v.use_vmac else { continue };
+        let Some(vrid) = v.virtual_router_id else {
+            continue;
+        };
+        if let Some(n) = &u.name {
+            out.insert(v.name.clone(), n.clone());
+            continue;
+        }
+        let v6 = v
+            .virtual_ipaddress
+            .first()
+            .map(|a| a.addr)
+            .or(v.unicast_src_ip)
+            .or(v.mcast_src_ip)
+            .is_some_and(|a| a.is_ipv6());
+        let fit = |p: &str| {
+            // IFNAMSIZ - 1: the prefix is shortened, never the VRID.
+            let tail = format!(".{vrid}");
+            let keep = 15usize.saturating_sub(tail.len()).min(p.len());
+            format!("{}{tail}", p.get(..keep).unwrap_or(p))
+        };
+        let mut name = fit(prefix);
+        let mut num = 0u32;
+        while used.contains(&name) {
+            num = match (v6, num) {
+                (true, 0) => 6,
+                (true, 6) => 1,
+                (true, 5) => 7,
+                (_, n) => n + 1,
+            };
+            name = fit(&format!("{prefix}{num}"));
+        }
+        used.push(name.clone());
+        out.insert(v.name.clone(), name);
     }
     out
 }
@@ -323,10 +383,6 @@ pub(crate) fn instance_spec(
             .or(g.vrrp_garp_lower_prio_repeat)
             .unwrap_or(0),
     };
-    let garp_interval = match family {
-        Family::V4 => g.vrrp_garp_interval,
-        Family::V6 => g.vrrp_gna_interval,
-    };
     let mcast_group = match (inst.mcast_dst_ip, family) {
         (Some(a), _) => a,
         (None, Family::V4) => IpAddr::V4(g.vrrp_mcast_group4),
@@ -422,7 +478,6 @@ pub(crate) fn instance_spec(
         )
         .unwrap_or(3),
         garp,
-        garp_interval,
         lower_prio_no_advert: inst
             .lower_prio_no_advert
             .unwrap_or(g.vrrp_lower_prio_no_advert),
@@ -475,17 +530,12 @@ pub(crate) fn instance_spec(
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,
-        vmac: inst
-            .use_vmac
-            .as_ref()
-            .filter(|_| family == Family::V4)
-            .map(|v| VmacSpec {
-                name: v
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
-                xmit_base: inst.vmac_xmit_base,
-            }),
+        vmac: inst.use_vmac.as_ref().map(|_| VmacSpec {
+            name: vmac_names(cfg)
+                .remove(&inst.name)
+                .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
+            xmit_base: inst.vmac_xmit_base,
+        }),
         routes,
         rules,
         route_errors,
@@ -505,36 +555,33 @@ mod tests {
     // Proves typed-but-unimplemented settings are named with their location, never ignored
     // silently.
     #[test]
-    fn unsupported_settings_are_reported() {
+    fn vmac_names_as_keepalived() {
         let c = parse(
-            "static_ipaddress {\n 192.0.2.9/32 dev eth0\n}\ngarp_group {\n garp_interval 1\n interface eth0\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { 10.1.1.1/24 }\n virtual_rules {\n from 10.1.1.1 table 100\n }\n}",
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { 10.1.1.1/24 }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { fd00::1/64 }\n}\n\
+             vrrp_instance C {\n interface eth1\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { 10.1.2.1/24 }\n}\n\
+             vrrp_instance D {\n interface eth1\n virtual_router_id 8\n use_vmac vm8\n virtual_ipaddress { 10.1.3.1/24 }\n}\n\
+             vrrp_instance E {\n interface eth1\n virtual_router_id 9\n virtual_ipaddress { 10.1.4.1/24 }\n}",
         );
-        let w = unsupported(&c);
+        assert!(unsupported(&c).is_empty());
+        let a = parse("vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac\n use_vmac_addr\n virtual_ipaddress { 10.1.1.1/24\n 10.2.2.2/24 dev eth1 }\n}");
         assert!(
-            !w.iter().any(|m| m.contains("use_vmac")),
-            "IPv4 VMACs run: {w:?}"
-        );
-        let v6 = parse("vrrp_instance V6 {\n interface eth0\n virtual_router_id 7\n use_vmac\n virtual_ipaddress { fd00::1/64 }\n}");
-        assert!(
-            unsupported(&v6)
-                .iter()
-                .any(|m| m.contains("vrrp_instance V6: use_vmac for IPv6 is not supported yet")),
+            unsupported(&a)[0]
+                .starts_with("t.conf:1: vrrp_instance A: use_vmac_addr is not supported yet"),
             "{:?}",
-            unsupported(&v6)
+            unsupported(&a)
         );
-        assert!(
-            !w.iter().any(|m| m.contains("virtual_rules")),
-            "virtual_rules are carried out: {w:?}"
+        let n = vmac_names(&c);
+        assert_eq!(n.get("A").map(String::as_str), Some("vrrp.7"));
+        assert_eq!(n.get("B").map(String::as_str), Some("vrrp6.7"));
+        assert_eq!(n.get("C").map(String::as_str), Some("vrrp1.7"));
+        assert_eq!(n.get("D").map(String::as_str), Some("vm8"));
+        assert_eq!(n.get("E"), None);
+        let p = parse("global_defs {\n vmac_prefix averyverylongprefix\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 200\n use_vmac\n virtual_ipaddress { 10.1.1.1/24 }\n}");
+        assert_eq!(
+            vmac_names(&p).get("A").map(String::as_str),
+            Some("averyverylo.200")
         );
-        assert!(
-            w.iter().any(|m| m.starts_with("t.conf:4: garp_group")),
-            "{w:?}"
-        );
-        assert!(
-            !w.iter().any(|m| m.contains("static_ipaddress")),
-            "static_ipaddress is carried out: {w:?}"
-        );
-        assert!(unsupported(&parse("vrrp_instance V { interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.1.1.1/24 } }")).is_empty());
     }
 
     // Proves the translation applies keepalived's defaults and global fallbacks: v2, 1 s,

@@ -54,8 +54,6 @@ struct Inst {
     notify: Option<mpsc::UnboundedSender<Job>>,
     holding: bool,
     last_refresh: Option<Instant>,
-    /// Pending gratuitous ARP bursts: (next send, remaining).
-    garps: Vec<(Instant, u32)>,
     link_up: bool,
     track_if_up: BTreeMap<String, bool>,
     /// Last value read from each tracked file.
@@ -102,6 +100,8 @@ struct Rt {
     procs_ok: BTreeMap<String, bool>,
     /// The running sync groups, for their own notifications.
     groups: Vec<GroupRt>,
+    /// Gratuitous ARP/NA pacing per interface (`garp_group`, `vrrp_garp_interval`).
+    pacers: crate::garp::Pacers,
 }
 
 fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
@@ -246,7 +246,6 @@ fn instance_signature(cfg: &Config, inst: &conf_parse::VrrpInstance) -> String {
             .collect(),
         vrrp_instances: vec![inst.clone()],
         sync_groups: groups,
-        garp_groups: cfg.garp_groups.clone(),
         ..Config::default()
     })
 }
@@ -383,6 +382,7 @@ pub(crate) async fn run_async(
         statics: Statics::default(),
         procs_ok: BTreeMap::new(),
         groups: Vec::new(),
+        pacers: crate::garp::Pacers::from_config(&config),
     };
     for w in config::unsupported(&config) {
         log::warn!("{w}");
@@ -519,6 +519,10 @@ pub(crate) async fn run_async(
     let mut has_track_files = !rt.track_file_paths().is_empty();
     let mut current = config;
 
+    let mut timer = netplat::timer::Deadline::new().map_err(|source| VrrpRuntimeError::Io {
+        op: "timerfd for the event loop".into(),
+        source,
+    })?;
     let mut shutting_down = false;
     let mut next_link_poll = Instant::now() + LINK_POLL;
     let mut next_file_poll = Instant::now() + file_poll;
@@ -614,7 +618,12 @@ pub(crate) async fn run_async(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline.max(now).into()) => {
+            r = timer.until(deadline) => {
+                if let Err(e) = r {
+                    // Not expected from a timerfd; do not spin on it.
+                    log::error!("event loop timer: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 let now = Instant::now();
                 rt.on_timers(now, shutting_down);
                 let links_due = !link_events && now >= next_link_poll;
@@ -695,9 +704,14 @@ struct Statics {
     rules: Vec<(netplat::RuleSpec, String)>,
 }
 
-/// The IPv4 VRRP virtual MAC of a VRID (RFC 5798 §7.3).
-fn vmac_mac(vrid: u8) -> [u8; 6] {
-    [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
+/// The VRRP virtual MAC of a VRID (RFC 5798 §7.3): 00:00:5e:00:01:VRID for IPv4,
+/// 00:00:5e:00:02:VRID for IPv6.
+fn vmac_mac(vrid: u8, family: Family) -> [u8; 6] {
+    let f = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, f, vrid]
 }
 
 fn fmt_mac(m: &[u8]) -> String {
@@ -776,16 +790,21 @@ impl Rt {
     }
 
     /// The instance's VMAC: reused if a macvlan of that name with the virtual MAC already sits
-    /// on the base interface (an earlier run), else created; up, with keepalived's sysctls
-    /// (VMAC: arp_ignore 1, accept_local 1, rp_filter 0, promote_secondaries 1; base:
-    /// arp_ignore 1, arp_filter 1). Returns the link and whether it was created here.
+    /// on the base interface (an earlier run), else created; up, with keepalived's settings:
+    /// no automatic IPv6 link-local address (`addr_gen_mode` none, RFC 5798 §7.4); IPv4:
+    /// IPv6 off on the VMAC (unless excluded VIPs are IPv6), VMAC arp_ignore 1, accept_local
+    /// 1, rp_filter 0, promote_secondaries 1, base arp_ignore 1, arp_filter 1; IPv6: the
+    /// instance's link-local source address added to the VMAC (no DAD, deprecated so it is never
+    /// picked for other traffic), so adverts leave from it with the virtual MAC. Returns the
+    /// link and whether it was created here.
     fn setup_vmac(
         &mut self,
         spec: &InstanceSpec,
         base: &netplat::Link,
+        primary: IpAddr,
         v: &config::VmacSpec,
     ) -> Result<(netplat::Link, bool), String> {
-        let mac = vmac_mac(spec.vrid.get());
+        let mac = vmac_mac(spec.vrid.get(), spec.family);
         let (link, created) = match self.rtnl.link_by_name(&v.name) {
             Ok(Some(l)) if l.parent == Some(base.index) && l.mac == mac => (l, false),
             Ok(Some(_)) => {
@@ -810,15 +829,35 @@ impl Rt {
             }
             Err(e) => return Err(format!("looking up {}: {e}", v.name)),
         };
-        for (ifname, key, value) in [
-            (v.name.as_str(), "arp_ignore", "1"),
-            (v.name.as_str(), "accept_local", "1"),
-            (v.name.as_str(), "rp_filter", "0"),
-            (v.name.as_str(), "promote_secondaries", "1"),
-            (base.name.as_str(), "arp_ignore", "1"),
-            (base.name.as_str(), "arp_filter", "1"),
-        ] {
-            let path = format!("/proc/sys/net/ipv4/conf/{ifname}/{key}");
+        let other_family_evip = spec
+            .excluded
+            .iter()
+            .any(|a| a.addr.is_ipv6() != (spec.family == Family::V6));
+        let mut settings: Vec<(&str, &str, &str, &str)> = vec![
+            ("ipv6", v.name.as_str(), "addr_gen_mode", "1"),
+            (
+                "ipv6",
+                v.name.as_str(),
+                "disable_ipv6",
+                if spec.family == Family::V4 && !other_family_evip {
+                    "1"
+                } else {
+                    "0"
+                },
+            ),
+        ];
+        if spec.family == Family::V4 {
+            settings.extend([
+                ("ipv4", v.name.as_str(), "arp_ignore", "1"),
+                ("ipv4", v.name.as_str(), "accept_local", "1"),
+                ("ipv4", v.name.as_str(), "rp_filter", "0"),
+                ("ipv4", v.name.as_str(), "promote_secondaries", "1"),
+                ("ipv4", base.name.as_str(), "arp_ignore", "1"),
+                ("ipv4", base.name.as_str(), "arp_filter", "1"),
+            ]);
+        }
+        for (fam, ifname, key, value) in settings {
+            let path = format!("/proc/sys/net/{fam}/conf/{ifname}/{key}");
             if let Err(e) = std::fs::write(&path, value) {
                 log::warn!("VMAC {}: setting {path} = {value}: {e}", v.name);
             }
@@ -826,6 +865,22 @@ impl Rt {
         self.rtnl
             .set_link_up(link.index, true)
             .map_err(|e| format!("bringing VMAC {} up: {e}", v.name))?;
+        if let (Family::V6, IpAddr::V6(ll), false) = (spec.family, primary, v.xmit_base) {
+            let a = AddressSpec::new(link.index, IpAddr::V6(ll), 64)
+                .scope(if ll.segments()[0] & 0xffc0 == 0xfe80 {
+                    Scope::Link
+                } else {
+                    Scope::Universe
+                })
+                .flags(netplat::AddrFlags::NODAD)
+                .lifetimes(u32::MAX, 0);
+            if let Err(e) = self.rtnl.replace_address(&a) {
+                return Err(format!(
+                    "adding source address {ll} to VMAC {}: {e}",
+                    v.name
+                ));
+            }
+        }
         if created {
             log::info!(
                 "VRRP_Instance({}) created VMAC {} ({}) on {}",
@@ -934,18 +989,24 @@ impl Rt {
         let (mut vip_if, mut tx_sock, mut vmac_created) =
             ((spec.ifname.clone(), link.index), sidx, None);
         if let Some(v) = spec.vmac.clone() {
-            let (vlink, created) = match self.setup_vmac(&spec, &link, &v) {
+            let (vlink, created) = match self.setup_vmac(&spec, &link, primary, &v) {
                 Ok(x) => x,
                 Err(e) => {
                     log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
                     return None;
                 }
             };
-            mac = vmac_mac(spec.vrid.get());
+            mac = vmac_mac(spec.vrid.get(), spec.family);
             vip_if = (vlink.name.clone(), vlink.index);
             vmac_created = created.then_some(vlink.index);
             if !v.xmit_base {
-                match sock::open_v4(&vlink.name, vlink.index, proto, &[]) {
+                let tx = match (spec.family, primary) {
+                    (Family::V6, IpAddr::V6(src6)) => {
+                        sock::open_v6(&vlink.name, vlink.index, src6, &[])
+                    }
+                    _ => sock::open_v4(&vlink.name, vlink.index, proto, &[]),
+                };
+                match tx {
                     Ok(s) => {
                         self.socks.push(SockEntry {
                             receive: false,
@@ -992,7 +1053,6 @@ impl Rt {
             notify: Some(ntx),
             holding: false,
             last_refresh: None,
-            garps: Vec::new(),
             link_up: link.up && link.lower_up,
             track_if_up,
             track_file_values: BTreeMap::new(),
@@ -1119,6 +1179,7 @@ impl Rt {
             self.remove_vips(i, false);
         }
         self.insts[i].notify = None;
+        self.pacers.forget(&self.insts[i].spec.name);
         self.drop_vmac(i);
         if let Ok(mut m) = self.metrics.instances.lock() {
             m.remove(&self.insts[i].spec.name);
@@ -1192,6 +1253,8 @@ impl Rt {
         }
 
         self.insecure_scripts = insecure_scripts(new);
+        self.pacers
+            .reconfigure(crate::garp::Pacers::from_config(new));
         self.lease = self
             .opts
             .vip_lease
@@ -1370,15 +1433,9 @@ impl Rt {
     fn next_deadline(&self) -> Option<Instant> {
         self.insts
             .iter()
-            .flat_map(|i| {
-                [
-                    i.vr.next_deadline(),
-                    i.garps.iter().map(|g| g.0).min(),
-                    i.handover_until,
-                    i.handover_drop_at,
-                ]
-            })
+            .flat_map(|i| [i.vr.next_deadline(), i.handover_until, i.handover_drop_at])
             .flatten()
+            .chain(self.pacers.next_deadline())
             .min()
     }
 
@@ -1396,11 +1453,6 @@ impl Rt {
         let what = format!("VRRP_Instance({}) VIP", self.insts[i].spec.name);
         let default = self.insts[i].vip_if.clone();
         let mut s = self.address_spec(v, Some(default), &what)?;
-        if self.insts[i].spec.vmac.is_some() && s.index == self.insts[i].vip_if.1 {
-            // As keepalived: no prefix route through the VMAC (traffic to the subnet keeps
-            // using the base interface's route).
-            s = s.flags(netplat::AddrFlags::NOPREFIXROUTE);
-        }
         if with_lease && v.addr.is_ipv4() {
             let lease = self.lease_secs(i);
             s = s.lifetimes(lease, lease);
@@ -1451,6 +1503,37 @@ impl Rt {
         }
         if let Some(b) = v.brd {
             s = s.broadcast(b);
+        }
+        if let Some((p, plen)) = v.peer {
+            s = s.peer(p);
+            if let Some(plen) = plen {
+                s.prefix_len = plen;
+            }
+        }
+        // As keepalived's netlink_ipaddress: IPv6 addresses without DAD unless `-nodad` (VRRP
+        // is the duplicate detection; a VIP must not end up "dadfailed" after a split brain),
+        // `preferred_lft` for IPv6 only, and the flag words.
+        let has = |w: &str| v.other.iter().any(|o| o == w);
+        if v.addr.is_ipv6() && !has("-nodad") {
+            s = s.flags(netplat::AddrFlags::NODAD);
+        }
+        for (w, f) in [
+            ("home", netplat::AddrFlags(0x10)),
+            ("mngtmpaddr", netplat::AddrFlags(0x100)),
+            ("noprefixroute", netplat::AddrFlags::NOPREFIXROUTE),
+            ("autojoin", netplat::AddrFlags::MCAUTOJOIN),
+        ] {
+            if has(w) {
+                s = s.flags(f);
+            }
+        }
+        if let (true, Some(p)) = (v.addr.is_ipv6(), &v.preferred_lft) {
+            let p = if p == "forever" {
+                u32::MAX
+            } else {
+                p.parse().unwrap_or(u32::MAX)
+            };
+            s = s.lifetimes(u32::MAX, p);
         }
         Some(s)
     }
@@ -1578,6 +1661,10 @@ impl Rt {
         }
         let lease = self.lease;
         for v in self.all_vips(i) {
+            if refresh && !v.addr.is_ipv4() {
+                // Only IPv4 VIPs carry a lease.
+                continue;
+            }
             let Some(spec) = self.vip_spec(i, &v, lease) else {
                 continue;
             };
@@ -1802,15 +1889,16 @@ impl Rt {
                     continue;
                 }
             };
+            let tx = &self.socks[inst.tx_sock];
             let scope =
                 if d6.segments()[0] & 0xff0f == 0xff02 || d6.segments()[0] & 0xffc0 == 0xfe80 {
-                    inst.ifindex
+                    tx.ifindex
                 } else {
                     0
                 };
             let sa: socket2::SockAddr =
                 std::net::SocketAddr::V6(std::net::SocketAddrV6::new(d6, 0, 0, scope)).into();
-            match self.socks[inst.sock].fd.send_to(&bytes, &sa) {
+            match tx.fd.send_to(&bytes, &sa) {
                 Ok(_) => Metrics::bump(&self.metrics.adverts_sent),
                 Err(e) => {
                     Metrics::bump(&self.metrics.send_errors);
@@ -1892,18 +1980,38 @@ impl Rt {
         }
     }
 
-    fn send_garps(&mut self, i: usize) {
+    /// `rep` gratuitous ARPs/NAs for each VIP and excluded VIP of instance `i`, now or paced
+    /// (see [`crate::garp`]).
+    fn send_garps(&mut self, i: usize, rep: u32, now: Instant) {
+        let inst = &self.insts[i];
+        if inst.packet.is_none() {
+            return;
+        }
+        let addrs: Vec<IpAddr> = inst
+            .spec
+            .vips
+            .iter()
+            .chain(&inst.spec.excluded)
+            .map(|v| v.addr)
+            .collect();
+        let now_out = self
+            .pacers
+            .request(&inst.spec.ifname, &inst.spec.name, &addrs, rep, now);
+        for a in now_out {
+            self.send_garp(i, a);
+        }
+    }
+
+    fn send_garp(&self, i: usize, addr: IpAddr) {
         let inst = &self.insts[i];
         let Some(ps) = &inst.packet else { return };
-        for v in &inst.spec.vips {
-            let frame: Vec<u8> = match v.addr {
-                IpAddr::V4(a) => frames::gratuitous_arp(inst.mac, a).to_vec(),
-                IpAddr::V6(a) => frames::unsolicited_na(inst.mac, a, false).to_vec(),
-            };
-            match ps.send(&frame) {
-                Ok(()) => Metrics::bump(&self.metrics.garps_sent),
-                Err(e) => log::debug!("VRRP_Instance({}) GARP: {e}", inst.spec.name),
-            }
+        let frame: Vec<u8> = match addr {
+            IpAddr::V4(a) => frames::gratuitous_arp(inst.mac, a).to_vec(),
+            IpAddr::V6(a) => frames::unsolicited_na(inst.mac, a, false).to_vec(),
+        };
+        match ps.send(&frame) {
+            Ok(()) => Metrics::bump(&self.metrics.garps_sent),
+            Err(e) => log::debug!("VRRP_Instance({}) GARP: {e}", inst.spec.name),
         }
     }
 
@@ -1913,35 +2021,24 @@ impl Rt {
             match a {
                 Action::SendAdvert { priority } => {
                     self.send_advert(i, priority);
+                    // The lease is renewed with the advert that finds half of it used (at
+                    // least a second apart): a dead master's VIP still expires within one
+                    // lease, and an idle master renews every few adverts, not every one.
+                    let every = Duration::from_secs(u64::from(self.lease_secs(i) / 2).max(1));
                     let inst = &self.insts[i];
                     if self.lease
                         && inst.holding
                         && inst.vr.state() == State::Master
                         && inst
                             .last_refresh
-                            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                            .is_none_or(|t| now.duration_since(t) >= every)
                     {
                         self.add_vips(i, true);
                     }
                 }
                 Action::AddVips { .. } => self.add_vips(i, false),
                 Action::RemoveVips => self.remove_vips(i, false),
-                Action::SendGarp { count, .. } => {
-                    if count == 0 {
-                        continue;
-                    }
-                    let iv = self.insts[i].spec.garp_interval;
-                    if iv.is_zero() {
-                        for _ in 0..count {
-                            self.send_garps(i);
-                        }
-                    } else {
-                        self.send_garps(i);
-                        if count > 1 {
-                            self.insts[i].garps.push((now + iv, count - 1));
-                        }
-                    }
-                }
+                Action::SendGarp { count, .. } => self.send_garps(i, count, now),
                 Action::Notify { from, to, reason } => {
                     let inst = &self.insts[i];
                     log::info!(
@@ -1958,7 +2055,7 @@ impl Rt {
                         State::Initialize => {}
                     }
                     if to != State::Master {
-                        inst_clear_garps(&mut self.insts[i]);
+                        self.pacers.forget(&self.insts[i].spec.name);
                     }
                     self.state_changed = true;
                     let inst = &self.insts[i];
@@ -2083,6 +2180,12 @@ impl Rt {
     }
 
     fn on_timers(&mut self, now: Instant, shutting_down: bool) {
+        // Paced gratuitous ARPs/NAs.
+        for (_, name, addr) in self.pacers.due(now) {
+            if let Some(i) = self.insts.iter().position(|x| x.spec.name == name) {
+                self.send_garp(i, addr);
+            }
+        }
         for i in 0..self.insts.len() {
             if !shutting_down && self.insts[i].vr.next_deadline().is_some_and(|d| d <= now) {
                 if let Some(d) = self.insts[i].vr.next_deadline() {
@@ -2095,24 +2198,6 @@ impl Rt {
                     }
                 }
                 self.feed(i, now, Input::Timer);
-            }
-            // GARP bursts with spacing.
-            let iv = self.insts[i].spec.garp_interval;
-            let due: Vec<usize> = self.insts[i]
-                .garps
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.0 <= now)
-                .map(|(k, _)| k)
-                .collect();
-            for k in due.into_iter().rev() {
-                self.send_garps(i);
-                let g = &mut self.insts[i].garps[k];
-                g.1 = g.1.saturating_sub(1);
-                g.0 = now + iv;
-                if g.1 == 0 {
-                    self.insts[i].garps.remove(k);
-                }
             }
             // Planned handover.
             let inst = &self.insts[i];
@@ -2396,8 +2481,4 @@ fn read_track_file(path: &str) -> i64 {
         .ok()
         .and_then(|t| t.split_whitespace().next().and_then(|w| w.parse().ok()))
         .unwrap_or(0)
-}
-
-fn inst_clear_garps(inst: &mut Inst) {
-    inst.garps.clear();
 }

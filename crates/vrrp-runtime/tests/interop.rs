@@ -357,3 +357,245 @@ fn lab_interop_static_address_and_route_same_as_reference() {
     eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
     assert_eq!(seen[0], seen[1]);
 }
+
+/// Gratuitous ARPs `host` sent on eth0 in `pcap`: (seconds since the first, sender address).
+fn garps(pcap: &std::path::Path, mac: &str) -> Vec<(f64, String)> {
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap_or(""),
+            "-T",
+            "fields",
+            "-e",
+            "frame.time_relative",
+            "-e",
+            "arp.src.proto_ipv4",
+            "-Y",
+        ])
+        .arg(format!("arp.isgratuitous && eth.src == {mac}"))
+        .output()
+        .expect("tshark");
+    let v: Vec<(f64, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?.parse().ok()?, f.next()?.to_string()))
+        })
+        .collect();
+    let t0 = v.first().map(|x| x.0).unwrap_or(0.0);
+    v.into_iter().map(|(t, a)| (t - t0, a)).collect()
+}
+
+// Proves garp_group paces gratuitous ARPs as the reference does: ours and keepalived 2.2.7, each a
+// lone master in its own namespace with two VIPs, `vrrp_garp_master_repeat 3` and a garp_group
+// giving eth0 `garp_interval 0.2`, send one GARP per 200 ms on the interface, starting with the
+// first VIP, and announce every VIP (a capture on eth0, decoded by tshark). Without the group
+// all of them would leave at once. One deliberate difference: keepalived 2.2.7 keeps one
+// "pending" flag per address, so once a GARP is delayed the configured repeats collapse into
+// one (A, A, B here); keepalived 2.3.2 fixed that (commit b1d9e375: "only one more GARP/GNA would
+// be sent, rather than the number configured") and sends all six round robin, as we do.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_garp_group_pacing_same_as_reference() {
+    let vips = format!("    {VIP}/24\n    10.0.0.11/24");
+    let conf = format!(
+        "global_defs {{\n  vrrp_garp_master_delay 0\n  vrrp_garp_master_repeat 3\n}}\ngarp_group {{\n  garp_interval 0.2\n  interface eth0\n}}\n{}",
+        instance("VI_1", 83, 150, "", &vips)
+    );
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "kagpa" } else { "kagpb" }).expect("lab");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        let cap = lab.capture("a", "eth0", "garp").expect("capture");
+        std::thread::sleep(Duration::from_millis(500));
+        let ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        wait_until(Duration::from_secs(10), || d.has_vip(VIP)).expect("master holds the VIP");
+        std::thread::sleep(Duration::from_millis(2500));
+        cap.signal(Signal::SIGINT).ok();
+        std::thread::sleep(Duration::from_millis(500));
+        let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+        let mac = d.host.mac("eth0").expect("mac");
+        let g = garps(&pcap, &mac);
+        let who = if reference { "reference" } else { "ours" };
+        eprintln!("{who}: {g:?}");
+        assert!(g.len() >= 2, "{who}: GARPs: {g:?}");
+        for w in g.windows(2) {
+            let gap = w[1].0 - w[0].0;
+            assert!(
+                (0.18..0.35).contains(&gap),
+                "{who}: GARPs on eth0 spaced by the group's 200 ms: {g:?}"
+            );
+        }
+        seen.push(g.into_iter().map(|x| x.1).collect::<Vec<_>>());
+        drop(ref_proc);
+    }
+    let (a, b) = (VIP.to_string(), "10.0.0.11".to_string());
+    assert_eq!(
+        seen[0],
+        [&a, &b, &a, &b, &a, &b].map(String::clone),
+        "ours: 3 each, round robin"
+    );
+    assert_eq!(
+        seen[1],
+        [&a, &a, &b].map(String::clone),
+        "keepalived 2.2.7: repeats collapse once delayed"
+    );
+}
+
+// Proves use_vmac (IPv4 and IPv6) sets up the same interfaces as the reference: ours and
+// keepalived 2.2.7, each a lone master in its own namespace with an IPv4 and an
+// IPv6 `use_vmac` instance, leave the same VMAC links (`ip -d link`: macvlan private, virtual
+// MACs 00:00:5e:00:01:43 / 00:00:5e:00:02:44, addrgenmode none), the same addresses on them
+// (the IPv6 VMAC carries eth0's link-local, nodad, deprecated; the IPv6 VIP nodad), the same
+// routes and the same IPv4/IPv6 sysctls on the VMACs and eth0. Only our VIP lease differs
+// (IPv4 `valid_lft`, by design), so lifetimes are left out of the comparison. At stop both
+// delete the VMACs.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_use_vmac_same_as_reference() {
+    let conf = format!(
+        "{}{}",
+        instance("V6", 68, 150, "  version 3\n  use_vmac", "    fd00::10/64"),
+        instance("V4", 67, 150, "  use_vmac", &format!("    {VIP}/24"))
+    );
+    let show = |d: &Director| {
+        let script = "ip -d link show | grep -A2 vrrp | sed 's/^[0-9]*: //'; \
+            for i in vrrp.68 vrrp.67; do ip addr show dev $i | sed 's/^[0-9]*: //'; done; \
+            ip -6 route; ip route; \
+            for i in vrrp.68 vrrp.67 eth0; do for k in addr_gen_mode disable_ipv6 accept_dad; do \
+              echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; done; \
+            for i in vrrp.68 vrrp.67 eth0; do for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
+              echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+        let out = d.host.sh(script).unwrap_or_default();
+        // eth0's link-local address (it differs per namespace) is written as ETH0-LL.
+        let ll = d
+            .host
+            .ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"])
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .unwrap_or("none")
+            .to_string();
+        out.lines()
+            .filter(|l| !l.contains("valid_lft"))
+            .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "kavma" } else { "kavmb" }).expect("lab");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        d.host.add_addr("fd00::1/64").expect("a6");
+        std::thread::sleep(Duration::from_millis(300));
+        let ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        let vmac_vips = |d: &Director| {
+            let s = show(d);
+            s.contains("inet 10.0.0.10/24") && s.contains("inet6 fd00::10/64")
+        };
+        wait_until(Duration::from_secs(10), || vmac_vips(&d))
+            .unwrap_or_else(|_| panic!("VIPs not on the VMACs:\n{}", show(&d)));
+        std::thread::sleep(Duration::from_millis(500));
+        seen.push(show(&d));
+        let gone = |d: &Director| {
+            d.host
+                .ip(&["-o", "link", "show"])
+                .unwrap_or_default()
+                .lines()
+                .all(|l| !l.contains("vrrp."))
+        };
+        match &ref_proc {
+            Some(p) => signal_tree(p, Signal::SIGTERM),
+            None => {
+                d.proc
+                    .as_ref()
+                    .expect("proc")
+                    .signal(Signal::SIGTERM)
+                    .expect("term");
+            }
+        }
+        wait_until(Duration::from_secs(5), || gone(&d)).unwrap_or_else(|_| {
+            panic!(
+                "{} left its VMACs",
+                if reference { "reference" } else { "ours" }
+            )
+        });
+        drop(ref_proc);
+    }
+    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+    assert_eq!(seen[0], seen[1]);
+}
+
+// Proves IPv6 use_vmac interop: ours (priority 150) and the reference (100), both VRRPv3 IPv6
+// with use_vmac, elect ours — its VIP on its VMAC, none on the reference's; when ours is
+// frozen the reference takes the VIP on its own VMAC, and gives it back when ours resumes.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_use_vmac_ipv6_failover() {
+    let lab = Lab::new("kav6").expect("lab");
+    let mk = |p: u8| {
+        instance("VI_6", 69, p, "  version 3\n  use_vmac", "    fd00::10/64")
+            .replace("advert_int 1", "advert_int 0.5")
+    };
+    let mut a = director(&lab, "a", "10.0.0.1", &mk(150));
+    let b = director(&lab, "b", "10.0.0.2", &mk(100));
+    a.host.add_addr("fd00::1/64").expect("a6");
+    b.host.add_addr("fd00::2/64").expect("b6");
+    std::thread::sleep(Duration::from_millis(300));
+    a.start(&lab, &[]);
+    let kb = start_reference(&lab, &b);
+    let on_vmac = |d: &Director| {
+        d.host
+            .ip(&["-o", "-6", "addr", "show", "dev", "vrrp.69"])
+            .unwrap_or_default()
+            .contains(" fd00::10/64 ")
+    };
+    let r = wait_until(Duration::from_secs(10), || on_vmac(&a) && !on_vmac(&b));
+    assert!(
+        r.is_ok(),
+        "ours not the only holder; ours:\n{}\nreference:\n{}",
+        a.log(),
+        kb.output_so_far()
+    );
+    // Let the reference hear a few adverts, then freeze ours.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(on_vmac(&a) && !on_vmac(&b), "reference stayed backup");
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGSTOP)
+        .expect("stop");
+    let r = wait_until(Duration::from_secs(5), || on_vmac(&b));
+    assert!(r.is_ok(), "reference took over:\n{}", kb.output_so_far());
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGCONT)
+        .expect("cont");
+    let r = wait_until(Duration::from_secs(8), || on_vmac(&a) && !on_vmac(&b));
+    assert!(
+        r.is_ok(),
+        "VIP back on ours; ours:\n{}\nreference:\n{}",
+        a.log(),
+        kb.output_so_far()
+    );
+    let rej = a.stats()["adverts_rejected"].as_u64().unwrap_or(0);
+    assert_eq!(
+        rej,
+        0,
+        "we rejected none of the reference's adverts: {}",
+        a.stats()
+    );
+}

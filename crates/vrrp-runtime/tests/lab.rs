@@ -516,10 +516,12 @@ fn lab_use_vmac() {
         "{}",
         vmac(&b)
     );
+    // As the reference (lab_interop_use_vmac_same_as_reference): the VIP's prefix route via the
+    // VMAC exists, after the base interface's.
     let routes = a.host.ip(&["route"]).unwrap_or_default();
     assert!(
-        !routes.contains("dev vrrp.67"),
-        "no prefix route via the VMAC: {routes}"
+        routes.contains("10.0.0.0/24 dev vrrp.67 proto kernel scope link src 10.0.0.10"),
+        "prefix route via the VMAC: {routes}"
     );
     let sysctl = |f: &str| {
         a.host
@@ -565,6 +567,138 @@ fn lab_use_vmac() {
     );
     wait_until(Duration::from_secs(5), || vmac(&a).is_empty())
         .unwrap_or_else(|_| panic!("a kept its VMAC: {}", vmac(&a)));
+}
+
+// Proves use_vmac for IPv6 (VRRPv3): each director creates the private macvlan `vrrp.68` with the
+// IPv6 virtual MAC 00:00:5e:00:02:44, without an automatic link-local address but with its own
+// eth0 link-local (no DAD), and the master's VIP fd00::10 sits on it; adverts leave with the
+// virtual MAC and the link-local source (tshark on the client); the client's neighbour entry for
+// the VIP is the virtual MAC and it reaches the VIP; after SIGTERM the VIP is on b's VMAC, the
+// client still reaches it, and a deleted its VMAC.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_use_vmac_ipv6() {
+    let lab = Lab::new("vrv6").expect("lab");
+    let vip6 = "fd00::10";
+    let mk = |p: u8| {
+        instance(
+            "VI_6",
+            68,
+            p,
+            "  version 3\n  use_vmac",
+            &format!("    {vip6}/64"),
+        )
+        .replace("advert_int 1", "advert_int 0.5")
+    };
+    let mut a = director(&lab, "a", "10.0.0.1", &mk(150));
+    let mut b = director(&lab, "b", "10.0.0.2", &mk(100));
+    a.host.add_addr("fd00::1/64").expect("a6");
+    b.host.add_addr("fd00::2/64").expect("b6");
+    let c = lab.host("c").expect("client");
+    c.add_addr("fd00::100/64").expect("client addr");
+    let cap = lab.capture("c", "eth0", "vmac6").expect("capture");
+    std::thread::sleep(Duration::from_millis(500));
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    let on_vmac = |d: &Director| {
+        d.host
+            .ip(&["-o", "-6", "addr", "show", "dev", "vrrp.68"])
+            .unwrap_or_default()
+            .contains(&format!(" {vip6}/64 "))
+    };
+    let show = |d: &Director, what: &str| {
+        d.host
+            .ip(&["-o", what, "show", "dev", "vrrp.68"])
+            .unwrap_or_default()
+    };
+    wait_until(Duration::from_secs(8), || on_vmac(&a) && !on_vmac(&b))
+        .unwrap_or_else(|_| panic!("VIP not on a's VMAC:\n{}\n{}", show(&a, "addr"), a.log()));
+    for d in [&a, &b] {
+        assert!(
+            show(d, "link").contains("link/ether 00:00:5e:00:02:44"),
+            "{}",
+            show(d, "link")
+        );
+    }
+    // The VMAC carries the director's eth0 link-local address (no DAD) and no other one.
+    let ll = |d: &Director| -> String {
+        d.host
+            .ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"])
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .unwrap_or("")
+            .to_string()
+    };
+    let a_ll = ll(&a);
+    assert!(a_ll.starts_with("fe80::"), "a's link-local: {a_ll}");
+    let vm_ll: Vec<String> = show(&a, "addr")
+        .lines()
+        .filter(|l| l.contains("scope link"))
+        .map(String::from)
+        .collect();
+    assert_eq!(vm_ll.len(), 1, "one link-local on the VMAC: {vm_ll:?}");
+    assert!(
+        vm_ll[0].contains(&format!(" {a_ll}/64 ")) && vm_ll[0].contains("nodad"),
+        "{vm_ll:?} vs {a_ll}"
+    );
+    assert_eq!(
+        a.host
+            .sh("cat /proc/sys/net/ipv6/conf/vrrp.68/addr_gen_mode")
+            .unwrap_or_default()
+            .trim(),
+        "1"
+    );
+    let ping = || c.sh(&format!("busybox ping -6 -c1 -W1 {vip6}")).is_ok();
+    assert!(
+        wait_until(Duration::from_secs(3), ping).is_ok(),
+        "client reaches the VIP on a"
+    );
+    let neigh = c.ip(&["-6", "neigh", "show", vip6]).unwrap_or_default();
+    assert!(
+        neigh.contains("00:00:5e:00:02:44"),
+        "client resolves the VIP to the virtual MAC: {neigh}"
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    cap.signal(Signal::SIGINT).ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            pcap.to_str().unwrap_or(""),
+            "-Y",
+            "vrrp && vrrp.prio == 150",
+            "-T",
+            "fields",
+            "-e",
+            "eth.src",
+            "-e",
+            "ipv6.src",
+        ])
+        .output()
+        .expect("tshark");
+    let srcs = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!srcs.trim().is_empty(), "no advert from a captured");
+    let want = format!("00:00:5e:00:02:44\t{a_ll}");
+    assert!(
+        srcs.lines().all(|l| l.trim() == want),
+        "adverts from a not from the virtual MAC and its link-local ({want}): {srcs}"
+    );
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGTERM)
+        .expect("term");
+    wait_until(Duration::from_secs(8), || on_vmac(&b)).expect("VIP on b's VMAC");
+    assert!(
+        wait_until(Duration::from_secs(3), ping).is_ok(),
+        "client reaches the VIP on b"
+    );
+    wait_until(Duration::from_secs(5), || show(&a, "link").is_empty())
+        .unwrap_or_else(|_| panic!("a kept its VMAC: {}", show(&a, "link")));
 }
 
 // Proves notifications: the notify_master/notify_backup scripts and the generic `notify` script
