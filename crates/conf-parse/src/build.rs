@@ -59,6 +59,47 @@ fn fmt_us(us: u64) -> String {
     crate::print::fmt_duration(Duration::from_micros(us))
 }
 
+/// Check mode (`keepalived -t`): drop, after each top-level statement, every part of the
+/// model that neither [`Builder::finish`] nor [`crate::system_checks`] reads, so memory
+/// stays bounded by what those checks need. The pattern is exhaustive on purpose: a new
+/// `Config` field must be classed here as kept (read by a check) or dropped.
+pub(crate) fn keep_checked(c: &mut Config) {
+    let Config {
+        // read: finish_instances (vrrp_version), system checks (enable_script_security)
+        global,
+        // read: validate (track_script), system checks (scripts exist, security)
+        vrrp_scripts: _,
+        // read: validate (track_file)
+        track_files: _,
+        track_processes,
+        // read: finish_instances, validate, system checks
+        vrrp_instances: _,
+        sync_groups,
+        garp_groups,
+        // read: system checks (dev)
+        static_ipaddress: _,
+        static_routes,
+        static_rules,
+        ssl,
+        virtual_server_groups,
+        virtual_servers,
+        bfd_instances,
+        extra,
+    } = c;
+    *track_processes = Vec::new();
+    *sync_groups = Vec::new();
+    *garp_groups = Vec::new();
+    *static_routes = Vec::new();
+    *static_rules = Vec::new();
+    *ssl = None;
+    *virtual_server_groups = Vec::new();
+    *virtual_servers = Vec::new();
+    *bfd_instances = Vec::new();
+    *extra = Vec::new();
+    global.extra = Vec::new();
+    global.notification_email = Vec::new();
+}
+
 impl Builder {
     pub fn new() -> Builder {
         Builder { diags: Vec::new() }
