@@ -215,9 +215,11 @@ fn parse_text(text: &str, name: &str, opts: &ParseOptions, mode: Mode) -> Parsed
     p
 }
 
-fn finish(lx: lexer::Lexer<'_>, mode: Mode) -> Parsed {
-    let lines = std::mem::take(&mut { lx }.out);
-    let (config, diags) = build_model(lines.into_iter(), mode);
+fn finish(mut lx: lexer::Lexer<'_>, mode: Mode) -> Parsed {
+    lx.flush();
+    let batches = std::mem::take(&mut lx.out);
+    drop(lx);
+    let (config, diags) = build_model(batches.into_iter().flat_map(lexer::Batch::into_lines), mode);
     Parsed {
         config,
         diagnostics: diags,
@@ -267,7 +269,7 @@ fn parse_streaming(
     run: &(dyn Fn(&mut lexer::Lexer<'_>) + Sync),
 ) -> Parsed {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<lexer::LLine>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<lexer::Batch>(8);
         let handle = std::thread::Builder::new()
             .name("conf-lexer".into())
             .spawn_scoped(scope, move || {
@@ -279,7 +281,8 @@ fn parse_streaming(
             });
         match handle {
             Ok(h) => {
-                let (config, diags) = build_model(rx.into_iter().flatten(), mode);
+                let (config, diags) =
+                    build_model(rx.into_iter().flat_map(lexer::Batch::into_lines), mode);
                 let mut diagnostics = h.join().unwrap_or_default();
                 diagnostics.extend(diags);
                 Parsed {

@@ -34,7 +34,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
     /// The next top-level statement (None at end of input).
     pub fn next_root(&mut self) -> Option<Stmt> {
         while let Some(line) = self.next_line() {
-            match &line.kind {
+            match line.kind {
                 LineKind::Close => self.push(
                     Diagnostic::new(
                         Severity::Error,
@@ -53,7 +53,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     "unexpected '{' - ignoring",
                 )),
                 LineKind::Words(words) => {
-                    if let Some(st) = self.statement(keywords::ROOT, "top level", words, &line.span)
+                    if let Some(st) = self.statement(keywords::ROOT, "top level", words, line.span)
                     {
                         return Some(st);
                     }
@@ -67,7 +67,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
     fn block(&mut self, table: &'static [Kw], ctx: &str, open: Option<&Span>) -> Vec<Stmt> {
         let mut out = Vec::new();
         while let Some(line) = self.next_line() {
-            match &line.kind {
+            match line.kind {
                 LineKind::Close => {
                     if open.is_some() {
                         return out;
@@ -93,7 +93,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     ));
                 }
                 LineKind::Words(words) => {
-                    if let Some(st) = self.statement(table, ctx, words, &line.span) {
+                    if let Some(st) = self.statement(table, ctx, words, line.span) {
                         out.push(st);
                     }
                 }
@@ -118,12 +118,12 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
         &mut self,
         table: &'static [Kw],
         ctx: &str,
-        words: &[String],
-        span: &Span,
+        mut words: Vec<String>,
+        span: Span,
     ) -> Option<Stmt> {
         let word = words.first()?;
         let Some(kw) = keywords::find(table, word) else {
-            self.unknown(table, ctx, words, span);
+            self.unknown(table, ctx, &words, &span);
             return None;
         };
         match kw.status {
@@ -133,7 +133,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     Severity::Warning,
                     Code::Deprecated,
                     ConfigErr::GeneralError,
-                    span,
+                    &span,
                     format!("'{}' is deprecated (it still works)", kw.name),
                 )
                 .with_hint(format!("use {repl}")),
@@ -143,26 +143,31 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     Severity::Warning,
                     Code::DeprecatedSynonym,
                     ConfigErr::Ok,
-                    span,
+                    &span,
                     format!("'{}' is a deprecated synonym of '{repl}'", kw.name),
                 )
                 .with_hint(format!("use '{repl}'")),
             ),
         }
-        let args: Vec<String> = words[1..].to_vec();
+        // the words become the statement: keyword (its canonical spelling) and arguments
+        let mut keyword = words.remove(0);
+        if keyword != kw.name {
+            keyword = kw.name.to_string();
+        }
+        let args = words;
         let body = match kw.kind {
             Kind::Simple => Body::None,
             Kind::Values => {
                 if self.next_is_open() {
                     self.next_line();
-                    Body::Values(self.values(kw.name, span))
+                    Body::Values(self.values(kw.name, &span))
                 } else {
                     self.push(
                         Diagnostic::new(
                             Severity::Error,
                             Code::MissingOpenBrace,
                             ConfigErr::MissingBob,
-                            span,
+                            &span,
                             format!("'{}' needs a '{{' block of values", kw.name),
                         )
                         .with_hint(format!("write `{} {{ ... }}`", kw.name)),
@@ -180,20 +185,20 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                             Severity::Error,
                             Code::MissingOpenBrace,
                             ConfigErr::MissingBob,
-                            span,
+                            &span,
                             format!("missing '{{' at beginning of '{}' block", kw.name),
                         )
                         .with_hint(format!("write `{} ... {{`", kw.name)),
                     );
                 }
-                Body::Block(self.block(sub, kw.name, Some(span)))
+                Body::Block(self.block(sub, kw.name, Some(&span)))
             }
         };
         Some(Stmt {
-            keyword: kw.name.to_string(),
+            keyword,
             args,
             body,
-            loc: Loc(span.clone()),
+            loc: Loc(span),
         })
     }
 
