@@ -1,5 +1,6 @@
 //! Statement tree → typed [`Config`], with keepalived's value checks and defaults.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -22,6 +23,22 @@ fn block(st: &Stmt) -> &[Stmt] {
         Body::Block(v) => v,
         _ => &[],
     }
+}
+
+fn is_checker(st: &Stmt) -> bool {
+    matches!(
+        st.keyword.as_str(),
+        "HTTP_GET"
+            | "SSL_GET"
+            | "TCP_CHECK"
+            | "MISC_CHECK"
+            | "SMTP_CHECK"
+            | "DNS_CHECK"
+            | "UDP_CHECK"
+            | "PING_CHECK"
+            | "FILE_CHECK"
+            | "BFD_CHECK"
+    )
 }
 
 fn span(st: &Stmt) -> &Span {
@@ -1318,6 +1335,11 @@ impl Builder {
         vs.loc = st.loc.clone();
         let (mut saw_algo, mut saw_protocol, mut saw_kind) = (false, false, false);
         let body = block(st);
+        vs.real_servers = Vec::with_capacity(
+            body.iter()
+                .filter(|b| b.keyword.as_str() == "real_server")
+                .count(),
+        );
         // delay_loop and other defaults first: checkers inherit them regardless of order
         for b in body {
             match b.keyword.as_str() {
@@ -1503,27 +1525,27 @@ impl Builder {
                 "add `lb_kind NAT|DR|TUN`",
             );
         }
-        let mut seen: Vec<(IpAddr, Option<u16>)> = Vec::new();
-        let mut keep = Vec::with_capacity(vs.real_servers.len());
-        for rs in std::mem::take(&mut vs.real_servers) {
-            if seen.contains(&(rs.addr, rs.port)) {
-                let d = Diagnostic::new(
-                    Severity::Error,
-                    Code::Semantic,
-                    ConfigErr::GeneralError,
-                    &rs.loc.0,
-                    format!(
-                        "VS {name}: real server {} is duplicated - removing second rs",
-                        rs.addr
-                    ),
-                );
-                self.emit(d);
-                continue;
+        // a set: a hostile pool of many real servers must not cost quadratic time
+        let mut seen: HashSet<(IpAddr, Option<u16>)> =
+            HashSet::with_capacity(vs.real_servers.len());
+        let mut dups = Vec::new();
+        vs.real_servers.retain(|rs| {
+            if seen.insert((rs.addr, rs.port)) {
+                return true;
             }
-            seen.push((rs.addr, rs.port));
-            keep.push(rs);
-        }
-        vs.real_servers = keep;
+            dups.push(Diagnostic::new(
+                Severity::Error,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &rs.loc.0,
+                format!(
+                    "VS {name}: real server {} is duplicated - removing second rs",
+                    rs.addr
+                ),
+            ));
+            false
+        });
+        self.diags.append(&mut dups);
         Some(())
     }
 
@@ -1537,6 +1559,7 @@ impl Builder {
         let mut rs = RealServer::new(addr, port);
         rs.loc = st.loc.clone();
         let body = block(st);
+        rs.checkers = Vec::with_capacity(body.iter().filter(|b| is_checker(b)).count());
         for b in body {
             match b.keyword.as_str() {
                 "retry" => rs.retry = self.uint(b, 0, 1, u64::from(u32::MAX)).map(|x| x as u32),
@@ -1568,8 +1591,7 @@ impl Builder {
                 "alpha" => rs.alpha = self.boolean(b),
                 "smtp_alert" => rs.smtp_alert = self.boolean(b),
                 "virtualhost" => rs.virtualhost = self.string(b),
-                "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "SMTP_CHECK"
-                | "DNS_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
+                _ if is_checker(b) => {
                     if let Some(c) = self.checker(b, &rs, vs) {
                         rs.checkers.push(c);
                     }

@@ -100,44 +100,90 @@ impl Batch {
         }
     }
 
-    /// The lines, unpacked.
-    pub fn into_lines(self) -> impl Iterator<Item = LLine> {
-        let mut word = 0;
-        let Batch {
-            text,
-            ends,
-            lines,
-            files,
-        } = self;
-        lines.into_iter().map(move |p| {
-            let (file, included_from) = files.get(p.file).cloned().unwrap_or_default();
-            let kind = match p.kind {
-                PackedKind::Open => LineKind::Open,
-                PackedKind::Close => LineKind::Close,
-                PackedKind::Words(end) => {
-                    let mut words = Vec::with_capacity(end.saturating_sub(word));
-                    while word < end {
-                        let from = match word.checked_sub(1) {
-                            Some(prev) => ends.get(prev).copied().unwrap_or(0),
-                            None => 0,
-                        };
-                        let to = ends.get(word).copied().unwrap_or(from);
-                        words.push(text.get(from..to).unwrap_or_default().to_string());
-                        word += 1;
-                    }
-                    LineKind::Words(words)
+    /// Empty it, keeping its buffers (unless a huge line made them big).
+    fn recycle(mut self) -> Option<Batch> {
+        if self.text.capacity() > 4 * BATCH_TEXT || self.ends.capacity() > 4 * BATCH_LINES {
+            return None;
+        }
+        self.text.clear();
+        self.ends.clear();
+        self.lines.clear();
+        self.files.clear();
+        Some(self)
+    }
+
+    /// Line `p` of this batch; `word` is the index of its first word (updated).
+    fn unpack(&self, p: Packed, word: &mut usize) -> LLine {
+        let (file, included_from) = self.files.get(p.file).cloned().unwrap_or_default();
+        let kind = match p.kind {
+            PackedKind::Open => LineKind::Open,
+            PackedKind::Close => LineKind::Close,
+            PackedKind::Words(end) => {
+                let mut words = Vec::with_capacity(end.saturating_sub(*word));
+                while *word < end {
+                    let from = match word.checked_sub(1) {
+                        Some(prev) => self.ends.get(prev).copied().unwrap_or(0),
+                        None => 0,
+                    };
+                    let to = self.ends.get(*word).copied().unwrap_or(from);
+                    words.push(self.text.get(from..to).unwrap_or_default().to_string());
+                    *word += 1;
                 }
-            };
-            LLine {
-                kind,
-                span: Span {
-                    file,
-                    line: p.line,
-                    col: p.col,
-                    included_from,
-                },
+                LineKind::Words(words)
             }
-        })
+        };
+        LLine {
+            kind,
+            span: Span {
+                file,
+                line: p.line,
+                col: p.col,
+                included_from,
+            },
+        }
+    }
+}
+
+/// The lines of a sequence of batches; emptied batches go back to the producer through
+/// `back` (if given) to be filled again.
+pub(crate) struct Unpack<I> {
+    batches: I,
+    cur: Batch,
+    line: usize,
+    word: usize,
+    back: Option<std::sync::mpsc::SyncSender<Batch>>,
+}
+
+impl<I: Iterator<Item = Batch>> Unpack<I> {
+    pub fn new(batches: I, back: Option<std::sync::mpsc::SyncSender<Batch>>) -> Unpack<I> {
+        Unpack {
+            batches,
+            cur: Batch::default(),
+            line: 0,
+            word: 0,
+            back,
+        }
+    }
+}
+
+impl<I: Iterator<Item = Batch>> Iterator for Unpack<I> {
+    type Item = LLine;
+
+    fn next(&mut self) -> Option<LLine> {
+        loop {
+            if let Some(p) = self.cur.lines.get(self.line).copied() {
+                self.line += 1;
+                return Some(self.cur.unpack(p, &mut self.word));
+            }
+            let next = self.batches.next()?;
+            let done = std::mem::replace(&mut self.cur, next);
+            self.line = 0;
+            self.word = 0;
+            if let (Some(back), Some(done)) = (&self.back, done.recycle()) {
+                // the producer may have enough already: then it is just dropped
+                let _ = back.try_send(done);
+            }
+        }
     }
 }
 
@@ -186,6 +232,8 @@ pub(crate) struct Lexer<'a> {
     emitted: usize,
     /// Where lines go when streaming (else `out`).
     sink: Option<std::sync::mpsc::SyncSender<Batch>>,
+    /// Emptied batches coming back from the consumer, to be reused.
+    recycled: Option<std::sync::mpsc::Receiver<Batch>>,
     /// The consumer went away: stop producing.
     stopped: bool,
 }
@@ -224,6 +272,7 @@ impl<'a> Lexer<'a> {
             work: 0,
             emitted: 0,
             sink: None,
+            recycled: None,
             stopped: false,
         }
     }
@@ -259,8 +308,15 @@ impl<'a> Lexer<'a> {
     }
 
     /// Stream logical lines into `tx` instead of collecting them.
-    pub fn set_sink(&mut self, tx: std::sync::mpsc::SyncSender<Batch>) {
+    /// Stream batches of lines into `tx` instead of collecting them; take empty batches
+    /// to fill from `recycled`.
+    pub fn set_sink(
+        &mut self,
+        tx: std::sync::mpsc::SyncSender<Batch>,
+        recycled: std::sync::mpsc::Receiver<Batch>,
+    ) {
         self.sink = Some(tx);
+        self.recycled = Some(recycled);
     }
 
     /// A line was added to the batch.
@@ -276,7 +332,12 @@ impl<'a> Lexer<'a> {
         if self.batch.is_empty() {
             return;
         }
-        let chunk = std::mem::take(&mut self.batch);
+        let next = self
+            .recycled
+            .as_ref()
+            .and_then(|r| r.try_recv().ok())
+            .unwrap_or_default();
+        let chunk = std::mem::replace(&mut self.batch, next);
         match &self.sink {
             Some(tx) => {
                 if tx.send(chunk).is_err() {

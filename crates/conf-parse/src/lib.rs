@@ -219,7 +219,7 @@ fn finish(mut lx: lexer::Lexer<'_>, mode: Mode) -> Parsed {
     lx.flush();
     let batches = std::mem::take(&mut lx.out);
     drop(lx);
-    let (config, diags) = build_model(batches.into_iter().flat_map(lexer::Batch::into_lines), mode);
+    let (config, diags) = build_model(lexer::Unpack::new(batches.into_iter(), None), mode);
     Parsed {
         config,
         diagnostics: diags,
@@ -269,12 +269,13 @@ fn parse_streaming(
     run: &(dyn Fn(&mut lexer::Lexer<'_>) + Sync),
 ) -> Parsed {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<lexer::Batch>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<lexer::Batch>(4);
+        let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<lexer::Batch>(4);
         let handle = std::thread::Builder::new()
             .name("conf-lexer".into())
             .spawn_scoped(scope, move || {
                 let mut lx = lexer::Lexer::new(opts);
-                lx.set_sink(tx);
+                lx.set_sink(tx, back_rx);
                 run(&mut lx);
                 lx.flush();
                 lx.diags
@@ -282,7 +283,7 @@ fn parse_streaming(
         match handle {
             Ok(h) => {
                 let (config, diags) =
-                    build_model(rx.into_iter().flat_map(lexer::Batch::into_lines), mode);
+                    build_model(lexer::Unpack::new(rx.into_iter(), Some(back_tx)), mode);
                 let mut diagnostics = h.join().unwrap_or_default();
                 diagnostics.extend(diags);
                 Parsed {
