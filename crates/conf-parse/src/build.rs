@@ -27,7 +27,7 @@ fn block(st: &Stmt) -> &[Stmt] {
 
 fn is_checker(st: &Stmt) -> bool {
     matches!(
-        st.keyword.as_str(),
+        st.keyword.as_ref(),
         "HTTP_GET"
             | "SSL_GET"
             | "TCP_CHECK"
@@ -321,7 +321,7 @@ impl Builder {
 
     /// Add one top-level statement to the model.
     pub fn add_root(&mut self, c: &mut Config, st: &Stmt) {
-        match st.keyword.as_str() {
+        match st.keyword.as_ref() {
             "global_defs" => {
                 let body = block(st);
                 self.global_defs(&mut c.global, body);
@@ -419,7 +419,7 @@ impl Builder {
 
     fn global_defs(&mut self, g: &mut GlobalDefs, body: &[Stmt]) {
         for st in body {
-            match st.keyword.as_str() {
+            match st.keyword.as_ref() {
                 "router_id" => g.router_id = self.string(st),
                 "notification_email" => {
                     for vl in values(st) {
@@ -639,7 +639,7 @@ impl Builder {
         let mut s = VrrpScript::new(&name);
         s.loc = st.loc.clone();
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "script" => {
                     if let Some(v) = self.arg(b, 0) {
                         s.script = b.args.join(" ");
@@ -697,7 +697,7 @@ impl Builder {
             loc: st.loc.clone(),
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "file" => {
                     if let Some(f) = self.string(b) {
                         t.file = f;
@@ -734,7 +734,7 @@ impl Builder {
             loc: st.loc.clone(),
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "process" => {
                     if self.arg(b, 0).is_some() {
                         t.process = b.args.clone();
@@ -781,7 +781,7 @@ impl Builder {
                 match vl.words[i].as_str() {
                     "weight" => {
                         let tmp = Stmt {
-                            keyword: format!("{} {} weight", st.keyword, name),
+                            keyword: format!("{} {} weight", st.keyword, name).into(),
                             args: vl.words[i + 1..].to_vec(),
                             body: Body::None,
                             loc: vl.loc.clone(),
@@ -935,7 +935,7 @@ impl Builder {
         v.loc = st.loc.clone();
         let ctx = "vrrp_instance";
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "state" => match self.arg(b, 0) {
                     Some("MASTER") => v.state = VrrpState::Master,
                     Some("BACKUP") => v.state = VrrpState::Backup,
@@ -1109,7 +1109,7 @@ impl Builder {
         let mut t = None;
         let mut pass = None;
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "auth_type" => match self.arg(b, 0) {
                     Some("PASS") => t = Some(AuthType::Pass),
                     Some("AH") => t = Some(AuthType::Ah),
@@ -1157,7 +1157,7 @@ impl Builder {
             ..SyncGroup::default()
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "group" => {
                     for vl in values(b) {
                         g.group.extend(vl.words.iter().cloned());
@@ -1188,7 +1188,7 @@ impl Builder {
             ..GarpGroup::default()
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "garp_interval" => g.garp_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
                 "gna_interval" => g.gna_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
                 "interface" => {
@@ -1210,7 +1210,7 @@ impl Builder {
     fn ssl(&mut self, st: &Stmt) -> SslConfig {
         let mut s = SslConfig::default();
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "password" => s.password = self.string(b),
                 "ca" => s.ca = self.string(b),
                 "certificate" => s.certificate = self.string(b),
@@ -1337,12 +1337,12 @@ impl Builder {
         let body = block(st);
         vs.real_servers = Vec::with_capacity(
             body.iter()
-                .filter(|b| b.keyword.as_str() == "real_server")
+                .filter(|b| b.keyword.as_ref() == "real_server")
                 .count(),
         );
         // delay_loop and other defaults first: checkers inherit them regardless of order
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "delay_loop" => {
                     if let Some(d) = self.dur(b, 0, 1, u64::MAX / 2) {
                         vs.delay_loop = d;
@@ -1356,7 +1356,7 @@ impl Builder {
             }
         }
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "delay_loop" | "retry" | "delay_before_retry" | "warmup" | "connect_timeout" => {}
                 "ip_family" => match self.arg(b, 0) {
                     Some(f @ ("inet" | "inet6")) => vs.ip_family = Some(f.to_string()),
@@ -1378,8 +1378,8 @@ impl Builder {
                 }
                 "hashed" | "ops" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
                 | "mh-port" | "mh-fallback" => {
-                    if !vs.sched_flags.contains(&b.keyword) {
-                        vs.sched_flags.push(b.keyword.clone());
+                    if !vs.sched_flags.iter().any(|f| *f == b.keyword) {
+                        vs.sched_flags.push(b.keyword.to_string());
                     }
                 }
                 "lb_kind" | "lvs_method" => {
@@ -1561,7 +1561,7 @@ impl Builder {
         let body = block(st);
         rs.checkers = Vec::with_capacity(body.iter().filter(|b| is_checker(b)).count());
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "retry" => rs.retry = self.uint(b, 0, 1, u64::from(u32::MAX)).map(|x| x as u32),
                 "delay_before_retry" => rs.delay_before_retry = self.dur(b, 0, 0, u64::MAX / 2),
                 "warmup" => rs.warmup = self.dur(b, 0, 0, u64::MAX / 2),
@@ -1571,7 +1571,7 @@ impl Builder {
             }
         }
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "retry" | "delay_before_retry" | "warmup" | "connect_timeout" | "delay_loop" => {}
                 "weight" => {
                     if let Some(w) = self.uint(b, 0, 0, i32::MAX as u64) {
@@ -1608,7 +1608,7 @@ impl Builder {
     }
 
     fn checker(&mut self, st: &Stmt, rs: &RealServer, vs: &VirtualServer) -> Option<Checker> {
-        let kw = st.keyword.as_str();
+        let kw = st.keyword.as_ref();
         let mut common = CheckerCommon {
             connect_timeout: rs
                 .connect_timeout
@@ -1641,7 +1641,7 @@ impl Builder {
         };
         let mut extra = Vec::new();
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "connect_ip" => common.connect_ip = self.ip_arg(b, 0),
                 "connect_port" => common.connect_port = self.uint(b, 0, 1, 65535).map(|x| x as u16),
                 "bindto" => common.bindto = self.ip_arg(b, 0),
@@ -1758,7 +1758,7 @@ impl Builder {
     }
 
     fn http_kw(&mut self, h: &mut HttpCheck, b: &Stmt) -> bool {
-        match b.keyword.as_str() {
+        match b.keyword.as_ref() {
             "virtualhost" => h.virtualhost = self.string(b),
             "http_protocol" => match self.arg(b, 0) {
                 Some(p @ ("1.0" | "1.0C" | "1.0K" | "1.1")) => {
@@ -1779,7 +1779,7 @@ impl Builder {
             "url" => {
                 let mut u = UrlCheck::default();
                 for ub in block(b) {
-                    match ub.keyword.as_str() {
+                    match ub.keyword.as_ref() {
                         "path" => u.path = self.string(ub).unwrap_or_default(),
                         "digest" => {
                             if let Some(d) = self.string(ub) {
@@ -1836,7 +1836,7 @@ impl Builder {
     }
 
     fn misc_kw(&mut self, m: &mut MiscCheck, b: &Stmt) -> bool {
-        match b.keyword.as_str() {
+        match b.keyword.as_ref() {
             "misc_path" => m.misc_path = self.string(b).unwrap_or_default(),
             "misc_timeout" => m.misc_timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000),
             "misc_dynamic" => m.misc_dynamic = true,

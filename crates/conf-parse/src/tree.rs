@@ -1,6 +1,8 @@
 //! Logical lines → statement tree, checked against the keyword table (keepalived's
 //! `process_stream()`), with unknown-keyword suggestions and brace diagnostics.
 
+use std::borrow::Cow;
+
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::keywords::{self, Kind, Kw, Status};
 use crate::lexer::{LLine, LineKind};
@@ -150,10 +152,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             ),
         }
         // the words become the statement: keyword (its canonical spelling) and arguments
-        let mut keyword = words.remove(0);
-        if keyword != kw.name {
-            keyword = kw.name.to_string();
-        }
+        words.remove(0);
         let args = words;
         let body = match kw.kind {
             Kind::Simple => Body::None,
@@ -195,7 +194,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             }
         };
         Some(Stmt {
-            keyword,
+            keyword: Cow::Borrowed(kw.name),
             args,
             body,
             loc: Loc(span),

@@ -636,7 +636,7 @@ fn own_global_keywords_reach_the_model() {
         .global
         .extra
         .iter()
-        .map(|s| s.keyword.as_str())
+        .map(|s| s.keyword.as_ref())
         .collect();
     assert_eq!(kws, ["krs_vip_lease", "metrics_listen"]);
 }
