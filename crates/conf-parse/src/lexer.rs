@@ -32,7 +32,7 @@ const BATCH_TEXT: usize = 16 * 1024;
 
 /// Logical lines, packed: a handful of allocations per batch whatever its size, so that
 /// producing them (on the lexer thread) and handing them over costs little. The consumer
-/// unpacks them into [`LLine`]s with [`Batch::into_lines`].
+/// unpacks them into [`LLine`]s with [`Unpack`].
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     /// The words of all lines, concatenated.
@@ -102,7 +102,7 @@ impl Batch {
 
     /// Empty it, keeping its buffers (unless a huge line made them big).
     fn recycle(mut self) -> Option<Batch> {
-        if self.text.capacity() > 4 * BATCH_TEXT || self.ends.capacity() > 4 * BATCH_LINES {
+        if self.text.capacity() > 4 * BATCH_TEXT || self.ends.capacity() > 16 * BATCH_LINES {
             return None;
         }
         self.text.clear();
