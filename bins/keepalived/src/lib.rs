@@ -197,8 +197,21 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
 fn config_test(cli: &Cli) -> i32 {
     let file = cli.config_file();
     let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
-    let parsed = conf_parse::parse_file(&file, &opts);
-    let sys = conf_parse::system_checks(&parsed.config);
+    // -d needs the whole model; plain -t checks block by block in bounded memory (same
+    // diagnostics and exit code)
+    let (report, parsed) = if cli.dump_conf {
+        let parsed = conf_parse::parse_file(&file, &opts);
+        let system = conf_parse::system_checks(&parsed.config);
+        let exit_code = conf_parse::exit_code(&parsed, &system);
+        let report = conf_parse::CheckReport {
+            diagnostics: parsed.diagnostics.clone(),
+            system,
+            exit_code,
+        };
+        (report, Some(parsed))
+    } else {
+        (conf_parse::check_file(&file, &opts), None)
+    };
     let mut out: Box<dyn Write> = match cli.config_test.as_deref() {
         Some(path) if !path.is_empty() => {
             use std::os::unix::fs::OpenOptionsExt;
@@ -218,13 +231,13 @@ fn config_test(cli: &Cli) -> i32 {
         }
         _ => Box::new(std::io::stderr()),
     };
-    for d in parsed.problems().chain(sys.iter().filter(|d| d.counts())) {
+    for d in report.problems() {
         let _ = writeln!(out, "{d}");
     }
-    if cli.dump_conf {
+    if let Some(parsed) = parsed {
         print!("{}", conf_parse::print(&parsed.config));
     }
-    conf_parse::exit_code(&parsed, &sys)
+    report.exit_code
 }
 
 fn enter_namespace(name: &str) -> Result<(), String> {

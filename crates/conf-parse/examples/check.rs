@@ -23,15 +23,23 @@ fn main() {
             _ => file = PathBuf::from(a),
         }
     }
-    let parsed = conf_parse::parse_file(&file, &opts);
-    let sys = conf_parse::system_checks(&parsed.config);
-    for d in parsed.diagnostics.iter().chain(&sys) {
+    if dump {
+        let parsed = conf_parse::parse_file(&file, &opts);
+        let sys = conf_parse::system_checks(&parsed.config);
+        for d in parsed.diagnostics.iter().chain(&sys) {
+            if notes || d.counts() {
+                eprintln!("{d}");
+            }
+        }
+        print!("{}", conf_parse::print(&parsed.config));
+        std::process::exit(conf_parse::exit_code(&parsed, &sys));
+    }
+    // -t without -d: the bounded-memory check (same diagnostics and exit code)
+    let report = conf_parse::check_file(&file, &opts);
+    for d in report.diagnostics.iter().chain(&report.system) {
         if notes || d.counts() {
             eprintln!("{d}");
         }
     }
-    if dump {
-        print!("{}", conf_parse::print(&parsed.config));
-    }
-    std::process::exit(conf_parse::exit_code(&parsed, &sys));
+    std::process::exit(report.exit_code);
 }

@@ -1,5 +1,6 @@
 //! Statement tree → typed [`Config`], with keepalived's value checks and defaults.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -22,6 +23,22 @@ fn block(st: &Stmt) -> &[Stmt] {
         Body::Block(v) => v,
         _ => &[],
     }
+}
+
+fn is_checker(st: &Stmt) -> bool {
+    matches!(
+        st.keyword.as_ref(),
+        "HTTP_GET"
+            | "SSL_GET"
+            | "TCP_CHECK"
+            | "MISC_CHECK"
+            | "SMTP_CHECK"
+            | "DNS_CHECK"
+            | "UDP_CHECK"
+            | "PING_CHECK"
+            | "FILE_CHECK"
+            | "BFD_CHECK"
+    )
 }
 
 fn span(st: &Stmt) -> &Span {
@@ -57,6 +74,47 @@ pub(crate) fn parse_decimal_us(s: &str) -> Option<u64> {
 
 fn fmt_us(us: u64) -> String {
     crate::print::fmt_duration(Duration::from_micros(us))
+}
+
+/// Check mode (`keepalived -t`): drop, after each top-level statement, every part of the
+/// model that neither [`Builder::finish`] nor [`crate::system_checks`] reads, so memory
+/// stays bounded by what those checks need. The pattern is exhaustive on purpose: a new
+/// `Config` field must be classed here as kept (read by a check) or dropped.
+pub(crate) fn keep_checked(c: &mut Config) {
+    let Config {
+        // read: finish_instances (vrrp_version), system checks (enable_script_security)
+        global,
+        // read: validate (track_script), system checks (scripts exist, security)
+        vrrp_scripts: _,
+        // read: validate (track_file)
+        track_files: _,
+        track_processes,
+        // read: finish_instances, validate, system checks
+        vrrp_instances: _,
+        sync_groups,
+        garp_groups,
+        // read: system checks (dev)
+        static_ipaddress: _,
+        static_routes,
+        static_rules,
+        ssl,
+        virtual_server_groups,
+        virtual_servers,
+        bfd_instances,
+        extra,
+    } = c;
+    *track_processes = Vec::new();
+    *sync_groups = Vec::new();
+    *garp_groups = Vec::new();
+    *static_routes = Vec::new();
+    *static_rules = Vec::new();
+    *ssl = None;
+    *virtual_server_groups = Vec::new();
+    *virtual_servers = Vec::new();
+    *bfd_instances = Vec::new();
+    *extra = Vec::new();
+    global.extra = Vec::new();
+    global.notification_email = Vec::new();
 }
 
 impl Builder {
@@ -263,7 +321,7 @@ impl Builder {
 
     /// Add one top-level statement to the model.
     pub fn add_root(&mut self, c: &mut Config, st: &Stmt) {
-        match st.keyword.as_str() {
+        match st.keyword.as_ref() {
             "global_defs" => {
                 let body = block(st);
                 self.global_defs(&mut c.global, body);
@@ -361,7 +419,7 @@ impl Builder {
 
     fn global_defs(&mut self, g: &mut GlobalDefs, body: &[Stmt]) {
         for st in body {
-            match st.keyword.as_str() {
+            match st.keyword.as_ref() {
                 "router_id" => g.router_id = self.string(st),
                 "notification_email" => {
                     for vl in values(st) {
@@ -582,7 +640,7 @@ impl Builder {
         let mut s = VrrpScript::new(&name);
         s.loc = st.loc.clone();
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "script" => {
                     if let Some(v) = self.arg(b, 0) {
                         s.script = b.args.join(" ");
@@ -640,7 +698,7 @@ impl Builder {
             loc: st.loc.clone(),
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "file" => {
                     if let Some(f) = self.string(b) {
                         t.file = f;
@@ -677,7 +735,7 @@ impl Builder {
             loc: st.loc.clone(),
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "process" => {
                     if self.arg(b, 0).is_some() {
                         t.process = b.args.clone();
@@ -724,7 +782,7 @@ impl Builder {
                 match vl.words[i].as_str() {
                     "weight" => {
                         let tmp = Stmt {
-                            keyword: format!("{} {} weight", st.keyword, name),
+                            keyword: format!("{} {} weight", st.keyword, name).into(),
                             args: vl.words[i + 1..].to_vec(),
                             body: Body::None,
                             loc: vl.loc.clone(),
@@ -878,7 +936,7 @@ impl Builder {
         v.loc = st.loc.clone();
         let ctx = "vrrp_instance";
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "state" => match self.arg(b, 0) {
                     Some("MASTER") => v.state = VrrpState::Master,
                     Some("BACKUP") => v.state = VrrpState::Backup,
@@ -1052,7 +1110,7 @@ impl Builder {
         let mut t = None;
         let mut pass = None;
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "auth_type" => match self.arg(b, 0) {
                     Some("PASS") => t = Some(AuthType::Pass),
                     Some("AH") => t = Some(AuthType::Ah),
@@ -1100,7 +1158,7 @@ impl Builder {
             ..SyncGroup::default()
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "group" => {
                     for vl in values(b) {
                         g.group.extend(vl.words.iter().cloned());
@@ -1131,7 +1189,7 @@ impl Builder {
             ..GarpGroup::default()
         };
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "garp_interval" => g.garp_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
                 "gna_interval" => g.gna_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
                 "interface" => {
@@ -1153,7 +1211,7 @@ impl Builder {
     fn ssl(&mut self, st: &Stmt) -> SslConfig {
         let mut s = SslConfig::default();
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "password" => s.password = self.string(b),
                 "ca" => s.ca = self.string(b),
                 "certificate" => s.certificate = self.string(b),
@@ -1278,9 +1336,14 @@ impl Builder {
         vs.loc = st.loc.clone();
         let (mut saw_algo, mut saw_protocol, mut saw_kind) = (false, false, false);
         let body = block(st);
+        vs.real_servers = Vec::with_capacity(
+            body.iter()
+                .filter(|b| b.keyword.as_ref() == "real_server")
+                .count(),
+        );
         // delay_loop and other defaults first: checkers inherit them regardless of order
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "delay_loop" => {
                     if let Some(d) = self.dur(b, 0, 1, u64::MAX / 2) {
                         vs.delay_loop = d;
@@ -1294,7 +1357,7 @@ impl Builder {
             }
         }
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "delay_loop" | "retry" | "delay_before_retry" | "warmup" | "connect_timeout" => {}
                 "ip_family" => match self.arg(b, 0) {
                     Some(f @ ("inet" | "inet6")) => vs.ip_family = Some(f.to_string()),
@@ -1316,8 +1379,8 @@ impl Builder {
                 }
                 "hashed" | "ops" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
                 | "mh-port" | "mh-fallback" => {
-                    if !vs.sched_flags.contains(&b.keyword) {
-                        vs.sched_flags.push(b.keyword.clone());
+                    if !vs.sched_flags.iter().any(|f| *f == b.keyword) {
+                        vs.sched_flags.push(b.keyword.to_string());
                     }
                 }
                 "lb_kind" | "lvs_method" => {
@@ -1463,27 +1526,27 @@ impl Builder {
                 "add `lb_kind NAT|DR|TUN`",
             );
         }
-        let mut seen: Vec<(IpAddr, Option<u16>)> = Vec::new();
-        let mut keep = Vec::with_capacity(vs.real_servers.len());
-        for rs in std::mem::take(&mut vs.real_servers) {
-            if seen.contains(&(rs.addr, rs.port)) {
-                let d = Diagnostic::new(
-                    Severity::Error,
-                    Code::Semantic,
-                    ConfigErr::GeneralError,
-                    &rs.loc.0,
-                    format!(
-                        "VS {name}: real server {} is duplicated - removing second rs",
-                        rs.addr
-                    ),
-                );
-                self.emit(d);
-                continue;
+        // a set: a hostile pool of many real servers must not cost quadratic time
+        let mut seen: HashSet<(IpAddr, Option<u16>)> =
+            HashSet::with_capacity(vs.real_servers.len());
+        let mut dups = Vec::new();
+        vs.real_servers.retain(|rs| {
+            if seen.insert((rs.addr, rs.port)) {
+                return true;
             }
-            seen.push((rs.addr, rs.port));
-            keep.push(rs);
-        }
-        vs.real_servers = keep;
+            dups.push(Diagnostic::new(
+                Severity::Error,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &rs.loc.0,
+                format!(
+                    "VS {name}: real server {} is duplicated - removing second rs",
+                    rs.addr
+                ),
+            ));
+            false
+        });
+        self.diags.append(&mut dups);
         Some(())
     }
 
@@ -1497,8 +1560,9 @@ impl Builder {
         let mut rs = RealServer::new(addr, port);
         rs.loc = st.loc.clone();
         let body = block(st);
+        rs.checkers = Vec::with_capacity(body.iter().filter(|b| is_checker(b)).count());
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "retry" => rs.retry = self.uint(b, 0, 1, u64::from(u32::MAX)).map(|x| x as u32),
                 "delay_before_retry" => rs.delay_before_retry = self.dur(b, 0, 0, u64::MAX / 2),
                 "warmup" => rs.warmup = self.dur(b, 0, 0, u64::MAX / 2),
@@ -1508,7 +1572,7 @@ impl Builder {
             }
         }
         for b in body {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "retry" | "delay_before_retry" | "warmup" | "connect_timeout" | "delay_loop" => {}
                 "weight" => {
                     if let Some(w) = self.uint(b, 0, 0, i32::MAX as u64) {
@@ -1528,8 +1592,7 @@ impl Builder {
                 "alpha" => rs.alpha = self.boolean(b),
                 "smtp_alert" => rs.smtp_alert = self.boolean(b),
                 "virtualhost" => rs.virtualhost = self.string(b),
-                "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "SMTP_CHECK"
-                | "DNS_CHECK" | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
+                _ if is_checker(b) => {
                     if let Some(c) = self.checker(b, &rs, vs) {
                         rs.checkers.push(c);
                     }
@@ -1546,7 +1609,7 @@ impl Builder {
     }
 
     fn checker(&mut self, st: &Stmt, rs: &RealServer, vs: &VirtualServer) -> Option<Checker> {
-        let kw = st.keyword.as_str();
+        let kw = st.keyword.as_ref();
         let mut common = CheckerCommon {
             connect_timeout: rs
                 .connect_timeout
@@ -1579,7 +1642,7 @@ impl Builder {
         };
         let mut extra = Vec::new();
         for b in block(st) {
-            match b.keyword.as_str() {
+            match b.keyword.as_ref() {
                 "connect_ip" => common.connect_ip = self.ip_arg(b, 0),
                 "connect_port" => common.connect_port = self.uint(b, 0, 1, 65535).map(|x| x as u16),
                 "bindto" => common.bindto = self.ip_arg(b, 0),
@@ -1696,7 +1759,7 @@ impl Builder {
     }
 
     fn http_kw(&mut self, h: &mut HttpCheck, b: &Stmt) -> bool {
-        match b.keyword.as_str() {
+        match b.keyword.as_ref() {
             "virtualhost" => h.virtualhost = self.string(b),
             "http_protocol" => match self.arg(b, 0) {
                 Some(p @ ("1.0" | "1.0C" | "1.0K" | "1.1")) => {
@@ -1717,7 +1780,7 @@ impl Builder {
             "url" => {
                 let mut u = UrlCheck::default();
                 for ub in block(b) {
-                    match ub.keyword.as_str() {
+                    match ub.keyword.as_ref() {
                         "path" => u.path = self.string(ub).unwrap_or_default(),
                         "digest" => {
                             if let Some(d) = self.string(ub) {
@@ -1774,7 +1837,7 @@ impl Builder {
     }
 
     fn misc_kw(&mut self, m: &mut MiscCheck, b: &Stmt) -> bool {
-        match b.keyword.as_str() {
+        match b.keyword.as_ref() {
             "misc_path" => m.misc_path = self.string(b).unwrap_or_default(),
             "misc_timeout" => m.misc_timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000),
             "misc_dynamic" => m.misc_dynamic = true,

@@ -4,6 +4,7 @@
 //! loops, `$NAME`/`${NAME}` substitution, `include*`) → logical lines split at `{`/`}` →
 //! tokens. Every logical line carries the span of the physical line it came from.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +24,167 @@ pub(crate) enum LineKind {
 pub(crate) struct LLine {
     pub kind: LineKind,
     pub span: Span,
+}
+
+/// Lines per batch (and bytes of words, whichever comes first).
+const BATCH_LINES: usize = 512;
+const BATCH_TEXT: usize = 16 * 1024;
+
+/// Logical lines, packed: a handful of allocations per batch whatever its size, so that
+/// producing them (on the lexer thread) and handing them over costs little. The consumer
+/// unpacks them into [`LLine`]s with [`Unpack`].
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    /// The words of all lines, concatenated.
+    text: String,
+    /// End offset in `text` of each word.
+    ends: Vec<usize>,
+    lines: Vec<Packed>,
+    /// The files (with include chains) the lines come from.
+    files: Vec<(Arc<str>, Option<Arc<Span>>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PackedKind {
+    Open,
+    Close,
+    /// Words up to this index of `ends` (from where the previous line's words ended).
+    Words(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    kind: PackedKind,
+    line: u32,
+    col: u32,
+    /// Index in `files`.
+    file: usize,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn is_full(&self) -> bool {
+        self.lines.len() >= BATCH_LINES || self.text.len() >= BATCH_TEXT
+    }
+
+    fn push(&mut self, kind: PackedKind, span: &Span) {
+        let same = self.files.last().is_some_and(|(f, inc)| {
+            Arc::ptr_eq(f, &span.file)
+                && match (inc, &span.included_from) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    _ => false,
+                }
+        });
+        if !same {
+            self.files
+                .push((span.file.clone(), span.included_from.clone()));
+        }
+        self.lines.push(Packed {
+            kind,
+            line: span.line,
+            col: span.col,
+            file: self.files.len() - 1,
+        });
+    }
+
+    /// Tokenize `s` (see [`tokenize_into`]) as a line of words, if it has any.
+    fn push_words(&mut self, s: &str, span: &Span) {
+        let before = self.ends.len();
+        tokenize_into(s, &mut self.text, &mut self.ends);
+        if self.ends.len() > before {
+            self.push(PackedKind::Words(self.ends.len()), span);
+        }
+    }
+
+    /// Empty it, keeping its buffers (unless a huge line made them big).
+    fn recycle(mut self) -> Option<Batch> {
+        if self.text.capacity() > 4 * BATCH_TEXT || self.ends.capacity() > 16 * BATCH_LINES {
+            return None;
+        }
+        self.text.clear();
+        self.ends.clear();
+        self.lines.clear();
+        self.files.clear();
+        Some(self)
+    }
+
+    /// Line `p` of this batch; `word` is the index of its first word (updated).
+    fn unpack(&self, p: Packed, word: &mut usize) -> LLine {
+        let (file, included_from) = self.files.get(p.file).cloned().unwrap_or_default();
+        let kind = match p.kind {
+            PackedKind::Open => LineKind::Open,
+            PackedKind::Close => LineKind::Close,
+            PackedKind::Words(end) => {
+                let mut words = Vec::with_capacity(end.saturating_sub(*word));
+                while *word < end {
+                    let from = match word.checked_sub(1) {
+                        Some(prev) => self.ends.get(prev).copied().unwrap_or(0),
+                        None => 0,
+                    };
+                    let to = self.ends.get(*word).copied().unwrap_or(from);
+                    words.push(self.text.get(from..to).unwrap_or_default().to_string());
+                    *word += 1;
+                }
+                LineKind::Words(words)
+            }
+        };
+        LLine {
+            kind,
+            span: Span {
+                file,
+                line: p.line,
+                col: p.col,
+                included_from,
+            },
+        }
+    }
+}
+
+/// The lines of a sequence of batches; emptied batches go back to the producer through
+/// `back` (if given) to be filled again.
+pub(crate) struct Unpack<I> {
+    batches: I,
+    cur: Batch,
+    line: usize,
+    word: usize,
+    back: Option<std::sync::mpsc::SyncSender<Batch>>,
+}
+
+impl<I: Iterator<Item = Batch>> Unpack<I> {
+    pub fn new(batches: I, back: Option<std::sync::mpsc::SyncSender<Batch>>) -> Unpack<I> {
+        Unpack {
+            batches,
+            cur: Batch::default(),
+            line: 0,
+            word: 0,
+            back,
+        }
+    }
+}
+
+impl<I: Iterator<Item = Batch>> Iterator for Unpack<I> {
+    type Item = LLine;
+
+    fn next(&mut self) -> Option<LLine> {
+        loop {
+            if let Some(p) = self.cur.lines.get(self.line).copied() {
+                self.line += 1;
+                return Some(self.cur.unpack(p, &mut self.word));
+            }
+            let next = self.batches.next()?;
+            let done = std::mem::replace(&mut self.cur, next);
+            self.line = 0;
+            self.word = 0;
+            if let (Some(back), Some(done)) = (&self.back, done.recycle()) {
+                // the producer may have enough already: then it is just dropped
+                let _ = back.try_send(done);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +213,10 @@ const MAX_EXPANSION_DEPTH: usize = 16;
 pub(crate) struct Lexer<'a> {
     opts: &'a ParseOptions,
     pub diags: Vec<Diagnostic>,
-    pub out: Vec<LLine>,
+    /// Batches of lines produced (when not streaming).
+    pub out: Vec<Batch>,
+    /// The batch being filled.
+    batch: Batch,
     defs: HashMap<String, Def>,
     /// Name of a multiline definition being continued.
     multiline_def: Option<String>,
@@ -66,7 +231,9 @@ pub(crate) struct Lexer<'a> {
     /// Logical lines produced.
     emitted: usize,
     /// Where lines go when streaming (else `out`).
-    sink: Option<std::sync::mpsc::SyncSender<Vec<LLine>>>,
+    sink: Option<std::sync::mpsc::SyncSender<Batch>>,
+    /// Emptied batches coming back from the consumer, to be reused.
+    recycled: Option<std::sync::mpsc::Receiver<Batch>>,
     /// The consumer went away: stop producing.
     stopped: bool,
 }
@@ -95,6 +262,7 @@ impl<'a> Lexer<'a> {
             opts,
             diags: Vec::new(),
             out: Vec::new(),
+            batch: Batch::default(),
             defs,
             multiline_def: None,
             stack: Vec::new(),
@@ -104,6 +272,7 @@ impl<'a> Lexer<'a> {
             work: 0,
             emitted: 0,
             sink: None,
+            recycled: None,
             stopped: false,
         }
     }
@@ -139,25 +308,43 @@ impl<'a> Lexer<'a> {
     }
 
     /// Stream logical lines into `tx` instead of collecting them.
-    pub fn set_sink(&mut self, tx: std::sync::mpsc::SyncSender<Vec<LLine>>) {
+    /// Stream batches of lines into `tx` instead of collecting them; take empty batches
+    /// to fill from `recycled`.
+    pub fn set_sink(
+        &mut self,
+        tx: std::sync::mpsc::SyncSender<Batch>,
+        recycled: std::sync::mpsc::Receiver<Batch>,
+    ) {
         self.sink = Some(tx);
+        self.recycled = Some(recycled);
     }
 
-    fn emit(&mut self, line: LLine) {
+    /// A line was added to the batch.
+    fn emitted_one(&mut self) {
         self.emitted += 1;
-        self.out.push(line);
-        if self.sink.is_some() && self.out.len() >= 512 {
+        if self.batch.is_full() {
             self.flush();
         }
     }
 
-    /// Send buffered lines to the sink (streaming mode).
+    /// Hand the batch over: to the sink when streaming, else to `out`. Call at the end.
     pub fn flush(&mut self) {
-        if let Some(tx) = &self.sink {
-            let chunk = std::mem::replace(&mut self.out, Vec::with_capacity(512));
-            if !chunk.is_empty() && tx.send(chunk).is_err() {
-                self.stopped = true;
+        if self.batch.is_empty() {
+            return;
+        }
+        let next = self
+            .recycled
+            .as_ref()
+            .and_then(|r| r.try_recv().ok())
+            .unwrap_or_default();
+        let chunk = std::mem::replace(&mut self.batch, next);
+        match &self.sink {
+            Some(tx) => {
+                if tx.send(chunk).is_err() {
+                    self.stopped = true;
+                }
             }
+            None => self.out.push(chunk),
         }
     }
 
@@ -255,9 +442,15 @@ impl<'a> Lexer<'a> {
     /// Process the text of one file.
     pub fn text(&mut self, text: &str, name: Arc<str>, included_from: Option<Arc<Span>>) {
         let mut lineno: u32 = 0;
+        let mut span = Span {
+            file: name,
+            line: 0,
+            col: 0,
+            included_from,
+        };
         for raw in text.split('\n') {
             lineno = lineno.saturating_add(1);
-            if !self.physical(raw, lineno, &name, &included_from) {
+            if !self.physical(raw, lineno, &mut span) {
                 return;
             }
         }
@@ -275,6 +468,13 @@ impl<'a> Lexer<'a> {
         let mut r = std::io::BufReader::with_capacity(64 * 1024, file);
         let mut buf = Vec::with_capacity(256);
         let mut lineno: u32 = 0;
+        // one span for the file, its line and column updated: no reference counting per line
+        let mut span = Span {
+            file: name.clone(),
+            line: 0,
+            col: 0,
+            included_from: included_from.clone(),
+        };
         loop {
             buf.clear();
             let n = r.read_until(b'\n', &mut buf)?;
@@ -283,7 +483,7 @@ impl<'a> Lexer<'a> {
             }
             lineno = lineno.saturating_add(1);
             let line = String::from_utf8_lossy(&buf);
-            if !self.physical(&line, lineno, name, included_from) {
+            if !self.physical(&line, lineno, &mut span) {
                 break;
             }
         }
@@ -292,13 +492,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// One physical line. Returns false when the expansion limit stops reading.
-    fn physical(
-        &mut self,
-        raw: &str,
-        lineno: u32,
-        name: &Arc<str>,
-        included_from: &Option<Arc<Span>>,
-    ) -> bool {
+    fn physical(&mut self, raw: &str, lineno: u32, span: &mut Span) -> bool {
         let raw = raw.trim_end_matches(['\r', '\n']);
         if raw.is_empty() {
             // A blank line ends a multiline definition.
@@ -306,32 +500,29 @@ impl<'a> Lexer<'a> {
             return true;
         }
         let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
-        let span = Span {
-            file: name.clone(),
-            line: lineno,
-            col: u32::try_from(lead + 1).unwrap_or(u32::MAX),
-            included_from: included_from.clone(),
-        };
-        if self.over_limit(&span) {
+        span.line = lineno;
+        span.col = u32::try_from(lead + 1).unwrap_or(u32::MAX);
+        let span = &*span;
+        if self.over_limit(span) {
             return false;
         }
-        let line = self.decomment(raw, &span);
+        let line = self.decomment(raw, span);
         if let Some(name) = self.multiline_def.clone() {
             self.continue_definition(&name, &line);
             return true;
         }
         if !line.is_empty() {
-            self.logical(line, &span, 0);
+            self.logical(line, span, 0);
         }
         true
     }
 
     /// keepalived's `decomment()`: strip leading/trailing blanks and comments outside
     /// quotes, unescape `\#` and `\!`, keep a trailing `\` (continuation marker).
-    fn decomment(&mut self, s: &str, span: &Span) -> String {
+    fn decomment<'s>(&mut self, s: &'s str, span: &Span) -> Cow<'s, str> {
         let s = s.trim_start_matches([' ', '\t']);
         if !s.contains(['"', '\\', '!', '#']) {
-            return s.trim_end_matches([' ', '\t']).to_string();
+            return Cow::Borrowed(s.trim_end_matches([' ', '\t']));
         }
         let mut out = String::with_capacity(s.len());
         let mut quote = false;
@@ -380,7 +571,7 @@ impl<'a> Lexer<'a> {
         if cont {
             out.push('\\');
         }
-        out
+        Cow::Owned(out)
     }
 
     fn continue_definition(&mut self, name: &str, line: &str) {
@@ -406,7 +597,7 @@ impl<'a> Lexer<'a> {
 
     /// One line after decommenting: conditionals, definitions, loops, substitution,
     /// includes; then split at braces and emit.
-    fn logical(&mut self, mut line: String, span: &Span, depth: usize) {
+    fn logical(&mut self, mut line: Cow<'_, str>, span: &Span, depth: usize) {
         self.work += 1;
         if self.over_limit(span) {
             return;
@@ -450,7 +641,7 @@ impl<'a> Lexer<'a> {
                 if matches == rev {
                     return;
                 }
-                line = rest[ws..].trim_start_matches([' ', '\t']).to_string();
+                line = Cow::Owned(rest[ws..].trim_start_matches([' ', '\t']).to_string());
                 if line.is_empty() {
                     return;
                 }
@@ -477,17 +668,17 @@ impl<'a> Lexer<'a> {
                             // others follow as lines of their own.
                             let first = self.decomment_plain(&new);
                             if !first.is_empty() {
-                                self.logical(first, span, depth + 1);
+                                self.logical(Cow::Owned(first), span, depth + 1);
                             }
                             for l in extra {
                                 let l = self.decomment_plain(&l);
                                 if !l.is_empty() {
-                                    self.logical(l, span, depth + 1);
+                                    self.logical(Cow::Owned(l), span, depth + 1);
                                 }
                             }
                             return;
                         }
-                        line = self.decomment_plain(&new);
+                        line = Cow::Owned(self.decomment_plain(&new));
                         if line.is_empty() {
                             return;
                         }
@@ -510,7 +701,7 @@ impl<'a> Lexer<'a> {
         // decomment without diagnostics for quotes (reported on the original line)
         let mut tmp = Lexer::new(self.opts);
         tmp.rng = self.rng;
-        tmp.decomment(s, &Span::default())
+        tmp.decomment(s, &Span::default()).into_owned()
     }
 
     /// `$NAME=value` (returns false if the line is not a definition).
@@ -783,7 +974,7 @@ impl<'a> Lexer<'a> {
             }
             let val = if hex { format!("{i:x}") } else { i.to_string() };
             self.set_def(&var, &val);
-            self.logical(text.clone(), span, depth + 1);
+            self.logical(Cow::Borrowed(&text), span, depth + 1);
             let Some(next) = i.checked_add(step) else {
                 break;
             };
@@ -896,7 +1087,7 @@ impl<'a> Lexer<'a> {
                 let val = set.get(i).cloned().unwrap_or_default();
                 self.set_def(v, &val);
             }
-            self.logical(text.clone(), span, depth + 1);
+            self.logical(Cow::Borrowed(&text), span, depth + 1);
         }
     }
 
@@ -1030,49 +1221,42 @@ impl<'a> Lexer<'a> {
 
     /// Split at `{`/`}` outside double quotes and emit logical lines.
     fn split_emit(&mut self, line: &str, span: &Span) {
-        let mut cur = String::new();
+        let mut start = 0;
         let mut quote = false;
         let mut prev_bs = false;
-        for c in line.chars() {
+        for (i, c) in line.char_indices() {
             match c {
-                '"' if !prev_bs => {
-                    quote = !quote;
-                    cur.push(c);
-                }
+                '"' if !prev_bs => quote = !quote,
                 '{' | '}' if !quote => {
-                    self.emit_words(&cur, span);
-                    cur.clear();
-                    self.emit(LLine {
-                        kind: if c == '{' {
-                            LineKind::Open
-                        } else {
-                            LineKind::Close
-                        },
-                        span: span.clone(),
-                    });
+                    self.emit_words(&line[start..i], span);
+                    start = i + 1;
+                    let kind = if c == '{' {
+                        PackedKind::Open
+                    } else {
+                        PackedKind::Close
+                    };
+                    self.batch.push(kind, span);
+                    self.emitted_one();
                 }
-                _ => cur.push(c),
+                _ => {}
             }
             prev_bs = c == '\\' && !prev_bs;
         }
-        self.emit_words(&cur, span);
+        self.emit_words(&line[start..], span);
     }
 
     fn emit_words(&mut self, s: &str, span: &Span) {
-        let toks = tokenize(s);
-        if !toks.is_empty() {
-            self.emit(LLine {
-                kind: LineKind::Words(toks),
-                span: span.clone(),
-            });
+        let before = self.batch.lines.len();
+        self.batch.push_words(s, span);
+        if self.batch.lines.len() > before {
+            self.emitted_one();
         }
     }
 }
 
 /// Split words at blanks; `"..."` and `'...'` group (quotes removed, `\"`, `\'` and `\\`
-/// unescaped inside quotes).
-pub(crate) fn tokenize(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// unescaped inside quotes). The words are appended to `text`, their end offsets to `ends`.
+fn tokenize_into(s: &str, text: &mut String, ends: &mut Vec<usize>) {
     let mut chars = s.chars().peekable();
     loop {
         while matches!(chars.peek(), Some(' ' | '\t' | '\r' | '\x0b' | '\x0c')) {
@@ -1081,22 +1265,21 @@ pub(crate) fn tokenize(s: &str) -> Vec<String> {
         let Some(&first) = chars.peek() else {
             break;
         };
-        let mut tok = String::new();
         if first == '"' || first == '\'' {
             chars.next();
             while let Some(c) = chars.next() {
                 if c == '\\' {
                     match chars.peek().copied() {
                         Some(n) if n == first || n == '\\' => {
-                            tok.push(n);
+                            text.push(n);
                             chars.next();
                         }
-                        _ => tok.push('\\'),
+                        _ => text.push('\\'),
                     }
                 } else if c == first {
                     break;
                 } else {
-                    tok.push(c);
+                    text.push(c);
                 }
             }
         } else {
@@ -1104,13 +1287,12 @@ pub(crate) fn tokenize(s: &str) -> Vec<String> {
                 if matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c' | '"') {
                     break;
                 }
-                tok.push(c);
+                text.push(c);
                 chars.next();
             }
         }
-        out.push(tok);
+        ends.push(text.len());
     }
-    out
 }
 
 /// `strtol(s, 0)`-style: decimal, `0x` hex, leading-0 octal.

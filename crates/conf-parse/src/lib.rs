@@ -18,13 +18,14 @@ mod print;
 mod system;
 mod tree;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 pub use diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 pub use model::*;
 pub use print::{fmt_duration, print, quote};
-pub use system::{exit_code, system_checks, system_checks_with, system_interfaces};
+pub use system::{exit_code, is_executable, system_checks, system_checks_with, system_interfaces};
 
 /// Errors of this crate's fallible helpers (parsing itself never fails: it returns
 /// diagnostics).
@@ -110,35 +111,135 @@ impl Parsed {
 
 /// Parse a configuration file (and its includes). Never panics.
 pub fn parse_file(path: &Path, opts: &ParseOptions) -> Parsed {
-    parse_streaming(opts, &|lx| {
+    parse_streaming(opts, Mode::Full, &|lx| {
         lx.file(path, None);
     })
+}
+
+/// What `keepalived -t` reports: the parse diagnostics, the system-check diagnostics
+/// and the exit code. Built by [`check_file`] without keeping the whole model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Parse diagnostics, exactly as [`parse_file`] gives them (same order).
+    pub diagnostics: Vec<Diagnostic>,
+    /// System-check diagnostics, exactly as [`system_checks`] gives them.
+    pub system: Vec<Diagnostic>,
+    /// keepalived's `-t` exit code, as [`exit_code`] computes it.
+    pub exit_code: i32,
+}
+
+impl CheckReport {
+    /// Diagnostics that count for the verdict (warnings and errors), parse ones first.
+    pub fn problems(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .chain(&self.system)
+            .filter(|d| d.counts())
+    }
+
+    /// Any diagnostic of severity error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .chain(&self.system)
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// `keepalived -t` on a file: the same diagnostics and exit code as [`parse_file`] +
+/// [`system_checks`] + [`exit_code`], in bounded memory: each top-level block is built
+/// and checked as it is read, and only what the end-of-parse and system checks look at
+/// (global settings, vrrp instances, scripts, tracked files, static addresses) is kept.
+/// Never panics.
+pub fn check_file(path: &Path, opts: &ParseOptions) -> CheckReport {
+    check_file_with(path, opts, &system_interfaces(), &|p| is_executable(p))
+}
+
+/// [`check_file`] with an explicit interface list and executable test (see
+/// [`system_checks_with`]).
+pub fn check_file_with(
+    path: &Path,
+    opts: &ParseOptions,
+    ifaces: &HashSet<String>,
+    executable: &dyn Fn(&Path) -> bool,
+) -> CheckReport {
+    let parsed = parse_streaming(opts, Mode::Check, &|lx| {
+        lx.file(path, None);
+    });
+    report(parsed, ifaces, executable)
+}
+
+/// [`check_file_with`] on configuration text (as [`parse_str`] reads it).
+pub fn check_str_with(
+    text: &str,
+    name: &str,
+    opts: &ParseOptions,
+    ifaces: &HashSet<String>,
+    executable: &dyn Fn(&Path) -> bool,
+) -> CheckReport {
+    report(
+        parse_text(text, name, opts, Mode::Check),
+        ifaces,
+        executable,
+    )
+}
+
+fn report(
+    parsed: Parsed,
+    ifaces: &HashSet<String>,
+    executable: &dyn Fn(&Path) -> bool,
+) -> CheckReport {
+    let system = system_checks_with(&parsed.config, ifaces, executable);
+    let exit_code = exit_code(&parsed, &system);
+    CheckReport {
+        diagnostics: parsed.diagnostics,
+        system,
+        exit_code,
+    }
 }
 
 /// Parse configuration text; `name` is used in diagnostics and relative includes are
 /// resolved from the current directory. Never panics.
 pub fn parse_str(text: &str, name: &str, opts: &ParseOptions) -> Parsed {
+    parse_text(text, name, opts, Mode::Full)
+}
+
+fn parse_text(text: &str, name: &str, opts: &ParseOptions, mode: Mode) -> Parsed {
     let mut lx = lexer::Lexer::new(opts);
     lx.text(text, Arc::from(name), None);
     let lex_diags = std::mem::take(&mut lx.diags);
-    let mut p = finish(lx);
+    let mut p = finish(lx, mode);
     let mut d = lex_diags;
     d.append(&mut p.diagnostics);
     p.diagnostics = d;
     p
 }
 
-fn finish(lx: lexer::Lexer<'_>) -> Parsed {
-    let lines = std::mem::take(&mut { lx }.out);
-    let (config, diags) = build_model(lines.into_iter());
+fn finish(mut lx: lexer::Lexer<'_>, mode: Mode) -> Parsed {
+    lx.flush();
+    let batches = std::mem::take(&mut lx.out);
+    drop(lx);
+    let (config, diags) = build_model(lexer::Unpack::new(batches.into_iter(), None), mode);
     Parsed {
         config,
         diagnostics: diags,
     }
 }
 
+/// How much of the model to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Everything.
+    Full,
+    /// Only what [`build::Builder::finish`] and [`system_checks`] read (`-t`).
+    Check,
+}
+
 /// Statement tree → model, streaming one top-level block at a time.
-fn build_model<I: Iterator<Item = lexer::LLine>>(lines: I) -> (Config, Vec<Diagnostic>) {
+fn build_model<I: Iterator<Item = lexer::LLine>>(
+    lines: I,
+    mode: Mode,
+) -> (Config, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut b = build::Builder::new();
     let mut config = Config::default();
@@ -146,6 +247,10 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(lines: I) -> (Config, Vec<Diagn
     while let Some(st) = tb.next_root() {
         diagnostics.append(&mut tb.diags);
         b.add_root(&mut config, &st);
+        drop(st);
+        if mode == Mode::Check {
+            build::keep_checked(&mut config);
+        }
         diagnostics.append(&mut b.diags);
     }
     diagnostics.append(&mut tb.diags);
@@ -158,21 +263,27 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(lines: I) -> (Config, Vec<Diagn
 /// Run the lexer on another thread, feeding logical lines through a bounded channel to
 /// the tree/model builder: the whole token stream never sits in memory at once.
 /// Falls back to collecting the lines if a thread can't be started.
-fn parse_streaming(opts: &ParseOptions, run: &(dyn Fn(&mut lexer::Lexer<'_>) + Sync)) -> Parsed {
+fn parse_streaming(
+    opts: &ParseOptions,
+    mode: Mode,
+    run: &(dyn Fn(&mut lexer::Lexer<'_>) + Sync),
+) -> Parsed {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<lexer::LLine>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<lexer::Batch>(4);
+        let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<lexer::Batch>(4);
         let handle = std::thread::Builder::new()
             .name("conf-lexer".into())
             .spawn_scoped(scope, move || {
                 let mut lx = lexer::Lexer::new(opts);
-                lx.set_sink(tx);
+                lx.set_sink(tx, back_rx);
                 run(&mut lx);
                 lx.flush();
                 lx.diags
             });
         match handle {
             Ok(h) => {
-                let (config, diags) = build_model(rx.into_iter().flatten());
+                let (config, diags) =
+                    build_model(lexer::Unpack::new(rx.into_iter(), Some(back_tx)), mode);
                 let mut diagnostics = h.join().unwrap_or_default();
                 diagnostics.extend(diags);
                 Parsed {
@@ -184,7 +295,7 @@ fn parse_streaming(opts: &ParseOptions, run: &(dyn Fn(&mut lexer::Lexer<'_>) + S
                 let mut lx = lexer::Lexer::new(opts);
                 run(&mut lx);
                 let lex_diags = std::mem::take(&mut lx.diags);
-                let mut p = finish(lx);
+                let mut p = finish(lx, mode);
                 let mut d = lex_diags;
                 d.append(&mut p.diagnostics);
                 p.diagnostics = d;

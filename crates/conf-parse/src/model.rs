@@ -4,6 +4,7 @@
 //! keepalived knows but our runtime does not implement yet (they are reported as notes
 //! "recognized, not supported yet", and printed back unchanged).
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -12,8 +13,9 @@ use crate::diag::Loc;
 /// A statement kept as text: a recognized keyword we don't model (yet).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stmt {
-    /// The keyword.
-    pub keyword: String,
+    /// The keyword (its canonical spelling: a static string for every keyword of the
+    /// language, so that building statements does not allocate for it).
+    pub keyword: Cow<'static, str>,
     /// Words after the keyword.
     pub args: Vec<String>,
     /// Its `{}` body, if any.

@@ -170,7 +170,7 @@ impl P {
         }
     }
     fn stmt(&mut self, s: &Stmt) {
-        let mut w: Vec<&str> = vec![s.keyword.as_str()];
+        let mut w: Vec<&str> = vec![s.keyword.as_ref()];
         w.extend(s.args.iter().map(String::as_str));
         match &s.body {
             Body::None => self.line(&w),

@@ -240,7 +240,8 @@ fn resolve(prog: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn is_executable(p: &Path) -> bool {
+/// A regular file with an execute bit (the default executable test of [`system_checks`]).
+pub fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p)
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

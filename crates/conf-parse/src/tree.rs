@@ -1,6 +1,8 @@
 //! Logical lines → statement tree, checked against the keyword table (keepalived's
 //! `process_stream()`), with unknown-keyword suggestions and brace diagnostics.
 
+use std::borrow::Cow;
+
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::keywords::{self, Kind, Kw, Status};
 use crate::lexer::{LLine, LineKind};
@@ -34,7 +36,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
     /// The next top-level statement (None at end of input).
     pub fn next_root(&mut self) -> Option<Stmt> {
         while let Some(line) = self.next_line() {
-            match &line.kind {
+            match line.kind {
                 LineKind::Close => self.push(
                     Diagnostic::new(
                         Severity::Error,
@@ -53,7 +55,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     "unexpected '{' - ignoring",
                 )),
                 LineKind::Words(words) => {
-                    if let Some(st) = self.statement(keywords::ROOT, "top level", words, &line.span)
+                    if let Some(st) = self.statement(keywords::ROOT, "top level", words, line.span)
                     {
                         return Some(st);
                     }
@@ -67,7 +69,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
     fn block(&mut self, table: &'static [Kw], ctx: &str, open: Option<&Span>) -> Vec<Stmt> {
         let mut out = Vec::new();
         while let Some(line) = self.next_line() {
-            match &line.kind {
+            match line.kind {
                 LineKind::Close => {
                     if open.is_some() {
                         return out;
@@ -93,7 +95,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     ));
                 }
                 LineKind::Words(words) => {
-                    if let Some(st) = self.statement(table, ctx, words, &line.span) {
+                    if let Some(st) = self.statement(table, ctx, words, line.span) {
                         out.push(st);
                     }
                 }
@@ -118,12 +120,12 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
         &mut self,
         table: &'static [Kw],
         ctx: &str,
-        words: &[String],
-        span: &Span,
+        mut words: Vec<String>,
+        span: Span,
     ) -> Option<Stmt> {
         let word = words.first()?;
         let Some(kw) = keywords::find(table, word) else {
-            self.unknown(table, ctx, words, span);
+            self.unknown(table, ctx, &words, &span);
             return None;
         };
         match kw.status {
@@ -133,7 +135,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     Severity::Warning,
                     Code::Deprecated,
                     ConfigErr::GeneralError,
-                    span,
+                    &span,
                     format!("'{}' is deprecated (it still works)", kw.name),
                 )
                 .with_hint(format!("use {repl}")),
@@ -143,26 +145,28 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     Severity::Warning,
                     Code::DeprecatedSynonym,
                     ConfigErr::Ok,
-                    span,
+                    &span,
                     format!("'{}' is a deprecated synonym of '{repl}'", kw.name),
                 )
                 .with_hint(format!("use '{repl}'")),
             ),
         }
-        let args: Vec<String> = words[1..].to_vec();
+        // the words become the statement: keyword (its canonical spelling) and arguments
+        words.remove(0);
+        let args = words;
         let body = match kw.kind {
             Kind::Simple => Body::None,
             Kind::Values => {
                 if self.next_is_open() {
                     self.next_line();
-                    Body::Values(self.values(kw.name, span))
+                    Body::Values(self.values(kw.name, &span))
                 } else {
                     self.push(
                         Diagnostic::new(
                             Severity::Error,
                             Code::MissingOpenBrace,
                             ConfigErr::MissingBob,
-                            span,
+                            &span,
                             format!("'{}' needs a '{{' block of values", kw.name),
                         )
                         .with_hint(format!("write `{} {{ ... }}`", kw.name)),
@@ -180,20 +184,20 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                             Severity::Error,
                             Code::MissingOpenBrace,
                             ConfigErr::MissingBob,
-                            span,
+                            &span,
                             format!("missing '{{' at beginning of '{}' block", kw.name),
                         )
                         .with_hint(format!("write `{} ... {{`", kw.name)),
                     );
                 }
-                Body::Block(self.block(sub, kw.name, Some(span)))
+                Body::Block(self.block(sub, kw.name, Some(&span)))
             }
         };
         Some(Stmt {
-            keyword: kw.name.to_string(),
+            keyword: Cow::Borrowed(kw.name),
             args,
             body,
-            loc: Loc(span.clone()),
+            loc: Loc(span),
         })
     }
 

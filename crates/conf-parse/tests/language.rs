@@ -579,6 +579,39 @@ fn huge_and_runaway_inputs_are_bounded() {
         .any(|d| d.code == Code::LimitExceeded || d.code == Code::Preprocessor));
 }
 
+/// A virtual server with a huge pool is checked for duplicate real servers in linear
+/// time (a quadratic scan would take minutes here), and duplicates are still reported.
+#[test]
+fn huge_real_server_pool_is_linear() {
+    let n = 100_000u32;
+    let mut s =
+        String::from("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n");
+    for i in 0..n {
+        // every 1000th real server repeats the one before it
+        let a = if i % 1000 == 999 { i - 1 } else { i };
+        s.push_str(&format!(
+            " real_server 10.{}.{}.{} 80 {{\n }}\n",
+            a >> 16,
+            (a >> 8) & 255,
+            a & 255
+        ));
+    }
+    s.push_str("}\n");
+    let t = std::time::Instant::now();
+    let p = parse(&s);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    let dups = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("is duplicated"))
+        .count();
+    assert_eq!(dups, (n / 1000) as usize);
+    assert_eq!(
+        p.config.virtual_servers[0].real_servers.len(),
+        (n - n / 1000) as usize
+    );
+}
+
 /// Very deep brace nesting inside unknown blocks is handled without recursion.
 #[test]
 fn deep_brace_nesting() {
@@ -603,7 +636,7 @@ fn own_global_keywords_reach_the_model() {
         .global
         .extra
         .iter()
-        .map(|s| s.keyword.as_str())
+        .map(|s| s.keyword.as_ref())
         .collect();
     assert_eq!(kws, ["krs_vip_lease", "metrics_listen"]);
 }

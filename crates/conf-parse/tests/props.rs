@@ -24,6 +24,20 @@ fn small_opts() -> ParseOptions {
     }
 }
 
+/// `check_str_with` ≡ `parse_str` + `system_checks_with` + `exit_code` on `text`.
+fn check_matches_parse(text: &str, o: &ParseOptions) -> Result<(), TestCaseError> {
+    let ifaces: std::collections::HashSet<String> =
+        ["lo", "eth0"].iter().map(|s| s.to_string()).collect();
+    let exec = |p: &std::path::Path| p.starts_with("/bin");
+    let parsed = parse_str(text, "t.conf", o);
+    let system = system_checks_with(&parsed.config, &ifaces, &exec);
+    let report = check_str_with(text, "t.conf", o, &ifaces, &exec);
+    prop_assert_eq!(&report.diagnostics, &parsed.diagnostics, "\n{}", text);
+    prop_assert_eq!(&report.system, &system, "\n{}", text);
+    prop_assert_eq!(report.exit_code, exit_code(&parsed, &system));
+    Ok(())
+}
+
 fn ident() -> impl Strategy<Value = String> {
     "[A-Za-z][A-Za-z0-9_.:-]{0,12}"
 }
@@ -314,6 +328,14 @@ proptest! {
         prop_assert_eq!(print(&p.config), text);
     }
 
+    /// The bounded-memory check (`check_str_with`) reports exactly what the full parse +
+    /// system checks report, on generated models.
+    #[test]
+    fn check_matches_parse_on_generated(c in config()) {
+        let text = print(&c);
+        check_matches_parse(&text, &opts())?;
+    }
+
     /// Arbitrary bytes never panic the parser.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
@@ -333,5 +355,6 @@ proptest! {
     ], 0..200)) {
         let text = toks.join(" ");
         let _ = parse_str(&text, "soup.conf", &small_opts());
+        check_matches_parse(&text, &small_opts())?;
     }
 }
