@@ -27,8 +27,9 @@ for v in range(2000):
 PY
 echo "config: $(wc -l < "$CONF") lines, $(wc -c < "$CONF") bytes"
 
-(cd "$ROOT" && cargo build -q --release -p conf-parse --example check)
+(cd "$ROOT" && cargo build -q --release -p conf-parse --example check && cargo build -q --release -p keepalived)
 OURS=$ROOT/target/release/examples/check
+DAEMON=$ROOT/target/release/keepalived
 
 # measure CMD...: prints "<seconds> <maxrss_kB>"
 measure() {
@@ -64,9 +65,12 @@ best() {
 
 best reference "$REF" -t -f "$CONF"
 best ours "$OURS" "$CONF"
-python3 - "$reference_t" "$reference_m" "$ours_t" "$ours_m" <<'PY'
+# The daemon binary itself (`keepalived -t`): the same library call plus the daemon's start-up.
+best daemon "$DAEMON" -t -f "$CONF"
+python3 - "$reference_t" "$reference_m" "$ours_t" "$ours_m" "$daemon_t" "$daemon_m" <<'PY'
 import sys
-rt, rm, ot, om = map(float, sys.argv[1:])
-print("time ratio ours/reference: %.3f (target <= 0.333)" % (ot / rt if rt else float('nan')))
-print("RSS  ratio ours/reference: %.3f (target <= 0.333)" % (om / rm if rm else float('nan')))
+rt, rm, ot, om, dt, dm = map(float, sys.argv[1:])
+r = lambda a, b: a / b if b else float('nan')
+print("time ratio ours/reference: %.3f, keepalived -t %.3f (target <= 0.333)" % (r(ot, rt), r(dt, rt)))
+print("RSS  ratio ours/reference: %.3f, keepalived -t %.3f (target <= 0.333)" % (r(om, rm), r(dm, rm)))
 PY

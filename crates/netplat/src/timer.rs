@@ -78,16 +78,20 @@ impl Deadline {
     pub async fn until(&mut self, deadline: Instant) -> std::io::Result<()> {
         loop {
             if Instant::now() >= deadline {
-                // Consume a pending expiry so the reactor does not report it again.
-                let _ = self.fd.get_ref().0.wait();
-                self.armed = None;
+                // Still armed (for a later deadline) or expired unread: either is handled by
+                // the next call (re-arming resets the expiry count; a stale readiness costs one
+                // read that would block).
                 return Ok(());
             }
             self.arm(deadline)?;
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().0.wait().map_err(std::io::Error::from)) {
-                // Expired (an expiry of an earlier deadline is caught by the check above).
-                Ok(_) => self.armed = None,
+                Ok(_) => {
+                    // Expired and consumed: nothing more to read until it is re-armed. (An
+                    // expiry of an earlier deadline is caught by the check above.)
+                    guard.clear_ready();
+                    self.armed = None;
+                }
                 // Not yet: wait for the reactor again.
                 Err(_would_block) => continue,
             }
