@@ -317,10 +317,7 @@ pub struct Row {
 /// ("smtp_alert mail"), lvs-director's model (BFD_CHECK rejected), and vrrp-runtime (settings
 /// logged at start as not supported). A block listed here passes its note to
 /// its children; an entry "block > keyword" applies to that block's keyword only.
-pub const RUNTIME_GAPS: &[(&str, &str)] = &[
-    ("BFD_CHECK", "no BFD subsystem"),
-    ("use_vmac_addr", "the base interface keeps its own MAC"),
-];
+pub const RUNTIME_GAPS: &[(&str, &str)] = &[("BFD_CHECK", "no BFD subsystem")];
 
 /// Every keyword by block (a block's own keywords first, then its sub-blocks), with its
 /// derived status.

@@ -59,7 +59,9 @@ start() { # name ns binary conf
         -p "$TMP/$1/k.pid" -r "$TMP/$1/v.pid" -c "$TMP/$1/c.pid" >/dev/null 2>&1 &
 }
 start ours "$NS_OURS" "$OURS" "$TMP/k.conf"
-start nolease "$NS_NOL" "$OURS" "$TMP/nolease.conf"
+# A copy of the binary, so the two daemons of ours share no pages (PSS stays comparable).
+cp "$OURS" "$TMP/keepalived-nolease"
+start nolease "$NS_NOL" "$TMP/keepalived-nolease" "$TMP/nolease.conf"
 start ref "$NS_REF" "$REF" "$TMP/k.conf"
 sleep "$WARMUP"
 pids() { # all processes of a daemon: its parent and the parent's children

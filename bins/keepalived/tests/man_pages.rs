@@ -111,7 +111,8 @@ fn keepalived_conf_5_lists_every_keyword_with_status() {
     assert_eq!(status("global_defs", "smtp_server"), "supported");
     assert_eq!(status("vrrp_instance", "smtp_alert"), "supported");
     assert_eq!(status("vrrp_sync_group", "smtp_alert"), "supported");
-    assert!(status("vrrp_instance", "use_vmac_addr").starts_with("parsed, not used"));
+    assert_eq!(status("vrrp_instance", "use_vmac_addr"), "supported");
+    assert_eq!(status("global_defs", "vmac_addr_prefix"), "supported");
     assert_eq!(status("", "garp_group"), "supported");
     assert_eq!(status("global_defs", "vmac_prefix"), "supported");
     // The probe really sees notes: some keywords are unsupported, most are supported.

@@ -541,9 +541,11 @@ impl Builder {
                 }
                 "no_email_faults" => g.no_email_faults = true,
                 // keepalived-rs's own keywords and ones only a runtime reads: kept as
-                // statements (vrrp-runtime: `krs_vip_lease`, `vmac_prefix`; the daemon:
+                // statements (vrrp-runtime: `krs_vip_lease`, `vmac_prefix`, `vmac_addr_prefix`; the daemon:
                 // `metrics_listen`).
-                "krs_vip_lease" | "metrics_listen" | "vmac_prefix" => g.extra.push(st.clone()),
+                "krs_vip_lease" | "metrics_listen" | "vmac_prefix" | "vmac_addr_prefix" => {
+                    g.extra.push(st.clone())
+                }
                 _ => {
                     self.not_supported(st, "global_defs");
                     g.extra.push(st.clone());
@@ -902,7 +904,8 @@ impl Builder {
                     ip.no_track = true;
                     i += 1;
                 }
-                "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" => {
+                "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" | "mngtmpaddr"
+                | "use_vmac" => {
                     ip.other.push(key.to_string());
                     i += 1;
                 }
@@ -921,7 +924,7 @@ impl Builder {
                         &vl.loc.0,
                         format!("{}: unknown address option '{key}'", st.keyword),
                     )
-                    .with_hint("options are dev, label, brd, scope, peer, no_track, preferred_lft, home, -nodad, noprefixroute, autojoin, track_group");
+                    .with_hint("options are dev, label, brd, scope, peer, no_track, preferred_lft, home, -nodad, noprefixroute, mngtmpaddr, autojoin, use_vmac, track_group");
                     self.emit(d);
                     i += 1;
                 }

@@ -99,6 +99,8 @@ pub(crate) struct InstanceSpec {
     pub dont_track_primary: bool,
     /// `use_vmac [NAME]` (with `vmac_xmit_base`).
     pub vmac: Option<VmacSpec>,
+    /// VMACs for addresses (`use_vmac_addr`, a VIP's `use_vmac`).
+    pub addr_vmacs: Vec<AddrVmacSpec>,
     /// `virtual_routes` that parsed.
     pub routes: Vec<crate::routes::VirtualRoute>,
     /// `virtual_rules` that parsed, with their `file:line`.
@@ -174,70 +176,50 @@ pub(crate) fn lease_from_config(cfg: &Config) -> bool {
     !off
 }
 
-/// Located warnings for settings the configuration language types but this runtime does not
-/// carry out (yet), so they are never ignored silently: `use_vmac_addr` where it would create a
-/// VMAC (a VIP on another interface, or an excluded VIP of the other family).
-pub(crate) fn unsupported(cfg: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    for v in &cfg.vrrp_instances {
-        if !v.use_vmac_addr {
-            continue;
-        }
-        let v6 = v
-            .virtual_ipaddress
-            .first()
-            .is_some_and(|a| a.addr.is_ipv6());
-        let own_if = v.interface.as_deref();
-        let affected = v
-            .virtual_ipaddress
-            .iter()
-            .chain(&v.virtual_ipaddress_excluded)
-            .any(|a| a.dev.as_deref().is_some_and(|d| Some(d) != own_if) || a.addr.is_ipv6() != v6);
-        if affected {
-            out.push(format!(
-                "{}:{}: vrrp_instance {}: use_vmac_addr is not supported yet; addresses on other interfaces or of the other family stay on their interface without a VMAC",
-                v.loc.0.file, v.loc.0.line, v.name
-            ));
-        }
-    }
-    out
+/// A VMAC for addresses (`use_vmac_addr`, or `use_vmac` on a VIP): a private macvlan on `base`
+/// with the instance's virtual MAC for `family`, carrying `addrs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AddrVmacSpec {
+    pub name: String,
+    pub base: String,
+    pub family: Family,
+    pub addrs: Vec<IpAddr>,
 }
 
-/// The VMAC interface name of every `use_vmac` instance, as keepalived picks them: the name
-/// given, else `PREFIX.VRID` (`vmac_prefix`, default `vrrp`) unless an instance earlier in the
-/// configuration uses it already, then `PREFIX6.VRID` first for IPv6, then `PREFIX1.VRID`,
-/// `PREFIX2.VRID`, ... (`create_vmac_name`).
-pub(crate) fn vmac_names(cfg: &Config) -> BTreeMap<String, String> {
-    let prefix = cfg
-        .global
+/// The VMAC names keepalived would pick: per `use_vmac` instance its VMAC, and per instance its
+/// address VMACs.
+#[derive(Debug, Default)]
+pub(crate) struct VmacPlan {
+    pub instance: BTreeMap<String, String>,
+    pub addrs: BTreeMap<String, Vec<AddrVmacSpec>>,
+}
+
+fn global_word<'a>(cfg: &'a Config, kw: &str) -> Option<&'a str> {
+    cfg.global
         .extra
         .iter()
-        .find(|s| s.keyword == "vmac_prefix")
+        .find(|s| s.keyword == kw)
         .and_then(|s| s.args.first())
         .map(String::as_str)
-        .unwrap_or("vrrp");
+}
+
+/// VMAC names as keepalived picks them, instance by instance in configuration order: the
+/// name given, else `PREFIX.VRID` (`vmac_prefix`, default `vrrp`) unless already used, then
+/// `PREFIX6.VRID` first for IPv6, then `PREFIX1.VRID`, `PREFIX2.VRID`, ... (`create_vmac_name`).
+/// Address VMACs (prefix `vmac_addr_prefix`, else `vmac_prefix`) follow their instance's: one
+/// per (interface, family) for each VIP/eVIP that keepalived puts on a VMAC of its own — on
+/// another interface (`dev`) with `use_vmac_addr` or the VIP's `use_vmac`, or on the instance's
+/// interface with the other address family (`use_vmac_addr`) or without an instance VMAC
+/// (the VIP's `use_vmac`).
+pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
+    let prefix = global_word(cfg, "vmac_prefix").unwrap_or("vrrp");
+    let addr_prefix = global_word(cfg, "vmac_addr_prefix").unwrap_or(prefix);
     let mut used: Vec<String> = cfg
         .vrrp_instances
         .iter()
         .filter_map(|v| v.use_vmac.as_ref()?.name.clone())
         .collect();
-    let mut out = BTreeMap::new();
-    for v in &cfg.vrrp_instances {
-        let Some(u) = &v.use_vmac else { continue };
-        let Some(vrid) = v.virtual_router_id else {
-            continue;
-        };
-        if let Some(n) = &u.name {
-            out.insert(v.name.clone(), n.clone());
-            continue;
-        }
-        let v6 = v
-            .virtual_ipaddress
-            .first()
-            .map(|a| a.addr)
-            .or(v.unicast_src_ip)
-            .or(v.mcast_src_ip)
-            .is_some_and(|a| a.is_ipv6());
+    let pick = |prefix: &str, vrid: u8, v6: bool, used: &mut Vec<String>| {
         let fit = |p: &str| {
             // IFNAMSIZ - 1: the prefix is shortened, never the VRID.
             let tail = format!(".{vrid}");
@@ -256,9 +238,72 @@ pub(crate) fn vmac_names(cfg: &Config) -> BTreeMap<String, String> {
             name = fit(&format!("{prefix}{num}"));
         }
         used.push(name.clone());
-        out.insert(v.name.clone(), name);
+        name
+    };
+    let mut plan = VmacPlan::default();
+    for v in &cfg.vrrp_instances {
+        let Some(vrid) = v.virtual_router_id else {
+            continue;
+        };
+        let v6 = v
+            .virtual_ipaddress
+            .first()
+            .map(|a| a.addr)
+            .or(v.unicast_src_ip)
+            .or(v.mcast_src_ip)
+            .is_some_and(|a| a.is_ipv6());
+        if let Some(u) = &v.use_vmac {
+            let name = match &u.name {
+                Some(n) => n.clone(),
+                None => pick(prefix, vrid, v6, &mut used),
+            };
+            plan.instance.insert(v.name.clone(), name);
+        }
+        let own_if = v.interface.as_deref();
+        let mut addr_vmacs: Vec<AddrVmacSpec> = Vec::new();
+        for a in v
+            .virtual_ipaddress
+            .iter()
+            .chain(&v.virtual_ipaddress_excluded)
+        {
+            let per_vip = a.other.iter().any(|o| o == "use_vmac");
+            let on_own = a.dev.is_none() || a.dev.as_deref() == own_if;
+            let same_family = a.addr.is_ipv6() == v6;
+            let wants = if on_own {
+                !(v.use_vmac.is_some() && same_family)
+                    && (per_vip || (v.use_vmac_addr && !same_family))
+            } else {
+                per_vip || v.use_vmac_addr
+            };
+            let Some(base) = a.dev.as_deref().or(own_if) else {
+                continue;
+            };
+            if !wants {
+                continue;
+            }
+            let family = if a.addr.is_ipv6() {
+                Family::V6
+            } else {
+                Family::V4
+            };
+            match addr_vmacs
+                .iter_mut()
+                .find(|x| x.base == base && x.family == family)
+            {
+                Some(x) => x.addrs.push(a.addr),
+                None => addr_vmacs.push(AddrVmacSpec {
+                    name: pick(addr_prefix, vrid, a.addr.is_ipv6(), &mut used),
+                    base: base.to_string(),
+                    family,
+                    addrs: vec![a.addr],
+                }),
+            }
+        }
+        if !addr_vmacs.is_empty() {
+            plan.addrs.insert(v.name.clone(), addr_vmacs);
+        }
     }
-    out
+    plan
 }
 
 /// A sync group's notification settings (its own notify scripts, the global script user and
@@ -322,6 +367,7 @@ pub(crate) fn instance_spec(
     inst: &VrrpInstance,
 ) -> Result<InstanceSpec, VrrpRuntimeError> {
     let g = &cfg.global;
+    let mut plan = vmac_plan(cfg);
     let ifname = inst
         .interface
         .clone()
@@ -531,11 +577,13 @@ pub(crate) fn instance_spec(
             .collect(),
         dont_track_primary: inst.dont_track_primary,
         vmac: inst.use_vmac.as_ref().map(|_| VmacSpec {
-            name: vmac_names(cfg)
+            name: plan
+                .instance
                 .remove(&inst.name)
                 .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
             xmit_base: inst.vmac_xmit_base,
         }),
+        addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
         routes,
         rules,
         route_errors,
@@ -563,15 +611,7 @@ mod tests {
              vrrp_instance D {\n interface eth1\n virtual_router_id 8\n use_vmac vm8\n virtual_ipaddress { 10.1.3.1/24 }\n}\n\
              vrrp_instance E {\n interface eth1\n virtual_router_id 9\n virtual_ipaddress { 10.1.4.1/24 }\n}",
         );
-        assert!(unsupported(&c).is_empty());
-        let a = parse("vrrp_instance A {\n interface eth0\n virtual_router_id 7\n use_vmac\n use_vmac_addr\n virtual_ipaddress { 10.1.1.1/24\n 10.2.2.2/24 dev eth1 }\n}");
-        assert!(
-            unsupported(&a)[0]
-                .starts_with("t.conf:1: vrrp_instance A: use_vmac_addr is not supported yet"),
-            "{:?}",
-            unsupported(&a)
-        );
-        let n = vmac_names(&c);
+        let n = vmac_plan(&c).instance;
         assert_eq!(n.get("A").map(String::as_str), Some("vrrp.7"));
         assert_eq!(n.get("B").map(String::as_str), Some("vrrp6.7"));
         assert_eq!(n.get("C").map(String::as_str), Some("vrrp1.7"));
@@ -579,8 +619,29 @@ mod tests {
         assert_eq!(n.get("E"), None);
         let p = parse("global_defs {\n vmac_prefix averyverylongprefix\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 200\n use_vmac\n virtual_ipaddress { 10.1.1.1/24 }\n}");
         assert_eq!(
-            vmac_names(&p).get("A").map(String::as_str),
+            vmac_plan(&p).instance.get("A").map(String::as_str),
             Some("averyverylo.200")
+        );
+        // Address VMACs, as the reference names them (lab_interop_use_vmac_addr_same_as_reference).
+        let a = parse("vrrp_instance V4 {\n interface eth0\n virtual_router_id 70\n use_vmac\n use_vmac_addr\n virtual_ipaddress {\n 10.0.0.10/24\n 10.9.0.10/24 dev eth1\n 10.9.0.11/24 dev eth1\n }\n virtual_ipaddress_excluded {\n fd00::70/64\n }\n}\nvrrp_instance W {\n interface eth0\n virtual_router_id 71\n virtual_ipaddress {\n 10.0.0.11/24\n 10.8.0.1/24 dev eth2 use_vmac\n 10.8.0.2/24 dev eth3\n }\n}");
+        let p = vmac_plan(&a);
+        assert_eq!(p.instance.get("V4").map(String::as_str), Some("vrrp.70"));
+        let v4 = p.addrs.get("V4").expect("V4 address VMACs");
+        assert_eq!(v4.len(), 2, "{v4:?}");
+        assert_eq!(
+            (v4[0].name.as_str(), v4[0].base.as_str()),
+            ("vrrp1.70", "eth1")
+        );
+        assert_eq!(v4[0].addrs.len(), 2);
+        assert_eq!(
+            (v4[1].name.as_str(), v4[1].base.as_str(), v4[1].family),
+            ("vrrp6.70", "eth0", Family::V6)
+        );
+        let w = p.addrs.get("W").expect("W address VMACs");
+        assert_eq!(w.len(), 1, "only the VIP with use_vmac: {w:?}");
+        assert_eq!(
+            (w[0].name.as_str(), w[0].base.as_str()),
+            ("vrrp.71", "eth2")
         );
     }
 

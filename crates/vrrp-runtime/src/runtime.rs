@@ -46,11 +46,16 @@ struct Inst {
     tx_sock: usize,
     /// The VMAC this runtime created (deleted when the instance leaves).
     vmac_created: Option<u32>,
+    /// VMACs of addresses (`use_vmac_addr`, a VIP's `use_vmac`).
+    addr_vmacs: Vec<AddrVmac>,
     mac: [u8; 6],
     primary: IpAddr,
     vr: VirtualRouter,
     sock: usize,
     packet: Option<PacketSocket>,
+    /// Gratuitous ARP/NA sockets of the other interfaces VIPs are put on with `dev`: (name,
+    /// MAC, socket). keepalived sends each VIP's GARPs on the VIP's own interface.
+    garp_ifs: Vec<(String, [u8; 6], PacketSocket)>,
     notify: Option<mpsc::UnboundedSender<Job>>,
     holding: bool,
     last_refresh: Option<Instant>,
@@ -71,6 +76,15 @@ struct Inst {
     handover_until: Option<Instant>,
     /// New master heard: drop VIPs at this instant.
     handover_drop_at: Option<Instant>,
+}
+
+/// A running address VMAC: its plan, link index, whether we created it, MAC and GARP socket.
+struct AddrVmac {
+    spec: config::AddrVmacSpec,
+    index: u32,
+    created: bool,
+    mac: [u8; 6],
+    packet: Option<PacketSocket>,
 }
 
 struct SockEntry {
@@ -384,9 +398,6 @@ pub(crate) async fn run_async(
         groups: Vec::new(),
         pacers: crate::garp::Pacers::from_config(&config),
     };
-    for w in config::unsupported(&config) {
-        log::warn!("{w}");
-    }
     for ci in &config.vrrp_instances {
         if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
             rt.insts.push(inst);
@@ -799,59 +810,48 @@ impl Rt {
     /// link and whether it was created here.
     fn setup_vmac(
         &mut self,
-        spec: &InstanceSpec,
+        inst: &str,
+        vrid: u8,
+        family: Family,
         base: &netplat::Link,
-        primary: IpAddr,
-        v: &config::VmacSpec,
+        name: &str,
+        ipv6_on: bool,
+        link_local: Option<std::net::Ipv6Addr>,
     ) -> Result<(netplat::Link, bool), String> {
-        let mac = vmac_mac(spec.vrid.get(), spec.family);
-        let (link, created) = match self.rtnl.link_by_name(&v.name) {
+        let mac = vmac_mac(vrid, family);
+        let (link, created) = match self.rtnl.link_by_name(name) {
             Ok(Some(l)) if l.parent == Some(base.index) && l.mac == mac => (l, false),
             Ok(Some(_)) => {
                 return Err(format!(
-                "interface {} exists and is not this instance's VMAC (macvlan on {} with MAC {})",
-                v.name,
-                base.name,
-                fmt_mac(&mac)
-            ))
+                    "interface {name} exists and is not this instance's VMAC (macvlan on {} with MAC {})",
+                    base.name,
+                    fmt_mac(&mac)
+                ))
             }
             Ok(None) => {
                 let l = self
                     .rtnl
-                    .add_macvlan(
-                        &v.name,
-                        base.index,
-                        netplat::MacvlanMode::Private,
-                        Some(mac),
-                    )
-                    .map_err(|e| format!("creating VMAC {}: {e}", v.name))?;
+                    .add_macvlan(name, base.index, netplat::MacvlanMode::Private, Some(mac))
+                    .map_err(|e| format!("creating VMAC {name}: {e}"))?;
                 (l, true)
             }
-            Err(e) => return Err(format!("looking up {}: {e}", v.name)),
+            Err(e) => return Err(format!("looking up {name}: {e}")),
         };
-        let other_family_evip = spec
-            .excluded
-            .iter()
-            .any(|a| a.addr.is_ipv6() != (spec.family == Family::V6));
         let mut settings: Vec<(&str, &str, &str, &str)> = vec![
-            ("ipv6", v.name.as_str(), "addr_gen_mode", "1"),
+            ("ipv6", name, "addr_gen_mode", "1"),
             (
                 "ipv6",
-                v.name.as_str(),
+                name,
                 "disable_ipv6",
-                if spec.family == Family::V4 && !other_family_evip {
-                    "1"
-                } else {
-                    "0"
-                },
+                if ipv6_on { "0" } else { "1" },
             ),
         ];
-        if spec.family == Family::V4 {
+        if family == Family::V4 {
             settings.extend([
-                ("ipv4", v.name.as_str(), "arp_ignore", "1"),
-                ("ipv4", v.name.as_str(), "accept_local", "1"),
-                ("ipv4", v.name.as_str(), "rp_filter", "0"),
-                ("ipv4", v.name.as_str(), "promote_secondaries", "1"),
+                ("ipv4", name, "arp_ignore", "1"),
+                ("ipv4", name, "accept_local", "1"),
+                ("ipv4", name, "rp_filter", "0"),
+                ("ipv4", name, "promote_secondaries", "1"),
                 ("ipv4", base.name.as_str(), "arp_ignore", "1"),
                 ("ipv4", base.name.as_str(), "arp_filter", "1"),
             ]);
@@ -859,13 +859,13 @@ impl Rt {
         for (fam, ifname, key, value) in settings {
             let path = format!("/proc/sys/net/{fam}/conf/{ifname}/{key}");
             if let Err(e) = std::fs::write(&path, value) {
-                log::warn!("VMAC {}: setting {path} = {value}: {e}", v.name);
+                log::warn!("VMAC {name}: setting {path} = {value}: {e}");
             }
         }
         self.rtnl
             .set_link_up(link.index, true)
-            .map_err(|e| format!("bringing VMAC {} up: {e}", v.name))?;
-        if let (Family::V6, IpAddr::V6(ll), false) = (spec.family, primary, v.xmit_base) {
+            .map_err(|e| format!("bringing VMAC {name} up: {e}"))?;
+        if let Some(ll) = link_local {
             let a = AddressSpec::new(link.index, IpAddr::V6(ll), 64)
                 .scope(if ll.segments()[0] & 0xffc0 == 0xfe80 {
                     Scope::Link
@@ -875,17 +875,12 @@ impl Rt {
                 .flags(netplat::AddrFlags::NODAD)
                 .lifetimes(u32::MAX, 0);
             if let Err(e) = self.rtnl.replace_address(&a) {
-                return Err(format!(
-                    "adding source address {ll} to VMAC {}: {e}",
-                    v.name
-                ));
+                return Err(format!("adding source address {ll} to VMAC {name}: {e}"));
             }
         }
         if created {
             log::info!(
-                "VRRP_Instance({}) created VMAC {} ({}) on {}",
-                spec.name,
-                v.name,
+                "VRRP_Instance({inst}) created VMAC {name} ({}) on {}",
                 fmt_mac(&mac),
                 base.name
             );
@@ -895,6 +890,17 @@ impl Rt {
 
     /// Deletes the VMAC instance `i` created, if any.
     fn drop_vmac(&mut self, i: usize) {
+        for av in std::mem::take(&mut self.insts[i].addr_vmacs) {
+            if av.created {
+                if let Err(e) = self.rtnl.del_link(av.index) {
+                    log::warn!(
+                        "VRRP_Instance({}) deleting VMAC {}: {e}",
+                        self.insts[i].spec.name,
+                        av.spec.name
+                    );
+                }
+            }
+        }
         if let Some(ix) = self.insts[i].vmac_created.take() {
             if let Err(e) = self.rtnl.del_link(ix) {
                 log::warn!(
@@ -989,7 +995,24 @@ impl Rt {
         let (mut vip_if, mut tx_sock, mut vmac_created) =
             ((spec.ifname.clone(), link.index), sidx, None);
         if let Some(v) = spec.vmac.clone() {
-            let (vlink, created) = match self.setup_vmac(&spec, &link, primary, &v) {
+            let other_family_evip = spec
+                .excluded
+                .iter()
+                .any(|a| a.addr.is_ipv6() != (spec.family == Family::V6));
+            let ll = match (spec.family, primary, v.xmit_base) {
+                (Family::V6, IpAddr::V6(ll), false) => Some(ll),
+                _ => None,
+            };
+            let made = self.setup_vmac(
+                &spec.name,
+                spec.vrid.get(),
+                spec.family,
+                &link,
+                &v.name,
+                spec.family == Family::V6 || other_family_evip,
+                ll,
+            );
+            let (vlink, created) = match made {
                 Ok(x) => x,
                 Err(e) => {
                     log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
@@ -1031,6 +1054,83 @@ impl Rt {
                 None
             }
         };
+        let mut addr_vmacs = Vec::new();
+        for av in spec.addr_vmacs.clone() {
+            let base = match self.rtnl.link_by_name(&av.base) {
+                Ok(Some(l)) => l,
+                _ => {
+                    log::error!(
+                        "vrrp_instance {}: VMAC {} for {:?}: interface {} does not exist",
+                        spec.name,
+                        av.name,
+                        av.addrs,
+                        av.base
+                    );
+                    continue;
+                }
+            };
+            let ll = match av.family {
+                Family::V6 => primary_address(&mut self.rtnl, base.index, Family::V6, &[])
+                    .and_then(|a| match a {
+                        IpAddr::V6(a) => Some(a),
+                        IpAddr::V4(_) => None,
+                    }),
+                Family::V4 => None,
+            };
+            let made = self.setup_vmac(
+                &spec.name,
+                spec.vrid.get(),
+                av.family,
+                &base,
+                &av.name,
+                av.family == Family::V6,
+                ll,
+            );
+            match made {
+                Ok((l, created)) => {
+                    let packet = PacketSocket::open(l.index)
+                        .map_err(|e| {
+                            log::error!(
+                                "vrrp_instance {}: no GARP socket on {}: {e}",
+                                spec.name,
+                                av.name
+                            )
+                        })
+                        .ok();
+                    addr_vmacs.push(AddrVmac {
+                        mac: vmac_mac(spec.vrid.get(), av.family),
+                        index: l.index,
+                        created,
+                        packet,
+                        spec: av,
+                    });
+                }
+                Err(e) => log::error!("vrrp_instance {}: {e}", spec.name),
+            }
+        }
+        let mut garp_ifs: Vec<(String, [u8; 6], PacketSocket)> = Vec::new();
+        for d in spec
+            .vips
+            .iter()
+            .chain(&spec.excluded)
+            .filter_map(|v| v.dev.as_ref())
+        {
+            if *d == spec.ifname || *d == vip_if.0 || garp_ifs.iter().any(|g| g.0 == *d) {
+                continue;
+            }
+            // A missing interface is reported (located) when the VIP is added.
+            let Ok(Some(l)) = self.rtnl.link_by_name(d) else {
+                continue;
+            };
+            let mut m = [0u8; 6];
+            if l.mac.len() == 6 {
+                m.copy_from_slice(&l.mac);
+            }
+            match PacketSocket::open(l.index) {
+                Ok(p) => garp_ifs.push((d.clone(), m, p)),
+                Err(e) => log::error!("vrrp_instance {}: no GARP socket on {d}: {e}", spec.name),
+            }
+        }
         let vr = VirtualRouter::new(spec.router_config(primary));
         let (ntx, handle) =
             notify::spawn_queue(spec.name.clone(), spec.notify.clone(), env.fifos.clone());
@@ -1050,6 +1150,8 @@ impl Rt {
             vr,
             sock: sidx,
             packet,
+            garp_ifs,
+            addr_vmacs,
             notify: Some(ntx),
             holding: false,
             last_refresh: None,
@@ -1231,7 +1333,8 @@ impl Rt {
                         && spec.mcast_group == cur.mcast_group
                         && spec.unicast_peers.is_empty() == cur.unicast_peers.is_empty()
                         && sock_proto(&spec) == sock_proto(cur)
-                        && spec.vmac == cur.vmac =>
+                        && spec.vmac == cur.vmac
+                        && spec.addr_vmacs == cur.addr_vmacs =>
                 {
                     Plan::Update(Box::new(spec))
                 }
@@ -1453,6 +1556,13 @@ impl Rt {
         let what = format!("VRRP_Instance({}) VIP", self.insts[i].spec.name);
         let default = self.insts[i].vip_if.clone();
         let mut s = self.address_spec(v, Some(default), &what)?;
+        if let Some(av) = self.insts[i]
+            .addr_vmacs
+            .iter()
+            .find(|a| a.spec.addrs.contains(&v.addr))
+        {
+            s.index = av.index;
+        }
         if with_lease && v.addr.is_ipv4() {
             let lease = self.lease_secs(i);
             s = s.lifetimes(lease, lease);
@@ -1987,27 +2097,56 @@ impl Rt {
         if inst.packet.is_none() {
             return;
         }
-        let addrs: Vec<IpAddr> = inst
-            .spec
-            .vips
-            .iter()
-            .chain(&inst.spec.excluded)
-            .map(|v| v.addr)
-            .collect();
-        let now_out = self
-            .pacers
-            .request(&inst.spec.ifname, &inst.spec.name, &addrs, rep, now);
+        // Per interface (a VIP's `dev`, else the instance's), in configuration order.
+        let mut by_if: Vec<(&str, Vec<IpAddr>)> = Vec::new();
+        for v in inst.spec.vips.iter().chain(&inst.spec.excluded) {
+            let ifname = v.dev.as_deref().unwrap_or(&inst.spec.ifname);
+            match by_if.iter_mut().find(|x| x.0 == ifname) {
+                Some(x) => x.1.push(v.addr),
+                None => by_if.push((ifname, vec![v.addr])),
+            }
+        }
+        let mut now_out = Vec::new();
+        for (ifname, addrs) in by_if {
+            now_out.extend(
+                self.pacers
+                    .request(ifname, &inst.spec.name, &addrs, rep, now),
+            );
+        }
         for a in now_out {
             self.send_garp(i, a);
         }
     }
 
+    /// One gratuitous ARP/NA for VIP `addr` of instance `i`, on the VIP's interface with its MAC
+    /// (the VMAC's for VIPs on the instance's interface).
     fn send_garp(&self, i: usize, addr: IpAddr) {
         let inst = &self.insts[i];
-        let Some(ps) = &inst.packet else { return };
+        let dev = inst
+            .spec
+            .vips
+            .iter()
+            .chain(&inst.spec.excluded)
+            .find(|v| v.addr == addr)
+            .and_then(|v| v.dev.as_deref());
+        let on_vmac = inst
+            .addr_vmacs
+            .iter()
+            .find(|a| a.spec.addrs.contains(&addr))
+            .and_then(|a| Some((a.mac, a.packet.as_ref()?)));
+        let (mac, ps) = match on_vmac {
+            Some(x) => x,
+            None => match dev.and_then(|d| inst.garp_ifs.iter().find(|g| g.0 == d)) {
+                Some((_, m, p)) => (*m, p),
+                None => match &inst.packet {
+                    Some(p) => (inst.mac, p),
+                    None => return,
+                },
+            },
+        };
         let frame: Vec<u8> = match addr {
-            IpAddr::V4(a) => frames::gratuitous_arp(inst.mac, a).to_vec(),
-            IpAddr::V6(a) => frames::unsolicited_na(inst.mac, a, false).to_vec(),
+            IpAddr::V4(a) => frames::gratuitous_arp(mac, a).to_vec(),
+            IpAddr::V6(a) => frames::unsolicited_na(mac, a, false).to_vec(),
         };
         match ps.send(&frame) {
             Ok(()) => Metrics::bump(&self.metrics.garps_sent),

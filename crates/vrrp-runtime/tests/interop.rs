@@ -473,16 +473,9 @@ fn lab_interop_use_vmac_same_as_reference() {
               echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
         let out = d.host.sh(script).unwrap_or_default();
         // eth0's link-local address (it differs per namespace) is written as ETH0-LL.
-        let ll = d
-            .host
-            .ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"])
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip_while(|w| *w != "inet6")
-            .nth(1)
-            .and_then(|a| a.split('/').next())
-            .unwrap_or("none")
-            .to_string();
+        let ll = Some(d.eth0_link_local())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "none".into());
         out.lines()
             .filter(|l| !l.contains("valid_lft"))
             .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
@@ -598,4 +591,161 @@ fn lab_interop_use_vmac_ipv6_failover() {
         "we rejected none of the reference's adverts: {}",
         a.stats()
     );
+}
+
+// Proves gratuitous ARPs go out on each VIP's own interface, as the reference sends them: ours
+// and keepalived 2.2.7, each a lone master on eth0 with a second VIP `dev eth1` (eth1 on another
+// segment), send the GARPs for 10.0.0.10 on eth0 with eth0's MAC and those for 10.9.0.10 on
+// eth1 with eth1's MAC — none of either on the other interface (captures on both).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_garp_on_the_vips_interface() {
+    let vips = format!("    {VIP}/24\n    10.9.0.10/24 dev eth1");
+    let conf = format!(
+        "global_defs {{\n  vrrp_garp_master_delay 0\n  vrrp_garp_master_repeat 2\n}}\n{}",
+        instance("VI_1", 84, 150, "", &vips)
+    );
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "kagia" } else { "kagib" }).expect("lab");
+        lab.segment("br1").expect("segment");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        d.host.attach("eth1", "br1").expect("eth1");
+        d.host
+            .add_addr_dev("10.9.0.1/24", "eth1")
+            .expect("eth1 addr");
+        let cap0 = lab.capture("a", "eth0", "g0").expect("capture eth0");
+        let cap1 = lab.capture("a", "eth1", "g1").expect("capture eth1");
+        std::thread::sleep(Duration::from_millis(500));
+        let ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        wait_until(Duration::from_secs(10), || d.has_vip(VIP)).expect("master holds the VIP");
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut per_if = Vec::new();
+        for (cap, dev) in [(&cap0, "eth0"), (&cap1, "eth1")] {
+            cap.signal(Signal::SIGINT).ok();
+            std::thread::sleep(Duration::from_millis(300));
+            let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+            let mac = d.host.mac(dev).expect("mac");
+            let lines = tshark_fields(
+                &pcap,
+                "arp.isgratuitous",
+                &["eth.src", "arp.src.hw_mac", "arp.src.proto_ipv4"],
+            );
+            let mut got: Vec<String> = lines
+                .lines()
+                .map(|l| l.replace(&mac, &format!("{dev}-MAC")))
+                .collect();
+            got.sort();
+            got.dedup();
+            per_if.push(format!("{dev}: {got:?}"));
+        }
+        let who = if reference { "reference" } else { "ours" };
+        eprintln!("{who}: {per_if:?}");
+        assert_eq!(
+            per_if,
+            [
+                "eth0: [\"eth0-MAC\\teth0-MAC\\t10.0.0.10\"]",
+                "eth1: [\"eth1-MAC\\teth1-MAC\\t10.9.0.10\"]"
+            ],
+            "{who}"
+        );
+        seen.push(per_if);
+        drop(ref_proc);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+// Proves use_vmac_addr as the reference does it: ours and keepalived 2.2.7, each a lone master
+// with an IPv4 `use_vmac` + `use_vmac_addr` instance on eth0 whose VIPs include one on eth1
+// (another segment) and an IPv6 excluded VIP, leave the same interfaces: the instance's VMAC
+// vrrp.70 (IPv6 on because of the IPv6 eVIP), vrrp1.70 on eth1 carrying the eth1 VIP, vrrp6.70
+// on eth0 (IPv6 virtual MAC, eth0's link-local) carrying the eVIP — same links, addresses,
+// routes and sysctls (lifetimes left out: our VIP lease). Both delete all three at stop.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_use_vmac_addr_same_as_reference() {
+    let conf = instance(
+        "V4",
+        70,
+        150,
+        "  use_vmac\n  use_vmac_addr\n  virtual_ipaddress_excluded {\n    fd00::70/64\n  }",
+        &format!("    {VIP}/24\n    10.9.0.10/24 dev eth1"),
+    );
+    let show = |d: &Director| {
+        let script = "ip -d link show | grep -A2 vrrp | sed 's/^[0-9]*: //'; \
+            for i in vrrp.70 vrrp1.70 vrrp6.70; do ip addr show dev $i | sed 's/^[0-9]*: //'; done; \
+            ip -6 route | grep -v '^fe80::/64 dev eth'; ip route; \
+            for i in vrrp.70 vrrp1.70 vrrp6.70 eth0 eth1; do for k in addr_gen_mode disable_ipv6; do \
+              echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; \
+              for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
+              echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+        let out = d.host.sh(script).unwrap_or_default();
+        let ll = Some(d.eth0_link_local())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "none".into());
+        out.lines()
+            .filter(|l| !l.contains("valid_lft"))
+            .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "kavaa" } else { "kavab" }).expect("lab");
+        lab.segment("br1").expect("segment");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        d.host.attach("eth1", "br1").expect("eth1");
+        d.host
+            .add_addr_dev("10.9.0.1/24", "eth1")
+            .expect("eth1 addr");
+        d.host.add_addr("fd00::1/64").expect("a6");
+        std::thread::sleep(Duration::from_millis(300));
+        let ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        let placed = |d: &Director| {
+            let s = show(d);
+            s.contains("inet 10.0.0.10/24")
+                && s.contains("inet 10.9.0.10/24")
+                && s.contains("inet6 fd00::70/64")
+        };
+        wait_until(Duration::from_secs(10), || placed(&d))
+            .unwrap_or_else(|_| panic!("VIPs not placed:\n{}\n{}", show(&d), d.log()));
+        std::thread::sleep(Duration::from_millis(500));
+        seen.push(show(&d));
+        match &ref_proc {
+            Some(p) => signal_tree(p, Signal::SIGTERM),
+            None => {
+                d.proc
+                    .as_ref()
+                    .expect("proc")
+                    .signal(Signal::SIGTERM)
+                    .expect("term");
+            }
+        }
+        let gone = |d: &Director| {
+            d.host
+                .ip(&["-o", "link", "show"])
+                .unwrap_or_default()
+                .lines()
+                .all(|l| !l.contains("vrrp"))
+        };
+        wait_until(Duration::from_secs(5), || gone(&d)).unwrap_or_else(|_| {
+            panic!(
+                "{} left VMACs",
+                if reference { "reference" } else { "ours" }
+            )
+        });
+        drop(ref_proc);
+    }
+    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+    assert_eq!(seen[0], seen[1]);
 }

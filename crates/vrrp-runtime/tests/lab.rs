@@ -536,20 +536,7 @@ fn lab_use_vmac() {
     cap.signal(Signal::SIGINT).ok();
     std::thread::sleep(Duration::from_millis(500));
     let pcap = cap.pcap_path().expect("pcap").to_path_buf();
-    let out = std::process::Command::new("tshark")
-        .args([
-            "-r",
-            pcap.to_str().unwrap_or(""),
-            "-Y",
-            "vrrp && ip.src == 10.0.0.1",
-            "-T",
-            "fields",
-            "-e",
-            "eth.src",
-        ])
-        .output()
-        .expect("tshark");
-    let srcs = String::from_utf8_lossy(&out.stdout).to_string();
+    let srcs = tshark_fields(&pcap, "vrrp && ip.src == 10.0.0.1", &["eth.src"]);
     assert!(!srcs.trim().is_empty(), "no advert from a captured");
     assert!(
         srcs.lines().all(|l| l.trim() == "00:00:5e:00:01:43"),
@@ -621,18 +608,7 @@ fn lab_use_vmac_ipv6() {
         );
     }
     // The VMAC carries the director's eth0 link-local address (no DAD) and no other one.
-    let ll = |d: &Director| -> String {
-        d.host
-            .ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"])
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip_while(|w| *w != "inet6")
-            .nth(1)
-            .and_then(|a| a.split('/').next())
-            .unwrap_or("")
-            .to_string()
-    };
-    let a_ll = ll(&a);
+    let a_ll = a.eth0_link_local();
     assert!(a_ll.starts_with("fe80::"), "a's link-local: {a_ll}");
     let vm_ll: Vec<String> = show(&a, "addr")
         .lines()
@@ -665,22 +641,7 @@ fn lab_use_vmac_ipv6() {
     cap.signal(Signal::SIGINT).ok();
     std::thread::sleep(Duration::from_millis(500));
     let pcap = cap.pcap_path().expect("pcap").to_path_buf();
-    let out = std::process::Command::new("tshark")
-        .args([
-            "-r",
-            pcap.to_str().unwrap_or(""),
-            "-Y",
-            "vrrp && vrrp.prio == 150",
-            "-T",
-            "fields",
-            "-e",
-            "eth.src",
-            "-e",
-            "ipv6.src",
-        ])
-        .output()
-        .expect("tshark");
-    let srcs = String::from_utf8_lossy(&out.stdout).to_string();
+    let srcs = tshark_fields(&pcap, "vrrp && vrrp.prio == 150", &["eth.src", "ipv6.src"]);
     assert!(!srcs.trim().is_empty(), "no advert from a captured");
     let want = format!("00:00:5e:00:02:44\t{a_ll}");
     assert!(

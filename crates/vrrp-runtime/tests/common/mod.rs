@@ -72,6 +72,18 @@ impl Director {
         let _ = lab;
         self.proc = Some(self.host.spawn(&argv).expect("spawn krs-vrrpd"));
     }
+    /// The host's eth0 IPv6 link-local address, without prefix length ("" if none).
+    pub fn eth0_link_local(&self) -> String {
+        self.host
+            .ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"])
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .unwrap_or("")
+            .to_string()
+    }
     pub fn log(&self) -> String {
         self.proc
             .as_ref()
@@ -127,4 +139,23 @@ pub fn wait_holder(ds: &[&Director], who: usize, vip: &str, timeout: Duration) -
     );
     {}
     t0.elapsed()
+}
+
+/// Fields of the packets of `pcap` matching the display `filter`, one line per packet, tab
+/// separated (`tshark -T fields`).
+pub fn tshark_fields(pcap: &std::path::Path, filter: &str, fields: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("tshark");
+    cmd.args([
+        "-r",
+        pcap.to_str().unwrap_or(""),
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+    ]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("tshark");
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
