@@ -78,6 +78,17 @@ struct Inst {
     handover_drop_at: Option<Instant>,
 }
 
+/// What a VMAC is to be: its VRID and family (hence its MAC), name, whether IPv6 stays on, and
+/// the link-local source address to put on it.
+#[derive(Clone, Copy)]
+struct VmacReq<'a> {
+    vrid: u8,
+    family: Family,
+    name: &'a str,
+    ipv6_on: bool,
+    link_local: Option<std::net::Ipv6Addr>,
+}
+
 /// A running address VMAC: its plan, link index, whether we created it, MAC and GARP socket.
 struct AddrVmac {
     spec: config::AddrVmacSpec,
@@ -811,13 +822,16 @@ impl Rt {
     fn setup_vmac(
         &mut self,
         inst: &str,
-        vrid: u8,
-        family: Family,
         base: &netplat::Link,
-        name: &str,
-        ipv6_on: bool,
-        link_local: Option<std::net::Ipv6Addr>,
+        v: &VmacReq<'_>,
     ) -> Result<(netplat::Link, bool), String> {
+        let VmacReq {
+            vrid,
+            family,
+            name,
+            ipv6_on,
+            link_local,
+        } = *v;
         let mac = vmac_mac(vrid, family);
         let (link, created) = match self.rtnl.link_by_name(name) {
             Ok(Some(l)) if l.parent == Some(base.index) && l.mac == mac => (l, false),
@@ -1005,12 +1019,14 @@ impl Rt {
             };
             let made = self.setup_vmac(
                 &spec.name,
-                spec.vrid.get(),
-                spec.family,
                 &link,
-                &v.name,
-                spec.family == Family::V6 || other_family_evip,
-                ll,
+                &VmacReq {
+                    vrid: spec.vrid.get(),
+                    family: spec.family,
+                    name: &v.name,
+                    ipv6_on: spec.family == Family::V6 || other_family_evip,
+                    link_local: ll,
+                },
             );
             let (vlink, created) = match made {
                 Ok(x) => x,
@@ -1079,12 +1095,14 @@ impl Rt {
             };
             let made = self.setup_vmac(
                 &spec.name,
-                spec.vrid.get(),
-                av.family,
                 &base,
-                &av.name,
-                av.family == Family::V6,
-                ll,
+                &VmacReq {
+                    vrid: spec.vrid.get(),
+                    family: av.family,
+                    name: &av.name,
+                    ipv6_on: av.family == Family::V6,
+                    link_local: ll,
+                },
             );
             match made {
                 Ok((l, created)) => {
