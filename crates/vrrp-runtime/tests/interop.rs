@@ -447,6 +447,80 @@ fn lab_interop_garp_group_pacing_same_as_reference() {
     );
 }
 
+/// Runs `conf` under ours, then under the reference, each a lone master in a fresh lab (`setup`
+/// prepares host "a" after its eth0 got 10.0.0.1/24 and fd00::1/64), waits until every string
+/// of `placed` shows in the output of the shell `script`, records that output (eth0's
+/// link-local written as ETH0-LL; lifetimes left out: our VIP lease differs by design), stops
+/// the daemon and waits until no VMAC is left. Returns [ours, reference].
+fn vmac_state_ours_and_reference(
+    tags: [&str; 2],
+    conf: &str,
+    script: &str,
+    placed: &[&str],
+    setup: impl Fn(&Lab, &Director),
+) -> Vec<String> {
+    let show = |d: &Director| {
+        let out = d.host.sh(script).unwrap_or_default();
+        let ll = Some(d.eth0_link_local())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "none".into());
+        out.lines()
+            .filter(|l| !l.contains("valid_lft"))
+            .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut seen = Vec::new();
+    for (tag, reference) in tags.into_iter().zip([false, true]) {
+        let who = if reference { "reference" } else { "ours" };
+        let lab = Lab::new(tag).expect("lab");
+        let mut d = director(&lab, "a", "10.0.0.1", conf);
+        d.host.add_addr("fd00::1/64").expect("a6");
+        setup(&lab, &d);
+        std::thread::sleep(Duration::from_millis(300));
+        let ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        let r = wait_until(Duration::from_secs(10), || {
+            let s = show(&d);
+            placed.iter().all(|p| s.contains(p))
+        });
+        assert!(
+            r.is_ok(),
+            "{who}: VIPs not placed:\n{}\n{}",
+            show(&d),
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        seen.push(show(&d));
+        match &ref_proc {
+            Some(p) => signal_tree(p, Signal::SIGTERM),
+            None => {
+                d.proc
+                    .as_ref()
+                    .expect("proc")
+                    .signal(Signal::SIGTERM)
+                    .expect("term");
+            }
+        }
+        let gone = |d: &Director| {
+            d.host
+                .ip(&["-o", "link", "show"])
+                .unwrap_or_default()
+                .lines()
+                .all(|l| !l.contains("vrrp"))
+        };
+        let r = wait_until(Duration::from_secs(5), || gone(&d));
+        assert!(r.is_ok(), "{who} left VMACs");
+        drop(ref_proc);
+    }
+    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+    seen
+}
+
 // Proves use_vmac (IPv4 and IPv6) sets up the same interfaces as the reference: ours and
 // keepalived 2.2.7, each a lone master in its own namespace with an IPv4 and an
 // IPv6 `use_vmac` instance, leave the same VMAC links (`ip -d link`: macvlan private, virtual
@@ -463,71 +537,20 @@ fn lab_interop_use_vmac_same_as_reference() {
         instance("V6", 68, 150, "  version 3\n  use_vmac", "    fd00::10/64"),
         instance("V4", 67, 150, "  use_vmac", &format!("    {VIP}/24"))
     );
-    let show = |d: &Director| {
-        let script = "ip -d link show | grep -A2 vrrp | sed 's/^[0-9]*: //'; \
-            for i in vrrp.68 vrrp.67; do ip addr show dev $i | sed 's/^[0-9]*: //'; done; \
-            ip -6 route; ip route; \
-            for i in vrrp.68 vrrp.67 eth0; do for k in addr_gen_mode disable_ipv6 accept_dad; do \
-              echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; done; \
-            for i in vrrp.68 vrrp.67 eth0; do for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
-              echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
-        let out = d.host.sh(script).unwrap_or_default();
-        // eth0's link-local address (it differs per namespace) is written as ETH0-LL.
-        let ll = Some(d.eth0_link_local())
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| "none".into());
-        out.lines()
-            .filter(|l| !l.contains("valid_lft"))
-            .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let mut seen = Vec::new();
-    for reference in [false, true] {
-        let lab = Lab::new(if reference { "kavma" } else { "kavmb" }).expect("lab");
-        let mut d = director(&lab, "a", "10.0.0.1", &conf);
-        d.host.add_addr("fd00::1/64").expect("a6");
-        std::thread::sleep(Duration::from_millis(300));
-        let ref_proc = if reference {
-            Some(start_reference(&lab, &d))
-        } else {
-            d.start(&lab, &[]);
-            None
-        };
-        let vmac_vips = |d: &Director| {
-            let s = show(d);
-            s.contains("inet 10.0.0.10/24") && s.contains("inet6 fd00::10/64")
-        };
-        wait_until(Duration::from_secs(10), || vmac_vips(&d))
-            .unwrap_or_else(|_| panic!("VIPs not on the VMACs:\n{}", show(&d)));
-        std::thread::sleep(Duration::from_millis(500));
-        seen.push(show(&d));
-        let gone = |d: &Director| {
-            d.host
-                .ip(&["-o", "link", "show"])
-                .unwrap_or_default()
-                .lines()
-                .all(|l| !l.contains("vrrp."))
-        };
-        match &ref_proc {
-            Some(p) => signal_tree(p, Signal::SIGTERM),
-            None => {
-                d.proc
-                    .as_ref()
-                    .expect("proc")
-                    .signal(Signal::SIGTERM)
-                    .expect("term");
-            }
-        }
-        wait_until(Duration::from_secs(5), || gone(&d)).unwrap_or_else(|_| {
-            panic!(
-                "{} left its VMACs",
-                if reference { "reference" } else { "ours" }
-            )
-        });
-        drop(ref_proc);
-    }
-    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+    let script = "ip -d link show | grep -A2 vrrp | sed 's/^[0-9]*: //'; \
+        for i in vrrp.68 vrrp.67; do ip addr show dev $i | sed 's/^[0-9]*: //'; done; \
+        ip -6 route; ip route; \
+        for i in vrrp.68 vrrp.67 eth0; do for k in addr_gen_mode disable_ipv6 accept_dad; do \
+          echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; done; \
+        for i in vrrp.68 vrrp.67 eth0; do for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
+          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+    let seen = vmac_state_ours_and_reference(
+        ["kavmb", "kavma"],
+        &conf,
+        script,
+        &["inet 10.0.0.10/24", "inet6 fd00::10/64"],
+        |_, _| {},
+    );
     assert_eq!(seen[0], seen[1]);
 }
 
@@ -676,76 +699,29 @@ fn lab_interop_use_vmac_addr_same_as_reference() {
         "  use_vmac\n  use_vmac_addr\n  virtual_ipaddress_excluded {\n    fd00::70/64\n  }",
         &format!("    {VIP}/24\n    10.9.0.10/24 dev eth1"),
     );
-    let show = |d: &Director| {
-        let script = "ip -d link show | grep -A2 vrrp | sed 's/^[0-9]*: //'; \
-            for i in vrrp.70 vrrp1.70 vrrp6.70; do ip addr show dev $i | sed 's/^[0-9]*: //'; done; \
-            ip -6 route | grep -v '^fe80::/64 dev eth'; ip route; \
-            for i in vrrp.70 vrrp1.70 vrrp6.70 eth0 eth1; do for k in addr_gen_mode disable_ipv6; do \
-              echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; \
-              for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
-              echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
-        let out = d.host.sh(script).unwrap_or_default();
-        let ll = Some(d.eth0_link_local())
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| "none".into());
-        out.lines()
-            .filter(|l| !l.contains("valid_lft"))
-            .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let mut seen = Vec::new();
-    for reference in [false, true] {
-        let lab = Lab::new(if reference { "kavaa" } else { "kavab" }).expect("lab");
-        lab.segment("br1").expect("segment");
-        let mut d = director(&lab, "a", "10.0.0.1", &conf);
-        d.host.attach("eth1", "br1").expect("eth1");
-        d.host
-            .add_addr_dev("10.9.0.1/24", "eth1")
-            .expect("eth1 addr");
-        d.host.add_addr("fd00::1/64").expect("a6");
-        std::thread::sleep(Duration::from_millis(300));
-        let ref_proc = if reference {
-            Some(start_reference(&lab, &d))
-        } else {
-            d.start(&lab, &[]);
-            None
-        };
-        let placed = |d: &Director| {
-            let s = show(d);
-            s.contains("inet 10.0.0.10/24")
-                && s.contains("inet 10.9.0.10/24")
-                && s.contains("inet6 fd00::70/64")
-        };
-        wait_until(Duration::from_secs(10), || placed(&d))
-            .unwrap_or_else(|_| panic!("VIPs not placed:\n{}\n{}", show(&d), d.log()));
-        std::thread::sleep(Duration::from_millis(500));
-        seen.push(show(&d));
-        match &ref_proc {
-            Some(p) => signal_tree(p, Signal::SIGTERM),
-            None => {
-                d.proc
-                    .as_ref()
-                    .expect("proc")
-                    .signal(Signal::SIGTERM)
-                    .expect("term");
-            }
-        }
-        let gone = |d: &Director| {
+    let script = "ip -d link show | grep -A2 vrrp | sed 's/^[0-9]*: //'; \
+        for i in vrrp.70 vrrp1.70 vrrp6.70; do ip addr show dev $i | sed 's/^[0-9]*: //'; done; \
+        ip -6 route | grep -v '^fe80::/64 dev eth'; ip route; \
+        for i in vrrp.70 vrrp1.70 vrrp6.70 eth0 eth1; do for k in addr_gen_mode disable_ipv6; do \
+          echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; \
+          for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
+          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+    let seen = vmac_state_ours_and_reference(
+        ["kavab", "kavaa"],
+        &conf,
+        script,
+        &[
+            "inet 10.0.0.10/24",
+            "inet 10.9.0.10/24",
+            "inet6 fd00::70/64",
+        ],
+        |lab, d| {
+            lab.segment("br1").expect("segment");
+            d.host.attach("eth1", "br1").expect("eth1");
             d.host
-                .ip(&["-o", "link", "show"])
-                .unwrap_or_default()
-                .lines()
-                .all(|l| !l.contains("vrrp"))
-        };
-        wait_until(Duration::from_secs(5), || gone(&d)).unwrap_or_else(|_| {
-            panic!(
-                "{} left VMACs",
-                if reference { "reference" } else { "ours" }
-            )
-        });
-        drop(ref_proc);
-    }
-    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+                .add_addr_dev("10.9.0.1/24", "eth1")
+                .expect("eth1 addr");
+        },
+    );
     assert_eq!(seen[0], seen[1]);
 }
