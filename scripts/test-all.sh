@@ -119,14 +119,17 @@ stage_vm() {
     local rc=${PIPESTATUS[0]}
     # 2. Tests that must run INSIDE the VM (named vm_*): build every test binary on the host, keep those that
     #    contain vm_ tests, and run them all in one VM boot, each in its package dir like cargo test does.
-    local script="$ROOT/target/vm/scripts/test-all-vm.sh" exe dir
+    local script="$ROOT/target/vm/scripts/test-all-vm.sh" exe dir list
     mkdir -p "$(dirname "$script")"
     {
         echo '#!/bin/sh'
         echo 'rc=0'
         while IFS=$'\t' read -r exe dir; do
             [ -n "$exe" ] || continue
-            "$exe" --list --ignored 2>/dev/null | grep -qE '(^|::)vm_[A-Za-z0-9_]*: test' || continue
+            # The whole listing first: with pipefail, `grep -q` exiting at its first match could
+            # kill the lister with SIGPIPE and drop a binary that has vm_ tests.
+            list=$("$exe" --list --ignored 2>/dev/null) || continue
+            grep -qE '(^|::)vm_[A-Za-z0-9_]*: test' <<<"$list" || continue
             echo "echo '=== in-vm: $(basename "$exe")'"
             echo "( cd '$dir' && CARGO_MANIFEST_DIR='$dir' '$exe' --ignored vm_ --test-threads=1 ) || rc=1"
         done < <(cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c 'import sys, json, os
