@@ -20,11 +20,9 @@
 //! ([`Error::errno`] lets callers test for `EEXIST`, `EADDRNOTAVAIL`, `EPERM`, ...).
 //!
 //! * sockets: [`sock::disconnect`] (`connect(AF_UNSPEC)`, to reuse a TCP socket).
-//! * timers: [`timer::Deadline`], a timerfd deadline for tokio loops (one wake-up per deadline).
 //!
 //! `netlink-sys` and `nix` wrap most system calls; the only `unsafe` is in `packet` (a
-//! `sockaddr_ll` bind), `sock` (an `AF_UNSPEC` address) and `timer` (registering the timerfd
-//! with tokio's reactor).
+//! `sockaddr_ll` bind) and `sock` (an `AF_UNSPEC` address).
 
 mod addr;
 mod error;
@@ -35,7 +33,6 @@ mod route;
 mod rtnl;
 mod rule;
 pub mod sock;
-pub mod timer;
 mod watch;
 
 pub use addr::{AddrFlags, Address, AddressSpec, Scope};

@@ -1,7 +1,10 @@
 //! The VRRP worker runtime: drives vrrp-proto state machines with real sockets, timers and
 //! netlink.
 //!
-//! [`run`] is blocking: it builds its own single-threaded tokio runtime, opens one raw
+//! [`run`] is blocking: it builds its own single-threaded tokio runtime (for notify and track
+//! scripts), runs the event loop on a thread of its own that blocks on one inbox channel until
+//! the next event or deadline (an idle master wakes once per advert, one futex wait; see
+//! `events.rs`), opens one raw
 //! IP-protocol-112 socket per (interface, family), demultiplexes received adverts by interface
 //! and VRID into the instances' [`vrrp_proto::VirtualRouter`]s after
 //! [`vrrp_proto::validate`], and performs the state machines' actions: adverts, VIPs through
@@ -18,6 +21,7 @@
 //!   them.
 
 mod config;
+mod events;
 mod garp;
 mod notify;
 mod procs;

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conf_parse::TrackProcess;
-use tokio::sync::mpsc;
 
 /// How often `/proc` is scanned.
 pub(crate) const SCAN_EVERY: Duration = Duration::from_secs(1);
@@ -178,7 +177,7 @@ pub(crate) fn initial(matchers: &[Matcher]) -> Vec<bool> {
 pub(crate) fn spawn(
     matchers: Vec<Matcher>,
     start: Vec<bool>,
-    tx: mpsc::UnboundedSender<ProcEvent>,
+    tx: crate::events::Tx<ProcEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use conf_parse::{Config, IpAddress};
 use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
 use socket2::Socket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use vrrp_proto::wire::ip::{checksum_mode, AhHeader, IpHeader, Ipv4Header, VRRP_TOS, VRRP_TTL};
 use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
 use vrrp_proto::{
@@ -18,6 +18,7 @@ use vrrp_proto::{
 };
 
 use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
+use crate::events::{Event, Shutdown, Tx};
 use crate::notify::{self, Fifos, Job};
 use crate::track::{self, TrackEvent};
 use crate::{procs, sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
@@ -158,8 +159,8 @@ fn parse_scope(s: &str) -> Scope {
 struct Env {
     fifos: Fifos,
     fifo_paths: Vec<String>,
-    rx_tx: mpsc::UnboundedSender<(usize, Vec<u8>, Instant)>,
-    tr_tx: mpsc::UnboundedSender<TrackEvent>,
+    rx_tx: Tx<(usize, Vec<u8>, Instant)>,
+    tr_tx: Tx<TrackEvent>,
     stop: Arc<AtomicBool>,
     readers: Vec<std::thread::JoinHandle<()>>,
     /// How many of the runtime's sockets have their receive thread.
@@ -338,20 +339,62 @@ pub(crate) async fn run_async(
     opts: RuntimeOptions,
     mut reloads: mpsc::UnboundedReceiver<Reload>,
 ) -> Result<(), VrrpRuntimeError> {
+    let (ev_tx, ev_rx) = std::sync::mpsc::channel::<Event>();
+    // Reload requests come on a tokio channel: forwarded into the loop's inbox.
+    let fwd = Tx::<Reload>::new(ev_tx.clone());
+    let forward = tokio::spawn(async move {
+        while let Some(r) = reloads.recv().await {
+            if fwd.send(r).is_err() {
+                return;
+            }
+        }
+    });
+    // The loop runs on a thread of its own (tokio's blocking pool, with this runtime's context:
+    // scripts and notifications it starts are tokio tasks here).
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || {
+        let _ctx = handle.enter();
+        run_loop(config, opts, ev_tx, ev_rx)
+    })
+    .await;
+    forward.abort();
+    let notify_handles = match joined {
+        Ok(r) => r?,
+        Err(e) => {
+            return Err(VrrpRuntimeError::Io {
+                op: "VRRP loop thread".into(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        }
+    };
+    // Flush notifications (bounded).
+    for h in notify_handles {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    Ok(())
+}
+
+/// The VRRP runtime proper: sets everything up, runs the loop until shutdown, releases.
+/// Returns the notification queues to be drained.
+fn run_loop(
+    config: Config,
+    opts: RuntimeOptions,
+    ev_tx: std::sync::mpsc::Sender<Event>,
+    ev_rx: std::sync::mpsc::Receiver<Event>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, VrrpRuntimeError> {
     let lease = opts
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
     let rtnl = Rtnl::new().map_err(nl("opening rtnetlink".into()))?;
     let fifo_paths = config::notify_fifos(&config);
 
-    // Shutdown: external watch and/or signals.
-    let (sd_tx, mut sd_rx) = watch::channel(false);
+    // Shutdown: external watch and/or signals, forwarded into the inbox.
     if let Some(mut ext) = opts.shutdown.clone() {
-        let tx = sd_tx.clone();
+        let tx = Tx::<Shutdown>::new(ev_tx.clone());
         tokio::spawn(async move {
             loop {
                 if *ext.borrow_and_update() {
-                    let _ = tx.send(true);
+                    let _ = tx.send(Shutdown);
                     return;
                 }
                 if ext.changed().await.is_err() {
@@ -370,18 +413,18 @@ pub(crate) async fn run_async(
             op: "installing SIGINT handler".into(),
             source,
         })?;
-        let tx = sd_tx.clone();
+        let tx = Tx::<Shutdown>::new(ev_tx.clone());
         tokio::spawn(async move {
             tokio::select! {
                 _ = term.recv() => {},
                 _ = int.recv() => {},
             }
-            let _ = tx.send(true);
+            let _ = tx.send(Shutdown);
         });
     }
 
-    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<(usize, Vec<u8>, Instant)>();
-    let (tr_tx, mut tr_rx) = mpsc::unbounded_channel::<TrackEvent>();
+    let rx_tx = Tx::new(ev_tx.clone());
+    let tr_tx = Tx::new(ev_tx.clone());
     let mut env = Env {
         fifos: Fifos::open(&fifo_paths),
         fifo_paths,
@@ -428,7 +471,7 @@ pub(crate) async fn run_async(
 
     rt.apply_statics(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
-    let (proc_tx, mut proc_rx) = mpsc::unbounded_channel::<procs::ProcEvent>();
+    let proc_tx = Tx::<procs::ProcEvent>::new(ev_tx.clone());
     let mut proc_watch: Option<(BTreeMap<String, String>, Arc<AtomicBool>)> = None;
     let mut watch_procs = |rt: &mut Rt, config: &Config| {
         let ms = procs::matchers_for(config, |n| {
@@ -474,7 +517,7 @@ pub(crate) async fn run_async(
 
     // Link events, read on a thread like the adverts; without them links are polled like track
     // files.
-    let (link_tx, mut link_rx) = mpsc::unbounded_channel::<Result<(), String>>();
+    let link_tx = Tx::<Result<(), String>>::new(ev_tx.clone());
     let mut link_events = match netplat::LinkWatch::new(Duration::ZERO) {
         Ok(w) => {
             let stop = env.stop.clone();
@@ -513,7 +556,7 @@ pub(crate) async fn run_async(
     };
     // Track files: inotify on their directories, read on a thread too (started when the
     // configuration has track files).
-    let (file_tx, mut file_rx) = mpsc::unbounded_channel::<()>();
+    let file_tx = Tx::<()>::new(ev_tx.clone());
     let mut file_watch: Option<std::sync::mpsc::Sender<Vec<std::path::PathBuf>>> = None;
     let mut inotify_ok = true;
     let mut watch_files = |env: &mut Env, paths: Vec<std::path::PathBuf>| -> bool {
@@ -541,10 +584,6 @@ pub(crate) async fn run_async(
     let mut has_track_files = !rt.track_file_paths().is_empty();
     let mut current = config;
 
-    let mut timer = netplat::timer::Deadline::new().map_err(|source| VrrpRuntimeError::Io {
-        op: "timerfd for the event loop".into(),
-        source,
-    })?;
     let mut shutting_down = false;
     let mut next_link_poll = Instant::now() + LINK_POLL;
     let mut next_file_poll = Instant::now() + file_poll;
@@ -570,15 +609,24 @@ pub(crate) async fn run_async(
         {
             break;
         }
-        tokio::select! {
-            biased;
-            r = sd_rx.changed(), if !shutting_down => {
-                if r.is_err() || *sd_rx.borrow() {
-                    shutting_down = true;
-                    rt.begin_shutdown(Instant::now());
-                }
+        // One blocking wait for the next event or the deadline (a futex wait: the only
+        // system call of an idle loop besides the adverts themselves).
+        let ev = match ev_rx.recv_timeout(deadline.saturating_duration_since(now)) {
+            Ok(ev) => Some(ev),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            // Not while this function holds `ev_tx`; stop rather than spin if it happens.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Some(Event::Shutdown(Shutdown)),
+        };
+        match ev {
+            None => {}
+            Some(Event::Shutdown(_)) if !shutting_down => {
+                shutting_down = true;
+                rt.begin_shutdown(Instant::now());
             }
-            Some(req) = reloads.recv(), if !shutting_down => {
+            Some(Event::Shutdown(_)) => {}
+            // Dropped while stopping: the requester sees its answer channel closed.
+            Some(Event::Reload(_)) if shutting_down => {}
+            Some(Event::Reload(req)) => {
                 let report = rt.reload(&current, &req.config, &mut env, Instant::now());
                 if let Err(e) = env.spawn_readers(&rt.socks) {
                     log::error!("reload: {e}");
@@ -606,59 +654,61 @@ pub(crate) async fn run_async(
                 }
                 let _ = req.done.send(report);
             }
-            Some((sidx, pkt, at)) = rx_rx.recv() => {
-                rt.on_packet(sidx, &pkt, at);
-            }
-            Some(ev) = tr_rx.recv() => {
+            Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
+            Some(Event::Track(ev)) => {
                 rt.scripts_ok.insert(ev.script.clone(), ev.ok);
                 let now = Instant::now();
                 for i in 0..rt.insts.len() {
-                    if rt.insts[i].spec.track_scripts.iter().any(|t| t.name == ev.script) {
+                    if rt.insts[i]
+                        .spec
+                        .track_scripts
+                        .iter()
+                        .any(|t| t.name == ev.script)
+                    {
                         rt.recompute_tracking(i, now, false);
                     }
                 }
             }
-            Some(ev) = proc_rx.recv(), if !shutting_down => {
+            Some(Event::Proc(_)) if shutting_down => {}
+            Some(Event::Proc(ev)) => {
                 rt.procs_ok.insert(ev.name.clone(), ev.up);
                 let now = Instant::now();
                 for i in 0..rt.insts.len() {
-                    if rt.insts[i].spec.track_processes.iter().any(|t| t.name == ev.name) {
+                    if rt.insts[i]
+                        .spec
+                        .track_processes
+                        .iter()
+                        .any(|t| t.name == ev.name)
+                    {
                         rt.recompute_tracking(i, now, false);
                     }
                 }
             }
-            Some(()) = file_rx.recv(), if !shutting_down => {
-                rt.poll_links(Instant::now(), false, true);
+            Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
+            Some(Event::File) => {}
+            Some(Event::Link(ev)) => match ev {
+                Ok(()) if !shutting_down => rt.poll_links(Instant::now(), true, false),
+                Ok(()) => {}
+                Err(e) => {
+                    log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
+                    link_events = false;
+                }
+            },
+        }
+        // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
+        let now = Instant::now();
+        if now >= deadline {
+            rt.on_timers(now, shutting_down);
+            let links_due = !link_events && now >= next_link_poll;
+            let files_due = has_track_files && now >= next_file_poll;
+            if links_due {
+                next_link_poll = now + LINK_POLL;
             }
-            Some(ev) = link_rx.recv() => {
-                match ev {
-                    Ok(()) if !shutting_down => rt.poll_links(Instant::now(), true, false),
-                    Ok(()) => {}
-                    Err(e) => {
-                        log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
-                        link_events = false;
-                    }
-                }
+            if files_due {
+                next_file_poll = now + file_poll;
             }
-            r = timer.until(deadline) => {
-                if let Err(e) = r {
-                    // Not expected from a timerfd; do not spin on it.
-                    log::error!("event loop timer: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                let now = Instant::now();
-                rt.on_timers(now, shutting_down);
-                let links_due = !link_events && now >= next_link_poll;
-                let files_due = has_track_files && now >= next_file_poll;
-                if links_due {
-                    next_link_poll = now + LINK_POLL;
-                }
-                if files_due {
-                    next_file_poll = now + file_poll;
-                }
-                if (links_due || files_due) && !shutting_down {
-                    rt.poll_links(now, links_due, files_due);
-                }
+            if (links_due || files_due) && !shutting_down {
+                rt.poll_links(now, links_due, files_due);
             }
         }
         // Anything above may have moved a counter or a state; states are written at once. No
@@ -697,9 +747,7 @@ pub(crate) async fn run_async(
     for (_, (_, h)) in std::mem::take(&mut env.scripts) {
         h.abort();
     }
-    for h in std::mem::take(&mut env.notify_handles) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
-    }
+    let notify_handles = std::mem::take(&mut env.notify_handles);
     // The reader threads block without timeouts (no idle wake-ups): they end on their next
     // event, finding `stop` set or the runtime gone; they are not waited for.
     env.stop.store(true, Ordering::Relaxed);
@@ -707,7 +755,7 @@ pub(crate) async fn run_async(
         stop.store(true, Ordering::Relaxed);
     }
     env.readers.clear();
-    Ok(())
+    Ok(notify_handles)
 }
 
 /// A running vrrp_sync_group: its members and the group state last notified.

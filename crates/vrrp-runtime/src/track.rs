@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use conf_parse::VrrpScript;
-use tokio::sync::mpsc;
 
 use crate::notify::split_command;
 
@@ -133,7 +132,7 @@ async fn run_once(argv: &[String], timeout: Duration, who: Option<RunAs>) -> boo
 pub(crate) fn spawn_script(
     s: VrrpScript,
     who: Option<RunAs>,
-    tx: mpsc::UnboundedSender<TrackEvent>,
+    tx: crate::events::Tx<TrackEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let argv = split_command(&s.script);
@@ -190,7 +189,7 @@ pub(crate) fn spawn_script(
 /// files is replaced by sending a new list on the returned sender (reload). Runs on its own
 /// thread, waking every second to notice `stop` and a new list.
 pub(crate) fn spawn_file_watch(
-    tx: mpsc::UnboundedSender<()>,
+    tx: crate::events::Tx<()>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<(
     std::sync::mpsc::Sender<Vec<std::path::PathBuf>>,
