@@ -367,7 +367,19 @@ pub(crate) fn instance_spec(
     inst: &VrrpInstance,
 ) -> Result<InstanceSpec, VrrpRuntimeError> {
     let g = &cfg.global;
-    let mut plan = vmac_plan(cfg);
+    // VMAC names depend on the whole configuration: worked out only for instances that use one.
+    let uses_vmac = inst.use_vmac.is_some()
+        || inst.use_vmac_addr
+        || inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded)
+            .any(|a| a.other.iter().any(|o| o == "use_vmac"));
+    let mut plan = if uses_vmac {
+        vmac_plan(cfg)
+    } else {
+        VmacPlan::default()
+    };
     let ifname = inst
         .interface
         .clone()

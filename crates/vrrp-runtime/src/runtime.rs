@@ -657,32 +657,12 @@ fn run_loop(
             Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
             Some(Event::Track(ev)) => {
                 rt.scripts_ok.insert(ev.script.clone(), ev.ok);
-                let now = Instant::now();
-                for i in 0..rt.insts.len() {
-                    if rt.insts[i]
-                        .spec
-                        .track_scripts
-                        .iter()
-                        .any(|t| t.name == ev.script)
-                    {
-                        rt.recompute_tracking(i, now, false);
-                    }
-                }
+                rt.recompute_tracking_of(|s| s.track_scripts.iter().any(|t| t.name == ev.script));
             }
             Some(Event::Proc(_)) if shutting_down => {}
             Some(Event::Proc(ev)) => {
                 rt.procs_ok.insert(ev.name.clone(), ev.up);
-                let now = Instant::now();
-                for i in 0..rt.insts.len() {
-                    if rt.insts[i]
-                        .spec
-                        .track_processes
-                        .iter()
-                        .any(|t| t.name == ev.name)
-                    {
-                        rt.recompute_tracking(i, now, false);
-                    }
-                }
+                rt.recompute_tracking_of(|s| s.track_processes.iter().any(|t| t.name == ev.name));
             }
             Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
             Some(Event::File) => {}
@@ -1175,10 +1155,13 @@ impl Rt {
             }
         }
         let mut garp_ifs: Vec<(String, [u8; 6], PacketSocket)> = Vec::new();
+        // Addresses on an address VMAC send from its own socket.
+        let on_addr_vmac = |a: &IpAddr| spec.addr_vmacs.iter().any(|v| v.addrs.contains(a));
         for d in spec
             .vips
             .iter()
             .chain(&spec.excluded)
+            .filter(|v| !on_addr_vmac(&v.addr))
             .filter_map(|v| v.dev.as_ref())
         {
             if *d == spec.ifname || *d == vip_if.0 || garp_ifs.iter().any(|g| g.0 == *d) {
@@ -2618,6 +2601,17 @@ impl Rt {
     }
 
     /// Recompute fault and priority delta from links and scripts; feed changes to the FSM.
+    /// Recomputes the tracking of the instances whose spec matches `tracks` (they track what
+    /// just changed).
+    fn recompute_tracking_of(&mut self, tracks: impl Fn(&InstanceSpec) -> bool) {
+        let now = Instant::now();
+        for i in 0..self.insts.len() {
+            if tracks(&self.insts[i].spec) {
+                self.recompute_tracking(i, now, false);
+            }
+        }
+    }
+
     fn recompute_tracking(&mut self, i: usize, now: Instant, initial: bool) {
         let inst = &self.insts[i];
         let mut fault = !inst.spec.dont_track_primary && !inst.link_up;

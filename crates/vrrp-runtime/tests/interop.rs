@@ -358,24 +358,14 @@ fn lab_interop_static_address_and_route_same_as_reference() {
     assert_eq!(seen[0], seen[1]);
 }
 
-/// Gratuitous ARPs `host` sent on eth0 in `pcap`: (seconds since the first, sender address).
+/// Gratuitous ARPs from `mac` in `pcap`: (seconds since the first, sender address).
 fn garps(pcap: &std::path::Path, mac: &str) -> Vec<(f64, String)> {
-    let out = std::process::Command::new("tshark")
-        .args([
-            "-r",
-            pcap.to_str().unwrap_or(""),
-            "-T",
-            "fields",
-            "-e",
-            "frame.time_relative",
-            "-e",
-            "arp.src.proto_ipv4",
-            "-Y",
-        ])
-        .arg(format!("arp.isgratuitous && eth.src == {mac}"))
-        .output()
-        .expect("tshark");
-    let v: Vec<(f64, String)> = String::from_utf8_lossy(&out.stdout)
+    let out = tshark_fields(
+        pcap,
+        &format!("arp.isgratuitous && eth.src == {mac}"),
+        &["frame.time_relative", "arp.src.proto_ipv4"],
+    );
+    let v: Vec<(f64, String)> = out
         .lines()
         .filter_map(|l| {
             let mut f = l.split('\t');
