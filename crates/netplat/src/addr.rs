@@ -10,7 +10,7 @@ use netlink_packet_route::{
     AddressFamily, RouteNetlinkMessage,
 };
 
-use crate::{Error, Result, Rtnl, IFNAME_MAX};
+use crate::{Error, Prepared, Result, Rtnl, IFNAME_MAX};
 
 /// Address scope (`RT_SCOPE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -386,6 +386,17 @@ impl Rtnl {
             NLM_F_CREATE | NLM_F_REPLACE,
             &spec.describe("replace"),
         )
+    }
+
+    /// [`Rtnl::replace_address`] prepared for [`Rtnl::send_prepared`]: sent without waiting
+    /// for the ACK (renewing a lease with one system call).
+    pub fn prepare_replace_address(spec: &AddressSpec) -> Result<Prepared> {
+        spec.validate()?;
+        Ok(Prepared::new(
+            RouteNetlinkMessage::NewAddress(spec.to_message(true)),
+            NLM_F_CREATE | NLM_F_REPLACE,
+            spec.describe("replace"),
+        ))
     }
 
     /// Deletes an address; fails with errno `EADDRNOTAVAIL` when it is not there.

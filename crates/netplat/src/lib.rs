@@ -40,7 +40,7 @@ pub use error::{Error, LinkRef};
 pub use link::{Link, MacvlanMode};
 pub use packet::PacketSocket;
 pub use route::{Route, RouteKind, RouteSpec, RT_TABLE_LOCAL, RT_TABLE_MAIN};
-pub use rtnl::Rtnl;
+pub use rtnl::{Prepared, Rtnl};
 pub use rule::{RuleKind, RuleSpec};
 pub use watch::LinkWatch;
 

@@ -17,6 +17,40 @@ const DUMP_RETRIES: usize = 5;
 pub struct Rtnl {
     socket: Socket,
     seq: u32,
+    /// Requests sent without an ACK ([`Rtnl::send_prepared`]): sequence number and what they
+    /// did, most recent last, for naming the errors the kernel sends back for them (bounded).
+    unacked: std::collections::VecDeque<(u32, std::sync::Arc<str>)>,
+    /// Errors for those requests, collected while waiting for other replies.
+    late_errors: Vec<Error>,
+}
+
+/// How many unacknowledged requests are remembered for naming their errors.
+const UNACKED_KEPT: usize = 256;
+
+/// A request serialized once, sent again and again by [`Rtnl::send_prepared`] without waiting
+/// for an ACK (e.g. renewing an address's lifetimes: one `send` system call each time).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    buf: Vec<u8>,
+    op: std::sync::Arc<str>,
+}
+
+impl Prepared {
+    /// `flags`: extra `NLM_F_*` flags (CREATE, REPLACE...); NLM_F_ACK is never set.
+    pub(crate) fn new(msg: RouteNetlinkMessage, flags: u16, op: String) -> Prepared {
+        let mut header = NetlinkHeader::default();
+        header.flags = (NLM_F_REQUEST | flags) & !NLM_F_ACK;
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
+        packet.finalize();
+        let mut buf = vec![0u8; packet.buffer_len()];
+        packet.serialize(&mut buf[..]);
+        Prepared { buf, op: op.into() }
+    }
+
+    /// What the request does (for messages).
+    pub fn op(&self) -> &str {
+        &self.op
+    }
 }
 
 impl std::fmt::Debug for Rtnl {
@@ -38,7 +72,79 @@ impl Rtnl {
             .map_err(|e| Error::io("connect netlink socket", e))?;
         // Extended acks are only used by the kernel to add text; errno is what we keep.
         let _ = socket.set_ext_ack(true);
-        Ok(Rtnl { socket, seq: 1 })
+        Ok(Rtnl {
+            socket,
+            seq: 1,
+            unacked: std::collections::VecDeque::new(),
+            late_errors: Vec::new(),
+        })
+    }
+
+    /// Sends a prepared request with a fresh sequence number and returns at once: no ACK is
+    /// asked for, so success costs one system call. The kernel still answers a failure with
+    /// an error message; [`Rtnl::take_late_errors`] collects those.
+    pub fn send_prepared(&mut self, p: &Prepared) -> Result<()> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut buf = p.buf.clone();
+        // nlmsg_seq: bytes 8..12 of the header, native endian.
+        if let Some(b) = buf.get_mut(8..12) {
+            b.copy_from_slice(&seq.to_ne_bytes());
+        }
+        if self.unacked.len() == UNACKED_KEPT {
+            self.unacked.pop_front();
+        }
+        self.unacked.push_back((seq, p.op.clone()));
+        self.socket
+            .send(&buf, 0)
+            .map(|_| ())
+            .map_err(|e| Error::io(format!("{}: netlink send", p.op), e))
+    }
+
+    /// The errors the kernel returned for requests sent by [`Rtnl::send_prepared`] since the
+    /// last call (never blocks).
+    pub fn take_late_errors(&mut self) -> Vec<Error> {
+        let mut buf: Vec<u8> = Vec::with_capacity(8192);
+        loop {
+            buf.clear();
+            match self.socket.recv(&mut buf, libc::MSG_DONTWAIT) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => self.note_late(&buf),
+            }
+        }
+        std::mem::take(&mut self.late_errors)
+    }
+
+    /// Records the error replies in `data` that answer unacknowledged requests.
+    fn note_late(&mut self, data: &[u8]) {
+        let mut offset = 0;
+        while offset < data.len() {
+            let Ok(reply) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..])
+            else {
+                return;
+            };
+            let len = reply.header.length as usize;
+            if len == 0 {
+                return;
+            }
+            offset += (len + 3) & !3;
+            self.note_late_reply(&reply);
+        }
+    }
+
+    fn note_late_reply(&mut self, reply: &NetlinkMessage<RouteNetlinkMessage>) {
+        let seq = reply.header.sequence_number;
+        if let NetlinkPayload::Error(err) = &reply.payload {
+            if let Some(code) = err.code {
+                if let Some(pos) = self.unacked.iter().position(|(s, _)| *s == seq) {
+                    let op = self.unacked.remove(pos).map(|(_, op)| op);
+                    self.late_errors.push(Error::Kernel {
+                        op: op.map(|o| o.to_string()).unwrap_or_default(),
+                        errno: code.get().abs(),
+                    });
+                }
+            }
+        }
     }
 
     /// Sends a request that expects an ACK (add/del/set). `flags` are extra `NLM_F_*`
@@ -131,7 +237,9 @@ impl Rtnl {
                 // NLMSG_ALIGN
                 offset += (len + 3) & !3;
                 if reply.header.sequence_number != seq {
-                    // A stale reply to an earlier request (e.g. after an error mid-dump).
+                    // A stale reply to an earlier request (e.g. after an error mid-dump), or
+                    // the error answer to an unacknowledged one (kept).
+                    self.note_late_reply(&reply);
                     continue;
                 }
                 if reply.header.flags & NLM_F_DUMP_INTR != 0 {

@@ -81,6 +81,48 @@ fn lab_addresses_roundtrip() {
     assert!(out.contains("fd00::1/64 scope global nodad"), "{out}");
 }
 
+// Proves prepared requests (lease renewals): each send renews the lifetimes with no ACK to
+// read, a stale failure's error is collected later and named, a blocking request in between
+// keeps working and keeps that error for `take_late_errors`, and nothing is left over after.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_prepared_requests_without_ack() {
+    let lab = Lab::new("npprep").unwrap();
+    let h = lab.host("a").unwrap();
+    let path = h.netns_path();
+    netplat::netns::in_netns(&path, || {
+        let mut nl = Rtnl::new().unwrap();
+        let eth0 = nl.require_link("eth0").unwrap();
+        let lease = AddressSpec::new(eth0.index, ip("10.1.0.7"), 24).lifetimes(30, 30);
+        nl.add_address(&lease).unwrap();
+        let renew = Rtnl::prepare_replace_address(&lease.clone().lifetimes(900, 900)).unwrap();
+        assert!(renew.op().contains("10.1.0.7"), "{}", renew.op());
+        nl.send_prepared(&renew).unwrap();
+        nl.send_prepared(&renew).unwrap();
+        let got = nl.addresses(Some(eth0.index)).unwrap();
+        let got = got.iter().find(|x| x.addr == ip("10.1.0.7")).unwrap();
+        assert!(got.valid_lft.unwrap() > 800, "{got:?}");
+        assert!(nl.take_late_errors().is_empty());
+
+        // A renewal that fails (no such interface): the error arrives later.
+        let bad =
+            Rtnl::prepare_replace_address(&AddressSpec::new(9999, ip("10.1.0.8"), 24)).unwrap();
+        nl.send_prepared(&bad).unwrap();
+        // A blocking request in between reads past that error and keeps it.
+        nl.replace_address(&lease.clone().lifetimes(600, 600))
+            .unwrap();
+        nl.send_prepared(&bad).unwrap();
+        let errs = nl.take_late_errors();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        for e in &errs {
+            assert_eq!(e.errno(), Some(errno::ENODEV), "{e}");
+            assert!(e.to_string().contains("10.1.0.8"), "{e}");
+        }
+        assert!(nl.take_late_errors().is_empty());
+    })
+    .unwrap();
+}
+
 // Proves link up/down, macvlan creation with a fixed MAC (a VRRP VMAC) and deletion, and
 // route add/list/delete with gateway, metric and table, checked against `ip`.
 #[test]

@@ -105,6 +105,22 @@ proptest! {
         let pkt = IpAdvert { ip, ah, advert: r.clone() };
         let mode = checksum_mode(r.version(), ip.src(), dst, false);
         let bytes = pkt.emit(mode, Some(&key), false).unwrap();
+        // Restamping the ident of an emitted packet (what a sender does instead of emitting
+        // each advert) gives the packet emitted with that ident; AH packets are refused.
+        let other = ident.wrapping_add(7);
+        let mut restamped = bytes.clone();
+        let r2 = vrrp_proto::wire::ip::restamp_ipv4_ident(&mut restamped, other);
+        match (&ip, &pkt.ah) {
+            (IpHeader::V4(h), None) => {
+                prop_assert!(r2.is_ok());
+                let again = IpAdvert { ip: IpHeader::V4(Ipv4Header { ident: other, ..*h }), ah: None, advert: r.clone() };
+                prop_assert_eq!(&restamped, &again.emit(mode, None, false).unwrap());
+            }
+            _ => {
+                prop_assert!(r2.is_err());
+                prop_assert_eq!(&restamped, &bytes);
+            }
+        }
         let back = IpAdvert::parse(&bytes).unwrap();
         prop_assert_eq!(&back.advert, &r);
         prop_assert_eq!(back.ip, ip);

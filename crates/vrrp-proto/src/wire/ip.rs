@@ -446,6 +446,31 @@ impl IpAdvert {
     }
 }
 
+/// Rewrites the IP identification of an emitted IPv4 packet without AH (whose ICV would
+/// cover it) and recomputes its header checksum: a sender keeps one emitted advert and
+/// restamps it for each send. Fails, leaving `packet` alone, on anything but a plain IPv4 header
+/// (version 4, IHL 5) or an AH packet.
+pub fn restamp_ipv4_ident(packet: &mut [u8], ident: u16) -> Result<(), WireError> {
+    let Some(h) = packet.get_mut(..IPV4_HEADER_LEN) else {
+        return Err(WireError::Truncated {
+            needed: IPV4_HEADER_LEN,
+            got: packet.len(),
+        });
+    };
+    if h[ipv4_field::VER_IHL] >> 4 != 4 {
+        return Err(WireError::IpVersion(h[ipv4_field::VER_IHL] >> 4));
+    }
+    let ihl = usize::from(h[ipv4_field::VER_IHL] & 0x0f) * 4;
+    if ihl != IPV4_HEADER_LEN || h[ipv4_field::PROTOCOL] == IPPROTO_AH {
+        return Err(WireError::IpHeaderLen(ihl));
+    }
+    h[ipv4_field::IDENT].copy_from_slice(&ident.to_be_bytes());
+    h[ipv4_field::CHECKSUM].copy_from_slice(&[0, 0]);
+    let c = fold(sum(h, 0));
+    h[ipv4_field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    Ok(())
+}
+
 /// Checksum mode for an advert of `version` between `src` and `dst`.
 #[inline]
 pub fn checksum_mode(
