@@ -60,6 +60,9 @@ struct Inst {
     notify: Option<mpsc::UnboundedSender<Job>>,
     holding: bool,
     last_refresh: Option<Instant>,
+    /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
+    /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
+    lease_msgs: Option<Vec<netplat::Prepared>>,
     link_up: bool,
     track_if_up: BTreeMap<String, bool>,
     /// Last value read from each tracked file.
@@ -71,6 +74,10 @@ struct Inst {
     ah_tx_seq: u32,
     /// IP identification of our last advert.
     ip_ident: u16,
+    /// The IPv4 adverts last emitted without AH, by destination, for the priority and source
+    /// they were built with: each send only restamps the IP ident (cleared when the
+    /// configuration is reloaded).
+    advert_cache: Vec<(Priority, Ipv4Addr, Ipv4Addr, Vec<u8>)>,
     /// Indexes of the instances of this instance's vrrp_sync_group (itself included).
     group: Option<Vec<usize>>,
     /// Planned handover: keep VIPs until a new master is heard or this deadline.
@@ -339,7 +346,7 @@ pub(crate) async fn run_async(
     opts: RuntimeOptions,
     mut reloads: mpsc::UnboundedReceiver<Reload>,
 ) -> Result<(), VrrpRuntimeError> {
-    let (ev_tx, ev_rx) = std::sync::mpsc::channel::<Event>();
+    let (ev_tx, ev_rx) = crate::events::inbox();
     // Reload requests come on a tokio channel: forwarded into the loop's inbox.
     let fwd = Tx::<Reload>::new(ev_tx.clone());
     let forward = tokio::spawn(async move {
@@ -379,8 +386,8 @@ pub(crate) async fn run_async(
 fn run_loop(
     config: Config,
     opts: RuntimeOptions,
-    ev_tx: std::sync::mpsc::Sender<Event>,
-    ev_rx: std::sync::mpsc::Receiver<Event>,
+    ev_tx: crate::events::Sender,
+    ev_rx: crate::events::Inbox,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, VrrpRuntimeError> {
     let lease = opts
         .vip_lease
@@ -611,12 +618,7 @@ fn run_loop(
         }
         // One blocking wait for the next event or the deadline (a futex wait: the only
         // system call of an idle loop besides the adverts themselves).
-        let ev = match ev_rx.recv_timeout(deadline.saturating_duration_since(now)) {
-            Ok(ev) => Some(ev),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-            // Not while this function holds `ev_tx`; stop rather than spin if it happens.
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Some(Event::Shutdown(Shutdown)),
-        };
+        let ev = ev_rx.recv_until(deadline);
         match ev {
             None => {}
             Some(Event::Shutdown(_)) if !shutting_down => {
@@ -1204,6 +1206,7 @@ impl Rt {
             notify: Some(ntx),
             holding: false,
             last_refresh: None,
+            lease_msgs: None,
             link_up: link.up && link.lower_up,
             track_if_up,
             track_file_values: BTreeMap::new(),
@@ -1212,6 +1215,7 @@ impl Rt {
             ah_last_seq: 0,
             ah_tx_seq: 0,
             ip_ident: (std::process::id() & 0xffff) as u16,
+            advert_cache: Vec::new(),
             handover_until: None,
             handover_drop_at: None,
             group: None,
@@ -1411,6 +1415,11 @@ impl Rt {
             .opts
             .vip_lease
             .unwrap_or_else(|| config::lease_from_config(new));
+        // Renewals and adverts are rebuilt from the new configuration.
+        for inst in &mut self.insts {
+            inst.lease_msgs = None;
+            inst.advert_cache.clear();
+        }
         let fifo_paths = config::notify_fifos(new);
         let fifos_changed = fifo_paths != env.fifo_paths;
         if fifos_changed {
@@ -1531,7 +1540,7 @@ impl Rt {
                     .filter(|r| !new_rules.iter().any(|n| n.0 == r.0))
                     .collect();
                 self.remove_rules(&gone_rules, false);
-                self.add_vips(i, false);
+                self.add_vips(i);
                 self.publish_held();
             }
             let a = self.insts[i].vr.reconfigure(now, cfg);
@@ -1811,30 +1820,23 @@ impl Rt {
             .collect()
     }
 
-    fn add_vips(&mut self, i: usize, refresh: bool) {
-        if !refresh {
-            let routes = self.insts[i].spec.routes.clone();
-            self.add_routes(i, &routes);
-            let rules = self.insts[i].spec.rules.clone();
-            self.add_rules(&rules);
-        }
+    fn add_vips(&mut self, i: usize) {
+        let routes = self.insts[i].spec.routes.clone();
+        self.add_routes(i, &routes);
+        let rules = self.insts[i].spec.rules.clone();
+        self.add_rules(&rules);
         let lease = self.lease;
         for v in self.all_vips(i) {
-            if refresh && !v.addr.is_ipv4() {
-                // Only IPv4 VIPs carry a lease.
-                continue;
-            }
             let Some(spec) = self.vip_spec(i, &v, lease) else {
                 continue;
             };
             if let Err(e) = self.rtnl.replace_address(&spec) {
                 Metrics::bump(&self.metrics.vip_errors);
                 log::error!(
-                    "{}:{}: VRRP_Instance({}) {} VIP {}/{}: {e}",
+                    "{}:{}: VRRP_Instance({}) adding VIP {}/{}: {e}",
                     v.loc.0.file,
                     v.loc.0.line,
                     self.insts[i].spec.name,
-                    if refresh { "refreshing" } else { "adding" },
                     v.addr,
                     v.prefix_len
                 );
@@ -1842,9 +1844,54 @@ impl Rt {
         }
         self.insts[i].holding = true;
         self.insts[i].last_refresh = Some(Instant::now());
-        if !refresh {
-            self.publish_held();
+        self.insts[i].lease_msgs = None;
+        self.publish_held();
+    }
+
+    /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
+    /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
+    /// returned for earlier renewals are logged here.
+    fn renew_lease(&mut self, i: usize) {
+        for e in self.rtnl.take_late_errors() {
+            Metrics::bump(&self.metrics.vip_errors);
+            log::error!(
+                "VRRP_Instance({}) renewing VIP lease: {e}",
+                self.insts[i].spec.name
+            );
         }
+        if self.insts[i].lease_msgs.is_none() {
+            let mut msgs = Vec::new();
+            for v in self.all_vips(i).iter().filter(|v| v.addr.is_ipv4()) {
+                let Some(spec) = self.vip_spec(i, v, true) else {
+                    continue;
+                };
+                match Rtnl::prepare_replace_address(&spec) {
+                    Ok(p) => msgs.push(p),
+                    Err(e) => {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!(
+                            "{}:{}: VRRP_Instance({}) renewing VIP {}/{}: {e}",
+                            v.loc.0.file,
+                            v.loc.0.line,
+                            self.insts[i].spec.name,
+                            v.addr,
+                            v.prefix_len
+                        );
+                    }
+                }
+            }
+            self.insts[i].lease_msgs = Some(msgs);
+        }
+        for p in self.insts[i].lease_msgs.iter().flatten() {
+            if let Err(e) = self.rtnl.send_prepared(p) {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!(
+                    "VRRP_Instance({}) renewing VIP lease: {e}",
+                    self.insts[i].spec.name
+                );
+            }
+        }
+        self.insts[i].last_refresh = Some(Instant::now());
     }
 
     fn remove_vips(&mut self, i: usize, quiet: bool) {
@@ -1855,12 +1902,14 @@ impl Rt {
         let rules = self.insts[i].spec.rules.clone();
         self.remove_rules(&rules, quiet);
         self.insts[i].holding = false;
+        self.insts[i].lease_msgs = None;
         self.publish_held();
     }
 
     /// Deletes these addresses of instance `i`; `quiet`: leftovers from an earlier run (their
     /// removal is logged, failures are not).
     fn del_vips(&mut self, i: usize, vips: &[IpAddress], quiet: bool) {
+        self.insts[i].lease_msgs = None;
         for v in vips {
             let Some(spec) = self.vip_spec(i, v, false) else {
                 continue;
@@ -2068,73 +2117,112 @@ impl Rt {
     }
 
     fn send_advert(&mut self, i: usize, priority: Priority) {
-        let inst = &self.insts[i];
+        let inst = &mut self.insts[i];
         let IpAddr::V4(src) = inst.primary else {
             self.send_advert_v6(i, priority);
             return;
-        };
-        let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
-            vec![inst.spec.mcast_group]
-        } else {
-            inst.spec.unicast_peers.iter().map(|p| p.addr).collect()
         };
         let unicast = !inst.spec.unicast_peers.is_empty();
         let ah_key = match inst.spec.auth {
             vrrp_proto::AuthConfig::Ah(k) => Some(k),
             _ => None,
         };
-        let repr = AdvertRepr {
-            vrid: inst.spec.vrid,
-            priority,
-            interval: inst.spec.interval,
-            auth: inst.spec.wire_auth(),
-            addrs: inst.vr.config().vips.clone(),
-        };
-        for dst in dsts {
+        if inst
+            .advert_cache
+            .first()
+            .is_some_and(|c| c.0 != priority || c.1 != src)
+        {
+            inst.advert_cache.clear();
+        }
+        for k in 0..inst.spec.unicast_peers.len().max(1) {
+            let inst = &mut self.insts[i];
+            let dst = match inst.spec.unicast_peers.get(k) {
+                Some(p) => p.addr,
+                None => inst.spec.mcast_group,
+            };
             let IpAddr::V4(d4) = dst else { continue };
-            let ah = ah_key.map(|_| {
-                self.insts[i].ah_tx_seq = self.insts[i].ah_tx_seq.wrapping_add(1);
-                AhHeader {
-                    next_header: 112,
-                    spi: u32::from(src),
-                    seq: self.insts[i].ah_tx_seq,
-                    icv: [0; 12],
-                }
-            });
             // Our own IP ident (the kernel would fill a zero one in after we computed the AH
             // ICV, which covers it).
-            self.insts[i].ip_ident = self.insts[i].ip_ident.wrapping_add(1).max(1);
-            let inst = &self.insts[i];
-            let pkt = IpAdvert {
-                ip: IpHeader::V4(Ipv4Header {
-                    tos: VRRP_TOS,
-                    ident: inst.ip_ident,
-                    flags_frag: 0,
-                    ttl: if unicast {
-                        inst.spec.unicast_ttl
-                    } else {
-                        VRRP_TTL
-                    },
-                    protocol: 112,
-                    src,
-                    dst: d4,
-                }),
-                ah,
-                advert: repr.clone(),
+            inst.ip_ident = inst.ip_ident.wrapping_add(1).max(1);
+            let ident = inst.ip_ident;
+            let cached = if ah_key.is_none() {
+                inst.advert_cache
+                    .iter()
+                    .position(|c| c.2 == d4)
+                    .filter(|&x| {
+                        vrrp_proto::wire::ip::restamp_ipv4_ident(&mut inst.advert_cache[x].3, ident)
+                            .is_ok()
+                    })
+            } else {
+                None
             };
-            let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
-            match pkt.emit(mode, ah_key.as_ref(), unicast) {
-                Ok(bytes) => {
-                    let fd = &self.socks[inst.tx_sock].fd;
-                    match sock::send_to(fd, &bytes, dst) {
-                        Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
+            let mut owned = None;
+            let slot = match cached {
+                Some(x) => Some(x),
+                None => {
+                    let ah = ah_key.map(|_| {
+                        inst.ah_tx_seq = inst.ah_tx_seq.wrapping_add(1);
+                        AhHeader {
+                            next_header: 112,
+                            spi: u32::from(src),
+                            seq: inst.ah_tx_seq,
+                            icv: [0; 12],
+                        }
+                    });
+                    let pkt = IpAdvert {
+                        ip: IpHeader::V4(Ipv4Header {
+                            tos: VRRP_TOS,
+                            ident,
+                            flags_frag: 0,
+                            ttl: if unicast {
+                                inst.spec.unicast_ttl
+                            } else {
+                                VRRP_TTL
+                            },
+                            protocol: 112,
+                            src,
+                            dst: d4,
+                        }),
+                        ah,
+                        advert: AdvertRepr {
+                            vrid: inst.spec.vrid,
+                            priority,
+                            interval: inst.spec.interval,
+                            auth: inst.spec.wire_auth(),
+                            addrs: inst.vr.config().vips.clone(),
+                        },
+                    };
+                    let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
+                    match pkt.emit(mode, ah_key.as_ref(), unicast) {
+                        Ok(b) if ah_key.is_none() => {
+                            inst.advert_cache.retain(|c| c.2 != d4);
+                            inst.advert_cache.push((priority, src, d4, b));
+                            Some(inst.advert_cache.len() - 1)
+                        }
+                        Ok(b) => {
+                            owned = Some(b);
+                            None
+                        }
                         Err(e) => {
-                            Metrics::bump(&self.metrics.send_errors);
-                            log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
+                            log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name);
+                            continue;
                         }
                     }
                 }
-                Err(e) => log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name),
+            };
+            let inst = &self.insts[i];
+            let bytes: &[u8] = match (slot, &owned) {
+                (Some(x), _) => &inst.advert_cache[x].3,
+                (None, Some(b)) => b,
+                (None, None) => continue,
+            };
+            let fd = &self.socks[inst.tx_sock].fd;
+            match sock::send_to(fd, bytes, dst) {
+                Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
+                Err(e) => {
+                    Metrics::bump(&self.metrics.send_errors);
+                    log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
+                }
             }
         }
     }
@@ -2221,10 +2309,10 @@ impl Rt {
                             .last_refresh
                             .is_none_or(|t| now.duration_since(t) >= every)
                     {
-                        self.add_vips(i, true);
+                        self.renew_lease(i);
                     }
                 }
-                Action::AddVips { .. } => self.add_vips(i, false),
+                Action::AddVips { .. } => self.add_vips(i),
                 Action::RemoveVips => self.remove_vips(i, false),
                 Action::SendGarp { count, .. } => self.send_garps(i, count, now),
                 Action::Notify { from, to, reason } => {
