@@ -2,9 +2,9 @@
 //! netlink.
 //!
 //! [`run`] is blocking: it builds its own single-threaded tokio runtime (for notify and track
-//! scripts), runs the event loop on a thread of its own that blocks on one inbox channel until
-//! the next event or deadline (an idle master wakes once per advert, one futex wait; see
-//! `events.rs`), opens one raw
+//! scripts), runs the event loop on a thread of its own that blocks on one inbox (a queue and a
+//! condition variable) until the next event or deadline (an idle master wakes once per advert,
+//! one futex wait; see `events.rs`), opens one raw
 //! IP-protocol-112 socket per (interface, family), demultiplexes received adverts by interface
 //! and VRID into the instances' [`vrrp_proto::VirtualRouter`]s after
 //! [`vrrp_proto::validate`], and performs the state machines' actions: adverts, VIPs through
@@ -12,7 +12,7 @@
 //!
 //! Beyond keepalived (on by default):
 //! - **VIP lease**: VIPs are installed with `valid_lft`/`preferred_lft` = Master_Down_Interval
-//!   rounded up + [`LEASE_MARGIN_SECS`], renewed while master once half of it is used, so a SIGKILLed or frozen
+//!   rounded up + [`LEASE_MARGIN_SECS`], renewed while master once half of it is used (one `RTM_NEWADDR` send, no ACK awaited), so a SIGKILLed or frozen
 //!   master's VIP expires by itself. Switch off with the `global_defs` keyword
 //!   `krs_vip_lease off` (read from conf-parse's unmodelled keywords) or
 //!   [`RuntimeOptions::vip_lease`].
