@@ -51,6 +51,13 @@ impl Prepared {
     pub fn op(&self) -> &str {
         &self.op
     }
+
+    /// Prefixes what the request does with `context` (e.g. who sends it), for the errors
+    /// reported later.
+    pub fn with_context(mut self, context: &str) -> Prepared {
+        self.op = format!("{context}: {}", self.op).into();
+        self
+    }
 }
 
 impl std::fmt::Debug for Rtnl {

@@ -105,8 +105,9 @@ fn lab_prepared_requests_without_ack() {
         assert!(nl.take_late_errors().is_empty());
 
         // A renewal that fails (no such interface): the error arrives later.
-        let bad =
-            Rtnl::prepare_replace_address(&AddressSpec::new(9999, ip("10.1.0.8"), 24)).unwrap();
+        let bad = Rtnl::prepare_replace_address(&AddressSpec::new(9999, ip("10.1.0.8"), 24))
+            .unwrap()
+            .with_context("VRRP_Instance(VI_9)");
         nl.send_prepared(&bad).unwrap();
         // A blocking request in between reads past that error and keeps it.
         nl.replace_address(&lease.clone().lifetimes(600, 600))
@@ -117,6 +118,7 @@ fn lab_prepared_requests_without_ack() {
         for e in &errs {
             assert_eq!(e.errno(), Some(errno::ENODEV), "{e}");
             assert!(e.to_string().contains("10.1.0.8"), "{e}");
+            assert!(e.to_string().contains("VRRP_Instance(VI_9): "), "{e}");
         }
         assert!(nl.take_late_errors().is_empty());
     })

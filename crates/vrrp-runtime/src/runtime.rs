@@ -1852,12 +1852,17 @@ impl Rt {
     /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
     /// returned for earlier renewals are logged here.
     fn renew_lease(&mut self, i: usize) {
-        for e in self.rtnl.take_late_errors() {
-            Metrics::bump(&self.metrics.vip_errors);
-            log::error!(
-                "VRRP_Instance({}) renewing VIP lease: {e}",
-                self.insts[i].spec.name
-            );
+        let late = self.rtnl.take_late_errors();
+        if !late.is_empty() {
+            for e in &late {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!("renewing a VIP lease: {e}");
+            }
+            // Rebuilt from the configuration at their next renewal: a VIP's `dev` that was
+            // deleted and created again is found by name again (and the VIP put back on it).
+            for inst in &mut self.insts {
+                inst.lease_msgs = None;
+            }
         }
         if self.insts[i].lease_msgs.is_none() {
             let mut msgs = Vec::new();
@@ -1866,7 +1871,9 @@ impl Rt {
                     continue;
                 };
                 match Rtnl::prepare_replace_address(&spec) {
-                    Ok(p) => msgs.push(p),
+                    Ok(p) => msgs.push(
+                        p.with_context(&format!("VRRP_Instance({})", self.insts[i].spec.name)),
+                    ),
                     Err(e) => {
                         Metrics::bump(&self.metrics.vip_errors);
                         log::error!(

@@ -120,6 +120,97 @@ fn lab_v2_sigkill_vip_lease_expiry() {
     assert!(b.has_vip(VIP));
 }
 
+// Proves: a healthy master keeps renewing its VIP's lease (renewals are sent without waiting
+// for the kernel's ACK): over 10 s, longer than the lease, the VIP never leaves and its
+// remaining lifetime never drops below half the lease, minus a second of sampling slack.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_lease_renewed_while_master() {
+    let lab = Lab::new("vrren").expect("lab");
+    let vips = format!("    {VIP}/24");
+    let mut a = director(&lab, "a", "10.0.0.1", &instance("VI_1", 55, 150, "", &vips));
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let mut lowest = u32::MAX;
+    while std::time::Instant::now() < until {
+        let line = a.addr_line(VIP);
+        let left: u32 = line
+            .split("valid_lft ")
+            .nth(1)
+            .and_then(|r| r.split("sec").next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("VIP with a lease on a's eth0: {line:?}"));
+        lowest = lowest.min(left);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        lowest >= 2,
+        "lease renewed at half its 6 s: lowest valid_lft {lowest}"
+    );
+    assert_eq!(a.state("VI_1"), "MASTER");
+}
+
+// Proves: when a VIP's `dev` is deleted and created again (a new ifindex) after its lease
+// renewals were prepared, the renewal that fails (ENODEV, collected and logged at the next one)
+// makes them be prepared again: the VIP comes back on the new interface with its lease, and
+// stays there for longer than the lease (renewed on the new interface).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_lease_follows_recreated_vip_dev() {
+    let lab = Lab::new("vrdev").expect("lab");
+    let vips = format!("    {VIP}/24\n    192.0.2.77/32 dev d0");
+    let mut a = director(&lab, "a", "10.0.0.1", &instance("VI_1", 56, 150, "", &vips));
+    a.host
+        .sh("ip link add d0 type veth peer name d0p && ip link set d0 up && ip link set d0p up")
+        .expect("veth d0");
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    let on_d0 = |a: &Director| {
+        a.host
+            .run(&["ip", "-o", "addr", "show", "dev", "d0"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    wait_until(Duration::from_secs(3), || {
+        on_d0(&a).contains("192.0.2.77/32")
+    })
+    .expect("VIP on d0");
+    // Past the first renewal (3 s after taking over): the renewals are prepared for this d0.
+    std::thread::sleep(Duration::from_secs(4));
+    a.host
+        .sh("ip link del d0 && ip link add d0 type veth peer name d0p && ip link set d0 up && ip link set d0p up")
+        .expect("d0 recreated");
+    assert!(
+        !on_d0(&a).contains("192.0.2.77"),
+        "the VIP went with the old d0"
+    );
+    wait_until(Duration::from_secs(12), || {
+        on_d0(&a).contains("192.0.2.77/32")
+    })
+    .unwrap_or_else(|_| panic!("VIP back on the new d0: {:?}\n{}", on_d0(&a), a.log()));
+    let line = on_d0(&a)
+        .lines()
+        .find(|l| l.contains("192.0.2.77/32"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("valid_lft") && !line.contains("valid_lft forever"),
+        "{line}"
+    );
+    // Longer than the 6 s lease: still there, so it was renewed on the new d0.
+    let until = std::time::Instant::now() + Duration::from_secs(9);
+    while std::time::Instant::now() < until {
+        assert!(
+            on_d0(&a).contains("192.0.2.77/32"),
+            "VIP stays on the new d0: {}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(a.log().contains("renewing a VIP lease"), "{}", a.log());
+}
+
 // Proves: with the lease switched off (`--no-lease`, i.e. RuntimeOptions::vip_lease = false)
 // the VIP is permanent (keepalived's behaviour). (The config keyword `krs_vip_lease off` is read
 // from global_defs' unmodelled keywords, but conf-parse currently drops unknown keywords before
