@@ -38,13 +38,10 @@ pub struct Prepared {
 impl Prepared {
     /// `flags`: extra `NLM_F_*` flags (CREATE, REPLACE...); NLM_F_ACK is never set.
     pub(crate) fn new(msg: RouteNetlinkMessage, flags: u16, op: String) -> Prepared {
-        let mut header = NetlinkHeader::default();
-        header.flags = (NLM_F_REQUEST | flags) & !NLM_F_ACK;
-        let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
-        packet.finalize();
-        let mut buf = vec![0u8; packet.buffer_len()];
-        packet.serialize(&mut buf[..]);
-        Prepared { buf, op: op.into() }
+        Prepared {
+            buf: encode(msg, (NLM_F_REQUEST | flags) & !NLM_F_ACK, 0),
+            op: op.into(),
+        }
     }
 
     /// What the request does (for messages).
@@ -58,6 +55,40 @@ impl Prepared {
         self.op = format!("{context}: {}", self.op).into();
         self
     }
+}
+
+/// One request in wire form.
+fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
+    packet.finalize();
+    let mut buf = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut buf[..]);
+    buf
+}
+
+/// The netlink messages of one datagram, in order. A message that does not decode, or claims
+/// a zero length, is the last item (an error: what was wrong).
+fn messages(
+    data: &[u8],
+) -> impl Iterator<Item = std::result::Result<NetlinkMessage<RouteNetlinkMessage>, String>> + '_ {
+    let mut offset = 0;
+    std::iter::from_fn(move || {
+        let bytes = data.get(offset..).filter(|b| !b.is_empty())?;
+        let item = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
+            Ok(m) if m.header.length == 0 => Err("zero-length netlink message".to_string()),
+            Ok(m) => Ok(m),
+            Err(e) => Err(e.to_string()),
+        };
+        match &item {
+            // NLMSG_ALIGN
+            Ok(m) => offset += (m.header.length as usize + 3) & !3,
+            Err(_) => offset = data.len(),
+        }
+        Some(item)
+    })
 }
 
 impl std::fmt::Debug for Rtnl {
@@ -124,17 +155,8 @@ impl Rtnl {
 
     /// Records the error replies in `data` that answer unacknowledged requests.
     fn note_late(&mut self, data: &[u8]) {
-        let mut offset = 0;
-        while offset < data.len() {
-            let Ok(reply) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..])
-            else {
-                return;
-            };
-            let len = reply.header.length as usize;
-            if len == 0 {
-                return;
-            }
-            offset += (len + 3) & !3;
+        for reply in messages(data) {
+            let Ok(reply) = reply else { return };
             self.note_late_reply(&reply);
         }
     }
@@ -207,13 +229,7 @@ impl Rtnl {
     ) -> Result<(Vec<RouteNetlinkMessage>, bool)> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
-        let mut header = NetlinkHeader::default();
-        header.flags = flags;
-        header.sequence_number = seq;
-        let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
-        packet.finalize();
-        let mut buf = vec![0u8; packet.buffer_len()];
-        packet.serialize(&mut buf[..]);
+        let buf = encode(msg, flags, seq);
         self.socket
             .send(&buf, 0)
             .map_err(|e| Error::io(format!("{op}: netlink send"), e))?;
@@ -226,23 +242,11 @@ impl Rtnl {
                 .socket
                 .recv_from_full()
                 .map_err(|e| Error::io(format!("{op}: netlink recv"), e))?;
-            let mut offset = 0;
-            while offset < data.len() {
-                let bytes = &data[offset..];
-                let reply: NetlinkMessage<RouteNetlinkMessage> = NetlinkMessage::deserialize(bytes)
-                    .map_err(|e| Error::Decode {
-                        op: op.to_string(),
-                        detail: e.to_string(),
-                    })?;
-                let len = reply.header.length as usize;
-                if len == 0 {
-                    return Err(Error::Decode {
-                        op: op.to_string(),
-                        detail: "zero-length netlink message".into(),
-                    });
-                }
-                // NLMSG_ALIGN
-                offset += (len + 3) & !3;
+            for reply in messages(&data) {
+                let reply = reply.map_err(|detail| Error::Decode {
+                    op: op.to_string(),
+                    detail,
+                })?;
                 if reply.header.sequence_number != seq {
                     // A stale reply to an earlier request (e.g. after an error mid-dump), or
                     // the error answer to an unacknowledged one (kept).

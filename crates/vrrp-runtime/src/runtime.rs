@@ -74,8 +74,8 @@ struct Inst {
     ah_tx_seq: u32,
     /// IP identification of our last advert.
     ip_ident: u16,
-    /// The IPv4 adverts last emitted without AH, by destination, for the priority and source
-    /// they were built with: each send only restamps the IP ident (cleared when the
+    /// The IPv4 adverts last emitted, one per destination, with the priority and source they
+    /// were built with: a send without AH only restamps the IP ident (cleared when the
     /// configuration is reloaded).
     advert_cache: Vec<(Priority, Ipv4Addr, Ipv4Addr, Vec<u8>)>,
     /// Indexes of the instances of this instance's vrrp_sync_group (itself included).
@@ -1831,15 +1831,7 @@ impl Rt {
                 continue;
             };
             if let Err(e) = self.rtnl.replace_address(&spec) {
-                Metrics::bump(&self.metrics.vip_errors);
-                log::error!(
-                    "{}:{}: VRRP_Instance({}) adding VIP {}/{}: {e}",
-                    v.loc.0.file,
-                    v.loc.0.line,
-                    self.insts[i].spec.name,
-                    v.addr,
-                    v.prefix_len
-                );
+                self.vip_error(i, &v, "adding", &e);
             }
         }
         self.insts[i].holding = true;
@@ -1874,17 +1866,7 @@ impl Rt {
                     Ok(p) => msgs.push(
                         p.with_context(&format!("VRRP_Instance({})", self.insts[i].spec.name)),
                     ),
-                    Err(e) => {
-                        Metrics::bump(&self.metrics.vip_errors);
-                        log::error!(
-                            "{}:{}: VRRP_Instance({}) renewing VIP {}/{}: {e}",
-                            v.loc.0.file,
-                            v.loc.0.line,
-                            self.insts[i].spec.name,
-                            v.addr,
-                            v.prefix_len
-                        );
-                    }
+                    Err(e) => self.vip_error(i, v, "renewing", &e),
                 }
             }
             self.insts[i].lease_msgs = Some(msgs);
@@ -1899,6 +1881,20 @@ impl Rt {
             }
         }
         self.insts[i].last_refresh = Some(Instant::now());
+    }
+
+    /// Counts and logs (located at the VIP's configuration line) a failure to `what` a VIP of
+    /// instance `i`.
+    fn vip_error(&self, i: usize, v: &IpAddress, what: &str, e: &netplat::Error) {
+        Metrics::bump(&self.metrics.vip_errors);
+        log::error!(
+            "{}:{}: VRRP_Instance({}) {what} VIP {}/{}: {e}",
+            v.loc.0.file,
+            v.loc.0.line,
+            self.insts[i].spec.name,
+            v.addr,
+            v.prefix_len
+        );
     }
 
     fn remove_vips(&mut self, i: usize, quiet: bool) {
@@ -2124,7 +2120,7 @@ impl Rt {
     }
 
     fn send_advert(&mut self, i: usize, priority: Priority) {
-        let inst = &mut self.insts[i];
+        let inst = &self.insts[i];
         let IpAddr::V4(src) = inst.primary else {
             self.send_advert_v6(i, priority);
             return;
@@ -2134,13 +2130,6 @@ impl Rt {
             vrrp_proto::AuthConfig::Ah(k) => Some(k),
             _ => None,
         };
-        if inst
-            .advert_cache
-            .first()
-            .is_some_and(|c| c.0 != priority || c.1 != src)
-        {
-            inst.advert_cache.clear();
-        }
         for k in 0..inst.spec.unicast_peers.len().max(1) {
             let inst = &mut self.insts[i];
             let dst = match inst.spec.unicast_peers.get(k) {
@@ -2152,20 +2141,18 @@ impl Rt {
             // ICV, which covers it).
             inst.ip_ident = inst.ip_ident.wrapping_add(1).max(1);
             let ident = inst.ip_ident;
-            let cached = if ah_key.is_none() {
-                inst.advert_cache
-                    .iter()
-                    .position(|c| c.2 == d4)
-                    .filter(|&x| {
-                        vrrp_proto::wire::ip::restamp_ipv4_ident(&mut inst.advert_cache[x].3, ident)
-                            .is_ok()
-                    })
-            } else {
-                None
-            };
-            let mut owned = None;
-            let slot = match cached {
-                Some(x) => Some(x),
+            // The cached advert restamped; an AH advert (its ICV covers the ident and its
+            // sequence number moves) is refused by the restamp and emitted again.
+            let hit = inst
+                .advert_cache
+                .iter()
+                .position(|c| (c.0, c.1, c.2) == (priority, src, d4))
+                .filter(|&x| {
+                    vrrp_proto::wire::ip::restamp_ipv4_ident(&mut inst.advert_cache[x].3, ident)
+                        .is_ok()
+                });
+            let slot = match hit {
+                Some(x) => x,
                 None => {
                     let ah = ah_key.map(|_| {
                         inst.ah_tx_seq = inst.ah_tx_seq.wrapping_add(1);
@@ -2201,14 +2188,10 @@ impl Rt {
                     };
                     let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
                     match pkt.emit(mode, ah_key.as_ref(), unicast) {
-                        Ok(b) if ah_key.is_none() => {
+                        Ok(b) => {
                             inst.advert_cache.retain(|c| c.2 != d4);
                             inst.advert_cache.push((priority, src, d4, b));
-                            Some(inst.advert_cache.len() - 1)
-                        }
-                        Ok(b) => {
-                            owned = Some(b);
-                            None
+                            inst.advert_cache.len() - 1
                         }
                         Err(e) => {
                             log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name);
@@ -2218,11 +2201,7 @@ impl Rt {
                 }
             };
             let inst = &self.insts[i];
-            let bytes: &[u8] = match (slot, &owned) {
-                (Some(x), _) => &inst.advert_cache[x].3,
-                (None, Some(b)) => b,
-                (None, None) => continue,
-            };
+            let bytes = &inst.advert_cache[slot].3;
             let fd = &self.socks[inst.tx_sock].fd;
             match sock::send_to(fd, bytes, dst) {
                 Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
