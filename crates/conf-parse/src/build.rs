@@ -4,11 +4,13 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use crate::diag::{Code, ConfigErr, Diagnostic, Severity, Span};
+use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::model::*;
 
 pub(crate) struct Builder {
     pub diags: Vec<Diagnostic>,
+    /// Recognized keywords kept as plain statements (see `Parsed::untyped`).
+    pub untyped: Vec<Loc>,
 }
 
 fn values(st: &Stmt) -> &[ValueLine] {
@@ -119,7 +121,10 @@ pub(crate) fn keep_checked(c: &mut Config) {
 
 impl Builder {
     pub fn new() -> Builder {
-        Builder { diags: Vec::new() }
+        Builder {
+            diags: Vec::new(),
+            untyped: Vec::new(),
+        }
     }
 
     fn err(&mut self, code: Code, class: ConfigErr, sp: &Span, msg: String) -> Diagnostic {
@@ -130,17 +135,10 @@ impl Builder {
         self.diags.push(d);
     }
 
-    fn not_supported(&mut self, st: &Stmt, ctx: &str) {
-        self.emit(Diagnostic::new(
-            Severity::Note,
-            Code::NotSupportedYet,
-            ConfigErr::Ok,
-            span(st),
-            format!(
-                "'{}' in {ctx} is recognized, not supported yet (kept, ignored at runtime)",
-                st.keyword
-            ),
-        ));
+    /// A recognized keyword kept as a plain statement, not typed: recorded for the registry's
+    /// consistency test (the note the operator sees comes from the registry, in the tree).
+    fn not_supported(&mut self, st: &Stmt, _ctx: &str) {
+        self.untyped.push(st.loc.clone());
     }
 
     fn arg<'s>(&mut self, st: &'s Stmt, i: usize) -> Option<&'s str> {

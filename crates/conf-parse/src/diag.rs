@@ -143,6 +143,8 @@ pub enum Code {
     UnknownKeyword,
     /// A keyword known to keepalived that our runtime does not implement yet.
     NotSupportedYet,
+    /// A keyword accepted deliberately without effect in keepalived-rs (the registry says why).
+    NoEffectHere,
     /// A deprecated keyword (it still works).
     Deprecated,
     /// A deprecated synonym keepalived accepts without a located report.
@@ -197,6 +199,7 @@ impl Code {
                 | Code::ScriptNotFound
                 | Code::ScriptSecurity
                 | Code::NotSupportedYet
+                | Code::NoEffectHere
                 | Code::DeprecatedSynonym
                 | Code::Semantic
                 | Code::MissingBrace

@@ -15,6 +15,7 @@ pub mod keywords;
 mod lexer;
 pub mod model;
 mod print;
+pub mod registry;
 mod system;
 mod tree;
 
@@ -93,6 +94,9 @@ pub struct Parsed {
     pub config: Config,
     /// Everything noticed, in order found.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where a recognized keyword was kept as a plain statement (an `extra` list) instead of a
+    /// typed field: the registry test checks no such keyword is marked implemented.
+    pub untyped: Vec<Loc>,
 }
 
 impl Parsed {
@@ -219,10 +223,11 @@ fn finish(mut lx: lexer::Lexer<'_>, mode: Mode) -> Parsed {
     lx.flush();
     let batches = std::mem::take(&mut lx.out);
     drop(lx);
-    let (config, diags) = build_model(lexer::Unpack::new(batches.into_iter(), None), mode);
+    let (config, diags, untyped) = build_model(lexer::Unpack::new(batches.into_iter(), None), mode);
     Parsed {
         config,
         diagnostics: diags,
+        untyped,
     }
 }
 
@@ -239,7 +244,7 @@ enum Mode {
 fn build_model<I: Iterator<Item = lexer::LLine>>(
     lines: I,
     mode: Mode,
-) -> (Config, Vec<Diagnostic>) {
+) -> (Config, Vec<Diagnostic>, Vec<Loc>) {
     let mut diagnostics = Vec::new();
     let mut b = build::Builder::new();
     let mut config = Config::default();
@@ -257,7 +262,7 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(
     drop(tb);
     b.finish(&mut config);
     diagnostics.append(&mut b.diags);
-    (config, diagnostics)
+    (config, diagnostics, b.untyped)
 }
 
 /// Run the lexer on another thread, feeding logical lines through a bounded channel to
@@ -282,13 +287,14 @@ fn parse_streaming(
             });
         match handle {
             Ok(h) => {
-                let (config, diags) =
+                let (config, diags, untyped) =
                     build_model(lexer::Unpack::new(rx.into_iter(), Some(back_tx)), mode);
                 let mut diagnostics = h.join().unwrap_or_default();
                 diagnostics.extend(diags);
                 Parsed {
                     config,
                     diagnostics,
+                    untyped,
                 }
             }
             Err(_) => {

@@ -4,13 +4,16 @@
 use std::borrow::Cow;
 
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
-use crate::keywords::{self, Kind, Kw, Status};
+use crate::keywords::{self, Kind, Kw, Runtime, Status};
 use crate::lexer::{LLine, LineKind};
 use crate::model::{Body, Stmt, ValueLine};
+use crate::registry;
 
 pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
     lines: std::iter::Peekable<I>,
     pub diags: Vec<Diagnostic>,
+    /// The run-time status of each enclosing block (the registry's, resolved).
+    outer: Vec<Runtime>,
 }
 
 impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
@@ -18,6 +21,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
         TreeBuilder {
             lines: lines.peekable(),
             diags: Vec::new(),
+            outer: Vec::new(),
         }
     }
 
@@ -151,6 +155,33 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                 .with_hint(format!("use '{repl}'")),
             ),
         }
+        // The registry's run-time status: a located note for every keyword that does not have
+        // its keepalived effect here (once per block: its children are not noted again).
+        let (rt, _) = registry::resolve(table, kw, self.outer.last());
+        let outer_quiet = self.outer.last().is_some_and(|o| !o.is_implemented());
+        if !outer_quiet {
+            match rt {
+                Runtime::Implemented(_) => {}
+                Runtime::NoEffect(why) => self.push(Diagnostic::new(
+                    Severity::Note,
+                    Code::NoEffectHere,
+                    ConfigErr::Ok,
+                    &span,
+                    format!("'{}' in {ctx} is accepted, no effect here: {why}", kw.name),
+                )),
+                Runtime::NotYet(why) => self.push(Diagnostic::new(
+                    Severity::Note,
+                    Code::NotSupportedYet,
+                    ConfigErr::Ok,
+                    &span,
+                    format!(
+                        "'{}' in {ctx} is recognized, not supported yet: {why} (ignored at run time)",
+                        kw.name
+                    ),
+                )),
+                Runtime::Inherit => {}
+            }
+        }
         // the words become the statement: keyword (its canonical spelling) and arguments
         words.remove(0);
         let args = words;
@@ -190,7 +221,10 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                         .with_hint(format!("write `{} ... {{`", kw.name)),
                     );
                 }
-                Body::Block(self.block(sub, kw.name, Some(&span)))
+                self.outer.push(rt);
+                let body = self.block(sub, kw.name, Some(&span));
+                self.outer.pop();
+                Body::Block(body)
             }
         };
         Some(Stmt {
