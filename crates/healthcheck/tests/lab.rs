@@ -136,7 +136,9 @@ fn url_digest(path: &str, body: &[u8]) -> Url {
 }
 
 // Proves TCP_CHECK: up against a listener, refused on a closed port, timeout towards a silent
-// address, connection options applied (bindto/bind_if/fwmark work; a foreign bindto fails).
+// address, connection options applied (bindto/bind_if/fwmark work; a foreign bindto fails;
+// connect_port replaces the target's port; bind_if lo cannot reach the server; a mark that a
+// policy rule prohibits fails; bind_port binds the source port: a port a listener holds fails).
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_tcp_check() {
@@ -151,6 +153,31 @@ fn lab_tcp_check() {
     bad_bind.conn.bindto = Some("10.0.0.77".parse().unwrap());
     let mut v6 = checker(CheckKind::Tcp, 1000);
     v6.conn.connect_ip = Some("fd00::2".parse().unwrap());
+    // connect_port: the closed port 90 of the target is replaced by the listening 80.
+    let mut port = checker(CheckKind::Tcp, 1000);
+    port.conn.connect_port = Some(80);
+    // bind_if: bound to lo, 10.0.0.2 is unreachable.
+    let mut on_lo = checker(CheckKind::Tcp, 1000);
+    on_lo.conn.bind_if = Some("lo".into());
+    // fwmark: cli's policy rule prohibits packets marked 7.
+    e.cli
+        .ip(&["rule", "add", "fwmark", "7", "prohibit"])
+        .unwrap();
+    let mut marked = checker(CheckKind::Tcp, 1000);
+    marked.conn.fwmark = Some(7);
+    // bind_port: the source port is the one a listener on cli holds.
+    let held = e
+        .cli
+        .spawn(&["python3", "-c", "import socket,time\ns=socket.socket()\ns.bind(('0.0.0.0',4444))\ns.listen(1)\nprint('ready',flush=True)\ntime.sleep(3600)"])
+        .unwrap();
+    wait_until(Duration::from_secs(10), || {
+        held.stdout_so_far().contains("ready")
+    })
+    .unwrap();
+    let mut src_port = checker(CheckKind::Tcp, 1000);
+    src_port.conn.bind_port = Some(4445);
+    let mut held_port = checker(CheckKind::Tcp, 1000);
+    held_port.conn.bind_port = Some(4444);
     let r = run_checks(
         &e,
         vec![
@@ -160,6 +187,11 @@ fn lab_tcp_check() {
             (opts, target("10.0.0.2:80")),
             (bad_bind, target("10.0.0.2:80")),
             (v6, target("10.0.0.2:80")),
+            (port, target("10.0.0.2:90")),
+            (on_lo, target("10.0.0.2:80")),
+            (marked, target("10.0.0.2:80")),
+            (src_port, target("10.0.0.2:80")),
+            (held_port, target("10.0.0.2:80")),
         ],
     );
     assert_eq!(r[0].0, Status::Up);
@@ -182,6 +214,33 @@ fn lab_tcp_check() {
         r[5].0,
         Status::Down(Failure::Refused),
         "the v4-only server does not listen on fd00::2"
+    );
+    assert_eq!(
+        r[6].0,
+        Status::Up,
+        "connect_port 80 instead of the target's 90"
+    );
+    assert!(
+        matches!(&r[7].0, Status::Down(_)),
+        "bind_if lo: {:?}",
+        r[7].0
+    );
+    assert!(
+        matches!(&r[8].0, Status::Down(_)),
+        "fwmark 7 prohibited: {:?}",
+        r[8].0
+    );
+    assert_eq!(r[9].0, Status::Up, "bind_port on a free port");
+    assert!(
+        matches!(
+            &r[10].0,
+            Status::Down(Failure::Network {
+                phase: Phase::Setup,
+                ..
+            })
+        ),
+        "bind_port on a port a listener holds: {:?}",
+        r[10].0
     );
     drop(e.lab);
 }
@@ -245,8 +304,9 @@ fn lab_tcp_check_socket_reuse() {
     drop(e.lab);
 }
 
-// Proves HTTP_GET: status defaults and ranges, digest match and mismatch, virtualhost, several
-// urls, IPv6, and each failure mode reported as such.
+// Proves HTTP_GET: status defaults and ranges, digest match and mismatch, virtualhost (the
+// url's and the checker's), several urls, IPv6, the request line and Connection header of each
+// http_protocol as the server saw them, and each failure mode reported as such.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_http_check() {
@@ -265,6 +325,15 @@ fn lab_http_check() {
     let h = |urls| checker(CheckKind::Http(http(urls)), 1000);
     let mut h11 = http(vec![url_digest("/", hello)]);
     h11.protocol = HttpProtocol::Http11;
+    // The checker's own virtualhost (url without one): the Host header the server saw.
+    let mut check_vhost = http(vec![url_digest("/host", b"www.check.test\n")]);
+    check_vhost.virtualhost = Some("www.check.test".into());
+    // http_protocol: /proto answers the request's version and Connection header.
+    let proto = |p: HttpProtocol, seen: &[u8]| {
+        let mut h = http(vec![url_digest("/proto", seen)]);
+        h.protocol = p;
+        checker(CheckKind::Http(h), 1000)
+    };
     let r = run_checks(
         &e,
         vec![
@@ -283,6 +352,22 @@ fn lab_http_check() {
             (h(vec![url_digest("/", hello)]), target("[fd00::2]:8080")),
             (checker(CheckKind::Http(h11), 1000), target("10.0.0.2:80")),
             (h(vec![Url::new("/")]), target("10.0.0.2:91")),
+            (
+                checker(CheckKind::Http(check_vhost), 1000),
+                target("10.0.0.2:80"),
+            ),
+            (
+                proto(HttpProtocol::Http10, b"HTTP/1.0 -\n"),
+                target("10.0.0.2:80"),
+            ),
+            (
+                proto(HttpProtocol::Http10Close, b"HTTP/1.0 close\n"),
+                target("10.0.0.2:80"),
+            ),
+            (
+                proto(HttpProtocol::Http11, b"HTTP/1.1 close\n"),
+                target("10.0.0.2:80"),
+            ),
         ],
     );
     assert_eq!(r[0].0, Status::Up);
@@ -314,6 +399,14 @@ fn lab_http_check() {
     assert_eq!(r[6].0, Status::Up, "IPv6");
     assert_eq!(r[7].0, Status::Up, "HTTP/1.1 + Connection: close");
     assert_eq!(r[8].0, Status::Down(Failure::Refused));
+    assert_eq!(
+        r[9].0,
+        Status::Up,
+        "the checker's virtualhost as Host header"
+    );
+    assert_eq!(r[10].0, Status::Up, "1.0: HTTP/1.0 without Connection");
+    assert_eq!(r[11].0, Status::Up, "1.0C: HTTP/1.0 with Connection: close");
+    assert_eq!(r[12].0, Status::Up, "1.1: HTTP/1.1 with Connection: close");
     drop(e.lab);
 }
 
@@ -585,6 +678,7 @@ fn lab_dns_check() {
             ),
             (dns("example.test", a, &[]), target("10.0.0.2:5353")),
             (dns("example.test", a, &[]), target("10.0.0.2:5354")),
+            (dns("unknown.invalid", a, &[]), target("10.0.0.2:53")),
         ],
     );
     assert_eq!(r[0].0, Status::Up);
@@ -611,12 +705,17 @@ fn lab_dns_check() {
         r[4].0
     );
     assert_eq!(r[5].0, Status::Down(Failure::Refused));
+    assert!(
+        matches!(&r[6].0, Status::Down(Failure::DnsRcode(_))),
+        "an unknown name without expected addresses (as configured checks run): {:?}",
+        r[6].0
+    );
     drop(e.lab);
 }
 
 // Proves UDP_CHECK: echo with require_reply and matching data up, a short reply below
-// min_reply_length down, a closed port refused (ICMP), silence without require_reply up and
-// with require_reply down.
+// min_reply_length down, a reply longer than max_reply_length down, a closed port refused
+// (ICMP), silence without require_reply up and with require_reply down.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_udp_check() {
@@ -642,6 +741,13 @@ fn lab_udp_check() {
         min_reply_len: 4,
         ..Default::default()
     };
+    // max_reply_length: the 9-byte echo is longer than 4.
+    let long = UdpCheck {
+        payload: Some(b"ping-1234".to_vec()),
+        require_reply: true,
+        max_reply_len: 4,
+        ..Default::default()
+    };
     let lax = UdpCheck::default();
     let strict = UdpCheck {
         require_reply: true,
@@ -655,6 +761,7 @@ fn lab_udp_check() {
             (u(lax.clone()), target("10.0.0.2:9")),
             (u(lax), target("10.0.0.2:10")),
             (u(strict), target("10.0.0.2:10")),
+            (u(long), target("10.0.0.2:7")),
         ],
     );
     assert_eq!(r[0].0, Status::Up);
@@ -670,6 +777,11 @@ fn lab_udp_check() {
         "silence without require_reply is success (keepalived)"
     );
     assert_eq!(r[4].0, Status::Down(Failure::Timeout(Phase::Receive)));
+    assert!(
+        matches!(&r[5].0, Status::Down(Failure::UdpReply(_))),
+        "a reply longer than max_reply_length: {:?}",
+        r[5].0
+    );
     drop(e.lab);
 }
 

@@ -1,150 +1,229 @@
 //! LVS and health-check keywords: `virtual_server`, `real_server`, the checkers, `url`, and
 //! `bfd_instance`: their shapes and run-time status.
+//!
+//! Checker tests built from Rust structs (crates/healthcheck/tests/lab.rs) count for a keyword
+//! because lvs-director's `model.rs` copies the keyword's typed value into that same field
+//! (`ConnOpts`, `CheckParams`, the kind's own struct); the `virtual_server`/`real_server`
+//! defaults (`retry`, `connect_timeout`, `virtualhost`, ...) reach the same fields through
+//! conf-parse's inheritance.
 
 #[allow(unused_imports)]
 use super::{alias, b, dep, s, v, Kw};
 
+/// What no real-system test shows yet although the runtime reads it.
+const UNSHOWN: &str = "used at run time; no test shows its effect yet";
+const REGEX: &str = "url regex matching is not implemented: the body is not matched";
+const CONN_TESTS: &[&str] = &["lab_tcp_check"];
+const RETRY_TESTS: &[&str] = &[
+    "lab_scheduler_detects_failure_and_recovery",
+    "vm_nat_failover",
+    "vm_dr_failover_and_reference_table",
+];
+const DELAY_LOOP_TESTS: &[&str] = &["lab_scheduler_detects_failure_and_recovery"];
+const TIMEOUT_TESTS: &[&str] = &["lab_tcp_check", "lab_http_bad_servers"];
+const VHOST_TESTS: &[&str] = &["lab_http_check"];
+
 static URL: &[Kw] = &[
-    s("path"),
-    s("digest"),
-    s("status_code"),
-    s("virtualhost"),
-    s("regex"),
-    s("regex_no_match"),
-    s("regex_options"),
-    s("regex_min_offset"),
-    s("regex_max_offset"),
-    s("regex_stack"),
+    s("path").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
+    s("digest").imp(&["lab_http_check"]),
+    s("status_code").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
+    s("virtualhost").imp(&["lab_http_check"]),
+    s("regex").todo("typed but ignored at run time: the body is not matched against it"),
+    s("regex_no_match").todo("typed but ignored at run time: the body is not matched"),
+    s("regex_options").todo(REGEX),
+    s("regex_min_offset").todo(REGEX),
+    s("regex_max_offset").todo(REGEX),
+    s("regex_stack").todo(REGEX),
 ];
 
+/// The keywords every network checker has (keepalived's `install_checker_common_keywords(true)`),
+/// then the checker's own. `$connect_port` differs for PING_CHECK (ICMP has no port).
 macro_rules! checker_common {
-    ($($extra:expr),* $(,)?) => {
+    ($connect_port:expr; $($extra:expr),* $(,)?) => {
         &[
-            s("connect_ip"), s("connect_port"), s("bindto"), s("bind_port"), s("bind_if"),
-            s("connect_timeout"), s("fwmark"), s("retry"), s("delay_before_retry"), s("warmup"),
-            s("delay_loop"), s("alpha"), s("log_all_failures"), $($extra),*
+            s("connect_ip").imp(CONN_TESTS),
+            $connect_port,
+            s("bindto").imp(CONN_TESTS),
+            s("bind_port").imp(CONN_TESTS),
+            s("bind_if").imp(CONN_TESTS),
+            s("connect_timeout").imp(TIMEOUT_TESTS),
+            s("fwmark").imp(CONN_TESTS),
+            s("retry").imp(RETRY_TESTS),
+            s("delay_before_retry").imp(RETRY_TESTS),
+            s("warmup").todo(UNSHOWN),
+            s("delay_loop").imp(DELAY_LOOP_TESTS),
+            s("alpha").todo(UNSHOWN),
+            s("log_all_failures").todo(UNSHOWN),
+            $($extra),*
         ]
     };
 }
 
+const CONNECT_PORT: Kw = s("connect_port").imp(CONN_TESTS);
+
 static HTTP_GET: &[Kw] = checker_common!(
-    dep("nb_get_retry", "retry"),
-    s("virtualhost"),
-    s("http_protocol"),
-    s("enable_sni"),
-    s("fast_recovery"),
-    b("url", URL),
+    CONNECT_PORT;
+    dep("nb_get_retry", "retry").imp(RETRY_TESTS),
+    s("virtualhost").imp(VHOST_TESTS),
+    s("http_protocol").imp(&["lab_http_check"]),
+    s("enable_sni").todo("used at run time; no test shows the server receives the name yet"),
+    s("fast_recovery").todo("typed but ignored at run time"),
+    b("url", URL).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
 );
-static TCP_CHECK: &[Kw] = checker_common!();
-static PING_CHECK: &[Kw] = checker_common!();
-static SMTP_HOST: &[Kw] = checker_common!();
-static SMTP_CHECK: &[Kw] = checker_common!(s("helo_name"), b("host", SMTP_HOST));
-static DNS_CHECK: &[Kw] = checker_common!(s("type"), s("name"));
+static TCP_CHECK: &[Kw] = checker_common!(CONNECT_PORT;);
+static PING_CHECK: &[Kw] = checker_common!(
+    s("connect_port").noop("ICMP has no port: keepalived ignores it for PING_CHECK too");
+);
+static SMTP_HOST: &[Kw] = checker_common!(CONNECT_PORT;);
+static SMTP_CHECK: &[Kw] = checker_common!(
+    CONNECT_PORT;
+    s("helo_name").todo(UNSHOWN),
+    b("host", SMTP_HOST).todo("not typed yet: the check talks to the real server (or connect_ip) only"),
+);
+static DNS_CHECK: &[Kw] = checker_common!(
+    CONNECT_PORT;
+    s("type").imp(&["lab_dns_check"]),
+    s("name").imp(&["lab_dns_check"]),
+);
 static UDP_CHECK: &[Kw] = checker_common!(
-    s("payload"),
-    s("require_reply"),
-    s("min_reply_length"),
-    s("max_reply_length"),
+    CONNECT_PORT;
+    s("payload").imp(&["lab_udp_check"]),
+    s("require_reply").imp(&["lab_udp_check"]),
+    s("min_reply_length").imp(&["lab_udp_check"]),
+    s("max_reply_length").imp(&["lab_udp_check"]),
 );
 static MISC_CHECK: &[Kw] = &[
-    s("retry"),
-    s("delay_before_retry"),
-    s("warmup"),
-    s("delay_loop"),
-    s("alpha"),
-    s("log_all_failures"),
-    s("misc_path"),
-    s("misc_timeout"),
-    s("misc_dynamic"),
-    s("user"),
+    s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
+    s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
+    s("warmup").todo(UNSHOWN),
+    s("delay_loop").imp(DELAY_LOOP_TESTS),
+    s("alpha").todo(UNSHOWN),
+    s("log_all_failures").todo(UNSHOWN),
+    s("misc_path").imp(&["lab_misc_runs_as_user"]),
+    s("misc_timeout").imp(&["lab_misc_runs_as_user"]),
+    s("misc_dynamic").imp(&["lab_misc_runs_as_user"]),
+    s("user").imp(&["lab_misc_runs_as_user"]),
 ];
 static FILE_CHECK: &[Kw] = &[s("track_file"), s("weight")];
 static BFD_CHECK: &[Kw] = &[s("name"), s("alpha")];
 
+const FILE_CHECK_WHY: &str = "used at run time; no real-system test shows its effect yet";
+
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
-    b("HTTP_GET", HTTP_GET),
-    b("SSL_GET", HTTP_GET),
-    b("TCP_CHECK", TCP_CHECK),
-    b("MISC_CHECK", MISC_CHECK),
-    b("SMTP_CHECK", SMTP_CHECK),
-    b("DNS_CHECK", DNS_CHECK),
-    b("UDP_CHECK", UDP_CHECK),
-    b("PING_CHECK", PING_CHECK),
-    b("FILE_CHECK", FILE_CHECK),
-    b("BFD_CHECK", BFD_CHECK),
+    b("HTTP_GET", HTTP_GET).imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
+    b("SSL_GET", HTTP_GET).imp(&["lab_ssl_check"]),
+    b("TCP_CHECK", TCP_CHECK).imp(&["lab_tcp_check", "vm_nat_failover"]),
+    b("MISC_CHECK", MISC_CHECK).imp(&["lab_misc_runs_as_user"]),
+    b("SMTP_CHECK", SMTP_CHECK).imp(&["lab_smtp_check"]),
+    b("DNS_CHECK", DNS_CHECK).imp(&["lab_dns_check"]),
+    b("UDP_CHECK", UDP_CHECK).imp(&["lab_udp_check"]),
+    b("PING_CHECK", PING_CHECK).imp(&["lab_ping_check"]),
+    b("FILE_CHECK", FILE_CHECK).todo(FILE_CHECK_WHY),
+    b("BFD_CHECK", BFD_CHECK).todo("no BFD subsystem yet"),
 ];
 
 static REAL_SERVER: &[Kw] = &[
-    s("weight"),
-    s("lvs_method"),
-    s("uthreshold"),
-    s("lthreshold"),
-    s("inhibit_on_failure"),
-    s("notify_up"),
-    s("notify_down"),
-    s("alpha"),
-    s("retry"),
-    s("delay_before_retry"),
-    s("warmup"),
-    s("connect_timeout"),
-    s("delay_loop"),
-    s("smtp_alert"),
-    s("virtualhost"),
-    s("snmp_name"),
-    b("HTTP_GET", HTTP_GET),
-    b("SSL_GET", HTTP_GET),
-    b("TCP_CHECK", TCP_CHECK),
-    b("MISC_CHECK", MISC_CHECK),
-    b("SMTP_CHECK", SMTP_CHECK),
-    b("DNS_CHECK", DNS_CHECK),
-    b("UDP_CHECK", UDP_CHECK),
-    b("PING_CHECK", PING_CHECK),
-    b("FILE_CHECK", FILE_CHECK),
-    b("BFD_CHECK", BFD_CHECK),
+    s("weight").imp(&[
+        "vm_wired_checker_programs_ipvs",
+        "vm_wired_vrrp_and_lvs_together_with_reload",
+    ]),
+    s("lvs_method").todo(UNSHOWN),
+    s("uthreshold").todo(UNSHOWN),
+    s("lthreshold").todo(UNSHOWN),
+    s("inhibit_on_failure").imp(&["vm_inhibit_sorry_quorum"]),
+    s("notify_up").todo(
+        "runs at run time but ignores its user (runs as the checker's user); no test shows it",
+    ),
+    s("notify_down").todo(
+        "runs at run time but ignores its user (runs as the checker's user); no test shows it",
+    ),
+    s("alpha").todo(UNSHOWN),
+    s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
+    s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
+    s("warmup").todo(UNSHOWN),
+    s("connect_timeout").imp(TIMEOUT_TESTS),
+    s("delay_loop").imp(DELAY_LOOP_TESTS),
+    s("smtp_alert")
+        .todo("used at run time (on by default); no test shows the keyword's effect yet"),
+    s("virtualhost").imp(VHOST_TESTS),
+    s("snmp_name").todo("no SNMP subsystem"),
+    CHECKERS[0],
+    CHECKERS[1],
+    CHECKERS[2],
+    CHECKERS[3],
+    CHECKERS[4],
+    CHECKERS[5],
+    CHECKERS[6],
+    CHECKERS[7],
+    CHECKERS[8],
+    CHECKERS[9],
 ];
+
+const SCHED_FLAG: &str = "used at run time (an IPVS service flag); no test shows its effect yet";
+const SH_MH_FLAG: &str = "used at run time; no test shows its effect yet (set whatever the \
+                          scheduler; keepalived sets it only for sh/mh)";
+const QUORUM_SCRIPT: &str = "the script runs (vm_inhibit_sorry_quorum) but its user is \
+                             ignored: it runs as the checker's user";
 
 /// Keywords inside `virtual_server`.
 pub static VIRTUAL_SERVER: &[Kw] = &[
-    s("ip_family"),
-    s("retry"),
-    s("delay_before_retry"),
-    s("warmup"),
-    s("connect_timeout"),
-    s("delay_loop"),
-    s("inhibit_on_failure"),
-    s("lb_algo"),
-    s("lvs_sched"),
-    s("hashed"),
-    s("ops"),
-    s("flag-1"),
-    s("flag-2"),
-    s("flag-3"),
-    s("sh-port"),
-    s("sh-fallback"),
-    s("mh-port"),
-    s("mh-fallback"),
-    s("lb_kind"),
-    s("lvs_method"),
-    s("persistence_engine"),
-    s("persistence_timeout"),
-    s("persistence_granularity"),
-    s("protocol"),
-    s("ha_suspend"),
-    s("smtp_alert"),
-    s("virtualhost"),
-    s("snmp_name"),
-    s("alpha"),
-    s("omega"),
-    s("quorum_up"),
-    s("quorum_down"),
-    s("quorum"),
-    s("hysteresis"),
-    s("weight"),
-    s("sorry_server"),
-    s("sorry_server_inhibit"),
-    s("sorry_server_lvs_method"),
-    b("real_server", REAL_SERVER),
+    s("ip_family").todo(UNSHOWN),
+    s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
+    s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
+    s("warmup").todo(UNSHOWN),
+    s("connect_timeout").imp(TIMEOUT_TESTS),
+    s("delay_loop").imp(&["vm_dr_failover_and_reference_table", "vm_nat_failover"]),
+    s("inhibit_on_failure").imp(&["vm_inhibit_sorry_quorum"]),
+    s("lb_algo").imp(&[
+        "vm_dr_failover_and_reference_table",
+        "vm_reload_sighup_diff_apply",
+    ]),
+    s("lvs_sched").imp(&[
+        "vm_dr_failover_and_reference_table",
+        "vm_reload_sighup_diff_apply",
+    ]),
+    s("hashed").noop("keepalived sets no flag for it either: IPVS hashes every service itself"),
+    s("ops").todo(SCHED_FLAG),
+    s("flag-1").todo(SCHED_FLAG),
+    s("flag-2").todo(SCHED_FLAG),
+    s("flag-3").todo(SCHED_FLAG),
+    s("sh-port").todo(SH_MH_FLAG),
+    s("sh-fallback").todo(SH_MH_FLAG),
+    s("mh-port").todo(SH_MH_FLAG),
+    s("mh-fallback").todo(SH_MH_FLAG),
+    s("lb_kind").imp(&[
+        "vm_dr_failover_and_reference_table",
+        "vm_tun_failover",
+        "vm_nat_failover",
+    ]),
+    s("lvs_method").imp(&[
+        "vm_dr_failover_and_reference_table",
+        "vm_tun_failover",
+        "vm_nat_failover",
+    ]),
+    s("persistence_engine").todo(UNSHOWN),
+    s("persistence_timeout").todo(UNSHOWN),
+    s("persistence_granularity").todo(UNSHOWN),
+    s("protocol").imp(&["vm_dr_failover_and_reference_table"]),
+    s("ha_suspend").todo(UNSHOWN),
+    s("smtp_alert").imp(&["lab_checker_smtp_alert"]),
+    s("virtualhost").imp(VHOST_TESTS),
+    s("snmp_name").todo("no SNMP subsystem"),
+    s("alpha").todo(UNSHOWN),
+    s("omega").todo("typed but ignored at run time: no quorum script runs at start and stop"),
+    s("quorum_up").todo(QUORUM_SCRIPT),
+    s("quorum_down").todo(QUORUM_SCRIPT),
+    s("quorum").imp(&["lab_checker_smtp_alert"]),
+    s("hysteresis").todo(UNSHOWN),
+    s("weight").todo(
+        "typed but ignored at run time: keepalived makes it its real servers' default weight; \
+         ours default to 1",
+    ),
+    s("sorry_server").imp(&["vm_inhibit_sorry_quorum"]),
+    s("sorry_server_inhibit").todo(UNSHOWN),
+    s("sorry_server_lvs_method").todo(UNSHOWN),
+    b("real_server", REAL_SERVER).imp(&["vm_dr_failover_and_reference_table"]),
 ];
 
 pub(super) static BFD_INSTANCE: &[Kw] = &[

@@ -2,7 +2,8 @@
 """Lab servers (each prints "ready" once it is listening) for crates/healthcheck/tests/lab.rs (run inside a lab network namespace).
 
 usage: labsrv.py MODE ADDR PORT [ARGS...]
-  http ADDR PORT            fixed pages (see PAGES) and /status/NNN
+  http ADDR PORT            fixed pages (see PAGES), /status/NNN, /host (the Host header),
+                            /proto (the request's HTTP version and Connection header)
   https ADDR PORT CERT KEY  the same over TLS
   blackhole ADDR PORT       accept TCP and never answer
   endless ADDR PORT         200 head, then an endless body
@@ -39,6 +40,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
             body = b"status %d\n" % code
+        elif self.path == "/proto":
+            code = 200
+            body = ("%s %s\n" % (self.request_version, self.headers.get("Connection", "-"))).encode()
         elif self.path == "/host":
             code, body = 200, (self.headers.get("Host", "") + "\n").encode()
         elif self.path in PAGES:
