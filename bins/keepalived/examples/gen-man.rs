@@ -9,15 +9,11 @@
 //!   ([`keepalived::cli::Cli`]); each option's description is taken from keepalived's usage text
 //!   ([`keepalived::cli::usage`], what `keepalived -h` prints), falling back to the option's doc
 //!   comment. Hidden internal flags stay hidden.
-//! * `keepalived.conf(5)` lists every keyword of conf-parse's keyword table
-//!   ([`conf_parse::keywords::ROOT`]) by block, with its status. The status is *derived*, not
-//!   hand-written: each keyword is put alone, inside its enclosing blocks, into a small
-//!   configuration that is run through [`conf_parse::parse_str`]; if conf-parse answers with a
-//!   [`conf_parse::Code::NotSupportedYet`] note on that line (the keyword is kept as a generic
-//!   statement, not typed in the model), it is "not supported yet", else it is "supported"
-//!   (typed in the model, validated like keepalived does, handed to the runtime). Children of a
-//!   block that is not supported inherit that status. Deprecated keywords and aliases come
-//!   from the table's [`conf_parse::keywords::Status`].
+//! * `keepalived.conf(5)` lists every keyword of conf-parse's keyword registry
+//!   ([`conf_parse::registry::registry`]) by block, with its run-time status: `implemented`
+//!   (with the tests that show its effect on a real system), `not supported yet` or `accepted,
+//!   no effect here` (with the reason), and its deprecation. The registry is the single source
+//!   of truth; `keepalived -t`'s notes and `docs/keywords.md` come from it too.
 //!
 //! The staleness test (`bins/keepalived/tests/man_pages.rs`) includes this file as a module and
 //! compares [`pages`] with `dist/man/`.
@@ -27,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::CommandFactory;
-use conf_parse::keywords::{self, Kind, Kw, Status};
 
 /// Where the pages go, relative to the workspace root.
 pub const MAN_DIR: &str = "dist/man";
@@ -222,83 +217,6 @@ are accepted and ignored.
     Ok(out)
 }
 
-/// A keyword's status for the reference page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KwStatus {
-    /// Typed in conf-parse's model: validated and used.
-    Supported,
-    /// Recognized (keepalived knows it) but kept as a generic statement, ignored at runtime.
-    NotSupportedYet,
-}
-
-/// The header words to open a block in a probe configuration.
-fn block_header(name: &str) -> &'static str {
-    match name {
-        "vrrp_instance" => "VI_PROBE",
-        "vrrp_sync_group" => "SG_PROBE",
-        "vrrp_script" => "chk_probe",
-        "vrrp_track_process" => "tp_probe",
-        "track_file" | "vrrp_track_file" => "tf_probe",
-        "track_group" => "tg_probe",
-        "bfd_instance" => "bfd_probe",
-        "virtual_server" => "192.0.2.1 80",
-        "real_server" => "192.0.2.2 80",
-        "virtual_server_group" => "vsg_probe",
-        _ => "",
-    }
-}
-
-fn open_line(kw: &Kw) -> String {
-    let h = block_header(kw.name);
-    if h.is_empty() {
-        format!("{} {{\n", kw.name)
-    } else {
-        format!("{} {h} {{\n", kw.name)
-    }
-}
-
-/// Ask conf-parse whether the last keyword of `path` (inside the others) is typed.
-pub fn probe(path: &[&Kw]) -> KwStatus {
-    let Some((kw, outer)) = path.split_last() else {
-        return KwStatus::Supported;
-    };
-    let mut text = String::new();
-    for b in outer {
-        text.push_str(&open_line(b));
-    }
-    let line = outer.len() as u32 + 1;
-    match kw.kind {
-        Kind::Simple => {
-            let _ = writeln!(text, "{} 1", kw.name);
-        }
-        Kind::Values => {
-            let _ = writeln!(text, "{} {{\n}}", kw.name);
-        }
-        Kind::Block(_) => {
-            text.push_str(&open_line(kw));
-            text.push_str("}\n");
-        }
-    }
-    for _ in outer {
-        text.push_str("}\n");
-    }
-    let opts = conf_parse::ParseOptions {
-        config_id: Some("probe".into()),
-        random_seed: Some(1),
-        ..conf_parse::ParseOptions::default()
-    };
-    let parsed = conf_parse::parse_str(&text, "probe.conf", &opts);
-    let kept = parsed
-        .diagnostics
-        .iter()
-        .any(|d| d.code == conf_parse::Code::NotSupportedYet && d.span.line == line);
-    if kept {
-        KwStatus::NotSupportedYet
-    } else {
-        KwStatus::Supported
-    }
-}
-
 /// One row of the reference: block path, keyword, status text.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -308,79 +226,28 @@ pub struct Row {
     pub name: &'static str,
     /// Its shape as text.
     pub shape: &'static str,
-    /// Status text.
+    /// Status text (the keyword registry's).
     pub status: String,
+    /// The tests that show an implemented keyword's effect.
+    pub tests: &'static [&'static str],
 }
 
-/// Keywords the parser types but the runtime does not act on (yet), by name, with the reason.
-/// Hand-maintained from the runtime crates' own documentation: crates/lvs-director/src/lib.rs
-/// ("smtp_alert mail"), lvs-director's model (BFD_CHECK rejected), and vrrp-runtime (settings
-/// logged at start as not supported). A block listed here passes its note to
-/// its children; an entry "block > keyword" applies to that block's keyword only.
-pub const RUNTIME_GAPS: &[(&str, &str)] = &[("BFD_CHECK", "no BFD subsystem")];
-
 /// Every keyword by block (a block's own keywords first, then its sub-blocks), with its
-/// derived status.
+/// status from conf-parse's keyword registry ([`conf_parse::registry`]).
 pub fn rows() -> Vec<Row> {
-    fn walk(
-        table: &'static [Kw],
-        path: &mut Vec<&'static Kw>,
-        inherited: Option<&str>,
-        out: &mut Vec<Row>,
-    ) {
-        let block = path.iter().map(|k| k.name).collect::<Vec<_>>().join(" > ");
-        let mut subs: Vec<(&'static Kw, String)> = Vec::new();
-        for kw in table {
-            path.push(kw);
-            let mut status = match inherited {
-                Some(s) => s.to_string(),
-                None => match probe(path) {
-                    KwStatus::NotSupportedYet => "not supported yet".to_string(),
-                    KwStatus::Supported => match RUNTIME_GAPS
-                        .iter()
-                        .find(|(n, _)| *n == kw.name || *n == format!("{block} > {}", kw.name))
-                    {
-                        Some((_, why)) => format!("parsed, not used at run time: {why}"),
-                        None => "supported".to_string(),
-                    },
-                },
-            };
-            path.pop();
-            let own = status.clone();
-            match kw.status {
-                Status::Current => {}
-                Status::Deprecated(r) => status.push_str(&format!("; deprecated, use {r}")),
-                Status::Alias(r) => status.push_str(&format!("; alias of {r}")),
-            }
-            out.push(Row {
-                block: block.clone(),
-                name: kw.name,
-                shape: match kw.kind {
-                    Kind::Simple => "",
-                    Kind::Values => "{ values }",
-                    Kind::Block(_) => "{ block }",
-                },
-                status,
-            });
-            if matches!(kw.kind, Kind::Block(_)) {
-                subs.push((kw, own));
-            }
-        }
-        for (kw, own) in subs {
-            if let Kind::Block(sub) = kw.kind {
-                // Shared tables (HTTP_GET under real_server) are listed under each parent.
-                if path.len() < 8 {
-                    path.push(kw);
-                    let pass = (own != "supported").then_some(own.as_str());
-                    walk(sub, path, pass, out);
-                    path.pop();
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(keywords::ROOT, &mut Vec::new(), None, &mut out);
-    out
+    conf_parse::registry::registry()
+        .iter()
+        .map(|e| Row {
+            block: e.block_path(),
+            name: e.kw.name,
+            shape: e.shape(),
+            status: e.status_text(),
+            tests: match e.runtime {
+                conf_parse::keywords::Runtime::Implemented(t) => t,
+                _ => &[],
+            },
+        })
+        .collect()
 }
 
 /// roff-escape plain text.
@@ -398,7 +265,7 @@ pub fn keepalived_conf_5() -> String {
     let total = rows.len();
     let unsupported = rows
         .iter()
-        .filter(|r| !r.status.starts_with("supported"))
+        .filter(|r| !r.status.starts_with("implemented"))
         .count();
     let mut s = String::new();
     let _ = write!(
@@ -419,32 +286,29 @@ Keywords recognized but not supported yet are reported as notes by \fBkeepalived
 ignored at run time; they never make the check fail.
 .P
 This page lists every keyword keepalived 2.2.7 knows ({total} entries, {unsupported} of
-them not supported yet or not used at run time), by block. For the meaning of each keyword see keepalived's own
+them not supported yet or accepted with no effect here), by block. For the meaning of each keyword see keepalived's own
 keepalived.conf(5) documentation; the semantics are the same.
 .SH STATUS
+The status of each keyword comes from keepalived\-rs's keyword registry
+(crates/conf\-parse/src/keywords/), the same table that produces \fBkeepalived \-t\fR's notes,
+the start\-up log's notes, docs/keywords.md and the /status document.
 .TP
-\fBsupported\fR
-The keyword is parsed into keepalived\-rs's typed configuration model, its value is checked as
-keepalived checks it, and the running daemon uses it.
+\fBimplemented\fR
+The keyword has its keepalived effect; the named tests show that effect on a real system
+(network namespaces, the IPVS VM, or the reference keepalived as peer or oracle).
 .TP
 \fBnot supported yet\fR
-The keyword is recognized and kept (printed back by \fB\-d\fR) but ignored at run time;
-\fBkeepalived \-t\fR prints a note for it.
+The keyword is recognized and checked as keepalived checks it, but ignored at run time (the
+reason is given); \fBkeepalived \-t\fR and the start\-up and reload logs print a located note
+for each use.
 .TP
-\fBparsed, not used at run time\fR
-The keyword is typed and checked, but the running daemon does not act on it yet (the reason is
-given).
+\fBaccepted, no effect here\fR
+Accepted deliberately without effect in keepalived\-rs (the reason is given); also noted.
 .TP
 \fBdeprecated, use X\fR / \fBalias of X\fR
 As in keepalived: a deprecated spelling (reported) or a silent synonym.
 .P
-The status is derived from the parser itself when this page is generated
-(cargo run \-p keepalived \-\-example gen\-man): every keyword is parsed alone inside its
-enclosing blocks and is "not supported yet" exactly when the parser keeps it as a generic
-statement instead of a typed field. Children of a block that is not supported are not supported
-either. "Parsed, not used at run time" comes from a short list kept with the generator
-(RUNTIME_GAPS in bins/keepalived/examples/gen\-man.rs), taken from the runtime crates\*(Aq
-documentation.
+A keyword inside a block that is not supported has the block's status.
 "#,
         ver = env!("CARGO_PKG_VERSION"),
     );
@@ -465,7 +329,16 @@ documentation.
         } else {
             let _ = writeln!(s, "\\fB{}\\fR {}", esc(r.name), esc(r.shape));
         }
-        let _ = writeln!(s, "{}", esc(&r.status));
+        if r.tests.is_empty() {
+            let _ = writeln!(s, "{}", esc(&r.status));
+        } else {
+            let _ = writeln!(
+                s,
+                "{} (shown by {})",
+                esc(&r.status),
+                esc(&r.tests.join(", "))
+            );
+        }
     }
     s.push_str(
         ".SH SEE ALSO\n\\fBkeepalived\\fR(8), \\fBlvs\\-realserver\\fR(8), \\fBipvsadm\\fR(8)\n",

@@ -421,6 +421,41 @@ pub fn version_block() -> String {
     s
 }
 
+/// Command-line options keepalived-rs accepts for compatibility but does not act on, each with
+/// the registry's wording ("not supported yet: why"). Printed at `-t` and logged at start, so an
+/// operator's unit file never silently loses an option's effect.
+pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if cli.snmp {
+        out.push(
+            "-x/--snmp is accepted, not supported yet: no SNMP subsystem (see --metrics-listen)",
+        );
+    }
+    if cli.snmp_agent_socket.is_some() {
+        out.push("-A/--snmp-agent-socket is accepted, not supported yet: no SNMP subsystem");
+    }
+    if cli.bfd_pid.is_some() {
+        out.push("-b/--bfd_pid is accepted, not supported yet: no BFD subsystem");
+    }
+    if cli.release_vips {
+        out.push("-X/--release-vips is accepted, not supported yet: VIPs are not dropped on a transition from a signal");
+    }
+    if cli.address_monitoring {
+        out.push("-a/--address-monitoring is accepted, not supported yet: address changes are not reported");
+    }
+    if cli.core_dump {
+        out.push(
+            "-m/--core-dump is accepted, not supported yet: the core dump limit is left as it is",
+        );
+    }
+    if cli.core_dump_pattern.is_some() {
+        out.push(
+            "-M/--core-dump-pattern is accepted, not supported yet: kernel.core_pattern is not set",
+        );
+    }
+    out
+}
+
 /// keepalived's usage text (options this build supports).
 pub fn usage(prog: &str) -> String {
     format!(

@@ -151,8 +151,14 @@ impl Loaded {
             .collect()
     }
 
-    /// Warnings (and notes) to log after a successful load.
+    /// Warnings to log after a successful load.
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.parsed.diagnostics.iter().filter(|d| d.counts())
+    }
+
+    /// The keyword registry's notes (keywords used that are not implemented), to log at
+    /// start and reload.
+    pub fn notes(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.parsed.notes()
     }
 }

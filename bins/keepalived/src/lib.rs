@@ -179,16 +179,16 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     if cli.config_test.is_some() {
         return config_test(&cli);
     }
-    if cli.snmp || cli.snmp_agent_socket.is_some() {
-        eprintln!("keepalived-rs has no SNMP subsystem: -x/-A ignored (see --metrics-listen)");
-    }
-    if cli.bfd_pid.is_some() {
-        eprintln!("keepalived-rs has no BFD subsystem: -b ignored");
+    for o in cli::ignored_options(&cli) {
+        eprintln!("keepalived-rs: {o}");
     }
     if cli.daemonized {
         let _ = nix::unistd::setsid();
     }
     setup_logging(&cli, "Keepalived", None);
+    for o in cli::ignored_options(&cli) {
+        warning!("{o}");
+    }
     daemon(cli, args)
 }
 
@@ -233,6 +233,14 @@ fn config_test(cli: &Cli) -> i32 {
     };
     for d in report.problems() {
         let _ = writeln!(out, "{d}");
+    }
+    // The keyword registry's notes: what this configuration (and command line) uses that has
+    // no effect here.
+    for d in report.notes() {
+        let _ = writeln!(out, "{d}");
+    }
+    for o in cli::ignored_options(cli) {
+        let _ = writeln!(out, "note: {o}");
     }
     if let Some(parsed) = parsed {
         print!("{}", conf_parse::print(&parsed.config));
@@ -286,6 +294,9 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     };
     for d in loaded.warnings() {
         info!("{d}");
+    }
+    for d in loaded.notes() {
+        warning!("{d}");
     }
     if cli.dump_conf {
         for l in conf_parse::print(loaded.config()).lines() {

@@ -151,6 +151,36 @@ pub struct WorkerInfo {
     pub started_at: u64,
 }
 
+/// One registry note on the running configuration (see `conf_parse::registry`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigNote {
+    /// `FILE:LINE:COL`.
+    pub location: String,
+    /// "not supported yet" or "accepted, no effect here".
+    pub status: String,
+    /// The note as `keepalived -t` prints it (keyword, block, reason).
+    pub message: String,
+}
+
+impl ConfigNote {
+    /// The notes of a loaded configuration.
+    pub fn from_diagnostics<'a>(
+        notes: impl Iterator<Item = &'a conf_parse::Diagnostic>,
+    ) -> Vec<ConfigNote> {
+        notes
+            .map(|d| ConfigNote {
+                location: d.span.to_string(),
+                status: if d.code == conf_parse::Code::NoEffectHere {
+                    "accepted, no effect here".into()
+                } else {
+                    "not supported yet".into()
+                },
+                message: d.message.clone(),
+            })
+            .collect()
+    }
+}
+
 /// What the parent knows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParentMetrics {
@@ -170,6 +200,10 @@ pub struct ParentMetrics {
     pub config_errors: u64,
     /// Warnings in the running configuration.
     pub config_warnings: u64,
+    /// The keyword registry's notes on the running configuration: each use of a keyword that
+    /// is not implemented (or accepted with no effect here), located.
+    #[serde(default)]
+    pub config_notes: Vec<ConfigNote>,
     /// Workers.
     pub workers: Vec<WorkerInfo>,
 }

@@ -21,7 +21,7 @@ use crate::metrics::{ParentMetrics, WorkerInfo, WorkerMetrics};
 use crate::pidfile::PidPaths;
 use crate::signals::{recv, DaemonSignals};
 use crate::worker::WorkerKind;
-use crate::{alert, dump, error, exit, info, notify, vip};
+use crate::{alert, dump, error, exit, info, notify, vip, warning};
 
 /// Environment variable naming the parent's pid for a worker (a worker whose parent changed
 /// before it started exits at once).
@@ -183,6 +183,7 @@ impl Supervisor {
                 config_file: loaded.file.display().to_string(),
                 last_reload_success: unix_now(),
                 config_warnings: loaded.warnings().count() as u64,
+                config_notes: crate::metrics::ConfigNote::from_diagnostics(loaded.notes()),
                 ..Default::default()
             },
             links: BTreeMap::new(),
@@ -422,10 +423,14 @@ impl Supervisor {
         for d in new.warnings() {
             info!("{d}");
         }
+        for d in new.notes() {
+            warning!("{d}");
+        }
         if let Ok(mut sh) = self.shared.lock() {
             sh.parent.reloads += 1;
             sh.parent.config_errors = 0;
             sh.parent.config_warnings = new.warnings().count() as u64;
+            sh.parent.config_notes = crate::metrics::ConfigNote::from_diagnostics(new.notes());
             sh.parent.last_reload_success = unix_now();
         }
         self.loaded = new;

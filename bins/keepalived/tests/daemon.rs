@@ -675,3 +675,111 @@ fn reload_starts_newly_needed_worker() {
     assert_eq!(d.pid_in("v.pid"), Some(vrrp));
     assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
 }
+
+// Proves the keyword registry's notes reach the operator everywhere: `keepalived -t` prints a
+// located note for a keyword that is not supported yet (and for an accepted-but-ignored
+// option) without changing the verdict; the daemon logs it at start and at reload, and
+// `/status` lists the running configuration's notes.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_registry_notes_at_config_test_start_reload_and_status() {
+    // line 3, column 5: a keyword the registry marks "not supported yet"
+    let conf = VRRP_AND_LVS.replace("router_id test", "router_id test\n    vrrp_strict");
+    let dir = Dir::new("notes-t");
+    // (-t on the host: the same configuration without its VRRP part, which names `lo`)
+    let vs = conf.find("virtual_server").unwrap();
+    let vi = conf.find("vrrp_instance").unwrap();
+    let conf_t = format!("{}{}", &conf[..vi], &conf[vs..]);
+    std::fs::write(dir.path("k.conf"), &conf_t).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["-t", "-X", "-f"])
+        .arg(dir.path("k.conf"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let loc = format!("{}:3:5: note:", dir.path("k.conf").display());
+    assert!(
+        err.lines().any(|l| l.starts_with(&loc)
+            && l.contains("'vrrp_strict' in global_defs is recognized, not supported yet")),
+        "{err}"
+    );
+    assert!(
+        err.contains("-X/--release-vips is accepted, not supported yet"),
+        "{err}"
+    );
+
+    let ns = Netns::new("notes");
+    let d = Daemon::start_with(
+        "notes",
+        &conf,
+        Opts {
+            extra_args: vec!["--metrics-listen".into(), "9651".into(), "-X".into()],
+            wrap: ns.wrap(),
+            ..Default::default()
+        },
+    );
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    assert!(
+        d.wait_log(
+            "'vrrp_strict' in global_defs is recognized, not supported yet",
+            T
+        ),
+        "{}",
+        d.log_text()
+    );
+    assert!(d
+        .log_text()
+        .contains("-X/--release-vips is accepted, not supported yet"));
+    assert!(d.wait_log("metrics endpoint listening", T));
+    let status = |ns: &Netns| -> serde_json::Value {
+        let s = ns.sh(&[
+            "curl",
+            "-sS",
+            "--max-time",
+            "5",
+            "http://127.0.0.1:9651/status",
+        ]);
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}: {s}"))
+    };
+    let notes = |v: &serde_json::Value| -> Vec<(String, String, String)> {
+        v["parent"]["config_notes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| {
+                (
+                    n["location"].as_str().unwrap_or("").to_string(),
+                    n["status"].as_str().unwrap_or("").to_string(),
+                    n["message"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let v = status(&ns);
+    let n = notes(&v);
+    assert!(
+        n.iter().any(|(l, s, m)| l.ends_with("k.conf:3:5")
+            && s == "not supported yet"
+            && m.contains("'vrrp_strict'")),
+        "{v}"
+    );
+    // A reload with another keyword that is not supported yet: logged, and /status follows.
+    let conf2 = VRRP_AND_LVS.replace("router_id test", "router_id test\n    vrrp_startup_delay 1");
+    std::fs::write(d.dir.path("k.conf"), &conf2).unwrap();
+    d.signal(1);
+    assert!(
+        d.wait_log(
+            "'vrrp_startup_delay' in global_defs is recognized, not supported yet",
+            T
+        ),
+        "{}",
+        d.log_text()
+    );
+    assert!(wait_until(T, || {
+        let n = notes(&status(&ns));
+        n.iter().any(|(_, _, m)| m.contains("'vrrp_startup_delay'"))
+            && !n.iter().any(|(_, _, m)| m.contains("'vrrp_strict'"))
+    }));
+}

@@ -259,6 +259,12 @@ impl Diagnostic {
     pub fn counts(&self) -> bool {
         self.severity != Severity::Note
     }
+
+    /// A note from the keyword registry: the keyword is not supported yet, or accepted with
+    /// no effect here.
+    pub fn is_registry_note(&self) -> bool {
+        matches!(self.code, Code::NotSupportedYet | Code::NoEffectHere)
+    }
 }
 
 impl fmt::Display for Diagnostic {

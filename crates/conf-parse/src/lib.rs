@@ -111,6 +111,11 @@ impl Parsed {
     pub fn problems(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.counts())
     }
+
+    /// The registry's notes: every keyword used whose run-time status is not `implemented`.
+    pub fn notes(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_registry_note())
+    }
 }
 
 /// Parse a configuration file (and its includes). Never panics.
@@ -139,6 +144,12 @@ impl CheckReport {
             .iter()
             .chain(&self.system)
             .filter(|d| d.counts())
+    }
+
+    /// The registry's notes: every keyword used whose run-time status is not `implemented`
+    /// (located, with the reason). They never change the verdict.
+    pub fn notes(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_registry_note())
     }
 
     /// Any diagnostic of severity error.

@@ -175,7 +175,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     ConfigErr::Ok,
                     &span,
                     format!(
-                        "'{}' in {ctx} is recognized, not supported yet: {why} (ignored at run time)",
+                        "'{}' in {ctx} is recognized, not supported yet: {why}",
                         kw.name
                     ),
                 )),
