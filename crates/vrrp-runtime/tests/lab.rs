@@ -212,9 +212,7 @@ fn lab_lease_follows_recreated_vip_dev() {
 }
 
 // Proves: with the lease switched off (`--no-lease`, i.e. RuntimeOptions::vip_lease = false)
-// the VIP is permanent (keepalived's behaviour). (The config keyword `krs_vip_lease off` is read
-// from global_defs' unmodelled keywords, but conf-parse currently drops unknown keywords before
-// they reach `extra`, so it is not tested here.)
+// the VIP is permanent (keepalived's behaviour). (The configuration keyword: the next test.)
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_lease_off() {
@@ -225,6 +223,25 @@ fn lab_lease_off() {
     wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
     let line = a.addr_line(VIP);
     assert!(line.contains("valid_lft forever"), "{line}");
+}
+
+// Proves `global_defs { krs_vip_lease off }` switches the lease off from the configuration: the
+// master's VIP is permanent (`valid_lft forever`), as with `--no-lease`; without it the VIP has
+// a finite lifetime (the other lease tests).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_lease_off_by_config() {
+    let lab = Lab::new("vrloc").expect("lab");
+    let vips = format!("    {VIP}/24");
+    let conf = format!(
+        "global_defs {{\n  krs_vip_lease off\n}}\n{}",
+        instance("VI_1", 55, 150, "", &vips)
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    let line = a.addr_line(VIP);
+    assert!(line.contains("valid_lft forever"), "{line}\n{}", a.log());
 }
 
 fn probe_json(out: &str) -> serde_json::Value {
@@ -319,6 +336,60 @@ fn lab_nopreempt() {
         "nopreempt: VIP stays on b"
     );
     assert_eq!(a.state("VI_1"), "BACKUP");
+}
+
+// Proves the global VRRP defaults seen on the wire of a lone master (a capture on its eth0),
+// with no instance-level setting overriding them: `vrrp_version 3` adverts to
+// `vrrp_mcast_group4` 224.0.0.99, and gratuitous ARPs `vrrp_garp_master_repeat 2` at once, 2
+// again `vrrp_garp_master_delay 1` s later, then `vrrp_garp_master_refresh_repeat 1` every
+// `vrrp_garp_master_refresh 2` s (keepalived's defaults: v2 to 224.0.0.18, 5 + 5 after 5 s).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_global_vrrp_defaults_on_the_wire() {
+    let lab = Lab::new("vrglob").expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vrrp_version 3\n  vrrp_mcast_group4 224.0.0.99\n  \
+         vrrp_garp_master_repeat 2\n  vrrp_garp_master_delay 1\n  vrrp_garp_master_refresh 2\n  \
+         vrrp_garp_master_refresh_repeat 1\n}}\n{}",
+        instance("VI_1", 86, 100, "  state MASTER", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let cap = lab.capture("a", "eth0", "glob").expect("capture");
+    std::thread::sleep(Duration::from_millis(500));
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(4));
+    std::thread::sleep(Duration::from_millis(3800));
+    cap.signal(Signal::SIGINT).ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+    let adv = tshark_fields(&pcap, "vrrp", &["vrrp.version", "ip.dst"]);
+    assert!(
+        adv.lines().count() >= 2 && adv.lines().all(|l| l.trim() == "3\t224.0.0.99"),
+        "v3 adverts to vrrp_mcast_group4: {adv:?}\n{}",
+        a.log()
+    );
+    let mac = a.host.mac("eth0").expect("mac");
+    let t: Vec<f64> = tshark_fields(
+        &pcap,
+        &format!("arp.isgratuitous && eth.src == {mac}"),
+        &["frame.time_relative"],
+    )
+    .lines()
+    .filter_map(|l| l.trim().parse().ok())
+    .collect();
+    let t0 = t.first().copied().unwrap_or(0.0);
+    let rel: Vec<f64> = t.iter().map(|x| x - t0).filter(|x| *x < 2.6).collect();
+    let within = |lo: f64, hi: f64| rel.iter().filter(|x| (lo..hi).contains(*x)).count();
+    assert_eq!(
+        (
+            within(0.0, 0.3),
+            within(0.8, 1.4),
+            within(1.8, 2.6),
+            rel.len()
+        ),
+        (2, 2, 1, 5),
+        "GARPs (s after the first): {rel:?}"
+    );
 }
 
 // Proves the tie break: equal priorities, the higher primary address wins (RFC 5798 §6.4.3).
@@ -514,6 +585,55 @@ fn lab_virtual_routes_follow_master() {
         routes(&a) == (false, false, false)
     })
     .unwrap_or_else(|_| panic!("stopped master kept routes: {:?}", routes(&a)));
+}
+
+// Proves `vmac_prefix` and `vmac_addr_prefix` name the VMACs keepalived's way: a master with
+// `use_vmac` + `use_vmac_addr` and an IPv6 excluded VIP gets its instance VMAC `kvm.73` (not
+// `vrrp.73`) carrying the VIP, and the address VMAC for the IPv6 eVIP named with `kva`; no
+// `vrrp*` link is made.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vmac_prefix_names_the_vmacs() {
+    let lab = Lab::new("vrvmp").expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vmac_prefix kvm\n  vmac_addr_prefix kva\n}}\n{}",
+        instance(
+            "VI_1",
+            73,
+            150,
+            "  use_vmac\n  use_vmac_addr\n  virtual_ipaddress_excluded {\n    fd00::73/64\n  }",
+            &format!("    {VIP}/24"),
+        )
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.host.add_addr("fd00::1/64").expect("a6");
+    a.start(&lab, &[]);
+    let links = |d: &Director| -> Vec<String> {
+        d.host
+            .ip(&["-o", "link", "show"])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1).map(String::from))
+            .collect()
+    };
+    let on = |dev: &str, addr: &str| {
+        a.host
+            .ip(&["-o", "addr", "show", "dev", dev])
+            .unwrap_or_default()
+            .contains(addr)
+    };
+    wait_until(Duration::from_secs(8), || {
+        on("kvm.73", &format!(" {VIP}/24 ")) && links(&a).iter().any(|l| l.starts_with("kva"))
+    })
+    .unwrap_or_else(|_| panic!("VMACs: {:?}\n{}", links(&a), a.log()));
+    let l = links(&a);
+    let kva: Vec<&String> = l.iter().filter(|n| n.starts_with("kva")).collect();
+    assert_eq!(kva.len(), 1, "{l:?}");
+    let kva_name = kva[0].split('@').next().unwrap_or("").to_string();
+    assert!(kva_name.ends_with(".73"), "{l:?}");
+    wait_until(Duration::from_secs(5), || on(&kva_name, "fd00::73/64"))
+        .unwrap_or_else(|_| panic!("eVIP not on {kva_name}: {l:?}\n{}", a.log()));
+    assert!(!l.iter().any(|n| n.starts_with("vrrp")), "{l:?}");
 }
 
 // Proves vrrp_track_process: the master tracks a process (weight 0: its absence is a fault) by
