@@ -4,7 +4,7 @@
 use super::{alias, b, dep, s, v, Kw};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
-const UNTESTED: &str = "used at run time; no test shows its effect yet";
+const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
 const NO_SNMP: &str = "no SNMP agent (AgentX) yet";
 const NO_DBUS: &str = "no D-Bus interface yet";
 const NO_BFD: &str = "no BFD subsystem yet";

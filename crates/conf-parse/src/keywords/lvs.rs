@@ -11,7 +11,7 @@
 use super::{alias, b, dep, s, v, Kw};
 
 /// What no real-system test shows yet although the runtime reads it.
-const UNSHOWN: &str = "used at run time; no test shows its effect yet";
+const UNSHOWN: &str = "read at run time, but no test shows its effect on a real system yet";
 const REGEX: &str = "url regex matching is not implemented: the body is not matched";
 const CONN_TESTS: &[&str] = &["lab_tcp_check"];
 const RETRY_TESTS: &[&str] = &[
@@ -161,7 +161,8 @@ static REAL_SERVER: &[Kw] = &[
 ];
 
 const SCHED_FLAG: &str = "used at run time (an IPVS service flag); no test shows its effect yet";
-const SH_MH_FLAG: &str = "used at run time; no test shows its effect yet (set whatever the \
+const SH_MH_FLAG: &str =
+    "read at run time, but no test shows its effect on a real system yet (set whatever the \
                           scheduler; keepalived sets it only for sh/mh)";
 const QUORUM_SCRIPT: &str = "the script runs (vm_inhibit_sorry_quorum) but its user is \
                              ignored: it runs as the checker's user";

@@ -5,7 +5,7 @@
 use super::{alias, b, dep, s, v, Kw};
 
 /// A keyword the runtime reads, whose effect no real-system test shows yet.
-const NO_TEST: &str = "used at run time; no test shows its effect yet";
+const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
 /// `sync_group_tracking_weight` and the deprecated `global_tracking` (which sets it).
 const SYNC_WEIGHTS: &str = "not read: members' own tracking weights always apply here, while \
      keepalived zeroes them in a sync group unless this is set";
