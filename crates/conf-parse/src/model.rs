@@ -5,7 +5,7 @@
 //! "recognized, not supported yet", and printed back unchanged).
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::diag::Loc;
@@ -168,8 +168,47 @@ pub struct GlobalDefs {
     pub checker_log_all_failures: bool,
     /// `no_email_faults`.
     pub no_email_faults: bool,
+    /// `notify_fifo` / `notify_fifo_script`: the FIFO both processes write to.
+    pub notify_fifo: NotifyFifo,
+    /// `vrrp_notify_fifo` / `vrrp_notify_fifo_script`: the VRRP process's FIFO.
+    pub vrrp_notify_fifo: NotifyFifo,
+    /// `lvs_notify_fifo` / `lvs_notify_fifo_script`: the checker process's FIFO.
+    pub lvs_notify_fifo: NotifyFifo,
+    /// `vmac_prefix` (None: keepalived's `vrrp`).
+    pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix` (None: the `vmac_prefix`).
+    pub vmac_addr_prefix: Option<String>,
+    /// keepalived-rs's `krs_vip_lease on|off` (default on): a master's VIPs carry a lease.
+    pub krs_vip_lease: bool,
+    /// keepalived-rs's `metrics_listen IP:PORT|PORT` (a bare port is on 127.0.0.1).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Root-level `instance NAME`.
+    pub instance: Option<String>,
+    /// Root-level `net_namespace NAME`.
+    pub net_namespace: Option<String>,
+    /// Root-level `net_namespace_ipvs [NAME]` (`Some("")`: the default namespace).
+    pub net_namespace_ipvs: Option<String>,
+    /// Root-level `namespace_with_ipsets`.
+    pub namespace_with_ipsets: bool,
+    /// Root-level `use_pid_dir`.
+    pub use_pid_dir: bool,
+    /// Root-level `linkbeat_use_polling`.
+    pub linkbeat_use_polling: bool,
+    /// Root-level `child_wait_time SECS` (default 5 s).
+    pub child_wait_time: Duration,
     /// Recognized global keywords not modelled.
     pub extra: Vec<Stmt>,
+}
+
+/// A notify FIFO: `*notify_fifo PATH [USER [GROUP]]` and `*notify_fifo_script CMD [USER [GROUP]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyFifo {
+    /// The FIFO's path.
+    pub name: Option<String>,
+    /// Owner `USER [GROUP]` of the FIFO, if given.
+    pub user: Option<(String, Option<String>)>,
+    /// The script that reads it.
+    pub script: Option<Box<Script>>,
 }
 
 impl Default for GlobalDefs {
@@ -212,10 +251,35 @@ impl Default for GlobalDefs {
             dynamic_interfaces: false,
             checker_log_all_failures: false,
             no_email_faults: false,
+            notify_fifo: NotifyFifo::default(),
+            vrrp_notify_fifo: NotifyFifo::default(),
+            lvs_notify_fifo: NotifyFifo::default(),
+            vmac_prefix: None,
+            vmac_addr_prefix: None,
+            krs_vip_lease: true,
+            metrics_listen: None,
+            instance: None,
+            net_namespace: None,
+            net_namespace_ipvs: None,
+            namespace_with_ipsets: false,
+            use_pid_dir: false,
+            linkbeat_use_polling: false,
+            child_wait_time: DEFAULT_CHILD_WAIT_TIME,
             extra: Vec::new(),
         }
     }
 }
+
+/// `metrics_listen`'s value: `IP:PORT`, `[IPv6]:PORT`, or a bare `PORT` on 127.0.0.1.
+pub fn parse_metrics_listen(s: &str) -> Option<SocketAddr> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Some(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().ok()
+}
+
+/// keepalived's default `child_wait_time`.
+pub const DEFAULT_CHILD_WAIT_TIME: Duration = Duration::from_secs(5);
 
 /// `lvs_sync_daemon`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

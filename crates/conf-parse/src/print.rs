@@ -276,6 +276,7 @@ pub fn print(c: &Config) -> String {
         out: String::new(),
         depth: 0,
     };
+    root_globals(&mut p, &c.global);
     global(&mut p, &c.global);
     p.addrs("static_ipaddress", &c.static_ipaddress);
     p.values("static_routes", &c.static_routes);
@@ -409,6 +410,39 @@ pub fn print(c: &Config) -> String {
     p.out
 }
 
+/// The root-level globals (`instance`, `net_namespace`, ...), before `global_defs`.
+fn root_globals(p: &mut P, g: &GlobalDefs) {
+    p.opt_s("instance", &g.instance);
+    p.opt_s("net_namespace", &g.net_namespace);
+    match g.net_namespace_ipvs.as_deref() {
+        Some("") => p.line(&["net_namespace_ipvs"]),
+        Some(n) => p.kv("net_namespace_ipvs", n),
+        None => {}
+    }
+    p.flag("namespace_with_ipsets", g.namespace_with_ipsets);
+    p.flag("use_pid_dir", g.use_pid_dir);
+    p.flag("linkbeat_use_polling", g.linkbeat_use_polling);
+    if g.child_wait_time != DEFAULT_CHILD_WAIT_TIME {
+        p.num("child_wait_time", g.child_wait_time.as_secs());
+    }
+}
+
+/// `[PREFIX]notify_fifo` and `[PREFIX]notify_fifo_script`.
+fn notify_fifo(p: &mut P, prefix: &str, f: &NotifyFifo) {
+    if let Some(n) = &f.name {
+        let k = format!("{prefix}notify_fifo");
+        let mut w = vec![k.as_str(), n.as_str()];
+        if let Some((u, g)) = &f.user {
+            w.push(u);
+            if let Some(g) = g {
+                w.push(g);
+            }
+        }
+        p.line(&w);
+    }
+    p.script(&format!("{prefix}notify_fifo_script"), &f.script);
+}
+
 fn global(p: &mut P, g: &GlobalDefs) {
     let d = GlobalDefs::default();
     p.open(&["global_defs"]);
@@ -507,6 +541,17 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.flag("dynamic_interfaces", g.dynamic_interfaces);
     p.flag("checker_log_all_failures", g.checker_log_all_failures);
     p.flag("no_email_faults", g.no_email_faults);
+    notify_fifo(p, "", &g.notify_fifo);
+    notify_fifo(p, "vrrp_", &g.vrrp_notify_fifo);
+    notify_fifo(p, "lvs_", &g.lvs_notify_fifo);
+    p.opt_s("vmac_prefix", &g.vmac_prefix);
+    p.opt_s("vmac_addr_prefix", &g.vmac_addr_prefix);
+    if !g.krs_vip_lease {
+        p.kv("krs_vip_lease", "off");
+    }
+    if let Some(a) = g.metrics_listen {
+        p.kv("metrics_listen", &a.to_string());
+    }
     p.stmts(&g.extra);
     p.close();
 }

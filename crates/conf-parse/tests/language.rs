@@ -626,17 +626,117 @@ fn deep_brace_nesting() {
 
 // Proves keepalived-rs's own global_defs keywords (`krs_vip_lease`, `metrics_listen`) are
 // accepted without any diagnostic (not "unknown", not "not supported yet") and reach the model
-// as statements the runtimes read.
+// as typed fields the runtimes read (no statement list holds them).
 #[test]
 fn own_global_keywords_reach_the_model() {
     let p = parse("global_defs {\n  krs_vip_lease off\n  metrics_listen 127.0.0.1:9650\n}\n");
     assert!(p.diagnostics.is_empty(), "{:?}", problems(&p));
-    let kws: Vec<&str> = p
-        .config
-        .global
-        .extra
-        .iter()
-        .map(|s| s.keyword.as_ref())
-        .collect();
-    assert_eq!(kws, ["krs_vip_lease", "metrics_listen"]);
+    let g = &p.config.global;
+    assert!(!g.krs_vip_lease);
+    assert_eq!(g.metrics_listen, Some("127.0.0.1:9650".parse().unwrap()));
+    assert!(g.extra.is_empty(), "{:?}", g.extra);
+}
+
+// Proves the global settings runtimes read (FIFOs, VMAC prefixes, the root-level `instance`,
+// `net_namespace`, `child_wait_time`, ...) are typed fields with keepalived's defaults, that
+// `print` gives them back (print → parse → print is stable), and that none lands in a
+// statement list.
+#[test]
+fn runtime_globals_are_typed() {
+    let d = parse("global_defs {\n router_id a\n}\n");
+    let g = &d.config.global;
+    assert!(g.krs_vip_lease && g.metrics_listen.is_none());
+    assert_eq!(g.child_wait_time, Duration::from_secs(5));
+    assert!(g.notify_fifo.name.is_none() && g.vmac_prefix.is_none() && g.instance.is_none());
+
+    let text =
+        "instance i1\nnet_namespace ns1\nnet_namespace_ipvs\nuse_pid_dir\nchild_wait_time 9\n\
+        global_defs {\n notify_fifo /run/f1 root\n notify_fifo_script \"/bin/r a\" nobody\n\
+        vrrp_notify_fifo /run/f2\n lvs_notify_fifo /run/f3 root root\n vmac_prefix vm\n\
+        vmac_addr_prefix va\n krs_vip_lease no\n metrics_listen 9650\n}\n";
+    let p = parse(text);
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let g = &p.config.global;
+    assert_eq!(g.instance.as_deref(), Some("i1"));
+    assert_eq!(g.net_namespace.as_deref(), Some("ns1"));
+    assert_eq!(g.net_namespace_ipvs.as_deref(), Some(""));
+    assert!(g.use_pid_dir);
+    assert_eq!(g.child_wait_time, Duration::from_secs(9));
+    assert_eq!(g.notify_fifo.name.as_deref(), Some("/run/f1"));
+    assert_eq!(g.notify_fifo.user, Some(("root".to_string(), None)));
+    let s = g.notify_fifo.script.as_ref().expect("script");
+    assert_eq!(
+        (s.command.as_str(), s.user.as_deref()),
+        ("/bin/r a", Some("nobody"))
+    );
+    assert_eq!(g.vrrp_notify_fifo.name.as_deref(), Some("/run/f2"));
+    assert_eq!(
+        g.lvs_notify_fifo.user,
+        Some(("root".to_string(), Some("root".to_string())))
+    );
+    assert_eq!(g.vmac_prefix.as_deref(), Some("vm"));
+    assert_eq!(g.vmac_addr_prefix.as_deref(), Some("va"));
+    assert!(!g.krs_vip_lease);
+    assert_eq!(g.metrics_listen, Some("127.0.0.1:9650".parse().unwrap()));
+    assert!(g.extra.is_empty() && p.config.extra.is_empty());
+    let printed = conf_parse::print(&p.config);
+    let again = parse(&printed);
+    assert!(problems(&again).is_empty(), "{:?}", problems(&again));
+    assert_eq!(again.config.global, p.config.global);
+    assert_eq!(conf_parse::print(&again.config), printed);
+}
+
+// Proves the global settings' errors are keepalived's: each of these makes the reference
+// 2.2.7 `keepalived -t` exit 5 (checked by hand against /usr/sbin/keepalived), and each is a
+// located error here that keeps the first value.
+#[test]
+fn runtime_globals_errors_match_reference() {
+    for (text, first) in [
+        (
+            "global_defs {\n notify_fifo /a\n notify_fifo /b\n}\n",
+            "notify_fifo already specified",
+        ),
+        (
+            "global_defs {\n notify_fifo\n}\n",
+            "No notify_fifo name specified",
+        ),
+        (
+            "global_defs {\n vrrp_notify_fifo_script\n}\n",
+            "No vrrp_notify_fifo_script specified",
+        ),
+        (
+            "global_defs {\n vmac_prefix x\n vmac_prefix y\n}\n",
+            "vmac prefix has already been specified",
+        ),
+        (
+            "instance a\ninstance b\n",
+            "Duplicate instance definition b",
+        ),
+        (
+            "net_namespace_ipvs\nnet_namespace_ipvs x\n",
+            "Duplicate net_namespace_ipvs",
+        ),
+        ("child_wait_time x\n", "Invalid child_wait_time x"),
+        (
+            "global_defs {\n metrics_listen 1.2.3\n}\n",
+            "metrics_listen: bad address",
+        ),
+        (
+            "global_defs {\n krs_vip_lease maybe\n}\n",
+            "invalid boolean",
+        ),
+    ] {
+        let p = parse(text);
+        let errs: Vec<String> = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(errs.len(), 1, "{text}: {errs:?}");
+        assert!(errs[0].contains(first), "{text}: {errs:?}");
+        assert!(errs[0].starts_with("test.conf:"), "{text}: {errs:?}");
+    }
+    let p = parse("global_defs {\n vmac_prefix x\n vmac_prefix y\n}\n");
+    assert_eq!(p.config.global.vmac_prefix.as_deref(), Some("x"));
 }

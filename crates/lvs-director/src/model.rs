@@ -481,13 +481,6 @@ fn check_spec(
     })
 }
 
-fn extra_arg(stmts: &[cp::Stmt], kw: &str) -> Option<String> {
-    stmts
-        .iter()
-        .find(|s| s.keyword == kw)
-        .and_then(|s| s.args.first().cloned())
-}
-
 /// Compile a parsed configuration. Returns the model and warnings (skipped items).
 pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
     let mut warnings = Vec::new();
@@ -501,8 +494,11 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         flush: g.lvs_flush,
         flush_on_stop: g.lvs_flush_on_stop,
         sync_daemon: g.lvs_sync_daemon.clone(),
-        notify_fifo: extra_arg(&g.extra, "lvs_notify_fifo")
-            .or_else(|| extra_arg(&g.extra, "notify_fifo")),
+        notify_fifo: g
+            .lvs_notify_fifo
+            .name
+            .clone()
+            .or_else(|| g.notify_fifo.name.clone()),
         smtp: smtp_alert::Settings::from_global(g, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
     };
