@@ -484,7 +484,7 @@ fn defaults() {
     assert!(v.preempt);
     let vs = &p.config.virtual_servers[0];
     assert_eq!(vs.delay_loop, Duration::from_secs(60));
-    assert_eq!(vs.lb_algo, "wlc");
+    assert_eq!(vs.lb_algo, conf_parse::Scheduler::Wlc);
     // keepalived reports unset scheduler/protocol/forwarding and defaults protocol to UDP
     assert_eq!(vs.protocol, conf_parse::Protocol::Udp);
     assert_eq!(vs.lb_kind, conf_parse::LbKind::Nat);
@@ -739,4 +739,138 @@ fn runtime_globals_errors_match_reference() {
     }
     let p = parse("global_defs {\n vmac_prefix x\n vmac_prefix y\n}\n");
     assert_eq!(p.config.global.vmac_prefix.as_deref(), Some("x"));
+}
+
+fn vs_with(lines: &str, checker: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 80 {{\n lb_kind NAT\n protocol TCP\n{lines}\n real_server 10.0.0.2 80 {{\n weight 1\n{checker}\n }}\n}}\n"
+    )
+}
+
+fn errors(p: &Parsed) -> Vec<String> {
+    p.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect()
+}
+
+// Proves the LVS values consumers used to re-parse are typed here with keepalived's rules
+// (scheduler names, the sh-/mh- flags needing their scheduler first, persistence_granularity
+// as inet_aton reads it, http_protocol, DNS type, hex payloads with X wildcards), and that each
+// bad value is an error exactly where the reference 2.2.7 `keepalived -t` exits 5 (checked by
+// hand against /usr/sbin/keepalived for the lb_algo, sh-port, granularity and http_protocol
+// cases).
+#[test]
+fn lvs_values_are_typed_with_keepalived_rules() {
+    use conf_parse::{CheckerKind, DnsType, Granularity, HexPattern, HttpProtocol, Scheduler};
+    let ok = |lines: &str, checker: &str| {
+        let p = parse(&vs_with(lines, checker));
+        assert!(errors(&p).is_empty(), "{lines} {checker}: {:?}", errors(&p));
+        p
+    };
+    let bad = |lines: &str, checker: &str, msg: &str| {
+        let p = parse(&vs_with(lines, checker));
+        let e = errors(&p);
+        assert!(
+            !e.is_empty() && e[0].contains(msg),
+            "{lines} {checker}: {e:?}"
+        );
+    };
+    let p = ok(
+        " lb_algo sh\n sh-port\n sh-fallback\n ops\n persistence_granularity 24",
+        "",
+    );
+    let vs = &p.config.virtual_servers[0];
+    assert_eq!(vs.lb_algo, Scheduler::Sh);
+    assert!(vs.sched_flags.flag1 && vs.sched_flags.flag2 && vs.sched_flags.ops);
+    assert!(!vs.sched_flags.flag3);
+    // inet_aton("24") is 0.0.0.24, as keepalived programs it
+    assert_eq!(
+        vs.persistence_granularity,
+        Some(Granularity::V4("0.0.0.24".parse().unwrap()))
+    );
+    let p = ok(" lb_algo twos\n persistence_granularity 255.255.0.0", "");
+    assert_eq!(
+        p.config.virtual_servers[0].persistence_granularity,
+        Some(Granularity::V4("255.255.0.0".parse().unwrap()))
+    );
+    bad(" lb_algo foo", "", "Invalid lvs_scheduler 'foo'");
+    bad(
+        " lb_algo rr\n sh-port",
+        "",
+        "sh-port only applies to sh scheduler",
+    );
+    bad(
+        " lb_algo rr\n persistence_granularity /24",
+        "",
+        "Invalid IPv4 persistence_granularity",
+    );
+
+    let http = |proto: &str| {
+        format!(" HTTP_GET {{\n url {{\n path /\n digest 0123456789abcdef0123456789ABCDEF\n }}\n http_protocol {proto}\n }}")
+    };
+    let p = ok(" lb_algo rr", &http("1.0c"));
+    let CheckerKind::Http(h) = &p.config.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not HTTP_GET");
+    };
+    assert_eq!(h.http_protocol, Some(HttpProtocol::Http10C));
+    assert_eq!(
+        h.urls[0].digest,
+        Some([
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+            0xcd, 0xef
+        ])
+    );
+    bad(" lb_algo rr", &http("1.0K"), "unknown http_protocol '1.0K'");
+
+    let p = ok(" lb_algo rr", " DNS_CHECK {\n type aaaa\n }");
+    let CheckerKind::Dns(d) = &p.config.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not DNS_CHECK");
+    };
+    assert_eq!(d.qtype, Some(DnsType::Aaaa));
+    bad(
+        " lb_algo rr",
+        " DNS_CHECK {\n type PTR\n }",
+        "Unknown DNS check type PTR",
+    );
+
+    let p = ok(
+        " lb_algo rr",
+        " UDP_CHECK {\n payload 0a0B c\n require_reply 01 X2 ff\n }",
+    );
+    let CheckerKind::Udp(u) = &p.config.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not UDP_CHECK");
+    };
+    assert_eq!(u.payload.as_deref(), Some(&[0x0a, 0x0b, 0x0c][..]));
+    let r = u.require_reply.as_ref().expect("require_reply");
+    assert_eq!(r.data, [0x01, 0x02, 0xff]);
+    assert_eq!(r.mask.as_deref(), Some(&[0, 0xf0, 0][..]));
+    assert_eq!(r.to_hex(), "01 X2 ff");
+    bad(
+        " lb_algo rr",
+        " UDP_CHECK {\n payload 0g\n }",
+        "Invalid hex string for UDP_CHECK payload",
+    );
+    bad(
+        " lb_algo rr",
+        " UDP_CHECK {\n payload X1\n }",
+        "Invalid hex string for UDP_CHECK payload",
+    );
+    assert_eq!(HexPattern::parse(" \t", true), None);
+
+    // print → parse gives the same typed values
+    for text in [
+        vs_with(" lb_algo mh\n mh-port\n persistence_timeout 60\n persistence_granularity 255.255.255.0", &http("1.1")),
+        vs_with(" lb_algo rr", " UDP_CHECK {\n payload 0a0B c\n require_reply 01 X2 ff\n }"),
+    ] {
+        let p = parse(&text);
+        let again = parse(&conf_parse::print(&p.config));
+        assert!(errors(&again).is_empty(), "{:?}", errors(&again));
+        assert_eq!(
+            again.config.virtual_servers[0].lb_algo,
+            p.config.virtual_servers[0].lb_algo
+        );
+        assert_eq!(conf_parse::print(&again.config), conf_parse::print(&p.config));
+    }
 }

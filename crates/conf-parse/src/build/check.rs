@@ -109,7 +109,20 @@ impl Builder {
                         },
                         CheckerKind::Dns(d) => match other {
                             "type" => {
-                                d.qtype = self.string(b);
+                                if let Some(s) = self.arg(b, 0) {
+                                    match DnsType::from_name(s) {
+                                        Some(ty) => d.qtype = Some(ty),
+                                        None => {
+                                            let msg =
+                                                format!("Unknown DNS check type {s} - ignoring");
+                                            self.invalid(
+                                                b,
+                                                msg,
+                                                Some("use A, NS, CNAME, SOA, MX, TXT, AAAA, RRSIG or DNSKEY"),
+                                            )
+                                        }
+                                    }
+                                }
                                 true
                             }
                             "name" => {
@@ -118,27 +131,56 @@ impl Builder {
                             }
                             _ => false,
                         },
-                        CheckerKind::Udp(u) => match other {
-                            "payload" => {
-                                u.payload = self.string(b);
-                                true
+                        CheckerKind::Udp(u) => {
+                            match other {
+                                "payload" => {
+                                    if b.args.is_empty() {
+                                        self.invalid(
+                                            b,
+                                            "UDP_CHECK payload requires a payload".into(),
+                                            Some("write `payload HEX`"),
+                                        );
+                                    } else {
+                                        match HexPattern::parse(&b.args.join(" "), false) {
+                                            Some(h) => u.payload = Some(h.data),
+                                            None => self.invalid(
+                                                b,
+                                                "Invalid hex string for UDP_CHECK payload".into(),
+                                                Some("hex digits, blanks between groups"),
+                                            ),
+                                        }
+                                    }
+                                    true
+                                }
+                                "require_reply" => {
+                                    // keepalived: the reply is required even if its data is bad.
+                                    let mut want = HexPattern::default();
+                                    if !b.args.is_empty() {
+                                        match HexPattern::parse(&b.args.join(" "), true) {
+                                        Some(h) => want = h,
+                                        None => self.invalid(
+                                            b,
+                                            "Invalid hex string for UDP_CHECK reply".into(),
+                                            Some("hex digits (X: any nibble), blanks between groups"),
+                                        ),
+                                    }
+                                    }
+                                    u.require_reply = Some(want);
+                                    true
+                                }
+                                "min_reply_length" => {
+                                    u.min_reply_length =
+                                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
+                                    true
+                                }
+                                "max_reply_length" => {
+                                    u.max_reply_length =
+                                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
+                                    true
+                                }
+                                _ => false,
                             }
-                            "require_reply" => {
-                                u.require_reply = Some(b.args.first().cloned().unwrap_or_default());
-                                true
-                            }
-                            "min_reply_length" => {
-                                u.min_reply_length =
-                                    self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
-                                true
-                            }
-                            "max_reply_length" => {
-                                u.max_reply_length =
-                                    self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
-                                true
-                            }
-                            _ => false,
-                        },
+                        }
                         CheckerKind::File(f) => match other {
                             "track_file" => {
                                 f.track_file = self.string(b).unwrap_or_default();
@@ -180,15 +222,15 @@ impl Builder {
         match b.keyword.as_ref() {
             "virtualhost" => h.virtualhost = self.string(b),
             "http_protocol" => match self.arg(b, 0) {
-                Some(p @ ("1.0" | "1.0C" | "1.0K" | "1.1")) => {
-                    h.http_protocol = Some(p.to_string())
-                }
+                Some("1.0") => h.http_protocol = Some(HttpProtocol::Http10),
+                Some("1.0C" | "1.0c") => h.http_protocol = Some(HttpProtocol::Http10C),
+                Some("1.1") => h.http_protocol = Some(HttpProtocol::Http11),
                 Some(o) => {
                     let o = o.to_string();
                     self.invalid(
                         b,
                         format!("unknown http_protocol '{o}'"),
-                        Some("use 1.0, 1.0C, 1.0K or 1.1"),
+                        Some("use 1.0, 1.0C or 1.1"),
                     )
                 }
                 None => {}
@@ -202,8 +244,12 @@ impl Builder {
                         "path" => u.path = self.string(ub).unwrap_or_default(),
                         "digest" => {
                             if let Some(d) = self.string(ub) {
-                                if d.len() == 32 && d.chars().all(|c| c.is_ascii_hexdigit()) {
-                                    u.digest = Some(d.to_ascii_lowercase());
+                                let bytes = (d.len() == 32)
+                                    .then(|| HexPattern::parse(&d, false))
+                                    .flatten()
+                                    .and_then(|h| <[u8; 16]>::try_from(h.data).ok());
+                                if let Some(md5) = bytes {
+                                    u.digest = Some(md5);
                                 } else {
                                     self.invalid(
                                         ub,
