@@ -33,7 +33,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("notification_email_from").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
     s("smtp_server").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
     s("smtp_helo_name").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
-    s("smtp_connect_timeout").todo(UNTESTED),
+    s("smtp_connect_timeout").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     v("notification_email").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
     s("smtp_alert").todo(UNTESTED),
     s("startup_script").todo("the start-up script is not run yet"),
@@ -43,8 +43,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("max_auto_priority").todo(NO_SCHED),
     s("min_auto_priority_delay").todo(NO_SCHED),
     s("smtp_alert_vrrp").todo(UNTESTED),
-    s("smtp_alert_checker").todo(UNTESTED),
-    s("checker_log_all_failures").todo(UNTESTED),
+    s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
+    s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
     s("dynamic_interfaces").todo(
         "parsed but not read at run time yet (interfaces are handled as without it)",
     ),
@@ -52,8 +52,12 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("default_interface").todo(UNTESTED),
     s("disable_local_igmp").todo("not read at run time yet (IGMP on VMAC base interfaces is left as is)"),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
-    s("lvs_flush").todo(UNTESTED),
-    s("lvs_flush_on_stop").todo(UNTESTED),
+    s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
+    s("lvs_flush_on_stop").todo(
+        "the bare keyword flushes the whole table at stop (vm_keywords_flags_persistence_groups_\
+         sorry_same_as_reference), but `lvs_flush_on_stop VS` does too where keepalived \
+         removes only its own virtual servers",
+    ),
     alias("lvs_flush_onstop", "lvs_flush_on_stop"),
     s("lvs_sync_daemon").imp(&["vm_wired_lvs_sync_daemon_follows_vrrp"]),
     s("vrrp_mcast_group4").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
@@ -101,7 +105,12 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_notify_priority_changes").todo("priority changes are not written to the FIFO yet"),
     s("fifo_write_vrrp_states_on_reload")
         .todo("VRRP states are not written to the FIFO again at reload yet"),
-    s("lvs_notify_fifo").todo(UNTESTED),
+    s("lvs_notify_fifo").todo(
+        "written at run time, but its lines are not keepalived's (`RS 10.0.0.2:80 10.0.0.1:80/TCP \
+         DOWN` for `RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN`, `VS 10.0.0.1:80/TCP UP` for \
+         `VS [10.0.0.1]:tcp:80 UP`), the FIFO is not created when missing, and with \
+         notify_fifo also set only lvs_notify_fifo is written",
+    ),
     s("lvs_notify_fifo_script").todo("FIFO reader scripts are not started yet"),
     s("checker_priority").todo(NO_SCHED),
     s("checker_no_swap").todo(NO_SCHED),

@@ -161,7 +161,7 @@ pub static ROOT: &[Kw] = &[
         "parsed but not read: SSL_GET checks use no client certificate, key or CA from it yet",
     ),
     v("virtual_server_group")
-        .todo("read at run time, but no test shows its effect on a real system yet"),
+        .imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     b("virtual_server", VIRTUAL_SERVER).imp(&["vm_dr_failover_and_reference_table"]),
     b("bfd_instance", BFD_INSTANCE).todo("no BFD subsystem yet"),
     b("track_file", TRACK_FILE).imp(&["lab_track_file_fault"]),
