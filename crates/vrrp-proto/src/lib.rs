@@ -19,8 +19,5 @@ pub use fsm::{
     State, SyncGroup, VirtualRouter,
 };
 pub use units::{AdvertInterval, Centisecs, Family, Priority, Version, Vrid};
-pub use validate::{
-    validate, validate_packet, validate_view, Accepted, AcceptedView, AuthConfig, ReceiveContext,
-    RxPacket,
-};
+pub use validate::{validate, Accepted, AcceptedView, AuthConfig, ReceiveContext, RxPacket};
 pub use wire::{AdvertRepr, Auth, ChecksumMode, IpAdvert};
