@@ -52,6 +52,7 @@ pub mod ping;
 pub mod result;
 pub mod scheduler;
 pub mod smtp;
+mod sock;
 pub mod state;
 mod tcp;
 pub mod tls;
