@@ -492,6 +492,7 @@ fn extra_arg(stmts: &[cp::Stmt], kw: &str) -> Option<String> {
 pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
     let mut warnings = Vec::new();
     let g = &cfg.global;
+    let mail = crate::mail::defs(g);
     let globals = Globals {
         timeouts: g.lvs_timeouts.map(|t| ipvs_nl::Timeouts {
             tcp: t.tcp.unwrap_or(0),
@@ -503,7 +504,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         sync_daemon: g.lvs_sync_daemon.clone(),
         notify_fifo: extra_arg(&g.extra, "lvs_notify_fifo")
             .or_else(|| extra_arg(&g.extra, "notify_fifo")),
-        smtp: smtp_alert::Settings::from_global(g, smtp_alert::local_name().as_deref())
+        smtp: smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
     };
     let mut out = Vec::new();
@@ -592,7 +593,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             [(_, p)] => Some(*p),
             _ => None,
         };
-        let vs_smtp = smtp_alert::checker_vs_enabled(g, vs.smtp_alert);
+        let vs_smtp = smtp_alert::checker_vs_enabled(&mail, vs.smtp_alert);
         let mut rss = Vec::new();
         let mut seen_rs = BTreeSet::new();
         for rs in &vs.real_servers {
@@ -640,7 +641,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 notify_up: rs.notify_up.as_ref().map(notify_script),
                 notify_down: rs.notify_down.as_ref().map(notify_script),
                 // check_data.c: not inherited from the virtual server; on by default.
-                smtp_alert: smtp_alert::checker_rs_enabled(g, rs.smtp_alert),
+                smtp_alert: smtp_alert::checker_rs_enabled(&mail, rs.smtp_alert),
                 checks,
             });
         }
