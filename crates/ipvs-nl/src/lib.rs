@@ -2,7 +2,8 @@
 //!
 //! Layers:
 //! - [`attr`] / [`message`]: attribute enums per nest level and the `GenlFamily` payload
-//!   (rust-netlink style, unknown attributes kept in `Other`), request framing, reply splitting.
+//!   (rust-netlink style, unknown attributes kept in `Other`), request framing, reply decoding;
+//!   [`split_datagram`]: a netlink datagram into its messages (any family).
 //! - [`types`]: domain types (`Service`, `Destination`, `Info`, `Timeouts`, `SyncDaemon`, ...).
 //! - [`Handle`]: blocking socket client — family cache, seq/port matching, acks, errors with the
 //!   operation and errno, multipart dumps with `NLM_F_DUMP_INTR` retry, ENOBUFS, timeouts,
@@ -26,6 +27,7 @@
 pub mod attr;
 mod client;
 pub mod consts;
+mod datagram;
 mod error;
 pub mod message;
 mod netns;
@@ -39,6 +41,7 @@ mod async_handle;
 #[cfg(feature = "tokio")]
 pub use async_handle::AsyncHandle;
 pub use client::{Handle, HandleOptions};
+pub use datagram::split_datagram;
 pub use error::{Error, Op, Result};
 pub use reconcile::{plan, reconcile, Backend, MemoryBackend, Operation, Report, Scope};
 pub use types::*;
