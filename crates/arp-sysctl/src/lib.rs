@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! Real-server ARP sysctls and loopback VIPs, with save/restore.
 //!
 //! * [`keys`]: typed IPv4 per-interface keys ([`ConfKey`], [`Target`]) with the kernel's

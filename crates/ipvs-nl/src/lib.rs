@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! IPVS generic-netlink client: services, destinations, stats, timeouts, sync daemon, flush.
 //!
 //! Layers:
@@ -8,21 +12,8 @@
 //! - [`Handle`]: blocking socket client — family cache, seq/port matching, acks, errors with the
 //!   operation and errno, multipart dumps with `NLM_F_DUMP_INTR` retry, ENOBUFS, timeouts,
 //!   batching ([`Handle::apply`]), network namespace selection ([`Handle::in_netns`]).
-//! - [`reconcile`]: desired vs actual → minimal operations, applied in one batch, with a report.
-//! - [`AsyncHandle`] (feature `tokio`): the handle on tokio's blocking pool.
-//!
-//! ```no_run
-//! use ipvs_nl::*;
-//! let mut h = Handle::new()?;
-//! let key = ServiceKey::tcp("192.0.2.1".parse().unwrap(), 80);
-//! let desired = vec![VirtualService::new(
-//!     Service::new(key, Scheduler::Wrr),
-//!     vec![Destination::new("10.0.0.2".parse().unwrap(), 80, Forward::Route)],
-//! )];
-//! let report = reconcile(&mut h, &desired, &Scope::Full)?;
-//! println!("{} added", report.services_added());
-//! # Ok::<(), ipvs_nl::Error>(())
-//! ```
+//! - [`reconcile()`] ([`mod@reconcile`]): desired vs actual → minimal operations, applied in one batch, with a report.
+//! - `AsyncHandle` (feature `tokio`): the handle on tokio's blocking pool.
 
 pub mod attr;
 mod client;

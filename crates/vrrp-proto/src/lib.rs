@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! VRRPv2/v3 packet codec and sans-IO state machine (no sockets, no tokio; time is an input).
 //!
 //! - [`wire`]: smoltcp-style `Packet` views and `Repr`s for the VRRP message, the IPv4/IPv6
