@@ -147,6 +147,8 @@ fn genhash_dispatch(args: &[OsString]) -> Option<i32> {
 
 /// Everything `main` does; returns the exit status.
 pub fn real_main(args: Vec<OsString>) -> i32 {
+    // Every message, including those before `-l`/`-S` are read, goes through the `log` facade.
+    log::install();
     if let Some(code) = genhash_dispatch(&args) {
         return code;
     }

@@ -457,6 +457,7 @@ fn check_spec(
 pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
     let mut warnings = Vec::new();
     let g = &cfg.global;
+    let mail = crate::mail::defs(g);
     let globals = Globals {
         timeouts: g.lvs_timeouts.map(|t| ipvs_nl::Timeouts {
             tcp: t.tcp.unwrap_or(0),
@@ -471,7 +472,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             .name
             .clone()
             .or_else(|| g.notify_fifo.name.clone()),
-        smtp: smtp_alert::Settings::from_global(g, smtp_alert::local_name().as_deref())
+        smtp: smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
     };
     let mut out = Vec::new();
@@ -562,7 +563,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             [(_, p)] => Some(*p),
             _ => None,
         };
-        let vs_smtp = smtp_alert::checker_vs_enabled(g, vs.smtp_alert);
+        let vs_smtp = smtp_alert::checker_vs_enabled(&mail, vs.smtp_alert);
         let mut rss = Vec::new();
         let mut seen_rs = BTreeSet::new();
         for rs in &vs.real_servers {
@@ -610,7 +611,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 notify_up: rs.notify_up.as_ref().map(notify_script),
                 notify_down: rs.notify_down.as_ref().map(notify_script),
                 // check_data.c: not inherited from the virtual server; on by default.
-                smtp_alert: smtp_alert::checker_rs_enabled(g, rs.smtp_alert),
+                smtp_alert: smtp_alert::checker_rs_enabled(&mail, rs.smtp_alert),
                 checks,
             });
         }

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,35 @@ fn parse(text: &str) -> conf_parse::Config {
 type Dest = (u16, IpAddr, u32);
 
 /// A running in-process director.
+/// A director's log: (time since its start, line).
+type LogLines = Arc<Mutex<Vec<(Duration, String)>>>;
+
+static NEXT_DIRECTOR: AtomicUsize = AtomicUsize::new(0);
+/// Thread name → that director's start time and log.
+static ROUTES: Mutex<Vec<(String, Instant, LogLines)>> = Mutex::new(Vec::new());
+
+/// The `log` facade's sink for these tests: records go to the log of the director whose
+/// thread wrote them (tests run in parallel, each with its own director thread).
+struct RoutingLog;
+
+impl log::Log for RoutingLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        let Some(name) = std::thread::current().name().map(str::to_string) else {
+            return;
+        };
+        let routes = ROUTES.lock().unwrap();
+        if let Some((_, started, lines)) = routes.iter().find(|(n, _, _)| *n == name) {
+            let l = r.args().to_string();
+            eprintln!("{name} {:?}: {l}", started.elapsed());
+            lines.lock().unwrap().push((started.elapsed(), l));
+        }
+    }
+    fn flush(&self) {}
+}
+
 struct Director {
     mem: SharedMemory,
     tx: mpsc::UnboundedSender<Control>,
@@ -87,20 +117,28 @@ impl Director {
                 }
                 e2.lock().unwrap().push((started.elapsed(), e.clone()));
             })),
-            log: Some(Arc::new(move |l: &str| {
-                eprintln!("director {:?}: {l}", started.elapsed());
-                l2.lock().unwrap().push((started.elapsed(), l.to_string()));
-            })),
             ..Default::default()
         };
+        // The director logs through the `log` facade on its own (current-thread runtime)
+        // thread: the test logger routes that thread's records to this director's log.
+        let thread_name = format!("director-{}", NEXT_DIRECTOR.fetch_add(1, Ordering::Relaxed));
+        let _ = log::set_logger(&RoutingLog);
+        log::set_max_level(log::LevelFilter::Info);
+        ROUTES
+            .lock()
+            .unwrap()
+            .push((thread_name.clone(), started, l2));
         let ns = host.netns_path();
         let kernel = mem.clone();
-        let join = std::thread::spawn(move || {
-            // This thread and the runtime it starts live in the lab namespace.
-            let f = std::fs::File::open(&ns).unwrap();
-            nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            run_with(cfg, opts, kernel).unwrap();
-        });
+        let join = std::thread::Builder::new()
+            .name(thread_name)
+            .spawn(move || {
+                // This thread and the runtime it starts live in the lab namespace.
+                let f = std::fs::File::open(&ns).unwrap();
+                nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                run_with(cfg, opts, kernel).unwrap();
+            })
+            .unwrap();
         Director {
             mem,
             tx,

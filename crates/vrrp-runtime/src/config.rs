@@ -35,11 +35,11 @@ pub(crate) struct NotifyScripts {
 
 /// The mail settings for an instance or sync group whose own `smtp_alert` is `own`.
 pub(crate) fn smtp_settings(cfg: &Config, own: Option<bool>) -> Option<Arc<smtp_alert::Settings>> {
-    if !smtp_alert::vrrp_enabled(&cfg.global, own) {
+    let mail = crate::mail::defs(&cfg.global);
+    if !smtp_alert::vrrp_enabled(&mail, own) {
         return None;
     }
-    smtp_alert::Settings::from_global(&cfg.global, smtp_alert::local_name().as_deref())
-        .map(Arc::new)
+    smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref()).map(Arc::new)
 }
 
 /// A tracked object reference resolved to its weight.
