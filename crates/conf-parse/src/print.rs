@@ -552,6 +552,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
     if let Some(a) = g.metrics_listen {
         p.kv("metrics_listen", &a.to_string());
     }
+    global_typed(p, g);
     p.stmts(&g.extra);
     p.close();
 }
@@ -868,4 +869,143 @@ fn checker(p: &mut P, c: &Checker) {
     p.stmts(&c.extra);
     p.close();
     let _ = write!(String::new(), "");
+}
+
+/// One process's scheduling keywords.
+fn sched(p: &mut P, prefix: &str, s: &ProcessSched) {
+    if s.priority != 0 {
+        p.num(&format!("{prefix}_priority"), s.priority);
+    }
+    p.flag(&format!("{prefix}_no_swap"), s.no_swap);
+    p.opt_num(&format!("{prefix}_rt_priority"), s.rt_priority);
+    if let Some(set) = &s.cpu_affinity {
+        let k = format!("{prefix}_cpu_affinity");
+        let ids: Vec<String> = set.iter().map(u16::to_string).collect();
+        let mut w = vec![k.as_str()];
+        w.extend(ids.iter().map(String::as_str));
+        p.line(&w);
+    }
+    p.opt_num(&format!("{prefix}_rlimit_rttime"), s.rlimit_rttime);
+}
+
+fn rcv_bufs(p: &mut P, k: &str, b: &RcvBufs) {
+    p.opt_num(k, b.size);
+    p.flag(&format!("{k}_force"), b.force);
+}
+
+/// The `global_defs` keywords no runtime reads yet.
+fn global_typed(p: &mut P, g: &GlobalDefs) {
+    let n = &g.process_names;
+    p.opt_s("process_name", &n.parent);
+    p.opt_s("vrrp_process_name", &n.vrrp);
+    p.opt_s("checker_process_name", &n.checker);
+    p.opt_s("bfd_process_name", &n.bfd);
+    p.script("startup_script", &g.startup_script);
+    if let Some(d) = g.startup_script_timeout {
+        p.num("startup_script_timeout", d.as_secs());
+    }
+    p.script("shutdown_script", &g.shutdown_script);
+    if let Some(d) = g.shutdown_script_timeout {
+        p.num("shutdown_script_timeout", d.as_secs());
+    }
+    p.opt_num("max_auto_priority", g.max_auto_priority);
+    if let Some(d) = g.min_auto_priority_delay {
+        p.num("min_auto_priority_delay", d.as_micros());
+    }
+    p.flag("disable_local_igmp", g.disable_local_igmp);
+    p.flag("vrrp_min_garp", g.vrrp_min_garp);
+    if let Some(x) = g.vrrp_garp_extra_if {
+        let secs = x.interval.as_secs().to_string();
+        if x.all {
+            p.line(&["vrrp_garp_extra_if", "all", &secs]);
+        } else {
+            p.line(&["vrrp_garp_extra_if", &secs]);
+        }
+    }
+    if let Some(sets) = &g.vrrp_ipsets {
+        let mut w = vec!["vrrp_ipsets"];
+        w.extend(sets.iter().map(String::as_str));
+        p.line(&w);
+    }
+    let nf = &g.nftables;
+    p.opt_s("nftables", &nf.table);
+    p.opt_num("nftables_priority", nf.priority);
+    p.flag("nftables_ifindex", nf.ifindex);
+    p.opt_s("nftables_ipvs", &nf.ipvs_table);
+    p.opt_num("nftables_ipvs_priority", nf.ipvs_priority);
+    p.opt_num("nftables_ipvs_start_fwmark", nf.ipvs_start_fwmark);
+    p.flag("nftables_counters", nf.counters);
+    sched(p, "vrrp", &g.vrrp_sched);
+    sched(p, "checker", &g.checker_sched);
+    sched(p, "bfd", &g.bfd_sched);
+    p.flag(
+        "vrrp_notify_priority_changes",
+        g.vrrp_notify_priority_changes,
+    );
+    p.flag(
+        "fifo_write_vrrp_states_on_reload",
+        g.fifo_write_vrrp_states_on_reload,
+    );
+    p.opt_s("snmp_socket", &g.snmp.socket);
+    p.flag("enable_traps", g.snmp.traps);
+    p.flag("enable_snmp_vrrp", g.snmp.vrrp);
+    p.flag("enable_snmp_rfcv2", g.snmp.rfcv2);
+    p.flag("enable_snmp_rfcv3", g.snmp.rfcv3);
+    p.flag("enable_snmp_checker", g.snmp.checker);
+    p.flag("enable_dbus", g.enable_dbus);
+    p.opt_s("dbus_service_name", &g.dbus_service_name);
+    rcv_bufs(p, "vrrp_netlink_cmd_rcv_bufs", &g.vrrp_netlink_cmd_rcv_bufs);
+    rcv_bufs(
+        p,
+        "vrrp_netlink_monitor_rcv_bufs",
+        &g.vrrp_netlink_monitor_rcv_bufs,
+    );
+    rcv_bufs(p, "process_monitor_rcv_bufs", &g.process_monitor_rcv_bufs);
+    rcv_bufs(p, "lvs_netlink_cmd_rcv_bufs", &g.lvs_netlink_cmd_rcv_bufs);
+    rcv_bufs(
+        p,
+        "lvs_netlink_monitor_rcv_bufs",
+        &g.lvs_netlink_monitor_rcv_bufs,
+    );
+    p.flag("rs_init_notifies", g.rs_init_notifies);
+    p.flag("no_checker_emails", g.no_checker_emails);
+    match g.vrrp_rx_bufs_policy {
+        Some(RxBufsPolicy::Mtu) => p.kv("vrrp_rx_bufs_policy", "MTU"),
+        Some(RxBufsPolicy::Advert) => p.kv("vrrp_rx_bufs_policy", "ADVERT"),
+        Some(RxBufsPolicy::Size(n)) => p.num("vrrp_rx_bufs_policy", n),
+        None => {}
+    }
+    p.opt_num("vrrp_rx_bufs_multiplier", g.vrrp_rx_bufs_multiplier);
+    p.flag("log_unknown_vrids", g.log_unknown_vrids);
+    if let Some(m) = g.umask {
+        p.kv("umask", &format!("0{m:o}"));
+    }
+    p.opt_num("random_seed", g.random_seed);
+    p.opt_s("reload_check_config", &g.reload_check_config);
+    p.opt_s("reload_time_file", &g.reload_time_file);
+    p.flag("reload_repeat", g.reload_repeat);
+    match g.reload_file.as_deref() {
+        Some("") => p.line(&["reload_file"]),
+        Some(f) => p.kv("reload_file", f),
+        None => {}
+    }
+    if let Some(c) = g.include_check {
+        let mut w = vec!["include_check", "read"];
+        for (on, name) in [
+            (c.matches, "+match"),
+            (c.wildcard_match, "+wildcard_match"),
+            (c.brace_match, "+brace_match"),
+        ] {
+            if on {
+                w.push(name);
+            }
+        }
+        if !c.read {
+            w.push("-read");
+        }
+        p.line(&w);
+    }
+    p.opt_s("config_save_dir", &g.config_save_dir);
+    p.opt_s("tmp_config_directory", &g.tmp_config_directory);
+    p.flag("data_use_instance", g.data_use_instance);
 }
