@@ -726,6 +726,20 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `debug` level.
     pub debug: Option<u8>,
+    /// `use_ipvlan [IFNAME] [ADDRESS] [bridge|private|vepa]`.
+    pub use_ipvlan: Option<Ipvlan>,
+    /// `old_unicast_checksum [never]`.
+    pub old_unicast_checksum: Option<OldUnicastChecksum>,
+    /// `vrf IFNAME` (instead of `interface`).
+    pub vrf: Option<String>,
+    /// `linkbeat_use_polling` (deprecated in an instance: keepalived reports an error).
+    pub linkbeat_use_polling: bool,
+    /// `notify_priority_changes [BOOL]` (None: the global `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: Option<bool>,
+    /// `garp_extra_if [all] SECS` (`vmac_garp_intvl`, deprecated).
+    pub garp_extra_if: Option<GarpExtraIf>,
+    /// `kernel_rx_buf_size BYTES`.
+    pub kernel_rx_buf_size: Option<u32>,
     /// Recognized keywords not modelled.
     pub extra: Vec<Stmt>,
     /// Where the block starts.
@@ -793,6 +807,13 @@ impl VrrpInstance {
             smtp_alert: None,
             lvs_sync_daemon_interface: None,
             debug: None,
+            use_ipvlan: None,
+            old_unicast_checksum: None,
+            vrf: None,
+            linkbeat_use_polling: false,
+            notify_priority_changes: None,
+            garp_extra_if: None,
+            kernel_rx_buf_size: None,
             extra: Vec::new(),
             loc: Loc::default(),
             interface_loc: Loc::default(),
@@ -827,6 +848,12 @@ pub struct SyncGroup {
     pub notify: Option<Box<Script>>,
     /// `smtp_alert`.
     pub smtp_alert: Option<bool>,
+    /// `track_bfd { NAME [weight W [reverse|noreverse]] }`.
+    pub track_bfd: Vec<TrackRef>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
+    pub sync_group_tracking_weight: bool,
+    /// `notify_priority_changes [BOOL]`.
+    pub notify_priority_changes: Option<bool>,
     /// Recognized keywords not modelled.
     pub extra: Vec<Stmt>,
     /// Where.

@@ -371,6 +371,9 @@ pub fn print(c: &Config) -> String {
         p.script("notify_stop", &g.notify_stop);
         p.script("notify", &g.notify);
         p.opt_bool("smtp_alert", g.smtp_alert);
+        p.track("track_bfd", &g.track_bfd);
+        p.flag("sync_group_tracking_weight", g.sync_group_tracking_weight);
+        p.opt_bool("notify_priority_changes", g.notify_priority_changes);
         p.stmts(&g.extra);
         p.close();
     }
@@ -666,6 +669,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_bool("smtp_alert", v.smtp_alert);
     p.opt_s("lvs_sync_daemon_interface", &v.lvs_sync_daemon_interface);
     p.opt_num("debug", v.debug);
+    instance_typed(p, v);
     p.stmts(&v.extra);
     p.close();
 }
@@ -1008,4 +1012,42 @@ fn global_typed(p: &mut P, g: &GlobalDefs) {
     p.opt_s("config_save_dir", &g.config_save_dir);
     p.opt_s("tmp_config_directory", &g.tmp_config_directory);
     p.flag("data_use_instance", g.data_use_instance);
+}
+
+/// The vrrp_instance keywords no runtime reads yet.
+fn instance_typed(p: &mut P, v: &VrrpInstance) {
+    if let Some(x) = &v.use_ipvlan {
+        let mut w = vec!["use_ipvlan".to_string()];
+        if let Some(n) = &x.name {
+            w.extend(["name".to_string(), n.clone()]);
+        }
+        if let Some((a, l)) = x.addr {
+            w.push(match l {
+                Some(l) => format!("{a}/{l}"),
+                None => a.to_string(),
+            });
+        }
+        if let Some(m) = x.mode {
+            w.push(m.name().to_string());
+        }
+        let wr: Vec<&str> = w.iter().map(String::as_str).collect();
+        p.line(&wr);
+    }
+    match v.old_unicast_checksum {
+        Some(OldUnicastChecksum::Config) => p.line(&["old_unicast_checksum"]),
+        Some(OldUnicastChecksum::Never) => p.kv("old_unicast_checksum", "never"),
+        None => {}
+    }
+    p.opt_s("vrf", &v.vrf);
+    p.flag("linkbeat_use_polling", v.linkbeat_use_polling);
+    p.opt_bool("notify_priority_changes", v.notify_priority_changes);
+    if let Some(x) = v.garp_extra_if {
+        let secs = x.interval.as_secs().to_string();
+        if x.all {
+            p.line(&["garp_extra_if", "all", &secs]);
+        } else {
+            p.line(&["garp_extra_if", &secs]);
+        }
+    }
+    p.opt_num("kernel_rx_buf_size", v.kernel_rx_buf_size);
 }
