@@ -74,8 +74,14 @@ pub struct Config {
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// `virtual_server` blocks.
     pub virtual_servers: Vec<VirtualServer>,
-    /// `bfd_instance` blocks (kept as statements: BFD runtime not implemented).
-    pub bfd_instances: Vec<Stmt>,
+    /// `bfd_instance` blocks (those keepalived keeps: valid, distinct neighbors).
+    pub bfd_instances: Vec<BfdInstance>,
+    /// `track_group` blocks.
+    pub track_groups: Vec<TrackGroup>,
+    /// `linkbeat_interfaces { }` entries.
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    /// `interface_up_down_delays { }` entries.
+    pub interface_up_down_delays: Vec<IfUpDownDelay>,
     /// Other recognized top-level statements (track_group, linkbeat_interfaces, ...).
     pub extra: Vec<Stmt>,
 }

@@ -408,7 +408,7 @@ pub fn print(c: &Config) -> String {
     for vs in &c.virtual_servers {
         virtual_server(&mut p, vs);
     }
-    p.stmts(&c.bfd_instances);
+    top_typed(&mut p, c);
     p.stmts(&c.extra);
     p.out
 }
@@ -1050,4 +1050,74 @@ fn instance_typed(p: &mut P, v: &VrrpInstance) {
         }
     }
     p.opt_num("kernel_rx_buf_size", v.kernel_rx_buf_size);
+}
+
+/// Milliseconds as keepalived's BFD intervals read them ("10", "1.5").
+fn fmt_ms(d: Duration) -> String {
+    let us = d.as_micros();
+    let (ms, frac) = (us / 1000, us % 1000);
+    if frac == 0 {
+        ms.to_string()
+    } else {
+        let f = format!("{frac:03}");
+        format!("{ms}.{}", f.trim_end_matches('0'))
+    }
+}
+
+/// The top-level blocks no runtime reads yet.
+fn top_typed(p: &mut P, c: &Config) {
+    for g in &c.track_groups {
+        p.open(&["track_group", &g.name]);
+        if !g.group.is_empty() {
+            p.open(&["group"]);
+            for n in &g.group {
+                p.value_line(std::slice::from_ref(n));
+            }
+            p.close();
+        }
+        p.close();
+    }
+    if !c.linkbeat_interfaces.is_empty() {
+        p.open(&["linkbeat_interfaces"]);
+        for l in &c.linkbeat_interfaces {
+            let mut w = vec![l.name.clone()];
+            if let Some(k) = l.kind {
+                w.push(k.name().to_string());
+            }
+            p.value_line(&w);
+        }
+        p.close();
+    }
+    if !c.interface_up_down_delays.is_empty() {
+        p.open(&["interface_up_down_delays"]);
+        for d in &c.interface_up_down_delays {
+            p.value_line(&[d.name.clone(), fmt_duration(d.down), fmt_duration(d.up)]);
+        }
+        p.close();
+    }
+    for b in &c.bfd_instances {
+        p.open(&["bfd_instance", &b.name]);
+        if let Some(a) = b.neighbor_ip {
+            p.kv("neighbor_ip", &a.to_string());
+        }
+        if let Some(a) = b.source_ip {
+            p.kv("source_ip", &a.to_string());
+        }
+        p.kv("min_rx", &fmt_ms(b.min_rx));
+        p.kv("min_tx", &fmt_ms(b.min_tx));
+        p.kv("idle_tx", &fmt_ms(b.idle_tx));
+        p.num("multiplier", b.multiplier);
+        p.flag("passive", b.passive);
+        p.opt_num("ttl", b.ttl);
+        p.num("max_hops", b.max_hops);
+        let w = b.weight.to_string();
+        if b.weight_reverse {
+            p.line(&["weight", &w, "reverse"]);
+        } else {
+            p.kv("weight", &w);
+        }
+        p.flag("vrrp", b.vrrp);
+        p.flag("checker", b.checker);
+        p.close();
+    }
 }
