@@ -1013,6 +1013,8 @@ pub struct VirtualServer {
     pub sorry_server_inhibit: bool,
     /// `sorry_server_lvs_method`.
     pub sorry_server_lvs_method: Option<LbKind>,
+    /// `snmp_name`.
+    pub snmp_name: Option<String>,
     /// `real_server` blocks.
     pub real_servers: Vec<RealServer>,
     /// Recognized keywords not modelled.
@@ -1053,6 +1055,7 @@ impl VirtualServer {
             sorry_server: None,
             sorry_server_inhibit: false,
             sorry_server_lvs_method: None,
+            snmp_name: None,
             real_servers: Vec::new(),
             extra: Vec::new(),
             loc: Loc::default(),
@@ -1097,6 +1100,8 @@ pub struct RealServer {
     pub smtp_alert: Option<bool>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
+    /// `snmp_name`.
+    pub snmp_name: Option<String>,
     /// Health checkers.
     pub checkers: Vec<Checker>,
     /// Recognized keywords not modelled.
@@ -1126,6 +1131,7 @@ impl RealServer {
             delay_loop: None,
             smtp_alert: None,
             virtualhost: None,
+            snmp_name: None,
             checkers: Vec::new(),
             extra: Vec::new(),
             loc: Loc::default(),
@@ -1271,6 +1277,14 @@ pub struct UrlCheck {
     pub regex: Option<String>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
+    /// `regex_options OPT ...` (unknown words are ignored, as keepalived does).
+    pub regex_options: Vec<RegexOption>,
+    /// `regex_min_offset N`.
+    pub regex_min_offset: Option<u64>,
+    /// `regex_max_offset N` (the last acceptable position).
+    pub regex_max_offset: Option<u64>,
+    /// `regex_stack START MAX` (JIT stack sizes, START <= MAX).
+    pub regex_stack: Option<(u64, u64)>,
     /// Other regex settings (regex_options, regex_min_offset, ...), kept as statements.
     pub extra: Vec<Stmt>,
 }
@@ -1293,6 +1307,8 @@ pub struct MiscCheck {
 pub struct SmtpCheck {
     /// `helo_name`.
     pub helo_name: Option<String>,
+    /// `host { }` blocks: more servers to check.
+    pub hosts: Vec<SmtpHost>,
 }
 
 /// DNS_CHECK settings.

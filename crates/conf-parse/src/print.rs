@@ -730,6 +730,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
     if let Some(k) = vs.sorry_server_lvs_method {
         p.kv("sorry_server_lvs_method", lb(k));
     }
+    p.opt_s("snmp_name", &vs.snmp_name);
     for rs in &vs.real_servers {
         match rs.port {
             Some(port) => p.open(&["real_server", &rs.addr.to_string(), &port.to_string()]),
@@ -752,6 +753,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
         p.opt_dur("delay_loop", rs.delay_loop);
         p.opt_bool("smtp_alert", rs.smtp_alert);
         p.opt_s("virtualhost", &rs.virtualhost);
+        p.opt_s("snmp_name", &rs.snmp_name);
         for c in &rs.checkers {
             checker(p, c);
         }
@@ -821,6 +823,16 @@ fn checker(p: &mut P, c: &Checker) {
                 p.opt_s("virtualhost", &u.virtualhost);
                 p.opt_s("regex", &u.regex);
                 p.flag("regex_no_match", u.regex_no_match);
+                if !u.regex_options.is_empty() {
+                    let mut w = vec!["regex_options"];
+                    w.extend(u.regex_options.iter().map(|o| o.name()));
+                    p.line(&w);
+                }
+                p.opt_num("regex_min_offset", u.regex_min_offset);
+                p.opt_num("regex_max_offset", u.regex_max_offset);
+                if let Some((a, m)) = u.regex_stack {
+                    p.line(&["regex_stack", &a.to_string(), &m.to_string()]);
+                }
                 p.stmts(&u.extra);
                 p.close();
             }
@@ -833,7 +845,24 @@ fn checker(p: &mut P, c: &Checker) {
             p.flag("misc_dynamic", x.misc_dynamic);
             p.user("user", &x.user);
         }
-        CheckerKind::Smtp(s) => p.opt_s("helo_name", &s.helo_name),
+        CheckerKind::Smtp(s) => {
+            p.opt_s("helo_name", &s.helo_name);
+            for h in &s.hosts {
+                p.open(&["host"]);
+                if let Some(a) = h.connect_ip {
+                    p.kv("connect_ip", &a.to_string());
+                }
+                p.opt_num("connect_port", h.connect_port);
+                if let Some(a) = h.bindto {
+                    p.kv("bindto", &a.to_string());
+                }
+                p.opt_num("bind_port", h.bind_port);
+                p.opt_s("bind_if", &h.bind_if);
+                p.opt_num("fwmark", h.fwmark);
+                p.opt_dur("connect_timeout", h.connect_timeout);
+                p.close();
+            }
+        }
         CheckerKind::Dns(d) => {
             if let Some(ty) = d.qtype {
                 p.kv("type", ty.name());
