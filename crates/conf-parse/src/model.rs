@@ -74,8 +74,14 @@ pub struct Config {
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// `virtual_server` blocks.
     pub virtual_servers: Vec<VirtualServer>,
-    /// `bfd_instance` blocks (kept as statements: BFD runtime not implemented).
-    pub bfd_instances: Vec<Stmt>,
+    /// `bfd_instance` blocks (those keepalived keeps: valid, distinct neighbors).
+    pub bfd_instances: Vec<BfdInstance>,
+    /// `track_group` blocks.
+    pub track_groups: Vec<TrackGroup>,
+    /// `linkbeat_interfaces { }` entries.
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    /// `interface_up_down_delays { }` entries.
+    pub interface_up_down_delays: Vec<IfUpDownDelay>,
     /// Other recognized top-level statements (track_group, linkbeat_interfaces, ...).
     pub extra: Vec<Stmt>,
 }
@@ -196,6 +202,88 @@ pub struct GlobalDefs {
     pub linkbeat_use_polling: bool,
     /// Root-level `child_wait_time SECS` (default 5 s).
     pub child_wait_time: Duration,
+    /// Process names.
+    pub process_names: ProcessNames,
+    /// `startup_script CMD [USER [GROUP]]`.
+    pub startup_script: Option<Box<Script>>,
+    /// `startup_script_timeout` (1..1000 s; None: 10 s).
+    pub startup_script_timeout: Option<Duration>,
+    /// `shutdown_script CMD [USER [GROUP]]`.
+    pub shutdown_script: Option<Box<Script>>,
+    /// `shutdown_script_timeout` (1..1000 s; None: 10 s).
+    pub shutdown_script_timeout: Option<Duration>,
+    /// `max_auto_priority [N]` (-1 disables; 0..99; bare: 99).
+    pub max_auto_priority: Option<i32>,
+    /// `min_auto_priority_delay USECS` (1..10000000 µs).
+    pub min_auto_priority_delay: Option<Duration>,
+    /// `disable_local_igmp`.
+    pub disable_local_igmp: bool,
+    /// `vrrp_min_garp [BOOL]`: one gratuitous ARP, no repeat, no refresh, no delay (for each
+    /// of those still at keepalived's default).
+    pub vrrp_min_garp: bool,
+    /// `vrrp_garp_extra_if [all] SECS` (`vrrp_vmac_garp_intvl`, deprecated).
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
+    /// `vrrp_ipsets [NAME ...]` (keepalived 2.2.7's Debian build has no ipset support).
+    pub vrrp_ipsets: Option<Vec<String>>,
+    /// nftables settings (and `vrrp_iptables`, which 2.2.7 maps onto them).
+    pub nftables: NftablesSettings,
+    /// `vrrp_priority`, `vrrp_no_swap`, `vrrp_rt_priority`, `vrrp_cpu_affinity`,
+    /// `vrrp_rlimit_rttime`.
+    pub vrrp_sched: ProcessSched,
+    /// The `checker_*` scheduling keywords.
+    pub checker_sched: ProcessSched,
+    /// The `bfd_*` scheduling keywords.
+    pub bfd_sched: ProcessSched,
+    /// `vrrp_notify_priority_changes [BOOL]`.
+    pub vrrp_notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`.
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// SNMP settings.
+    pub snmp: SnmpSettings,
+    /// `enable_dbus`.
+    pub enable_dbus: bool,
+    /// `dbus_service_name NAME`.
+    pub dbus_service_name: Option<String>,
+    /// `vrrp_netlink_cmd_rcv_bufs` (+ `_force`).
+    pub vrrp_netlink_cmd_rcv_bufs: RcvBufs,
+    /// `vrrp_netlink_monitor_rcv_bufs` (+ `_force`).
+    pub vrrp_netlink_monitor_rcv_bufs: RcvBufs,
+    /// `process_monitor_rcv_bufs` (+ `_force`).
+    pub process_monitor_rcv_bufs: RcvBufs,
+    /// `lvs_netlink_cmd_rcv_bufs` (+ `_force`).
+    pub lvs_netlink_cmd_rcv_bufs: RcvBufs,
+    /// `lvs_netlink_monitor_rcv_bufs` (+ `_force`).
+    pub lvs_netlink_monitor_rcv_bufs: RcvBufs,
+    /// `rs_init_notifies [BOOL]`.
+    pub rs_init_notifies: bool,
+    /// `no_checker_emails [BOOL]`.
+    pub no_checker_emails: bool,
+    /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`.
+    pub vrrp_rx_bufs_policy: Option<RxBufsPolicy>,
+    /// `vrrp_rx_bufs_multiplier N` (1..=u32::MAX).
+    pub vrrp_rx_bufs_multiplier: Option<u32>,
+    /// `log_unknown_vrids`.
+    pub log_unknown_vrids: bool,
+    /// `umask MODE` (octal/hex/decimal number or `IRUSR|IWUSR|...`).
+    pub umask: Option<u32>,
+    /// `random_seed N`.
+    pub random_seed: Option<u32>,
+    /// `reload_check_config [FILE]` (bare: `/dev/null`).
+    pub reload_check_config: Option<String>,
+    /// `reload_time_file FILE`.
+    pub reload_time_file: Option<String>,
+    /// `reload_repeat`.
+    pub reload_repeat: bool,
+    /// `reload_file [FILE]` (`Some("")`: keepalived's default file).
+    pub reload_file: Option<String>,
+    /// `include_check [...]` (bare: all four checks).
+    pub include_check: Option<IncludeCheck>,
+    /// `config_save_dir DIR`.
+    pub config_save_dir: Option<String>,
+    /// `tmp_config_directory DIR`.
+    pub tmp_config_directory: Option<String>,
+    /// `data_use_instance [BOOL]`.
+    pub data_use_instance: bool,
     /// Recognized global keywords not modelled.
     pub extra: Vec<Stmt>,
 }
@@ -265,6 +353,46 @@ impl Default for GlobalDefs {
             use_pid_dir: false,
             linkbeat_use_polling: false,
             child_wait_time: DEFAULT_CHILD_WAIT_TIME,
+            process_names: ProcessNames::default(),
+            startup_script: None,
+            startup_script_timeout: None,
+            shutdown_script: None,
+            shutdown_script_timeout: None,
+            max_auto_priority: None,
+            min_auto_priority_delay: None,
+            disable_local_igmp: false,
+            vrrp_min_garp: false,
+            vrrp_garp_extra_if: None,
+            vrrp_ipsets: None,
+            nftables: NftablesSettings::default(),
+            vrrp_sched: ProcessSched::default(),
+            checker_sched: ProcessSched::default(),
+            bfd_sched: ProcessSched::default(),
+            vrrp_notify_priority_changes: false,
+            fifo_write_vrrp_states_on_reload: false,
+            snmp: SnmpSettings::default(),
+            enable_dbus: false,
+            dbus_service_name: None,
+            vrrp_netlink_cmd_rcv_bufs: RcvBufs::default(),
+            vrrp_netlink_monitor_rcv_bufs: RcvBufs::default(),
+            process_monitor_rcv_bufs: RcvBufs::default(),
+            lvs_netlink_cmd_rcv_bufs: RcvBufs::default(),
+            lvs_netlink_monitor_rcv_bufs: RcvBufs::default(),
+            rs_init_notifies: false,
+            no_checker_emails: false,
+            vrrp_rx_bufs_policy: None,
+            vrrp_rx_bufs_multiplier: None,
+            log_unknown_vrids: false,
+            umask: None,
+            random_seed: None,
+            reload_check_config: None,
+            reload_time_file: None,
+            reload_repeat: false,
+            reload_file: None,
+            include_check: None,
+            config_save_dir: None,
+            tmp_config_directory: None,
+            data_use_instance: false,
             extra: Vec::new(),
         }
     }
@@ -604,6 +732,20 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `debug` level.
     pub debug: Option<u8>,
+    /// `use_ipvlan [IFNAME] [ADDRESS] [bridge|private|vepa]`.
+    pub use_ipvlan: Option<Ipvlan>,
+    /// `old_unicast_checksum [never]`.
+    pub old_unicast_checksum: Option<OldUnicastChecksum>,
+    /// `vrf IFNAME` (instead of `interface`).
+    pub vrf: Option<String>,
+    /// `linkbeat_use_polling` (deprecated in an instance: keepalived reports an error).
+    pub linkbeat_use_polling: bool,
+    /// `notify_priority_changes [BOOL]` (None: the global `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: Option<bool>,
+    /// `garp_extra_if [all] SECS` (`vmac_garp_intvl`, deprecated).
+    pub garp_extra_if: Option<GarpExtraIf>,
+    /// `kernel_rx_buf_size BYTES`.
+    pub kernel_rx_buf_size: Option<u32>,
     /// Recognized keywords not modelled.
     pub extra: Vec<Stmt>,
     /// Where the block starts.
@@ -671,6 +813,13 @@ impl VrrpInstance {
             smtp_alert: None,
             lvs_sync_daemon_interface: None,
             debug: None,
+            use_ipvlan: None,
+            old_unicast_checksum: None,
+            vrf: None,
+            linkbeat_use_polling: false,
+            notify_priority_changes: None,
+            garp_extra_if: None,
+            kernel_rx_buf_size: None,
             extra: Vec::new(),
             loc: Loc::default(),
             interface_loc: Loc::default(),
@@ -705,6 +854,12 @@ pub struct SyncGroup {
     pub notify: Option<Box<Script>>,
     /// `smtp_alert`.
     pub smtp_alert: Option<bool>,
+    /// `track_bfd { NAME [weight W [reverse|noreverse]] }`.
+    pub track_bfd: Vec<TrackRef>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
+    pub sync_group_tracking_weight: bool,
+    /// `notify_priority_changes [BOOL]`.
+    pub notify_priority_changes: Option<bool>,
     /// Recognized keywords not modelled.
     pub extra: Vec<Stmt>,
     /// Where.
@@ -858,6 +1013,8 @@ pub struct VirtualServer {
     pub sorry_server_inhibit: bool,
     /// `sorry_server_lvs_method`.
     pub sorry_server_lvs_method: Option<LbKind>,
+    /// `snmp_name`.
+    pub snmp_name: Option<String>,
     /// `real_server` blocks.
     pub real_servers: Vec<RealServer>,
     /// Recognized keywords not modelled.
@@ -898,6 +1055,7 @@ impl VirtualServer {
             sorry_server: None,
             sorry_server_inhibit: false,
             sorry_server_lvs_method: None,
+            snmp_name: None,
             real_servers: Vec::new(),
             extra: Vec::new(),
             loc: Loc::default(),
@@ -942,6 +1100,8 @@ pub struct RealServer {
     pub smtp_alert: Option<bool>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
+    /// `snmp_name`.
+    pub snmp_name: Option<String>,
     /// Health checkers.
     pub checkers: Vec<Checker>,
     /// Recognized keywords not modelled.
@@ -971,6 +1131,7 @@ impl RealServer {
             delay_loop: None,
             smtp_alert: None,
             virtualhost: None,
+            snmp_name: None,
             checkers: Vec::new(),
             extra: Vec::new(),
             loc: Loc::default(),
@@ -1116,6 +1277,14 @@ pub struct UrlCheck {
     pub regex: Option<String>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
+    /// `regex_options OPT ...` (unknown words are ignored, as keepalived does).
+    pub regex_options: Vec<RegexOption>,
+    /// `regex_min_offset N`.
+    pub regex_min_offset: Option<u64>,
+    /// `regex_max_offset N` (the last acceptable position).
+    pub regex_max_offset: Option<u64>,
+    /// `regex_stack START MAX` (JIT stack sizes, START <= MAX).
+    pub regex_stack: Option<(u64, u64)>,
     /// Other regex settings (regex_options, regex_min_offset, ...), kept as statements.
     pub extra: Vec<Stmt>,
 }
@@ -1138,6 +1307,8 @@ pub struct MiscCheck {
 pub struct SmtpCheck {
     /// `helo_name`.
     pub helo_name: Option<String>,
+    /// `host { }` blocks: more servers to check.
+    pub hosts: Vec<SmtpHost>,
 }
 
 /// DNS_CHECK settings.
@@ -1479,4 +1650,417 @@ impl HexPattern {
         }
         out
     }
+}
+
+/// A process's name settings (`process_name`, `vrrp_process_name`, `checker_process_name`,
+/// `bfd_process_name`; `process_names` sets the three children's to keepalived's
+/// `keepalived_vrrp`, `keepalived_lvs`, `keepalived_bfd`). At most 15 characters (longer
+/// names are truncated, with keepalived's error).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessNames {
+    /// `process_name` (the parent).
+    pub parent: Option<String>,
+    /// `vrrp_process_name`.
+    pub vrrp: Option<String>,
+    /// `checker_process_name` (`lvs_process_name`).
+    pub checker: Option<String>,
+    /// `bfd_process_name`.
+    pub bfd: Option<String>,
+}
+
+/// keepalived's `TASK_COMM_LEN - 1`: the longest process name.
+pub const PROCESS_NAME_MAX: usize = 15;
+
+/// Scheduling of one child process (`vrrp_*`, `checker_*`, `bfd_*` keywords).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessSched {
+    /// `*_priority`: the nice value, -20..19 (default 0).
+    pub priority: i8,
+    /// `*_no_swap`: mlockall.
+    pub no_swap: bool,
+    /// `*_rt_priority`: SCHED_RR priority 1..99 (out-of-range values are clamped, with
+    /// keepalived's error).
+    pub rt_priority: Option<u8>,
+    /// `*_cpu_affinity`: CPU ids (sorted, distinct), each below the number of online CPUs.
+    pub cpu_affinity: Option<Vec<u16>>,
+    /// `*_rlimit_rttime`: RLIMIT_RTTIME in microseconds, 2..=u32::MAX (1 is raised to 2).
+    pub rlimit_rttime: Option<u32>,
+}
+
+/// `vrrp_garp_extra_if` / vrrp_instance `garp_extra_if`: periodic gratuitous ARPs on the
+/// VMAC's base interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GarpExtraIf {
+    /// The interval (global: 1..86400 s; instance: 0..86400 s).
+    pub interval: Duration,
+    /// `all`: on every interface, not only the base interface.
+    pub all: bool,
+}
+
+/// The SNMP settings of `global_defs`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SnmpSettings {
+    /// `snmp_socket PATH` (AgentX socket).
+    pub socket: Option<String>,
+    /// `enable_traps`.
+    pub traps: bool,
+    /// `enable_snmp_vrrp` (`enable_snmp_keepalived`).
+    pub vrrp: bool,
+    /// `enable_snmp_rfcv2` (or `enable_snmp_rfc`).
+    pub rfcv2: bool,
+    /// `enable_snmp_rfcv3` (or `enable_snmp_rfc`).
+    pub rfcv3: bool,
+    /// `enable_snmp_checker`.
+    pub checker: bool,
+}
+
+/// A netlink socket's receive buffer: `*_rcv_bufs SIZE` and `*_rcv_bufs_force [BOOL]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RcvBufs {
+    /// The size in bytes (None: the kernel's default; 0 given means None).
+    pub size: Option<u32>,
+    /// `_force`: SO_RCVBUFFORCE.
+    pub force: bool,
+}
+
+/// `vrrp_rx_bufs_policy`: how the VRRP socket's receive buffer is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxBufsPolicy {
+    /// `MTU`: from the interfaces' MTUs.
+    Mtu,
+    /// `ADVERT`: from the advert sizes.
+    Advert,
+    /// A size in bytes.
+    Size(u32),
+}
+
+/// `include_check [[+|-]read|match|wildcard_match|brace_match ...]`: which include problems
+/// are errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IncludeCheck {
+    /// `read`: an include that can't be read.
+    pub read: bool,
+    /// `match`: an include pattern that matches nothing.
+    pub matches: bool,
+    /// `wildcard_match`: a wildcard that matches nothing.
+    pub wildcard_match: bool,
+    /// `brace_match`: a brace alternative that matches nothing.
+    pub brace_match: bool,
+}
+
+/// The nftables settings of `global_defs`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NftablesSettings {
+    /// `nftables [TABLE]` (bare: `keepalived`; `vrrp_iptables` also sets it, with
+    /// keepalived 2.2.7's error, as its Debian build has no iptables support).
+    pub table: Option<String>,
+    /// `nftables_priority N` (None: keepalived's -1, i.e. its default).
+    pub priority: Option<i32>,
+    /// `nftables_ifindex`.
+    pub ifindex: bool,
+    /// `nftables_ipvs [TABLE]` (bare: `keepalived_ipvs`).
+    pub ipvs_table: Option<String>,
+    /// `nftables_ipvs_priority N`.
+    pub ipvs_priority: Option<i32>,
+    /// `nftables_ipvs_start_fwmark N` (1..=u32::MAX; keepalived's default 1000).
+    pub ipvs_start_fwmark: Option<u32>,
+    /// `nftables_counters`.
+    pub counters: bool,
+}
+
+/// `track_group NAME { group { INSTANCE ... } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrackGroup {
+    /// Name.
+    pub name: String,
+    /// `group { }`: the vrrp instances' names.
+    pub group: Vec<String>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// How a `linkbeat_interfaces` entry polls its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkbeatType {
+    /// `MII`.
+    Mii,
+    /// `ETHTOOL`.
+    Ethtool,
+    /// `IOCTL`.
+    Ioctl,
+}
+
+impl LinkbeatType {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkbeatType::Mii => "MII",
+            LinkbeatType::Ethtool => "ETHTOOL",
+            LinkbeatType::Ioctl => "IOCTL",
+        }
+    }
+}
+
+/// One line of `linkbeat_interfaces { IFNAME [MII|ETHTOOL|IOCTL] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkbeatInterface {
+    /// The interface.
+    pub name: String,
+    /// The polling method (None: keepalived's choice).
+    pub kind: Option<LinkbeatType>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// One line of `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }` (0..255 s each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfUpDownDelay {
+    /// The interface.
+    pub name: String,
+    /// Delay before a link down is acted on.
+    pub down: Duration,
+    /// Delay before a link up is acted on (default 0).
+    pub up: Duration,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// `bfd_instance NAME { }` (keepalived's `bfd_parser.c`), with its defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdInstance {
+    /// Name (at most 31 characters).
+    pub name: String,
+    /// `neighbor_ip` / `neighbour_ip` (required).
+    pub neighbor_ip: Option<IpAddr>,
+    /// `source_ip` (same family as the neighbor).
+    pub source_ip: Option<IpAddr>,
+    /// `min_rx` (1 ms .. u32::MAX/1000 ms, default 10 ms).
+    pub min_rx: Duration,
+    /// `min_tx` (1 ms .. , default 10 ms).
+    pub min_tx: Duration,
+    /// `idle_tx` (1000 ms .. , default 1000 ms).
+    pub idle_tx: Duration,
+    /// `multiplier` (1..255, default 5).
+    pub multiplier: u8,
+    /// `passive`.
+    pub passive: bool,
+    /// `ttl` / `hoplimit` (1..255; None: 255 for IPv4, 64 for IPv6).
+    pub ttl: Option<u8>,
+    /// `max_hops` (-1..255, default 0; at most the ttl).
+    pub max_hops: i16,
+    /// `weight W [reverse]` for tracking VRRP instances (-253..253, default 0).
+    pub weight: i32,
+    /// `weight ... reverse`.
+    pub weight_reverse: bool,
+    /// `vrrp`: events go to the VRRP process (with `checker`: only those named).
+    pub vrrp: bool,
+    /// `checker`: events go to the checker process.
+    pub checker: bool,
+    /// Where.
+    pub loc: Loc,
+}
+
+impl BfdInstance {
+    /// An instance with keepalived's defaults.
+    pub fn new(name: &str) -> BfdInstance {
+        BfdInstance {
+            name: name.to_string(),
+            neighbor_ip: None,
+            source_ip: None,
+            min_rx: Duration::from_millis(10),
+            min_tx: Duration::from_millis(10),
+            idle_tx: Duration::from_millis(1000),
+            multiplier: 5,
+            passive: false,
+            ttl: None,
+            max_hops: 0,
+            weight: 0,
+            weight_reverse: false,
+            vrrp: false,
+            checker: false,
+            loc: Loc::default(),
+        }
+    }
+}
+
+/// `use_ipvlan [IFNAME] [ADDRESS[/LEN]] [bridge|private|vepa]` of a vrrp_instance.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ipvlan {
+    /// The ipvlan interface's name (default: keepalived's `vrrp.VRID`).
+    pub name: Option<String>,
+    /// Its address (also the instance's source address).
+    pub addr: Option<(IpAddr, Option<u8>)>,
+    /// The mode.
+    pub mode: Option<IpvlanMode>,
+}
+
+/// An ipvlan mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpvlanMode {
+    /// `bridge` (keepalived's default).
+    Bridge,
+    /// `private`.
+    Private,
+    /// `vepa`.
+    Vepa,
+}
+
+impl IpvlanMode {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpvlanMode::Bridge => "bridge",
+            IpvlanMode::Private => "private",
+            IpvlanMode::Vepa => "vepa",
+        }
+    }
+}
+
+/// `old_unicast_checksum [never]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldUnicastChecksum {
+    /// Bare: use the pre-1.3.6 unicast checksum.
+    Config,
+    /// `never`.
+    Never,
+}
+
+/// A url's `regex_options` (PCRE2 flags keepalived accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegexOption {
+    /// `allow_empty_class`.
+    AllowEmptyClass,
+    /// `alt_bsux`.
+    AltBsux,
+    /// `auto_callout`.
+    AutoCallout,
+    /// `caseless`.
+    Caseless,
+    /// `dollar_endonly`.
+    DollarEndonly,
+    /// `dotall`.
+    Dotall,
+    /// `dupnames`.
+    Dupnames,
+    /// `extended`.
+    Extended,
+    /// `firstline`.
+    Firstline,
+    /// `match_unset_backref`.
+    MatchUnsetBackref,
+    /// `multiline`.
+    Multiline,
+    /// `never_ucp`.
+    NeverUcp,
+    /// `never_utf`.
+    NeverUtf,
+    /// `no_auto_capture`.
+    NoAutoCapture,
+    /// `no_auto_possess`.
+    NoAutoPossess,
+    /// `no_dotstar_anchor`.
+    NoDotstarAnchor,
+    /// `no_start_optimize`.
+    NoStartOptimize,
+    /// `ucp`.
+    Ucp,
+    /// `ungreedy`.
+    Ungreedy,
+    /// `utf`.
+    Utf,
+    /// `never_backslash_c`.
+    NeverBackslashC,
+    /// `alt_circumflex`.
+    AltCircumflex,
+    /// `alt_verbnames`.
+    AltVerbnames,
+    /// `use_offset_limit`.
+    UseOffsetLimit,
+}
+
+impl RegexOption {
+    /// Every option, in keepalived's order.
+    pub const ALL: [RegexOption; 24] = [
+        RegexOption::AllowEmptyClass,
+        RegexOption::AltBsux,
+        RegexOption::AutoCallout,
+        RegexOption::Caseless,
+        RegexOption::DollarEndonly,
+        RegexOption::Dotall,
+        RegexOption::Dupnames,
+        RegexOption::Extended,
+        RegexOption::Firstline,
+        RegexOption::MatchUnsetBackref,
+        RegexOption::Multiline,
+        RegexOption::NeverUcp,
+        RegexOption::NeverUtf,
+        RegexOption::NoAutoCapture,
+        RegexOption::NoAutoPossess,
+        RegexOption::NoDotstarAnchor,
+        RegexOption::NoStartOptimize,
+        RegexOption::Ucp,
+        RegexOption::Ungreedy,
+        RegexOption::Utf,
+        RegexOption::NeverBackslashC,
+        RegexOption::AltCircumflex,
+        RegexOption::AltVerbnames,
+        RegexOption::UseOffsetLimit,
+    ];
+
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            RegexOption::AllowEmptyClass => "allow_empty_class",
+            RegexOption::AltBsux => "alt_bsux",
+            RegexOption::AutoCallout => "auto_callout",
+            RegexOption::Caseless => "caseless",
+            RegexOption::DollarEndonly => "dollar_endonly",
+            RegexOption::Dotall => "dotall",
+            RegexOption::Dupnames => "dupnames",
+            RegexOption::Extended => "extended",
+            RegexOption::Firstline => "firstline",
+            RegexOption::MatchUnsetBackref => "match_unset_backref",
+            RegexOption::Multiline => "multiline",
+            RegexOption::NeverUcp => "never_ucp",
+            RegexOption::NeverUtf => "never_utf",
+            RegexOption::NoAutoCapture => "no_auto_capture",
+            RegexOption::NoAutoPossess => "no_auto_possess",
+            RegexOption::NoDotstarAnchor => "no_dotstar_anchor",
+            RegexOption::NoStartOptimize => "no_start_optimize",
+            RegexOption::Ucp => "ucp",
+            RegexOption::Ungreedy => "ungreedy",
+            RegexOption::Utf => "utf",
+            RegexOption::NeverBackslashC => "never_backslash_c",
+            RegexOption::AltCircumflex => "alt_circumflex",
+            RegexOption::AltVerbnames => "alt_verbnames",
+            RegexOption::UseOffsetLimit => "use_offset_limit",
+        }
+    }
+
+    /// The option of that exact name.
+    pub fn from_name(s: &str) -> Option<RegexOption> {
+        RegexOption::ALL.into_iter().find(|o| o.name() == s)
+    }
+}
+
+/// An SMTP_CHECK `host { }` block: another server to check, with the connection settings
+/// every checker has.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmtpHost {
+    /// `connect_ip`.
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port`.
+    pub connect_port: Option<u16>,
+    /// `bindto`.
+    pub bindto: Option<IpAddr>,
+    /// `bind_port`.
+    pub bind_port: Option<u16>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `fwmark`.
+    pub fwmark: Option<u32>,
+    /// `connect_timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// Where.
+    pub loc: Loc,
 }

@@ -371,6 +371,9 @@ pub fn print(c: &Config) -> String {
         p.script("notify_stop", &g.notify_stop);
         p.script("notify", &g.notify);
         p.opt_bool("smtp_alert", g.smtp_alert);
+        p.track("track_bfd", &g.track_bfd);
+        p.flag("sync_group_tracking_weight", g.sync_group_tracking_weight);
+        p.opt_bool("notify_priority_changes", g.notify_priority_changes);
         p.stmts(&g.extra);
         p.close();
     }
@@ -405,7 +408,7 @@ pub fn print(c: &Config) -> String {
     for vs in &c.virtual_servers {
         virtual_server(&mut p, vs);
     }
-    p.stmts(&c.bfd_instances);
+    top_typed(&mut p, c);
     p.stmts(&c.extra);
     p.out
 }
@@ -552,6 +555,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
     if let Some(a) = g.metrics_listen {
         p.kv("metrics_listen", &a.to_string());
     }
+    global_typed(p, g);
     p.stmts(&g.extra);
     p.close();
 }
@@ -665,6 +669,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_bool("smtp_alert", v.smtp_alert);
     p.opt_s("lvs_sync_daemon_interface", &v.lvs_sync_daemon_interface);
     p.opt_num("debug", v.debug);
+    instance_typed(p, v);
     p.stmts(&v.extra);
     p.close();
 }
@@ -725,6 +730,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
     if let Some(k) = vs.sorry_server_lvs_method {
         p.kv("sorry_server_lvs_method", lb(k));
     }
+    p.opt_s("snmp_name", &vs.snmp_name);
     for rs in &vs.real_servers {
         match rs.port {
             Some(port) => p.open(&["real_server", &rs.addr.to_string(), &port.to_string()]),
@@ -747,6 +753,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
         p.opt_dur("delay_loop", rs.delay_loop);
         p.opt_bool("smtp_alert", rs.smtp_alert);
         p.opt_s("virtualhost", &rs.virtualhost);
+        p.opt_s("snmp_name", &rs.snmp_name);
         for c in &rs.checkers {
             checker(p, c);
         }
@@ -816,6 +823,16 @@ fn checker(p: &mut P, c: &Checker) {
                 p.opt_s("virtualhost", &u.virtualhost);
                 p.opt_s("regex", &u.regex);
                 p.flag("regex_no_match", u.regex_no_match);
+                if !u.regex_options.is_empty() {
+                    let mut w = vec!["regex_options"];
+                    w.extend(u.regex_options.iter().map(|o| o.name()));
+                    p.line(&w);
+                }
+                p.opt_num("regex_min_offset", u.regex_min_offset);
+                p.opt_num("regex_max_offset", u.regex_max_offset);
+                if let Some((a, m)) = u.regex_stack {
+                    p.line(&["regex_stack", &a.to_string(), &m.to_string()]);
+                }
                 p.stmts(&u.extra);
                 p.close();
             }
@@ -828,7 +845,24 @@ fn checker(p: &mut P, c: &Checker) {
             p.flag("misc_dynamic", x.misc_dynamic);
             p.user("user", &x.user);
         }
-        CheckerKind::Smtp(s) => p.opt_s("helo_name", &s.helo_name),
+        CheckerKind::Smtp(s) => {
+            p.opt_s("helo_name", &s.helo_name);
+            for h in &s.hosts {
+                p.open(&["host"]);
+                if let Some(a) = h.connect_ip {
+                    p.kv("connect_ip", &a.to_string());
+                }
+                p.opt_num("connect_port", h.connect_port);
+                if let Some(a) = h.bindto {
+                    p.kv("bindto", &a.to_string());
+                }
+                p.opt_num("bind_port", h.bind_port);
+                p.opt_s("bind_if", &h.bind_if);
+                p.opt_num("fwmark", h.fwmark);
+                p.opt_dur("connect_timeout", h.connect_timeout);
+                p.close();
+            }
+        }
         CheckerKind::Dns(d) => {
             if let Some(ty) = d.qtype {
                 p.kv("type", ty.name());
@@ -868,4 +902,251 @@ fn checker(p: &mut P, c: &Checker) {
     p.stmts(&c.extra);
     p.close();
     let _ = write!(String::new(), "");
+}
+
+/// One process's scheduling keywords.
+fn sched(p: &mut P, prefix: &str, s: &ProcessSched) {
+    if s.priority != 0 {
+        p.num(&format!("{prefix}_priority"), s.priority);
+    }
+    p.flag(&format!("{prefix}_no_swap"), s.no_swap);
+    p.opt_num(&format!("{prefix}_rt_priority"), s.rt_priority);
+    if let Some(set) = &s.cpu_affinity {
+        let k = format!("{prefix}_cpu_affinity");
+        let ids: Vec<String> = set.iter().map(u16::to_string).collect();
+        let mut w = vec![k.as_str()];
+        w.extend(ids.iter().map(String::as_str));
+        p.line(&w);
+    }
+    p.opt_num(&format!("{prefix}_rlimit_rttime"), s.rlimit_rttime);
+}
+
+fn rcv_bufs(p: &mut P, k: &str, b: &RcvBufs) {
+    p.opt_num(k, b.size);
+    p.flag(&format!("{k}_force"), b.force);
+}
+
+/// The `global_defs` keywords no runtime reads yet.
+fn global_typed(p: &mut P, g: &GlobalDefs) {
+    let n = &g.process_names;
+    p.opt_s("process_name", &n.parent);
+    p.opt_s("vrrp_process_name", &n.vrrp);
+    p.opt_s("checker_process_name", &n.checker);
+    p.opt_s("bfd_process_name", &n.bfd);
+    p.script("startup_script", &g.startup_script);
+    if let Some(d) = g.startup_script_timeout {
+        p.num("startup_script_timeout", d.as_secs());
+    }
+    p.script("shutdown_script", &g.shutdown_script);
+    if let Some(d) = g.shutdown_script_timeout {
+        p.num("shutdown_script_timeout", d.as_secs());
+    }
+    p.opt_num("max_auto_priority", g.max_auto_priority);
+    if let Some(d) = g.min_auto_priority_delay {
+        p.num("min_auto_priority_delay", d.as_micros());
+    }
+    p.flag("disable_local_igmp", g.disable_local_igmp);
+    p.flag("vrrp_min_garp", g.vrrp_min_garp);
+    if let Some(x) = g.vrrp_garp_extra_if {
+        let secs = x.interval.as_secs().to_string();
+        if x.all {
+            p.line(&["vrrp_garp_extra_if", "all", &secs]);
+        } else {
+            p.line(&["vrrp_garp_extra_if", &secs]);
+        }
+    }
+    if let Some(sets) = &g.vrrp_ipsets {
+        let mut w = vec!["vrrp_ipsets"];
+        w.extend(sets.iter().map(String::as_str));
+        p.line(&w);
+    }
+    let nf = &g.nftables;
+    p.opt_s("nftables", &nf.table);
+    p.opt_num("nftables_priority", nf.priority);
+    p.flag("nftables_ifindex", nf.ifindex);
+    p.opt_s("nftables_ipvs", &nf.ipvs_table);
+    p.opt_num("nftables_ipvs_priority", nf.ipvs_priority);
+    p.opt_num("nftables_ipvs_start_fwmark", nf.ipvs_start_fwmark);
+    p.flag("nftables_counters", nf.counters);
+    sched(p, "vrrp", &g.vrrp_sched);
+    sched(p, "checker", &g.checker_sched);
+    sched(p, "bfd", &g.bfd_sched);
+    p.flag(
+        "vrrp_notify_priority_changes",
+        g.vrrp_notify_priority_changes,
+    );
+    p.flag(
+        "fifo_write_vrrp_states_on_reload",
+        g.fifo_write_vrrp_states_on_reload,
+    );
+    p.opt_s("snmp_socket", &g.snmp.socket);
+    p.flag("enable_traps", g.snmp.traps);
+    p.flag("enable_snmp_vrrp", g.snmp.vrrp);
+    p.flag("enable_snmp_rfcv2", g.snmp.rfcv2);
+    p.flag("enable_snmp_rfcv3", g.snmp.rfcv3);
+    p.flag("enable_snmp_checker", g.snmp.checker);
+    p.flag("enable_dbus", g.enable_dbus);
+    p.opt_s("dbus_service_name", &g.dbus_service_name);
+    rcv_bufs(p, "vrrp_netlink_cmd_rcv_bufs", &g.vrrp_netlink_cmd_rcv_bufs);
+    rcv_bufs(
+        p,
+        "vrrp_netlink_monitor_rcv_bufs",
+        &g.vrrp_netlink_monitor_rcv_bufs,
+    );
+    rcv_bufs(p, "process_monitor_rcv_bufs", &g.process_monitor_rcv_bufs);
+    rcv_bufs(p, "lvs_netlink_cmd_rcv_bufs", &g.lvs_netlink_cmd_rcv_bufs);
+    rcv_bufs(
+        p,
+        "lvs_netlink_monitor_rcv_bufs",
+        &g.lvs_netlink_monitor_rcv_bufs,
+    );
+    p.flag("rs_init_notifies", g.rs_init_notifies);
+    p.flag("no_checker_emails", g.no_checker_emails);
+    match g.vrrp_rx_bufs_policy {
+        Some(RxBufsPolicy::Mtu) => p.kv("vrrp_rx_bufs_policy", "MTU"),
+        Some(RxBufsPolicy::Advert) => p.kv("vrrp_rx_bufs_policy", "ADVERT"),
+        Some(RxBufsPolicy::Size(n)) => p.num("vrrp_rx_bufs_policy", n),
+        None => {}
+    }
+    p.opt_num("vrrp_rx_bufs_multiplier", g.vrrp_rx_bufs_multiplier);
+    p.flag("log_unknown_vrids", g.log_unknown_vrids);
+    if let Some(m) = g.umask {
+        p.kv("umask", &format!("0{m:o}"));
+    }
+    p.opt_num("random_seed", g.random_seed);
+    p.opt_s("reload_check_config", &g.reload_check_config);
+    p.opt_s("reload_time_file", &g.reload_time_file);
+    p.flag("reload_repeat", g.reload_repeat);
+    match g.reload_file.as_deref() {
+        Some("") => p.line(&["reload_file"]),
+        Some(f) => p.kv("reload_file", f),
+        None => {}
+    }
+    if let Some(c) = g.include_check {
+        let mut w = vec!["include_check", "read"];
+        for (on, name) in [
+            (c.matches, "+match"),
+            (c.wildcard_match, "+wildcard_match"),
+            (c.brace_match, "+brace_match"),
+        ] {
+            if on {
+                w.push(name);
+            }
+        }
+        if !c.read {
+            w.push("-read");
+        }
+        p.line(&w);
+    }
+    p.opt_s("config_save_dir", &g.config_save_dir);
+    p.opt_s("tmp_config_directory", &g.tmp_config_directory);
+    p.flag("data_use_instance", g.data_use_instance);
+}
+
+/// The vrrp_instance keywords no runtime reads yet.
+fn instance_typed(p: &mut P, v: &VrrpInstance) {
+    if let Some(x) = &v.use_ipvlan {
+        let mut w = vec!["use_ipvlan".to_string()];
+        if let Some(n) = &x.name {
+            w.extend(["name".to_string(), n.clone()]);
+        }
+        if let Some((a, l)) = x.addr {
+            w.push(match l {
+                Some(l) => format!("{a}/{l}"),
+                None => a.to_string(),
+            });
+        }
+        if let Some(m) = x.mode {
+            w.push(m.name().to_string());
+        }
+        let wr: Vec<&str> = w.iter().map(String::as_str).collect();
+        p.line(&wr);
+    }
+    match v.old_unicast_checksum {
+        Some(OldUnicastChecksum::Config) => p.line(&["old_unicast_checksum"]),
+        Some(OldUnicastChecksum::Never) => p.kv("old_unicast_checksum", "never"),
+        None => {}
+    }
+    p.opt_s("vrf", &v.vrf);
+    p.flag("linkbeat_use_polling", v.linkbeat_use_polling);
+    p.opt_bool("notify_priority_changes", v.notify_priority_changes);
+    if let Some(x) = v.garp_extra_if {
+        let secs = x.interval.as_secs().to_string();
+        if x.all {
+            p.line(&["garp_extra_if", "all", &secs]);
+        } else {
+            p.line(&["garp_extra_if", &secs]);
+        }
+    }
+    p.opt_num("kernel_rx_buf_size", v.kernel_rx_buf_size);
+}
+
+/// Milliseconds as keepalived's BFD intervals read them ("10", "1.5").
+fn fmt_ms(d: Duration) -> String {
+    let us = d.as_micros();
+    let (ms, frac) = (us / 1000, us % 1000);
+    if frac == 0 {
+        ms.to_string()
+    } else {
+        let f = format!("{frac:03}");
+        format!("{ms}.{}", f.trim_end_matches('0'))
+    }
+}
+
+/// The top-level blocks no runtime reads yet.
+fn top_typed(p: &mut P, c: &Config) {
+    for g in &c.track_groups {
+        p.open(&["track_group", &g.name]);
+        if !g.group.is_empty() {
+            p.open(&["group"]);
+            for n in &g.group {
+                p.value_line(std::slice::from_ref(n));
+            }
+            p.close();
+        }
+        p.close();
+    }
+    if !c.linkbeat_interfaces.is_empty() {
+        p.open(&["linkbeat_interfaces"]);
+        for l in &c.linkbeat_interfaces {
+            let mut w = vec![l.name.clone()];
+            if let Some(k) = l.kind {
+                w.push(k.name().to_string());
+            }
+            p.value_line(&w);
+        }
+        p.close();
+    }
+    if !c.interface_up_down_delays.is_empty() {
+        p.open(&["interface_up_down_delays"]);
+        for d in &c.interface_up_down_delays {
+            p.value_line(&[d.name.clone(), fmt_duration(d.down), fmt_duration(d.up)]);
+        }
+        p.close();
+    }
+    for b in &c.bfd_instances {
+        p.open(&["bfd_instance", &b.name]);
+        if let Some(a) = b.neighbor_ip {
+            p.kv("neighbor_ip", &a.to_string());
+        }
+        if let Some(a) = b.source_ip {
+            p.kv("source_ip", &a.to_string());
+        }
+        p.kv("min_rx", &fmt_ms(b.min_rx));
+        p.kv("min_tx", &fmt_ms(b.min_tx));
+        p.kv("idle_tx", &fmt_ms(b.idle_tx));
+        p.num("multiplier", b.multiplier);
+        p.flag("passive", b.passive);
+        p.opt_num("ttl", b.ttl);
+        p.num("max_hops", b.max_hops);
+        let w = b.weight.to_string();
+        if b.weight_reverse {
+            p.line(&["weight", &w, "reverse"]);
+        } else {
+            p.kv("weight", &w);
+        }
+        p.flag("vrrp", b.vrrp);
+        p.flag("checker", b.checker);
+        p.close();
+    }
 }

@@ -105,6 +105,11 @@ impl Builder {
                                 s.helo_name = self.string(b);
                                 true
                             }
+                            "host" => {
+                                let h = self.smtp_host(b, &mut common);
+                                s.hosts.push(h);
+                                true
+                            }
                             _ => false,
                         },
                         CheckerKind::Dns(d) => match other {
@@ -287,6 +292,7 @@ impl Builder {
                         "virtualhost" => u.virtualhost = self.string(ub),
                         "regex" => u.regex = self.string(ub),
                         "regex_no_match" => u.regex_no_match = true,
+                        _ if self.url_typed(&mut u, ub) => {}
                         _ => {
                             self.not_supported(ub, "url");
                             u.extra.push(ub.clone());
@@ -309,5 +315,92 @@ impl Builder {
             _ => return false,
         }
         true
+    }
+}
+
+impl Builder {
+    /// url keywords no runtime reads yet (keepalived only logs their bad values).
+    pub(super) fn url_typed(&mut self, u: &mut UrlCheck, b: &Stmt) -> bool {
+        let num = |s: &str| s.parse::<u64>().ok();
+        match b.keyword.as_ref() {
+            "regex_options" => {
+                for w in &b.args {
+                    if let Some(o) = RegexOption::from_name(w) {
+                        if !u.regex_options.contains(&o) {
+                            u.regex_options.push(o);
+                        }
+                    }
+                }
+            }
+            "regex_min_offset" => {
+                if let [v] = b.args.as_slice() {
+                    u.regex_min_offset = num(v);
+                }
+            }
+            "regex_max_offset" => {
+                if let [v] = b.args.as_slice() {
+                    u.regex_max_offset = num(v);
+                }
+            }
+            "regex_stack" => {
+                if let [a, m] = b.args.as_slice() {
+                    if let (Some(a), Some(m)) = (num(a), num(m)) {
+                        if a <= m {
+                            u.regex_stack = Some((a, m));
+                        }
+                    }
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// SMTP_CHECK `host { }`: connection settings of its own; the other checker settings
+    /// in it (retry, delay_loop, ...) are the SMTP_CHECK's, as in keepalived.
+    pub(super) fn smtp_host(&mut self, st: &Stmt, common: &mut CheckerCommon) -> SmtpHost {
+        let mut h = SmtpHost {
+            loc: st.loc.clone(),
+            ..SmtpHost::default()
+        };
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "connect_ip" => h.connect_ip = self.ip_arg(b, 0),
+                "connect_port" => h.connect_port = self.uint(b, 0, 1, 65535).map(|x| x as u16),
+                "bindto" => h.bindto = self.ip_arg(b, 0),
+                "bind_port" => h.bind_port = self.uint(b, 0, 1, 65535).map(|x| x as u16),
+                "bind_if" => h.bind_if = self.string(b),
+                "fwmark" => h.fwmark = self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32),
+                "connect_timeout" => {
+                    if let Some(d) = self.dur(b, 0, 1, u64::from(u32::MAX)) {
+                        h.connect_timeout = Some(d);
+                    }
+                }
+                "retry" | "nb_get_retry" => {
+                    if let Some(r) = self.uint(b, 0, 0, u64::from(u32::MAX)) {
+                        common.retry = r as u32;
+                    }
+                }
+                "delay_before_retry" => {
+                    if let Some(d) = self.dur(b, 0, 0, u64::MAX / 2) {
+                        common.delay_before_retry = d;
+                    }
+                }
+                "warmup" => {
+                    if let Some(d) = self.dur(b, 0, 0, u64::MAX / 2) {
+                        common.warmup = d;
+                    }
+                }
+                "delay_loop" => {
+                    if let Some(d) = self.dur(b, 0, 1, u64::MAX / 2) {
+                        common.delay_loop = d;
+                    }
+                }
+                "alpha" => common.alpha = self.boolean(b).unwrap_or(true),
+                "log_all_failures" => common.log_all_failures = self.boolean(b).unwrap_or(true),
+                _ => {}
+            }
+        }
+        h
     }
 }

@@ -304,6 +304,7 @@ impl Builder {
                 }
                 "sorry_server_inhibit" => vs.sorry_server_inhibit = self.boolean(b).unwrap_or(true),
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.lb_kind(b),
+                "snmp_name" => vs.snmp_name = self.string(b),
                 "real_server" => {
                     if let Some(rs) = self.real_server(b, &vs) {
                         vs.real_servers.push(rs);
@@ -444,6 +445,7 @@ impl Builder {
                 "alpha" => rs.alpha = self.boolean(b),
                 "smtp_alert" => rs.smtp_alert = self.boolean(b),
                 "virtualhost" => rs.virtualhost = self.string(b),
+                "snmp_name" => rs.snmp_name = self.string(b),
                 _ if is_checker(b) => {
                     if let Some(c) = self.checker(b, &rs, vs) {
                         rs.checkers.push(c);

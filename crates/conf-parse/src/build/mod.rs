@@ -3,6 +3,7 @@
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::model::*;
 
+mod bfd;
 mod check;
 mod global;
 mod lvs;
@@ -73,9 +74,15 @@ pub(crate) fn keep_checked(c: &mut Config) {
         ssl,
         virtual_server_groups,
         virtual_servers,
-        bfd_instances,
+        // read: duplicate names and neighbors of later blocks (small, fixed-size entries)
+        bfd_instances: _,
+        track_groups: _,
+        linkbeat_interfaces,
+        interface_up_down_delays,
         extra,
     } = c;
+    *linkbeat_interfaces = Vec::new();
+    *interface_up_down_delays = Vec::new();
     *track_processes = Vec::new();
     *sync_groups = Vec::new();
     *garp_groups = Vec::new();
@@ -84,7 +91,6 @@ pub(crate) fn keep_checked(c: &mut Config) {
     *ssl = None;
     *virtual_server_groups = Vec::new();
     *virtual_servers = Vec::new();
-    *bfd_instances = Vec::new();
     *extra = Vec::new();
     global.extra = Vec::new();
     global.notification_email = Vec::new();
@@ -166,8 +172,18 @@ impl Builder {
                 }
             }
             "bfd_instance" => {
-                self.not_supported(st, "the configuration");
-                c.bfd_instances.push(st.clone());
+                if let Some(b) = self.bfd_instance(st, &c.bfd_instances) {
+                    c.bfd_instances.push(b);
+                }
+            }
+            "track_group" => {
+                if let Some(g) = self.track_group(st, &c.track_groups) {
+                    c.track_groups.push(g);
+                }
+            }
+            "linkbeat_interfaces" => self.linkbeat_interfaces(st, &mut c.linkbeat_interfaces),
+            "interface_up_down_delays" => {
+                self.interface_up_down_delays(st, &mut c.interface_up_down_delays)
             }
             _ => {
                 if !self.root_global(&mut c.global, st) {

@@ -499,6 +499,7 @@ impl Builder {
                 "smtp_alert" => v.smtp_alert = self.boolean(b),
                 "lvs_sync_daemon_interface" => v.lvs_sync_daemon_interface = self.string(b),
                 "debug" => v.debug = self.uint(b, 0, 0, 4).map(|x| x as u8),
+                _ if self.instance_typed(&mut v, b) => {}
                 _ => {
                     self.not_supported(b, ctx);
                     v.extra.push(b.clone());
@@ -576,6 +577,7 @@ impl Builder {
                 "notify_stop" => g.notify_stop = self.script(b),
                 "notify" => g.notify = self.script(b),
                 "smtp_alert" => g.smtp_alert = self.boolean(b),
+                _ if self.sync_group_typed(&mut g, b) => {}
                 _ => {
                     self.not_supported(b, "vrrp_sync_group");
                     g.extra.push(b.clone());
@@ -649,5 +651,225 @@ impl Builder {
                 }
             }
         }
+    }
+}
+
+impl Builder {
+    /// vrrp_instance keywords no runtime reads yet, typed with keepalived's checks. False
+    /// when `b` is not one of them.
+    pub(super) fn instance_typed(&mut self, v: &mut VrrpInstance, b: &Stmt) -> bool {
+        let kw = b.keyword.as_ref();
+        let name = v.name.clone();
+        match kw {
+            "use_ipvlan" => {
+                if v.use_ipvlan.is_some() {
+                    self.invalid(b, format!("({name}) use_ipvlan already specified"), None);
+                    return true;
+                }
+                let mut x = Ipvlan::default();
+                let mut i = 0;
+                while i < b.args.len() {
+                    let w = b.args[i].as_str();
+                    let mode = match w {
+                        "bridge" => Some(IpvlanMode::Bridge),
+                        "private" => Some(IpvlanMode::Private),
+                        "vepa" => Some(IpvlanMode::Vepa),
+                        _ => None,
+                    };
+                    if let Some(m) = mode {
+                        if x.mode.is_some() {
+                            self.invalid(
+                                b,
+                                format!("({name}) ipvlan type already specified - ignoring '{w}'"),
+                                None,
+                            );
+                        } else {
+                            x.mode = Some(m);
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    if w == "name" {
+                        i += 1;
+                    } else {
+                        let (a, l) = w.split_once('/').unwrap_or((w, ""));
+                        if let Ok(addr) = a.parse::<std::net::IpAddr>() {
+                            let max = if addr.is_ipv4() { 32 } else { 128 };
+                            let len = if l.is_empty() {
+                                None
+                            } else {
+                                l.parse::<u8>().ok().filter(|n| *n <= max)
+                            };
+                            if l.is_empty() || len.is_some() {
+                                if x.addr.is_some() {
+                                    self.invalid(b, format!("({name}) ipvlan address already specified - ignoring '{w}'"), None);
+                                } else {
+                                    x.addr = Some((addr, len));
+                                }
+                                i += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    let Some(ifname) = b.args.get(i) else { break };
+                    if x.name.is_some() {
+                        self.invalid(
+                            b,
+                            format!(
+                                "({name}) IPVLAN interface already specified - ignoring '{ifname}'"
+                            ),
+                            None,
+                        );
+                    } else if ifname.len() >= 16 {
+                        self.invalid(
+                            b,
+                            format!(
+                                "({name}) IPVLAN interface name '{ifname}' too long - ignoring"
+                            ),
+                            None,
+                        );
+                    } else {
+                        x.name = Some(ifname.clone());
+                    }
+                    i += 1;
+                }
+                v.use_ipvlan = Some(x);
+            }
+            "old_unicast_checksum" => match b.args.first().map(String::as_str) {
+                None => v.old_unicast_checksum = Some(OldUnicastChecksum::Config),
+                Some("never") => v.old_unicast_checksum = Some(OldUnicastChecksum::Never),
+                Some(o) => {
+                    let o = o.to_string();
+                    self.invalid(
+                        b,
+                        format!("({name}) Unknown old_unicast_chksum mode {o} - ignoring"),
+                        Some("bare, or `never`"),
+                    );
+                }
+            },
+            "vrf" => {
+                let Some(n) = self.arg(b, 0) else {
+                    return true;
+                };
+                let n = n.to_string();
+                if n.len() >= 16 {
+                    self.invalid(
+                        b,
+                        format!("({name}) VRF interface name '{n}' too long - ignoring"),
+                        None,
+                    );
+                } else if v.interface.is_some() {
+                    self.invalid(
+                        b,
+                        format!("({name}) Cannot specify VRF interface and interface - ignoring"),
+                        None,
+                    );
+                } else if let Some(o) = &v.vrf {
+                    let o = o.clone();
+                    self.invalid(
+                        b,
+                        format!("({name}) VRF interface already specified as '{o}' - ignoring"),
+                        None,
+                    );
+                } else {
+                    v.vrf = Some(n);
+                }
+            }
+            "linkbeat_use_polling" => {
+                self.invalid(
+                    b,
+                    format!("({name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"),
+                    Some("list the interface in a top-level `linkbeat_interfaces { }` block"),
+                );
+                v.linkbeat_use_polling = true;
+            }
+            "notify_priority_changes" => {
+                let msg = format!(
+                    "({name}) Invalid value '{}' for notify_priority_changes specified",
+                    b.args.first().map_or("", String::as_str)
+                );
+                if let Some(x) = self.true_false(b, &msg) {
+                    v.notify_priority_changes = Some(x);
+                }
+            }
+            "garp_extra_if" | "vmac_garp_intvl" => {
+                if kw == "vmac_garp_intvl" {
+                    let d = self.err(
+                        Code::Deprecated,
+                        ConfigErr::Deprecated,
+                        span(b),
+                        "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""
+                            .into(),
+                    );
+                    self.emit(d);
+                }
+                let mut x = GarpExtraIf::default();
+                let mut secs = None;
+                for i in 0..b.args.len() {
+                    if b.args[i] == "all" {
+                        x.all = true;
+                    } else {
+                        match self.uint(b, i, 0, 86400) {
+                            Some(s) => secs = Some(s),
+                            None => return true,
+                        }
+                    }
+                }
+                match secs {
+                    Some(s) => {
+                        x.interval = Duration::from_secs(s);
+                        v.garp_extra_if = Some(x);
+                    }
+                    None => self.invalid(
+                        b,
+                        format!("({name}): {kw} specified without time - ignoring"),
+                        Some("write `KW [all] SECONDS`"),
+                    ),
+                }
+            }
+            "kernel_rx_buf_size" => {
+                let ok = (b.args.len() == 1)
+                    .then(|| b.args[0].parse::<u32>().ok())
+                    .flatten();
+                match ok {
+                    Some(n) => v.kernel_rx_buf_size = Some(n),
+                    None => self.invalid(
+                        b,
+                        format!("({name}) invalid kernel_rx_buf_size specified"),
+                        Some("one size in bytes"),
+                    ),
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// vrrp_sync_group keywords no runtime reads yet. False when `b` is not one of them.
+    pub(super) fn sync_group_typed(&mut self, g: &mut SyncGroup, b: &Stmt) -> bool {
+        let name = g.name.clone();
+        match b.keyword.as_ref() {
+            "track_bfd" => g.track_bfd.extend(self.track_refs(b, -253, 253)),
+            "global_tracking" => {
+                self.invalid(
+                    b,
+                    format!("({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
+                    Some("use `sync_group_tracking_weight`"),
+                );
+                g.sync_group_tracking_weight = true;
+            }
+            "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
+            "notify_priority_changes" => {
+                let msg = format!(
+                    "({name}) Invalid value '{}' for sync group notify_priority_changes specified",
+                    b.args.first().map_or("", String::as_str)
+                );
+                if let Some(x) = self.true_false(b, &msg) {
+                    g.notify_priority_changes = Some(x);
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 }
