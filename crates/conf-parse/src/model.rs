@@ -168,6 +168,9 @@ pub struct GlobalDefs {
     pub checker_log_all_failures: bool,
     /// `no_email_faults`.
     pub no_email_faults: bool,
+    /// keepalived-rs extension `metrics_allow NET...` (repeatable): the source networks
+    /// (address, prefix length) the metrics endpoint serves. Empty = loopback clients only.
+    pub metrics_allow: Vec<(IpAddr, u8)>,
     /// Recognized global keywords not modelled.
     pub extra: Vec<Stmt>,
 }
@@ -212,6 +215,7 @@ impl Default for GlobalDefs {
             dynamic_interfaces: false,
             checker_log_all_failures: false,
             no_email_faults: false,
+            metrics_allow: Vec::new(),
             extra: Vec::new(),
         }
     }

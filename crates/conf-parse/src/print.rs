@@ -507,6 +507,16 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.flag("dynamic_interfaces", g.dynamic_interfaces);
     p.flag("checker_log_all_failures", g.checker_log_all_failures);
     p.flag("no_email_faults", g.no_email_faults);
+    if !g.metrics_allow.is_empty() {
+        let nets: Vec<String> = g
+            .metrics_allow
+            .iter()
+            .map(|(a, l)| format!("{a}/{l}"))
+            .collect();
+        let mut w = vec!["metrics_allow"];
+        w.extend(nets.iter().map(String::as_str));
+        p.line(&w);
+    }
     p.stmts(&g.extra);
     p.close();
 }

@@ -8,6 +8,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     // keepalived-rs's own keywords (not in keepalived): the VRRP VIP lease and the metrics endpoint.
     s("krs_vip_lease"),
     s("metrics_listen"),
+    s("metrics_allow").imp(&["lab_metrics_allow"]),
     s("process_names"),
     s("process_name"),
     s("vrrp_process_name"),
