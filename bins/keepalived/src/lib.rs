@@ -381,11 +381,12 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
         .metrics_listen
         .clone()
         .or_else(|| loaded.metrics_listen());
+    let metrics_allow = loaded.config().global.metrics_allow.clone();
     let code = rt.block_on(async move {
         let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
         if let Some(l) = listen {
             match http::parse_listen(&l) {
-                Some(addr) => http::spawn(addr, sup.shared()).await,
+                Some(addr) => http::spawn(addr, &metrics_allow, sup.shared()).await,
                 None => error!("metrics_listen: bad address '{l}' (want IP:PORT or PORT)"),
             }
         }
