@@ -408,6 +408,10 @@ pub async fn spawn(addr: SocketAddr, allow: &[(IpAddr, u8)], shared: SharedRef) 
         conns: Mutex::new(VecDeque::with_capacity(cap)),
         stats: Mutex::new(HttpMetrics {
             max_connections: cap as u64,
+            refused: ["acl", "fd", "limit"]
+                .into_iter()
+                .map(|r| (r.to_string(), 0))
+                .collect(),
             ..Default::default()
         }),
         refusal_log: Mutex::new((Instant::now(), BTreeMap::new())),
