@@ -82,8 +82,8 @@ sleep 5
 fds() { ls "/proc/$PID/fd" | wc -l; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
 scrape() {
-    ip netns exec "$NS" curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' \
-        http://10.66.0.1:9660/metrics
+    ip netns exec "$NS" curl -sS -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' \
+        http://10.66.0.1:9660/metrics 2>>"$TMP/curl.err" || true
 }
 scrape >/dev/null
 sleep 1
@@ -97,10 +97,11 @@ while [ "$(jobs -rp | wc -l)" -gt 1 ]; do
     f=$(fds) r=$(rss)
     ((f > PEAK_FDS)) && PEAK_FDS=$f
     ((r > PEAK_RSS)) && PEAK_RSS=$r
-    code=$(scrape | cut -d' ' -f1)
-    if [ "$code" = 200 ]; then OK=$((OK + 1)); else BAD=$((BAD + 1)); fi
+    code=$(scrape | cut -d' ' -f1) || true
+    if [ "${code:-}" = 200 ]; then OK=$((OK + 1)); else BAD=$((BAD + 1)); fi
     sleep 0.2
 done
+sort "$TMP/curl.err" 2>/dev/null | uniq -c | sed 's/^/  scrape error: /' || true
 echo "during: peak fds $PEAK_FDS  peak RSS $PEAK_RSS kB  scrapes ok $OK failed $BAD  ($(echo "$(date +%s.%N) - $START" | bc) s)"
 for t in 1 5 10; do
     sleep $((t == 1 ? 1 : (t == 5 ? 4 : 5)))
