@@ -195,7 +195,22 @@ Internal program error.
 With \-t the status is keepalived 2.2.7\*(Aqs for the worst problem found.
 .SH EXTENSIONS
 \fB\-\-metrics\-listen\fR=\fIADDR\fR (or \fBmetrics_listen\fR in global_defs) serves Prometheus
-/metrics and a /status JSON document. There is no SNMP and no BFD subsystem: \-x, \-A, \-b, \-B
+/metrics and a /status JSON document, read-only (GET only).
+.P
+Access control is an allow-list of source networks: \fBmetrics_allow\fR \fINET\fR... in
+global_defs (\fIADDR\fR/\fILEN\fR or a bare address, IPv4 or IPv6, repeatable). Without it only
+loopback clients are served (a non-loopback listener logs a warning at start). Other clients are
+reset right after accept, counted as \fBkeepalived_http_connections_refused_total{{reason="acl"}}\fR.
+There is no TLS and no password: put a TLS proxy in front if the network is untrusted.
+.P
+The listener is bounded: at most 64 connections at once (a sixteenth of RLIMIT_NOFILE if smaller);
+when all are taken, the oldest connection not answering a request is closed for the new one, and
+when all are answering, the new one is reset. No connection is kept while the parent's descriptors
+are within a quarter of RLIMIT_NOFILE of the limit. A request's headers must arrive within 5 s (also
+between kept-alive requests) and fit in 8 KiB; buffers are at most 16 KiB; a connection lives at
+most 30 s. The listener is set up at start (a reload does not change it).
+.P
+There is no SNMP and no BFD subsystem: \-x, \-A, \-b, \-B
 are accepted and ignored.
 .SH SEE ALSO
 \fBkeepalived.conf\fR(5), \fBlvs\-realserver\fR(8), \fBipvsadm\fR(8)

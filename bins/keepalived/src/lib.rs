@@ -390,10 +390,11 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
         },
         None => loaded.metrics_listen(),
     };
+    let metrics_allow = loaded.config().global.metrics_allow.clone();
     let code = rt.block_on(async move {
         let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
         if let Some(addr) = listen {
-            http::spawn(addr, sup.shared()).await;
+            http::spawn(addr, &metrics_allow, sup.shared()).await;
         }
         sup.run().await
     });

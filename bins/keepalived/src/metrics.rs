@@ -219,6 +219,28 @@ pub struct Status {
     pub parent: ParentMetrics,
     /// Worker snapshots by worker name (absent if it did not answer).
     pub workers: BTreeMap<String, WorkerMetrics>,
+    /// The metrics endpoint's own connection counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpMetrics>,
+}
+
+/// The metrics endpoint's connections ([`crate::http`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpMetrics {
+    /// The cap on connections served at once.
+    pub max_connections: u64,
+    /// Connections being served now.
+    pub connections: u64,
+    /// Connections accepted and served.
+    pub accepted: u64,
+    /// Connections closed at once without being served, per reason (`acl`: source not in
+    /// `metrics_allow`; `limit`: all slots busy serving requests; `fd`: too near the
+    /// descriptor limit).
+    pub refused: BTreeMap<String, u64>,
+    /// Connections closed to make room (oldest that had sent no complete request yet).
+    pub evicted: u64,
+    /// Connections closed because they outlived the per-connection time limit.
+    pub expired: u64,
 }
 
 fn esc(v: &str) -> String {
@@ -254,6 +276,55 @@ impl Out {
             self.0.push('}');
         }
         let _ = writeln!(self.0, " {v}");
+    }
+}
+
+fn render_http(o: &mut Out, h: &HttpMetrics) {
+    let gauges: [(&str, &str, u64); 2] = [
+        (
+            "keepalived_http_connections",
+            "Metrics endpoint connections being served.",
+            h.connections,
+        ),
+        (
+            "keepalived_http_connections_max",
+            "Metrics endpoint cap on connections served at once.",
+            h.max_connections,
+        ),
+    ];
+    for (name, help, v) in gauges {
+        o.head(name, "gauge", help);
+        o.val(name, &[], v as f64);
+    }
+    let counters: [(&str, &str, u64); 3] = [
+        (
+            "keepalived_http_connections_accepted_total",
+            "Metrics endpoint connections accepted and served.",
+            h.accepted,
+        ),
+        (
+            "keepalived_http_connections_evicted_total",
+            "Metrics endpoint connections closed to make room (no complete request yet).",
+            h.evicted,
+        ),
+        (
+            "keepalived_http_connections_expired_total",
+            "Metrics endpoint connections closed at the per-connection time limit.",
+            h.expired,
+        ),
+    ];
+    for (name, help, v) in counters {
+        o.head(name, "counter", help);
+        o.val(name, &[], v as f64);
+    }
+    let name = "keepalived_http_connections_refused_total";
+    o.head(
+        name,
+        "counter",
+        "Metrics endpoint connections closed unserved, per reason (acl, limit, fd).",
+    );
+    for (reason, n) in &h.refused {
+        o.val(name, &[("reason", reason)], *n as f64);
     }
 }
 
@@ -333,6 +404,10 @@ pub fn render(status: &Status) -> String {
             &[("worker", &w.worker)],
             w.restarts as f64,
         );
+    }
+
+    if let Some(h) = &status.http {
+        render_http(&mut o, h);
     }
 
     let vrrp: Vec<&VrrpInstanceMetrics> = status

@@ -188,6 +188,9 @@ pub struct GlobalDefs {
     pub krs_vip_lease: bool,
     /// keepalived-rs's `metrics_listen IP:PORT|PORT` (a bare port is on 127.0.0.1).
     pub metrics_listen: Option<SocketAddr>,
+    /// keepalived-rs extension `metrics_allow NET...` (repeatable): the source networks
+    /// (address, prefix length) the metrics endpoint serves. Empty = loopback clients only.
+    pub metrics_allow: Vec<(IpAddr, u8)>,
     /// Root-level `instance NAME`.
     pub instance: Option<String>,
     /// Root-level `net_namespace NAME`.
@@ -346,6 +349,7 @@ impl Default for GlobalDefs {
             vmac_addr_prefix: None,
             krs_vip_lease: true,
             metrics_listen: None,
+            metrics_allow: Vec::new(),
             instance: None,
             net_namespace: None,
             net_namespace_ipvs: None,

@@ -555,6 +555,16 @@ fn global(p: &mut P, g: &GlobalDefs) {
     if let Some(a) = g.metrics_listen {
         p.kv("metrics_listen", &a.to_string());
     }
+    if !g.metrics_allow.is_empty() {
+        let nets: Vec<String> = g
+            .metrics_allow
+            .iter()
+            .map(|(a, l)| format!("{a}/{l}"))
+            .collect();
+        let mut w = vec!["metrics_allow"];
+        w.extend(nets.iter().map(String::as_str));
+        p.line(&w);
+    }
     global_typed(p, g);
     p.stmts(&g.extra);
     p.close();

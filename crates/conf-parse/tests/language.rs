@@ -1025,3 +1025,34 @@ fn not_yet_implemented_keywords_verdicts_match_reference() {
         );
     }
 }
+
+// Proves `metrics_allow` (keepalived-rs) is parsed into typed networks, repeatable, IPv4 and
+// IPv6, a bare address as a host network, host bits cleared; a bad word is an error naming it
+// while the good words on the line are kept.
+#[test]
+fn metrics_allow_is_typed() {
+    use std::net::IpAddr;
+    let p = parse(
+        "global_defs {\n  metrics_allow 10.1.2.3/8 192.0.2.7\n  metrics_allow fd00::1/8 ::1\n}\n",
+    );
+    assert!(p.diagnostics.is_empty(), "{:?}", problems(&p));
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert_eq!(
+        p.config.global.metrics_allow,
+        [
+            (ip("10.0.0.0"), 8),
+            (ip("192.0.2.7"), 32),
+            (ip("fd00::"), 8),
+            (ip("::1"), 128)
+        ]
+    );
+    assert!(p.config.global.extra.is_empty());
+    let p = parse("global_defs {\n  metrics_allow 10.0.0.0/33 nonsense 127.0.0.0/8\n}\n");
+    let msgs = problems(&p);
+    assert!(msgs.iter().any(|m| m.contains("'10.0.0.0/33'")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("'nonsense'")), "{msgs:?}");
+    assert_eq!(
+        p.config.global.metrics_allow,
+        [("127.0.0.0".parse::<IpAddr>().unwrap(), 8)]
+    );
+}

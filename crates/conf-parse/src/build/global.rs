@@ -160,6 +160,7 @@ impl Builder {
                         }
                     }
                 }
+                "metrics_allow" => self.metrics_allow(st, &mut g.metrics_allow),
                 _ if self.global_typed(g, st) => {}
                 _ => {
                     self.not_supported(st, "global_defs");
@@ -1108,5 +1109,50 @@ impl Builder {
             }
         }
         true
+    }
+
+    /// `metrics_allow NET [NET...]`: each `ADDR` or `ADDR/LEN`, IPv4 or IPv6; the host bits
+    /// are cleared. Bad words are errors; the good ones are kept.
+    fn metrics_allow(&mut self, st: &Stmt, out: &mut Vec<(IpAddr, u8)>) {
+        if st.args.is_empty() {
+            self.arg(st, 0);
+            return;
+        }
+        for w in &st.args {
+            match parse_net(w) {
+                Some(n) => out.push(n),
+                None => self.invalid(
+                    st,
+                    format!("metrics_allow: '{w}' is not a network"),
+                    Some("write ADDR/LEN, e.g. 10.0.0.0/8 or fd00::/8 (or a bare address)"),
+                ),
+            }
+        }
+    }
+}
+
+/// `ADDR` or `ADDR/LEN` as (network address with the host bits cleared, LEN).
+pub(crate) fn parse_net(w: &str) -> Option<(IpAddr, u8)> {
+    let (a, len) = match w.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+        None => (w, None),
+    };
+    match a.parse::<IpAddr>().ok()? {
+        IpAddr::V4(v4) => {
+            let len = len.unwrap_or(32);
+            if len > 32 {
+                return None;
+            }
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            Some((IpAddr::V4((u32::from(v4) & mask).into()), len))
+        }
+        IpAddr::V6(v6) => {
+            let len = len.unwrap_or(128);
+            if len > 128 {
+                return None;
+            }
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            Some((IpAddr::V6((u128::from(v6) & mask).into()), len))
+        }
     }
 }
