@@ -23,22 +23,25 @@
 mod config;
 mod events;
 mod garp;
+mod located;
 mod notify;
+pub mod plan;
 mod procs;
 mod routes;
 mod rules;
 mod runtime;
 mod sock;
+mod status;
 mod track;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use config::LEASE_MARGIN_SECS;
 pub use runtime::{Reload, ReloadReport};
+pub use status::{state_name, InstanceStatus, Metrics, TransitionCallback};
+pub use vrrp_proto::{RxCounters, State};
 
 /// Errors of the VRRP runtime.
 #[derive(Debug, thiserror::Error)]
@@ -89,83 +92,6 @@ pub struct HeldVip {
 
 /// Callback receiving the complete set of held VIPs after every change.
 pub type HeldVipsCallback = Arc<dyn Fn(&[HeldVip]) + Send + Sync>;
-
-/// Callback receiving every state transition: instance name and new state (`MASTER`,
-/// `BACKUP`, `FAULT`, `STOP`). Called on the runtime's thread: it must not block.
-pub type TransitionCallback = Arc<dyn Fn(&str, &'static str) + Send + Sync>;
-
-/// Counters and per-instance state, shared with the caller (read at any time).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Adverts sent.
-    pub adverts_sent: AtomicU64,
-    /// Adverts accepted.
-    pub adverts_rcvd: AtomicU64,
-    /// Adverts rejected (any reason; per reason in [`Metrics::rejected`]).
-    pub adverts_rejected: AtomicU64,
-    /// Packets for a VRID no instance on that interface has.
-    pub unknown_vrid: AtomicU64,
-    /// Transitions to MASTER.
-    pub became_master: AtomicU64,
-    /// Transitions to BACKUP.
-    pub became_backup: AtomicU64,
-    /// Transitions to FAULT.
-    pub became_fault: AtomicU64,
-    /// Gratuitous ARPs / NAs sent.
-    pub garps_sent: AtomicU64,
-    /// VIP add/remove/refresh errors.
-    pub vip_errors: AtomicU64,
-    /// Send errors.
-    pub send_errors: AtomicU64,
-    /// Rejections by [`vrrp_proto::RxError::counter`] name.
-    pub rejected: Mutex<BTreeMap<String, u64>>,
-    /// Current state of each instance (`MASTER`, `BACKUP`, `FAULT`, `INIT`) and priority.
-    pub instances: Mutex<BTreeMap<String, (String, u8)>>,
-}
-
-impl Metrics {
-    fn bump(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-    fn reject(&self, name: &str) {
-        Self::bump(&self.adverts_rejected);
-        if let Ok(mut m) = self.rejected.lock() {
-            *m.entry(name.to_string()).or_insert(0) += 1;
-        }
-    }
-    /// A JSON snapshot (counters, rejections by reason, instance states).
-    pub fn to_json(&self) -> serde_json::Value {
-        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let rejected: serde_json::Map<String, serde_json::Value> = self
-            .rejected
-            .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), (*v).into())).collect())
-            .unwrap_or_default();
-        let instances: serde_json::Map<String, serde_json::Value> = self
-            .instances
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, (s, p))| (k.clone(), serde_json::json!({"state": s, "priority": p})))
-                    .collect()
-            })
-            .unwrap_or_default();
-        serde_json::json!({
-            "adverts_sent": l(&self.adverts_sent),
-            "adverts_rcvd": l(&self.adverts_rcvd),
-            "adverts_rejected": l(&self.adverts_rejected),
-            "unknown_vrid": l(&self.unknown_vrid),
-            "became_master": l(&self.became_master),
-            "became_backup": l(&self.became_backup),
-            "became_fault": l(&self.became_fault),
-            "garps_sent": l(&self.garps_sent),
-            "vip_errors": l(&self.vip_errors),
-            "send_errors": l(&self.send_errors),
-            "rejected": rejected,
-            "instances": instances,
-        })
-    }
-}
 
 /// How the caller controls [`run`].
 #[derive(Clone, Default)]

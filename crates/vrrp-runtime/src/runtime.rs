@@ -19,9 +19,11 @@ use vrrp_proto::{
 
 use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
 use crate::events::{Event, Shutdown, Tx};
+use crate::located::Located;
 use crate::notify::{self, Fifos, Job};
+use crate::plan::{self, Change, Desired};
 use crate::track::{self, TrackEvent};
-use crate::{procs, sock, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
+use crate::{procs, sock, state_name, HeldVip, Metrics, RuntimeOptions, VrrpRuntimeError};
 
 /// How often links are polled when link events are unavailable (otherwise they are re-read
 /// only when the kernel reports a link change, [`netplat::LinkWatch`]), and track files when
@@ -141,15 +143,6 @@ fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
     move |source| VrrpRuntimeError::Netlink { op, source }
 }
 
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "STOP",
-    }
-}
-
 fn parse_scope(s: &str) -> Scope {
     match s {
         "host" => Scope::Host,
@@ -160,6 +153,9 @@ fn parse_scope(s: &str) -> Scope {
         n => n.parse::<u8>().map(Scope::Other).unwrap_or(Scope::Universe),
     }
 }
+
+/// A running `vrrp_script`'s definition and user (a change restarts it).
+type RunningScript = (conf_parse::VrrpScript, Option<track::RunAs>);
 
 /// Handles the runtime owns besides the instances: notify FIFOs, receive/link threads, script
 /// tasks, notification queues. Kept together so a reload can add to them.
@@ -173,8 +169,8 @@ struct Env {
     /// How many of the runtime's sockets have their receive thread.
     reading: usize,
     notify_handles: Vec<tokio::task::JoinHandle<()>>,
-    /// Running `vrrp_script` tasks by name, with their canonical definition.
-    scripts: BTreeMap<String, (String, tokio::task::JoinHandle<()>)>,
+    /// Running `vrrp_script` tasks by name, with the definition and user they run with.
+    scripts: BTreeMap<String, (RunningScript, tokio::task::JoinHandle<()>)>,
 }
 
 impl Env {
@@ -230,65 +226,6 @@ impl Env {
         self.readers.push(h);
         Ok(())
     }
-}
-
-/// Canonical text of a configuration fragment (locations, comments and spacing do not count).
-fn canon(c: Config) -> String {
-    conf_parse::print(&c)
-}
-
-/// What an instance's running behaviour depends on: the instance, the global settings, and the
-/// scripts, track files, track processes and sync groups it refers to. Equal signatures across
-/// a reload: the instance is kept untouched.
-fn instance_signature(cfg: &Config, inst: &conf_parse::VrrpInstance) -> String {
-    let groups: Vec<conf_parse::SyncGroup> = cfg
-        .sync_groups
-        .iter()
-        .filter(|g| g.group.contains(&inst.name))
-        .cloned()
-        .collect();
-    let refs = |own: &[conf_parse::TrackRef],
-                pick: fn(&conf_parse::SyncGroup) -> &[conf_parse::TrackRef]| {
-        own.iter()
-            .chain(groups.iter().flat_map(|g| pick(g).iter()))
-            .map(|t| t.name.clone())
-            .collect::<Vec<_>>()
-    };
-    let scripts = refs(&inst.track_script, |g| &g.track_script);
-    let files = refs(&inst.track_file, |g| &g.track_file);
-    let procs = refs(&inst.track_process, |g| &g.track_process);
-    canon(Config {
-        global: cfg.global.clone(),
-        vrrp_scripts: cfg
-            .vrrp_scripts
-            .iter()
-            .filter(|s| scripts.contains(&s.name))
-            .cloned()
-            .collect(),
-        track_files: cfg
-            .track_files
-            .iter()
-            .filter(|f| files.contains(&f.name))
-            .cloned()
-            .collect(),
-        track_processes: cfg
-            .track_processes
-            .iter()
-            .filter(|p| procs.contains(&p.name))
-            .cloned()
-            .collect(),
-        vrrp_instances: vec![inst.clone()],
-        sync_groups: groups,
-        ..Config::default()
-    })
-}
-
-/// Canonical definition of a `vrrp_script` (to tell a changed script from an unchanged one).
-fn script_signature(s: &conf_parse::VrrpScript) -> String {
-    canon(Config {
-        vrrp_scripts: vec![s.clone()],
-        ..Config::default()
-    })
 }
 
 /// Scripts refused by `enable_script_security` (logged with their location).
@@ -589,7 +526,7 @@ fn run_loop(
     let inotify = watch_files(&mut env, rt.track_file_paths());
     let mut file_poll = if inotify { FILE_SAFETY_POLL } else { LINK_POLL };
     let mut has_track_files = !rt.track_file_paths().is_empty();
-    let mut current = config;
+    let mut current = plan::desired(&config);
 
     let mut shutting_down = false;
     let mut next_link_poll = Instant::now() + LINK_POLL;
@@ -629,7 +566,8 @@ fn run_loop(
             // Dropped while stopping: the requester sees its answer channel closed.
             Some(Event::Reload(_)) if shutting_down => {}
             Some(Event::Reload(req)) => {
-                let report = rt.reload(&current, &req.config, &mut env, Instant::now());
+                let wanted = plan::desired(&req.config);
+                let report = rt.reload(&current, &req.config, &wanted, &mut env, Instant::now());
                 if let Err(e) = env.spawn_readers(&rt.socks) {
                     log::error!("reload: {e}");
                 }
@@ -641,7 +579,7 @@ fn run_loop(
                         for i in 0..rt.insts.len() {
                             rt.recompute_tracking(i, now, false);
                         }
-                        current = req.config;
+                        current = wanted;
                         rt.poll_links(Instant::now(), false, true);
                     }
                     Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
@@ -753,7 +691,7 @@ struct GroupRt {
 struct Statics {
     addrs: Vec<AddressSpec>,
     routes: Vec<netplat::RouteSpec>,
-    rules: Vec<(netplat::RuleSpec, String)>,
+    rules: Vec<(netplat::RuleSpec, Located)>,
 }
 
 /// The VRRP virtual MAC of a VRID (RFC 5798 §7.3): 00:00:5e:00:01:VRID for IPv4,
@@ -780,11 +718,6 @@ fn sock_proto(spec: &InstanceSpec) -> i32 {
     } else {
         sock::IPPROTO_VRRP
     }
-}
-
-/// Same notify scripts (the queue can stay).
-fn same_notify(a: &InstanceSpec, b: &InstanceSpec) -> bool {
-    format!("{:?}", a.notify) == format!("{:?}", b.notify)
 }
 
 fn primary_address(
@@ -1244,8 +1177,7 @@ impl Rt {
             let own = s.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
             match track::run_as(own, default_user) {
                 Ok(who) => {
-                    let sig = format!("{}{who:?}", script_signature(s));
-                    wanted.insert(s.name.clone(), (s, who, sig));
+                    wanted.insert(s.name.clone(), (s, who, (s.clone(), who)));
                 }
                 Err(e) => {
                     log::error!(
@@ -1336,9 +1268,7 @@ impl Rt {
         self.insts[i].notify = None;
         self.pacers.forget(&self.insts[i].spec.name);
         self.drop_vmac(i);
-        if let Ok(mut m) = self.metrics.instances.lock() {
-            m.remove(&self.insts[i].spec.name);
-        }
+        self.metrics.forget(&self.insts[i].spec.name);
     }
 
     /// Applies a new configuration as a diff (see [`ReloadReport`]). Unchanged instances are
@@ -1346,17 +1276,14 @@ impl Rt {
     /// [`VirtualRouter::reconfigure`] unless what they are bound to changed.
     fn reload(
         &mut self,
-        old: &Config,
+        old: &Desired,
         new: &Config,
+        new_plan: &Desired,
         env: &mut Env,
         now: Instant,
     ) -> Result<ReloadReport, String> {
         let mut report = ReloadReport::default();
-        let old_sig: BTreeMap<&str, String> = old
-            .vrrp_instances
-            .iter()
-            .map(|c| (c.name.as_str(), instance_signature(old, c)))
-            .collect();
+        let diff = plan::diff(old, new_plan);
 
         // Plan per running instance, without touching anything yet.
         enum Plan {
@@ -1368,30 +1295,17 @@ impl Rt {
         let mut removed = Vec::new();
         for (i, inst) in self.insts.iter().enumerate() {
             let name = inst.spec.name.clone();
-            let Some(ci) = new.vrrp_instances.iter().find(|c| c.name == name) else {
-                removed.push(i);
-                continue;
-            };
-            if old_sig.get(name.as_str()) == Some(&instance_signature(new, ci)) {
-                plans.insert(name, Plan::Keep);
-                continue;
-            }
-            let cur = &inst.spec;
-            let plan = match config::instance_spec(new, ci) {
-                Ok(spec)
-                    if spec.ifname == cur.ifname
-                        && spec.vrid == cur.vrid
-                        && spec.family == cur.family
-                        && spec.src == cur.src
-                        && spec.mcast_group == cur.mcast_group
-                        && spec.unicast_peers.is_empty() == cur.unicast_peers.is_empty()
-                        && sock_proto(&spec) == sock_proto(cur)
-                        && spec.vmac == cur.vmac
-                        && spec.addr_vmacs == cur.addr_vmacs =>
-                {
-                    Plan::Update(Box::new(spec))
+            let plan = match diff.change(&name) {
+                None | Some(Change::Remove) => {
+                    removed.push(i);
+                    continue;
                 }
-                _ => Plan::Rebuild,
+                Some(Change::Keep) => Plan::Keep,
+                Some(Change::Update) => match new_plan.get(&name).map(|w| &w.spec) {
+                    Some(Ok(spec)) => Plan::Update(Box::new(spec.clone())),
+                    _ => Plan::Rebuild,
+                },
+                Some(Change::Restart | Change::Add) => Plan::Rebuild,
             };
             plans.insert(name, plan);
         }
@@ -1467,7 +1381,7 @@ impl Rt {
                         .chain(&inst.spec.excluded)
                         .cloned()
                         .collect();
-                    if fifos_changed || !same_notify(&inst.spec, &spec) {
+                    if fifos_changed || inst.spec.notify != spec.notify {
                         let (ntx, h) = notify::spawn_queue(
                             spec.name.clone(),
                             spec.notify.clone(),
@@ -1535,7 +1449,7 @@ impl Rt {
                     .collect();
                 self.remove_routes(i, &gone_routes, false);
                 let new_rules = &self.insts[i].spec.rules;
-                let gone_rules: Vec<(netplat::RuleSpec, String)> = old_rules
+                let gone_rules: Vec<(netplat::RuleSpec, Located)> = old_rules
                     .into_iter()
                     .filter(|r| !new_rules.iter().any(|n| n.0 == r.0))
                     .collect();
@@ -1547,15 +1461,8 @@ impl Rt {
             self.apply(i, now, a);
             self.recompute_tracking(i, now, false);
             let inst = &self.insts[i];
-            if let Ok(mut m) = self.metrics.instances.lock() {
-                m.insert(
-                    inst.spec.name.clone(),
-                    (
-                        state_name(inst.vr.state()).to_string(),
-                        inst.vr.priority().get(),
-                    ),
-                );
-            }
+            self.metrics
+                .set_state(&inst.spec.name, inst.vr.state(), inst.vr.priority().get());
             log::info!(
                 "VRRP_Instance({}) updated by reload, staying {}",
                 inst.spec.name,
@@ -1739,7 +1646,7 @@ impl Rt {
         for l in &config.static_rules {
             let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
             match crate::rules::parse(&l.words) {
-                Ok(r) => rules.push((r, at)),
+                Ok(r) => rules.push((r, Located(at))),
                 Err(e) => log::error!("{at}: static_rules: {e}; rule ignored"),
             }
         }
@@ -1756,7 +1663,7 @@ impl Rt {
     fn apply_statics(&mut self, config: &Config) {
         let new = self.static_specs(config);
         let old = std::mem::take(&mut self.statics);
-        let gone_rules: Vec<(netplat::RuleSpec, String)> = old
+        let gone_rules: Vec<(netplat::RuleSpec, Located)> = old
             .rules
             .into_iter()
             .filter(|r| !new.rules.iter().any(|n| n.0 == r.0))
@@ -1973,7 +1880,7 @@ impl Rt {
     }
 
     /// Installs rules (an identical rule already there counts as installed).
-    fn add_rules(&mut self, rules: &[(netplat::RuleSpec, String)]) {
+    fn add_rules(&mut self, rules: &[(netplat::RuleSpec, Located)]) {
         for (r, at) in rules {
             match self.rtnl.add_rule(r) {
                 Ok(()) => {}
@@ -1986,7 +1893,7 @@ impl Rt {
         }
     }
 
-    fn remove_rules(&mut self, rules: &[(netplat::RuleSpec, String)], quiet: bool) {
+    fn remove_rules(&mut self, rules: &[(netplat::RuleSpec, Located)], quiet: bool) {
         for (r, at) in rules {
             match self.rtnl.del_rule(r) {
                 Ok(()) => {}
@@ -2321,14 +2228,10 @@ impl Rt {
                     }
                     self.state_changed = true;
                     let inst = &self.insts[i];
-                    if let Ok(mut m) = self.metrics.instances.lock() {
-                        m.insert(
-                            inst.spec.name.clone(),
-                            (state_name(to).to_string(), inst.vr.priority().get()),
-                        );
-                    }
+                    self.metrics
+                        .set_state(&inst.spec.name, to, inst.vr.priority().get());
                     if let Some(cb) = &self.opts.on_transition {
-                        cb(&inst.spec.name, state_name(to));
+                        cb(&inst.spec.name, to);
                     }
                     group_check = true;
                     if let Some(n) = &inst.notify {
@@ -2514,7 +2417,7 @@ impl Rt {
             }
         };
         let Some(&vrid) = pkt.get(voff + 1) else {
-            self.metrics.reject("packet_len_err");
+            self.metrics.reject(None, "packet_len_err");
             return;
         };
         let src = if v6 {
@@ -2575,7 +2478,7 @@ impl Rt {
         };
         match validate(rx, &ctx) {
             Err(e) => {
-                self.metrics.reject(e.counter());
+                self.metrics.rejected(&inst.spec.name, &e);
                 log::debug!(
                     "VRRP_Instance({}) advert from {src} rejected: {e}",
                     inst.spec.name
@@ -2587,11 +2490,12 @@ impl Rt {
                     let lo = p.min_ttl.unwrap_or(0);
                     let hi = p.max_ttl.unwrap_or(255);
                     if acc.ttl < lo || acc.ttl > hi {
-                        self.metrics.reject("ttl_out_of_range");
+                        self.metrics
+                            .reject(Some(&inst.spec.name), "ttl_out_of_range");
                         return;
                     }
                 }
-                Metrics::bump(&self.metrics.adverts_rcvd);
+                self.metrics.accepted(&inst.spec.name, &acc);
                 if let Some(s) = acc.ah_seq {
                     self.insts[i].ah_last_seq = s;
                 }
@@ -2740,11 +2644,8 @@ impl Rt {
             self.feed(i, now, Input::Fault(fault));
         }
         let inst = &self.insts[i];
-        if let Ok(mut m) = self.metrics.instances.lock() {
-            if let Some(e) = m.get_mut(&inst.spec.name) {
-                e.1 = inst.vr.priority().get();
-            }
-        }
+        self.metrics
+            .set_priority(&inst.spec.name, inst.vr.priority().get());
     }
 }
 
