@@ -23,15 +23,22 @@
 mod config;
 mod events;
 mod garp;
+mod inbox;
+mod instance;
+mod io;
+mod kernel;
 mod located;
 mod notify;
 pub mod plan;
 mod procs;
+mod reload;
 mod routes;
 mod rules;
 mod runtime;
+mod scripts;
 mod sock;
 mod status;
+mod sync;
 mod track;
 
 use std::net::IpAddr;
@@ -39,7 +46,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use config::LEASE_MARGIN_SECS;
-pub use runtime::{Reload, ReloadReport};
+pub use reload::{Reload, ReloadReport};
 pub use status::{state_name, InstanceStatus, Metrics, TransitionCallback};
 pub use vrrp_proto::{RxCounters, State};
 
@@ -160,5 +167,5 @@ pub fn run_with_reload(
             op: "building the tokio runtime".into(),
             source,
         })?;
-    rt.block_on(runtime::run_async(config, opts, reloads))
+    rt.block_on(events::run_async(config, opts, reloads))
 }
