@@ -14,12 +14,13 @@ use vrrp_proto::Input;
 
 use crate::config::{self};
 use crate::inbox::{Event, Shutdown, Tx};
-use crate::kernel::*;
+use crate::instance::Insts;
+use crate::kernel::{nl, Statics};
 use crate::notify::Fifos;
 use crate::plan::{self};
-use crate::reload::*;
-use crate::runtime::*;
-use crate::scripts::*;
+use crate::reload::Reload;
+use crate::runtime::{Env, Rt};
+use crate::scripts::insecure_scripts;
 use crate::track::{self};
 use crate::{procs, RuntimeOptions, VrrpRuntimeError};
 
@@ -138,7 +139,7 @@ pub(crate) fn run_loop(
         scripts: BTreeMap::new(),
     };
     let mut rt = Rt {
-        insts: Vec::new(),
+        insts: Insts::default(),
         socks: Vec::new(),
         rtnl,
         metrics: opts.metrics.clone(),
@@ -150,12 +151,12 @@ pub(crate) fn run_loop(
         state_changed: false,
         statics: Statics::default(),
         procs_ok: BTreeMap::new(),
-        groups: Vec::new(),
+        groups: BTreeMap::new(),
         pacers: crate::garp::Pacers::from_config(&config),
     };
     for ci in &config.vrrp_instances {
         if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
-            rt.insts.push(inst);
+            rt.insts.insert(inst);
         }
     }
     if rt.insts.is_empty() {
@@ -203,14 +204,14 @@ pub(crate) fn run_loop(
     };
     watch_procs(&mut rt, &config);
     // Leftover VIPs from an earlier run.
-    for i in 0..rt.insts.len() {
+    for i in rt.insts.ids() {
         rt.remove_vips(i, true);
     }
     rt.publish_held();
 
     // Initial tracking state, then startup.
     let now = Instant::now();
-    for i in 0..rt.insts.len() {
+    for i in rt.insts.ids() {
         rt.recompute_tracking(i, now, true);
         rt.feed(i, now, Input::Startup);
     }
@@ -333,7 +334,7 @@ pub(crate) fn run_loop(
                         rt.apply_statics(&req.config);
                         watch_procs(&mut rt, &req.config);
                         let now = Instant::now();
-                        for i in 0..rt.insts.len() {
+                        for i in rt.insts.ids() {
                             rt.recompute_tracking(i, now, false);
                         }
                         current = wanted;
@@ -401,7 +402,7 @@ pub(crate) fn run_loop(
 
     // Final: release (unless -V) and flush notifications.
     if !rt.opts.dont_release_vrrp {
-        for i in 0..rt.insts.len() {
+        for i in rt.insts.ids() {
             if rt.insts[i].holding {
                 rt.remove_vips(i, false);
             }
@@ -409,16 +410,16 @@ pub(crate) fn run_loop(
     }
     rt.clear_statics();
     if !rt.opts.dont_release_vrrp {
-        for i in 0..rt.insts.len() {
+        for i in rt.insts.ids() {
             rt.drop_vmac(i);
         }
     }
     rt.publish_held();
     rt.write_stats();
-    for inst in &mut rt.insts {
+    for inst in rt.insts.iter_mut() {
         inst.notify = None;
     }
-    for g in &mut rt.groups {
+    for g in rt.groups.values_mut() {
         g.notify = None;
     }
     for (_, (_, h)) in std::mem::take(&mut env.scripts) {

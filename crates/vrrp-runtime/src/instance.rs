@@ -13,11 +13,91 @@ use tokio::sync::mpsc;
 use vrrp_proto::{Action, Actions, Family, Input, Priority, State, VirtualRouter};
 
 use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
-use crate::io::*;
-use crate::kernel::*;
+use crate::io::{sock_proto, SockEntry};
+use crate::kernel::{primary_address, vmac_mac, AddrVmac, VmacReq};
 use crate::notify::{self, Job};
-use crate::runtime::*;
+use crate::runtime::{Env, Rt};
 use crate::{sock, state_name, Metrics};
+
+/// A running instance's id: given when it is built and never reused (a restarted instance
+/// gets a new one), so sync groups, pacers and reloads hold it without keeping positions in
+/// step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct InstId(u32);
+
+/// The running instances by id (iterated in the order they were started).
+#[derive(Default)]
+pub(crate) struct Insts {
+    next: u32,
+    map: BTreeMap<InstId, Inst>,
+}
+
+impl Insts {
+    /// Adds a built instance; its new id.
+    pub(crate) fn insert(&mut self, inst: Inst) -> InstId {
+        let id = InstId(self.next);
+        self.next = self.next.wrapping_add(1);
+        self.map.insert(id, inst);
+        id
+    }
+
+    /// Takes an instance out.
+    pub(crate) fn remove(&mut self, id: InstId) -> Option<Inst> {
+        self.map.remove(&id)
+    }
+
+    /// The ids, in start order (a copy: the loop over them may change the instances).
+    pub(crate) fn ids(&self) -> Vec<InstId> {
+        self.map.keys().copied().collect()
+    }
+
+    /// The instance named `name`.
+    pub(crate) fn by_name(&self, name: &str) -> Option<InstId> {
+        self.find(|i| i.spec.name == name)
+    }
+
+    /// The first instance matching `f`.
+    pub(crate) fn find(&self, f: impl Fn(&Inst) -> bool) -> Option<InstId> {
+        self.map.iter().find(|(_, i)| f(i)).map(|(id, _)| *id)
+    }
+
+    pub(crate) fn get(&self, id: InstId) -> Option<&Inst> {
+        self.map.get(&id)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Inst> {
+        self.map.values()
+    }
+
+    pub(crate) fn iter_ids(&self) -> impl Iterator<Item = (InstId, &Inst)> {
+        self.map.iter().map(|(id, i)| (*id, i))
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Inst> {
+        self.map.values_mut()
+    }
+}
+
+impl std::ops::Index<InstId> for Insts {
+    type Output = Inst;
+    /// Ids come from [`Insts::insert`] and are dropped with their instance: a missing one is
+    /// a bug of the runtime, not of its input.
+    fn index(&self, id: InstId) -> &Inst {
+        &self.map[&id]
+    }
+}
+
+impl std::ops::IndexMut<InstId> for Insts {
+    fn index_mut(&mut self, id: InstId) -> &mut Inst {
+        self.map
+            .get_mut(&id)
+            .unwrap_or_else(|| unreachable!("instance {id:?} not running"))
+    }
+}
 
 pub(crate) struct Inst {
     pub(crate) spec: InstanceSpec,
@@ -61,7 +141,7 @@ pub(crate) struct Inst {
     /// configuration is reloaded).
     pub(crate) advert_cache: Vec<(Priority, Ipv4Addr, Ipv4Addr, Vec<u8>)>,
     /// Indexes of the instances of this instance's vrrp_sync_group (itself included).
-    pub(crate) group: Option<Vec<usize>>,
+    pub(crate) group: Option<Vec<InstId>>,
     /// Planned handover: keep VIPs until a new master is heard or this deadline.
     pub(crate) handover_until: Option<Instant>,
     /// New master heard: drop VIPs at this instant.
@@ -380,7 +460,7 @@ impl Rt {
         })
     }
 
-    pub(crate) fn lease_secs(&self, i: usize) -> u32 {
+    pub(crate) fn lease_secs(&self, i: InstId) -> u32 {
         let inst = &self.insts[i];
         // Worst-case Master_Down_Interval of any backup: down_timer_adverts intervals plus a
         // skew of at most one interval.
@@ -390,7 +470,7 @@ impl Rt {
         secs.saturating_add(LEASE_MARGIN_SECS)
     }
 
-    pub(crate) fn all_vips(&self, i: usize) -> Vec<IpAddress> {
+    pub(crate) fn all_vips(&self, i: InstId) -> Vec<IpAddress> {
         let inst = &self.insts[i];
         inst.spec
             .vips
@@ -400,7 +480,7 @@ impl Rt {
             .collect()
     }
 
-    pub(crate) fn apply(&mut self, i: usize, now: Instant, actions: Actions) {
+    pub(crate) fn apply(&mut self, i: InstId, now: Instant, actions: Actions) {
         let mut group_check = false;
         for a in actions {
             match a {
@@ -475,9 +555,9 @@ impl Rt {
     /// Feed one input to instance `i`, perform its actions, then move its sync group together
     /// (the rules of vrrp-proto's `SyncGroup`: a fault faults all, a master dropping to backup
     /// takes all to backup, all wanting master go master together).
-    pub(crate) fn feed(&mut self, i: usize, now: Instant, input: Input) {
+    pub(crate) fn feed(&mut self, i: InstId, now: Instant, input: Input) {
         let group = self.insts[i].group.clone();
-        let before: Vec<(usize, State)> = group
+        let before: Vec<(InstId, State)> = group
             .iter()
             .flatten()
             .map(|&k| (k, self.insts[k].vr.state()))
@@ -503,7 +583,7 @@ impl Rt {
         } else {
             None
         };
-        for i in 0..self.insts.len() {
+        for i in self.insts.ids() {
             let mut changed = false;
             let inst = &mut self.insts[i];
             if let Some(links) = &links {
@@ -550,14 +630,14 @@ impl Rt {
     /// just changed).
     pub(crate) fn recompute_tracking_of(&mut self, tracks: impl Fn(&InstanceSpec) -> bool) {
         let now = Instant::now();
-        for i in 0..self.insts.len() {
+        for i in self.insts.ids() {
             if tracks(&self.insts[i].spec) {
                 self.recompute_tracking(i, now, false);
             }
         }
     }
 
-    pub(crate) fn recompute_tracking(&mut self, i: usize, now: Instant, initial: bool) {
+    pub(crate) fn recompute_tracking(&mut self, i: InstId, now: Instant, initial: bool) {
         let inst = &self.insts[i];
         let mut fault = !inst.spec.dont_track_primary && !inst.link_up;
         let mut delta = 0i32;

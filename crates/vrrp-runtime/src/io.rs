@@ -13,7 +13,8 @@ use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
 use vrrp_proto::{validate, Family, Input, Priority, ReceiveContext, RxPacket};
 
 use crate::config::InstanceSpec;
-use crate::runtime::*;
+use crate::instance::InstId;
+use crate::runtime::{Env, Rt};
 use crate::{sock, Metrics, VrrpRuntimeError};
 
 /// Minimum grace after seeing the new master's first advert before a resigning master drops its
@@ -95,7 +96,7 @@ pub(crate) fn sock_proto(spec: &InstanceSpec) -> i32 {
 }
 
 impl Rt {
-    pub(crate) fn send_advert_v6(&mut self, i: usize, priority: Priority) {
+    pub(crate) fn send_advert_v6(&mut self, i: InstId, priority: Priority) {
         let inst = &self.insts[i];
         let src = inst.primary;
         let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
@@ -139,7 +140,7 @@ impl Rt {
         }
     }
 
-    pub(crate) fn send_advert(&mut self, i: usize, priority: Priority) {
+    pub(crate) fn send_advert(&mut self, i: InstId, priority: Priority) {
         let inst = &self.insts[i];
         let IpAddr::V4(src) = inst.primary else {
             self.send_advert_v6(i, priority);
@@ -235,7 +236,7 @@ impl Rt {
 
     /// `rep` gratuitous ARPs/NAs for each VIP and excluded VIP of instance `i`, now or paced
     /// (see [`crate::garp`]).
-    pub(crate) fn send_garps(&mut self, i: usize, rep: u32, now: Instant) {
+    pub(crate) fn send_garps(&mut self, i: InstId, rep: u32, now: Instant) {
         let inst = &self.insts[i];
         if inst.packet.is_none() {
             return;
@@ -263,7 +264,7 @@ impl Rt {
 
     /// One gratuitous ARP/NA for VIP `addr` of instance `i`, on the VIP's interface with its MAC
     /// (the VMAC's for VIPs on the instance's interface).
-    pub(crate) fn send_garp(&self, i: usize, addr: IpAddr) {
+    pub(crate) fn send_garp(&self, i: InstId, addr: IpAddr) {
         let inst = &self.insts[i];
         let dev = inst
             .spec
@@ -330,8 +331,7 @@ impl Rt {
         };
         let Some(i) = self
             .insts
-            .iter()
-            .position(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
+            .find(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
         else {
             Metrics::bump(&self.metrics.unknown_vrid);
             return;

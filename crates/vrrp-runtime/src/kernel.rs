@@ -10,8 +10,9 @@ use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
 use vrrp_proto::Family;
 
 use crate::config::{self};
+use crate::instance::InstId;
 use crate::located::Located;
-use crate::runtime::*;
+use crate::runtime::Rt;
 use crate::{Metrics, VrrpRuntimeError};
 
 /// What a VMAC is to be: its VRID and family (hence its MAC), name, whether IPv6 stays on, and
@@ -184,7 +185,7 @@ impl Rt {
     }
 
     /// Deletes the VMAC instance `i` created, if any.
-    pub(crate) fn drop_vmac(&mut self, i: usize) {
+    pub(crate) fn drop_vmac(&mut self, i: InstId) {
         for av in std::mem::take(&mut self.insts[i].addr_vmacs) {
             if av.created {
                 if let Err(e) = self.rtnl.del_link(av.index) {
@@ -209,7 +210,7 @@ impl Rt {
 
     pub(crate) fn vip_spec(
         &mut self,
-        i: usize,
+        i: InstId,
         v: &IpAddress,
         with_lease: bool,
     ) -> Option<AddressSpec> {
@@ -412,7 +413,7 @@ impl Rt {
         }
     }
 
-    pub(crate) fn add_vips(&mut self, i: usize) {
+    pub(crate) fn add_vips(&mut self, i: InstId) {
         let routes = self.insts[i].spec.routes.clone();
         self.add_routes(i, &routes);
         let rules = self.insts[i].spec.rules.clone();
@@ -435,7 +436,7 @@ impl Rt {
     /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
     /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
     /// returned for earlier renewals are logged here.
-    pub(crate) fn renew_lease(&mut self, i: usize) {
+    pub(crate) fn renew_lease(&mut self, i: InstId) {
         let late = self.rtnl.take_late_errors();
         if !late.is_empty() {
             for e in &late {
@@ -444,7 +445,7 @@ impl Rt {
             }
             // Rebuilt from the configuration at their next renewal: a VIP's `dev` that was
             // deleted and created again is found by name again (and the VIP put back on it).
-            for inst in &mut self.insts {
+            for inst in self.insts.iter_mut() {
                 inst.lease_msgs = None;
             }
         }
@@ -477,7 +478,7 @@ impl Rt {
 
     /// Counts and logs (located at the VIP's configuration line) a failure to `what` a VIP of
     /// instance `i`.
-    pub(crate) fn vip_error(&self, i: usize, v: &IpAddress, what: &str, e: &netplat::Error) {
+    pub(crate) fn vip_error(&self, i: InstId, v: &IpAddress, what: &str, e: &netplat::Error) {
         Metrics::bump(&self.metrics.vip_errors);
         log::error!(
             "{}:{}: VRRP_Instance({}) {what} VIP {}/{}: {e}",
@@ -489,7 +490,7 @@ impl Rt {
         );
     }
 
-    pub(crate) fn remove_vips(&mut self, i: usize, quiet: bool) {
+    pub(crate) fn remove_vips(&mut self, i: InstId, quiet: bool) {
         let vips = self.all_vips(i);
         self.del_vips(i, &vips, quiet);
         let routes = self.insts[i].spec.routes.clone();
@@ -503,7 +504,7 @@ impl Rt {
 
     /// Deletes these addresses of instance `i`; `quiet`: leftovers from an earlier run (their
     /// removal is logged, failures are not).
-    pub(crate) fn del_vips(&mut self, i: usize, vips: &[IpAddress], quiet: bool) {
+    pub(crate) fn del_vips(&mut self, i: InstId, vips: &[IpAddress], quiet: bool) {
         self.insts[i].lease_msgs = None;
         for v in vips {
             let Some(spec) = self.vip_spec(i, v, false) else {
@@ -540,7 +541,7 @@ impl Rt {
     /// instance's interface when it has neither `dev` nor `via`.
     pub(crate) fn route_spec(
         &mut self,
-        i: usize,
+        i: InstId,
         r: &crate::routes::VirtualRoute,
     ) -> Option<netplat::RouteSpec> {
         let mut spec = r.spec.clone();
@@ -593,7 +594,7 @@ impl Rt {
         }
     }
 
-    pub(crate) fn add_routes(&mut self, i: usize, routes: &[crate::routes::VirtualRoute]) {
+    pub(crate) fn add_routes(&mut self, i: InstId, routes: &[crate::routes::VirtualRoute]) {
         for r in routes {
             let Some(spec) = self.route_spec(i, r) else {
                 continue;
@@ -607,7 +608,7 @@ impl Rt {
 
     pub(crate) fn remove_routes(
         &mut self,
-        i: usize,
+        i: InstId,
         routes: &[crate::routes::VirtualRoute],
         quiet: bool,
     ) {

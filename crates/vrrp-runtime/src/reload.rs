@@ -8,12 +8,12 @@ use conf_parse::{Config, IpAddress};
 use vrrp_proto::Input;
 
 use crate::config::{self, InstanceSpec};
-use crate::instance::*;
+use crate::instance::InstId;
 use crate::located::Located;
 use crate::notify::{self, Fifos};
 use crate::plan::{self, Change, Desired};
-use crate::runtime::*;
-use crate::scripts::*;
+use crate::runtime::{Env, Rt};
+use crate::scripts::insecure_scripts;
 use crate::state_name;
 
 /// What a reload did, by instance name.
@@ -48,7 +48,7 @@ pub struct Reload {
 impl Rt {
     /// An instance leaves (removed or restarted by a reload): a master sends priority 0, the
     /// VIPs are removed, the STOP notification is queued and the queue closed.
-    pub(crate) fn retire(&mut self, i: usize, now: Instant) {
+    pub(crate) fn retire(&mut self, i: InstId, now: Instant) {
         let a = self.insts[i].vr.handle(now, Input::Shutdown);
         self.apply(i, now, a);
         if self.insts[i].holding {
@@ -82,7 +82,7 @@ impl Rt {
         }
         let mut plans: BTreeMap<String, Plan> = BTreeMap::new();
         let mut removed = Vec::new();
-        for (i, inst) in self.insts.iter().enumerate() {
+        for (i, inst) in self.insts.iter_ids() {
             let name = inst.spec.name.clone();
             let plan = match diff.change(&name) {
                 None | Some(Change::Remove) => {
@@ -119,7 +119,7 @@ impl Rt {
             .vip_lease
             .unwrap_or_else(|| config::lease_from_config(new));
         // Renewals and adverts are rebuilt from the new configuration.
-        for inst in &mut self.insts {
+        for inst in self.insts.iter_mut() {
             inst.lease_msgs = None;
             inst.advert_cache.clear();
         }
@@ -136,31 +136,26 @@ impl Rt {
                 self.insts[i].spec.name
             );
             self.retire(i, now);
-            report.removed.push(self.insts[i].spec.name.clone());
+            if let Some(gone) = self.insts.remove(i) {
+                report.removed.push(gone.spec.name);
+            }
         }
-        for i in 0..self.insts.len() {
-            if matches!(plans.get(&self.insts[i].spec.name), Some(Plan::Rebuild)) {
-                log::info!(
-                    "VRRP_Instance({}) rebound by reload; restarting it",
-                    self.insts[i].spec.name
-                );
+        for (name, plan) in &plans {
+            if let (Plan::Rebuild, Some(i)) = (plan, self.insts.by_name(name)) {
+                log::info!("VRRP_Instance({name}) rebound by reload; restarting it");
                 self.retire(i, now);
+                self.insts.remove(i);
             }
         }
 
-        let mut old_insts: BTreeMap<String, Inst> = std::mem::take(&mut self.insts)
-            .into_iter()
-            .map(|i| (i.spec.name.clone(), i))
-            .collect();
         let mut fresh = Vec::new();
         let mut updated = Vec::new();
         for ci in &new.vrrp_instances {
-            match (plans.remove(&ci.name), old_insts.remove(&ci.name)) {
-                (Some(Plan::Keep), Some(inst)) => {
-                    report.kept.push(ci.name.clone());
-                    self.insts.push(inst);
-                }
-                (Some(Plan::Update(spec)), Some(mut inst)) => {
+            let running = self.insts.by_name(&ci.name);
+            match (plans.remove(&ci.name), running) {
+                (Some(Plan::Keep), Some(_)) => report.kept.push(ci.name.clone()),
+                (Some(Plan::Update(spec)), Some(i)) => {
+                    let inst = &mut self.insts[i];
                     let old_routes = inst.spec.routes.clone();
                     let old_rules = inst.spec.rules.clone();
                     let old_vips: Vec<IpAddress> = inst
@@ -188,9 +183,8 @@ impl Rt {
                         })
                         .collect();
                     inst.spec = *spec;
-                    updated.push((self.insts.len(), old_vips, old_routes, old_rules));
+                    updated.push((i, old_vips, old_routes, old_rules));
                     report.updated.push(ci.name.clone());
-                    self.insts.push(inst);
                 }
                 (plan, _) => {
                     let rebuilt = matches!(plan, Some(Plan::Rebuild));
@@ -202,8 +196,7 @@ impl Rt {
                                 log::info!("VRRP_Instance({}) added by reload", ci.name);
                                 report.added.push(ci.name.clone());
                             }
-                            fresh.push(self.insts.len());
-                            self.insts.push(inst);
+                            fresh.push(self.insts.insert(inst));
                         }
                         None => report.skipped.push(ci.name.clone()),
                     }

@@ -11,16 +11,16 @@ use netplat::Rtnl;
 use vrrp_proto::{Action, Input, State};
 
 use crate::inbox::Tx;
-use crate::instance::*;
-use crate::io::*;
-use crate::kernel::*;
+use crate::instance::Insts;
+use crate::io::SockEntry;
+use crate::kernel::Statics;
 use crate::notify::Fifos;
-use crate::sync::*;
+use crate::sync::GroupRt;
 use crate::track::{self, TrackEvent};
 use crate::{HeldVip, Metrics, RuntimeOptions};
 
 pub(crate) struct Rt {
-    pub(crate) insts: Vec<Inst>,
+    pub(crate) insts: Insts,
     pub(crate) socks: Vec<SockEntry>,
     pub(crate) rtnl: Rtnl,
     pub(crate) metrics: Arc<Metrics>,
@@ -36,7 +36,7 @@ pub(crate) struct Rt {
     /// Quorum of each tracked `vrrp_track_process`, by name.
     pub(crate) procs_ok: BTreeMap<String, bool>,
     /// The running sync groups, for their own notifications.
-    pub(crate) groups: Vec<GroupRt>,
+    pub(crate) groups: BTreeMap<String, GroupRt>,
     /// Gratuitous ARP/NA pacing per interface (`garp_group`, `vrrp_garp_interval`).
     pub(crate) pacers: crate::garp::Pacers,
 }
@@ -81,7 +81,7 @@ impl Rt {
 
     pub(crate) fn publish_held(&mut self) {
         let mut held = Vec::new();
-        for inst in &self.insts {
+        for inst in self.insts.iter() {
             if !inst.holding {
                 continue;
             }
@@ -126,11 +126,11 @@ impl Rt {
     pub(crate) fn on_timers(&mut self, now: Instant, shutting_down: bool) {
         // Paced gratuitous ARPs/NAs.
         for (_, name, addr) in self.pacers.due(now) {
-            if let Some(i) = self.insts.iter().position(|x| x.spec.name == name) {
+            if let Some(i) = self.insts.by_name(&name) {
                 self.send_garp(i, addr);
             }
         }
-        for i in 0..self.insts.len() {
+        for i in self.insts.ids() {
             if !shutting_down && self.insts[i].vr.next_deadline().is_some_and(|d| d <= now) {
                 if let Some(d) = self.insts[i].vr.next_deadline() {
                     let late = now.duration_since(d);
@@ -165,7 +165,7 @@ impl Rt {
 
     pub(crate) fn begin_shutdown(&mut self, now: Instant) {
         let handover = self.opts.planned_handover.unwrap_or(true);
-        for i in 0..self.insts.len() {
+        for i in self.insts.ids() {
             let was_master = self.insts[i].vr.state() == State::Master && self.insts[i].holding;
             let mut a = self.insts[i].vr.handle(now, Input::Shutdown);
             if was_master && (handover || self.opts.dont_release_vrrp) {

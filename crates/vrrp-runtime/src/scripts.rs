@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use conf_parse::Config;
 
-use crate::runtime::*;
+use crate::runtime::{Env, Rt};
 use crate::track::{self};
 
 /// Scripts refused by `enable_script_security` (logged with their location).

@@ -8,33 +8,35 @@ use tokio::sync::mpsc;
 use vrrp_proto::State;
 
 use crate::config::{self};
+use crate::instance::InstId;
 use crate::notify::{self, Job};
-use crate::runtime::*;
+use crate::runtime::{Env, Rt};
+use crate::state_name;
 
-/// A running vrrp_sync_group: its members and the group state last notified.
+/// A running vrrp_sync_group (keyed by name in [`Rt::groups`]): its members and the group
+/// state last notified.
 pub(crate) struct GroupRt {
-    pub(crate) name: String,
-    pub(crate) members: Vec<usize>,
-    pub(crate) state: Option<&'static str>,
+    pub(crate) members: Vec<InstId>,
+    pub(crate) state: Option<State>,
     pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
 }
 
 impl Rt {
     /// Sync groups: two or more running members move together.
     pub(crate) fn setup_sync_groups(&mut self, config: &Config, env: &mut Env) {
-        for inst in &mut self.insts {
+        for inst in self.insts.iter_mut() {
             inst.group = None;
             inst.vr.set_in_sync_group(false);
         }
-        let old: BTreeMap<String, Option<&'static str>> = std::mem::take(&mut self.groups)
+        let old: BTreeMap<String, Option<State>> = std::mem::take(&mut self.groups)
             .into_iter()
-            .map(|g| (g.name, g.state))
+            .map(|(name, g)| (name, g.state))
             .collect();
         for sg in &config.sync_groups {
-            let idx: Vec<usize> = sg
+            let idx: Vec<InstId> = sg
                 .group
                 .iter()
-                .filter_map(|n| self.insts.iter().position(|i| &i.spec.name == n))
+                .filter_map(|n| self.insts.by_name(n))
                 .collect();
             if idx.len() < 2 {
                 log::warn!(
@@ -56,41 +58,42 @@ impl Rt {
                 env.fifos.clone(),
             );
             env.notify_handles.push(h);
-            self.groups.push(GroupRt {
-                name: sg.name.clone(),
-                members: idx,
-                state: old.get(&sg.name).copied().flatten(),
-                notify: Some(tx),
-            });
+            self.groups.insert(
+                sg.name.clone(),
+                GroupRt {
+                    members: idx,
+                    state: old.get(&sg.name).copied().flatten(),
+                    notify: Some(tx),
+                },
+            );
         }
     }
 
     /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT, MASTER /
     /// BACKUP / STOP once every member is (keepalived's group notifications).
     pub(crate) fn check_groups(&mut self) {
-        for g in 0..self.groups.len() {
-            let states: Vec<State> = self.groups[g]
+        for (name, grp) in &mut self.groups {
+            let states: Vec<State> = grp
                 .members
                 .iter()
                 .filter_map(|&k| self.insts.get(k).map(|i| i.vr.state()))
                 .collect();
             let all = |s: State| !states.is_empty() && states.iter().all(|x| *x == s);
             let now = if states.contains(&State::Fault) {
-                Some("FAULT")
+                Some(State::Fault)
             } else if all(State::Master) {
-                Some("MASTER")
+                Some(State::Master)
             } else if all(State::Backup) {
-                Some("BACKUP")
+                Some(State::Backup)
             } else if all(State::Initialize) {
-                Some("STOP")
+                Some(State::Initialize)
             } else {
                 None
             };
-            let grp = &mut self.groups[g];
-            if now.is_some() && now != grp.state {
+            if let Some(st) = now.filter(|s| grp.state != Some(*s)) {
                 grp.state = now;
-                let st = now.unwrap_or("STOP");
-                log::info!("VRRP_Group({}) {st}", grp.name);
+                let st = state_name(st);
+                log::info!("VRRP_Group({name}) {st}");
                 if let Some(n) = &grp.notify {
                     let _ = n.send(Job {
                         state: st,
@@ -101,7 +104,12 @@ impl Rt {
         }
     }
 
-    pub(crate) fn reconcile_group(&mut self, g: &[usize], now: Instant, before: &[(usize, State)]) {
+    pub(crate) fn reconcile_group(
+        &mut self,
+        g: &[InstId],
+        now: Instant,
+        before: &[(InstId, State)],
+    ) {
         if g.iter().any(|&k| self.insts[k].vr.is_fault()) {
             for &k in g {
                 let a = self.insts[k].vr.force_fault();
