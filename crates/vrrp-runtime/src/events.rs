@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conf_parse::Config;
-use netplat::Rtnl;
 use tokio::sync::mpsc;
 use vrrp_proto::Input;
 
 use crate::config::{self};
 use crate::inbox::{Event, Shutdown, Tx};
 use crate::instance::Insts;
-use crate::kernel::{nl, Statics};
+use crate::kernel::Kernel;
 use crate::notify::Fifos;
 use crate::plan::{self};
 use crate::reload::Reload;
@@ -87,7 +86,7 @@ pub(crate) fn run_loop(
     let lease = opts
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
-    let rtnl = Rtnl::new().map_err(nl("opening rtnetlink".into()))?;
+    let kernel = Kernel::new(opts.metrics.clone(), lease)?;
     let fifo_paths = config::notify_fifos(&config);
 
     // Shutdown: external watch and/or signals, forwarded into the inbox.
@@ -141,15 +140,13 @@ pub(crate) fn run_loop(
     let mut rt = Rt {
         insts: Insts::default(),
         socks: Vec::new(),
-        rtnl,
+        kernel,
         metrics: opts.metrics.clone(),
         opts,
-        lease,
         scripts_ok: BTreeMap::new(),
         insecure_scripts: insecure_scripts(&config),
         held_published: Vec::new(),
         state_changed: false,
-        statics: Statics::default(),
         procs_ok: BTreeMap::new(),
         groups: BTreeMap::new(),
         pacers: crate::garp::Pacers::from_config(&config),
@@ -171,7 +168,7 @@ pub(crate) fn run_loop(
     rt.sync_scripts(&config, &mut env);
     rt.setup_sync_groups(&config, &mut env);
 
-    rt.apply_statics(&config);
+    rt.kernel.apply_statics(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
     let proc_tx = Tx::<procs::ProcEvent>::new(ev_tx.clone());
     let mut proc_watch: Option<(BTreeMap<String, String>, Arc<AtomicBool>)> = None;
@@ -331,7 +328,7 @@ pub(crate) fn run_loop(
                 }
                 match &report {
                     Ok(_) => {
-                        rt.apply_statics(&req.config);
+                        rt.kernel.apply_statics(&req.config);
                         watch_procs(&mut rt, &req.config);
                         let now = Instant::now();
                         for i in rt.insts.ids() {
@@ -408,10 +405,10 @@ pub(crate) fn run_loop(
             }
         }
     }
-    rt.clear_statics();
+    rt.kernel.clear_statics();
     if !rt.opts.dont_release_vrrp {
         for i in rt.insts.ids() {
-            rt.drop_vmac(i);
+            rt.kernel.drop_vmacs(&mut rt.insts[i]);
         }
     }
     rt.publish_held();

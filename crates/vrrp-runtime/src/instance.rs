@@ -124,7 +124,7 @@ pub(crate) struct Inst {
     pub(crate) last_refresh: Option<Instant>,
     /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
-    pub(crate) lease_msgs: Option<Vec<netplat::Prepared>>,
+    pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
     pub(crate) link_up: bool,
     pub(crate) track_if_up: BTreeMap<String, bool>,
     /// Last value read from each tracked file.
@@ -156,6 +156,30 @@ pub(crate) fn read_track_file(path: &str) -> i64 {
         .unwrap_or(0)
 }
 
+impl Inst {
+    /// The VIP lease in seconds: the worst-case Master_Down_Interval of any backup, rounded
+    /// up, plus [`LEASE_MARGIN_SECS`].
+    pub(crate) fn lease_secs(&self) -> u32 {
+        let inst = self;
+        // Worst-case Master_Down_Interval of any backup: down_timer_adverts intervals plus a
+        // skew of at most one interval.
+        let iv = inst.vr.config().advert_interval.to_duration();
+        let mdi = iv * (u32::from(inst.spec.down_timer_adverts) + 1);
+        let secs = u32::try_from(mdi.as_millis().div_ceil(1000)).unwrap_or(u32::MAX / 2);
+        secs.saturating_add(LEASE_MARGIN_SECS)
+    }
+
+    pub(crate) fn all_vips(&self) -> Vec<IpAddress> {
+        let inst = self;
+        inst.spec
+            .vips
+            .iter()
+            .chain(inst.spec.excluded.iter())
+            .cloned()
+            .collect()
+    }
+}
+
 impl Rt {
     /// What an instance needs from the configuration and the kernel before anything is opened:
     /// its spec, its interface and its source address. The error is located.
@@ -165,7 +189,7 @@ impl Rt {
         ci: &conf_parse::VrrpInstance,
     ) -> Result<(InstanceSpec, netplat::Link, IpAddr), String> {
         let spec = config::instance_spec(config, ci).map_err(|e| e.to_string())?;
-        let link = match self.rtnl.link_by_name(&spec.ifname) {
+        let link = match self.kernel.rtnl.link_by_name(&spec.ifname) {
             Ok(Some(l)) => l,
             Ok(None) => {
                 return Err(format!(
@@ -182,7 +206,7 @@ impl Rt {
         };
         let primary = match spec.src {
             Some(a) => Some(a),
-            None => primary_address(&mut self.rtnl, link.index, spec.family, &spec.vips),
+            None => primary_address(&mut self.kernel.rtnl, link.index, spec.family, &spec.vips),
         };
         let Some(primary) = primary else {
             return Err(format!(
@@ -284,7 +308,7 @@ impl Rt {
                 (Family::V6, IpAddr::V6(ll), false) => Some(ll),
                 _ => None,
             };
-            let made = self.setup_vmac(
+            let made = self.kernel.setup_vmac(
                 &spec.name,
                 &link,
                 &VmacReq {
@@ -339,7 +363,7 @@ impl Rt {
         };
         let mut addr_vmacs = Vec::new();
         for av in spec.addr_vmacs.clone() {
-            let base = match self.rtnl.link_by_name(&av.base) {
+            let base = match self.kernel.rtnl.link_by_name(&av.base) {
                 Ok(Some(l)) => l,
                 _ => {
                     log::error!(
@@ -353,14 +377,14 @@ impl Rt {
                 }
             };
             let ll = match av.family {
-                Family::V6 => primary_address(&mut self.rtnl, base.index, Family::V6, &[])
+                Family::V6 => primary_address(&mut self.kernel.rtnl, base.index, Family::V6, &[])
                     .and_then(|a| match a {
                         IpAddr::V6(a) => Some(a),
                         IpAddr::V4(_) => None,
                     }),
                 Family::V4 => None,
             };
-            let made = self.setup_vmac(
+            let made = self.kernel.setup_vmac(
                 &spec.name,
                 &base,
                 &VmacReq {
@@ -407,7 +431,7 @@ impl Rt {
                 continue;
             }
             // A missing interface is reported (located) when the VIP is added.
-            let Ok(Some(l)) = self.rtnl.link_by_name(d) else {
+            let Ok(Some(l)) = self.kernel.rtnl.link_by_name(d) else {
                 continue;
             };
             let mut m = [0u8; 6];
@@ -460,26 +484,6 @@ impl Rt {
         })
     }
 
-    pub(crate) fn lease_secs(&self, i: InstId) -> u32 {
-        let inst = &self.insts[i];
-        // Worst-case Master_Down_Interval of any backup: down_timer_adverts intervals plus a
-        // skew of at most one interval.
-        let iv = inst.vr.config().advert_interval.to_duration();
-        let mdi = iv * (u32::from(inst.spec.down_timer_adverts) + 1);
-        let secs = u32::try_from(mdi.as_millis().div_ceil(1000)).unwrap_or(u32::MAX / 2);
-        secs.saturating_add(LEASE_MARGIN_SECS)
-    }
-
-    pub(crate) fn all_vips(&self, i: InstId) -> Vec<IpAddress> {
-        let inst = &self.insts[i];
-        inst.spec
-            .vips
-            .iter()
-            .chain(inst.spec.excluded.iter())
-            .cloned()
-            .collect()
-    }
-
     pub(crate) fn apply(&mut self, i: InstId, now: Instant, actions: Actions) {
         let mut group_check = false;
         for a in actions {
@@ -489,16 +493,17 @@ impl Rt {
                     // The lease is renewed with the advert that finds half of it used (at
                     // least a second apart): a dead master's VIP still expires within one
                     // lease, and an idle master renews every few adverts, not every one.
-                    let every = Duration::from_secs(u64::from(self.lease_secs(i) / 2).max(1));
+                    let every =
+                        Duration::from_secs(u64::from(self.insts[i].lease_secs() / 2).max(1));
                     let inst = &self.insts[i];
-                    if self.lease
+                    if self.kernel.lease
                         && inst.holding
                         && inst.vr.state() == State::Master
                         && inst
                             .last_refresh
                             .is_none_or(|t| now.duration_since(t) >= every)
                     {
-                        self.renew_lease(i);
+                        self.kernel.renew_lease(&mut self.insts[i]);
                     }
                 }
                 Action::AddVips { .. } => self.add_vips(i),
@@ -573,7 +578,7 @@ impl Rt {
     /// feeds what changed to the state machines.
     pub(crate) fn poll_links(&mut self, now: Instant, links: bool, files: bool) {
         let links = if links {
-            match self.rtnl.links() {
+            match self.kernel.rtnl.links() {
                 Ok(l) => Some(l),
                 Err(e) => {
                     log::warn!("link poll: {e}");

@@ -3,6 +3,7 @@
 //! (macvlans and their sysctls).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use conf_parse::{Config, IpAddress};
@@ -10,9 +11,8 @@ use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
 use vrrp_proto::Family;
 
 use crate::config::{self};
-use crate::instance::InstId;
+use crate::instance::Inst;
 use crate::located::Located;
-use crate::runtime::Rt;
 use crate::{Metrics, VrrpRuntimeError};
 
 /// What a VMAC is to be: its VRID and family (hence its MAC), name, whether IPv6 stays on, and
@@ -92,7 +92,34 @@ pub(crate) fn primary_address(
         .map(|a| a.addr)
 }
 
-impl Rt {
+/// The runtime's side of the kernel: the rtnetlink socket and what was installed through it
+/// besides the instances' own (static addresses, routes and rules). Instance-level operations
+/// take the instance they act for.
+pub(crate) struct Kernel {
+    pub(crate) rtnl: Rtnl,
+    pub(crate) metrics: Arc<Metrics>,
+    /// VIPs carry a lease (see the crate documentation).
+    pub(crate) lease: bool,
+    /// Moves when the kernel refused a lease renewal: every instance then prepares its renewals
+    /// again from its configuration (a recreated VIP `dev` is found by name again).
+    pub(crate) lease_epoch: u64,
+    /// Installed `static_ipaddress`, `static_routes` and `static_rules`.
+    pub(crate) statics: Statics,
+}
+
+impl Kernel {
+    pub(crate) fn new(metrics: Arc<Metrics>, lease: bool) -> Result<Kernel, VrrpRuntimeError> {
+        Ok(Kernel {
+            rtnl: Rtnl::new().map_err(nl("opening rtnetlink".into()))?,
+            metrics,
+            lease,
+            lease_epoch: 0,
+            statics: Statics::default(),
+        })
+    }
+}
+
+impl Kernel {
     /// The instance's VMAC: reused if a macvlan of that name with the virtual MAC already sits
     /// on the base interface (an earlier run), else created; up, with keepalived's settings:
     /// no automatic IPv6 link-local address (`addr_gen_mode` none, RFC 5798 §7.4); IPv4:
@@ -184,25 +211,25 @@ impl Rt {
         Ok((link, created))
     }
 
-    /// Deletes the VMAC instance `i` created, if any.
-    pub(crate) fn drop_vmac(&mut self, i: InstId) {
-        for av in std::mem::take(&mut self.insts[i].addr_vmacs) {
+    /// Deletes the VMACs `inst` created, if any.
+    pub(crate) fn drop_vmacs(&mut self, inst: &mut Inst) {
+        for av in std::mem::take(&mut inst.addr_vmacs) {
             if av.created {
                 if let Err(e) = self.rtnl.del_link(av.index) {
                     log::warn!(
                         "VRRP_Instance({}) deleting VMAC {}: {e}",
-                        self.insts[i].spec.name,
+                        inst.spec.name,
                         av.spec.name
                     );
                 }
             }
         }
-        if let Some(ix) = self.insts[i].vmac_created.take() {
+        if let Some(ix) = inst.vmac_created.take() {
             if let Err(e) = self.rtnl.del_link(ix) {
                 log::warn!(
                     "VRRP_Instance({}) deleting VMAC {}: {e}",
-                    self.insts[i].spec.name,
-                    self.insts[i].vip_if.0
+                    inst.spec.name,
+                    inst.vip_if.0
                 );
             }
         }
@@ -210,14 +237,14 @@ impl Rt {
 
     pub(crate) fn vip_spec(
         &mut self,
-        i: InstId,
+        inst: &Inst,
         v: &IpAddress,
         with_lease: bool,
     ) -> Option<AddressSpec> {
-        let what = format!("VRRP_Instance({}) VIP", self.insts[i].spec.name);
-        let default = self.insts[i].vip_if.clone();
+        let what = format!("VRRP_Instance({}) VIP", inst.spec.name);
+        let default = inst.vip_if.clone();
         let mut s = self.address_spec(v, Some(default), &what)?;
-        if let Some(av) = self.insts[i]
+        if let Some(av) = inst
             .addr_vmacs
             .iter()
             .find(|a| a.spec.addrs.contains(&v.addr))
@@ -225,7 +252,7 @@ impl Rt {
             s.index = av.index;
         }
         if with_lease && v.addr.is_ipv4() {
-            let lease = self.lease_secs(i);
+            let lease = inst.lease_secs();
             s = s.lifetimes(lease, lease);
         }
         Some(s)
@@ -413,30 +440,29 @@ impl Rt {
         }
     }
 
-    pub(crate) fn add_vips(&mut self, i: InstId) {
-        let routes = self.insts[i].spec.routes.clone();
-        self.add_routes(i, &routes);
-        let rules = self.insts[i].spec.rules.clone();
+    pub(crate) fn add_vips(&mut self, inst: &mut Inst) {
+        let routes = inst.spec.routes.clone();
+        self.add_routes(inst, &routes);
+        let rules = inst.spec.rules.clone();
         self.add_rules(&rules);
         let lease = self.lease;
-        for v in self.all_vips(i) {
-            let Some(spec) = self.vip_spec(i, &v, lease) else {
+        for v in inst.all_vips() {
+            let Some(spec) = self.vip_spec(inst, &v, lease) else {
                 continue;
             };
             if let Err(e) = self.rtnl.replace_address(&spec) {
-                self.vip_error(i, &v, "adding", &e);
+                self.vip_error(inst, &v, "adding", &e);
             }
         }
-        self.insts[i].holding = true;
-        self.insts[i].last_refresh = Some(Instant::now());
-        self.insts[i].lease_msgs = None;
-        self.publish_held();
+        inst.holding = true;
+        inst.last_refresh = Some(Instant::now());
+        inst.lease_msgs = None;
     }
 
     /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
     /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
     /// returned for earlier renewals are logged here.
-    pub(crate) fn renew_lease(&mut self, i: InstId) {
+    pub(crate) fn renew_lease(&mut self, inst: &mut Inst) {
         let late = self.rtnl.take_late_errors();
         if !late.is_empty() {
             for e in &late {
@@ -445,69 +471,67 @@ impl Rt {
             }
             // Rebuilt from the configuration at their next renewal: a VIP's `dev` that was
             // deleted and created again is found by name again (and the VIP put back on it).
-            for inst in self.insts.iter_mut() {
-                inst.lease_msgs = None;
-            }
+            self.lease_epoch = self.lease_epoch.wrapping_add(1);
         }
-        if self.insts[i].lease_msgs.is_none() {
+        if inst
+            .lease_msgs
+            .as_ref()
+            .is_none_or(|m| m.0 != self.lease_epoch)
+        {
             let mut msgs = Vec::new();
-            for v in self.all_vips(i).iter().filter(|v| v.addr.is_ipv4()) {
-                let Some(spec) = self.vip_spec(i, v, true) else {
+            for v in inst.all_vips().iter().filter(|v| v.addr.is_ipv4()) {
+                let Some(spec) = self.vip_spec(inst, v, true) else {
                     continue;
                 };
                 match Rtnl::prepare_replace_address(&spec) {
-                    Ok(p) => msgs.push(
-                        p.with_context(&format!("VRRP_Instance({})", self.insts[i].spec.name)),
-                    ),
-                    Err(e) => self.vip_error(i, v, "renewing", &e),
+                    Ok(p) => {
+                        msgs.push(p.with_context(&format!("VRRP_Instance({})", inst.spec.name)))
+                    }
+                    Err(e) => self.vip_error(inst, v, "renewing", &e),
                 }
             }
-            self.insts[i].lease_msgs = Some(msgs);
+            inst.lease_msgs = Some((self.lease_epoch, msgs));
         }
-        for p in self.insts[i].lease_msgs.iter().flatten() {
+        for p in inst.lease_msgs.iter().flat_map(|m| &m.1) {
             if let Err(e) = self.rtnl.send_prepared(p) {
                 Metrics::bump(&self.metrics.vip_errors);
-                log::error!(
-                    "VRRP_Instance({}) renewing VIP lease: {e}",
-                    self.insts[i].spec.name
-                );
+                log::error!("VRRP_Instance({}) renewing VIP lease: {e}", inst.spec.name);
             }
         }
-        self.insts[i].last_refresh = Some(Instant::now());
+        inst.last_refresh = Some(Instant::now());
     }
 
     /// Counts and logs (located at the VIP's configuration line) a failure to `what` a VIP of
     /// instance `i`.
-    pub(crate) fn vip_error(&self, i: InstId, v: &IpAddress, what: &str, e: &netplat::Error) {
+    pub(crate) fn vip_error(&self, inst: &Inst, v: &IpAddress, what: &str, e: &netplat::Error) {
         Metrics::bump(&self.metrics.vip_errors);
         log::error!(
             "{}:{}: VRRP_Instance({}) {what} VIP {}/{}: {e}",
             v.loc.0.file,
             v.loc.0.line,
-            self.insts[i].spec.name,
+            inst.spec.name,
             v.addr,
             v.prefix_len
         );
     }
 
-    pub(crate) fn remove_vips(&mut self, i: InstId, quiet: bool) {
-        let vips = self.all_vips(i);
-        self.del_vips(i, &vips, quiet);
-        let routes = self.insts[i].spec.routes.clone();
-        self.remove_routes(i, &routes, quiet);
-        let rules = self.insts[i].spec.rules.clone();
+    pub(crate) fn remove_vips(&mut self, inst: &mut Inst, quiet: bool) {
+        let vips = inst.all_vips();
+        self.del_vips(inst, &vips, quiet);
+        let routes = inst.spec.routes.clone();
+        self.remove_routes(inst, &routes, quiet);
+        let rules = inst.spec.rules.clone();
         self.remove_rules(&rules, quiet);
-        self.insts[i].holding = false;
-        self.insts[i].lease_msgs = None;
-        self.publish_held();
+        inst.holding = false;
+        inst.lease_msgs = None;
     }
 
     /// Deletes these addresses of instance `i`; `quiet`: leftovers from an earlier run (their
     /// removal is logged, failures are not).
-    pub(crate) fn del_vips(&mut self, i: InstId, vips: &[IpAddress], quiet: bool) {
-        self.insts[i].lease_msgs = None;
+    pub(crate) fn del_vips(&mut self, inst: &mut Inst, vips: &[IpAddress], quiet: bool) {
+        inst.lease_msgs = None;
         for v in vips {
-            let Some(spec) = self.vip_spec(i, v, false) else {
+            let Some(spec) = self.vip_spec(inst, v, false) else {
                 continue;
             };
             match self.rtnl.del_address(&spec) {
@@ -515,7 +539,7 @@ impl Rt {
                     if quiet {
                         log::info!(
                             "VRRP_Instance({}) removed leftover VIP {}/{}",
-                            self.insts[i].spec.name,
+                            inst.spec.name,
                             v.addr,
                             v.prefix_len
                         );
@@ -527,7 +551,7 @@ impl Rt {
                         Metrics::bump(&self.metrics.vip_errors);
                         log::error!(
                             "VRRP_Instance({}) removing VIP {}/{}: {e}",
-                            self.insts[i].spec.name,
+                            inst.spec.name,
                             v.addr,
                             v.prefix_len
                         );
@@ -541,7 +565,7 @@ impl Rt {
     /// instance's interface when it has neither `dev` nor `via`.
     pub(crate) fn route_spec(
         &mut self,
-        i: InstId,
+        inst: &Inst,
         r: &crate::routes::VirtualRoute,
     ) -> Option<netplat::RouteSpec> {
         let mut spec = r.spec.clone();
@@ -552,13 +576,13 @@ impl Rt {
                     log::error!(
                         "{}: VRRP_Instance({}) virtual route dev {d} does not exist",
                         r.at,
-                        self.insts[i].spec.name
+                        inst.spec.name
                     );
                     return None;
                 }
             },
             None if spec.gateway.is_none() && spec.kind == netplat::RouteKind::Unicast => {
-                spec = spec.dev(self.insts[i].vip_if.1);
+                spec = spec.dev(inst.vip_if.1);
             }
             None => {}
         }
@@ -594,26 +618,26 @@ impl Rt {
         }
     }
 
-    pub(crate) fn add_routes(&mut self, i: InstId, routes: &[crate::routes::VirtualRoute]) {
+    pub(crate) fn add_routes(&mut self, inst: &mut Inst, routes: &[crate::routes::VirtualRoute]) {
         for r in routes {
-            let Some(spec) = self.route_spec(i, r) else {
+            let Some(spec) = self.route_spec(inst, r) else {
                 continue;
             };
             if let Err(e) = self.rtnl.replace_route(&spec) {
                 Metrics::bump(&self.metrics.vip_errors);
-                log::error!("{}: VRRP_Instance({}) {e}", r.at, self.insts[i].spec.name);
+                log::error!("{}: VRRP_Instance({}) {e}", r.at, inst.spec.name);
             }
         }
     }
 
     pub(crate) fn remove_routes(
         &mut self,
-        i: InstId,
+        inst: &mut Inst,
         routes: &[crate::routes::VirtualRoute],
         quiet: bool,
     ) {
         for r in routes {
-            let Some(spec) = self.route_spec(i, r) else {
+            let Some(spec) = self.route_spec(inst, r) else {
                 continue;
             };
             match self.rtnl.del_route(&spec) {
@@ -622,7 +646,7 @@ impl Rt {
                 Err(e) => {
                     if !quiet {
                         Metrics::bump(&self.metrics.vip_errors);
-                        log::error!("{}: VRRP_Instance({}) {e}", r.at, self.insts[i].spec.name);
+                        log::error!("{}: VRRP_Instance({}) {e}", r.at, inst.spec.name);
                     }
                 }
             }

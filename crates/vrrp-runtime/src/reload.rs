@@ -56,7 +56,7 @@ impl Rt {
         }
         self.insts[i].notify = None;
         self.pacers.forget(&self.insts[i].spec.name);
-        self.drop_vmac(i);
+        self.kernel.drop_vmacs(&mut self.insts[i]);
         self.metrics.forget(&self.insts[i].spec.name);
     }
 
@@ -114,7 +114,7 @@ impl Rt {
         self.insecure_scripts = insecure_scripts(new);
         self.pacers
             .reconfigure(crate::garp::Pacers::from_config(new));
-        self.lease = self
+        self.kernel.lease = self
             .opts
             .vip_lease
             .unwrap_or_else(|| config::lease_from_config(new));
@@ -210,7 +210,7 @@ impl Rt {
         for (i, old_vips, old_routes, old_rules) in updated {
             let cfg = self.insts[i].spec.router_config(self.insts[i].primary);
             if self.insts[i].holding {
-                let now_vips = self.all_vips(i);
+                let now_vips = self.insts[i].all_vips();
                 let gone: Vec<IpAddress> = old_vips
                     .into_iter()
                     .filter(|v| {
@@ -219,7 +219,7 @@ impl Rt {
                             .any(|n| n.addr == v.addr && n.prefix_len == v.prefix_len)
                     })
                     .collect();
-                self.del_vips(i, &gone, false);
+                self.kernel.del_vips(&mut self.insts[i], &gone, false);
                 let new_routes = self.insts[i].spec.routes.clone();
                 let gone_routes: Vec<crate::routes::VirtualRoute> = old_routes
                     .into_iter()
@@ -229,13 +229,14 @@ impl Rt {
                             .any(|n| n.spec == r.spec && n.dev == r.dev)
                     })
                     .collect();
-                self.remove_routes(i, &gone_routes, false);
+                self.kernel
+                    .remove_routes(&mut self.insts[i], &gone_routes, false);
                 let new_rules = &self.insts[i].spec.rules;
                 let gone_rules: Vec<(netplat::RuleSpec, Located)> = old_rules
                     .into_iter()
                     .filter(|r| !new_rules.iter().any(|n| n.0 == r.0))
                     .collect();
-                self.remove_rules(&gone_rules, false);
+                self.kernel.remove_rules(&gone_rules, false);
                 self.add_vips(i);
                 self.publish_held();
             }

@@ -7,13 +7,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netplat::Rtnl;
 use vrrp_proto::{Action, Input, State};
 
 use crate::inbox::Tx;
-use crate::instance::Insts;
+use crate::instance::{InstId, Insts};
 use crate::io::SockEntry;
-use crate::kernel::Statics;
+use crate::kernel::Kernel;
 use crate::notify::Fifos;
 use crate::sync::GroupRt;
 use crate::track::{self, TrackEvent};
@@ -22,17 +21,14 @@ use crate::{HeldVip, Metrics, RuntimeOptions};
 pub(crate) struct Rt {
     pub(crate) insts: Insts,
     pub(crate) socks: Vec<SockEntry>,
-    pub(crate) rtnl: Rtnl,
+    pub(crate) kernel: Kernel,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) opts: RuntimeOptions,
-    pub(crate) lease: bool,
     pub(crate) scripts_ok: BTreeMap<String, bool>,
     pub(crate) insecure_scripts: Vec<String>,
     pub(crate) held_published: Vec<HeldVip>,
     /// A state changed since the stats file was last written (written at once, not throttled).
     pub(crate) state_changed: bool,
-    /// Installed `static_ipaddress`, `static_routes` and `static_rules`.
-    pub(crate) statics: Statics,
     /// Quorum of each tracked `vrrp_track_process`, by name.
     pub(crate) procs_ok: BTreeMap<String, bool>,
     /// The running sync groups, for their own notifications.
@@ -61,6 +57,19 @@ pub(crate) struct Env {
 }
 
 impl Rt {
+    /// Puts instance `i`'s VIPs, routes and rules in place, and publishes the held VIPs.
+    pub(crate) fn add_vips(&mut self, i: InstId) {
+        self.kernel.add_vips(&mut self.insts[i]);
+        self.publish_held();
+    }
+
+    /// Removes instance `i`'s VIPs, routes and rules (`quiet`: leftovers of an earlier run),
+    /// and publishes the held VIPs.
+    pub(crate) fn remove_vips(&mut self, i: InstId, quiet: bool) {
+        self.kernel.remove_vips(&mut self.insts[i], quiet);
+        self.publish_held();
+    }
+
     /// Every tracked file of the running instances.
     pub(crate) fn track_file_paths(&self) -> Vec<std::path::PathBuf> {
         self.insts
