@@ -14,6 +14,7 @@ use vrrp_proto::Input;
 use crate::config::{self};
 use crate::inbox::{Event, Shutdown, Tx};
 use crate::instance::Insts;
+use crate::io::Io;
 use crate::kernel::Kernel;
 use crate::notify::Fifos;
 use crate::plan::{self};
@@ -139,7 +140,10 @@ pub(crate) fn run_loop(
     };
     let mut rt = Rt {
         insts: Insts::default(),
-        socks: Vec::new(),
+        io: Io {
+            socks: Vec::new(),
+            metrics: opts.metrics.clone(),
+        },
         kernel,
         metrics: opts.metrics.clone(),
         opts,
@@ -164,7 +168,7 @@ pub(crate) fn run_loop(
             msg: "no runnable vrrp_instance".into(),
         });
     }
-    env.spawn_readers(&rt.socks)?;
+    env.spawn_readers(&rt.io.socks)?;
     rt.sync_scripts(&config, &mut env);
     rt.setup_sync_groups(&config, &mut env);
 
@@ -323,7 +327,7 @@ pub(crate) fn run_loop(
             Some(Event::Reload(req)) => {
                 let wanted = plan::desired(&req.config);
                 let report = rt.reload(&current, &req.config, &wanted, &mut env, Instant::now());
-                if let Err(e) = env.spawn_readers(&rt.socks) {
+                if let Err(e) = env.spawn_readers(&rt.io.socks) {
                     log::error!("reload: {e}");
                 }
                 match &report {

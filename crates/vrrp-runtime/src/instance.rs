@@ -1,5 +1,5 @@
 //! One running `vrrp_instance`: its [`VirtualRouter`], sockets, VIP interface, lease and
-//! tracking state ([`Inst`]), how it is built from its spec and the kernel, and how its state
+//! tracking state ([`Instance`]), how it is built from its spec and the kernel, and how its state
 //! machine's actions are carried out ([`Rt::apply`]).
 
 use std::collections::BTreeMap;
@@ -13,11 +13,11 @@ use tokio::sync::mpsc;
 use vrrp_proto::{Action, Actions, Family, Input, Priority, State, VirtualRouter};
 
 use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
-use crate::io::{sock_proto, SockEntry};
-use crate::kernel::{primary_address, vmac_mac, AddrVmac, VmacReq};
+use crate::io::{sock_proto, Io, SockEntry};
+use crate::kernel::{vmac_mac, AddrVmac, Kernel, VmacReq};
 use crate::notify::{self, Job};
 use crate::runtime::{Env, Rt};
-use crate::{sock, state_name, Metrics};
+use crate::{sock, state_name, Metrics, TransitionCallback};
 
 /// A running instance's id: given when it is built and never reused (a restarted instance
 /// gets a new one), so sync groups, pacers and reloads hold it without keeping positions in
@@ -29,12 +29,12 @@ pub(crate) struct InstId(u32);
 #[derive(Default)]
 pub(crate) struct Insts {
     next: u32,
-    map: BTreeMap<InstId, Inst>,
+    map: BTreeMap<InstId, Instance>,
 }
 
 impl Insts {
     /// Adds a built instance; its new id.
-    pub(crate) fn insert(&mut self, inst: Inst) -> InstId {
+    pub(crate) fn insert(&mut self, inst: Instance) -> InstId {
         let id = InstId(self.next);
         self.next = self.next.wrapping_add(1);
         self.map.insert(id, inst);
@@ -42,7 +42,7 @@ impl Insts {
     }
 
     /// Takes an instance out.
-    pub(crate) fn remove(&mut self, id: InstId) -> Option<Inst> {
+    pub(crate) fn remove(&mut self, id: InstId) -> Option<Instance> {
         self.map.remove(&id)
     }
 
@@ -57,11 +57,11 @@ impl Insts {
     }
 
     /// The first instance matching `f`.
-    pub(crate) fn find(&self, f: impl Fn(&Inst) -> bool) -> Option<InstId> {
+    pub(crate) fn find(&self, f: impl Fn(&Instance) -> bool) -> Option<InstId> {
         self.map.iter().find(|(_, i)| f(i)).map(|(id, _)| *id)
     }
 
-    pub(crate) fn get(&self, id: InstId) -> Option<&Inst> {
+    pub(crate) fn get(&self, id: InstId) -> Option<&Instance> {
         self.map.get(&id)
     }
 
@@ -69,37 +69,37 @@ impl Insts {
         self.map.is_empty()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Inst> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Instance> {
         self.map.values()
     }
 
-    pub(crate) fn iter_ids(&self) -> impl Iterator<Item = (InstId, &Inst)> {
+    pub(crate) fn iter_ids(&self) -> impl Iterator<Item = (InstId, &Instance)> {
         self.map.iter().map(|(id, i)| (*id, i))
     }
 
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Inst> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Instance> {
         self.map.values_mut()
     }
 }
 
 impl std::ops::Index<InstId> for Insts {
-    type Output = Inst;
+    type Output = Instance;
     /// Ids come from [`Insts::insert`] and are dropped with their instance: a missing one is
     /// a bug of the runtime, not of its input.
-    fn index(&self, id: InstId) -> &Inst {
+    fn index(&self, id: InstId) -> &Instance {
         &self.map[&id]
     }
 }
 
 impl std::ops::IndexMut<InstId> for Insts {
-    fn index_mut(&mut self, id: InstId) -> &mut Inst {
+    fn index_mut(&mut self, id: InstId) -> &mut Instance {
         self.map
             .get_mut(&id)
             .unwrap_or_else(|| unreachable!("instance {id:?} not running"))
     }
 }
 
-pub(crate) struct Inst {
+pub(crate) struct Instance {
     pub(crate) spec: InstanceSpec,
     /// The instance's (base) interface: adverts are received there, its link state is tracked.
     pub(crate) ifindex: u32,
@@ -156,7 +156,99 @@ pub(crate) fn read_track_file(path: &str) -> i64 {
         .unwrap_or(0)
 }
 
-impl Inst {
+/// What an instance acts with: the kernel, its sockets, the GARP pacing, and whom to tell
+/// about transitions.
+pub(crate) struct Cx<'a> {
+    pub(crate) kernel: &'a mut Kernel,
+    pub(crate) io: &'a Io,
+    pub(crate) pacers: &'a mut crate::garp::Pacers,
+    pub(crate) on_transition: Option<&'a TransitionCallback>,
+}
+
+/// What [`Instance::apply`] changed beyond the instance.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Applied {
+    /// VIPs were added or removed: the held set is to be published.
+    pub(crate) vips_changed: bool,
+    /// The state changed: its sync group may move.
+    pub(crate) state_changed: bool,
+}
+
+impl Instance {
+    /// Carries out the actions of this instance's state machine: adverts (renewing the VIP
+    /// lease when due), VIPs, gratuitous ARPs, and the notifications of a transition.
+    pub(crate) fn apply(&mut self, cx: &mut Cx<'_>, now: Instant, actions: Actions) -> Applied {
+        let mut done = Applied::default();
+        for a in actions {
+            match a {
+                Action::SendAdvert { priority } => {
+                    cx.io.send_advert(self, priority);
+                    // The lease is renewed with the advert that finds half of it used (at
+                    // least a second apart): a dead master's VIP still expires within one
+                    // lease, and an idle master renews every few adverts, not every one.
+                    let every = Duration::from_secs(u64::from(self.lease_secs() / 2).max(1));
+                    if cx.kernel.lease
+                        && self.holding
+                        && self.vr.state() == State::Master
+                        && self
+                            .last_refresh
+                            .is_none_or(|t| now.duration_since(t) >= every)
+                    {
+                        cx.kernel.renew_lease(self);
+                    }
+                }
+                Action::AddVips { .. } => {
+                    cx.kernel.add_vips(self);
+                    done.vips_changed = true;
+                }
+                Action::RemoveVips => {
+                    cx.kernel.remove_vips(self, false);
+                    done.vips_changed = true;
+                }
+                Action::SendGarp { count, .. } => self.send_garps(cx, count, now),
+                Action::Notify { from, to, reason } => {
+                    log::info!(
+                        "VRRP_Instance({}) {} -> {} ({reason:?}), priority {}",
+                        self.spec.name,
+                        state_name(from),
+                        state_name(to),
+                        self.vr.priority().get()
+                    );
+                    let metrics = &cx.kernel.metrics;
+                    match to {
+                        State::Master => Metrics::bump(&metrics.became_master),
+                        State::Backup => Metrics::bump(&metrics.became_backup),
+                        State::Fault => Metrics::bump(&metrics.became_fault),
+                        State::Initialize => {}
+                    }
+                    if to != State::Master {
+                        cx.pacers.forget(&self.spec.name);
+                    }
+                    metrics.set_state(&self.spec.name, to, self.vr.priority().get());
+                    if let Some(cb) = cx.on_transition {
+                        cb(&self.spec.name, to);
+                    }
+                    done.state_changed = true;
+                    if let Some(n) = &self.notify {
+                        let _ = n.send(Job {
+                            state: state_name(to),
+                            priority: self.vr.priority().get(),
+                        });
+                    }
+                }
+                Action::MasterRxLowerPriority { src, priority } => {
+                    log::debug!(
+                        "VRRP_Instance({}) lower priority advert from {src} ({})",
+                        self.spec.name,
+                        priority.get()
+                    );
+                }
+                Action::ArmTimer(_) => {}
+            }
+        }
+        done
+    }
+
     /// The VIP lease in seconds: the worst-case Master_Down_Interval of any backup, rounded
     /// up, plus [`LEASE_MARGIN_SECS`].
     pub(crate) fn lease_secs(&self) -> u32 {
@@ -189,7 +281,7 @@ impl Rt {
         ci: &conf_parse::VrrpInstance,
     ) -> Result<(InstanceSpec, netplat::Link, IpAddr), String> {
         let spec = config::instance_spec(config, ci).map_err(|e| e.to_string())?;
-        let link = match self.kernel.rtnl.link_by_name(&spec.ifname) {
+        let link = match self.kernel.link_by_name(&spec.ifname) {
             Ok(Some(l)) => l,
             Ok(None) => {
                 return Err(format!(
@@ -206,7 +298,9 @@ impl Rt {
         };
         let primary = match spec.src {
             Some(a) => Some(a),
-            None => primary_address(&mut self.kernel.rtnl, link.index, spec.family, &spec.vips),
+            None => self
+                .kernel
+                .primary_address(link.index, spec.family, &spec.vips),
         };
         let Some(primary) = primary else {
             return Err(format!(
@@ -225,7 +319,7 @@ impl Rt {
         config: &Config,
         ci: &conf_parse::VrrpInstance,
         env: &mut Env,
-    ) -> Option<Inst> {
+    ) -> Option<Instance> {
         let (spec, link, primary) = match self.resolve(config, ci) {
             Ok(r) => r,
             Err(e) => {
@@ -237,7 +331,7 @@ impl Rt {
             log::error!("{e}");
         }
         let proto = sock_proto(&spec);
-        let sidx = match self.socks.iter().position(|s| {
+        let sidx = match self.io.socks.iter().position(|s| {
             s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
         }) {
             Some(i) => i,
@@ -283,14 +377,14 @@ impl Rt {
                         return None;
                     }
                 };
-                self.socks.push(SockEntry {
+                self.io.socks.push(SockEntry {
                     receive: true,
                     ifindex: link.index,
                     family: spec.family,
                     proto,
                     fd: Arc::new(s),
                 });
-                self.socks.len() - 1
+                self.io.socks.len() - 1
             }
         };
         let mut mac = [0u8; 6];
@@ -338,14 +432,14 @@ impl Rt {
                 };
                 match tx {
                     Ok(s) => {
-                        self.socks.push(SockEntry {
+                        self.io.socks.push(SockEntry {
                             receive: false,
                             ifindex: vlink.index,
                             family: spec.family,
                             proto,
                             fd: Arc::new(s),
                         });
-                        tx_sock = self.socks.len() - 1;
+                        tx_sock = self.io.socks.len() - 1;
                     }
                     Err(e) => {
                         log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
@@ -354,7 +448,7 @@ impl Rt {
                 }
             }
         }
-        let packet = match PacketSocket::open(vip_if.1) {
+        let packet = match crate::io::garp_socket(vip_if.1) {
             Ok(p) => Some(p),
             Err(e) => {
                 log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
@@ -363,7 +457,7 @@ impl Rt {
         };
         let mut addr_vmacs = Vec::new();
         for av in spec.addr_vmacs.clone() {
-            let base = match self.kernel.rtnl.link_by_name(&av.base) {
+            let base = match self.kernel.link_by_name(&av.base) {
                 Ok(Some(l)) => l,
                 _ => {
                     log::error!(
@@ -377,7 +471,9 @@ impl Rt {
                 }
             };
             let ll = match av.family {
-                Family::V6 => primary_address(&mut self.kernel.rtnl, base.index, Family::V6, &[])
+                Family::V6 => self
+                    .kernel
+                    .primary_address(base.index, Family::V6, &[])
                     .and_then(|a| match a {
                         IpAddr::V6(a) => Some(a),
                         IpAddr::V4(_) => None,
@@ -397,7 +493,7 @@ impl Rt {
             );
             match made {
                 Ok((l, created)) => {
-                    let packet = PacketSocket::open(l.index)
+                    let packet = crate::io::garp_socket(l.index)
                         .map_err(|e| {
                             log::error!(
                                 "vrrp_instance {}: no GARP socket on {}: {e}",
@@ -431,14 +527,14 @@ impl Rt {
                 continue;
             }
             // A missing interface is reported (located) when the VIP is added.
-            let Ok(Some(l)) = self.kernel.rtnl.link_by_name(d) else {
+            let Ok(Some(l)) = self.kernel.link_by_name(d) else {
                 continue;
             };
             let mut m = [0u8; 6];
             if l.mac.len() == 6 {
                 m.copy_from_slice(&l.mac);
             }
-            match PacketSocket::open(l.index) {
+            match crate::io::garp_socket(l.index) {
                 Ok(p) => garp_ifs.push((d.clone(), m, p)),
                 Err(e) => log::error!("vrrp_instance {}: no GARP socket on {d}: {e}", spec.name),
             }
@@ -452,7 +548,7 @@ impl Rt {
             .iter()
             .map(|t| (t.name.clone(), true))
             .collect();
-        Some(Inst {
+        Some(Instance {
             ifindex: link.index,
             vip_if,
             tx_sock,
@@ -484,75 +580,29 @@ impl Rt {
         })
     }
 
+    /// Carries out actions of instance `i`'s state machine ([`Instance::apply`]), then publishes
+    /// the held VIPs and moves its sync group's notifications if needed.
     pub(crate) fn apply(&mut self, i: InstId, now: Instant, actions: Actions) {
-        let mut group_check = false;
-        for a in actions {
-            match a {
-                Action::SendAdvert { priority } => {
-                    self.send_advert(i, priority);
-                    // The lease is renewed with the advert that finds half of it used (at
-                    // least a second apart): a dead master's VIP still expires within one
-                    // lease, and an idle master renews every few adverts, not every one.
-                    let every =
-                        Duration::from_secs(u64::from(self.insts[i].lease_secs() / 2).max(1));
-                    let inst = &self.insts[i];
-                    if self.kernel.lease
-                        && inst.holding
-                        && inst.vr.state() == State::Master
-                        && inst
-                            .last_refresh
-                            .is_none_or(|t| now.duration_since(t) >= every)
-                    {
-                        self.kernel.renew_lease(&mut self.insts[i]);
-                    }
-                }
-                Action::AddVips { .. } => self.add_vips(i),
-                Action::RemoveVips => self.remove_vips(i, false),
-                Action::SendGarp { count, .. } => self.send_garps(i, count, now),
-                Action::Notify { from, to, reason } => {
-                    let inst = &self.insts[i];
-                    log::info!(
-                        "VRRP_Instance({}) {} -> {} ({reason:?}), priority {}",
-                        inst.spec.name,
-                        state_name(from),
-                        state_name(to),
-                        inst.vr.priority().get()
-                    );
-                    match to {
-                        State::Master => Metrics::bump(&self.metrics.became_master),
-                        State::Backup => Metrics::bump(&self.metrics.became_backup),
-                        State::Fault => Metrics::bump(&self.metrics.became_fault),
-                        State::Initialize => {}
-                    }
-                    if to != State::Master {
-                        self.pacers.forget(&self.insts[i].spec.name);
-                    }
-                    self.state_changed = true;
-                    let inst = &self.insts[i];
-                    self.metrics
-                        .set_state(&inst.spec.name, to, inst.vr.priority().get());
-                    if let Some(cb) = &self.opts.on_transition {
-                        cb(&inst.spec.name, to);
-                    }
-                    group_check = true;
-                    if let Some(n) = &inst.notify {
-                        let _ = n.send(Job {
-                            state: state_name(to),
-                            priority: inst.vr.priority().get(),
-                        });
-                    }
-                }
-                Action::MasterRxLowerPriority { src, priority } => {
-                    log::debug!(
-                        "VRRP_Instance({}) lower priority advert from {src} ({})",
-                        self.insts[i].spec.name,
-                        priority.get()
-                    );
-                }
-                Action::ArmTimer(_) => {}
-            }
+        let Rt {
+            insts,
+            kernel,
+            io,
+            pacers,
+            opts,
+            ..
+        } = self;
+        let mut cx = Cx {
+            kernel,
+            io,
+            pacers,
+            on_transition: opts.on_transition.as_ref(),
+        };
+        let done = insts[i].apply(&mut cx, now, actions);
+        if done.vips_changed {
+            self.publish_held();
         }
-        if group_check {
+        if done.state_changed {
+            self.state_changed = true;
             self.check_groups();
         }
     }
@@ -578,7 +628,7 @@ impl Rt {
     /// feeds what changed to the state machines.
     pub(crate) fn poll_links(&mut self, now: Instant, links: bool, files: bool) {
         let links = if links {
-            match self.kernel.rtnl.links() {
+            match self.kernel.links() {
                 Ok(l) => Some(l),
                 Err(e) => {
                     log::warn!("link poll: {e}");

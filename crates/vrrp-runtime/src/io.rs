@@ -13,7 +13,7 @@ use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
 use vrrp_proto::{validate, Family, Input, Priority, ReceiveContext, RxPacket};
 
 use crate::config::InstanceSpec;
-use crate::instance::InstId;
+use crate::instance::{Cx, Instance};
 use crate::runtime::{Env, Rt};
 use crate::{sock, Metrics, VrrpRuntimeError};
 
@@ -86,6 +86,11 @@ impl Env {
     }
 }
 
+/// A gratuitous ARP/NA socket on `ifindex`.
+pub(crate) fn garp_socket(ifindex: u32) -> Result<netplat::PacketSocket, netplat::Error> {
+    netplat::PacketSocket::open(ifindex)
+}
+
 /// IP protocol of an instance's socket: AH or VRRP.
 pub(crate) fn sock_proto(spec: &InstanceSpec) -> i32 {
     if matches!(spec.auth, vrrp_proto::AuthConfig::Ah(_)) {
@@ -95,9 +100,17 @@ pub(crate) fn sock_proto(spec: &InstanceSpec) -> i32 {
     }
 }
 
-impl Rt {
-    pub(crate) fn send_advert_v6(&mut self, i: InstId, priority: Priority) {
-        let inst = &self.insts[i];
+/// The instances' raw sockets (one receiving socket per interface, family and protocol,
+/// shared by the instances there; send-only sockets of VMACs), and what goes out of them.
+pub(crate) struct Io {
+    /// Append-only: an instance and a receive thread refer to a socket by its position.
+    pub(crate) socks: Vec<SockEntry>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl Io {
+    pub(crate) fn send_advert_v6(&self, this: &Instance, priority: Priority) {
+        let inst = this;
         let src = inst.primary;
         let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
             vec![inst.spec.mcast_group]
@@ -140,10 +153,11 @@ impl Rt {
         }
     }
 
-    pub(crate) fn send_advert(&mut self, i: InstId, priority: Priority) {
-        let inst = &self.insts[i];
+    /// Sends `this` instance's advert with `priority` to its group or each unicast peer.
+    pub(crate) fn send_advert(&self, this: &mut Instance, priority: Priority) {
+        let inst = &*this;
         let IpAddr::V4(src) = inst.primary else {
-            self.send_advert_v6(i, priority);
+            self.send_advert_v6(this, priority);
             return;
         };
         let unicast = !inst.spec.unicast_peers.is_empty();
@@ -152,7 +166,7 @@ impl Rt {
             _ => None,
         };
         for k in 0..inst.spec.unicast_peers.len().max(1) {
-            let inst = &mut self.insts[i];
+            let inst = &mut *this;
             let dst = match inst.spec.unicast_peers.get(k) {
                 Some(p) => p.addr,
                 None => inst.spec.mcast_group,
@@ -221,7 +235,7 @@ impl Rt {
                     }
                 }
             };
-            let inst = &self.insts[i];
+            let inst = &*this;
             let bytes = &inst.advert_cache[slot].3;
             let fd = &self.socks[inst.tx_sock].fd;
             match sock::send_to(fd, bytes, dst) {
@@ -234,38 +248,10 @@ impl Rt {
         }
     }
 
-    /// `rep` gratuitous ARPs/NAs for each VIP and excluded VIP of instance `i`, now or paced
-    /// (see [`crate::garp`]).
-    pub(crate) fn send_garps(&mut self, i: InstId, rep: u32, now: Instant) {
-        let inst = &self.insts[i];
-        if inst.packet.is_none() {
-            return;
-        }
-        // Per interface (a VIP's `dev`, else the instance's), in configuration order.
-        let mut by_if: Vec<(&str, Vec<IpAddr>)> = Vec::new();
-        for v in inst.spec.vips.iter().chain(&inst.spec.excluded) {
-            let ifname = v.dev.as_deref().unwrap_or(&inst.spec.ifname);
-            match by_if.iter_mut().find(|x| x.0 == ifname) {
-                Some(x) => x.1.push(v.addr),
-                None => by_if.push((ifname, vec![v.addr])),
-            }
-        }
-        let mut now_out = Vec::new();
-        for (ifname, addrs) in by_if {
-            now_out.extend(
-                self.pacers
-                    .request(ifname, &inst.spec.name, &addrs, rep, now),
-            );
-        }
-        for a in now_out {
-            self.send_garp(i, a);
-        }
-    }
-
-    /// One gratuitous ARP/NA for VIP `addr` of instance `i`, on the VIP's interface with its MAC
+    /// One gratuitous ARP/NA for VIP `addr` of instance `this`, on the VIP's interface with its MAC
     /// (the VMAC's for VIPs on the instance's interface).
-    pub(crate) fn send_garp(&self, i: InstId, addr: IpAddr) {
-        let inst = &self.insts[i];
+    pub(crate) fn send_garp(&self, this: &Instance, addr: IpAddr) {
+        let inst = this;
         let dev = inst
             .spec
             .vips
@@ -297,7 +283,36 @@ impl Rt {
             Err(e) => log::debug!("VRRP_Instance({}) GARP: {e}", inst.spec.name),
         }
     }
+}
 
+impl Instance {
+    /// `rep` gratuitous ARPs/NAs for each VIP and excluded VIP of this instance, now or paced
+    /// (see [`crate::garp`]).
+    pub(crate) fn send_garps(&self, cx: &mut Cx<'_>, rep: u32, now: Instant) {
+        let inst = self;
+        if inst.packet.is_none() {
+            return;
+        }
+        // Per interface (a VIP's `dev`, else the instance's), in configuration order.
+        let mut by_if: Vec<(&str, Vec<IpAddr>)> = Vec::new();
+        for v in inst.spec.vips.iter().chain(&inst.spec.excluded) {
+            let ifname = v.dev.as_deref().unwrap_or(&inst.spec.ifname);
+            match by_if.iter_mut().find(|x| x.0 == ifname) {
+                Some(x) => x.1.push(v.addr),
+                None => by_if.push((ifname, vec![v.addr])),
+            }
+        }
+        let mut now_out = Vec::new();
+        for (ifname, addrs) in by_if {
+            now_out.extend(cx.pacers.request(ifname, &inst.spec.name, &addrs, rep, now));
+        }
+        for a in now_out {
+            cx.io.send_garp(self, a);
+        }
+    }
+}
+
+impl Rt {
     pub(crate) fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
         // Find the VRID (IPv4: after the IP header and an optional AH header; IPv6: the
         // rebuilt 40-byte header).

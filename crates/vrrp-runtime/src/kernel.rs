@@ -11,7 +11,7 @@ use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
 use vrrp_proto::Family;
 
 use crate::config::{self};
-use crate::instance::Inst;
+use crate::instance::Instance;
 use crate::located::Located;
 use crate::{Metrics, VrrpRuntimeError};
 
@@ -108,6 +108,29 @@ pub(crate) struct Kernel {
 }
 
 impl Kernel {
+    /// The link named `name`.
+    pub(crate) fn link_by_name(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<netplat::Link>, netplat::Error> {
+        self.rtnl.link_by_name(name)
+    }
+
+    /// Every link.
+    pub(crate) fn links(&mut self) -> Result<Vec<netplat::Link>, netplat::Error> {
+        self.rtnl.links()
+    }
+
+    /// The address adverts leave from on `ifindex` (see [`primary_address`]).
+    pub(crate) fn primary_address(
+        &mut self,
+        ifindex: u32,
+        family: Family,
+        vips: &[IpAddress],
+    ) -> Option<IpAddr> {
+        primary_address(&mut self.rtnl, ifindex, family, vips)
+    }
+
     pub(crate) fn new(metrics: Arc<Metrics>, lease: bool) -> Result<Kernel, VrrpRuntimeError> {
         Ok(Kernel {
             rtnl: Rtnl::new().map_err(nl("opening rtnetlink".into()))?,
@@ -212,7 +235,7 @@ impl Kernel {
     }
 
     /// Deletes the VMACs `inst` created, if any.
-    pub(crate) fn drop_vmacs(&mut self, inst: &mut Inst) {
+    pub(crate) fn drop_vmacs(&mut self, inst: &mut Instance) {
         for av in std::mem::take(&mut inst.addr_vmacs) {
             if av.created {
                 if let Err(e) = self.rtnl.del_link(av.index) {
@@ -237,7 +260,7 @@ impl Kernel {
 
     pub(crate) fn vip_spec(
         &mut self,
-        inst: &Inst,
+        inst: &Instance,
         v: &IpAddress,
         with_lease: bool,
     ) -> Option<AddressSpec> {
@@ -440,7 +463,7 @@ impl Kernel {
         }
     }
 
-    pub(crate) fn add_vips(&mut self, inst: &mut Inst) {
+    pub(crate) fn add_vips(&mut self, inst: &mut Instance) {
         let routes = inst.spec.routes.clone();
         self.add_routes(inst, &routes);
         let rules = inst.spec.rules.clone();
@@ -462,7 +485,7 @@ impl Kernel {
     /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
     /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
     /// returned for earlier renewals are logged here.
-    pub(crate) fn renew_lease(&mut self, inst: &mut Inst) {
+    pub(crate) fn renew_lease(&mut self, inst: &mut Instance) {
         let late = self.rtnl.take_late_errors();
         if !late.is_empty() {
             for e in &late {
@@ -503,7 +526,7 @@ impl Kernel {
 
     /// Counts and logs (located at the VIP's configuration line) a failure to `what` a VIP of
     /// instance `i`.
-    pub(crate) fn vip_error(&self, inst: &Inst, v: &IpAddress, what: &str, e: &netplat::Error) {
+    pub(crate) fn vip_error(&self, inst: &Instance, v: &IpAddress, what: &str, e: &netplat::Error) {
         Metrics::bump(&self.metrics.vip_errors);
         log::error!(
             "{}:{}: VRRP_Instance({}) {what} VIP {}/{}: {e}",
@@ -515,7 +538,7 @@ impl Kernel {
         );
     }
 
-    pub(crate) fn remove_vips(&mut self, inst: &mut Inst, quiet: bool) {
+    pub(crate) fn remove_vips(&mut self, inst: &mut Instance, quiet: bool) {
         let vips = inst.all_vips();
         self.del_vips(inst, &vips, quiet);
         let routes = inst.spec.routes.clone();
@@ -528,7 +551,7 @@ impl Kernel {
 
     /// Deletes these addresses of instance `i`; `quiet`: leftovers from an earlier run (their
     /// removal is logged, failures are not).
-    pub(crate) fn del_vips(&mut self, inst: &mut Inst, vips: &[IpAddress], quiet: bool) {
+    pub(crate) fn del_vips(&mut self, inst: &mut Instance, vips: &[IpAddress], quiet: bool) {
         inst.lease_msgs = None;
         for v in vips {
             let Some(spec) = self.vip_spec(inst, v, false) else {
@@ -565,7 +588,7 @@ impl Kernel {
     /// instance's interface when it has neither `dev` nor `via`.
     pub(crate) fn route_spec(
         &mut self,
-        inst: &Inst,
+        inst: &Instance,
         r: &crate::routes::VirtualRoute,
     ) -> Option<netplat::RouteSpec> {
         let mut spec = r.spec.clone();
@@ -618,7 +641,11 @@ impl Kernel {
         }
     }
 
-    pub(crate) fn add_routes(&mut self, inst: &mut Inst, routes: &[crate::routes::VirtualRoute]) {
+    pub(crate) fn add_routes(
+        &mut self,
+        inst: &mut Instance,
+        routes: &[crate::routes::VirtualRoute],
+    ) {
         for r in routes {
             let Some(spec) = self.route_spec(inst, r) else {
                 continue;
@@ -632,7 +659,7 @@ impl Kernel {
 
     pub(crate) fn remove_routes(
         &mut self,
-        inst: &mut Inst,
+        inst: &mut Instance,
         routes: &[crate::routes::VirtualRoute],
         quiet: bool,
     ) {

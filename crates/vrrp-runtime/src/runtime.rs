@@ -11,7 +11,7 @@ use vrrp_proto::{Action, Input, State};
 
 use crate::inbox::Tx;
 use crate::instance::{InstId, Insts};
-use crate::io::SockEntry;
+use crate::io::Io;
 use crate::kernel::Kernel;
 use crate::notify::Fifos;
 use crate::sync::GroupRt;
@@ -20,7 +20,7 @@ use crate::{HeldVip, Metrics, RuntimeOptions};
 
 pub(crate) struct Rt {
     pub(crate) insts: Insts,
-    pub(crate) socks: Vec<SockEntry>,
+    pub(crate) io: Io,
     pub(crate) kernel: Kernel,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) opts: RuntimeOptions,
@@ -136,7 +136,7 @@ impl Rt {
         // Paced gratuitous ARPs/NAs.
         for (_, name, addr) in self.pacers.due(now) {
             if let Some(i) = self.insts.by_name(&name) {
-                self.send_garp(i, addr);
+                self.io.send_garp(&self.insts[i], addr);
             }
         }
         for i in self.insts.ids() {
