@@ -221,36 +221,12 @@ pub(crate) fn run_loop(
     // Link events, read on a thread like the adverts; without them links are polled like track
     // files.
     let link_tx = Tx::<Result<(), String>>::new(ev_tx.clone());
-    let mut link_events = match netplat::LinkWatch::new(Duration::ZERO) {
-        Ok(w) => {
-            let stop = env.stop.clone();
-            let spawned = std::thread::Builder::new()
-                .name("vrrp-links".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        let ev = match w.wait() {
-                            Ok(false) => continue,
-                            Ok(true) => Ok(()),
-                            Err(e) => Err(e.to_string()),
-                        };
-                        let failed = ev.is_err();
-                        if link_tx.send(ev).is_err() || failed {
-                            return;
-                        }
-                    }
-                });
-            match spawned {
-                Ok(h) => {
-                    env.readers.push(h);
-                    // Changes between the instances' setup and the subscription.
-                    rt.poll_links(Instant::now(), true, false);
-                    true
-                }
-                Err(e) => {
-                    log::warn!("link events unavailable ({e}); polling links every {LINK_POLL:?}");
-                    false
-                }
-            }
+    let mut link_events = match crate::io::spawn_link_watch(link_tx, env.stop.clone()) {
+        Ok(h) => {
+            env.readers.push(h);
+            // Changes between the instances' setup and the subscription.
+            rt.poll_links(Instant::now(), true, false);
+            true
         }
         Err(e) => {
             log::warn!("link events unavailable ({e}); polling links every {LINK_POLL:?}");

@@ -1,9 +1,9 @@
 //! Adverts in and out: the raw sockets and their receive threads, building and sending adverts
 //! (through the advert cache), gratuitous ARPs/NAs, and demultiplexing a received packet to its
-//! instance after [`vrrp_proto::validate`].
+//! instance after [`vrrp_proto::validate()`].
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
 use vrrp_proto::{validate, Family, Input, Priority, ReceiveContext, RxPacket};
 
 use crate::config::InstanceSpec;
+use crate::inbox::Tx;
 use crate::instance::{Cx, Instance};
 use crate::runtime::{Env, Rt};
 use crate::{sock, Metrics, VrrpRuntimeError};
@@ -84,6 +85,31 @@ impl Env {
         self.readers.push(h);
         Ok(())
     }
+}
+
+/// The link watch: a thread that sends `Ok(())` whenever the kernel reports a link change,
+/// and the error (then ends) if the watch fails. `Err`: link events are unavailable.
+pub(crate) fn spawn_link_watch(
+    tx: Tx<Result<(), String>>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let w = netplat::LinkWatch::new(Duration::ZERO).map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("vrrp-links".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let ev = match w.wait() {
+                    Ok(false) => continue,
+                    Ok(true) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                };
+                let failed = ev.is_err();
+                if tx.send(ev).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// A gratuitous ARP/NA socket on `ifindex`.

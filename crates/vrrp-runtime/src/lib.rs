@@ -4,11 +4,28 @@
 //! [`run`] is blocking: it builds its own single-threaded tokio runtime (for notify and track
 //! scripts), runs the event loop on a thread of its own that blocks on one inbox (a queue and a
 //! condition variable) until the next event or deadline (an idle master wakes once per advert,
-//! one futex wait; see `events.rs`), opens one raw
+//! one futex wait; see `inbox.rs`), opens one raw
 //! IP-protocol-112 socket per (interface, family), demultiplexes received adverts by interface
 //! and VRID into the instances' [`vrrp_proto::VirtualRouter`]s after
-//! [`vrrp_proto::validate`], and performs the state machines' actions: adverts, VIPs through
+//! [`vrrp_proto::validate()`], and performs the state machines' actions: adverts, VIPs through
 //! rtnetlink (`netplat`), gratuitous ARPs (AF_PACKET), notify scripts and the notify FIFO.
+//!
+//! Where things live (seesaw's config → keyed desired state → diff → apply; holo's one owned
+//! instance per virtual router):
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`plan`] | pure: a configuration's desired state per instance ([`plan::desired`]) and what a reload changes ([`plan::diff`]: keep, update, restart, add, remove) |
+//! | `instance` | one owned `Instance` per `vrrp_instance` (its `VirtualRouter`, sockets, VIP interface, lease, tracking), built from its spec; `Instance::apply` carries out its state machine's actions |
+//! | `kernel` | `Kernel`: VIPs and their lease, virtual routes and rules, static addresses/routes/rules, VMACs (rtnetlink) |
+//! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
+//! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
+//! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
+//! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
+//! | `status` | typed state and per-reason receive counters ([`Metrics`], [`InstanceStatus`]) |
+//! | `config` | from conf-parse's model to an instance's spec |
+//!
+//! Only `kernel` and `io` call `netplat`.
 //!
 //! Beyond keepalived (on by default):
 //! - **VIP lease**: VIPs are installed with `valid_lft`/`preferred_lft` = Master_Down_Interval

@@ -4,7 +4,8 @@
 //! [`desired`] resolves every `vrrp_instance` into its spec (keyed by name) together with what
 //! its behaviour depends on elsewhere in the configuration (global settings, the scripts, track
 //! files, track processes and sync groups it refers to); [`diff`] compares two of them with the
-//! specs' derived `PartialEq` (locations never count, see [`crate::located`]) and says, per
+//! specs' derived `PartialEq` (locations never count: they are carried in a type whose
+//! equality ignores them) and says, per
 //! instance, [`Change::Keep`], [`Change::Update`], [`Change::Restart`], [`Change::Add`] or
 //! [`Change::Remove`]. The runtime applies that diff on a reload; the daemon uses it to tell an
 //! unchanged VRRP configuration from a changed one.
