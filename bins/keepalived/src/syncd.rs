@@ -85,7 +85,7 @@ pub fn spec_from(cfg: &conf_parse::Config) -> Option<SyncSpec> {
 
 enum Cmd {
     Spec(Option<SyncSpec>),
-    State(String, &'static str),
+    State(String, vrrp_runtime::State),
     Stop,
 }
 
@@ -117,7 +117,7 @@ impl SyncCtl {
     /// A callback for the VRRP runtime's transitions.
     pub fn transition_callback(&self) -> vrrp_runtime::TransitionCallback {
         let tx = std::sync::Mutex::new(self.tx.clone());
-        std::sync::Arc::new(move |name: &str, state: &'static str| {
+        std::sync::Arc::new(move |name: &str, state: vrrp_runtime::State| {
             if let Ok(tx) = tx.lock() {
                 let _ = tx.send(Cmd::State(name.to_string(), state));
             }
@@ -139,7 +139,7 @@ struct Controller {
     /// The daemon we run now.
     mode: Option<DaemonState>,
     /// Last state seen per instance.
-    states: std::collections::BTreeMap<String, &'static str>,
+    states: std::collections::BTreeMap<String, vrrp_runtime::State>,
     handle: Option<Handle>,
 }
 
@@ -172,7 +172,7 @@ impl Controller {
     fn wanted(&self) -> Option<DaemonState> {
         let spec = self.spec.as_ref()?;
         match self.states.get(&spec.instance) {
-            Some(&"MASTER") => Some(DaemonState::Master),
+            Some(vrrp_runtime::State::Master) => Some(DaemonState::Master),
             _ => Some(DaemonState::Backup),
         }
     }
@@ -305,11 +305,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.wanted(), Some(DaemonState::Backup));
-        c.states.insert("VI_2".into(), "MASTER");
+        c.states.insert("VI_2".into(), vrrp_runtime::State::Master);
         assert_eq!(c.wanted(), Some(DaemonState::Backup));
-        c.states.insert("VI_1".into(), "MASTER");
+        c.states.insert("VI_1".into(), vrrp_runtime::State::Master);
         assert_eq!(c.wanted(), Some(DaemonState::Master));
-        c.states.insert("VI_1".into(), "FAULT");
+        c.states.insert("VI_1".into(), vrrp_runtime::State::Fault);
         assert_eq!(c.wanted(), Some(DaemonState::Backup));
         c.spec = None;
         assert_eq!(c.wanted(), None);

@@ -8,8 +8,9 @@
 //!   removes them at once if this process dies.
 //! * **Shutdown**: the watch is set, the runtime does its planned handover and releases the
 //!   VIPs (unless `-V`), and the thread is awaited.
-//! * **Reload**: the VRRP part of the old and new configuration is compared in canonical form
-//!   ([`vrrp_view`] printed with `conf_parse::print`): unchanged → nothing happens; changed →
+//! * **Reload**: the VRRP part of the old and new configuration is compared with the runtime's
+//!   plan ([`vrrp_runtime::plan`]: desired state per instance, compared as data): unchanged →
+//!   nothing happens (the LVS sync daemon settings are passed on); changed →
 //!   the new configuration goes to the running runtime ([`vrrp_runtime::Reload`]), which
 //!   applies it as a diff: unchanged instances are not touched, changed ones keep their state
 //!   and VIPs with the new settings, rebound ones restart, removed ones leave with priority 0.
@@ -23,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
-use vrrp_runtime::{Metrics, RuntimeOptions, VrrpRuntimeError};
+use vrrp_runtime::{InstanceStatus, Metrics, RuntimeOptions, State, VrrpRuntimeError};
 
 use crate::config::Loaded;
 use crate::control::HeldVip;
@@ -31,21 +32,12 @@ use crate::metrics::{VrrpInstanceMetrics, VrrpStateMetric, WorkerMetrics};
 use crate::worker::{ParentLink, WorkerContext, WorkerEvent, WorkerOptions};
 use crate::{error, exit, info};
 
-/// The part of a configuration the VRRP runtime reads: everything except the LVS sections
-/// (`virtual_server`, `virtual_server_group`, `SSL`). Two configurations with the same
-/// printed view run the same VRRP instances.
-pub fn vrrp_view(c: &conf_parse::Config) -> conf_parse::Config {
-    let mut v = c.clone();
-    v.virtual_servers.clear();
-    v.virtual_server_groups.clear();
-    v.ssl = None;
-    v
-}
-
-/// Whether the VRRP part differs (canonical printer, so comments, spacing, line numbers and
-/// the LVS sections do not count).
+/// Whether the VRRP part of the configuration differs: the runtime's own plan
+/// ([`vrrp_runtime::plan::diff`] of the two desired states), so comments, spacing, locations
+/// and the LVS sections do not count.
 pub fn vrrp_changed(old: &conf_parse::Config, new: &conf_parse::Config) -> bool {
-    conf_parse::print(&vrrp_view(old)) != conf_parse::print(&vrrp_view(new))
+    use vrrp_runtime::plan;
+    !plan::diff(&plan::desired(old), &plan::desired(new)).is_noop()
 }
 
 /// Exit status for a runtime error.
@@ -160,25 +152,31 @@ impl Running {
     }
 }
 
-fn state_metric(s: &str) -> VrrpStateMetric {
+fn state_metric(s: State) -> VrrpStateMetric {
     match s {
-        "MASTER" => VrrpStateMetric::Master,
-        "BACKUP" => VrrpStateMetric::Backup,
-        "FAULT" => VrrpStateMetric::Fault,
-        "STOP" => VrrpStateMetric::Stop,
-        _ => VrrpStateMetric::Init,
+        State::Master => VrrpStateMetric::Master,
+        State::Backup => VrrpStateMetric::Backup,
+        State::Fault => VrrpStateMetric::Fault,
+        State::Initialize => VrrpStateMetric::Stop,
     }
 }
 
-fn states(m: &Metrics) -> BTreeMap<String, (String, u8)> {
-    m.instances.lock().map(|g| g.clone()).unwrap_or_default()
+/// An instance's state and effective priority as the runtime reports them; `INIT` and the
+/// configured priority before it has reported one.
+fn state_of(
+    st: &BTreeMap<String, InstanceStatus>,
+    v: &conf_parse::VrrpInstance,
+) -> (&'static str, u8) {
+    st.get(&v.name)
+        .map(|s| (vrrp_runtime::state_name(s.state), s.priority))
+        .unwrap_or(("INIT", v.priority))
 }
 
-/// Metrics snapshot: per instance state and priorities from the runtime. The runtime counts
-/// adverts, transitions and drops per worker, not per instance: they are attributed to the
-/// instance only when the worker runs exactly one.
+/// Metrics snapshot: per instance state, priorities, adverts received and drops by reason
+/// from the runtime. Adverts sent and transitions are counted per worker, not per instance:
+/// they are attributed to the instance only when the worker runs exactly one.
 pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
-    let st = states(m);
+    let st = m.statuses();
     let insts = &cfg.config().vrrp_instances;
     let single = insts.len() == 1;
     let l = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
@@ -186,9 +184,9 @@ pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
         vrrp_instances: insts
             .iter()
             .map(|v| {
-                let (state, eff) = st
-                    .get(&v.name)
-                    .map(|(s, p)| (state_metric(s), *p))
+                let status = st.get(&v.name);
+                let (state, eff) = status
+                    .map(|s| (state_metric(s.state), s.priority))
                     .unwrap_or((VrrpStateMetric::Init, v.priority));
                 let mut im = VrrpInstanceMetrics {
                     name: v.name.clone(),
@@ -199,11 +197,17 @@ pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
                     effective_priority: eff,
                     ..Default::default()
                 };
+                if let Some(s) = status {
+                    im.adverts_received = s.rx.advert_rcvd;
+                    im.drops =
+                        s.rx.rejected
+                            .iter()
+                            .map(|(k, n)| ((*k).to_string(), *n))
+                            .collect();
+                }
                 if single {
                     im.transitions = l(&m.became_master) + l(&m.became_backup) + l(&m.became_fault);
                     im.adverts_sent = l(&m.adverts_sent);
-                    im.adverts_received = l(&m.adverts_rcvd);
-                    im.drops = m.rejected.lock().map(|g| g.clone()).unwrap_or_default();
                 }
                 im
             })
@@ -213,13 +217,10 @@ pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
 }
 
 fn dump_data(cfg: &Loaded, m: &Metrics) -> String {
-    let st = states(m);
+    let st = m.statuses();
     let mut s = String::from("------< VRRP Topology >------\n");
     for v in &cfg.config().vrrp_instances {
-        let (state, eff) = st
-            .get(&v.name)
-            .map(|(s, p)| (s.clone(), *p))
-            .unwrap_or_else(|| ("INIT".into(), v.priority));
+        let (state, eff) = state_of(&st, v);
         s.push_str(&format!(" VRRP Instance = {}\n", v.name));
         s.push_str(&format!("   State = {state}\n"));
         s.push_str(&format!(
@@ -253,26 +254,29 @@ fn dump_stats(m: &Metrics) -> String {
             }
         }
     }
-    for (name, (state, prio)) in states(m) {
+    for (name, st) in m.statuses() {
         s.push_str(&format!(
-            "VRRP Instance: {name}\n  State: {state}\n  Priority: {prio}\n"
+            "VRRP Instance: {name}\n  State: {}\n  Priority: {}\n",
+            vrrp_runtime::state_name(st.state),
+            st.priority
         ));
+        s.push_str(&format!("  Adverts received: {}\n", st.rx.advert_rcvd));
+        for (reason, n) in &st.rx.rejected {
+            s.push_str(&format!("  Rejected ({reason}): {n}\n"));
+        }
     }
     s
 }
 
 fn dump_json(cfg: &Loaded, m: &Metrics) -> serde_json::Value {
-    let st = states(m);
+    let st = m.statuses();
     let stats = m.to_json();
     let list = cfg
         .config()
         .vrrp_instances
         .iter()
         .map(|v| {
-            let (state, eff) = st
-                .get(&v.name)
-                .map(|(s, p)| (s.clone(), *p))
-                .unwrap_or_else(|| ("INIT".into(), v.priority));
+            let (state, eff) = state_of(&st, v);
             serde_json::json!({
                 "data": {
                     "iname": v.name,
@@ -290,23 +294,7 @@ fn dump_json(cfg: &Loaded, m: &Metrics) -> serde_json::Value {
 }
 
 fn clear_stats(m: &Metrics) {
-    for c in [
-        &m.adverts_sent,
-        &m.adverts_rcvd,
-        &m.adverts_rejected,
-        &m.unknown_vrid,
-        &m.became_master,
-        &m.became_backup,
-        &m.became_fault,
-        &m.garps_sent,
-        &m.vip_errors,
-        &m.send_errors,
-    ] {
-        c.store(0, Ordering::Relaxed);
-    }
-    if let Ok(mut r) = m.rejected.lock() {
-        r.clear();
-    }
+    m.clear_counters();
 }
 
 /// The VRRP worker main (see the module doc).
@@ -367,6 +355,7 @@ async fn run(
                 Some(WorkerEvent::Reload { config, done }) => {
                     if !vrrp_changed(cfg.config(), config.config()) {
                         info!("Reload: VRRP configuration unchanged, instances keep running");
+                        syncd.set_spec(crate::syncd::spec_from(config.config()));
                         *cfg = config;
                         let _ = done.send(Ok(()));
                         continue;
@@ -488,7 +477,7 @@ mod tests {
         m.instances
             .lock()
             .unwrap()
-            .insert("VI_1".into(), ("MASTER".into(), 110));
+            .insert("VI_1".into(), InstanceStatus::new(State::Master, 110));
         m.adverts_sent.store(7, Ordering::Relaxed);
         let w = worker_metrics(&loaded, &m);
         assert_eq!(w.vrrp_instances.len(), 1);

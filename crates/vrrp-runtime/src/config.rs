@@ -11,13 +11,14 @@ use vrrp_proto::{
     Version, Vrid,
 };
 
+use crate::located::Located;
 use crate::VrrpRuntimeError;
 
 /// Seconds added to the rounded-up Master_Down_Interval for the VIP lease.
 pub const LEASE_MARGIN_SECS: u32 = 2;
 
 /// Notify scripts of one instance.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct NotifyScripts {
     pub master: Option<Script>,
     pub backup: Option<Script>,
@@ -43,7 +44,7 @@ pub(crate) fn smtp_settings(cfg: &Config, own: Option<bool>) -> Option<Arc<smtp_
 }
 
 /// A tracked object reference resolved to its weight.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tracked {
     pub name: String,
     /// 0: failure means FAULT.
@@ -62,7 +63,7 @@ pub(crate) struct VmacSpec {
 }
 
 /// Everything one instance needs except what is learnt from the kernel.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct InstanceSpec {
     pub name: String,
     pub ifname: String,
@@ -104,10 +105,10 @@ pub(crate) struct InstanceSpec {
     /// `virtual_routes` that parsed.
     pub routes: Vec<crate::routes::VirtualRoute>,
     /// `virtual_rules` that parsed, with their `file:line`.
-    pub rules: Vec<(netplat::RuleSpec, String)>,
+    pub rules: Vec<(netplat::RuleSpec, Located)>,
     /// `virtual_routes`/`virtual_rules` lines that did not parse (located messages, logged at
     /// start).
-    pub route_errors: Vec<String>,
+    pub route_errors: Vec<Located>,
 }
 
 impl InstanceSpec {
@@ -472,23 +473,23 @@ pub(crate) fn instance_spec(
     let mut rules = Vec::new();
     let mut route_errors = Vec::new();
     for l in &inst.virtual_rules {
-        let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+        let at = Located(format!("{}:{}", l.loc.0.file, l.loc.0.line));
         match crate::rules::parse(&l.words) {
             Ok(r) => rules.push((r, at)),
-            Err(e) => route_errors.push(format!(
+            Err(e) => route_errors.push(Located(format!(
                 "{at}: vrrp_instance {}: virtual_rules: {e}; rule ignored",
                 inst.name
-            )),
+            ))),
         }
     }
     for l in &inst.virtual_routes {
-        let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+        let at = Located(format!("{}:{}", l.loc.0.file, l.loc.0.line));
         match crate::routes::parse(&l.words) {
             Ok((spec, dev)) => routes.push(crate::routes::VirtualRoute { spec, dev, at }),
-            Err(e) => route_errors.push(format!(
+            Err(e) => route_errors.push(Located(format!(
                 "{at}: vrrp_instance {}: virtual_routes: {e}; route ignored",
                 inst.name
-            )),
+            ))),
         }
     }
     Ok(InstanceSpec {

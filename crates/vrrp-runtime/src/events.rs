@@ -1,230 +1,414 @@
-//! The VRRP loop's one inbox: every thread and task that has something for the loop (receive
-//! threads, link and inotify watchers, the process scanner, script tasks, reload and shutdown
-//! forwarders) pushes an [`Event`] into one queue, and the loop blocks on its condition
-//! variable until the next event or its next deadline. An idle master so wakes once per advert
-//! with a single futex wait, outside tokio's scheduler (which stays for scripts and
-//! notifications).
-//!
-//! Why not `std::sync::mpsc`: its `recv_timeout` spins (a backoff of `pause` instructions and
-//! `sched_yield`s) before it blocks, on every call. For a loop that blocks once a second that
-//! spinning is all waste; on this project's CI machine (a virtual machine, where `pause` loops
-//! exit to the hypervisor) it cost more than the advert itself. A mutex-guarded queue and a
-//! condition variable block at once (`benches`: `idle-footprint.sh`).
+//! The event loop: sets the runtime up, then waits for the next event or deadline (one
+//! blocking wait on the [`crate::inbox`]) and dispatches it to the runtime ([`crate::runtime`]);
+//! at shutdown, the planned handover and the release.
 
-use std::collections::VecDeque;
-use std::marker::PhantomData;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::procs::ProcEvent;
-use crate::runtime::Reload;
-use crate::track::TrackEvent;
+use conf_parse::Config;
+use tokio::sync::mpsc;
+use vrrp_proto::Input;
 
-/// Something for the VRRP loop.
-pub(crate) enum Event {
-    /// Stop (signal or the caller's shutdown watch).
-    Shutdown(Shutdown),
-    /// A new configuration to apply (boxed: a whole configuration).
-    Reload(Box<Reload>),
-    /// An advert read from socket `.0`, stamped on arrival.
-    Packet(usize, Vec<u8>, Instant),
-    /// A `vrrp_script` result.
-    Track(TrackEvent),
-    /// A tracked process group's quorum changed.
-    Proc(ProcEvent),
-    /// A tracked file may have changed.
-    File,
-    /// Links changed (or the link watch failed).
-    Link(Result<(), String>),
-}
+use crate::config::{self};
+use crate::inbox::{Event, Shutdown, Tx};
+use crate::instance::Insts;
+use crate::io::Io;
+use crate::kernel::Kernel;
+use crate::notify::Fifos;
+use crate::plan::{self};
+use crate::reload::Reload;
+use crate::runtime::{Env, Rt};
+use crate::scripts::insecure_scripts;
+use crate::track::{self};
+use crate::{procs, RuntimeOptions, VrrpRuntimeError};
 
-/// The shutdown request.
-pub(crate) struct Shutdown;
+/// How often links are polled when link events are unavailable (otherwise they are re-read
+/// only when the kernel reports a link change, [`netplat::LinkWatch`]), and track files when
+/// inotify is unavailable.
+pub(crate) const LINK_POLL: Duration = Duration::from_millis(50);
 
-impl From<Shutdown> for Event {
-    fn from(s: Shutdown) -> Event {
-        Event::Shutdown(s)
-    }
-}
-impl From<Reload> for Event {
-    fn from(r: Reload) -> Event {
-        Event::Reload(Box::new(r))
-    }
-}
-impl From<(usize, Vec<u8>, Instant)> for Event {
-    fn from((s, p, t): (usize, Vec<u8>, Instant)) -> Event {
-        Event::Packet(s, p, t)
-    }
-}
-impl From<TrackEvent> for Event {
-    fn from(t: TrackEvent) -> Event {
-        Event::Track(t)
-    }
-}
-impl From<ProcEvent> for Event {
-    fn from(p: ProcEvent) -> Event {
-        Event::Proc(p)
-    }
-}
-impl From<()> for Event {
-    fn from((): ()) -> Event {
-        Event::File
-    }
-}
-impl From<Result<(), String>> for Event {
-    fn from(r: Result<(), String>) -> Event {
-        Event::Link(r)
-    }
-}
+/// Track files are re-read on inotify events, and this often as a safety net.
+pub(crate) const FILE_SAFETY_POLL: Duration = Duration::from_secs(1);
 
-/// The queue shared by the loop and its senders.
-struct Shared {
-    queue: Mutex<VecDeque<Event>>,
-    ready: Condvar,
-    /// The loop is gone: senders get an error (their threads and tasks end).
-    closed: AtomicBool,
-}
+/// Stats file: rewritten at most this often and only after something happened (at once after
+/// a state change).
+pub(crate) const STATS_EVERY: Duration = Duration::from_millis(100);
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Event>> {
-        // A panic while the lock is held cannot leave the queue half-modified (push/pop only).
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// The inbox: one queue, the loop the only receiver.
-pub(crate) fn inbox() -> (Sender, Inbox) {
-    let shared = Arc::new(Shared {
-        queue: Mutex::new(VecDeque::new()),
-        ready: Condvar::new(),
-        closed: AtomicBool::new(false),
+pub(crate) async fn run_async(
+    config: Config,
+    opts: RuntimeOptions,
+    mut reloads: mpsc::UnboundedReceiver<Reload>,
+) -> Result<(), VrrpRuntimeError> {
+    let (ev_tx, ev_rx) = crate::inbox::inbox();
+    // Reload requests come on a tokio channel: forwarded into the loop's inbox.
+    let fwd = Tx::<Reload>::new(ev_tx.clone());
+    let forward = tokio::spawn(async move {
+        while let Some(r) = reloads.recv().await {
+            if fwd.send(r).is_err() {
+                return;
+            }
+        }
     });
-    (Sender(shared.clone()), Inbox(shared))
-}
-
-/// The sending side of the inbox (cloned by every producer).
-#[derive(Clone)]
-pub(crate) struct Sender(Arc<Shared>);
-
-impl Sender {
-    fn send(&self, ev: Event) -> Result<(), Event> {
-        if self.0.closed.load(Ordering::Acquire) {
-            return Err(ev);
+    // The loop runs on a thread of its own (tokio's blocking pool, with this runtime's context:
+    // scripts and notifications it starts are tokio tasks here).
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || {
+        let _ctx = handle.enter();
+        run_loop(config, opts, ev_tx, ev_rx)
+    })
+    .await;
+    forward.abort();
+    let notify_handles = match joined {
+        Ok(r) => r?,
+        Err(e) => {
+            return Err(VrrpRuntimeError::Io {
+                op: "VRRP loop thread".into(),
+                source: std::io::Error::other(e.to_string()),
+            })
         }
-        self.0.lock().push_back(ev);
-        self.0.ready.notify_one();
-        Ok(())
+    };
+    // Flush notifications (bounded).
+    for h in notify_handles {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    Ok(())
 }
 
-/// The receiving side, owned by the loop; dropping it closes the inbox.
-pub(crate) struct Inbox(Arc<Shared>);
+/// The VRRP runtime proper: sets everything up, runs the loop until shutdown, releases.
+/// Returns the notification queues to be drained.
+pub(crate) fn run_loop(
+    config: Config,
+    opts: RuntimeOptions,
+    ev_tx: crate::inbox::Sender,
+    ev_rx: crate::inbox::Inbox,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, VrrpRuntimeError> {
+    let lease = opts
+        .vip_lease
+        .unwrap_or_else(|| config::lease_from_config(&config));
+    let kernel = Kernel::new(opts.metrics.clone(), lease)?;
+    let fifo_paths = config::notify_fifos(&config);
 
-impl Inbox {
-    /// The next event, or `None` once `deadline` has passed with none arrived.
-    pub(crate) fn recv_until(&self, deadline: Instant) -> Option<Event> {
-        let mut q = self.0.lock();
-        loop {
-            if let Some(ev) = q.pop_front() {
-                return Some(ev);
+    // Shutdown: external watch and/or signals, forwarded into the inbox.
+    if let Some(mut ext) = opts.shutdown.clone() {
+        let tx = Tx::<Shutdown>::new(ev_tx.clone());
+        tokio::spawn(async move {
+            loop {
+                if *ext.borrow_and_update() {
+                    let _ = tx.send(Shutdown);
+                    return;
+                }
+                if ext.changed().await.is_err() {
+                    return;
+                }
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            q = self
-                .0
-                .ready
-                .wait_timeout(q, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-    }
-}
-
-impl Drop for Inbox {
-    fn drop(&mut self) {
-        self.0.closed.store(true, Ordering::Release);
-        // What was queued and never read (threads' last packets) goes with it.
-        self.0.lock().clear();
-    }
-}
-
-/// A typed sender into the loop's inbox (what each producer sends, so producers keep their own
-/// message type).
-pub(crate) struct Tx<T> {
-    tx: Sender,
-    _t: PhantomData<fn(T)>,
-}
-
-impl<T> Clone for Tx<T> {
-    fn clone(&self) -> Self {
-        Tx {
-            tx: self.tx.clone(),
-            _t: PhantomData,
-        }
-    }
-}
-
-impl<T: Into<Event>> Tx<T> {
-    pub(crate) fn new(tx: Sender) -> Self {
-        Tx {
-            tx,
-            _t: PhantomData,
-        }
-    }
-
-    /// Err when the loop is gone.
-    pub(crate) fn send(&self, v: T) -> Result<(), ()> {
-        self.tx.send(v.into()).map_err(|_| ())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn events_in_order_then_timeout() {
-        let (tx, rx) = inbox();
-        let t = Tx::<()>::new(tx.clone());
-        t.send(()).unwrap();
-        Tx::<Result<(), String>>::new(tx)
-            .send(Err("x".into()))
-            .unwrap();
-        let far = Instant::now() + Duration::from_secs(5);
-        assert!(matches!(rx.recv_until(far), Some(Event::File)));
-        assert!(matches!(rx.recv_until(far), Some(Event::Link(Err(_)))));
-        let start = Instant::now();
-        assert!(rx.recv_until(start + Duration::from_millis(30)).is_none());
-        assert!(start.elapsed() >= Duration::from_millis(30));
-    }
-
-    #[test]
-    fn a_send_from_another_thread_wakes_the_loop() {
-        let (tx, rx) = inbox();
-        let t = Tx::<()>::new(tx);
-        let h = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            t.send(())
         });
-        let start = Instant::now();
-        let got = rx.recv_until(start + Duration::from_secs(10));
-        assert!(matches!(got, Some(Event::File)));
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "woken by the send, not the deadline"
-        );
-        assert!(h.join().unwrap().is_ok());
+    }
+    if opts.handle_signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(|source| VrrpRuntimeError::Io {
+            op: "installing SIGTERM handler".into(),
+            source,
+        })?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|source| VrrpRuntimeError::Io {
+            op: "installing SIGINT handler".into(),
+            source,
+        })?;
+        let tx = Tx::<Shutdown>::new(ev_tx.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            let _ = tx.send(Shutdown);
+        });
     }
 
-    #[test]
-    fn senders_fail_once_the_loop_is_gone() {
-        let (tx, rx) = inbox();
-        let t = Tx::<()>::new(tx);
-        drop(rx);
-        assert!(t.send(()).is_err());
+    let rx_tx = Tx::new(ev_tx.clone());
+    let tr_tx = Tx::new(ev_tx.clone());
+    let mut env = Env {
+        fifos: Fifos::open(&fifo_paths),
+        fifo_paths,
+        rx_tx,
+        tr_tx,
+        stop: Arc::new(AtomicBool::new(false)),
+        readers: Vec::new(),
+        reading: 0,
+        notify_handles: Vec::new(),
+        scripts: BTreeMap::new(),
+    };
+    let mut rt = Rt {
+        insts: Insts::default(),
+        io: Io {
+            socks: Vec::new(),
+            metrics: opts.metrics.clone(),
+        },
+        kernel,
+        metrics: opts.metrics.clone(),
+        opts,
+        scripts_ok: BTreeMap::new(),
+        insecure_scripts: insecure_scripts(&config),
+        held_published: Vec::new(),
+        state_changed: false,
+        procs_ok: BTreeMap::new(),
+        groups: BTreeMap::new(),
+        pacers: crate::garp::Pacers::from_config(&config),
+    };
+    for ci in &config.vrrp_instances {
+        if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
+            rt.insts.insert(inst);
+        }
     }
+    if rt.insts.is_empty() {
+        return Err(VrrpRuntimeError::Config {
+            instance: "*".into(),
+            file: String::new(),
+            line: 0,
+            msg: "no runnable vrrp_instance".into(),
+        });
+    }
+    env.spawn_readers(&rt.io.socks)?;
+    rt.sync_scripts(&config, &mut env);
+    rt.setup_sync_groups(&config, &mut env);
+
+    rt.kernel.apply_statics(&config);
+    // Tracked processes: the state at start from one scan, then a scanning thread.
+    let proc_tx = Tx::<procs::ProcEvent>::new(ev_tx.clone());
+    let mut proc_watch: Option<(BTreeMap<String, String>, Arc<AtomicBool>)> = None;
+    let mut watch_procs = |rt: &mut Rt, config: &Config| {
+        let ms = procs::matchers_for(config, |n| {
+            rt.insts
+                .iter()
+                .any(|i| i.spec.track_processes.iter().any(|t| t.name == n))
+        });
+        let sig = procs::signature(&ms);
+        if proc_watch.as_ref().is_some_and(|(old, _)| *old == sig) {
+            return;
+        }
+        if let Some((_, stop)) = proc_watch.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        rt.procs_ok.clear();
+        if ms.is_empty() {
+            return;
+        }
+        let start = procs::initial(&ms);
+        for (m, up) in ms.iter().zip(&start) {
+            rt.procs_ok.insert(m.name.clone(), *up);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        match procs::spawn(ms, start, proc_tx.clone(), stop.clone()) {
+            Ok(_) => proc_watch = Some((sig, stop)),
+            Err(e) => log::error!("track_process: cannot start the scanning thread: {e}"),
+        }
+    };
+    watch_procs(&mut rt, &config);
+    // Leftover VIPs from an earlier run.
+    for i in rt.insts.ids() {
+        rt.remove_vips(i, true);
+    }
+    rt.publish_held();
+
+    // Initial tracking state, then startup.
+    let now = Instant::now();
+    for i in rt.insts.ids() {
+        rt.recompute_tracking(i, now, true);
+        rt.feed(i, now, Input::Startup);
+    }
+    rt.write_stats();
+
+    // Link events, read on a thread like the adverts; without them links are polled like track
+    // files.
+    let link_tx = Tx::<Result<(), String>>::new(ev_tx.clone());
+    let mut link_events = match crate::io::spawn_link_watch(link_tx, env.stop.clone()) {
+        Ok(h) => {
+            env.readers.push(h);
+            // Changes between the instances' setup and the subscription.
+            rt.poll_links(Instant::now(), true, false);
+            true
+        }
+        Err(e) => {
+            log::warn!("link events unavailable ({e}); polling links every {LINK_POLL:?}");
+            false
+        }
+    };
+    // Track files: inotify on their directories, read on a thread too (started when the
+    // configuration has track files).
+    let file_tx = Tx::<()>::new(ev_tx.clone());
+    let mut file_watch: Option<std::sync::mpsc::Sender<Vec<std::path::PathBuf>>> = None;
+    let mut inotify_ok = true;
+    let mut watch_files = |env: &mut Env, paths: Vec<std::path::PathBuf>| -> bool {
+        if file_watch.is_none() && !paths.is_empty() && inotify_ok {
+            match track::spawn_file_watch(file_tx.clone(), env.stop.clone()) {
+                Ok((tx, h)) => {
+                    env.readers.push(h);
+                    file_watch = Some(tx);
+                }
+                Err(e) => {
+                    log::warn!(
+                        "track files: no inotify ({e}); re-reading them every {LINK_POLL:?}"
+                    );
+                    inotify_ok = false;
+                }
+            }
+        }
+        if let Some(w) = &file_watch {
+            let _ = w.send(paths);
+        }
+        inotify_ok
+    };
+    let inotify = watch_files(&mut env, rt.track_file_paths());
+    let mut file_poll = if inotify { FILE_SAFETY_POLL } else { LINK_POLL };
+    let mut has_track_files = !rt.track_file_paths().is_empty();
+    let mut current = plan::desired(&config);
+
+    let mut shutting_down = false;
+    let mut next_link_poll = Instant::now() + LINK_POLL;
+    let mut next_file_poll = Instant::now() + file_poll;
+    let mut stats_dirty = false;
+    let mut next_stats = Instant::now() + STATS_EVERY;
+    loop {
+        let now = Instant::now();
+        let deadline = [
+            rt.next_deadline(),
+            (!link_events).then_some(next_link_poll),
+            has_track_files.then_some(next_file_poll),
+            stats_dirty.then_some(next_stats),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now + Duration::from_secs(3600));
+        if shutting_down
+            && rt
+                .insts
+                .iter()
+                .all(|i| i.handover_until.is_none() && i.handover_drop_at.is_none())
+        {
+            break;
+        }
+        // One blocking wait for the next event or the deadline (a futex wait: the only
+        // system call of an idle loop besides the adverts themselves).
+        let ev = ev_rx.recv_until(deadline);
+        match ev {
+            None => {}
+            Some(Event::Shutdown(_)) if !shutting_down => {
+                shutting_down = true;
+                rt.begin_shutdown(Instant::now());
+            }
+            Some(Event::Shutdown(_)) => {}
+            // Dropped while stopping: the requester sees its answer channel closed.
+            Some(Event::Reload(_)) if shutting_down => {}
+            Some(Event::Reload(req)) => {
+                let wanted = plan::desired(&req.config);
+                let report = rt.reload(&current, &req.config, &wanted, &mut env, Instant::now());
+                if let Err(e) = env.spawn_readers(&rt.io.socks) {
+                    log::error!("reload: {e}");
+                }
+                match &report {
+                    Ok(_) => {
+                        rt.kernel.apply_statics(&req.config);
+                        watch_procs(&mut rt, &req.config);
+                        let now = Instant::now();
+                        for i in rt.insts.ids() {
+                            rt.recompute_tracking(i, now, false);
+                        }
+                        current = wanted;
+                        rt.poll_links(Instant::now(), false, true);
+                    }
+                    Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
+                }
+                let paths = rt.track_file_paths();
+                has_track_files = !paths.is_empty();
+                if !watch_files(&mut env, paths) {
+                    file_poll = LINK_POLL;
+                }
+                if link_events {
+                    rt.poll_links(Instant::now(), true, false);
+                }
+                let _ = req.done.send(report);
+            }
+            Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
+            Some(Event::Track(ev)) => {
+                rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                rt.recompute_tracking_of(|s| s.track_scripts.iter().any(|t| t.name == ev.script));
+            }
+            Some(Event::Proc(_)) if shutting_down => {}
+            Some(Event::Proc(ev)) => {
+                rt.procs_ok.insert(ev.name.clone(), ev.up);
+                rt.recompute_tracking_of(|s| s.track_processes.iter().any(|t| t.name == ev.name));
+            }
+            Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
+            Some(Event::File) => {}
+            Some(Event::Link(ev)) => match ev {
+                Ok(()) if !shutting_down => rt.poll_links(Instant::now(), true, false),
+                Ok(()) => {}
+                Err(e) => {
+                    log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
+                    link_events = false;
+                }
+            },
+        }
+        // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
+        let now = Instant::now();
+        if now >= deadline {
+            rt.on_timers(now, shutting_down);
+            let links_due = !link_events && now >= next_link_poll;
+            let files_due = has_track_files && now >= next_file_poll;
+            if links_due {
+                next_link_poll = now + LINK_POLL;
+            }
+            if files_due {
+                next_file_poll = now + file_poll;
+            }
+            if (links_due || files_due) && !shutting_down {
+                rt.poll_links(now, links_due, files_due);
+            }
+        }
+        // Anything above may have moved a counter or a state; states are written at once. No
+        // stats file, no timer for it.
+        stats_dirty = rt.opts.stats_path.is_some();
+        let now = Instant::now();
+        if now >= next_stats || std::mem::take(&mut rt.state_changed) {
+            rt.write_stats();
+            stats_dirty = false;
+            next_stats = now + STATS_EVERY;
+        }
+    }
+
+    // Final: release (unless -V) and flush notifications.
+    if !rt.opts.dont_release_vrrp {
+        for i in rt.insts.ids() {
+            if rt.insts[i].holding {
+                rt.remove_vips(i, false);
+            }
+        }
+    }
+    rt.kernel.clear_statics();
+    if !rt.opts.dont_release_vrrp {
+        for i in rt.insts.ids() {
+            rt.kernel.drop_vmacs(&mut rt.insts[i]);
+        }
+    }
+    rt.publish_held();
+    rt.write_stats();
+    for inst in rt.insts.iter_mut() {
+        inst.notify = None;
+    }
+    for g in rt.groups.values_mut() {
+        g.notify = None;
+    }
+    for (_, (_, h)) in std::mem::take(&mut env.scripts) {
+        h.abort();
+    }
+    let notify_handles = std::mem::take(&mut env.notify_handles);
+    // The reader threads block without timeouts (no idle wake-ups): they end on their next
+    // event, finding `stop` set or the runtime gone; they are not waited for.
+    env.stop.store(true, Ordering::Relaxed);
+    if let Some((_, stop)) = proc_watch.take() {
+        stop.store(true, Ordering::Relaxed);
+    }
+    env.readers.clear();
+    Ok(notify_handles)
 }

@@ -4,11 +4,28 @@
 //! [`run`] is blocking: it builds its own single-threaded tokio runtime (for notify and track
 //! scripts), runs the event loop on a thread of its own that blocks on one inbox (a queue and a
 //! condition variable) until the next event or deadline (an idle master wakes once per advert,
-//! one futex wait; see `events.rs`), opens one raw
+//! one futex wait; see `inbox.rs`), opens one raw
 //! IP-protocol-112 socket per (interface, family), demultiplexes received adverts by interface
 //! and VRID into the instances' [`vrrp_proto::VirtualRouter`]s after
-//! [`vrrp_proto::validate`], and performs the state machines' actions: adverts, VIPs through
+//! [`vrrp_proto::validate()`], and performs the state machines' actions: adverts, VIPs through
 //! rtnetlink (`netplat`), gratuitous ARPs (AF_PACKET), notify scripts and the notify FIFO.
+//!
+//! Where things live (seesaw's config → keyed desired state → diff → apply; holo's one owned
+//! instance per virtual router):
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`plan`] | pure: a configuration's desired state per instance ([`plan::desired`]) and what a reload changes ([`plan::diff`]: keep, update, restart, add, remove) |
+//! | `instance` | one owned `Instance` per `vrrp_instance` (its `VirtualRouter`, sockets, VIP interface, lease, tracking), built from its spec; `Instance::apply` carries out its state machine's actions |
+//! | `kernel` | `Kernel`: VIPs and their lease, virtual routes and rules, static addresses/routes/rules, VMACs (rtnetlink) |
+//! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
+//! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
+//! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
+//! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
+//! | `status` | typed state and per-reason receive counters ([`Metrics`], [`InstanceStatus`]) |
+//! | `config` | from conf-parse's model to an instance's spec |
+//!
+//! Only `kernel` and `io` call `netplat`.
 //!
 //! Beyond keepalived (on by default):
 //! - **VIP lease**: VIPs are installed with `valid_lft`/`preferred_lft` = Master_Down_Interval
@@ -23,23 +40,33 @@
 mod config;
 mod events;
 mod garp;
+mod inbox;
+mod instance;
+mod io;
+mod kernel;
+mod located;
 mod mail;
 mod notify;
+pub mod plan;
 mod procs;
+mod reload;
 mod routes;
 mod rules;
 mod runtime;
+mod scripts;
 mod sock;
+mod status;
+mod sync;
 mod track;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use config::LEASE_MARGIN_SECS;
-pub use runtime::{Reload, ReloadReport};
+pub use reload::{Reload, ReloadReport};
+pub use status::{state_name, InstanceStatus, Metrics, TransitionCallback};
+pub use vrrp_proto::{RxCounters, State};
 
 /// Errors of the VRRP runtime.
 #[derive(Debug, thiserror::Error)]
@@ -90,83 +117,6 @@ pub struct HeldVip {
 
 /// Callback receiving the complete set of held VIPs after every change.
 pub type HeldVipsCallback = Arc<dyn Fn(&[HeldVip]) + Send + Sync>;
-
-/// Callback receiving every state transition: instance name and new state (`MASTER`,
-/// `BACKUP`, `FAULT`, `STOP`). Called on the runtime's thread: it must not block.
-pub type TransitionCallback = Arc<dyn Fn(&str, &'static str) + Send + Sync>;
-
-/// Counters and per-instance state, shared with the caller (read at any time).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Adverts sent.
-    pub adverts_sent: AtomicU64,
-    /// Adverts accepted.
-    pub adverts_rcvd: AtomicU64,
-    /// Adverts rejected (any reason; per reason in [`Metrics::rejected`]).
-    pub adverts_rejected: AtomicU64,
-    /// Packets for a VRID no instance on that interface has.
-    pub unknown_vrid: AtomicU64,
-    /// Transitions to MASTER.
-    pub became_master: AtomicU64,
-    /// Transitions to BACKUP.
-    pub became_backup: AtomicU64,
-    /// Transitions to FAULT.
-    pub became_fault: AtomicU64,
-    /// Gratuitous ARPs / NAs sent.
-    pub garps_sent: AtomicU64,
-    /// VIP add/remove/refresh errors.
-    pub vip_errors: AtomicU64,
-    /// Send errors.
-    pub send_errors: AtomicU64,
-    /// Rejections by [`vrrp_proto::RxError::counter`] name.
-    pub rejected: Mutex<BTreeMap<String, u64>>,
-    /// Current state of each instance (`MASTER`, `BACKUP`, `FAULT`, `INIT`) and priority.
-    pub instances: Mutex<BTreeMap<String, (String, u8)>>,
-}
-
-impl Metrics {
-    fn bump(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-    fn reject(&self, name: &str) {
-        Self::bump(&self.adverts_rejected);
-        if let Ok(mut m) = self.rejected.lock() {
-            *m.entry(name.to_string()).or_insert(0) += 1;
-        }
-    }
-    /// A JSON snapshot (counters, rejections by reason, instance states).
-    pub fn to_json(&self) -> serde_json::Value {
-        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let rejected: serde_json::Map<String, serde_json::Value> = self
-            .rejected
-            .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), (*v).into())).collect())
-            .unwrap_or_default();
-        let instances: serde_json::Map<String, serde_json::Value> = self
-            .instances
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, (s, p))| (k.clone(), serde_json::json!({"state": s, "priority": p})))
-                    .collect()
-            })
-            .unwrap_or_default();
-        serde_json::json!({
-            "adverts_sent": l(&self.adverts_sent),
-            "adverts_rcvd": l(&self.adverts_rcvd),
-            "adverts_rejected": l(&self.adverts_rejected),
-            "unknown_vrid": l(&self.unknown_vrid),
-            "became_master": l(&self.became_master),
-            "became_backup": l(&self.became_backup),
-            "became_fault": l(&self.became_fault),
-            "garps_sent": l(&self.garps_sent),
-            "vip_errors": l(&self.vip_errors),
-            "send_errors": l(&self.send_errors),
-            "rejected": rejected,
-            "instances": instances,
-        })
-    }
-}
 
 /// How the caller controls [`run`].
 #[derive(Clone, Default)]
@@ -235,5 +185,5 @@ pub fn run_with_reload(
             op: "building the tokio runtime".into(),
             source,
         })?;
-    rt.block_on(runtime::run_async(config, opts, reloads))
+    rt.block_on(events::run_async(config, opts, reloads))
 }

@@ -177,7 +177,7 @@ pub(crate) fn initial(matchers: &[Matcher]) -> Vec<bool> {
 pub(crate) fn spawn(
     matchers: Vec<Matcher>,
     start: Vec<bool>,
-    tx: crate::events::Tx<ProcEvent>,
+    tx: crate::inbox::Tx<ProcEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()

@@ -17,7 +17,7 @@ pub(crate) struct VirtualRoute {
     pub spec: RouteSpec,
     pub dev: Option<String>,
     /// `file:line` for messages.
-    pub at: String,
+    pub at: crate::located::Located,
 }
 
 fn parse_ip(w: &str) -> Result<IpAddr, String> {

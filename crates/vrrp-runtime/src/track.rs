@@ -132,7 +132,7 @@ async fn run_once(argv: &[String], timeout: Duration, who: Option<RunAs>) -> boo
 pub(crate) fn spawn_script(
     s: VrrpScript,
     who: Option<RunAs>,
-    tx: crate::events::Tx<TrackEvent>,
+    tx: crate::inbox::Tx<TrackEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let argv = split_command(&s.script);
@@ -189,7 +189,7 @@ pub(crate) fn spawn_script(
 /// files is replaced by sending a new list on the returned sender (reload). Runs on its own
 /// thread, waking every second to notice `stop` and a new list.
 pub(crate) fn spawn_file_watch(
-    tx: crate::events::Tx<()>,
+    tx: crate::inbox::Tx<()>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<(
     std::sync::mpsc::Sender<Vec<std::path::PathBuf>>,

@@ -1,0 +1,752 @@
+//! One running `vrrp_instance`: its [`VirtualRouter`], sockets, VIP interface, lease and
+//! tracking state ([`Instance`]), how it is built from its spec and the kernel, and how its state
+//! machine's actions are carried out ([`Rt::apply`]).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use conf_parse::{Config, IpAddress};
+use netplat::PacketSocket;
+use tokio::sync::mpsc;
+use vrrp_proto::{Action, Actions, Family, Input, Priority, State, VirtualRouter};
+
+use crate::config::{self, InstanceSpec, LEASE_MARGIN_SECS};
+use crate::io::{sock_proto, Io, SockEntry};
+use crate::kernel::{vmac_mac, AddrVmac, Kernel, VmacReq};
+use crate::notify::{self, Job};
+use crate::runtime::{Env, Rt};
+use crate::{sock, state_name, Metrics, TransitionCallback};
+
+/// A running instance's id: given when it is built and never reused (a restarted instance
+/// gets a new one), so sync groups, pacers and reloads hold it without keeping positions in
+/// step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct InstId(u32);
+
+/// The running instances by id (iterated in the order they were started).
+#[derive(Default)]
+pub(crate) struct Insts {
+    next: u32,
+    map: BTreeMap<InstId, Instance>,
+}
+
+impl Insts {
+    /// Adds a built instance; its new id.
+    pub(crate) fn insert(&mut self, inst: Instance) -> InstId {
+        let id = InstId(self.next);
+        self.next = self.next.wrapping_add(1);
+        self.map.insert(id, inst);
+        id
+    }
+
+    /// Takes an instance out.
+    pub(crate) fn remove(&mut self, id: InstId) -> Option<Instance> {
+        self.map.remove(&id)
+    }
+
+    /// The ids, in start order (a copy: the loop over them may change the instances).
+    pub(crate) fn ids(&self) -> Vec<InstId> {
+        self.map.keys().copied().collect()
+    }
+
+    /// The instance named `name`.
+    pub(crate) fn by_name(&self, name: &str) -> Option<InstId> {
+        self.find(|i| i.spec.name == name)
+    }
+
+    /// The first instance matching `f`.
+    pub(crate) fn find(&self, f: impl Fn(&Instance) -> bool) -> Option<InstId> {
+        self.map.iter().find(|(_, i)| f(i)).map(|(id, _)| *id)
+    }
+
+    pub(crate) fn get(&self, id: InstId) -> Option<&Instance> {
+        self.map.get(&id)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Instance> {
+        self.map.values()
+    }
+
+    pub(crate) fn iter_ids(&self) -> impl Iterator<Item = (InstId, &Instance)> {
+        self.map.iter().map(|(id, i)| (*id, i))
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Instance> {
+        self.map.values_mut()
+    }
+}
+
+impl std::ops::Index<InstId> for Insts {
+    type Output = Instance;
+    /// Ids come from [`Insts::insert`] and are dropped with their instance: a missing one is
+    /// a bug of the runtime, not of its input.
+    fn index(&self, id: InstId) -> &Instance {
+        &self.map[&id]
+    }
+}
+
+impl std::ops::IndexMut<InstId> for Insts {
+    fn index_mut(&mut self, id: InstId) -> &mut Instance {
+        self.map
+            .get_mut(&id)
+            .unwrap_or_else(|| unreachable!("instance {id:?} not running"))
+    }
+}
+
+pub(crate) struct Instance {
+    pub(crate) spec: InstanceSpec,
+    /// The instance's (base) interface: adverts are received there, its link state is tracked.
+    pub(crate) ifindex: u32,
+    /// Where VIPs, routes and GARPs go: the VMAC, else the base interface (name, index).
+    pub(crate) vip_if: (String, u32),
+    /// Socket adverts are sent from (the VMAC's unless `vmac_xmit_base`).
+    pub(crate) tx_sock: usize,
+    /// The VMAC this runtime created (deleted when the instance leaves).
+    pub(crate) vmac_created: Option<u32>,
+    /// VMACs of addresses (`use_vmac_addr`, a VIP's `use_vmac`).
+    pub(crate) addr_vmacs: Vec<AddrVmac>,
+    pub(crate) mac: [u8; 6],
+    pub(crate) primary: IpAddr,
+    pub(crate) vr: VirtualRouter,
+    pub(crate) sock: usize,
+    pub(crate) packet: Option<PacketSocket>,
+    /// Gratuitous ARP/NA sockets of the other interfaces VIPs are put on with `dev`: (name,
+    /// MAC, socket). keepalived sends each VIP's GARPs on the VIP's own interface.
+    pub(crate) garp_ifs: Vec<(String, [u8; 6], PacketSocket)>,
+    pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
+    pub(crate) holding: bool,
+    pub(crate) last_refresh: Option<Instant>,
+    /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
+    /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
+    pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
+    pub(crate) link_up: bool,
+    pub(crate) track_if_up: BTreeMap<String, bool>,
+    /// Last value read from each tracked file.
+    pub(crate) track_file_values: BTreeMap<String, i64>,
+    pub(crate) fault: bool,
+    pub(crate) delta: i32,
+    pub(crate) ah_last_seq: u32,
+    /// Our AH sequence number (v2 AH authentication).
+    pub(crate) ah_tx_seq: u32,
+    /// IP identification of our last advert.
+    pub(crate) ip_ident: u16,
+    /// The IPv4 adverts last emitted, one per destination, with the priority and source they
+    /// were built with: a send without AH only restamps the IP ident (cleared when the
+    /// configuration is reloaded).
+    pub(crate) advert_cache: Vec<(Priority, Ipv4Addr, Ipv4Addr, Vec<u8>)>,
+    /// Indexes of the instances of this instance's vrrp_sync_group (itself included).
+    pub(crate) group: Option<Vec<InstId>>,
+    /// Planned handover: keep VIPs until a new master is heard or this deadline.
+    pub(crate) handover_until: Option<Instant>,
+    /// New master heard: drop VIPs at this instant.
+    pub(crate) handover_drop_at: Option<Instant>,
+}
+
+/// A track_file's value: the first integer in the file; 0 if missing or unparsable.
+pub(crate) fn read_track_file(path: &str) -> i64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|w| w.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// What an instance acts with: the kernel, its sockets, the GARP pacing, and whom to tell
+/// about transitions.
+pub(crate) struct Cx<'a> {
+    pub(crate) kernel: &'a mut Kernel,
+    pub(crate) io: &'a Io,
+    pub(crate) pacers: &'a mut crate::garp::Pacers,
+    pub(crate) on_transition: Option<&'a TransitionCallback>,
+}
+
+/// What [`Instance::apply`] changed beyond the instance.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Applied {
+    /// VIPs were added or removed: the held set is to be published.
+    pub(crate) vips_changed: bool,
+    /// The state changed: its sync group may move.
+    pub(crate) state_changed: bool,
+}
+
+impl Instance {
+    /// Carries out the actions of this instance's state machine: adverts (renewing the VIP
+    /// lease when due), VIPs, gratuitous ARPs, and the notifications of a transition.
+    pub(crate) fn apply(&mut self, cx: &mut Cx<'_>, now: Instant, actions: Actions) -> Applied {
+        let mut done = Applied::default();
+        for a in actions {
+            match a {
+                Action::SendAdvert { priority } => {
+                    cx.io.send_advert(self, priority);
+                    // The lease is renewed with the advert that finds half of it used (at
+                    // least a second apart): a dead master's VIP still expires within one
+                    // lease, and an idle master renews every few adverts, not every one.
+                    let every = Duration::from_secs(u64::from(self.lease_secs() / 2).max(1));
+                    if cx.kernel.lease
+                        && self.holding
+                        && self.vr.state() == State::Master
+                        && self
+                            .last_refresh
+                            .is_none_or(|t| now.duration_since(t) >= every)
+                    {
+                        cx.kernel.renew_lease(self);
+                    }
+                }
+                Action::AddVips { .. } => {
+                    cx.kernel.add_vips(self);
+                    done.vips_changed = true;
+                }
+                Action::RemoveVips => {
+                    cx.kernel.remove_vips(self, false);
+                    done.vips_changed = true;
+                }
+                Action::SendGarp { count, .. } => self.send_garps(cx, count, now),
+                Action::Notify { from, to, reason } => {
+                    log::info!(
+                        "VRRP_Instance({}) {} -> {} ({reason:?}), priority {}",
+                        self.spec.name,
+                        state_name(from),
+                        state_name(to),
+                        self.vr.priority().get()
+                    );
+                    let metrics = &cx.kernel.metrics;
+                    match to {
+                        State::Master => Metrics::bump(&metrics.became_master),
+                        State::Backup => Metrics::bump(&metrics.became_backup),
+                        State::Fault => Metrics::bump(&metrics.became_fault),
+                        State::Initialize => {}
+                    }
+                    if to != State::Master {
+                        cx.pacers.forget(&self.spec.name);
+                    }
+                    metrics.set_state(&self.spec.name, to, self.vr.priority().get());
+                    if let Some(cb) = cx.on_transition {
+                        cb(&self.spec.name, to);
+                    }
+                    done.state_changed = true;
+                    if let Some(n) = &self.notify {
+                        let _ = n.send(Job {
+                            state: state_name(to),
+                            priority: self.vr.priority().get(),
+                        });
+                    }
+                }
+                Action::MasterRxLowerPriority { src, priority } => {
+                    log::debug!(
+                        "VRRP_Instance({}) lower priority advert from {src} ({})",
+                        self.spec.name,
+                        priority.get()
+                    );
+                }
+                Action::ArmTimer(_) => {}
+            }
+        }
+        done
+    }
+
+    /// The VIP lease in seconds: the worst-case Master_Down_Interval of any backup, rounded
+    /// up, plus [`LEASE_MARGIN_SECS`].
+    pub(crate) fn lease_secs(&self) -> u32 {
+        let inst = self;
+        // Worst-case Master_Down_Interval of any backup: down_timer_adverts intervals plus a
+        // skew of at most one interval.
+        let iv = inst.vr.config().advert_interval.to_duration();
+        let mdi = iv * (u32::from(inst.spec.down_timer_adverts) + 1);
+        let secs = u32::try_from(mdi.as_millis().div_ceil(1000)).unwrap_or(u32::MAX / 2);
+        secs.saturating_add(LEASE_MARGIN_SECS)
+    }
+
+    pub(crate) fn all_vips(&self) -> Vec<IpAddress> {
+        let inst = self;
+        inst.spec
+            .vips
+            .iter()
+            .chain(inst.spec.excluded.iter())
+            .cloned()
+            .collect()
+    }
+}
+
+impl Rt {
+    /// What an instance needs from the configuration and the kernel before anything is opened:
+    /// its spec, its interface and its source address. The error is located.
+    pub(crate) fn resolve(
+        &mut self,
+        config: &Config,
+        ci: &conf_parse::VrrpInstance,
+    ) -> Result<(InstanceSpec, netplat::Link, IpAddr), String> {
+        let spec = config::instance_spec(config, ci).map_err(|e| e.to_string())?;
+        let link = match self.kernel.link_by_name(&spec.ifname) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                return Err(format!(
+                    "{}:{}: vrrp_instance {}: interface {} does not exist",
+                    ci.interface_loc.0.file, ci.interface_loc.0.line, spec.name, spec.ifname
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "vrrp_instance {}: looking up {}: {e}",
+                    spec.name, spec.ifname
+                ))
+            }
+        };
+        let primary = match spec.src {
+            Some(a) => Some(a),
+            None => self
+                .kernel
+                .primary_address(link.index, spec.family, &spec.vips),
+        };
+        let Some(primary) = primary else {
+            return Err(format!(
+                "vrrp_instance {}: interface {} has no {:?} address to send from",
+                spec.name, spec.ifname, spec.family
+            ));
+        };
+        Ok((spec, link, primary))
+    }
+
+    /// Sets up one configured instance: interface, source address, the (shared) socket, the
+    /// GARP socket, the state machine (in Initialize) and its notification queue. `None` (logged
+    /// with the location) when it cannot run; the others are unaffected.
+    pub(crate) fn build_instance(
+        &mut self,
+        config: &Config,
+        ci: &conf_parse::VrrpInstance,
+        env: &mut Env,
+    ) -> Option<Instance> {
+        let (spec, link, primary) = match self.resolve(config, ci) {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("{e}; instance skipped");
+                return None;
+            }
+        };
+        for e in &spec.route_errors {
+            log::error!("{e}");
+        }
+        let proto = sock_proto(&spec);
+        let sidx = match self.io.socks.iter().position(|s| {
+            s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
+        }) {
+            Some(i) => i,
+            None => {
+                // Multicast groups of every instance of the configuration on this interface.
+                let groups: Vec<IpAddr> = config
+                    .vrrp_instances
+                    .iter()
+                    .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+                    .filter_map(|o| config::instance_spec(config, o).ok())
+                    .filter(|o| o.unicast_peers.is_empty())
+                    .map(|o| o.mcast_group)
+                    .fold(Vec::new(), |mut v, g| {
+                        if !v.contains(&g) {
+                            v.push(g);
+                        }
+                        v
+                    });
+                let (mut g4, mut g6) = (Vec::new(), Vec::new());
+                for g in groups {
+                    match g {
+                        IpAddr::V4(g) => g4.push(g),
+                        IpAddr::V6(g) => g6.push(g),
+                    }
+                }
+                let opened = match (spec.family, primary) {
+                    (Family::V6, IpAddr::V6(src6)) => {
+                        sock::open_v6(&spec.ifname, link.index, src6, &g6)
+                    }
+                    (Family::V6, IpAddr::V4(_)) => {
+                        log::error!(
+                            "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
+                            spec.name
+                        );
+                        return None;
+                    }
+                    (Family::V4, _) => sock::open_v4(&spec.ifname, link.index, proto, &g4),
+                };
+                let s = match opened {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        return None;
+                    }
+                };
+                self.io.socks.push(SockEntry {
+                    receive: true,
+                    ifindex: link.index,
+                    family: spec.family,
+                    proto,
+                    fd: Arc::new(s),
+                });
+                self.io.socks.len() - 1
+            }
+        };
+        let mut mac = [0u8; 6];
+        if link.mac.len() == 6 {
+            mac.copy_from_slice(&link.mac);
+        }
+        let (mut vip_if, mut tx_sock, mut vmac_created) =
+            ((spec.ifname.clone(), link.index), sidx, None);
+        if let Some(v) = spec.vmac.clone() {
+            let other_family_evip = spec
+                .excluded
+                .iter()
+                .any(|a| a.addr.is_ipv6() != (spec.family == Family::V6));
+            let ll = match (spec.family, primary, v.xmit_base) {
+                (Family::V6, IpAddr::V6(ll), false) => Some(ll),
+                _ => None,
+            };
+            let made = self.kernel.setup_vmac(
+                &spec.name,
+                &link,
+                &VmacReq {
+                    vrid: spec.vrid.get(),
+                    family: spec.family,
+                    name: &v.name,
+                    ipv6_on: spec.family == Family::V6 || other_family_evip,
+                    link_local: ll,
+                },
+            );
+            let (vlink, created) = match made {
+                Ok(x) => x,
+                Err(e) => {
+                    log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                    return None;
+                }
+            };
+            mac = vmac_mac(spec.vrid.get(), spec.family);
+            vip_if = (vlink.name.clone(), vlink.index);
+            vmac_created = created.then_some(vlink.index);
+            if !v.xmit_base {
+                let tx = match (spec.family, primary) {
+                    (Family::V6, IpAddr::V6(src6)) => {
+                        sock::open_v6(&vlink.name, vlink.index, src6, &[])
+                    }
+                    _ => sock::open_v4(&vlink.name, vlink.index, proto, &[]),
+                };
+                match tx {
+                    Ok(s) => {
+                        self.io.socks.push(SockEntry {
+                            receive: false,
+                            ifindex: vlink.index,
+                            family: spec.family,
+                            proto,
+                            fd: Arc::new(s),
+                        });
+                        tx_sock = self.io.socks.len() - 1;
+                    }
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        return None;
+                    }
+                }
+            }
+        }
+        let packet = match crate::io::garp_socket(vip_if.1) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
+                None
+            }
+        };
+        let mut addr_vmacs = Vec::new();
+        for av in spec.addr_vmacs.clone() {
+            let base = match self.kernel.link_by_name(&av.base) {
+                Ok(Some(l)) => l,
+                _ => {
+                    log::error!(
+                        "vrrp_instance {}: VMAC {} for {:?}: interface {} does not exist",
+                        spec.name,
+                        av.name,
+                        av.addrs,
+                        av.base
+                    );
+                    continue;
+                }
+            };
+            let ll = match av.family {
+                Family::V6 => self
+                    .kernel
+                    .primary_address(base.index, Family::V6, &[])
+                    .and_then(|a| match a {
+                        IpAddr::V6(a) => Some(a),
+                        IpAddr::V4(_) => None,
+                    }),
+                Family::V4 => None,
+            };
+            let made = self.kernel.setup_vmac(
+                &spec.name,
+                &base,
+                &VmacReq {
+                    vrid: spec.vrid.get(),
+                    family: av.family,
+                    name: &av.name,
+                    ipv6_on: av.family == Family::V6,
+                    link_local: ll,
+                },
+            );
+            match made {
+                Ok((l, created)) => {
+                    let packet = crate::io::garp_socket(l.index)
+                        .map_err(|e| {
+                            log::error!(
+                                "vrrp_instance {}: no GARP socket on {}: {e}",
+                                spec.name,
+                                av.name
+                            )
+                        })
+                        .ok();
+                    addr_vmacs.push(AddrVmac {
+                        mac: vmac_mac(spec.vrid.get(), av.family),
+                        index: l.index,
+                        created,
+                        packet,
+                        spec: av,
+                    });
+                }
+                Err(e) => log::error!("vrrp_instance {}: {e}", spec.name),
+            }
+        }
+        let mut garp_ifs: Vec<(String, [u8; 6], PacketSocket)> = Vec::new();
+        // Addresses on an address VMAC send from its own socket.
+        let on_addr_vmac = |a: &IpAddr| spec.addr_vmacs.iter().any(|v| v.addrs.contains(a));
+        for d in spec
+            .vips
+            .iter()
+            .chain(&spec.excluded)
+            .filter(|v| !on_addr_vmac(&v.addr))
+            .filter_map(|v| v.dev.as_ref())
+        {
+            if *d == spec.ifname || *d == vip_if.0 || garp_ifs.iter().any(|g| g.0 == *d) {
+                continue;
+            }
+            // A missing interface is reported (located) when the VIP is added.
+            let Ok(Some(l)) = self.kernel.link_by_name(d) else {
+                continue;
+            };
+            let mut m = [0u8; 6];
+            if l.mac.len() == 6 {
+                m.copy_from_slice(&l.mac);
+            }
+            match crate::io::garp_socket(l.index) {
+                Ok(p) => garp_ifs.push((d.clone(), m, p)),
+                Err(e) => log::error!("vrrp_instance {}: no GARP socket on {d}: {e}", spec.name),
+            }
+        }
+        let vr = VirtualRouter::new(spec.router_config(primary));
+        let (ntx, handle) =
+            notify::spawn_queue(spec.name.clone(), spec.notify.clone(), env.fifos.clone());
+        env.notify_handles.push(handle);
+        let track_if_up = spec
+            .track_interfaces
+            .iter()
+            .map(|t| (t.name.clone(), true))
+            .collect();
+        Some(Instance {
+            ifindex: link.index,
+            vip_if,
+            tx_sock,
+            vmac_created,
+            mac,
+            primary,
+            vr,
+            sock: sidx,
+            packet,
+            garp_ifs,
+            addr_vmacs,
+            notify: Some(ntx),
+            holding: false,
+            last_refresh: None,
+            lease_msgs: None,
+            link_up: link.up && link.lower_up,
+            track_if_up,
+            track_file_values: BTreeMap::new(),
+            fault: false,
+            delta: 0,
+            ah_last_seq: 0,
+            ah_tx_seq: 0,
+            ip_ident: (std::process::id() & 0xffff) as u16,
+            advert_cache: Vec::new(),
+            handover_until: None,
+            handover_drop_at: None,
+            group: None,
+            spec,
+        })
+    }
+
+    /// Carries out actions of instance `i`'s state machine ([`Instance::apply`]), then publishes
+    /// the held VIPs and moves its sync group's notifications if needed.
+    pub(crate) fn apply(&mut self, i: InstId, now: Instant, actions: Actions) {
+        let Rt {
+            insts,
+            kernel,
+            io,
+            pacers,
+            opts,
+            ..
+        } = self;
+        let mut cx = Cx {
+            kernel,
+            io,
+            pacers,
+            on_transition: opts.on_transition.as_ref(),
+        };
+        let done = insts[i].apply(&mut cx, now, actions);
+        if done.vips_changed {
+            self.publish_held();
+        }
+        if done.state_changed {
+            self.state_changed = true;
+            self.check_groups();
+        }
+    }
+
+    /// Feed one input to instance `i`, perform its actions, then move its sync group together
+    /// (the rules of vrrp-proto's `SyncGroup`: a fault faults all, a master dropping to backup
+    /// takes all to backup, all wanting master go master together).
+    pub(crate) fn feed(&mut self, i: InstId, now: Instant, input: Input) {
+        let group = self.insts[i].group.clone();
+        let before: Vec<(InstId, State)> = group
+            .iter()
+            .flatten()
+            .map(|&k| (k, self.insts[k].vr.state()))
+            .collect();
+        let a = self.insts[i].vr.handle(now, input);
+        self.apply(i, now, a);
+        if let Some(g) = group {
+            self.reconcile_group(&g, now, &before);
+        }
+    }
+
+    /// Re-reads links (the instance's interface and track_interface) and/or track files, and
+    /// feeds what changed to the state machines.
+    pub(crate) fn poll_links(&mut self, now: Instant, links: bool, files: bool) {
+        let links = if links {
+            match self.kernel.links() {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    log::warn!("link poll: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        for i in self.insts.ids() {
+            let mut changed = false;
+            let inst = &mut self.insts[i];
+            if let Some(links) = &links {
+                let up = links
+                    .iter()
+                    .find(|l| l.index == inst.ifindex)
+                    .is_some_and(|l| l.up && l.lower_up);
+                if up != inst.link_up {
+                    log::info!(
+                        "VRRP_Instance({}) interface {} is {}",
+                        inst.spec.name,
+                        inst.spec.ifname,
+                        if up { "UP" } else { "DOWN" }
+                    );
+                    inst.link_up = up;
+                    changed = true;
+                }
+                for t in &inst.spec.track_interfaces {
+                    let up = links
+                        .iter()
+                        .find(|l| l.name == t.name)
+                        .is_some_and(|l| l.up && l.lower_up);
+                    if inst.track_if_up.get(&t.name) != Some(&up) {
+                        inst.track_if_up.insert(t.name.clone(), up);
+                        changed = true;
+                    }
+                }
+            }
+            for (name, path) in inst.spec.track_file_paths.iter().filter(|_| files) {
+                let v = read_track_file(path);
+                if inst.track_file_values.get(name) != Some(&v) {
+                    inst.track_file_values.insert(name.clone(), v);
+                    changed = true;
+                }
+            }
+            if changed {
+                self.recompute_tracking(i, now, false);
+            }
+        }
+    }
+
+    /// Recompute fault and priority delta from links and scripts; feed changes to the FSM.
+    /// Recomputes the tracking of the instances whose spec matches `tracks` (they track what
+    /// just changed).
+    pub(crate) fn recompute_tracking_of(&mut self, tracks: impl Fn(&InstanceSpec) -> bool) {
+        let now = Instant::now();
+        for i in self.insts.ids() {
+            if tracks(&self.insts[i].spec) {
+                self.recompute_tracking(i, now, false);
+            }
+        }
+    }
+
+    pub(crate) fn recompute_tracking(&mut self, i: InstId, now: Instant, initial: bool) {
+        let inst = &self.insts[i];
+        let mut fault = !inst.spec.dont_track_primary && !inst.link_up;
+        let mut delta = 0i32;
+        let mut weigh = |ok: bool, w: i32, reverse: bool, fault: &mut bool| {
+            if w == 0 {
+                if !ok {
+                    *fault = true;
+                }
+                return;
+            }
+            let w = if reverse { -w } else { w };
+            // Positive weights count while up, negative ones while down (keepalived).
+            if (w > 0) == ok {
+                delta += w;
+            }
+        };
+        for t in &inst.spec.track_interfaces {
+            let ok = inst.track_if_up.get(&t.name).copied().unwrap_or(false);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
+        for t in &inst.spec.track_scripts {
+            if self.insecure_scripts.contains(&t.name) {
+                continue;
+            }
+            let ok = self.scripts_ok.get(&t.name).copied().unwrap_or(true);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
+        for t in &inst.spec.track_processes {
+            let ok = self.procs_ok.get(&t.name).copied().unwrap_or(true);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
+        for t in &inst.spec.track_files {
+            // keepalived: weight 0 -> a non-zero value is a fault; else value × weight.
+            let v = inst.track_file_values.get(&t.name).copied().unwrap_or(0);
+            if t.weight == 0 {
+                if v != 0 {
+                    fault = true;
+                }
+            } else {
+                let w = if t.reverse { -t.weight } else { t.weight };
+                let add = v.saturating_mul(i64::from(w)).clamp(-254, 254);
+                delta += i32::try_from(add).unwrap_or(0);
+            }
+        }
+        if delta != inst.delta || initial {
+            self.insts[i].delta = delta;
+            self.feed(i, now, Input::PriorityChange(delta));
+        }
+        if fault != self.insts[i].fault || (initial && fault) {
+            self.insts[i].fault = fault;
+            self.feed(i, now, Input::Fault(fault));
+        }
+        let inst = &self.insts[i];
+        self.metrics
+            .set_priority(&inst.spec.name, inst.vr.priority().get());
+    }
+}

@@ -1,0 +1,462 @@
+//! Adverts in and out: the raw sockets and their receive threads, building and sending adverts
+//! (through the advert cache), gratuitous ARPs/NAs, and demultiplexing a received packet to its
+//! instance after [`vrrp_proto::validate()`].
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use socket2::Socket;
+use vrrp_proto::wire::ip::{checksum_mode, AhHeader, IpHeader, Ipv4Header, VRRP_TOS, VRRP_TTL};
+use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
+use vrrp_proto::{validate, Family, Input, Priority, ReceiveContext, RxPacket};
+
+use crate::config::InstanceSpec;
+use crate::inbox::Tx;
+use crate::instance::{Cx, Instance};
+use crate::runtime::{Env, Rt};
+use crate::{sock, Metrics, VrrpRuntimeError};
+
+/// Minimum grace after seeing the new master's first advert before a resigning master drops its
+/// VIPs (lets the new master install its VIPs and its gratuitous ARPs reach the clients first;
+/// the grace is one advert interval, at least this, at most 1 s).
+pub(crate) const HANDOVER_GRACE_MIN: Duration = Duration::from_millis(50);
+
+pub(crate) struct SockEntry {
+    /// Has a receive thread (false: a VMAC's send-only socket).
+    pub(crate) receive: bool,
+    pub(crate) ifindex: u32,
+    pub(crate) family: Family,
+    pub(crate) proto: i32,
+    pub(crate) fd: Arc<Socket>,
+}
+
+impl Env {
+    /// Receive threads for the sockets that have none yet.
+    pub(crate) fn spawn_readers(&mut self, socks: &[SockEntry]) -> Result<(), VrrpRuntimeError> {
+        while self.reading < socks.len() {
+            if socks[self.reading].receive {
+                self.spawn_reader(self.reading, &socks[self.reading])?;
+            }
+            self.reading += 1;
+        }
+        Ok(())
+    }
+
+    /// Receive thread for socket `i` (blocking recv with a short timeout; stamped on arrival).
+    pub(crate) fn spawn_reader(&mut self, i: usize, s: &SockEntry) -> Result<(), VrrpRuntimeError> {
+        let v6 = s.family == Family::V6;
+        let fd = s.fd.clone();
+        let tx = self.rx_tx.clone();
+        let stop = self.stop.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("vrrp-rx-{i}"))
+            .spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let got = if v6 {
+                        sock::recv_v6(&fd, &mut buf)
+                    } else {
+                        sock::recv(&fd, &mut buf).map(|n| buf[..n].to_vec())
+                    };
+                    match got {
+                        Ok(pkt) => {
+                            let now = Instant::now();
+                            if tx.send((i, pkt, now)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut
+                                || e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            log::warn!("VRRP receive: {e}");
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
+            })
+            .map_err(|source| VrrpRuntimeError::Io {
+                op: "spawning a receive thread".into(),
+                source,
+            })?;
+        self.readers.push(h);
+        Ok(())
+    }
+}
+
+/// The link watch: a thread that sends `Ok(())` whenever the kernel reports a link change,
+/// and the error (then ends) if the watch fails. `Err`: link events are unavailable.
+pub(crate) fn spawn_link_watch(
+    tx: Tx<Result<(), String>>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let w = netplat::LinkWatch::new(Duration::ZERO).map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("vrrp-links".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let ev = match w.wait() {
+                    Ok(false) => continue,
+                    Ok(true) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                };
+                let failed = ev.is_err();
+                if tx.send(ev).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// A gratuitous ARP/NA socket on `ifindex`.
+pub(crate) fn garp_socket(ifindex: u32) -> Result<netplat::PacketSocket, netplat::Error> {
+    netplat::PacketSocket::open(ifindex)
+}
+
+/// IP protocol of an instance's socket: AH or VRRP.
+pub(crate) fn sock_proto(spec: &InstanceSpec) -> i32 {
+    if matches!(spec.auth, vrrp_proto::AuthConfig::Ah(_)) {
+        sock::IPPROTO_AH
+    } else {
+        sock::IPPROTO_VRRP
+    }
+}
+
+/// The instances' raw sockets (one receiving socket per interface, family and protocol,
+/// shared by the instances there; send-only sockets of VMACs), and what goes out of them.
+pub(crate) struct Io {
+    /// Append-only: an instance and a receive thread refer to a socket by its position.
+    pub(crate) socks: Vec<SockEntry>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl Io {
+    pub(crate) fn send_advert_v6(&self, this: &Instance, priority: Priority) {
+        let inst = this;
+        let src = inst.primary;
+        let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
+            vec![inst.spec.mcast_group]
+        } else {
+            inst.spec.unicast_peers.iter().map(|p| p.addr).collect()
+        };
+        let repr = AdvertRepr {
+            vrid: inst.spec.vrid,
+            priority,
+            interval: inst.spec.interval,
+            auth: vrrp_proto::Auth::None,
+            addrs: inst.vr.config().vips.clone(),
+        };
+        for dst in dsts {
+            let IpAddr::V6(d6) = dst else { continue };
+            let mode = checksum_mode(inst.spec.version, src, dst, false);
+            let bytes = match repr.to_bytes(mode) {
+                Ok(b) => b,
+                Err(e) => {
+                    log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name);
+                    continue;
+                }
+            };
+            let tx = &self.socks[inst.tx_sock];
+            let scope =
+                if d6.segments()[0] & 0xff0f == 0xff02 || d6.segments()[0] & 0xffc0 == 0xfe80 {
+                    tx.ifindex
+                } else {
+                    0
+                };
+            let sa: socket2::SockAddr =
+                std::net::SocketAddr::V6(std::net::SocketAddrV6::new(d6, 0, 0, scope)).into();
+            match tx.fd.send_to(&bytes, &sa) {
+                Ok(_) => Metrics::bump(&self.metrics.adverts_sent),
+                Err(e) => {
+                    Metrics::bump(&self.metrics.send_errors);
+                    log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
+                }
+            }
+        }
+    }
+
+    /// Sends `this` instance's advert with `priority` to its group or each unicast peer.
+    pub(crate) fn send_advert(&self, this: &mut Instance, priority: Priority) {
+        let inst = &*this;
+        let IpAddr::V4(src) = inst.primary else {
+            self.send_advert_v6(this, priority);
+            return;
+        };
+        let unicast = !inst.spec.unicast_peers.is_empty();
+        let ah_key = match inst.spec.auth {
+            vrrp_proto::AuthConfig::Ah(k) => Some(k),
+            _ => None,
+        };
+        for k in 0..inst.spec.unicast_peers.len().max(1) {
+            let inst = &mut *this;
+            let dst = match inst.spec.unicast_peers.get(k) {
+                Some(p) => p.addr,
+                None => inst.spec.mcast_group,
+            };
+            let IpAddr::V4(d4) = dst else { continue };
+            // Our own IP ident (the kernel would fill a zero one in after we computed the AH
+            // ICV, which covers it).
+            inst.ip_ident = inst.ip_ident.wrapping_add(1).max(1);
+            let ident = inst.ip_ident;
+            // The cached advert restamped; an AH advert (its ICV covers the ident and its
+            // sequence number moves) is refused by the restamp and emitted again.
+            let hit = inst
+                .advert_cache
+                .iter()
+                .position(|c| (c.0, c.1, c.2) == (priority, src, d4))
+                .filter(|&x| {
+                    vrrp_proto::wire::ip::restamp_ipv4_ident(&mut inst.advert_cache[x].3, ident)
+                        .is_ok()
+                });
+            let slot = match hit {
+                Some(x) => x,
+                None => {
+                    let ah = ah_key.map(|_| {
+                        inst.ah_tx_seq = inst.ah_tx_seq.wrapping_add(1);
+                        AhHeader {
+                            next_header: 112,
+                            spi: u32::from(src),
+                            seq: inst.ah_tx_seq,
+                            icv: [0; 12],
+                        }
+                    });
+                    let pkt = IpAdvert {
+                        ip: IpHeader::V4(Ipv4Header {
+                            tos: VRRP_TOS,
+                            ident,
+                            flags_frag: 0,
+                            ttl: if unicast {
+                                inst.spec.unicast_ttl
+                            } else {
+                                VRRP_TTL
+                            },
+                            protocol: 112,
+                            src,
+                            dst: d4,
+                        }),
+                        ah,
+                        advert: AdvertRepr {
+                            vrid: inst.spec.vrid,
+                            priority,
+                            interval: inst.spec.interval,
+                            auth: inst.spec.wire_auth(),
+                            addrs: inst.vr.config().vips.clone(),
+                        },
+                    };
+                    let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
+                    match pkt.emit(mode, ah_key.as_ref(), unicast) {
+                        Ok(b) => {
+                            inst.advert_cache.retain(|c| c.2 != d4);
+                            inst.advert_cache.push((priority, src, d4, b));
+                            inst.advert_cache.len() - 1
+                        }
+                        Err(e) => {
+                            log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let inst = &*this;
+            let bytes = &inst.advert_cache[slot].3;
+            let fd = &self.socks[inst.tx_sock].fd;
+            match sock::send_to(fd, bytes, dst) {
+                Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
+                Err(e) => {
+                    Metrics::bump(&self.metrics.send_errors);
+                    log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
+                }
+            }
+        }
+    }
+
+    /// One gratuitous ARP/NA for VIP `addr` of instance `this`, on the VIP's interface with its MAC
+    /// (the VMAC's for VIPs on the instance's interface).
+    pub(crate) fn send_garp(&self, this: &Instance, addr: IpAddr) {
+        let inst = this;
+        let dev = inst
+            .spec
+            .vips
+            .iter()
+            .chain(&inst.spec.excluded)
+            .find(|v| v.addr == addr)
+            .and_then(|v| v.dev.as_deref());
+        let on_vmac = inst
+            .addr_vmacs
+            .iter()
+            .find(|a| a.spec.addrs.contains(&addr))
+            .and_then(|a| Some((a.mac, a.packet.as_ref()?)));
+        let (mac, ps) = match on_vmac {
+            Some(x) => x,
+            None => match dev.and_then(|d| inst.garp_ifs.iter().find(|g| g.0 == d)) {
+                Some((_, m, p)) => (*m, p),
+                None => match &inst.packet {
+                    Some(p) => (inst.mac, p),
+                    None => return,
+                },
+            },
+        };
+        let frame: Vec<u8> = match addr {
+            IpAddr::V4(a) => frames::gratuitous_arp(mac, a).to_vec(),
+            IpAddr::V6(a) => frames::unsolicited_na(mac, a, false).to_vec(),
+        };
+        match ps.send(&frame) {
+            Ok(()) => Metrics::bump(&self.metrics.garps_sent),
+            Err(e) => log::debug!("VRRP_Instance({}) GARP: {e}", inst.spec.name),
+        }
+    }
+}
+
+impl Instance {
+    /// `rep` gratuitous ARPs/NAs for each VIP and excluded VIP of this instance, now or paced
+    /// (see [`crate::garp`]).
+    pub(crate) fn send_garps(&self, cx: &mut Cx<'_>, rep: u32, now: Instant) {
+        let inst = self;
+        if inst.packet.is_none() {
+            return;
+        }
+        // Per interface (a VIP's `dev`, else the instance's), in configuration order.
+        let mut by_if: Vec<(&str, Vec<IpAddr>)> = Vec::new();
+        for v in inst.spec.vips.iter().chain(&inst.spec.excluded) {
+            let ifname = v.dev.as_deref().unwrap_or(&inst.spec.ifname);
+            match by_if.iter_mut().find(|x| x.0 == ifname) {
+                Some(x) => x.1.push(v.addr),
+                None => by_if.push((ifname, vec![v.addr])),
+            }
+        }
+        let mut now_out = Vec::new();
+        for (ifname, addrs) in by_if {
+            now_out.extend(cx.pacers.request(ifname, &inst.spec.name, &addrs, rep, now));
+        }
+        for a in now_out {
+            cx.io.send_garp(self, a);
+        }
+    }
+}
+
+impl Rt {
+    pub(crate) fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
+        // Find the VRID (IPv4: after the IP header and an optional AH header; IPv6: the
+        // rebuilt 40-byte header).
+        let Some(&vihl) = pkt.first() else { return };
+        let v6 = vihl >> 4 == 6;
+        let voff = if v6 {
+            40
+        } else {
+            let ihl = usize::from(vihl & 0x0f) * 4;
+            let proto = pkt.get(9).copied().unwrap_or(0);
+            if proto == 51 {
+                ihl + 24
+            } else {
+                ihl
+            }
+        };
+        let Some(&vrid) = pkt.get(voff + 1) else {
+            self.metrics.reject(None, "packet_len_err");
+            return;
+        };
+        let src = if v6 {
+            match pkt.get(8..24).and_then(|b| <[u8; 16]>::try_from(b).ok()) {
+                Some(b) => IpAddr::V6(std::net::Ipv6Addr::from(b)),
+                None => return,
+            }
+        } else {
+            match pkt.get(12..16) {
+                Some(b) => IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+                None => return,
+            }
+        };
+        let Some(i) = self
+            .insts
+            .find(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
+        else {
+            Metrics::bump(&self.metrics.unknown_vrid);
+            return;
+        };
+        if src == self.insts[i].primary {
+            return;
+        }
+        let inst = &self.insts[i];
+        let peers: Vec<IpAddr> = inst.spec.unicast_peers.iter().map(|p| p.addr).collect();
+        let rc = inst.vr.config();
+        let known_master = inst.vr.master_addr() == Some(src);
+        let ctx = ReceiveContext {
+            version: inst.spec.version,
+            family: inst.spec.family,
+            vrid: inst.spec.vrid,
+            auth: inst.spec.auth,
+            advert_interval: inst.spec.interval,
+            vips: &rc.vips,
+            check_addresses: !(inst.spec.skip_check_adv_addr && known_master),
+            unicast: !peers.is_empty(),
+            unicast_peers: &peers,
+            check_unicast_src: inst.spec.check_unicast_src,
+            v3_checksum_as_v2: false,
+            ah_last_seq: inst.ah_last_seq,
+        };
+        let rx = if v6 {
+            let dst = pkt
+                .get(24..40)
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .map(std::net::Ipv6Addr::from)
+                .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+            let IpAddr::V6(src6) = src else { return };
+            RxPacket::Ipv6 {
+                payload: pkt.get(40..).unwrap_or(&[]),
+                src: src6,
+                dst,
+                hop_limit: pkt.get(7).copied().unwrap_or(0),
+            }
+        } else {
+            RxPacket::Ipv4(pkt)
+        };
+        match validate(rx, &ctx).and_then(|v| v.to_accepted()) {
+            Err(e) => {
+                self.metrics.rejected(&inst.spec.name, &e);
+                log::debug!(
+                    "VRRP_Instance({}) advert from {src} rejected: {e}",
+                    inst.spec.name
+                );
+            }
+            Ok(acc) => {
+                // unicast_peer min_ttl / max_ttl.
+                if let Some(p) = inst.spec.unicast_peers.iter().find(|p| p.addr == acc.src) {
+                    let lo = p.min_ttl.unwrap_or(0);
+                    let hi = p.max_ttl.unwrap_or(255);
+                    if acc.ttl < lo || acc.ttl > hi {
+                        self.metrics
+                            .reject(Some(&inst.spec.name), "ttl_out_of_range");
+                        return;
+                    }
+                }
+                self.metrics.accepted(&inst.spec.name, &acc);
+                if let Some(s) = acc.ah_seq {
+                    self.insts[i].ah_last_seq = s;
+                }
+                if self.insts[i].handover_until.is_some()
+                    && acc.advert.priority.get() > 0
+                    && self.insts[i].handover_drop_at.is_none()
+                {
+                    let iv = self.insts[i].vr.config().advert_interval.to_duration();
+                    let grace = iv.clamp(HANDOVER_GRACE_MIN, Duration::from_secs(1));
+                    self.insts[i].handover_drop_at = Some(at + grace);
+                    // The bound no longer applies: the new master is there.
+                    self.insts[i].handover_until = None;
+                }
+                self.feed(
+                    i,
+                    at,
+                    Input::Advert {
+                        src: acc.src,
+                        ttl: acc.ttl,
+                        repr: acc.advert,
+                    },
+                );
+            }
+        }
+    }
+}

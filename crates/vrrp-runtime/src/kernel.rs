@@ -1,0 +1,682 @@
+//! Everything the VRRP runtime puts in the kernel through rtnetlink (`netplat`): VIPs and their
+//! lease, virtual routes and rules, `static_ipaddress`/`static_routes`/`static_rules`, and VMACs
+//! (macvlans and their sysctls).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use conf_parse::{Config, IpAddress};
+use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
+use vrrp_proto::Family;
+
+use crate::config::{self};
+use crate::instance::Instance;
+use crate::located::Located;
+use crate::{Metrics, VrrpRuntimeError};
+
+/// What a VMAC is to be: its VRID and family (hence its MAC), name, whether IPv6 stays on, and
+/// the link-local source address to put on it.
+#[derive(Clone, Copy)]
+pub(crate) struct VmacReq<'a> {
+    pub(crate) vrid: u8,
+    pub(crate) family: Family,
+    pub(crate) name: &'a str,
+    pub(crate) ipv6_on: bool,
+    pub(crate) link_local: Option<std::net::Ipv6Addr>,
+}
+
+/// A running address VMAC: its plan, link index, whether we created it, MAC and GARP socket.
+pub(crate) struct AddrVmac {
+    pub(crate) spec: config::AddrVmacSpec,
+    pub(crate) index: u32,
+    pub(crate) created: bool,
+    pub(crate) mac: [u8; 6],
+    pub(crate) packet: Option<PacketSocket>,
+}
+
+pub(crate) fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError {
+    move |source| VrrpRuntimeError::Netlink { op, source }
+}
+
+pub(crate) fn parse_scope(s: &str) -> Scope {
+    match s {
+        "host" => Scope::Host,
+        "link" => Scope::Link,
+        "site" => Scope::Site,
+        "nowhere" => Scope::Nowhere,
+        "global" | "universe" => Scope::Universe,
+        n => n.parse::<u8>().map(Scope::Other).unwrap_or(Scope::Universe),
+    }
+}
+
+/// What `static_ipaddress`, `static_routes` and `static_rules` installed.
+#[derive(Default)]
+pub(crate) struct Statics {
+    pub(crate) addrs: Vec<AddressSpec>,
+    pub(crate) routes: Vec<netplat::RouteSpec>,
+    pub(crate) rules: Vec<(netplat::RuleSpec, Located)>,
+}
+
+/// The VRRP virtual MAC of a VRID (RFC 5798 §7.3): 00:00:5e:00:01:VRID for IPv4,
+/// 00:00:5e:00:02:VRID for IPv6.
+pub(crate) fn vmac_mac(vrid: u8, family: Family) -> [u8; 6] {
+    let f = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, f, vrid]
+}
+
+pub(crate) fn fmt_mac(m: &[u8]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+pub(crate) fn primary_address(
+    rtnl: &mut Rtnl,
+    ifindex: u32,
+    family: Family,
+    vips: &[IpAddress],
+) -> Option<IpAddr> {
+    let addrs = rtnl.addresses(Some(ifindex)).ok()?;
+    addrs
+        .iter()
+        .filter(|a| match family {
+            Family::V4 => a.addr.is_ipv4(),
+            Family::V6 => matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80),
+        })
+        .find(|a| !vips.iter().any(|v| v.addr == a.addr))
+        .map(|a| a.addr)
+}
+
+/// The runtime's side of the kernel: the rtnetlink socket and what was installed through it
+/// besides the instances' own (static addresses, routes and rules). Instance-level operations
+/// take the instance they act for.
+pub(crate) struct Kernel {
+    pub(crate) rtnl: Rtnl,
+    pub(crate) metrics: Arc<Metrics>,
+    /// VIPs carry a lease (see the crate documentation).
+    pub(crate) lease: bool,
+    /// Moves when the kernel refused a lease renewal: every instance then prepares its renewals
+    /// again from its configuration (a recreated VIP `dev` is found by name again).
+    pub(crate) lease_epoch: u64,
+    /// Installed `static_ipaddress`, `static_routes` and `static_rules`.
+    pub(crate) statics: Statics,
+}
+
+impl Kernel {
+    /// The link named `name`.
+    pub(crate) fn link_by_name(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<netplat::Link>, netplat::Error> {
+        self.rtnl.link_by_name(name)
+    }
+
+    /// Every link.
+    pub(crate) fn links(&mut self) -> Result<Vec<netplat::Link>, netplat::Error> {
+        self.rtnl.links()
+    }
+
+    /// The address adverts leave from on `ifindex` (see [`primary_address`]).
+    pub(crate) fn primary_address(
+        &mut self,
+        ifindex: u32,
+        family: Family,
+        vips: &[IpAddress],
+    ) -> Option<IpAddr> {
+        primary_address(&mut self.rtnl, ifindex, family, vips)
+    }
+
+    pub(crate) fn new(metrics: Arc<Metrics>, lease: bool) -> Result<Kernel, VrrpRuntimeError> {
+        Ok(Kernel {
+            rtnl: Rtnl::new().map_err(nl("opening rtnetlink".into()))?,
+            metrics,
+            lease,
+            lease_epoch: 0,
+            statics: Statics::default(),
+        })
+    }
+}
+
+impl Kernel {
+    /// The instance's VMAC: reused if a macvlan of that name with the virtual MAC already sits
+    /// on the base interface (an earlier run), else created; up, with keepalived's settings:
+    /// no automatic IPv6 link-local address (`addr_gen_mode` none, RFC 5798 §7.4); IPv4:
+    /// IPv6 off on the VMAC (unless excluded VIPs are IPv6), VMAC arp_ignore 1, accept_local
+    /// 1, rp_filter 0, promote_secondaries 1, base arp_ignore 1, arp_filter 1; IPv6: the
+    /// instance's link-local source address added to the VMAC (no DAD, deprecated so it is never
+    /// picked for other traffic), so adverts leave from it with the virtual MAC. Returns the
+    /// link and whether it was created here.
+    pub(crate) fn setup_vmac(
+        &mut self,
+        inst: &str,
+        base: &netplat::Link,
+        v: &VmacReq<'_>,
+    ) -> Result<(netplat::Link, bool), String> {
+        let VmacReq {
+            vrid,
+            family,
+            name,
+            ipv6_on,
+            link_local,
+        } = *v;
+        let mac = vmac_mac(vrid, family);
+        let (link, created) = match self.rtnl.link_by_name(name) {
+            Ok(Some(l)) if l.parent == Some(base.index) && l.mac == mac => (l, false),
+            Ok(Some(_)) => {
+                return Err(format!(
+                    "interface {name} exists and is not this instance's VMAC (macvlan on {} with MAC {})",
+                    base.name,
+                    fmt_mac(&mac)
+                ))
+            }
+            Ok(None) => {
+                let l = self
+                    .rtnl
+                    .add_macvlan(name, base.index, netplat::MacvlanMode::Private, Some(mac))
+                    .map_err(|e| format!("creating VMAC {name}: {e}"))?;
+                (l, true)
+            }
+            Err(e) => return Err(format!("looking up {name}: {e}")),
+        };
+        let mut settings: Vec<(&str, &str, &str, &str)> = vec![
+            ("ipv6", name, "addr_gen_mode", "1"),
+            (
+                "ipv6",
+                name,
+                "disable_ipv6",
+                if ipv6_on { "0" } else { "1" },
+            ),
+        ];
+        if family == Family::V4 {
+            settings.extend([
+                ("ipv4", name, "arp_ignore", "1"),
+                ("ipv4", name, "accept_local", "1"),
+                ("ipv4", name, "rp_filter", "0"),
+                ("ipv4", name, "promote_secondaries", "1"),
+                ("ipv4", base.name.as_str(), "arp_ignore", "1"),
+                ("ipv4", base.name.as_str(), "arp_filter", "1"),
+            ]);
+        }
+        for (fam, ifname, key, value) in settings {
+            let path = format!("/proc/sys/net/{fam}/conf/{ifname}/{key}");
+            if let Err(e) = std::fs::write(&path, value) {
+                log::warn!("VMAC {name}: setting {path} = {value}: {e}");
+            }
+        }
+        self.rtnl
+            .set_link_up(link.index, true)
+            .map_err(|e| format!("bringing VMAC {name} up: {e}"))?;
+        if let Some(ll) = link_local {
+            let a = AddressSpec::new(link.index, IpAddr::V6(ll), 64)
+                .scope(if ll.segments()[0] & 0xffc0 == 0xfe80 {
+                    Scope::Link
+                } else {
+                    Scope::Universe
+                })
+                .flags(netplat::AddrFlags::NODAD)
+                .lifetimes(u32::MAX, 0);
+            if let Err(e) = self.rtnl.replace_address(&a) {
+                return Err(format!("adding source address {ll} to VMAC {name}: {e}"));
+            }
+        }
+        if created {
+            log::info!(
+                "VRRP_Instance({inst}) created VMAC {name} ({}) on {}",
+                fmt_mac(&mac),
+                base.name
+            );
+        }
+        Ok((link, created))
+    }
+
+    /// Deletes the VMACs `inst` created, if any.
+    pub(crate) fn drop_vmacs(&mut self, inst: &mut Instance) {
+        for av in std::mem::take(&mut inst.addr_vmacs) {
+            if av.created {
+                if let Err(e) = self.rtnl.del_link(av.index) {
+                    log::warn!(
+                        "VRRP_Instance({}) deleting VMAC {}: {e}",
+                        inst.spec.name,
+                        av.spec.name
+                    );
+                }
+            }
+        }
+        if let Some(ix) = inst.vmac_created.take() {
+            if let Err(e) = self.rtnl.del_link(ix) {
+                log::warn!(
+                    "VRRP_Instance({}) deleting VMAC {}: {e}",
+                    inst.spec.name,
+                    inst.vip_if.0
+                );
+            }
+        }
+    }
+
+    pub(crate) fn vip_spec(
+        &mut self,
+        inst: &Instance,
+        v: &IpAddress,
+        with_lease: bool,
+    ) -> Option<AddressSpec> {
+        let what = format!("VRRP_Instance({}) VIP", inst.spec.name);
+        let default = inst.vip_if.clone();
+        let mut s = self.address_spec(v, Some(default), &what)?;
+        if let Some(av) = inst
+            .addr_vmacs
+            .iter()
+            .find(|a| a.spec.addrs.contains(&v.addr))
+        {
+            s.index = av.index;
+        }
+        if with_lease && v.addr.is_ipv4() {
+            let lease = inst.lease_secs();
+            s = s.lifetimes(lease, lease);
+        }
+        Some(s)
+    }
+
+    /// The kernel form of a configured address: its `dev` (else `default`, an interface name
+    /// and index) resolved, label, scope, broadcast. `None` (logged, located) if it has no
+    /// usable interface.
+    pub(crate) fn address_spec(
+        &mut self,
+        v: &IpAddress,
+        default: Option<(String, u32)>,
+        what: &str,
+    ) -> Option<AddressSpec> {
+        let index = match (&v.dev, default) {
+            (Some(d), Some((name, index))) if *d == name => index,
+            (Some(d), _) => match self.rtnl.link_by_name(d) {
+                Ok(Some(l)) => l.index,
+                _ => {
+                    log::error!(
+                        "{}:{}: {what} {}: dev {d} does not exist",
+                        v.loc.0.file,
+                        v.loc.0.line,
+                        v.addr
+                    );
+                    return None;
+                }
+            },
+            (None, Some((_, index))) => index,
+            (None, None) => {
+                log::error!(
+                    "{}:{}: {what} {}: no dev given",
+                    v.loc.0.file,
+                    v.loc.0.line,
+                    v.addr
+                );
+                return None;
+            }
+        };
+        let mut s = AddressSpec::new(index, v.addr, v.prefix_len);
+        if let Some(l) = &v.label {
+            s = s.label(l.clone());
+        }
+        if let Some(sc) = &v.scope {
+            s = s.scope(parse_scope(sc));
+        }
+        if let Some(b) = v.brd {
+            s = s.broadcast(b);
+        }
+        if let Some((p, plen)) = v.peer {
+            s = s.peer(p);
+            if let Some(plen) = plen {
+                s.prefix_len = plen;
+            }
+        }
+        // As keepalived's netlink_ipaddress: IPv6 addresses without DAD unless `-nodad` (VRRP
+        // is the duplicate detection; a VIP must not end up "dadfailed" after a split brain),
+        // `preferred_lft` for IPv6 only, and the flag words.
+        let has = |w: &str| v.other.iter().any(|o| o == w);
+        if v.addr.is_ipv6() && !has("-nodad") {
+            s = s.flags(netplat::AddrFlags::NODAD);
+        }
+        for (w, f) in [
+            ("home", netplat::AddrFlags(0x10)),
+            ("mngtmpaddr", netplat::AddrFlags(0x100)),
+            ("noprefixroute", netplat::AddrFlags::NOPREFIXROUTE),
+            ("autojoin", netplat::AddrFlags::MCAUTOJOIN),
+        ] {
+            if has(w) {
+                s = s.flags(f);
+            }
+        }
+        if let (true, Some(p)) = (v.addr.is_ipv6(), &v.preferred_lft) {
+            let p = if p == "forever" {
+                u32::MAX
+            } else {
+                p.parse().unwrap_or(u32::MAX)
+            };
+            s = s.lifetimes(u32::MAX, p);
+        }
+        Some(s)
+    }
+
+    /// `static_ipaddress`, `static_routes` and `static_rules` of `config`, in kernel form (what
+    /// cannot be resolved is logged with its location and left out).
+    pub(crate) fn static_specs(&mut self, config: &Config) -> Statics {
+        let addrs = config
+            .static_ipaddress
+            .iter()
+            .filter_map(|v| self.address_spec(v, None, "static_ipaddress"))
+            .collect();
+        let mut routes = Vec::new();
+        for l in &config.static_routes {
+            let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+            let (mut spec, dev) = match crate::routes::parse(&l.words) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::error!("{at}: static_routes: {e}; route ignored");
+                    continue;
+                }
+            };
+            if let Some(d) = dev {
+                match self.rtnl.link_by_name(&d) {
+                    Ok(Some(link)) => spec = spec.dev(link.index),
+                    _ => {
+                        log::error!("{at}: static_routes: dev {d} does not exist; route ignored");
+                        continue;
+                    }
+                }
+            }
+            routes.push(spec);
+        }
+        let mut rules = Vec::new();
+        for l in &config.static_rules {
+            let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
+            match crate::rules::parse(&l.words) {
+                Ok(r) => rules.push((r, Located(at))),
+                Err(e) => log::error!("{at}: static_rules: {e}; rule ignored"),
+            }
+        }
+        Statics {
+            addrs,
+            routes,
+            rules,
+        }
+    }
+
+    /// Installs the static addresses, routes and rules of `config`, removing the ones a
+    /// previous configuration had and this one has not (keepalived installs them at start and
+    /// removes them at stop).
+    pub(crate) fn apply_statics(&mut self, config: &Config) {
+        let new = self.static_specs(config);
+        let old = std::mem::take(&mut self.statics);
+        let gone_rules: Vec<(netplat::RuleSpec, Located)> = old
+            .rules
+            .into_iter()
+            .filter(|r| !new.rules.iter().any(|n| n.0 == r.0))
+            .collect();
+        self.remove_rules(&gone_rules, false);
+        for r in old.routes.iter().filter(|r| !new.routes.contains(r)) {
+            self.del_static_route(r);
+        }
+        for a in old.addrs.iter().filter(|a| !new.addrs.contains(a)) {
+            self.del_static_address(a);
+        }
+        for a in &new.addrs {
+            if let Err(e) = self.rtnl.replace_address(a) {
+                log::error!("static_ipaddress: {e}");
+            }
+        }
+        for r in &new.routes {
+            if let Err(e) = self.rtnl.replace_route(r) {
+                log::error!("static_routes: {e}");
+            }
+        }
+        self.add_rules(&new.rules);
+        self.statics = new;
+    }
+
+    /// Removes the static addresses, routes and rules (at stop).
+    pub(crate) fn clear_statics(&mut self) {
+        let old = std::mem::take(&mut self.statics);
+        self.remove_rules(&old.rules, false);
+        for r in &old.routes {
+            self.del_static_route(r);
+        }
+        for a in &old.addrs {
+            self.del_static_address(a);
+        }
+    }
+
+    pub(crate) fn del_static_route(&mut self, r: &netplat::RouteSpec) {
+        match self.rtnl.del_route(r) {
+            Ok(()) => {}
+            Err(e) if e.errno() == Some(netplat::errno::ESRCH) => {}
+            Err(e) => log::error!("static_routes: {e}"),
+        }
+    }
+
+    pub(crate) fn del_static_address(&mut self, a: &AddressSpec) {
+        match self.rtnl.del_address(a) {
+            Ok(()) => {}
+            Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
+            Err(e) => log::error!("static_ipaddress: {e}"),
+        }
+    }
+
+    pub(crate) fn add_vips(&mut self, inst: &mut Instance) {
+        let routes = inst.spec.routes.clone();
+        self.add_routes(inst, &routes);
+        let rules = inst.spec.rules.clone();
+        self.add_rules(&rules);
+        let lease = self.lease;
+        for v in inst.all_vips() {
+            let Some(spec) = self.vip_spec(inst, &v, lease) else {
+                continue;
+            };
+            if let Err(e) = self.rtnl.replace_address(&spec) {
+                self.vip_error(inst, &v, "adding", &e);
+            }
+        }
+        inst.holding = true;
+        inst.last_refresh = Some(Instant::now());
+        inst.lease_msgs = None;
+    }
+
+    /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
+    /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
+    /// returned for earlier renewals are logged here.
+    pub(crate) fn renew_lease(&mut self, inst: &mut Instance) {
+        let late = self.rtnl.take_late_errors();
+        if !late.is_empty() {
+            for e in &late {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!("renewing a VIP lease: {e}");
+            }
+            // Rebuilt from the configuration at their next renewal: a VIP's `dev` that was
+            // deleted and created again is found by name again (and the VIP put back on it).
+            self.lease_epoch = self.lease_epoch.wrapping_add(1);
+        }
+        if inst
+            .lease_msgs
+            .as_ref()
+            .is_none_or(|m| m.0 != self.lease_epoch)
+        {
+            let mut msgs = Vec::new();
+            for v in inst.all_vips().iter().filter(|v| v.addr.is_ipv4()) {
+                let Some(spec) = self.vip_spec(inst, v, true) else {
+                    continue;
+                };
+                match Rtnl::prepare_replace_address(&spec) {
+                    Ok(p) => {
+                        msgs.push(p.with_context(&format!("VRRP_Instance({})", inst.spec.name)))
+                    }
+                    Err(e) => self.vip_error(inst, v, "renewing", &e),
+                }
+            }
+            inst.lease_msgs = Some((self.lease_epoch, msgs));
+        }
+        for p in inst.lease_msgs.iter().flat_map(|m| &m.1) {
+            if let Err(e) = self.rtnl.send_prepared(p) {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!("VRRP_Instance({}) renewing VIP lease: {e}", inst.spec.name);
+            }
+        }
+        inst.last_refresh = Some(Instant::now());
+    }
+
+    /// Counts and logs (located at the VIP's configuration line) a failure to `what` a VIP of
+    /// instance `i`.
+    pub(crate) fn vip_error(&self, inst: &Instance, v: &IpAddress, what: &str, e: &netplat::Error) {
+        Metrics::bump(&self.metrics.vip_errors);
+        log::error!(
+            "{}:{}: VRRP_Instance({}) {what} VIP {}/{}: {e}",
+            v.loc.0.file,
+            v.loc.0.line,
+            inst.spec.name,
+            v.addr,
+            v.prefix_len
+        );
+    }
+
+    pub(crate) fn remove_vips(&mut self, inst: &mut Instance, quiet: bool) {
+        let vips = inst.all_vips();
+        self.del_vips(inst, &vips, quiet);
+        let routes = inst.spec.routes.clone();
+        self.remove_routes(inst, &routes, quiet);
+        let rules = inst.spec.rules.clone();
+        self.remove_rules(&rules, quiet);
+        inst.holding = false;
+        inst.lease_msgs = None;
+    }
+
+    /// Deletes these addresses of instance `i`; `quiet`: leftovers from an earlier run (their
+    /// removal is logged, failures are not).
+    pub(crate) fn del_vips(&mut self, inst: &mut Instance, vips: &[IpAddress], quiet: bool) {
+        inst.lease_msgs = None;
+        for v in vips {
+            let Some(spec) = self.vip_spec(inst, v, false) else {
+                continue;
+            };
+            match self.rtnl.del_address(&spec) {
+                Ok(()) => {
+                    if quiet {
+                        log::info!(
+                            "VRRP_Instance({}) removed leftover VIP {}/{}",
+                            inst.spec.name,
+                            v.addr,
+                            v.prefix_len
+                        );
+                    }
+                }
+                Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
+                Err(e) => {
+                    if !quiet {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!(
+                            "VRRP_Instance({}) removing VIP {}/{}: {e}",
+                            inst.spec.name,
+                            v.addr,
+                            v.prefix_len
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kernel form of a virtual route of instance `i`: its `dev` resolved, or the
+    /// instance's interface when it has neither `dev` nor `via`.
+    pub(crate) fn route_spec(
+        &mut self,
+        inst: &Instance,
+        r: &crate::routes::VirtualRoute,
+    ) -> Option<netplat::RouteSpec> {
+        let mut spec = r.spec.clone();
+        match &r.dev {
+            Some(d) => match self.rtnl.link_by_name(d) {
+                Ok(Some(l)) => spec = spec.dev(l.index),
+                _ => {
+                    log::error!(
+                        "{}: VRRP_Instance({}) virtual route dev {d} does not exist",
+                        r.at,
+                        inst.spec.name
+                    );
+                    return None;
+                }
+            },
+            None if spec.gateway.is_none() && spec.kind == netplat::RouteKind::Unicast => {
+                spec = spec.dev(inst.vip_if.1);
+            }
+            None => {}
+        }
+        Some(spec)
+    }
+
+    /// Installs rules (an identical rule already there counts as installed).
+    pub(crate) fn add_rules(&mut self, rules: &[(netplat::RuleSpec, Located)]) {
+        for (r, at) in rules {
+            match self.rtnl.add_rule(r) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::EEXIST) => {}
+                Err(e) => {
+                    Metrics::bump(&self.metrics.vip_errors);
+                    log::error!("{at}: {e}");
+                }
+            }
+        }
+    }
+
+    pub(crate) fn remove_rules(&mut self, rules: &[(netplat::RuleSpec, Located)], quiet: bool) {
+        for (r, at) in rules {
+            match self.rtnl.del_rule(r) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::ENOENT) => {}
+                Err(e) => {
+                    if !quiet {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!("{at}: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add_routes(
+        &mut self,
+        inst: &mut Instance,
+        routes: &[crate::routes::VirtualRoute],
+    ) {
+        for r in routes {
+            let Some(spec) = self.route_spec(inst, r) else {
+                continue;
+            };
+            if let Err(e) = self.rtnl.replace_route(&spec) {
+                Metrics::bump(&self.metrics.vip_errors);
+                log::error!("{}: VRRP_Instance({}) {e}", r.at, inst.spec.name);
+            }
+        }
+    }
+
+    pub(crate) fn remove_routes(
+        &mut self,
+        inst: &mut Instance,
+        routes: &[crate::routes::VirtualRoute],
+        quiet: bool,
+    ) {
+        for r in routes {
+            let Some(spec) = self.route_spec(inst, r) else {
+                continue;
+            };
+            match self.rtnl.del_route(&spec) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(netplat::errno::ESRCH) => {}
+                Err(e) => {
+                    if !quiet {
+                        Metrics::bump(&self.metrics.vip_errors);
+                        log::error!("{}: VRRP_Instance({}) {e}", r.at, inst.spec.name);
+                    }
+                }
+            }
+        }
+    }
+}
