@@ -265,7 +265,13 @@ fn passive_mode() {
     assert_eq!(sim.s[1].state(), State::Up);
     assert_eq!(sim.s[0].state(), State::Up);
 
-    let mut sim = Sim::new(passive, SessionConfig { passive: true, ..cfg(3) });
+    let mut sim = Sim::new(
+        passive,
+        SessionConfig {
+            passive: true,
+            ..cfg(3)
+        },
+    );
     sim.run(Duration::from_secs(10));
     assert!(sim.sent.is_empty());
 }
@@ -314,7 +320,13 @@ fn jitter_bounds_and_determinism() {
                 seed,
                 ..cfg(1)
             };
-            let mut sim = Sim::new(c, SessionConfig { seed: seed + 1, ..cfg(2) });
+            let mut sim = Sim::new(
+                c,
+                SessionConfig {
+                    seed: seed + 1,
+                    ..cfg(2)
+                },
+            );
             sim.run(Duration::from_secs(5));
             sim.sent
                 .iter()
@@ -363,7 +375,13 @@ fn authentication_between_sessions() {
         assert!(sim.dropped.is_empty(), "{ty:?}: {:?}", sim.dropped);
 
         let wrong = AuthKey::new(ty, 9, b"other").unwrap();
-        let mut sim = Sim::new(a, SessionConfig { auth: Some(wrong), ..cfg(2) });
+        let mut sim = Sim::new(
+            a,
+            SessionConfig {
+                auth: Some(wrong),
+                ..cfg(2)
+            },
+        );
         sim.run(Duration::from_secs(3));
         assert_eq!(sim.s[1].state(), State::Down);
         let want = if ty == AuthType::SimplePassword {
@@ -374,7 +392,13 @@ fn authentication_between_sessions() {
         assert!(sim.s[1].counters().rx.get(want) > 0, "{ty:?}");
     }
     let key = AuthKey::new(AuthType::KeyedSha1, 1, b"k").unwrap();
-    let mut sim = Sim::new(SessionConfig { auth: Some(key), ..cfg(1) }, cfg(2));
+    let mut sim = Sim::new(
+        SessionConfig {
+            auth: Some(key),
+            ..cfg(1)
+        },
+        cfg(2),
+    );
     sim.run(Duration::from_secs(3));
     assert_eq!(sim.s[0].state(), State::Down);
     assert!(sim.s[1].counters().rx.get("rx_auth_unexpected") > 0);
@@ -386,8 +410,20 @@ fn authentication_between_sessions() {
 fn meticulous_replay_refused() {
     let key = AuthKey::new(AuthType::MeticulousKeyedMd5, 3, b"pw").unwrap();
     let t0 = Instant::now();
-    let mut a = Session::new(SessionConfig { auth: Some(key), ..cfg(1) }, t0);
-    let mut b = Session::new(SessionConfig { auth: Some(key), ..cfg(2) }, t0);
+    let mut a = Session::new(
+        SessionConfig {
+            auth: Some(key),
+            ..cfg(1)
+        },
+        t0,
+    );
+    let mut b = Session::new(
+        SessionConfig {
+            auth: Some(key),
+            ..cfg(2)
+        },
+        t0,
+    );
     let out = a.handle(t0, Input::Timer);
     let Some(Action::Transmit(r)) = out.first() else {
         panic!("{out:?}")
@@ -395,9 +431,21 @@ fn meticulous_replay_refused() {
     let mut buf = [0u8; 64];
     let n = a.encode(r, &mut buf).unwrap();
     let v = validate(&buf[..n], &RxPolicy::KEEPALIVED).unwrap();
-    let first = b.handle(t0, Input::Packet { packet: &v, ttl: None });
+    let first = b.handle(
+        t0,
+        Input::Packet {
+            packet: &v,
+            ttl: None,
+        },
+    );
     assert!(!first.iter().any(|a| matches!(a, Action::Dropped(_))));
-    let again = b.handle(t0, Input::Packet { packet: &v, ttl: None });
+    let again = b.handle(
+        t0,
+        Input::Packet {
+            packet: &v,
+            ttl: None,
+        },
+    );
     assert!(matches!(
         again.as_slice(),
         [Action::Dropped(RxError::AuthSequence { .. })]
