@@ -20,3 +20,8 @@ pub use fsm::{Action, Actions, Counters, Input, Session, SessionConfig, StateCha
 pub use validate::{min_rx_ttl, validate, RxPolicy, Valid};
 pub use wire::auth::{AuthKey, RxAuthState};
 pub use wire::{Auth, AuthType, Diag, Packet, Repr, State};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
