@@ -352,10 +352,14 @@ impl Session {
                 required_min_rx,
                 detect_mult,
             } => {
+                let old = (self.cfg.desired_min_tx, self.cfg.required_min_rx);
                 self.cfg.desired_min_tx = desired_min_tx;
                 self.cfg.required_min_rx = required_min_rx.max(1);
                 self.cfg.detect_mult = detect_mult.max(1);
-                self.retune(now);
+                // Detect Mult travels in every packet; only the intervals need a Poll.
+                if old != (self.cfg.desired_min_tx, self.cfg.required_min_rx) {
+                    self.retune(now);
+                }
             }
         }
         self.refresh_timers(&mut out);
@@ -384,6 +388,8 @@ impl Session {
         if let Some(t) = self.next_tx {
             if t <= now {
                 if self.state == State::AdminDown && self.admin_tx_until.is_some_and(|u| now > u) {
+                    // One detection time of AdminDown packets sent: fall silent.
+                    self.admin_tx_until = None;
                     self.next_tx = None;
                     return;
                 }
@@ -531,7 +537,7 @@ impl Session {
             if self.cfg.required_min_rx > self.eff_rx {
                 self.eff_rx = self.cfg.required_min_rx;
             }
-            if (self.adv_tx, self.cfg.required_min_rx) != self.poll_values || !self.poll {
+            if !self.poll || (self.adv_tx, self.cfg.required_min_rx) != self.poll_values {
                 self.start_poll();
             }
         } else {
