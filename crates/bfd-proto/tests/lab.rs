@@ -30,7 +30,27 @@ struct Shared {
     counters: Counters,
     changes: Vec<(Instant, StateChange)>,
     dropped: Vec<RxError>,
+    /// New intervals for the session (consumed by the loop).
+    set_params: Option<(u32, u32, u8)>,
     stop: bool,
+}
+
+impl Shared {
+    fn new() -> Arc<Mutex<Shared>> {
+        Arc::new(Mutex::new(Shared {
+            state: State::Down,
+            polling: false,
+            timers: Timers {
+                tx_interval: None,
+                detection_time: None,
+            },
+            counters: Counters::default(),
+            changes: Vec::new(),
+            dropped: Vec::new(),
+            set_params: None,
+            stop: false,
+        }))
+    }
 }
 
 /// The harness: receive on 10.0.0.2:3784, send from 10.0.0.2:49152 with TTL 255, run the
@@ -72,6 +92,16 @@ fn session_loop(cfg: SessionConfig, shared: Arc<Mutex<Shared>>) {
             all.extend(s.handle(now, Input::Timer));
         }
         let mut sh = shared.lock().unwrap();
+        if let Some((tx, rx, m)) = sh.set_params.take() {
+            all.extend(s.handle(
+                Instant::now(),
+                Input::SetParams {
+                    desired_min_tx: tx,
+                    required_min_rx: rx,
+                    detect_mult: m,
+                },
+            ));
+        }
         for a in all {
             match a {
                 Action::Transmit(r) => {
@@ -163,18 +193,7 @@ fn lab_session_comes_up_with_frr_bfdd() {
         ..SessionConfig::keepalived_defaults(0x5eed_0001)
     };
     let ns = us.netns_path();
-    let shared = Arc::new(Mutex::new(Shared {
-        state: State::Down,
-        polling: false,
-        timers: Timers {
-            tx_interval: None,
-            detection_time: None,
-        },
-        counters: Counters::default(),
-        changes: Vec::new(),
-        dropped: Vec::new(),
-        stop: false,
-    }));
+    let shared = Shared::new();
     let sh = Arc::clone(&shared);
     let harness = std::thread::spawn(move || {
         netplat::netns::in_netns(&ns, move || session_loop(cfg, sh)).unwrap()
@@ -258,4 +277,133 @@ fn lab_session_comes_up_with_frr_bfdd() {
 
 fn get_counters(shared: &Arc<Mutex<Shared>>) -> Counters {
     shared.lock().unwrap().counters.clone()
+}
+
+fn keepalived_conf(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("keepalived.conf");
+    std::fs::write(
+        &p,
+        format!(
+            "global_defs {{\n  router_id krs_bfd_lab\n}}\n\
+             bfd_instance us {{\n  neighbor_ip {OUR_IP}\n  source_ip {FRR_IP}\n  \
+             min_rx 100\n  min_tx 100\n  multiplier 3\n}}\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// The same harness against the reference keepalived 2.2.7's BFD (`bfd_instance`): the
+/// session comes Up (keepalived logs Up), a Poll Sequence we start for slower intervals is
+/// answered by keepalived's Final, and a frozen keepalived BFD process is detected within the
+/// detection time.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_session_comes_up_with_reference_keepalived() {
+    const KEEPALIVED: &str = "/usr/sbin/keepalived";
+    if !Path::new(KEEPALIVED).exists() {
+        eprintln!("SKIP: {KEEPALIVED} missing");
+        return;
+    }
+    let lab = Lab::new("bfdk").unwrap();
+    let peer = lab.host("ka").unwrap();
+    let us = lab.host("us").unwrap();
+    peer.add_addr(&format!("{FRR_IP}/24")).unwrap();
+    us.add_addr(&format!("{OUR_IP}/24")).unwrap();
+    let dir = lab.dir().to_path_buf();
+    let conf = keepalived_conf(&dir);
+    let d = dir.to_str().unwrap();
+    let ka = peer
+        .spawn(&[
+            KEEPALIVED,
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            &format!("{d}/k.pid"),
+            &format!("--vrrp_pid={d}/kv.pid"),
+            &format!("--checkers_pid={d}/kc.pid"),
+            &format!("--bfd_pid={d}/kb.pid"),
+        ])
+        .unwrap();
+
+    let cfg = SessionConfig {
+        desired_min_tx: 100_000,
+        required_min_rx: 100_000,
+        detect_mult: 3,
+        ..SessionConfig::keepalived_defaults(0x5eed_0002)
+    };
+    let ns = us.netns_path();
+    let shared = Shared::new();
+    let sh = Arc::clone(&shared);
+    let harness = std::thread::spawn(move || {
+        netplat::netns::in_netns(&ns, move || session_loop(cfg, sh)).unwrap()
+    });
+    let get = |f: &dyn Fn(&Shared) -> bool| f(&shared.lock().unwrap());
+
+    // 1. Up, both sides.
+    wait_until(Duration::from_secs(15), || {
+        get(&|s| s.state == State::Up && !s.polling)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}", shared.lock().unwrap()));
+    wait_until(Duration::from_secs(5), || {
+        ka.output_so_far().contains("(us) Entering Up state")
+    })
+    .unwrap_or_else(|e| panic!("{e}: {}", ka.output_so_far()));
+    std::thread::sleep(Duration::from_secs(2));
+    {
+        let s = shared.lock().unwrap();
+        assert_eq!(s.state, State::Up, "{s:?}");
+        assert_eq!(s.timers.detection_time, Some(Duration::from_millis(300)));
+        assert!(s.dropped.is_empty(), "{:?}", s.dropped);
+    }
+
+    // 2. We slow down to 200 ms TX / 150 ms RX by a Poll Sequence; keepalived answers Final.
+    let polls = shared.lock().unwrap().counters.polls_completed;
+    shared.lock().unwrap().set_params = Some((200_000, 150_000, 3));
+    wait_until(Duration::from_secs(5), || {
+        get(&|s| s.counters.polls_completed > polls && !s.polling)
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}", shared.lock().unwrap()));
+    std::thread::sleep(Duration::from_secs(2));
+    {
+        let s = shared.lock().unwrap();
+        assert_eq!(s.state, State::Up, "{s:?}");
+        assert_eq!(s.timers.tx_interval, Some(Duration::from_millis(200)));
+        assert!(s.changes.iter().all(|(_, c)| c.to != State::Down), "{:?}", s.changes);
+    }
+    assert!(
+        !ka.output_so_far().contains("Entering Down"),
+        "{}",
+        ka.output_so_far()
+    );
+
+    // 3. Freeze keepalived's BFD child (SIGSTOP to the pid it wrote; a process this test
+    //    started): Down, diag 1, within the detection time (3 x max(150 ms, 100 ms)) + 50 ms.
+    //    (SIGKILL would not do: keepalived respawns the child, whose Down packet brings us Down
+    //    with diag 3 — also correct, but not a detection-time measurement.)
+    let bfd_pid: i32 = std::fs::read_to_string(dir.join("kb.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(bfd_pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let killed = Instant::now();
+    wait_until(Duration::from_secs(3), || get(&|s| s.state == State::Down))
+        .unwrap_or_else(|e| panic!("{e}: {:?}", shared.lock().unwrap()));
+    shared.lock().unwrap().stop = true;
+    harness.join().unwrap();
+    let s = shared.lock().unwrap();
+    let (at, c) = *s.changes.last().unwrap();
+    assert_eq!(c.diag, Diag::ControlDetectionTimeExpired);
+    let took = at.duration_since(killed);
+    assert!(took <= Duration::from_millis(500), "detected after {took:?}");
+    eprintln!("keepalived 2.2.7: Up, our poll answered, frozen peer detected after {took:?}");
+    drop(ka);
 }
