@@ -372,7 +372,11 @@ fn lab_session_comes_up_with_reference_keepalived() {
         let s = shared.lock().unwrap();
         assert_eq!(s.state, State::Up, "{s:?}");
         assert_eq!(s.timers.tx_interval, Some(Duration::from_millis(200)));
-        assert!(s.changes.iter().all(|(_, c)| c.to != State::Down), "{:?}", s.changes);
+        assert!(
+            s.changes.iter().all(|(_, c)| c.to != State::Down),
+            "{:?}",
+            s.changes
+        );
     }
     assert!(
         !ka.output_so_far().contains("Entering Down"),
@@ -403,7 +407,10 @@ fn lab_session_comes_up_with_reference_keepalived() {
     let (at, c) = *s.changes.last().unwrap();
     assert_eq!(c.diag, Diag::ControlDetectionTimeExpired);
     let took = at.duration_since(killed);
-    assert!(took <= Duration::from_millis(500), "detected after {took:?}");
+    assert!(
+        took <= Duration::from_millis(500),
+        "detected after {took:?}"
+    );
     eprintln!("keepalived 2.2.7: Up, our poll answered, frozen peer detected after {took:?}");
     drop(ka);
 }
