@@ -134,6 +134,7 @@ fn crates_md_matches_compiled_examples() {
     let doc = std::fs::read_to_string(root.join("docs/crates.md")).expect("docs/crates.md");
     for c in [
         "vrrp-proto",
+        "bfd-proto",
         "ipvs-nl",
         "arp-sysctl",
         "healthcheck",
