@@ -1116,7 +1116,16 @@ pub struct UrlCheck {
     pub regex: Option<String>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
-    /// Other regex settings (regex_options, regex_min_offset, ...), kept as statements.
+    /// `regex_options`: keepalived's PCRE2 option names (unknown names are dropped, as
+    /// keepalived ignores them).
+    pub regex_options: Vec<String>,
+    /// `regex_min_offset` (0 = from the start of the body).
+    pub regex_min_offset: usize,
+    /// `regex_max_offset`: the last body offset a match may start at.
+    pub regex_max_offset: Option<usize>,
+    /// `regex_stack START MAX` (PCRE2 JIT stack sizes).
+    pub regex_stack: Option<(u64, u64)>,
+    /// Unknown keywords of the block, kept as statements.
     pub extra: Vec<Stmt>,
 }
 

@@ -41,6 +41,7 @@
 //! `Scheduler::shutdown()` on stop. `genhash::parse_args` + `genhash::fetch_digest` +
 //! `GenhashOutput::render` implement `keepalived -T` / `genhash`.
 
+pub mod body_regex;
 pub mod checker;
 pub mod dns;
 pub mod file;
@@ -60,6 +61,7 @@ pub mod udp;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+pub use body_regex::UrlRegex;
 pub use checker::{
     CheckKind, CheckParams, Checker, ConnOpts, DnsCheck, FileCheck, HttpCheck, HttpProtocol,
     Limits, MiscCheck, SmtpCheck, StatusRange, Target, UdpCheck, Url,

@@ -373,6 +373,15 @@ fn check_spec(
                     .map(|(lo, hi)| hc::StatusRange { lo: *lo, hi: *hi })
                     .collect(),
                 virtualhost: u.virtualhost.clone(),
+                regex: u.regex.as_ref().map(|p| {
+                    hc::UrlRegex::new(
+                        p,
+                        &u.regex_options,
+                        u.regex_no_match,
+                        u.regex_min_offset,
+                        u.regex_max_offset,
+                    )
+                }),
             });
         }
         Ok(hc::HttpCheck {

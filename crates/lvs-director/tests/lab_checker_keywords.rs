@@ -636,3 +636,75 @@ fn listen_silent(host: &Host, addr: &str, port: u16) -> Proc {
     .unwrap_or_else(|_| panic!("listener {addr}:{port}: {}", p.output_so_far()));
     p
 }
+
+/// The healthcheck lab's HTTP server (tests/lab/labsrv.py `http`) on `0.0.0.0:80` in `host`.
+fn labsrv_http(host: &Host) -> Proc {
+    let script = format!(
+        "{}/../healthcheck/tests/lab/labsrv.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let p = host
+        .spawn(&["python3", &script, "http", "0.0.0.0", "80"])
+        .unwrap();
+    wait_until(Duration::from_secs(10), || {
+        p.stdout_so_far().contains("ready")
+    })
+    .unwrap_or_else(|_| panic!("labsrv: {}", p.output_so_far()));
+    p
+}
+
+// Proves url `regex`, `regex_no_match`, `regex_options`, `regex_min_offset`,
+// `regex_max_offset` and `regex_stack` from the configuration, against a real HTTP server in
+// the lab (its /regex page: 360,000 bytes of filler, then "STATUS: all systems nominal"):
+// a real server stays in the table when its url's regex matches (or, with regex_no_match, does
+// not), and leaves it when the regex does not match (or does, with regex_no_match); the
+// caseless option, and offsets that just include or just exclude the match start, decide
+// likewise; regex_stack is accepted and changes nothing.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_url_regex_from_config() {
+    let lab = Lab::new("ckrx").unwrap();
+    let rs = lab.host("r").unwrap();
+    for i in 11..=18 {
+        rs.add_addr(&format!("10.0.0.{i}/24")).unwrap();
+    }
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let _srv = labsrv_http(&rs);
+    let at = 20000 * 18;
+    let url = |body: &str| {
+        format!(
+            "        HTTP_GET {{\n            connect_timeout 2\n            retry 0\n            url {{\n                path /regex\n{body}            }}\n        }}\n"
+        )
+    };
+    let cases: [(&str, String, bool); 8] = [
+        ("10.0.0.11", url("                regex \"STATUS: [a-z ]+nominal\"\n                regex_stack 32768 65536\n"), true),
+        ("10.0.0.12", url("                regex \"STATUS: degraded\"\n"), false),
+        ("10.0.0.13", url("                regex \"STATUS: degraded\"\n                regex_no_match\n"), true),
+        ("10.0.0.14", url("                regex \"nominal\"\n                regex_no_match\n"), false),
+        ("10.0.0.15", url("                regex \"status: ALL\"\n                regex_options caseless\n"), true),
+        ("10.0.0.16", url("                regex \"status: ALL\"\n"), false),
+        ("10.0.0.17", url(&format!("                regex \"STATUS\"\n                regex_min_offset {at}\n                regex_max_offset {at}\n")), true),
+        ("10.0.0.18", url(&format!("                regex \"STATUS\"\n                regex_max_offset {}\n", at - 1)), false),
+    ];
+    let mut conf = String::from(
+        "virtual_server 10.0.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n",
+    );
+    for (a, c, _) in &cases {
+        conf += &format!("    real_server {a} 80 {{\n{c}    }}\n");
+    }
+    conf += "}\n";
+    let dir = Director::start(&d, &conf);
+    let gone: Vec<&str> = cases.iter().filter(|c| !c.2).map(|c| c.0).collect();
+    dir.wait("failing regexes removed", Duration::from_secs(10), |t| {
+        gone.iter().all(|a| !has(t, 80, a))
+    });
+    // Several more rounds: the matching ones stay.
+    std::thread::sleep(Duration::from_millis(2500));
+    let t = dir.dests();
+    for (a, _, up) in &cases {
+        assert_eq!(has(&t, 80, a), *up, "{a}: {t:?}\n{}", dir.log_text());
+    }
+    assert!(dir.log_lines("Regex match failed") >= 1, "{}", dir.log_text());
+    dir.stop();
+}

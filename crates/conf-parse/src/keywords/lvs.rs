@@ -17,7 +17,9 @@ const LAB_MAIL: &[&str] = &["lab_file_check_hysteresis_sni_helo_and_checker_mail
 const WARMUP: &str = "a non-zero value bounds the first check (lab_checker_alpha_warmup_log_all_\
                       failures), but `warmup 0` is taken as unset (first check at a random point \
                       of delay_loop) where keepalived checks at once";
-const REGEX: &str = "url regex matching is not implemented: the body is not matched";
+/// The tests that show url `regex` and its settings (healthcheck::body_regex documents the
+/// differences from PCRE2).
+const REGEX_TESTS: &[&str] = &["lab_url_regex_from_config", "lab_http_regex"];
 const CONN_TESTS: &[&str] = &["lab_tcp_check"];
 const RETRY_TESTS: &[&str] = &[
     "lab_scheduler_detects_failure_and_recovery",
@@ -33,12 +35,14 @@ static URL: &[Kw] = &[
     s("digest").imp(&["lab_http_check"]),
     s("status_code").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
     s("virtualhost").imp(&["lab_http_check"]),
-    s("regex").todo("typed but ignored at run time: the body is not matched against it"),
-    s("regex_no_match").todo("typed but ignored at run time: the body is not matched"),
-    s("regex_options").todo(REGEX),
-    s("regex_min_offset").todo(REGEX),
-    s("regex_max_offset").todo(REGEX),
-    s("regex_stack").todo(REGEX),
+    s("regex").imp(REGEX_TESTS),
+    s("regex_no_match").imp(REGEX_TESTS),
+    s("regex_options").imp(REGEX_TESTS),
+    s("regex_min_offset").imp(REGEX_TESTS),
+    s("regex_max_offset").imp(REGEX_TESTS),
+    s("regex_stack").noop(
+        "sizes PCRE2's JIT stack; the regex crate (linear time, no backtracking) needs none",
+    ),
 ];
 
 /// The keywords every network checker has (keepalived's `install_checker_common_keywords(true)`),
