@@ -125,6 +125,16 @@ impl CheckContext {
         })
     }
 
+    /// Default limits and the TLS context of keepalived's `SSL { }` block (client
+    /// certificate; server certificates still not verified, as keepalived).
+    pub fn with_ssl(limits: Limits, ssl: &tls::SslFiles) -> Result<Self, Error> {
+        Ok(Self {
+            limits,
+            tls: tls::client_config(ssl)?,
+            tcp_pool: Arc::default(),
+        })
+    }
+
     /// A process-wide default context (built on first use).
     pub fn shared() -> Result<Self, Error> {
         static CTX: OnceLock<Result<CheckContext, String>> = OnceLock::new();

@@ -192,6 +192,8 @@ pub struct Globals {
     pub notify_fifo: Option<String>,
     /// Where to send `smtp_alert` mail (`None` without `smtp_server` or `notification_email`).
     pub smtp: Option<std::sync::Arc<smtp_alert::Settings>>,
+    /// The `SSL { }` block: SSL_GET's client certificate (None: keepalived's default context).
+    pub ssl: Option<hc::tls::SslFiles>,
 }
 
 /// The compiled director configuration.
@@ -204,6 +206,17 @@ pub struct DirectorConfig {
 }
 
 impl DirectorConfig {
+    /// Does any real server have an SSL_GET checker (keepalived's `ssl_required`)?
+    pub fn ssl_required(&self) -> bool {
+        self.virtual_servers.iter().any(|v| {
+            v.real_servers.iter().any(|r| {
+                r.checks
+                    .iter()
+                    .any(|c| matches!(c.checker.kind, hc::CheckKind::Ssl(_)))
+            })
+        })
+    }
+
     /// Every IPVS service key this configuration manages.
     pub fn service_keys(&self) -> BTreeSet<ServiceKey> {
         self.virtual_servers
@@ -482,6 +495,12 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             .or_else(|| g.notify_fifo.name.clone()),
         smtp: smtp_alert::Settings::from_global(g, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
+        ssl: cfg.ssl.as_ref().map(|s| hc::tls::SslFiles {
+            certificate: s.certificate.clone().map(Into::into),
+            key: s.key.clone().map(Into::into),
+            ca: s.ca.clone().map(Into::into),
+            password: s.password.clone(),
+        }),
     };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();

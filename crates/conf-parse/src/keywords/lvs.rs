@@ -40,9 +40,8 @@ static URL: &[Kw] = &[
     s("regex_options").imp(REGEX_TESTS),
     s("regex_min_offset").imp(REGEX_TESTS),
     s("regex_max_offset").imp(REGEX_TESTS),
-    s("regex_stack").noop(
-        "sizes PCRE2's JIT stack; the regex crate (linear time, no backtracking) needs none",
-    ),
+    s("regex_stack")
+        .noop("sizes PCRE2's JIT stack; the regex crate (linear time, no backtracking) needs none"),
 ];
 
 /// The keywords every network checker has (keepalived's `install_checker_common_keywords(true)`),
