@@ -998,9 +998,11 @@ pub struct CheckerCommon {
     pub connect_timeout: Duration,
     /// `retry` (default 1 for most checkers, 0 for MISC_CHECK).
     pub retry: u32,
-    /// `delay_before_retry` (default 1 s).
+    /// `delay_before_retry` (keepalived's per-checker default: 3 s for HTTP_GET/SSL_GET, the
+    /// delay_loop for DNS_CHECK, 1 s for the others).
     pub delay_before_retry: Duration,
-    /// `warmup` (default 0).
+    /// `warmup`: the first check runs at a random point of `[0, warmup]` (default: the
+    /// delay_loop; 0: at once).
     pub warmup: Duration,
     /// `delay_loop` (default: the virtual server's).
     pub delay_loop: Duration,

@@ -461,11 +461,8 @@ fn check_spec(
     let mut params = hc::CheckParams::keepalived_defaults(&kind, co.delay_loop);
     params.retry = co.retry;
     params.delay_before_retry = co.delay_before_retry;
-    params.warmup = if co.warmup.is_zero() {
-        co.delay_loop
-    } else {
-        co.warmup
-    };
+    // conf-parse resolved keepalived's default (the delay_loop); 0 means check at once.
+    params.warmup = co.warmup;
     params.alpha = co.alpha;
     params.log_all_failures = co.log_all_failures || cfg.global.checker_log_all_failures;
     Ok(hc::scheduler::CheckSpec {

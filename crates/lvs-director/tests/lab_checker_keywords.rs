@@ -637,14 +637,14 @@ fn listen_silent(host: &Host, addr: &str, port: u16) -> Proc {
     p
 }
 
-/// The healthcheck lab's HTTP server (tests/lab/labsrv.py `http`) on `0.0.0.0:80` in `host`.
-fn labsrv_http(host: &Host) -> Proc {
+/// The healthcheck lab's HTTP server (tests/lab/labsrv.py `http`) on `addr:80` in `host`.
+fn labsrv_http(host: &Host, addr: &str) -> Proc {
     let script = format!(
         "{}/../healthcheck/tests/lab/labsrv.py",
         env!("CARGO_MANIFEST_DIR")
     );
     let p = host
-        .spawn(&["python3", &script, "http", "0.0.0.0", "80"])
+        .spawn(&["python3", &script, "http", addr, "80"])
         .unwrap();
     wait_until(Duration::from_secs(10), || {
         p.stdout_so_far().contains("ready")
@@ -670,7 +670,7 @@ fn lab_url_regex_from_config() {
     }
     let d = lab.host("d").unwrap();
     d.add_addr("10.0.0.1/24").unwrap();
-    let _srv = labsrv_http(&rs);
+    let _srv = labsrv_http(&rs, "0.0.0.0");
     let at = 20000 * 18;
     let url = |body: &str| {
         format!(
@@ -897,4 +897,80 @@ fn lab_ssl_block_client_certificate() {
         e.contains("encrypted private keys are not supported"),
         "{e}"
     );
+}
+
+// Proves, from the configuration, against servers in the lab, keepalived's defaults:
+// * virtual_server `weight 5` is the weight of its real servers that set none (a real server's
+//   own `weight 2` wins);
+// * `warmup 0` checks at once: with delay_loop 30, a refused real server with `warmup 0` is
+//   removed within 1 s of start;
+// * HTTP_GET's delay_before_retry defaults to 3 s (keepalived's default_delay_before_retry),
+//   not 1 s: with delay_loop 1 and retry 1, once the server stops, an HTTP_GET real server is
+//   removed 3 s after its first failed check (1 to 2 s after the stop), while a TCP_CHECK
+//   (default 1 s) is removed 1 s after it.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vs_weight_warmup_zero_and_delay_before_retry_defaults() {
+    let lab = Lab::new("ckdf").unwrap();
+    let rs = lab.host("r").unwrap();
+    for i in 11..=15 {
+        rs.add_addr(&format!("10.0.0.{i}/24")).unwrap();
+    }
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let _l11 = listen(&rs, "10.0.0.11", 80);
+    let _l12 = listen(&rs, "10.0.0.12", 80);
+    // 10.0.0.13 refuses port 80; 10.0.0.14 serves HTTP (and .15's check, by connect_ip) until
+    // the server stops.
+    let web = labsrv_http(&rs, "10.0.0.14");
+    let conf = "virtual_server 10.0.0.100 80 {\n    delay_loop 30\n    weight 5\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n\
+        real_server 10.0.0.11 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n\
+        real_server 10.0.0.12 80 {\n        weight 2\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n\
+        real_server 10.0.0.13 80 {\n        TCP_CHECK {\n            warmup 0\n            retry 0\n        }\n    }\n}\n\
+        virtual_server 10.0.0.100 81 {\n    delay_loop 1\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n\
+        real_server 10.0.0.14 81 {\n        HTTP_GET {\n            connect_port 80\n            retry 1\n            url {\n                path /\n            }\n        }\n    }\n\
+        real_server 10.0.0.15 81 {\n        TCP_CHECK {\n            connect_ip 10.0.0.14\n            connect_port 80\n            retry 1\n        }\n    }\n}\n";
+    let dir = Director::start(&d, conf);
+    wait_until(Duration::from_secs(5), || {
+        dir.first_table.lock().unwrap().is_some()
+    })
+    .unwrap();
+    let first = dir.first_table.lock().unwrap().clone().unwrap();
+    assert!(
+        first.contains(&(80, ip("10.0.0.11"), 5)),
+        "vs weight: {first:?}"
+    );
+    assert!(
+        first.contains(&(80, ip("10.0.0.12"), 2)),
+        "rs weight: {first:?}"
+    );
+    let t13 = dir.wait("warmup 0", Duration::from_secs(5), |t| {
+        !has(t, 80, "10.0.0.13")
+    });
+    assert!(
+        t13 < Duration::from_millis(1000),
+        "warmup 0: removed at {t13:?}"
+    );
+    // Let both checkers pass a few times, then stop the server.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(has(&dir.dests(), 81, "10.0.0.14") && has(&dir.dests(), 81, "10.0.0.15"));
+    let stop = dir.started.elapsed();
+    web.kill();
+    let t15 = dir.wait("TCP retry after 1 s", Duration::from_secs(5), |t| {
+        !has(t, 81, "10.0.0.15")
+    }) - stop;
+    let t14 = dir.wait("HTTP retry after 3 s", Duration::from_secs(8), |t| {
+        !has(t, 81, "10.0.0.14")
+    }) - stop;
+    assert!(
+        t15 >= Duration::from_millis(900) && t15 < Duration::from_millis(2600),
+        "TCP_CHECK delay_before_retry 1 s: removed {t15:?} after the stop"
+    );
+    assert!(
+        t14 >= Duration::from_millis(2900) && t14 < Duration::from_millis(4600),
+        "HTTP_GET delay_before_retry 3 s: removed {t14:?} after the stop\n{}",
+        dir.log_text()
+    );
+    assert!(has(&dir.dests(), 80, "10.0.0.11"));
+    dir.stop();
 }

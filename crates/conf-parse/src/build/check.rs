@@ -66,11 +66,17 @@ impl Builder {
                 .retry
                 .or(vs.retry)
                 .unwrap_or(if kw == "MISC_CHECK" { 0 } else { 1 }),
-            delay_before_retry: rs
-                .delay_before_retry
-                .or(vs.delay_before_retry)
-                .unwrap_or(Duration::from_secs(1)),
-            warmup: rs.warmup.or(vs.warmup).unwrap_or(Duration::ZERO),
+            // keepalived's per-checker default_delay_before_retry: 3 s for HTTP_GET/SSL_GET,
+            // the checker's delay_loop for DNS_CHECK (set below, once delay_loop is known),
+            // 1 s for the others.
+            delay_before_retry: rs.delay_before_retry.or(vs.delay_before_retry).unwrap_or(
+                match kw {
+                    "HTTP_GET" | "SSL_GET" => Duration::from_secs(3),
+                    _ => Duration::from_secs(1),
+                },
+            ),
+            // keepalived: unset warmup is the checker's delay_loop (set below); 0 is no warmup.
+            warmup: rs.warmup.or(vs.warmup).unwrap_or(Duration::MAX),
             delay_loop: rs.delay_loop.unwrap_or(vs.delay_loop),
             alpha: rs.alpha.unwrap_or(vs.alpha),
             ..CheckerCommon::default()
@@ -238,6 +244,17 @@ impl Builder {
                     }
                 }
             }
+        }
+        let dbr_set = rs.delay_before_retry.is_some()
+            || vs.delay_before_retry.is_some()
+            || block(st)
+                .iter()
+                .any(|b| b.keyword.as_ref() == "delay_before_retry");
+        if kw == "DNS_CHECK" && !dbr_set {
+            common.delay_before_retry = common.delay_loop;
+        }
+        if common.warmup == Duration::MAX {
+            common.warmup = common.delay_loop;
         }
         Some(Checker {
             common,
