@@ -192,10 +192,8 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
         "vm_reload_sighup_diff_apply",
     ]),
     s("hashed").noop("keepalived sets no flag for it either: IPVS hashes every service itself"),
-    s("ops").imp(&[
-        "vm_keywords_flags_persistence_groups_sorry_same_as_reference",
-        "lvs_values_are_typed_with_keepalived_rules",
-    ]),
+    // On TCP/SCTP it is reset with keepalived's error (lvs_values_are_typed_with_keepalived_rules).
+    s("ops").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     s("flag-1").imp(VM_KW),
     s("flag-2").imp(VM_KW),
     s("flag-3").imp(VM_KW),
