@@ -1163,9 +1163,11 @@ pub struct CheckerCommon {
     pub connect_timeout: Duration,
     /// `retry` (default 1 for most checkers, 0 for MISC_CHECK).
     pub retry: u32,
-    /// `delay_before_retry` (default 1 s).
+    /// `delay_before_retry` (keepalived's per-checker default: 3 s for HTTP_GET/SSL_GET, the
+    /// delay_loop for DNS_CHECK, 1 s for the others).
     pub delay_before_retry: Duration,
-    /// `warmup` (default 0).
+    /// `warmup`: the first check runs at a random point of `[0, warmup]` (default: the
+    /// delay_loop; 0: at once).
     pub warmup: Duration,
     /// `delay_loop` (default: the virtual server's).
     pub delay_loop: Duration,
@@ -1281,15 +1283,16 @@ pub struct UrlCheck {
     pub regex: Option<String>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
-    /// `regex_options OPT ...` (unknown words are ignored, as keepalived does).
-    pub regex_options: Vec<RegexOption>,
-    /// `regex_min_offset N`.
-    pub regex_min_offset: Option<u64>,
-    /// `regex_max_offset N` (the last acceptable position).
-    pub regex_max_offset: Option<u64>,
-    /// `regex_stack START MAX` (JIT stack sizes, START <= MAX).
+    /// `regex_options`: keepalived's PCRE2 option names (unknown names are dropped, as
+    /// keepalived ignores them).
+    pub regex_options: Vec<String>,
+    /// `regex_min_offset` (0 = from the start of the body).
+    pub regex_min_offset: usize,
+    /// `regex_max_offset`: the last body offset a match may start at.
+    pub regex_max_offset: Option<usize>,
+    /// `regex_stack START MAX` (PCRE2 JIT stack sizes).
     pub regex_stack: Option<(u64, u64)>,
-    /// Other regex settings (regex_options, regex_min_offset, ...), kept as statements.
+    /// Unknown keywords of the block, kept as statements.
     pub extra: Vec<Stmt>,
 }
 

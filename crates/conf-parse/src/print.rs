@@ -835,13 +835,15 @@ fn checker(p: &mut P, c: &Checker) {
                 p.flag("regex_no_match", u.regex_no_match);
                 if !u.regex_options.is_empty() {
                     let mut w = vec!["regex_options"];
-                    w.extend(u.regex_options.iter().map(|o| o.name()));
+                    w.extend(u.regex_options.iter().map(String::as_str));
                     p.line(&w);
                 }
-                p.opt_num("regex_min_offset", u.regex_min_offset);
+                if u.regex_min_offset != 0 {
+                    p.num("regex_min_offset", u.regex_min_offset);
+                }
                 p.opt_num("regex_max_offset", u.regex_max_offset);
-                if let Some((a, m)) = u.regex_stack {
-                    p.line(&["regex_stack", &a.to_string(), &m.to_string()]);
+                if let Some((a, b)) = u.regex_stack {
+                    p.line(&["regex_stack", &a.to_string(), &b.to_string()]);
                 }
                 p.stmts(&u.extra);
                 p.close();

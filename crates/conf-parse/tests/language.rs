@@ -778,12 +778,24 @@ fn lvs_values_are_typed_with_keepalived_rules() {
         );
     };
     let p = ok(
-        " lb_algo sh\n sh-port\n sh-fallback\n ops\n persistence_granularity 24",
+        " lb_algo sh\n sh-port\n sh-fallback\n persistence_granularity 24",
         "",
     );
     let vs = &p.config.virtual_servers[0];
     assert_eq!(vs.lb_algo, Scheduler::Sh);
-    assert!(vs.sched_flags.flag1 && vs.sched_flags.flag2 && vs.sched_flags.ops);
+    assert!(vs.sched_flags.flag1 && vs.sched_flags.flag2 && !vs.sched_flags.ops);
+    // `ops` needs UDP: on this TCP service the reference exits 5 with "Virtual server
+    // [10.0.0.1]:tcp:80: one packet scheduling requires UDP - resetting" and resets it.
+    bad(
+        " lb_algo rr\n ops",
+        "",
+        "one packet scheduling requires UDP - resetting",
+    );
+    let p = parse(&vs_with(" lb_algo rr\n ops", ""));
+    assert!(!p.config.virtual_servers[0].sched_flags.ops);
+    let p = parse(&vs_with(" lb_algo rr\n ops", "").replace("protocol TCP", "protocol UDP"));
+    assert!(errors(&p).is_empty(), "{:?}", errors(&p));
+    assert!(p.config.virtual_servers[0].sched_flags.ops, "UDP keeps ops");
     assert!(!vs.sched_flags.flag3);
     // inet_aton("24") is 0.0.0.24, as keepalived programs it
     assert_eq!(

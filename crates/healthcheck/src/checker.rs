@@ -108,6 +108,9 @@ pub struct Url {
     pub status_codes: Vec<StatusRange>,
     /// `virtualhost` of this url (overrides the checker's).
     pub virtualhost: Option<String>,
+    /// `regex` (with `regex_no_match`, `regex_options`, `regex_min_offset`,
+    /// `regex_max_offset`): the body must (or must not) match. See [`crate::body_regex`].
+    pub regex: Option<crate::body_regex::UrlRegex>,
 }
 
 impl Url {
@@ -118,6 +121,7 @@ impl Url {
             digest: None,
             status_codes: Vec::new(),
             virtualhost: None,
+            regex: None,
         }
     }
 
@@ -375,6 +379,9 @@ pub struct Limits {
     pub total_timeout_factor: u32,
     /// Maximum bytes of one SMTP reply line (keepalived: 512).
     pub max_line_bytes: usize,
+    /// The window a url `regex` is searched in while the body streams (see
+    /// [`crate::body_regex`]): memory per check; matches up to half of it are always found.
+    pub regex_window_bytes: usize,
 }
 
 impl Default for Limits {
@@ -384,6 +391,7 @@ impl Default for Limits {
             max_body_bytes: 16 * 1024 * 1024,
             total_timeout_factor: 3,
             max_line_bytes: 512,
+            regex_window_bytes: 256 * 1024,
         }
     }
 }

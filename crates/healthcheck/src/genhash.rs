@@ -107,6 +107,7 @@ pub async fn fetch_digest_with(
         vhost: opts.virtualhost.as_deref(),
         tls: if opts.ssl { Some(sni) } else { None },
         digest_body: true,
+        regex: None,
     };
     let total = ctx.limits.total_timeout(opts.timeout);
     let res = match tokio::time::timeout(total, fetch(ctx, &co, dst, &spec)).await {

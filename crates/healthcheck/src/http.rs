@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::body_regex::UrlRegex;
 use crate::checker::{ConnOpts, HttpCheck, HttpProtocol};
 use crate::net::{tcp_connect, timed};
 use crate::result::{Failure, Phase, Status};
@@ -41,6 +42,8 @@ pub struct FetchSpec<'a> {
     pub tls: Option<Option<&'a str>>,
     /// Read and digest the body.
     pub digest_body: bool,
+    /// Search the body with the url's regex.
+    pub regex: Option<&'a UrlRegex>,
 }
 
 /// What came back.
@@ -56,6 +59,9 @@ pub struct Response {
     pub body_bytes: u64,
     /// MD5 of the body (when `digest_body`).
     pub digest: Option<[u8; 16]>,
+    /// The url regex's verdict (when `FetchSpec::regex`): true when the url's condition holds
+    /// (the body matches, or does not with `regex_no_match`).
+    pub regex_ok: Option<bool>,
 }
 
 /// Build keepalived's request text.
@@ -136,12 +142,27 @@ fn io_fail(phase: Phase, e: &std::io::Error, tls: bool) -> Failure {
     Failure::from_io(phase, e)
 }
 
+#[cfg(test)]
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     ctx: &CheckContext,
     co: &ConnOpts,
     s: &mut S,
     request: &[u8],
     digest_body: bool,
+    tls: bool,
+) -> Result<Response, Failure> {
+    exchange_with(ctx, co, s, request, digest_body, None, tls).await
+}
+
+/// The exchange; the body is read when a digest is needed or `regex` is given (then
+/// `Response::regex_ok` holds the url's regex verdict), streamed through both within the limits.
+async fn exchange_with<S: AsyncRead + AsyncWrite + Unpin>(
+    ctx: &CheckContext,
+    co: &ConnOpts,
+    s: &mut S,
+    request: &[u8],
+    digest_body: bool,
+    regex: Option<&UrlRegex>,
     tls: bool,
 ) -> Result<Response, Failure> {
     let step = co.connect_timeout;
@@ -182,28 +203,50 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         content_length: clen,
         body_bytes: 0,
         digest: None,
+        regex_ok: None,
     };
-    if !digest_body {
+    let mut scan = match regex {
+        Some(rx) => match rx.scanner(ctx.limits.regex_window_bytes) {
+            Some(sc) => Some(sc),
+            None => {
+                return Err(Failure::RegexInvalid(
+                    rx.error().unwrap_or_default().to_string(),
+                ))
+            }
+        },
+        None => None,
+    };
+    if !digest_body && scan.is_none() {
         return Ok(resp);
     }
     let mut md5 = Md5::new();
     let max_body = ctx.limits.max_body_bytes;
-    let mut feed = |data: &[u8], resp: &mut Response| -> Result<bool, Failure> {
+    let mut feed = |data: &[u8],
+                    resp: &mut Response,
+                    scan: &mut Option<crate::body_regex::Scan<'_>>|
+     -> Result<bool, Failure> {
         let take = match clen {
             Some(cl) => usize::try_from(cl.saturating_sub(resp.body_bytes))
                 .unwrap_or(usize::MAX)
                 .min(data.len()),
             None => data.len(),
         };
-        md5.update(&data[..take]);
+        if digest_body {
+            md5.update(&data[..take]);
+        }
+        if let Some(sc) = scan.as_mut() {
+            sc.feed(&data[..take]);
+        }
         resp.body_bytes += take as u64;
-        if resp.body_bytes > max_body {
+        // Without a digest, a decided regex needs no more of the body.
+        let regex_done = !digest_body && scan.as_ref().is_some_and(|sc| sc.decided());
+        if resp.body_bytes > max_body && !regex_done {
             return Err(Failure::BodyTooLarge);
         }
-        Ok(clen.is_some_and(|cl| resp.body_bytes >= cl))
+        Ok(regex_done || clen.is_some_and(|cl| resp.body_bytes >= cl))
     };
-    let mut done = feed(&buf[head_end..], &mut resp)?;
-    if clen.is_some_and(|cl| cl > max_body) {
+    let mut done = feed(&buf[head_end..], &mut resp, &mut scan)?;
+    if !done && clen.is_some_and(|cl| cl > max_body) {
         return Err(Failure::BodyTooLarge);
     }
     while !done {
@@ -217,9 +260,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         if n == 0 {
             break;
         }
-        done = feed(&chunk[..n], &mut resp)?;
+        done = feed(&chunk[..n], &mut resp, &mut scan)?;
     }
-    resp.digest = Some(md5.finalize().into());
+    if digest_body {
+        resp.digest = Some(md5.finalize().into());
+    }
+    resp.regex_ok = scan.as_mut().map(|sc| sc.finish());
     Ok(resp)
 }
 
@@ -250,12 +296,13 @@ pub async fn fetch(
     let mut tcp = tcp_connect(co, dst).await?;
     match spec.tls {
         None => {
-            exchange(
+            exchange_with(
                 ctx,
                 co,
                 &mut tcp,
                 request.as_bytes(),
                 spec.digest_body,
+                spec.regex,
                 false,
             )
             .await
@@ -270,12 +317,13 @@ pub async fn fetch(
                     .map_err(|e| Failure::Tls(e.to_string()))
             })
             .await?;
-            let r = exchange(
+            let r = exchange_with(
                 ctx,
                 co,
                 &mut tls,
                 request.as_bytes(),
                 spec.digest_body,
+                spec.regex,
                 true,
             )
             .await;
@@ -318,6 +366,7 @@ pub(crate) async fn check_http(
             vhost: vhost_for(h, url),
             tls: if ssl { Some(sni_for(h, url)) } else { None },
             digest_body: url.digest.is_some(),
+            regex: url.regex.as_ref(),
         };
         let resp = match fetch(ctx, co, dst, &spec).await {
             Ok(r) => r,
@@ -337,6 +386,12 @@ pub(crate) async fn check_http(
                     got,
                 });
             }
+        }
+        if let (Some(rx), Some(false)) = (&url.regex, resp.regex_ok) {
+            return Status::Down(Failure::Regex {
+                path: url.path.clone(),
+                no_match: rx.no_match,
+            });
         }
     }
     Status::Up

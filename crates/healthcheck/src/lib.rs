@@ -45,6 +45,7 @@
 //! `Scheduler::shutdown()` on stop. `genhash::parse_args` + `genhash::fetch_digest` +
 //! `GenhashOutput::render` implement `keepalived -T` / `genhash`.
 
+pub mod body_regex;
 pub mod checker;
 pub mod dns;
 pub mod file;
@@ -65,6 +66,7 @@ pub mod udp;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+pub use body_regex::UrlRegex;
 pub use checker::{
     CheckKind, CheckParams, Checker, ConnOpts, DnsCheck, FileCheck, HttpCheck, HttpProtocol,
     Limits, MiscCheck, SmtpCheck, StatusRange, Target, UdpCheck, Url,
@@ -124,6 +126,16 @@ impl CheckContext {
         Ok(Self {
             limits,
             tls: tls::insecure_client_config()?,
+            tcp_pool: Arc::default(),
+        })
+    }
+
+    /// Default limits and the TLS context of keepalived's `SSL { }` block (client
+    /// certificate; server certificates still not verified, as keepalived).
+    pub fn with_ssl(limits: Limits, ssl: &tls::SslFiles) -> Result<Self, Error> {
+        Ok(Self {
+            limits,
+            tls: tls::client_config(ssl)?,
             tcp_pool: Arc::default(),
         })
     }

@@ -91,6 +91,16 @@ pub enum Failure {
         /// Computed MD5.
         got: [u8; 16],
     },
+    /// The url's `regex` did not match the body (or matched it, with `regex_no_match`);
+    /// keepalived's "Regex match failed".
+    Regex {
+        /// url path.
+        path: String,
+        /// `regex_no_match` was set (the body matched).
+        no_match: bool,
+    },
+    /// The url's `regex` does not compile (the `regex` crate's message).
+    RegexInvalid(String),
     /// SMTP reply code other than the expected one.
     Smtp {
         /// The step ("banner", "HELO", "QUIT").
@@ -157,6 +167,17 @@ impl fmt::Display for Failure {
             Failure::DnsRcode(r) => write!(f, "DNS rcode {r}"),
             Failure::DnsAnswer(m) => write!(f, "DNS answer: {m}"),
             Failure::UdpReply(m) => write!(f, "UDP reply: {m}"),
+            Failure::Regex { path, no_match } => {
+                if *no_match {
+                    write!(
+                        f,
+                        "Regex match failed on {path}: the body matches (regex_no_match)"
+                    )
+                } else {
+                    write!(f, "Regex match failed on {path}: no match in the body")
+                }
+            }
+            Failure::RegexInvalid(m) => write!(f, "invalid regex: {m}"),
             Failure::Ping(m) => write!(f, "ping: {m}"),
             Failure::Exit(c) => write!(f, "exited with status {c}"),
             Failure::Signal(s) => write!(f, "killed by signal {s}"),

@@ -4,13 +4,16 @@
 //! applies: the server certificate is not verified (even with an `ssl { ca ... }` block). We do
 //! the same: any certificate chain is accepted, but the handshake signatures are still checked
 //! (the peer must own the key of the certificate it presents), and the handshake must complete
-//! — a non-TLS or broken TLS server fails the check.
+//! — a non-TLS or broken TLS server fails the check. The global `SSL { }` block's client
+//! certificate is presented to servers that ask for one ([`client_config`]).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::Error;
@@ -36,12 +39,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
+        unparsable_is_fine(verify_tls12_signature(
             message,
             cert,
             dss,
             &self.0.signature_verification_algorithms,
-        )
+        ))
     }
 
     fn verify_tls13_signature(
@@ -50,12 +53,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
+        unparsable_is_fine(verify_tls13_signature(
             message,
             cert,
             dss,
             &self.0.signature_verification_algorithms,
-        )
+        ))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -63,17 +66,137 @@ impl ServerCertVerifier for AcceptAnyCert {
     }
 }
 
+/// The handshake signature is checked with the certificate's key when webpki can parse the
+/// certificate; one it cannot parse (an X.509 v1 certificate, as `openssl x509 -req` makes by
+/// default) is accepted as OpenSSL without verification accepts it.
+fn unparsable_is_fine(
+    r: Result<HandshakeSignatureValid, rustls::Error>,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    match r {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding | rustls::CertificateError::Other(_),
+        )) => Ok(HandshakeSignatureValid::assertion()),
+        other => other,
+    }
+}
+
 /// A client configuration that accepts any server certificate (keepalived's behaviour),
 /// TLS 1.2 and 1.3, ring provider, no client certificate.
 pub fn insecure_client_config() -> Result<Arc<rustls::ClientConfig>, Error> {
+    client_config(&SslFiles::default())
+}
+
+/// keepalived's global `SSL { }` block: the files SSL_GET's TLS context is built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SslFiles {
+    /// `certificate`: the client certificate chain (PEM, leaf first).
+    pub certificate: Option<PathBuf>,
+    /// `key`: the client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// `ca`: CA certificates (PEM). keepalived loads them into OpenSSL's verify store but never
+    /// asks OpenSSL to verify the server; they are loaded (and must be readable) here too.
+    pub ca: Option<PathBuf>,
+    /// `password`: the passphrase of an encrypted `key`.
+    pub password: Option<String>,
+}
+
+fn read_pem_certs(what: &str, p: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_file_iter(p)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| Error::Tls(format!("SSL {what} {}: {e}", p.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Tls(format!(
+            "SSL {what} {}: no PEM certificate in it",
+            p.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// The TLS client configuration of an `SSL { }` block (keepalived's `build_ssl_ctx`): any
+/// server certificate accepted (keepalived sets no verification), the client certificate of
+/// `certificate` + `key` presented when the server asks for one. Like keepalived, an unreadable
+/// certificate, key or CA file is an error (keepalived's checker process then exits).
+/// Differences: an encrypted key (which keepalived decrypts with `password`) is refused with
+/// a message, as rustls has no PEM decryption; intermediates of the client certificate must be
+/// in the `certificate` file (OpenSSL would also complete the chain from `ca`).
+pub fn client_config(files: &SslFiles) -> Result<Arc<rustls::ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)));
+    if let Some(ca) = &files.ca {
+        read_pem_certs("ca", ca)?;
+    }
+    let chain = match &files.certificate {
+        Some(c) => Some(read_pem_certs("certificate", c)?),
+        None => None,
+    };
+    let key = match &files.key {
+        Some(k) => {
+            let text = std::fs::read(k)
+                .map_err(|e| Error::Tls(format!("SSL key {}: {e}", k.display())))?;
+            if text.windows(9).any(|w| w == b"ENCRYPTED") {
+                return Err(Error::Tls(format!(
+                    "SSL key {}: encrypted private keys are not supported (rustls cannot \
+                     decrypt PEM); store it decrypted (openssl pkey -in KEY -out KEY.plain)",
+                    k.display()
+                )));
+            }
+            Some(
+                PrivateKeyDer::from_pem_slice(&text)
+                    .map_err(|e| Error::Tls(format!("SSL key {}: {e}", k.display())))?,
+            )
+        }
+        None => None,
+    };
+    let cfg = match (chain, key) {
+        (Some(chain), Some(key)) => {
+            let signing = provider_keys()
+                .load_private_key(key)
+                .map_err(|e| Error::Tls(format!("SSL key: {e}")))?;
+            // OpenSSL's check that the key is the certificate's ("key values mismatch"), done
+            // on the bytes so X.509 v1 certificates (which OpenSSL takes and webpki refuses)
+            // work too: the key's SubjectPublicKeyInfo is inside the certificate.
+            if let (Some(spki), Some(leaf)) = (signing.public_key(), chain.first()) {
+                let spki: &[u8] = spki.as_ref();
+                if !leaf.as_ref().windows(spki.len()).any(|w| w == spki) {
+                    return Err(Error::Tls(
+                        "SSL certificate and key: the key is not the certificate's".into(),
+                    ));
+                }
+            }
+            let ck = Arc::new(rustls::sign::CertifiedKey::new(chain, signing));
+            builder.with_client_cert_resolver(Arc::new(ClientCert(ck)))
+        }
+        _ => builder.with_no_client_auth(),
+    };
     Ok(Arc::new(cfg))
+}
+
+fn provider_keys() -> &'static dyn rustls::crypto::KeyProvider {
+    rustls::crypto::ring::default_provider().key_provider
+}
+
+/// The `SSL { }` block's client certificate, sent whenever the server asks for one (OpenSSL
+/// sends its configured certificate whatever CA names the server hints).
+#[derive(Debug)]
+struct ClientCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// The server name used for the handshake: a DNS name sends SNI; without SNI (or with a name

@@ -1042,3 +1042,241 @@ fn lab_misc_runs_as_user() {
     assert_eq!(slow.status, Status::Down(Failure::ScriptTimeout));
     assert!(slow.latency < Duration::from_secs(3));
 }
+
+fn url_regex(path: &str, pattern: &str, opts: &[&str], no_match: bool) -> Url {
+    let mut u = Url::new(path);
+    let o: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    u.regex = Some(healthcheck::UrlRegex::new(pattern, &o, no_match, 0, None));
+    u
+}
+
+// Proves url `regex` on HTTP_GET and SSL_GET against a real server: the body (340 KiB, the
+// marker near its end, so it streams through several windows) matches or not, `regex_no_match`
+// inverts, `caseless` applies, `regex_min_offset`/`regex_max_offset` bound the match start,
+// and a pattern the regex crate rejects fails the check with its message.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_http_regex() {
+    let e = env("regex");
+    let (cert, key) = make_cert(&e);
+    let _a = serve(&e, &["http", SRV, "80"]);
+    let _b = serve(&e, &["https", SRV, "443", &cert, &key]);
+    wait_tcp(&e, "10.0.0.2:80");
+    wait_tcp(&e, "10.0.0.2:443");
+    let marker_at = 20000 * 18;
+    let off = |min: usize, max: Option<usize>| {
+        let mut u = Url::new("/regex");
+        u.regex = Some(healthcheck::UrlRegex::new(
+            "STATUS: [a-z ]+nominal",
+            &[],
+            false,
+            min,
+            max,
+        ));
+        u
+    };
+    let h = |u: Url| checker(CheckKind::Http(http(vec![u])), 2000);
+    let s = |u: Url| checker(CheckKind::Ssl(http(vec![u])), 2000);
+    let t = || target("10.0.0.2:80");
+    let r = run_checks(
+        &e,
+        vec![
+            (
+                h(url_regex("/regex", "STATUS: [a-z ]+nominal", &[], false)),
+                t(),
+            ),
+            (h(url_regex("/regex", "STATUS: degraded", &[], false)), t()),
+            (
+                h(url_regex("/regex", "STATUS: [a-z ]+nominal", &[], true)),
+                t(),
+            ),
+            (h(url_regex("/regex", "STATUS: degraded", &[], true)), t()),
+            (
+                h(url_regex("/regex", "status: ALL", &["caseless"], false)),
+                t(),
+            ),
+            (h(url_regex("/regex", "status: ALL", &[], false)), t()),
+            (h(off(marker_at, None)), t()),
+            (h(off(marker_at + 1, None)), t()),
+            (h(off(0, Some(marker_at))), t()),
+            (h(off(0, Some(marker_at - 1))), t()),
+            (h(url_regex("/regex", r"(a)\1", &[], false)), t()),
+            (
+                s(url_regex("/regex", "STATUS: [a-z ]+nominal", &[], false)),
+                target("10.0.0.2:443"),
+            ),
+            (
+                s(url_regex("/regex", "STATUS: degraded", &[], false)),
+                target("10.0.0.2:443"),
+            ),
+        ],
+    );
+    let down_regex = |i: usize, no_match: bool| {
+        assert_eq!(
+            r[i].0,
+            Status::Down(Failure::Regex {
+                path: "/regex".into(),
+                no_match
+            }),
+            "check {i}"
+        );
+    };
+    assert_eq!(r[0].0, Status::Up, "match");
+    down_regex(1, false);
+    down_regex(2, true);
+    assert_eq!(r[3].0, Status::Up, "regex_no_match, no match");
+    assert_eq!(r[4].0, Status::Up, "caseless");
+    down_regex(5, false);
+    assert_eq!(r[6].0, Status::Up, "min_offset at the match");
+    down_regex(7, false);
+    assert_eq!(r[8].0, Status::Up, "max_offset at the match");
+    down_regex(9, false);
+    assert!(
+        matches!(&r[10].0, Status::Down(Failure::RegexInvalid(m)) if m.contains("backreferences")),
+        "{:?}",
+        r[10].0
+    );
+    assert_eq!(r[11].0, Status::Up, "SSL_GET match");
+    assert_eq!(
+        r[12].0,
+        Status::Down(Failure::Regex {
+            path: "/regex".into(),
+            no_match: false
+        })
+    );
+    drop(e.lab);
+}
+
+// Proves hostile HTTP servers never make the checker grow without bound, block other checks or
+// panic, and each is reported down with a reason, all checks running at once next to a good one:
+// a 1 MiB header line (header too large), a garbage status line (status 0), truncated chunking
+// (the regex needs the end of the body: no match), an invalid UTF-8 body (matched as bytes: a
+// byte regex matches, regex_no_match of it is down), an endless body with a regex that never
+// matches (cut at the body limit or the whole-check deadline) and with one that matches (up at
+// once: reading stops), slowloris headers (whole-check deadline).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_http_hostile_servers() {
+    let e = env("hostile");
+    let _good = serve(&e, &["http", SRV, "80"]);
+    let kinds = [
+        "bigheader",
+        "garbage_status",
+        "truncated_chunked",
+        "invalid_utf8",
+        "endless_utf8",
+    ];
+    let mut procs = Vec::new();
+    for (i, k) in kinds.iter().enumerate() {
+        let port = (90 + i).to_string();
+        procs.push(serve(&e, &["hostile", SRV, &port, k]));
+    }
+    procs.push(serve(&e, &["slowloris", SRV, "99"]));
+    for p in ["80", "90", "91", "92", "93", "94", "99"] {
+        wait_tcp(&e, &format!("10.0.0.2:{p}"));
+    }
+    let results = in_ns(&e.cli, || async {
+        let ctx = CheckContext::new(Limits::default()).unwrap();
+        let h = |u: Url| checker(CheckKind::Http(http(vec![u])), 1000);
+        let jobs = vec![
+            (h(url_regex("/", "ok", &[], false)), target("10.0.0.2:90")),
+            (h(Url::new("/")), target("10.0.0.2:91")),
+            (
+                h(url_regex("/", "complete", &[], false)),
+                target("10.0.0.2:92"),
+            ),
+            (
+                h(url_regex("/", r"\xff\xfeMARK", &[], false)),
+                target("10.0.0.2:93"),
+            ),
+            (
+                h(url_regex("/", r"\xff\xfeMARK", &[], true)),
+                target("10.0.0.2:93"),
+            ),
+            (
+                h(url_regex("/", "never", &[], false)),
+                target("10.0.0.2:94"),
+            ),
+            (
+                h(url_regex("/", r"\xfe\xc3\xff", &[], false)),
+                target("10.0.0.2:94"),
+            ),
+            (h(Url::new("/")), target("10.0.0.2:99")),
+            (
+                h(url_regex("/regex", "nominal", &[], false)),
+                target("10.0.0.2:80"),
+            ),
+        ];
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (c, t)) in jobs.into_iter().enumerate() {
+            let ctx = ctx.clone();
+            set.spawn(async move {
+                let start = Instant::now();
+                let r = healthcheck::check_with(&ctx, &c, &t).await;
+                (i, r.status, start.elapsed())
+            });
+        }
+        let mut out = set.join_all().await;
+        out.sort_by_key(|x| x.0);
+        out
+    });
+    for (i, s, d) in &results {
+        eprintln!("hostile check {i}: {s:?} in {d:?}");
+        assert!(*d < Duration::from_millis(3600), "check {i} took {d:?}");
+        if let Status::Down(f) = s {
+            assert!(!f.to_string().is_empty());
+        }
+    }
+    let st = |i: usize| results[i].1.clone();
+    assert_eq!(st(0), Status::Down(Failure::HeaderTooLarge));
+    assert_eq!(
+        st(1),
+        Status::Down(Failure::HttpStatus {
+            path: "/".into(),
+            status: 0
+        })
+    );
+    assert_eq!(
+        st(2),
+        Status::Down(Failure::Regex {
+            path: "/".into(),
+            no_match: false
+        })
+    );
+    assert_eq!(st(3), Status::Up, "invalid UTF-8 is matched as bytes");
+    assert_eq!(
+        st(4),
+        Status::Down(Failure::Regex {
+            path: "/".into(),
+            no_match: true
+        })
+    );
+    assert!(
+        matches!(
+            st(5),
+            Status::Down(Failure::BodyTooLarge) | Status::Down(Failure::Timeout(Phase::Total))
+        ),
+        "{:?}",
+        st(5)
+    );
+    assert_eq!(st(6), Status::Up, "a match ends reading an endless body");
+    assert!(
+        results[6].2 < Duration::from_millis(500),
+        "{:?}",
+        results[6].2
+    );
+    assert!(
+        matches!(
+            st(7),
+            Status::Down(Failure::Timeout(Phase::Total)) | Status::Down(Failure::HeaderTooLarge)
+        ),
+        "{:?}",
+        st(7)
+    );
+    assert_eq!(
+        st(8),
+        Status::Up,
+        "the good server's check is not disturbed"
+    );
+    drop(e.lab);
+}

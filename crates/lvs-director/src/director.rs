@@ -246,8 +246,15 @@ impl<K: Kernel> Director<K> {
         for w in &warnings {
             log::warn!("{w}");
         }
-        let ctx = hc::CheckContext::new(hc::Limits::default())
-            .map_err(|e| DirectorError::Health(e.to_string()))?;
+        // keepalived builds the `SSL { }` context only when an SSL_GET exists, and its checker
+        // process exits when the files cannot be loaded.
+        let ctx = match &cfg.globals.ssl {
+            Some(ssl) if cfg.ssl_required() => {
+                hc::CheckContext::with_ssl(hc::Limits::default(), ssl)
+            }
+            _ => hc::CheckContext::new(hc::Limits::default()),
+        }
+        .map_err(|e| DirectorError::Health(e.to_string()))?;
         let (sched, rx) = hc::Scheduler::new(ctx);
         let health = Health::new(&cfg);
         let mut d = Director {

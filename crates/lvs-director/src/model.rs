@@ -192,6 +192,8 @@ pub struct Globals {
     pub notify_fifo: Option<String>,
     /// Where to send `smtp_alert` mail (`None` without `smtp_server` or `notification_email`).
     pub smtp: Option<std::sync::Arc<smtp_alert::Settings>>,
+    /// The `SSL { }` block: SSL_GET's client certificate (None: keepalived's default context).
+    pub ssl: Option<hc::tls::SslFiles>,
 }
 
 /// The compiled director configuration.
@@ -204,6 +206,17 @@ pub struct DirectorConfig {
 }
 
 impl DirectorConfig {
+    /// Does any real server have an SSL_GET checker (keepalived's `ssl_required`)?
+    pub fn ssl_required(&self) -> bool {
+        self.virtual_servers.iter().any(|v| {
+            v.real_servers.iter().any(|r| {
+                r.checks
+                    .iter()
+                    .any(|c| matches!(c.checker.kind, hc::CheckKind::Ssl(_)))
+            })
+        })
+    }
+
     /// Every IPVS service key this configuration manages.
     pub fn service_keys(&self) -> BTreeSet<ServiceKey> {
         self.virtual_servers
@@ -373,6 +386,15 @@ fn check_spec(
                     .map(|(lo, hi)| hc::StatusRange { lo: *lo, hi: *hi })
                     .collect(),
                 virtualhost: u.virtualhost.clone(),
+                regex: u.regex.as_ref().map(|p| {
+                    hc::UrlRegex::new(
+                        p,
+                        &u.regex_options,
+                        u.regex_no_match,
+                        u.regex_min_offset,
+                        u.regex_max_offset,
+                    )
+                }),
             });
         }
         Ok(hc::HttpCheck {
@@ -439,11 +461,8 @@ fn check_spec(
     let mut params = hc::CheckParams::keepalived_defaults(&kind, co.delay_loop);
     params.retry = co.retry;
     params.delay_before_retry = co.delay_before_retry;
-    params.warmup = if co.warmup.is_zero() {
-        co.delay_loop
-    } else {
-        co.warmup
-    };
+    // conf-parse resolved keepalived's default (the delay_loop); 0 means check at once.
+    params.warmup = co.warmup;
     params.alpha = co.alpha;
     params.log_all_failures = co.log_all_failures || cfg.global.checker_log_all_failures;
     Ok(hc::scheduler::CheckSpec {
@@ -474,6 +493,12 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             .or_else(|| g.notify_fifo.name.clone()),
         smtp: smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
+        ssl: cfg.ssl.as_ref().map(|s| hc::tls::SslFiles {
+            certificate: s.certificate.clone().map(Into::into),
+            key: s.key.clone().map(Into::into),
+            ca: s.ca.clone().map(Into::into),
+            password: s.password.clone(),
+        }),
     };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();

@@ -674,3 +674,341 @@ fn listen_silent(host: &Host, addr: &str, port: u16) -> Proc {
     .unwrap_or_else(|_| panic!("listener {addr}:{port}: {}", p.output_so_far()));
     p
 }
+
+/// The healthcheck lab's HTTP server (tests/lab/labsrv.py `http`) on `addr:80` in `host`.
+fn labsrv_http(host: &Host, addr: &str) -> Proc {
+    let script = format!(
+        "{}/../healthcheck/tests/lab/labsrv.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let p = host
+        .spawn(&["python3", &script, "http", addr, "80"])
+        .unwrap();
+    wait_until(Duration::from_secs(10), || {
+        p.stdout_so_far().contains("ready")
+    })
+    .unwrap_or_else(|_| panic!("labsrv: {}", p.output_so_far()));
+    p
+}
+
+// Proves url `regex`, `regex_no_match`, `regex_options`, `regex_min_offset`,
+// `regex_max_offset` and `regex_stack` from the configuration, against a real HTTP server in
+// the lab (its /regex page: 360,000 bytes of filler, then "STATUS: all systems nominal"):
+// a real server stays in the table when its url's regex matches (or, with regex_no_match, does
+// not), and leaves it when the regex does not match (or does, with regex_no_match); the
+// caseless option, and offsets that just include or just exclude the match start, decide
+// likewise; regex_stack is accepted and changes nothing.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_url_regex_from_config() {
+    let lab = Lab::new("ckrx").unwrap();
+    let rs = lab.host("r").unwrap();
+    for i in 11..=18 {
+        rs.add_addr(&format!("10.0.0.{i}/24")).unwrap();
+    }
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let _srv = labsrv_http(&rs, "0.0.0.0");
+    let at = 20000 * 18;
+    let url = |body: &str| {
+        format!(
+            "        HTTP_GET {{\n            connect_timeout 2\n            retry 0\n            url {{\n                path /regex\n{body}            }}\n        }}\n"
+        )
+    };
+    let cases: [(&str, String, bool); 8] = [
+        ("10.0.0.11", url("                regex \"STATUS: [a-z ]+nominal\"\n                regex_stack 32768 65536\n"), true),
+        ("10.0.0.12", url("                regex \"STATUS: degraded\"\n"), false),
+        ("10.0.0.13", url("                regex \"STATUS: degraded\"\n                regex_no_match\n"), true),
+        ("10.0.0.14", url("                regex \"nominal\"\n                regex_no_match\n"), false),
+        ("10.0.0.15", url("                regex \"status: ALL\"\n                regex_options caseless\n"), true),
+        ("10.0.0.16", url("                regex \"status: ALL\"\n"), false),
+        ("10.0.0.17", url(&format!("                regex \"STATUS\"\n                regex_min_offset {at}\n                regex_max_offset {at}\n")), true),
+        ("10.0.0.18", url(&format!("                regex \"STATUS\"\n                regex_max_offset {}\n", at - 1)), false),
+    ];
+    let mut conf = String::from(
+        "virtual_server 10.0.0.100 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n",
+    );
+    for (a, c, _) in &cases {
+        conf += &format!("    real_server {a} 80 {{\n{c}    }}\n");
+    }
+    conf += "}\n";
+    let dir = Director::start(&d, &conf);
+    let gone: Vec<&str> = cases.iter().filter(|c| !c.2).map(|c| c.0).collect();
+    dir.wait("failing regexes removed", Duration::from_secs(10), |t| {
+        gone.iter().all(|a| !has(t, 80, a))
+    });
+    // Several more rounds: the matching ones stay.
+    std::thread::sleep(Duration::from_millis(2500));
+    let t = dir.dests();
+    for (a, _, up) in &cases {
+        assert_eq!(has(&t, 80, a), *up, "{a}: {t:?}\n{}", dir.log_text());
+    }
+    assert!(
+        dir.log_lines("Regex match failed") >= 1,
+        "{}",
+        dir.log_text()
+    );
+    dir.stop();
+}
+
+/// `openssl ARGS...` in `dir`, asserting success.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A private CA `NAME-ca.pem` and a certificate `NAME-LEAF.pem`/`NAME-LEAF.key` it signs.
+fn ca_and_leaves(dir: &std::path::Path, name: &str, leaves: &[&str]) {
+    let (ca, cakey) = (format!("{name}-ca.pem"), format!("{name}-ca.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            &format!("/CN={name} lab CA"),
+            "-keyout",
+            &cakey,
+            "-out",
+            &ca,
+        ],
+    );
+    for leaf in leaves {
+        let (csr, key, crt) = (
+            format!("{name}-{leaf}.csr"),
+            format!("{name}-{leaf}.key"),
+            format!("{name}-{leaf}.pem"),
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={leaf}"),
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca,
+                "-CAkey",
+                &cakey,
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-out",
+                &crt,
+            ],
+        );
+    }
+}
+
+// Proves the global `SSL { certificate key ca password }` block with SSL_GET against
+// `openssl s_server -Verify 1 -verify_return_error` (a private CA; a client certificate
+// required and verified) in the lab: with the block naming a client certificate the CA signed,
+// the real server passes its check and stays in the table; without the block, or with a client
+// certificate of another CA, the server refuses the handshake and the real server leaves the
+// table; a block whose key file is missing stops the director at start (keepalived's checker
+// process exits: "Error Initialize SSL, ctx Instance"), and an encrypted key is refused with a
+// message (rustls cannot decrypt PEM: `password` is not supported).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_ssl_block_client_certificate() {
+    let lab = Lab::new("cksl").unwrap();
+    let rs = lab.host("r").unwrap();
+    rs.add_addr("10.0.0.11/24").unwrap();
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let dir = lab.dir().to_path_buf();
+    ca_and_leaves(&dir, "lab", &["server", "client"]);
+    ca_and_leaves(&dir, "rogue", &["client"]);
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let p = f.unwrap().path();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    }
+    let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let srv = rs
+        .spawn(&[
+            "openssl",
+            "s_server",
+            "-accept",
+            "10.0.0.11:443",
+            "-www",
+            "-Verify",
+            "1",
+            "-verify_return_error",
+            "-CAfile",
+            &path("lab-ca.pem"),
+            "-cert",
+            &path("lab-server.pem"),
+            "-key",
+            &path("lab-server.key"),
+        ])
+        .unwrap();
+    wait_until(Duration::from_secs(10), || {
+        srv.stdout_so_far().contains("ACCEPT")
+    })
+    .unwrap_or_else(|_| panic!("s_server: {}", srv.output_so_far()));
+    let vs = "virtual_server 10.0.0.100 443 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 10.0.0.11 443 {\n        SSL_GET {\n            connect_timeout 2\n            retry 0\n            url {\n                path /\n            }\n        }\n    }\n}\n";
+    let ssl = |cert: &str, key: &str| {
+        format!(
+            "SSL {{\n    ca {}\n    certificate {}\n    key {}\n}}\n",
+            path("lab-ca.pem"),
+            path(cert),
+            path(key)
+        )
+    };
+    // With the CA-signed client certificate: up, and stays up.
+    let good = Director::start(&d, &(ssl("lab-client.pem", "lab-client.key") + vs));
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(
+        has(&good.dests(), 443, "10.0.0.11"),
+        "client certificate presented: {:?}\n{}",
+        good.dests(),
+        good.log_text()
+    );
+    assert_eq!(good.failures("10.0.0.11"), 0, "{}", good.log_text());
+    good.stop();
+    // Without the block, and with another CA's certificate: the handshake is refused.
+    for conf in [
+        vs.to_string(),
+        ssl("rogue-client.pem", "rogue-client.key") + vs,
+    ] {
+        let bad = Director::start(&d, &conf);
+        bad.wait("refused client removed", Duration::from_secs(6), |t| {
+            !has(t, 443, "10.0.0.11")
+        });
+        bad.stop();
+    }
+    // A missing key file: the director does not start.
+    let cfg = parse(&(ssl("lab-client.pem", "no-such.key") + vs));
+    let r = lvs_director::run_with(cfg, DirectorOptions::default(), SharedMemory::default());
+    let e = r.expect_err("missing key: start fails").to_string();
+    assert!(e.contains("no-such.key"), "{e}");
+    // An encrypted key: refused with a message naming the limitation.
+    openssl(
+        &dir,
+        &[
+            "pkey",
+            "-in",
+            "lab-client.key",
+            "-aes256",
+            "-passout",
+            "pass:secret",
+            "-out",
+            "lab-client-enc.key",
+        ],
+    );
+    let cfg = parse(
+        &(ssl("lab-client.pem", "lab-client-enc.key").replace("}\n", "    password secret\n}\n")
+            + vs),
+    );
+    let e = lvs_director::run_with(cfg, DirectorOptions::default(), SharedMemory::default())
+        .expect_err("encrypted key refused")
+        .to_string();
+    assert!(
+        e.contains("encrypted private keys are not supported"),
+        "{e}"
+    );
+}
+
+// Proves, from the configuration, against servers in the lab, keepalived's defaults:
+// * virtual_server `weight 5` is the weight of its real servers that set none (a real server's
+//   own `weight 2` wins);
+// * `warmup 0` checks at once: with delay_loop 30, a refused real server with `warmup 0` is
+//   removed within 1 s of start;
+// * HTTP_GET's delay_before_retry defaults to 3 s (keepalived's default_delay_before_retry),
+//   not 1 s: with delay_loop 1 and retry 1, once the server stops, an HTTP_GET real server is
+//   removed 3 s after its first failed check (1 to 2 s after the stop), while a TCP_CHECK
+//   (default 1 s) is removed 1 s after it.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vs_weight_warmup_zero_and_delay_before_retry_defaults() {
+    let lab = Lab::new("ckdf").unwrap();
+    let rs = lab.host("r").unwrap();
+    for i in 11..=15 {
+        rs.add_addr(&format!("10.0.0.{i}/24")).unwrap();
+    }
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let _l11 = listen(&rs, "10.0.0.11", 80);
+    let _l12 = listen(&rs, "10.0.0.12", 80);
+    // 10.0.0.13 refuses port 80; 10.0.0.14 serves HTTP (and .15's check, by connect_ip) until
+    // the server stops.
+    let web = labsrv_http(&rs, "10.0.0.14");
+    let conf = "virtual_server 10.0.0.100 80 {\n    delay_loop 30\n    weight 5\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n\
+        real_server 10.0.0.11 80 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n\
+        real_server 10.0.0.12 80 {\n        weight 2\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n\
+        real_server 10.0.0.13 80 {\n        TCP_CHECK {\n            warmup 0\n            retry 0\n        }\n    }\n}\n\
+        virtual_server 10.0.0.100 81 {\n    delay_loop 1\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n\
+        real_server 10.0.0.14 81 {\n        HTTP_GET {\n            connect_port 80\n            retry 1\n            url {\n                path /\n            }\n        }\n    }\n\
+        real_server 10.0.0.15 81 {\n        TCP_CHECK {\n            connect_ip 10.0.0.14\n            connect_port 80\n            retry 1\n        }\n    }\n}\n";
+    let dir = Director::start(&d, conf);
+    wait_until(Duration::from_secs(5), || {
+        dir.first_table.lock().unwrap().is_some()
+    })
+    .unwrap();
+    let first = dir.first_table.lock().unwrap().clone().unwrap();
+    assert!(
+        first.contains(&(80, ip("10.0.0.11"), 5)),
+        "vs weight: {first:?}"
+    );
+    assert!(
+        first.contains(&(80, ip("10.0.0.12"), 2)),
+        "rs weight: {first:?}"
+    );
+    let t13 = dir.wait("warmup 0", Duration::from_secs(5), |t| {
+        !has(t, 80, "10.0.0.13")
+    });
+    assert!(
+        t13 < Duration::from_millis(1000),
+        "warmup 0: removed at {t13:?}"
+    );
+    // Let both checkers pass a few times, then stop the server.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(has(&dir.dests(), 81, "10.0.0.14") && has(&dir.dests(), 81, "10.0.0.15"));
+    let stop = dir.started.elapsed();
+    web.kill();
+    let t15 = dir.wait("TCP retry after 1 s", Duration::from_secs(5), |t| {
+        !has(t, 81, "10.0.0.15")
+    }) - stop;
+    let t14 = dir.wait("HTTP retry after 3 s", Duration::from_secs(8), |t| {
+        !has(t, 81, "10.0.0.14")
+    }) - stop;
+    assert!(
+        t15 >= Duration::from_millis(900) && t15 < Duration::from_millis(2600),
+        "TCP_CHECK delay_before_retry 1 s: removed {t15:?} after the stop"
+    );
+    assert!(
+        t14 >= Duration::from_millis(2900) && t14 < Duration::from_millis(4600),
+        "HTTP_GET delay_before_retry 3 s: removed {t14:?} after the stop\n{}",
+        dir.log_text()
+    );
+    assert!(has(&dir.dests(), 80, "10.0.0.11"));
+    dir.stop();
+}

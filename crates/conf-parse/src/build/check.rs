@@ -3,8 +3,37 @@
 
 use std::time::Duration;
 
-use super::{block, Builder};
+use super::{block, span, Builder};
+use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
+
+/// keepalived's `regex_options` names (check_http.c `regex_options[]`).
+const REGEX_OPTIONS: &[&str] = &[
+    "allow_empty_class",
+    "alt_bsux",
+    "auto_callout",
+    "caseless",
+    "dollar_endonly",
+    "dotall",
+    "dupnames",
+    "extended",
+    "firstline",
+    "match_unset_backref",
+    "multiline",
+    "never_ucp",
+    "never_utf",
+    "no_auto_capture",
+    "no_auto_possess",
+    "no_dotstar_anchor",
+    "no_start_optimize",
+    "ucp",
+    "ungreedy",
+    "utf",
+    "never_backslash_c",
+    "alt_circumflex",
+    "alt_verbnames",
+    "use_offset_limit",
+];
 
 impl Builder {
     pub(super) fn ssl(&mut self, st: &Stmt) -> SslConfig {
@@ -37,11 +66,17 @@ impl Builder {
                 .retry
                 .or(vs.retry)
                 .unwrap_or(if kw == "MISC_CHECK" { 0 } else { 1 }),
-            delay_before_retry: rs
-                .delay_before_retry
-                .or(vs.delay_before_retry)
-                .unwrap_or(Duration::from_secs(1)),
-            warmup: rs.warmup.or(vs.warmup).unwrap_or(Duration::ZERO),
+            // keepalived's per-checker default_delay_before_retry: 3 s for HTTP_GET/SSL_GET,
+            // the checker's delay_loop for DNS_CHECK (set below, once delay_loop is known),
+            // 1 s for the others.
+            delay_before_retry: rs.delay_before_retry.or(vs.delay_before_retry).unwrap_or(
+                match kw {
+                    "HTTP_GET" | "SSL_GET" => Duration::from_secs(3),
+                    _ => Duration::from_secs(1),
+                },
+            ),
+            // keepalived: unset warmup is the checker's delay_loop (set below); 0 is no warmup.
+            warmup: rs.warmup.or(vs.warmup).unwrap_or(Duration::MAX),
             delay_loop: rs.delay_loop.unwrap_or(vs.delay_loop),
             alpha: rs.alpha.unwrap_or(vs.alpha),
             ..CheckerCommon::default()
@@ -215,6 +250,17 @@ impl Builder {
                 }
             }
         }
+        let dbr_set = rs.delay_before_retry.is_some()
+            || vs.delay_before_retry.is_some()
+            || block(st)
+                .iter()
+                .any(|b| b.keyword.as_ref() == "delay_before_retry");
+        if kw == "DNS_CHECK" && !dbr_set {
+            common.delay_before_retry = common.delay_loop;
+        }
+        if common.warmup == Duration::MAX {
+            common.warmup = common.delay_loop;
+        }
         Some(Checker {
             common,
             kind,
@@ -290,20 +336,123 @@ impl Builder {
                             }
                         }
                         "virtualhost" => u.virtualhost = self.string(ub),
-                        "regex" => u.regex = self.string(ub),
+                        "regex" => {
+                            if ub.args.len() != 1 {
+                                self.invalid(
+                                    ub,
+                                    "regex missing or too many fields".into(),
+                                    Some("write `regex \"PATTERN\"` (one quoted word)"),
+                                );
+                            } else {
+                                if let Some(old) = &u.regex {
+                                    let msg = format!(
+                                        "Duplicate regex specified - replacing {old} with {}",
+                                        ub.args[0]
+                                    );
+                                    self.invalid(ub, msg, None);
+                                }
+                                u.regex = self.string(ub);
+                            }
+                        }
                         "regex_no_match" => u.regex_no_match = true,
-                        _ if self.url_typed(&mut u, ub) => {}
+                        "regex_options" => {
+                            for a in &ub.args {
+                                if REGEX_OPTIONS.contains(&a.as_str())
+                                    && !u.regex_options.contains(a)
+                                {
+                                    u.regex_options.push(a.clone());
+                                }
+                            }
+                        }
+                        "regex_min_offset" => u.regex_min_offset = self.regex_offset(ub, "min"),
+                        "regex_max_offset" => {
+                            u.regex_max_offset = Some(self.regex_offset(ub, "max"))
+                        }
+                        "regex_stack" => u.regex_stack = self.regex_stack(ub),
                         _ => {
                             self.not_supported(ub, "url");
                             u.extra.push(ub.clone());
                         }
                     }
                 }
+                self.url_end(b, &mut u);
                 h.urls.push(u);
             }
             _ => return false,
         }
         true
+    }
+
+    /// keepalived's `regex_offset_handler`: a decimal number; otherwise logged and 0.
+    fn regex_offset(&mut self, st: &Stmt, which: &str) -> usize {
+        let msg = match st.args.as_slice() {
+            [v] => match v.parse::<usize>() {
+                Ok(n) => return n,
+                Err(_) => format!("Invalid regex_{which}_offset {v} specified"),
+            },
+            _ => format!("Missing or too may options for regex_{which}_offset"),
+        };
+        self.warn(st, msg);
+        0
+    }
+
+    /// keepalived's `regex_stack_handler`: `START MAX`, START <= MAX.
+    fn regex_stack(&mut self, st: &Stmt) -> Option<(u64, u64)> {
+        let msg = match st.args.as_slice() {
+            [a, b] => match (a.parse::<u64>(), b.parse::<u64>()) {
+                (Ok(x), Ok(y)) if x <= y => return Some((x, y)),
+                (Ok(_), Ok(_)) => "regex stack start cannot exceed max value",
+                (Err(_), _) => "regex_stack invalid start value",
+                (_, Err(_)) => "regex_stack invalid max value",
+            },
+            _ => "regex_stack requires start and max values",
+        };
+        self.warn(st, msg.to_string());
+        None
+    }
+
+    /// keepalived's end of a `url` block: regex settings without a regex are dropped, and
+    /// `regex_min_offset` beyond `regex_max_offset` drops both (logged, not a config error).
+    fn url_end(&mut self, st: &Stmt, u: &mut UrlCheck) {
+        if u.regex.is_none()
+            && (!u.regex_options.is_empty()
+                || u.regex_no_match
+                || u.regex_min_offset != 0
+                || u.regex_max_offset.is_some()
+                || u.regex_stack.is_some())
+        {
+            self.warn(st, "regex parameters specified without regex".into());
+            u.regex_options.clear();
+            u.regex_no_match = false;
+            u.regex_min_offset = 0;
+            u.regex_max_offset = None;
+            u.regex_stack = None;
+        }
+        if let Some(max) = u.regex_max_offset {
+            if u.regex_min_offset > max {
+                let msg = format!(
+                    "regex min offset {} > regex_max_offset {max} - ignoring",
+                    u.regex_min_offset
+                );
+                self.warn(st, msg);
+                u.regex_min_offset = 0;
+                u.regex_max_offset = None;
+            }
+        }
+    }
+
+    /// A warning: keepalived logs the line and goes on (the `-t` verdict is unchanged).
+    /// keepalived logs these (`log_message`), it does not report a configuration error:
+    /// shown, but the `-t` verdict stays 0.
+    fn warn(&mut self, st: &Stmt, msg: String) {
+        let d = Diagnostic::new(
+            Severity::Warning,
+            Code::InvalidValue,
+            ConfigErr::Ok,
+            span(st),
+            msg,
+        );
+        self.emit(d);
     }
 
     pub(super) fn misc_kw(&mut self, m: &mut MiscCheck, b: &Stmt) -> bool {
@@ -319,43 +468,6 @@ impl Builder {
 }
 
 impl Builder {
-    /// url keywords no runtime reads yet (keepalived only logs their bad values).
-    pub(super) fn url_typed(&mut self, u: &mut UrlCheck, b: &Stmt) -> bool {
-        let num = |s: &str| s.parse::<u64>().ok();
-        match b.keyword.as_ref() {
-            "regex_options" => {
-                for w in &b.args {
-                    if let Some(o) = RegexOption::from_name(w) {
-                        if !u.regex_options.contains(&o) {
-                            u.regex_options.push(o);
-                        }
-                    }
-                }
-            }
-            "regex_min_offset" => {
-                if let [v] = b.args.as_slice() {
-                    u.regex_min_offset = num(v);
-                }
-            }
-            "regex_max_offset" => {
-                if let [v] = b.args.as_slice() {
-                    u.regex_max_offset = num(v);
-                }
-            }
-            "regex_stack" => {
-                if let [a, m] = b.args.as_slice() {
-                    if let (Some(a), Some(m)) = (num(a), num(m)) {
-                        if a <= m {
-                            u.regex_stack = Some((a, m));
-                        }
-                    }
-                }
-            }
-            _ => return false,
-        }
-        true
-    }
-
     /// SMTP_CHECK `host { }`: connection settings of its own; the other checker settings
     /// in it (retry, delay_loop, ...) are the SMTP_CHECK's, as in keepalived.
     pub(super) fn smtp_host(&mut self, st: &Stmt, common: &mut CheckerCommon) -> SmtpHost {

@@ -173,12 +173,19 @@ impl Builder {
                 "delay_before_retry" => vs.delay_before_retry = self.dur(b, 0, 0, u64::MAX / 2),
                 "warmup" => vs.warmup = self.dur(b, 0, 0, u64::MAX / 2),
                 "connect_timeout" => vs.connect_timeout = self.dur(b, 0, 1, u64::MAX / 2),
+                // keepalived: the default weight of the real servers that set none.
+                "weight" => {
+                    if let Some(w) = self.uint(b, 0, 1, i32::MAX as u64) {
+                        vs.weight = w as u32;
+                    }
+                }
                 _ => {}
             }
         }
         for b in body {
             match b.keyword.as_ref() {
-                "delay_loop" | "retry" | "delay_before_retry" | "warmup" | "connect_timeout" => {}
+                "delay_loop" | "retry" | "delay_before_retry" | "warmup" | "connect_timeout"
+                | "weight" => {}
                 "ip_family" => match self.arg(b, 0) {
                     Some("inet") => vs.ip_family = Some(IpFamily::Inet),
                     Some("inet6") => vs.ip_family = Some(IpFamily::Inet6),
@@ -283,11 +290,6 @@ impl Builder {
                 }
                 "quorum_up" => vs.quorum_up = self.script(b),
                 "quorum_down" => vs.quorum_down = self.script(b),
-                "weight" => {
-                    if let Some(w) = self.uint(b, 0, 1, i32::MAX as u64) {
-                        vs.weight = w as u32;
-                    }
-                }
                 "inhibit_on_failure" => vs.inhibit_on_failure = self.boolean(b).unwrap_or(true),
                 "smtp_alert" => vs.smtp_alert = self.boolean(b),
                 "sorry_server" => {
@@ -372,6 +374,24 @@ impl Builder {
             );
             vs.protocol = Protocol::Udp;
         }
+        // keepalived: one packet scheduling only for UDP (on an address; a fwmark is free).
+        if let VsKey::Addr(a, p) = &vs.key {
+            if vs.sched_flags.ops && vs.protocol != Protocol::Udp {
+                let proto = match vs.protocol {
+                    Protocol::Tcp => "tcp",
+                    Protocol::Sctp => "sctp",
+                    Protocol::Udp => "udp",
+                };
+                sem(
+                    self,
+                    format!(
+                        "Virtual server [{a}]:{proto}:{p}: one packet scheduling requires UDP - resetting"
+                    ),
+                    "remove `ops`, or use `protocol UDP`",
+                );
+                vs.sched_flags.ops = false;
+            }
+        }
         if !saw_kind && vs.real_servers.iter().any(|r| r.lvs_method.is_none()) {
             sem(
                 self,
@@ -411,6 +431,7 @@ impl Builder {
             None
         };
         let mut rs = RealServer::new(addr, port);
+        rs.weight = vs.weight;
         rs.loc = st.loc.clone();
         let body = block(st);
         rs.checkers = Vec::with_capacity(body.iter().filter(|b| is_checker(b)).count());

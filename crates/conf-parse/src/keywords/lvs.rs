@@ -14,13 +14,18 @@ use super::{alias, b, dep, s, v, Kw};
 const LAB_KW: &[&str] = &["lab_checker_alpha_warmup_log_all_failures"];
 /// The lab test that shows FILE_CHECK, hysteresis, helo_name, enable_sni and checker mail.
 const LAB_MAIL: &[&str] = &["lab_file_check_hysteresis_sni_helo_and_checker_mail"];
-const WARMUP: &str = "a non-zero value bounds the first check (lab_checker_alpha_warmup_log_all_\
-                      failures), but `warmup 0` is taken as unset (first check at a random point \
-                      of delay_loop) where keepalived checks at once";
-const REGEX: &str = "url regex matching is not implemented: the body is not matched";
+/// The lab tests that show warmup: a non-zero value bounds the first check, 0 checks at once.
+const WARMUP: &[&str] = &[
+    "lab_checker_alpha_warmup_log_all_failures",
+    "lab_vs_weight_warmup_zero_and_delay_before_retry_defaults",
+];
+/// The tests that show url `regex` and its settings (healthcheck::body_regex documents the
+/// differences from PCRE2).
+const REGEX_TESTS: &[&str] = &["lab_url_regex_from_config", "lab_http_regex"];
 const CONN_TESTS: &[&str] = &["lab_tcp_check"];
 const RETRY_TESTS: &[&str] = &[
     "lab_scheduler_detects_failure_and_recovery",
+    "lab_vs_weight_warmup_zero_and_delay_before_retry_defaults",
     "vm_nat_failover",
     "vm_dr_failover_and_reference_table",
 ];
@@ -33,12 +38,13 @@ static URL: &[Kw] = &[
     s("digest").imp(&["lab_http_check"]),
     s("status_code").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
     s("virtualhost").imp(&["lab_http_check"]),
-    s("regex").todo("typed but ignored at run time: the body is not matched against it"),
-    s("regex_no_match").todo("typed but ignored at run time: the body is not matched"),
-    s("regex_options").todo(REGEX),
-    s("regex_min_offset").todo(REGEX),
-    s("regex_max_offset").todo(REGEX),
-    s("regex_stack").todo(REGEX),
+    s("regex").imp(REGEX_TESTS),
+    s("regex_no_match").imp(REGEX_TESTS),
+    s("regex_options").imp(REGEX_TESTS),
+    s("regex_min_offset").imp(REGEX_TESTS),
+    s("regex_max_offset").imp(REGEX_TESTS),
+    s("regex_stack")
+        .noop("sizes PCRE2's JIT stack; the regex crate (linear time, no backtracking) needs none"),
 ];
 
 /// The keywords every network checker has (keepalived's `install_checker_common_keywords(true)`),
@@ -55,7 +61,7 @@ macro_rules! checker_common {
             s("fwmark").imp(CONN_TESTS),
             s("retry").imp(RETRY_TESTS),
             s("delay_before_retry").imp(RETRY_TESTS),
-            s("warmup").todo(WARMUP),
+            s("warmup").imp(WARMUP),
             s("delay_loop").imp(DELAY_LOOP_TESTS),
             s("alpha").imp(LAB_KW),
             s("log_all_failures").imp(LAB_KW),
@@ -100,7 +106,7 @@ static UDP_CHECK: &[Kw] = checker_common!(
 static MISC_CHECK: &[Kw] = &[
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
-    s("warmup").todo(WARMUP),
+    s("warmup").imp(WARMUP),
     s("delay_loop").imp(DELAY_LOOP_TESTS),
     s("alpha").imp(LAB_KW),
     s("log_all_failures").imp(LAB_KW),
@@ -144,7 +150,7 @@ static REAL_SERVER: &[Kw] = &[
     s("alpha").imp(LAB_KW),
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
-    s("warmup").todo(WARMUP),
+    s("warmup").imp(WARMUP),
     s("connect_timeout").imp(TIMEOUT_TESTS),
     s("delay_loop").imp(DELAY_LOOP_TESTS),
     s("smtp_alert").imp(LAB_MAIL),
@@ -173,7 +179,7 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("ip_family").imp(VM_KW),
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
-    s("warmup").todo(WARMUP),
+    s("warmup").imp(WARMUP),
     s("connect_timeout").imp(TIMEOUT_TESTS),
     s("delay_loop").imp(&["vm_dr_failover_and_reference_table", "vm_nat_failover"]),
     s("inhibit_on_failure").imp(&["vm_inhibit_sorry_quorum"]),
@@ -186,11 +192,8 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
         "vm_reload_sighup_diff_apply",
     ]),
     s("hashed").noop("keepalived sets no flag for it either: IPVS hashes every service itself"),
-    s("ops").todo(
-        "works on a UDP service (vm_keywords_flags_persistence_groups_sorry_same_as_reference), \
-         but on TCP/SCTP ours programs it where keepalived resets it (\"one packet scheduling \
-         requires UDP - resetting\")",
-    ),
+    // On TCP/SCTP it is reset with keepalived's error (lvs_values_are_typed_with_keepalived_rules).
+    s("ops").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     s("flag-1").imp(VM_KW),
     s("flag-2").imp(VM_KW),
     s("flag-3").imp(VM_KW),
@@ -222,10 +225,7 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("quorum_down").todo(QUORUM_SCRIPT),
     s("quorum").imp(&["lab_checker_smtp_alert"]),
     s("hysteresis").imp(LAB_MAIL),
-    s("weight").todo(
-        "typed but ignored at run time: keepalived makes it its real servers' default weight; \
-         ours default to 1",
-    ),
+    s("weight").imp(&["lab_vs_weight_warmup_zero_and_delay_before_retry_defaults"]),
     s("sorry_server").imp(&["vm_inhibit_sorry_quorum"]),
     s("sorry_server_inhibit").imp(VM_KW),
     s("sorry_server_lvs_method").imp(VM_KW),

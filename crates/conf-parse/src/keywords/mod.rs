@@ -157,9 +157,7 @@ pub static ROOT: &[Kw] = &[
     b("vrrp_track_process", TRACK_PROCESS).imp(&["lab_track_process_fault"]),
     v("interface_up_down_delays")
         .todo("link changes are acted on at once yet (no per-interface delays)"),
-    b("SSL", SSL).todo(
-        "parsed but not read: SSL_GET checks use no client certificate, key or CA from it yet",
-    ),
+    b("SSL", SSL).imp(&["lab_ssl_block_client_certificate"]),
     v("virtual_server_group")
         .imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     b("virtual_server", VIRTUAL_SERVER).imp(&["vm_dr_failover_and_reference_table"]),

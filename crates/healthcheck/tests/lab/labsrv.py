@@ -9,6 +9,9 @@ usage: labsrv.py MODE ADDR PORT [ARGS...]
   endless ADDR PORT         200 head, then an endless body
   slowloris ADDR PORT       a status line, then one header byte every 0.3 s, forever
   garbage_tls ADDR PORT     answer anything (a ClientHello) with garbage bytes
+  hostile ADDR PORT KIND    a hostile HTTP server: bigheader (a 1 MiB header line),
+                            garbage_status, truncated_chunked, invalid_utf8 (a 200 body that is
+                            not UTF-8), endless_utf8 (an endless body of invalid UTF-8)
   smtp ADDR PORT [BANNER]   banner (default 220), 250 to HELO, 221 to QUIT
   udp_echo ADDR PORT        echo datagrams
   udp_short ADDR PORT       answer every datagram with b"ok"
@@ -21,6 +24,7 @@ PAGES = {
     "/page2": bytes((i * 7) % 251 for i in range(5000)),
     "/big": b"".join(b"line %06d of the big page\n" % i for i in range(12000)),
     "/empty": b"",
+    "/regex": b"".join(b"filler line %05d\n" % i for i in range(20000)) + b"STATUS: all systems nominal\n" + b"tail\n" * 10,
 }
 
 
@@ -127,6 +131,29 @@ def main():
             try:
                 c.sendall(os.urandom(2000))
                 time.sleep(1)
+            except OSError:
+                pass
+            c.close()
+        tcp_loop(addr, port, serve)
+    elif mode == "hostile":
+        kind = sys.argv[4]
+        def serve(c):
+            c.recv(4096)
+            try:
+                if kind == "bigheader":
+                    c.sendall(b"HTTP/1.0 200 OK\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\nok")
+                elif kind == "garbage_status":
+                    c.sendall(b"\x00\xffGARBAGE nonsense\r\nContent-Length: 2\r\n\r\nok")
+                elif kind == "truncated_chunked":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"ffff\r\npartial chunk")
+                    time.sleep(0.2)
+                elif kind == "invalid_utf8":
+                    c.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + bytes(range(128, 256)) * 64 + b"\xff\xfeMARK\xc3")
+                elif kind == "endless_utf8":
+                    c.sendall(b"HTTP/1.0 200 OK\r\n\r\n")
+                    while True:
+                        c.sendall(b"\xff\xfe\xc3" * 20000)
             except OSError:
                 pass
             c.close()
