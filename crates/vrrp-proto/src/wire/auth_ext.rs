@@ -380,11 +380,28 @@ pub fn verify_tag(
             .is_ok()
 }
 
+/// Length of the VRRP message a payload's header announces, as keepalived reads it
+/// (`expected_vrrp_pkt_len`): 8 + count × address length, plus the 8-byte v2 authentication
+/// data over IPv4 only (keepalived sends and expects VRRPv2 over IPv6 without it). `None` when
+/// the payload is shorter than the VRRP header.
+pub fn announced_message_len(payload: &[u8], family: Family) -> Option<usize> {
+    let vf = *payload.get(super::vrrp::field::VER_TYPE)?;
+    let count = usize::from(*payload.get(super::vrrp::field::COUNT)?);
+    if payload.len() < super::vrrp::HEADER_LEN {
+        return None;
+    }
+    let auth = if vf >> 4 == 2 && family == Family::V4 {
+        super::vrrp::V2_AUTH_LEN
+    } else {
+        0
+    };
+    Some(super::vrrp::HEADER_LEN + count * family.addr_len() + auth)
+}
+
 /// Split a received VRRP payload (IPv4: after the IP header and any AH; IPv6: the socket
 /// payload) into the message and the trailer, as keepalived does: a trailer is present exactly
 /// when the payload is `message_len` + [`TRAILER_LEN`] bytes long (Ethernet padding cannot
-/// reach that size). `message_len` is what the header announces
-/// ([`super::vrrp::Packet::message_len`]).
+/// reach that size). `message_len` is what the header announces ([`announced_message_len`]).
 pub fn split_trailer(payload: &[u8], message_len: usize) -> (&[u8], Option<Trailer<&[u8]>>) {
     if payload.len() == message_len + TRAILER_LEN {
         let (m, t) = payload.split_at(message_len);
