@@ -23,7 +23,10 @@ ALL_STAGES=(install fmt clippy unit lab vm fuzz)
 if [ $# -gt 0 ]; then STAGES=("$@"); else STAGES=("${ALL_STAGES[@]}"); fi
 
 DEB_PACKAGES=(qemu-system-x86 busybox-static cpio kmod iproute2 keepalived ipvsadm arping curl tshark
-    dnsmasq-base python3 procps psmisc xz-utils zstd openssl time)
+    dnsmasq-base python3 procps psmisc xz-utils zstd openssl time
+    # build dependencies of the upstream keepalived 2.4.3 reference peer (scripts/build-reference.sh)
+    build-essential autoconf automake libtool pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
+    libnl-route-3-dev libnftnl-dev libmnl-dev)
 declare -A ST_STATUS ST_TIME ST_PASS ST_FAIL
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -70,6 +73,9 @@ stage_install() {
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
             || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
     done
+    # The upstream keepalived 2.4.3 reference peer, built once into target/reference/ (about 2.5 min
+    # on 2 cores the first time, a stamp check afterwards); tests run it by path.
+    "$ROOT/scripts/build-reference.sh" >/dev/null || die "building the keepalived 2.4.3 reference failed"
     # Build the VM assets (Debian kernel + IPVS modules + initramfs) now so later stages only boot.
     cargo build -q -p testlab --bins || die "building the lab tools failed"
     "$ROOT/target/debug/krs-vm" prepare || die "could not prepare the IPVS VM (see above)"

@@ -563,6 +563,87 @@ pub struct Authentication {
     pub auth_pass: String,
 }
 
+/// `auth_hmac { }` (keepalived 2.4): HMAC-SHA256 advert authentication
+/// (draft-cassen-vrrp-auth-hmac). Values as written; unset ones take keepalived's defaults
+/// (`mode enforce`, `anti_replay time`, `time_window max(3 × advert_int, 5)`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthHmac {
+    /// `key ID VALUE` lines, in order (ids 1..=255, distinct).
+    pub keys: Vec<AuthHmacKey>,
+    /// `active_key` (the id used when signing; keepalived requires it to name a key).
+    pub active_key: Option<u8>,
+    /// `anti_replay`.
+    pub anti_replay: Option<AuthHmacAntiReplay>,
+    /// `time_window` in seconds (1..=300).
+    pub time_window: Option<u32>,
+    /// `mode`.
+    pub mode: Option<AuthHmacMode>,
+}
+
+/// One `auth_hmac` `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthHmacKey {
+    /// Key id (1..=255).
+    pub id: u8,
+    /// Where the material comes from.
+    pub value: AuthHmacKeyValue,
+}
+
+/// An `auth_hmac` key value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthHmacKeyValue {
+    /// `hex:…`: the hex digits as written (32 to 64 bytes once decoded).
+    Hex(String),
+    /// An ASCII passphrase (32 to 64 bytes).
+    Ascii(String),
+    /// `file:PATH`: the file holds a `hex:` line or an ASCII key (read at load time; keepalived
+    /// warns when it is readable by group or others). Also how systemd credentials are used
+    /// (`file:${_ENV CREDENTIALS_DIRECTORY}/NAME`).
+    File(String),
+}
+
+impl AuthHmacKeyValue {
+    /// The value as written in the configuration.
+    pub fn as_written(&self) -> String {
+        match self {
+            AuthHmacKeyValue::Hex(h) => format!("hex:{h}"),
+            AuthHmacKeyValue::Ascii(a) => a.clone(),
+            AuthHmacKeyValue::File(f) => format!("file:{f}"),
+        }
+    }
+}
+
+/// `auth_hmac` `anti_replay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthHmacAntiReplay {
+    /// `time` (default): freshness window plus per-sender growth.
+    Time,
+    /// `monotonic`: per-sender growth only.
+    Monotonic,
+}
+
+/// `auth_hmac` `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthHmacMode {
+    /// `enforce` (default): sign, require a valid trailer.
+    Enforce,
+    /// `permissive`: sign, also accept unsigned adverts.
+    Permissive,
+    /// `receive-only`: verify a present trailer, send none, accept unsigned adverts.
+    ReceiveOnly,
+}
+
+impl AuthHmacMode {
+    /// keepalived's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthHmacMode::Enforce => "enforce",
+            AuthHmacMode::Permissive => "permissive",
+            AuthHmacMode::ReceiveOnly => "receive-only",
+        }
+    }
+}
+
 /// An address in `virtual_ipaddress` / `static_ipaddress`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IpAddress {
@@ -670,6 +751,8 @@ pub struct VrrpInstance {
     pub virtual_rules: Vec<ValueLine>,
     /// `authentication { }`.
     pub authentication: Option<Authentication>,
+    /// `auth_hmac { }` (keepalived 2.4).
+    pub auth_hmac: Option<AuthHmac>,
     /// `track_interface { }`.
     pub track_interface: Vec<TrackRef>,
     /// `track_script { }`.
@@ -784,6 +867,7 @@ impl VrrpInstance {
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             authentication: None,
+            auth_hmac: None,
             track_interface: Vec::new(),
             track_script: Vec::new(),
             track_file: Vec::new(),

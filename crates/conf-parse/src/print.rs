@@ -636,6 +636,23 @@ fn instance(p: &mut P, v: &VrrpInstance) {
         p.kv("auth_pass", &a.auth_pass);
         p.close();
     }
+    if let Some(a) = &v.auth_hmac {
+        p.open(&["auth_hmac"]);
+        for k in &a.keys {
+            p.line(&["key", &k.id.to_string(), &k.value.as_written()]);
+        }
+        p.opt_num("active_key", a.active_key);
+        match a.anti_replay {
+            Some(AuthHmacAntiReplay::Time) => p.kv("anti_replay", "time"),
+            Some(AuthHmacAntiReplay::Monotonic) => p.kv("anti_replay", "monotonic"),
+            None => {}
+        }
+        p.opt_num("time_window", a.time_window);
+        if let Some(m) = a.mode {
+            p.kv("mode", m.as_str());
+        }
+        p.close();
+    }
     p.track("track_interface", &v.track_interface);
     p.track("track_script", &v.track_script);
     p.track("track_file", &v.track_file);

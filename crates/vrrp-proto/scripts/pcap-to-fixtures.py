@@ -4,6 +4,9 @@ capture-reference.sh into hex fixture files (one packet per line, '#' comments).
 import struct, sys, os
 
 src, dst = sys.argv[1], sys.argv[2]
+# Who sent the captures and which script made them (for the fixture header).
+who = sys.argv[3] if len(sys.argv) > 3 else 'keepalived 2.2.7'
+script = sys.argv[4] if len(sys.argv) > 4 else 'crates/vrrp-proto/scripts/capture-reference.sh'
 
 def frames(path):
     with open(path, 'rb') as f:
@@ -41,13 +44,13 @@ for name in sorted(os.listdir(src)):
         elif et == 0x0806 or (et == 0x86dd and ip[6] == 58 and len(ip) > 40 and ip[40] == 136):
             link.append(fr)
     with open(os.path.join(dst, case + '.hex'), 'w') as f:
-        f.write('# %s: VRRP adverts (raw IP packets) sent by keepalived 2.2.7, captured with\n' % case)
-        f.write('# crates/vrrp-proto/scripts/capture-reference.sh (see that script for the config).\n')
+        f.write('# %s: VRRP adverts (raw IP packets) sent by %s, captured with\n' % (case, who))
+        f.write('# %s (see that script for the config).\n' % script)
         for a in adverts:
             f.write(a.hex() + '\n')
     if link:
         with open(os.path.join(dst, case + '.frames.hex'), 'w') as f:
-            f.write('# %s: gratuitous ARP / unsolicited NA Ethernet frames sent by keepalived 2.2.7\n' % case)
+            f.write('# %s: gratuitous ARP / unsolicited NA Ethernet frames sent by %s\n' % (case, who))
             for l in link:
                 f.write(l.hex() + '\n')
     print(case, len(adverts), 'adverts', len(link), 'link frames')

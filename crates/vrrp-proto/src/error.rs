@@ -163,6 +163,15 @@ pub enum RxError {
     /// Address family differs from the instance's.
     #[error("address family mismatch")]
     Family,
+    /// `auth_hmac` rejected the advert (counted as `auth_ext_*`).
+    #[error("auth_hmac: {0}")]
+    AuthExt(crate::auth_hmac::AuthExtError),
+}
+
+impl From<crate::auth_hmac::AuthExtError> for RxError {
+    fn from(e: crate::auth_hmac::AuthExtError) -> Self {
+        RxError::AuthExt(e)
+    }
 }
 
 impl RxError {
@@ -189,6 +198,7 @@ impl RxError {
             RxError::IntervalMismatch { .. } => "adver_int_err",
             RxError::CastMismatch { .. } => "addr_list_err",
             RxError::UnknownUnicastSource(_) => "unknown_unicast_src",
+            RxError::AuthExt(e) => e.counter(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::model::*;
 
+mod auth_hmac;
 mod bfd;
 mod check;
 mod global;

@@ -13,7 +13,9 @@ impl Builder {
     /// keepalived's vrrp end-of-instance fix-ups that change values.
     pub(super) fn finish_instances(&mut self, c: &mut Config) {
         let global_version = c.global.vrrp_version;
+        let global_strict = c.global.vrrp_strict;
         for v in &mut c.vrrp_instances {
+            self.finish_auth_hmac(v, global_strict);
             let version = v.version.unwrap_or(global_version);
             if version == 2 && v.advert_int.subsec_micros() != 0 {
                 let us = v.advert_int.as_micros();
@@ -445,6 +447,11 @@ impl Builder {
                 "virtual_routes" => v.virtual_routes.extend(values(b).iter().cloned()),
                 "virtual_rules" => v.virtual_rules.extend(values(b).iter().cloned()),
                 "authentication" => v.authentication = self.authentication(b),
+                "auth_hmac" => {
+                    let prev = v.auth_hmac.take();
+                    let name = v.name.clone();
+                    v.auth_hmac = Some(self.auth_hmac(b, prev, &name));
+                }
                 "track_interface" => v.track_interface.extend(self.track_refs(b, -254, 254)),
                 "track_script" => v.track_script.extend(self.track_refs(b, -254, 254)),
                 "track_file" => v.track_file.extend(self.track_refs(b, -254, 254)),

@@ -60,6 +60,18 @@ static AUTHENTICATION: &[Kw] = &[
     ]),
 ];
 
+/// `auth_hmac` (keepalived 2.4): typed and checked; the runtime does not sign or verify yet.
+const HMAC_TODO: &str = "runtime integration pending (issue 21)";
+
+/// `auth_hmac { }` (keepalived 2.4.3 vrrp_parser.c).
+static AUTH_HMAC: &[Kw] = &[
+    s("key"),
+    s("active_key"),
+    s("time_window"),
+    s("anti_replay"),
+    s("mode"),
+];
+
 /// Keywords inside `vrrp_instance`.
 pub static VRRP_INSTANCE: &[Kw] = &[
     s("use_vmac").imp(&["lab_use_vmac", "lab_interop_use_vmac_same_as_reference"]),
@@ -153,6 +165,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
         "lab_interop_v2_pass_ours_master",
         "lab_interop_v2_ah_both_roles",
     ]),
+    b("auth_hmac", AUTH_HMAC).todo(HMAC_TODO),
 ];
 
 pub(super) static VRRP_SCRIPT: &[Kw] = &[

@@ -1,6 +1,8 @@
-//! Wire formats: VRRP message ([`vrrp`]), IP/AH around it ([`ip`]), checksums
-//! ([`checksum`]) and the GARP/NA frames a master sends ([`frames`]).
+//! Wire formats: VRRP message ([`vrrp`]), IP/AH around it ([`ip`]), the `auth_hmac`
+//! trailer after it ([`auth_ext`]), checksums ([`checksum`]) and the GARP/NA frames a master
+//! sends ([`frames`]).
 
+pub mod auth_ext;
 pub mod checksum;
 pub mod frames;
 pub mod ip;
