@@ -1,0 +1,205 @@
+//! `global_defs` and its LVS-wide settings (`lvs_sync_daemon`, `lvs_timeouts`).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{values, Builder};
+use crate::model::*;
+
+impl Builder {
+    pub(super) fn global_defs(&mut self, g: &mut GlobalDefs, body: &[Stmt]) {
+        for st in body {
+            match st.keyword.as_ref() {
+                "router_id" => g.router_id = self.string(st),
+                "notification_email" => {
+                    for vl in values(st) {
+                        g.notification_email.extend(vl.words.iter().cloned());
+                    }
+                }
+                "notification_email_from" => g.notification_email_from = self.string(st),
+                "smtp_server" => {
+                    if let Some(a) = self.string(st) {
+                        let port = if st.args.len() > 1 {
+                            self.uint(st, 1, 1, 65535).map(|p| p as u16)
+                        } else {
+                            Some(25)
+                        };
+                        if let Some(p) = port {
+                            g.smtp_server = Some((a, p));
+                        }
+                    }
+                }
+                "smtp_helo_name" => g.smtp_helo_name = self.string(st),
+                "smtp_connect_timeout" => {
+                    if let Some(d) = self.secs(st, 0, 0, u64::from(u32::MAX) / 1_000_000) {
+                        g.smtp_connect_timeout = d;
+                    }
+                }
+                "smtp_alert" => g.smtp_alert = self.boolean(st),
+                "smtp_alert_vrrp" => g.smtp_alert_vrrp = self.boolean(st),
+                "smtp_alert_checker" => g.smtp_alert_checker = self.boolean(st),
+                "enable_script_security" => g.enable_script_security = true,
+                "script_user" => g.script_user = self.user(st),
+                "vrrp_strict" => g.vrrp_strict = true,
+                "vrrp_skip_check_adv_addr" => {
+                    g.vrrp_skip_check_adv_addr = self.boolean(st).unwrap_or(true)
+                }
+                "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
+                "vrrp_version" => {
+                    if let Some(v) = self.int(st, 0, 2, 3) {
+                        g.vrrp_version = v as u8;
+                    }
+                }
+                "vrrp_mcast_group4" => match self.ip_arg(st, 0) {
+                    Some(IpAddr::V4(a)) if a.is_multicast() => g.vrrp_mcast_group4 = a,
+                    Some(_) => self.invalid(
+                        st,
+                        "vrrp_mcast_group4 must be an IPv4 multicast address".into(),
+                        None,
+                    ),
+                    None => {}
+                },
+                "vrrp_mcast_group6" => match self.ip_arg(st, 0) {
+                    Some(IpAddr::V6(a)) if a.is_multicast() => g.vrrp_mcast_group6 = a,
+                    Some(_) => self.invalid(
+                        st,
+                        "vrrp_mcast_group6 must be an IPv6 multicast address".into(),
+                        None,
+                    ),
+                    None => {}
+                },
+                "vrrp_garp_master_delay" => {
+                    if let Some(d) = self.secs(st, 0, 0, u64::from(u32::MAX) / 1_000_000) {
+                        g.vrrp_garp_master_delay = d;
+                    }
+                }
+                "vrrp_garp_master_repeat" => {
+                    if let Some(v) = self.uint(st, 0, 0, u64::from(u32::MAX)) {
+                        g.vrrp_garp_master_repeat = v as u32;
+                    }
+                }
+                "vrrp_garp_master_refresh" => {
+                    if let Some(v) = self.uint(st, 0, 0, u64::from(u32::MAX)) {
+                        g.vrrp_garp_master_refresh = (v > 0).then(|| Duration::from_secs(v));
+                    }
+                }
+                "vrrp_garp_master_refresh_repeat" => {
+                    if let Some(v) = self.uint(st, 0, 0, u64::from(u32::MAX)) {
+                        g.vrrp_garp_master_refresh_repeat = v as u32;
+                    }
+                }
+                "vrrp_garp_lower_prio_delay" => {
+                    g.vrrp_garp_lower_prio_delay =
+                        self.secs(st, 0, 0, u64::from(u32::MAX) / 1_000_000)
+                }
+                "vrrp_garp_lower_prio_repeat" => {
+                    g.vrrp_garp_lower_prio_repeat =
+                        self.uint(st, 0, 0, i32::MAX as u64).map(|v| v as u32)
+                }
+                "vrrp_garp_interval" => {
+                    if let Some(d) = self.dur(st, 0, 1, u64::from(u32::MAX)) {
+                        g.vrrp_garp_interval = d;
+                    }
+                }
+                "vrrp_gna_interval" => {
+                    if let Some(d) = self.dur(st, 0, 1, u64::from(u32::MAX)) {
+                        g.vrrp_gna_interval = d;
+                    }
+                }
+                "vrrp_lower_prio_no_advert" => {
+                    g.vrrp_lower_prio_no_advert = self.boolean(st).unwrap_or(true)
+                }
+                "vrrp_higher_prio_send_advert" => {
+                    g.vrrp_higher_prio_send_advert = self.boolean(st).unwrap_or(true)
+                }
+                "vrrp_down_timer_adverts" => {
+                    if let Some(v) = self.uint(st, 0, 1, 100) {
+                        g.vrrp_down_timer_adverts = v as u32;
+                    }
+                }
+                "vrrp_startup_delay" => {
+                    g.vrrp_startup_delay = self.dur(st, 0, 1000, u64::from(u32::MAX))
+                }
+                "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(st),
+                "lvs_flush" => g.lvs_flush = true,
+                "lvs_flush_on_stop" | "lvs_flush_onstop" => g.lvs_flush_on_stop = true,
+                "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(st),
+                "default_interface" => g.default_interface = self.string(st),
+                "dynamic_interfaces" => g.dynamic_interfaces = true,
+                "checker_log_all_failures" => {
+                    g.checker_log_all_failures = self.boolean(st).unwrap_or(true)
+                }
+                "no_email_faults" => g.no_email_faults = true,
+                // keepalived-rs's own keywords and ones only a runtime reads: kept as
+                // statements (vrrp-runtime: `krs_vip_lease`, `vmac_prefix`, `vmac_addr_prefix`; the daemon:
+                // `metrics_listen`).
+                "krs_vip_lease" | "metrics_listen" | "vmac_prefix" | "vmac_addr_prefix" => {
+                    g.extra.push(st.clone())
+                }
+                _ => {
+                    self.not_supported(st, "global_defs");
+                    g.extra.push(st.clone());
+                }
+            }
+        }
+    }
+
+    pub(super) fn lvs_sync_daemon(&mut self, st: &Stmt) -> Option<LvsSyncDaemon> {
+        let interface = self.arg(st, 0)?.to_string();
+        let vrrp_instance = self.arg(st, 1)?.to_string();
+        let mut d = LvsSyncDaemon {
+            interface,
+            vrrp_instance,
+            ..LvsSyncDaemon::default()
+        };
+        let mut i = 2;
+        while i < st.args.len() {
+            let key = st.args[i].clone();
+            match key.as_str() {
+                "id" => d.id = self.uint(st, i + 1, 0, 255).map(|v| v as u8),
+                "maxlen" => d.maxlen = self.uint(st, i + 1, 1, 65535 - 20 - 8).map(|v| v as u16),
+                "port" => d.port = self.uint(st, i + 1, 1, 65535).map(|v| v as u16),
+                "ttl" => d.ttl = self.uint(st, i + 1, 1, 255).map(|v| v as u8),
+                "group" => d.group = self.ip_arg(st, i + 1),
+                _ => {
+                    self.invalid(
+                        st,
+                        format!("lvs_sync_daemon: unknown option '{key}'"),
+                        Some("options are id, maxlen, port, ttl, group"),
+                    );
+                    i += 1;
+                    continue;
+                }
+            }
+            i += 2;
+        }
+        Some(d)
+    }
+
+    pub(super) fn lvs_timeouts(&mut self, st: &Stmt) -> Option<LvsTimeouts> {
+        let mut t = LvsTimeouts::default();
+        let mut i = 0;
+        while i < st.args.len() {
+            let key = st.args[i].clone();
+            let v = match key.as_str() {
+                "tcp" | "tcpfin" | "udp" => self.uint(st, i + 1, 0, 2_678_400).map(|v| v as u32),
+                _ => {
+                    self.invalid(
+                        st,
+                        format!("lvs_timeouts: unknown protocol '{key}'"),
+                        Some("use tcp, tcpfin or udp"),
+                    );
+                    i += 1;
+                    continue;
+                }
+            };
+            match key.as_str() {
+                "tcp" => t.tcp = v,
+                "tcpfin" => t.tcpfin = v,
+                _ => t.udp = v,
+            }
+            i += 2;
+        }
+        Some(t)
+    }
+}
