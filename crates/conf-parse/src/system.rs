@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity, Span};
-use crate::model::Config;
+use crate::model::{CheckerKind, Config};
 use crate::Parsed;
 
 /// Interfaces present on this system (`/sys/class/net`).
@@ -153,6 +153,7 @@ pub fn system_checks_with(
         ));
         return out;
     }
+    checker_script_security(config, executable, &mut out);
     if config.vrrp_instances.is_empty() {
         return out;
     }
@@ -215,6 +216,62 @@ pub fn system_checks_with(
     out
 }
 
+/// keepalived's `check_check_script_security()`: a MISC_CHECK script, a quorum or real server
+/// notify script that exists and is executable, without `enable_script_security`, is a security
+/// error (`-t` exits 6).
+fn checker_script_security(
+    config: &Config,
+    executable: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    if config.global.enable_script_security {
+        return;
+    }
+    let runs = |cmd: &str| {
+        let prog = cmd.split_whitespace().next().unwrap_or("");
+        resolve(prog).is_some_and(|p| executable(&p))
+    };
+    let mut first: Option<&Span> = None;
+    for vs in &config.virtual_servers {
+        let vs_scripts = [&vs.quorum_up, &vs.quorum_down]
+            .into_iter()
+            .flatten()
+            .any(|s| runs(&s.command));
+        if vs_scripts && first.is_none() {
+            first = Some(&vs.loc.0);
+        }
+        for rs in &vs.real_servers {
+            if [&rs.notify_up, &rs.notify_down]
+                .into_iter()
+                .flatten()
+                .any(|s| runs(&s.command))
+                && first.is_none()
+            {
+                first = Some(&rs.loc.0);
+            }
+            for c in &rs.checkers {
+                if let CheckerKind::Misc(m) = &c.kind {
+                    if runs(&m.misc_path) && first.is_none() {
+                        first = Some(&c.loc.0);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(span) = first {
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                Code::ScriptSecurity,
+                ConfigErr::SecurityError,
+                span,
+                "SECURITY VIOLATION - check scripts are being executed but script_security not enabled",
+            )
+            .with_hint("add `enable_script_security` (and `script_user`) to global_defs"),
+        );
+    }
+}
+
 fn is_loopback(name: &str) -> bool {
     // IFF_LOOPBACK = 0x8
     std::fs::read_to_string(format!("/sys/class/net/{name}/flags"))
@@ -249,8 +306,17 @@ pub fn is_executable(p: &Path) -> bool {
 }
 
 /// keepalived's `config_test_exit()`: the highest class reported decides.
-/// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other.
+/// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other; 2 when a
+/// keyword lacks its parameter: keepalived's `null_strvec()` exits at once with
+/// `KEEPALIVED_EXIT_CONFIG`, whatever else was reported.
 pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
+    if parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.counts() && d.class == ConfigErr::MissingParameter)
+    {
+        return 2;
+    }
     let worst = parsed
         .diagnostics
         .iter()

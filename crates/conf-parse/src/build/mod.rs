@@ -83,7 +83,21 @@ pub(crate) fn keep_checked(c: &mut Config) {
     *static_rules = Vec::new();
     *ssl = None;
     *virtual_server_groups = Vec::new();
-    *virtual_servers = Vec::new();
+    // Only the scripts of virtual servers are read (checker script security): keep the
+    // servers that have one, with nothing else.
+    virtual_servers.retain_mut(|vs| {
+        for rs in &mut vs.real_servers {
+            rs.checkers
+                .retain(|c| matches!(c.kind, CheckerKind::Misc(_)));
+            rs.checkers.shrink_to_fit();
+        }
+        vs.real_servers.retain(|rs| {
+            !rs.checkers.is_empty() || rs.notify_up.is_some() || rs.notify_down.is_some()
+        });
+        vs.real_servers.shrink_to_fit();
+        !vs.real_servers.is_empty() || vs.quorum_up.is_some() || vs.quorum_down.is_some()
+    });
+    virtual_servers.shrink_to_fit();
     *bfd_instances = Vec::new();
     *extra = Vec::new();
     global.extra = Vec::new();

@@ -226,10 +226,16 @@ impl Builder {
         match st.args.first() {
             Some(n) => Some(n.clone()),
             None => {
+                // keepalived checks the name of these itself (a general error, parsing goes
+                // on); the others read the missing word and exit (`null_strvec`).
+                let class = match st.keyword.as_ref() {
+                    "vrrp_instance" | "vrrp_sync_group" => ConfigErr::GeneralError,
+                    _ => ConfigErr::MissingParameter,
+                };
                 let d = self
                     .err(
                         Code::MissingValue,
-                        ConfigErr::MissingParameter,
+                        class,
                         span(st),
                         format!("'{}' needs a name", st.keyword),
                     )

@@ -332,11 +332,37 @@ impl Builder {
         Some(ip)
     }
 
+    /// keepalived's instance family rule: the first address sets it, later ones must match
+    /// (else a general error `msg`, and the caller ignores the address).
+    fn same_family(
+        &mut self,
+        family: &mut Option<bool>,
+        v6: bool,
+        st: &Stmt,
+        msg: impl FnOnce() -> String,
+    ) -> bool {
+        match *family {
+            None => {
+                *family = Some(v6);
+                true
+            }
+            Some(f) if f == v6 => true,
+            Some(_) => {
+                self.invalid(st, msg(), Some("an instance is IPv4 or IPv6, not both"));
+                false
+            }
+        }
+    }
+
     pub(super) fn vrrp_instance(&mut self, st: &Stmt) -> Option<VrrpInstance> {
         let name = self.name(st)?;
         let mut v = VrrpInstance::new(&name);
         v.loc = st.loc.clone();
         let ctx = "vrrp_instance";
+        // keepalived's `current_vrrp->family`: set by the first address-bearing keyword (source
+        // address, peer, VIP, native_ipv6); a later address of the other family is an error and
+        // is ignored.
+        let mut family: Option<bool> = None;
         for b in block(st) {
             match b.keyword.as_ref() {
                 "state" => match self.arg(b, 0) {
@@ -377,8 +403,20 @@ impl Builder {
                 }
                 "vmac_xmit_base" => v.vmac_xmit_base = true,
                 "use_vmac_addr" => v.use_vmac_addr = true,
-                "mcast_src_ip" => v.mcast_src_ip = self.ip_arg(b, 0),
-                "unicast_src_ip" => v.unicast_src_ip = self.ip_arg(b, 0),
+                "mcast_src_ip" | "unicast_src_ip" => {
+                    let a = self.ip_arg(b, 0).filter(|a| {
+                        self.same_family(&mut family, a.is_ipv6(), b, || {
+                            format!(
+                                "Configuration error: VRRP instance[{name}] and src address[{a}] MUST be of the same family !!! Skipping..."
+                            )
+                        })
+                    });
+                    if b.keyword == "mcast_src_ip" {
+                        v.mcast_src_ip = a;
+                    } else {
+                        v.unicast_src_ip = a;
+                    }
+                }
                 "mcast_dst_ip" => v.mcast_dst_ip = self.ip_arg(b, 0),
                 "unicast_peer" => {
                     for vl in values(b) {
@@ -391,6 +429,13 @@ impl Builder {
                         let Some(addr) = self.ip_arg(&tmp, 0) else {
                             continue;
                         };
+                        if !self.same_family(&mut family, addr.is_ipv6(), &tmp, || {
+                            format!(
+                                "Configuration error: VRRP instance[{name}] and unicast peer address[{addr}] MUST be of the same family !!! Skipping..."
+                            )
+                        }) {
+                            continue;
+                        }
                         let mut p = UnicastPeer {
                             addr,
                             min_ttl: None,
@@ -433,6 +478,22 @@ impl Builder {
                     let mut list = Vec::new();
                     for vl in values(b) {
                         if let Some(a) = self.ip_address(vl, b) {
+                            if b.keyword == "virtual_ipaddress" {
+                                let tmp = Stmt {
+                                    keyword: "virtual_ipaddress".into(),
+                                    args: vl.words.clone(),
+                                    body: Body::None,
+                                    loc: vl.loc.clone(),
+                                };
+                                let word = vl.words.first().cloned().unwrap_or_default();
+                                if !self.same_family(&mut family, a.addr.is_ipv6(), &tmp, || {
+                                    format!(
+                                        "({name}): address family must match VRRP instance [{word}] - ignoring"
+                                    )
+                                }) {
+                                    continue;
+                                }
+                            }
                             list.push(a);
                         }
                     }
@@ -463,7 +524,18 @@ impl Builder {
                 }
                 "strict_mode" => v.strict_mode = self.boolean(b),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
-                "native_ipv6" => v.native_ipv6 = true,
+                "native_ipv6" => {
+                    if family == Some(false) {
+                        self.invalid(
+                            b,
+                            format!("({name}) Cannot specify native_ipv6 with IPv4 addresses"),
+                            None,
+                        );
+                    } else {
+                        family = Some(true);
+                        v.native_ipv6 = true;
+                    }
+                }
                 "promote_secondaries" => v.promote_secondaries = true,
                 "garp_master_delay" => {
                     v.garp_master_delay = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000)
