@@ -7,7 +7,8 @@
 //! least 95% of them the lines the reference flags (`(FILE: Line N)`) must be among the lines we
 //! flag (`FILE:N:C: error|warning`).
 //!
-//! `KRS_MUTATIONS_REPORT=FILE` writes every disagreement with both outputs to FILE.
+//! `KRS_MUTATIONS_REPORT=FILE` writes every disagreement with both outputs to FILE;
+//! `KRS_MUTATIONS_DIR=DIR` keeps the mutated files and the outputs in DIR.
 
 mod mutate;
 
@@ -129,7 +130,10 @@ fn lab_config_verdicts_match_reference_on_mutations() {
         host.ip(&["link", "set", a, "up"]).unwrap();
         host.ip(&["link", "set", b, "up"]).unwrap();
     }
-    let dir = lab.dir().join("m");
+    // KRS_MUTATIONS_DIR=DIR keeps the mutated files and both outputs there (for debugging).
+    let dir = std::env::var("KRS_MUTATIONS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| lab.dir().join("m"));
     std::fs::create_dir_all(&dir).unwrap();
     let files: Vec<PathBuf> = muts
         .iter()
@@ -161,8 +165,12 @@ fn lab_config_verdicts_match_reference_on_mutations() {
         let fname = f.display().to_string();
         let rtext = read(&PathBuf::from(format!("{fname}.ref.out")));
         let otext = read(&PathBuf::from(format!("{fname}.ours.out")));
-        let rrc = read(&PathBuf::from(format!("{fname}.ref.rc"))).trim().to_string();
-        let orc = read(&PathBuf::from(format!("{fname}.ours.rc"))).trim().to_string();
+        let rrc = read(&PathBuf::from(format!("{fname}.ref.rc")))
+            .trim()
+            .to_string();
+        let orc = read(&PathBuf::from(format!("{fname}.ours.rc")))
+            .trim()
+            .to_string();
         let rl = reference_lines(&rtext);
         let ol = our_lines(&otext, &fname);
         let mut problems = Vec::new();

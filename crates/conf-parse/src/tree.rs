@@ -287,23 +287,9 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             d = d.with_hint(format!("'{word}' is only valid in {other}"));
         }
         self.push(d);
-        // An unknown keyword with a block: skip the whole block.
-        if self.next_is_open() {
-            self.next_line();
-            let mut depth = 1usize;
-            while let Some(line) = self.next_line() {
-                match line.kind {
-                    LineKind::Open => depth += 1,
-                    LineKind::Close => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return;
-                        }
-                    }
-                    LineKind::Words(_) => {}
-                }
-            }
-        }
+        // An unknown keyword with a block: like keepalived, the `{` is reported as unexpected
+        // (by the caller, on the next line) and the block's lines are read at this level, so its
+        // `}` closes the enclosing block.
     }
 }
 

@@ -1121,7 +1121,11 @@ pub fn mutations(bases: &[Base], limit: usize) -> Vec<Mutation> {
     for (bname, text) in bases {
         let lines = lines_of(text);
         let raw: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
-        let push = |all: &mut Vec<Mutation>, ln: usize, class: &'static str, detail: &str, v: Vec<String>| {
+        let push = |all: &mut Vec<Mutation>,
+                    ln: usize,
+                    class: &'static str,
+                    detail: &str,
+                    v: Vec<String>| {
             all.push(Mutation {
                 name: format!("{bname}:{}:{class}:{detail}", ln + 1),
                 class,
@@ -1224,7 +1228,10 @@ pub fn mutations(bases: &[Base], limit: usize) -> Vec<Mutation> {
             for (k, tok) in l.tokens.iter().enumerate().skip(1).take(3) {
                 let subst: Vec<(&'static str, String)> = if is_ipv4ish(tok) {
                     vec![
-                        ("out-of-range", tok.replacen(tok.split('.').next().unwrap_or("1"), "300", 1)),
+                        (
+                            "out-of-range",
+                            tok.replacen(tok.split('.').next().unwrap_or("1"), "300", 1),
+                        ),
                         ("wrong-kind", "bogus".into()),
                         ("wrong-kind", "2001:db8::99".into()),
                     ]
@@ -1286,7 +1293,11 @@ pub fn mutations(bases: &[Base], limit: usize) -> Vec<Mutation> {
                             v.insert(site + 1 + k, format!("{ind}{pl}"));
                         }
                     }
-                    let ln = if site == usize::MAX { raw.len() } else { site + 1 };
+                    let ln = if site == usize::MAX {
+                        raw.len()
+                    } else {
+                        site + 1
+                    };
                     push(&mut all, ln, class, p.lines().next().unwrap_or(""), v);
                 }
             }
