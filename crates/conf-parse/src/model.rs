@@ -22,7 +22,21 @@ pub struct Stmt {
     pub body: Body,
     /// Where it was.
     pub loc: Loc,
+    /// The line of the `}` closing its block (0: no block, or not closed): keepalived reports
+    /// what its end-of-block checks find on that line.
+    pub end_line: EndLine,
 }
+
+/// A line number that, like [`Loc`], compares always equal (model equality is about content).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EndLine(pub u32);
+
+impl PartialEq for EndLine {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+impl Eq for EndLine {}
 
 /// The body of a [`Stmt`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

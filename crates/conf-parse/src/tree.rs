@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::keywords::{self, Kind, Kw, Runtime, Status};
 use crate::lexer::{LLine, LineKind};
-use crate::model::{Body, Stmt, ValueLine};
+use crate::model::{Body, EndLine, Stmt, ValueLine};
 use crate::registry;
 
 pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
@@ -14,6 +14,8 @@ pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
     pub diags: Vec<Diagnostic>,
     /// The run-time status of each enclosing block (the registry's, resolved).
     outer: Vec<Runtime>,
+    /// The line of the `}` that closed the last block read (0: none).
+    closed_at: u32,
 }
 
 impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
@@ -22,6 +24,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             lines: lines.peekable(),
             diags: Vec::new(),
             outer: Vec::new(),
+            closed_at: 0,
         }
     }
 
@@ -72,10 +75,12 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
     /// Parse statements until the `}` closing this block (or EOF).
     fn block(&mut self, table: &'static [Kw], ctx: &str, open: Option<&Span>) -> Vec<Stmt> {
         let mut out = Vec::new();
+        self.closed_at = 0;
         while let Some(line) = self.next_line() {
             match line.kind {
                 LineKind::Close => {
                     if open.is_some() {
+                        self.closed_at = line.span.line;
                         return out;
                     }
                     self.push(
@@ -185,12 +190,15 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
         // the words become the statement: keyword (its canonical spelling) and arguments
         words.remove(0);
         let args = words;
+        let mut end_line = 0;
         let body = match kw.kind {
             Kind::Simple => Body::None,
             Kind::Values => {
                 if self.next_is_open() {
                     self.next_line();
-                    Body::Values(self.values(kw.name, &span))
+                    let v = self.values(kw.name, &span);
+                    end_line = self.closed_at;
+                    Body::Values(v)
                 } else {
                     self.push(
                         Diagnostic::new(
@@ -223,6 +231,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                 }
                 self.outer.push(rt);
                 let body = self.block(sub, kw.name, Some(&span));
+                end_line = self.closed_at;
                 self.outer.pop();
                 Body::Block(body)
             }
@@ -232,14 +241,19 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             args,
             body,
             loc: Loc(span),
+            end_line: EndLine(end_line),
         })
     }
 
     fn values(&mut self, ctx: &str, open: &Span) -> Vec<ValueLine> {
         let mut out = Vec::new();
+        self.closed_at = 0;
         while let Some(line) = self.next_line() {
             match line.kind {
-                LineKind::Close => return out,
+                LineKind::Close => {
+                    self.closed_at = line.span.line;
+                    return out;
+                }
                 LineKind::Open => self.push(Diagnostic::new(
                     Severity::Error,
                     Code::UnexpectedOpenBrace,

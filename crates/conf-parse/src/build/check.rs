@@ -6,6 +6,14 @@ use std::time::Duration;
 use super::{block, Builder};
 use crate::model::*;
 
+/// The DNS_CHECK query types keepalived 2.2.7 knows.
+const DNS_TYPES: &[&str] = &["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"];
+
+/// keepalived's `read_hex_str`: hex digit pairs.
+fn is_hex(s: &str) -> bool {
+    !s.is_empty() && s.len() % 2 == 0 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 impl Builder {
     pub(super) fn ssl(&mut self, st: &Stmt) -> SslConfig {
         let mut s = SslConfig::default();
@@ -110,6 +118,17 @@ impl Builder {
                         CheckerKind::Dns(d) => match other {
                             "type" => {
                                 d.qtype = self.string(b);
+                                if let Some(t) = &d.qtype {
+                                    if !DNS_TYPES.contains(&t.to_ascii_uppercase().as_str()) {
+                                        let t = t.clone();
+                                        self.invalid(
+                                            b,
+                                            format!("Unknown DNS check type {t} - ignoring"),
+                                            Some("use A, NS, CNAME, SOA, MX, TXT or AAAA"),
+                                        );
+                                        d.qtype = None;
+                                    }
+                                }
                                 true
                             }
                             "name" => {
@@ -121,10 +140,27 @@ impl Builder {
                         CheckerKind::Udp(u) => match other {
                             "payload" => {
                                 u.payload = self.string(b);
+                                if u.payload.as_deref().is_some_and(|p| !is_hex(p)) {
+                                    self.invalid(
+                                        b,
+                                        "Invalid hex string for UDP_CHECK payload".into(),
+                                        Some("an even number of hex digits"),
+                                    );
+                                    u.payload = None;
+                                }
                                 true
                             }
                             "require_reply" => {
-                                u.require_reply = Some(b.args.first().cloned().unwrap_or_default());
+                                let r = b.args.first().cloned().unwrap_or_default();
+                                if !r.is_empty() && !is_hex(&r) {
+                                    self.invalid(
+                                        b,
+                                        "Invalid hex string for UDP_CHECK reply".into(),
+                                        Some("an even number of hex digits"),
+                                    );
+                                } else {
+                                    u.require_reply = Some(r);
+                                }
                                 true
                             }
                             "min_reply_length" => {
@@ -167,6 +203,20 @@ impl Builder {
                     }
                 }
             }
+        }
+        // keepalived's end-of-block checks, reported on the closing `}`.
+        match &kind {
+            CheckerKind::Http(h) | CheckerKind::Ssl(h) if h.urls.is_empty() => {
+                self.invalid_at_end(st, "HTTP/SSL_GET checker has no urls specified - ignoring")
+            }
+            CheckerKind::Misc(m) if m.misc_path.is_empty() => self.invalid_at_end(
+                st,
+                "No script path has been specified for MISC_CHECKER - skipping",
+            ),
+            CheckerKind::File(f) if f.track_file.is_empty() => {
+                self.invalid_at_end(st, "FILE_CHECK has no track_file specified - ignoring")
+            }
+            _ => {}
         }
         Some(Checker {
             common,
@@ -234,12 +284,11 @@ impl Builder {
                                     ),
                                 }
                             }
-                            if ub.args.is_empty() {
-                                self.arg(ub, 0);
-                            }
+                            // (no value: keepalived accepts it silently)
                         }
                         "virtualhost" => u.virtualhost = self.string(ub),
-                        "regex" => u.regex = self.string(ub),
+                        // (no value: keepalived accepts it silently)
+                        "regex" => u.regex = ub.args.first().cloned(),
                         "regex_no_match" => u.regex_no_match = true,
                         _ => {
                             self.not_supported(ub, "url");
@@ -247,7 +296,11 @@ impl Builder {
                         }
                     }
                 }
-                h.urls.push(u);
+                if u.path.is_empty() {
+                    self.invalid_at_end(b, "HTTP/SSL_GET checker url has no path - ignoring");
+                } else {
+                    h.urls.push(u);
+                }
             }
             _ => return false,
         }

@@ -18,7 +18,19 @@ impl Builder {
                 }
                 "notification_email_from" => g.notification_email_from = self.string(st),
                 "smtp_server" => {
-                    if let Some(a) = self.string(st) {
+                    // Not an address: keepalived resolves it as a host name.
+                    let unresolvable = |a: &&String| {
+                        use std::net::ToSocketAddrs;
+                        a.parse::<IpAddr>().is_err()
+                            && (a.as_str(), 25)
+                                .to_socket_addrs()
+                                .map_or(true, |mut it| it.next().is_none())
+                    };
+                    if let Some(a) = st.args.first().filter(unresolvable) {
+                        let port = st.args.get(1).map_or("25", String::as_str);
+                        let msg = format!("Invalid smtp server {a} {port}");
+                        self.invalid(st, msg, Some("an IP address, then an optional port"));
+                    } else if let Some(a) = self.string(st) {
                         let port = if st.args.len() > 1 {
                             self.uint(st, 1, 1, 65535).map(|p| p as u16)
                         } else {
@@ -32,7 +44,16 @@ impl Builder {
                 "smtp_helo_name" => g.smtp_helo_name = self.string(st),
                 "smtp_connect_timeout" => {
                     if let Some(d) = self.secs(st, 0, 0, u64::from(u32::MAX) / 1_000_000) {
-                        g.smtp_connect_timeout = d;
+                        if d.is_zero() {
+                            self.invalid(
+                                st,
+                                "smtp_conect_timeout must be greater than 0, setting to 1".into(),
+                                None,
+                            );
+                            g.smtp_connect_timeout = Duration::from_secs(1);
+                        } else {
+                            g.smtp_connect_timeout = d;
+                        }
                     }
                 }
                 "smtp_alert" => g.smtp_alert = self.boolean(st),
@@ -75,7 +96,15 @@ impl Builder {
                 }
                 "vrrp_garp_master_repeat" => {
                     if let Some(v) = self.uint(st, 0, 0, u64::from(u32::MAX)) {
-                        g.vrrp_garp_master_repeat = v as u32;
+                        if v == 0 {
+                            self.invalid(
+                                st,
+                                "vrrp_garp_master_repeat must be greater than 0, setting to 1"
+                                    .into(),
+                                None,
+                            );
+                        }
+                        g.vrrp_garp_master_repeat = v.max(1) as u32;
                     }
                 }
                 "vrrp_garp_master_refresh" => {
@@ -125,7 +154,20 @@ impl Builder {
                 "lvs_flush_on_stop" | "lvs_flush_onstop" => g.lvs_flush_on_stop = true,
                 "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(st),
                 "default_interface" => g.default_interface = self.string(st),
-                "dynamic_interfaces" => g.dynamic_interfaces = true,
+                "dynamic_interfaces" => {
+                    match st.args.first().map(String::as_str) {
+                        None | Some("allow_if_changes") => {}
+                        Some(o) => {
+                            let o = o.to_string();
+                            self.invalid(
+                                st,
+                                format!("Unknown dynamic_interfaces option '{o}'"),
+                                Some("the only option is allow_if_changes"),
+                            )
+                        }
+                    }
+                    g.dynamic_interfaces = true
+                }
                 "checker_log_all_failures" => {
                     g.checker_log_all_failures = self.boolean(st).unwrap_or(true)
                 }
@@ -137,6 +179,7 @@ impl Builder {
                     g.extra.push(st.clone())
                 }
                 _ => {
+                    self.global_untyped_checks(st);
                     self.not_supported(st, "global_defs");
                     g.extra.push(st.clone());
                 }

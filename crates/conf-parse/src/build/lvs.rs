@@ -21,6 +21,7 @@ impl Builder {
                 args: vl.words.clone(),
                 body: Body::None,
                 loc: vl.loc.clone(),
+                end_line: EndLine::default(),
             };
             if vl.words.first().map(String::as_str) == Some("fwmark") {
                 if let Some(m) = self.uint(&tmp, 1, 1, u64::from(u32::MAX)) {

@@ -5,6 +5,7 @@ use crate::model::*;
 
 mod check;
 mod global;
+mod global_checks;
 mod lvs;
 mod values;
 mod vrrp;

@@ -35,6 +35,42 @@ pub(crate) fn parse_decimal_us(s: &str) -> Option<u64> {
     i.checked_mul(1_000_000)?.checked_add(f)
 }
 
+/// Keywords whose keepalived handler reports a missing value itself (a general error) instead of
+/// exiting in `null_strvec` (exit 2), as `keepalived -t` 2.2.7 shows.
+const SELF_CHECKED: &[&str] = &[
+    "router_id",
+    "notification_email_from",
+    "default_interface",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "script_user",
+    "instance",
+    "net_namespace",
+    "reload_time_file",
+    "notify_fifo",
+    "vrrp_notify_fifo",
+    "lvs_notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+    "vrrp_rt_priority",
+    "checker_rt_priority",
+    "bfd_rt_priority",
+    "vrrp_priority",
+    "checker_priority",
+    "bfd_priority",
+    "vrrp_cpu_affinity",
+    "checker_cpu_affinity",
+    "bfd_cpu_affinity",
+    "vrrp_rx_bufs_policy",
+    "snmp_socket",
+    "virtualhost",
+    "misc_path",
+    "helo_name",
+    "script",
+    "file",
+];
+
 pub(super) fn fmt_us(us: u64) -> String {
     crate::print::fmt_duration(Duration::from_micros(us))
 }
@@ -44,10 +80,17 @@ impl Builder {
         match st.args.get(i) {
             Some(a) => Some(a.as_str()),
             None => {
+                // Most keepalived handlers read the missing word and exit (`null_strvec`,
+                // exit 2); these check the count themselves: a general error, parsing goes on.
+                let class = if i == 0 && SELF_CHECKED.contains(&st.keyword.as_ref()) {
+                    ConfigErr::GeneralError
+                } else {
+                    ConfigErr::MissingParameter
+                };
                 let d = self
                     .err(
                         Code::MissingValue,
-                        ConfigErr::MissingParameter,
+                        class,
                         span(st),
                         format!("'{}' needs a value", st.keyword),
                     )
@@ -198,6 +241,23 @@ impl Builder {
     pub(super) fn ip_arg(&mut self, st: &Stmt, i: usize) -> Option<IpAddr> {
         let s = self.arg(st, i)?.to_string();
         self.ip(st, &s)
+    }
+
+    /// A general error found by an end-of-block check: keepalived reports it on the `}`
+    /// closing `st`'s block (on `st`'s own line when the block is not closed).
+    pub(super) fn invalid_at_end(&mut self, st: &Stmt, msg: &str) {
+        let mut sp = span(st).clone();
+        if st.end_line.0 > 0 {
+            sp.line = st.end_line.0;
+            sp.col = 1;
+        }
+        let d = self.err(
+            Code::InvalidValue,
+            ConfigErr::GeneralError,
+            &sp,
+            msg.to_string(),
+        );
+        self.emit(d);
     }
 
     pub(super) fn invalid(&mut self, st: &Stmt, msg: String, hint: Option<&str>) {

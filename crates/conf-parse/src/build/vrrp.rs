@@ -77,13 +77,10 @@ impl Builder {
             }
         }
         if s.script.is_empty() {
-            let d = self.err(
-                Code::Semantic,
-                ConfigErr::GeneralError,
-                span(st),
-                format!("vrrp_script {name}: no script specified"),
+            self.invalid_at_end(
+                st,
+                &format!("No script set for vrrp_script {name} - removing"),
             );
-            self.emit(d);
         }
         Some(s)
     }
@@ -105,6 +102,11 @@ impl Builder {
                         t.file = f;
                     }
                 }
+                "weight" if b.args.is_empty() => self.invalid(
+                    b,
+                    format!("No weight specified for track file {} - ignoring", t.name),
+                    None,
+                ),
                 "weight" => {
                     let (w, r) = self.weight_words(b, 0, -254, 254);
                     if let Some(w) = w {
@@ -115,6 +117,10 @@ impl Builder {
                 "init_file" => t.init_file = Some(b.args.clone()),
                 _ => self.not_supported(b, "track_file"),
             }
+        }
+        if t.file.is_empty() {
+            let msg = format!("No file set for track_file {} - ignoring", t.name);
+            self.invalid_at_end(st, &msg);
         }
         Some(t)
     }
@@ -187,6 +193,7 @@ impl Builder {
                             args: vl.words[i + 1..].to_vec(),
                             body: Body::None,
                             loc: vl.loc.clone(),
+                            end_line: EndLine::default(),
                         };
                         r.weight = self.int(&tmp, 0, min, max).map(|v| v as i32);
                         i += 2;
@@ -221,6 +228,7 @@ impl Builder {
             args: vl.words.clone(),
             body: Body::None,
             loc: vl.loc.clone(),
+            end_line: EndLine::default(),
         };
         let (a, p) = match first.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -261,10 +269,16 @@ impl Builder {
             let key = w[i].as_str();
             let val = w.get(i + 1).cloned();
             let need = |b: &mut Builder| {
+                // keepalived checks `label`'s word itself; the others exit (null_strvec)
+                let class = if key == "label" {
+                    ConfigErr::GeneralError
+                } else {
+                    ConfigErr::MissingParameter
+                };
                 let d = Diagnostic::new(
                     Severity::Error,
                     Code::MissingValue,
-                    ConfigErr::MissingParameter,
+                    class,
                     &vl.loc.0,
                     format!("{}: '{key}' needs a value", st.keyword),
                 );
@@ -425,6 +439,7 @@ impl Builder {
                             args: vl.words.clone(),
                             body: Body::None,
                             loc: vl.loc.clone(),
+                            end_line: EndLine::default(),
                         };
                         let Some(addr) = self.ip_arg(&tmp, 0) else {
                             continue;
@@ -484,6 +499,7 @@ impl Builder {
                                     args: vl.words.clone(),
                                     body: Body::None,
                                     loc: vl.loc.clone(),
+                                    end_line: EndLine::default(),
                                 };
                                 let word = vl.words.first().cloned().unwrap_or_default();
                                 if !self.same_family(&mut family, a.addr.is_ipv6(), &tmp, || {
