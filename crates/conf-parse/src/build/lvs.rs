@@ -7,6 +7,11 @@ use super::{block, is_checker, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
+/// The schedulers keepalived 2.2.7 accepts for `lb_algo`.
+const LVS_SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq",
+];
+
 impl Builder {
     pub(super) fn vsg(&mut self, st: &Stmt) -> Option<VirtualServerGroup> {
         let name = self.name(st)?;
@@ -160,9 +165,24 @@ impl Builder {
                 },
                 "lb_algo" | "lvs_sched" => {
                     if let Some(a) = self.string(b) {
-                        vs.lb_algo = a;
-                        saw_algo = true;
+                        if LVS_SCHEDULERS.contains(&a.as_str()) {
+                            vs.lb_algo = a;
+                            saw_algo = true;
+                        } else {
+                            self.invalid(
+                                b,
+                                format!("Invalid lvs_scheduler '{a}' - ignoring"),
+                                Some("rr wrr lc wlc lblc sh mh dh fo ovf lblcr sed nq"),
+                            );
+                        }
                     }
+                }
+                // keepalived checks these against the scheduler set so far
+                "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback"
+                    if !(saw_algo && vs.lb_algo == b.keyword[..2]) =>
+                {
+                    let msg = format!("{} only applies to sh scheduler - ignoring", b.keyword);
+                    self.invalid(b, msg, Some("set `lb_algo sh` (or mh) before it"));
                 }
                 "hashed" | "ops" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
                 | "mh-port" | "mh-fallback" => {
@@ -183,7 +203,28 @@ impl Builder {
                         vs.persistence_timeout = Some(t as u32);
                     }
                 }
-                "persistence_granularity" => vs.persistence_granularity = self.string(b),
+                "persistence_granularity" => {
+                    vs.persistence_granularity = self.string(b);
+                    // an IPv4 netmask unless the service is IPv6 (a prefix length then)
+                    let v6 = matches!(&vs.key, VsKey::Addr(IpAddr::V6(_), _))
+                        || vs.ip_family.as_deref() == Some("inet6");
+                    if let Some(g) = vs.persistence_granularity.clone() {
+                        let ok = if v6 {
+                            g.parse::<u8>().is_ok_and(|n| (1..=128).contains(&n))
+                        } else {
+                            g.parse::<Ipv4Addr>().is_ok()
+                        };
+                        if !ok {
+                            let fam = if v6 { "IPv6" } else { "IPv4" };
+                            self.invalid(
+                                b,
+                                format!("Invalid {fam} persistence_granularity specified - {g}"),
+                                None,
+                            );
+                            vs.persistence_granularity = None;
+                        }
+                    }
+                }
                 "persistence_engine" => vs.persistence_engine = self.string(b),
                 "protocol" => {
                     saw_protocol = true;

@@ -7,6 +7,7 @@ mod check;
 mod global;
 mod global_checks;
 mod lvs;
+mod routes;
 mod values;
 mod vrrp;
 
@@ -167,8 +168,18 @@ impl Builder {
                     }
                 }
             }
-            "static_routes" => c.static_routes.extend(values(st).iter().cloned()),
-            "static_rules" => c.static_rules.extend(values(st).iter().cloned()),
+            "static_routes" => {
+                for vl in values(st) {
+                    self.check_route(st, vl);
+                }
+                c.static_routes.extend(values(st).iter().cloned())
+            }
+            "static_rules" => {
+                for vl in values(st) {
+                    self.check_rule(st, vl);
+                }
+                c.static_rules.extend(values(st).iter().cloned())
+            }
             "SSL" => c.ssl = Some(self.ssl(st)),
             "virtual_server_group" => {
                 if let Some(g) = self.vsg(st) {

@@ -519,8 +519,18 @@ impl Builder {
                         v.virtual_ipaddress_excluded.extend(list);
                     }
                 }
-                "virtual_routes" => v.virtual_routes.extend(values(b).iter().cloned()),
-                "virtual_rules" => v.virtual_rules.extend(values(b).iter().cloned()),
+                "virtual_routes" => {
+                    for vl in values(b) {
+                        self.check_route(b, vl);
+                    }
+                    v.virtual_routes.extend(values(b).iter().cloned())
+                }
+                "virtual_rules" => {
+                    for vl in values(b) {
+                        self.check_rule(b, vl);
+                    }
+                    v.virtual_rules.extend(values(b).iter().cloned())
+                }
                 "authentication" => v.authentication = self.authentication(b),
                 "track_interface" => v.track_interface.extend(self.track_refs(b, -254, 254)),
                 "track_script" => v.track_script.extend(self.track_refs(b, -254, 254)),
