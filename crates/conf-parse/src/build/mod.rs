@@ -78,8 +78,8 @@ pub(crate) fn keep_checked(c: &mut Config) {
         bfd_instances,
         extra,
     } = c;
-    *track_processes = Vec::new();
-    *sync_groups = Vec::new();
+    // track processes and sync groups: read by validate (names only; small)
+    let _ = (track_processes, sync_groups);
     *garp_groups = Vec::new();
     *static_routes = Vec::new();
     *static_rules = Vec::new();

@@ -377,10 +377,20 @@ impl Builder {
         // address, peer, VIP, native_ipv6); a later address of the other family is an error and
         // is ignored.
         let mut family: Option<bool> = None;
+        let mut state_master = false;
+        let mut vmac_named = false;
         for b in block(st) {
             match b.keyword.as_ref() {
                 "state" => match self.arg(b, 0) {
-                    Some("MASTER") => v.state = VrrpState::Master,
+                    Some("MASTER") => {
+                        v.state = VrrpState::Master;
+                        state_master = true;
+                    }
+                    Some("BACKUP") if state_master => self.invalid(
+                        b,
+                        format!("({name}) state previously set as MASTER - ignoring BACKUP"),
+                        None,
+                    ),
                     Some("BACKUP") => v.state = VrrpState::Backup,
                     Some(o) => {
                         let o = o.to_string();
@@ -411,6 +421,26 @@ impl Builder {
                 }
                 "version" => v.version = self.int(b, 0, 2, 3).map(|x| x as u8),
                 "use_vmac" => {
+                    // keepalived: one name, at most 15 characters of [A-Za-z0-9._-]
+                    for (i, a) in b.args.iter().enumerate() {
+                        if vmac_named || i > 0 {
+                            self.invalid(b, "VMAC interface name already specified".into(), None);
+                            break;
+                        }
+                        if a.len() > 15
+                            || !a
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                        {
+                            self.invalid(
+                                b,
+                                format!("VMAC interface name '{a}' too long or invalid characters - ignoring"),
+                                None,
+                            );
+                        } else {
+                            vmac_named = true;
+                        }
+                    }
                     v.use_vmac = Some(Vmac {
                         name: b.args.first().cloned(),
                     })
@@ -533,7 +563,22 @@ impl Builder {
                 }
                 "authentication" => v.authentication = self.authentication(b),
                 "track_interface" => v.track_interface.extend(self.track_refs(b, -254, 254)),
-                "track_script" => v.track_script.extend(self.track_refs(b, -254, 254)),
+                "track_script" => {
+                    for t in self.track_refs(b, -254, 254) {
+                        if v.track_script.iter().any(|o| o.name == t.name) {
+                            let tmp = Stmt {
+                                keyword: b.keyword.clone(),
+                                loc: t.loc.clone(),
+                                ..Stmt::default()
+                            };
+                            let msg =
+                                format!("({name}) duplicate track_script {} - ignoring", t.name);
+                            self.invalid(&tmp, msg, None);
+                        } else {
+                            v.track_script.push(t);
+                        }
+                    }
+                }
                 "track_file" => v.track_file.extend(self.track_refs(b, -254, 254)),
                 "track_process" => v.track_process.extend(self.track_refs(b, -254, 254)),
                 "track_bfd" => v.track_bfd.extend(self.track_refs(b, -254, 254)),
@@ -710,6 +755,121 @@ impl Builder {
 
     /// Cross-block checks keepalived does at the end of parsing.
     pub(super) fn validate(&mut self, c: &Config) {
+        let mut seen = std::collections::HashSet::new();
+        for v in &c.vrrp_instances {
+            if !seen.insert(v.name.as_str()) {
+                self.emit(Diagnostic::new(
+                    Severity::Error,
+                    Code::InvalidValue,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    format!("vrrp instance {} already defined", v.name),
+                ));
+            }
+            let general = |msg: String| {
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    msg,
+                )
+            };
+            let version = v.version.unwrap_or(c.global.vrrp_version);
+            let strict = v.strict_mode.unwrap_or(c.global.vrrp_strict);
+            if v.authentication.is_some() && (strict || version == 3) {
+                let why = if strict {
+                    "Strict mode"
+                } else {
+                    "VRRP version 3"
+                };
+                self.emit(general(format!(
+                    "({}) {why} does not support authentication. Ignoring.",
+                    v.name
+                )));
+            }
+            if v.virtual_ipaddress.is_empty()
+                && !v.extra.iter().any(|s| s.keyword == "no_virtual_ipaddress")
+            {
+                let d = if version == 3 || strict {
+                    general(format!(
+                        "({}) No VIP specified; at least one is required",
+                        v.name
+                    ))
+                } else {
+                    let mut d = general(format!(
+                        "({}) No VIP specified; at least one is sensible",
+                        v.name
+                    ));
+                    d.severity = Severity::Warning;
+                    d.class = ConfigErr::Warning;
+                    d
+                };
+                self.emit(d);
+            }
+            if v.state == VrrpState::Master && !v.preempt {
+                self.emit(general(format!(
+                    "({}) Warning - nopreempt will not work with initial state MASTER - clearing",
+                    v.name
+                )));
+            }
+            if v.state == VrrpState::Master && !v.preempt_delay.is_zero() {
+                self.emit(general(format!(
+                    "({}) Warning - preempt delay will not work with initial state MASTER - clearing",
+                    v.name
+                )));
+            }
+            for t in &v.track_process {
+                if !c.track_processes.iter().any(|s| s.name == t.name) {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::InvalidValue,
+                        ConfigErr::GeneralError,
+                        &t.loc.0,
+                        format!(
+                            "({}) track process {} not found, ignoring...",
+                            v.name, t.name
+                        ),
+                    );
+                    self.emit(d);
+                }
+            }
+        }
+        for g in &c.sync_groups {
+            let general = |msg: String| {
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &g.loc.0,
+                    msg,
+                )
+            };
+            if g.group.is_empty() {
+                self.emit(general(format!(
+                    "Sync group {} has no virtual router(s). removing",
+                    g.name
+                )));
+                continue;
+            }
+            let mut found = 0;
+            for m in &g.group {
+                if c.vrrp_instances.iter().any(|v| &v.name == m) {
+                    found += 1;
+                } else {
+                    self.emit(general(format!(
+                        "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                        g.name
+                    )));
+                }
+            }
+            if found == 0 {
+                self.emit(general(format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    g.name
+                )));
+            }
+        }
         for v in &c.vrrp_instances {
             if v.virtual_router_id.is_none() {
                 let d = Diagnostic::new(
