@@ -193,6 +193,11 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
         let mut end_line = 0;
         let body = match kw.kind {
             Kind::Simple => Body::None,
+            // A block keyword on the last line: keepalived reads nothing more, says nothing.
+            Kind::Values | Kind::Block(_) if self.lines.peek().is_none() => match kw.kind {
+                Kind::Values => Body::Values(Vec::new()),
+                _ => Body::Block(Vec::new()),
+            },
             Kind::Values => {
                 if self.next_is_open() {
                     self.next_line();

@@ -62,8 +62,12 @@ impl Builder {
                 "enable_script_security" => g.enable_script_security = true,
                 "script_user" => g.script_user = self.user(st),
                 "vrrp_strict" => g.vrrp_strict = true,
+                // keepalived 2.2.7 ignores a value here
                 "vrrp_skip_check_adv_addr" => {
-                    g.vrrp_skip_check_adv_addr = self.boolean(st).unwrap_or(true)
+                    g.vrrp_skip_check_adv_addr = !matches!(
+                        st.args.first().map(String::as_str),
+                        Some("off" | "false" | "no")
+                    )
                 }
                 "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
                 "vrrp_version" => {

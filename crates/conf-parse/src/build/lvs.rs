@@ -7,6 +7,30 @@ use super::{block, is_checker, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
+/// `inet_aton`'s forms (what getaddrinfo with AI_NUMERICHOST takes for IPv4): 1 to 4 numbers,
+/// the last one filling the remaining bytes.
+fn inet_aton_ok(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return false;
+    }
+    let num = |p: &str| -> Option<u64> {
+        if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+            u64::from_str_radix(h, 16).ok()
+        } else if p.len() > 1 && p.starts_with('0') {
+            u64::from_str_radix(&p[1..], 8).ok()
+        } else {
+            p.parse().ok()
+        }
+    };
+    let Some(vals) = parts.iter().map(|p| num(p)).collect::<Option<Vec<u64>>>() else {
+        return false;
+    };
+    let last_bits = 8 * (5 - vals.len() as u32);
+    vals[..vals.len() - 1].iter().all(|v| *v <= 255)
+        && vals[vals.len() - 1] < (1u64 << last_bits.min(32))
+}
+
 /// The schedulers keepalived 2.2.7 accepts for `lb_algo`.
 const LVS_SCHEDULERS: &[&str] = &[
     "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq",
@@ -212,7 +236,7 @@ impl Builder {
                         let ok = if v6 {
                             g.parse::<u8>().is_ok_and(|n| (1..=128).contains(&n))
                         } else {
-                            g.parse::<Ipv4Addr>().is_ok()
+                            inet_aton_ok(&g)
                         };
                         if !ok {
                             let fam = if v6 { "IPv6" } else { "IPv4" };
@@ -228,12 +252,13 @@ impl Builder {
                 "persistence_engine" => vs.persistence_engine = self.string(b),
                 "protocol" => {
                     saw_protocol = true;
-                    match self.arg(b, 0) {
+                    // keepalived compares without case
+                    match self.arg(b, 0).map(str::to_ascii_uppercase).as_deref() {
                         Some("TCP") => vs.protocol = Protocol::Tcp,
                         Some("UDP") => vs.protocol = Protocol::Udp,
                         Some("SCTP") => vs.protocol = Protocol::Sctp,
-                        Some(o) => {
-                            let o = o.to_string();
+                        Some(_) => {
+                            let o = b.args.first().cloned().unwrap_or_default();
                             self.invalid(
                                 b,
                                 format!("unknown protocol '{o}'"),
@@ -325,11 +350,19 @@ impl Builder {
             b.emit(d);
         };
         if vs.real_servers.is_empty() {
-            sem(
-                self,
+            let d = Diagnostic::new(
+                Severity::Error,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &sp,
                 format!("virtual server {name} has no real servers - ignoring"),
-                "add a real_server block, or remove the virtual_server",
-            );
+            )
+            .with_hint("add a real_server block, or remove the virtual_server");
+            match &vs.key {
+                // keepalived says it only when the group exists (known at the end)
+                VsKey::Group(g) => self.pending_group_vs.push((g.clone(), d)),
+                _ => self.emit(d),
+            }
             return None;
         }
         if !saw_algo {

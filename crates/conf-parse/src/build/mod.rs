@@ -15,6 +15,9 @@ pub(crate) struct Builder {
     pub diags: Vec<Diagnostic>,
     /// Recognized keywords kept as plain statements (see `Parsed::untyped`).
     pub untyped: Vec<Loc>,
+    /// Diagnostics about `virtual_server group NAME` that keepalived gives only when the group
+    /// exists: emitted by [`Builder::finish`].
+    pending_group_vs: Vec<(String, Diagnostic)>,
 }
 
 fn values(st: &Stmt) -> &[ValueLine] {
@@ -84,7 +87,10 @@ pub(crate) fn keep_checked(c: &mut Config) {
     *static_routes = Vec::new();
     *static_rules = Vec::new();
     *ssl = None;
-    *virtual_server_groups = Vec::new();
+    // group names only: read by finish (`virtual_server group NAME` checks)
+    for g in virtual_server_groups.iter_mut() {
+        g.entries = Vec::new();
+    }
     // Only the scripts of virtual servers are read (checker script security): keep the
     // servers that have one, with nothing else.
     virtual_servers.retain_mut(|vs| {
@@ -111,6 +117,7 @@ impl Builder {
         Builder {
             diags: Vec::new(),
             untyped: Vec::new(),
+            pending_group_vs: Vec::new(),
         }
     }
 
@@ -208,5 +215,10 @@ impl Builder {
         c.vrrp_instances.shrink_to_fit();
         self.finish_instances(c);
         self.validate(c);
+        for (g, d) in std::mem::take(&mut self.pending_group_vs) {
+            if c.virtual_server_groups.iter().any(|x| x.name == g) {
+                self.emit(d);
+            }
+        }
     }
 }
