@@ -20,6 +20,7 @@ const REFERENCE: &str = "/usr/sbin/keepalived";
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
 /// How many mutations are run (a fixed-seed sample when the generator makes more).
 const LIMIT: usize = 3000;
+// (The run takes about two minutes on 2 cores: ~6,000 `-t` runs of ~20 ms.)
 /// Parallel batches per binary.
 const BATCHES: usize = 2;
 
@@ -88,7 +89,7 @@ fn reference_message(text: &str, n: u32) -> String {
 /// output goes to FILE.<tag>.out and the exit code to FILE.<tag>.rc.
 fn run_batch(host: &testlab::netns::Host, bin: &str, tag: &str, files: &[PathBuf]) {
     let script = format!(
-        "for f in \"$@\"; do timeout 20 {bin} -t -f \"$f\" >\"$f.{tag}.out\" 2>&1; echo $? >\"$f.{tag}.rc\"; done"
+        "for f in \"$@\"; do timeout 10 {bin} -t -f \"$f\" >\"$f.{tag}.out\" 2>&1; echo $? >\"$f.{tag}.rc\"; done"
     );
     let mut argv: Vec<&str> = vec!["sh", "-c", &script, "sh"];
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -157,6 +158,7 @@ fn lab_config_verdicts_match_reference_on_mutations() {
     });
 
     let mut verdict_ok = 0usize;
+    let mut oracle_failed: Vec<String> = Vec::new();
     let mut subset_ok = 0usize;
     // class -> (count, example)
     let mut classes: BTreeMap<String, (usize, String)> = BTreeMap::new();
@@ -174,7 +176,11 @@ fn lab_config_verdicts_match_reference_on_mutations() {
         let rl = reference_lines(&rtext);
         let ol = our_lines(&otext, &fname);
         let mut problems = Vec::new();
-        if rrc == orc {
+        // The oracle crashed (SIGSEGV: the shell reports 139) or hung (timeout: 124): it gave
+        // no verdict to compare with. Counted and listed, not compared.
+        if rrc == "139" || rrc == "124" {
+            oracle_failed.push(format!("{} (reference exit {rrc}, ours {orc})", m.name));
+        } else if rrc == orc {
             verdict_ok += 1;
         } else {
             let first = rtext
@@ -217,7 +223,13 @@ fn lab_config_verdicts_match_reference_on_mutations() {
     let total = muts.len();
     let pct = 100.0 * subset_ok as f64 / total as f64;
     println!("mutations: {total} (from {} bases)", bases.len());
-    println!("exit verdict agreement: {verdict_ok}/{total}");
+    let compared = total - oracle_failed.len();
+    println!("exit verdict agreement: {verdict_ok}/{compared}");
+    println!(
+        "reference crashed or hung (no verdict): {} {:?}",
+        oracle_failed.len(),
+        oracle_failed.iter().take(5).collect::<Vec<_>>()
+    );
     println!("reference lines a subset of ours: {subset_ok}/{total} ({pct:.2}%)");
     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
     for m in &muts {
@@ -234,10 +246,16 @@ fn lab_config_verdicts_match_reference_on_mutations() {
     if let Ok(p) = std::env::var("KRS_MUTATIONS_REPORT") {
         std::fs::write(&p, &report).unwrap();
     }
+    assert!(
+        oracle_failed.len() * 50 < total,
+        "the reference crashed on {} mutations: too many to trust the run",
+        oracle_failed.len()
+    );
     assert_eq!(
-        verdict_ok, total,
+        verdict_ok,
+        compared,
         "exit verdicts differ on {} mutations (classes above; KRS_MUTATIONS_REPORT=FILE for details)",
-        total - verdict_ok
+        compared - verdict_ok
     );
     assert!(
         pct >= 95.0,

@@ -177,7 +177,12 @@ impl Builder {
                         },
                         CheckerKind::File(f) => match other {
                             "track_file" => {
-                                f.track_file = self.string(b).unwrap_or_default();
+                                let t = self.string(b).unwrap_or_default();
+                                if self.track_file_names.contains(&t) {
+                                    f.track_file = t;
+                                } else if !t.is_empty() {
+                                    self.invalid(b, format!("track_file {t} not found"), None);
+                                }
                                 true
                             }
                             "weight" => {
@@ -191,6 +196,14 @@ impl Builder {
                         CheckerKind::Bfd(f) => match other {
                             "name" => {
                                 f.name = self.string(b).unwrap_or_default();
+                                if !f.name.is_empty() && !self.bfd_names.contains(&f.name) {
+                                    let (a, p) = (rs.addr, rs.port.unwrap_or_default());
+                                    let msg = format!(
+                                        "([{a}]:{p}) BFD_CHECK - BFD {} not configured",
+                                        f.name
+                                    );
+                                    self.invalid(b, msg, None);
+                                }
                                 true
                             }
                             _ => false,

@@ -6,6 +6,20 @@ use std::time::Duration;
 use super::{values, Builder};
 use crate::model::*;
 
+/// A name (or number) in a colon-separated system database (/etc/passwd, /etc/group).
+fn system_name_exists(db: &str, name: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(db) else {
+        // no database to look in: do not invent an error
+        return true;
+    };
+    text.lines().any(|l| {
+        let mut f = l.split(':');
+        let n = f.next();
+        let id = f.nth(1);
+        n == Some(name) || (name.parse::<u32>().is_ok() && id == Some(name))
+    })
+}
+
 impl Builder {
     pub(super) fn global_defs(&mut self, g: &mut GlobalDefs, body: &[Stmt]) {
         for st in body {
@@ -60,7 +74,22 @@ impl Builder {
                 "smtp_alert_vrrp" => g.smtp_alert_vrrp = self.boolean(st),
                 "smtp_alert_checker" => g.smtp_alert_checker = self.boolean(st),
                 "enable_script_security" => g.enable_script_security = true,
-                "script_user" => g.script_user = self.user(st),
+                "script_user" => {
+                    g.script_user = self.user(st);
+                    if let Some((u, grp)) = &g.script_user {
+                        if !system_name_exists("/etc/passwd", u)
+                            || grp
+                                .as_deref()
+                                .is_some_and(|x| !system_name_exists("/etc/group", x))
+                        {
+                            self.invalid(
+                                st,
+                                "Error setting global script uid/gid".into(),
+                                Some("a user (and group) of this system"),
+                            );
+                        }
+                    }
+                }
                 "vrrp_strict" => g.vrrp_strict = true,
                 // keepalived 2.2.7 ignores a value here
                 "vrrp_skip_check_adv_addr" => {
@@ -224,6 +253,10 @@ impl Builder {
     }
 
     pub(super) fn lvs_timeouts(&mut self, st: &Stmt) -> Option<LvsTimeouts> {
+        if st.args.is_empty() {
+            self.invalid(st, "lvs_timeouts requires at least one option".into(), None);
+            return None;
+        }
         let mut t = LvsTimeouts::default();
         let mut i = 0;
         while i < st.args.len() {

@@ -307,7 +307,16 @@ impl Builder {
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.lb_kind(b),
                 "real_server" => {
                     if let Some(rs) = self.real_server(b, &vs) {
-                        vs.real_servers.push(rs);
+                        let vs_v6 = match &vs.key {
+                            VsKey::Addr(a, _) => Some(a.is_ipv6()),
+                            _ => None,
+                        };
+                        if vs_v6.is_some_and(|v6| v6 != rs.addr.is_ipv6()) {
+                            let msg = format!("Address family of virtual server and real server {} don't match - skipping real server.", rs.addr);
+                            self.invalid_at_end(b, &msg);
+                        } else {
+                            vs.real_servers.push(rs);
+                        }
                     }
                 }
                 _ => {
@@ -349,6 +358,14 @@ impl Builder {
             .with_hint(hint.to_string());
             b.emit(d);
         };
+        if vs.sched_flags.iter().any(|f| f == "ops") && vs.protocol != Protocol::Udp {
+            sem(
+                self,
+                format!("virtual server {name}: one packet scheduling requires UDP - resetting"),
+                "`ops` only applies to UDP services",
+            );
+            vs.sched_flags.retain(|f| f != "ops");
+        }
         if vs.real_servers.is_empty() {
             let d = Diagnostic::new(
                 Severity::Error,

@@ -18,6 +18,10 @@ pub(crate) struct Builder {
     /// Diagnostics about `virtual_server group NAME` that keepalived gives only when the group
     /// exists: emitted by [`Builder::finish`].
     pending_group_vs: Vec<(String, Diagnostic)>,
+    /// Names of the track files and BFD instances defined so far (keepalived resolves a
+    /// FILE_CHECK's `track_file` and a BFD_CHECK's `name` while parsing).
+    track_file_names: std::collections::HashSet<String>,
+    bfd_names: std::collections::HashSet<String>,
 }
 
 fn values(st: &Stmt) -> &[ValueLine] {
@@ -118,6 +122,8 @@ impl Builder {
             diags: Vec::new(),
             untyped: Vec::new(),
             pending_group_vs: Vec::new(),
+            track_file_names: Default::default(),
+            bfd_names: Default::default(),
         }
     }
 
@@ -149,6 +155,7 @@ impl Builder {
             }
             "track_file" | "vrrp_track_file" => {
                 if let Some(s) = self.track_file(st) {
+                    self.track_file_names.insert(s.name.clone());
                     c.track_files.push(s);
                 }
             }
@@ -199,6 +206,9 @@ impl Builder {
                 }
             }
             "bfd_instance" => {
+                if let Some(n) = st.args.first() {
+                    self.bfd_names.insert(n.clone());
+                }
                 self.not_supported(st, "the configuration");
                 c.bfd_instances.push(st.clone());
             }

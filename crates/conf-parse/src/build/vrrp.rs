@@ -9,6 +9,25 @@ use super::{block, span, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
+/// An address scope: a number, a name iproute2 knows, or one of /etc/iproute2/rt_scopes.
+fn scope_ok(s: &str) -> bool {
+    if s.parse::<u8>().is_ok()
+        || matches!(
+            s,
+            "global" | "universe" | "site" | "link" | "host" | "nowhere"
+        )
+    {
+        return true;
+    }
+    ["/etc/iproute2/rt_scopes", "/usr/share/iproute2/rt_scopes"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .any(|t| {
+            t.lines()
+                .any(|l| !l.trim_start().starts_with('#') && l.split_whitespace().nth(1) == Some(s))
+        })
+}
+
 impl Builder {
     /// keepalived's vrrp end-of-instance fix-ups that change values.
     pub(super) fn finish_instances(&mut self, c: &mut Config) {
@@ -50,10 +69,23 @@ impl Builder {
                 }
                 "interval" => {
                     if let Some(v) = self.uint(b, 0, 0, u64::from(u32::MAX) / 1_000_000) {
-                        s.interval = Duration::from_secs(v);
+                        if v == 0 {
+                            let msg = format!("({name}): vrrp script interval must be greater than 0, setting to 1");
+                            self.invalid(b, msg, None);
+                        }
+                        s.interval = Duration::from_secs(v.max(1));
                     }
                 }
-                "timeout" => s.timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000),
+                "timeout" => {
+                    s.timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000);
+                    if s.timeout.is_some_and(|t| t.is_zero()) {
+                        let msg = format!(
+                            "({name}): vrrp script timeout must be greater than 0, setting to 1"
+                        );
+                        self.invalid(b, msg, None);
+                        s.timeout = Some(Duration::from_secs(1));
+                    }
+                }
                 "weight" => {
                     let (w, r) = self.weight_words(b, 0, -253, 253);
                     if let Some(w) = w {
@@ -293,6 +325,15 @@ impl Builder {
                     match key {
                         "dev" => ip.dev = Some(v),
                         "label" => ip.label = Some(v),
+                        "scope" if !scope_ok(&v) => {
+                            let a = w.first().cloned().unwrap_or_default();
+                            let a = a.split('/').next().unwrap_or_default().to_string();
+                            self.invalid(
+                                &tmp,
+                                format!("Invalid scope '{v}' specified for {a} - ignoring"),
+                                Some("global, site, link, host, nowhere or a number"),
+                            )
+                        }
                         "scope" => ip.scope = Some(v),
                         "preferred_lft" => ip.preferred_lft = Some(v),
                         "brd" | "broadcast" => match v.parse::<Ipv4Addr>() {
@@ -750,6 +791,10 @@ impl Builder {
                 _ => {}
             }
         }
+        if g.garp_interval.is_none() && g.gna_interval.is_none() {
+            // keepalived numbers its garp groups from 1; ours are reported by position
+            self.invalid_at_end(st, "garp group does not have any delay set - removing");
+        }
         g
     }
 
@@ -813,6 +858,12 @@ impl Builder {
                     v.name
                 )));
             }
+            if !v.preempt && !v.preempt_delay.is_zero() {
+                self.emit(general(format!(
+                    "({}) preempt_delay is incompatible with nopreempt mode - resetting",
+                    v.name
+                )));
+            }
             if v.state == VrrpState::Master && !v.preempt_delay.is_zero() {
                 self.emit(general(format!(
                     "({}) Warning - preempt delay will not work with initial state MASTER - clearing",
@@ -832,6 +883,38 @@ impl Builder {
                         ),
                     );
                     self.emit(d);
+                }
+            }
+        }
+        // keepalived: two instances with one VRID, family and interface
+        for (i, a) in c.vrrp_instances.iter().enumerate() {
+            for b in &c.vrrp_instances[i + 1..] {
+                let fam = |v: &VrrpInstance| {
+                    v.virtual_ipaddress
+                        .first()
+                        .map_or(false, |x| x.addr.is_ipv6())
+                };
+                if a.virtual_router_id.is_some()
+                    && a.virtual_router_id == b.virtual_router_id
+                    && a.interface.is_some()
+                    && a.interface == b.interface
+                    && fam(a) == fam(b)
+                    && a.name != b.name
+                {
+                    self.emit(Diagnostic::new(
+                        Severity::Error,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &b.loc.0,
+                        format!(
+                            "{} and {} both use VRID {} with {} on interface {}",
+                            a.name,
+                            b.name,
+                            a.virtual_router_id.unwrap_or_default(),
+                            if fam(a) { "IPv6" } else { "IPv4" },
+                            a.interface.as_deref().unwrap_or_default()
+                        ),
+                    ));
                 }
             }
         }
