@@ -128,7 +128,7 @@ fn booleans() {
 /// Fractional seconds are read to the microsecond.
 #[test]
 fn fractional_seconds() {
-    let p = parse("vrrp_instance V {\n virtual_router_id 1\n version 3\n advert_int 0.25\n preempt_delay 1.5\n}\n");
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n version 3\n advert_int 0.25\n preempt_delay 1.5\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n");
     assert!(problems(&p).is_empty(), "{:?}", problems(&p));
     let v = &p.config.vrrp_instances[0];
     assert_eq!(v.advert_int, Duration::from_millis(250));
@@ -480,7 +480,7 @@ fn missing_value() {
 /// Defaults are keepalived's (and the ones keepalived reports when applied).
 #[test]
 fn defaults() {
-    let p = parse("vrrp_instance V {\n virtual_router_id 1\n}\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n");
+    let p = parse("vrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n");
     let v = &p.config.vrrp_instances[0];
     assert_eq!(v.priority, 100);
     assert_eq!(v.advert_int, Duration::from_secs(1));
@@ -533,7 +533,7 @@ fn vip_options() {
 /// Unicast peers with min/max ttl, track_* weights.
 #[test]
 fn unicast_and_tracking() {
-    let p = parse("vrrp_script s {\n script /bin/true\n}\nvrrp_instance V {\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2 min_ttl 250 max_ttl 255\n }\n track_script {\n  s weight -20\n }\n track_interface {\n  eth0 weight 10 reverse\n }\n}\n");
+    let p = parse("vrrp_script s {\n script /bin/true\n}\nvrrp_instance V {\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2 min_ttl 250 max_ttl 255\n }\n track_script {\n  s weight -20\n }\n track_interface {\n  eth0 weight 10 reverse\n }\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n");
     assert!(problems(&p).is_empty(), "{:?}", problems(&p));
     let v = &p.config.vrrp_instances[0];
     assert_eq!(v.unicast_peer[0].min_ttl, Some(250));
