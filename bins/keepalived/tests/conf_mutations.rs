@@ -237,7 +237,7 @@ fn lab_config_verdicts_match_reference_on_mutations() {
     }
     println!("mutation classes: {by_class:?}");
     let mut cl: Vec<_> = classes.iter().collect();
-    cl.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+    cl.sort_by_key(|c| std::cmp::Reverse(c.1 .0));
     println!("mismatch classes ({}):", cl.len());
     for (k, (n, ex)) in &cl {
         println!("  {n:5}  {k}\n         e.g. {ex}");

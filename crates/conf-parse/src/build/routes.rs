@@ -166,20 +166,19 @@ impl Builder {
             if ROUTE_ARG_KWS.contains(&t) {
                 let v = w.get(i + 1).map(String::as_str);
                 match (t, v) {
-                    ("src" | "via" | "gw" | "from" | "or", Some(a)) => {
+                    ("src" | "via" | "gw" | "from" | "or", Some(a))
                         if a.split('/')
                             .next()
                             .and_then(|x| x.parse::<IpAddr>().ok())
-                            .is_none()
-                        {
-                            let what = if t == "gw" { "via" } else { t };
-                            self.invalid(
-                                &tmp,
-                                format!("VRRP parsed invalid IP {a}. skipping IP..."),
-                                None,
-                            );
-                            self.invalid(&tmp, format!("invalid route {what} address {a}"), None);
-                        }
+                            .is_none() =>
+                    {
+                        let what = if t == "gw" { "via" } else { t };
+                        self.invalid(
+                            &tmp,
+                            format!("VRRP parsed invalid IP {a}. skipping IP..."),
+                            None,
+                        );
+                        self.invalid(&tmp, format!("invalid route {what} address {a}"), None);
                     }
                     ("table", Some(tb)) if !table_ok(tb) => self.invalid(
                         &tmp,

@@ -892,7 +892,7 @@ impl Builder {
                 let fam = |v: &VrrpInstance| {
                     v.virtual_ipaddress
                         .first()
-                        .map_or(false, |x| x.addr.is_ipv6())
+                        .is_some_and(|x| x.addr.is_ipv6())
                 };
                 if a.virtual_router_id.is_some()
                     && a.virtual_router_id == b.virtual_router_id
