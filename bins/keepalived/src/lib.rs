@@ -366,17 +366,21 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
             return exit::FATAL;
         }
     };
-    let listen = cli
-        .metrics_listen
-        .clone()
-        .or_else(|| loaded.metrics_listen());
+    // `--metrics-listen` wins over `global_defs { metrics_listen }` (checked by conf-parse).
+    let listen = match cli.metrics_listen.as_deref() {
+        Some(l) => match http::parse_listen(l) {
+            Some(addr) => Some(addr),
+            None => {
+                error!("--metrics-listen: bad address '{l}' (want IP:PORT or PORT)");
+                None
+            }
+        },
+        None => loaded.metrics_listen(),
+    };
     let code = rt.block_on(async move {
         let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
-        if let Some(l) = listen {
-            match http::parse_listen(&l) {
-                Some(addr) => http::spawn(addr, sup.shared()).await,
-                None => error!("metrics_listen: bad address '{l}' (want IP:PORT or PORT)"),
-            }
+        if let Some(addr) = listen {
+            http::spawn(addr, sup.shared()).await;
         }
         sup.run().await
     });

@@ -5,7 +5,7 @@
 //! "recognized, not supported yet", and printed back unchanged).
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::diag::Loc;
@@ -182,8 +182,47 @@ pub struct GlobalDefs {
     pub checker_log_all_failures: bool,
     /// `no_email_faults`.
     pub no_email_faults: bool,
+    /// `notify_fifo` / `notify_fifo_script`: the FIFO both processes write to.
+    pub notify_fifo: NotifyFifo,
+    /// `vrrp_notify_fifo` / `vrrp_notify_fifo_script`: the VRRP process's FIFO.
+    pub vrrp_notify_fifo: NotifyFifo,
+    /// `lvs_notify_fifo` / `lvs_notify_fifo_script`: the checker process's FIFO.
+    pub lvs_notify_fifo: NotifyFifo,
+    /// `vmac_prefix` (None: keepalived's `vrrp`).
+    pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix` (None: the `vmac_prefix`).
+    pub vmac_addr_prefix: Option<String>,
+    /// keepalived-rs's `krs_vip_lease on|off` (default on): a master's VIPs carry a lease.
+    pub krs_vip_lease: bool,
+    /// keepalived-rs's `metrics_listen IP:PORT|PORT` (a bare port is on 127.0.0.1).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Root-level `instance NAME`.
+    pub instance: Option<String>,
+    /// Root-level `net_namespace NAME`.
+    pub net_namespace: Option<String>,
+    /// Root-level `net_namespace_ipvs [NAME]` (`Some("")`: the default namespace).
+    pub net_namespace_ipvs: Option<String>,
+    /// Root-level `namespace_with_ipsets`.
+    pub namespace_with_ipsets: bool,
+    /// Root-level `use_pid_dir`.
+    pub use_pid_dir: bool,
+    /// Root-level `linkbeat_use_polling`.
+    pub linkbeat_use_polling: bool,
+    /// Root-level `child_wait_time SECS` (default 5 s).
+    pub child_wait_time: Duration,
     /// Recognized global keywords not modelled.
     pub extra: Vec<Stmt>,
+}
+
+/// A notify FIFO: `*notify_fifo PATH [USER [GROUP]]` and `*notify_fifo_script CMD [USER [GROUP]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyFifo {
+    /// The FIFO's path.
+    pub name: Option<String>,
+    /// Owner `USER [GROUP]` of the FIFO, if given.
+    pub user: Option<(String, Option<String>)>,
+    /// The script that reads it.
+    pub script: Option<Box<Script>>,
 }
 
 impl Default for GlobalDefs {
@@ -226,10 +265,35 @@ impl Default for GlobalDefs {
             dynamic_interfaces: false,
             checker_log_all_failures: false,
             no_email_faults: false,
+            notify_fifo: NotifyFifo::default(),
+            vrrp_notify_fifo: NotifyFifo::default(),
+            lvs_notify_fifo: NotifyFifo::default(),
+            vmac_prefix: None,
+            vmac_addr_prefix: None,
+            krs_vip_lease: true,
+            metrics_listen: None,
+            instance: None,
+            net_namespace: None,
+            net_namespace_ipvs: None,
+            namespace_with_ipsets: false,
+            use_pid_dir: false,
+            linkbeat_use_polling: false,
+            child_wait_time: DEFAULT_CHILD_WAIT_TIME,
             extra: Vec::new(),
         }
     }
 }
+
+/// `metrics_listen`'s value: `IP:PORT`, `[IPv6]:PORT`, or a bare `PORT` on 127.0.0.1.
+pub fn parse_metrics_listen(s: &str) -> Option<SocketAddr> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Some(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().ok()
+}
+
+/// keepalived's default `child_wait_time`.
+pub const DEFAULT_CHILD_WAIT_TIME: Duration = Duration::from_secs(5);
 
 /// `lvs_sync_daemon`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -755,19 +819,19 @@ pub struct VirtualServer {
     /// Address / fwmark / group.
     pub key: VsKey,
     /// `ip_family inet|inet6`.
-    pub ip_family: Option<String>,
+    pub ip_family: Option<IpFamily>,
     /// `delay_loop` (default 60 s).
     pub delay_loop: Duration,
     /// `lb_algo` / `lvs_sched` (default wlc).
-    pub lb_algo: String,
+    pub lb_algo: Scheduler,
     /// Scheduler flags: `hashed`, `ops`, `flag-1`.., `sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`.
-    pub sched_flags: Vec<String>,
+    pub sched_flags: SchedFlags,
     /// `lb_kind` / `lvs_method` (default NAT).
     pub lb_kind: LbKind,
     /// `persistence_timeout` (seconds; bare keyword = 360).
     pub persistence_timeout: Option<u32>,
-    /// `persistence_granularity` (netmask).
-    pub persistence_granularity: Option<String>,
+    /// `persistence_granularity`: an IPv4 netmask or an IPv6 prefix length.
+    pub persistence_granularity: Option<Granularity>,
     /// `persistence_engine`.
     pub persistence_engine: Option<String>,
     /// `protocol`.
@@ -823,8 +887,8 @@ impl VirtualServer {
             key,
             ip_family: None,
             delay_loop: Duration::from_secs(60),
-            lb_algo: "wlc".to_string(),
-            sched_flags: Vec::new(),
+            lb_algo: Scheduler::Wlc,
+            sched_flags: SchedFlags::default(),
             lb_kind: LbKind::Nat,
             persistence_timeout: None,
             persistence_granularity: None,
@@ -1043,8 +1107,8 @@ pub struct HttpCheck {
     pub urls: Vec<UrlCheck>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
-    /// `http_protocol` (1.0, 1.0C, 1.0K, 1.1).
-    pub http_protocol: Option<String>,
+    /// `http_protocol` (None: keepalived's 1.0).
+    pub http_protocol: Option<HttpProtocol>,
     /// `enable_sni`.
     pub enable_sni: bool,
     /// `fast_recovery`.
@@ -1056,8 +1120,8 @@ pub struct HttpCheck {
 pub struct UrlCheck {
     /// `path`.
     pub path: String,
-    /// `digest` (MD5 hex, lower case).
-    pub digest: Option<String>,
+    /// `digest`: the MD5 of the page.
+    pub digest: Option<[u8; 16]>,
     /// `status_code` ranges (inclusive); empty = 200-299.
     pub status_codes: Vec<(u16, u16)>,
     /// `virtualhost`.
@@ -1093,8 +1157,8 @@ pub struct SmtpCheck {
 /// DNS_CHECK settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DnsCheck {
-    /// `type` (default SOA).
-    pub qtype: Option<String>,
+    /// `type` (None: keepalived's SOA).
+    pub qtype: Option<DnsType>,
     /// `name` (default ".").
     pub name: Option<String>,
 }
@@ -1102,10 +1166,10 @@ pub struct DnsCheck {
 /// UDP_CHECK settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UdpCheck {
-    /// `payload` hex.
-    pub payload: Option<String>,
-    /// `require_reply [hex]`.
-    pub require_reply: Option<String>,
+    /// `payload HEX`: the datagram sent.
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply [HEX]`: None when not given; `Some` with the expected bytes, if any.
+    pub require_reply: Option<HexPattern>,
     /// `min_reply_length`.
     pub min_reply_length: Option<u32>,
     /// `max_reply_length`.
@@ -1128,4 +1192,305 @@ pub struct FileCheck {
 pub struct BfdCheck {
     /// `name` of the bfd_instance.
     pub name: String,
+}
+
+/// An IPVS scheduler keepalived accepts (`lvs_schedulers[]` in `check_parser.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scheduler {
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Least connection.
+    Lc,
+    /// Weighted least connection (keepalived's default).
+    #[default]
+    Wlc,
+    /// Locality-based least connection.
+    Lblc,
+    /// Source hashing.
+    Sh,
+    /// Maglev hashing.
+    Mh,
+    /// Destination hashing.
+    Dh,
+    /// Weighted failover.
+    Fo,
+    /// Weighted overflow.
+    Ovf,
+    /// Locality-based least connection with replication.
+    Lblcr,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+    /// Weighted random twos choice.
+    Twos,
+}
+
+impl Scheduler {
+    /// Every scheduler, in keepalived's order.
+    pub const ALL: [Scheduler; 14] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Lblc,
+        Scheduler::Sh,
+        Scheduler::Mh,
+        Scheduler::Dh,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Lblcr,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Twos,
+    ];
+
+    /// The kernel's (and keepalived's) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Sh => "sh",
+            Scheduler::Mh => "mh",
+            Scheduler::Dh => "dh",
+            Scheduler::Fo => "fo",
+            Scheduler::Ovf => "ovf",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Sed => "sed",
+            Scheduler::Nq => "nq",
+            Scheduler::Twos => "twos",
+        }
+    }
+
+    /// The scheduler of that exact (case-sensitive) name.
+    pub fn from_name(s: &str) -> Option<Scheduler> {
+        Scheduler::ALL.into_iter().find(|x| x.name() == s)
+    }
+}
+
+impl std::fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A virtual server's scheduler flags (`ops`, `flag-1..3`, and the `sh-`/`mh-` aliases of
+/// flag-1 (fallback) and flag-2 (port)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SchedFlags {
+    /// `ops`: one-packet scheduling.
+    pub ops: bool,
+    /// `flag-1` (`sh-fallback`, `mh-fallback`).
+    pub flag1: bool,
+    /// `flag-2` (`sh-port`, `mh-port`).
+    pub flag2: bool,
+    /// `flag-3`.
+    pub flag3: bool,
+}
+
+/// `ip_family`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpFamily {
+    /// `inet`.
+    Inet,
+    /// `inet6`.
+    Inet6,
+}
+
+impl IpFamily {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpFamily::Inet => "inet",
+            IpFamily::Inet6 => "inet6",
+        }
+    }
+}
+
+/// `persistence_granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    /// An IPv4 netmask (any value `inet_aton` reads; keepalived does not require it solid).
+    V4(Ipv4Addr),
+    /// An IPv6 prefix length, 1-128.
+    V6(u8),
+}
+
+/// `http_protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpProtocol {
+    /// `1.0`.
+    Http10,
+    /// `1.0C` (or `1.0c`): 1.0 with `Connection: close`.
+    Http10C,
+    /// `1.1`.
+    Http11,
+}
+
+impl HttpProtocol {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpProtocol::Http10 => "1.0",
+            HttpProtocol::Http10C => "1.0C",
+            HttpProtocol::Http11 => "1.1",
+        }
+    }
+}
+
+/// A DNS_CHECK `type` (`DNS_TYPE[]` in `check_dns.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DnsType {
+    /// A.
+    A,
+    /// NS.
+    Ns,
+    /// CNAME.
+    Cname,
+    /// SOA (keepalived's default).
+    Soa,
+    /// MX.
+    Mx,
+    /// TXT.
+    Txt,
+    /// AAAA.
+    Aaaa,
+    /// RRSIG.
+    Rrsig,
+    /// DNSKEY.
+    Dnskey,
+}
+
+impl DnsType {
+    /// Every type, in keepalived's order.
+    pub const ALL: [DnsType; 9] = [
+        DnsType::A,
+        DnsType::Ns,
+        DnsType::Cname,
+        DnsType::Soa,
+        DnsType::Mx,
+        DnsType::Txt,
+        DnsType::Aaaa,
+        DnsType::Rrsig,
+        DnsType::Dnskey,
+    ];
+
+    /// keepalived's label.
+    pub fn name(self) -> &'static str {
+        match self {
+            DnsType::A => "A",
+            DnsType::Ns => "NS",
+            DnsType::Cname => "CNAME",
+            DnsType::Soa => "SOA",
+            DnsType::Mx => "MX",
+            DnsType::Txt => "TXT",
+            DnsType::Aaaa => "AAAA",
+            DnsType::Rrsig => "RRSIG",
+            DnsType::Dnskey => "DNSKEY",
+        }
+    }
+
+    /// The query type number (RFC 1035, 3596, 4034).
+    pub fn code(self) -> u16 {
+        match self {
+            DnsType::A => 1,
+            DnsType::Ns => 2,
+            DnsType::Cname => 5,
+            DnsType::Soa => 6,
+            DnsType::Mx => 15,
+            DnsType::Txt => 16,
+            DnsType::Aaaa => 28,
+            DnsType::Rrsig => 46,
+            DnsType::Dnskey => 48,
+        }
+    }
+
+    /// The type of that label, case-insensitively (keepalived's `strcasecmp`).
+    pub fn from_name(s: &str) -> Option<DnsType> {
+        DnsType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Hex bytes as keepalived's `read_hex_str` reads them, with an optional mask: an `X`
+/// nibble (only where wildcards are allowed) matches anything and sets the mask's nibble.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct HexPattern {
+    /// The bytes (0 where wildcarded); empty when none were given.
+    pub data: Vec<u8>,
+    /// Per byte, the bits that are wildcards (None: no wildcard).
+    pub mask: Option<Vec<u8>>,
+}
+
+impl HexPattern {
+    /// keepalived's `read_hex_str`: blanks separate groups; each group's hex digits pair up
+    /// into bytes, an odd last digit is a byte of its own. None if a character is not a hex
+    /// digit (or `X` with `wildcard`) or there is no byte at all.
+    pub fn parse(s: &str, wildcard: bool) -> Option<HexPattern> {
+        let nibble = |c: u8| -> Option<(u8, u8)> {
+            match c {
+                b'0'..=b'9' => Some((c - b'0', 0)),
+                b'a'..=b'f' => Some((c - b'a' + 10, 0)),
+                b'A'..=b'F' => Some((c - b'A' + 10, 0)),
+                b'X' | b'x' if wildcard => Some((0, 0x0f)),
+                _ => None,
+            }
+        };
+        let b = s.as_bytes();
+        let (mut data, mut mask) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        loop {
+            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                i += 1;
+            }
+            let Some(&c) = b.get(i) else { break };
+            i += 1;
+            let (mut v, mut m) = nibble(c)?;
+            if let Some(&c2) = b.get(i).filter(|c| **c != b' ') {
+                i += 1;
+                let (v2, m2) = nibble(c2)?;
+                v = (v << 4) | v2;
+                m = (m << 4) | m2;
+            }
+            data.push(v);
+            mask.push(m);
+        }
+        if data.is_empty() {
+            return None;
+        }
+        let mask = mask.iter().any(|m| *m != 0).then_some(mask);
+        Some(HexPattern { data, mask })
+    }
+
+    /// The canonical text: two digits per byte (`X` for a wildcard nibble), space separated.
+    pub fn to_hex(&self) -> String {
+        let mut out = String::new();
+        for (i, d) in self.data.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            let m = self
+                .mask
+                .as_ref()
+                .and_then(|m| m.get(i))
+                .copied()
+                .unwrap_or(0);
+            for (shift, mbit) in [(4, 0xf0), (0, 0x0f)] {
+                if m & mbit != 0 {
+                    out.push('X');
+                } else {
+                    out.push(char::from(
+                        b"0123456789abcdef"[usize::from((d >> shift) & 0xf)],
+                    ));
+                }
+            }
+        }
+        out
+    }
 }

@@ -276,6 +276,7 @@ pub fn print(c: &Config) -> String {
         out: String::new(),
         depth: 0,
     };
+    root_globals(&mut p, &c.global);
     global(&mut p, &c.global);
     p.addrs("static_ipaddress", &c.static_ipaddress);
     p.values("static_routes", &c.static_routes);
@@ -409,6 +410,39 @@ pub fn print(c: &Config) -> String {
     p.out
 }
 
+/// The root-level globals (`instance`, `net_namespace`, ...), before `global_defs`.
+fn root_globals(p: &mut P, g: &GlobalDefs) {
+    p.opt_s("instance", &g.instance);
+    p.opt_s("net_namespace", &g.net_namespace);
+    match g.net_namespace_ipvs.as_deref() {
+        Some("") => p.line(&["net_namespace_ipvs"]),
+        Some(n) => p.kv("net_namespace_ipvs", n),
+        None => {}
+    }
+    p.flag("namespace_with_ipsets", g.namespace_with_ipsets);
+    p.flag("use_pid_dir", g.use_pid_dir);
+    p.flag("linkbeat_use_polling", g.linkbeat_use_polling);
+    if g.child_wait_time != DEFAULT_CHILD_WAIT_TIME {
+        p.num("child_wait_time", g.child_wait_time.as_secs());
+    }
+}
+
+/// `[PREFIX]notify_fifo` and `[PREFIX]notify_fifo_script`.
+fn notify_fifo(p: &mut P, prefix: &str, f: &NotifyFifo) {
+    if let Some(n) = &f.name {
+        let k = format!("{prefix}notify_fifo");
+        let mut w = vec![k.as_str(), n.as_str()];
+        if let Some((u, g)) = &f.user {
+            w.push(u);
+            if let Some(g) = g {
+                w.push(g);
+            }
+        }
+        p.line(&w);
+    }
+    p.script(&format!("{prefix}notify_fifo_script"), &f.script);
+}
+
 fn global(p: &mut P, g: &GlobalDefs) {
     let d = GlobalDefs::default();
     p.open(&["global_defs"]);
@@ -507,6 +541,17 @@ fn global(p: &mut P, g: &GlobalDefs) {
     p.flag("dynamic_interfaces", g.dynamic_interfaces);
     p.flag("checker_log_all_failures", g.checker_log_all_failures);
     p.flag("no_email_faults", g.no_email_faults);
+    notify_fifo(p, "", &g.notify_fifo);
+    notify_fifo(p, "vrrp_", &g.vrrp_notify_fifo);
+    notify_fifo(p, "lvs_", &g.lvs_notify_fifo);
+    p.opt_s("vmac_prefix", &g.vmac_prefix);
+    p.opt_s("vmac_addr_prefix", &g.vmac_addr_prefix);
+    if !g.krs_vip_lease {
+        p.kv("krs_vip_lease", "off");
+    }
+    if let Some(a) = g.metrics_listen {
+        p.kv("metrics_listen", &a.to_string());
+    }
     p.stmts(&g.extra);
     p.close();
 }
@@ -630,15 +675,23 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
         VsKey::Fwmark(m) => p.open(&["virtual_server", "fwmark", &m.to_string()]),
         VsKey::Group(g) => p.open(&["virtual_server", "group", g]),
     }
-    p.opt_s("ip_family", &vs.ip_family);
-    p.dur("delay_loop", vs.delay_loop);
-    p.kv("lb_algo", &vs.lb_algo);
-    for f in &vs.sched_flags {
-        p.line(&[f]);
+    if let Some(f) = vs.ip_family {
+        p.kv("ip_family", f.name());
     }
+    p.dur("delay_loop", vs.delay_loop);
+    p.kv("lb_algo", vs.lb_algo.name());
+    let f = vs.sched_flags;
+    p.flag("ops", f.ops);
+    p.flag("flag-1", f.flag1);
+    p.flag("flag-2", f.flag2);
+    p.flag("flag-3", f.flag3);
     p.kv("lb_kind", lb(vs.lb_kind));
     p.opt_num("persistence_timeout", vs.persistence_timeout);
-    p.opt_s("persistence_granularity", &vs.persistence_granularity);
+    match vs.persistence_granularity {
+        Some(Granularity::V4(m)) => p.kv("persistence_granularity", &m.to_string()),
+        Some(Granularity::V6(b)) => p.num("persistence_granularity", b),
+        None => {}
+    }
     p.opt_s("persistence_engine", &vs.persistence_engine);
     p.kv(
         "protocol",
@@ -736,13 +789,18 @@ fn checker(p: &mut P, c: &Checker) {
     match &c.kind {
         CheckerKind::Http(h) | CheckerKind::Ssl(h) => {
             p.opt_s("virtualhost", &h.virtualhost);
-            p.opt_s("http_protocol", &h.http_protocol);
+            if let Some(v) = h.http_protocol {
+                p.kv("http_protocol", v.name());
+            }
             p.flag("enable_sni", h.enable_sni);
             p.flag("fast_recovery", h.fast_recovery);
             for u in &h.urls {
                 p.open(&["url"]);
                 p.kv("path", &u.path);
-                p.opt_s("digest", &u.digest);
+                if let Some(d) = &u.digest {
+                    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+                    p.kv("digest", &hex);
+                }
                 if !u.status_codes.is_empty() {
                     let mut w = vec!["status_code".to_string()];
                     for (a, b) in &u.status_codes {
@@ -772,16 +830,24 @@ fn checker(p: &mut P, c: &Checker) {
         }
         CheckerKind::Smtp(s) => p.opt_s("helo_name", &s.helo_name),
         CheckerKind::Dns(d) => {
-            p.opt_s("type", &d.qtype);
+            if let Some(ty) = d.qtype {
+                p.kv("type", ty.name());
+            }
             p.opt_s("name", &d.name);
         }
         CheckerKind::Udp(u) => {
-            p.opt_s("payload", &u.payload);
+            if let Some(pl) = &u.payload {
+                let h = HexPattern {
+                    data: pl.clone(),
+                    mask: None,
+                };
+                p.kv("payload", &h.to_hex());
+            }
             if let Some(r) = &u.require_reply {
-                if r.is_empty() {
+                if r.data.is_empty() {
                     p.line(&["require_reply"]);
                 } else {
-                    p.kv("require_reply", r);
+                    p.kv("require_reply", &r.to_hex());
                 }
             }
             p.opt_num("min_reply_length", u.min_reply_length);

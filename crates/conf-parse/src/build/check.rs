@@ -6,14 +6,6 @@ use std::time::Duration;
 use super::{block, Builder};
 use crate::model::*;
 
-/// The DNS_CHECK query types keepalived 2.2.7 knows.
-const DNS_TYPES: &[&str] = &["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"];
-
-/// keepalived's `read_hex_str`: hex digit pairs.
-fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 impl Builder {
     pub(super) fn ssl(&mut self, st: &Stmt) -> SslConfig {
         let mut s = SslConfig::default();
@@ -117,16 +109,18 @@ impl Builder {
                         },
                         CheckerKind::Dns(d) => match other {
                             "type" => {
-                                d.qtype = self.string(b);
-                                if let Some(t) = &d.qtype {
-                                    if !DNS_TYPES.contains(&t.to_ascii_uppercase().as_str()) {
-                                        let t = t.clone();
-                                        self.invalid(
-                                            b,
-                                            format!("Unknown DNS check type {t} - ignoring"),
-                                            Some("use A, NS, CNAME, SOA, MX, TXT or AAAA"),
-                                        );
-                                        d.qtype = None;
+                                if let Some(s) = self.arg(b, 0) {
+                                    match DnsType::from_name(s) {
+                                        Some(ty) => d.qtype = Some(ty),
+                                        None => {
+                                            let msg =
+                                                format!("Unknown DNS check type {s} - ignoring");
+                                            self.invalid(
+                                                b,
+                                                msg,
+                                                Some("use A, NS, CNAME, SOA, MX, TXT, AAAA, RRSIG or DNSKEY"),
+                                            )
+                                        }
                                     }
                                 }
                                 true
@@ -137,44 +131,56 @@ impl Builder {
                             }
                             _ => false,
                         },
-                        CheckerKind::Udp(u) => match other {
-                            "payload" => {
-                                u.payload = self.string(b);
-                                if u.payload.as_deref().is_some_and(|p| !is_hex(p)) {
-                                    self.invalid(
-                                        b,
-                                        "Invalid hex string for UDP_CHECK payload".into(),
-                                        Some("an even number of hex digits"),
-                                    );
-                                    u.payload = None;
+                        CheckerKind::Udp(u) => {
+                            match other {
+                                "payload" => {
+                                    if b.args.is_empty() {
+                                        self.invalid(
+                                            b,
+                                            "UDP_CHECK payload requires a payload".into(),
+                                            Some("write `payload HEX`"),
+                                        );
+                                    } else {
+                                        match HexPattern::parse(&b.args.join(" "), false) {
+                                            Some(h) => u.payload = Some(h.data),
+                                            None => self.invalid(
+                                                b,
+                                                "Invalid hex string for UDP_CHECK payload".into(),
+                                                Some("hex digits, blanks between groups"),
+                                            ),
+                                        }
+                                    }
+                                    true
                                 }
-                                true
-                            }
-                            "require_reply" => {
-                                let r = b.args.first().cloned().unwrap_or_default();
-                                if !r.is_empty() && !is_hex(&r) {
-                                    self.invalid(
-                                        b,
-                                        "Invalid hex string for UDP_CHECK reply".into(),
-                                        Some("an even number of hex digits"),
-                                    );
-                                } else {
-                                    u.require_reply = Some(r);
+                                "require_reply" => {
+                                    // keepalived: the reply is required even if its data is bad.
+                                    let mut want = HexPattern::default();
+                                    if !b.args.is_empty() {
+                                        match HexPattern::parse(&b.args.join(" "), true) {
+                                        Some(h) => want = h,
+                                        None => self.invalid(
+                                            b,
+                                            "Invalid hex string for UDP_CHECK reply".into(),
+                                            Some("hex digits (X: any nibble), blanks between groups"),
+                                        ),
+                                    }
+                                    }
+                                    u.require_reply = Some(want);
+                                    true
                                 }
-                                true
+                                "min_reply_length" => {
+                                    u.min_reply_length =
+                                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
+                                    true
+                                }
+                                "max_reply_length" => {
+                                    u.max_reply_length =
+                                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
+                                    true
+                                }
+                                _ => false,
                             }
-                            "min_reply_length" => {
-                                u.min_reply_length =
-                                    self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
-                                true
-                            }
-                            "max_reply_length" => {
-                                u.max_reply_length =
-                                    self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
-                                true
-                            }
-                            _ => false,
-                        },
+                        }
                         CheckerKind::File(f) => match other {
                             "track_file" => {
                                 let t = self.string(b).unwrap_or_default();
@@ -243,15 +249,15 @@ impl Builder {
         match b.keyword.as_ref() {
             "virtualhost" => h.virtualhost = self.string(b),
             "http_protocol" => match self.arg(b, 0) {
-                Some(p @ ("1.0" | "1.0C" | "1.0K" | "1.1")) => {
-                    h.http_protocol = Some(p.to_string())
-                }
+                Some("1.0") => h.http_protocol = Some(HttpProtocol::Http10),
+                Some("1.0C" | "1.0c") => h.http_protocol = Some(HttpProtocol::Http10C),
+                Some("1.1") => h.http_protocol = Some(HttpProtocol::Http11),
                 Some(o) => {
                     let o = o.to_string();
                     self.invalid(
                         b,
                         format!("unknown http_protocol '{o}'"),
-                        Some("use 1.0, 1.0C, 1.0K or 1.1"),
+                        Some("use 1.0, 1.0C or 1.1"),
                     )
                 }
                 None => {}
@@ -265,8 +271,12 @@ impl Builder {
                         "path" => u.path = self.string(ub).unwrap_or_default(),
                         "digest" => {
                             if let Some(d) = self.string(ub) {
-                                if d.len() == 32 && d.chars().all(|c| c.is_ascii_hexdigit()) {
-                                    u.digest = Some(d.to_ascii_lowercase());
+                                let bytes = (d.len() == 32)
+                                    .then(|| HexPattern::parse(&d, false))
+                                    .flatten()
+                                    .and_then(|h| <[u8; 16]>::try_from(h.data).ok());
+                                if let Some(md5) = bytes {
+                                    u.digest = Some(md5);
                                 } else {
                                     self.invalid(
                                         ub,

@@ -205,11 +205,35 @@ impl Builder {
                     g.checker_log_all_failures = self.boolean(st).unwrap_or(true)
                 }
                 "no_email_faults" => g.no_email_faults = true,
-                // keepalived-rs's own keywords and ones only a runtime reads: kept as
-                // statements (vrrp-runtime: `krs_vip_lease`, `vmac_prefix`, `vmac_addr_prefix`; the daemon:
-                // `metrics_listen`).
-                "krs_vip_lease" | "metrics_listen" | "vmac_prefix" | "vmac_addr_prefix" => {
-                    g.extra.push(st.clone())
+                "notify_fifo" => self.notify_fifo(st, "", &mut g.notify_fifo),
+                "notify_fifo_script" => self.notify_fifo_script(st, "", &mut g.notify_fifo),
+                "vrrp_notify_fifo" => self.notify_fifo(st, "vrrp_", &mut g.vrrp_notify_fifo),
+                "vrrp_notify_fifo_script" => {
+                    self.notify_fifo_script(st, "vrrp_", &mut g.vrrp_notify_fifo)
+                }
+                "lvs_notify_fifo" => self.notify_fifo(st, "lvs_", &mut g.lvs_notify_fifo),
+                "lvs_notify_fifo_script" => {
+                    self.notify_fifo_script(st, "lvs_", &mut g.lvs_notify_fifo)
+                }
+                "vmac_prefix" => self.once(st, "vmac prefix", &mut g.vmac_prefix),
+                "vmac_addr_prefix" => self.once(st, "vmac_addr prefix", &mut g.vmac_addr_prefix),
+                // keepalived-rs's own keywords.
+                "krs_vip_lease" => {
+                    if let Some(on) = self.on_off(st) {
+                        g.krs_vip_lease = on;
+                    }
+                }
+                "metrics_listen" => {
+                    if let Some(s) = self.arg(st, 0) {
+                        match parse_metrics_listen(s) {
+                            Some(a) => g.metrics_listen = Some(a),
+                            None => self.invalid(
+                                st,
+                                format!("metrics_listen: bad address '{s}'"),
+                                Some("write IP:PORT, [IPv6]:PORT or a bare PORT (on 127.0.0.1)"),
+                            ),
+                        }
+                    }
                 }
                 _ => {
                     self.global_untyped_checks(st);
@@ -217,6 +241,138 @@ impl Builder {
                     g.extra.push(st.clone());
                 }
             }
+        }
+    }
+
+    /// A root-level global (keepalived's `install_keyword_root` in `global_parser.c`).
+    /// Returns false when `st` is not one.
+    pub(super) fn root_global(&mut self, g: &mut GlobalDefs, st: &Stmt) -> bool {
+        match st.keyword.as_ref() {
+            "instance" => self.once_named(st, "instance", &mut g.instance),
+            "net_namespace" => self.once_named(st, "net_namespace", &mut g.net_namespace),
+            "net_namespace_ipvs" => {
+                if g.net_namespace_ipvs.is_some() {
+                    self.duplicate(st, "net_namespace_ipvs");
+                } else {
+                    // No name: the default namespace.
+                    g.net_namespace_ipvs = Some(st.args.first().cloned().unwrap_or_default());
+                }
+            }
+            "namespace_with_ipsets" => g.namespace_with_ipsets = true,
+            "use_pid_dir" => g.use_pid_dir = true,
+            "linkbeat_use_polling" => g.linkbeat_use_polling = true,
+            "child_wait_time" => match st.args.first() {
+                Some(s) => match s.parse::<u32>() {
+                    Ok(v) => g.child_wait_time = Duration::from_secs(u64::from(v)),
+                    Err(_) => self.invalid(
+                        st,
+                        format!("Invalid child_wait_time {s}"),
+                        Some("use whole seconds, 0 to 4294967295"),
+                    ),
+                },
+                None => {
+                    self.arg(st, 0);
+                }
+            },
+            _ => return false,
+        }
+        true
+    }
+
+    /// keepalived's `"Duplicate KW definition X - ignoring"`.
+    fn duplicate(&mut self, st: &Stmt, kw: &str) {
+        let what = st.args.first().map(String::as_str).unwrap_or("");
+        self.invalid(
+            st,
+            format!("Duplicate {kw} definition {what} - ignoring"),
+            Some("give it once"),
+        );
+    }
+
+    /// `KW NAME` given at most once (`instance`, `net_namespace`).
+    fn once_named(&mut self, st: &Stmt, kw: &str, slot: &mut Option<String>) {
+        if st.args.is_empty() {
+            self.invalid(
+                st,
+                format!("{kw} name missing - ignoring"),
+                Some("write `KW NAME`"),
+            );
+        } else if slot.is_some() {
+            self.duplicate(st, kw);
+        } else {
+            *slot = st.args.first().cloned();
+        }
+    }
+
+    /// A word given at most once (`vmac_prefix`, `vmac_addr_prefix`): a repeat is ignored
+    /// with keepalived's error.
+    fn once(&mut self, st: &Stmt, what: &str, slot: &mut Option<String>) {
+        let Some(s) = self.arg(st, 0) else {
+            return;
+        };
+        if slot.is_some() {
+            self.invalid(
+                st,
+                format!("{what} has already been specified - ignoring {s}"),
+                Some("give it once"),
+            );
+        } else {
+            *slot = Some(s.to_string());
+        }
+    }
+
+    /// `[PREFIX]notify_fifo PATH [USER [GROUP]]` (keepalived's `notify_fifo()`).
+    fn notify_fifo(&mut self, st: &Stmt, prefix: &str, f: &mut NotifyFifo) {
+        let Some(name) = st.args.first() else {
+            self.invalid(
+                st,
+                format!("No {prefix}notify_fifo name specified"),
+                Some("write `KW /path/to/fifo [USER [GROUP]]`"),
+            );
+            return;
+        };
+        if f.name.is_some() {
+            self.invalid(
+                st,
+                format!("{prefix}notify_fifo already specified - ignoring {name}"),
+                Some("give it once"),
+            );
+            return;
+        }
+        f.name = Some(name.clone());
+        f.user = st.args.get(1).map(|u| (u.clone(), st.args.get(2).cloned()));
+    }
+
+    /// `[PREFIX]notify_fifo_script CMD [USER [GROUP]]` (keepalived's `notify_fifo_script()`).
+    fn notify_fifo_script(&mut self, st: &Stmt, prefix: &str, f: &mut NotifyFifo) {
+        if st.args.is_empty() {
+            self.invalid(
+                st,
+                format!("No {prefix}notify_fifo_script specified"),
+                Some("write `KW \"/path/to/script args\" [USER [GROUP]]`"),
+            );
+            return;
+        }
+        if f.script.is_some() {
+            self.invalid(
+                st,
+                format!(
+                    "{prefix}notify_fifo_script already specified - ignoring {}",
+                    st.args[0]
+                ),
+                Some("give it once"),
+            );
+            return;
+        }
+        f.script = self.script(st);
+    }
+
+    /// `KW [on|off|true|false|yes|no|1|0]` (bare: on).
+    fn on_off(&mut self, st: &Stmt) -> Option<bool> {
+        match st.args.first().map(|s| s.to_ascii_lowercase()).as_deref() {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => self.boolean(st),
         }
     }
 

@@ -7,35 +7,6 @@ use super::{block, is_checker, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
-/// `inet_aton`'s forms (what getaddrinfo with AI_NUMERICHOST takes for IPv4): 1 to 4 numbers,
-/// the last one filling the remaining bytes.
-fn inet_aton_ok(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
-        return false;
-    }
-    let num = |p: &str| -> Option<u64> {
-        if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
-            u64::from_str_radix(h, 16).ok()
-        } else if p.len() > 1 && p.starts_with('0') {
-            u64::from_str_radix(&p[1..], 8).ok()
-        } else {
-            p.parse().ok()
-        }
-    };
-    let Some(vals) = parts.iter().map(|p| num(p)).collect::<Option<Vec<u64>>>() else {
-        return false;
-    };
-    let last_bits = 8 * (5 - vals.len() as u32);
-    vals[..vals.len() - 1].iter().all(|v| *v <= 255)
-        && vals[vals.len() - 1] < (1u64 << last_bits.min(32))
-}
-
-/// The schedulers keepalived 2.2.7 accepts for `lb_algo`.
-const LVS_SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq",
-];
-
 impl Builder {
     pub(super) fn vsg(&mut self, st: &Stmt) -> Option<VirtualServerGroup> {
         let name = self.name(st)?;
@@ -130,6 +101,40 @@ impl Builder {
         }
     }
 
+    /// keepalived's `pgran_handler`: the family is the virtual server's (its address, else
+    /// `ip_family` given before), else IPv4 when the value has a dot.
+    pub(super) fn granularity(
+        &mut self,
+        st: &Stmt,
+        key: &VsKey,
+        family: Option<IpFamily>,
+    ) -> Option<Granularity> {
+        let s = self.arg(st, 0)?;
+        let v6 = match (key, family) {
+            (VsKey::Addr(a, _), _) => a.is_ipv6(),
+            (_, Some(f)) => f == IpFamily::Inet6,
+            _ => !s.contains('.'),
+        };
+        let g = if v6 {
+            s.parse::<u8>()
+                .ok()
+                .filter(|b| (1..=128).contains(b))
+                .map(Granularity::V6)
+        } else {
+            inet_aton(s).map(Granularity::V4)
+        };
+        if g.is_none() {
+            let fam = if v6 { "IPv6" } else { "IPv4" };
+            let msg = format!("Invalid {fam} persistence_granularity specified - {s}");
+            self.invalid(
+                st,
+                msg,
+                Some("an IPv4 netmask (255.255.255.0) or an IPv6 prefix length (1-128)"),
+            );
+        }
+        g
+    }
+
     pub(super) fn virtual_server(&mut self, st: &Stmt) -> Option<VirtualServer> {
         let key = match st.args.first().map(String::as_str) {
             None => {
@@ -176,7 +181,8 @@ impl Builder {
             match b.keyword.as_ref() {
                 "delay_loop" | "retry" | "delay_before_retry" | "warmup" | "connect_timeout" => {}
                 "ip_family" => match self.arg(b, 0) {
-                    Some(f @ ("inet" | "inet6")) => vs.ip_family = Some(f.to_string()),
+                    Some("inet") => vs.ip_family = Some(IpFamily::Inet),
+                    Some("inet6") => vs.ip_family = Some(IpFamily::Inet6),
                     Some(o) => {
                         let o = o.to_string();
                         self.invalid(
@@ -188,30 +194,44 @@ impl Builder {
                     None => {}
                 },
                 "lb_algo" | "lvs_sched" => {
-                    if let Some(a) = self.string(b) {
-                        if LVS_SCHEDULERS.contains(&a.as_str()) {
-                            vs.lb_algo = a;
-                            saw_algo = true;
-                        } else {
-                            self.invalid(
-                                b,
-                                format!("Invalid lvs_scheduler '{a}' - ignoring"),
-                                Some("rr wrr lc wlc lblc sh mh dh fo ovf lblcr sed nq"),
-                            );
+                    if let Some(a) = self.arg(b, 0) {
+                        match Scheduler::from_name(a) {
+                            Some(s) => {
+                                vs.lb_algo = s;
+                                saw_algo = true;
+                            }
+                            None => {
+                                let msg = format!("Invalid lvs_scheduler '{a}' - ignoring");
+                                self.invalid(
+                                    b,
+                                    msg,
+                                    Some("use rr, wrr, lc, wlc, lblc, sh, mh, dh, fo, ovf, lblcr, sed, nq or twos"),
+                                )
+                            }
                         }
                     }
                 }
-                // keepalived checks these against the scheduler set so far
-                "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback"
-                    if !(saw_algo && vs.lb_algo == b.keyword[..2]) =>
-                {
-                    let msg = format!("{} only applies to sh scheduler - ignoring", b.keyword);
-                    self.invalid(b, msg, Some("set `lb_algo sh` (or mh) before it"));
-                }
                 "hashed" | "ops" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback"
                 | "mh-port" | "mh-fallback" => {
-                    if !vs.sched_flags.iter().any(|f| *f == b.keyword) {
-                        vs.sched_flags.push(b.keyword.to_string());
+                    // keepalived's lbflags_handler: the sh-/mh- words (and `hashed`, which
+                    // sets nothing) need the scheduler set before them.
+                    let sched = saw_algo.then_some(vs.lb_algo);
+                    let f = &mut vs.sched_flags;
+                    match (b.keyword.as_ref(), sched) {
+                        ("ops", _) => f.ops = true,
+                        ("flag-1", _) => f.flag1 = true,
+                        ("flag-2", _) => f.flag2 = true,
+                        ("flag-3", _) => f.flag3 = true,
+                        ("sh-fallback", Some(Scheduler::Sh))
+                        | ("mh-fallback", Some(Scheduler::Mh)) => f.flag1 = true,
+                        ("sh-port", Some(Scheduler::Sh)) | ("mh-port", Some(Scheduler::Mh)) => {
+                            f.flag2 = true
+                        }
+                        (_, Some(Scheduler::Sh | Scheduler::Mh)) => {}
+                        (kw, _) => {
+                            let msg = format!("{kw} only applies to sh scheduler - ignoring");
+                            self.invalid(b, msg, Some("set `lb_algo sh` (or mh) before the flag"))
+                        }
                     }
                 }
                 "lb_kind" | "lvs_method" => {
@@ -228,26 +248,7 @@ impl Builder {
                     }
                 }
                 "persistence_granularity" => {
-                    vs.persistence_granularity = self.string(b);
-                    // an IPv4 netmask unless the service is IPv6 (a prefix length then)
-                    let v6 = matches!(&vs.key, VsKey::Addr(IpAddr::V6(_), _))
-                        || vs.ip_family.as_deref() == Some("inet6");
-                    if let Some(g) = vs.persistence_granularity.clone() {
-                        let ok = if v6 {
-                            g.parse::<u8>().is_ok_and(|n| (1..=128).contains(&n))
-                        } else {
-                            inet_aton_ok(&g)
-                        };
-                        if !ok {
-                            let fam = if v6 { "IPv6" } else { "IPv4" };
-                            self.invalid(
-                                b,
-                                format!("Invalid {fam} persistence_granularity specified - {g}"),
-                                None,
-                            );
-                            vs.persistence_granularity = None;
-                        }
-                    }
+                    vs.persistence_granularity = self.granularity(b, &vs.key, vs.ip_family)
                 }
                 "persistence_engine" => vs.persistence_engine = self.string(b),
                 "protocol" => {
@@ -358,13 +359,13 @@ impl Builder {
             .with_hint(hint.to_string());
             b.emit(d);
         };
-        if vs.sched_flags.iter().any(|f| f == "ops") && vs.protocol != Protocol::Udp {
+        if vs.sched_flags.ops && vs.protocol != Protocol::Udp {
             sem(
                 self,
                 format!("virtual server {name}: one packet scheduling requires UDP - resetting"),
                 "`ops` only applies to UDP services",
             );
-            vs.sched_flags.retain(|f| f != "ops");
+            vs.sched_flags.ops = false;
         }
         if vs.real_servers.is_empty() {
             let d = Diagnostic::new(
@@ -485,4 +486,35 @@ impl Builder {
         rs.extra.shrink_to_fit();
         Some(rs)
     }
+}
+
+/// glibc's `inet_aton` for the decimal forms: `a.b.c.d`, `a.b.c` (c: 16 bits), `a.b`
+/// (b: 24 bits) and `a` (32 bits); hex and octal parts are refused.
+pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<u64> = s
+        .split('.')
+        .map(|p| {
+            if p.is_empty()
+                || !p.bytes().all(|c| c.is_ascii_digit())
+                || (p.len() > 1 && p.starts_with('0'))
+            {
+                None
+            } else {
+                p.parse::<u64>().ok()
+            }
+        })
+        .collect::<Option<_>>()?;
+    let (last, head) = parts.split_last()?;
+    if head.len() > 3 || head.iter().any(|p| *p > 255) {
+        return None;
+    }
+    let bits = 8 * (4 - head.len() as u32);
+    if *last >= 1u64 << bits {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for p in head {
+        v = (v << 8) | p;
+    }
+    Some(Ipv4Addr::from(((v << bits) | last) as u32))
 }

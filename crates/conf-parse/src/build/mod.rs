@@ -213,8 +213,10 @@ impl Builder {
                 c.bfd_instances.push(st.clone());
             }
             _ => {
-                self.not_supported(st, "the configuration");
-                c.extra.push(st.clone());
+                if !self.root_global(&mut c.global, st) {
+                    self.not_supported(st, "the configuration");
+                    c.extra.push(st.clone());
+                }
             }
         }
     }
