@@ -378,7 +378,8 @@ impl Builder {
 
     pub(super) fn lvs_sync_daemon(&mut self, st: &Stmt) -> Option<LvsSyncDaemon> {
         let interface = self.arg(st, 0)?.to_string();
-        let vrrp_instance = self.arg(st, 1)?.to_string();
+        // keepalived 2.2.7 takes the interface alone
+        let vrrp_instance = st.args.get(1).cloned().unwrap_or_default();
         let mut d = LvsSyncDaemon {
             interface,
             vrrp_instance,

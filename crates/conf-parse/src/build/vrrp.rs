@@ -420,6 +420,7 @@ impl Builder {
         let mut family: Option<bool> = None;
         let mut state_master = false;
         let mut vmac_named = false;
+        let mut ttl_set = false;
         for b in block(st) {
             match b.keyword.as_ref() {
                 "state" => match self.arg(b, 0) {
@@ -556,6 +557,7 @@ impl Builder {
                 "unicast_ttl" => {
                     if let Some(t) = self.uint(b, 0, 0, 255) {
                         v.unicast_ttl = t as u8;
+                        ttl_set = true;
                     }
                 }
                 "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
@@ -688,6 +690,11 @@ impl Builder {
                     v.extra.push(b.clone());
                 }
             }
+        }
+        // keepalived's end-of-instance checks (reported on the closing `}`)
+        if ttl_set && v.unicast_peer.is_empty() {
+            let msg = format!("({name}): Cannot use unicast_ttl without unicast peers - resetting");
+            self.invalid_at_end(st, &msg);
         }
         Some(v)
     }
@@ -858,6 +865,18 @@ impl Builder {
                     v.name
                 )));
             }
+            if v.unicast_src_ip.is_some() && v.unicast_peer.is_empty() {
+                self.emit(general(format!(
+                    "({}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.",
+                    v.name
+                )));
+            }
+            if strict && v.state == VrrpState::Master && v.priority != 255 {
+                self.emit(general(format!(
+                    "({}) State MASTER must match being address owner",
+                    v.name
+                )));
+            }
             if !v.preempt && !v.preempt_delay.is_zero() {
                 self.emit(general(format!(
                     "({}) preempt_delay is incompatible with nopreempt mode - resetting",
@@ -937,7 +956,17 @@ impl Builder {
             }
             let mut found = 0;
             for m in &g.group {
-                if c.vrrp_instances.iter().any(|v| &v.name == m) {
+                let earlier = c
+                    .sync_groups
+                    .iter()
+                    .take_while(|o| !std::ptr::eq(*o, g))
+                    .any(|o| o.group.contains(m));
+                if earlier {
+                    self.emit(general(format!(
+                        "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
+                        g.name
+                    )));
+                } else if c.vrrp_instances.iter().any(|v| &v.name == m) {
                     found += 1;
                 } else {
                     self.emit(general(format!(
@@ -949,6 +978,11 @@ impl Builder {
             if found == 0 {
                 self.emit(general(format!(
                     "Sync group {}, no matching virtual router found in group declaration - removing",
+                    g.name
+                )));
+            } else if found == 1 {
+                self.emit(general(format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
                     g.name
                 )));
             }
