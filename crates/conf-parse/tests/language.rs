@@ -128,7 +128,7 @@ fn booleans() {
 /// Fractional seconds are read to the microsecond.
 #[test]
 fn fractional_seconds() {
-    let p = parse("vrrp_instance V {\n virtual_router_id 1\n version 3\n advert_int 0.25\n preempt_delay 1.5\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n");
+    let p = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.25\n preempt_delay 1.5\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n");
     assert!(problems(&p).is_empty(), "{:?}", problems(&p));
     let v = &p.config.vrrp_instances[0];
     assert_eq!(v.advert_int, Duration::from_millis(250));
@@ -155,7 +155,7 @@ fn conditionals() {
 /// `$NAME=value` parameters, `${NAME}`, recursive substitution.
 #[test]
 fn parameters() {
-    let p = parse("$BASE=10.0.0\n$VIP=${BASE}.100\n$RID=r1\nglobal_defs {\n router_id $RID\n}\nvrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  ${VIP}/24\n }\n}\n");
+    let p = parse("$BASE=10.0.0\n$VIP=${BASE}.100\n$RID=r1\nglobal_defs {\n router_id $RID\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  ${VIP}/24\n }\n}\n");
     assert!(problems(&p).is_empty(), "{:?}", problems(&p));
     assert_eq!(p.config.global.router_id.as_deref(), Some("r1"));
     assert_eq!(
@@ -480,7 +480,7 @@ fn missing_value() {
 /// Defaults are keepalived's (and the ones keepalived reports when applied).
 #[test]
 fn defaults() {
-    let p = parse("vrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n");
+    let p = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvirtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n");
     let v = &p.config.vrrp_instances[0];
     assert_eq!(v.priority, 100);
     assert_eq!(v.advert_int, Duration::from_secs(1));
@@ -519,7 +519,7 @@ fn checker_inheritance() {
 /// VIP options: dev, label, brd, scope, peer, no_track, preferred_lft.
 #[test]
 fn vip_options() {
-    let p = parse("vrrp_instance V {\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1/24 brd 192.0.2.255 dev eth0 label eth0:1 scope global no_track preferred_lft 0\n  192.0.2.2 peer 192.0.2.9/32\n }\n}\n");
+    let p = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1/24 brd 192.0.2.255 dev eth0 label eth0:1 scope global no_track preferred_lft 0\n  192.0.2.2 peer 192.0.2.9/32\n }\n}\n");
     assert!(problems(&p).is_empty(), "{:?}", problems(&p));
     let a = &p.config.vrrp_instances[0].virtual_ipaddress;
     assert_eq!(a[0].prefix_len, 24);

@@ -59,10 +59,9 @@ impl Builder {
                 "smtp_connect_timeout" => {
                     if let Some(d) = self.secs(st, 0, 0, u64::from(u32::MAX) / 1_000_000) {
                         if d.is_zero() {
-                            self.invalid(
+                            self.fixup(
                                 st,
                                 "smtp_conect_timeout must be greater than 0, setting to 1".into(),
-                                None,
                             );
                             g.smtp_connect_timeout = Duration::from_secs(1);
                         } else {
@@ -130,11 +129,10 @@ impl Builder {
                 "vrrp_garp_master_repeat" => {
                     if let Some(v) = self.uint(st, 0, 0, u64::from(u32::MAX)) {
                         if v == 0 {
-                            self.invalid(
+                            self.fixup(
                                 st,
                                 "vrrp_garp_master_repeat must be greater than 0, setting to 1"
                                     .into(),
-                                None,
                             );
                         }
                         g.vrrp_garp_master_repeat = v.max(1) as u32;

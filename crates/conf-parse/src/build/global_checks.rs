@@ -36,15 +36,13 @@ impl Builder {
                         format!("{process} process real-time priority '{a}' invalid"),
                         Some("a number in [1, 99]"),
                     ),
-                    Ok(p) if p < 1 => self.invalid(
+                    Ok(p) if p < 1 => self.fixup(
                         st,
                         format!("{process} process real-time priority {p} less than minimum 1 - setting to minimum"),
-                        None,
                     ),
-                    Ok(p) if p > 99 => self.invalid(
+                    Ok(p) if p > 99 => self.fixup(
                         st,
                         format!("{process} process real-time priority {p} greater than maximum 99 - setting to maximum"),
-                        None,
                     ),
                     Ok(_) => {}
                 }
@@ -113,6 +111,31 @@ impl Builder {
                 if let Some(a) = first {
                     if !a.parse::<u32>().is_ok_and(|n| n >= 1) {
                         self.invalid(st, format!("Invalid vrrp_rx_bufs_multiplier {a}"), None);
+                    }
+                }
+            }
+            "vrrp_rx_bufs_policy" => {
+                for a in &st.args {
+                    if !matches!(a.as_str(), "MTU" | "ADVERT" | "NO_SET")
+                        && a.parse::<u32>().is_err()
+                    {
+                        self.invalid(st, format!("Invalid vrrp_rx_bufs_policy {a}"), None);
+                        return;
+                    }
+                }
+            }
+            _ if kw.ends_with("_rcv_bufs") => {
+                if let Some(a) = first {
+                    if a.parse::<u32>().is_err() {
+                        self.invalid(st, format!("{kw} size ({a}) invalid"), None);
+                    }
+                }
+            }
+            _ if kw.ends_with("_rlimit_rttime") || kw.ends_with("_rlimit_rtime") => {
+                if let Some(a) = first {
+                    if a.parse::<u32>().is_err() {
+                        let process = kw.split('_').next().unwrap_or_default();
+                        self.invalid(st, format!("Invalid {process} real-time limit - {a}"), None);
                     }
                 }
             }

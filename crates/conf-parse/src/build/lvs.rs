@@ -360,11 +360,16 @@ impl Builder {
             b.emit(d);
         };
         if vs.sched_flags.ops && vs.protocol != Protocol::Udp {
-            sem(
-                self,
+            // keepalived resets it and runs: a warning (exit 5 at -t all the same)
+            let mut d = Diagnostic::new(
+                Severity::Warning,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &sp,
                 format!("virtual server {name}: one packet scheduling requires UDP - resetting"),
-                "`ops` only applies to UDP services",
             );
+            d.hint = Some("`ops` only applies to UDP services".into());
+            self.emit(d);
             vs.sched_flags.ops = false;
         }
         if vs.real_servers.is_empty() {

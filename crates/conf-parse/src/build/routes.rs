@@ -263,10 +263,9 @@ impl Builder {
             i += 2;
         }
         if !have_pref {
-            self.invalid(
+            self.fixup(
                 &tmp,
                 "Rule has no preference specified - setting to 16384. This is probably not what you want.".into(),
-                Some("add `preference N`"),
             );
         }
     }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{span, Builder};
-use crate::diag::{Code, ConfigErr};
+use crate::diag::{Code, ConfigErr, Severity, Span};
 use crate::model::*;
 
 /// Parse keepalived's decimal seconds ("1", "0.5", "2.000001") into microseconds.
@@ -33,6 +33,17 @@ pub(crate) fn parse_decimal_us(s: &str) -> Option<u64> {
         f *= 10;
     }
     i.checked_mul(1_000_000)?.checked_add(f)
+}
+
+/// Where keepalived reports an end-of-block check: the closing `}` (the keyword's line when the
+/// block is not closed).
+fn end_span(st: &Stmt) -> Span {
+    let mut sp = span(st).clone();
+    if st.end_line.0 > 0 {
+        sp.line = st.end_line.0;
+        sp.col = 1;
+    }
+    sp
 }
 
 /// Keywords whose keepalived handler reports a missing value itself (a general error) instead of
@@ -246,17 +257,33 @@ impl Builder {
     /// A general error found by an end-of-block check: keepalived reports it on the `}`
     /// closing `st`'s block (on `st`'s own line when the block is not closed).
     pub(super) fn invalid_at_end(&mut self, st: &Stmt, msg: &str) {
-        let mut sp = span(st).clone();
-        if st.end_line.0 > 0 {
-            sp.line = st.end_line.0;
-            sp.col = 1;
-        }
         let d = self.err(
             Code::InvalidValue,
             ConfigErr::GeneralError,
-            &sp,
+            &end_span(st),
             msg.to_string(),
         );
+        self.emit(d);
+    }
+
+    /// [`Builder::fixup`] reported on the `}` closing `st`'s block.
+    pub(super) fn fixup_at_end(&mut self, st: &Stmt, msg: &str) {
+        let mut d = self.err(
+            Code::InvalidValue,
+            ConfigErr::GeneralError,
+            &end_span(st),
+            msg.to_string(),
+        );
+        d.severity = Severity::Warning;
+        self.emit(d);
+    }
+
+    /// Something keepalived reports as a configuration error but corrects and runs with (a value
+    /// reset, a setting cleared, an item ignored): a warning here, so that the daemon starts as
+    /// keepalived does, while `-t` exits 5 as keepalived's does.
+    pub(super) fn fixup(&mut self, st: &Stmt, msg: String) {
+        let mut d = self.err(Code::InvalidValue, ConfigErr::GeneralError, span(st), msg);
+        d.severity = Severity::Warning;
         self.emit(d);
     }
 

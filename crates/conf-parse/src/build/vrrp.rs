@@ -71,7 +71,7 @@ impl Builder {
                     if let Some(v) = self.uint(b, 0, 0, u64::from(u32::MAX) / 1_000_000) {
                         if v == 0 {
                             let msg = format!("({name}): vrrp script interval must be greater than 0, setting to 1");
-                            self.invalid(b, msg, None);
+                            self.fixup(b, msg);
                         }
                         s.interval = Duration::from_secs(v.max(1));
                     }
@@ -85,6 +85,14 @@ impl Builder {
                         self.invalid(b, msg, None);
                         s.timeout = Some(Duration::from_secs(1));
                     }
+                }
+                "weight" if b.args.get(1).is_some_and(|o| o != "reverse") => {
+                    let o = b.args.get(1).cloned().unwrap_or_default();
+                    self.invalid(
+                        b,
+                        format!("vrrp_script {name} unknown weight option {o}"),
+                        None,
+                    );
                 }
                 "weight" => {
                     let (w, r) = self.weight_words(b, 0, -253, 253);
@@ -200,6 +208,10 @@ impl Builder {
                 "full_command" => t.full_command = true,
                 _ => self.not_supported(b, "vrrp_track_process"),
             }
+        }
+        if t.process.is_empty() {
+            let msg = format!("track process '{}' process name not specified", t.name);
+            self.invalid_at_end(st, &msg);
         }
         Some(t)
     }
@@ -428,10 +440,9 @@ impl Builder {
                         v.state = VrrpState::Master;
                         state_master = true;
                     }
-                    Some("BACKUP") if state_master => self.invalid(
+                    Some("BACKUP") if state_master => self.fixup(
                         b,
                         format!("({name}) state previously set as MASTER - ignoring BACKUP"),
-                        None,
                     ),
                     Some("BACKUP") => v.state = VrrpState::Backup,
                     Some(o) => {
@@ -616,7 +627,7 @@ impl Builder {
                             };
                             let msg =
                                 format!("({name}) duplicate track_script {} - ignoring", t.name);
-                            self.invalid(&tmp, msg, None);
+                            self.fixup(&tmp, msg);
                         } else {
                             v.track_script.push(t);
                         }
@@ -655,7 +666,27 @@ impl Builder {
                     v.garp_master_delay = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000)
                 }
                 "garp_master_repeat" => {
-                    v.garp_master_repeat = self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32)
+                    v.garp_master_repeat =
+                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
+                    if v.garp_master_repeat == Some(0) {
+                        let msg = format!(
+                            "({name}): garp_master_repeat must be greater than 0, setting to 1"
+                        );
+                        self.fixup(b, msg);
+                        v.garp_master_repeat = Some(1);
+                    }
+                }
+                "garp_extra_if"
+                    if b.args
+                        .first()
+                        .is_some_and(|a| a != "all" && a.parse::<u32>().is_err()) =>
+                {
+                    let a = b.args.first().cloned().unwrap_or_default();
+                    self.invalid(
+                        b,
+                        format!("({name}): garp_extra_if '{a}' invalid - ignoring"),
+                        None,
+                    );
                 }
                 "garp_master_refresh" => {
                     v.garp_master_refresh = self.secs(b, 0, 0, u64::from(u32::MAX))
@@ -694,7 +725,7 @@ impl Builder {
         // keepalived's end-of-instance checks (reported on the closing `}`)
         if ttl_set && v.unicast_peer.is_empty() {
             let msg = format!("({name}): Cannot use unicast_ttl without unicast peers - resetting");
-            self.invalid_at_end(st, &msg);
+            self.fixup_at_end(st, &msg);
         }
         Some(v)
     }
@@ -800,7 +831,7 @@ impl Builder {
         }
         if g.garp_interval.is_none() && g.gna_interval.is_none() {
             // keepalived numbers its garp groups from 1; ours are reported by position
-            self.invalid_at_end(st, "garp group does not have any delay set - removing");
+            self.fixup_at_end(st, "garp group does not have any delay set - removing");
         }
         g
     }
@@ -811,22 +842,31 @@ impl Builder {
         for v in &c.vrrp_instances {
             if !seen.insert(v.name.as_str()) {
                 self.emit(Diagnostic::new(
-                    Severity::Error,
+                    Severity::Warning,
                     Code::InvalidValue,
                     ConfigErr::GeneralError,
                     &v.loc.0,
                     format!("vrrp instance {} already defined", v.name),
                 ));
             }
+            // keepalived corrects these and runs: warnings here (the daemon starts), exit 5 at -t
             let general = |msg: String| {
                 Diagnostic::new(
-                    Severity::Error,
+                    Severity::Warning,
                     Code::Semantic,
                     ConfigErr::GeneralError,
                     &v.loc.0,
                     msg,
                 )
             };
+            // keepalived's chk_min_cfg: an instance needs an interface unless it is unicast
+            if v.virtual_router_id.is_some()
+                && v.interface.is_none()
+                && v.unicast_src_ip.is_none()
+                && v.unicast_peer.is_empty()
+            {
+                self.emit(general(format!("({}) Unknown interface!", v.name)));
+            }
             let version = v.version.unwrap_or(c.global.vrrp_version);
             let strict = v.strict_mode.unwrap_or(c.global.vrrp_strict);
             if v.authentication.is_some() && (strict || version == 3) {
@@ -921,7 +961,7 @@ impl Builder {
                     && a.name != b.name
                 {
                     self.emit(Diagnostic::new(
-                        Severity::Error,
+                        Severity::Warning,
                         Code::Semantic,
                         ConfigErr::GeneralError,
                         &b.loc.0,
@@ -937,10 +977,12 @@ impl Builder {
                 }
             }
         }
+        let mut in_group = std::collections::HashSet::new();
         for g in &c.sync_groups {
+            // keepalived corrects these and runs: warnings here (the daemon starts), exit 5 at -t
             let general = |msg: String| {
                 Diagnostic::new(
-                    Severity::Error,
+                    Severity::Warning,
                     Code::Semantic,
                     ConfigErr::GeneralError,
                     &g.loc.0,
@@ -956,12 +998,7 @@ impl Builder {
             }
             let mut found = 0;
             for m in &g.group {
-                let earlier = c
-                    .sync_groups
-                    .iter()
-                    .take_while(|o| !std::ptr::eq(*o, g))
-                    .any(|o| o.group.contains(m));
-                if earlier {
+                if !in_group.insert(m.as_str()) {
                     self.emit(general(format!(
                         "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
                         g.name
