@@ -32,13 +32,18 @@ impl Builder {
                 }
                 "notification_email_from" => g.notification_email_from = self.string(st),
                 "smtp_server" => {
-                    // Not an address: keepalived resolves it as a host name.
+                    // Not an address: keepalived resolves it as a host name. Without asking DNS
+                    // at parse time, a name is known bad when it is a single label that
+                    // /etc/hosts does not have (a dotted name may resolve: accepted).
                     let unresolvable = |a: &&String| {
-                        use std::net::ToSocketAddrs;
                         a.parse::<IpAddr>().is_err()
-                            && (a.as_str(), 25)
-                                .to_socket_addrs()
-                                .map_or(true, |mut it| it.next().is_none())
+                            && !a.contains('.')
+                            && !std::fs::read_to_string("/etc/hosts").is_ok_and(|h| {
+                                h.lines().any(|l| {
+                                    let l = l.split('#').next().unwrap_or_default();
+                                    l.split_whitespace().skip(1).any(|n| n == a.as_str())
+                                })
+                            })
                     };
                     if let Some(a) = st.args.first().filter(unresolvable) {
                         let port = st.args.get(1).map_or("25", String::as_str);
