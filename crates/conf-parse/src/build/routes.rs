@@ -219,6 +219,22 @@ impl Builder {
         }
         if !have_dest {
             self.invalid(&tmp, "Route must have a destination".into(), None);
+        } else if !w
+            .iter()
+            .any(|x| matches!(x.as_str(), "dev" | "oif" | "no_track"))
+        {
+            // keepalived tracks a route through its interface
+            let dest = w
+                .iter()
+                .find(|x| x.parse::<IpAddr>().is_ok() || x.contains('/') || *x == "default")
+                .cloned()
+                .unwrap_or_default();
+            self.fixup(
+                &tmp,
+                format!(
+                    "Warning - cannot track route {dest} with no interface specified, not tracking"
+                ),
+            );
         }
     }
 
