@@ -122,6 +122,28 @@ pub fn system_checks_with(
             }
         }
     }
+    // a route's `dev` (keepalived: "interface X for VROUTE nexthop doesn't exist")
+    for l in config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| &v.virtual_routes)
+        .chain(&config.static_routes)
+    {
+        let w = &l.words;
+        for (i, k) in w.iter().enumerate() {
+            if k == "dev" || k == "oif" {
+                if let Some(d) = w.get(i + 1).filter(|d| missing(d)) {
+                    any_missing = true;
+                    report(
+                        &mut out,
+                        &l.loc.0,
+                        format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
+                        hint(d),
+                    );
+                }
+            }
+        }
+    }
     for a in &config.static_ipaddress {
         if let Some(d) = &a.dev {
             if missing(d) {
@@ -231,6 +253,11 @@ fn checker_script_security(
         let prog = cmd.split_whitespace().next().unwrap_or("");
         resolve(prog).is_some_and(|p| executable(&p))
     };
+    // keepalived removes a script it cannot give a user: an unknown `script_user` takes out
+    // the MISC_CHECK scripts that have no `user` of their own
+    let default_user_ok = config.global.script_user.as_ref().is_none_or(|(u, g)| {
+        name_in_db("/etc/passwd", u) && g.as_deref().is_none_or(|g| name_in_db("/etc/group", g))
+    });
     let mut first: Option<&Span> = None;
     for vs in &config.virtual_servers {
         let vs_scripts = [&vs.quorum_up, &vs.quorum_down]
@@ -251,7 +278,10 @@ fn checker_script_security(
             }
             for c in &rs.checkers {
                 if let CheckerKind::Misc(m) = &c.kind {
-                    if runs(&m.misc_path) && first.is_none() {
+                    if runs(&m.misc_path)
+                        && (m.user.is_some() || default_user_ok)
+                        && first.is_none()
+                    {
                         first = Some(&c.loc.0);
                     }
                 }
@@ -270,6 +300,20 @@ fn checker_script_security(
             .with_hint("add `enable_script_security` (and `script_user`) to global_defs"),
         );
     }
+}
+
+/// A name (or numeric id) in /etc/passwd or /etc/group; true when the file can't be read (no
+/// invented errors).
+fn name_in_db(db: &str, name: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(db) else {
+        return true;
+    };
+    text.lines().any(|l| {
+        let mut f = l.split(':');
+        let n = f.next();
+        let id = f.nth(1);
+        n == Some(name) || (name.parse::<u32>().is_ok() && id == Some(name))
+    })
 }
 
 fn is_loopback(name: &str) -> bool {

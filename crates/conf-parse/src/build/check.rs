@@ -105,6 +105,30 @@ impl Builder {
                                 s.helo_name = self.string(b);
                                 true
                             }
+                            // `host { }`: another server to check; its values are checked as
+                            // keepalived does (kept as a statement)
+                            "host" => {
+                                for hb in super::block(b) {
+                                    match hb.keyword.as_ref() {
+                                        "connect_ip" | "bindto" => {
+                                            if let Some(a) = hb.args.first() {
+                                                if a.parse::<std::net::IpAddr>().is_err() {
+                                                    let msg = format!(
+                                                        "Invalid {} address {a} - ignoring",
+                                                        hb.keyword
+                                                    );
+                                                    self.invalid(hb, msg, None);
+                                                }
+                                            }
+                                        }
+                                        "connect_port" | "bind_port" => {
+                                            self.uint(hb, 0, 1, 65535);
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                                false
+                            }
                             _ => false,
                         },
                         CheckerKind::Dns(d) => match other {

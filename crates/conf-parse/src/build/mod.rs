@@ -88,7 +88,8 @@ pub(crate) fn keep_checked(c: &mut Config) {
     // track processes and sync groups: read by validate (names only; small)
     let _ = (track_processes, sync_groups);
     *garp_groups = Vec::new();
-    *static_routes = Vec::new();
+    // static_routes: read by system checks (dev)
+    let _ = static_routes;
     *static_rules = Vec::new();
     *ssl = None;
     // group names only: read by finish (`virtual_server group NAME` checks)
