@@ -139,6 +139,16 @@ impl Builder {
                     }
                 }
             }
+            "vrrp_min_garp"
+                if first.is_some_and(|a| {
+                    !matches!(
+                        a.to_ascii_lowercase().as_str(),
+                        "on" | "off" | "true" | "false" | "yes" | "no"
+                    )
+                }) =>
+            {
+                self.invalid(st, "Invalid value for vrrp_min_garp specified".into(), None)
+            }
             "reload_time_file" if first.is_none() => {
                 self.invalid(st, "reload_time_file invalid".into(), None)
             }

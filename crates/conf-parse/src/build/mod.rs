@@ -207,8 +207,23 @@ impl Builder {
                 }
             }
             "bfd_instance" => {
-                if let Some(n) = st.args.first() {
-                    self.bfd_names.insert(n.clone());
+                let bad = block(st).iter().find_map(|b| {
+                    let a = b.args.first()?;
+                    (matches!(
+                        b.keyword.as_ref(),
+                        "neighbor_ip" | "neighbour_ip" | "source_ip"
+                    ) && a.parse::<std::net::IpAddr>().is_err())
+                    .then(|| a.clone())
+                });
+                match (st.args.first(), bad) {
+                    (Some(n), Some(a)) => self.fixup(
+                        st,
+                        format!("Configuration error: BFD instance {n} has malformed neighbor address {a}, ignoring instance"),
+                    ),
+                    (Some(n), None) => {
+                        self.bfd_names.insert(n.clone());
+                    }
+                    _ => {}
                 }
                 self.not_supported(st, "the configuration");
                 c.bfd_instances.push(st.clone());

@@ -905,6 +905,29 @@ impl Builder {
                     v.name
                 )));
             }
+            if v.authentication
+                .as_ref()
+                .is_some_and(|a| a.auth_pass.is_empty())
+            {
+                self.emit(general(format!(
+                    "({}) Authentication specified but no password given. Ignoring",
+                    v.name
+                )));
+            }
+            if v.use_vmac.is_some() && !v.unicast_peer.is_empty() && !v.vmac_xmit_base {
+                self.emit(general(format!(
+                    "({}) unicast with use_vmac requires vmac_xmit_base - setting",
+                    v.name
+                )));
+            }
+            for t in &v.track_bfd {
+                if !self.bfd_names.contains(&t.name) {
+                    self.emit(general(format!(
+                        "({}) track bfd {} not found, ignoring...",
+                        v.name, t.name
+                    )));
+                }
+            }
             if v.unicast_src_ip.is_some() && v.unicast_peer.is_empty() {
                 self.emit(general(format!(
                     "({}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.",
