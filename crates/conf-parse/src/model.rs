@@ -624,6 +624,9 @@ pub struct VrrpInstance {
     pub loc: Loc,
     /// Where `interface` was given.
     pub interface_loc: Loc,
+    /// Earlier `interface` statements a later one replaced: keepalived checks each one as it
+    /// reads it (`-t` reports a missing interface even if a later line names another).
+    pub replaced_interfaces: Vec<(String, Loc)>,
 }
 
 impl VrrpInstance {
@@ -688,6 +691,7 @@ impl VrrpInstance {
             extra: Vec::new(),
             loc: Loc::default(),
             interface_loc: Loc::default(),
+            replaced_interfaces: Vec::new(),
         }
     }
 }

@@ -122,6 +122,42 @@ pub fn system_checks_with(
             }
         }
     }
+    for v in &config.vrrp_instances {
+        for (i, loc) in &v.replaced_interfaces {
+            if missing(i) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &loc.0,
+                    format!("interface {i} for vrrp_instance {} doesn't exist", v.name),
+                    hint(i),
+                );
+            }
+        }
+    }
+    // linkbeat_interfaces: keepalived's "unknown interface" is a bad-interface error (exit 4)
+    for st in config
+        .extra
+        .iter()
+        .filter(|s| s.keyword == "linkbeat_interfaces")
+    {
+        if let crate::model::Body::Values(lines) = &st.body {
+            for l in lines {
+                for i in l.words.iter().filter(|i| missing(i)) {
+                    out.push(
+                        Diagnostic::new(
+                            Severity::Error,
+                            Code::InterfaceMissing,
+                            ConfigErr::BadIf,
+                            &l.loc.0,
+                            format!("unknown interface {i} specified for linkbeat interface"),
+                        )
+                        .with_hint(hint(i)),
+                    );
+                }
+            }
+        }
+    }
     // a route's `dev` (keepalived: "interface X for VROUTE nexthop doesn't exist")
     for l in config
         .vrrp_instances

@@ -112,7 +112,8 @@ pub(crate) fn keep_checked(c: &mut Config) {
     });
     virtual_servers.shrink_to_fit();
     *bfd_instances = Vec::new();
-    *extra = Vec::new();
+    // linkbeat_interfaces: read by system checks (interfaces exist)
+    extra.retain(|s| s.keyword == "linkbeat_interfaces");
     global.extra = Vec::new();
     global.notification_email = Vec::new();
 }

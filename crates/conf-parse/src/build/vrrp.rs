@@ -456,6 +456,9 @@ impl Builder {
                     None => {}
                 },
                 "interface" => {
+                    if let Some(old) = v.interface.take() {
+                        v.replaced_interfaces.push((old, v.interface_loc.clone()));
+                    }
                     v.interface = self.string(b);
                     v.interface_loc = b.loc.clone();
                 }
