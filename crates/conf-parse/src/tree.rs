@@ -205,11 +205,18 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     end_line = self.closed_at;
                     Body::Values(v)
                 } else {
+                    // at the top level keepalived's value reader then meets the next line as a
+                    // word-less line and exits (null_strvec, exit 2)
+                    let class = if self.outer.is_empty() {
+                        ConfigErr::MissingParameter
+                    } else {
+                        ConfigErr::MissingBob
+                    };
                     self.push(
                         Diagnostic::new(
                             Severity::Error,
                             Code::MissingOpenBrace,
-                            ConfigErr::MissingBob,
+                            class,
                             &span,
                             format!("'{}' needs a '{{' block of values", kw.name),
                         )
@@ -217,6 +224,24 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     );
                     Body::Values(Vec::new())
                 }
+            }
+            Kind::Block(_)
+                if self.outer.is_empty() && kw.name != "global_defs" && !self.next_is_open() =>
+            {
+                // A top-level block without its `{` (global_defs aside, which keepalived reads
+                // in a pass of its own): keepalived's main pass reads the lines that follow at
+                // the top level (each reported there), the block stays empty.
+                self.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        Code::MissingOpenBrace,
+                        ConfigErr::MissingBob,
+                        &span,
+                        format!("missing '{{' at beginning of '{}' block", kw.name),
+                    )
+                    .with_hint(format!("write `{} ... {{`", kw.name)),
+                );
+                Body::Block(Vec::new())
             }
             Kind::Block(sub) => {
                 if self.next_is_open() {
