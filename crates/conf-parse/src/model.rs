@@ -22,7 +22,21 @@ pub struct Stmt {
     pub body: Body,
     /// Where it was.
     pub loc: Loc,
+    /// The line of the `}` closing its block (0: no block, or not closed): keepalived reports
+    /// what its end-of-block checks find on that line.
+    pub end_line: EndLine,
 }
+
+/// A line number that, like [`Loc`], compares always equal (model equality is about content).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EndLine(pub u32);
+
+impl PartialEq for EndLine {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+impl Eq for EndLine {}
 
 /// The body of a [`Stmt`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -839,6 +853,9 @@ pub struct VrrpInstance {
     pub loc: Loc,
     /// Where `interface` was given.
     pub interface_loc: Loc,
+    /// Earlier `interface` statements a later one replaced: keepalived checks each one as it
+    /// reads it (`-t` reports a missing interface even if a later line names another).
+    pub replaced_interfaces: Vec<(String, Loc)>,
 }
 
 impl VrrpInstance {
@@ -911,6 +928,7 @@ impl VrrpInstance {
             extra: Vec::new(),
             loc: Loc::default(),
             interface_loc: Loc::default(),
+            replaced_interfaces: Vec::new(),
         }
     }
 }

@@ -616,7 +616,10 @@ fn instance(p: &mut P, v: &VrrpInstance) {
         }
         p.close();
     }
-    p.num("unicast_ttl", v.unicast_ttl);
+    // keepalived rejects `unicast_ttl` without unicast peers: the default is not printed then
+    if !v.unicast_peer.is_empty() || v.unicast_ttl != 255 {
+        p.num("unicast_ttl", v.unicast_ttl);
+    }
     p.flag("unicast_fault_no_peer", v.unicast_fault_no_peer);
     p.flag("check_unicast_src", v.check_unicast_src);
     p.addrs("virtual_ipaddress", &v.virtual_ipaddress);

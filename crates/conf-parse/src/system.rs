@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity, Span};
-use crate::model::Config;
+use crate::model::{CheckerKind, Config};
 use crate::Parsed;
 
 /// Interfaces present on this system (`/sys/class/net`).
@@ -150,6 +150,59 @@ pub fn system_checks_with(
             }
         }
     }
+    for v in &config.vrrp_instances {
+        for (i, loc) in &v.replaced_interfaces {
+            if missing(i) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &loc.0,
+                    format!("interface {i} for vrrp_instance {} doesn't exist", v.name),
+                    hint(i),
+                );
+            }
+        }
+    }
+    // linkbeat_interfaces: keepalived's "unknown interface" is a bad-interface error (exit 4)
+    for l in &config.linkbeat_interfaces {
+        if missing(&l.name) {
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::InterfaceMissing,
+                    ConfigErr::BadIf,
+                    &l.loc.0,
+                    format!(
+                        "unknown interface {} specified for linkbeat interface",
+                        l.name
+                    ),
+                )
+                .with_hint(hint(&l.name)),
+            );
+        }
+    }
+    // a route's `dev` (keepalived: "interface X for VROUTE nexthop doesn't exist")
+    for l in config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| &v.virtual_routes)
+        .chain(&config.static_routes)
+    {
+        let w = &l.words;
+        for (i, k) in w.iter().enumerate() {
+            if k == "dev" || k == "oif" {
+                if let Some(d) = w.get(i + 1).filter(|d| missing(d)) {
+                    any_missing = true;
+                    report(
+                        &mut out,
+                        &l.loc.0,
+                        format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
+                        hint(d),
+                    );
+                }
+            }
+        }
+    }
     for a in &config.static_ipaddress {
         if let Some(d) = &a.dev {
             if missing(d) {
@@ -181,6 +234,7 @@ pub fn system_checks_with(
         ));
         return out;
     }
+    checker_script_security(config, executable, &mut out);
     if config.vrrp_instances.is_empty() {
         return out;
     }
@@ -243,6 +297,84 @@ pub fn system_checks_with(
     out
 }
 
+/// keepalived's `check_check_script_security()`: a MISC_CHECK script, a quorum or real server
+/// notify script that exists and is executable, without `enable_script_security`, is a security
+/// error (`-t` exits 6).
+fn checker_script_security(
+    config: &Config,
+    executable: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    if config.global.enable_script_security {
+        return;
+    }
+    let runs = |cmd: &str| {
+        let prog = cmd.split_whitespace().next().unwrap_or("");
+        resolve(prog).is_some_and(|p| executable(&p))
+    };
+    // keepalived removes a script it cannot give a user: an unknown `script_user` takes out
+    // the MISC_CHECK scripts that have no `user` of their own
+    let default_user_ok = config.global.script_user.as_ref().is_none_or(|(u, g)| {
+        name_in_db("/etc/passwd", u) && g.as_deref().is_none_or(|g| name_in_db("/etc/group", g))
+    });
+    let mut first: Option<&Span> = None;
+    for vs in &config.virtual_servers {
+        let vs_scripts = [&vs.quorum_up, &vs.quorum_down]
+            .into_iter()
+            .flatten()
+            .any(|s| runs(&s.command));
+        if vs_scripts && first.is_none() {
+            first = Some(&vs.loc.0);
+        }
+        for rs in &vs.real_servers {
+            if [&rs.notify_up, &rs.notify_down]
+                .into_iter()
+                .flatten()
+                .any(|s| runs(&s.command))
+                && first.is_none()
+            {
+                first = Some(&rs.loc.0);
+            }
+            for c in &rs.checkers {
+                if let CheckerKind::Misc(m) = &c.kind {
+                    if runs(&m.misc_path)
+                        && (m.user.is_some() || default_user_ok)
+                        && first.is_none()
+                    {
+                        first = Some(&c.loc.0);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(span) = first {
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                Code::ScriptSecurity,
+                ConfigErr::SecurityError,
+                span,
+                "SECURITY VIOLATION - check scripts are being executed but script_security not enabled",
+            )
+            .with_hint("add `enable_script_security` (and `script_user`) to global_defs"),
+        );
+    }
+}
+
+/// A name (or numeric id) in /etc/passwd or /etc/group; true when the file can't be read (no
+/// invented errors).
+fn name_in_db(db: &str, name: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(db) else {
+        return true;
+    };
+    text.lines().any(|l| {
+        let mut f = l.split(':');
+        let n = f.next();
+        let id = f.nth(1);
+        n == Some(name) || (name.parse::<u32>().is_ok() && id == Some(name))
+    })
+}
+
 fn is_loopback(name: &str) -> bool {
     // IFF_LOOPBACK = 0x8
     std::fs::read_to_string(format!("/sys/class/net/{name}/flags"))
@@ -277,8 +409,17 @@ pub fn is_executable(p: &Path) -> bool {
 }
 
 /// keepalived's `config_test_exit()`: the highest class reported decides.
-/// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other.
+/// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other; 2 when a
+/// keyword lacks its parameter: keepalived's `null_strvec()` exits at once with
+/// `KEEPALIVED_EXIT_CONFIG`, whatever else was reported.
 pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
+    if parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.counts() && d.class == ConfigErr::MissingParameter)
+    {
+        return 2;
+    }
     let worst = parsed
         .diagnostics
         .iter()

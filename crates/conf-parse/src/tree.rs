@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::keywords::{self, Kind, Kw, Runtime, Status};
 use crate::lexer::{LLine, LineKind};
-use crate::model::{Body, Stmt, ValueLine};
+use crate::model::{Body, EndLine, Stmt, ValueLine};
 use crate::registry;
 
 pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
@@ -14,6 +14,8 @@ pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
     pub diags: Vec<Diagnostic>,
     /// The run-time status of each enclosing block (the registry's, resolved).
     outer: Vec<Runtime>,
+    /// The line of the `}` that closed the last block read (0: none).
+    closed_at: u32,
 }
 
 impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
@@ -22,6 +24,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             lines: lines.peekable(),
             diags: Vec::new(),
             outer: Vec::new(),
+            closed_at: 0,
         }
     }
 
@@ -72,10 +75,12 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
     /// Parse statements until the `}` closing this block (or EOF).
     fn block(&mut self, table: &'static [Kw], ctx: &str, open: Option<&Span>) -> Vec<Stmt> {
         let mut out = Vec::new();
+        self.closed_at = 0;
         while let Some(line) = self.next_line() {
             match line.kind {
                 LineKind::Close => {
                     if open.is_some() {
+                        self.closed_at = line.span.line;
                         return out;
                     }
                     self.push(
@@ -185,18 +190,33 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
         // the words become the statement: keyword (its canonical spelling) and arguments
         words.remove(0);
         let args = words;
+        let mut end_line = 0;
         let body = match kw.kind {
             Kind::Simple => Body::None,
+            // A block keyword on the last line: keepalived reads nothing more, says nothing.
+            Kind::Values | Kind::Block(_) if self.lines.peek().is_none() => match kw.kind {
+                Kind::Values => Body::Values(Vec::new()),
+                _ => Body::Block(Vec::new()),
+            },
             Kind::Values => {
                 if self.next_is_open() {
                     self.next_line();
-                    Body::Values(self.values(kw.name, &span))
+                    let v = self.values(kw.name, &span);
+                    end_line = self.closed_at;
+                    Body::Values(v)
                 } else {
+                    // at the top level keepalived's value reader then meets the next line as a
+                    // word-less line and exits (null_strvec, exit 2)
+                    let class = if self.outer.is_empty() {
+                        ConfigErr::MissingParameter
+                    } else {
+                        ConfigErr::MissingBob
+                    };
                     self.push(
                         Diagnostic::new(
                             Severity::Error,
                             Code::MissingOpenBrace,
-                            ConfigErr::MissingBob,
+                            class,
                             &span,
                             format!("'{}' needs a '{{' block of values", kw.name),
                         )
@@ -204,6 +224,24 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     );
                     Body::Values(Vec::new())
                 }
+            }
+            Kind::Block(_)
+                if self.outer.is_empty() && kw.name != "global_defs" && !self.next_is_open() =>
+            {
+                // A top-level block without its `{` (global_defs aside, which keepalived reads
+                // in a pass of its own): keepalived's main pass reads the lines that follow at
+                // the top level (each reported there), the block stays empty.
+                self.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        Code::MissingOpenBrace,
+                        ConfigErr::MissingBob,
+                        &span,
+                        format!("missing '{{' at beginning of '{}' block", kw.name),
+                    )
+                    .with_hint(format!("write `{} ... {{`", kw.name)),
+                );
+                Body::Block(Vec::new())
             }
             Kind::Block(sub) => {
                 if self.next_is_open() {
@@ -223,6 +261,7 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                 }
                 self.outer.push(rt);
                 let body = self.block(sub, kw.name, Some(&span));
+                end_line = self.closed_at;
                 self.outer.pop();
                 Body::Block(body)
             }
@@ -232,14 +271,19 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             args,
             body,
             loc: Loc(span),
+            end_line: EndLine(end_line),
         })
     }
 
     fn values(&mut self, ctx: &str, open: &Span) -> Vec<ValueLine> {
         let mut out = Vec::new();
+        self.closed_at = 0;
         while let Some(line) = self.next_line() {
             match line.kind {
-                LineKind::Close => return out,
+                LineKind::Close => {
+                    self.closed_at = line.span.line;
+                    return out;
+                }
                 LineKind::Open => self.push(Diagnostic::new(
                     Severity::Error,
                     Code::UnexpectedOpenBrace,
@@ -287,23 +331,9 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             d = d.with_hint(format!("'{word}' is only valid in {other}"));
         }
         self.push(d);
-        // An unknown keyword with a block: skip the whole block.
-        if self.next_is_open() {
-            self.next_line();
-            let mut depth = 1usize;
-            while let Some(line) = self.next_line() {
-                match line.kind {
-                    LineKind::Open => depth += 1,
-                    LineKind::Close => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return;
-                        }
-                    }
-                    LineKind::Words(_) => {}
-                }
-            }
-        }
+        // An unknown keyword with a block: like keepalived, the `{` is reported as unexpected
+        // (by the caller, on the next line) and the block's lines are read at this level, so its
+        // `}` closes the enclosing block.
     }
 }
 

@@ -54,6 +54,19 @@ fn ip() -> impl Strategy<Value = IpAddr> {
     ]
 }
 
+/// `a` in the family of `like` (keepalived rejects mixed families in an instance or a virtual
+/// server: generated models stay valid configurations).
+fn same_family(a: IpAddr, like: IpAddr) -> IpAddr {
+    match (a, like) {
+        (IpAddr::V6(v6), IpAddr::V4(_)) => {
+            let o = v6.octets();
+            IpAddr::V4(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+        }
+        (IpAddr::V4(v4), IpAddr::V6(_)) => IpAddr::V6(v4.to_ipv6_mapped()),
+        _ => a,
+    }
+}
+
 fn secs(max: u64) -> impl Strategy<Value = Duration> {
     (0..=max).prop_map(Duration::from_secs)
 }
@@ -154,6 +167,14 @@ fn instance() -> impl Strategy<Value = VrrpInstance> {
                 v.priority = prio;
                 v.advert_int = Duration::from_secs(adv);
                 v.virtual_ipaddress = vips;
+                let first = v.virtual_ipaddress.first().map(|a| a.addr);
+                if let Some(f) = first {
+                    for a in &mut v.virtual_ipaddress {
+                        a.addr = same_family(a.addr, f);
+                        let max = if a.addr.is_ipv4() { 33 } else { 129 };
+                        a.prefix_len %= max;
+                    }
+                }
                 v.track_interface = tracks;
                 v.preempt = preempt;
                 v.accept = accept;
@@ -163,10 +184,11 @@ fn instance() -> impl Strategy<Value = VrrpInstance> {
                     auth_pass: p,
                 });
                 v.notify_master = notify.map(Box::new);
+                let first = first.or(peers.first().map(|p| p.0));
                 v.unicast_peer = peers
                     .into_iter()
                     .map(|(addr, t)| UnicastPeer {
-                        addr,
+                        addr: first.map_or(addr, |f| same_family(addr, f)),
                         min_ttl: t,
                         max_ttl: None,
                         loc: Loc::default(),
@@ -190,7 +212,7 @@ fn checker(vs_delay: Duration) -> impl Strategy<Value = Checker> {
                 proptest::option::of(any::<[u8; 16]>()),
                 proptest::collection::vec((100u16..600).prop_map(|c| (c, c)), 0..3),
             ),
-            0..3,
+            1..3, // keepalived rejects an HTTP_GET without url
         ),
     )
         .prop_map(move |(k, port, ct, retry, dbr, urls)| {
@@ -259,11 +281,11 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
                 if vs
                     .real_servers
                     .iter()
-                    .any(|r: &RealServer| r.addr == addr && r.port == p)
+                    .any(|r: &RealServer| r.addr == same_family(addr, a) && r.port == p)
                 {
                     continue;
                 }
-                let mut rs = RealServer::new(addr, p);
+                let mut rs = RealServer::new(same_family(addr, a), p);
                 rs.weight = w;
                 rs.checkers = checkers;
                 vs.real_servers.push(rs);
@@ -276,12 +298,12 @@ fn config() -> impl Strategy<Value = Config> {
     (
         proptest::option::of(ident()),
         proptest::collection::vec("[a-z]{1,8}@[a-z]{1,8}\\.org", 0..3),
-        secs(1000),
+        secs(1000).prop_map(|d| d.max(Duration::from_secs(1))), // 0: keepalived says no
         any::<bool>(),
         micros(1, 4_294_967_295),
         proptest::collection::vec(instance(), 0..3),
         proptest::collection::vec(virtual_server(), 0..3),
-        proptest::collection::vec((ident(), text(), 0u64..100, -253i32..=253, 1u32..10), 0..3),
+        proptest::collection::vec((ident(), text(), 1u64..100, -253i32..=253, 1u32..10), 0..3),
     )
         .prop_map(
             |(rid, emails, smtp_to, strict, garp, instances, vss, scripts)| {
@@ -292,6 +314,10 @@ fn config() -> impl Strategy<Value = Config> {
                 c.global.vrrp_strict = strict;
                 c.global.vrrp_garp_interval = garp;
                 c.vrrp_instances = instances;
+                // instance names are unique in a keepalived configuration
+                for (i, v) in c.vrrp_instances.iter_mut().enumerate() {
+                    v.name = format!("{}_{i}", v.name);
+                }
                 c.virtual_servers = vss;
                 c.vrrp_scripts = scripts
                     .into_iter()

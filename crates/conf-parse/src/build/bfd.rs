@@ -249,6 +249,7 @@ impl Builder {
                 args: vl.words[1..].to_vec(),
                 body: Body::None,
                 loc: vl.loc.clone(),
+                end_line: Default::default(),
             };
             let Some(down) = self.dur(&tmp, 0, 0, 255_000_000) else {
                 continue;

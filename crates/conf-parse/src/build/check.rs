@@ -223,7 +223,12 @@ impl Builder {
                         }
                         CheckerKind::File(f) => match other {
                             "track_file" => {
-                                f.track_file = self.string(b).unwrap_or_default();
+                                let t = self.string(b).unwrap_or_default();
+                                if self.track_file_names.contains(&t) {
+                                    f.track_file = t;
+                                } else if !t.is_empty() {
+                                    self.invalid(b, format!("track_file {t} not found"), None);
+                                }
                                 true
                             }
                             "weight" => {
@@ -237,6 +242,14 @@ impl Builder {
                         CheckerKind::Bfd(f) => match other {
                             "name" => {
                                 f.name = self.string(b).unwrap_or_default();
+                                if !f.name.is_empty() && !self.bfd_names.contains(&f.name) {
+                                    let (a, p) = (rs.addr, rs.port.unwrap_or_default());
+                                    let msg = format!(
+                                        "([{a}]:{p}) BFD_CHECK - BFD {} not configured",
+                                        f.name
+                                    );
+                                    self.invalid(b, msg, None);
+                                }
                                 true
                             }
                             _ => false,
@@ -260,6 +273,20 @@ impl Builder {
         }
         if common.warmup == Duration::MAX {
             common.warmup = common.delay_loop;
+        }
+        // keepalived's end-of-block checks, reported on the closing `}`.
+        match &kind {
+            CheckerKind::Http(h) | CheckerKind::Ssl(h) if h.urls.is_empty() => {
+                self.invalid_at_end(st, "HTTP/SSL_GET checker has no urls specified - ignoring")
+            }
+            CheckerKind::Misc(m) if m.misc_path.is_empty() => self.invalid_at_end(
+                st,
+                "No script path has been specified for MISC_CHECKER - skipping",
+            ),
+            CheckerKind::File(f) if f.track_file.is_empty() => {
+                self.invalid_at_end(st, "FILE_CHECK has no track_file specified - ignoring")
+            }
+            _ => {}
         }
         Some(Checker {
             common,
@@ -331,29 +358,11 @@ impl Builder {
                                     ),
                                 }
                             }
-                            if ub.args.is_empty() {
-                                self.arg(ub, 0);
-                            }
+                            // (no value: keepalived accepts it silently)
                         }
                         "virtualhost" => u.virtualhost = self.string(ub),
-                        "regex" => {
-                            if ub.args.len() != 1 {
-                                self.invalid(
-                                    ub,
-                                    "regex missing or too many fields".into(),
-                                    Some("write `regex \"PATTERN\"` (one quoted word)"),
-                                );
-                            } else {
-                                if let Some(old) = &u.regex {
-                                    let msg = format!(
-                                        "Duplicate regex specified - replacing {old} with {}",
-                                        ub.args[0]
-                                    );
-                                    self.invalid(ub, msg, None);
-                                }
-                                u.regex = self.string(ub);
-                            }
-                        }
+                        // (no value: keepalived accepts it silently)
+                        "regex" => u.regex = ub.args.first().cloned(),
                         "regex_no_match" => u.regex_no_match = true,
                         "regex_options" => {
                             for a in &ub.args {
@@ -376,7 +385,11 @@ impl Builder {
                     }
                 }
                 self.url_end(b, &mut u);
-                h.urls.push(u);
+                if u.path.is_empty() {
+                    self.invalid_at_end(b, "HTTP/SSL_GET checker url has no path - ignoring");
+                } else {
+                    h.urls.push(u);
+                }
             }
             _ => return false,
         }

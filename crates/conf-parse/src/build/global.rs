@@ -6,6 +6,20 @@ use std::time::Duration;
 use super::{values, Builder};
 use crate::model::*;
 
+/// A name (or number) in a colon-separated system database (/etc/passwd, /etc/group).
+fn system_name_exists(db: &str, name: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(db) else {
+        // no database to look in: do not invent an error
+        return true;
+    };
+    text.lines().any(|l| {
+        let mut f = l.split(':');
+        let n = f.next();
+        let id = f.nth(1);
+        n == Some(name) || (name.parse::<u32>().is_ok() && id == Some(name))
+    })
+}
+
 impl Builder {
     pub(super) fn global_defs(&mut self, g: &mut GlobalDefs, body: &[Stmt]) {
         for st in body {
@@ -18,7 +32,24 @@ impl Builder {
                 }
                 "notification_email_from" => g.notification_email_from = self.string(st),
                 "smtp_server" => {
-                    if let Some(a) = self.string(st) {
+                    // Not an address: keepalived resolves it as a host name. Without asking DNS
+                    // at parse time, a name is known bad when it is a single label that
+                    // /etc/hosts does not have (a dotted name may resolve: accepted).
+                    let unresolvable = |a: &&String| {
+                        a.parse::<IpAddr>().is_err()
+                            && !a.contains('.')
+                            && !std::fs::read_to_string("/etc/hosts").is_ok_and(|h| {
+                                h.lines().any(|l| {
+                                    let l = l.split('#').next().unwrap_or_default();
+                                    l.split_whitespace().skip(1).any(|n| n == a.as_str())
+                                })
+                            })
+                    };
+                    if let Some(a) = st.args.first().filter(unresolvable) {
+                        let port = st.args.get(1).map_or("25", String::as_str);
+                        let msg = format!("Invalid smtp server {a} {port}");
+                        self.invalid(st, msg, Some("an IP address, then an optional port"));
+                    } else if let Some(a) = self.string(st) {
                         let port = if st.args.len() > 1 {
                             self.uint(st, 1, 1, 65535).map(|p| p as u16)
                         } else {
@@ -32,17 +63,44 @@ impl Builder {
                 "smtp_helo_name" => g.smtp_helo_name = self.string(st),
                 "smtp_connect_timeout" => {
                     if let Some(d) = self.secs(st, 0, 0, u64::from(u32::MAX) / 1_000_000) {
-                        g.smtp_connect_timeout = d;
+                        if d.is_zero() {
+                            self.fixup(
+                                st,
+                                "smtp_conect_timeout must be greater than 0, setting to 1".into(),
+                            );
+                            g.smtp_connect_timeout = Duration::from_secs(1);
+                        } else {
+                            g.smtp_connect_timeout = d;
+                        }
                     }
                 }
                 "smtp_alert" => g.smtp_alert = self.boolean(st),
                 "smtp_alert_vrrp" => g.smtp_alert_vrrp = self.boolean(st),
                 "smtp_alert_checker" => g.smtp_alert_checker = self.boolean(st),
                 "enable_script_security" => g.enable_script_security = true,
-                "script_user" => g.script_user = self.user(st),
+                "script_user" => {
+                    g.script_user = self.user(st);
+                    if let Some((u, grp)) = &g.script_user {
+                        if !system_name_exists("/etc/passwd", u)
+                            || grp
+                                .as_deref()
+                                .is_some_and(|x| !system_name_exists("/etc/group", x))
+                        {
+                            self.invalid(
+                                st,
+                                "Error setting global script uid/gid".into(),
+                                Some("a user (and group) of this system"),
+                            );
+                        }
+                    }
+                }
                 "vrrp_strict" => g.vrrp_strict = true,
+                // keepalived 2.2.7 ignores a value here
                 "vrrp_skip_check_adv_addr" => {
-                    g.vrrp_skip_check_adv_addr = self.boolean(st).unwrap_or(true)
+                    g.vrrp_skip_check_adv_addr = !matches!(
+                        st.args.first().map(String::as_str),
+                        Some("off" | "false" | "no")
+                    )
                 }
                 "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
                 "vrrp_version" => {
@@ -75,7 +133,14 @@ impl Builder {
                 }
                 "vrrp_garp_master_repeat" => {
                     if let Some(v) = self.uint(st, 0, 0, u64::from(u32::MAX)) {
-                        g.vrrp_garp_master_repeat = v as u32;
+                        if v == 0 {
+                            self.fixup(
+                                st,
+                                "vrrp_garp_master_repeat must be greater than 0, setting to 1"
+                                    .into(),
+                            );
+                        }
+                        g.vrrp_garp_master_repeat = v.max(1) as u32;
                     }
                 }
                 "vrrp_garp_master_refresh" => {
@@ -125,7 +190,20 @@ impl Builder {
                 "lvs_flush_on_stop" | "lvs_flush_onstop" => g.lvs_flush_on_stop = true,
                 "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(st),
                 "default_interface" => g.default_interface = self.string(st),
-                "dynamic_interfaces" => g.dynamic_interfaces = true,
+                "dynamic_interfaces" => {
+                    match st.args.first().map(String::as_str) {
+                        None | Some("allow_if_changes") => {}
+                        Some(o) => {
+                            let o = o.to_string();
+                            self.invalid(
+                                st,
+                                format!("Unknown dynamic_interfaces option '{o}'"),
+                                Some("the only option is allow_if_changes"),
+                            )
+                        }
+                    }
+                    g.dynamic_interfaces = true
+                }
                 "checker_log_all_failures" => {
                     g.checker_log_all_failures = self.boolean(st).unwrap_or(true)
                 }
@@ -163,6 +241,7 @@ impl Builder {
                 "metrics_allow" => self.metrics_allow(st, &mut g.metrics_allow),
                 _ if self.global_typed(g, st) => {}
                 _ => {
+                    self.global_untyped_checks(st);
                     self.not_supported(st, "global_defs");
                     g.extra.push(st.clone());
                 }
@@ -304,7 +383,8 @@ impl Builder {
 
     pub(super) fn lvs_sync_daemon(&mut self, st: &Stmt) -> Option<LvsSyncDaemon> {
         let interface = self.arg(st, 0)?.to_string();
-        let vrrp_instance = self.arg(st, 1)?.to_string();
+        // keepalived 2.2.7 takes the interface alone
+        let vrrp_instance = st.args.get(1).cloned().unwrap_or_default();
         let mut d = LvsSyncDaemon {
             interface,
             vrrp_instance,
@@ -335,6 +415,10 @@ impl Builder {
     }
 
     pub(super) fn lvs_timeouts(&mut self, st: &Stmt) -> Option<LvsTimeouts> {
+        if st.args.is_empty() {
+            self.invalid(st, "lvs_timeouts requires at least one option".into(), None);
+            return None;
+        }
         let mut t = LvsTimeouts::default();
         let mut i = 0;
         while i < st.args.len() {

@@ -21,6 +21,7 @@ impl Builder {
                 args: vl.words.clone(),
                 body: Body::None,
                 loc: vl.loc.clone(),
+                end_line: EndLine::default(),
             };
             if vl.words.first().map(String::as_str) == Some("fwmark") {
                 if let Some(m) = self.uint(&tmp, 1, 1, u64::from(u32::MAX)) {
@@ -259,12 +260,13 @@ impl Builder {
                 "persistence_engine" => vs.persistence_engine = self.string(b),
                 "protocol" => {
                     saw_protocol = true;
-                    match self.arg(b, 0) {
+                    // keepalived compares without case
+                    match self.arg(b, 0).map(str::to_ascii_uppercase).as_deref() {
                         Some("TCP") => vs.protocol = Protocol::Tcp,
                         Some("UDP") => vs.protocol = Protocol::Udp,
                         Some("SCTP") => vs.protocol = Protocol::Sctp,
-                        Some(o) => {
-                            let o = o.to_string();
+                        Some(_) => {
+                            let o = b.args.first().cloned().unwrap_or_default();
                             self.invalid(
                                 b,
                                 format!("unknown protocol '{o}'"),
@@ -309,7 +311,16 @@ impl Builder {
                 "snmp_name" => vs.snmp_name = self.string(b),
                 "real_server" => {
                     if let Some(rs) = self.real_server(b, &vs) {
-                        vs.real_servers.push(rs);
+                        let vs_v6 = match &vs.key {
+                            VsKey::Addr(a, _) => Some(a.is_ipv6()),
+                            _ => None,
+                        };
+                        if vs_v6.is_some_and(|v6| v6 != rs.addr.is_ipv6()) {
+                            let msg = format!("Address family of virtual server and real server {} don't match - skipping real server.", rs.addr);
+                            self.invalid_at_end(b, &msg);
+                        } else {
+                            vs.real_servers.push(rs);
+                        }
                     }
                 }
                 _ => {
@@ -351,12 +362,33 @@ impl Builder {
             .with_hint(hint.to_string());
             b.emit(d);
         };
-        if vs.real_servers.is_empty() {
-            sem(
-                self,
-                format!("virtual server {name} has no real servers - ignoring"),
-                "add a real_server block, or remove the virtual_server",
+        if vs.sched_flags.ops && vs.protocol != Protocol::Udp {
+            // keepalived resets it and runs: a warning (exit 5 at -t all the same)
+            let mut d = Diagnostic::new(
+                Severity::Warning,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &sp,
+                format!("virtual server {name}: one packet scheduling requires UDP - resetting"),
             );
+            d.hint = Some("`ops` only applies to UDP services".into());
+            self.emit(d);
+            vs.sched_flags.ops = false;
+        }
+        if vs.real_servers.is_empty() {
+            let d = Diagnostic::new(
+                Severity::Error,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &sp,
+                format!("virtual server {name} has no real servers - ignoring"),
+            )
+            .with_hint("add a real_server block, or remove the virtual_server");
+            match &vs.key {
+                // keepalived says it only when the group exists (known at the end)
+                VsKey::Group(g) => self.pending_group_vs.push((g.clone(), d)),
+                _ => self.emit(d),
+            }
             return None;
         }
         if !saw_algo {

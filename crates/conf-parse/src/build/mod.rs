@@ -7,7 +7,9 @@ mod auth_hmac;
 mod bfd;
 mod check;
 mod global;
+mod global_checks;
 mod lvs;
+mod routes;
 mod values;
 mod vrrp;
 
@@ -15,6 +17,13 @@ pub(crate) struct Builder {
     pub diags: Vec<Diagnostic>,
     /// Recognized keywords kept as plain statements (see `Parsed::untyped`).
     pub untyped: Vec<Loc>,
+    /// Diagnostics about `virtual_server group NAME` that keepalived gives only when the group
+    /// exists: emitted by [`Builder::finish`].
+    pending_group_vs: Vec<(String, Diagnostic)>,
+    /// Names of the track files and BFD instances defined so far (keepalived resolves a
+    /// FILE_CHECK's `track_file` and a BFD_CHECK's `name` while parsing).
+    track_file_names: std::collections::HashSet<String>,
+    bfd_names: std::collections::HashSet<String>,
 }
 
 fn values(st: &Stmt) -> &[ValueLine] {
@@ -82,16 +91,35 @@ pub(crate) fn keep_checked(c: &mut Config) {
         interface_up_down_delays,
         extra,
     } = c;
-    *linkbeat_interfaces = Vec::new();
     *interface_up_down_delays = Vec::new();
-    *track_processes = Vec::new();
-    *sync_groups = Vec::new();
+    // linkbeat_interfaces: read by system checks (interfaces exist)
+    let _ = linkbeat_interfaces;
+    // track processes and sync groups: read by validate (names only; small)
+    let _ = (track_processes, sync_groups);
     *garp_groups = Vec::new();
-    *static_routes = Vec::new();
+    // static_routes: read by system checks (dev)
+    let _ = static_routes;
     *static_rules = Vec::new();
     *ssl = None;
-    *virtual_server_groups = Vec::new();
-    *virtual_servers = Vec::new();
+    // group names only: read by finish (`virtual_server group NAME` checks)
+    for g in virtual_server_groups.iter_mut() {
+        g.entries = Vec::new();
+    }
+    // Only the scripts of virtual servers are read (checker script security): keep the
+    // servers that have one, with nothing else.
+    virtual_servers.retain_mut(|vs| {
+        for rs in &mut vs.real_servers {
+            rs.checkers
+                .retain(|c| matches!(c.kind, CheckerKind::Misc(_)));
+            rs.checkers.shrink_to_fit();
+        }
+        vs.real_servers.retain(|rs| {
+            !rs.checkers.is_empty() || rs.notify_up.is_some() || rs.notify_down.is_some()
+        });
+        vs.real_servers.shrink_to_fit();
+        !vs.real_servers.is_empty() || vs.quorum_up.is_some() || vs.quorum_down.is_some()
+    });
+    virtual_servers.shrink_to_fit();
     *extra = Vec::new();
     global.extra = Vec::new();
     global.notification_email = Vec::new();
@@ -102,6 +130,9 @@ impl Builder {
         Builder {
             diags: Vec::new(),
             untyped: Vec::new(),
+            pending_group_vs: Vec::new(),
+            track_file_names: Default::default(),
+            bfd_names: Default::default(),
         }
     }
 
@@ -133,6 +164,7 @@ impl Builder {
             }
             "track_file" | "vrrp_track_file" => {
                 if let Some(s) = self.track_file(st) {
+                    self.track_file_names.insert(s.name.clone());
                     c.track_files.push(s);
                 }
             }
@@ -159,8 +191,18 @@ impl Builder {
                     }
                 }
             }
-            "static_routes" => c.static_routes.extend(values(st).iter().cloned()),
-            "static_rules" => c.static_rules.extend(values(st).iter().cloned()),
+            "static_routes" => {
+                for vl in values(st) {
+                    self.check_route(st, vl);
+                }
+                c.static_routes.extend(values(st).iter().cloned())
+            }
+            "static_rules" => {
+                for vl in values(st) {
+                    self.check_rule(st, vl);
+                }
+                c.static_rules.extend(values(st).iter().cloned())
+            }
             "SSL" => c.ssl = Some(self.ssl(st)),
             "virtual_server_group" => {
                 if let Some(g) = self.vsg(st) {
@@ -174,6 +216,7 @@ impl Builder {
             }
             "bfd_instance" => {
                 if let Some(b) = self.bfd_instance(st, &c.bfd_instances) {
+                    self.bfd_names.insert(b.name.clone());
                     c.bfd_instances.push(b);
                 }
             }
@@ -201,5 +244,10 @@ impl Builder {
         c.vrrp_instances.shrink_to_fit();
         self.finish_instances(c);
         self.validate(c);
+        for (g, d) in std::mem::take(&mut self.pending_group_vs) {
+            if c.virtual_server_groups.iter().any(|x| x.name == g) {
+                self.emit(d);
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{span, Builder};
-use crate::diag::{Code, ConfigErr};
+use crate::diag::{Code, ConfigErr, Severity, Span};
 use crate::model::*;
 
 /// Parse keepalived's decimal seconds ("1", "0.5", "2.000001") into microseconds.
@@ -35,6 +35,53 @@ pub(crate) fn parse_decimal_us(s: &str) -> Option<u64> {
     i.checked_mul(1_000_000)?.checked_add(f)
 }
 
+/// Where keepalived reports an end-of-block check: the closing `}` (the keyword's line when the
+/// block is not closed).
+fn end_span(st: &Stmt) -> Span {
+    let mut sp = span(st).clone();
+    if st.end_line.0 > 0 {
+        sp.line = st.end_line.0;
+        sp.col = 1;
+    }
+    sp
+}
+
+/// Keywords whose keepalived handler reports a missing value itself (a general error) instead of
+/// exiting in `null_strvec` (exit 2), as `keepalived -t` 2.2.7 shows.
+const SELF_CHECKED: &[&str] = &[
+    "router_id",
+    "notification_email_from",
+    "default_interface",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "script_user",
+    "instance",
+    "net_namespace",
+    "reload_time_file",
+    "notify_fifo",
+    "vrrp_notify_fifo",
+    "lvs_notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+    "vrrp_rt_priority",
+    "checker_rt_priority",
+    "bfd_rt_priority",
+    "vrrp_priority",
+    "checker_priority",
+    "bfd_priority",
+    "vrrp_cpu_affinity",
+    "checker_cpu_affinity",
+    "bfd_cpu_affinity",
+    "vrrp_rx_bufs_policy",
+    "snmp_socket",
+    "virtualhost",
+    "misc_path",
+    "helo_name",
+    "script",
+    "file",
+];
+
 pub(super) fn fmt_us(us: u64) -> String {
     crate::print::fmt_duration(Duration::from_micros(us))
 }
@@ -44,10 +91,17 @@ impl Builder {
         match st.args.get(i) {
             Some(a) => Some(a.as_str()),
             None => {
+                // Most keepalived handlers read the missing word and exit (`null_strvec`,
+                // exit 2); these check the count themselves: a general error, parsing goes on.
+                let class = if i == 0 && SELF_CHECKED.contains(&st.keyword.as_ref()) {
+                    ConfigErr::GeneralError
+                } else {
+                    ConfigErr::MissingParameter
+                };
                 let d = self
                     .err(
                         Code::MissingValue,
-                        ConfigErr::MissingParameter,
+                        class,
                         span(st),
                         format!("'{}' needs a value", st.keyword),
                     )
@@ -200,6 +254,39 @@ impl Builder {
         self.ip(st, &s)
     }
 
+    /// A general error found by an end-of-block check: keepalived reports it on the `}`
+    /// closing `st`'s block (on `st`'s own line when the block is not closed).
+    pub(super) fn invalid_at_end(&mut self, st: &Stmt, msg: &str) {
+        let d = self.err(
+            Code::InvalidValue,
+            ConfigErr::GeneralError,
+            &end_span(st),
+            msg.to_string(),
+        );
+        self.emit(d);
+    }
+
+    /// [`Builder::fixup`] reported on the `}` closing `st`'s block.
+    pub(super) fn fixup_at_end(&mut self, st: &Stmt, msg: &str) {
+        let mut d = self.err(
+            Code::InvalidValue,
+            ConfigErr::GeneralError,
+            &end_span(st),
+            msg.to_string(),
+        );
+        d.severity = Severity::Warning;
+        self.emit(d);
+    }
+
+    /// Something keepalived reports as a configuration error but corrects and runs with (a value
+    /// reset, a setting cleared, an item ignored): a warning here, so that the daemon starts as
+    /// keepalived does, while `-t` exits 5 as keepalived's does.
+    pub(super) fn fixup(&mut self, st: &Stmt, msg: String) {
+        let mut d = self.err(Code::InvalidValue, ConfigErr::GeneralError, span(st), msg);
+        d.severity = Severity::Warning;
+        self.emit(d);
+    }
+
     pub(super) fn invalid(&mut self, st: &Stmt, msg: String, hint: Option<&str>) {
         let mut d = self.err(Code::InvalidValue, ConfigErr::GeneralError, span(st), msg);
         if let Some(h) = hint {
@@ -226,10 +313,16 @@ impl Builder {
         match st.args.first() {
             Some(n) => Some(n.clone()),
             None => {
+                // keepalived checks the name of these itself (a general error, parsing goes
+                // on); the others read the missing word and exit (`null_strvec`).
+                let class = match st.keyword.as_ref() {
+                    "vrrp_instance" | "vrrp_sync_group" => ConfigErr::GeneralError,
+                    _ => ConfigErr::MissingParameter,
+                };
                 let d = self
                     .err(
                         Code::MissingValue,
-                        ConfigErr::MissingParameter,
+                        class,
                         span(st),
                         format!("'{}' needs a name", st.keyword),
                     )

@@ -9,6 +9,25 @@ use super::{block, span, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
+/// An address scope: a number, a name iproute2 knows, or one of /etc/iproute2/rt_scopes.
+fn scope_ok(s: &str) -> bool {
+    if s.parse::<u8>().is_ok()
+        || matches!(
+            s,
+            "global" | "universe" | "site" | "link" | "host" | "nowhere"
+        )
+    {
+        return true;
+    }
+    ["/etc/iproute2/rt_scopes", "/usr/share/iproute2/rt_scopes"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .any(|t| {
+            t.lines()
+                .any(|l| !l.trim_start().starts_with('#') && l.split_whitespace().nth(1) == Some(s))
+        })
+}
+
 impl Builder {
     /// keepalived's vrrp end-of-instance fix-ups that change values.
     pub(super) fn finish_instances(&mut self, c: &mut Config) {
@@ -52,10 +71,31 @@ impl Builder {
                 }
                 "interval" => {
                     if let Some(v) = self.uint(b, 0, 0, u64::from(u32::MAX) / 1_000_000) {
-                        s.interval = Duration::from_secs(v);
+                        if v == 0 {
+                            let msg = format!("({name}): vrrp script interval must be greater than 0, setting to 1");
+                            self.fixup(b, msg);
+                        }
+                        s.interval = Duration::from_secs(v.max(1));
                     }
                 }
-                "timeout" => s.timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000),
+                "timeout" => {
+                    s.timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000);
+                    if s.timeout.is_some_and(|t| t.is_zero()) {
+                        let msg = format!(
+                            "({name}): vrrp script timeout must be greater than 0, setting to 1"
+                        );
+                        self.invalid(b, msg, None);
+                        s.timeout = Some(Duration::from_secs(1));
+                    }
+                }
+                "weight" if b.args.get(1).is_some_and(|o| o != "reverse") => {
+                    let o = b.args.get(1).cloned().unwrap_or_default();
+                    self.invalid(
+                        b,
+                        format!("vrrp_script {name} unknown weight option {o}"),
+                        None,
+                    );
+                }
                 "weight" => {
                     let (w, r) = self.weight_words(b, 0, -253, 253);
                     if let Some(w) = w {
@@ -79,13 +119,10 @@ impl Builder {
             }
         }
         if s.script.is_empty() {
-            let d = self.err(
-                Code::Semantic,
-                ConfigErr::GeneralError,
-                span(st),
-                format!("vrrp_script {name}: no script specified"),
+            self.invalid_at_end(
+                st,
+                &format!("No script set for vrrp_script {name} - removing"),
             );
-            self.emit(d);
         }
         Some(s)
     }
@@ -107,6 +144,11 @@ impl Builder {
                         t.file = f;
                     }
                 }
+                "weight" if b.args.is_empty() => self.invalid(
+                    b,
+                    format!("No weight specified for track file {} - ignoring", t.name),
+                    None,
+                ),
                 "weight" => {
                     let (w, r) = self.weight_words(b, 0, -254, 254);
                     if let Some(w) = w {
@@ -117,6 +159,10 @@ impl Builder {
                 "init_file" => t.init_file = Some(b.args.clone()),
                 _ => self.not_supported(b, "track_file"),
             }
+        }
+        if t.file.is_empty() {
+            let msg = format!("No file set for track_file {} - ignoring", t.name);
+            self.invalid_at_end(st, &msg);
         }
         Some(t)
     }
@@ -165,6 +211,10 @@ impl Builder {
                 _ => self.not_supported(b, "vrrp_track_process"),
             }
         }
+        if t.process.is_empty() {
+            let msg = format!("track process '{}' process name not specified", t.name);
+            self.invalid_at_end(st, &msg);
+        }
         Some(t)
     }
 
@@ -189,6 +239,7 @@ impl Builder {
                             args: vl.words[i + 1..].to_vec(),
                             body: Body::None,
                             loc: vl.loc.clone(),
+                            end_line: EndLine::default(),
                         };
                         r.weight = self.int(&tmp, 0, min, max).map(|v| v as i32);
                         i += 2;
@@ -223,6 +274,7 @@ impl Builder {
             args: vl.words.clone(),
             body: Body::None,
             loc: vl.loc.clone(),
+            end_line: EndLine::default(),
         };
         let (a, p) = match first.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -263,10 +315,16 @@ impl Builder {
             let key = w[i].as_str();
             let val = w.get(i + 1).cloned();
             let need = |b: &mut Builder| {
+                // keepalived checks `label`'s word itself; the others exit (null_strvec)
+                let class = if key == "label" {
+                    ConfigErr::GeneralError
+                } else {
+                    ConfigErr::MissingParameter
+                };
                 let d = Diagnostic::new(
                     Severity::Error,
                     Code::MissingValue,
-                    ConfigErr::MissingParameter,
+                    class,
                     &vl.loc.0,
                     format!("{}: '{key}' needs a value", st.keyword),
                 );
@@ -281,6 +339,15 @@ impl Builder {
                     match key {
                         "dev" => ip.dev = Some(v),
                         "label" => ip.label = Some(v),
+                        "scope" if !scope_ok(&v) => {
+                            let a = w.first().cloned().unwrap_or_default();
+                            let a = a.split('/').next().unwrap_or_default().to_string();
+                            self.invalid(
+                                &tmp,
+                                format!("Invalid scope '{v}' specified for {a} - ignoring"),
+                                Some("global, site, link, host, nowhere or a number"),
+                            )
+                        }
                         "scope" => ip.scope = Some(v),
                         "preferred_lft" => ip.preferred_lft = Some(v),
                         "brd" | "broadcast" => match v.parse::<Ipv4Addr>() {
@@ -334,15 +401,51 @@ impl Builder {
         Some(ip)
     }
 
+    /// keepalived's instance family rule: the first address sets it, later ones must match
+    /// (else a general error `msg`, and the caller ignores the address).
+    fn same_family(
+        &mut self,
+        family: &mut Option<bool>,
+        v6: bool,
+        st: &Stmt,
+        msg: impl FnOnce() -> String,
+    ) -> bool {
+        match *family {
+            None => {
+                *family = Some(v6);
+                true
+            }
+            Some(f) if f == v6 => true,
+            Some(_) => {
+                self.invalid(st, msg(), Some("an instance is IPv4 or IPv6, not both"));
+                false
+            }
+        }
+    }
+
     pub(super) fn vrrp_instance(&mut self, st: &Stmt) -> Option<VrrpInstance> {
         let name = self.name(st)?;
         let mut v = VrrpInstance::new(&name);
         v.loc = st.loc.clone();
         let ctx = "vrrp_instance";
+        // keepalived's `current_vrrp->family`: set by the first address-bearing keyword (source
+        // address, peer, VIP, native_ipv6); a later address of the other family is an error and
+        // is ignored.
+        let mut family: Option<bool> = None;
+        let mut state_master = false;
+        let mut vmac_named = false;
+        let mut ttl_set = false;
         for b in block(st) {
             match b.keyword.as_ref() {
                 "state" => match self.arg(b, 0) {
-                    Some("MASTER") => v.state = VrrpState::Master,
+                    Some("MASTER") => {
+                        v.state = VrrpState::Master;
+                        state_master = true;
+                    }
+                    Some("BACKUP") if state_master => self.fixup(
+                        b,
+                        format!("({name}) state previously set as MASTER - ignoring BACKUP"),
+                    ),
                     Some("BACKUP") => v.state = VrrpState::Backup,
                     Some(o) => {
                         let o = o.to_string();
@@ -355,6 +458,9 @@ impl Builder {
                     None => {}
                 },
                 "interface" => {
+                    if let Some(old) = v.interface.take() {
+                        v.replaced_interfaces.push((old, v.interface_loc.clone()));
+                    }
                     v.interface = self.string(b);
                     v.interface_loc = b.loc.clone();
                 }
@@ -373,14 +479,46 @@ impl Builder {
                 }
                 "version" => v.version = self.int(b, 0, 2, 3).map(|x| x as u8),
                 "use_vmac" => {
+                    // keepalived: one name, at most 15 characters of [A-Za-z0-9._-]
+                    for (i, a) in b.args.iter().enumerate() {
+                        if vmac_named || i > 0 {
+                            self.invalid(b, "VMAC interface name already specified".into(), None);
+                            break;
+                        }
+                        if a.len() > 15
+                            || !a
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                        {
+                            self.invalid(
+                                b,
+                                format!("VMAC interface name '{a}' too long or invalid characters - ignoring"),
+                                None,
+                            );
+                        } else {
+                            vmac_named = true;
+                        }
+                    }
                     v.use_vmac = Some(Vmac {
                         name: b.args.first().cloned(),
                     })
                 }
                 "vmac_xmit_base" => v.vmac_xmit_base = true,
                 "use_vmac_addr" => v.use_vmac_addr = true,
-                "mcast_src_ip" => v.mcast_src_ip = self.ip_arg(b, 0),
-                "unicast_src_ip" => v.unicast_src_ip = self.ip_arg(b, 0),
+                "mcast_src_ip" | "unicast_src_ip" => {
+                    let a = self.ip_arg(b, 0).filter(|a| {
+                        self.same_family(&mut family, a.is_ipv6(), b, || {
+                            format!(
+                                "Configuration error: VRRP instance[{name}] and src address[{a}] MUST be of the same family !!! Skipping..."
+                            )
+                        })
+                    });
+                    if b.keyword == "mcast_src_ip" {
+                        v.mcast_src_ip = a;
+                    } else {
+                        v.unicast_src_ip = a;
+                    }
+                }
                 "mcast_dst_ip" => v.mcast_dst_ip = self.ip_arg(b, 0),
                 "unicast_peer" => {
                     for vl in values(b) {
@@ -389,10 +527,18 @@ impl Builder {
                             args: vl.words.clone(),
                             body: Body::None,
                             loc: vl.loc.clone(),
+                            end_line: EndLine::default(),
                         };
                         let Some(addr) = self.ip_arg(&tmp, 0) else {
                             continue;
                         };
+                        if !self.same_family(&mut family, addr.is_ipv6(), &tmp, || {
+                            format!(
+                                "Configuration error: VRRP instance[{name}] and unicast peer address[{addr}] MUST be of the same family !!! Skipping..."
+                            )
+                        }) {
+                            continue;
+                        }
                         let mut p = UnicastPeer {
                             addr,
                             min_ttl: None,
@@ -427,6 +573,7 @@ impl Builder {
                 "unicast_ttl" => {
                     if let Some(t) = self.uint(b, 0, 0, 255) {
                         v.unicast_ttl = t as u8;
+                        ttl_set = true;
                     }
                 }
                 "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
@@ -435,6 +582,23 @@ impl Builder {
                     let mut list = Vec::new();
                     for vl in values(b) {
                         if let Some(a) = self.ip_address(vl, b) {
+                            if b.keyword == "virtual_ipaddress" {
+                                let tmp = Stmt {
+                                    keyword: "virtual_ipaddress".into(),
+                                    args: vl.words.clone(),
+                                    body: Body::None,
+                                    loc: vl.loc.clone(),
+                                    end_line: EndLine::default(),
+                                };
+                                let word = vl.words.first().cloned().unwrap_or_default();
+                                if !self.same_family(&mut family, a.addr.is_ipv6(), &tmp, || {
+                                    format!(
+                                        "({name}): address family must match VRRP instance [{word}] - ignoring"
+                                    )
+                                }) {
+                                    continue;
+                                }
+                            }
                             list.push(a);
                         }
                     }
@@ -444,8 +608,18 @@ impl Builder {
                         v.virtual_ipaddress_excluded.extend(list);
                     }
                 }
-                "virtual_routes" => v.virtual_routes.extend(values(b).iter().cloned()),
-                "virtual_rules" => v.virtual_rules.extend(values(b).iter().cloned()),
+                "virtual_routes" => {
+                    for vl in values(b) {
+                        self.check_route(b, vl);
+                    }
+                    v.virtual_routes.extend(values(b).iter().cloned())
+                }
+                "virtual_rules" => {
+                    for vl in values(b) {
+                        self.check_rule(b, vl);
+                    }
+                    v.virtual_rules.extend(values(b).iter().cloned())
+                }
                 "authentication" => v.authentication = self.authentication(b),
                 "auth_hmac" => {
                     let prev = v.auth_hmac.take();
@@ -453,7 +627,22 @@ impl Builder {
                     v.auth_hmac = Some(self.auth_hmac(b, prev, &name));
                 }
                 "track_interface" => v.track_interface.extend(self.track_refs(b, -254, 254)),
-                "track_script" => v.track_script.extend(self.track_refs(b, -254, 254)),
+                "track_script" => {
+                    for t in self.track_refs(b, -254, 254) {
+                        if v.track_script.iter().any(|o| o.name == t.name) {
+                            let tmp = Stmt {
+                                keyword: b.keyword.clone(),
+                                loc: t.loc.clone(),
+                                ..Stmt::default()
+                            };
+                            let msg =
+                                format!("({name}) duplicate track_script {} - ignoring", t.name);
+                            self.fixup(&tmp, msg);
+                        } else {
+                            v.track_script.push(t);
+                        }
+                    }
+                }
                 "track_file" => v.track_file.extend(self.track_refs(b, -254, 254)),
                 "track_process" => v.track_process.extend(self.track_refs(b, -254, 254)),
                 "track_bfd" => v.track_bfd.extend(self.track_refs(b, -254, 254)),
@@ -470,13 +659,44 @@ impl Builder {
                 }
                 "strict_mode" => v.strict_mode = self.boolean(b),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
-                "native_ipv6" => v.native_ipv6 = true,
+                "native_ipv6" => {
+                    if family == Some(false) {
+                        self.invalid(
+                            b,
+                            format!("({name}) Cannot specify native_ipv6 with IPv4 addresses"),
+                            None,
+                        );
+                    } else {
+                        family = Some(true);
+                        v.native_ipv6 = true;
+                    }
+                }
                 "promote_secondaries" => v.promote_secondaries = true,
                 "garp_master_delay" => {
                     v.garp_master_delay = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000)
                 }
                 "garp_master_repeat" => {
-                    v.garp_master_repeat = self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32)
+                    v.garp_master_repeat =
+                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32);
+                    if v.garp_master_repeat == Some(0) {
+                        let msg = format!(
+                            "({name}): garp_master_repeat must be greater than 0, setting to 1"
+                        );
+                        self.fixup(b, msg);
+                        v.garp_master_repeat = Some(1);
+                    }
+                }
+                "garp_extra_if"
+                    if b.args
+                        .first()
+                        .is_some_and(|a| a != "all" && a.parse::<u32>().is_err()) =>
+                {
+                    let a = b.args.first().cloned().unwrap_or_default();
+                    self.invalid(
+                        b,
+                        format!("({name}): garp_extra_if '{a}' invalid - ignoring"),
+                        None,
+                    );
                 }
                 "garp_master_refresh" => {
                     v.garp_master_refresh = self.secs(b, 0, 0, u64::from(u32::MAX))
@@ -512,6 +732,11 @@ impl Builder {
                     v.extra.push(b.clone());
                 }
             }
+        }
+        // keepalived's end-of-instance checks (reported on the closing `}`)
+        if ttl_set && v.unicast_peer.is_empty() {
+            let msg = format!("({name}): Cannot use unicast_ttl without unicast peers - resetting");
+            self.fixup_at_end(st, &msg);
         }
         Some(v)
     }
@@ -616,11 +841,224 @@ impl Builder {
                 _ => {}
             }
         }
+        if g.garp_interval.is_none() && g.gna_interval.is_none() {
+            // keepalived numbers its garp groups from 1; ours are reported by position
+            self.fixup_at_end(st, "garp group does not have any delay set - removing");
+        }
         g
     }
 
     /// Cross-block checks keepalived does at the end of parsing.
     pub(super) fn validate(&mut self, c: &Config) {
+        let mut seen = std::collections::HashSet::new();
+        for v in &c.vrrp_instances {
+            if !seen.insert(v.name.as_str()) {
+                self.emit(Diagnostic::new(
+                    Severity::Warning,
+                    Code::InvalidValue,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    format!("vrrp instance {} already defined", v.name),
+                ));
+            }
+            // keepalived corrects these and runs: warnings here (the daemon starts), exit 5 at -t
+            let general = |msg: String| {
+                Diagnostic::new(
+                    Severity::Warning,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    msg,
+                )
+            };
+            // keepalived's chk_min_cfg: an instance needs an interface unless it is unicast
+            if v.virtual_router_id.is_some()
+                && v.interface.is_none()
+                && v.unicast_src_ip.is_none()
+                && v.unicast_peer.is_empty()
+            {
+                self.emit(general(format!("({}) Unknown interface!", v.name)));
+            }
+            let version = v.version.unwrap_or(c.global.vrrp_version);
+            let strict = v.strict_mode.unwrap_or(c.global.vrrp_strict);
+            if v.authentication.is_some() && (strict || version == 3) {
+                let why = if strict {
+                    "Strict mode"
+                } else {
+                    "VRRP version 3"
+                };
+                self.emit(general(format!(
+                    "({}) {why} does not support authentication. Ignoring.",
+                    v.name
+                )));
+            }
+            if v.virtual_ipaddress.is_empty()
+                && !v.extra.iter().any(|s| s.keyword == "no_virtual_ipaddress")
+            {
+                let d = if version == 3 || strict {
+                    general(format!(
+                        "({}) No VIP specified; at least one is required",
+                        v.name
+                    ))
+                } else {
+                    let mut d = general(format!(
+                        "({}) No VIP specified; at least one is sensible",
+                        v.name
+                    ));
+                    d.severity = Severity::Warning;
+                    d.class = ConfigErr::Warning;
+                    d
+                };
+                self.emit(d);
+            }
+            if v.state == VrrpState::Master && !v.preempt {
+                self.emit(general(format!(
+                    "({}) Warning - nopreempt will not work with initial state MASTER - clearing",
+                    v.name
+                )));
+            }
+            if v.authentication
+                .as_ref()
+                .is_some_and(|a| a.auth_pass.is_empty())
+            {
+                self.emit(general(format!(
+                    "({}) Authentication specified but no password given. Ignoring",
+                    v.name
+                )));
+            }
+            if v.use_vmac.is_some() && !v.unicast_peer.is_empty() && !v.vmac_xmit_base {
+                self.emit(general(format!(
+                    "({}) unicast with use_vmac requires vmac_xmit_base - setting",
+                    v.name
+                )));
+            }
+            for t in &v.track_bfd {
+                if !self.bfd_names.contains(&t.name) {
+                    self.emit(general(format!(
+                        "({}) track bfd {} not found, ignoring...",
+                        v.name, t.name
+                    )));
+                }
+            }
+            if v.unicast_src_ip.is_some() && v.unicast_peer.is_empty() {
+                self.emit(general(format!(
+                    "({}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.",
+                    v.name
+                )));
+            }
+            if strict && v.state == VrrpState::Master && v.priority != 255 {
+                self.emit(general(format!(
+                    "({}) State MASTER must match being address owner",
+                    v.name
+                )));
+            }
+            if !v.preempt && !v.preempt_delay.is_zero() {
+                self.emit(general(format!(
+                    "({}) preempt_delay is incompatible with nopreempt mode - resetting",
+                    v.name
+                )));
+            }
+            if v.state == VrrpState::Master && !v.preempt_delay.is_zero() {
+                self.emit(general(format!(
+                    "({}) Warning - preempt delay will not work with initial state MASTER - clearing",
+                    v.name
+                )));
+            }
+            for t in &v.track_process {
+                if !c.track_processes.iter().any(|s| s.name == t.name) {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::InvalidValue,
+                        ConfigErr::GeneralError,
+                        &t.loc.0,
+                        format!(
+                            "({}) track process {} not found, ignoring...",
+                            v.name, t.name
+                        ),
+                    );
+                    self.emit(d);
+                }
+            }
+        }
+        // keepalived: two instances with one VRID, family and interface
+        for (i, a) in c.vrrp_instances.iter().enumerate() {
+            for b in &c.vrrp_instances[i + 1..] {
+                let fam = |v: &VrrpInstance| {
+                    v.virtual_ipaddress
+                        .first()
+                        .is_some_and(|x| x.addr.is_ipv6())
+                };
+                if a.virtual_router_id.is_some()
+                    && a.virtual_router_id == b.virtual_router_id
+                    && a.interface.is_some()
+                    && a.interface == b.interface
+                    && fam(a) == fam(b)
+                    && a.name != b.name
+                {
+                    self.emit(Diagnostic::new(
+                        Severity::Warning,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &b.loc.0,
+                        format!(
+                            "{} and {} both use VRID {} with {} on interface {}",
+                            a.name,
+                            b.name,
+                            a.virtual_router_id.unwrap_or_default(),
+                            if fam(a) { "IPv6" } else { "IPv4" },
+                            a.interface.as_deref().unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut in_group = std::collections::HashSet::new();
+        for g in &c.sync_groups {
+            // keepalived corrects these and runs: warnings here (the daemon starts), exit 5 at -t
+            let general = |msg: String| {
+                Diagnostic::new(
+                    Severity::Warning,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &g.loc.0,
+                    msg,
+                )
+            };
+            if g.group.is_empty() {
+                self.emit(general(format!(
+                    "Sync group {} has no virtual router(s). removing",
+                    g.name
+                )));
+                continue;
+            }
+            let mut found = 0;
+            for m in &g.group {
+                if !in_group.insert(m.as_str()) {
+                    self.emit(general(format!(
+                        "Virtual router {m} cannot exist in more than one sync group; ignoring {}",
+                        g.name
+                    )));
+                } else if c.vrrp_instances.iter().any(|v| &v.name == m) {
+                    found += 1;
+                } else {
+                    self.emit(general(format!(
+                        "Virtual router {m} specified in sync group {} doesn't exist - ignoring",
+                        g.name
+                    )));
+                }
+            }
+            if found == 0 {
+                self.emit(general(format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    g.name
+                )));
+            } else if found == 1 {
+                self.emit(general(format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
+                    g.name
+                )));
+            }
+        }
         for v in &c.vrrp_instances {
             if v.virtual_router_id.is_none() {
                 let d = Diagnostic::new(
