@@ -27,9 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use bfd_proto::{
-    validate, Action, Diag, Input, RxPolicy, Session, SessionConfig, State,
-};
+use bfd_proto::{validate, Action, Diag, Input, RxPolicy, Session, SessionConfig, State};
 use conf_parse::BfdInstance;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -89,9 +87,7 @@ impl SessionSpec {
     /// From conf-parse's typed instance (None without a neighbor: keepalived drops it).
     pub fn from_instance(b: &BfdInstance) -> Option<SessionSpec> {
         let neighbor = b.neighbor_ip?;
-        let ttl = b
-            .ttl
-            .unwrap_or(if neighbor.is_ipv4() { 255 } else { 64 });
+        let ttl = b.ttl.unwrap_or(if neighbor.is_ipv4() { 255 } else { 64 });
         Some(SessionSpec {
             name: b.name.clone(),
             neighbor,
@@ -261,7 +257,8 @@ fn tx_socket(spec: &SessionSpec, rng: &mut u64) -> Result<Socket, BfdError> {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     });
     // RFC 5881 §4: a source port in 49152..=65535, unique per session.
-    let span = u64::from(bfd_proto::wire::SOURCE_PORTS.end() - bfd_proto::wire::SOURCE_PORTS.start()) + 1;
+    let span =
+        u64::from(bfd_proto::wire::SOURCE_PORTS.end() - bfd_proto::wire::SOURCE_PORTS.start()) + 1;
     let mut last = None;
     for _ in 0..64 {
         let port = *bfd_proto::wire::SOURCE_PORTS.start()
@@ -474,7 +471,10 @@ impl Runtime {
 
     /// Earliest session deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.sessions.iter().filter_map(|s| s.s.next_deadline()).min()
+        self.sessions
+            .iter()
+            .filter_map(|s| s.s.next_deadline())
+            .min()
     }
 
     /// Run the timers that are due.
@@ -691,7 +691,12 @@ struct Recv {
 fn recv(sock: &Socket, buf: &mut [u8]) -> Option<Recv> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
     let mut iov = [std::io::IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::in_pktinfo, libc::c_int);
+    let mut space = nix::cmsg_space!(
+        libc::in6_pktinfo,
+        libc::c_int,
+        libc::in_pktinfo,
+        libc::c_int
+    );
     let msg = recvmsg::<SockaddrStorage>(
         sock.as_raw_fd(),
         &mut iov,
@@ -738,7 +743,10 @@ fn recv(sock: &Socket, buf: &mut [u8]) -> Option<Recv> {
 #[derive(Debug)]
 pub enum Command {
     /// Apply new sessions; the answer says whether all could start.
-    Reload(Vec<SessionSpec>, std::sync::mpsc::Sender<Result<(), String>>),
+    Reload(
+        Vec<SessionSpec>,
+        std::sync::mpsc::Sender<Result<(), String>>,
+    ),
     /// Status snapshot.
     Status(std::sync::mpsc::Sender<(Vec<SessionStatus>, GlobalRx)>),
     /// Stop (AdminDown to every peer).
@@ -802,9 +810,9 @@ fn run(
             on_event(e);
         }
         let now = Instant::now();
-        let wait = rt
-            .next_deadline()
-            .map_or(Duration::from_secs(3600), |d| d.saturating_duration_since(now));
+        let wait = rt.next_deadline().map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(now)
+        });
         let (ready, woken) = {
             let mut fds: Vec<PollFd<'_>> = rt
                 .rx_fds()

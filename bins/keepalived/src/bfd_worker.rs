@@ -59,7 +59,10 @@ pub fn dump(sessions: &[SessionStatus], g: &GlobalRx) -> String {
             x.local_discriminator, x.remote_discriminator
         ));
         let ms = |d: Option<Duration>| {
-            d.map_or_else(|| "-".to_string(), |d| format!("{} ms", d.as_micros() as f64 / 1000.0))
+            d.map_or_else(
+                || "-".to_string(),
+                |d| format!("{} ms", d.as_micros() as f64 / 1000.0),
+            )
         };
         s.push_str(&format!(
             "   TX interval = {}, detection time = {}\n",

@@ -224,8 +224,7 @@ impl Supervisor {
             }
             // keepalived's running_bfd(): not with -B; otherwise when bfd_instances exist.
             WorkerKind::Bfd => {
-                !self.cli.no_bfd
-                    && (self.cli.all || !self.loaded.config().bfd_instances.is_empty())
+                !self.cli.no_bfd && (self.cli.all || !self.loaded.config().bfd_instances.is_empty())
             }
         }
     }
@@ -534,9 +533,7 @@ impl Supervisor {
             }
             self.bfd_dirty = true;
         }
-        let Some(slot) = self.slots.get_mut(&kind) else {
-            return None;
-        };
+        let slot = self.slots.get_mut(&kind)?;
         let vips = std::mem::take(&mut slot.held_vips);
         let ran_for = slot.started.elapsed();
         // The dead worker's VIPs go first, before anything else (a backup is taking over).
@@ -651,7 +648,10 @@ impl Supervisor {
             return;
         }
         for (kind, pick) in [
-            (WorkerKind::Vrrp, (|s: &(bool, bool, bool)| s.1) as fn(&(bool, bool, bool)) -> bool),
+            (
+                WorkerKind::Vrrp,
+                (|s: &(bool, bool, bool)| s.1) as fn(&(bool, bool, bool)) -> bool,
+            ),
             (WorkerKind::Checker, |s: &(bool, bool, bool)| s.2),
         ] {
             let states: BTreeMap<String, bool> = self

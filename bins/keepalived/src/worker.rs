@@ -390,7 +390,9 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
         .ok()
         .map(|s| s.split(',').filter_map(|v| v.parse().ok()).collect())
         .unwrap_or_default();
-    rt.block_on(shell(cli, kind, loaded, options, test_exit, test_vips, bfd_tx))
+    rt.block_on(shell(
+        cli, kind, loaded, options, test_exit, test_vips, bfd_tx,
+    ))
 }
 
 async fn shell(

@@ -282,7 +282,13 @@ fn lab_bfd_worker_with_reference_keepalived_both_directions() {
     ka.add_addr(&format!("{PEER_IP}/24")).unwrap();
     us.add_addr(&format!("{OUR_IP}/24")).unwrap();
     let cap = us.capture("eth0", "bfd").unwrap();
-    let r = start(&ka, lab.dir(), "ref", REFERENCE, &config(OUR_IP, PEER_IP, false));
+    let r = start(
+        &ka,
+        lab.dir(),
+        "ref",
+        REFERENCE,
+        &config(OUR_IP, PEER_IP, false),
+    );
     let o = start(&us, lab.dir(), "ours", BIN, &config(PEER_IP, OUR_IP, false));
     seen(&o.proc, "(nh) Entering Up state", Duration::from_secs(20));
     seen(&r.proc, "(nh) Entering Up state", Duration::from_secs(20));
@@ -296,18 +302,30 @@ fn lab_bfd_worker_with_reference_keepalived_both_directions() {
     nix::sys::signal::kill(rpid, Signal::SIGCONT).unwrap();
     // Both come back Up.
     wait_until(Duration::from_secs(20), || {
-        o.proc.output_so_far().matches("(nh) Entering Up state").count() >= 2
+        o.proc
+            .output_so_far()
+            .matches("(nh) Entering Up state")
+            .count()
+            >= 2
     })
     .unwrap_or_else(|_| panic!("not Up again:\n{}", o.proc.output_so_far()));
     std::thread::sleep(Duration::from_secs(2));
 
     // 2. Freeze ours: the reference detects.
-    let before = r.proc.output_so_far().matches("(nh) Entering Down state").count();
+    let before = r
+        .proc
+        .output_so_far()
+        .matches("(nh) Entering Down state")
+        .count();
     let opid = nix::unistd::Pid::from_raw(pid_of(&o.bfd_pid));
     nix::sys::signal::kill(opid, Signal::SIGSTOP).unwrap();
     let mut ref_down = None;
     wait_until(Duration::from_secs(5), || {
-        let n = r.proc.output_so_far().matches("(nh) Entering Down state").count();
+        let n = r
+            .proc
+            .output_so_far()
+            .matches("(nh) Entering Down state")
+            .count();
         if n > before {
             ref_down = Some(now_epoch());
         }

@@ -643,10 +643,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                         .iter()
                         .any(|i| i.name == b.name && (i.checker || !i.vrrp));
                     if !known {
-                        warnings.push(format!(
-                            "({rid}) BFD_CHECK - BFD {} not configured",
-                            b.name
-                        ));
+                        warnings.push(format!("({rid}) BFD_CHECK - BFD {} not configured", b.name));
                     } else if bfd_checks.iter().any(|x| x.name == b.name) {
                         warnings.push(format!(
                             "({rid}) BFD_CHECK - RS already monitoring {}",
