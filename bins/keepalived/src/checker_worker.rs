@@ -161,6 +161,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
         config_path: Some(ctx.config.file.clone()),
         dont_release_ipvs: ctx.options.dont_release_ipvs,
         events: Some(Arc::new(move |e: &DirectorEvent| lock(&obs).apply(e))),
+        bfd_states: ctx.options.bfd_states.clone(),
         ..Default::default()
     };
     let config = ctx.config.config().clone();

@@ -34,7 +34,7 @@ pub struct Cli {
     /// -C, --check: only run the health-checker subsystem.
     #[arg(short = 'C', long = "check")]
     pub check_only: bool,
-    /// -B, --no_bfd: accepted for compatibility (no BFD subsystem here).
+    /// -B, --no_bfd: do not run the BFD worker.
     #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,
     /// --all: run every worker even without configuration for it.
@@ -91,7 +91,7 @@ pub struct Cli {
     /// -a, --address-monitoring.
     #[arg(short = 'a', long = "address-monitoring")]
     pub address_monitoring: bool,
-    /// -b, --bfd_pid=FILE: accepted for compatibility.
+    /// -b, --bfd_pid=FILE: the BFD worker's pidfile.
     #[arg(short = 'b', long = "bfd_pid", value_parser = NonEmptyStringValueParser::new())]
     pub bfd_pid: Option<String>,
     /// -x, --snmp: accepted for compatibility (no SNMP subsystem here).
@@ -434,9 +434,6 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     if cli.snmp_agent_socket.is_some() {
         out.push("-A/--snmp-agent-socket is accepted, not supported yet: no SNMP subsystem");
     }
-    if cli.bfd_pid.is_some() {
-        out.push("-b/--bfd_pid is accepted, not supported yet: no BFD subsystem");
-    }
     if cli.release_vips {
         out.push("-X/--release-vips is accepted, not supported yet: VIPs are not dropped on a transition from a signal");
     }
@@ -464,7 +461,7 @@ pub fn usage(prog: &str) -> String {
                                 default '{DEFAULT_CONFIG_FILE}'
   -P, --vrrp                   Only run with VRRP subsystem
   -C, --check                  Only run with Health-checker subsystem
-  -B, --no_bfd                 Don't run BFD subsystem (accepted; no BFD here)
+  -B, --no_bfd                 Don't run BFD subsystem
       --all                    Force all child processes to run, even if have no configuration
   -l, --log-console            Log messages to local console
   -D, --log-detail             Detailed log messages

@@ -55,6 +55,12 @@ pub enum ToWorker {
     DumpJson,
     /// Clear statistics (keepalived's SIGSTATS_CLEAR).
     ClearStats,
+    /// The BFD sessions' states for this worker (by `bfd_instance` name, true: Up), relayed
+    /// from the BFD worker (keepalived's BFD event pipes).
+    BfdStates {
+        /// Every session reported so far.
+        states: std::collections::BTreeMap<String, bool>,
+    },
 }
 
 /// Worker -> parent.
@@ -75,6 +81,17 @@ pub enum ToParent {
     HeldVips {
         /// Addresses.
         vips: Vec<HeldVip>,
+    },
+    /// BFD worker: a session entered Up or left it (keepalived's `bfd_event_send`).
+    Bfd {
+        /// `bfd_instance` name.
+        name: String,
+        /// Up?
+        up: bool,
+        /// For the VRRP worker.
+        vrrp: bool,
+        /// For the checker worker.
+        checker: bool,
     },
     /// Answer to `MetricsRequest`.
     Metrics {

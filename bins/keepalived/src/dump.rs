@@ -14,6 +14,8 @@ pub const PARENT_DATA_FILE: &str = "keepalived_parent.data";
 pub const VRRP_DATA_FILE: &str = "keepalived.data";
 /// Checker USR1 file.
 pub const CHECK_DATA_FILE: &str = "keepalived_check.data";
+/// BFD USR1 file.
+pub const BFD_DATA_FILE: &str = "keepalived_bfd.data";
 /// VRRP USR2 file.
 pub const STATS_FILE: &str = "keepalived.stats";
 /// VRRP JSON file.
@@ -32,6 +34,7 @@ pub fn data_file(kind: WorkerKind) -> &'static str {
     match kind {
         WorkerKind::Vrrp => VRRP_DATA_FILE,
         WorkerKind::Checker => CHECK_DATA_FILE,
+        WorkerKind::Bfd => BFD_DATA_FILE,
     }
 }
 

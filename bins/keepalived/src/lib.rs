@@ -33,6 +33,8 @@
 //!   never installs signal handlers itself. Scripts a worker spawns must get `Stdio::null()` for
 //!   stdin (the worker's stdin is its control channel).
 
+pub mod bfd_runtime;
+pub mod bfd_worker;
 pub mod checker_worker;
 pub mod cli;
 pub mod config;
@@ -112,13 +114,17 @@ pub fn setup_logging(cli: &Cli, ident: &str, suffix: Option<&str>) {
 /// The pidfile paths for this command line and configuration.
 pub fn pid_paths(cli: &Cli, loaded: &Loaded) -> PidPaths {
     let ns = cli.namespace.clone().or_else(|| loaded.namespace());
-    PidPaths::resolve(
+    let mut p = PidPaths::resolve(
         cli.pid.as_deref(),
         cli.vrrp_pid.as_deref(),
         cli.checkers_pid.as_deref(),
         loaded.instance().as_deref(),
         ns.as_deref(),
-    )
+    );
+    if let Some(b) = &cli.bfd_pid {
+        p.bfd = b.into();
+    }
+    p
 }
 
 fn genhash_dispatch(args: &[OsString]) -> Option<i32> {

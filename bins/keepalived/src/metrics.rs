@@ -134,6 +134,121 @@ pub struct WorkerMetrics {
     /// IPVS destinations (checker worker).
     #[serde(default)]
     pub ipvs_destinations: Vec<IpvsDestinationMetrics>,
+    /// BFD sessions (BFD worker).
+    #[serde(default)]
+    pub bfd_sessions: Vec<BfdSessionMetrics>,
+}
+
+/// One BFD session (`bfd_instance`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BfdSessionMetrics {
+    /// `bfd_instance` name.
+    pub name: String,
+    /// Neighbor address.
+    pub neighbor: String,
+    /// Local state: admindown, down, init, up.
+    pub state: String,
+    /// Remote state.
+    pub remote_state: String,
+    /// Local diagnostic (RFC 5880 code).
+    pub diag: u8,
+    /// Local discriminator.
+    pub local_discriminator: u32,
+    /// Remote discriminator (0: none heard).
+    pub remote_discriminator: u32,
+    /// Agreed transmit interval (µs; 0: not sending periodically).
+    pub tx_interval_us: u64,
+    /// Detection time (µs; 0: nothing heard).
+    pub detection_time_us: u64,
+    /// State changes.
+    pub state_changes: u64,
+    /// Entries to Up.
+    pub ups: u64,
+    /// Downs by detection timeout.
+    pub detection_timeouts: u64,
+    /// Downs signalled by the neighbor.
+    pub neighbor_downs: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Packets accepted.
+    pub rx_packets: u64,
+    /// Packets refused by the session (TTL, discriminator, auth, ...).
+    pub rx_refused: u64,
+}
+
+impl BfdSessionMetrics {
+    /// State as a number: 0 admindown, 1 down, 2 init, 3 up (RFC 5880 codes).
+    pub fn state_code(&self) -> u8 {
+        match self.state.as_str() {
+            "admindown" => 0,
+            "down" => 1,
+            "init" => 2,
+            _ => 3,
+        }
+    }
+}
+
+fn render_bfd(o: &mut Out, status: &Status) {
+    let bfd: Vec<&BfdSessionMetrics> = status
+        .workers
+        .values()
+        .flat_map(|w| w.bfd_sessions.iter())
+        .collect();
+    type BF = fn(&BfdSessionMetrics) -> f64;
+    let series: [(&str, &str, &str, BF); 7] = [
+        (
+            "keepalived_bfd_state",
+            "gauge",
+            "BFD session state: 0 admindown, 1 down, 2 init, 3 up.",
+            |b| f64::from(b.state_code()),
+        ),
+        (
+            "keepalived_bfd_remote_discriminator",
+            "gauge",
+            "Remote discriminator (0: none).",
+            |b| f64::from(b.remote_discriminator),
+        ),
+        (
+            "keepalived_bfd_tx_interval_seconds",
+            "gauge",
+            "Agreed transmit interval.",
+            |b| b.tx_interval_us as f64 / 1e6,
+        ),
+        (
+            "keepalived_bfd_detection_time_seconds",
+            "gauge",
+            "Detection time (remote multiplier x agreed receive interval).",
+            |b| b.detection_time_us as f64 / 1e6,
+        ),
+        (
+            "keepalived_bfd_state_changes_total",
+            "counter",
+            "BFD session state changes.",
+            |b| b.state_changes as f64,
+        ),
+        (
+            "keepalived_bfd_detection_timeouts_total",
+            "counter",
+            "Downs because the detection time expired.",
+            |b| b.detection_timeouts as f64,
+        ),
+        (
+            "keepalived_bfd_rx_refused_total",
+            "counter",
+            "Control packets refused by the session.",
+            |b| b.rx_refused as f64,
+        ),
+    ];
+    for (name, kind, help, f) in series {
+        o.head(name, kind, help);
+        for b in &bfd {
+            o.val(
+                name,
+                &[("instance", &b.name), ("neighbor", &b.neighbor)],
+                f(b),
+            );
+        }
+    }
 }
 
 /// One worker as the parent sees it.
@@ -628,6 +743,7 @@ pub fn render(status: &Status) -> String {
             );
         }
     }
+    render_bfd(&mut o, status);
     o.0
 }
 

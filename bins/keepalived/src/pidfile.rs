@@ -47,6 +47,8 @@ pub struct PidPaths {
     pub vrrp: PathBuf,
     /// Checker worker (`-c`).
     pub checkers: PathBuf,
+    /// BFD worker (`-b`; set by the caller, default as keepalived's `bfd` pidfile).
+    pub bfd: PathBuf,
 }
 
 impl PidPaths {
@@ -74,6 +76,7 @@ impl PidPaths {
             main: make(main, "keepalived"),
             vrrp: make(vrrp, "vrrp"),
             checkers: make(checkers, "checkers"),
+            bfd: make(None, "bfd"),
         }
     }
 }

@@ -169,6 +169,10 @@ pub struct Supervisor {
     reload_queued: bool,
     reload_started: Option<Instant>,
     stopping: bool,
+    /// BFD sessions as the BFD worker last reported them: (up, for VRRP, for the checker).
+    bfd_states: BTreeMap<String, (bool, bool, bool)>,
+    /// The BFD states must be relayed to the VRRP and checker workers.
+    bfd_dirty: bool,
 }
 
 impl Supervisor {
@@ -201,6 +205,8 @@ impl Supervisor {
             reload_queued: false,
             reload_started: None,
             stopping: false,
+            bfd_states: BTreeMap::new(),
+            bfd_dirty: false,
         }
     }
 
@@ -215,6 +221,10 @@ impl Supervisor {
             WorkerKind::Vrrp => !self.cli.check_only && (self.cli.all || self.loaded.has_vrrp()),
             WorkerKind::Checker => {
                 !self.cli.vrrp_only && (self.cli.all || self.loaded.has_checker())
+            }
+            // keepalived's running_bfd(): not with -B; otherwise when bfd_instances exist.
+            WorkerKind::Bfd => {
+                !self.cli.no_bfd && (self.cli.all || !self.loaded.config().bfd_instances.is_empty())
             }
         }
     }
@@ -330,6 +340,10 @@ impl Supervisor {
         slot.started_unix = unix_now();
         slot.link = link;
         slot.awaiting_ready = true;
+        if kind != WorkerKind::Bfd {
+            // A (re)started VRRP/checker worker learns the sessions' current states.
+            self.bfd_dirty = true;
+        }
         info!("Starting {} child process, pid={pid}", kind.title());
         self.publish();
     }
@@ -436,7 +450,7 @@ impl Supervisor {
         self.loaded = new;
         notify::reloading();
         self.reload_started = Some(Instant::now());
-        for kind in [WorkerKind::Vrrp, WorkerKind::Checker] {
+        for kind in [WorkerKind::Bfd, WorkerKind::Vrrp, WorkerKind::Checker] {
             let running = self.slots.get(&kind).is_some_and(|s| s.pid.is_some());
             let pending = self
                 .slots
@@ -512,6 +526,14 @@ impl Supervisor {
         slot.link = None;
         slot.awaiting_ready = false;
         let was_reloading = std::mem::take(&mut slot.reloading);
+        if kind == WorkerKind::Bfd {
+            // Its sessions are gone with it: every tracked BFD is down until it is Up again.
+            for st in self.bfd_states.values_mut() {
+                st.0 = false;
+            }
+            self.bfd_dirty = true;
+        }
+        let slot = self.slots.get_mut(&kind)?;
         let vips = std::mem::take(&mut slot.held_vips);
         let ran_for = slot.started.elapsed();
         // The dead worker's VIPs go first, before anything else (a backup is taking over).
@@ -606,7 +628,39 @@ impl Supervisor {
                 self.reload_finished_check();
             }
             ToParent::HeldVips { vips } => slot.held_vips = vips,
+            ToParent::Bfd {
+                name,
+                up,
+                vrrp,
+                checker,
+            } => {
+                self.bfd_states.insert(name, (up, vrrp, checker));
+                self.bfd_dirty = true;
+            }
             ToParent::Metrics { .. } => {}
+        }
+    }
+
+    /// Relay the BFD states to the VRRP and checker workers (each gets the sessions whose
+    /// `bfd_instance` sends it events), as keepalived's BFD process writes to its pipes.
+    async fn relay_bfd(&mut self) {
+        if !std::mem::take(&mut self.bfd_dirty) {
+            return;
+        }
+        for (kind, pick) in [
+            (
+                WorkerKind::Vrrp,
+                (|s: &(bool, bool, bool)| s.1) as fn(&(bool, bool, bool)) -> bool,
+            ),
+            (WorkerKind::Checker, |s: &(bool, bool, bool)| s.2),
+        ] {
+            let states: BTreeMap<String, bool> = self
+                .bfd_states
+                .iter()
+                .filter(|(_, s)| pick(s))
+                .map(|(n, s)| (n.clone(), s.0))
+                .collect();
+            self.control(kind, ToWorker::BfdStates { states }).await;
         }
     }
 
@@ -616,7 +670,7 @@ impl Supervisor {
         notify::stopping();
         self.stopping = true;
         let mut waiting = 0;
-        for kind in [WorkerKind::Checker, WorkerKind::Vrrp] {
+        for kind in [WorkerKind::Checker, WorkerKind::Vrrp, WorkerKind::Bfd] {
             if self.signal_worker(kind, nix::sys::signal::Signal::SIGTERM) {
                 waiting += 1;
             }
@@ -635,7 +689,7 @@ impl Supervisor {
                 Ok(None) | Err(_) => break,
             }
         }
-        for kind in [WorkerKind::Checker, WorkerKind::Vrrp] {
+        for kind in [WorkerKind::Checker, WorkerKind::Vrrp, WorkerKind::Bfd] {
             if self.slots.get(&kind).is_some_and(|s| s.pid.is_some()) {
                 info!(
                     "{} process failed to die - forcing termination",
@@ -660,7 +714,7 @@ impl Supervisor {
                 Ok(None) | Err(_) => break,
             }
         }
-        for p in [&self.paths.vrrp, &self.paths.checkers] {
+        for p in [&self.paths.vrrp, &self.paths.checkers, &self.paths.bfd] {
             if crate::pidfile::running(p).is_none() && p.exists() {
                 let _ = std::fs::remove_file(p);
             }
@@ -672,7 +726,7 @@ impl Supervisor {
         let mut sigs = DaemonSignals::install();
         let _ = nix::sys::prctl::set_child_subreaper(true);
         let mut any = false;
-        for kind in [WorkerKind::Checker, WorkerKind::Vrrp] {
+        for kind in [WorkerKind::Bfd, WorkerKind::Checker, WorkerKind::Vrrp] {
             if self.wanted(kind) {
                 self.start_worker(kind);
                 any = true;
@@ -685,6 +739,7 @@ impl Supervisor {
         self.maybe_ready();
         let mut exit_code = exit::OK;
         loop {
+            self.relay_bfd().await;
             let next_respawn = self.slots.values().filter_map(|s| s.respawn_at).min();
             let respawn_sleep = async {
                 match next_respawn {
@@ -699,7 +754,7 @@ impl Supervisor {
                 _ = recv(&mut sigs.usr1) => {
                     info!("Printing parent data for process({}) on signal", std::process::id());
                     dump::write(dump::PARENT_DATA_FILE, &self.parent_data());
-                    for k in [WorkerKind::Vrrp, WorkerKind::Checker] {
+                    for k in [WorkerKind::Vrrp, WorkerKind::Checker, WorkerKind::Bfd] {
                         self.signal_worker(k, nix::sys::signal::Signal::SIGUSR1);
                     }
                 }

@@ -100,6 +100,7 @@ fn start(
         on_transition: Some(on_transition),
         metrics: metrics.clone(),
         dont_release_vrrp: options.dont_release_vrrp,
+        bfd_states: options.bfd_states.clone(),
         ..Default::default()
     };
     let config = cfg.config().clone();

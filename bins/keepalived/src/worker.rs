@@ -42,6 +42,8 @@ pub enum WorkerKind {
     Vrrp,
     /// Health checkers + IPVS.
     Checker,
+    /// BFD sessions.
+    Bfd,
 }
 
 impl WorkerKind {
@@ -50,6 +52,7 @@ impl WorkerKind {
         match self {
             WorkerKind::Vrrp => "vrrp",
             WorkerKind::Checker => "checker",
+            WorkerKind::Bfd => "bfd",
         }
     }
     /// Parse a `--worker` value.
@@ -57,6 +60,7 @@ impl WorkerKind {
         match s {
             "vrrp" => Some(WorkerKind::Vrrp),
             "checker" | "check" => Some(WorkerKind::Checker),
+            "bfd" => Some(WorkerKind::Bfd),
             _ => None,
         }
     }
@@ -65,6 +69,7 @@ impl WorkerKind {
         match self {
             WorkerKind::Vrrp => "Keepalived_vrrp",
             WorkerKind::Checker => "Keepalived_healthcheckers",
+            WorkerKind::Bfd => "Keepalived_bfd",
         }
     }
     /// Name used in keepalived's parent log lines ("VRRP child process(..) died").
@@ -72,6 +77,7 @@ impl WorkerKind {
         match self {
             WorkerKind::Vrrp => "VRRP",
             WorkerKind::Checker => "Healthcheck",
+            WorkerKind::Bfd => "BFD",
         }
     }
     /// Suffix of the per-process log file (`-g`).
@@ -79,6 +85,7 @@ impl WorkerKind {
         match self {
             WorkerKind::Vrrp => "vrrp",
             WorkerKind::Checker => "check",
+            WorkerKind::Bfd => "bfd",
         }
     }
 }
@@ -96,6 +103,8 @@ pub struct WorkerOptions {
     pub address_monitoring: bool,
     /// -D count.
     pub detail: u8,
+    /// BFD session states relayed from the BFD worker (`track_bfd`, `BFD_CHECK`).
+    pub bfd_states: Option<tokio::sync::watch::Receiver<std::collections::BTreeMap<String, bool>>>,
 }
 
 /// What the outside asks of a worker main.
@@ -153,6 +162,15 @@ impl ParentLink {
     pub fn held_vips(&self, vips: Vec<HeldVip>) {
         let _ = self.tx.send(ToParent::HeldVips { vips });
     }
+    /// BFD worker: a session's state change for the VRRP and/or checker workers.
+    pub fn bfd_event(&self, name: String, up: bool, vrrp: bool, checker: bool) {
+        let _ = self.tx.send(ToParent::Bfd {
+            name,
+            up,
+            vrrp,
+            checker,
+        });
+    }
 }
 
 /// Everything a worker main gets.
@@ -181,6 +199,7 @@ pub fn worker_main_for(kind: WorkerKind) -> WorkerMain {
     match kind {
         WorkerKind::Vrrp => vrrp_worker_main,
         WorkerKind::Checker => checker_worker_main,
+        WorkerKind::Bfd => bfd_worker_main,
     }
 }
 
@@ -199,6 +218,14 @@ pub fn vrrp_worker_main(ctx: WorkerContext) -> WorkerFuture {
         return Box::pin(placeholder_main(ctx));
     }
     Box::pin(crate::vrrp_worker::main(ctx))
+}
+
+/// BFD worker main: the BFD sessions on their own thread ([`crate::bfd_worker`]).
+pub fn bfd_worker_main(ctx: WorkerContext) -> WorkerFuture {
+    if placeholder_requested() {
+        return Box::pin(placeholder_main(ctx));
+    }
+    Box::pin(crate::bfd_worker::main(ctx))
 }
 
 /// Checker worker main: the LVS director on its own thread ([`crate::checker_worker`]).
@@ -243,6 +270,10 @@ async fn placeholder_main(mut ctx: WorkerContext) -> i32 {
             "checker runtime not implemented yet: {} virtual_server(s) configured ({}), none checked; idling until TERM",
             ctx.config.virtual_server_names().len(),
             ctx.config.virtual_server_names().join(", ")
+        ),
+        WorkerKind::Bfd => format!(
+            "BFD placeholder: {} bfd_instance(s) configured, none run; idling until TERM",
+            ctx.config.config().bfd_instances.len()
         ),
     };
     info!("{what}");
@@ -326,6 +357,7 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
     let pid_path = match kind {
         WorkerKind::Vrrp => paths.vrrp,
         WorkerKind::Checker => paths.checkers,
+        WorkerKind::Bfd => paths.bfd,
     };
     let _pidfile = match PidFile::acquire(&pid_path) {
         Ok(p) => p,
@@ -344,7 +376,9 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
             return exit::FATAL;
         }
     };
+    let (bfd_tx, bfd_rx) = tokio::sync::watch::channel(std::collections::BTreeMap::new());
     let options = WorkerOptions {
+        bfd_states: Some(bfd_rx),
         dont_release_vrrp: cli.dont_release_vrrp,
         dont_release_ipvs: cli.dont_release_ipvs,
         release_vips: cli.release_vips,
@@ -356,7 +390,9 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
         .ok()
         .map(|s| s.split(',').filter_map(|v| v.parse().ok()).collect())
         .unwrap_or_default();
-    rt.block_on(shell(cli, kind, loaded, options, test_exit, test_vips))
+    rt.block_on(shell(
+        cli, kind, loaded, options, test_exit, test_vips, bfd_tx,
+    ))
 }
 
 async fn shell(
@@ -366,6 +402,7 @@ async fn shell(
     options: WorkerOptions,
     test_exit: Option<(Duration, i32)>,
     test_vips: Vec<HeldVip>,
+    bfd_tx: tokio::sync::watch::Sender<std::collections::BTreeMap<String, bool>>,
 ) -> i32 {
     // Control channel: our stdin is the worker end of the parent's socketpair. Keep it on a
     // close-on-exec descriptor and put /dev/null on fd 0, so scripts the runtimes spawn
@@ -494,6 +531,7 @@ async fn shell(
                 }
                 Some(Some(ToWorker::DumpJson)) => if kind == WorkerKind::Vrrp { dump_json(&ev_tx).await },
                 Some(Some(ToWorker::ClearStats)) => { let _ = ev_tx.send(WorkerEvent::ClearStats).await; }
+                Some(Some(ToWorker::BfdStates { states })) => { bfd_tx.send_replace(states); }
                 Some(None) | None => {
                     if !shutting_down {
                         info!("parent process gone, stopping");

@@ -148,7 +148,14 @@ pub struct DirectorOptions {
     pub dont_release_ipvs: bool,
     /// Metrics/event sink.
     pub events: Option<EventSink>,
+    /// BFD session states from the BFD worker (by `bfd_instance` name, true: Up), for
+    /// `BFD_CHECK`: a real server's BFD check follows its session's reported state (a session
+    /// not reported yet leaves the check in its initial state, as keepalived does).
+    pub bfd_states: Option<tokio::sync::watch::Receiver<BfdStates>>,
 }
+
+/// BFD session states by `bfd_instance` name (true: Up).
+pub type BfdStates = std::collections::BTreeMap<String, bool>;
 
 impl std::fmt::Debug for DirectorOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -472,6 +479,56 @@ impl<K: Kernel> Director<K> {
         weight_changed
     }
 
+    /// Apply the BFD sessions' states to the `BFD_CHECK`s (check_bfd.c
+    /// `bfd_check_handle_event`). Returns whether a real server changed.
+    fn on_bfd(&mut self, states: &BfdStates) -> bool {
+        let mut todo = Vec::new();
+        for vs in &self.cfg.virtual_servers {
+            for rs in &vs.real_servers {
+                for (j, b) in rs.bfd_checks.iter().enumerate() {
+                    let Some(&up) = states.get(&b.name) else {
+                        continue;
+                    };
+                    let idx = rs.checks.len() + j;
+                    let cur = self
+                        .health
+                        .checkers
+                        .get(&rs.id)
+                        .and_then(|v| v.get(idx))
+                        .map(|c| c.up);
+                    if cur.is_some_and(|c| c != up) {
+                        todo.push((rs.id.clone(), idx, b.name.clone(), up));
+                    }
+                }
+            }
+        }
+        let mut changed = false;
+        for (rs, idx, name, up) in todo {
+            log::info!(
+                "BFD check of [{name}] RS({rs}) is {}",
+                if up { "UP" } else { "DOWN" }
+            );
+            if let Some(ch) = self.health.set_checker(&rs, idx, up, None) {
+                log::info!(
+                    "{} {rs} in VS {}",
+                    if ch.alive {
+                        "Enabling service"
+                    } else {
+                        "Disabling service"
+                    },
+                    rs.vs
+                );
+                self.emit(DirectorEvent::RealServer {
+                    rs: rs.clone(),
+                    alive: ch.alive,
+                });
+                self.notify_rs(&rs, ch.alive);
+                changed = true;
+            }
+        }
+        changed
+    }
+
     fn find_rs(&self, id: &RsId) -> Option<&crate::model::RealServer> {
         self.cfg
             .virtual_servers
@@ -660,6 +717,27 @@ impl<K: Kernel> Director<K> {
             }
         }
         let mut control = self.opts.control.take();
+        let mut bfd = self.opts.bfd_states.take();
+        async fn bfd_changed(
+            b: &mut Option<tokio::sync::watch::Receiver<BfdStates>>,
+        ) -> Option<BfdStates> {
+            match b {
+                Some(r) => {
+                    if r.changed().await.is_err() {
+                        *b = None;
+                        return None;
+                    }
+                    Some(r.borrow_and_update().clone())
+                }
+                None => std::future::pending().await,
+            }
+        }
+        if let Some(b) = bfd.as_mut() {
+            let now = b.borrow_and_update().clone();
+            if self.on_bfd(&now) {
+                self.after_change();
+            }
+        }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -681,8 +759,23 @@ impl<K: Kernel> Director<K> {
                 }
                 c = recv_control(&mut control) => match c {
                     Control::Shutdown => break,
-                    Control::Reload(cfg) => self.reload(&cfg)?,
+                    Control::Reload(cfg) => {
+                        self.reload(&cfg)?;
+                        if let Some(b) = bfd.as_ref() {
+                            let now = b.borrow().clone();
+                            if self.on_bfd(&now) {
+                                self.after_change();
+                            }
+                        }
+                    }
                 },
+                s = bfd_changed(&mut bfd) => {
+                    if let Some(s) = s {
+                        if self.on_bfd(&s) {
+                            self.after_change();
+                        }
+                    }
+                }
                 _ = sig(&mut term) => break,
                 _ = sig(&mut int) => break,
                 _ = sig(&mut hup) => self.reload_from_file()?,

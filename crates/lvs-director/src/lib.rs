@@ -26,7 +26,9 @@ mod mail;
 pub mod model;
 pub mod table;
 
-pub use director::{run, run_with, Control, DirectorEvent, DirectorOptions, Kernel, SharedMemory};
+pub use director::{
+    run, run_with, BfdStates, Control, DirectorEvent, DirectorOptions, Kernel, SharedMemory,
+};
 pub use model::{compile, DirectorConfig, RsId, VsId};
 pub use table::{desired, Health};
 

@@ -148,6 +148,19 @@ pub struct RealServer {
     pub smtp_alert: bool,
     /// Resolved checkers (index = position among the runnable checkers).
     pub checks: Vec<hc::scheduler::CheckSpec>,
+    /// `BFD_CHECK`s: the real server follows these BFD sessions (their health entries come
+    /// after those of `checks`).
+    pub bfd_checks: Vec<BfdCheckSpec>,
+}
+
+/// A `BFD_CHECK` (keepalived's check_bfd.c): up while the named `bfd_instance`'s session is
+/// Up, driven by the BFD worker's events rather than by polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdCheckSpec {
+    /// The `bfd_instance` name.
+    pub name: String,
+    /// `alpha`: start down until the first Up.
+    pub alpha: bool,
 }
 
 /// A resolved virtual server.
@@ -620,7 +633,30 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             dest.lower_threshold = rs.lthreshold.unwrap_or(0);
             let target = SocketAddr::new(rs.addr, if rs.port.is_some() { port } else { dport });
             let mut checks = Vec::new();
+            let mut bfd_checks: Vec<BfdCheckSpec> = Vec::new();
             for c in &rs.checkers {
+                if let cp::CheckerKind::Bfd(b) = &c.kind {
+                    // check_bfd.c: the BFD must exist and send its events to the checker; a
+                    // real server monitors a session once.
+                    let known = cfg
+                        .bfd_instances
+                        .iter()
+                        .any(|i| i.name == b.name && (i.checker || !i.vrrp));
+                    if !known {
+                        warnings.push(format!("({rid}) BFD_CHECK - BFD {} not configured", b.name));
+                    } else if bfd_checks.iter().any(|x| x.name == b.name) {
+                        warnings.push(format!(
+                            "({rid}) BFD_CHECK - RS already monitoring {}",
+                            b.name
+                        ));
+                    } else {
+                        bfd_checks.push(BfdCheckSpec {
+                            name: b.name.clone(),
+                            alpha: c.common.alpha,
+                        });
+                    }
+                    continue;
+                }
                 match check_spec(cfg, vs, rs, target, c) {
                     Ok(s) => checks.push(s),
                     Err(e) => warnings.push(format!(
@@ -638,6 +674,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 // check_data.c: not inherited from the virtual server; on by default.
                 smtp_alert: smtp_alert::checker_rs_enabled(&mail, rs.smtp_alert),
                 checks,
+                bfd_checks,
             });
         }
         let sorry = vs.sorry_server.map(|(addr, port)| {

@@ -67,7 +67,7 @@ impl Health {
         if let Some(p) = prev {
             for vs in &p.virtual_servers {
                 for rs in &vs.real_servers {
-                    old_specs.insert(rs.id.clone(), &rs.checks);
+                    old_specs.insert(rs.id.clone(), (&rs.checks, &rs.bfd_checks));
                 }
             }
         }
@@ -75,8 +75,9 @@ impl Health {
         for vs in &cfg.virtual_servers {
             for rs in &vs.real_servers {
                 let old = self.checkers.get(&rs.id);
-                let prev_specs = old_specs.get(&rs.id);
-                let v: Vec<CheckerHealth> = rs
+                let prev = old_specs.get(&rs.id);
+                let prev_specs = prev.map(|p| p.0);
+                let mut v: Vec<CheckerHealth> = rs
                     .checks
                     .iter()
                     .enumerate()
@@ -91,6 +92,19 @@ impl Health {
                         }
                     })
                     .collect();
+                // BFD_CHECKs after the polled checkers: a kept one (same name and alpha at the
+                // same position) keeps its state; a new one starts up, or down with alpha.
+                let prev_len = prev_specs.map_or(0, |s| s.len());
+                v.extend(rs.bfd_checks.iter().enumerate().map(|(j, b)| {
+                    let same = prev.and_then(|p| p.1.get(j)) == Some(b);
+                    match (same, old.and_then(|o| o.get(prev_len + j))) {
+                        (true, Some(h)) => *h,
+                        _ => CheckerHealth {
+                            up: !b.alpha,
+                            weight: None,
+                        },
+                    }
+                }));
                 checkers.insert(rs.id.clone(), v);
             }
         }

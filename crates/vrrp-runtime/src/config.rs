@@ -95,6 +95,9 @@ pub(crate) struct InstanceSpec {
     pub track_files: Vec<Tracked>,
     /// `track_process` (weights from the `vrrp_track_process` definitions by default).
     pub track_processes: Vec<Tracked>,
+    /// `track_bfd` (weights from the `bfd_instance` definitions by default; names of
+    /// undefined BFD instances are dropped, as keepalived ignores them).
+    pub track_bfds: Vec<Tracked>,
     /// Paths of the tracked files, by track_file name.
     pub track_file_paths: Vec<(String, String)>,
     pub dont_track_primary: bool,
@@ -332,6 +335,28 @@ fn with_group(
     own
 }
 
+/// `track_bfd` references: the weight defaults to the `bfd_instance`'s `weight` (and its
+/// `reverse`), like keepalived's `vrrp_tracked_bfd`.
+fn track_bfds(cfg: &Config, refs: &[conf_parse::TrackRef]) -> Vec<Tracked> {
+    refs.iter()
+        .map(|r| {
+            let def = cfg.bfd_instances.iter().find(|b| b.name == r.name);
+            match r.weight {
+                Some(w) => Tracked {
+                    name: r.name.clone(),
+                    weight: w,
+                    reverse: r.reverse,
+                },
+                None => Tracked {
+                    name: r.name.clone(),
+                    weight: def.map_or(0, |b| b.weight),
+                    reverse: r.reverse || def.is_some_and(|b| b.weight_reverse),
+                },
+            }
+        })
+        .collect()
+}
+
 fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) -> Vec<Tracked> {
     refs.iter()
         .map(|r| Tracked {
@@ -557,6 +582,10 @@ pub(crate) fn instance_spec(
         track_files: with_group(tracked(&inst.track_file, weight_of_file), &groups, |g| {
             &g.track_file
         }),
+        track_bfds: with_group(track_bfds(cfg, &inst.track_bfd), &groups, |g| &g.track_bfd)
+            .into_iter()
+            .filter(|t| cfg.bfd_instances.iter().any(|b| b.name == t.name))
+            .collect(),
         track_file_paths: cfg
             .track_files
             .iter()

@@ -105,6 +105,17 @@ pub(crate) fn run_loop(
             }
         });
     }
+    if let Some(mut bfd) = opts.bfd_states.clone() {
+        let tx = Tx::<crate::BfdStates>::new(ev_tx.clone());
+        tokio::spawn(async move {
+            loop {
+                let now = bfd.borrow_and_update().clone();
+                if tx.send(now).is_err() || bfd.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
     if opts.handle_signals {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).map_err(|source| VrrpRuntimeError::Io {
@@ -152,6 +163,7 @@ pub(crate) fn run_loop(
         held_published: Vec::new(),
         state_changed: false,
         procs_ok: BTreeMap::new(),
+        bfd_up: BTreeMap::new(),
         groups: BTreeMap::new(),
         pacers: crate::garp::Pacers::from_config(&config),
     };
@@ -338,6 +350,27 @@ pub(crate) fn run_loop(
             Some(Event::Proc(ev)) => {
                 rt.procs_ok.insert(ev.name.clone(), ev.up);
                 rt.recompute_tracking_of(|s| s.track_processes.iter().any(|t| t.name == ev.name));
+            }
+            Some(Event::Bfd(_)) if shutting_down => {}
+            Some(Event::Bfd(states)) => {
+                let changed: Vec<String> = states
+                    .iter()
+                    .filter(|(n, up)| rt.bfd_up.get(*n).copied().unwrap_or(false) != **up)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                for n in &changed {
+                    let up = states.get(n).copied().unwrap_or(false);
+                    log::info!(
+                        "Received BFD event: instance {n} is in state {}",
+                        if up { "Up" } else { "Down" }
+                    );
+                }
+                rt.bfd_up = states;
+                if !changed.is_empty() {
+                    rt.recompute_tracking_of(|s| {
+                        s.track_bfds.iter().any(|t| changed.contains(&t.name))
+                    });
+                }
             }
             Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
             Some(Event::File) => {}

@@ -37,6 +37,8 @@ pub(crate) enum Event {
     File,
     /// Links changed (or the link watch failed).
     Link(Result<(), String>),
+    /// The BFD sessions' states (by `bfd_instance` name, true: Up), as now known.
+    Bfd(crate::BfdStates),
 }
 
 /// The shutdown request.
@@ -70,6 +72,11 @@ impl From<ProcEvent> for Event {
 impl From<()> for Event {
     fn from((): ()) -> Event {
         Event::File
+    }
+}
+impl From<crate::BfdStates> for Event {
+    fn from(b: crate::BfdStates) -> Event {
+        Event::Bfd(b)
     }
 }
 impl From<Result<(), String>> for Event {

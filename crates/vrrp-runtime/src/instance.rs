@@ -724,6 +724,10 @@ impl Rt {
             let ok = self.procs_ok.get(&t.name).copied().unwrap_or(true);
             weigh(ok, t.weight, t.reverse, &mut fault);
         }
+        for t in &inst.spec.track_bfds {
+            let ok = self.bfd_up.get(&t.name).copied().unwrap_or(false);
+            weigh(ok, t.weight, t.reverse, &mut fault);
+        }
         for t in &inst.spec.track_files {
             // keepalived: weight 0 -> a non-zero value is a fault; else value × weight.
             let v = inst.track_file_values.get(&t.name).copied().unwrap_or(0);

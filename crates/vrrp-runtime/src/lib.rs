@@ -142,7 +142,14 @@ pub struct RuntimeOptions {
     pub vip_lease: Option<bool>,
     /// Override the planned handover on shutdown (None: on).
     pub planned_handover: Option<bool>,
+    /// BFD session states from the BFD worker (`track_bfd`): every change of the map is
+    /// applied to the instances tracking a session whose state changed, as a tracked
+    /// interface's would be. `None`: every tracked BFD stays down.
+    pub bfd_states: Option<tokio::sync::watch::Receiver<BfdStates>>,
 }
+
+/// BFD session states by `bfd_instance` name (true: Up).
+pub type BfdStates = std::collections::BTreeMap<String, bool>;
 
 impl std::fmt::Debug for RuntimeOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -47,6 +47,8 @@ struct Deps {
     files: Vec<conf_parse::TrackFile>,
     procs: Vec<conf_parse::TrackProcess>,
     groups: Vec<conf_parse::SyncGroup>,
+    /// The tracked `bfd_instance`s (their weight is the default `track_bfd` weight).
+    bfds: Vec<conf_parse::BfdInstance>,
 }
 
 /// What the runtime reads from a configuration besides the instances (a change here is a VRRP
@@ -174,7 +176,14 @@ fn deps(cfg: &Config, inst: &conf_parse::VrrpInstance) -> Deps {
     let scripts = refs(&inst.track_script, |g| &g.track_script);
     let files = refs(&inst.track_file, |g| &g.track_file);
     let procs = refs(&inst.track_process, |g| &g.track_process);
+    let bfds = refs(&inst.track_bfd, |g| &g.track_bfd);
     Deps {
+        bfds: cfg
+            .bfd_instances
+            .iter()
+            .filter(|b| bfds.contains(&b.name))
+            .cloned()
+            .collect(),
         global: cfg.global.clone(),
         scripts: cfg
             .vrrp_scripts

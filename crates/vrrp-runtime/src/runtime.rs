@@ -31,6 +31,9 @@ pub(crate) struct Rt {
     pub(crate) state_changed: bool,
     /// Quorum of each tracked `vrrp_track_process`, by name.
     pub(crate) procs_ok: BTreeMap<String, bool>,
+    /// State of each BFD session as last reported by the BFD worker (true: Up); a session
+    /// not reported yet is down (keepalived's `bfd_up` starts false).
+    pub(crate) bfd_up: BTreeMap<String, bool>,
     /// The running sync groups, for their own notifications.
     pub(crate) groups: BTreeMap<String, GroupRt>,
     /// Gratuitous ARP/NA pacing per interface (`garp_group`, `vrrp_garp_interval`).

@@ -116,7 +116,8 @@ static MISC_CHECK: &[Kw] = &[
     s("user").imp(&["lab_misc_runs_as_user"]),
 ];
 static FILE_CHECK: &[Kw] = &[s("track_file").imp(LAB_MAIL), s("weight").imp(LAB_MAIL)];
-static BFD_CHECK: &[Kw] = &[s("name"), s("alpha")];
+const BFD_CHECK_T: &[&str] = &["lab_bfd_check_follows_bfd_states"];
+static BFD_CHECK: &[Kw] = &[s("name").imp(BFD_CHECK_T), s("alpha").imp(BFD_CHECK_T)];
 
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
@@ -129,7 +130,7 @@ pub static CHECKERS: &[Kw] = &[
     b("UDP_CHECK", UDP_CHECK).imp(&["lab_udp_check"]),
     b("PING_CHECK", PING_CHECK).imp(&["lab_ping_check"]),
     b("FILE_CHECK", FILE_CHECK).imp(LAB_MAIL),
-    b("BFD_CHECK", BFD_CHECK).todo("no BFD subsystem yet"),
+    b("BFD_CHECK", BFD_CHECK).imp(BFD_CHECK_T),
 ];
 
 static REAL_SERVER: &[Kw] = &[
@@ -232,19 +233,24 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     b("real_server", REAL_SERVER).imp(&["vm_dr_failover_and_reference_table"]),
 ];
 
+const BFD_LAB: &[&str] = &[
+    "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
+    "lab_bfd_worker_with_reference_keepalived_both_directions",
+];
+const BFD_NO_LAB: &str = "run by the BFD worker, not shown by a lab test yet";
 pub(super) static BFD_INSTANCE: &[Kw] = &[
-    s("source_ip"),
-    s("neighbor_ip"),
+    s("source_ip").imp(BFD_LAB),
+    s("neighbor_ip").imp(BFD_LAB),
     alias("neighbour_ip", "neighbor_ip"),
-    s("min_rx"),
-    s("min_tx"),
-    s("idle_tx"),
-    s("multiplier"),
-    s("passive"),
-    s("ttl"),
+    s("min_rx").imp(BFD_LAB),
+    s("min_tx").imp(BFD_LAB),
+    s("idle_tx").todo(BFD_NO_LAB),
+    s("multiplier").imp(BFD_LAB),
+    s("passive").todo(BFD_NO_LAB),
+    s("ttl").todo(BFD_NO_LAB),
     alias("hoplimit", "ttl"),
-    s("max_hops"),
-    s("weight"),
-    s("vrrp"),
-    s("checker"),
+    s("max_hops").todo(BFD_NO_LAB),
+    s("weight").todo(BFD_NO_LAB),
+    s("vrrp").todo(BFD_NO_LAB),
+    s("checker").todo(BFD_NO_LAB),
 ];

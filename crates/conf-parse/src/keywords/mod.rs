@@ -161,7 +161,10 @@ pub static ROOT: &[Kw] = &[
     v("virtual_server_group")
         .imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     b("virtual_server", VIRTUAL_SERVER).imp(&["vm_dr_failover_and_reference_table"]),
-    b("bfd_instance", BFD_INSTANCE).todo("no BFD subsystem yet"),
+    b("bfd_instance", BFD_INSTANCE).imp(&[
+        "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
+        "lab_bfd_worker_with_reference_keepalived_both_directions",
+    ]),
     b("track_file", TRACK_FILE).imp(&["lab_track_file_fault"]),
     Kw {
         name: "vrrp_track_file",
