@@ -292,6 +292,19 @@ fn config() -> impl Strategy<Value = Config> {
                 c.global.vrrp_strict = strict;
                 c.global.vrrp_garp_interval = garp;
                 c.vrrp_instances = instances;
+                if strict {
+                    // Strict mode's fix-ups (keepalived's): no authentication, no v2 accept
+                    // mode, IPv6 is v3.
+                    for v in &mut c.vrrp_instances {
+                        v.authentication = None;
+                        if v.accept == Some(true) {
+                            v.accept = Some(false);
+                        }
+                        if v.virtual_ipaddress.first().is_some_and(|a| a.addr.is_ipv6()) {
+                            v.version = Some(3);
+                        }
+                    }
+                }
                 c.virtual_servers = vss;
                 c.vrrp_scripts = scripts
                     .into_iter()

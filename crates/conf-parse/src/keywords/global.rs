@@ -9,7 +9,7 @@ const NO_SNMP: &str = "no SNMP agent (AgentX) yet";
 const NO_DBUS: &str = "no D-Bus interface yet";
 const NO_BFD: &str = "no BFD subsystem yet";
 const NO_FIREWALL: &str =
-    "no iptables/ipsets/nftables support yet (nothing blocks traffic to the VIPs)";
+    "no iptables/ipsets backend yet (the VIP firewall is nftables, as in the Debian reference)";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
     "process scheduling (nice, realtime priority, CPU affinity, RLIMIT_RTTIME, mlockall) is not set yet";
@@ -85,18 +85,21 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_iptables").todo(NO_FIREWALL),
     s("vrrp_ipsets").todo(NO_FIREWALL),
-    s("nftables").todo(NO_FIREWALL),
-    s("nftables_priority").todo(NO_FIREWALL),
-    s("nftables_ifindex").todo(NO_FIREWALL),
+    s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
+    s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
+    s("nftables_ifindex")
+        .todo("only changes the link-local VIP sets, and link-local VIPs are not in the firewall yet"),
     s("nftables_ipvs").todo(NO_NFT_IPVS),
     s("nftables_ipvs_priority").todo(NO_NFT_IPVS),
     s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
-    s("nftables_counters").todo(NO_FIREWALL),
+    s("nftables_counters").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("vrrp_check_unicast_src").imp(&["lab_global_check_unicast_src"]),
     s("vrrp_skip_check_adv_addr").todo(super::vrrp::SKIP_CHECK),
-    s("vrrp_strict").todo(
-        "only changes the default of `accept`; keepalived's strict checks and its firewall blocking are not applied",
-    ),
+    s("vrrp_strict").imp(&[
+        "lab_interop_strict_nftables_same_as_reference",
+        "lab_strict_mode_config_test_verdicts_same_as_reference",
+        "lab_strict_nftables_leftover_of_killed_run_cleaned",
+    ]),
     s("vrrp_priority").todo(NO_SCHED),
     s("vrrp_no_swap").todo(NO_SCHED),
     s("vrrp_rt_priority").todo(NO_SCHED),
