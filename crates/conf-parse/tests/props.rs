@@ -300,7 +300,10 @@ fn config() -> impl Strategy<Value = Config> {
                         if v.accept == Some(true) {
                             v.accept = Some(false);
                         }
-                        if v.virtual_ipaddress.first().is_some_and(|a| a.addr.is_ipv6()) {
+                        if v.virtual_ipaddress
+                            .first()
+                            .is_some_and(|a| a.addr.is_ipv6())
+                        {
                             v.version = Some(3);
                         }
                     }
