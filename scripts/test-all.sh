@@ -22,7 +22,7 @@ mkdir -p "$LOGDIR"
 ALL_STAGES=(install fmt clippy unit lab vm fuzz)
 if [ $# -gt 0 ]; then STAGES=("$@"); else STAGES=("${ALL_STAGES[@]}"); fi
 
-DEB_PACKAGES=(qemu-system-x86 busybox-static cpio kmod iproute2 keepalived ipvsadm arping curl tshark
+DEB_PACKAGES=(qemu-system-x86 nftables busybox-static cpio kmod iproute2 keepalived ipvsadm arping curl tshark
     dnsmasq-base python3 procps psmisc xz-utils zstd openssl time
     # build dependencies of the upstream keepalived 2.4.3 reference peer (scripts/build-reference.sh)
     build-essential autoconf automake libtool pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
@@ -69,7 +69,7 @@ stage_install() {
         cargo install cargo-fuzz --locked || die "cargo install cargo-fuzz failed"
     fi
     # Tools the lab and VM stages rely on: say what is missing and how to get it.
-    for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3; do
+    for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
             || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
     done

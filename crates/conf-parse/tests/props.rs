@@ -318,6 +318,22 @@ fn config() -> impl Strategy<Value = Config> {
                 for (i, v) in c.vrrp_instances.iter_mut().enumerate() {
                     v.name = format!("{}_{i}", v.name);
                 }
+                if strict {
+                    // Strict mode's fix-ups (keepalived's): no authentication, no v2 accept
+                    // mode, IPv6 is v3.
+                    for v in &mut c.vrrp_instances {
+                        v.authentication = None;
+                        if v.accept == Some(true) {
+                            v.accept = Some(false);
+                        }
+                        if v.virtual_ipaddress
+                            .first()
+                            .is_some_and(|a| a.addr.is_ipv6())
+                        {
+                            v.version = Some(3);
+                        }
+                    }
+                }
                 c.virtual_servers = vss;
                 c.vrrp_scripts = scripts
                     .into_iter()

@@ -13,6 +13,8 @@
 //! * rules: [`Rtnl::add_rule`], [`Rtnl::del_rule`] with a [`RuleSpec`];
 //! * link events: [`LinkWatch`] (a socket in the link multicast group, for event-driven
 //!   link tracking instead of polling);
+//! * nftables: [`nft::Nft`] commits [`nft::Batch`]es of tables, chains, sets, elements and
+//!   rules over `NETLINK_NETFILTER` (the VIP firewall of `vrrp_strict`/`no_accept`);
 //! * namespaces: [`netns::in_netns`] runs a closure on a helper thread that has joined
 //!   another network namespace (the calling thread is never moved).
 //!
@@ -26,6 +28,7 @@ mod addr;
 mod error;
 mod link;
 pub mod netns;
+pub mod nft;
 mod packet;
 mod route;
 mod rtnl;

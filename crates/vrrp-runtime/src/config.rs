@@ -533,7 +533,8 @@ pub(crate) fn instance_spec(
         },
         preempt: inst.preempt,
         preempt_delay: Some(inst.preempt_delay).filter(|d| !d.is_zero()),
-        accept: inst.accept.unwrap_or(!strict),
+        // keepalived: strict mode has no accept mode on v2 (RFC 3768), whatever is configured.
+        accept: inst.accept.unwrap_or(!strict) && !(strict && version == Version::V2),
         auth,
         down_timer_adverts: u8::try_from(
             inst.down_timer_adverts

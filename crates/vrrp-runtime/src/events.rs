@@ -87,7 +87,7 @@ pub(crate) fn run_loop(
     let lease = opts
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
-    let kernel = Kernel::new(opts.metrics.clone(), lease)?;
+    let kernel = Kernel::new(opts.metrics.clone(), lease, &config.global.nftables)?;
     let fifo_paths = config::notify_fifos(&config);
 
     // Shutdown: external watch and/or signals, forwarded into the inbox.
@@ -420,6 +420,7 @@ pub(crate) fn run_loop(
     }
     rt.kernel.clear_statics();
     if !rt.opts.dont_release_vrrp {
+        rt.kernel.firewall.cleanup();
         for i in rt.insts.ids() {
             rt.kernel.drop_vmacs(&mut rt.insts[i]);
         }

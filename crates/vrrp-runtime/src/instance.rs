@@ -121,6 +121,9 @@ pub(crate) struct Instance {
     pub(crate) garp_ifs: Vec<(String, [u8; 6], PacketSocket)>,
     pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
     pub(crate) holding: bool,
+    /// The VIPs this instance put in the firewall's `vips` sets (`no_accept`/`vrrp_strict`
+    /// while master).
+    pub(crate) fw_vips: Vec<IpAddr>,
     pub(crate) last_refresh: Option<Instant>,
     /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
@@ -562,6 +565,7 @@ impl Rt {
             addr_vmacs,
             notify: Some(ntx),
             holding: false,
+            fw_vips: Vec::new(),
             last_refresh: None,
             lease_msgs: None,
             link_up: link.up && link.lower_up,

@@ -715,3 +715,212 @@ fn lab_interop_use_vmac_addr_same_as_reference() {
     );
     assert_eq!(seen[0], seen[1]);
 }
+
+/// `nft list ruleset` in `host`'s namespace, with rule counters' values blanked (they count
+/// whatever traffic passed).
+fn nft_ruleset(host: &testlab::netns::Host) -> String {
+    let out = host.run_ok(&["nft", "list", "ruleset"]).unwrap_or_default();
+    out.lines()
+        .map(|l| match l.find("counter packets ") {
+            Some(i) => {
+                let rest = &l[i + "counter packets ".len()..];
+                // "N bytes M VERDICT..."
+                let tail = rest.splitn(4, ' ').nth(3).unwrap_or("");
+                format!("{}counter {tail}", &l[..i])
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What one implementation did with a firewall configuration: the ruleset as master, as backup
+/// (a higher-priority reference peer took VI_1 over), after a graceful stop, and whether a
+/// client's TCP SYN reached the IPv4 VIP while the director was master.
+#[derive(Debug, PartialEq)]
+struct FwRun {
+    master: String,
+    backup: String,
+    stopped: String,
+    client_reaches_vip: bool,
+}
+
+const FW_VIP6: &str = "fd00::10";
+
+fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str) -> FwRun {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n{global}\n}}\n{}{}",
+        instance(
+            "VI_1",
+            51,
+            150,
+            extra4,
+            &format!("    {VIP}/24\n    10.0.0.11/24")
+        ),
+        instance(
+            "VI_6",
+            52,
+            150,
+            // Strict mode wants a link-local first IPv6 VIP (a configuration error otherwise),
+            // whose firewall set is not there yet: VI_6 is not strict, `extra6` says whether it
+            // accepts.
+            &format!("  version 3\n  strict_mode false\n{extra6}"),
+            &format!("    {FW_VIP6}/64")
+        ),
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.host.add_addr("fd00::1/64").expect("a6");
+    let b = director(
+        &lab,
+        "b",
+        "10.0.0.2",
+        &instance(
+            "VI_1",
+            51,
+            200,
+            // The same VRRP version as VI_1 of `a`.
+            &extra4
+                .lines()
+                .filter(|l| l.contains("version"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            &format!("    {VIP}/24\n    10.0.0.11/24"),
+        ),
+    );
+    let c = lab.host("c").expect("client");
+    c.add_addr("10.0.0.3/24").expect("c addr");
+    let ka;
+    let who = if ours {
+        a.start(&lab, &[]);
+        "ours"
+    } else {
+        ka = start_reference(&lab, &a);
+        a.proc = Some(ka);
+        "reference"
+    };
+    let r = wait_until(Duration::from_secs(10), || {
+        a.has_vip(VIP) && a.has_vip(FW_VIP6)
+    });
+    assert!(r.is_ok(), "{who} did not become master:\n{}", a.log());
+    // Both instances are master once their VIPs are there; the firewall went in first.
+    std::thread::sleep(Duration::from_millis(300));
+    let master = nft_ruleset(&a.host);
+    // A TCP connection to a closed port of the VIP: refused (curl's 7) when the packet got
+    // there, a time-out (28) when it was dropped.
+    let url = format!("http://{VIP}:9/");
+    let client_reaches_vip = c
+        .run(&["curl", "-s", "-m", "2", &url])
+        .map(|o| matches!(o.status.code(), Some(0 | 7)))
+        .unwrap_or(false);
+    // A higher-priority peer (the reference, in both runs) takes VI_1 over.
+    let kb = start_reference(&lab, &b);
+    let ds = [&a, &b];
+    wait_holder(&ds, 1, VIP, Duration::from_secs(12));
+    std::thread::sleep(Duration::from_millis(300));
+    let backup = nft_ruleset(&a.host);
+    let st = a.proc.as_ref().expect("proc").stop(Duration::from_secs(10));
+    assert!(st.is_ok(), "{who} stopped");
+    let stopped = nft_ruleset(&a.host);
+    kb.stop(Duration::from_secs(5)).ok();
+    FwRun {
+        master,
+        backup,
+        stopped,
+        client_reaches_vip,
+    }
+}
+
+fn firewall_same_as_reference(tag: &str, global: &str, extra4: &str, extra6: &str) -> FwRun {
+    let reference = firewall_run(&format!("{tag}r"), false, global, extra4, extra6);
+    let ours = firewall_run(&format!("{tag}o"), true, global, extra4, extra6);
+    assert_eq!(
+        ours, reference,
+        "ours (left) and the reference (right) differ"
+    );
+    assert!(reference.stopped.trim().is_empty(), "{reference:?}");
+    ours
+}
+
+// Proves the `vrrp_strict` VIP firewall (nftables backend): the same configuration under ours
+// and under the reference 2.2.7 gives the same `nft list ruleset` as master (ip and ip6 tables
+// `keepalived`, set `vips`, in/out drop chains at priority filter - 1, the ip6 neighbour
+// discovery and link-local chains; the IPv6 instance by `no_accept`), as backup (VI_1's addresses out of the set, tables kept)
+// and after stop (no tables); a client cannot reach the VIP under either.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_strict_nftables_same_as_reference() {
+    let r = firewall_same_as_reference("fwst", "  vrrp_strict", "", "  no_accept");
+    assert!(r.master.contains("table ip keepalived"), "{}", r.master);
+    assert!(r.master.contains("elements = { 10.0.0.10, 10.0.0.11 }"));
+    assert!(r.master.contains("table ip6 keepalived"));
+    assert!(!r.backup.contains("10.0.0.10"), "{}", r.backup);
+    assert!(!r.client_reaches_vip, "the strict master's VIP answered");
+}
+
+// Proves `no_accept` without strict mode, `nftables TABLE`, `nftables_priority`,
+// `nftables_counters` and `nftables_ifindex`, and `accept` on a v3 instance: same rulesets
+// as the reference (table `kad`, chains at priority filter - 5, counters on every rule, no ip6
+// table as VI_6 accepts), and the client reaches nothing on VI_1's VIP.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_nftables_settings_same_as_reference() {
+    let g = "  nftables kad\n  nftables_priority -5\n  nftables_counters\n  nftables_ifindex";
+    let r = firewall_same_as_reference("fwse", g, "  no_accept", "  accept");
+    assert!(r.master.contains("table ip kad"), "{}", r.master);
+    assert!(r.master.contains("priority filter - 5"));
+    assert!(r.master.contains("counter drop"));
+    assert!(!r.master.contains("ip6"), "{}", r.master);
+    assert!(!r.client_reaches_vip);
+}
+
+// Proves `accept` under `vrrp_strict` on a v3 instance: no firewall for it under ours or the
+// reference (same rulesets), and a client reaches the VIP.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_strict_accept_v3_reaches_vip() {
+    let r =
+        firewall_same_as_reference("fwac", "  vrrp_strict", "  version 3\n  accept", "  accept");
+    assert!(r.master.trim().is_empty(), "{}", r.master);
+    assert!(r.client_reaches_vip, "the VIP did not answer with accept");
+}
+
+// Proves a killed run's firewall is cleaned: ours, SIGKILLed as a strict master, leaves its
+// tables; started again, it replaces them with one fresh set of tables (the same ruleset as
+// the first run's), and removes them at stop.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_strict_nftables_leftover_of_killed_run_cleaned() {
+    let lab = Lab::new("fwkill").expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vrrp_strict\n}}\n{}",
+        instance("VI_1", 51, 150, "", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.start(&lab, &[]);
+    let r = wait_until(Duration::from_secs(10), || a.has_vip(VIP));
+    assert!(r.is_ok(), "not master:\n{}", a.log());
+    std::thread::sleep(Duration::from_millis(300));
+    let first = nft_ruleset(&a.host);
+    assert!(first.contains("elements = { 10.0.0.10 }"), "{first}");
+    a.proc.as_ref().expect("proc").kill();
+    assert_eq!(
+        nft_ruleset(&a.host),
+        first,
+        "a killed run leaves its tables"
+    );
+    a.start(&lab, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    let r = wait_until(Duration::from_secs(10), || {
+        a.log().contains("setting firewall drop rule")
+    });
+    assert!(r.is_ok(), "no firewall:\n{}", a.log());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(nft_ruleset(&a.host), first, "{}", a.log());
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .stop(Duration::from_secs(10))
+        .ok();
+    assert_eq!(nft_ruleset(&a.host), "");
+}

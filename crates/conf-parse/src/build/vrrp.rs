@@ -36,6 +36,75 @@ impl Builder {
         for v in &mut c.vrrp_instances {
             self.finish_auth_hmac(v, global_strict);
             let version = v.version.unwrap_or(global_version);
+            // keepalived's strict-mode fix-ups (vrrp_complete_instance): no authentication,
+            // no accept mode on v2 (RFC 3768). keepalived reports both as configuration errors
+            // (`-t` exits 5).
+            if v.strict_mode.unwrap_or(global_strict) {
+                let first6 = v.virtual_ipaddress.first().and_then(|a| match a.addr {
+                    std::net::IpAddr::V6(x) => Some(x),
+                    std::net::IpAddr::V4(_) => None,
+                });
+                let strict_err = |b: &mut Builder, msg: String, hint: &str| {
+                    let d = Diagnostic::new(
+                        Severity::Error,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &v.loc.0,
+                        msg,
+                    )
+                    .with_hint(hint);
+                    b.emit(d);
+                };
+                if let Some(a) = first6 {
+                    if version == 2 {
+                        strict_err(
+                            self,
+                            format!(
+                                "({}) cannot use IPv6 with VRRP version 2; setting version 3",
+                                v.name
+                            ),
+                            "IPv6 VRRP is version 3 (RFC 5798)",
+                        );
+                        v.version = Some(3);
+                    }
+                    if a.segments()[0] & 0xffc0 != 0xfe80 {
+                        strict_err(
+                            self,
+                            format!("({}) the first IPv6 VIP address must be link local", v.name),
+                            "list a link-local (fe80::/10) VIP first (RFC 5798)",
+                        );
+                    }
+                }
+                if v.authentication.take().is_some() {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &v.loc.0,
+                        format!(
+                            "({}) Strict mode does not support authentication. Ignoring.",
+                            v.name
+                        ),
+                    )
+                    .with_hint("remove `authentication`, or `vrrp_strict`/`strict_mode`");
+                    self.emit(d);
+                }
+                if version == 2 && v.accept == Some(true) {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &v.loc.0,
+                        format!(
+                            "({}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
+                            v.name
+                        ),
+                    )
+                    .with_hint("use `version 3` for accept mode in strict mode");
+                    self.emit(d);
+                    v.accept = Some(false);
+                }
+            }
             if version == 2 && v.advert_int.subsec_micros() != 0 {
                 let us = v.advert_int.as_micros();
                 let secs = ((us + 500_000) / 1_000_000).max(1) as u64;

@@ -9,7 +9,7 @@ const NO_SNMP: &str = "no SNMP agent (AgentX) yet";
 const NO_DBUS: &str = "no D-Bus interface yet";
 const NO_BFD: &str = "no BFD subsystem yet";
 const NO_FIREWALL: &str =
-    "no iptables/ipsets/nftables support yet (nothing blocks traffic to the VIPs)";
+    "no iptables/ipsets backend yet (the VIP firewall is nftables, as in the Debian reference)";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
     "process scheduling (nice, realtime priority, CPU affinity, RLIMIT_RTTIME, mlockall) is not set yet";
@@ -46,16 +46,16 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("smtp_alert_vrrp").todo(UNTESTED),
     s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
-    s("dynamic_interfaces").todo(
-        "parsed but not read at run time yet (interfaces are handled as without it)",
-    ),
+    s("dynamic_interfaces")
+        .todo("parsed but not read at run time yet (interfaces are handled as without it)"),
     s("no_email_faults").todo(UNTESTED),
     s("default_interface").todo(
         "differs from keepalived 2.2.7: here it is the interface of a vrrp_instance without one \
          (keepalived refuses such an instance: Unknown interface), while a static_ipaddress \
          without dev is refused here (keepalived puts it on default_interface, else eth0)",
     ),
-    s("disable_local_igmp").todo("not read at run time yet (IGMP on VMAC base interfaces is left as is)"),
+    s("disable_local_igmp")
+        .todo("not read at run time yet (IGMP on VMAC base interfaces is left as is)"),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
     s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     s("lvs_flush_on_stop").todo(
@@ -68,7 +68,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_mcast_group4").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_mcast_group6").imp(&["lab_mcast_group6_same_as_reference"]),
     s("vrrp_garp_master_delay").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
-    s("vrrp_garp_master_repeat").imp(&["lab_global_vrrp_defaults_on_the_wire", "lab_interop_garp_group_pacing_same_as_reference"]),
+    s("vrrp_garp_master_repeat").imp(&[
+        "lab_global_vrrp_defaults_on_the_wire",
+        "lab_interop_garp_group_pacing_same_as_reference",
+    ]),
     s("vrrp_garp_master_refresh").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_garp_master_refresh_repeat").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_garp_lower_prio_delay").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
@@ -85,18 +88,22 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_iptables").todo(NO_FIREWALL),
     s("vrrp_ipsets").todo(NO_FIREWALL),
-    s("nftables").todo(NO_FIREWALL),
-    s("nftables_priority").todo(NO_FIREWALL),
-    s("nftables_ifindex").todo(NO_FIREWALL),
+    s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
+    s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
+    s("nftables_ifindex").todo(
+        "only changes the link-local VIP sets, and link-local VIPs are not in the firewall yet",
+    ),
     s("nftables_ipvs").todo(NO_NFT_IPVS),
     s("nftables_ipvs_priority").todo(NO_NFT_IPVS),
     s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
-    s("nftables_counters").todo(NO_FIREWALL),
+    s("nftables_counters").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("vrrp_check_unicast_src").imp(&["lab_global_check_unicast_src"]),
     s("vrrp_skip_check_adv_addr").todo(super::vrrp::SKIP_CHECK),
-    s("vrrp_strict").todo(
-        "only changes the default of `accept`; keepalived's strict checks and its firewall blocking are not applied",
-    ),
+    s("vrrp_strict").imp(&[
+        "lab_interop_strict_nftables_same_as_reference",
+        "lab_strict_mode_config_test_verdicts_same_as_reference",
+        "lab_strict_nftables_leftover_of_killed_run_cleaned",
+    ]),
     s("vrrp_priority").todo(NO_SCHED),
     s("vrrp_no_swap").todo(NO_SCHED),
     s("vrrp_rt_priority").todo(NO_SCHED),

@@ -14,9 +14,6 @@ pub(super) const SKIP_CHECK: &str =
 /// `sync_group_tracking_weight` and the deprecated `global_tracking` (which sets it).
 const SYNC_WEIGHTS: &str = "not read: members' own tracking weights always apply here, while \
      keepalived zeroes them in a sync group unless this is set";
-/// `accept` / `no_accept`.
-const ACCEPT: &str =
-    "typed but not read at run time: VIPs always accept traffic (no_accept is not applied)";
 
 pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
 
@@ -127,10 +124,10 @@ pub static VRRP_INSTANCE: &[Kw] = &[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
     ]),
-    s("accept").todo(ACCEPT),
-    s("no_accept").todo(ACCEPT),
+    s("accept").imp(&["lab_interop_strict_accept_v3_reaches_vip"]),
+    s("no_accept").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("skip_check_adv_addr").todo(SKIP_CHECK),
-    s("strict_mode").todo("typed but only sets the default of accept, itself ignored at run time"),
+    s("strict_mode").imp(&["lab_interop_strict_nftables_same_as_reference"]),
     s("preempt").imp(&["lab_v2_sigstop_failover_and_lease_expiry"]),
     s("nopreempt").imp(&["lab_nopreempt"]),
     s("preempt_delay").imp(&["lab_preempt_delay_same_as_reference"]),
