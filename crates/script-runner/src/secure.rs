@@ -261,8 +261,14 @@ pub(crate) fn check(
         match check_path(&real.to_string_lossy()) {
             Ok(()) => {}
             Err(e) if security => return Err(e),
+            Err(ScriptError::Insecure { component, why, .. }) => log::warn!(
+                "Unsafe permissions found for script '{argv0}' (run as uid:gid {}:{}): \
+                 {component} {why}; enable_script_security would refuse it",
+                who.uid,
+                who.gid
+            ),
             Err(e) => log::warn!(
-                "Unsafe permissions found for script '{argv0}' run as uid:gid {}:{}: {e}",
+                "script '{argv0}' (run as uid:gid {}:{}): {e}",
                 who.uid,
                 who.gid
             ),
