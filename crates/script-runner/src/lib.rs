@@ -28,7 +28,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 pub use argv::{shell_line, split, SplitError};
-pub use secure::{Identity, Unsafe};
+pub use secure::{check_path, Identity, Unsafe};
 
 /// Grace between SIGTERM and SIGKILL when a script times out (keepalived: 2 s).
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -150,6 +150,48 @@ impl Policy {
             who,
         })
     }
+
+    /// The user (and group) a script runs as, by name: its own, else `script_user`, else
+    /// `keepalived_script` if it exists; `None`: ourselves (refused under
+    /// `enable_script_security`). The names are checked to exist.
+    pub fn user_names(
+        &self,
+        own: Option<(&str, Option<&str>)>,
+    ) -> Result<Option<(String, Option<String>)>, ScriptError> {
+        let default = self
+            .script_user
+            .as_ref()
+            .map(|(u, g)| (u.as_str(), g.as_deref()));
+        if let Some((u, g)) = own.or(default) {
+            secure::lookup_user(u, g)?;
+            return Ok(Some((u.to_string(), g.map(String::from))));
+        }
+        secure::resolve_user(None, None, self.security)?;
+        Ok(secure::lookup_user("keepalived_script", None)
+            .ok()
+            .map(|_| ("keepalived_script".to_string(), None)))
+    }
+}
+
+/// A script run as exactly `user [group]` (`None`: as ourselves), checked as
+/// [`Policy::prepare`] does (`security`: `enable_script_security`) — for a caller that chose
+/// the user itself (see [`Policy::user_names`]).
+pub fn prepare_as(
+    mut argv: Vec<String>,
+    user: Option<(&str, Option<&str>)>,
+    security: bool,
+) -> Result<Script, ScriptError> {
+    let who = match user {
+        Some((u, g)) => secure::lookup_user(u, g)?,
+        None => Identity::ours(),
+    };
+    let checked = secure::check(&mut argv, who, security)?;
+    Ok(Script {
+        argv,
+        program: checked.program,
+        shell: checked.shell,
+        who,
+    })
 }
 
 /// A script ready to run.

@@ -61,7 +61,7 @@ impl std::fmt::Display for Unsafe {
     }
 }
 
-fn lookup_user(user: &str, group: Option<&str>) -> Result<Identity, ScriptError> {
+pub(crate) fn lookup_user(user: &str, group: Option<&str>) -> Result<Identity, ScriptError> {
     use nix::unistd::{Group, User};
     let u = match User::from_name(user) {
         Ok(Some(u)) => u,
@@ -149,7 +149,7 @@ fn find_path(name: &str, who: Identity) -> Result<PathBuf, ScriptError> {
 /// the whole a regular file or symbolic link (not followed), each owned by root and — a
 /// directory without the sticky bit, or a file — writable neither by a group other than root's
 /// nor by everyone. The error names the first unsafe component.
-pub(crate) fn check_path(path: &str) -> Result<(), ScriptError> {
+pub fn check_path(path: &str) -> Result<(), ScriptError> {
     let mut from = 0;
     loop {
         let (comp, last) = match path[from..].find('/') {
