@@ -2,23 +2,19 @@
 //! with weight N (N ≤ 253); anything else = down. At `misc_timeout` the script's process group
 //! gets SIGTERM, 2 s later SIGKILL, and the check fails ("timed out").
 //!
-//! The script runs in its own process group, with stdin/stdout/stderr on /dev/null, as `user`
-//! (and `group`) when given, and — with `script_security` — only when neither it nor any
-//! directory above it is writable by anyone but root (keepalived's `enable_script_security`).
+//! The script runs through the `script-runner` crate: in its own process group, with
+//! stdin/stdout/stderr on /dev/null, as `user` (and `group`) when given (else as ourselves), and
+//! — with `script_security`, when it runs as root — only when neither it nor any directory above
+//! it can be replaced by anyone but root (keepalived's `enable_script_security`).
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
-
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 
 use crate::checker::MiscCheck;
 use crate::result::{Failure, Status, WeightAdjust};
 
 /// Grace between SIGTERM and SIGKILL (keepalived: 2 s).
-pub const KILL_GRACE: Duration = Duration::from_secs(2);
+pub const KILL_GRACE: Duration = script_runner::KILL_GRACE;
 
 /// Map an exit code to a verdict (keepalived's rules).
 pub fn judge_exit(dynamic: bool, code: i32) -> Status {
@@ -29,110 +25,40 @@ pub fn judge_exit(dynamic: bool, code: i32) -> Status {
     }
 }
 
-/// keepalived-style script security: the file and every directory above it must not be
-/// writable by group/other, nor owned by a non-root user (sticky directories excepted).
+/// keepalived's `enable_script_security` test of the path that runs (symbolic links
+/// resolved): neither the file nor a directory above it may be owned by anyone but root, nor be
+/// writable by a non-root group or everyone (sticky directories excepted). The error names the
+/// component and why.
 pub fn script_is_secure(path: &Path) -> Result<(), String> {
-    let mut p = Some(path);
-    while let Some(cur) = p {
-        if cur.as_os_str().is_empty() {
-            break;
-        }
-        let md = std::fs::metadata(cur).map_err(|e| format!("{}: {e}", cur.display()))?;
-        let mode = md.permissions().mode();
-        let sticky_dir = md.is_dir() && mode & 0o1000 != 0;
-        if !sticky_dir && (mode & 0o022 != 0 || (md.uid() != 0 && mode & 0o200 != 0)) {
-            return Err(format!("{} is writable by a non-root user", cur.display()));
-        }
-        p = cur.parent();
-    }
-    Ok(())
-}
-
-fn resolve_program(argv0: &str) -> Option<std::path::PathBuf> {
-    if argv0.contains('/') {
-        return Some(argv0.into());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(argv0))
-        .find(|p| p.is_file())
+    let real = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    script_runner::check_path(&real.to_string_lossy()).map_err(|e| e.to_string())
 }
 
 pub(crate) async fn check_misc(m: &MiscCheck) -> Status {
     let Some(argv0) = m.argv.first() else {
         return Status::Down(Failure::Script("empty misc_path".into()));
     };
-    if m.script_security {
-        let Some(prog) = resolve_program(argv0) else {
-            return Status::Down(Failure::Script(format!("{argv0}: not found")));
-        };
-        if let Err(e) = script_is_secure(&prog) {
-            return Status::Down(Failure::Script(format!("insecure script: {e}")));
+    let user = m.user.as_deref().map(|u| (u, m.group.as_deref()));
+    let script = match script_runner::prepare_as(m.argv.clone(), user, m.script_security) {
+        Ok(s) => s,
+        Err(e @ script_runner::ScriptError::Insecure { .. }) => {
+            return Status::Down(Failure::Script(format!("insecure script: {e}")))
         }
-    }
-    let mut cmd = tokio::process::Command::new(argv0);
-    cmd.args(&m.argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    if let Some(user) = &m.user {
-        let u = match nix::unistd::User::from_name(user) {
-            Ok(Some(u)) => u,
-            _ => return Status::Down(Failure::Script(format!("unknown user {user}"))),
-        };
-        let gid = match &m.group {
-            Some(g) => match nix::unistd::Group::from_name(g) {
-                Ok(Some(g)) => g.gid,
-                _ => return Status::Down(Failure::Script(format!("unknown group {g}"))),
-            },
-            None => u.gid,
-        };
-        cmd.uid(u.uid.as_raw()).gid(gid.as_raw());
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
         Err(e) => return Status::Down(Failure::Script(format!("{argv0}: {e}"))),
     };
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    match tokio::time::timeout(m.timeout, child.wait()).await {
-        Ok(Ok(st)) => {
-            use std::os::unix::process::ExitStatusExt;
-            if let Some(code) = st.code() {
-                judge_exit(m.dynamic, code)
-            } else {
-                Status::Down(Failure::Signal(st.signal().unwrap_or(0)))
-            }
-        }
-        Ok(Err(e)) => Status::Down(Failure::Script(format!("wait: {e}"))),
-        Err(_) => {
-            if let Some(pg) = pgid {
-                let _ = killpg(pg, Signal::SIGTERM);
-            }
-            if tokio::time::timeout(KILL_GRACE, child.wait())
-                .await
-                .is_err()
-            {
-                if let Some(pg) = pgid {
-                    let _ = killpg(pg, Signal::SIGKILL);
-                }
-                let _ = child.wait().await;
-            } else if let Some(pg) = pgid {
-                // Make sure the script's children are gone too (keepalived does the same).
-                let _ = killpg(pg, Signal::SIGKILL);
-            }
-            Status::Down(Failure::ScriptTimeout)
-        }
+    match script.run(&[], Some(m.timeout)).await {
+        script_runner::Outcome::Exited(code) => judge_exit(m.dynamic, code),
+        script_runner::Outcome::Signaled(s) => Status::Down(Failure::Signal(s)),
+        script_runner::Outcome::TimedOut => Status::Down(Failure::ScriptTimeout),
+        script_runner::Outcome::Failed(e) => Status::Down(Failure::Script(format!("{argv0}: {e}"))),
+        _ => Status::Down(Failure::Script(format!("{argv0}: did not run"))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn misc(argv: &[&str], dynamic: bool, timeout_ms: u64) -> MiscCheck {
         MiscCheck {

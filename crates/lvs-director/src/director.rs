@@ -787,26 +787,25 @@ impl<K: Kernel> Director<K> {
     }
 }
 
+/// Runs a notify/quorum script in the background through the script runner (its user, script
+/// security, own process group; no time limit, as keepalived's `notify_exec`). A script refused
+/// by the runner is logged and not run.
 fn spawn_script(s: &NotifyScript) {
     let cmd = s.command.clone();
-    let child = tokio::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(&cmd)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(false)
-        .spawn();
-    match child {
-        Ok(mut c) => {
-            tokio::spawn(async move {
-                match c.wait().await {
-                    Ok(st) if st.success() => {}
-                    Ok(st) => log::warn!("script `{cmd}` exited with {st}"),
-                    Err(e) => log::error!("script `{cmd}`: {e}"),
-                }
-            });
+    let script = match s.prepare() {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("script `{cmd}` not run: {e}");
+            return;
         }
-        Err(e) => log::error!("script `{cmd}` could not start: {e}"),
-    }
+    };
+    tokio::spawn(async move {
+        match script.run(&[], None).await {
+            script_runner::Outcome::Exited(0) => {}
+            script_runner::Outcome::Failed(e) => log::error!("script `{cmd}` could not start: {e}"),
+            o => log::warn!("script `{cmd}` {o}"),
+        }
+    });
 }
 
 fn fmt_key(k: &ServiceKey) -> String {

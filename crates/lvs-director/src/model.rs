@@ -108,26 +108,46 @@ impl std::fmt::Display for RsId {
     }
 }
 
-/// A script to run on a transition (`notify_up`, `quorum_down`, ...).
+/// A script to run on a transition (`notify_up`, `quorum_down`, ...), through the script
+/// runner: split into argv with keepalived's quoting (no shell), run as its `user [group]`, else
+/// `script_user`, and refused when `enable_script_security` finds it unsafe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyScript {
-    /// The command line, run with `/bin/sh -c`.
+    /// The command line.
     pub command: String,
-    /// `user` to run as (not applied yet: scripts run as the director's user).
+    /// `user` to run as.
     pub user: Option<String>,
+    /// `group` to run as (with `user`).
+    pub group: Option<String>,
+    /// `script_user` and `enable_script_security`.
+    pub policy: script_runner::Policy,
+}
+
+impl NotifyScript {
+    /// The script prepared to run (its user chosen, its path checked), as keepalived does when
+    /// it reads the configuration.
+    pub fn prepare(&self) -> Result<script_runner::Script, script_runner::ScriptError> {
+        let own = self.user.as_deref().map(|u| (u, self.group.as_deref()));
+        self.policy.prepare(&self.command, own)
+    }
+}
+
+/// The global script settings.
+fn policy(cfg: &cp::Config) -> script_runner::Policy {
+    script_runner::Policy {
+        script_user: cfg.global.script_user.clone(),
+        security: cfg.global.enable_script_security,
+    }
 }
 
 /// Works whether conf-parse stores scripts inline or boxed.
-fn notify_script<S: std::borrow::Borrow<cp::Script>>(s: &S) -> NotifyScript {
-    NotifyScript::from(s.borrow())
-}
-
-impl From<&cp::Script> for NotifyScript {
-    fn from(s: &cp::Script) -> Self {
-        NotifyScript {
-            command: s.command.clone(),
-            user: s.user.clone(),
-        }
+fn notify_script<S: std::borrow::Borrow<cp::Script>>(cfg: &cp::Config, s: &S) -> NotifyScript {
+    let s = s.borrow();
+    NotifyScript {
+        command: s.command.clone(),
+        user: s.user.clone(),
+        group: s.group.clone(),
+        policy: policy(cfg),
     }
 }
 
@@ -339,35 +359,6 @@ fn scheduler(s: cp::Scheduler) -> Scheduler {
     }
 }
 
-/// Split a command line into argv (whitespace, single and double quotes).
-pub fn split_argv(cmd: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut any = false;
-    for c in cmd.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => cur.push(c),
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                any = true;
-            }
-            None if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            None => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 /// Resolve one conf-parse checker into a healthcheck job spec. `Err` names why it cannot run.
 fn check_spec(
     cfg: &cp::Config,
@@ -427,14 +418,25 @@ fn check_spec(
         cp::CheckerKind::Ping => hc::CheckKind::Ping,
         cp::CheckerKind::Http(h) => hc::CheckKind::Http(http(h)?),
         cp::CheckerKind::Ssl(h) => hc::CheckKind::Ssl(http(h)?),
-        cp::CheckerKind::Misc(m) => hc::CheckKind::Misc(hc::MiscCheck {
-            argv: split_argv(&m.misc_path),
-            timeout: m.misc_timeout.unwrap_or(co.delay_loop),
-            dynamic: m.misc_dynamic,
-            user: m.user.as_ref().map(|u| u.0.clone()),
-            group: m.user.as_ref().and_then(|u| u.1.clone()),
-            script_security: cfg.global.enable_script_security,
-        }),
+        cp::CheckerKind::Misc(m) => {
+            // keepalived (check_misc.c): the user is the checker's, else script_user, else
+            // keepalived_script; an unsafe or missing script disables the checker.
+            let policy = policy(cfg);
+            let own = m.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
+            let argv = script_runner::split(&m.misc_path).map_err(|e| e.to_string())?;
+            let user = policy.user_names(own).map_err(|e| e.to_string())?;
+            let as_user = user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
+            script_runner::prepare_as(argv.clone(), as_user, policy.security)
+                .map_err(|e| format!("misc script {}: {e}", m.misc_path))?;
+            hc::CheckKind::Misc(hc::MiscCheck {
+                argv,
+                timeout: m.misc_timeout.unwrap_or(co.delay_loop),
+                dynamic: m.misc_dynamic,
+                user: user.as_ref().map(|u| u.0.clone()),
+                group: user.and_then(|u| u.1),
+                script_security: policy.security,
+            })
+        }
         cp::CheckerKind::Smtp(s) => hc::CheckKind::Smtp(hc::SmtpCheck {
             helo_name: s
                 .helo_name
@@ -669,8 +671,8 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 id: rid,
                 dest,
                 inhibit: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
-                notify_up: rs.notify_up.as_ref().map(notify_script),
-                notify_down: rs.notify_down.as_ref().map(notify_script),
+                notify_up: rs.notify_up.as_ref().map(|s| notify_script(cfg, s)),
+                notify_down: rs.notify_down.as_ref().map(|s| notify_script(cfg, s)),
                 // check_data.c: not inherited from the virtual server; on by default.
                 smtp_alert: smtp_alert::checker_rs_enabled(&mail, rs.smtp_alert),
                 checks,
@@ -693,8 +695,8 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             sorry_inhibit: vs.sorry_server_inhibit,
             quorum: vs.quorum,
             hysteresis: vs.hysteresis,
-            quorum_up: vs.quorum_up.as_ref().map(notify_script),
-            quorum_down: vs.quorum_down.as_ref().map(notify_script),
+            quorum_up: vs.quorum_up.as_ref().map(|s| notify_script(cfg, s)),
+            quorum_down: vs.quorum_down.as_ref().map(|s| notify_script(cfg, s)),
             ha_suspend: vs.ha_suspend,
             smtp_alert: vs_smtp,
         });

@@ -311,3 +311,95 @@ virtual_server 192.0.2.254 80 {{
     r.join.join().unwrap().unwrap();
     let _ = std::fs::remove_dir_all(&d);
 }
+
+// Proves the checker's scripts run through the script runner with keepalived's users, by the
+// effective uid each script records (`id -u`): notify_down with no user runs as `script_user`
+// (daemon), notify_up with its own `user nobody` as nobody, quorum_down with `root` as root and
+// quorum_up (no user) as script_user; the words after the program are its arguments (no shell).
+#[test]
+#[ignore = "lab: needs root (scripts change uid)"]
+fn lab_checker_script_user() {
+    let d = tmpdir("user");
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    for p in [&d, &out] {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let sh = d.join("who.sh");
+    std::fs::write(&sh, format!("#!/bin/sh\nid -u > {}/$1\n", out.display())).unwrap();
+    std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let uid = |name: &str| {
+        let o = std::process::Command::new("id")
+            .args(["-u", name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let s = sh.display();
+    std::fs::write(d.join("rs1"), "0").unwrap();
+    std::fs::write(d.join("rs2"), "0").unwrap();
+    let text = format!(
+        "global_defs {{\n  script_user daemon\n}}\n{}",
+        conf(
+            &d,
+            &format!("quorum_up \"{s} qup\"\n    quorum_down \"{s} qdown\" root")
+        )
+    )
+    .replace(
+        &format!(
+            "notify_down \"/bin/sh -c 'echo down >> {}/notify'\"",
+            d.display()
+        ),
+        &format!("notify_down \"{s} down\""),
+    )
+    .replace(
+        &format!(
+            "notify_up \"/bin/sh -c 'echo up >> {}/notify'\"",
+            d.display()
+        ),
+        &format!("notify_up \"{s} up\" nobody"),
+    );
+    assert!(text.contains("who.sh up\" nobody"), "{text}");
+    let mem = SharedMemory::default();
+    let r = start(parse(&text), mem.clone(), false);
+    wait("initial table", Duration::from_secs(5), || {
+        addrs(&mem).len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(1200));
+    std::fs::write(d.join("rs1"), "1").unwrap();
+    std::fs::write(d.join("rs2"), "1").unwrap();
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap_or_default();
+    wait(
+        "notify_down and quorum_down",
+        Duration::from_secs(10),
+        || !read("down").is_empty() && !read("qdown").is_empty(),
+    );
+    std::fs::write(d.join("rs1"), "0").unwrap();
+    std::fs::write(d.join("rs2"), "0").unwrap();
+    wait("notify_up and quorum_up", Duration::from_secs(10), || {
+        !read("up").is_empty() && !read("qup").is_empty()
+    });
+    assert_eq!(
+        read("down").trim(),
+        uid("daemon"),
+        "notify_down as script_user"
+    );
+    assert_eq!(
+        read("up").trim(),
+        uid("nobody"),
+        "notify_up as its own user"
+    );
+    assert_eq!(
+        read("qdown").trim(),
+        "0",
+        "quorum_down as its own user root"
+    );
+    assert_eq!(
+        read("qup").trim(),
+        uid("daemon"),
+        "quorum_up as script_user"
+    );
+    r.tx.send(Control::Shutdown).unwrap();
+    r.join.join().unwrap().unwrap();
+}

@@ -25,8 +25,9 @@ pub(crate) struct NotifyScripts {
     pub fault: Option<Script>,
     pub stop: Option<Script>,
     pub generic: Option<Script>,
-    /// `global_defs script_user`: who they run as unless they name their own user.
-    pub default_user: Option<(String, Option<String>)>,
+    /// `global_defs script_user` (who they run as unless they name their own user) and
+    /// `enable_script_security`.
+    pub policy: script_runner::Policy,
     /// Where to mail state changes when `smtp_alert` is in force for the instance (and
     /// `smtp_server` and `notification_email` are set).
     pub smtp: Option<Arc<smtp_alert::Settings>>,
@@ -292,6 +293,14 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
     plan
 }
 
+/// The global script settings (`script_user`, `enable_script_security`).
+pub(crate) fn script_policy(g: &conf_parse::GlobalDefs) -> script_runner::Policy {
+    script_runner::Policy {
+        script_user: g.script_user.clone(),
+        security: g.enable_script_security,
+    }
+}
+
 /// A sync group's notification settings (its own notify scripts, the global script user and
 /// mail settings).
 pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScripts {
@@ -301,7 +310,7 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
         fault: own(&g.notify_fault),
         stop: own(&g.notify_stop),
         generic: own(&g.notify),
-        default_user: cfg.global.script_user.clone(),
+        policy: script_policy(&cfg.global),
         smtp: smtp_settings(cfg, g.smtp_alert),
         no_email_faults: cfg.global.no_email_faults,
     }
@@ -563,7 +572,7 @@ pub(crate) fn instance_spec(
             fault: own(&inst.notify_fault),
             stop: own(&inst.notify_stop),
             generic: own(&inst.notify),
-            default_user: g.script_user.clone(),
+            policy: script_policy(g),
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
         },

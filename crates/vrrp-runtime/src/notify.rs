@@ -75,74 +75,30 @@ pub(crate) struct Job {
     pub priority: u8,
 }
 
-/// Split a keepalived script line into argv (double/single quotes group words).
-pub(crate) fn split_command(cmd: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for c in cmd.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => cur.push(c),
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                in_word = true;
-            }
-            None if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            None => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    out
-}
-
-/// Run a script with extra arguments, waiting at most [`SCRIPT_TIMEOUT`], as its own `user`
-/// or else `default_user` (global `script_user`; see [`crate::track::run_as`]).
+/// Run a notify script with extra arguments through the script runner (its own `user`, else
+/// `script_user`, under `enable_script_security` only if safe — keepalived disables an unsafe
+/// notify script, so it is not run and the reason is logged), waiting at most
+/// [`SCRIPT_TIMEOUT`].
 pub(crate) async fn run_script(
     script: &Script,
     extra: &[String],
     what: &str,
-    default_user: Option<&(String, Option<String>)>,
+    policy: &script_runner::Policy,
 ) {
     let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
-    let default = default_user.map(|(u, g)| (u.as_str(), g.as_deref()));
-    let who = match crate::track::run_as(own, default) {
-        Ok(w) => w,
+    let prepared = match policy.prepare(&script.command, own) {
+        Ok(p) => p,
         Err(e) => {
             log::error!("{what}: {} not run: {e}", script.command);
             return;
         }
     };
-    let mut argv = split_command(&script.command);
-    argv.extend(extra.iter().cloned());
-    let Some((prog, args)) = argv.split_first() else {
-        return;
-    };
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(args).kill_on_drop(true);
-    crate::track::apply_run_as(&mut cmd, who);
-    match cmd.spawn() {
-        Ok(mut child) => match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait()).await {
-            Ok(Ok(st)) if !st.success() => log::warn!("{what}: {} exited {st}", script.command),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => log::warn!("{what}: {}: {e}", script.command),
-            Err(_) => {
-                log::error!("{what}: {} timed out; killed", script.command);
-                let _ = child.kill().await;
-            }
-        },
-        Err(e) => log::error!("{what}: cannot run {}: {e}", script.command),
+    match prepared.run(extra, Some(SCRIPT_TIMEOUT)).await {
+        script_runner::Outcome::Exited(0) => {}
+        script_runner::Outcome::TimedOut => {
+            log::error!("{what}: {} timed out; killed", script.command)
+        }
+        o => log::warn!("{what}: {} {o}", script.command),
     }
 }
 
@@ -206,7 +162,7 @@ pub(crate) fn spawn_queue_of(
                 Kind::Group => format!("VRRP_Group({instance}) notify"),
             };
             if let Some(s) = specific {
-                run_script(s, &[], &what, scripts.default_user.as_ref()).await;
+                run_script(s, &[], &what, &scripts.policy).await;
             }
             if let Some(s) = &scripts.generic {
                 let args = match kind {
@@ -220,7 +176,7 @@ pub(crate) fn spawn_queue_of(
                         vec!["GROUP".to_string(), instance.clone(), job.state.to_string()]
                     }
                 };
-                run_script(s, &args, &what, scripts.default_user.as_ref()).await;
+                run_script(s, &args, &what, &scripts.policy).await;
             }
         }
         // Queue closed (instance gone or shutting down): let the last mails (STOP) finish;
@@ -252,20 +208,4 @@ fn mail(
         Kind::Group => smtp_alert::Alert::vrrp_group(&settings.router_id, instance, st),
     };
     Some(smtp_alert::spawn(settings.clone(), alert))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Proves script lines split like keepalived's: quotes group words and are removed.
-    #[test]
-    fn split_quotes() {
-        assert_eq!(
-            split_command(r#"/bin/echo "a b" c 'd e'"#),
-            vec!["/bin/echo", "a b", "c", "d e"]
-        );
-        assert_eq!(split_command("  /x  "), vec!["/x"]);
-        assert!(split_command("").is_empty());
-    }
 }

@@ -15,7 +15,7 @@ use crate::io::Io;
 use crate::kernel::Kernel;
 use crate::notify::Fifos;
 use crate::sync::GroupRt;
-use crate::track::{self, TrackEvent};
+use crate::track::TrackEvent;
 use crate::{HeldVip, Metrics, RuntimeOptions};
 
 pub(crate) struct Rt {
@@ -41,7 +41,7 @@ pub(crate) struct Rt {
 }
 
 /// A running `vrrp_script`'s definition and user (a change restarts it).
-pub(crate) type RunningScript = (conf_parse::VrrpScript, Option<track::RunAs>);
+pub(crate) type RunningScript = (conf_parse::VrrpScript, script_runner::Script);
 
 /// Handles the runtime owns besides the instances: notify FIFOs, receive/link threads, script
 /// tasks, notification queues. Kept together so a reload can add to them.

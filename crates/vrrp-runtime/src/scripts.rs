@@ -1,24 +1,33 @@
-//! `vrrp_script`s: which ones run (script security, users), started, kept or restarted when
-//! the configuration changes.
+//! `vrrp_script`s: which ones run (users and script security through the script runner),
+//! started, kept or restarted when the configuration changes.
 
 use std::collections::BTreeMap;
 
-use conf_parse::Config;
+use conf_parse::{Config, VrrpScript};
 
+use crate::config::script_policy;
 use crate::runtime::{Env, Rt};
-use crate::track::{self};
+use crate::track;
 
-/// Scripts refused by `enable_script_security` (logged with their location).
+/// `s` prepared by the script runner: its user (own, `script_user`, `keepalived_script`) and,
+/// under `enable_script_security`, keepalived's check of its path.
+fn prepare(
+    config: &Config,
+    s: &VrrpScript,
+) -> Result<script_runner::Script, script_runner::ScriptError> {
+    let own = s.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
+    script_policy(&config.global).prepare(&s.script, own)
+}
+
+/// Scripts keepalived disables when it reads the configuration (unsafe under
+/// `enable_script_security`, not found, not executable, unknown user), logged with their
+/// location and why.
 pub(crate) fn insecure_scripts(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    if !config.global.enable_script_security {
-        return out;
-    }
     for s in &config.vrrp_scripts {
-        if let Some(why) = track::insecure_reason(&s.script) {
+        if let Err(e) = prepare(config, s) {
             log::error!(
-                "{}:{}: vrrp_script {}: refused by enable_script_security: {why}; \
-                 the script is not run and its tracking is ignored",
+                "{}:{}: vrrp_script {}: {e}; the script is not run and its tracking is ignored",
                 s.loc.0.file,
                 s.loc.0.line,
                 s.name
@@ -30,15 +39,10 @@ pub(crate) fn insecure_scripts(config: &Config) -> Vec<String> {
 }
 
 impl Rt {
-    /// Runs the `vrrp_script`s the instances track (not refused by script security): an
+    /// Runs the `vrrp_script`s the instances track (not refused by [`insecure_scripts`]): an
     /// unchanged running script keeps running (and its up/down state), a changed one is
     /// restarted from its `init_fail` state, one no longer tracked is stopped.
     pub(crate) fn sync_scripts(&mut self, config: &Config, env: &mut Env) {
-        let default_user = config
-            .global
-            .script_user
-            .as_ref()
-            .map(|(u, g)| (u.as_str(), g.as_deref()));
         let mut wanted = BTreeMap::new();
         for s in &config.vrrp_scripts {
             let used = self
@@ -48,10 +52,9 @@ impl Rt {
             if !used || self.insecure_scripts.contains(&s.name) {
                 continue;
             }
-            let own = s.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
-            match track::run_as(own, default_user) {
-                Ok(who) => {
-                    wanted.insert(s.name.clone(), (s, who, (s.clone(), who)));
+            match prepare(config, s) {
+                Ok(script) => {
+                    wanted.insert(s.name.clone(), (s, (s.clone(), script)));
                 }
                 Err(e) => {
                     log::error!(
@@ -68,7 +71,7 @@ impl Rt {
         for name in running {
             let keep = wanted
                 .get(&name)
-                .is_some_and(|w| env.scripts.get(&name).is_some_and(|r| r.0 == w.2));
+                .is_some_and(|w| env.scripts.get(&name).is_some_and(|r| r.0 == w.1));
             if !keep {
                 if let Some((_, h)) = env.scripts.remove(&name) {
                     h.abort();
@@ -76,12 +79,12 @@ impl Rt {
                 self.scripts_ok.remove(&name);
             }
         }
-        for (name, (s, who, sig)) in wanted {
+        for (name, (s, sig)) in wanted {
             if env.scripts.contains_key(&name) {
                 continue;
             }
             self.scripts_ok.insert(name.clone(), !s.init_fail);
-            let h = track::spawn_script(s.clone(), who, env.tr_tx.clone());
+            let h = track::spawn_script(s.clone(), sig.1.clone(), env.tr_tx.clone());
             env.scripts.insert(name, (sig, h));
         }
     }

@@ -1,60 +1,9 @@
-//! Tracking: `vrrp_script` runners (interval, timeout, rise/fall, init_fail) and the
-//! `enable_script_security` check.
+//! Tracking: `vrrp_script` runners (interval, timeout, rise/fall, init_fail; users and
+//! `enable_script_security` are the script runner's) and track files.
 
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::Duration;
 
 use conf_parse::VrrpScript;
-
-use crate::notify::split_command;
-
-/// Uid and gid a script runs as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RunAs {
-    pub uid: u32,
-    pub gid: u32,
-}
-
-/// keepalived's choice of user for a script: the script's own `user [group]`, else
-/// `global_defs script_user`, else the `keepalived_script` user if it exists, else as ourselves
-/// (root). `None`: do not change identity. A named user or group that does not exist is an
-/// error (the script must not run as someone else).
-pub(crate) fn run_as(
-    own: Option<(&str, Option<&str>)>,
-    default: Option<(&str, Option<&str>)>,
-) -> Result<Option<RunAs>, String> {
-    use nix::unistd::{Group, User};
-    let (user, group, named) = match own.or(default) {
-        Some((u, g)) => (u, g, true),
-        None => ("keepalived_script", None, false),
-    };
-    let u = match User::from_name(user) {
-        Ok(Some(u)) => u,
-        Ok(None) if !named => return Ok(None),
-        Ok(None) => return Err(format!("user {user} does not exist")),
-        Err(e) => return Err(format!("looking up user {user}: {e}")),
-    };
-    let gid = match group {
-        Some(g) => match Group::from_name(g) {
-            Ok(Some(g)) => g.gid,
-            Ok(None) => return Err(format!("group {g} does not exist")),
-            Err(e) => return Err(format!("looking up group {g}: {e}")),
-        },
-        None => u.gid,
-    };
-    Ok(Some(RunAs {
-        uid: u.uid.as_raw(),
-        gid: gid.as_raw(),
-    }))
-}
-
-/// Makes `cmd` run as `who` (std drops supplementary groups when root changes uid).
-pub(crate) fn apply_run_as(cmd: &mut tokio::process::Command, who: Option<RunAs>) {
-    if let Some(w) = who {
-        cmd.uid(w.uid).gid(w.gid);
-    }
-}
 
 /// A tracked object changed state.
 #[derive(Debug, Clone)]
@@ -63,79 +12,30 @@ pub(crate) struct TrackEvent {
     pub ok: bool,
 }
 
-/// Why a script is refused under `enable_script_security`: the program or a directory on its
-/// path is writable by a non-root user (keepalived's rule). `None` if safe.
-pub(crate) fn insecure_reason(command: &str) -> Option<String> {
-    let argv = split_command(command);
-    let prog = argv.first()?;
-    let p = Path::new(prog);
-    if !p.is_absolute() {
-        return Some(format!("{prog}: not an absolute path"));
-    }
-    let mut cur = Some(p);
-    while let Some(x) = cur {
-        match std::fs::metadata(x) {
-            Ok(m) => {
-                let mode = m.mode();
-                let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
-                if m.uid() != 0 {
-                    return Some(format!("{} is owned by uid {}", x.display(), m.uid()));
-                }
-                if mode & 0o002 != 0 && !sticky_dir {
-                    return Some(format!("{} is world-writable", x.display()));
-                }
-                if mode & 0o020 != 0 && m.gid() != 0 && !sticky_dir {
-                    return Some(format!(
-                        "{} is group-writable (gid {})",
-                        x.display(),
-                        m.gid()
-                    ));
-                }
-            }
-            Err(e) => return Some(format!("{}: {e}", x.display())),
-        }
-        cur = x.parent();
-    }
-    None
-}
-
-async fn run_once(argv: &[String], timeout: Duration, who: Option<RunAs>) -> bool {
-    let Some((prog, args)) = argv.split_first() else {
-        return false;
-    };
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(args)
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    apply_run_as(&mut cmd, who);
-    match cmd.spawn() {
-        Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
-            Ok(Ok(st)) => st.success(),
-            Ok(Err(_)) => false,
-            Err(_) => {
-                log::warn!("vrrp_script {prog}: timed out after {timeout:?}; killed");
-                let _ = child.kill().await;
-                false
-            }
-        },
-        Err(e) => {
-            log::warn!("vrrp_script {prog}: cannot run: {e}");
+async fn run_once(script: &script_runner::Script, name: &str, timeout: Duration) -> bool {
+    match script.run(&[], Some(timeout)).await {
+        script_runner::Outcome::Exited(c) => c == 0,
+        script_runner::Outcome::TimedOut => {
+            log::warn!("vrrp_script {name}: timed out after {timeout:?}; killed");
             false
         }
+        script_runner::Outcome::Failed(e) => {
+            log::warn!("vrrp_script {name}: cannot run: {e}");
+            false
+        }
+        _ => false,
     }
 }
 
 /// Run `s` forever, reporting status changes (after rise/fall) on `tx`. The initial status is
-/// reported first (failed with `init_fail`, else ok). It runs as `who` (see [`run_as`]).
+/// reported first (failed with `init_fail`, else ok). `script` is `s`'s command prepared by the
+/// script runner (user, security).
 pub(crate) fn spawn_script(
     s: VrrpScript,
-    who: Option<RunAs>,
+    script: script_runner::Script,
     tx: crate::inbox::Tx<TrackEvent>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let argv = split_command(&s.script);
         let timeout = s
             .timeout
             .unwrap_or(s.interval)
@@ -150,7 +50,7 @@ pub(crate) fn spawn_script(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let r = run_once(&argv, timeout, who).await;
+            let r = run_once(&script, &s.name, timeout).await;
             if r {
                 good = good.saturating_add(1);
                 bad = 0;

@@ -565,9 +565,8 @@ fn script_security(tag: &str, security: bool, reference: bool) -> (bool, bool) {
 // Proves the part of enable_script_security that ours shares with the reference keepalived: a
 // tracked vrrp_script (weight 0, always failing) in a world-writable directory is refused, so
 // the instance is not held in FAULT and becomes MASTER (without the keyword the script runs and
-// the instance stays FAULT). Not yet the same: keepalived also refuses an insecure notify_master
-// script (it does not run), ours still runs it — shown here as a known difference (the keyword
-// stays "not supported yet" in the registry until the runtime checks notify scripts too).
+// the instance stays FAULT); and, as keepalived does, the insecure notify_master script (in the
+// same world-writable directory, run as root) is refused: it does not run.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_enable_script_security_refuses_insecure_vrrp_script() {
@@ -583,11 +582,10 @@ fn lab_enable_script_security_refuses_insecure_vrrp_script() {
         ours.0,
         "ours: the insecure vrrp_script is refused, the instance is MASTER"
     );
-    if ours.1 {
-        eprintln!(
-            "known difference: ours ran the insecure notify_master script; keepalived does not"
-        );
-    }
+    assert!(
+        !ours.1,
+        "ours: the insecure notify_master script is refused, as keepalived's"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

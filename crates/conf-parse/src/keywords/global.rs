@@ -147,11 +147,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("enable_dbus").todo(NO_DBUS),
     s("dbus_service_name").todo(NO_DBUS),
     s("script_user").imp(&["lab_script_user"]),
-    s("enable_script_security").todo(
-        "partly: insecure vrrp_scripts are refused as keepalived does \
-         (lab_enable_script_security_refuses_insecure_vrrp_script), but insecure notify scripts \
-         (notify_*, sync group notify, FIFO scripts) are still run, while keepalived disables them",
-    ),
+    s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
     s("vrrp_netlink_cmd_rcv_bufs").todo(NO_NL_BUFS),
     s("vrrp_netlink_cmd_rcv_bufs_force").todo(NO_NL_BUFS),
     s("vrrp_netlink_monitor_rcv_bufs").todo(NO_NL_BUFS),

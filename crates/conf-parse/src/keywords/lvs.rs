@@ -142,12 +142,8 @@ static REAL_SERVER: &[Kw] = &[
     s("uthreshold").imp(VM_KW),
     s("lthreshold").imp(VM_KW),
     s("inhibit_on_failure").imp(&["vm_inhibit_sorry_quorum"]),
-    s("notify_up").todo(
-        "runs at run time but ignores its user (runs as the checker's user); no test shows it",
-    ),
-    s("notify_down").todo(
-        "runs at run time but ignores its user (runs as the checker's user); no test shows it",
-    ),
+    s("notify_up").imp(&["lab_checker_script_user"]),
+    s("notify_down").imp(&["lab_checker_script_user"]),
     s("alpha").imp(LAB_KW),
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
@@ -172,9 +168,6 @@ static REAL_SERVER: &[Kw] = &[
 /// The vm test that shows the service flags, persistence, methods and sorry server settings in
 /// the kernel's table, equal to keepalived's.
 const VM_KW: &[&str] = &["vm_keywords_flags_persistence_groups_sorry_same_as_reference"];
-const QUORUM_SCRIPT: &str = "the script runs (vm_inhibit_sorry_quorum) but its user is \
-                             ignored: it runs as the checker's user";
-
 /// Keywords inside `virtual_server`.
 pub static VIRTUAL_SERVER: &[Kw] = &[
     s("ip_family").imp(VM_KW),
@@ -222,8 +215,8 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("snmp_name").todo("no SNMP subsystem"),
     s("alpha").imp(LAB_KW),
     s("omega").todo("typed but ignored at run time: no quorum script runs at start and stop"),
-    s("quorum_up").todo(QUORUM_SCRIPT),
-    s("quorum_down").todo(QUORUM_SCRIPT),
+    s("quorum_up").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
+    s("quorum_down").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
     s("quorum").imp(&["lab_checker_smtp_alert"]),
     s("hysteresis").imp(LAB_MAIL),
     s("weight").imp(&["lab_vs_weight_warmup_zero_and_delay_before_retry_defaults"]),
