@@ -58,13 +58,15 @@ fn bench(c: &mut Criterion) {
         // Zero-copy: parse + all RFC checks, result borrows the buffer (what the target is about).
         c.bench_function(&format!("v3_ipv4_{n}vip_decode_validate_view"), |b| {
             b.iter(|| {
-                validate_view(RxPacket::Ipv4(black_box(&bytes)), black_box(&ctx))
-                    .map(|v| v.priority())
+                validate(RxPacket::Ipv4(black_box(&bytes)), black_box(&ctx)).map(|v| v.priority())
             })
         });
         // Owned: the same plus decoding into AdvertRepr (allocates the address list).
         c.bench_function(&format!("v3_ipv4_{n}vip_decode_validate_owned"), |b| {
-            b.iter(|| validate(RxPacket::Ipv4(black_box(&bytes)), black_box(&ctx)))
+            b.iter(|| {
+                validate(RxPacket::Ipv4(black_box(&bytes)), black_box(&ctx))
+                    .and_then(|v| v.to_accepted())
+            })
         });
         let mut buf = vec![0u8; pkt.advert.buffer_len()];
         c.bench_function(&format!("v3_ipv4_{n}vip_emit_vrrp_into_buf"), |b| {

@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
                 v3_checksum_as_v2: unicast,
                 ah_last_seq: 0,
             };
-            let _ = validate(RxPacket::Ipv4(data), &ctx);
+            let _ = validate(RxPacket::Ipv4(data), &ctx).and_then(|v| v.to_accepted());
         }
     }
     if let Ok(p) = IpAdvert::parse(data) {

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
             v3_checksum_as_v2: false,
             ah_last_seq: 0,
         };
-        let _ = validate_packet(data, &ctx);
+        let _ = validate(RxPacket::Ip(data), &ctx).and_then(|v| v.to_accepted());
         let _ = validate(
             RxPacket::Ipv6 {
                 payload: data,
@@ -34,7 +34,8 @@ fuzz_target!(|data: &[u8]| {
                 hop_limit: 255,
             },
             &ctx,
-        );
+        )
+        .and_then(|v| v.to_accepted());
     }
     if let Ok(p) = vrrp_proto::wire::vrrp::Packet::new_checked(data, Family::V6) {
         let _ = p.addrs().count();

@@ -150,7 +150,7 @@ fn finished(r: Result<Result<(), DirectorError>, oneshot::error::RecvError>) -> 
 
 /// The checker worker main (see the module doc).
 pub async fn main(mut ctx: WorkerContext) -> i32 {
-    crate::vrrp_worker::install_log_bridge();
+    crate::log::install();
     let observed = Arc::new(Mutex::new(Observed::default()));
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel::<Control>();
     let (done_tx, mut done_rx) = oneshot::channel();
@@ -161,7 +161,6 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
         config_path: Some(ctx.config.file.clone()),
         dont_release_ipvs: ctx.options.dont_release_ipvs,
         events: Some(Arc::new(move |e: &DirectorEvent| lock(&obs).apply(e))),
-        log: Some(Arc::new(|l: &str| info!("{l}"))),
         ..Default::default()
     };
     let config = ctx.config.config().clone();

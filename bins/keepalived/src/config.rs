@@ -1,14 +1,15 @@
 //! The daemon's view of a configuration: conf-parse's model plus the few facts the process
 //! shell needs (which workers, instance name, namespace, child_wait_time, metrics address).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use conf_parse::{Config, Diagnostic, ParseOptions, Parsed, Severity, Stmt, VsKey};
+use conf_parse::{Config, Diagnostic, ParseOptions, Parsed, Severity, VsKey};
 
 /// keepalived's default `child_wait_time` (seconds).
-pub const DEFAULT_CHILD_WAIT: Duration = Duration::from_secs(5);
+pub const DEFAULT_CHILD_WAIT: Duration = conf_parse::DEFAULT_CHILD_WAIT_TIME;
 
 /// A parsed, accepted configuration.
 #[derive(Debug, Clone)]
@@ -72,20 +73,6 @@ pub fn load(file: &Path, opts: &ParseOptions) -> Result<Loaded, LoadError> {
     })
 }
 
-fn top_word(c: &Config, keyword: &str) -> Option<String> {
-    c.extra
-        .iter()
-        .find(|s| s.keyword == keyword)
-        .and_then(|s| s.args.first().cloned())
-}
-
-fn stmt_word<'a>(stmts: &'a [Stmt], keyword: &str) -> Option<&'a str> {
-    stmts
-        .iter()
-        .find(|s| s.keyword == keyword)
-        .and_then(|s| s.args.first().map(String::as_str))
-}
-
 impl Loaded {
     /// The model.
     pub fn config(&self) -> &Config {
@@ -104,26 +91,22 @@ impl Loaded {
 
     /// Top-level `instance NAME`.
     pub fn instance(&self) -> Option<String> {
-        top_word(self.config(), "instance")
+        self.config().global.instance.clone()
     }
 
     /// Top-level `net_namespace NAME`.
     pub fn namespace(&self) -> Option<String> {
-        top_word(self.config(), "net_namespace")
+        self.config().global.net_namespace.clone()
     }
 
     /// Top-level `child_wait_time SECS` (default 5 s).
     pub fn child_wait_time(&self) -> Duration {
-        top_word(self.config(), "child_wait_time")
-            .and_then(|w| w.parse::<u64>().ok())
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_CHILD_WAIT)
+        self.config().global.child_wait_time
     }
 
-    /// keepalived-rs extension `global_defs { metrics_listen ADDR }` (kept by conf-parse in
-    /// `global.extra` once it knows the keyword).
-    pub fn metrics_listen(&self) -> Option<String> {
-        stmt_word(&self.config().global.extra, "metrics_listen").map(str::to_string)
+    /// keepalived-rs extension `global_defs { metrics_listen ADDR }`.
+    pub fn metrics_listen(&self) -> Option<SocketAddr> {
+        self.config().global.metrics_listen
     }
 
     /// Names of the VRRP instances.

@@ -71,10 +71,7 @@ const BACKLOG: u32 = 128;
 
 /// `ADDR` as given: `IP:PORT`, `[IPv6]:PORT`, or `PORT` (loopback).
 pub fn parse_listen(s: &str) -> Option<SocketAddr> {
-    if let Ok(port) = s.parse::<u16>() {
-        return Some(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    s.parse().ok()
+    conf_parse::parse_metrics_listen(s)
 }
 
 /// The source networks allowed to connect.

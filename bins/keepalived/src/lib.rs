@@ -147,6 +147,8 @@ fn genhash_dispatch(args: &[OsString]) -> Option<i32> {
 
 /// Everything `main` does; returns the exit status.
 pub fn real_main(args: Vec<OsString>) -> i32 {
+    // Every message, including those before `-l`/`-S` are read, goes through the `log` facade.
+    log::install();
     if let Some(code) = genhash_dispatch(&args) {
         return code;
     }
@@ -377,18 +379,22 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
             return exit::FATAL;
         }
     };
-    let listen = cli
-        .metrics_listen
-        .clone()
-        .or_else(|| loaded.metrics_listen());
+    // `--metrics-listen` wins over `global_defs { metrics_listen }` (checked by conf-parse).
+    let listen = match cli.metrics_listen.as_deref() {
+        Some(l) => match http::parse_listen(l) {
+            Some(addr) => Some(addr),
+            None => {
+                error!("--metrics-listen: bad address '{l}' (want IP:PORT or PORT)");
+                None
+            }
+        },
+        None => loaded.metrics_listen(),
+    };
     let metrics_allow = loaded.config().global.metrics_allow.clone();
     let code = rt.block_on(async move {
         let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
-        if let Some(l) = listen {
-            match http::parse_listen(&l) {
-                Some(addr) => http::spawn(addr, &metrics_allow, sup.shared()).await,
-                None => error!("metrics_listen: bad address '{l}' (want IP:PORT or PORT)"),
-            }
+        if let Some(addr) = listen {
+            http::spawn(addr, &metrics_allow, sup.shared()).await;
         }
         sup.run().await
     });

@@ -1,7 +1,15 @@
 //! Logging the way keepalived does: syslog (ident `Keepalived`, `Keepalived_vrrp`,
 //! `Keepalived_healthcheckers`, LOG_PID, facility from `-S`, default daemon) through the
-//! `/dev/log` datagram socket, `-l` console lines `"<ctime>: msg"` on stderr (with `-n`),
-//! `-g` per-process files `"<date>.<ns> <year>: msg"`, `-G` no syslog.
+//! `/dev/log` datagram socket as glibc's `syslog(3)` writes it (`<PRI>Mmm dd hh:mm:ss
+//! ident[pid]: msg`), `-l` console lines `"<ctime>: msg"` on stderr (with `-n`), `-g`
+//! per-process files `"<date>.<ns> <year>: msg"`, `-G` no syslog. Every time stamp is local
+//! time (`localtime(3)`: `TZ`, else `/etc/localtime`), as keepalived's.
+//!
+//! This is the one logging path of the process: every crate logs through the `log` facade,
+//! and [`install`] makes this module its sink; the `info!`/`error!`/`warning!`/`alert!`/
+//! `detail!` macros of this crate are `log` records too. `log`'s levels map to syslog
+//! severities (error → LOG_ERR, warn → LOG_WARNING, info → LOG_INFO, debug/trace → LOG_DEBUG);
+//! `alert!` is an error record with the target [`ALERT_TARGET`] (LOG_ALERT).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -9,6 +17,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, FixedOffset, Offset, TimeZone};
 
 /// syslog severities used by keepalived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +88,7 @@ pub fn init(settings: LogSettings) {
             file,
         });
     }
+    install();
 }
 
 /// The current -D level (0 when logging is not initialised).
@@ -89,6 +100,9 @@ pub fn detail() -> u8 {
         .unwrap_or(0)
 }
 
+/// The `log` target of `alert!` records (syslog LOG_ALERT).
+pub const ALERT_TARGET: &str = "keepalived::alert";
+
 /// Log one message.
 pub fn log(level: Level, msg: &str) {
     let Ok(mut g) = LOGGER.lock() else { return };
@@ -96,98 +110,146 @@ pub fn log(level: Level, msg: &str) {
         eprintln!("{msg}");
         return;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = local_now();
     if l.settings.console {
-        eprintln!("{}: {msg}", ctime(now.as_secs()));
+        eprintln!("{}: {msg}", ctime(&now));
     }
     if let Some(f) = l.file.as_mut() {
-        let (date, year) = file_stamp(now.as_secs());
-        let _ = writeln!(f, "{date}.{:09} {year}: {msg}", now.subsec_nanos());
+        let _ = writeln!(f, "{}: {msg}", file_stamp(&now));
         if l.settings.flush {
             let _ = f.flush();
         }
     }
     if let Some(sock) = l.syslog.as_ref() {
-        let line = syslog_line(l.settings.facility, level, &l.settings.ident, msg);
-        // No timestamp: syslogd/journald stamp the message on receipt (we avoid guessing the
-        // local time zone). A missing /dev/log is not an error for the daemon.
+        let line = syslog_datagram(l.settings.facility, level, &l.settings.ident, msg, &now);
+        // A missing /dev/log is not an error for the daemon.
         let _ = sock.send_to(line.as_bytes(), "/dev/log");
     }
 }
 
-/// One syslog datagram as glibc's `syslog(3)` with LOG_PID sends it, minus the timestamp:
+/// Now in the local time zone (`localtime(3)`'s: `TZ`, else `/etc/localtime`).
+pub fn local_now() -> DateTime<FixedOffset> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let utc = DateTime::from_timestamp(
+        i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+        now.subsec_nanos(),
+    )
+    .unwrap_or_default();
+    let offset = chrono::Local
+        .offset_from_utc_datetime(&utc.naive_utc())
+        .fix();
+    utc.with_timezone(&offset)
+}
+
+/// One syslog datagram as glibc's `syslog(3)` with LOG_PID sends it, minus the time stamp:
 /// `<PRI>ident[pid]: msg`, PRI = facility * 8 + severity.
 pub fn syslog_line(facility: u8, level: Level, ident: &str, msg: &str) -> String {
     let pri = u32::from(facility) * 8 + level as u32;
     format!("<{pri}>{ident}[{}]: {msg}", std::process::id())
 }
 
+/// The datagram glibc's `syslog(3)` sends to `/dev/log`: [`syslog_line`] with the local time
+/// stamp `strftime("%h %e %T ")` after the priority, `<30>Nov 23 17:09:46
+/// Keepalived_vrrp[pid]: msg`.
+pub fn syslog_datagram<Tz: TimeZone>(
+    facility: u8,
+    level: Level,
+    ident: &str,
+    msg: &str,
+    at: &DateTime<Tz>,
+) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let pri = u32::from(facility) * 8 + level as u32;
+    format!(
+        "<{pri}>{} {ident}[{}]: {msg}",
+        at.format("%b %e %H:%M:%S"),
+        std::process::id()
+    )
+}
+
+/// Routes `log` records to [`log()`] with their syslog severity.
+struct Sink;
+
+impl ::log::Log for Sink {
+    fn enabled(&self, m: &::log::Metadata<'_>) -> bool {
+        m.level() <= ::log::Level::Info || detail() > 0
+    }
+    fn log(&self, r: &::log::Record<'_>) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        log(severity(r.level(), r.target()), &r.args().to_string());
+    }
+    fn flush(&self) {}
+}
+
+/// The syslog severity of a `log` record.
+fn severity(level: ::log::Level, target: &str) -> Level {
+    match level {
+        ::log::Level::Error if target == ALERT_TARGET => Level::Alert,
+        ::log::Level::Error => Level::Err,
+        ::log::Level::Warn => Level::Warning,
+        ::log::Level::Info => Level::Info,
+        ::log::Level::Debug | ::log::Level::Trace => Level::Debug,
+    }
+}
+
+static SINK: Sink = Sink;
+
+/// Make this module the `log` facade's sink (idempotent) and set its level from `-D`.
+pub fn install() {
+    let _ = ::log::set_logger(&SINK);
+    ::log::set_max_level(if detail() > 0 {
+        ::log::LevelFilter::Debug
+    } else {
+        ::log::LevelFilter::Info
+    });
+}
+
 /// `log_message(LOG_INFO, ...)`.
 #[macro_export]
 macro_rules! info {
-    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Info, &format!($($t)*)) };
+    ($($t:tt)*) => { ::log::info!($($t)*) };
 }
 /// `log_message(LOG_ERR, ...)`.
 #[macro_export]
 macro_rules! error {
-    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Err, &format!($($t)*)) };
+    ($($t:tt)*) => { ::log::error!($($t)*) };
 }
 /// `log_message(LOG_ALERT, ...)`.
 #[macro_export]
 macro_rules! alert {
-    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Alert, &format!($($t)*)) };
+    ($($t:tt)*) => { ::log::error!(target: $crate::log::ALERT_TARGET, $($t)*) };
 }
 /// `log_message(LOG_WARNING, ...)`.
 #[macro_export]
 macro_rules! warning {
-    ($($t:tt)*) => { $crate::log::log($crate::log::Level::Warning, &format!($($t)*)) };
+    ($($t:tt)*) => { ::log::warn!($($t)*) };
 }
-/// Detail messages (shown with -D).
+/// Detail messages (shown with -D, at LOG_INFO).
 #[macro_export]
 macro_rules! detail {
-    ($($t:tt)*) => { if $crate::log::detail() > 0 { $crate::log::log($crate::log::Level::Info, &format!($($t)*)) } };
+    ($($t:tt)*) => { if $crate::log::detail() > 0 { ::log::info!($($t)*) } };
 }
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Civil date (UTC) from days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// strftime("%c") in the C locale: `Mon Nov 23 16:09:46 2026` (keepalived's console stamp).
+pub fn ctime<Tz: TimeZone>(t: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    t.format("%a %b %e %H:%M:%S %Y").to_string()
 }
 
-fn parts(secs: u64) -> (&'static str, &'static str, u32, String, i64) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil(days);
-    let wd = DAYS[days.rem_euclid(7) as usize];
-    let mon = MONTHS[(m as usize).saturating_sub(1) % 12];
-    let hms = format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
-    (wd, mon, d, hms, y)
-}
-
-/// strftime("%c") in the C locale (UTC): `Mon Nov 23 16:09:46 2026`.
-pub fn ctime(secs: u64) -> String {
-    let (wd, mon, d, hms, y) = parts(secs);
-    format!("{wd} {mon} {d:2} {hms} {y}")
-}
-
-fn file_stamp(secs: u64) -> (String, i64) {
-    let (wd, mon, d, hms, y) = parts(secs);
-    (format!("{wd} {mon} {d:02} {hms}"), y)
+/// keepalived's log-file stamp: `Mon Nov 23 16:09:46.123456789 2026`.
+fn file_stamp<Tz: TimeZone>(t: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    t.format("%a %b %d %H:%M:%S.%f %Y").to_string()
 }
 
 #[cfg(test)]
@@ -211,11 +273,59 @@ mod tests {
         assert!(syslog_line(19, Level::Alert, "Keepalived", "x").starts_with("<153>"));
     }
 
+    fn at(secs: i64, nanos: u32, offset_secs: i32) -> DateTime<FixedOffset> {
+        let off = FixedOffset::east_opt(offset_secs).unwrap();
+        DateTime::from_timestamp(secs, nanos)
+            .unwrap()
+            .with_timezone(&off)
+    }
+
     // Proves the console timestamp matches C's "%c" layout for a known instant.
     #[test]
     fn ctime_layout() {
         // 2026-11-23 16:09:46 UTC was a Monday.
-        assert_eq!(ctime(1_795_450_186), "Mon Nov 23 16:09:46 2026");
-        assert_eq!(ctime(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(ctime(&at(1_795_450_186, 0, 0)), "Mon Nov 23 16:09:46 2026");
+        assert_eq!(ctime(&at(0, 0, 0)), "Thu Jan  1 00:00:00 1970");
+    }
+
+    // Proves every stamp is the local wall-clock time (here a fixed offset), not UTC: the
+    // console "%c", the log file's "%a %b %d %T.<ns> %Y" and glibc's syslog "%h %e %T",
+    // including a date change against UTC.
+    #[test]
+    fn local_time_stamps() {
+        // 2026-11-23 16:09:46.000000042 UTC is 17:09:46 at +01:00, 11:09:46 at -05:00.
+        let cet = at(1_795_450_186, 42, 3600);
+        assert_eq!(ctime(&cet), "Mon Nov 23 17:09:46 2026");
+        assert_eq!(file_stamp(&cet), "Mon Nov 23 17:09:46.000000042 2026");
+        let est = at(1_795_450_186, 0, -5 * 3600);
+        assert_eq!(ctime(&est), "Mon Nov 23 11:09:46 2026");
+        // 1970-01-01 00:30 UTC is still Dec 31 1969 at -01:00.
+        assert_eq!(ctime(&at(1800, 0, -3600)), "Wed Dec 31 23:30:00 1969");
+        assert_eq!(
+            syslog_datagram(
+                3,
+                Level::Info,
+                "Keepalived_vrrp",
+                "VI_1 Entering MASTER STATE",
+                &cet
+            ),
+            format!(
+                "<30>Nov 23 17:09:46 Keepalived_vrrp[{}]: VI_1 Entering MASTER STATE",
+                std::process::id()
+            )
+        );
+        // glibc's %e pads the day with a space.
+        assert!(syslog_datagram(3, Level::Err, "K", "x", &at(0, 0, 3600))
+            .starts_with("<27>Jan  1 01:00:00 K["));
+    }
+
+    // Proves log records map to keepalived's syslog severities (alert! via its target).
+    #[test]
+    fn record_severities() {
+        assert_eq!(severity(::log::Level::Error, ALERT_TARGET), Level::Alert);
+        assert_eq!(severity(::log::Level::Error, "vrrp_runtime"), Level::Err);
+        assert_eq!(severity(::log::Level::Warn, "x"), Level::Warning);
+        assert_eq!(severity(::log::Level::Info, "x"), Level::Info);
+        assert_eq!(severity(::log::Level::Debug, "x"), Level::Debug);
     }
 }

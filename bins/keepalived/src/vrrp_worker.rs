@@ -16,8 +16,7 @@
 //! * **Errors**: a configuration the runtime refuses → [`exit::CONFIG`]; a socket/netlink
 //!   failure → [`exit::FATAL`] ([`exit::MISSING_PERMISSION`] when it was EPERM/EACCES); both
 //!   stop the daemon, as keepalived does.
-//! * The runtime logs through the `log` crate; [`install_log_bridge`] forwards those records
-//!   to this process's keepalived-style logging.
+//! * The runtime logs through the `log` crate, whose sink is [`crate::log`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -28,44 +27,9 @@ use vrrp_runtime::{Metrics, RuntimeOptions, VrrpRuntimeError};
 
 use crate::config::Loaded;
 use crate::control::HeldVip;
-use crate::log::Level;
 use crate::metrics::{VrrpInstanceMetrics, VrrpStateMetric, WorkerMetrics};
 use crate::worker::{ParentLink, WorkerContext, WorkerEvent, WorkerOptions};
 use crate::{error, exit, info};
-
-/// Forwards `log` records (used by the runtime crates) to [`crate::log`].
-struct Bridge;
-
-impl log::Log for Bridge {
-    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        m.level() <= log::Level::Info || crate::log::detail() > 0
-    }
-    fn log(&self, r: &log::Record<'_>) {
-        if !self.enabled(r.metadata()) {
-            return;
-        }
-        let level = match r.level() {
-            log::Level::Error => Level::Err,
-            log::Level::Warn => Level::Warning,
-            log::Level::Info => Level::Info,
-            log::Level::Debug | log::Level::Trace => Level::Debug,
-        };
-        crate::log::log(level, &r.args().to_string());
-    }
-    fn flush(&self) {}
-}
-
-static BRIDGE: Bridge = Bridge;
-
-/// Route the `log` crate's records into this process's logging (idempotent).
-pub fn install_log_bridge() {
-    let _ = log::set_logger(&BRIDGE);
-    log::set_max_level(if crate::log::detail() > 0 {
-        log::LevelFilter::Debug
-    } else {
-        log::LevelFilter::Info
-    });
-}
 
 /// The part of a configuration the VRRP runtime reads: everything except the LVS sections
 /// (`virtual_server`, `virtual_server_group`, `SSL`). Two configurations with the same
@@ -347,7 +311,7 @@ fn clear_stats(m: &Metrics) {
 
 /// The VRRP worker main (see the module doc).
 pub async fn main(mut ctx: WorkerContext) -> i32 {
-    install_log_bridge();
+    crate::log::install();
     let metrics = Arc::new(Metrics::default());
     let mut cfg = ctx.config.clone();
     let syncd = crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()));

@@ -4,31 +4,11 @@
 //! cargo run -p lvs-realserver --example gen-man             # writes dist/man/lvs-realserver.8
 //! cargo run -p lvs-realserver --example gen-man -- --check  # exit 1 if the committed page is stale
 //! ```
-//!
-//! lvs-realserver is a binary-only package whose clap `Cli` is private to `src/main.rs`. To
-//! render the real definition (not a copy that could drift), this example compiles
-//! `src/main.rs` as a module through the symlink `gen-man-src/realserver_main.rs`; that file's
-//! `mod config;` then resolves to `gen-man-src/config.rs`, which re-exports the real
-//! `src/config.rs` and, as a child module of `main.rs`, implements [`CliSource`] with the
-//! private `Cli`. If lvs-realserver ever gets a `lib.rs` exposing its `Command`, this indirection
-//! can go.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-// lvs-realserver's main.rs, compiled as a module; its own `main` is unused here.
-#[allow(dead_code, unreachable_pub, clippy::all)]
-#[path = "gen-man-src/realserver_main.rs"]
-mod realserver;
-
-/// Something that can hand out a clap `Command` (implemented in `gen-man-src/config.rs`).
-pub trait CliSource {
-    /// The command definition.
-    fn command() -> clap::Command;
-}
-
-/// Marker for lvs-realserver's private `Cli`.
-pub struct RealserverCli;
+use clap::CommandFactory;
 
 /// Where the page goes, relative to the workspace root.
 pub const MAN_DIR: &str = "dist/man";
@@ -40,7 +20,7 @@ fn workspace_root() -> PathBuf {
 
 /// `lvs-realserver(8)`.
 pub fn lvs_realserver_8() -> Result<Vec<u8>, String> {
-    let cmd = RealserverCli::command().version(env!("CARGO_PKG_VERSION"));
+    let cmd = lvs_realserver::cli::Cli::command().version(env!("CARGO_PKG_VERSION"));
     let man = clap_mangen::Man::new(cmd.clone())
         .section("8")
         .source(format!("keepalived-rs {}", env!("CARGO_PKG_VERSION")))

@@ -28,9 +28,15 @@ pub enum Error {
         /// What it contained (truncated).
         content: String,
     },
-    /// An rtnetlink operation failed.
-    #[error(transparent)]
-    Net(#[from] netplat::Error),
+    /// An address or link operation of the caller's network backend failed (rtnetlink in
+    /// `lvs-realserver`).
+    #[error("{message}")]
+    Net {
+        /// The errno the kernel answered, if it refused.
+        errno: Option<i32>,
+        /// What failed, and why.
+        message: String,
+    },
     /// The state file could not be read, parsed or written.
     #[error("state file {}: {detail}", path.display())]
     State {
@@ -68,7 +74,7 @@ impl Error {
             }
             // Netlink answers EPERM for a missing CAP_NET_ADMIN; its EACCES means other
             // things (e.g. IPv6 disabled on the device).
-            Error::Net(e) => e.errno() == Some(1),
+            Error::Net { errno, .. } => *errno == Some(1),
             Error::RolledBack { cause, .. } => cause.is_permission(),
             Error::State { detail, .. } => detail.contains("ermission denied"),
             _ => false,

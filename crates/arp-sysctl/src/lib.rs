@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! Real-server ARP sysctls and loopback VIPs, with save/restore.
 //!
 //! * [`keys`]: typed IPv4 per-interface keys ([`ConfKey`], [`Target`]) with the kernel's
@@ -7,15 +11,14 @@
 //! * [`backend`]: the [`Sysctl`] trait, the real [`ProcSysctl`] and the in-memory
 //!   [`MemSysctl`].
 //! * [`state`]: the saved originals ([`State`]), written atomically under
-//!   `/run/lvs-realserver`.
-//! * [`realserver`]: the LVS-DR/TUN real-server engine (plan, apply with rollback, stop,
-//!   status) used by the `lvs-realserver` binary; VIPs go through rtnetlink
-//!   ([`realserver::KernelNet`] over `netplat`).
+//!   `/run/lvs-realserver`, including the loopback VIPs added ([`state::SavedVip`]).
+//!
+//! The real-server engine built on it (plan, apply with rollback, stop, status; VIPs through
+//! rtnetlink) is the `lvs-realserver` binary's library.
 
 pub mod backend;
 mod error;
 pub mod keys;
-pub mod realserver;
 pub mod state;
 
 pub use backend::{MemSysctl, ProcSysctl, Sysctl};

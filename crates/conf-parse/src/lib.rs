@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! The keepalived.conf language into a typed model with file:line diagnostics.
 //!
 //! ```no_run

@@ -5,7 +5,7 @@
 //! "recognized, not supported yet", and printed back unchanged).
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::diag::Loc;
@@ -74,8 +74,14 @@ pub struct Config {
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// `virtual_server` blocks.
     pub virtual_servers: Vec<VirtualServer>,
-    /// `bfd_instance` blocks (kept as statements: BFD runtime not implemented).
-    pub bfd_instances: Vec<Stmt>,
+    /// `bfd_instance` blocks (those keepalived keeps: valid, distinct neighbors).
+    pub bfd_instances: Vec<BfdInstance>,
+    /// `track_group` blocks.
+    pub track_groups: Vec<TrackGroup>,
+    /// `linkbeat_interfaces { }` entries.
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    /// `interface_up_down_delays { }` entries.
+    pub interface_up_down_delays: Vec<IfUpDownDelay>,
     /// Other recognized top-level statements (track_group, linkbeat_interfaces, ...).
     pub extra: Vec<Stmt>,
 }
@@ -171,8 +177,129 @@ pub struct GlobalDefs {
     /// keepalived-rs extension `metrics_allow NET...` (repeatable): the source networks
     /// (address, prefix length) the metrics endpoint serves. Empty = loopback clients only.
     pub metrics_allow: Vec<(IpAddr, u8)>,
+    /// `notify_fifo` / `notify_fifo_script`: the FIFO both processes write to.
+    pub notify_fifo: NotifyFifo,
+    /// `vrrp_notify_fifo` / `vrrp_notify_fifo_script`: the VRRP process's FIFO.
+    pub vrrp_notify_fifo: NotifyFifo,
+    /// `lvs_notify_fifo` / `lvs_notify_fifo_script`: the checker process's FIFO.
+    pub lvs_notify_fifo: NotifyFifo,
+    /// `vmac_prefix` (None: keepalived's `vrrp`).
+    pub vmac_prefix: Option<String>,
+    /// `vmac_addr_prefix` (None: the `vmac_prefix`).
+    pub vmac_addr_prefix: Option<String>,
+    /// keepalived-rs's `krs_vip_lease on|off` (default on): a master's VIPs carry a lease.
+    pub krs_vip_lease: bool,
+    /// keepalived-rs's `metrics_listen IP:PORT|PORT` (a bare port is on 127.0.0.1).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Root-level `instance NAME`.
+    pub instance: Option<String>,
+    /// Root-level `net_namespace NAME`.
+    pub net_namespace: Option<String>,
+    /// Root-level `net_namespace_ipvs [NAME]` (`Some("")`: the default namespace).
+    pub net_namespace_ipvs: Option<String>,
+    /// Root-level `namespace_with_ipsets`.
+    pub namespace_with_ipsets: bool,
+    /// Root-level `use_pid_dir`.
+    pub use_pid_dir: bool,
+    /// Root-level `linkbeat_use_polling`.
+    pub linkbeat_use_polling: bool,
+    /// Root-level `child_wait_time SECS` (default 5 s).
+    pub child_wait_time: Duration,
+    /// Process names.
+    pub process_names: ProcessNames,
+    /// `startup_script CMD [USER [GROUP]]`.
+    pub startup_script: Option<Box<Script>>,
+    /// `startup_script_timeout` (1..1000 s; None: 10 s).
+    pub startup_script_timeout: Option<Duration>,
+    /// `shutdown_script CMD [USER [GROUP]]`.
+    pub shutdown_script: Option<Box<Script>>,
+    /// `shutdown_script_timeout` (1..1000 s; None: 10 s).
+    pub shutdown_script_timeout: Option<Duration>,
+    /// `max_auto_priority [N]` (-1 disables; 0..99; bare: 99).
+    pub max_auto_priority: Option<i32>,
+    /// `min_auto_priority_delay USECS` (1..10000000 µs).
+    pub min_auto_priority_delay: Option<Duration>,
+    /// `disable_local_igmp`.
+    pub disable_local_igmp: bool,
+    /// `vrrp_min_garp [BOOL]`: one gratuitous ARP, no repeat, no refresh, no delay (for each
+    /// of those still at keepalived's default).
+    pub vrrp_min_garp: bool,
+    /// `vrrp_garp_extra_if [all] SECS` (`vrrp_vmac_garp_intvl`, deprecated).
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
+    /// `vrrp_ipsets [NAME ...]` (keepalived 2.2.7's Debian build has no ipset support).
+    pub vrrp_ipsets: Option<Vec<String>>,
+    /// nftables settings (and `vrrp_iptables`, which 2.2.7 maps onto them).
+    pub nftables: NftablesSettings,
+    /// `vrrp_priority`, `vrrp_no_swap`, `vrrp_rt_priority`, `vrrp_cpu_affinity`,
+    /// `vrrp_rlimit_rttime`.
+    pub vrrp_sched: ProcessSched,
+    /// The `checker_*` scheduling keywords.
+    pub checker_sched: ProcessSched,
+    /// The `bfd_*` scheduling keywords.
+    pub bfd_sched: ProcessSched,
+    /// `vrrp_notify_priority_changes [BOOL]`.
+    pub vrrp_notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`.
+    pub fifo_write_vrrp_states_on_reload: bool,
+    /// SNMP settings.
+    pub snmp: SnmpSettings,
+    /// `enable_dbus`.
+    pub enable_dbus: bool,
+    /// `dbus_service_name NAME`.
+    pub dbus_service_name: Option<String>,
+    /// `vrrp_netlink_cmd_rcv_bufs` (+ `_force`).
+    pub vrrp_netlink_cmd_rcv_bufs: RcvBufs,
+    /// `vrrp_netlink_monitor_rcv_bufs` (+ `_force`).
+    pub vrrp_netlink_monitor_rcv_bufs: RcvBufs,
+    /// `process_monitor_rcv_bufs` (+ `_force`).
+    pub process_monitor_rcv_bufs: RcvBufs,
+    /// `lvs_netlink_cmd_rcv_bufs` (+ `_force`).
+    pub lvs_netlink_cmd_rcv_bufs: RcvBufs,
+    /// `lvs_netlink_monitor_rcv_bufs` (+ `_force`).
+    pub lvs_netlink_monitor_rcv_bufs: RcvBufs,
+    /// `rs_init_notifies [BOOL]`.
+    pub rs_init_notifies: bool,
+    /// `no_checker_emails [BOOL]`.
+    pub no_checker_emails: bool,
+    /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`.
+    pub vrrp_rx_bufs_policy: Option<RxBufsPolicy>,
+    /// `vrrp_rx_bufs_multiplier N` (1..=u32::MAX).
+    pub vrrp_rx_bufs_multiplier: Option<u32>,
+    /// `log_unknown_vrids`.
+    pub log_unknown_vrids: bool,
+    /// `umask MODE` (octal/hex/decimal number or `IRUSR|IWUSR|...`).
+    pub umask: Option<u32>,
+    /// `random_seed N`.
+    pub random_seed: Option<u32>,
+    /// `reload_check_config [FILE]` (bare: `/dev/null`).
+    pub reload_check_config: Option<String>,
+    /// `reload_time_file FILE`.
+    pub reload_time_file: Option<String>,
+    /// `reload_repeat`.
+    pub reload_repeat: bool,
+    /// `reload_file [FILE]` (`Some("")`: keepalived's default file).
+    pub reload_file: Option<String>,
+    /// `include_check [...]` (bare: all four checks).
+    pub include_check: Option<IncludeCheck>,
+    /// `config_save_dir DIR`.
+    pub config_save_dir: Option<String>,
+    /// `tmp_config_directory DIR`.
+    pub tmp_config_directory: Option<String>,
+    /// `data_use_instance [BOOL]`.
+    pub data_use_instance: bool,
     /// Recognized global keywords not modelled.
     pub extra: Vec<Stmt>,
+}
+
+/// A notify FIFO: `*notify_fifo PATH [USER [GROUP]]` and `*notify_fifo_script CMD [USER [GROUP]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyFifo {
+    /// The FIFO's path.
+    pub name: Option<String>,
+    /// Owner `USER [GROUP]` of the FIFO, if given.
+    pub user: Option<(String, Option<String>)>,
+    /// The script that reads it.
+    pub script: Option<Box<Script>>,
 }
 
 impl Default for GlobalDefs {
@@ -216,10 +343,75 @@ impl Default for GlobalDefs {
             checker_log_all_failures: false,
             no_email_faults: false,
             metrics_allow: Vec::new(),
+            notify_fifo: NotifyFifo::default(),
+            vrrp_notify_fifo: NotifyFifo::default(),
+            lvs_notify_fifo: NotifyFifo::default(),
+            vmac_prefix: None,
+            vmac_addr_prefix: None,
+            krs_vip_lease: true,
+            metrics_listen: None,
+            instance: None,
+            net_namespace: None,
+            net_namespace_ipvs: None,
+            namespace_with_ipsets: false,
+            use_pid_dir: false,
+            linkbeat_use_polling: false,
+            child_wait_time: DEFAULT_CHILD_WAIT_TIME,
+            process_names: ProcessNames::default(),
+            startup_script: None,
+            startup_script_timeout: None,
+            shutdown_script: None,
+            shutdown_script_timeout: None,
+            max_auto_priority: None,
+            min_auto_priority_delay: None,
+            disable_local_igmp: false,
+            vrrp_min_garp: false,
+            vrrp_garp_extra_if: None,
+            vrrp_ipsets: None,
+            nftables: NftablesSettings::default(),
+            vrrp_sched: ProcessSched::default(),
+            checker_sched: ProcessSched::default(),
+            bfd_sched: ProcessSched::default(),
+            vrrp_notify_priority_changes: false,
+            fifo_write_vrrp_states_on_reload: false,
+            snmp: SnmpSettings::default(),
+            enable_dbus: false,
+            dbus_service_name: None,
+            vrrp_netlink_cmd_rcv_bufs: RcvBufs::default(),
+            vrrp_netlink_monitor_rcv_bufs: RcvBufs::default(),
+            process_monitor_rcv_bufs: RcvBufs::default(),
+            lvs_netlink_cmd_rcv_bufs: RcvBufs::default(),
+            lvs_netlink_monitor_rcv_bufs: RcvBufs::default(),
+            rs_init_notifies: false,
+            no_checker_emails: false,
+            vrrp_rx_bufs_policy: None,
+            vrrp_rx_bufs_multiplier: None,
+            log_unknown_vrids: false,
+            umask: None,
+            random_seed: None,
+            reload_check_config: None,
+            reload_time_file: None,
+            reload_repeat: false,
+            reload_file: None,
+            include_check: None,
+            config_save_dir: None,
+            tmp_config_directory: None,
+            data_use_instance: false,
             extra: Vec::new(),
         }
     }
 }
+
+/// `metrics_listen`'s value: `IP:PORT`, `[IPv6]:PORT`, or a bare `PORT` on 127.0.0.1.
+pub fn parse_metrics_listen(s: &str) -> Option<SocketAddr> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Some(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().ok()
+}
+
+/// keepalived's default `child_wait_time`.
+pub const DEFAULT_CHILD_WAIT_TIME: Duration = Duration::from_secs(5);
 
 /// `lvs_sync_daemon`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -544,6 +736,20 @@ pub struct VrrpInstance {
     pub lvs_sync_daemon_interface: Option<String>,
     /// `debug` level.
     pub debug: Option<u8>,
+    /// `use_ipvlan [IFNAME] [ADDRESS] [bridge|private|vepa]`.
+    pub use_ipvlan: Option<Ipvlan>,
+    /// `old_unicast_checksum [never]`.
+    pub old_unicast_checksum: Option<OldUnicastChecksum>,
+    /// `vrf IFNAME` (instead of `interface`).
+    pub vrf: Option<String>,
+    /// `linkbeat_use_polling` (deprecated in an instance: keepalived reports an error).
+    pub linkbeat_use_polling: bool,
+    /// `notify_priority_changes [BOOL]` (None: the global `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: Option<bool>,
+    /// `garp_extra_if [all] SECS` (`vmac_garp_intvl`, deprecated).
+    pub garp_extra_if: Option<GarpExtraIf>,
+    /// `kernel_rx_buf_size BYTES`.
+    pub kernel_rx_buf_size: Option<u32>,
     /// Recognized keywords not modelled.
     pub extra: Vec<Stmt>,
     /// Where the block starts.
@@ -611,6 +817,13 @@ impl VrrpInstance {
             smtp_alert: None,
             lvs_sync_daemon_interface: None,
             debug: None,
+            use_ipvlan: None,
+            old_unicast_checksum: None,
+            vrf: None,
+            linkbeat_use_polling: false,
+            notify_priority_changes: None,
+            garp_extra_if: None,
+            kernel_rx_buf_size: None,
             extra: Vec::new(),
             loc: Loc::default(),
             interface_loc: Loc::default(),
@@ -645,6 +858,12 @@ pub struct SyncGroup {
     pub notify: Option<Box<Script>>,
     /// `smtp_alert`.
     pub smtp_alert: Option<bool>,
+    /// `track_bfd { NAME [weight W [reverse|noreverse]] }`.
+    pub track_bfd: Vec<TrackRef>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
+    pub sync_group_tracking_weight: bool,
+    /// `notify_priority_changes [BOOL]`.
+    pub notify_priority_changes: Option<bool>,
     /// Recognized keywords not modelled.
     pub extra: Vec<Stmt>,
     /// Where.
@@ -745,19 +964,19 @@ pub struct VirtualServer {
     /// Address / fwmark / group.
     pub key: VsKey,
     /// `ip_family inet|inet6`.
-    pub ip_family: Option<String>,
+    pub ip_family: Option<IpFamily>,
     /// `delay_loop` (default 60 s).
     pub delay_loop: Duration,
     /// `lb_algo` / `lvs_sched` (default wlc).
-    pub lb_algo: String,
+    pub lb_algo: Scheduler,
     /// Scheduler flags: `hashed`, `ops`, `flag-1`.., `sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`.
-    pub sched_flags: Vec<String>,
+    pub sched_flags: SchedFlags,
     /// `lb_kind` / `lvs_method` (default NAT).
     pub lb_kind: LbKind,
     /// `persistence_timeout` (seconds; bare keyword = 360).
     pub persistence_timeout: Option<u32>,
-    /// `persistence_granularity` (netmask).
-    pub persistence_granularity: Option<String>,
+    /// `persistence_granularity`: an IPv4 netmask or an IPv6 prefix length.
+    pub persistence_granularity: Option<Granularity>,
     /// `persistence_engine`.
     pub persistence_engine: Option<String>,
     /// `protocol`.
@@ -798,6 +1017,8 @@ pub struct VirtualServer {
     pub sorry_server_inhibit: bool,
     /// `sorry_server_lvs_method`.
     pub sorry_server_lvs_method: Option<LbKind>,
+    /// `snmp_name`.
+    pub snmp_name: Option<String>,
     /// `real_server` blocks.
     pub real_servers: Vec<RealServer>,
     /// Recognized keywords not modelled.
@@ -813,8 +1034,8 @@ impl VirtualServer {
             key,
             ip_family: None,
             delay_loop: Duration::from_secs(60),
-            lb_algo: "wlc".to_string(),
-            sched_flags: Vec::new(),
+            lb_algo: Scheduler::Wlc,
+            sched_flags: SchedFlags::default(),
             lb_kind: LbKind::Nat,
             persistence_timeout: None,
             persistence_granularity: None,
@@ -838,6 +1059,7 @@ impl VirtualServer {
             sorry_server: None,
             sorry_server_inhibit: false,
             sorry_server_lvs_method: None,
+            snmp_name: None,
             real_servers: Vec::new(),
             extra: Vec::new(),
             loc: Loc::default(),
@@ -882,6 +1104,8 @@ pub struct RealServer {
     pub smtp_alert: Option<bool>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
+    /// `snmp_name`.
+    pub snmp_name: Option<String>,
     /// Health checkers.
     pub checkers: Vec<Checker>,
     /// Recognized keywords not modelled.
@@ -911,6 +1135,7 @@ impl RealServer {
             delay_loop: None,
             smtp_alert: None,
             virtualhost: None,
+            snmp_name: None,
             checkers: Vec::new(),
             extra: Vec::new(),
             loc: Loc::default(),
@@ -1033,8 +1258,8 @@ pub struct HttpCheck {
     pub urls: Vec<UrlCheck>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
-    /// `http_protocol` (1.0, 1.0C, 1.0K, 1.1).
-    pub http_protocol: Option<String>,
+    /// `http_protocol` (None: keepalived's 1.0).
+    pub http_protocol: Option<HttpProtocol>,
     /// `enable_sni`.
     pub enable_sni: bool,
     /// `fast_recovery`.
@@ -1046,8 +1271,8 @@ pub struct HttpCheck {
 pub struct UrlCheck {
     /// `path`.
     pub path: String,
-    /// `digest` (MD5 hex, lower case).
-    pub digest: Option<String>,
+    /// `digest`: the MD5 of the page.
+    pub digest: Option<[u8; 16]>,
     /// `status_code` ranges (inclusive); empty = 200-299.
     pub status_codes: Vec<(u16, u16)>,
     /// `virtualhost`.
@@ -1056,6 +1281,14 @@ pub struct UrlCheck {
     pub regex: Option<String>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
+    /// `regex_options OPT ...` (unknown words are ignored, as keepalived does).
+    pub regex_options: Vec<RegexOption>,
+    /// `regex_min_offset N`.
+    pub regex_min_offset: Option<u64>,
+    /// `regex_max_offset N` (the last acceptable position).
+    pub regex_max_offset: Option<u64>,
+    /// `regex_stack START MAX` (JIT stack sizes, START <= MAX).
+    pub regex_stack: Option<(u64, u64)>,
     /// Other regex settings (regex_options, regex_min_offset, ...), kept as statements.
     pub extra: Vec<Stmt>,
 }
@@ -1078,13 +1311,15 @@ pub struct MiscCheck {
 pub struct SmtpCheck {
     /// `helo_name`.
     pub helo_name: Option<String>,
+    /// `host { }` blocks: more servers to check.
+    pub hosts: Vec<SmtpHost>,
 }
 
 /// DNS_CHECK settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DnsCheck {
-    /// `type` (default SOA).
-    pub qtype: Option<String>,
+    /// `type` (None: keepalived's SOA).
+    pub qtype: Option<DnsType>,
     /// `name` (default ".").
     pub name: Option<String>,
 }
@@ -1092,10 +1327,10 @@ pub struct DnsCheck {
 /// UDP_CHECK settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UdpCheck {
-    /// `payload` hex.
-    pub payload: Option<String>,
-    /// `require_reply [hex]`.
-    pub require_reply: Option<String>,
+    /// `payload HEX`: the datagram sent.
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply [HEX]`: None when not given; `Some` with the expected bytes, if any.
+    pub require_reply: Option<HexPattern>,
     /// `min_reply_length`.
     pub min_reply_length: Option<u32>,
     /// `max_reply_length`.
@@ -1118,4 +1353,718 @@ pub struct FileCheck {
 pub struct BfdCheck {
     /// `name` of the bfd_instance.
     pub name: String,
+}
+
+/// An IPVS scheduler keepalived accepts (`lvs_schedulers[]` in `check_parser.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scheduler {
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Least connection.
+    Lc,
+    /// Weighted least connection (keepalived's default).
+    #[default]
+    Wlc,
+    /// Locality-based least connection.
+    Lblc,
+    /// Source hashing.
+    Sh,
+    /// Maglev hashing.
+    Mh,
+    /// Destination hashing.
+    Dh,
+    /// Weighted failover.
+    Fo,
+    /// Weighted overflow.
+    Ovf,
+    /// Locality-based least connection with replication.
+    Lblcr,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+    /// Weighted random twos choice.
+    Twos,
+}
+
+impl Scheduler {
+    /// Every scheduler, in keepalived's order.
+    pub const ALL: [Scheduler; 14] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Lblc,
+        Scheduler::Sh,
+        Scheduler::Mh,
+        Scheduler::Dh,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Lblcr,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Twos,
+    ];
+
+    /// The kernel's (and keepalived's) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Sh => "sh",
+            Scheduler::Mh => "mh",
+            Scheduler::Dh => "dh",
+            Scheduler::Fo => "fo",
+            Scheduler::Ovf => "ovf",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Sed => "sed",
+            Scheduler::Nq => "nq",
+            Scheduler::Twos => "twos",
+        }
+    }
+
+    /// The scheduler of that exact (case-sensitive) name.
+    pub fn from_name(s: &str) -> Option<Scheduler> {
+        Scheduler::ALL.into_iter().find(|x| x.name() == s)
+    }
+}
+
+impl std::fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A virtual server's scheduler flags (`ops`, `flag-1..3`, and the `sh-`/`mh-` aliases of
+/// flag-1 (fallback) and flag-2 (port)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SchedFlags {
+    /// `ops`: one-packet scheduling.
+    pub ops: bool,
+    /// `flag-1` (`sh-fallback`, `mh-fallback`).
+    pub flag1: bool,
+    /// `flag-2` (`sh-port`, `mh-port`).
+    pub flag2: bool,
+    /// `flag-3`.
+    pub flag3: bool,
+}
+
+/// `ip_family`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpFamily {
+    /// `inet`.
+    Inet,
+    /// `inet6`.
+    Inet6,
+}
+
+impl IpFamily {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpFamily::Inet => "inet",
+            IpFamily::Inet6 => "inet6",
+        }
+    }
+}
+
+/// `persistence_granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    /// An IPv4 netmask (any value `inet_aton` reads; keepalived does not require it solid).
+    V4(Ipv4Addr),
+    /// An IPv6 prefix length, 1-128.
+    V6(u8),
+}
+
+/// `http_protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpProtocol {
+    /// `1.0`.
+    Http10,
+    /// `1.0C` (or `1.0c`): 1.0 with `Connection: close`.
+    Http10C,
+    /// `1.1`.
+    Http11,
+}
+
+impl HttpProtocol {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpProtocol::Http10 => "1.0",
+            HttpProtocol::Http10C => "1.0C",
+            HttpProtocol::Http11 => "1.1",
+        }
+    }
+}
+
+/// A DNS_CHECK `type` (`DNS_TYPE[]` in `check_dns.c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DnsType {
+    /// A.
+    A,
+    /// NS.
+    Ns,
+    /// CNAME.
+    Cname,
+    /// SOA (keepalived's default).
+    Soa,
+    /// MX.
+    Mx,
+    /// TXT.
+    Txt,
+    /// AAAA.
+    Aaaa,
+    /// RRSIG.
+    Rrsig,
+    /// DNSKEY.
+    Dnskey,
+}
+
+impl DnsType {
+    /// Every type, in keepalived's order.
+    pub const ALL: [DnsType; 9] = [
+        DnsType::A,
+        DnsType::Ns,
+        DnsType::Cname,
+        DnsType::Soa,
+        DnsType::Mx,
+        DnsType::Txt,
+        DnsType::Aaaa,
+        DnsType::Rrsig,
+        DnsType::Dnskey,
+    ];
+
+    /// keepalived's label.
+    pub fn name(self) -> &'static str {
+        match self {
+            DnsType::A => "A",
+            DnsType::Ns => "NS",
+            DnsType::Cname => "CNAME",
+            DnsType::Soa => "SOA",
+            DnsType::Mx => "MX",
+            DnsType::Txt => "TXT",
+            DnsType::Aaaa => "AAAA",
+            DnsType::Rrsig => "RRSIG",
+            DnsType::Dnskey => "DNSKEY",
+        }
+    }
+
+    /// The query type number (RFC 1035, 3596, 4034).
+    pub fn code(self) -> u16 {
+        match self {
+            DnsType::A => 1,
+            DnsType::Ns => 2,
+            DnsType::Cname => 5,
+            DnsType::Soa => 6,
+            DnsType::Mx => 15,
+            DnsType::Txt => 16,
+            DnsType::Aaaa => 28,
+            DnsType::Rrsig => 46,
+            DnsType::Dnskey => 48,
+        }
+    }
+
+    /// The type of that label, case-insensitively (keepalived's `strcasecmp`).
+    pub fn from_name(s: &str) -> Option<DnsType> {
+        DnsType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Hex bytes as keepalived's `read_hex_str` reads them, with an optional mask: an `X`
+/// nibble (only where wildcards are allowed) matches anything and sets the mask's nibble.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct HexPattern {
+    /// The bytes (0 where wildcarded); empty when none were given.
+    pub data: Vec<u8>,
+    /// Per byte, the bits that are wildcards (None: no wildcard).
+    pub mask: Option<Vec<u8>>,
+}
+
+impl HexPattern {
+    /// keepalived's `read_hex_str`: blanks separate groups; each group's hex digits pair up
+    /// into bytes, an odd last digit is a byte of its own. None if a character is not a hex
+    /// digit (or `X` with `wildcard`) or there is no byte at all.
+    pub fn parse(s: &str, wildcard: bool) -> Option<HexPattern> {
+        let nibble = |c: u8| -> Option<(u8, u8)> {
+            match c {
+                b'0'..=b'9' => Some((c - b'0', 0)),
+                b'a'..=b'f' => Some((c - b'a' + 10, 0)),
+                b'A'..=b'F' => Some((c - b'A' + 10, 0)),
+                b'X' | b'x' if wildcard => Some((0, 0x0f)),
+                _ => None,
+            }
+        };
+        let b = s.as_bytes();
+        let (mut data, mut mask) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        loop {
+            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                i += 1;
+            }
+            let Some(&c) = b.get(i) else { break };
+            i += 1;
+            let (mut v, mut m) = nibble(c)?;
+            if let Some(&c2) = b.get(i).filter(|c| **c != b' ') {
+                i += 1;
+                let (v2, m2) = nibble(c2)?;
+                v = (v << 4) | v2;
+                m = (m << 4) | m2;
+            }
+            data.push(v);
+            mask.push(m);
+        }
+        if data.is_empty() {
+            return None;
+        }
+        let mask = mask.iter().any(|m| *m != 0).then_some(mask);
+        Some(HexPattern { data, mask })
+    }
+
+    /// The canonical text: two digits per byte (`X` for a wildcard nibble), space separated.
+    pub fn to_hex(&self) -> String {
+        let mut out = String::new();
+        for (i, d) in self.data.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            let m = self
+                .mask
+                .as_ref()
+                .and_then(|m| m.get(i))
+                .copied()
+                .unwrap_or(0);
+            for (shift, mbit) in [(4, 0xf0), (0, 0x0f)] {
+                if m & mbit != 0 {
+                    out.push('X');
+                } else {
+                    out.push(char::from(
+                        b"0123456789abcdef"[usize::from((d >> shift) & 0xf)],
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A process's name settings (`process_name`, `vrrp_process_name`, `checker_process_name`,
+/// `bfd_process_name`; `process_names` sets the three children's to keepalived's
+/// `keepalived_vrrp`, `keepalived_lvs`, `keepalived_bfd`). At most 15 characters (longer
+/// names are truncated, with keepalived's error).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessNames {
+    /// `process_name` (the parent).
+    pub parent: Option<String>,
+    /// `vrrp_process_name`.
+    pub vrrp: Option<String>,
+    /// `checker_process_name` (`lvs_process_name`).
+    pub checker: Option<String>,
+    /// `bfd_process_name`.
+    pub bfd: Option<String>,
+}
+
+/// keepalived's `TASK_COMM_LEN - 1`: the longest process name.
+pub const PROCESS_NAME_MAX: usize = 15;
+
+/// Scheduling of one child process (`vrrp_*`, `checker_*`, `bfd_*` keywords).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessSched {
+    /// `*_priority`: the nice value, -20..19 (default 0).
+    pub priority: i8,
+    /// `*_no_swap`: mlockall.
+    pub no_swap: bool,
+    /// `*_rt_priority`: SCHED_RR priority 1..99 (out-of-range values are clamped, with
+    /// keepalived's error).
+    pub rt_priority: Option<u8>,
+    /// `*_cpu_affinity`: CPU ids (sorted, distinct), each below the number of online CPUs.
+    pub cpu_affinity: Option<Vec<u16>>,
+    /// `*_rlimit_rttime`: RLIMIT_RTTIME in microseconds, 2..=u32::MAX (1 is raised to 2).
+    pub rlimit_rttime: Option<u32>,
+}
+
+/// `vrrp_garp_extra_if` / vrrp_instance `garp_extra_if`: periodic gratuitous ARPs on the
+/// VMAC's base interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GarpExtraIf {
+    /// The interval (global: 1..86400 s; instance: 0..86400 s).
+    pub interval: Duration,
+    /// `all`: on every interface, not only the base interface.
+    pub all: bool,
+}
+
+/// The SNMP settings of `global_defs`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SnmpSettings {
+    /// `snmp_socket PATH` (AgentX socket).
+    pub socket: Option<String>,
+    /// `enable_traps`.
+    pub traps: bool,
+    /// `enable_snmp_vrrp` (`enable_snmp_keepalived`).
+    pub vrrp: bool,
+    /// `enable_snmp_rfcv2` (or `enable_snmp_rfc`).
+    pub rfcv2: bool,
+    /// `enable_snmp_rfcv3` (or `enable_snmp_rfc`).
+    pub rfcv3: bool,
+    /// `enable_snmp_checker`.
+    pub checker: bool,
+}
+
+/// A netlink socket's receive buffer: `*_rcv_bufs SIZE` and `*_rcv_bufs_force [BOOL]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RcvBufs {
+    /// The size in bytes (None: the kernel's default; 0 given means None).
+    pub size: Option<u32>,
+    /// `_force`: SO_RCVBUFFORCE.
+    pub force: bool,
+}
+
+/// `vrrp_rx_bufs_policy`: how the VRRP socket's receive buffer is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxBufsPolicy {
+    /// `MTU`: from the interfaces' MTUs.
+    Mtu,
+    /// `ADVERT`: from the advert sizes.
+    Advert,
+    /// A size in bytes.
+    Size(u32),
+}
+
+/// `include_check [[+|-]read|match|wildcard_match|brace_match ...]`: which include problems
+/// are errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IncludeCheck {
+    /// `read`: an include that can't be read.
+    pub read: bool,
+    /// `match`: an include pattern that matches nothing.
+    pub matches: bool,
+    /// `wildcard_match`: a wildcard that matches nothing.
+    pub wildcard_match: bool,
+    /// `brace_match`: a brace alternative that matches nothing.
+    pub brace_match: bool,
+}
+
+/// The nftables settings of `global_defs`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NftablesSettings {
+    /// `nftables [TABLE]` (bare: `keepalived`; `vrrp_iptables` also sets it, with
+    /// keepalived 2.2.7's error, as its Debian build has no iptables support).
+    pub table: Option<String>,
+    /// `nftables_priority N` (None: keepalived's -1, i.e. its default).
+    pub priority: Option<i32>,
+    /// `nftables_ifindex`.
+    pub ifindex: bool,
+    /// `nftables_ipvs [TABLE]` (bare: `keepalived_ipvs`).
+    pub ipvs_table: Option<String>,
+    /// `nftables_ipvs_priority N`.
+    pub ipvs_priority: Option<i32>,
+    /// `nftables_ipvs_start_fwmark N` (1..=u32::MAX; keepalived's default 1000).
+    pub ipvs_start_fwmark: Option<u32>,
+    /// `nftables_counters`.
+    pub counters: bool,
+}
+
+/// `track_group NAME { group { INSTANCE ... } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrackGroup {
+    /// Name.
+    pub name: String,
+    /// `group { }`: the vrrp instances' names.
+    pub group: Vec<String>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// How a `linkbeat_interfaces` entry polls its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkbeatType {
+    /// `MII`.
+    Mii,
+    /// `ETHTOOL`.
+    Ethtool,
+    /// `IOCTL`.
+    Ioctl,
+}
+
+impl LinkbeatType {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkbeatType::Mii => "MII",
+            LinkbeatType::Ethtool => "ETHTOOL",
+            LinkbeatType::Ioctl => "IOCTL",
+        }
+    }
+}
+
+/// One line of `linkbeat_interfaces { IFNAME [MII|ETHTOOL|IOCTL] }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkbeatInterface {
+    /// The interface.
+    pub name: String,
+    /// The polling method (None: keepalived's choice).
+    pub kind: Option<LinkbeatType>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// One line of `interface_up_down_delays { IFNAME DOWN_DELAY [UP_DELAY] }` (0..255 s each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfUpDownDelay {
+    /// The interface.
+    pub name: String,
+    /// Delay before a link down is acted on.
+    pub down: Duration,
+    /// Delay before a link up is acted on (default 0).
+    pub up: Duration,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// `bfd_instance NAME { }` (keepalived's `bfd_parser.c`), with its defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdInstance {
+    /// Name (at most 31 characters).
+    pub name: String,
+    /// `neighbor_ip` / `neighbour_ip` (required).
+    pub neighbor_ip: Option<IpAddr>,
+    /// `source_ip` (same family as the neighbor).
+    pub source_ip: Option<IpAddr>,
+    /// `min_rx` (1 ms .. u32::MAX/1000 ms, default 10 ms).
+    pub min_rx: Duration,
+    /// `min_tx` (1 ms .. , default 10 ms).
+    pub min_tx: Duration,
+    /// `idle_tx` (1000 ms .. , default 1000 ms).
+    pub idle_tx: Duration,
+    /// `multiplier` (1..255, default 5).
+    pub multiplier: u8,
+    /// `passive`.
+    pub passive: bool,
+    /// `ttl` / `hoplimit` (1..255; None: 255 for IPv4, 64 for IPv6).
+    pub ttl: Option<u8>,
+    /// `max_hops` (-1..255, default 0; at most the ttl).
+    pub max_hops: i16,
+    /// `weight W [reverse]` for tracking VRRP instances (-253..253, default 0).
+    pub weight: i32,
+    /// `weight ... reverse`.
+    pub weight_reverse: bool,
+    /// `vrrp`: events go to the VRRP process (with `checker`: only those named).
+    pub vrrp: bool,
+    /// `checker`: events go to the checker process.
+    pub checker: bool,
+    /// Where.
+    pub loc: Loc,
+}
+
+impl BfdInstance {
+    /// An instance with keepalived's defaults.
+    pub fn new(name: &str) -> BfdInstance {
+        BfdInstance {
+            name: name.to_string(),
+            neighbor_ip: None,
+            source_ip: None,
+            min_rx: Duration::from_millis(10),
+            min_tx: Duration::from_millis(10),
+            idle_tx: Duration::from_millis(1000),
+            multiplier: 5,
+            passive: false,
+            ttl: None,
+            max_hops: 0,
+            weight: 0,
+            weight_reverse: false,
+            vrrp: false,
+            checker: false,
+            loc: Loc::default(),
+        }
+    }
+}
+
+/// `use_ipvlan [IFNAME] [ADDRESS[/LEN]] [bridge|private|vepa]` of a vrrp_instance.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ipvlan {
+    /// The ipvlan interface's name (default: keepalived's `vrrp.VRID`).
+    pub name: Option<String>,
+    /// Its address (also the instance's source address).
+    pub addr: Option<(IpAddr, Option<u8>)>,
+    /// The mode.
+    pub mode: Option<IpvlanMode>,
+}
+
+/// An ipvlan mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpvlanMode {
+    /// `bridge` (keepalived's default).
+    Bridge,
+    /// `private`.
+    Private,
+    /// `vepa`.
+    Vepa,
+}
+
+impl IpvlanMode {
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpvlanMode::Bridge => "bridge",
+            IpvlanMode::Private => "private",
+            IpvlanMode::Vepa => "vepa",
+        }
+    }
+}
+
+/// `old_unicast_checksum [never]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldUnicastChecksum {
+    /// Bare: use the pre-1.3.6 unicast checksum.
+    Config,
+    /// `never`.
+    Never,
+}
+
+/// A url's `regex_options` (PCRE2 flags keepalived accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegexOption {
+    /// `allow_empty_class`.
+    AllowEmptyClass,
+    /// `alt_bsux`.
+    AltBsux,
+    /// `auto_callout`.
+    AutoCallout,
+    /// `caseless`.
+    Caseless,
+    /// `dollar_endonly`.
+    DollarEndonly,
+    /// `dotall`.
+    Dotall,
+    /// `dupnames`.
+    Dupnames,
+    /// `extended`.
+    Extended,
+    /// `firstline`.
+    Firstline,
+    /// `match_unset_backref`.
+    MatchUnsetBackref,
+    /// `multiline`.
+    Multiline,
+    /// `never_ucp`.
+    NeverUcp,
+    /// `never_utf`.
+    NeverUtf,
+    /// `no_auto_capture`.
+    NoAutoCapture,
+    /// `no_auto_possess`.
+    NoAutoPossess,
+    /// `no_dotstar_anchor`.
+    NoDotstarAnchor,
+    /// `no_start_optimize`.
+    NoStartOptimize,
+    /// `ucp`.
+    Ucp,
+    /// `ungreedy`.
+    Ungreedy,
+    /// `utf`.
+    Utf,
+    /// `never_backslash_c`.
+    NeverBackslashC,
+    /// `alt_circumflex`.
+    AltCircumflex,
+    /// `alt_verbnames`.
+    AltVerbnames,
+    /// `use_offset_limit`.
+    UseOffsetLimit,
+}
+
+impl RegexOption {
+    /// Every option, in keepalived's order.
+    pub const ALL: [RegexOption; 24] = [
+        RegexOption::AllowEmptyClass,
+        RegexOption::AltBsux,
+        RegexOption::AutoCallout,
+        RegexOption::Caseless,
+        RegexOption::DollarEndonly,
+        RegexOption::Dotall,
+        RegexOption::Dupnames,
+        RegexOption::Extended,
+        RegexOption::Firstline,
+        RegexOption::MatchUnsetBackref,
+        RegexOption::Multiline,
+        RegexOption::NeverUcp,
+        RegexOption::NeverUtf,
+        RegexOption::NoAutoCapture,
+        RegexOption::NoAutoPossess,
+        RegexOption::NoDotstarAnchor,
+        RegexOption::NoStartOptimize,
+        RegexOption::Ucp,
+        RegexOption::Ungreedy,
+        RegexOption::Utf,
+        RegexOption::NeverBackslashC,
+        RegexOption::AltCircumflex,
+        RegexOption::AltVerbnames,
+        RegexOption::UseOffsetLimit,
+    ];
+
+    /// keepalived's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            RegexOption::AllowEmptyClass => "allow_empty_class",
+            RegexOption::AltBsux => "alt_bsux",
+            RegexOption::AutoCallout => "auto_callout",
+            RegexOption::Caseless => "caseless",
+            RegexOption::DollarEndonly => "dollar_endonly",
+            RegexOption::Dotall => "dotall",
+            RegexOption::Dupnames => "dupnames",
+            RegexOption::Extended => "extended",
+            RegexOption::Firstline => "firstline",
+            RegexOption::MatchUnsetBackref => "match_unset_backref",
+            RegexOption::Multiline => "multiline",
+            RegexOption::NeverUcp => "never_ucp",
+            RegexOption::NeverUtf => "never_utf",
+            RegexOption::NoAutoCapture => "no_auto_capture",
+            RegexOption::NoAutoPossess => "no_auto_possess",
+            RegexOption::NoDotstarAnchor => "no_dotstar_anchor",
+            RegexOption::NoStartOptimize => "no_start_optimize",
+            RegexOption::Ucp => "ucp",
+            RegexOption::Ungreedy => "ungreedy",
+            RegexOption::Utf => "utf",
+            RegexOption::NeverBackslashC => "never_backslash_c",
+            RegexOption::AltCircumflex => "alt_circumflex",
+            RegexOption::AltVerbnames => "alt_verbnames",
+            RegexOption::UseOffsetLimit => "use_offset_limit",
+        }
+    }
+
+    /// The option of that exact name.
+    pub fn from_name(s: &str) -> Option<RegexOption> {
+        RegexOption::ALL.into_iter().find(|o| o.name() == s)
+    }
+}
+
+/// An SMTP_CHECK `host { }` block: another server to check, with the connection settings
+/// every checker has.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmtpHost {
+    /// `connect_ip`.
+    pub connect_ip: Option<IpAddr>,
+    /// `connect_port`.
+    pub connect_port: Option<u16>,
+    /// `bindto`.
+    pub bindto: Option<IpAddr>,
+    /// `bind_port`.
+    pub bind_port: Option<u16>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `fwmark`.
+    pub fwmark: Option<u32>,
+    /// `connect_timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// Where.
+    pub loc: Loc,
 }

@@ -276,6 +276,7 @@ pub fn print(c: &Config) -> String {
         out: String::new(),
         depth: 0,
     };
+    root_globals(&mut p, &c.global);
     global(&mut p, &c.global);
     p.addrs("static_ipaddress", &c.static_ipaddress);
     p.values("static_routes", &c.static_routes);
@@ -370,6 +371,9 @@ pub fn print(c: &Config) -> String {
         p.script("notify_stop", &g.notify_stop);
         p.script("notify", &g.notify);
         p.opt_bool("smtp_alert", g.smtp_alert);
+        p.track("track_bfd", &g.track_bfd);
+        p.flag("sync_group_tracking_weight", g.sync_group_tracking_weight);
+        p.opt_bool("notify_priority_changes", g.notify_priority_changes);
         p.stmts(&g.extra);
         p.close();
     }
@@ -404,9 +408,42 @@ pub fn print(c: &Config) -> String {
     for vs in &c.virtual_servers {
         virtual_server(&mut p, vs);
     }
-    p.stmts(&c.bfd_instances);
+    top_typed(&mut p, c);
     p.stmts(&c.extra);
     p.out
+}
+
+/// The root-level globals (`instance`, `net_namespace`, ...), before `global_defs`.
+fn root_globals(p: &mut P, g: &GlobalDefs) {
+    p.opt_s("instance", &g.instance);
+    p.opt_s("net_namespace", &g.net_namespace);
+    match g.net_namespace_ipvs.as_deref() {
+        Some("") => p.line(&["net_namespace_ipvs"]),
+        Some(n) => p.kv("net_namespace_ipvs", n),
+        None => {}
+    }
+    p.flag("namespace_with_ipsets", g.namespace_with_ipsets);
+    p.flag("use_pid_dir", g.use_pid_dir);
+    p.flag("linkbeat_use_polling", g.linkbeat_use_polling);
+    if g.child_wait_time != DEFAULT_CHILD_WAIT_TIME {
+        p.num("child_wait_time", g.child_wait_time.as_secs());
+    }
+}
+
+/// `[PREFIX]notify_fifo` and `[PREFIX]notify_fifo_script`.
+fn notify_fifo(p: &mut P, prefix: &str, f: &NotifyFifo) {
+    if let Some(n) = &f.name {
+        let k = format!("{prefix}notify_fifo");
+        let mut w = vec![k.as_str(), n.as_str()];
+        if let Some((u, g)) = &f.user {
+            w.push(u);
+            if let Some(g) = g {
+                w.push(g);
+            }
+        }
+        p.line(&w);
+    }
+    p.script(&format!("{prefix}notify_fifo_script"), &f.script);
 }
 
 fn global(p: &mut P, g: &GlobalDefs) {
@@ -517,6 +554,18 @@ fn global(p: &mut P, g: &GlobalDefs) {
         w.extend(nets.iter().map(String::as_str));
         p.line(&w);
     }
+    notify_fifo(p, "", &g.notify_fifo);
+    notify_fifo(p, "vrrp_", &g.vrrp_notify_fifo);
+    notify_fifo(p, "lvs_", &g.lvs_notify_fifo);
+    p.opt_s("vmac_prefix", &g.vmac_prefix);
+    p.opt_s("vmac_addr_prefix", &g.vmac_addr_prefix);
+    if !g.krs_vip_lease {
+        p.kv("krs_vip_lease", "off");
+    }
+    if let Some(a) = g.metrics_listen {
+        p.kv("metrics_listen", &a.to_string());
+    }
+    global_typed(p, g);
     p.stmts(&g.extra);
     p.close();
 }
@@ -630,6 +679,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_bool("smtp_alert", v.smtp_alert);
     p.opt_s("lvs_sync_daemon_interface", &v.lvs_sync_daemon_interface);
     p.opt_num("debug", v.debug);
+    instance_typed(p, v);
     p.stmts(&v.extra);
     p.close();
 }
@@ -640,15 +690,23 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
         VsKey::Fwmark(m) => p.open(&["virtual_server", "fwmark", &m.to_string()]),
         VsKey::Group(g) => p.open(&["virtual_server", "group", g]),
     }
-    p.opt_s("ip_family", &vs.ip_family);
-    p.dur("delay_loop", vs.delay_loop);
-    p.kv("lb_algo", &vs.lb_algo);
-    for f in &vs.sched_flags {
-        p.line(&[f]);
+    if let Some(f) = vs.ip_family {
+        p.kv("ip_family", f.name());
     }
+    p.dur("delay_loop", vs.delay_loop);
+    p.kv("lb_algo", vs.lb_algo.name());
+    let f = vs.sched_flags;
+    p.flag("ops", f.ops);
+    p.flag("flag-1", f.flag1);
+    p.flag("flag-2", f.flag2);
+    p.flag("flag-3", f.flag3);
     p.kv("lb_kind", lb(vs.lb_kind));
     p.opt_num("persistence_timeout", vs.persistence_timeout);
-    p.opt_s("persistence_granularity", &vs.persistence_granularity);
+    match vs.persistence_granularity {
+        Some(Granularity::V4(m)) => p.kv("persistence_granularity", &m.to_string()),
+        Some(Granularity::V6(b)) => p.num("persistence_granularity", b),
+        None => {}
+    }
     p.opt_s("persistence_engine", &vs.persistence_engine);
     p.kv(
         "protocol",
@@ -682,6 +740,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
     if let Some(k) = vs.sorry_server_lvs_method {
         p.kv("sorry_server_lvs_method", lb(k));
     }
+    p.opt_s("snmp_name", &vs.snmp_name);
     for rs in &vs.real_servers {
         match rs.port {
             Some(port) => p.open(&["real_server", &rs.addr.to_string(), &port.to_string()]),
@@ -704,6 +763,7 @@ fn virtual_server(p: &mut P, vs: &VirtualServer) {
         p.opt_dur("delay_loop", rs.delay_loop);
         p.opt_bool("smtp_alert", rs.smtp_alert);
         p.opt_s("virtualhost", &rs.virtualhost);
+        p.opt_s("snmp_name", &rs.snmp_name);
         for c in &rs.checkers {
             checker(p, c);
         }
@@ -746,13 +806,18 @@ fn checker(p: &mut P, c: &Checker) {
     match &c.kind {
         CheckerKind::Http(h) | CheckerKind::Ssl(h) => {
             p.opt_s("virtualhost", &h.virtualhost);
-            p.opt_s("http_protocol", &h.http_protocol);
+            if let Some(v) = h.http_protocol {
+                p.kv("http_protocol", v.name());
+            }
             p.flag("enable_sni", h.enable_sni);
             p.flag("fast_recovery", h.fast_recovery);
             for u in &h.urls {
                 p.open(&["url"]);
                 p.kv("path", &u.path);
-                p.opt_s("digest", &u.digest);
+                if let Some(d) = &u.digest {
+                    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+                    p.kv("digest", &hex);
+                }
                 if !u.status_codes.is_empty() {
                     let mut w = vec!["status_code".to_string()];
                     for (a, b) in &u.status_codes {
@@ -768,6 +833,16 @@ fn checker(p: &mut P, c: &Checker) {
                 p.opt_s("virtualhost", &u.virtualhost);
                 p.opt_s("regex", &u.regex);
                 p.flag("regex_no_match", u.regex_no_match);
+                if !u.regex_options.is_empty() {
+                    let mut w = vec!["regex_options"];
+                    w.extend(u.regex_options.iter().map(|o| o.name()));
+                    p.line(&w);
+                }
+                p.opt_num("regex_min_offset", u.regex_min_offset);
+                p.opt_num("regex_max_offset", u.regex_max_offset);
+                if let Some((a, m)) = u.regex_stack {
+                    p.line(&["regex_stack", &a.to_string(), &m.to_string()]);
+                }
                 p.stmts(&u.extra);
                 p.close();
             }
@@ -780,18 +855,43 @@ fn checker(p: &mut P, c: &Checker) {
             p.flag("misc_dynamic", x.misc_dynamic);
             p.user("user", &x.user);
         }
-        CheckerKind::Smtp(s) => p.opt_s("helo_name", &s.helo_name),
+        CheckerKind::Smtp(s) => {
+            p.opt_s("helo_name", &s.helo_name);
+            for h in &s.hosts {
+                p.open(&["host"]);
+                if let Some(a) = h.connect_ip {
+                    p.kv("connect_ip", &a.to_string());
+                }
+                p.opt_num("connect_port", h.connect_port);
+                if let Some(a) = h.bindto {
+                    p.kv("bindto", &a.to_string());
+                }
+                p.opt_num("bind_port", h.bind_port);
+                p.opt_s("bind_if", &h.bind_if);
+                p.opt_num("fwmark", h.fwmark);
+                p.opt_dur("connect_timeout", h.connect_timeout);
+                p.close();
+            }
+        }
         CheckerKind::Dns(d) => {
-            p.opt_s("type", &d.qtype);
+            if let Some(ty) = d.qtype {
+                p.kv("type", ty.name());
+            }
             p.opt_s("name", &d.name);
         }
         CheckerKind::Udp(u) => {
-            p.opt_s("payload", &u.payload);
+            if let Some(pl) = &u.payload {
+                let h = HexPattern {
+                    data: pl.clone(),
+                    mask: None,
+                };
+                p.kv("payload", &h.to_hex());
+            }
             if let Some(r) = &u.require_reply {
-                if r.is_empty() {
+                if r.data.is_empty() {
                     p.line(&["require_reply"]);
                 } else {
-                    p.kv("require_reply", r);
+                    p.kv("require_reply", &r.to_hex());
                 }
             }
             p.opt_num("min_reply_length", u.min_reply_length);
@@ -812,4 +912,251 @@ fn checker(p: &mut P, c: &Checker) {
     p.stmts(&c.extra);
     p.close();
     let _ = write!(String::new(), "");
+}
+
+/// One process's scheduling keywords.
+fn sched(p: &mut P, prefix: &str, s: &ProcessSched) {
+    if s.priority != 0 {
+        p.num(&format!("{prefix}_priority"), s.priority);
+    }
+    p.flag(&format!("{prefix}_no_swap"), s.no_swap);
+    p.opt_num(&format!("{prefix}_rt_priority"), s.rt_priority);
+    if let Some(set) = &s.cpu_affinity {
+        let k = format!("{prefix}_cpu_affinity");
+        let ids: Vec<String> = set.iter().map(u16::to_string).collect();
+        let mut w = vec![k.as_str()];
+        w.extend(ids.iter().map(String::as_str));
+        p.line(&w);
+    }
+    p.opt_num(&format!("{prefix}_rlimit_rttime"), s.rlimit_rttime);
+}
+
+fn rcv_bufs(p: &mut P, k: &str, b: &RcvBufs) {
+    p.opt_num(k, b.size);
+    p.flag(&format!("{k}_force"), b.force);
+}
+
+/// The `global_defs` keywords no runtime reads yet.
+fn global_typed(p: &mut P, g: &GlobalDefs) {
+    let n = &g.process_names;
+    p.opt_s("process_name", &n.parent);
+    p.opt_s("vrrp_process_name", &n.vrrp);
+    p.opt_s("checker_process_name", &n.checker);
+    p.opt_s("bfd_process_name", &n.bfd);
+    p.script("startup_script", &g.startup_script);
+    if let Some(d) = g.startup_script_timeout {
+        p.num("startup_script_timeout", d.as_secs());
+    }
+    p.script("shutdown_script", &g.shutdown_script);
+    if let Some(d) = g.shutdown_script_timeout {
+        p.num("shutdown_script_timeout", d.as_secs());
+    }
+    p.opt_num("max_auto_priority", g.max_auto_priority);
+    if let Some(d) = g.min_auto_priority_delay {
+        p.num("min_auto_priority_delay", d.as_micros());
+    }
+    p.flag("disable_local_igmp", g.disable_local_igmp);
+    p.flag("vrrp_min_garp", g.vrrp_min_garp);
+    if let Some(x) = g.vrrp_garp_extra_if {
+        let secs = x.interval.as_secs().to_string();
+        if x.all {
+            p.line(&["vrrp_garp_extra_if", "all", &secs]);
+        } else {
+            p.line(&["vrrp_garp_extra_if", &secs]);
+        }
+    }
+    if let Some(sets) = &g.vrrp_ipsets {
+        let mut w = vec!["vrrp_ipsets"];
+        w.extend(sets.iter().map(String::as_str));
+        p.line(&w);
+    }
+    let nf = &g.nftables;
+    p.opt_s("nftables", &nf.table);
+    p.opt_num("nftables_priority", nf.priority);
+    p.flag("nftables_ifindex", nf.ifindex);
+    p.opt_s("nftables_ipvs", &nf.ipvs_table);
+    p.opt_num("nftables_ipvs_priority", nf.ipvs_priority);
+    p.opt_num("nftables_ipvs_start_fwmark", nf.ipvs_start_fwmark);
+    p.flag("nftables_counters", nf.counters);
+    sched(p, "vrrp", &g.vrrp_sched);
+    sched(p, "checker", &g.checker_sched);
+    sched(p, "bfd", &g.bfd_sched);
+    p.flag(
+        "vrrp_notify_priority_changes",
+        g.vrrp_notify_priority_changes,
+    );
+    p.flag(
+        "fifo_write_vrrp_states_on_reload",
+        g.fifo_write_vrrp_states_on_reload,
+    );
+    p.opt_s("snmp_socket", &g.snmp.socket);
+    p.flag("enable_traps", g.snmp.traps);
+    p.flag("enable_snmp_vrrp", g.snmp.vrrp);
+    p.flag("enable_snmp_rfcv2", g.snmp.rfcv2);
+    p.flag("enable_snmp_rfcv3", g.snmp.rfcv3);
+    p.flag("enable_snmp_checker", g.snmp.checker);
+    p.flag("enable_dbus", g.enable_dbus);
+    p.opt_s("dbus_service_name", &g.dbus_service_name);
+    rcv_bufs(p, "vrrp_netlink_cmd_rcv_bufs", &g.vrrp_netlink_cmd_rcv_bufs);
+    rcv_bufs(
+        p,
+        "vrrp_netlink_monitor_rcv_bufs",
+        &g.vrrp_netlink_monitor_rcv_bufs,
+    );
+    rcv_bufs(p, "process_monitor_rcv_bufs", &g.process_monitor_rcv_bufs);
+    rcv_bufs(p, "lvs_netlink_cmd_rcv_bufs", &g.lvs_netlink_cmd_rcv_bufs);
+    rcv_bufs(
+        p,
+        "lvs_netlink_monitor_rcv_bufs",
+        &g.lvs_netlink_monitor_rcv_bufs,
+    );
+    p.flag("rs_init_notifies", g.rs_init_notifies);
+    p.flag("no_checker_emails", g.no_checker_emails);
+    match g.vrrp_rx_bufs_policy {
+        Some(RxBufsPolicy::Mtu) => p.kv("vrrp_rx_bufs_policy", "MTU"),
+        Some(RxBufsPolicy::Advert) => p.kv("vrrp_rx_bufs_policy", "ADVERT"),
+        Some(RxBufsPolicy::Size(n)) => p.num("vrrp_rx_bufs_policy", n),
+        None => {}
+    }
+    p.opt_num("vrrp_rx_bufs_multiplier", g.vrrp_rx_bufs_multiplier);
+    p.flag("log_unknown_vrids", g.log_unknown_vrids);
+    if let Some(m) = g.umask {
+        p.kv("umask", &format!("0{m:o}"));
+    }
+    p.opt_num("random_seed", g.random_seed);
+    p.opt_s("reload_check_config", &g.reload_check_config);
+    p.opt_s("reload_time_file", &g.reload_time_file);
+    p.flag("reload_repeat", g.reload_repeat);
+    match g.reload_file.as_deref() {
+        Some("") => p.line(&["reload_file"]),
+        Some(f) => p.kv("reload_file", f),
+        None => {}
+    }
+    if let Some(c) = g.include_check {
+        let mut w = vec!["include_check", "read"];
+        for (on, name) in [
+            (c.matches, "+match"),
+            (c.wildcard_match, "+wildcard_match"),
+            (c.brace_match, "+brace_match"),
+        ] {
+            if on {
+                w.push(name);
+            }
+        }
+        if !c.read {
+            w.push("-read");
+        }
+        p.line(&w);
+    }
+    p.opt_s("config_save_dir", &g.config_save_dir);
+    p.opt_s("tmp_config_directory", &g.tmp_config_directory);
+    p.flag("data_use_instance", g.data_use_instance);
+}
+
+/// The vrrp_instance keywords no runtime reads yet.
+fn instance_typed(p: &mut P, v: &VrrpInstance) {
+    if let Some(x) = &v.use_ipvlan {
+        let mut w = vec!["use_ipvlan".to_string()];
+        if let Some(n) = &x.name {
+            w.extend(["name".to_string(), n.clone()]);
+        }
+        if let Some((a, l)) = x.addr {
+            w.push(match l {
+                Some(l) => format!("{a}/{l}"),
+                None => a.to_string(),
+            });
+        }
+        if let Some(m) = x.mode {
+            w.push(m.name().to_string());
+        }
+        let wr: Vec<&str> = w.iter().map(String::as_str).collect();
+        p.line(&wr);
+    }
+    match v.old_unicast_checksum {
+        Some(OldUnicastChecksum::Config) => p.line(&["old_unicast_checksum"]),
+        Some(OldUnicastChecksum::Never) => p.kv("old_unicast_checksum", "never"),
+        None => {}
+    }
+    p.opt_s("vrf", &v.vrf);
+    p.flag("linkbeat_use_polling", v.linkbeat_use_polling);
+    p.opt_bool("notify_priority_changes", v.notify_priority_changes);
+    if let Some(x) = v.garp_extra_if {
+        let secs = x.interval.as_secs().to_string();
+        if x.all {
+            p.line(&["garp_extra_if", "all", &secs]);
+        } else {
+            p.line(&["garp_extra_if", &secs]);
+        }
+    }
+    p.opt_num("kernel_rx_buf_size", v.kernel_rx_buf_size);
+}
+
+/// Milliseconds as keepalived's BFD intervals read them ("10", "1.5").
+fn fmt_ms(d: Duration) -> String {
+    let us = d.as_micros();
+    let (ms, frac) = (us / 1000, us % 1000);
+    if frac == 0 {
+        ms.to_string()
+    } else {
+        let f = format!("{frac:03}");
+        format!("{ms}.{}", f.trim_end_matches('0'))
+    }
+}
+
+/// The top-level blocks no runtime reads yet.
+fn top_typed(p: &mut P, c: &Config) {
+    for g in &c.track_groups {
+        p.open(&["track_group", &g.name]);
+        if !g.group.is_empty() {
+            p.open(&["group"]);
+            for n in &g.group {
+                p.value_line(std::slice::from_ref(n));
+            }
+            p.close();
+        }
+        p.close();
+    }
+    if !c.linkbeat_interfaces.is_empty() {
+        p.open(&["linkbeat_interfaces"]);
+        for l in &c.linkbeat_interfaces {
+            let mut w = vec![l.name.clone()];
+            if let Some(k) = l.kind {
+                w.push(k.name().to_string());
+            }
+            p.value_line(&w);
+        }
+        p.close();
+    }
+    if !c.interface_up_down_delays.is_empty() {
+        p.open(&["interface_up_down_delays"]);
+        for d in &c.interface_up_down_delays {
+            p.value_line(&[d.name.clone(), fmt_duration(d.down), fmt_duration(d.up)]);
+        }
+        p.close();
+    }
+    for b in &c.bfd_instances {
+        p.open(&["bfd_instance", &b.name]);
+        if let Some(a) = b.neighbor_ip {
+            p.kv("neighbor_ip", &a.to_string());
+        }
+        if let Some(a) = b.source_ip {
+            p.kv("source_ip", &a.to_string());
+        }
+        p.kv("min_rx", &fmt_ms(b.min_rx));
+        p.kv("min_tx", &fmt_ms(b.min_tx));
+        p.kv("idle_tx", &fmt_ms(b.idle_tx));
+        p.num("multiplier", b.multiplier);
+        p.flag("passive", b.passive);
+        p.opt_num("ttl", b.ttl);
+        p.num("max_hops", b.max_hops);
+        let w = b.weight.to_string();
+        if b.weight_reverse {
+            p.line(&["weight", &w, "reverse"]);
+        } else {
+            p.kv("weight", &w);
+        }
+        p.flag("vrrp", b.vrrp);
+        p.flag("checker", b.checker);
+        p.close();
+    }
 }

@@ -154,7 +154,7 @@ pub fn keywords_md() -> String {
     let _ = write!(
         s,
         "# keepalived.conf keywords in keepalived-rs\n\n\
-         Generated from conf-parse's keyword registry (`crates/conf-parse/src/keywords.rs`) by\n\
+         Generated from conf-parse's keyword registry (`crates/conf-parse/src/keywords/`) by\n\
          `cargo run -p conf-parse --example gen-keywords`; a test checks it is current.\n\n\
          {} entries: **{imp} implemented** (each with a test that shows its effect on the real\n\
          system: network namespaces, the IPVS VM, or the reference keepalived as peer or oracle),\n\

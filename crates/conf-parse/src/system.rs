@@ -121,6 +121,34 @@ pub fn system_checks_with(
                 );
             }
         }
+        if let Some(f) = &v.vrf {
+            // keepalived's vrrp_vrf_handler: a general error, not a missing interface
+            let msg = if missing(f) {
+                Some(format!(
+                    "({}) WARNING - VRF interface {f} doesn't exist",
+                    v.name
+                ))
+            } else if is_loopback(f) {
+                Some(format!(
+                    "({}) cannot use a loopback interface ({f}) for VRF - ignoring",
+                    v.name
+                ))
+            } else {
+                None
+            };
+            if let Some(m) = msg {
+                out.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        Code::InvalidValue,
+                        ConfigErr::GeneralError,
+                        &v.loc.0,
+                        m,
+                    )
+                    .with_hint(hint(f)),
+                );
+            }
+        }
     }
     for a in &config.static_ipaddress {
         if let Some(d) = &a.dev {

@@ -484,7 +484,7 @@ fn defaults() {
     assert!(v.preempt);
     let vs = &p.config.virtual_servers[0];
     assert_eq!(vs.delay_loop, Duration::from_secs(60));
-    assert_eq!(vs.lb_algo, "wlc");
+    assert_eq!(vs.lb_algo, conf_parse::Scheduler::Wlc);
     // keepalived reports unset scheduler/protocol/forwarding and defaults protocol to UDP
     assert_eq!(vs.protocol, conf_parse::Protocol::Udp);
     assert_eq!(vs.lb_kind, conf_parse::LbKind::Nat);
@@ -626,19 +626,404 @@ fn deep_brace_nesting() {
 
 // Proves keepalived-rs's own global_defs keywords (`krs_vip_lease`, `metrics_listen`) are
 // accepted without any diagnostic (not "unknown", not "not supported yet") and reach the model
-// as statements the runtimes read.
+// as typed fields the runtimes read (no statement list holds them).
 #[test]
 fn own_global_keywords_reach_the_model() {
     let p = parse("global_defs {\n  krs_vip_lease off\n  metrics_listen 127.0.0.1:9650\n}\n");
     assert!(p.diagnostics.is_empty(), "{:?}", problems(&p));
-    let kws: Vec<&str> = p
-        .config
-        .global
-        .extra
+    let g = &p.config.global;
+    assert!(!g.krs_vip_lease);
+    assert_eq!(g.metrics_listen, Some("127.0.0.1:9650".parse().unwrap()));
+    assert!(g.extra.is_empty(), "{:?}", g.extra);
+}
+
+// Proves the global settings runtimes read (FIFOs, VMAC prefixes, the root-level `instance`,
+// `net_namespace`, `child_wait_time`, ...) are typed fields with keepalived's defaults, that
+// `print` gives them back (print → parse → print is stable), and that none lands in a
+// statement list.
+#[test]
+fn runtime_globals_are_typed() {
+    let d = parse("global_defs {\n router_id a\n}\n");
+    let g = &d.config.global;
+    assert!(g.krs_vip_lease && g.metrics_listen.is_none());
+    assert_eq!(g.child_wait_time, Duration::from_secs(5));
+    assert!(g.notify_fifo.name.is_none() && g.vmac_prefix.is_none() && g.instance.is_none());
+
+    let text =
+        "instance i1\nnet_namespace ns1\nnet_namespace_ipvs\nuse_pid_dir\nchild_wait_time 9\n\
+        global_defs {\n notify_fifo /run/f1 root\n notify_fifo_script \"/bin/r a\" nobody\n\
+        vrrp_notify_fifo /run/f2\n lvs_notify_fifo /run/f3 root root\n vmac_prefix vm\n\
+        vmac_addr_prefix va\n krs_vip_lease no\n metrics_listen 9650\n}\n";
+    let p = parse(text);
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let g = &p.config.global;
+    assert_eq!(g.instance.as_deref(), Some("i1"));
+    assert_eq!(g.net_namespace.as_deref(), Some("ns1"));
+    assert_eq!(g.net_namespace_ipvs.as_deref(), Some(""));
+    assert!(g.use_pid_dir);
+    assert_eq!(g.child_wait_time, Duration::from_secs(9));
+    assert_eq!(g.notify_fifo.name.as_deref(), Some("/run/f1"));
+    assert_eq!(g.notify_fifo.user, Some(("root".to_string(), None)));
+    let s = g.notify_fifo.script.as_ref().expect("script");
+    assert_eq!(
+        (s.command.as_str(), s.user.as_deref()),
+        ("/bin/r a", Some("nobody"))
+    );
+    assert_eq!(g.vrrp_notify_fifo.name.as_deref(), Some("/run/f2"));
+    assert_eq!(
+        g.lvs_notify_fifo.user,
+        Some(("root".to_string(), Some("root".to_string())))
+    );
+    assert_eq!(g.vmac_prefix.as_deref(), Some("vm"));
+    assert_eq!(g.vmac_addr_prefix.as_deref(), Some("va"));
+    assert!(!g.krs_vip_lease);
+    assert_eq!(g.metrics_listen, Some("127.0.0.1:9650".parse().unwrap()));
+    assert!(g.extra.is_empty() && p.config.extra.is_empty());
+    let printed = conf_parse::print(&p.config);
+    let again = parse(&printed);
+    assert!(problems(&again).is_empty(), "{:?}", problems(&again));
+    assert_eq!(again.config.global, p.config.global);
+    assert_eq!(conf_parse::print(&again.config), printed);
+}
+
+// Proves the global settings' errors are keepalived's: each of these makes the reference
+// 2.2.7 `keepalived -t` exit 5 (checked by hand against /usr/sbin/keepalived), and each is a
+// located error here that keeps the first value.
+#[test]
+fn runtime_globals_errors_match_reference() {
+    for (text, first) in [
+        (
+            "global_defs {\n notify_fifo /a\n notify_fifo /b\n}\n",
+            "notify_fifo already specified",
+        ),
+        (
+            "global_defs {\n notify_fifo\n}\n",
+            "No notify_fifo name specified",
+        ),
+        (
+            "global_defs {\n vrrp_notify_fifo_script\n}\n",
+            "No vrrp_notify_fifo_script specified",
+        ),
+        (
+            "global_defs {\n vmac_prefix x\n vmac_prefix y\n}\n",
+            "vmac prefix has already been specified",
+        ),
+        (
+            "instance a\ninstance b\n",
+            "Duplicate instance definition b",
+        ),
+        (
+            "net_namespace_ipvs\nnet_namespace_ipvs x\n",
+            "Duplicate net_namespace_ipvs",
+        ),
+        ("child_wait_time x\n", "Invalid child_wait_time x"),
+        (
+            "global_defs {\n metrics_listen 1.2.3\n}\n",
+            "metrics_listen: bad address",
+        ),
+        (
+            "global_defs {\n krs_vip_lease maybe\n}\n",
+            "invalid boolean",
+        ),
+    ] {
+        let p = parse(text);
+        let errs: Vec<String> = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(errs.len(), 1, "{text}: {errs:?}");
+        assert!(errs[0].contains(first), "{text}: {errs:?}");
+        assert!(errs[0].starts_with("test.conf:"), "{text}: {errs:?}");
+    }
+    let p = parse("global_defs {\n vmac_prefix x\n vmac_prefix y\n}\n");
+    assert_eq!(p.config.global.vmac_prefix.as_deref(), Some("x"));
+}
+
+fn vs_with(lines: &str, checker: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 80 {{\n lb_kind NAT\n protocol TCP\n{lines}\n real_server 10.0.0.2 80 {{\n weight 1\n{checker}\n }}\n}}\n"
+    )
+}
+
+fn errors(p: &Parsed) -> Vec<String> {
+    p.diagnostics
         .iter()
-        .map(|s| s.keyword.as_ref())
-        .collect();
-    assert_eq!(kws, ["krs_vip_lease", "metrics_listen"]);
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect()
+}
+
+// Proves the LVS values consumers used to re-parse are typed here with keepalived's rules
+// (scheduler names, the sh-/mh- flags needing their scheduler first, persistence_granularity
+// as inet_aton reads it, http_protocol, DNS type, hex payloads with X wildcards), and that each
+// bad value is an error exactly where the reference 2.2.7 `keepalived -t` exits 5 (checked by
+// hand against /usr/sbin/keepalived for the lb_algo, sh-port, granularity and http_protocol
+// cases).
+#[test]
+fn lvs_values_are_typed_with_keepalived_rules() {
+    use conf_parse::{CheckerKind, DnsType, Granularity, HexPattern, HttpProtocol, Scheduler};
+    let ok = |lines: &str, checker: &str| {
+        let p = parse(&vs_with(lines, checker));
+        assert!(errors(&p).is_empty(), "{lines} {checker}: {:?}", errors(&p));
+        p
+    };
+    let bad = |lines: &str, checker: &str, msg: &str| {
+        let p = parse(&vs_with(lines, checker));
+        let e = errors(&p);
+        assert!(
+            !e.is_empty() && e[0].contains(msg),
+            "{lines} {checker}: {e:?}"
+        );
+    };
+    let p = ok(
+        " lb_algo sh\n sh-port\n sh-fallback\n ops\n persistence_granularity 24",
+        "",
+    );
+    let vs = &p.config.virtual_servers[0];
+    assert_eq!(vs.lb_algo, Scheduler::Sh);
+    assert!(vs.sched_flags.flag1 && vs.sched_flags.flag2 && vs.sched_flags.ops);
+    assert!(!vs.sched_flags.flag3);
+    // inet_aton("24") is 0.0.0.24, as keepalived programs it
+    assert_eq!(
+        vs.persistence_granularity,
+        Some(Granularity::V4("0.0.0.24".parse().unwrap()))
+    );
+    let p = ok(" lb_algo twos\n persistence_granularity 255.255.0.0", "");
+    assert_eq!(
+        p.config.virtual_servers[0].persistence_granularity,
+        Some(Granularity::V4("255.255.0.0".parse().unwrap()))
+    );
+    bad(" lb_algo foo", "", "Invalid lvs_scheduler 'foo'");
+    bad(
+        " lb_algo rr\n sh-port",
+        "",
+        "sh-port only applies to sh scheduler",
+    );
+    bad(
+        " lb_algo rr\n persistence_granularity /24",
+        "",
+        "Invalid IPv4 persistence_granularity",
+    );
+
+    let http = |proto: &str| {
+        format!(" HTTP_GET {{\n url {{\n path /\n digest 0123456789abcdef0123456789ABCDEF\n }}\n http_protocol {proto}\n }}")
+    };
+    let p = ok(" lb_algo rr", &http("1.0c"));
+    let CheckerKind::Http(h) = &p.config.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not HTTP_GET");
+    };
+    assert_eq!(h.http_protocol, Some(HttpProtocol::Http10C));
+    assert_eq!(
+        h.urls[0].digest,
+        Some([
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+            0xcd, 0xef
+        ])
+    );
+    bad(" lb_algo rr", &http("1.0K"), "unknown http_protocol '1.0K'");
+
+    let p = ok(" lb_algo rr", " DNS_CHECK {\n type aaaa\n }");
+    let CheckerKind::Dns(d) = &p.config.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not DNS_CHECK");
+    };
+    assert_eq!(d.qtype, Some(DnsType::Aaaa));
+    bad(
+        " lb_algo rr",
+        " DNS_CHECK {\n type PTR\n }",
+        "Unknown DNS check type PTR",
+    );
+
+    let p = ok(
+        " lb_algo rr",
+        " UDP_CHECK {\n payload 0a0B c\n require_reply 01 X2 ff\n }",
+    );
+    let CheckerKind::Udp(u) = &p.config.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not UDP_CHECK");
+    };
+    assert_eq!(u.payload.as_deref(), Some(&[0x0a, 0x0b, 0x0c][..]));
+    let r = u.require_reply.as_ref().expect("require_reply");
+    assert_eq!(r.data, [0x01, 0x02, 0xff]);
+    assert_eq!(r.mask.as_deref(), Some(&[0, 0xf0, 0][..]));
+    assert_eq!(r.to_hex(), "01 X2 ff");
+    bad(
+        " lb_algo rr",
+        " UDP_CHECK {\n payload 0g\n }",
+        "Invalid hex string for UDP_CHECK payload",
+    );
+    bad(
+        " lb_algo rr",
+        " UDP_CHECK {\n payload X1\n }",
+        "Invalid hex string for UDP_CHECK payload",
+    );
+    assert_eq!(HexPattern::parse(" \t", true), None);
+
+    // print → parse gives the same typed values
+    for text in [
+        vs_with(" lb_algo mh\n mh-port\n persistence_timeout 60\n persistence_granularity 255.255.255.0", &http("1.1")),
+        vs_with(" lb_algo rr", " UDP_CHECK {\n payload 0a0B c\n require_reply 01 X2 ff\n }"),
+    ] {
+        let p = parse(&text);
+        let again = parse(&conf_parse::print(&p.config));
+        assert!(errors(&again).is_empty(), "{:?}", errors(&again));
+        assert_eq!(
+            again.config.virtual_servers[0].lb_algo,
+            p.config.virtual_servers[0].lb_algo
+        );
+        assert_eq!(conf_parse::print(&again.config), conf_parse::print(&p.config));
+    }
+}
+
+// Proves every keyword keepalived knows lands in a typed field: no registry probe leaves a
+// statement untyped (Builder::not_supported is never reached for a known keyword).
+#[test]
+fn every_known_keyword_is_typed() {
+    let mut untyped = Vec::new();
+    for e in conf_parse::registry::registry() {
+        let (text, line) = conf_parse::registry::probe_text(&e);
+        let p = parse(&text);
+        if p.untyped.iter().any(|l| l.0.line == line) {
+            untyped.push(format!("{} > {}", e.block_path(), e.kw.name));
+        }
+    }
+    assert!(untyped.is_empty(), "{untyped:#?}");
+}
+
+// Proves the keywords no runtime reads yet are typed with keepalived's defaults and values,
+// and that print → parse gives the same model back.
+#[test]
+fn not_yet_implemented_keywords_are_typed_and_printed_back() {
+    use conf_parse::{IncludeCheck, LinkbeatType, RxBufsPolicy};
+    let text = "track_group tg {\n group {\n VI\n }\n}\nlinkbeat_interfaces {\n lo MII\n}\n\
+        interface_up_down_delays {\n lo 5 0.5\n}\n\
+        bfd_instance b1 {\n neighbor_ip 10.0.0.1\n min_rx 1.5\n weight -3 reverse\n ttl 9\n}\n\
+        global_defs {\n process_names\n process_name kp\n startup_script \"/bin/true a\"\n\
+        startup_script_timeout 20\n max_auto_priority\n vrrp_garp_extra_if all 10\n\
+        nftables\n nftables_counters\n vrrp_priority -5\n checker_rt_priority 50\n\
+        vrrp_cpu_affinity 0\n bfd_rlimit_rttime 1\n enable_snmp_rfc\n snmp_socket udp:1.2.3.4:705\n\
+        vrrp_netlink_cmd_rcv_bufs 4096\n lvs_netlink_monitor_rcv_bufs_force\n\
+        vrrp_rx_bufs_policy advert\n umask IWGRP|IWOTH\n random_seed 7\n reload_file\n\
+        include_check +match -read\n data_use_instance on\n}\n\
+        vrrp_instance VI {\n interface lo\n virtual_router_id 5\n use_ipvlan ipv1 10.0.0.9/24 vepa\n\
+        old_unicast_checksum never\n garp_extra_if 0\n kernel_rx_buf_size 100\n\
+        notify_priority_changes off\n}\n\
+        vrrp_sync_group SG {\n group {\n VI\n }\n sync_group_tracking_weight\n}\n";
+    let p = parse(text);
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let c = &p.config;
+    let g = &c.global;
+    assert_eq!(g.process_names.vrrp.as_deref(), Some("keepalived_vrrp"));
+    assert_eq!(g.process_names.parent.as_deref(), Some("kp"));
+    assert_eq!(g.startup_script_timeout, Some(Duration::from_secs(20)));
+    assert_eq!(g.shutdown_script_timeout, None);
+    assert_eq!(g.max_auto_priority, Some(99));
+    assert_eq!(g.nftables.table.as_deref(), Some("keepalived"));
+    assert_eq!(g.vrrp_sched.priority, -5);
+    assert_eq!(g.checker_sched.rt_priority, Some(50));
+    assert_eq!(g.bfd_sched.rlimit_rttime, Some(2));
+    assert!(g.snmp.rfcv2 && g.snmp.rfcv3 && !g.snmp.vrrp);
+    assert_eq!(g.vrrp_netlink_cmd_rcv_bufs.size, Some(4096));
+    assert_eq!(g.vrrp_rx_bufs_policy, Some(RxBufsPolicy::Advert));
+    assert_eq!(g.umask, Some(0o022));
+    assert_eq!(g.reload_file.as_deref(), Some(""));
+    assert_eq!(
+        g.include_check,
+        Some(IncludeCheck {
+            matches: true,
+            ..IncludeCheck::default()
+        })
+    );
+    assert_eq!(c.track_groups[0].group, ["VI"]);
+    assert_eq!(c.linkbeat_interfaces[0].kind, Some(LinkbeatType::Mii));
+    assert_eq!(c.interface_up_down_delays[0].up, Duration::from_millis(500));
+    let b = &c.bfd_instances[0];
+    assert_eq!(
+        (b.min_rx, b.min_tx, b.multiplier),
+        (Duration::from_micros(1500), Duration::from_millis(10), 5)
+    );
+    let v = &c.vrrp_instances[0];
+    assert_eq!(v.kernel_rx_buf_size, Some(100));
+    assert_eq!(v.notify_priority_changes, Some(false));
+    assert!(c.sync_groups[0].sync_group_tracking_weight);
+    let printed = conf_parse::print(c);
+    let again = parse(&printed);
+    assert!(
+        problems(&again).is_empty(),
+        "{:?}\n{printed}",
+        problems(&again)
+    );
+    assert_eq!(&again.config, c, "{printed}");
+    assert_eq!(conf_parse::print(&again.config), printed);
+}
+
+// Proves bad values of the newly typed keywords are errors exactly where the reference 2.2.7
+// `keepalived -t` exits 5 (each case checked against /usr/sbin/keepalived), and accepted where
+// it exits 0.
+#[test]
+fn not_yet_implemented_keywords_verdicts_match_reference() {
+    let g = |l: &str| format!("global_defs {{\n {l}\n}}\n");
+    let bad = [
+        g("process_name abcdefghijklmnopqrs"),
+        g("startup_script_timeout 0"),
+        g("max_auto_priority 100"),
+        g("min_auto_priority_delay 0"),
+        g("vrrp_min_garp ON"),
+        g("vrrp_garp_extra_if all"),
+        g("vrrp_vmac_garp_intvl 86401"),
+        g("vrrp_iptables"),
+        g("nftables_ipvs_start_fwmark 0"),
+        g("vrrp_priority -21"),
+        g("vrrp_rt_priority 0"),
+        g("vrrp_cpu_affinity 4096"),
+        g("vrrp_rlimit_rttime 0"),
+        g("snmp_socket a b"),
+        g("vrrp_netlink_monitor_rcv_bufs_force x"),
+        g("vrrp_rx_bufs_policy 1000 MTU"),
+        g("vrrp_rx_bufs_multiplier 3 4"),
+        g("umask 0999"),
+        g("umask IWGRP|"),
+        g("reload_time_file a b"),
+        g("include_check read match"),
+        g("data_use_instance TRUE"),
+        "bfd_instance b1 {\n}\n".to_string(),
+        "bfd_instance b1 {\n neighbor_ip 10.0.0.1\n max_hops -1\n}\n".to_string(),
+        "bfd_instance b1 {\n neighbor_ip 10.0.0.1\n}\nbfd_instance b2 {\n neighbor_ip 10.0.0.1\n}\n".to_string(),
+        "track_group g1 {\n}\ntrack_group g1 {\n}\n".to_string(),
+        "interface_up_down_delays {\n lo 300\n}\n".to_string(),
+        "vrrp_instance VI {\n interface lo\n virtual_router_id 5\n garp_extra_if 86401\n}\n".to_string(),
+        "vrrp_instance VI {\n interface lo\n virtual_router_id 5\n linkbeat_use_polling\n}\n".to_string(),
+        "vrrp_instance VI {\n interface lo\n virtual_router_id 5\n kernel_rx_buf_size 1 2\n}\n".to_string(),
+    ];
+    for text in &bad {
+        let p = parse(text);
+        assert_eq!(
+            conf_parse::exit_code(&p, &[]),
+            5,
+            "{text}: {:?}",
+            problems(&p)
+        );
+    }
+    let good = [
+        g("vrrp_min_garp off"),
+        g("vrrp_netlink_cmd_rcv_bufs 0"),
+        g("umask 0x12"),
+        g("include_check"),
+        "linkbeat_interfaces {\n lo ETHTOOL\n}\n".to_string(),
+        vs_with(
+            " lb_algo rr",
+            " HTTP_GET {\n url {\n path /\n regex_options caseless bogus\n regex_stack 9 1\n }\n }",
+        ),
+    ];
+    for text in &good {
+        let p = parse(text);
+        assert_eq!(
+            conf_parse::exit_code(&p, &[]),
+            0,
+            "{text}: {:?}",
+            problems(&p)
+        );
+    }
 }
 
 // Proves `metrics_allow` (keepalived-rs) is parsed into typed networks, repeatable, IPv4 and

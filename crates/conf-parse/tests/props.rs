@@ -187,7 +187,7 @@ fn checker(vs_delay: Duration) -> impl Strategy<Value = Checker> {
         proptest::collection::vec(
             (
                 "/[a-z]{0,8}",
-                proptest::option::of("[0-9a-f]{32}"),
+                proptest::option::of(any::<[u8; 16]>()),
                 proptest::collection::vec((100u16..600).prop_map(|c| (c, c)), 0..3),
             ),
             0..3,
@@ -233,7 +233,9 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         micros(1, 10_000_000_000),
         prop_oneof![Just(LbKind::Nat), Just(LbKind::Dr), Just(LbKind::Tun)],
         proptest::option::of(1u32..=2_678_400),
-        "[a-z]{2,4}",
+        // every scheduler keepalived accepts (other names are an error since conf-parse
+        // checks them as keepalived does)
+        proptest::sample::select(conf_parse::Scheduler::ALL.to_vec()),
     )
         .prop_flat_map(|(a, port, delay, kind, pt, algo)| {
             let rs = proptest::collection::vec(

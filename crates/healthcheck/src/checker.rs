@@ -155,7 +155,7 @@ pub struct HttpCheck {
 /// MISC_CHECK.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MiscCheck {
-    /// `misc_path` split into argv (conf-parse splits the quoted string; argv[0] is the program).
+    /// `misc_path` split into argv (conf-parse splits the quoted string; `argv[0]` is the program).
     pub argv: Vec<String>,
     /// `misc_timeout`, resolved: keepalived uses the virtual server's delay_loop when unset.
     /// The script gets SIGTERM at the timeout and SIGKILL 2 s later (whole process group).

@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! Health checkers (TCP/HTTP/SSL/MISC/SMTP/DNS/UDP/PING/FILE) and their up/down logic.
 //!
 //! * [`Checker`] / [`CheckKind`] / [`ConnOpts`] / [`CheckParams`]: plain data (`Hash + Eq`).
@@ -9,7 +13,7 @@
 //!
 //! # For the checker worker (director)
 //!
-//! Resolve each `real_server`'s checkers into [`CheckSpec`](scheduler::CheckSpec)s (kind,
+//! Resolve each `real_server`'s checkers into [`scheduler::CheckSpec`]s (kind,
 //! [`ConnOpts`] with `connect_timeout` inherited as keepalived does, [`CheckParams`] from
 //! [`CheckParams::keepalived_defaults`] overridden by the configured keywords), give each a
 //! [`CheckId`] of your own, and consume [`Transition`]s:
@@ -52,6 +56,7 @@ pub mod ping;
 pub mod result;
 pub mod scheduler;
 pub mod smtp;
+mod sock;
 pub mod state;
 mod tcp;
 pub mod tls;

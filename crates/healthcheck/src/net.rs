@@ -140,7 +140,7 @@ impl TcpPool {
     /// Return `s`, connected to `dst` or not: it is disconnected first (an established
     /// connection is reset) and closed instead if that fails or the pool is full.
     pub(crate) fn put(&self, dst: &SocketAddr, s: Socket) {
-        if netplat::sock::disconnect(&s).is_err() {
+        if crate::sock::disconnect(&s).is_err() {
             return;
         }
         let mut idle = self.lock();

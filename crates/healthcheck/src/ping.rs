@@ -1,7 +1,7 @@
 //! PING_CHECK: one ICMP / ICMPv6 echo request, up when the matching echo reply arrives within
 //! connect_timeout (check_ping.c).
 //!
-//! Like keepalived we use an unprivileged ICMP datagram socket (SOCK_DGRAM + IPPROTO_ICMP[V6]:
+//! Like keepalived we use an unprivileged ICMP datagram socket (`SOCK_DGRAM` + `IPPROTO_ICMP[V6]`:
 //! the kernel assigns the identifier, computes the checksum and delivers only our replies). It
 //! needs the caller's group in `net.ipv4.ping_group_range`; when that is refused (EACCES/EPERM,
 //! the default inside a fresh network namespace) we fall back to a raw socket (root /

@@ -13,8 +13,16 @@ use crate::net::{tcp_connect, timed};
 use crate::result::{Failure, Phase, Status};
 use crate::CheckContext;
 
-/// Parse an SMTP reply line: `(code, is_last)`. `None` when the line does not start with three
-/// digits followed by ' ', '-', '\r' or the end.
+/// Parse an SMTP reply line (RFC 5321 §4.2): `(code, is_last)`. `None` when the line does not
+/// start with three digits followed by ' ', '-' (a continuation line), '\r', '\n' or the end.
+/// The line may keep its line ending. Shared by SMTP_CHECK and the `smtp_alert` mailer.
+///
+/// ```
+/// use healthcheck::smtp::parse_reply_line;
+/// assert_eq!(parse_reply_line(b"220-mail.example ESMTP"), Some((220, false)));
+/// assert_eq!(parse_reply_line(b"250 ok\r\n"), Some((250, true)));
+/// assert_eq!(parse_reply_line(b"hello"), None);
+/// ```
 pub fn parse_reply_line(line: &[u8]) -> Option<(u16, bool)> {
     let d = line.get(..3)?;
     if !d.iter().all(u8::is_ascii_digit) {
@@ -22,7 +30,7 @@ pub fn parse_reply_line(line: &[u8]) -> Option<(u16, bool)> {
     }
     let code = d.iter().fold(0u16, |a, b| a * 10 + u16::from(b - b'0'));
     match line.get(3) {
-        None | Some(b' ') | Some(b'\r') => Some((code, true)),
+        None | Some(b' ') | Some(b'\r') | Some(b'\n') => Some((code, true)),
         Some(b'-') => Some((code, false)),
         _ => None,
     }

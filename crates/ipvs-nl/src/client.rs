@@ -230,28 +230,19 @@ impl Handle {
         let mut family = None;
         loop {
             self.recv(op)?;
-            let mut off = 0;
-            let buf = &self.rx;
-            while off + 16 <= buf.len() {
-                let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]])
-                    as usize;
-                if len < 16 || off + len > buf.len() {
-                    return Err(Error::Decode {
-                        op,
-                        msg: format!("bad nlmsg_len {len}"),
-                    });
-                }
-                let m = &buf[off..off + len];
-                let mtype = u16::from_ne_bytes([m[4], m[5]]);
-                let mseq = u32::from_ne_bytes([m[8], m[9], m[10], m[11]]);
-                off += (len + 3) & !3;
-                if mseq != seq {
+            for m in crate::split_datagram(&self.rx) {
+                let m = m.map_err(|e| Error::Decode {
+                    op,
+                    msg: e.to_string(),
+                })?;
+                if m.sequence_number() != seq {
                     continue;
                 }
-                match mtype {
+                match m.message_type() {
                     netlink_packet_core::NLMSG_ERROR => {
                         let code = m
-                            .get(16..20)
+                            .payload()
+                            .get(..4)
                             .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
                             .ok_or_else(|| Error::Decode {
                                 op,
@@ -271,7 +262,7 @@ impl Handle {
                     netlink_packet_core::NLMSG_DONE => {}
                     _ => {
                         // genlmsghdr (4 bytes) then attributes; find CTRL_ATTR_FAMILY_ID (1).
-                        let attrs = m.get(20..).unwrap_or(&[]);
+                        let attrs = m.payload().get(4..).unwrap_or(&[]);
                         for nla in netlink_packet_core::NlasIterator::new(attrs) {
                             let nla = nla.map_err(|e| Error::Decode {
                                 op,

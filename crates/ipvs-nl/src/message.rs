@@ -5,8 +5,8 @@
 use crate::attr::CmdAttr;
 use crate::consts::*;
 use netlink_packet_core::{
-    DecodeError, Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator,
-    ParseableParametrized, NLM_F_REQUEST,
+    DecodeError, Emitable, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NlasIterator, ParseableParametrized, NLM_F_REQUEST,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 
@@ -169,42 +169,22 @@ pub type DecodedMessage = Result<(NetlinkHeader, Reply), (Option<NetlinkHeader>,
 /// Split one received datagram into messages. Never panics; each message decodes independently
 /// (a malformed one is an `Err` carrying its header when the header itself was readable).
 pub fn decode_datagram(buf: &[u8], family: u16) -> Vec<DecodedMessage> {
-    let mut out = Vec::new();
-    let mut off = 0usize;
-    while off < buf.len() {
-        let rest = &buf[off..];
-        if rest.len() < 16 {
-            out.push(Err((
-                None,
-                DecodeError::from(format!("trailing {} bytes after last message", rest.len())),
-            )));
-            break;
-        }
-        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        if len < 16 || len > rest.len() {
-            out.push(Err((
-                None,
-                DecodeError::from(format!(
-                    "bad nlmsg_len {len} ({} bytes left in datagram)",
-                    rest.len()
-                )),
-            )));
-            break;
-        }
-        let one = &rest[..len];
-        out.push(decode_one(one, family));
-        off += (len + 3) & !3;
-    }
-    out
+    crate::split_datagram(buf)
+        .map(|m| match m {
+            Ok(one) => decode_one(one, family),
+            Err(e) => Err((None, e)),
+        })
+        .collect()
 }
 
-fn decode_one(one: &[u8], family: u16) -> DecodedMessage {
+fn decode_one(buf: NetlinkBuffer<&[u8]>, family: u16) -> DecodedMessage {
     let mut header = NetlinkHeader::default();
-    header.length = u32::from_ne_bytes([one[0], one[1], one[2], one[3]]);
-    header.message_type = u16::from_ne_bytes([one[4], one[5]]);
-    header.flags = u16::from_ne_bytes([one[6], one[7]]);
-    header.sequence_number = u32::from_ne_bytes([one[8], one[9], one[10], one[11]]);
-    header.port_number = u32::from_ne_bytes([one[12], one[13], one[14], one[15]]);
+    header.length = buf.length();
+    header.message_type = buf.message_type();
+    header.flags = buf.flags();
+    header.sequence_number = buf.sequence_number();
+    header.port_number = buf.port_number();
+    let one: &[u8] = buf.into_inner();
     let mt = header.message_type;
     if mt != family && mt >= 16 {
         return Ok((header, Reply::Ignored(mt)));

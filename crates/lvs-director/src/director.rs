@@ -132,8 +132,6 @@ pub enum DirectorEvent {
 
 /// Callback for events (metrics, tests).
 pub type EventSink = Arc<dyn Fn(&DirectorEvent) + Send + Sync>;
-/// Callback for log lines.
-pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Options of [`run`].
 #[derive(Default)]
@@ -150,8 +148,6 @@ pub struct DirectorOptions {
     pub dont_release_ipvs: bool,
     /// Metrics/event sink.
     pub events: Option<EventSink>,
-    /// Log sink (default: stderr).
-    pub log: Option<LogSink>,
 }
 
 impl std::fmt::Debug for DirectorOptions {
@@ -206,7 +202,6 @@ struct Director<K: Kernel> {
     /// `ha_suspend` virtual servers whose address is not local: their checkers do not run.
     suspended: BTreeSet<VsId>,
     opts: DirectorOptions,
-    log: LogSink,
 }
 
 /// Addresses configured on this namespace's interfaces.
@@ -247,13 +242,9 @@ impl<K: Kernel> Director<K> {
         opts: DirectorOptions,
         kernel: K,
     ) -> Result<Self, DirectorError> {
-        let log: LogSink = opts
-            .log
-            .clone()
-            .unwrap_or_else(|| Arc::new(|l: &str| eprintln!("krs-lvsd: {l}")));
         let (cfg, warnings) = compile(&config);
         for w in &warnings {
-            log(w);
+            log::warn!("{w}");
         }
         let ctx = hc::CheckContext::new(hc::Limits::default())
             .map_err(|e| DirectorError::Health(e.to_string()))?;
@@ -271,7 +262,6 @@ impl<K: Kernel> Director<K> {
             managed: BTreeSet::new(),
             suspended: BTreeSet::new(),
             opts,
-            log,
         };
         if cfg.globals.flush {
             d.kernel.flush().map_err(|source| DirectorError::Ipvs {
@@ -281,11 +271,13 @@ impl<K: Kernel> Director<K> {
         }
         if let Some(t) = &cfg.globals.timeouts {
             if let Err(e) = d.kernel.set_timeouts(t) {
-                (d.log)(&format!("lvs_timeouts: {e}"));
+                log::error!("lvs_timeouts: {e}");
             }
         }
         if cfg.globals.sync_daemon.is_some() {
-            (d.log)("lvs_sync_daemon: not implemented by this worker (needs VRRP state), ignored");
+            log::warn!(
+                "lvs_sync_daemon: not implemented by this worker (needs VRRP state), ignored"
+            );
         }
         d.cfg = cfg;
         d.update_suspension();
@@ -329,14 +321,10 @@ impl<K: Kernel> Director<K> {
             return false;
         }
         for vs in now.difference(&self.suspended) {
-            (self.log)(&format!(
-                "ha_suspend: VS {vs} address not local, checkers suspended"
-            ));
+            log::info!("ha_suspend: VS {vs} address not local, checkers suspended");
         }
         for vs in self.suspended.difference(&now) {
-            (self.log)(&format!(
-                "ha_suspend: VS {vs} address local, checkers resumed"
-            ));
+            log::info!("ha_suspend: VS {vs} address local, checkers resumed");
         }
         self.suspended = now;
         true
@@ -402,17 +390,17 @@ impl<K: Kernel> Director<K> {
         match ipvs_nl::reconcile(&mut self.kernel, &want, &Scope::Managed(scope)) {
             Ok(r) => {
                 for op in &r.applied {
-                    (self.log)(&describe(op));
+                    log::info!("{}", describe(op));
                 }
                 for (op, e) in &r.failed {
-                    (self.log)(&format!("FAILED {}: {e}", describe(op)));
+                    log::error!("FAILED {}: {e}", describe(op));
                 }
                 self.emit(DirectorEvent::Reconciled {
                     applied: r.applied.len(),
                     failed: r.failed.len(),
                 });
             }
-            Err(e) => (self.log)(&format!("reconcile: {e}")),
+            Err(e) => log::error!("reconcile: {e}"),
         }
         self.managed = self.cfg.service_keys();
     }
@@ -431,7 +419,7 @@ impl<K: Kernel> Director<K> {
         }
         if t.kind == TransitionKind::FailureLogged {
             if let Some(r) = &t.reason {
-                (self.log)(&format!("check of {rs} in VS {} failed: {r}", rs.vs));
+                log::info!("check of {rs} in VS {} failed: {r}", rs.vs);
             }
             return false;
         }
@@ -458,7 +446,7 @@ impl<K: Kernel> Director<K> {
                 .as_ref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default();
-            (self.log)(&format!(
+            log::info!(
                 "{} {rs} in VS {}{why}",
                 if ch.alive {
                     "Enabling service"
@@ -466,7 +454,7 @@ impl<K: Kernel> Director<K> {
                     "Disabling service"
                 },
                 rs.vs
-            ));
+            );
             self.emit(DirectorEvent::RealServer {
                 rs: rs.clone(),
                 alive: ch.alive,
@@ -493,7 +481,7 @@ impl<K: Kernel> Director<K> {
             &rs.notify_down
         };
         if let Some(s) = script {
-            spawn_script(s, self.log.clone());
+            spawn_script(s);
         }
         let state = if alive { "UP" } else { "DOWN" };
         self.fifo(format!("RS {id} {} {state}\n", id.vs));
@@ -523,15 +511,13 @@ impl<K: Kernel> Director<K> {
             self.health.alive(rs),
             body,
         );
-        let log = self.log.clone();
-        smtp_alert::spawn(settings, alert, move |m| log(m));
+        smtp_alert::spawn(settings, alert);
     }
 
     fn fifo(&self, line: String) {
         let Some(path) = self.cfg.globals.notify_fifo.clone() else {
             return;
         };
-        let log = self.log.clone();
         tokio::spawn(async move {
             // The fifo may have no reader: open non-blocking so we never wait on it.
             let f = tokio::fs::OpenOptions::new()
@@ -542,25 +528,22 @@ impl<K: Kernel> Director<K> {
             match f {
                 Ok(mut f) => {
                     if let Err(e) = f.write_all(line.as_bytes()).await {
-                        log(&format!("lvs_notify_fifo {path}: {e}"));
+                        log::error!("lvs_notify_fifo {path}: {e}");
                     }
                 }
-                Err(e) => log(&format!("lvs_notify_fifo {path}: {e}")),
+                Err(e) => log::error!("lvs_notify_fifo {path}: {e}"),
             }
         });
     }
 
     fn after_change(&mut self) {
         for (vs, up) in self.health.update_quorum(&self.cfg) {
-            (self.log)(&format!(
-                "{} quorum for VS {vs}",
-                if up { "Gained" } else { "Lost" }
-            ));
+            log::info!("{} quorum for VS {vs}", if up { "Gained" } else { "Lost" });
             self.emit(DirectorEvent::Quorum { vs: vs.clone(), up });
             if let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) {
                 let s = if up { &v.quorum_up } else { &v.quorum_down };
                 if let Some(s) = s {
-                    spawn_script(s, self.log.clone());
+                    spawn_script(s);
                 }
                 if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
                     // ipwrapper.c do_vs_notifies: "=> Gained quorum Q+H=T <= W <=".
@@ -572,8 +555,7 @@ impl<K: Kernel> Director<K> {
                         v.hysteresis,
                         self.health.weight_sum(v),
                     );
-                    let log = self.log.clone();
-                    smtp_alert::spawn(settings, alert, move |m| log(m));
+                    smtp_alert::spawn(settings, alert);
                 }
             }
             self.fifo(format!("VS {vs} {}\n", if up { "UP" } else { "DOWN" }));
@@ -584,16 +566,16 @@ impl<K: Kernel> Director<K> {
     fn reload(&mut self, config: &conf_parse::Config) -> Result<(), DirectorError> {
         let (cfg, warnings) = compile(config);
         for w in &warnings {
-            (self.log)(w);
+            log::warn!("{w}");
         }
-        (self.log)("Reloading configuration");
+        log::info!("Reloading configuration");
         let old = std::mem::replace(&mut self.cfg, cfg);
         self.health.sync(&self.cfg, Some(&old));
         self.update_suspension();
         if let Some(t) = &self.cfg.globals.timeouts {
             if old.globals.timeouts.as_ref() != Some(t) {
                 if let Err(e) = self.kernel.set_timeouts(t) {
-                    (self.log)(&format!("lvs_timeouts: {e}"));
+                    log::error!("lvs_timeouts: {e}");
                 }
             }
         }
@@ -604,7 +586,7 @@ impl<K: Kernel> Director<K> {
 
     fn reload_from_file(&mut self) -> Result<(), DirectorError> {
         let Some(path) = self.opts.config_path.clone() else {
-            (self.log)("reload requested but no configuration file known");
+            log::warn!("reload requested but no configuration file known");
             return Ok(());
         };
         let po = self.opts.parse_options.clone().unwrap_or_default();
@@ -614,11 +596,11 @@ impl<K: Kernel> Director<K> {
             .iter()
             .find(|d| d.severity == conf_parse::Severity::Error)
         {
-            (self.log)(&format!(
+            log::error!(
                 "reload of {} refused, configuration has errors: {}",
                 path.display(),
                 e.message
-            ));
+            );
             return Ok(());
         }
         self.reload(&parsed.config)
@@ -628,18 +610,18 @@ impl<K: Kernel> Director<K> {
         self.sched.shutdown();
         if self.cfg.globals.flush_on_stop {
             if let Err(e) = self.kernel.flush() {
-                (self.log)(&format!("lvs_flush_on_stop: {e}"));
+                log::error!("lvs_flush_on_stop: {e}");
             }
             return;
         }
         if self.opts.dont_release_ipvs {
-            (self.log)("dont_release_ipvs: leaving IPVS entries in place");
+            log::info!("dont_release_ipvs: leaving IPVS entries in place");
             return;
         }
         let mut scope = self.managed.clone();
         scope.extend(self.cfg.service_keys());
         if let Err(e) = ipvs_nl::reconcile(&mut self.kernel, &[], &Scope::Managed(scope)) {
-            (self.log)(&format!("releasing IPVS services: {e}"));
+            log::error!("releasing IPVS services: {e}");
         }
     }
 
@@ -699,13 +681,13 @@ impl<K: Kernel> Director<K> {
                 _ = sig(&mut hup) => self.reload_from_file()?,
             }
         }
-        (self.log)("Stopping");
+        log::info!("Stopping");
         self.stop();
         Ok(())
     }
 }
 
-fn spawn_script(s: &NotifyScript, log: LogSink) {
+fn spawn_script(s: &NotifyScript) {
     let cmd = s.command.clone();
     let child = tokio::process::Command::new("/bin/sh")
         .arg("-c")
@@ -718,12 +700,12 @@ fn spawn_script(s: &NotifyScript, log: LogSink) {
             tokio::spawn(async move {
                 match c.wait().await {
                     Ok(st) if st.success() => {}
-                    Ok(st) => log(&format!("script `{cmd}` exited with {st}")),
-                    Err(e) => log(&format!("script `{cmd}`: {e}")),
+                    Ok(st) => log::warn!("script `{cmd}` exited with {st}"),
+                    Err(e) => log::error!("script `{cmd}`: {e}"),
                 }
             });
         }
-        Err(e) => log(&format!("script `{cmd}` could not start: {e}")),
+        Err(e) => log::error!("script `{cmd}` could not start: {e}"),
     }
 }
 

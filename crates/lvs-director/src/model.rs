@@ -234,10 +234,10 @@ fn forward(kind: cp::LbKind) -> Forward {
 }
 
 fn family(vs: &cp::VirtualServer, first_addr: Option<IpAddr>) -> AddressFamily {
-    match vs.ip_family.as_deref() {
-        Some("inet6") => AddressFamily::Inet6,
-        Some("inet") => AddressFamily::Inet,
-        _ => match first_addr.or_else(|| vs.real_servers.first().map(|r| r.addr)) {
+    match vs.ip_family {
+        Some(cp::IpFamily::Inet6) => AddressFamily::Inet6,
+        Some(cp::IpFamily::Inet) => AddressFamily::Inet,
+        None => match first_addr.or_else(|| vs.real_servers.first().map(|r| r.addr)) {
             Some(a) => AddressFamily::of(&a),
             None => AddressFamily::Inet,
         },
@@ -269,53 +269,48 @@ fn expand_range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
     }
 }
 
-fn netmask(gran: Option<&str>, af: AddressFamily) -> Option<u32> {
-    let g = gran?;
-    match af {
-        AddressFamily::Inet => {
-            if let Ok(a) = g.parse::<std::net::Ipv4Addr>() {
-                return Some(u32::from(a));
-            }
-            let bits: u32 = g.trim_start_matches('/').parse().ok()?;
-            if bits > 32 {
-                return None;
-            }
-            Some(if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            })
-        }
-        AddressFamily::Inet6 => {
-            let bits: u32 = g.trim_start_matches('/').parse().ok()?;
-            (1..=128).contains(&bits).then_some(bits)
-        }
+/// The service's netmask field for a typed `persistence_granularity` (None: its family is
+/// not the service's).
+fn netmask(gran: cp::Granularity, af: AddressFamily) -> Option<u32> {
+    match (gran, af) {
+        (cp::Granularity::V4(m), AddressFamily::Inet) => Some(u32::from(m)),
+        (cp::Granularity::V6(bits), AddressFamily::Inet6) => Some(u32::from(bits)),
+        _ => None,
     }
 }
 
-fn sched_flags(words: &[String]) -> ServiceFlags {
-    let mut f = ServiceFlags::empty();
-    for w in words {
-        f = f | match w.as_str() {
-            "flag-1" | "sh-fallback" | "mh-fallback" => ServiceFlags::SCHED1,
-            "flag-2" | "sh-port" | "mh-port" => ServiceFlags::SCHED2,
-            "flag-3" => ServiceFlags::SCHED3,
-            "ops" => ServiceFlags::ONEPACKET,
-            _ => ServiceFlags::empty(),
-        };
+fn sched_flags(f: cp::SchedFlags) -> ServiceFlags {
+    let mut out = ServiceFlags::empty();
+    for (on, flag) in [
+        (f.flag1, ServiceFlags::SCHED1),
+        (f.flag2, ServiceFlags::SCHED2),
+        (f.flag3, ServiceFlags::SCHED3),
+        (f.ops, ServiceFlags::ONEPACKET),
+    ] {
+        if on {
+            out = out | flag;
+        }
     }
-    f
+    out
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if s.len() % 2 != 0 {
-        return None;
+fn scheduler(s: cp::Scheduler) -> Scheduler {
+    match s {
+        cp::Scheduler::Rr => Scheduler::Rr,
+        cp::Scheduler::Wrr => Scheduler::Wrr,
+        cp::Scheduler::Lc => Scheduler::Lc,
+        cp::Scheduler::Wlc => Scheduler::Wlc,
+        cp::Scheduler::Lblc => Scheduler::Lblc,
+        cp::Scheduler::Sh => Scheduler::Sh,
+        cp::Scheduler::Mh => Scheduler::Mh,
+        cp::Scheduler::Dh => Scheduler::Dh,
+        cp::Scheduler::Fo => Scheduler::Fo,
+        cp::Scheduler::Ovf => Scheduler::Ovf,
+        cp::Scheduler::Lblcr => Scheduler::Lblcr,
+        cp::Scheduler::Sed => Scheduler::Sed,
+        cp::Scheduler::Nq => Scheduler::Nq,
+        cp::Scheduler::Twos => Scheduler::Twos,
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Split a command line into argv (whitespace, single and double quotes).
@@ -369,19 +364,9 @@ fn check_spec(
     let http = |h: &cp::HttpCheck| -> Result<hc::HttpCheck, String> {
         let mut urls = Vec::new();
         for u in &h.urls {
-            let digest = match &u.digest {
-                None => None,
-                Some(d) => {
-                    let bytes = decode_hex(d).ok_or_else(|| format!("bad digest {d}"))?;
-                    let arr: [u8; 16] = bytes
-                        .try_into()
-                        .map_err(|_| format!("digest {d} is not 16 bytes"))?;
-                    Some(arr)
-                }
-            };
             urls.push(hc::Url {
                 path: u.path.clone(),
-                digest,
+                digest: u.digest,
                 status_codes: u
                     .status_codes
                     .iter()
@@ -392,10 +377,10 @@ fn check_spec(
         }
         Ok(hc::HttpCheck {
             urls,
-            protocol: match h.http_protocol.as_deref() {
-                Some("1.0C") | Some("1.0c") => hc::HttpProtocol::Http10Close,
-                Some("1.1") => hc::HttpProtocol::Http11,
-                _ => hc::HttpProtocol::Http10,
+            protocol: match h.http_protocol {
+                Some(cp::HttpProtocol::Http10C) => hc::HttpProtocol::Http10Close,
+                Some(cp::HttpProtocol::Http11) => hc::HttpProtocol::Http11,
+                Some(cp::HttpProtocol::Http10) | None => hc::HttpProtocol::Http10,
             },
             virtualhost: h.virtualhost.clone().or_else(|| vhost.clone()),
             enable_sni: h.enable_sni,
@@ -422,30 +407,17 @@ fn check_spec(
                 .unwrap_or_else(|| hc::SmtpCheck::DEFAULT_HELO.to_string()),
         }),
         cp::CheckerKind::Dns(d) => hc::CheckKind::Dns(hc::DnsCheck {
-            qtype: match &d.qtype {
-                None => hc::dns::TYPE_SOA,
-                Some(t) => {
-                    hc::dns::qtype_from_name(t).ok_or_else(|| format!("unknown DNS type {t}"))?
-                }
-            },
+            qtype: d.qtype.map_or(hc::dns::TYPE_SOA, cp::DnsType::code),
             name: d.name.clone().unwrap_or_default(),
             expect_addrs: Vec::new(),
         }),
         cp::CheckerKind::Udp(u) => {
-            let payload = match &u.payload {
-                None => None,
-                Some(p) => Some(decode_hex(p).ok_or_else(|| format!("bad payload {p}"))?),
-            };
-            let reply_data = match &u.require_reply {
-                None => None,
-                Some(p) if p.is_empty() => None,
-                Some(p) => Some(decode_hex(p).ok_or_else(|| format!("bad require_reply {p}"))?),
-            };
+            let reply = u.require_reply.as_ref().filter(|r| !r.data.is_empty());
             hc::CheckKind::Udp(hc::UdpCheck {
-                payload,
+                payload: u.payload.clone(),
                 require_reply: u.require_reply.is_some(),
-                reply_data,
-                reply_mask: None,
+                reply_data: reply.map(|r| r.data.clone()),
+                reply_mask: reply.and_then(|r| r.mask.clone()),
                 min_reply_len: u.min_reply_length.map_or(0, |v| v.min(65_535) as u16),
                 max_reply_len: u.max_reply_length.map_or(255, |v| v.min(65_535) as u16),
             })
@@ -481,17 +453,11 @@ fn check_spec(
     })
 }
 
-fn extra_arg(stmts: &[cp::Stmt], kw: &str) -> Option<String> {
-    stmts
-        .iter()
-        .find(|s| s.keyword == kw)
-        .and_then(|s| s.args.first().cloned())
-}
-
 /// Compile a parsed configuration. Returns the model and warnings (skipped items).
 pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
     let mut warnings = Vec::new();
     let g = &cfg.global;
+    let mail = crate::mail::defs(g);
     let globals = Globals {
         timeouts: g.lvs_timeouts.map(|t| ipvs_nl::Timeouts {
             tcp: t.tcp.unwrap_or(0),
@@ -501,17 +467,20 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         flush: g.lvs_flush,
         flush_on_stop: g.lvs_flush_on_stop,
         sync_daemon: g.lvs_sync_daemon.clone(),
-        notify_fifo: extra_arg(&g.extra, "lvs_notify_fifo")
-            .or_else(|| extra_arg(&g.extra, "notify_fifo")),
-        smtp: smtp_alert::Settings::from_global(g, smtp_alert::local_name().as_deref())
+        notify_fifo: g
+            .lvs_notify_fifo
+            .name
+            .clone()
+            .or_else(|| g.notify_fifo.name.clone()),
+        smtp: smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
     };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for vs in &cfg.virtual_servers {
         let proto = proto_raw(vs.protocol);
-        let sched = Scheduler::from_name(&vs.lb_algo);
-        let flags = sched_flags(&vs.sched_flags);
+        let sched = scheduler(vs.lb_algo);
+        let flags = sched_flags(vs.sched_flags);
         let (id, keys): (VsId, Vec<(ServiceKey, u16)>) = match &vs.key {
             cp::VsKey::Addr(ip, port) => (
                 VsId::Addr(*ip, *port, proto),
@@ -575,12 +544,14 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             let mut s = Service::new(*key, sched.clone()).with_flags(flags);
             if let Some(t) = vs.persistence_timeout {
                 s = s.persistent(t);
-                if let Some(m) = netmask(vs.persistence_granularity.as_deref(), key.af()) {
-                    s.netmask = m;
-                } else if let Some(gr) = &vs.persistence_granularity {
-                    warnings.push(format!(
-                        "virtual_server {id}: persistence_granularity {gr} invalid, ignored"
-                    ));
+                if let Some(gr) = vs.persistence_granularity {
+                    match netmask(gr, key.af()) {
+                        Some(m) => s.netmask = m,
+                        None => warnings.push(format!(
+                            "virtual_server {id}: persistence_granularity {gr:?} is not of the \
+                             service's family, ignored"
+                        )),
+                    }
                 }
             }
             s.pe_name = vs.persistence_engine.clone();
@@ -592,7 +563,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             [(_, p)] => Some(*p),
             _ => None,
         };
-        let vs_smtp = smtp_alert::checker_vs_enabled(g, vs.smtp_alert);
+        let vs_smtp = smtp_alert::checker_vs_enabled(&mail, vs.smtp_alert);
         let mut rss = Vec::new();
         let mut seen_rs = BTreeSet::new();
         for rs in &vs.real_servers {
@@ -640,7 +611,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 notify_up: rs.notify_up.as_ref().map(notify_script),
                 notify_down: rs.notify_down.as_ref().map(notify_script),
                 // check_data.c: not inherited from the virtual server; on by default.
-                smtp_alert: smtp_alert::checker_rs_enabled(g, rs.smtp_alert),
+                smtp_alert: smtp_alert::checker_rs_enabled(&mail, rs.smtp_alert),
                 checks,
             });
         }

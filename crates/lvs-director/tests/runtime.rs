@@ -96,7 +96,6 @@ fn start(cfg: conf_parse::Config, mem: SharedMemory, dont_release: bool) -> Runn
         events: Some(std::sync::Arc::new(move |e: &DirectorEvent| {
             let _ = etx.lock().unwrap().send(e.clone());
         })),
-        log: Some(std::sync::Arc::new(|l: &str| eprintln!("director: {l}"))),
         ..Default::default()
     };
     let join = std::thread::spawn(move || run_with(cfg, opts, mem));

@@ -13,6 +13,23 @@ use testlab::netns::{wait_until, Lab};
 use testlab::smtp_sink::SmtpSink;
 use tokio::sync::mpsc;
 
+/// The director's log lines (through the `log` facade): echoed on stderr and kept for the
+/// failure messages.
+static LOG: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+struct TestLog;
+
+impl log::Log for TestLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        eprintln!("director: {}", r.args());
+        LOG.lock().unwrap().push_str(&format!("{}\n", r.args()));
+    }
+    fn flush(&self) {}
+}
+
 fn parse(text: &str) -> conf_parse::Config {
     let p = conf_parse::parse_str(text, "test.conf", &conf_parse::ParseOptions::default());
     assert!(!p.has_errors(), "{:?}", p.diagnostics);
@@ -85,16 +102,13 @@ virtual_server 10.0.0.100 80 {
     let (tx, rx) = mpsc::unbounded_channel();
     let (etx, erx) = smpsc::channel();
     let etx = std::sync::Mutex::new(etx);
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let log2 = log.clone();
+    let _ = log::set_logger(&TestLog);
+    log::set_max_level(log::LevelFilter::Info);
+    let log = &LOG;
     let opts = DirectorOptions {
         control: Some(rx),
         events: Some(std::sync::Arc::new(move |e: &DirectorEvent| {
             let _ = etx.lock().unwrap().send(e.clone());
-        })),
-        log: Some(std::sync::Arc::new(move |l: &str| {
-            eprintln!("director: {l}");
-            log2.lock().unwrap().push_str(&format!("{l}\n"));
         })),
         ..Default::default()
     };

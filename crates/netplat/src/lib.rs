@@ -19,10 +19,8 @@
 //! Kernel refusals come back as [`Error::Kernel`] carrying the operation and the errno
 //! ([`Error::errno`] lets callers test for `EEXIST`, `EADDRNOTAVAIL`, `EPERM`, ...).
 //!
-//! * sockets: [`sock::disconnect`] (`connect(AF_UNSPEC)`, to reuse a TCP socket).
-//!
 //! `netlink-sys` and `nix` wrap most system calls; the only `unsafe` is in `packet` (a
-//! `sockaddr_ll` bind) and `sock` (an `AF_UNSPEC` address).
+//! `sockaddr_ll` bind).
 
 mod addr;
 mod error;
@@ -32,7 +30,6 @@ mod packet;
 mod route;
 mod rtnl;
 mod rule;
-pub mod sock;
 mod watch;
 
 pub use addr::{AddrFlags, Address, AddressSpec, Scope};

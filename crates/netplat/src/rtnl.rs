@@ -69,25 +69,21 @@ fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     buf
 }
 
-/// The netlink messages of one datagram, in order. A message that does not decode, or claims
-/// a zero length, is the last item (an error: what was wrong).
+/// The netlink messages of one datagram, in order (split by [`ipvs_nl::split_datagram`]). A
+/// message that does not decode, or a length that cannot be right, is the last item (an
+/// error: what was wrong).
 fn messages(
     data: &[u8],
 ) -> impl Iterator<Item = std::result::Result<NetlinkMessage<RouteNetlinkMessage>, String>> + '_ {
-    let mut offset = 0;
-    std::iter::from_fn(move || {
-        let bytes = data.get(offset..).filter(|b| !b.is_empty())?;
-        let item = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
-            Ok(m) if m.header.length == 0 => Err("zero-length netlink message".to_string()),
-            Ok(m) => Ok(m),
-            Err(e) => Err(e.to_string()),
-        };
-        match &item {
-            // NLMSG_ALIGN
-            Ok(m) => offset += (m.header.length as usize + 3) & !3,
-            Err(_) => offset = data.len(),
+    let mut failed = false;
+    ipvs_nl::split_datagram(data).map_while(move |m| {
+        if failed {
+            return None;
         }
-        Some(item)
+        let item =
+            m.and_then(|b| NetlinkMessage::<RouteNetlinkMessage>::deserialize(b.into_inner()));
+        failed = item.is_err();
+        Some(item.map_err(|e| e.to_string()))
     })
 }
 

@@ -237,38 +237,3 @@ fn lab_in_netns_isolated_and_ipip() {
         }
     }
 }
-
-// Proves the TCP socket reuse cycle of `sock::disconnect` in a lab namespace (loopback of the
-// namespace): connect, disconnect (the peer sees a reset, not a FIN), connect again on the
-// same socket, with no stale error reported for the new connection (the disconnect leaves
-// ECONNRESET pending until the next connect), and a refused connect after a disconnect is
-// reported as refused.
-#[test]
-#[ignore = "lab: needs root and network namespaces"]
-fn lab_tcp_disconnect_reuse() {
-    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-    use std::io::Read;
-    let lab = Lab::new("npdisc").unwrap();
-    let h = lab.host("a").unwrap();
-    netplat::netns::in_netns(&h.netns_path(), || {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
-        for _ in 0..3 {
-            s.connect(&SockAddr::from(addr)).unwrap();
-            assert!(
-                s.take_error().unwrap().is_none(),
-                "no stale error after reconnect"
-            );
-            netplat::sock::disconnect(&s).unwrap();
-            let (mut peer, _) = l.accept().unwrap();
-            let mut b = [0u8; 1];
-            let e = peer.read(&mut b).unwrap_err();
-            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
-        }
-        drop(l);
-        let e = s.connect(&SockAddr::from(addr)).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
-    })
-    .unwrap();
-}

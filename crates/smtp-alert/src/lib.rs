@@ -3,6 +3,8 @@
 //!
 //! What keepalived 2.2.7 does, and this crate with it:
 //!
+//! The crate reads no configuration: callers fill a [`MailDefs`] from their `global_defs`.
+//!
 //! * **When mail is on** (`vrrp.c` / `check_data.c`): a `vrrp_instance`/`vrrp_sync_group`
 //!   `smtp_alert` wins; otherwise `global_defs smtp_alert_vrrp`, then `smtp_alert`, else **off**
 //!   ([`vrrp_enabled`]). A `virtual_server` likewise with `smtp_alert_checker`, then
@@ -23,15 +25,16 @@
 //!   Keepalived`, `To` (the recipients joined by `, `), a blank line, the body; subjects such as
 //!   `[router_id] VRRP Instance VI_1 - Entering MASTER state` ([`Alert::vrrp_instance`] etc.).
 //!
-//! Sending is a spawned task ([`spawn`]): it never blocks the caller and logs failures with
-//! the server and the reason.
+//! Sending is a spawned task ([`spawn`]): it never blocks the caller and logs (through the
+//! `log` facade, at keepalived's `LOG_INFO`) the success or the failure with the server and the
+//! reason. Replies are read with SMTP_CHECK's parser ([`healthcheck::smtp::parse_reply_line`]).
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conf_parse::GlobalDefs;
+use healthcheck::smtp::parse_reply_line;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// keepalived's `MAX_HEADERS_LENGTH` (the subject buffer, NUL included).
@@ -57,15 +60,55 @@ pub fn local_name() -> Option<String> {
     (!n.is_empty()).then_some(n)
 }
 
+/// What `global_defs` says about mail, as the caller's configuration holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailDefs {
+    /// `router_id` (default: the host name).
+    pub router_id: Option<String>,
+    /// `notification_email` addresses.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server ADDR [PORT]`.
+    pub smtp_server: Option<(String, u16)>,
+    /// `smtp_helo_name`.
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_connect_timeout` (keepalived's default 30 s).
+    pub smtp_connect_timeout: Duration,
+    /// `smtp_alert` (None = not set).
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub smtp_alert_checker: Option<bool>,
+}
+
+impl Default for MailDefs {
+    /// Nothing set: keepalived's defaults (30 s connect timeout).
+    fn default() -> Self {
+        MailDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+        }
+    }
+}
+
 /// `vrrp_instance`/`vrrp_sync_group` `smtp_alert` in force: its own setting, else
 /// `smtp_alert_vrrp`, else `smtp_alert`, else off (vrrp.c).
-pub fn vrrp_enabled(g: &GlobalDefs, own: Option<bool>) -> bool {
+pub fn vrrp_enabled(g: &MailDefs, own: Option<bool>) -> bool {
     own.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false)
 }
 
 /// `virtual_server` `smtp_alert` in force: its own, else `smtp_alert_checker`, else
 /// `smtp_alert`, else off (check_data.c).
-pub fn checker_vs_enabled(g: &GlobalDefs, own: Option<bool>) -> bool {
+pub fn checker_vs_enabled(g: &MailDefs, own: Option<bool>) -> bool {
     own.or(g.smtp_alert_checker)
         .or(g.smtp_alert)
         .unwrap_or(false)
@@ -73,7 +116,7 @@ pub fn checker_vs_enabled(g: &GlobalDefs, own: Option<bool>) -> bool {
 
 /// `real_server` `smtp_alert` in force: its own, else `smtp_alert_checker`, else `smtp_alert`,
 /// else **on** (check_data.c; the virtual server's setting is not inherited).
-pub fn checker_rs_enabled(g: &GlobalDefs, own: Option<bool>) -> bool {
+pub fn checker_rs_enabled(g: &MailDefs, own: Option<bool>) -> bool {
     own.or(g.smtp_alert_checker)
         .or(g.smtp_alert)
         .unwrap_or(true)
@@ -97,10 +140,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings from `global_defs`, or `None` when keepalived would send nothing (no
+    /// The settings from `global_defs`' mail keywords, or `None` when keepalived would send nothing (no
     /// `smtp_server` or no `notification_email`). `local` is the local host name
     /// ([`local_name`]), used for the defaults.
-    pub fn from_global(g: &GlobalDefs, local: Option<&str>) -> Option<Settings> {
+    pub fn from_global(g: &MailDefs, local: Option<&str>) -> Option<Settings> {
         let server = g.smtp_server.clone()?;
         if g.notification_email.is_empty() {
             return None;
@@ -444,8 +487,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Replies<S> {
                 // End of stream in the middle of a line.
                 return Err(SendError::Closed(self.server.clone()));
             }
-            let digits = line.get(..3).filter(|d| d.iter().all(u8::is_ascii_digit));
-            let Some(d) = digits else {
+            let Some((code, last)) = parse_reply_line(&line) else {
                 return Err(SendError::BadReply(
                     self.server.clone(),
                     format!(
@@ -454,10 +496,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Replies<S> {
                     ),
                 ));
             };
-            if line.get(3) == Some(&b'-') {
-                continue;
+            if last {
+                return Ok(code);
             }
-            return Ok(d.iter().fold(0u16, |a, b| a * 10 + u16::from(b - b'0')));
         }
     }
 
@@ -530,20 +571,18 @@ pub async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Send in a spawned task; `log` gets keepalived's lines ("SMTP alert successfully sent." or
-/// the failure with the server and reason). Never blocks the caller.
-pub fn spawn<L>(settings: Arc<Settings>, alert: Alert, log: L) -> tokio::task::JoinHandle<()>
-where
-    L: Fn(&str) + Send + 'static,
-{
+/// Send in a spawned task and log keepalived's lines ("SMTP alert successfully sent." or the
+/// failure with the server and reason; keepalived's smtp.c logs both at `LOG_INFO`). Never
+/// blocks the caller.
+pub fn spawn(settings: Arc<Settings>, alert: Alert) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match send(&settings, &alert).await {
-            Ok(()) => log(&format!(
+            Ok(()) => log::info!(
                 "SMTP alert successfully sent to {}: {}",
                 settings.server_label(),
                 alert.subject
-            )),
-            Err(e) => log(&format!("{e} (alert: {})", alert.subject)),
+            ),
+            Err(e) => log::info!("{e} (alert: {})", alert.subject),
         }
     })
 }

@@ -2,10 +2,22 @@ use super::*;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn global(text: &str) -> GlobalDefs {
+/// The mail part of a parsed `global_defs` (what the daemon's callers convert).
+fn global(text: &str) -> MailDefs {
     let p = conf_parse::parse_str(text, "t.conf", &conf_parse::ParseOptions::default());
     assert!(!p.has_errors(), "{:?}", p.diagnostics);
-    p.config.global
+    let g = p.config.global;
+    MailDefs {
+        router_id: g.router_id,
+        notification_email: g.notification_email,
+        notification_email_from: g.notification_email_from,
+        smtp_server: g.smtp_server,
+        smtp_helo_name: g.smtp_helo_name,
+        smtp_connect_timeout: g.smtp_connect_timeout,
+        smtp_alert: g.smtp_alert,
+        smtp_alert_vrrp: g.smtp_alert_vrrp,
+        smtp_alert_checker: g.smtp_alert_checker,
+    }
 }
 
 fn settings() -> Settings {
@@ -24,7 +36,7 @@ fn settings() -> Settings {
 // real_server, which defaults on.
 #[test]
 fn enable_rules() {
-    let none = GlobalDefs::default();
+    let none = MailDefs::default();
     assert!(!vrrp_enabled(&none, None));
     assert!(!checker_vs_enabled(&none, None));
     assert!(checker_rs_enabled(&none, None));

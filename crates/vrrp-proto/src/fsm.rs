@@ -3,7 +3,7 @@
 //! it with [`Input::Timer`] once `now >= next_deadline()`. Outputs are [`Action`]s the IO shell
 //! performs in order.
 //!
-//! Only adverts that passed [`crate::validate`] may be given as [`Input::Advert`].
+//! Only adverts that passed [`crate::validate()`] may be given as [`Input::Advert`].
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crate layout
+//!
 //! VRRPv2/v3 packet codec and sans-IO state machine (no sockets, no tokio; time is an input).
 //!
 //! - [`wire`]: smoltcp-style `Packet` views and `Repr`s for the VRRP message, the IPv4/IPv6
@@ -19,8 +23,5 @@ pub use fsm::{
     State, SyncGroup, VirtualRouter,
 };
 pub use units::{AdvertInterval, Centisecs, Family, Priority, Version, Vrid};
-pub use validate::{
-    validate, validate_packet, validate_view, Accepted, AcceptedView, AuthConfig, ReceiveContext,
-    RxPacket,
-};
+pub use validate::{validate, Accepted, AcceptedView, AuthConfig, ReceiveContext, RxPacket};
 pub use wire::{AdvertRepr, Auth, ChecksumMode, IpAdvert};

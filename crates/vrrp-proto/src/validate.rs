@@ -66,6 +66,8 @@ pub struct ReceiveContext<'a> {
 /// A received packet as the socket layer hands it over.
 #[derive(Debug, Clone, Copy)]
 pub enum RxPacket<'a> {
+    /// A whole IP packet, IPv4 or IPv6 by its version nibble (captures, tests, fuzzing).
+    Ip(&'a [u8]),
     /// IPv4 raw socket: the whole IP packet.
     Ipv4(&'a [u8]),
     /// IPv6 raw socket: the VRRP payload; addresses and hop limit from ancillary data.
@@ -119,42 +121,45 @@ fn wire_to_rx(e: WireError) -> RxError {
     }
 }
 
-/// Validate a full IP packet (IPv4 or IPv6, by the version nibble) — for captures, tests and
-/// fuzzing; the socket layer normally uses [`validate`].
-pub fn validate_packet(bytes: &[u8], ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
-    match bytes.first().map(|b| b >> 4) {
-        Some(6) => {
-            let (h, layout) = ip::parse_ipv6(bytes).map_err(wire_to_rx)?;
-            let end = layout.ip_total_len.min(bytes.len());
-            if layout.ip_total_len > bytes.len() {
-                return Err(RxError::IpLength {
-                    ip_len: layout.ip_total_len,
-                    got: bytes.len(),
-                });
-            }
-            let payload = bytes.get(layout.vrrp_offset..end).unwrap_or(&[]);
-            validate(
-                RxPacket::Ipv6 {
-                    payload,
-                    src: h.src,
-                    dst: h.dst,
-                    hop_limit: h.hop_limit,
-                },
-                ctx,
-            )
-        }
-        _ => validate(RxPacket::Ipv4(bytes), ctx),
+/// Resolves [`RxPacket::Ip`] into the IPv4 or IPv6 form.
+fn resolve_ip(pkt: RxPacket<'_>) -> Result<RxPacket<'_>, RxError> {
+    let RxPacket::Ip(bytes) = pkt else {
+        return Ok(pkt);
+    };
+    if bytes.first().map(|b| b >> 4) != Some(6) {
+        return Ok(RxPacket::Ipv4(bytes));
     }
+    let (h, layout) = ip::parse_ipv6(bytes).map_err(wire_to_rx)?;
+    if layout.ip_total_len > bytes.len() {
+        return Err(RxError::IpLength {
+            ip_len: layout.ip_total_len,
+            got: bytes.len(),
+        });
+    }
+    let payload = bytes
+        .get(layout.vrrp_offset..layout.ip_total_len)
+        .unwrap_or(&[]);
+    Ok(RxPacket::Ipv6 {
+        payload,
+        src: h.src,
+        dst: h.dst,
+        hop_limit: h.hop_limit,
+    })
 }
 
-/// [`validate`] without allocating: the accepted advert borrows `pkt`.
-pub fn validate_view<'a>(
+/// Validates a received advert against `ctx`, in RFC order (the crate's one receive check).
+///
+/// On success the advert may be given to the state machine: the returned view borrows `pkt`
+/// (no allocation); [`AcceptedView::to_accepted`] decodes the owned [`Accepted`]. On failure
+/// count [`RxError::counter`] and drop the packet.
+pub fn validate<'a>(
     pkt: RxPacket<'a>,
     ctx: &ReceiveContext<'_>,
 ) -> Result<AcceptedView<'a>, RxError> {
     // IP layer.
-    let (src, dst, ttl, vrrp_bytes, ip_info) = match pkt {
-        RxPacket::Ipv4(bytes) => {
+    let (src, dst, ttl, vrrp_bytes, ip_info) = match resolve_ip(pkt)? {
+        // `resolve_ip` leaves no `Ip`; were one left, it is not IPv6.
+        RxPacket::Ipv4(bytes) | RxPacket::Ip(bytes) => {
             if ctx.family != Family::V4 {
                 return Err(RxError::Family);
             }
@@ -370,7 +375,7 @@ pub fn validate_view<'a>(
 }
 
 /// An accepted advert still borrowing the receive buffer (no allocation); see
-/// [`validate_view`]. [`AcceptedView::to_accepted`] makes the owned [`Accepted`].
+/// [`validate()`]. [`AcceptedView::to_accepted`] makes the owned [`Accepted`].
 #[derive(Debug, Clone)]
 pub struct AcceptedView<'a> {
     /// Source address.
@@ -413,12 +418,6 @@ impl AcceptedView<'_> {
             interval_mismatch: self.interval_mismatch,
         })
     }
-}
-
-/// Validate a received advert against `ctx`, in RFC order. On success the advert may be
-/// given to the state machine; on failure count [`RxError::counter`] and drop it.
-pub fn validate(pkt: RxPacket<'_>, ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
-    validate_view(pkt, ctx)?.to_accepted()
 }
 
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {

@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 use vrrp_proto::fsm::GarpKind;
 use vrrp_proto::*;
 
+/// The owned result of [`vrrp_proto::validate`] on a whole IP packet, as these tests compare it.
+fn validate_packet(bytes: &[u8], ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    vrrp_proto::validate(RxPacket::Ip(bytes), ctx).and_then(|v| v.to_accepted())
+}
+
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
 }

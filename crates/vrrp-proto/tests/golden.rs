@@ -13,6 +13,11 @@ use vrrp_proto::wire::frames::{gratuitous_arp, unsolicited_na};
 use vrrp_proto::wire::ip::checksum_mode;
 use vrrp_proto::*;
 
+/// The owned result of [`vrrp_proto::validate`] on a whole IP packet, as these tests compare it.
+fn validate_packet(bytes: &[u8], ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    vrrp_proto::validate(RxPacket::Ip(bytes), ctx).and_then(|v| v.to_accepted())
+}
+
 fn fixture(name: &str) -> Vec<Vec<u8>> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/vrrp")

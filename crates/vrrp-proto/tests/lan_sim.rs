@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 use vrrp_proto::wire::ip::{IpHeader, Ipv4Header};
 use vrrp_proto::*;
 
+/// The owned result of [`vrrp_proto::validate`] on a whole IP packet, as these tests compare it.
+fn validate_packet(bytes: &[u8], ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    vrrp_proto::validate(RxPacket::Ip(bytes), ctx).and_then(|v| v.to_accepted())
+}
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {

@@ -11,6 +11,16 @@ use vrrp_proto::wire::ip::{checksum_mode, AhHeader, IpHeader, Ipv4Header, Ipv6He
 use vrrp_proto::wire::vrrp::Packet;
 use vrrp_proto::*;
 
+/// The owned result of [`vrrp_proto::validate`] (the view decoded), as these tests compare it.
+fn validate(pkt: RxPacket<'_>, ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    vrrp_proto::validate(pkt, ctx).and_then(|v| v.to_accepted())
+}
+
+/// [`validate`] of a whole IP packet.
+fn validate_packet(bytes: &[u8], ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    validate(RxPacket::Ip(bytes), ctx)
+}
+
 fn addrs(fam: Family) -> BoxedStrategy<Vec<IpAddr>> {
     match fam {
         Family::V4 => prop::collection::vec(

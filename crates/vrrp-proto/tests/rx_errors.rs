@@ -10,6 +10,16 @@ use vrrp_proto::wire::checksum::{fold, sum};
 use vrrp_proto::wire::ip::{AhHeader, IpHeader, Ipv4Header};
 use vrrp_proto::*;
 
+/// The owned result of [`vrrp_proto::validate`] (the view decoded), as these tests compare it.
+fn validate(pkt: RxPacket<'_>, ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    vrrp_proto::validate(pkt, ctx).and_then(|v| v.to_accepted())
+}
+
+/// [`validate`] of a whole IP packet.
+fn validate_packet(bytes: &[u8], ctx: &ReceiveContext<'_>) -> Result<Accepted, RxError> {
+    validate(RxPacket::Ip(bytes), ctx)
+}
+
 const SRC: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 

@@ -35,11 +35,11 @@ pub(crate) struct NotifyScripts {
 
 /// The mail settings for an instance or sync group whose own `smtp_alert` is `own`.
 pub(crate) fn smtp_settings(cfg: &Config, own: Option<bool>) -> Option<Arc<smtp_alert::Settings>> {
-    if !smtp_alert::vrrp_enabled(&cfg.global, own) {
+    let mail = crate::mail::defs(&cfg.global);
+    if !smtp_alert::vrrp_enabled(&mail, own) {
         return None;
     }
-    smtp_alert::Settings::from_global(&cfg.global, smtp_alert::local_name().as_deref())
-        .map(Arc::new)
+    smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref()).map(Arc::new)
 }
 
 /// A tracked object reference resolved to its weight.
@@ -162,18 +162,9 @@ fn err(inst: &VrrpInstance, msg: impl Into<String>) -> VrrpRuntimeError {
     }
 }
 
-/// Whether `global_defs krs_vip_lease off|no|false|0` switched the lease off.
+/// Whether the VIP lease is on (`global_defs krs_vip_lease`, default on).
 pub(crate) fn lease_from_config(cfg: &Config) -> bool {
-    let off = cfg.global.extra.iter().any(|s| {
-        s.keyword == "krs_vip_lease"
-            && s.args.first().is_some_and(|a| {
-                matches!(
-                    a.to_ascii_lowercase().as_str(),
-                    "off" | "no" | "false" | "0"
-                )
-            })
-    });
-    !off
+    cfg.global.krs_vip_lease
 }
 
 /// A VMAC for addresses (`use_vmac_addr`, or `use_vmac` on a VIP): a private macvlan on `base`
@@ -194,15 +185,6 @@ pub(crate) struct VmacPlan {
     pub addrs: BTreeMap<String, Vec<AddrVmacSpec>>,
 }
 
-fn global_word<'a>(cfg: &'a Config, kw: &str) -> Option<&'a str> {
-    cfg.global
-        .extra
-        .iter()
-        .find(|s| s.keyword == kw)
-        .and_then(|s| s.args.first())
-        .map(String::as_str)
-}
-
 /// VMAC names as keepalived picks them, instance by instance in configuration order: the
 /// name given, else `PREFIX.VRID` (`vmac_prefix`, default `vrrp`) unless already used, then
 /// `PREFIX6.VRID` first for IPv6, then `PREFIX1.VRID`, `PREFIX2.VRID`, ... (`create_vmac_name`).
@@ -212,8 +194,8 @@ fn global_word<'a>(cfg: &'a Config, kw: &str) -> Option<&'a str> {
 /// interface with the other address family (`use_vmac_addr`) or without an instance VMAC
 /// (the VIP's `use_vmac`).
 pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
-    let prefix = global_word(cfg, "vmac_prefix").unwrap_or("vrrp");
-    let addr_prefix = global_word(cfg, "vmac_addr_prefix").unwrap_or(prefix);
+    let prefix = cfg.global.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let addr_prefix = cfg.global.vmac_addr_prefix.as_deref().unwrap_or(prefix);
     let mut used: Vec<String> = cfg
         .vrrp_instances
         .iter()
@@ -321,13 +303,11 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
     }
 }
 
-/// `notify_fifo` / `vrrp_notify_fifo` path from global_defs (unmodelled keywords).
+/// The FIFOs the VRRP process writes to: `notify_fifo` and `vrrp_notify_fifo`.
 pub(crate) fn notify_fifos(cfg: &Config) -> Vec<String> {
-    cfg.global
-        .extra
-        .iter()
-        .filter(|s| s.keyword == "notify_fifo" || s.keyword == "vrrp_notify_fifo")
-        .filter_map(|s| s.args.first().cloned())
+    [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo]
+        .into_iter()
+        .filter_map(|f| f.name.clone())
         .collect()
 }
 

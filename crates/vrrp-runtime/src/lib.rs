@@ -23,6 +23,7 @@
 mod config;
 mod events;
 mod garp;
+mod mail;
 mod notify;
 mod procs;
 mod routes;

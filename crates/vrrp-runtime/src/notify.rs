@@ -251,9 +251,7 @@ fn mail(
         Kind::Instance => smtp_alert::Alert::vrrp_instance(&settings.router_id, instance, st),
         Kind::Group => smtp_alert::Alert::vrrp_group(&settings.router_id, instance, st),
     };
-    Some(smtp_alert::spawn(settings.clone(), alert, |m| {
-        log::info!("{m}")
-    }))
+    Some(smtp_alert::spawn(settings.clone(), alert))
 }
 
 #[cfg(test)]

@@ -2573,7 +2573,7 @@ impl Rt {
         } else {
             RxPacket::Ipv4(pkt)
         };
-        match validate(rx, &ctx) {
+        match validate(rx, &ctx).and_then(|v| v.to_accepted()) {
             Err(e) => {
                 self.metrics.reject(e.counter());
                 log::debug!(

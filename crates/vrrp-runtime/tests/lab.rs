@@ -66,13 +66,19 @@ fn lab_v2_election_and_link_down_failover() {
 // Proves: a master frozen with SIGSTOP is replaced by the backup within the
 // Master_Down_Interval; with the VIP lease on (default), the frozen master's VIP expires from the
 // kernel by itself (no duplicate VIP), and after SIGCONT it hears the new master... and since
-// it has higher priority, it pre-empts back.
+// it has higher priority (and `preempt`), it pre-empts back.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_v2_sigstop_failover_and_lease_expiry() {
     let lab = Lab::new("vrstop").expect("lab");
     let vips = format!("    {VIP}/24");
-    let mut a = director(&lab, "a", "10.0.0.1", &instance("VI_1", 52, 150, "", &vips));
+    // `preempt` (keepalived's default, said explicitly): shown by the pre-emption at the end.
+    let mut a = director(
+        &lab,
+        "a",
+        "10.0.0.1",
+        &instance("VI_1", 52, 150, "  preempt", &vips),
+    );
     let mut b = director(&lab, "b", "10.0.0.2", &instance("VI_1", 52, 100, "", &vips));
     a.start(&lab, &[]);
     b.start(&lab, &[]);
@@ -212,9 +218,7 @@ fn lab_lease_follows_recreated_vip_dev() {
 }
 
 // Proves: with the lease switched off (`--no-lease`, i.e. RuntimeOptions::vip_lease = false)
-// the VIP is permanent (keepalived's behaviour). (The config keyword `krs_vip_lease off` is read
-// from global_defs' unmodelled keywords, but conf-parse currently drops unknown keywords before
-// they reach `extra`, so it is not tested here.)
+// the VIP is permanent (keepalived's behaviour). (The configuration keyword: the next test.)
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_lease_off() {
@@ -225,6 +229,25 @@ fn lab_lease_off() {
     wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
     let line = a.addr_line(VIP);
     assert!(line.contains("valid_lft forever"), "{line}");
+}
+
+// Proves `global_defs { krs_vip_lease off }` switches the lease off from the configuration: the
+// master's VIP is permanent (`valid_lft forever`), as with `--no-lease`; without it the VIP has
+// a finite lifetime (the other lease tests).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_lease_off_by_config() {
+    let lab = Lab::new("vrloc").expect("lab");
+    let vips = format!("    {VIP}/24");
+    let conf = format!(
+        "global_defs {{\n  krs_vip_lease off\n}}\n{}",
+        instance("VI_1", 55, 150, "", &vips)
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    let line = a.addr_line(VIP);
+    assert!(line.contains("valid_lft forever"), "{line}\n{}", a.log());
 }
 
 fn probe_json(out: &str) -> serde_json::Value {
@@ -321,6 +344,117 @@ fn lab_nopreempt() {
     assert_eq!(a.state("VI_1"), "BACKUP");
 }
 
+// Proves instance settings seen on the wire of a lone master (a capture on its eth0):
+// `state MASTER` takes over at once (advert_int 3: as BACKUP it would first wait a
+// Master_Down_Interval of about 10.8 s); its adverts leave from `mcast_src_ip` (a second address
+// of eth0) to `mcast_dst_ip` 224.0.0.99; its gratuitous ARPs follow the instance's own settings
+// rather than the global defaults (5 at once, 5 more after 5 s, no refresh):
+// `garp_master_repeat 2` at once, 2 again `garp_master_delay 1` s later, then
+// `garp_master_refresh_repeat 1` every `garp_master_refresh 2` s.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_instance_state_mcast_and_garp_settings() {
+    let lab = Lab::new("vrwire").expect("lab");
+    let extra = "  state MASTER\n  mcast_src_ip 10.0.0.5\n  mcast_dst_ip 224.0.0.99\n  \
+                 garp_master_repeat 2\n  garp_master_delay 1\n  garp_master_refresh 2\n  \
+                 garp_master_refresh_repeat 1";
+    let conf = instance("VI_1", 85, 100, extra, &format!("    {VIP}/24"))
+        .replace("advert_int 1", "advert_int 3");
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.host.add_addr("10.0.0.5/24").expect("second address");
+    let cap = lab.capture("a", "eth0", "wire").expect("capture");
+    std::thread::sleep(Duration::from_millis(500));
+    a.start(&lab, &[]);
+    let took = wait_holder(&[&a], 0, VIP, Duration::from_secs(4));
+    eprintln!("state MASTER: VIP held after {took:?}");
+    // GARPs at 0, 1 and 2 s; adverts every 3 s.
+    std::thread::sleep(Duration::from_millis(3800));
+    cap.signal(Signal::SIGINT).ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+    let adv = tshark_fields(&pcap, "vrrp", &["ip.src", "ip.dst"]);
+    assert!(
+        adv.lines().count() >= 2 && adv.lines().all(|l| l.trim() == "10.0.0.5\t224.0.0.99"),
+        "adverts from mcast_src_ip to mcast_dst_ip: {adv:?}"
+    );
+    let mac = a.host.mac("eth0").expect("mac");
+    let t: Vec<f64> = tshark_fields(
+        &pcap,
+        &format!("arp.isgratuitous && eth.src == {mac}"),
+        &["frame.time_relative"],
+    )
+    .lines()
+    .filter_map(|l| l.trim().parse().ok())
+    .collect();
+    let t0 = t.first().copied().unwrap_or(0.0);
+    let rel: Vec<f64> = t.iter().map(|x| x - t0).filter(|x| *x < 2.6).collect();
+    let within = |lo: f64, hi: f64| rel.iter().filter(|x| (lo..hi).contains(*x)).count();
+    assert_eq!(
+        (
+            within(0.0, 0.3),
+            within(0.8, 1.4),
+            within(1.8, 2.6),
+            rel.len()
+        ),
+        (2, 2, 1, 5),
+        "GARPs (s after the first): {rel:?}"
+    );
+}
+
+// Proves the global VRRP defaults seen on the wire of a lone master (a capture on its eth0),
+// with no instance-level setting overriding them: `vrrp_version 3` adverts to
+// `vrrp_mcast_group4` 224.0.0.99, and gratuitous ARPs `vrrp_garp_master_repeat 2` at once, 2
+// again `vrrp_garp_master_delay 1` s later, then `vrrp_garp_master_refresh_repeat 1` every
+// `vrrp_garp_master_refresh 2` s (keepalived's defaults: v2 to 224.0.0.18, 5 + 5 after 5 s).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_global_vrrp_defaults_on_the_wire() {
+    let lab = Lab::new("vrglob").expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vrrp_version 3\n  vrrp_mcast_group4 224.0.0.99\n  \
+         vrrp_garp_master_repeat 2\n  vrrp_garp_master_delay 1\n  vrrp_garp_master_refresh 2\n  \
+         vrrp_garp_master_refresh_repeat 1\n}}\n{}",
+        instance("VI_1", 86, 100, "  state MASTER", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let cap = lab.capture("a", "eth0", "glob").expect("capture");
+    std::thread::sleep(Duration::from_millis(500));
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(4));
+    std::thread::sleep(Duration::from_millis(3800));
+    cap.signal(Signal::SIGINT).ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let pcap = cap.pcap_path().expect("pcap").to_path_buf();
+    let adv = tshark_fields(&pcap, "vrrp", &["vrrp.version", "ip.dst"]);
+    assert!(
+        adv.lines().count() >= 2 && adv.lines().all(|l| l.trim() == "3\t224.0.0.99"),
+        "v3 adverts to vrrp_mcast_group4: {adv:?}\n{}",
+        a.log()
+    );
+    let mac = a.host.mac("eth0").expect("mac");
+    let t: Vec<f64> = tshark_fields(
+        &pcap,
+        &format!("arp.isgratuitous && eth.src == {mac}"),
+        &["frame.time_relative"],
+    )
+    .lines()
+    .filter_map(|l| l.trim().parse().ok())
+    .collect();
+    let t0 = t.first().copied().unwrap_or(0.0);
+    let rel: Vec<f64> = t.iter().map(|x| x - t0).filter(|x| *x < 2.6).collect();
+    let within = |lo: f64, hi: f64| rel.iter().filter(|x| (lo..hi).contains(*x)).count();
+    assert_eq!(
+        (
+            within(0.0, 0.3),
+            within(0.8, 1.4),
+            within(1.8, 2.6),
+            rel.len()
+        ),
+        (2, 2, 1, 5),
+        "GARPs (s after the first): {rel:?}"
+    );
+}
+
 // Proves the tie break: equal priorities, the higher primary address wins (RFC 5798 §6.4.3).
 // The tie break only decides between two masters (a backup hearing an equal priority stays
 // backup, as in keepalived), so both start cut off from each other (bridge ports detached,
@@ -383,6 +517,56 @@ fn lab_track_script_moves_vip() {
     assert_eq!(a.stats()["instances"]["VI_1"]["priority"], 90);
     std::fs::write(&flag, "1").expect("flag");
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
+}
+
+// Proves vrrp_script's timing keywords on a lone master (its priority read from its stats): a
+// script that outlives its `timeout 1` (`sleep 2` every 5 s, which would pass without it)
+// counts as failed (weight -20: 130); with `fall 3` removing the checked file lowers the
+// priority (weight -60: 70) only after three failed runs, 2 s or more later (at most 1 s with the
+// default fall 1), and with `rise 3` restoring it raises the priority back only after three good
+// runs, again 2 s or more.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vrrp_script_timeout_rise_fall() {
+    let lab = Lab::new("vrsrf").expect("lab");
+    let flag = lab.dir().join("healthy");
+    std::fs::write(&flag, "1").expect("flag");
+    let conf = format!(
+        "vrrp_script chk {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  weight -60\n  \
+         fall 3\n  rise 3\n}}\nvrrp_script slow {{\n  script \"/bin/sleep 2\"\n  interval 5\n  \
+         timeout 1\n  weight -20\n}}\n{}",
+        flag.display(),
+        instance(
+            "VI_1",
+            86,
+            150,
+            "  track_script {\n    chk\n    slow\n  }",
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.start(&lab, &[]);
+    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
+    let prio = |a: &Director| {
+        a.stats()["instances"]["VI_1"]["priority"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    wait_until(Duration::from_secs(5), || prio(&a) == 130)
+        .unwrap_or_else(|_| panic!("slow script timed out: {}\n{}", prio(&a), a.log()));
+    let t0 = std::time::Instant::now();
+    std::fs::remove_file(&flag).expect("rm flag");
+    wait_until(Duration::from_secs(8), || prio(&a) == 70)
+        .unwrap_or_else(|_| panic!("chk failed: {}\n{}", prio(&a), a.log()));
+    let fell = t0.elapsed();
+    let t1 = std::time::Instant::now();
+    std::fs::write(&flag, "1").expect("flag");
+    wait_until(Duration::from_secs(8), || prio(&a) == 130)
+        .unwrap_or_else(|_| panic!("chk back: {}\n{}", prio(&a), a.log()));
+    let rose = t1.elapsed();
+    eprintln!("fall 3 after {fell:?}, rise 3 after {rose:?}");
+    assert!(fell >= Duration::from_millis(1900), "fall 3: {fell:?}");
+    assert!(rose >= Duration::from_millis(1900), "rise 3: {rose:?}");
 }
 
 // Proves who scripts run as (keepalived's rule): with `global_defs script_user nobody`, a
@@ -514,6 +698,55 @@ fn lab_virtual_routes_follow_master() {
         routes(&a) == (false, false, false)
     })
     .unwrap_or_else(|_| panic!("stopped master kept routes: {:?}", routes(&a)));
+}
+
+// Proves `vmac_prefix` and `vmac_addr_prefix` name the VMACs keepalived's way: a master with
+// `use_vmac` + `use_vmac_addr` and an IPv6 excluded VIP gets its instance VMAC `kvm.73` (not
+// `vrrp.73`) carrying the VIP, and the address VMAC for the IPv6 eVIP named with `kva`; no
+// `vrrp*` link is made.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vmac_prefix_names_the_vmacs() {
+    let lab = Lab::new("vrvmp").expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vmac_prefix kvm\n  vmac_addr_prefix kva\n}}\n{}",
+        instance(
+            "VI_1",
+            73,
+            150,
+            "  use_vmac\n  use_vmac_addr\n  virtual_ipaddress_excluded {\n    fd00::73/64\n  }",
+            &format!("    {VIP}/24"),
+        )
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.host.add_addr("fd00::1/64").expect("a6");
+    a.start(&lab, &[]);
+    let links = |d: &Director| -> Vec<String> {
+        d.host
+            .ip(&["-o", "link", "show"])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1).map(String::from))
+            .collect()
+    };
+    let on = |dev: &str, addr: &str| {
+        a.host
+            .ip(&["-o", "addr", "show", "dev", dev])
+            .unwrap_or_default()
+            .contains(addr)
+    };
+    wait_until(Duration::from_secs(8), || {
+        on("kvm.73", &format!(" {VIP}/24 ")) && links(&a).iter().any(|l| l.starts_with("kva"))
+    })
+    .unwrap_or_else(|_| panic!("VMACs: {:?}\n{}", links(&a), a.log()));
+    let l = links(&a);
+    let kva: Vec<&String> = l.iter().filter(|n| n.starts_with("kva")).collect();
+    assert_eq!(kva.len(), 1, "{l:?}");
+    let kva_name = kva[0].split('@').next().unwrap_or("").to_string();
+    assert!(kva_name.ends_with(".73"), "{l:?}");
+    wait_until(Duration::from_secs(5), || on(&kva_name, "fd00::73/64"))
+        .unwrap_or_else(|_| panic!("eVIP not on {kva_name}: {l:?}\n{}", a.log()));
+    assert!(!l.iter().any(|n| n.starts_with("vrrp")), "{l:?}");
 }
 
 // Proves vrrp_track_process: the master tracks a process (weight 0: its absence is a fault) by
@@ -1080,19 +1313,32 @@ fn lab_hostile_adverts_counted_and_ignored() {
 }
 
 // Proves track_file with keepalived's semantics, followed through inotify: weight 0 and a
-// non-zero value puts the master in FAULT at once (VIP moves to the backup); writing 0 clears
-// the fault and the master pre-empts back.
+// non-zero value puts the master in FAULT at once (VIP moves to the backup) and runs its
+// notify_fault script; writing 0 clears the fault and the master pre-empts back.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_track_file_fault() {
     let lab = Lab::new("vrtf").expect("lab");
     let f = lab.dir().join("state");
     std::fs::write(&f, "0\n").expect("file");
+    let flog = lab.dir().join("fault.log");
+    let sh = lab.dir().join("nf.sh");
+    std::fs::write(
+        &sh,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", flog.display()),
+    )
+    .expect("sh");
+    std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let vips = format!("    {VIP}/24");
+    let extra = format!(
+        "  track_file {{\n    tf\n  }}\n  notify_fault \"{} fault-specific\"",
+        sh.display()
+    );
     let conf_a = format!(
         "track_file tf {{\n  file {}\n  weight 0\n}}\n{}",
         f.display(),
-        instance("VI_1", 62, 150, "  track_file {\n    tf\n  }", &vips)
+        instance("VI_1", 62, 150, &extra, &vips)
     );
     let mut a = director(&lab, "a", "10.0.0.1", &conf_a);
     let mut b = director(&lab, "b", "10.0.0.2", &instance("VI_1", 62, 100, "", &vips));
@@ -1107,6 +1353,15 @@ fn lab_track_file_fault() {
         .expect("a in FAULT right after the file changed");
     eprintln!("track_file change -> FAULT in {:?}", t0.elapsed());
     wait_holder(&[&a, &b], 1, VIP, Duration::from_secs(8));
+    wait_until(Duration::from_secs(3), || {
+        std::fs::read_to_string(&flog).is_ok_and(|s| s == "fault-specific\n")
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "notify_fault ran once: {:?}",
+            std::fs::read_to_string(&flog)
+        )
+    });
     std::fs::write(&f, "0\n").expect("file");
     wait_holder(&[&a, &b], 0, VIP, Duration::from_secs(8));
 }
@@ -1295,9 +1550,20 @@ fn lab_sync_group_notify() {
     std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    // notify_backup and notify_stop write to a log of their own.
+    let log2 = lab.dir().join("gnotify2.log");
+    let sh2 = lab.dir().join("g2.sh");
+    std::fs::write(
+        &sh2,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log2.display()),
+    )
+    .expect("sh2");
+    std::fs::set_permissions(&sh2, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let s = sh.display();
+    let s2 = sh2.display();
     let conf = format!(
-        "global_defs {{\n  notify_fifo {}\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  notify_master \"{s} group-master\"\n  notify {s}\n}}\n{}{}",
+        "global_defs {{\n  notify_fifo {}\n}}\nvrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  notify_master \"{s} group-master\"\n  notify_backup \"{s2} group-backup\"\n  notify_stop \"{s2} group-stop\"\n  notify {s}\n}}\n{}{}",
         fifo.display(),
         instance("VI_1", 70, 150, "", &format!("    {VIP}/24")),
         instance("VI_2", 71, 150, "", "    10.0.0.11/24")
@@ -1335,6 +1601,24 @@ fn lab_sync_group_notify() {
             "GROUP G MASTER",
             "GROUP G STOP"
         ]
+    );
+    wait_until(Duration::from_secs(3), || {
+        std::fs::read_to_string(&log2)
+            .map(|s| s.lines().count() >= 2)
+            .unwrap_or(false)
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "group notify_backup/stop: {:?}",
+            std::fs::read_to_string(&log2)
+        )
+    });
+    assert_eq!(
+        std::fs::read_to_string(&log2)
+            .expect("log2")
+            .lines()
+            .collect::<Vec<_>>(),
+        vec!["group-backup", "group-stop"]
     );
     wait_until(Duration::from_secs(3), || {
         std::fs::read_to_string(&fifo_log)

@@ -10,8 +10,13 @@
 #[allow(unused_imports)]
 use super::{alias, b, dep, s, v, Kw};
 
-/// What no real-system test shows yet although the runtime reads it.
-const UNSHOWN: &str = "used at run time; no test shows its effect yet";
+/// The lab test that shows alpha, warmup and log_all_failures from a configuration.
+const LAB_KW: &[&str] = &["lab_checker_alpha_warmup_log_all_failures"];
+/// The lab test that shows FILE_CHECK, hysteresis, helo_name, enable_sni and checker mail.
+const LAB_MAIL: &[&str] = &["lab_file_check_hysteresis_sni_helo_and_checker_mail"];
+const WARMUP: &str = "a non-zero value bounds the first check (lab_checker_alpha_warmup_log_all_\
+                      failures), but `warmup 0` is taken as unset (first check at a random point \
+                      of delay_loop) where keepalived checks at once";
 const REGEX: &str = "url regex matching is not implemented: the body is not matched";
 const CONN_TESTS: &[&str] = &["lab_tcp_check"];
 const RETRY_TESTS: &[&str] = &[
@@ -50,10 +55,10 @@ macro_rules! checker_common {
             s("fwmark").imp(CONN_TESTS),
             s("retry").imp(RETRY_TESTS),
             s("delay_before_retry").imp(RETRY_TESTS),
-            s("warmup").todo(UNSHOWN),
+            s("warmup").todo(WARMUP),
             s("delay_loop").imp(DELAY_LOOP_TESTS),
-            s("alpha").todo(UNSHOWN),
-            s("log_all_failures").todo(UNSHOWN),
+            s("alpha").imp(LAB_KW),
+            s("log_all_failures").imp(LAB_KW),
             $($extra),*
         ]
     };
@@ -66,7 +71,7 @@ static HTTP_GET: &[Kw] = checker_common!(
     dep("nb_get_retry", "retry").imp(RETRY_TESTS),
     s("virtualhost").imp(VHOST_TESTS),
     s("http_protocol").imp(&["lab_http_check"]),
-    s("enable_sni").todo("used at run time; no test shows the server receives the name yet"),
+    s("enable_sni").imp(LAB_MAIL),
     s("fast_recovery").todo("typed but ignored at run time"),
     b("url", URL).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
 );
@@ -77,7 +82,7 @@ static PING_CHECK: &[Kw] = checker_common!(
 static SMTP_HOST: &[Kw] = checker_common!(CONNECT_PORT;);
 static SMTP_CHECK: &[Kw] = checker_common!(
     CONNECT_PORT;
-    s("helo_name").todo(UNSHOWN),
+    s("helo_name").imp(LAB_MAIL),
     b("host", SMTP_HOST).todo("not typed yet: the check talks to the real server (or connect_ip) only"),
 );
 static DNS_CHECK: &[Kw] = checker_common!(
@@ -95,19 +100,17 @@ static UDP_CHECK: &[Kw] = checker_common!(
 static MISC_CHECK: &[Kw] = &[
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
-    s("warmup").todo(UNSHOWN),
+    s("warmup").todo(WARMUP),
     s("delay_loop").imp(DELAY_LOOP_TESTS),
-    s("alpha").todo(UNSHOWN),
-    s("log_all_failures").todo(UNSHOWN),
+    s("alpha").imp(LAB_KW),
+    s("log_all_failures").imp(LAB_KW),
     s("misc_path").imp(&["lab_misc_runs_as_user"]),
     s("misc_timeout").imp(&["lab_misc_runs_as_user"]),
     s("misc_dynamic").imp(&["lab_misc_runs_as_user"]),
     s("user").imp(&["lab_misc_runs_as_user"]),
 ];
-static FILE_CHECK: &[Kw] = &[s("track_file"), s("weight")];
+static FILE_CHECK: &[Kw] = &[s("track_file").imp(LAB_MAIL), s("weight").imp(LAB_MAIL)];
 static BFD_CHECK: &[Kw] = &[s("name"), s("alpha")];
-
-const FILE_CHECK_WHY: &str = "used at run time; no real-system test shows its effect yet";
 
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
@@ -119,7 +122,7 @@ pub static CHECKERS: &[Kw] = &[
     b("DNS_CHECK", DNS_CHECK).imp(&["lab_dns_check"]),
     b("UDP_CHECK", UDP_CHECK).imp(&["lab_udp_check"]),
     b("PING_CHECK", PING_CHECK).imp(&["lab_ping_check"]),
-    b("FILE_CHECK", FILE_CHECK).todo(FILE_CHECK_WHY),
+    b("FILE_CHECK", FILE_CHECK).imp(LAB_MAIL),
     b("BFD_CHECK", BFD_CHECK).todo("no BFD subsystem yet"),
 ];
 
@@ -128,9 +131,9 @@ static REAL_SERVER: &[Kw] = &[
         "vm_wired_checker_programs_ipvs",
         "vm_wired_vrrp_and_lvs_together_with_reload",
     ]),
-    s("lvs_method").todo(UNSHOWN),
-    s("uthreshold").todo(UNSHOWN),
-    s("lthreshold").todo(UNSHOWN),
+    s("lvs_method").imp(VM_KW),
+    s("uthreshold").imp(VM_KW),
+    s("lthreshold").imp(VM_KW),
     s("inhibit_on_failure").imp(&["vm_inhibit_sorry_quorum"]),
     s("notify_up").todo(
         "runs at run time but ignores its user (runs as the checker's user); no test shows it",
@@ -138,14 +141,13 @@ static REAL_SERVER: &[Kw] = &[
     s("notify_down").todo(
         "runs at run time but ignores its user (runs as the checker's user); no test shows it",
     ),
-    s("alpha").todo(UNSHOWN),
+    s("alpha").imp(LAB_KW),
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
-    s("warmup").todo(UNSHOWN),
+    s("warmup").todo(WARMUP),
     s("connect_timeout").imp(TIMEOUT_TESTS),
     s("delay_loop").imp(DELAY_LOOP_TESTS),
-    s("smtp_alert")
-        .todo("used at run time (on by default); no test shows the keyword's effect yet"),
+    s("smtp_alert").imp(LAB_MAIL),
     s("virtualhost").imp(VHOST_TESTS),
     s("snmp_name").todo("no SNMP subsystem"),
     CHECKERS[0],
@@ -160,18 +162,18 @@ static REAL_SERVER: &[Kw] = &[
     CHECKERS[9],
 ];
 
-const SCHED_FLAG: &str = "used at run time (an IPVS service flag); no test shows its effect yet";
-const SH_MH_FLAG: &str = "used at run time; no test shows its effect yet (set whatever the \
-                          scheduler; keepalived sets it only for sh/mh)";
+/// The vm test that shows the service flags, persistence, methods and sorry server settings in
+/// the kernel's table, equal to keepalived's.
+const VM_KW: &[&str] = &["vm_keywords_flags_persistence_groups_sorry_same_as_reference"];
 const QUORUM_SCRIPT: &str = "the script runs (vm_inhibit_sorry_quorum) but its user is \
                              ignored: it runs as the checker's user";
 
 /// Keywords inside `virtual_server`.
 pub static VIRTUAL_SERVER: &[Kw] = &[
-    s("ip_family").todo(UNSHOWN),
+    s("ip_family").imp(VM_KW),
     s("retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
     s("delay_before_retry").imp(&["lab_scheduler_detects_failure_and_recovery"]),
-    s("warmup").todo(UNSHOWN),
+    s("warmup").todo(WARMUP),
     s("connect_timeout").imp(TIMEOUT_TESTS),
     s("delay_loop").imp(&["vm_dr_failover_and_reference_table", "vm_nat_failover"]),
     s("inhibit_on_failure").imp(&["vm_inhibit_sorry_quorum"]),
@@ -184,14 +186,18 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
         "vm_reload_sighup_diff_apply",
     ]),
     s("hashed").noop("keepalived sets no flag for it either: IPVS hashes every service itself"),
-    s("ops").todo(SCHED_FLAG),
-    s("flag-1").todo(SCHED_FLAG),
-    s("flag-2").todo(SCHED_FLAG),
-    s("flag-3").todo(SCHED_FLAG),
-    s("sh-port").todo(SH_MH_FLAG),
-    s("sh-fallback").todo(SH_MH_FLAG),
-    s("mh-port").todo(SH_MH_FLAG),
-    s("mh-fallback").todo(SH_MH_FLAG),
+    s("ops").todo(
+        "works on a UDP service (vm_keywords_flags_persistence_groups_sorry_same_as_reference), \
+         but on TCP/SCTP ours programs it where keepalived resets it (\"one packet scheduling \
+         requires UDP - resetting\")",
+    ),
+    s("flag-1").imp(VM_KW),
+    s("flag-2").imp(VM_KW),
+    s("flag-3").imp(VM_KW),
+    s("sh-port").imp(VM_KW),
+    s("sh-fallback").imp(VM_KW),
+    s("mh-port").imp(VM_KW),
+    s("mh-fallback").imp(VM_KW),
     s("lb_kind").imp(&[
         "vm_dr_failover_and_reference_table",
         "vm_tun_failover",
@@ -202,27 +208,27 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
         "vm_tun_failover",
         "vm_nat_failover",
     ]),
-    s("persistence_engine").todo(UNSHOWN),
-    s("persistence_timeout").todo(UNSHOWN),
-    s("persistence_granularity").todo(UNSHOWN),
+    s("persistence_engine").imp(VM_KW),
+    s("persistence_timeout").imp(VM_KW),
+    s("persistence_granularity").imp(VM_KW),
     s("protocol").imp(&["vm_dr_failover_and_reference_table"]),
-    s("ha_suspend").todo(UNSHOWN),
+    s("ha_suspend").imp(VM_KW),
     s("smtp_alert").imp(&["lab_checker_smtp_alert"]),
     s("virtualhost").imp(VHOST_TESTS),
     s("snmp_name").todo("no SNMP subsystem"),
-    s("alpha").todo(UNSHOWN),
+    s("alpha").imp(LAB_KW),
     s("omega").todo("typed but ignored at run time: no quorum script runs at start and stop"),
     s("quorum_up").todo(QUORUM_SCRIPT),
     s("quorum_down").todo(QUORUM_SCRIPT),
     s("quorum").imp(&["lab_checker_smtp_alert"]),
-    s("hysteresis").todo(UNSHOWN),
+    s("hysteresis").imp(LAB_MAIL),
     s("weight").todo(
         "typed but ignored at run time: keepalived makes it its real servers' default weight; \
          ours default to 1",
     ),
     s("sorry_server").imp(&["vm_inhibit_sorry_quorum"]),
-    s("sorry_server_inhibit").todo(UNSHOWN),
-    s("sorry_server_lvs_method").todo(UNSHOWN),
+    s("sorry_server_inhibit").imp(VM_KW),
+    s("sorry_server_lvs_method").imp(VM_KW),
     b("real_server", REAL_SERVER).imp(&["vm_dr_failover_and_reference_table"]),
 ];
 

@@ -4,6 +4,21 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Log records on stderr, `krs-lvsd: LEVEL: message`.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Info
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            eprintln!("krs-lvsd: {}: {}", r.level(), r.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
 fn usage() -> ExitCode {
     eprintln!("usage: krs-lvsd -f CONF [-I|--dont-release-ipvs]");
     ExitCode::from(2)
@@ -24,6 +39,8 @@ fn main() -> ExitCode {
         }
     }
     let Some(path) = path else { return usage() };
+    let _ = log::set_logger(&StderrLog);
+    log::set_max_level(log::LevelFilter::Info);
     let parsed = conf_parse::parse_file(&path, &conf_parse::ParseOptions::default());
     for d in parsed.problems() {
         eprintln!("krs-lvsd: {}: {}", path.display(), d.message);

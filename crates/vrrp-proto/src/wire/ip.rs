@@ -340,7 +340,7 @@ pub struct IpAdvert {
 
 impl IpAdvert {
     /// Parse a whole IPv4 or IPv6 packet (by the version nibble). Checks structure only: no
-    /// TTL, VRRP checksum or authentication check (that is [`crate::validate`]).
+    /// TTL, VRRP checksum or authentication check (that is [`crate::validate()`]).
     pub fn parse(d: &[u8]) -> Result<Self, WireError> {
         let (ip, ah, layout) = match d.first().map(|b| b >> 4) {
             Some(4) => {

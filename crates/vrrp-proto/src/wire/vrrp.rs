@@ -35,6 +35,8 @@ pub mod field {
 pub const HEADER_LEN: usize = 8;
 /// Length of the v2 authentication data trailer.
 pub const V2_AUTH_LEN: usize = 8;
+/// The 12 bits of [`field::ADVER_INT_V3`] holding Max Adver Int (the top 4 are reserved).
+pub const ADVER_INT_V3_MASK: u16 = 0x0fff;
 /// The only VRRP packet type (ADVERTISEMENT).
 pub const TYPE_ADVERT: u8 = 1;
 
@@ -153,19 +155,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// v3 Max Adver Int (12 bits, centiseconds).
     #[inline]
     pub fn adver_int_v3(&self) -> Centisecs {
-        let d = self.buffer.as_ref();
-        Centisecs(u16::from_be_bytes([d[4], d[5]]) & 0x0fff)
+        Centisecs(be16(&self.buffer.as_ref()[field::ADVER_INT_V3]) & ADVER_INT_V3_MASK)
     }
     /// v3 reserved bits.
     #[inline]
     pub fn reserved_v3(&self) -> u8 {
-        self.buffer.as_ref()[4] >> 4
+        self.buffer.as_ref()[field::ADVER_INT_V3.start] >> 4
     }
     /// Checksum field.
     #[inline]
     pub fn checksum(&self) -> u16 {
-        let d = self.buffer.as_ref();
-        u16::from_be_bytes([d[6], d[7]])
+        be16(&self.buffer.as_ref()[field::CHECKSUM])
     }
     /// The address list bytes.
     #[inline]
@@ -183,10 +183,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     /// v2 authentication data (8 bytes after the addresses).
     #[inline]
-    pub fn auth_data(&self) -> [u8; 8] {
+    pub fn auth_data(&self) -> [u8; V2_AUTH_LEN] {
         let start = field::ADDRS + self.count() as usize * self.family.addr_len();
-        let mut out = [0u8; 8];
-        if let Some(s) = self.buffer.as_ref().get(start..start + 8) {
+        let mut out = [0u8; V2_AUTH_LEN];
+        if let Some(s) = self.buffer.as_ref().get(start..start + V2_AUTH_LEN) {
             out.copy_from_slice(s);
         }
         out
@@ -219,6 +219,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         };
         self.set_checksum(c);
     }
+}
+
+/// A big-endian 16-bit field (`c` is a two-byte field range of a checked buffer).
+#[inline]
+fn be16(c: &[u8]) -> u16 {
+    u16::from_be_bytes([c[0], c[1]])
 }
 
 fn addr_from(fam: Family, c: &[u8]) -> IpAddr {
@@ -321,10 +327,7 @@ impl AdvertRepr {
 
     /// Bytes [`Self::emit`] writes.
     pub fn buffer_len(&self) -> usize {
-        let alen = match self.addrs.first() {
-            Some(IpAddr::V6(_)) => 16,
-            _ => 4,
-        };
+        let alen = self.family().addr_len();
         let trailer = if self.version() == Version::V2 {
             V2_AUTH_LEN
         } else {
@@ -372,27 +375,29 @@ impl AdvertRepr {
                 buf[field::ADVER_INT_V3].copy_from_slice(&c.0.to_be_bytes());
             }
         }
-        buf[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        buf[field::CHECKSUM].fill(0);
         let mut off = field::ADDRS;
         for a in &self.addrs {
             match (fam, a) {
                 (Family::V4, IpAddr::V4(v4)) => {
-                    buf[off..off + 4].copy_from_slice(&v4.octets());
-                    off += 4;
+                    let o = v4.octets();
+                    buf[off..off + o.len()].copy_from_slice(&o);
+                    off += o.len();
                 }
                 (Family::V6, IpAddr::V6(v6)) => {
-                    buf[off..off + 16].copy_from_slice(&v6.octets());
-                    off += 16;
+                    let o = v6.octets();
+                    buf[off..off + o.len()].copy_from_slice(&o);
+                    off += o.len();
                 }
                 _ => return Err(WireError::MixedFamilies),
             }
         }
         if self.version() == Version::V2 {
             let data = match self.auth {
-                Auth::None | Auth::Ah => [0u8; 8],
+                Auth::None | Auth::Ah => [0u8; V2_AUTH_LEN],
                 Auth::Simple(d) => d,
             };
-            buf[off..off + 8].copy_from_slice(&data);
+            buf[off..off + V2_AUTH_LEN].copy_from_slice(&data);
         }
         let mut p = Packet::new_unchecked(buf, fam);
         p.fill_checksum(mode);

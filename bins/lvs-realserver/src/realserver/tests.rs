@@ -2,7 +2,7 @@
 //! drift, with a fake sysctl tree and a fake network stack.
 
 use super::*;
-use crate::backend::MemSysctl;
+use arp_sysctl::MemSysctl;
 
 /// A fake network stack: links (name, up) and addresses.
 #[derive(Debug, Default, Clone)]

@@ -23,10 +23,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
 
-use crate::backend::Sysctl;
-use crate::keys::{ConfKey, Target};
-use crate::state::{Mode, SavedLink, SavedSysctl, SavedVip, State};
-use crate::Error;
+use arp_sysctl::state::{Mode, SavedLink, SavedSysctl, SavedVip, State};
+use arp_sysctl::{ConfKey, Error, Sysctl, Target};
 
 /// The tunnel device used in TUN mode.
 pub const TUN_DEV: &str = "tunl0";
@@ -75,6 +73,15 @@ pub trait Net {
     fn delete_link(&mut self, name: &str) -> Result<(), Error>;
 }
 
+/// An rtnetlink failure as `arp-sysctl`'s error (its errno kept for
+/// [`Error::is_permission`]).
+fn net(e: netplat::Error) -> Error {
+    Error::Net {
+        errno: e.errno(),
+        message: e.to_string(),
+    }
+}
+
 /// [`Net`] over a real rtnetlink socket ([`netplat::Rtnl`]).
 #[derive(Debug)]
 pub struct KernelNet {
@@ -85,13 +92,14 @@ impl KernelNet {
     /// Opens the netlink socket in the current network namespace.
     pub fn new() -> Result<Self, Error> {
         Ok(KernelNet {
-            rtnl: netplat::Rtnl::new()?,
+            rtnl: netplat::Rtnl::new().map_err(net)?,
         })
     }
 
     fn index(&mut self, name: &str) -> Result<u32, Error> {
         self.rtnl
-            .link_by_name(name)?
+            .link_by_name(name)
+            .map_err(net)?
             .map(|l| l.index)
             .ok_or_else(|| Error::InvalidInput(format!("interface {name} does not exist")))
     }
@@ -111,15 +119,19 @@ impl KernelNet {
 
 impl Net for KernelNet {
     fn link(&mut self, name: &str) -> Result<Option<LinkState>, Error> {
-        Ok(self.rtnl.link_by_name(name)?.map(|l| LinkState {
-            name: l.name,
-            up: l.up,
-        }))
+        Ok(self
+            .rtnl
+            .link_by_name(name)
+            .map_err(net)?
+            .map(|l| LinkState {
+                name: l.name,
+                up: l.up,
+            }))
     }
 
     fn addresses(&mut self) -> Result<Vec<HostAddr>, Error> {
-        let links = self.rtnl.links()?;
-        let addrs = self.rtnl.addresses(None)?;
+        let links = self.rtnl.links().map_err(net)?;
+        let addrs = self.rtnl.addresses(None).map_err(net)?;
         Ok(addrs
             .into_iter()
             .map(|a| HostAddr {
@@ -137,11 +149,11 @@ impl Net for KernelNet {
 
     fn add_vip(&mut self, vip: &SavedVip) -> Result<(), Error> {
         let spec = self.spec(vip)?;
-        Ok(self.rtnl.add_address(&spec)?)
+        self.rtnl.add_address(&spec).map_err(net)
     }
 
     fn del_vip(&mut self, vip: &SavedVip) -> Result<(), Error> {
-        let idx = match self.rtnl.link_by_name(&vip.dev)? {
+        let idx = match self.rtnl.link_by_name(&vip.dev).map_err(net)? {
             Some(l) => l.index,
             None => return Ok(()), // the device is gone, so is the address
         };
@@ -150,13 +162,13 @@ impl Net for KernelNet {
         let spec = netplat::AddressSpec::new(idx, vip.addr, vip.prefix_len);
         match self.rtnl.del_address(&spec) {
             Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => Ok(()),
-            other => Ok(other?),
+            other => other.map_err(net),
         }
     }
 
     fn set_up(&mut self, name: &str, up: bool) -> Result<(), Error> {
         let idx = self.index(name)?;
-        Ok(self.rtnl.set_link_up(idx, up)?)
+        self.rtnl.set_link_up(idx, up).map_err(net)
     }
 
     fn create_ipip(&mut self, name: &str) -> Result<bool, Error> {
@@ -173,13 +185,13 @@ impl Net for KernelNet {
                     "TUN mode needs the ipip kernel module, which this kernel cannot provide ({e})"
                 )))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(net(e)),
         }
     }
 
     fn delete_link(&mut self, name: &str) -> Result<(), Error> {
-        match self.rtnl.link_by_name(name)? {
-            Some(l) => Ok(self.rtnl.del_link(l.index)?),
+        match self.rtnl.link_by_name(name).map_err(net)? {
+            Some(l) => self.rtnl.del_link(l.index).map_err(net),
             None => Ok(()),
         }
     }

@@ -1,0 +1,204 @@
+//! Statement tree → typed [`Config`], with keepalived's value checks and defaults.
+
+use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
+use crate::model::*;
+
+mod bfd;
+mod check;
+mod global;
+mod lvs;
+mod values;
+mod vrrp;
+
+pub(crate) struct Builder {
+    pub diags: Vec<Diagnostic>,
+    /// Recognized keywords kept as plain statements (see `Parsed::untyped`).
+    pub untyped: Vec<Loc>,
+}
+
+fn values(st: &Stmt) -> &[ValueLine] {
+    match &st.body {
+        Body::Values(v) => v,
+        _ => &[],
+    }
+}
+
+fn block(st: &Stmt) -> &[Stmt] {
+    match &st.body {
+        Body::Block(v) => v,
+        _ => &[],
+    }
+}
+
+fn is_checker(st: &Stmt) -> bool {
+    matches!(
+        st.keyword.as_ref(),
+        "HTTP_GET"
+            | "SSL_GET"
+            | "TCP_CHECK"
+            | "MISC_CHECK"
+            | "SMTP_CHECK"
+            | "DNS_CHECK"
+            | "UDP_CHECK"
+            | "PING_CHECK"
+            | "FILE_CHECK"
+            | "BFD_CHECK"
+    )
+}
+
+fn span(st: &Stmt) -> &Span {
+    &st.loc.0
+}
+
+/// Check mode (`keepalived -t`): drop, after each top-level statement, every part of the
+/// model that neither [`Builder::finish`] nor [`crate::system_checks`] reads, so memory
+/// stays bounded by what those checks need. The pattern is exhaustive on purpose: a new
+/// `Config` field must be classed here as kept (read by a check) or dropped.
+pub(crate) fn keep_checked(c: &mut Config) {
+    let Config {
+        // read: finish_instances (vrrp_version), system checks (enable_script_security)
+        global,
+        // read: validate (track_script), system checks (scripts exist, security)
+        vrrp_scripts: _,
+        // read: validate (track_file)
+        track_files: _,
+        track_processes,
+        // read: finish_instances, validate, system checks
+        vrrp_instances: _,
+        sync_groups,
+        garp_groups,
+        // read: system checks (dev)
+        static_ipaddress: _,
+        static_routes,
+        static_rules,
+        ssl,
+        virtual_server_groups,
+        virtual_servers,
+        // read: duplicate names and neighbors of later blocks (small, fixed-size entries)
+        bfd_instances: _,
+        track_groups: _,
+        linkbeat_interfaces,
+        interface_up_down_delays,
+        extra,
+    } = c;
+    *linkbeat_interfaces = Vec::new();
+    *interface_up_down_delays = Vec::new();
+    *track_processes = Vec::new();
+    *sync_groups = Vec::new();
+    *garp_groups = Vec::new();
+    *static_routes = Vec::new();
+    *static_rules = Vec::new();
+    *ssl = None;
+    *virtual_server_groups = Vec::new();
+    *virtual_servers = Vec::new();
+    *extra = Vec::new();
+    global.extra = Vec::new();
+    global.notification_email = Vec::new();
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder {
+            diags: Vec::new(),
+            untyped: Vec::new(),
+        }
+    }
+
+    fn err(&mut self, code: Code, class: ConfigErr, sp: &Span, msg: String) -> Diagnostic {
+        Diagnostic::new(Severity::Error, code, class, sp, msg)
+    }
+
+    fn emit(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// A recognized keyword kept as a plain statement, not typed: recorded for the registry's
+    /// consistency test (the note the operator sees comes from the registry, in the tree).
+    fn not_supported(&mut self, st: &Stmt, _ctx: &str) {
+        self.untyped.push(st.loc.clone());
+    }
+
+    /// Add one top-level statement to the model.
+    pub fn add_root(&mut self, c: &mut Config, st: &Stmt) {
+        match st.keyword.as_ref() {
+            "global_defs" => {
+                let body = block(st);
+                self.global_defs(&mut c.global, body);
+            }
+            "vrrp_script" => {
+                if let Some(s) = self.vrrp_script(st) {
+                    c.vrrp_scripts.push(s);
+                }
+            }
+            "track_file" | "vrrp_track_file" => {
+                if let Some(s) = self.track_file(st) {
+                    c.track_files.push(s);
+                }
+            }
+            "vrrp_track_process" => {
+                if let Some(s) = self.track_process(st) {
+                    c.track_processes.push(s);
+                }
+            }
+            "vrrp_instance" => {
+                if let Some(v) = self.vrrp_instance(st) {
+                    c.vrrp_instances.push(v);
+                }
+            }
+            "vrrp_sync_group" => {
+                if let Some(g) = self.sync_group(st) {
+                    c.sync_groups.push(g);
+                }
+            }
+            "garp_group" => c.garp_groups.push(self.garp_group(st)),
+            "static_ipaddress" => {
+                for vl in values(st) {
+                    if let Some(a) = self.ip_address(vl, st) {
+                        c.static_ipaddress.push(a);
+                    }
+                }
+            }
+            "static_routes" => c.static_routes.extend(values(st).iter().cloned()),
+            "static_rules" => c.static_rules.extend(values(st).iter().cloned()),
+            "SSL" => c.ssl = Some(self.ssl(st)),
+            "virtual_server_group" => {
+                if let Some(g) = self.vsg(st) {
+                    c.virtual_server_groups.push(g);
+                }
+            }
+            "virtual_server" => {
+                if let Some(v) = self.virtual_server(st) {
+                    c.virtual_servers.push(v);
+                }
+            }
+            "bfd_instance" => {
+                if let Some(b) = self.bfd_instance(st, &c.bfd_instances) {
+                    c.bfd_instances.push(b);
+                }
+            }
+            "track_group" => {
+                if let Some(g) = self.track_group(st, &c.track_groups) {
+                    c.track_groups.push(g);
+                }
+            }
+            "linkbeat_interfaces" => self.linkbeat_interfaces(st, &mut c.linkbeat_interfaces),
+            "interface_up_down_delays" => {
+                self.interface_up_down_delays(st, &mut c.interface_up_down_delays)
+            }
+            _ => {
+                if !self.root_global(&mut c.global, st) {
+                    self.not_supported(st, "the configuration");
+                    c.extra.push(st.clone());
+                }
+            }
+        }
+    }
+
+    /// End-of-parse fix-ups and cross checks.
+    pub fn finish(&mut self, c: &mut Config) {
+        c.virtual_servers.shrink_to_fit();
+        c.vrrp_instances.shrink_to_fit();
+        self.finish_instances(c);
+        self.validate(c);
+    }
+}

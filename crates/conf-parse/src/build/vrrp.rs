@@ -1,0 +1,875 @@
+//! VRRP blocks: `vrrp_instance`, `vrrp_sync_group`, `vrrp_script`, `track_file`,
+//! `vrrp_track_process`, `garp_group`, addresses, tracking references, and the end-of-parse
+//! VRRP fix-ups and cross checks.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use super::{block, span, values, Builder};
+use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
+use crate::model::*;
+
+impl Builder {
+    /// keepalived's vrrp end-of-instance fix-ups that change values.
+    pub(super) fn finish_instances(&mut self, c: &mut Config) {
+        let global_version = c.global.vrrp_version;
+        for v in &mut c.vrrp_instances {
+            let version = v.version.unwrap_or(global_version);
+            if version == 2 && v.advert_int.subsec_micros() != 0 {
+                let us = v.advert_int.as_micros();
+                let secs = ((us + 500_000) / 1_000_000).max(1) as u64;
+                let d = Diagnostic::new(
+                    Severity::Error,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    format!(
+                        "({}) VRRPv2 advertisement interval {}s must be an integer, rounding to {secs}s",
+                        v.name,
+                        crate::print::fmt_duration(v.advert_int)
+                    ),
+                )
+                .with_hint("use a whole number of seconds, or `version 3` for sub-second adverts");
+                self.emit(d);
+                v.advert_int = Duration::from_secs(secs);
+            }
+        }
+    }
+
+    pub(super) fn vrrp_script(&mut self, st: &Stmt) -> Option<VrrpScript> {
+        let name = self.name(st)?;
+        let mut s = VrrpScript::new(&name);
+        s.loc = st.loc.clone();
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "script" => {
+                    if let Some(v) = self.arg(b, 0) {
+                        s.script = b.args.join(" ");
+                        let _ = v;
+                    }
+                }
+                "interval" => {
+                    if let Some(v) = self.uint(b, 0, 0, u64::from(u32::MAX) / 1_000_000) {
+                        s.interval = Duration::from_secs(v);
+                    }
+                }
+                "timeout" => s.timeout = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000),
+                "weight" => {
+                    let (w, r) = self.weight_words(b, 0, -253, 253);
+                    if let Some(w) = w {
+                        s.weight = w;
+                        s.weight_reverse = r;
+                    }
+                }
+                "rise" => {
+                    if let Some(v) = self.uint(b, 0, 1, i32::MAX as u64) {
+                        s.rise = v as u32;
+                    }
+                }
+                "fall" => {
+                    if let Some(v) = self.uint(b, 0, 1, i32::MAX as u64) {
+                        s.fall = v as u32;
+                    }
+                }
+                "user" => s.user = self.user(b),
+                "init_fail" => s.init_fail = true,
+                _ => self.not_supported(b, "vrrp_script"),
+            }
+        }
+        if s.script.is_empty() {
+            let d = self.err(
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                span(st),
+                format!("vrrp_script {name}: no script specified"),
+            );
+            self.emit(d);
+        }
+        Some(s)
+    }
+
+    pub(super) fn track_file(&mut self, st: &Stmt) -> Option<TrackFile> {
+        let name = self.name(st)?;
+        let mut t = TrackFile {
+            name,
+            file: String::new(),
+            weight: 1,
+            weight_reverse: false,
+            init_file: None,
+            loc: st.loc.clone(),
+        };
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "file" => {
+                    if let Some(f) = self.string(b) {
+                        t.file = f;
+                    }
+                }
+                "weight" => {
+                    let (w, r) = self.weight_words(b, 0, -254, 254);
+                    if let Some(w) = w {
+                        t.weight = w;
+                        t.weight_reverse = r;
+                    }
+                }
+                "init_file" => t.init_file = Some(b.args.clone()),
+                _ => self.not_supported(b, "track_file"),
+            }
+        }
+        Some(t)
+    }
+
+    pub(super) fn track_process(&mut self, st: &Stmt) -> Option<TrackProcess> {
+        let name = self.name(st)?;
+        let mut t = TrackProcess {
+            name,
+            process: Vec::new(),
+            param_match: None,
+            weight: 0,
+            weight_reverse: false,
+            quorum: 1,
+            quorum_max: None,
+            delay: None,
+            terminate_delay: None,
+            fork_delay: None,
+            full_command: false,
+            loc: st.loc.clone(),
+        };
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "process" => {
+                    if self.arg(b, 0).is_some() {
+                        t.process = b.args.clone();
+                    }
+                }
+                "param_match" => t.param_match = self.string(b),
+                "weight" => {
+                    let (w, r) = self.weight_words(b, 0, -254, 254);
+                    if let Some(w) = w {
+                        t.weight = w;
+                        t.weight_reverse = r;
+                    }
+                }
+                "quorum" => {
+                    if let Some(v) = self.uint(b, 0, 1, 65535) {
+                        t.quorum = v as u32;
+                    }
+                }
+                "quorum_max" => t.quorum_max = self.uint(b, 0, 0, 65535).map(|v| v as u32),
+                "delay" => t.delay = self.dur(b, 0, 1, 3_600_000_000),
+                "terminate_delay" => t.terminate_delay = self.dur(b, 0, 1, 3_600_000_000),
+                "fork_delay" => t.fork_delay = self.dur(b, 0, 1, 3_600_000_000),
+                "full_command" => t.full_command = true,
+                _ => self.not_supported(b, "vrrp_track_process"),
+            }
+        }
+        Some(t)
+    }
+
+    pub(super) fn track_refs(&mut self, st: &Stmt, min: i64, max: i64) -> Vec<TrackRef> {
+        let mut out = Vec::new();
+        for vl in values(st) {
+            let Some(name) = vl.words.first() else {
+                continue;
+            };
+            let mut r = TrackRef {
+                name: name.clone(),
+                weight: None,
+                reverse: false,
+                loc: vl.loc.clone(),
+            };
+            let mut i = 1;
+            while i < vl.words.len() {
+                match vl.words[i].as_str() {
+                    "weight" => {
+                        let tmp = Stmt {
+                            keyword: format!("{} {} weight", st.keyword, name).into(),
+                            args: vl.words[i + 1..].to_vec(),
+                            body: Body::None,
+                            loc: vl.loc.clone(),
+                        };
+                        r.weight = self.int(&tmp, 0, min, max).map(|v| v as i32);
+                        i += 2;
+                    }
+                    "reverse" => {
+                        r.reverse = true;
+                        i += 1;
+                    }
+                    other => {
+                        let d = Diagnostic::new(
+                            Severity::Warning,
+                            Code::InvalidValue,
+                            ConfigErr::GeneralError,
+                            &vl.loc.0,
+                            format!("{}: unknown option '{other}' for {name}", st.keyword),
+                        )
+                        .with_hint("options are `weight N [reverse]`");
+                        self.emit(d);
+                        i += 1;
+                    }
+                }
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    pub(super) fn ip_address(&mut self, vl: &ValueLine, st: &Stmt) -> Option<IpAddress> {
+        let first = vl.words.first()?;
+        let tmp = Stmt {
+            keyword: st.keyword.clone(),
+            args: vl.words.clone(),
+            body: Body::None,
+            loc: vl.loc.clone(),
+        };
+        let (a, p) = match first.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (first.as_str(), None),
+        };
+        let addr = self.ip(&tmp, a)?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix_len = match p {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(v) if v <= max => v,
+                _ => {
+                    self.invalid(
+                        &tmp,
+                        format!("{}: invalid prefix length '/{p}'", st.keyword),
+                        None,
+                    );
+                    return None;
+                }
+            },
+        };
+        let mut ip = IpAddress {
+            addr,
+            prefix_len,
+            brd: None,
+            dev: None,
+            label: None,
+            scope: None,
+            peer: None,
+            no_track: false,
+            preferred_lft: None,
+            other: Vec::new(),
+            loc: vl.loc.clone(),
+        };
+        let w = &vl.words;
+        let mut i = 1;
+        while i < w.len() {
+            let key = w[i].as_str();
+            let val = w.get(i + 1).cloned();
+            let need = |b: &mut Builder| {
+                let d = Diagnostic::new(
+                    Severity::Error,
+                    Code::MissingValue,
+                    ConfigErr::MissingParameter,
+                    &vl.loc.0,
+                    format!("{}: '{key}' needs a value", st.keyword),
+                );
+                b.emit(d);
+            };
+            match key {
+                "dev" | "label" | "scope" | "brd" | "broadcast" | "peer" | "preferred_lft" => {
+                    let Some(v) = val else {
+                        need(self);
+                        break;
+                    };
+                    match key {
+                        "dev" => ip.dev = Some(v),
+                        "label" => ip.label = Some(v),
+                        "scope" => ip.scope = Some(v),
+                        "preferred_lft" => ip.preferred_lft = Some(v),
+                        "brd" | "broadcast" => match v.parse::<Ipv4Addr>() {
+                            Ok(b) => ip.brd = Some(b),
+                            Err(_) => {
+                                self.invalid(&tmp, format!("invalid broadcast address '{v}'"), None)
+                            }
+                        },
+                        _ => {
+                            let (pa, pl) = match v.split_once('/') {
+                                Some((a, l)) => (a.to_string(), l.parse::<u8>().ok()),
+                                None => (v.clone(), None),
+                            };
+                            if let Some(a) = self.ip(&tmp, &pa) {
+                                ip.peer = Some((a, pl));
+                            }
+                        }
+                    }
+                    i += 2;
+                }
+                "no_track" => {
+                    ip.no_track = true;
+                    i += 1;
+                }
+                "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" | "mngtmpaddr"
+                | "use_vmac" => {
+                    ip.other.push(key.to_string());
+                    i += 1;
+                }
+                "track_group" => {
+                    ip.other.push(key.to_string());
+                    if let Some(v) = val {
+                        ip.other.push(v);
+                    }
+                    i += 2;
+                }
+                _ => {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::InvalidValue,
+                        ConfigErr::GeneralError,
+                        &vl.loc.0,
+                        format!("{}: unknown address option '{key}'", st.keyword),
+                    )
+                    .with_hint("options are dev, label, brd, scope, peer, no_track, preferred_lft, home, -nodad, noprefixroute, mngtmpaddr, autojoin, use_vmac, track_group");
+                    self.emit(d);
+                    i += 1;
+                }
+            }
+        }
+        Some(ip)
+    }
+
+    pub(super) fn vrrp_instance(&mut self, st: &Stmt) -> Option<VrrpInstance> {
+        let name = self.name(st)?;
+        let mut v = VrrpInstance::new(&name);
+        v.loc = st.loc.clone();
+        let ctx = "vrrp_instance";
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "state" => match self.arg(b, 0) {
+                    Some("MASTER") => v.state = VrrpState::Master,
+                    Some("BACKUP") => v.state = VrrpState::Backup,
+                    Some(o) => {
+                        let o = o.to_string();
+                        self.invalid(
+                            b,
+                            format!("unknown state '{o}'"),
+                            Some("use MASTER or BACKUP"),
+                        )
+                    }
+                    None => {}
+                },
+                "interface" => {
+                    v.interface = self.string(b);
+                    v.interface_loc = b.loc.clone();
+                }
+                "virtual_router_id" => {
+                    v.virtual_router_id = self.uint(b, 0, 1, 255).map(|x| x as u8)
+                }
+                "priority" => {
+                    if let Some(p) = self.uint(b, 0, 1, 255) {
+                        v.priority = p as u8;
+                    }
+                }
+                "advert_int" => {
+                    if let Some(d) = self.dur(b, 0, 10_000, 255_000_000) {
+                        v.advert_int = d;
+                    }
+                }
+                "version" => v.version = self.int(b, 0, 2, 3).map(|x| x as u8),
+                "use_vmac" => {
+                    v.use_vmac = Some(Vmac {
+                        name: b.args.first().cloned(),
+                    })
+                }
+                "vmac_xmit_base" => v.vmac_xmit_base = true,
+                "use_vmac_addr" => v.use_vmac_addr = true,
+                "mcast_src_ip" => v.mcast_src_ip = self.ip_arg(b, 0),
+                "unicast_src_ip" => v.unicast_src_ip = self.ip_arg(b, 0),
+                "mcast_dst_ip" => v.mcast_dst_ip = self.ip_arg(b, 0),
+                "unicast_peer" => {
+                    for vl in values(b) {
+                        let tmp = Stmt {
+                            keyword: "unicast_peer".into(),
+                            args: vl.words.clone(),
+                            body: Body::None,
+                            loc: vl.loc.clone(),
+                        };
+                        let Some(addr) = self.ip_arg(&tmp, 0) else {
+                            continue;
+                        };
+                        let mut p = UnicastPeer {
+                            addr,
+                            min_ttl: None,
+                            max_ttl: None,
+                            loc: vl.loc.clone(),
+                        };
+                        let mut i = 1;
+                        while i < vl.words.len() {
+                            match vl.words[i].as_str() {
+                                "min_ttl" => {
+                                    p.min_ttl = self.uint(&tmp, i + 1, 0, 255).map(|x| x as u8)
+                                }
+                                "max_ttl" => {
+                                    p.max_ttl = self.uint(&tmp, i + 1, 0, 255).map(|x| x as u8)
+                                }
+                                o => {
+                                    let o = o.to_string();
+                                    self.invalid(
+                                        &tmp,
+                                        format!("unicast_peer: unknown option '{o}'"),
+                                        Some("options are min_ttl N, max_ttl N"),
+                                    );
+                                    i += 1;
+                                    continue;
+                                }
+                            }
+                            i += 2;
+                        }
+                        v.unicast_peer.push(p);
+                    }
+                }
+                "unicast_ttl" => {
+                    if let Some(t) = self.uint(b, 0, 0, 255) {
+                        v.unicast_ttl = t as u8;
+                    }
+                }
+                "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
+                "check_unicast_src" => v.check_unicast_src = true,
+                "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                    let mut list = Vec::new();
+                    for vl in values(b) {
+                        if let Some(a) = self.ip_address(vl, b) {
+                            list.push(a);
+                        }
+                    }
+                    if b.keyword == "virtual_ipaddress" {
+                        v.virtual_ipaddress.extend(list);
+                    } else {
+                        v.virtual_ipaddress_excluded.extend(list);
+                    }
+                }
+                "virtual_routes" => v.virtual_routes.extend(values(b).iter().cloned()),
+                "virtual_rules" => v.virtual_rules.extend(values(b).iter().cloned()),
+                "authentication" => v.authentication = self.authentication(b),
+                "track_interface" => v.track_interface.extend(self.track_refs(b, -254, 254)),
+                "track_script" => v.track_script.extend(self.track_refs(b, -254, 254)),
+                "track_file" => v.track_file.extend(self.track_refs(b, -254, 254)),
+                "track_process" => v.track_process.extend(self.track_refs(b, -254, 254)),
+                "track_bfd" => v.track_bfd.extend(self.track_refs(b, -254, 254)),
+                "dont_track_primary" => v.dont_track_primary = true,
+                "track_src_ip" => v.track_src_ip = true,
+                "accept" => v.accept = Some(true),
+                "no_accept" => v.accept = Some(false),
+                "preempt" => v.preempt = true,
+                "nopreempt" => v.preempt = false,
+                "preempt_delay" => {
+                    if let Some(d) = self.dur(b, 0, 0, 1_000_000_000) {
+                        v.preempt_delay = d;
+                    }
+                }
+                "strict_mode" => v.strict_mode = self.boolean(b),
+                "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
+                "native_ipv6" => v.native_ipv6 = true,
+                "promote_secondaries" => v.promote_secondaries = true,
+                "garp_master_delay" => {
+                    v.garp_master_delay = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000)
+                }
+                "garp_master_repeat" => {
+                    v.garp_master_repeat = self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32)
+                }
+                "garp_master_refresh" => {
+                    v.garp_master_refresh = self.secs(b, 0, 0, u64::from(u32::MAX))
+                }
+                "garp_master_refresh_repeat" => {
+                    v.garp_master_refresh_repeat =
+                        self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32)
+                }
+                "garp_lower_prio_delay" => {
+                    v.garp_lower_prio_delay = self.secs(b, 0, 0, u64::from(u32::MAX) / 1_000_000)
+                }
+                "garp_lower_prio_repeat" => {
+                    v.garp_lower_prio_repeat = self.uint(b, 0, 0, i32::MAX as u64).map(|x| x as u32)
+                }
+                "lower_prio_no_advert" => v.lower_prio_no_advert = self.boolean(b),
+                "higher_prio_send_advert" => v.higher_prio_send_advert = self.boolean(b),
+                "down_timer_adverts" => {
+                    v.down_timer_adverts = self.uint(b, 0, 1, 100).map(|x| x as u32)
+                }
+                "notify_master" => v.notify_master = self.script(b),
+                "notify_backup" => v.notify_backup = self.script(b),
+                "notify_fault" => v.notify_fault = self.script(b),
+                "notify_stop" => v.notify_stop = self.script(b),
+                "notify_deleted" => v.notify_deleted = self.script(b),
+                "notify" => v.notify = self.script(b),
+                "notify_master_rx_lower_pri" => v.notify_master_rx_lower_pri = self.script(b),
+                "smtp_alert" => v.smtp_alert = self.boolean(b),
+                "lvs_sync_daemon_interface" => v.lvs_sync_daemon_interface = self.string(b),
+                "debug" => v.debug = self.uint(b, 0, 0, 4).map(|x| x as u8),
+                _ if self.instance_typed(&mut v, b) => {}
+                _ => {
+                    self.not_supported(b, ctx);
+                    v.extra.push(b.clone());
+                }
+            }
+        }
+        Some(v)
+    }
+
+    pub(super) fn authentication(&mut self, st: &Stmt) -> Option<Authentication> {
+        let mut t = None;
+        let mut pass = None;
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "auth_type" => match self.arg(b, 0) {
+                    Some("PASS") => t = Some(AuthType::Pass),
+                    Some("AH") => t = Some(AuthType::Ah),
+                    Some(o) => {
+                        let o = o.to_string();
+                        self.invalid(
+                            b,
+                            format!("unknown auth_type '{o}'"),
+                            Some("use PASS or AH"),
+                        )
+                    }
+                    None => {}
+                },
+                "auth_pass" => {
+                    if let Some(p) = self.string(b) {
+                        if p.len() > 8 {
+                            let d = Diagnostic::new(
+                                Severity::Warning,
+                                Code::InvalidValue,
+                                ConfigErr::GeneralError,
+                                span(b),
+                                format!(
+                                    "auth_pass '{p}' is longer than 8 characters; it is truncated"
+                                ),
+                            );
+                            self.emit(d);
+                        }
+                        pass = Some(p.chars().take(8).collect::<String>());
+                    }
+                }
+                _ => {}
+            }
+        }
+        t.map(|auth_type| Authentication {
+            auth_type,
+            auth_pass: pass.unwrap_or_default(),
+        })
+    }
+
+    pub(super) fn sync_group(&mut self, st: &Stmt) -> Option<SyncGroup> {
+        let name = self.name(st)?;
+        let mut g = SyncGroup {
+            name,
+            loc: st.loc.clone(),
+            ..SyncGroup::default()
+        };
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "group" => {
+                    for vl in values(b) {
+                        g.group.extend(vl.words.iter().cloned());
+                    }
+                }
+                "track_interface" => g.track_interface.extend(self.track_refs(b, -254, 254)),
+                "track_script" => g.track_script.extend(self.track_refs(b, -254, 254)),
+                "track_file" => g.track_file.extend(self.track_refs(b, -254, 254)),
+                "track_process" => g.track_process.extend(self.track_refs(b, -254, 254)),
+                "notify_master" => g.notify_master = self.script(b),
+                "notify_backup" => g.notify_backup = self.script(b),
+                "notify_fault" => g.notify_fault = self.script(b),
+                "notify_stop" => g.notify_stop = self.script(b),
+                "notify" => g.notify = self.script(b),
+                "smtp_alert" => g.smtp_alert = self.boolean(b),
+                _ if self.sync_group_typed(&mut g, b) => {}
+                _ => {
+                    self.not_supported(b, "vrrp_sync_group");
+                    g.extra.push(b.clone());
+                }
+            }
+        }
+        Some(g)
+    }
+
+    pub(super) fn garp_group(&mut self, st: &Stmt) -> GarpGroup {
+        let mut g = GarpGroup {
+            loc: st.loc.clone(),
+            ..GarpGroup::default()
+        };
+        for b in block(st) {
+            match b.keyword.as_ref() {
+                "garp_interval" => g.garp_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
+                "gna_interval" => g.gna_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
+                "interface" => {
+                    if let Some(i) = self.string(b) {
+                        g.interfaces.push(i);
+                    }
+                }
+                "interfaces" => {
+                    for vl in values(b) {
+                        g.interfaces.extend(vl.words.iter().cloned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        g
+    }
+
+    /// Cross-block checks keepalived does at the end of parsing.
+    pub(super) fn validate(&mut self, c: &Config) {
+        for v in &c.vrrp_instances {
+            if v.virtual_router_id.is_none() {
+                let d = Diagnostic::new(
+                    Severity::Error,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    format!("({}) the virtual router id must be set", v.name),
+                )
+                .with_hint("add `virtual_router_id N` (1-255), the same on all peers");
+                self.emit(d);
+            }
+            for t in &v.track_script {
+                if !c.vrrp_scripts.iter().any(|s| s.name == t.name) {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &t.loc.0,
+                        format!("({}) track_script {} not found, ignoring", v.name, t.name),
+                    );
+                    self.emit(d);
+                }
+            }
+            for t in &v.track_file {
+                if !c.track_files.iter().any(|s| s.name == t.name) {
+                    let d = Diagnostic::new(
+                        Severity::Warning,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &t.loc.0,
+                        format!("({}) track_file {} not found, ignoring", v.name, t.name),
+                    );
+                    self.emit(d);
+                }
+            }
+        }
+    }
+}
+
+impl Builder {
+    /// vrrp_instance keywords no runtime reads yet, typed with keepalived's checks. False
+    /// when `b` is not one of them.
+    pub(super) fn instance_typed(&mut self, v: &mut VrrpInstance, b: &Stmt) -> bool {
+        let kw = b.keyword.as_ref();
+        let name = v.name.clone();
+        match kw {
+            "use_ipvlan" => {
+                if v.use_ipvlan.is_some() {
+                    self.invalid(b, format!("({name}) use_ipvlan already specified"), None);
+                    return true;
+                }
+                let mut x = Ipvlan::default();
+                let mut i = 0;
+                while i < b.args.len() {
+                    let w = b.args[i].as_str();
+                    let mode = match w {
+                        "bridge" => Some(IpvlanMode::Bridge),
+                        "private" => Some(IpvlanMode::Private),
+                        "vepa" => Some(IpvlanMode::Vepa),
+                        _ => None,
+                    };
+                    if let Some(m) = mode {
+                        if x.mode.is_some() {
+                            self.invalid(
+                                b,
+                                format!("({name}) ipvlan type already specified - ignoring '{w}'"),
+                                None,
+                            );
+                        } else {
+                            x.mode = Some(m);
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    if w == "name" {
+                        i += 1;
+                    } else {
+                        let (a, l) = w.split_once('/').unwrap_or((w, ""));
+                        if let Ok(addr) = a.parse::<std::net::IpAddr>() {
+                            let max = if addr.is_ipv4() { 32 } else { 128 };
+                            let len = if l.is_empty() {
+                                None
+                            } else {
+                                l.parse::<u8>().ok().filter(|n| *n <= max)
+                            };
+                            if l.is_empty() || len.is_some() {
+                                if x.addr.is_some() {
+                                    self.invalid(b, format!("({name}) ipvlan address already specified - ignoring '{w}'"), None);
+                                } else {
+                                    x.addr = Some((addr, len));
+                                }
+                                i += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    let Some(ifname) = b.args.get(i) else { break };
+                    if x.name.is_some() {
+                        self.invalid(
+                            b,
+                            format!(
+                                "({name}) IPVLAN interface already specified - ignoring '{ifname}'"
+                            ),
+                            None,
+                        );
+                    } else if ifname.len() >= 16 {
+                        self.invalid(
+                            b,
+                            format!(
+                                "({name}) IPVLAN interface name '{ifname}' too long - ignoring"
+                            ),
+                            None,
+                        );
+                    } else {
+                        x.name = Some(ifname.clone());
+                    }
+                    i += 1;
+                }
+                v.use_ipvlan = Some(x);
+            }
+            "old_unicast_checksum" => match b.args.first().map(String::as_str) {
+                None => v.old_unicast_checksum = Some(OldUnicastChecksum::Config),
+                Some("never") => v.old_unicast_checksum = Some(OldUnicastChecksum::Never),
+                Some(o) => {
+                    let o = o.to_string();
+                    self.invalid(
+                        b,
+                        format!("({name}) Unknown old_unicast_chksum mode {o} - ignoring"),
+                        Some("bare, or `never`"),
+                    );
+                }
+            },
+            "vrf" => {
+                let Some(n) = self.arg(b, 0) else {
+                    return true;
+                };
+                let n = n.to_string();
+                if n.len() >= 16 {
+                    self.invalid(
+                        b,
+                        format!("({name}) VRF interface name '{n}' too long - ignoring"),
+                        None,
+                    );
+                } else if v.interface.is_some() {
+                    self.invalid(
+                        b,
+                        format!("({name}) Cannot specify VRF interface and interface - ignoring"),
+                        None,
+                    );
+                } else if let Some(o) = &v.vrf {
+                    let o = o.clone();
+                    self.invalid(
+                        b,
+                        format!("({name}) VRF interface already specified as '{o}' - ignoring"),
+                        None,
+                    );
+                } else {
+                    v.vrf = Some(n);
+                }
+            }
+            "linkbeat_use_polling" => {
+                self.invalid(
+                    b,
+                    format!("({name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"),
+                    Some("list the interface in a top-level `linkbeat_interfaces { }` block"),
+                );
+                v.linkbeat_use_polling = true;
+            }
+            "notify_priority_changes" => {
+                let msg = format!(
+                    "({name}) Invalid value '{}' for notify_priority_changes specified",
+                    b.args.first().map_or("", String::as_str)
+                );
+                if let Some(x) = self.true_false(b, &msg) {
+                    v.notify_priority_changes = Some(x);
+                }
+            }
+            "garp_extra_if" | "vmac_garp_intvl" => {
+                if kw == "vmac_garp_intvl" {
+                    let d = self.err(
+                        Code::Deprecated,
+                        ConfigErr::Deprecated,
+                        span(b),
+                        "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\""
+                            .into(),
+                    );
+                    self.emit(d);
+                }
+                let mut x = GarpExtraIf::default();
+                let mut secs = None;
+                for i in 0..b.args.len() {
+                    if b.args[i] == "all" {
+                        x.all = true;
+                    } else {
+                        match self.uint(b, i, 0, 86400) {
+                            Some(s) => secs = Some(s),
+                            None => return true,
+                        }
+                    }
+                }
+                match secs {
+                    Some(s) => {
+                        x.interval = Duration::from_secs(s);
+                        v.garp_extra_if = Some(x);
+                    }
+                    None => self.invalid(
+                        b,
+                        format!("({name}): {kw} specified without time - ignoring"),
+                        Some("write `KW [all] SECONDS`"),
+                    ),
+                }
+            }
+            "kernel_rx_buf_size" => {
+                let ok = (b.args.len() == 1)
+                    .then(|| b.args[0].parse::<u32>().ok())
+                    .flatten();
+                match ok {
+                    Some(n) => v.kernel_rx_buf_size = Some(n),
+                    None => self.invalid(
+                        b,
+                        format!("({name}) invalid kernel_rx_buf_size specified"),
+                        Some("one size in bytes"),
+                    ),
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// vrrp_sync_group keywords no runtime reads yet. False when `b` is not one of them.
+    pub(super) fn sync_group_typed(&mut self, g: &mut SyncGroup, b: &Stmt) -> bool {
+        let name = g.name.clone();
+        match b.keyword.as_ref() {
+            "track_bfd" => g.track_bfd.extend(self.track_refs(b, -253, 253)),
+            "global_tracking" => {
+                self.invalid(
+                    b,
+                    format!("({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
+                    Some("use `sync_group_tracking_weight`"),
+                );
+                g.sync_group_tracking_weight = true;
+            }
+            "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
+            "notify_priority_changes" => {
+                let msg = format!(
+                    "({name}) Invalid value '{}' for sync group notify_priority_changes specified",
+                    b.args.first().map_or("", String::as_str)
+                );
+                if let Some(x) = self.true_false(b, &msg) {
+                    g.notify_priority_changes = Some(x);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+}
