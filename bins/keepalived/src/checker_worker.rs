@@ -21,9 +21,9 @@ use crate::metrics::{
     EventInfo, IpvsDestinationMetrics, IpvsServiceMetrics, RealServerMetrics, VirtualServerInfo,
     WorkerMetrics,
 };
-use ipvs_nl::{DestKey, DestinationInfo, ServiceInfo, ServiceKey};
 use crate::worker::{WorkerContext, WorkerEvent};
 use crate::{error, exit, info};
+use ipvs_nl::{DestKey, DestinationInfo, ServiceInfo, ServiceKey};
 
 /// What the director told us through its events.
 #[derive(Debug, Default, Clone)]
@@ -108,7 +108,11 @@ impl Observed {
                     if *alive {
                         d.0.clear();
                     }
-                    let why = if *alive { String::new() } else { format!(" ({})", d.0) };
+                    let why = if *alive {
+                        String::new()
+                    } else {
+                        format!(" ({})", d.0)
+                    };
                     crate::metrics::push_event(
                         &mut self.events,
                         "real_server",

@@ -486,6 +486,12 @@ pub fn render(status: &Status) -> String {
     let mut o = Out(String::new());
     let p = &status.parent;
     o.head(
+        "keepalived_up",
+        "gauge",
+        "The daemon answers (1); the third-party exporters' keepalived_up.",
+    );
+    o.val("keepalived_up", &[], 1.0);
+    o.head(
         "keepalived_info",
         "gauge",
         "keepalived-rs build information.",
@@ -585,7 +591,7 @@ pub fn render(status: &Status) -> String {
         .collect();
 
     type VF = fn(&VrrpInstanceMetrics) -> f64;
-    let vrrp_series: [(&str, &str, &str, VF); 6] = [
+    let vrrp_series: [(&str, &str, &str, VF); 8] = [
         (
             "keepalived_vrrp_state",
             "gauge",
@@ -622,6 +628,18 @@ pub fn render(status: &Status) -> String {
             "Adverts received.",
             |v| v.adverts_received as f64,
         ),
+        (
+            "keepalived_vrrp_become_master_total",
+            "counter",
+            "Transitions to MASTER seen by this VRRP worker.",
+            |v| v.become_master as f64,
+        ),
+        (
+            "keepalived_vrrp_release_master_total",
+            "counter",
+            "Transitions out of MASTER seen by this VRRP worker.",
+            |v| v.release_master as f64,
+        ),
     ];
     for (name, kind, help, f) in vrrp_series {
         o.head(name, kind, help);
@@ -653,8 +671,62 @@ pub fn render(status: &Status) -> String {
         }
     }
 
+    // Worker-wide VRRP counters (the runtime does not split them per instance).
+    let counters: Vec<&VrrpWorkerCounters> = status
+        .workers
+        .values()
+        .filter_map(|w| w.vrrp_counters.as_ref())
+        .collect();
+    type CF = fn(&VrrpWorkerCounters) -> f64;
+    let c_series: [(&str, &str, CF); 5] = [
+        (
+            "keepalived_vrrp_garp_sent_total",
+            "Gratuitous ARPs and unsolicited neighbour adverts sent (all instances).",
+            |c| c.garps_sent as f64,
+        ),
+        (
+            "keepalived_vrrp_adverts_rejected_total",
+            "Received adverts rejected, any reason (all instances).",
+            |c| c.adverts_rejected as f64,
+        ),
+        (
+            "keepalived_vrrp_unknown_vrid_total",
+            "Received adverts for a VRID no instance has.",
+            |c| c.unknown_vrid as f64,
+        ),
+        (
+            "keepalived_vrrp_vip_errors_total",
+            "Virtual address add/remove errors.",
+            |c| c.vip_errors as f64,
+        ),
+        (
+            "keepalived_vrrp_send_errors_total",
+            "Advert send errors.",
+            |c| c.send_errors as f64,
+        ),
+    ];
+    for (name, help, f) in c_series {
+        o.head(name, "counter", help);
+        for c in &counters {
+            o.val(name, &[], f(c));
+        }
+    }
+    let name = "keepalived_vrrp_rx_errors_total";
+    o.head(
+        name,
+        "counter",
+        "Received adverts rejected, per keepalived reason (packet_len_err, ip_ttl_err, \
+         adver_int_err, invalid_type_rcvd, addr_list_err, invalid_authtype, authtype_mismatch, \
+         auth_failure, ...), all instances.",
+    );
+    for c in &counters {
+        for (reason, n) in &c.rejected {
+            o.val(name, &[("reason", reason)], *n as f64);
+        }
+    }
+
     type RF = fn(&RealServerMetrics) -> f64;
-    let rs_series: [(&str, &str, &str, RF); 5] = [
+    let rs_series: [(&str, &str, &str, RF); 9] = [
         (
             "keepalived_real_server_up",
             "gauge",
@@ -690,6 +762,30 @@ pub fn render(status: &Status) -> String {
             "gauge",
             "Duration of the last health check.",
             |r| r.last_check_seconds,
+        ),
+        (
+            "keepalived_real_server_configured_weight",
+            "gauge",
+            "Configured weight.",
+            |r| f64::from(r.configured_weight),
+        ),
+        (
+            "keepalived_real_server_active_connections",
+            "gauge",
+            "IPVS active connections of the real server.",
+            |r| r.active_connections as f64,
+        ),
+        (
+            "keepalived_real_server_inactive_connections",
+            "gauge",
+            "IPVS inactive connections of the real server.",
+            |r| r.inactive_connections as f64,
+        ),
+        (
+            "keepalived_real_server_connections_per_second",
+            "gauge",
+            "IPVS connection rate of the real server.",
+            |r| r.cps as f64,
         ),
     ];
     for (name, kind, help, f) in rs_series {
