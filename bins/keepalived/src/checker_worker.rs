@@ -124,15 +124,16 @@ impl Observed {
                     );
                 }
             }
-            DirectorEvent::Quorum { vs, up } => {
-                if self.quorum.insert(vs.to_string(), *up) != Some(*up) {
-                    crate::metrics::push_event(
-                        &mut self.events,
-                        "quorum",
-                        format!("{vs}: quorum {}", if *up { "up" } else { "lost" }),
-                    );
-                }
+            DirectorEvent::Quorum { vs, up }
+                if self.quorum.insert(vs.to_string(), *up) != Some(*up) =>
+            {
+                crate::metrics::push_event(
+                    &mut self.events,
+                    "quorum",
+                    format!("{vs}: quorum {}", if *up { "up" } else { "lost" }),
+                );
             }
+            DirectorEvent::Quorum { .. } => {}
             DirectorEvent::CheckFailed { rs, reason } => {
                 let key = (rs.vs.to_string(), rs.to_string());
                 *self.failures.entry(key.clone()).or_insert(0) += 1;

@@ -280,7 +280,7 @@ pub struct WorkerMetrics {
     pub virtual_servers: Vec<VirtualServerInfo>,
     /// VRRP worker-wide counters (VRRP worker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vrrp_counters: Option<VrrpWorkerCounters>,
+    pub vrrp_counters: Option<Box<VrrpWorkerCounters>>,
     /// Recent events of this worker.
     #[serde(default)]
     pub events: Vec<EventInfo>,
@@ -675,7 +675,7 @@ pub fn render(status: &Status) -> String {
     let counters: Vec<&VrrpWorkerCounters> = status
         .workers
         .values()
-        .filter_map(|w| w.vrrp_counters.as_ref())
+        .filter_map(|w| w.vrrp_counters.as_deref())
         .collect();
     type CF = fn(&VrrpWorkerCounters) -> f64;
     let c_series: [(&str, &str, CF); 5] = [

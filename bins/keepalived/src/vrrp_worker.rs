@@ -312,14 +312,14 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                 im
             })
             .collect(),
-        vrrp_counters: Some(VrrpWorkerCounters {
+        vrrp_counters: Some(Box::new(VrrpWorkerCounters {
             garps_sent: l(&m.garps_sent),
             adverts_rejected: l(&m.adverts_rejected),
             unknown_vrid: l(&m.unknown_vrid),
             vip_errors: l(&m.vip_errors),
             send_errors: l(&m.send_errors),
             rejected: m.rejected.lock().map(|g| g.clone()).unwrap_or_default(),
-        }),
+        })),
         events: seen.events.clone(),
         ..Default::default()
     }

@@ -66,10 +66,10 @@ fn full_metrics() -> String {
                 drops: [("ip_ttl_err".to_string(), 2u64)].into_iter().collect(),
                 ..Default::default()
             }],
-            vrrp_counters: Some(VrrpWorkerCounters {
+            vrrp_counters: Some(Box::new(VrrpWorkerCounters {
                 rejected: [("auth_failure".to_string(), 1u64)].into_iter().collect(),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         },
     );

@@ -201,9 +201,10 @@ fn lab_deb_package() {
     let units: Vec<PathBuf> = ["lib/systemd/system", "usr/lib/systemd/system"]
         .iter()
         .flat_map(|d| {
+            let dir = root.join(d);
             ["keepalived.service", "lvs-realserver.service"]
                 .iter()
-                .map(move |u| root.join(d).join(u))
+                .map(move |u| dir.join(u))
         })
         .filter(|p| p.exists())
         .collect();
