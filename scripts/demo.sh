@@ -18,6 +18,16 @@ cd "$(dirname "$0")/.."
 die() { echo "demo.sh: $*" >&2; exit 2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root: it creates network namespaces (and may boot a VM). Try: sudo $0 $*"
+# What the demo needs, installed the way the test command's install stage does it (shared code;
+# KRS_SKIP_INSTALL=1 only reports what is missing).
+# shellcheck source=scripts/lib/install.sh
+. scripts/lib/install.sh
+KRS_INSTALL_WHO=demo.sh
+krs_install_debs iproute2 python3 ipvsadm kmod curl procps
+if ! { [ -e /proc/net/ip_vs ] || modprobe -q ip_vs 2>/dev/null; }; then
+    # No IPVS here: the demo runs inside the project VM.
+    krs_install_debs qemu-system-x86 busybox-static cpio xz-utils zstd
+fi
 for t in ip python3 ipvsadm; do
     command -v "$t" >/dev/null || die "missing '$t' (Debian: apt-get install iproute2 python3 ipvsadm)"
 done

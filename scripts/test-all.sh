@@ -26,7 +26,11 @@ DEB_PACKAGES=(qemu-system-x86 nftables busybox-static cpio kmod iproute2 keepali
     dnsmasq-base python3 procps psmisc xz-utils zstd openssl time
     # build dependencies of the upstream keepalived 2.4.3 reference peer (scripts/build-reference.sh)
     build-essential autoconf automake libtool pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
-    libnl-route-3-dev libnftnl-dev libmnl-dev)
+    libnl-route-3-dev libnftnl-dev libmnl-dev
+    chromium prometheus systemd dpkg-dev)
+# shellcheck source=scripts/lib/install.sh
+. "$ROOT/scripts/lib/install.sh"
+KRS_INSTALL_WHO=test-all
 declare -A ST_STATUS ST_TIME ST_PASS ST_FAIL
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -50,24 +54,12 @@ count_results() { # stage logfile
 
 stage_install() {
     need_root install
-    local missing=()
-    for p in "${DEB_PACKAGES[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        [ "${KRS_SKIP_INSTALL:-0}" = 1 ] && die "missing Debian packages: ${missing[*]} (apt-get install ${missing[*]})"
-        echo "installing Debian packages: ${missing[*]}"
-        apt-get update -qq || die "apt-get update failed"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-            || die "apt-get install ${missing[*]} failed"
-    fi
+    krs_install_debs "${DEB_PACKAGES[@]}"
     for c in rustfmt clippy; do
         cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c" || die "rustup component add $c failed"
     done
-    if ! command -v cargo-fuzz >/dev/null; then
-        [ "${KRS_SKIP_INSTALL:-0}" = 1 ] && die "cargo-fuzz missing (cargo install cargo-fuzz --locked)"
-        cargo install cargo-fuzz --locked || die "cargo install cargo-fuzz failed"
-    fi
+    krs_install_cargo cargo-fuzz cargo-fuzz
+    krs_install_cargo cargo-deb cargo-deb
     # Tools the lab and VM stages rely on: say what is missing and how to get it.
     for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \

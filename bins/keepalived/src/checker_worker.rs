@@ -17,9 +17,13 @@ use std::sync::{Arc, Mutex};
 use lvs_director::{Control, DirectorError, DirectorEvent, DirectorOptions};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::metrics::{RealServerMetrics, WorkerMetrics};
+use crate::metrics::{
+    EventInfo, IpvsDestinationMetrics, IpvsServiceMetrics, RealServerMetrics, VirtualServerInfo,
+    WorkerMetrics,
+};
 use crate::worker::{WorkerContext, WorkerEvent};
 use crate::{error, exit, info};
+use ipvs_nl::{DestKey, DestinationInfo, ServiceInfo, ServiceKey};
 
 /// What the director told us through its events.
 #[derive(Debug, Default, Clone)]
@@ -38,6 +42,52 @@ pub struct Observed {
     pub ops_failed: u64,
     /// Last load: virtual servers, real servers, check jobs.
     pub loaded: (usize, usize, usize),
+    /// Per real server: last failure reason, unix time of the last up/down change.
+    pub detail: BTreeMap<(String, String), (String, f64)>,
+    /// Recent events.
+    pub events: Vec<EventInfo>,
+}
+
+/// The configured virtual servers and real servers (for the status page: every real server
+/// shows, checked or not): (vs name, [(rs name, weight, ipvs service key, dest key)]).
+pub type Layout = Vec<(String, Vec<(String, u32, Option<ServiceKey>, DestKey)>)>;
+
+/// The layout of a configuration, as the director compiles it.
+pub fn layout(cfg: &conf_parse::Config) -> Layout {
+    let (dc, _) = lvs_director::compile(cfg);
+    dc.virtual_servers
+        .iter()
+        .map(|vs| {
+            let key = vs.services.first().map(|s| s.key);
+            (
+                vs.id.to_string(),
+                vs.real_servers
+                    .iter()
+                    .map(|rs| {
+                        (
+                            rs.id.to_string(),
+                            rs.dest.weight,
+                            key,
+                            DestKey {
+                                addr: rs.dest.addr,
+                                port: rs.dest.port,
+                            },
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The IPVS table of this namespace, when there is one (best effort: none without IPVS).
+fn ipvs_table() -> Vec<(ServiceInfo, Vec<DestinationInfo>)> {
+    if std::env::var_os("KEEPALIVED_RS_TEST_IPVS").is_some_and(|v| v == "memory") {
+        return Vec::new();
+    }
+    ipvs_nl::Handle::new()
+        .and_then(|mut h| h.table())
+        .unwrap_or_default()
 }
 
 impl Observed {
@@ -50,17 +100,44 @@ impl Observed {
                 self.ops_failed += *failed as u64;
             }
             DirectorEvent::RealServer { rs, alive } => {
-                self.real_servers
-                    .insert((rs.vs.to_string(), rs.to_string()), *alive);
+                let key = (rs.vs.to_string(), rs.to_string());
+                let before = self.real_servers.insert(key.clone(), *alive);
+                if before != Some(*alive) {
+                    let d = self.detail.entry(key).or_default();
+                    d.1 = crate::metrics::now();
+                    if *alive {
+                        d.0.clear();
+                    }
+                    let why = if *alive {
+                        String::new()
+                    } else {
+                        format!(" ({})", d.0)
+                    };
+                    crate::metrics::push_event(
+                        &mut self.events,
+                        "real_server",
+                        format!(
+                            "{rs} in {}: {}{why}",
+                            rs.vs,
+                            if *alive { "up, in" } else { "down, out" }
+                        ),
+                    );
+                }
             }
-            DirectorEvent::Quorum { vs, up } => {
-                self.quorum.insert(vs.to_string(), *up);
+            DirectorEvent::Quorum { vs, up }
+                if self.quorum.insert(vs.to_string(), *up) != Some(*up) =>
+            {
+                crate::metrics::push_event(
+                    &mut self.events,
+                    "quorum",
+                    format!("{vs}: quorum {}", if *up { "up" } else { "lost" }),
+                );
             }
-            DirectorEvent::CheckFailed { rs, .. } => {
-                *self
-                    .failures
-                    .entry((rs.vs.to_string(), rs.to_string()))
-                    .or_insert(0) += 1;
+            DirectorEvent::Quorum { .. } => {}
+            DirectorEvent::CheckFailed { rs, reason } => {
+                let key = (rs.vs.to_string(), rs.to_string());
+                *self.failures.entry(key.clone()).or_insert(0) += 1;
+                self.detail.entry(key).or_default().0 = reason.clone();
             }
             DirectorEvent::Loaded {
                 virtual_servers,
@@ -70,6 +147,84 @@ impl Observed {
             #[allow(unreachable_patterns)]
             _ => {}
         }
+    }
+
+    /// Status snapshot: every configured real server (health, weights, last check, reason,
+    /// IPVS connections and rates from `table`), the virtual servers, the events.
+    pub fn status(
+        &self,
+        layout: &Layout,
+        table: &[(ServiceInfo, Vec<DestinationInfo>)],
+    ) -> WorkerMetrics {
+        let mut w = self.metrics();
+        let mut by_key: BTreeMap<(String, String), RealServerMetrics> = w
+            .real_servers
+            .drain(..)
+            .map(|r| ((r.virtual_server.clone(), r.real_server.clone()), r))
+            .collect();
+        let mut out = Vec::new();
+        for (vs, rss) in layout {
+            w.virtual_servers.push(VirtualServerInfo {
+                name: vs.clone(),
+                quorum_up: self.quorum.get(vs).copied(),
+                real_servers: rss.len(),
+            });
+            for (rs, weight, skey, dkey) in rss {
+                let k = (vs.clone(), rs.clone());
+                let mut m = by_key.remove(&k).unwrap_or_else(|| RealServerMetrics {
+                    virtual_server: vs.clone(),
+                    real_server: rs.clone(),
+                    ..Default::default()
+                });
+                m.configured_weight = *weight;
+                let dest = skey.and_then(|sk| {
+                    table
+                        .iter()
+                        .find(|(s, _)| s.service.key == sk)
+                        .and_then(|(_, ds)| {
+                            ds.iter()
+                                .find(|d| d.dest.addr == dkey.addr && d.dest.port == dkey.port)
+                        })
+                });
+                if let Some(d) = dest {
+                    m.weight = d.dest.weight;
+                    m.active_connections = u64::from(d.active_conns);
+                    m.inactive_connections = u64::from(d.inactive_conns);
+                    m.cps = d.stats.cps;
+                    m.in_bps = d.stats.inbps;
+                    m.out_bps = d.stats.outbps;
+                } else if m.checked && m.up {
+                    m.weight = *weight;
+                }
+                out.push(m);
+            }
+        }
+        out.extend(by_key.into_values());
+        w.real_servers = out;
+        for (s, ds) in table {
+            let name = s.service.key.to_string();
+            w.ipvs_services.push(IpvsServiceMetrics {
+                service: name.clone(),
+                connections: s.stats.conns,
+                packets_in: s.stats.inpkts,
+                packets_out: s.stats.outpkts,
+                bytes_in: s.stats.inbytes,
+                bytes_out: s.stats.outbytes,
+            });
+            for d in ds {
+                w.ipvs_destinations.push(IpvsDestinationMetrics {
+                    service: name.clone(),
+                    destination: std::net::SocketAddr::new(d.dest.addr, d.dest.port).to_string(),
+                    active_connections: u64::from(d.active_conns),
+                    inactive_connections: u64::from(d.inactive_conns),
+                    connections: d.stats.conns,
+                    bytes_in: d.stats.inbytes,
+                    bytes_out: d.stats.outbytes,
+                });
+            }
+        }
+        w.events = self.events.clone();
+        w
     }
 
     /// Metrics snapshot (real servers whose state the director reported).
@@ -82,6 +237,22 @@ impl Observed {
                     virtual_server: vs.clone(),
                     real_server: rs.clone(),
                     up: *up,
+                    checked: true,
+                    last_check: match self.detail.get(&(vs.clone(), rs.clone())) {
+                        Some((r, _)) if !r.is_empty() => "failed".into(),
+                        _ if *up => "ok".into(),
+                        _ => "failed".into(),
+                    },
+                    reason: self
+                        .detail
+                        .get(&(vs.clone(), rs.clone()))
+                        .map(|d| d.0.clone())
+                        .unwrap_or_default(),
+                    since: self
+                        .detail
+                        .get(&(vs.clone(), rs.clone()))
+                        .map(|d| d.1)
+                        .unwrap_or_default(),
                     check_failures: self
                         .failures
                         .get(&(vs.clone(), rs.clone()))
@@ -165,6 +336,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
         ..Default::default()
     };
     let config = ctx.config.config().clone();
+    let mut lay = layout(&config);
     let spawned = std::thread::Builder::new()
         .name("lvs-director".into())
         .spawn(move || {
@@ -202,6 +374,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     return finished(done_rx.await);
                 }
                 Some(WorkerEvent::Reload { config, done }) => {
+                    lay = layout(config.config());
                     let r = ctl_tx
                         .send(Control::Reload(Box::new(config.config().clone())))
                         .map_err(|_| "LVS director is gone".to_string());
@@ -230,7 +403,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     o.ops_failed = 0;
                 }
                 Some(WorkerEvent::Metrics { reply }) => {
-                    let _ = reply.send(lock(&observed).metrics());
+                    let table = tokio::task::spawn_blocking(ipvs_table).await.unwrap_or_default();
+                    let _ = reply.send(lock(&observed).status(&lay, &table));
                 }
             }
         }

@@ -1,5 +1,8 @@
 //! The opt-in observability endpoint (keepalived-rs extension): `GET /metrics` (Prometheus
-//! text) and `GET /status` (JSON), served by hyper on the parent. Off unless
+//! text), `GET /status` (JSON) and `GET /` (the live status page: one self-contained HTML file,
+//! no external assets, that redraws itself from `/status` every second), served by hyper on
+//! the parent. Neither `/status` nor the page carries a configured secret: they are built from
+//! runtime state, addresses and names, never from `authentication`, SSL or SMTP settings. Off unless
 //! `--metrics-listen ADDR` or `global_defs { metrics_listen ADDR }`; a bare port binds
 //! 127.0.0.1. Read-only: nothing it answers changes any state.
 //!
@@ -320,6 +323,15 @@ async fn status(server: &Server) -> Status {
     }
 }
 
+/// The live status page (`GET /`): one self-contained HTML file that polls `/status`.
+pub const PAGE: &str = include_str!("status_page.html");
+
+/// Content-Security-Policy of every answer: no external assets, no framing, fetches to this
+/// listener only.
+pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+    connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
 async fn handle(
     server: Arc<Server>,
     busy: Busy,
@@ -338,6 +350,7 @@ async fn handle(
                 "text/plain; version=0.0.4; charset=utf-8",
                 render(&status(&server).await),
             ),
+            "/" => (StatusCode::OK, "text/html; charset=utf-8", PAGE.to_string()),
             "/status" => (
                 StatusCode::OK,
                 "application/json",
@@ -346,7 +359,7 @@ async fn handle(
             _ => (
                 StatusCode::NOT_FOUND,
                 "text/plain",
-                format!("{}: /metrics or /status\n", cli::version_string()),
+                format!("{}: /, /metrics or /status\n", cli::version_string()),
             ),
         }
     };
@@ -357,6 +370,17 @@ async fn handle(
     *r.status_mut() = code;
     if let Ok(v) = ctype.parse() {
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    // The page loads nothing from elsewhere and talks only to this listener.
+    for (k, v) in [
+        (hyper::header::CONTENT_SECURITY_POLICY, CSP),
+        (hyper::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (hyper::header::CACHE_CONTROL, "no-store"),
+        (hyper::header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        if let Ok(v) = v.parse() {
+            r.headers_mut().insert(k, v);
+        }
     }
     Ok(r)
 }

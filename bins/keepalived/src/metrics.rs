@@ -62,6 +62,105 @@ pub struct VrrpInstanceMetrics {
     pub adverts_received: u64,
     /// Received packets dropped, per reason (`bad_ttl`, `auth`, `vrid`, ...).
     pub drops: BTreeMap<String, u64>,
+    /// Virtual addresses (`virtual_ipaddress`, `ADDR/LEN`).
+    #[serde(default)]
+    pub vips: Vec<String>,
+    /// The master's address when known: this node's `unicast_src_ip` (or "this node") while we
+    /// are master. The runtime does not report a backup's view of the master (None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    /// The last state change this worker saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition: Option<TransitionInfo>,
+    /// What the instance tracks (`interface eth1`, `script chk_nginx`, `file f`, `process p`).
+    #[serde(default)]
+    pub tracking: Vec<String>,
+    /// Transitions to MASTER seen for this instance.
+    #[serde(default)]
+    pub become_master: u64,
+    /// Transitions out of MASTER seen for this instance.
+    #[serde(default)]
+    pub release_master: u64,
+}
+
+/// One VRRP state change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitionInfo {
+    /// Previous state (`INIT` before the first).
+    pub from: String,
+    /// New state.
+    pub to: String,
+    /// Unix time, seconds.
+    pub at: f64,
+    /// Why, as far as the states tell (the runtime reports the new state only).
+    pub reason: String,
+}
+
+impl TransitionInfo {
+    /// The usual cause of a `from` → `to` change (RFC 5798's state machine).
+    pub fn reason_for(from: &str, to: &str) -> &'static str {
+        match (from, to) {
+            ("INIT", "MASTER") => "start-up (priority 255 or state MASTER, no higher master)",
+            ("INIT", "BACKUP") => "start-up",
+            (_, "FAULT") => "fault: a tracked interface, script, file or process is down",
+            ("FAULT", _) => "fault cleared",
+            ("BACKUP", "MASTER") => "no advert from a master within the master down interval",
+            ("MASTER", "BACKUP") => "advert from a higher-priority master (or priority 0 from us)",
+            (_, "STOP") => "stopping",
+            _ => "state change",
+        }
+    }
+}
+
+/// One entry of the recent-events list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventInfo {
+    /// Unix time, seconds.
+    pub at: f64,
+    /// `vrrp`, `real_server`, `quorum`, `reload`, `config`.
+    pub kind: String,
+    /// What happened.
+    pub text: String,
+}
+
+/// Recent events kept per process (oldest dropped first).
+pub const MAX_EVENTS: usize = 50;
+
+/// Push `e` keeping at most [`MAX_EVENTS`].
+pub fn push_event(list: &mut Vec<EventInfo>, kind: &str, text: String) {
+    if list.len() >= MAX_EVENTS {
+        list.remove(0);
+    }
+    list.push(EventInfo {
+        at: now(),
+        kind: kind.into(),
+        text,
+    });
+}
+
+/// Unix time, seconds (0 if the clock is before 1970).
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// VRRP counters the runtime keeps per worker, not per instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VrrpWorkerCounters {
+    /// Gratuitous ARPs / unsolicited NAs sent.
+    pub garps_sent: u64,
+    /// Adverts rejected, any reason.
+    pub adverts_rejected: u64,
+    /// Packets for a VRID no instance has.
+    pub unknown_vrid: u64,
+    /// VIP add/remove errors.
+    pub vip_errors: u64,
+    /// Send errors.
+    pub send_errors: u64,
+    /// Rejections by reason.
+    pub rejected: BTreeMap<String, u64>,
 }
 
 /// One real server of a virtual server, as the checker reports it.
@@ -79,8 +178,50 @@ pub struct RealServerMetrics {
     pub checks: u64,
     /// Checks failed.
     pub check_failures: u64,
-    /// Duration of the last check, seconds.
+    /// Duration of the last check, seconds (0: not reported by the director).
     pub last_check_seconds: f64,
+    /// Configured weight.
+    #[serde(default)]
+    pub configured_weight: u32,
+    /// Health known (the director has reported this real server at least once).
+    #[serde(default)]
+    pub checked: bool,
+    /// Last check result: `ok`, `failed` or empty (not yet).
+    #[serde(default)]
+    pub last_check: String,
+    /// Reason of the last failure.
+    #[serde(default)]
+    pub reason: String,
+    /// Unix time of the last up/down change (0: none seen).
+    #[serde(default)]
+    pub since: f64,
+    /// IPVS active connections (when the destination is in the table).
+    #[serde(default)]
+    pub active_connections: u64,
+    /// IPVS inactive connections.
+    #[serde(default)]
+    pub inactive_connections: u64,
+    /// IPVS connections per second.
+    #[serde(default)]
+    pub cps: u64,
+    /// IPVS bytes per second in.
+    #[serde(default)]
+    pub in_bps: u64,
+    /// IPVS bytes per second out.
+    #[serde(default)]
+    pub out_bps: u64,
+}
+
+/// A virtual server (checker worker).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerInfo {
+    /// `IP:PORT/PROTO`, `FWM n`, `[group]/PROTO`.
+    pub name: String,
+    /// Quorum held (None: not reported yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_up: Option<bool>,
+    /// Real servers configured.
+    pub real_servers: usize,
 }
 
 /// IPVS counters of one service.
@@ -134,6 +275,15 @@ pub struct WorkerMetrics {
     /// IPVS destinations (checker worker).
     #[serde(default)]
     pub ipvs_destinations: Vec<IpvsDestinationMetrics>,
+    /// Virtual servers (checker worker).
+    #[serde(default)]
+    pub virtual_servers: Vec<VirtualServerInfo>,
+    /// VRRP worker-wide counters (VRRP worker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp_counters: Option<Box<VrrpWorkerCounters>>,
+    /// Recent events of this worker.
+    #[serde(default)]
+    pub events: Vec<EventInfo>,
     /// BFD sessions (BFD worker).
     #[serde(default)]
     pub bfd_sessions: Vec<BfdSessionMetrics>,
@@ -321,6 +471,9 @@ pub struct ParentMetrics {
     pub config_notes: Vec<ConfigNote>,
     /// Workers.
     pub workers: Vec<WorkerInfo>,
+    /// Recent parent events (reloads, rejected reloads, configuration notes).
+    #[serde(default)]
+    pub events: Vec<EventInfo>,
 }
 
 /// Everything `/status` shows.
@@ -448,6 +601,12 @@ pub fn render(status: &Status) -> String {
     let mut o = Out(String::new());
     let p = &status.parent;
     o.head(
+        "keepalived_up",
+        "gauge",
+        "The daemon answers (1); the third-party exporters' keepalived_up.",
+    );
+    o.val("keepalived_up", &[], 1.0);
+    o.head(
         "keepalived_info",
         "gauge",
         "keepalived-rs build information.",
@@ -547,7 +706,7 @@ pub fn render(status: &Status) -> String {
         .collect();
 
     type VF = fn(&VrrpInstanceMetrics) -> f64;
-    let vrrp_series: [(&str, &str, &str, VF); 6] = [
+    let vrrp_series: [(&str, &str, &str, VF); 8] = [
         (
             "keepalived_vrrp_state",
             "gauge",
@@ -584,6 +743,18 @@ pub fn render(status: &Status) -> String {
             "Adverts received.",
             |v| v.adverts_received as f64,
         ),
+        (
+            "keepalived_vrrp_become_master_total",
+            "counter",
+            "Transitions to MASTER seen by this VRRP worker.",
+            |v| v.become_master as f64,
+        ),
+        (
+            "keepalived_vrrp_release_master_total",
+            "counter",
+            "Transitions out of MASTER seen by this VRRP worker.",
+            |v| v.release_master as f64,
+        ),
     ];
     for (name, kind, help, f) in vrrp_series {
         o.head(name, kind, help);
@@ -615,8 +786,62 @@ pub fn render(status: &Status) -> String {
         }
     }
 
+    // Worker-wide VRRP counters (the runtime does not split them per instance).
+    let counters: Vec<&VrrpWorkerCounters> = status
+        .workers
+        .values()
+        .filter_map(|w| w.vrrp_counters.as_deref())
+        .collect();
+    type CF = fn(&VrrpWorkerCounters) -> f64;
+    let c_series: [(&str, &str, CF); 5] = [
+        (
+            "keepalived_vrrp_garp_sent_total",
+            "Gratuitous ARPs and unsolicited neighbour adverts sent (all instances).",
+            |c| c.garps_sent as f64,
+        ),
+        (
+            "keepalived_vrrp_adverts_rejected_total",
+            "Received adverts rejected, any reason (all instances).",
+            |c| c.adverts_rejected as f64,
+        ),
+        (
+            "keepalived_vrrp_unknown_vrid_total",
+            "Received adverts for a VRID no instance has.",
+            |c| c.unknown_vrid as f64,
+        ),
+        (
+            "keepalived_vrrp_vip_errors_total",
+            "Virtual address add/remove errors.",
+            |c| c.vip_errors as f64,
+        ),
+        (
+            "keepalived_vrrp_send_errors_total",
+            "Advert send errors.",
+            |c| c.send_errors as f64,
+        ),
+    ];
+    for (name, help, f) in c_series {
+        o.head(name, "counter", help);
+        for c in &counters {
+            o.val(name, &[], f(c));
+        }
+    }
+    let name = "keepalived_vrrp_rx_errors_total";
+    o.head(
+        name,
+        "counter",
+        "Received adverts rejected, per keepalived reason (packet_len_err, ip_ttl_err, \
+         adver_int_err, invalid_type_rcvd, addr_list_err, invalid_authtype, authtype_mismatch, \
+         auth_failure, ...), all instances.",
+    );
+    for c in &counters {
+        for (reason, n) in &c.rejected {
+            o.val(name, &[("reason", reason)], *n as f64);
+        }
+    }
+
     type RF = fn(&RealServerMetrics) -> f64;
-    let rs_series: [(&str, &str, &str, RF); 5] = [
+    let rs_series: [(&str, &str, &str, RF); 9] = [
         (
             "keepalived_real_server_up",
             "gauge",
@@ -652,6 +877,30 @@ pub fn render(status: &Status) -> String {
             "gauge",
             "Duration of the last health check.",
             |r| r.last_check_seconds,
+        ),
+        (
+            "keepalived_real_server_configured_weight",
+            "gauge",
+            "Configured weight.",
+            |r| f64::from(r.configured_weight),
+        ),
+        (
+            "keepalived_real_server_active_connections",
+            "gauge",
+            "IPVS active connections of the real server.",
+            |r| r.active_connections as f64,
+        ),
+        (
+            "keepalived_real_server_inactive_connections",
+            "gauge",
+            "IPVS inactive connections of the real server.",
+            |r| r.inactive_connections as f64,
+        ),
+        (
+            "keepalived_real_server_connections_per_second",
+            "gauge",
+            "IPVS connection rate of the real server.",
+            |r| r.cps as f64,
         ),
     ];
     for (name, kind, help, f) in rs_series {

@@ -188,6 +188,15 @@ impl Supervisor {
                 last_reload_success: unix_now(),
                 config_warnings: loaded.warnings().count() as u64,
                 config_notes: crate::metrics::ConfigNote::from_diagnostics(loaded.notes()),
+                events: vec![crate::metrics::EventInfo {
+                    at: crate::metrics::now(),
+                    kind: "config".into(),
+                    text: format!(
+                        "configuration loaded: {} warning(s), {} note(s)",
+                        loaded.warnings().count(),
+                        loaded.notes().count()
+                    ),
+                }],
                 ..Default::default()
             },
             links: BTreeMap::new(),
@@ -415,6 +424,11 @@ impl Supervisor {
                 if let Ok(mut sh) = self.shared.lock() {
                     sh.parent.reload_failures += 1;
                     sh.parent.config_errors = count;
+                    crate::metrics::push_event(
+                        &mut sh.parent.events,
+                        "reload",
+                        format!("reload rejected: {count} error(s), running configuration kept"),
+                    );
                 }
                 return;
             }
@@ -431,6 +445,11 @@ impl Supervisor {
         if unsupported {
             if let Ok(mut sh) = self.shared.lock() {
                 sh.parent.reload_failures += 1;
+                crate::metrics::push_event(
+                    &mut sh.parent.events,
+                    "reload",
+                    "reload rejected: instance or namespace changed (restart needed)".into(),
+                );
             }
             return;
         }
@@ -446,6 +465,15 @@ impl Supervisor {
             sh.parent.config_warnings = new.warnings().count() as u64;
             sh.parent.config_notes = crate::metrics::ConfigNote::from_diagnostics(new.notes());
             sh.parent.last_reload_success = unix_now();
+            crate::metrics::push_event(
+                &mut sh.parent.events,
+                "reload",
+                format!(
+                    "reload accepted: {} warning(s), {} note(s)",
+                    new.warnings().count(),
+                    new.notes().count()
+                ),
+            );
         }
         self.loaded = new;
         notify::reloading();

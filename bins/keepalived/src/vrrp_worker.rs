@@ -21,14 +21,17 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use vrrp_runtime::{InstanceStatus, Metrics, RuntimeOptions, State, VrrpRuntimeError};
 
 use crate::config::Loaded;
 use crate::control::HeldVip;
-use crate::metrics::{VrrpInstanceMetrics, VrrpStateMetric, WorkerMetrics};
+use crate::metrics::{
+    EventInfo, TransitionInfo, VrrpInstanceMetrics, VrrpStateMetric, VrrpWorkerCounters,
+    WorkerMetrics,
+};
 use crate::worker::{ParentLink, WorkerContext, WorkerEvent, WorkerOptions};
 use crate::{error, exit, info};
 
@@ -173,10 +176,94 @@ fn state_of(
         .unwrap_or(("INIT", v.priority))
 }
 
-/// Metrics snapshot: per instance state, priorities, adverts received and drops by reason
-/// from the runtime. Adverts sent and transitions are counted per worker, not per instance:
-/// they are attributed to the instance only when the worker runs exactly one.
+/// What this worker saw through the runtime's transition callback: per instance the last
+/// change and master counts, and the recent events.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// Per instance: last transition.
+    pub last: BTreeMap<String, TransitionInfo>,
+    /// Per instance: (became master, released master).
+    pub master_counts: BTreeMap<String, (u64, u64)>,
+    /// Recent events.
+    pub events: Vec<EventInfo>,
+}
+
+impl Seen {
+    /// Record `name` entering `to`.
+    pub fn transition(&mut self, name: &str, to: &str) {
+        let from = self
+            .last
+            .get(name)
+            .map(|t| t.to.clone())
+            .unwrap_or_else(|| "INIT".into());
+        if from == to {
+            return;
+        }
+        let reason = TransitionInfo::reason_for(&from, to).to_string();
+        let c = self.master_counts.entry(name.to_string()).or_default();
+        if to == "MASTER" {
+            c.0 += 1;
+        } else if from == "MASTER" {
+            c.1 += 1;
+        }
+        crate::metrics::push_event(
+            &mut self.events,
+            "vrrp",
+            format!("{name}: {from} -> {to} ({reason})"),
+        );
+        self.last.insert(
+            name.to_string(),
+            TransitionInfo {
+                from,
+                to: to.to_string(),
+                at: crate::metrics::now(),
+                reason,
+            },
+        );
+    }
+}
+
+fn lock_seen(m: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The runtime's transition callback: records into `seen`, then calls `inner`.
+fn recording(
+    seen: Arc<Mutex<Seen>>,
+    inner: vrrp_runtime::TransitionCallback,
+) -> vrrp_runtime::TransitionCallback {
+    Arc::new(move |name: &str, state: vrrp_runtime::State| {
+        lock_seen(&seen).transition(name, vrrp_runtime::state_name(state));
+        inner(name, state);
+    })
+}
+
+fn tracking(v: &conf_parse::model::VrrpInstance) -> Vec<String> {
+    let mut t = Vec::new();
+    for (kind, list) in [
+        ("interface", &v.track_interface),
+        ("script", &v.track_script),
+        ("file", &v.track_file),
+        ("process", &v.track_process),
+        ("bfd", &v.track_bfd),
+    ] {
+        for r in list {
+            t.push(format!("{kind} {}", r.name));
+        }
+    }
+    t
+}
+
+/// Metrics snapshot: per instance state and priorities from the runtime. The runtime counts
+/// adverts, transitions and drops per worker, not per instance: they are attributed to the
+/// instance only when the worker runs exactly one.
 pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
+    worker_metrics_seen(cfg, m, &Seen::default())
+}
+
+/// [`worker_metrics`] with what the transition callback recorded (last transition, master
+/// counts per instance, events) and the configuration's VIPs and tracking.
+pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetrics {
     let st = m.statuses();
     let insts = &cfg.config().vrrp_instances;
     let single = insts.len() == 1;
@@ -206,6 +293,23 @@ pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
                             .map(|(k, n)| ((*k).to_string(), *n))
                             .collect();
                 }
+                im.vips = v
+                    .virtual_ipaddress
+                    .iter()
+                    .map(|a| format!("{}/{}", a.addr, a.prefix_len))
+                    .collect();
+                im.tracking = tracking(v);
+                if state == VrrpStateMetric::Master {
+                    im.master = Some(match v.unicast_src_ip {
+                        Some(a) => format!("{a} (this node)"),
+                        None => "this node".into(),
+                    });
+                }
+                im.last_transition = seen.last.get(&v.name).cloned();
+                if let Some((b, r)) = seen.master_counts.get(&v.name) {
+                    im.become_master = *b;
+                    im.release_master = *r;
+                }
                 if single {
                     im.transitions = l(&m.became_master) + l(&m.became_backup) + l(&m.became_fault);
                     im.adverts_sent = l(&m.adverts_sent);
@@ -213,6 +317,24 @@ pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
                 im
             })
             .collect(),
+        vrrp_counters: Some(Box::new(VrrpWorkerCounters {
+            garps_sent: l(&m.garps_sent),
+            adverts_rejected: l(&m.adverts_rejected),
+            unknown_vrid: l(&m.unknown_vrid),
+            vip_errors: l(&m.vip_errors),
+            send_errors: l(&m.send_errors),
+            rejected: m
+                .rx
+                .lock()
+                .map(|g| {
+                    g.rejected
+                        .iter()
+                        .map(|(k, n)| ((*k).to_string(), *n))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })),
+        events: seen.events.clone(),
         ..Default::default()
     }
 }
@@ -302,9 +424,10 @@ fn clear_stats(m: &Metrics) {
 pub async fn main(mut ctx: WorkerContext) -> i32 {
     crate::log::install();
     let metrics = Arc::new(Metrics::default());
+    let seen = Arc::new(Mutex::new(Seen::default()));
     let mut cfg = ctx.config.clone();
     let syncd = crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()));
-    let code = run(&mut ctx, &mut cfg, &metrics, &syncd).await;
+    let code = run(&mut ctx, &mut cfg, &metrics, &seen, &syncd).await;
     syncd.stop();
     code
 }
@@ -313,6 +436,7 @@ async fn run(
     ctx: &mut WorkerContext,
     cfg: &mut Loaded,
     metrics: &Arc<Metrics>,
+    seen: &Arc<Mutex<Seen>>,
     syncd: &crate::syncd::SyncCtl,
 ) -> i32 {
     let mut running = match start(
@@ -320,7 +444,7 @@ async fn run(
         &ctx.options,
         &ctx.link,
         metrics,
-        syncd.transition_callback(),
+        recording(seen.clone(), syncd.transition_callback()),
     ) {
         Ok(r) => r,
         Err(code) => return code,
@@ -404,7 +528,8 @@ async fn run(
                 }
                 Some(WorkerEvent::ClearStats) => clear_stats(metrics),
                 Some(WorkerEvent::Metrics { reply }) => {
-                    let _ = reply.send(worker_metrics(cfg, metrics));
+                    let snap = lock_seen(seen).clone();
+                    let _ = reply.send(worker_metrics_seen(cfg, metrics, &snap));
                 }
             }
         }

@@ -208,6 +208,7 @@ impl Builder {
                     g.checker_log_all_failures = self.boolean(st).unwrap_or(true)
                 }
                 "no_email_faults" => g.no_email_faults = true,
+                "metrics_allow" => self.metrics_allow(st, &mut g.metrics_allow),
                 "notify_fifo" => self.notify_fifo(st, "", &mut g.notify_fifo),
                 "notify_fifo_script" => self.notify_fifo_script(st, "", &mut g.notify_fifo),
                 "vrrp_notify_fifo" => self.notify_fifo(st, "vrrp_", &mut g.vrrp_notify_fifo),
@@ -238,7 +239,6 @@ impl Builder {
                         }
                     }
                 }
-                "metrics_allow" => self.metrics_allow(st, &mut g.metrics_allow),
                 _ if self.global_typed(g, st) => {}
                 _ => {
                     self.global_untyped_checks(st);
