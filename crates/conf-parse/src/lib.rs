@@ -264,7 +264,17 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(
     let mut b = build::Builder::new();
     let mut config = Config::default();
     let mut tb = tree::TreeBuilder::new(lines);
+    let mut first_unexpected_open: Option<Span> = None;
+    let note_braces = |d: &[Diagnostic], first: &mut Option<Span>| {
+        if first.is_none() {
+            *first = d
+                .iter()
+                .find(|d| d.code == Code::UnexpectedOpenBrace)
+                .map(|d| d.span.clone());
+        }
+    };
     while let Some(st) = tb.next_root() {
+        note_braces(&tb.diags, &mut first_unexpected_open);
         diagnostics.append(&mut tb.diags);
         b.add_root(&mut config, &st);
         drop(st);
@@ -273,8 +283,15 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(
         }
         diagnostics.append(&mut b.diags);
     }
+    note_braces(&tb.diags, &mut first_unexpected_open);
     diagnostics.append(&mut tb.diags);
     drop(tb);
+    // Each ignored `{` leaves keepalived's raw brace count one short at the end, unless an
+    // extra `}` made up for it.
+    let count = |c: Code| diagnostics.iter().filter(|d| d.code == c).count();
+    if count(Code::UnexpectedOpenBrace) > count(Code::ExtraBrace) {
+        config.unbalanced_from = first_unexpected_open.map(Loc);
+    }
     b.finish(&mut config);
     diagnostics.append(&mut b.diags);
     (config, diagnostics, b.untyped)

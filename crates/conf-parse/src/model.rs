@@ -98,6 +98,11 @@ pub struct Config {
     pub interface_up_down_delays: Vec<IfUpDownDelay>,
     /// Other recognized top-level statements (track_group, linkbeat_interfaces, ...).
     pub extra: Vec<Stmt>,
+    /// Where the braces stopped balancing: the first unexpected (ignored) `{`, when no extra
+    /// `}` made up for it. keepalived's worker processes skip inactive blocks by counting raw
+    /// braces, so from there on they see none of the configuration: scripts after this point
+    /// do not count for the script-security check (verdict parity with the reference).
+    pub unbalanced_from: Option<Loc>,
 }
 
 /// A script with its user: `"/path/x arg" [username [groupname]]`.

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Code, ConfigErr, Diagnostic, Severity, Span};
+use crate::diag::{Code, ConfigErr, Diagnostic, Loc, Severity, Span};
 use crate::model::{CheckerKind, Config};
 use crate::Parsed;
 
@@ -239,10 +239,11 @@ pub fn system_checks_with(
         return out;
     }
     let mut any_script = false;
+    let seen = |l: &Loc| seen_by_workers(config, l);
     for s in &config.vrrp_scripts {
         let prog = s.script.split_whitespace().next().unwrap_or("");
         match resolve(prog) {
-            Some(p) if executable(&p) => any_script = true,
+            Some(p) if executable(&p) => any_script |= seen(&s.loc),
             _ => out.push(
                 Diagnostic::new(
                     Severity::Error,
@@ -272,7 +273,7 @@ pub fn system_checks_with(
         .flatten()
         {
             let prog = n.command.split_whitespace().next().unwrap_or("");
-            if resolve(prog).is_some_and(|p| executable(&p)) {
+            if resolve(prog).is_some_and(|p| executable(&p)) && seen(&v.loc) {
                 any_script = true;
             }
         }
@@ -318,7 +319,11 @@ fn checker_script_security(
         name_in_db("/etc/passwd", u) && g.as_deref().is_none_or(|g| name_in_db("/etc/group", g))
     });
     let mut first: Option<&Span> = None;
-    for vs in &config.virtual_servers {
+    for vs in config
+        .virtual_servers
+        .iter()
+        .filter(|vs| seen_by_workers(config, &vs.loc))
+    {
         let vs_scripts = [&vs.quorum_up, &vs.quorum_down]
             .into_iter()
             .flatten()
@@ -358,6 +363,15 @@ fn checker_script_security(
             )
             .with_hint("add `enable_script_security` (and `script_user`) to global_defs"),
         );
+    }
+}
+
+/// Whether keepalived's worker processes see the configuration at `l`: not after the point
+/// where the braces stopped balancing ([`Config::unbalanced_from`]).
+fn seen_by_workers(config: &Config, l: &Loc) -> bool {
+    match &config.unbalanced_from {
+        None => true,
+        Some(c) => !(l.0.file == c.0.file && l.0.line > c.0.line),
     }
 }
 

@@ -229,3 +229,42 @@ fn large_config() {
     assert!(r.diagnostics.len() >= 20);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+// Proves the script-security verdict follows keepalived's worker processes when a `{` was
+// ignored (an unclosed block swallowed the next block's opening): the workers count raw
+// braces and see nothing after that point, so a MISC_CHECK there is no security violation
+// (the reference 2.2.7 exits 5); before that point, or with balanced braces, it is (exit 6).
+#[test]
+fn script_security_after_an_ignored_open_brace() {
+    let ifaces: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let vs = "virtual_server 192.0.2.80 53 {\n    lb_algo rr\n    lb_kind NAT\n    protocol UDP\n    real_server 198.51.100.22 53 {\n        weight 1\n        MISC_CHECK {\n            misc_path \"/bin/true\"\n        }\n    }\n}\n";
+    let code = |text: &str| {
+        conf_parse::check_str_with(
+            text,
+            "k.conf",
+            &conf_parse::ParseOptions::default(),
+            &ifaces,
+            &|_| true,
+        )
+        .exit_code
+    };
+    // balanced: the check script is a security violation
+    assert_eq!(
+        code(&format!("global_defs {{\n    router_id a\n}}\n{vs}")),
+        6
+    );
+    // vrrp_script left open: `global_defs {` inside it is ignored, the workers see no more
+    assert_eq!(
+        code(&format!(
+            "vrrp_script x {{\n    script \"/bin/true\"\nglobal_defs {{\n    router_id a\n}}\n{vs}"
+        )),
+        5
+    );
+    // the MISC_CHECK before the ignored `{` is still seen
+    assert_eq!(
+        code(&format!(
+            "{vs}vrrp_script x {{\n    script \"/bin/true\"\nglobal_defs {{\n    router_id a\n}}\n"
+        )),
+        6
+    );
+}

@@ -63,7 +63,7 @@ mod tcp;
 pub mod tls;
 pub mod udp;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use body_regex::UrlRegex;
@@ -140,13 +140,22 @@ impl CheckContext {
         })
     }
 
-    /// A process-wide default context (built on first use).
+    /// A default context per thread (built on first use). Per thread, not per process: its
+    /// TCP socket pool holds sockets of the network namespace they were made in, and threads
+    /// of one process may live in different namespaces (a check run in another namespace
+    /// must never reuse them).
     pub fn shared() -> Result<Self, Error> {
-        static CTX: OnceLock<Result<CheckContext, String>> = OnceLock::new();
-        match CTX.get_or_init(|| CheckContext::new(Limits::default()).map_err(|e| e.to_string())) {
-            Ok(c) => Ok(c.clone()),
-            Err(e) => Err(Error::Tls(e.clone())),
+        thread_local! {
+            static CTX: std::cell::OnceCell<Result<CheckContext, String>> =
+                const { std::cell::OnceCell::new() };
         }
+        CTX.with(|c| {
+            match c.get_or_init(|| CheckContext::new(Limits::default()).map_err(|e| e.to_string()))
+            {
+                Ok(c) => Ok(c.clone()),
+                Err(e) => Err(Error::Tls(e.clone())),
+            }
+        })
     }
 }
 

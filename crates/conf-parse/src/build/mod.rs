@@ -90,6 +90,8 @@ pub(crate) fn keep_checked(c: &mut Config) {
         linkbeat_interfaces,
         interface_up_down_delays,
         extra,
+        // read: system checks (script security)
+        unbalanced_from: _,
     } = c;
     *interface_up_down_delays = Vec::new();
     // linkbeat_interfaces: read by system checks (interfaces exist)
