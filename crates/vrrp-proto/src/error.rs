@@ -229,9 +229,9 @@ impl RxError {
             | RxError::AhReplay { .. } => "auth_failure",
             RxError::AhNextHeader(_) => "ah_next_header",
             RxError::IntervalMismatch { .. } => "adver_int_err",
-            RxError::CastMismatch { .. }
-            | RxError::AddrCount { .. }
-            | RxError::AddrMissing(_) => "addr_list_err",
+            RxError::CastMismatch { .. } | RxError::AddrCount { .. } | RxError::AddrMissing(_) => {
+                "addr_list_err"
+            }
             RxError::UnknownUnicastSource(_) => "unknown_unicast_src",
         }
     }

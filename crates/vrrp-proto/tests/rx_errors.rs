@@ -381,7 +381,10 @@ fn count_vs_length_and_padding() {
 fn address_list_mismatch_rejected_unless_skipped() {
     let ours = vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 101))];
     let e = validate_packet(&v3ok(), &ctx(Version::V3, AuthConfig::None, &ours)).unwrap_err();
-    assert!(matches!(e, RxError::AddrMissing(a) if a == ours[0]), "{e:?}");
+    assert!(
+        matches!(e, RxError::AddrMissing(a) if a == ours[0]),
+        "{e:?}"
+    );
     assert_eq!(e.counter(), "addr_list_err");
     let mut counters = RxCounters::default();
     counters.reject(&e);
@@ -392,7 +395,10 @@ fn address_list_mismatch_rejected_unless_skipped() {
     let two = vec![ours[0], IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100))];
     let e = validate_packet(&v3ok(), &ctx(Version::V3, AuthConfig::None, &two)).unwrap_err();
     assert_eq!(e, RxError::AddrCount { got: 1, ours: 2 });
-    assert!(e.to_string().contains("unexpected ip number count 1"), "{e}");
+    assert!(
+        e.to_string().contains("unexpected ip number count 1"),
+        "{e}"
+    );
     let mut c = ctx(Version::V3, AuthConfig::None, &two);
     c.check_addresses = false;
     let a = validate_packet(&v3ok(), &c).unwrap();
