@@ -93,7 +93,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
     s("nftables_counters").todo(NO_FIREWALL),
     s("vrrp_check_unicast_src").imp(&["lab_global_check_unicast_src"]),
-    s("vrrp_skip_check_adv_addr").todo(super::vrrp::SKIP_CHECK),
+    s("vrrp_skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
     s("vrrp_strict").todo(
         "only changes the default of `accept`; keepalived's strict checks and its firewall blocking are not applied",
     ),
