@@ -85,7 +85,7 @@ pub enum RxError {
     #[error("TTL/hop limit {0} is not 255")]
     Ttl(u8),
     /// VRRP version differs from ours.
-    #[error("VRRP version {got} (ours {ours})")]
+    #[error("wrong VRRP version {got}, expected {ours}")]
     Version {
         /// Received.
         got: u8,
@@ -143,6 +143,18 @@ pub enum RxError {
         /// VRRP length received.
         len: usize,
     },
+    /// The advert's address count differs from ours (keepalived 2.2.7: "received an
+    /// unexpected ip number count"; discarded unless `skip_check_adv_addr` for the master).
+    #[error("unexpected ip number count {got}, expected {ours}")]
+    AddrCount {
+        /// Count received.
+        got: u8,
+        /// Our number of virtual addresses.
+        ours: usize,
+    },
+    /// One of our virtual addresses is not in the advert (same count).
+    #[error("ip address associated with VRID not present in advert: {0}")]
+    AddrMissing(IpAddr),
     /// v2: advert interval differs from ours (RFC 3768 §7.1: MUST discard).
     #[error("advert interval {got}s differs from ours {ours}s")]
     IntervalMismatch {
@@ -175,6 +187,37 @@ impl From<crate::auth_hmac::AuthExtError> for RxError {
 }
 
 impl RxError {
+    /// A short name of the reason itself (finer than [`RxError::counter`]: a wrong password
+    /// and an AH replay share `auth_failure`), for keying log rate limits.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RxError::Truncated { .. } => "truncated",
+            RxError::BadIpHeader(_) => "ip_header",
+            RxError::IpLength { .. } => "ip_length",
+            RxError::Protocol(_) => "protocol",
+            RxError::Ttl(_) => "ttl",
+            RxError::Version { .. } => "version",
+            RxError::Type(_) => "type",
+            RxError::Checksum => "checksum",
+            RxError::VridMismatch(_) => "vrid",
+            RxError::InvalidAuthType(_) => "invalid_auth_type",
+            RxError::AuthTypeMismatch { .. } => "auth_type",
+            RxError::AuthPassword => "password",
+            RxError::AhIcv => "ah_icv",
+            RxError::AhSpi { .. } => "ah_spi",
+            RxError::AhNextHeader(_) => "ah_next_header",
+            RxError::AhReplay { .. } => "ah_replay",
+            RxError::AddrCountLength { .. } => "length",
+            RxError::AddrCount { .. } => "addr_count",
+            RxError::AddrMissing(_) => "addr_missing",
+            RxError::IntervalMismatch { .. } => "interval",
+            RxError::CastMismatch { .. } => "cast",
+            RxError::UnknownUnicastSource(_) => "unicast_source",
+            RxError::Family => "family",
+            RxError::AuthExt(e) => e.counter(),
+        }
+    }
+
     /// The counter this rejection increments.
     pub fn counter(&self) -> &'static str {
         match self {
@@ -196,7 +239,9 @@ impl RxError {
             | RxError::AhReplay { .. } => "auth_failure",
             RxError::AhNextHeader(_) => "ah_next_header",
             RxError::IntervalMismatch { .. } => "adver_int_err",
-            RxError::CastMismatch { .. } => "addr_list_err",
+            RxError::CastMismatch { .. } | RxError::AddrCount { .. } | RxError::AddrMissing(_) => {
+                "addr_list_err"
+            }
             RxError::UnknownUnicastSource(_) => "unknown_unicast_src",
             RxError::AuthExt(e) => e.counter(),
         }
@@ -210,7 +255,8 @@ pub struct RxCounters {
     pub advert_rcvd: u64,
     /// Accepted adverts with priority 0.
     pub pri_zero_rcvd: u64,
-    /// Accepted adverts whose address list differed (counted, not rejected, like keepalived).
+    /// Accepted adverts whose address list differed (the check skipped for the known master
+    /// by `skip_check_adv_addr`; otherwise such an advert is a rejection).
     pub addr_list_err: u64,
     /// Rejections by counter name.
     pub rejected: std::collections::BTreeMap<&'static str, u64>,

@@ -34,7 +34,8 @@ pub enum Reason {
     Startup,
     /// Address owner (priority 255) takes over immediately at startup (RFC 5798 §6.4.1).
     AddressOwner,
-    /// `state MASTER` configured: take over at once (keepalived).
+    /// `state MASTER` configured (kept for callers; keepalived 2.2.7 and this state machine make
+    /// a non-owner listen for a Master_Down_Interval first, so no transition carries it now).
     ConfiguredMaster,
     /// Master_Down_Timer fired: the master stopped advertising.
     MasterNoResponse,
@@ -436,20 +437,16 @@ impl VirtualRouter {
         if self.cfg.priority == Priority::OWNER && !self.in_sync_group {
             // §6.4.1: "If the Priority = 255 ... transition to the Master state".
             self.become_master(now, Reason::AddressOwner, out);
-        } else if self.cfg.priority == Priority::OWNER
-            || self.cfg.initial_state == InitialState::Master
-        {
-            // keepalived vrrp_init_state: Backup with a 1 µs down timer, so a configured master
-            // (or an owner in a sync group) takes over at once unless the group holds it.
+        } else if self.cfg.priority == Priority::OWNER {
+            // keepalived vrrp_init_state: an owner in a sync group goes Backup with a 1 µs down
+            // timer, so it takes over at once unless the group holds it.
             self.transition(State::Backup, Reason::Startup, out);
-            let reason = if self.cfg.priority == Priority::OWNER {
-                Reason::AddressOwner
-            } else {
-                Reason::ConfiguredMaster
-            };
-            self.start_backup_timer(now, Duration::from_micros(1), reason);
+            self.start_backup_timer(now, Duration::from_micros(1), Reason::AddressOwner);
         } else {
-            // §6.4.1: else set Master_Down_Timer to Master_Down_Interval, go Backup.
+            // §6.4.1: else set Master_Down_Timer to Master_Down_Interval, go Backup. keepalived
+            // 2.2.7 does the same for `state MASTER` below 255 (vrrp_init_state: only the owner
+            // or a reload's master skips the wait): it listens first, so a restarted backup
+            // configured `state MASTER` never claims a VIP another master holds.
             self.transition(State::Backup, Reason::Startup, out);
             let d = self.master_down_interval();
             self.start_backup_timer(now, d, Reason::MasterNoResponse);
@@ -1019,10 +1016,12 @@ mod tests {
         let vrid = Vrid::new(7).unwrap();
         let mut cfg = RouterConfig::new(vrid, Version::V2, me, vec![]);
         cfg.initial_state = InitialState::Master;
-        let t = Instant::now();
+        let t0 = Instant::now();
         let mut m = VirtualRouter::new(cfg.clone());
-        m.handle(t, Input::Startup);
-        m.handle(t + Duration::from_millis(1), Input::Timer);
+        m.handle(t0, Input::Startup);
+        // `state MASTER` below 255 listens for a Master_Down_Interval first (keepalived 2.2.7).
+        let t = t0 + m.master_down_interval();
+        m.handle(t, Input::Timer);
         assert_eq!(m.state(), State::Master);
         m.handle(t, Input::PriorityChange(-10));
         let mut new = cfg.clone();

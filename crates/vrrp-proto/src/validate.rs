@@ -48,8 +48,9 @@ pub struct ReceiveContext<'a> {
     pub advert_interval: AdvertInterval,
     /// Our virtual addresses (for the address-list check).
     pub vips: &'a [IpAddr],
-    /// Whether to compare the address list (keepalived: always unless `skip_check_adv_addr`
-    /// is set and the advert comes from the master we already know).
+    /// Whether a differing address list rejects the advert ([`RxError::AddrCount`],
+    /// [`RxError::AddrMissing`]); keepalived: always unless `skip_check_adv_addr` is set and
+    /// the advert comes from the master we already follow (then it is only flagged).
     pub check_addresses: bool,
     /// Unicast peers are configured (TTL check off, destination must be unicast).
     pub unicast: bool,
@@ -96,7 +97,8 @@ pub struct Accepted {
     pub advert: AdvertRepr,
     /// AH sequence number (to store as the new `ah_last_seq`).
     pub ah_seq: Option<u32>,
-    /// Address list differs from ours (counted as `addr_list_err`, not rejected).
+    /// Address list differs from ours, accepted because the check was off
+    /// (`skip_check_adv_addr` for the known master); counted as `addr_list_err`.
     pub addr_list_mismatch: bool,
     /// v3 interval differs from ours (RFC 5798 §7.1 SHOULD log; not a rejection).
     pub interval_mismatch: bool,
@@ -199,6 +201,17 @@ pub fn validate<'a>(
         }
     };
 
+    // Version first: its nibble decides the layout the length checks below assume, so a
+    // foreign version is reported as what it is, not as a length error.
+    if let Some(&vt) = vrrp_bytes.first() {
+        if vt >> 4 != ctx.version.number() {
+            return Err(RxError::Version {
+                got: vt >> 4,
+                ours: ctx.version.number(),
+            });
+        }
+    }
+
     // Complete VRRP message present (RFC 5798 §7.1: MUST verify the packet length).
     if vrrp_bytes.len() < HEADER_LEN {
         return Err(RxError::Truncated {
@@ -232,14 +245,6 @@ pub fn validate<'a>(
     if !ctx.unicast && ttl != VRRP_TTL {
         return Err(RxError::Ttl(ttl));
     }
-    // Version.
-    if p.version_number() != ctx.version.number() {
-        return Err(RxError::Version {
-            got: p.version_number(),
-            ours: ctx.version.number(),
-        });
-    }
-
     let mut ah_seq = None;
     if ctx.version == Version::V2 {
         // Authentication (RFC 3768 §7.1 / RFC 2338).
@@ -344,21 +349,31 @@ pub fn validate<'a>(
         return Err(RxError::UnknownUnicastSource(src));
     }
 
-    // Address list (RFC 5798 §7.1 MAY verify): counted, not rejected (keepalived). Compared
-    // on the raw bytes: every configured VIP must appear in the advert.
-    let addr_list_mismatch = if usize::from(p.count()) != ctx.vips.len() {
-        true
-    } else if ctx.check_addresses {
+    // Address list (RFC 3768 §7.1 / RFC 5798 §7.1): keepalived 2.2.7 discards an advert whose
+    // address count or addresses differ from ours ("unexpected ip number count"), unless
+    // `skip_check_adv_addr` and the advert is from the master we follow; then it is accepted
+    // and only flagged. Compared on the raw bytes: every configured VIP must appear.
+    // Skipped, only a differing count is flagged (the addresses are not compared).
+    let count_differs = usize::from(p.count()) != ctx.vips.len();
+    if ctx.check_addresses {
+        if count_differs {
+            return Err(RxError::AddrCount {
+                got: p.count(),
+                ours: ctx.vips.len(),
+            });
+        }
         let list = p.addr_bytes();
         let alen = ctx.family.addr_len();
-        !ctx.vips.iter().all(|v| match v {
-            IpAddr::V4(a) if alen == 4 => list.chunks_exact(4).any(|c| c == a.octets()),
-            IpAddr::V6(a) if alen == 16 => list.chunks_exact(16).any(|c| c == a.octets()),
-            _ => false,
-        })
-    } else {
-        false
-    };
+        let missing = ctx.vips.iter().find(|v| match v {
+            IpAddr::V4(a) if alen == 4 => !list.chunks_exact(4).any(|c| c == a.octets()),
+            IpAddr::V6(a) if alen == 16 => !list.chunks_exact(16).any(|c| c == a.octets()),
+            _ => true,
+        });
+        if let Some(&v) = missing {
+            return Err(RxError::AddrMissing(v));
+        }
+    }
+    let addr_list_mismatch = count_differs;
     let interval_mismatch = match ctx.advert_interval {
         AdvertInterval::V3(a) => ctx.version == Version::V3 && p.adver_int_v3() != a,
         AdvertInterval::V2Secs(_) => false,
@@ -388,7 +403,7 @@ pub struct AcceptedView<'a> {
     pub packet: Packet<&'a [u8]>,
     /// AH sequence number.
     pub ah_seq: Option<u32>,
-    /// Address list differs from ours (counted, not rejected).
+    /// Address list differs from ours, accepted because the check was off.
     pub addr_list_mismatch: bool,
     /// v3 interval differs from ours (reported only).
     pub interval_mismatch: bool,

@@ -212,20 +212,40 @@ fn owner_becomes_master_at_startup() {
     assert_eq!(r.priority(), Priority::OWNER);
 }
 
-// keepalived `state MASTER`: Backup with a 1 µs down timer, so it takes over at once unless
-// an advert from a better master arrives first.
+// keepalived 2.2.7 `state MASTER` below priority 255: Backup with the full Master_Down_Interval
+// (vrrp_init_state), like any backup; only the owner takes over at once. (Corrected by issue 26:
+// this used to assert a takeover after 1 µs.)
 #[test]
-fn configured_master_takes_over_at_once() {
+fn configured_master_below_owner_listens_first() {
     let c = Clock::new();
     let mut k = cfg(Version::V3, 100, 1);
     k.initial_state = InitialState::Master;
     let mut r = VirtualRouter::new(k);
-    r.handle(c.at(ms(0)), Input::Startup);
-    assert_eq!(r.next_deadline(), Some(c.at(us(1))));
-    let acts = r.handle(c.at(us(1)), Input::Timer);
+    let acts = r.handle(c.at(ms(0)), Input::Startup);
     assert_eq!(
         notifies(&acts),
-        vec![(State::Backup, State::Master, Reason::ConfiguredMaster)]
+        vec![(State::Initialize, State::Backup, Reason::Startup)]
+    );
+    let mdi = r.master_down_interval();
+    assert_eq!(r.next_deadline(), Some(c.at(ms(0)) + mdi));
+    // A higher-priority master heard meanwhile keeps it Backup, sending nothing.
+    let acts = r.handle(c.at(ms(500)), advert_in(ip(2), adv(Version::V3, 200, 100)));
+    assert!(
+        !acts
+            .iter()
+            .any(|a| matches!(a, Action::SendAdvert { .. } | Action::SendGarp { .. })),
+        "{acts:?}"
+    );
+    assert_eq!(r.state(), State::Backup);
+    // Alone, it takes over once the interval runs out.
+    let mut k = cfg(Version::V3, 100, 1);
+    k.initial_state = InitialState::Master;
+    let mut r = VirtualRouter::new(k);
+    r.handle(c.at(ms(0)), Input::Startup);
+    let acts = r.handle(c.at(ms(0)) + mdi, Input::Timer);
+    assert_eq!(
+        notifies(&acts),
+        vec![(State::Backup, State::Master, Reason::MasterNoResponse)]
     );
 }
 

@@ -197,6 +197,16 @@ fn version_mismatch() {
     let e = validate_packet(&b, &ctx(Version::V3, AuthConfig::None, &v)).unwrap_err();
     assert_eq!(e, RxError::Version { got: 4, ours: 3 });
     assert_eq!(e.counter(), "version_err");
+    // The version is checked before the length its nibble implies (issue 26): versions 0, 1, 3,
+    // 4 and 15 on a v2 advert's 20 bytes are version errors, not "address count ... length".
+    let mut v2 = bytes(&pkt(Version::V2, Auth::None, GROUP, 255));
+    for ver in [0u8, 1, 3, 4, 15] {
+        v2[20] = (ver << 4) | 1;
+        fix_vrrp(&mut v2, 20, false);
+        let e = validate_packet(&v2, &ctx(Version::V2, AuthConfig::None, &v)).unwrap_err();
+        assert_eq!(e, RxError::Version { got: ver, ours: 2 }, "version {ver}");
+        assert_eq!(e.counter(), "version_err");
+    }
 }
 
 // Proves a type other than ADVERTISEMENT is rejected.
@@ -363,26 +373,39 @@ fn count_vs_length_and_padding() {
     assert!(validate_packet(&long, &ctx(Version::V3, AuthConfig::None, &v)).is_err());
 }
 
-// Proves address-list mismatches are counted but not rejected (keepalived), and that
-// skip_check_adv_addr (check_addresses = false) skips the comparison but not the count check.
+// Proves an advert whose address list differs from ours is rejected as keepalived 2.2.7 does
+// ("unexpected ip number count", counted as addr_list_err), a missing address too, and that
+// skip_check_adv_addr (check_addresses = false) accepts both, flagging a differing count only.
+// (Corrected by issue 26: this used to assert acceptance with the check on.)
 #[test]
-fn address_list_mismatch_counted() {
+fn address_list_mismatch_rejected_unless_skipped() {
     let ours = vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 101))];
-    let a = validate_packet(&v3ok(), &ctx(Version::V3, AuthConfig::None, &ours)).unwrap();
-    assert!(a.addr_list_mismatch);
+    let e = validate_packet(&v3ok(), &ctx(Version::V3, AuthConfig::None, &ours)).unwrap_err();
+    assert!(
+        matches!(e, RxError::AddrMissing(a) if a == ours[0]),
+        "{e:?}"
+    );
+    assert_eq!(e.counter(), "addr_list_err");
     let mut counters = RxCounters::default();
-    counters.accept(&a);
-    assert_eq!(counters.addr_list_err, 1);
+    counters.reject(&e);
+    assert_eq!(counters.get("addr_list_err"), 1);
     let mut c = ctx(Version::V3, AuthConfig::None, &ours);
     c.check_addresses = false;
     assert!(!validate_packet(&v3ok(), &c).unwrap().addr_list_mismatch);
     let two = vec![ours[0], IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100))];
+    let e = validate_packet(&v3ok(), &ctx(Version::V3, AuthConfig::None, &two)).unwrap_err();
+    assert_eq!(e, RxError::AddrCount { got: 1, ours: 2 });
+    assert!(
+        e.to_string().contains("unexpected ip number count 1"),
+        "{e}"
+    );
     let mut c = ctx(Version::V3, AuthConfig::None, &two);
     c.check_addresses = false;
-    assert!(
-        validate_packet(&v3ok(), &c).unwrap().addr_list_mismatch,
-        "count differs"
-    );
+    let a = validate_packet(&v3ok(), &c).unwrap();
+    assert!(a.addr_list_mismatch, "count differs");
+    let mut counters = RxCounters::default();
+    counters.accept(&a);
+    assert_eq!(counters.addr_list_err, 1);
 }
 
 // Proves unicast/multicast mismatch and unknown unicast sources are rejected.

@@ -447,14 +447,17 @@ pub(crate) fn instance_spec(
         master_refresh_repeat: inst
             .garp_master_refresh_repeat
             .unwrap_or(g.vrrp_garp_master_refresh_repeat),
+        // keepalived: unset, these are the global GARP delay and repeat (not the instance's
+        // garp_master_*), 0 in strict mode.
         lower_prio_delay: inst
             .garp_lower_prio_delay
             .or(g.vrrp_garp_lower_prio_delay)
+            .or((!strict).then_some(g.vrrp_garp_master_delay))
             .filter(|d| !d.is_zero()),
         lower_prio_repeat: inst
             .garp_lower_prio_repeat
             .or(g.vrrp_garp_lower_prio_repeat)
-            .unwrap_or(0),
+            .unwrap_or(if strict { 0 } else { g.vrrp_garp_master_repeat }),
     };
     let mcast_group = match (inst.mcast_dst_ip, family) {
         (Some(a), _) => a,

@@ -166,6 +166,7 @@ pub(crate) fn run_loop(
         bfd_up: BTreeMap::new(),
         groups: BTreeMap::new(),
         pacers: crate::garp::Pacers::from_config(&config),
+        rxlog: crate::rxlog::RxLog::default(),
     };
     for ci in &config.vrrp_instances {
         if let Some(inst) = rt.build_instance(&config, ci, &mut env) {

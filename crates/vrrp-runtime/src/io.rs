@@ -383,7 +383,6 @@ impl Rt {
         let inst = &self.insts[i];
         let peers: Vec<IpAddr> = inst.spec.unicast_peers.iter().map(|p| p.addr).collect();
         let rc = inst.vr.config();
-        let known_master = inst.vr.master_addr() == Some(src);
         let ctx = ReceiveContext {
             version: inst.spec.version,
             family: inst.spec.family,
@@ -391,7 +390,9 @@ impl Rt {
             auth: inst.spec.auth,
             advert_interval: inst.spec.interval,
             vips: &rc.vips,
-            check_addresses: !(inst.spec.skip_check_adv_addr && known_master),
+            check_addresses: inst
+                .vr
+                .check_addresses_for(src, inst.spec.skip_check_adv_addr),
             unicast: !peers.is_empty(),
             unicast_peers: &peers,
             check_unicast_src: inst.spec.check_unicast_src,
@@ -417,10 +418,12 @@ impl Rt {
         match validate(rx, &ctx).and_then(|v| v.to_accepted()) {
             Err(e) => {
                 self.metrics.rejected(&inst.spec.name, &e);
-                log::debug!(
-                    "VRRP_Instance({}) advert from {src} rejected: {e}",
-                    inst.spec.name
-                );
+                let name = &inst.spec.name;
+                for line in self.rxlog.reject(at, name, e.reason(), || {
+                    format!("VRRP_Instance({name}) advert from {src} rejected: {e}")
+                }) {
+                    log::info!("{line}");
+                }
             }
             Ok(acc) => {
                 // unicast_peer min_ttl / max_ttl.
@@ -428,12 +431,33 @@ impl Rt {
                     let lo = p.min_ttl.unwrap_or(0);
                     let hi = p.max_ttl.unwrap_or(255);
                     if acc.ttl < lo || acc.ttl > hi {
-                        self.metrics
-                            .reject(Some(&inst.spec.name), "ttl_out_of_range");
+                        let name = &inst.spec.name;
+                        self.metrics.reject(Some(name), "ttl_out_of_range");
+                        for line in self.rxlog.reject(at, name, "ttl_out_of_range", || {
+                            format!(
+                                "VRRP_Instance({name}) TTL {} from {src} not in range [{lo}, {hi}]",
+                                acc.ttl
+                            )
+                        }) {
+                            log::info!("{line}");
+                        }
                         return;
                     }
                 }
                 self.metrics.accepted(&inst.spec.name, &acc);
+                if acc.addr_list_mismatch {
+                    // `skip_check_adv_addr`: the master we follow changed its address list.
+                    let name = &inst.spec.name;
+                    let (got, ours) = (acc.advert.addrs.len(), rc.vips.len());
+                    for line in self.rxlog.reject(at, name, "addr_list_skipped", || {
+                        format!(
+                            "VRRP_Instance({name}) advert from {src} lists {got} address(es) \
+                             differing from our {ours}; accepted (skip_check_adv_addr)"
+                        )
+                    }) {
+                        log::info!("{line}");
+                    }
+                }
                 if let Some(s) = acc.ah_seq {
                     self.insts[i].ah_last_seq = s;
                 }

@@ -23,6 +23,7 @@
 //! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
 //! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
 //! | `status` | typed state and per-reason receive counters ([`Metrics`], [`InstanceStatus`]) |
+//! | `rxlog` | rate-limited logging of rejected adverts, per instance and reason, with a summary of what was not logged |
 //! | `config` | from conf-parse's model to an instance's spec |
 //!
 //! Only `kernel` and `io` call `netplat`.
@@ -53,6 +54,7 @@ mod reload;
 mod routes;
 mod rules;
 mod runtime;
+mod rxlog;
 mod scripts;
 mod sock;
 mod status;

@@ -38,6 +38,8 @@ pub(crate) struct Rt {
     pub(crate) groups: BTreeMap<String, GroupRt>,
     /// Gratuitous ARP/NA pacing per interface (`garp_group`, `vrrp_garp_interval`).
     pub(crate) pacers: crate::garp::Pacers,
+    /// Rate limit of the rejected-advert log lines.
+    pub(crate) rxlog: crate::rxlog::RxLog,
 }
 
 /// A running `vrrp_script`'s definition and user (a change restarts it).
@@ -88,6 +90,7 @@ impl Rt {
             .flat_map(|i| [i.vr.next_deadline(), i.handover_until, i.handover_drop_at])
             .flatten()
             .chain(self.pacers.next_deadline())
+            .chain(self.rxlog.next_deadline())
             .min()
     }
 
@@ -136,6 +139,9 @@ impl Rt {
     }
 
     pub(crate) fn on_timers(&mut self, now: Instant, shutting_down: bool) {
+        for line in self.rxlog.flush(now) {
+            log::info!("{line}");
+        }
         // Paced gratuitous ARPs/NAs.
         for (_, name, addr) in self.pacers.due(now) {
             if let Some(i) = self.insts.by_name(&name) {

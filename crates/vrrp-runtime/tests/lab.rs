@@ -345,8 +345,11 @@ fn lab_nopreempt() {
 }
 
 // Proves instance settings seen on the wire of a lone master (a capture on its eth0):
-// `state MASTER` takes over at once (advert_int 3: as BACKUP it would first wait a
-// Master_Down_Interval of about 10.8 s); its adverts leave from `mcast_src_ip` (a second address
+// `state MASTER` at priority 100 first listens as BACKUP for a Master_Down_Interval (advert_int
+// 3: 3 × 3 s + skew 0.61 s = 9.6 s), then takes over, as the reference keepalived 2.2.7 does in
+// the same lab (measured here too; ours within 1 s of it). (Corrected by issue 26 item 1: this
+// asserted a take-over within 4 s, "at once", which the reference does only for the address
+// owner.) Its adverts leave from `mcast_src_ip` (a second address
 // of eth0) to `mcast_dst_ip` 224.0.0.99; its gratuitous ARPs follow the instance's own settings
 // rather than the global defaults (5 at once, 5 more after 5 s, no refresh):
 // `garp_master_repeat 2` at once, 2 again `garp_master_delay 1` s later, then
@@ -360,13 +363,35 @@ fn lab_instance_state_mcast_and_garp_settings() {
                  garp_master_refresh_repeat 1";
     let conf = instance("VI_1", 85, 100, extra, &format!("    {VIP}/24"))
         .replace("advert_int 1", "advert_int 3");
+    // The reference first, in a lab of its own: how long until it holds the VIP.
+    let reference = {
+        let lab = Lab::new("vrwirr").expect("lab");
+        let r = director(&lab, "a", "10.0.0.1", &conf);
+        r.host.add_addr("10.0.0.5/24").expect("second address");
+        let t0 = std::time::Instant::now();
+        let ka = start_keepalived(&lab, &r);
+        let ok = wait_until(Duration::from_secs(16), || {
+            std::thread::sleep(Duration::from_millis(20));
+            r.has_vip(VIP)
+        });
+        assert!(
+            ok.is_ok(),
+            "reference never held the VIP:\n{}",
+            ka.output_so_far()
+        );
+        t0.elapsed()
+    };
     let mut a = director(&lab, "a", "10.0.0.1", &conf);
     a.host.add_addr("10.0.0.5/24").expect("second address");
     let cap = lab.capture("a", "eth0", "wire").expect("capture");
     std::thread::sleep(Duration::from_millis(500));
     a.start(&lab, &[]);
-    let took = wait_holder(&[&a], 0, VIP, Duration::from_secs(4));
-    eprintln!("state MASTER: VIP held after {took:?}");
+    let took = wait_holder(&[&a], 0, VIP, Duration::from_secs(16));
+    eprintln!("state MASTER: VIP held after {took:?}, reference {reference:?}");
+    assert!(
+        took > Duration::from_secs(8) && took.abs_diff(reference) < Duration::from_secs(1),
+        "ours {took:?} vs reference {reference:?} (Master_Down_Interval 9.6 s)"
+    );
     // GARPs at 0, 1 and 2 s; adverts every 3 s.
     std::thread::sleep(Duration::from_millis(3800));
     cap.signal(Signal::SIGINT).ok();
@@ -1300,11 +1325,16 @@ fn lab_hostile_adverts_counted_and_ignored() {
             "counter {c}: {s}"
         );
     }
-    // vrrp-proto checks the length for our version before the version field, so the v3 header
-    // (12 bytes of VRRP, no v2 auth trailer) counts as a length error like the truncated ones.
+    // The version nibble is checked first (issue 26 item 3; this asserted packet_len_err >= 6,
+    // truncated + version, while a v3 header counted as a length error): the truncated ones
+    // are length errors, the v3 header a version error.
     assert!(
-        s["rejected"]["packet_len_err"].as_u64().unwrap_or(0) >= 6,
-        "truncated + version: {s}"
+        s["rejected"]["packet_len_err"].as_u64().unwrap_or(0) >= 3,
+        "truncated: {s}"
+    );
+    assert!(
+        s["rejected"]["version_err"].as_u64().unwrap_or(0) >= 3,
+        "version: {s}"
     );
     assert!(
         s["unknown_vrid"].as_u64().unwrap_or(0) >= 3,

@@ -98,7 +98,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
     s("nftables_counters").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("vrrp_check_unicast_src").imp(&["lab_global_check_unicast_src"]),
-    s("vrrp_skip_check_adv_addr").todo(super::vrrp::SKIP_CHECK),
+    s("vrrp_skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
     s("vrrp_strict").imp(&[
         "lab_interop_strict_nftables_same_as_reference",
         "lab_strict_mode_config_test_verdicts_same_as_reference",

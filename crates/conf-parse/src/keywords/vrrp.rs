@@ -6,11 +6,6 @@ use super::{alias, b, dep, s, v, Kw};
 
 /// A keyword the runtime reads, whose effect no real-system test shows yet.
 const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
-/// `skip_check_adv_addr` / `vrrp_skip_check_adv_addr`.
-pub(super) const SKIP_CHECK: &str =
-    "no effect yet: an advert whose address list differs from ours \
-     is neither logged nor counted here (keepalived logs it and counts an address list error), \
-     so skipping that check for the same master changes nothing";
 /// `sync_group_tracking_weight` and the deprecated `global_tracking` (which sets it).
 const SYNC_WEIGHTS: &str = "not read: members' own tracking weights always apply here, while \
      keepalived zeroes them in a sync group unless this is set";
@@ -126,7 +121,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     ]),
     s("accept").imp(&["lab_interop_strict_accept_v3_reaches_vip"]),
     s("no_accept").imp(&["lab_interop_nftables_settings_same_as_reference"]),
-    s("skip_check_adv_addr").todo(SKIP_CHECK),
+    s("skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
     s("strict_mode").imp(&["lab_interop_strict_nftables_same_as_reference"]),
     s("preempt").imp(&["lab_v2_sigstop_failover_and_lease_expiry"]),
     s("nopreempt").imp(&["lab_nopreempt"]),

@@ -8,6 +8,31 @@ use testlab::netns::{wait_until, Host, Lab, Proc};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_krs-vrrpd");
 pub const VIP: &str = "10.0.0.10";
+/// The reference keepalived 2.2.7.
+pub const KEEPALIVED_REF: &str = "/usr/sbin/keepalived";
+
+/// Starts the reference keepalived on `d`'s configuration (foreground, log to stderr, detail).
+pub fn start_keepalived(lab: &Lab, d: &Director) -> Proc {
+    let dir = lab.dir();
+    let name = d.host.host_name().to_string();
+    let p1 = dir.join(format!("{name}.ka.pid"));
+    let p2 = dir.join(format!("{name}.ka.vrrp.pid"));
+    d.host
+        .spawn(&[
+            KEEPALIVED_REF,
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+            d.conf.to_str().unwrap_or(""),
+            "-p",
+            p1.to_str().unwrap_or(""),
+            "-r",
+            p2.to_str().unwrap_or(""),
+        ])
+        .expect("spawn keepalived")
+}
 
 /// A director: its host, daemon process and file paths.
 pub struct Director {
