@@ -80,6 +80,8 @@ pub(crate) struct InstanceSpec {
     pub preempt_delay: Option<Duration>,
     pub accept: bool,
     pub auth: AuthConfig,
+    /// `auth_hmac` (keepalived 2.4): keys loaded, modes and replay protection validated.
+    pub auth_hmac: Option<vrrp_proto::auth_hmac::AuthHmac>,
     pub down_timer_adverts: u8,
     pub garp: GarpConfig,
     pub lower_prio_no_advert: bool,
@@ -151,6 +153,66 @@ impl InstanceSpec {
             AuthConfig::Ah(_) => Auth::Ah,
         }
     }
+}
+
+/// Reads one `auth_hmac` key's material: inline hex/ASCII, or `file:PATH` (a systemd
+/// credential is a `file:` under `$CREDENTIALS_DIRECTORY`); a key file readable by group or
+/// others is used with a warning, as keepalived does.
+pub(crate) fn load_hmac_key(value: &conf_parse::AuthHmacKeyValue) -> Result<Vec<u8>, String> {
+    use conf_parse::AuthHmacKeyValue as V;
+    use vrrp_proto::auth_hmac::Key;
+    match value {
+        V::Hex(h) => Ok(Key::decode_value(&format!("hex:{h}"))),
+        V::Ascii(a) => Ok(Key::decode_value(a)),
+        V::File(path) => {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(path).map_err(|e| format!("key file {path}: {e}"))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                log::warn!(
+                    "auth_hmac key file {path} is accessible by group or others (mode {:o})",
+                    meta.permissions().mode() & 0o777
+                );
+            }
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("key file {path}: {e}"))?;
+            let line = text.lines().next().unwrap_or("").trim_end();
+            Ok(Key::decode_value(line))
+        }
+    }
+}
+
+fn build_auth_hmac(
+    inst: &VrrpInstance,
+    a: &conf_parse::AuthHmac,
+) -> Result<vrrp_proto::auth_hmac::AuthHmac, VrrpRuntimeError> {
+    use conf_parse::{AuthHmacAntiReplay, AuthHmacMode};
+    use vrrp_proto::auth_hmac::{AntiReplay, AuthHmac, Key, Mode};
+    let mut keys = Vec::new();
+    for k in &a.keys {
+        let material = load_hmac_key(&k.value).map_err(|e| err(inst, format!("auth_hmac {e}")))?;
+        keys.push(
+            Key::new(k.id, &material)
+                .map_err(|e| err(inst, format!("auth_hmac key {}: {e}", k.id)))?,
+        );
+    }
+    let mode = match a.mode.unwrap_or(AuthHmacMode::Enforce) {
+        AuthHmacMode::Enforce => Mode::Enforce,
+        AuthHmacMode::Permissive => Mode::Permissive,
+        AuthHmacMode::ReceiveOnly => Mode::ReceiveOnly,
+    };
+    let anti_replay = match a.anti_replay.unwrap_or(AuthHmacAntiReplay::Time) {
+        AuthHmacAntiReplay::Monotonic => AntiReplay::Monotonic,
+        AuthHmacAntiReplay::Time => AntiReplay::Time {
+            window: a
+                .time_window
+                .unwrap_or_else(|| AntiReplay::default_window(inst.advert_int)),
+        },
+    };
+    let active = a
+        .active_key
+        .or_else(|| a.keys.first().map(|k| k.id))
+        .unwrap_or(0);
+    AuthHmac::new(keys, active, mode, anti_replay).map_err(|e| err(inst, format!("auth_hmac: {e}")))
 }
 
 /// Clone a script whether the model stores it inline or boxed.
@@ -434,6 +496,16 @@ pub(crate) fn instance_spec(
         }
         _ => AuthConfig::None,
     };
+    let auth_hmac = match &inst.auth_hmac {
+        Some(a) => Some(build_auth_hmac(inst, a)?),
+        None => None,
+    };
+    // keepalived: auth_hmac cannot be combined with the legacy authentication (dropped).
+    let auth = if auth_hmac.is_some() {
+        AuthConfig::None
+    } else {
+        auth
+    };
     let strict = inst.strict_mode.unwrap_or(g.vrrp_strict);
     let master_repeat = inst.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
     let master_delay = inst.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
@@ -548,6 +620,7 @@ pub(crate) fn instance_spec(
         // keepalived: strict mode has no accept mode on v2 (RFC 3768), whatever is configured.
         accept: inst.accept.unwrap_or(!strict) && !(strict && version == Version::V2),
         auth,
+        auth_hmac,
         down_timer_adverts: u8::try_from(
             inst.down_timer_adverts
                 .unwrap_or(g.vrrp_down_timer_adverts)

@@ -139,6 +139,12 @@ pub(crate) struct Instance {
     pub(crate) ah_tx_seq: u32,
     /// IP identification of our last advert.
     pub(crate) ip_ident: u16,
+    /// `auth_hmac`: our send sequence (one per advert, shared by its unicast copies).
+    pub(crate) hmac_tx: vrrp_proto::auth_hmac::SendSequence,
+    /// `auth_hmac` replay marks of the unicast peers, by position in `spec.unicast_peers`.
+    pub(crate) hmac_peers: Vec<vrrp_proto::auth_hmac::ReplayState>,
+    /// `auth_hmac` replay marks of multicast senders.
+    pub(crate) hmac_mcast: vrrp_proto::auth_hmac::McastSenders,
     /// The IPv4 adverts last emitted, one per destination, with the priority and source they
     /// were built with: a send without AH only restamps the IP ident (cleared when the
     /// configuration is reloaded).
@@ -576,6 +582,9 @@ impl Rt {
             ah_last_seq: 0,
             ah_tx_seq: 0,
             ip_ident: (std::process::id() & 0xffff) as u16,
+            hmac_tx: Default::default(),
+            hmac_peers: Vec::new(),
+            hmac_mcast: Default::default(),
             advert_cache: Vec::new(),
             handover_until: None,
             handover_drop_at: None,

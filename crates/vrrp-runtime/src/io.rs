@@ -8,7 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
-use vrrp_proto::wire::ip::{checksum_mode, AhHeader, IpHeader, Ipv4Header, VRRP_TOS, VRRP_TTL};
+use vrrp_proto::auth_hmac::{ReplaySlot, Verdict};
+use vrrp_proto::wire::auth_ext::{
+    announced_message_len, split_trailer, PseudoHeader, Seq, Trailer, TRAILER_LEN,
+};
+use vrrp_proto::wire::checksum;
+use vrrp_proto::wire::ip::{
+    checksum_mode, AhHeader, IpHeader, Ipv4Header, IPV4_HEADER_LEN, VRRP_TOS, VRRP_TTL,
+};
 use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
 use vrrp_proto::{validate, Family, Input, Priority, ReceiveContext, RxPacket};
 
@@ -22,6 +29,55 @@ use crate::{sock, Metrics, VrrpRuntimeError};
 /// VIPs (lets the new master install its VIPs and its gratuitous ARPs reach the clients first;
 /// the grace is one advert interval, at least this, at most 1 s).
 pub(crate) const HANDOVER_GRACE_MIN: Duration = Duration::from_millis(50);
+
+/// Wall-clock time since the Unix epoch (the `auth_hmac` sequence and freshness window).
+fn wall_clock() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The IPv6 checksum the kernel computes and checks on a raw socket with `IPV6_CHECKSUM`
+/// (keepalived's): the pseudo-header, then the whole payload (an `auth_hmac` trailer
+/// included), the checksum field at offset 6 read as zero.
+fn v6_payload_checksum(src: IpAddr, dst: IpAddr, payload: &[u8]) -> u16 {
+    let acc = checksum::pseudo_header_sum(src, dst, payload.len());
+    let acc = checksum::sum(payload.get(..6).unwrap_or(payload), acc);
+    let acc = checksum::sum(payload.get(8..).unwrap_or(&[]), acc);
+    checksum::fold(acc)
+}
+
+/// Rewrites the IPv4 total length of `pkt` and recomputes its header checksum.
+fn set_ipv4_total_len(pkt: &mut [u8]) {
+    let ihl = pkt.first().map_or(20, |b| usize::from(b & 0x0f) * 4);
+    let Ok(tl) = u16::try_from(pkt.len()) else {
+        return;
+    };
+    if pkt.len() < ihl || ihl < 20 {
+        return;
+    }
+    pkt[2..4].copy_from_slice(&tl.to_be_bytes());
+    pkt[10..12].copy_from_slice(&[0, 0]);
+    let c = checksum::fold(checksum::sum(&pkt[..ihl], 0));
+    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// The `auth_hmac` trailer of one advert (`message`: the VRRP message sent from `src`), or
+/// `None` when the instance does not sign.
+fn hmac_trailer(
+    inst: &Instance,
+    seq: Option<Seq>,
+    src: IpAddr,
+    message: &[u8],
+) -> Option<[u8; 28]> {
+    let h = inst.spec.auth_hmac.as_ref()?;
+    let pseudo = PseudoHeader {
+        version: inst.spec.version,
+        vrid: inst.spec.vrid,
+        src,
+    };
+    h.sign(seq?, &pseudo, message).map(|t| t.to_bytes())
+}
 
 pub(crate) struct SockEntry {
     /// Has a receive thread (false: a VMAC's send-only socket).
@@ -135,8 +191,15 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    pub(crate) fn send_advert_v6(&self, this: &Instance, priority: Priority) {
-        let inst = this;
+    pub(crate) fn send_advert_v6(&self, this: &mut Instance, priority: Priority) {
+        // One auth_hmac sequence per advert, shared by its unicast copies.
+        let seq = this.spec.auth_hmac.as_ref().and_then(|h| {
+            h.mode()
+                .signs()
+                .then(|| this.hmac_tx.next(wall_clock(), h.anti_replay()))
+        });
+        let mut trailer: Option<[u8; TRAILER_LEN]> = None;
+        let inst = &*this;
         let src = inst.primary;
         let dsts: Vec<IpAddr> = if inst.spec.unicast_peers.is_empty() {
             vec![inst.spec.mcast_group]
@@ -153,13 +216,27 @@ impl Io {
         for dst in dsts {
             let IpAddr::V6(d6) = dst else { continue };
             let mode = checksum_mode(inst.spec.version, src, dst, false);
-            let bytes = match repr.to_bytes(mode) {
+            let mut bytes = match repr.to_bytes(mode) {
                 Ok(b) => b,
                 Err(e) => {
                     log::error!("VRRP_Instance({}) building advert: {e}", inst.spec.name);
                     continue;
                 }
             };
+            if seq.is_some() {
+                if trailer.is_none() {
+                    trailer = hmac_trailer(inst, seq, src, &bytes);
+                }
+                if let Some(t) = &trailer {
+                    // Signed, then the checksum over the whole payload as the kernel computes
+                    // it for keepalived (IPV6_CHECKSUM).
+                    bytes.extend_from_slice(t);
+                    let c = v6_payload_checksum(src, dst, &bytes);
+                    if let Some(f) = bytes.get_mut(6..8) {
+                        f.copy_from_slice(&c.to_be_bytes());
+                    }
+                }
+            }
             let tx = &self.socks[inst.tx_sock];
             let scope =
                 if d6.segments()[0] & 0xff0f == 0xff02 || d6.segments()[0] & 0xffc0 == 0xfe80 {
@@ -186,11 +263,21 @@ impl Io {
             self.send_advert_v6(this, priority);
             return;
         };
+        // auth_hmac: one sequence and one trailer per advert, on every unicast copy; a
+        // signed advert is emitted each time (the cache would replay the sequence).
+        let seq = this.spec.auth_hmac.as_ref().and_then(|h| {
+            h.mode()
+                .signs()
+                .then(|| this.hmac_tx.next(wall_clock(), h.anti_replay()))
+        });
+        let mut trailer: Option<[u8; TRAILER_LEN]> = None;
+        let inst = &*this;
         let unicast = !inst.spec.unicast_peers.is_empty();
         let ah_key = match inst.spec.auth {
             vrrp_proto::AuthConfig::Ah(k) => Some(k),
             _ => None,
         };
+
         for k in 0..inst.spec.unicast_peers.len().max(1) {
             let inst = &mut *this;
             let dst = match inst.spec.unicast_peers.get(k) {
@@ -209,7 +296,11 @@ impl Io {
                 .iter()
                 .position(|c| (c.0, c.1, c.2) == (priority, src, d4))
                 .filter(|&x| {
-                    vrrp_proto::wire::ip::restamp_ipv4_ident(&mut inst.advert_cache[x].3, ident)
+                    seq.is_none()
+                        && vrrp_proto::wire::ip::restamp_ipv4_ident(
+                            &mut inst.advert_cache[x].3,
+                            ident,
+                        )
                         .is_ok()
                 });
             let slot = match hit {
@@ -249,7 +340,22 @@ impl Io {
                     };
                     let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
                     match pkt.emit(mode, ah_key.as_ref(), unicast) {
-                        Ok(b) => {
+                        Ok(mut b) => {
+                            if seq.is_some() {
+                                let ihl = IPV4_HEADER_LEN;
+                                if trailer.is_none() {
+                                    trailer = hmac_trailer(
+                                        inst,
+                                        seq,
+                                        IpAddr::V4(src),
+                                        b.get(ihl..).unwrap_or(&[]),
+                                    );
+                                }
+                                if let Some(t) = &trailer {
+                                    b.extend_from_slice(t);
+                                    set_ipv4_total_len(&mut b);
+                                }
+                            }
                             inst.advert_cache.retain(|c| c.2 != d4);
                             inst.advert_cache.push((priority, src, d4, b));
                             inst.advert_cache.len() - 1
@@ -380,9 +486,55 @@ impl Rt {
         if src == self.insts[i].primary {
             return;
         }
+        // auth_hmac: a trailer is there when the payload is the announced message plus the
+        // trailer (keepalived's rule); the packet is checked without it, then verified.
+        let mut trimmed: Option<Vec<u8>> = None;
+        let mut trailer: Option<[u8; TRAILER_LEN]> = None;
+        let poff = if v6 { 40 } else { usize::from(vihl & 0x0f) * 4 };
+        if self.insts[i].spec.auth_hmac.is_some() {
+            let inst = &self.insts[i];
+            let payload = pkt.get(poff..).unwrap_or(&[]);
+            if let Some(mlen) = announced_message_len(payload, inst.spec.family) {
+                if let (_, Some(t)) = split_trailer(payload, mlen) {
+                    let mut tb = [0u8; TRAILER_LEN];
+                    tb.copy_from_slice(t.into_inner());
+                    let mut nb = pkt.get(..poff + mlen).unwrap_or(&[]).to_vec();
+                    if v6 {
+                        let dst = pkt
+                            .get(24..40)
+                            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                            .map(|b| IpAddr::V6(std::net::Ipv6Addr::from(b)))
+                            .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+                        // The sender's checksum covers the trailer (the kernel's, for
+                        // keepalived); checked here, then the message's own put in place
+                        // for the checks that follow.
+                        let got = payload.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]]));
+                        if got != Some(v6_payload_checksum(src, dst, payload)) {
+                            self.metrics
+                                .rejected(&inst.spec.name, &vrrp_proto::RxError::Checksum);
+                            return;
+                        }
+                        let mode = checksum_mode(inst.spec.version, src, dst, false);
+                        if let Some(msg) = nb.get_mut(poff..) {
+                            if msg.len() >= 8 {
+                                msg[6..8].copy_from_slice(&[0, 0]);
+                                let c = checksum::fold(checksum::sum(msg, mode.seed(msg.len())));
+                                msg[6..8].copy_from_slice(&c.to_be_bytes());
+                            }
+                        }
+                    } else {
+                        set_ipv4_total_len(&mut nb);
+                    }
+                    trimmed = Some(nb);
+                    trailer = Some(tb);
+                }
+            }
+        }
+        let pkt: &[u8] = trimmed.as_deref().unwrap_or(pkt);
         let inst = &self.insts[i];
         let peers: Vec<IpAddr> = inst.spec.unicast_peers.iter().map(|p| p.addr).collect();
         let rc = inst.vr.config();
+        let n_vips = rc.vips.len();
         let ctx = ReceiveContext {
             version: inst.spec.version,
             family: inst.spec.family,
@@ -426,6 +578,10 @@ impl Rt {
                 }
             }
             Ok(acc) => {
+                if !self.verify_hmac(i, src, pkt.get(poff..).unwrap_or(&[]), trailer.as_ref()) {
+                    return;
+                }
+                let inst = &self.insts[i];
                 // unicast_peer min_ttl / max_ttl.
                 if let Some(p) = inst.spec.unicast_peers.iter().find(|p| p.addr == acc.src) {
                     let lo = p.min_ttl.unwrap_or(0);
@@ -448,7 +604,7 @@ impl Rt {
                 if acc.addr_list_mismatch {
                     // `skip_check_adv_addr`: the master we follow changed its address list.
                     let name = &inst.spec.name;
-                    let (got, ours) = (acc.advert.addrs.len(), rc.vips.len());
+                    let (got, ours) = (acc.advert.addrs.len(), n_vips);
                     for line in self.rxlog.reject(at, name, "addr_list_skipped", || {
                         format!(
                             "VRRP_Instance({name}) advert from {src} lists {got} address(es) \
@@ -480,6 +636,66 @@ impl Rt {
                         repr: acc.advert,
                     },
                 );
+            }
+        }
+    }
+
+    /// `auth_hmac` verification of an advert instance `i` otherwise accepted: `message` as
+    /// received (no trailer), `trailer` if one was there. False: rejected and counted.
+    fn verify_hmac(
+        &mut self,
+        i: crate::instance::InstId,
+        src: IpAddr,
+        message: &[u8],
+        trailer: Option<&[u8; TRAILER_LEN]>,
+    ) -> bool {
+        let inst = &mut self.insts[i];
+        let Some(h) = inst.spec.auth_hmac.as_ref() else {
+            return true;
+        };
+        let pseudo = PseudoHeader {
+            version: inst.spec.version,
+            vrid: inst.spec.vrid,
+            src,
+        };
+        let view = trailer.map(|t| Trailer::new_unchecked(&t[..]));
+        let slot = if inst.spec.unicast_peers.is_empty() {
+            ReplaySlot::Multicast(&mut inst.hmac_mcast)
+        } else {
+            if inst.hmac_peers.len() != inst.spec.unicast_peers.len() {
+                inst.hmac_peers
+                    .resize(inst.spec.unicast_peers.len(), Default::default());
+            }
+            // A signed unicast advert must come from a configured peer (its replay anchor).
+            match inst.spec.unicast_peers.iter().position(|p| p.addr == src) {
+                Some(k) if view.is_some() => ReplaySlot::Unicast(&mut inst.hmac_peers[k]),
+                None if view.is_some() => {
+                    self.metrics.rejected(
+                        &inst.spec.name,
+                        &vrrp_proto::RxError::UnknownUnicastSource(src),
+                    );
+                    return false;
+                }
+                _ => ReplaySlot::Multicast(&mut inst.hmac_mcast),
+            }
+        };
+        match h.verify(wall_clock(), &pseudo, message, view.as_ref(), slot) {
+            Ok(Verdict::Verified {
+                skew_warning: true,
+                skew: Some(d),
+                ..
+            }) => {
+                log::warn!(
+                    "VRRP_Instance({}) authentication clock skew {d} sec from {src} approaching window",
+                    inst.spec.name
+                );
+                true
+            }
+            Ok(_) => true,
+            Err(e) => {
+                self.metrics.auth_ext_rejected(&inst.spec.name, &e);
+                log::info!("VRRP_Instance({}) advert from {src}: {e}", inst.spec.name);
+                false
             }
         }
     }

@@ -34,6 +34,8 @@ pub struct InstanceStatus {
     pub priority: u8,
     /// Adverts this instance received, accepted and rejected per reason.
     pub rx: RxCounters,
+    /// `auth_hmac` rejections (`auth_ext_*`, keepalived 2.4).
+    pub auth_ext: vrrp_proto::auth_hmac::AuthExtCounters,
 }
 
 impl InstanceStatus {
@@ -43,6 +45,7 @@ impl InstanceStatus {
             state,
             priority,
             rx: RxCounters::default(),
+            auth_ext: Default::default(),
         }
     }
 }
@@ -91,6 +94,16 @@ impl Metrics {
         if let (Some(name), Ok(mut m)) = (inst, self.instances.lock()) {
             if let Some(s) = m.get_mut(name) {
                 *s.rx.rejected.entry(counter).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// An `auth_hmac` rejection of instance `inst` (counted under its `auth_ext_*` name).
+    pub(crate) fn auth_ext_rejected(&self, inst: &str, e: &vrrp_proto::auth_hmac::AuthExtError) {
+        self.reject(Some(inst), e.counter());
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.auth_ext.count(e);
             }
         }
     }
@@ -168,6 +181,7 @@ impl Metrics {
         if let Ok(mut m) = self.instances.lock() {
             for s in m.values_mut() {
                 s.rx = RxCounters::default();
+                s.auth_ext = Default::default();
             }
         }
     }
@@ -199,6 +213,12 @@ impl Metrics {
                                 "priority": s.priority,
                                 "adverts_rcvd": s.rx.advert_rcvd,
                                 "rejected": rx_json(&s.rx),
+                                "auth_ext": s
+                                    .auth_ext
+                                    .by_name()
+                                    .iter()
+                                    .map(|(k, v)| ((*k).to_string(), (*v).into()))
+                                    .collect::<serde_json::Map<String, serde_json::Value>>(),
                             }),
                         )
                     })

@@ -52,16 +52,23 @@ static AUTHENTICATION: &[Kw] = &[
     ]),
 ];
 
-/// `auth_hmac` (keepalived 2.4): typed and checked; the runtime does not sign or verify yet.
-const HMAC_TODO: &str = "runtime integration pending (issue 21)";
+/// `auth_hmac` settings the runtime applies but no lab test exercises with a non-default value.
+const HMAC_TODO: &str = "applied by the runtime; no lab test of non-default values yet (issue 21)";
+
+/// The lab tests of `auth_hmac` against keepalived 2.4.3.
+const HMAC_TESTS: &[&str] = &[
+    "lab_hmac_interop_v2_multicast_both_roles",
+    "lab_hmac_interop_v3_unicast_both_roles",
+    "lab_hmac_wrong_key_rejected_no_state_change",
+];
 
 /// `auth_hmac { }` (keepalived 2.4.3 vrrp_parser.c).
 static AUTH_HMAC: &[Kw] = &[
-    s("key"),
-    s("active_key"),
-    s("time_window"),
-    s("anti_replay"),
-    s("mode"),
+    s("key").imp(HMAC_TESTS),
+    s("active_key").imp(HMAC_TESTS),
+    s("time_window").todo(HMAC_TODO),
+    s("anti_replay").todo(HMAC_TODO),
+    s("mode").todo(HMAC_TODO),
 ];
 
 /// Keywords inside `vrrp_instance`.
@@ -157,7 +164,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
         "lab_interop_v2_pass_ours_master",
         "lab_interop_v2_ah_both_roles",
     ]),
-    b("auth_hmac", AUTH_HMAC).todo(HMAC_TODO),
+    b("auth_hmac", AUTH_HMAC).imp(HMAC_TESTS),
 ];
 
 pub(super) static VRRP_SCRIPT: &[Kw] = &[
