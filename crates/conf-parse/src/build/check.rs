@@ -7,34 +7,6 @@ use super::{block, span, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
-/// keepalived's `regex_options` names (check_http.c `regex_options[]`).
-const REGEX_OPTIONS: &[&str] = &[
-    "allow_empty_class",
-    "alt_bsux",
-    "auto_callout",
-    "caseless",
-    "dollar_endonly",
-    "dotall",
-    "dupnames",
-    "extended",
-    "firstline",
-    "match_unset_backref",
-    "multiline",
-    "never_ucp",
-    "never_utf",
-    "no_auto_capture",
-    "no_auto_possess",
-    "no_dotstar_anchor",
-    "no_start_optimize",
-    "ucp",
-    "ungreedy",
-    "utf",
-    "never_backslash_c",
-    "alt_circumflex",
-    "alt_verbnames",
-    "use_offset_limit",
-];
-
 impl Builder {
     pub(super) fn ssl(&mut self, st: &Stmt) -> SslConfig {
         let mut s = SslConfig::default();
@@ -366,7 +338,7 @@ impl Builder {
                         "regex_no_match" => u.regex_no_match = true,
                         "regex_options" => {
                             for a in &ub.args {
-                                if REGEX_OPTIONS.contains(&a.as_str())
+                                if RegexOption::ALL.iter().any(|o| o.name() == a.as_str())
                                     && !u.regex_options.contains(a)
                                 {
                                     u.regex_options.push(a.clone());
