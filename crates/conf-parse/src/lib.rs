@@ -290,7 +290,9 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(
     // extra `}` made up for it.
     let count = |c: Code| diagnostics.iter().filter(|d| d.code == c).count();
     if count(Code::UnexpectedOpenBrace) > count(Code::ExtraBrace) {
-        config.unbalanced_from = first_unexpected_open.map(Loc);
+        if let Some(sp) = first_unexpected_open {
+            config.unbalanced_from = Loc(sp);
+        }
     }
     b.finish(&mut config);
     diagnostics.append(&mut b.diags);

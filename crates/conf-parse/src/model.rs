@@ -99,10 +99,11 @@ pub struct Config {
     /// Other recognized top-level statements (track_group, linkbeat_interfaces, ...).
     pub extra: Vec<Stmt>,
     /// Where the braces stopped balancing: the first unexpected (ignored) `{`, when no extra
-    /// `}` made up for it. keepalived's worker processes skip inactive blocks by counting raw
+    /// `}` made up for it (line 0: balanced). A [`Loc`], so it never counts in `Config`
+    /// equality (print → parse identity). keepalived's worker processes skip inactive blocks by counting raw
     /// braces, so from there on they see none of the configuration: scripts after this point
     /// do not count for the script-security check (verdict parity with the reference).
-    pub unbalanced_from: Option<Loc>,
+    pub unbalanced_from: Loc,
 }
 
 /// A script with its user: `"/path/x arg" [username [groupname]]`.

@@ -369,10 +369,8 @@ fn checker_script_security(
 /// Whether keepalived's worker processes see the configuration at `l`: not after the point
 /// where the braces stopped balancing ([`Config::unbalanced_from`]).
 fn seen_by_workers(config: &Config, l: &Loc) -> bool {
-    match &config.unbalanced_from {
-        None => true,
-        Some(c) => !(l.0.file == c.0.file && l.0.line > c.0.line),
-    }
+    let c = &config.unbalanced_from.0;
+    c.line == 0 || !(l.0.file == c.file && l.0.line > c.line)
 }
 
 /// A name (or numeric id) in /etc/passwd or /etc/group; true when the file can't be read (no
