@@ -650,6 +650,9 @@ impl Rt {
                     .iter()
                     .find(|l| l.index == inst.ifindex)
                     .is_some_and(|l| l.up && l.lower_up);
+                if !links.iter().any(|l| l.index == inst.ifindex) {
+                    self.gone.push(i);
+                }
                 if up != inst.link_up {
                     log::info!(
                         "VRRP_Instance({}) interface {} is {}",

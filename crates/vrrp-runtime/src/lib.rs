@@ -19,6 +19,7 @@
 //! | `instance` | one owned `Instance` per `vrrp_instance` (its `VirtualRouter`, sockets, VIP interface, lease, tracking), built from its spec; `Instance::apply` carries out its state machine's actions |
 //! | `kernel` | `Kernel`: VIPs and their lease, virtual routes and rules, static addresses/routes/rules, VMACs (rtnetlink) |
 //! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
+//! | `pending` | instances waiting in FAULT for their interface or its address (`dynamic_interfaces`), started when it is there, back to waiting when it is deleted |
 //! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
 //! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
 //! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
@@ -47,6 +48,7 @@ mod kernel;
 mod located;
 mod mail;
 mod notify;
+mod pending;
 pub mod plan;
 mod procs;
 mod reload;
