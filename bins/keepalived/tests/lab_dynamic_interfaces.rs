@@ -146,11 +146,50 @@ fn sequence(lab: &Lab, name: &str, prog: &str) -> Vec<String> {
         Duration::from_secs(10),
     );
     wait_until(Duration::from_secs(3), || has_vip(&host)).expect("VIP on recreated eth9");
-    let seen = states(&dir);
+    // Deleted again, then stopped while waiting in FAULT: STOP is notified.
+    host.ip(&["link", "del", "eth9"]).expect("del");
+    wait_states(
+        &dir,
+        &proc,
+        &[
+            "FAULT", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "FAULT",
+        ],
+        Duration::from_secs(10),
+    );
+    stop(&proc, &dir, 8)
+}
+
+/// SIGTERM, waits for the exit and for `n` notifications; returns them.
+fn stop(proc: &Proc, dir: &Path, n: usize) -> Vec<String> {
     proc.signal(Signal::SIGTERM).expect("term");
     let st = proc.wait_timeout(Duration::from_secs(15)).expect("wait");
-    assert!(st.is_some(), "{prog} did not stop");
-    seen
+    assert!(st.is_some(), "{} did not stop", proc.cmd());
+    let _ = wait_until(Duration::from_secs(5), || states(dir).len() >= n);
+    states(dir)
+}
+
+/// Without `dynamic_interfaces`, an interface without an address: FAULT until it gets one
+/// (the reference does this with or without `dynamic_interfaces`).
+fn no_address(lab: &Lab, name: &str, prog: &str) -> Vec<String> {
+    let (host, dir) = setup(lab, name, |d| conf(d, false, ""));
+    host.ip(&[
+        "link", "add", "eth9", "type", "veth", "peer", "name", "eth9p",
+    ])
+    .expect("veth");
+    host.link_up("eth9p").expect("up");
+    host.link_up("eth9").expect("up");
+    let proc = start(&host, &dir, prog);
+    wait_states(&dir, &proc, &["FAULT"], Duration::from_secs(10));
+    assert!(proc.is_running(), "{}", proc.output_so_far());
+    host.add_addr_dev("10.9.0.1/24", "eth9").expect("addr");
+    wait_states(
+        &dir,
+        &proc,
+        &["FAULT", "BACKUP", "MASTER"],
+        Duration::from_secs(10),
+    );
+    wait_until(Duration::from_secs(3), || has_vip(&host)).expect("VIP on eth9");
+    stop(&proc, &dir, 4)
 }
 
 #[test]
@@ -160,6 +199,17 @@ fn lab_dynamic_interfaces_fault_and_recovery_as_reference() {
     let reference = sequence(&lab, "r", REFERENCE);
     let ours = sequence(&lab, "o", BIN);
     assert_eq!(ours, reference);
+    assert_eq!(ours.last().map(String::as_str), Some("STOP"));
+}
+
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_no_address_fault_until_assigned_as_reference() {
+    let lab = Lab::new("noaddr").expect("lab");
+    let reference = no_address(&lab, "r", REFERENCE);
+    let ours = no_address(&lab, "o", BIN);
+    assert_eq!(ours, reference);
+    assert_eq!(ours, ["FAULT", "BACKUP", "MASTER", "STOP"]);
 }
 
 #[test]

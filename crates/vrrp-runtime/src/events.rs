@@ -471,6 +471,7 @@ pub(crate) fn run_loop(
     }
     rt.publish_held();
     rt.write_stats();
+    rt.stop_pending();
     for inst in rt.insts.iter_mut() {
         inst.notify = None;
     }

@@ -34,6 +34,8 @@ pub(crate) enum Wait {
 /// One waiting instance: its notification queue (kept across FAULT and rebuilds).
 pub(crate) struct Pending {
     pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
+    /// Its configured priority (its notifications carry it).
+    pub(crate) priority: u8,
 }
 
 impl Rt {
@@ -58,6 +60,16 @@ impl Rt {
         }
     }
 
+    /// Whether `ci` cannot be built now but may wait in FAULT: its interface has no address
+    /// yet, or (`dynamic_interfaces`) does not exist yet.
+    pub(crate) fn can_wait(&mut self, config: &Config, ci: &conf_parse::VrrpInstance) -> bool {
+        match self.waits(config, ci) {
+            Some(Wait::NoInterface(_)) => config.global.dynamic_interfaces,
+            Some(Wait::NoAddress(_)) => true,
+            None => false,
+        }
+    }
+
     /// Puts `ci` in FAULT, waiting for its interface (`notify`: its queue when it was running).
     pub(crate) fn park(
         &mut self,
@@ -75,9 +87,12 @@ impl Rt {
                 "Configuration specifies interface {i} which doesn't currently exist - will use if created"
             ),
             Wait::NoAddress(i) => log::info!(
-                "({}) entering FAULT state (no {:?} address for interface {i})",
+                "({}) entering FAULT state (no {} address for interface {i})",
                 spec.name,
-                spec.family
+                match spec.family {
+                    vrrp_proto::Family::V4 => "IPv4",
+                    vrrp_proto::Family::V6 => "IPv6",
+                }
             ),
         }
         let prio = spec.priority.get();
@@ -105,7 +120,34 @@ impl Rt {
                 Some(tx)
             }
         };
-        self.pending.insert(spec.name, Pending { notify });
+        self.pending.insert(
+            spec.name,
+            Pending {
+                notify,
+                priority: prio,
+            },
+        );
+    }
+
+    /// At stop: the waiting instances stop too (keepalived notifies STOP for an instance in
+    /// FAULT).
+    pub(crate) fn stop_pending(&mut self) {
+        for (name, p) in std::mem::take(&mut self.pending) {
+            log::info!(
+                "VRRP_Instance({name}) FAULT -> STOP, priority {}",
+                p.priority
+            );
+            if let Some(n) = p.notify {
+                let _ = n.send(Job {
+                    state: "STOP",
+                    priority: p.priority,
+                });
+            }
+            self.metrics.set_state(&name, State::Initialize, p.priority);
+            if let Some(cb) = &self.opts.on_transition {
+                cb(&name, State::Initialize);
+            }
+        }
     }
 
     /// Builds and starts the waiting instances whose interface is there now.
