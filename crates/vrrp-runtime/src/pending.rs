@@ -197,7 +197,7 @@ impl Rt {
         self.retry_pending(env, now);
     }
 
-    /// Instance `i`'s interface is gone: it is in FAULT already; it waits for the interface
+    /// Instance `i`'s interface is gone (it is in FAULT already) or lost its address; it waits for the interface
     /// to be created again (a new interface index: new sockets). Sync group members stay
     /// (in FAULT) as they are.
     pub(crate) fn demote(&mut self, i: InstId, env: &mut Env) {
@@ -209,6 +209,11 @@ impl Rt {
         let Some(ci) = config.vrrp_instances.iter().find(|c| c.name == name) else {
             return;
         };
+        if self.insts[i].vr.state() != State::Fault {
+            // Lost its address with the link up: its FAULT (notified) first.
+            self.insts[i].link_up = false;
+            self.recompute_tracking(i, Instant::now(), false);
+        }
         if self.insts[i].holding {
             self.remove_vips(i, false);
         }
