@@ -113,6 +113,12 @@ fn create_eth9(host: &Host) {
 /// Runs the sequence under `prog`; returns the notify states seen (before stop).
 fn sequence(lab: &Lab, name: &str, prog: &str) -> Vec<String> {
     let (host, dir) = setup(lab, name, |d| conf(d, true, ""));
+    // -t: the missing interface is not an error with dynamic_interfaces.
+    let c = dir.join("keepalived.conf");
+    let t = host
+        .run(&[prog, "-t", "-f", c.to_str().expect("utf-8 path")])
+        .expect("-t");
+    let t = format!("-t exit {:?}", t.status.code());
     let proc = start(&host, &dir, prog);
     // Missing interface: FAULT, the daemon keeps running.
     wait_states(&dir, &proc, &["FAULT"], Duration::from_secs(10));
@@ -156,7 +162,9 @@ fn sequence(lab: &Lab, name: &str, prog: &str) -> Vec<String> {
         ],
         Duration::from_secs(10),
     );
-    stop(&proc, &dir, 8)
+    let mut seen = stop(&proc, &dir, 8);
+    seen.insert(0, t);
+    seen
 }
 
 /// SIGTERM, waits for the exit and for `n` notifications; returns them.
