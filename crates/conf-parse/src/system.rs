@@ -80,7 +80,9 @@ pub fn system_checks_with(
                     .with_hint("VRRP adverts need a real interface"),
                 );
             }
-            if missing(i) {
+            // dynamic_interfaces: keepalived only logs "will use if created" (the instance
+            // starts in FAULT), not an error
+            if missing(i) && !config.global.dynamic_interfaces {
                 any_missing = true;
                 report(
                     &mut out,

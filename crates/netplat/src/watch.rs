@@ -12,10 +12,16 @@ use crate::{Error, Result};
 
 /// `RTMGRP_LINK` from `linux/rtnetlink.h` (the legacy group bitmask for `RTNLGRP_LINK`).
 const RTMGRP_LINK: u32 = 1;
+/// `RTMGRP_IPV4_IFADDR` and `RTMGRP_IPV6_IFADDR`: address events.
+const RTMGRP_IFADDR: u32 = 0x10 | 0x100;
+/// `RTM_NEWADDR`: an address added or refreshed (not reported by [`LinkWatch::with_address_deletions`]).
+const RTM_NEWADDR: u16 = 20;
 
 /// A socket receiving link events (`RTM_NEWLINK`/`RTM_DELLINK`) of the namespace it was made in.
 pub struct LinkWatch {
     socket: Socket,
+    /// Also address events, of which `RTM_NEWADDR` is ignored.
+    addresses: bool,
 }
 
 impl std::fmt::Debug for LinkWatch {
@@ -31,15 +37,31 @@ impl LinkWatch {
     /// blocks at most `timeout` (so a reader thread can notice it should stop), or until an
     /// event comes when `timeout` is zero.
     pub fn new(timeout: Duration) -> Result<Self> {
+        Self::open(timeout, false)
+    }
+
+    /// [`LinkWatch::new`], also reporting deleted addresses (`RTM_DELADDR`, IPv4 and IPv6):
+    /// an interface losing the address it sends from. Added or refreshed addresses are not
+    /// reported (a VIP lease renewal is one).
+    pub fn with_address_deletions(timeout: Duration) -> Result<Self> {
+        Self::open(timeout, true)
+    }
+
+    fn open(timeout: Duration, addresses: bool) -> Result<Self> {
         let mut socket =
             Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("open NETLINK_ROUTE socket", e))?;
+        let groups = if addresses {
+            RTMGRP_LINK | RTMGRP_IFADDR
+        } else {
+            RTMGRP_LINK
+        };
         socket
-            .bind(&SocketAddr::new(0, RTMGRP_LINK))
+            .bind(&SocketAddr::new(0, groups))
             .map_err(|e| Error::io("bind link event socket", e))?;
         let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &tv)
             .map_err(|e| Error::io("link event socket: receive timeout", e.into()))?;
-        Ok(LinkWatch { socket })
+        Ok(LinkWatch { socket, addresses })
     }
 
     /// Waits up to the timeout for link events and reads every pending one. `Ok(true)` if
@@ -52,7 +74,7 @@ impl LinkWatch {
         let mut any = false;
         loop {
             match self.socket.recv(&mut &mut buf[..], flags) {
-                Ok(_) => any = true,
+                Ok(n) => any |= !self.addresses || !only_new_addresses(&buf[..n.min(buf.len())]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => any = true,
                 Err(e)
@@ -69,8 +91,57 @@ impl LinkWatch {
     }
 }
 
+/// Whether every netlink message of this datagram is an `RTM_NEWADDR` (a truncated or
+/// malformed datagram counts as something else: the caller re-reads).
+fn only_new_addresses(mut b: &[u8]) -> bool {
+    let mut seen = false;
+    while b.len() >= 16 {
+        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let ty = u16::from_ne_bytes([b[4], b[5]]);
+        if ty != RTM_NEWADDR || len < 16 {
+            return false;
+        }
+        seen = true;
+        let step = (len + 3) & !3;
+        if step >= b.len() {
+            return true;
+        }
+        b = &b[step..];
+    }
+    seen && b.is_empty()
+}
+
 impl AsRawFd for LinkWatch {
     fn as_raw_fd(&self) -> RawFd {
         self.socket.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(ty: u16, len: u32) -> Vec<u8> {
+        let mut m = len.to_ne_bytes().to_vec();
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.resize(len as usize, 0);
+        m
+    }
+
+    #[test]
+    fn new_addresses_only() {
+        assert!(only_new_addresses(&msg(RTM_NEWADDR, 24)));
+        let mut two = msg(RTM_NEWADDR, 24);
+        two.extend(msg(RTM_NEWADDR, 20));
+        assert!(only_new_addresses(&two));
+        // RTM_DELADDR, RTM_NEWLINK, a mix, truncated, empty.
+        assert!(!only_new_addresses(&msg(21, 24)));
+        assert!(!only_new_addresses(&msg(16, 24)));
+        let mut mix = msg(RTM_NEWADDR, 24);
+        mix.extend(msg(21, 24));
+        assert!(!only_new_addresses(&mix));
+        assert!(!only_new_addresses(&[0u8; 7]));
+        assert!(!only_new_addresses(&[]));
+        assert!(!only_new_addresses(&msg(RTM_NEWADDR, 8)));
     }
 }

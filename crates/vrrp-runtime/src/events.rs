@@ -167,13 +167,40 @@ pub(crate) fn run_loop(
         groups: BTreeMap::new(),
         pacers: crate::garp::Pacers::from_config(&config),
         rxlog: crate::rxlog::RxLog::default(),
+        config: Arc::new(config.clone()),
+        pending: BTreeMap::new(),
+        gone: Vec::new(),
     };
+    // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
+    // interface specified in configuration"); with it the instance waits in FAULT, as does one
+    // whose interface has no address yet.
+    let mut waiting = Vec::new();
     for ci in &config.vrrp_instances {
-        if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
+        match rt.waits(&config, ci) {
+            Some(crate::pending::Wait::NoInterface(i)) if !config.global.dynamic_interfaces => {
+                let (file, line) = (ci.interface_loc.0.file.to_string(), ci.interface_loc.0.line);
+                log::error!("({file}: Line {line}) WARNING - interface {i} for vrrp_instance {} doesn't exist", ci.name);
+                return Err(VrrpRuntimeError::Config {
+                    instance: ci.name.clone(),
+                    file,
+                    line,
+                    msg: format!(
+                        "interface {i} doesn't exist: Non-existent interface specified in configuration"
+                    ),
+                });
+            }
+            Some(w) => waiting.push((ci, w)),
+            None => {}
+        }
+    }
+    for ci in &config.vrrp_instances {
+        if let Some((_, w)) = waiting.iter().find(|(c, _)| c.name == ci.name) {
+            rt.park(&config, ci, w, &mut env, None);
+        } else if let Some(inst) = rt.build_instance(&config, ci, &mut env) {
             rt.insts.insert(inst);
         }
     }
-    if rt.insts.is_empty() {
+    if rt.insts.is_empty() && rt.pending.is_empty() {
         return Err(VrrpRuntimeError::Config {
             instance: "*".into(),
             file: String::new(),
@@ -239,6 +266,7 @@ pub(crate) fn run_loop(
             env.readers.push(h);
             // Changes between the instances' setup and the subscription.
             rt.poll_links(Instant::now(), true, false);
+            rt.settle_links(&mut env, Instant::now());
             true
         }
         Err(e) => {
@@ -278,6 +306,7 @@ pub(crate) fn run_loop(
 
     let mut shutting_down = false;
     let mut next_link_poll = Instant::now() + LINK_POLL;
+    let mut next_pending_poll = Instant::now() + crate::pending::PENDING_POLL;
     let mut next_file_poll = Instant::now() + file_poll;
     let mut stats_dirty = false;
     let mut next_stats = Instant::now() + STATS_EVERY;
@@ -286,6 +315,7 @@ pub(crate) fn run_loop(
         let deadline = [
             rt.next_deadline(),
             (!link_events).then_some(next_link_poll),
+            (!rt.pending.is_empty() && !shutting_down).then_some(next_pending_poll),
             has_track_files.then_some(next_file_poll),
             stats_dirty.then_some(next_stats),
         ]
@@ -328,6 +358,9 @@ pub(crate) fn run_loop(
                             rt.recompute_tracking(i, now, false);
                         }
                         current = wanted;
+                        rt.config = Arc::new(req.config.clone());
+                        rt.pending
+                            .retain(|n, _| req.config.vrrp_instances.iter().any(|c| c.name == *n));
                         rt.poll_links(Instant::now(), false, true);
                     }
                     Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
@@ -340,6 +373,7 @@ pub(crate) fn run_loop(
                 if link_events {
                     rt.poll_links(Instant::now(), true, false);
                 }
+                rt.settle_links(&mut env, Instant::now());
                 let _ = req.done.send(report);
             }
             Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
@@ -376,7 +410,10 @@ pub(crate) fn run_loop(
             Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
             Some(Event::File) => {}
             Some(Event::Link(ev)) => match ev {
-                Ok(()) if !shutting_down => rt.poll_links(Instant::now(), true, false),
+                Ok(()) if !shutting_down => {
+                    rt.poll_links(Instant::now(), true, false);
+                    rt.settle_links(&mut env, Instant::now());
+                }
                 Ok(()) => {}
                 Err(e) => {
                     log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
@@ -398,6 +435,13 @@ pub(crate) fn run_loop(
             }
             if (links_due || files_due) && !shutting_down {
                 rt.poll_links(now, links_due, files_due);
+            }
+            let pending_due = now >= next_pending_poll;
+            if pending_due {
+                next_pending_poll = now + crate::pending::PENDING_POLL;
+            }
+            if (links_due || pending_due) && !shutting_down {
+                rt.settle_links(&mut env, now);
             }
         }
         // Anything above may have moved a counter or a state; states are written at once. No
@@ -428,6 +472,7 @@ pub(crate) fn run_loop(
     }
     rt.publish_held();
     rt.write_stats();
+    rt.stop_pending();
     for inst in rt.insts.iter_mut() {
         inst.notify = None;
     }

@@ -659,6 +659,26 @@ impl Rt {
                     .iter()
                     .find(|l| l.index == inst.ifindex)
                     .is_some_and(|l| l.up && l.lower_up);
+                if !links.iter().any(|l| l.index == inst.ifindex) {
+                    self.gone.push(i);
+                } else if up
+                    && inst.group.is_none()
+                    && !inst.spec.dont_track_primary
+                    && inst.spec.src.is_none()
+                    && inst.spec.family == Family::V4
+                    && self
+                        .kernel
+                        .primary_address(inst.ifindex, Family::V4, &inst.spec.vips)
+                        .is_none()
+                {
+                    // Its source address was deleted: FAULT, waiting for an address.
+                    log::info!(
+                        "({}) entering FAULT state (no IPv4 address for interface {})",
+                        inst.spec.name,
+                        inst.spec.ifname
+                    );
+                    self.gone.push(i);
+                }
                 if up != inst.link_up {
                     log::info!(
                         "VRRP_Instance({}) interface {} is {}",

@@ -143,13 +143,16 @@ impl Env {
     }
 }
 
-/// The link watch: a thread that sends `Ok(())` whenever the kernel reports a link change,
+/// The link watch: a thread that sends `Ok(())` whenever the kernel reports a link change or
+/// a deleted address,
 /// and the error (then ends) if the watch fails. `Err`: link events are unavailable.
 pub(crate) fn spawn_link_watch(
     tx: Tx<Result<(), String>>,
     stop: Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>, String> {
-    let w = netplat::LinkWatch::new(Duration::ZERO).map_err(|e| e.to_string())?;
+    // Address deletions too: an instance whose interface loses its source address faults.
+    let w =
+        netplat::LinkWatch::with_address_deletions(Duration::ZERO).map_err(|e| e.to_string())?;
     std::thread::Builder::new()
         .name("vrrp-links".into())
         .spawn(move || {

@@ -580,7 +580,10 @@ impl Kernel {
                         );
                     }
                 }
-                Err(e) if e.errno() == Some(netplat::errno::EADDRNOTAVAIL) => {}
+                // Not there, or its interface was deleted (with its addresses).
+                Err(e)
+                    if e.errno() == Some(netplat::errno::EADDRNOTAVAIL)
+                        || e.errno() == Some(netplat::errno::ENODEV) => {}
                 Err(e) => {
                     if !quiet {
                         Metrics::bump(&self.metrics.vip_errors);

@@ -19,6 +19,7 @@
 //! | `instance` | one owned `Instance` per `vrrp_instance` (its `VirtualRouter`, sockets, VIP interface, lease, tracking), built from its spec; `Instance::apply` carries out its state machine's actions |
 //! | `kernel` | `Kernel`: VIPs and their lease, virtual routes and rules, static addresses/routes/rules, VMACs (rtnetlink) |
 //! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
+//! | `pending` | instances waiting in FAULT for their interface or its address (`dynamic_interfaces`), started when it is there, back to waiting when it is deleted |
 //! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
 //! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
 //! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
@@ -48,6 +49,7 @@ mod kernel;
 mod located;
 mod mail;
 mod notify;
+mod pending;
 pub mod plan;
 mod procs;
 mod reload;
@@ -168,8 +170,11 @@ impl std::fmt::Debug for RuntimeOptions {
 
 /// Run every `vrrp_instance` of `config` until shutdown. Blocking (owns a current-thread
 /// tokio runtime). Errors that stop the whole worker: no usable instance, runtime/socket
-/// setup. Per-instance problems (missing interface, VIP add refused...) are logged with the
-/// instance name and the instance keeps its other duties or is skipped.
+/// setup, an instance's interface missing without `dynamic_interfaces` (keepalived's
+/// "Non-existent interface specified in configuration"). An instance whose interface is missing
+/// (`dynamic_interfaces`) or has no address yet waits in FAULT and starts when it is there.
+/// Other per-instance problems (VIP add refused...) are logged with the instance name and the
+/// instance keeps its other duties or is skipped.
 pub fn run(config: conf_parse::Config, opts: RuntimeOptions) -> Result<(), VrrpRuntimeError> {
     let (_never, reloads) = tokio::sync::mpsc::unbounded_channel();
     run_with_reload(config, opts, reloads)
@@ -180,8 +185,10 @@ pub fn run(config: conf_parse::Config, opts: RuntimeOptions) -> Result<(), VrrpR
 /// ones keep their state with the new settings (VIPs added/removed), those bound to another
 /// interface/VRID/family/source are restarted, removed ones leave with priority 0 — and
 /// answered with a [`ReloadReport`]. The configuration must already be checked (conf-parse).
-/// If an instance to start cannot run (missing interface, no source address) nothing is
-/// applied and the answer is the located reason; the running instances are untouched.
+/// If an instance to start cannot run (missing interface without `dynamic_interfaces`) nothing
+/// is applied and the answer is the located reason; the running instances are untouched. One
+/// that can wait (missing interface with `dynamic_interfaces`, no address yet) waits in FAULT
+/// ([`ReloadReport::waiting`]).
 pub fn run_with_reload(
     config: conf_parse::Config,
     opts: RuntimeOptions,

@@ -32,6 +32,9 @@ pub struct ReloadReport {
     pub removed: Vec<String>,
     /// Instances of the new configuration that could not be started (logged, located).
     pub skipped: Vec<String>,
+    /// Instances of the new configuration waiting in FAULT for their interface or its address
+    /// (started when it is there).
+    pub waiting: Vec<String>,
 }
 
 /// A reload request for [`crate::run_with_reload`]: the new configuration (already parsed and
@@ -102,6 +105,10 @@ impl Rt {
         let mut problems = Vec::new();
         for ci in &new.vrrp_instances {
             if matches!(plans.get(&ci.name), None | Some(Plan::Rebuild)) {
+                // It will wait in FAULT for its interface or address.
+                if self.can_wait(new, ci) {
+                    continue;
+                }
                 if let Err(e) = self.resolve(new, ci) {
                     problems.push(e);
                 }
@@ -188,8 +195,19 @@ impl Rt {
                 }
                 (plan, _) => {
                     let rebuilt = matches!(plan, Some(Plan::Rebuild));
+                    let waited = self.pending.remove(&ci.name).and_then(|p| p.notify);
+                    if let Some(w) = self.waits(new, ci) {
+                        if self.can_wait(new, ci) {
+                            self.park(new, ci, &w, env, waited);
+                            report.waiting.push(ci.name.clone());
+                            continue;
+                        }
+                    }
                     match self.build_instance(new, ci, env) {
-                        Some(inst) => {
+                        Some(mut inst) => {
+                            if let Some(n) = waited {
+                                inst.notify = Some(n);
+                            }
                             if rebuilt {
                                 report.restarted.push(ci.name.clone());
                             } else {
@@ -262,12 +280,13 @@ impl Rt {
             self.feed(i, now, Input::Startup);
         }
         log::info!(
-            "Reload applied: kept {:?}, updated {:?}, restarted {:?}, added {:?}, removed {:?}",
+            "Reload applied: kept {:?}, updated {:?}, restarted {:?}, added {:?}, removed {:?}, waiting for their interface {:?}",
             report.kept,
             report.updated,
             report.restarted,
             report.added,
-            report.removed
+            report.removed,
+            report.waiting
         );
         Ok(report)
     }

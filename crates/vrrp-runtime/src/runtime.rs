@@ -40,6 +40,12 @@ pub(crate) struct Rt {
     pub(crate) pacers: crate::garp::Pacers,
     /// Rate limit of the rejected-advert log lines.
     pub(crate) rxlog: crate::rxlog::RxLog,
+    /// The running configuration (waiting instances are built from it).
+    pub(crate) config: Arc<conf_parse::Config>,
+    /// Instances waiting in FAULT for their interface or its address, by name.
+    pub(crate) pending: BTreeMap<String, crate::pending::Pending>,
+    /// Instances whose interface disappeared at the last link poll.
+    pub(crate) gone: Vec<InstId>,
 }
 
 /// A running `vrrp_script`'s definition and user (a change restarts it).

@@ -46,8 +46,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("smtp_alert_vrrp").todo(UNTESTED),
     s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
-    s("dynamic_interfaces")
-        .todo("parsed but not read at run time yet (interfaces are handled as without it)"),
+    s("dynamic_interfaces").imp(&[
+        "lab_dynamic_interfaces_fault_and_recovery_as_reference",
+        "lab_missing_interface_without_dynamic_interfaces_refuses_start",
+    ]),
     s("no_email_faults").todo(UNTESTED),
     s("default_interface").todo(
         "differs from keepalived 2.2.7: here it is the interface of a vrrp_instance without one \

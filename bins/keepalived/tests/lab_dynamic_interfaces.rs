@@ -1,0 +1,257 @@
+//! An instance whose interface is missing at start, against the reference keepalived 2.2.7:
+//! with `dynamic_interfaces` it waits in FAULT and runs once the interface is created and has
+//! its address; deleting the interface puts it back in FAULT, recreating it brings it back.
+//! Without `dynamic_interfaces` the start is refused with the reference's exit status.
+//!
+//! Run as root: `cargo test -p keepalived --test lab_dynamic_interfaces -- --ignored`.
+
+#![allow(clippy::panic, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use testlab::netns::{wait_until, Host, Lab, Proc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+const REFERENCE: &str = "/usr/sbin/keepalived";
+const VIP: &str = "10.9.0.100";
+
+fn conf(dir: &Path, dynamic: bool, extra_instance: &str) -> String {
+    let notify = dir.join("notify.sh");
+    format!(
+        "global_defs {{\n  router_id lab\n  {}\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth9\n  virtual_router_id 51\n  \
+         priority 100\n  advert_int 1\n  notify {}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n{extra_instance}",
+        if dynamic { "dynamic_interfaces" } else { "" },
+        notify.display()
+    )
+}
+
+/// The lab host (only `lo`), its directory with the notify script, and the config path.
+fn setup(lab: &Lab, name: &str, config: impl Fn(&Path) -> String) -> (Host, std::path::PathBuf) {
+    let host = lab.host_unplugged(name).expect("host");
+    let dir = lab.dir().join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$3\" >> {}\n",
+            dir.join("notify.log").display()
+        ),
+    )
+    .expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, config(&dir)).expect("conf");
+    (host, dir)
+}
+
+fn start(host: &Host, dir: &Path, prog: &str) -> Proc {
+    let c = dir.join("keepalived.conf");
+    let p = dir.join("k.pid");
+    let r = dir.join("v.pid");
+    let ch = dir.join("c.pid");
+    let mut argv = vec![
+        prog,
+        "-n",
+        "-l",
+        "-D",
+        "-P",
+        "-f",
+        c.to_str().expect("utf-8 path"),
+        "-p",
+        p.to_str().expect("utf-8 path"),
+        "-r",
+        r.to_str().expect("utf-8 path"),
+        "-c",
+        ch.to_str().expect("utf-8 path"),
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+fn states(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("notify.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_states(dir: &Path, proc: &Proc, want: &[&str], timeout: Duration) {
+    if wait_until(timeout, || states(dir) == want).is_err() {
+        panic!(
+            "{}: states {:?}, want {want:?}\nlog:\n{}",
+            proc.cmd(),
+            states(dir),
+            proc.output_so_far()
+        );
+    }
+}
+
+fn has_vip(host: &Host) -> bool {
+    host.ip(&["-4", "-o", "addr", "show", "dev", "eth9"])
+        .map(|s| s.contains(&format!("{VIP}/24")))
+        .unwrap_or(false)
+}
+
+fn create_eth9(host: &Host) {
+    host.ip(&[
+        "link", "add", "eth9", "type", "veth", "peer", "name", "eth9p",
+    ])
+    .expect("veth");
+    host.link_up("eth9p").expect("up");
+    host.link_up("eth9").expect("up");
+    host.add_addr_dev("10.9.0.1/24", "eth9").expect("addr");
+}
+
+/// Runs the sequence under `prog`; returns the notify states seen (before stop).
+fn sequence(lab: &Lab, name: &str, prog: &str) -> Vec<String> {
+    let (host, dir) = setup(lab, name, |d| conf(d, true, ""));
+    // -t: the missing interface is not an error with dynamic_interfaces.
+    let c = dir.join("keepalived.conf");
+    let t = host
+        .run(&[prog, "-t", "-f", c.to_str().expect("utf-8 path")])
+        .expect("-t");
+    let t = format!("-t exit {:?}", t.status.code());
+    let proc = start(&host, &dir, prog);
+    // Missing interface: FAULT, the daemon keeps running.
+    wait_states(&dir, &proc, &["FAULT"], Duration::from_secs(10));
+    assert!(proc.is_running(), "{}", proc.output_so_far());
+    // Created, up, with its address: BACKUP then MASTER holding the VIP.
+    create_eth9(&host);
+    let t0 = Instant::now();
+    wait_states(
+        &dir,
+        &proc,
+        &["FAULT", "BACKUP", "MASTER"],
+        Duration::from_secs(10),
+    );
+    wait_until(Duration::from_secs(3), || has_vip(&host)).expect("VIP on eth9");
+    let took = t0.elapsed();
+    eprintln!("{prog}: VIP held {took:?} after creating eth9");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    // Deleted: FAULT; created again: back to MASTER.
+    host.ip(&["link", "del", "eth9"]).expect("del");
+    wait_states(
+        &dir,
+        &proc,
+        &["FAULT", "BACKUP", "MASTER", "FAULT"],
+        Duration::from_secs(10),
+    );
+    create_eth9(&host);
+    wait_states(
+        &dir,
+        &proc,
+        &["FAULT", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"],
+        Duration::from_secs(10),
+    );
+    wait_until(Duration::from_secs(3), || has_vip(&host)).expect("VIP on recreated eth9");
+    // Deleted again, then stopped while waiting in FAULT: STOP is notified.
+    host.ip(&["link", "del", "eth9"]).expect("del");
+    wait_states(
+        &dir,
+        &proc,
+        &[
+            "FAULT", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "FAULT",
+        ],
+        Duration::from_secs(10),
+    );
+    let mut seen = stop(&proc, &dir, 8);
+    seen.insert(0, t);
+    seen
+}
+
+/// SIGTERM, waits for the exit and for `n` notifications; returns them.
+fn stop(proc: &Proc, dir: &Path, n: usize) -> Vec<String> {
+    proc.signal(Signal::SIGTERM).expect("term");
+    let st = proc.wait_timeout(Duration::from_secs(15)).expect("wait");
+    assert!(st.is_some(), "{} did not stop", proc.cmd());
+    let _ = wait_until(Duration::from_secs(5), || states(dir).len() >= n);
+    states(dir)
+}
+
+/// Without `dynamic_interfaces`, an interface without an address: FAULT until it gets one
+/// (the reference does this with or without `dynamic_interfaces`).
+fn no_address(lab: &Lab, name: &str, prog: &str) -> Vec<String> {
+    let (host, dir) = setup(lab, name, |d| conf(d, false, ""));
+    host.ip(&[
+        "link", "add", "eth9", "type", "veth", "peer", "name", "eth9p",
+    ])
+    .expect("veth");
+    host.link_up("eth9p").expect("up");
+    host.link_up("eth9").expect("up");
+    let proc = start(&host, &dir, prog);
+    wait_states(&dir, &proc, &["FAULT"], Duration::from_secs(10));
+    assert!(proc.is_running(), "{}", proc.output_so_far());
+    host.add_addr_dev("10.9.0.1/24", "eth9").expect("addr");
+    wait_states(
+        &dir,
+        &proc,
+        &["FAULT", "BACKUP", "MASTER"],
+        Duration::from_secs(10),
+    );
+    wait_until(Duration::from_secs(3), || has_vip(&host)).expect("VIP on eth9");
+    stop(&proc, &dir, 4)
+}
+
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_dynamic_interfaces_fault_and_recovery_as_reference() {
+    let lab = Lab::new("dynif").expect("lab");
+    let reference = sequence(&lab, "r", REFERENCE);
+    let ours = sequence(&lab, "o", BIN);
+    assert_eq!(ours, reference);
+    assert_eq!(ours.last().map(String::as_str), Some("STOP"));
+}
+
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_no_address_fault_until_assigned_as_reference() {
+    let lab = Lab::new("noaddr").expect("lab");
+    let reference = no_address(&lab, "r", REFERENCE);
+    let ours = no_address(&lab, "o", BIN);
+    assert_eq!(ours, reference);
+    assert_eq!(ours, ["FAULT", "BACKUP", "MASTER", "STOP"]);
+}
+
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_missing_interface_without_dynamic_interfaces_refuses_start() {
+    let lab = Lab::new("nodynif").expect("lab");
+    // A second instance on an interface that exists: the start is refused all the same.
+    let other = "vrrp_instance VI_2 {\n  interface ethA\n  virtual_router_id 52\n  priority 100\n  virtual_ipaddress {\n    10.8.0.100/24\n  }\n}\n";
+    let mut codes = Vec::new();
+    for (name, prog) in [("r", REFERENCE), ("o", BIN)] {
+        let (host, dir) = setup(&lab, name, |d| conf(d, false, other));
+        host.ip(&[
+            "link", "add", "ethA", "type", "veth", "peer", "name", "ethAp",
+        ])
+        .expect("veth");
+        host.link_up("ethAp").expect("up");
+        host.link_up("ethA").expect("up");
+        host.add_addr_dev("10.8.0.1/24", "ethA").expect("addr");
+        let proc = start(&host, &dir, prog);
+        let st = proc
+            .wait_timeout(Duration::from_secs(15))
+            .expect("wait")
+            .unwrap_or_else(|| panic!("{prog} kept running:\n{}", proc.output_so_far()));
+        let log = proc.output_so_far();
+        assert!(
+            log.contains("Non-existent interface specified in configuration"),
+            "{prog}:\n{log}"
+        );
+        let c = dir.join("keepalived.conf");
+        let t = host
+            .run(&[prog, "-t", "-f", c.to_str().expect("utf-8 path")])
+            .expect("-t");
+        codes.push((st.code(), t.status.code()));
+    }
+    assert_eq!(codes[1], codes[0], "ours (start, -t) vs the reference's");
+    assert_eq!(codes[0].0, Some(2));
+}
