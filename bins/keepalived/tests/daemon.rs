@@ -486,7 +486,7 @@ fn storm(
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_metrics_storm_bounded() {
-    let ns = ns_with_addrs("s", &["10.66.0.1/24"]);
+    let ns = ns_with_addrs("storm", &["10.66.0.1/24"]);
     let conf = VRRP_AND_LVS.replace(
         "router_id test",
         "router_id test\n    metrics_allow 10.66.0.0/24",
@@ -881,7 +881,7 @@ fn per_process_log_files() {
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_namespace_option() {
     use std::os::unix::fs::MetadataExt;
-    let ns = Netns::new("s");
+    let ns = Netns::new("sec");
     let d = Daemon::start("netns", VRRP_ONLY, &["-s", &ns.0]);
     assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
     let want = std::fs::metadata(format!("/run/netns/{}", ns.0))
