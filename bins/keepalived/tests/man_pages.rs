@@ -104,15 +104,9 @@ fn keepalived_conf_5_lists_every_keyword_with_status() {
     assert_eq!(status("vrrp_instance", "virtual_router_id"), "implemented");
     assert!(status("global_defs", "enable_snmp_vrrp").starts_with("not supported yet"));
     assert!(status("", "vrrp_track_file").contains("alias of track_file"));
-    // The BFD worker runs BFD_CHECK and its children.
-    assert_eq!(
-        status("virtual_server > real_server", "BFD_CHECK"),
-        "implemented"
-    );
-    assert_eq!(
-        status("virtual_server > real_server > BFD_CHECK", "name"),
-        "implemented"
-    );
+    // BFD_CHECK has no real-system test yet: not supported yet, and its children inherit it.
+    assert!(status("virtual_server > real_server", "BFD_CHECK").starts_with("not supported yet"));
+    assert!(status("virtual_server > real_server > BFD_CHECK", "name").contains("BFD"));
     assert_eq!(status("global_defs", "smtp_server"), "implemented");
     assert_eq!(status("vrrp_instance", "smtp_alert"), "implemented");
     assert_eq!(status("vrrp_instance", "use_vmac_addr"), "implemented");

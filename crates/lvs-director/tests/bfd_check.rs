@@ -64,7 +64,7 @@ fn wait(mem: &SharedMemory, want: &[&str]) {
 }
 
 #[test]
-fn lab_bfd_check_follows_bfd_states() {
+fn bfd_check_follows_bfd_states() {
     let p = conf_parse::parse_str(CONF, "t.conf", &conf_parse::ParseOptions::default());
     assert!(!p.has_errors(), "{:?}", p.diagnostics);
     let mem = SharedMemory::default();

@@ -116,8 +116,7 @@ static MISC_CHECK: &[Kw] = &[
     s("user").imp(&["lab_misc_runs_as_user"]),
 ];
 static FILE_CHECK: &[Kw] = &[s("track_file").imp(LAB_MAIL), s("weight").imp(LAB_MAIL)];
-const BFD_CHECK_T: &[&str] = &["lab_bfd_check_follows_bfd_states"];
-static BFD_CHECK: &[Kw] = &[s("name").imp(BFD_CHECK_T), s("alpha").imp(BFD_CHECK_T)];
+static BFD_CHECK: &[Kw] = &[s("name"), s("alpha")];
 
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
@@ -130,7 +129,10 @@ pub static CHECKERS: &[Kw] = &[
     b("UDP_CHECK", UDP_CHECK).imp(&["lab_udp_check"]),
     b("PING_CHECK", PING_CHECK).imp(&["lab_ping_check"]),
     b("FILE_CHECK", FILE_CHECK).imp(LAB_MAIL),
-    b("BFD_CHECK", BFD_CHECK).imp(BFD_CHECK_T),
+    b("BFD_CHECK", BFD_CHECK).todo(
+        "the checker follows the BFD worker's states (unit test bfd_check_follows_bfd_states, \
+         in-memory IPVS); no real-system test yet (a session going down in a lab or the VM)",
+    ),
 ];
 
 static REAL_SERVER: &[Kw] = &[
