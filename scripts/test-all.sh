@@ -22,7 +22,7 @@ mkdir -p "$LOGDIR"
 ALL_STAGES=(install fmt clippy unit lab vm fuzz)
 if [ $# -gt 0 ]; then STAGES=("$@"); else STAGES=("${ALL_STAGES[@]}"); fi
 
-DEB_PACKAGES=(qemu-system-x86 nftables busybox-static cpio kmod iproute2 keepalived ipvsadm arping curl tshark
+DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 keepalived ipvsadm arping curl tshark
     dnsmasq-base python3 procps psmisc xz-utils zstd openssl time
     # build dependencies of the upstream keepalived 2.4.3 reference peer (scripts/build-reference.sh)
     build-essential autoconf automake libtool pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev

@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bfd_proto::*;
+use testlab::frr::{start_bfdd, BFDD};
 use testlab::netns::{wait_until, Host, Lab};
 
 const FRR_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const OUR_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-const BFDD: &str = "/usr/lib/frr/bfdd";
 
 /// What the loop shares with the test thread.
 #[derive(Debug)]
@@ -125,43 +125,6 @@ fn session_loop(cfg: SessionConfig, shared: Arc<Mutex<Shared>>) {
     }
 }
 
-fn start_bfdd(lab: &Lab, host: &Host, tx_ms: u32) -> (testlab::netns::Proc, String) {
-    let dir = lab.dir().join("frr");
-    std::fs::create_dir_all(&dir).unwrap();
-    let d = dir.to_str().unwrap().to_string();
-    std::fs::write(
-        dir.join("bfdd.conf"),
-        format!(
-            "bfd\n peer {OUR_IP} local-address {FRR_IP}\n  receive-interval 100\n  \
-             transmit-interval {tx_ms}\n  detect-multiplier 3\n !\n!\n"
-        ),
-    )
-    .unwrap();
-    host.run_ok(&["chown", "-R", "frr:frr", &d]).unwrap();
-    host.run_ok(&["chmod", "755", lab.dir().to_str().unwrap()])
-        .unwrap();
-    let p = host
-        .spawn(&[
-            BFDD,
-            "-u",
-            "frr",
-            "-g",
-            "frr",
-            "-f",
-            &format!("{d}/bfdd.conf"),
-            "-i",
-            &format!("{d}/bfdd.pid"),
-            "-z",
-            &format!("{d}/zserv.api"),
-            "--bfdctl",
-            &format!("{d}/bfdd.sock"),
-            "--vty_socket",
-            &d,
-        ])
-        .unwrap();
-    (p, d)
-}
-
 fn vtysh(host: &Host, vty: &str, cmds: &[&str]) -> String {
     let mut argv = vec!["vtysh", "--vty_socket", vty];
     for c in cmds {
@@ -175,16 +138,17 @@ fn vtysh(host: &Host, vty: &str, cmds: &[&str]) -> String {
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_session_comes_up_with_frr_bfdd() {
-    if !Path::new(BFDD).exists() {
-        eprintln!("SKIP: {BFDD} missing (apt-get install frr)");
-        return;
-    }
+    assert!(
+        Path::new(BFDD).exists(),
+        "{BFDD} missing: apt-get install frr (the test command's install stage does)"
+    );
     let lab = Lab::new("bfd").unwrap();
     let frr = lab.host("frr").unwrap();
     let us = lab.host("us").unwrap();
     frr.add_addr(&format!("{FRR_IP}/24")).unwrap();
     us.add_addr(&format!("{OUR_IP}/24")).unwrap();
-    let (bfdd, vty) = start_bfdd(&lab, &frr, 100);
+    let (bfdd, vty) =
+        start_bfdd(&lab, &frr, &OUR_IP.to_string(), &FRR_IP.to_string(), 100).unwrap();
 
     let cfg = SessionConfig {
         desired_min_tx: 100_000,
@@ -301,10 +265,10 @@ fn keepalived_conf(dir: &Path) -> std::path::PathBuf {
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_session_comes_up_with_reference_keepalived() {
     const KEEPALIVED: &str = "/usr/sbin/keepalived";
-    if !Path::new(KEEPALIVED).exists() {
-        eprintln!("SKIP: {KEEPALIVED} missing");
-        return;
-    }
+    assert!(
+        Path::new(KEEPALIVED).exists(),
+        "{KEEPALIVED} missing: apt-get install keepalived"
+    );
     let lab = Lab::new("bfdk").unwrap();
     let peer = lab.host("ka").unwrap();
     let us = lab.host("us").unwrap();
