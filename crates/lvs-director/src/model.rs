@@ -208,6 +208,22 @@ pub struct VirtualServer {
     pub ha_suspend: bool,
     /// `smtp_alert` in force for this virtual server.
     pub smtp_alert: bool,
+    /// `omega`: at stop, the real servers' and the virtual server's down notifications are
+    /// sent (scripts, FIFO lines, mail), as keepalived's `clear_services` does.
+    pub omega: bool,
+}
+
+/// A notify FIFO of the checker process (`notify_fifo` or `lvs_notify_fifo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyFifo {
+    /// Its path.
+    pub path: String,
+    /// `""` for `notify_fifo`, `"lvs_"` for `lvs_notify_fifo` (keepalived's log wording).
+    pub kind: &'static str,
+    /// Owner `USER [GROUP]` given after the path (the FIFO is chowned when created).
+    pub owner: Option<(String, Option<String>)>,
+    /// `[lvs_]notify_fifo_script`: started with the FIFO's path as last argument.
+    pub script: Option<NotifyScript>,
 }
 
 /// Global LVS settings.
@@ -217,12 +233,17 @@ pub struct Globals {
     pub timeouts: Option<ipvs_nl::Timeouts>,
     /// `lvs_flush`: flush the whole IPVS table at start.
     pub flush: bool,
-    /// `lvs_flush_on_stop`: flush the whole table at stop.
-    pub flush_on_stop: bool,
+    /// `lvs_flush_on_stop [VS]`.
+    pub flush_on_stop: cp::FlushOnStop,
     /// `lvs_sync_daemon` (recorded; its VRRP-driven start/stop is not implemented).
     pub sync_daemon: Option<cp::LvsSyncDaemon>,
-    /// `lvs_notify_fifo` path.
-    pub notify_fifo: Option<String>,
+    /// `notify_fifo` then `lvs_notify_fifo`: every checker line goes to both (keepalived's
+    /// `notify_fifo_rs`/`notify_fifo_vs`).
+    pub fifos: Vec<NotifyFifo>,
+    /// `rs_init_notifies`: the real servers alive at start are notified UP.
+    pub rs_init_notifies: bool,
+    /// `no_checker_emails`: a checker's mail only when its real server's state changes.
+    pub no_checker_emails: bool,
     /// Where to send `smtp_alert` mail (`None` without `smtp_server` or `notification_email`).
     pub smtp: Option<std::sync::Arc<smtp_alert::Settings>>,
     /// The `SSL { }` block: SSL_GET's client certificate (None: keepalived's default context).
@@ -501,11 +522,19 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         flush: g.lvs_flush,
         flush_on_stop: g.lvs_flush_on_stop,
         sync_daemon: g.lvs_sync_daemon.clone(),
-        notify_fifo: g
-            .lvs_notify_fifo
-            .name
-            .clone()
-            .or_else(|| g.notify_fifo.name.clone()),
+        fifos: [(&g.notify_fifo, ""), (&g.lvs_notify_fifo, "lvs_")]
+            .into_iter()
+            .filter_map(|(f, kind)| {
+                Some(NotifyFifo {
+                    path: f.name.clone()?,
+                    kind,
+                    owner: f.user.clone(),
+                    script: f.script.as_ref().map(|s| notify_script(cfg, s)),
+                })
+            })
+            .collect(),
+        rs_init_notifies: g.rs_init_notifies,
+        no_checker_emails: g.no_checker_emails,
         smtp: smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
         ssl: cfg.ssl.as_ref().map(|s| hc::tls::SslFiles {
@@ -699,6 +728,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             quorum_down: vs.quorum_down.as_ref().map(|s| notify_script(cfg, s)),
             ha_suspend: vs.ha_suspend,
             smtp_alert: vs_smtp,
+            omega: vs.omega,
         });
     }
     (

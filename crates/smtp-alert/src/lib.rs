@@ -326,6 +326,15 @@ impl Alert {
         )
     }
 
+    /// `[router_id] Virtualserver VS - DOWN` with `=> Shutting down <=`: the mail of an
+    /// `omega` virtual server at stop (ipwrapper.c do_vs_notifies, stopping).
+    pub fn vs_shutdown(router_id: &str, vs: &str) -> Alert {
+        Alert::new(
+            format!("[{router_id}] Virtualserver {vs} - DOWN"),
+            "=> Shutting down <=",
+        )
+    }
+
     /// What follows `DATA`: headers, blank line, body, `\r\n.\r\n` (smtp.h
     /// `SMTP_HEADERS_CMD SMTP_BODY_CMD SMTP_SEND_CMD`). `date` is RFC 5322
     /// (`%a, %d %b %Y %H:%M:%S %z`). Body lines starting with `.` are dot-stuffed.
