@@ -211,6 +211,8 @@ struct Director<K: Kernel> {
     suspended: BTreeSet<VsId>,
     /// `notify_fifo` and `lvs_notify_fifo`, open.
     fifos: Fifos,
+    /// Notify scripts and mails started and not finished (awaited, bounded, at stop).
+    pending: Vec<tokio::task::JoinHandle<()>>,
     opts: DirectorOptions,
 }
 
@@ -279,6 +281,7 @@ impl<K: Kernel> Director<K> {
             managed: BTreeSet::new(),
             suspended: BTreeSet::new(),
             fifos: Fifos::default(),
+            pending: Vec::new(),
             opts,
         };
         if cfg.globals.flush {
@@ -302,23 +305,58 @@ impl<K: Kernel> Director<K> {
         d.fifos = Fifos::open(&d.cfg.globals.fifos);
         d.update_suspension();
         d.apply();
-        // ipwrapper.c init_service_rs: with rs_init_notifies, every real server added alive
-        // at start is notified (script and FIFO), as after a check.
-        if d.cfg.globals.rs_init_notifies {
-            let alive: Vec<RsId> = d
-                .cfg
-                .virtual_servers
-                .iter()
-                .flat_map(|v| v.real_servers.iter())
-                .filter(|rs| d.health.alive(rs))
-                .map(|rs| rs.id.clone())
-                .collect();
-            for id in alive {
-                d.notify_rs(&id, true);
-            }
-        }
+        d.start_notifies();
         d.subscribe()?;
         Ok(d)
+    }
+
+    /// ipwrapper.c init_services, per virtual server in order: with `rs_init_notifies` its
+    /// real servers added alive are notified UP (script, FIFO); then its quorum, which every
+    /// virtual server starts without (check_data.c set_quorum_states runs before any real
+    /// server is alive): reaching it notifies UP (quorum_up, FIFO, "Starting with quorum up"
+    /// mail), missing it with a sorry server notifies DOWN ("Starting with quorum down").
+    fn start_notifies(&mut self) {
+        let vss: Vec<(VsId, Vec<RsId>, bool)> = self
+            .cfg
+            .virtual_servers
+            .iter()
+            .map(|v| {
+                let alive = v
+                    .real_servers
+                    .iter()
+                    .filter(|rs| self.health.alive(rs))
+                    .map(|rs| rs.id.clone())
+                    .collect();
+                (v.id.clone(), alive, v.sorry.is_some())
+            })
+            .collect();
+        for (vs, alive, sorry) in vss {
+            if self.cfg.globals.rs_init_notifies {
+                for id in &alive {
+                    self.notify_rs(id, true);
+                }
+            }
+            let up = self.health.quorum_up(&vs);
+            if !up && !sorry {
+                continue;
+            }
+            self.notify_vs(&vs, up);
+            let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) else {
+                continue;
+            };
+            if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
+                let alert = smtp_alert::Alert::quorum_at_start(
+                    &settings.router_id,
+                    &vs.keepalived_fmt(),
+                    up,
+                    v.quorum,
+                    v.hysteresis,
+                    self.health.weight_sum(v),
+                );
+                let h = smtp_alert::spawn(settings, alert);
+                self.track(h);
+            }
+        }
     }
 
     fn emit(&self, e: DirectorEvent) {
@@ -564,12 +602,13 @@ impl<K: Kernel> Director<K> {
     fn notify_rs(&mut self, id: &RsId, alive: bool) {
         let Some(rs) = self.find_rs(id) else { return };
         let script = if alive {
-            &rs.notify_up
+            rs.notify_up.clone()
         } else {
-            &rs.notify_down
+            rs.notify_down.clone()
         };
-        if let Some(s) = script {
-            spawn_script(s);
+        if let Some(s) = &script {
+            let h = spawn_script(s);
+            self.track(h);
         }
         let state = if alive { "UP" } else { "DOWN" };
         // ipwrapper.c notify_fifo_rs: "RS %s %s %s\n" with FMT_RS, FMT_VS.
@@ -583,11 +622,21 @@ impl<K: Kernel> Director<K> {
     /// ipwrapper.c do_vs_notifies: the quorum script, the FIFO line and (at stop only when
     /// called) nothing else; the mail is sent by the caller.
     fn notify_vs(&mut self, vs: &VsId, up: bool) {
-        if let Some(v) = self.cfg.virtual_servers.iter().find(|v| &v.id == vs) {
-            let s = if up { &v.quorum_up } else { &v.quorum_down };
-            if let Some(s) = s {
-                spawn_script(s);
-            }
+        let script = self
+            .cfg
+            .virtual_servers
+            .iter()
+            .find(|v| &v.id == vs)
+            .and_then(|v| {
+                if up {
+                    v.quorum_up.clone()
+                } else {
+                    v.quorum_down.clone()
+                }
+            });
+        if let Some(s) = &script {
+            let h = spawn_script(s);
+            self.track(h);
         }
         // ipwrapper.c notify_fifo_vs: "VS %s %s\n" with FMT_VS.
         self.fifos.write(&format!(
@@ -702,6 +751,9 @@ impl<K: Kernel> Director<K> {
     /// "=> Shutting down <=" mail) and every virtual server too (quorum_down, FIFO, mail).
     async fn stop(&mut self) {
         self.sched.shutdown();
+        // check_daemon.c checker_terminate_phase1: every script process is terminated
+        // (SIGTERM) first, the FIFO readers included, then the services are cleared.
+        self.fifos.terminate_readers();
         if self.opts.dont_release_ipvs {
             log::info!("dont_release_ipvs: leaving IPVS entries in place");
             self.fifos.close().await;
@@ -748,7 +800,8 @@ impl<K: Kernel> Director<K> {
                             false,
                             "=> Shutting down <=",
                         );
-                        smtp_alert::spawn(settings, alert);
+                        let h = smtp_alert::spawn(settings, alert);
+                        self.track(h);
                     }
                 }
             }
@@ -756,7 +809,8 @@ impl<K: Kernel> Director<K> {
             if let (true, Some(settings)) = (vs_mail, self.cfg.globals.smtp.clone()) {
                 let alert =
                     smtp_alert::Alert::vs_shutdown(&settings.router_id, &vs.keepalived_fmt());
-                smtp_alert::spawn(settings, alert);
+                let h = smtp_alert::spawn(settings, alert);
+                self.track(h);
             }
         }
         if flush != conf_parse::FlushOnStop::Full {
@@ -766,7 +820,19 @@ impl<K: Kernel> Director<K> {
                 log::error!("releasing IPVS services: {e}");
             }
         }
+        // keepalived runs the stop notify scripts with a 1 s limit (TIMER_HZ) and sends its
+        // mails before exiting: let ours finish, bounded.
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for h in std::mem::take(&mut self.pending) {
+            let _ = tokio::time::timeout_at(deadline, h).await;
+        }
         self.fifos.close().await;
+    }
+
+    /// Keep a started script or mail (finished ones are dropped).
+    fn track(&mut self, h: tokio::task::JoinHandle<()>) {
+        self.pending.retain(|h| !h.is_finished());
+        self.pending.push(h);
     }
 
     async fn main_loop(&mut self) -> Result<(), DirectorError> {
@@ -867,16 +933,19 @@ impl<K: Kernel> Director<K> {
     }
 }
 
+/// How long the stop waits for the notify scripts and mails it started (omega).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs a notify/quorum script in the background through the script runner (its user, script
 /// security, own process group; no time limit, as keepalived's `notify_exec`). A script refused
 /// by the runner is logged and not run.
-fn spawn_script(s: &NotifyScript) {
+fn spawn_script(s: &NotifyScript) -> tokio::task::JoinHandle<()> {
     let cmd = s.command.clone();
     let script = match s.prepare() {
         Ok(p) => p,
         Err(e) => {
             log::error!("script `{cmd}` not run: {e}");
-            return;
+            return tokio::spawn(async {});
         }
     };
     tokio::spawn(async move {
@@ -885,7 +954,7 @@ fn spawn_script(s: &NotifyScript) {
             script_runner::Outcome::Failed(e) => log::error!("script `{cmd}` could not start: {e}"),
             o => log::warn!("script `{cmd}` {o}"),
         }
-    });
+    })
 }
 
 fn fmt_key(k: &ServiceKey) -> String {

@@ -5,7 +5,8 @@
 //! * a missing FIFO is created (mode 0644, chowned to the `USER [GROUP]` given after its path)
 //!   and removed again at stop; an existing one is used as is and left;
 //! * its `*_notify_fifo_script` is started first, with the FIFO's path as last argument, and
-//!   runs until the checker stops;
+//!   runs until the checker stops (it gets SIGTERM before the stop notifications, as
+//!   keepalived's `script_killall`: lines written at stop reach only other readers);
 //! * the FIFO is opened read-write and non-blocking (a missing reader never blocks us);
 //! * every line goes to both FIFOs: `RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 UP`,
 //!   `VS [10.0.0.1]:tcp:80 DOWN`.
@@ -128,6 +129,24 @@ impl Fifos {
         for o in &mut self.open {
             if let Err(e) = o.file.write_all(line.as_bytes()) {
                 log::debug!("{}notify fifo {}: {e}", o.spec.kind, o.spec.path);
+            }
+        }
+    }
+
+    /// SIGTERM every reader script's process group (keepalived's `script_killall` at stop,
+    /// before the stop notifications).
+    pub fn terminate_readers(&mut self) {
+        for o in &self.open {
+            if let Some(pg) = o
+                .reader
+                .as_ref()
+                .and_then(|r| r.id())
+                .and_then(|id| i32::try_from(id).ok())
+            {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pg),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
             }
         }
     }

@@ -39,7 +39,8 @@ fn parse(text: &str) -> conf_parse::Config {
 // Proves checker-side smtp_alert: a real server whose TCP_CHECK fails produces keepalived's
 // "Realserver [ip]:tcp:port of virtual server [ip]:tcp:port - DOWN" mail (real_server
 // smtp_alert is on by default), the virtual server's `smtp_alert` adds the "Virtualserver ...
-// - DOWN" quorum mail with "=> Lost quorum 2+0=2 <= 1 <=", and recovery mails UP for both;
+// - DOWN" quorum mail with "=> Lost quorum 2+0=2 <= 1 <=", and recovery mails UP for both
+// (the virtual server's after its "=> Starting with quorum up 2+0=2 <= 2 <=" at start);
 // all over keepalived's dialogue to every recipient.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
@@ -180,11 +181,28 @@ virtual_server 10.0.0.100 80 {
 
     // Recovery: UP for the real server and the quorum.
     let _l11 = listen("10.0.0.11");
+    // Two quorum UP mails: keepalived's at start (every virtual server starts without quorum
+    // and gains it when its real servers are added) and the one of the recovery.
     wait_until(Duration::from_secs(10), || {
         has("Subject: [LVS1] Realserver [10.0.0.11]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - UP") == 1
-            && has("Subject: [LVS1] Virtualserver [10.0.0.100]:tcp:80 - UP") == 1
+            && has("Subject: [LVS1] Virtualserver [10.0.0.100]:tcp:80 - UP") == 2
     })
     .unwrap_or_else(|_| panic!("UP mails; sink:\n{}", sink.transcript()));
+    let sessions = sink.sessions();
+    for body in [
+        "=> Starting with quorum up 2+0=2 <= 2 <=",
+        "=> Gained quorum 2+0=2 <= 2 <=",
+    ] {
+        assert_eq!(
+            sessions
+                .iter()
+                .filter(|s| s.iter().any(|l| l == body))
+                .count(),
+            1,
+            "{body}: {}",
+            sink.transcript()
+        );
+    }
     assert!(
         !log.lock().unwrap().contains("SMTP connection ERROR"),
         "{}",

@@ -216,7 +216,7 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("virtualhost").imp(VHOST_TESTS),
     s("snmp_name").todo("no SNMP subsystem"),
     s("alpha").imp(LAB_KW),
-    s("omega").todo("typed but ignored at run time: no quorum script runs at start and stop"),
+    s("omega").imp(&["vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference"]),
     s("quorum_up").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
     s("quorum_down").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
     s("quorum").imp(&["lab_checker_smtp_alert"]),
