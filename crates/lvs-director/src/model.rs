@@ -508,6 +508,57 @@ fn check_spec(
     })
 }
 
+/// SMTP_CHECK `host { }` blocks (check_smtp.c, WITH_HOST_ENTRIES, deprecated but read by
+/// keepalived 2.2.7): each host is a checker of its own with the SMTP_CHECK's settings and the
+/// host's connection (`connect_ip` default the real server's address, `connect_port` its port,
+/// `connect_timeout` the real/virtual server's). The SMTP_CHECK's own connection is checked
+/// too when it has any connection setting of its own or no host; otherwise the first host
+/// takes its place. (A checker-level `connect_timeout` equal to the inherited one cannot be
+/// told from none here; keepalived would then keep the SMTP_CHECK's own check too.)
+fn smtp_hosts(
+    vs: &cp::VirtualServer,
+    rs: &cp::RealServer,
+    c: &cp::Checker,
+    main: hc::scheduler::CheckSpec,
+) -> Vec<hc::scheduler::CheckSpec> {
+    let cp::CheckerKind::Smtp(s) = &c.kind else {
+        return vec![main];
+    };
+    if s.hosts.is_empty() {
+        return vec![main];
+    }
+    let inherited = rs
+        .connect_timeout
+        .or(vs.connect_timeout)
+        .unwrap_or(std::time::Duration::from_secs(5));
+    let co = &c.common;
+    let own = co.connect_ip.is_some()
+        || co.connect_port.is_some()
+        || co.bindto.is_some()
+        || co.bind_port.is_some()
+        || co.bind_if.is_some()
+        || co.fwmark.is_some()
+        || co.connect_timeout != inherited;
+    let mut out = Vec::new();
+    if own {
+        out.push(main.clone());
+    }
+    for h in &s.hosts {
+        let mut spec = main.clone();
+        spec.checker.conn = hc::ConnOpts {
+            connect_ip: h.connect_ip,
+            connect_port: h.connect_port,
+            bindto: h.bindto,
+            bind_port: h.bind_port,
+            bind_if: h.bind_if.clone(),
+            fwmark: h.fwmark,
+            connect_timeout: h.connect_timeout.unwrap_or(inherited),
+        };
+        out.push(spec);
+    }
+    out
+}
+
 /// Compile a parsed configuration. Returns the model and warnings (skipped items).
 pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
     let mut warnings = Vec::new();
@@ -689,7 +740,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                     continue;
                 }
                 match check_spec(cfg, vs, rs, target, c) {
-                    Ok(s) => checks.push(s),
+                    Ok(s) => checks.extend(smtp_hosts(vs, rs, c, s)),
                     Err(e) => warnings.push(format!(
                         "virtual_server {id} real_server {rid} {}: {e}; checker ignored",
                         c.kind.keyword()

@@ -89,7 +89,7 @@ static SMTP_HOST: &[Kw] = checker_common!(CONNECT_PORT;);
 static SMTP_CHECK: &[Kw] = checker_common!(
     CONNECT_PORT;
     s("helo_name").imp(LAB_MAIL),
-    b("host", SMTP_HOST).todo("not typed yet: the check talks to the real server (or connect_ip) only"),
+    b("host", SMTP_HOST).imp(&["lab_smtp_check_host_blocks"]),
 );
 static DNS_CHECK: &[Kw] = checker_common!(
     CONNECT_PORT;
