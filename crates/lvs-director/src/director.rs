@@ -496,6 +496,25 @@ impl<K: Kernel> Director<K> {
             }
             return false;
         }
+        if t.kind == TransitionKind::Confirmed {
+            // check_api.c update_svr_checker_state: a first result that leaves the checker as
+            // it started is notified when the checker has `alpha` or is down (an alpha
+            // checker's first failure: notify_down and the FIFO line, no mail).
+            let alpha = self
+                .by_key
+                .get(&(rs.clone(), idx))
+                .is_some_and(|(_, spec)| spec.params.alpha);
+            let still = self
+                .health
+                .checkers
+                .get(&rs)
+                .and_then(|v| v.get(idx))
+                .is_some_and(|c| c.up == t.up);
+            if still && (alpha || !t.up) {
+                let alive = self.find_rs(&rs).is_some_and(|r| self.health.alive(r));
+                self.notify_rs(&rs, alive);
+            }
+        }
         let before_w = self
             .health
             .checkers

@@ -71,6 +71,12 @@ virtual_server 10.0.0.101 80 {{
     protocol TCP
     real_server 10.0.0.13 80 {{
     }}
+    real_server 10.0.0.14 80 {{
+        MISC_CHECK {{
+            misc_path "/bin/test -e {d}/up14"
+            alpha
+        }}
+    }}
 }}
 "#
     )
@@ -127,8 +133,14 @@ fn run(h: &Host, dir: &Path, start: impl Fn() -> Proc, full: bool) -> Run {
         .spawn(&["/bin/sh", "-c", &format!("exec cat {nf} >> {nf}.log")])
         .unwrap();
     let p = start();
-    // rs_init_notifies: the three real servers, UP, and each virtual server's quorum.
-    wait_lines(dir, 5, "rs_init_notifies and quorum at start", &p);
+    // rs_init_notifies: the three real servers, UP, and each virtual server's quorum; then the
+    // alpha checker's first failure.
+    wait_lines(
+        dir,
+        6,
+        "rs_init_notifies, quorum at start, alpha's first failure",
+        &p,
+    );
     for f in ["nf.fifo", "lvs.fifo"] {
         let t = std::fs::symlink_metadata(dir.join(f)).unwrap().file_type();
         assert!(
@@ -138,9 +150,9 @@ fn run(h: &Host, dir: &Path, start: impl Fn() -> Proc, full: bool) -> Run {
     }
     if full {
         std::fs::remove_file(dir.join("up11")).unwrap();
-        wait_lines(dir, 7, "10.0.0.11 down, quorum lost", &p);
+        wait_lines(dir, 8, "10.0.0.11 down, quorum lost", &p);
         std::fs::write(dir.join("up11"), "").unwrap();
-        wait_lines(dir, 9, "10.0.0.11 up, quorum gained", &p);
+        wait_lines(dir, 10, "10.0.0.11 up, quorum gained", &p);
     }
     let before = read(&dir.join("nf.fifo.log")).lines().count();
     p.stop(Duration::from_secs(20)).unwrap();
@@ -200,7 +212,8 @@ fn start_reference(lab: &Lab, h: &Host, conf: &Path) -> Proc {
 // used and left; `lvs_notify_fifo_script` reads its FIFO (started with the FIFO's path,
 // terminated before the stop notifications as keepalived's script_killall); `rs_init_notifies`
 // (the real servers alive at start notified UP) and the quorum every virtual server gains at
-// start; a real server's and its virtual server's quorum transitions; `omega` (at stop the
+// start; an `alpha` checker's first failure (notified DOWN though its state did not change);
+// a real server's and its virtual server's quorum transitions; `omega` (at stop the
 // alive real servers and the virtual server of an omega virtual server are notified DOWN,
 // nothing for the other); `lvs_flush_on_stop VS` (at stop our virtual servers go at once,
 // without real server notifications, and a foreign service stays), and without it the
@@ -256,7 +269,8 @@ fn vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference() {
                  RS [10.0.0.12]:tcp:80 [10.0.0.100]:tcp:80 UP\n\
                  VS [10.0.0.100]:tcp:80 UP\n\
                  RS [10.0.0.13]:tcp:80 [10.0.0.101]:tcp:80 UP\n\
-                 VS [10.0.0.101]:tcp:80 UP\n"
+                 VS [10.0.0.101]:tcp:80 UP\n\
+                 RS [10.0.0.14]:tcp:80 [10.0.0.101]:tcp:80 DOWN\n"
             ),
             "[{flush}] {l}"
         );
@@ -281,6 +295,10 @@ fn vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference() {
                 "VS flush: {l}"
             );
         }
-        assert!(!l.contains("10.0.0.101]:tcp:80 DOWN"), "no omega: {l}");
+        assert!(
+            !l.contains("VS [10.0.0.101]:tcp:80 DOWN")
+                && !l.contains("RS [10.0.0.13]:tcp:80 [10.0.0.101]:tcp:80 DOWN"),
+            "no omega: {l}"
+        );
     }
 }
