@@ -349,3 +349,89 @@ fn lab_no_checker_emails() {
         "with no_checker_emails only the real server's transitions mail"
     );
 }
+
+/// A virtual server without `smtp_alert` of its own and a real server whose TCP_CHECK fails
+/// once its listener goes, with `global` in global_defs; the subjects mailed, sorted.
+fn global_alert_subjects(tag: &str, global: &str) -> Vec<String> {
+    let lab = Lab::new(tag).expect("lab");
+    let m = lab.host("m").expect("mail host");
+    m.add_addr("10.0.0.25/24").expect("addr");
+    let sink = SmtpSink::start(&m, lab.dir(), "10.0.0.25", 2525).expect("sink");
+    let rs = lab.host("r").expect("real server host");
+    rs.add_addr("10.0.0.11/24").expect("addr");
+    let l = rs
+        .spawn(&["python3", "-c", "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('10.0.0.11',80))\ns.listen(16)\nprint('ready',flush=True)\nwhile True:\n  c,_=s.accept(); c.close()"])
+        .expect("listener");
+    wait_until(Duration::from_secs(5), || {
+        l.stdout_so_far().contains("ready")
+    })
+    .expect("listening");
+    let d = lab.host("d").expect("director host");
+    d.add_addr("10.0.0.1/24").expect("addr");
+    let conf = format!(
+        "global_defs {{\n    router_id LVS1\n    smtp_server 10.0.0.25 2525\n    smtp_connect_timeout 3\n    \
+         notification_email_from lvs@lab\n    notification_email {{\n        ops@example.com\n    }}\n    {global}\n}}\n\
+         virtual_server 10.0.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    \
+         real_server 10.0.0.11 80 {{\n        TCP_CHECK {{\n            connect_timeout 1\n            retry 0\n        }}\n    }}\n}}\n"
+    );
+    let cfg = parse(&conf);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let _ = log::set_logger(&TestLog);
+    log::set_max_level(log::LevelFilter::Info);
+    let (etx, erx) = smpsc::channel();
+    let etx = std::sync::Mutex::new(etx);
+    let opts = DirectorOptions {
+        control: Some(rx),
+        events: Some(std::sync::Arc::new(move |e: &DirectorEvent| {
+            let _ = etx.lock().unwrap().send(e.clone());
+        })),
+        ..Default::default()
+    };
+    let ns = d.netns_path();
+    let join = std::thread::spawn(move || {
+        let f = std::fs::File::open(&ns).unwrap();
+        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        run_with(cfg, opts, SharedMemory::default())
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    l.kill();
+    wait_until(Duration::from_secs(10), || {
+        erx.try_iter()
+            .any(|e| matches!(e, DirectorEvent::CheckFailed { .. }))
+    })
+    .unwrap_or_else(|_| panic!("no check failure; log:\n{}", LOG.lock().unwrap()));
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut subjects: Vec<String> = sink
+        .sessions()
+        .iter()
+        .flat_map(|s| s.iter().filter(|l| l.starts_with("Subject: ")).cloned())
+        .collect();
+    subjects.sort();
+    tx.send(Control::Shutdown).unwrap();
+    join.join().unwrap().unwrap();
+    subjects
+}
+
+// Proves the global `smtp_alert` on the checker side (check_data.c: a virtual or real server
+// without its own `smtp_alert` takes `smtp_alert_checker`, else the global `smtp_alert`):
+// with it on, a virtual server without `smtp_alert` mails its quorum (at start and when lost)
+// beside the real server's mail; with it off, the real server (on by default) mails nothing.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_global_smtp_alert_checker() {
+    let rs_down = "Subject: [LVS1] Realserver [10.0.0.11]:tcp:80 of virtual server [10.0.0.100]:tcp:80 - DOWN";
+    assert_eq!(
+        global_alert_subjects("gsa1", "smtp_alert"),
+        vec![
+            rs_down.to_string(),
+            "Subject: [LVS1] Virtualserver [10.0.0.100]:tcp:80 - DOWN".to_string(),
+            "Subject: [LVS1] Virtualserver [10.0.0.100]:tcp:80 - UP".to_string(),
+        ]
+    );
+    assert_eq!(
+        global_alert_subjects("gsa2", ""),
+        vec![rs_down.to_string()],
+        "without it: the real server's mail only (its default is on, the virtual server's off)"
+    );
+    assert!(global_alert_subjects("gsa3", "smtp_alert off").is_empty());
+}
