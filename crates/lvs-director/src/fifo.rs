@@ -75,7 +75,7 @@ impl Fifos {
                 }
             };
             let reader = spec.script.as_ref().and_then(|s| match s.prepare() {
-                Ok(p) => match p.command(&[spec.path.clone()]).spawn() {
+                Ok(p) => match p.command(std::slice::from_ref(&spec.path)).spawn() {
                     Ok(c) => Some(c),
                     Err(e) => {
                         log::error!("{}notify_fifo_script `{}`: {e}", spec.kind, s.command);
