@@ -78,7 +78,11 @@ static HTTP_GET: &[Kw] = checker_common!(
     s("virtualhost").imp(VHOST_TESTS),
     s("http_protocol").imp(&["lab_http_check"]),
     s("enable_sni").imp(LAB_MAIL),
-    s("fast_recovery").todo("typed but ignored at run time"),
+    s("fast_recovery").todo(
+        "not read: our HTTP_GET/SSL_GET checks every url in each round, where keepalived \
+         checks one url per delay_loop and fast_recovery makes it check the remaining urls at \
+         once while the real server is down (ours always recovers as fast as with it)",
+    ),
     b("url", URL).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
 );
 static TCP_CHECK: &[Kw] = checker_common!(CONNECT_PORT;);
