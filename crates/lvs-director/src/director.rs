@@ -305,7 +305,7 @@ impl<K: Kernel> Director<K> {
         d.fifos = Fifos::open(&d.cfg.globals.fifos);
         d.update_suspension();
         d.apply();
-        d.start_notifies();
+        d.init_notifies(None);
         d.subscribe()?;
         Ok(d)
     }
@@ -315,26 +315,36 @@ impl<K: Kernel> Director<K> {
     /// virtual server starts without (check_data.c set_quorum_states runs before any real
     /// server is alive): reaching it notifies UP (quorum_up, FIFO, "Starting with quorum up"
     /// mail), missing it with a sorry server notifies DOWN ("Starting with quorum down").
-    fn start_notifies(&mut self) {
-        let vss: Vec<(VsId, Vec<RsId>, bool)> = self
+    /// At a reload (`old`: the previous configuration) only what is new is: the real servers
+    /// added (to kept or new virtual servers) and the new virtual servers' quorum.
+    fn init_notifies(&mut self, old: Option<&DirectorConfig>) {
+        let old_vs = |id: &VsId| old.and_then(|o| o.virtual_servers.iter().find(|v| &v.id == id));
+        let vss: Vec<(VsId, Vec<RsId>, bool, bool)> = self
             .cfg
             .virtual_servers
             .iter()
             .map(|v| {
+                let before = old_vs(&v.id);
                 let alive = v
                     .real_servers
                     .iter()
                     .filter(|rs| self.health.alive(rs))
+                    .filter(|rs| {
+                        before.is_none_or(|b| !b.real_servers.iter().any(|o| o.id == rs.id))
+                    })
                     .map(|rs| rs.id.clone())
                     .collect();
-                (v.id.clone(), alive, v.sorry.is_some())
+                (v.id.clone(), alive, v.sorry.is_some(), before.is_none())
             })
             .collect();
-        for (vs, alive, sorry) in vss {
+        for (vs, alive, sorry, new) in vss {
             if self.cfg.globals.rs_init_notifies {
                 for id in &alive {
                     self.notify_rs(id, true);
                 }
+            }
+            if !new {
+                continue;
             }
             let up = self.health.quorum_up(&vs);
             if !up && !sorry {
@@ -722,12 +732,16 @@ impl<K: Kernel> Director<K> {
         }
         log::info!("Reloading configuration");
         let old = std::mem::replace(&mut self.cfg, cfg);
-        // check_daemon.c reload_check_thread closes the FIFOs and opens them again.
-        if self.fifos.specs() != self.cfg.globals.fifos {
-            self.fifos.close().await;
-            self.fifos = Fifos::open(&self.cfg.globals.fifos);
-        }
+        // check_daemon.c reload_check_thread: every script is terminated (the FIFO readers
+        // too), the FIFOs are closed (the ones it created removed), then opened again with
+        // their scripts started anew, as at start.
+        self.fifos.terminate_readers();
+        self.fifos.close().await;
+        self.fifos = Fifos::open(&self.cfg.globals.fifos);
         self.health.sync(&self.cfg, Some(&old));
+        // ipwrapper.c init_services at a reload: new real servers and virtual servers are
+        // notified as at start.
+        self.init_notifies(Some(&old));
         self.update_suspension();
         if let Some(t) = &self.cfg.globals.timeouts {
             if old.globals.timeouts.as_ref() != Some(t) {

@@ -118,11 +118,6 @@ impl Fifos {
         Fifos { open }
     }
 
-    /// The specifications these FIFOs were opened with.
-    pub fn specs(&self) -> Vec<NotifyFifo> {
-        self.open.iter().map(|o| o.spec.clone()).collect()
-    }
-
     /// Write one line (with its newline) to every FIFO; a full FIFO drops it, as keepalived's
     /// non-blocking `write` does.
     pub fn write(&mut self, line: &str) {

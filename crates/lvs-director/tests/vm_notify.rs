@@ -302,3 +302,85 @@ fn vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference() {
         );
     }
 }
+
+/// Two virtual servers' worth of configuration for the reload test: `second` adds a real
+/// server to the first virtual server and a second virtual server.
+fn reload_config(dir: &Path, second: bool) -> String {
+    let d = dir.to_str().unwrap();
+    let (more_rs, more_vs) = if second {
+        (
+            "    real_server 10.0.0.13 80 {\n    }\n",
+            "virtual_server 10.0.0.101 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    real_server 10.0.0.12 80 {\n    }\n}\n",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "global_defs {{\n    lvs_notify_fifo {d}/rl.fifo\n    rs_init_notifies\n}}\n\
+         virtual_server 10.0.0.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n\
+         \x20   real_server 10.0.0.11 80 {{\n    }}\n{more_rs}}}\n{more_vs}"
+    )
+}
+
+/// Start on the first configuration, reload (SIGHUP) to the second, stop; the FIFO's lines.
+fn reload_lines(h: &Host, dir: &Path, start: impl Fn(&Path) -> Proc) -> String {
+    let conf = dir.join("rl.conf");
+    std::fs::write(&conf, reload_config(dir, false)).unwrap();
+    let fifo = dir.join("rl.fifo");
+    let log = dir.join("rl.fifo.log");
+    let _ = std::fs::remove_file(&fifo);
+    let _ = std::fs::remove_file(&log);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let f = fifo.to_str().unwrap();
+    // A reader that opens the FIFO again when its writer closes it (the reference closes and
+    // reopens its FIFOs at a reload).
+    let reader = h
+        .spawn(&[
+            "/bin/sh",
+            "-c",
+            &format!("while true; do cat {f} >> {f}.log; done"),
+        ])
+        .unwrap();
+    let p = start(&conf);
+    wait_until(Duration::from_secs(30), || read(&log).lines().count() >= 2)
+        .unwrap_or_else(|_| panic!("start lines: {}\n{}", read(&log), p.output_so_far()));
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(&conf, reload_config(dir, true)).unwrap();
+    p.signal(nix::sys::signal::Signal::SIGHUP).unwrap();
+    wait_until(Duration::from_secs(30), || {
+        ipvsadm_save(h).contains("10.0.0.101:80")
+    })
+    .unwrap_or_else(|_| panic!("reload: {}\n{}", ipvsadm_save(h), p.output_so_far()));
+    std::thread::sleep(Duration::from_millis(3000));
+    p.stop(Duration::from_secs(20)).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    reader.kill();
+    h.run_ok(&["ipvsadm", "-C"]).unwrap();
+    read(&log)
+}
+
+// Proves the checker's notifications at a reload (SIGHUP) are the reference keepalived's: with
+// `rs_init_notifies`, a real server added to a kept virtual server and a new virtual server's
+// real server are notified UP, the new virtual server's quorum too, nothing for what was kept;
+// the FIFO is closed and opened again (a reader that reopens it sees every line).
+#[test]
+#[ignore = "vm: needs the IPVS VM"]
+fn vm_notify_fifo_at_reload_same_as_reference() {
+    require_vm();
+    let lab = Lab::new("lvsrl").unwrap();
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let dir = lab.dir().to_path_buf();
+    let ours = reload_lines(&d, &dir, |c| start_ours(&d, c));
+    let reference = reload_lines(&d, &dir, |c| start_reference(&lab, &d, c));
+    eprintln!("ours:\n{ours}\nreference:\n{reference}");
+    assert_eq!(ours, reference, "FIFO lines: ours vs keepalived 2.2.7");
+    assert_eq!(
+        ours,
+        "RS [10.0.0.11]:tcp:80 [10.0.0.100]:tcp:80 UP\n\
+         VS [10.0.0.100]:tcp:80 UP\n\
+         RS [10.0.0.13]:tcp:80 [10.0.0.100]:tcp:80 UP\n\
+         RS [10.0.0.12]:tcp:80 [10.0.0.101]:tcp:80 UP\n\
+         VS [10.0.0.101]:tcp:80 UP\n"
+    );
+}
