@@ -166,7 +166,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("lvs_netlink_cmd_rcv_bufs_force").todo(NO_NL_BUFS),
     s("lvs_netlink_monitor_rcv_bufs").todo(NO_NL_BUFS),
     s("lvs_netlink_monitor_rcv_bufs_force").todo(NO_NL_BUFS),
-    s("rs_init_notifies").imp(&[VM_NOTIFY]),
+    s("rs_init_notifies").imp(&[VM_NOTIFY, "vm_notify_fifo_at_reload_same_as_reference"]),
     s("no_checker_emails").imp(&["lab_no_checker_emails"]),
     s("vrrp_rx_bufs_policy").todo("the VRRP socket receive buffer size is not set yet"),
     s("vrrp_rx_bufs_multiplier").todo("the VRRP socket receive buffer size is not set yet"),
