@@ -69,8 +69,22 @@ fn auth_ext_total(d: &Director) -> u64 {
 /// Ours (a) and the reference 2.4.3 (b), both with `auth_hmac` and the same key: election,
 /// failover when the master is frozen, pre-emption back; no advert rejected on our side.
 fn hmac_interop(tag: &str, vrid: u8, extra_a: &str, extra_b: &str, ours_high: bool) {
+    hmac_interop_vip(tag, vrid, extra_a, extra_b, ours_high, VIP, 24)
+}
+
+/// [`hmac_interop`] with the VIP `vip/plen` (an IPv6 VIP adds fd00::1/64 to a and fd00::2/64
+/// to b).
+fn hmac_interop_vip(
+    tag: &str,
+    vrid: u8,
+    extra_a: &str,
+    extra_b: &str,
+    ours_high: bool,
+    vip: &str,
+    plen: u8,
+) {
     let lab = Lab::new(tag).expect("lab");
-    let vips = format!("    {VIP}/24");
+    let vips = format!("    {vip}/{plen}");
     let (pa, pb) = if ours_high { (150, 100) } else { (100, 150) };
     let mut a = director(
         &lab,
@@ -84,15 +98,19 @@ fn hmac_interop(tag: &str, vrid: u8, extra_a: &str, extra_b: &str, ours_high: bo
         "10.0.0.2",
         &instance("VI_1", vrid, pb, extra_b, &vips),
     );
+    if vip.contains(':') {
+        a.host.add_addr("fd00::1/64").expect("a6");
+        b.host.add_addr("fd00::2/64").expect("b6");
+    }
     a.start(&lab, &[]);
     let kb = start_reference(&lab, &b);
     let (hi, lo) = if ours_high { (0, 1) } else { (1, 0) };
     let ds = [&a, &b];
-    wait_holder(&ds, hi, VIP, Duration::from_secs(10));
+    wait_holder(&ds, hi, vip, Duration::from_secs(10));
     // Both stay put for a few adverts: the backup accepts the master's signed adverts.
     std::thread::sleep(Duration::from_secs(4));
     assert!(
-        ds[hi].has_vip(VIP) && !ds[lo].has_vip(VIP),
+        ds[hi].has_vip(vip) && !ds[lo].has_vip(vip),
         "backup took the VIP while the master advertised; ours:\n{}\nreference:\n{}",
         a.log(),
         kb.output_so_far()
@@ -105,7 +123,7 @@ fn hmac_interop(tag: &str, vrid: u8, extra_a: &str, extra_b: &str, ours_high: bo
         }
     };
     stop_master(Signal::SIGSTOP);
-    let r = wait_until(Duration::from_secs(8), || ds[lo].has_vip(VIP));
+    let r = wait_until(Duration::from_secs(8), || ds[lo].has_vip(vip));
     assert!(
         r.is_ok(),
         "backup did not take over; ours:\n{}\nreference:\n{}",
@@ -114,7 +132,7 @@ fn hmac_interop(tag: &str, vrid: u8, extra_a: &str, extra_b: &str, ours_high: bo
     );
     stop_master(Signal::SIGCONT);
     let r = wait_until(Duration::from_secs(10), || {
-        ds[hi].has_vip(VIP) && !ds[lo].has_vip(VIP)
+        ds[hi].has_vip(vip) && !ds[lo].has_vip(vip)
     });
     assert!(
         r.is_ok(),
@@ -170,6 +188,41 @@ fn lab_hmac_interop_v3_unicast_both_roles() {
     );
     hmac_interop("kahu3a", 93, &ua, &ub, true);
     hmac_interop("kahu3b", 94, &ua, &ub, false);
+}
+
+// Proves auth_hmac interop over VRRPv2 IPv4 unicast with upstream 2.4.3, both roles.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_interop_v2_unicast_both_roles() {
+    let h = hmac(KEY1);
+    let ua = format!("  unicast_src_ip 10.0.0.1\n  unicast_peer {{\n    10.0.0.2\n  }}\n{h}");
+    let ub = format!("  unicast_src_ip 10.0.0.2\n  unicast_peer {{\n    10.0.0.1\n  }}\n{h}");
+    hmac_interop("kahu2a", 96, &ua, &ub, true);
+    hmac_interop("kahu2b", 97, &ua, &ub, false);
+}
+
+// Proves auth_hmac interop over VRRPv3 IPv6 multicast (link-local source, ff02::12; the
+// pseudo-header carries the IPv6 source) with upstream 2.4.3, both roles.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_interop_v3_ipv6_multicast_both_roles() {
+    let h = format!("  version 3\n{}", hmac(KEY1));
+    hmac_interop_vip("kah6ma", 98, &h, &h, true, "fd00::10", 64);
+    hmac_interop_vip("kah6mb", 99, &h, &h, false, "fd00::10", 64);
+}
+
+// Proves auth_hmac interop over VRRPv3 IPv6 unicast (fd00::1 <-> fd00::2) with upstream
+// 2.4.3, both roles.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_interop_v3_ipv6_unicast_both_roles() {
+    let h = hmac(KEY1);
+    let ua =
+        format!("  version 3\n  unicast_src_ip fd00::1\n  unicast_peer {{\n    fd00::2\n  }}\n{h}");
+    let ub =
+        format!("  version 3\n  unicast_src_ip fd00::2\n  unicast_peer {{\n    fd00::1\n  }}\n{h}");
+    hmac_interop_vip("kah6ua", 100, &ua, &ub, true, "fd00::10", 64);
+    hmac_interop_vip("kah6ub", 101, &ua, &ub, false, "fd00::10", 64);
 }
 
 // Proves a wrong key is rejected and counted without a state change: ours is master alone,
