@@ -387,9 +387,50 @@ const KEY1_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b
 /// hand-made adverts of every bad kind with priority 255; both must count each in the same
 /// counter and neither may change state.
 fn forged_adverts(tag: &str, vrid: u8, ours_high: bool) {
+    forged_adverts_with(tag, vrid, ours_high, &hmac(KEY1), FORGERIES);
+}
+
+/// (kind of the forge script, the counter both must count it in, priority): every forgery at
+/// 255 (a master that accepted it would yield); the replay is of a valid low-priority advert
+/// (accepted once).
+type Forgery = (&'static str, &'static str, &'static str);
+
+const FORGERIES: &[Forgery] = &[
+    (
+        "forged",
+        "Authentication Extension Errors/Invalid HMAC",
+        "255",
+    ),
+    (
+        "forged_badsum",
+        "Authentication Extension Errors/Invalid HMAC",
+        "255",
+    ),
+    (
+        "forged_interval",
+        "Authentication Extension Errors/Invalid HMAC",
+        "255",
+    ),
+    (
+        "unknown_key",
+        "Authentication Extension Errors/Unknown Key",
+        "255",
+    ),
+    (
+        "malformed",
+        "Authentication Extension Errors/Malformed",
+        "255",
+    ),
+    ("stale", "Authentication Extension Errors/Stale", "255"),
+    ("missing", "Authentication Extension Errors/Missing", "255"),
+    ("truncated", "Packet Errors/Length", "255"),
+    ("replay", "Authentication Extension Errors/Replay", "50"),
+];
+
+/// [`forged_adverts`] with the `auth_hmac` block `h` on both sides and the forgeries `kinds`.
+fn forged_adverts_with(tag: &str, vrid: u8, ours_high: bool, h: &str, kinds: &[Forgery]) {
     let lab = Lab::new(tag).expect("lab");
     let vips = format!("    {VIP}/24");
-    let h = hmac(KEY1);
     let (pa, pb) = if ours_high { (150, 100) } else { (100, 150) };
     let mut a = director(
         &lab,
@@ -420,41 +461,8 @@ fn forged_adverts(tag: &str, vrid: u8, ours_high: bool) {
     let vrid_s = vrid.to_string();
     let n = 3u64;
     let n_s = n.to_string();
-    // (kind, counter both must count it in, priority): every forgery at 255 (a master that
-    // accepted it would yield); the replay is of a valid low-priority advert (accepted once).
-    let kinds = [
-        (
-            "forged",
-            "Authentication Extension Errors/Invalid HMAC",
-            "255",
-        ),
-        (
-            "forged_badsum",
-            "Authentication Extension Errors/Invalid HMAC",
-            "255",
-        ),
-        (
-            "forged_interval",
-            "Authentication Extension Errors/Invalid HMAC",
-            "255",
-        ),
-        (
-            "unknown_key",
-            "Authentication Extension Errors/Unknown Key",
-            "255",
-        ),
-        (
-            "malformed",
-            "Authentication Extension Errors/Malformed",
-            "255",
-        ),
-        ("stale", "Authentication Extension Errors/Stale", "255"),
-        ("missing", "Authentication Extension Errors/Missing", "255"),
-        ("truncated", "Packet Errors/Length", "255"),
-        ("replay", "Authentication Extension Errors/Replay", "50"),
-    ];
     let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
-    for (kind, counter, prio) in kinds {
+    for &(kind, counter, prio) in kinds {
         let out = c
             .run(&[
                 "python3",
@@ -526,4 +534,158 @@ fn forged_adverts(tag: &str, vrid: u8, ours_high: bool) {
 fn lab_hmac_forged_replayed_truncated_counted_like_reference() {
     forged_adverts("kahfa", 102, true);
     forged_adverts("kahfb", 103, false);
+}
+
+fn hmac_mode(key: &str, mode: &str) -> String {
+    format!("  auth_hmac {{\n    key 1 {key}\n    active_key 1\n    mode {mode}\n  }}")
+}
+
+/// Migration modes: the backup runs `auth_hmac` in `mode` (`permissive` or `receive-only`),
+/// the master none (`ours_migrating`: ours is the backup, else the reference is). The backup
+/// accepts the unsigned adverts (it stays backup, counts them as received, counts no
+/// auth_ext error); when the master is frozen it takes over, and yields again when the
+/// master is back (the master has the higher priority and accepts... or preempts).
+fn migration(tag: &str, vrid: u8, mode: &str, ours_migrating: bool) {
+    let lab = Lab::new(tag).expect("lab");
+    let vips = format!("    {VIP}/24");
+    let hm = hmac_mode(KEY1, mode);
+    let (ea, eb, pa, pb) = if ours_migrating {
+        (hm.as_str(), "", 100, 150)
+    } else {
+        ("", hm.as_str(), 150, 100)
+    };
+    let mut a = director(
+        &lab,
+        "a",
+        "10.0.0.1",
+        &instance("VI_1", vrid, pa, ea, &vips),
+    );
+    let b = director(
+        &lab,
+        "b",
+        "10.0.0.2",
+        &instance("VI_1", vrid, pb, eb, &vips),
+    );
+    a.start(&lab, &[]);
+    let kb = start_reference(&lab, &b);
+    let (hi, lo) = if ours_migrating { (1, 0) } else { (0, 1) };
+    let ds = [&a, &b];
+    wait_holder(&ds, hi, VIP, Duration::from_secs(10));
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(4) {
+        assert!(
+            ds[hi].has_vip(VIP) && !ds[lo].has_vip(VIP),
+            "the {mode} backup took the VIP from an unsigned master; ours:\n{}\nreference:\n{}",
+            a.log(),
+            kb.output_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if ours_migrating {
+        let st = a.stats();
+        assert!(
+            st["instances"]["VI_1"]["adverts_rcvd"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 3,
+            "ours ({mode}) did not count the unsigned adverts as received: {st}"
+        );
+        assert_eq!(auth_ext_total(&a), 0, "{st}");
+    } else {
+        let c = reference_counters(&lab, &b, &kb);
+        assert!(
+            c.get("Advertisements/Received").copied().unwrap_or(0) >= 3,
+            "the reference ({mode}) did not count ours as received: {c:?}"
+        );
+        let errs: u64 = c
+            .iter()
+            .filter(|(k, _)| k.starts_with("Authentication Extension Errors/"))
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(errs, 0, "{c:?}");
+    }
+    // The unsigned master frozen: the migrating backup takes over; back, it yields.
+    let stop_master = |sig: Signal| {
+        if ours_migrating {
+            kb.signal_group(sig).expect("signal group");
+        } else {
+            a.proc.as_ref().expect("proc").signal(sig).expect("signal");
+        }
+    };
+    stop_master(Signal::SIGSTOP);
+    let r = wait_until(Duration::from_secs(8), || ds[lo].has_vip(VIP));
+    assert!(r.is_ok(), "the {mode} backup did not take over");
+    stop_master(Signal::SIGCONT);
+    let r = wait_until(Duration::from_secs(10), || {
+        ds[hi].has_vip(VIP) && !ds[lo].has_vip(VIP)
+    });
+    assert!(
+        r.is_ok(),
+        "the VIP did not move back; ours:\n{}\nreference:\n{}",
+        a.log(),
+        kb.output_so_far()
+    );
+    // What the migrating side sent as master, seen by the unsigned side (it read them once
+    // resumed): permissive signs, and a trailer makes the advert too long for a receiver
+    // without auth_hmac (a length error, on both implementations); receive-only does not.
+    let len_errs = if ours_migrating {
+        reference_counters(&lab, &b, &kb)
+            .get("Packet Errors/Length")
+            .copied()
+            .unwrap_or(0)
+    } else {
+        a.stats()["instances"]["VI_1"]["rejected"]["packet_len_err"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    if mode == "receive-only" {
+        assert_eq!(len_errs, 0, "receive-only sent trailers");
+    } else {
+        assert!(len_errs > 0, "permissive sent no trailer");
+    }
+}
+
+// Proves `mode permissive` (keepalived 2.4.3 migration) in both directions with an unsigned
+// master: ours permissive with an unsigned 2.4.3 master, and 2.4.3 permissive with our
+// unsigned master, each accepts and counts the unsigned adverts (no auth_ext error, stays
+// backup), takes over when the master is frozen, sending signed adverts (too long for the unsigned side: a length error there).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_permissive_accepts_unsigned_like_reference() {
+    migration("kahpa", 104, "permissive", true);
+    migration("kahpb", 105, "permissive", false);
+}
+
+// Proves `mode receive-only`: like permissive it accepts unsigned adverts (both directions
+// with upstream 2.4.3), but as master it sends them unsigned (no length error on the unsigned side).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_receive_only_sends_unsigned_like_reference() {
+    migration("kahra", 106, "receive-only", true);
+    migration("kahrb", 107, "receive-only", false);
+}
+
+// Proves `time_window` and `anti_replay monotonic` as upstream 2.4.3 applies them, ours
+// master and 2.4.3 backup with the same block: with `time_window 200` an advert 100 s old is
+// no longer stale, its (forged) tag is checked and counted as invalid HMAC by both; with
+// `anti_replay monotonic` there is no freshness window at all (the same), and a replayed
+// sequence is still a replay for both; no state change.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_time_window_and_monotonic_like_reference() {
+    let kinds: &[Forgery] = &[
+        (
+            "stale",
+            "Authentication Extension Errors/Invalid HMAC",
+            "255",
+        ),
+        ("replay", "Authentication Extension Errors/Replay", "50"),
+    ];
+    let w =
+        format!("  auth_hmac {{\n    key 1 {KEY1}\n    active_key 1\n    time_window 200\n  }}");
+    forged_adverts_with("kahtw", 108, true, &w, kinds);
+    let m = format!(
+        "  auth_hmac {{\n    key 1 {KEY1}\n    active_key 1\n    anti_replay monotonic\n  }}"
+    );
+    forged_adverts_with("kahmo", 109, true, &m, kinds);
 }

@@ -52,23 +52,33 @@ static AUTHENTICATION: &[Kw] = &[
     ]),
 ];
 
-/// `auth_hmac` settings the runtime applies but no lab test exercises with a non-default value.
-const HMAC_TODO: &str = "applied by the runtime; no lab test of non-default values yet (issue 21)";
-
 /// The lab tests of `auth_hmac` against keepalived 2.4.3.
 const HMAC_TESTS: &[&str] = &[
     "lab_hmac_interop_v2_multicast_both_roles",
+    "lab_hmac_interop_v2_unicast_both_roles",
     "lab_hmac_interop_v3_unicast_both_roles",
+    "lab_hmac_interop_v3_ipv6_multicast_both_roles",
+    "lab_hmac_interop_v3_ipv6_unicast_both_roles",
     "lab_hmac_wrong_key_rejected_no_state_change",
+    "lab_hmac_forged_replayed_truncated_counted_like_reference",
 ];
 
 /// `auth_hmac { }` (keepalived 2.4.3 vrrp_parser.c).
 static AUTH_HMAC: &[Kw] = &[
-    s("key").imp(HMAC_TESTS),
-    s("active_key").imp(HMAC_TESTS),
-    s("time_window").todo(HMAC_TODO),
-    s("anti_replay").todo(HMAC_TODO),
-    s("mode").todo(HMAC_TODO),
+    s("key").imp(&[
+        "lab_hmac_interop_v2_multicast_both_roles",
+        "lab_hmac_key_rotation_by_reload_keeps_master",
+    ]),
+    s("active_key").imp(&[
+        "lab_hmac_interop_v2_multicast_both_roles",
+        "lab_hmac_key_rotation_by_reload_keeps_master",
+    ]),
+    s("time_window").imp(&["lab_hmac_time_window_and_monotonic_like_reference"]),
+    s("anti_replay").imp(&["lab_hmac_time_window_and_monotonic_like_reference"]),
+    s("mode").imp(&[
+        "lab_hmac_permissive_accepts_unsigned_like_reference",
+        "lab_hmac_receive_only_sends_unsigned_like_reference",
+    ]),
 ];
 
 /// Keywords inside `vrrp_instance`.
