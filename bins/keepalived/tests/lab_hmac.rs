@@ -295,3 +295,97 @@ fn lab_hmac_key_rotation_by_reload_keeps_master() {
     rotation("khrota", 111, true);
     rotation("khrotb", 112, false);
 }
+
+/// The Debian keepalived 2.2.7.
+const REFERENCE_227: &str = "/usr/sbin/keepalived";
+
+/// `-t` of `argv` on `conf` inside `host`: the exit code and the (line, keyword) of every
+/// unknown keyword it reports (ours: `FILE:LINE:COL: warning: unknown keyword 'K'`, keepalived:
+/// `(FILE: Line N) Unknown keyword 'K'`).
+fn verdict(host: &Host, argv: &[&str], conf: &str) -> (i32, Vec<(u32, String)>, String) {
+    let mut a = argv.to_vec();
+    a.extend(["-t", "-f", conf]);
+    let out = host.run(&a).expect("run -t");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let mut unknown = Vec::new();
+    for l in err.lines() {
+        let quoted = |s: &str| s.split('\'').nth(1).map(str::to_string);
+        if let Some(i) = l.find(": warning: unknown keyword '") {
+            let line = l[..i].split(':').nth(1).and_then(|n| n.parse().ok());
+            if let (Some(n), Some(k)) = (line, quoted(&l[i..])) {
+                unknown.push((n, k));
+            }
+        } else if let Some(i) = l.find(") Unknown keyword '") {
+            let line = l[..i].rsplit(' ').next().and_then(|n| n.parse().ok());
+            if let (Some(n), Some(k)) = (line, quoted(&l[i..])) {
+                if k != "}" {
+                    unknown.push((n, k));
+                }
+            }
+        }
+    }
+    unknown.sort();
+    (out.status.code().unwrap_or(-1), unknown, err)
+}
+
+// Proves the compatibility level of `keepalived -t`: on configurations with auth_hmac (valid,
+// and with a key too short) and on a plain 2.2.7 one, `--compat 2.2.7` gives Debian 2.2.7's
+// exit code and reports the same keywords as unknown on the same lines, `--compat 2.4.3` and
+// the default (the union) give upstream 2.4.3's exit code with no unknown keyword, and the
+// default keeps 2.2.7's verdict on the 2.2.7 configuration.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_compat_levels_match_reference_verdicts() {
+    let lab = Lab::new("khcompat").expect("lab");
+    let h = lab.host("a").expect("host");
+    h.add_addr("10.0.0.1/24").expect("addr");
+    let r243 = reference();
+    let valid = config(51, 100, &[(1, KEY1), (2, KEY2)], 2);
+    let short = config(52, 100, &[(1, "too-short")], 1);
+    let plain = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 53\n    priority 100\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n    virtual_ipaddress {\n        10.0.0.10/24\n    }\n}\n".to_string();
+    for (name, text, new_keywords) in [
+        ("valid", valid, true),
+        ("short", short, true),
+        ("plain", plain, false),
+    ] {
+        let path = lab.dir().join(format!("{name}.conf"));
+        std::fs::write(&path, &text).expect("conf");
+        let p = path.to_str().unwrap();
+        let v227 = verdict(&h, &[REFERENCE_227], p);
+        let v243 = verdict(&h, &[r243.as_str()], p);
+        let ours227 = verdict(&h, &[BIN, "--compat=2.2.7"], p);
+        let ours243 = verdict(&h, &[BIN, "--compat", "2.4.3"], p);
+        let ours = verdict(&h, &[BIN], p);
+        eprintln!(
+            "{name}: 2.2.7 exit {} unknown {:?}; ours --compat 2.2.7 exit {} unknown {:?}; \
+             2.4.3 exit {}; ours --compat 2.4.3 exit {}; ours exit {}",
+            v227.0, v227.1, ours227.0, ours227.1, v243.0, ours243.0, ours.0
+        );
+        assert_eq!(
+            (ours227.0, &ours227.1),
+            (v227.0, &v227.1),
+            "{name} --compat 2.2.7:\nours:\n{}\n2.2.7:\n{}",
+            ours227.2,
+            v227.2
+        );
+        assert_eq!(
+            !v227.1.is_empty(),
+            new_keywords,
+            "{name}: 2.2.7 unknown keywords {:?}",
+            v227.1
+        );
+        assert!(v243.1.is_empty(), "{name}: 2.4.3 unknown {:?}", v243.1);
+        for (what, o) in [("--compat 2.4.3", &ours243), ("default", &ours)] {
+            assert_eq!(
+                (o.0, &o.1),
+                (v243.0, &v243.1),
+                "{name} {what}:\nours:\n{}\n2.4.3:\n{}",
+                o.2,
+                v243.2
+            );
+        }
+        if !new_keywords {
+            assert_eq!(ours.0, v227.0, "{name}: default vs 2.2.7");
+        }
+    }
+}

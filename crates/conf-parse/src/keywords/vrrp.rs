@@ -2,7 +2,7 @@
 //! `vrrp_track_process`, `track_file`: their shapes and run-time status.
 
 #[allow(unused_imports)]
-use super::{alias, b, dep, s, v, Kw};
+use super::{alias, b, dep, s, v, Kw, Release};
 
 /// A keyword the runtime reads, whose effect no real-system test shows yet.
 const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
@@ -65,20 +65,30 @@ const HMAC_TESTS: &[&str] = &[
 
 /// `auth_hmac { }` (keepalived 2.4.3 vrrp_parser.c).
 static AUTH_HMAC: &[Kw] = &[
-    s("key").imp(&[
-        "lab_hmac_interop_v2_multicast_both_roles",
-        "lab_hmac_key_rotation_by_reload_keeps_master",
-    ]),
-    s("active_key").imp(&[
-        "lab_hmac_interop_v2_multicast_both_roles",
-        "lab_hmac_key_rotation_by_reload_keeps_master",
-    ]),
-    s("time_window").imp(&["lab_hmac_time_window_and_monotonic_like_reference"]),
-    s("anti_replay").imp(&["lab_hmac_time_window_and_monotonic_like_reference"]),
-    s("mode").imp(&[
-        "lab_hmac_permissive_accepts_unsigned_like_reference",
-        "lab_hmac_receive_only_sends_unsigned_like_reference",
-    ]),
+    s("key")
+        .imp(&[
+            "lab_hmac_interop_v2_multicast_both_roles",
+            "lab_hmac_key_rotation_by_reload_keeps_master",
+        ])
+        .since(Release::V2_4_0),
+    s("active_key")
+        .imp(&[
+            "lab_hmac_interop_v2_multicast_both_roles",
+            "lab_hmac_key_rotation_by_reload_keeps_master",
+        ])
+        .since(Release::V2_4_0),
+    s("time_window")
+        .imp(&["lab_hmac_time_window_and_monotonic_like_reference"])
+        .since(Release::V2_4_0),
+    s("anti_replay")
+        .imp(&["lab_hmac_time_window_and_monotonic_like_reference"])
+        .since(Release::V2_4_0),
+    s("mode")
+        .imp(&[
+            "lab_hmac_permissive_accepts_unsigned_like_reference",
+            "lab_hmac_receive_only_sends_unsigned_like_reference",
+        ])
+        .since(Release::V2_4_0),
 ];
 
 /// Keywords inside `vrrp_instance`.
@@ -174,7 +184,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
         "lab_interop_v2_pass_ours_master",
         "lab_interop_v2_ah_both_roles",
     ]),
-    b("auth_hmac", AUTH_HMAC).imp(HMAC_TESTS),
+    b("auth_hmac", AUTH_HMAC)
+        .imp(HMAC_TESTS)
+        .since(Release::V2_4_0),
 ];
 
 pub(super) static VRRP_SCRIPT: &[Kw] = &[
