@@ -797,6 +797,9 @@ pub struct VrrpInstance {
     pub strict_mode: Option<bool>,
     /// `skip_check_adv_addr`.
     pub skip_check_adv_addr: Option<bool>,
+    /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8): VRRPv3 over IPv4 sent with the v2
+    /// checksum (no pseudo-header), and received checksums not checked.
+    pub v3_checksum_as_v2: Option<bool>,
     /// `native_ipv6`.
     pub native_ipv6: bool,
     /// `promote_secondaries`.
@@ -903,6 +906,7 @@ impl VrrpInstance {
             preempt_delay: Duration::ZERO,
             strict_mode: None,
             skip_check_adv_addr: None,
+            v3_checksum_as_v2: None,
             native_ipv6: false,
             promote_secondaries: false,
             garp_master_delay: None,

@@ -366,15 +366,12 @@ fn rest<'a>(b: Basic<'a>, ctx: &ReceiveContext<'_>) -> Result<AcceptedView<'a>, 
         }
     }
     // Checksum (RFC 3768 §7.1 / RFC 5798 §7.1).
+    // With `v3_checksum_as_v2` keepalived (2.2.8 to 2.4.3) does not check a received v3
+    // checksum at all (vrrp_check_packet: the error is ignored when the flag is set).
+    let skip = ctx.v3_checksum_as_v2 && ctx.version == Version::V3;
     let mode = checksum_mode(ctx.version, src, dst, ctx.v3_checksum_as_v2);
-    if !p.verify_checksum(mode) {
-        // The interop switch accepts either form (keepalived accepts any v3 checksum then).
-        let alt_ok = ctx.v3_checksum_as_v2
-            && ctx.version == Version::V3
-            && p.verify_checksum(checksum_mode(Version::V3, src, dst, false));
-        if !alt_ok {
-            return Err(RxError::Checksum);
-        }
+    if !skip && !p.verify_checksum(mode) {
+        return Err(RxError::Checksum);
     }
     // VRID (RFC 5798 §7.1: MUST verify the VRID is configured on the interface).
     if p.vrid() != ctx.vrid.get() {

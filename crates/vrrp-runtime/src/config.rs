@@ -92,6 +92,9 @@ pub(crate) struct InstanceSpec {
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
+    /// `v3_checksum_as_v2` (keepalived 2.2.8): v3 over IPv4 with the v2 checksum; received
+    /// checksums not checked.
+    pub v3_checksum_as_v2: bool,
     pub notify: NotifyScripts,
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
@@ -642,6 +645,7 @@ pub(crate) fn instance_spec(
         skip_check_adv_addr: inst
             .skip_check_adv_addr
             .unwrap_or(g.vrrp_skip_check_adv_addr),
+        v3_checksum_as_v2: inst.v3_checksum_as_v2.unwrap_or(false),
         notify: NotifyScripts {
             master: own(&inst.notify_master),
             backup: own(&inst.notify_backup),

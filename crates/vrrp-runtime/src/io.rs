@@ -341,7 +341,12 @@ impl Io {
                             addrs: inst.vr.config().vips.clone(),
                         },
                     };
-                    let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
+                    let mode = checksum_mode(
+                        inst.spec.version,
+                        IpAddr::V4(src),
+                        dst,
+                        inst.spec.v3_checksum_as_v2,
+                    );
                     match pkt.emit(mode, ah_key.as_ref(), unicast) {
                         Ok(mut b) => {
                             if seq.is_some() {
@@ -551,7 +556,7 @@ impl Rt {
             unicast: !peers.is_empty(),
             unicast_peers: &peers,
             check_unicast_src: inst.spec.check_unicast_src,
-            v3_checksum_as_v2: false,
+            v3_checksum_as_v2: inst.spec.v3_checksum_as_v2,
             ah_last_seq: inst.ah_last_seq,
         };
         let rx = if v6 {
@@ -594,7 +599,7 @@ impl Rt {
             unicast: !peers.is_empty(),
             unicast_peers: &peers,
             check_unicast_src: inst.spec.check_unicast_src,
-            v3_checksum_as_v2: false,
+            v3_checksum_as_v2: inst.spec.v3_checksum_as_v2,
             ah_last_seq: inst.ah_last_seq,
         };
         match validate(rx, &ctx).and_then(|v| v.to_accepted()) {

@@ -689,3 +689,87 @@ fn lab_hmac_time_window_and_monotonic_like_reference() {
     );
     forged_adverts_with("kahmo", 109, true, &m, kinds);
 }
+
+// Proves `v3_checksum_as_v2` (keepalived 2.2.8) as upstream 2.4.3 has it, VRRPv3 over IPv4
+// multicast: ours with the switch as master, 2.4.3 without it as backup: 2.4.3 finds our
+// checksums invalid (we send the v2 form, no pseudo-header) and takes the VIP too; then both
+// with the switch, 2.4.3 master: ours accepts its v2-form checksums (no chk_err) and stays
+// backup; and ours without the switch counts them as checksum errors.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_v3_checksum_as_v2_like_reference() {
+    let vips = format!("    {VIP}/24");
+    let on = "  version 3\n  v3_checksum_as_v2";
+    let off = "  version 3";
+    // Ours sends the v2 form.
+    {
+        let lab = Lab::new("kacs1").expect("lab");
+        let mut a = director(
+            &lab,
+            "a",
+            "10.0.0.1",
+            &instance("VI_1", 121, 150, on, &vips),
+        );
+        let b = director(
+            &lab,
+            "b",
+            "10.0.0.2",
+            &instance("VI_1", 121, 100, off, &vips),
+        );
+        a.start(&lab, &[]);
+        let kb = start_reference(&lab, &b);
+        let r = wait_until(Duration::from_secs(10), || {
+            kb.output_so_far()
+                .contains("Invalid VRRPv3 checksum from 10.0.0.1")
+        });
+        assert!(
+            r.is_ok(),
+            "2.4.3 without the switch accepted our checksums:\n{}",
+            kb.output_so_far()
+        );
+        let r = wait_until(Duration::from_secs(10), || b.has_vip(VIP));
+        assert!(r.is_ok(), "2.4.3 stayed backup:\n{}", kb.output_so_far());
+    }
+    // Ours receives the v2 form with the switch, rejects it without.
+    for (tag, ours, accepts) in [("kacs2", on, true), ("kacs3", off, false)] {
+        let lab = Lab::new(tag).expect("lab");
+        let mut a = director(
+            &lab,
+            "a",
+            "10.0.0.1",
+            &instance("VI_1", 122, 100, ours, &vips),
+        );
+        let b = director(
+            &lab,
+            "b",
+            "10.0.0.2",
+            &instance("VI_1", 122, 150, on, &vips),
+        );
+        let kb = start_reference(&lab, &b);
+        let r = wait_until(Duration::from_secs(10), || b.has_vip(VIP));
+        assert!(r.is_ok(), "2.4.3 not master:\n{}", kb.output_so_far());
+        a.start(&lab, &[]);
+        std::thread::sleep(Duration::from_secs(6));
+        let st = a.stats();
+        let chk = st["instances"]["VI_1"]["rejected"]["chk_err"]
+            .as_u64()
+            .unwrap_or(0);
+        if accepts {
+            assert_eq!(chk, 0, "{st}");
+            assert!(!a.has_vip(VIP), "ours took the VIP: {st}\n{}", a.log());
+            assert!(
+                st["instances"]["VI_1"]["adverts_rcvd"]
+                    .as_u64()
+                    .unwrap_or(0)
+                    >= 3,
+                "{st}"
+            );
+        } else {
+            assert!(chk >= 3, "ours without the switch accepted them: {st}");
+            assert!(
+                a.has_vip(VIP),
+                "ours without the switch stayed backup: {st}"
+            );
+        }
+    }
+}

@@ -728,6 +728,11 @@ impl Builder {
                 }
                 "strict_mode" => v.strict_mode = self.boolean(b),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
+                "v3_checksum_as_v2" => {
+                    if let Some(x) = self.boolean(b) {
+                        v.v3_checksum_as_v2 = Some(x);
+                    }
+                }
                 "native_ipv6" => {
                     if family == Some(false) {
                         self.invalid(
