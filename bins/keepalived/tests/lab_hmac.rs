@@ -329,7 +329,8 @@ fn verdict(host: &Host, argv: &[&str], conf: &str) -> (i32, Vec<(u32, String)>, 
 }
 
 // Proves the compatibility level of `keepalived -t`: on configurations with auth_hmac (valid,
-// and with a key too short) and on a plain 2.2.7 one, `--compat 2.2.7` gives Debian 2.2.7's
+// and with a key too short), with no_virtual_ipaddress on a v3 instance without VIPs (2.4.3:
+// valid; with strict_mode: cleared, so an error) and on a plain 2.2.7 one, `--compat 2.2.7` gives Debian 2.2.7's
 // exit code and reports the same keywords as unknown on the same lines, `--compat 2.4.3` and
 // the default (the union) give upstream 2.4.3's exit code with no unknown keyword, and the
 // default keeps 2.2.7's verdict on the 2.2.7 configuration.
@@ -343,10 +344,17 @@ fn lab_compat_levels_match_reference_verdicts() {
     let valid = config(51, 100, &[(1, KEY1), (2, KEY2)], 2);
     let short = config(52, 100, &[(1, "too-short")], 1);
     let plain = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 53\n    priority 100\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n    virtual_ipaddress {\n        10.0.0.10/24\n    }\n}\n".to_string();
+    let novip = "vrrp_instance VI_1 {\n    interface eth0\n    version 3\n    virtual_router_id 54\n    priority 100\n    advert_int 1\n    no_virtual_ipaddress\n}\n".to_string();
+    let novip_strict = novip.replace(
+        "no_virtual_ipaddress",
+        "no_virtual_ipaddress\n    strict_mode",
+    );
     for (name, text, new_keywords) in [
         ("valid", valid, true),
         ("short", short, true),
         ("plain", plain, false),
+        ("novip", novip, true),
+        ("novip_strict", novip_strict, true),
     ] {
         let path = lab.dir().join(format!("{name}.conf"));
         std::fs::write(&path, &text).expect("conf");

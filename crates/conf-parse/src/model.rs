@@ -800,6 +800,9 @@ pub struct VrrpInstance {
     /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8): VRRPv3 over IPv4 sent with the v2
     /// checksum (no pseudo-header), and received checksums not checked.
     pub v3_checksum_as_v2: Option<bool>,
+    /// `no_virtual_ipaddress` (keepalived 2.2.8): an instance without VIPs is intended (no
+    /// "No VIP specified" warning or, for v3, error); cleared by strict mode.
+    pub no_virtual_ipaddress: bool,
     /// `native_ipv6`.
     pub native_ipv6: bool,
     /// `promote_secondaries`.
@@ -907,6 +910,7 @@ impl VrrpInstance {
             strict_mode: None,
             skip_check_adv_addr: None,
             v3_checksum_as_v2: None,
+            no_virtual_ipaddress: false,
             native_ipv6: false,
             promote_secondaries: false,
             garp_master_delay: None,

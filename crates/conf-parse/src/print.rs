@@ -673,6 +673,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_bool("strict_mode", v.strict_mode);
     p.opt_bool("skip_check_adv_addr", v.skip_check_adv_addr);
     p.opt_bool("v3_checksum_as_v2", v.v3_checksum_as_v2);
+    p.flag("no_virtual_ipaddress", v.no_virtual_ipaddress);
     p.flag("native_ipv6", v.native_ipv6);
     p.flag("promote_secondaries", v.promote_secondaries);
     if let Some(d) = v.garp_master_delay {

@@ -773,3 +773,47 @@ fn lab_v3_checksum_as_v2_like_reference() {
         }
     }
 }
+
+// Proves `no_virtual_ipaddress` (keepalived 2.2.8) with upstream 2.4.3: two VRRPv3 instances
+// without VIPs (an error without the keyword) run and elect: ours (150) is MASTER, 2.4.3
+// (100) accepts our adverts with no address and stays BACKUP; frozen, 2.4.3 takes over.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_no_virtual_ipaddress_like_reference() {
+    let lab = Lab::new("kanv").expect("lab");
+    let e = "  version 3\n  no_virtual_ipaddress";
+    let mut a = director(&lab, "a", "10.0.0.1", &instance("VI_1", 123, 150, e, ""));
+    let b = director(&lab, "b", "10.0.0.2", &instance("VI_1", 123, 100, e, ""));
+    a.start(&lab, &[]);
+    let kb = start_reference(&lab, &b);
+    let r = wait_until(Duration::from_secs(10), || a.state("VI_1") == "MASTER");
+    assert!(r.is_ok(), "ours not MASTER: {}\n{}", a.stats(), a.log());
+    std::thread::sleep(Duration::from_secs(5));
+    let out = kb.output_so_far();
+    assert!(out.contains("Entering BACKUP STATE"), "{out}");
+    assert!(
+        !out.contains("Entering MASTER STATE"),
+        "2.4.3 did not accept our adverts without addresses:\n{out}"
+    );
+    assert_eq!(a.state("VI_1"), "MASTER", "{}", a.stats());
+    assert_eq!(
+        a.stats()["adverts_rejected"].as_u64().unwrap_or(u64::MAX),
+        0,
+        "{}",
+        a.stats()
+    );
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .signal(Signal::SIGSTOP)
+        .expect("stop");
+    let r = wait_until(Duration::from_secs(8), || {
+        kb.output_so_far().contains("Entering MASTER STATE")
+    });
+    a.proc.as_ref().expect("proc").signal(Signal::SIGCONT).ok();
+    assert!(
+        r.is_ok(),
+        "2.4.3 did not take over:\n{}",
+        kb.output_so_far()
+    );
+}

@@ -728,6 +728,7 @@ impl Builder {
                 }
                 "strict_mode" => v.strict_mode = self.boolean(b),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
+                "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
                 "v3_checksum_as_v2" => {
                     if let Some(x) = self.boolean(b) {
                         v.v3_checksum_as_v2 = Some(x);
@@ -966,9 +967,16 @@ impl Builder {
                     v.name
                 )));
             }
-            if v.virtual_ipaddress.is_empty()
-                && !v.extra.iter().any(|s| s.keyword == "no_virtual_ipaddress")
-            {
+            if v.no_virtual_ipaddress && strict {
+                let mut d = general(format!(
+                    "({}) no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress",
+                    v.name
+                ));
+                d.severity = Severity::Warning;
+                d.class = ConfigErr::Warning;
+                self.emit(d);
+            }
+            if v.virtual_ipaddress.is_empty() && !(v.no_virtual_ipaddress && !strict) {
                 let d = if version == 3 || strict {
                     general(format!(
                         "({}) No VIP specified; at least one is required",

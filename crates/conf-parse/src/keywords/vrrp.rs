@@ -149,6 +149,12 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("accept").imp(&["lab_interop_strict_accept_v3_reaches_vip"]),
     s("no_accept").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
+    s("no_virtual_ipaddress")
+        .imp(&[
+            "lab_no_virtual_ipaddress_like_reference",
+            "lab_compat_levels_match_reference_verdicts",
+        ])
+        .since(Release(2, 2, 8)),
     s("v3_checksum_as_v2")
         .imp(&["lab_v3_checksum_as_v2_like_reference"])
         .since(Release(2, 2, 8)),
