@@ -174,6 +174,9 @@ pub struct GlobalDefs {
     pub vrrp_lower_prio_no_advert: bool,
     /// `vrrp_higher_prio_send_advert`.
     pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_owner_ignore_adverts [BOOL]` (keepalived 2.4): the default of the instances'
+    /// `owner_ignore_adverts`.
+    pub vrrp_owner_ignore_adverts: bool,
     /// `vrrp_down_timer_adverts` (default 3).
     pub vrrp_down_timer_adverts: u32,
     /// `vrrp_startup_delay`.
@@ -352,6 +355,7 @@ impl Default for GlobalDefs {
             vrrp_gna_interval: Duration::ZERO,
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
+            vrrp_owner_ignore_adverts: false,
             vrrp_down_timer_adverts: 3,
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
@@ -823,6 +827,9 @@ pub struct VrrpInstance {
     pub lower_prio_no_advert: Option<bool>,
     /// `higher_prio_send_advert`.
     pub higher_prio_send_advert: Option<bool>,
+    /// `owner_ignore_adverts [BOOL]` (keepalived 2.4): an address owner (priority 255)
+    /// drops every advert it receives (None: on for a strict-mode owner, else the global).
+    pub owner_ignore_adverts: Option<bool>,
     /// `down_timer_adverts`.
     pub down_timer_adverts: Option<u32>,
     /// `notify_master`.
@@ -921,6 +928,7 @@ impl VrrpInstance {
             garp_lower_prio_repeat: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
+            owner_ignore_adverts: None,
             down_timer_adverts: None,
             notify_master: None,
             notify_backup: None,

@@ -502,6 +502,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
         "vrrp_higher_prio_send_advert",
         g.vrrp_higher_prio_send_advert,
     );
+    p.flag("vrrp_owner_ignore_adverts", g.vrrp_owner_ignore_adverts);
     p.num("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
     p.opt_dur("vrrp_startup_delay", g.vrrp_startup_delay);
     if let Some(l) = &g.lvs_sync_daemon {
@@ -690,6 +691,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_num("garp_lower_prio_repeat", v.garp_lower_prio_repeat);
     p.opt_bool("lower_prio_no_advert", v.lower_prio_no_advert);
     p.opt_bool("higher_prio_send_advert", v.higher_prio_send_advert);
+    p.opt_bool("owner_ignore_adverts", v.owner_ignore_adverts);
     p.opt_num("down_timer_adverts", v.down_timer_adverts);
     p.script("notify_master", &v.notify_master);
     p.script("notify_backup", &v.notify_backup);

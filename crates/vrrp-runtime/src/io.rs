@@ -614,6 +614,18 @@ impl Rt {
             }
             Ok(acc) => {
                 let inst = &self.insts[i];
+                // `owner_ignore_adverts` (keepalived 2.4): the address owner drops them all.
+                if inst.spec.owner_ignore_adverts && inst.vr.priority().get() == 255 {
+                    let name = &inst.spec.name;
+                    for line in self.rxlog.reject(at, name, "owner_ignore_adverts", || {
+                        format!(
+                            "VRRP_Instance({name}) Dropping packet(s) from {src} since we are address owner"
+                        )
+                    }) {
+                        log::info!("{line}");
+                    }
+                    return;
+                }
                 // unicast_peer min_ttl / max_ttl.
                 if let Some(p) = inst.spec.unicast_peers.iter().find(|p| p.addr == acc.src) {
                     let lo = p.min_ttl.unwrap_or(0);

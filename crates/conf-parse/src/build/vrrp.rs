@@ -788,6 +788,11 @@ impl Builder {
                 }
                 "lower_prio_no_advert" => v.lower_prio_no_advert = self.boolean(b),
                 "higher_prio_send_advert" => v.higher_prio_send_advert = self.boolean(b),
+                "owner_ignore_adverts" => {
+                    if let Some(x) = self.boolean(b) {
+                        v.owner_ignore_adverts = Some(x);
+                    }
+                }
                 "down_timer_adverts" => {
                     v.down_timer_adverts = self.uint(b, 0, 1, 100).map(|x| x as u32)
                 }
@@ -964,6 +969,12 @@ impl Builder {
                 };
                 self.emit(general(format!(
                     "({}) {why} does not support authentication. Ignoring.",
+                    v.name
+                )));
+            }
+            if v.owner_ignore_adverts == Some(true) && v.priority != 255 {
+                self.emit(general(format!(
+                    "({}) ignoring owner_ignore_adverts since priority is not 255",
                     v.name
                 )));
             }

@@ -188,6 +188,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     dep("vmac_garp_intvl", "garp_extra_if").todo("GARPs on extra interfaces are not sent"),
     s("lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
+    s("owner_ignore_adverts")
+        .imp(&["lab_owner_ignore_adverts_like_reference"])
+        .since(Release(2, 4, 0)),
     s("kernel_rx_buf_size").todo("the receive socket's buffer size is not set from it"),
     b("authentication", AUTHENTICATION).imp(&[
         "lab_interop_v2_pass_ours_master",
