@@ -330,7 +330,8 @@ fn verdict(host: &Host, argv: &[&str], conf: &str) -> (i32, Vec<(u32, String)>, 
 
 // Proves the compatibility level of `keepalived -t`: on configurations with auth_hmac (valid,
 // and with a key too short), with no_virtual_ipaddress on a v3 instance without VIPs (2.4.3:
-// valid; with strict_mode: cleared, so an error) and on a plain 2.2.7 one, `--compat 2.2.7` gives Debian 2.2.7's
+// valid; with strict_mode: cleared, so an error), with owner_ignore_adverts (true, false on an
+// owner, on a non-owner, an invalid value) and on a plain 2.2.7 one, `--compat 2.2.7` gives Debian 2.2.7's
 // exit code and reports the same keywords as unknown on the same lines, `--compat 2.4.3` and
 // the default (the union) give upstream 2.4.3's exit code with no unknown keyword, and the
 // default keeps 2.2.7's verdict on the 2.2.7 configuration.
@@ -345,6 +346,9 @@ fn lab_compat_levels_match_reference_verdicts() {
     let short = config(52, 100, &[(1, "too-short")], 1);
     let plain = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 53\n    priority 100\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n    virtual_ipaddress {\n        10.0.0.10/24\n    }\n}\n".to_string();
     let novip = "vrrp_instance VI_1 {\n    interface eth0\n    version 3\n    virtual_router_id 54\n    priority 100\n    advert_int 1\n    no_virtual_ipaddress\n}\n".to_string();
+    let owner = |prio: &str, val: &str| {
+        format!("vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 55\n    priority {prio}\n    advert_int 1\n    owner_ignore_adverts {val}\n    virtual_ipaddress {{\n        10.0.0.10/24\n    }}\n}}\n")
+    };
     let novip_strict = novip.replace(
         "no_virtual_ipaddress",
         "no_virtual_ipaddress\n    strict_mode",
@@ -355,6 +359,10 @@ fn lab_compat_levels_match_reference_verdicts() {
         ("plain", plain, false),
         ("novip", novip, true),
         ("novip_strict", novip_strict, true),
+        ("owner_true", owner("255", "true"), true),
+        ("owner_false", owner("255", "false"), true),
+        ("owner_not_owner", owner("100", "true"), true),
+        ("owner_bogus", owner("255", "bogus"), true),
     ] {
         let path = lab.dir().join(format!("{name}.conf"));
         std::fs::write(&path, &text).expect("conf");

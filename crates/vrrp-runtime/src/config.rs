@@ -649,10 +649,11 @@ pub(crate) fn instance_spec(
             .skip_check_adv_addr
             .unwrap_or(g.vrrp_skip_check_adv_addr),
         v3_checksum_as_v2: inst.v3_checksum_as_v2.unwrap_or(false),
+        // Set either way on an owner it is on (2.4.3 forces an explicit "false" back on).
         owner_ignore_adverts: inst.priority == 255
             && inst
                 .owner_ignore_adverts
-                .unwrap_or(strict || g.vrrp_owner_ignore_adverts),
+                .map_or(strict || g.vrrp_owner_ignore_adverts, |_| true),
         notify: NotifyScripts {
             master: own(&inst.notify_master),
             backup: own(&inst.notify_backup),

@@ -978,6 +978,14 @@ impl Builder {
                     v.name
                 )));
             }
+            // keepalived 2.4.3 (vrrp_complete_instance) forces it on for an owner whatever
+            // the mode, with this message.
+            if v.owner_ignore_adverts == Some(false) && v.priority == 255 {
+                self.emit(general(format!(
+                    "({}) strict_mode with priority 255 requires owner_ignore_adverts",
+                    v.name
+                )));
+            }
             if v.no_virtual_ipaddress && strict {
                 let mut d = general(format!(
                     "({}) no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress",

@@ -189,7 +189,10 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("owner_ignore_adverts")
-        .imp(&["lab_owner_ignore_adverts_like_reference"])
+        .imp(&[
+            "lab_owner_ignore_adverts_like_reference",
+            "lab_compat_levels_match_reference_verdicts",
+        ])
         .since(Release(2, 4, 0)),
     s("kernel_rx_buf_size").todo("the receive socket's buffer size is not set from it"),
     b("authentication", AUTHENTICATION).imp(&[
