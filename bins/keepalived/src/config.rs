@@ -45,8 +45,10 @@ pub fn parse_options(
     all_config: bool,
     compat: Option<conf_parse::keywords::Release>,
 ) -> ParseOptions {
-    let mut o = ParseOptions::default();
-    o.compat = compat;
+    let mut o = ParseOptions {
+        compat,
+        ..ParseOptions::default()
+    };
     if let Some(id) = config_id {
         o.config_id = Some(id.to_string());
     }

@@ -436,13 +436,13 @@ fn forged_adverts_with(tag: &str, vrid: u8, ours_high: bool, h: &str, kinds: &[F
         &lab,
         "a",
         "10.0.0.1",
-        &instance("VI_1", vrid, pa, &h, &vips),
+        &instance("VI_1", vrid, pa, h, &vips),
     );
     let b = director(
         &lab,
         "b",
         "10.0.0.2",
-        &instance("VI_1", vrid, pb, &h, &vips),
+        &instance("VI_1", vrid, pb, h, &vips),
     );
     let c = lab.host("c").expect("host c");
     c.add_addr("10.0.0.3/24").expect("addr c");

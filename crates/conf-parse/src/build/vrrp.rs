@@ -995,7 +995,7 @@ impl Builder {
                 d.class = ConfigErr::Warning;
                 self.emit(d);
             }
-            if v.virtual_ipaddress.is_empty() && !(v.no_virtual_ipaddress && !strict) {
+            if v.virtual_ipaddress.is_empty() && (strict || !v.no_virtual_ipaddress) {
                 let d = if version == 3 || strict {
                     general(format!(
                         "({}) No VIP specified; at least one is required",
