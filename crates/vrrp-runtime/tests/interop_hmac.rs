@@ -432,18 +432,8 @@ fn forged_adverts_with(tag: &str, vrid: u8, ours_high: bool, h: &str, kinds: &[F
     let lab = Lab::new(tag).expect("lab");
     let vips = format!("    {VIP}/24");
     let (pa, pb) = if ours_high { (150, 100) } else { (100, 150) };
-    let mut a = director(
-        &lab,
-        "a",
-        "10.0.0.1",
-        &instance("VI_1", vrid, pa, h, &vips),
-    );
-    let b = director(
-        &lab,
-        "b",
-        "10.0.0.2",
-        &instance("VI_1", vrid, pb, h, &vips),
-    );
+    let mut a = director(&lab, "a", "10.0.0.1", &instance("VI_1", vrid, pa, h, &vips));
+    let b = director(&lab, "b", "10.0.0.2", &instance("VI_1", vrid, pb, h, &vips));
     let c = lab.host("c").expect("host c");
     c.add_addr("10.0.0.3/24").expect("addr c");
     c.ip(&["route", "add", "224.0.0.0/4", "dev", "eth0"])
