@@ -134,6 +134,11 @@ pub struct Cli {
     /// 127.0.0.1). Overrides global_defs `metrics_listen`.
     #[arg(long = "metrics-listen", value_name = "ADDR", value_parser = NonEmptyStringValueParser::new())]
     pub metrics_listen: Option<String>,
+    /// keepalived-rs: judge the configuration as keepalived LEVEL would (2.2.7 or 2.4.3): a
+    /// keyword introduced after LEVEL is an unknown keyword, reported as that release reports
+    /// one. Default: the union (every keyword of every release known).
+    #[arg(long = "compat", value_name = "LEVEL", value_parser = parse_compat)]
+    pub compat: Option<conf_parse::keywords::Release>,
     /// Internal: run as the `vrrp` or `checker` worker (the parent re-executes itself).
     #[arg(long = "worker", hide = true)]
     pub worker: Option<String>,
@@ -146,6 +151,17 @@ pub struct Cli {
     /// Non-option words (keepalived prints them as unexpected and carries on).
     #[arg(hide = true)]
     pub rest: Vec<String>,
+}
+
+/// `--compat LEVEL`.
+fn parse_compat(s: &str) -> Result<conf_parse::keywords::Release, String> {
+    conf_parse::keywords::Release::parse_level(s).ok_or_else(|| {
+        let levels: Vec<String> = conf_parse::keywords::Release::LEVELS
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        format!("'{s}' is not a compatibility level ({})", levels.join(", "))
+    })
 }
 
 /// What the command line asks for.
@@ -494,6 +510,9 @@ pub fn usage(prog: &str) -> String {
                                 stderr by default
       --metrics-listen=ADDR    keepalived-rs: serve Prometheus /metrics and /status on ADDR
                                 (a bare PORT binds 127.0.0.1)
+      --compat=LEVEL           keepalived-rs: judge the configuration as keepalived LEVEL
+                                (2.2.7 or 2.4.3) would: newer keywords are unknown
+                                (default: the keywords of every release are known)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 "

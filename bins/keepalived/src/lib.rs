@@ -204,7 +204,7 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
 /// the exit status; with `-d` the effective configuration (canonical printer) on stdout.
 fn config_test(cli: &Cli) -> i32 {
     let file = cli.config_file();
-    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     // -d needs the whole model; plain -t checks block by block in bounded memory (same
     // diagnostics and exit code)
     let (report, parsed) = if cli.dump_conf {
@@ -282,7 +282,7 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     let stopped = || info!("Stopped {}", cli::version_string());
 
     let file = cli.config_file();
-    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let loaded = match config::load(&file, &opts) {
         Ok(l) => l,
         Err(e) => {

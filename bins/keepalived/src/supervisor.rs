@@ -404,7 +404,11 @@ impl Supervisor {
             return;
         }
         info!("Reloading ...");
-        let opts = config::parse_options(self.cli.config_id.as_deref(), self.cli.all_config);
+        let opts = config::parse_options(
+            self.cli.config_id.as_deref(),
+            self.cli.all_config,
+            self.cli.compat,
+        );
         let new = match config::load(&self.loaded.file, &opts) {
             Ok(n) => n,
             Err(e) => {

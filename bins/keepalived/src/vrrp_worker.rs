@@ -387,6 +387,13 @@ fn dump_stats(m: &Metrics) -> String {
         for (reason, n) in &st.rx.rejected {
             s.push_str(&format!("  Rejected ({reason}): {n}\n"));
         }
+        // keepalived 2.4's block and names (vrrp_print.c).
+        let a = &st.auth_ext;
+        s.push_str(&format!(
+            "  Authentication Extension Errors:\n    Missing: {}\n    Malformed: {}\n    \
+             Unknown Key: {}\n    Invalid HMAC: {}\n    Stale: {}\n    Replay: {}\n",
+            a.missing, a.malformed, a.unknown_key, a.invalid_hmac, a.stale, a.replay
+        ));
     }
     s
 }

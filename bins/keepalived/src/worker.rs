@@ -345,7 +345,7 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
             return exit::OK;
         }
     }
-    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let loaded = match config::load(&cli.config_file(), &opts) {
         Ok(l) => l,
         Err(e) => {
@@ -473,7 +473,7 @@ async fn shell(
     let ignore_term =
         std::env::var("KEEPALIVED_RS_TEST_IGNORE_TERM").is_ok_and(|k| k == kind.name());
     let cfg_file = cli.config_file();
-    let popts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let popts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let mut shutting_down = false;
     loop {
         tokio::select! {

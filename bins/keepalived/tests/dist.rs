@@ -235,8 +235,9 @@ virtual_server 192.0.2.10 443 {
 ",
     )
     .unwrap();
-    let loaded = keepalived::config::load(&conf, &keepalived::config::parse_options(None, false))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let loaded =
+        keepalived::config::load(&conf, &keepalived::config::parse_options(None, false, None))
+            .unwrap_or_else(|e| panic!("{e:?}"));
     let mut st = Status {
         implementation: "keepalived-rs".into(),
         ..Default::default()

@@ -211,7 +211,7 @@ const MAX_SUBST_PER_LINE: usize = 1000;
 const MAX_EXPANSION_DEPTH: usize = 16;
 
 pub(crate) struct Lexer<'a> {
-    opts: &'a ParseOptions,
+    pub(crate) opts: &'a ParseOptions,
     pub diags: Vec<Diagnostic>,
     /// Batches of lines produced (when not streaming).
     pub out: Vec<Batch>,

@@ -174,6 +174,9 @@ pub struct GlobalDefs {
     pub vrrp_lower_prio_no_advert: bool,
     /// `vrrp_higher_prio_send_advert`.
     pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_owner_ignore_adverts [BOOL]` (keepalived 2.4): the default of the instances'
+    /// `owner_ignore_adverts`.
+    pub vrrp_owner_ignore_adverts: bool,
     /// `vrrp_down_timer_adverts` (default 3).
     pub vrrp_down_timer_adverts: u32,
     /// `vrrp_startup_delay`.
@@ -365,6 +368,7 @@ impl Default for GlobalDefs {
             vrrp_gna_interval: Duration::ZERO,
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
+            vrrp_owner_ignore_adverts: false,
             vrrp_down_timer_adverts: 3,
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
@@ -810,6 +814,12 @@ pub struct VrrpInstance {
     pub strict_mode: Option<bool>,
     /// `skip_check_adv_addr`.
     pub skip_check_adv_addr: Option<bool>,
+    /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8): VRRPv3 over IPv4 sent with the v2
+    /// checksum (no pseudo-header), and received checksums not checked.
+    pub v3_checksum_as_v2: Option<bool>,
+    /// `no_virtual_ipaddress` (keepalived 2.2.8): an instance without VIPs is intended (no
+    /// "No VIP specified" warning or, for v3, error); cleared by strict mode.
+    pub no_virtual_ipaddress: bool,
     /// `native_ipv6`.
     pub native_ipv6: bool,
     /// `promote_secondaries`.
@@ -830,6 +840,9 @@ pub struct VrrpInstance {
     pub lower_prio_no_advert: Option<bool>,
     /// `higher_prio_send_advert`.
     pub higher_prio_send_advert: Option<bool>,
+    /// `owner_ignore_adverts [BOOL]` (keepalived 2.4): an address owner (priority 255)
+    /// drops every advert it receives (None: on for a strict-mode owner, else the global).
+    pub owner_ignore_adverts: Option<bool>,
     /// `down_timer_adverts`.
     pub down_timer_adverts: Option<u32>,
     /// `notify_master`.
@@ -916,6 +929,8 @@ impl VrrpInstance {
             preempt_delay: Duration::ZERO,
             strict_mode: None,
             skip_check_adv_addr: None,
+            v3_checksum_as_v2: None,
+            no_virtual_ipaddress: false,
             native_ipv6: false,
             promote_secondaries: false,
             garp_master_delay: None,
@@ -926,6 +941,7 @@ impl VrrpInstance {
             garp_lower_prio_repeat: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
+            owner_ignore_adverts: None,
             down_timer_adverts: None,
             notify_master: None,
             notify_backup: None,

@@ -502,6 +502,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
         "vrrp_higher_prio_send_advert",
         g.vrrp_higher_prio_send_advert,
     );
+    p.flag("vrrp_owner_ignore_adverts", g.vrrp_owner_ignore_adverts);
     p.num("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
     p.opt_dur("vrrp_startup_delay", g.vrrp_startup_delay);
     if let Some(l) = &g.lvs_sync_daemon {
@@ -676,6 +677,8 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.dur("preempt_delay", v.preempt_delay);
     p.opt_bool("strict_mode", v.strict_mode);
     p.opt_bool("skip_check_adv_addr", v.skip_check_adv_addr);
+    p.opt_bool("v3_checksum_as_v2", v.v3_checksum_as_v2);
+    p.flag("no_virtual_ipaddress", v.no_virtual_ipaddress);
     p.flag("native_ipv6", v.native_ipv6);
     p.flag("promote_secondaries", v.promote_secondaries);
     if let Some(d) = v.garp_master_delay {
@@ -692,6 +695,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_num("garp_lower_prio_repeat", v.garp_lower_prio_repeat);
     p.opt_bool("lower_prio_no_advert", v.lower_prio_no_advert);
     p.opt_bool("higher_prio_send_advert", v.higher_prio_send_advert);
+    p.opt_bool("owner_ignore_adverts", v.owner_ignore_adverts);
     p.opt_num("down_timer_adverts", v.down_timer_adverts);
     p.script("notify_master", &v.notify_master);
     p.script("notify_backup", &v.notify_backup);

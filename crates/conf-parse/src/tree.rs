@@ -16,15 +16,18 @@ pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
     outer: Vec<Runtime>,
     /// The line of the `}` that closed the last block read (0: none).
     closed_at: u32,
+    /// `--compat`: keywords introduced after this release are unknown.
+    compat: Option<keywords::Release>,
 }
 
 impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
-    pub fn new(lines: I) -> TreeBuilder<I> {
+    pub fn new(lines: I, compat: Option<keywords::Release>) -> TreeBuilder<I> {
         TreeBuilder {
             lines: lines.peekable(),
             diags: Vec::new(),
             outer: Vec::new(),
             closed_at: 0,
+            compat,
         }
     }
 
@@ -137,6 +140,23 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             self.unknown(table, ctx, &words, &span);
             return None;
         };
+        if let Some(level) = self.compat.filter(|l| !kw.known_at(*l)) {
+            // `--compat LEVEL`: unknown to that release, reported as it reports one.
+            self.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    Code::UnknownKeyword,
+                    ConfigErr::UnknownKeyword,
+                    &span,
+                    format!("unknown keyword '{}' in {ctx}", kw.name),
+                )
+                .with_hint(format!(
+                    "'{}' came with keepalived {}; --compat {level} judges as keepalived {level}",
+                    kw.name, kw.since
+                )),
+            );
+            return None;
+        }
         match kw.status {
             Status::Current => {}
             Status::Deprecated(repl) => self.push(

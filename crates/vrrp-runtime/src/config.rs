@@ -92,6 +92,12 @@ pub(crate) struct InstanceSpec {
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
+    /// `v3_checksum_as_v2` (keepalived 2.2.8): v3 over IPv4 with the v2 checksum; received
+    /// checksums not checked.
+    pub v3_checksum_as_v2: bool,
+    /// `owner_ignore_adverts` resolved as keepalived 2.4.3 does: only for priority 255 (then
+    /// unset means on in strict mode, else the global `vrrp_owner_ignore_adverts`).
+    pub owner_ignore_adverts: bool,
     pub notify: NotifyScripts,
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
@@ -642,6 +648,12 @@ pub(crate) fn instance_spec(
         skip_check_adv_addr: inst
             .skip_check_adv_addr
             .unwrap_or(g.vrrp_skip_check_adv_addr),
+        v3_checksum_as_v2: inst.v3_checksum_as_v2.unwrap_or(false),
+        // Set either way on an owner it is on (2.4.3 forces an explicit "false" back on).
+        owner_ignore_adverts: inst.priority == 255
+            && inst
+                .owner_ignore_adverts
+                .map_or(strict || g.vrrp_owner_ignore_adverts, |_| true),
         notify: NotifyScripts {
             master: own(&inst.notify_master),
             backup: own(&inst.notify_backup),

@@ -728,6 +728,12 @@ impl Builder {
                 }
                 "strict_mode" => v.strict_mode = self.boolean(b),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
+                "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
+                "v3_checksum_as_v2" => {
+                    if let Some(x) = self.boolean(b) {
+                        v.v3_checksum_as_v2 = Some(x);
+                    }
+                }
                 "native_ipv6" => {
                     if family == Some(false) {
                         self.invalid(
@@ -782,6 +788,11 @@ impl Builder {
                 }
                 "lower_prio_no_advert" => v.lower_prio_no_advert = self.boolean(b),
                 "higher_prio_send_advert" => v.higher_prio_send_advert = self.boolean(b),
+                "owner_ignore_adverts" => {
+                    if let Some(x) = self.boolean(b) {
+                        v.owner_ignore_adverts = Some(x);
+                    }
+                }
                 "down_timer_adverts" => {
                     v.down_timer_adverts = self.uint(b, 0, 1, 100).map(|x| x as u32)
                 }
@@ -961,9 +972,30 @@ impl Builder {
                     v.name
                 )));
             }
-            if v.virtual_ipaddress.is_empty()
-                && !v.extra.iter().any(|s| s.keyword == "no_virtual_ipaddress")
-            {
+            if v.owner_ignore_adverts == Some(true) && v.priority != 255 {
+                self.emit(general(format!(
+                    "({}) ignoring owner_ignore_adverts since priority is not 255",
+                    v.name
+                )));
+            }
+            // keepalived 2.4.3 (vrrp_complete_instance) forces it on for an owner whatever
+            // the mode, with this message.
+            if v.owner_ignore_adverts == Some(false) && v.priority == 255 {
+                self.emit(general(format!(
+                    "({}) strict_mode with priority 255 requires owner_ignore_adverts",
+                    v.name
+                )));
+            }
+            if v.no_virtual_ipaddress && strict {
+                let mut d = general(format!(
+                    "({}) no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress",
+                    v.name
+                ));
+                d.severity = Severity::Warning;
+                d.class = ConfigErr::Warning;
+                self.emit(d);
+            }
+            if v.virtual_ipaddress.is_empty() && (strict || !v.no_virtual_ipaddress) {
                 let d = if version == 3 || strict {
                     general(format!(
                         "({}) No VIP specified; at least one is required",

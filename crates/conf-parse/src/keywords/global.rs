@@ -1,7 +1,7 @@
 //! `global_defs` and the other global blocks (`SSL`): keywords and their run-time status.
 
 #[allow(unused_imports)]
-use super::{alias, b, dep, s, v, Kw};
+use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
@@ -92,6 +92,9 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .todo("no periodic gratuitous ARPs on VMAC base interfaces yet"),
     s("vrrp_lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
+    s("vrrp_owner_ignore_adverts")
+        .imp(&["lab_owner_ignore_adverts_like_reference"])
+        .since(Release(2, 4, 0)),
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_iptables").todo(NO_FIREWALL),
     s("vrrp_ipsets").todo(NO_FIREWALL),
