@@ -134,6 +134,11 @@ pub struct Cli {
     /// 127.0.0.1). Overrides global_defs `metrics_listen`.
     #[arg(long = "metrics-listen", value_name = "ADDR", value_parser = NonEmptyStringValueParser::new())]
     pub metrics_listen: Option<String>,
+    /// keepalived-rs: print the running daemon's live state (VRRP instances, virtual and real
+    /// servers, recent events) read from its metrics listener (ADDR, else `--metrics-listen`,
+    /// else the configuration's `metrics_listen`), then exit.
+    #[arg(long = "status", value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub status: Option<String>,
     /// Internal: run as the `vrrp` or `checker` worker (the parent re-executes itself).
     #[arg(long = "worker", hide = true)]
     pub worker: Option<String>,
@@ -494,6 +499,9 @@ pub fn usage(prog: &str) -> String {
                                 stderr by default
       --metrics-listen=ADDR    keepalived-rs: serve Prometheus /metrics and /status on ADDR
                                 (a bare PORT binds 127.0.0.1)
+      --status[=ADDR]          keepalived-rs: show the running daemon's VRRP instances,
+                                virtual/real servers and recent events (read from its
+                                metrics listener: ADDR, --metrics-listen or metrics_listen)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 "

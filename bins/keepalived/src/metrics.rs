@@ -81,6 +81,12 @@ pub struct VrrpInstanceMetrics {
     /// Transitions out of MASTER seen for this instance.
     #[serde(default)]
     pub release_master: u64,
+    /// Adverts with priority 0 sent (resigning mastership).
+    #[serde(default)]
+    pub pri_zero_sent: u64,
+    /// Adverts with priority 0 received (the master resigning).
+    #[serde(default)]
+    pub pri_zero_received: u64,
 }
 
 /// One VRRP state change.
@@ -104,7 +110,9 @@ impl TransitionInfo {
             ("INIT", "BACKUP") => "start-up",
             (_, "FAULT") => "fault: a tracked interface, script, file or process is down",
             ("FAULT", _) => "fault cleared",
-            ("BACKUP", "MASTER") => "no advert from a master within the master down interval",
+            ("BACKUP", "MASTER") => {
+                "master gone: no advert within the master down interval, or priority 0 from the master"
+            }
             ("MASTER", "BACKUP") => "advert from a higher-priority master (or priority 0 from us)",
             (_, "STOP") => "stopping",
             _ => "state change",
@@ -706,7 +714,7 @@ pub fn render(status: &Status) -> String {
         .collect();
 
     type VF = fn(&VrrpInstanceMetrics) -> f64;
-    let vrrp_series: [(&str, &str, &str, VF); 8] = [
+    let vrrp_series: [(&str, &str, &str, VF); 10] = [
         (
             "keepalived_vrrp_state",
             "gauge",
@@ -754,6 +762,18 @@ pub fn render(status: &Status) -> String {
             "counter",
             "Transitions out of MASTER seen by this VRRP worker.",
             |v| v.release_master as f64,
+        ),
+        (
+            "keepalived_vrrp_priority_zero_sent_total",
+            "counter",
+            "Adverts with priority 0 sent (mastership resigned).",
+            |v| v.pri_zero_sent as f64,
+        ),
+        (
+            "keepalived_vrrp_priority_zero_received_total",
+            "counter",
+            "Adverts with priority 0 received (the master resigned).",
+            |v| v.pri_zero_received as f64,
         ),
     ];
     for (name, kind, help, f) in vrrp_series {

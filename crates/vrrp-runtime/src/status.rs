@@ -36,6 +36,13 @@ pub struct InstanceStatus {
     pub rx: RxCounters,
     /// `auth_hmac` rejections (`auth_ext_*`, keepalived 2.4).
     pub auth_ext: vrrp_proto::auth_hmac::AuthExtCounters,
+    /// Adverts this instance sent (each unicast peer counts one).
+    pub adverts_sent: u64,
+    /// Of those, adverts with priority 0 (resigning).
+    pub pri_zero_sent: u64,
+    /// Source address and priority of the last advert this instance accepted: while BACKUP,
+    /// the master it listens to.
+    pub last_advert_from: Option<(std::net::IpAddr, u8)>,
 }
 
 impl InstanceStatus {
@@ -46,6 +53,9 @@ impl InstanceStatus {
             priority,
             rx: RxCounters::default(),
             auth_ext: Default::default(),
+            adverts_sent: 0,
+            pri_zero_sent: 0,
+            last_advert_from: None,
         }
     }
 }
@@ -122,6 +132,18 @@ impl Metrics {
         if let Ok(mut m) = self.instances.lock() {
             if let Some(s) = m.get_mut(inst) {
                 s.rx.accept(a);
+                s.last_advert_from = Some((a.src, a.advert.priority.get()));
+            }
+        }
+    }
+
+    /// Instance `inst` sent an advert (`zero`: with priority 0).
+    pub(crate) fn sent(&self, inst: &str, zero: bool) {
+        Self::bump(&self.adverts_sent);
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.adverts_sent += 1;
+                s.pri_zero_sent += u64::from(zero);
             }
         }
     }
@@ -182,6 +204,8 @@ impl Metrics {
             for s in m.values_mut() {
                 s.rx = RxCounters::default();
                 s.auth_ext = Default::default();
+                s.adverts_sent = 0;
+                s.pri_zero_sent = 0;
             }
         }
     }
