@@ -258,6 +258,8 @@ impl Observed {
                     connections: d.stats.conns,
                     bytes_in: d.stats.inbytes,
                     bytes_out: d.stats.outbytes,
+                    packets_in: d.stats.inpkts,
+                    packets_out: d.stats.outpkts,
                 });
             }
         }

@@ -169,6 +169,9 @@ pub struct VrrpWorkerCounters {
     pub send_errors: u64,
     /// Rejections by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// Each running `vrrp_script`: its last result (true: success).
+    #[serde(default)]
+    pub scripts: BTreeMap<String, bool>,
 }
 
 /// One real server of a virtual server, as the checker reports it.
@@ -266,6 +269,12 @@ pub struct IpvsDestinationMetrics {
     pub bytes_in: u64,
     /// Bytes out.
     pub bytes_out: u64,
+    /// Packets in.
+    #[serde(default)]
+    pub packets_in: u64,
+    /// Packets out.
+    #[serde(default)]
+    pub packets_out: u64,
 }
 
 /// What a worker reports on request.
@@ -860,6 +869,18 @@ pub fn render(status: &Status) -> String {
         }
     }
 
+    let name = "keepalived_vrrp_script_status";
+    o.head(
+        name,
+        "gauge",
+        "Last result of each running vrrp_script: 1 success, 0 failure.",
+    );
+    for c in &counters {
+        for (script, ok) in &c.scripts {
+            o.val(name, &[("name", script)], if *ok { 1.0 } else { 0.0 });
+        }
+    }
+
     type RF = fn(&RealServerMetrics) -> f64;
     let rs_series: [(&str, &str, &str, RF); 9] = [
         (
@@ -970,7 +991,7 @@ pub fn render(status: &Status) -> String {
         }
     }
     type DF = fn(&IpvsDestinationMetrics) -> f64;
-    let dst_series: [(&str, &str, &str, DF); 5] = [
+    let dst_series: [(&str, &str, &str, DF); 7] = [
         (
             "keepalived_ipvs_destination_active_connections",
             "gauge",
@@ -1000,6 +1021,18 @@ pub fn render(status: &Status) -> String {
             "counter",
             "Bytes out.",
             |d| d.bytes_out as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_packets_in_total",
+            "counter",
+            "Packets in.",
+            |d| d.packets_in as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_packets_out_total",
+            "counter",
+            "Packets out.",
+            |d| d.packets_out as f64,
         ),
     ];
     for (name, kind, help, f) in dst_series {

@@ -172,6 +172,12 @@ pub fn render(s: &Status, now: f64) -> String {
         .values()
         .flat_map(|w| w.vrrp_instances.iter())
         .collect();
+    let scripts: std::collections::BTreeMap<&str, bool> = s
+        .workers
+        .values()
+        .filter_map(|w| w.vrrp_counters.as_deref())
+        .flat_map(|c| c.scripts.iter().map(|(n, ok)| (n.as_str(), *ok)))
+        .collect();
     let _ = writeln!(o);
     let _ = writeln!(
         o,
@@ -207,7 +213,18 @@ pub fn render(s: &Status, now: f64) -> String {
             );
         }
         if !v.tracking.is_empty() {
-            let _ = writeln!(o, "  tracking {}", v.tracking.join(", "));
+            let t: Vec<String> = v
+                .tracking
+                .iter()
+                .map(
+                    |t| match t.strip_prefix("script ").and_then(|n| scripts.get(n)) {
+                        Some(true) => format!("{t} (ok)"),
+                        Some(false) => format!("{t} (failing)"),
+                        None => t.clone(),
+                    },
+                )
+                .collect();
+            let _ = writeln!(o, "  tracking {}", t.join(", "));
         }
         if !v.drops.is_empty() {
             let d: Vec<String> = v.drops.iter().map(|(k, n)| format!("{k} {n}")).collect();
@@ -380,8 +397,13 @@ mod tests {
             }],
             ..Default::default()
         };
+        let mut w = w;
+        w.vrrp_counters = Some(Box::new(VrrpWorkerCounters {
+            scripts: [("chk".to_string(), false)].into_iter().collect(),
+            ..Default::default()
+        }));
         st.workers.insert("vrrp".into(), w);
-        let out = render(&st, 300.0);
+        let out = super::render(&st, 300.0);
         let line = out.lines().find(|l| l.starts_with("VI_1")).unwrap_or("");
         let words: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(
@@ -404,7 +426,7 @@ mod tests {
         );
         assert!(out.contains("  -> 10.0.0.100/24\n"), "{out}");
         assert!(out.contains("last transition INIT -> BACKUP at "), "{out}");
-        assert!(out.contains("tracking script chk"), "{out}");
+        assert!(out.contains("tracking script chk (failing)"), "{out}");
         let rs = out
             .lines()
             .find(|l| l.contains("10.0.1.1:80"))

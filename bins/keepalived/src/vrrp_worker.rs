@@ -330,6 +330,7 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
             })
             .collect(),
         vrrp_counters: Some(Box::new(VrrpWorkerCounters {
+            scripts: m.script_results(),
             garps_sent: l(&m.garps_sent),
             adverts_rejected: l(&m.adverts_rejected),
             unknown_vrid: l(&m.unknown_vrid),

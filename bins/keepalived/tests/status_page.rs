@@ -33,6 +33,10 @@ fn ours_conf(vs: bool) -> String {
     router_id d
     metrics_listen {LISTEN}
 }}
+vrrp_script chk_ok {{
+    script /bin/true
+    interval 1
+}}
 vrrp_instance VI_1 {{
     state BACKUP
     interface eth0
@@ -51,6 +55,9 @@ vrrp_instance VI_2 {{
     advert_int 1
     virtual_ipaddress {{
         10.0.0.200/24
+    }}
+    track_script {{
+        chk_ok
     }}
 }}
 "
@@ -376,6 +383,8 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
     assert_eq!(cell(v2, 5), "10.0.0.200/24");
     assert_eq!(cell(v2, 6), "this node");
     assert!(cell(v2, 7).contains("→ MASTER"), "{v2}");
+    assert_eq!(cell(v2, 8), "script chk_ok (ok)", "tracked script with its result");
+    assert_eq!(cell(v1, 8), "—");
     let r1 = dom_rs(&dom, "10.0.0.11:80").unwrap();
     let r2 = dom_rs(&dom, "10.0.0.12:80").unwrap();
     assert_eq!(cell(r1, 2), "1 (1)");
@@ -567,6 +576,7 @@ fn lab_status_command_shows_live_state() {
         );
         assert!(v2[8].parse::<u64>().unwrap() > 0, "adverts sent: {out}");
         assert!(out.contains("  -> 10.0.0.100/24\n") && out.contains("  -> 10.0.0.200/24\n"));
+        assert!(out.contains("  tracking script chk_ok (ok)\n"), "{out}");
         for (rs, w) in [("10.0.0.11:80", "1(1)"), ("10.0.0.12:80", "2(2)")] {
             let l = out.lines().find(|l| l.contains(rs)).unwrap_or("");
             let w2: Vec<&str> = l.split_whitespace().collect();
@@ -592,6 +602,33 @@ fn lab_status_command_shows_live_state() {
     assert!(moved.is_ok(), "{out}");
     eprintln!("after the failover and r1 down:\n{out}");
     assert!(out.contains("VI_1: BACKUP -> MASTER"), "{out}");
+
+    // The metrics behind both views, per instance and per real server, from the same run.
+    let text = d.run_ok(&["curl", "-s", &format!("http://{LISTEN}/metrics")]).unwrap();
+    let metric = |name: &str, label: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} with {label} in:\n{text}"))
+    };
+    let vi1 = "instance=\"VI_1\"";
+    let vi2 = "instance=\"VI_2\"";
+    assert!(metric("keepalived_vrrp_adverts_sent_total", vi1) >= 1.0);
+    assert!(metric("keepalived_vrrp_adverts_sent_total", vi2) >= 1.0);
+    assert!(metric("keepalived_vrrp_adverts_received_total", vi1) >= 1.0);
+    // The peer resigned VI_1 and VI_2 with priority-0 adverts; we sent none.
+    assert!(metric("keepalived_vrrp_priority_zero_received_total", vi1) >= 1.0, "{text}");
+    assert_eq!(metric("keepalived_vrrp_priority_zero_sent_total", vi1), 0.0);
+    assert_eq!(metric("keepalived_vrrp_become_master_total", vi1), 1.0);
+    assert_eq!(metric("keepalived_vrrp_script_status", "name=\"chk_ok\""), 1.0);
+    let r1 = "real_server=\"10.0.0.11:80\"";
+    let r2 = "real_server=\"10.0.0.12:80\"";
+    assert!(metric("keepalived_checks_total", r2) >= 2.0, "{text}");
+    assert_eq!(metric("keepalived_check_failures_total", r2), 0.0);
+    assert!(metric("keepalived_check_failures_total", r1) >= 1.0);
+    assert!(metric("keepalived_check_last_duration_seconds", r2) > 0.0);
+    assert_eq!(metric("keepalived_real_server_up", r1), 0.0);
 
     // No listener known: a clear message and exit 1.
     let bare = s.lab.dir().join("bare.conf");

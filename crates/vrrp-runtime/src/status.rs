@@ -88,6 +88,8 @@ pub struct Metrics {
     pub rx: Mutex<RxCounters>,
     /// Each running instance by name.
     pub instances: Mutex<BTreeMap<String, InstanceStatus>>,
+    /// Each running `vrrp_script` by name: its last result (true: success).
+    pub scripts: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Metrics {
@@ -174,6 +176,18 @@ impl Metrics {
         if let Ok(mut m) = self.instances.lock() {
             m.remove(inst);
         }
+    }
+
+    /// The running `vrrp_script`s are now `scripts` (name, last result).
+    pub(crate) fn set_scripts(&self, scripts: &BTreeMap<String, bool>) {
+        if let Ok(mut m) = self.scripts.lock() {
+            m.clone_from(scripts);
+        }
+    }
+
+    /// The running `vrrp_script`s and their last results (a copy).
+    pub fn script_results(&self) -> BTreeMap<String, bool> {
+        self.scripts.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// The states of the running instances (a copy).
