@@ -383,7 +383,11 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
     assert_eq!(cell(v2, 5), "10.0.0.200/24");
     assert_eq!(cell(v2, 6), "this node");
     assert!(cell(v2, 7).contains("→ MASTER"), "{v2}");
-    assert_eq!(cell(v2, 8), "script chk_ok (ok)", "tracked script with its result");
+    assert_eq!(
+        cell(v2, 8),
+        "script chk_ok (ok)",
+        "tracked script with its result"
+    );
     assert_eq!(cell(v1, 8), "—");
     let r1 = dom_rs(&dom, "10.0.0.11:80").unwrap();
     let r2 = dom_rs(&dom, "10.0.0.12:80").unwrap();
@@ -604,7 +608,9 @@ fn lab_status_command_shows_live_state() {
     assert!(out.contains("VI_1: BACKUP -> MASTER"), "{out}");
 
     // The metrics behind both views, per instance and per real server, from the same run.
-    let text = d.run_ok(&["curl", "-s", &format!("http://{LISTEN}/metrics")]).unwrap();
+    let text = d
+        .run_ok(&["curl", "-s", &format!("http://{LISTEN}/metrics")])
+        .unwrap();
     let metric = |name: &str, label: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
@@ -618,10 +624,16 @@ fn lab_status_command_shows_live_state() {
     assert!(metric("keepalived_vrrp_adverts_sent_total", vi2) >= 1.0);
     assert!(metric("keepalived_vrrp_adverts_received_total", vi1) >= 1.0);
     // The peer resigned VI_1 and VI_2 with priority-0 adverts; we sent none.
-    assert!(metric("keepalived_vrrp_priority_zero_received_total", vi1) >= 1.0, "{text}");
+    assert!(
+        metric("keepalived_vrrp_priority_zero_received_total", vi1) >= 1.0,
+        "{text}"
+    );
     assert_eq!(metric("keepalived_vrrp_priority_zero_sent_total", vi1), 0.0);
     assert_eq!(metric("keepalived_vrrp_become_master_total", vi1), 1.0);
-    assert_eq!(metric("keepalived_vrrp_script_status", "name=\"chk_ok\""), 1.0);
+    assert_eq!(
+        metric("keepalived_vrrp_script_status", "name=\"chk_ok\""),
+        1.0
+    );
     let r1 = "real_server=\"10.0.0.11:80\"";
     let r2 = "real_server=\"10.0.0.12:80\"";
     assert!(metric("keepalived_checks_total", r2) >= 2.0, "{text}");
