@@ -123,6 +123,9 @@ struct Setup {
     r1_listener: Proc,
     _r2_listener: Proc,
     conf: PathBuf,
+    /// A client host (10.0.0.50) whose connections to the VIP go through IPVS NAT (r2 routes
+    /// it via the director); with real IPVS only.
+    client: Option<Host>,
 }
 
 fn listener(h: &Host, addr: &str) -> Proc {
@@ -181,6 +184,23 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
     r1.add_addr("10.0.0.11/24").unwrap();
     let r2 = lab.host("r2").expect("r2");
     r2.add_addr("10.0.0.12/24").unwrap();
+    let client = if real_ipvs {
+        // NAT: r2 answers the client through the director, which forwards without redirects.
+        let c = lab.host("c").expect("c");
+        c.add_addr("10.0.0.50/24").unwrap();
+        r2.ip(&["route", "add", "10.0.0.50/32", "via", "10.0.0.1"])
+            .unwrap();
+        for (k, v) in [
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv4.conf.all.send_redirects", "0"),
+            ("net.ipv4.conf.eth0.send_redirects", "0"),
+        ] {
+            d.sysctl(k, v).unwrap();
+        }
+        Some(c)
+    } else {
+        None
+    };
     let r1_listener = listener(&r1, "10.0.0.11");
     let r2_listener = listener(&r2, "10.0.0.12");
     let dir = lab.dir().to_path_buf();
@@ -255,6 +275,7 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
         r1_listener,
         _r2_listener: r2_listener,
         conf,
+        client,
     }
 }
 
@@ -376,7 +397,7 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
         "10.0.0.2 (priority 200)",
         "a backup shows its master"
     );
-    assert!(cell(v1, 7).starts_with("INIT → BACKUP: start-up"), "{v1}");
+    assert!(cell(v1, 7).contains(" → BACKUP: "), "last transition with its reason: {v1}");
     let v2 = dom_inst(&dom, "VI_2").unwrap();
     assert_eq!(cell(v2, 2), "62");
     assert_eq!(cell(v2, 4), "150 (150)");
@@ -486,6 +507,53 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
     if ipvs {
         let t = d.run_ok(&["ipvsadm", "-Ln"]).unwrap();
         assert!(!t.contains("10.0.0.11:80"), "IPVS still has r1:\n{t}");
+        // A client connection through the director (now holding the VIP) to r2: IPVS counts
+        // it, the page shows it.
+        let c = s.client.as_ref().unwrap();
+        let conn = c
+            .spawn(&[
+                "python3",
+                "-c",
+                "import socket, time\n\
+                 s = socket.create_connection(('10.0.0.100', 80), timeout=10)\n\
+                 print('connected', flush=True)\n\
+                 time.sleep(300)",
+            ])
+            .unwrap();
+        wait_until(Duration::from_secs(30), || {
+            conn.output_so_far().contains("connected")
+        })
+        .unwrap_or_else(|_| {
+            panic!(
+                "client: {}\n{}",
+                conn.output_so_far(),
+                d.run_ok(&["ipvsadm", "-Lnc"]).unwrap_or_default()
+            )
+        });
+        let t0 = Instant::now();
+        let (st, pg) = time_until(
+            &mut page,
+            d,
+            t0,
+            Duration::from_secs(20),
+            |st| real_server(st, "10.0.0.12:80").is_some_and(|r| r["active_connections"] == 1),
+            |dom| dom_rs(dom, "10.0.0.12:80").is_some_and(|r| cell(r, 7) == "1 / 0"),
+        );
+        eprintln!("client connection: /status after {st:?}, page after {pg:?}");
+        assert!(
+            pg.is_some(),
+            "page: {:#}",
+            page.eval(DOM).unwrap_or_default()
+        );
+        let t = d.run_ok(&["ipvsadm", "-Ln"]).unwrap();
+        eprintln!("ipvsadm -Ln with the client connected:\n{t}");
+        assert!(
+            t.lines().any(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() >= 6 && w[1] == "10.0.0.12:80" && w[4] == "1"
+            }),
+            "IPVS ActiveConn of r2:\n{t}"
+        );
     }
 
     // 4. No external assets: the only requests are the page and /status on this listener;
