@@ -337,7 +337,6 @@ pub fn run(cli: &Cli, given: &str) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::metrics::*;
 
     // Proves the table carries what the page shows: instances with state, priorities, master,

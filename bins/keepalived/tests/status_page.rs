@@ -32,10 +32,14 @@ fn ours_conf(vs: bool) -> String {
         "global_defs {{
     router_id d
     metrics_listen {LISTEN}
+    enable_script_security
+    script_user root
 }}
 vrrp_script chk_ok {{
     script /bin/true
     interval 1
+    timeout 10
+    fall 3
 }}
 vrrp_instance VI_1 {{
     state BACKUP
@@ -397,7 +401,10 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
         "10.0.0.2 (priority 200)",
         "a backup shows its master"
     );
-    assert!(cell(v1, 7).contains(" → BACKUP: "), "last transition with its reason: {v1}");
+    assert!(
+        cell(v1, 7).contains(" → BACKUP: "),
+        "last transition with its reason: {v1}"
+    );
     let v2 = dom_inst(&dom, "VI_2").unwrap();
     assert_eq!(cell(v2, 2), "62");
     assert_eq!(cell(v2, 4), "150 (150)");
