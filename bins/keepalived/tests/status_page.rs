@@ -621,7 +621,8 @@ fn lab_status_page_in_chromium() {
 // both instances with state, priorities, master and VIPs, the virtual server with both real
 // servers and their weights, the events; it finds the listener from the configuration file
 // (`-f`) as well as from `--status=ADDR`; after a failover and a real server going down, a
-// second run shows them; without a listener it says so and exits 1.
+// second run shows them; accepted and rejected reloads show as events and counts; without a
+// listener it says so and exits 1.
 #[test]
 #[ignore = "lab: needs root, network namespaces and the reference keepalived"]
 fn lab_status_command_shows_live_state() {
@@ -716,6 +717,42 @@ fn lab_status_command_shows_live_state() {
     assert!(metric("keepalived_check_failures_total", r1) >= 1.0);
     assert!(metric("keepalived_check_last_duration_seconds", r2) > 0.0);
     assert_eq!(metric("keepalived_real_server_up", r1), 0.0);
+
+    // Reloads, accepted and rejected, are events too (with the counts in the header line).
+    s.ours.signal(Signal::SIGHUP).unwrap();
+    let reloaded = wait_until(Duration::from_secs(20), || {
+        out = d.run_ok(&[BIN, "--status", "-f", conf]).unwrap_or_default();
+        out.contains("reload accepted: 0 warning(s), 0 note(s)")
+    });
+    assert!(reloaded.is_ok(), "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .unwrap_or("")
+            .contains(" reloads 1 (rejected 0) "),
+        "{out}"
+    );
+    let good = std::fs::read_to_string(&s.conf).unwrap();
+    std::fs::write(
+        &s.conf,
+        format!("{good}\nvrrp_instance BROKEN {{\n    priority 300\n}}\n"),
+    )
+    .unwrap();
+    s.ours.signal(Signal::SIGHUP).unwrap();
+    let rejected = wait_until(Duration::from_secs(20), || {
+        out = d.run_ok(&[BIN, "--status", "-f", conf]).unwrap_or_default();
+        out.contains("reload rejected: ")
+    });
+    std::fs::write(&s.conf, good).unwrap();
+    assert!(rejected.is_ok(), "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .unwrap_or("")
+            .contains(" reloads 1 (rejected 1) "),
+        "{out}"
+    );
+    eprintln!("after two reloads:\n{out}");
 
     // No listener known: a clear message and exit 1.
     let bare = s.lab.dir().join("bare.conf");
