@@ -46,6 +46,21 @@ pub struct Observed {
     pub detail: BTreeMap<(String, String), (String, f64)>,
     /// Recent events.
     pub events: Vec<EventInfo>,
+    /// Per real server: every check's tally and the last one.
+    pub checks: BTreeMap<(String, String), CheckTally>,
+}
+
+/// The checks of one real server, as the director reported each of them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CheckTally {
+    /// Checks passed.
+    pub ok: u64,
+    /// Checks failed.
+    pub failed: u64,
+    /// The last check passed.
+    pub last_ok: bool,
+    /// Its duration, seconds.
+    pub last_seconds: f64,
 }
 
 /// The configured virtual servers and real servers (for the status page: every real server
@@ -139,6 +154,29 @@ impl Observed {
                 *self.failures.entry(key.clone()).or_insert(0) += 1;
                 self.detail.entry(key).or_default().0 = reason.clone();
             }
+            DirectorEvent::Checked {
+                rs,
+                ok,
+                latency,
+                reason,
+                alive,
+            } => {
+                let key = (rs.vs.to_string(), rs.to_string());
+                // The first result of a real server whose state never changed: its state is
+                // the director's initial one.
+                self.real_servers.entry(key.clone()).or_insert(*alive);
+                let t = self.checks.entry(key.clone()).or_default();
+                if *ok {
+                    t.ok += 1;
+                } else {
+                    t.failed += 1;
+                }
+                t.last_ok = *ok;
+                t.last_seconds = latency.as_secs_f64();
+                if let Some(r) = reason {
+                    self.detail.entry(key).or_default().0 = r.clone();
+                }
+            }
             DirectorEvent::Loaded {
                 virtual_servers,
                 real_servers,
@@ -220,6 +258,8 @@ impl Observed {
                     connections: d.stats.conns,
                     bytes_in: d.stats.inbytes,
                     bytes_out: d.stats.outbytes,
+                    packets_in: d.stats.inpkts,
+                    packets_out: d.stats.outpkts,
                 });
             }
         }
@@ -238,11 +278,24 @@ impl Observed {
                     real_server: rs.clone(),
                     up: *up,
                     checked: true,
-                    last_check: match self.detail.get(&(vs.clone(), rs.clone())) {
-                        Some((r, _)) if !r.is_empty() => "failed".into(),
+                    last_check: match (
+                        self.checks.get(&(vs.clone(), rs.clone())),
+                        self.detail.get(&(vs.clone(), rs.clone())),
+                    ) {
+                        (Some(t), _) if t.last_ok => "ok".into(),
+                        (Some(_), _) => "failed".into(),
+                        (None, Some((r, _))) if !r.is_empty() => "failed".into(),
                         _ if *up => "ok".into(),
                         _ => "failed".into(),
                     },
+                    checks: self
+                        .checks
+                        .get(&(vs.clone(), rs.clone()))
+                        .map_or(0, |t| t.ok + t.failed),
+                    last_check_seconds: self
+                        .checks
+                        .get(&(vs.clone(), rs.clone()))
+                        .map_or(0.0, |t| t.last_seconds),
                     reason: self
                         .detail
                         .get(&(vs.clone(), rs.clone()))
@@ -254,9 +307,10 @@ impl Observed {
                         .map(|d| d.1)
                         .unwrap_or_default(),
                     check_failures: self
-                        .failures
+                        .checks
                         .get(&(vs.clone(), rs.clone()))
-                        .copied()
+                        .map(|t| t.failed)
+                        .or_else(|| self.failures.get(&(vs.clone(), rs.clone())).copied())
                         .unwrap_or(0),
                     ..Default::default()
                 })
@@ -398,6 +452,10 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                 Some(WorkerEvent::ClearStats) => {
                     let mut o = lock(&observed);
                     o.failures.clear();
+                    for t in o.checks.values_mut() {
+                        t.ok = 0;
+                        t.failed = 0;
+                    }
                     o.reconciles = 0;
                     o.ops_applied = 0;
                     o.ops_failed = 0;

@@ -139,6 +139,11 @@ pub struct Cli {
     /// one. Default: the union (every keyword of every release known).
     #[arg(long = "compat", value_name = "LEVEL", value_parser = parse_compat)]
     pub compat: Option<conf_parse::keywords::Release>,
+    /// keepalived-rs: print the running daemon's live state (VRRP instances, virtual and real
+    /// servers, recent events) read from its metrics listener (ADDR, else `--metrics-listen`,
+    /// else the configuration's `metrics_listen`), then exit.
+    #[arg(long = "status", value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub status: Option<String>,
     /// Internal: run as the `vrrp` or `checker` worker (the parent re-executes itself).
     #[arg(long = "worker", hide = true)]
     pub worker: Option<String>,
@@ -513,6 +518,9 @@ pub fn usage(prog: &str) -> String {
       --compat=LEVEL           keepalived-rs: judge the configuration as keepalived LEVEL
                                 (2.2.7 or 2.4.3) would: newer keywords are unknown
                                 (default: the keywords of every release are known)
+      --status[=ADDR]          keepalived-rs: show the running daemon's VRRP instances,
+                                virtual/real servers and recent events (read from its
+                                metrics listener: ADDR, --metrics-listen or metrics_listen)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 "

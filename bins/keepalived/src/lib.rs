@@ -48,6 +48,7 @@ pub mod metrics;
 pub mod notify;
 pub mod pidfile;
 pub mod signals;
+pub mod status_cli;
 pub mod supervisor;
 pub mod syncd;
 pub mod vip;
@@ -187,6 +188,9 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     if cli.config_test.is_some() {
         return config_test(&cli);
     }
+    if let Some(addr) = cli.status.as_deref() {
+        return status_cli::run(&cli, addr);
+    }
     for o in cli::ignored_options(&cli) {
         eprintln!("keepalived-rs: {o}");
     }
@@ -256,7 +260,7 @@ fn config_test(cli: &Cli) -> i32 {
     report.exit_code
 }
 
-fn enter_namespace(name: &str) -> Result<(), String> {
+pub(crate) fn enter_namespace(name: &str) -> Result<(), String> {
     let path = format!("/run/netns/{name}");
     let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)

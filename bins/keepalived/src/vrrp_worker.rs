@@ -184,6 +184,8 @@ pub struct Seen {
     pub last: BTreeMap<String, TransitionInfo>,
     /// Per instance: (became master, released master).
     pub master_counts: BTreeMap<String, (u64, u64)>,
+    /// Per instance: state changes seen.
+    pub transitions: BTreeMap<String, u64>,
     /// Recent events.
     pub events: Vec<EventInfo>,
 }
@@ -200,6 +202,7 @@ impl Seen {
             return;
         }
         let reason = TransitionInfo::reason_for(&from, to).to_string();
+        *self.transitions.entry(name.to_string()).or_default() += 1;
         let c = self.master_counts.entry(name.to_string()).or_default();
         if to == "MASTER" {
             c.0 += 1;
@@ -254,9 +257,9 @@ fn tracking(v: &conf_parse::model::VrrpInstance) -> Vec<String> {
     t
 }
 
-/// Metrics snapshot: per instance state and priorities from the runtime. The runtime counts
-/// adverts, transitions and drops per worker, not per instance: they are attributed to the
-/// instance only when the worker runs exactly one.
+/// Metrics snapshot: per instance state, priorities, adverts sent and received, receive
+/// errors by reason and the last advert's sender from the runtime; transitions as the
+/// transition callback saw them (the runtime's worker-wide counts when it runs one instance).
 pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
     worker_metrics_seen(cfg, m, &Seen::default())
 }
@@ -287,6 +290,9 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                 };
                 if let Some(s) = status {
                     im.adverts_received = s.rx.advert_rcvd;
+                    im.adverts_sent = s.adverts_sent;
+                    im.pri_zero_sent = s.pri_zero_sent;
+                    im.pri_zero_received = s.rx.pri_zero_rcvd;
                     im.drops =
                         s.rx.rejected
                             .iter()
@@ -304,20 +310,27 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                         Some(a) => format!("{a} (this node)"),
                         None => "this node".into(),
                     });
+                } else if state == VrrpStateMetric::Backup {
+                    // The sender of the last advert this instance accepted: the master it
+                    // listens to.
+                    if let Some((src, prio)) = status.and_then(|s| s.last_advert_from) {
+                        im.master = Some(format!("{src} (priority {prio})"));
+                    }
                 }
                 im.last_transition = seen.last.get(&v.name).cloned();
                 if let Some((b, r)) = seen.master_counts.get(&v.name) {
                     im.become_master = *b;
                     im.release_master = *r;
                 }
+                im.transitions = seen.transitions.get(&v.name).copied().unwrap_or(0);
                 if single {
                     im.transitions = l(&m.became_master) + l(&m.became_backup) + l(&m.became_fault);
-                    im.adverts_sent = l(&m.adverts_sent);
                 }
                 im
             })
             .collect(),
         vrrp_counters: Some(Box::new(VrrpWorkerCounters {
+            scripts: m.script_results(),
             garps_sent: l(&m.garps_sent),
             adverts_rejected: l(&m.adverts_rejected),
             unknown_vrid: l(&m.unknown_vrid),
@@ -607,11 +620,9 @@ mod tests {
             parsed: Arc::new(p),
         };
         let m = Metrics::default();
-        m.instances
-            .lock()
-            .unwrap()
-            .insert("VI_1".into(), InstanceStatus::new(State::Master, 110));
-        m.adverts_sent.store(7, Ordering::Relaxed);
+        let mut st = InstanceStatus::new(State::Master, 110);
+        st.adverts_sent = 7;
+        m.instances.lock().unwrap().insert("VI_1".into(), st);
         let w = worker_metrics(&loaded, &m);
         assert_eq!(w.vrrp_instances.len(), 1);
         let i = &w.vrrp_instances[0];

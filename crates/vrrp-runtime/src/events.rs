@@ -379,6 +379,7 @@ pub(crate) fn run_loop(
             Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
             Some(Event::Track(ev)) => {
                 rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                rt.metrics.set_scripts(&rt.scripts_ok);
                 rt.recompute_tracking_of(|s| s.track_scripts.iter().any(|t| t.name == ev.script));
             }
             Some(Event::Proc(_)) if shutting_down => {}

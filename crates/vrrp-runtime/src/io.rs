@@ -250,7 +250,9 @@ impl Io {
             let sa: socket2::SockAddr =
                 std::net::SocketAddr::V6(std::net::SocketAddrV6::new(d6, 0, 0, scope)).into();
             match tx.fd.send_to(&bytes, &sa) {
-                Ok(_) => Metrics::bump(&self.metrics.adverts_sent),
+                Ok(_) => self
+                    .metrics
+                    .sent(&inst.spec.name, priority == Priority::STOP),
                 Err(e) => {
                     Metrics::bump(&self.metrics.send_errors);
                     log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
@@ -379,7 +381,9 @@ impl Io {
             let bytes = &inst.advert_cache[slot].3;
             let fd = &self.socks[inst.tx_sock].fd;
             match sock::send_to(fd, bytes, dst) {
-                Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
+                Ok(()) => self
+                    .metrics
+                    .sent(&inst.spec.name, priority == Priority::STOP),
                 Err(e) => {
                     Metrics::bump(&self.metrics.send_errors);
                     log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
