@@ -95,16 +95,6 @@ pub fn layout(cfg: &conf_parse::Config) -> Layout {
         .collect()
 }
 
-/// The IPVS table of this namespace, when there is one (best effort: none without IPVS).
-fn ipvs_table() -> Vec<(ServiceInfo, Vec<DestinationInfo>)> {
-    if std::env::var_os("KEEPALIVED_RS_TEST_IPVS").is_some_and(|v| v == "memory") {
-        return Vec::new();
-    }
-    ipvs_nl::Handle::new()
-        .and_then(|mut h| h.table())
-        .unwrap_or_default()
-}
-
 impl Observed {
     /// Fold one event in.
     pub fn apply(&mut self, e: &DirectorEvent) {
@@ -391,15 +381,11 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     };
     let config = ctx.config.config().clone();
     let mut lay = layout(&config);
+    let ipvs = ctx.ipvs.clone();
     let spawned = std::thread::Builder::new()
         .name("lvs-director".into())
         .spawn(move || {
-            // Test hook (the daemon-shell tests on hosts without IPVS): an in-memory IPVS table.
-            let r = if std::env::var_os("KEEPALIVED_RS_TEST_IPVS").is_some_and(|v| v == "memory") {
-                lvs_director::run_with(config, opts, lvs_director::SharedMemory::default())
-            } else {
-                lvs_director::run(config, opts)
-            };
+            let r = ipvs.run_director(config, opts);
             let _ = done_tx.send(r);
         });
     if let Err(e) = spawned {
@@ -461,7 +447,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     o.ops_failed = 0;
                 }
                 Some(WorkerEvent::Metrics { reply }) => {
-                    let table = tokio::task::spawn_blocking(ipvs_table).await.unwrap_or_default();
+                    let ipvs = ctx.ipvs.clone();
+                    let table = tokio::task::spawn_blocking(move || ipvs.table()).await.unwrap_or_default();
                     let _ = reply.send(lock(&observed).status(&lay, &table));
                 }
             }

@@ -15,7 +15,7 @@ use crate::exit;
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/keepalived/keepalived.conf";
 
 /// Every option keepalived 2.2.7 (Debian build) accepts, plus our own extensions
-/// (`--metrics-listen`) and hidden internal flags (worker re-exec, test hooks).
+/// (`--metrics-listen`) and hidden internal flags (worker re-exec).
 #[derive(Parser, Debug, Clone, Default)]
 #[command(
     name = "keepalived",
@@ -150,9 +150,6 @@ pub struct Cli {
     /// Internal: we are the detached daemon copy (no second fork).
     #[arg(long = "daemonized", hide = true)]
     pub daemonized: bool,
-    /// Test hook: `KIND:MS:CODE` makes that worker exit with CODE MS milliseconds after start.
-    #[arg(long = "test-worker-exit", hide = true)]
-    pub test_worker_exit: Option<String>,
     /// Non-option words (keepalived prints them as unexpected and carries on).
     #[arg(hide = true)]
     pub rest: Vec<String>,

@@ -11,8 +11,8 @@
 //! respawning.
 //!
 //! # Seams for the subsystem authors
-//! * **Worker mains**: replace the placeholders [`worker::vrrp_worker_main`] and
-//!   [`worker::checker_worker_main`] (signature [`worker::WorkerMain`]:
+//! * **Worker mains**: [`worker::vrrp_worker_main`], [`worker::checker_worker_main`] and
+//!   [`worker::bfd_worker_main`] (signature [`worker::WorkerMain`]:
 //!   `fn(WorkerContext) -> Pin<Box<dyn Future<Output = i32> + Send>>`). A main receives
 //!   [`worker::WorkerEvent`]s (Reload with the new checked config, DumpData/DumpStats/DumpJson
 //!   answered with text/JSON that the shell writes to keepalived's file names, ClearStats,
@@ -29,6 +29,9 @@
 //!   { metrics_listen ADDR }` is set.
 //! * **Logging**: the `info!`/`error!`/`alert!`/`warning!`/`detail!` macros ([`log`]), already
 //!   set up per process (syslog ident `Keepalived_vrrp` / `Keepalived_healthcheckers`).
+//! * **Tests** replace parts of the process through [`seams::Seams`] (which main a worker runs,
+//!   how the program runs itself again, the IPVS the checker drives): [`real_main`] is
+//!   [`real_main_with`] and [`seams::Real`].
 //! * Signals reach the worker shell directly too (`kill -USR1 <vrrp pid>` works), so a main
 //!   never installs signal handlers itself. Scripts a worker spawns must get `Stdio::null()` for
 //!   stdin (the worker's stdin is its control channel).
@@ -47,6 +50,7 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod pidfile;
+pub mod seams;
 pub mod signals;
 pub mod status_cli;
 pub mod supervisor;
@@ -58,11 +62,13 @@ pub mod worker;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use crate::cli::Cli;
 use crate::config::{LoadError, Loaded};
 use crate::log::LogSettings;
 use crate::pidfile::{PidFile, PidPaths};
+use crate::seams::Seams;
 use crate::worker::WorkerKind;
 
 /// Logging for this process: ident, -S, -G, -l (with -n), -g FILE made per process
@@ -154,6 +160,11 @@ fn genhash_dispatch(args: &[OsString]) -> Option<i32> {
 
 /// Everything `main` does; returns the exit status.
 pub fn real_main(args: Vec<OsString>) -> i32 {
+    real_main_with(args, Arc::new(seams::Real))
+}
+
+/// [`real_main`] with the given [`Seams`] (a test binary's fakes).
+pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     // Every message, including those before `-l`/`-S` are read, goes through the `log` facade.
     log::install();
     if let Some(code) = genhash_dispatch(&args) {
@@ -165,7 +176,7 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     };
     if let Some(w) = cli.worker.as_deref() {
         return match WorkerKind::from_name(w) {
-            Some(kind) => worker::run(&cli, kind),
+            Some(kind) => worker::run(&cli, kind, seams),
             None => {
                 eprintln!("Unknown worker {w}");
                 exit::FATAL
@@ -201,7 +212,7 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     for o in cli::ignored_options(&cli) {
         warning!("{o}");
     }
-    daemon(cli, args)
+    daemon(cli, args, seams)
 }
 
 /// `-t[=LOG_FILE]`: diagnostics to stderr (or appended to LOG_FILE), keepalived's verdict as
@@ -267,7 +278,7 @@ pub(crate) fn enter_namespace(name: &str) -> Result<(), String> {
         .map_err(|e| format!("setns {name}: {e}"))
 }
 
-fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
+fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     info!("Starting {}", cli::version_string());
     info!(
         "Running on Linux {} {}",
@@ -349,7 +360,7 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     }
     if !cli.dont_fork && !cli.daemonized {
         // Detach: a copy of ourselves in a new session; this process returns at once.
-        let mut cmd = std::process::Command::new(supervisor::self_exe());
+        let mut cmd = seams.command();
         use std::os::unix::process::CommandExt;
         cmd.arg0(args.first().cloned().unwrap_or_else(|| "keepalived".into()))
             .args(args.iter().skip(1))
@@ -402,7 +413,7 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     };
     let metrics_allow = loaded.config().global.metrics_allow.clone();
     let code = rt.block_on(async move {
-        let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
+        let sup = supervisor::Supervisor::new(cli, args, loaded, paths, seams);
         if let Some(addr) = listen {
             http::spawn(addr, &metrics_allow, sup.shared()).await;
         }

@@ -446,7 +446,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     let metrics = Arc::new(Metrics::default());
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut cfg = ctx.config.clone();
-    let syncd = crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()));
+    let syncd =
+        crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()), ctx.ipvs.clone());
     let code = run(&mut ctx, &mut cfg, &metrics, &seen, &syncd).await;
     syncd.stop();
     code

@@ -1,6 +1,6 @@
 //! The committed man pages in dist/man/ are what the generators produce from the current CLI
 //! definitions and keyword table (regenerate: `cargo run -p keepalived --example gen-man` and
-//! `cargo run -p lvs-realserver --example gen-man`). Unprivileged; needs no `man`.
+//! `cargo run -p lvs-realserver --example lvs-realserver-gen-man`). Unprivileged; needs no `man`.
 
 #[allow(dead_code)]
 #[path = "../examples/gen-man.rs"]
@@ -39,7 +39,7 @@ fn lvs_realserver_page_is_current() {
             "-p",
             "lvs-realserver",
             "--example",
-            "gen-man",
+            "lvs-realserver-gen-man",
             "--",
             "--check",
         ])
@@ -126,7 +126,7 @@ fn keepalived_conf_5_lists_every_keyword_with_status() {
     assert!(unsupported > 0 && unsupported < rows.len(), "{unsupported}");
 }
 
-// Proves docs/crates.md shows exactly the code of each crate's `examples/readme.rs` (which
+// Proves docs/crates.md shows exactly the code of each crate's `examples/<crate>-readme.rs` (which
 // cargo compiles), so the documented examples cannot drift from compiling code.
 #[test]
 fn crates_md_matches_compiled_examples() {
@@ -140,7 +140,11 @@ fn crates_md_matches_compiled_examples() {
         "healthcheck",
         "conf-parse",
     ] {
-        let path = root.join("crates").join(c).join("examples/readme.rs");
+        let path = root
+            .join("crates")
+            .join(c)
+            .join("examples")
+            .join(format!("{c}-readme.rs"));
         let src = std::fs::read_to_string(&path).expect("readme example");
         let body: Vec<&str> = src.lines().filter(|l| !l.starts_with("//!")).collect();
         let body = body.join("\n");

@@ -21,6 +21,7 @@ use crate::plan::{self};
 use crate::reload::Reload;
 use crate::runtime::{Env, Rt};
 use crate::scripts::insecure_scripts;
+use crate::sync::SyncGroups;
 use crate::track::{self};
 use crate::{procs, RuntimeOptions, VrrpRuntimeError};
 
@@ -164,7 +165,7 @@ pub(crate) fn run_loop(
         state_changed: false,
         procs_ok: BTreeMap::new(),
         bfd_up: BTreeMap::new(),
-        groups: BTreeMap::new(),
+        sync: SyncGroups::default(),
         pacers: crate::garp::Pacers::from_config(&config),
         rxlog: crate::rxlog::RxLog::default(),
         config: Arc::new(config.clone()),
@@ -210,7 +211,8 @@ pub(crate) fn run_loop(
     }
     env.spawn_readers(&rt.io.socks)?;
     rt.sync_scripts(&config, &mut env);
-    rt.setup_sync_groups(&config, &mut env);
+    rt.sync
+        .setup(&mut rt.insts, &config, &env.fifos, &mut env.notify_handles);
 
     rt.kernel.apply_statics(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
@@ -477,9 +479,7 @@ pub(crate) fn run_loop(
     for inst in rt.insts.iter_mut() {
         inst.notify = None;
     }
-    for g in rt.groups.values_mut() {
-        g.notify = None;
-    }
+    rt.sync.close_notifications();
     for (_, (_, h)) in std::mem::take(&mut env.scripts) {
         h.abort();
     }

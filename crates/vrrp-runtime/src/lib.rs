@@ -21,8 +21,9 @@
 //! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
 //! | `pending` | instances waiting in FAULT for their interface or its address (`dynamic_interfaces`), started when it is there, back to waiting when it is deleted |
 //! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
-//! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
-//! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
+//! | `runtime` | `Rt`: the instances keyed by `InstId`, the sync groups, tracking results; what spans all instances |
+//! | `sync` | `SyncGroups`: the `vrrp_sync_group`s by name, their members, how they move together (`Reconcile`: fault, backup, master together) and their notifications |
+//! | `reload`, `scripts` | applying a diff; `vrrp_script` tasks |
 //! | `status` | typed state and per-reason receive counters ([`Metrics`], [`InstanceStatus`]) |
 //! | `rxlog` | rate-limited logging of rejected adverts, per instance and reason, with a summary of what was not logged |
 //! | `config` | from conf-parse's model to an instance's spec |

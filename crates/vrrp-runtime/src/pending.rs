@@ -201,7 +201,7 @@ impl Rt {
     /// to be created again (a new interface index: new sockets). Sync group members stay
     /// (in FAULT) as they are.
     pub(crate) fn demote(&mut self, i: InstId, env: &mut Env) {
-        if self.insts[i].group.is_some() {
+        if self.sync.contains(i) {
             return;
         }
         let config = Arc::clone(&self.config);

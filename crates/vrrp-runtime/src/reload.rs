@@ -222,7 +222,8 @@ impl Rt {
             }
         }
         self.sync_scripts(new, env);
-        self.setup_sync_groups(new, env);
+        self.sync
+            .setup(&mut self.insts, new, &env.fifos, &mut env.notify_handles);
 
         // Updated instances: new settings into the state machine, VIPs adjusted if held.
         for (i, old_vips, old_routes, old_rules) in updated {

@@ -1,4 +1,5 @@
-//! The runtime's state ([`Rt`]): the running instances, sockets, sync groups, tracking results
+//! The runtime's state ([`Rt`]): the running instances, sockets, sync groups (owned by
+//! [`SyncGroups`]), tracking results
 //! and the handles it owns ([`Env`]); what spans all instances (deadlines, timers, shutdown,
 //! published held VIPs and stats).
 
@@ -14,7 +15,7 @@ use crate::instance::{InstId, Insts};
 use crate::io::Io;
 use crate::kernel::Kernel;
 use crate::notify::Fifos;
-use crate::sync::GroupRt;
+use crate::sync::SyncGroups;
 use crate::track::TrackEvent;
 use crate::{HeldVip, Metrics, RuntimeOptions};
 
@@ -34,8 +35,8 @@ pub(crate) struct Rt {
     /// State of each BFD session as last reported by the BFD worker (true: Up); a session
     /// not reported yet is down (keepalived's `bfd_up` starts false).
     pub(crate) bfd_up: BTreeMap<String, bool>,
-    /// The running sync groups, for their own notifications.
-    pub(crate) groups: BTreeMap<String, GroupRt>,
+    /// The running sync groups: members, how they move together, their notifications.
+    pub(crate) sync: SyncGroups,
     /// Gratuitous ARP/NA pacing per interface (`garp_group`, `vrrp_garp_interval`).
     pub(crate) pacers: crate::garp::Pacers,
     /// Rate limit of the rejected-advert log lines.
