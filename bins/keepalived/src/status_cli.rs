@@ -76,7 +76,7 @@ fn target(cli: &Cli, given: &str) -> Result<(SocketAddr, Option<String>), Status
     // The configuration is read (errors and all) only for what it says about the listener.
     let parsed = conf_parse::parse_file(
         &cli.config_file(),
-        &crate::config::parse_options(cli.config_id.as_deref(), cli.all_config),
+        &crate::config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat),
     );
     let g = &parsed.config.global;
     let ns = cli.namespace.clone().or_else(|| g.net_namespace.clone());
