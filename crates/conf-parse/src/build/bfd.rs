@@ -143,8 +143,12 @@ impl Builder {
             return None;
         }
         let ttl = b.ttl.unwrap_or(if nbr.is_ipv4() { 255 } else { 64 });
-        // keepalived compares the signed max_hops with the unsigned ttl: -1 exceeds it too
-        if b.max_hops < 0 || b.max_hops > i16::from(ttl) {
+        // keepalived stores max_hops in a u8: -1 is 255 ("no TTL check"), which exceeds any
+        // ttl below 255 (IPv6's default 64 among them) and is then cut to the ttl.
+        if b.max_hops < 0 {
+            b.max_hops = 255;
+        }
+        if b.max_hops > i16::from(ttl) {
             end_err(
                 self,
                 format!(
