@@ -231,21 +231,27 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
 const BFD_LAB: &[&str] = &[
     "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
     "lab_bfd_worker_with_reference_keepalived_both_directions",
+    "lab_bfd_ipv6_with_frr_and_reference",
 ];
-const BFD_NO_LAB: &str = "run by the BFD worker, not shown by a lab test yet";
+const BFD_TTL: &[&str] = &[
+    "lab_bfd_ttl_and_max_hops_across_a_router_like_reference",
+    "lab_bfd_ipv6_with_frr_and_reference",
+];
+const BFD_IDLE: &[&str] = &["lab_bfd_idle_tx_and_passive_like_reference"];
+const BFD_EVENTS: &[&str] = &["lab_bfd_weight_and_event_destinations_like_reference"];
 pub(super) static BFD_INSTANCE: &[Kw] = &[
     s("source_ip").imp(BFD_LAB),
     s("neighbor_ip").imp(BFD_LAB),
     alias("neighbour_ip", "neighbor_ip"),
     s("min_rx").imp(BFD_LAB),
     s("min_tx").imp(BFD_LAB),
-    s("idle_tx").todo(BFD_NO_LAB),
+    s("idle_tx").imp(BFD_IDLE),
     s("multiplier").imp(BFD_LAB),
-    s("passive").todo(BFD_NO_LAB),
-    s("ttl").todo(BFD_NO_LAB),
+    s("passive").imp(BFD_IDLE),
+    s("ttl").imp(BFD_TTL),
     alias("hoplimit", "ttl"),
-    s("max_hops").todo(BFD_NO_LAB),
-    s("weight").todo(BFD_NO_LAB),
-    s("vrrp").todo(BFD_NO_LAB),
-    s("checker").todo(BFD_NO_LAB),
+    s("max_hops").imp(&["lab_bfd_ttl_and_max_hops_across_a_router_like_reference"]),
+    s("weight").imp(BFD_EVENTS),
+    s("vrrp").imp(BFD_EVENTS),
+    s("checker").imp(BFD_EVENTS),
 ];
