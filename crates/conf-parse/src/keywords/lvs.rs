@@ -116,7 +116,8 @@ static MISC_CHECK: &[Kw] = &[
     s("user").imp(&["lab_misc_runs_as_user"]),
 ];
 static FILE_CHECK: &[Kw] = &[s("track_file").imp(LAB_MAIL), s("weight").imp(LAB_MAIL)];
-static BFD_CHECK: &[Kw] = &[s("name"), s("alpha")];
+const BFD_CHECK_VM: &[&str] = &["vm_bfd_check_follows_a_real_session_like_reference"];
+static BFD_CHECK: &[Kw] = &[s("name").imp(BFD_CHECK_VM), s("alpha").imp(BFD_CHECK_VM)];
 
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
@@ -129,10 +130,7 @@ pub static CHECKERS: &[Kw] = &[
     b("UDP_CHECK", UDP_CHECK).imp(&["lab_udp_check"]),
     b("PING_CHECK", PING_CHECK).imp(&["lab_ping_check"]),
     b("FILE_CHECK", FILE_CHECK).imp(LAB_MAIL),
-    b("BFD_CHECK", BFD_CHECK).todo(
-        "the checker follows the BFD worker's states (unit test bfd_check_follows_bfd_states, \
-         in-memory IPVS); no real-system test yet (a session going down in a lab or the VM)",
-    ),
+    b("BFD_CHECK", BFD_CHECK).imp(BFD_CHECK_VM),
 ];
 
 static REAL_SERVER: &[Kw] = &[
