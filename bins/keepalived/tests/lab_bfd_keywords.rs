@@ -645,6 +645,117 @@ fn lab_bfd_ttl_and_max_hops_across_a_router_like_reference() {
     assert_eq!(ttls("10.0.1.1", "10.0.0.4"), [253]);
 }
 
+/// `multihop` (keepalived 2.4, RFC 5883) with FRR's bfdd one router away (bfdd's `peer ...
+/// multihop`; the 2.4.3 reference is built without BFD, so bfdd is the peer): `mh`
+/// (`multihop`, `max_hops 1`) comes Up, its packets go to UDP 4784 both ways and none to 3784;
+/// `mh0` (`multihop`, max_hops 0) stays Down, its packets at TTL 254 refused by the GTSM check
+/// keepalived applies to multihop sessions too (`rx_ttl`); bfdd killed: `mh` Down within
+/// 3 × 100 ms + 10 ms of bfdd's last packet.
+#[test]
+#[ignore = "lab: needs root, network namespaces and FRR"]
+fn lab_bfd_multihop_with_frr_across_a_router() {
+    assert!(
+        Path::new(BFDD).exists(),
+        "{BFDD} missing: apt-get install frr"
+    );
+    let lab = Lab::new("bfdm").unwrap();
+    lab.segment("s2").unwrap();
+    let r = lab.host("r").unwrap();
+    r.attach("eth1", "s2").unwrap();
+    r.add_addr("10.0.0.254/24").unwrap();
+    r.add_addr_dev("10.0.1.254/24", "eth1").unwrap();
+    r.sysctl("net.ipv4.ip_forward", "1").unwrap();
+    let us = lab.host("us").unwrap();
+    us.add_addr("10.0.0.2/24").unwrap();
+    us.add_addr("10.0.0.3/24").unwrap();
+    us.ip(&["route", "add", "10.0.1.0/24", "via", "10.0.0.254"])
+        .unwrap();
+    let frr = lab.host_unplugged("frr").unwrap();
+    frr.attach("eth0", "s2").unwrap();
+    frr.add_addr("10.0.1.1/24").unwrap();
+    frr.ip(&["route", "add", "10.0.0.0/24", "via", "10.0.1.254"])
+        .unwrap();
+    let mut bconf = String::from("bfd\n");
+    for peer in ["10.0.0.2", "10.0.0.3"] {
+        bconf.push_str(&format!(
+            " peer {peer} multihop local-address 10.0.1.1\n  receive-interval 100\n  \
+             transmit-interval 100\n  detect-multiplier 3\n !\n"
+        ));
+    }
+    bconf.push_str("!\n");
+    let (bfdd, _) = testlab::frr::start_bfdd_conf(&lab, &frr, "frr", &bconf).unwrap();
+    let cap = us.capture("eth0", "mh").unwrap();
+    let conf = format!(
+        "global_defs {{\n  router_id bfdm\n}}\n{}{}",
+        bfd_block(
+            "mh",
+            &format!(
+                "  neighbor_ip 10.0.1.1\n  source_ip 10.0.0.2\n  multihop\n  max_hops 1\n{FAST}"
+            )
+        ),
+        bfd_block(
+            "mh0",
+            &format!("  neighbor_ip 10.0.1.1\n  source_ip 10.0.0.3\n  multihop\n{FAST}")
+        )
+    );
+    let o = start(&us, lab.dir(), "ours", BIN, &conf);
+    seen_n(
+        &o.proc,
+        "(mh) Entering Up state",
+        1,
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let dump = our_dump(&o);
+    let mh0 = counters(session_block(&dump, "mh0"));
+    eprintln!("{}", session_block(&dump, "mh"));
+    bfdd.kill();
+    let down = seen_n(
+        &o.proc,
+        "(mh) Entering Down state",
+        1,
+        Duration::from_secs(5),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = cap.stop(Duration::from_secs(2));
+    let fs = frames(cap.pcap_path().unwrap());
+    let udp = |src: &str, dst: &str, port: u16| {
+        let (s, d): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+        fs.iter()
+            .filter(|f| f.proto == 17 && f.dport == port && f.src == s && f.dst == d)
+            .map(|f| f.ts)
+            .collect::<Vec<_>>()
+    };
+    let last_peer = udp("10.0.1.1", "10.0.0.2", 4784)
+        .into_iter()
+        .filter(|t| *t < down)
+        .next_back()
+        .expect("bfdd's packets to 4784");
+    let took = down.saturating_sub(last_peer);
+    let gaps: Vec<Duration> = udp("10.0.1.1", "10.0.0.2", 4784)
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .collect();
+    eprintln!("bfdd's gaps: {gaps:?}");
+    let log = stop(&o);
+    eprintln!(
+        "mh: bfdd killed -> Down after {took:?}; packets ours->bfdd 4784: {}, 3784: {}; \
+         bfdd->ours 4784: {}; mh0 counters {mh0:?}",
+        udp("10.0.0.2", "10.0.1.1", 4784).len(),
+        udp("10.0.0.2", "10.0.1.1", 3784).len(),
+        udp("10.0.1.1", "10.0.0.2", 4784).len()
+    );
+    assert!(udp("10.0.0.2", "10.0.1.1", 4784).len() >= 10);
+    assert!(udp("10.0.0.2", "10.0.1.1", 3784).is_empty());
+    assert!(udp("10.0.0.3", "10.0.1.1", 3784).is_empty());
+    assert!(!log.contains("(mh0) Entering Up state"), "{log}");
+    assert!(
+        mh0.get("refused rx_ttl").copied().unwrap_or(0) >= 2,
+        "mh0: {mh0:?}"
+    );
+    assert!(took <= Duration::from_millis(310), "{took:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // idle_tx and passive
 

@@ -99,6 +99,15 @@ impl Builder {
                         b.max_hops = v as i16;
                     }
                 }
+                "multihop" => {
+                    let arg = k.args.first().cloned().unwrap_or_default();
+                    let msg = format!(
+                        "Configuration error: BFD instance {name} multihop setting not valid - {arg}"
+                    );
+                    if let Some(v) = self.true_false(k, &msg) {
+                        b.multihop = v;
+                    }
+                }
                 "weight" => {
                     if let Some(v) = self.int(k, 0, -253, 253) {
                         b.weight = v as i32;
@@ -135,10 +144,9 @@ impl Builder {
             end_err(self, format!("Configuration error: BFD instance {name} source address and {neighbor_word} address {nbr} are not of the same family, disabling instance"));
             return None;
         }
-        if seen
-            .iter()
-            .any(|o| o.neighbor_ip == Some(nbr) && o.source_ip == b.source_ip)
-        {
+        if seen.iter().any(|o| {
+            o.neighbor_ip == Some(nbr) && o.source_ip == b.source_ip && o.multihop == b.multihop
+        }) {
             end_err(self, format!("Configuration error: BFD instance {name} has duplicate {neighbor_word} address {nbr}, ignoring instance"));
             return None;
         }

@@ -248,7 +248,11 @@ pub(super) static BFD_INSTANCE: &[Kw] = &[
     s("passive").imp(BFD_IDLE),
     s("ttl").imp(BFD_TTL),
     alias("hoplimit", "ttl"),
-    s("max_hops").imp(&["lab_bfd_ttl_and_max_hops_across_a_router_like_reference"]),
+    s("max_hops").imp(&[
+        "lab_bfd_ttl_and_max_hops_across_a_router_like_reference",
+        "lab_bfd_multihop_with_frr_across_a_router",
+    ]),
+    s("multihop").imp(&["lab_bfd_multihop_with_frr_across_a_router"]),
     s("weight").imp(BFD_EVENTS),
     s("vrrp").imp(BFD_EVENTS),
     s("checker").imp(BFD_EVENTS),
