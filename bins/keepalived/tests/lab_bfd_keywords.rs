@@ -728,8 +728,7 @@ fn lab_bfd_multihop_with_frr_across_a_router() {
     };
     let last_peer = udp("10.0.1.1", "10.0.0.2", 4784)
         .into_iter()
-        .filter(|t| *t < down)
-        .next_back()
+        .rfind(|t| *t < down)
         .expect("bfdd's packets to 4784");
     let took = down.saturating_sub(last_peer);
     let gaps: Vec<Duration> = udp("10.0.1.1", "10.0.0.2", 4784)
