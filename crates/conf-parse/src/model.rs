@@ -1992,6 +1992,8 @@ pub struct BfdInstance {
     pub ttl: Option<u8>,
     /// `max_hops` (-1..255, default 0; at most the ttl).
     pub max_hops: i16,
+    /// `multihop [true|false]` (keepalived 2.4): RFC 5883, control packets to UDP 4784.
+    pub multihop: bool,
     /// `weight W [reverse]` for tracking VRRP instances (-253..253, default 0).
     pub weight: i32,
     /// `weight ... reverse`.
@@ -2018,6 +2020,7 @@ impl BfdInstance {
             passive: false,
             ttl: None,
             max_hops: 0,
+            multihop: false,
             weight: 0,
             weight_reverse: false,
             vrrp: false,

@@ -1179,6 +1179,7 @@ fn top_typed(p: &mut P, c: &Config) {
         p.flag("passive", b.passive);
         p.opt_num("ttl", b.ttl);
         p.num("max_hops", b.max_hops);
+        p.flag("multihop", b.multihop);
         let w = b.weight.to_string();
         if b.weight_reverse {
             p.line(&["weight", &w, "reverse"]);

@@ -682,7 +682,13 @@ pub(crate) fn instance_spec(
         }),
         track_bfds: with_group(track_bfds(cfg, &inst.track_bfd), &groups, |g| &g.track_bfd)
             .into_iter()
-            .filter(|t| cfg.bfd_instances.iter().any(|b| b.name == t.name))
+            // keepalived's VRRP process keeps only the bfd_instances whose events it gets
+            // (`vrrp`, or neither `vrrp` nor `checker`): tracking another is ignored.
+            .filter(|t| {
+                cfg.bfd_instances
+                    .iter()
+                    .any(|b| b.name == t.name && (b.vrrp || !b.checker))
+            })
             .collect(),
         track_file_paths: cfg
             .track_files

@@ -209,6 +209,8 @@ pub static ROOT: &[Kw] = &[
     b("bfd_instance", BFD_INSTANCE).imp(&[
         "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
         "lab_bfd_worker_with_reference_keepalived_both_directions",
+        "lab_bfd_link_down_and_veth_deleted_like_reference",
+        "lab_bfd_hostile_packets_counted_no_state_change",
     ]),
     b("track_file", TRACK_FILE).imp(&["lab_track_file_fault"]),
     Kw {

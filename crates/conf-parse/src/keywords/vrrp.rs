@@ -112,7 +112,11 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("track_script").imp(&["lab_track_script_moves_vip"]),
     v("track_file").imp(&["lab_track_file_fault"]),
     v("track_process").imp(&["lab_track_process_fault"]),
-    v("track_bfd").imp(&["lab_bfd_worker_with_frr_and_track_bfd_like_reference"]),
+    v("track_bfd").imp(&[
+        "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
+        "lab_bfd_link_down_and_veth_deleted_like_reference",
+        "lab_bfd_weight_and_event_destinations_like_reference",
+    ]),
     s("mcast_src_ip").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("unicast_src_ip").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
     s("mcast_dst_ip").imp(&["lab_instance_state_mcast_and_garp_settings"]),
