@@ -39,6 +39,7 @@ pub mod checker_worker;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod dbus;
 pub mod dump;
 pub mod exit;
 pub mod genhash;

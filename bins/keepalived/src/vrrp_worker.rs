@@ -68,6 +68,7 @@ pub fn exit_code_for(e: &VrrpRuntimeError) -> i32 {
 struct Running {
     shutdown: watch::Sender<bool>,
     reload: mpsc::UnboundedSender<vrrp_runtime::Reload>,
+    commands: mpsc::UnboundedSender<vrrp_runtime::Command>,
     done: oneshot::Receiver<Result<(), VrrpRuntimeError>>,
 }
 
@@ -80,6 +81,7 @@ fn start(
 ) -> Result<Running, i32> {
     let (sd_tx, sd_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = oneshot::channel();
     let link = link.clone();
     let on_held: vrrp_runtime::HeldVipsCallback = Arc::new(move |held| {
@@ -110,13 +112,14 @@ fn start(
     let spawned = std::thread::Builder::new()
         .name("vrrp-runtime".into())
         .spawn(move || {
-            let r = vrrp_runtime::run_with_reload(config, opts, reload_rx);
+            let r = vrrp_runtime::run_with_control(config, opts, reload_rx, cmd_rx);
             let _ = done_tx.send(r);
         });
     match spawned {
         Ok(_) => Ok(Running {
             shutdown: sd_tx,
             reload: reload_tx,
+            commands: cmd_tx,
             done: done_rx,
         }),
         Err(e) => {
@@ -174,6 +177,87 @@ fn state_of(
     st.get(&v.name)
         .map(|s| (vrrp_runtime::state_name(s.state), s.priority))
         .unwrap_or(("INIT", v.priority))
+}
+
+/// Where the runtime's transitions reach the D-Bus service while it runs.
+type DbusCallback = Box<dyn Fn(&str, State) + Send + Sync>;
+
+/// The runtime's transition callback: `inner`, then the D-Bus service if one runs.
+fn with_dbus(
+    inner: vrrp_runtime::TransitionCallback,
+    slot: Arc<Mutex<Option<DbusCallback>>>,
+) -> vrrp_runtime::TransitionCallback {
+    Arc::new(move |name: &str, state: State| {
+        inner(name, state);
+        if let Some(cb) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            cb(name, state);
+        }
+    })
+}
+
+/// Starts, updates (`VrrpReloaded`) or stops the D-Bus service as `enable_dbus` of the
+/// (new) configuration says (keepalived's `dbus_start` / `dbus_reload` / `dbus_stop`).
+async fn set_dbus(
+    dbus: &mut Option<crate::dbus::Service>,
+    cfg: &Loaded,
+    metrics: &Arc<Metrics>,
+    requests: &mpsc::UnboundedSender<crate::dbus::Request>,
+    slot: &Arc<Mutex<Option<DbusCallback>>>,
+) {
+    let lock = |s: &Mutex<Option<DbusCallback>>| {
+        let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
+        g.take();
+    };
+    let config = cfg.config();
+    if !config.global.enable_dbus {
+        if let Some(d) = dbus.take() {
+            lock(slot);
+            d.stop().await;
+        }
+        return;
+    }
+    let objects = crate::dbus::Objects::of(config);
+    match dbus {
+        Some(d) => d.reloaded(objects),
+        None => {
+            let d = crate::dbus::Service::start(objects, metrics.clone(), requests.clone());
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(d.transition_sender()));
+            *dbus = Some(d);
+        }
+    }
+}
+
+/// Carries out what a D-Bus method call asks of the worker.
+fn dbus_request(
+    req: crate::dbus::Request,
+    cfg: &Loaded,
+    metrics: &Arc<Metrics>,
+    running: &Running,
+) {
+    use crate::dbus::Request;
+    match req {
+        Request::PrintData(done) => {
+            crate::dump::write(crate::dump::VRRP_DATA_FILE, &dump_data(cfg, metrics));
+            let _ = done.send(());
+        }
+        Request::PrintStats { clear, done } => {
+            crate::dump::write(crate::dump::STATS_FILE, &dump_stats(metrics));
+            if clear {
+                clear_stats(metrics);
+            }
+            let _ = done.send(());
+        }
+        Request::SendGarp { instance, done } => {
+            if let Err(e) = running
+                .commands
+                .send(vrrp_runtime::Command::SendGarp { instance, done })
+            {
+                if let vrrp_runtime::Command::SendGarp { done, .. } = e.0 {
+                    let _ = done.send(false);
+                }
+            }
+        }
+    }
 }
 
 /// What this worker saw through the runtime's transition callback: per instance the last
@@ -439,12 +523,21 @@ async fn run(
     seen: &Arc<Mutex<Seen>>,
     syncd: &crate::syncd::SyncCtl,
 ) -> i32 {
+    // D-Bus (enable_dbus): the service runs beside the runtime; transitions reach it through
+    // a slot the reloads may fill or empty.
+    let (dbus_req_tx, mut dbus_req) = mpsc::unbounded_channel::<crate::dbus::Request>();
+    let dbus_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
+    let mut dbus = None;
+    set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
     let mut running = match start(
         cfg,
         &ctx.options,
         &ctx.link,
         metrics,
-        recording(seen.clone(), syncd.transition_callback()),
+        with_dbus(
+            recording(seen.clone(), syncd.transition_callback()),
+            dbus_slot.clone(),
+        ),
     ) {
         Ok(r) => r,
         Err(code) => return code,
@@ -457,7 +550,11 @@ async fn run(
     ctx.link.ready();
     loop {
         tokio::select! {
+            Some(req) = dbus_req.recv() => dbus_request(req, cfg, metrics, &running),
             r = &mut running.done => {
+                if let Some(d) = dbus.take() {
+                    d.stop().await;
+                }
                 let code = finished(r);
                 if code == exit::OK {
                     info!("VRRP runtime ended");
@@ -468,6 +565,9 @@ async fn run(
                 None | Some(WorkerEvent::Shutdown) => {
                     info!("Stopping VRRP runtime");
                     let code = running.stop().await;
+                    if let Some(d) = dbus.take() {
+                        d.stop().await;
+                    }
                     if ctx.options.dont_release_vrrp {
                         // -V: the VIPs stay on purpose; tell the parent they are not ours to
                         // clean up any more (it removes a dead worker's held VIPs), and give
@@ -482,6 +582,7 @@ async fn run(
                         info!("Reload: VRRP configuration unchanged, instances keep running");
                         syncd.set_spec(crate::syncd::spec_from(config.config()));
                         *cfg = config;
+                        set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
                         let _ = done.send(Ok(()));
                         continue;
                     }
@@ -499,6 +600,7 @@ async fn run(
                         Ok(Ok(report)) => {
                             syncd.set_spec(crate::syncd::spec_from(config.config()));
                             *cfg = config;
+                            set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
                             if report.skipped.is_empty() {
                                 let _ = done.send(Ok(()));
                             } else {
