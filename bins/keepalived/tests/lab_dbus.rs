@@ -36,6 +36,11 @@ struct Bus {
 }
 
 fn start_bus(host: &Host, dir: &Path) -> Bus {
+    start_bus_with(host, dir, &policy_file())
+}
+
+/// [`start_bus`] with another policy file.
+fn start_bus_with(host: &Host, dir: &Path, policy: &Path) -> Bus {
     let socket = dir.join("bus.sock");
     let conf = dir.join("bus.conf");
     std::fs::write(
@@ -68,7 +73,7 @@ fn start_bus(host: &Host, dir: &Path) -> Bus {
 </busconfig>
 "#,
             socket.display(),
-            policy_file().display()
+            policy.display()
         ),
     )
     .unwrap();
@@ -679,4 +684,129 @@ fn lab_dbus_service_as_reference() {
     let vrrp = ours.signals.get(VRRP_PATH).cloned().unwrap_or_default();
     assert_eq!(vrrp, ["VrrpStarted", "VrrpReloaded", "VrrpStopped"]);
     let _ = (&bus.proc, &bus.socket, &bus.conf);
+}
+
+/// The dist policy with its name replaced by `name`.
+fn policy_for(dir: &Path, name: &str) -> PathBuf {
+    let text = std::fs::read_to_string(policy_file())
+        .unwrap()
+        .replace("\"org.keepalived.Vrrp1\"", &format!("\"{name}\""));
+    let p = dir.join("policy.conf");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+// Proves `dbus_service_name`: with it, the reference and ours own that name instead of
+// org.keepalived.Vrrp1 (which stays unowned) and export the same objects and values under it;
+// and that our service outlives the bus: the bus is stopped, a higher-priority peer takes the
+// VIP meanwhile (our instance goes BACKUP and releases it, VRRP never waits for the bus), the
+// bus is started again, and the service connects again by itself and reports the current
+// state (keepalived's GDBus service does not come back: it keeps its dead connection).
+#[test]
+#[ignore = "lab: needs root, network namespaces, dbus-daemon and the reference keepalived"]
+fn lab_dbus_service_name_and_bus_restart() {
+    const NAME: &str = "org.keepalived.Vrrp1.lab";
+    let lab = Lab::new("dbusn").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    let p = lab.host("p").unwrap();
+    p.add_addr("10.0.0.2/24").unwrap();
+    let policy = policy_for(lab.dir(), NAME);
+    let mut bus = start_bus_with(&a, lab.dir(), &policy);
+    let text = conf(&format!("    dbus_service_name {NAME}\n"));
+    let view = |addr: &str| -> String {
+        let mut s = busctl(addr, &["tree", NAME]);
+        s.push_str(&busctl(addr, &["introspect", NAME, V4_PATH]));
+        s.push_str(&busctl(
+            addr,
+            &[
+                "get-property",
+                NAME,
+                V4_PATH,
+                "org.keepalived.Vrrp1.Instance",
+                "Name",
+                "State",
+            ],
+        ));
+        let a = format!("--address={addr}");
+        let owned = run(&["busctl", a.as_str(), "status", SERVICE]).0;
+        s.push_str(&format!("default name owned: {owned}\n"));
+        normalize(&s)
+    };
+    let wait_named = |addr: &str, want: &str, log: &dyn Fn() -> String| {
+        let get = || {
+            busctl(
+                addr,
+                &[
+                    "get-property",
+                    NAME,
+                    V4_PATH,
+                    "org.keepalived.Vrrp1.Instance",
+                    "State",
+                ],
+            )
+            .trim()
+            .to_string()
+        };
+        if wait_until(Duration::from_secs(15), || get() == want).is_err() {
+            panic!(
+                "State under {NAME} never became {want} (last: {}); log:\n{}",
+                get(),
+                log()
+            );
+        }
+    };
+    let master = "(us) 2 \"Master\"";
+    let mut views = Vec::new();
+    for (prog, tag) in [(REFERENCE, "ref"), (BIN, "ours")] {
+        let d = start_daemon(&a, lab.dir(), tag, prog, &text, &bus.addr);
+        let log = || d.output_so_far();
+        wait_named(&bus.addr, master, &log);
+        views.push(view(&bus.addr));
+        if prog == REFERENCE {
+            d.signal(Signal::SIGTERM).unwrap();
+            assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+            continue;
+        }
+        // Ours: the bus goes away during a failover and comes back.
+        bus.proc.signal(Signal::SIGTERM).unwrap();
+        bus.proc.wait_timeout(Duration::from_secs(5)).unwrap();
+        let peer = start_daemon(
+            &p,
+            lab.dir(),
+            "peer",
+            REFERENCE,
+            PEER_CONF,
+            "unix:path=/nonexistent",
+        );
+        let holds = || {
+            a.ip(&["-4", "addr", "show", "dev", "eth0"])
+                .unwrap_or_default()
+                .contains("10.0.0.100/")
+        };
+        if wait_until(Duration::from_secs(15), || !holds()).is_err() {
+            panic!("VI_1 kept the VIP without the bus; log:\n{}", log());
+        }
+        assert!(d.is_running(), "daemon runs without the bus");
+        bus = start_bus_with(&a, lab.dir(), &policy);
+        let t0 = Instant::now();
+        wait_named(&bus.addr, "(us) 1 \"Backup\"", &log);
+        eprintln!("service back on the new bus after {:?}", t0.elapsed());
+        peer.signal(Signal::SIGTERM).unwrap();
+        peer.wait_timeout(Duration::from_secs(10)).unwrap();
+        wait_named(&bus.addr, master, &log);
+        d.signal(Signal::SIGTERM).unwrap();
+        assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+    }
+    assert!(
+        views[0].contains("/org/keepalived/Vrrp1/Vrrp"),
+        "{}",
+        views[0]
+    );
+    assert!(
+        views[0].contains("default name owned: false"),
+        "{}",
+        views[0]
+    );
+    assert_eq!(views[1], views[0], "ours under dbus_service_name");
 }

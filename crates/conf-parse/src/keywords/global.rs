@@ -6,7 +6,6 @@ use super::{alias, b, dep, s, v, Kw};
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
 const NO_SNMP: &str = "no SNMP agent (AgentX) yet";
-const NO_DBUS: &str = "no D-Bus interface yet";
 const NO_BFD: &str = "no BFD subsystem yet";
 const NO_FIREWALL: &str =
     "no iptables/ipsets backend yet (the VIP firewall is nftables, as in the Debian reference)";
@@ -146,8 +145,11 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("enable_snmp_rfcv2").todo(NO_SNMP),
     s("enable_snmp_rfcv3").todo(NO_SNMP),
     s("enable_snmp_checker").todo(NO_SNMP),
-    s("enable_dbus").todo(NO_DBUS),
-    s("dbus_service_name").todo(NO_DBUS),
+    s("enable_dbus").imp(&[
+        "lab_dbus_service_as_reference",
+        "lab_dbus_service_name_and_bus_restart",
+    ]),
+    s("dbus_service_name").imp(&["lab_dbus_service_name_and_bus_restart"]),
     s("script_user").imp(&["lab_script_user"]),
     s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
     s("vrrp_netlink_cmd_rcv_bufs").todo(NO_NL_BUFS),
