@@ -49,6 +49,7 @@ pub mod metrics;
 pub mod notify;
 pub mod pidfile;
 pub mod signals;
+pub mod snmp;
 pub mod supervisor;
 pub mod syncd;
 pub mod vip;

@@ -36,6 +36,9 @@ pub struct InstanceStatus {
     pub rx: RxCounters,
     /// `auth_hmac` rejections (`auth_ext_*`, keepalived 2.4).
     pub auth_ext: vrrp_proto::auth_hmac::AuthExtCounters,
+    /// The master this instance last accepted an advert from (`None` while it is master
+    /// itself or has heard none).
+    pub master: Option<std::net::IpAddr>,
 }
 
 impl InstanceStatus {
@@ -46,6 +49,7 @@ impl InstanceStatus {
             priority,
             rx: RxCounters::default(),
             auth_ext: Default::default(),
+            master: None,
         }
     }
 }
@@ -135,6 +139,15 @@ impl Metrics {
                     s.priority = priority;
                 })
                 .or_insert_with(|| InstanceStatus::new(state, priority));
+        }
+    }
+
+    /// The master instance `inst` follows (its state machine's view).
+    pub(crate) fn set_master(&self, inst: &str, master: Option<std::net::IpAddr>) {
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.master = master;
+            }
         }
     }
 
