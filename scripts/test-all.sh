@@ -31,7 +31,7 @@ DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 kee
     # the D-Bus lab tests (lab_dbus): dbus-daemon, dbus-send, dbus-monitor; busctl is in systemd
     dbus dbus-bin dbus-daemon util-linux
     # the SNMP lab tests (lab_snmp): net-snmp's master agent and manager tools
-    snmpd snmp)
+    snmpd snmp snmptrapd)
 # shellcheck source=scripts/lib/install.sh
 . "$ROOT/scripts/lib/install.sh"
 KRS_INSTALL_WHO=test-all
@@ -66,7 +66,7 @@ stage_install() {
     krs_install_cargo cargo-deb cargo-deb
     # Tools the lab and VM stages rely on: say what is missing and how to get it.
     for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft \
-        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk; do
+        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk snmptrapd; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
             || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
     done

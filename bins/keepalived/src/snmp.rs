@@ -14,6 +14,10 @@
 //! * the statistics: checksum, version and VRID errors summed, and per instance the counters of
 //!   `vrrpRouterStatsTable` from the worker's receive counters.
 //!
+//! With `enable_traps`, an instance becoming master sends vrrpTrapNewMaster (its
+//! vrrpOperMasterIpAddr: its own address) as an AgentX Notify, which the master agent forwards
+//! to its trap sinks.
+//!
 //! The session never blocks the VRRP instances: it runs on the worker's tokio runtime, reads a
 //! snapshot of the states and counters per request, and connects again every 5 seconds when
 //! the master agent is not there or goes away.
@@ -201,19 +205,61 @@ pub fn answer(mib: &BTreeMap<Oid, Value>, body: &Body) -> Option<Vec<VarBind>> {
     })
 }
 
+/// The varbinds of the notification to send when instance `.0` becomes master (`None`: none),
+/// snmpTrapOID.0 first.
+pub type TrapProvider = Arc<dyn Fn(&str) -> Option<Vec<VarBind>> + Send + Sync>;
+
+/// snmpTrapOID.0.
+pub const SNMP_TRAP_OID: [u32; 11] = [1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];
+
+/// vrrpTrapNewMaster for the instance at (`ifindex`, `vrid`) whose own address is `addr`
+/// (keepalived's `vrrp_rfcv2_snmp_new_master_trap`).
+pub fn new_master_trap(ifindex: u32, vrid: u8, addr: Ipv4Addr) -> Vec<VarBind> {
+    let mut trap = VRRP_MIB.to_vec();
+    trap.extend_from_slice(&[0, 1]);
+    let mut master = VRRP_MIB.to_vec();
+    master.extend_from_slice(&[1, 3, 1, 7, ifindex, u32::from(vrid)]);
+    vec![
+        VarBind {
+            name: Oid(SNMP_TRAP_OID.to_vec()),
+            value: Value::ObjectIdentifier(Oid(trap)),
+        },
+        VarBind {
+            name: Oid(master),
+            value: Value::IpAddress(addr.octets()),
+        },
+    ]
+}
+
 /// The running sub-agent.
 #[derive(Debug)]
 pub struct Agent {
     stop: mpsc::UnboundedSender<()>,
+    masters: mpsc::UnboundedSender<String>,
 }
 
 impl Agent {
     /// Starts the session task (current tokio runtime).
-    pub fn start(socket: Option<String>, provider: Provider) -> Agent {
+    pub fn start(socket: Option<String>, provider: Provider, traps: TrapProvider) -> Agent {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (mtx, mrx) = mpsc::unbounded_channel();
         let socket = socket.unwrap_or_else(|| DEFAULT_SOCKET.to_string());
-        tokio::spawn(run(socket, provider, rx));
-        Agent { stop: tx }
+        tokio::spawn(run(socket, provider, traps, rx, mrx));
+        Agent {
+            stop: tx,
+            masters: mtx,
+        }
+    }
+
+    /// A callback for the runtime's transitions (never blocks): becoming master sends the
+    /// notifications (`enable_traps`).
+    pub fn transition_sender(&self) -> impl Fn(&str, vrrp_runtime::State) + Send + Sync + 'static {
+        let tx = self.masters.clone();
+        move |name: &str, s: vrrp_runtime::State| {
+            if s == vrrp_runtime::State::Master {
+                let _ = tx.send(name.to_string());
+            }
+        }
     }
 
     /// Ends the session.
@@ -234,12 +280,18 @@ async fn connect(socket: &str) -> std::io::Result<Box<dyn Stream>> {
     }
 }
 
-async fn run(socket: String, provider: Provider, mut stop: mpsc::UnboundedReceiver<()>) {
+async fn run(
+    socket: String,
+    provider: Provider,
+    traps: TrapProvider,
+    mut stop: mpsc::UnboundedReceiver<()>,
+    mut masters: mpsc::UnboundedReceiver<String>,
+) {
     let mut logged = false;
     loop {
         tokio::select! {
             _ = stop.recv() => return,
-            r = session(&socket, &provider) => {
+            r = session(&socket, &provider, &traps, &mut masters) => {
                 match r {
                     Ok(()) => info!("SNMP: the master agent at {socket} closed the session"),
                     Err(e) if !logged => {
@@ -250,9 +302,15 @@ async fn run(socket: String, provider: Provider, mut stop: mpsc::UnboundedReceiv
                 }
             }
         }
-        tokio::select! {
-            _ = stop.recv() => return,
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        // Without a session, notifications are lost (as net-snmp's are).
+        let sleep = tokio::time::sleep(Duration::from_secs(5));
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = stop.recv() => return,
+                _ = &mut sleep => break,
+                m = masters.recv() => if m.is_none() { return },
+            }
         }
     }
 }
@@ -294,7 +352,12 @@ async fn request(
     }
 }
 
-async fn session(socket: &str, provider: &Provider) -> std::io::Result<()> {
+async fn session(
+    socket: &str,
+    provider: &Provider,
+    traps: &TrapProvider,
+    masters: &mut mpsc::UnboundedReceiver<String>,
+) -> std::io::Result<()> {
     let mut s = connect(socket).await?;
     let mut buf = Vec::new();
     let open = Pdu::new(
@@ -331,8 +394,23 @@ async fn session(socket: &str, provider: &Provider) -> std::io::Result<()> {
         )));
     }
     info!("SNMP: AgentX session {sid} with {socket}, VRRP-MIB registered");
+    // Transitions from before the session: not notified (keepalived has no session then).
+    while masters.try_recv().is_ok() {}
+    let mut packet_id = 2u32;
     loop {
-        let Some(p) = read_pdu(&mut s, &mut buf).await? else {
+        let p = tokio::select! {
+            p = read_pdu(&mut s, &mut buf) => p?,
+            m = masters.recv() => {
+                let Some(name) = m else { return Ok(()) };
+                if let Some(vbs) = traps(&name) {
+                    packet_id = packet_id.wrapping_add(1);
+                    let n = Pdu::new(sid, 0, packet_id, Body::Notify(vbs));
+                    s.write_all(&n.emit()).await?;
+                }
+                continue;
+            }
+        };
+        let Some(p) = p else {
             return Ok(());
         };
         let varbinds = match &p.body {

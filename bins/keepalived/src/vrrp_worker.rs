@@ -185,12 +185,14 @@ type DbusCallback = Box<dyn Fn(&str, State) + Send + Sync>;
 /// The runtime's transition callback: `inner`, then the D-Bus service if one runs.
 fn with_dbus(
     inner: vrrp_runtime::TransitionCallback,
-    slot: Arc<Mutex<Option<DbusCallback>>>,
+    slots: Vec<Arc<Mutex<Option<DbusCallback>>>>,
 ) -> vrrp_runtime::TransitionCallback {
     Arc::new(move |name: &str, state: State| {
         inner(name, state);
-        if let Some(cb) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            cb(name, state);
+        for slot in &slots {
+            if let Some(cb) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                cb(name, state);
+            }
         }
     })
 }
@@ -235,6 +237,7 @@ fn set_snmp(
     shared: &Arc<Mutex<Loaded>>,
     metrics: &Arc<Metrics>,
     seen: &Arc<Mutex<Seen>>,
+    slot: &Arc<Mutex<Option<DbusCallback>>>,
 ) {
     *shared.lock().unwrap_or_else(|p| p.into_inner()) = cfg.clone();
     let g = &cfg.config().global.snmp;
@@ -243,16 +246,25 @@ fn set_snmp(
         (Some((_, sock)), Some(w)) if *sock == w => {}
         (_, want) => {
             if let Some((a, _)) = snmp.take() {
+                slot.lock().unwrap_or_else(|p| p.into_inner()).take();
                 a.stop();
             }
             if let Some(sock) = want {
                 let (shared, metrics, seen) = (shared.clone(), metrics.clone(), seen.clone());
+                let cfg2 = shared.clone();
                 let provider: crate::snmp::Provider = Arc::new(move || {
                     let cfg = shared.lock().unwrap_or_else(|p| p.into_inner()).clone();
                     let seen = lock_seen(&seen).clone();
                     rfc2787_mib(&cfg, &metrics, &seen)
                 });
-                *snmp = Some((crate::snmp::Agent::start(sock.clone(), provider), sock));
+                let traps: crate::snmp::TrapProvider = Arc::new(move |name: &str| {
+                    let cfg = cfg2.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    rfc2787_new_master(&cfg, name)
+                });
+                let agent = crate::snmp::Agent::start(sock.clone(), provider, traps);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Box::new(agent.transition_sender()));
+                *snmp = Some((agent, sock));
             }
         }
     }
@@ -342,6 +354,38 @@ fn rfc2787_mib(
         });
     }
     crate::snmp::rfc2787(&rows, config.global.snmp.traps)
+}
+
+/// vrrpTrapNewMaster for instance `name` (with `enable_traps`, an IPv4 VRRPv2 instance with
+/// VIPs): its (ifIndex, VRID) and its own address, as keepalived sends it.
+fn rfc2787_new_master(cfg: &Loaded, name: &str) -> Option<Vec<agentx::VarBind>> {
+    use std::net::IpAddr;
+    let config = cfg.config();
+    if !config.global.snmp.traps || !config.global.snmp.rfcv2 {
+        return None;
+    }
+    let id = vrrp_runtime::plan::desired(config)
+        .identities()
+        .into_iter()
+        .find(|i| i.name == name)?;
+    let v = config.vrrp_instances.iter().find(|v| v.name == name)?;
+    if id.ipv6
+        || v.version.unwrap_or(config.global.vrrp_version) != 2
+        || v.virtual_ipaddress.is_empty()
+    {
+        return None;
+    }
+    let all_vips: Vec<IpAddr> = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.virtual_ipaddress.iter().map(|a| a.addr))
+        .collect();
+    let (ifindex, _, primary) = crate::snmp::interface_facts(&id.ifname, &all_vips)?;
+    let own = match v.unicast_src_ip {
+        Some(IpAddr::V4(a)) => a,
+        _ => primary,
+    };
+    Some(crate::snmp::new_master_trap(ifindex, id.vrid, own))
 }
 
 /// Carries out what a D-Bus method call asks of the worker.
@@ -648,8 +692,9 @@ async fn run(
     set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
     // SNMP (enable_snmp_rfcv2): the sub-agent reads the configuration in force through this.
     let shared_cfg = Arc::new(Mutex::new(cfg.clone()));
+    let snmp_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
     let mut snmp = None;
-    set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen);
+    set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
     let mut running = match start(
         cfg,
         &ctx.options,
@@ -657,7 +702,7 @@ async fn run(
         metrics,
         with_dbus(
             recording(seen.clone(), syncd.transition_callback()),
-            dbus_slot.clone(),
+            vec![dbus_slot.clone(), snmp_slot.clone()],
         ),
     ) {
         Ok(r) => r,
@@ -707,7 +752,7 @@ async fn run(
                         syncd.set_spec(crate::syncd::spec_from(config.config()));
                         *cfg = config;
                         set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
-                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen);
+                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
                         let _ = done.send(Ok(()));
                         continue;
                     }
@@ -726,7 +771,7 @@ async fn run(
                             syncd.set_spec(crate::syncd::spec_from(config.config()));
                             *cfg = config;
                             set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
-                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen);
+                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
                             if report.skipped.is_empty() {
                                 let _ = done.send(Ok(()));
                             } else {

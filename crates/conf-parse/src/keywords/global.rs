@@ -140,8 +140,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     alias("bfd_rlimit_rtime", "bfd_rlimit_rttime"),
     s("snmp_socket").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
     s("enable_traps").todo(
-        "no SNMP traps are sent yet (the VRRP worker's AgentX sub-agent reports the setting in \
-         vrrpNotificationCntl only)",
+        "half done: with enable_snmp_rfcv2 an instance becoming master sends RFC 2787's \
+         vrrpTrapNewMaster as keepalived does (lab_snmp_new_master_trap_as_reference); \
+         vrrpTrapAuthFailure, the KEEPALIVED-MIB, VRRPv3-MIB and checker notifications are not \
+         sent yet",
     ),
     s("enable_snmp_vrrp").todo(NO_KEEPALIVED_MIB),
     alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
