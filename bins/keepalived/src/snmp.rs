@@ -462,11 +462,119 @@ pub fn interface_facts(ifname: &str, vips: &[IpAddr]) -> Option<(u32, Vec<u8>, I
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     fn oid(s: &str) -> Oid {
         s.parse().unwrap()
+    }
+
+    async fn read_one(s: &mut tokio::net::UnixStream, buf: &mut Vec<u8>) -> Option<Pdu> {
+        loop {
+            if let Ok((p, n)) = Pdu::parse(buf) {
+                buf.drain(..n);
+                return Some(p);
+            }
+            let mut c = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(3), s.read(&mut c))
+                .await
+                .ok()?
+                .ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&c[..n]);
+        }
+    }
+
+    fn reply(to: &Pdu, sid: u32) -> Vec<u8> {
+        Pdu::new(
+            sid,
+            to.header.transaction_id,
+            to.header.packet_id,
+            Body::Response {
+                sys_uptime: 0,
+                error: 0,
+                index: 0,
+                varbinds: vec![],
+            },
+        )
+        .emit()
+    }
+
+    // Proves a fake master agent sending malformed PDUs neither panics nor wedges the
+    // sub-agent: a PDU with a misaligned length, then one whose OID runs past its payload,
+    // each end that session; the sub-agent connects again (5 s retry), opens, registers
+    // VRRP-MIB and answers a GetNext correctly.
+    #[tokio::test]
+    async fn fake_master_malformed_pdus() {
+        let dir = std::env::temp_dir().join(format!("krs-agentx-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("master");
+        let l = tokio::net::UnixListener::bind(&path).unwrap();
+        let provider: Provider = Arc::new(|| rfc2787(&[], false));
+        let traps: TrapProvider = Arc::new(|_| None);
+        let agent = Agent::start(Some(format!("unix:{}", path.display())), provider, traps);
+
+        // 1: misaligned payload length in answer to the Open.
+        let (mut c, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let open = read_one(&mut c, &mut buf).await.unwrap();
+        assert!(matches!(open.body, Body::Open { .. }));
+        let mut bad = reply(&open, 9);
+        bad[16] = 3;
+        c.write_all(&bad).await.unwrap();
+        assert!(read_one(&mut c, &mut buf).await.is_none(), "session ended");
+
+        // 2: a Get whose OID claims 100 sub-identifiers in a 12-byte payload.
+        let (mut c, _) = tokio::time::timeout(Duration::from_secs(8), l.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut buf = Vec::new();
+        let open = read_one(&mut c, &mut buf).await.unwrap();
+        c.write_all(&reply(&open, 9)).await.unwrap();
+        let reg = read_one(&mut c, &mut buf).await.unwrap();
+        assert!(matches!(reg.body, Body::Register { .. }));
+        c.write_all(&reply(&reg, 9)).await.unwrap();
+        let mut get = vec![1, 5, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 12, 0, 0, 0];
+        get.extend_from_slice(&[100, 2, 0, 0, 1, 0, 0, 0, 68, 0, 0, 0]);
+        c.write_all(&get).await.unwrap();
+        assert!(read_one(&mut c, &mut buf).await.is_none(), "session ended");
+
+        // 3: a well-behaved master.
+        let (mut c, _) = tokio::time::timeout(Duration::from_secs(8), l.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut buf = Vec::new();
+        let open = read_one(&mut c, &mut buf).await.unwrap();
+        c.write_all(&reply(&open, 9)).await.unwrap();
+        let reg = read_one(&mut c, &mut buf).await.unwrap();
+        c.write_all(&reply(&reg, 9)).await.unwrap();
+        let next = Pdu::new(
+            9,
+            1,
+            8,
+            Body::GetNext(vec![SearchRange {
+                start: Oid(VRRP_MIB.to_vec()),
+                include: false,
+                end: Oid::default(),
+            }]),
+        );
+        c.write_all(&next.emit()).await.unwrap();
+        let r = read_one(&mut c, &mut buf).await.unwrap();
+        assert_eq!(r.header.packet_id, 8);
+        match r.body {
+            Body::Response { varbinds, .. } => {
+                assert_eq!(varbinds[0].name, oid("1.3.6.1.2.1.68.1.1.0"));
+                assert_eq!(varbinds[0].value, Value::Integer(2));
+            }
+            b => panic!("{b:?}"),
+        }
+        agent.stop();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     // Proves the walk order and the GetNext/GetBulk/Get answers on a two-instance MIB: columns
