@@ -8,7 +8,9 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     while let Ok((p, n)) = agentx::Pdu::parse(rest) {
         assert!(n <= rest.len() && n >= agentx::HEADER_LEN);
-        let again = agentx::Pdu::parse(&p.emit()).expect("re-emitted PDU parses").0;
+        let again = agentx::Pdu::parse(&p.emit())
+            .expect("re-emitted PDU parses")
+            .0;
         assert_eq!(again.body, p.body);
         assert_eq!(again.context, p.context);
         rest = &rest[n..];
