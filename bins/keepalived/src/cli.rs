@@ -94,7 +94,7 @@ pub struct Cli {
     /// -b, --bfd_pid=FILE: the BFD worker's pidfile.
     #[arg(short = 'b', long = "bfd_pid", value_parser = NonEmptyStringValueParser::new())]
     pub bfd_pid: Option<String>,
-    /// -x, --snmp: accepted for compatibility (no SNMP subsystem here).
+    /// -x, --snmp: accepted for compatibility (SNMP is enabled by `global_defs` keywords).
     #[arg(short = 'x', long = "snmp")]
     pub snmp: bool,
     /// -A, --snmp-agent-socket=FILE: accepted for compatibility.
@@ -446,11 +446,14 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     let mut out = Vec::new();
     if cli.snmp {
         out.push(
-            "-x/--snmp is accepted, not supported yet: no SNMP subsystem (see --metrics-listen)",
+            "-x/--snmp is accepted, not supported yet: SNMP is enabled by global_defs keywords \
+             only (enable_snmp_rfcv2 serves VRRP-MIB)",
         );
     }
     if cli.snmp_agent_socket.is_some() {
-        out.push("-A/--snmp-agent-socket is accepted, not supported yet: no SNMP subsystem");
+        out.push(
+            "-A/--snmp-agent-socket is accepted, not supported yet: set global_defs snmp_socket",
+        );
     }
     if cli.release_vips {
         out.push("-X/--release-vips is accepted, not supported yet: VIPs are not dropped on a transition from a signal");

@@ -98,6 +98,9 @@ fn lab_deb_package() {
         "/usr/share/doc/keepalived-rs/examples/lvs-dr.conf",
         "/usr/share/doc/keepalived-rs/examples/vrrp-unicast-pair.conf",
         "/usr/share/doc/keepalived-rs/grafana/keepalived-rs.json",
+        "/usr/share/dbus-1/system.d/org.keepalived.Vrrp1.conf",
+        "/usr/share/dbus-1/interfaces/org.keepalived.Vrrp1.Vrrp.xml",
+        "/usr/share/dbus-1/interfaces/org.keepalived.Vrrp1.Instance.xml",
     ] {
         assert!(
             has(f) || has(f.trim_end_matches(".gz")),

@@ -41,8 +41,17 @@ pub(crate) async fn run_async(
     config: Config,
     opts: RuntimeOptions,
     mut reloads: mpsc::UnboundedReceiver<Reload>,
+    mut commands: mpsc::UnboundedReceiver<crate::Command>,
 ) -> Result<(), VrrpRuntimeError> {
     let (ev_tx, ev_rx) = crate::inbox::inbox();
+    let cmd = Tx::<crate::Command>::new(ev_tx.clone());
+    let commands_fwd = tokio::spawn(async move {
+        while let Some(c) = commands.recv().await {
+            if cmd.send(c).is_err() {
+                return;
+            }
+        }
+    });
     // Reload requests come on a tokio channel: forwarded into the loop's inbox.
     let fwd = Tx::<Reload>::new(ev_tx.clone());
     let forward = tokio::spawn(async move {
@@ -61,6 +70,7 @@ pub(crate) async fn run_async(
     })
     .await;
     forward.abort();
+    commands_fwd.abort();
     let notify_handles = match joined {
         Ok(r) => r?,
         Err(e) => {
@@ -409,6 +419,10 @@ pub(crate) fn run_loop(
                         s.track_bfds.iter().any(|t| changed.contains(&t.name))
                     });
                 }
+            }
+            Some(Event::Command(crate::Command::SendGarp { instance, done })) => {
+                let found = rt.send_garp_now(&instance, Instant::now());
+                let _ = done.send(found);
             }
             Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
             Some(Event::File) => {}

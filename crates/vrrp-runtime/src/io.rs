@@ -684,6 +684,9 @@ impl Rt {
                         repr: acc.advert,
                     },
                 );
+                let inst = &self.insts[i];
+                self.metrics
+                    .set_master(&inst.spec.name, inst.vr.master_addr());
             }
         }
     }

@@ -195,6 +195,32 @@ pub fn run_with_reload(
     opts: RuntimeOptions,
     reloads: tokio::sync::mpsc::UnboundedReceiver<Reload>,
 ) -> Result<(), VrrpRuntimeError> {
+    let (_never, commands) = tokio::sync::mpsc::unbounded_channel();
+    run_with_control(config, opts, reloads, commands)
+}
+
+/// A request to the running runtime besides a reload.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Command {
+    /// One round of gratuitous ARPs / unsolicited NAs for the VIPs of instance `instance` if
+    /// it has them set (keepalived's D-Bus `SendGarp`, `vrrp_send_link_update(vrrp, 1)`).
+    /// Answered with whether the instance runs.
+    SendGarp {
+        /// Instance name.
+        instance: String,
+        /// Whether the instance was found.
+        done: tokio::sync::oneshot::Sender<bool>,
+    },
+}
+
+/// [`run_with_reload`], also taking [`Command`]s.
+pub fn run_with_control(
+    config: conf_parse::Config,
+    opts: RuntimeOptions,
+    reloads: tokio::sync::mpsc::UnboundedReceiver<Reload>,
+    commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+) -> Result<(), VrrpRuntimeError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -202,5 +228,5 @@ pub fn run_with_reload(
             op: "building the tokio runtime".into(),
             source,
         })?;
-    rt.block_on(events::run_async(config, opts, reloads))
+    rt.block_on(events::run_async(config, opts, reloads, commands))
 }

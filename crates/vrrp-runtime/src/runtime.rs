@@ -188,6 +188,23 @@ impl Rt {
         }
     }
 
+    /// One round of gratuitous ARPs / NAs for instance `name` if its VIPs are set (D-Bus
+    /// `SendGarp`). Whether the instance runs.
+    pub(crate) fn send_garp_now(&mut self, name: &str, now: Instant) -> bool {
+        let Some(i) = self.insts.by_name(name) else {
+            return false;
+        };
+        if self.insts[i].holding && self.insts[i].vr.state() == State::Master {
+            log::info!("Sending garps on {name} on DBus request");
+            let a = vec![vrrp_proto::Action::SendGarp {
+                count: 1,
+                kind: vrrp_proto::GarpKind::Refresh,
+            }];
+            self.apply(i, now, a);
+        }
+        true
+    }
+
     pub(crate) fn begin_shutdown(&mut self, now: Instant) {
         let handover = self.opts.planned_handover.unwrap_or(true);
         for i in self.insts.ids() {

@@ -43,6 +43,9 @@ pub struct InstanceStatus {
     /// Source address and priority of the last advert this instance accepted: while BACKUP,
     /// the master it listens to.
     pub last_advert_from: Option<(std::net::IpAddr, u8)>,
+    /// The master this instance last accepted an advert from (`None` while it is master
+    /// itself or has heard none).
+    pub master: Option<std::net::IpAddr>,
 }
 
 impl InstanceStatus {
@@ -56,6 +59,7 @@ impl InstanceStatus {
             adverts_sent: 0,
             pri_zero_sent: 0,
             last_advert_from: None,
+            master: None,
         }
     }
 }
@@ -159,6 +163,15 @@ impl Metrics {
                     s.priority = priority;
                 })
                 .or_insert_with(|| InstanceStatus::new(state, priority));
+        }
+    }
+
+    /// The master instance `inst` follows (its state machine's view).
+    pub(crate) fn set_master(&self, inst: &str, master: Option<std::net::IpAddr>) {
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.master = master;
+            }
         }
     }
 
