@@ -190,19 +190,14 @@ pub fn system_checks_with(
         .flat_map(|v| &v.virtual_routes)
         .chain(&config.static_routes)
     {
-        let w = &l.words;
-        for (i, k) in w.iter().enumerate() {
-            if k == "dev" || k == "oif" {
-                if let Some(d) = w.get(i + 1).filter(|d| missing(d)) {
-                    any_missing = true;
-                    report(
-                        &mut out,
-                        &l.loc.0,
-                        format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
-                        hint(d),
-                    );
-                }
-            }
+        if let Some(d) = l.dev.as_ref().filter(|d| missing(d)) {
+            any_missing = true;
+            report(
+                &mut out,
+                &l.loc.0,
+                format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
+                hint(d),
+            );
         }
     }
     for a in &config.static_ipaddress {
