@@ -420,7 +420,9 @@ pub fn is_executable(p: &Path) -> bool {
 /// keepalived's `config_test_exit()`: the highest class reported decides.
 /// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other; 2 when a
 /// keyword lacks its parameter: keepalived's `null_strvec()` exits at once with
-/// `KEEPALIVED_EXIT_CONFIG`, whatever else was reported.
+/// `KEEPALIVED_EXIT_CONFIG`, whatever else was reported; else 6 when an include failed a check
+/// asked for (`include_check`, `-e`, `includer`...): keepalived's parent stops after reading
+/// the files (`KEEPALIVED_EXIT_NO_CONFIG`).
 pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
     if parsed
         .diagnostics
@@ -428,6 +430,13 @@ pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
         .any(|d| d.counts() && d.class == ConfigErr::MissingParameter)
     {
         return 2;
+    }
+    if parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.counts() && d.code == Code::IncludeCheck)
+    {
+        return 6;
     }
     let worst = parsed
         .diagnostics

@@ -307,7 +307,9 @@ fn include_relative_glob_braces_and_chain() {
 }
 
 /// A missing plain include is reported (with its line) but does not change the verdict,
-/// as in keepalived; `includem` makes it an error.
+/// as in keepalived; `includem` makes it an error, and keepalived 2.2.7 then exits 6
+/// (`KEEPALIVED_EXIT_NO_CONFIG`: its parent stops after reading the files; checked side by
+/// side in `lab_include_check_like_reference`).
 #[test]
 fn missing_include() {
     let p = parse("include /nonexistent/conf-parse-x.conf\n");
@@ -319,7 +321,7 @@ fn missing_include() {
     assert_eq!(d.span.line, 1);
     assert_eq!(conf_parse::exit_code(&p, &[]), 0);
     let p = parse("includem /nonexistent/conf-parse-x.conf\n");
-    assert_eq!(conf_parse::exit_code(&p, &[]), 4);
+    assert_eq!(conf_parse::exit_code(&p, &[]), 6);
 }
 
 /// Include cycles are detected and located, never followed forever.
