@@ -1000,8 +1000,17 @@ pub struct GarpGroup {
     /// `gna_interval`.
     pub gna_interval: Option<Duration>,
     /// `interface` / `interfaces { }`.
-    pub interfaces: Vec<String>,
+    pub interfaces: Vec<GarpInterface>,
     /// Where.
+    pub loc: Loc,
+}
+
+/// An interface of a `garp_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GarpInterface {
+    /// Its name.
+    pub name: String,
+    /// Where keepalived reports it (the `interface` line, or the `}` closing `interfaces`).
     pub loc: Loc,
 }
 

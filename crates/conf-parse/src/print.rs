@@ -437,7 +437,7 @@ pub fn print(c: &Config) -> String {
         if !g.interfaces.is_empty() {
             p.open(&["interfaces"]);
             for i in &g.interfaces {
-                p.value_line(std::slice::from_ref(i));
+                p.value_line(std::slice::from_ref(&i.name));
             }
             p.close();
         }

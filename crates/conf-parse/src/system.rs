@@ -200,6 +200,23 @@ pub fn system_checks_with(
             );
         }
     }
+    // a garp_group's interfaces (keepalived creates missing ones with dynamic_interfaces)
+    if !config.global.dynamic_interfaces {
+        for i in config.garp_groups.iter().flat_map(|g| &g.interfaces) {
+            if missing(&i.name) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &i.loc.0,
+                    format!(
+                        "WARNING - interface {} specified for garp_group doesn't exist",
+                        i.name
+                    ),
+                    hint(&i.name),
+                );
+            }
+        }
+    }
     for a in &config.static_ipaddress {
         if let Some(d) = &a.dev {
             if missing(d) {

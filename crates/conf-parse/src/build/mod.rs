@@ -101,7 +101,11 @@ pub(crate) fn keep_checked(c: &mut Config) {
     let _ = linkbeat_interfaces;
     // track processes and sync groups: read by validate (names only; small)
     let _ = (track_processes, sync_groups);
-    *garp_groups = Vec::new();
+    // garp groups: their interfaces are read by system checks (interfaces exist)
+    for g in garp_groups.iter_mut() {
+        g.garp_interval = None;
+        g.gna_interval = None;
+    }
     // static_routes: read by system checks (dev)
     let _ = static_routes;
     *static_rules = Vec::new();

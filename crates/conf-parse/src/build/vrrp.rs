@@ -884,12 +884,20 @@ impl Builder {
                 "gna_interval" => g.gna_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
                 "interface" => {
                     if let Some(i) = self.string(b) {
-                        g.interfaces.push(i);
+                        g.interfaces.push(GarpInterface {
+                            name: i,
+                            loc: b.loc.clone(),
+                        });
                     }
                 }
                 "interfaces" => {
+                    // keepalived reads the whole block first: its reports carry the `}` line
+                    let at = crate::diag::Loc(super::values::end_span(b));
                     for vl in values(b) {
-                        g.interfaces.extend(vl.words.iter().cloned());
+                        g.interfaces.extend(vl.words.iter().map(|w| GarpInterface {
+                            name: w.clone(),
+                            loc: at.clone(),
+                        }));
                     }
                 }
                 _ => {}
