@@ -81,6 +81,12 @@ impl Builder {
                 port,
             });
         }
+        // keepalived checks the group once its block is read (reported on its `}`)
+        if g.entries.is_empty() {
+            let m = format!("virtual server group {} has no entries - removing", g.name);
+            self.fixup_at_end(st, &m);
+            return None;
+        }
         Some(g)
     }
 
@@ -416,6 +422,25 @@ impl Builder {
                     self.not_supported(b, "virtual_server");
                     vs.extra.push(b.clone());
                 }
+            }
+        }
+        // keepalived's vs_end_handler: a sorry server of the other family is dropped unless
+        // tunnelled (reported on the block's `}`)
+        if let Some((sa, _)) = vs.sorry_server {
+            let vs_v6 = match &vs.key {
+                VsKey::Addr(a, _) => Some(a.is_ipv6()),
+                _ => vs.ip_family.map(|f| f == IpFamily::Inet6).or_else(|| {
+                    vs.real_servers
+                        .iter()
+                        .find(|r| r.lvs_method.unwrap_or(vs.lb_kind) != LbKind::Tun)
+                        .map(|r| r.addr.is_ipv6())
+                }),
+            };
+            let method = vs.sorry_server_lvs_method.unwrap_or(vs.lb_kind);
+            if method != LbKind::Tun && vs_v6.is_some_and(|v6| v6 != sa.is_ipv6()) {
+                let m = format!("Address family of virtual server and sorry server {sa} don't match - skipping sorry server.");
+                self.fixup_at_end(st, &m);
+                vs.sorry_server = None;
             }
         }
         self.vs_end(&mut vs, saw_algo, saw_protocol, saw_kind)?;
