@@ -173,6 +173,8 @@ impl Builder {
                 st,
                 &format!("No script set for vrrp_script {name} - removing"),
             );
+            // removed, as keepalived does: a track_script naming it is then "not found"
+            return None;
         }
         Some(s)
     }
