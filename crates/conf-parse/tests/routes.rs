@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: failing loudly is the point
 //! Route and rule lines, and address scopes, into typed values as keepalived 2.2.7's
 //! `alloc_route`/`alloc_rule`/`alloc_ipaddress` read them. (These assertions were the unit
 //! tests of vrrp-runtime's own route/rule parsers, which are gone: conf-parse is the only

@@ -944,6 +944,7 @@ fn lab_sync_group_tracking_and_notify_fault() {
     }
 }
 
+#[allow(clippy::panic)] // test helper: failing loudly is the point
 fn sync_group_tracking(reference: bool) {
     let lab = Lab::new(if reference { "kwsgr" } else { "kwsg" }).expect("lab");
     let flog = lab.dir().join("gfault.log");
