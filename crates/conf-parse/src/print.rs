@@ -678,6 +678,10 @@ fn instance(p: &mut P, v: &VrrpInstance) {
             "BACKUP"
         },
     );
+    // the interfaces a later `interface` replaced, in order (keepalived checks each one)
+    for (i, _) in &v.replaced_interfaces {
+        p.kv("interface", i);
+    }
     p.opt_s("interface", &v.interface);
     p.opt_num("virtual_router_id", v.virtual_router_id);
     p.num("priority", v.priority);

@@ -1109,4 +1109,15 @@ fn lvs_flush_on_stop_types() {
         "{:?}",
         problems(&p)
     );
+/// An `interface` given twice in an instance prints back both (keepalived checks each one):
+/// print → parse stays an identity (a fuzz finding).
+#[test]
+fn replaced_interface_prints_back() {
+    let p = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n interface eth1\n}\n");
+    let v = &p.config.vrrp_instances[0];
+    assert_eq!(v.interface.as_deref(), Some("eth1"));
+    assert_eq!(v.replaced_interfaces.len(), 1);
+    let printed = conf_parse::print(&p.config);
+    let again = parse(&printed);
+    assert_eq!(again.config, p.config, "{printed}");
 }
