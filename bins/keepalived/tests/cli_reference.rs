@@ -237,6 +237,8 @@ fn lab_lvs_value_verdicts_match_reference() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
 // Proves `include_check` (global_defs) and `-e` change what an include problem does exactly
 // as in the reference: `keepalived -t` on the same files exits with the reference's status
 // (0 when only reported, 6 when a requested check fails) for a missing file, an empty

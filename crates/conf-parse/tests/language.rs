@@ -1109,6 +1109,8 @@ fn lvs_flush_on_stop_types() {
         "{:?}",
         problems(&p)
     );
+}
+
 /// An `interface` given twice in an instance prints back both (keepalived checks each one):
 /// print → parse stays an identity (a fuzz finding).
 #[test]
