@@ -308,7 +308,15 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
                     for d in diagnostics.iter().filter(|d| d.counts()) {
                         error!("{d}");
                     }
-                    exit::CONFIG
+                    // keepalived stops with NO_CONFIG when an include failed a check
+                    if diagnostics
+                        .iter()
+                        .any(|d| d.code == conf_parse::Code::IncludeCheck)
+                    {
+                        exit::NO_CONFIG
+                    } else {
+                        exit::CONFIG
+                    }
                 }
                 _ => exit::NO_CONFIG,
             };

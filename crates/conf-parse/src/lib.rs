@@ -20,6 +20,7 @@ mod lexer;
 pub mod model;
 mod print;
 pub mod registry;
+mod route;
 mod system;
 mod tree;
 

@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::diag::Loc;
+pub use crate::route::{Route, RouteType, Rule, RuleAction, Scope, RTPROT_KEEPALIVED};
 
 /// A statement kept as text: a recognized keyword we don't model (yet).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,10 +79,10 @@ pub struct Config {
     pub garp_groups: Vec<GarpGroup>,
     /// `static_ipaddress` entries.
     pub static_ipaddress: Vec<IpAddress>,
-    /// `static_routes` entries (route specification words, as `ip route` takes them).
-    pub static_routes: Vec<ValueLine>,
-    /// `static_rules` entries (as `ip rule` takes them).
-    pub static_rules: Vec<ValueLine>,
+    /// `static_routes` entries that keepalived keeps.
+    pub static_routes: Vec<Route>,
+    /// `static_rules` entries that keepalived keeps.
+    pub static_rules: Vec<Rule>,
     /// The `SSL` block.
     pub ssl: Option<SslConfig>,
     /// `virtual_server_group` blocks.
@@ -695,7 +696,7 @@ pub struct IpAddress {
     /// `label`.
     pub label: Option<String>,
     /// `scope`.
-    pub scope: Option<String>,
+    pub scope: Option<Scope>,
     /// `peer ADDR[/LEN]`.
     pub peer: Option<(IpAddr, Option<u8>)>,
     /// `no_track`.
@@ -782,10 +783,10 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Vec<IpAddress>,
     /// `virtual_ipaddress_excluded { }`.
     pub virtual_ipaddress_excluded: Vec<IpAddress>,
-    /// `virtual_routes { }` (words as `ip route` takes them).
-    pub virtual_routes: Vec<ValueLine>,
-    /// `virtual_rules { }` (words as `ip rule` takes them).
-    pub virtual_rules: Vec<ValueLine>,
+    /// `virtual_routes { }` (the lines keepalived keeps).
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules { }` (the lines keepalived keeps).
+    pub virtual_rules: Vec<Rule>,
     /// `authentication { }`.
     pub authentication: Option<Authentication>,
     /// `auth_hmac { }` (keepalived 2.4).
@@ -1015,8 +1016,17 @@ pub struct GarpGroup {
     /// `gna_interval`.
     pub gna_interval: Option<Duration>,
     /// `interface` / `interfaces { }`.
-    pub interfaces: Vec<String>,
+    pub interfaces: Vec<GarpInterface>,
     /// Where.
+    pub loc: Loc,
+}
+
+/// An interface of a `garp_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GarpInterface {
+    /// Its name.
+    pub name: String,
+    /// Where keepalived reports it (the `interface` line, or the `}` closing `interfaces`).
     pub loc: Loc,
 }
 

@@ -154,13 +154,23 @@ impl P {
             }
         }
     }
-    fn values(&mut self, k: &str, lines: &[ValueLine]) {
-        if lines.is_empty() {
+    fn routes(&mut self, k: &str, list: &[Route]) {
+        if list.is_empty() {
             return;
         }
         self.open(&[k]);
-        for l in lines {
-            self.value_line(&l.words);
+        for r in list {
+            self.value_line(&route_words(r));
+        }
+        self.close();
+    }
+    fn rules(&mut self, k: &str, list: &[Rule]) {
+        if list.is_empty() {
+            return;
+        }
+        self.open(&[k]);
+        for r in list {
+            self.value_line(&rule_words(r));
         }
         self.close();
     }
@@ -218,6 +228,90 @@ impl P {
     }
 }
 
+fn route_words(r: &Route) -> Vec<String> {
+    let mut w = Vec::new();
+    if r.kind != RouteType::Unicast {
+        w.push(r.kind.to_string());
+    }
+    w.push(format!("{}/{}", r.dst, r.prefix_len));
+    let mut kv = |k: &str, v: String| {
+        w.push(k.to_string());
+        w.push(v);
+    };
+    if let Some(a) = r.src {
+        kv("src", a.to_string());
+    }
+    if let Some(a) = r.via {
+        kv("via", a.to_string());
+    }
+    if let Some(d) = &r.dev {
+        kv("dev", d.clone());
+    }
+    if r.table != 254 {
+        kv("table", r.table.to_string());
+    }
+    if let Some(m) = r.metric {
+        kv("metric", m.to_string());
+    }
+    if r.scope != Scope::Global {
+        kv("scope", r.scope.to_string());
+    }
+    if r.no_track && r.protocol != RTPROT_KEEPALIVED {
+        kv("protocol", r.protocol.to_string());
+    }
+    if r.no_track {
+        w.push("no_track".into());
+    }
+    w
+}
+
+fn rule_words(r: &Rule) -> Vec<String> {
+    let mut w = Vec::new();
+    if r.v6 {
+        w.push("inet6".to_string());
+    }
+    let mut kv = |k: &str, v: String| {
+        w.push(k.to_string());
+        w.push(v);
+    };
+    if let Some((a, l)) = r.from {
+        kv("from", format!("{a}/{l}"));
+    }
+    if let Some((a, l)) = r.to {
+        kv("to", format!("{a}/{l}"));
+    }
+    if r.tos != 0 {
+        kv("tos", r.tos.to_string());
+    }
+    match r.fwmark {
+        Some((m, Some(k))) => kv("fwmark", format!("{m}/{k}")),
+        Some((m, None)) => kv("fwmark", m.to_string()),
+        None => {}
+    }
+    if let Some(i) = &r.iif {
+        kv("iif", i.clone());
+    }
+    if let Some(o) = &r.oif {
+        kv("oif", o.clone());
+    }
+    kv("preference", r.priority.to_string());
+    match r.action {
+        RuleAction::Table(t) => kv("table", t.to_string()),
+        RuleAction::Goto(t) => kv("goto", t.to_string()),
+        RuleAction::Blackhole => w.push("blackhole".into()),
+        RuleAction::Unreachable => w.push("unreachable".into()),
+        RuleAction::Prohibit => w.push("prohibit".into()),
+    }
+    if r.no_track && r.protocol != 0 {
+        w.push("protocol".into());
+        w.push(r.protocol.to_string());
+    }
+    if r.no_track {
+        w.push("no_track".into());
+    }
+    w
+}
+
 fn ip_words(a: &IpAddress) -> Vec<String> {
     let mut w = vec![format!("{}/{}", a.addr, a.prefix_len)];
     if let Some(b) = a.brd {
@@ -230,7 +324,7 @@ fn ip_words(a: &IpAddress) -> Vec<String> {
     }
     if let Some(s) = &a.scope {
         w.push("scope".into());
-        w.push(s.clone());
+        w.push(s.to_string());
     }
     if let Some(l) = &a.label {
         w.push("label".into());
@@ -279,8 +373,8 @@ pub fn print(c: &Config) -> String {
     root_globals(&mut p, &c.global);
     global(&mut p, &c.global);
     p.addrs("static_ipaddress", &c.static_ipaddress);
-    p.values("static_routes", &c.static_routes);
-    p.values("static_rules", &c.static_rules);
+    p.routes("static_routes", &c.static_routes);
+    p.rules("static_rules", &c.static_rules);
     for s in &c.vrrp_scripts {
         p.open(&["vrrp_script", &s.name]);
         if !s.script.is_empty() {
@@ -343,7 +437,7 @@ pub fn print(c: &Config) -> String {
         if !g.interfaces.is_empty() {
             p.open(&["interfaces"]);
             for i in &g.interfaces {
-                p.value_line(std::slice::from_ref(i));
+                p.value_line(std::slice::from_ref(&i.name));
             }
             p.close();
         }
@@ -585,6 +679,10 @@ fn instance(p: &mut P, v: &VrrpInstance) {
             "BACKUP"
         },
     );
+    // the interfaces a later `interface` replaced, in order (keepalived checks each one)
+    for (i, _) in &v.replaced_interfaces {
+        p.kv("interface", i);
+    }
     p.opt_s("interface", &v.interface);
     p.opt_num("virtual_router_id", v.virtual_router_id);
     p.num("priority", v.priority);
@@ -629,8 +727,8 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.flag("check_unicast_src", v.check_unicast_src);
     p.addrs("virtual_ipaddress", &v.virtual_ipaddress);
     p.addrs("virtual_ipaddress_excluded", &v.virtual_ipaddress_excluded);
-    p.values("virtual_routes", &v.virtual_routes);
-    p.values("virtual_rules", &v.virtual_rules);
+    p.routes("virtual_routes", &v.virtual_routes);
+    p.rules("virtual_rules", &v.virtual_rules);
     if let Some(a) = &v.authentication {
         p.open(&["authentication"]);
         p.kv(

@@ -114,13 +114,10 @@ pub(crate) struct InstanceSpec {
     pub vmac: Option<VmacSpec>,
     /// VMACs for addresses (`use_vmac_addr`, a VIP's `use_vmac`).
     pub addr_vmacs: Vec<AddrVmacSpec>,
-    /// `virtual_routes` that parsed.
+    /// `virtual_routes`, in kernel form.
     pub routes: Vec<crate::routes::VirtualRoute>,
-    /// `virtual_rules` that parsed, with their `file:line`.
+    /// `virtual_rules`, in kernel form, with their `file:line`.
     pub rules: Vec<(netplat::RuleSpec, Located)>,
-    /// `virtual_routes`/`virtual_rules` lines that did not parse (located messages, logged at
-    /// start).
-    pub route_errors: Vec<Located>,
 }
 
 impl InstanceSpec {
@@ -584,29 +581,12 @@ pub(crate) fn instance_spec(
             ));
         }
     }
-    let mut routes = Vec::new();
-    let mut rules = Vec::new();
-    let mut route_errors = Vec::new();
-    for l in &inst.virtual_rules {
-        let at = Located(format!("{}:{}", l.loc.0.file, l.loc.0.line));
-        match crate::rules::parse(&l.words) {
-            Ok(r) => rules.push((r, at)),
-            Err(e) => route_errors.push(Located(format!(
-                "{at}: vrrp_instance {}: virtual_rules: {e}; rule ignored",
-                inst.name
-            ))),
-        }
-    }
-    for l in &inst.virtual_routes {
-        let at = Located(format!("{}:{}", l.loc.0.file, l.loc.0.line));
-        match crate::routes::parse(&l.words) {
-            Ok((spec, dev)) => routes.push(crate::routes::VirtualRoute { spec, dev, at }),
-            Err(e) => route_errors.push(Located(format!(
-                "{at}: vrrp_instance {}: virtual_routes: {e}; route ignored",
-                inst.name
-            ))),
-        }
-    }
+    let routes = inst
+        .virtual_routes
+        .iter()
+        .map(crate::routes::route)
+        .collect();
+    let rules = inst.virtual_rules.iter().map(crate::routes::rule).collect();
     Ok(InstanceSpec {
         name: inst.name.clone(),
         ifname,
@@ -712,7 +692,6 @@ pub(crate) fn instance_spec(
         addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
         routes,
         rules,
-        route_errors,
     })
 }
 

@@ -335,9 +335,6 @@ impl Rt {
                 return None;
             }
         };
-        for e in &spec.route_errors {
-            log::error!("{e}");
-        }
         let proto = sock_proto(&spec);
         let sidx = match self.io.socks.iter().position(|s| {
             s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto

@@ -55,7 +55,6 @@ pub mod plan;
 mod procs;
 mod reload;
 mod routes;
-mod rules;
 mod runtime;
 mod rxlog;
 mod scripts;

@@ -62,8 +62,8 @@ struct Shared {
     sync_groups: Vec<conf_parse::SyncGroup>,
     garp_groups: Vec<conf_parse::GarpGroup>,
     static_ipaddress: Vec<conf_parse::IpAddress>,
-    static_routes: Vec<conf_parse::ValueLine>,
-    static_rules: Vec<conf_parse::ValueLine>,
+    static_routes: Vec<conf_parse::Route>,
+    static_rules: Vec<conf_parse::Rule>,
 }
 
 /// What a reload does to one instance.

@@ -199,7 +199,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("reload_time_file").todo(NO_RELOAD_OPT),
     s("reload_repeat").todo(NO_RELOAD_OPT),
     s("reload_file").todo(NO_RELOAD_OPT),
-    s("include_check").todo("not read yet (no include file check at reload)"),
+    s("include_check").imp(&["lab_include_check_like_reference"]),
     s("config_save_dir").todo("not read yet (the configuration is not saved anywhere)"),
     s("tmp_config_directory").todo("not read yet (no temporary configuration copy is made)"),
     s("data_use_instance").todo("dump file names do not carry the instance name yet"),

@@ -145,10 +145,12 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("virtual_routes").imp(&[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
+        "lab_interop_typed_routes_and_rules_same_as_reference",
     ]),
     v("virtual_rules").imp(&[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
+        "lab_interop_typed_routes_and_rules_same_as_reference",
     ]),
     s("accept").imp(&["lab_interop_strict_accept_v3_reaches_vip"]),
     s("no_accept").imp(&["lab_interop_nftables_settings_same_as_reference"]),
