@@ -137,7 +137,9 @@ fn subjects_and_bodies() {
     );
     let a = Alert::quorum("LB1", "[10.0.0.1]:tcp:80", true, 3, 1, 4);
     assert_eq!(a.subject, "[LB1] Virtualserver [10.0.0.1]:tcp:80 - UP");
-    assert_eq!(a.body, "=> Gained quorum 3+1=2 <= 4 <=");
+    // keepalived computes the threshold before the change: Q+H when gaining (ipwrapper.c
+    // update_quorum_state), so 3+1=4.
+    assert_eq!(a.body, "=> Gained quorum 3+1=4 <= 4 <=");
     let a = Alert::quorum("LB1", "FWM 5", false, 1, 0, 0);
     assert_eq!(a.body, "=> Lost quorum 1+0=1 <= 0 <=");
     // keepalived's buffers: the subject is cut at 255 bytes, on a character boundary.
