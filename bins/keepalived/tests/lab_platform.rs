@@ -1,0 +1,208 @@
+//! Process-level keywords and options (issue #24) against the reference keepalived 2.2.7, each
+//! in a namespace lab: `startup_script`/`shutdown_script` with their timeouts, `-X`.
+//!
+//! Run as root: `cargo test -p keepalived --test lab_platform -- --ignored --test-threads=1`.
+
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use testlab::netns::{wait_until, Host, Lab, Proc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+const REFERENCE: &str = "/usr/sbin/keepalived";
+const VIP: &str = "10.0.0.100";
+
+fn write_exec(p: &Path, text: &str) {
+    std::fs::write(p, text).expect("write");
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A directory every user can traverse.
+fn open_dir(lab: &Lab, name: &str) -> PathBuf {
+    let dir = lab.dir().join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut p = dir.clone();
+    loop {
+        if p == Path::new("/tmp") || p == Path::new("/") {
+            break;
+        }
+        let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755));
+        if !p.pop() {
+            break;
+        }
+    }
+    dir
+}
+
+fn start(host: &Host, dir: &Path, prog: &str, extra: &[&str]) -> Proc {
+    let c = dir.join("keepalived.conf");
+    let p = dir.join("k.pid");
+    let r = dir.join("v.pid");
+    let ch = dir.join("c.pid");
+    let mut argv = vec![
+        prog,
+        "-n",
+        "-l",
+        "-D",
+        "-P",
+        "-f",
+        c.to_str().expect("utf-8 path"),
+        "-p",
+        p.to_str().expect("utf-8 path"),
+        "-r",
+        r.to_str().expect("utf-8 path"),
+        "-c",
+        ch.to_str().expect("utf-8 path"),
+    ];
+    argv.extend_from_slice(extra);
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+fn has_vip(host: &Host) -> bool {
+    host.ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
+        .map(|s| s.contains(&format!("{VIP}/24")))
+        .unwrap_or(false)
+}
+
+/// What one daemon did: the script log lines, the VIP's appearance after the start, the exit
+/// after SIGTERM.
+#[derive(Debug)]
+struct StartStop {
+    lines: Vec<String>,
+    vip_after: Duration,
+    exit_after: Duration,
+    /// From the shutdown script's start to the daemon's exit.
+    exit_after_shutdown_script: f64,
+    /// From the startup script's start to the VIP.
+    vip_after_startup_script: f64,
+}
+
+fn wall() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+fn stamp(dir: &Path, what: &str) -> f64 {
+    std::fs::read_to_string(dir.join(format!("t_{what}")))
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+/// startup_script (as the `root` named after it, ignoring its 2 s timeout), shutdown_script (as the default
+/// user, ignoring its 1 s timeout): each logs its uid, whether the VRRP worker's pidfile exists
+/// and whether the VIP is up, then waits; SIGTERM from the timeout is logged.
+fn start_stop(lab: &Lab, name: &str, prog: &str) -> StartStop {
+    let host = lab.host(name).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, name);
+    let log = dir.join("scripts.log");
+    std::fs::write(&log, "").expect("log");
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let facts = format!(
+        "date +%s.%N > {}/t_$1\necho \"$1 uid=$(id -u) worker=$(test -e {} && echo yes || echo no) vip=$(ip -4 -o addr show dev eth0 | grep -c {VIP}/24)\" >> {}\n\
+         trap 'echo \"$1 got TERM\" >> {}; exit 0' TERM\nsleep 30 &\nwait\n",
+        dir.display(),
+        dir.join("v.pid").display(),
+        log.display(),
+        log.display()
+    );
+    write_exec(&dir.join("script.sh"), &format!("#!/bin/sh\n{facts}"));
+    let script = dir.join("script.sh");
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "global_defs {{\n  router_id lab\n  startup_script \"{s} start\" root\n  startup_script_timeout 2\n  \
+             shutdown_script \"{s} stop\"\n  shutdown_script_timeout 1\n}}\n\
+             vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
+            s = script.display()
+        ),
+    )
+    .expect("conf");
+    let t0 = Instant::now();
+    let proc = start(&host, &dir, prog, &[]);
+    if wait_until(Duration::from_secs(15), || has_vip(&host)).is_err() {
+        panic!("{prog}: no VIP\n{}", proc.output_so_far());
+    }
+    let vip_after = t0.elapsed();
+    let vip_wall = wall();
+    let t1 = Instant::now();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let st = proc.wait_timeout(Duration::from_secs(15)).expect("wait");
+    assert!(
+        st.is_some(),
+        "{prog} did not stop\n{}",
+        proc.output_so_far()
+    );
+    let exit_after = t1.elapsed();
+    let exit_wall = wall();
+    // The script's TERM line may land just after the daemon exits.
+    let _ = wait_until(Duration::from_secs(2), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 4
+    });
+    let lines = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    eprintln!(
+        "{prog}: {lines:?} VIP after {vip_after:?}, exit {exit_after:?} after TERM\n{}",
+        proc.output_so_far()
+    );
+    StartStop {
+        lines,
+        vip_after,
+        exit_after,
+        exit_after_shutdown_script: exit_wall - stamp(&dir, "stop"),
+        vip_after_startup_script: vip_wall - stamp(&dir, "start"),
+    }
+}
+
+// Proves startup_script/shutdown_script as in keepalived 2.2.7: the startup script runs before
+// any worker (no VRRP pidfile, no VIP), as the user named after it (`root`); at its timeout
+// (2 s) it gets SIGTERM and the daemon starts (the VIP comes later than 2 s); the shutdown
+// script runs after the workers stopped (VIP already removed), as root, and at its timeout
+// (1 s) gets SIGTERM and the daemon exits. Same log lines as the reference, same timing
+// within a second.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_startup_shutdown_scripts_as_reference() {
+    let lab = Lab::new("sss").expect("lab");
+    let reference = start_stop(&lab, "r", REFERENCE);
+    let ours = start_stop(&lab, "o", BIN);
+    eprintln!("reference: {reference:?}\nours: {ours:?}");
+    let want = [
+        "start uid=0 worker=no vip=0",
+        "start got TERM",
+        "stop uid=0 worker=no vip=0",
+        "stop got TERM",
+    ];
+    assert_eq!(reference.lines, want, "reference");
+    assert_eq!(ours.lines, want, "ours");
+    for r in [&reference, &ours] {
+        // The workers start after the startup script's 2 s timeout.
+        assert!(r.vip_after_startup_script > 2.0, "{r:?}");
+        // The daemon exits at the shutdown script's 1 s timeout (TERM, the script exits).
+        assert!(r.exit_after_shutdown_script > 1.0, "{r:?}");
+        assert!(r.exit_after_shutdown_script < 1.6, "{r:?}");
+    }
+    assert!(
+        (reference.exit_after_shutdown_script - ours.exit_after_shutdown_script).abs() < 0.3,
+        "{reference:?} {ours:?}"
+    );
+}
