@@ -206,3 +206,77 @@ fn lab_startup_shutdown_scripts_as_reference() {
         "{reference:?} {ours:?}"
     );
 }
+
+fn vrrp_conf(prio: u8) -> String {
+    format!(
+        "global_defs {{\n  router_id lab\n}}\nvrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  \
+         virtual_router_id 52\n  priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+    )
+}
+
+/// `prog -X` as master (priority 200) beside a reference peer (150); a SIGHUP lowering its
+/// priority to 100 makes it BACKUP. Returns (the VIP left on it after the reload, the VIP left
+/// on it after its stop, the peer holds the VIP).
+fn release_vips(lab: &Lab, tag: &str, prog: &str, flags: &[&str]) -> (bool, bool, bool) {
+    let a = lab.host(&format!("{tag}a")).expect("host");
+    a.add_addr("10.0.0.1/24").expect("addr");
+    let b = lab.host(&format!("{tag}b")).expect("host");
+    b.add_addr("10.0.0.2/24").expect("addr");
+    let da = open_dir(lab, &format!("{tag}a"));
+    let db = open_dir(lab, &format!("{tag}b"));
+    std::fs::write(da.join("keepalived.conf"), vrrp_conf(200)).expect("conf");
+    std::fs::write(db.join("keepalived.conf"), vrrp_conf(150)).expect("conf");
+    let pa = start(&a, &da, prog, flags);
+    if wait_until(Duration::from_secs(15), || has_vip(&a)).is_err() {
+        panic!("{prog}: no VIP\n{}", pa.output_so_far());
+    }
+    let pb = start(&b, &db, REFERENCE, &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(has_vip(&a) && !has_vip(&b), "{prog} stays master");
+    std::fs::write(da.join("keepalived.conf"), vrrp_conf(100)).expect("conf");
+    pa.signal(Signal::SIGHUP).expect("hup");
+    let moved = wait_until(Duration::from_secs(10), || has_vip(&b)).is_ok();
+    // Settled: give a leftover VIP time to show.
+    std::thread::sleep(Duration::from_secs(2));
+    let after_reload = has_vip(&a);
+    pa.signal(Signal::SIGTERM).expect("term");
+    assert!(pa
+        .wait_timeout(Duration::from_secs(15))
+        .expect("wait")
+        .is_some());
+    let after_stop = has_vip(&a);
+    let peer = moved && has_vip(&b);
+    eprintln!(
+        "{prog} {flags:?}: VIP after reload {after_reload}, after stop {after_stop}, peer took it {peer}\n{}",
+        pa.output_so_far()
+    );
+    pb.signal(Signal::SIGTERM).expect("term");
+    let _ = pb.wait_timeout(Duration::from_secs(15));
+    (after_reload, after_stop, peer)
+}
+
+// Proves `-X`/`--release-vips` as in keepalived 2.2.7: a master whose reload (SIGHUP, lower
+// priority) makes it BACKUP releases its VIP (the peer takes it) and nothing is left after its
+// stop, as the reference does with -X.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_release_vips_on_reload_as_reference() {
+    let lab = Lab::new("relv").expect("lab");
+    let reference = release_vips(&lab, "r", REFERENCE, &["-X"]);
+    let ours = release_vips(&lab, "o", BIN, &["-X"]);
+    assert_eq!(reference, (false, false, true), "reference");
+    assert_eq!(ours, reference);
+}
+
+// Proves the same without -X: keepalived 2.2.7 releases the VIP on that reload anyway (its
+// per-instance "VIPs set" flag survives the reload), so -X changes nothing observable there;
+// ours behaves the same with and without it.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_release_vips_default_on_reload_as_reference() {
+    let lab = Lab::new("relw").expect("lab");
+    let reference = release_vips(&lab, "r", REFERENCE, &[]);
+    let ours = release_vips(&lab, "o", BIN, &[]);
+    assert_eq!(reference, (false, false, true), "reference");
+    assert_eq!(ours, reference);
+}
