@@ -780,11 +780,10 @@ impl Supervisor {
         }
         let timeout = timeout.unwrap_or(Duration::from_secs(10));
         match prepared.run(&[], Some(timeout)).await {
-            script_runner::Outcome::Exited(0) => {
-                if self.cli.log_detail > 0 {
-                    info!("{kind} script script succeeded");
-                }
+            script_runner::Outcome::Exited(0) if self.cli.log_detail > 0 => {
+                info!("{kind} script script succeeded");
             }
+            script_runner::Outcome::Exited(0) => {}
             // keepalived's wording ("startup script script failed, status 3").
             script_runner::Outcome::Exited(c) => info!("{kind} script script failed, status {c}"),
             script_runner::Outcome::TimedOut => info!("{kind} script timed out"),
