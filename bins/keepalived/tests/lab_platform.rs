@@ -197,6 +197,8 @@ fn lab_startup_shutdown_scripts_as_reference() {
     for r in [&reference, &ours] {
         // The workers start after the startup script's 2 s timeout.
         assert!(r.vip_after_startup_script > 2.0, "{r:?}");
+        assert!(r.vip_after > Duration::from_secs(2), "{r:?}");
+        assert!(r.exit_after > Duration::from_secs(1), "{r:?}");
         // The daemon exits at the shutdown script's 1 s timeout (TERM, the script exits).
         assert!(r.exit_after_shutdown_script > 1.0, "{r:?}");
         assert!(r.exit_after_shutdown_script < 1.6, "{r:?}");
