@@ -476,6 +476,7 @@ impl Supervisor {
             );
         }
         self.loaded = new;
+        crate::apply_config_umask(&self.cli, self.loaded.config());
         notify::reloading();
         self.reload_started = Some(Instant::now());
         for kind in [WorkerKind::Bfd, WorkerKind::Vrrp, WorkerKind::Checker] {

@@ -174,7 +174,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("log_unknown_vrids").todo("adverts for unknown VRIDs are counted, not logged yet"),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
-    s("umask").todo("only the -u/--umask option sets the umask yet"),
+    s("umask").imp(&["lab_umask_file_modes_as_reference"]),
     s("random_seed").todo("not read yet (keepalived's random values are not seeded from it)"),
     s("reload_check_config").todo(NO_RELOAD_OPT),
     s("reload_time_file").todo(NO_RELOAD_OPT),
