@@ -343,7 +343,12 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
         .iter()
         .any(|p| p.starts_with(pidfile::PID_DIR))
     {
+        // 0755 whatever the umask, as keepalived's create_pid_dir (it lifts rwxr-xr-x).
+        use nix::sys::stat::{umask, Mode};
+        let old = umask(Mode::empty());
+        umask(old & !Mode::from_bits_truncate(0o755));
         let _ = std::fs::create_dir_all(pidfile::PID_DIR);
+        umask(old);
     }
     // keepalived_running(): the parent's and the needed workers' pidfiles.
     let mut checks = vec![&paths.main];
