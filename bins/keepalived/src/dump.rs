@@ -38,14 +38,15 @@ pub fn data_file(kind: WorkerKind) -> &'static str {
     }
 }
 
-/// Write `text` to `$TMPDIR/name` (O_NOFOLLOW, 0644), logging failures.
+/// Write `text` to `$TMPDIR/name` (O_NOFOLLOW, 0666 less the umask: keepalived's fopen_safe,
+/// 0600 under its default umask 0177), logging failures.
 pub fn write(name: &str, text: &str) {
     let path = tmp_dir().join(name);
     let res = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o644)
+        .mode(0o666)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .and_then(|mut f| f.write_all(text.as_bytes()));

@@ -160,6 +160,20 @@ fn genhash_dispatch(args: &[OsString]) -> Option<i32> {
     Some(genhash::run(&prog, false, &words[pos + 1..]))
 }
 
+/// keepalived's default umask: S_IXUSR | S_IRWXG | S_IRWXO.
+pub const DEFAULT_UMASK: u32 = 0o177;
+
+/// `global_defs umask` from the configuration (read at start and at each reload), unless -u
+/// was given: keepalived's umask_handler.
+pub fn apply_config_umask(cli: &Cli, config: &conf_parse::Config) {
+    let Some(m) = config.global.umask else { return };
+    if cli.umask.is_some() {
+        info!("umask command line option specified, ignoring config option");
+        return;
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(m));
+}
+
 /// Everything `main` does; returns the exit status.
 pub fn real_main(args: Vec<OsString>) -> i32 {
     real_main_with(args, Arc::new(seams::Real))
@@ -213,6 +227,11 @@ pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     setup_logging(&cli, "Keepalived", None);
     for o in cli::ignored_options(&cli) {
         warning!("{o}");
+    }
+    if cli.umask.is_none() {
+        // keepalived's default umask (its umask_val): files it creates are 0600 unless the
+        // `umask` keyword or -u says otherwise (pidfiles: 0644 always).
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(DEFAULT_UMASK));
     }
     daemon(cli, args, seams)
 }
@@ -331,6 +350,7 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     for d in loaded.notes() {
         warning!("{d}");
     }
+    apply_config_umask(&cli, loaded.config());
     if cli.dump_conf {
         for l in conf_parse::print(loaded.config()).lines() {
             info!("{l}");
@@ -348,7 +368,12 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         .iter()
         .any(|p| p.starts_with(pidfile::PID_DIR))
     {
+        // 0755 whatever the umask, as keepalived's create_pid_dir (it lifts rwxr-xr-x).
+        use nix::sys::stat::{umask, Mode};
+        let old = umask(Mode::empty());
+        umask(old & !Mode::from_bits_truncate(0o755));
         let _ = std::fs::create_dir_all(pidfile::PID_DIR);
+        umask(old);
     }
     // keepalived_running(): the parent's and the needed workers' pidfiles.
     let mut checks = vec![&paths.main];

@@ -112,15 +112,22 @@ fn pid_alive(pid: i32) -> bool {
 impl PidFile {
     /// Create/lock `path` and write our pid. Refuses if another process holds it.
     pub fn acquire(path: &Path) -> Result<PidFile, PidError> {
-        let file = OpenOptions::new()
+        // keepalived creates pidfiles 0644 whatever its umask (its default 0177 and a `umask`
+        // keyword or -u only narrow other files): the umask's rw-r--r-- bits are lifted for the
+        // open (it does the same, around its open).
+        use nix::sys::stat::{umask, Mode};
+        let old = umask(Mode::empty());
+        umask(old & !Mode::from_bits_truncate(0o644));
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o644)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| io(path, "open", e))?;
+            .open(path);
+        umask(old);
+        let file = opened.map_err(|e| io(path, "open", e))?;
         let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(l) => l,
             Err((mut f, Errno::EWOULDBLOCK)) => {

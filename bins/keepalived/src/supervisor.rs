@@ -490,6 +490,7 @@ impl Supervisor {
             );
         }
         self.loaded = new;
+        crate::apply_config_umask(&self.cli, self.loaded.config());
         notify::reloading();
         self.reload_started = Some(Instant::now());
         for kind in [WorkerKind::Bfd, WorkerKind::Vrrp, WorkerKind::Checker] {
@@ -763,10 +764,57 @@ impl Supervisor {
         }
     }
 
+    /// keepalived's `startup_script`/`shutdown_script` (run by the parent only: before the
+    /// children start / after they stopped, never at a reload), as the script's own
+    /// `user [group]`, else `script_user`, else `keepalived_script`/root as for every script.
+    /// At the timeout (default 10 s) its process group gets SIGTERM, SIGKILL 2 s later, and
+    /// keepalived goes on (starts / exits) as it does.
+    async fn start_stop_script(&self, startup: bool) {
+        let g = &self.loaded.config().global;
+        let (script, timeout) = if startup {
+            (&g.startup_script, g.startup_script_timeout)
+        } else {
+            (&g.shutdown_script, g.shutdown_script_timeout)
+        };
+        let Some(script) = script else { return };
+        let kind = if startup { "startup" } else { "shutdown" };
+        let policy = script_runner::Policy {
+            script_user: g.script_user.clone(),
+            security: g.enable_script_security,
+        };
+        let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
+        let prepared = match policy.prepare(&script.command, own) {
+            Ok(p) => p,
+            Err(e) => {
+                error!("Call of {kind} script {} failed: {e}", script.command);
+                return;
+            }
+        };
+        if self.cli.log_detail > 0 {
+            info!("Running {kind} script {}", prepared.line());
+        }
+        let timeout = timeout.unwrap_or(Duration::from_secs(10));
+        match prepared.run(&[], Some(timeout)).await {
+            script_runner::Outcome::Exited(0) if self.cli.log_detail > 0 => {
+                info!("{kind} script script succeeded");
+            }
+            script_runner::Outcome::Exited(0) => {}
+            // keepalived's wording ("startup script script failed, status 3").
+            script_runner::Outcome::Exited(c) => info!("{kind} script script failed, status {c}"),
+            script_runner::Outcome::TimedOut => info!("{kind} script timed out"),
+            script_runner::Outcome::Failed(e) => {
+                info!("Call of {kind} script {} failed: {e}", prepared.line())
+            }
+            // Killed by a signal (keepalived logs nothing).
+            _ => {}
+        }
+    }
+
     /// Run until stopped; returns the exit status.
     pub async fn run(mut self) -> i32 {
         let mut sigs = DaemonSignals::install();
         let _ = nix::sys::prctl::set_child_subreaper(true);
+        self.start_stop_script(true).await;
         let mut any = false;
         for kind in [WorkerKind::Bfd, WorkerKind::Checker, WorkerKind::Vrrp] {
             if self.wanted(kind) {
@@ -830,6 +878,7 @@ impl Supervisor {
             }
         }
         self.stop().await;
+        self.start_stop_script(false).await;
         exit_code
     }
 }

@@ -958,7 +958,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     let conf_t = format!("{}{}", &conf[..vi], &conf[vs..]);
     std::fs::write(dir.path("k.conf"), &conf_t).unwrap();
     let out = std::process::Command::new(BIN)
-        .args(["-t", "-X", "-f"])
+        .args(["-t", "-a", "-f"])
         .arg(dir.path("k.conf"))
         .output()
         .unwrap();
@@ -971,7 +971,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
         "{err}"
     );
     assert!(
-        err.contains("-X/--release-vips is accepted, not supported yet"),
+        err.contains("-a/--address-monitoring is accepted, not supported yet"),
         "{err}"
     );
 
@@ -980,7 +980,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
         "notes",
         &conf,
         Opts {
-            extra_args: vec!["--metrics-listen".into(), "9651".into(), "-X".into()],
+            extra_args: vec!["--metrics-listen".into(), "9651".into(), "-a".into()],
             wrap: ns.wrap(),
             ..Default::default()
         },
@@ -996,7 +996,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     );
     assert!(d
         .log_text()
-        .contains("-X/--release-vips is accepted, not supported yet"));
+        .contains("-a/--address-monitoring is accepted, not supported yet"));
     assert!(d.wait_log("metrics endpoint listening", T));
     let status = |ns: &Netns| -> serde_json::Value {
         let s = ns.sh(&[

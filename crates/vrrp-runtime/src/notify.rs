@@ -36,7 +36,7 @@ impl Fifos {
                 }
                 Err(_) => {
                     if let Err(e) =
-                        nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                        nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o644))
                     {
                         log::error!("notify_fifo {p}: mkfifo: {e}");
                         continue;

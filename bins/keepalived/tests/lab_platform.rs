@@ -1,0 +1,388 @@
+//! Process-level keywords and options (issue #24) against the reference keepalived 2.2.7, each
+//! in a namespace lab: `startup_script`/`shutdown_script` with their timeouts, `-X`.
+//!
+//! Run as root: `cargo test -p keepalived --test lab_platform -- --ignored --test-threads=1`.
+
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use testlab::netns::{wait_until, Host, Lab, Proc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+const REFERENCE: &str = "/usr/sbin/keepalived";
+const VIP: &str = "10.0.0.100";
+
+fn write_exec(p: &Path, text: &str) {
+    std::fs::write(p, text).expect("write");
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A directory every user can traverse.
+fn open_dir(lab: &Lab, name: &str) -> PathBuf {
+    let dir = lab.dir().join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut p = dir.clone();
+    loop {
+        if p == Path::new("/tmp") || p == Path::new("/") {
+            break;
+        }
+        let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755));
+        if !p.pop() {
+            break;
+        }
+    }
+    dir
+}
+
+fn start(host: &Host, dir: &Path, prog: &str, extra: &[&str]) -> Proc {
+    let c = dir.join("keepalived.conf");
+    let p = dir.join("k.pid");
+    let r = dir.join("v.pid");
+    let ch = dir.join("c.pid");
+    let mut argv = vec![
+        prog,
+        "-n",
+        "-l",
+        "-D",
+        "-P",
+        "-f",
+        c.to_str().expect("utf-8 path"),
+        "-p",
+        p.to_str().expect("utf-8 path"),
+        "-r",
+        r.to_str().expect("utf-8 path"),
+        "-c",
+        ch.to_str().expect("utf-8 path"),
+    ];
+    argv.extend_from_slice(extra);
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+fn has_vip(host: &Host) -> bool {
+    host.ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
+        .map(|s| s.contains(&format!("{VIP}/24")))
+        .unwrap_or(false)
+}
+
+/// What one daemon did: the script log lines, the VIP's appearance after the start, the exit
+/// after SIGTERM.
+#[derive(Debug)]
+struct StartStop {
+    lines: Vec<String>,
+    vip_after: Duration,
+    exit_after: Duration,
+    /// From the shutdown script's start to the daemon's exit.
+    exit_after_shutdown_script: f64,
+    /// From the startup script's start to the VIP.
+    vip_after_startup_script: f64,
+}
+
+fn wall() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+fn stamp(dir: &Path, what: &str) -> f64 {
+    std::fs::read_to_string(dir.join(format!("t_{what}")))
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
+}
+
+/// startup_script (as the `root` named after it, ignoring its 2 s timeout), shutdown_script (as the default
+/// user, ignoring its 1 s timeout): each logs its uid, whether the VRRP worker's pidfile exists
+/// and whether the VIP is up, then waits; SIGTERM from the timeout is logged.
+fn start_stop(lab: &Lab, name: &str, prog: &str) -> StartStop {
+    let host = lab.host(name).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, name);
+    let log = dir.join("scripts.log");
+    std::fs::write(&log, "").expect("log");
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let facts = format!(
+        "date +%s.%N > {}/t_$1\necho \"$1 uid=$(id -u) worker=$(test -e {} && echo yes || echo no) vip=$(ip -4 -o addr show dev eth0 | grep -c {VIP}/24)\" >> {}\n\
+         trap 'echo \"$1 got TERM\" >> {}; exit 0' TERM\nsleep 30 &\nwait\n",
+        dir.display(),
+        dir.join("v.pid").display(),
+        log.display(),
+        log.display()
+    );
+    write_exec(&dir.join("script.sh"), &format!("#!/bin/sh\n{facts}"));
+    let script = dir.join("script.sh");
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "global_defs {{\n  router_id lab\n  startup_script \"{s} start\" root\n  startup_script_timeout 2\n  \
+             shutdown_script \"{s} stop\"\n  shutdown_script_timeout 1\n}}\n\
+             vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
+            s = script.display()
+        ),
+    )
+    .expect("conf");
+    let t0 = Instant::now();
+    let proc = start(&host, &dir, prog, &[]);
+    if wait_until(Duration::from_secs(15), || has_vip(&host)).is_err() {
+        panic!("{prog}: no VIP\n{}", proc.output_so_far());
+    }
+    let vip_after = t0.elapsed();
+    let vip_wall = wall();
+    let t1 = Instant::now();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let st = proc.wait_timeout(Duration::from_secs(15)).expect("wait");
+    assert!(
+        st.is_some(),
+        "{prog} did not stop\n{}",
+        proc.output_so_far()
+    );
+    let exit_after = t1.elapsed();
+    let exit_wall = wall();
+    // The script's TERM line may land just after the daemon exits.
+    let _ = wait_until(Duration::from_secs(2), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 4
+    });
+    let lines = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    eprintln!(
+        "{prog}: {lines:?} VIP after {vip_after:?}, exit {exit_after:?} after TERM\n{}",
+        proc.output_so_far()
+    );
+    StartStop {
+        lines,
+        vip_after,
+        exit_after,
+        exit_after_shutdown_script: exit_wall - stamp(&dir, "stop"),
+        vip_after_startup_script: vip_wall - stamp(&dir, "start"),
+    }
+}
+
+// Proves startup_script/shutdown_script as in keepalived 2.2.7: the startup script runs before
+// any worker (no VRRP pidfile, no VIP), as the user named after it (`root`); at its timeout
+// (2 s) it gets SIGTERM and the daemon starts (the VIP comes later than 2 s); the shutdown
+// script runs after the workers stopped (VIP already removed), as root, and at its timeout
+// (1 s) gets SIGTERM and the daemon exits. Same log lines as the reference, same timing
+// within a second.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_startup_shutdown_scripts_as_reference() {
+    let lab = Lab::new("sss").expect("lab");
+    let reference = start_stop(&lab, "r", REFERENCE);
+    let ours = start_stop(&lab, "o", BIN);
+    eprintln!("reference: {reference:?}\nours: {ours:?}");
+    let want = [
+        "start uid=0 worker=no vip=0",
+        "start got TERM",
+        "stop uid=0 worker=no vip=0",
+        "stop got TERM",
+    ];
+    assert_eq!(reference.lines, want, "reference");
+    assert_eq!(ours.lines, want, "ours");
+    for r in [&reference, &ours] {
+        // The workers start after the startup script's 2 s timeout.
+        assert!(r.vip_after_startup_script > 2.0, "{r:?}");
+        assert!(r.vip_after > Duration::from_secs(2), "{r:?}");
+        assert!(r.exit_after > Duration::from_secs(1), "{r:?}");
+        // The daemon exits at the shutdown script's 1 s timeout (TERM, the script exits).
+        assert!(r.exit_after_shutdown_script > 1.0, "{r:?}");
+        assert!(r.exit_after_shutdown_script < 1.6, "{r:?}");
+    }
+    assert!(
+        (reference.exit_after_shutdown_script - ours.exit_after_shutdown_script).abs() < 0.3,
+        "{reference:?} {ours:?}"
+    );
+}
+
+fn vrrp_conf(prio: u8) -> String {
+    format!(
+        "global_defs {{\n  router_id lab\n}}\nvrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  \
+         virtual_router_id 52\n  priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+    )
+}
+
+/// `prog -X` as master (priority 200) beside a reference peer (150); a SIGHUP lowering its
+/// priority to 100 makes it BACKUP. Returns (the VIP left on it after the reload, the VIP left
+/// on it after its stop, the peer holds the VIP).
+fn release_vips(lab: &Lab, tag: &str, prog: &str, flags: &[&str]) -> (bool, bool, bool) {
+    let a = lab.host(&format!("{tag}a")).expect("host");
+    a.add_addr("10.0.0.1/24").expect("addr");
+    let b = lab.host(&format!("{tag}b")).expect("host");
+    b.add_addr("10.0.0.2/24").expect("addr");
+    let da = open_dir(lab, &format!("{tag}a"));
+    let db = open_dir(lab, &format!("{tag}b"));
+    std::fs::write(da.join("keepalived.conf"), vrrp_conf(200)).expect("conf");
+    std::fs::write(db.join("keepalived.conf"), vrrp_conf(150)).expect("conf");
+    let pa = start(&a, &da, prog, flags);
+    if wait_until(Duration::from_secs(15), || has_vip(&a)).is_err() {
+        panic!("{prog}: no VIP\n{}", pa.output_so_far());
+    }
+    let pb = start(&b, &db, REFERENCE, &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(has_vip(&a) && !has_vip(&b), "{prog} stays master");
+    std::fs::write(da.join("keepalived.conf"), vrrp_conf(100)).expect("conf");
+    pa.signal(Signal::SIGHUP).expect("hup");
+    let moved = wait_until(Duration::from_secs(10), || has_vip(&b)).is_ok();
+    // Settled: give a leftover VIP time to show.
+    std::thread::sleep(Duration::from_secs(2));
+    let after_reload = has_vip(&a);
+    pa.signal(Signal::SIGTERM).expect("term");
+    assert!(pa
+        .wait_timeout(Duration::from_secs(15))
+        .expect("wait")
+        .is_some());
+    let after_stop = has_vip(&a);
+    let peer = moved && has_vip(&b);
+    eprintln!(
+        "{prog} {flags:?}: VIP after reload {after_reload}, after stop {after_stop}, peer took it {peer}\n{}",
+        pa.output_so_far()
+    );
+    pb.signal(Signal::SIGTERM).expect("term");
+    let _ = pb.wait_timeout(Duration::from_secs(15));
+    (after_reload, after_stop, peer)
+}
+
+// Proves `-X`/`--release-vips` as in keepalived 2.2.7: a master whose reload (SIGHUP, lower
+// priority) makes it BACKUP releases its VIP (the peer takes it) and nothing is left after its
+// stop, as the reference does with -X.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_release_vips_on_reload_as_reference() {
+    let lab = Lab::new("relv").expect("lab");
+    let reference = release_vips(&lab, "r", REFERENCE, &["-X"]);
+    let ours = release_vips(&lab, "o", BIN, &["-X"]);
+    assert_eq!(reference, (false, false, true), "reference");
+    assert_eq!(ours, reference);
+}
+
+// Proves the same without -X: keepalived 2.2.7 releases the VIP on that reload anyway (its
+// per-instance "VIPs set" flag survives the reload), so -X changes nothing observable there;
+// ours behaves the same with and without it.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_release_vips_default_on_reload_as_reference() {
+    let lab = Lab::new("relw").expect("lab");
+    let reference = release_vips(&lab, "r", REFERENCE, &[]);
+    let ours = release_vips(&lab, "o", BIN, &[]);
+    assert_eq!(reference, (false, false, true), "reference");
+    assert_eq!(ours, reference);
+}
+
+/// The modes of the files `prog` creates with `umask_line` in global_defs: its pidfiles and the
+/// SIGUSR1/SIGUSR2 dumps (in TMPDIR), the `vrrp_notify_fifo` it creates.
+fn file_modes(lab: &Lab, tag: &str, prog: &str, umask_line: &str) -> Vec<(String, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, tag);
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        vrrp_conf(100).replace(
+            "router_id lab",
+            &format!(
+                "router_id lab\n  {umask_line}\n  vrrp_notify_fifo {}",
+                dir.join("vfifo").display()
+            ),
+        ),
+    )
+    .expect("conf");
+    let c = dir.join("keepalived.conf");
+    let (p, r, ch) = (dir.join("k.pid"), dir.join("v.pid"), dir.join("c.pid"));
+    let mut argv = vec![
+        prog,
+        "-n",
+        "-l",
+        "-P",
+        "-f",
+        c.to_str().unwrap(),
+        "-p",
+        p.to_str().unwrap(),
+        "-r",
+        r.to_str().unwrap(),
+        "-c",
+        ch.to_str().unwrap(),
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let mut cmd = host.command(&argv).expect("cmd");
+    cmd.env("TMPDIR", &dir);
+    let proc = host.spawn_command(cmd, "kd").expect("spawn");
+    let files = [
+        "k.pid",
+        "v.pid",
+        "keepalived.data",
+        "keepalived_parent.data",
+        "keepalived.stats",
+        "vfifo",
+    ];
+    if wait_until(Duration::from_secs(10), || r.exists()).is_err() {
+        panic!("{prog}: no worker pidfile\n{}", proc.output_so_far());
+    }
+    proc.signal(Signal::SIGUSR1).expect("usr1");
+    proc.signal(Signal::SIGUSR2).expect("usr2");
+    let _ = wait_until(Duration::from_secs(5), || {
+        files.iter().all(|f| dir.join(f).exists())
+    });
+    let modes: Vec<(String, u32)> = files
+        .iter()
+        .map(|f| {
+            let m = std::fs::metadata(dir.join(f)).map_or(0, |m| m.mode() & 0o7777);
+            (f.to_string(), m)
+        })
+        .collect();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let shown: Vec<String> = modes.iter().map(|(f, m)| format!("{f}={m:o}")).collect();
+    eprintln!("{prog} [{umask_line}]: {shown:?}");
+    modes
+}
+
+// Proves keepalived 2.2.7's file modes and `umask`: by default (its umask 0177) the dumps are
+// 0600, `umask 0` makes them 0666, `umask 0027` 0640; the pidfiles are 0644 in every case; a
+// notify FIFO it creates is 0644 less the umask.
+// Same modes as the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_umask_file_modes_as_reference() {
+    let lab = Lab::new("umask").expect("lab");
+    for (i, (line, dump, fifo)) in [
+        ("", 0o600, 0o600),
+        ("umask 0", 0o666, 0o644),
+        ("umask 0027", 0o640, 0o640),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reference = file_modes(&lab, &format!("r{i}"), REFERENCE, line);
+        let ours = file_modes(&lab, &format!("o{i}"), BIN, line);
+        assert_eq!(ours, reference, "[{line}]");
+        let want: Vec<(String, u32)> = [
+            ("k.pid", 0o644),
+            ("v.pid", 0o644),
+            ("keepalived.data", dump),
+            ("keepalived_parent.data", dump),
+            ("keepalived.stats", dump),
+            ("vfifo", fifo),
+        ]
+        .iter()
+        .map(|(f, m)| (f.to_string(), *m))
+        .collect();
+        assert_eq!(reference, want, "reference [{line}]");
+    }
+}
