@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use conf_parse::Config;
 use tokio::sync::mpsc;
-use vrrp_proto::Input;
 
 use crate::config::{self};
 use crate::inbox::{Event, Shutdown, Tx};
@@ -170,6 +169,7 @@ pub(crate) fn run_loop(
         config: Arc::new(config.clone()),
         pending: BTreeMap::new(),
         gone: Vec::new(),
+        start_delay: None,
     };
     // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
     // interface specified in configuration"); with it the instance waits in FAULT, as does one
@@ -250,11 +250,15 @@ pub(crate) fn run_loop(
     }
     rt.publish_held();
 
-    // Initial tracking state, then startup.
+    // Initial tracking state, then startup (keepalived: "Delaying startup for N seconds").
     let now = Instant::now();
+    if let Some(d) = config.global.vrrp_startup_delay.filter(|d| !d.is_zero()) {
+        log::info!("Delaying startup for {} seconds", d.as_secs_f64());
+        rt.start_delay = Some(now + d);
+    }
     for i in rt.insts.ids() {
         rt.recompute_tracking(i, now, true);
-        rt.feed(i, now, Input::Startup);
+        rt.start(i, now);
     }
     rt.write_stats();
 
@@ -358,6 +362,23 @@ pub(crate) fn run_loop(
                             rt.recompute_tracking(i, now, false);
                         }
                         current = wanted;
+                        // keepalived: a reload during the start-up delay moves its end by the
+                        // change of vrrp_startup_delay.
+                        if let Some(until) = rt.start_delay.filter(|t| *t > Instant::now()) {
+                            let zero = Duration::ZERO;
+                            let old = rt.config.global.vrrp_startup_delay.unwrap_or(zero);
+                            let new = req.config.global.vrrp_startup_delay.unwrap_or(zero);
+                            let until = (until + new).checked_sub(old).unwrap_or(until);
+                            rt.start_delay = Some(until);
+                            if until <= Instant::now() {
+                                log::info!("Reduced delayed start passed");
+                            } else {
+                                log::info!(
+                                    "Delaying startup for a further {} seconds",
+                                    (until - Instant::now()).as_secs_f64()
+                                );
+                            }
+                        }
                         rt.config = Arc::new(req.config.clone());
                         rt.pending
                             .retain(|n, _| req.config.vrrp_instances.iter().any(|c| c.name == *n));

@@ -123,7 +123,7 @@ pub(crate) struct Instance {
     pub(crate) holding: bool,
     /// The VIPs this instance put in the firewall's `vips` sets (`no_accept`/`vrrp_strict`
     /// while master).
-    pub(crate) fw_vips: Vec<IpAddr>,
+    pub(crate) fw_vips: Vec<crate::kernel::FwKey>,
     pub(crate) last_refresh: Option<Instant>,
     /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).

@@ -449,6 +449,11 @@ impl Instance {
 
 impl Rt {
     pub(crate) fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
+        // keepalived vrrp_read_dispatcher_thread: during vrrp_startup_delay adverts are read
+        // and discarded before any check (no counter moves).
+        if self.start_delayed(at) {
+            return;
+        }
         // Find the VRID (IPv4: after the IP header and an optional AH header; IPv6: the
         // rebuilt 40-byte header).
         let Some(&vihl) = pkt.first() else { return };

@@ -41,6 +41,7 @@
 
 mod config;
 mod events;
+mod firewall;
 mod garp;
 mod inbox;
 mod instance;

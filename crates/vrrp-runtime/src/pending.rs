@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use conf_parse::Config;
 use tokio::sync::mpsc;
-use vrrp_proto::{Input, State};
+use vrrp_proto::State;
 
 use crate::instance::InstId;
 use crate::notify::{self, Job};
@@ -182,7 +182,7 @@ impl Rt {
                 log::error!("VRRP_Instance({name}): {e}");
             }
             self.recompute_tracking(i, now, true);
-            self.feed(i, now, Input::Startup);
+            self.start(i, now);
         }
     }
 

@@ -277,7 +277,7 @@ impl Rt {
         self.publish_held();
         for i in fresh {
             self.recompute_tracking(i, now, true);
-            self.feed(i, now, Input::Startup);
+            self.start(i, now);
         }
         log::info!(
             "Reload applied: kept {:?}, updated {:?}, restarted {:?}, added {:?}, removed {:?}, waiting for their interface {:?}",

@@ -743,11 +743,36 @@ struct FwRun {
     backup: String,
     stopped: String,
     client_reaches_vip: bool,
+    /// Whether a client's ping reached the first IPv6 VIP when it is link-local (`None`
+    /// otherwise).
+    client_reaches_ll: Option<bool>,
 }
 
 const FW_VIP6: &str = "fd00::10";
 
 fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str) -> FwRun {
+    // Strict mode wants a link-local first IPv6 VIP (a configuration error otherwise): VI_6 is
+    // not strict here, `extra6` says whether it accepts.
+    let extra6 = format!("  version 3\n  strict_mode false\n{extra6}");
+    firewall_run_v6(
+        tag,
+        ours,
+        global,
+        extra4,
+        &extra6,
+        &format!("    {FW_VIP6}/64"),
+    )
+}
+
+/// [`firewall_run`] with VI_6's extra lines and VIPs as given (`vips6` lists `FW_VIP6`).
+fn firewall_run_v6(
+    tag: &str,
+    ours: bool,
+    global: &str,
+    extra4: &str,
+    extra6: &str,
+    vips6: &str,
+) -> FwRun {
     let lab = Lab::new(tag).expect("lab");
     let conf = format!(
         "global_defs {{\n{global}\n}}\n{}{}",
@@ -758,16 +783,7 @@ fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str)
             extra4,
             &format!("    {VIP}/24\n    10.0.0.11/24")
         ),
-        instance(
-            "VI_6",
-            52,
-            150,
-            // Strict mode wants a link-local first IPv6 VIP (a configuration error otherwise),
-            // whose firewall set is not there yet: VI_6 is not strict, `extra6` says whether it
-            // accepts.
-            &format!("  version 3\n  strict_mode false\n{extra6}"),
-            &format!("    {FW_VIP6}/64")
-        ),
+        instance("VI_6", 52, 150, extra6, vips6),
     );
     let mut a = director(&lab, "a", "10.0.0.1", &conf);
     a.host.add_addr("fd00::1/64").expect("a6");
@@ -813,6 +829,16 @@ fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str)
         .run(&["curl", "-s", "-m", "2", &url])
         .map(|o| matches!(o.status.code(), Some(0 | 7)))
         .unwrap_or(false);
+    let ll = vips6
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.split('/').next())
+        .filter(|v| v.starts_with("fe80:"));
+    let client_reaches_ll = ll.map(|v| {
+        c.run(&["ping", "-6", "-c", "1", "-W", "1", &format!("{v}%eth0")])
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
     // A higher-priority peer (the reference, in both runs) takes VI_1 over.
     let kb = start_reference(&lab, &b);
     let ds = [&a, &b];
@@ -828,12 +854,17 @@ fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str)
         backup,
         stopped,
         client_reaches_vip,
+        client_reaches_ll,
     }
 }
 
 fn firewall_same_as_reference(tag: &str, global: &str, extra4: &str, extra6: &str) -> FwRun {
     let reference = firewall_run(&format!("{tag}r"), false, global, extra4, extra6);
     let ours = firewall_run(&format!("{tag}o"), true, global, extra4, extra6);
+    same_firewall(ours, reference)
+}
+
+fn same_firewall(ours: FwRun, reference: FwRun) -> FwRun {
     assert_eq!(
         ours, reference,
         "ours (left) and the reference (right) differ"
@@ -923,4 +954,75 @@ fn lab_strict_nftables_leftover_of_killed_run_cleaned() {
         .stop(Duration::from_secs(10))
         .ok();
     assert_eq!(nft_ruleset(&a.host), "");
+}
+
+// Proves the link-local IPv6 VIP firewall of `vrrp_strict` and `nftables_ifindex`, as the
+// reference 2.2.7: a strict v3 instance whose first VIP is fe80::10 gets the set
+// `vips_link_local` (`type ipv6_addr . iface_index`, element `fe80::10 . "eth0"`) and the
+// rules `ip6 daddr . iif @vips_link_local drop` / `ip6 saddr . oif ...` in in_link_local and
+// out_link_local; with `dont_track_primary` the set is `vips_link_local_name` (`ipv6_addr .
+// ifname`, matched on iifname/oifname), unless `nftables_ifindex` keeps the index set. Same
+// `nft list ruleset` as the reference as master, backup and after stop; a client's ping to
+// fe80::10 gets no answer under either.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_strict_link_local_vips_same_as_reference() {
+    let vips6 = format!("    fe80::10/64\n    {FW_VIP6}/64");
+    let cases = [
+        (
+            "",
+            "",
+            "vips_link_local {",
+            "ip6 daddr . iif @vips_link_local drop",
+        ),
+        (
+            "",
+            "  dont_track_primary\n",
+            "vips_link_local_name {",
+            "ip6 daddr . iifname @vips_link_local_name drop",
+        ),
+        (
+            "  nftables_ifindex\n",
+            "  dont_track_primary\n",
+            "vips_link_local {",
+            "ip6 saddr . oif @vips_link_local drop",
+        ),
+    ];
+    for (n, (g, extra, set, rule)) in cases.into_iter().enumerate() {
+        let global = format!("  vrrp_strict\n{g}");
+        let extra6 = format!("  version 3\n{extra}");
+        let run =
+            |tag: String, ours: bool| firewall_run_v6(&tag, ours, &global, "", &extra6, &vips6);
+        let reference = run(format!("fwll{n}r"), false);
+        let ours = run(format!("fwll{n}o"), true);
+        let r = same_firewall(ours, reference);
+        assert!(r.master.contains(set), "case {n}: {}", r.master);
+        assert!(r.master.contains(rule), "case {n}: {}", r.master);
+        assert!(
+            r.master.contains("fe80::10 . \"eth0\""),
+            "case {n}: {}",
+            r.master
+        );
+        assert!(
+            r.master.contains("elements = { fd00::10 }"),
+            "case {n}: {}",
+            r.master
+        );
+        assert_eq!(r.client_reaches_ll, Some(false), "case {n}");
+    }
+}
+
+// Proves `vrrp_iptables` as the reference 2.2.7 (Debian build: NFTABLES, no IPTABLES): it
+// reports "iptables not supported, using nftables instead" and selects the nftables table
+// `keepalived` at the default priority, overriding an earlier `nftables kad` and
+// `nftables_priority -5`; same rulesets as the reference, and the client reaches nothing.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_vrrp_iptables_is_nftables_same_as_reference() {
+    let g = "  vrrp_strict\n  nftables kad\n  nftables_priority -5\n  vrrp_iptables";
+    let r = firewall_same_as_reference("fwip", g, "", "  no_accept");
+    assert!(r.master.contains("table ip keepalived"), "{}", r.master);
+    assert!(r.master.contains("priority filter - 1;"), "{}", r.master);
+    assert!(!r.master.contains("kad"), "{}", r.master);
+    assert!(!r.client_reaches_vip);
 }

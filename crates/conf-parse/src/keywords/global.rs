@@ -8,8 +8,7 @@ const UNTESTED: &str = "read at run time, but no test shows its effect on a real
 const NO_SNMP: &str = "no SNMP agent (AgentX) yet";
 const NO_DBUS: &str = "no D-Bus interface yet";
 const NO_BFD: &str = "no BFD subsystem yet";
-const NO_FIREWALL: &str =
-    "no iptables/ipsets backend yet (the VIP firewall is nftables, as in the Debian reference)";
+const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
     "process scheduling (nice, realtime priority, CPU affinity, RLIMIT_RTTIME, mlockall) is not set yet";
@@ -88,13 +87,14 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
-    s("vrrp_iptables").todo(NO_FIREWALL),
-    s("vrrp_ipsets").todo(NO_FIREWALL),
+    s("vrrp_iptables").imp(&["lab_interop_vrrp_iptables_is_nftables_same_as_reference"]),
+    s("vrrp_ipsets").todo(NO_IPSETS),
     s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
-    s("nftables_ifindex").todo(
-        "only changes the link-local VIP sets, and link-local VIPs are not in the firewall yet",
-    ),
+    s("nftables_ifindex").imp(&[
+        "lab_interop_strict_link_local_vips_same_as_reference",
+        "lab_interop_nftables_settings_same_as_reference",
+    ]),
     s("nftables_ipvs").todo(NO_NFT_IPVS),
     s("nftables_ipvs_priority").todo(NO_NFT_IPVS),
     s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
@@ -164,7 +164,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("no_checker_emails").todo("not read at run time yet (checker mails are sent as without it)"),
     s("vrrp_rx_bufs_policy").todo("the VRRP socket receive buffer size is not set yet"),
     s("vrrp_rx_bufs_multiplier").todo("the VRRP socket receive buffer size is not set yet"),
-    s("vrrp_startup_delay").todo("parsed but not read at run time: VRRP starts at once"),
+    s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
     s("log_unknown_vrids").todo("adverts for unknown VRIDs are counted, not logged yet"),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
