@@ -1159,7 +1159,8 @@ def pkt(kind):
     auth = b"\0" * 8 if atype == 0 else (b"wrong" if kind == "password" else pw).ljust(8, b"\0")[:8]
     m = struct.pack("!BBBBBBH", (ver << 4) | 1, vrid, prio, len(addrs), atype, 1, 0) + b"".join(socket.inet_aton(a) for a in addrs) + auth
     m = m[:6] + struct.pack("!H", csum(m)) + m[8:]
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0xc0, 20 + len(m), 4242, 0, 255, 112, 0, socket.inet_aton(src), socket.inet_aton("224.0.0.18"))
+    ttl = 254 if kind == "ttl254" else 255
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0xc0, 20 + len(m), 4242, 0, ttl, 112, 0, socket.inet_aton(src), socket.inet_aton("224.0.0.18"))
     return h[:10] + struct.pack("!H", csum(h)) + h[12:] + m
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 s.setsockopt(socket.SOL_IP, socket.IP_HDRINCL, 1)
@@ -1521,5 +1522,92 @@ fn lab_vrrp_startup_delay_same_as_reference() {
             (o - r).abs() < 0.5,
             "{what}: ours {o:.2} vs reference {r:.2}"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// strict mode on receive
+
+/// x (priority 100, `vrrp_strict`, configured with PASS authentication, which strict mode
+/// ignores) under ours or the reference, hearing for 6 s a priority-200 sender's adverts of
+/// `kind` with password `pw` ("-": no authentication). Returns whether x holds the VIP at the
+/// end (it discarded them and took over), x's rejection counters (ours) and log.
+fn strict_rx(tag: &str, vrid: u8, pw: &str, kind: &str, reference: bool) -> (bool, String, String) {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vrrp_strict\n}}\n{}",
+        instance(
+            "VI_1",
+            vrid,
+            100,
+            "  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }",
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let (s, py) = sender(&lab);
+    let ka = start(&lab, &mut x, reference);
+    let out = s.sh(&format!(
+        "python3 {} 10.0.0.66 {vrid} 200 {pw} 6 1 {kind} {VIP}",
+        py.display()
+    ));
+    assert!(out.is_ok(), "sender: {out:?}");
+    let held = x.has_vip(VIP);
+    let log = ka
+        .as_ref()
+        .map(|p| p.output_so_far())
+        .unwrap_or_else(|| x.log());
+    let rejected = if reference {
+        String::new()
+    } else {
+        x.stats()["instances"]["VI_1"]["rejected"].to_string()
+    };
+    (held, rejected, log)
+}
+
+// Proves strict mode's effect on received adverts, ours as the reference keepalived 2.2.7: a
+// strict instance configured with PASS authentication ignores it ("Strict mode does not support
+// authentication"), so it follows a master whose adverts carry no authentication and discards
+// those carrying the password (authentication type mismatch), as it discards adverts with TTL
+// 254, a wrong address count or version 3: each time it takes over after Master_Down_Interval;
+// ours counts each by reason (authtype_mismatch, ip_ttl_err, addr_list_err, version_err).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_strict_mode_received_adverts_same_as_reference() {
+    let cases = [
+        ("-", "valid", false, ""),
+        ("s3cret", "valid", true, "authtype_mismatch"),
+        ("-", "ttl254", true, "ip_ttl_err"),
+        ("-", "addrs", true, "addr_list_err"),
+        ("-", "version3", true, "version_err"),
+    ];
+    for (n, (pw, kind, takes_over, counter)) in cases.into_iter().enumerate() {
+        let (r_held, _, r_log) = strict_rx(&format!("kwsr{n}r"), 96, pw, kind, true);
+        let (o_held, o_rej, o_log) = strict_rx(&format!("kwsr{n}o"), 96, pw, kind, false);
+        eprintln!("{kind} (auth {pw}): reference takes over {r_held}, ours {o_held}; ours rejected {o_rej}");
+        assert_eq!(r_held, takes_over, "case {n}: the reference\n{r_log}");
+        assert_eq!(o_held, takes_over, "case {n}: ours\n{o_log}");
+        assert!(
+            r_log.contains("Strict mode does not support authentication"),
+            "{r_log}"
+        );
+        assert!(
+            o_log.contains("Strict mode does not support authentication"),
+            "{o_log}"
+        );
+        let rej: serde_json::Value = serde_json::from_str(&o_rej).unwrap_or_default();
+        assert!(rej.is_object(), "case {n}: no counters from ours: {o_rej}");
+        if counter.is_empty() {
+            let total: u64 = rej
+                .as_object()
+                .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+                .unwrap_or(0);
+            assert_eq!(total, 0, "case {n}: {o_rej}");
+        } else {
+            assert!(
+                rej[counter].as_u64().unwrap_or(0) >= 3,
+                "case {n}: {counter} in {o_rej}"
+            );
+        }
     }
 }

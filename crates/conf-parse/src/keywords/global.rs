@@ -105,6 +105,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_interop_strict_nftables_same_as_reference",
         "lab_strict_mode_config_test_verdicts_same_as_reference",
         "lab_strict_nftables_leftover_of_killed_run_cleaned",
+        "lab_strict_mode_received_adverts_same_as_reference",
+        "lab_interop_strict_link_local_vips_same_as_reference",
     ]),
     s("vrrp_priority").todo(NO_SCHED),
     s("vrrp_no_swap").todo(NO_SCHED),

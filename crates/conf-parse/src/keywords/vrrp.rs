@@ -129,7 +129,10 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("accept").imp(&["lab_interop_strict_accept_v3_reaches_vip"]),
     s("no_accept").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
-    s("strict_mode").imp(&["lab_interop_strict_nftables_same_as_reference"]),
+    s("strict_mode").imp(&[
+        "lab_interop_strict_nftables_same_as_reference",
+        "lab_interop_strict_link_local_vips_same_as_reference",
+    ]),
     s("preempt").imp(&["lab_v2_sigstop_failover_and_lease_expiry"]),
     s("nopreempt").imp(&["lab_nopreempt"]),
     s("preempt_delay").imp(&["lab_preempt_delay_same_as_reference"]),
