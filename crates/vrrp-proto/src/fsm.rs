@@ -833,6 +833,17 @@ impl VirtualRouter {
         self.finish(out)
     }
 
+    /// Sync group: start in a group-imposed Fault (another member waits for its interface),
+    /// instead of [`Input::Startup`]; left with [`Self::release_fault`].
+    pub fn start_in_fault(&mut self) -> Actions {
+        let mut out = Vec::new();
+        if self.state == State::Initialize {
+            self.start_at = None;
+            self.transition(State::Fault, Reason::SyncGroup, &mut out);
+        }
+        self.finish(out)
+    }
+
     /// Sync group: leave a group-imposed Fault (no own fault) into Backup.
     pub fn release_fault(&mut self, now: Instant) -> Actions {
         let mut out = Vec::new();

@@ -181,6 +181,9 @@ impl Rt {
             if let Err(e) = env.spawn_readers(&self.io.socks) {
                 log::error!("VRRP_Instance({name}): {e}");
             }
+            if self.groups.values().any(|g| g.names.contains(&name)) {
+                self.refresh_groups();
+            }
             self.recompute_tracking(i, now, true);
             self.start(i, now);
         }
@@ -198,12 +201,9 @@ impl Rt {
     }
 
     /// Instance `i`'s interface is gone (it is in FAULT already) or lost its address; it waits for the interface
-    /// to be created again (a new interface index: new sockets). Sync group members stay
-    /// (in FAULT) as they are.
+    /// to be created again (a new interface index: new sockets). The other members of its sync
+    /// group wait in FAULT with it.
     pub(crate) fn demote(&mut self, i: InstId, env: &mut Env) {
-        if self.insts[i].group.is_some() {
-            return;
-        }
         let config = Arc::clone(&self.config);
         let name = self.insts[i].spec.name.clone();
         let Some(ci) = config.vrrp_instances.iter().find(|c| c.name == name) else {
@@ -220,10 +220,22 @@ impl Rt {
         let notify = self.insts[i].notify.take();
         self.pacers.forget(&name);
         self.kernel.drop_vmacs(&mut self.insts[i]);
+        let group = self.insts[i].group.clone();
         self.insts.remove(i);
         let why = self
             .waits(&config, ci)
             .unwrap_or_else(|| Wait::NoInterface(ci.interface.clone().unwrap_or_default()));
         self.park(&config, ci, &why, env, notify);
+        if group.is_some() {
+            self.refresh_groups();
+            let now = Instant::now();
+            for k in group.iter().flatten().copied().filter(|&k| k != i) {
+                if self.insts.get(k).is_some() {
+                    let a = self.insts[k].vr.force_fault();
+                    self.apply(k, now, a);
+                }
+            }
+            self.check_groups();
+        }
     }
 }

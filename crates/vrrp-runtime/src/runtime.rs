@@ -77,6 +77,12 @@ impl Rt {
         if let Some(until) = self.start_delay.filter(|t| *t > now) {
             self.insts[i].vr.delay_start(until);
         }
+        if self.group_waits(i) {
+            // A sync-group member waits for its interface: the group is in FAULT.
+            let a = self.insts[i].vr.start_in_fault();
+            self.apply(i, now, a);
+            return;
+        }
         self.feed(i, now, Input::Startup);
     }
 

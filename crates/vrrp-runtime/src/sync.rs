@@ -16,7 +16,10 @@ use crate::state_name;
 /// A running vrrp_sync_group (keyed by name in [`Rt::groups`]): its members and the group
 /// state last notified.
 pub(crate) struct GroupRt {
+    /// The running members.
     pub(crate) members: Vec<InstId>,
+    /// Every member (running or waiting for its interface in FAULT), by name.
+    pub(crate) names: Vec<String>,
     pub(crate) state: Option<State>,
     pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
 }
@@ -33,12 +36,15 @@ impl Rt {
             .map(|(name, g)| (name, g.state))
             .collect();
         for sg in &config.sync_groups {
-            let idx: Vec<InstId> = sg
+            // Members waiting for their interface (dynamic_interfaces) count: the group waits
+            // in FAULT with them (keepalived).
+            let names: Vec<String> = sg
                 .group
                 .iter()
-                .filter_map(|n| self.insts.by_name(n))
+                .filter(|n| self.insts.by_name(n).is_some() || self.pending.contains_key(*n))
+                .cloned()
                 .collect();
-            if idx.len() < 2 {
+            if names.len() < 2 {
                 log::warn!(
                     "{}:{}: vrrp_sync_group {} has fewer than two running instances; ignored",
                     sg.loc.0.file,
@@ -46,10 +52,6 @@ impl Rt {
                     sg.name
                 );
                 continue;
-            }
-            for &k in &idx {
-                self.insts[k].vr.set_in_sync_group(true);
-                self.insts[k].group = Some(idx.clone());
             }
             let (tx, h) = notify::spawn_queue_of(
                 notify::Kind::Group,
@@ -61,12 +63,42 @@ impl Rt {
             self.groups.insert(
                 sg.name.clone(),
                 GroupRt {
-                    members: idx,
+                    members: Vec::new(),
+                    names,
                     state: old.get(&sg.name).copied().flatten(),
                     notify: Some(tx),
                 },
             );
         }
+        self.refresh_groups();
+    }
+
+    /// Re-reads which members of each group are running (after one was parked waiting for its
+    /// interface, or started once it was there).
+    pub(crate) fn refresh_groups(&mut self) {
+        for inst in self.insts.iter_mut() {
+            inst.group = None;
+            inst.vr.set_in_sync_group(false);
+        }
+        for g in self.groups.values_mut() {
+            let idx: Vec<InstId> = g
+                .names
+                .iter()
+                .filter_map(|n| self.insts.by_name(n))
+                .collect();
+            for &k in &idx {
+                self.insts[k].vr.set_in_sync_group(true);
+                self.insts[k].group = Some(idx.clone());
+            }
+            g.members = idx;
+        }
+    }
+
+    /// Whether instance `k`'s sync group has a member waiting for its interface.
+    pub(crate) fn group_waits(&self, k: InstId) -> bool {
+        self.groups
+            .values()
+            .any(|g| g.members.contains(&k) && g.names.iter().any(|n| self.pending.contains_key(n)))
     }
 
     /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT, MASTER /
@@ -79,7 +111,9 @@ impl Rt {
                 .filter_map(|&k| self.insts.get(k).map(|i| i.vr.state()))
                 .collect();
             let all = |s: State| !states.is_empty() && states.iter().all(|x| *x == s);
-            let now = if states.contains(&State::Fault) {
+            let now = if states.contains(&State::Fault)
+                || grp.names.iter().any(|n| self.pending.contains_key(n))
+            {
                 Some(State::Fault)
             } else if all(State::Master) {
                 Some(State::Master)
@@ -110,7 +144,8 @@ impl Rt {
         now: Instant,
         before: &[(InstId, State)],
     ) {
-        if g.iter().any(|&k| self.insts[k].vr.is_fault()) {
+        let waits = g.first().is_some_and(|&k| self.group_waits(k));
+        if waits || g.iter().any(|&k| self.insts[k].vr.is_fault()) {
             for &k in g {
                 let a = self.insts[k].vr.force_fault();
                 self.apply(k, now, a);

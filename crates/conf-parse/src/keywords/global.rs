@@ -48,6 +48,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("dynamic_interfaces").imp(&[
         "lab_dynamic_interfaces_fault_and_recovery_as_reference",
         "lab_missing_interface_without_dynamic_interfaces_refuses_start",
+        "lab_sync_group_member_interface_recreated_as_reference",
     ]),
     s("no_email_faults").todo(UNTESTED),
     s("default_interface").todo(
