@@ -125,7 +125,7 @@ pub(crate) struct Instance {
     /// while master).
     pub(crate) fw_vips: Vec<crate::kernel::FwKey>,
     pub(crate) last_refresh: Option<Instant>,
-    /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
+    /// The lease renewals of the VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
     pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
     pub(crate) link_up: bool,

@@ -283,7 +283,7 @@ impl Kernel {
         {
             s.index = av.index;
         }
-        if with_lease && v.addr.is_ipv4() {
+        if with_lease {
             let lease = inst.lease_secs();
             s = s.lifetimes(lease, lease);
         }
@@ -528,7 +528,7 @@ impl Kernel {
         out
     }
 
-    /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
+    /// Renews the lease of instance `i`'s VIPs (IPv4 and IPv6): one prepared `RTM_NEWADDR` replace each,
     /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
     /// returned for earlier renewals are logged here.
     pub(crate) fn renew_lease(&mut self, inst: &mut Instance) {
@@ -548,7 +548,7 @@ impl Kernel {
             .is_none_or(|m| m.0 != self.lease_epoch)
         {
             let mut msgs = Vec::new();
-            for v in inst.all_vips().iter().filter(|v| v.addr.is_ipv4()) {
+            for v in &inst.all_vips() {
                 let Some(spec) = self.vip_spec(inst, v, true) else {
                     continue;
                 };

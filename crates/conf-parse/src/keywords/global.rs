@@ -20,7 +20,7 @@ const NO_RELOAD_OPT: &str =
 /// Keywords inside `global_defs`.
 pub static GLOBAL_DEFS: &[Kw] = &[
     // keepalived-rs's own keywords (not in keepalived): the VRRP VIP lease and the metrics endpoint.
-    s("krs_vip_lease").imp(&["lab_lease_off_by_config"]),
+    s("krs_vip_lease").imp(&["lab_lease_off_by_config", "lab_lease_ipv6_vip"]),
     s("metrics_listen").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("metrics_allow").imp(&["lab_metrics_allow"]),
     s("process_names").todo(NO_PROC_NAME),
