@@ -25,6 +25,9 @@ pub(crate) struct NotifyScripts {
     pub fault: Option<Script>,
     pub stop: Option<Script>,
     pub generic: Option<Script>,
+    /// `notify_master_rx_lower_pri`: run (without arguments) when a lower-priority advert
+    /// arrives while master.
+    pub master_rx_lower_pri: Option<Script>,
     /// `global_defs script_user` (who they run as unless they name their own user) and
     /// `enable_script_security`.
     pub policy: script_runner::Policy,
@@ -372,6 +375,7 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
         fault: own(&g.notify_fault),
         stop: own(&g.notify_stop),
         generic: own(&g.notify),
+        master_rx_lower_pri: None,
         policy: script_policy(&cfg.global),
         smtp: smtp_settings(cfg, g.smtp_alert),
         no_email_faults: cfg.global.no_email_faults,
@@ -648,6 +652,7 @@ pub(crate) fn instance_spec(
             fault: own(&inst.notify_fault),
             stop: own(&inst.notify_stop),
             generic: own(&inst.notify),
+            master_rx_lower_pri: own(&inst.notify_master_rx_lower_pri),
             policy: script_policy(g),
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,

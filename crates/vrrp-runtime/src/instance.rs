@@ -251,6 +251,13 @@ impl Instance {
                         self.spec.name,
                         priority.get()
                     );
+                    // notify_master_rx_lower_pri and the FIFO line, in the instance's queue.
+                    if let Some(n) = &self.notify {
+                        let _ = n.send(Job {
+                            state: crate::notify::MASTER_RX_LOWER_PRI,
+                            priority: self.vr.priority().get(),
+                        });
+                    }
                 }
                 Action::ArmTimer(_) => {}
             }

@@ -489,6 +489,16 @@ impl Rt {
             .find(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
         else {
             Metrics::bump(&self.metrics.unknown_vrid);
+            if self.config.global.log_unknown_vrids {
+                // keepalived vrrp_read_dispatcher_thread: every one logged.
+                let ifname = self
+                    .insts
+                    .iter()
+                    .find(|x| x.sock == sidx)
+                    .map(|x| x.spec.ifname.as_str())
+                    .unwrap_or("?");
+                log::info!("Unknown VRID({vrid}) received on interface({ifname}). ignoring...");
+            }
             return;
         };
         if src == self.insts[i].primary {

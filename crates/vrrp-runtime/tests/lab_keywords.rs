@@ -1611,3 +1611,105 @@ fn lab_strict_mode_received_adverts_same_as_reference() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// notify_master_rx_lower_pri, log_unknown_vrids
+
+/// x (priority 200, `notify_master_rx_lower_pri` appending to a file, `vrrp_notify_fifo`,
+/// `log_unknown_vrids`) under ours or the reference; once it is master a sender sends 3 valid
+/// priority-100 adverts of `vrid` (one a second). Returns (script runs, FIFO lines other than
+/// the state lines, x's log).
+fn master_rx_lower(
+    tag: &str,
+    vrid: u8,
+    sent_vrid: u8,
+    reference: bool,
+) -> (usize, Vec<String>, String) {
+    let lab = Lab::new(tag).expect("lab");
+    let fifo = lab.dir().join("vrrp.fifo");
+    let fifo_log = lab.dir().join("fifo.log");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let ran = lab.dir().join("ran");
+    let script = lab.dir().join("lower.sh");
+    write_script(
+        &script,
+        &format!("echo \"rx $*\" >> {}", ran.display()),
+        0o755,
+    );
+    let conf = format!(
+        "global_defs {{\n  vrrp_notify_fifo {}\n  log_unknown_vrids\n}}\n{}",
+        fifo.display(),
+        instance(
+            "VI_1",
+            vrid,
+            200,
+            &format!("  notify_master_rx_lower_pri {}", script.display()),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let _reader = x
+        .host
+        .spawn_sh(&format!("cat {} > {}", fifo.display(), fifo_log.display()))
+        .expect("fifo reader");
+    let (s, py) = sender(&lab);
+    let ka = start(&lab, &mut x, reference);
+    wait_until(Duration::from_secs(10), || x.has_vip(VIP)).expect("master");
+    let out = s.sh(&format!(
+        "python3 {} 10.0.0.66 {sent_vrid} 100 - 3 1 valid {VIP}",
+        py.display()
+    ));
+    assert!(out.is_ok(), "sender: {out:?}");
+    std::thread::sleep(Duration::from_millis(1000));
+    let runs = std::fs::read_to_string(&ran)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == "rx ")
+        .count();
+    let fifo_lines = std::fs::read_to_string(&fifo_log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.ends_with(" BACKUP 200") && !l.ends_with(" MASTER 200"))
+        .map(String::from)
+        .collect();
+    let log = ka
+        .as_ref()
+        .map(|p| p.output_so_far())
+        .unwrap_or_else(|| x.log());
+    (runs, fifo_lines, log)
+}
+
+// Proves `notify_master_rx_lower_pri` as the reference keepalived 2.2.7: a master hearing 3
+// lower-priority adverts runs the script once for each, without arguments, and writes
+// `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200` to the VRRP notify FIFO each time; the same runs
+// and lines under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_notify_master_rx_lower_pri_same_as_reference() {
+    let (r_runs, r_fifo, r_log) = master_rx_lower("kwrl1", 97, 97, true);
+    let (o_runs, o_fifo, o_log) = master_rx_lower("kwrl0", 97, 97, false);
+    eprintln!(
+        "runs: ours {o_runs}, reference {r_runs}\nFIFO ours {o_fifo:?}\nreference {r_fifo:?}"
+    );
+    assert_eq!(r_runs, 3, "the reference\n{r_log}");
+    assert_eq!(o_runs, r_runs, "ours\n{o_log}");
+    assert_eq!(o_fifo, r_fifo);
+    assert_eq!(o_fifo, vec!["INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 200"; 3]);
+}
+
+// Proves `log_unknown_vrids` as the reference keepalived 2.2.7: adverts for a VRID no instance
+// has (98, the instance being 97) are each logged as "Unknown VRID(98) received on
+// interface(eth0). ignoring..." (3 adverts, 3 lines) under ours and the reference; nothing
+// else happens (no script run, no FIFO line, still master).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_log_unknown_vrids_same_as_reference() {
+    let line = "Unknown VRID(98) received on interface(eth0). ignoring...";
+    for reference in [true, false] {
+        let (runs, fifo, log) =
+            master_rx_lower(&format!("kwuv{}", u8::from(reference)), 97, 98, reference);
+        let n = log.lines().filter(|l| l.ends_with(line)).count();
+        assert_eq!(n, 3, "{}:\n{log}", who(reference));
+        assert_eq!((runs, fifo.len()), (0, 0), "{}", who(reference));
+    }
+}

@@ -168,7 +168,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_rx_bufs_policy").todo("the VRRP socket receive buffer size is not set yet"),
     s("vrrp_rx_bufs_multiplier").todo("the VRRP socket receive buffer size is not set yet"),
     s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
-    s("log_unknown_vrids").todo("adverts for unknown VRIDs are counted, not logged yet"),
+    s("log_unknown_vrids").imp(&["lab_log_unknown_vrids_same_as_reference"]),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("umask").todo("only the -u/--umask option sets the umask yet"),
