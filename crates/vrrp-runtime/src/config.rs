@@ -92,6 +92,9 @@ pub(crate) struct InstanceSpec {
     pub src: Option<IpAddr>,
     pub mcast_group: IpAddr,
     pub unicast_peers: Vec<conf_parse::UnicastPeer>,
+    /// `unicast_fault_no_peer` without any `unicast_peer`: a configuration fault, FAULT for
+    /// good (keepalived: "Cannot use unicast without any peers - going to fault state").
+    pub no_peer_fault: bool,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -641,6 +644,7 @@ pub(crate) fn instance_spec(
         src: inst.unicast_src_ip.or(inst.mcast_src_ip),
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
+        no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
         unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,
         skip_check_adv_addr: inst

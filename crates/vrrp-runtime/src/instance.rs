@@ -346,6 +346,12 @@ impl Rt {
         for e in &spec.route_errors {
             log::error!("{e}");
         }
+        if spec.no_peer_fault {
+            log::info!(
+                "({}) Cannot use unicast without any peers - going to fault state",
+                spec.name
+            );
+        }
         let proto = sock_proto(&spec);
         let sidx = match self.io.socks.iter().position(|s| {
             s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
@@ -734,7 +740,7 @@ impl Rt {
 
     pub(crate) fn recompute_tracking(&mut self, i: InstId, now: Instant, initial: bool) {
         let inst = &self.insts[i];
-        let mut fault = !inst.spec.dont_track_primary && !inst.link_up;
+        let mut fault = (!inst.spec.dont_track_primary && !inst.link_up) || inst.spec.no_peer_fault;
         let mut delta = 0i32;
         let mut weigh = |ok: bool, w: i32, reverse: bool, fault: &mut bool| {
             if w == 0 {

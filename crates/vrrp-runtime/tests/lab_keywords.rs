@@ -1713,3 +1713,64 @@ fn lab_log_unknown_vrids_same_as_reference() {
         assert_eq!((runs, fifo.len()), (0, 0), "{}", who(reference));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// unicast_fault_no_peer
+
+/// x (`extra`, alone, `vrrp_notify_fifo`) under ours or the reference for 6 s, then stopped.
+/// Returns (whether it ever held the VIP, the FIFO lines, its log).
+fn lone_fifo_run(tag: &str, extra: &str, reference: bool) -> (bool, Vec<String>, String) {
+    let lab = Lab::new(tag).expect("lab");
+    let fifo = lab.dir().join("vrrp.fifo");
+    let fifo_log = lab.dir().join("fifo.log");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let conf = format!(
+        "global_defs {{\n  vrrp_notify_fifo {}\n}}\n{}",
+        fifo.display(),
+        instance("VI_1", 99, 150, extra, &format!("    {VIP}/24"))
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let _reader = x
+        .host
+        .spawn_sh(&format!("cat {} > {}", fifo.display(), fifo_log.display()))
+        .expect("fifo reader");
+    let ka = start(&lab, &mut x, reference);
+    let held = wait_until(Duration::from_secs(6), || x.has_vip(VIP)).is_ok();
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = std::fs::read_to_string(&fifo_log)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect();
+    (held, lines, p.output_so_far())
+}
+
+// Proves `unicast_fault_no_peer` as the reference keepalived 2.2.7: an instance with it and no
+// `unicast_peer` logs "Cannot use unicast without any peers - going to fault state" and stays
+// in FAULT (never holds the VIP; FIFO lines FAULT then STOP at stop), where without the keyword
+// it would run multicast; the same FIFO lines under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_unicast_fault_no_peer_same_as_reference() {
+    let (r_held, r_fifo, r_log) = lone_fifo_run("kwnp1", "  unicast_fault_no_peer", true);
+    let (o_held, o_fifo, o_log) = lone_fifo_run("kwnp0", "  unicast_fault_no_peer", false);
+    eprintln!("FIFO ours {o_fifo:?}\nreference {r_fifo:?}");
+    assert!(
+        !r_held && !o_held,
+        "held: reference {r_held}, ours {o_held}"
+    );
+    for log in [&r_log, &o_log] {
+        assert!(
+            log.contains("(VI_1) Cannot use unicast without any peers - going to fault state"),
+            "{log}"
+        );
+    }
+    assert_eq!(o_fifo, r_fifo);
+    assert_eq!(
+        o_fifo,
+        ["INSTANCE \"VI_1\" FAULT 150", "INSTANCE \"VI_1\" STOP 150"]
+    );
+}

@@ -78,8 +78,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("vmac_xmit_base").imp(&["lab_vmac_xmit_base_same_as_reference"]),
     s("use_ipvlan").todo("ipvlan interfaces are not created; use_vmac (macvlan) is"),
     v("unicast_peer").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
-    s("unicast_fault_no_peer")
-        .todo("typed but not read at run time: no FAULT without unicast peers"),
+    s("unicast_fault_no_peer").imp(&["lab_unicast_fault_no_peer_same_as_reference"]),
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
     s("old_unicast_checksum").todo("the pre-2.0 unicast checksum variant is not implemented"),
     s("native_ipv6")
