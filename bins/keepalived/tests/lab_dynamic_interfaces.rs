@@ -391,3 +391,95 @@ fn lab_sync_group_member_interface_recreated_as_reference() {
     }
     assert_eq!(ours.1, [true, false, true]);
 }
+
+/// VI_1 and VI_2 on ethA (both lone masters), VI_2 with `deleted` (its `notify_deleted` line,
+/// or none); after both are MASTER the configuration loses VI_2 and `prog` reloads (SIGHUP).
+/// Returns VI_2's notifications after the reload (`notify` script: `$1 $2 $3`; a
+/// `notify_deleted` script logs `deleted-script`).
+fn deleted_run(lab: &Lab, name: &str, prog: &str, deleted: &str) -> Vec<String> {
+    let vi = |n: u8, extra: &str, dir: &Path| {
+        format!(
+            "vrrp_instance VI_{n} {{\n  interface ethA\n  virtual_router_id {}\n  priority 100\n  \
+             advert_int 1\n  notify {}\n{extra}\n  virtual_ipaddress {{\n    10.8.0.{}/24\n  }}\n}}\n",
+            60 + n,
+            dir.join("notify.sh").display(),
+            100 + n
+        )
+    };
+    let (host, dir) = setup(lab, name, |d| {
+        let extra = deleted.replace("SCRIPT", &d.join("deleted.sh").display().to_string());
+        format!("{}{}", vi(1, "", d), vi(2, &extra, d))
+    });
+    let log = dir.join("notify.log");
+    for (f, body) in [
+        ("notify.sh", "echo \"$1 $2 $3\"".to_string()),
+        ("deleted.sh", "echo deleted-script".to_string()),
+    ] {
+        let p = dir.join(f);
+        std::fs::write(&p, format!("#!/bin/sh\n{body} >> {}\n", log.display())).expect("script");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    host.ip(&[
+        "link", "add", "ethA", "type", "veth", "peer", "name", "ethAp",
+    ])
+    .expect("veth");
+    host.link_up("ethAp").expect("up");
+    host.link_up("ethA").expect("up");
+    host.add_addr_dev("10.8.0.1/24", "ethA").expect("addr");
+    let proc = start(&host, &dir, prog);
+    let masters = || {
+        let s = std::fs::read_to_string(&log).unwrap_or_default();
+        s.contains("INSTANCE VI_1 MASTER") && s.contains("INSTANCE VI_2 MASTER")
+    };
+    if wait_until(Duration::from_secs(10), masters).is_err() {
+        panic!("{prog}: not masters\n{}", proc.output_so_far());
+    }
+    let before = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    std::fs::write(dir.join("keepalived.conf"), vi(1, "", &dir)).expect("conf");
+    proc.signal(Signal::SIGHUP).expect("hup");
+    std::thread::sleep(Duration::from_secs(3));
+    let after: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .skip(before)
+        .filter(|l| !l.contains("VI_1"))
+        .map(String::from)
+        .collect();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    after
+}
+
+// Proves `notify_deleted` as the reference keepalived 2.2.7: a master instance removed by a
+// reload notifies FAULT without it (keepalived's old way), DELETED with a bare `notify_deleted`
+// (the generic notify gets `INSTANCE VI_2 DELETED`), and with `notify_deleted SCRIPT` runs that
+// script too; never STOP. Same notifications under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_notify_deleted_same_as_reference() {
+    let lab = Lab::new("ndel").expect("lab");
+    let cases: [(&str, &[&str]); 3] = [
+        ("", &["INSTANCE VI_2 FAULT"]),
+        ("  notify_deleted", &["INSTANCE VI_2 DELETED"]),
+        (
+            "  notify_deleted SCRIPT",
+            &["deleted-script", "INSTANCE VI_2 DELETED"],
+        ),
+    ];
+    for (n, (deleted, want)) in cases.into_iter().enumerate() {
+        let mut r = deleted_run(&lab, &format!("r{n}"), REFERENCE, deleted);
+        let mut o = deleted_run(&lab, &format!("o{n}"), BIN, deleted);
+        eprintln!("{deleted:?}: ours {o:?}, reference {r:?}");
+        // The event's own script and the generic one run concurrently under the reference.
+        r.sort();
+        o.sort();
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(r, want, "case {n}: the reference");
+        assert_eq!(o, want, "case {n}: ours");
+    }
+}

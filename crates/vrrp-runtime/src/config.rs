@@ -28,6 +28,10 @@ pub(crate) struct NotifyScripts {
     /// `notify_master_rx_lower_pri`: run (without arguments) when a lower-priority advert
     /// arrives while master.
     pub master_rx_lower_pri: Option<Script>,
+    /// `notify_deleted SCRIPT`: run when a reload removes the instance.
+    pub deleted: Option<Script>,
+    /// `notify_deleted` given: a removed instance notifies DELETED, else FAULT (keepalived).
+    pub notify_deleted: bool,
     /// `global_defs script_user` (who they run as unless they name their own user) and
     /// `enable_script_security`.
     pub policy: script_runner::Policy,
@@ -379,6 +383,8 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
         stop: own(&g.notify_stop),
         generic: own(&g.notify),
         master_rx_lower_pri: None,
+        deleted: None,
+        notify_deleted: false,
         policy: script_policy(&cfg.global),
         smtp: smtp_settings(cfg, g.smtp_alert),
         no_email_faults: cfg.global.no_email_faults,
@@ -657,6 +663,8 @@ pub(crate) fn instance_spec(
             stop: own(&inst.notify_stop),
             generic: own(&inst.notify),
             master_rx_lower_pri: own(&inst.notify_master_rx_lower_pri),
+            deleted: own(&inst.notify_deleted),
+            notify_deleted: inst.notify_deleted_set,
             policy: script_policy(g),
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,

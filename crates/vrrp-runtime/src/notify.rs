@@ -159,6 +159,7 @@ pub(crate) fn spawn_queue_of(
                 "FAULT" => scripts.fault.as_ref(),
                 "STOP" => scripts.stop.as_ref(),
                 MASTER_RX_LOWER_PRI => scripts.master_rx_lower_pri.as_ref(),
+                "DELETED" => scripts.deleted.as_ref(),
                 _ => None,
             };
             let what = match kind {

@@ -140,7 +140,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("notify_master").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_fault").imp(&["lab_track_file_fault"]),
     s("notify_stop").imp(&["lab_notify_scripts_and_fifo"]),
-    s("notify_deleted").todo("typed but not read at run time: the script is never run"),
+    s("notify_deleted").imp(&["lab_notify_deleted_same_as_reference"]),
     s("notify").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_master_rx_lower_pri").imp(&["lab_notify_master_rx_lower_pri_same_as_reference"]),
     s("smtp_alert").imp(&["lab_smtp_alert_mail"]),
