@@ -96,6 +96,8 @@ pub(crate) struct InstanceSpec {
     pub src: Option<IpAddr>,
     pub mcast_group: IpAddr,
     pub unicast_peers: Vec<conf_parse::UnicastPeer>,
+    /// `promote_secondaries` (ignored with `use_vmac`, whose VMAC gets it anyway).
+    pub promote_secondaries: bool,
     /// `unicast_fault_no_peer` without any `unicast_peer`: a configuration fault, FAULT for
     /// good (keepalived: "Cannot use unicast without any peers - going to fault state").
     pub no_peer_fault: bool,
@@ -651,6 +653,7 @@ pub(crate) fn instance_spec(
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
         no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
+        promote_secondaries: inst.promote_secondaries && inst.use_vmac.is_none(),
         unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,
         skip_check_adv_addr: inst

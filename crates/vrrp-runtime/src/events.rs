@@ -485,6 +485,7 @@ pub(crate) fn run_loop(
         }
     }
     rt.kernel.clear_statics();
+    rt.kernel.reset_promoted();
     if !rt.opts.dont_release_vrrp {
         rt.kernel.firewall.cleanup();
         for i in rt.insts.ids() {

@@ -346,6 +346,9 @@ impl Rt {
         for e in &spec.route_errors {
             log::error!("{e}");
         }
+        if spec.promote_secondaries {
+            self.kernel.promote_secondaries(&spec.ifname);
+        }
         if spec.no_peer_fault {
             log::info!(
                 "({}) Cannot use unicast without any peers - going to fault state",

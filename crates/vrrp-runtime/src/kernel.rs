@@ -105,6 +105,10 @@ pub(crate) struct Kernel {
     /// Moves when the kernel refused a lease renewal: every instance then prepares its renewals
     /// again from its configuration (a recreated VIP `dev` is found by name again).
     pub(crate) lease_epoch: u64,
+    /// Interfaces whose `promote_secondaries` sysctl we set to 1 (it was 0), with how many
+    /// instances asked (keepalived's `reset_promote_secondaries` counter): set back to 0 at
+    /// stop.
+    promoted: std::collections::BTreeMap<String, u32>,
     /// Installed `static_ipaddress`, `static_routes` and `static_rules`.
     pub(crate) statics: Statics,
     /// The nftables VIP firewall.
@@ -145,6 +149,7 @@ impl Kernel {
             metrics,
             lease,
             lease_epoch: 0,
+            promoted: Default::default(),
             statics: Statics::default(),
             firewall: Firewall::new(nft),
         })
@@ -244,6 +249,35 @@ impl Kernel {
     }
 
     /// Deletes the VMACs `inst` created, if any.
+    /// `promote_secondaries`: sets the interface's sysctl to 1 unless it already was
+    /// (keepalived's `set_promote_secondaries`).
+    pub(crate) fn promote_secondaries(&mut self, ifname: &str) {
+        if let Some(n) = self.promoted.get_mut(ifname) {
+            *n += 1;
+            return;
+        }
+        let path = format!("/proc/sys/net/ipv4/conf/{ifname}/promote_secondaries");
+        if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == "1") {
+            return;
+        }
+        match std::fs::write(&path, "1") {
+            Ok(()) => {
+                self.promoted.insert(ifname.to_string(), 1);
+            }
+            Err(e) => log::warn!("setting {path} = 1: {e}"),
+        }
+    }
+
+    /// At stop: the `promote_secondaries` sysctls we set go back to 0.
+    pub(crate) fn reset_promoted(&mut self) {
+        for ifname in std::mem::take(&mut self.promoted).into_keys() {
+            let path = format!("/proc/sys/net/ipv4/conf/{ifname}/promote_secondaries");
+            if let Err(e) = std::fs::write(&path, "0") {
+                log::warn!("resetting {path} = 0: {e}");
+            }
+        }
+    }
+
     pub(crate) fn drop_vmacs(&mut self, inst: &mut Instance) {
         for av in std::mem::take(&mut inst.addr_vmacs) {
             if av.created {

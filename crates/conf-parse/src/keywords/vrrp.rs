@@ -112,9 +112,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     ]),
     v("virtual_ipaddress").imp(&["lab_v2_election_and_link_down_failover"]),
     v("virtual_ipaddress_excluded").imp(&["lab_interop_use_vmac_addr_same_as_reference"]),
-    s("promote_secondaries").todo(
-        "typed but not read at run time: the interface's promote_secondaries sysctl is not set",
-    ),
+    s("promote_secondaries").imp(&["lab_promote_secondaries_same_as_reference"]),
     dep("linkbeat_use_polling", "a linkbeat_interfaces block")
         .todo("link state comes from netlink events only; polling is not implemented"),
     v("virtual_routes").imp(&[
