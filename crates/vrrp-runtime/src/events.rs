@@ -171,6 +171,7 @@ pub(crate) fn run_loop(
         gone: Vec::new(),
         start_delay: None,
     };
+    track::init_track_files(&config);
     // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
     // interface specified in configuration"); with it the instance waits in FAULT, as does one
     // whose interface has no address yet.

@@ -197,6 +197,5 @@ pub(super) static TRACK_PROCESS: &[Kw] = &[
 pub(super) static TRACK_FILE: &[Kw] = &[
     s("file").imp(&["lab_track_file_fault"]),
     s("weight").imp(&["lab_track_file_fault"]),
-    s("init_file")
-        .todo("typed but not read at run time: the file is neither created nor initialised"),
+    s("init_file").imp(&["lab_track_file_init_file_same_as_reference"]),
 ];
