@@ -402,6 +402,12 @@ impl Rt {
                         return None;
                     }
                 };
+                let rx = rx_buf_size(config, &spec, proto, link.mtu.unwrap_or(1500));
+                if rx > 0 {
+                    if let Err(e) = s.set_recv_buffer_size(rx) {
+                        log::info!("vrrp set receive socket buffer size error {e}");
+                    }
+                }
                 self.io.socks.push(SockEntry {
                     receive: true,
                     ifindex: link.index,
@@ -802,4 +808,56 @@ impl Rt {
         self.metrics
             .set_priority(&inst.spec.name, inst.vr.priority().get());
     }
+}
+
+/// The receive buffer of the socket `spec`'s instance opens (keepalived `vrrp_create_sockpool`):
+/// the sum, over the instances of the configuration on that interface, family and protocol, of
+/// their `kernel_rx_buf_size`, else per `vrrp_rx_bufs_policy` a size, `vrrp_rx_bufs_multiplier`
+/// (default 3) times the advert's length (ADVERT) or the interface's MTU (MTU); 0: the kernel's
+/// default is kept.
+fn rx_buf_size(config: &Config, spec: &crate::config::InstanceSpec, proto: i32, mtu: u32) -> usize {
+    use conf_parse::RxBufsPolicy;
+    let g = &config.global;
+    let mult = g.vrrp_rx_bufs_multiplier.unwrap_or(3) as usize;
+    config
+        .vrrp_instances
+        .iter()
+        .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+        .filter_map(|o| {
+            crate::config::instance_spec(config, o)
+                .ok()
+                .map(|sp| (o, sp))
+        })
+        .filter(|(_, sp)| sp.family == spec.family && sock_proto(sp) == proto)
+        .map(
+            |(o, sp)| match (o.kernel_rx_buf_size, g.vrrp_rx_bufs_policy) {
+                (Some(k), _) => k as usize,
+                (None, Some(RxBufsPolicy::Size(n))) => n as usize,
+                (None, Some(RxBufsPolicy::Advert)) => {
+                    // vrrp_adv_len: VRRP header, v2 authentication data, the addresses, the IPv4
+                    // header (and AH).
+                    let n = sp.vips.len();
+                    let len = match sp.family {
+                        Family::V4 => {
+                            let auth = if sp.version == vrrp_proto::Version::V2 {
+                                8
+                            } else {
+                                0
+                            };
+                            let ah = if proto == crate::sock::IPPROTO_AH {
+                                24
+                            } else {
+                                0
+                            };
+                            8 + auth + 4 * n + 20 + ah
+                        }
+                        Family::V6 => 8 + 16 * n,
+                    };
+                    mult * len
+                }
+                (None, Some(RxBufsPolicy::Mtu)) => mult * mtu as usize,
+                (None, None) => 0,
+            },
+        )
+        .sum()
 }

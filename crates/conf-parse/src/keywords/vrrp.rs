@@ -159,7 +159,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     dep("vmac_garp_intvl", "garp_extra_if").todo("GARPs on extra interfaces are not sent"),
     s("lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
-    s("kernel_rx_buf_size").todo("the receive socket's buffer size is not set from it"),
+    s("kernel_rx_buf_size").imp(&["lab_rx_bufs_same_as_reference"]),
     b("authentication", AUTHENTICATION).imp(&[
         "lab_interop_v2_pass_ours_master",
         "lab_interop_v2_ah_both_roles",
