@@ -182,8 +182,8 @@ pub struct GlobalDefs {
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     /// `lvs_flush`.
     pub lvs_flush: bool,
-    /// `lvs_flush_on_stop`.
-    pub lvs_flush_on_stop: bool,
+    /// `lvs_flush_on_stop [VS]`.
+    pub lvs_flush_on_stop: FlushOnStop,
     /// `lvs_timeouts tcp N tcpfin N udp N`.
     pub lvs_timeouts: Option<LvsTimeouts>,
     /// `default_interface`.
@@ -311,6 +311,19 @@ pub struct GlobalDefs {
     pub extra: Vec<Stmt>,
 }
 
+/// `lvs_flush_on_stop [VS]` (keepalived's `LVS_NO_FLUSH`, `LVS_FLUSH_VS`, `LVS_FLUSH_FULL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlushOnStop {
+    /// Not set: at stop each real server, then each virtual server, is removed.
+    #[default]
+    No,
+    /// `lvs_flush_on_stop VS`: each of our virtual servers is removed at once (with its real
+    /// servers), no real server one by one; other services stay.
+    Vs,
+    /// `lvs_flush_on_stop`: the whole IPVS table is flushed, other services included.
+    Full,
+}
+
 /// A notify FIFO: `*notify_fifo PATH [USER [GROUP]]` and `*notify_fifo_script CMD [USER [GROUP]]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifyFifo {
@@ -356,7 +369,7 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
-            lvs_flush_on_stop: false,
+            lvs_flush_on_stop: FlushOnStop::No,
             lvs_timeouts: None,
             default_interface: None,
             dynamic_interfaces: false,

@@ -529,7 +529,11 @@ fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&wr);
     }
     p.flag("lvs_flush", g.lvs_flush);
-    p.flag("lvs_flush_on_stop", g.lvs_flush_on_stop);
+    match g.lvs_flush_on_stop {
+        FlushOnStop::No => {}
+        FlushOnStop::Vs => p.line(&["lvs_flush_on_stop", "VS"]),
+        FlushOnStop::Full => p.line(&["lvs_flush_on_stop"]),
+    }
     if let Some(t) = &g.lvs_timeouts {
         let mut w = vec!["lvs_timeouts".to_string()];
         for (k, v) in [("tcp", t.tcp), ("tcpfin", t.tcpfin), ("udp", t.udp)] {

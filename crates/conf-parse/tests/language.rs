@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conf_parse::{parse_file, parse_str, Code, ParseOptions, Parsed, Severity};
+use conf_parse::{parse_file, parse_str, print, Code, FlushOnStop, ParseOptions, Parsed, Severity};
 
 fn opts() -> ParseOptions {
     ParseOptions {
@@ -1074,5 +1074,37 @@ fn metrics_allow_is_typed() {
     assert_eq!(
         p.config.global.metrics_allow,
         [("127.0.0.0".parse::<IpAddr>().unwrap(), 8)]
+    );
+}
+
+/// `lvs_flush_on_stop` as keepalived 2.2.7's global_parser.c: bare = the whole table, `VS` =
+/// our virtual servers only, anything else "Unknown lvs_flush_on_stop type X" (the reference's
+/// `-t` exits non-zero for it); the old spelling `lvs_flush_onstop` is the same keyword; the
+/// printed form reads back the same.
+#[test]
+fn lvs_flush_on_stop_types() {
+    for (text, want) in [
+        ("lvs_flush_on_stop", FlushOnStop::Full),
+        ("lvs_flush_on_stop VS", FlushOnStop::Vs),
+        ("lvs_flush_onstop VS", FlushOnStop::Vs),
+        ("lvs_flush", FlushOnStop::No),
+    ] {
+        let p = parse(&format!("global_defs {{\n {text}\n}}\n"));
+        assert!(!p.has_errors(), "{text}: {:?}", problems(&p));
+        assert_eq!(p.config.global.lvs_flush_on_stop, want, "{text}");
+        let again = parse(&print(&p.config));
+        assert_eq!(
+            again.config.global.lvs_flush_on_stop, want,
+            "{text} printed"
+        );
+    }
+    let p = parse("global_defs {\n lvs_flush_on_stop foo\n}\n");
+    assert!(p.has_errors());
+    assert!(
+        problems(&p)
+            .iter()
+            .any(|m| m.contains("Unknown lvs_flush_on_stop type foo")),
+        "{:?}",
+        problems(&p)
     );
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use healthcheck as hc;
 use healthcheck::scheduler::{CheckSpec, TransitionKind};
 use ipvs_nl::{Backend, MemoryBackend, Operation, Scope, ServiceKey, VirtualService};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
+
+use crate::fifo::Fifos;
 
 use crate::model::{compile, DirectorConfig, NotifyScript, RsId, VsId};
 use crate::table::{desired, Health};
@@ -208,6 +209,10 @@ struct Director<K: Kernel> {
     managed: BTreeSet<ServiceKey>,
     /// `ha_suspend` virtual servers whose address is not local: their checkers do not run.
     suspended: BTreeSet<VsId>,
+    /// `notify_fifo` and `lvs_notify_fifo`, open.
+    fifos: Fifos,
+    /// Notify scripts and mails started and not finished (awaited, bounded, at stop).
+    pending: Vec<tokio::task::JoinHandle<()>>,
     opts: DirectorOptions,
 }
 
@@ -275,6 +280,8 @@ impl<K: Kernel> Director<K> {
             next_id: 1,
             managed: BTreeSet::new(),
             suspended: BTreeSet::new(),
+            fifos: Fifos::default(),
+            pending: Vec::new(),
             opts,
         };
         if cfg.globals.flush {
@@ -294,10 +301,72 @@ impl<K: Kernel> Director<K> {
             );
         }
         d.cfg = cfg;
+        // check_daemon.c start_check: the FIFOs are opened before the services are set up.
+        d.fifos = Fifos::open(&d.cfg.globals.fifos);
         d.update_suspension();
         d.apply();
+        d.init_notifies(None);
         d.subscribe()?;
         Ok(d)
+    }
+
+    /// ipwrapper.c init_services, per virtual server in order: with `rs_init_notifies` its
+    /// real servers added alive are notified UP (script, FIFO); then its quorum, which every
+    /// virtual server starts without (check_data.c set_quorum_states runs before any real
+    /// server is alive): reaching it notifies UP (quorum_up, FIFO, "Starting with quorum up"
+    /// mail), missing it with a sorry server notifies DOWN ("Starting with quorum down").
+    /// At a reload (`old`: the previous configuration) only what is new is: the real servers
+    /// added (to kept or new virtual servers) and the new virtual servers' quorum.
+    fn init_notifies(&mut self, old: Option<&DirectorConfig>) {
+        let old_vs = |id: &VsId| old.and_then(|o| o.virtual_servers.iter().find(|v| &v.id == id));
+        let vss: Vec<(VsId, Vec<RsId>, bool, bool)> = self
+            .cfg
+            .virtual_servers
+            .iter()
+            .map(|v| {
+                let before = old_vs(&v.id);
+                let alive = v
+                    .real_servers
+                    .iter()
+                    .filter(|rs| self.health.alive(rs))
+                    .filter(|rs| {
+                        before.is_none_or(|b| !b.real_servers.iter().any(|o| o.id == rs.id))
+                    })
+                    .map(|rs| rs.id.clone())
+                    .collect();
+                (v.id.clone(), alive, v.sorry.is_some(), before.is_none())
+            })
+            .collect();
+        for (vs, alive, sorry, new) in vss {
+            if self.cfg.globals.rs_init_notifies {
+                for id in &alive {
+                    self.notify_rs(id, true);
+                }
+            }
+            if !new {
+                continue;
+            }
+            let up = self.health.quorum_up(&vs);
+            if !up && !sorry {
+                continue;
+            }
+            self.notify_vs(&vs, up);
+            let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) else {
+                continue;
+            };
+            if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
+                let alert = smtp_alert::Alert::quorum_at_start(
+                    &settings.router_id,
+                    &vs.keepalived_fmt(),
+                    up,
+                    v.quorum,
+                    v.hysteresis,
+                    self.health.weight_sum(v),
+                );
+                let h = smtp_alert::spawn(settings, alert);
+                self.track(h);
+            }
+        }
     }
 
     fn emit(&self, e: DirectorEvent) {
@@ -437,6 +506,25 @@ impl<K: Kernel> Director<K> {
             }
             return false;
         }
+        if t.kind == TransitionKind::Confirmed {
+            // check_api.c update_svr_checker_state: a first result that leaves the checker as
+            // it started is notified when the checker has `alpha` or is down (an alpha
+            // checker's first failure: notify_down and the FIFO line, no mail).
+            let alpha = self
+                .by_key
+                .get(&(rs.clone(), idx))
+                .is_some_and(|(_, spec)| spec.params.alpha);
+            let still = self
+                .health
+                .checkers
+                .get(&rs)
+                .and_then(|v| v.get(idx))
+                .is_some_and(|c| c.up == t.up);
+            if still && (alpha || !t.up) {
+                let alive = self.find_rs(&rs).is_some_and(|r| self.health.alive(r));
+                self.notify_rs(&rs, alive);
+            }
+        }
         let before_w = self
             .health
             .checkers
@@ -450,7 +538,10 @@ impl<K: Kernel> Director<K> {
             .and_then(|v| v.get(idx))
             .map(|c| c.up);
         let change = self.health.set_checker(&rs, idx, t.up, t.weight);
-        if before_up.is_some_and(|b| b != t.up) {
+        // check_*.c: `rs_was_alive != rs->alive || !no_checker_emails`.
+        if before_up.is_some_and(|b| b != t.up)
+            && (change.is_some() || !self.cfg.globals.no_checker_emails)
+        {
             self.mail_rs(&rs, idx, t.up);
         }
         let weight_changed = before_w != Some(t.weight) && t.up;
@@ -537,18 +628,51 @@ impl<K: Kernel> Director<K> {
             .find(|r| &r.id == id)
     }
 
-    fn notify_rs(&self, id: &RsId, alive: bool) {
+    fn notify_rs(&mut self, id: &RsId, alive: bool) {
         let Some(rs) = self.find_rs(id) else { return };
         let script = if alive {
-            &rs.notify_up
+            rs.notify_up.clone()
         } else {
-            &rs.notify_down
+            rs.notify_down.clone()
         };
-        if let Some(s) = script {
-            spawn_script(s);
+        if let Some(s) = &script {
+            let h = spawn_script(s);
+            self.track(h);
         }
         let state = if alive { "UP" } else { "DOWN" };
-        self.fifo(format!("RS {id} {} {state}\n", id.vs));
+        // ipwrapper.c notify_fifo_rs: "RS %s %s %s\n" with FMT_RS, FMT_VS.
+        self.fifos.write(&format!(
+            "RS {} {} {state}\n",
+            id.keepalived_fmt(),
+            id.vs.keepalived_fmt()
+        ));
+    }
+
+    /// ipwrapper.c do_vs_notifies: the quorum script, the FIFO line and (at stop only when
+    /// called) nothing else; the mail is sent by the caller.
+    fn notify_vs(&mut self, vs: &VsId, up: bool) {
+        let script = self
+            .cfg
+            .virtual_servers
+            .iter()
+            .find(|v| &v.id == vs)
+            .and_then(|v| {
+                if up {
+                    v.quorum_up.clone()
+                } else {
+                    v.quorum_down.clone()
+                }
+            });
+        if let Some(s) = &script {
+            let h = spawn_script(s);
+            self.track(h);
+        }
+        // ipwrapper.c notify_fifo_vs: "VS %s %s\n" with FMT_VS.
+        self.fifos.write(&format!(
+            "VS {} {}\n",
+            vs.keepalived_fmt(),
+            if up { "UP" } else { "DOWN" }
+        ));
     }
 
     /// A checker of `id` changed state: keepalived's checkers mail `Realserver ... - UP|DOWN`
@@ -578,37 +702,12 @@ impl<K: Kernel> Director<K> {
         smtp_alert::spawn(settings, alert);
     }
 
-    fn fifo(&self, line: String) {
-        let Some(path) = self.cfg.globals.notify_fifo.clone() else {
-            return;
-        };
-        tokio::spawn(async move {
-            // The fifo may have no reader: open non-blocking so we never wait on it.
-            let f = tokio::fs::OpenOptions::new()
-                .write(true)
-                .custom_flags(nix::libc::O_NONBLOCK)
-                .open(&path)
-                .await;
-            match f {
-                Ok(mut f) => {
-                    if let Err(e) = f.write_all(line.as_bytes()).await {
-                        log::error!("lvs_notify_fifo {path}: {e}");
-                    }
-                }
-                Err(e) => log::error!("lvs_notify_fifo {path}: {e}"),
-            }
-        });
-    }
-
     fn after_change(&mut self) {
         for (vs, up) in self.health.update_quorum(&self.cfg) {
             log::info!("{} quorum for VS {vs}", if up { "Gained" } else { "Lost" });
             self.emit(DirectorEvent::Quorum { vs: vs.clone(), up });
+            self.notify_vs(&vs, up);
             if let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) {
-                let s = if up { &v.quorum_up } else { &v.quorum_down };
-                if let Some(s) = s {
-                    spawn_script(s);
-                }
                 if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
                     // ipwrapper.c do_vs_notifies: "=> Gained quorum Q+H=T <= W <=".
                     let alert = smtp_alert::Alert::quorum(
@@ -622,19 +721,27 @@ impl<K: Kernel> Director<K> {
                     smtp_alert::spawn(settings, alert);
                 }
             }
-            self.fifo(format!("VS {vs} {}\n", if up { "UP" } else { "DOWN" }));
         }
         self.apply();
     }
 
-    fn reload(&mut self, config: &conf_parse::Config) -> Result<(), DirectorError> {
+    async fn reload(&mut self, config: &conf_parse::Config) -> Result<(), DirectorError> {
         let (cfg, warnings) = compile(config);
         for w in &warnings {
             log::warn!("{w}");
         }
         log::info!("Reloading configuration");
         let old = std::mem::replace(&mut self.cfg, cfg);
+        // check_daemon.c reload_check_thread: every script is terminated (the FIFO readers
+        // too), the FIFOs are closed (the ones it created removed), then opened again with
+        // their scripts started anew, as at start.
+        self.fifos.terminate_readers();
+        self.fifos.close().await;
+        self.fifos = Fifos::open(&self.cfg.globals.fifos);
         self.health.sync(&self.cfg, Some(&old));
+        // ipwrapper.c init_services at a reload: new real servers and virtual servers are
+        // notified as at start.
+        self.init_notifies(Some(&old));
         self.update_suspension();
         if let Some(t) = &self.cfg.globals.timeouts {
             if old.globals.timeouts.as_ref() != Some(t) {
@@ -648,7 +755,7 @@ impl<K: Kernel> Director<K> {
         Ok(())
     }
 
-    fn reload_from_file(&mut self) -> Result<(), DirectorError> {
+    async fn reload_from_file(&mut self) -> Result<(), DirectorError> {
         let Some(path) = self.opts.config_path.clone() else {
             log::warn!("reload requested but no configuration file known");
             return Ok(());
@@ -667,26 +774,98 @@ impl<K: Kernel> Director<K> {
             );
             return Ok(());
         }
-        self.reload(&parsed.config)
+        self.reload(&parsed.config).await
     }
 
-    fn stop(&mut self) {
+    /// keepalived's `clear_services` (ipwrapper.c), unless `-I`: with `lvs_flush_on_stop` the
+    /// whole table is flushed, with `lvs_flush_on_stop VS` each of our virtual servers is
+    /// removed at once, else each real server then each virtual server. Under `omega` the
+    /// real servers removed one by one that were alive are notified down (script, FIFO,
+    /// "=> Shutting down <=" mail) and every virtual server too (quorum_down, FIFO, mail).
+    async fn stop(&mut self) {
         self.sched.shutdown();
-        if self.cfg.globals.flush_on_stop {
+        // check_daemon.c checker_terminate_phase1: every script process is terminated
+        // (SIGTERM) first, the FIFO readers included, then the services are cleared.
+        self.fifos.terminate_readers();
+        if self.opts.dont_release_ipvs {
+            log::info!("dont_release_ipvs: leaving IPVS entries in place");
+            self.fifos.close().await;
+            return;
+        }
+        let flush = self.cfg.globals.flush_on_stop;
+        if flush == conf_parse::FlushOnStop::Full {
             if let Err(e) = self.kernel.flush() {
                 log::error!("lvs_flush_on_stop: {e}");
             }
-            return;
         }
-        if self.opts.dont_release_ipvs {
-            log::info!("dont_release_ipvs: leaving IPVS entries in place");
-            return;
+        let vss: Vec<(VsId, bool, bool)> = self
+            .cfg
+            .virtual_servers
+            .iter()
+            .map(|v| (v.id.clone(), v.omega, v.smtp_alert))
+            .collect();
+        for (vs, omega, vs_mail) in vss {
+            if !omega {
+                continue;
+            }
+            if flush == conf_parse::FlushOnStop::No {
+                let alive: Vec<(RsId, bool)> = self
+                    .cfg
+                    .virtual_servers
+                    .iter()
+                    .filter(|v| v.id == vs)
+                    .flat_map(|v| v.real_servers.iter())
+                    .filter(|rs| self.health.alive(rs))
+                    .map(|rs| (rs.id.clone(), rs.smtp_alert))
+                    .collect();
+                for (rs, rs_mail) in alive {
+                    log::info!(
+                        "Shutting down service {} from VS {}",
+                        rs.keepalived_fmt(),
+                        vs.keepalived_fmt()
+                    );
+                    self.notify_rs(&rs, false);
+                    if let (true, Some(settings)) = (rs_mail, self.cfg.globals.smtp.clone()) {
+                        let alert = smtp_alert::Alert::real_server(
+                            &settings.router_id,
+                            &rs.keepalived_fmt(),
+                            &vs.keepalived_fmt(),
+                            false,
+                            "=> Shutting down <=",
+                        );
+                        let h = smtp_alert::spawn(settings, alert);
+                        self.track(h);
+                    }
+                }
+            }
+            self.notify_vs(&vs, false);
+            if let (true, Some(settings)) = (vs_mail, self.cfg.globals.smtp.clone()) {
+                let alert =
+                    smtp_alert::Alert::vs_shutdown(&settings.router_id, &vs.keepalived_fmt());
+                let h = smtp_alert::spawn(settings, alert);
+                self.track(h);
+            }
         }
-        let mut scope = self.managed.clone();
-        scope.extend(self.cfg.service_keys());
-        if let Err(e) = ipvs_nl::reconcile(&mut self.kernel, &[], &Scope::Managed(scope)) {
-            log::error!("releasing IPVS services: {e}");
+        if flush != conf_parse::FlushOnStop::Full {
+            let mut scope = self.managed.clone();
+            scope.extend(self.cfg.service_keys());
+            if let Err(e) = ipvs_nl::reconcile(&mut self.kernel, &[], &Scope::Managed(scope)) {
+                log::error!("releasing IPVS services: {e}");
+            }
         }
+        // keepalived runs the stop notify scripts with a 1 s limit (TIMER_HZ) and sends its
+        // mails before exiting: let ours finish, bounded.
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for h in std::mem::take(&mut self.pending) {
+            let _ = tokio::time::timeout_at(deadline, h).await;
+        }
+        self.fifos.close().await;
+    }
+
+    /// Keep a started script or mail (finished ones are dropped).
+    fn track(&mut self, h: tokio::task::JoinHandle<()>) {
+        self.pending.retain(|h| !h.is_finished());
+        self.pending.push(h);
     }
 
     async fn main_loop(&mut self) -> Result<(), DirectorError> {
@@ -760,7 +939,7 @@ impl<K: Kernel> Director<K> {
                 c = recv_control(&mut control) => match c {
                     Control::Shutdown => break,
                     Control::Reload(cfg) => {
-                        self.reload(&cfg)?;
+                        self.reload(&cfg).await?;
                         if let Some(b) = bfd.as_ref() {
                             let now = b.borrow().clone();
                             if self.on_bfd(&now) {
@@ -778,25 +957,28 @@ impl<K: Kernel> Director<K> {
                 }
                 _ = sig(&mut term) => break,
                 _ = sig(&mut int) => break,
-                _ = sig(&mut hup) => self.reload_from_file()?,
+                _ = sig(&mut hup) => self.reload_from_file().await?,
             }
         }
         log::info!("Stopping");
-        self.stop();
+        self.stop().await;
         Ok(())
     }
 }
 
+/// How long the stop waits for the notify scripts and mails it started (omega).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs a notify/quorum script in the background through the script runner (its user, script
 /// security, own process group; no time limit, as keepalived's `notify_exec`). A script refused
 /// by the runner is logged and not run.
-fn spawn_script(s: &NotifyScript) {
+fn spawn_script(s: &NotifyScript) -> tokio::task::JoinHandle<()> {
     let cmd = s.command.clone();
     let script = match s.prepare() {
         Ok(p) => p,
         Err(e) => {
             log::error!("script `{cmd}` not run: {e}");
-            return;
+            return tokio::spawn(async {});
         }
     };
     tokio::spawn(async move {
@@ -805,7 +987,7 @@ fn spawn_script(s: &NotifyScript) {
             script_runner::Outcome::Failed(e) => log::error!("script `{cmd}` could not start: {e}"),
             o => log::warn!("script `{cmd}` {o}"),
         }
-    });
+    })
 }
 
 fn fmt_key(k: &ServiceKey) -> String {

@@ -22,6 +22,7 @@
 //! VRRP worker drives it (bins/keepalived/src/syncd.rs), as keepalived's VRRP process does.
 
 pub mod director;
+mod fifo;
 mod mail;
 pub mod model;
 pub mod table;

@@ -208,6 +208,22 @@ pub struct VirtualServer {
     pub ha_suspend: bool,
     /// `smtp_alert` in force for this virtual server.
     pub smtp_alert: bool,
+    /// `omega`: at stop, the real servers' and the virtual server's down notifications are
+    /// sent (scripts, FIFO lines, mail), as keepalived's `clear_services` does.
+    pub omega: bool,
+}
+
+/// A notify FIFO of the checker process (`notify_fifo` or `lvs_notify_fifo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyFifo {
+    /// Its path.
+    pub path: String,
+    /// `""` for `notify_fifo`, `"lvs_"` for `lvs_notify_fifo` (keepalived's log wording).
+    pub kind: &'static str,
+    /// Owner `USER [GROUP]` given after the path (the FIFO is chowned when created).
+    pub owner: Option<(String, Option<String>)>,
+    /// `[lvs_]notify_fifo_script`: started with the FIFO's path as last argument.
+    pub script: Option<NotifyScript>,
 }
 
 /// Global LVS settings.
@@ -217,12 +233,17 @@ pub struct Globals {
     pub timeouts: Option<ipvs_nl::Timeouts>,
     /// `lvs_flush`: flush the whole IPVS table at start.
     pub flush: bool,
-    /// `lvs_flush_on_stop`: flush the whole table at stop.
-    pub flush_on_stop: bool,
+    /// `lvs_flush_on_stop [VS]`.
+    pub flush_on_stop: cp::FlushOnStop,
     /// `lvs_sync_daemon` (recorded; its VRRP-driven start/stop is not implemented).
     pub sync_daemon: Option<cp::LvsSyncDaemon>,
-    /// `lvs_notify_fifo` path.
-    pub notify_fifo: Option<String>,
+    /// `notify_fifo` then `lvs_notify_fifo`: every checker line goes to both (keepalived's
+    /// `notify_fifo_rs`/`notify_fifo_vs`).
+    pub fifos: Vec<NotifyFifo>,
+    /// `rs_init_notifies`: the real servers alive at start are notified UP.
+    pub rs_init_notifies: bool,
+    /// `no_checker_emails`: a checker's mail only when its real server's state changes.
+    pub no_checker_emails: bool,
     /// Where to send `smtp_alert` mail (`None` without `smtp_server` or `notification_email`).
     pub smtp: Option<std::sync::Arc<smtp_alert::Settings>>,
     /// The `SSL { }` block: SSL_GET's client certificate (None: keepalived's default context).
@@ -487,6 +508,57 @@ fn check_spec(
     })
 }
 
+/// SMTP_CHECK `host { }` blocks (check_smtp.c, WITH_HOST_ENTRIES, deprecated but read by
+/// keepalived 2.2.7): each host is a checker of its own with the SMTP_CHECK's settings and the
+/// host's connection (`connect_ip` default the real server's address, `connect_port` its port,
+/// `connect_timeout` the real/virtual server's). The SMTP_CHECK's own connection is checked
+/// too when it has any connection setting of its own or no host; otherwise the first host
+/// takes its place. (A checker-level `connect_timeout` equal to the inherited one cannot be
+/// told from none here; keepalived would then keep the SMTP_CHECK's own check too.)
+fn smtp_hosts(
+    vs: &cp::VirtualServer,
+    rs: &cp::RealServer,
+    c: &cp::Checker,
+    main: hc::scheduler::CheckSpec,
+) -> Vec<hc::scheduler::CheckSpec> {
+    let cp::CheckerKind::Smtp(s) = &c.kind else {
+        return vec![main];
+    };
+    if s.hosts.is_empty() {
+        return vec![main];
+    }
+    let inherited = rs
+        .connect_timeout
+        .or(vs.connect_timeout)
+        .unwrap_or(std::time::Duration::from_secs(5));
+    let co = &c.common;
+    let own = co.connect_ip.is_some()
+        || co.connect_port.is_some()
+        || co.bindto.is_some()
+        || co.bind_port.is_some()
+        || co.bind_if.is_some()
+        || co.fwmark.is_some()
+        || co.connect_timeout != inherited;
+    let mut out = Vec::new();
+    if own {
+        out.push(main.clone());
+    }
+    for h in &s.hosts {
+        let mut spec = main.clone();
+        spec.checker.conn = hc::ConnOpts {
+            connect_ip: h.connect_ip,
+            connect_port: h.connect_port,
+            bindto: h.bindto,
+            bind_port: h.bind_port,
+            bind_if: h.bind_if.clone(),
+            fwmark: h.fwmark,
+            connect_timeout: h.connect_timeout.unwrap_or(inherited),
+        };
+        out.push(spec);
+    }
+    out
+}
+
 /// Compile a parsed configuration. Returns the model and warnings (skipped items).
 pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
     let mut warnings = Vec::new();
@@ -501,11 +573,19 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
         flush: g.lvs_flush,
         flush_on_stop: g.lvs_flush_on_stop,
         sync_daemon: g.lvs_sync_daemon.clone(),
-        notify_fifo: g
-            .lvs_notify_fifo
-            .name
-            .clone()
-            .or_else(|| g.notify_fifo.name.clone()),
+        fifos: [(&g.notify_fifo, ""), (&g.lvs_notify_fifo, "lvs_")]
+            .into_iter()
+            .filter_map(|(f, kind)| {
+                Some(NotifyFifo {
+                    path: f.name.clone()?,
+                    kind,
+                    owner: f.user.clone(),
+                    script: f.script.as_ref().map(|s| notify_script(cfg, s)),
+                })
+            })
+            .collect(),
+        rs_init_notifies: g.rs_init_notifies,
+        no_checker_emails: g.no_checker_emails,
         smtp: smtp_alert::Settings::from_global(&mail, smtp_alert::local_name().as_deref())
             .map(std::sync::Arc::new),
         ssl: cfg.ssl.as_ref().map(|s| hc::tls::SslFiles {
@@ -660,7 +740,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                     continue;
                 }
                 match check_spec(cfg, vs, rs, target, c) {
-                    Ok(s) => checks.push(s),
+                    Ok(s) => checks.extend(smtp_hosts(vs, rs, c, s)),
                     Err(e) => warnings.push(format!(
                         "virtual_server {id} real_server {rid} {}: {e}; checker ignored",
                         c.kind.keyword()
@@ -699,6 +779,7 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             quorum_down: vs.quorum_down.as_ref().map(|s| notify_script(cfg, s)),
             ha_suspend: vs.ha_suspend,
             smtp_alert: vs_smtp,
+            omega: vs.omega,
         });
     }
     (

@@ -1012,3 +1012,85 @@ fn lab_vs_weight_warmup_zero_and_delay_before_retry_defaults() {
     assert!(has(&dir.dests(), 80, "10.0.0.11"));
     dir.stop();
 }
+
+// Proves SMTP_CHECK `host { }` (keepalived 2.2.7's deprecated but working host list): each
+// host is checked as a checker of its own, on its `connect_ip`/`connect_port`, with the
+// SMTP_CHECK's `helo_name`; the SMTP_CHECK without a connection of its own is not checked on
+// the real server itself (nothing listens on 10.0.0.11:25, yet the real server is up); a
+// host that stops answering takes the real server out, and back in when it answers again.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_smtp_check_host_blocks() {
+    let lab = Lab::new("smhost").unwrap();
+    let m = lab.host("m").unwrap();
+    m.add_addr("10.0.0.25/24").unwrap();
+    m.add_addr("10.0.0.26/24").unwrap();
+    let s1 = SmtpSink::start(&m, lab.dir(), "10.0.0.25", 2525).unwrap();
+    let s2dir = lab.dir().join("s2");
+    std::fs::create_dir_all(&s2dir).unwrap();
+    let s2 = SmtpSink::start(&m, &s2dir, "10.0.0.26", 2526).unwrap();
+    let r = lab.host("r").unwrap();
+    r.add_addr("10.0.0.11/24").unwrap();
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let conf = r#"
+virtual_server 10.0.0.100 25 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.0.0.11 25 {
+        SMTP_CHECK {
+            helo_name hosts.lab
+            retry 0
+            host {
+                connect_ip 10.0.0.25
+                connect_port 2525
+                connect_timeout 1
+            }
+            host {
+                connect_ip 10.0.0.26
+                connect_port 2526
+                connect_timeout 1
+            }
+        }
+    }
+}
+"#;
+    let dir = Director::start(&d, conf);
+    let helo = |s: &SmtpSink| {
+        s.sessions()
+            .iter()
+            .filter(|x| x.first().map(String::as_str) == Some("HELO hosts.lab"))
+            .count()
+    };
+    wait_until(Duration::from_secs(10), || helo(&s1) >= 2 && helo(&s2) >= 2).unwrap_or_else(|_| {
+        panic!(
+            "both hosts checked with helo_name:\n{}\n{}\nlog:\n{}",
+            s1.transcript(),
+            s2.transcript(),
+            dir.log_text()
+        )
+    });
+    assert!(has(&dir.dests(), 25, "10.0.0.11"), "{:?}", dir.dests());
+    assert_eq!(
+        dir.failures("10.0.0.11"),
+        0,
+        "no check on the real server itself:\n{}",
+        dir.log_text()
+    );
+    s2.proc.kill();
+    dir.wait(
+        "host 2 down: real server out",
+        Duration::from_secs(10),
+        |t| !has(t, 25, "10.0.0.11"),
+    );
+    let s2 = SmtpSink::start(&m, &s2dir, "10.0.0.26", 2526).unwrap();
+    dir.wait(
+        "host 2 back: real server in",
+        Duration::from_secs(10),
+        |t| has(t, 25, "10.0.0.11"),
+    );
+    assert!(helo(&s2) >= 1, "{}", s2.transcript());
+    dir.stop();
+}

@@ -494,5 +494,6 @@ virtual_server 10.0.0.100 80 {
     );
     let t = m.globals.timeouts.unwrap();
     assert_eq!((t.tcp, t.tcp_fin, t.udp), (7200, 120, 300));
-    assert!(m.globals.flush && m.globals.flush_on_stop);
+    assert!(m.globals.flush);
+    assert_eq!(m.globals.flush_on_stop, conf_parse::FlushOnStop::Full);
 }

@@ -304,7 +304,8 @@ impl Alert {
     }
 
     /// `[router_id] Virtualserver VS - UP|DOWN` with keepalived's quorum body
-    /// `=> Gained quorum Q+H=T <= W <=`.
+    /// `=> Gained quorum Q+H=T <= W <=` (ipwrapper.c do_vs_notifies: the threshold is
+    /// `Q+H` when gaining, `Q-H` when losing).
     pub fn quorum(
         router_id: &str,
         vs: &str,
@@ -313,16 +314,63 @@ impl Alert {
         hysteresis: u32,
         weight_sum: i64,
     ) -> Alert {
-        let threshold = i64::from(quorum) - i64::from(hysteresis);
+        let what = if up { "Gained quorum" } else { "Lost quorum" };
+        Alert::quorum_text(router_id, vs, up, what, quorum, hysteresis, weight_sum)
+    }
+
+    /// The quorum mail of a virtual server at start: `=> Starting with quorum up Q+H=T <= W <=`
+    /// (or `down`, with a sorry server), threshold `Q+H` (every virtual server starts without
+    /// quorum in keepalived, and gains it at start if its live weight reaches it).
+    pub fn quorum_at_start(
+        router_id: &str,
+        vs: &str,
+        up: bool,
+        quorum: u32,
+        hysteresis: u32,
+        weight_sum: i64,
+    ) -> Alert {
+        let what = if up {
+            "Starting with quorum up"
+        } else {
+            "Starting with quorum down"
+        };
+        let mut a = Alert::quorum_text(router_id, vs, true, what, quorum, hysteresis, weight_sum);
+        if !up {
+            a.subject = format!("[{router_id}] Virtualserver {vs} - DOWN");
+            a.subject = truncate(one_line(&a.subject), MAX_SUBJECT);
+        }
+        a
+    }
+
+    fn quorum_text(
+        router_id: &str,
+        vs: &str,
+        up: bool,
+        what: &str,
+        quorum: u32,
+        hysteresis: u32,
+        weight_sum: i64,
+    ) -> Alert {
+        let threshold = if up {
+            i64::from(quorum) + i64::from(hysteresis)
+        } else {
+            i64::from(quorum) - i64::from(hysteresis)
+        };
         Alert::new(
             format!(
                 "[{router_id}] Virtualserver {vs} - {}",
                 if up { "UP" } else { "DOWN" }
             ),
-            &format!(
-                "=> {} {quorum}+{hysteresis}={threshold} <= {weight_sum} <=",
-                if up { "Gained quorum" } else { "Lost quorum" }
-            ),
+            &format!("=> {what} {quorum}+{hysteresis}={threshold} <= {weight_sum} <="),
+        )
+    }
+
+    /// `[router_id] Virtualserver VS - DOWN` with `=> Shutting down <=`: the mail of an
+    /// `omega` virtual server at stop (ipwrapper.c do_vs_notifies, stopping).
+    pub fn vs_shutdown(router_id: &str, vs: &str) -> Alert {
+        Alert::new(
+            format!("[{router_id}] Virtualserver {vs} - DOWN"),
+            "=> Shutting down <=",
         )
     }
 

@@ -187,7 +187,21 @@ impl Builder {
                 }
                 "lvs_sync_daemon" => g.lvs_sync_daemon = self.lvs_sync_daemon(st),
                 "lvs_flush" => g.lvs_flush = true,
-                "lvs_flush_on_stop" | "lvs_flush_onstop" => g.lvs_flush_on_stop = true,
+                "lvs_flush_on_stop" | "lvs_flush_onstop" => {
+                    // global_parser.c lvs_flush_on_stop_handler: no word (full) or "VS".
+                    match st.args.first().map(String::as_str) {
+                        None => g.lvs_flush_on_stop = FlushOnStop::Full,
+                        Some("VS") => g.lvs_flush_on_stop = FlushOnStop::Vs,
+                        Some(o) => {
+                            let o = o.to_string();
+                            self.invalid(
+                                st,
+                                format!("Unknown lvs_flush_on_stop type {o}"),
+                                Some("the only type is VS"),
+                            )
+                        }
+                    }
+                }
                 "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(st),
                 "default_interface" => g.default_interface = self.string(st),
                 "dynamic_interfaces" => {

@@ -14,6 +14,9 @@ const NO_SCHED: &str =
     "process scheduling (nice, realtime priority, CPU affinity, RLIMIT_RTTIME, mlockall) is not set yet";
 const NO_PROC_NAME: &str = "process names are not set yet (the processes keep their own names)";
 const NO_NL_BUFS: &str = "netlink socket receive buffer sizes are not set yet (kernel defaults)";
+/// The VM test comparing the checker's FIFO lines, omega and lvs_flush_on_stop VS with the
+/// reference.
+const VM_NOTIFY: &str = "vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference";
 const NO_RELOAD_OPT: &str =
     "keepalived's reload options are not implemented yet (SIGHUP reloads as without it)";
 
@@ -35,14 +38,17 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("smtp_helo_name").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
     s("smtp_connect_timeout").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     v("notification_email").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
-    s("smtp_alert").todo(UNTESTED),
+    s("smtp_alert").imp(&[
+        "lab_global_smtp_alert_same_as_reference",
+        "lab_global_smtp_alert_checker",
+    ]),
     s("startup_script").todo("the start-up script is not run yet"),
     s("startup_script_timeout").todo("the start-up script is not run yet"),
     s("shutdown_script").todo("the shutdown script is not run yet"),
     s("shutdown_script_timeout").todo("the shutdown script is not run yet"),
     s("max_auto_priority").todo(NO_SCHED),
     s("min_auto_priority_delay").todo(NO_SCHED),
-    s("smtp_alert_vrrp").todo(UNTESTED),
+    s("smtp_alert_vrrp").imp(&["lab_global_smtp_alert_same_as_reference"]),
     s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
     s("dynamic_interfaces").imp(&[
@@ -60,11 +66,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .todo("not read at run time yet (IGMP on VMAC base interfaces is left as is)"),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
     s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
-    s("lvs_flush_on_stop").todo(
-        "the bare keyword flushes the whole table at stop (vm_keywords_flags_persistence_groups_\
-         sorry_same_as_reference), but `lvs_flush_on_stop VS` does too where keepalived \
-         removes only its own virtual servers",
-    ),
+    s("lvs_flush_on_stop").imp(&[
+        "vm_keywords_flags_persistence_groups_sorry_same_as_reference",
+        VM_NOTIFY,
+    ]),
     alias("lvs_flush_onstop", "lvs_flush_on_stop"),
     s("lvs_sync_daemon").imp(&["vm_wired_lvs_sync_daemon_follows_vrrp"]),
     s("vrrp_mcast_group4").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
@@ -115,20 +120,21 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_cpu_affinity").todo(NO_SCHED),
     s("vrrp_rlimit_rttime").todo(NO_SCHED),
     alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime"),
-    s("notify_fifo").imp(&["lab_notify_scripts_and_fifo", "lab_sync_group_notify"]),
-    s("notify_fifo_script").todo("FIFO reader scripts are not started yet"),
+    s("notify_fifo").imp(&[
+        "lab_notify_scripts_and_fifo",
+        "lab_sync_group_notify",
+        VM_NOTIFY,
+    ]),
+    s("notify_fifo_script").todo(
+        "started by the checker process (as lvs_notify_fifo_script), not yet by the VRRP process",
+    ),
     s("vrrp_notify_fifo").imp(&["lab_vrrp_notify_fifo_same_as_reference"]),
     s("vrrp_notify_fifo_script").todo("FIFO reader scripts are not started yet"),
     s("vrrp_notify_priority_changes").todo("priority changes are not written to the FIFO yet"),
     s("fifo_write_vrrp_states_on_reload")
         .todo("VRRP states are not written to the FIFO again at reload yet"),
-    s("lvs_notify_fifo").todo(
-        "written at run time, but its lines are not keepalived's (`RS 10.0.0.2:80 10.0.0.1:80/TCP \
-         DOWN` for `RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN`, `VS 10.0.0.1:80/TCP UP` for \
-         `VS [10.0.0.1]:tcp:80 UP`), the FIFO is not created when missing, and with \
-         notify_fifo also set only lvs_notify_fifo is written",
-    ),
-    s("lvs_notify_fifo_script").todo("FIFO reader scripts are not started yet"),
+    s("lvs_notify_fifo").imp(&[VM_NOTIFY]),
+    s("lvs_notify_fifo_script").imp(&[VM_NOTIFY]),
     s("checker_priority").todo(NO_SCHED),
     s("checker_no_swap").todo(NO_SCHED),
     s("checker_rt_priority").todo(NO_SCHED),
@@ -163,8 +169,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("lvs_netlink_cmd_rcv_bufs_force").todo(NO_NL_BUFS),
     s("lvs_netlink_monitor_rcv_bufs").todo(NO_NL_BUFS),
     s("lvs_netlink_monitor_rcv_bufs_force").todo(NO_NL_BUFS),
-    s("rs_init_notifies").todo("no notifications for the initial real server states yet"),
-    s("no_checker_emails").todo("not read at run time yet (checker mails are sent as without it)"),
+    s("rs_init_notifies").imp(&[VM_NOTIFY, "vm_notify_fifo_at_reload_same_as_reference"]),
+    s("no_checker_emails").imp(&["lab_no_checker_emails"]),
     s("vrrp_rx_bufs_policy").imp(&["lab_rx_bufs_same_as_reference"]),
     s("vrrp_rx_bufs_multiplier").imp(&["lab_rx_bufs_same_as_reference"]),
     s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),

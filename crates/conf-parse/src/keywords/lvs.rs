@@ -78,7 +78,11 @@ static HTTP_GET: &[Kw] = checker_common!(
     s("virtualhost").imp(VHOST_TESTS),
     s("http_protocol").imp(&["lab_http_check"]),
     s("enable_sni").imp(LAB_MAIL),
-    s("fast_recovery").todo("typed but ignored at run time"),
+    s("fast_recovery").todo(
+        "not read: our HTTP_GET/SSL_GET checks every url in each round, where keepalived \
+         checks one url per delay_loop and fast_recovery makes it check the remaining urls at \
+         once while the real server is down (ours always recovers as fast as with it)",
+    ),
     b("url", URL).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
 );
 static TCP_CHECK: &[Kw] = checker_common!(CONNECT_PORT;);
@@ -89,7 +93,7 @@ static SMTP_HOST: &[Kw] = checker_common!(CONNECT_PORT;);
 static SMTP_CHECK: &[Kw] = checker_common!(
     CONNECT_PORT;
     s("helo_name").imp(LAB_MAIL),
-    b("host", SMTP_HOST).todo("not typed yet: the check talks to the real server (or connect_ip) only"),
+    b("host", SMTP_HOST).imp(&["lab_smtp_check_host_blocks"]),
 );
 static DNS_CHECK: &[Kw] = checker_common!(
     CONNECT_PORT;
@@ -216,7 +220,7 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("virtualhost").imp(VHOST_TESTS),
     s("snmp_name").todo("no SNMP subsystem"),
     s("alpha").imp(LAB_KW),
-    s("omega").todo("typed but ignored at run time: no quorum script runs at start and stop"),
+    s("omega").imp(&["vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference"]),
     s("quorum_up").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
     s("quorum_down").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
     s("quorum").imp(&["lab_checker_smtp_alert"]),
