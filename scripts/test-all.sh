@@ -27,7 +27,11 @@ DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 kee
     # build dependencies of the upstream keepalived 2.4.3 reference peer (scripts/build-reference.sh)
     build-essential autoconf automake libtool pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
     libnl-route-3-dev libnftnl-dev libmnl-dev
-    chromium prometheus systemd dpkg-dev)
+    chromium prometheus systemd dpkg-dev
+    # the D-Bus lab tests (lab_dbus): dbus-daemon, dbus-send, dbus-monitor; busctl is in systemd
+    dbus dbus-bin dbus-daemon util-linux
+    # the SNMP lab tests (lab_snmp): net-snmp's master agent and manager tools
+    snmpd snmp snmptrapd)
 # shellcheck source=scripts/lib/install.sh
 . "$ROOT/scripts/lib/install.sh"
 KRS_INSTALL_WHO=test-all
@@ -61,7 +65,8 @@ stage_install() {
     krs_install_cargo cargo-fuzz cargo-fuzz
     krs_install_cargo cargo-deb cargo-deb
     # Tools the lab and VM stages rely on: say what is missing and how to get it.
-    for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft; do
+    for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft \
+        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk snmptrapd; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
             || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
     done

@@ -11,25 +11,32 @@
 # starts WARMUP seconds after the start (default 12: the steady state; WARMUP=3 includes the
 # transition to master and its GARP bursts).
 #
+# With OLD=PATH a fourth kind runs too: another build of ours (e.g. an earlier commit, built
+# with the same release profile) on the same configuration as "ours", for a same-run comparison.
+#
 # Prints, per daemon and per kind (mean, min, max over the copies), for all processes of a
 # daemon: RSS and PSS (kB, /proc/PID/smaps_rollup) at the end, and the CPU used over the window
 # as exact on-CPU milliseconds per minute of the live threads (schedstat).
 #
-#   sudo [WARMUP=S] [COPIES=N] bins/keepalived/scripts/idle-footprint.sh [SECONDS] [OUR_BINARY]
+#   sudo [WARMUP=S] [COPIES=N] [OLD=PATH] bins/keepalived/scripts/idle-footprint.sh [SECONDS] [OUR_BINARY]
 set -euo pipefail
 SECS=${1:-60}
 OURS=${2:-$(cd "$(dirname "$0")/../../.." && pwd)/target/release/keepalived}
 REF=/usr/sbin/keepalived
 WARMUP=${WARMUP:-12}
 COPIES=${COPIES:-3}
+OLD=${OLD:-}
 [ -x "$OURS" ] || { echo "build first: cargo build --release -p keepalived ($OURS)"; exit 2; }
 [ -x "$REF" ] || { echo "reference keepalived not installed"; exit 2; }
+[ -z "$OLD" ] || [ -x "$OLD" ] || { echo "OLD=$OLD is not an executable"; exit 2; }
 TMP=$(mktemp -d /tmp/krs-footprint.XXXXXX)
 KINDS=(ours nolease ref)
+[ -z "$OLD" ] || KINDS+=(old)
+NK=${#KINDS[@]}
 DAEMONS=()
 for ((c = 0; c < COPIES; c++)); do
-    for ((k = 0; k < 3; k++)); do
-        DAEMONS+=("${KINDS[$(((k + c) % 3))]}-$c")
+    for ((k = 0; k < NK; k++)); do
+        DAEMONS+=("${KINDS[$(((k + c) % NK))]}-$c")
     done
 done
 ns_of() { echo "krs-fp$$-$1"; }
@@ -70,6 +77,7 @@ for d in "${DAEMONS[@]}"; do
         ours-*) cp "$OURS" "$TMP/$d/keepalived"; conf=$TMP/k.conf ;;
         nolease-*) cp "$OURS" "$TMP/$d/keepalived"; conf=$TMP/nolease.conf ;;
         ref-*) cp "$REF" "$TMP/$d/keepalived"; conf=$TMP/k.conf ;;
+        old-*) cp "$OLD" "$TMP/$d/keepalived"; conf=$TMP/k.conf ;;
     esac
     TMPDIR="$TMP/$d" ip netns exec "$(ns_of "$d")" "$TMP/$d/keepalived" -n -G -f "$conf" \
         -p "$TMP/$d/k.pid" -r "$TMP/$d/v.pid" -c "$TMP/$d/c.pid" >/dev/null 2>&1 &
@@ -102,7 +110,7 @@ for d in "${DAEMONS[@]}"; do P[$d]=$(pids "$d"); N0[$d]=$(oncpu ${P[$d]}); done
 sleep "$SECS"
 declare -A N1
 for d in "${DAEMONS[@]}"; do N1[$d]=$(oncpu ${P[$d]}); done
-label() { case $1 in ours) echo ours ;; nolease) echo "ours (lease off)" ;; ref) echo reference ;; esac; }
+label() { case $1 in ours) echo ours ;; nolease) echo "ours (lease off)" ;; ref) echo reference ;; old) echo "ours (OLD build)" ;; esac; }
 printf 'idle footprint over %ss after %ss (1 vrrp_instance; %s daemons of each kind, all processes of each)\n' \
     "$SECS" "$WARMUP" "$COPIES"
 printf '%-20s %5s %6s %9s %9s %14s\n' daemon start procs RSS_kB PSS_kB on_CPU_ms/min

@@ -10,9 +10,9 @@
 //!   Refusals are counted per reason, never fatal.
 //! * **Send**: per session, a socket bound to `source_ip` (or any address) and a random port in
 //!   49152–65535 (RFC 5881 §4), TTL/hop limit `ttl` (255 for IPv4, 64 for IPv6 by default, as
-//!   keepalived), to the neighbor's port 3784 — keepalived 2.2.7 has no multihop keyword and
-//!   uses 3784 for every session; a session whose peer speaks to our 4784 socket is answered
-//!   on 4784.
+//!   keepalived), to the neighbor's port 3784, or 4784 with `multihop` (keepalived 2.4, RFC
+//!   5883). A packet with Your Discriminator zero finds its session only on the socket of the
+//!   session's kind (keepalived's `find_bfd_by_addr`).
 //! * **Discriminators**: random, nonzero, unique; a new one when an Up session goes Down
 //!   (keepalived's `set_local_discriminator`).
 //! * **Events**: a session entering Up, or leaving Up other than because the peer went
@@ -63,6 +63,8 @@ pub struct SessionSpec {
     pub ttl: u8,
     /// `max_hops` (0: single hop).
     pub max_hops: u8,
+    /// `multihop`: control packets to and from UDP 4784.
+    pub multihop: bool,
     /// Desired Min TX (µs).
     pub min_tx: u32,
     /// Required Min RX (µs).
@@ -94,6 +96,7 @@ impl SessionSpec {
             source: b.source_ip.filter(|s| s.is_ipv4() == neighbor.is_ipv4()),
             ttl,
             max_hops: u8::try_from(b.max_hops.clamp(0, i16::from(ttl))).unwrap_or(0),
+            multihop: b.multihop,
             min_tx: us(b.min_tx),
             min_rx: us(b.min_rx),
             idle_tx: us(b.idle_tx),
@@ -106,7 +109,7 @@ impl SessionSpec {
     }
 
     /// What only a restart can change (the socket and the session's identity).
-    fn identity(&self) -> (IpAddr, Option<IpAddr>, u8, u8, bool, u32) {
+    fn identity(&self) -> (IpAddr, Option<IpAddr>, u8, u8, bool, u32, bool) {
         (
             self.neighbor,
             self.source,
@@ -114,7 +117,17 @@ impl SessionSpec {
             self.max_hops,
             self.passive,
             self.idle_tx,
+            self.multihop,
         )
+    }
+
+    /// The neighbor's control port.
+    fn peer_port(&self) -> u16 {
+        if self.multihop {
+            bfd_proto::wire::PORT_MULTIHOP
+        } else {
+            bfd_proto::wire::PORT_SINGLE_HOP
+        }
     }
 
     fn session_config(&self, discr: u32, seed: u64) -> SessionConfig {
@@ -201,6 +214,12 @@ struct Sess {
 /// Receive sockets: (socket, multihop?).
 struct RxSocks(Vec<(Socket, bool)>);
 
+/// Receive buffer asked for on the listening sockets (bytes).
+const RX_BUFFER: usize = 4 << 20;
+
+/// Datagrams read from one socket per wake-up, at most (then timers run, then the rest).
+const RX_BATCH: usize = 4096;
+
 fn rx_socket(v6: bool, port: u16) -> Result<Socket, BfdError> {
     let what = format!("UDP {} port {port}", if v6 { "IPv6" } else { "IPv4" });
     let s = Socket::new(
@@ -230,6 +249,13 @@ fn rx_socket(v6: bool, port: u16) -> Result<Socket, BfdError> {
     } else {
         (Ipv4Addr::UNSPECIFIED, port).into()
     };
+    // Room for a burst: at 10 ms and hundreds of sessions, a thread delayed by a few tens of
+    // ms finds thousands of packets queued (each costs far more than its 24 bytes of buffer);
+    // an overflow would drop them and the sessions would time out. Best effort: FORCE needs
+    // CAP_NET_ADMIN, plain SO_RCVBUF is capped by net.core.rmem_max.
+    if setsockopt(&fd, sockopt::RcvBufForce, &RX_BUFFER).is_err() {
+        let _ = setsockopt(&fd, sockopt::RcvBuf, &RX_BUFFER);
+    }
     s.bind(&addr.into())
         .map_err(sock_err(format!("bind {what}")))?;
     s.set_nonblocking(true)
@@ -387,11 +413,12 @@ impl Runtime {
             spec.name,
             spec.neighbor
         );
+        let peer_port = spec.peer_port();
         self.sessions.push(Sess {
             spec,
             s,
             tx,
-            peer_port: bfd_proto::wire::PORT_SINGLE_HOP,
+            peer_port,
             reported_up: false,
         });
         // A new session transmits at once (unless passive).
@@ -492,10 +519,12 @@ impl Runtime {
         self.rx.0.iter().map(|(s, _)| s.as_fd()).collect()
     }
 
-    /// Read what is queued on receive socket `k` (at most 64 datagrams).
+    /// Read what is queued on receive socket `k` (at most [`RX_BATCH`] datagrams): every packet
+    /// that arrived while the thread was away is seen before the timers run, so a late wake-up
+    /// does not expire sessions whose packets are waiting.
     pub fn on_readable(&mut self, k: usize) {
         let mut buf = [0u8; 128];
-        for _ in 0..64 {
+        for _ in 0..RX_BATCH {
             let Some((sock, multihop)) = self.rx.0.get(k) else {
                 return;
             };
@@ -534,6 +563,7 @@ impl Runtime {
         } else {
             self.sessions.iter().position(|s| {
                 s.spec.neighbor == src
+                    && s.spec.multihop == multihop
                     && match (s.spec.source, got.dst) {
                         (Some(a), Some(d)) => a == canonical(d),
                         _ => true,
@@ -544,9 +574,6 @@ impl Runtime {
             self.global_rx.no_session += 1;
             return;
         };
-        if multihop {
-            self.sessions[i].peer_port = bfd_proto::wire::PORT_MULTIHOP;
-        }
         let a = self.sessions[i].s.handle(
             now,
             Input::Packet {

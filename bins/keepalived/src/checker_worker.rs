@@ -46,6 +46,21 @@ pub struct Observed {
     pub detail: BTreeMap<(String, String), (String, f64)>,
     /// Recent events.
     pub events: Vec<EventInfo>,
+    /// Per real server: every check's tally and the last one.
+    pub checks: BTreeMap<(String, String), CheckTally>,
+}
+
+/// The checks of one real server, as the director reported each of them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CheckTally {
+    /// Checks passed.
+    pub ok: u64,
+    /// Checks failed.
+    pub failed: u64,
+    /// The last check passed.
+    pub last_ok: bool,
+    /// Its duration, seconds.
+    pub last_seconds: f64,
 }
 
 /// The configured virtual servers and real servers (for the status page: every real server
@@ -78,16 +93,6 @@ pub fn layout(cfg: &conf_parse::Config) -> Layout {
             )
         })
         .collect()
-}
-
-/// The IPVS table of this namespace, when there is one (best effort: none without IPVS).
-fn ipvs_table() -> Vec<(ServiceInfo, Vec<DestinationInfo>)> {
-    if std::env::var_os("KEEPALIVED_RS_TEST_IPVS").is_some_and(|v| v == "memory") {
-        return Vec::new();
-    }
-    ipvs_nl::Handle::new()
-        .and_then(|mut h| h.table())
-        .unwrap_or_default()
 }
 
 impl Observed {
@@ -138,6 +143,29 @@ impl Observed {
                 let key = (rs.vs.to_string(), rs.to_string());
                 *self.failures.entry(key.clone()).or_insert(0) += 1;
                 self.detail.entry(key).or_default().0 = reason.clone();
+            }
+            DirectorEvent::Checked {
+                rs,
+                ok,
+                latency,
+                reason,
+                alive,
+            } => {
+                let key = (rs.vs.to_string(), rs.to_string());
+                // The first result of a real server whose state never changed: its state is
+                // the director's initial one.
+                self.real_servers.entry(key.clone()).or_insert(*alive);
+                let t = self.checks.entry(key.clone()).or_default();
+                if *ok {
+                    t.ok += 1;
+                } else {
+                    t.failed += 1;
+                }
+                t.last_ok = *ok;
+                t.last_seconds = latency.as_secs_f64();
+                if let Some(r) = reason {
+                    self.detail.entry(key).or_default().0 = r.clone();
+                }
             }
             DirectorEvent::Loaded {
                 virtual_servers,
@@ -220,6 +248,8 @@ impl Observed {
                     connections: d.stats.conns,
                     bytes_in: d.stats.inbytes,
                     bytes_out: d.stats.outbytes,
+                    packets_in: d.stats.inpkts,
+                    packets_out: d.stats.outpkts,
                 });
             }
         }
@@ -238,11 +268,24 @@ impl Observed {
                     real_server: rs.clone(),
                     up: *up,
                     checked: true,
-                    last_check: match self.detail.get(&(vs.clone(), rs.clone())) {
-                        Some((r, _)) if !r.is_empty() => "failed".into(),
+                    last_check: match (
+                        self.checks.get(&(vs.clone(), rs.clone())),
+                        self.detail.get(&(vs.clone(), rs.clone())),
+                    ) {
+                        (Some(t), _) if t.last_ok => "ok".into(),
+                        (Some(_), _) => "failed".into(),
+                        (None, Some((r, _))) if !r.is_empty() => "failed".into(),
                         _ if *up => "ok".into(),
                         _ => "failed".into(),
                     },
+                    checks: self
+                        .checks
+                        .get(&(vs.clone(), rs.clone()))
+                        .map_or(0, |t| t.ok + t.failed),
+                    last_check_seconds: self
+                        .checks
+                        .get(&(vs.clone(), rs.clone()))
+                        .map_or(0.0, |t| t.last_seconds),
                     reason: self
                         .detail
                         .get(&(vs.clone(), rs.clone()))
@@ -254,9 +297,10 @@ impl Observed {
                         .map(|d| d.1)
                         .unwrap_or_default(),
                     check_failures: self
-                        .failures
+                        .checks
                         .get(&(vs.clone(), rs.clone()))
-                        .copied()
+                        .map(|t| t.failed)
+                        .or_else(|| self.failures.get(&(vs.clone(), rs.clone())).copied())
                         .unwrap_or(0),
                     ..Default::default()
                 })
@@ -337,15 +381,11 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     };
     let config = ctx.config.config().clone();
     let mut lay = layout(&config);
+    let ipvs = ctx.ipvs.clone();
     let spawned = std::thread::Builder::new()
         .name("lvs-director".into())
         .spawn(move || {
-            // Test hook (the daemon-shell tests on hosts without IPVS): an in-memory IPVS table.
-            let r = if std::env::var_os("KEEPALIVED_RS_TEST_IPVS").is_some_and(|v| v == "memory") {
-                lvs_director::run_with(config, opts, lvs_director::SharedMemory::default())
-            } else {
-                lvs_director::run(config, opts)
-            };
+            let r = ipvs.run_director(config, opts);
             let _ = done_tx.send(r);
         });
     if let Err(e) = spawned {
@@ -398,12 +438,17 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                 Some(WorkerEvent::ClearStats) => {
                     let mut o = lock(&observed);
                     o.failures.clear();
+                    for t in o.checks.values_mut() {
+                        t.ok = 0;
+                        t.failed = 0;
+                    }
                     o.reconciles = 0;
                     o.ops_applied = 0;
                     o.ops_failed = 0;
                 }
                 Some(WorkerEvent::Metrics { reply }) => {
-                    let table = tokio::task::spawn_blocking(ipvs_table).await.unwrap_or_default();
+                    let ipvs = ctx.ipvs.clone();
+                    let table = tokio::task::spawn_blocking(move || ipvs.table()).await.unwrap_or_default();
                     let _ = reply.send(lock(&observed).status(&lay, &table));
                 }
             }

@@ -15,7 +15,7 @@ use crate::exit;
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/keepalived/keepalived.conf";
 
 /// Every option keepalived 2.2.7 (Debian build) accepts, plus our own extensions
-/// (`--metrics-listen`) and hidden internal flags (worker re-exec, test hooks).
+/// (`--metrics-listen`) and hidden internal flags (worker re-exec).
 #[derive(Parser, Debug, Clone, Default)]
 #[command(
     name = "keepalived",
@@ -94,7 +94,7 @@ pub struct Cli {
     /// -b, --bfd_pid=FILE: the BFD worker's pidfile.
     #[arg(short = 'b', long = "bfd_pid", value_parser = NonEmptyStringValueParser::new())]
     pub bfd_pid: Option<String>,
-    /// -x, --snmp: accepted for compatibility (no SNMP subsystem here).
+    /// -x, --snmp: accepted for compatibility (SNMP is enabled by `global_defs` keywords).
     #[arg(short = 'x', long = "snmp")]
     pub snmp: bool,
     /// -A, --snmp-agent-socket=FILE: accepted for compatibility.
@@ -134,18 +134,36 @@ pub struct Cli {
     /// 127.0.0.1). Overrides global_defs `metrics_listen`.
     #[arg(long = "metrics-listen", value_name = "ADDR", value_parser = NonEmptyStringValueParser::new())]
     pub metrics_listen: Option<String>,
+    /// keepalived-rs: judge the configuration as keepalived LEVEL would (2.2.7 or 2.4.3): a
+    /// keyword introduced after LEVEL is an unknown keyword, reported as that release reports
+    /// one. Default: the union (every keyword of every release known).
+    #[arg(long = "compat", value_name = "LEVEL", value_parser = parse_compat)]
+    pub compat: Option<conf_parse::keywords::Release>,
+    /// keepalived-rs: print the running daemon's live state (VRRP instances, virtual and real
+    /// servers, recent events) read from its metrics listener (ADDR, else `--metrics-listen`,
+    /// else the configuration's `metrics_listen`), then exit.
+    #[arg(long = "status", value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub status: Option<String>,
     /// Internal: run as the `vrrp` or `checker` worker (the parent re-executes itself).
     #[arg(long = "worker", hide = true)]
     pub worker: Option<String>,
     /// Internal: we are the detached daemon copy (no second fork).
     #[arg(long = "daemonized", hide = true)]
     pub daemonized: bool,
-    /// Test hook: `KIND:MS:CODE` makes that worker exit with CODE MS milliseconds after start.
-    #[arg(long = "test-worker-exit", hide = true)]
-    pub test_worker_exit: Option<String>,
     /// Non-option words (keepalived prints them as unexpected and carries on).
     #[arg(hide = true)]
     pub rest: Vec<String>,
+}
+
+/// `--compat LEVEL`.
+fn parse_compat(s: &str) -> Result<conf_parse::keywords::Release, String> {
+    conf_parse::keywords::Release::parse_level(s).ok_or_else(|| {
+        let levels: Vec<String> = conf_parse::keywords::Release::LEVELS
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        format!("'{s}' is not a compatibility level ({})", levels.join(", "))
+    })
 }
 
 /// What the command line asks for.
@@ -428,11 +446,14 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     let mut out = Vec::new();
     if cli.snmp {
         out.push(
-            "-x/--snmp is accepted, not supported yet: no SNMP subsystem (see --metrics-listen)",
+            "-x/--snmp is accepted, not supported yet: SNMP is enabled by global_defs keywords \
+             only (enable_snmp_rfcv2 serves VRRP-MIB)",
         );
     }
     if cli.snmp_agent_socket.is_some() {
-        out.push("-A/--snmp-agent-socket is accepted, not supported yet: no SNMP subsystem");
+        out.push(
+            "-A/--snmp-agent-socket is accepted, not supported yet: set global_defs snmp_socket",
+        );
     }
     if cli.release_vips {
         out.push("-X/--release-vips is accepted, not supported yet: VIPs are not dropped on a transition from a signal");
@@ -494,6 +515,12 @@ pub fn usage(prog: &str) -> String {
                                 stderr by default
       --metrics-listen=ADDR    keepalived-rs: serve Prometheus /metrics and /status on ADDR
                                 (a bare PORT binds 127.0.0.1)
+      --compat=LEVEL           keepalived-rs: judge the configuration as keepalived LEVEL
+                                (2.2.7 or 2.4.3) would: newer keywords are unknown
+                                (default: the keywords of every release are known)
+      --status[=ADDR]          keepalived-rs: show the running daemon's VRRP instances,
+                                virtual/real servers and recent events (read from its
+                                metrics listener: ADDR, --metrics-listen or metrics_listen)
   -v, --version                Display the version number
   -h, --help                   Display this help message
 "

@@ -40,8 +40,15 @@ pub enum LoadError {
 }
 
 /// Options taken from the command line.
-pub fn parse_options(config_id: Option<&str>, all_config: bool) -> ParseOptions {
-    let mut o = ParseOptions::default();
+pub fn parse_options(
+    config_id: Option<&str>,
+    all_config: bool,
+    compat: Option<conf_parse::keywords::Release>,
+) -> ParseOptions {
+    let mut o = ParseOptions {
+        compat,
+        ..ParseOptions::default()
+    };
     if let Some(id) = config_id {
         o.config_id = Some(id.to_string());
     }

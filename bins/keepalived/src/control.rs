@@ -30,7 +30,7 @@ impl std::fmt::Display for HeldVip {
 
 impl std::str::FromStr for HeldVip {
     type Err = String;
-    /// `IFNAME:ADDR/PLEN` (test hook syntax).
+    /// `IFNAME:ADDR/PLEN` (the syntax of the test fakes' `--fake-held-vips`).
     fn from_str(s: &str) -> Result<Self, String> {
         let (ifname, rest) = s.split_once(':').ok_or_else(|| format!("bad vip {s}"))?;
         let (a, p) = rest.split_once('/').ok_or_else(|| format!("bad vip {s}"))?;

@@ -11,8 +11,8 @@
 //! respawning.
 //!
 //! # Seams for the subsystem authors
-//! * **Worker mains**: replace the placeholders [`worker::vrrp_worker_main`] and
-//!   [`worker::checker_worker_main`] (signature [`worker::WorkerMain`]:
+//! * **Worker mains**: [`worker::vrrp_worker_main`], [`worker::checker_worker_main`] and
+//!   [`worker::bfd_worker_main`] (signature [`worker::WorkerMain`]:
 //!   `fn(WorkerContext) -> Pin<Box<dyn Future<Output = i32> + Send>>`). A main receives
 //!   [`worker::WorkerEvent`]s (Reload with the new checked config, DumpData/DumpStats/DumpJson
 //!   answered with text/JSON that the shell writes to keepalived's file names, ClearStats,
@@ -29,6 +29,9 @@
 //!   { metrics_listen ADDR }` is set.
 //! * **Logging**: the `info!`/`error!`/`alert!`/`warning!`/`detail!` macros ([`log`]), already
 //!   set up per process (syslog ident `Keepalived_vrrp` / `Keepalived_healthcheckers`).
+//! * **Tests** replace parts of the process through [`seams::Seams`] (which main a worker runs,
+//!   how the program runs itself again, the IPVS the checker drives): [`real_main`] is
+//!   [`real_main_with`] and [`seams::Real`].
 //! * Signals reach the worker shell directly too (`kill -USR1 <vrrp pid>` works), so a main
 //!   never installs signal handlers itself. Scripts a worker spawns must get `Stdio::null()` for
 //!   stdin (the worker's stdin is its control channel).
@@ -39,6 +42,7 @@ pub mod checker_worker;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod dbus;
 pub mod dump;
 pub mod exit;
 pub mod genhash;
@@ -47,7 +51,10 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod pidfile;
+pub mod seams;
 pub mod signals;
+pub mod snmp;
+pub mod status_cli;
 pub mod supervisor;
 pub mod syncd;
 pub mod vip;
@@ -57,11 +64,13 @@ pub mod worker;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use crate::cli::Cli;
 use crate::config::{LoadError, Loaded};
 use crate::log::LogSettings;
 use crate::pidfile::{PidFile, PidPaths};
+use crate::seams::Seams;
 use crate::worker::WorkerKind;
 
 /// Logging for this process: ident, -S, -G, -l (with -n), -g FILE made per process
@@ -153,6 +162,11 @@ fn genhash_dispatch(args: &[OsString]) -> Option<i32> {
 
 /// Everything `main` does; returns the exit status.
 pub fn real_main(args: Vec<OsString>) -> i32 {
+    real_main_with(args, Arc::new(seams::Real))
+}
+
+/// [`real_main`] with the given [`Seams`] (a test binary's fakes).
+pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     // Every message, including those before `-l`/`-S` are read, goes through the `log` facade.
     log::install();
     if let Some(code) = genhash_dispatch(&args) {
@@ -164,7 +178,7 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     };
     if let Some(w) = cli.worker.as_deref() {
         return match WorkerKind::from_name(w) {
-            Some(kind) => worker::run(&cli, kind),
+            Some(kind) => worker::run(&cli, kind, seams),
             None => {
                 eprintln!("Unknown worker {w}");
                 exit::FATAL
@@ -187,6 +201,9 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     if cli.config_test.is_some() {
         return config_test(&cli);
     }
+    if let Some(addr) = cli.status.as_deref() {
+        return status_cli::run(&cli, addr);
+    }
     for o in cli::ignored_options(&cli) {
         eprintln!("keepalived-rs: {o}");
     }
@@ -197,14 +214,14 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
     for o in cli::ignored_options(&cli) {
         warning!("{o}");
     }
-    daemon(cli, args)
+    daemon(cli, args, seams)
 }
 
 /// `-t[=LOG_FILE]`: diagnostics to stderr (or appended to LOG_FILE), keepalived's verdict as
 /// the exit status; with `-d` the effective configuration (canonical printer) on stdout.
 fn config_test(cli: &Cli) -> i32 {
     let file = cli.config_file();
-    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     // -d needs the whole model; plain -t checks block by block in bounded memory (same
     // diagnostics and exit code)
     let (report, parsed) = if cli.dump_conf {
@@ -256,14 +273,14 @@ fn config_test(cli: &Cli) -> i32 {
     report.exit_code
 }
 
-fn enter_namespace(name: &str) -> Result<(), String> {
+pub(crate) fn enter_namespace(name: &str) -> Result<(), String> {
     let path = format!("/run/netns/{name}");
     let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| format!("setns {name}: {e}"))
 }
 
-fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
+fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     info!("Starting {}", cli::version_string());
     info!(
         "Running on Linux {} {}",
@@ -282,7 +299,7 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     let stopped = || info!("Stopped {}", cli::version_string());
 
     let file = cli.config_file();
-    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let loaded = match config::load(&file, &opts) {
         Ok(l) => l,
         Err(e) => {
@@ -291,7 +308,15 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
                     for d in diagnostics.iter().filter(|d| d.counts()) {
                         error!("{d}");
                     }
-                    exit::CONFIG
+                    // keepalived stops with NO_CONFIG when an include failed a check
+                    if diagnostics
+                        .iter()
+                        .any(|d| d.code == conf_parse::Code::IncludeCheck)
+                    {
+                        exit::NO_CONFIG
+                    } else {
+                        exit::CONFIG
+                    }
                 }
                 _ => exit::NO_CONFIG,
             };
@@ -345,7 +370,7 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     }
     if !cli.dont_fork && !cli.daemonized {
         // Detach: a copy of ourselves in a new session; this process returns at once.
-        let mut cmd = std::process::Command::new(supervisor::self_exe());
+        let mut cmd = seams.command();
         use std::os::unix::process::CommandExt;
         cmd.arg0(args.first().cloned().unwrap_or_else(|| "keepalived".into()))
             .args(args.iter().skip(1))
@@ -398,7 +423,7 @@ fn daemon(cli: Cli, args: Vec<OsString>) -> i32 {
     };
     let metrics_allow = loaded.config().global.metrics_allow.clone();
     let code = rt.block_on(async move {
-        let sup = supervisor::Supervisor::new(cli, args, loaded, paths);
+        let sup = supervisor::Supervisor::new(cli, args, loaded, paths, seams);
         if let Some(addr) = listen {
             http::spawn(addr, &metrics_allow, sup.shared()).await;
         }

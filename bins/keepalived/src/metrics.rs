@@ -81,6 +81,12 @@ pub struct VrrpInstanceMetrics {
     /// Transitions out of MASTER seen for this instance.
     #[serde(default)]
     pub release_master: u64,
+    /// Adverts with priority 0 sent (resigning mastership).
+    #[serde(default)]
+    pub pri_zero_sent: u64,
+    /// Adverts with priority 0 received (the master resigning).
+    #[serde(default)]
+    pub pri_zero_received: u64,
 }
 
 /// One VRRP state change.
@@ -104,7 +110,9 @@ impl TransitionInfo {
             ("INIT", "BACKUP") => "start-up",
             (_, "FAULT") => "fault: a tracked interface, script, file or process is down",
             ("FAULT", _) => "fault cleared",
-            ("BACKUP", "MASTER") => "no advert from a master within the master down interval",
+            ("BACKUP", "MASTER") => {
+                "master gone: no advert within the master down interval, or priority 0 from the master"
+            }
             ("MASTER", "BACKUP") => "advert from a higher-priority master (or priority 0 from us)",
             (_, "STOP") => "stopping",
             _ => "state change",
@@ -161,6 +169,9 @@ pub struct VrrpWorkerCounters {
     pub send_errors: u64,
     /// Rejections by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// Each running `vrrp_script`: its last result (true: success).
+    #[serde(default)]
+    pub scripts: BTreeMap<String, bool>,
 }
 
 /// One real server of a virtual server, as the checker reports it.
@@ -258,6 +269,12 @@ pub struct IpvsDestinationMetrics {
     pub bytes_in: u64,
     /// Bytes out.
     pub bytes_out: u64,
+    /// Packets in.
+    #[serde(default)]
+    pub packets_in: u64,
+    /// Packets out.
+    #[serde(default)]
+    pub packets_out: u64,
 }
 
 /// What a worker reports on request.
@@ -706,7 +723,7 @@ pub fn render(status: &Status) -> String {
         .collect();
 
     type VF = fn(&VrrpInstanceMetrics) -> f64;
-    let vrrp_series: [(&str, &str, &str, VF); 8] = [
+    let vrrp_series: [(&str, &str, &str, VF); 10] = [
         (
             "keepalived_vrrp_state",
             "gauge",
@@ -754,6 +771,18 @@ pub fn render(status: &Status) -> String {
             "counter",
             "Transitions out of MASTER seen by this VRRP worker.",
             |v| v.release_master as f64,
+        ),
+        (
+            "keepalived_vrrp_priority_zero_sent_total",
+            "counter",
+            "Adverts with priority 0 sent (mastership resigned).",
+            |v| v.pri_zero_sent as f64,
+        ),
+        (
+            "keepalived_vrrp_priority_zero_received_total",
+            "counter",
+            "Adverts with priority 0 received (the master resigned).",
+            |v| v.pri_zero_received as f64,
         ),
     ];
     for (name, kind, help, f) in vrrp_series {
@@ -837,6 +866,18 @@ pub fn render(status: &Status) -> String {
     for c in &counters {
         for (reason, n) in &c.rejected {
             o.val(name, &[("reason", reason)], *n as f64);
+        }
+    }
+
+    let name = "keepalived_vrrp_script_status";
+    o.head(
+        name,
+        "gauge",
+        "Last result of each running vrrp_script: 1 success, 0 failure.",
+    );
+    for c in &counters {
+        for (script, ok) in &c.scripts {
+            o.val(name, &[("name", script)], if *ok { 1.0 } else { 0.0 });
         }
     }
 
@@ -950,7 +991,7 @@ pub fn render(status: &Status) -> String {
         }
     }
     type DF = fn(&IpvsDestinationMetrics) -> f64;
-    let dst_series: [(&str, &str, &str, DF); 5] = [
+    let dst_series: [(&str, &str, &str, DF); 7] = [
         (
             "keepalived_ipvs_destination_active_connections",
             "gauge",
@@ -980,6 +1021,18 @@ pub fn render(status: &Status) -> String {
             "counter",
             "Bytes out.",
             |d| d.bytes_out as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_packets_in_total",
+            "counter",
+            "Packets in.",
+            |d| d.packets_in as f64,
+        ),
+        (
+            "keepalived_ipvs_destination_packets_out_total",
+            "counter",
+            "Packets out.",
+            |d| d.packets_out as f64,
         ),
     ];
     for (name, kind, help, f) in dst_series {

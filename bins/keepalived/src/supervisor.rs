@@ -19,6 +19,7 @@ use crate::config::{self, LoadError, Loaded};
 use crate::control::{encode, HeldVip, ToParent, ToWorker};
 use crate::metrics::{ParentMetrics, WorkerInfo, WorkerMetrics};
 use crate::pidfile::PidPaths;
+use crate::seams::Seams;
 use crate::signals::{recv, DaemonSignals};
 use crate::worker::WorkerKind;
 use crate::{alert, dump, error, exit, info, notify, vip, warning};
@@ -158,6 +159,8 @@ fn unix_now() -> u64 {
 /// The parent supervisor.
 pub struct Supervisor {
     cli: Cli,
+    /// How a worker is started (this program again, or a test's).
+    seams: Arc<dyn Seams>,
     args: Vec<OsString>,
     loaded: Loaded,
     paths: PidPaths,
@@ -178,7 +181,13 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor for an accepted configuration. `args` is our command line (re-used for
     /// the workers).
-    pub fn new(cli: Cli, args: Vec<OsString>, loaded: Loaded, paths: PidPaths) -> Supervisor {
+    pub fn new(
+        cli: Cli,
+        args: Vec<OsString>,
+        loaded: Loaded,
+        paths: PidPaths,
+        seams: Arc<dyn Seams>,
+    ) -> Supervisor {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared {
             parent: ParentMetrics {
@@ -203,6 +212,7 @@ impl Supervisor {
         }));
         Supervisor {
             cli,
+            seams,
             args,
             loaded,
             paths,
@@ -270,7 +280,7 @@ impl Supervisor {
                 return;
             }
         };
-        let mut cmd = tokio::process::Command::new(self_exe());
+        let mut cmd = tokio::process::Command::from(self.seams.command());
         cmd.arg0(
             self.args
                 .first()
@@ -404,7 +414,11 @@ impl Supervisor {
             return;
         }
         info!("Reloading ...");
-        let opts = config::parse_options(self.cli.config_id.as_deref(), self.cli.all_config);
+        let opts = config::parse_options(
+            self.cli.config_id.as_deref(),
+            self.cli.all_config,
+            self.cli.compat,
+        );
         let new = match config::load(&self.loaded.file, &opts) {
             Ok(n) => n,
             Err(e) => {

@@ -5,14 +5,15 @@
 //! deprecated `vrrp_instance { lvs_sync_daemon_interface IF }` form. The sync id defaults to the
 //! instance's VRID, as in keepalived.
 //!
-//! The kernel is driven through ipvs-nl on a thread of its own, so the VRRP loop only posts the
-//! transitions. With `KEEPALIVED_RS_TEST_IPVS=memory` (the daemon tests outside the VM) the
-//! commands are only logged.
+//! The kernel is driven through the process's [`Ipvs`] (ipvs-nl; a test's fake) on a thread of
+//! its own, so the VRRP loop only posts the transitions.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use ipvs_nl::{DaemonState, Handle, SyncDaemon};
+use ipvs_nl::{DaemonState, SyncDaemon};
+
+use crate::seams::Ipvs;
 
 use crate::{error, info};
 
@@ -97,11 +98,11 @@ pub struct SyncCtl {
 
 impl SyncCtl {
     /// Starts the controller with the configuration's settings (backup daemon at once).
-    pub fn start(spec: Option<SyncSpec>) -> SyncCtl {
+    pub fn start(spec: Option<SyncSpec>, ipvs: Arc<dyn Ipvs>) -> SyncCtl {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("lvs-syncd".into())
-            .spawn(move || Controller::default().run(rx))
+            .spawn(move || Controller::new(ipvs).run(rx))
             .map_err(|e| error!("lvs_sync_daemon: cannot start its thread: {e}"))
             .ok();
         let ctl = SyncCtl { tx, thread };
@@ -133,17 +134,25 @@ impl SyncCtl {
     }
 }
 
-#[derive(Default)]
 struct Controller {
     spec: Option<SyncSpec>,
     /// The daemon we run now.
     mode: Option<DaemonState>,
     /// Last state seen per instance.
     states: std::collections::BTreeMap<String, vrrp_runtime::State>,
-    handle: Option<Handle>,
+    ipvs: Arc<dyn Ipvs>,
 }
 
 impl Controller {
+    fn new(ipvs: Arc<dyn Ipvs>) -> Controller {
+        Controller {
+            spec: None,
+            mode: None,
+            states: Default::default(),
+            ipvs,
+        }
+    }
+
     fn run(mut self, rx: mpsc::Receiver<Cmd>) {
         while let Ok(cmd) = rx.recv() {
             match cmd {
@@ -215,26 +224,10 @@ impl Controller {
             spec.interface,
             spec.syncid
         );
-        if std::env::var_os("KEEPALIVED_RS_TEST_IPVS").is_some_and(|v| v == "memory") {
-            info!("lvs_sync_daemon (test mode, no kernel): {what}");
-            return true;
-        }
-        if self.handle.is_none() {
-            match Handle::new() {
-                Ok(h) => self.handle = Some(h),
-                Err(e) => {
-                    error!("lvs_sync_daemon: cannot {what}: {e}");
-                    return false;
-                }
-            }
-        }
-        let Some(h) = self.handle.as_mut() else {
-            return false;
-        };
         let r = if start {
-            h.start_daemon(&spec.daemon(state))
+            self.ipvs.start_sync_daemon(&spec.daemon(state))
         } else {
-            h.stop_daemon(state)
+            self.ipvs.stop_sync_daemon(state)
         };
         match r {
             Ok(()) => {
@@ -298,12 +291,10 @@ mod tests {
     // STOP do not make it master.
     #[test]
     fn wanted_mode() {
-        let mut c = Controller {
-            spec: spec_from(&parse(&format!(
-                "global_defs {{\n    lvs_sync_daemon eth1 VI_1\n}}\n{VI}"
-            ))),
-            ..Default::default()
-        };
+        let mut c = Controller::new(Arc::new(crate::seams::KernelIpvs::default()));
+        c.spec = spec_from(&parse(&format!(
+            "global_defs {{\n    lvs_sync_daemon eth1 VI_1\n}}\n{VI}"
+        )));
         assert_eq!(c.wanted(), Some(DaemonState::Backup));
         c.states.insert("VI_2".into(), vrrp_runtime::State::Master);
         assert_eq!(c.wanted(), Some(DaemonState::Backup));

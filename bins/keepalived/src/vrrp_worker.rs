@@ -68,6 +68,7 @@ pub fn exit_code_for(e: &VrrpRuntimeError) -> i32 {
 struct Running {
     shutdown: watch::Sender<bool>,
     reload: mpsc::UnboundedSender<vrrp_runtime::Reload>,
+    commands: mpsc::UnboundedSender<vrrp_runtime::Command>,
     done: oneshot::Receiver<Result<(), VrrpRuntimeError>>,
 }
 
@@ -80,6 +81,7 @@ fn start(
 ) -> Result<Running, i32> {
     let (sd_tx, sd_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = oneshot::channel();
     let link = link.clone();
     let on_held: vrrp_runtime::HeldVipsCallback = Arc::new(move |held| {
@@ -110,13 +112,14 @@ fn start(
     let spawned = std::thread::Builder::new()
         .name("vrrp-runtime".into())
         .spawn(move || {
-            let r = vrrp_runtime::run_with_reload(config, opts, reload_rx);
+            let r = vrrp_runtime::run_with_control(config, opts, reload_rx, cmd_rx);
             let _ = done_tx.send(r);
         });
     match spawned {
         Ok(_) => Ok(Running {
             shutdown: sd_tx,
             reload: reload_tx,
+            commands: cmd_tx,
             done: done_rx,
         }),
         Err(e) => {
@@ -176,6 +179,248 @@ fn state_of(
         .unwrap_or(("INIT", v.priority))
 }
 
+/// Where the runtime's transitions reach the D-Bus service while it runs.
+type DbusCallback = Box<dyn Fn(&str, State) + Send + Sync>;
+
+/// The runtime's transition callback: `inner`, then the D-Bus service if one runs.
+fn with_dbus(
+    inner: vrrp_runtime::TransitionCallback,
+    slots: Vec<Arc<Mutex<Option<DbusCallback>>>>,
+) -> vrrp_runtime::TransitionCallback {
+    Arc::new(move |name: &str, state: State| {
+        inner(name, state);
+        for slot in &slots {
+            if let Some(cb) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                cb(name, state);
+            }
+        }
+    })
+}
+
+/// Starts, updates (`VrrpReloaded`) or stops the D-Bus service as `enable_dbus` of the
+/// (new) configuration says (keepalived's `dbus_start` / `dbus_reload` / `dbus_stop`).
+async fn set_dbus(
+    dbus: &mut Option<crate::dbus::Service>,
+    cfg: &Loaded,
+    metrics: &Arc<Metrics>,
+    requests: &mpsc::UnboundedSender<crate::dbus::Request>,
+    slot: &Arc<Mutex<Option<DbusCallback>>>,
+) {
+    let lock = |s: &Mutex<Option<DbusCallback>>| {
+        let mut g = s.lock().unwrap_or_else(|p| p.into_inner());
+        g.take();
+    };
+    let config = cfg.config();
+    if !config.global.enable_dbus {
+        if let Some(d) = dbus.take() {
+            lock(slot);
+            d.stop().await;
+        }
+        return;
+    }
+    let objects = crate::dbus::Objects::of(config);
+    match dbus {
+        Some(d) => d.reloaded(objects),
+        None => {
+            let d = crate::dbus::Service::start(objects, metrics.clone(), requests.clone());
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(d.transition_sender()));
+            *dbus = Some(d);
+        }
+    }
+}
+
+/// Starts, restarts (another `snmp_socket`) or stops the SNMP sub-agent as the (new)
+/// configuration says, and publishes the configuration it reads.
+fn set_snmp(
+    snmp: &mut Option<(crate::snmp::Agent, Option<String>)>,
+    cfg: &Loaded,
+    shared: &Arc<Mutex<Loaded>>,
+    metrics: &Arc<Metrics>,
+    seen: &Arc<Mutex<Seen>>,
+    slot: &Arc<Mutex<Option<DbusCallback>>>,
+) {
+    *shared.lock().unwrap_or_else(|p| p.into_inner()) = cfg.clone();
+    let g = &cfg.config().global.snmp;
+    let want = g.rfcv2.then(|| g.socket.clone());
+    match (snmp.as_ref(), want) {
+        (Some((_, sock)), Some(w)) if *sock == w => {}
+        (_, want) => {
+            if let Some((a, _)) = snmp.take() {
+                slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                a.stop();
+            }
+            if let Some(sock) = want {
+                let (shared, metrics, seen) = (shared.clone(), metrics.clone(), seen.clone());
+                let cfg2 = shared.clone();
+                let provider: crate::snmp::Provider = Arc::new(move || {
+                    let cfg = shared.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let seen = lock_seen(&seen).clone();
+                    rfc2787_mib(&cfg, &metrics, &seen)
+                });
+                let traps: crate::snmp::TrapProvider = Arc::new(move |name: &str| {
+                    let cfg = cfg2.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    rfc2787_new_master(&cfg, name)
+                });
+                let agent = crate::snmp::Agent::start(sock.clone(), provider, traps);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Box::new(agent.transition_sender()));
+                *snmp = Some((agent, sock));
+            }
+        }
+    }
+}
+
+/// VRRP-MIB (RFC 2787) from the configuration, the runtime's states and counters and the
+/// kernel's interfaces: the IPv4 VRRPv2 instances with VIPs, as keepalived lists them.
+fn rfc2787_mib(
+    cfg: &Loaded,
+    metrics: &Metrics,
+    seen: &Seen,
+) -> std::collections::BTreeMap<agentx::Oid, agentx::Value> {
+    use std::net::IpAddr;
+    let config = cfg.config();
+    let st = metrics.statuses();
+    let all_vips: Vec<IpAddr> = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.virtual_ipaddress.iter().map(|a| a.addr))
+        .collect();
+    let mut rows = Vec::new();
+    for id in vrrp_runtime::plan::desired(config).identities() {
+        let Some(v) = config.vrrp_instances.iter().find(|v| v.name == id.name) else {
+            continue;
+        };
+        let version = v.version.unwrap_or(config.global.vrrp_version);
+        if id.ipv6 || version != 2 || v.virtual_ipaddress.is_empty() {
+            continue;
+        }
+        let Some((ifindex, mac, primary)) = crate::snmp::interface_facts(&id.ifname, &all_vips)
+        else {
+            continue;
+        };
+        let status = st.get(&v.name);
+        let rej = |k: &str| -> u32 {
+            status
+                .and_then(|s| s.rx.rejected.get(k).copied())
+                .unwrap_or(0) as u32
+        };
+        let rx = status.map(|s| s.rx.clone()).unwrap_or_default();
+        rows.push(crate::snmp::Rfc2787Instance {
+            ifindex,
+            vrid: id.vrid,
+            mac,
+            state: match status.map(|s| s.state) {
+                Some(State::Master) => 3,
+                Some(State::Backup) => 2,
+                _ => 1,
+            },
+            priority: v.priority,
+            vips: v
+                .virtual_ipaddress
+                .iter()
+                .filter_map(|a| match a.addr {
+                    IpAddr::V4(x) => Some(x),
+                    IpAddr::V6(_) => None,
+                })
+                .collect(),
+            primary: primary.octets(),
+            master: match status.and_then(|s| s.master) {
+                Some(IpAddr::V4(a)) if status.map(|s| s.state) != Some(State::Master) => a.octets(),
+                _ => [0; 4],
+            },
+            auth_type: match v.authentication.as_ref().map(|a| &a.auth_type) {
+                None => 1,
+                Some(conf_parse::model::AuthType::Pass) => 2,
+                Some(conf_parse::model::AuthType::Ah) => 3,
+            },
+            advert_int: v.advert_int.as_secs() as i32,
+            preempt: v.preempt,
+            uptime: 0,
+            stats: [
+                seen.master_counts.get(&v.name).map(|c| c.0).unwrap_or(0) as u32,
+                rx.advert_rcvd as u32,
+                rej("adver_int_err"),
+                rej("auth_failure"),
+                rej("ip_ttl_err"),
+                rx.pri_zero_rcvd as u32,
+                0,
+                rej("invalid_type_rcvd"),
+                (rx.addr_list_err as u32).wrapping_add(rej("addr_list_err")),
+                rej("invalid_authtype"),
+                rej("authtype_mismatch"),
+                rej("packet_len_err"),
+            ],
+            errors: [rej("chk_err"), rej("version_err"), rej("vrid_err")],
+        });
+    }
+    crate::snmp::rfc2787(&rows, config.global.snmp.traps)
+}
+
+/// vrrpTrapNewMaster for instance `name` (with `enable_traps`, an IPv4 VRRPv2 instance with
+/// VIPs): its (ifIndex, VRID) and its own address, as keepalived sends it.
+fn rfc2787_new_master(cfg: &Loaded, name: &str) -> Option<Vec<agentx::VarBind>> {
+    use std::net::IpAddr;
+    let config = cfg.config();
+    if !config.global.snmp.traps || !config.global.snmp.rfcv2 {
+        return None;
+    }
+    let id = vrrp_runtime::plan::desired(config)
+        .identities()
+        .into_iter()
+        .find(|i| i.name == name)?;
+    let v = config.vrrp_instances.iter().find(|v| v.name == name)?;
+    if id.ipv6
+        || v.version.unwrap_or(config.global.vrrp_version) != 2
+        || v.virtual_ipaddress.is_empty()
+    {
+        return None;
+    }
+    let all_vips: Vec<IpAddr> = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.virtual_ipaddress.iter().map(|a| a.addr))
+        .collect();
+    let (ifindex, _, primary) = crate::snmp::interface_facts(&id.ifname, &all_vips)?;
+    let own = match v.unicast_src_ip {
+        Some(IpAddr::V4(a)) => a,
+        _ => primary,
+    };
+    Some(crate::snmp::new_master_trap(ifindex, id.vrid, own))
+}
+
+/// Carries out what a D-Bus method call asks of the worker.
+fn dbus_request(
+    req: crate::dbus::Request,
+    cfg: &Loaded,
+    metrics: &Arc<Metrics>,
+    running: &Running,
+) {
+    use crate::dbus::Request;
+    match req {
+        Request::PrintData(done) => {
+            crate::dump::write(crate::dump::VRRP_DATA_FILE, &dump_data(cfg, metrics));
+            let _ = done.send(());
+        }
+        Request::PrintStats { clear, done } => {
+            crate::dump::write(crate::dump::STATS_FILE, &dump_stats(metrics));
+            if clear {
+                clear_stats(metrics);
+            }
+            let _ = done.send(());
+        }
+        Request::SendGarp { instance, done } => {
+            if let Err(e) = running
+                .commands
+                .send(vrrp_runtime::Command::SendGarp { instance, done })
+            {
+                if let vrrp_runtime::Command::SendGarp { done, .. } = e.0 {
+                    let _ = done.send(false);
+                }
+            }
+        }
+    }
+}
+
 /// What this worker saw through the runtime's transition callback: per instance the last
 /// change and master counts, and the recent events.
 #[derive(Debug, Default, Clone)]
@@ -184,6 +429,8 @@ pub struct Seen {
     pub last: BTreeMap<String, TransitionInfo>,
     /// Per instance: (became master, released master).
     pub master_counts: BTreeMap<String, (u64, u64)>,
+    /// Per instance: state changes seen.
+    pub transitions: BTreeMap<String, u64>,
     /// Recent events.
     pub events: Vec<EventInfo>,
 }
@@ -200,6 +447,7 @@ impl Seen {
             return;
         }
         let reason = TransitionInfo::reason_for(&from, to).to_string();
+        *self.transitions.entry(name.to_string()).or_default() += 1;
         let c = self.master_counts.entry(name.to_string()).or_default();
         if to == "MASTER" {
             c.0 += 1;
@@ -254,9 +502,9 @@ fn tracking(v: &conf_parse::model::VrrpInstance) -> Vec<String> {
     t
 }
 
-/// Metrics snapshot: per instance state and priorities from the runtime. The runtime counts
-/// adverts, transitions and drops per worker, not per instance: they are attributed to the
-/// instance only when the worker runs exactly one.
+/// Metrics snapshot: per instance state, priorities, adverts sent and received, receive
+/// errors by reason and the last advert's sender from the runtime; transitions as the
+/// transition callback saw them (the runtime's worker-wide counts when it runs one instance).
 pub fn worker_metrics(cfg: &Loaded, m: &Metrics) -> WorkerMetrics {
     worker_metrics_seen(cfg, m, &Seen::default())
 }
@@ -287,6 +535,9 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                 };
                 if let Some(s) = status {
                     im.adverts_received = s.rx.advert_rcvd;
+                    im.adverts_sent = s.adverts_sent;
+                    im.pri_zero_sent = s.pri_zero_sent;
+                    im.pri_zero_received = s.rx.pri_zero_rcvd;
                     im.drops =
                         s.rx.rejected
                             .iter()
@@ -304,20 +555,27 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                         Some(a) => format!("{a} (this node)"),
                         None => "this node".into(),
                     });
+                } else if state == VrrpStateMetric::Backup {
+                    // The sender of the last advert this instance accepted: the master it
+                    // listens to.
+                    if let Some((src, prio)) = status.and_then(|s| s.last_advert_from) {
+                        im.master = Some(format!("{src} (priority {prio})"));
+                    }
                 }
                 im.last_transition = seen.last.get(&v.name).cloned();
                 if let Some((b, r)) = seen.master_counts.get(&v.name) {
                     im.become_master = *b;
                     im.release_master = *r;
                 }
+                im.transitions = seen.transitions.get(&v.name).copied().unwrap_or(0);
                 if single {
                     im.transitions = l(&m.became_master) + l(&m.became_backup) + l(&m.became_fault);
-                    im.adverts_sent = l(&m.adverts_sent);
                 }
                 im
             })
             .collect(),
         vrrp_counters: Some(Box::new(VrrpWorkerCounters {
+            scripts: m.script_results(),
             garps_sent: l(&m.garps_sent),
             adverts_rejected: l(&m.adverts_rejected),
             unknown_vrid: l(&m.unknown_vrid),
@@ -387,6 +645,13 @@ fn dump_stats(m: &Metrics) -> String {
         for (reason, n) in &st.rx.rejected {
             s.push_str(&format!("  Rejected ({reason}): {n}\n"));
         }
+        // keepalived 2.4's block and names (vrrp_print.c).
+        let a = &st.auth_ext;
+        s.push_str(&format!(
+            "  Authentication Extension Errors:\n    Missing: {}\n    Malformed: {}\n    \
+             Unknown Key: {}\n    Invalid HMAC: {}\n    Stale: {}\n    Replay: {}\n",
+            a.missing, a.malformed, a.unknown_key, a.invalid_hmac, a.stale, a.replay
+        ));
     }
     s
 }
@@ -426,7 +691,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     let metrics = Arc::new(Metrics::default());
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut cfg = ctx.config.clone();
-    let syncd = crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()));
+    let syncd =
+        crate::syncd::SyncCtl::start(crate::syncd::spec_from(cfg.config()), ctx.ipvs.clone());
     let code = run(&mut ctx, &mut cfg, &metrics, &seen, &syncd).await;
     syncd.stop();
     code
@@ -439,12 +705,26 @@ async fn run(
     seen: &Arc<Mutex<Seen>>,
     syncd: &crate::syncd::SyncCtl,
 ) -> i32 {
+    // D-Bus (enable_dbus): the service runs beside the runtime; transitions reach it through
+    // a slot the reloads may fill or empty.
+    let (dbus_req_tx, mut dbus_req) = mpsc::unbounded_channel::<crate::dbus::Request>();
+    let dbus_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
+    let mut dbus = None;
+    set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
+    // SNMP (enable_snmp_rfcv2): the sub-agent reads the configuration in force through this.
+    let shared_cfg = Arc::new(Mutex::new(cfg.clone()));
+    let snmp_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
+    let mut snmp = None;
+    set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
     let mut running = match start(
         cfg,
         &ctx.options,
         &ctx.link,
         metrics,
-        recording(seen.clone(), syncd.transition_callback()),
+        with_dbus(
+            recording(seen.clone(), syncd.transition_callback()),
+            vec![dbus_slot.clone(), snmp_slot.clone()],
+        ),
     ) {
         Ok(r) => r,
         Err(code) => return code,
@@ -457,7 +737,11 @@ async fn run(
     ctx.link.ready();
     loop {
         tokio::select! {
+            Some(req) = dbus_req.recv() => dbus_request(req, cfg, metrics, &running),
             r = &mut running.done => {
+                if let Some(d) = dbus.take() {
+                    d.stop().await;
+                }
                 let code = finished(r);
                 if code == exit::OK {
                     info!("VRRP runtime ended");
@@ -467,7 +751,13 @@ async fn run(
             ev = ctx.events.recv() => match ev {
                 None | Some(WorkerEvent::Shutdown) => {
                     info!("Stopping VRRP runtime");
+                    if let Some((a, _)) = snmp.take() {
+                        a.stop();
+                    }
                     let code = running.stop().await;
+                    if let Some(d) = dbus.take() {
+                        d.stop().await;
+                    }
                     if ctx.options.dont_release_vrrp {
                         // -V: the VIPs stay on purpose; tell the parent they are not ours to
                         // clean up any more (it removes a dead worker's held VIPs), and give
@@ -482,6 +772,8 @@ async fn run(
                         info!("Reload: VRRP configuration unchanged, instances keep running");
                         syncd.set_spec(crate::syncd::spec_from(config.config()));
                         *cfg = config;
+                        set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
+                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
                         let _ = done.send(Ok(()));
                         continue;
                     }
@@ -499,6 +791,8 @@ async fn run(
                         Ok(Ok(report)) => {
                             syncd.set_spec(crate::syncd::spec_from(config.config()));
                             *cfg = config;
+                            set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
+                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
                             if report.skipped.is_empty() {
                                 let _ = done.send(Ok(()));
                             } else {
@@ -600,11 +894,9 @@ mod tests {
             parsed: Arc::new(p),
         };
         let m = Metrics::default();
-        m.instances
-            .lock()
-            .unwrap()
-            .insert("VI_1".into(), InstanceStatus::new(State::Master, 110));
-        m.adverts_sent.store(7, Ordering::Relaxed);
+        let mut st = InstanceStatus::new(State::Master, 110);
+        st.adverts_sent = 7;
+        m.instances.lock().unwrap().insert("VI_1".into(), st);
         let w = worker_metrics(&loaded, &m);
         assert_eq!(w.vrrp_instances.len(), 1);
         let i = &w.vrrp_instances[0];

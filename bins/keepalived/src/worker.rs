@@ -1,11 +1,7 @@
-//! The worker process shell. The parent re-executes this binary with `--worker vrrp` or
-//! `--worker checker`; the shell sets up logging, its pidfile, the control channel (stdin),
-//! signals and the configuration, then runs the subsystem's *worker main*:
-//!
-//! ```text
-//! pub fn vrrp_worker_main(ctx: WorkerContext) -> WorkerFuture     // VRRP runtime author
-//! pub fn checker_worker_main(ctx: WorkerContext) -> WorkerFuture  // checker worker author
-//! ```
+//! The worker process shell. The parent re-executes this binary with `--worker vrrp`,
+//! `--worker checker` or `--worker bfd`; the shell sets up logging, its pidfile, the control
+//! channel (stdin), signals and the configuration, then runs the subsystem's *worker main*
+//! ([`WorkerMain`]: `fn(WorkerContext) -> WorkerFuture`).
 //!
 //! A worker main owns its event loop. It receives everything from outside as
 //! [`WorkerEvent`]s on `ctx.events` (reload with the new, already checked configuration,
@@ -14,14 +10,14 @@
 //! [`ParentLink::held_vips`]). It returns the process exit status (use [`crate::exit`]: a
 //! CONFIG/FATAL/MISSING_PERMISSION status stops the whole daemon instead of a respawn).
 //!
-//! The mains are wired to the runtimes: [`crate::vrrp_worker`] (vrrp-runtime) and
-//! [`crate::checker_worker`] (lvs-director), each running the crate's blocking `run` on its
-//! own thread. The former placeholder (configuration only, idles until TERM) remains behind
-//! the test hook [`PLACEHOLDER_ENV`].
+//! The mains are wired to the runtimes: [`crate::vrrp_worker`] (vrrp-runtime),
+//! [`crate::checker_worker`] (lvs-director) and [`crate::bfd_worker`], each running its
+//! runtime on its own thread. Which main runs is the process's [`Seams`] choice (tests
+//! replace it; see [`crate::seams`]).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
@@ -30,8 +26,9 @@ use crate::cli::Cli;
 use crate::config::{self, Loaded};
 use crate::control::{encode, HeldVip, ToParent, ToWorker};
 use crate::exit;
-use crate::metrics::{VrrpInstanceMetrics, VrrpStateMetric, WorkerMetrics};
+use crate::metrics::WorkerMetrics;
 use crate::pidfile::PidFile;
+use crate::seams::{Ipvs, Seams};
 use crate::signals::{recv, DaemonSignals};
 use crate::{dump, error, info};
 
@@ -186,6 +183,8 @@ pub struct WorkerContext {
     pub events: mpsc::Receiver<WorkerEvent>,
     /// Reports to the parent.
     pub link: ParentLink,
+    /// The IPVS the checker and `lvs_sync_daemon` drive.
+    pub ipvs: Arc<dyn Ipvs>,
 }
 
 /// A worker main's future; resolves to the process exit status.
@@ -194,7 +193,7 @@ pub type WorkerFuture = Pin<Box<dyn Future<Output = i32> + Send>>;
 /// The entry point of a subsystem.
 pub type WorkerMain = fn(WorkerContext) -> WorkerFuture;
 
-/// Which main runs for a kind (the seam the runtime authors replace).
+/// The runtimes' main for a kind (what [`crate::seams::Real`] runs).
 pub fn worker_main_for(kind: WorkerKind) -> WorkerMain {
     match kind {
         WorkerKind::Vrrp => vrrp_worker_main,
@@ -203,140 +202,23 @@ pub fn worker_main_for(kind: WorkerKind) -> WorkerMain {
     }
 }
 
-/// Environment variable (test hook): when set to `1`, both workers run the placeholder main
-/// (configuration only, no network, no IPVS) instead of the runtimes, for tests of the
-/// process shell that must run unprivileged and outside a network namespace.
-pub const PLACEHOLDER_ENV: &str = "KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS";
-
-fn placeholder_requested() -> bool {
-    std::env::var(PLACEHOLDER_ENV).is_ok_and(|v| v == "1")
-}
-
 /// VRRP worker main: the VRRP runtime on its own thread ([`crate::vrrp_worker`]).
 pub fn vrrp_worker_main(ctx: WorkerContext) -> WorkerFuture {
-    if placeholder_requested() {
-        return Box::pin(placeholder_main(ctx));
-    }
     Box::pin(crate::vrrp_worker::main(ctx))
 }
 
 /// BFD worker main: the BFD sessions on their own thread ([`crate::bfd_worker`]).
 pub fn bfd_worker_main(ctx: WorkerContext) -> WorkerFuture {
-    if placeholder_requested() {
-        return Box::pin(placeholder_main(ctx));
-    }
     Box::pin(crate::bfd_worker::main(ctx))
 }
 
 /// Checker worker main: the LVS director on its own thread ([`crate::checker_worker`]).
 pub fn checker_worker_main(ctx: WorkerContext) -> WorkerFuture {
-    if placeholder_requested() {
-        return Box::pin(placeholder_main(ctx));
-    }
     Box::pin(crate::checker_worker::main(ctx))
 }
 
-fn placeholder_metrics(kind: WorkerKind, cfg: &Loaded) -> WorkerMetrics {
-    if kind != WorkerKind::Vrrp {
-        return WorkerMetrics::default();
-    }
-    WorkerMetrics {
-        vrrp_instances: cfg
-            .config()
-            .vrrp_instances
-            .iter()
-            .map(|v| VrrpInstanceMetrics {
-                name: v.name.clone(),
-                interface: v.interface.clone().unwrap_or_default(),
-                vrid: v.virtual_router_id.unwrap_or(0),
-                state: VrrpStateMetric::Init,
-                priority: v.priority,
-                effective_priority: v.priority,
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
-async fn placeholder_main(mut ctx: WorkerContext) -> i32 {
-    let what = match ctx.kind {
-        WorkerKind::Vrrp => format!(
-            "VRRP runtime not implemented yet: {} vrrp_instance(s) configured ({}), none run; idling until TERM",
-            ctx.config.vrrp_names().len(),
-            ctx.config.vrrp_names().join(", ")
-        ),
-        WorkerKind::Checker => format!(
-            "checker runtime not implemented yet: {} virtual_server(s) configured ({}), none checked; idling until TERM",
-            ctx.config.virtual_server_names().len(),
-            ctx.config.virtual_server_names().join(", ")
-        ),
-        WorkerKind::Bfd => format!(
-            "BFD placeholder: {} bfd_instance(s) configured, none run; idling until TERM",
-            ctx.config.config().bfd_instances.len()
-        ),
-    };
-    info!("{what}");
-    ctx.link.ready();
-    let mut cfg = ctx.config.clone();
-    while let Some(ev) = ctx.events.recv().await {
-        match ev {
-            WorkerEvent::Reload { config, done } => {
-                info!("Reload: configuration re-read (diff-apply not implemented yet)");
-                cfg = config;
-                let _ = done.send(Ok(()));
-            }
-            WorkerEvent::DumpData { reply } => {
-                let mut s = format!(
-                    "------< {} worker (placeholder: runtime not implemented) >------\n",
-                    ctx.kind.title()
-                );
-                for n in cfg.vrrp_names() {
-                    s.push_str(&format!(" VRRP Instance = {n} (not running)\n"));
-                }
-                for n in cfg.virtual_server_names() {
-                    s.push_str(&format!(" Virtual Server = {n} (not checked)\n"));
-                }
-                let _ = reply.send(s);
-            }
-            WorkerEvent::DumpStats { reply } => {
-                let mut s = String::new();
-                for n in cfg.vrrp_names() {
-                    s.push_str(&format!(
-                        "VRRP Instance: {n}\n  (not running: no statistics)\n"
-                    ));
-                }
-                let _ = reply.send(s);
-            }
-            WorkerEvent::DumpJson { reply } => {
-                let v: Vec<serde_json::Value> = cfg
-                    .vrrp_names()
-                    .into_iter()
-                    .map(|n| serde_json::json!({"data": {"iname": n}, "stats": {}, "running": false}))
-                    .collect();
-                let _ = reply.send(serde_json::Value::Array(v));
-            }
-            WorkerEvent::ClearStats => {}
-            WorkerEvent::Metrics { reply } => {
-                let _ = reply.send(placeholder_metrics(ctx.kind, &cfg));
-            }
-            WorkerEvent::Shutdown => break,
-        }
-    }
-    exit::OK
-}
-
-fn test_exit_spec(cli: &Cli, kind: WorkerKind) -> Option<(Duration, i32)> {
-    let spec = cli.test_worker_exit.as_deref()?;
-    let mut it = spec.split(':');
-    let k = WorkerKind::from_name(it.next()?)?;
-    let ms: u64 = it.next()?.parse().ok()?;
-    let code: i32 = it.next()?.parse().ok()?;
-    (k == kind).then_some((Duration::from_millis(ms), code))
-}
-
 /// Run a worker process (called from main for `--worker KIND`). Returns the exit status.
-pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
+pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
     crate::setup_logging(cli, kind.ident(), Some(kind.log_suffix()));
     // The parent is our lifeline: TERM when it dies (keepalived: PR_SET_PDEATHSIG).
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
@@ -345,7 +227,7 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
             return exit::OK;
         }
     }
-    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let opts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let loaded = match config::load(&cli.config_file(), &opts) {
         Ok(l) => l,
         Err(e) => {
@@ -385,14 +267,7 @@ pub fn run(cli: &Cli, kind: WorkerKind) -> i32 {
         address_monitoring: cli.address_monitoring,
         detail: cli.log_detail,
     };
-    let test_exit = test_exit_spec(cli, kind);
-    let test_vips: Vec<HeldVip> = std::env::var("KEEPALIVED_RS_TEST_HELD_VIPS")
-        .ok()
-        .map(|s| s.split(',').filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_default();
-    rt.block_on(shell(
-        cli, kind, loaded, options, test_exit, test_vips, bfd_tx,
-    ))
+    rt.block_on(shell(cli, kind, loaded, options, &*seams, bfd_tx))
 }
 
 async fn shell(
@@ -400,8 +275,7 @@ async fn shell(
     kind: WorkerKind,
     loaded: Loaded,
     options: WorkerOptions,
-    test_exit: Option<(Duration, i32)>,
-    test_vips: Vec<HeldVip>,
+    seams: &dyn Seams,
     bfd_tx: tokio::sync::watch::Sender<std::collections::BTreeMap<String, bool>>,
 ) -> i32 {
     // Control channel: our stdin is the worker end of the parent's socketpair. Keep it on a
@@ -447,9 +321,6 @@ async fn shell(
         });
     }
     let link = ParentLink { tx: up_tx };
-    if !test_vips.is_empty() {
-        link.held_vips(test_vips);
-    }
     let (ev_tx, ev_rx) = mpsc::channel::<WorkerEvent>(16);
     let ctx = WorkerContext {
         kind,
@@ -457,41 +328,20 @@ async fn shell(
         options,
         events: ev_rx,
         link: link.clone(),
+        ipvs: seams.ipvs(),
     };
-    let mut main_task = tokio::spawn(worker_main_for(kind)(ctx));
+    let mut main_task = tokio::spawn(seams.worker_main(ctx));
 
     let mut sigs = DaemonSignals::install();
-    let test_sleep = async {
-        match test_exit {
-            Some((d, _)) => tokio::time::sleep(d).await,
-            None => std::future::pending::<()>().await,
-        }
-    };
-    tokio::pin!(test_sleep);
-    // Test hook: a worker that does not stop on TERM (the parent must KILL it after
-    // child_wait_time).
-    let ignore_term =
-        std::env::var("KEEPALIVED_RS_TEST_IGNORE_TERM").is_ok_and(|k| k == kind.name());
     let cfg_file = cli.config_file();
-    let popts = config::parse_options(cli.config_id.as_deref(), cli.all_config);
+    let popts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let mut shutting_down = false;
     loop {
         tokio::select! {
             r = &mut main_task => {
                 return r.unwrap_or(exit::PROGRAM_ERROR);
             }
-            _ = &mut test_sleep => {
-                let code = test_exit.map(|t| t.1).unwrap_or(0);
-                info!("test hook: {} worker exiting with status {code}", kind.name());
-                std::process::exit(code);
-            }
-            _ = recv(&mut sigs.term) => {
-                if ignore_term {
-                    info!("test hook: {} worker ignoring SIGTERM", kind.name());
-                } else {
-                    shutdown(&ev_tx, &mut shutting_down).await
-                }
-            }
+            _ = recv(&mut sigs.term) => shutdown(&ev_tx, &mut shutting_down).await,
             _ = recv(&mut sigs.int) => shutdown(&ev_tx, &mut shutting_down).await,
             _ = recv(&mut sigs.hup) => {
                 let res = match config::load(&cfg_file, &popts) {

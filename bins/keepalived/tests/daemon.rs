@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test harness code: failing loudly is the point
 //! The daemon shell end to end: pidfile locking, reload checking, dump files, sd_notify,
-//! respawn back-off and permanent exits (no network needed: the workers are placeholders and
-//! nothing is sent), plus lab tests in a private network namespace (metrics scrape, VIP removal
+//! respawn back-off and permanent exits (no network needed: the `keepalived-fakes` binary runs
+//! placeholder workers and nothing is sent), plus lab tests in a private network namespace (metrics scrape, VIP removal
 //! when the VRRP worker is killed).
 
 mod common;
@@ -20,9 +20,9 @@ fn second_daemon_refused() {
     assert!(a.wait_notify("READY=1", T).is_some(), "{}", a.log_text());
     let pid_a = a.parent_pid();
     let vrrp_a = a.pid_in("v.pid");
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(FAKES)
         // Host namespace: placeholder workers, nothing touches the host's interfaces.
-        .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
+        .arg(PLACEHOLDER_WORKERS)
         .args(["-n", "-G", "-f"])
         .arg(a.dir.path("k.conf"))
         .arg("-p")
@@ -47,9 +47,9 @@ fn second_daemon_refused() {
 fn bad_pidfile_directory() {
     let dir = Dir::new("baddir");
     std::fs::write(dir.path("k.conf"), VRRP_ONLY).unwrap();
-    let out = std::process::Command::new(BIN)
+    let out = std::process::Command::new(FAKES)
         // Host namespace: placeholder workers, nothing touches the host's interfaces.
-        .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
+        .arg(PLACEHOLDER_WORKERS)
         .args(["-n", "-G", "-f"])
         .arg(dir.path("k.conf"))
         .args(["-p", "/nonexistent-dir/k.pid"])
@@ -177,7 +177,7 @@ fn workers_started_by_config() {
 // once, then after 1 s, then after 2 s (logged as keepalived does).
 #[test]
 fn respawn_backoff() {
-    let mut d = Daemon::start("respawn", VRRP_ONLY, &["--test-worker-exit=vrrp:100:3"]);
+    let mut d = Daemon::start("respawn", VRRP_ONLY, &["--fake-worker-exit=vrrp:100:3"]);
     let start = Instant::now();
     assert!(
         d.wait_log("delayed 2 seconds", Duration::from_secs(15)),
@@ -209,7 +209,7 @@ fn respawn_backoff() {
 // (no respawn), and -R stops instead of respawning after an ordinary death.
 #[test]
 fn permanent_exit_and_dont_respawn() {
-    let mut d = Daemon::start("perm", VRRP_ONLY, &["--test-worker-exit=vrrp:100:2"]);
+    let mut d = Daemon::start("perm", VRRP_ONLY, &["--fake-worker-exit=vrrp:100:2"]);
     assert_eq!(d.wait_exit(T), Some(2), "{}", d.log_text());
     assert!(d.log_text().contains("permanent error CONFIG"));
     assert!(d.wait_notify("ERRNO=", Duration::from_secs(1)).is_some());
@@ -217,7 +217,7 @@ fn permanent_exit_and_dont_respawn() {
     let mut d = Daemon::start(
         "norespawn",
         VRRP_ONLY,
-        &["-R", "--test-worker-exit=vrrp:100:0"],
+        &["-R", "--fake-worker-exit=vrrp:100:0"],
     );
     assert_eq!(d.wait_exit(T), Some(0), "{}", d.log_text());
     let log = d.log_text();
@@ -678,10 +678,7 @@ fn lab_killed_vrrp_worker_vips_removed() {
         VRRP_ONLY,
         Opts {
             wrap: ns.wrap(),
-            env: vec![(
-                "KEEPALIVED_RS_TEST_HELD_VIPS",
-                "eth0:10.0.0.100/24,eth0:fd00::100/64".into(),
-            )],
+            extra_args: vec!["--fake-held-vips=eth0:10.0.0.100/24,eth0:fd00::100/64".into()],
             ..Default::default()
         },
     );
@@ -746,7 +743,7 @@ fn term_then_kill_after_child_wait_time() {
         "kill",
         &cfg,
         Opts {
-            env: vec![("KEEPALIVED_RS_TEST_IGNORE_TERM", "vrrp".into())],
+            extra_args: vec!["--fake-ignore-term=vrrp".into()],
             ..Default::default()
         },
     );
@@ -793,9 +790,9 @@ fn signal_storm() {
 fn detaches_without_dont_fork() {
     let dir = Dir::new("fork");
     std::fs::write(dir.path("k.conf"), VRRP_ONLY).unwrap();
-    let st = std::process::Command::new(BIN)
+    let st = std::process::Command::new(FAKES)
         // Host namespace: placeholder workers, nothing touches the host's interfaces.
-        .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
+        .arg(PLACEHOLDER_WORKERS)
         .args(["-G", "-f"])
         .arg(dir.path("k.conf"))
         .arg("-p")

@@ -68,6 +68,7 @@ fn full_metrics() -> String {
             }],
             vrrp_counters: Some(Box::new(VrrpWorkerCounters {
                 rejected: [("auth_failure".to_string(), 1u64)].into_iter().collect(),
+                scripts: [("chk_nginx".to_string(), true)].into_iter().collect(),
                 ..Default::default()
             })),
             ..Default::default()
@@ -166,10 +167,11 @@ fn promtool_check_metrics() {
     );
 }
 
-// Proves /status and the status page carry no configured secret: a configuration with every
-// secret keyword keepalived 2.2.7 knows set (VRRP auth_pass for PASS and AH, the SSL block's
-// password and key, the SMTP server and addresses) gives a status (parent notes, the VRRP
-// worker's and the checker's snapshots) that contains none of their values.
+// Proves /status, the status page and `keepalived --status` carry no configured secret: a
+// configuration with every secret keyword set (VRRP auth_pass for PASS and AH, keepalived
+// 2.4's auth_hmac keys in ASCII and hex, the SSL block's password and key, the SMTP server
+// and addresses) gives a status (parent notes, the VRRP worker's and the checker's snapshots)
+// that contains none of their values.
 #[test]
 fn status_never_contains_secrets() {
     use keepalived::metrics::*;
@@ -217,6 +219,20 @@ vrrp_instance VI_AH {
         192.0.2.11/32
     }
 }
+vrrp_instance VI_HMAC {
+    state BACKUP
+    interface lo
+    virtual_router_id 53
+    priority 80
+    auth_hmac {
+        key 1 SecretHmacKey8-of-32-bytes-long-ok
+        key 2 hex:5ec8e75ec8e75ec8e75ec8e75ec8e75ec8e75ec8e75ec8e75ec8e75ec8e75ec8
+        active_key 1
+    }
+    virtual_ipaddress {
+        192.0.2.12/32
+    }
+}
 virtual_server 192.0.2.10 443 {
     delay_loop 6
     lb_algo rr
@@ -235,8 +251,9 @@ virtual_server 192.0.2.10 443 {
 ",
     )
     .unwrap();
-    let loaded = keepalived::config::load(&conf, &keepalived::config::parse_options(None, false))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let loaded =
+        keepalived::config::load(&conf, &keepalived::config::parse_options(None, false, None))
+            .unwrap_or_else(|e| panic!("{e:?}"));
     let mut st = Status {
         implementation: "keepalived-rs".into(),
         ..Default::default()
@@ -246,6 +263,7 @@ virtual_server 192.0.2.10 443 {
     let mut seen = keepalived::vrrp_worker::Seen::default();
     seen.transition("VI_PASS", "MASTER");
     seen.transition("VI_AH", "BACKUP");
+    seen.transition("VI_HMAC", "BACKUP");
     st.workers.insert(
         "vrrp".into(),
         keepalived::vrrp_worker::worker_metrics_seen(&loaded, &rt, &seen),
@@ -256,7 +274,7 @@ virtual_server 192.0.2.10 443 {
         .insert("checker".into(), obs.status(&layout, &[]));
     let json = serde_json::to_string(&st).unwrap();
     assert!(
-        json.contains("VI_PASS") && json.contains("198.51.100.1"),
+        json.contains("VI_PASS") && json.contains("VI_HMAC") && json.contains("198.51.100.1"),
         "{json}"
     );
     let metrics = render(&st);
@@ -268,14 +286,70 @@ virtual_server 192.0.2.10 443 {
         "SecretKeyFile4",
         "SecPas5",
         "SecAh6",
+        "SecretHmacKey8",
+        "5ec8e75ec8e7",
     ] {
         for (what, text) in [
             ("/status", &json),
             ("/metrics", &metrics),
             ("/", &keepalived::http::PAGE.to_string()),
+            ("--status", &keepalived::status_cli::render(&st, 0.0)),
         ] {
             assert!(!text.contains(secret), "{what} contains {secret}:\n{text}");
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// Proves docs/metrics.md names only metrics the daemon exports: every `keepalived_*` name in
+// the exporters' equivalence table (our column) and in the list of our own metrics is in
+// /metrics, and the table's rows without an equivalent are the ones it says are missing.
+#[test]
+fn metrics_doc_names_exported_metrics() {
+    let exported = exported_names(&full_metrics());
+    let doc = std::fs::read_to_string(format!("{ROOT}/docs/metrics.md")).unwrap();
+    let head = doc
+        .split("## What the runtime does not expose yet")
+        .next()
+        .unwrap();
+    let mut rows = 0;
+    let mut missing = Vec::new();
+    let mut named = 0;
+    for line in head.lines() {
+        let ours: &str = if line.starts_with("| ") && !line.starts_with("|---") {
+            let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cols.len() < 4 || cols[1].starts_with("gen2brain") {
+                continue;
+            }
+            rows += 1;
+            if cols[3].starts_with("missing") || cols[3].starts_with("not applicable") {
+                missing.push(format!("{} {}", cols[1], cols[2]));
+            }
+            cols[3]
+        } else if !line.starts_with('|') {
+            line
+        } else {
+            continue;
+        };
+        for w in ours.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if w.starts_with("keepalived_") && !w.ends_with('_') {
+                named += 1;
+                assert!(
+                    exported.contains(w),
+                    "docs/metrics.md names {w}, not exported"
+                );
+            }
+        }
+    }
+    assert!(rows >= 25, "{rows} table rows");
+    assert!(named >= 50, "{named} names checked");
+    assert_eq!(
+        missing,
+        [
+            "— `keepalived_gratuitous_arp_delay_total`",
+            "— `keepalived_script_state`",
+            "— `keepalived_exporter_check_script_status`"
+        ],
+        "rows without an equivalent"
+    );
 }

@@ -50,12 +50,12 @@ fn lab_top_level_namespace_instance_metrics_child_wait() {
     std::fs::write(dir.path("k.conf"), &conf).unwrap();
     let log = dir.path("stderr.log");
     let mut child = Running(
-        Command::new(BIN)
+        Command::new(FAKES)
             .args(["-n", "-l", "-G", "-f", dir.path("k.conf").to_str().unwrap()])
+            // Placeholder workers: the test is about the daemon shell, not VRRP; the VRRP one
+            // ignores TERM (child_wait_time).
+            .args([PLACEHOLDER_WORKERS, "--fake-ignore-term=vrrp"])
             .env("TMPDIR", &dir.0)
-            // Placeholder workers: the test is about the daemon shell, not VRRP.
-            .env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1")
-            .env("KEEPALIVED_RS_TEST_IGNORE_TERM", "vrrp")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

@@ -72,7 +72,10 @@ fn build_deb() -> PathBuf {
 // enable and start keepalived.service (not lvs-realserver.service) and pass `sh -n`; then
 // installed with `dpkg --root` into a scratch root (maintainer scripts run chrooted there,
 // with busybox as the shell), the packaged binary gives the reference keepalived's `-t` exit
-// code on every seed configuration, and `systemd-analyze verify` accepts the packaged units.
+// code on every seed configuration, and `systemd-analyze verify` accepts the packaged units;
+// the README's install command (`apt install ./target/debian/...deb`), simulated with
+// `apt-get -s` (nothing changes on the test machine), resolves: it installs keepalived-rs and
+// removes Debian's keepalived where that is installed.
 #[test]
 #[ignore = "lab: builds the release package (cargo-deb) and needs root for dpkg --root"]
 fn lab_deb_package() {
@@ -95,6 +98,9 @@ fn lab_deb_package() {
         "/usr/share/doc/keepalived-rs/examples/lvs-dr.conf",
         "/usr/share/doc/keepalived-rs/examples/vrrp-unicast-pair.conf",
         "/usr/share/doc/keepalived-rs/grafana/keepalived-rs.json",
+        "/usr/share/dbus-1/system.d/org.keepalived.Vrrp1.conf",
+        "/usr/share/dbus-1/interfaces/org.keepalived.Vrrp1.Vrrp.xml",
+        "/usr/share/dbus-1/interfaces/org.keepalived.Vrrp1.Instance.xml",
     ] {
         assert!(
             has(f) || has(f.trim_end_matches(".gz")),
@@ -241,4 +247,31 @@ fn lab_deb_package() {
     assert!(!root.join("usr/sbin/keepalived").exists());
     assert!(!root.join("etc/default/keepalived").exists());
     let _ = std::fs::remove_dir_all(&scratch);
+
+    // The README's install section, tried on this package (simulated).
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    assert!(
+        readme
+            .lines()
+            .any(|l| l.trim_start().starts_with("cargo deb -p keepalived")),
+        "README: the one build command"
+    );
+    assert!(
+        readme.lines().any(|l| l
+            .trim_start()
+            .starts_with("sudo apt install ./target/debian/keepalived-rs_")),
+        "README: the install command"
+    );
+    let sim = ok(Command::new("apt-get").args(["-s", "install"]).arg(&deb));
+    assert!(
+        sim.lines().any(|l| l.starts_with("Inst keepalived-rs ")),
+        "apt-get -s install:\n{sim}"
+    );
+    let installed = run(Command::new("dpkg-query").args(["-W", "-f=${Status}", "keepalived"]));
+    if installed.1.contains("install ok installed") {
+        assert!(
+            sim.lines().any(|l| l.starts_with("Remv keepalived ")),
+            "Conflicts/Replaces: Debian's keepalived is removed:\n{sim}"
+        );
+    }
 }

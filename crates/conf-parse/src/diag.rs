@@ -171,6 +171,10 @@ pub enum Code {
     IncludeMissing,
     /// An include that loops back to a file being read.
     IncludeLoop,
+    /// An include failed a check keepalived was asked for (`include_check`, `-e`, the
+    /// `includer`/`includem`/`includew`/`includeb`/`includea` variants): keepalived exits 6
+    /// (`KEEPALIVED_EXIT_NO_CONFIG`), `-t` included.
+    IncludeCheck,
     /// Include nesting or expansion limits exceeded.
     LimitExceeded,
     /// A preprocessor problem (`$` parameters, `~SEQ`, `~LST`).

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -211,7 +212,7 @@ const MAX_SUBST_PER_LINE: usize = 1000;
 const MAX_EXPANSION_DEPTH: usize = 16;
 
 pub(crate) struct Lexer<'a> {
-    opts: &'a ParseOptions,
+    pub(crate) opts: &'a ParseOptions,
     pub diags: Vec<Diagnostic>,
     /// Batches of lines produced (when not streaming).
     pub out: Vec<Batch>,
@@ -236,7 +237,23 @@ pub(crate) struct Lexer<'a> {
     recycled: Option<std::sync::mpsc::Receiver<Batch>>,
     /// The consumer went away: stop producing.
     stopped: bool,
+    /// keepalived's `include_check` bits (`INCLUDE_*`) in force.
+    include_check: u8,
+    /// Open blocks: whether each is the top-level `global_defs`.
+    blocks: Vec<bool>,
+    /// The last line of words was `global_defs ...` (its block may open next).
+    last_global_defs: bool,
 }
+
+/// keepalived's include checks (`include_t`): error if an entry is not a readable regular
+/// non-executable file ...
+const INCLUDE_R: u8 = 0x01;
+/// ... if nothing matches a name without wildcards ...
+const INCLUDE_M: u8 = 0x02;
+/// ... if nothing matches even with wildcards ...
+const INCLUDE_W: u8 = 0x04;
+/// ... if an alternative of a brace expression matches nothing.
+const INCLUDE_B: u8 = 0x08;
 
 impl<'a> Lexer<'a> {
     pub fn new(opts: &'a ParseOptions) -> Lexer<'a> {
@@ -274,6 +291,14 @@ impl<'a> Lexer<'a> {
             sink: None,
             recycled: None,
             stopped: false,
+            // `-e`: every check
+            include_check: if opts.all_config {
+                INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B
+            } else {
+                0
+            },
+            blocks: Vec::new(),
+            last_global_defs: false,
         }
     }
 
@@ -1107,13 +1132,30 @@ impl<'a> Lexer<'a> {
         };
         let pat = pat.trim_matches([' ', '\t']);
         let pat = pat.trim_matches('"');
-        // error-reporting flavour: which failures count against the verdict
-        let (err_missing, err_nomatch) = match kind {
-            'm' | 'a' => (true, true),
-            'w' => (false, true),
-            _ => (false, false),
+        // keepalived's include checks: those of the directive's variant, plus the current
+        // `include_check` (or `-e`); a failed one is an error, else a plain report
+        let kind_bits = match kind {
+            'r' => INCLUDE_R,
+            'a' => INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B,
+            'w' => INCLUDE_R | INCLUDE_M | INCLUDE_W,
+            'm' => INCLUDE_R | INCLUDE_M,
+            'b' => INCLUDE_R | INCLUDE_B,
+            _ => 0,
         };
-        let strict = self.opts.all_config;
+        let mask = self.include_check | kind_bits;
+        let report = |lx: &mut Lexer<'_>, bit: u8, code: Code, msg: String| {
+            if mask & bit != 0 {
+                lx.diag(
+                    Severity::Error,
+                    Code::IncludeCheck,
+                    ConfigErr::FileNotFound,
+                    span,
+                    msg,
+                );
+            } else {
+                lx.diag(Severity::Warning, code, ConfigErr::Ok, span, msg);
+            }
+        };
         if self.stack.len() >= self.opts.max_include_depth {
             let m = format!(
                 "includes nested deeper than {} levels; '{pat}' not read",
@@ -1130,6 +1172,8 @@ impl<'a> Lexer<'a> {
         }
         let mut files = Vec::new();
         let mut any_glob = false;
+        // keepalived counts the paths glob() could not stat or open (GLOB_ALTDIRFUNC)
+        let mut missing = 0usize;
         for p in expand_braces(pat) {
             let full = if Path::new(&p).is_absolute() {
                 PathBuf::from(&p)
@@ -1137,8 +1181,14 @@ impl<'a> Lexer<'a> {
                 self.cur_dir.join(&p)
             };
             let full_s = full.to_string_lossy().into_owned();
-            if full_s.contains(['*', '?', '[']) {
+            if let Some(w) = full_s.find(['*', '?', '[']) {
                 any_glob = true;
+                // the directory glob() has to open first
+                let dir = full_s[..w].rfind('/').map_or("/", |i| &full_s[..=i]);
+                if !Path::new(dir).is_dir() {
+                    missing += 1;
+                    continue;
+                }
                 match glob::glob(&full_s) {
                     Ok(paths) => {
                         let mut v: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
@@ -1156,23 +1206,45 @@ impl<'a> Lexer<'a> {
                         );
                     }
                 }
-            } else {
+            } else if std::fs::symlink_metadata(&full).is_ok() {
                 files.push(full);
+            } else {
+                missing += 1;
             }
         }
         if files.is_empty() {
-            let (sev, class) = if err_nomatch || strict {
-                (Severity::Error, ConfigErr::FileNotFound)
-            } else {
-                (Severity::Warning, ConfigErr::Ok)
-            };
-            let m = if any_glob {
-                format!("include '{pat}' matches no file")
-            } else {
-                format!("config files missing '{pat}'")
-            };
-            self.diag(sev, Code::IncludeMissing, class, span, m);
+            if missing > 0 {
+                let bit = if pat.contains('{') {
+                    INCLUDE_B
+                } else {
+                    INCLUDE_M
+                };
+                report(
+                    self,
+                    bit,
+                    Code::IncludeMissing,
+                    format!("config files missing '{pat}'"),
+                );
+            } else if any_glob {
+                report(
+                    self,
+                    INCLUDE_W,
+                    Code::IncludeMissing,
+                    format!("no config files matched '{pat}'"),
+                );
+            }
             return true;
+        }
+        if missing > 0 {
+            report(
+                self,
+                INCLUDE_B,
+                Code::IncludeMissing,
+                format!("some config files missing: '{pat}'"),
+            );
+            if mask & INCLUDE_B != 0 {
+                return true;
+            }
         }
         let from = Arc::new(span.clone());
         for f in files {
@@ -1191,32 +1263,77 @@ impl<'a> Lexer<'a> {
                 );
                 continue;
             }
-            if !f.exists() {
-                let (sev, class) = if err_missing || strict {
-                    (Severity::Error, ConfigErr::FileNotFound)
-                } else {
-                    (Severity::Warning, ConfigErr::Ok)
-                };
-                let m = format!("config files missing '{}'", f.display());
-                self.diag(sev, Code::IncludeMissing, class, span, m);
-                continue;
-            }
-            if f.is_dir() {
-                continue;
+            match std::fs::metadata(&f) {
+                Ok(m) if m.is_dir() => {
+                    let m = format!(
+                        "configuration file '{}' is a directory - skipping",
+                        f.display()
+                    );
+                    report(self, INCLUDE_R, Code::FileNotFound, m);
+                    continue;
+                }
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 == 0 => {}
+                _ => {
+                    let m = format!(
+                        "configuration file '{}' is not a regular non-executable file - skipping",
+                        f.display()
+                    );
+                    report(self, INCLUDE_R, Code::FileNotFound, m);
+                    continue;
+                }
             }
             let before = self.diags.len();
+            // keepalived saves include_check when it opens a file and restores it at its end
+            let saved = self.include_check;
             self.file(&f, Some(from.clone()));
-            // unreadable included file: includer/includea make it an error
-            if matches!(kind, 'r' | 'a') || strict {
+            self.include_check = saved;
+            // an included file that cannot be read: an error under the `read` check
+            if mask & INCLUDE_R != 0 {
                 for d in &mut self.diags[before..] {
-                    if d.code == Code::FileNotFound {
+                    if d.code == Code::FileNotFound && d.class == ConfigErr::Ok {
                         d.severity = Severity::Error;
                         d.class = ConfigErr::FileNotFound;
+                        d.code = Code::IncludeCheck;
                     }
                 }
             }
         }
         true
+    }
+
+    /// keepalived's `include_check_set` (a `global_defs` keyword acted on as it is read):
+    /// `[[+|-]read|match|wildcard_match|brace_match ...]`, bare: all four. Its errors are the
+    /// model builder's to report.
+    fn include_check_set(&mut self, words: &[&str]) {
+        if words.is_empty() {
+            self.include_check = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B;
+            return;
+        }
+        for (i, w) in words.iter().enumerate() {
+            let (op, name) = match w.as_bytes().first() {
+                Some(b'-') => (-1, &w[1..]),
+                Some(b'+') => (1, &w[1..]),
+                _ if i == 0 => {
+                    self.include_check = 0;
+                    (0, *w)
+                }
+                _ => continue,
+            };
+            let bit = match name {
+                "read" => INCLUDE_R,
+                "match" => INCLUDE_M,
+                "wildcard_match" => INCLUDE_W,
+                "brace_match" => INCLUDE_B,
+                _ => 0,
+            };
+            if bit != 0 {
+                match op {
+                    0 => self.include_check = INCLUDE_R | bit,
+                    1 => self.include_check |= bit,
+                    _ => self.include_check &= !bit,
+                }
+            }
+        }
     }
 
     /// Split at `{`/`}` outside double quotes and emit logical lines.
@@ -1231,8 +1348,12 @@ impl<'a> Lexer<'a> {
                     self.emit_words(&line[start..i], span);
                     start = i + 1;
                     let kind = if c == '{' {
+                        let gd = self.last_global_defs && self.blocks.is_empty();
+                        self.blocks.push(gd);
+                        self.last_global_defs = false;
                         PackedKind::Open
                     } else {
+                        self.blocks.pop();
                         PackedKind::Close
                     };
                     self.batch.push(kind, span);
@@ -1247,8 +1368,22 @@ impl<'a> Lexer<'a> {
 
     fn emit_words(&mut self, s: &str, span: &Span) {
         let before = self.batch.lines.len();
+        let w0 = self.batch.ends.len();
         self.batch.push_words(s, span);
         if self.batch.lines.len() > before {
+            let ends = &self.batch.ends;
+            let word = |i: usize| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                &self.batch.text[start..ends[i]]
+            };
+            let first = word(w0);
+            self.last_global_defs = first == "global_defs";
+            if first == "include_check" && self.blocks == [true] {
+                let words: Vec<String> =
+                    (w0 + 1..ends.len()).map(|i| word(i).to_string()).collect();
+                let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                self.include_check_set(&words);
+            }
             self.emitted_one();
         }
     }

@@ -20,6 +20,7 @@ mod lexer;
 pub mod model;
 mod print;
 pub mod registry;
+mod route;
 mod system;
 mod tree;
 
@@ -62,6 +63,10 @@ pub struct ParseOptions {
     pub random_seed: Option<u64>,
     /// `-e/--all-config`: any missing include is an error.
     pub all_config: bool,
+    /// `--compat LEVEL`: judge as keepalived LEVEL would, i.e. a keyword introduced after it
+    /// ([`keywords::Kw::since`]) is an unknown keyword, reported as keepalived reports one.
+    /// `None` (the default): the union, every keyword of every release is known.
+    pub compat: Option<keywords::Release>,
 }
 
 impl Default for ParseOptions {
@@ -73,6 +78,7 @@ impl Default for ParseOptions {
             max_file_size: 64 * 1024 * 1024,
             random_seed: None,
             all_config: false,
+            compat: None,
         }
     }
 }
@@ -235,10 +241,12 @@ fn parse_text(text: &str, name: &str, opts: &ParseOptions, mode: Mode) -> Parsed
 }
 
 fn finish(mut lx: lexer::Lexer<'_>, mode: Mode) -> Parsed {
+    let compat = lx.opts.compat;
     lx.flush();
     let batches = std::mem::take(&mut lx.out);
     drop(lx);
-    let (config, diags, untyped) = build_model(lexer::Unpack::new(batches.into_iter(), None), mode);
+    let (config, diags, untyped) =
+        build_model(lexer::Unpack::new(batches.into_iter(), None), mode, compat);
     Parsed {
         config,
         diagnostics: diags,
@@ -259,11 +267,12 @@ enum Mode {
 fn build_model<I: Iterator<Item = lexer::LLine>>(
     lines: I,
     mode: Mode,
+    compat: Option<keywords::Release>,
 ) -> (Config, Vec<Diagnostic>, Vec<Loc>) {
     let mut diagnostics = Vec::new();
     let mut b = build::Builder::new();
     let mut config = Config::default();
-    let mut tb = tree::TreeBuilder::new(lines);
+    let mut tb = tree::TreeBuilder::new(lines, compat);
     let mut first_unexpected_open: Option<Span> = None;
     let note_braces = |d: &[Diagnostic], first: &mut Option<Span>| {
         if first.is_none() {
@@ -321,8 +330,11 @@ fn parse_streaming(
             });
         match handle {
             Ok(h) => {
-                let (config, diags, untyped) =
-                    build_model(lexer::Unpack::new(rx.into_iter(), Some(back_tx)), mode);
+                let (config, diags, untyped) = build_model(
+                    lexer::Unpack::new(rx.into_iter(), Some(back_tx)),
+                    mode,
+                    opts.compat,
+                );
                 let mut diagnostics = h.join().unwrap_or_default();
                 diagnostics.extend(diags);
                 Parsed {

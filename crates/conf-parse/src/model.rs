@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::diag::Loc;
+pub use crate::route::{Route, RouteType, Rule, RuleAction, Scope, RTPROT_KEEPALIVED};
 
 /// A statement kept as text: a recognized keyword we don't model (yet).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,10 +79,10 @@ pub struct Config {
     pub garp_groups: Vec<GarpGroup>,
     /// `static_ipaddress` entries.
     pub static_ipaddress: Vec<IpAddress>,
-    /// `static_routes` entries (route specification words, as `ip route` takes them).
-    pub static_routes: Vec<ValueLine>,
-    /// `static_rules` entries (as `ip rule` takes them).
-    pub static_rules: Vec<ValueLine>,
+    /// `static_routes` entries that keepalived keeps.
+    pub static_routes: Vec<Route>,
+    /// `static_rules` entries that keepalived keeps.
+    pub static_rules: Vec<Rule>,
     /// The `SSL` block.
     pub ssl: Option<SslConfig>,
     /// `virtual_server_group` blocks.
@@ -174,6 +175,9 @@ pub struct GlobalDefs {
     pub vrrp_lower_prio_no_advert: bool,
     /// `vrrp_higher_prio_send_advert`.
     pub vrrp_higher_prio_send_advert: bool,
+    /// `vrrp_owner_ignore_adverts [BOOL]` (keepalived 2.4): the default of the instances'
+    /// `owner_ignore_adverts`.
+    pub vrrp_owner_ignore_adverts: bool,
     /// `vrrp_down_timer_adverts` (default 3).
     pub vrrp_down_timer_adverts: u32,
     /// `vrrp_startup_delay`.
@@ -365,6 +369,7 @@ impl Default for GlobalDefs {
             vrrp_gna_interval: Duration::ZERO,
             vrrp_lower_prio_no_advert: false,
             vrrp_higher_prio_send_advert: false,
+            vrrp_owner_ignore_adverts: false,
             vrrp_down_timer_adverts: 3,
             vrrp_startup_delay: None,
             lvs_sync_daemon: None,
@@ -691,7 +696,7 @@ pub struct IpAddress {
     /// `label`.
     pub label: Option<String>,
     /// `scope`.
-    pub scope: Option<String>,
+    pub scope: Option<Scope>,
     /// `peer ADDR[/LEN]`.
     pub peer: Option<(IpAddr, Option<u8>)>,
     /// `no_track`.
@@ -778,10 +783,10 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Vec<IpAddress>,
     /// `virtual_ipaddress_excluded { }`.
     pub virtual_ipaddress_excluded: Vec<IpAddress>,
-    /// `virtual_routes { }` (words as `ip route` takes them).
-    pub virtual_routes: Vec<ValueLine>,
-    /// `virtual_rules { }` (words as `ip rule` takes them).
-    pub virtual_rules: Vec<ValueLine>,
+    /// `virtual_routes { }` (the lines keepalived keeps).
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules { }` (the lines keepalived keeps).
+    pub virtual_rules: Vec<Rule>,
     /// `authentication { }`.
     pub authentication: Option<Authentication>,
     /// `auth_hmac { }` (keepalived 2.4).
@@ -810,6 +815,12 @@ pub struct VrrpInstance {
     pub strict_mode: Option<bool>,
     /// `skip_check_adv_addr`.
     pub skip_check_adv_addr: Option<bool>,
+    /// `v3_checksum_as_v2 [BOOL]` (keepalived 2.2.8): VRRPv3 over IPv4 sent with the v2
+    /// checksum (no pseudo-header), and received checksums not checked.
+    pub v3_checksum_as_v2: Option<bool>,
+    /// `no_virtual_ipaddress` (keepalived 2.2.8): an instance without VIPs is intended (no
+    /// "No VIP specified" warning or, for v3, error); cleared by strict mode.
+    pub no_virtual_ipaddress: bool,
     /// `native_ipv6`.
     pub native_ipv6: bool,
     /// `promote_secondaries`.
@@ -830,6 +841,9 @@ pub struct VrrpInstance {
     pub lower_prio_no_advert: Option<bool>,
     /// `higher_prio_send_advert`.
     pub higher_prio_send_advert: Option<bool>,
+    /// `owner_ignore_adverts [BOOL]` (keepalived 2.4): an address owner (priority 255)
+    /// drops every advert it receives (None: on for a strict-mode owner, else the global).
+    pub owner_ignore_adverts: Option<bool>,
     /// `down_timer_adverts`.
     pub down_timer_adverts: Option<u32>,
     /// `notify_master`.
@@ -919,6 +933,8 @@ impl VrrpInstance {
             preempt_delay: Duration::ZERO,
             strict_mode: None,
             skip_check_adv_addr: None,
+            v3_checksum_as_v2: None,
+            no_virtual_ipaddress: false,
             native_ipv6: false,
             promote_secondaries: false,
             garp_master_delay: None,
@@ -929,6 +945,7 @@ impl VrrpInstance {
             garp_lower_prio_repeat: None,
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
+            owner_ignore_adverts: None,
             down_timer_adverts: None,
             notify_master: None,
             notify_backup: None,
@@ -1003,8 +1020,17 @@ pub struct GarpGroup {
     /// `gna_interval`.
     pub gna_interval: Option<Duration>,
     /// `interface` / `interfaces { }`.
-    pub interfaces: Vec<String>,
+    pub interfaces: Vec<GarpInterface>,
     /// Where.
+    pub loc: Loc,
+}
+
+/// An interface of a `garp_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GarpInterface {
+    /// Its name.
+    pub name: String,
+    /// Where keepalived reports it (the `interface` line, or the `}` closing `interfaces`).
     pub loc: Loc,
 }
 
@@ -1980,6 +2006,8 @@ pub struct BfdInstance {
     pub ttl: Option<u8>,
     /// `max_hops` (-1..255, default 0; at most the ttl).
     pub max_hops: i16,
+    /// `multihop [true|false]` (keepalived 2.4): RFC 5883, control packets to UDP 4784.
+    pub multihop: bool,
     /// `weight W [reverse]` for tracking VRRP instances (-253..253, default 0).
     pub weight: i32,
     /// `weight ... reverse`.
@@ -2006,6 +2034,7 @@ impl BfdInstance {
             passive: false,
             ttl: None,
             max_hops: 0,
+            multihop: false,
             weight: 0,
             weight_reverse: false,
             vrrp: false,

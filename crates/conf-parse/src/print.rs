@@ -154,13 +154,23 @@ impl P {
             }
         }
     }
-    fn values(&mut self, k: &str, lines: &[ValueLine]) {
-        if lines.is_empty() {
+    fn routes(&mut self, k: &str, list: &[Route]) {
+        if list.is_empty() {
             return;
         }
         self.open(&[k]);
-        for l in lines {
-            self.value_line(&l.words);
+        for r in list {
+            self.value_line(&route_words(r));
+        }
+        self.close();
+    }
+    fn rules(&mut self, k: &str, list: &[Rule]) {
+        if list.is_empty() {
+            return;
+        }
+        self.open(&[k]);
+        for r in list {
+            self.value_line(&rule_words(r));
         }
         self.close();
     }
@@ -218,6 +228,90 @@ impl P {
     }
 }
 
+fn route_words(r: &Route) -> Vec<String> {
+    let mut w = Vec::new();
+    if r.kind != RouteType::Unicast {
+        w.push(r.kind.to_string());
+    }
+    w.push(format!("{}/{}", r.dst, r.prefix_len));
+    let mut kv = |k: &str, v: String| {
+        w.push(k.to_string());
+        w.push(v);
+    };
+    if let Some(a) = r.src {
+        kv("src", a.to_string());
+    }
+    if let Some(a) = r.via {
+        kv("via", a.to_string());
+    }
+    if let Some(d) = &r.dev {
+        kv("dev", d.clone());
+    }
+    if r.table != 254 {
+        kv("table", r.table.to_string());
+    }
+    if let Some(m) = r.metric {
+        kv("metric", m.to_string());
+    }
+    if r.scope != Scope::Global {
+        kv("scope", r.scope.to_string());
+    }
+    if r.no_track && r.protocol != RTPROT_KEEPALIVED {
+        kv("protocol", r.protocol.to_string());
+    }
+    if r.no_track {
+        w.push("no_track".into());
+    }
+    w
+}
+
+fn rule_words(r: &Rule) -> Vec<String> {
+    let mut w = Vec::new();
+    if r.v6 {
+        w.push("inet6".to_string());
+    }
+    let mut kv = |k: &str, v: String| {
+        w.push(k.to_string());
+        w.push(v);
+    };
+    if let Some((a, l)) = r.from {
+        kv("from", format!("{a}/{l}"));
+    }
+    if let Some((a, l)) = r.to {
+        kv("to", format!("{a}/{l}"));
+    }
+    if r.tos != 0 {
+        kv("tos", r.tos.to_string());
+    }
+    match r.fwmark {
+        Some((m, Some(k))) => kv("fwmark", format!("{m}/{k}")),
+        Some((m, None)) => kv("fwmark", m.to_string()),
+        None => {}
+    }
+    if let Some(i) = &r.iif {
+        kv("iif", i.clone());
+    }
+    if let Some(o) = &r.oif {
+        kv("oif", o.clone());
+    }
+    kv("preference", r.priority.to_string());
+    match r.action {
+        RuleAction::Table(t) => kv("table", t.to_string()),
+        RuleAction::Goto(t) => kv("goto", t.to_string()),
+        RuleAction::Blackhole => w.push("blackhole".into()),
+        RuleAction::Unreachable => w.push("unreachable".into()),
+        RuleAction::Prohibit => w.push("prohibit".into()),
+    }
+    if r.no_track && r.protocol != 0 {
+        w.push("protocol".into());
+        w.push(r.protocol.to_string());
+    }
+    if r.no_track {
+        w.push("no_track".into());
+    }
+    w
+}
+
 fn ip_words(a: &IpAddress) -> Vec<String> {
     let mut w = vec![format!("{}/{}", a.addr, a.prefix_len)];
     if let Some(b) = a.brd {
@@ -230,7 +324,7 @@ fn ip_words(a: &IpAddress) -> Vec<String> {
     }
     if let Some(s) = &a.scope {
         w.push("scope".into());
-        w.push(s.clone());
+        w.push(s.to_string());
     }
     if let Some(l) = &a.label {
         w.push("label".into());
@@ -279,8 +373,8 @@ pub fn print(c: &Config) -> String {
     root_globals(&mut p, &c.global);
     global(&mut p, &c.global);
     p.addrs("static_ipaddress", &c.static_ipaddress);
-    p.values("static_routes", &c.static_routes);
-    p.values("static_rules", &c.static_rules);
+    p.routes("static_routes", &c.static_routes);
+    p.rules("static_rules", &c.static_rules);
     for s in &c.vrrp_scripts {
         p.open(&["vrrp_script", &s.name]);
         if !s.script.is_empty() {
@@ -343,7 +437,7 @@ pub fn print(c: &Config) -> String {
         if !g.interfaces.is_empty() {
             p.open(&["interfaces"]);
             for i in &g.interfaces {
-                p.value_line(std::slice::from_ref(i));
+                p.value_line(std::slice::from_ref(&i.name));
             }
             p.close();
         }
@@ -502,6 +596,7 @@ fn global(p: &mut P, g: &GlobalDefs) {
         "vrrp_higher_prio_send_advert",
         g.vrrp_higher_prio_send_advert,
     );
+    p.flag("vrrp_owner_ignore_adverts", g.vrrp_owner_ignore_adverts);
     p.num("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
     p.opt_dur("vrrp_startup_delay", g.vrrp_startup_delay);
     if let Some(l) = &g.lvs_sync_daemon {
@@ -584,6 +679,10 @@ fn instance(p: &mut P, v: &VrrpInstance) {
             "BACKUP"
         },
     );
+    // the interfaces a later `interface` replaced, in order (keepalived checks each one)
+    for (i, _) in &v.replaced_interfaces {
+        p.kv("interface", i);
+    }
     p.opt_s("interface", &v.interface);
     p.opt_num("virtual_router_id", v.virtual_router_id);
     p.num("priority", v.priority);
@@ -628,8 +727,8 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.flag("check_unicast_src", v.check_unicast_src);
     p.addrs("virtual_ipaddress", &v.virtual_ipaddress);
     p.addrs("virtual_ipaddress_excluded", &v.virtual_ipaddress_excluded);
-    p.values("virtual_routes", &v.virtual_routes);
-    p.values("virtual_rules", &v.virtual_rules);
+    p.routes("virtual_routes", &v.virtual_routes);
+    p.rules("virtual_rules", &v.virtual_rules);
     if let Some(a) = &v.authentication {
         p.open(&["authentication"]);
         p.kv(
@@ -676,6 +775,8 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.dur("preempt_delay", v.preempt_delay);
     p.opt_bool("strict_mode", v.strict_mode);
     p.opt_bool("skip_check_adv_addr", v.skip_check_adv_addr);
+    p.opt_bool("v3_checksum_as_v2", v.v3_checksum_as_v2);
+    p.flag("no_virtual_ipaddress", v.no_virtual_ipaddress);
     p.flag("native_ipv6", v.native_ipv6);
     p.flag("promote_secondaries", v.promote_secondaries);
     if let Some(d) = v.garp_master_delay {
@@ -692,6 +793,7 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_num("garp_lower_prio_repeat", v.garp_lower_prio_repeat);
     p.opt_bool("lower_prio_no_advert", v.lower_prio_no_advert);
     p.opt_bool("higher_prio_send_advert", v.higher_prio_send_advert);
+    p.opt_bool("owner_ignore_adverts", v.owner_ignore_adverts);
     p.opt_num("down_timer_adverts", v.down_timer_adverts);
     p.script("notify_master", &v.notify_master);
     p.script("notify_backup", &v.notify_backup);
@@ -1179,6 +1281,7 @@ fn top_typed(p: &mut P, c: &Config) {
         p.flag("passive", b.passive);
         p.opt_num("ttl", b.ttl);
         p.num("max_hops", b.max_hops);
+        p.flag("multihop", b.multihop);
         let w = b.weight.to_string();
         if b.weight_reverse {
             p.line(&["weight", &w, "reverse"]);

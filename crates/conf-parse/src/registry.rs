@@ -160,7 +160,10 @@ pub fn keywords_md() -> String {
          system: network namespaces, the IPVS VM, or the reference keepalived as peer or oracle),\n\
          **{todo} not supported yet** (`keepalived -t` and the start-up log print a located note\n\
          for each use), **{noop} accepted, no effect here** (with why; also noted).\n\n\
-         A keyword inside a block that is not supported has the block's status.\n",
+         A keyword inside a block that is not supported has the block's status.\n\n\
+         The baseline is Debian's keepalived 2.2.7; a keyword introduced later says since which\n\
+         release. By default every keyword of every release is known; `keepalived -t --compat 2.2.7`\n\
+         (or `--compat 2.4.3`) judges as that release would: newer keywords are unknown.\n",
         entries.len()
     );
     let mut current: Option<String> = None;
@@ -187,6 +190,11 @@ pub fn keywords_md() -> String {
                 e.kw.name,
                 shape.replace('{', "\\{").replace('}', "\\}")
             )
+        };
+        let name = if e.kw.since > crate::keywords::Release::V2_2_7 {
+            format!("{name} (since keepalived {})", e.kw.since)
+        } else {
+            name
         };
         let tests = match e.runtime {
             Runtime::Implemented(t) => t

@@ -190,18 +190,30 @@ pub fn system_checks_with(
         .flat_map(|v| &v.virtual_routes)
         .chain(&config.static_routes)
     {
-        let w = &l.words;
-        for (i, k) in w.iter().enumerate() {
-            if k == "dev" || k == "oif" {
-                if let Some(d) = w.get(i + 1).filter(|d| missing(d)) {
-                    any_missing = true;
-                    report(
-                        &mut out,
-                        &l.loc.0,
-                        format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
-                        hint(d),
-                    );
-                }
+        if let Some(d) = l.dev.as_ref().filter(|d| missing(d)) {
+            any_missing = true;
+            report(
+                &mut out,
+                &l.loc.0,
+                format!("WARNING - interface {d} for VROUTE nexthop doesn't exist"),
+                hint(d),
+            );
+        }
+    }
+    // a garp_group's interfaces (keepalived creates missing ones with dynamic_interfaces)
+    if !config.global.dynamic_interfaces {
+        for i in config.garp_groups.iter().flat_map(|g| &g.interfaces) {
+            if missing(&i.name) {
+                any_missing = true;
+                report(
+                    &mut out,
+                    &i.loc.0,
+                    format!(
+                        "WARNING - interface {} specified for garp_group doesn't exist",
+                        i.name
+                    ),
+                    hint(&i.name),
+                );
             }
         }
     }
@@ -425,7 +437,9 @@ pub fn is_executable(p: &Path) -> bool {
 /// keepalived's `config_test_exit()`: the highest class reported decides.
 /// 0 = OK, 4 = file not found / bad interface / fatal, 6 = script security, 5 = other; 2 when a
 /// keyword lacks its parameter: keepalived's `null_strvec()` exits at once with
-/// `KEEPALIVED_EXIT_CONFIG`, whatever else was reported.
+/// `KEEPALIVED_EXIT_CONFIG`, whatever else was reported; else 6 when an include failed a check
+/// asked for (`include_check`, `-e`, `includer`...): keepalived's parent stops after reading
+/// the files (`KEEPALIVED_EXIT_NO_CONFIG`).
 pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
     if parsed
         .diagnostics
@@ -433,6 +447,13 @@ pub fn exit_code(parsed: &Parsed, system: &[Diagnostic]) -> i32 {
         .any(|d| d.counts() && d.class == ConfigErr::MissingParameter)
     {
         return 2;
+    }
+    if parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.counts() && d.code == Code::IncludeCheck)
+    {
+        return 6;
     }
     let worst = parsed
         .diagnostics

@@ -16,15 +16,18 @@ pub(crate) struct TreeBuilder<I: Iterator<Item = LLine>> {
     outer: Vec<Runtime>,
     /// The line of the `}` that closed the last block read (0: none).
     closed_at: u32,
+    /// `--compat`: keywords introduced after this release are unknown.
+    compat: Option<keywords::Release>,
 }
 
 impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
-    pub fn new(lines: I) -> TreeBuilder<I> {
+    pub fn new(lines: I, compat: Option<keywords::Release>) -> TreeBuilder<I> {
         TreeBuilder {
             lines: lines.peekable(),
             diags: Vec::new(),
             outer: Vec::new(),
             closed_at: 0,
+            compat,
         }
     }
 
@@ -137,6 +140,23 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             self.unknown(table, ctx, &words, &span);
             return None;
         };
+        if let Some(level) = self.compat.filter(|l| !kw.known_at(*l)) {
+            // `--compat LEVEL`: unknown to that release, reported as it reports one.
+            self.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    Code::UnknownKeyword,
+                    ConfigErr::UnknownKeyword,
+                    &span,
+                    format!("unknown keyword '{}' in {ctx}", kw.name),
+                )
+                .with_hint(format!(
+                    "'{}' came with keepalived {}; --compat {level} judges as keepalived {level}",
+                    kw.name, kw.since
+                )),
+            );
+            return None;
+        }
         match kw.status {
             Status::Current => {}
             Status::Deprecated(repl) => self.push(
@@ -231,16 +251,8 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                 // A top-level block without its `{` (global_defs aside, which keepalived reads
                 // in a pass of its own): keepalived's main pass reads the lines that follow at
                 // the top level (each reported there), the block stays empty.
-                self.push(
-                    Diagnostic::new(
-                        Severity::Error,
-                        Code::MissingOpenBrace,
-                        ConfigErr::MissingBob,
-                        &span,
-                        format!("missing '{{' at beginning of '{}' block", kw.name),
-                    )
-                    .with_hint(format!("write `{} ... {{`", kw.name)),
-                );
+                let d = self.missing_open(kw.name, &span);
+                self.push(d);
                 Body::Block(Vec::new())
             }
             Kind::Block(sub) => {
@@ -248,16 +260,8 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
                     self.next_line();
                 } else {
                     // keepalived reports it and reads the following lines as the block anyway
-                    self.push(
-                        Diagnostic::new(
-                            Severity::Error,
-                            Code::MissingOpenBrace,
-                            ConfigErr::MissingBob,
-                            &span,
-                            format!("missing '{{' at beginning of '{}' block", kw.name),
-                        )
-                        .with_hint(format!("write `{} ... {{`", kw.name)),
-                    );
+                    let d = self.missing_open(kw.name, &span);
+                    self.push(d);
                 }
                 self.outer.push(rt);
                 let body = self.block(sub, kw.name, Some(&span));
@@ -273,6 +277,27 @@ impl<I: Iterator<Item = LLine>> TreeBuilder<I> {
             loc: Loc(span),
             end_line: EndLine(end_line),
         })
+    }
+
+    /// A block keyword at `span` not followed by its `{`: located where keepalived finds out,
+    /// the line after the keyword (the keyword's own line when nothing follows).
+    fn missing_open(&mut self, name: &str, span: &Span) -> Diagnostic {
+        let at = self
+            .lines
+            .peek()
+            .map(|l| l.span.clone())
+            .unwrap_or_else(|| span.clone());
+        Diagnostic::new(
+            Severity::Error,
+            Code::MissingOpenBrace,
+            ConfigErr::MissingBob,
+            &at,
+            format!(
+                "missing '{{' at beginning of '{name}' block (opened on line {})",
+                span.line
+            ),
+        )
+        .with_hint(format!("write `{name} ... {{` on line {}", span.line))
     }
 
     fn values(&mut self, ctx: &str, open: &Span) -> Vec<ValueLine> {

@@ -58,11 +58,15 @@ fn auth_hmac_typed_and_printed_back() {
     assert_eq!(a.anti_replay, Some(AuthHmacAntiReplay::Monotonic));
     assert_eq!(a.time_window, Some(9));
     assert_eq!(a.mode, Some(AuthHmacMode::ReceiveOnly));
-    // A note says non-default `mode`/`anti_replay`/`time_window` have no lab test yet (the
-    // runtime applies them since issue 21's integration); it is no error.
-    assert!(p.diagnostics.iter().any(|d| d
-        .message
-        .contains("no lab test of non-default values yet (issue 21)")));
+    // Every auth_hmac keyword is implemented (lab tests against 2.4.3): no "not supported
+    // yet" note for any of them.
+    assert!(
+        !p.diagnostics
+            .iter()
+            .any(|d| d.message.contains("not supported yet")),
+        "{:?}",
+        p.diagnostics
+    );
     let printed = conf_parse::print(&p.config);
     let again = parse(&printed);
     assert!(errors(&again).is_empty(), "{:?}\n{printed}", errors(&again));
@@ -141,4 +145,40 @@ fn auth_hmac_invalid_forms() {
         v.auth_hmac.as_ref().and_then(|a| a.mode),
         Some(AuthHmacMode::Enforce)
     );
+}
+
+// Proves the compatibility level: by default (the union) and at 2.4.3 auth_hmac is known and
+// typed; at 2.2.7 it is an unknown keyword (as Debian's 2.2.7 reports it), its block's
+// keywords too, and nothing is typed.
+#[test]
+fn compat_level_makes_2_4_keywords_unknown_at_2_2_7() {
+    use conf_parse::keywords::Release;
+    use conf_parse::Code;
+    let text = inst(&format!(
+        "  auth_hmac {{\n    key 1 {KEY1}\n    active_key 1\n  }}\n"
+    ));
+    let unknown = |compat: Option<Release>| {
+        let opts = ParseOptions {
+            compat,
+            ..ParseOptions::default()
+        };
+        let p = parse_str(&text, "test.conf", &opts);
+        let u: Vec<u32> = p
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::UnknownKeyword)
+            .map(|d| d.span.line)
+            .collect();
+        (u, p.config.vrrp_instances[0].auth_hmac.is_some())
+    };
+    assert_eq!(unknown(None), (vec![], true));
+    assert_eq!(unknown(Some(Release::V2_4_3)), (vec![], true));
+    let (u, typed) = unknown(Some(Release::V2_2_7));
+    assert!(!typed);
+    // auth_hmac (line 4), then key and active_key read at the instance level, then the
+    // instance's own keywords after the stray `}` (as 2.2.7 reads them).
+    assert_eq!(&u[..3], &[4, 5, 6], "{u:?}");
+    assert_eq!(Release::parse_level("2.2.7"), Some(Release::V2_2_7));
+    assert_eq!(Release::parse_level("2.4.3"), Some(Release::V2_4_3));
+    assert_eq!(Release::parse_level("2.3"), None);
 }

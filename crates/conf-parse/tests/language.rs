@@ -307,7 +307,9 @@ fn include_relative_glob_braces_and_chain() {
 }
 
 /// A missing plain include is reported (with its line) but does not change the verdict,
-/// as in keepalived; `includem` makes it an error.
+/// as in keepalived; `includem` makes it an error, and keepalived 2.2.7 then exits 6
+/// (`KEEPALIVED_EXIT_NO_CONFIG`: its parent stops after reading the files; checked side by
+/// side in `lab_include_check_like_reference`).
 #[test]
 fn missing_include() {
     let p = parse("include /nonexistent/conf-parse-x.conf\n");
@@ -319,7 +321,7 @@ fn missing_include() {
     assert_eq!(d.span.line, 1);
     assert_eq!(conf_parse::exit_code(&p, &[]), 0);
     let p = parse("includem /nonexistent/conf-parse-x.conf\n");
-    assert_eq!(conf_parse::exit_code(&p, &[]), 4);
+    assert_eq!(conf_parse::exit_code(&p, &[]), 6);
 }
 
 /// Include cycles are detected and located, never followed forever.
@@ -1007,7 +1009,10 @@ fn not_yet_implemented_keywords_verdicts_match_reference() {
         g("include_check read match"),
         g("data_use_instance TRUE"),
         "bfd_instance b1 {\n}\n".to_string(),
-        "bfd_instance b1 {\n neighbor_ip 10.0.0.1\n max_hops -1\n}\n".to_string(),
+        // keepalived's u8 max_hops: -1 is 255, above IPv6's default hop limit 64 (exit 5 as
+        // the reference; with IPv4's ttl 255 it is accepted: see `good`).
+        "bfd_instance b1 {\n neighbor_ip fd00::1\n max_hops -1\n}\n".to_string(),
+        "bfd_instance b1 {\n neighbor_ip 10.0.0.1\n ttl 200\n max_hops -1\n}\n".to_string(),
         "bfd_instance b1 {\n neighbor_ip 10.0.0.1\n}\nbfd_instance b2 {\n neighbor_ip 10.0.0.1\n}\n".to_string(),
         "track_group g1 {\n}\ntrack_group g1 {\n}\n".to_string(),
         "interface_up_down_delays {\n lo 300\n}\n".to_string(),
@@ -1025,6 +1030,8 @@ fn not_yet_implemented_keywords_verdicts_match_reference() {
         );
     }
     let good = [
+        // The reference's `-t` exits 0: -1 is 255 in its u8, not above ttl 255.
+        "bfd_instance b1 {\n neighbor_ip 10.0.0.1\n max_hops -1\n}\n".to_string(),
         g("vrrp_min_garp off"),
         g("vrrp_netlink_cmd_rcv_bufs 0"),
         g("umask 0x12"),
@@ -1107,4 +1114,17 @@ fn lvs_flush_on_stop_types() {
         "{:?}",
         problems(&p)
     );
+}
+
+/// An `interface` given twice in an instance prints back both (keepalived checks each one):
+/// print → parse stays an identity (a fuzz finding).
+#[test]
+fn replaced_interface_prints_back() {
+    let p = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n interface eth1\n}\n");
+    let v = &p.config.vrrp_instances[0];
+    assert_eq!(v.interface.as_deref(), Some("eth1"));
+    assert_eq!(v.replaced_interfaces.len(), 1);
+    let printed = conf_parse::print(&p.config);
+    let again = parse(&printed);
+    assert_eq!(again.config, p.config, "{printed}");
 }

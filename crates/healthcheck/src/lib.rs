@@ -37,6 +37,7 @@
 //!             // configured weight adjusted by Set/Delta; any down → removed or weight 0).
 //!         }
 //!         TransitionKind::FailureLogged => { /* log_all_failures */ }
+//!         TransitionKind::Checked => { /* every check (report_every_check): status */ }
 //!     }
 //! }
 //! # let _ = initial_up; Ok(()) }

@@ -14,7 +14,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -52,6 +52,11 @@ pub enum TransitionKind {
     /// A failure that did not change the state (tolerated retry, or already down); sent only
     /// when the job's `log_all_failures` is set. For logging.
     FailureLogged,
+    /// Every completed check, for status displays (only after
+    /// [`Scheduler::report_every_check`]): `up` is this check's own result, `reason` its
+    /// failure, `latency` how long it took. Never changes any state; sent before the
+    /// `Changed`/`Confirmed` report the same check may cause.
+    Checked,
 }
 
 /// A report for one subscriber.
@@ -67,6 +72,8 @@ pub struct Transition {
     pub reason: Option<Failure>,
     /// Why it was sent.
     pub kind: TransitionKind,
+    /// How long the check took ([`TransitionKind::Checked`]; zero otherwise).
+    pub latency: Duration,
 }
 
 /// Counters for benchmarks and status dumps.
@@ -127,6 +134,8 @@ const BUCKETS: usize = 4 * 62;
 struct Counters {
     checks_run: AtomicU64,
     lateness: Vec<AtomicU64>,
+    /// Send a [`TransitionKind::Checked`] report for every check.
+    report_checks: AtomicBool,
 }
 
 struct JobShared {
@@ -195,6 +204,7 @@ fn send_for(
             weight,
             reason: reason.clone(),
             kind,
+            latency: Duration::ZERO,
         });
     }
 }
@@ -206,6 +216,7 @@ impl Scheduler {
         let counters = Counters {
             checks_run: AtomicU64::new(0),
             lateness: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            report_checks: AtomicBool::new(false),
         };
         let s = Scheduler {
             inner: Arc::new(Mutex::new(Inner {
@@ -267,6 +278,12 @@ impl Scheduler {
         ));
         inner.jobs.insert(spec, Job { shared, task });
         Ok(())
+    }
+
+    /// Report every completed check ([`TransitionKind::Checked`], with its result and
+    /// latency) besides the state changes, or stop doing so.
+    pub fn report_every_check(&self, on: bool) {
+        self.counters.report_checks.store(on, Ordering::Relaxed);
     }
 
     /// Unsubscribe `id`; the job stops when its last subscriber leaves.
@@ -388,10 +405,28 @@ async fn run_job(
             deadline = Instant::now() + spec.params.delay_loop;
             continue;
         }
+        let started = Instant::now();
         let res = check_with(&ctx, &spec.checker, &spec.target).await;
+        let latency = started.elapsed();
         counters.checks_run.fetch_add(1, Ordering::Relaxed);
         let (step, ids) = {
             let mut sh = lock(&shared);
+            if counters.report_checks.load(Ordering::Relaxed) {
+                let reason = match &res.status {
+                    crate::Status::Down(f) => Some(f.clone()),
+                    _ => None,
+                };
+                for id in &sh.subscribers {
+                    let _ = tx.send(Transition {
+                        id: *id,
+                        up: res.status.is_up(),
+                        weight: None,
+                        reason: reason.clone(),
+                        kind: TransitionKind::Checked,
+                        latency,
+                    });
+                }
+            }
             let step = sh.state.on_result(&res.status);
             // Most checks change nothing: copy the subscribers only when there is a report.
             let report = match &step.event {

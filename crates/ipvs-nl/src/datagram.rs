@@ -1,5 +1,6 @@
-//! Splitting a received netlink datagram into its messages, for any netlink family (used by
-//! this crate's generic-netlink client and by the workspace's rtnetlink layer alike).
+//! Splitting a received netlink datagram into its messages, for any netlink family: each
+//! message a checked `netlink_packet_core::NetlinkBuffer` (netplat splits its rtnetlink and
+//! nftables datagrams the same way, on the same buffer type).
 
 use netlink_packet_core::{DecodeError, NetlinkBuffer};
 

@@ -120,6 +120,20 @@ pub enum DirectorEvent {
         /// Why.
         reason: String,
     },
+    /// A check of a real server completed (every check; for status and metrics).
+    Checked {
+        /// Which real server.
+        rs: RsId,
+        /// This check passed.
+        ok: bool,
+        /// How long it took.
+        latency: std::time::Duration,
+        /// Why it failed.
+        reason: Option<String>,
+        /// The real server is in service now (before any change this result causes, which
+        /// follows as [`DirectorEvent::RealServer`]).
+        alive: bool,
+    },
     /// A configuration was (re)loaded: virtual servers, real servers, distinct check jobs.
     Loaded {
         /// Virtual servers.
@@ -268,6 +282,8 @@ impl<K: Kernel> Director<K> {
         }
         .map_err(|e| DirectorError::Health(e.to_string()))?;
         let (sched, rx) = hc::Scheduler::new(ctx);
+        // Every check's result and latency, for the status page and metrics.
+        sched.report_every_check(true);
         let health = Health::new(&cfg);
         let mut d = Director {
             kernel,
@@ -492,6 +508,17 @@ impl<K: Kernel> Director<K> {
         let Some((rs, idx)) = self.ids.get(&t.id).cloned() else {
             return false;
         };
+        if t.kind == TransitionKind::Checked {
+            let alive = self.find_rs(&rs).is_none_or(|r| self.health.alive(r));
+            self.emit(DirectorEvent::Checked {
+                rs,
+                ok: t.up,
+                latency: t.latency,
+                reason: t.reason.as_ref().map(ToString::to_string),
+                alive,
+            });
+            return false;
+        }
         if let Some(r) = &t.reason {
             if t.kind == TransitionKind::FailureLogged || !t.up {
                 self.emit(DirectorEvent::CheckFailed {

@@ -25,6 +25,7 @@
 //! `sockaddr_ll` bind).
 
 mod addr;
+mod datagram;
 mod error;
 mod link;
 pub mod netns;

@@ -637,7 +637,7 @@ impl Nft {
                 Err(_) if first_err.is_some() => break,
                 Err(e) => return Err(Error::io("nftables batch: netlink recv", e)),
             };
-            for m in ipvs_nl::split_datagram(&data) {
+            for m in crate::datagram::split_datagram(&data) {
                 let m = m.map_err(|e| Error::Decode {
                     op: "nftables batch".into(),
                     detail: e.to_string(),

@@ -69,14 +69,14 @@ fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     buf
 }
 
-/// The netlink messages of one datagram, in order (split by [`ipvs_nl::split_datagram`]). A
+/// The netlink messages of one datagram, in order (split by [`crate::datagram::split_datagram`]). A
 /// message that does not decode, or a length that cannot be right, is the last item (an
 /// error: what was wrong).
 fn messages(
     data: &[u8],
 ) -> impl Iterator<Item = std::result::Result<NetlinkMessage<RouteNetlinkMessage>, String>> + '_ {
     let mut failed = false;
-    ipvs_nl::split_datagram(data).map_while(move |m| {
+    crate::datagram::split_datagram(data).map_while(move |m| {
         if failed {
             return None;
         }

@@ -15,7 +15,38 @@ pub fn start_bfdd(
     local: &str,
     tx_ms: u32,
 ) -> Result<(Proc, String), LabError> {
-    let dir = lab.dir().join("frr");
+    start_bfdd_peers(lab, host, &[(peer, local)], 100, tx_ms)
+}
+
+/// Start bfdd on `host` with one single-hop session per `(peer, local)` pair (IPv4 or IPv6),
+/// receive `rx_ms`, transmit `tx_ms`, multiplier 3. Returns as [`start_bfdd`].
+pub fn start_bfdd_peers(
+    lab: &Lab,
+    host: &Host,
+    peers: &[(&str, &str)],
+    rx_ms: u32,
+    tx_ms: u32,
+) -> Result<(Proc, String), LabError> {
+    let mut conf = String::from("bfd\n");
+    for (peer, local) in peers {
+        conf.push_str(&format!(
+            " peer {peer} local-address {local}\n  receive-interval {rx_ms}\n  \
+             transmit-interval {tx_ms}\n  detect-multiplier 3\n !\n"
+        ));
+    }
+    conf.push_str("!\n");
+    start_bfdd_conf(lab, host, "frr", &conf)
+}
+
+/// Start bfdd on `host` with the configuration `conf` (bfdd.conf syntax), its state in the
+/// lab directory's subdirectory `sub` (one per bfdd of a lab). Returns as [`start_bfdd`].
+pub fn start_bfdd_conf(
+    lab: &Lab,
+    host: &Host,
+    sub: &str,
+    conf: &str,
+) -> Result<(Proc, String), LabError> {
+    let dir = lab.dir().join(sub);
     let io = |op, source| LabError::Io {
         op,
         path: dir.clone(),
@@ -23,14 +54,7 @@ pub fn start_bfdd(
     };
     std::fs::create_dir_all(&dir).map_err(|e| io("create", e))?;
     let d = dir.to_string_lossy().into_owned();
-    std::fs::write(
-        dir.join("bfdd.conf"),
-        format!(
-            "bfd\n peer {peer} local-address {local}\n  receive-interval 100\n  \
-             transmit-interval {tx_ms}\n  detect-multiplier 3\n !\n!\n"
-        ),
-    )
-    .map_err(|e| io("write", e))?;
+    std::fs::write(dir.join("bfdd.conf"), conf).map_err(|e| io("write", e))?;
     host.run_ok(&["chown", "-R", "frr:frr", &d])?;
     host.run_ok(&["chmod", "755", &lab.dir().to_string_lossy()])?;
     let p = host.spawn(&[

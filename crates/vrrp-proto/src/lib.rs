@@ -27,5 +27,7 @@ pub use fsm::{
     State, SyncGroup, VirtualRouter,
 };
 pub use units::{AdvertInterval, Centisecs, Family, Priority, Version, Vrid};
-pub use validate::{validate, Accepted, AcceptedView, AuthConfig, ReceiveContext, RxPacket};
+pub use validate::{
+    validate, validate_basic, Accepted, AcceptedView, AuthConfig, ReceiveContext, RxPacket,
+};
 pub use wire::{AdvertRepr, Auth, ChecksumMode, IpAdvert};

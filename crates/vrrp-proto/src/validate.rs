@@ -158,6 +158,30 @@ pub fn validate<'a>(
     pkt: RxPacket<'a>,
     ctx: &ReceiveContext<'_>,
 ) -> Result<AcceptedView<'a>, RxError> {
+    let b = basic(pkt, ctx)?;
+    rest(b, ctx)
+}
+
+/// The checks keepalived 2.4.3 runs before it verifies an `auth_hmac` trailer
+/// (`vrrp_check_packet`: AH presence, complete message, TTL, version): an advert passing
+/// these goes to the HMAC verification, then to [`validate()`] for the rest (v2
+/// authentication and interval, type, IP length, checksum, VRID, cast, addresses). So a
+/// forged advert with a bad tag and, say, a bad checksum or interval is counted as
+/// `auth_ext_invalid_hmac`, as keepalived counts it.
+pub fn validate_basic(pkt: RxPacket<'_>, ctx: &ReceiveContext<'_>) -> Result<(), RxError> {
+    basic(pkt, ctx).map(|_| ())
+}
+
+/// What [`basic`] established.
+struct Basic<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    ip_info: Option<(&'a [u8], Option<ip::AhHeader>, ip::Layout)>,
+    p: Packet<&'a [u8]>,
+}
+
+fn basic<'a>(pkt: RxPacket<'a>, ctx: &ReceiveContext<'_>) -> Result<Basic<'a>, RxError> {
     // IP layer.
     let (src, dst, ttl, vrrp_bytes, ip_info) = match resolve_ip(pkt)? {
         // `resolve_ip` leaves no `Ip`; were one left, it is not IPv6.
@@ -245,6 +269,24 @@ pub fn validate<'a>(
     if !ctx.unicast && ttl != VRRP_TTL {
         return Err(RxError::Ttl(ttl));
     }
+    Ok(Basic {
+        src,
+        dst,
+        ttl,
+        ip_info,
+        p,
+    })
+}
+
+/// The checks after [`basic`] (and after keepalived's `auth_hmac` verification).
+fn rest<'a>(b: Basic<'a>, ctx: &ReceiveContext<'_>) -> Result<AcceptedView<'a>, RxError> {
+    let Basic {
+        src,
+        dst,
+        ttl,
+        ip_info,
+        p,
+    } = b;
     let mut ah_seq = None;
     if ctx.version == Version::V2 {
         // Authentication (RFC 3768 §7.1 / RFC 2338).
@@ -324,15 +366,12 @@ pub fn validate<'a>(
         }
     }
     // Checksum (RFC 3768 §7.1 / RFC 5798 §7.1).
+    // With `v3_checksum_as_v2` keepalived (2.2.8 to 2.4.3) does not check a received v3
+    // checksum at all (vrrp_check_packet: the error is ignored when the flag is set).
+    let skip = ctx.v3_checksum_as_v2 && ctx.version == Version::V3;
     let mode = checksum_mode(ctx.version, src, dst, ctx.v3_checksum_as_v2);
-    if !p.verify_checksum(mode) {
-        // The interop switch accepts either form (keepalived accepts any v3 checksum then).
-        let alt_ok = ctx.v3_checksum_as_v2
-            && ctx.version == Version::V3
-            && p.verify_checksum(checksum_mode(Version::V3, src, dst, false));
-        if !alt_ok {
-            return Err(RxError::Checksum);
-        }
+    if !skip && !p.verify_checksum(mode) {
+        return Err(RxError::Checksum);
     }
     // VRID (RFC 5798 §7.1: MUST verify the VRID is configured on the interface).
     if p.vrid() != ctx.vrid.get() {

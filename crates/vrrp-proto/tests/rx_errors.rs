@@ -222,7 +222,7 @@ fn wrong_type() {
 }
 
 // Proves a bad VRRP checksum is rejected, and the v3_checksum_as_v2 interop switch accepts a
-// v3-over-IPv4 checksum computed without the pseudo-header.
+// v3-over-IPv4 checksum computed without the pseudo-header (and, as keepalived, any checksum).
 #[test]
 fn checksum_and_v3_as_v2() {
     let v = vips();
@@ -243,6 +243,13 @@ fn checksum_and_v3_as_v2() {
     assert!(
         validate_packet(&v3ok(), &c).is_ok(),
         "standard checksums still accepted"
+    );
+    // keepalived (2.2.8 to 2.4.3) does not check a v3 checksum at all with the switch.
+    let mut bad = v3ok();
+    bad[27] ^= 1;
+    assert!(
+        validate_packet(&bad, &c).is_ok(),
+        "any checksum with the switch"
     );
 }
 

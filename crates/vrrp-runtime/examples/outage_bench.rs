@@ -8,6 +8,8 @@
 //! Run as root: `cargo run -p vrrp-runtime --example outage_bench [-- ROUNDS [FILTER]]`
 //! (FILTER: e.g. "v3/100ms SIGTERM" runs that row only)
 //! (build krs-vrrpd first: `cargo build -p vrrp-runtime --bin krs-vrrpd`).
+//! With `OLD_KRS_VRRPD=PATH` a third column runs that krs-vrrpd (e.g. an earlier commit's build
+//! with the same profile) in the same run.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,6 +24,8 @@ const PROBE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/probe.py");
 enum Impl {
     Ours,
     Reference,
+    /// The krs-vrrpd of `OLD_KRS_VRRPD`.
+    Old,
 }
 
 #[derive(Clone, Copy)]
@@ -61,6 +65,10 @@ fn start(lab: &Lab, h: &Host, imp: Impl, conf_text: &str) -> Option<Proc> {
         Impl::Ours => {
             let bin = krs_bin();
             h.spawn(&[bin.to_str()?, "-f", &cs]).ok()
+        }
+        Impl::Old => {
+            let bin = std::env::var("OLD_KRS_VRRPD").ok()?;
+            h.spawn(&[&bin, "-f", &cs]).ok()
         }
         Impl::Reference => {
             let p1 = lab.dir().join(format!("{name}.pid"));
@@ -156,17 +164,23 @@ fn main() {
         (Failure::Stop, "SIGSTOP"),
         (Failure::Term, "SIGTERM"),
     ];
-    println!(
+    let mut impls = vec![Impl::Ours, Impl::Reference];
+    let mut head = format!(
         "{:<10} {:<10} {:>22} {:>22}",
         "timing", "failure", "ours gap ms (lost)", "keepalived gap ms (lost)"
     );
+    if std::env::var_os("OLD_KRS_VRRPD").is_some() {
+        impls.push(Impl::Old);
+        head.push_str(&format!(" {:>22}", "old gap ms (lost)"));
+    }
+    println!("{head}");
     for (ver, adv, tname) in timings {
         for (f, fname) in failures {
             if !format!("{tname} {fname}").contains(&only) {
                 continue;
             }
             let mut cells = Vec::new();
-            for imp in [Impl::Ours, Impl::Reference] {
+            for &imp in &impls {
                 let mut parts = Vec::new();
                 for _ in 0..rounds {
                     match measure(imp, f, ver, adv) {
@@ -176,7 +190,8 @@ fn main() {
                 }
                 cells.push(parts.join(", "));
             }
-            println!("{tname:<10} {fname:<10} {:>22} {:>22}", cells[0], cells[1]);
+            let row: String = cells.iter().map(|c| format!(" {c:>22}")).collect();
+            println!("{tname:<10} {fname:<10}{row}");
         }
     }
 }

@@ -104,6 +104,12 @@ pub(crate) struct InstanceSpec {
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
+    /// `v3_checksum_as_v2` (keepalived 2.2.8): v3 over IPv4 with the v2 checksum; received
+    /// checksums not checked.
+    pub v3_checksum_as_v2: bool,
+    /// `owner_ignore_adverts` resolved as keepalived 2.4.3 does: only for priority 255 (then
+    /// unset means on in strict mode, else the global `vrrp_owner_ignore_adverts`).
+    pub owner_ignore_adverts: bool,
     pub notify: NotifyScripts,
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
@@ -120,13 +126,10 @@ pub(crate) struct InstanceSpec {
     pub vmac: Option<VmacSpec>,
     /// VMACs for addresses (`use_vmac_addr`, a VIP's `use_vmac`).
     pub addr_vmacs: Vec<AddrVmacSpec>,
-    /// `virtual_routes` that parsed.
+    /// `virtual_routes`, in kernel form.
     pub routes: Vec<crate::routes::VirtualRoute>,
-    /// `virtual_rules` that parsed, with their `file:line`.
+    /// `virtual_rules`, in kernel form, with their `file:line`.
     pub rules: Vec<(netplat::RuleSpec, Located)>,
-    /// `virtual_routes`/`virtual_rules` lines that did not parse (located messages, logged at
-    /// start).
-    pub route_errors: Vec<Located>,
 }
 
 impl InstanceSpec {
@@ -593,29 +596,12 @@ pub(crate) fn instance_spec(
             ));
         }
     }
-    let mut routes = Vec::new();
-    let mut rules = Vec::new();
-    let mut route_errors = Vec::new();
-    for l in &inst.virtual_rules {
-        let at = Located(format!("{}:{}", l.loc.0.file, l.loc.0.line));
-        match crate::rules::parse(&l.words) {
-            Ok(r) => rules.push((r, at)),
-            Err(e) => route_errors.push(Located(format!(
-                "{at}: vrrp_instance {}: virtual_rules: {e}; rule ignored",
-                inst.name
-            ))),
-        }
-    }
-    for l in &inst.virtual_routes {
-        let at = Located(format!("{}:{}", l.loc.0.file, l.loc.0.line));
-        match crate::routes::parse(&l.words) {
-            Ok((spec, dev)) => routes.push(crate::routes::VirtualRoute { spec, dev, at }),
-            Err(e) => route_errors.push(Located(format!(
-                "{at}: vrrp_instance {}: virtual_routes: {e}; route ignored",
-                inst.name
-            ))),
-        }
-    }
+    let routes = inst
+        .virtual_routes
+        .iter()
+        .map(crate::routes::route)
+        .collect();
+    let rules = inst.virtual_rules.iter().map(crate::routes::rule).collect();
     Ok(InstanceSpec {
         name: inst.name.clone(),
         ifname,
@@ -659,6 +645,12 @@ pub(crate) fn instance_spec(
         skip_check_adv_addr: inst
             .skip_check_adv_addr
             .unwrap_or(g.vrrp_skip_check_adv_addr),
+        v3_checksum_as_v2: inst.v3_checksum_as_v2.unwrap_or(false),
+        // Set either way on an owner it is on (2.4.3 forces an explicit "false" back on).
+        owner_ignore_adverts: inst.priority == 255
+            && inst
+                .owner_ignore_adverts
+                .map_or(strict || g.vrrp_owner_ignore_adverts, |_| true),
         notify: NotifyScripts {
             master: own(&inst.notify_master),
             backup: own(&inst.notify_backup),
@@ -690,7 +682,13 @@ pub(crate) fn instance_spec(
         }),
         track_bfds: with_group(track_bfds(cfg, &inst.track_bfd), &groups, |g| &g.track_bfd)
             .into_iter()
-            .filter(|t| cfg.bfd_instances.iter().any(|b| b.name == t.name))
+            // keepalived's VRRP process keeps only the bfd_instances whose events it gets
+            // (`vrrp`, or neither `vrrp` nor `checker`): tracking another is ignored.
+            .filter(|t| {
+                cfg.bfd_instances
+                    .iter()
+                    .any(|b| b.name == t.name && (b.vrrp || !b.checker))
+            })
             .collect(),
         track_file_paths: cfg
             .track_files
@@ -714,7 +712,6 @@ pub(crate) fn instance_spec(
         addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
         routes,
         rules,
-        route_errors,
     })
 }
 

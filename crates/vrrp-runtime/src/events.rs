@@ -20,6 +20,7 @@ use crate::plan::{self};
 use crate::reload::Reload;
 use crate::runtime::{Env, Rt};
 use crate::scripts::insecure_scripts;
+use crate::sync::SyncGroups;
 use crate::track::{self};
 use crate::{procs, RuntimeOptions, VrrpRuntimeError};
 
@@ -39,8 +40,17 @@ pub(crate) async fn run_async(
     config: Config,
     opts: RuntimeOptions,
     mut reloads: mpsc::UnboundedReceiver<Reload>,
+    mut commands: mpsc::UnboundedReceiver<crate::Command>,
 ) -> Result<(), VrrpRuntimeError> {
     let (ev_tx, ev_rx) = crate::inbox::inbox();
+    let cmd = Tx::<crate::Command>::new(ev_tx.clone());
+    let commands_fwd = tokio::spawn(async move {
+        while let Some(c) = commands.recv().await {
+            if cmd.send(c).is_err() {
+                return;
+            }
+        }
+    });
     // Reload requests come on a tokio channel: forwarded into the loop's inbox.
     let fwd = Tx::<Reload>::new(ev_tx.clone());
     let forward = tokio::spawn(async move {
@@ -59,6 +69,7 @@ pub(crate) async fn run_async(
     })
     .await;
     forward.abort();
+    commands_fwd.abort();
     let notify_handles = match joined {
         Ok(r) => r?,
         Err(e) => {
@@ -163,7 +174,7 @@ pub(crate) fn run_loop(
         state_changed: false,
         procs_ok: BTreeMap::new(),
         bfd_up: BTreeMap::new(),
-        groups: BTreeMap::new(),
+        sync: SyncGroups::default(),
         pacers: crate::garp::Pacers::from_config(&config),
         rxlog: crate::rxlog::RxLog::default(),
         config: Arc::new(config.clone()),
@@ -211,7 +222,13 @@ pub(crate) fn run_loop(
     }
     env.spawn_readers(&rt.io.socks)?;
     rt.sync_scripts(&config, &mut env);
-    rt.setup_sync_groups(&config, &mut env);
+    rt.sync.setup(
+        &mut rt.insts,
+        &config,
+        &env.fifos,
+        &mut env.notify_handles,
+        |n| rt.pending.contains_key(n),
+    );
 
     rt.kernel.apply_statics(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
@@ -401,6 +418,7 @@ pub(crate) fn run_loop(
             Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
             Some(Event::Track(ev)) => {
                 rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                rt.metrics.set_scripts(&rt.scripts_ok);
                 rt.recompute_tracking_of(|s| s.track_scripts.iter().any(|t| t.name == ev.script));
             }
             Some(Event::Proc(_)) if shutting_down => {}
@@ -428,6 +446,10 @@ pub(crate) fn run_loop(
                         s.track_bfds.iter().any(|t| changed.contains(&t.name))
                     });
                 }
+            }
+            Some(Event::Command(crate::Command::SendGarp { instance, done })) => {
+                let found = rt.send_garp_now(&instance, Instant::now());
+                let _ = done.send(found);
             }
             Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
             Some(Event::File) => {}
@@ -499,9 +521,7 @@ pub(crate) fn run_loop(
     for inst in rt.insts.iter_mut() {
         inst.notify = None;
     }
-    for g in rt.groups.values_mut() {
-        g.notify = None;
-    }
+    rt.sync.close_notifications();
     for (_, (_, h)) in std::mem::take(&mut env.scripts) {
         h.abort();
     }

@@ -76,7 +76,7 @@ impl Pacers {
                 v6: gg.gna_interval.and_then(nonzero),
             };
             for i in &gg.interfaces {
-                groups.entry(i.clone()).or_insert(p);
+                groups.entry(i.name.clone()).or_insert(p);
             }
         }
         Pacers {

@@ -39,6 +39,8 @@ pub(crate) enum Event {
     Link(Result<(), String>),
     /// The BFD sessions' states (by `bfd_instance` name, true: Up), as now known.
     Bfd(crate::BfdStates),
+    /// A request from the caller.
+    Command(crate::Command),
 }
 
 /// The shutdown request.
@@ -77,6 +79,11 @@ impl From<()> for Event {
 impl From<crate::BfdStates> for Event {
     fn from(b: crate::BfdStates) -> Event {
         Event::Bfd(b)
+    }
+}
+impl From<crate::Command> for Event {
+    fn from(c: crate::Command) -> Event {
+        Event::Command(c)
     }
 }
 impl From<Result<(), String>> for Event {

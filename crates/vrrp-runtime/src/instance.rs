@@ -17,6 +17,7 @@ use crate::io::{sock_proto, Io, SockEntry};
 use crate::kernel::{vmac_mac, AddrVmac, Kernel, VmacReq};
 use crate::notify::{self, Job};
 use crate::runtime::{Env, Rt};
+use crate::sync::Reconcile;
 use crate::{sock, state_name, Metrics, TransitionCallback};
 
 /// A running instance's id: given when it is built and never reused (a restarted instance
@@ -149,8 +150,6 @@ pub(crate) struct Instance {
     /// were built with: a send without AH only restamps the IP ident (cleared when the
     /// configuration is reloaded).
     pub(crate) advert_cache: Vec<(Priority, Ipv4Addr, Ipv4Addr, Vec<u8>)>,
-    /// Indexes of the instances of this instance's vrrp_sync_group (itself included).
-    pub(crate) group: Option<Vec<InstId>>,
     /// Planned handover: keep VIPs until a new master is heard or this deadline.
     pub(crate) handover_until: Option<Instant>,
     /// New master heard: drop VIPs at this instant.
@@ -343,9 +342,6 @@ impl Rt {
                 return None;
             }
         };
-        for e in &spec.route_errors {
-            log::error!("{e}");
-        }
         if spec.promote_secondaries {
             self.kernel.promote_secondaries(&spec.ifname);
         }
@@ -610,7 +606,6 @@ impl Rt {
             advert_cache: Vec::new(),
             handover_until: None,
             handover_drop_at: None,
-            group: None,
             spec,
         })
     }
@@ -638,24 +633,29 @@ impl Rt {
         }
         if done.state_changed {
             self.state_changed = true;
-            self.check_groups();
+            self.sync
+                .notify_changes(&self.insts, |n| self.pending.contains_key(n));
         }
     }
 
     /// Feed one input to instance `i`, perform its actions, then move its sync group together
-    /// (the rules of vrrp-proto's `SyncGroup`: a fault faults all, a master dropping to backup
-    /// takes all to backup, all wanting master go master together).
+    /// as [`crate::sync::Reconcile`] says.
     pub(crate) fn feed(&mut self, i: InstId, now: Instant, input: Input) {
-        let group = self.insts[i].group.clone();
-        let before: Vec<(InstId, State)> = group
-            .iter()
-            .flatten()
-            .map(|&k| (k, self.insts[k].vr.state()))
-            .collect();
+        let waits = self.sync.waits(i, |n| self.pending.contains_key(n));
+        let mut group = self
+            .sync
+            .members_of(i)
+            .map(|m| Reconcile::before(m, &self.insts, waits));
         let a = self.insts[i].vr.handle(now, input);
         self.apply(i, now, a);
-        if let Some(g) = group {
-            self.reconcile_group(&g, now, &before);
+        let Some(group) = group.as_mut() else {
+            return;
+        };
+        while let Some(force) = group.next(&self.insts) {
+            for &k in group.members() {
+                let a = force.on(&mut self.insts[k].vr, now);
+                self.apply(k, now, a);
+            }
         }
     }
 
@@ -684,7 +684,7 @@ impl Rt {
                 if !links.iter().any(|l| l.index == inst.ifindex) {
                     self.gone.push(i);
                 } else if up
-                    && inst.group.is_none()
+                    && !self.sync.contains(i)
                     && !inst.spec.dont_track_primary
                     && inst.spec.src.is_none()
                     && inst.spec.family == Family::V4

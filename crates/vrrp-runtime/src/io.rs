@@ -17,7 +17,7 @@ use vrrp_proto::wire::ip::{
     checksum_mode, AhHeader, IpHeader, Ipv4Header, IPV4_HEADER_LEN, VRRP_TOS, VRRP_TTL,
 };
 use vrrp_proto::wire::{frames, AdvertRepr, IpAdvert};
-use vrrp_proto::{validate, Family, Input, Priority, ReceiveContext, RxPacket};
+use vrrp_proto::{validate, validate_basic, Family, Input, Priority, ReceiveContext, RxPacket};
 
 use crate::config::InstanceSpec;
 use crate::inbox::Tx;
@@ -250,7 +250,9 @@ impl Io {
             let sa: socket2::SockAddr =
                 std::net::SocketAddr::V6(std::net::SocketAddrV6::new(d6, 0, 0, scope)).into();
             match tx.fd.send_to(&bytes, &sa) {
-                Ok(_) => Metrics::bump(&self.metrics.adverts_sent),
+                Ok(_) => self
+                    .metrics
+                    .sent(&inst.spec.name, priority == Priority::STOP),
                 Err(e) => {
                     Metrics::bump(&self.metrics.send_errors);
                     log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
@@ -341,7 +343,12 @@ impl Io {
                             addrs: inst.vr.config().vips.clone(),
                         },
                     };
-                    let mode = checksum_mode(inst.spec.version, IpAddr::V4(src), dst, false);
+                    let mode = checksum_mode(
+                        inst.spec.version,
+                        IpAddr::V4(src),
+                        dst,
+                        inst.spec.v3_checksum_as_v2,
+                    );
                     match pkt.emit(mode, ah_key.as_ref(), unicast) {
                         Ok(mut b) => {
                             if seq.is_some() {
@@ -374,7 +381,9 @@ impl Io {
             let bytes = &inst.advert_cache[slot].3;
             let fd = &self.socks[inst.tx_sock].fd;
             match sock::send_to(fd, bytes, dst) {
-                Ok(()) => Metrics::bump(&self.metrics.adverts_sent),
+                Ok(()) => self
+                    .metrics
+                    .sent(&inst.spec.name, priority == Priority::STOP),
                 Err(e) => {
                     Metrics::bump(&self.metrics.send_errors);
                     log::debug!("VRRP_Instance({}) send to {dst}: {e}", inst.spec.name);
@@ -566,7 +575,7 @@ impl Rt {
             unicast: !peers.is_empty(),
             unicast_peers: &peers,
             check_unicast_src: inst.spec.check_unicast_src,
-            v3_checksum_as_v2: false,
+            v3_checksum_as_v2: inst.spec.v3_checksum_as_v2,
             ah_last_seq: inst.ah_last_seq,
         };
         let rx = if v6 {
@@ -585,6 +594,33 @@ impl Rt {
         } else {
             RxPacket::Ipv4(pkt)
         };
+        // auth_hmac is verified where keepalived 2.4.3 verifies it: after the basic checks
+        // (AH presence, length, TTL, version), before the rest; a trailer that verifies
+        // moves the sender's replay mark even if a later check rejects the advert.
+        let hmac_rejected = inst.spec.auth_hmac.is_some()
+            && validate_basic(rx, &ctx).is_ok()
+            && !self.verify_hmac(i, src, pkt.get(poff..).unwrap_or(&[]), trailer.as_ref());
+        if hmac_rejected {
+            return;
+        }
+        let inst = &self.insts[i];
+        let rc = inst.vr.config();
+        let ctx = ReceiveContext {
+            version: inst.spec.version,
+            family: inst.spec.family,
+            vrid: inst.spec.vrid,
+            auth: inst.spec.auth,
+            advert_interval: inst.spec.interval,
+            vips: &rc.vips,
+            check_addresses: inst
+                .vr
+                .check_addresses_for(src, inst.spec.skip_check_adv_addr),
+            unicast: !peers.is_empty(),
+            unicast_peers: &peers,
+            check_unicast_src: inst.spec.check_unicast_src,
+            v3_checksum_as_v2: inst.spec.v3_checksum_as_v2,
+            ah_last_seq: inst.ah_last_seq,
+        };
         match validate(rx, &ctx).and_then(|v| v.to_accepted()) {
             Err(e) => {
                 self.metrics.rejected(&inst.spec.name, &e);
@@ -596,10 +632,19 @@ impl Rt {
                 }
             }
             Ok(acc) => {
-                if !self.verify_hmac(i, src, pkt.get(poff..).unwrap_or(&[]), trailer.as_ref()) {
+                let inst = &self.insts[i];
+                // `owner_ignore_adverts` (keepalived 2.4): the address owner drops them all.
+                if inst.spec.owner_ignore_adverts && inst.vr.priority().get() == 255 {
+                    let name = &inst.spec.name;
+                    for line in self.rxlog.reject(at, name, "owner_ignore_adverts", || {
+                        format!(
+                            "VRRP_Instance({name}) Dropping packet(s) from {src} since we are address owner"
+                        )
+                    }) {
+                        log::info!("{line}");
+                    }
                     return;
                 }
-                let inst = &self.insts[i];
                 // unicast_peer min_ttl / max_ttl.
                 if let Some(p) = inst.spec.unicast_peers.iter().find(|p| p.addr == acc.src) {
                     let lo = p.min_ttl.unwrap_or(0);
@@ -654,6 +699,9 @@ impl Rt {
                         repr: acc.advert,
                     },
                 );
+                let inst = &self.insts[i];
+                self.metrics
+                    .set_master(&inst.spec.name, inst.vr.master_addr());
             }
         }
     }

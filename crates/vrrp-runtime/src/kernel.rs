@@ -41,17 +41,6 @@ pub(crate) fn nl(op: String) -> impl FnOnce(netplat::Error) -> VrrpRuntimeError 
     move |source| VrrpRuntimeError::Netlink { op, source }
 }
 
-pub(crate) fn parse_scope(s: &str) -> Scope {
-    match s {
-        "host" => Scope::Host,
-        "link" => Scope::Link,
-        "site" => Scope::Site,
-        "nowhere" => Scope::Nowhere,
-        "global" | "universe" => Scope::Universe,
-        n => n.parse::<u8>().map(Scope::Other).unwrap_or(Scope::Universe),
-    }
-}
-
 /// What `static_ipaddress`, `static_routes` and `static_rules` installed.
 #[derive(Default)]
 pub(crate) struct Statics {
@@ -363,7 +352,7 @@ impl Kernel {
             s = s.label(l.clone());
         }
         if let Some(sc) = &v.scope {
-            s = s.scope(parse_scope(sc));
+            s = s.scope(crate::routes::scope(*sc));
         }
         if let Some(b) = v.brd {
             s = s.broadcast(b);
@@ -411,15 +400,8 @@ impl Kernel {
             .filter_map(|v| self.address_spec(v, None, "static_ipaddress"))
             .collect();
         let mut routes = Vec::new();
-        for l in &config.static_routes {
-            let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
-            let (mut spec, dev) = match crate::routes::parse(&l.words) {
-                Ok(r) => r,
-                Err(e) => {
-                    log::error!("{at}: static_routes: {e}; route ignored");
-                    continue;
-                }
-            };
+        for r in &config.static_routes {
+            let crate::routes::VirtualRoute { mut spec, dev, at } = crate::routes::route(r);
             if let Some(d) = dev {
                 match self.rtnl.link_by_name(&d) {
                     Ok(Some(link)) => spec = spec.dev(link.index),
@@ -431,14 +413,11 @@ impl Kernel {
             }
             routes.push(spec);
         }
-        let mut rules = Vec::new();
-        for l in &config.static_rules {
-            let at = format!("{}:{}", l.loc.0.file, l.loc.0.line);
-            match crate::rules::parse(&l.words) {
-                Ok(r) => rules.push((r, Located(at))),
-                Err(e) => log::error!("{at}: static_rules: {e}; rule ignored"),
-            }
-        }
+        let rules = config
+            .static_rules
+            .iter()
+            .map(crate::routes::rule)
+            .collect();
         Statics {
             addrs,
             routes,

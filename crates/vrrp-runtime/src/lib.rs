@@ -21,8 +21,9 @@
 //! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
 //! | `pending` | instances waiting in FAULT for their interface or its address (`dynamic_interfaces`), started when it is there, back to waiting when it is deleted |
 //! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
-//! | `runtime` | `Rt`: the instances keyed by `InstId`, sync groups by name, tracking results; what spans all instances |
-//! | `reload`, `sync`, `scripts` | applying a diff; sync groups; `vrrp_script` tasks |
+//! | `runtime` | `Rt`: the instances keyed by `InstId`, the sync groups, tracking results; what spans all instances |
+//! | `sync` | `SyncGroups`: the `vrrp_sync_group`s by name, their members, how they move together (`Reconcile`: fault, backup, master together) and their notifications |
+//! | `reload`, `scripts` | applying a diff; `vrrp_script` tasks |
 //! | `status` | typed state and per-reason receive counters ([`Metrics`], [`InstanceStatus`]) |
 //! | `rxlog` | rate-limited logging of rejected adverts, per instance and reason, with a summary of what was not logged |
 //! | `config` | from conf-parse's model to an instance's spec |
@@ -55,7 +56,6 @@ pub mod plan;
 mod procs;
 mod reload;
 mod routes;
-mod rules;
 mod runtime;
 mod rxlog;
 mod scripts;
@@ -195,6 +195,32 @@ pub fn run_with_reload(
     opts: RuntimeOptions,
     reloads: tokio::sync::mpsc::UnboundedReceiver<Reload>,
 ) -> Result<(), VrrpRuntimeError> {
+    let (_never, commands) = tokio::sync::mpsc::unbounded_channel();
+    run_with_control(config, opts, reloads, commands)
+}
+
+/// A request to the running runtime besides a reload.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Command {
+    /// One round of gratuitous ARPs / unsolicited NAs for the VIPs of instance `instance` if
+    /// it has them set (keepalived's D-Bus `SendGarp`, `vrrp_send_link_update(vrrp, 1)`).
+    /// Answered with whether the instance runs.
+    SendGarp {
+        /// Instance name.
+        instance: String,
+        /// Whether the instance was found.
+        done: tokio::sync::oneshot::Sender<bool>,
+    },
+}
+
+/// [`run_with_reload`], also taking [`Command`]s.
+pub fn run_with_control(
+    config: conf_parse::Config,
+    opts: RuntimeOptions,
+    reloads: tokio::sync::mpsc::UnboundedReceiver<Reload>,
+    commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+) -> Result<(), VrrpRuntimeError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -202,5 +228,5 @@ pub fn run_with_reload(
             op: "building the tokio runtime".into(),
             source,
         })?;
-    rt.block_on(events::run_async(config, opts, reloads))
+    rt.block_on(events::run_async(config, opts, reloads, commands))
 }

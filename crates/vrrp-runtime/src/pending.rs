@@ -181,8 +181,8 @@ impl Rt {
             if let Err(e) = env.spawn_readers(&self.io.socks) {
                 log::error!("VRRP_Instance({name}): {e}");
             }
-            if self.groups.values().any(|g| g.names.contains(&name)) {
-                self.refresh_groups();
+            if self.sync.has_member_named(&name) {
+                self.sync.refresh(&mut self.insts);
             }
             self.recompute_tracking(i, now, true);
             self.start(i, now);
@@ -220,22 +220,23 @@ impl Rt {
         let notify = self.insts[i].notify.take();
         self.pacers.forget(&name);
         self.kernel.drop_vmacs(&mut self.insts[i]);
-        let group = self.insts[i].group.clone();
+        let group = self.sync.members_of(i);
         self.insts.remove(i);
         let why = self
             .waits(&config, ci)
             .unwrap_or_else(|| Wait::NoInterface(ci.interface.clone().unwrap_or_default()));
         self.park(&config, ci, &why, env, notify);
-        if group.is_some() {
-            self.refresh_groups();
+        if let Some(group) = group {
+            self.sync.refresh(&mut self.insts);
             let now = Instant::now();
-            for k in group.iter().flatten().copied().filter(|&k| k != i) {
+            for k in group.into_iter().filter(|&k| k != i) {
                 if self.insts.get(k).is_some() {
                     let a = self.insts[k].vr.force_fault();
                     self.apply(k, now, a);
                 }
             }
-            self.check_groups();
+            self.sync
+                .notify_changes(&self.insts, |n| self.pending.contains_key(n));
         }
     }
 }

@@ -62,8 +62,8 @@ struct Shared {
     sync_groups: Vec<conf_parse::SyncGroup>,
     garp_groups: Vec<conf_parse::GarpGroup>,
     static_ipaddress: Vec<conf_parse::IpAddress>,
-    static_routes: Vec<conf_parse::ValueLine>,
-    static_rules: Vec<conf_parse::ValueLine>,
+    static_routes: Vec<conf_parse::Route>,
+    static_rules: Vec<conf_parse::Rule>,
 }
 
 /// What a reload does to one instance.
@@ -119,6 +119,36 @@ impl Desired {
     pub(crate) fn get(&self, name: &str) -> Option<&Wanted> {
         self.instances.get(name)
     }
+
+    /// Who each instance that can run is on the wire (interface, VRID, address family), in
+    /// configuration order: how keepalived names its D-Bus objects and SNMP rows.
+    pub fn identities(&self) -> Vec<Identity> {
+        self.order
+            .iter()
+            .filter_map(|n| match self.instances.get(n).map(|w| &w.spec) {
+                Some(Ok(s)) => Some(Identity {
+                    name: s.name.clone(),
+                    ifname: s.ifname.clone(),
+                    vrid: s.vrid.get(),
+                    ipv6: s.family == Family::V6,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// An instance's name and what identifies it on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `vrrp_instance` name.
+    pub name: String,
+    /// The configured interface (not a VMAC).
+    pub ifname: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// IPv6 instance.
+    pub ipv6: bool,
 }
 
 /// The desired state of `config`: each `vrrp_instance` resolved (keyed by name) with what it

@@ -235,7 +235,13 @@ impl Rt {
             }
         }
         self.sync_scripts(new, env);
-        self.setup_sync_groups(new, env);
+        self.sync.setup(
+            &mut self.insts,
+            new,
+            &env.fifos,
+            &mut env.notify_handles,
+            |n| self.pending.contains_key(n),
+        );
 
         // Updated instances: new settings into the state machine, VIPs adjusted if held.
         for (i, old_vips, old_routes, old_rules) in updated {

@@ -1,4 +1,5 @@
-//! The runtime's state ([`Rt`]): the running instances, sockets, sync groups, tracking results
+//! The runtime's state ([`Rt`]): the running instances, sockets, sync groups (owned by
+//! [`SyncGroups`]), tracking results
 //! and the handles it owns ([`Env`]); what spans all instances (deadlines, timers, shutdown,
 //! published held VIPs and stats).
 
@@ -14,7 +15,7 @@ use crate::instance::{InstId, Insts};
 use crate::io::Io;
 use crate::kernel::Kernel;
 use crate::notify::Fifos;
-use crate::sync::GroupRt;
+use crate::sync::SyncGroups;
 use crate::track::TrackEvent;
 use crate::{HeldVip, Metrics, RuntimeOptions};
 
@@ -34,8 +35,8 @@ pub(crate) struct Rt {
     /// State of each BFD session as last reported by the BFD worker (true: Up); a session
     /// not reported yet is down (keepalived's `bfd_up` starts false).
     pub(crate) bfd_up: BTreeMap<String, bool>,
-    /// The running sync groups, for their own notifications.
-    pub(crate) groups: BTreeMap<String, GroupRt>,
+    /// The running sync groups: members, how they move together, their notifications.
+    pub(crate) sync: SyncGroups,
     /// Gratuitous ARP/NA pacing per interface (`garp_group`, `vrrp_garp_interval`).
     pub(crate) pacers: crate::garp::Pacers,
     /// Rate limit of the rejected-advert log lines.
@@ -77,7 +78,7 @@ impl Rt {
         if let Some(until) = self.start_delay.filter(|t| *t > now) {
             self.insts[i].vr.delay_start(until);
         }
-        if self.group_waits(i) {
+        if self.sync.waits(i, |n| self.pending.contains_key(n)) {
             // A sync-group member waits for its interface: the group is in FAULT.
             let a = self.insts[i].vr.start_in_fault();
             self.apply(i, now, a);
@@ -208,6 +209,23 @@ impl Rt {
                 }
             }
         }
+    }
+
+    /// One round of gratuitous ARPs / NAs for instance `name` if its VIPs are set (D-Bus
+    /// `SendGarp`). Whether the instance runs.
+    pub(crate) fn send_garp_now(&mut self, name: &str, now: Instant) -> bool {
+        let Some(i) = self.insts.by_name(name) else {
+            return false;
+        };
+        if self.insts[i].holding && self.insts[i].vr.state() == State::Master {
+            log::info!("Sending garps on {name} on DBus request");
+            let a = vec![vrrp_proto::Action::SendGarp {
+                count: 1,
+                kind: vrrp_proto::GarpKind::Refresh,
+            }];
+            self.apply(i, now, a);
+        }
+        true
     }
 
     pub(crate) fn begin_shutdown(&mut self, now: Instant) {

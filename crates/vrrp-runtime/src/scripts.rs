@@ -87,5 +87,6 @@ impl Rt {
             let h = track::spawn_script(s.clone(), sig.1.clone(), env.tr_tx.clone());
             env.scripts.insert(name, (sig, h));
         }
+        self.metrics.set_scripts(&self.scripts_ok);
     }
 }

@@ -36,6 +36,16 @@ pub struct InstanceStatus {
     pub rx: RxCounters,
     /// `auth_hmac` rejections (`auth_ext_*`, keepalived 2.4).
     pub auth_ext: vrrp_proto::auth_hmac::AuthExtCounters,
+    /// Adverts this instance sent (each unicast peer counts one).
+    pub adverts_sent: u64,
+    /// Of those, adverts with priority 0 (resigning).
+    pub pri_zero_sent: u64,
+    /// Source address and priority of the last advert this instance accepted: while BACKUP,
+    /// the master it listens to.
+    pub last_advert_from: Option<(std::net::IpAddr, u8)>,
+    /// The master this instance last accepted an advert from (`None` while it is master
+    /// itself or has heard none).
+    pub master: Option<std::net::IpAddr>,
 }
 
 impl InstanceStatus {
@@ -46,6 +56,10 @@ impl InstanceStatus {
             priority,
             rx: RxCounters::default(),
             auth_ext: Default::default(),
+            adverts_sent: 0,
+            pri_zero_sent: 0,
+            last_advert_from: None,
+            master: None,
         }
     }
 }
@@ -78,6 +92,8 @@ pub struct Metrics {
     pub rx: Mutex<RxCounters>,
     /// Each running instance by name.
     pub instances: Mutex<BTreeMap<String, InstanceStatus>>,
+    /// Each running `vrrp_script` by name: its last result (true: success).
+    pub scripts: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Metrics {
@@ -122,6 +138,18 @@ impl Metrics {
         if let Ok(mut m) = self.instances.lock() {
             if let Some(s) = m.get_mut(inst) {
                 s.rx.accept(a);
+                s.last_advert_from = Some((a.src, a.advert.priority.get()));
+            }
+        }
+    }
+
+    /// Instance `inst` sent an advert (`zero`: with priority 0).
+    pub(crate) fn sent(&self, inst: &str, zero: bool) {
+        Self::bump(&self.adverts_sent);
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.adverts_sent += 1;
+                s.pri_zero_sent += u64::from(zero);
             }
         }
     }
@@ -135,6 +163,15 @@ impl Metrics {
                     s.priority = priority;
                 })
                 .or_insert_with(|| InstanceStatus::new(state, priority));
+        }
+    }
+
+    /// The master instance `inst` follows (its state machine's view).
+    pub(crate) fn set_master(&self, inst: &str, master: Option<std::net::IpAddr>) {
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.master = master;
+            }
         }
     }
 
@@ -152,6 +189,18 @@ impl Metrics {
         if let Ok(mut m) = self.instances.lock() {
             m.remove(inst);
         }
+    }
+
+    /// The running `vrrp_script`s are now `scripts` (name, last result).
+    pub(crate) fn set_scripts(&self, scripts: &BTreeMap<String, bool>) {
+        if let Ok(mut m) = self.scripts.lock() {
+            m.clone_from(scripts);
+        }
+    }
+
+    /// The running `vrrp_script`s and their last results (a copy).
+    pub fn script_results(&self) -> BTreeMap<String, bool> {
+        self.scripts.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// The states of the running instances (a copy).
@@ -182,6 +231,8 @@ impl Metrics {
             for s in m.values_mut() {
                 s.rx = RxCounters::default();
                 s.auth_ext = Default::default();
+                s.adverts_sent = 0;
+                s.pri_zero_sent = 0;
             }
         }
     }

@@ -1,36 +1,55 @@
-//! `vrrp_sync_group`s: members move together, and the group's own notifications.
+//! `vrrp_sync_group`s: which instances move together, the rules by which they move (a fault
+//! faults all, a master dropping to backup takes all to backup, all wanting master go master
+//! together) and the group's own notifications. [`SyncGroups`] owns all of it; the runtime only
+//! asks it, after an instance's input, what to force on the members ([`Reconcile`]) and tells it
+//! when a state changed ([`SyncGroups::notify_changes`]).
+//!
+//! A member waiting for its interface (`dynamic_interfaces`, not running) still belongs to its
+//! group: the group and its running members wait in FAULT until it runs again (keepalived). The
+//! runtime tells which names wait (`waiting`); [`SyncGroups::refresh`] re-reads which members run
+//! after one was parked or started.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use conf_parse::Config;
 use tokio::sync::mpsc;
-use vrrp_proto::State;
+use vrrp_proto::{Actions, State, VirtualRouter};
 
 use crate::config::{self};
-use crate::instance::InstId;
-use crate::notify::{self, Job};
-use crate::runtime::{Env, Rt};
+use crate::instance::{InstId, Insts};
+use crate::notify::{self, Fifos, Job};
 use crate::state_name;
 
-/// A running vrrp_sync_group (keyed by name in [`Rt::groups`]): its members and the group
-/// state last notified.
-pub(crate) struct GroupRt {
+/// A running vrrp_sync_group: its members and the group state last notified.
+struct Group {
     /// The running members.
-    pub(crate) members: Vec<InstId>,
+    members: Vec<InstId>,
     /// Every member (running or waiting for its interface in FAULT), by name.
-    pub(crate) names: Vec<String>,
-    pub(crate) state: Option<State>,
-    pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
+    names: Vec<String>,
+    state: Option<State>,
+    notify: Option<mpsc::UnboundedSender<Job>>,
 }
 
-impl Rt {
-    /// Sync groups: two or more running members move together.
-    pub(crate) fn setup_sync_groups(&mut self, config: &Config, env: &mut Env) {
-        for inst in self.insts.iter_mut() {
-            inst.group = None;
-            inst.vr.set_in_sync_group(false);
-        }
+/// The running sync groups, keyed by name, and the group of each member instance.
+#[derive(Default)]
+pub(crate) struct SyncGroups {
+    groups: BTreeMap<String, Group>,
+    of: BTreeMap<InstId, String>,
+}
+
+impl SyncGroups {
+    /// (Re)builds the groups of `config` over the running instances and those `waiting` for
+    /// their interface (at start and after each reload): two or more such members move
+    /// together; a group keeps the state it last notified across reloads.
+    pub(crate) fn setup(
+        &mut self,
+        insts: &mut Insts,
+        config: &Config,
+        fifos: &Fifos,
+        notify_handles: &mut Vec<tokio::task::JoinHandle<()>>,
+        waiting: impl Fn(&str) -> bool,
+    ) {
         let old: BTreeMap<String, Option<State>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(|(name, g)| (name, g.state))
@@ -41,7 +60,7 @@ impl Rt {
             let names: Vec<String> = sg
                 .group
                 .iter()
-                .filter(|n| self.insts.by_name(n).is_some() || self.pending.contains_key(*n))
+                .filter(|n| insts.by_name(n).is_some() || waiting(n))
                 .cloned()
                 .collect();
             if names.len() < 2 {
@@ -57,12 +76,12 @@ impl Rt {
                 notify::Kind::Group,
                 sg.name.clone(),
                 config::group_notify(config, sg),
-                env.fifos.clone(),
+                fifos.clone(),
             );
-            env.notify_handles.push(h);
+            notify_handles.push(h);
             self.groups.insert(
                 sg.name.clone(),
-                GroupRt {
+                Group {
                     members: Vec::new(),
                     names,
                     state: old.get(&sg.name).copied().flatten(),
@@ -70,50 +89,64 @@ impl Rt {
                 },
             );
         }
-        self.refresh_groups();
+        self.refresh(insts);
     }
 
     /// Re-reads which members of each group are running (after one was parked waiting for its
     /// interface, or started once it was there).
-    pub(crate) fn refresh_groups(&mut self) {
-        for inst in self.insts.iter_mut() {
-            inst.group = None;
+    pub(crate) fn refresh(&mut self, insts: &mut Insts) {
+        for inst in insts.iter_mut() {
             inst.vr.set_in_sync_group(false);
         }
-        for g in self.groups.values_mut() {
-            let idx: Vec<InstId> = g
-                .names
-                .iter()
-                .filter_map(|n| self.insts.by_name(n))
-                .collect();
-            for &k in &idx {
-                self.insts[k].vr.set_in_sync_group(true);
-                self.insts[k].group = Some(idx.clone());
+        self.of.clear();
+        for (name, g) in &mut self.groups {
+            let members: Vec<InstId> = g.names.iter().filter_map(|n| insts.by_name(n)).collect();
+            for &k in &members {
+                insts[k].vr.set_in_sync_group(true);
+                self.of.insert(k, name.clone());
             }
-            g.members = idx;
+            g.members = members;
         }
     }
 
-    /// Whether instance `k`'s sync group has a member waiting for its interface.
-    pub(crate) fn group_waits(&self, k: InstId) -> bool {
+    /// Is the instance named `name` a member of a group (running or waiting)?
+    pub(crate) fn has_member_named(&self, name: &str) -> bool {
         self.groups
             .values()
-            .any(|g| g.members.contains(&k) && g.names.iter().any(|n| self.pending.contains_key(n)))
+            .any(|g| g.names.iter().any(|n| n == name))
     }
 
-    /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT, MASTER /
-    /// BACKUP / STOP once every member is (keepalived's group notifications).
-    pub(crate) fn check_groups(&mut self) {
+    /// Whether instance `i`'s group has a member `waiting` for its interface.
+    pub(crate) fn waits(&self, i: InstId, waiting: impl Fn(&str) -> bool) -> bool {
+        self.of
+            .get(&i)
+            .and_then(|name| self.groups.get(name))
+            .is_some_and(|g| g.names.iter().any(|n| waiting(n)))
+    }
+
+    /// Is instance `i` in a running sync group?
+    pub(crate) fn contains(&self, i: InstId) -> bool {
+        self.of.contains_key(&i)
+    }
+
+    /// The members of instance `i`'s group (itself included), if it is in one.
+    pub(crate) fn members_of(&self, i: InstId) -> Option<Vec<InstId>> {
+        let name = self.of.get(&i)?;
+        self.groups.get(name).map(|g| g.members.clone())
+    }
+
+    /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT or one
+    /// is `waiting` for its interface, MASTER / BACKUP / STOP once every member is (keepalived's
+    /// group notifications).
+    pub(crate) fn notify_changes(&mut self, insts: &Insts, waiting: impl Fn(&str) -> bool) {
         for (name, grp) in &mut self.groups {
             let states: Vec<State> = grp
                 .members
                 .iter()
-                .filter_map(|&k| self.insts.get(k).map(|i| i.vr.state()))
+                .filter_map(|&k| insts.get(k).map(|i| i.vr.state()))
                 .collect();
             let all = |s: State| !states.is_empty() && states.iter().all(|x| *x == s);
-            let now = if states.contains(&State::Fault)
-                || grp.names.iter().any(|n| self.pending.contains_key(n))
-            {
+            let now = if states.contains(&State::Fault) || grp.names.iter().any(|n| waiting(n)) {
                 Some(State::Fault)
             } else if all(State::Master) {
                 Some(State::Master)
@@ -138,44 +171,111 @@ impl Rt {
         }
     }
 
-    pub(crate) fn reconcile_group(
-        &mut self,
-        g: &[InstId],
-        now: Instant,
-        before: &[(InstId, State)],
-    ) {
-        let waits = g.first().is_some_and(|&k| self.group_waits(k));
-        if waits || g.iter().any(|&k| self.insts[k].vr.is_fault()) {
-            for &k in g {
-                let a = self.insts[k].vr.force_fault();
-                self.apply(k, now, a);
-            }
-            return;
+    /// Stops the groups' notification queues (shutdown: the queues drain and end).
+    pub(crate) fn close_notifications(&mut self) {
+        for g in self.groups.values_mut() {
+            g.notify = None;
         }
-        if g.iter().any(|&k| self.insts[k].vr.state() == State::Fault) {
-            for &k in g {
-                let a = self.insts[k].vr.release_fault(now);
-                self.apply(k, now, a);
-            }
+    }
+}
+
+/// What a group forces on all its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Force {
+    /// A member is in fault: all go to FAULT.
+    Fault,
+    /// No member is in fault any more: all leave FAULT.
+    ReleaseFault,
+    /// A master dropped to backup: all go to BACKUP.
+    Backup,
+    /// All want master: all go MASTER together.
+    Master,
+}
+
+impl Force {
+    /// The member's state machine forced; the actions to carry out.
+    pub(crate) fn on(self, vr: &mut VirtualRouter, now: Instant) -> Actions {
+        match self {
+            Force::Fault => vr.force_fault(),
+            Force::ReleaseFault => vr.release_fault(now),
+            Force::Backup => vr.force_backup(now),
+            Force::Master => vr.force_master(now),
         }
-        let dropped = before
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Start,
+    Released,
+    Done,
+}
+
+/// Moving a group together after one member's input (the rules of vrrp-proto's `SyncGroup`).
+/// Each [`Reconcile::next`] looks at the members' states as they are now; the caller forces
+/// the answer on every member, in order, before asking again.
+pub(crate) struct Reconcile {
+    members: Vec<InstId>,
+    /// A member waits for its interface: the group stays in FAULT.
+    waits: bool,
+    before: Vec<(InstId, State)>,
+    stage: Stage,
+}
+
+impl Reconcile {
+    /// Before feeding an input to a member of `members`: their states now; `waits`: a member of
+    /// the group waits for its interface ([`SyncGroups::waits`]).
+    pub(crate) fn before(members: Vec<InstId>, insts: &Insts, waits: bool) -> Reconcile {
+        let before = members
             .iter()
-            .any(|&(k, b)| b == State::Master && self.insts[k].vr.state() == State::Backup);
+            .filter_map(|&k| insts.get(k).map(|i| (k, i.vr.state())))
+            .collect();
+        Reconcile {
+            members,
+            waits,
+            before,
+            stage: Stage::Start,
+        }
+    }
+
+    /// The members, in the order forces are applied.
+    pub(crate) fn members(&self) -> &[InstId] {
+        &self.members
+    }
+
+    /// What to force on all members next; `None`: the group is settled.
+    pub(crate) fn next(&mut self, insts: &Insts) -> Option<Force> {
+        let vrs: Vec<&VirtualRouter> = self
+            .members
+            .iter()
+            .filter_map(|&k| insts.get(k).map(|i| &i.vr))
+            .collect();
+        if self.stage == Stage::Start {
+            if self.waits || vrs.iter().any(|vr| vr.is_fault()) {
+                self.stage = Stage::Done;
+                return Some(Force::Fault);
+            }
+            self.stage = Stage::Released;
+            if vrs.iter().any(|vr| vr.state() == State::Fault) {
+                return Some(Force::ReleaseFault);
+            }
+        }
+        if self.stage != Stage::Released {
+            return None;
+        }
+        self.stage = Stage::Done;
+        let dropped = self.before.iter().any(|&(k, b)| {
+            b == State::Master && insts.get(k).is_some_and(|i| i.vr.state() == State::Backup)
+        });
         if dropped {
-            for &k in g {
-                let a = self.insts[k].vr.force_backup(now);
-                self.apply(k, now, a);
-            }
-            return;
+            return Some(Force::Backup);
         }
-        let all_want = g
+        let all_want = vrs
             .iter()
-            .all(|&k| self.insts[k].vr.wants_master() || self.insts[k].vr.state() == State::Master);
-        if all_want && g.iter().any(|&k| self.insts[k].vr.wants_master()) {
-            for &k in g {
-                let a = self.insts[k].vr.force_master(now);
-                self.apply(k, now, a);
-            }
+            .all(|vr| vr.wants_master() || vr.state() == State::Master);
+        if all_want && vrs.iter().any(|vr| vr.wants_master()) {
+            return Some(Force::Master);
         }
+        None
     }
 }

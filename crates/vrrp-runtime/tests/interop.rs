@@ -288,6 +288,79 @@ fn lab_interop_virtual_routes_same_as_reference() {
     assert_eq!(tables[0], tables[1]);
 }
 
+// Proves the typed route and rule values reach the kernel as keepalived's do: ours and
+// keepalived 2.2.7, each a lone master in its own namespace with the same instance, install the
+// same routes and rules (`ip -d route show table all` for the test prefixes, `ip -d rule show`)
+// for route types throw/unreachable/prohibit, iproute2 names and C numbers (table `main`,
+// `0x64`, `protocol static`), scope, metric, `no_track` with its own protocol, and rules
+// without a preference (keepalived's count-down from 16384), with tos, fwmark, iif, goto,
+// blackhole and a protocol of their own.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_typed_routes_and_rules_same_as_reference() {
+    let vips = format!("    {VIP}/24");
+    let extra = "  virtual_routes {\n    throw 203.0.113.0/24 table 100\n    unreachable 198.51.100.0/25 scope link protocol static no_track\n    192.0.2.128/25 via 10.0.0.254 table main metric 9 dev eth0 protocol 4 no_track\n    prohibit 198.51.100.128/25 table 0x64\n  }\n  virtual_rules {\n    from 10.0.0.100 table 100\n    to 192.0.2.0/24 lookup 101\n    fwmark 9 preference 300 goto 302\n    iif eth0 tos 0x10 preference 301 blackhole\n    from 10.0.0.99 preference 302 table 102 protocol 7 no_track\n  }";
+    let conf = instance("VI_1", 83, 150, extra, &vips);
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let lab = Lab::new(if reference { "kartyr" } else { "kartyo" }).expect("lab");
+        let mut d = director(&lab, "a", "10.0.0.1", &conf);
+        let _ref_proc = if reference {
+            Some(start_reference(&lab, &d))
+        } else {
+            d.start(&lab, &[]);
+            None
+        };
+        wait_until(Duration::from_secs(10), || d.has_vip(VIP)).expect("master holds the VIP");
+        let show = |d: &Director| {
+            let mut s: Vec<String> = d
+                .host
+                .ip(&["-d", "route", "show", "table", "all"])
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| {
+                    ["203.0.113.", "198.51.100.", "192.0.2.128"]
+                        .iter()
+                        .any(|p| l.contains(p))
+                })
+                .map(String::from)
+                .collect();
+            s.sort();
+            let mut r: Vec<String> = d
+                .host
+                .ip(&["-d", "rule", "show"])
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| {
+                    !l.starts_with("0:") && !l.starts_with("32766:") && !l.starts_with("32767:")
+                })
+                .map(String::from)
+                .collect();
+            r.sort();
+            s.extend(r);
+            s.join("\n")
+        };
+        wait_until(Duration::from_secs(5), || show(&d).lines().count() >= 9).unwrap_or_else(|_| {
+            panic!(
+                "routes/rules of {}: {}\n{}",
+                if reference { "reference" } else { "ours" },
+                show(&d),
+                d.log()
+            )
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        seen.push(show(&d));
+    }
+    eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+    assert_eq!(seen[0], seen[1]);
+    // the preferences keepalived gave the rules without one
+    assert!(
+        seen[0].contains("16384:") && seen[0].contains("16383:"),
+        "{}",
+        seen[0]
+    );
+}
+
 // Proves static_ipaddress, static_routes and static_rules match the reference: ours and
 // keepalived 2.2.7, each alone in its namespace with the same configuration, install the same
 // static address (`ip -o addr`), route (`ip route`) and rule (`ip rule`) at start, whatever the VRRP state; ours removes both

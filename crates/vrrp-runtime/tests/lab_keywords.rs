@@ -47,6 +47,10 @@ fn start(lab: &Lab, d: &mut Director, reference: bool) -> Option<Proc> {
     }
 }
 
+fn who_is(reference: bool) -> &'static str {
+    who(reference)
+}
+
 fn who(reference: bool) -> &'static str {
     if reference {
         "reference"
@@ -927,11 +931,22 @@ fn lab_mcast_group6_same_as_reference() {
 
 // Proves tracking declared on a vrrp_sync_group — track_interface, track_file and track_process
 // (weight 0) — on the master: each failing in turn puts both members in FAULT (both VIPs move to
-// the backup) and runs the group's notify_fault script; each recovering brings both back.
+// the backup) and runs the group's notify_fault script; each recovering brings both back. The
+// same master run by the reference keepalived 2.2.7 (against our backup) moves the VIPs and
+// runs notify_fault the same way for the interface and the file (its track_process needs the
+// kernel's proc connector, which only the initial network namespace has: the reference's
+// process tracking is left out of its run).
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_sync_group_tracking_and_notify_fault() {
-    let lab = Lab::new("kwsg").expect("lab");
+    for reference in [false, true] {
+        sync_group_tracking(reference);
+    }
+}
+
+#[allow(clippy::panic)] // test helper: failing loudly is the point
+fn sync_group_tracking(reference: bool) {
+    let lab = Lab::new(if reference { "kwsgr" } else { "kwsg" }).expect("lab");
     let flog = lab.dir().join("gfault.log");
     let sh = lab.dir().join("gf.sh");
     write_script(&sh, &format!("echo \"$*\" >> {}", flog.display()), 0o755);
@@ -943,13 +958,21 @@ fn lab_sync_group_tracking_and_notify_fault() {
     let vip2 = "10.0.0.11";
     let mk = |p: u8, tracked: bool| {
         let (defs, track) = if tracked {
+            let (pdef, ptrack) = if reference {
+                (String::new(), "")
+            } else {
+                (
+                    format!("vrrp_track_process tp {{\n  process {pname}\n  weight 0\n}}\n"),
+                    "  track_process {\n    tp\n  }\n",
+                )
+            };
             (
                 format!(
-                    "track_file tf {{\n  file {}\n  weight 0\n}}\nvrrp_track_process tp {{\n  process {pname}\n  weight 0\n}}\n",
+                    "track_file tf {{\n  file {}\n  weight 0\n}}\n{pdef}",
                     file.display()
                 ),
                 format!(
-                    "  track_interface {{\n    trk0 weight 0\n  }}\n  track_file {{\n    tf\n  }}\n  track_process {{\n    tp\n  }}\n  notify_fault \"{} group-fault\"\n",
+                    "  track_interface {{\n    trk0 weight 0\n  }}\n  track_file {{\n    tf\n  }}\n{ptrack}  notify_fault \"{} group-fault\"\n",
                     sh.display()
                 ),
             )
@@ -969,11 +992,25 @@ fn lab_sync_group_tracking_and_notify_fault() {
         .expect("tracked veth");
     let exe_s = exe.to_str().expect("path").to_string();
     let mut p = Some(a.host.spawn(&[&exe_s, "600"]).expect("tracked process"));
-    a.start(&lab, &[]);
+    let ka = start(&lab, &mut a, reference);
     b.start(&lab, &[]);
     let both = |who: usize| {
-        wait_holder(&[&a, &b], who, VIP, Duration::from_secs(10));
-        wait_holder(&[&a, &b], who, vip2, Duration::from_secs(10));
+        let t = Duration::from_secs(10);
+        let ok = wait_until(t, || {
+            std::thread::sleep(Duration::from_millis(20));
+            [VIP, vip2]
+                .iter()
+                .all(|v| a.has_vip(v) == (who == 0) && b.has_vip(v) == (who == 1))
+        });
+        if ok.is_err() {
+            panic!(
+                "{}: VIPs not on {who}\n{}",
+                who_is(reference),
+                ka.as_ref()
+                    .map(|p| p.output_so_far())
+                    .unwrap_or_else(|| a.log())
+            );
+        }
     };
     both(0);
     let faults = || {
@@ -982,7 +1019,12 @@ fn lab_sync_group_tracking_and_notify_fault() {
             .lines()
             .count()
     };
-    for (i, what) in ["interface", "file", "process"].into_iter().enumerate() {
+    let tracked: &[&str] = if reference {
+        &["interface", "file"]
+    } else {
+        &["interface", "file", "process"]
+    };
+    for (i, what) in tracked.iter().copied().enumerate() {
         match what {
             "interface" => a.host.link_down("trk0").expect("trk0 down"),
             "file" => std::fs::write(&file, "1\n").expect("tf"),
@@ -993,12 +1035,19 @@ fn lab_sync_group_tracking_and_notify_fault() {
             }
         }
         both(1);
-        wait_until(Duration::from_secs(2), || {
-            a.state("VI_1") == "FAULT" && a.state("VI_2") == "FAULT"
-        })
-        .unwrap_or_else(|_| panic!("{what}: a's members not FAULT:\n{}", a.log()));
-        wait_until(Duration::from_secs(3), || faults() == i + 1)
-            .unwrap_or_else(|_| panic!("{what}: group notify_fault ran {} times", faults()));
+        if !reference {
+            wait_until(Duration::from_secs(2), || {
+                a.state("VI_1") == "FAULT" && a.state("VI_2") == "FAULT"
+            })
+            .unwrap_or_else(|_| panic!("{what}: a's members not FAULT:\n{}", a.log()));
+        }
+        wait_until(Duration::from_secs(3), || faults() == i + 1).unwrap_or_else(|_| {
+            panic!(
+                "{}: {what}: group notify_fault ran {} times",
+                who_is(reference),
+                faults()
+            )
+        });
         match what {
             "interface" => a.host.link_up("trk0").expect("trk0 up"),
             "file" => std::fs::write(&file, "0\n").expect("tf"),
@@ -1008,7 +1057,9 @@ fn lab_sync_group_tracking_and_notify_fault() {
     }
     assert_eq!(
         std::fs::read_to_string(&flog).unwrap_or_default(),
-        "group-fault\n".repeat(3)
+        "group-fault\n".repeat(tracked.len()),
+        "{}",
+        who(reference)
     );
 }
 
@@ -1017,34 +1068,74 @@ fn lab_sync_group_tracking_and_notify_fault() {
 
 // Proves global vrrp_check_unicast_src: a unicast master (no instance-level check_unicast_src)
 // rejects a correct, higher-priority advert from a source that is not one of its unicast peers
-// (counted as unknown_unicast_src) and stays MASTER with its VIP.
+// (counted as unknown_unicast_src) and stays MASTER with its VIP; the reference keepalived
+// 2.2.7 with the same configuration keeps its VIP too, and both (control run without the
+// keyword) give the VIP up to the same advert.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_global_check_unicast_src() {
-    let lab = Lab::new("kwcu").expect("lab");
     let uni = "  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    10.0.0.2\n  }";
-    let conf = format!(
-        "global_defs {{\n  vrrp_check_unicast_src\n}}\n{}",
-        instance("VI_U", 104, 150, uni, &format!("    {VIP}/24"))
-    );
-    let mut a = director(&lab, "a", "10.0.0.1", &conf);
-    let x = lab.host("x").expect("attacker");
-    x.add_addr("10.0.0.66/24").expect("addr");
-    a.start(&lab, &[]);
-    wait_holder(&[&a], 0, VIP, Duration::from_secs(8));
-    x.sh(&format!(
-        "python3 {HOSTILE} 10.0.0.66 10.0.0.1 104 {VIP} - valid"
-    ))
-    .expect("send spoofed unicast");
-    std::thread::sleep(Duration::from_millis(1500));
-    let s = a.stats();
-    assert_eq!(s["adverts_rcvd"], 0, "{s}");
-    assert!(
-        s["rejected"]["unknown_unicast_src"].as_u64().unwrap_or(0) >= 1,
-        "{s}"
-    );
-    assert!(a.has_vip(VIP));
-    assert_eq!(a.state("VI_U"), "MASTER");
+    for reference in [false, true] {
+        for check in [true, false] {
+            let tag = format!("kwcu{}{}", u8::from(reference), u8::from(check));
+            let lab = Lab::new(&tag).expect("lab");
+            let global = if check {
+                "global_defs {\n  vrrp_check_unicast_src\n}\n"
+            } else {
+                ""
+            };
+            let conf = format!(
+                "{global}{}",
+                instance("VI_U", 104, 150, uni, &format!("    {VIP}/24"))
+            );
+            let mut a = director(&lab, "a", "10.0.0.1", &conf);
+            let x = lab.host("x").expect("attacker");
+            x.add_addr("10.0.0.66/24").expect("addr");
+            let ka = start(&lab, &mut a, reference);
+            let log = |a: &Director| {
+                ka.as_ref()
+                    .map(|p| p.output_so_far())
+                    .unwrap_or_else(|| a.log())
+            };
+            wait_until(Duration::from_secs(8), || a.has_vip(VIP))
+                .unwrap_or_else(|_| panic!("{}: no VIP\n{}", who(reference), log(&a)));
+            x.sh(&format!(
+                "python3 {HOSTILE} 10.0.0.66 10.0.0.1 104 {VIP} - valid"
+            ))
+            .expect("send spoofed unicast");
+            if check {
+                // held all along
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_millis(1500) {
+                    assert!(
+                        a.has_vip(VIP),
+                        "{}: VIP dropped for an advert from a non-peer\n{}",
+                        who(reference),
+                        log(&a)
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if !reference {
+                    let s = a.stats();
+                    assert_eq!(s["adverts_rcvd"], 0, "{s}");
+                    assert!(
+                        s["rejected"]["unknown_unicast_src"].as_u64().unwrap_or(0) >= 1,
+                        "{s}"
+                    );
+                    assert_eq!(a.state("VI_U"), "MASTER");
+                }
+            } else {
+                // without the check the higher-priority advert is obeyed: the VIP goes
+                wait_until(Duration::from_millis(1500), || !a.has_vip(VIP)).unwrap_or_else(|_| {
+                    panic!(
+                        "{}: VIP kept without vrrp_check_unicast_src\n{}",
+                        who(reference),
+                        log(&a)
+                    )
+                });
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

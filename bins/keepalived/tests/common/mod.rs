@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 
+/// keepalived with test fakes (tests/support/keepalived_fakes.rs): an in-memory IPVS table
+/// (this host has none; real IPVS: the vm_ tests), and on request configuration-only workers
+/// (`--fake-placeholder-workers`), workers that ignore TERM (`--fake-ignore-term=KIND`), exit
+/// early (`--fake-worker-exit=KIND:MS:CODE`) or report VIPs (`--fake-held-vips=IF:ADDR/LEN,..`).
+pub const FAKES: &str = env!("CARGO_BIN_EXE_keepalived-fakes");
+
+/// The fake option for configuration-only workers: nothing sends VRRP or adds addresses.
+pub const PLACEHOLDER_WORKERS: &str = "--fake-placeholder-workers";
+
 pub const VRRP_AND_LVS: &str = "global_defs {
     router_id test
 }
@@ -108,7 +117,9 @@ impl Daemon {
             .unwrap();
         let log = dir.path("stderr.log");
         let mut argv: Vec<String> = o.wrap.clone();
-        argv.push(BIN.to_string());
+        // These tests exercise the daemon shell, not IPVS (this host has none): the fakes binary's
+        // checker worker programs an in-memory table instead (real IPVS: the vm_wired tests).
+        argv.push(FAKES.to_string());
         for a in [
             "-n",
             "-l",
@@ -125,22 +136,19 @@ impl Daemon {
             argv.push(a.to_string());
         }
         argv.extend(o.extra_args.iter().cloned());
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .env("TMPDIR", &dir.0)
-            .env("NOTIFY_SOCKET", &sock_path)
-            // These tests exercise the daemon shell, not IPVS (this host has none): the checker
-            // worker programs an in-memory table instead (real IPVS: the vm_wired tests).
-            .env("KEEPALIVED_RS_TEST_IPVS", "memory")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
         // Network safety: a daemon not confined to a namespace of the test's own (neither wrapped
         // in `ip netns exec` nor given `-s NS`) runs placeholder workers, so nothing sends VRRP
         // or adds addresses on the host's interfaces. Namespaced tests run the real workers.
         if o.wrap.is_empty() && !o.extra_args.iter().any(|a| a == "-s") {
-            cmd.env("KEEPALIVED_RS_TEST_PLACEHOLDER_WORKERS", "1");
+            argv.push(PLACEHOLDER_WORKERS.to_string());
         }
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .env("TMPDIR", &dir.0)
+            .env("NOTIFY_SOCKET", &sock_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
         for (k, v) in &o.env {
             cmd.env(k, v);
         }

@@ -99,6 +99,15 @@ impl Builder {
                         b.max_hops = v as i16;
                     }
                 }
+                "multihop" => {
+                    let arg = k.args.first().cloned().unwrap_or_default();
+                    let msg = format!(
+                        "Configuration error: BFD instance {name} multihop setting not valid - {arg}"
+                    );
+                    if let Some(v) = self.true_false(k, &msg) {
+                        b.multihop = v;
+                    }
+                }
                 "weight" => {
                     if let Some(v) = self.int(k, 0, -253, 253) {
                         b.weight = v as i32;
@@ -135,16 +144,19 @@ impl Builder {
             end_err(self, format!("Configuration error: BFD instance {name} source address and {neighbor_word} address {nbr} are not of the same family, disabling instance"));
             return None;
         }
-        if seen
-            .iter()
-            .any(|o| o.neighbor_ip == Some(nbr) && o.source_ip == b.source_ip)
-        {
+        if seen.iter().any(|o| {
+            o.neighbor_ip == Some(nbr) && o.source_ip == b.source_ip && o.multihop == b.multihop
+        }) {
             end_err(self, format!("Configuration error: BFD instance {name} has duplicate {neighbor_word} address {nbr}, ignoring instance"));
             return None;
         }
         let ttl = b.ttl.unwrap_or(if nbr.is_ipv4() { 255 } else { 64 });
-        // keepalived compares the signed max_hops with the unsigned ttl: -1 exceeds it too
-        if b.max_hops < 0 || b.max_hops > i16::from(ttl) {
+        // keepalived stores max_hops in a u8: -1 is 255 ("no TTL check"), which exceeds any
+        // ttl below 255 (IPv6's default 64 among them) and is then cut to the ttl.
+        if b.max_hops < 0 {
+            b.max_hops = 255;
+        }
+        if b.max_hops > i16::from(ttl) {
             end_err(
                 self,
                 format!(

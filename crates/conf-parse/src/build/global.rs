@@ -174,6 +174,11 @@ impl Builder {
                 "vrrp_lower_prio_no_advert" => {
                     g.vrrp_lower_prio_no_advert = self.boolean(st).unwrap_or(true)
                 }
+                "vrrp_owner_ignore_adverts" => {
+                    if let Some(x) = self.boolean(st) {
+                        g.vrrp_owner_ignore_adverts = x;
+                    }
+                }
                 "vrrp_higher_prio_send_advert" => {
                     g.vrrp_higher_prio_send_advert = self.boolean(st).unwrap_or(true)
                 }

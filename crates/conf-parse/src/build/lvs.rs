@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{block, is_checker, values, Builder};
+use super::{block, is_checker, span, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
@@ -81,14 +81,23 @@ impl Builder {
                 port,
             });
         }
+        // keepalived checks the group once its block is read (reported on its `}`)
+        if g.entries.is_empty() {
+            let m = format!("virtual server group {} has no entries - removing", g.name);
+            self.fixup_at_end(st, &m);
+            return None;
+        }
         Some(g)
     }
 
-    pub(super) fn lb_kind(&mut self, st: &Stmt) -> Option<LbKind> {
+    pub(super) fn lb_kind(&mut self, st: &Stmt, what: &str) -> Option<LbKind> {
         match self.arg(st, 0)? {
             "NAT" => Some(LbKind::Nat),
             "DR" => Some(LbKind::Dr),
-            "TUN" => Some(LbKind::Tun),
+            "TUN" => {
+                self.tunnel_options(st, what);
+                Some(LbKind::Tun)
+            }
             o => {
                 let o = o.to_string();
                 self.invalid(
@@ -98,6 +107,92 @@ impl Builder {
                 );
                 None
             }
+        }
+    }
+
+    /// The tunnel options after `TUN` (keepalived's `svr_forwarding_handler`):
+    /// `[type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`. keepalived reports a bad one and
+    /// keeps the default ipip tunnel; a valid non-default one is not supported here yet.
+    fn tunnel_options(&mut self, st: &Stmt, what: &str) {
+        let w = &st.args;
+        let (mut ty, mut port, mut csum) = ("ipip", 0u32, "nocsum");
+        let mut i = 1;
+        while i < w.len() {
+            match w[i].as_str() {
+                "type" => {
+                    let Some(t) = w.get(i + 1) else {
+                        self.fixup(st, format!("Missing tunnel type for {what} server."));
+                        return;
+                    };
+                    match t.as_str() {
+                        "ipip" => ty = "ipip",
+                        "gue" => ty = "gue",
+                        "gre" => ty = "gre",
+                        _ => {
+                            self.fixup(st, format!("Unknown tunnel type {t} for {what} server."));
+                            return;
+                        }
+                    }
+                    i += 1;
+                }
+                "port" => {
+                    let Some(p) = w.get(i + 1) else {
+                        self.fixup(st, format!("Missing port for {what} server gue tunnel."));
+                        return;
+                    };
+                    match p.parse::<u32>() {
+                        Ok(n) if (1..=65535).contains(&n) => port = n,
+                        _ => {
+                            self.fixup(
+                                st,
+                                format!("Invalid gue tunnel port {p} for {what} server."),
+                            );
+                            return;
+                        }
+                    }
+                    i += 1;
+                }
+                "nocsum" => csum = "nocsum",
+                "csum" => csum = "csum",
+                "remcsum" => csum = "remcsum",
+                o => {
+                    let o = o.to_string();
+                    self.fixup(st, format!("Invalid tunnel option {o} for {what} server."));
+                    return;
+                }
+            }
+            i += 1;
+        }
+        if (ty == "gue") != (port != 0) {
+            self.fixup(
+                st,
+                "gue tunnels require port, otherwise cannot have port.".into(),
+            );
+            return;
+        }
+        if ty == "ipip" && csum != "nocsum" {
+            self.fixup(st, "ipip tunnels do not support checksum option.".into());
+            return;
+        }
+        if ty == "gre" && csum == "remcsum" {
+            self.fixup(
+                st,
+                "gre tunnels do not support remote checksum option.".into(),
+            );
+            return;
+        }
+        if ty != "ipip" || csum != "nocsum" {
+            let d = Diagnostic::new(
+                Severity::Note,
+                Code::NotSupportedYet,
+                ConfigErr::Ok,
+                span(st),
+                format!(
+                    "tunnel type {ty} ({csum}) in {} is recognized, not supported yet: the tunnel is ipip",
+                    st.keyword
+                ),
+            );
+            self.emit(d);
         }
     }
 
@@ -242,7 +337,7 @@ impl Builder {
                     }
                 }
                 "lb_kind" | "lvs_method" => {
-                    if let Some(k) = self.lb_kind(b) {
+                    if let Some(k) = self.lb_kind(b, "virtual") {
                         vs.lb_kind = k;
                         saw_kind = true;
                     }
@@ -307,7 +402,7 @@ impl Builder {
                     }
                 }
                 "sorry_server_inhibit" => vs.sorry_server_inhibit = self.boolean(b).unwrap_or(true),
-                "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.lb_kind(b),
+                "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.lb_kind(b, "sorry"),
                 "snmp_name" => vs.snmp_name = self.string(b),
                 "real_server" => {
                     if let Some(rs) = self.real_server(b, &vs) {
@@ -327,6 +422,25 @@ impl Builder {
                     self.not_supported(b, "virtual_server");
                     vs.extra.push(b.clone());
                 }
+            }
+        }
+        // keepalived's vs_end_handler: a sorry server of the other family is dropped unless
+        // tunnelled (reported on the block's `}`)
+        if let Some((sa, _)) = vs.sorry_server {
+            let vs_v6 = match &vs.key {
+                VsKey::Addr(a, _) => Some(a.is_ipv6()),
+                _ => vs.ip_family.map(|f| f == IpFamily::Inet6).or_else(|| {
+                    vs.real_servers
+                        .iter()
+                        .find(|r| r.lvs_method.unwrap_or(vs.lb_kind) != LbKind::Tun)
+                        .map(|r| r.addr.is_ipv6())
+                }),
+            };
+            let method = vs.sorry_server_lvs_method.unwrap_or(vs.lb_kind);
+            if method != LbKind::Tun && vs_v6.is_some_and(|v6| v6 != sa.is_ipv6()) {
+                let m = format!("Address family of virtual server and sorry server {sa} don't match - skipping sorry server.");
+                self.fixup_at_end(st, &m);
+                vs.sorry_server = None;
             }
         }
         self.vs_end(&mut vs, saw_algo, saw_protocol, saw_kind)?;
@@ -485,7 +599,7 @@ impl Builder {
                         rs.weight = w as u32;
                     }
                 }
-                "lvs_method" => rs.lvs_method = self.lb_kind(b),
+                "lvs_method" => rs.lvs_method = self.lb_kind(b, "real"),
                 "uthreshold" => {
                     rs.uthreshold = self.uint(b, 0, 0, u64::from(u32::MAX)).map(|x| x as u32)
                 }

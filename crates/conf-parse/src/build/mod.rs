@@ -10,6 +10,7 @@ mod global;
 mod global_checks;
 mod lvs;
 mod routes;
+pub(crate) use routes::strtoul_all;
 mod values;
 mod vrrp;
 
@@ -24,6 +25,8 @@ pub(crate) struct Builder {
     /// FILE_CHECK's `track_file` and a BFD_CHECK's `name` while parsing).
     track_file_names: std::collections::HashSet<String>,
     bfd_names: std::collections::HashSet<String>,
+    /// keepalived's preferences for rules given none (IPv4, IPv6): counted down from 16384.
+    next_rule_priority: (u32, u32),
 }
 
 fn values(st: &Stmt) -> &[ValueLine] {
@@ -98,7 +101,11 @@ pub(crate) fn keep_checked(c: &mut Config) {
     let _ = linkbeat_interfaces;
     // track processes and sync groups: read by validate (names only; small)
     let _ = (track_processes, sync_groups);
-    *garp_groups = Vec::new();
+    // garp groups: their interfaces are read by system checks (interfaces exist)
+    for g in garp_groups.iter_mut() {
+        g.garp_interval = None;
+        g.gna_interval = None;
+    }
     // static_routes: read by system checks (dev)
     let _ = static_routes;
     *static_rules = Vec::new();
@@ -135,6 +142,7 @@ impl Builder {
             pending_group_vs: Vec::new(),
             track_file_names: Default::default(),
             bfd_names: Default::default(),
+            next_rule_priority: (16384, 16384),
         }
     }
 
@@ -195,15 +203,17 @@ impl Builder {
             }
             "static_routes" => {
                 for vl in values(st) {
-                    self.check_route(st, vl);
+                    if let Some(r) = self.route(st, vl, true) {
+                        c.static_routes.push(r);
+                    }
                 }
-                c.static_routes.extend(values(st).iter().cloned())
             }
             "static_rules" => {
                 for vl in values(st) {
-                    self.check_rule(st, vl);
+                    if let Some(r) = self.rule(st, vl, true) {
+                        c.static_rules.push(r);
+                    }
                 }
-                c.static_rules.extend(values(st).iter().cloned())
             }
             "SSL" => c.ssl = Some(self.ssl(st)),
             "virtual_server_group" => {

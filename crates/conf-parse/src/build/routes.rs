@@ -1,288 +1,1031 @@
-//! keepalived's checks of route and rule lines (`virtual_routes`, `static_routes`,
-//! `virtual_rules`, `static_rules`; `vrrp/vrrp_iproute.c`, `vrrp/vrrp_iprule.c`): the lines are
-//! kept as words for the runtime, the errors `keepalived -t` reports are reported here.
+//! Route and rule lines (`virtual_routes`, `static_routes`, `virtual_rules`, `static_rules`)
+//! into typed [`Route`]/[`Rule`] values, as keepalived 2.2.7's `alloc_route` and `alloc_rule`
+//! read them (`vrrp/vrrp_iproute.c`, `vrrp/vrrp_iprule.c`), with the errors `keepalived -t`
+//! reports located on the line. A line with an error is left out (keepalived frees it). A
+//! line using an option keepalived knows but keepalived-rs does not install yet gets a located
+//! note and is left out too: it is never installed without the option.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Builder;
+use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
-/// Route types that may precede the destination.
-const ROUTE_TYPES: &[&str] = &[
-    "unicast",
-    "local",
-    "broadcast",
-    "multicast",
-    "throw",
-    "unreachable",
-    "prohibit",
-    "blackhole",
-    "nat",
-    "anycast",
-];
-
-/// Route keywords followed by one value.
-const ROUTE_ARG_KWS: &[&str] = &[
-    "src",
-    "via",
-    "gw",
-    "from",
-    "tos",
-    "dsfield",
-    "table",
-    "protocol",
-    "proto",
-    "scope",
-    "metric",
-    "priority",
-    "preference",
-    "mtu",
-    "advmss",
-    "rtt",
-    "rttvar",
-    "reordering",
-    "window",
-    "cwnd",
-    "ssthresh",
-    "realms",
-    "rto_min",
-    "initcwnd",
-    "initrwnd",
-    "features",
-    "congctl",
-    "pref",
-    "ttl-propagate",
-    "expires",
-    "dev",
-    "oif",
-    "track_group",
-    "vrf",
-    "quickack",
-    "fastopen_no_cookie",
-    "hoplimit",
-    "or",
-];
-
-/// Route keywords without a value.
-const ROUTE_FLAGS: &[&str] = &["onlink", "no_track", "lock", "inet", "inet6"];
-
-/// Route keywords after which keepalived parses a sub-syntax we do not check.
-const ROUTE_STOP: &[&str] = &["encap", "nexthop", "as"];
-
-/// Rule keywords followed by one value.
-const RULE_ARG_KWS: &[&str] = &[
-    "from",
-    "to",
-    "table",
-    "lookup",
-    "preference",
-    "pref",
-    "priority",
-    "fwmark",
-    "tos",
-    "dsfield",
-    "iif",
-    "dev",
-    "oif",
-    "uidrange",
-    "sport",
-    "dport",
-    "ipproto",
-    "realms",
-    "goto",
-    "suppress_prefixlength",
-    "suppress_ifgroup",
-    "protocol",
-    "track_group",
-];
-
-/// Rule keywords without a value.
-const RULE_FLAGS: &[&str] = &["not", "l3mdev", "no_track", "inet", "inet6"];
-
-/// An address with an optional prefix length within the family's range.
-fn prefix_ok(s: &str) -> Result<IpAddr, String> {
-    let (a, len) = match s.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (s, None),
+/// C `strtoul(s, &end, 0)` over the whole of `s` (leading blanks and `+` allowed; `0x` hex,
+/// leading `0` octal): `None` unless every character is used.
+pub(crate) fn strtoul_all(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (h, 16)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (&t[1..], 8)
+    } else {
+        (t, 10)
     };
-    let addr: IpAddr = a
-        .parse()
-        .map_err(|_| format!("VRRP parsed invalid IP {s}. skipping IP..."))?;
-    if let Some(l) = len {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        match l.parse::<u32>() {
-            Ok(n) if n <= max => {}
-            _ => {
-                return Err(format!(
-                    "Invalid address prefix len {l} for address {s} - using {max}"
-                ))
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    // saturate as strtoul does (ULONG_MAX then compared with the maximum)
+    Some(u64::from_str_radix(digits, radix).unwrap_or(u64::MAX))
+}
+
+/// keepalived's `read_unsigned` (base 10, or 0 for C syntax): the value, or the message
+/// `read_unsigned_func` reports.
+fn read_unsigned(s: &str, base0: bool, max: u64) -> Result<u64, String> {
+    let t = s.trim_start_matches([' ', '\t']);
+    if t.starts_with('-') {
+        return Err(format!("negative number '{s}'"));
+    }
+    let v = if base0 {
+        strtoul_all(t)
+    } else {
+        let d = t.strip_prefix('+').unwrap_or(t);
+        if !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()) {
+            Some(d.parse::<u64>().unwrap_or(u64::MAX))
+        } else {
+            None
+        }
+    };
+    match v {
+        None => Err(format!("invalid number '{s}'")),
+        Some(v) if v > u64::from(u32::MAX) => {
+            Err(format!("number '{s}' outside unsigned integer range"))
+        }
+        Some(v) if v > max => Err(format!("number '{s}' outside range [0, {max}]")),
+        Some(v) => Ok(v),
+    }
+}
+
+/// keepalived's `find_entry`: a number (C syntax) up to `max`, or a name of the iproute2 file
+/// `file` (`ID NAME` lines), else of `defaults`.
+fn rt_lookup(name: &str, file: &str, defaults: &[(u32, &str)], max: u32) -> Option<u32> {
+    if let Some(n) = strtoul_all(name) {
+        return u32::try_from(n).ok().filter(|n| *n <= max);
+    }
+    let mut entries: Vec<(u32, String)> = Vec::new();
+    if let Some(text) = ["/etc/iproute2/", "/usr/share/iproute2/"]
+        .iter()
+        .find_map(|d| std::fs::read_to_string(format!("{d}{file}")).ok())
+    {
+        for l in text.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() != 2 || w[0].starts_with('-') {
+                continue;
+            }
+            if let Some(id) = strtoul_all(w[0])
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n <= max)
+            {
+                entries.push((id, w[1].to_string()));
             }
         }
     }
-    Ok(addr)
+    for (id, n) in defaults {
+        if !entries.iter().any(|(e, _)| e == id) {
+            entries.push((*id, (*n).to_string()));
+        }
+    }
+    entries
+        .into_iter()
+        .find(|(_, n)| n == name)
+        .map(|(id, _)| id)
 }
 
-/// A routing table: a number, or a name of /etc/iproute2/rt_tables (main, local, default...).
-fn table_ok(t: &str) -> bool {
-    if t.parse::<u32>().is_ok() || matches!(t, "main" | "local" | "default" | "unspec") {
-        return true;
+/// `find_rttables_table`.
+fn table(s: &str) -> Option<u32> {
+    rt_lookup(
+        s,
+        "rt_tables",
+        &[(253, "default"), (254, "main"), (255, "local")],
+        u32::MAX,
+    )
+}
+
+/// `find_rttables_dsfield`.
+fn dsfield(s: &str) -> Option<u8> {
+    rt_lookup(s, "rt_dsfield", &[], 255).map(|v| v as u8)
+}
+
+/// `find_rttables_proto`.
+fn proto(s: &str) -> Option<u8> {
+    const P: &[(u32, &str)] = &[
+        (0, "none"),
+        (1, "redirect"),
+        (2, "kernel"),
+        (3, "boot"),
+        (4, "static"),
+        (8, "gated"),
+        (9, "ra"),
+        (10, "mrt"),
+        (11, "zebra"),
+        (12, "bird"),
+        (42, "babel"),
+        (13, "dnrouted"),
+        (14, "xorp"),
+        (15, "ntk"),
+        (16, "dhcp"),
+    ];
+    rt_lookup(s, "rt_protos", P, 255).map(|v| v as u8)
+}
+
+/// `find_rttables_scope`: the scope of an address or route.
+pub(crate) fn scope(s: &str) -> Option<Scope> {
+    const S: &[(u32, &str)] = &[
+        (0, "global"),
+        (255, "nowhere"),
+        (254, "host"),
+        (253, "link"),
+        (200, "site"),
+    ];
+    rt_lookup(s, "rt_scopes", S, 255).map(|v| Scope::from_number(v as u8))
+}
+
+/// `get_realms`: `REALM[/REALM]`.
+fn realms_ok(s: &str) -> bool {
+    let r = |x: &str| rt_lookup(x, "rt_realms", &[], 255).is_some();
+    match s.split_once('/') {
+        Some((a, b)) => r(a) && r(b),
+        None => r(s),
     }
-    ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"]
+}
+
+/// `get_time_rtt`'s syntax: a decimal number of ms, or with `s`/`ms` (`sec`, `secs`) units.
+fn rtt_ok(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    let num = ["msecs", "msec", "ms", "secs", "sec", "s"]
         .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .any(|text| {
-            text.lines().any(|l| {
-                let mut w = l.split_whitespace();
-                !l.trim_start().starts_with('#') && w.next().is_some() && w.next() == Some(t)
-            })
-        })
+        .find_map(|u| l.strip_suffix(u))
+        .unwrap_or(&l);
+    !num.is_empty()
+        && !num.contains(['e', 'E'])
+        && num.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && num.chars().filter(|c| *c == '.').count() <= 1
+        && num != "."
+}
+
+/// An address of a route or rule (keepalived's `parse_ipaddress`): the family from a `:`,
+/// `/LEN` (if `subnet`) within the family's range, else the full length with an error.
+enum Addr {
+    /// `default`/`any`/`all`: no family of its own.
+    Any,
+    /// `default6` (deprecated): the IPv6 any-address.
+    Any6,
+    /// An address and prefix length.
+    Ip(IpAddr, u8),
+}
+
+/// What one route or rule line is built from; `bad` once keepalived would drop it.
+struct Line<'a> {
+    w: &'a [String],
+    i: usize,
+    v6: Option<bool>,
+    missing: bool,
+}
+
+impl<'a> Line<'a> {
+    /// `strvec_slot(strvec, ++i)`: the next word, or `None` (keepalived's `null_strvec`: a
+    /// missing parameter, keepalived exits).
+    fn next(&mut self) -> Option<&'a str> {
+        self.i += 1;
+        let w = self.w.get(self.i).map(String::as_str);
+        if w.is_none() {
+            self.missing = true;
+        }
+        w
+    }
 }
 
 impl Builder {
-    /// Checks one route line as keepalived's `alloc_route` does.
-    pub(super) fn check_route(&mut self, st: &Stmt, vl: &ValueLine) {
-        let tmp = Stmt {
+    fn line_stmt(st: &Stmt, vl: &ValueLine) -> Stmt {
+        Stmt {
             keyword: st.keyword.clone(),
             args: vl.words.clone(),
             body: Body::None,
             loc: vl.loc.clone(),
             end_line: EndLine::default(),
-        };
-        let w = &vl.words;
-        let mut i = 0;
-        if w.first().is_some_and(|t| ROUTE_TYPES.contains(&t.as_str())) {
-            i = 1;
-        }
-        let mut have_dest = false;
-        while i < w.len() {
-            let t = w[i].as_str();
-            if ROUTE_STOP.contains(&t) {
-                break;
-            }
-            if ROUTE_FLAGS.contains(&t) {
-                i += 1;
-                continue;
-            }
-            if ROUTE_ARG_KWS.contains(&t) {
-                let v = w.get(i + 1).map(String::as_str);
-                match (t, v) {
-                    ("src" | "via" | "gw" | "from" | "or", Some(a))
-                        if a.split('/')
-                            .next()
-                            .and_then(|x| x.parse::<IpAddr>().ok())
-                            .is_none() =>
-                    {
-                        let what = if t == "gw" { "via" } else { t };
-                        self.invalid(
-                            &tmp,
-                            format!("VRRP parsed invalid IP {a}. skipping IP..."),
-                            None,
-                        );
-                        self.invalid(&tmp, format!("invalid route {what} address {a}"), None);
-                    }
-                    ("table", Some(tb)) if !table_ok(tb) => self.invalid(
-                        &tmp,
-                        format!("Routing table {tb} not found for route"),
-                        None,
-                    ),
-                    _ => {}
-                }
-                i += 2;
-                continue;
-            }
-            if have_dest {
-                self.invalid(&tmp, format!("unknown route keyword {t}"), None);
-                return;
-            }
-            let d = if t == "default" {
-                Ok(None)
-            } else {
-                prefix_ok(t).map(Some)
-            };
-            match d {
-                Ok(_) => have_dest = true,
-                Err(msg) => {
-                    self.invalid(&tmp, msg, None);
-                    if t.contains('/')
-                        && t.split('/')
-                            .next()
-                            .is_some_and(|a| a.parse::<IpAddr>().is_ok())
-                    {
-                        have_dest = true;
-                    } else {
-                        self.invalid(&tmp, format!("unknown route keyword {t}"), None);
-                        return;
-                    }
-                }
-            }
-            i += 1;
-        }
-        if !have_dest {
-            self.invalid(&tmp, "Route must have a destination".into(), None);
-        } else if !w
-            .iter()
-            .any(|x| matches!(x.as_str(), "dev" | "oif" | "no_track"))
-        {
-            // keepalived tracks a route through its interface
-            let dest = w
-                .iter()
-                .find(|x| x.parse::<IpAddr>().is_ok() || x.contains('/') || *x == "default")
-                .cloned()
-                .unwrap_or_default();
-            self.fixup(
-                &tmp,
-                format!(
-                    "Warning - cannot track route {dest} with no interface specified, not tracking"
-                ),
-            );
         }
     }
 
-    /// Checks one rule line as keepalived's `alloc_rule` does.
-    pub(super) fn check_rule(&mut self, st: &Stmt, vl: &ValueLine) {
-        let tmp = Stmt {
-            keyword: st.keyword.clone(),
-            args: vl.words.clone(),
-            body: Body::None,
-            loc: vl.loc.clone(),
-            end_line: EndLine::default(),
-        };
-        let w = &vl.words;
-        let mut i = 0;
-        let mut have_pref = false;
-        while i < w.len() {
-            let t = w[i].as_str();
-            if RULE_FLAGS.contains(&t) {
-                i += 1;
-                continue;
-            }
-            if !RULE_ARG_KWS.contains(&t) {
-                self.invalid(&tmp, format!("Unknown rule option {t}"), None);
-                return;
-            }
-            let v = w.get(i + 1).map(String::as_str).unwrap_or_default();
-            match t {
-                "from" | "to" if v != "all" && prefix_ok(v).is_err() => {
-                    self.invalid(
-                        &tmp,
-                        format!("VRRP parsed invalid IP {v}. skipping IP..."),
-                        None,
-                    );
-                    self.invalid(&tmp, format!("Invalid rule {t} address {v}"), None);
-                }
-                "table" | "lookup" if !table_ok(v) => {
-                    self.invalid(&tmp, format!("Routing table {v} not found for rule"), None)
-                }
-                "preference" | "pref" | "priority" => have_pref = true,
+    fn missing_word(&mut self, st: &Stmt, after: &str) {
+        let d = Diagnostic::new(
+            Severity::Error,
+            Code::MissingValue,
+            ConfigErr::MissingParameter,
+            &st.loc.0,
+            format!("{}: '{after}' needs a value", st.keyword),
+        );
+        self.emit(d);
+    }
+
+    fn num_invalid(&mut self, st: &Stmt, msg: String) {
+        let d = Diagnostic::new(
+            Severity::Error,
+            Code::BadNumber,
+            ConfigErr::InvalidNumber,
+            &st.loc.0,
+            msg,
+        );
+        self.emit(d);
+    }
+
+    /// A keepalived option of a route/rule line that keepalived-rs does not install yet.
+    fn line_not_supported(&mut self, st: &Stmt, what: &str, opt: &str) {
+        let d = Diagnostic::new(
+            Severity::Note,
+            Code::NotSupportedYet,
+            ConfigErr::Ok,
+            &st.loc.0,
+            format!(
+                "{what} option '{opt}' in {} is recognized, not supported yet: this {what} is not installed",
+                st.keyword
+            ),
+        );
+        self.emit(d);
+    }
+
+    /// `parse_ipaddress` (`subnet`: `parse_route`'s prefix allowed).
+    fn rt_addr(&mut self, st: &Stmt, s: &str, subnet: bool) -> Option<Addr> {
+        if subnet {
+            match s {
+                "default" | "any" | "all" => return Some(Addr::Any),
+                "default6" => return Some(Addr::Any6),
                 _ => {}
             }
-            i += 2;
         }
-        if !have_pref {
+        let v6 = s.contains(':');
+        let max: u8 = if v6 { 128 } else { 32 };
+        let (a, len) = match s.split_once('/').filter(|_| subnet) {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let mut plen = max;
+        if let Some(l) = len {
+            match read_unsigned(l, false, u64::from(max)) {
+                Ok(n) => plen = n as u8,
+                Err(m) => {
+                    self.num_invalid(st, m);
+                    self.invalid(
+                        st,
+                        format!("Invalid address prefix len {l} for address {s} - using {max}"),
+                        None,
+                    );
+                }
+            }
+        }
+        let ip = if v6 {
+            a.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+        } else {
+            a.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+        };
+        match ip {
+            Some(ip) => Some(Addr::Ip(ip, plen)),
+            None => {
+                self.invalid(
+                    st,
+                    format!("VRRP parsed invalid IP {s}. skipping IP..."),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// One route line (`alloc_route`; `statics`: `static_routes`, where `track_group` is
+    /// allowed).
+    pub(super) fn route(&mut self, st: &Stmt, vl: &ValueLine, statics: bool) -> Option<Route> {
+        let tmp = Self::line_stmt(st, vl);
+        let st = &tmp;
+        let mut l = Line {
+            w: &vl.words,
+            i: 0,
+            v6: None,
+            missing: false,
+        };
+        let mut kind = RouteType::Unicast;
+        let mut dst: Option<Addr> = None;
+        let mut dest_word = String::new();
+        let (mut src, mut via, mut dev) = (None, None, None);
+        let mut table_id = 254u32;
+        let mut metric = None;
+        let mut protocol: Option<u8> = None;
+        let mut scope_v = Scope::Global;
+        let mut no_track = false;
+        let mut unsupported: Option<String> = None;
+        macro_rules! next {
+            () => {
+                match l.next() {
+                    Some(w) => w,
+                    None => {
+                        let after = l.w[l.i - 1].clone();
+                        self.missing_word(st, &after);
+                        return None;
+                    }
+                }
+            };
+        }
+        macro_rules! bad {
+            ($($m:tt)*) => {{
+                self.invalid(st, format!($($m)*), None);
+                return None;
+            }};
+        }
+        macro_rules! family {
+            ($v6:expr, $m:expr) => {{
+                let v6: bool = $v6;
+                match l.v6 {
+                    None => l.v6 = Some(v6),
+                    Some(f) if f == v6 => {}
+                    Some(_) => bad!("{}", $m),
+                }
+            }};
+        }
+        macro_rules! unsup {
+            ($o:expr) => {
+                if unsupported.is_none() {
+                    unsupported = Some($o.to_string());
+                }
+            };
+        }
+        macro_rules! u32_opt {
+            ($what:expr, $max:expr, $lock:expr) => {{
+                let mut v = next!();
+                if $lock && v == "lock" {
+                    v = next!();
+                }
+                if let Err(m) = read_unsigned(v, false, $max) {
+                    self.num_invalid(st, m);
+                    bad!("Invalid {} {v} specified for route", $what);
+                }
+            }};
+        }
+        const MIX: &str = "Cannot mix IPv4 and IPv6 addresses for route";
+        while l.i < l.w.len() {
+            let s = l.w[l.i].as_str();
+            match s {
+                "inet6" => family!(true, "inet6 specified for IPv4 route"),
+                "inet" => family!(false, "inet specified for IPv6 route"),
+                "src" => {
+                    let a = next!();
+                    match self.rt_addr(st, a, false) {
+                        Some(Addr::Ip(ip, _)) => {
+                            family!(ip.is_ipv6(), MIX);
+                            src = Some(ip);
+                        }
+                        _ => bad!("invalid route src address {a}"),
+                    }
+                }
+                "as" => {
+                    if next!() == "to" {
+                        next!();
+                    }
+                    self.fixup(st, "\"as to\" for MPLS only - ignoring".into());
+                }
+                "via" | "gw" => {
+                    if s == "gw" {
+                        self.fixup(
+                            st,
+                            "\"gw\" for routes is deprecated. Please use \"via\"".into(),
+                        );
+                    }
+                    let mut a = next!();
+                    let fam = match a {
+                        "inet" => {
+                            a = next!();
+                            Some(false)
+                        }
+                        "inet6" => {
+                            a = next!();
+                            Some(true)
+                        }
+                        _ => l.v6,
+                    };
+                    if l.v6.is_none() {
+                        l.v6 = fam;
+                    } else if l.v6 != fam {
+                        bad!("{MIX}");
+                    }
+                    match self.rt_addr(st, a, false) {
+                        Some(Addr::Ip(ip, _)) => {
+                            family!(ip.is_ipv6(), MIX);
+                            via = Some(ip);
+                        }
+                        _ => bad!("invalid route via address {a}"),
+                    }
+                }
+                "from" => {
+                    let a = next!();
+                    match self.rt_addr(st, a, true) {
+                        None => bad!("invalid route from address {a}"),
+                        Some(Addr::Ip(ip, _)) if ip.is_ipv6() => family!(true, MIX),
+                        Some(Addr::Any6) => family!(true, MIX),
+                        Some(_) => bad!("route from address only supported with IPv6 ({a})"),
+                    }
+                    unsup!("from");
+                }
+                "tos" | "dsfield" => {
+                    let v = next!();
+                    if dsfield(v).is_none() {
+                        bad!("TOS value {v} is invalid");
+                    }
+                    unsup!(s);
+                }
+                "table" => {
+                    let v = next!();
+                    match table(v) {
+                        Some(t) => table_id = t,
+                        None => bad!("Routing table {v} not found for route"),
+                    }
+                }
+                "protocol" => {
+                    let v = next!();
+                    match proto(v) {
+                        Some(p) => protocol = Some(p),
+                        None => bad!("Protocol {v} not found or invalid for route"),
+                    }
+                }
+                "scope" => {
+                    let v = next!();
+                    match scope(v) {
+                        Some(sc) => scope_v = sc,
+                        None => bad!("Scope {v} not found or invalid for route"),
+                    }
+                }
+                "metric" | "priority" | "preference" => {
+                    let v = next!();
+                    match read_unsigned(v, false, u64::from(u32::MAX)) {
+                        Ok(m) => metric = Some(m as u32),
+                        Err(m) => {
+                            self.num_invalid(st, m);
+                            bad!("Invalid metric {v} specified for route");
+                        }
+                    }
+                }
+                "dev" | "oif" => dev = Some(next!().to_string()),
+                "onlink" => unsup!(s),
+                "encap" | "nexthop" => {
+                    // encapsulation and multipath syntax: not read here
+                    unsup!(s);
+                    break;
+                }
+                "expires" => {
+                    let v = next!();
+                    if l.v6 == Some(false) {
+                        bad!("expires is only valid for IPv6");
+                    }
+                    l.v6 = Some(true);
+                    if let Err(m) = read_unsigned(v, false, u64::from(u32::MAX)) {
+                        self.num_invalid(st, m);
+                        bad!("Invalid expires time {v} specified for route");
+                    }
+                    unsup!(s);
+                }
+                "mtu" => {
+                    u32_opt!("MTU", u64::from(u32::MAX), true);
+                    unsup!(s);
+                }
+                "advmss" | "reordering" | "cwnd" | "ssthresh" => {
+                    let what = match s {
+                        "reordering" => "reordering value",
+                        "cwnd" => "cwnd value",
+                        "ssthresh" => "ssthresh value",
+                        _ => "advmss",
+                    };
+                    u32_opt!(what, u64::from(u32::MAX), true);
+                    unsup!(s);
+                }
+                "window" | "initcwnd" | "initrwnd" => {
+                    u32_opt!(format!("{s} value"), u64::from(u32::MAX), false);
+                    unsup!(s);
+                }
+                "hoplimit" => {
+                    u32_opt!("hoplimit", 255, false);
+                    unsup!(s);
+                }
+                "quickack" | "fastopen_no_cookie" => {
+                    u32_opt!(format!("{s} value"), 1, false);
+                    unsup!(s);
+                }
+                "rtt" | "rttvar" | "rto_min" => {
+                    let mut v = next!();
+                    if v == "lock" {
+                        v = next!();
+                    }
+                    if !rtt_ok(v) {
+                        if s == "rto_min" {
+                            bad!("Invalid rto_min value {v} specified for route");
+                        }
+                        bad!("Invalid {s} {v} for route");
+                    }
+                    unsup!(s);
+                }
+                "realms" => {
+                    let v = next!();
+                    if !realms_ok(v) {
+                        bad!("Invalid realms {v} for route");
+                    }
+                    if l.v6 == Some(true) {
+                        bad!("realms are only valid for IPv4");
+                    }
+                    l.v6 = Some(false);
+                    unsup!(s);
+                }
+                "features" => {
+                    let v = next!();
+                    if v != "ecn" {
+                        self.fixup(st, format!("feature {v} not supported"));
+                    }
+                    unsup!(s);
+                }
+                "congctl" => {
+                    if next!() == "lock" {
+                        next!();
+                    }
+                    unsup!(s);
+                }
+                "pref" => {
+                    let v = next!();
+                    if l.v6 == Some(false) {
+                        bad!("pref is only valid for IPv6");
+                    }
+                    l.v6 = Some(true);
+                    if !matches!(v, "low" | "medium" | "high") {
+                        if let Err(m) = read_unsigned(v, false, 255) {
+                            self.num_invalid(st, m);
+                            bad!("Invalid pref value {v} specified for route");
+                        }
+                    }
+                    unsup!(s);
+                }
+                "ttl-propagate" => {
+                    let v = next!();
+                    if !matches!(v, "enabled" | "disabled") {
+                        self.fixup(st, format!("ttl-propagate value {v} not recognised"));
+                    }
+                    unsup!(s);
+                }
+                "add" | "prepend" | "append" => unsup!(s),
+                "or" => {
+                    self.fixup(
+                        st,
+                        "\"or\" for routes is deprecated. Please use \"nexthop\"".into(),
+                    );
+                    let a = next!();
+                    if !matches!(self.rt_addr(st, a, false), Some(Addr::Ip(..))) {
+                        bad!("Invalid \"or\" address {a}");
+                    }
+                    unsup!(s);
+                }
+                "no_track" => no_track = true,
+                "track_group" if statics => {
+                    next!();
+                    unsup!(s);
+                }
+                "vrf" => {
+                    next!();
+                    unsup!(s);
+                }
+                _ => {
+                    let mut d = s;
+                    if s == "to" {
+                        d = next!();
+                    } else if let Some(t) = RouteType::parse(s) {
+                        kind = t;
+                        d = next!();
+                    }
+                    dest_word = d.to_string();
+                    match self.rt_addr(st, d, true) {
+                        None => bad!("unknown route keyword {d}"),
+                        Some(a) => {
+                            match a {
+                                Addr::Ip(ip, _) => family!(
+                                    ip.is_ipv6(),
+                                    format!("Cannot mix IPv4 and IPv6 addresses for route ({d})")
+                                ),
+                                Addr::Any6 => family!(
+                                    true,
+                                    format!("Cannot mix IPv4 and IPv6 addresses for route ({d})")
+                                ),
+                                Addr::Any => {}
+                            }
+                            dst = Some(a);
+                        }
+                    }
+                }
+            }
+            l.i += 1;
+        }
+        debug_assert!(!l.missing);
+        let Some(dst) = dst else {
+            bad!("Route must have a destination");
+        };
+        if !no_track {
+            if protocol.is_some_and(|p| p != RTPROT_KEEPALIVED) {
+                self.fixup(
+                    st,
+                    format!("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED({RTPROT_KEEPALIVED}), resetting protocol"),
+                );
+            }
+            // keepalived 2.2.7 tracks a route through its interface
+            if dev.is_none() {
+                self.fixup(
+                    st,
+                    format!("Warning - cannot track route {dest_word} with no interface specified, not tracking"),
+                );
+            }
+        }
+        if let Some(o) = unsupported {
+            self.line_not_supported(st, "route", &o);
+            return None;
+        }
+        let v6 = l.v6.unwrap_or(false);
+        let (dst, prefix_len) = match dst {
+            Addr::Ip(ip, len) => (ip, len),
+            Addr::Any6 => (IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+            Addr::Any if v6 => (IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+            Addr::Any => (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        };
+        Some(Route {
+            kind,
+            dst,
+            prefix_len,
+            src,
+            via,
+            dev,
+            table: table_id,
+            metric,
+            protocol: if no_track {
+                protocol.unwrap_or(RTPROT_KEEPALIVED)
+            } else {
+                RTPROT_KEEPALIVED
+            },
+            scope: scope_v,
+            no_track,
+            loc: vl.loc.clone(),
+        })
+    }
+
+    /// One rule line (`alloc_rule`).
+    pub(super) fn rule(&mut self, st: &Stmt, vl: &ValueLine, statics: bool) -> Option<Rule> {
+        let tmp = Self::line_stmt(st, vl);
+        let st = &tmp;
+        let mut l = Line {
+            w: &vl.words,
+            i: 0,
+            v6: None,
+            missing: false,
+        };
+        let (mut from, mut to) = (None, None);
+        let mut tos = 0u8;
+        let mut fwmark = None;
+        let (mut iif, mut oif) = (None, None);
+        let mut priority: Option<u32> = None;
+        let mut action: Option<RuleAction> = None;
+        let mut other_action = false;
+        let mut table_option = false;
+        let mut l3mdev = false;
+        let mut protocol: Option<u8> = None;
+        let mut no_track = false;
+        let mut unsupported: Option<String> = None;
+        macro_rules! next {
+            () => {
+                match l.next() {
+                    Some(w) => w,
+                    None => {
+                        let after = l.w[l.i - 1].clone();
+                        self.missing_word(st, &after);
+                        return None;
+                    }
+                }
+            };
+        }
+        macro_rules! bad {
+            ($($m:tt)*) => {{
+                self.invalid(st, format!($($m)*), None);
+                return None;
+            }};
+        }
+        macro_rules! unsup {
+            ($o:expr) => {
+                if unsupported.is_none() {
+                    unsupported = Some($o.to_string());
+                }
+            };
+        }
+        const MORE: &str =
+            "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable";
+        while l.i < l.w.len() {
+            let s = l.w[l.i].as_str();
+            match s {
+                "inet6" | "inet" => {
+                    let v6 = s == "inet6";
+                    match l.v6 {
+                        None => l.v6 = Some(v6),
+                        Some(f) if f == v6 => {}
+                        Some(_) => bad!(
+                            "{s} specified for {} rule",
+                            if v6 { "IPv4" } else { "IPv6" }
+                        ),
+                    }
+                }
+                "from" | "to" => {
+                    let a = next!();
+                    let p = match self.rt_addr(st, a, true) {
+                        None => bad!("Invalid rule {s} address {a}"),
+                        Some(Addr::Any) => None,
+                        Some(Addr::Any6) => Some((IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0, true)),
+                        Some(Addr::Ip(ip, len)) => Some((ip, len, ip.is_ipv6())),
+                    };
+                    let p = match p {
+                        Some((ip, len, v6)) => {
+                            match l.v6 {
+                                None => l.v6 = Some(v6),
+                                Some(f) if f == v6 => {}
+                                Some(_) => bad!("rule specification has mixed IPv4 and IPv6"),
+                            }
+                            Some((ip, len))
+                        }
+                        None => None,
+                    };
+                    if s == "from" {
+                        from = p;
+                    } else {
+                        to = p;
+                    }
+                }
+                "table" | "lookup" => {
+                    let v = next!();
+                    let Some(t) = table(v) else {
+                        bad!("Routing table {v} not found for rule");
+                    };
+                    if t == 0 {
+                        bad!("Table 0 is not valid");
+                    }
+                    if action.is_some() || other_action {
+                        bad!("{MORE} for rule");
+                    }
+                    action = Some(RuleAction::Table(t));
+                }
+                "not" => unsup!(s),
+                "preference" | "order" | "priority" => {
+                    let v = next!();
+                    match read_unsigned(v, true, u64::from(u32::MAX)) {
+                        Ok(p) => priority = Some(p as u32),
+                        Err(m) => {
+                            self.num_invalid(st, m);
+                            bad!("Invalid rule preference {s} specified");
+                        }
+                    }
+                }
+                "tos" | "dsfield" => {
+                    let v = next!();
+                    match dsfield(v) {
+                        Some(t) => tos = t,
+                        None => bad!("TOS value {v} is invalid"),
+                    }
+                }
+                "fwmark" => {
+                    let v = next!();
+                    let t = v.trim_start_matches([' ', '\t']);
+                    let (m, k) = match t.split_once('/') {
+                        Some((m, k)) => (m, Some(k)),
+                        None => (t, None),
+                    };
+                    let num = |x: &str| {
+                        if x.starts_with(['-', ' ', '\t']) {
+                            None
+                        } else {
+                            strtoul_all(x).and_then(|n| u32::try_from(n).ok())
+                        }
+                    };
+                    match (num(m), k.map(num)) {
+                        (Some(m), None) => fwmark = Some((m, None)),
+                        (Some(m), Some(Some(k))) => fwmark = Some((m, Some(k))),
+                        _ => bad!("Invalid rule fwmark {v} specified"),
+                    }
+                }
+                "realms" => {
+                    let v = next!();
+                    if !realms_ok(v) {
+                        bad!("invalid realms {v} for rule");
+                    }
+                    table_option = true;
+                    match l.v6 {
+                        None => l.v6 = Some(false),
+                        Some(false) => {}
+                        Some(true) => bad!("realms is only valid for IPv4"),
+                    }
+                    unsup!(s);
+                }
+                "suppress_prefixlength" | "sup_pl" => {
+                    let v = next!();
+                    if let Err(m) = read_unsigned(v, false, i32::MAX as u64) {
+                        self.num_invalid(st, m);
+                        bad!("Invalid suppress_prefixlength {s} specified");
+                    }
+                    table_option = true;
+                    unsup!(s);
+                }
+                "suppress_ifgroup" | "sup_group" => {
+                    let v = next!();
+                    if rt_lookup(v, "group", &[], i32::MAX as u32).is_none() {
+                        bad!("suppress_group {v} is invalid");
+                    }
+                    table_option = true;
+                    unsup!(s);
+                }
+                "dev" | "iif" => iif = Some(next!().to_string()),
+                "oif" => oif = Some(next!().to_string()),
+                "tunnel-id" => {
+                    let v = next!();
+                    if strtoul_all(v).is_none() || v.starts_with('-') {
+                        bad!("Invalid tunnel-id {s} specified");
+                    }
+                    unsup!(s);
+                }
+                "uidrange" => {
+                    let v = next!();
+                    let ok = v.split_once('-').is_some_and(|(a, b)| {
+                        a.parse::<u32>().is_ok()
+                            && b.chars()
+                                .take_while(char::is_ascii_digit)
+                                .collect::<String>()
+                                .parse::<u32>()
+                                .is_ok()
+                    });
+                    if !ok {
+                        bad!("Invalid uidrange {s} specified");
+                    }
+                    unsup!(s);
+                }
+                "l3mdev" => {
+                    if action.is_some() || other_action {
+                        bad!("Cannot specify l3mdev with other action");
+                    }
+                    l3mdev = true;
+                    other_action = true;
+                    unsup!(s);
+                }
+                "protocol" => {
+                    let v = next!();
+                    match read_unsigned(v, false, 255) {
+                        Ok(p) => protocol = Some(p as u8),
+                        Err(m) => {
+                            self.num_invalid(st, m);
+                            self.fixup(st, format!("Invalid protocol {v}"));
+                        }
+                    }
+                }
+                "ipproto" => {
+                    let v = next!();
+                    let known = matches!(
+                        v,
+                        "ip" | "icmp"
+                            | "igmp"
+                            | "tcp"
+                            | "udp"
+                            | "ipv6"
+                            | "gre"
+                            | "esp"
+                            | "ah"
+                            | "ipv6-icmp"
+                            | "icmpv6"
+                            | "sctp"
+                            | "udplite"
+                            | "raw"
+                            | "mptcp"
+                    ) || v.parse::<u8>().is_ok();
+                    if !known {
+                        self.fixup(st, format!("Invalid ipproto {v}"));
+                    }
+                    unsup!(s);
+                }
+                "sport" | "dport" => {
+                    let v = next!();
+                    let ok = v
+                        .split_once('-')
+                        .is_some_and(|(a, b)| a.parse::<u16>().is_ok() && b.parse::<u16>().is_ok());
+                    if !ok {
+                        self.fixup(st, format!("invalid {s} range {v}"));
+                    }
+                    unsup!(s);
+                }
+                "no_track" => no_track = true,
+                "track_group" if statics => {
+                    next!();
+                    unsup!(s);
+                }
+                _ => {
+                    let a = if s == "type" { next!() } else { s };
+                    let act = match a {
+                        "goto" => {
+                            let v = next!();
+                            match read_unsigned(v, false, u64::from(u32::MAX)) {
+                                Ok(t) => Some(RuleAction::Goto(t as u32)),
+                                Err(m) => {
+                                    self.num_invalid(st, m);
+                                    bad!("Invalid target {a} specified");
+                                }
+                            }
+                        }
+                        "nop" => {
+                            unsup!(a);
+                            None
+                        }
+                        _ => match RouteType::parse(a) {
+                            Some(RouteType::Blackhole) => Some(RuleAction::Blackhole),
+                            Some(RouteType::Unreachable) => Some(RuleAction::Unreachable),
+                            Some(RouteType::Prohibit) => Some(RuleAction::Prohibit),
+                            Some(_) => bad!("Invalid rule action {a}"),
+                            None => bad!("Unknown rule option {a}"),
+                        },
+                    };
+                    if action.is_some() || other_action {
+                        bad!("{MORE}/l3mdev for rule");
+                    }
+                    match act {
+                        Some(x) => action = Some(x),
+                        None => other_action = true,
+                    }
+                }
+            }
+            l.i += 1;
+        }
+        if let Some(RuleAction::Goto(t)) = action {
+            match priority {
+                Some(p) if p >= t => bad!("Invalid rule - preference {p} >= goto target {t}"),
+                Some(_) => {}
+                None => bad!("Invalid rule - goto target {t} specified without preference"),
+            }
+        }
+        if action.is_none() && !other_action {
+            bad!("No action specified for rule - ignoring");
+        }
+        let to_table = matches!(action, Some(RuleAction::Table(_))) || l3mdev;
+        if !to_table && table_option {
+            bad!("suppressor/realm specified for non table action - skipping");
+        }
+        if !no_track && protocol.is_some_and(|p| p != RTPROT_KEEPALIVED) {
             self.fixup(
-                &tmp,
-                "Rule has no preference specified - setting to 16384. This is probably not what you want.".into(),
+                st,
+                format!("Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED({RTPROT_KEEPALIVED}), resetting protocol"),
             );
         }
+        let v6 = l.v6.unwrap_or(false);
+        let priority = match priority {
+            Some(p) => p,
+            None => {
+                let next = if v6 {
+                    &mut self.next_rule_priority.1
+                } else {
+                    &mut self.next_rule_priority.0
+                };
+                let p = *next;
+                *next = next.wrapping_sub(1);
+                self.fixup(
+                    st,
+                    format!("Rule has no preference specified - setting to {p}. This is probably not what you want."),
+                );
+                p
+            }
+        };
+        if let Some(o) = unsupported {
+            self.line_not_supported(st, "rule", &o);
+            return None;
+        }
+        let action = action?;
+        Some(Rule {
+            v6,
+            from,
+            to,
+            tos,
+            fwmark,
+            iif,
+            oif,
+            priority,
+            action,
+            protocol: if no_track {
+                protocol.unwrap_or(0)
+            } else {
+                RTPROT_KEEPALIVED
+            },
+            no_track,
+            loc: vl.loc.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtoul_like_c() {
+        assert_eq!(strtoul_all("0x10"), Some(16));
+        assert_eq!(strtoul_all("010"), Some(8));
+        assert_eq!(strtoul_all("0"), Some(0));
+        assert_eq!(strtoul_all("12a"), None);
+        assert_eq!(strtoul_all(""), None);
+        assert_eq!(strtoul_all("09"), None);
     }
 }

@@ -37,7 +37,7 @@ pub(crate) fn parse_decimal_us(s: &str) -> Option<u64> {
 
 /// Where keepalived reports an end-of-block check: the closing `}` (the keyword's line when the
 /// block is not closed).
-fn end_span(st: &Stmt) -> Span {
+pub(super) fn end_span(st: &Stmt) -> Span {
     let mut sp = span(st).clone();
     if st.end_line.0 > 0 {
         sp.line = st.end_line.0;

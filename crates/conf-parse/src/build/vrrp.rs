@@ -9,25 +9,6 @@ use super::{block, span, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
 use crate::model::*;
 
-/// An address scope: a number, a name iproute2 knows, or one of /etc/iproute2/rt_scopes.
-fn scope_ok(s: &str) -> bool {
-    if s.parse::<u8>().is_ok()
-        || matches!(
-            s,
-            "global" | "universe" | "site" | "link" | "host" | "nowhere"
-        )
-    {
-        return true;
-    }
-    ["/etc/iproute2/rt_scopes", "/usr/share/iproute2/rt_scopes"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .any(|t| {
-            t.lines()
-                .any(|l| !l.trim_start().starts_with('#') && l.split_whitespace().nth(1) == Some(s))
-        })
-}
-
 impl Builder {
     /// keepalived's vrrp end-of-instance fix-ups that change values.
     pub(super) fn finish_instances(&mut self, c: &mut Config) {
@@ -192,6 +173,8 @@ impl Builder {
                 st,
                 &format!("No script set for vrrp_script {name} - removing"),
             );
+            // removed, as keepalived does: a track_script naming it is then "not found"
+            return None;
         }
         Some(s)
     }
@@ -408,16 +391,18 @@ impl Builder {
                     match key {
                         "dev" => ip.dev = Some(v),
                         "label" => ip.label = Some(v),
-                        "scope" if !scope_ok(&v) => {
-                            let a = w.first().cloned().unwrap_or_default();
-                            let a = a.split('/').next().unwrap_or_default().to_string();
-                            self.invalid(
-                                &tmp,
-                                format!("Invalid scope '{v}' specified for {a} - ignoring"),
-                                Some("global, site, link, host, nowhere or a number"),
-                            )
-                        }
-                        "scope" => ip.scope = Some(v),
+                        "scope" => match super::routes::scope(&v) {
+                            Some(sc) => ip.scope = Some(sc),
+                            None => {
+                                let a = w.first().cloned().unwrap_or_default();
+                                let a = a.split('/').next().unwrap_or_default().to_string();
+                                self.invalid(
+                                    &tmp,
+                                    format!("Invalid scope '{v}' specified for {a} - ignoring"),
+                                    Some("global, site, link, host, nowhere or a number"),
+                                )
+                            }
+                        },
                         "preferred_lft" => ip.preferred_lft = Some(v),
                         "brd" | "broadcast" => match v.parse::<Ipv4Addr>() {
                             Ok(b) => ip.brd = Some(b),
@@ -679,15 +664,17 @@ impl Builder {
                 }
                 "virtual_routes" => {
                     for vl in values(b) {
-                        self.check_route(b, vl);
+                        if let Some(r) = self.route(b, vl, false) {
+                            v.virtual_routes.push(r);
+                        }
                     }
-                    v.virtual_routes.extend(values(b).iter().cloned())
                 }
                 "virtual_rules" => {
                     for vl in values(b) {
-                        self.check_rule(b, vl);
+                        if let Some(r) = self.rule(b, vl, false) {
+                            v.virtual_rules.push(r);
+                        }
                     }
-                    v.virtual_rules.extend(values(b).iter().cloned())
                 }
                 "authentication" => v.authentication = self.authentication(b),
                 "auth_hmac" => {
@@ -728,6 +715,12 @@ impl Builder {
                 }
                 "strict_mode" => v.strict_mode = self.boolean(b),
                 "skip_check_adv_addr" => v.skip_check_adv_addr = self.boolean(b),
+                "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
+                "v3_checksum_as_v2" => {
+                    if let Some(x) = self.boolean(b) {
+                        v.v3_checksum_as_v2 = Some(x);
+                    }
+                }
                 "native_ipv6" => {
                     if family == Some(false) {
                         self.invalid(
@@ -782,6 +775,11 @@ impl Builder {
                 }
                 "lower_prio_no_advert" => v.lower_prio_no_advert = self.boolean(b),
                 "higher_prio_send_advert" => v.higher_prio_send_advert = self.boolean(b),
+                "owner_ignore_adverts" => {
+                    if let Some(x) = self.boolean(b) {
+                        v.owner_ignore_adverts = Some(x);
+                    }
+                }
                 "down_timer_adverts" => {
                     v.down_timer_adverts = self.uint(b, 0, 1, 100).map(|x| x as u32)
                 }
@@ -916,12 +914,20 @@ impl Builder {
                 "gna_interval" => g.gna_interval = self.dur(b, 0, 1, u64::from(u32::MAX)),
                 "interface" => {
                     if let Some(i) = self.string(b) {
-                        g.interfaces.push(i);
+                        g.interfaces.push(GarpInterface {
+                            name: i,
+                            loc: b.loc.clone(),
+                        });
                     }
                 }
                 "interfaces" => {
+                    // keepalived reads the whole block first: its reports carry the `}` line
+                    let at = crate::diag::Loc(super::values::end_span(b));
                     for vl in values(b) {
-                        g.interfaces.extend(vl.words.iter().cloned());
+                        g.interfaces.extend(vl.words.iter().map(|w| GarpInterface {
+                            name: w.clone(),
+                            loc: at.clone(),
+                        }));
                     }
                 }
                 _ => {}
@@ -978,9 +984,30 @@ impl Builder {
                     v.name
                 )));
             }
-            if v.virtual_ipaddress.is_empty()
-                && !v.extra.iter().any(|s| s.keyword == "no_virtual_ipaddress")
-            {
+            if v.owner_ignore_adverts == Some(true) && v.priority != 255 {
+                self.emit(general(format!(
+                    "({}) ignoring owner_ignore_adverts since priority is not 255",
+                    v.name
+                )));
+            }
+            // keepalived 2.4.3 (vrrp_complete_instance) forces it on for an owner whatever
+            // the mode, with this message.
+            if v.owner_ignore_adverts == Some(false) && v.priority == 255 {
+                self.emit(general(format!(
+                    "({}) strict_mode with priority 255 requires owner_ignore_adverts",
+                    v.name
+                )));
+            }
+            if v.no_virtual_ipaddress && strict {
+                let mut d = general(format!(
+                    "({}) no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress",
+                    v.name
+                ));
+                d.severity = Severity::Warning;
+                d.class = ConfigErr::Warning;
+                self.emit(d);
+            }
+            if v.virtual_ipaddress.is_empty() && (strict || !v.no_virtual_ipaddress) {
                 let d = if version == 3 || strict {
                     general(format!(
                         "({}) No VIP specified; at least one is required",

@@ -1,12 +1,12 @@
 //! `global_defs` and the other global blocks (`SSL`): keywords and their run-time status.
 
 #[allow(unused_imports)]
-use super::{alias, b, dep, s, v, Kw};
+use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
-const NO_SNMP: &str = "no SNMP agent (AgentX) yet";
-const NO_DBUS: &str = "no D-Bus interface yet";
+const NO_KEEPALIVED_MIB: &str =
+    "KEEPALIVED-MIB (1.3.6.1.4.1.9586.100.5) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787, with enable_snmp_rfcv2)";
 const NO_BFD: &str = "no BFD subsystem yet";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
@@ -92,6 +92,9 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .todo("no periodic gratuitous ARPs on VMAC base interfaces yet"),
     s("vrrp_lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
+    s("vrrp_owner_ignore_adverts")
+        .imp(&["lab_owner_ignore_adverts_like_reference"])
+        .since(Release(2, 4, 0)),
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
     s("vrrp_iptables").imp(&["lab_interop_vrrp_iptables_is_nftables_same_as_reference"]),
     s("vrrp_ipsets").todo(NO_IPSETS),
@@ -147,16 +150,32 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("bfd_cpu_affinity").todo(NO_BFD),
     s("bfd_rlimit_rttime").todo(NO_BFD),
     alias("bfd_rlimit_rtime", "bfd_rlimit_rttime"),
-    s("snmp_socket").todo(NO_SNMP),
-    s("enable_traps").todo(NO_SNMP),
-    s("enable_snmp_vrrp").todo(NO_SNMP),
+    s("snmp_socket").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
+    s("enable_traps").todo(
+        "half done: with enable_snmp_rfcv2 an instance becoming master sends RFC 2787's \
+         vrrpTrapNewMaster as keepalived does (lab_snmp_new_master_trap_as_reference); \
+         vrrpTrapAuthFailure, the KEEPALIVED-MIB, VRRPv3-MIB and checker notifications are not \
+         sent yet",
+    ),
+    s("enable_snmp_vrrp").todo(NO_KEEPALIVED_MIB),
     alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
-    s("enable_snmp_rfc").todo(NO_SNMP),
-    s("enable_snmp_rfcv2").todo(NO_SNMP),
-    s("enable_snmp_rfcv3").todo(NO_SNMP),
-    s("enable_snmp_checker").todo(NO_SNMP),
-    s("enable_dbus").todo(NO_DBUS),
-    s("dbus_service_name").todo(NO_DBUS),
+    s("enable_snmp_rfc").todo(
+        "half done: it serves VRRP-MIB (RFC 2787) as enable_snmp_rfcv2 does, but not VRRPv3-MIB \
+         (RFC 6527) yet",
+    ),
+    s("enable_snmp_rfcv2").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
+    s("enable_snmp_rfcv3").todo(
+        "VRRPv3-MIB (RFC 6527) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787)",
+    ),
+    s("enable_snmp_checker").todo(
+        "KEEPALIVED-MIB's virtual and real server tables are not served yet (the checker worker \
+         has no AgentX sub-agent)",
+    ),
+    s("enable_dbus").imp(&[
+        "lab_dbus_service_as_reference",
+        "lab_dbus_service_name_and_bus_restart",
+    ]),
+    s("dbus_service_name").imp(&["lab_dbus_service_name_and_bus_restart"]),
     s("script_user").imp(&["lab_script_user"]),
     s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
     s("vrrp_netlink_cmd_rcv_bufs").todo(NO_NL_BUFS),
@@ -183,7 +202,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("reload_time_file").todo(NO_RELOAD_OPT),
     s("reload_repeat").todo(NO_RELOAD_OPT),
     s("reload_file").todo(NO_RELOAD_OPT),
-    s("include_check").todo("not read yet (no include file check at reload)"),
+    s("include_check").imp(&["lab_include_check_like_reference"]),
     s("config_save_dir").todo("not read yet (the configuration is not saved anywhere)"),
     s("tmp_config_directory").todo("not read yet (no temporary configuration copy is made)"),
     s("data_use_instance").todo("dump file names do not carry the instance name yet"),

@@ -120,7 +120,8 @@ static MISC_CHECK: &[Kw] = &[
     s("user").imp(&["lab_misc_runs_as_user"]),
 ];
 static FILE_CHECK: &[Kw] = &[s("track_file").imp(LAB_MAIL), s("weight").imp(LAB_MAIL)];
-static BFD_CHECK: &[Kw] = &[s("name"), s("alpha")];
+const BFD_CHECK_VM: &[&str] = &["vm_bfd_check_follows_a_real_session_like_reference"];
+static BFD_CHECK: &[Kw] = &[s("name").imp(BFD_CHECK_VM), s("alpha").imp(BFD_CHECK_VM)];
 
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
@@ -133,10 +134,7 @@ pub static CHECKERS: &[Kw] = &[
     b("UDP_CHECK", UDP_CHECK).imp(&["lab_udp_check"]),
     b("PING_CHECK", PING_CHECK).imp(&["lab_ping_check"]),
     b("FILE_CHECK", FILE_CHECK).imp(LAB_MAIL),
-    b("BFD_CHECK", BFD_CHECK).todo(
-        "the checker follows the BFD worker's states (unit test bfd_check_follows_bfd_states, \
-         in-memory IPVS); no real-system test yet (a session going down in a lab or the VM)",
-    ),
+    b("BFD_CHECK", BFD_CHECK).imp(BFD_CHECK_VM),
 ];
 
 static REAL_SERVER: &[Kw] = &[
@@ -158,7 +156,9 @@ static REAL_SERVER: &[Kw] = &[
     s("delay_loop").imp(DELAY_LOOP_TESTS),
     s("smtp_alert").imp(LAB_MAIL),
     s("virtualhost").imp(VHOST_TESTS),
-    s("snmp_name").todo("no SNMP subsystem"),
+    s("snmp_name").todo(
+        "KEEPALIVED-MIB is not served yet (its virtual and real server tables carry snmp_name)",
+    ),
     CHECKERS[0],
     CHECKERS[1],
     CHECKERS[2],
@@ -218,7 +218,9 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("ha_suspend").imp(VM_KW),
     s("smtp_alert").imp(&["lab_checker_smtp_alert"]),
     s("virtualhost").imp(VHOST_TESTS),
-    s("snmp_name").todo("no SNMP subsystem"),
+    s("snmp_name").todo(
+        "KEEPALIVED-MIB is not served yet (its virtual and real server tables carry snmp_name)",
+    ),
     s("alpha").imp(LAB_KW),
     s("omega").imp(&["vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference"]),
     s("quorum_up").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),
@@ -235,21 +237,31 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
 const BFD_LAB: &[&str] = &[
     "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
     "lab_bfd_worker_with_reference_keepalived_both_directions",
+    "lab_bfd_ipv6_with_frr_and_reference",
 ];
-const BFD_NO_LAB: &str = "run by the BFD worker, not shown by a lab test yet";
+const BFD_TTL: &[&str] = &[
+    "lab_bfd_ttl_and_max_hops_across_a_router_like_reference",
+    "lab_bfd_ipv6_with_frr_and_reference",
+];
+const BFD_IDLE: &[&str] = &["lab_bfd_idle_tx_and_passive_like_reference"];
+const BFD_EVENTS: &[&str] = &["lab_bfd_weight_and_event_destinations_like_reference"];
 pub(super) static BFD_INSTANCE: &[Kw] = &[
     s("source_ip").imp(BFD_LAB),
     s("neighbor_ip").imp(BFD_LAB),
     alias("neighbour_ip", "neighbor_ip"),
     s("min_rx").imp(BFD_LAB),
     s("min_tx").imp(BFD_LAB),
-    s("idle_tx").todo(BFD_NO_LAB),
+    s("idle_tx").imp(BFD_IDLE),
     s("multiplier").imp(BFD_LAB),
-    s("passive").todo(BFD_NO_LAB),
-    s("ttl").todo(BFD_NO_LAB),
+    s("passive").imp(BFD_IDLE),
+    s("ttl").imp(BFD_TTL),
     alias("hoplimit", "ttl"),
-    s("max_hops").todo(BFD_NO_LAB),
-    s("weight").todo(BFD_NO_LAB),
-    s("vrrp").todo(BFD_NO_LAB),
-    s("checker").todo(BFD_NO_LAB),
+    s("max_hops").imp(&[
+        "lab_bfd_ttl_and_max_hops_across_a_router_like_reference",
+        "lab_bfd_multihop_with_frr_across_a_router",
+    ]),
+    s("multihop").imp(&["lab_bfd_multihop_with_frr_across_a_router"]),
+    s("weight").imp(BFD_EVENTS),
+    s("vrrp").imp(BFD_EVENTS),
+    s("checker").imp(BFD_EVENTS),
 ];

@@ -3,6 +3,34 @@
 //! `install_keyword*()` calls (global_parser.c, vrrp_parser.c, check_*.c, bfd_parser.c,
 //! track_file.c).
 
+/// A keepalived release: when a keyword appeared (the registry's [`Kw::since`]) and the
+/// compatibility level `keepalived -t --compat` judges a configuration at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Release(pub u8, pub u8, pub u8);
+
+impl Release {
+    /// Debian's keepalived 2.2.7: the registry's baseline (a keyword with this `since` is in
+    /// 2.2.7, perhaps from much earlier).
+    pub const V2_2_7: Release = Release(2, 2, 7);
+    /// Upstream 2.4.0 (`auth_hmac`).
+    pub const V2_4_0: Release = Release(2, 4, 0);
+    /// Upstream 2.4.3, the newest reference.
+    pub const V2_4_3: Release = Release(2, 4, 3);
+    /// The levels `--compat` accepts.
+    pub const LEVELS: [Release; 2] = [Release::V2_2_7, Release::V2_4_3];
+
+    /// Parses "2.2.7" / "2.4.3" (one of [`Release::LEVELS`]).
+    pub fn parse_level(s: &str) -> Option<Release> {
+        Release::LEVELS.into_iter().find(|r| r.to_string() == s)
+    }
+}
+
+impl std::fmt::Display for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
 /// The shape of a keyword.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -60,6 +88,8 @@ pub struct Kw {
     pub status: Status,
     /// Its run-time status.
     pub runtime: Runtime,
+    /// The keepalived release that introduced it ([`Release::V2_2_7`]: in 2.2.7 already).
+    pub since: Release,
 }
 
 impl Kw {
@@ -78,6 +108,16 @@ impl Kw {
         self.runtime = Runtime::NoEffect(why);
         self
     }
+    /// Introduced by keepalived `r` (after 2.2.7): `keepalived -t --compat 2.2.7` reports it
+    /// as the unknown keyword it is to 2.2.7.
+    pub const fn since(mut self, r: Release) -> Kw {
+        self.since = r;
+        self
+    }
+    /// Whether a keepalived of release `level` knows this keyword.
+    pub fn known_at(&self, level: Release) -> bool {
+        self.since <= level
+    }
 }
 
 pub(super) const fn s(name: &'static str) -> Kw {
@@ -86,6 +126,7 @@ pub(super) const fn s(name: &'static str) -> Kw {
         kind: Kind::Simple,
         status: Status::Current,
         runtime: Runtime::Inherit,
+        since: Release::V2_2_7,
     }
 }
 pub(super) const fn v(name: &'static str) -> Kw {
@@ -94,6 +135,7 @@ pub(super) const fn v(name: &'static str) -> Kw {
         kind: Kind::Values,
         status: Status::Current,
         runtime: Runtime::Inherit,
+        since: Release::V2_2_7,
     }
 }
 pub(super) const fn b(name: &'static str, sub: &'static [Kw]) -> Kw {
@@ -102,6 +144,7 @@ pub(super) const fn b(name: &'static str, sub: &'static [Kw]) -> Kw {
         kind: Kind::Block(sub),
         status: Status::Current,
         runtime: Runtime::Inherit,
+        since: Release::V2_2_7,
     }
 }
 pub(super) const fn dep(name: &'static str, repl: &'static str) -> Kw {
@@ -110,6 +153,7 @@ pub(super) const fn dep(name: &'static str, repl: &'static str) -> Kw {
         kind: Kind::Simple,
         status: Status::Deprecated(repl),
         runtime: Runtime::Inherit,
+        since: Release::V2_2_7,
     }
 }
 pub(super) const fn alias(name: &'static str, repl: &'static str) -> Kw {
@@ -118,6 +162,7 @@ pub(super) const fn alias(name: &'static str, repl: &'static str) -> Kw {
         kind: Kind::Simple,
         status: Status::Alias(repl),
         runtime: Runtime::Inherit,
+        since: Release::V2_2_7,
     }
 }
 
@@ -164,6 +209,8 @@ pub static ROOT: &[Kw] = &[
     b("bfd_instance", BFD_INSTANCE).imp(&[
         "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
         "lab_bfd_worker_with_reference_keepalived_both_directions",
+        "lab_bfd_link_down_and_veth_deleted_like_reference",
+        "lab_bfd_hostile_packets_counted_no_state_change",
     ]),
     b("track_file", TRACK_FILE).imp(&["lab_track_file_fault"]),
     Kw {
@@ -171,6 +218,7 @@ pub static ROOT: &[Kw] = &[
         kind: Kind::Block(TRACK_FILE),
         status: Status::Alias("track_file"),
         runtime: Runtime::Inherit,
+        since: Release::V2_2_7,
     },
 ];
 

@@ -2,7 +2,7 @@
 //! `vrrp_track_process`, `track_file`: their shapes and run-time status.
 
 #[allow(unused_imports)]
-use super::{alias, b, dep, s, v, Kw};
+use super::{alias, b, dep, s, v, Kw, Release};
 
 /// A keyword the runtime reads, whose effect no real-system test shows yet.
 const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
@@ -52,23 +52,43 @@ static AUTHENTICATION: &[Kw] = &[
     ]),
 ];
 
-/// `auth_hmac` settings the runtime applies but no lab test exercises with a non-default value.
-const HMAC_TODO: &str = "applied by the runtime; no lab test of non-default values yet (issue 21)";
-
 /// The lab tests of `auth_hmac` against keepalived 2.4.3.
 const HMAC_TESTS: &[&str] = &[
     "lab_hmac_interop_v2_multicast_both_roles",
+    "lab_hmac_interop_v2_unicast_both_roles",
     "lab_hmac_interop_v3_unicast_both_roles",
+    "lab_hmac_interop_v3_ipv6_multicast_both_roles",
+    "lab_hmac_interop_v3_ipv6_unicast_both_roles",
     "lab_hmac_wrong_key_rejected_no_state_change",
+    "lab_hmac_forged_replayed_truncated_counted_like_reference",
 ];
 
 /// `auth_hmac { }` (keepalived 2.4.3 vrrp_parser.c).
 static AUTH_HMAC: &[Kw] = &[
-    s("key").imp(HMAC_TESTS),
-    s("active_key").imp(HMAC_TESTS),
-    s("time_window").todo(HMAC_TODO),
-    s("anti_replay").todo(HMAC_TODO),
-    s("mode").todo(HMAC_TODO),
+    s("key")
+        .imp(&[
+            "lab_hmac_interop_v2_multicast_both_roles",
+            "lab_hmac_key_rotation_by_reload_keeps_master",
+        ])
+        .since(Release::V2_4_0),
+    s("active_key")
+        .imp(&[
+            "lab_hmac_interop_v2_multicast_both_roles",
+            "lab_hmac_key_rotation_by_reload_keeps_master",
+        ])
+        .since(Release::V2_4_0),
+    s("time_window")
+        .imp(&["lab_hmac_time_window_and_monotonic_like_reference"])
+        .since(Release::V2_4_0),
+    s("anti_replay")
+        .imp(&["lab_hmac_time_window_and_monotonic_like_reference"])
+        .since(Release::V2_4_0),
+    s("mode")
+        .imp(&[
+            "lab_hmac_permissive_accepts_unsigned_like_reference",
+            "lab_hmac_receive_only_sends_unsigned_like_reference",
+        ])
+        .since(Release::V2_4_0),
 ];
 
 /// Keywords inside `vrrp_instance`.
@@ -91,7 +111,11 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("track_script").imp(&["lab_track_script_moves_vip"]),
     v("track_file").imp(&["lab_track_file_fault"]),
     v("track_process").imp(&["lab_track_process_fault"]),
-    v("track_bfd").imp(&["lab_bfd_worker_with_frr_and_track_bfd_like_reference"]),
+    v("track_bfd").imp(&[
+        "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
+        "lab_bfd_link_down_and_veth_deleted_like_reference",
+        "lab_bfd_weight_and_event_destinations_like_reference",
+    ]),
     s("mcast_src_ip").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("unicast_src_ip").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
     s("mcast_dst_ip").imp(&["lab_instance_state_mcast_and_garp_settings"]),
@@ -118,14 +142,25 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("virtual_routes").imp(&[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
+        "lab_interop_typed_routes_and_rules_same_as_reference",
     ]),
     v("virtual_rules").imp(&[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
+        "lab_interop_typed_routes_and_rules_same_as_reference",
     ]),
     s("accept").imp(&["lab_interop_strict_accept_v3_reaches_vip"]),
     s("no_accept").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
+    s("no_virtual_ipaddress")
+        .imp(&[
+            "lab_no_virtual_ipaddress_like_reference",
+            "lab_compat_levels_match_reference_verdicts",
+        ])
+        .since(Release(2, 2, 8)),
+    s("v3_checksum_as_v2")
+        .imp(&["lab_v3_checksum_as_v2_like_reference"])
+        .since(Release(2, 2, 8)),
     s("strict_mode").imp(&[
         "lab_interop_strict_nftables_same_as_reference",
         "lab_interop_strict_link_local_vips_same_as_reference",
@@ -159,12 +194,20 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     dep("vmac_garp_intvl", "garp_extra_if").todo("GARPs on extra interfaces are not sent"),
     s("lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
+    s("owner_ignore_adverts")
+        .imp(&[
+            "lab_owner_ignore_adverts_like_reference",
+            "lab_compat_levels_match_reference_verdicts",
+        ])
+        .since(Release(2, 4, 0)),
     s("kernel_rx_buf_size").imp(&["lab_rx_bufs_same_as_reference"]),
     b("authentication", AUTHENTICATION).imp(&[
         "lab_interop_v2_pass_ours_master",
         "lab_interop_v2_ah_both_roles",
     ]),
-    b("auth_hmac", AUTH_HMAC).imp(HMAC_TESTS),
+    b("auth_hmac", AUTH_HMAC)
+        .imp(HMAC_TESTS)
+        .since(Release::V2_4_0),
 ];
 
 pub(super) static VRRP_SCRIPT: &[Kw] = &[

@@ -1,8 +1,8 @@
 //! Generates the man page `lvs-realserver(8)` from lvs-realserver's clap definition.
 //!
 //! ```sh
-//! cargo run -p lvs-realserver --example gen-man             # writes dist/man/lvs-realserver.8
-//! cargo run -p lvs-realserver --example gen-man -- --check  # exit 1 if the committed page is stale
+//! cargo run -p lvs-realserver --example lvs-realserver-gen-man             # writes dist/man/lvs-realserver.8
+//! cargo run -p lvs-realserver --example lvs-realserver-gen-man -- --check  # exit 1 if the committed page is stale
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
     if check {
         if std::fs::read(&path).ok().as_deref() != Some(body.as_slice()) {
             eprintln!(
-                "gen-man: {} is stale; regenerate with `cargo run -p lvs-realserver --example gen-man`",
+                "gen-man: {} is stale; regenerate with `cargo run -p lvs-realserver --example lvs-realserver-gen-man`",
                 path.display()
             );
             return ExitCode::FAILURE;

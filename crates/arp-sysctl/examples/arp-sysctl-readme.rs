@@ -1,6 +1,6 @@
 //! docs/crates.md example: the LVS-DR real-server ARP settings on an in-memory sysctl backend
 //! (swap in `ProcSysctl::default()` for the real /proc/sys/net/ipv4/conf).
-//! `cargo run -p arp-sysctl --example readme`
+//! `cargo run -p arp-sysctl --example arp-sysctl-readme`
 
 use arp_sysctl::{describe_value, ConfKey, MemSysctl, Sysctl, Target};
 

@@ -1,5 +1,5 @@
 //! docs/crates.md example: build a VRRPv3 advertisement, put it on the wire, parse it back.
-//! `cargo run -p vrrp-proto --example readme`
+//! `cargo run -p vrrp-proto --example vrrp-proto-readme`
 
 use std::net::IpAddr;
 

@@ -1,6 +1,6 @@
 //! docs/crates.md example: parse keepalived.conf text into the typed model, print the
 //! diagnostics keepalived -t would give and walk the virtual servers.
-//! `cargo run -p conf-parse --example readme`
+//! `cargo run -p conf-parse --example conf-parse-readme`
 
 use conf_parse::{parse_str, ParseOptions};
 

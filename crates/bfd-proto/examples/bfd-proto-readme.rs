@@ -1,5 +1,5 @@
 //! README example: two sessions on a virtual clock come Up over an in-memory "wire", then a
-//! control packet is decoded and checked as a worker would. `cargo run -p bfd-proto --example readme`
+//! control packet is decoded and checked as a worker would. `cargo run -p bfd-proto --example bfd-proto-readme`
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! docs/crates.md example: one TCP_CHECK against a local listener, then the same check with
 //! nothing listening.
-//! `cargo run -p healthcheck --example readme`
+//! `cargo run -p healthcheck --example healthcheck-readme`
 
 use healthcheck::{check, CheckKind, Checker, Target};
 

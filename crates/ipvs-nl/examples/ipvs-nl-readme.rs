@@ -1,6 +1,6 @@
 //! docs/crates.md example: compute the IPVS operations that turn the current table into the
 //! desired one (pure, no kernel), then apply them with a netlink handle when one is available.
-//! `cargo run -p ipvs-nl --example readme` (the apply step needs root and the ip_vs module).
+//! `cargo run -p ipvs-nl --example ipvs-nl-readme` (the apply step needs root and the ip_vs module).
 
 use ipvs_nl::{
     plan, Destination, Forward, Handle, Scheduler, Scope, Service, ServiceKey, VirtualService,

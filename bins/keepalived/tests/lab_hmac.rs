@@ -1,0 +1,407 @@
+//! `auth_hmac` (keepalived 2.4) through the whole daemon (`target/debug/keepalived`, reloads
+//! by SIGHUP) against upstream keepalived 2.4.3 as the peer, built by
+//! `scripts/build-reference.sh` into `target/reference/`.
+//!
+//! Run: `cargo test -p keepalived --test lab_hmac -- --ignored`
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use testlab::netns::{wait_until, Host, Lab, Proc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+const VIP: &str = "10.0.0.10";
+const KEY1: &str = "hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const KEY1_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const KEY2: &str = "the-second-key-of-at-least-32-bytes";
+
+fn reference() -> String {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/reference/keepalived-2.4.3/bin/keepalived"
+    );
+    assert!(
+        std::path::Path::new(p).exists(),
+        "{p} missing: run scripts/build-reference.sh"
+    );
+    p.to_string()
+}
+
+/// The forge script of vrrp-runtime's interop tests (an independent Python implementation
+/// of the trailer).
+fn forge_script() -> &'static str {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/vrrp-runtime/tests/scripts/vrrp_forge.py"
+    )
+}
+
+/// One instance with `auth_hmac` keys `keys` (id, value) and `active`.
+fn config(vrid: u8, prio: u8, keys: &[(u8, &str)], active: u8) -> String {
+    let keys: String = keys
+        .iter()
+        .map(|(id, k)| format!("        key {id} {k}\n"))
+        .collect();
+    format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int 1\n    auth_hmac {{\n{keys}        active_key {active}\n    }}\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+    )
+}
+
+struct Director {
+    host: Host,
+    conf: PathBuf,
+    tmp: PathBuf,
+    dir: PathBuf,
+    proc: Option<Proc>,
+}
+
+impl Director {
+    fn new(lab: &Lab, name: &str, addr: &str, conf: &str) -> Director {
+        let host = lab.host(name).expect("host");
+        host.add_addr(&format!("{addr}/24")).expect("addr");
+        let dir = lab.dir().to_path_buf();
+        let c = dir.join(format!("{name}.conf"));
+        std::fs::write(&c, conf).expect("conf");
+        let tmp = dir.join(format!("{name}.tmp"));
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        Director {
+            host,
+            conf: c,
+            tmp,
+            dir,
+            proc: None,
+        }
+    }
+    /// Starts `prog` (ours or the reference) on the config, VRRP only, TMPDIR = own dir.
+    fn start(&mut self, prog: &str) {
+        let n = self.host.host_name().to_string();
+        let f = |s: &str| self.dir.join(format!("{n}.{s}.pid"));
+        let (p, r, c) = (f("main"), f("vrrp"), f("check"));
+        let mut argv = vec![
+            prog,
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+            self.conf.to_str().unwrap(),
+            "-p",
+            p.to_str().unwrap(),
+            "-r",
+            r.to_str().unwrap(),
+            "-c",
+            c.to_str().unwrap(),
+        ];
+        if prog == BIN {
+            argv.push("-G");
+        }
+        let mut cmd = self.host.command(&argv).expect("command");
+        cmd.env("TMPDIR", &self.tmp);
+        self.proc = Some(self.host.spawn_command(cmd, "keepalived").expect("spawn"));
+    }
+    fn proc(&self) -> &Proc {
+        self.proc.as_ref().expect("started")
+    }
+    fn log(&self) -> String {
+        self.proc
+            .as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_default()
+    }
+    fn has_vip(&self) -> bool {
+        let Ok(want) = VIP.parse::<std::net::IpAddr>() else {
+            return false;
+        };
+        netplat::netns::in_netns(&self.host.netns_path(), move || {
+            let mut r = netplat::Rtnl::new()?;
+            let l = r.require_link("eth0")?;
+            Ok(r.addresses(Some(l.index))?.iter().any(|a| a.addr == want))
+        })
+        .and_then(|x| x)
+        .unwrap_or(false)
+    }
+    /// VI_1's counters from `keepalived.stats` (SIGUSR2): "Section/Name" -> value for the
+    /// `Authentication Extension Errors` block both write, plus everything else.
+    fn counters(&self) -> BTreeMap<String, u64> {
+        let f = self.tmp.join("keepalived.stats");
+        let _ = std::fs::remove_file(&f);
+        self.proc().signal(Signal::SIGUSR2).expect("SIGUSR2");
+        let r = wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(&f).is_ok_and(|t| t.contains("Replay:"))
+        });
+        assert!(r.is_ok(), "no {} written:\n{}", f.display(), self.log());
+        std::thread::sleep(Duration::from_millis(200));
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let mut out = BTreeMap::new();
+        let mut section = String::new();
+        for l in text.lines() {
+            let Some((k, v)) = l.split_once(':') else {
+                continue;
+            };
+            let depth = l.len() - l.trim_start().len();
+            let v = v.trim();
+            if v.is_empty() {
+                section = k.trim().to_string();
+            } else if let Ok(n) = v.parse::<u64>() {
+                let key = if depth >= 4 {
+                    format!("{section}/{}", k.trim())
+                } else {
+                    k.trim().to_string()
+                };
+                out.insert(key, n);
+            }
+        }
+        out
+    }
+}
+
+fn auth_ext(c: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    c.iter()
+        .filter(|(k, _)| k.starts_with("Authentication Extension Errors/"))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+/// Polls for `dur` that `hi` holds the VIP and `lo` does not; panics at the first poll that
+/// does not.
+fn hold_steady(hi: &Director, lo: &Director, dur: Duration, what: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < dur {
+        assert!(
+            hi.has_vip() && !lo.has_vip(),
+            "{what}: the VIP moved after {:?}; master log:\n{}\nbackup log:\n{}",
+            t0.elapsed(),
+            hi.log(),
+            lo.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Make-before-break key rotation on ours and the reference 2.4.3, each reloaded by SIGHUP
+/// in turn (ours first): add key 2, make it active, drop key 1. The master never loses the
+/// VIP, the backup never takes it, no advert is rejected by either; afterwards an advert
+/// signed with the dropped key 1 is an unknown key to both.
+fn rotation(tag: &str, vrid: u8, ours_master: bool) {
+    let lab = Lab::new(tag).expect("lab");
+    let (pa, pb) = if ours_master { (150, 100) } else { (100, 150) };
+    let phases: [(&[(u8, &str)], u8); 4] = [
+        (&[(1, KEY1)], 1),
+        (&[(1, KEY1), (2, KEY2)], 1),
+        (&[(1, KEY1), (2, KEY2)], 2),
+        (&[(2, KEY2)], 2),
+    ];
+    let mut a = Director::new(&lab, "a", "10.0.0.1", &config(vrid, pa, phases[0].0, 1));
+    let mut b = Director::new(&lab, "b", "10.0.0.2", &config(vrid, pb, phases[0].0, 1));
+    let c = lab.host("c").expect("host c");
+    c.add_addr("10.0.0.3/24").expect("addr c");
+    c.ip(&["route", "add", "224.0.0.0/4", "dev", "eth0"])
+        .expect("mcast route");
+    a.start(BIN);
+    b.start(&reference());
+    let (hi, lo) = if ours_master { (&a, &b) } else { (&b, &a) };
+    let r = wait_until(Duration::from_secs(10), || hi.has_vip() && !lo.has_vip());
+    assert!(
+        r.is_ok(),
+        "no election; ours:\n{}\nreference:\n{}",
+        a.log(),
+        b.log()
+    );
+    hold_steady(hi, lo, Duration::from_secs(2), "before the rotation");
+    let entering0 = b.log().matches("Entering").count();
+    for (i, (keys, active)) in phases.iter().enumerate().skip(1) {
+        for d in [&a, &b] {
+            std::fs::write(
+                &d.conf,
+                config(vrid, if d.conf == a.conf { pa } else { pb }, keys, *active),
+            )
+            .expect("conf");
+            d.proc().signal(Signal::SIGHUP).expect("SIGHUP");
+            hold_steady(
+                hi,
+                lo,
+                Duration::from_millis(2500),
+                &format!("phase {i} after reloading {}", d.host.host_name()),
+            );
+        }
+    }
+    let (ca, cb) = (a.counters(), b.counters());
+    assert!(
+        auth_ext(&ca).values().all(|v| *v == 0),
+        "ours rejected adverts: {ca:?}\n{}",
+        a.log()
+    );
+    assert!(
+        auth_ext(&cb).values().all(|v| *v == 0),
+        "the reference rejected adverts: {cb:?}\n{}",
+        b.log()
+    );
+    assert_eq!(
+        a.log().matches("VRRP configuration changed").count(),
+        3,
+        "ours did not apply three reloads:\n{}",
+        a.log()
+    );
+    assert!(
+        b.log().contains("Reloading"),
+        "the reference did not reload:\n{}",
+        b.log()
+    );
+    assert_eq!(
+        b.log().matches("Entering").count(),
+        entering0,
+        "the reference changed state during the rotation:\n{}",
+        b.log()
+    );
+    // Key 1 is gone on both: an advert signed with it (priority 50) is an unknown key.
+    let out = c
+        .run(&[
+            "python3",
+            forge_script(),
+            "valid",
+            "10.0.0.3",
+            &vrid.to_string(),
+            "50",
+            VIP,
+            KEY1_HEX,
+            "2",
+        ])
+        .expect("forge");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (ca, cb) = (a.counters(), b.counters());
+    let k = "Authentication Extension Errors/Unknown Key";
+    assert_eq!(ca.get(k), Some(&2), "ours: {ca:?}");
+    assert_eq!(cb.get(k), Some(&2), "reference: {cb:?}");
+    hold_steady(hi, lo, Duration::from_millis(500), "after the rotation");
+}
+
+// Proves make-before-break auth_hmac key rotation by reload (SIGHUP) between ours and
+// keepalived 2.4.3, both roles: key 2 added, made active, key 1 dropped, each side reloaded
+// in turn; the master keeps the VIP at every 10 ms poll, the backup never takes it, neither
+// rejects an advert (their Authentication Extension Errors stay 0), and afterwards an advert
+// signed with the dropped key is an unknown key to both.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_hmac_key_rotation_by_reload_keeps_master() {
+    rotation("khrota", 111, true);
+    rotation("khrotb", 112, false);
+}
+
+/// The Debian keepalived 2.2.7.
+const REFERENCE_227: &str = "/usr/sbin/keepalived";
+
+/// `-t` of `argv` on `conf` inside `host`: the exit code and the (line, keyword) of every
+/// unknown keyword it reports (ours: `FILE:LINE:COL: warning: unknown keyword 'K'`, keepalived:
+/// `(FILE: Line N) Unknown keyword 'K'`).
+fn verdict(host: &Host, argv: &[&str], conf: &str) -> (i32, Vec<(u32, String)>, String) {
+    let mut a = argv.to_vec();
+    a.extend(["-t", "-f", conf]);
+    let out = host.run(&a).expect("run -t");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let mut unknown = Vec::new();
+    for l in err.lines() {
+        let quoted = |s: &str| s.split('\'').nth(1).map(str::to_string);
+        if let Some(i) = l.find(": warning: unknown keyword '") {
+            let line = l[..i].split(':').nth(1).and_then(|n| n.parse().ok());
+            if let (Some(n), Some(k)) = (line, quoted(&l[i..])) {
+                unknown.push((n, k));
+            }
+        } else if let Some(i) = l.find(") Unknown keyword '") {
+            let line = l[..i].rsplit(' ').next().and_then(|n| n.parse().ok());
+            if let (Some(n), Some(k)) = (line, quoted(&l[i..])) {
+                if k != "}" {
+                    unknown.push((n, k));
+                }
+            }
+        }
+    }
+    unknown.sort();
+    (out.status.code().unwrap_or(-1), unknown, err)
+}
+
+// Proves the compatibility level of `keepalived -t`: on configurations with auth_hmac (valid,
+// and with a key too short), with no_virtual_ipaddress on a v3 instance without VIPs (2.4.3:
+// valid; with strict_mode: cleared, so an error), with owner_ignore_adverts (true, false on an
+// owner, on a non-owner, an invalid value) and on a plain 2.2.7 one, `--compat 2.2.7` gives Debian 2.2.7's
+// exit code and reports the same keywords as unknown on the same lines, `--compat 2.4.3` and
+// the default (the union) give upstream 2.4.3's exit code with no unknown keyword, and the
+// default keeps 2.2.7's verdict on the 2.2.7 configuration.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_compat_levels_match_reference_verdicts() {
+    let lab = Lab::new("khcompat").expect("lab");
+    let h = lab.host("a").expect("host");
+    h.add_addr("10.0.0.1/24").expect("addr");
+    let r243 = reference();
+    let valid = config(51, 100, &[(1, KEY1), (2, KEY2)], 2);
+    let short = config(52, 100, &[(1, "too-short")], 1);
+    let plain = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 53\n    priority 100\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n    virtual_ipaddress {\n        10.0.0.10/24\n    }\n}\n".to_string();
+    let novip = "vrrp_instance VI_1 {\n    interface eth0\n    version 3\n    virtual_router_id 54\n    priority 100\n    advert_int 1\n    no_virtual_ipaddress\n}\n".to_string();
+    let owner = |prio: &str, val: &str| {
+        format!("vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 55\n    priority {prio}\n    advert_int 1\n    owner_ignore_adverts {val}\n    virtual_ipaddress {{\n        10.0.0.10/24\n    }}\n}}\n")
+    };
+    let novip_strict = novip.replace(
+        "no_virtual_ipaddress",
+        "no_virtual_ipaddress\n    strict_mode",
+    );
+    for (name, text, new_keywords) in [
+        ("valid", valid, true),
+        ("short", short, true),
+        ("plain", plain, false),
+        ("novip", novip, true),
+        ("novip_strict", novip_strict, true),
+        ("owner_true", owner("255", "true"), true),
+        ("owner_false", owner("255", "false"), true),
+        ("owner_not_owner", owner("100", "true"), true),
+        ("owner_bogus", owner("255", "bogus"), true),
+    ] {
+        let path = lab.dir().join(format!("{name}.conf"));
+        std::fs::write(&path, &text).expect("conf");
+        let p = path.to_str().unwrap();
+        let v227 = verdict(&h, &[REFERENCE_227], p);
+        let v243 = verdict(&h, &[r243.as_str()], p);
+        let ours227 = verdict(&h, &[BIN, "--compat=2.2.7"], p);
+        let ours243 = verdict(&h, &[BIN, "--compat", "2.4.3"], p);
+        let ours = verdict(&h, &[BIN], p);
+        eprintln!(
+            "{name}: 2.2.7 exit {} unknown {:?}; ours --compat 2.2.7 exit {} unknown {:?}; \
+             2.4.3 exit {}; ours --compat 2.4.3 exit {}; ours exit {}",
+            v227.0, v227.1, ours227.0, ours227.1, v243.0, ours243.0, ours.0
+        );
+        assert_eq!(
+            (ours227.0, &ours227.1),
+            (v227.0, &v227.1),
+            "{name} --compat 2.2.7:\nours:\n{}\n2.2.7:\n{}",
+            ours227.2,
+            v227.2
+        );
+        assert_eq!(
+            !v227.1.is_empty(),
+            new_keywords,
+            "{name}: 2.2.7 unknown keywords {:?}",
+            v227.1
+        );
+        assert!(v243.1.is_empty(), "{name}: 2.4.3 unknown {:?}", v243.1);
+        for (what, o) in [("--compat 2.4.3", &ours243), ("default", &ours)] {
+            assert_eq!(
+                (o.0, &o.1),
+                (v243.0, &v243.1),
+                "{name} {what}:\nours:\n{}\n2.4.3:\n{}",
+                o.2,
+                v243.2
+            );
+        }
+        if !new_keywords {
+            assert_eq!(ours.0, v227.0, "{name}: default vs 2.2.7");
+        }
+    }
+}
