@@ -2,6 +2,7 @@
 //! with `dynamic_interfaces` it waits in FAULT and runs once the interface is created and has
 //! its address; deleting the interface puts it back in FAULT, recreating it brings it back.
 //! Without `dynamic_interfaces` the start is refused with the reference's exit status.
+//! A sync group with such a member waits in FAULT with it, and follows it back.
 //!
 //! Run as root: `cargo test -p keepalived --test lab_dynamic_interfaces -- --ignored`.
 
@@ -254,4 +255,231 @@ fn lab_missing_interface_without_dynamic_interfaces_refuses_start() {
     }
     assert_eq!(codes[1], codes[0], "ours (start, -t) vs the reference's");
     assert_eq!(codes[0].0, Some(2));
+}
+
+/// A sync group G of VI_1 (on eth9, missing at start) and VI_2 (on ethA, there), every
+/// notification to one file as `TYPE NAME STATE`.
+fn sync_conf(dir: &Path) -> String {
+    let notify = dir.join("notify.sh");
+    let n = notify.display();
+    format!(
+        "global_defs {{\n  router_id lab\n  dynamic_interfaces\n}}\n\
+         vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  notify {n}\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth9\n  virtual_router_id 51\n  \
+         priority 100\n  advert_int 1\n  notify {n}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n\
+         vrrp_instance VI_2 {{\n  state BACKUP\n  interface ethA\n  virtual_router_id 52\n  \
+         priority 100\n  advert_int 1\n  notify {n}\n  virtual_ipaddress {{\n    10.8.0.100/24\n  }}\n}}\n"
+    )
+}
+
+/// The notifications of `dir`, per `TYPE NAME`, in order.
+fn per_entity(dir: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let text = std::fs::read_to_string(dir.join("notify.log")).unwrap_or_default();
+    for l in text.lines() {
+        if let Some((who, state)) = l.rsplit_once(' ') {
+            m.entry(who.to_string())
+                .or_default()
+                .push(state.to_string());
+        }
+    }
+    m
+}
+
+fn wait_entities(dir: &Path, proc: &Proc, want: &[&str], timeout: Duration) {
+    let ok = || {
+        let m = per_entity(dir);
+        ["INSTANCE VI_1", "INSTANCE VI_2", "GROUP G"]
+            .iter()
+            .all(|k| m.get(*k).map(Vec::as_slice).unwrap_or_default() == want)
+    };
+    if wait_until(timeout, ok).is_err() {
+        panic!(
+            "{}: notifications {:?}, want {want:?} for each\nlog:\n{}",
+            proc.cmd(),
+            per_entity(dir),
+            proc.output_so_far()
+        );
+    }
+}
+
+/// The sync-group sequence under `prog`: returns the notifications per entity, and whether
+/// both VIPs were held after each creation of eth9.
+fn sync_sequence(
+    lab: &Lab,
+    name: &str,
+    prog: &str,
+) -> (std::collections::BTreeMap<String, Vec<String>>, Vec<bool>) {
+    let (host, dir) = setup(lab, name, sync_conf);
+    std::fs::write(
+        dir.join("notify.sh"),
+        format!(
+            "#!/bin/sh\necho \"$1 $2 $3\" >> {}\n",
+            dir.join("notify.log").display()
+        ),
+    )
+    .expect("script");
+    host.ip(&[
+        "link", "add", "ethA", "type", "veth", "peer", "name", "ethAp",
+    ])
+    .expect("veth");
+    host.link_up("ethAp").expect("up");
+    host.link_up("ethA").expect("up");
+    host.add_addr_dev("10.8.0.1/24", "ethA").expect("addr");
+    let both = || {
+        has_vip(&host)
+            && host
+                .ip(&["-4", "-o", "addr", "show", "dev", "ethA"])
+                .map(|s| s.contains("10.8.0.100/24"))
+                .unwrap_or(false)
+    };
+    let proc = start(&host, &dir, prog);
+    // eth9 missing: the whole group waits in FAULT, VI_2 too.
+    wait_entities(&dir, &proc, &["FAULT"], Duration::from_secs(10));
+    assert!(proc.is_running(), "{}", proc.output_so_far());
+    let mut held = Vec::new();
+    let mut want = vec!["FAULT"];
+    for round in 0..2 {
+        create_eth9(&host);
+        want.extend(["BACKUP", "MASTER"]);
+        wait_entities(&dir, &proc, &want, Duration::from_secs(12));
+        held.push(wait_until(Duration::from_secs(3), both).is_ok());
+        if round == 0 {
+            // eth9 deleted: the group goes FAULT, VI_2's VIP released.
+            host.ip(&["link", "del", "eth9"]).expect("del");
+            want.push("FAULT");
+            wait_entities(&dir, &proc, &want, Duration::from_secs(10));
+            held.push(
+                wait_until(Duration::from_secs(3), || {
+                    !host
+                        .ip(&["-4", "-o", "addr", "show", "dev", "ethA"])
+                        .map(|s| s.contains("10.8.0.100/24"))
+                        .unwrap_or(true)
+                })
+                .is_err(),
+            );
+        }
+    }
+    proc.signal(Signal::SIGTERM).expect("term");
+    let st = proc.wait_timeout(Duration::from_secs(15)).expect("wait");
+    assert!(st.is_some(), "{} did not stop", proc.cmd());
+    want.push("STOP");
+    let _ = wait_until(Duration::from_secs(5), || {
+        per_entity(&dir).values().all(|v| v.len() >= want.len())
+    });
+    (per_entity(&dir), held)
+}
+
+// Proves a sync group with a member whose interface is deleted and created again
+// (`dynamic_interfaces`) behaves as under the reference keepalived 2.2.7: with eth9 missing
+// at start the group and both members (VI_2's interface exists) wait in FAULT; once eth9 is
+// created they go BACKUP then MASTER holding both VIPs; deleting eth9 puts the group and both
+// members in FAULT (VI_2 releases its VIP); creating it again brings all back to MASTER; at
+// stop each notifies STOP. Same notifications per instance and group as the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_member_interface_recreated_as_reference() {
+    let lab = Lab::new("dynsg").expect("lab");
+    let reference = sync_sequence(&lab, "r", REFERENCE);
+    let ours = sync_sequence(&lab, "o", BIN);
+    assert_eq!(ours, reference, "ours (left) vs the reference (right)");
+    let want = [
+        "FAULT", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "STOP",
+    ];
+    for v in ours.0.values() {
+        assert_eq!(v, &want);
+    }
+    assert_eq!(ours.1, [true, false, true]);
+}
+
+/// VI_1 and VI_2 on ethA (both lone masters), VI_2 with `deleted` (its `notify_deleted` line,
+/// or none); after both are MASTER the configuration loses VI_2 and `prog` reloads (SIGHUP).
+/// Returns VI_2's notifications after the reload (`notify` script: `$1 $2 $3`; a
+/// `notify_deleted` script logs `deleted-script`).
+fn deleted_run(lab: &Lab, name: &str, prog: &str, deleted: &str) -> Vec<String> {
+    let vi = |n: u8, extra: &str, dir: &Path| {
+        format!(
+            "vrrp_instance VI_{n} {{\n  interface ethA\n  virtual_router_id {}\n  priority 100\n  \
+             advert_int 1\n  notify {}\n{extra}\n  virtual_ipaddress {{\n    10.8.0.{}/24\n  }}\n}}\n",
+            60 + n,
+            dir.join("notify.sh").display(),
+            100 + n
+        )
+    };
+    let (host, dir) = setup(lab, name, |d| {
+        let extra = deleted.replace("SCRIPT", &d.join("deleted.sh").display().to_string());
+        format!("{}{}", vi(1, "", d), vi(2, &extra, d))
+    });
+    let log = dir.join("notify.log");
+    for (f, body) in [
+        ("notify.sh", "echo \"$1 $2 $3\"".to_string()),
+        ("deleted.sh", "echo deleted-script".to_string()),
+    ] {
+        let p = dir.join(f);
+        std::fs::write(&p, format!("#!/bin/sh\n{body} >> {}\n", log.display())).expect("script");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    host.ip(&[
+        "link", "add", "ethA", "type", "veth", "peer", "name", "ethAp",
+    ])
+    .expect("veth");
+    host.link_up("ethAp").expect("up");
+    host.link_up("ethA").expect("up");
+    host.add_addr_dev("10.8.0.1/24", "ethA").expect("addr");
+    let proc = start(&host, &dir, prog);
+    let masters = || {
+        let s = std::fs::read_to_string(&log).unwrap_or_default();
+        s.contains("INSTANCE VI_1 MASTER") && s.contains("INSTANCE VI_2 MASTER")
+    };
+    if wait_until(Duration::from_secs(10), masters).is_err() {
+        panic!("{prog}: not masters\n{}", proc.output_so_far());
+    }
+    let before = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    std::fs::write(dir.join("keepalived.conf"), vi(1, "", &dir)).expect("conf");
+    proc.signal(Signal::SIGHUP).expect("hup");
+    std::thread::sleep(Duration::from_secs(3));
+    let after: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .skip(before)
+        .filter(|l| !l.contains("VI_1"))
+        .map(String::from)
+        .collect();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    after
+}
+
+// Proves `notify_deleted` as the reference keepalived 2.2.7: a master instance removed by a
+// reload notifies FAULT without it (keepalived's old way), DELETED with a bare `notify_deleted`
+// (the generic notify gets `INSTANCE VI_2 DELETED`), and with `notify_deleted SCRIPT` runs that
+// script too; never STOP. Same notifications under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_notify_deleted_same_as_reference() {
+    let lab = Lab::new("ndel").expect("lab");
+    let cases: [(&str, &[&str]); 3] = [
+        ("", &["INSTANCE VI_2 FAULT"]),
+        ("  notify_deleted", &["INSTANCE VI_2 DELETED"]),
+        (
+            "  notify_deleted SCRIPT",
+            &["deleted-script", "INSTANCE VI_2 DELETED"],
+        ),
+    ];
+    for (n, (deleted, want)) in cases.into_iter().enumerate() {
+        let mut r = deleted_run(&lab, &format!("r{n}"), REFERENCE, deleted);
+        let mut o = deleted_run(&lab, &format!("o{n}"), BIN, deleted);
+        eprintln!("{deleted:?}: ours {o:?}, reference {r:?}");
+        // The event's own script and the generic one run concurrently under the reference.
+        r.sort();
+        o.sort();
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(r, want, "case {n}: the reference");
+        assert_eq!(o, want, "case {n}: ours");
+    }
 }

@@ -854,8 +854,11 @@ pub struct VrrpInstance {
     pub notify_fault: Option<Box<Script>>,
     /// `notify_stop`.
     pub notify_stop: Option<Box<Script>>,
-    /// `notify_deleted`.
+    /// `notify_deleted [SCRIPT]`: its script.
     pub notify_deleted: Option<Box<Script>>,
+    /// `notify_deleted` given (bare or with a script): a removed instance notifies DELETED
+    /// instead of FAULT.
+    pub notify_deleted_set: bool,
     /// `notify`.
     pub notify: Option<Box<Script>>,
     /// `notify_master_rx_lower_pri`.
@@ -949,6 +952,7 @@ impl VrrpInstance {
             notify_fault: None,
             notify_stop: None,
             notify_deleted: None,
+            notify_deleted_set: false,
             notify: None,
             notify_master_rx_lower_pri: None,
             smtp_alert: None,

@@ -799,7 +799,11 @@ fn instance(p: &mut P, v: &VrrpInstance) {
     p.script("notify_backup", &v.notify_backup);
     p.script("notify_fault", &v.notify_fault);
     p.script("notify_stop", &v.notify_stop);
-    p.script("notify_deleted", &v.notify_deleted);
+    if v.notify_deleted.is_some() {
+        p.script("notify_deleted", &v.notify_deleted);
+    } else {
+        p.flag("notify_deleted", v.notify_deleted_set);
+    }
     p.script("notify", &v.notify);
     p.script("notify_master_rx_lower_pri", &v.notify_master_rx_lower_pri);
     p.opt_bool("smtp_alert", v.smtp_alert);

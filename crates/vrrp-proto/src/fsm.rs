@@ -274,6 +274,8 @@ pub struct VirtualRouter {
     in_sync_group: bool,
     wants_master: bool,
     last_armed: Option<Instant>,
+    /// `vrrp_startup_delay`: the start's timers count from this instant.
+    start_at: Option<Instant>,
 }
 
 /// An input to the state machine.
@@ -321,7 +323,15 @@ impl VirtualRouter {
             in_sync_group: false,
             wants_master: false,
             last_armed: None,
+            start_at: None,
         }
+    }
+
+    /// `vrrp_startup_delay`: the next [`Input::Startup`] before `until` goes Backup with its
+    /// timer counted from `until` (keepalived's `vrrp_delayed_start_time`): the Master_Down
+    /// timer, or 1 µs for an address owner, which therefore becomes master only then.
+    pub fn delay_start(&mut self, until: Instant) {
+        self.start_at = Some(until);
     }
 
     /// Current state.
@@ -434,6 +444,17 @@ impl VirtualRouter {
             return;
         }
         self.master_adver_int = self.cfg.advert_interval;
+        if let Some(until) = self.start_at.take().filter(|t| *t > now) {
+            // keepalived vrrp_init_instance_sands: sands = delayed start + the down timer.
+            self.transition(State::Backup, Reason::Startup, out);
+            if self.cfg.priority == Priority::OWNER {
+                self.start_backup_timer(until, Duration::from_micros(1), Reason::AddressOwner);
+            } else {
+                let d = self.master_down_interval();
+                self.start_backup_timer(until, d, Reason::MasterNoResponse);
+            }
+            return;
+        }
         if self.cfg.priority == Priority::OWNER && !self.in_sync_group {
             // §6.4.1: "If the Priority = 255 ... transition to the Master state".
             self.become_master(now, Reason::AddressOwner, out);
@@ -812,6 +833,17 @@ impl VirtualRouter {
         self.finish(out)
     }
 
+    /// Sync group: start in a group-imposed Fault (another member waits for its interface),
+    /// instead of [`Input::Startup`]; left with [`Self::release_fault`].
+    pub fn start_in_fault(&mut self) -> Actions {
+        let mut out = Vec::new();
+        if self.state == State::Initialize {
+            self.start_at = None;
+            self.transition(State::Fault, Reason::SyncGroup, &mut out);
+        }
+        self.finish(out)
+    }
+
     /// Sync group: leave a group-imposed Fault (no own fault) into Backup.
     pub fn release_fault(&mut self, now: Instant) -> Actions {
         let mut out = Vec::new();
@@ -1004,6 +1036,39 @@ mod tests {
         assert_eq!(s.next_tx(), Some(22));
         let mut s = AhSequence { last: 0xFFFF_FFFE };
         assert_eq!(s.next_tx(), None);
+    }
+
+    // Proves `delay_start` (vrrp_startup_delay): a backup's Master_Down timer and an address
+    // owner's 1 µs timer count from the end of the delay, the owner starting as Backup and
+    // becoming Master only then; a delay already over changes nothing.
+    #[test]
+    fn delayed_start_counts_from_the_end_of_the_delay() {
+        let me = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let vrid = Vrid::new(7).unwrap();
+        let t0 = Instant::now();
+        let until = t0 + Duration::from_secs(3);
+        let mut b = VirtualRouter::new(RouterConfig::new(vrid, Version::V2, me, vec![]));
+        b.delay_start(until);
+        b.handle(t0, Input::Startup);
+        assert_eq!(b.state(), State::Backup);
+        assert_eq!(b.next_deadline(), Some(until + b.master_down_interval()));
+        let mut cfg = RouterConfig::new(vrid, Version::V2, me, vec![]);
+        cfg.priority = Priority::OWNER;
+        let mut o = VirtualRouter::new(cfg.clone());
+        o.delay_start(until);
+        let a = o.handle(t0, Input::Startup);
+        assert_eq!(o.state(), State::Backup);
+        assert!(
+            !a.iter().any(|x| matches!(x, Action::SendAdvert { .. })),
+            "{a:?}"
+        );
+        assert_eq!(o.next_deadline(), Some(until + Duration::from_micros(1)));
+        o.handle(until + Duration::from_micros(1), Input::Timer);
+        assert_eq!(o.state(), State::Master);
+        let mut late = VirtualRouter::new(cfg);
+        late.delay_start(t0);
+        late.handle(t0 + Duration::from_millis(1), Input::Startup);
+        assert_eq!(late.state(), State::Master);
     }
 
     // Proves reconfigure keeps the state: a master with a new priority and interval stays

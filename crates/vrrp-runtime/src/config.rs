@@ -25,6 +25,13 @@ pub(crate) struct NotifyScripts {
     pub fault: Option<Script>,
     pub stop: Option<Script>,
     pub generic: Option<Script>,
+    /// `notify_master_rx_lower_pri`: run (without arguments) when a lower-priority advert
+    /// arrives while master.
+    pub master_rx_lower_pri: Option<Script>,
+    /// `notify_deleted SCRIPT`: run when a reload removes the instance.
+    pub deleted: Option<Script>,
+    /// `notify_deleted` given: a removed instance notifies DELETED, else FAULT (keepalived).
+    pub notify_deleted: bool,
     /// `global_defs script_user` (who they run as unless they name their own user) and
     /// `enable_script_security`.
     pub policy: script_runner::Policy,
@@ -89,6 +96,11 @@ pub(crate) struct InstanceSpec {
     pub src: Option<IpAddr>,
     pub mcast_group: IpAddr,
     pub unicast_peers: Vec<conf_parse::UnicastPeer>,
+    /// `promote_secondaries` (ignored with `use_vmac`, whose VMAC gets it anyway).
+    pub promote_secondaries: bool,
+    /// `unicast_fault_no_peer` without any `unicast_peer`: a configuration fault, FAULT for
+    /// good (keepalived: "Cannot use unicast without any peers - going to fault state").
+    pub no_peer_fault: bool,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -375,6 +387,9 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
         fault: own(&g.notify_fault),
         stop: own(&g.notify_stop),
         generic: own(&g.notify),
+        master_rx_lower_pri: None,
+        deleted: None,
+        notify_deleted: false,
         policy: script_policy(&cfg.global),
         smtp: smtp_settings(cfg, g.smtp_alert),
         no_email_faults: cfg.global.no_email_faults,
@@ -623,6 +638,8 @@ pub(crate) fn instance_spec(
         src: inst.unicast_src_ip.or(inst.mcast_src_ip),
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
+        no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
+        promote_secondaries: inst.promote_secondaries && inst.use_vmac.is_none(),
         unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,
         skip_check_adv_addr: inst
@@ -640,6 +657,9 @@ pub(crate) fn instance_spec(
             fault: own(&inst.notify_fault),
             stop: own(&inst.notify_stop),
             generic: own(&inst.notify),
+            master_rx_lower_pri: own(&inst.notify_master_rx_lower_pri),
+            deleted: own(&inst.notify_deleted),
+            notify_deleted: inst.notify_deleted_set,
             policy: script_policy(g),
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use conf_parse::Config;
 use tokio::sync::mpsc;
-use vrrp_proto::Input;
 
 use crate::config::{self};
 use crate::inbox::{Event, Shutdown, Tx};
@@ -181,7 +180,9 @@ pub(crate) fn run_loop(
         config: Arc::new(config.clone()),
         pending: BTreeMap::new(),
         gone: Vec::new(),
+        start_delay: None,
     };
+    track::init_track_files(&config);
     // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
     // interface specified in configuration"); with it the instance waits in FAULT, as does one
     // whose interface has no address yet.
@@ -221,8 +222,13 @@ pub(crate) fn run_loop(
     }
     env.spawn_readers(&rt.io.socks)?;
     rt.sync_scripts(&config, &mut env);
-    rt.sync
-        .setup(&mut rt.insts, &config, &env.fifos, &mut env.notify_handles);
+    rt.sync.setup(
+        &mut rt.insts,
+        &config,
+        &env.fifos,
+        &mut env.notify_handles,
+        |n| rt.pending.contains_key(n),
+    );
 
     rt.kernel.apply_statics(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
@@ -262,11 +268,15 @@ pub(crate) fn run_loop(
     }
     rt.publish_held();
 
-    // Initial tracking state, then startup.
+    // Initial tracking state, then startup (keepalived: "Delaying startup for N seconds").
     let now = Instant::now();
+    if let Some(d) = config.global.vrrp_startup_delay.filter(|d| !d.is_zero()) {
+        log::info!("Delaying startup for {} seconds", d.as_secs_f64());
+        rt.start_delay = Some(now + d);
+    }
     for i in rt.insts.ids() {
         rt.recompute_tracking(i, now, true);
-        rt.feed(i, now, Input::Startup);
+        rt.start(i, now);
     }
     rt.write_stats();
 
@@ -370,6 +380,23 @@ pub(crate) fn run_loop(
                             rt.recompute_tracking(i, now, false);
                         }
                         current = wanted;
+                        // keepalived: a reload during the start-up delay moves its end by the
+                        // change of vrrp_startup_delay.
+                        if let Some(until) = rt.start_delay.filter(|t| *t > Instant::now()) {
+                            let zero = Duration::ZERO;
+                            let old = rt.config.global.vrrp_startup_delay.unwrap_or(zero);
+                            let new = req.config.global.vrrp_startup_delay.unwrap_or(zero);
+                            let until = (until + new).checked_sub(old).unwrap_or(until);
+                            rt.start_delay = Some(until);
+                            if until <= Instant::now() {
+                                log::info!("Reduced delayed start passed");
+                            } else {
+                                log::info!(
+                                    "Delaying startup for a further {} seconds",
+                                    (until - Instant::now()).as_secs_f64()
+                                );
+                            }
+                        }
                         rt.config = Arc::new(req.config.clone());
                         rt.pending
                             .retain(|n, _| req.config.vrrp_instances.iter().any(|c| c.name == *n));
@@ -481,6 +508,7 @@ pub(crate) fn run_loop(
         }
     }
     rt.kernel.clear_statics();
+    rt.kernel.reset_promoted();
     if !rt.opts.dont_release_vrrp {
         rt.kernel.firewall.cleanup();
         for i in rt.insts.ids() {

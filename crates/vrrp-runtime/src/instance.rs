@@ -124,9 +124,9 @@ pub(crate) struct Instance {
     pub(crate) holding: bool,
     /// The VIPs this instance put in the firewall's `vips` sets (`no_accept`/`vrrp_strict`
     /// while master).
-    pub(crate) fw_vips: Vec<IpAddr>,
+    pub(crate) fw_vips: Vec<crate::kernel::FwKey>,
     pub(crate) last_refresh: Option<Instant>,
-    /// The lease renewals of the IPv4 VIPs, serialized once (`None`: to be built at the next
+    /// The lease renewals of the VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
     pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
     pub(crate) link_up: bool,
@@ -250,6 +250,13 @@ impl Instance {
                         self.spec.name,
                         priority.get()
                     );
+                    // notify_master_rx_lower_pri and the FIFO line, in the instance's queue.
+                    if let Some(n) = &self.notify {
+                        let _ = n.send(Job {
+                            state: crate::notify::MASTER_RX_LOWER_PRI,
+                            priority: self.vr.priority().get(),
+                        });
+                    }
                 }
                 Action::ArmTimer(_) => {}
             }
@@ -335,6 +342,15 @@ impl Rt {
                 return None;
             }
         };
+        if spec.promote_secondaries {
+            self.kernel.promote_secondaries(&spec.ifname);
+        }
+        if spec.no_peer_fault {
+            log::info!(
+                "({}) Cannot use unicast without any peers - going to fault state",
+                spec.name
+            );
+        }
         let proto = sock_proto(&spec);
         let sidx = match self.io.socks.iter().position(|s| {
             s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
@@ -382,6 +398,12 @@ impl Rt {
                         return None;
                     }
                 };
+                let rx = rx_buf_size(config, &spec, proto, link.mtu.unwrap_or(1500));
+                if rx > 0 {
+                    if let Err(e) = s.set_recv_buffer_size(rx) {
+                        log::info!("vrrp set receive socket buffer size error {e}");
+                    }
+                }
                 self.io.socks.push(SockEntry {
                     receive: true,
                     ifindex: link.index,
@@ -611,17 +633,19 @@ impl Rt {
         }
         if done.state_changed {
             self.state_changed = true;
-            self.sync.notify_changes(&self.insts);
+            self.sync
+                .notify_changes(&self.insts, |n| self.pending.contains_key(n));
         }
     }
 
     /// Feed one input to instance `i`, perform its actions, then move its sync group together
     /// as [`crate::sync::Reconcile`] says.
     pub(crate) fn feed(&mut self, i: InstId, now: Instant, input: Input) {
+        let waits = self.sync.waits(i, |n| self.pending.contains_key(n));
         let mut group = self
             .sync
             .members_of(i)
-            .map(|m| Reconcile::before(m, &self.insts));
+            .map(|m| Reconcile::before(m, &self.insts, waits));
         let a = self.insts[i].vr.handle(now, input);
         self.apply(i, now, a);
         let Some(group) = group.as_mut() else {
@@ -725,7 +749,7 @@ impl Rt {
 
     pub(crate) fn recompute_tracking(&mut self, i: InstId, now: Instant, initial: bool) {
         let inst = &self.insts[i];
-        let mut fault = !inst.spec.dont_track_primary && !inst.link_up;
+        let mut fault = (!inst.spec.dont_track_primary && !inst.link_up) || inst.spec.no_peer_fault;
         let mut delta = 0i32;
         let mut weigh = |ok: bool, w: i32, reverse: bool, fault: &mut bool| {
             if w == 0 {
@@ -784,4 +808,56 @@ impl Rt {
         self.metrics
             .set_priority(&inst.spec.name, inst.vr.priority().get());
     }
+}
+
+/// The receive buffer of the socket `spec`'s instance opens (keepalived `vrrp_create_sockpool`):
+/// the sum, over the instances of the configuration on that interface, family and protocol, of
+/// their `kernel_rx_buf_size`, else per `vrrp_rx_bufs_policy` a size, `vrrp_rx_bufs_multiplier`
+/// (default 3) times the advert's length (ADVERT) or the interface's MTU (MTU); 0: the kernel's
+/// default is kept.
+fn rx_buf_size(config: &Config, spec: &crate::config::InstanceSpec, proto: i32, mtu: u32) -> usize {
+    use conf_parse::RxBufsPolicy;
+    let g = &config.global;
+    let mult = g.vrrp_rx_bufs_multiplier.unwrap_or(3) as usize;
+    config
+        .vrrp_instances
+        .iter()
+        .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+        .filter_map(|o| {
+            crate::config::instance_spec(config, o)
+                .ok()
+                .map(|sp| (o, sp))
+        })
+        .filter(|(_, sp)| sp.family == spec.family && sock_proto(sp) == proto)
+        .map(
+            |(o, sp)| match (o.kernel_rx_buf_size, g.vrrp_rx_bufs_policy) {
+                (Some(k), _) => k as usize,
+                (None, Some(RxBufsPolicy::Size(n))) => n as usize,
+                (None, Some(RxBufsPolicy::Advert)) => {
+                    // vrrp_adv_len: VRRP header, v2 authentication data, the addresses, the IPv4
+                    // header (and AH).
+                    let n = sp.vips.len();
+                    let len = match sp.family {
+                        Family::V4 => {
+                            let auth = if sp.version == vrrp_proto::Version::V2 {
+                                8
+                            } else {
+                                0
+                            };
+                            let ah = if proto == crate::sock::IPPROTO_AH {
+                                24
+                            } else {
+                                0
+                            };
+                            8 + auth + 4 * n + 20 + ah
+                        }
+                        Family::V6 => 8 + 16 * n,
+                    };
+                    mult * len
+                }
+                (None, Some(RxBufsPolicy::Mtu)) => mult * mtu as usize,
+                (None, None) => 0,
+            },
+        )
+        .sum()
 }

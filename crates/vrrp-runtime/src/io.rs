@@ -458,6 +458,11 @@ impl Instance {
 
 impl Rt {
     pub(crate) fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
+        // keepalived vrrp_read_dispatcher_thread: during vrrp_startup_delay adverts are read
+        // and discarded before any check (no counter moves).
+        if self.start_delayed(at) {
+            return;
+        }
         // Find the VRID (IPv4: after the IP header and an optional AH header; IPv6: the
         // rebuilt 40-byte header).
         let Some(&vihl) = pkt.first() else { return };
@@ -493,6 +498,16 @@ impl Rt {
             .find(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
         else {
             Metrics::bump(&self.metrics.unknown_vrid);
+            if self.config.global.log_unknown_vrids {
+                // keepalived vrrp_read_dispatcher_thread: every one logged.
+                let ifname = self
+                    .insts
+                    .iter()
+                    .find(|x| x.sock == sidx)
+                    .map(|x| x.spec.ifname.as_str())
+                    .unwrap_or("?");
+                log::info!("Unknown VRID({vrid}) received on interface({ifname}). ignoring...");
+            }
             return;
         };
         if src == self.insts[i].primary {

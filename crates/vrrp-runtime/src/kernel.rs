@@ -1,7 +1,7 @@
 //! Everything the VRRP runtime puts in the kernel through rtnetlink (`netplat`): VIPs and their
 //! lease, virtual routes and rules, `static_ipaddress`/`static_routes`/`static_rules`, and VMACs
-//! (macvlans and their sysctls); and the VIP firewall of `no_accept`/`vrrp_strict` through
-//! nftables netlink (`netplat::nft`).
+//! (macvlans and their sysctls); the VIP firewall of `no_accept`/`vrrp_strict` is in
+//! [`crate::firewall`].
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use netplat::{AddressSpec, PacketSocket, Rtnl, Scope};
 use vrrp_proto::Family;
 
 use crate::config::{self};
+pub(crate) use crate::firewall::{Firewall, FwIf, FwKey};
 use crate::instance::Instance;
 use crate::located::Located;
 use crate::{Metrics, VrrpRuntimeError};
@@ -93,6 +94,10 @@ pub(crate) struct Kernel {
     /// Moves when the kernel refused a lease renewal: every instance then prepares its renewals
     /// again from its configuration (a recreated VIP `dev` is found by name again).
     pub(crate) lease_epoch: u64,
+    /// Interfaces whose `promote_secondaries` sysctl we set to 1 (it was 0), with how many
+    /// instances asked (keepalived's `reset_promote_secondaries` counter): set back to 0 at
+    /// stop.
+    promoted: std::collections::BTreeMap<String, u32>,
     /// Installed `static_ipaddress`, `static_routes` and `static_rules`.
     pub(crate) statics: Statics,
     /// The nftables VIP firewall.
@@ -133,6 +138,7 @@ impl Kernel {
             metrics,
             lease,
             lease_epoch: 0,
+            promoted: Default::default(),
             statics: Statics::default(),
             firewall: Firewall::new(nft),
         })
@@ -232,6 +238,35 @@ impl Kernel {
     }
 
     /// Deletes the VMACs `inst` created, if any.
+    /// `promote_secondaries`: sets the interface's sysctl to 1 unless it already was
+    /// (keepalived's `set_promote_secondaries`).
+    pub(crate) fn promote_secondaries(&mut self, ifname: &str) {
+        if let Some(n) = self.promoted.get_mut(ifname) {
+            *n += 1;
+            return;
+        }
+        let path = format!("/proc/sys/net/ipv4/conf/{ifname}/promote_secondaries");
+        if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == "1") {
+            return;
+        }
+        match std::fs::write(&path, "1") {
+            Ok(()) => {
+                self.promoted.insert(ifname.to_string(), 1);
+            }
+            Err(e) => log::warn!("setting {path} = 1: {e}"),
+        }
+    }
+
+    /// At stop: the `promote_secondaries` sysctls we set go back to 0.
+    pub(crate) fn reset_promoted(&mut self) {
+        for ifname in std::mem::take(&mut self.promoted).into_keys() {
+            let path = format!("/proc/sys/net/ipv4/conf/{ifname}/promote_secondaries");
+            if let Err(e) = std::fs::write(&path, "0") {
+                log::warn!("resetting {path} = 0: {e}");
+            }
+        }
+    }
+
     pub(crate) fn drop_vmacs(&mut self, inst: &mut Instance) {
         for av in std::mem::take(&mut inst.addr_vmacs) {
             if av.created {
@@ -271,7 +306,7 @@ impl Kernel {
         {
             s.index = av.index;
         }
-        if with_lease && v.addr.is_ipv4() {
+        if with_lease {
             let lease = inst.lease_secs();
             s = s.lifetimes(lease, lease);
         }
@@ -452,7 +487,8 @@ impl Kernel {
 
     pub(crate) fn add_vips(&mut self, inst: &mut Instance) {
         if !inst.spec.accept {
-            self.firewall.add(inst);
+            let ll = self.link_local_fw(inst);
+            self.firewall.add(inst, &ll);
         }
         let routes = inst.spec.routes.clone();
         self.add_routes(inst, &routes);
@@ -472,7 +508,40 @@ impl Kernel {
         inst.lease_msgs = None;
     }
 
-    /// Renews the lease of instance `i`'s IPv4 VIPs: one prepared `RTM_NEWADDR` replace each,
+    /// The firewall entries of instance `inst`'s link-local IPv6 VIPs (keepalived's
+    /// `nft_update_ipv6_address`).
+    fn link_local_fw(&mut self, inst: &Instance) -> Vec<(IpAddr, FwIf)> {
+        let mut out = Vec::new();
+        for v in inst.all_vips() {
+            let IpAddr::V6(x) = v.addr else { continue };
+            if x.segments()[0] & 0xffc0 != 0xfe80 {
+                continue;
+            }
+            let name = v.dev.clone().unwrap_or_else(|| inst.vip_if.0.clone());
+            let by_name = !self.firewall.ifindex
+                && inst.spec.dont_track_primary
+                && (name == inst.vip_if.0 || v.no_track);
+            if by_name {
+                out.push((v.addr, FwIf::Name(name)));
+                continue;
+            }
+            let index = if name == inst.vip_if.0 {
+                Some(inst.vip_if.1)
+            } else {
+                self.rtnl
+                    .link_by_name(&name)
+                    .ok()
+                    .flatten()
+                    .map(|l| l.index)
+            };
+            if let Some(i) = index {
+                out.push((v.addr, FwIf::Index(i)));
+            }
+        }
+        out
+    }
+
+    /// Renews the lease of instance `i`'s VIPs (IPv4 and IPv6): one prepared `RTM_NEWADDR` replace each,
     /// sent without waiting for the ACK (a renewal is one system call). Errors the kernel
     /// returned for earlier renewals are logged here.
     pub(crate) fn renew_lease(&mut self, inst: &mut Instance) {
@@ -492,7 +561,7 @@ impl Kernel {
             .is_none_or(|m| m.0 != self.lease_epoch)
         {
             let mut msgs = Vec::new();
-            for v in inst.all_vips().iter().filter(|v| v.addr.is_ipv4()) {
+            for v in &inst.all_vips() {
                 let Some(spec) = self.vip_spec(inst, v, true) else {
                     continue;
                 };
@@ -672,326 +741,5 @@ impl Kernel {
                 }
             }
         }
-    }
-}
-
-/// The VIP firewall keepalived builds with nftables when an instance does not accept traffic
-/// to its VIPs (`no_accept`, or `vrrp_strict` without `accept` on v3): while an instance is
-/// master its VIPs are in the set `vips` of `table ip|ip6 NAME`, whose `in`/`out` base chains
-/// drop what is addressed to or sent from them. The table of a family is created (after
-/// deleting a leftover of an earlier run) when the first VIP of that family goes in, stays
-/// (with its set emptied) when instances leave master, and is deleted at stop, as keepalived
-/// 2.2.7 does.
-pub(crate) struct Firewall {
-    nft: Option<netplat::nft::Nft>,
-    table: String,
-    priority: i32,
-    counters: bool,
-    v4: bool,
-    v6: bool,
-    /// How many instances hold each address in the sets.
-    refs: std::collections::HashMap<IpAddr, u32>,
-    warned_ll: bool,
-}
-
-/// `NFT_REG_1`.
-const REG1: u32 = 1;
-
-impl Firewall {
-    pub(crate) fn new(s: &conf_parse::NftablesSettings) -> Firewall {
-        Firewall {
-            nft: None,
-            table: s.table.clone().unwrap_or_else(|| "keepalived".into()),
-            priority: s.priority.unwrap_or(-1),
-            counters: s.counters,
-            v4: false,
-            v6: false,
-            refs: Default::default(),
-            warned_ll: false,
-        }
-    }
-
-    fn nft(&mut self) -> Option<&mut netplat::nft::Nft> {
-        if self.nft.is_none() {
-            match netplat::nft::Nft::new() {
-                Ok(n) => self.nft = Some(n),
-                Err(e) => log::error!("nftables: {e}"),
-            }
-        }
-        self.nft.as_mut()
-    }
-
-    /// `[counter] VERDICT`.
-    fn tail(&self, v: netplat::nft::Verdict) -> Vec<netplat::nft::Expr> {
-        use netplat::nft::Expr;
-        let mut e = Vec::new();
-        if self.counters {
-            e.push(Expr::Counter);
-        }
-        e.push(Expr::Verdict(v));
-        e
-    }
-
-    /// `ip[6] saddr|daddr @vips drop`.
-    fn vips_rule(&self, fam: netplat::nft::NfFamily, saddr: bool) -> Vec<netplat::nft::Expr> {
-        use netplat::nft::{Expr, NfFamily, PayloadBase, Verdict};
-        let (offset, len) = match (fam, saddr) {
-            (NfFamily::Ipv4, true) => (12, 4),
-            (NfFamily::Ipv4, false) => (16, 4),
-            (NfFamily::Ipv6, true) => (8, 16),
-            (NfFamily::Ipv6, false) => (24, 16),
-        };
-        let mut e = vec![
-            Expr::Payload {
-                base: PayloadBase::Network,
-                offset,
-                len,
-                dreg: REG1,
-            },
-            Expr::Lookup {
-                sreg: REG1,
-                set: "vips".into(),
-            },
-        ];
-        e.extend(self.tail(Verdict::Drop));
-        e
-    }
-
-    /// The table of `fam`, its chains, sets and rules (keepalived's order, hence its handles).
-    fn setup(&self, b: &mut netplat::nft::Batch, fam: netplat::nft::NfFamily) {
-        use netplat::nft::{datatype, CmpOp, Expr, Hook, NfFamily, PayloadBase, Verdict};
-        let t = self.table.as_str();
-        b.add_table(fam, t);
-        b.add_chain(fam, t, "out", Some((Hook::Output, self.priority)));
-        b.add_chain(fam, t, "in", Some((Hook::Input, self.priority)));
-        match fam {
-            NfFamily::Ipv4 => {
-                b.add_set(fam, t, "vips", datatype::IPV4_ADDR, 4, 0, 1);
-            }
-            NfFamily::Ipv6 => {
-                b.add_chain(fam, t, "in_link_local", None);
-                b.add_chain(fam, t, "out_link_local", None);
-                b.add_set(fam, t, "vips", datatype::IPV6_ADDR, 16, 0, 1);
-                b.add_set(
-                    fam,
-                    t,
-                    "neighbor-discovery",
-                    datatype::ICMPV6_TYPE,
-                    1,
-                    netplat::nft::SET_CONSTANT,
-                    2,
-                );
-                // nd-neighbor-solicit, nd-neighbor-advert.
-                b.set_elems(fam, t, "neighbor-discovery", true, &[vec![135], vec![136]]);
-                let icmp = |fw: &Firewall| {
-                    let mut e = vec![
-                        Expr::Payload {
-                            base: PayloadBase::Network,
-                            offset: 6,
-                            len: 1,
-                            dreg: REG1,
-                        },
-                        Expr::Cmp {
-                            sreg: REG1,
-                            op: CmpOp::Eq,
-                            data: vec![58],
-                        },
-                        Expr::Payload {
-                            base: PayloadBase::Transport,
-                            offset: 0,
-                            len: 1,
-                            dreg: REG1,
-                        },
-                        Expr::Lookup {
-                            sreg: REG1,
-                            set: "neighbor-discovery".into(),
-                        },
-                    ];
-                    e.extend(fw.tail(Verdict::Accept));
-                    e
-                };
-                // ip6 saddr|daddr fe80::/10 goto (in|out)_link_local.
-                let ll = |fw: &Firewall, saddr: bool| {
-                    let mut mask = vec![0u8; 16];
-                    mask[0] = 0xff;
-                    mask[1] = 0xc0;
-                    let mut net = vec![0u8; 16];
-                    net[0] = 0xfe;
-                    net[1] = 0x80;
-                    let mut e = vec![
-                        Expr::Payload {
-                            base: PayloadBase::Network,
-                            offset: if saddr { 8 } else { 24 },
-                            len: 16,
-                            dreg: REG1,
-                        },
-                        Expr::Bitwise {
-                            sreg: REG1,
-                            dreg: REG1,
-                            mask,
-                            xor: vec![0u8; 16],
-                        },
-                        Expr::Cmp {
-                            sreg: REG1,
-                            op: CmpOp::Eq,
-                            data: net,
-                        },
-                    ];
-                    let chain = if saddr {
-                        "out_link_local"
-                    } else {
-                        "in_link_local"
-                    };
-                    e.extend(fw.tail(Verdict::Goto(chain.into())));
-                    e
-                };
-                b.add_rule(fam, t, "in", &icmp(self));
-                b.add_rule(fam, t, "in", &ll(self, false));
-                b.add_rule(fam, t, "out", &icmp(self));
-                b.add_rule(fam, t, "out", &ll(self, true));
-            }
-        }
-        b.add_rule(fam, t, "in", &self.vips_rule(fam, false));
-        b.add_rule(fam, t, "out", &self.vips_rule(fam, true));
-    }
-
-    fn key(a: &IpAddr) -> Vec<u8> {
-        match a {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => a.octets().to_vec(),
-        }
-    }
-
-    /// Puts instance `inst`'s VIPs in the sets (creating the tables first if needed).
-    pub(crate) fn add(&mut self, inst: &mut Instance) {
-        use netplat::nft::{Batch, NfFamily};
-        let mut want: Vec<IpAddr> = Vec::new();
-        for v in inst.all_vips() {
-            let a = v.addr;
-            if inst.fw_vips.contains(&a) || want.contains(&a) {
-                continue;
-            }
-            if let IpAddr::V6(x) = a {
-                if x.segments()[0] & 0xffc0 == 0xfe80 {
-                    if !std::mem::replace(&mut self.warned_ll, true) {
-                        log::warn!(
-                            "({}) link-local VIP {a}: not blocked by the firewall (not supported yet)",
-                            inst.spec.name
-                        );
-                    }
-                    continue;
-                }
-            }
-            want.push(a);
-        }
-        if want.is_empty() {
-            return;
-        }
-        log::info!("({}) setting firewall drop rule", inst.spec.name);
-        let mut b = Batch::new();
-        for fam in [NfFamily::Ipv4, NfFamily::Ipv6] {
-            let new: Vec<Vec<u8>> = want
-                .iter()
-                .filter(|a| NfFamily::of(a) == fam && !self.refs.contains_key(a))
-                .map(Self::key)
-                .collect();
-            if new.is_empty() {
-                continue;
-            }
-            let done = match fam {
-                NfFamily::Ipv4 => self.v4,
-                NfFamily::Ipv6 => self.v6,
-            };
-            if !done {
-                // A leftover of a run that was killed.
-                let mut del = Batch::new();
-                del.del_table(fam, &self.table);
-                if let Some(nft) = self.nft() {
-                    let _ = nft.commit(&del);
-                }
-                self.setup(&mut b, fam);
-            }
-            b.set_elems(fam, &self.table, "vips", true, &new);
-        }
-        let table = self.table.clone();
-        let Some(nft) = self.nft() else { return };
-        match nft.commit(&b) {
-            Ok(()) => {
-                for a in &want {
-                    match NfFamily::of(a) {
-                        NfFamily::Ipv4 => self.v4 = true,
-                        NfFamily::Ipv6 => self.v6 = true,
-                    }
-                    *self.refs.entry(*a).or_insert(0) += 1;
-                }
-                inst.fw_vips.extend(want);
-            }
-            Err(e) => log::error!(
-                "({}) setting the firewall drop rule (nftables table {table}): {e}",
-                inst.spec.name
-            ),
-        }
-    }
-
-    /// Takes instance `inst`'s VIPs out of the sets.
-    pub(crate) fn remove(&mut self, inst: &mut Instance) {
-        use netplat::nft::{Batch, NfFamily};
-        if inst.fw_vips.is_empty() {
-            return;
-        }
-        log::info!("({}) removing firewall drop rule", inst.spec.name);
-        let gone = std::mem::take(&mut inst.fw_vips);
-        let mut last = Vec::new();
-        for a in &gone {
-            if let Some(n) = self.refs.get_mut(a) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.refs.remove(a);
-                    last.push(*a);
-                }
-            }
-        }
-        let mut b = Batch::new();
-        for fam in [NfFamily::Ipv4, NfFamily::Ipv6] {
-            let keys: Vec<Vec<u8>> = last
-                .iter()
-                .filter(|a| NfFamily::of(a) == fam)
-                .map(Self::key)
-                .collect();
-            b.set_elems(fam, &self.table, "vips", false, &keys);
-        }
-        let table = self.table.clone();
-        if let Some(nft) = self.nft() {
-            if let Err(e) = nft.commit(&b) {
-                log::error!(
-                    "({}) removing the firewall drop rule (nftables table {table}): {e}",
-                    inst.spec.name
-                );
-            }
-        }
-    }
-
-    /// At stop: deletes the tables this run created.
-    pub(crate) fn cleanup(&mut self) {
-        use netplat::nft::{Batch, NfFamily};
-        let mut b = Batch::new();
-        if self.v4 {
-            b.del_table(NfFamily::Ipv4, &self.table);
-        }
-        if self.v6 {
-            b.del_table(NfFamily::Ipv6, &self.table);
-        }
-        if b.is_empty() {
-            return;
-        }
-        let table = self.table.clone();
-        if let Some(nft) = self.nft() {
-            if let Err(e) = nft.commit(&b) {
-                log::error!("deleting nftables table {table}: {e}");
-            }
-        }
-        self.v4 = false;
-        self.v6 = false;
-        self.refs.clear();
     }
 }

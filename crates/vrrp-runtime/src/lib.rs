@@ -42,6 +42,7 @@
 
 mod config;
 mod events;
+mod firewall;
 mod garp;
 mod inbox;
 mod instance;

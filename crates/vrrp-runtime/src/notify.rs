@@ -67,10 +67,13 @@ impl Fifos {
     }
 }
 
+/// The `notify_master_rx_lower_pri` event (keepalived's `VRRP_EVENT_MASTER_RX_LOWER_PRI`).
+pub(crate) const MASTER_RX_LOWER_PRI: &str = "MASTER_RX_LOWER_PRI";
+
 /// One notification.
 #[derive(Debug, Clone)]
 pub(crate) struct Job {
-    /// `MASTER`, `BACKUP`, `FAULT`, `STOP`.
+    /// `MASTER`, `BACKUP`, `FAULT`, `STOP`, or the event [`MASTER_RX_LOWER_PRI`].
     pub state: &'static str,
     pub priority: u8,
 }
@@ -155,6 +158,8 @@ pub(crate) fn spawn_queue_of(
                 "BACKUP" => scripts.backup.as_ref(),
                 "FAULT" => scripts.fault.as_ref(),
                 "STOP" => scripts.stop.as_ref(),
+                MASTER_RX_LOWER_PRI => scripts.master_rx_lower_pri.as_ref(),
+                "DELETED" => scripts.deleted.as_ref(),
                 _ => None,
             };
             let what = match kind {
@@ -164,7 +169,12 @@ pub(crate) fn spawn_queue_of(
             if let Some(s) = specific {
                 run_script(s, &[], &what, &scripts.policy).await;
             }
-            if let Some(s) = &scripts.generic {
+            // keepalived send_event_notify: the event's own script and the FIFO line only.
+            if let Some(s) = scripts
+                .generic
+                .as_ref()
+                .filter(|_| job.state != MASTER_RX_LOWER_PRI)
+            {
                 let args = match kind {
                     Kind::Instance => vec![
                         "INSTANCE".to_string(),

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use conf_parse::Config;
 use tokio::sync::mpsc;
-use vrrp_proto::{Input, State};
+use vrrp_proto::State;
 
 use crate::instance::InstId;
 use crate::notify::{self, Job};
@@ -181,8 +181,11 @@ impl Rt {
             if let Err(e) = env.spawn_readers(&self.io.socks) {
                 log::error!("VRRP_Instance({name}): {e}");
             }
+            if self.sync.has_member_named(&name) {
+                self.sync.refresh(&mut self.insts);
+            }
             self.recompute_tracking(i, now, true);
-            self.feed(i, now, Input::Startup);
+            self.start(i, now);
         }
     }
 
@@ -198,12 +201,9 @@ impl Rt {
     }
 
     /// Instance `i`'s interface is gone (it is in FAULT already) or lost its address; it waits for the interface
-    /// to be created again (a new interface index: new sockets). Sync group members stay
-    /// (in FAULT) as they are.
+    /// to be created again (a new interface index: new sockets). The other members of its sync
+    /// group wait in FAULT with it.
     pub(crate) fn demote(&mut self, i: InstId, env: &mut Env) {
-        if self.sync.contains(i) {
-            return;
-        }
         let config = Arc::clone(&self.config);
         let name = self.insts[i].spec.name.clone();
         let Some(ci) = config.vrrp_instances.iter().find(|c| c.name == name) else {
@@ -220,10 +220,23 @@ impl Rt {
         let notify = self.insts[i].notify.take();
         self.pacers.forget(&name);
         self.kernel.drop_vmacs(&mut self.insts[i]);
+        let group = self.sync.members_of(i);
         self.insts.remove(i);
         let why = self
             .waits(&config, ci)
             .unwrap_or_else(|| Wait::NoInterface(ci.interface.clone().unwrap_or_default()));
         self.park(&config, ci, &why, env, notify);
+        if let Some(group) = group {
+            self.sync.refresh(&mut self.insts);
+            let now = Instant::now();
+            for k in group.into_iter().filter(|&k| k != i) {
+                if self.insts.get(k).is_some() {
+                    let a = self.insts[k].vr.force_fault();
+                    self.apply(k, now, a);
+                }
+            }
+            self.sync
+                .notify_changes(&self.insts, |n| self.pending.contains_key(n));
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use conf_parse::{Config, IpAddress};
-use vrrp_proto::Input;
+use vrrp_proto::{Input, State};
 
 use crate::config::{self, InstanceSpec};
 use crate::instance::InstId;
@@ -142,7 +142,20 @@ impl Rt {
                 "VRRP_Instance({}) removed by reload",
                 self.insts[i].spec.name
             );
+            // keepalived clear_diff_vrrp: a removed instance notifies DELETED with
+            // `notify_deleted`, else FAULT (its old way), and nothing if it was in FAULT
+            // without it; not STOP.
+            let notify = self.insts[i].notify.take();
+            let was_fault = self.insts[i].vr.state() == State::Fault;
+            let prio = self.insts[i].vr.priority().get();
             self.retire(i, now);
+            let deleted = self.insts[i].spec.notify.notify_deleted;
+            if let Some(n) = notify.filter(|_| deleted || !was_fault) {
+                let _ = n.send(crate::notify::Job {
+                    state: if deleted { "DELETED" } else { "FAULT" },
+                    priority: prio,
+                });
+            }
             if let Some(gone) = self.insts.remove(i) {
                 report.removed.push(gone.spec.name);
             }
@@ -222,8 +235,13 @@ impl Rt {
             }
         }
         self.sync_scripts(new, env);
-        self.sync
-            .setup(&mut self.insts, new, &env.fifos, &mut env.notify_handles);
+        self.sync.setup(
+            &mut self.insts,
+            new,
+            &env.fifos,
+            &mut env.notify_handles,
+            |n| self.pending.contains_key(n),
+        );
 
         // Updated instances: new settings into the state machine, VIPs adjusted if held.
         for (i, old_vips, old_routes, old_rules) in updated {
@@ -278,7 +296,7 @@ impl Rt {
         self.publish_held();
         for i in fresh {
             self.recompute_tracking(i, now, true);
-            self.feed(i, now, Input::Startup);
+            self.start(i, now);
         }
         log::info!(
             "Reload applied: kept {:?}, updated {:?}, restarted {:?}, added {:?}, removed {:?}, waiting for their interface {:?}",

@@ -47,6 +47,9 @@ pub(crate) struct Rt {
     pub(crate) pending: BTreeMap<String, crate::pending::Pending>,
     /// Instances whose interface disappeared at the last link poll.
     pub(crate) gone: Vec<InstId>,
+    /// `vrrp_startup_delay`: until then adverts are discarded unread and the instances'
+    /// start timers count from it (keepalived's `vrrp_delayed_start_time`).
+    pub(crate) start_delay: Option<Instant>,
 }
 
 /// A running `vrrp_script`'s definition and user (a change restarts it).
@@ -69,6 +72,26 @@ pub(crate) struct Env {
 }
 
 impl Rt {
+    /// Starts instance `i` (its Startup event), its timers counted from the end of
+    /// `vrrp_startup_delay` while that runs.
+    pub(crate) fn start(&mut self, i: InstId, now: Instant) {
+        if let Some(until) = self.start_delay.filter(|t| *t > now) {
+            self.insts[i].vr.delay_start(until);
+        }
+        if self.sync.waits(i, |n| self.pending.contains_key(n)) {
+            // A sync-group member waits for its interface: the group is in FAULT.
+            let a = self.insts[i].vr.start_in_fault();
+            self.apply(i, now, a);
+            return;
+        }
+        self.feed(i, now, Input::Startup);
+    }
+
+    /// Whether adverts are still discarded by `vrrp_startup_delay`.
+    pub(crate) fn start_delayed(&self, at: Instant) -> bool {
+        self.start_delay.is_some_and(|t| at < t)
+    }
+
     /// Puts instance `i`'s VIPs, routes and rules in place, and publishes the held VIPs.
     pub(crate) fn add_vips(&mut self, i: InstId) {
         self.kernel.add_vips(&mut self.insts[i]);

@@ -3,6 +3,11 @@
 //! together) and the group's own notifications. [`SyncGroups`] owns all of it; the runtime only
 //! asks it, after an instance's input, what to force on the members ([`Reconcile`]) and tells it
 //! when a state changed ([`SyncGroups::notify_changes`]).
+//!
+//! A member waiting for its interface (`dynamic_interfaces`, not running) still belongs to its
+//! group: the group and its running members wait in FAULT until it runs again (keepalived). The
+//! runtime tells which names wait (`waiting`); [`SyncGroups::refresh`] re-reads which members run
+//! after one was parked or started.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -18,7 +23,10 @@ use crate::state_name;
 
 /// A running vrrp_sync_group: its members and the group state last notified.
 struct Group {
+    /// The running members.
     members: Vec<InstId>,
+    /// Every member (running or waiting for its interface in FAULT), by name.
+    names: Vec<String>,
     state: Option<State>,
     notify: Option<mpsc::UnboundedSender<Job>>,
 }
@@ -31,27 +39,31 @@ pub(crate) struct SyncGroups {
 }
 
 impl SyncGroups {
-    /// (Re)builds the groups of `config` over the running instances (at start and after each
-    /// reload): two or more running members move together; a group keeps the state it last
-    /// notified across reloads.
+    /// (Re)builds the groups of `config` over the running instances and those `waiting` for
+    /// their interface (at start and after each reload): two or more such members move
+    /// together; a group keeps the state it last notified across reloads.
     pub(crate) fn setup(
         &mut self,
         insts: &mut Insts,
         config: &Config,
         fifos: &Fifos,
         notify_handles: &mut Vec<tokio::task::JoinHandle<()>>,
+        waiting: impl Fn(&str) -> bool,
     ) {
-        for inst in insts.iter_mut() {
-            inst.vr.set_in_sync_group(false);
-        }
-        self.of.clear();
         let old: BTreeMap<String, Option<State>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(|(name, g)| (name, g.state))
             .collect();
         for sg in &config.sync_groups {
-            let members: Vec<InstId> = sg.group.iter().filter_map(|n| insts.by_name(n)).collect();
-            if members.len() < 2 {
+            // Members waiting for their interface (dynamic_interfaces) count: the group waits
+            // in FAULT with them (keepalived).
+            let names: Vec<String> = sg
+                .group
+                .iter()
+                .filter(|n| insts.by_name(n).is_some() || waiting(n))
+                .cloned()
+                .collect();
+            if names.len() < 2 {
                 log::warn!(
                     "{}:{}: vrrp_sync_group {} has fewer than two running instances; ignored",
                     sg.loc.0.file,
@@ -59,10 +71,6 @@ impl SyncGroups {
                     sg.name
                 );
                 continue;
-            }
-            for &k in &members {
-                insts[k].vr.set_in_sync_group(true);
-                self.of.insert(k, sg.name.clone());
             }
             let (tx, h) = notify::spawn_queue_of(
                 notify::Kind::Group,
@@ -74,12 +82,46 @@ impl SyncGroups {
             self.groups.insert(
                 sg.name.clone(),
                 Group {
-                    members,
+                    members: Vec::new(),
+                    names,
                     state: old.get(&sg.name).copied().flatten(),
                     notify: Some(tx),
                 },
             );
         }
+        self.refresh(insts);
+    }
+
+    /// Re-reads which members of each group are running (after one was parked waiting for its
+    /// interface, or started once it was there).
+    pub(crate) fn refresh(&mut self, insts: &mut Insts) {
+        for inst in insts.iter_mut() {
+            inst.vr.set_in_sync_group(false);
+        }
+        self.of.clear();
+        for (name, g) in &mut self.groups {
+            let members: Vec<InstId> = g.names.iter().filter_map(|n| insts.by_name(n)).collect();
+            for &k in &members {
+                insts[k].vr.set_in_sync_group(true);
+                self.of.insert(k, name.clone());
+            }
+            g.members = members;
+        }
+    }
+
+    /// Is the instance named `name` a member of a group (running or waiting)?
+    pub(crate) fn has_member_named(&self, name: &str) -> bool {
+        self.groups
+            .values()
+            .any(|g| g.names.iter().any(|n| n == name))
+    }
+
+    /// Whether instance `i`'s group has a member `waiting` for its interface.
+    pub(crate) fn waits(&self, i: InstId, waiting: impl Fn(&str) -> bool) -> bool {
+        self.of
+            .get(&i)
+            .and_then(|name| self.groups.get(name))
+            .is_some_and(|g| g.names.iter().any(|n| waiting(n)))
     }
 
     /// Is instance `i` in a running sync group?
@@ -93,9 +135,10 @@ impl SyncGroups {
         self.groups.get(name).map(|g| g.members.clone())
     }
 
-    /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT, MASTER /
-    /// BACKUP / STOP once every member is (keepalived's group notifications).
-    pub(crate) fn notify_changes(&mut self, insts: &Insts) {
+    /// Notifies each sync group whose state changed: FAULT as soon as a member is FAULT or one
+    /// is `waiting` for its interface, MASTER / BACKUP / STOP once every member is (keepalived's
+    /// group notifications).
+    pub(crate) fn notify_changes(&mut self, insts: &Insts, waiting: impl Fn(&str) -> bool) {
         for (name, grp) in &mut self.groups {
             let states: Vec<State> = grp
                 .members
@@ -103,7 +146,7 @@ impl SyncGroups {
                 .filter_map(|&k| insts.get(k).map(|i| i.vr.state()))
                 .collect();
             let all = |s: State| !states.is_empty() && states.iter().all(|x| *x == s);
-            let now = if states.contains(&State::Fault) {
+            let now = if states.contains(&State::Fault) || grp.names.iter().any(|n| waiting(n)) {
                 Some(State::Fault)
             } else if all(State::Master) {
                 Some(State::Master)
@@ -173,19 +216,23 @@ enum Stage {
 /// the answer on every member, in order, before asking again.
 pub(crate) struct Reconcile {
     members: Vec<InstId>,
+    /// A member waits for its interface: the group stays in FAULT.
+    waits: bool,
     before: Vec<(InstId, State)>,
     stage: Stage,
 }
 
 impl Reconcile {
-    /// Before feeding an input to a member of `members`: their states now.
-    pub(crate) fn before(members: Vec<InstId>, insts: &Insts) -> Reconcile {
+    /// Before feeding an input to a member of `members`: their states now; `waits`: a member of
+    /// the group waits for its interface ([`SyncGroups::waits`]).
+    pub(crate) fn before(members: Vec<InstId>, insts: &Insts, waits: bool) -> Reconcile {
         let before = members
             .iter()
             .filter_map(|&k| insts.get(k).map(|i| (k, i.vr.state())))
             .collect();
         Reconcile {
             members,
+            waits,
             before,
             stage: Stage::Start,
         }
@@ -204,7 +251,7 @@ impl Reconcile {
             .filter_map(|&k| insts.get(k).map(|i| &i.vr))
             .collect();
         if self.stage == Stage::Start {
-            if vrs.iter().any(|vr| vr.is_fault()) {
+            if self.waits || vrs.iter().any(|vr| vr.is_fault()) {
                 self.stage = Stage::Done;
                 return Some(Force::Fault);
             }

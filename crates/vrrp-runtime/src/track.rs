@@ -182,3 +182,39 @@ pub(crate) fn spawn_file_watch(
         })?;
     Ok((paths_tx, h))
 }
+
+/// `track_file ... init_file [VALUE] [overwrite]` at start (not at reload): the file is written
+/// with VALUE (default 0) and a newline when it does not exist, or with `overwrite` when it is
+/// a regular file (keepalived's `track_file_end_handler`).
+pub(crate) fn init_track_files(config: &conf_parse::Config) {
+    for tf in &config.track_files {
+        let Some(words) = &tf.init_file else { continue };
+        let mut value: i64 = 0;
+        let mut overwrite = false;
+        for w in words {
+            if w.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                value = w.parse().unwrap_or(0);
+            } else if w == "overwrite" {
+                overwrite = true;
+            }
+        }
+        let path = std::path::Path::new(&tf.file);
+        let write = match std::fs::metadata(path) {
+            Err(_) => true,
+            Ok(m) if overwrite && m.is_file() => true,
+            Ok(_) if overwrite => {
+                log::error!(
+                    "Cannot initialise track file {} - it is not a regular file",
+                    tf.name
+                );
+                false
+            }
+            Ok(_) => false,
+        };
+        if write {
+            if let Err(e) = std::fs::write(path, format!("{value}\n")) {
+                log::error!("Unable to initialise track file {}: {e}", tf.name);
+            }
+        }
+    }
+}

@@ -513,7 +513,8 @@ fn lab_interop_garp_group_pacing_same_as_reference() {
 /// Runs `conf` under ours, then under the reference, each a lone master in a fresh lab (`setup`
 /// prepares host "a" after its eth0 got 10.0.0.1/24 and fd00::1/64), waits until every string
 /// of `placed` shows in the output of the shell `script`, records that output (eth0's
-/// link-local written as ETH0-LL; lifetimes left out: our VIP lease differs by design), stops
+/// link-local written as ETH0-LL; lifetimes and the expiry of an IPv6 VIP's prefix route left
+/// out: our VIP lease differs by design), stops
 /// the daemon and waits until no VMAC is left. Returns [ours, reference].
 fn vmac_state_ours_and_reference(
     tags: [&str; 2],
@@ -529,7 +530,22 @@ fn vmac_state_ours_and_reference(
             .unwrap_or_else(|| "none".into());
         out.lines()
             .filter(|l| !l.contains("valid_lft"))
-            .map(|l| l.replace(" dynamic", "").replace(&ll, "ETH0-LL"))
+            .map(|l| {
+                // The IPv6 VIP's prefix route expires with the VIP's lease ("expires 4sec").
+                let l = match l.find(" expires ") {
+                    Some(i) => {
+                        let rest = &l[i + " expires ".len()..];
+                        match rest.find("sec") {
+                            Some(j) if rest[..j].bytes().all(|b| b.is_ascii_digit()) => {
+                                format!("{}{}", &l[..i], &rest[j + "sec".len()..])
+                            }
+                            _ => l.to_string(),
+                        }
+                    }
+                    None => l.to_string(),
+                };
+                l.replace(" dynamic", "").replace(&ll, "ETH0-LL")
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -590,7 +606,8 @@ fn vmac_state_ours_and_reference(
 // MACs 00:00:5e:00:01:43 / 00:00:5e:00:02:44, addrgenmode none), the same addresses on them
 // (the IPv6 VMAC carries eth0's link-local, nodad, deprecated; the IPv6 VIP nodad), the same
 // routes and the same IPv4/IPv6 sysctls on the VMACs and eth0. Only our VIP lease differs
-// (IPv4 `valid_lft`, by design), so lifetimes are left out of the comparison. At stop both
+// (`valid_lft`, and the expiry of the IPv6 VIP's prefix route, by design), so lifetimes are
+// left out of the comparison. At stop both
 // delete the VMACs.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
@@ -816,11 +833,36 @@ struct FwRun {
     backup: String,
     stopped: String,
     client_reaches_vip: bool,
+    /// Whether a client's ping reached the first IPv6 VIP when it is link-local (`None`
+    /// otherwise).
+    client_reaches_ll: Option<bool>,
 }
 
 const FW_VIP6: &str = "fd00::10";
 
 fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str) -> FwRun {
+    // Strict mode wants a link-local first IPv6 VIP (a configuration error otherwise): VI_6 is
+    // not strict here, `extra6` says whether it accepts.
+    let extra6 = format!("  version 3\n  strict_mode false\n{extra6}");
+    firewall_run_v6(
+        tag,
+        ours,
+        global,
+        extra4,
+        &extra6,
+        &format!("    {FW_VIP6}/64"),
+    )
+}
+
+/// [`firewall_run`] with VI_6's extra lines and VIPs as given (`vips6` lists `FW_VIP6`).
+fn firewall_run_v6(
+    tag: &str,
+    ours: bool,
+    global: &str,
+    extra4: &str,
+    extra6: &str,
+    vips6: &str,
+) -> FwRun {
     let lab = Lab::new(tag).expect("lab");
     let conf = format!(
         "global_defs {{\n{global}\n}}\n{}{}",
@@ -831,16 +873,7 @@ fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str)
             extra4,
             &format!("    {VIP}/24\n    10.0.0.11/24")
         ),
-        instance(
-            "VI_6",
-            52,
-            150,
-            // Strict mode wants a link-local first IPv6 VIP (a configuration error otherwise),
-            // whose firewall set is not there yet: VI_6 is not strict, `extra6` says whether it
-            // accepts.
-            &format!("  version 3\n  strict_mode false\n{extra6}"),
-            &format!("    {FW_VIP6}/64")
-        ),
+        instance("VI_6", 52, 150, extra6, vips6),
     );
     let mut a = director(&lab, "a", "10.0.0.1", &conf);
     a.host.add_addr("fd00::1/64").expect("a6");
@@ -886,6 +919,16 @@ fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str)
         .run(&["curl", "-s", "-m", "2", &url])
         .map(|o| matches!(o.status.code(), Some(0 | 7)))
         .unwrap_or(false);
+    let ll = vips6
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.split('/').next())
+        .filter(|v| v.starts_with("fe80:"));
+    let client_reaches_ll = ll.map(|v| {
+        c.run(&["ping", "-6", "-c", "1", "-W", "1", &format!("{v}%eth0")])
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
     // A higher-priority peer (the reference, in both runs) takes VI_1 over.
     let kb = start_reference(&lab, &b);
     let ds = [&a, &b];
@@ -901,12 +944,17 @@ fn firewall_run(tag: &str, ours: bool, global: &str, extra4: &str, extra6: &str)
         backup,
         stopped,
         client_reaches_vip,
+        client_reaches_ll,
     }
 }
 
 fn firewall_same_as_reference(tag: &str, global: &str, extra4: &str, extra6: &str) -> FwRun {
     let reference = firewall_run(&format!("{tag}r"), false, global, extra4, extra6);
     let ours = firewall_run(&format!("{tag}o"), true, global, extra4, extra6);
+    same_firewall(ours, reference)
+}
+
+fn same_firewall(ours: FwRun, reference: FwRun) -> FwRun {
     assert_eq!(
         ours, reference,
         "ours (left) and the reference (right) differ"
@@ -996,4 +1044,75 @@ fn lab_strict_nftables_leftover_of_killed_run_cleaned() {
         .stop(Duration::from_secs(10))
         .ok();
     assert_eq!(nft_ruleset(&a.host), "");
+}
+
+// Proves the link-local IPv6 VIP firewall of `vrrp_strict` and `nftables_ifindex`, as the
+// reference 2.2.7: a strict v3 instance whose first VIP is fe80::10 gets the set
+// `vips_link_local` (`type ipv6_addr . iface_index`, element `fe80::10 . "eth0"`) and the
+// rules `ip6 daddr . iif @vips_link_local drop` / `ip6 saddr . oif ...` in in_link_local and
+// out_link_local; with `dont_track_primary` the set is `vips_link_local_name` (`ipv6_addr .
+// ifname`, matched on iifname/oifname), unless `nftables_ifindex` keeps the index set. Same
+// `nft list ruleset` as the reference as master, backup and after stop; a client's ping to
+// fe80::10 gets no answer under either.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_strict_link_local_vips_same_as_reference() {
+    let vips6 = format!("    fe80::10/64\n    {FW_VIP6}/64");
+    let cases = [
+        (
+            "",
+            "",
+            "vips_link_local {",
+            "ip6 daddr . iif @vips_link_local drop",
+        ),
+        (
+            "",
+            "  dont_track_primary\n",
+            "vips_link_local_name {",
+            "ip6 daddr . iifname @vips_link_local_name drop",
+        ),
+        (
+            "  nftables_ifindex\n",
+            "  dont_track_primary\n",
+            "vips_link_local {",
+            "ip6 saddr . oif @vips_link_local drop",
+        ),
+    ];
+    for (n, (g, extra, set, rule)) in cases.into_iter().enumerate() {
+        let global = format!("  vrrp_strict\n{g}");
+        let extra6 = format!("  version 3\n{extra}");
+        let run =
+            |tag: String, ours: bool| firewall_run_v6(&tag, ours, &global, "", &extra6, &vips6);
+        let reference = run(format!("fwll{n}r"), false);
+        let ours = run(format!("fwll{n}o"), true);
+        let r = same_firewall(ours, reference);
+        assert!(r.master.contains(set), "case {n}: {}", r.master);
+        assert!(r.master.contains(rule), "case {n}: {}", r.master);
+        assert!(
+            r.master.contains("fe80::10 . \"eth0\""),
+            "case {n}: {}",
+            r.master
+        );
+        assert!(
+            r.master.contains("elements = { fd00::10 }"),
+            "case {n}: {}",
+            r.master
+        );
+        assert_eq!(r.client_reaches_ll, Some(false), "case {n}");
+    }
+}
+
+// Proves `vrrp_iptables` as the reference 2.2.7 (Debian build: NFTABLES, no IPTABLES): it
+// reports "iptables not supported, using nftables instead" and selects the nftables table
+// `keepalived` at the default priority, overriding an earlier `nftables kad` and
+// `nftables_priority -5`; same rulesets as the reference, and the client reaches nothing.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_vrrp_iptables_is_nftables_same_as_reference() {
+    let g = "  vrrp_strict\n  nftables kad\n  nftables_priority -5\n  vrrp_iptables";
+    let r = firewall_same_as_reference("fwip", g, "", "  no_accept");
+    assert!(r.master.contains("table ip keepalived"), "{}", r.master);
+    assert!(r.master.contains("priority filter - 1;"), "{}", r.master);
+    assert!(!r.master.contains("kad"), "{}", r.master);
+    assert!(!r.client_reaches_vip);
 }

@@ -1667,3 +1667,76 @@ fn lab_sync_group_notify() {
         ]
     );
 }
+
+/// `valid_lft` (seconds) of `vip` on `d`'s eth0 (`None`: absent or `forever`).
+fn valid_lft6(d: &Director, vip: &str) -> Option<u32> {
+    let out = d
+        .host
+        .ip(&["-6", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap_or_default();
+    let line = out.lines().find(|l| l.contains(&format!(" {vip}/")))?;
+    line.split("valid_lft ")
+        .nth(1)?
+        .split("sec")
+        .next()?
+        .parse()
+        .ok()
+}
+
+// Proves the VIP lease on IPv6 VIPs: a v3 IPv6 master's VIP fd00::10 has a finite lifetime
+// (valid_lft at most Master_Down_Interval rounded up + 2 s = 6 s), renewed while master (over
+// 10 s, longer than the lease, it never drops below 2 s); once the master is SIGKILLed the
+// backup takes over and the dead master's VIP expires from its kernel by itself.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_lease_ipv6_vip() {
+    let lab = Lab::new("vrl6").expect("lab");
+    let vip6 = "fd00::10";
+    let vips = format!("    {vip6}/64");
+    let mut a = director(
+        &lab,
+        "a",
+        "10.0.0.1",
+        &instance("VI_6", 57, 150, "  version 3", &vips),
+    );
+    let mut b = director(
+        &lab,
+        "b",
+        "10.0.0.2",
+        &instance("VI_6", 57, 100, "  version 3", &vips),
+    );
+    a.host.add_addr("fd00::1/64").expect("a6");
+    b.host.add_addr("fd00::2/64").expect("b6");
+    a.start(&lab, &[]);
+    b.start(&lab, &[]);
+    wait_holder(&[&a, &b], 0, vip6, Duration::from_secs(10));
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let (mut lowest, mut highest) = (u32::MAX, 0);
+    while std::time::Instant::now() < until {
+        let left = valid_lft6(&a, vip6).unwrap_or_else(|| {
+            panic!(
+                "IPv6 VIP with a lease on a's eth0: {:?}\n{}",
+                a.host.ip(&["-6", "-o", "addr", "show", "dev", "eth0"]),
+                a.log()
+            )
+        });
+        lowest = lowest.min(left);
+        highest = highest.max(left);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        highest <= 6,
+        "lease of at most 6 s: highest valid_lft {highest}"
+    );
+    assert!(
+        lowest >= 2,
+        "renewed at half its lease: lowest valid_lft {lowest}"
+    );
+    assert_eq!(a.state("VI_6"), "MASTER");
+    a.proc.as_ref().expect("proc").kill();
+    let t0 = std::time::Instant::now();
+    wait_until(Duration::from_secs(6), || b.has_vip(vip6)).expect("b takes over");
+    wait_until(Duration::from_secs(9), || !a.has_vip(vip6)).expect("dead master's VIP expired");
+    eprintln!("dead master's IPv6 VIP gone after {:?}", t0.elapsed());
+    assert!(b.has_vip(vip6));
+}

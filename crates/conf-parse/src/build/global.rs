@@ -957,11 +957,11 @@ impl Builder {
                 }
             }
             "vrrp_iptables" => {
-                // keepalived 2.2.7 (Debian build: nftables, no iptables)
-                self.invalid(
+                // keepalived 2.2.7 (Debian build: nftables, no iptables) reports it and runs
+                // with the nftables table `keepalived` at the default priority.
+                self.fixup(
                     st,
                     "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option".into(),
-                    Some("use `nftables [TABLE]`"),
                 );
                 g.nftables.table = Some("keepalived".into());
                 g.nftables.priority = None;

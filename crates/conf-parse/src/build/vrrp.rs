@@ -787,7 +787,24 @@ impl Builder {
                 "notify_backup" => v.notify_backup = self.script(b),
                 "notify_fault" => v.notify_fault = self.script(b),
                 "notify_stop" => v.notify_stop = self.script(b),
-                "notify_deleted" => v.notify_deleted = self.script(b),
+                "notify_deleted" => {
+                    // keepalived: bare or with a script; a second one is ignored.
+                    if v.notify_deleted_set {
+                        self.fixup(
+                            b,
+                            format!(
+                                "({}) notify_deleted already specified - ignoring {}",
+                                v.name,
+                                b.args.first().map(String::as_str).unwrap_or("")
+                            ),
+                        );
+                    } else {
+                        v.notify_deleted_set = true;
+                        if !b.args.is_empty() {
+                            v.notify_deleted = self.script(b);
+                        }
+                    }
+                }
                 "notify" => v.notify = self.script(b),
                 "notify_master_rx_lower_pri" => v.notify_master_rx_lower_pri = self.script(b),
                 "smtp_alert" => v.smtp_alert = self.boolean(b),

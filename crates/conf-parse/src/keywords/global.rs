@@ -8,8 +8,7 @@ const UNTESTED: &str = "read at run time, but no test shows its effect on a real
 const NO_KEEPALIVED_MIB: &str =
     "KEEPALIVED-MIB (1.3.6.1.4.1.9586.100.5) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787, with enable_snmp_rfcv2)";
 const NO_BFD: &str = "no BFD subsystem yet";
-const NO_FIREWALL: &str =
-    "no iptables/ipsets backend yet (the VIP firewall is nftables, as in the Debian reference)";
+const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
     "process scheduling (nice, realtime priority, CPU affinity, RLIMIT_RTTIME, mlockall) is not set yet";
@@ -24,7 +23,7 @@ const NO_RELOAD_OPT: &str =
 /// Keywords inside `global_defs`.
 pub static GLOBAL_DEFS: &[Kw] = &[
     // keepalived-rs's own keywords (not in keepalived): the VRRP VIP lease and the metrics endpoint.
-    s("krs_vip_lease").imp(&["lab_lease_off_by_config"]),
+    s("krs_vip_lease").imp(&["lab_lease_off_by_config", "lab_lease_ipv6_vip"]),
     s("metrics_listen").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("metrics_allow").imp(&["lab_metrics_allow"]),
     s("process_names").todo(NO_PROC_NAME),
@@ -55,6 +54,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("dynamic_interfaces").imp(&[
         "lab_dynamic_interfaces_fault_and_recovery_as_reference",
         "lab_missing_interface_without_dynamic_interfaces_refuses_start",
+        "lab_sync_group_member_interface_recreated_as_reference",
     ]),
     s("no_email_faults").todo(UNTESTED),
     s("default_interface").todo(
@@ -96,13 +96,14 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .imp(&["lab_owner_ignore_adverts_like_reference"])
         .since(Release(2, 4, 0)),
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
-    s("vrrp_iptables").todo(NO_FIREWALL),
-    s("vrrp_ipsets").todo(NO_FIREWALL),
+    s("vrrp_iptables").imp(&["lab_interop_vrrp_iptables_is_nftables_same_as_reference"]),
+    s("vrrp_ipsets").todo(NO_IPSETS),
     s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
-    s("nftables_ifindex").todo(
-        "only changes the link-local VIP sets, and link-local VIPs are not in the firewall yet",
-    ),
+    s("nftables_ifindex").imp(&[
+        "lab_interop_strict_link_local_vips_same_as_reference",
+        "lab_interop_nftables_settings_same_as_reference",
+    ]),
     s("nftables_ipvs").todo(NO_NFT_IPVS),
     s("nftables_ipvs_priority").todo(NO_NFT_IPVS),
     s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
@@ -113,6 +114,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_interop_strict_nftables_same_as_reference",
         "lab_strict_mode_config_test_verdicts_same_as_reference",
         "lab_strict_nftables_leftover_of_killed_run_cleaned",
+        "lab_strict_mode_received_adverts_same_as_reference",
+        "lab_interop_strict_link_local_vips_same_as_reference",
     ]),
     s("vrrp_priority").todo(NO_SCHED),
     s("vrrp_no_swap").todo(NO_SCHED),
@@ -187,10 +190,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("lvs_netlink_monitor_rcv_bufs_force").todo(NO_NL_BUFS),
     s("rs_init_notifies").imp(&[VM_NOTIFY, "vm_notify_fifo_at_reload_same_as_reference"]),
     s("no_checker_emails").imp(&["lab_no_checker_emails"]),
-    s("vrrp_rx_bufs_policy").todo("the VRRP socket receive buffer size is not set yet"),
-    s("vrrp_rx_bufs_multiplier").todo("the VRRP socket receive buffer size is not set yet"),
-    s("vrrp_startup_delay").todo("parsed but not read at run time: VRRP starts at once"),
-    s("log_unknown_vrids").todo("adverts for unknown VRIDs are counted, not logged yet"),
+    s("vrrp_rx_bufs_policy").imp(&["lab_rx_bufs_same_as_reference"]),
+    s("vrrp_rx_bufs_multiplier").imp(&["lab_rx_bufs_same_as_reference"]),
+    s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
+    s("log_unknown_vrids").imp(&["lab_log_unknown_vrids_same_as_reference"]),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("umask").imp(&["lab_umask_file_modes_as_reference"]),

@@ -98,8 +98,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("vmac_xmit_base").imp(&["lab_vmac_xmit_base_same_as_reference"]),
     s("use_ipvlan").todo("ipvlan interfaces are not created; use_vmac (macvlan) is"),
     v("unicast_peer").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
-    s("unicast_fault_no_peer")
-        .todo("typed but not read at run time: no FAULT without unicast peers"),
+    s("unicast_fault_no_peer").imp(&["lab_unicast_fault_no_peer_same_as_reference"]),
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
     s("old_unicast_checksum").todo("the pre-2.0 unicast checksum variant is not implemented"),
     s("native_ipv6")
@@ -137,9 +136,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     ]),
     v("virtual_ipaddress").imp(&["lab_v2_election_and_link_down_failover"]),
     v("virtual_ipaddress_excluded").imp(&["lab_interop_use_vmac_addr_same_as_reference"]),
-    s("promote_secondaries").todo(
-        "typed but not read at run time: the interface's promote_secondaries sysctl is not set",
-    ),
+    s("promote_secondaries").imp(&["lab_promote_secondaries_same_as_reference"]),
     dep("linkbeat_use_polling", "a linkbeat_interfaces block")
         .todo("link state comes from netlink events only; polling is not implemented"),
     v("virtual_routes").imp(&[
@@ -164,7 +161,10 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("v3_checksum_as_v2")
         .imp(&["lab_v3_checksum_as_v2_like_reference"])
         .since(Release(2, 2, 8)),
-    s("strict_mode").imp(&["lab_interop_strict_nftables_same_as_reference"]),
+    s("strict_mode").imp(&[
+        "lab_interop_strict_nftables_same_as_reference",
+        "lab_interop_strict_link_local_vips_same_as_reference",
+    ]),
     s("preempt").imp(&["lab_v2_sigstop_failover_and_lease_expiry"]),
     s("nopreempt").imp(&["lab_nopreempt"]),
     s("preempt_delay").imp(&["lab_preempt_delay_same_as_reference"]),
@@ -173,9 +173,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("notify_master").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_fault").imp(&["lab_track_file_fault"]),
     s("notify_stop").imp(&["lab_notify_scripts_and_fifo"]),
-    s("notify_deleted").todo("typed but not read at run time: the script is never run"),
+    s("notify_deleted").imp(&["lab_notify_deleted_same_as_reference"]),
     s("notify").imp(&["lab_notify_scripts_and_fifo"]),
-    s("notify_master_rx_lower_pri").todo("typed but not read at run time: the script is never run"),
+    s("notify_master_rx_lower_pri").imp(&["lab_notify_master_rx_lower_pri_same_as_reference"]),
     s("smtp_alert").imp(&["lab_smtp_alert_mail"]),
     s("notify_priority_changes").todo("priority-change notifications are not sent"),
     dep(
@@ -200,7 +200,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
             "lab_compat_levels_match_reference_verdicts",
         ])
         .since(Release(2, 4, 0)),
-    s("kernel_rx_buf_size").todo("the receive socket's buffer size is not set from it"),
+    s("kernel_rx_buf_size").imp(&["lab_rx_bufs_same_as_reference"]),
     b("authentication", AUTHENTICATION).imp(&[
         "lab_interop_v2_pass_ours_master",
         "lab_interop_v2_ah_both_roles",
@@ -240,6 +240,5 @@ pub(super) static TRACK_PROCESS: &[Kw] = &[
 pub(super) static TRACK_FILE: &[Kw] = &[
     s("file").imp(&["lab_track_file_fault"]),
     s("weight").imp(&["lab_track_file_fault"]),
-    s("init_file")
-        .todo("typed but not read at run time: the file is neither created nor initialised"),
+    s("init_file").imp(&["lab_track_file_init_file_same_as_reference"]),
 ];
