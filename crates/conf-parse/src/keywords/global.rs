@@ -7,7 +7,7 @@ use super::{alias, b, dep, s, v, Kw, Release};
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
 const NO_KEEPALIVED_MIB: &str =
     "KEEPALIVED-MIB (1.3.6.1.4.1.9586.100.5) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787, with enable_snmp_rfcv2)";
-const NO_BFD: &str = "no BFD subsystem yet";
+const NO_BFD: &str = "the BFD process's name and scheduling are not set from it yet (the BFD worker runs with the daemon's defaults)";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
