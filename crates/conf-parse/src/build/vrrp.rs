@@ -1,6 +1,7 @@
 //! VRRP blocks: `vrrp_instance`, `vrrp_sync_group`, `vrrp_script`, `track_file`,
 //! `vrrp_track_process`, `garp_group`, addresses, tracking references, and the end-of-parse
-//! VRRP fix-ups and cross checks.
+//! VRRP fix-ups and cross checks (the scripts, tracking and addresses are in `vrrp_track.rs`, the
+//! cross checks in `vrrp_checks.rs`).
 
 use std::time::Duration;
 
