@@ -4,7 +4,7 @@
 #   ./scripts/demo.sh            # live display when stdout is a terminal
 #   ./scripts/demo.sh --check    # plain output + "RESULT ..." lines; exit 1 if a check fails
 #
-# Builds keepalived, lvs-realserver and the demo driver (crates/testlab/src/bin/krs-demo.rs), then
+# Builds keepalived, lvs-realserver and the demo driver (crates/testlab/src/bin/krs-demo/main.rs), then
 # runs the lab: two directors running our keepalived with examples/demo/director-{a,b}.conf, two
 # real servers prepared by lvs-realserver, a client; failover, failback, a real server removed by
 # its health check, a summary table, teardown (also on Ctrl-C).

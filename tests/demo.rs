@@ -2,7 +2,7 @@
 //!
 //! These tests run on the host and boot the IPVS VM themselves (`vmhost_*`): the script builds
 //! the binaries, notices that the kernel has no IPVS (or is forced to the VM with
-//! `KRS_DEMO_FORCE_VM=1`) and runs the demo driver (`crates/testlab/src/bin/krs-demo.rs`) inside
+//! `KRS_DEMO_FORCE_VM=1`) and runs the demo driver (`crates/testlab/src/bin/krs-demo/main.rs`) inside
 //! the VM. Run them with
 //! `cargo test -p system-tests --test demo -- --include-ignored --test-threads 1`.
 //! `KRS_DEMO_KEEPALIVED=/usr/sbin/keepalived` runs the directors with the reference keepalived

@@ -8,11 +8,14 @@ mod bfd;
 mod check;
 mod global;
 mod global_checks;
+mod global_typed;
 mod lvs;
 mod routes;
 pub(crate) use routes::strtoul_all;
 mod values;
 mod vrrp;
+mod vrrp_checks;
+mod vrrp_track;
 
 pub(crate) struct Builder {
     pub diags: Vec<Diagnostic>,
