@@ -6,10 +6,11 @@
 //! 1 s into the probe; the largest gap between replies and the lost probes are printed.
 //!
 //! Run as root: `cargo run -p vrrp-runtime --example outage_bench [-- ROUNDS [FILTER]]`
-//! (FILTER: e.g. "v3/100ms SIGTERM" runs that row only)
+//! (FILTER: e.g. "v3/100ms SIGTERM" runs that row only; the rounds of each row are interleaved
+//! across the columns, and with more than one round the median gap is printed too)
 //! (build krs-vrrpd first: `cargo build -p vrrp-runtime --bin krs-vrrpd`).
 //! With `OLD_KRS_VRRPD=PATH` a third column runs that krs-vrrpd (e.g. an earlier commit's build
-//! with the same profile) in the same run.
+//! with the same profile) in the same run; `NO_REFERENCE=1` leaves the reference's column out.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -164,11 +165,15 @@ fn main() {
         (Failure::Stop, "SIGSTOP"),
         (Failure::Term, "SIGTERM"),
     ];
-    let mut impls = vec![Impl::Ours, Impl::Reference];
+    let mut impls = vec![Impl::Ours];
     let mut head = format!(
-        "{:<10} {:<10} {:>22} {:>22}",
-        "timing", "failure", "ours gap ms (lost)", "keepalived gap ms (lost)"
+        "{:<10} {:<10} {:>22}",
+        "timing", "failure", "ours gap ms (lost)"
     );
+    if std::env::var_os("NO_REFERENCE").is_none() {
+        impls.push(Impl::Reference);
+        head.push_str(&format!(" {:>22}", "keepalived gap ms (lost)"));
+    }
     if std::env::var_os("OLD_KRS_VRRPD").is_some() {
         impls.push(Impl::Old);
         head.push_str(&format!(" {:>22}", "old gap ms (lost)"));
@@ -179,17 +184,33 @@ fn main() {
             if !format!("{tname} {fname}").contains(&only) {
                 continue;
             }
-            let mut cells = Vec::new();
-            for &imp in &impls {
-                let mut parts = Vec::new();
-                for _ in 0..rounds {
+            // Rounds interleaved across the columns: a change of the machine's load during the
+            // run hits every column alike.
+            let mut parts: Vec<Vec<String>> = vec![Vec::new(); impls.len()];
+            let mut gaps: Vec<Vec<f64>> = vec![Vec::new(); impls.len()];
+            for _ in 0..rounds {
+                for (k, &imp) in impls.iter().enumerate() {
                     match measure(imp, f, ver, adv) {
-                        Ok((g, l)) => parts.push(format!("{g:.0} ({l})")),
-                        Err(e) => parts.push(format!("err: {e}")),
+                        Ok((g, l)) => {
+                            parts[k].push(format!("{g:.0} ({l})"));
+                            gaps[k].push(g);
+                        }
+                        Err(e) => parts[k].push(format!("err: {e}")),
                     }
                 }
-                cells.push(parts.join(", "));
             }
+            let cells: Vec<String> = parts
+                .iter()
+                .zip(&mut gaps)
+                .map(|(p, g)| {
+                    let mut c = p.join(", ");
+                    if g.len() > 1 {
+                        g.sort_by(f64::total_cmp);
+                        c.push_str(&format!(" [median {:.0}]", g[g.len() / 2]));
+                    }
+                    c
+                })
+                .collect();
             let row: String = cells.iter().map(|c| format!(" {c:>22}")).collect();
             println!("{tname:<10} {fname:<10}{row}");
         }
