@@ -530,6 +530,30 @@ fn vip_options() {
     assert!(a[0].no_track);
     assert_eq!(a[1].prefix_len, 32);
     assert!(a[1].peer.is_some());
+    assert_eq!(a[0].preferred_lft, Some(0));
+}
+
+/// The address flag words and preferred_lft are typed as keepalived reads them
+/// (vrrp_ipaddress.c parse_ipaddress): `forever` is INFINITY_LIFE_TIME, a bad value is a
+/// general error and ignored, `nodad` (without the dash) is not a word keepalived knows.
+#[test]
+fn vip_flag_words_typed() {
+    let p = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  fd00::1/64 home -nodad mngtmpaddr noprefixroute autojoin preferred_lft forever use_vmac\n  fd00::2/64 preferred_lft 30\n }\n}\n");
+    assert!(problems(&p).is_empty(), "{:?}", problems(&p));
+    let a = &p.config.vrrp_instances[0].virtual_ipaddress;
+    let f = a[0].flags;
+    assert!(f.home && f.dad && f.mngtmpaddr && f.noprefixroute && f.autojoin);
+    assert!(a[0].use_vmac && !a[1].use_vmac);
+    assert_eq!(a[0].preferred_lft, Some(u32::MAX));
+    assert_eq!(a[1].preferred_lft, Some(30));
+    assert_eq!(a[1].flags, Default::default());
+    let bad = parse("vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  fd00::1/64 preferred_lft soon\n  fd00::2/64 nodad\n }\n}\n");
+    let msgs = problems(&bad).join("\n");
+    assert!(msgs.contains("preferred_lft soon is invalid"), "{msgs}");
+    assert!(msgs.contains("'nodad'"), "{msgs}");
+    let a = &bad.config.vrrp_instances[0].virtual_ipaddress;
+    assert_eq!(a[0].preferred_lft, None);
+    assert!(!a[1].flags.dad);
 }
 
 /// Unicast peers with min/max ttl, track_* weights.

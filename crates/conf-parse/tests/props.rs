@@ -95,7 +95,9 @@ fn vip() -> impl Strategy<Value = IpAddress> {
                 peer: None,
                 no_track,
                 preferred_lft: None,
-                other: Vec::new(),
+                flags: Default::default(),
+                use_vmac: false,
+                track_group: None,
                 loc: Loc::default(),
             }
         })

@@ -330,7 +330,7 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
             .iter()
             .chain(&v.virtual_ipaddress_excluded)
         {
-            let per_vip = a.other.iter().any(|o| o == "use_vmac");
+            let per_vip = a.use_vmac;
             let on_own = a.dev.is_none() || a.dev.as_deref() == own_if;
             let same_family = a.addr.is_ipv6() == v6;
             let wants = if on_own {
@@ -469,7 +469,7 @@ pub(crate) fn instance_spec(
             .virtual_ipaddress
             .iter()
             .chain(&inst.virtual_ipaddress_excluded)
-            .any(|a| a.other.iter().any(|o| o == "use_vmac"));
+            .any(|a| a.use_vmac);
     let mut plan = if uses_vmac {
         vmac_plan(cfg)
     } else {

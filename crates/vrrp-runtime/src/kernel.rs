@@ -366,26 +366,20 @@ impl Kernel {
         // As keepalived's netlink_ipaddress: IPv6 addresses without DAD unless `-nodad` (VRRP
         // is the duplicate detection; a VIP must not end up "dadfailed" after a split brain),
         // `preferred_lft` for IPv6 only, and the flag words.
-        let has = |w: &str| v.other.iter().any(|o| o == w);
-        if v.addr.is_ipv6() && !has("-nodad") {
+        if v.addr.is_ipv6() && !v.flags.dad {
             s = s.flags(netplat::AddrFlags::NODAD);
         }
-        for (w, f) in [
-            ("home", netplat::AddrFlags(0x10)),
-            ("mngtmpaddr", netplat::AddrFlags(0x100)),
-            ("noprefixroute", netplat::AddrFlags::NOPREFIXROUTE),
-            ("autojoin", netplat::AddrFlags::MCAUTOJOIN),
+        for (on, f) in [
+            (v.flags.home, netplat::AddrFlags(0x10)),
+            (v.flags.mngtmpaddr, netplat::AddrFlags(0x100)),
+            (v.flags.noprefixroute, netplat::AddrFlags::NOPREFIXROUTE),
+            (v.flags.autojoin, netplat::AddrFlags::MCAUTOJOIN),
         ] {
-            if has(w) {
+            if on {
                 s = s.flags(f);
             }
         }
-        if let (true, Some(p)) = (v.addr.is_ipv6(), &v.preferred_lft) {
-            let p = if p == "forever" {
-                u32::MAX
-            } else {
-                p.parse().unwrap_or(u32::MAX)
-            };
+        if let (true, Some(p)) = (v.addr.is_ipv6(), v.preferred_lft) {
             s = s.lifetimes(u32::MAX, p);
         }
         Some(s)

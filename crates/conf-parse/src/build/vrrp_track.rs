@@ -259,7 +259,9 @@ impl Builder {
             peer: None,
             no_track: false,
             preferred_lft: None,
-            other: Vec::new(),
+            flags: Default::default(),
+            use_vmac: false,
+            track_group: None,
             loc: vl.loc.clone(),
         };
         let w = &vl.words;
@@ -304,7 +306,20 @@ impl Builder {
                                 )
                             }
                         },
-                        "preferred_lft" => ip.preferred_lft = Some(v),
+                        "preferred_lft" => {
+                            if v == "forever" {
+                                ip.preferred_lft = Some(u32::MAX);
+                            } else {
+                                match v.parse::<u32>() {
+                                    Ok(n) => ip.preferred_lft = Some(n),
+                                    Err(_) => self.invalid(
+                                        &tmp,
+                                        format!("preferred_lft {v} is invalid"),
+                                        Some("a number of seconds (0 to 4294967295) or forever"),
+                                    ),
+                                }
+                            }
+                        }
                         "brd" | "broadcast" => match v.parse::<Ipv4Addr>() {
                             Ok(b) => ip.brd = Some(b),
                             Err(_) => {
@@ -327,16 +342,19 @@ impl Builder {
                     ip.no_track = true;
                     i += 1;
                 }
-                "home" | "-nodad" | "nodad" | "noprefixroute" | "autojoin" | "mngtmpaddr"
-                | "use_vmac" => {
-                    ip.other.push(key.to_string());
+                "home" | "-nodad" | "noprefixroute" | "autojoin" | "mngtmpaddr" | "use_vmac" => {
+                    match key {
+                        "home" => ip.flags.home = true,
+                        "-nodad" => ip.flags.dad = true,
+                        "noprefixroute" => ip.flags.noprefixroute = true,
+                        "autojoin" => ip.flags.autojoin = true,
+                        "mngtmpaddr" => ip.flags.mngtmpaddr = true,
+                        _ => ip.use_vmac = true,
+                    }
                     i += 1;
                 }
                 "track_group" => {
-                    ip.other.push(key.to_string());
-                    if let Some(v) = val {
-                        ip.other.push(v);
-                    }
+                    ip.track_group = val;
                     i += 2;
                 }
                 _ => {

@@ -222,12 +222,32 @@ pub struct IpAddress {
     pub peer: Option<(IpAddr, Option<u8>)>,
     /// `no_track`.
     pub no_track: bool,
-    /// `preferred_lft`.
-    pub preferred_lft: Option<String>,
-    /// Other flags given (home, -nodad, noprefixroute, autojoin, track_group ...): words.
-    pub other: Vec<String>,
+    /// `preferred_lft SECONDS|forever` (`forever`: `u32::MAX`, keepalived's INFINITY_LIFE_TIME).
+    pub preferred_lft: Option<u32>,
+    /// The address flag words given.
+    pub flags: AddrFlagWords,
+    /// `use_vmac` (a virtual address on the instance's VMAC).
+    pub use_vmac: bool,
+    /// `track_group NAME` (a static address).
+    pub track_group: Option<String>,
     /// Where.
     pub loc: Loc,
+}
+
+/// The flag words of an address line (keepalived's IFA_F_* words).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddrFlagWords {
+    /// `home` (IFA_F_HOMEADDRESS).
+    pub home: bool,
+    /// `-nodad`: duplicate address detection stays on (keepalived sets IFA_F_NODAD on IPv6
+    /// addresses otherwise).
+    pub dad: bool,
+    /// `mngtmpaddr` (IFA_F_MANAGETEMPADDR).
+    pub mngtmpaddr: bool,
+    /// `noprefixroute` (IFA_F_NOPREFIXROUTE).
+    pub noprefixroute: bool,
+    /// `autojoin` (IFA_F_MCAUTOJOIN).
+    pub autojoin: bool,
 }
 
 /// `unicast_peer` entry.

@@ -347,11 +347,30 @@ fn ip_words(a: &IpAddress) -> Vec<String> {
     if a.no_track {
         w.push("no_track".into());
     }
-    if let Some(p) = &a.preferred_lft {
+    if let Some(p) = a.preferred_lft {
         w.push("preferred_lft".into());
-        w.push(p.clone());
+        w.push(if p == u32::MAX {
+            "forever".into()
+        } else {
+            p.to_string()
+        });
     }
-    w.extend(a.other.iter().cloned());
+    for (on, word) in [
+        (a.flags.home, "home"),
+        (a.flags.dad, "-nodad"),
+        (a.flags.mngtmpaddr, "mngtmpaddr"),
+        (a.flags.noprefixroute, "noprefixroute"),
+        (a.flags.autojoin, "autojoin"),
+        (a.use_vmac, "use_vmac"),
+    ] {
+        if on {
+            w.push(word.into());
+        }
+    }
+    if let Some(g) = &a.track_group {
+        w.push("track_group".into());
+        w.push(g.clone());
+    }
     w
 }
 
