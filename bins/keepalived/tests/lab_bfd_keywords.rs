@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::Signal;
-use testlab::frr::{start_bfdd_peers, BFDD};
+use testlab::frr::{start_bfdd_conf, start_bfdd_peers, BFDD};
 use testlab::netns::{read_pcap, wait_until, Host, Lab, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
@@ -1260,4 +1260,174 @@ fn lab_bfd_hostile_packets_counted_no_state_change() {
     );
     stop(&o);
     stop(&r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// track_bfd in a vrrp_sync_group
+
+/// Lines written to the FIFO `path` (created here), read by a thread that holds it open
+/// read-write (so the open never blocks and the daemon's restarts do not end it).
+fn fifo_lines(path: &Path) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::BufRead;
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(f).lines() {
+            let Ok(line) = line else { break };
+            l.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+/// The FIFO lines about `name` ("INSTANCE \"VI_1\" MASTER 100", "GROUP \"G\" FAULT 0").
+fn fifo_of(lines: &[String], name: &str) -> Vec<String> {
+    let key = format!("\"{name}\"");
+    lines
+        .iter()
+        .filter(|l| l.split_whitespace().nth(1) == Some(key.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// `track_bfd` in a `vrrp_sync_group` of two instances (neither tracks the session itself),
+/// for ours and the reference in turn: once both are MASTER, (1) FRR's bfdd killed: the session
+/// goes Down, both members go FAULT and the group notifies FAULT; bfdd started again: Up, both
+/// MASTER, the group MASTER; (2) the peer's link down: FAULT again, link up: MASTER again. The
+/// `vrrp_notify_fifo` lines from the steady state on, per instance and for the group, and the
+/// logged VRRP state sequences are the reference's: in particular no member leaves FAULT on
+/// its own while the other still waits for the session (no FAULT -> BACKUP -> FAULT flap), and
+/// the group's lines carry priority 0 (`GROUP "G" FAULT 0`).
+#[test]
+#[ignore = "lab: needs root, network namespaces, FRR and the reference keepalived"]
+fn lab_bfd_track_bfd_in_sync_group_like_reference() {
+    need(true);
+    let mut runs = Vec::new();
+    for (tag, prog) in [("ours", BIN), ("reference", REFERENCE)] {
+        let lab = Lab::new("bfdg").unwrap();
+        let frr = lab.host("frr").unwrap();
+        let us = lab.host("us").unwrap();
+        frr.add_addr("10.0.0.1/24").unwrap();
+        us.add_addr("10.0.0.2/24").unwrap();
+        let bfdd_conf = "bfd\n peer 10.0.0.2 local-address 10.0.0.1\n  receive-interval 100\n  \
+                         transmit-interval 100\n  detect-multiplier 3\n !\n!\n";
+        let (bfdd, _) = start_bfdd_conf(&lab, &frr, "frr", bfdd_conf).unwrap();
+        let fifo = lab.dir().join(format!("{tag}.fifo"));
+        let lines = fifo_lines(&fifo);
+        let mut conf = format!(
+            "global_defs {{\n  router_id bfdg\n  vrrp_notify_fifo {}\n}}\n{}\
+             vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  \
+             track_bfd {{\n    nh\n  }}\n}}\n",
+            fifo.display(),
+            bfd_block(
+                "nh",
+                &format!("  neighbor_ip 10.0.0.1\n  source_ip 10.0.0.2\n{FAST}")
+            )
+        );
+        for i in 1..=2 {
+            conf.push_str(&format!(
+                "vrrp_instance VI_{i} {{\n  state BACKUP\n  interface eth0\n  \
+                 virtual_router_id {}\n  priority 100\n  advert_int 1\n  \
+                 virtual_ipaddress {{\n    10.0.0.{}/24\n  }}\n}}\n",
+                70 + i,
+                110 + i
+            ));
+        }
+        let d = start(&us, lab.dir(), tag, prog, &conf);
+        let up = "(nh) Entering Up state";
+        let down = "(nh) Entering Down state";
+        let both = |state: &str| {
+            for i in ["VI_1", "VI_2"] {
+                vrrp_in(&d.proc, i, state, Duration::from_secs(20));
+            }
+        };
+        let group_is = |state: &str| {
+            let want = format!("GROUP \"G\" {state} 0");
+            wait_until(Duration::from_secs(10), || {
+                fifo_of(&lines.lock().unwrap(), "G").last() == Some(&want)
+            })
+            .unwrap_or_else(|_| panic!("{tag}: no {want:?}: {:?}", lines.lock().unwrap()));
+        };
+        seen_n(&d.proc, up, 1, Duration::from_secs(20));
+        both("MASTER");
+        group_is("MASTER");
+        std::thread::sleep(Duration::from_secs(1));
+        let steady = lines.lock().unwrap().len();
+
+        // 1. bfdd killed, then started again.
+        bfdd.kill();
+        seen_n(&d.proc, down, 1, Duration::from_secs(5));
+        both("FAULT");
+        group_is("FAULT");
+        std::thread::sleep(Duration::from_secs(1));
+        let (bfdd2, _) = start_bfdd_conf(&lab, &frr, "frr2", bfdd_conf).unwrap();
+        seen_n(&d.proc, up, 2, Duration::from_secs(20));
+        both("MASTER");
+        group_is("MASTER");
+        std::thread::sleep(Duration::from_secs(1));
+
+        // 2. The peer's link down, then up.
+        frr.link_down("eth0").unwrap();
+        seen_n(&d.proc, down, 2, Duration::from_secs(5));
+        both("FAULT");
+        group_is("FAULT");
+        std::thread::sleep(Duration::from_secs(1));
+        frr.link_up("eth0").unwrap();
+        seen_n(&d.proc, up, 3, Duration::from_secs(20));
+        both("MASTER");
+        group_is("MASTER");
+        std::thread::sleep(Duration::from_secs(1));
+        let log = stop(&d);
+        bfdd2.kill();
+        let all = lines.lock().unwrap().clone();
+        let tail = all[steady..].to_vec();
+        eprintln!("{tag}: FIFO lines:\n{}", all.join("\n"));
+        runs.push((
+            tag,
+            fifo_of(&tail, "VI_1"),
+            fifo_of(&tail, "VI_2"),
+            fifo_of(&tail, "G"),
+            vrrp_states(&log, "VI_1"),
+            vrrp_states(&log, "VI_2"),
+            bfd_transitions(&log, "nh"),
+        ));
+    }
+    eprintln!("{runs:#?}");
+    let (o, r) = (&runs[0], &runs[1]);
+    // Both members FAULT and back, twice, and the group with them.
+    for (i, seq) in [("VI_1", &o.1), ("VI_2", &o.2)] {
+        let states: Vec<&str> = seq
+            .iter()
+            .filter_map(|l| l.split_whitespace().nth(2))
+            .filter(|s| *s != "BACKUP")
+            .collect();
+        assert_eq!(
+            states,
+            ["FAULT", "MASTER", "FAULT", "MASTER", "STOP"],
+            "{i}: {seq:?}"
+        );
+    }
+    let g: Vec<&str> =
+        o.3.iter()
+            .filter_map(|l| l.split_whitespace().nth(2))
+            .filter(|s| *s != "BACKUP")
+            .collect();
+    assert_eq!(
+        g,
+        ["FAULT", "MASTER", "FAULT", "MASTER", "STOP"],
+        "group: {:?}",
+        o.3
+    );
+    assert_eq!(o.1, r.1, "VI_1 notify lines differ: {runs:?}");
+    assert_eq!(o.2, r.2, "VI_2 notify lines differ: {runs:?}");
+    assert_eq!(o.3, r.3, "group notify lines differ: {runs:?}");
+    assert_eq!(o.4, r.4, "VI_1 states differ: {runs:?}");
+    assert_eq!(o.5, r.5, "VI_2 states differ: {runs:?}");
+    assert_eq!(o.6, r.6, "BFD transitions differ: {runs:?}");
 }

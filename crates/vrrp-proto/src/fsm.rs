@@ -848,6 +848,14 @@ impl VirtualRouter {
         self.finish(out)
     }
 
+    /// Sync group: this member's own fault cleared while another member is still in fault:
+    /// the flag is cleared but the member stays in the group-imposed Fault (no transition,
+    /// no notification) until [`Self::release_fault`], as keepalived's `try_up_instance`
+    /// keeps a member down while its group's `num_member_fault` is not 0.
+    pub fn clear_fault_held(&mut self) {
+        self.fault = false;
+    }
+
     /// Sync group: leave a group-imposed Fault (no own fault) into Backup.
     pub fn release_fault(&mut self, now: Instant) -> Actions {
         let mut out = Vec::new();

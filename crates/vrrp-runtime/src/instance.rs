@@ -646,6 +646,21 @@ impl Rt {
             .sync
             .members_of(i)
             .map(|m| Reconcile::before(m, &self.insts, waits));
+        // A member's own fault clearing while the group stays in fault (another member still
+        // in fault or waiting for its interface) does not take it out of FAULT, to be forced
+        // back at once: it waits for the group's release (keepalived's num_member_fault).
+        let held = matches!(input, Input::Fault(false))
+            && self.insts[i].vr.state() == State::Fault
+            && group.as_ref().is_some_and(|g| {
+                waits
+                    || g.members()
+                        .iter()
+                        .any(|&k| k != i && self.insts.get(k).is_some_and(|o| o.vr.is_fault()))
+            });
+        if held {
+            self.insts[i].vr.clear_fault_held();
+            return;
+        }
         let a = self.insts[i].vr.handle(now, input);
         self.apply(i, now, a);
         let Some(group) = group.as_mut() else {

@@ -151,7 +151,8 @@ pub(crate) fn spawn_queue_of(
                 Kind::Instance => {
                     format!("INSTANCE \"{}\" {} {}", instance, job.state, job.priority)
                 }
-                Kind::Group => format!("GROUP \"{}\" {}", instance, job.state),
+                // vrrp_notify.c notify_fifo: a group's priority is written as 0.
+                Kind::Group => format!("GROUP \"{}\" {} 0", instance, job.state),
             });
             let specific = match job.state {
                 "MASTER" => scripts.master.as_ref(),
@@ -182,9 +183,13 @@ pub(crate) fn spawn_queue_of(
                         job.state.to_string(),
                         job.priority.to_string(),
                     ],
-                    Kind::Group => {
-                        vec!["GROUP".to_string(), instance.clone(), job.state.to_string()]
-                    }
+                    // notify_script_exec: "the prio will be indicated as zero for a group".
+                    Kind::Group => vec![
+                        "GROUP".to_string(),
+                        instance.clone(),
+                        job.state.to_string(),
+                        "0".to_string(),
+                    ],
                 };
                 run_script(s, &args, &what, &scripts.policy).await;
             }

@@ -1561,9 +1561,9 @@ fn lab_sync_group_level_tracking() {
 }
 
 // Proves vrrp_sync_group notifications: a lone director with a group of two instances runs the
-// group's notify_master and its generic notify with keepalived's arguments (`GROUP name STATE`)
+// group's notify_master and its generic notify with keepalived's arguments (`GROUP name STATE 0`: a group's priority is 0)
 // once all members are BACKUP, then MASTER, and STOP at shutdown, and writes
-// `GROUP "G" STATE` lines to the notify FIFO next to the instances' lines.
+// `GROUP "G" STATE 0` lines to the notify FIFO next to the instances' lines.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_sync_group_notify() {
@@ -1626,10 +1626,10 @@ fn lab_sync_group_notify() {
     assert_eq!(
         got.lines().collect::<Vec<_>>(),
         vec![
-            "GROUP G BACKUP",
+            "GROUP G BACKUP 0",
             "group-master",
-            "GROUP G MASTER",
-            "GROUP G STOP"
+            "GROUP G MASTER 0",
+            "GROUP G STOP 0"
         ]
     );
     wait_until(Duration::from_secs(3), || {
@@ -1661,9 +1661,9 @@ fn lab_sync_group_notify() {
     assert_eq!(
         groups,
         vec![
-            "GROUP \"G\" BACKUP",
-            "GROUP \"G\" MASTER",
-            "GROUP \"G\" STOP"
+            "GROUP \"G\" BACKUP 0",
+            "GROUP \"G\" MASTER 0",
+            "GROUP \"G\" STOP 0"
         ]
     );
 }

@@ -18,7 +18,10 @@ pub(super) static SYNC_GROUP: &[Kw] = &[
     v("track_script").imp(&["lab_sync_group_level_tracking"]),
     v("track_file").imp(&["lab_sync_group_tracking_and_notify_fault"]),
     v("track_process").imp(&["lab_sync_group_tracking_and_notify_fault"]),
-    v("track_bfd").imp(&["lab_bfd_worker_with_frr_and_track_bfd_like_reference"]),
+    v("track_bfd").imp(&[
+        "lab_bfd_worker_with_frr_and_track_bfd_like_reference",
+        "lab_bfd_track_bfd_in_sync_group_like_reference",
+    ]),
     s("notify_backup").imp(&["lab_sync_group_notify"]),
     s("notify_master").imp(&["lab_sync_group_notify"]),
     s("notify_fault").imp(&["lab_sync_group_tracking_and_notify_fault"]),
