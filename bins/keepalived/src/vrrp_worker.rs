@@ -480,9 +480,16 @@ fn recording(
     seen: Arc<Mutex<Seen>>,
     inner: vrrp_runtime::TransitionCallback,
 ) -> vrrp_runtime::TransitionCallback {
+    // A transition runs one-shot code (addresses, GARP bursts, notify scripts): drop its
+    // pages again once it is over, 6 s later (past the default garp_master_delay of 5 s and
+    // its second burst; `netplat::mem`).
+    let rt = tokio::runtime::Handle::try_current().ok();
     Arc::new(move |name: &str, state: vrrp_runtime::State| {
         lock_seen(&seen).transition(name, vrrp_runtime::state_name(state));
         inner(name, state);
+        if let Some(rt) = &rt {
+            crate::release_startup_memory_after(rt, std::time::Duration::from_secs(6));
+        }
     })
 }
 
