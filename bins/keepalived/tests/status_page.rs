@@ -24,6 +24,9 @@ use testlab::cdp::Browser;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+/// keepalived with test fakes (tests/support/keepalived_fakes.rs): its checker keeps the IPVS
+/// table in memory (this kernel has no IPVS; the VM test runs the real binary on real IPVS).
+const FAKES: &str = env!("CARGO_BIN_EXE_keepalived-fakes");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const LISTEN: &str = "127.0.0.1:9660";
 
@@ -234,9 +237,9 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
     .unwrap_or_else(|_| panic!("peer did not become master: {}", peer.output_so_far()));
     let conf = dir.join("d.conf");
     std::fs::write(&conf, ours_conf(vs)).unwrap();
-    let mut cmd = d
+    let cmd = d
         .command(&[
-            BIN,
+            if real_ipvs { BIN } else { FAKES },
             "-n",
             "-l",
             "-G",
@@ -251,10 +254,6 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
             &path("d.check.pid"),
         ])
         .unwrap();
-    if !real_ipvs {
-        // This kernel has no IPVS: the checker keeps its table in memory (real IPVS: the VM test).
-        cmd.env("KEEPALIVED_RS_TEST_IPVS", "memory");
-    }
     let ours = d.spawn_command(cmd, "keepalived").expect("our keepalived");
     let ready = wait_until(Duration::from_secs(30), || {
         let st = status(&d);
