@@ -531,6 +531,8 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                     state,
                     priority: v.priority,
                     effective_priority: eff,
+                    garp_delay_seconds: vrrp_runtime::garp_master_delay(&cfg.config().global, v)
+                        .as_secs_f64(),
                     ..Default::default()
                 };
                 if let Some(s) = status {
@@ -576,6 +578,11 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
             .collect(),
         vrrp_counters: Some(Box::new(VrrpWorkerCounters {
             scripts: m.script_results(),
+            script_states: m
+                .script_states()
+                .into_iter()
+                .map(|(k, st)| (k, st.code()))
+                .collect(),
             garps_sent: l(&m.garps_sent),
             adverts_rejected: l(&m.adverts_rejected),
             unknown_vrid: l(&m.unknown_vrid),

@@ -24,10 +24,35 @@ use testlab::cdp::Browser;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+/// The daemon with an in-memory IPVS table (tests/support/keepalived_fakes.rs).
+const FAKES: &str = env!("CARGO_BIN_EXE_keepalived-fakes");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const LISTEN: &str = "127.0.0.1:9660";
 
-fn ours_conf(vs: bool) -> String {
+/// Our configuration: two instances (VI_2 tracks `chk_ok`), with `vs` a virtual server of two
+/// real servers; with `run_states` VI_2 also tracks `chk_slow` (sleeps 3 s each run: running
+/// most of the time) and `chk_stuck` (outlives its 1 s timeout, ignoring SIGTERM: 2 s of
+/// requested termination each run; its `fall` keeps it up for the test).
+fn ours_conf(vs: bool, run_states: bool) -> String {
+    let (scripts, tracked) = if run_states {
+        (
+            "vrrp_script chk_slow {
+    script \"/bin/sleep 3\"
+    interval 1
+    timeout 10
+}
+vrrp_script chk_stuck {
+    script \"/bin/sh -c 'trap true TERM; while :; do sleep 1; done'\"
+    interval 1
+    timeout 1
+    fall 1000
+}
+",
+            "        chk_slow\n        chk_stuck\n",
+        )
+    } else {
+        ("", "")
+    };
     let mut c = format!(
         "global_defs {{
     router_id d
@@ -62,9 +87,9 @@ vrrp_instance VI_2 {{
     }}
     track_script {{
         chk_ok
-    }}
+{tracked}    }}
 }}
-"
+{scripts}"
     );
     if vs {
         c.push_str(
@@ -178,7 +203,7 @@ fn real_server<'a>(st: &'a Value, rs: &str) -> Option<&'a Value> {
 
 /// The lab: the peer (reference 2.2.7) master of VI_1, ours master of VI_2 and backup of VI_1;
 /// with `vs`, both real servers up. `real_ipvs`: the checker programs the kernel's IPVS (VM).
-fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
+fn setup(tag: &str, vs: bool, real_ipvs: bool, run_states: bool) -> Setup {
     let lab = Lab::new(tag).expect("lab");
     let d = lab.host("d").expect("d");
     d.add_addr("10.0.0.1/24").unwrap();
@@ -233,10 +258,13 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
     })
     .unwrap_or_else(|_| panic!("peer did not become master: {}", peer.output_so_far()));
     let conf = dir.join("d.conf");
-    std::fs::write(&conf, ours_conf(vs)).unwrap();
-    let mut cmd = d
+    std::fs::write(&conf, ours_conf(vs, run_states)).unwrap();
+    // This kernel has no IPVS: the lab runs keepalived-fakes, whose checker keeps its table in
+    // memory (real IPVS: the VM test, the real binary).
+    let program = if real_ipvs { BIN } else { FAKES };
+    let cmd = d
         .command(&[
-            BIN,
+            program,
             "-n",
             "-l",
             "-G",
@@ -251,10 +279,6 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
             &path("d.check.pid"),
         ])
         .unwrap();
-    if !real_ipvs {
-        // This kernel has no IPVS: the checker keeps its table in memory (real IPVS: the VM test).
-        cmd.env("KEEPALIVED_RS_TEST_IPVS", "memory");
-    }
     let ours = d.spawn_command(cmd, "keepalived").expect("our keepalived");
     let ready = wait_until(Duration::from_secs(30), || {
         let st = status(&d);
@@ -612,7 +636,7 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
 #[test]
 #[ignore = "lab: needs root, network namespaces, chromium and the reference keepalived"]
 fn lab_status_page_in_chromium() {
-    let s = setup("spg", true, false);
+    let s = setup("spg", true, false, false);
     page_test(&s, "lab.png", false);
     drop(s.ours);
 }
@@ -626,7 +650,7 @@ fn lab_status_page_in_chromium() {
 #[test]
 #[ignore = "lab: needs root, network namespaces and the reference keepalived"]
 fn lab_status_command_shows_live_state() {
-    let s = setup("sst", true, false);
+    let s = setup("sst", true, false, true);
     let d = &s.d;
     let conf = s.conf.to_str().unwrap();
     let by_addr = d.run_ok(&[BIN, &format!("--status={LISTEN}")]).unwrap();
@@ -656,7 +680,12 @@ fn lab_status_command_shows_live_state() {
         );
         assert!(v2[8].parse::<u64>().unwrap() > 0, "adverts sent: {out}");
         assert!(out.contains("  -> 10.0.0.100/24\n") && out.contains("  -> 10.0.0.200/24\n"));
-        assert!(out.contains("  tracking script chk_ok (ok)\n"), "{out}");
+        assert!(
+            out.contains(
+                "  tracking script chk_ok (ok), script chk_slow (ok), script chk_stuck (ok)\n"
+            ),
+            "{out}"
+        );
         for (rs, w) in [("10.0.0.11:80", "1(1)"), ("10.0.0.12:80", "2(2)")] {
             let l = out.lines().find(|l| l.contains(rs)).unwrap_or("");
             let w2: Vec<&str> = l.split_whitespace().collect();
@@ -708,6 +737,38 @@ fn lab_status_command_shows_live_state() {
     assert_eq!(metric("keepalived_vrrp_become_master_total", vi1), 1.0);
     assert_eq!(
         metric("keepalived_vrrp_script_status", "name=\"chk_ok\""),
+        1.0
+    );
+    // Each instance's GARP delay: keepalived's default garp_master_delay, 5 s.
+    assert_eq!(metric("keepalived_vrrp_garp_delay_seconds", vi1), 5.0);
+    assert_eq!(metric("keepalived_vrrp_garp_delay_seconds", vi2), 5.0);
+    // Run states in keepalived's numbering: /bin/true is idle between its runs, the sleeping
+    // script running, the one past its timeout ignoring SIGTERM in requested termination.
+    let scrape = || {
+        d.run_ok(&["curl", "-s", &format!("http://{LISTEN}/metrics")])
+            .unwrap_or_default()
+    };
+    let state_of = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("keepalived_vrrp_script_state{{name=\"{name}\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    for (name, want) in [("chk_ok", 0.0), ("chk_slow", 1.0), ("chk_stuck", 2.0)] {
+        let mut last = String::new();
+        let seen = wait_until(Duration::from_secs(15), || {
+            last = scrape();
+            state_of(&last, name) == Some(want)
+        });
+        assert!(seen.is_ok(), "{name} never in state {want}:\n{last}");
+    }
+    for name in ["chk_ok", "chk_slow", "chk_stuck"] {
+        let v = state_of(&text, name).unwrap_or_else(|| panic!("no state of {name}:\n{text}"));
+        assert!((0.0..=3.0).contains(&v), "{name}: {v}");
+    }
+    // The stuck script's runs ended in timeouts, but fall 1000 keeps it (and VI_2) up.
+    assert_eq!(
+        metric("keepalived_vrrp_script_status", "name=\"chk_stuck\""),
         1.0
     );
     let r1 = "real_server=\"10.0.0.11:80\"";
@@ -785,7 +846,7 @@ fn vm_status_page_in_chromium_real_ipvs() {
         std::env::var_os("KRS_IN_VM").is_some(),
         "this test needs real IPVS: run it inside the VM (scripts/vm-test.sh keepalived vm_status_page)"
     );
-    let s = setup("svm", true, true);
+    let s = setup("svm", true, true, false);
     page_test(&s, "vm.png", true);
     drop(s.ours);
 }
