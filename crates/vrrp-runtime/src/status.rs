@@ -400,4 +400,26 @@ mod tests {
         assert_eq!(m.statuses()["VI_1"].state, State::Master);
         assert_eq!(state_name(State::Initialize), "STOP");
     }
+
+    // Proves a script's run state is read through its cell with keepalived's numbering and
+    // words, and a forgotten script is no longer listed while its task's cell stays writable.
+    #[test]
+    fn script_states_follow_their_cells() {
+        let m = Metrics::default();
+        let cell = m.new_script_state("chk");
+        assert_eq!(m.script_states()["chk"], ScriptState::Idle);
+        cell.store(ScriptState::RequestingTermination.code(), Ordering::Relaxed);
+        assert_eq!(m.script_states()["chk"], ScriptState::RequestingTermination);
+        assert_eq!(ScriptState::RequestingTermination.code(), 2);
+        assert_eq!(
+            ScriptState::ForcingTermination.name(),
+            "forcing termination"
+        );
+        for c in 0..4 {
+            assert_eq!(ScriptState::from_code(c).code(), c);
+        }
+        m.forget_script("chk");
+        cell.store(ScriptState::Running.code(), Ordering::Relaxed);
+        assert!(m.script_states().is_empty());
+    }
 }
