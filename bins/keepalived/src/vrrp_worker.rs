@@ -621,6 +621,23 @@ fn dump_data(cfg: &Loaded, m: &Metrics) -> String {
         ));
         s.push_str(&format!("   Priority = {}\n", v.priority));
         s.push_str(&format!("   Effective priority = {eff}\n"));
+        s.push_str(&format!(
+            "   Gratuitous ARP delay = {}\n",
+            vrrp_runtime::garp_master_delay(&cfg.config().global, v).as_secs()
+        ));
+    }
+    // The running vrrp_scripts with their result and run state, in keepalived's words (what
+    // the third-party exporters read from this file).
+    let results = m.script_results();
+    s.push_str("------< VRRP Scripts >------\n");
+    for (name, state) in m.script_states() {
+        s.push_str(&format!(" VRRP Script = {name}\n"));
+        let good = results.get(&name).copied().unwrap_or(false);
+        s.push_str(&format!(
+            "   Status = {}\n",
+            if good { "GOOD" } else { "BAD" }
+        ));
+        s.push_str(&format!("   State = {}\n", state.name()));
     }
     s
 }
