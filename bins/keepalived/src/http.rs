@@ -216,6 +216,9 @@ struct Server {
     builder: http1::Builder,
     /// The last worker snapshots and when their fetch began.
     snapshots: tokio::sync::Mutex<Option<(Instant, Snapshots)>>,
+    /// A connection was refused or evicted since the last time every connection closed:
+    /// once the burst is over, the pages it touched are dropped again (`netplat::mem`).
+    overloaded: AtomicBool,
 }
 
 type Snapshots = BTreeMap<String, WorkerMetrics>;
@@ -236,6 +239,7 @@ impl Server {
             },
         );
         drop(stream);
+        self.overloaded.store(true, Ordering::Relaxed);
         *lock(&self.stats).refused.entry(reason.into()).or_default() += 1;
         let mut log = lock(&self.refusal_log);
         *log.1.entry(reason).or_default() += 1;
@@ -260,6 +264,7 @@ impl Server {
             c.kill.notify_one();
         }
         lock(&self.stats).evicted += 1;
+        self.overloaded.store(true, Ordering::Relaxed);
         true
     }
 
@@ -436,6 +441,7 @@ pub async fn spawn(addr: SocketAddr, allow: &[(IpAddr, u8)], shared: SharedRef) 
             ..Default::default()
         }),
         refusal_log: Mutex::new((Instant::now(), BTreeMap::new())),
+        overloaded: AtomicBool::new(false),
         builder,
         snapshots: tokio::sync::Mutex::new(None),
     });
@@ -498,7 +504,16 @@ async fn serve(
         () = conn.kill.notified() => false,
         () = tokio::time::sleep(CONNECTION_LIFETIME) => true,
     };
-    lock(&server.conns).retain(|c| c.id != conn.id);
+    let idle = {
+        let mut conns = lock(&server.conns);
+        conns.retain(|c| c.id != conn.id);
+        conns.is_empty()
+    };
+    // The end of an overload burst (a connection storm): give back the pages its code and
+    // buffers touched (ordinary scrapes never get here).
+    if idle && server.overloaded.swap(false, Ordering::Relaxed) {
+        crate::release_startup_memory_soon();
+    }
     if expired {
         lock(&server.stats).expired += 1;
     }

@@ -183,6 +183,9 @@ pub fn real_main(args: Vec<OsString>) -> i32 {
 pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     // Every message, including those before `-l`/`-S` are read, goes through the `log` facade.
     log::install();
+    // One malloc arena for all threads: the daemon's threads are mostly asleep, and an arena
+    // per thread costs idle RSS (see `netplat::mem`).
+    netplat::mem::limit_malloc_arenas(1);
     if let Some(code) = genhash_dispatch(&args) {
         return code;
     }
@@ -457,4 +460,32 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     drop(main_pid);
     stopped();
     code
+}
+
+/// Once the process has started (or reloaded): one second later, drop the startup-only
+/// pages (the read-only pages of the executable and its libraries, which refault from the
+/// page cache as the idle loop runs them again, and the heap's free memory;
+/// `netplat::mem`). A no-op outside a tokio runtime.
+pub(crate) fn release_startup_memory_soon() {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        release_startup_memory_after(&rt, std::time::Duration::from_secs(1));
+    }
+}
+
+static RELEASE_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// [`release_startup_memory_soon`] after `delay` on the runtime `rt` (callable from any
+/// thread); a later request cancels an earlier one still waiting.
+pub(crate) fn release_startup_memory_after(
+    rt: &tokio::runtime::Handle,
+    delay: std::time::Duration,
+) {
+    use std::sync::atomic::Ordering;
+    let generation = RELEASE_GENERATION.fetch_add(1, Ordering::SeqCst) + 1;
+    rt.spawn(async move {
+        tokio::time::sleep(delay).await;
+        if RELEASE_GENERATION.load(Ordering::SeqCst) == generation {
+            netplat::mem::release_startup_memory();
+        }
+    });
 }

@@ -91,6 +91,10 @@ pub struct VrrpInstanceMetrics {
     /// Adverts with priority 0 received (the master resigning).
     #[serde(default)]
     pub pri_zero_received: u64,
+    /// Delay of the second gratuitous ARP / NA burst after becoming master, seconds
+    /// (`garp_master_delay` or the global one; keepalived's "Gratuitous ARP delay").
+    #[serde(default)]
+    pub garp_delay_seconds: f64,
 }
 
 /// One VRRP state change.
@@ -176,6 +180,10 @@ pub struct VrrpWorkerCounters {
     /// Each running `vrrp_script`: its last result (true: success).
     #[serde(default)]
     pub scripts: BTreeMap<String, bool>,
+    /// Each running `vrrp_script`: its run state in keepalived's numbering (0 idle, 1 running,
+    /// 2 requested termination, 3 forcing termination).
+    #[serde(default)]
+    pub script_states: BTreeMap<String, u8>,
 }
 
 /// One real server of a virtual server, as the checker reports it.

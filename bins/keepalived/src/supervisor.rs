@@ -390,6 +390,7 @@ impl Supervisor {
         if !self.sent_ready && !waiting {
             self.sent_ready = true;
             notify::ready();
+            crate::release_startup_memory_soon();
         }
     }
 
@@ -398,6 +399,7 @@ impl Supervisor {
             self.reload_started = None;
             info!("Reload finished");
             notify::ready();
+            crate::release_startup_memory_soon();
             if self.reload_queued {
                 self.reload_queued = false;
                 self.reload();

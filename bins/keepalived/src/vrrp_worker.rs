@@ -480,9 +480,16 @@ fn recording(
     seen: Arc<Mutex<Seen>>,
     inner: vrrp_runtime::TransitionCallback,
 ) -> vrrp_runtime::TransitionCallback {
+    // A transition runs one-shot code (addresses, GARP bursts, notify scripts): drop its
+    // pages again once it is over, 6 s later (past the default garp_master_delay of 5 s and
+    // its second burst; `netplat::mem`).
+    let rt = tokio::runtime::Handle::try_current().ok();
     Arc::new(move |name: &str, state: vrrp_runtime::State| {
         lock_seen(&seen).transition(name, vrrp_runtime::state_name(state));
         inner(name, state);
+        if let Some(rt) = &rt {
+            crate::release_startup_memory_after(rt, std::time::Duration::from_secs(6));
+        }
     })
 }
 
@@ -531,6 +538,8 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                     state,
                     priority: v.priority,
                     effective_priority: eff,
+                    garp_delay_seconds: vrrp_runtime::garp_master_delay(&cfg.config().global, v)
+                        .as_secs_f64(),
                     ..Default::default()
                 };
                 if let Some(s) = status {
@@ -576,6 +585,11 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
             .collect(),
         vrrp_counters: Some(Box::new(VrrpWorkerCounters {
             scripts: m.script_results(),
+            script_states: m
+                .script_states()
+                .into_iter()
+                .map(|(k, st)| (k, st.code()))
+                .collect(),
             garps_sent: l(&m.garps_sent),
             adverts_rejected: l(&m.adverts_rejected),
             unknown_vrid: l(&m.unknown_vrid),
@@ -614,6 +628,23 @@ fn dump_data(cfg: &Loaded, m: &Metrics) -> String {
         ));
         s.push_str(&format!("   Priority = {}\n", v.priority));
         s.push_str(&format!("   Effective priority = {eff}\n"));
+        s.push_str(&format!(
+            "   Gratuitous ARP delay = {}\n",
+            vrrp_runtime::garp_master_delay(&cfg.config().global, v).as_secs()
+        ));
+    }
+    // The running vrrp_scripts with their result and run state, in keepalived's words (what
+    // the third-party exporters read from this file).
+    let results = m.script_results();
+    s.push_str("------< VRRP Scripts >------\n");
+    for (name, state) in m.script_states() {
+        s.push_str(&format!(" VRRP Script = {name}\n"));
+        let good = results.get(&name).copied().unwrap_or(false);
+        s.push_str(&format!(
+            "   Status = {}\n",
+            if good { "GOOD" } else { "BAD" }
+        ));
+        s.push_str(&format!("   State = {}\n", state.name()));
     }
     s
 }

@@ -306,6 +306,10 @@ async fn shell(
                 if wr.write_all(&encode(&msg)).await.is_err() {
                     break;
                 }
+                // Started or reloaded: the configuration-reading code is no longer needed.
+                if matches!(msg, ToParent::Ready | ToParent::Reloaded { .. }) {
+                    crate::release_startup_memory_soon();
+                }
             }
         });
         let down = down_tx.clone();

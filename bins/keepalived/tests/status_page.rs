@@ -5,7 +5,11 @@
 //!
 //! - `lab_status_page_in_chromium`: lab (namespaces; the checker's IPVS table is in memory,
 //!   this kernel has none). `cargo test -p keepalived --test status_page -- --ignored lab_`
-//! - `lab_status_command_shows_live_state`: `keepalived --status` on the same kind of lab.
+//! - `lab_status_command_shows_live_state`: `keepalived --status` on the same kind of lab (the
+//!   lab runs `keepalived-fakes`, whose checker keeps its IPVS table in memory), and the
+//!   metrics behind it (per instance, scripts' results and run states, per real server).
+//! - `lab_script_state_side_by_side_with_reference`: vrrp_script run states and the GARP delay
+//!   in the reference 2.4.3's data file, in ours and in our `/metrics`.
 //! - `vm_status_page_in_chromium_real_ipvs`: the same page test inside the project VM, where
 //!   the director programs real IPVS (`ipvsadm -Ln` must agree with the page);
 //!   `scripts/vm-test.sh keepalived vm_status_page` or the test command's vm stage.
@@ -24,10 +28,35 @@ use testlab::cdp::Browser;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+/// The daemon with an in-memory IPVS table (tests/support/keepalived_fakes.rs).
+const FAKES: &str = env!("CARGO_BIN_EXE_keepalived-fakes");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const LISTEN: &str = "127.0.0.1:9660";
 
-fn ours_conf(vs: bool) -> String {
+/// Our configuration: two instances (VI_2 tracks `chk_ok`), with `vs` a virtual server of two
+/// real servers; with `run_states` VI_2 also tracks `chk_slow` (sleeps 3 s each run: running
+/// most of the time) and `chk_stuck` (outlives its 1 s timeout, ignoring SIGTERM: 2 s of
+/// requested termination each run; its `fall` keeps it up for the test).
+fn ours_conf(vs: bool, run_states: bool) -> String {
+    let (scripts, tracked) = if run_states {
+        (
+            "vrrp_script chk_slow {
+    script \"/bin/sleep 3\"
+    interval 1
+    timeout 10
+}
+vrrp_script chk_stuck {
+    script \"/bin/sh -c 'trap true TERM; while :; do sleep 1; done'\"
+    interval 1
+    timeout 1
+    fall 1000
+}
+",
+            "        chk_slow\n        chk_stuck\n",
+        )
+    } else {
+        ("", "")
+    };
     let mut c = format!(
         "global_defs {{
     router_id d
@@ -62,9 +91,9 @@ vrrp_instance VI_2 {{
     }}
     track_script {{
         chk_ok
-    }}
+{tracked}    }}
 }}
-"
+{scripts}"
     );
     if vs {
         c.push_str(
@@ -178,7 +207,7 @@ fn real_server<'a>(st: &'a Value, rs: &str) -> Option<&'a Value> {
 
 /// The lab: the peer (reference 2.2.7) master of VI_1, ours master of VI_2 and backup of VI_1;
 /// with `vs`, both real servers up. `real_ipvs`: the checker programs the kernel's IPVS (VM).
-fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
+fn setup(tag: &str, vs: bool, real_ipvs: bool, run_states: bool) -> Setup {
     let lab = Lab::new(tag).expect("lab");
     let d = lab.host("d").expect("d");
     d.add_addr("10.0.0.1/24").unwrap();
@@ -233,10 +262,13 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
     })
     .unwrap_or_else(|_| panic!("peer did not become master: {}", peer.output_so_far()));
     let conf = dir.join("d.conf");
-    std::fs::write(&conf, ours_conf(vs)).unwrap();
-    let mut cmd = d
+    std::fs::write(&conf, ours_conf(vs, run_states)).unwrap();
+    // This kernel has no IPVS: the lab runs keepalived-fakes, whose checker keeps its table in
+    // memory (real IPVS: the VM test, the real binary).
+    let program = if real_ipvs { BIN } else { FAKES };
+    let cmd = d
         .command(&[
-            BIN,
+            program,
             "-n",
             "-l",
             "-G",
@@ -251,10 +283,6 @@ fn setup(tag: &str, vs: bool, real_ipvs: bool) -> Setup {
             &path("d.check.pid"),
         ])
         .unwrap();
-    if !real_ipvs {
-        // This kernel has no IPVS: the checker keeps its table in memory (real IPVS: the VM test).
-        cmd.env("KEEPALIVED_RS_TEST_IPVS", "memory");
-    }
     let ours = d.spawn_command(cmd, "keepalived").expect("our keepalived");
     let ready = wait_until(Duration::from_secs(30), || {
         let st = status(&d);
@@ -612,7 +640,7 @@ fn page_test(s: &Setup, shot: &str, ipvs: bool) {
 #[test]
 #[ignore = "lab: needs root, network namespaces, chromium and the reference keepalived"]
 fn lab_status_page_in_chromium() {
-    let s = setup("spg", true, false);
+    let s = setup("spg", true, false, false);
     page_test(&s, "lab.png", false);
     drop(s.ours);
 }
@@ -626,7 +654,7 @@ fn lab_status_page_in_chromium() {
 #[test]
 #[ignore = "lab: needs root, network namespaces and the reference keepalived"]
 fn lab_status_command_shows_live_state() {
-    let s = setup("sst", true, false);
+    let s = setup("sst", true, false, true);
     let d = &s.d;
     let conf = s.conf.to_str().unwrap();
     let by_addr = d.run_ok(&[BIN, &format!("--status={LISTEN}")]).unwrap();
@@ -656,7 +684,12 @@ fn lab_status_command_shows_live_state() {
         );
         assert!(v2[8].parse::<u64>().unwrap() > 0, "adverts sent: {out}");
         assert!(out.contains("  -> 10.0.0.100/24\n") && out.contains("  -> 10.0.0.200/24\n"));
-        assert!(out.contains("  tracking script chk_ok (ok)\n"), "{out}");
+        assert!(
+            out.contains(
+                "  tracking script chk_ok (ok), script chk_slow (ok), script chk_stuck (ok)\n"
+            ),
+            "{out}"
+        );
         for (rs, w) in [("10.0.0.11:80", "1(1)"), ("10.0.0.12:80", "2(2)")] {
             let l = out.lines().find(|l| l.contains(rs)).unwrap_or("");
             let w2: Vec<&str> = l.split_whitespace().collect();
@@ -708,6 +741,38 @@ fn lab_status_command_shows_live_state() {
     assert_eq!(metric("keepalived_vrrp_become_master_total", vi1), 1.0);
     assert_eq!(
         metric("keepalived_vrrp_script_status", "name=\"chk_ok\""),
+        1.0
+    );
+    // Each instance's GARP delay: keepalived's default garp_master_delay, 5 s.
+    assert_eq!(metric("keepalived_vrrp_garp_delay_seconds", vi1), 5.0);
+    assert_eq!(metric("keepalived_vrrp_garp_delay_seconds", vi2), 5.0);
+    // Run states in keepalived's numbering: /bin/true is idle between its runs, the sleeping
+    // script running, the one past its timeout ignoring SIGTERM in requested termination.
+    let scrape = || {
+        d.run_ok(&["curl", "-s", &format!("http://{LISTEN}/metrics")])
+            .unwrap_or_default()
+    };
+    let state_of = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("keepalived_vrrp_script_state{{name=\"{name}\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    for (name, want) in [("chk_ok", 0.0), ("chk_slow", 1.0), ("chk_stuck", 2.0)] {
+        let mut last = String::new();
+        let seen = wait_until(Duration::from_secs(15), || {
+            last = scrape();
+            state_of(&last, name) == Some(want)
+        });
+        assert!(seen.is_ok(), "{name} never in state {want}:\n{last}");
+    }
+    for name in ["chk_ok", "chk_slow", "chk_stuck"] {
+        let v = state_of(&text, name).unwrap_or_else(|| panic!("no state of {name}:\n{text}"));
+        assert!((0.0..=3.0).contains(&v), "{name}: {v}");
+    }
+    // The stuck script's runs ended in timeouts, but fall 1000 keeps it (and VI_2) up.
+    assert_eq!(
+        metric("keepalived_vrrp_script_status", "name=\"chk_stuck\""),
         1.0
     );
     let r1 = "real_server=\"10.0.0.11:80\"";
@@ -785,7 +850,220 @@ fn vm_status_page_in_chromium_real_ipvs() {
         std::env::var_os("KRS_IN_VM").is_some(),
         "this test needs real IPVS: run it inside the VM (scripts/vm-test.sh keepalived vm_status_page)"
     );
-    let s = setup("svm", true, true);
+    let s = setup("svm", true, true, false);
     page_test(&s, "vm.png", true);
     drop(s.ours);
+}
+
+/// The side-by-side configuration of `lab_script_state_side_by_side_with_reference`: one
+/// instance tracking a script that sleeps through its runs and one that outlives its timeout
+/// ignoring SIGTERM, with a GARP delay of 3 s; `listen`: our metrics listener. (/usr/bin
+/// paths: keepalived 2.4.3's script security refuses /bin/sleep, /bin being a symbolic link.)
+fn state_conf(vrid: u8, vip: &str, listen: Option<&str>) -> String {
+    let metrics = listen
+        .map(|l| format!("    metrics_listen {l}\n"))
+        .unwrap_or_default();
+    format!(
+        "global_defs {{
+    router_id s{vrid}
+{metrics}    enable_script_security
+    script_user root
+}}
+vrrp_script chk_slow {{
+    script \"/usr/bin/sleep 3\"
+    interval 1
+    timeout 10
+}}
+vrrp_script chk_stuck {{
+    script \"/usr/bin/dash -c 'trap true TERM; while :; do sleep 1; done'\"
+    interval 1
+    timeout 1
+    fall 1000
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {vrid}
+    priority 100
+    advert_int 1
+    garp_master_delay 3
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+    track_script {{
+        chk_slow
+        chk_stuck
+    }}
+}}
+"
+    )
+}
+
+/// The `State = ` of each `VRRP Script = ` in a keepalived.data text.
+fn dump_script_states(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for l in text.lines() {
+        if let Some(n) = l.strip_prefix(" VRRP Script = ") {
+            current = Some(n.trim().to_string());
+        } else if let (Some(n), Some(st)) = (&current, l.strip_prefix("   State = ")) {
+            out.insert(n.clone(), st.trim().to_string());
+            current = None;
+        }
+    }
+    out
+}
+
+/// SIGUSR1 to `proc` and the keepalived.data it writes in `tmp` once it names both scripts'
+/// states (empty if it does not within 3 s).
+fn usr1_dump(proc: &Proc, tmp: &std::path::Path) -> String {
+    let data = tmp.join("keepalived.data");
+    let _ = std::fs::remove_file(&data);
+    if proc.signal(Signal::SIGUSR1).is_err() {
+        return String::new();
+    }
+    let mut text = String::new();
+    let _ = wait_until(Duration::from_secs(3), || {
+        text = std::fs::read_to_string(&data).unwrap_or_default();
+        dump_script_states(&text).len() == 2
+    });
+    text
+}
+
+// Proves keepalived_vrrp_script_state and keepalived_vrrp_garp_delay_seconds mean what the
+// reference's data file (what the exporters read) says, side by side: the reference 2.4.3 and
+// ours run the same vrrp_scripts; each one's SIGUSR1 dump shows `chk_slow` (sleeps 3 s per
+// run) `running` and `chk_stuck` (past its 1 s timeout, ignoring SIGTERM) `requested
+// termination`, and our /metrics shows them as 1 and 2; both dumps give the instance's
+// "Gratuitous ARP delay = 3", our metric 3.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_script_state_side_by_side_with_reference() {
+    let lab = Lab::new("sss").expect("lab");
+    let r = lab.host("r").expect("r");
+    r.add_addr("10.0.0.1/24").unwrap();
+    let d = lab.host("d").expect("d");
+    d.add_addr("10.0.0.2/24").unwrap();
+    let dir = lab.dir().to_path_buf();
+    let listen = "127.0.0.1:9661";
+    let start = |h: &Host, tag: &str, program: &str, conf: String| -> (Proc, PathBuf) {
+        let tmp = dir.join(format!("{tag}-tmp"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let cf = dir.join(format!("{tag}.conf"));
+        std::fs::write(&cf, conf).unwrap();
+        let path = |n: &str| dir.join(format!("{tag}.{n}")).to_str().unwrap().to_string();
+        let mut cmd = h
+            .command(&[
+                program,
+                "-n",
+                "-l",
+                "-P",
+                "-f",
+                cf.to_str().unwrap(),
+                "-p",
+                &path("pid"),
+                "-r",
+                &path("vrrp.pid"),
+                "-c",
+                &path("check.pid"),
+            ])
+            .unwrap();
+        cmd.env("TMPDIR", &tmp);
+        let proc = h.spawn_command(cmd, tag).expect(tag);
+        // SIGUSR1 before the handlers are set would end the process: wait for the worker.
+        let up = wait_until(Duration::from_secs(15), || {
+            std::path::Path::new(&path("vrrp.pid")).exists()
+        });
+        assert!(
+            up.is_ok(),
+            "{tag}: no VRRP worker\n{}",
+            proc.output_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        (proc, tmp)
+    };
+    // keepalived 2.2.7 runs each script once only here (both idle from then on): 2.4.3.
+    let reference_bin = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/reference/keepalived-2.4.3/bin/keepalived"
+    );
+    assert!(
+        std::path::Path::new(reference_bin).exists(),
+        "{reference_bin} missing: run scripts/build-reference.sh"
+    );
+    let (reference, rtmp) = start(&r, "ref", reference_bin, state_conf(81, "10.0.0.81", None));
+    let (ours, otmp) = start(&d, "ours", BIN, state_conf(82, "10.0.0.82", Some(listen)));
+    let scrape = || {
+        d.run_ok(&["curl", "-s", &format!("http://{listen}/metrics")])
+            .unwrap_or_default()
+    };
+    let metric = |text: &str, name: &str, label: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    let (mut last_ref, mut last_ours, mut last_metrics) =
+        (String::new(), String::new(), String::new());
+    for (script, word, code) in [
+        ("chk_slow", "running", 1.0),
+        ("chk_stuck", "requested termination", 2.0),
+    ] {
+        let (mut in_ref, mut in_ours, mut in_metrics) = (false, false, false);
+        let seen = wait_until(Duration::from_secs(20), || {
+            if !in_ref {
+                last_ref = usr1_dump(&reference, &rtmp);
+                in_ref = dump_script_states(&last_ref)
+                    .get(script)
+                    .map(String::as_str)
+                    == Some(word);
+            }
+            if !in_ours {
+                last_ours = usr1_dump(&ours, &otmp);
+                in_ours = dump_script_states(&last_ours)
+                    .get(script)
+                    .map(String::as_str)
+                    == Some(word);
+            }
+            if !in_metrics {
+                last_metrics = scrape();
+                in_metrics = metric(
+                    &last_metrics,
+                    "keepalived_vrrp_script_state",
+                    &format!("name=\"{script}\""),
+                ) == Some(code);
+            }
+            in_ref && in_ours && in_metrics
+        });
+        assert!(
+            seen.is_ok(),
+            "{script} {word}: reference {in_ref}, our dump {in_ours}, our metric {in_metrics}\n\
+             reference:\n{last_ref}\nours:\n{last_ours}\nmetrics:\n{last_metrics}\n\
+             reference log:\n{}\nour log:\n{}",
+            reference.output_so_far(),
+            ours.output_so_far()
+        );
+        eprintln!("{script}: reference and ours dump '{word}', /metrics {code}");
+    }
+    let garp = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("   Gratuitous ARP delay = "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        garp(&last_ref),
+        ["   Gratuitous ARP delay = 3"],
+        "{last_ref}"
+    );
+    assert_eq!(garp(&last_ours), garp(&last_ref), "{last_ours}");
+    assert_eq!(
+        metric(
+            &last_metrics,
+            "keepalived_vrrp_garp_delay_seconds",
+            "instance=\"VI_1\""
+        ),
+        Some(3.0),
+        "{last_metrics}"
+    );
 }

@@ -22,12 +22,14 @@
 //! ([`Error::errno`] lets callers test for `EEXIST`, `EADDRNOTAVAIL`, `EPERM`, ...).
 //!
 //! `netlink-sys` and `nix` wrap most system calls; the only `unsafe` is in `packet` (a
-//! `sockaddr_ll` bind).
+//! `sockaddr_ll` bind) and `mem` (idle memory housekeeping: `mallopt`, `malloc_trim`,
+//! `madvise` of the executable's read-only pages, see [`mem::release_startup_memory`]).
 
 mod addr;
 mod datagram;
 mod error;
 mod link;
+pub mod mem;
 pub mod netns;
 pub mod nft;
 mod packet;

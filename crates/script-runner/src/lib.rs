@@ -221,6 +221,18 @@ pub enum Outcome {
     Failed(std::io::Error),
 }
 
+/// A step of a run that [`Script::run_observed`] reports (keepalived's `SCRIPT_STATE_*` but
+/// idle, which is the time between runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunPhase {
+    /// Started, not timed out.
+    Running,
+    /// Timed out: SIGTERM sent to its process group.
+    RequestingTermination,
+    /// Still there [`KILL_GRACE`] after SIGTERM: SIGKILL sent.
+    ForcingTermination,
+}
+
 impl Outcome {
     /// Exit code 0.
     pub fn success(&self) -> bool {
@@ -282,10 +294,24 @@ impl Script {
     /// limit). At the timeout its process group gets SIGTERM, and SIGKILL [`KILL_GRACE`] later
     /// if it is still there.
     pub async fn run(&self, extra: &[String], timeout: Option<Duration>) -> Outcome {
+        self.run_observed(extra, timeout, |_| {}).await
+    }
+
+    /// [`Script::run`], telling `phase` each step of the run as keepalived's script state
+    /// follows it: [`RunPhase::Running`] once started, [`RunPhase::RequestingTermination`] when
+    /// the timeout sends SIGTERM, [`RunPhase::ForcingTermination`] when [`KILL_GRACE`] later
+    /// SIGKILL follows. The run is over (idle) when this returns.
+    pub async fn run_observed(
+        &self,
+        extra: &[String],
+        timeout: Option<Duration>,
+        mut phase: impl FnMut(RunPhase),
+    ) -> Outcome {
         let mut child = match self.command(extra).spawn() {
             Ok(c) => c,
             Err(e) => return Outcome::Failed(e),
         };
+        phase(RunPhase::Running);
         let pgid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
@@ -301,10 +327,14 @@ impl Script {
             },
             Some(Err(e)) => Outcome::Failed(e),
             None => {
+                phase(RunPhase::RequestingTermination);
                 if let Some(pg) = pgid {
                     let _ = killpg(pg, Signal::SIGTERM);
                 }
                 let gone = tokio::time::timeout(KILL_GRACE, child.wait()).await.is_ok();
+                if !gone {
+                    phase(RunPhase::ForcingTermination);
+                }
                 // The script's own children go too (keepalived kills the whole group).
                 if let Some(pg) = pgid {
                     let _ = killpg(pg, Signal::SIGKILL);
@@ -368,6 +398,43 @@ mod tests {
             .unwrap_or(false);
         assert!(!alive, "the grandchild sleep survived");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // Proves the phases reported: a quick run is Running only; a run past its timeout is
+    // RequestingTermination (SIGTERM), and one ignoring SIGTERM ForcingTermination after the
+    // grace, as keepalived's script state goes.
+    #[tokio::test]
+    async fn run_observed_reports_phases() {
+        let quick = ours().prepare("/bin/true", None).expect("prepare");
+        let mut seen = Vec::new();
+        let o = quick
+            .run_observed(&[], Some(Duration::from_secs(5)), |p| seen.push(p))
+            .await;
+        assert!(o.success(), "{o}");
+        assert_eq!(seen, [RunPhase::Running]);
+        let slow = ours().prepare("/bin/sleep 30", None).expect("prepare");
+        let mut seen = Vec::new();
+        let o = slow
+            .run_observed(&[], Some(Duration::from_millis(200)), |p| seen.push(p))
+            .await;
+        assert!(matches!(o, Outcome::TimedOut), "{o}");
+        assert_eq!(seen, [RunPhase::Running, RunPhase::RequestingTermination]);
+        let stuck = ours()
+            .prepare("/bin/sh -c 'trap \"\" TERM; sleep 30'", None)
+            .expect("prepare");
+        let mut seen = Vec::new();
+        let o = stuck
+            .run_observed(&[], Some(Duration::from_millis(200)), |p| seen.push(p))
+            .await;
+        assert!(matches!(o, Outcome::TimedOut), "{o}");
+        assert_eq!(
+            seen,
+            [
+                RunPhase::Running,
+                RunPhase::RequestingTermination,
+                RunPhase::ForcingTermination
+            ]
+        );
     }
 
     // Proves the script's user: a named user that does not exist is refused; under

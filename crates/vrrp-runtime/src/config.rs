@@ -371,6 +371,13 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
 }
 
 /// The global script settings (`script_user`, `enable_script_security`).
+/// The delay before the second burst of gratuitous ARPs / NAs after becoming master
+/// (`garp_master_delay`, else the global `vrrp_garp_master_delay`; 0: none): keepalived's
+/// per-instance `garp_delay`, its data file's "Gratuitous ARP delay".
+pub fn garp_master_delay(g: &conf_parse::GlobalDefs, inst: &VrrpInstance) -> Duration {
+    inst.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay)
+}
+
 pub(crate) fn script_policy(g: &conf_parse::GlobalDefs) -> script_runner::Policy {
     script_runner::Policy {
         script_user: g.script_user.clone(),
@@ -526,7 +533,7 @@ pub(crate) fn instance_spec(
     };
     let strict = inst.strict_mode.unwrap_or(g.vrrp_strict);
     let master_repeat = inst.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
-    let master_delay = inst.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
+    let master_delay = garp_master_delay(g, inst);
     let garp = GarpConfig {
         master_delay: Some(master_delay).filter(|d| !d.is_zero()),
         master_repeat,

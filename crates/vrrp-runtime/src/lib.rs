@@ -68,9 +68,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use config::garp_master_delay;
 pub use config::LEASE_MARGIN_SECS;
 pub use reload::{Reload, ReloadReport};
-pub use status::{state_name, InstanceStatus, Metrics, TransitionCallback};
+pub use status::{state_name, InstanceStatus, Metrics, ScriptState, TransitionCallback};
 pub use vrrp_proto::{RxCounters, State};
 
 /// Errors of the VRRP runtime.

@@ -77,6 +77,7 @@ impl Rt {
                     h.abort();
                 }
                 self.scripts_ok.remove(&name);
+                self.metrics.forget_script(&name);
             }
         }
         for (name, (s, sig)) in wanted {
@@ -84,7 +85,8 @@ impl Rt {
                 continue;
             }
             self.scripts_ok.insert(name.clone(), !s.init_fail);
-            let h = track::spawn_script(s.clone(), sig.1.clone(), env.tr_tx.clone());
+            let state = self.metrics.new_script_state(&name);
+            let h = track::spawn_script(s.clone(), sig.1.clone(), env.tr_tx.clone(), state);
             env.scripts.insert(name, (sig, h));
         }
         self.metrics.set_scripts(&self.scripts_ok);

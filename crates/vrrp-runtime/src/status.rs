@@ -4,7 +4,7 @@
 //! are made only at the edge ([`state_name`], [`Metrics::to_json`]).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use vrrp_proto::validate::Accepted;
@@ -22,6 +22,54 @@ pub fn state_name(s: State) -> &'static str {
         State::Backup => "BACKUP",
         State::Fault => "FAULT",
         State::Initialize => "STOP",
+    }
+}
+
+/// Where a `vrrp_script` is in its run, as keepalived's data file shows it (`State = ...`):
+/// between runs, running, timed out and sent SIGTERM, or sent SIGKILL after the grace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScriptState {
+    /// Not running (between two runs).
+    #[default]
+    Idle,
+    /// Running.
+    Running,
+    /// Timed out, SIGTERM sent.
+    RequestingTermination,
+    /// Still there after SIGTERM, SIGKILL sent.
+    ForcingTermination,
+}
+
+impl ScriptState {
+    /// keepalived's order (`SCRIPT_STATE_IDLE` 0 ... `SCRIPT_STATE_FORCING_TERMINATION` 3).
+    pub fn code(self) -> u8 {
+        match self {
+            ScriptState::Idle => 0,
+            ScriptState::Running => 1,
+            ScriptState::RequestingTermination => 2,
+            ScriptState::ForcingTermination => 3,
+        }
+    }
+
+    /// The state with [`ScriptState::code`] `c` (idle for an unknown one).
+    pub fn from_code(c: u8) -> Self {
+        match c {
+            1 => ScriptState::Running,
+            2 => ScriptState::RequestingTermination,
+            3 => ScriptState::ForcingTermination,
+            _ => ScriptState::Idle,
+        }
+    }
+
+    /// keepalived's word for it in its data file (`idle`, `running`, `requested termination`,
+    /// `forcing termination`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ScriptState::Idle => "idle",
+            ScriptState::Running => "running",
+            ScriptState::RequestingTermination => "requested termination",
+            ScriptState::ForcingTermination => "forcing termination",
+        }
     }
 }
 
@@ -94,6 +142,9 @@ pub struct Metrics {
     pub instances: Mutex<BTreeMap<String, InstanceStatus>>,
     /// Each running `vrrp_script` by name: its last result (true: success).
     pub scripts: Mutex<BTreeMap<String, bool>>,
+    /// Each running `vrrp_script` by name: its run state ([`ScriptState::code`]), written by
+    /// the script's task (a stopped script's task keeps its own, no longer listed, copy).
+    pub script_states: Mutex<BTreeMap<String, Arc<AtomicU8>>>,
 }
 
 impl Metrics {
@@ -201,6 +252,35 @@ impl Metrics {
     /// The running `vrrp_script`s and their last results (a copy).
     pub fn script_results(&self) -> BTreeMap<String, bool> {
         self.scripts.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// A cell for the run state of `vrrp_script` `name`, started now (idle), listed until
+    /// [`Metrics::forget_script`].
+    pub(crate) fn new_script_state(&self, name: &str) -> Arc<AtomicU8> {
+        let cell = Arc::new(AtomicU8::new(ScriptState::Idle.code()));
+        if let Ok(mut m) = self.script_states.lock() {
+            m.insert(name.to_string(), cell.clone());
+        }
+        cell
+    }
+
+    /// `vrrp_script` `name` is stopped: its run state is no longer listed.
+    pub(crate) fn forget_script(&self, name: &str) {
+        if let Ok(mut m) = self.script_states.lock() {
+            m.remove(name);
+        }
+    }
+
+    /// The run state of each running `vrrp_script` (a copy).
+    pub fn script_states(&self) -> BTreeMap<String, ScriptState> {
+        self.script_states
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, c)| (k.clone(), ScriptState::from_code(c.load(Ordering::Relaxed))))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The states of the running instances (a copy).
@@ -319,5 +399,27 @@ mod tests {
         assert_eq!(m.statuses()["VI_1"].rx, RxCounters::default());
         assert_eq!(m.statuses()["VI_1"].state, State::Master);
         assert_eq!(state_name(State::Initialize), "STOP");
+    }
+
+    // Proves a script's run state is read through its cell with keepalived's numbering and
+    // words, and a forgotten script is no longer listed while its task's cell stays writable.
+    #[test]
+    fn script_states_follow_their_cells() {
+        let m = Metrics::default();
+        let cell = m.new_script_state("chk");
+        assert_eq!(m.script_states()["chk"], ScriptState::Idle);
+        cell.store(ScriptState::RequestingTermination.code(), Ordering::Relaxed);
+        assert_eq!(m.script_states()["chk"], ScriptState::RequestingTermination);
+        assert_eq!(ScriptState::RequestingTermination.code(), 2);
+        assert_eq!(
+            ScriptState::ForcingTermination.name(),
+            "forcing termination"
+        );
+        for c in 0..4 {
+            assert_eq!(ScriptState::from_code(c).code(), c);
+        }
+        m.forget_script("chk");
+        cell.store(ScriptState::Running.code(), Ordering::Relaxed);
+        assert!(m.script_states().is_empty());
     }
 }

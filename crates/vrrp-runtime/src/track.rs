@@ -1,9 +1,13 @@
 //! Tracking: `vrrp_script` runners (interval, timeout, rise/fall, init_fail; users and
 //! `enable_script_security` are the script runner's) and track files.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use conf_parse::VrrpScript;
+
+use crate::status::ScriptState;
 
 /// A tracked object changed state.
 #[derive(Debug, Clone)]
@@ -12,8 +16,28 @@ pub(crate) struct TrackEvent {
     pub ok: bool,
 }
 
-async fn run_once(script: &script_runner::Script, name: &str, timeout: Duration) -> bool {
-    match script.run(&[], Some(timeout)).await {
+/// One run of `script`, its run state kept in `state` ([`ScriptState::code`]: running, then
+/// requested/forcing termination at the timeout, idle again when it is over).
+async fn run_once(
+    script: &script_runner::Script,
+    name: &str,
+    timeout: Duration,
+    state: &AtomicU8,
+) -> bool {
+    let set = |s: ScriptState| state.store(s.code(), Ordering::Relaxed);
+    let outcome = script
+        .run_observed(&[], Some(timeout), |p| {
+            set(match p {
+                script_runner::RunPhase::Running => ScriptState::Running,
+                script_runner::RunPhase::RequestingTermination => {
+                    ScriptState::RequestingTermination
+                }
+                script_runner::RunPhase::ForcingTermination => ScriptState::ForcingTermination,
+            })
+        })
+        .await;
+    set(ScriptState::Idle);
+    match outcome {
         script_runner::Outcome::Exited(c) => c == 0,
         script_runner::Outcome::TimedOut => {
             log::warn!("vrrp_script {name}: timed out after {timeout:?}; killed");
@@ -29,11 +53,12 @@ async fn run_once(script: &script_runner::Script, name: &str, timeout: Duration)
 
 /// Run `s` forever, reporting status changes (after rise/fall) on `tx`. The initial status is
 /// reported first (failed with `init_fail`, else ok). `script` is `s`'s command prepared by the
-/// script runner (user, security).
+/// script runner (user, security). Its run state is kept in `state`.
 pub(crate) fn spawn_script(
     s: VrrpScript,
     script: script_runner::Script,
     tx: crate::inbox::Tx<TrackEvent>,
+    state: Arc<AtomicU8>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let timeout = s
@@ -50,7 +75,7 @@ pub(crate) fn spawn_script(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let r = run_once(&script, &s.name, timeout).await;
+            let r = run_once(&script, &s.name, timeout, &state).await;
             if r {
                 good = good.saturating_add(1);
                 bad = 0;

@@ -260,7 +260,7 @@ pub fn render(status: &Status) -> String {
         .collect();
 
     type VF = fn(&VrrpInstanceMetrics) -> f64;
-    let vrrp_series: [(&str, &str, &str, VF); 10] = [
+    let vrrp_series: [(&str, &str, &str, VF); 11] = [
         (
             "keepalived_vrrp_state",
             "gauge",
@@ -320,6 +320,13 @@ pub fn render(status: &Status) -> String {
             "counter",
             "Adverts with priority 0 received (the master resigned).",
             |v| v.pri_zero_received as f64,
+        ),
+        (
+            "keepalived_vrrp_garp_delay_seconds",
+            "gauge",
+            "Delay of the second gratuitous ARP / NA burst after becoming master \
+             (garp_master_delay).",
+            |v| v.garp_delay_seconds,
         ),
     ];
     for (name, kind, help, f) in vrrp_series {
@@ -415,6 +422,18 @@ pub fn render(status: &Status) -> String {
     for c in &counters {
         for (script, ok) in &c.scripts {
             o.val(name, &[("name", script)], if *ok { 1.0 } else { 0.0 });
+        }
+    }
+    let name = "keepalived_vrrp_script_state";
+    o.head(
+        name,
+        "gauge",
+        "Run state of each running vrrp_script: 0 idle, 1 running, 2 requested termination \
+         (timed out, SIGTERM), 3 forcing termination (SIGKILL).",
+    );
+    for c in &counters {
+        for (script, st) in &c.script_states {
+            o.val(name, &[("name", script)], f64::from(*st));
         }
     }
 
