@@ -7,6 +7,7 @@
 # Stages: install fmt clippy unit lab vm fuzz.  Environment knobs:
 #   KRS_FUZZ_SECONDS   seconds per fuzz target (default 20)
 #   KRS_SKIP_INSTALL=1 do not apt-get/cargo install anything (fail if missing instead)
+#   KRS_LAB_LANES      lab test binaries run side by side (default 3; their time is mostly protocol timers)
 #
 # It needs root (network namespaces, the qemu VM with real IPVS). Every test that sends packets does so only
 # inside network namespaces it created; nothing touches the host's interfaces.
@@ -96,14 +97,77 @@ stage_unit() {
     return "$rc"
 }
 
+# Prints "executable<TAB>package dir" for every test binary of the workspace (building them first).
+test_exes() {
+    cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c 'import sys, json, os
+for l in sys.stdin:
+    try: m = json.loads(l)
+    except Exception: continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m.get("profile", {}).get("test"):
+        print(m["executable"] + "\t" + os.path.dirname(m["manifest_path"]))'
+}
+
+# Lab test binaries that keep the CPUs busy (a release build, 3,000 reference `-t` runs) run first,
+# by themselves, so they cannot delay the timer-bound tests (BFD's 300 ms detection, VRRP's skew).
+LAB_CPU_BOUND=(package conf_mutations)
+# BFD's tests bound detection at 3 x 100 ms + 10 ms: they run last, one binary at a time.
+LAB_STRICT=(lab_bfd lab_bfd_keywords)
+# The others mostly wait on protocol timers; the longest go first so the lanes end together.
+LAB_LONG_FIRST=(lab_keywords interop interop_hmac lab lab_dynamic_interfaces)
+
+# Runs the lab jobs listed in file $1 (name TAB exe TAB package dir) in $2 parallel lanes.
+run_lab_jobs() { # jobsfile lanes logdir
+    # shellcheck disable=SC2016
+    tr '\t' '\n' <"$1" | xargs -r -d '\n' -n 3 -P "$2" sh -c '
+        t0=$(date +%s)
+        log="$0/$1.$(basename "$2").log"
+        ( cd "$3" && CARGO_MANIFEST_DIR="$3" "$2" --ignored lab_ ) >"$log" 2>&1
+        rc=$?
+        echo "lab: $1 exit $rc in $(( $(date +%s) - t0 )) s: $(grep "^test result:" "$log" | tail -n 1)"
+        exit 0' "$3"
+}
+
 stage_lab() {
     need_root lab
-    local log="$LOGDIR/lab.log"
+    local log="$LOGDIR/lab.log" dir="$LOGDIR/lab" lanes=${KRS_LAB_LANES:-3}
     cargo build -q -p testlab --bins
     "$ROOT/target/debug/krs-lab" sweep || true
-    # Namespace tests are #[ignore]d (they need root); they are named lab_*.
-    cargo test --workspace --no-fail-fast -- --ignored lab_ 2>&1 | tee "$log"
-    local rc=${PIPESTATUS[0]}
+    rm -rf "$dir"; mkdir -p "$dir"
+    # Namespace tests are #[ignore]d (they need root); they are named lab_*. Each test binary runs
+    # in its package dir as cargo test runs it, with its usual test threads: first the CPU-bound
+    # ones side by side, then the timer-bound ones in $lanes parallel lanes.
+    cargo test -q --workspace --no-run || return 1
+    local exe pkg list jobs="$dir/jobs" name long
+    : >"$jobs"
+    while IFS=$'\t' read -r exe pkg; do
+        [ -n "$exe" ] || continue
+        list=$("$exe" --list --ignored 2>/dev/null) || continue
+        grep -qE '(^|::)lab_[A-Za-z0-9_]*: test' <<<"$list" || continue
+        name=$(basename "$exe"); name=${name%-*}
+        printf '%s\t%s\t%s\n' "$name" "$exe" "$pkg" >>"$jobs"
+    done < <(test_exes)
+    for long in "${LAB_CPU_BOUND[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done >"$jobs.cpu"
+    for long in "${LAB_STRICT[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done >"$jobs.strict"
+    {
+        for long in "${LAB_LONG_FIRST[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done
+        awk -F'\t' -v k="${LAB_CPU_BOUND[*]} ${LAB_STRICT[*]} ${LAB_LONG_FIRST[*]}" \
+            'BEGIN{n=split(k, a, " "); for (i=1; i<=n; i++) skip[a[i]]=1} !($1 in skip)' "$jobs"
+    } >"$jobs.timers"
+    echo "running $(wc -l <"$jobs.cpu") CPU-bound lab test binaries side by side"
+    run_lab_jobs "$jobs.cpu" 2 "$dir"
+    echo "running $(wc -l <"$jobs.timers") timer-bound lab test binaries in $lanes lanes"
+    run_lab_jobs "$jobs.timers" "$lanes" "$dir"
+    echo "running $(wc -l <"$jobs.strict") lab test binaries with tight timing bounds one at a time"
+    run_lab_jobs "$jobs.strict" 1 "$dir"
+    local rc=0 f
+    : >"$log"
+    for f in "$dir"/*.log; do
+        { echo "     Running $(basename "$f" .log)"; cat "$f"; } >>"$log"
+    done
+    # A binary that crashed or failed has no "test result: ok" line.
+    for f in "$dir"/*.log; do
+        grep -q '^test result: ok\.' "$f" || { echo "lab: FAILED $(basename "$f" .log):"; grep -E '^(test .* FAILED|failures:|---- )' "$f" | head -n 40; rc=1; }
+    done
     count_results lab "$log"
     "$ROOT/target/debug/krs-lab" sweep || true
     local left
@@ -135,12 +199,7 @@ stage_vm() {
             grep -qE '(^|::)vm_[A-Za-z0-9_]*: test' <<<"$list" || continue
             echo "echo '=== in-vm: $(basename "$exe")'"
             echo "( cd '$dir' && CARGO_MANIFEST_DIR='$dir' '$exe' --ignored vm_ --test-threads=1 ) || rc=1"
-        done < <(cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c 'import sys, json, os
-for l in sys.stdin:
-    try: m = json.loads(l)
-    except Exception: continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m.get("profile", {}).get("test"):
-        print(m["executable"] + "\t" + os.path.dirname(m["manifest_path"]))')
+        done < <(test_exes)
         echo 'exit $rc'
     } >"$script"
     chmod +x "$script"

@@ -53,9 +53,14 @@ fn build_deb() -> PathBuf {
         "cargo-deb is missing: `cargo install cargo-deb --locked` (the install stage of \
          scripts/test-all.sh does it)"
     );
-    let out = ok(Command::new("cargo")
-        .current_dir(ROOT)
-        .args(["deb", "-p", "keepalived"]));
+    let out = ok(Command::new("cargo").current_dir(ROOT).args([
+        "deb",
+        "-p",
+        "keepalived",
+        "--profile",
+        "deb-check",
+        "--fast",
+    ]));
     let path = out
         .lines()
         .rev()
