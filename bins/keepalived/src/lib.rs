@@ -347,6 +347,7 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
             return code;
         }
     };
+    dump::configure(&loaded.config().global);
     for d in loaded.warnings() {
         info!("{d}");
     }

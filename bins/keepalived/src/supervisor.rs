@@ -493,6 +493,7 @@ impl Supervisor {
         }
         self.loaded = new;
         crate::apply_config_umask(&self.cli, self.loaded.config());
+        crate::dump::configure(&self.loaded.config().global);
         notify::reloading();
         self.reload_started = Some(Instant::now());
         for kind in [WorkerKind::Bfd, WorkerKind::Vrrp, WorkerKind::Checker] {
@@ -845,7 +846,7 @@ impl Supervisor {
                 _ = recv(&mut sigs.hup) => self.reload(),
                 _ = recv(&mut sigs.usr1) => {
                     info!("Printing parent data for process({}) on signal", std::process::id());
-                    dump::write(dump::PARENT_DATA_FILE, &self.parent_data());
+                    dump::write_data("_parent", &self.parent_data());
                     for k in [WorkerKind::Vrrp, WorkerKind::Checker, WorkerKind::Bfd] {
                         self.signal_worker(k, nix::sys::signal::Signal::SIGUSR1);
                     }

@@ -398,7 +398,7 @@ fn dbus_request(
     use crate::dbus::Request;
     match req {
         Request::PrintData(done) => {
-            crate::dump::write(crate::dump::VRRP_DATA_FILE, &dump_data(cfg, metrics));
+            crate::dump::write_data("", &dump_data(cfg, metrics));
             let _ = done.send(());
         }
         Request::PrintStats { clear, done } => {

@@ -235,6 +235,7 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
             return exit::CONFIG;
         }
     };
+    dump::configure(&loaded.config().global);
     let paths = crate::pid_paths(cli, &loaded);
     let pid_path = match kind {
         WorkerKind::Vrrp => paths.vrrp,
@@ -350,11 +351,16 @@ async fn shell(
             _ = recv(&mut sigs.hup) => {
                 let res = match config::load(&cfg_file, &popts) {
                     Ok(new) => {
+                        let naming = dump::DataNaming::of(&new.config().global);
                         let (tx, rx) = oneshot::channel();
                         if ev_tx.send(WorkerEvent::Reload { config: new, done: tx }).await.is_err() {
                             Err("worker main gone".to_string())
                         } else {
-                            rx.await.unwrap_or_else(|_| Err("reload dropped".to_string()))
+                            let r = rx.await.unwrap_or_else(|_| Err("reload dropped".to_string()));
+                            if r.is_ok() {
+                                dump::set_naming(naming);
+                            }
+                            r
                         }
                     }
                     Err(e) => Err(e.to_string()),
@@ -368,7 +374,7 @@ async fn shell(
                 let (tx, rx) = oneshot::channel();
                 if ev_tx.send(WorkerEvent::DumpData { reply: tx }).await.is_ok() {
                     if let Ok(text) = rx.await {
-                        dump::write(dump::data_file(kind), &text);
+                        dump::write_data(dump::data_suffix(kind), &text);
                     }
                 }
             }

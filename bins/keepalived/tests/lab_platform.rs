@@ -386,3 +386,172 @@ fn lab_umask_file_modes_as_reference() {
         assert_eq!(reference, want, "reference [{line}]");
     }
 }
+
+fn reference_243() -> String {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/reference/keepalived-2.4.3/bin/keepalived"
+    );
+    assert!(
+        Path::new(p).exists(),
+        "{p} missing: run scripts/build-reference.sh"
+    );
+    p.to_string()
+}
+
+/// Every file under `root`, as paths relative to it, sorted.
+fn files_under(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(root) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The files `prog` writes on SIGUSR1 (the `.data` dumps of the parent and the VRRP worker),
+/// SIGUSR2 (`keepalived.stats`) and, for ours and 2.2.7, SIGJSON (`keepalived.json`), with
+/// `top` lines before `global_defs` and `global` lines in it; TMPDIR is `tmp/` of the
+/// daemon's directory, `$D` in the lines stands for that directory.
+fn dump_names(lab: &Lab, tag: &str, prog: &str, top: &str, global: &str) -> Vec<String> {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, tag);
+    let out = dir.join("out");
+    std::fs::create_dir_all(out.join("tmp")).expect("tmp");
+    std::fs::create_dir_all(out.join("st")).expect("st");
+    let d = out.display().to_string();
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "{}\n{}",
+            top.replace("$D", &d),
+            vrrp_conf(100).replace(
+                "router_id lab",
+                &format!("router_id lab\n  {}", global.replace("$D", &d))
+            )
+        ),
+    )
+    .expect("conf");
+    let mut cmd = host
+        .command(
+            &{
+                let c = dir.join("keepalived.conf");
+                let (p, r, ch) = (dir.join("k.pid"), dir.join("v.pid"), dir.join("c.pid"));
+                let mut argv: Vec<String> = [prog, "-n", "-l", "-P", "-f"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                for (o, f) in [("", &c), ("-p", &p), ("-r", &r), ("-c", &ch)] {
+                    if !o.is_empty() {
+                        argv.push(o.into());
+                    }
+                    argv.push(f.display().to_string());
+                }
+                if prog == BIN {
+                    argv.push("-G".into());
+                }
+                argv
+            }
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        )
+        .expect("cmd");
+    cmd.env("TMPDIR", out.join("tmp"));
+    let proc = host.spawn_command(cmd, "kd").expect("spawn");
+    if wait_until(Duration::from_secs(10), || dir.join("v.pid").exists()).is_err() {
+        panic!("{prog}: no worker pidfile\n{}", proc.output_so_far());
+    }
+    // 2.4.3's VRRP child writes its pidfile before it handles SIGUSR1: let both settle.
+    std::thread::sleep(Duration::from_millis(1500));
+    let json = prog != reference_243().as_str();
+    proc.signal(Signal::SIGUSR1).expect("usr1");
+    proc.signal(Signal::SIGUSR2).expect("usr2");
+    if json {
+        // SIGJSON is SIGRTMIN+2 (36) for both 2.2.7 and ours.
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "36", &proc.pid().to_string()])
+            .status();
+    }
+    let want = if json { 4 } else { 3 };
+    let _ = wait_until(Duration::from_secs(5), || files_under(&out).len() >= want);
+    std::thread::sleep(Duration::from_millis(300));
+    let names = files_under(&out);
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog} [{top} | {global}]: {names:?}");
+    names
+}
+
+// Proves the names of the dump files as keepalived gives them: `data_use_instance` puts
+// `.INSTANCE` before `.data` (2.2.7), keepalived 2.4's `state_dump_file` moves the `.data` files
+// (absolute template: its directory and name with the process suffix before the dot; a
+// trailing `/`: that directory with the usual names; relative: its last component in TMPDIR),
+// while `stats_dump_file`/`json_dump_file` change nothing (2.4.3 only stores them: the stats go
+// to TMPDIR/keepalived.stats regardless). Same files as 2.2.7 / 2.4.3 in each case.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_dump_file_names_as_reference() {
+    let lab = Lab::new("dumpn").expect("lab");
+    let r243 = reference_243();
+    let cases: [(&str, &str, &str, &[&str]); 5] = [
+        (
+            REFERENCE,
+            "",
+            "",
+            &["tmp/keepalived.data", "tmp/keepalived.json", "tmp/keepalived.stats", "tmp/keepalived_parent.data"],
+        ),
+        (
+            REFERENCE,
+            "instance abc",
+            "data_use_instance",
+            &[
+                "tmp/keepalived.abc.data",
+                "tmp/keepalived.json",
+                "tmp/keepalived.stats",
+                "tmp/keepalived_parent.abc.data",
+            ],
+        ),
+        (
+            &r243,
+            "",
+            "state_dump_file $D/st/state.txt\n  stats_dump_file $D/st/stats.txt\n  json_dump_file $D/st/j.json",
+            &["st/state.txt", "st/state_parent.txt", "tmp/keepalived.stats"],
+        ),
+        (
+            &r243,
+            "instance abc",
+            "data_use_instance\n  state_dump_file $D/st/",
+            &["st/keepalived.abc.data", "st/keepalived_parent.abc.data", "tmp/keepalived.stats"],
+        ),
+        (
+            &r243,
+            "",
+            "state_dump_file sub/x.dump",
+            &["tmp/keepalived.stats", "tmp/x.dump", "tmp/x_parent.dump"],
+        ),
+    ];
+    for (i, (reference, top, global, want)) in cases.into_iter().enumerate() {
+        let theirs = dump_names(&lab, &format!("r{i}"), reference, top, global);
+        assert_eq!(theirs, want, "reference {reference} [{top} | {global}]");
+        let ours = dump_names(&lab, &format!("o{i}"), BIN, top, global);
+        // Ours writes keepalived.json on SIGJSON whatever the reference it is compared with.
+        let ours_cmp: Vec<String> = if reference == REFERENCE {
+            ours.clone()
+        } else {
+            ours.into_iter()
+                .filter(|f| f != "tmp/keepalived.json")
+                .collect()
+        };
+        assert_eq!(ours_cmp, theirs, "[{top} | {global}]");
+    }
+}

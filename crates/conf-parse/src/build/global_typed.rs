@@ -734,6 +734,19 @@ impl Builder {
                     g.tmp_config_directory = Some(st.args[0].clone());
                 }
             }
+            "state_dump_file" | "stats_dump_file" | "json_dump_file" => {
+                // keepalived 2.4.3: exactly one non-empty word, else the keyword is ignored.
+                if st.args.len() != 1 || st.args[0].is_empty() {
+                    self.invalid(st, format!("{kw} requires a non-empty path"), None);
+                } else {
+                    let v = Some(st.args[0].clone());
+                    match kw {
+                        "state_dump_file" => g.state_dump_file = v,
+                        "stats_dump_file" => g.stats_dump_file = v,
+                        _ => g.json_dump_file = v,
+                    }
+                }
+            }
             "data_use_instance" => {
                 let msg = bad_bool("date_use_instance", st);
                 if let Some(v) = self.true_false(st, &msg) {

@@ -205,7 +205,16 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("include_check").imp(&["lab_include_check_like_reference"]),
     s("config_save_dir").todo("not read yet (the configuration is not saved anywhere)"),
     s("tmp_config_directory").todo("not read yet (no temporary configuration copy is made)"),
-    s("data_use_instance").todo("dump file names do not carry the instance name yet"),
+    s("data_use_instance").imp(&["lab_dump_file_names_as_reference"]),
+    s("state_dump_file")
+        .imp(&["lab_dump_file_names_as_reference"])
+        .since(Release(2, 4, 0)),
+    s("stats_dump_file")
+        .noop("keepalived 2.4.3 stores and prints it but writes keepalived.stats in the temporary directory regardless (lab_dump_file_names_as_reference)")
+        .since(Release(2, 4, 0)),
+    s("json_dump_file")
+        .noop("keepalived 2.4.3 stores and prints it but writes keepalived.json in the temporary directory regardless (lab_dump_file_names_as_reference)")
+        .since(Release(2, 4, 0)),
 ];
 
 const SSL_TESTS: &[&str] = &["lab_ssl_block_client_certificate"];

@@ -195,6 +195,13 @@ pub struct GlobalDefs {
     pub tmp_config_directory: Option<String>,
     /// `data_use_instance [BOOL]`.
     pub data_use_instance: bool,
+    /// `state_dump_file PATH` (keepalived 2.4): where SIGUSR1 writes its `.data` files (a
+    /// directory if it ends in `/`, else a template name the process suffix goes into).
+    pub state_dump_file: Option<String>,
+    /// `stats_dump_file PATH` (keepalived 2.4; 2.4.3 stores and prints it only).
+    pub stats_dump_file: Option<String>,
+    /// `json_dump_file PATH` (keepalived 2.4; 2.4.3 stores and prints it only).
+    pub json_dump_file: Option<String>,
     /// Recognized global keywords not modelled.
     pub extra: Vec<Stmt>,
 }
@@ -319,6 +326,9 @@ impl Default for GlobalDefs {
             config_save_dir: None,
             tmp_config_directory: None,
             data_use_instance: false,
+            state_dump_file: None,
+            stats_dump_file: None,
+            json_dump_file: None,
             extra: Vec::new(),
         }
     }

@@ -301,4 +301,7 @@ pub(super) fn global_typed(p: &mut P, g: &GlobalDefs) {
     p.opt_s("config_save_dir", &g.config_save_dir);
     p.opt_s("tmp_config_directory", &g.tmp_config_directory);
     p.flag("data_use_instance", g.data_use_instance);
+    p.opt_s("state_dump_file", &g.state_dump_file);
+    p.opt_s("stats_dump_file", &g.stats_dump_file);
+    p.opt_s("json_dump_file", &g.json_dump_file);
 }
