@@ -101,6 +101,10 @@ pub(crate) struct InstanceSpec {
     /// `unicast_fault_no_peer` without any `unicast_peer`: a configuration fault, FAULT for
     /// good (keepalived: "Cannot use unicast without any peers - going to fault state").
     pub no_peer_fault: bool,
+    /// `notify_priority_changes` (else its sync group's, else the global
+    /// `vrrp_notify_priority_changes`): a change of the effective priority writes
+    /// `INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio` to the notify FIFOs.
+    pub notify_priority_changes: bool,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -403,12 +407,25 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
     }
 }
 
-/// The FIFOs the VRRP process writes to: `notify_fifo` and `vrrp_notify_fifo`.
-pub(crate) fn notify_fifos(cfg: &Config) -> Vec<String> {
-    [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo]
-        .into_iter()
-        .filter_map(|f| f.name.clone())
-        .collect()
+/// The FIFOs the VRRP process writes to: `notify_fifo` and `vrrp_notify_fifo`, with their
+/// reader scripts (`notify_fifo_script`, `vrrp_notify_fifo_script`).
+pub(crate) fn notify_fifos(cfg: &Config) -> Vec<crate::notify::FifoSpec> {
+    let policy = script_policy(&cfg.global);
+    [
+        (&cfg.global.notify_fifo, ""),
+        (&cfg.global.vrrp_notify_fifo, "vrrp_"),
+    ]
+    .into_iter()
+    .filter_map(|(f, kind)| {
+        Some(crate::notify::FifoSpec {
+            path: f.name.clone()?,
+            kind,
+            owner: f.user.clone(),
+            script: f.script.as_deref().cloned(),
+            policy: policy.clone(),
+        })
+    })
+    .collect()
 }
 
 /// `own` plus the tracked objects of the sync groups, at weight 0, unless already tracked.
@@ -646,6 +663,10 @@ pub(crate) fn instance_spec(
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
         no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
+        notify_priority_changes: inst
+            .notify_priority_changes
+            .or_else(|| groups.iter().find_map(|g| g.notify_priority_changes))
+            .unwrap_or(g.vrrp_notify_priority_changes),
         promote_secondaries: inst.promote_secondaries && inst.use_vmac.is_none(),
         unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,

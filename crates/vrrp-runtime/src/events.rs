@@ -70,7 +70,7 @@ pub(crate) async fn run_async(
     .await;
     forward.abort();
     commands_fwd.abort();
-    let notify_handles = match joined {
+    let (notify_handles, fifos) = match joined {
         Ok(r) => r?,
         Err(e) => {
             return Err(VrrpRuntimeError::Io {
@@ -83,22 +83,23 @@ pub(crate) async fn run_async(
     for h in notify_handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    fifos.close();
     Ok(())
 }
 
 /// The VRRP runtime proper: sets everything up, runs the loop until shutdown, releases.
-/// Returns the notification queues to be drained.
+/// Returns the notification queues to be drained and the FIFOs to close after them.
 pub(crate) fn run_loop(
     config: Config,
     opts: RuntimeOptions,
     ev_tx: crate::inbox::Sender,
     ev_rx: crate::inbox::Inbox,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, VrrpRuntimeError> {
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, Fifos), VrrpRuntimeError> {
     let lease = opts
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
     let kernel = Kernel::new(opts.metrics.clone(), lease, &config.global.nftables)?;
-    let fifo_paths = config::notify_fifos(&config);
+    let fifo_specs = config::notify_fifos(&config);
 
     // Shutdown: external watch and/or signals, forwarded into the inbox.
     if let Some(mut ext) = opts.shutdown.clone() {
@@ -149,8 +150,7 @@ pub(crate) fn run_loop(
     let rx_tx = Tx::new(ev_tx.clone());
     let tr_tx = Tx::new(ev_tx.clone());
     let mut env = Env {
-        fifos: Fifos::open(&fifo_paths),
-        fifo_paths,
+        fifos: Fifos::open(&fifo_specs),
         rx_tx,
         tr_tx,
         stop: Arc::new(AtomicBool::new(false)),
@@ -360,6 +360,8 @@ pub(crate) fn run_loop(
             None => {}
             Some(Event::Shutdown(_)) if !shutting_down => {
                 shutting_down = true;
+                // keepalived's script_killall first: the FIFO readers do not see STOP.
+                env.fifos.terminate_readers();
                 rt.begin_shutdown(Instant::now());
             }
             Some(Event::Shutdown(_)) => {}
@@ -372,7 +374,11 @@ pub(crate) fn run_loop(
                     log::error!("reload: {e}");
                 }
                 match &report {
-                    Ok(_) => {
+                    Ok(r) => {
+                        rt.fifo_lines_on_reload(
+                            r,
+                            req.config.global.fifo_write_vrrp_states_on_reload,
+                        );
                         rt.kernel.apply_statics(&req.config);
                         watch_procs(&mut rt, &req.config);
                         let now = Instant::now();
@@ -533,5 +539,5 @@ pub(crate) fn run_loop(
         stop.store(true, Ordering::Relaxed);
     }
     env.readers.clear();
-    Ok(notify_handles)
+    Ok((notify_handles, env.fifos.clone()))
 }

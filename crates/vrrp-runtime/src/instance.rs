@@ -241,6 +241,7 @@ impl Instance {
                         let _ = n.send(Job {
                             state: state_name(to),
                             priority: self.vr.priority().get(),
+                            fifo_only: false,
                         });
                     }
                 }
@@ -255,6 +256,7 @@ impl Instance {
                         let _ = n.send(Job {
                             state: crate::notify::MASTER_RX_LOWER_PRI,
                             priority: self.vr.priority().get(),
+                            fifo_only: false,
                         });
                     }
                 }
@@ -594,7 +596,13 @@ impl Rt {
             lease_msgs: None,
             link_up: link.up && link.lower_up,
             track_if_up,
-            track_file_values: BTreeMap::new(),
+            // Read now, so a file holding the instance in FAULT does so from the start
+            // (keepalived reads its track files before the instances start).
+            track_file_values: spec
+                .track_file_paths
+                .iter()
+                .map(|(n, p)| (n.clone(), read_track_file(p)))
+                .collect(),
             fault: false,
             delta: 0,
             ah_last_seq: 0,
@@ -812,8 +820,34 @@ impl Rt {
             }
         }
         if delta != inst.delta || initial {
+            let before = inst.vr.priority().get();
             self.insts[i].delta = delta;
             self.feed(i, now, Input::PriorityChange(delta));
+            let inst = &self.insts[i];
+            let after = inst.vr.priority().get();
+            // keepalived vrrp_set_effective_priority: "Changing effective priority", and with
+            // notify_priority_changes the FIFO line (an owner's priority never changes).
+            if after != before {
+                log::info!(
+                    "({}) Changing effective priority from {before} to {after}",
+                    inst.spec.name
+                );
+                if let Some(n) = inst
+                    .notify
+                    .as_ref()
+                    .filter(|_| inst.spec.notify_priority_changes)
+                {
+                    let _ = n.send(crate::notify::Job {
+                        state: if inst.vr.state() == State::Master {
+                            crate::notify::MASTER_PRIORITY
+                        } else {
+                            crate::notify::BACKUP_PRIORITY
+                        },
+                        priority: after,
+                        fifo_only: true,
+                    });
+                }
+            }
         }
         if fault != self.insts[i].fault || (initial && fault) {
             self.insts[i].fault = fault;

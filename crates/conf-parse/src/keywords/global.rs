@@ -128,14 +128,17 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_sync_group_notify",
         VM_NOTIFY,
     ]),
-    s("notify_fifo_script").todo(
-        "started by the checker process (as lvs_notify_fifo_script), not yet by the VRRP process",
-    ),
+    s("notify_fifo_script").imp(&[
+        VM_NOTIFY,
+        "lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference",
+    ]),
     s("vrrp_notify_fifo").imp(&["lab_vrrp_notify_fifo_same_as_reference"]),
-    s("vrrp_notify_fifo_script").todo("FIFO reader scripts are not started yet"),
-    s("vrrp_notify_priority_changes").todo("priority changes are not written to the FIFO yet"),
+    s("vrrp_notify_fifo_script")
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
+    s("vrrp_notify_priority_changes")
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     s("fifo_write_vrrp_states_on_reload")
-        .todo("VRRP states are not written to the FIFO again at reload yet"),
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     s("lvs_notify_fifo").imp(&[VM_NOTIFY]),
     s("lvs_notify_fifo_script").imp(&[VM_NOTIFY]),
     s("checker_priority").todo(NO_SCHED),

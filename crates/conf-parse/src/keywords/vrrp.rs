@@ -34,7 +34,8 @@ pub(super) static SYNC_GROUP: &[Kw] = &[
     )
     .todo(SYNC_WEIGHTS),
     s("sync_group_tracking_weight").todo(SYNC_WEIGHTS),
-    s("notify_priority_changes").todo("priority-change notifications are not sent"),
+    s("notify_priority_changes")
+        .todo("read (instance, then group, then global) but not shown by a lab test yet"),
 ];
 
 pub(super) static GARP_GROUP: &[Kw] = &[
@@ -180,7 +181,8 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("notify").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_master_rx_lower_pri").imp(&["lab_notify_master_rx_lower_pri_same_as_reference"]),
     s("smtp_alert").imp(&["lab_smtp_alert_mail"]),
-    s("notify_priority_changes").todo("priority-change notifications are not sent"),
+    s("notify_priority_changes")
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     dep(
         "lvs_sync_daemon_interface",
         "lvs_sync_daemon in global_defs",
