@@ -105,6 +105,10 @@ pub(crate) struct InstanceSpec {
     /// `vrrp_notify_priority_changes`): a change of the effective priority writes
     /// `INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio` to the notify FIFOs.
     pub notify_priority_changes: bool,
+    /// `garp_extra_if [all] SECS` (else the global `vrrp_garp_extra_if`; an interval of 0:
+    /// none): while master, one gratuitous ARP/NA every SECS on each address VMAC (`all`: on
+    /// each other interface) that has VIPs, sent with the advert that finds it due.
+    pub garp_extra_if: Option<conf_parse::GarpExtraIf>,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -663,6 +667,11 @@ pub(crate) fn instance_spec(
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
         no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
+        garp_extra_if: inst
+            .garp_extra_if
+            .clone()
+            .or_else(|| g.vrrp_garp_extra_if.clone())
+            .filter(|x| !x.interval.is_zero()),
         notify_priority_changes: inst
             .notify_priority_changes
             .or_else(|| groups.iter().find_map(|g| g.notify_priority_changes))

@@ -126,6 +126,8 @@ pub(crate) struct Instance {
     /// while master).
     pub(crate) fw_vips: Vec<crate::kernel::FwKey>,
     pub(crate) last_refresh: Option<Instant>,
+    /// When the next `garp_extra_if` round is due (set on becoming master).
+    pub(crate) extra_garp_at: Option<Instant>,
     /// The lease renewals of the VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
     pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
@@ -191,6 +193,14 @@ impl Instance {
             match a {
                 Action::SendAdvert { priority } => {
                     cx.io.send_advert(self, priority);
+                    // keepalived vrrp_master: the extra-interface GARPs go with the advert
+                    // that finds their timer passed.
+                    if let (Some(at), Some(x)) = (self.extra_garp_at, &self.spec.garp_extra_if) {
+                        if now > at && self.holding && self.vr.state() == State::Master {
+                            self.extra_garp_at = Some(now + x.interval);
+                            self.send_extra_garps(cx, now);
+                        }
+                    }
                     // The lease is renewed with the advert that finds half of it used (at
                     // least a second apart): a dead master's VIP still expires within one
                     // lease, and an idle master renews every few adverts, not every one.
@@ -206,6 +216,7 @@ impl Instance {
                     }
                 }
                 Action::AddVips { .. } => {
+                    self.extra_garp_at = self.spec.garp_extra_if.as_ref().map(|x| now + x.interval);
                     cx.kernel.add_vips(self);
                     done.vips_changed = true;
                 }
@@ -593,6 +604,7 @@ impl Rt {
             holding: false,
             fw_vips: Vec::new(),
             last_refresh: None,
+            extra_garp_at: None,
             lease_msgs: None,
             link_up: link.up && link.lower_up,
             track_if_up,

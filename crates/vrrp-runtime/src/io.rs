@@ -456,6 +456,43 @@ impl Instance {
     }
 }
 
+impl Instance {
+    /// keepalived `vrrp_send_vmac_update` (`garp_extra_if`): one gratuitous ARP/NA per
+    /// interface, for its first VIP, on each address VMAC of this instance (with `all`, on
+    /// each interface) but the instance's own (unless `vmac_xmit_base`).
+    pub(crate) fn send_extra_garps(&self, cx: &mut Cx<'_>, now: Instant) {
+        let Some(x) = &self.spec.garp_extra_if else {
+            return;
+        };
+        let own = self.vip_if.0.as_str();
+        let xmit_base = self.spec.vmac.as_ref().is_some_and(|v| v.xmit_base);
+        let mut done: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for v in self.spec.vips.iter().chain(&self.spec.excluded) {
+            let vmac = self
+                .addr_vmacs
+                .iter()
+                .find(|a| a.spec.addrs.contains(&v.addr))
+                .map(|a| a.spec.name.as_str());
+            let ifname = vmac.or(v.dev.as_deref()).unwrap_or(own);
+            if (vmac.is_none() && !x.all) || (ifname == own && !xmit_base) {
+                continue;
+            }
+            if done.contains(&ifname) {
+                continue;
+            }
+            done.push(ifname);
+            out.extend(
+                cx.pacers
+                    .request(ifname, &self.spec.name, &[v.addr], 1, now),
+            );
+        }
+        for a in out {
+            cx.io.send_garp(self, a);
+        }
+    }
+}
+
 impl Rt {
     pub(crate) fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
         // keepalived vrrp_read_dispatcher_thread: during vrrp_startup_delay adverts are read

@@ -86,10 +86,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_down_timer_adverts").imp(&["lab_down_timer_adverts_same_as_reference"]),
     s("vrrp_garp_interval").imp(&["lab_garp_gna_interval_pacing_same_as_reference"]),
     s("vrrp_gna_interval").imp(&["lab_garp_gna_interval_pacing_same_as_reference"]),
-    s("vrrp_min_garp").todo("not read at run time yet (the garp defaults are not changed)"),
-    s("vrrp_garp_extra_if").todo("no periodic gratuitous ARPs on VMAC base interfaces yet"),
+    s("vrrp_min_garp").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
+    s("vrrp_garp_extra_if").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     dep("vrrp_vmac_garp_intvl", "vrrp_garp_extra_if")
-        .todo("no periodic gratuitous ARPs on VMAC base interfaces yet"),
+        .imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     s("vrrp_lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_owner_ignore_adverts")

@@ -195,8 +195,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("garp_lower_prio_delay").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("garp_lower_prio_repeat").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("down_timer_adverts").imp(&["lab_down_timer_adverts_same_as_reference"]),
-    s("garp_extra_if").todo("GARPs on extra interfaces are not sent"),
-    dep("vmac_garp_intvl", "garp_extra_if").todo("GARPs on extra interfaces are not sent"),
+    s("garp_extra_if").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
+    dep("vmac_garp_intvl", "garp_extra_if")
+        .imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     s("lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("owner_ignore_adverts")
