@@ -630,6 +630,51 @@ pub(crate) fn instance_spec(
         .map(crate::routes::route)
         .collect();
     let rules = inst.virtual_rules.iter().map(crate::routes::rule).collect();
+    // keepalived vrrp_complete_instance: a sync group member runs no floating priority unless
+    // its group has `sync_group_tracking_weight` (`global_tracking`): a weighted tracked
+    // interface becomes unweighted (its failure a fault), a file at the default weight 1
+    // too, and weighted scripts, files and BFDs are dropped.
+    let no_weights = !groups.is_empty() && !groups.iter().any(|g| g.sync_group_tracking_weight);
+    let own_interfaces = tracked(&inst.track_interface, |_| 0)
+        .into_iter()
+        .map(|mut t| {
+            if no_weights && t.weight != 0 {
+                log::warn!(
+                    "({}) ignoring {} tracked interface weight due to SYNC group",
+                    inst.name,
+                    t.name
+                );
+                t.weight = 0;
+            }
+            t
+        })
+        .collect();
+    let dropped = |kind: &str, t: &Tracked| {
+        log::warn!(
+            "({}) ignoring tracked {kind} {} with weight {} due to SYNC group",
+            inst.name,
+            t.name,
+            t.weight
+        );
+        false
+    };
+    let own_scripts = tracked(&inst.track_script, weight_of_script)
+        .into_iter()
+        .filter(|t| !no_weights || t.weight == 0 || dropped("script", t))
+        .collect();
+    let own_files = tracked(&inst.track_file, weight_of_file)
+        .into_iter()
+        .filter_map(|mut t| {
+            if no_weights && t.weight == 1 {
+                t.weight = 0;
+            }
+            (!no_weights || t.weight == 0 || dropped("file", &t)).then_some(t)
+        })
+        .collect();
+    let own_bfds = track_bfds(cfg, &inst.track_bfd)
+        .into_iter()
+        .filter(|t| !no_weights || t.weight == 0 || dropped("bfd", t))
+        .collect();
     Ok(InstanceSpec {
         name: inst.name.clone(),
         ifname,
@@ -701,23 +746,15 @@ pub(crate) fn instance_spec(
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
         },
-        track_interfaces: with_group(tracked(&inst.track_interface, |_| 0), &groups, |g| {
-            &g.track_interface
-        }),
-        track_scripts: with_group(
-            tracked(&inst.track_script, weight_of_script),
-            &groups,
-            |g| &g.track_script,
-        ),
+        track_interfaces: with_group(own_interfaces, &groups, |g| &g.track_interface),
+        track_scripts: with_group(own_scripts, &groups, |g| &g.track_script),
         track_processes: with_group(
             tracked(&inst.track_process, weight_of_process),
             &groups,
             |g| &g.track_process,
         ),
-        track_files: with_group(tracked(&inst.track_file, weight_of_file), &groups, |g| {
-            &g.track_file
-        }),
-        track_bfds: with_group(track_bfds(cfg, &inst.track_bfd), &groups, |g| &g.track_bfd)
+        track_files: with_group(own_files, &groups, |g| &g.track_file),
+        track_bfds: with_group(own_bfds, &groups, |g| &g.track_bfd)
             .into_iter()
             // keepalived's VRRP process keeps only the bfd_instances whose events it gets
             // (`vrrp`, or neither `vrrp` nor `checker`): tracking another is ignored.

@@ -2327,3 +2327,88 @@ fn lab_track_src_ip_same_as_reference() {
     assert_eq!(runs[0], master);
     assert_eq!(runs[2], master);
 }
+
+// ---------------------------------------------------------------------------------------------
+// sync_group_tracking_weight, global_tracking
+
+/// A lone director with sync group G {VI_1, VI_2} (`group_extra` in G): VI_1 (priority 150)
+/// tracks a failing script (weight -20) and a file holding 2 (weight 5). Returns the
+/// priorities of VI_1's adverts from 4 s after it became master (captured for 2 s).
+fn sgw_run(tag: &str, group_extra: &str, reference: bool) -> Vec<String> {
+    let lab = Lab::new(tag).expect("lab");
+    let tf = lab.dir().join("tf");
+    std::fs::write(&tf, "2\n").expect("tf");
+    let conf = format!(
+        "global_defs {{\n  script_user root\n}}\n\
+         vrrp_script chk {{\n  script \"/bin/false\"\n  interval 1\n  weight -20\n}}\n\
+         track_file tf {{\n  file {}\n  weight 5\n}}\n\
+         vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n{group_extra}\n}}\n{}{}",
+        tf.display(),
+        instance(
+            "VI_1",
+            91,
+            150,
+            "  track_script {\n    chk\n  }\n  track_file {\n    tf\n  }",
+            &format!("    {VIP}/24")
+        ),
+        instance("VI_2", 92, 150, "", "    10.0.0.11/24")
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut a, reference);
+    if wait_until(Duration::from_secs(8), || a.has_vip(VIP)).is_err() {
+        panic!(
+            "{}: not master\n{}",
+            who(reference),
+            ka.as_ref()
+                .map(|p| p.output_so_far())
+                .unwrap_or_else(|| a.log())
+        );
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    let cap = lab.capture("a", "eth0", "sgw").expect("capture");
+    std::thread::sleep(Duration::from_secs(2));
+    let pcap = stop_capture(&cap);
+    let prios: Vec<String> = tshark_fields(&pcap, "vrrp.virt_rtr_id == 91", &["vrrp.prio"])
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    eprintln!("{} {group_extra:?}: {prios:?}", who(reference));
+    prios
+}
+
+// Proves sync_group_tracking_weight as the reference
+// keepalived 2.2.7 on the wire: a sync group member's own weighted tracking — a failing
+// script of weight -20 and a file of weight 5 holding 2 — is dropped without it (VI_1
+// advertises 150) and applies with it (150 - 20 + 10 = 140). Same advertised priorities under
+// ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_tracking_weight_same_as_reference() {
+    let cases = ["", "  sync_group_tracking_weight"];
+    let runs = std::thread::scope(|s| {
+        let hs: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(k, e)| {
+                [false, true]
+                    .map(|r| s.spawn(move || sgw_run(&format!("kwsw{k}{}", u8::from(r)), e, r)))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
+    for (k, want) in ["150", "140"].into_iter().enumerate() {
+        let (ours, reference) = (&runs[2 * k], &runs[2 * k + 1]);
+        assert!(
+            !ours.is_empty() && ours.iter().all(|p| p == want),
+            "{:?} ours {ours:?}",
+            cases[k]
+        );
+        assert!(
+            !reference.is_empty() && reference.iter().all(|p| p == want),
+            "{:?} reference {reference:?}",
+            cases[k]
+        );
+    }
+}

@@ -7,8 +7,8 @@ use super::{alias, b, dep, s, v, Kw, Release};
 /// A keyword the runtime reads, whose effect no real-system test shows yet.
 const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
 /// `sync_group_tracking_weight` and the deprecated `global_tracking` (which sets it).
-const SYNC_WEIGHTS: &str = "not read: members' own tracking weights always apply here, while \
-     keepalived zeroes them in a sync group unless this is set";
+const SYNC_WEIGHTS: &str = "sets sync_group_tracking_weight, but keepalived reports it as a \
+     configuration error, so no lab test runs it yet";
 
 pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
 
@@ -33,7 +33,7 @@ pub(super) static SYNC_GROUP: &[Kw] = &[
         "track_interface/script/file on the sync group",
     )
     .todo(SYNC_WEIGHTS),
-    s("sync_group_tracking_weight").todo(SYNC_WEIGHTS),
+    s("sync_group_tracking_weight").imp(&["lab_sync_group_tracking_weight_same_as_reference"]),
     s("notify_priority_changes")
         .todo("read (instance, then group, then global) but not shown by a lab test yet"),
 ];
