@@ -36,6 +36,27 @@ pub(crate) const FILE_SAFETY_POLL: Duration = Duration::from_secs(1);
 /// a state change).
 pub(crate) const STATS_EVERY: Duration = Duration::from_millis(100);
 
+/// The network namespace's switch for IGMP reports of link-local groups.
+const IGMP_LLM_REPORTS: &str = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports";
+
+/// `disable_local_igmp`: sets [`IGMP_LLM_REPORTS`] to 0 if it was 1; whether it did.
+fn disable_local_igmp() -> bool {
+    match std::fs::read_to_string(IGMP_LLM_REPORTS) {
+        Ok(v) if v.starts_with('1') => match std::fs::write(IGMP_LLM_REPORTS, "0") {
+            Ok(()) => true,
+            Err(e) => {
+                log::info!("Unable to write {IGMP_LLM_REPORTS} - {e}");
+                false
+            }
+        },
+        Ok(_) => false,
+        Err(e) => {
+            log::info!("Unable to read {IGMP_LLM_REPORTS} - {e}");
+            false
+        }
+    }
+}
+
 pub(crate) async fn run_async(
     config: Config,
     opts: RuntimeOptions,
@@ -183,6 +204,9 @@ pub(crate) fn run_loop(
         start_delay: None,
     };
     track::init_track_files(&config);
+    // keepalived set_disable_local_igmp: no IGMP reports for link-local groups (224.0.0.18)
+    // while we run, when the kernel sent them; set back at stop.
+    let igmp_cleared = config.global.disable_local_igmp && disable_local_igmp();
     // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
     // interface specified in configuration"); with it the instance waits in FAULT, as does one
     // whose interface has no address yet.
@@ -515,6 +539,22 @@ pub(crate) fn run_loop(
     }
     rt.kernel.clear_statics();
     rt.kernel.reset_promoted();
+    if igmp_cleared && rt.config.global.disable_local_igmp {
+        // Leave the groups first (the sockets outlive this loop in their reader threads): a
+        // leave with reports back on would be reported, keepalived's closed sockets are not.
+        for inst in rt.insts.iter() {
+            if let (std::net::IpAddr::V4(g), Some(s)) =
+                (inst.spec.mcast_group, rt.io.socks.get(inst.sock))
+            {
+                let _ = s
+                    .fd
+                    .leave_multicast_v4_n(&g, &socket2::InterfaceIndexOrAddress::Index(s.ifindex));
+            }
+        }
+        if let Err(e) = std::fs::write(IGMP_LLM_REPORTS, "1") {
+            log::info!("Unable to write {IGMP_LLM_REPORTS} - {e}");
+        }
+    }
     if !rt.opts.dont_release_vrrp {
         rt.kernel.firewall.cleanup();
         for i in rt.insts.ids() {

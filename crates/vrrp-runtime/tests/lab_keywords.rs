@@ -2412,3 +2412,83 @@ fn lab_sync_group_tracking_weight_same_as_reference() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// disable_local_igmp
+
+/// A lone master with `global` in global_defs; the namespace's
+/// `igmp_link_local_mcast_reports` while it runs and after it stopped, and the IGMP reports
+/// for 224.0.0.18 its eth0 sent.
+fn igmp_run(tag: &str, global: &str, reference: bool) -> (String, String, usize) {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n{global}\n}}\n{}",
+        instance("VI_1", 99, 150, "", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let sysctl = |a: &Director| {
+        a.host
+            .run(&["cat", "/proc/sys/net/ipv4/igmp_link_local_mcast_reports"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(sysctl(&a), "1", "the namespace's default");
+    let cap = lab.capture("a", "eth0", "igmp").expect("capture");
+    std::thread::sleep(Duration::from_millis(300));
+    let ka = start(&lab, &mut a, reference);
+    if wait_until(Duration::from_secs(8), || a.has_vip(VIP)).is_err() {
+        panic!(
+            "{}: not master\n{}",
+            who(reference),
+            ka.as_ref()
+                .map(|p| p.output_so_far())
+                .unwrap_or_else(|| a.log())
+        );
+    }
+    let running = sysctl(&a);
+    let p = ka.as_ref().or(a.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    let after = sysctl(&a);
+    let pcap = stop_capture(&cap);
+    let reports = tshark_fields(
+        &pcap,
+        "igmp && (igmp.maddr == 224.0.0.18 || igmp.aux_data_len >= 0 && ip.dst == 224.0.0.22)",
+        &["igmp.maddr"],
+    )
+    .lines()
+    .filter(|l| l.contains("224.0.0.18"))
+    .count();
+    let out = (running, after, reports);
+    eprintln!("{} {global:?}: {out:?}", who(reference));
+    out
+}
+
+// Proves disable_local_igmp as the reference keepalived 2.2.7: while the VRRP process runs the
+// namespace's net.ipv4.igmp_link_local_mcast_reports is 0 (it was 1), so joining 224.0.0.18
+// sends no IGMP report, and it is 1 again after the stop; without the keyword it stays 1 and
+// eth0 reports its membership of 224.0.0.18. Same values and reports under ours and the
+// reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_disable_local_igmp_same_as_reference() {
+    let cases = ["  disable_local_igmp", ""];
+    let runs = std::thread::scope(|s| {
+        let hs: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(k, g)| {
+                [false, true]
+                    .map(|r| s.spawn(move || igmp_run(&format!("kwig{k}{}", u8::from(r)), g, r)))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(runs[0], runs[1], "disable_local_igmp: ours vs reference");
+    assert_eq!(runs[0], ("0".to_string(), "1".to_string(), 0));
+    assert_eq!(runs[2].0, "1", "without: ours");
+    assert_eq!(runs[3].0, "1", "without: reference");
+    assert!(runs[2].2 > 0 && runs[3].2 > 0, "without: reports {runs:?}");
+}

@@ -62,8 +62,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
          (keepalived refuses such an instance: Unknown interface), while a static_ipaddress \
          without dev is refused here (keepalived puts it on default_interface, else eth0)",
     ),
-    s("disable_local_igmp")
-        .todo("not read at run time yet (IGMP on VMAC base interfaces is left as is)"),
+    s("disable_local_igmp").imp(&["lab_disable_local_igmp_same_as_reference"]),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
     s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     s("lvs_flush_on_stop").imp(&[
