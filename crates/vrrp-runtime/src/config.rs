@@ -109,6 +109,13 @@ pub(crate) struct InstanceSpec {
     /// none): while master, one gratuitous ARP/NA every SECS on each address VMAC (`all`: on
     /// each other interface) that has VIPs, sent with the advert that finds it due.
     pub garp_extra_if: Option<conf_parse::GarpExtraIf>,
+    /// `old_unicast_checksum [never]` (keepalived's OLD_CHKSUM_COMPAT): for unicast VRRPv3
+    /// over IPv4, `Some(Config)` computes and checks the checksum with `vrrp_mcast_group4` as
+    /// the pseudo-header's destination (pre-1.3.6 keepalived), `None` switches to that when a
+    /// peer's advert only checks that way, `Some(Never)` never does.
+    pub old_unicast_checksum: Option<conf_parse::OldUnicastChecksum>,
+    /// The global `vrrp_mcast_group4` (the old checksum's pseudo-header destination).
+    pub mcast_group4: std::net::Ipv4Addr,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -712,6 +719,8 @@ pub(crate) fn instance_spec(
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
         no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
+        old_unicast_checksum: inst.old_unicast_checksum,
+        mcast_group4: g.vrrp_mcast_group4,
         garp_extra_if: inst
             .garp_extra_if
             .clone()

@@ -128,6 +128,9 @@ pub(crate) struct Instance {
     pub(crate) last_refresh: Option<Instant>,
     /// When the next `garp_extra_if` round is due (set on becoming master).
     pub(crate) extra_garp_at: Option<Instant>,
+    /// Unicast VRRPv3 adverts use the old checksum (`old_unicast_checksum`, or switched to
+    /// on receipt: keepalived's CHKSUM_COMPATIBILITY_CONFIG / _AUTO).
+    pub(crate) old_checksum: bool,
     /// The lease renewals of the VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
     pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
@@ -605,6 +608,7 @@ impl Rt {
             fw_vips: Vec::new(),
             last_refresh: None,
             extra_garp_at: None,
+            old_checksum: spec.old_unicast_checksum == Some(conf_parse::OldUnicastChecksum::Config),
             lease_msgs: None,
             link_up: link.up && link.lower_up,
             track_if_up,

@@ -2492,3 +2492,98 @@ fn lab_disable_local_igmp_same_as_reference() {
     assert_eq!(runs[3].0, "1", "without: reference");
     assert!(runs[2].2 > 0 && runs[3].2 > 0, "without: reports {runs:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// old_unicast_checksum
+
+/// Unicast VRRPv3 pair: `a` (priority 150, `old_unicast_checksum`) and `b` (priority 100,
+/// default), `a` under the reference when `a_ref` (else `b` is). Returns a's advert checksums
+/// and tshark's verdicts, b's state after 7 s, and whether b logged the switch to the old
+/// checksum.
+fn oldcs_run(tag: &str, a_ref: bool) -> (Vec<String>, String, bool) {
+    let lab = Lab::new(tag).expect("lab");
+    let uni = |me: &str, peer: &str| {
+        format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}")
+    };
+    let g = "global_defs {\n  vrrp_version 3\n}\n";
+    let ca = format!(
+        "{g}{}",
+        instance(
+            "VI_1",
+            93,
+            150,
+            &format!("{}\n  old_unicast_checksum", uni("10.0.0.1", "10.0.0.2")),
+            &format!("    {VIP}/24")
+        )
+    );
+    let cb = format!(
+        "{g}{}",
+        instance(
+            "VI_1",
+            93,
+            100,
+            &uni("10.0.0.2", "10.0.0.1"),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut b = director(&lab, "b", "10.0.0.2", &cb);
+    let mut a = director(&lab, "a", "10.0.0.1", &ca);
+    let cap = lab.capture("b", "eth0", "ocs").expect("capture");
+    std::thread::sleep(Duration::from_millis(300));
+    let kb = start(&lab, &mut b, !a_ref);
+    let ka = start(&lab, &mut a, a_ref);
+    std::thread::sleep(Duration::from_secs(7));
+    let pcap = stop_capture(&cap);
+    let sums: Vec<String> = tshark_fields(
+        &pcap,
+        "vrrp && ip.src == 10.0.0.1",
+        &["vrrp.checksum", "vrrp.checksum.status"],
+    )
+    .lines()
+    .map(|l| l.trim().to_string())
+    .collect::<std::collections::BTreeSet<_>>()
+    .into_iter()
+    .collect();
+    let b_log = kb
+        .as_ref()
+        .map(|p| p.output_so_far())
+        .unwrap_or_else(|| b.log());
+    let b_state = if b.has_vip(VIP) { "MASTER" } else { "BACKUP" }.to_string();
+    let switched = b_log.contains("Setting unicast VRRPv3 checksum to old version");
+    eprintln!(
+        "a {}: sums {sums:?}, b {b_state}, switched {switched}\n{}",
+        who(a_ref),
+        if switched { String::new() } else { b_log }
+    );
+    drop(ka);
+    (sums, b_state, switched)
+}
+
+// Proves old_unicast_checksum as the reference keepalived 2.2.7 (built with OLD_CHKSUM_COMPAT)
+// on a unicast VRRPv3 pair: the master with it computes its adverts' checksum with
+// vrrp_mcast_group4 in the pseudo-header, not the peer's address (tshark: checksum bad), the
+// same checksum value under ours and the reference; the backup without it, ours as the
+// reference, accepts those adverts by switching to the old checksum ("Setting unicast VRRPv3
+// checksum to old version") and stays BACKUP.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_old_unicast_checksum_same_as_reference() {
+    let (ours_a, ref_a) = std::thread::scope(|s| {
+        let o = s.spawn(|| oldcs_run("kwoc0", false));
+        let r = s.spawn(|| oldcs_run("kwoc1", true));
+        (o.join().expect("ours"), r.join().expect("reference"))
+    });
+    assert!(!ours_a.0.is_empty(), "no adverts from ours");
+    assert_eq!(ours_a.0, ref_a.0, "a's checksums: ours vs reference");
+    assert!(
+        ours_a.0.iter().all(|l| l.ends_with("\t0")),
+        "tshark flags the old checksum as bad: {:?}",
+        ours_a.0
+    );
+    assert_eq!(ours_a.1, "BACKUP", "reference b follows ours a");
+    assert_eq!(ref_a.1, "BACKUP", "ours b follows the reference a");
+    assert!(
+        ours_a.2 && ref_a.2,
+        "both backups switched to the old checksum"
+    );
+}

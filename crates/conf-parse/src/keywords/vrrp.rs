@@ -104,7 +104,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("unicast_peer").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
     s("unicast_fault_no_peer").imp(&["lab_unicast_fault_no_peer_same_as_reference"]),
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
-    s("old_unicast_checksum").todo("the pre-2.0 unicast checksum variant is not implemented"),
+    s("old_unicast_checksum").imp(&["lab_old_unicast_checksum_same_as_reference"]),
     s("native_ipv6")
         .todo("typed but not read at run time: the family comes from the first address"),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
