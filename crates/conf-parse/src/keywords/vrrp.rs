@@ -106,7 +106,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
     s("old_unicast_checksum").imp(&["lab_old_unicast_checksum_same_as_reference"]),
     s("native_ipv6")
-        .todo("typed but not read at run time: the family comes from the first address"),
+        .todo("not read: under keepalived IPv4 VIPs after it are ignored (none left: exit CONFIG)"),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
     s("vrf").todo("VRF binding of the VRRP sockets and addresses is not implemented"),
