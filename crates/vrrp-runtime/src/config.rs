@@ -723,8 +723,7 @@ pub(crate) fn instance_spec(
         mcast_group4: g.vrrp_mcast_group4,
         garp_extra_if: inst
             .garp_extra_if
-            .clone()
-            .or_else(|| g.vrrp_garp_extra_if.clone())
+            .or(g.vrrp_garp_extra_if)
             .filter(|x| !x.interval.is_zero()),
         notify_priority_changes: inst
             .notify_priority_changes

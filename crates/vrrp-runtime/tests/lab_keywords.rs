@@ -2278,9 +2278,8 @@ fn src_run(tag: &str, extra: &str, reference: bool) -> (Vec<String>, bool) {
             .map(|p| p.output_so_far())
             .unwrap_or_else(|| a.log())
     };
-    if wait_until(Duration::from_secs(8), || a.has_vip("10.0.5.10")).is_err() {
-        panic!("{}: not master\n{}", who(reference), out());
-    }
+    let up = wait_until(Duration::from_secs(8), || a.has_vip("10.0.5.10"));
+    assert!(up.is_ok(), "{}: not master\n{}", who(reference), out());
     a.host
         .ip(&["addr", "del", "10.0.0.1/24", "dev", "eth0"])
         .expect("del");
@@ -2355,15 +2354,15 @@ fn sgw_run(tag: &str, group_extra: &str, reference: bool) -> Vec<String> {
     );
     let mut a = director(&lab, "a", "10.0.0.1", &conf);
     let ka = start(&lab, &mut a, reference);
-    if wait_until(Duration::from_secs(8), || a.has_vip(VIP)).is_err() {
-        panic!(
-            "{}: not master\n{}",
-            who(reference),
-            ka.as_ref()
-                .map(|p| p.output_so_far())
-                .unwrap_or_else(|| a.log())
-        );
-    }
+    let up = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        up.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
     std::thread::sleep(Duration::from_secs(4));
     let cap = lab.capture("a", "eth0", "sgw").expect("capture");
     std::thread::sleep(Duration::from_secs(2));
@@ -2436,15 +2435,15 @@ fn igmp_run(tag: &str, global: &str, reference: bool) -> (String, String, usize)
     let cap = lab.capture("a", "eth0", "igmp").expect("capture");
     std::thread::sleep(Duration::from_millis(300));
     let ka = start(&lab, &mut a, reference);
-    if wait_until(Duration::from_secs(8), || a.has_vip(VIP)).is_err() {
-        panic!(
-            "{}: not master\n{}",
-            who(reference),
-            ka.as_ref()
-                .map(|p| p.output_so_far())
-                .unwrap_or_else(|| a.log())
-        );
-    }
+    let up = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        up.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
     let running = sysctl(&a);
     let p = ka.as_ref().or(a.proc.as_ref()).expect("proc");
     p.signal(Signal::SIGTERM).expect("term");
