@@ -2586,3 +2586,80 @@ fn lab_old_unicast_checksum_same_as_reference() {
         "both backups switched to the old checksum"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// notify_priority_changes on a vrrp_sync_group
+
+/// A lone director with sync group G {VI_1, VI_2} (`sync_group_tracking_weight`,
+/// `notify_priority_changes`): VI_1 (priority 150) tracks a failing script (weight -20) and a
+/// file holding 2 (weight 5). VI_1's lines of the vrrp_notify_fifo 4 s after it is master.
+fn sg_prio_run(tag: &str, reference: bool) -> Vec<String> {
+    let lab = Lab::new(tag).expect("lab");
+    let tf = lab.dir().join("tf");
+    std::fs::write(&tf, "2\n").expect("tf");
+    let fifo = lab.dir().join("vrrp.fifo");
+    let fifo_log = lab.dir().join("fifo.log");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let conf = format!(
+        "global_defs {{\n  script_user root\n  vrrp_notify_fifo {}\n}}\n\
+         vrrp_script chk {{\n  script \"/bin/false\"\n  interval 1\n  weight -20\n}}\n\
+         track_file tf {{\n  file {}\n  weight 5\n}}\n\
+         vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  sync_group_tracking_weight\n  \
+         notify_priority_changes\n}}\n{}{}",
+        fifo.display(),
+        tf.display(),
+        instance(
+            "VI_1",
+            88,
+            150,
+            "  track_script {\n    chk\n  }\n  track_file {\n    tf\n  }",
+            &format!("    {VIP}/24")
+        ),
+        instance("VI_2", 89, 150, "", "    10.0.0.11/24")
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let _reader = a
+        .host
+        .spawn_sh(&format!("cat {} > {}", fifo.display(), fifo_log.display()))
+        .expect("fifo reader");
+    let ka = start(&lab, &mut a, reference);
+    let up = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        up.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let seen: Vec<String> = std::fs::read_to_string(&fifo_log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"VI_1\""))
+        .map(String::from)
+        .collect();
+    eprintln!("{}: {seen:?}", who(reference));
+    seen
+}
+
+// Proves a vrrp_sync_group's notify_priority_changes as the reference keepalived 2.2.7: its
+// member VI_1, whose own weighted tracking applies (sync_group_tracking_weight), writes its
+// priority changes to the vrrp_notify_fifo (the file's +10 at start: BACKUP_PRIORITY 160, the
+// failing script's -20: 140, then MASTER 140). Same lines for VI_1 under ours and the
+// reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_notify_priority_changes_same_as_reference() {
+    let (ours, reference) = std::thread::scope(|s| {
+        let o = s.spawn(|| sg_prio_run("kwsp0", false));
+        let r = s.spawn(|| sg_prio_run("kwsp1", true));
+        (o.join().expect("ours"), r.join().expect("reference"))
+    });
+    assert!(
+        ours.iter()
+            .any(|l| l == "INSTANCE \"VI_1\" BACKUP_PRIORITY 140"),
+        "ours {ours:?}"
+    );
+    assert_eq!(ours, reference);
+}

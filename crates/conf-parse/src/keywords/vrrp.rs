@@ -34,8 +34,7 @@ pub(super) static SYNC_GROUP: &[Kw] = &[
     )
     .todo(SYNC_WEIGHTS),
     s("sync_group_tracking_weight").imp(&["lab_sync_group_tracking_weight_same_as_reference"]),
-    s("notify_priority_changes")
-        .todo("read (instance, then group, then global) but not shown by a lab test yet"),
+    s("notify_priority_changes").imp(&["lab_sync_group_notify_priority_changes_same_as_reference"]),
 ];
 
 pub(super) static GARP_GROUP: &[Kw] = &[
