@@ -799,7 +799,11 @@ async fn run(
                     return code;
                 }
                 Some(WorkerEvent::Reload { config, done }) => {
-                    if !vrrp_changed(cfg.config(), config.config()) {
+                    // keepalived reopens the notify FIFOs (restarting their reader scripts)
+                    // and writes their reload lines at every reload: the runtime reloads then.
+                    let g = &config.config().global;
+                    let fifos = g.notify_fifo.name.is_some() || g.vrrp_notify_fifo.name.is_some();
+                    if !fifos && !vrrp_changed(cfg.config(), config.config()) {
                         info!("Reload: VRRP configuration unchanged, instances keep running");
                         syncd.set_spec(crate::syncd::spec_from(config.config()));
                         *cfg = config;

@@ -101,6 +101,21 @@ pub(crate) struct InstanceSpec {
     /// `unicast_fault_no_peer` without any `unicast_peer`: a configuration fault, FAULT for
     /// good (keepalived: "Cannot use unicast without any peers - going to fault state").
     pub no_peer_fault: bool,
+    /// `notify_priority_changes` (else its sync group's, else the global
+    /// `vrrp_notify_priority_changes`): a change of the effective priority writes
+    /// `INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio` to the notify FIFOs.
+    pub notify_priority_changes: bool,
+    /// `garp_extra_if [all] SECS` (else the global `vrrp_garp_extra_if`; an interval of 0:
+    /// none): while master, one gratuitous ARP/NA every SECS on each address VMAC (`all`: on
+    /// each other interface) that has VIPs, sent with the advert that finds it due.
+    pub garp_extra_if: Option<conf_parse::GarpExtraIf>,
+    /// `old_unicast_checksum [never]` (keepalived's OLD_CHKSUM_COMPAT): for unicast VRRPv3
+    /// over IPv4, `Some(Config)` computes and checks the checksum with `vrrp_mcast_group4` as
+    /// the pseudo-header's destination (pre-1.3.6 keepalived), `None` switches to that when a
+    /// peer's advert only checks that way, `Some(Never)` never does.
+    pub old_unicast_checksum: Option<conf_parse::OldUnicastChecksum>,
+    /// The global `vrrp_mcast_group4` (the old checksum's pseudo-header destination).
+    pub mcast_group4: std::net::Ipv4Addr,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -403,12 +418,25 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
     }
 }
 
-/// The FIFOs the VRRP process writes to: `notify_fifo` and `vrrp_notify_fifo`.
-pub(crate) fn notify_fifos(cfg: &Config) -> Vec<String> {
-    [&cfg.global.notify_fifo, &cfg.global.vrrp_notify_fifo]
-        .into_iter()
-        .filter_map(|f| f.name.clone())
-        .collect()
+/// The FIFOs the VRRP process writes to: `notify_fifo` and `vrrp_notify_fifo`, with their
+/// reader scripts (`notify_fifo_script`, `vrrp_notify_fifo_script`).
+pub(crate) fn notify_fifos(cfg: &Config) -> Vec<crate::notify::FifoSpec> {
+    let policy = script_policy(&cfg.global);
+    [
+        (&cfg.global.notify_fifo, ""),
+        (&cfg.global.vrrp_notify_fifo, "vrrp_"),
+    ]
+    .into_iter()
+    .filter_map(|(f, kind)| {
+        Some(crate::notify::FifoSpec {
+            path: f.name.clone()?,
+            kind,
+            owner: f.user.clone(),
+            script: f.script.as_deref().cloned(),
+            policy: policy.clone(),
+        })
+    })
+    .collect()
 }
 
 /// `own` plus the tracked objects of the sync groups, at weight 0, unless already tracked.
@@ -609,6 +637,51 @@ pub(crate) fn instance_spec(
         .map(crate::routes::route)
         .collect();
     let rules = inst.virtual_rules.iter().map(crate::routes::rule).collect();
+    // keepalived vrrp_complete_instance: a sync group member runs no floating priority unless
+    // its group has `sync_group_tracking_weight` (`global_tracking`): a weighted tracked
+    // interface becomes unweighted (its failure a fault), a file at the default weight 1
+    // too, and weighted scripts, files and BFDs are dropped.
+    let no_weights = !groups.is_empty() && !groups.iter().any(|g| g.sync_group_tracking_weight);
+    let own_interfaces = tracked(&inst.track_interface, |_| 0)
+        .into_iter()
+        .map(|mut t| {
+            if no_weights && t.weight != 0 {
+                log::warn!(
+                    "({}) ignoring {} tracked interface weight due to SYNC group",
+                    inst.name,
+                    t.name
+                );
+                t.weight = 0;
+            }
+            t
+        })
+        .collect();
+    let dropped = |kind: &str, t: &Tracked| {
+        log::warn!(
+            "({}) ignoring tracked {kind} {} with weight {} due to SYNC group",
+            inst.name,
+            t.name,
+            t.weight
+        );
+        false
+    };
+    let own_scripts = tracked(&inst.track_script, weight_of_script)
+        .into_iter()
+        .filter(|t| !no_weights || t.weight == 0 || dropped("script", t))
+        .collect();
+    let own_files = tracked(&inst.track_file, weight_of_file)
+        .into_iter()
+        .filter_map(|mut t| {
+            if no_weights && t.weight == 1 {
+                t.weight = 0;
+            }
+            (!no_weights || t.weight == 0 || dropped("file", &t)).then_some(t)
+        })
+        .collect();
+    let own_bfds = track_bfds(cfg, &inst.track_bfd)
+        .into_iter()
+        .filter(|t| !no_weights || t.weight == 0 || dropped("bfd", t))
+        .collect();
     Ok(InstanceSpec {
         name: inst.name.clone(),
         ifname,
@@ -646,6 +719,16 @@ pub(crate) fn instance_spec(
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
         no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
+        old_unicast_checksum: inst.old_unicast_checksum,
+        mcast_group4: g.vrrp_mcast_group4,
+        garp_extra_if: inst
+            .garp_extra_if
+            .or(g.vrrp_garp_extra_if)
+            .filter(|x| !x.interval.is_zero()),
+        notify_priority_changes: inst
+            .notify_priority_changes
+            .or_else(|| groups.iter().find_map(|g| g.notify_priority_changes))
+            .unwrap_or(g.vrrp_notify_priority_changes),
         promote_secondaries: inst.promote_secondaries && inst.use_vmac.is_none(),
         unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,
@@ -671,23 +754,15 @@ pub(crate) fn instance_spec(
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
         },
-        track_interfaces: with_group(tracked(&inst.track_interface, |_| 0), &groups, |g| {
-            &g.track_interface
-        }),
-        track_scripts: with_group(
-            tracked(&inst.track_script, weight_of_script),
-            &groups,
-            |g| &g.track_script,
-        ),
+        track_interfaces: with_group(own_interfaces, &groups, |g| &g.track_interface),
+        track_scripts: with_group(own_scripts, &groups, |g| &g.track_script),
         track_processes: with_group(
             tracked(&inst.track_process, weight_of_process),
             &groups,
             |g| &g.track_process,
         ),
-        track_files: with_group(tracked(&inst.track_file, weight_of_file), &groups, |g| {
-            &g.track_file
-        }),
-        track_bfds: with_group(track_bfds(cfg, &inst.track_bfd), &groups, |g| &g.track_bfd)
+        track_files: with_group(own_files, &groups, |g| &g.track_file),
+        track_bfds: with_group(own_bfds, &groups, |g| &g.track_bfd)
             .into_iter()
             // keepalived's VRRP process keeps only the bfd_instances whose events it gets
             // (`vrrp`, or neither `vrrp` nor `checker`): tracking another is ignored.

@@ -36,6 +36,27 @@ pub(crate) const FILE_SAFETY_POLL: Duration = Duration::from_secs(1);
 /// a state change).
 pub(crate) const STATS_EVERY: Duration = Duration::from_millis(100);
 
+/// The network namespace's switch for IGMP reports of link-local groups.
+const IGMP_LLM_REPORTS: &str = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports";
+
+/// `disable_local_igmp`: sets [`IGMP_LLM_REPORTS`] to 0 if it was 1; whether it did.
+fn disable_local_igmp() -> bool {
+    match std::fs::read_to_string(IGMP_LLM_REPORTS) {
+        Ok(v) if v.starts_with('1') => match std::fs::write(IGMP_LLM_REPORTS, "0") {
+            Ok(()) => true,
+            Err(e) => {
+                log::info!("Unable to write {IGMP_LLM_REPORTS} - {e}");
+                false
+            }
+        },
+        Ok(_) => false,
+        Err(e) => {
+            log::info!("Unable to read {IGMP_LLM_REPORTS} - {e}");
+            false
+        }
+    }
+}
+
 pub(crate) async fn run_async(
     config: Config,
     opts: RuntimeOptions,
@@ -70,7 +91,7 @@ pub(crate) async fn run_async(
     .await;
     forward.abort();
     commands_fwd.abort();
-    let notify_handles = match joined {
+    let (notify_handles, fifos) = match joined {
         Ok(r) => r?,
         Err(e) => {
             return Err(VrrpRuntimeError::Io {
@@ -83,22 +104,23 @@ pub(crate) async fn run_async(
     for h in notify_handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
+    fifos.close();
     Ok(())
 }
 
 /// The VRRP runtime proper: sets everything up, runs the loop until shutdown, releases.
-/// Returns the notification queues to be drained.
+/// Returns the notification queues to be drained and the FIFOs to close after them.
 pub(crate) fn run_loop(
     config: Config,
     opts: RuntimeOptions,
     ev_tx: crate::inbox::Sender,
     ev_rx: crate::inbox::Inbox,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, VrrpRuntimeError> {
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, Fifos), VrrpRuntimeError> {
     let lease = opts
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
     let kernel = Kernel::new(opts.metrics.clone(), lease, &config.global.nftables)?;
-    let fifo_paths = config::notify_fifos(&config);
+    let fifo_specs = config::notify_fifos(&config);
 
     // Shutdown: external watch and/or signals, forwarded into the inbox.
     if let Some(mut ext) = opts.shutdown.clone() {
@@ -149,8 +171,7 @@ pub(crate) fn run_loop(
     let rx_tx = Tx::new(ev_tx.clone());
     let tr_tx = Tx::new(ev_tx.clone());
     let mut env = Env {
-        fifos: Fifos::open(&fifo_paths),
-        fifo_paths,
+        fifos: Fifos::open(&fifo_specs),
         rx_tx,
         tr_tx,
         stop: Arc::new(AtomicBool::new(false)),
@@ -183,6 +204,9 @@ pub(crate) fn run_loop(
         start_delay: None,
     };
     track::init_track_files(&config);
+    // keepalived set_disable_local_igmp: no IGMP reports for link-local groups (224.0.0.18)
+    // while we run, when the kernel sent them; set back at stop.
+    let igmp_cleared = config.global.disable_local_igmp && disable_local_igmp();
     // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
     // interface specified in configuration"); with it the instance waits in FAULT, as does one
     // whose interface has no address yet.
@@ -360,6 +384,8 @@ pub(crate) fn run_loop(
             None => {}
             Some(Event::Shutdown(_)) if !shutting_down => {
                 shutting_down = true;
+                // keepalived's script_killall first: the FIFO readers do not see STOP.
+                env.fifos.terminate_readers();
                 rt.begin_shutdown(Instant::now());
             }
             Some(Event::Shutdown(_)) => {}
@@ -372,7 +398,11 @@ pub(crate) fn run_loop(
                     log::error!("reload: {e}");
                 }
                 match &report {
-                    Ok(_) => {
+                    Ok(r) => {
+                        rt.fifo_lines_on_reload(
+                            r,
+                            req.config.global.fifo_write_vrrp_states_on_reload,
+                        );
                         rt.kernel.apply_statics(&req.config);
                         watch_procs(&mut rt, &req.config);
                         let now = Instant::now();
@@ -509,6 +539,22 @@ pub(crate) fn run_loop(
     }
     rt.kernel.clear_statics();
     rt.kernel.reset_promoted();
+    if igmp_cleared && rt.config.global.disable_local_igmp {
+        // Leave the groups first (the sockets outlive this loop in their reader threads): a
+        // leave with reports back on would be reported, keepalived's closed sockets are not.
+        for inst in rt.insts.iter() {
+            if let (std::net::IpAddr::V4(g), Some(s)) =
+                (inst.spec.mcast_group, rt.io.socks.get(inst.sock))
+            {
+                let _ = s
+                    .fd
+                    .leave_multicast_v4_n(&g, &socket2::InterfaceIndexOrAddress::Index(s.ifindex));
+            }
+        }
+        if let Err(e) = std::fs::write(IGMP_LLM_REPORTS, "1") {
+            log::info!("Unable to write {IGMP_LLM_REPORTS} - {e}");
+        }
+    }
     if !rt.opts.dont_release_vrrp {
         rt.kernel.firewall.cleanup();
         for i in rt.insts.ids() {
@@ -533,5 +579,5 @@ pub(crate) fn run_loop(
         stop.store(true, Ordering::Relaxed);
     }
     env.readers.clear();
-    Ok(notify_handles)
+    Ok((notify_handles, env.fifos.clone()))
 }

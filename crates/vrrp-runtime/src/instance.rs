@@ -126,6 +126,11 @@ pub(crate) struct Instance {
     /// while master).
     pub(crate) fw_vips: Vec<crate::kernel::FwKey>,
     pub(crate) last_refresh: Option<Instant>,
+    /// When the next `garp_extra_if` round is due (set on becoming master).
+    pub(crate) extra_garp_at: Option<Instant>,
+    /// Unicast VRRPv3 adverts use the old checksum (`old_unicast_checksum`, or switched to
+    /// on receipt: keepalived's CHKSUM_COMPATIBILITY_CONFIG / _AUTO).
+    pub(crate) old_checksum: bool,
     /// The lease renewals of the VIPs, serialized once (`None`: to be built at the next
     /// renewal; cleared whenever the VIPs are added, removed or reconfigured).
     pub(crate) lease_msgs: Option<(u64, Vec<netplat::Prepared>)>,
@@ -191,6 +196,14 @@ impl Instance {
             match a {
                 Action::SendAdvert { priority } => {
                     cx.io.send_advert(self, priority);
+                    // keepalived vrrp_master: the extra-interface GARPs go with the advert
+                    // that finds their timer passed.
+                    if let (Some(at), Some(x)) = (self.extra_garp_at, &self.spec.garp_extra_if) {
+                        if now > at && self.holding && self.vr.state() == State::Master {
+                            self.extra_garp_at = Some(now + x.interval);
+                            self.send_extra_garps(cx, now);
+                        }
+                    }
                     // The lease is renewed with the advert that finds half of it used (at
                     // least a second apart): a dead master's VIP still expires within one
                     // lease, and an idle master renews every few adverts, not every one.
@@ -206,6 +219,7 @@ impl Instance {
                     }
                 }
                 Action::AddVips { .. } => {
+                    self.extra_garp_at = self.spec.garp_extra_if.as_ref().map(|x| now + x.interval);
                     cx.kernel.add_vips(self);
                     done.vips_changed = true;
                 }
@@ -241,6 +255,7 @@ impl Instance {
                         let _ = n.send(Job {
                             state: state_name(to),
                             priority: self.vr.priority().get(),
+                            fifo_only: false,
                         });
                     }
                 }
@@ -255,6 +270,7 @@ impl Instance {
                         let _ = n.send(Job {
                             state: crate::notify::MASTER_RX_LOWER_PRI,
                             priority: self.vr.priority().get(),
+                            fifo_only: false,
                         });
                     }
                 }
@@ -591,10 +607,18 @@ impl Rt {
             holding: false,
             fw_vips: Vec::new(),
             last_refresh: None,
+            extra_garp_at: None,
+            old_checksum: spec.old_unicast_checksum == Some(conf_parse::OldUnicastChecksum::Config),
             lease_msgs: None,
             link_up: link.up && link.lower_up,
             track_if_up,
-            track_file_values: BTreeMap::new(),
+            // Read now, so a file holding the instance in FAULT does so from the start
+            // (keepalived reads its track files before the instances start).
+            track_file_values: spec
+                .track_file_paths
+                .iter()
+                .map(|(n, p)| (n.clone(), read_track_file(p)))
+                .collect(),
             fault: false,
             delta: 0,
             ah_last_seq: 0,
@@ -812,8 +836,34 @@ impl Rt {
             }
         }
         if delta != inst.delta || initial {
+            let before = inst.vr.priority().get();
             self.insts[i].delta = delta;
             self.feed(i, now, Input::PriorityChange(delta));
+            let inst = &self.insts[i];
+            let after = inst.vr.priority().get();
+            // keepalived vrrp_set_effective_priority: "Changing effective priority", and with
+            // notify_priority_changes the FIFO line (an owner's priority never changes).
+            if after != before {
+                log::info!(
+                    "({}) Changing effective priority from {before} to {after}",
+                    inst.spec.name
+                );
+                if let Some(n) = inst
+                    .notify
+                    .as_ref()
+                    .filter(|_| inst.spec.notify_priority_changes)
+                {
+                    let _ = n.send(crate::notify::Job {
+                        state: if inst.vr.state() == State::Master {
+                            crate::notify::MASTER_PRIORITY
+                        } else {
+                            crate::notify::BACKUP_PRIORITY
+                        },
+                        priority: after,
+                        fifo_only: true,
+                    });
+                }
+            }
         }
         if fault != self.insts[i].fault || (initial && fault) {
             self.insts[i].fault = fault;

@@ -343,10 +343,16 @@ impl Io {
                             addrs: inst.vr.config().vips.clone(),
                         },
                     };
+                    // old_unicast_checksum: the multicast group stands in the pseudo-header.
+                    let csum_dst = if inst.old_checksum && unicast {
+                        IpAddr::V4(inst.spec.mcast_group4)
+                    } else {
+                        dst
+                    };
                     let mode = checksum_mode(
                         inst.spec.version,
                         IpAddr::V4(src),
-                        dst,
+                        csum_dst,
                         inst.spec.v3_checksum_as_v2,
                     );
                     match pkt.emit(mode, ah_key.as_ref(), unicast) {
@@ -456,6 +462,110 @@ impl Instance {
     }
 }
 
+/// The VRRPv3-over-IPv4 checksum of `msg` (its checksum field read as zero) with `src` and
+/// `dst` in the pseudo-header.
+fn v3_checksum(msg: &[u8], src: IpAddr, dst: IpAddr) -> u16 {
+    let mut m = msg.to_vec();
+    if m.len() >= 8 {
+        m[6..8].copy_from_slice(&[0, 0]);
+    }
+    let mode = checksum_mode(vrrp_proto::Version::V3, src, dst, false);
+    checksum::fold(checksum::sum(&m, mode.seed(m.len())))
+}
+
+impl Rt {
+    /// `old_unicast_checksum` on receipt (keepalived vrrp_check_packet with
+    /// _WITH_UNICAST_CHKSUM_COMPAT_), for unicast VRRPv3 over IPv4 sent to a unicast address:
+    /// `None` when there is nothing to do; `Some(Some(packet))` the packet with the checksum
+    /// the standard check expects, when it carries the old one and that is accepted (in the
+    /// old mode, or on switching to it: "Setting unicast VRRPv3 checksum to old version");
+    /// `Some(None)` a checksum error (old mode, no old checksum).
+    fn old_checksum(
+        &mut self,
+        i: crate::instance::InstId,
+        pkt: &[u8],
+        poff: usize,
+        src: IpAddr,
+    ) -> Option<Option<Vec<u8>>> {
+        let inst = &self.insts[i];
+        if inst.spec.family != Family::V4
+            || inst.spec.version != vrrp_proto::Version::V3
+            || inst.spec.unicast_peers.is_empty()
+            || inst.spec.v3_checksum_as_v2
+        {
+            return None;
+        }
+        let dst = IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(pkt.get(16..20)?).ok()?));
+        let group = IpAddr::V4(inst.spec.mcast_group4);
+        if dst == group {
+            return None;
+        }
+        let payload = pkt.get(poff..)?;
+        let mlen = announced_message_len(payload, Family::V4)?.min(payload.len());
+        let msg = payload.get(..mlen)?;
+        let got = u16::from_be_bytes([*msg.get(6)?, *msg.get(7)?]);
+        let old_ok = got == v3_checksum(msg, src, group);
+        if !inst.old_checksum {
+            if inst.spec.old_unicast_checksum.is_some()
+                || got == v3_checksum(msg, src, dst)
+                || !old_ok
+            {
+                return None;
+            }
+            let inst = &mut self.insts[i];
+            log::info!(
+                "({}) Setting unicast VRRPv3 checksum to old version",
+                inst.spec.name
+            );
+            inst.old_checksum = true;
+            inst.advert_cache.clear();
+        } else if !old_ok {
+            return Some(None);
+        }
+        let mut fixed = pkt.to_vec();
+        let c = v3_checksum(msg, src, dst).to_be_bytes();
+        fixed.get_mut(poff + 6..poff + 8)?.copy_from_slice(&c);
+        Some(Some(fixed))
+    }
+}
+
+impl Instance {
+    /// keepalived `vrrp_send_vmac_update` (`garp_extra_if`): one gratuitous ARP/NA per
+    /// interface, for its first VIP, on each address VMAC of this instance (with `all`, on
+    /// each interface) but the instance's own (unless `vmac_xmit_base`).
+    pub(crate) fn send_extra_garps(&self, cx: &mut Cx<'_>, now: Instant) {
+        let Some(x) = &self.spec.garp_extra_if else {
+            return;
+        };
+        let own = self.vip_if.0.as_str();
+        let xmit_base = self.spec.vmac.as_ref().is_some_and(|v| v.xmit_base);
+        let mut done: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for v in self.spec.vips.iter().chain(&self.spec.excluded) {
+            let vmac = self
+                .addr_vmacs
+                .iter()
+                .find(|a| a.spec.addrs.contains(&v.addr))
+                .map(|a| a.spec.name.as_str());
+            let ifname = vmac.or(v.dev.as_deref()).unwrap_or(own);
+            if (vmac.is_none() && !x.all) || (ifname == own && !xmit_base) {
+                continue;
+            }
+            if done.contains(&ifname) {
+                continue;
+            }
+            done.push(ifname);
+            out.extend(
+                cx.pacers
+                    .request(ifname, &self.spec.name, &[v.addr], 1, now),
+            );
+        }
+        for a in out {
+            cx.io.send_garp(self, a);
+        }
+    }
+}
+
 impl Rt {
     pub(crate) fn on_packet(&mut self, sidx: usize, pkt: &[u8], at: Instant) {
         // keepalived vrrp_read_dispatcher_thread: during vrrp_startup_delay adverts are read
@@ -554,6 +664,16 @@ impl Rt {
                     }
                     trimmed = Some(nb);
                     trailer = Some(tb);
+                }
+            }
+        }
+        if let Some(fixed) = self.old_checksum(i, trimmed.as_deref().unwrap_or(pkt), poff, src) {
+            match fixed {
+                Some(b) => trimmed = Some(b),
+                None => {
+                    self.metrics
+                        .rejected(&self.insts[i].spec.name, &vrrp_proto::RxError::Checksum);
+                    return;
                 }
             }
         }

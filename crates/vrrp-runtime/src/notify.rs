@@ -18,49 +18,199 @@ use crate::config::NotifyScripts;
 /// hanging script block the instance's later notifications forever).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The notify FIFOs, opened read-write so writes never block on a missing reader.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Fifos(Arc<Mutex<Vec<File>>>);
+/// One notify FIFO of the VRRP process as configured: `notify_fifo` or `vrrp_notify_fifo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FifoSpec {
+    pub path: String,
+    /// `""` for `notify_fifo`, `"vrrp_"` for `vrrp_notify_fifo` (keepalived's log wording).
+    pub kind: &'static str,
+    /// `USER [GROUP]` after the path: the owner of a FIFO we create.
+    pub owner: Option<(String, Option<String>)>,
+    /// `[vrrp_]notify_fifo_script`: started with the FIFO's path as last argument.
+    pub script: Option<conf_parse::Script>,
+    /// The global script settings the reader script runs under.
+    pub policy: script_runner::Policy,
+}
 
-impl Fifos {
-    pub fn open(paths: &[String]) -> Fifos {
-        let mut files = Vec::new();
-        for p in paths {
-            let path = Path::new(p);
-            let is_fifo = std::fs::metadata(path).map(|m| m.file_type().is_fifo());
-            match is_fifo {
-                Ok(true) => {}
-                Ok(false) => {
-                    log::error!("notify_fifo {p}: exists and is not a FIFO; ignored");
-                    continue;
-                }
-                Err(_) => {
-                    if let Err(e) =
-                        nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o644))
-                    {
-                        log::error!("notify_fifo {p}: mkfifo: {e}");
-                        continue;
-                    }
-                }
+struct OpenFifo {
+    path: String,
+    file: File,
+    /// Created by us: removed again when closed (keepalived `fifo_close`).
+    created: bool,
+    reader: Option<tokio::process::Child>,
+}
+
+/// The notify FIFOs, as keepalived's `notify_fifo_open`/`notify_fifo_close` (lib/notify.c):
+/// a missing FIFO is created (mode 0644, chowned to its `USER [GROUP]`) and removed again when
+/// closed, an existing one is used and left; its reader script is started (FIFO path as last
+/// argument) before the FIFO is opened; the FIFO is opened read-write and non-blocking, so
+/// writes never block on a missing reader. Shared by the notification queues: a reload
+/// reopens it in place.
+#[derive(Default, Clone)]
+pub(crate) struct Fifos(Arc<Mutex<Vec<OpenFifo>>>);
+
+impl std::fmt::Debug for Fifos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fifos")
+    }
+}
+
+fn chown_fifo(path: &str, owner: &(String, Option<String>)) {
+    let uid = match nix::unistd::User::from_name(&owner.0) {
+        Ok(Some(u)) => u.uid,
+        _ => {
+            log::info!("Failed to set uid:gid for fifo {path}");
+            return;
+        }
+    };
+    let gid = owner
+        .1
+        .as_deref()
+        .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+        .map(|g| g.gid);
+    if nix::unistd::chown(path, Some(uid), gid).is_err() {
+        log::info!("Failed to set uid:gid for fifo {path}");
+    }
+}
+
+fn open_one(spec: &FifoSpec) -> Option<OpenFifo> {
+    let path = Path::new(&spec.path);
+    let created = match nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o644)) {
+        Ok(()) => {
+            if let Some(o) = &spec.owner {
+                chown_fifo(&spec.path, o);
             }
-            match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(nix::libc::O_NONBLOCK)
-                .open(path)
-            {
-                Ok(f) => files.push(f),
-                Err(e) => log::error!("notify_fifo {p}: open: {e}"),
+            true
+        }
+        Err(nix::errno::Errno::EEXIST) => false,
+        Err(_) => {
+            log::info!("Unable to create {}notify fifo {}", spec.kind, spec.path);
+            return None;
+        }
+    };
+    let reader = spec.script.as_ref().and_then(|s| {
+        let own = s.user.as_deref().map(|u| (u, s.group.as_deref()));
+        match spec.policy.prepare(&s.command, own) {
+            Ok(p) => match p.command(std::slice::from_ref(&spec.path)).spawn() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    log::error!("{}notify_fifo_script `{}`: {e}", spec.kind, s.command);
+                    None
+                }
+            },
+            Err(e) => {
+                log::error!(
+                    "{}notify_fifo_script `{}` not run: {e}",
+                    spec.kind,
+                    s.command
+                );
+                None
             }
         }
-        Fifos(Arc::new(Mutex::new(files)))
+    });
+    let file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            log::info!(
+                "Unable to open {}notify fifo {} - errno {}",
+                spec.kind,
+                spec.path,
+                e.raw_os_error().unwrap_or(0)
+            );
+            if created {
+                let _ = std::fs::remove_file(path);
+            }
+            return None;
+        }
+    };
+    if !file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+        log::info!(
+            "{}notify fifo {} is not a fifo we own - not using",
+            spec.kind,
+            spec.path
+        );
+        return None;
+    }
+    Some(OpenFifo {
+        path: spec.path.clone(),
+        file,
+        created,
+        reader,
+    })
+}
+
+/// SIGTERM a reader script's process group (keepalived's `script_killall`).
+fn terminate(reader: &Option<tokio::process::Child>) {
+    if let Some(pg) = reader
+        .as_ref()
+        .and_then(|r| r.id())
+        .and_then(|id| i32::try_from(id).ok())
+    {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pg),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
+impl Fifos {
+    /// Create (if missing), start the reader script of, and open each FIFO. Must run inside
+    /// the tokio runtime (the reader scripts are tokio children).
+    pub fn open(specs: &[FifoSpec]) -> Fifos {
+        Fifos(Arc::new(Mutex::new(
+            specs.iter().filter_map(open_one).collect(),
+        )))
+    }
+
+    /// Close the FIFOs (terminating their readers, removing those we created) and open
+    /// `specs` in their place, as keepalived does at each reload; the queues holding this
+    /// handle write to the new ones.
+    pub fn reopen(&self, specs: &[FifoSpec]) {
+        self.close();
+        let new: Vec<OpenFifo> = specs.iter().filter_map(open_one).collect();
+        if let Ok(mut open) = self.0.lock() {
+            *open = new;
+        }
+    }
+
+    /// SIGTERM every reader script (keepalived's `script_killall` at the start of the stop,
+    /// before the STOP notifications: those reach only other readers).
+    pub fn terminate_readers(&self) {
+        if let Ok(open) = self.0.lock() {
+            for o in open.iter() {
+                terminate(&o.reader);
+            }
+        }
+    }
+
+    /// Remove the FIFOs we created (first, so a reader that reopens in a loop cannot), close
+    /// them and terminate their readers (the child handles kill on drop if still there).
+    pub fn close(&self) {
+        let old = match self.0.lock() {
+            Ok(mut open) => std::mem::take(&mut *open),
+            Err(_) => return,
+        };
+        for o in old {
+            if o.created {
+                let _ = std::fs::remove_file(&o.path);
+            }
+            terminate(&o.reader);
+            drop(o.file);
+        }
     }
 
     pub fn write_line(&self, line: &str) {
         if let Ok(mut files) = self.0.lock() {
             for f in files.iter_mut() {
-                if let Err(e) = f.write_all(format!("{line}\n").as_bytes()) {
-                    log::warn!("notify_fifo write: {e}");
+                if let Err(e) = f.file.write_all(format!("{line}\n").as_bytes()) {
+                    if e.kind() != std::io::ErrorKind::WouldBlock {
+                        log::info!("notify fifo write error: {e}");
+                    }
                 }
             }
         }
@@ -76,7 +226,15 @@ pub(crate) struct Job {
     /// `MASTER`, `BACKUP`, `FAULT`, `STOP`, or the event [`MASTER_RX_LOWER_PRI`].
     pub state: &'static str,
     pub priority: u8,
+    /// Only the FIFO line (priority changes, `fifo_write_vrrp_states_on_reload`): no script,
+    /// no mail.
+    pub fifo_only: bool,
 }
+
+/// `notify_priority_changes`: the FIFO events of keepalived's `send_instance_priority_notifies`.
+pub(crate) const MASTER_PRIORITY: &str = "MASTER_PRIORITY";
+/// See [`MASTER_PRIORITY`]: any state but MASTER.
+pub(crate) const BACKUP_PRIORITY: &str = "BACKUP_PRIORITY";
 
 /// Run a notify script with extra arguments through the script runner (its own `user`, else
 /// `script_user`, under `enable_script_security` only if safe — keepalived disables an unsafe
@@ -136,6 +294,15 @@ pub(crate) fn spawn_queue_of(
         let mut last_mailed: Option<&'static str> = None;
         let mut mails: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         while let Some(job) = rx.recv().await {
+            if job.fifo_only {
+                fifos.write_line(&match kind {
+                    Kind::Instance => {
+                        format!("INSTANCE \"{}\" {} {}", instance, job.state, job.priority)
+                    }
+                    Kind::Group => format!("GROUP \"{}\" {} 0", instance, job.state),
+                });
+                continue;
+            }
             if let Some(settings) = &scripts.smtp {
                 mails.retain(|h| !h.is_finished());
                 mails.extend(mail(

@@ -110,6 +110,7 @@ impl Rt {
                 let _ = tx.send(Job {
                     state: "FAULT",
                     priority: prio,
+                    fifo_only: false,
                 });
                 Metrics::bump(&self.metrics.became_fault);
                 self.metrics.set_state(&spec.name, State::Fault, prio);
@@ -141,6 +142,7 @@ impl Rt {
                 let _ = n.send(Job {
                     state: "STOP",
                     priority: p.priority,
+                    fifo_only: false,
                 });
             }
             self.metrics.set_state(&name, State::Initialize, p.priority);

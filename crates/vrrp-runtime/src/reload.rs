@@ -10,7 +10,7 @@ use vrrp_proto::{Input, State};
 use crate::config::{self, InstanceSpec};
 use crate::instance::InstId;
 use crate::located::Located;
-use crate::notify::{self, Fifos};
+use crate::notify;
 use crate::plan::{self, Change, Desired};
 use crate::runtime::{Env, Rt};
 use crate::scripts::insecure_scripts;
@@ -130,12 +130,9 @@ impl Rt {
             inst.lease_msgs = None;
             inst.advert_cache.clear();
         }
-        let fifo_paths = config::notify_fifos(new);
-        let fifos_changed = fifo_paths != env.fifo_paths;
-        if fifos_changed {
-            env.fifos = Fifos::open(&fifo_paths);
-            env.fifo_paths = fifo_paths;
-        }
+        // keepalived closes the notify FIFOs (their reader scripts terminated) and opens them
+        // again at each reload; the queues share them, so they write to the new ones.
+        env.fifos.reopen(&config::notify_fifos(new));
         // The leaving ones go first (their VIPs may be taken by a restarted or new instance).
         for i in removed {
             log::info!(
@@ -154,6 +151,7 @@ impl Rt {
                 let _ = n.send(crate::notify::Job {
                     state: if deleted { "DELETED" } else { "FAULT" },
                     priority: prio,
+                    fifo_only: false,
                 });
             }
             if let Some(gone) = self.insts.remove(i) {
@@ -185,7 +183,7 @@ impl Rt {
                         .chain(&inst.spec.excluded)
                         .cloned()
                         .collect();
-                    if fifos_changed || inst.spec.notify != spec.notify {
+                    if inst.spec.notify != spec.notify {
                         let (ntx, h) = notify::spawn_queue(
                             spec.name.clone(),
                             spec.notify.clone(),
@@ -308,5 +306,45 @@ impl Rt {
             report.waiting
         );
         Ok(report)
+    }
+
+    /// The notify FIFO lines keepalived 2.2.7 writes at a reload for the instances that went
+    /// through it: with `notify_priority_changes`, `BACKUP_PRIORITY prio` for each whose
+    /// effective priority is not its base one (2.2.7 sets it again from the tracking, in no
+    /// state yet: `vrrp_complete_init`), then with `fifo_write_vrrp_states_on_reload`
+    /// (`vrrp_init_state`) each sync group's state and each such instance's state, an
+    /// instance staying MASTER writing nothing.
+    pub(crate) fn fifo_lines_on_reload(&self, report: &ReloadReport, write_states: bool) {
+        let went_through = |inst: &crate::instance::Instance| {
+            report.kept.contains(&inst.spec.name) || report.updated.contains(&inst.spec.name)
+        };
+        let send = |inst: &crate::instance::Instance, state: &'static str| {
+            if let Some(n) = &inst.notify {
+                let _ = n.send(crate::notify::Job {
+                    state,
+                    priority: inst.vr.priority().get(),
+                    fifo_only: true,
+                });
+            }
+        };
+        for i in self.insts.ids() {
+            let inst = &self.insts[i];
+            if went_through(inst)
+                && inst.spec.notify_priority_changes
+                && inst.vr.priority() != inst.spec.priority
+            {
+                send(inst, crate::notify::BACKUP_PRIORITY);
+            }
+        }
+        if !write_states {
+            return;
+        }
+        self.sync.fifo_states();
+        for i in self.insts.ids() {
+            let inst = &self.insts[i];
+            if went_through(inst) && inst.vr.state() != State::Master {
+                send(inst, state_name(inst.vr.state()));
+            }
+        }
     }
 }

@@ -59,7 +59,6 @@ pub(crate) type RunningScript = (conf_parse::VrrpScript, script_runner::Script);
 /// tasks, notification queues. Kept together so a reload can add to them.
 pub(crate) struct Env {
     pub(crate) fifos: Fifos,
-    pub(crate) fifo_paths: Vec<String>,
     pub(crate) rx_tx: Tx<(usize, Vec<u8>, Instant)>,
     pub(crate) tr_tx: Tx<TrackEvent>,
     pub(crate) stop: Arc<AtomicBool>,

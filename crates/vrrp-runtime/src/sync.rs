@@ -165,8 +165,22 @@ impl SyncGroups {
                     let _ = n.send(Job {
                         state: st,
                         priority: 0,
+                        fifo_only: false,
                     });
                 }
+            }
+        }
+    }
+
+    /// `fifo_write_vrrp_states_on_reload`: each group's state, again, to the FIFOs only.
+    pub(crate) fn fifo_states(&self) {
+        for g in self.groups.values() {
+            if let (Some(st), Some(n)) = (g.state, &g.notify) {
+                let _ = n.send(Job {
+                    state: state_name(st),
+                    priority: 0,
+                    fifo_only: true,
+                });
             }
         }
     }

@@ -2132,3 +2132,534 @@ fn lab_global_smtp_alert_same_as_reference() {
     assert_eq!(off, off_ref, "smtp_alert_vrrp off: ours vs the reference");
     assert!(off.is_empty(), "{off:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// vrrp_min_garp, garp_extra_if
+
+/// A lone master (priority 150) with VIP 10.0.0.10 on eth0 and 10.1.0.10 on a second
+/// interface ethX (`dev ethX`), under global `global` and instance `extra`; captures both
+/// interfaces for 7 s from the master's start. Returns the relative times (s, from the first
+/// GARP on eth0) of the gratuitous ARPs for each VIP: (eth0, ethX).
+fn garp_run(tag: &str, global: &str, extra: &str, reference: bool) -> (Vec<f64>, Vec<f64>) {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n{global}\n}}\n{}",
+        instance(
+            "VI_1",
+            97,
+            150,
+            extra,
+            &format!("    {VIP}/24\n    10.1.0.10/24 dev ethX")
+        )
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    a.host
+        .ip(&[
+            "link", "add", "ethX", "type", "veth", "peer", "name", "ethXp",
+        ])
+        .expect("veth");
+    a.host.link_up("ethXp").expect("up");
+    a.host.link_up("ethX").expect("up");
+    a.host.add_addr_dev("10.1.0.1/24", "ethX").expect("addr");
+    let c0 = lab.capture("a", "eth0", "g0").expect("capture");
+    let c1 = lab.capture("a", "ethX", "g1").expect("capture");
+    std::thread::sleep(Duration::from_millis(300));
+    let ka = start(&lab, &mut a, reference);
+    let r = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        r.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
+    std::thread::sleep(Duration::from_secs(7));
+    let (p0, p1) = (stop_capture(&c0), stop_capture(&c1));
+    let t0 = times(
+        &p0,
+        &format!("arp.isgratuitous && arp.src.proto_ipv4 == {VIP}"),
+    );
+    let t1 = times(&p1, "arp.isgratuitous && arp.src.proto_ipv4 == 10.1.0.10");
+    // Both captures started within a few ms: the first eth0 GARP is the origin of both.
+    let z = t0.first().copied().unwrap_or(0.0);
+    let rel = |v: Vec<f64>| {
+        v.into_iter()
+            .map(|x| ((x - z) * 10.0).round() / 10.0)
+            .collect()
+    };
+    let out = (rel(t0), rel(t1));
+    eprintln!("{} {global:?} {extra:?}: {out:?}", who(reference));
+    out
+}
+
+// Proves vrrp_min_garp and garp_extra_if (instance; `vrrp_garp_extra_if` global) on the wire,
+// side by side with the reference keepalived 2.2.7: with global `vrrp_min_garp` a new master
+// sends one gratuitous ARP per VIP and no second burst (keepalived's defaults: 5, then 5 more
+// after 5 s); with `garp_extra_if all 2` it also sends one gratuitous ARP for the VIP on the
+// other interface ethX about every 2 s (with the advert that finds the timer passed), none on
+// its own interface eth0. Same counts on each interface as the reference, and the extra ones
+// 2 to 3 s apart under both.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_min_garp_and_garp_extra_if_same_as_reference() {
+    let cases = [
+        ("  vrrp_min_garp", "  garp_extra_if all 2"),
+        ("  vrrp_min_garp\n  vrrp_garp_extra_if all 2", ""),
+    ];
+    // All four runs at once (each lab is its own), to keep the test short.
+    let runs = std::thread::scope(|s| {
+        let hs: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(k, (g, e))| {
+                [false, true]
+                    .map(|r| s.spawn(move || garp_run(&format!("kwmg{k}{}", u8::from(r)), g, e, r)))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
+    for pair in runs.chunks(2) {
+        let (ours, reference) = (&pair[0], &pair[1]);
+        // eth0: one GARP, no second burst.
+        assert_eq!(ours.0.len(), 1, "ours eth0 {:?}", ours.0);
+        assert_eq!(reference.0.len(), 1, "reference eth0 {:?}", reference.0);
+        // ethX: one at master, then one every 2-3 s.
+        for (w, v) in [("ours", &ours.1), ("reference", &reference.1)] {
+            assert!(v.len() >= 3, "{w} ethX {v:?}");
+            assert!(v[0] < 0.3, "{w} ethX first {v:?}");
+            assert!(
+                v.windows(2)
+                    .skip(1)
+                    .all(|p| (1.9..=3.2).contains(&(p[1] - p[0]))),
+                "{w} ethX intervals {v:?}"
+            );
+        }
+        assert!(
+            ours.1.len().abs_diff(reference.1.len()) <= 1,
+            "ethX counts {:?} vs {:?}",
+            ours.1,
+            reference.1
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// track_src_ip
+
+/// A lone master with `mcast_src_ip 10.0.0.1` (its eth0's only address; VIP 10.0.5.10 in
+/// another subnet) and `extra`; once master, 10.0.0.1 is deleted, 3 s later added again.
+/// Returns the states its `notify` script saw, and whether it held the VIP 3 s after the
+/// deletion.
+fn src_run(tag: &str, extra: &str, reference: bool) -> (Vec<String>, bool) {
+    let lab = Lab::new(tag).expect("lab");
+    let log = lab.dir().join("notify.log");
+    let nt = lab.dir().join("notify.sh");
+    write_script(&nt, &format!("echo \"$3\" >> {}", log.display()), 0o755);
+    let conf = format!(
+        "global_defs {{\n  script_user root\n}}\n{}",
+        instance(
+            "VI_1",
+            98,
+            150,
+            &format!(
+                "  mcast_src_ip 10.0.0.1\n{extra}\n  notify {}",
+                nt.display()
+            ),
+            "    10.0.5.10/24"
+        )
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut a, reference);
+    let out = || {
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    };
+    let up = wait_until(Duration::from_secs(8), || a.has_vip("10.0.5.10"));
+    assert!(up.is_ok(), "{}: not master\n{}", who(reference), out());
+    a.host
+        .ip(&["addr", "del", "10.0.0.1/24", "dev", "eth0"])
+        .expect("del");
+    std::thread::sleep(Duration::from_secs(3));
+    let held = a.has_vip("10.0.5.10");
+    a.host.add_addr("10.0.0.1/24").expect("add");
+    let back = wait_until(Duration::from_secs(8), || a.has_vip("10.0.5.10"));
+    assert!(back.is_ok(), "{}: VIP not back\n{}", who(reference), out());
+    std::thread::sleep(Duration::from_millis(300));
+    let states: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect();
+    eprintln!("{} {extra:?}: {states:?} held {held}", who(reference));
+    (states, held)
+}
+
+// Shows track_src_ip as the reference keepalived 2.2.7 has it (2.4.3 the same, checked by
+// hand): a master with a configured `mcast_src_ip` whose interface loses that address (its
+// last IPv4 one) stays MASTER holding its VIP with `track_src_ip` as without it (the netlink
+// handler that would down the instance does not in these releases); re-adding the address
+// changes nothing. Same notify states and VIP under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_track_src_ip_same_as_reference() {
+    let cases = ["  track_src_ip", ""];
+    let runs = std::thread::scope(|s| {
+        let hs: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(k, e)| {
+                [false, true]
+                    .map(|r| s.spawn(move || src_run(&format!("kwts{k}{}", u8::from(r)), e, r)))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(runs[0], runs[1], "track_src_ip: ours vs reference");
+    assert_eq!(runs[2], runs[3], "without: ours vs reference");
+    let master = (["BACKUP", "MASTER"].map(String::from).to_vec(), true);
+    assert_eq!(runs[0], master);
+    assert_eq!(runs[2], master);
+}
+
+// ---------------------------------------------------------------------------------------------
+// sync_group_tracking_weight, global_tracking
+
+/// A lone director with sync group G {VI_1, VI_2} (`group_extra` in G): VI_1 (priority 150)
+/// tracks a failing script (weight -20) and a file holding 2 (weight 5). Returns the
+/// priorities of VI_1's adverts from 4 s after it became master (captured for 2 s).
+fn sgw_run(tag: &str, group_extra: &str, reference: bool) -> Vec<String> {
+    let lab = Lab::new(tag).expect("lab");
+    let tf = lab.dir().join("tf");
+    std::fs::write(&tf, "2\n").expect("tf");
+    let conf = format!(
+        "global_defs {{\n  script_user root\n}}\n\
+         vrrp_script chk {{\n  script \"/bin/false\"\n  interval 1\n  weight -20\n}}\n\
+         track_file tf {{\n  file {}\n  weight 5\n}}\n\
+         vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n{group_extra}\n}}\n{}{}",
+        tf.display(),
+        instance(
+            "VI_1",
+            91,
+            150,
+            "  track_script {\n    chk\n  }\n  track_file {\n    tf\n  }",
+            &format!("    {VIP}/24")
+        ),
+        instance("VI_2", 92, 150, "", "    10.0.0.11/24")
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut a, reference);
+    let up = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        up.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let cap = lab.capture("a", "eth0", "sgw").expect("capture");
+    std::thread::sleep(Duration::from_secs(2));
+    let pcap = stop_capture(&cap);
+    let prios: Vec<String> = tshark_fields(&pcap, "vrrp.virt_rtr_id == 91", &["vrrp.prio"])
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    eprintln!("{} {group_extra:?}: {prios:?}", who(reference));
+    prios
+}
+
+// Proves sync_group_tracking_weight as the reference
+// keepalived 2.2.7 on the wire: a sync group member's own weighted tracking — a failing
+// script of weight -20 and a file of weight 5 holding 2 — is dropped without it (VI_1
+// advertises 150) and applies with it (150 - 20 + 10 = 140). Same advertised priorities under
+// ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_tracking_weight_same_as_reference() {
+    let cases = ["", "  sync_group_tracking_weight"];
+    let runs = std::thread::scope(|s| {
+        let hs: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(k, e)| {
+                [false, true]
+                    .map(|r| s.spawn(move || sgw_run(&format!("kwsw{k}{}", u8::from(r)), e, r)))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
+    for (k, want) in ["150", "140"].into_iter().enumerate() {
+        let (ours, reference) = (&runs[2 * k], &runs[2 * k + 1]);
+        assert!(
+            !ours.is_empty() && ours.iter().all(|p| p == want),
+            "{:?} ours {ours:?}",
+            cases[k]
+        );
+        assert!(
+            !reference.is_empty() && reference.iter().all(|p| p == want),
+            "{:?} reference {reference:?}",
+            cases[k]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// disable_local_igmp
+
+/// A lone master with `global` in global_defs; the namespace's
+/// `igmp_link_local_mcast_reports` while it runs and after it stopped, and the IGMP reports
+/// for 224.0.0.18 its eth0 sent.
+fn igmp_run(tag: &str, global: &str, reference: bool) -> (String, String, usize) {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n{global}\n}}\n{}",
+        instance("VI_1", 99, 150, "", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let sysctl = |a: &Director| {
+        a.host
+            .run(&["cat", "/proc/sys/net/ipv4/igmp_link_local_mcast_reports"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(sysctl(&a), "1", "the namespace's default");
+    let cap = lab.capture("a", "eth0", "igmp").expect("capture");
+    std::thread::sleep(Duration::from_millis(300));
+    let ka = start(&lab, &mut a, reference);
+    let up = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        up.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
+    let running = sysctl(&a);
+    let p = ka.as_ref().or(a.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    let after = sysctl(&a);
+    let pcap = stop_capture(&cap);
+    let reports = tshark_fields(
+        &pcap,
+        "igmp && (igmp.maddr == 224.0.0.18 || igmp.aux_data_len >= 0 && ip.dst == 224.0.0.22)",
+        &["igmp.maddr"],
+    )
+    .lines()
+    .filter(|l| l.contains("224.0.0.18"))
+    .count();
+    let out = (running, after, reports);
+    eprintln!("{} {global:?}: {out:?}", who(reference));
+    out
+}
+
+// Proves disable_local_igmp as the reference keepalived 2.2.7: while the VRRP process runs the
+// namespace's net.ipv4.igmp_link_local_mcast_reports is 0 (it was 1), so joining 224.0.0.18
+// sends no IGMP report, and it is 1 again after the stop; without the keyword it stays 1 and
+// eth0 reports its membership of 224.0.0.18. Same values and reports under ours and the
+// reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_disable_local_igmp_same_as_reference() {
+    let cases = ["  disable_local_igmp", ""];
+    let runs = std::thread::scope(|s| {
+        let hs: Vec<_> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(k, g)| {
+                [false, true]
+                    .map(|r| s.spawn(move || igmp_run(&format!("kwig{k}{}", u8::from(r)), g, r)))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("run"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(runs[0], runs[1], "disable_local_igmp: ours vs reference");
+    assert_eq!(runs[0], ("0".to_string(), "1".to_string(), 0));
+    assert_eq!(runs[2].0, "1", "without: ours");
+    assert_eq!(runs[3].0, "1", "without: reference");
+    assert!(runs[2].2 > 0 && runs[3].2 > 0, "without: reports {runs:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// old_unicast_checksum
+
+/// Unicast VRRPv3 pair: `a` (priority 150, `old_unicast_checksum`) and `b` (priority 100,
+/// default), `a` under the reference when `a_ref` (else `b` is). Returns a's advert checksums
+/// and tshark's verdicts, b's state after 7 s, and whether b logged the switch to the old
+/// checksum.
+fn oldcs_run(tag: &str, a_ref: bool) -> (Vec<String>, String, bool) {
+    let lab = Lab::new(tag).expect("lab");
+    let uni = |me: &str, peer: &str| {
+        format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}")
+    };
+    let g = "global_defs {\n  vrrp_version 3\n}\n";
+    let ca = format!(
+        "{g}{}",
+        instance(
+            "VI_1",
+            93,
+            150,
+            &format!("{}\n  old_unicast_checksum", uni("10.0.0.1", "10.0.0.2")),
+            &format!("    {VIP}/24")
+        )
+    );
+    let cb = format!(
+        "{g}{}",
+        instance(
+            "VI_1",
+            93,
+            100,
+            &uni("10.0.0.2", "10.0.0.1"),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut b = director(&lab, "b", "10.0.0.2", &cb);
+    let mut a = director(&lab, "a", "10.0.0.1", &ca);
+    let cap = lab.capture("b", "eth0", "ocs").expect("capture");
+    std::thread::sleep(Duration::from_millis(300));
+    let kb = start(&lab, &mut b, !a_ref);
+    let ka = start(&lab, &mut a, a_ref);
+    std::thread::sleep(Duration::from_secs(7));
+    let pcap = stop_capture(&cap);
+    let sums: Vec<String> = tshark_fields(
+        &pcap,
+        "vrrp && ip.src == 10.0.0.1",
+        &["vrrp.checksum", "vrrp.checksum.status"],
+    )
+    .lines()
+    .map(|l| l.trim().to_string())
+    .collect::<std::collections::BTreeSet<_>>()
+    .into_iter()
+    .collect();
+    let b_log = kb
+        .as_ref()
+        .map(|p| p.output_so_far())
+        .unwrap_or_else(|| b.log());
+    let b_state = if b.has_vip(VIP) { "MASTER" } else { "BACKUP" }.to_string();
+    let switched = b_log.contains("Setting unicast VRRPv3 checksum to old version");
+    eprintln!(
+        "a {}: sums {sums:?}, b {b_state}, switched {switched}\n{}",
+        who(a_ref),
+        if switched { String::new() } else { b_log }
+    );
+    drop(ka);
+    (sums, b_state, switched)
+}
+
+// Proves old_unicast_checksum as the reference keepalived 2.2.7 (built with OLD_CHKSUM_COMPAT)
+// on a unicast VRRPv3 pair: the master with it computes its adverts' checksum with
+// vrrp_mcast_group4 in the pseudo-header, not the peer's address (tshark: checksum bad), the
+// same checksum value under ours and the reference; the backup without it, ours as the
+// reference, accepts those adverts by switching to the old checksum ("Setting unicast VRRPv3
+// checksum to old version") and stays BACKUP.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_old_unicast_checksum_same_as_reference() {
+    let (ours_a, ref_a) = std::thread::scope(|s| {
+        let o = s.spawn(|| oldcs_run("kwoc0", false));
+        let r = s.spawn(|| oldcs_run("kwoc1", true));
+        (o.join().expect("ours"), r.join().expect("reference"))
+    });
+    assert!(!ours_a.0.is_empty(), "no adverts from ours");
+    assert_eq!(ours_a.0, ref_a.0, "a's checksums: ours vs reference");
+    assert!(
+        ours_a.0.iter().all(|l| l.ends_with("\t0")),
+        "tshark flags the old checksum as bad: {:?}",
+        ours_a.0
+    );
+    assert_eq!(ours_a.1, "BACKUP", "reference b follows ours a");
+    assert_eq!(ref_a.1, "BACKUP", "ours b follows the reference a");
+    assert!(
+        ours_a.2 && ref_a.2,
+        "both backups switched to the old checksum"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// notify_priority_changes on a vrrp_sync_group
+
+/// A lone director with sync group G {VI_1, VI_2} (`sync_group_tracking_weight`,
+/// `notify_priority_changes`): VI_1 (priority 150) tracks a failing script (weight -20) and a
+/// file holding 2 (weight 5). VI_1's lines of the vrrp_notify_fifo 4 s after it is master.
+fn sg_prio_run(tag: &str, reference: bool) -> Vec<String> {
+    let lab = Lab::new(tag).expect("lab");
+    let tf = lab.dir().join("tf");
+    std::fs::write(&tf, "2\n").expect("tf");
+    let fifo = lab.dir().join("vrrp.fifo");
+    let fifo_log = lab.dir().join("fifo.log");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let conf = format!(
+        "global_defs {{\n  script_user root\n  vrrp_notify_fifo {}\n}}\n\
+         vrrp_script chk {{\n  script \"/bin/false\"\n  interval 1\n  weight -20\n}}\n\
+         track_file tf {{\n  file {}\n  weight 5\n}}\n\
+         vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n  sync_group_tracking_weight\n  \
+         notify_priority_changes\n}}\n{}{}",
+        fifo.display(),
+        tf.display(),
+        instance(
+            "VI_1",
+            88,
+            150,
+            "  track_script {\n    chk\n  }\n  track_file {\n    tf\n  }",
+            &format!("    {VIP}/24")
+        ),
+        instance("VI_2", 89, 150, "", "    10.0.0.11/24")
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let _reader = a
+        .host
+        .spawn_sh(&format!("cat {} > {}", fifo.display(), fifo_log.display()))
+        .expect("fifo reader");
+    let ka = start(&lab, &mut a, reference);
+    let up = wait_until(Duration::from_secs(8), || a.has_vip(VIP));
+    assert!(
+        up.is_ok(),
+        "{}: not master\n{}",
+        who(reference),
+        ka.as_ref()
+            .map(|p| p.output_so_far())
+            .unwrap_or_else(|| a.log())
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let seen: Vec<String> = std::fs::read_to_string(&fifo_log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"VI_1\""))
+        .map(String::from)
+        .collect();
+    eprintln!("{}: {seen:?}", who(reference));
+    seen
+}
+
+// Proves a vrrp_sync_group's notify_priority_changes as the reference keepalived 2.2.7: its
+// member VI_1, whose own weighted tracking applies (sync_group_tracking_weight), writes its
+// priority changes to the vrrp_notify_fifo (the file's +10 at start: BACKUP_PRIORITY 160, the
+// failing script's -20: 140, then MASTER 140). Same lines for VI_1 under ours and the
+// reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_sync_group_notify_priority_changes_same_as_reference() {
+    let (ours, reference) = std::thread::scope(|s| {
+        let o = s.spawn(|| sg_prio_run("kwsp0", false));
+        let r = s.spawn(|| sg_prio_run("kwsp1", true));
+        (o.join().expect("ours"), r.join().expect("reference"))
+    });
+    assert!(
+        ours.iter()
+            .any(|l| l == "INSTANCE \"VI_1\" BACKUP_PRIORITY 140"),
+        "ours {ours:?}"
+    );
+    assert_eq!(ours, reference);
+}

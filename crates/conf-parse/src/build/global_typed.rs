@@ -483,6 +483,19 @@ impl Builder {
             "vrrp_min_garp" => {
                 if let Some(v) = self.true_false(st, "Invalid value for vrrp_min_garp specified") {
                     g.vrrp_min_garp |= v;
+                    // keepalived: one gratuitous ARP/NA and no repeat, without overwriting
+                    // the parameters already set (those still at their defaults).
+                    if v {
+                        if g.vrrp_garp_master_repeat == 5 {
+                            g.vrrp_garp_master_repeat = 1;
+                        }
+                        if g.vrrp_garp_master_refresh_repeat == 1 {
+                            g.vrrp_garp_master_refresh_repeat = 0;
+                        }
+                        if g.vrrp_garp_master_delay == Duration::from_secs(5) {
+                            g.vrrp_garp_master_delay = Duration::ZERO;
+                        }
+                    }
                 }
             }
             "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => {

@@ -62,8 +62,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
          (keepalived refuses such an instance: Unknown interface), while a static_ipaddress \
          without dev is refused here (keepalived puts it on default_interface, else eth0)",
     ),
-    s("disable_local_igmp")
-        .todo("not read at run time yet (IGMP on VMAC base interfaces is left as is)"),
+    s("disable_local_igmp").imp(&["lab_disable_local_igmp_same_as_reference"]),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
     s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     s("lvs_flush_on_stop").imp(&[
@@ -86,10 +85,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_down_timer_adverts").imp(&["lab_down_timer_adverts_same_as_reference"]),
     s("vrrp_garp_interval").imp(&["lab_garp_gna_interval_pacing_same_as_reference"]),
     s("vrrp_gna_interval").imp(&["lab_garp_gna_interval_pacing_same_as_reference"]),
-    s("vrrp_min_garp").todo("not read at run time yet (the garp defaults are not changed)"),
-    s("vrrp_garp_extra_if").todo("no periodic gratuitous ARPs on VMAC base interfaces yet"),
+    s("vrrp_min_garp").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
+    s("vrrp_garp_extra_if").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     dep("vrrp_vmac_garp_intvl", "vrrp_garp_extra_if")
-        .todo("no periodic gratuitous ARPs on VMAC base interfaces yet"),
+        .imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     s("vrrp_lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("vrrp_owner_ignore_adverts")
@@ -128,14 +127,17 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_sync_group_notify",
         VM_NOTIFY,
     ]),
-    s("notify_fifo_script").todo(
-        "started by the checker process (as lvs_notify_fifo_script), not yet by the VRRP process",
-    ),
+    s("notify_fifo_script").imp(&[
+        VM_NOTIFY,
+        "lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference",
+    ]),
     s("vrrp_notify_fifo").imp(&["lab_vrrp_notify_fifo_same_as_reference"]),
-    s("vrrp_notify_fifo_script").todo("FIFO reader scripts are not started yet"),
-    s("vrrp_notify_priority_changes").todo("priority changes are not written to the FIFO yet"),
+    s("vrrp_notify_fifo_script")
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
+    s("vrrp_notify_priority_changes")
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     s("fifo_write_vrrp_states_on_reload")
-        .todo("VRRP states are not written to the FIFO again at reload yet"),
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     s("lvs_notify_fifo").imp(&[VM_NOTIFY]),
     s("lvs_notify_fifo_script").imp(&[VM_NOTIFY]),
     s("checker_priority").todo(NO_SCHED),

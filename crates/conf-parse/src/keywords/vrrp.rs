@@ -7,8 +7,8 @@ use super::{alias, b, dep, s, v, Kw, Release};
 /// A keyword the runtime reads, whose effect no real-system test shows yet.
 const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
 /// `sync_group_tracking_weight` and the deprecated `global_tracking` (which sets it).
-const SYNC_WEIGHTS: &str = "not read: members' own tracking weights always apply here, while \
-     keepalived zeroes them in a sync group unless this is set";
+const SYNC_WEIGHTS: &str = "sets sync_group_tracking_weight, but keepalived reports it as a \
+     configuration error, so no lab test runs it yet";
 
 pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
 
@@ -33,8 +33,8 @@ pub(super) static SYNC_GROUP: &[Kw] = &[
         "track_interface/script/file on the sync group",
     )
     .todo(SYNC_WEIGHTS),
-    s("sync_group_tracking_weight").todo(SYNC_WEIGHTS),
-    s("notify_priority_changes").todo("priority-change notifications are not sent"),
+    s("sync_group_tracking_weight").imp(&["lab_sync_group_tracking_weight_same_as_reference"]),
+    s("notify_priority_changes").imp(&["lab_sync_group_notify_priority_changes_same_as_reference"]),
 ];
 
 pub(super) static GARP_GROUP: &[Kw] = &[
@@ -103,9 +103,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("unicast_peer").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
     s("unicast_fault_no_peer").imp(&["lab_unicast_fault_no_peer_same_as_reference"]),
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
-    s("old_unicast_checksum").todo("the pre-2.0 unicast checksum variant is not implemented"),
+    s("old_unicast_checksum").imp(&["lab_old_unicast_checksum_same_as_reference"]),
     s("native_ipv6")
-        .todo("typed but not read at run time: the family comes from the first address"),
+        .todo("not read: under keepalived IPv4 VIPs after it are ignored (none left: exit CONFIG)"),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
     s("vrf").todo("VRF binding of the VRRP sockets and addresses is not implemented"),
@@ -122,7 +122,10 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("mcast_src_ip").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("unicast_src_ip").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
     s("mcast_dst_ip").imp(&["lab_instance_state_mcast_and_garp_settings"]),
-    s("track_src_ip").todo("typed but not read at run time: the source address is not tracked"),
+    s("track_src_ip").noop(
+        "keepalived 2.2.7 and 2.4.3 show no effect: deleting the configured source address \
+         leaves the master as it is, with or without it (lab_track_src_ip_same_as_reference)",
+    ),
     s("virtual_router_id").imp(&[
         "lab_v2_election_and_link_down_failover",
         "lab_hostile_adverts_counted_and_ignored",
@@ -180,7 +183,8 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("notify").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_master_rx_lower_pri").imp(&["lab_notify_master_rx_lower_pri_same_as_reference"]),
     s("smtp_alert").imp(&["lab_smtp_alert_mail"]),
-    s("notify_priority_changes").todo("priority-change notifications are not sent"),
+    s("notify_priority_changes")
+        .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     dep(
         "lvs_sync_daemon_interface",
         "lvs_sync_daemon in global_defs",
@@ -193,8 +197,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("garp_lower_prio_delay").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("garp_lower_prio_repeat").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("down_timer_adverts").imp(&["lab_down_timer_adverts_same_as_reference"]),
-    s("garp_extra_if").todo("GARPs on extra interfaces are not sent"),
-    dep("vmac_garp_intvl", "garp_extra_if").todo("GARPs on extra interfaces are not sent"),
+    s("garp_extra_if").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
+    dep("vmac_garp_intvl", "garp_extra_if")
+        .imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     s("lower_prio_no_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("higher_prio_send_advert").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("owner_ignore_adverts")
