@@ -1,0 +1,436 @@
+//! The VRRP worker's side of the SNMP sub-agent (`crate::snmp`): which MIBs it registers
+//! (`enable_snmp_rfcv2`: VRRP-MIB, RFC 2787; `enable_snmp_rfcv3`: VRRPv3-MIB, RFC 6527), the
+//! rows it builds from the configuration, the runtime's states and counters and the kernel's
+//! interfaces, and the notifications it sends with `enable_traps` (vrrpTrapNewMaster,
+//! vrrpv3NewMaster with its master reason, vrrpv3ProtoError), as keepalived 2.2.7 does.
+//!
+//! keepalived records why an instance became master (`next_master_reason`): the address owner
+//! (priority 255) and an instance that preempted a lower-priority master report preempted(2),
+//! one that heard a priority-0 advert priority(1), else masterNoResponse(3). Ours derives the
+//! same from the last advert the instance accepted at the moment it becomes master. Protocol
+//! errors (TTL, version, checksum) are taken from the runtime's rejection counters, polled
+//! every 100 ms: one vrrpv3ProtoError per rejected advert, as keepalived sends one per packet.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use agentx::{Oid, Value, VarBind};
+use vrrp_runtime::{InstanceStatus, Metrics, State};
+
+use crate::config::Loaded;
+use crate::snmp::{self, IfFacts};
+use crate::vrrp_worker::{lock_seen, DbusCallback, Seen};
+
+/// What the sub-agent remembers across requests and sessions.
+#[derive(Debug)]
+pub struct SnmpState {
+    /// When the VRRP worker started (the instances' up time counts from it).
+    start: Instant,
+    /// Per instance: why it last became master (RFC 6527's vrrpv3StatisticsMasterReason).
+    reasons: BTreeMap<String, i32>,
+    /// Per instance: the TTL, version and checksum error counts last seen, and the last
+    /// protocol error (vrrpv3StatisticsProtoErrReason).
+    proto: BTreeMap<String, ([u64; 3], i32)>,
+}
+
+impl Default for SnmpState {
+    fn default() -> Self {
+        SnmpState {
+            start: Instant::now(),
+            reasons: BTreeMap::new(),
+            proto: BTreeMap::new(),
+        }
+    }
+}
+
+/// What the sub-agent's callbacks read.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The configuration in force.
+    pub shared: Arc<Mutex<Loaded>>,
+    /// The runtime's states and counters.
+    pub metrics: Arc<Metrics>,
+    /// Transitions seen.
+    pub seen: Arc<Mutex<Seen>>,
+    /// The transition callback slot the agent fills.
+    pub slot: Arc<Mutex<Option<DbusCallback>>>,
+    /// Reasons and protocol errors.
+    pub state: Arc<Mutex<SnmpState>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The running agent and what it was started for (socket, subtrees).
+pub type Running = Option<(snmp::Agent, (Option<String>, Vec<Oid>))>;
+
+/// Starts, restarts (another `snmp_socket` or other MIBs) or stops the SNMP sub-agent as the
+/// (new) configuration says, and publishes the configuration it reads.
+pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
+    *lock(&ctx.shared) = cfg.clone();
+    let g = &cfg.config().global.snmp;
+    let mut subtrees = Vec::new();
+    if g.rfcv2 {
+        subtrees.push(Oid(snmp::VRRP_MIB.to_vec()));
+    }
+    if g.rfcv3 {
+        subtrees.push(Oid(snmp::VRRPV3_MIB.to_vec()));
+    }
+    let want = (!subtrees.is_empty()).then(|| (g.socket.clone(), subtrees));
+    if let (Some((_, have)), Some(w)) = (running.as_ref(), want.as_ref()) {
+        if have == w {
+            return;
+        }
+    }
+    if let Some((a, _)) = running.take() {
+        lock(&ctx.slot).take();
+        a.stop();
+    }
+    let Some((sock, subtrees)) = want else {
+        return;
+    };
+    let c = ctx.clone();
+    let provider: snmp::Provider = Arc::new(move || mib(&c));
+    let c = ctx.clone();
+    let traps: snmp::TrapProvider = Arc::new(move |name: &str| new_master_traps(&c, name));
+    let c = ctx.clone();
+    let poll: snmp::Poller = Arc::new(move || proto_errors(&c));
+    let agent = snmp::Agent::start(sock.clone(), subtrees.clone(), provider, traps, poll);
+    let fwd = agent.transition_sender();
+    let c = ctx.clone();
+    *lock(&ctx.slot) = Some(Box::new(move |name: &str, s: State| {
+        if s == State::Master {
+            let reason = master_reason(&c, name);
+            lock(&c.state).reasons.insert(name.to_string(), reason);
+        }
+        fwd(name, s);
+    }));
+    *running = Some((agent, (sock, subtrees)));
+}
+
+/// Why instance `name` becomes master now (see the module doc).
+fn master_reason(ctx: &Ctx, name: &str) -> i32 {
+    let cfg = lock(&ctx.shared).clone();
+    let Some(v) = cfg.config().vrrp_instances.iter().find(|v| v.name == name) else {
+        return 3;
+    };
+    if v.priority == 255 {
+        return 2;
+    }
+    let st = ctx.metrics.statuses();
+    let st = st.get(name);
+    match st.and_then(|s| s.last_advert_from) {
+        Some((_, 0)) => 1,
+        Some((_, p)) if v.preempt && st.is_some_and(|s| p < s.priority) => 2,
+        _ => 3,
+    }
+}
+
+/// One instance as the MIBs see it.
+struct Row<'a> {
+    v: &'a conf_parse::model::VrrpInstance,
+    id: vrrp_runtime::plan::Identity,
+    facts: IfFacts,
+    status: Option<InstanceStatus>,
+    version: u8,
+}
+
+impl Row<'_> {
+    fn rej(&self, k: &str) -> u64 {
+        self.status
+            .as_ref()
+            .and_then(|s| s.rx.rejected.get(k).copied())
+            .unwrap_or(0)
+    }
+}
+
+/// The instances with VIPs, with their interfaces' facts, in configuration order.
+fn rows<'a>(config: &'a conf_parse::model::Config, metrics: &Metrics) -> Vec<Row<'a>> {
+    let st = metrics.statuses();
+    let all_vips: Vec<IpAddr> = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.virtual_ipaddress.iter().map(|a| a.addr))
+        .collect();
+    let mut out = Vec::new();
+    for id in vrrp_runtime::plan::desired(config).identities() {
+        let Some(v) = config.vrrp_instances.iter().find(|v| v.name == id.name) else {
+            continue;
+        };
+        if v.virtual_ipaddress.is_empty() {
+            continue;
+        }
+        let Some(facts) = snmp::interface_facts(&id.ifname, &all_vips) else {
+            continue;
+        };
+        out.push(Row {
+            v,
+            version: v.version.unwrap_or(config.global.vrrp_version),
+            status: st.get(&v.name).cloned(),
+            id,
+            facts,
+        });
+    }
+    out
+}
+
+/// The MIBs in force, from the configuration, the runtime and the kernel.
+fn mib(ctx: &Ctx) -> BTreeMap<Oid, Value> {
+    let cfg = lock(&ctx.shared).clone();
+    let config = cfg.config();
+    let seen = lock_seen(&ctx.seen).clone();
+    let rows = rows(config, &ctx.metrics);
+    let mut m = BTreeMap::new();
+    if config.global.snmp.rfcv2 {
+        m.extend(rfc2787_mib(&rows, &seen, config.global.snmp.traps));
+    }
+    if config.global.snmp.rfcv3 {
+        m.extend(rfc6527_mib(ctx, config, &rows, &seen));
+    }
+    m
+}
+
+/// VRRP-MIB (RFC 2787): the IPv4 VRRPv2 instances with VIPs, as keepalived lists them.
+fn rfc2787_mib(rows: &[Row<'_>], seen: &Seen, traps: bool) -> BTreeMap<Oid, Value> {
+    let mut out = Vec::new();
+    for r in rows {
+        if r.id.ipv6 || r.version != 2 {
+            continue;
+        }
+        let v = r.v;
+        let rx = r.status.as_ref().map(|s| s.rx.clone()).unwrap_or_default();
+        let state = r.status.as_ref().map(|s| s.state);
+        out.push(snmp::Rfc2787Instance {
+            ifindex: r.facts.index,
+            vrid: r.id.vrid,
+            mac: r.facts.mac.clone(),
+            state: match state {
+                Some(State::Master) => 3,
+                Some(State::Backup) => 2,
+                _ => 1,
+            },
+            priority: v.priority,
+            vips: v
+                .virtual_ipaddress
+                .iter()
+                .filter_map(|a| match a.addr {
+                    IpAddr::V4(x) => Some(x),
+                    IpAddr::V6(_) => None,
+                })
+                .collect(),
+            primary: r.facts.primary.octets(),
+            master: match r.status.as_ref().and_then(|s| s.master) {
+                Some(IpAddr::V4(a)) if state != Some(State::Master) => a.octets(),
+                _ => [0; 4],
+            },
+            auth_type: match v.authentication.as_ref().map(|a| &a.auth_type) {
+                None => 1,
+                Some(conf_parse::model::AuthType::Pass) => 2,
+                Some(conf_parse::model::AuthType::Ah) => 3,
+            },
+            advert_int: v.advert_int.as_secs() as i32,
+            preempt: v.preempt,
+            uptime: 0,
+            stats: [
+                seen.master_counts.get(&v.name).map(|c| c.0).unwrap_or(0) as u32,
+                rx.advert_rcvd as u32,
+                r.rej("adver_int_err") as u32,
+                r.rej("auth_failure") as u32,
+                r.rej("ip_ttl_err") as u32,
+                rx.pri_zero_rcvd as u32,
+                0,
+                r.rej("invalid_type_rcvd") as u32,
+                (rx.addr_list_err as u32).wrapping_add(r.rej("addr_list_err") as u32),
+                r.rej("invalid_authtype") as u32,
+                r.rej("authtype_mismatch") as u32,
+                r.rej("packet_len_err") as u32,
+            ],
+            errors: [
+                r.rej("chk_err") as u32,
+                r.rej("version_err") as u32,
+                r.rej("vrid_err") as u32,
+            ],
+        });
+    }
+    snmp::rfc2787(&out, traps)
+}
+
+/// keepalived's accept mode: `accept`/`no_accept`, else on unless strict (the owner always);
+/// strict VRRPv2 instances lose it.
+fn accept(config: &conf_parse::model::Config, r: &Row<'_>) -> bool {
+    let v = r.v;
+    let strict = v.strict_mode.unwrap_or(config.global.vrrp_strict);
+    let owner = v.priority == 255;
+    let a = v.accept.unwrap_or(owner || !strict);
+    if a && !owner && strict && r.version == 2 {
+        return false;
+    }
+    a
+}
+
+/// The address keepalived sends from: `unicast_src_ip`, else the interface's primary IPv4 or
+/// IPv6 link-local address.
+fn own_addr(r: &Row<'_>) -> Vec<u8> {
+    match (r.v.unicast_src_ip, r.id.ipv6) {
+        (Some(IpAddr::V4(a)), false) => a.octets().to_vec(),
+        (Some(IpAddr::V6(a)), true) => a.octets().to_vec(),
+        (_, false) => r.facts.primary.octets().to_vec(),
+        (_, true) => r.facts.link_local.octets().to_vec(),
+    }
+}
+
+/// VRRPv3-MIB (RFC 6527): every instance with VIPs (Debian's 2.2.7 lists the VRRPv2 ones
+/// too), IPv4 and IPv6.
+fn rfc6527_mib(
+    ctx: &Ctx,
+    config: &conf_parse::model::Config,
+    rows: &[Row<'_>],
+    seen: &Seen,
+) -> BTreeMap<Oid, Value> {
+    let state = lock(&ctx.state);
+    let uptime = (state.start.elapsed().as_millis() / 10).min(u128::from(u32::MAX)) as u32;
+    let mut out = Vec::new();
+    for r in rows {
+        let v = r.v;
+        let rx = r.status.as_ref().map(|s| s.rx.clone()).unwrap_or_default();
+        let st = r.status.as_ref().map(|s| s.state);
+        let primary = if r.id.ipv6 {
+            r.facts.link_local.octets().to_vec()
+        } else {
+            r.facts.primary.octets().to_vec()
+        };
+        let master = match (st, r.status.as_ref().and_then(|s| s.master)) {
+            (Some(State::Master), _) => primary.clone(),
+            (_, Some(IpAddr::V4(a))) if !r.id.ipv6 => a.octets().to_vec(),
+            (_, Some(IpAddr::V6(a))) if r.id.ipv6 => a.octets().to_vec(),
+            _ => vec![0; if r.id.ipv6 { 16 } else { 4 }],
+        };
+        out.push(snmp::Rfc6527Instance {
+            ifindex: r.facts.index,
+            vrid: r.id.vrid,
+            ipv6: r.id.ipv6,
+            master,
+            primary,
+            mac: r.facts.mac.clone(),
+            state: match st {
+                Some(State::Master) => 3,
+                Some(State::Backup) => 2,
+                _ => 1,
+            },
+            priority: v.priority,
+            vips: v.virtual_ipaddress.iter().map(|a| a.addr).collect(),
+            advert_cs: (v.advert_int.as_millis() / 10) as i32,
+            preempt: v.preempt,
+            accept: accept(config, r),
+            uptime: if matches!(st, Some(State::Master | State::Backup)) {
+                uptime
+            } else {
+                0
+            },
+            become_master: seen.master_counts.get(&v.name).map(|c| c.0).unwrap_or(0) as u32,
+            master_reason: state.reasons.get(&v.name).copied().unwrap_or(0),
+            proto_err_reason: state.proto.get(&v.name).map(|p| p.1).unwrap_or(0),
+            stats: [
+                rx.advert_rcvd,
+                r.rej("adver_int_err"),
+                r.rej("ip_ttl_err"),
+                rx.pri_zero_rcvd,
+                r.status.as_ref().map(|s| s.pri_zero_sent).unwrap_or(0),
+                r.rej("invalid_type_rcvd"),
+                rx.addr_list_err.wrapping_add(r.rej("addr_list_err")),
+                r.rej("packet_len_err"),
+            ],
+            errors: [r.rej("chk_err"), r.rej("version_err"), r.rej("vrid_err")],
+        });
+    }
+    snmp::rfc6527(&out)
+}
+
+/// The notifications for instance `name` becoming master (`enable_traps`): RFC 2787's
+/// vrrpTrapNewMaster (IPv4 VRRPv2 instances, `enable_snmp_rfcv2`), then RFC 6527's
+/// vrrpv3NewMaster (`enable_snmp_rfcv3`), as keepalived sends them.
+fn new_master_traps(ctx: &Ctx, name: &str) -> Vec<Vec<VarBind>> {
+    let cfg = lock(&ctx.shared).clone();
+    let config = cfg.config();
+    let g = &config.global.snmp;
+    if !g.traps {
+        return Vec::new();
+    }
+    let rows = rows(config, &ctx.metrics);
+    let Some(r) = rows.iter().find(|r| r.v.name == name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if g.rfcv2 && !r.id.ipv6 && r.version == 2 {
+        let own = match r.v.unicast_src_ip {
+            Some(IpAddr::V4(a)) => a,
+            _ => r.facts.primary,
+        };
+        out.push(snmp::new_master_trap(r.facts.index, r.id.vrid, own));
+    }
+    if g.rfcv3 {
+        let reason = lock(&ctx.state).reasons.get(name).copied().unwrap_or(0);
+        out.push(snmp::v3_new_master_trap(
+            r.facts.index,
+            r.id.vrid,
+            r.id.ipv6,
+            own_addr(r),
+            reason,
+        ));
+    }
+    out
+}
+
+/// Protocol errors (TTL 1, version 2, checksum 3) counted since the last call: records each
+/// instance's last one and returns a vrrpv3ProtoError per rejected advert (with
+/// `enable_traps` and `enable_snmp_rfcv3`).
+fn proto_errors(ctx: &Ctx) -> Vec<Vec<VarBind>> {
+    let cfg = lock(&ctx.shared).clone();
+    let config = cfg.config();
+    let g = &config.global.snmp;
+    if !g.rfcv3 {
+        return Vec::new();
+    }
+    let st = ctx.metrics.statuses();
+    let mut out = Vec::new();
+    let mut state = lock(&ctx.state);
+    let mut facts: BTreeMap<String, Option<IfFacts>> = BTreeMap::new();
+    for id in vrrp_runtime::plan::desired(config).identities() {
+        let Some(v) = config.vrrp_instances.iter().find(|v| v.name == id.name) else {
+            continue;
+        };
+        if v.virtual_ipaddress.is_empty() {
+            continue;
+        }
+        let rej = |k: &str| {
+            st.get(&v.name)
+                .and_then(|s| s.rx.rejected.get(k).copied())
+                .unwrap_or(0)
+        };
+        let now = [rej("ip_ttl_err"), rej("version_err"), rej("chk_err")];
+        let e = state.proto.entry(v.name.clone()).or_insert(([0; 3], 0));
+        for (k, (n, last)) in now.iter().zip(e.0).enumerate() {
+            if *n <= last {
+                continue;
+            }
+            let reason = k as i32 + 1;
+            e.1 = reason;
+            if !g.traps {
+                continue;
+            }
+            let f = facts
+                .entry(id.ifname.clone())
+                .or_insert_with(|| snmp::interface_facts(&id.ifname, &[]));
+            if let Some(f) = f {
+                for _ in 0..(n - last).min(100) {
+                    out.push(snmp::v3_proto_error_trap(f.index, id.vrid, id.ipv6, reason));
+                }
+            }
+        }
+        e.0 = now;
+    }
+    out
+}
