@@ -446,9 +446,10 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     let mut out = Vec::new();
     if cli.snmp {
         out.push(
-            "-x/--snmp is half supported: it serves VRRP-MIB (RFC 2787) and VRRPv3-MIB (RFC 6527) \
-             as keepalived does; KEEPALIVED-MIB (its enable_snmp_vrrp and enable_snmp_checker \
-             part) is not supported yet",
+            "-x/--snmp is half supported: it serves VRRP-MIB (RFC 2787), VRRPv3-MIB (RFC 6527) \
+             and KEEPALIVED-MIB's global and main VRRP tables as keepalived does; the rest of \
+             KEEPALIVED-MIB (enable_snmp_vrrp's other tables, enable_snmp_checker) is not \
+             supported yet",
         );
     }
     // -A/--snmp-agent-socket is not listed: it sets the master agent socket as keepalived's

@@ -46,6 +46,10 @@ pub const VRRP_MIB: [u32; 7] = [1, 3, 6, 1, 2, 1, 68];
 
 /// VRRPv3-MIB (RFC 6527).
 pub const VRRPV3_MIB: [u32; 7] = [1, 3, 6, 1, 2, 1, 207];
+/// KEEPALIVED-MIB's global objects (keepalived's base MIB).
+pub const KEEPALIVED_GLOBAL: [u32; 10] = [1, 3, 6, 1, 4, 1, 9586, 100, 5, 1];
+/// KEEPALIVED-MIB's VRRP objects.
+pub const KEEPALIVED_VRRP: [u32; 10] = [1, 3, 6, 1, 4, 1, 9586, 100, 5, 2];
 
 /// The values the MIB is built from, per request.
 pub type Provider = Arc<dyn Fn() -> BTreeMap<Oid, Value> + Send + Sync>;
@@ -315,7 +319,7 @@ pub fn v3_proto_error_trap(ifindex: u32, vrid: u8, ipv6: bool, reason: i32) -> V
 }
 
 /// The MIB subtrees the sub-agent may register.
-const SUBTREES: [&[u32]; 2] = [&VRRP_MIB, &VRRPV3_MIB];
+const SUBTREES: [&[u32]; 4] = [&VRRP_MIB, &VRRPV3_MIB, &KEEPALIVED_GLOBAL, &KEEPALIVED_VRRP];
 
 /// The answer to a `Get` of `r` (exact match).
 fn get(mib: &BTreeMap<Oid, Value>, r: &SearchRange) -> VarBind {
@@ -681,6 +685,8 @@ pub struct IfFacts {
     pub primary: Ipv4Addr,
     /// The first IPv6 link-local address (keepalived's `ifp->sin6_addr`; `::`: none).
     pub link_local: std::net::Ipv6Addr,
+    /// Every address on the interface.
+    pub addrs: Vec<IpAddr>,
 }
 
 /// The facts of interface `ifname`, read from the kernel (`vips`: every instance's VIPs).
@@ -709,6 +715,7 @@ pub fn interface_facts(ifname: &str, vips: &[IpAddr]) -> Option<IfFacts> {
         mac: link.mac,
         primary,
         link_local,
+        addrs: addrs.iter().map(|a| a.addr).collect(),
     })
 }
 

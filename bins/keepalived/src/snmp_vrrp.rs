@@ -79,6 +79,12 @@ pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
     if g.rfcv3 {
         subtrees.push(Oid(snmp::VRRPV3_MIB.to_vec()));
     }
+    if g.vrrp {
+        // keepalived's VRRP process serves the global objects unless a checker process with
+        // enable_snmp_checker does (vrrp_handles_global_oid); ours has no checker sub-agent.
+        subtrees.push(Oid(snmp::KEEPALIVED_GLOBAL.to_vec()));
+        subtrees.push(Oid(snmp::KEEPALIVED_VRRP.to_vec()));
+    }
     let want = (!subtrees.is_empty()).then(|| (g.socket.clone(), subtrees));
     if let (Some((_, have)), Some(w)) = (running.as_ref(), want.as_ref()) {
         if have == w {
@@ -189,6 +195,356 @@ fn mib(ctx: &Ctx) -> BTreeMap<Oid, Value> {
     }
     if config.global.snmp.rfcv3 {
         m.extend(rfc6527_mib(ctx, config, &rows, &seen));
+    }
+    if config.global.snmp.vrrp {
+        m.extend(keepalived_mib(ctx, config));
+    }
+    m
+}
+
+/// keepalived's state numbers in KEEPALIVED-MIB (init 0, backup 1, master 2, fault 3).
+fn ka_state(s: Option<State>) -> i32 {
+    match s {
+        Some(State::Backup) => 1,
+        Some(State::Master) => 2,
+        Some(State::Fault) => 3,
+        _ => 0,
+    }
+}
+
+fn truth(b: bool) -> Value {
+    Value::Integer(if b { 1 } else { 2 })
+}
+
+fn text(s: &str) -> Value {
+    Value::OctetString(s.as_bytes().to_vec())
+}
+
+fn ip_bytes(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
+    }
+}
+
+/// KEEPALIVED-MIB's global objects and VRRP tables as keepalived 2.2.7 serves them:
+/// the scalars of `global_defs`, vrrpSyncGroupTable, vrrpSyncGroupMemberTable,
+/// vrrpInstanceTable and vrrpAddressTable (rows numbered from 1 in configuration order).
+/// Not served yet: the notify script columns, the tracked interface/script/file tables,
+/// routes, rules, vrrp_script and the email address table.
+fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid, Value> {
+    let mut m = BTreeMap::new();
+    let mut put = |base: &[u32], tail: &[u32], v: Value| {
+        let mut o = base.to_vec();
+        o.extend_from_slice(tail);
+        m.insert(Oid(o), v);
+    };
+    let gl = &snmp::KEEPALIVED_GLOBAL;
+    let g = &config.global;
+    put(
+        gl,
+        &[1, 0],
+        text(&format!("Keepalived-rs v{}", env!("CARGO_PKG_VERSION"))),
+    );
+    if let Some(r) = &g.router_id {
+        put(gl, &[2, 0], text(r));
+    }
+    let smtp: Option<IpAddr> = g.smtp_server.as_ref().and_then(|(h, _)| h.parse().ok());
+    put(
+        gl,
+        &[3, 1, 0],
+        Value::Integer(if matches!(smtp, Some(IpAddr::V4(_))) {
+            1
+        } else {
+            2
+        }),
+    );
+    put(
+        gl,
+        &[3, 2, 0],
+        Value::OctetString(smtp.map(ip_bytes).unwrap_or_else(|| vec![0; 4])),
+    );
+    put(
+        gl,
+        &[3, 3, 0],
+        Value::Gauge32(if g.smtp_server.is_some() {
+            g.smtp_connect_timeout.as_secs() as u32
+        } else {
+            0
+        }),
+    );
+    if let Some(f) = &g.notification_email_from {
+        put(gl, &[3, 4, 0], text(f));
+    }
+    put(
+        gl,
+        &[3, 6, 0],
+        Value::Gauge32(g.smtp_server.as_ref().map(|s| u32::from(s.1)).unwrap_or(0)),
+    );
+    put(gl, &[3, 7, 0], truth(!g.no_email_faults));
+    let tri = |o: Option<bool>| Value::Integer(o.map(|b| if b { 1 } else { 2 }).unwrap_or(3));
+    put(gl, &[3, 8, 0], tri(g.smtp_alert));
+    put(gl, &[3, 9, 0], tri(g.smtp_alert_vrrp));
+    put(gl, &[3, 10, 0], tri(g.smtp_alert_checker));
+    put(gl, &[4, 0], truth(g.snmp.traps));
+    put(
+        gl,
+        &[5, 0],
+        Value::Integer(if g.linkbeat_use_polling { 2 } else { 1 }),
+    );
+    put(gl, &[6, 0], truth(g.lvs_flush));
+    put(gl, &[7, 0], Value::Integer(1));
+    put(gl, &[8, 0], text(g.net_namespace.as_deref().unwrap_or("")));
+    put(gl, &[9, 0], truth(g.enable_dbus));
+    put(gl, &[10, 0], truth(g.dynamic_interfaces));
+    put(
+        gl,
+        &[11, 0],
+        Value::Integer(match g.lvs_flush_on_stop {
+            conf_parse::model::FlushOnStop::Full => 1,
+            conf_parse::model::FlushOnStop::Vs => 3,
+            conf_parse::model::FlushOnStop::No => 2,
+        }),
+    );
+
+    let vr = &snmp::KEEPALIVED_VRRP;
+    let st = ctx.metrics.statuses();
+    let state_of = |name: &str| st.get(name).map(|s| s.state);
+    for (gi, sg) in config.sync_groups.iter().enumerate() {
+        let gi = gi as u32 + 1;
+        put(vr, &[1, 1, 2, gi], text(&sg.name));
+        let states: Vec<Option<State>> = sg.group.iter().map(|n| state_of(n)).collect();
+        let gs = if states.contains(&Some(State::Fault)) {
+            Some(State::Fault)
+        } else if !states.is_empty() && states.iter().all(|s| *s == Some(State::Master)) {
+            Some(State::Master)
+        } else if states
+            .iter()
+            .all(|s| matches!(s, Some(State::Master | State::Backup)))
+        {
+            Some(State::Backup)
+        } else {
+            None
+        };
+        put(vr, &[1, 1, 3, gi], Value::Integer(ka_state(gs)));
+        put(vr, &[1, 1, 4, gi], truth(sg.smtp_alert.unwrap_or(false)));
+        let notify = sg.notify_master.is_some()
+            || sg.notify_backup.is_some()
+            || sg.notify_fault.is_some()
+            || sg.notify_stop.is_some()
+            || sg.notify.is_some();
+        put(vr, &[1, 1, 5, gi], truth(notify));
+        put(vr, &[1, 1, 10, gi], truth(sg.sync_group_tracking_weight));
+        for (mi, name) in sg.group.iter().enumerate() {
+            put(vr, &[2, 1, 2, gi, mi as u32 + 1], text(name));
+        }
+    }
+    // static_ipaddress rows are instance 0, set, not advertised.
+    let mut addr_rows: Vec<(
+        u32,
+        u32,
+        conf_parse::model::IpAddress,
+        bool,
+        Option<String>,
+        bool,
+    )> = config
+        .static_ipaddress
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| (0, ai as u32 + 1, a.clone(), false, None, true))
+        .collect();
+    for (ii, v) in config.vrrp_instances.iter().enumerate() {
+        let ii = ii as u32 + 1;
+        let col = |c: u32| [3, 1, c, ii];
+        let version = v.version.unwrap_or(g.vrrp_version);
+        let s = state_of(&v.name);
+        let ipv6 = v
+            .virtual_ipaddress
+            .first()
+            .map(|a| a.addr.is_ipv6())
+            .unwrap_or(false);
+        put(vr, &col(2), text(&v.name));
+        put(
+            vr,
+            &col(3),
+            Value::Gauge32(u32::from(v.virtual_router_id.unwrap_or(0))),
+        );
+        put(vr, &col(4), Value::Integer(ka_state(s)));
+        put(
+            vr,
+            &col(5),
+            Value::Integer(match v.state {
+                conf_parse::model::VrrpState::Master => 2,
+                conf_parse::model::VrrpState::Backup => 1,
+            }),
+        );
+        put(vr, &col(6), Value::Integer(ka_state(s)));
+        put(vr, &col(7), Value::Integer(i32::from(v.priority)));
+        put(
+            vr,
+            &col(8),
+            Value::Integer(i32::from(
+                st.get(&v.name).map(|x| x.priority).unwrap_or(v.priority),
+            )),
+        );
+        put(vr, &col(9), truth(s == Some(State::Master)));
+        if let Some(i) = &v.interface {
+            put(vr, &col(10), text(i));
+        }
+        put(vr, &col(11), truth(!v.track_interface.is_empty()));
+        put(
+            vr,
+            &col(12),
+            Value::Gauge32(if version == 2 {
+                v.advert_int.as_secs() as u32
+            } else {
+                (v.advert_int.as_millis() / 10) as u32
+            }),
+        );
+        put(vr, &col(13), truth(v.preempt));
+        put(
+            vr,
+            &col(14),
+            Value::Gauge32(v.preempt_delay.as_secs() as u32),
+        );
+        let auth = if version == 2 {
+            match v.authentication.as_ref().map(|a| &a.auth_type) {
+                None => 0,
+                Some(conf_parse::model::AuthType::Pass) => 1,
+                Some(conf_parse::model::AuthType::Ah) => 2,
+            }
+        } else {
+            0
+        };
+        put(vr, &col(15), Value::Integer(auth));
+        let syncd = g
+            .lvs_sync_daemon
+            .as_ref()
+            .filter(|d| d.vrrp_instance == v.name);
+        put(vr, &col(16), truth(syncd.is_some()));
+        if let Some(d) = syncd {
+            put(vr, &col(17), text(&d.interface));
+        }
+        if let Some(sg) = config
+            .sync_groups
+            .iter()
+            .find(|sg| sg.group.contains(&v.name))
+        {
+            put(vr, &col(18), text(&sg.name));
+        }
+        put(
+            vr,
+            &col(19),
+            Value::Gauge32(
+                v.garp_master_delay
+                    .unwrap_or(g.vrrp_garp_master_delay)
+                    .as_secs() as u32,
+            ),
+        );
+        put(
+            vr,
+            &col(20),
+            truth(
+                v.smtp_alert
+                    .or(g.smtp_alert_vrrp)
+                    .or(g.smtp_alert)
+                    .unwrap_or(false),
+            ),
+        );
+        let notify = v.notify_master.is_some()
+            || v.notify_backup.is_some()
+            || v.notify_fault.is_some()
+            || v.notify_stop.is_some()
+            || v.notify_deleted.is_some()
+            || v.notify_master_rx_lower_pri.is_some()
+            || v.notify.is_some();
+        put(vr, &col(21), truth(notify));
+        let acc = if version == 3 {
+            let strict = v.strict_mode.unwrap_or(g.vrrp_strict);
+            let owner = v.priority == 255;
+            if v.accept.unwrap_or(owner || !strict) {
+                1
+            } else {
+                2
+            }
+        } else {
+            0
+        };
+        put(vr, &col(27), Value::Integer(acc));
+        put(vr, &col(28), truth(v.promote_secondaries));
+        put(vr, &col(29), truth(v.linkbeat_use_polling));
+        put(vr, &col(30), Value::Integer(i32::from(version)));
+        put(vr, &col(33), truth(v.notify_deleted_set));
+        if v.unicast_peer.is_empty() {
+            let mc: IpAddr = v.mcast_dst_ip.unwrap_or(if ipv6 {
+                IpAddr::V6(g.vrrp_mcast_group6)
+            } else {
+                IpAddr::V4(g.vrrp_mcast_group4)
+            });
+            put(
+                vr,
+                &col(34),
+                Value::Integer(if mc.is_ipv6() { 2 } else { 1 }),
+            );
+            put(vr, &col(35), Value::OctetString(ip_bytes(mc)));
+        }
+        // vrrpAddressTable: the VIPs, then the excluded ones. keepalived 2.2.7 reports only
+        // the first instance's VIPs as advertised (its iterator never sets the flag again).
+        let master = s == Some(State::Master);
+        let adv = v.virtual_ipaddress.iter().map(|a| (a, ii == 1));
+        let exc = v.virtual_ipaddress_excluded.iter().map(|a| (a, false));
+        for (ai, (a, advertised)) in adv.chain(exc).enumerate() {
+            addr_rows.push((
+                ii,
+                ai as u32 + 1,
+                a.clone(),
+                advertised,
+                v.interface.clone(),
+                master,
+            ));
+        }
+    }
+    for (ii, ai, a, advertised, iface, set) in addr_rows {
+        let dev = a.dev.clone().or(iface).unwrap_or_default();
+        let col = |c: u32| [6, 1, c, ii, ai];
+        put(
+            vr,
+            &col(2),
+            Value::Integer(if a.addr.is_ipv6() { 2 } else { 1 }),
+        );
+        put(vr, &col(3), Value::OctetString(ip_bytes(a.addr)));
+        if a.addr.is_ipv4() {
+            put(
+                vr,
+                &col(4),
+                Value::OctetString(a.brd.map(|b| b.octets()).unwrap_or([0; 4]).to_vec()),
+            );
+        }
+        put(vr, &col(5), Value::Gauge32(u32::from(a.prefix_len)));
+        let scope = match a.scope.map(|s| s.number()).unwrap_or(0) {
+            0 => 14,
+            254 => 1,
+            253 => 2,
+            200 => 5,
+            _ => 0,
+        };
+        put(vr, &col(6), Value::Integer(scope));
+        let facts = snmp::interface_facts(&dev, &[]);
+        if let Some(f) = &facts {
+            put(vr, &col(7), Value::Integer(f.index as i32));
+        }
+        put(vr, &col(8), text(&dev));
+        if let Some(l) = &a.label {
+            put(vr, &col(9), text(l));
+        }
+        // keepalived's `set`: it installed the address (an address the kernel refused, or a
+        // backup's VIP, is not set).
+        let present = facts.as_ref().is_some_and(|f| f.addrs.contains(&a.addr));
+        put(vr, &col(10), truth(set && present));
+        put(vr, &col(11), truth(advertised));
+        if let Some((p, _)) = a.peer {
+            put(vr, &col(12), Value::OctetString(ip_bytes(p)));
+        }
     }
     m
 }

@@ -720,3 +720,121 @@ fn lab_snmp_cli_options_as_reference() {
     assert!(got[0].1.lines().count() >= 60, "{}", got[0].1);
     assert_eq!(got[1], got[0]);
 }
+
+const KEEPALIVED_MIB: &str = "1.3.6.1.4.1.9586.100.5";
+
+/// KEEPALIVED-MIB's configuration: a sync group G1 of VI_1 (IPv4, VRRPv2, two VIPs and an
+/// excluded address with broadcast, label and link scope) and VI_2 (IPv4, VRRPv3), and VI_6
+/// (IPv6, VRRPv3), with `enable_snmp_vrrp` (or its alias `enable_snmp_keepalived`).
+fn ka_conf(socket: &str, keyword: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id lab\n    {keyword}\n    snmp_socket {socket}\n}}\n\
+vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n\
+vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        10.0.0.101/24\n        10.0.0.100/24\n    }}\n    virtual_ipaddress_excluded {{\n        10.0.0.150/24 brd 10.0.0.255 dev eth0 scope link label eth0:ex\n    }}\n}}\n\
+vrrp_instance VI_2 {{\n    state BACKUP\n    version 3\n    interface eth0\n    virtual_router_id 52\n    priority 90\n    advert_int 2\n    virtual_ipaddress {{\n        10.0.0.102/24\n    }}\n}}\n\
+vrrp_instance VI_6 {{\n    state BACKUP\n    version 3\n    interface eth0\n    virtual_router_id 53\n    priority 100\n    advert_int 0.5\n    virtual_ipaddress {{\n        fd00::100/64\n    }}\n}}\n"
+    )
+}
+
+const KA_PEER_CONF: &str = "global_defs {\n    router_id peer\n}\n\
+vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n\
+vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 200\n    advert_int 1\n    virtual_ipaddress {\n        10.0.0.101/24\n        10.0.0.100/24\n    }\n}\n\
+vrrp_instance VI_2 {\n    state BACKUP\n    version 3\n    interface eth0\n    virtual_router_id 52\n    priority 200\n    advert_int 2\n    virtual_ipaddress {\n        10.0.0.102/24\n    }\n}\n";
+
+/// vrrpInstanceState (keepalived's numbers: backup 1, master 2) of instance row `row`.
+fn ka_state(w: &str, row: u32) -> Option<i32> {
+    w.lines()
+        .find(|l| l.starts_with(&format!(".1.3.6.1.4.1.9586.100.5.2.3.1.4.{row} = INTEGER:")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The version string (each daemon's own) compared by type.
+fn normalize_ka(w: &str) -> String {
+    w.lines()
+        .map(|l| {
+            if l.starts_with(".1.3.6.1.4.1.9586.100.5.1.1.0 = STRING: ") {
+                ".1.3.6.1.4.1.9586.100.5.1.1.0 = STRING".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn wait_ka(host: &Host, what: &str, log: &dyn Fn() -> String, f: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    if wait_until(Duration::from_secs(25), || {
+        last = walk_of(host, KEEPALIVED_MIB);
+        f(&last) && {
+            last = walk_of(host, KEEPALIVED_MIB);
+            f(&last)
+        }
+    })
+    .is_err()
+    {
+        panic!("{what}: not seen in the walk:\n{last}\nlog:\n{}", log());
+    }
+    last
+}
+
+// Proves KEEPALIVED-MIB's global and VRRP part (`enable_snmp_vrrp`, and its alias
+// `enable_snmp_keepalived` for ours) is served as keepalived 2.2.7 serves it, through a real
+// net-snmp master agent: the walk of 1.3.6.1.4.1.9586.100.5 is the reference's line for line
+// (the version string compared by type) — global scalars (router id, mail settings unset,
+// traps, linkbeat, LVS flush, namespace, D-Bus, dynamic interfaces), vrrpSyncGroupTable and
+// its members, every vrrpInstanceTable column served (VRID, state, initial and wanted state,
+// priorities, VIPs set, interface, tracking, interval in s for VRRPv2 and cs for VRRPv3,
+// preempt, auth, LVS sync, sync group, GARP delay, SMTP, notify, accept for VRRPv3 only,
+// promote secondaries, linkbeat, version, notify_deleted, multicast group IPv4/IPv6) and
+// vrrpAddressTable (VIPs and an excluded address with broadcast, link scope and label;
+// 2.2.7 flags only the first instance's VIPs as advertised) — with all master alone and again
+// with the sync group backup under a higher-priority peer (the reference).
+#[test]
+#[ignore = "lab: needs root, network namespaces, snmpd and the reference keepalived"]
+fn lab_snmp_keepalived_mib_vrrp_as_reference() {
+    assert!(
+        Path::new(REFERENCE).exists(),
+        "reference keepalived missing"
+    );
+    let lab = Lab::new("snmpk").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    let p = lab.host("p").unwrap();
+    p.add_addr("10.0.0.2/24").unwrap();
+    let (_snmpd, socket) = start_snmpd(&a, lab.dir());
+    let mut got = Vec::new();
+    for (prog, tag, kw) in [
+        (REFERENCE, "ref", "enable_snmp_vrrp"),
+        (BIN, "ours", "enable_snmp_keepalived"),
+    ] {
+        let d = start(&a, lab.dir(), tag, prog, &ka_conf(&socket, kw));
+        let log = || d.output_so_far();
+        let master = wait_ka(&a, "all master", &log, |w| {
+            (1..=3).all(|r| ka_state(w, r) == Some(2))
+        });
+        let peer = start(
+            &p,
+            lab.dir(),
+            &format!("peer-{tag}"),
+            REFERENCE,
+            KA_PEER_CONF,
+        );
+        let backup = wait_ka(&a, "G1 backup under the peer", &log, |w| {
+            ka_state(w, 1) == Some(1) && ka_state(w, 2) == Some(1) && ka_state(w, 3) == Some(2)
+        });
+        peer.signal(Signal::SIGTERM).unwrap();
+        peer.wait_timeout(Duration::from_secs(10)).unwrap();
+        d.signal(Signal::SIGTERM).unwrap();
+        assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+        got.push((normalize_ka(&master), normalize_ka(&backup)));
+    }
+    eprintln!(
+        "reference, master:\n{}\nreference, backup:\n{}",
+        got[0].0, got[0].1
+    );
+    assert!(got[0].0.lines().count() >= 100, "{}", got[0].0);
+    assert_eq!(got[1].0, got[0].0, "all master");
+    assert_eq!(got[1].1, got[0].1, "G1 backup");
+}

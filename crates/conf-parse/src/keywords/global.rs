@@ -5,8 +5,6 @@ use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
-const NO_KEEPALIVED_MIB: &str =
-    "KEEPALIVED-MIB (1.3.6.1.4.1.9586.100.5) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787, with enable_snmp_rfcv2 and VRRPv3-MIB, RFC 6527, with enable_snmp_rfcv3)";
 const NO_BFD: &str = "the BFD process's name and scheduling are not set from it yet (the BFD worker runs with the daemon's defaults)";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
@@ -158,7 +156,13 @@ pub static GLOBAL_DEFS: &[Kw] = &[
          as keepalived does; vrrpTrapAuthFailure, the KEEPALIVED-MIB and checker notifications \
          are not sent yet",
     ),
-    s("enable_snmp_vrrp").todo(NO_KEEPALIVED_MIB),
+    s("enable_snmp_vrrp").todo(
+        "half done: KEEPALIVED-MIB's global objects, vrrpSyncGroupTable, vrrpSyncGroupMemberTable, \
+         vrrpInstanceTable and vrrpAddressTable are served as keepalived 2.2.7 serves them \
+         (lab_snmp_keepalived_mib_vrrp_as_reference); the notify script columns, the tracked \
+         interface/script/file tables, vrrpRouteTable, vrrpRuleTable, vrrpScriptTable, the \
+         email address table and the KEEPALIVED-MIB notifications are not yet",
+    ),
     alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
     s("enable_snmp_rfc").imp(&["lab_snmp_vrrpv3_traps_as_reference"]),
     s("enable_snmp_rfcv2").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
