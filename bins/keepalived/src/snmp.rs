@@ -397,9 +397,9 @@ pub fn answer(mib: &BTreeMap<Oid, Value>, body: &Body) -> Option<Vec<VarBind>> {
     })
 }
 
-/// The notifications to send when instance `.0` becomes master (each: its varbinds,
+/// The notifications to send when instance `.0` enters state `.1` (each: its varbinds,
 /// snmpTrapOID.0 first), in keepalived's order.
-pub type TrapProvider = Arc<dyn Fn(&str) -> Vec<Vec<VarBind>> + Send + Sync>;
+pub type TrapProvider = Arc<dyn Fn(&str, vrrp_runtime::State) -> Vec<Vec<VarBind>> + Send + Sync>;
 
 /// Notifications found by polling (protocol errors counted since the last call), called every
 /// 100 ms while a session is open.
@@ -431,7 +431,7 @@ pub fn new_master_trap(ifindex: u32, vrid: u8, addr: Ipv4Addr) -> Vec<VarBind> {
 #[derive(Debug)]
 pub struct Agent {
     stop: mpsc::UnboundedSender<()>,
-    masters: mpsc::UnboundedSender<String>,
+    masters: mpsc::UnboundedSender<(String, vrrp_runtime::State)>,
 }
 
 impl Agent {
@@ -459,13 +459,13 @@ impl Agent {
         }
     }
 
-    /// A callback for the runtime's transitions (never blocks): becoming master sends the
-    /// notifications (`enable_traps`).
+    /// A callback for the runtime's transitions (never blocks): each transition to backup,
+    /// master or fault is passed to the trap provider (`enable_traps`).
     pub fn transition_sender(&self) -> impl Fn(&str, vrrp_runtime::State) + Send + Sync + 'static {
         let tx = self.masters.clone();
         move |name: &str, s: vrrp_runtime::State| {
-            if s == vrrp_runtime::State::Master {
-                let _ = tx.send(name.to_string());
+            if s != vrrp_runtime::State::Initialize {
+                let _ = tx.send((name.to_string(), s));
             }
         }
     }
@@ -500,13 +500,15 @@ async fn run(
     socket: String,
     h: Handlers,
     mut stop: mpsc::UnboundedReceiver<()>,
-    mut masters: mpsc::UnboundedReceiver<String>,
+    mut masters: mpsc::UnboundedReceiver<(String, vrrp_runtime::State)>,
 ) {
     let mut logged = false;
+    let mut first = true;
     loop {
+        let keep = std::mem::replace(&mut first, false);
         tokio::select! {
             _ = stop.recv() => return,
-            r = session(&socket, &h, &mut masters) => {
+            r = session(&socket, &h, &mut masters, keep) => {
                 match r {
                     Ok(()) => info!("SNMP: the master agent at {socket} closed the session"),
                     Err(e) if !logged => {
@@ -570,7 +572,8 @@ async fn request(
 async fn session(
     socket: &str,
     h: &Handlers,
-    masters: &mut mpsc::UnboundedReceiver<String>,
+    masters: &mut mpsc::UnboundedReceiver<(String, vrrp_runtime::State)>,
+    keep: bool,
 ) -> std::io::Result<()> {
     let mut s = connect(socket).await?;
     let mut buf = Vec::new();
@@ -616,10 +619,14 @@ async fn session(
         "SNMP: AgentX session {sid} with {socket}, registered {}",
         names.join(", ")
     );
-    // Transitions and errors from before the session: not notified (keepalived has no
-    // session then).
-    while masters.try_recv().is_ok() {}
-    let _ = (h.poll)();
+    // keepalived opens its session before the instances start, so their first transitions
+    // are notified: those queued while the agent's first session opened are sent now.
+    // Transitions and errors from a time without a session (the master agent gone) are not
+    // (keepalived has no session then).
+    if !keep {
+        while masters.try_recv().is_ok() {}
+        let _ = (h.poll)();
+    }
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         let notify = |vbs: Vec<VarBind>, packet_id: &mut u32| {
@@ -629,8 +636,8 @@ async fn session(
         let p = tokio::select! {
             p = read_pdu(&mut s, &mut buf) => p?,
             m = masters.recv() => {
-                let Some(name) = m else { return Ok(()) };
-                for vbs in (h.traps)(&name) {
+                let Some((name, state)) = m else { return Ok(()) };
+                for vbs in (h.traps)(&name, state) {
                     s.write_all(&notify(vbs, &mut packet_id)).await?;
                 }
                 continue;
@@ -773,7 +780,7 @@ mod tests {
         let path = dir.join("master");
         let l = tokio::net::UnixListener::bind(&path).unwrap();
         let provider: Provider = Arc::new(|| rfc2787(&[], false));
-        let traps: TrapProvider = Arc::new(|_| Vec::new());
+        let traps: TrapProvider = Arc::new(|_, _| Vec::new());
         let agent = Agent::start(
             Some(format!("unix:{}", path.display())),
             vec![Oid(VRRP_MIB.to_vec())],

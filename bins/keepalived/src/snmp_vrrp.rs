@@ -101,7 +101,8 @@ pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
     let c = ctx.clone();
     let provider: snmp::Provider = Arc::new(move || mib(&c));
     let c = ctx.clone();
-    let traps: snmp::TrapProvider = Arc::new(move |name: &str| new_master_traps(&c, name));
+    let traps: snmp::TrapProvider =
+        Arc::new(move |name: &str, s: State| transition_traps(&c, name, s));
     let c = ctx.clone();
     let poll: snmp::Poller = Arc::new(move || proto_errors(&c));
     let agent = snmp::Agent::start(sock.clone(), subtrees.clone(), provider, traps, poll);
@@ -705,21 +706,30 @@ fn rfc6527_mib(
     snmp::rfc6527(&out)
 }
 
-/// The notifications for instance `name` becoming master (`enable_traps`): RFC 2787's
-/// vrrpTrapNewMaster (IPv4 VRRPv2 instances, `enable_snmp_rfcv2`), then RFC 6527's
-/// vrrpv3NewMaster (`enable_snmp_rfcv3`), as keepalived sends them.
-fn new_master_traps(ctx: &Ctx, name: &str) -> Vec<Vec<VarBind>> {
+/// The notifications for instance `name` entering state `s` (`enable_traps`), in
+/// keepalived's order: KEEPALIVED-MIB's vrrpInstanceStateChange (`enable_snmp_vrrp`), then on
+/// becoming master RFC 2787's vrrpTrapNewMaster (IPv4 VRRPv2 instances, `enable_snmp_rfcv2`)
+/// and RFC 6527's vrrpv3NewMaster (`enable_snmp_rfcv3`).
+fn transition_traps(ctx: &Ctx, name: &str, s: State) -> Vec<Vec<VarBind>> {
     let cfg = lock(&ctx.shared).clone();
     let config = cfg.config();
     let g = &config.global.snmp;
     if !g.traps {
         return Vec::new();
     }
+    let mut out = Vec::new();
+    if g.vrrp {
+        if let Some(v) = config.vrrp_instances.iter().find(|v| v.name == name) {
+            out.push(instance_state_trap(config, v, s));
+        }
+    }
+    if s != State::Master {
+        return out;
+    }
     let rows = rows(config, &ctx.metrics);
     let Some(r) = rows.iter().find(|r| r.v.name == name) else {
-        return Vec::new();
+        return out;
     };
-    let mut out = Vec::new();
     if g.rfcv2 && !r.id.ipv6 && r.version == 2 {
         let own = match r.v.unicast_src_ip {
             Some(IpAddr::V4(a)) => a,
@@ -738,6 +748,57 @@ fn new_master_traps(ctx: &Ctx, name: &str) -> Vec<Vec<VarBind>> {
         ));
     }
     out
+}
+
+/// The router id keepalived reports: `router_id`, else the host name.
+fn router_id(config: &conf_parse::model::Config) -> String {
+    config.global.router_id.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    })
+}
+
+/// KEEPALIVED-MIB's vrrpInstanceStateChange (keepalived's `vrrp_snmp_instance_trap`): the
+/// instance's name, state and initial state (their column OIDs without an index) and the
+/// router id.
+fn instance_state_trap(
+    config: &conf_parse::model::Config,
+    v: &conf_parse::model::VrrpInstance,
+    s: State,
+) -> Vec<VarBind> {
+    let vr = &snmp::KEEPALIVED_VRRP;
+    let oid = |base: &[u32], tail: &[u32]| {
+        let mut o = base.to_vec();
+        o.extend_from_slice(tail);
+        Oid(o)
+    };
+    vec![
+        VarBind {
+            name: Oid(snmp::SNMP_TRAP_OID.to_vec()),
+            value: Value::ObjectIdentifier(oid(vr, &[10, 0, 2])),
+        },
+        VarBind {
+            name: oid(vr, &[3, 1, 2]),
+            value: text(&v.name),
+        },
+        VarBind {
+            name: oid(vr, &[3, 1, 4]),
+            value: Value::Integer(ka_state(Some(s))),
+        },
+        VarBind {
+            name: oid(vr, &[3, 1, 5]),
+            value: Value::Integer(match v.state {
+                conf_parse::model::VrrpState::Master => 2,
+                conf_parse::model::VrrpState::Backup => 1,
+            }),
+        },
+        VarBind {
+            name: oid(&snmp::KEEPALIVED_GLOBAL, &[2, 0]),
+            value: text(&router_id(config)),
+        },
+    ]
 }
 
 /// Protocol errors (TTL 1, version 2, checksum 3) counted since the last call: records each
