@@ -397,9 +397,20 @@ pub fn answer(mib: &BTreeMap<Oid, Value>, body: &Body) -> Option<Vec<VarBind>> {
     })
 }
 
-/// The notifications to send when instance `.0` enters state `.1` (each: its varbinds,
-/// snmpTrapOID.0 first), in keepalived's order.
-pub type TrapProvider = Arc<dyn Fn(&str, vrrp_runtime::State) -> Vec<Vec<VarBind>> + Send + Sync>;
+/// A transition: a sync group's (`group`) or an instance's.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// Instance or group name.
+    pub name: String,
+    /// The state entered.
+    pub state: vrrp_runtime::State,
+    /// A `vrrp_sync_group`'s notification.
+    pub group: bool,
+}
+
+/// The notifications to send for a transition (each: its varbinds, snmpTrapOID.0 first), in
+/// keepalived's order.
+pub type TrapProvider = Arc<dyn Fn(&Transition) -> Vec<Vec<VarBind>> + Send + Sync>;
 
 /// Notifications found by polling (protocol errors counted since the last call), called every
 /// 100 ms while a session is open.
@@ -431,7 +442,7 @@ pub fn new_master_trap(ifindex: u32, vrid: u8, addr: Ipv4Addr) -> Vec<VarBind> {
 #[derive(Debug)]
 pub struct Agent {
     stop: mpsc::UnboundedSender<()>,
-    masters: mpsc::UnboundedSender<(String, vrrp_runtime::State)>,
+    masters: mpsc::UnboundedSender<Transition>,
 }
 
 impl Agent {
@@ -465,8 +476,24 @@ impl Agent {
         let tx = self.masters.clone();
         move |name: &str, s: vrrp_runtime::State| {
             if s != vrrp_runtime::State::Initialize {
-                let _ = tx.send((name.to_string(), s));
+                let _ = tx.send(Transition {
+                    name: name.to_string(),
+                    state: s,
+                    group: false,
+                });
             }
+        }
+    }
+
+    /// The same for the sync groups' notifications.
+    pub fn group_sender(&self) -> impl Fn(&str, vrrp_runtime::State) + Send + Sync + 'static {
+        let tx = self.masters.clone();
+        move |name: &str, s: vrrp_runtime::State| {
+            let _ = tx.send(Transition {
+                name: name.to_string(),
+                state: s,
+                group: true,
+            });
         }
     }
 
@@ -500,7 +527,7 @@ async fn run(
     socket: String,
     h: Handlers,
     mut stop: mpsc::UnboundedReceiver<()>,
-    mut masters: mpsc::UnboundedReceiver<(String, vrrp_runtime::State)>,
+    mut masters: mpsc::UnboundedReceiver<Transition>,
 ) {
     let mut logged = false;
     let mut first = true;
@@ -572,7 +599,7 @@ async fn request(
 async fn session(
     socket: &str,
     h: &Handlers,
-    masters: &mut mpsc::UnboundedReceiver<(String, vrrp_runtime::State)>,
+    masters: &mut mpsc::UnboundedReceiver<Transition>,
     keep: bool,
 ) -> std::io::Result<()> {
     let mut s = connect(socket).await?;
@@ -636,8 +663,8 @@ async fn session(
         let p = tokio::select! {
             p = read_pdu(&mut s, &mut buf) => p?,
             m = masters.recv() => {
-                let Some((name, state)) = m else { return Ok(()) };
-                for vbs in (h.traps)(&name, state) {
+                let Some(t) = m else { return Ok(()) };
+                for vbs in (h.traps)(&t) {
                     s.write_all(&notify(vbs, &mut packet_id)).await?;
                 }
                 continue;
@@ -780,7 +807,7 @@ mod tests {
         let path = dir.join("master");
         let l = tokio::net::UnixListener::bind(&path).unwrap();
         let provider: Provider = Arc::new(|| rfc2787(&[], false));
-        let traps: TrapProvider = Arc::new(|_, _| Vec::new());
+        let traps: TrapProvider = Arc::new(|_| Vec::new());
         let agent = Agent::start(
             Some(format!("unix:{}", path.display())),
             vec![Oid(VRRP_MIB.to_vec())],

@@ -56,6 +56,8 @@ pub struct Ctx {
     pub seen: Arc<Mutex<Seen>>,
     /// The transition callback slot the agent fills.
     pub slot: Arc<Mutex<Option<DbusCallback>>>,
+    /// The sync group notification slot the agent fills.
+    pub group_slot: Arc<Mutex<Option<DbusCallback>>>,
     /// Reasons and protocol errors.
     pub state: Arc<Mutex<SnmpState>>,
 }
@@ -93,6 +95,7 @@ pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
     }
     if let Some((a, _)) = running.take() {
         lock(&ctx.slot).take();
+        lock(&ctx.group_slot).take();
         a.stop();
     }
     let Some((sock, subtrees)) = want else {
@@ -101,11 +104,17 @@ pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
     let c = ctx.clone();
     let provider: snmp::Provider = Arc::new(move || mib(&c));
     let c = ctx.clone();
-    let traps: snmp::TrapProvider =
-        Arc::new(move |name: &str, s: State| transition_traps(&c, name, s));
+    let traps: snmp::TrapProvider = Arc::new(move |t: &snmp::Transition| {
+        if t.group {
+            group_traps(&c, &t.name, t.state)
+        } else {
+            transition_traps(&c, &t.name, t.state)
+        }
+    });
     let c = ctx.clone();
     let poll: snmp::Poller = Arc::new(move || proto_errors(&c));
     let agent = snmp::Agent::start(sock.clone(), subtrees.clone(), provider, traps, poll);
+    *lock(&ctx.group_slot) = Some(Box::new(agent.group_sender()));
     let fwd = agent.transition_sender();
     let c = ctx.clone();
     *lock(&ctx.slot) = Some(Box::new(move |name: &str, s: State| {
@@ -748,6 +757,42 @@ fn transition_traps(ctx: &Ctx, name: &str, s: State) -> Vec<Vec<VarBind>> {
         ));
     }
     out
+}
+
+/// KEEPALIVED-MIB's vrrpSyncGroupStateChange for group `name` entering `s` (`enable_traps`
+/// and `enable_snmp_vrrp`; keepalived's `vrrp_snmp_group_trap`): the group's name and state
+/// (their column OIDs without an index) and the router id.
+fn group_traps(ctx: &Ctx, name: &str, s: State) -> Vec<Vec<VarBind>> {
+    let cfg = lock(&ctx.shared).clone();
+    let config = cfg.config();
+    let g = &config.global.snmp;
+    if !g.traps || !g.vrrp {
+        return Vec::new();
+    }
+    let vr = &snmp::KEEPALIVED_VRRP;
+    let oid = |base: &[u32], tail: &[u32]| {
+        let mut o = base.to_vec();
+        o.extend_from_slice(tail);
+        Oid(o)
+    };
+    vec![vec![
+        VarBind {
+            name: Oid(snmp::SNMP_TRAP_OID.to_vec()),
+            value: Value::ObjectIdentifier(oid(vr, &[10, 0, 1])),
+        },
+        VarBind {
+            name: oid(vr, &[1, 1, 2]),
+            value: text(name),
+        },
+        VarBind {
+            name: oid(vr, &[1, 1, 3]),
+            value: Value::Integer(ka_state(Some(s))),
+        },
+        VarBind {
+            name: oid(&snmp::KEEPALIVED_GLOBAL, &[2, 0]),
+            value: text(&router_id(config)),
+        },
+    ]]
 }
 
 /// The router id keepalived reports: `router_id`, else the host name.

@@ -78,6 +78,7 @@ fn start(
     link: &ParentLink,
     metrics: &Arc<Metrics>,
     on_transition: vrrp_runtime::TransitionCallback,
+    on_group_transition: vrrp_runtime::TransitionCallback,
 ) -> Result<Running, i32> {
     let (sd_tx, sd_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
@@ -103,6 +104,7 @@ fn start(
         handle_signals: false,
         on_held_vips: Some(on_held),
         on_transition: Some(on_transition),
+        on_group_transition: Some(on_group_transition),
         metrics: metrics.clone(),
         dont_release_vrrp: options.dont_release_vrrp,
         bfd_states: options.bfd_states.clone(),
@@ -587,12 +589,14 @@ async fn run(
     let shared_cfg = Arc::new(Mutex::new(cfg.clone()));
     let snmp_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
     let snmp_state = Arc::new(Mutex::new(crate::snmp_vrrp::SnmpState::default()));
+    let snmp_group_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
     let mut snmp = None;
     let snmp_ctx = crate::snmp_vrrp::Ctx {
         shared: shared_cfg.clone(),
         metrics: metrics.clone(),
         seen: seen.clone(),
         slot: snmp_slot.clone(),
+        group_slot: snmp_group_slot.clone(),
         state: snmp_state,
     };
     crate::snmp_vrrp::set_snmp(&mut snmp, cfg, &snmp_ctx);
@@ -605,6 +609,14 @@ async fn run(
             recording(seen.clone(), syncd.transition_callback()),
             vec![dbus_slot.clone(), snmp_slot.clone()],
         ),
+        {
+            let slot = snmp_group_slot.clone();
+            Arc::new(move |name: &str, s: State| {
+                if let Some(cb) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                    cb(name, s);
+                }
+            })
+        },
     ) {
         Ok(r) => r,
         Err(code) => return code,
