@@ -210,7 +210,10 @@ are within a quarter of RLIMIT_NOFILE of the limit. A request's headers must arr
 between kept-alive requests) and fit in 8 KiB; buffers are at most 16 KiB; a connection lives at
 most 30 s. The listener is set up at start (a reload does not change it).
 .P
-There is no SNMP and no BFD subsystem: \-x, \-A, \-b, \-B
+\-x turns on every SNMP MIB as keepalived does: VRRP\-MIB (RFC 2787), VRRPv3\-MIB (RFC 6527) and
+KEEPALIVED\-MIB's global and main VRRP tables are served, its checker part is not yet (a note says
+so at start and at \-t). \-A sets the AgentX
+master agent's socket over any snmp_socket of the file. There is no BFD subsystem: \-b, \-B
 are accepted and ignored.
 .SH SEE ALSO
 \fBkeepalived.conf\fR(5), \fBlvs\-realserver\fR(8), \fBipvsadm\fR(8)

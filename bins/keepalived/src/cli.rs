@@ -94,10 +94,10 @@ pub struct Cli {
     /// -b, --bfd_pid=FILE: the BFD worker's pidfile.
     #[arg(short = 'b', long = "bfd_pid", value_parser = NonEmptyStringValueParser::new())]
     pub bfd_pid: Option<String>,
-    /// -x, --snmp: accepted for compatibility (SNMP is enabled by `global_defs` keywords).
+    /// -x, --snmp: enable the SNMP subsystem (every `enable_snmp_*`).
     #[arg(short = 'x', long = "snmp")]
     pub snmp: bool,
-    /// -A, --snmp-agent-socket=FILE: accepted for compatibility.
+    /// -A, --snmp-agent-socket=FILE: the master agent's socket (over `snmp_socket`).
     #[arg(short = 'A', long = "snmp-agent-socket", value_parser = NonEmptyStringValueParser::new())]
     pub snmp_agent_socket: Option<String>,
     /// -s, --namespace=NAME.
@@ -446,15 +446,14 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     let mut out = Vec::new();
     if cli.snmp {
         out.push(
-            "-x/--snmp is accepted, not supported yet: SNMP is enabled by global_defs keywords \
-             only (enable_snmp_rfcv2 serves VRRP-MIB)",
+            "-x/--snmp is half supported: it serves VRRP-MIB (RFC 2787), VRRPv3-MIB (RFC 6527) \
+             and KEEPALIVED-MIB's global and main VRRP tables as keepalived does; the rest of \
+             KEEPALIVED-MIB (enable_snmp_vrrp's other tables, enable_snmp_checker) is not \
+             supported yet",
         );
     }
-    if cli.snmp_agent_socket.is_some() {
-        out.push(
-            "-A/--snmp-agent-socket is accepted, not supported yet: set global_defs snmp_socket",
-        );
-    }
+    // -A/--snmp-agent-socket is not listed: it sets the master agent socket as keepalived's
+    // does, over any snmp_socket of the file (lab_snmp_cli_options_as_reference).
     // -X/--release-vips is not listed: the VRRP runtime always removes an instance's VIPs when
     // it leaves MASTER, a transition from a reload (SIGHUP) included, which is what -X asks of
     // keepalived (lab_release_vips_on_reload_as_reference; 2.2.7 does it without -X as well).
@@ -503,6 +502,8 @@ pub fn usage(prog: &str) -> String {
   -T, --genhash                Enter into genhash utility mode (this should be the first option used).
   -c, --checkers_pid=FILE      Use specified pidfile for checkers child process
   -a, --address-monitoring     Report all address additions/deletions notified via netlink
+  -x, --snmp                   Enable SNMP subsystem
+  -A, --snmp-agent-socket=FILE Use the specified socket for master agent
   -s, --namespace=NAME         Run in network namespace NAME (overrides config)
   -m, --core-dump              Produce core dump if terminate abnormally
   -M, --core-dump-pattern=PATN Also set /proc/sys/kernel/core_pattern to PATN (default 'core')

@@ -56,12 +56,38 @@ pub fn parse_options(
     o
 }
 
+/// `-x/--snmp` and `-A/--snmp-agent-socket` of this process's command line.
+static SNMP_CLI: std::sync::Mutex<(bool, Option<String>)> = std::sync::Mutex::new((false, None));
+
+/// Records `-x` (`all`) and `-A` (`socket`): every configuration loaded from now on has them
+/// applied, as keepalived applies them to its global data before reading the file: `-x`
+/// turns on enable_snmp_vrrp, enable_snmp_rfcv2, enable_snmp_rfcv3 and enable_snmp_checker,
+/// `-A` sets the master agent socket (a `snmp_socket` in the file is then ignored).
+pub fn set_snmp_cli(all: bool, socket: Option<String>) {
+    *SNMP_CLI.lock().unwrap_or_else(|p| p.into_inner()) = (all, socket);
+}
+
+fn apply_snmp_cli(config: &mut Config) {
+    let (all, socket) = SNMP_CLI.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let g = &mut config.global.snmp;
+    if all {
+        g.vrrp = true;
+        g.rfcv2 = true;
+        g.rfcv3 = true;
+        g.checker = true;
+    }
+    if socket.is_some() {
+        g.socket = socket;
+    }
+}
+
 /// Read and check a configuration file.
 pub fn load(file: &Path, opts: &ParseOptions) -> Result<Loaded, LoadError> {
     if std::fs::File::open(file).is_err() {
         return Err(LoadError::Missing(file.display().to_string()));
     }
-    let parsed = conf_parse::parse_file(file, opts);
+    let mut parsed = conf_parse::parse_file(file, opts);
+    apply_snmp_cli(&mut parsed.config);
     let count = parsed
         .diagnostics
         .iter()

@@ -54,6 +54,7 @@ pub mod pidfile;
 pub mod seams;
 pub mod signals;
 pub mod snmp;
+pub mod snmp_vrrp;
 pub mod status_cli;
 pub mod supervisor;
 pub mod syncd;
@@ -193,6 +194,7 @@ pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         cli::Parsed::Run(c) => *c,
         cli::Parsed::Exit(code) => return code,
     };
+    config::set_snmp_cli(cli.snmp, cli.snmp_agent_socket.clone());
     if let Some(w) = cli.worker.as_deref() {
         return match WorkerKind::from_name(w) {
             Some(kind) => worker::run(&cli, kind, seams),

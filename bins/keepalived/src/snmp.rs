@@ -1,8 +1,9 @@
-//! The SNMP sub-agent of the VRRP worker (`global_defs { enable_snmp_rfcv2 }`): an AgentX
-//! (RFC 2741, codec in `crates/agentx`) session with the master agent at `snmp_socket`
-//! (`unix:PATH`, a plain path, or `tcp:HOST:PORT`; default `unix:/var/agentx/master`), serving
-//! VRRP-MIB (RFC 2787, `1.3.6.1.2.1.68`) for the IPv4 VRRPv2 instances that have VIPs, with the
-//! values keepalived 2.2.7 gives:
+//! The SNMP sub-agent of the VRRP worker: an AgentX (RFC 2741, codec in `crates/agentx`)
+//! session with the master agent at `snmp_socket` (`unix:PATH`, a plain path, or
+//! `tcp:HOST:PORT`; default `unix:/var/agentx/master`), registering VRRP-MIB (RFC 2787,
+//! `1.3.6.1.2.1.68`, `enable_snmp_rfcv2`) and VRRPv3-MIB (RFC 6527, `1.3.6.1.2.1.207`,
+//! `enable_snmp_rfcv3`); `crate::snmp_vrrp` builds the rows. VRRP-MIB has the values
+//! keepalived 2.2.7 gives for the IPv4 VRRPv2 instances that have VIPs:
 //! * `vrrpNodeVersion` 2, `vrrpNotificationCntl` enabled(1) with `enable_traps`, else 2;
 //! * `vrrpOperTable` indexed by (ifIndex, VRID): the interface's MAC (keepalived reports the
 //!   interface's address, not the virtual MAC), state (initialize 1, backup 2, master 3),
@@ -14,9 +15,14 @@
 //! * the statistics: checksum, version and VRID errors summed, and per instance the counters of
 //!   `vrrpRouterStatsTable` from the worker's receive counters.
 //!
+//! VRRPv3-MIB lists every instance with VIPs (IPv4 and IPv6, VRRPv2 ones too, as Debian's
+//! build does), indexed by (ifIndex, VRID, InetAddressType), with the 2.2.7 values described
+//! at [`Rfc6527Instance`].
+//!
 //! With `enable_traps`, an instance becoming master sends vrrpTrapNewMaster (its
-//! vrrpOperMasterIpAddr: its own address) as an AgentX Notify, which the master agent forwards
-//! to its trap sinks.
+//! vrrpOperMasterIpAddr: its own address) and vrrpv3NewMaster (its own address and master
+//! reason), and a rejected advert vrrpv3ProtoError, as AgentX Notifys, which the master agent
+//! forwards to its trap sinks.
 //!
 //! The session never blocks the VRRP instances: it runs on the worker's tokio runtime, reads a
 //! snapshot of the states and counters per request, and connects again every 5 seconds when
@@ -37,6 +43,13 @@ use crate::{error, info};
 pub const DEFAULT_SOCKET: &str = "unix:/var/agentx/master";
 /// VRRP-MIB.
 pub const VRRP_MIB: [u32; 7] = [1, 3, 6, 1, 2, 1, 68];
+
+/// VRRPv3-MIB (RFC 6527).
+pub const VRRPV3_MIB: [u32; 7] = [1, 3, 6, 1, 2, 1, 207];
+/// KEEPALIVED-MIB's global objects (keepalived's base MIB).
+pub const KEEPALIVED_GLOBAL: [u32; 10] = [1, 3, 6, 1, 4, 1, 9586, 100, 5, 1];
+/// KEEPALIVED-MIB's VRRP objects.
+pub const KEEPALIVED_VRRP: [u32; 10] = [1, 3, 6, 1, 4, 1, 9586, 100, 5, 2];
 
 /// The values the MIB is built from, per request.
 pub type Provider = Arc<dyn Fn() -> BTreeMap<Oid, Value> + Send + Sync>;
@@ -128,18 +141,197 @@ pub fn rfc2787(insts: &[Rfc2787Instance], traps: bool) -> BTreeMap<Oid, Value> {
     m
 }
 
+/// What one instance contributes to VRRPv3-MIB (RFC 6527).
+#[derive(Debug, Clone, Default)]
+pub struct Rfc6527Instance {
+    /// Interface index.
+    pub ifindex: u32,
+    /// VRID.
+    pub vrid: u8,
+    /// IPv6 instance (InetAddressType ipv6(2), else ipv4(1)).
+    pub ipv6: bool,
+    /// vrrpv3OperMasterIpAddr: the master's address as last heard (zeros: none), or the
+    /// primary address while master.
+    pub master: Vec<u8>,
+    /// vrrpv3OperPrimaryIpAddr: the interface's primary IPv4 address or IPv6 link-local one.
+    pub primary: Vec<u8>,
+    /// Interface MAC.
+    pub mac: Vec<u8>,
+    /// State (1 initialize, 2 backup, 3 master).
+    pub state: i32,
+    /// Configured priority.
+    pub priority: u8,
+    /// VIPs (of the instance's family).
+    pub vips: Vec<IpAddr>,
+    /// Advert interval, centiseconds.
+    pub advert_cs: i32,
+    /// Preempt.
+    pub preempt: bool,
+    /// Accept mode.
+    pub accept: bool,
+    /// Up time (centiseconds; 0 outside backup and master).
+    pub uptime: u32,
+    /// Times it became master.
+    pub become_master: u32,
+    /// vrrpv3StatisticsMasterTransitions' reason (0 not master, 1 priority, 2 preempted,
+    /// 3 master no response).
+    pub master_reason: i32,
+    /// Last protocol error (0 none, 1 TTL, 2 version, 3 checksum).
+    pub proto_err_reason: i32,
+    /// Adverts received, interval errors, TTL errors, priority 0 received, priority 0 sent,
+    /// invalid type, address list errors, packet length errors.
+    pub stats: [u64; 8],
+    /// Checksum, version and VRID errors.
+    pub errors: [u64; 3],
+}
+
+/// VRRPv3-MIB's variables for `insts` (keepalived 2.2.7 as Debian builds it lists every
+/// instance with VIPs there, VRRPv2 ones too).
+pub fn rfc6527(insts: &[Rfc6527Instance]) -> BTreeMap<Oid, Value> {
+    let mut m = BTreeMap::new();
+    let o = |tail: &[u32]| {
+        let mut v = VRRPV3_MIB.to_vec();
+        v.extend_from_slice(tail);
+        Oid(v)
+    };
+    let mut errors = [0u64; 3];
+    for i in insts {
+        let ix = [i.ifindex, u32::from(i.vrid), if i.ipv6 { 2 } else { 1 }];
+        let col = |table: &[u32], c: u32| {
+            let mut t = table.to_vec();
+            t.push(c);
+            t.extend_from_slice(&ix);
+            o(&t)
+        };
+        let oper = [1, 1, 1, 1];
+        m.insert(col(&oper, 3), Value::OctetString(i.master.clone()));
+        m.insert(col(&oper, 4), Value::OctetString(i.primary.clone()));
+        m.insert(col(&oper, 5), Value::OctetString(i.mac.clone()));
+        m.insert(col(&oper, 6), Value::Integer(i.state));
+        m.insert(col(&oper, 7), Value::Gauge32(u32::from(i.priority)));
+        m.insert(col(&oper, 8), Value::Integer(i.vips.len() as i32));
+        m.insert(col(&oper, 9), Value::Integer(i.advert_cs));
+        m.insert(
+            col(&oper, 10),
+            Value::Integer(if i.preempt { 1 } else { 2 }),
+        );
+        m.insert(col(&oper, 11), Value::Integer(if i.accept { 1 } else { 2 }));
+        m.insert(col(&oper, 12), Value::TimeTicks(i.uptime));
+        m.insert(col(&oper, 13), Value::Integer(1));
+        for a in &i.vips {
+            let mut t = vec![1, 1, 2, 1, 2];
+            t.extend_from_slice(&ix);
+            match a {
+                IpAddr::V4(v) => t.extend(v.octets().iter().map(|b| u32::from(*b))),
+                IpAddr::V6(v) => t.extend(v.octets().iter().map(|b| u32::from(*b))),
+            }
+            m.insert(o(&t), Value::Integer(1));
+        }
+        let st = [1, 2, 5, 1];
+        m.insert(col(&st, 1), Value::Counter32(i.become_master));
+        m.insert(col(&st, 2), Value::Integer(i.master_reason));
+        let [rcvd, int_err, ttl, pri0r, pri0s, inv_type, addr_list, len] = i.stats;
+        m.insert(col(&st, 3), Value::Counter64(rcvd));
+        m.insert(col(&st, 4), Value::Counter64(int_err));
+        m.insert(col(&st, 5), Value::Counter64(ttl));
+        m.insert(col(&st, 6), Value::Integer(i.proto_err_reason));
+        m.insert(col(&st, 7), Value::Counter64(pri0r));
+        m.insert(col(&st, 8), Value::Counter64(pri0s));
+        m.insert(col(&st, 9), Value::Counter64(inv_type));
+        m.insert(col(&st, 10), Value::Counter64(addr_list));
+        m.insert(col(&st, 11), Value::Counter64(len));
+        m.insert(col(&st, 12), Value::TimeTicks(0));
+        m.insert(
+            col(&st, 13),
+            Value::Gauge32((i.advert_cs as u32).wrapping_mul(10)),
+        );
+        for (e, add) in errors.iter_mut().zip(i.errors) {
+            *e = e.wrapping_add(add);
+        }
+    }
+    for (k, v) in errors.iter().enumerate() {
+        m.insert(o(&[1, 2, k as u32 + 1, 0]), Value::Counter64(*v));
+    }
+    m.insert(o(&[1, 2, 4, 0]), Value::TimeTicks(0));
+    m
+}
+
+/// vrrpv3NewMaster for the instance at (`ifindex`, `vrid`, family) whose own address is
+/// `addr`, with its master reason (keepalived's `vrrp_rfcv3_snmp_new_master_notify`).
+pub fn v3_new_master_trap(
+    ifindex: u32,
+    vrid: u8,
+    ipv6: bool,
+    addr: Vec<u8>,
+    reason: i32,
+) -> Vec<VarBind> {
+    let ix = [ifindex, u32::from(vrid), if ipv6 { 2 } else { 1 }];
+    let oid = |tail: &[u32]| {
+        let mut v = VRRPV3_MIB.to_vec();
+        v.extend_from_slice(tail);
+        v.extend_from_slice(&ix);
+        Oid(v)
+    };
+    let mut trap = VRRPV3_MIB.to_vec();
+    trap.extend_from_slice(&[0, 1]);
+    vec![
+        VarBind {
+            name: Oid(SNMP_TRAP_OID.to_vec()),
+            value: Value::ObjectIdentifier(Oid(trap)),
+        },
+        VarBind {
+            name: oid(&[1, 1, 1, 1, 3]),
+            value: Value::OctetString(addr),
+        },
+        VarBind {
+            name: oid(&[1, 2, 5, 1, 2]),
+            value: Value::Integer(reason),
+        },
+    ]
+}
+
+/// vrrpv3ProtoError for the instance at (`ifindex`, `vrid`, family) with its error type
+/// (keepalived's `vrrp_rfcv3_snmp_proto_err_notify`).
+pub fn v3_proto_error_trap(ifindex: u32, vrid: u8, ipv6: bool, reason: i32) -> Vec<VarBind> {
+    let mut trap = VRRPV3_MIB.to_vec();
+    trap.extend_from_slice(&[0, 2]);
+    let mut name = VRRPV3_MIB.to_vec();
+    name.extend_from_slice(&[
+        1,
+        2,
+        5,
+        1,
+        6,
+        ifindex,
+        u32::from(vrid),
+        if ipv6 { 2 } else { 1 },
+    ]);
+    vec![
+        VarBind {
+            name: Oid(SNMP_TRAP_OID.to_vec()),
+            value: Value::ObjectIdentifier(Oid(trap)),
+        },
+        VarBind {
+            name: Oid(name),
+            value: Value::Integer(reason),
+        },
+    ]
+}
+
+/// The MIB subtrees the sub-agent may register.
+const SUBTREES: [&[u32]; 4] = [&VRRP_MIB, &VRRPV3_MIB, &KEEPALIVED_GLOBAL, &KEEPALIVED_VRRP];
+
 /// The answer to a `Get` of `r` (exact match).
 fn get(mib: &BTreeMap<Oid, Value>, r: &SearchRange) -> VarBind {
     VarBind {
         name: r.start.clone(),
-        value: mib
-            .get(&r.start)
-            .cloned()
-            .unwrap_or(if r.start.0.starts_with(&VRRP_MIB) {
+        value: mib.get(&r.start).cloned().unwrap_or(
+            if SUBTREES.iter().any(|t| r.start.0.starts_with(t)) {
                 Value::NoSuchInstance
             } else {
                 Value::NoSuchObject
-            }),
+            },
+        ),
     }
 }
 
@@ -205,9 +397,24 @@ pub fn answer(mib: &BTreeMap<Oid, Value>, body: &Body) -> Option<Vec<VarBind>> {
     })
 }
 
-/// The varbinds of the notification to send when instance `.0` becomes master (`None`: none),
-/// snmpTrapOID.0 first.
-pub type TrapProvider = Arc<dyn Fn(&str) -> Option<Vec<VarBind>> + Send + Sync>;
+/// A transition: a sync group's (`group`) or an instance's.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// Instance or group name.
+    pub name: String,
+    /// The state entered.
+    pub state: vrrp_runtime::State,
+    /// A `vrrp_sync_group`'s notification.
+    pub group: bool,
+}
+
+/// The notifications to send for a transition (each: its varbinds, snmpTrapOID.0 first), in
+/// keepalived's order.
+pub type TrapProvider = Arc<dyn Fn(&Transition) -> Vec<Vec<VarBind>> + Send + Sync>;
+
+/// Notifications found by polling (protocol errors counted since the last call), called every
+/// 100 ms while a session is open.
+pub type Poller = Arc<dyn Fn() -> Vec<Vec<VarBind>> + Send + Sync>;
 
 /// snmpTrapOID.0.
 pub const SNMP_TRAP_OID: [u32; 11] = [1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];
@@ -235,30 +442,58 @@ pub fn new_master_trap(ifindex: u32, vrid: u8, addr: Ipv4Addr) -> Vec<VarBind> {
 #[derive(Debug)]
 pub struct Agent {
     stop: mpsc::UnboundedSender<()>,
-    masters: mpsc::UnboundedSender<String>,
+    masters: mpsc::UnboundedSender<Transition>,
 }
 
 impl Agent {
     /// Starts the session task (current tokio runtime).
-    pub fn start(socket: Option<String>, provider: Provider, traps: TrapProvider) -> Agent {
+    pub fn start(
+        socket: Option<String>,
+        subtrees: Vec<Oid>,
+        provider: Provider,
+        traps: TrapProvider,
+        poll: Poller,
+    ) -> Agent {
         let (tx, rx) = mpsc::unbounded_channel();
         let (mtx, mrx) = mpsc::unbounded_channel();
         let socket = socket.unwrap_or_else(|| DEFAULT_SOCKET.to_string());
-        tokio::spawn(run(socket, provider, traps, rx, mrx));
+        let h = Handlers {
+            subtrees,
+            provider,
+            traps,
+            poll,
+        };
+        tokio::spawn(run(socket, h, rx, mrx));
         Agent {
             stop: tx,
             masters: mtx,
         }
     }
 
-    /// A callback for the runtime's transitions (never blocks): becoming master sends the
-    /// notifications (`enable_traps`).
+    /// A callback for the runtime's transitions (never blocks): each transition to backup,
+    /// master or fault is passed to the trap provider (`enable_traps`).
     pub fn transition_sender(&self) -> impl Fn(&str, vrrp_runtime::State) + Send + Sync + 'static {
         let tx = self.masters.clone();
         move |name: &str, s: vrrp_runtime::State| {
-            if s == vrrp_runtime::State::Master {
-                let _ = tx.send(name.to_string());
+            if s != vrrp_runtime::State::Initialize {
+                let _ = tx.send(Transition {
+                    name: name.to_string(),
+                    state: s,
+                    group: false,
+                });
             }
+        }
+    }
+
+    /// The same for the sync groups' notifications.
+    pub fn group_sender(&self) -> impl Fn(&str, vrrp_runtime::State) + Send + Sync + 'static {
+        let tx = self.masters.clone();
+        move |name: &str, s: vrrp_runtime::State| {
+            let _ = tx.send(Transition {
+                name: name.to_string(),
+                state: s,
+                group: true,
+            });
         }
     }
 
@@ -280,18 +515,27 @@ async fn connect(socket: &str) -> std::io::Result<Box<dyn Stream>> {
     }
 }
 
-async fn run(
-    socket: String,
+/// What a session serves.
+struct Handlers {
+    subtrees: Vec<Oid>,
     provider: Provider,
     traps: TrapProvider,
+    poll: Poller,
+}
+
+async fn run(
+    socket: String,
+    h: Handlers,
     mut stop: mpsc::UnboundedReceiver<()>,
-    mut masters: mpsc::UnboundedReceiver<String>,
+    mut masters: mpsc::UnboundedReceiver<Transition>,
 ) {
     let mut logged = false;
+    let mut first = true;
     loop {
+        let keep = std::mem::replace(&mut first, false);
         tokio::select! {
             _ = stop.recv() => return,
-            r = session(&socket, &provider, &traps, &mut masters) => {
+            r = session(&socket, &h, &mut masters, keep) => {
                 match r {
                     Ok(()) => info!("SNMP: the master agent at {socket} closed the session"),
                     Err(e) if !logged => {
@@ -354,9 +598,9 @@ async fn request(
 
 async fn session(
     socket: &str,
-    provider: &Provider,
-    traps: &TrapProvider,
-    masters: &mut mpsc::UnboundedReceiver<String>,
+    h: &Handlers,
+    masters: &mut mpsc::UnboundedReceiver<Transition>,
+    keep: bool,
 ) -> std::io::Result<()> {
     let mut s = connect(socket).await?;
     let mut buf = Vec::new();
@@ -374,38 +618,60 @@ async fn session(
     if err != 0 {
         return Err(std::io::Error::other(format!("Open refused ({err})")));
     }
-    let reg = Pdu::new(
-        sid,
-        0,
-        2,
-        Body::Register {
-            unregister: false,
-            timeout: 0,
-            priority: 127,
-            range_subid: 0,
-            subtree: Oid(VRRP_MIB.to_vec()),
-            upper_bound: None,
-        },
-    );
-    let (_, err) = request(&mut s, &mut buf, reg).await?;
-    if err != 0 {
-        return Err(std::io::Error::other(format!(
-            "Register of VRRP-MIB refused ({err})"
-        )));
+    let mut packet_id = 1u32;
+    for t in &h.subtrees {
+        packet_id += 1;
+        let reg = Pdu::new(
+            sid,
+            0,
+            packet_id,
+            Body::Register {
+                unregister: false,
+                timeout: 0,
+                priority: 127,
+                range_subid: 0,
+                subtree: t.clone(),
+                upper_bound: None,
+            },
+        );
+        let (_, err) = request(&mut s, &mut buf, reg).await?;
+        if err != 0 {
+            return Err(std::io::Error::other(format!(
+                "Register of {t} refused ({err})"
+            )));
+        }
     }
-    info!("SNMP: AgentX session {sid} with {socket}, VRRP-MIB registered");
-    // Transitions from before the session: not notified (keepalived has no session then).
-    while masters.try_recv().is_ok() {}
-    let mut packet_id = 2u32;
+    let names: Vec<String> = h.subtrees.iter().map(|t| t.to_string()).collect();
+    info!(
+        "SNMP: AgentX session {sid} with {socket}, registered {}",
+        names.join(", ")
+    );
+    // keepalived opens its session before the instances start, so their first transitions
+    // are notified: those queued while the agent's first session opened are sent now.
+    // Transitions and errors from a time without a session (the master agent gone) are not
+    // (keepalived has no session then).
+    if !keep {
+        while masters.try_recv().is_ok() {}
+        let _ = (h.poll)();
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
+        let notify = |vbs: Vec<VarBind>, packet_id: &mut u32| {
+            *packet_id = packet_id.wrapping_add(1);
+            Pdu::new(sid, 0, *packet_id, Body::Notify(vbs)).emit()
+        };
         let p = tokio::select! {
             p = read_pdu(&mut s, &mut buf) => p?,
             m = masters.recv() => {
-                let Some(name) = m else { return Ok(()) };
-                if let Some(vbs) = traps(&name) {
-                    packet_id = packet_id.wrapping_add(1);
-                    let n = Pdu::new(sid, 0, packet_id, Body::Notify(vbs));
-                    s.write_all(&n.emit()).await?;
+                let Some(t) = m else { return Ok(()) };
+                for vbs in (h.traps)(&t) {
+                    s.write_all(&notify(vbs, &mut packet_id)).await?;
+                }
+                continue;
+            }
+            _ = tick.tick() => {
+                for vbs in (h.poll)() {
+                    s.write_all(&notify(vbs, &mut packet_id)).await?;
                 }
                 continue;
             }
@@ -416,7 +682,7 @@ async fn session(
         let varbinds = match &p.body {
             Body::Close { .. } => return Ok(()),
             Body::Response { .. } => continue,
-            b => answer(&provider(), b).unwrap_or_default(),
+            b => answer(&(h.provider)(), b).unwrap_or_default(),
         };
         let error = if matches!(
             p.body,
@@ -442,22 +708,49 @@ async fn session(
     }
 }
 
-/// The interface facts VRRP-MIB reports: index, MAC, primary IPv4 address (the first IPv4
-/// address that is no instance's VIP), read from the kernel.
-pub fn interface_facts(ifname: &str, vips: &[IpAddr]) -> Option<(u32, Vec<u8>, Ipv4Addr)> {
+/// The interface facts the VRRP MIBs report.
+#[derive(Debug, Clone)]
+pub struct IfFacts {
+    /// Interface index.
+    pub index: u32,
+    /// MAC address.
+    pub mac: Vec<u8>,
+    /// Primary IPv4 address: the first that is no instance's VIP (0.0.0.0: none).
+    pub primary: Ipv4Addr,
+    /// The first IPv6 link-local address (keepalived's `ifp->sin6_addr`; `::`: none).
+    pub link_local: std::net::Ipv6Addr,
+    /// Every address on the interface.
+    pub addrs: Vec<IpAddr>,
+}
+
+/// The facts of interface `ifname`, read from the kernel (`vips`: every instance's VIPs).
+pub fn interface_facts(ifname: &str, vips: &[IpAddr]) -> Option<IfFacts> {
     let mut rt = netplat::Rtnl::new().ok()?;
     let link = rt.link_by_name(ifname).ok()??;
-    let primary = rt
-        .addresses(Some(link.index))
-        .ok()?
-        .into_iter()
+    let addrs = rt.addresses(Some(link.index)).ok()?;
+    let primary = addrs
+        .iter()
         .filter_map(|a| match a.addr {
             IpAddr::V4(v) if !vips.contains(&a.addr) => Some(v),
             _ => None,
         })
         .next()
         .unwrap_or(Ipv4Addr::UNSPECIFIED);
-    Some((link.index, link.mac, primary))
+    let link_local = addrs
+        .iter()
+        .filter_map(|a| match a.addr {
+            IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80 => Some(v),
+            _ => None,
+        })
+        .next()
+        .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+    Some(IfFacts {
+        index: link.index,
+        mac: link.mac,
+        primary,
+        link_local,
+        addrs: addrs.iter().map(|a| a.addr).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -514,8 +807,14 @@ mod tests {
         let path = dir.join("master");
         let l = tokio::net::UnixListener::bind(&path).unwrap();
         let provider: Provider = Arc::new(|| rfc2787(&[], false));
-        let traps: TrapProvider = Arc::new(|_| None);
-        let agent = Agent::start(Some(format!("unix:{}", path.display())), provider, traps);
+        let traps: TrapProvider = Arc::new(|_| Vec::new());
+        let agent = Agent::start(
+            Some(format!("unix:{}", path.display())),
+            vec![Oid(VRRP_MIB.to_vec())],
+            provider,
+            traps,
+            Arc::new(Vec::new),
+        );
 
         // 1: misaligned payload length in answer to the Open.
         let (mut c, _) = l.accept().await.unwrap();

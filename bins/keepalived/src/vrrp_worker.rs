@@ -78,6 +78,7 @@ fn start(
     link: &ParentLink,
     metrics: &Arc<Metrics>,
     on_transition: vrrp_runtime::TransitionCallback,
+    on_group_transition: vrrp_runtime::TransitionCallback,
 ) -> Result<Running, i32> {
     let (sd_tx, sd_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
@@ -103,6 +104,7 @@ fn start(
         handle_signals: false,
         on_held_vips: Some(on_held),
         on_transition: Some(on_transition),
+        on_group_transition: Some(on_group_transition),
         metrics: metrics.clone(),
         dont_release_vrrp: options.dont_release_vrrp,
         bfd_states: options.bfd_states.clone(),
@@ -180,7 +182,7 @@ fn state_of(
 }
 
 /// Where the runtime's transitions reach the D-Bus service while it runs.
-type DbusCallback = Box<dyn Fn(&str, State) + Send + Sync>;
+pub(crate) type DbusCallback = Box<dyn Fn(&str, State) + Send + Sync>;
 
 /// The runtime's transition callback: `inner`, then the D-Bus service if one runs.
 fn with_dbus(
@@ -227,165 +229,6 @@ async fn set_dbus(
             *dbus = Some(d);
         }
     }
-}
-
-/// Starts, restarts (another `snmp_socket`) or stops the SNMP sub-agent as the (new)
-/// configuration says, and publishes the configuration it reads.
-fn set_snmp(
-    snmp: &mut Option<(crate::snmp::Agent, Option<String>)>,
-    cfg: &Loaded,
-    shared: &Arc<Mutex<Loaded>>,
-    metrics: &Arc<Metrics>,
-    seen: &Arc<Mutex<Seen>>,
-    slot: &Arc<Mutex<Option<DbusCallback>>>,
-) {
-    *shared.lock().unwrap_or_else(|p| p.into_inner()) = cfg.clone();
-    let g = &cfg.config().global.snmp;
-    let want = g.rfcv2.then(|| g.socket.clone());
-    match (snmp.as_ref(), want) {
-        (Some((_, sock)), Some(w)) if *sock == w => {}
-        (_, want) => {
-            if let Some((a, _)) = snmp.take() {
-                slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                a.stop();
-            }
-            if let Some(sock) = want {
-                let (shared, metrics, seen) = (shared.clone(), metrics.clone(), seen.clone());
-                let cfg2 = shared.clone();
-                let provider: crate::snmp::Provider = Arc::new(move || {
-                    let cfg = shared.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    let seen = lock_seen(&seen).clone();
-                    rfc2787_mib(&cfg, &metrics, &seen)
-                });
-                let traps: crate::snmp::TrapProvider = Arc::new(move |name: &str| {
-                    let cfg = cfg2.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    rfc2787_new_master(&cfg, name)
-                });
-                let agent = crate::snmp::Agent::start(sock.clone(), provider, traps);
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(Box::new(agent.transition_sender()));
-                *snmp = Some((agent, sock));
-            }
-        }
-    }
-}
-
-/// VRRP-MIB (RFC 2787) from the configuration, the runtime's states and counters and the
-/// kernel's interfaces: the IPv4 VRRPv2 instances with VIPs, as keepalived lists them.
-fn rfc2787_mib(
-    cfg: &Loaded,
-    metrics: &Metrics,
-    seen: &Seen,
-) -> std::collections::BTreeMap<agentx::Oid, agentx::Value> {
-    use std::net::IpAddr;
-    let config = cfg.config();
-    let st = metrics.statuses();
-    let all_vips: Vec<IpAddr> = config
-        .vrrp_instances
-        .iter()
-        .flat_map(|v| v.virtual_ipaddress.iter().map(|a| a.addr))
-        .collect();
-    let mut rows = Vec::new();
-    for id in vrrp_runtime::plan::desired(config).identities() {
-        let Some(v) = config.vrrp_instances.iter().find(|v| v.name == id.name) else {
-            continue;
-        };
-        let version = v.version.unwrap_or(config.global.vrrp_version);
-        if id.ipv6 || version != 2 || v.virtual_ipaddress.is_empty() {
-            continue;
-        }
-        let Some((ifindex, mac, primary)) = crate::snmp::interface_facts(&id.ifname, &all_vips)
-        else {
-            continue;
-        };
-        let status = st.get(&v.name);
-        let rej = |k: &str| -> u32 {
-            status
-                .and_then(|s| s.rx.rejected.get(k).copied())
-                .unwrap_or(0) as u32
-        };
-        let rx = status.map(|s| s.rx.clone()).unwrap_or_default();
-        rows.push(crate::snmp::Rfc2787Instance {
-            ifindex,
-            vrid: id.vrid,
-            mac,
-            state: match status.map(|s| s.state) {
-                Some(State::Master) => 3,
-                Some(State::Backup) => 2,
-                _ => 1,
-            },
-            priority: v.priority,
-            vips: v
-                .virtual_ipaddress
-                .iter()
-                .filter_map(|a| match a.addr {
-                    IpAddr::V4(x) => Some(x),
-                    IpAddr::V6(_) => None,
-                })
-                .collect(),
-            primary: primary.octets(),
-            master: match status.and_then(|s| s.master) {
-                Some(IpAddr::V4(a)) if status.map(|s| s.state) != Some(State::Master) => a.octets(),
-                _ => [0; 4],
-            },
-            auth_type: match v.authentication.as_ref().map(|a| &a.auth_type) {
-                None => 1,
-                Some(conf_parse::model::AuthType::Pass) => 2,
-                Some(conf_parse::model::AuthType::Ah) => 3,
-            },
-            advert_int: v.advert_int.as_secs() as i32,
-            preempt: v.preempt,
-            uptime: 0,
-            stats: [
-                seen.master_counts.get(&v.name).map(|c| c.0).unwrap_or(0) as u32,
-                rx.advert_rcvd as u32,
-                rej("adver_int_err"),
-                rej("auth_failure"),
-                rej("ip_ttl_err"),
-                rx.pri_zero_rcvd as u32,
-                0,
-                rej("invalid_type_rcvd"),
-                (rx.addr_list_err as u32).wrapping_add(rej("addr_list_err")),
-                rej("invalid_authtype"),
-                rej("authtype_mismatch"),
-                rej("packet_len_err"),
-            ],
-            errors: [rej("chk_err"), rej("version_err"), rej("vrid_err")],
-        });
-    }
-    crate::snmp::rfc2787(&rows, config.global.snmp.traps)
-}
-
-/// vrrpTrapNewMaster for instance `name` (with `enable_traps`, an IPv4 VRRPv2 instance with
-/// VIPs): its (ifIndex, VRID) and its own address, as keepalived sends it.
-fn rfc2787_new_master(cfg: &Loaded, name: &str) -> Option<Vec<agentx::VarBind>> {
-    use std::net::IpAddr;
-    let config = cfg.config();
-    if !config.global.snmp.traps || !config.global.snmp.rfcv2 {
-        return None;
-    }
-    let id = vrrp_runtime::plan::desired(config)
-        .identities()
-        .into_iter()
-        .find(|i| i.name == name)?;
-    let v = config.vrrp_instances.iter().find(|v| v.name == name)?;
-    if id.ipv6
-        || v.version.unwrap_or(config.global.vrrp_version) != 2
-        || v.virtual_ipaddress.is_empty()
-    {
-        return None;
-    }
-    let all_vips: Vec<IpAddr> = config
-        .vrrp_instances
-        .iter()
-        .flat_map(|v| v.virtual_ipaddress.iter().map(|a| a.addr))
-        .collect();
-    let (ifindex, _, primary) = crate::snmp::interface_facts(&id.ifname, &all_vips)?;
-    let own = match v.unicast_src_ip {
-        Some(IpAddr::V4(a)) => a,
-        _ => primary,
-    };
-    Some(crate::snmp::new_master_trap(ifindex, id.vrid, own))
 }
 
 /// Carries out what a D-Bus method call asks of the worker.
@@ -471,7 +314,7 @@ impl Seen {
     }
 }
 
-fn lock_seen(m: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
+pub(crate) fn lock_seen(m: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -745,8 +588,18 @@ async fn run(
     // SNMP (enable_snmp_rfcv2): the sub-agent reads the configuration in force through this.
     let shared_cfg = Arc::new(Mutex::new(cfg.clone()));
     let snmp_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
+    let snmp_state = Arc::new(Mutex::new(crate::snmp_vrrp::SnmpState::default()));
+    let snmp_group_slot: Arc<Mutex<Option<DbusCallback>>> = Arc::new(Mutex::new(None));
     let mut snmp = None;
-    set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
+    let snmp_ctx = crate::snmp_vrrp::Ctx {
+        shared: shared_cfg.clone(),
+        metrics: metrics.clone(),
+        seen: seen.clone(),
+        slot: snmp_slot.clone(),
+        group_slot: snmp_group_slot.clone(),
+        state: snmp_state,
+    };
+    crate::snmp_vrrp::set_snmp(&mut snmp, cfg, &snmp_ctx);
     let mut running = match start(
         cfg,
         &ctx.options,
@@ -756,6 +609,14 @@ async fn run(
             recording(seen.clone(), syncd.transition_callback()),
             vec![dbus_slot.clone(), snmp_slot.clone()],
         ),
+        {
+            let slot = snmp_group_slot.clone();
+            Arc::new(move |name: &str, s: State| {
+                if let Some(cb) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                    cb(name, s);
+                }
+            })
+        },
     ) {
         Ok(r) => r,
         Err(code) => return code,
@@ -808,7 +669,7 @@ async fn run(
                         syncd.set_spec(crate::syncd::spec_from(config.config()));
                         *cfg = config;
                         set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
-                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
+                        crate::snmp_vrrp::set_snmp(&mut snmp, cfg, &snmp_ctx);
                         let _ = done.send(Ok(()));
                         continue;
                     }
@@ -827,7 +688,7 @@ async fn run(
                             syncd.set_spec(crate::syncd::spec_from(config.config()));
                             *cfg = config;
                             set_dbus(&mut dbus, cfg, metrics, &dbus_req_tx, &dbus_slot).await;
-                        set_snmp(&mut snmp, cfg, &shared_cfg, metrics, seen, &snmp_slot);
+                        crate::snmp_vrrp::set_snmp(&mut snmp, cfg, &snmp_ctx);
                             if report.skipped.is_empty() {
                                 let _ = done.send(Ok(()));
                             } else {

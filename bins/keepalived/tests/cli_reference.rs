@@ -66,7 +66,7 @@ fn lab_cli_messages_and_codes_match_reference() {
 
 // Proves -v and -h exit like the reference and print the same kind of block on stderr
 // (version block with the running kernel line; usage listing every long option the reference
-// lists, except the SNMP/BFD ones this implementation accepts without listing).
+// lists, except the BFD one this implementation accepts without listing).
 #[test]
 #[ignore = "lab: needs the reference keepalived installed (scripts/test-all.sh installs it)"]
 fn lab_version_and_help_like_reference() {
@@ -92,7 +92,7 @@ fn lab_version_and_help_like_reference() {
             continue;
         };
         let long = long.split(['=', '[', ',']).next().unwrap_or(long);
-        if long.is_empty() || ["snmp", "snmp-agent-socket", "bfd_pid"].contains(&long) {
+        if long.is_empty() || ["bfd_pid"].contains(&long) {
             continue;
         }
         assert!(

@@ -180,6 +180,7 @@ pub(crate) fn run_loop(
         notify_handles: Vec::new(),
         scripts: BTreeMap::new(),
     };
+    let on_group = opts.on_group_transition.clone();
     let mut rt = Rt {
         insts: Insts::default(),
         io: Io {
@@ -195,7 +196,7 @@ pub(crate) fn run_loop(
         state_changed: false,
         procs_ok: BTreeMap::new(),
         bfd_up: BTreeMap::new(),
-        sync: SyncGroups::default(),
+        sync: SyncGroups::with_callback(on_group),
         pacers: crate::garp::Pacers::from_config(&config),
         rxlog: crate::rxlog::RxLog::default(),
         config: Arc::new(config.clone()),

@@ -138,6 +138,9 @@ pub struct RuntimeOptions {
     pub on_held_vips: Option<HeldVipsCallback>,
     /// Called on every state transition.
     pub on_transition: Option<TransitionCallback>,
+    /// Called with a sync group's name and state each time the group's state is notified
+    /// (its notify scripts and FIFO line).
+    pub on_group_transition: Option<TransitionCallback>,
     /// Shared counters.
     pub metrics: Arc<Metrics>,
     /// File rewritten with [`Metrics::to_json`] (at most every 100 ms, and at exit).

@@ -36,9 +36,20 @@ struct Group {
 pub(crate) struct SyncGroups {
     groups: BTreeMap<String, Group>,
     of: BTreeMap<InstId, String>,
+    /// Called with a group's name and state at each group notification
+    /// ([`crate::RuntimeOptions::on_group_transition`]).
+    pub(crate) on_change: Option<crate::TransitionCallback>,
 }
 
 impl SyncGroups {
+    /// No group yet; `on_change` called at each group notification.
+    pub(crate) fn with_callback(on_change: Option<crate::TransitionCallback>) -> Self {
+        SyncGroups {
+            on_change,
+            ..SyncGroups::default()
+        }
+    }
+
     /// (Re)builds the groups of `config` over the running instances and those `waiting` for
     /// their interface (at start and after each reload): two or more such members move
     /// together; a group keeps the state it last notified across reloads.
@@ -159,6 +170,9 @@ impl SyncGroups {
             };
             if let Some(st) = now.filter(|s| grp.state != Some(*s)) {
                 grp.state = now;
+                if let Some(cb) = &self.on_change {
+                    cb(name, st);
+                }
                 let st = state_name(st);
                 log::info!("VRRP_Group({name}) {st}");
                 if let Some(n) = &grp.notify {

@@ -5,8 +5,6 @@ use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
-const NO_KEEPALIVED_MIB: &str =
-    "KEEPALIVED-MIB (1.3.6.1.4.1.9586.100.5) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787, with enable_snmp_rfcv2)";
 const NO_BFD: &str = "the BFD process's name and scheduling are not set from it yet (the BFD worker runs with the daemon's defaults)";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
@@ -154,21 +152,29 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     alias("bfd_rlimit_rtime", "bfd_rlimit_rttime"),
     s("snmp_socket").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
     s("enable_traps").todo(
-        "half done: with enable_snmp_rfcv2 an instance becoming master sends RFC 2787's \
-         vrrpTrapNewMaster as keepalived does (lab_snmp_new_master_trap_as_reference); \
-         vrrpTrapAuthFailure, the KEEPALIVED-MIB, VRRPv3-MIB and checker notifications are not \
-         sent yet",
+        "half done: an instance's and a sync group's state changes send KEEPALIVED-MIB's \
+         vrrpInstanceStateChange and vrrpSyncGroupStateChange with enable_snmp_vrrp \
+         (lab_snmp_keepalived_instance_traps_as_reference), becoming \
+         master RFC 2787's vrrpTrapNewMaster with enable_snmp_rfcv2 \
+         (lab_snmp_new_master_trap_as_reference) and RFC 6527's vrrpv3NewMaster, a rejected \
+         advert vrrpv3ProtoError with enable_snmp_rfcv3 (lab_snmp_vrrpv3_traps_as_reference), as \
+         keepalived does; vrrpTrapAuthFailure and the checker notifications (realServerStateChange, \
+         virtualServerQuorumStateChange) are not sent yet",
     ),
-    s("enable_snmp_vrrp").todo(NO_KEEPALIVED_MIB),
+    s("enable_snmp_vrrp").todo(
+        "half done: KEEPALIVED-MIB's global objects, vrrpSyncGroupTable, vrrpSyncGroupMemberTable, \
+         vrrpInstanceTable and vrrpAddressTable are served as keepalived 2.2.7 serves them \
+         (lab_snmp_keepalived_mib_vrrp_as_reference); the notify script columns, the tracked \
+         interface/script/file tables, vrrpRouteTable, vrrpRuleTable, vrrpScriptTable, the \
+         email address table are not yet",
+    ),
     alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
-    s("enable_snmp_rfc").todo(
-        "half done: it serves VRRP-MIB (RFC 2787) as enable_snmp_rfcv2 does, but not VRRPv3-MIB \
-         (RFC 6527) yet",
-    ),
+    s("enable_snmp_rfc").imp(&["lab_snmp_vrrpv3_traps_as_reference"]),
     s("enable_snmp_rfcv2").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
-    s("enable_snmp_rfcv3").todo(
-        "VRRPv3-MIB (RFC 6527) is not served yet (the AgentX sub-agent serves VRRP-MIB, RFC 2787)",
-    ),
+    s("enable_snmp_rfcv3").imp(&[
+        "lab_snmp_vrrpv3_mib_walk_as_reference",
+        "lab_snmp_vrrpv3_traps_as_reference",
+    ]),
     s("enable_snmp_checker").todo(
         "KEEPALIVED-MIB's virtual and real server tables are not served yet (the checker worker \
          has no AgentX sub-agent)",
