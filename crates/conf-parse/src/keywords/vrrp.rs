@@ -99,7 +99,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("use_vmac").imp(&["lab_use_vmac", "lab_interop_use_vmac_same_as_reference"]),
     s("use_vmac_addr").imp(&["lab_interop_use_vmac_addr_same_as_reference"]),
     s("vmac_xmit_base").imp(&["lab_vmac_xmit_base_same_as_reference"]),
-    s("use_ipvlan").todo("ipvlan interfaces are not created; use_vmac (macvlan) is"),
+    s("use_ipvlan").imp(&["vm_use_ipvlan_as_reference"]),
     v("unicast_peer").imp(&["lab_unicast_failover", "lab_interop_unicast_both_roles"]),
     s("unicast_fault_no_peer").imp(&["lab_unicast_fault_no_peer_same_as_reference"]),
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
