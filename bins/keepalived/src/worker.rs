@@ -319,6 +319,9 @@ async fn shell(
                     }
                     let s = sched_rx.borrow_and_update().clone();
                     if let Some(s) = s {
+                        // After the start-up memory release (1 s after Ready/Reloaded): that
+                        // burst of CPU must not count against a realtime RLIMIT_RTTIME.
+                        tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
                         applied.apply(&s, kind.name());
                     }
                 }

@@ -236,3 +236,147 @@ fn vm_use_ipvlan_as_reference() {
         eprintln!("reference 2.4.3 not built: compared with 2.2.7 only");
     }
 }
+
+/// One thread's name, nice value, policy, realtime priority, allowed CPUs, locked memory.
+fn thread_view(pid: u32, tid: u32) -> (String, i64, i64, i64, String, bool) {
+    let base = format!("/proc/{pid}/task/{tid}");
+    let comm = std::fs::read_to_string(format!("{base}/comm")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("{base}/stat")).unwrap_or_default();
+    let rest: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| {
+        rest.get(n - 3)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(-99)
+    };
+    let status = std::fs::read_to_string(format!("{base}/status")).unwrap_or_default();
+    let line = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let locked = line("VmLck:").trim_end_matches(" kB").trim() != "0";
+    (
+        comm.trim().to_string(),
+        field(19),
+        field(41),
+        field(40),
+        line("Cpus_allowed_list:"),
+        locked,
+    )
+}
+
+type View = (String, i64, i64, i64, String, bool);
+
+/// The checker worker of `prog` with `globals`: its main thread's view, RLIMIT_RTTIME, and
+/// its other threads' views.
+fn checker_views(lab: &Lab, tag: &str, prog: &str, globals: &str) -> (View, String, Vec<View>) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "global_defs {{\n  router_id vmsched\n{globals}}}\nvirtual_server 10.0.0.100 80 {{\n  \
+             protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.0.0.5 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = host.spawn(&argv).expect("spawn");
+    let pid_of = || {
+        std::fs::read_to_string(dir.join("c.pid"))
+            .unwrap_or_default()
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0)
+    };
+    if wait_until(Duration::from_secs(20), || pid_of() != 0).is_err() {
+        panic!("{prog}: no checker pidfile\n{}", proc.output_so_far());
+    }
+    let pid = pid_of();
+    let _ = wait_until(Duration::from_secs(10), || {
+        let v = thread_view(pid, pid);
+        v.1 != 0 || v.2 != 0 || v.5
+    });
+    std::thread::sleep(Duration::from_millis(if prog == BIN { 2500 } else { 300 }));
+    let main = thread_view(pid, pid);
+    let limit = std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(3)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let others: Vec<View> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|t| *t != pid)
+                .map(|t| thread_view(pid, t))
+                .collect()
+        })
+        .unwrap_or_default();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog} [{globals}]: checker {main:?} rttime {limit}; threads {others:?}");
+    (main, limit, others)
+}
+
+// Proves checker_process_name (and process_names), checker_priority, checker_no_swap,
+// checker_cpu_affinity, checker_rt_priority and checker_rlimit_rttime on the checker process
+// (it needs IPVS: the VM): /proc/PID/comm, stat, status and limits of the checker are the
+// reference 2.2.7's; every thread of ours has the same scheduling. (The realtime limit is 2 s:
+// under the VM's emulated CPU a 50 ms limit kills both the reference's checker, at its stop,
+// and ours, after its start.)
+#[test]
+#[ignore = "vm: needs IPVS (run inside the VM)"]
+fn vm_checker_process_name_and_scheduling_as_reference() {
+    require_vm();
+    let lab = Lab::new("vcsch").expect("lab");
+    let cases = [
+        "  checker_process_name kd_chk\n  checker_priority -4\n  checker_no_swap\n  checker_cpu_affinity 1\n",
+        "  process_names\n  checker_rt_priority 20\n  checker_rlimit_rttime 2000000\n",
+    ];
+    let mut seen = Vec::new();
+    for (i, g) in cases.iter().enumerate() {
+        let (rv, rl, _) = checker_views(&lab, &format!("r{i}"), REFERENCE, g);
+        let (ov, ol, others) = checker_views(&lab, &format!("o{i}"), BIN, g);
+        assert_eq!(ov, rv, "[{g}]");
+        assert_eq!(ol, rl, "[{g}]");
+        for t in &others {
+            assert_eq!(
+                (t.1, t.2, t.3, &t.4, t.5),
+                (ov.1, ov.2, ov.3, &ov.4, ov.5),
+                "[{g}]"
+            );
+        }
+        seen.push((rv, rl));
+    }
+    assert_eq!(
+        seen[0].0,
+        ("kd_chk".to_string(), -4, 0, 0, "1".to_string(), true)
+    );
+    assert_eq!(
+        (seen[1].0 .0.as_str(), seen[1].0 .2, seen[1].0 .3),
+        ("keepalived_lvs", 2, 20)
+    );
+    assert_eq!(seen[1].1, "1000000 2000000");
+}

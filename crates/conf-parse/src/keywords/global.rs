@@ -11,7 +11,6 @@ const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support ei
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
     "the automatic realtime priority (raised when timers run late) is not implemented yet";
-const NO_CHECKER_SCHED: &str = "set on the checker process as on the VRRP and BFD ones, but no test shows it on the checker yet (it needs IPVS: the VM)";
 const NO_NL_BUFS: &str = "netlink socket receive buffer sizes are not set yet (kernel defaults)";
 /// The VM test comparing the checker's FIFO lines, omega and lvs_flush_on_stop VS with the
 /// reference.
@@ -28,7 +27,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("process_names").imp(&["lab_process_names_and_scheduling_as_reference"]),
     s("process_name").imp(&["lab_process_names_and_scheduling_as_reference"]),
     s("vrrp_process_name").imp(&["lab_process_names_and_scheduling_as_reference"]),
-    s("checker_process_name").todo(NO_CHECKER_SCHED),
+    s("checker_process_name").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
     alias("lvs_process_name", "checker_process_name"),
     s("bfd_process_name").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
     s("router_id").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
@@ -137,11 +136,11 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .todo("VRRP states are not written to the FIFO again at reload yet"),
     s("lvs_notify_fifo").imp(&[VM_NOTIFY]),
     s("lvs_notify_fifo_script").imp(&[VM_NOTIFY]),
-    s("checker_priority").todo(NO_CHECKER_SCHED),
-    s("checker_no_swap").todo(NO_CHECKER_SCHED),
-    s("checker_rt_priority").todo(NO_CHECKER_SCHED),
-    s("checker_cpu_affinity").todo(NO_CHECKER_SCHED),
-    s("checker_rlimit_rttime").todo(NO_CHECKER_SCHED),
+    s("checker_priority").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_no_swap").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_rt_priority").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_cpu_affinity").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_rlimit_rttime").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
     alias("checker_rlimit_rtime", "checker_rlimit_rttime"),
     s("bfd_priority").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
     s("bfd_no_swap").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
