@@ -380,3 +380,97 @@ fn vm_checker_process_name_and_scheduling_as_reference() {
     );
     assert_eq!(seen[1].1, "1000000 2000000");
 }
+
+const VRF_CONF: &str = "global_defs {
+    router_id vmvrf
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 52
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+vrrp_instance VI_2 {
+    state MASTER
+    interface eth0
+    virtual_router_id 53
+    priority 200
+    advert_int 1
+    use_vmac
+    virtual_ipaddress {
+        10.0.0.101/24
+    }
+}
+";
+
+/// `prog` with VRF_CONF, eth0 enslaved to VRF `vr1` (table 10): the VMAC's master, the routes
+/// of table 10 and of the main table once both instances are MASTER.
+fn vrf_run(lab: &Lab, tag: &str, prog: &str) -> (bool, String, String) {
+    let host = lab.host(tag).expect("host");
+    host.ip(&["link", "add", "vr1", "type", "vrf", "table", "10"])
+        .expect("vrf");
+    host.ip(&["link", "set", "vr1", "up"]).expect("vrf up");
+    host.ip(&["link", "set", "eth0", "master", "vr1"])
+        .expect("enslave");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), VRF_CONF).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = host.spawn(&argv).expect("spawn");
+    let settled = wait_until(Duration::from_secs(20), || {
+        let all = host.ip(&["-4", "-o", "addr", "show"]).unwrap_or_default();
+        all.contains("10.0.0.100/") && all.contains("10.0.0.101/")
+    });
+    if settled.is_err() {
+        panic!("{prog}: no VIPs\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let vmac = host
+        .ip(&["-o", "link", "show", "dev", "vrrp.53"])
+        .unwrap_or_default();
+    let enslaved = vmac.contains(" master vr1 ");
+    let t10 = host
+        .ip(&["route", "show", "table", "10"])
+        .unwrap_or_default();
+    let main = host
+        .ip(&["route", "show", "table", "main"])
+        .unwrap_or_default();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog}: VMAC enslaved {enslaved}\ntable 10:\n{t10}main:\n{main}");
+    (enslaved, t10, main)
+}
+
+// Proves VRRP on an interface enslaved to a VRF as keepalived 2.2.7 does it: the instance's
+// VMAC is enslaved to the same VRF, so the VIPs' routes (on the base interface and on the
+// VMAC) are all in the VRF's table and none in the main table; same `ip route` as the
+// reference's.
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_vmac_on_vrf_slave_as_reference() {
+    require_vm();
+    let lab = Lab::new("vvrf").expect("lab");
+    let ours = vrf_run(&lab, "o", BIN);
+    let reference = vrf_run(&lab, "r", REFERENCE);
+    assert_eq!(ours, reference);
+    assert!(ours.0, "VMAC in the VRF");
+    assert!(
+        ours.1.contains("local 10.0.0.101 dev vrrp.53"),
+        "{}",
+        ours.1
+    );
+    assert!(ours.1.contains("local 10.0.0.100 dev eth0"), "{}", ours.1);
+    assert_eq!(ours.2.trim(), "", "nothing in the main table");
+}

@@ -39,6 +39,8 @@ pub struct Link {
     pub parent: Option<u32>,
     /// `IFLA_GROUP`: the interface group (0: default).
     pub group: u32,
+    /// `IFLA_MASTER`: the device this one is enslaved to (bridge, bond, VRF), if any.
+    pub master: Option<u32>,
 }
 
 /// macvlan modes (`MACVLAN_MODE_*`).
@@ -95,6 +97,7 @@ fn parse_link(msg: LinkMessage) -> Link {
         kind: None,
         parent: None,
         group: 0,
+        master: None,
     };
     for attr in msg.attributes {
         match attr {
@@ -103,6 +106,7 @@ fn parse_link(msg: LinkMessage) -> Link {
             LinkAttribute::Address(a) => link.mac = a,
             LinkAttribute::Link(p) => link.parent = Some(p),
             LinkAttribute::Group(g) => link.group = g,
+            LinkAttribute::Controller(m) => link.master = Some(m),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     if let LinkInfo::Kind(k) = info {
@@ -161,6 +165,18 @@ impl Rtnl {
             Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Enslaves a link to `master` (`ip link set dev X master M`), e.g. a VRF device.
+    pub fn set_link_master(&mut self, index: u32, master: u32) -> Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes.push(LinkAttribute::Controller(master));
+        self.ack(
+            RouteNetlinkMessage::SetLink(msg),
+            0,
+            &format!("set link ifindex {index} master ifindex {master}"),
+        )
     }
 
     /// Sets a link administratively up or down (`ip link set dev X up|down`).

@@ -188,6 +188,7 @@ impl Kernel {
                     .rtnl
                     .add_macvlan(name, base.index, netplat::MacvlanMode::Private, Some(mac))
                     .map_err(|e| format!("creating VMAC {name}: {e}"))?;
+                self.follow_vrf(base, &l);
                 (l, true)
             }
             Err(e) => return Err(format!("looking up {name}: {e}")),
@@ -243,6 +244,19 @@ impl Kernel {
         Ok((link, created))
     }
 
+    /// keepalived: "If the underlying interface is enslaved to a VRF master, then this
+    /// interface should be as well" (so its addresses and routes are in the VRF's table).
+    fn follow_vrf(&mut self, base: &netplat::Link, link: &netplat::Link) {
+        let Some(m) = base.master else { return };
+        if let Ok(Some(master)) = self.rtnl.link_by_index(m) {
+            if master.kind.as_deref() == Some("vrf") {
+                if let Err(e) = self.rtnl.set_link_master(link.index, m) {
+                    log::warn!("{}: enslaving to VRF {}: {e}", link.name, master.name);
+                }
+            }
+        }
+    }
+
     /// The instance's ipvlan (`use_ipvlan`), as keepalived 2.2.7's `netlink_link_add_ipvlan`:
     /// reused if an ipvlan of that name sits on the base interface, else created (L2 mode,
     /// bridge/private/vepa, in the base interface's group as keepalived since 2.3.0 puts it),
@@ -269,7 +283,10 @@ impl Kernel {
                 .rtnl
                 .add_ipvlan(name, base.index, ipv.flags, base.group)
             {
-                Ok(l) => (l, true),
+                Ok(l) => {
+                    self.follow_vrf(base, &l);
+                    (l, true)
+                }
                 Err(e) => {
                     log::info!("({inst}): Unable to create ipvlan interface {name} ({e})");
                     return Err(format!("creating ipvlan {name}: {e}"));

@@ -108,7 +108,9 @@ pub static VRRP_INSTANCE: &[Kw] = &[
         .todo("typed but not read at run time: the family comes from the first address"),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
-    s("vrf").todo("VRF binding of the VRRP sockets and addresses is not implemented"),
+    s("vrf").todo(
+        "the keyword is not read yet (an interface already enslaved to a VRF works: its VMAC/ipvlan joins the VRF, vm_vmac_on_vrf_slave_as_reference)",
+    ),
     s("dont_track_primary").imp(&["lab_dont_track_primary_same_as_reference"]),
     v("track_interface").imp(&["lab_track_interface_fault"]),
     v("track_script").imp(&["lab_track_script_moves_vip"]),
