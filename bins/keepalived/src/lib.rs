@@ -51,6 +51,7 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod pidfile;
+pub mod procsched;
 pub mod seams;
 pub mod signals;
 pub mod snmp;
@@ -357,6 +358,7 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         warning!("{d}");
     }
     apply_config_umask(&cli, loaded.config());
+    procsched::update_name(None, loaded.config().global.process_names.parent.as_deref());
     if cli.dump_conf {
         for l in conf_parse::print(loaded.config()).lines() {
             info!("{l}");

@@ -491,6 +491,10 @@ impl Supervisor {
                 ),
             );
         }
+        crate::procsched::update_name(
+            Some(self.loaded.config().global.process_names.parent.as_deref()),
+            new.config().global.process_names.parent.as_deref(),
+        );
         self.loaded = new;
         crate::apply_config_umask(&self.cli, self.loaded.config());
         crate::dump::configure(&self.loaded.config().global);

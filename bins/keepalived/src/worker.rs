@@ -22,6 +22,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
+use conf_parse::ProcessSched;
+
 use crate::cli::Cli;
 use crate::config::{self, Loaded};
 use crate::control::{encode, HeldVip, ToParent, ToWorker};
@@ -236,6 +238,7 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
         }
     };
     dump::configure(&loaded.config().global);
+    crate::procsched::update_name(None, crate::procsched::worker_name(kind, loaded.config()));
     let paths = crate::pid_paths(cli, &loaded);
     let pid_path = match kind {
         WorkerKind::Vrrp => paths.vrrp,
@@ -299,11 +302,56 @@ async fn shell(
     let _ = std_stream.set_nonblocking(true);
     let control = tokio::net::UnixStream::from_std(std_stream).ok();
     let (up_tx, mut up_rx) = mpsc::unbounded_channel::<ToParent>();
+    // The scheduling keywords of the configuration in force, applied to every thread once the
+    // worker is ready or reloaded (keepalived: at the end of start_vrrp/start_check).
+    let sched_cfg = Arc::new(std::sync::Mutex::new(
+        crate::procsched::worker_sched(kind, loaded.config()).clone(),
+    ));
+    let sched_for_writer = Arc::clone(&sched_cfg);
+    let (sched_tx, mut sched_rx) = tokio::sync::watch::channel::<Option<ProcessSched>>(None);
+    tokio::spawn(async move {
+        let mut applied = crate::procsched::Applied::default();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                r = sched_rx.changed() => {
+                    if r.is_err() {
+                        break;
+                    }
+                    let s = sched_rx.borrow_and_update().clone();
+                    if let Some(s) = s {
+                        // After the start-up memory release (1 s after Ready/Reloaded): that
+                        // burst of CPU must not count against a realtime RLIMIT_RTTIME.
+                        tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+                        applied.apply(&s, kind.name());
+                    }
+                }
+                _ = tick.tick() => applied.cover_new_threads(kind.name()),
+            }
+        }
+    });
+    let mut cur_name = crate::procsched::worker_name(kind, loaded.config()).map(str::to_string);
+    if let Ok(mut xcpu) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXCPU))
+    {
+        tokio::spawn(async move {
+            while xcpu.recv().await.is_some() {
+                info!("{}", crate::procsched::sigxcpu_line(kind));
+            }
+        });
+    }
     let (down_tx, mut down_rx) = mpsc::unbounded_channel::<Option<ToWorker>>();
     if let Some(stream) = control {
         let (rd, mut wr) = stream.into_split();
         tokio::spawn(async move {
             while let Some(msg) = up_rx.recv().await {
+                if matches!(msg, ToParent::Ready | ToParent::Reloaded { ok: true, .. }) {
+                    let s = sched_for_writer
+                        .lock()
+                        .map(|s| s.clone())
+                        .unwrap_or_default();
+                    let _ = sched_tx.send(Some(s));
+                }
                 if wr.write_all(&encode(&msg)).await.is_err() {
                     break;
                 }
@@ -352,6 +400,12 @@ async fn shell(
                 let res = match config::load(&cfg_file, &popts) {
                     Ok(new) => {
                         let naming = dump::DataNaming::of(&new.config().global);
+                        if let Ok(mut s) = sched_cfg.lock() {
+                            *s = crate::procsched::worker_sched(kind, new.config()).clone();
+                        }
+                        let name = crate::procsched::worker_name(kind, new.config());
+                        crate::procsched::update_name(Some(cur_name.as_deref()), name);
+                        cur_name = name.map(str::to_string);
                         let (tx, rx) = oneshot::channel();
                         if ev_tx.send(WorkerEvent::Reload { config: new, done: tx }).await.is_err() {
                             Err("worker main gone".to_string())

@@ -555,3 +555,229 @@ fn lab_dump_file_names_as_reference() {
         assert_eq!(ours_cmp, theirs, "[{top} | {global}]");
     }
 }
+
+/// What the system shows of one thread: its name, nice value, scheduling policy and realtime
+/// priority (`/proc/PID/task/TID/stat`), allowed CPUs and locked memory
+/// (`/proc/PID/task/TID/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ThreadView {
+    comm: String,
+    nice: i64,
+    policy: u64,
+    rt_priority: u64,
+    cpus: String,
+    locked: bool,
+}
+
+fn thread_view(pid: u32, tid: u32) -> ThreadView {
+    let base = format!("/proc/{pid}/task/{tid}");
+    let comm = std::fs::read_to_string(format!("{base}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let stat = std::fs::read_to_string(format!("{base}/stat")).unwrap_or_default();
+    // Fields after the ") ": state is field 3, so field N is at index N-3.
+    let rest: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| {
+        rest.get(n - 3)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(-99)
+    };
+    let status = std::fs::read_to_string(format!("{base}/status")).unwrap_or_default();
+    let line = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let locked = line("VmLck:").trim_end_matches(" kB").trim() != "0";
+    ThreadView {
+        comm,
+        nice: field(19),
+        policy: field(41) as u64,
+        rt_priority: field(40) as u64,
+        cpus: line("Cpus_allowed_list:"),
+        locked,
+    }
+}
+
+/// "Max realtime timeout" of `/proc/PID/limits`: (soft, hard).
+fn rttime_limit(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(3)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+fn pid_of(p: &Path) -> u32 {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn tids(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Starts `prog` with `globals` in global_defs (one VRRP instance, and `bfd_instance B1` when
+/// `bfd`); returns the parent's and the VRRP (or BFD) worker's main-thread views, the
+/// worker's RLIMIT_RTTIME, and the worker's other threads' views; then stops it.
+fn sched_views(
+    lab: &Lab,
+    tag: &str,
+    prog: &str,
+    globals: &str,
+    bfd: bool,
+) -> (ThreadView, ThreadView, String, Vec<ThreadView>) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, tag);
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        vrrp_conf(100).replace("router_id lab", &format!("router_id lab\n{globals}"))
+            + if bfd {
+                "bfd_instance B1 {\n  neighbor_ip 10.0.0.2\n}\n"
+            } else {
+                ""
+            },
+    )
+    .expect("conf");
+    let bp = dir.join("b.pid");
+    let proc = start(&host, &dir, prog, &["-b", bp.to_str().expect("utf-8 path")]);
+    let kp = dir.join("k.pid");
+    let vp = if bfd { bp } else { dir.join("v.pid") };
+    if wait_until(Duration::from_secs(10), || pid_of(&vp) != 0).is_err() {
+        panic!("{prog}: no worker pidfile\n{}", proc.output_so_far());
+    }
+    let (parent, worker) = (pid_of(&kp), pid_of(&vp));
+    // Settled: the worker has applied its settings once it runs its instances.
+    let want_comm = globals.contains("_process_name");
+    let _ = wait_until(Duration::from_secs(5), || {
+        let v = thread_view(worker, worker);
+        (!want_comm || v.comm != "keepalived") && (v.nice != 0 || v.policy != 0 || v.locked)
+    });
+    // Our worker's helper threads get the settings within a second of their start.
+    std::thread::sleep(Duration::from_millis(if prog == BIN { 1200 } else { 200 }));
+    let pv = thread_view(parent, parent);
+    let wv = thread_view(worker, worker);
+    let limit = rttime_limit(worker);
+    let others: Vec<ThreadView> = tids(worker)
+        .into_iter()
+        .filter(|t| *t != worker)
+        .map(|t| thread_view(worker, t))
+        .collect();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog} [{globals}]:\n  parent {pv:?}\n  vrrp   {wv:?} rttime {limit}\n  threads {others:?}");
+    (pv, wv, limit, others)
+}
+
+/// Each case under the reference and ours: the same views; every thread of ours has its
+/// worker's scheduling. Returns the reference's views.
+fn compare_sched(lab: &Lab, cases: &[&str]) -> Vec<(ThreadView, ThreadView, String)> {
+    let mut seen = Vec::new();
+    for (i, g) in cases.iter().enumerate() {
+        let bfd = g.contains("bfd_");
+        let (rp, rw, rl, _) = sched_views(lab, &format!("r{i}"), REFERENCE, g, bfd);
+        let (op, ow, ol, others) = sched_views(lab, &format!("o{i}"), BIN, g, bfd);
+        assert_eq!(op, rp, "parent [{g}]");
+        assert_eq!(ow, rw, "worker [{g}]");
+        assert_eq!(ol, rl, "RLIMIT_RTTIME [{g}]");
+        for t in &others {
+            assert_eq!(
+                (t.nice, t.policy, t.rt_priority, &t.cpus, t.locked),
+                (ow.nice, ow.policy, ow.rt_priority, &ow.cpus, ow.locked),
+                "thread of ours [{g}]"
+            );
+        }
+        seen.push((rp, rw, rl));
+    }
+    seen
+}
+
+// Proves process_name / vrrp_process_name (and process_names), vrrp_priority (nice),
+// vrrp_no_swap (mlockall), vrrp_cpu_affinity, vrrp_rt_priority (SCHED_RR) and
+// vrrp_rlimit_rttime (RLIMIT_RTTIME soft = half, hard = the value) as keepalived 2.2.7 sets
+// them: /proc/PID/comm, stat, status and limits of the parent and the VRRP worker are the
+// reference's; every thread of our worker has the worker's scheduling.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_process_names_and_scheduling_as_reference() {
+    let lab = Lab::new("psched").expect("lab");
+    let seen = compare_sched(
+        &lab,
+        &[
+            "  process_name kd_parent\n  vrrp_process_name kd_vrrp\n  vrrp_priority -7\n  vrrp_no_swap\n  vrrp_cpu_affinity 1\n",
+            "  process_names\n  vrrp_rt_priority 30\n  vrrp_rlimit_rttime 40000\n",
+            "  vrrp_rt_priority 12\n  vrrp_priority 5\n",
+        ],
+    );
+    // What the reference showed, spelled out.
+    let (p, w, l) = &seen[0];
+    assert_eq!((p.comm.as_str(), w.comm.as_str()), ("kd_parent", "kd_vrrp"));
+    assert_eq!(
+        (w.nice, w.policy, w.cpus.as_str(), w.locked),
+        (-7, 0, "1", true)
+    );
+    assert_eq!(l, "unlimited unlimited");
+    let (p, w, l) = &seen[1];
+    assert_eq!(
+        (p.comm.as_str(), w.comm.as_str()),
+        ("keepalived", "keepalived_vrrp")
+    );
+    assert_eq!(
+        (w.policy, w.rt_priority, l.as_str()),
+        (2, 30, "20000 40000")
+    );
+    // The realtime priority wins over the nice value; the default RLIMIT_RTTIME is 10 ms.
+    let (_, w, l) = &seen[2];
+    assert_eq!(
+        (w.nice, w.policy, w.rt_priority, l.as_str()),
+        (0, 2, 12, "5000 10000")
+    );
+}
+
+// Proves bfd_process_name, bfd_priority, bfd_no_swap, bfd_cpu_affinity, bfd_rt_priority and
+// bfd_rlimit_rttime on the BFD worker (one bfd_instance), as the reference sets them.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_bfd_process_name_and_scheduling_as_reference() {
+    let lab = Lab::new("bsched").expect("lab");
+    let seen = compare_sched(
+        &lab,
+        &[
+            "  bfd_process_name kd_bfd\n  bfd_priority 6\n  bfd_no_swap\n  bfd_cpu_affinity 0\n",
+            "  bfd_rt_priority 25\n  bfd_rlimit_rttime 30000\n",
+        ],
+    );
+    let (_, w, _) = &seen[0];
+    assert_eq!(
+        (w.comm.as_str(), w.nice, w.cpus.as_str(), w.locked),
+        ("kd_bfd", 6, "0", true)
+    );
+    let (_, w, l) = &seen[1];
+    assert_eq!(
+        (w.policy, w.rt_priority, l.as_str()),
+        (2, 25, "15000 30000")
+    );
+}

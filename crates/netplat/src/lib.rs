@@ -33,6 +33,7 @@ pub mod mem;
 pub mod netns;
 pub mod nft;
 mod packet;
+pub mod process;
 mod route;
 mod rtnl;
 mod rule;

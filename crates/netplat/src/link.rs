@@ -37,6 +37,10 @@ pub struct Link {
     pub kind: Option<String>,
     /// `IFLA_LINK`: the lower device index (macvlan parent, veth peer...), if any.
     pub parent: Option<u32>,
+    /// `IFLA_GROUP`: the interface group (0: default).
+    pub group: u32,
+    /// `IFLA_MASTER`: the device this one is enslaved to (bridge, bond, VRF), if any.
+    pub master: Option<u32>,
 }
 
 /// macvlan modes (`MACVLAN_MODE_*`).
@@ -92,6 +96,8 @@ fn parse_link(msg: LinkMessage) -> Link {
         mac: Vec::new(),
         kind: None,
         parent: None,
+        group: 0,
+        master: None,
     };
     for attr in msg.attributes {
         match attr {
@@ -99,6 +105,8 @@ fn parse_link(msg: LinkMessage) -> Link {
             LinkAttribute::Mtu(m) => link.mtu = Some(m),
             LinkAttribute::Address(a) => link.mac = a,
             LinkAttribute::Link(p) => link.parent = Some(p),
+            LinkAttribute::Group(g) => link.group = g,
+            LinkAttribute::Controller(m) => link.master = Some(m),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     if let LinkInfo::Kind(k) = info {
@@ -157,6 +165,18 @@ impl Rtnl {
             Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Enslaves a link to `master` (`ip link set dev X master M`), e.g. a VRF device.
+    pub fn set_link_master(&mut self, index: u32, master: u32) -> Result<()> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes.push(LinkAttribute::Controller(master));
+        self.ack(
+            RouteNetlinkMessage::SetLink(msg),
+            0,
+            &format!("set link ifindex {index} master ifindex {master}"),
+        )
     }
 
     /// Sets a link administratively up or down (`ip link set dev X up|down`).
@@ -235,6 +255,31 @@ impl Rtnl {
             RouteNetlinkMessage::NewLink(msg),
             NLM_F_CREATE | NLM_F_EXCL,
             &format!("add macvlan link {name} on ifindex {parent}"),
+        )?;
+        self.require_link(name)
+    }
+
+    /// Creates an ipvlan in L2 mode on `parent` (`ip link add link PARENT NAME type ipvlan
+    /// mode l2 [private|vepa]`, `flags`: `IPVLAN_F_PRIVATE` 1, `IPVLAN_F_VEPA` 2) in interface
+    /// group `group`, as keepalived's `netlink_link_add_ipvlan` does. Returns the new link.
+    pub fn add_ipvlan(&mut self, name: &str, parent: u32, flags: u16, group: u32) -> Result<Link> {
+        use netlink_packet_route::link::{InfoIpVlan, IpVlanFlags, IpVlanMode};
+        check_ifname(name)?;
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::Link(parent));
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes.push(LinkAttribute::Group(group));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::IpVlan),
+            LinkInfo::Data(InfoData::IpVlan(vec![
+                InfoIpVlan::Mode(IpVlanMode::L2),
+                InfoIpVlan::Flags(IpVlanFlags::from_bits_retain(flags)),
+            ])),
+        ]));
+        self.ack(
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+            &format!("add ipvlan link {name} on ifindex {parent}"),
         )?;
         self.require_link(name)
     }

@@ -68,6 +68,17 @@ pub(crate) struct VmacSpec {
     pub name: String,
     /// `vmac_xmit_base`: adverts go out of the base interface.
     pub xmit_base: bool,
+    /// `use_ipvlan`: an L2 ipvlan (the base's MAC) instead of a macvlan with the virtual MAC.
+    pub ipvlan: Option<IpvlanSpec>,
+}
+
+/// `use_ipvlan [NAME] [ADDRESS[/LEN]] [bridge|private|vepa]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IpvlanSpec {
+    /// `IFLA_IPVLAN_FLAGS`: 0 bridge, 1 private, 2 vepa.
+    pub flags: u16,
+    /// The address put on the ipvlan (prefix: /32 or /128 when not given).
+    pub addr: Option<(IpAddr, u8)>,
 }
 
 /// Everything one instance needs except what is learnt from the kernel.
@@ -116,6 +127,8 @@ pub(crate) struct InstanceSpec {
     pub old_unicast_checksum: Option<conf_parse::OldUnicastChecksum>,
     /// The global `vrrp_mcast_group4` (the old checksum's pseudo-header destination).
     pub mcast_group4: std::net::Ipv4Addr,
+    /// An IPv4 `use_ipvlan` without a source address: FAULT, as keepalived.
+    pub ipvlan_no_src: bool,
     pub unicast_ttl: u8,
     pub check_unicast_src: bool,
     pub skip_check_adv_addr: bool,
@@ -296,7 +309,12 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
     let mut used: Vec<String> = cfg
         .vrrp_instances
         .iter()
-        .filter_map(|v| v.use_vmac.as_ref()?.name.clone())
+        .filter_map(|v| {
+            v.use_vmac
+                .as_ref()
+                .and_then(|u| u.name.clone())
+                .or_else(|| v.use_ipvlan.as_ref()?.name.clone())
+        })
         .collect();
     let pick = |prefix: &str, vrid: u8, v6: bool, used: &mut Vec<String>| {
         let fit = |p: &str| {
@@ -331,9 +349,14 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
             .or(v.unicast_src_ip)
             .or(v.mcast_src_ip)
             .is_some_and(|a| a.is_ipv6());
-        if let Some(u) = &v.use_vmac {
-            let name = match &u.name {
-                Some(n) => n.clone(),
+        let given = match (&v.use_vmac, &v.use_ipvlan) {
+            (Some(u), _) => Some(u.name.clone()),
+            (None, Some(i)) => Some(i.name.clone()),
+            (None, None) => None,
+        };
+        if let Some(given) = given {
+            let name = match given {
+                Some(n) => n,
                 None => pick(prefix, vrid, v6, &mut used),
             };
             plan.instance.insert(v.name.clone(), name);
@@ -499,6 +522,7 @@ pub(crate) fn instance_spec(
     let g = &cfg.global;
     // VMAC names depend on the whole configuration: worked out only for instances that use one.
     let uses_vmac = inst.use_vmac.is_some()
+        || inst.use_ipvlan.is_some()
         || inst.use_vmac_addr
         || inst
             .virtual_ipaddress
@@ -715,7 +739,13 @@ pub(crate) fn instance_spec(
         higher_prio_send_advert: inst
             .higher_prio_send_advert
             .unwrap_or(g.vrrp_higher_prio_send_advert),
-        src: inst.unicast_src_ip.or(inst.mcast_src_ip),
+        // keepalived: the use_ipvlan address is the source unless one is configured.
+        src: inst.unicast_src_ip.or(inst.mcast_src_ip).or_else(|| {
+            if inst.use_vmac.is_some() {
+                return None;
+            }
+            inst.use_ipvlan.as_ref()?.addr.map(|(a, _)| a)
+        }),
         mcast_group,
         unicast_peers: inst.unicast_peer.clone(),
         no_peer_fault: inst.unicast_fault_no_peer && inst.unicast_peer.is_empty(),
@@ -729,6 +759,10 @@ pub(crate) fn instance_spec(
             .notify_priority_changes
             .or_else(|| groups.iter().find_map(|g| g.notify_priority_changes))
             .unwrap_or(g.vrrp_notify_priority_changes),
+        ipvlan_no_src: inst.use_vmac.is_none()
+            && inst.use_ipvlan.as_ref().is_some_and(|i| i.addr.is_none())
+            && inst.unicast_src_ip.or(inst.mcast_src_ip).is_none()
+            && family == Family::V4,
         promote_secondaries: inst.promote_secondaries && inst.use_vmac.is_none(),
         unicast_ttl: inst.unicast_ttl,
         check_unicast_src: inst.check_unicast_src || g.vrrp_check_unicast_src,
@@ -784,12 +818,26 @@ pub(crate) fn instance_spec(
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,
-        vmac: inst.use_vmac.as_ref().map(|_| VmacSpec {
+        vmac: (inst.use_vmac.is_some() || inst.use_ipvlan.is_some()).then(|| VmacSpec {
             name: plan
                 .instance
                 .remove(&inst.name)
                 .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
-            xmit_base: inst.vmac_xmit_base,
+            xmit_base: inst.vmac_xmit_base && inst.use_vmac.is_some(),
+            ipvlan: if inst.use_vmac.is_some() {
+                None
+            } else {
+                inst.use_ipvlan.as_ref().map(|i| IpvlanSpec {
+                    flags: match i.mode {
+                        Some(conf_parse::IpvlanMode::Private) => 1,
+                        Some(conf_parse::IpvlanMode::Vepa) => 2,
+                        _ => 0,
+                    },
+                    addr: i
+                        .addr
+                        .map(|(a, len)| (a, len.unwrap_or(if a.is_ipv4() { 32 } else { 128 }))),
+                })
+            },
         }),
         addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
         routes,

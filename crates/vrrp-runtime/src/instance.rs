@@ -361,6 +361,12 @@ impl Rt {
         if spec.promote_secondaries {
             self.kernel.promote_secondaries(&spec.ifname);
         }
+        if spec.ipvlan_no_src {
+            log::info!(
+                "({}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state",
+                spec.name
+            );
+        }
         if spec.no_peer_fault {
             log::info!(
                 "({}) Cannot use unicast without any peers - going to fault state",
@@ -454,6 +460,7 @@ impl Rt {
                     name: &v.name,
                     ipv6_on: spec.family == Family::V6 || other_family_evip,
                     link_local: ll,
+                    ipvlan: v.ipvlan.as_ref(),
                 },
             );
             let (vlink, created) = match made {
@@ -463,8 +470,12 @@ impl Rt {
                     return None;
                 }
             };
-            mac = vmac_mac(spec.vrid.get(), spec.family);
-            vip_if = (vlink.name.clone(), vlink.index);
+            // use_ipvlan: keepalived 2.2.7 keeps the VIPs (and their GARPs) on the base
+            // interface; only the adverts leave from the ipvlan.
+            if v.ipvlan.is_none() {
+                mac = vmac_mac(spec.vrid.get(), spec.family);
+                vip_if = (vlink.name.clone(), vlink.index);
+            }
             vmac_created = created.then_some(vlink.index);
             if !v.xmit_base {
                 let tx = match (spec.family, primary) {
@@ -532,6 +543,7 @@ impl Rt {
                     name: &av.name,
                     ipv6_on: av.family == Family::V6,
                     link_local: ll,
+                    ipvlan: None,
                 },
             );
             match made {
@@ -788,7 +800,9 @@ impl Rt {
 
     pub(crate) fn recompute_tracking(&mut self, i: InstId, now: Instant, initial: bool) {
         let inst = &self.insts[i];
-        let mut fault = (!inst.spec.dont_track_primary && !inst.link_up) || inst.spec.no_peer_fault;
+        let mut fault = (!inst.spec.dont_track_primary && !inst.link_up)
+            || inst.spec.no_peer_fault
+            || inst.spec.ipvlan_no_src;
         let mut delta = 0i32;
         let mut weigh = |ok: bool, w: i32, reverse: bool, fault: &mut bool| {
             if w == 0 {

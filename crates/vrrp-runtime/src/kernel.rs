@@ -26,6 +26,8 @@ pub(crate) struct VmacReq<'a> {
     pub(crate) name: &'a str,
     pub(crate) ipv6_on: bool,
     pub(crate) link_local: Option<std::net::Ipv6Addr>,
+    /// `use_ipvlan`: an L2 ipvlan instead of a macvlan.
+    pub(crate) ipvlan: Option<&'a config::IpvlanSpec>,
 }
 
 /// A running address VMAC: its plan, link index, whether we created it, MAC and GARP socket.
@@ -166,7 +168,11 @@ impl Kernel {
             name,
             ipv6_on,
             link_local,
+            ipvlan,
         } = *v;
+        if let Some(ipv) = ipvlan {
+            return self.setup_ipvlan(inst, base, name, ipv6_on, ipv);
+        }
         let mac = vmac_mac(vrid, family);
         let (link, created) = match self.rtnl.link_by_name(name) {
             Ok(Some(l)) if l.parent == Some(base.index) && l.mac == mac => (l, false),
@@ -182,6 +188,7 @@ impl Kernel {
                     .rtnl
                     .add_macvlan(name, base.index, netplat::MacvlanMode::Private, Some(mac))
                     .map_err(|e| format!("creating VMAC {name}: {e}"))?;
+                self.follow_vrf(base, &l);
                 (l, true)
             }
             Err(e) => return Err(format!("looking up {name}: {e}")),
@@ -233,6 +240,75 @@ impl Kernel {
                 fmt_mac(&mac),
                 base.name
             );
+        }
+        Ok((link, created))
+    }
+
+    /// keepalived: "If the underlying interface is enslaved to a VRF master, then this
+    /// interface should be as well" (so its addresses and routes are in the VRF's table).
+    fn follow_vrf(&mut self, base: &netplat::Link, link: &netplat::Link) {
+        let Some(m) = base.master else { return };
+        if let Ok(Some(master)) = self.rtnl.link_by_index(m) {
+            if master.kind.as_deref() == Some("vrf") {
+                if let Err(e) = self.rtnl.set_link_master(link.index, m) {
+                    log::warn!("{}: enslaving to VRF {}: {e}", link.name, master.name);
+                }
+            }
+        }
+    }
+
+    /// The instance's ipvlan (`use_ipvlan`), as keepalived 2.2.7's `netlink_link_add_ipvlan`:
+    /// reused if an ipvlan of that name sits on the base interface, else created (L2 mode,
+    /// bridge/private/vepa, in the base interface's group as keepalived since 2.3.0 puts it),
+    /// up; IPv6 off unless needed; its address added. No other sysctl is changed.
+    fn setup_ipvlan(
+        &mut self,
+        inst: &str,
+        base: &netplat::Link,
+        name: &str,
+        ipv6_on: bool,
+        ipv: &config::IpvlanSpec,
+    ) -> Result<(netplat::Link, bool), String> {
+        let (link, created) = match self.rtnl.link_by_name(name) {
+            Ok(Some(l)) if l.parent == Some(base.index) && l.kind.as_deref() == Some("ipvlan") => {
+                (l, false)
+            }
+            Ok(Some(_)) => {
+                return Err(format!(
+                    "interface {name} exists and is not this instance's ipvlan (on {})",
+                    base.name
+                ))
+            }
+            Ok(None) => match self
+                .rtnl
+                .add_ipvlan(name, base.index, ipv.flags, base.group)
+            {
+                Ok(l) => {
+                    self.follow_vrf(base, &l);
+                    (l, true)
+                }
+                Err(e) => {
+                    log::info!("({inst}): Unable to create ipvlan interface {name} ({e})");
+                    return Err(format!("creating ipvlan {name}: {e}"));
+                }
+            },
+            Err(e) => return Err(format!("looking up {name}: {e}")),
+        };
+        self.rtnl
+            .set_link_up(link.index, true)
+            .map_err(|e| format!("bringing ipvlan {name} up: {e}"))?;
+        let path = format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6");
+        if let Err(e) = std::fs::write(&path, if ipv6_on { "0" } else { "1" }) {
+            log::warn!("ipvlan {name}: setting {path}: {e}");
+        }
+        if let Some((a, len)) = ipv.addr {
+            let spec = AddressSpec::new(link.index, a, len);
+            if let Err(e) = self.rtnl.replace_address(&spec) {
+                log::info!("{inst}: Failed to add interface address to {name} ({e})");
+            }
+        }
+        if created {
+            log::info!("({inst}): Success creating ipvlan interface {name}");
         }
         Ok((link, created))
     }

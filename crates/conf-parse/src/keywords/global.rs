@@ -5,12 +5,10 @@ use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
-const NO_BFD: &str = "the BFD process's name and scheduling are not set from it yet (the BFD worker runs with the daemon's defaults)";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
-    "process scheduling (nice, realtime priority, CPU affinity, RLIMIT_RTTIME, mlockall) is not set yet";
-const NO_PROC_NAME: &str = "process names are not set yet (the processes keep their own names)";
+    "the automatic realtime priority (raised when timers run late) is not implemented yet";
 const NO_NL_BUFS: &str = "netlink socket receive buffer sizes are not set yet (kernel defaults)";
 /// The VM test comparing the checker's FIFO lines, omega and lvs_flush_on_stop VS with the
 /// reference.
@@ -24,12 +22,12 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("krs_vip_lease").imp(&["lab_lease_off_by_config", "lab_lease_ipv6_vip"]),
     s("metrics_listen").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("metrics_allow").imp(&["lab_metrics_allow"]),
-    s("process_names").todo(NO_PROC_NAME),
-    s("process_name").todo(NO_PROC_NAME),
-    s("vrrp_process_name").todo(NO_PROC_NAME),
-    s("checker_process_name").todo(NO_PROC_NAME),
+    s("process_names").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("process_name").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("vrrp_process_name").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("checker_process_name").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
     alias("lvs_process_name", "checker_process_name"),
-    s("bfd_process_name").todo(NO_BFD),
+    s("bfd_process_name").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
     s("router_id").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
     s("notification_email_from").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
     s("smtp_server").imp(&["lab_smtp_alert_mail", "lab_checker_smtp_alert"]),
@@ -114,11 +112,11 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_strict_mode_received_adverts_same_as_reference",
         "lab_interop_strict_link_local_vips_same_as_reference",
     ]),
-    s("vrrp_priority").todo(NO_SCHED),
-    s("vrrp_no_swap").todo(NO_SCHED),
-    s("vrrp_rt_priority").todo(NO_SCHED),
-    s("vrrp_cpu_affinity").todo(NO_SCHED),
-    s("vrrp_rlimit_rttime").todo(NO_SCHED),
+    s("vrrp_priority").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("vrrp_no_swap").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("vrrp_rt_priority").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("vrrp_cpu_affinity").imp(&["lab_process_names_and_scheduling_as_reference"]),
+    s("vrrp_rlimit_rttime").imp(&["lab_process_names_and_scheduling_as_reference"]),
     alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime"),
     s("notify_fifo").imp(&[
         "lab_notify_scripts_and_fifo",
@@ -138,17 +136,17 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .imp(&["lab_vrrp_fifo_scripts_priority_changes_reload_same_as_reference"]),
     s("lvs_notify_fifo").imp(&[VM_NOTIFY]),
     s("lvs_notify_fifo_script").imp(&[VM_NOTIFY]),
-    s("checker_priority").todo(NO_SCHED),
-    s("checker_no_swap").todo(NO_SCHED),
-    s("checker_rt_priority").todo(NO_SCHED),
-    s("checker_cpu_affinity").todo(NO_SCHED),
-    s("checker_rlimit_rttime").todo(NO_SCHED),
+    s("checker_priority").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_no_swap").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_rt_priority").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_cpu_affinity").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
+    s("checker_rlimit_rttime").imp(&["vm_checker_process_name_and_scheduling_as_reference"]),
     alias("checker_rlimit_rtime", "checker_rlimit_rttime"),
-    s("bfd_priority").todo(NO_BFD),
-    s("bfd_no_swap").todo(NO_BFD),
-    s("bfd_rt_priority").todo(NO_BFD),
-    s("bfd_cpu_affinity").todo(NO_BFD),
-    s("bfd_rlimit_rttime").todo(NO_BFD),
+    s("bfd_priority").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
+    s("bfd_no_swap").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
+    s("bfd_rt_priority").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
+    s("bfd_cpu_affinity").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
+    s("bfd_rlimit_rttime").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
     alias("bfd_rlimit_rtime", "bfd_rlimit_rttime"),
     s("snmp_socket").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
     s("enable_traps").todo(

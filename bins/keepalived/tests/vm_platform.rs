@@ -1,0 +1,476 @@
+//! Platform keywords that need kernel modules this development kernel lacks (`ipvlan`), inside
+//! the project VM, side by side with the reference keepalived 2.2.7 (and 2.4.3):
+//! `scripts/vm-test.sh keepalived vm_platform -- --nocapture`.
+
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use testlab::netns::{wait_until, Host, Lab};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+const REFERENCE: &str = "/usr/sbin/keepalived";
+
+fn require_vm() {
+    assert!(
+        std::env::var_os("KRS_IN_VM").is_some(),
+        "this test needs the ipvlan module (KRS_IN_VM unset): run it inside the VM with \
+         `scripts/vm-test.sh keepalived vm_platform`"
+    );
+    assert!(Path::new(REFERENCE).exists(), "{REFERENCE} missing");
+}
+
+/// The reference 2.4.3 (scripts/build-reference.sh), if built.
+fn reference_243() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/reference/keepalived-2.4.3/bin/keepalived");
+    p.exists().then_some(p)
+}
+
+const IPVLAN_CONF: &str = "global_defs {
+    router_id vmipvlan
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 52
+    priority 200
+    advert_int 1
+    use_ipvlan 10.0.0.9/24
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+vrrp_instance VI_2 {
+    state MASTER
+    interface eth0
+    virtual_router_id 53
+    priority 200
+    advert_int 1
+    use_ipvlan ipv_x
+    virtual_ipaddress {
+        10.0.0.101/24
+    }
+}
+vrrp_instance VI_3 {
+    state MASTER
+    interface eth0
+    virtual_router_id 54
+    priority 200
+    advert_int 1
+    use_ipvlan ipv_v 10.0.0.8
+    virtual_ipaddress {
+        10.0.0.102/24
+    }
+}
+";
+
+/// `ip -d link show dev` without the index, MAC and queue figures.
+fn link_view(host: &Host, dev: &str) -> String {
+    let out = host
+        .ip(&["-d", "link", "show", "dev", dev])
+        .unwrap_or_default();
+    out.lines()
+        .map(|l| {
+            let l = l.trim();
+            let l = l.split_once(": ").map_or(l, |(i, r)| {
+                if i.chars().all(|c| c.is_ascii_digit()) {
+                    r
+                } else {
+                    l
+                }
+            });
+            let l = l.split(" numtxqueues").next().unwrap_or(l);
+            if l.starts_with("link/ether") {
+                return String::from("link/ether");
+            }
+            l.replace(" promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535", "")
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn addrs(host: &Host, dev: &str) -> Vec<String> {
+    host.ip(&["-4", "-o", "addr", "show", "dev", dev])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let i = w.iter().position(|x| *x == "inet")?;
+            // Our VIPs carry a lease (krs_vip_lease: "dynamic"); the reference's are permanent.
+            let rest = w[i + 2..].join(" ").replace(" dynamic", "");
+            Some(format!(
+                "{} {}",
+                w.get(i + 1)?,
+                rest.split('\\').next()?.trim()
+            ))
+        })
+        .collect()
+}
+
+/// What `prog` makes of IPVLAN_CONF with eth0 in interface group 7: per ipvlan its link,
+/// addresses and IPv6 switch; the links left after its stop.
+#[derive(Debug, PartialEq, Eq)]
+struct IpvlanView {
+    links: Vec<(String, String, Vec<String>, String)>,
+    eth0_addrs: Vec<String>,
+    left_after_stop: Vec<String>,
+}
+
+fn ipvlan_run(lab: &Lab, tag: &str, prog: &Path) -> IpvlanView {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    host.ip(&["link", "set", "eth0", "group", "7"])
+        .expect("group");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), IPVLAN_CONF).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let prog_s = prog.to_str().expect("utf-8");
+    let mut argv = vec![
+        prog_s, "-n", "-l", "-D", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog_s == BIN {
+        argv.push("-G");
+    }
+    let proc = host.spawn(&argv).expect("spawn");
+    let devs = ["vrrp.52", "ipv_x", "ipv_v"];
+    // VI_1 and VI_3 become MASTER (VIP on their ipvlan) after 3 adverts + skew.
+    let settled = wait_until(Duration::from_secs(20), || {
+        let all = host.ip(&["-4", "-o", "addr", "show"]).unwrap_or_default();
+        all.contains("10.0.0.100/") && all.contains("10.0.0.102/")
+    });
+    if settled.is_err() {
+        panic!("{prog_s}: no VIPs on the ipvlans\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let links = devs
+        .iter()
+        .map(|d| {
+            let v6 = host
+                .run_ok(&["cat", &format!("/proc/sys/net/ipv6/conf/{d}/disable_ipv6")])
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            (d.to_string(), link_view(&host, d), addrs(&host, d), v6)
+        })
+        .collect();
+    let eth0_addrs = addrs(&host, "eth0");
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let left = host.ip(&["-o", "link", "show"]).unwrap_or_default();
+    let left_after_stop = devs
+        .iter()
+        .filter(|d| left.contains(&format!(" {d}@")))
+        .map(|d| d.to_string())
+        .collect();
+    let v = IpvlanView {
+        links,
+        eth0_addrs,
+        left_after_stop,
+    };
+    eprintln!("{prog_s}: {v:#?}\n{}", proc.output_so_far());
+    v
+}
+
+// Proves use_ipvlan as keepalived 2.2.7 creates it: L2 (bridge) ipvlans named vrrp.VRID or as
+// given, up, IPv6 off, the use_ipvlan address on it (scope global, /32 without a prefix); the
+// VIPs on the base interface once MASTER (as 2.2.7, which does not move them to the ipvlan);
+// an IPv4 use_ipvlan without an address keeps its instance in FAULT (no VIP); all deleted at
+// stop.
+// Same `ip -d link`/`ip addr`/sysctl view as the reference 2.4.3's; the same as 2.2.7's except
+// the interface group (2.2.7 leaves the default group, since 2.3.0 keepalived copies the base
+// interface's).
+#[test]
+#[ignore = "vm: needs the ipvlan module (run inside the VM)"]
+fn vm_use_ipvlan_as_reference() {
+    require_vm();
+    let lab = Lab::new("vipvl").expect("lab");
+    let ours = ipvlan_run(&lab, "o", Path::new(BIN));
+    let r227 = ipvlan_run(&lab, "r", Path::new(REFERENCE));
+    // FAULT: no VIP on ipv_x; VI_1 and VI_3 MASTER with their addresses.
+    let l = &ours.links;
+    for x in l {
+        assert!(x.1.contains("ipvlan  mode l2 bridge"), "{l:?}");
+        assert!(x.1.contains("group 7"), "{l:?}");
+        assert_eq!(x.3, "1", "IPv6 off: {l:?}");
+    }
+    assert_eq!(l[0].2, ["10.0.0.9/24 scope global vrrp.52"], "{l:?}");
+    assert_eq!(l[1].2, Vec::<String>::new(), "{l:?}");
+    assert_eq!(l[2].2, ["10.0.0.8/32 scope global ipv_v"], "{l:?}");
+    // The VIPs of VI_1 and VI_3 (MASTER) on the base interface; none of VI_2 (FAULT).
+    let e = ours.eth0_addrs.join(" ");
+    assert!(
+        e.contains("10.0.0.100/24") && e.contains("10.0.0.102/24"),
+        "{e}"
+    );
+    assert!(!e.contains("10.0.0.101/"), "{e}");
+    assert!(ours.left_after_stop.is_empty());
+    let degroup = |v: &IpvlanView| {
+        v.links
+            .iter()
+            .map(|(d, l, a, s)| {
+                (
+                    d.clone(),
+                    l.replace("group 7", "group default"),
+                    a.clone(),
+                    s.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        degroup(&ours),
+        degroup(&r227),
+        "against 2.2.7 (group aside)"
+    );
+    assert_eq!(ours.eth0_addrs, r227.eth0_addrs);
+    assert_eq!(ours.left_after_stop, r227.left_after_stop);
+    if let Some(r243) = reference_243() {
+        let r = ipvlan_run(&lab, "n", &r243);
+        assert_eq!(ours, r, "against 2.4.3");
+    } else {
+        eprintln!("reference 2.4.3 not built: compared with 2.2.7 only");
+    }
+}
+
+/// One thread's name, nice value, policy, realtime priority, allowed CPUs, locked memory.
+fn thread_view(pid: u32, tid: u32) -> (String, i64, i64, i64, String, bool) {
+    let base = format!("/proc/{pid}/task/{tid}");
+    let comm = std::fs::read_to_string(format!("{base}/comm")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("{base}/stat")).unwrap_or_default();
+    let rest: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| {
+        rest.get(n - 3)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(-99)
+    };
+    let status = std::fs::read_to_string(format!("{base}/status")).unwrap_or_default();
+    let line = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let locked = line("VmLck:").trim_end_matches(" kB").trim() != "0";
+    (
+        comm.trim().to_string(),
+        field(19),
+        field(41),
+        field(40),
+        line("Cpus_allowed_list:"),
+        locked,
+    )
+}
+
+type View = (String, i64, i64, i64, String, bool);
+
+/// The checker worker of `prog` with `globals`: its main thread's view, RLIMIT_RTTIME, and
+/// its other threads' views.
+fn checker_views(lab: &Lab, tag: &str, prog: &str, globals: &str) -> (View, String, Vec<View>) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "global_defs {{\n  router_id vmsched\n{globals}}}\nvirtual_server 10.0.0.100 80 {{\n  \
+             protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.0.0.5 80 {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = host.spawn(&argv).expect("spawn");
+    let pid_of = || {
+        std::fs::read_to_string(dir.join("c.pid"))
+            .unwrap_or_default()
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0)
+    };
+    if wait_until(Duration::from_secs(20), || pid_of() != 0).is_err() {
+        panic!("{prog}: no checker pidfile\n{}", proc.output_so_far());
+    }
+    let pid = pid_of();
+    let _ = wait_until(Duration::from_secs(10), || {
+        let v = thread_view(pid, pid);
+        v.1 != 0 || v.2 != 0 || v.5
+    });
+    std::thread::sleep(Duration::from_millis(if prog == BIN { 2500 } else { 300 }));
+    let main = thread_view(pid, pid);
+    let limit = std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(3)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let others: Vec<View> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|t| *t != pid)
+                .map(|t| thread_view(pid, t))
+                .collect()
+        })
+        .unwrap_or_default();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog} [{globals}]: checker {main:?} rttime {limit}; threads {others:?}");
+    (main, limit, others)
+}
+
+// Proves checker_process_name (and process_names), checker_priority, checker_no_swap,
+// checker_cpu_affinity, checker_rt_priority and checker_rlimit_rttime on the checker process
+// (it needs IPVS: the VM): /proc/PID/comm, stat, status and limits of the checker are the
+// reference 2.2.7's; every thread of ours has the same scheduling. (The realtime limit is 2 s:
+// under the VM's emulated CPU a 50 ms limit kills both the reference's checker, at its stop,
+// and ours, after its start.)
+#[test]
+#[ignore = "vm: needs IPVS (run inside the VM)"]
+fn vm_checker_process_name_and_scheduling_as_reference() {
+    require_vm();
+    let lab = Lab::new("vcsch").expect("lab");
+    let cases = [
+        "  checker_process_name kd_chk\n  checker_priority -4\n  checker_no_swap\n  checker_cpu_affinity 1\n",
+        "  process_names\n  checker_rt_priority 20\n  checker_rlimit_rttime 2000000\n",
+    ];
+    let mut seen = Vec::new();
+    for (i, g) in cases.iter().enumerate() {
+        let (rv, rl, _) = checker_views(&lab, &format!("r{i}"), REFERENCE, g);
+        let (ov, ol, others) = checker_views(&lab, &format!("o{i}"), BIN, g);
+        assert_eq!(ov, rv, "[{g}]");
+        assert_eq!(ol, rl, "[{g}]");
+        for t in &others {
+            assert_eq!(
+                (t.1, t.2, t.3, &t.4, t.5),
+                (ov.1, ov.2, ov.3, &ov.4, ov.5),
+                "[{g}]"
+            );
+        }
+        seen.push((rv, rl));
+    }
+    assert_eq!(
+        seen[0].0,
+        ("kd_chk".to_string(), -4, 0, 0, "1".to_string(), true)
+    );
+    assert_eq!(
+        (seen[1].0 .0.as_str(), seen[1].0 .2, seen[1].0 .3),
+        ("keepalived_lvs", 2, 20)
+    );
+    assert_eq!(seen[1].1, "1000000 2000000");
+}
+
+const VRF_CONF: &str = "global_defs {
+    router_id vmvrf
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 52
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+vrrp_instance VI_2 {
+    state MASTER
+    interface eth0
+    virtual_router_id 53
+    priority 200
+    advert_int 1
+    use_vmac
+    virtual_ipaddress {
+        10.0.0.101/24
+    }
+}
+";
+
+/// `prog` with VRF_CONF, eth0 enslaved to VRF `vr1` (table 10): the VMAC's master, the routes
+/// of table 10 and of the main table once both instances are MASTER.
+fn vrf_run(lab: &Lab, tag: &str, prog: &str) -> (bool, String, String) {
+    let host = lab.host(tag).expect("host");
+    host.ip(&["link", "add", "vr1", "type", "vrf", "table", "10"])
+        .expect("vrf");
+    host.ip(&["link", "set", "vr1", "up"]).expect("vrf up");
+    host.ip(&["link", "set", "eth0", "master", "vr1"])
+        .expect("enslave");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), VRF_CONF).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = host.spawn(&argv).expect("spawn");
+    let settled = wait_until(Duration::from_secs(20), || {
+        let all = host.ip(&["-4", "-o", "addr", "show"]).unwrap_or_default();
+        all.contains("10.0.0.100/") && all.contains("10.0.0.101/")
+    });
+    if settled.is_err() {
+        panic!("{prog}: no VIPs\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let vmac = host
+        .ip(&["-o", "link", "show", "dev", "vrrp.53"])
+        .unwrap_or_default();
+    let enslaved = vmac.contains(" master vr1 ");
+    let t10 = host
+        .ip(&["route", "show", "table", "10"])
+        .unwrap_or_default();
+    let main = host
+        .ip(&["route", "show", "table", "main"])
+        .unwrap_or_default();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog}: VMAC enslaved {enslaved}\ntable 10:\n{t10}main:\n{main}");
+    (enslaved, t10, main)
+}
+
+// Proves VRRP on an interface enslaved to a VRF as keepalived 2.2.7 does it: the instance's
+// VMAC is enslaved to the same VRF, so the VIPs' routes (on the base interface and on the
+// VMAC) are all in the VRF's table and none in the main table; same `ip route` as the
+// reference's.
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_vmac_on_vrf_slave_as_reference() {
+    require_vm();
+    let lab = Lab::new("vvrf").expect("lab");
+    let ours = vrf_run(&lab, "o", BIN);
+    let reference = vrf_run(&lab, "r", REFERENCE);
+    assert_eq!(ours, reference);
+    assert!(ours.0, "VMAC in the VRF");
+    assert!(
+        ours.1.contains("local 10.0.0.101 dev vrrp.53"),
+        "{}",
+        ours.1
+    );
+    assert!(ours.1.contains("local 10.0.0.100 dev eth0"), "{}", ours.1);
+    assert_eq!(ours.2.trim(), "", "nothing in the main table");
+}

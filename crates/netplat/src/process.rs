@@ -1,0 +1,149 @@
+//! Process name and scheduling (keepalived's `lib/process.c` and `set_process_name`): the
+//! `process_name`/`*_process_name`, `*_priority`, `*_rt_priority`, `*_rlimit_rttime`,
+//! `*_no_swap` and `*_cpu_affinity` keywords.
+//!
+//! keepalived's processes are single-threaded, so its calls on "the process" act on its one
+//! thread. Ours run a few threads (the runtime's, the tokio blocking pool); the per-thread
+//! calls here take a thread id, and [`threads`] lists the process's threads so that a caller
+//! can apply a setting to all of them.
+#![allow(unsafe_code)]
+
+use crate::{Error, Result};
+
+/// Linux's `SCHED_RESET_ON_FORK` flag: children (scripts) start with normal scheduling.
+const SCHED_RESET_ON_FORK: libc::c_int = 0x4000_0000;
+
+fn last_os(op: impl Into<String>) -> Error {
+    Error::io(op, std::io::Error::last_os_error())
+}
+
+/// The calling thread's name (`prctl(PR_SET_NAME)`, `/proc/PID/comm` for the main thread);
+/// at most 15 bytes are kept by the kernel.
+pub fn set_thread_name(name: &str) -> Result<()> {
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| Error::Invalid(format!("process name {name:?} contains NUL")))?;
+    nix::sys::prctl::set_name(&c).map_err(|e| Error::io("prctl(PR_SET_NAME)", e.into()))
+}
+
+/// The thread ids of this process (`/proc/self/task`).
+pub fn threads() -> Result<Vec<i32>> {
+    let rd =
+        std::fs::read_dir("/proc/self/task").map_err(|e| Error::io("read /proc/self/task", e))?;
+    let mut out: Vec<i32> = rd
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The nice value of thread `tid` (0: the caller).
+pub fn nice(tid: i32) -> Result<i32> {
+    // SAFETY: plain system calls on integers; errno is reset first because -1 is a valid
+    // answer of getpriority.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let v = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+        if v == -1 && *libc::__errno_location() != 0 {
+            return Err(last_os(format!("getpriority({tid})")));
+        }
+        Ok(v)
+    }
+}
+
+/// Sets the nice value of thread `tid` (0: the caller): `setpriority(PRIO_PROCESS)`.
+pub fn set_nice(tid: i32, value: i32) -> Result<()> {
+    // SAFETY: plain system call on integers.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, value) };
+    if r == -1 {
+        return Err(last_os(format!("setpriority({tid}, {value})")));
+    }
+    Ok(())
+}
+
+/// Realtime round-robin scheduling at `priority` (1..99) for thread `tid`, with
+/// `SCHED_RESET_ON_FORK` as keepalived sets it; `None`: back to `SCHED_OTHER`.
+pub fn set_realtime(tid: i32, priority: Option<u8>) -> Result<()> {
+    let (policy, prio) = match priority {
+        Some(p) => (libc::SCHED_RR | SCHED_RESET_ON_FORK, libc::c_int::from(p)),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let sp = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: `sp` is a valid sched_param for the duration of the call.
+    let r = unsafe { libc::sched_setscheduler(tid, policy, &sp) };
+    if r == -1 {
+        return Err(last_os(format!(
+            "sched_setscheduler({tid}, {policy:#x}, {prio})"
+        )));
+    }
+    Ok(())
+}
+
+/// Restricts thread `tid` to the CPUs `cpus`.
+pub fn set_affinity(tid: i32, cpus: &[u16]) -> Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for &c in cpus {
+        set.set(usize::from(c))
+            .map_err(|e| Error::io(format!("CPU {c}"), e.into()))?;
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(tid), &set)
+        .map_err(|e| Error::io(format!("sched_setaffinity({tid})"), e.into()))
+}
+
+/// `RLIMIT_RTTIME` of the process: `soft`/`hard` microseconds of realtime CPU without a
+/// blocking system call.
+pub fn set_rlimit_rttime(soft: u64, hard: u64) -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
+    };
+    // SAFETY: `lim` is a valid rlimit for the duration of the call.
+    let r = unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) };
+    if r == -1 {
+        return Err(last_os("setrlimit(RLIMIT_RTTIME)"));
+    }
+    Ok(())
+}
+
+/// `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)` (keepalived's `*_no_swap`); `false`:
+/// `munlockall`.
+pub fn lock_memory(lock: bool) -> Result<()> {
+    // SAFETY: plain system calls without pointers.
+    let r = unsafe {
+        if lock {
+            libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT)
+        } else {
+            libc::munlockall()
+        }
+    };
+    if r == -1 {
+        return Err(last_os(if lock { "mlockall" } else { "munlockall" }));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_lists_self() {
+        let t = threads().expect("threads");
+        assert!(t.contains(&(std::process::id() as i32)));
+    }
+
+    #[test]
+    fn nice_reads_and_sets_own_thread() {
+        // Raising one's own nice value needs no privilege.
+        let tid = nix::unistd::gettid().as_raw();
+        let before = nice(tid).expect("nice");
+        let h = std::thread::spawn(|| {
+            let me = nix::unistd::gettid().as_raw();
+            set_nice(me, 19).expect("set");
+            nice(me).expect("nice")
+        });
+        assert_eq!(h.join().expect("join"), 19);
+        assert_eq!(nice(tid).expect("nice"), before);
+    }
+}
