@@ -26,6 +26,7 @@
 //! `madvise` of the executable's read-only pages, see [`mem::release_startup_memory`]).
 
 mod addr;
+pub mod caps;
 mod datagram;
 mod error;
 mod link;
