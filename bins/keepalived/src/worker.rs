@@ -30,7 +30,7 @@ use crate::metrics::WorkerMetrics;
 use crate::pidfile::PidFile;
 use crate::seams::{Ipvs, Seams};
 use crate::signals::{recv, DaemonSignals};
-use crate::{dump, error, info};
+use crate::{dump, error, info, warning};
 
 /// Which subsystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -248,6 +248,13 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
             return exit::FATAL;
         }
     };
+    // Least privilege: keep only what this worker needs, before any other thread starts
+    // (capabilities are per thread; threads inherit them). docs/privileges.md.
+    let profile = crate::privileges::profile(loaded.config(), kind);
+    crate::privileges::apply(
+        &format!("{} child process", kind.title()),
+        crate::privileges::worker_restriction(kind, profile),
+    );
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -267,7 +274,7 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
         address_monitoring: cli.address_monitoring,
         detail: cli.log_detail,
     };
-    rt.block_on(shell(cli, kind, loaded, options, &*seams, bfd_tx))
+    rt.block_on(shell(cli, kind, loaded, options, &*seams, bfd_tx, profile))
 }
 
 async fn shell(
@@ -277,6 +284,7 @@ async fn shell(
     options: WorkerOptions,
     seams: &dyn Seams,
     bfd_tx: tokio::sync::watch::Sender<std::collections::BTreeMap<String, bool>>,
+    profile: crate::privileges::Profile,
 ) -> i32 {
     // Control channel: our stdin is the worker end of the parent's socketpair. Keep it on a
     // close-on-exec descriptor and put /dev/null on fd 0, so scripts the runtimes spawn
@@ -349,6 +357,16 @@ async fn shell(
             _ = recv(&mut sigs.int) => shutdown(&ev_tx, &mut shutting_down).await,
             _ = recv(&mut sigs.hup) => {
                 let res = match config::load(&cfg_file, &popts) {
+                    Ok(new) if !profile.covers(crate::privileges::profile(new.config(), kind)) => {
+                        // It needs capabilities (or the absence of no_new_privs) this process
+                        // gave up at start: a new process runs it.
+                        warning!(
+                            "Reload: the new configuration needs privileges the {} process dropped at start (scripts, scripts as root or a FIFO owner): restarting it",
+                            kind.title()
+                        );
+                        shutdown(&ev_tx, &mut shutting_down).await;
+                        continue;
+                    }
                     Ok(new) => {
                         let (tx, rx) = oneshot::channel();
                         if ev_tx.send(WorkerEvent::Reload { config: new, done: tx }).await.is_err() {

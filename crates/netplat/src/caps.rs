@@ -366,6 +366,12 @@ impl Status {
             "/proc/{pid}/status"
         ))?))
     }
+    /// Read the calling thread's `/proc/thread-self/status`.
+    pub fn of_this_thread() -> std::io::Result<Status> {
+        Ok(Status::parse(&std::fs::read_to_string(
+            "/proc/thread-self/status",
+        )?))
+    }
     /// Read the status of every thread of `pid` (`/proc/<pid>/task/*/status`), by thread id.
     pub fn of_threads(pid: u32) -> std::io::Result<Vec<(u32, Status)>> {
         let mut out = Vec::new();
