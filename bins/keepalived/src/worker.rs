@@ -235,6 +235,14 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
             return exit::CONFIG;
         }
     };
+    // Least privilege: keep only what this worker needs, before any other thread starts
+    // (capabilities are per thread; threads inherit them) and before the pidfile tells the
+    // world we run (signals may follow at once). docs/privileges.md.
+    let profile = crate::privileges::profile(loaded.config(), kind);
+    crate::privileges::apply(
+        &format!("{} child process", kind.title()),
+        crate::privileges::worker_restriction(kind, profile),
+    );
     let paths = crate::pid_paths(cli, &loaded);
     let pid_path = match kind {
         WorkerKind::Vrrp => paths.vrrp,
@@ -248,13 +256,6 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
             return exit::FATAL;
         }
     };
-    // Least privilege: keep only what this worker needs, before any other thread starts
-    // (capabilities are per thread; threads inherit them). docs/privileges.md.
-    let profile = crate::privileges::profile(loaded.config(), kind);
-    crate::privileges::apply(
-        &format!("{} child process", kind.title()),
-        crate::privileges::worker_restriction(kind, profile),
-    );
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
