@@ -146,7 +146,7 @@ fn conf(c: &Conf<'_>) -> String {
         .map(|p| format!("  notify_master {}\n", p.display()))
         .unwrap_or_default();
     format!(
-        "global_defs {{\n  router_id priv\n{user}}}\n\
+        "global_defs {{\n  router_id priv\n  metrics_listen 127.0.0.1:99\n{user}}}\n\
          bfd_instance b1 {{\n  neighbor_ip 10.0.0.2\n  source_ip 10.0.0.1\n}}\n\
          vrrp_instance VI_1 {{\n  state MASTER\n  interface eth0\n  virtual_router_id 61\n  \
          priority 150\n  advert_int 1\n  virtual_ipaddress {{\n{vips}  }}\n{notify}}}\n\
@@ -206,7 +206,8 @@ fn wait_script(out: &Path, name: &str, p: &Proc) -> (u32, Status) {
 // Proves issue #25's least privilege: with VRRP, a virtual_server with a MISC_CHECK run as
 // script_user nobody, and a bfd_instance, the parent and each worker (every thread) hold the
 // documented CapEff/CapPrm/CapBnd/NoNewPrivs; the daemon works (master, VIP, the script runs as
-// uid 65534 with no capability); a reload (SIGHUP) adding a VIP works with the same sets; a
+// uid 65534 with no capability; /metrics answers on port 99, bound before the parent
+// narrowed itself); a reload (SIGHUP) adding a VIP works with the same sets; a
 // reload adding the VRRP worker's first script (notify_master) restarts that worker without
 // no_new_privs and with the script capabilities, and the script runs as nobody; a reload that
 // would run scripts as root, which the narrowed parent cannot give, is rejected.
@@ -278,6 +279,15 @@ fn lab_privileges_per_worker() {
         eprintln!("{n} threads checked");
     };
     all(parent, v, vrrp);
+    // The metrics/status listener (a task on the parent's thread, checked above with it) bound
+    // port 99 before the parent dropped CAP_NET_BIND_SERVICE, and serves without it.
+    let metrics = host
+        .run_ok(&["curl", "-sS", "--max-time", "5", "http://127.0.0.1:99/metrics"])
+        .expect("scrape /metrics");
+    assert!(
+        metrics.contains("keepalived_vrrp_state{"),
+        "/metrics answers: {metrics}"
+    );
 
     // Reload with a second VIP: same processes, same sets.
     std::fs::write(
