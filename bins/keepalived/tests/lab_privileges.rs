@@ -282,7 +282,13 @@ fn lab_privileges_per_worker() {
     // The metrics/status listener (a task on the parent's thread, checked above with it) bound
     // port 99 before the parent dropped CAP_NET_BIND_SERVICE, and serves without it.
     let metrics = host
-        .run_ok(&["curl", "-sS", "--max-time", "5", "http://127.0.0.1:99/metrics"])
+        .run_ok(&[
+            "curl",
+            "-sS",
+            "--max-time",
+            "5",
+            "http://127.0.0.1:99/metrics",
+        ])
         .expect("scrape /metrics");
     assert!(
         metrics.contains("keepalived_vrrp_state{"),
