@@ -417,10 +417,39 @@ mod tests {
 
     #[test]
     fn own_caps_read_back() {
+        // capget and /proc/thread-self/status describe the same thread
         let t = get().expect("capget");
-        let st = Status::of_threads(std::process::id()).expect("status");
-        assert!(!st.is_empty());
-        // the main test thread may differ from this one only if someone changed it
-        assert!(t.effective.is_subset(CapSet::all()));
+        let st = Status::of_this_thread().expect("status");
+        assert_eq!(t.effective, st.effective);
+        assert_eq!(t.permitted, st.permitted);
+        assert_eq!(t.inheritable, st.inheritable);
+        assert!(!Status::of_threads(std::process::id())
+            .expect("threads")
+            .is_empty());
+    }
+
+    #[test]
+    fn restrict_narrows_only_this_thread() {
+        // On a helper thread (capabilities are per thread): keep nothing, no_new_privs.
+        let before = get().expect("capget");
+        let after = std::thread::spawn(|| {
+            restrict(Restriction {
+                keep: CapSet::EMPTY,
+                bounding: CapSet::EMPTY,
+                no_new_privs: true,
+            })
+            .expect("restrict");
+            Status::of_this_thread().expect("status")
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(after.effective, CapSet::EMPTY);
+        assert_eq!(after.permitted, CapSet::EMPTY);
+        assert!(after.no_new_privs);
+        if before.effective.has(8) {
+            assert_eq!(after.bounding, CapSet::EMPTY);
+        }
+        // this thread is untouched
+        assert_eq!(get().expect("capget"), before);
     }
 }
