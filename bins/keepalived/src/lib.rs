@@ -51,6 +51,7 @@ pub mod log;
 pub mod metrics;
 pub mod notify;
 pub mod pidfile;
+pub mod privileges;
 pub mod procsched;
 pub mod seams;
 pub mod signals;
@@ -455,11 +456,15 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         None => loaded.metrics_listen(),
     };
     let metrics_allow = loaded.config().global.metrics_allow.clone();
+    let restriction = privileges::parent_restriction(loaded.config());
     let code = rt.block_on(async move {
         let sup = supervisor::Supervisor::new(cli, args, loaded, paths, seams);
         if let Some(addr) = listen {
             http::spawn(addr, &metrics_allow, sup.shared()).await;
         }
+        // Least privilege (docs/privileges.md): the listener is bound, the namespace entered,
+        // no other thread runs yet.
+        privileges::apply("Keepalived", restriction);
         sup.run().await
     });
     drop(main_pid);

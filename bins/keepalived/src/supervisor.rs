@@ -458,13 +458,18 @@ impl Supervisor {
             info!("Cannot change network namespace at a reload - please restart keepalived");
             unsupported = true;
         }
+        if let Some(why) = crate::privileges::reload_blocker(new.config()) {
+            info!("Cannot reload: {why} - please restart keepalived");
+            unsupported = true;
+        }
         if unsupported {
             if let Ok(mut sh) = self.shared.lock() {
                 sh.parent.reload_failures += 1;
                 crate::metrics::push_event(
                     &mut sh.parent.events,
                     "reload",
-                    "reload rejected: instance or namespace changed (restart needed)".into(),
+                    "reload rejected: instance, namespace or privileges changed (restart needed)"
+                        .into(),
                 );
             }
             return;

@@ -32,7 +32,7 @@ use crate::metrics::WorkerMetrics;
 use crate::pidfile::PidFile;
 use crate::seams::{Ipvs, Seams};
 use crate::signals::{recv, DaemonSignals};
-use crate::{dump, error, info};
+use crate::{dump, error, info, warning};
 
 /// Which subsystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -239,6 +239,14 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
     };
     dump::configure(&loaded.config().global);
     crate::procsched::update_name(None, crate::procsched::worker_name(kind, loaded.config()));
+    // Least privilege: keep only what this worker needs, before any other thread starts
+    // (capabilities are per thread; threads inherit them) and before the pidfile tells the
+    // world we run (signals may follow at once). docs/privileges.md.
+    let profile = crate::privileges::profile(loaded.config(), kind);
+    crate::privileges::apply(
+        &format!("{} child process", kind.title()),
+        crate::privileges::worker_restriction(kind, profile),
+    );
     let paths = crate::pid_paths(cli, &loaded);
     let pid_path = match kind {
         WorkerKind::Vrrp => paths.vrrp,
@@ -271,7 +279,7 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
         address_monitoring: cli.address_monitoring,
         detail: cli.log_detail,
     };
-    rt.block_on(shell(cli, kind, loaded, options, &*seams, bfd_tx))
+    rt.block_on(shell(cli, kind, loaded, options, &*seams, bfd_tx, profile))
 }
 
 async fn shell(
@@ -281,6 +289,7 @@ async fn shell(
     options: WorkerOptions,
     seams: &dyn Seams,
     bfd_tx: tokio::sync::watch::Sender<std::collections::BTreeMap<String, bool>>,
+    profile: crate::privileges::Profile,
 ) -> i32 {
     // Control channel: our stdin is the worker end of the parent's socketpair. Keep it on a
     // close-on-exec descriptor and put /dev/null on fd 0, so scripts the runtimes spawn
@@ -398,6 +407,16 @@ async fn shell(
             _ = recv(&mut sigs.int) => shutdown(&ev_tx, &mut shutting_down).await,
             _ = recv(&mut sigs.hup) => {
                 let res = match config::load(&cfg_file, &popts) {
+                    Ok(new) if !profile.covers(crate::privileges::profile(new.config(), kind)) => {
+                        // It needs capabilities (or the absence of no_new_privs) this process
+                        // gave up at start: a new process runs it.
+                        warning!(
+                            "Reload: the new configuration needs privileges the {} process dropped at start (scripts, scripts as root or a FIFO owner): restarting it",
+                            kind.title()
+                        );
+                        shutdown(&ev_tx, &mut shutting_down).await;
+                        continue;
+                    }
                     Ok(new) => {
                         let naming = dump::DataNaming::of(&new.config().global);
                         if let Ok(mut s) = sched_cfg.lock() {

@@ -22,10 +22,13 @@
 //! ([`Error::errno`] lets callers test for `EEXIST`, `EADDRNOTAVAIL`, `EPERM`, ...).
 //!
 //! `netlink-sys` and `nix` wrap most system calls; the only `unsafe` is in `packet` (a
-//! `sockaddr_ll` bind) and `mem` (idle memory housekeeping: `mallopt`, `malloc_trim`,
-//! `madvise` of the executable's read-only pages, see [`mem::release_startup_memory`]).
+//! `sockaddr_ll` bind), `mem` (idle memory housekeeping: `mallopt`, `malloc_trim`,
+//! `madvise` of the executable's read-only pages, see [`mem::release_startup_memory`]) and
+//! `caps` (capget/capset and the `prctl`s that narrow a thread's capabilities, see
+//! [`caps::restrict`]).
 
 mod addr;
+pub mod caps;
 mod datagram;
 mod error;
 mod link;
