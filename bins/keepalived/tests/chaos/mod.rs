@@ -301,7 +301,10 @@ pub struct Figures {
     /// Violations attributed to the reference keepalived (findings, not failures).
     pub findings: Vec<String>,
     pub worst_two_holders: f64,
+    /// When (s since the lab started) the worst two-holder window ended.
+    pub worst_two_at: f64,
     pub worst_no_holder: f64,
+    pub worst_none_at: f64,
     pub worst_client_gap: f64,
     pub client_sent: u64,
     pub client_replies: u64,
@@ -673,7 +676,10 @@ fn monitor(sh: Arc<Shared>) -> impl FnOnce() + Send {
                 let s = *two_since.get_or_insert(now);
                 let w = now.duration_since(s).as_secs_f64();
                 let mut f = sh.fig.lock().unwrap();
-                f.worst_two_holders = f.worst_two_holders.max(w);
+                if w > f.worst_two_holders {
+                    f.worst_two_holders = w;
+                    f.worst_two_at = sh.at(now);
+                }
                 drop(f);
                 if w > two_holder_bound() && !two_flagged {
                     two_flagged = true;
@@ -698,7 +704,10 @@ fn monitor(sh: Arc<Shared>) -> impl FnOnce() + Send {
                 let s = *none_since.get_or_insert(now);
                 let w = now.duration_since(s).as_secs_f64();
                 let mut f = sh.fig.lock().unwrap();
-                f.worst_no_holder = f.worst_no_holder.max(w);
+                if w > f.worst_no_holder {
+                    f.worst_no_holder = w;
+                    f.worst_none_at = sh.at(now);
+                }
             } else {
                 none_since = None;
             }
@@ -1201,6 +1210,29 @@ impl Soak {
             for l in &trace {
                 eprintln!("{l}");
             }
+        } else {
+            // The trace around the worst windows (what led to them).
+            for (what, end, w) in [
+                ("two-holder", f.worst_two_at, f.worst_two_holders),
+                ("no-holder", f.worst_none_at, f.worst_no_holder),
+            ] {
+                if w <= 0.0 {
+                    continue;
+                }
+                eprintln!(
+                    "--- trace around the worst {what} window ({w:.3} s ending at {end:.3}):"
+                );
+                for l in &trace {
+                    let t: f64 = l
+                        .split_whitespace()
+                        .next()
+                        .and_then(|x| x.parse().ok())
+                        .unwrap_or(0.0);
+                    if t >= end - w - 8.0 && t <= end + 0.5 {
+                        eprintln!("{l}");
+                    }
+                }
+            }
         }
         drop(nodes);
         drop(lab);
@@ -1230,11 +1262,15 @@ fn print_summary(s: &Soak, f: &Figures, sched: &[(f64, Action)]) {
         eprintln!("  {v}");
     }
     eprintln!(
-        "worst two-holder window: {:.3} s (bound {:.3} s)",
+        "worst two-holder window: {:.3} s (bound {:.3} s), ending at {:.3}",
         f.worst_two_holders,
-        two_holder_bound()
+        two_holder_bound(),
+        f.worst_two_at
     );
-    eprintln!("worst no-holder window: {:.3} s", f.worst_no_holder);
+    eprintln!(
+        "worst no-holder window: {:.3} s, ending at {:.3}",
+        f.worst_no_holder, f.worst_none_at
+    );
     eprintln!(
         "worst client reply gap: {:.3} s ({} replies / {} probes)",
         f.worst_client_gap, f.client_replies, f.client_sent
