@@ -11,6 +11,8 @@
 # worst two-holder window, worst no-holder window, worst client reply gap, convergence time
 # after the faults stop, RSS/fd drift per process. Exit status: the test's (0: no violation of
 # ours). KRS_CHAOS_VERBOSE=1: live event trace; KRS_CHAOS_TRACE=1: trace at the end.
+# Builds the test with your cargo settings (export the same CARGO_PROFILE_* as your last build
+# to avoid a rebuild).
 set -eu
 MINUTES=${1:-30}
 SEED=${2:-1}

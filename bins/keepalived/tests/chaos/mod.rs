@@ -18,7 +18,13 @@
 //! The fault schedule is drawn entirely up front from the seed (`KRS_CHAOS_SEED`), so the same
 //! seed gives the same schedule; it is printed with the event trace when a run fails.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::needless_range_loop
+)]
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
