@@ -881,6 +881,8 @@ fn sample(pid: i32) -> Option<(u64, u64)> {
 #[derive(Clone)]
 struct PidSamples {
     label: String,
+    /// "ours Parent", "ref Worker"...
+    group: String,
     born: f64,
     first: (f64, u64, u64),
     last: (f64, u64, u64),
@@ -1171,22 +1173,59 @@ impl Soak {
             }
         }
         // RSS / descriptor drift per process that lived at least 30 s.
+        // Per kind of process (ours/ref × parent/worker), over the processes that lived >= 30 s
+        // after their first 10 s: how many, the longest-lived one's drift, the range of drifts,
+        // the largest RSS seen.
         let mut drift = Vec::new();
+        let mut groups: BTreeMap<String, Vec<&PidSamples>> = BTreeMap::new();
         for s in samples.values() {
             if s.last.0 - s.first.0 >= 30.0 {
-                drift.push(format!(
-                    "{}: {:.0} s, RSS {} -> {} kB ({:+}, max {}), fds {} -> {} ({:+}, max {})",
+                groups.entry(s.group.clone()).or_default().push(s);
+            }
+        }
+        let d = |s: &PidSamples| {
+            (
+                s.last.1 as i64 - s.first.1 as i64,
+                s.last.2 as i64 - s.first.2 as i64,
+            )
+        };
+        for (g, v) in &groups {
+            let longest = v
+                .iter()
+                .max_by(|a, b| (a.last.0 - a.first.0).total_cmp(&(b.last.0 - b.first.0)))
+                .unwrap();
+            let (lr, lf) = d(longest);
+            let rss: Vec<i64> = v.iter().map(|s| d(s).0).collect();
+            let fds: Vec<i64> = v.iter().map(|s| d(s).1).collect();
+            drift.push(format!(
+                "{g}: {} processes; longest-lived {:.0} s: RSS {} -> {} kB ({lr:+}), fds {} -> {} ({lf:+}); \
+all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}",
+                v.len(),
+                longest.last.0 - longest.first.0,
+                longest.first.1,
+                longest.last.1,
+                longest.first.2,
+                longest.last.2,
+                rss.iter().min().unwrap(),
+                rss.iter().max().unwrap(),
+                v.iter().map(|s| s.max_rss).max().unwrap(),
+                fds.iter().min().unwrap(),
+                fds.iter().max().unwrap(),
+            ));
+        }
+        if std::env::var_os("KRS_CHAOS_TRACE").is_some() {
+            for s in samples.values() {
+                eprintln!(
+                    "{}: {:.0} s, RSS {} -> {} kB (max {}), fds {} -> {} (max {})",
                     s.label,
                     s.last.0 - s.first.0,
                     s.first.1,
                     s.last.1,
-                    s.last.1 as i64 - s.first.1 as i64,
                     s.max_rss,
                     s.first.2,
                     s.last.2,
-                    s.last.2 as i64 - s.first.2 as i64,
                     s.max_fds
-                ));
+                );
             }
         }
         let mut f = std::mem::take(&mut *sh.fig.lock().unwrap());
@@ -1289,7 +1328,9 @@ fn print_summary(s: &Soak, f: &Figures, sched: &[(f64, Action)]) {
         convergence_bound()
     );
     eprintln!("adverts recorded: {}", f.adverts);
-    eprintln!("RSS/fd drift (processes alive >= 30 s):");
+    eprintln!(
+        "RSS/fd drift (processes alive >= 30 s after start-up; per process: KRS_CHAOS_TRACE=1):"
+    );
     for d in &f.drift {
         eprintln!("  {d}");
     }
@@ -1342,6 +1383,7 @@ fn take_samples(sh: &Shared, nodes: &[Node], samples: &mut BTreeMap<i32, PidSamp
             let e = samples.entry(pid).or_insert_with(|| PidSamples {
                 label: format!("{} {} {:?} pid {pid}", NAMES[nd.n], nd.kind.tag(), role),
                 born: t,
+                group: format!("{} {:?}", nd.kind.tag(), role),
                 first: (t, rss, fds),
                 last: (t, rss, fds),
                 max_rss: rss,
