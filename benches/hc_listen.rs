@@ -71,7 +71,11 @@ fn args() -> Result<Args, String> {
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < v.len() {
-        let val = |i: usize| v.get(i + 1).cloned().ok_or(format!("{} needs a value", v[i]));
+        let val = |i: usize| {
+            v.get(i + 1)
+                .cloned()
+                .ok_or(format!("{} needs a value", v[i]))
+        };
         let num = |i: usize| -> Result<u64, String> {
             val(i)?.parse().map_err(|e| format!("{}: {e}", v[i]))
         };

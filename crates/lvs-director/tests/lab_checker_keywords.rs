@@ -1099,34 +1099,36 @@ virtual_server 10.0.0.100 25 {
 /// counting connections per target (its local address:port). Every 0.5 s it prints
 /// `counts {"ip:port": n, ...}` (totals since start).
 fn counting_listener(host: &Host, base: u16, ports: u16) -> Proc {
-    let script = format!(
-        "import socket, selectors, time, json\n\
-sel = selectors.DefaultSelector()\n\
-for p in range({base}, {base} + {ports}):\n\
-    s = socket.socket()\n\
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
-    s.bind(('0.0.0.0', p))\n\
-    s.listen(4096)\n\
-    s.setblocking(False)\n\
-    sel.register(s, selectors.EVENT_READ)\n\
-counts = {{}}\n\
-print('ready', flush=True)\n\
-last = time.monotonic()\n\
-while True:\n\
-    for key, _ in sel.select(0.1):\n\
-        while True:\n\
-            try:\n\
-                c, _ = key.fileobj.accept()\n\
-            except BlockingIOError:\n\
-                break\n\
-            a, p = c.getsockname()\n\
-            k = '%s:%d' % (a, p)\n\
-            counts[k] = counts.get(k, 0) + 1\n\
-            c.close()\n\
-    if time.monotonic() - last >= 0.5:\n\
-        last = time.monotonic()\n\
-        print('counts ' + json.dumps(counts), flush=True)\n"
-    );
+    // (A raw string: the indentation is Python's.)
+    let script = r#"import socket, selectors, time, json
+sel = selectors.DefaultSelector()
+for p in range(BASE, BASE + PORTS):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', p))
+    s.listen(4096)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+counts = {}
+print('ready', flush=True)
+last = time.monotonic()
+while True:
+    for key, _ in sel.select(0.1):
+        while True:
+            try:
+                c, _ = key.fileobj.accept()
+            except BlockingIOError:
+                break
+            a, p = c.getsockname()
+            k = '%s:%d' % (a, p)
+            counts[k] = counts.get(k, 0) + 1
+            c.close()
+    if time.monotonic() - last >= 0.5:
+        last = time.monotonic()
+        print('counts ' + json.dumps(counts), flush=True)
+"#
+    .replace("BASE", &base.to_string())
+    .replace("PORTS", &ports.to_string());
     let p = host.spawn(&["python3", "-c", &script]).unwrap();
     wait_until(Duration::from_secs(10), || {
         p.stdout_so_far().contains("ready")
@@ -1188,7 +1190,7 @@ fn lab_identical_checks_under_many_virtual_servers_run_once() {
             }
         }
         conf.push_str(
-            "    real_server 10.0.0.16 30000 {\n        TCP_CHECK {\n            connect_timeout 2\n            retry 0\n        }\n    }\n}\n",
+            "    real_server 10.0.0.16 30100 {\n        TCP_CHECK {\n            connect_timeout 2\n            retry 0\n        }\n    }\n}\n",
         );
     }
     let dir = Director::start(&d, &conf);
