@@ -11,7 +11,7 @@
 //!   kernel, netlink failure) → [`exit::FATAL`] ([`exit::MISSING_PERMISSION`] for EPERM);
 //!   keepalived's checker stops the daemon the same way when IPVS cannot be initialised.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use lvs_director::{Control, DirectorError, DirectorEvent, DirectorOptions};
@@ -48,6 +48,9 @@ pub struct Observed {
     pub events: Vec<EventInfo>,
     /// Per real server: every check's tally and the last one.
     pub checks: BTreeMap<(String, String), CheckTally>,
+    /// The (virtual server, real server) names of each real server seen in a check report:
+    /// a check is counted without formatting and allocating both names again.
+    names: HashMap<lvs_director::RsId, (String, String)>,
 }
 
 /// The checks of one real server, as the director reported each of them.
@@ -151,11 +154,19 @@ impl Observed {
                 reason,
                 alive,
             } => {
-                let key = (rs.vs.to_string(), rs.to_string());
+                let key = self
+                    .names
+                    .entry(rs.clone())
+                    .or_insert_with(|| (rs.vs.to_string(), rs.to_string()));
                 // The first result of a real server whose state never changed: its state is
                 // the director's initial one.
-                self.real_servers.entry(key.clone()).or_insert(*alive);
-                let t = self.checks.entry(key.clone()).or_default();
+                if !self.real_servers.contains_key(key) {
+                    self.real_servers.insert(key.clone(), *alive);
+                }
+                let t = match self.checks.get_mut(key) {
+                    Some(t) => t,
+                    None => self.checks.entry(key.clone()).or_default(),
+                };
                 if *ok {
                     t.ok += 1;
                 } else {
@@ -164,7 +175,7 @@ impl Observed {
                 t.last_ok = *ok;
                 t.last_seconds = latency.as_secs_f64();
                 if let Some(r) = reason {
-                    self.detail.entry(key).or_default().0 = r.clone();
+                    self.detail.entry(key.clone()).or_default().0 = r.clone();
                 }
             }
             DirectorEvent::Loaded {
@@ -380,6 +391,21 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
         ..Default::default()
     };
     let config = ctx.config.config().clone();
+    // A descriptor per check in flight (all of them, when the real servers stop answering and
+    // every check waits for its connect_timeout), plus the worker's own and some spare, as
+    // keepalived's set_checker_max_fds.
+    let checks: usize = config
+        .virtual_servers
+        .iter()
+        .flat_map(|v| v.real_servers.iter())
+        .map(|r| r.checkers.len())
+        .sum();
+    let limit = netplat::mem::raise_nofile_limit(checks as u64 + 256);
+    if limit < checks as u64 + 256 {
+        crate::warning!(
+            "{checks} checkers but the descriptor limit is {limit}: checks beyond it fail while that many are in flight"
+        );
+    }
     let mut lay = layout(&config);
     let ipvs = ctx.ipvs.clone();
     let spawned = std::thread::Builder::new()

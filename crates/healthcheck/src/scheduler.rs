@@ -406,7 +406,9 @@ async fn run_job(
             continue;
         }
         let started = Instant::now();
-        let res = check_with(&ctx, &spec.checker, &spec.target).await;
+        // Boxed: the check's state machine (HTTP/TLS buffers and state, kilobytes) exists
+        // only while a check runs, instead of inside every job's task for its whole life.
+        let res = Box::pin(check_with(&ctx, &spec.checker, &spec.target)).await;
         let latency = started.elapsed();
         counters.checks_run.fetch_add(1, Ordering::Relaxed);
         let (step, ids) = {

@@ -221,6 +221,9 @@ struct Director<K: Kernel> {
     rx: mpsc::UnboundedReceiver<hc::Transition>,
     ids: HashMap<hc::CheckId, (RsId, usize)>,
     by_key: HashMap<(RsId, usize), (hc::CheckId, CheckSpec)>,
+    /// Where each real server of `cfg` is (virtual server, real server index): every check
+    /// result looks its real server up (a scan was O(real servers) per check).
+    rs_index: HashMap<RsId, (usize, usize)>,
     next_id: hc::CheckId,
     managed: BTreeSet<ServiceKey>,
     /// `ha_suspend` virtual servers whose address is not local: their checkers do not run.
@@ -295,6 +298,7 @@ impl<K: Kernel> Director<K> {
             rx,
             ids: HashMap::new(),
             by_key: HashMap::new(),
+            rs_index: HashMap::new(),
             next_id: 1,
             managed: BTreeSet::new(),
             suspended: BTreeSet::new(),
@@ -319,6 +323,7 @@ impl<K: Kernel> Director<K> {
             );
         }
         d.cfg = cfg;
+        d.index_real_servers();
         // check_daemon.c start_check: the FIFOs are opened before the services are set up.
         d.fifos = Fifos::open(&d.cfg.globals.fifos);
         d.update_suspension();
@@ -591,11 +596,19 @@ impl<K: Kernel> Director<K> {
     }
 
     fn find_rs(&self, id: &RsId) -> Option<&crate::model::RealServer> {
-        self.cfg
-            .virtual_servers
-            .iter()
-            .flat_map(|v| v.real_servers.iter())
-            .find(|r| &r.id == id)
+        let (v, r) = *self.rs_index.get(id)?;
+        self.cfg.virtual_servers.get(v)?.real_servers.get(r)
+    }
+
+    /// Rebuild [`Self::rs_index`] after `cfg` changed. The first of equal ids wins, as the
+    /// scan it replaces found.
+    fn index_real_servers(&mut self) {
+        self.rs_index.clear();
+        for (v, vs) in self.cfg.virtual_servers.iter().enumerate() {
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                self.rs_index.entry(rs.id.clone()).or_insert((v, r));
+            }
+        }
     }
 
     fn after_change(&mut self) {
@@ -628,6 +641,7 @@ impl<K: Kernel> Director<K> {
         }
         log::info!("Reloading configuration");
         let old = std::mem::replace(&mut self.cfg, cfg);
+        self.index_real_servers();
         // check_daemon.c reload_check_thread: every script is terminated (the FIFO readers
         // too), the FIFOs are closed (the ones it created removed), then opened again with
         // their scripts started anew, as at start.

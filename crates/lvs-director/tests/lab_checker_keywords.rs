@@ -1094,3 +1094,137 @@ virtual_server 10.0.0.100 25 {
     assert!(helo(&s2) >= 1, "{}", s2.transcript());
     dir.stop();
 }
+
+/// A listener on ports `base..base+ports` of every address of `host` that accepts and closes,
+/// counting connections per target (its local address:port). Every 0.5 s it prints
+/// `counts {"ip:port": n, ...}` (totals since start).
+fn counting_listener(host: &Host, base: u16, ports: u16) -> Proc {
+    // (A raw string: the indentation is Python's.)
+    let script = r#"import socket, selectors, time, json
+sel = selectors.DefaultSelector()
+for p in range(BASE, BASE + PORTS):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', p))
+    s.listen(4096)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+counts = {}
+print('ready', flush=True)
+last = time.monotonic()
+while True:
+    for key, _ in sel.select(0.1):
+        while True:
+            try:
+                c, _ = key.fileobj.accept()
+            except BlockingIOError:
+                break
+            a, p = c.getsockname()
+            k = '%s:%d' % (a, p)
+            counts[k] = counts.get(k, 0) + 1
+            c.close()
+    if time.monotonic() - last >= 0.5:
+        last = time.monotonic()
+        print('counts ' + json.dumps(counts), flush=True)
+"#
+    .replace("BASE", &base.to_string())
+    .replace("PORTS", &ports.to_string());
+    let p = host.spawn(&["python3", "-c", &script]).unwrap();
+    wait_until(Duration::from_secs(10), || {
+        p.stdout_so_far().contains("ready")
+    })
+    .unwrap_or_else(|_| panic!("counting listener: {}", p.output_so_far()));
+    p
+}
+
+/// The listener's latest per-target totals.
+fn latest_counts(p: &Proc) -> std::collections::HashMap<String, u64> {
+    p.stdout_so_far()
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("counts "))
+        .map(|j| {
+            j.trim_matches(|c| c == '{' || c == '}')
+                .split(", ")
+                .filter(|kv| !kv.is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once(": ").unwrap();
+                    (k.trim_matches('"').to_string(), v.parse().unwrap())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// Proves that identical checks configured under several virtual servers run once, at scale:
+// 10 virtual servers each list the same 500 real servers (5 addresses × 100 ports, one
+// TCP_CHECK each with the same parameters: 5,000 configured checks, 500 distinct), plus one
+// real server nobody listens for. Over a 6 s window at delay_loop 1 the server sees each
+// target about 6 times (one connection per check interval: at most 8, where one connection per
+// virtual server would be about 60), every one of the 500 targets is checked, and the total is
+// about 500 per second, not 5,000. The shared results reach every virtual server: all 10 × 500
+// real servers are in the table, and the refused one is out of all 10.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_identical_checks_under_many_virtual_servers_run_once() {
+    let lab = Lab::new("ckdup").unwrap();
+    let rs = lab.host("r").unwrap();
+    for i in 11..=15 {
+        rs.add_addr(&format!("10.0.0.{i}/24")).unwrap();
+    }
+    rs.add_addr("10.0.0.16/24").unwrap();
+    let d = lab.host("d").unwrap();
+    d.add_addr("10.0.0.1/24").unwrap();
+    let l = counting_listener(&rs, 30000, 100);
+    let mut conf = String::new();
+    for v in 0..10 {
+        conf.push_str(&format!(
+            "virtual_server 10.0.1.{} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n",
+            v + 1
+        ));
+        for a in 11..=15 {
+            for p in 30000..30100 {
+                conf.push_str(&format!(
+                    "    real_server 10.0.0.{a} {p} {{\n        TCP_CHECK {{\n            connect_timeout 2\n        }}\n    }}\n"
+                ));
+            }
+        }
+        conf.push_str(
+            "    real_server 10.0.0.16 30100 {\n        TCP_CHECK {\n            connect_timeout 2\n            retry 0\n        }\n    }\n}\n",
+        );
+    }
+    let dir = Director::start(&d, &conf);
+    // Every virtual server keeps its 500 served real servers and drops the refused one.
+    dir.wait("table settled", Duration::from_secs(15), |t| {
+        t.len() == 10 * 500 && !t.iter().any(|(_, a, _)| *a == ip("10.0.0.16"))
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let c0 = latest_counts(&l);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(6));
+    let c1 = latest_counts(&l);
+    let secs = t0.elapsed().as_secs_f64();
+    let per: Vec<u64> = c1
+        .iter()
+        .map(|(k, n)| n - c0.get(k).copied().unwrap_or(0))
+        .collect();
+    let total: u64 = per.iter().sum();
+    let max = per.iter().copied().max().unwrap_or(0);
+    let min = per.iter().copied().min().unwrap_or(0);
+    eprintln!(
+        "targets {}, connections {total} in {secs:.1} s ({:.0}/s), per target min {min} max {max}",
+        per.len(),
+        total as f64 / secs
+    );
+    assert_eq!(per.len(), 500, "every distinct target is checked");
+    assert!(
+        min >= 4 && max <= 8,
+        "one connection per target per second (6 s window): min {min}, max {max}"
+    );
+    assert!(
+        (total as f64) < 500.0 * (secs + 1.5),
+        "about 500 connections a second, not 5,000: {total} in {secs:.1} s"
+    );
+    assert_eq!(dir.dests().len(), 10 * 500);
+    dir.stop();
+}

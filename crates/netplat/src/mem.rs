@@ -37,6 +37,36 @@ pub fn limit_malloc_arenas(n: i32) {
     let _ = n;
 }
 
+/// Raise the soft `RLIMIT_NOFILE` to at least `want` descriptors, bounded by the hard limit
+/// (keepalived's checker process does the same from its number of checkers,
+/// `set_checker_max_fds`). Returns the soft limit in force afterwards (0 if unreadable).
+// rlim_t is u64 here but not on every target: the casts are kept.
+#[allow(clippy::unnecessary_cast)]
+pub fn raise_nofile_limit(want: u64) -> u64 {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct we pass; the resource constant is valid.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return 0;
+    }
+    let want = want as libc::rlim_t;
+    if r.rlim_cur >= want {
+        return r.rlim_cur as u64;
+    }
+    let new = libc::rlimit {
+        rlim_cur: want.min(r.rlim_max),
+        rlim_max: r.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the struct; lowering or raising the soft limit within the
+    // hard limit is always allowed.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } != 0 {
+        return r.rlim_cur as u64;
+    }
+    new.rlim_cur as u64
+}
+
 /// Pages (page-aligned start, length) wholly inside the non-writable loaded segments of
 /// the main executable and of the shared libraries loaded from files (libc, libm, libgcc_s,
 /// the dynamic loader). An object with text relocations (`DT_TEXTREL`, `DF_TEXTREL`: the
@@ -203,6 +233,26 @@ pub fn release_startup_memory() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nofile() -> (u64, u64) {
+        let l = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let line = l.lines().find(|x| x.starts_with("Max open files")).unwrap();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[3].parse().unwrap(), f[4].parse().unwrap_or(u64::MAX))
+    }
+
+    // Proves raise_nofile_limit raises the soft limit (as /proc shows it) up to the hard
+    // limit and never lowers it.
+    #[test]
+    fn raises_the_soft_descriptor_limit() {
+        let (soft, hard) = nofile();
+        assert_eq!(raise_nofile_limit(1), soft, "never lowered");
+        let want = (soft + 100).min(hard);
+        let got = raise_nofile_limit(want);
+        assert_eq!(got, want);
+        assert_eq!(nofile().0, want);
+        assert_eq!(raise_nofile_limit(u64::MAX), hard);
+    }
 
     #[test]
     fn ranges_cover_our_code_and_are_page_aligned() {
