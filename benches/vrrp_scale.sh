@@ -24,7 +24,8 @@
 # Usage (root): benches/vrrp_scale.sh [N [ADVERT_MS [LINKS [WINDOW_S]]]]
 #   defaults 250 10 1 30; e.g. `VMAC=1 benches/vrrp_scale.sh 1000 100 4 600`
 # BIN=keepalived to test (default target/release/keepalived, built if missing); REF (default
-# /usr/sbin/keepalived); IMPLS="ours ref"; WARMUP=10; VMAC=0|1; PERF=1: `perf record -g` the
+# /usr/sbin/keepalived); OLD=another build of ours (impl "old", e.g. IMPLS="ours old ref");
+# IMPLS="ours ref"; WARMUP=10; VMAC=0|1; PERF=1: `perf record -g` the
 # backup over the window (perf.data files left in $PERF_DIR, default /tmp).
 set -eu
 N=${1:-250}
@@ -117,10 +118,9 @@ conf 100 > "$WORK/backup.conf"
 
 # tree_cpu PID: utime+stime (ticks) of PID and its descendants
 tree_cpu() {
-    awk -v root="$1" '
-        FNR == 1 {
-            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-            pid = FILENAME; sub("/proc/", "", pid); sub("/stat", "", pid)
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+        {
+            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " "); pid = $1
             ppid[pid] = f[2]; cpu[pid] = f[12] + f[13]
         }
         END {
@@ -131,13 +131,12 @@ tree_cpu() {
                 if (q == root) total += cpu[p]
             }
             print total
-        }' /proc/[0-9]*/stat 2>/dev/null
+        }'
 }
 tree_pids() {
-    awk -v root="$1" '
-        FNR == 1 {
-            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " ")
-            pid = FILENAME; sub("/proc/", "", pid); sub("/stat", "", pid); ppid[pid] = f[2]
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+        {
+            line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, f, " "); pid = $1; ppid[pid] = f[2]
         }
         END {
             s = ""
@@ -147,8 +146,11 @@ tree_pids() {
                 if (q == root) s = s (s == "" ? "" : ",") p
             }
             print s
-        }' /proc/[0-9]*/stat 2>/dev/null
+        }'
 }
+# Log lines: ours "VRRP_Instance(X) BACKUP -> MASTER (...)", keepalived "(X) Entering MASTER STATE".
+UP_RE='Entering MASTER STATE\|) [A-Z]* -> MASTER ('
+CHG_RE='Entering [A-Z]* STATE\|) [A-Z]* -> [A-Z]* ('
 count() {
     c=$(grep -c "$1" "$2" 2>/dev/null) || true
     echo "${c:-0}"
@@ -157,21 +159,21 @@ count() {
 echo "# N=$N advert=${ADVERT_MS}ms links=$LINKS vmac=$VMAC window=${WINDOW}s warmup=${WARMUP}s cpus=$(nproc)"
 echo "# impl cpu_m% cpu_b% us_adv_m us_adv_b chg_m chg_b | recorder | load"
 for impl in $IMPLS; do
-    case $impl in ours) exe=$BIN ;; ref) exe=$REF ;; *) echo "unknown impl $impl" >&2; exit 1 ;; esac
+    case $impl in ours) exe=$BIN ;; old) exe=$OLD ;; ref) exe=$REF ;; *) echo "unknown impl $impl" >&2; exit 1 ;; esac
     rm -f "$WORK"/*.pid "$WORK"/*.log
-    ip netns exec $NB "$exe" -n -l -G -P -f "$WORK/backup.conf" -p "$WORK/b.pid" -r "$WORK/b.vpid" \
+    ip netns exec $NB stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/backup.conf" -p "$WORK/b.pid" -r "$WORK/b.vpid" \
         > "$WORK/b.log" 2>&1 &
     PB=$!
-    ip netns exec $NM "$exe" -n -l -G -P -f "$WORK/master.conf" -p "$WORK/m.pid" -r "$WORK/m.vpid" \
+    ip netns exec $NM stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/master.conf" -p "$WORK/m.pid" -r "$WORK/m.vpid" \
         > "$WORK/m.log" 2>&1 &
     PM=$!
     PIDS="$PB $PM"
     t=0
-    while [ "$(count 'Entering MASTER STATE' "$WORK/m.log")" -lt "$N" ]; do
+    while [ "$(count "$UP_RE" "$WORK/m.log")" -lt "$N" ]; do
         sleep 1
         t=$((t + 1))
         if [ $t -gt 180 ]; then
-            echo "$impl: master not up after 180 s ($(count 'Entering MASTER STATE' "$WORK/m.log")/$N)" >&2
+            echo "$impl: master not up after 180 s ($(count "$UP_RE" "$WORK/m.log")/$N)" >&2
             tail -5 "$WORK/m.log" >&2
             break
         fi
@@ -182,7 +184,7 @@ for impl in $IMPLS; do
     PR=$!
     sleep "$WARMUP"
     cm0=$(tree_cpu $PM); cb0=$(tree_cpu $PB)
-    sm0=$(count 'Entering' "$WORK/m.log"); sb0=$(count 'Entering' "$WORK/b.log")
+    sm0=$(count "$CHG_RE" "$WORK/m.log"); sb0=$(count "$CHG_RE" "$WORK/b.log")
     if [ "$PERF" = 1 ]; then
         perf record -q -g -o "$PERF_DIR/vrrp_scale.$impl.backup.perf.data" -p "$(tree_pids $PB)" \
             -- sleep "$WINDOW" > /dev/null 2>&1 &
@@ -190,7 +192,7 @@ for impl in $IMPLS; do
     fi
     sleep "$WINDOW"
     cm1=$(tree_cpu $PM); cb1=$(tree_cpu $PB)
-    sm1=$(count 'Entering' "$WORK/m.log"); sb1=$(count 'Entering' "$WORK/b.log")
+    sm1=$(count "$CHG_RE" "$WORK/m.log"); sb1=$(count "$CHG_RE" "$WORK/b.log")
     load=$(cut -d' ' -f1 /proc/loadavg)
     [ "$PERF" = 1 ] && wait $PP 2>/dev/null || true
     wait $PR || true

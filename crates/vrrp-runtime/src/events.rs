@@ -32,6 +32,9 @@ pub(crate) const LINK_POLL: Duration = Duration::from_millis(50);
 /// Track files are re-read on inotify events, and this often as a safety net.
 pub(crate) const FILE_SAFETY_POLL: Duration = Duration::from_secs(1);
 
+/// At most this many queued events are handled between two looks at the timers.
+const MAX_EVENTS_PER_WAKE: usize = 64;
+
 /// Stats file: rewritten at most this often and only after something happened (at once after
 /// a state change).
 pub(crate) const STATS_EVERY: Duration = Duration::from_millis(100);
@@ -181,6 +184,7 @@ pub(crate) fn run_loop(
         pending: BTreeMap::new(),
         gone: Vec::new(),
         start_delay: None,
+        rx_index: std::collections::HashMap::new(),
     };
     track::init_track_files(&config);
     // keepalived: without dynamic_interfaces a missing interface stops the start ("Non-existent
@@ -355,7 +359,11 @@ pub(crate) fn run_loop(
         }
         // One blocking wait for the next event or the deadline (a futex wait: the only
         // system call of an idle loop besides the adverts themselves).
-        let ev = ev_rx.recv_until(deadline);
+        let mut ev = ev_rx.recv_until(deadline);
+        // Then whatever else is already queued (bursts of adverts on several sockets), before
+        // the timers and the next deadline are looked at again.
+        let mut handled = 0;
+        loop {
         match ev {
             None => {}
             Some(Event::Shutdown(_)) if !shutting_down => {
@@ -415,7 +423,11 @@ pub(crate) fn run_loop(
                 rt.settle_links(&mut env, Instant::now());
                 let _ = req.done.send(report);
             }
-            Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
+            Some(Event::Packets(sidx, batch)) => {
+                for (pkt, at) in batch.iter() {
+                    rt.on_packet(sidx, pkt, at);
+                }
+            }
             Some(Event::Track(ev)) => {
                 rt.scripts_ok.insert(ev.script.clone(), ev.ok);
                 rt.metrics.set_scripts(&rt.scripts_ok);
@@ -464,6 +476,15 @@ pub(crate) fn run_loop(
                     link_events = false;
                 }
             },
+        }
+        handled += 1;
+        if handled >= MAX_EVENTS_PER_WAKE {
+            break;
+        }
+        match ev_rx.try_recv() {
+            Some(e) => ev = Some(e),
+            None => break,
+        }
         }
         // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
         let now = Instant::now();
