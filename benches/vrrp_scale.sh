@@ -161,10 +161,14 @@ echo "# impl cpu_m% cpu_b% us_adv_m us_adv_b chg_m chg_b | recorder | load"
 for impl in $IMPLS; do
     case $impl in ours) exe=$BIN ;; old) exe=$OLD ;; ref) exe=$REF ;; *) echo "unknown impl $impl" >&2; exit 1 ;; esac
     rm -f "$WORK"/*.pid "$WORK"/*.log
-    ip netns exec $NB stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/backup.conf" -p "$WORK/b.pid" -r "$WORK/b.vpid" \
+    # Every pidfile of its own (keepalived refuses to start when one names a live process).
+    pb="-p $WORK/b.pid -r $WORK/b.vpid -c $WORK/b.cpid"
+    pm="-p $WORK/m.pid -r $WORK/m.vpid -c $WORK/m.cpid"
+    if [ "$impl" = ref ]; then pb="$pb -b $WORK/b.bpid"; pm="$pm -b $WORK/m.bpid"; fi
+    ip netns exec $NB stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/backup.conf" $pb \
         > "$WORK/b.log" 2>&1 &
     PB=$!
-    ip netns exec $NM stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/master.conf" -p "$WORK/m.pid" -r "$WORK/m.vpid" \
+    ip netns exec $NM stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/master.conf" $pm \
         > "$WORK/m.log" 2>&1 &
     PM=$!
     PIDS="$PB $PM"
@@ -179,6 +183,12 @@ for impl in $IMPLS; do
         fi
     done
     up_s=$t
+    for p in $PB $PM; do
+        if ! kill -0 $p 2>/dev/null; then
+            echo "$impl: a daemon exited:" >&2
+            tail -n 5 "$WORK/b.log" "$WORK/m.log" >&2
+        fi
+    done
     ip netns exec $NR "$REC" --interval-ms "$ADVERT_MS" --warmup "$WARMUP" --window "$WINDOW" \
         --expect "$N" > "$WORK/rec.out" 2>&1 &
     PR=$!
