@@ -19,7 +19,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{
-    recvmsg, setsockopt, sockopt, socket, AddressFamily, ControlMessageOwned, LinkAddr, MsgFlags,
+    recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, LinkAddr, MsgFlags,
     SockFlag, SockProtocol, SockType,
 };
 
@@ -59,7 +59,11 @@ fn main() {
         std::process::exit(1);
     }
     let _ = setsockopt(&fd, sockopt::RcvBuf, &(8 << 20));
-    let _ = setsockopt(&fd, sockopt::ReceiveTimeout, &nix::sys::time::TimeVal::new(0, 200_000));
+    let _ = setsockopt(
+        &fd,
+        sockopt::ReceiveTimeout,
+        &nix::sys::time::TimeVal::new(0, 200_000),
+    );
 
     let start = Instant::now();
     let t0 = nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME)
@@ -75,10 +79,12 @@ fn main() {
     let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
     while start.elapsed() < warmup + window + Duration::from_millis(500) {
         let mut iov = [IoSliceMut::new(&mut buf)];
-        let r = match recvmsg::<LinkAddr>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()) {
-            Ok(r) => r,
-            Err(_) => continue,
-        };
+        let r =
+            match recvmsg::<LinkAddr>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+            {
+                Ok(r) => r,
+                Err(_) => continue,
+            };
         let n = r.bytes;
         let ifindex = r.address.map(|a| a.ifindex() as u32).unwrap_or(0);
         let mut ts = None;
@@ -108,12 +114,19 @@ fn main() {
         if ts < from || ts > to {
             // Before the window: only remember the last advert.
             if ts < from {
-                routers.insert((ifindex, vrid), Router { last: Some((ts, src)) });
+                routers.insert(
+                    (ifindex, vrid),
+                    Router {
+                        last: Some((ts, src)),
+                    },
+                );
             }
             continue;
         }
         adverts += 1;
-        let r = routers.entry((ifindex, vrid)).or_insert(Router { last: None });
+        let r = routers
+            .entry((ifindex, vrid))
+            .or_insert(Router { last: None });
         if let Some((prev, psrc)) = r.last {
             if prev >= from {
                 gaps.push((ts.saturating_sub(prev)).as_secs_f64() / interval);

@@ -61,8 +61,12 @@ pub(crate) fn send_to(s: &Socket, pkt: &[u8], dst: IpAddr) -> std::io::Result<()
 pub(crate) fn recv(s: &Socket, buf: &mut [u8], nowait: bool) -> std::io::Result<usize> {
     if nowait {
         use std::os::fd::AsRawFd;
-        return nix::sys::socket::recv(s.as_raw_fd(), buf, nix::sys::socket::MsgFlags::MSG_DONTWAIT)
-            .map_err(std::io::Error::from);
+        return nix::sys::socket::recv(
+            s.as_raw_fd(),
+            buf,
+            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+        )
+        .map_err(std::io::Error::from);
     }
     let mut r: &Socket = s;
     r.read(buf)

@@ -81,16 +81,17 @@ fn lab_vmac_mass_failover_every_netlink_operation_accounted() {
     a.start(&lab, &[]);
     b.start(&lab, &[]);
     let settle = Duration::from_secs(60);
-    wait_until(settle, || vips_by_dev(&a) == all_vips && vips_by_dev(&b) == none).unwrap_or_else(
-        |_| {
-            panic!(
-                "start: a holds {} of {n} VIPs, b {}\n{}",
-                vips_by_dev(&a).len(),
-                vips_by_dev(&b).len(),
-                a.log()
-            )
-        },
-    );
+    wait_until(settle, || {
+        vips_by_dev(&a) == all_vips && vips_by_dev(&b) == none
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "start: a holds {} of {n} VIPs, b {}\n{}",
+            vips_by_dev(&a).len(),
+            vips_by_dev(&b).len(),
+            a.log()
+        )
+    });
     assert_eq!(vmacs(&a), all_vmacs, "a's VMACs");
     assert_eq!(vmacs(&b), all_vmacs, "b's VMACs");
 
@@ -98,28 +99,31 @@ fn lab_vmac_mass_failover_every_netlink_operation_accounted() {
     a.host
         .ip(&["link", "set", "eth0", "down"])
         .expect("link down");
-    wait_until(settle, || vips_by_dev(&b) == all_vips && vips_by_dev(&a) == none).unwrap_or_else(
-        |_| {
-            panic!(
-                "failover: b holds {} of {n} VIPs, a {}\n{}",
-                vips_by_dev(&b).len(),
-                vips_by_dev(&a).len(),
-                b.log()
-            )
-        },
-    );
+    wait_until(settle, || {
+        vips_by_dev(&b) == all_vips && vips_by_dev(&a) == none
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "failover: b holds {} of {n} VIPs, a {}\n{}",
+            vips_by_dev(&b).len(),
+            vips_by_dev(&a).len(),
+            b.log()
+        )
+    });
     // And back.
     a.host.ip(&["link", "set", "eth0", "up"]).expect("link up");
-    wait_until(settle, || vips_by_dev(&a) == all_vips && vips_by_dev(&b) == none).unwrap_or_else(
-        |_| {
-            panic!(
-                "back: a holds {} of {n} VIPs, b {}\n{}",
-                vips_by_dev(&a).len(),
-                vips_by_dev(&b).len(),
-                a.log()
-            )
-        },
-    );
+    wait_until(settle, || {
+        vips_by_dev(&a) == all_vips && vips_by_dev(&b) == none
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "back: a holds {} of {n} VIPs, b {}\n{}\n--- b:\n{}",
+            vips_by_dev(&a).len(),
+            vips_by_dev(&b).len(),
+            a.log(),
+            b.log()
+        )
+    });
     assert_eq!(vmacs(&a), all_vmacs, "a's VMACs after the failover");
     assert_eq!(vmacs(&b), all_vmacs, "b's VMACs after the failover");
     // A second later still so (no late or lost operation undoing it).
