@@ -292,8 +292,7 @@ mod tests {
     fn scripts_widen_and_root_scripts_keep_the_bounding_set() {
         let p = Profile {
             scripts: true,
-            root_scripts: false,
-            chown: false,
+            ..Profile::default()
         };
         let r = worker_restriction(WorkerKind::Vrrp, p);
         assert!(r.keep.has(cap::SETUID) && r.keep.has(cap::KILL) && !r.no_new_privs);
@@ -320,10 +319,30 @@ mod tests {
                     scripts: true,
                     root_scripts: false,
                     chown: true,
+                    nice: true,
+                    rlimit: true,
+                    memlock: true,
                 },
             );
             assert!(r.bounding.is_subset(max), "{k:?}");
         }
+        // The scheduling keywords (process_names & co, *_rt_priority, *_no_swap).
+        let r = worker_restriction(
+            WorkerKind::Bfd,
+            Profile {
+                nice: true,
+                rlimit: true,
+                memlock: true,
+                ..Profile::default()
+            },
+        );
+        for c in [cap::SYS_NICE, cap::SYS_RESOURCE, cap::IPC_LOCK] {
+            assert!(r.keep.has(c), "{c}");
+        }
+        assert!(!Profile::default().covers(Profile {
+            nice: true,
+            ..Profile::default()
+        }));
         assert!(
             max.has(8),
             "workers need CAP_SETPCAP to narrow their bounding set"

@@ -32,6 +32,9 @@ pub(crate) const LINK_POLL: Duration = Duration::from_millis(50);
 /// Track files are re-read on inotify events, and this often as a safety net.
 pub(crate) const FILE_SAFETY_POLL: Duration = Duration::from_secs(1);
 
+/// At most this many queued events are handled between two looks at the timers.
+const MAX_EVENTS_PER_WAKE: usize = 64;
+
 /// Stats file: rewritten at most this often and only after something happened (at once after
 /// a state change).
 pub(crate) const STATS_EVERY: Duration = Duration::from_millis(100);
@@ -203,6 +206,7 @@ pub(crate) fn run_loop(
         pending: BTreeMap::new(),
         gone: Vec::new(),
         start_delay: None,
+        rx_index: std::collections::HashMap::new(),
     };
     track::init_track_files(&config);
     // keepalived set_disable_local_igmp: no IGMP reports for link-local groups (224.0.0.18)
@@ -380,121 +384,144 @@ pub(crate) fn run_loop(
         }
         // One blocking wait for the next event or the deadline (a futex wait: the only
         // system call of an idle loop besides the adverts themselves).
-        let ev = ev_rx.recv_until(deadline);
-        match ev {
-            None => {}
-            Some(Event::Shutdown(_)) if !shutting_down => {
-                shutting_down = true;
-                // keepalived's script_killall first: the FIFO readers do not see STOP.
-                env.fifos.terminate_readers();
-                rt.begin_shutdown(Instant::now());
-            }
-            Some(Event::Shutdown(_)) => {}
-            // Dropped while stopping: the requester sees its answer channel closed.
-            Some(Event::Reload(_)) if shutting_down => {}
-            Some(Event::Reload(req)) => {
-                let wanted = plan::desired(&req.config);
-                let report = rt.reload(&current, &req.config, &wanted, &mut env, Instant::now());
-                if let Err(e) = env.spawn_readers(&rt.io.socks) {
-                    log::error!("reload: {e}");
+        let mut ev = ev_rx.recv_until(deadline);
+        // Then whatever else is already queued (bursts of adverts on several sockets), before
+        // the timers and the next deadline are looked at again.
+        let mut handled = 0;
+        loop {
+            match ev {
+                None => {}
+                Some(Event::Shutdown(_)) if !shutting_down => {
+                    shutting_down = true;
+                    // keepalived's script_killall first: the FIFO readers do not see STOP.
+                    env.fifos.terminate_readers();
+                    rt.begin_shutdown(Instant::now());
                 }
-                match &report {
-                    Ok(r) => {
-                        rt.fifo_lines_on_reload(
-                            r,
-                            req.config.global.fifo_write_vrrp_states_on_reload,
-                        );
-                        rt.kernel.apply_statics(&req.config);
-                        watch_procs(&mut rt, &req.config);
-                        let now = Instant::now();
-                        for i in rt.insts.ids() {
-                            rt.recompute_tracking(i, now, false);
-                        }
-                        current = wanted;
-                        // keepalived: a reload during the start-up delay moves its end by the
-                        // change of vrrp_startup_delay.
-                        if let Some(until) = rt.start_delay.filter(|t| *t > Instant::now()) {
-                            let zero = Duration::ZERO;
-                            let old = rt.config.global.vrrp_startup_delay.unwrap_or(zero);
-                            let new = req.config.global.vrrp_startup_delay.unwrap_or(zero);
-                            let until = (until + new).checked_sub(old).unwrap_or(until);
-                            rt.start_delay = Some(until);
-                            if until <= Instant::now() {
-                                log::info!("Reduced delayed start passed");
-                            } else {
-                                log::info!(
-                                    "Delaying startup for a further {} seconds",
-                                    (until - Instant::now()).as_secs_f64()
-                                );
-                            }
-                        }
-                        rt.config = Arc::new(req.config.clone());
-                        rt.pending
-                            .retain(|n, _| req.config.vrrp_instances.iter().any(|c| c.name == *n));
-                        rt.poll_links(Instant::now(), false, true);
+                Some(Event::Shutdown(_)) => {}
+                // Dropped while stopping: the requester sees its answer channel closed.
+                Some(Event::Reload(_)) if shutting_down => {}
+                Some(Event::Reload(req)) => {
+                    let wanted = plan::desired(&req.config);
+                    let report =
+                        rt.reload(&current, &req.config, &wanted, &mut env, Instant::now());
+                    if let Err(e) = env.spawn_readers(&rt.io.socks) {
+                        log::error!("reload: {e}");
                     }
-                    Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
+                    match &report {
+                        Ok(r) => {
+                            rt.fifo_lines_on_reload(
+                                r,
+                                req.config.global.fifo_write_vrrp_states_on_reload,
+                            );
+                            rt.kernel.apply_statics(&req.config);
+                            watch_procs(&mut rt, &req.config);
+                            let now = Instant::now();
+                            for i in rt.insts.ids() {
+                                rt.recompute_tracking(i, now, false);
+                            }
+                            current = wanted;
+                            // keepalived: a reload during the start-up delay moves its end by the
+                            // change of vrrp_startup_delay.
+                            if let Some(until) = rt.start_delay.filter(|t| *t > Instant::now()) {
+                                let zero = Duration::ZERO;
+                                let old = rt.config.global.vrrp_startup_delay.unwrap_or(zero);
+                                let new = req.config.global.vrrp_startup_delay.unwrap_or(zero);
+                                let until = (until + new).checked_sub(old).unwrap_or(until);
+                                rt.start_delay = Some(until);
+                                if until <= Instant::now() {
+                                    log::info!("Reduced delayed start passed");
+                                } else {
+                                    log::info!(
+                                        "Delaying startup for a further {} seconds",
+                                        (until - Instant::now()).as_secs_f64()
+                                    );
+                                }
+                            }
+                            rt.config = Arc::new(req.config.clone());
+                            rt.pending.retain(|n, _| {
+                                req.config.vrrp_instances.iter().any(|c| c.name == *n)
+                            });
+                            rt.poll_links(Instant::now(), false, true);
+                        }
+                        Err(e) => log::error!("Reload refused, running configuration kept: {e}"),
+                    }
+                    let paths = rt.track_file_paths();
+                    has_track_files = !paths.is_empty();
+                    if !watch_files(&mut env, paths) {
+                        file_poll = LINK_POLL;
+                    }
+                    if link_events {
+                        rt.poll_links(Instant::now(), true, false);
+                    }
+                    rt.settle_links(&mut env, Instant::now());
+                    let _ = req.done.send(report);
                 }
-                let paths = rt.track_file_paths();
-                has_track_files = !paths.is_empty();
-                if !watch_files(&mut env, paths) {
-                    file_poll = LINK_POLL;
+                Some(Event::Packets(sidx, batch)) => {
+                    for (pkt, at) in batch.iter() {
+                        rt.on_packet(sidx, pkt, at);
+                    }
                 }
-                if link_events {
-                    rt.poll_links(Instant::now(), true, false);
-                }
-                rt.settle_links(&mut env, Instant::now());
-                let _ = req.done.send(report);
-            }
-            Some(Event::Packet(sidx, pkt, at)) => rt.on_packet(sidx, &pkt, at),
-            Some(Event::Track(ev)) => {
-                rt.scripts_ok.insert(ev.script.clone(), ev.ok);
-                rt.metrics.set_scripts(&rt.scripts_ok);
-                rt.recompute_tracking_of(|s| s.track_scripts.iter().any(|t| t.name == ev.script));
-            }
-            Some(Event::Proc(_)) if shutting_down => {}
-            Some(Event::Proc(ev)) => {
-                rt.procs_ok.insert(ev.name.clone(), ev.up);
-                rt.recompute_tracking_of(|s| s.track_processes.iter().any(|t| t.name == ev.name));
-            }
-            Some(Event::Bfd(_)) if shutting_down => {}
-            Some(Event::Bfd(states)) => {
-                let changed: Vec<String> = states
-                    .iter()
-                    .filter(|(n, up)| rt.bfd_up.get(*n).copied().unwrap_or(false) != **up)
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                for n in &changed {
-                    let up = states.get(n).copied().unwrap_or(false);
-                    log::info!(
-                        "Received BFD event: instance {n} is in state {}",
-                        if up { "Up" } else { "Down" }
-                    );
-                }
-                rt.bfd_up = states;
-                if !changed.is_empty() {
+                Some(Event::Track(ev)) => {
+                    rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                    rt.metrics.set_scripts(&rt.scripts_ok);
                     rt.recompute_tracking_of(|s| {
-                        s.track_bfds.iter().any(|t| changed.contains(&t.name))
+                        s.track_scripts.iter().any(|t| t.name == ev.script)
                     });
                 }
-            }
-            Some(Event::Command(crate::Command::SendGarp { instance, done })) => {
-                let found = rt.send_garp_now(&instance, Instant::now());
-                let _ = done.send(found);
-            }
-            Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
-            Some(Event::File) => {}
-            Some(Event::Link(ev)) => match ev {
-                Ok(()) if !shutting_down => {
-                    rt.poll_links(Instant::now(), true, false);
-                    rt.settle_links(&mut env, Instant::now());
+                Some(Event::Proc(_)) if shutting_down => {}
+                Some(Event::Proc(ev)) => {
+                    rt.procs_ok.insert(ev.name.clone(), ev.up);
+                    rt.recompute_tracking_of(|s| {
+                        s.track_processes.iter().any(|t| t.name == ev.name)
+                    });
                 }
-                Ok(()) => {}
-                Err(e) => {
-                    log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
-                    link_events = false;
+                Some(Event::Bfd(_)) if shutting_down => {}
+                Some(Event::Bfd(states)) => {
+                    let changed: Vec<String> = states
+                        .iter()
+                        .filter(|(n, up)| rt.bfd_up.get(*n).copied().unwrap_or(false) != **up)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    for n in &changed {
+                        let up = states.get(n).copied().unwrap_or(false);
+                        log::info!(
+                            "Received BFD event: instance {n} is in state {}",
+                            if up { "Up" } else { "Down" }
+                        );
+                    }
+                    rt.bfd_up = states;
+                    if !changed.is_empty() {
+                        rt.recompute_tracking_of(|s| {
+                            s.track_bfds.iter().any(|t| changed.contains(&t.name))
+                        });
+                    }
                 }
-            },
+                Some(Event::Command(crate::Command::SendGarp { instance, done })) => {
+                    let found = rt.send_garp_now(&instance, Instant::now());
+                    let _ = done.send(found);
+                }
+                Some(Event::File) if !shutting_down => rt.poll_links(Instant::now(), false, true),
+                Some(Event::File) => {}
+                Some(Event::Link(ev)) => match ev {
+                    Ok(()) if !shutting_down => {
+                        rt.poll_links(Instant::now(), true, false);
+                        rt.settle_links(&mut env, Instant::now());
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        log::warn!("link events: {e}; polling links every {LINK_POLL:?} instead");
+                        link_events = false;
+                    }
+                },
+            }
+            handled += 1;
+            if handled >= MAX_EVENTS_PER_WAKE {
+                break;
+            }
+            match ev_rx.try_recv() {
+                Some(e) => ev = Some(e),
+                None => break,
+            }
         }
         // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
         let now = Instant::now();

@@ -27,8 +27,8 @@ pub(crate) enum Event {
     Shutdown(Shutdown),
     /// A new configuration to apply (boxed: a whole configuration).
     Reload(Box<Reload>),
-    /// An advert read from socket `.0`, stamped on arrival.
-    Packet(usize, Vec<u8>, Instant),
+    /// Adverts read from socket `.0` in one go (each stamped on arrival).
+    Packets(usize, PacketBatch),
     /// A `vrrp_script` result.
     Track(TrackEvent),
     /// A tracked process group's quorum changed.
@@ -56,9 +56,40 @@ impl From<Reload> for Event {
         Event::Reload(Box::new(r))
     }
 }
-impl From<(usize, Vec<u8>, Instant)> for Event {
-    fn from((s, p, t): (usize, Vec<u8>, Instant)) -> Event {
-        Event::Packet(s, p, t)
+impl From<(usize, PacketBatch)> for Event {
+    fn from((s, b): (usize, PacketBatch)) -> Event {
+        Event::Packets(s, b)
+    }
+}
+
+/// The datagrams a receive thread read in one go (what the socket held when it woke): one
+/// buffer and one wake-up of the loop for all of them, instead of one each.
+#[derive(Default)]
+pub(crate) struct PacketBatch {
+    data: Vec<u8>,
+    /// (end offset in `data`, arrival time), in arrival order.
+    ends: Vec<(usize, Instant)>,
+}
+
+impl PacketBatch {
+    /// Appends one datagram.
+    pub(crate) fn push(&mut self, pkt: &[u8], at: Instant) {
+        self.data.extend_from_slice(pkt);
+        self.ends.push((self.data.len(), at));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The datagrams with their arrival times, in arrival order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], Instant)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, at)| {
+            let p = self.data.get(start..end).unwrap_or(&[]);
+            start = end;
+            (p, at)
+        })
     }
 }
 impl From<TrackEvent> for Event {
@@ -136,6 +167,11 @@ impl Sender {
 pub(crate) struct Inbox(Arc<Shared>);
 
 impl Inbox {
+    /// The next event if one is queued (no wait).
+    pub(crate) fn try_recv(&self) -> Option<Event> {
+        self.0.lock().pop_front()
+    }
+
     /// The next event, or `None` once `deadline` has passed with none arrived.
     pub(crate) fn recv_until(&self, deadline: Instant) -> Option<Event> {
         let mut q = self.0.lock();

@@ -79,6 +79,9 @@ fn hmac_trailer(
     h.sign(seq?, &pseudo, message).map(|t| t.to_bytes())
 }
 
+/// At most this many datagrams are handed to the loop in one batch.
+const RX_BATCH: usize = 64;
+
 pub(crate) struct SockEntry {
     /// Has a receive thread (false: a VMAC's send-only socket).
     pub(crate) receive: bool,
@@ -111,26 +114,43 @@ impl Env {
             .spawn(move || {
                 let mut buf = vec![0u8; 65536];
                 while !stop.load(Ordering::Relaxed) {
-                    let got = if v6 {
-                        sock::recv_v6(&fd, &mut buf)
-                    } else {
-                        sock::recv(&fd, &mut buf).map(|n| buf[..n].to_vec())
-                    };
-                    match got {
-                        Ok(pkt) => {
-                            let now = Instant::now();
-                            if tx.send((i, pkt, now)).is_err() {
-                                return;
+                    // Block for the first datagram, then take what else the socket holds
+                    // (without blocking): one wake-up of the loop for the whole burst.
+                    let mut batch = crate::inbox::PacketBatch::default();
+                    let mut wait = true;
+                    while batch.len() < RX_BATCH {
+                        let got = if v6 {
+                            sock::recv_v6(&fd, &mut buf, !wait).map(|n| (0, n))
+                        } else {
+                            sock::recv(&fd, &mut buf, !wait).map(|n| (0, n))
+                        };
+                        match got {
+                            Ok((from, to)) => {
+                                batch.push(buf.get(from..to).unwrap_or(&[]), Instant::now());
+                                wait = false;
+                            }
+                            Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(e)
+                                if e.kind() == std::io::ErrorKind::WouldBlock
+                                    || e.kind() == std::io::ErrorKind::TimedOut
+                                    || e.kind() == std::io::ErrorKind::Interrupted =>
+                            {
+                                if !wait {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                log::warn!("VRRP receive: {e}");
+                                std::thread::sleep(Duration::from_millis(50));
+                                break;
                             }
                         }
-                        Err(e)
-                            if e.kind() == std::io::ErrorKind::WouldBlock
-                                || e.kind() == std::io::ErrorKind::TimedOut
-                                || e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            log::warn!("VRRP receive: {e}");
-                            std::thread::sleep(Duration::from_millis(50));
+                        if stop.load(Ordering::Relaxed) {
+                            return;
                         }
+                    }
+                    if batch.len() > 0 && tx.send((i, batch)).is_err() {
+                        return;
                     }
                 }
             })
@@ -603,10 +623,21 @@ impl Rt {
                 None => return,
             }
         };
-        let Some(i) = self
-            .insts
-            .find(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
-        else {
+        let cached = self.rx_index.get(&(sidx, vrid)).copied().filter(|id| {
+            self.insts
+                .get(*id)
+                .is_some_and(|x| x.sock == sidx && x.spec.vrid.get() == vrid)
+        });
+        let found = cached.or_else(|| {
+            let f = self
+                .insts
+                .find(|x| x.sock == sidx && x.spec.vrid.get() == vrid);
+            if let Some(f) = f {
+                self.rx_index.insert((sidx, vrid), f);
+            }
+            f
+        });
+        let Some(i) = found else {
             Metrics::bump(&self.metrics.unknown_vrid);
             if self.config.global.log_unknown_vrids {
                 // keepalived vrrp_read_dispatcher_thread: every one logged.

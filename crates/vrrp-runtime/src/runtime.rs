@@ -50,6 +50,9 @@ pub(crate) struct Rt {
     /// `vrrp_startup_delay`: until then adverts are discarded unread and the instances'
     /// start timers count from it (keepalived's `vrrp_delayed_start_time`).
     pub(crate) start_delay: Option<Instant>,
+    /// The instance an advert on (socket, VRID) goes to, as last found (checked at each use:
+    /// instances come and go with reloads; a miss falls back to the search).
+    pub(crate) rx_index: std::collections::HashMap<(usize, u8), crate::instance::InstId>,
 }
 
 /// A running `vrrp_script`'s definition and user (a change restarts it).
@@ -59,7 +62,7 @@ pub(crate) type RunningScript = (conf_parse::VrrpScript, script_runner::Script);
 /// tasks, notification queues. Kept together so a reload can add to them.
 pub(crate) struct Env {
     pub(crate) fifos: Fifos,
-    pub(crate) rx_tx: Tx<(usize, Vec<u8>, Instant)>,
+    pub(crate) rx_tx: Tx<(usize, crate::inbox::PacketBatch)>,
     pub(crate) tr_tx: Tx<TrackEvent>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) readers: Vec<std::thread::JoinHandle<()>>,

@@ -56,8 +56,18 @@ pub(crate) fn send_to(s: &Socket, pkt: &[u8], dst: IpAddr) -> std::io::Result<()
     s.send_to(pkt, &sa).map(|_| ())
 }
 
-/// Read one datagram (blocking up to the socket's read timeout).
-pub(crate) fn recv(s: &Socket, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Read one datagram (blocking up to the socket's read timeout; with `nowait`, `WouldBlock`
+/// when none is queued).
+pub(crate) fn recv(s: &Socket, buf: &mut [u8], nowait: bool) -> std::io::Result<usize> {
+    if nowait {
+        use std::os::fd::AsRawFd;
+        return nix::sys::socket::recv(
+            s.as_raw_fd(),
+            buf,
+            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+        )
+        .map_err(std::io::Error::from);
+    }
     let mut r: &Socket = s;
     r.read(buf)
 }
@@ -109,17 +119,24 @@ pub(crate) fn open_v6(
     Ok(s)
 }
 
-/// Receive one IPv6 VRRP message and rebuild a whole IPv6 packet (40-byte header with the
-/// source, destination and hop limit from the ancillary data, then the payload) so the
-/// receive path handles both families alike.
-pub(crate) fn recv_v6(s: &Socket, buf: &mut [u8]) -> std::io::Result<Vec<u8>> {
+/// Receive one IPv6 VRRP message and rebuild a whole IPv6 packet in `buf` (40-byte header with
+/// the source, destination and hop limit from the ancillary data, then the payload) so the
+/// receive path handles both families alike; the packet's length. With `nowait`,
+/// `WouldBlock` when none is queued.
+pub(crate) fn recv_v6(s: &Socket, buf: &mut [u8], nowait: bool) -> std::io::Result<usize> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn6};
     use std::io::IoSliceMut;
     use std::os::fd::AsRawFd;
     let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo, nix::libc::c_int);
+    let flags = if nowait {
+        MsgFlags::MSG_DONTWAIT
+    } else {
+        MsgFlags::empty()
+    };
+    let (head, body) = buf.split_at_mut(40.min(buf.len()));
     let (n, src, dst, hops) = {
-        let mut iov = [IoSliceMut::new(buf)];
-        let r = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        let mut iov = [IoSliceMut::new(body)];
+        let r = recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), flags)
             .map_err(std::io::Error::from)?;
         let mut dst = std::net::Ipv6Addr::UNSPECIFIED;
         let mut hops = 0u8;
@@ -142,15 +159,15 @@ pub(crate) fn recv_v6(s: &Socket, buf: &mut [u8]) -> std::io::Result<Vec<u8>> {
             .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
         (r.bytes, src, dst, hops)
     };
-    let payload = buf.get(..n).unwrap_or(&[]);
-    let mut out = Vec::with_capacity(40 + n);
-    out.extend_from_slice(&[0x60, 0, 0, 0]);
     let pl = u16::try_from(n).unwrap_or(u16::MAX);
-    out.extend_from_slice(&pl.to_be_bytes());
-    out.push(112);
-    out.push(hops);
-    out.extend_from_slice(&src.octets());
-    out.extend_from_slice(&dst.octets());
-    out.extend_from_slice(payload);
-    Ok(out)
+    let mut h = [0u8; 40];
+    h[0] = 0x60;
+    h[4..6].copy_from_slice(&pl.to_be_bytes());
+    h[6] = 112;
+    h[7] = hops;
+    h[8..24].copy_from_slice(&src.octets());
+    h[24..40].copy_from_slice(&dst.octets());
+    let hl = head.len();
+    head.copy_from_slice(&h[..hl]);
+    Ok(hl + n)
 }
