@@ -49,9 +49,13 @@ fn bfd_caps() -> CapSet {
 fn parent_caps() -> CapSet {
     set(&[cap::NET_ADMIN])
 }
-/// The parent's bounding set: what any worker may keep, plus CAP_SETPCAP (8) with which a
-/// worker narrows its own bounding set.
+/// The parent's bounding set: what any worker may keep (the scheduling keywords' SYS_NICE,
+/// SYS_RESOURCE and IPC_LOCK included), plus CAP_SETPCAP (8) with which a worker narrows its
+/// own bounding set; of what this test process holds (a container may lack some).
 fn parent_bounding() -> CapSet {
+    let held = netplat::caps::Status::of(std::process::id())
+        .expect("own status")
+        .bounding;
     set(&[
         cap::CHOWN,
         cap::KILL,
@@ -61,7 +65,11 @@ fn parent_bounding() -> CapSet {
         cap::NET_BIND_SERVICE,
         cap::NET_ADMIN,
         cap::NET_RAW,
+        cap::IPC_LOCK,
+        cap::SYS_NICE,
+        cap::SYS_RESOURCE,
     ])
+    .intersect(held)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
