@@ -353,7 +353,34 @@ fn lab_compat_levels_match_reference_verdicts() {
         "no_virtual_ipaddress",
         "no_virtual_ipaddress\n    strict_mode",
     );
+    // keepalived 2.4 keywords 2.2.7 calls unknown (issue #21); dbus_no_interface_name,
+    // json_version and snmp_*_stats_update_interval are left out: the reference 2.4.3 is built
+    // without D-Bus, JSON and SNMP, so it calls them unknown too.
+    let kw24 = |globals: &str, inst: &str, ssl: &str| {
+        format!("global_defs {{\n{globals}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 56\n    priority 100\n    advert_int 1\n{inst}    virtual_ipaddress {{\n        10.0.0.10/24\n    }}\n}}\nvirtual_server 10.0.0.20 443 {{\n    protocol TCP\n    lb_algo rr\n    lb_kind NAT\n    real_server 10.0.0.21 443 {{\n        SSL_GET {{\n{ssl}            url {{\n                path /\n{ssl}            }}\n        }}\n    }}\n}}\n")
+    };
+    let kw24_ok = kw24(
+        "    use_symlink_paths\n    iproute_usr_dir /usr/share/iproute2\n    iproute_etc_dir /etc/iproute2\n    vrrp_delay_after_boot 100.5\n",
+        "    nopreempt\n    timer_expired_backup 100\n",
+        "            tls_compliant\n",
+    );
+    // 2.4.3: "expired_timer_backup requires nopreempt - resetting" (a configuration error).
+    let kw24_preempt = kw24("", "    timer_expired_backup\n", "");
+    let kw24_bad = kw24(
+        "    use_symlink_paths maybe\n    iproute_usr_dir\n    iproute_etc_dir /a /b\n    vrrp_delay_after_boot abc\n",
+        "    timer_expired_backup 255\n    thread_timer_expired 3\n",
+        "            tls_compliant maybe\n",
+    );
+    let kw24_thread = kw24(
+        "",
+        "    thread_timer_expired\n",
+        "            tls_compliant off\n",
+    );
     for (name, text, new_keywords) in [
+        ("kw24_ok", kw24_ok, true),
+        ("kw24_bad", kw24_bad, true),
+        ("kw24_thread", kw24_thread, true),
+        ("kw24_preempt", kw24_preempt, true),
         ("valid", valid, true),
         ("short", short, true),
         ("plain", plain, false),

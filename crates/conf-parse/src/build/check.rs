@@ -105,7 +105,8 @@ impl Builder {
                 "log_all_failures" => common.log_all_failures = self.boolean(b).unwrap_or(true),
                 other => {
                     let handled = match &mut kind {
-                        CheckerKind::Http(h) | CheckerKind::Ssl(h) => self.http_kw(h, b),
+                        CheckerKind::Http(h) => self.http_kw(h, b, false),
+                        CheckerKind::Ssl(h) => self.http_kw(h, b, true),
                         CheckerKind::Misc(m) => self.misc_kw(m, b),
                         CheckerKind::Smtp(s) => match other {
                             "helo_name" => {
@@ -268,7 +269,7 @@ impl Builder {
         })
     }
 
-    pub(super) fn http_kw(&mut self, h: &mut HttpCheck, b: &Stmt) -> bool {
+    pub(super) fn http_kw(&mut self, h: &mut HttpCheck, b: &Stmt, ssl: bool) -> bool {
         match b.keyword.as_ref() {
             "virtualhost" => h.virtualhost = self.string(b),
             "http_protocol" => match self.arg(b, 0) {
@@ -287,6 +288,15 @@ impl Builder {
             },
             "enable_sni" => h.enable_sni = self.boolean(b).unwrap_or(true),
             "fast_recovery" => h.fast_recovery = self.boolean(b).unwrap_or(true),
+            "tls_compliant" if ssl => {
+                let msg = format!(
+                    "Invalid tls_compliant option {}",
+                    b.args.first().map_or("", String::as_str)
+                );
+                if let Some(x) = self.true_false(b, &msg) {
+                    h.tls_compliant = x;
+                }
+            }
             "url" => {
                 let mut u = UrlCheck::default();
                 for ub in block(b) {
@@ -333,6 +343,15 @@ impl Builder {
                             // (no value: keepalived accepts it silently)
                         }
                         "virtualhost" => u.virtualhost = self.string(ub),
+                        "tls_compliant" if ssl => {
+                            let msg = format!(
+                                "Invalid tls_compliant option {}",
+                                ub.args.first().map_or("", String::as_str)
+                            );
+                            if let Some(x) = self.true_false(ub, &msg) {
+                                u.tls_compliant = Some(x);
+                            }
+                        }
                         // (no value: keepalived accepts it silently)
                         "regex" => u.regex = ub.args.first().cloned(),
                         "regex_no_match" => u.regex_no_match = true,

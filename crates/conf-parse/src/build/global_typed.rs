@@ -643,6 +643,64 @@ impl Builder {
                     g.dbus_service_name = Some(st.args[0].clone());
                 }
             }
+            "dbus_no_interface_name" => {
+                if st.args.is_empty() {
+                    self.invalid(st, "dbus_no_interface_name missing - ignoring".into(), None);
+                } else {
+                    g.dbus_no_interface_name = Some(st.args[0].clone());
+                }
+            }
+            "use_symlink_paths" => {
+                let msg = match st.args.first() {
+                    Some(a) => format!("Invalid value '{a}' for global use_symlink_path specified"),
+                    None => String::new(),
+                };
+                if let Some(v) = self.true_false(st, &msg) {
+                    g.use_symlink_paths = v;
+                }
+            }
+            "snmp_vs_stats_update_interval" | "snmp_rs_stats_update_interval" => {
+                // global_parser.c: 1 ms to 30 s; both handlers print the "vs" message.
+                match self.dur(st, 0, 1000, 30_000_000) {
+                    Some(d) if kw == "snmp_vs_stats_update_interval" => {
+                        g.snmp_vs_stats_update_interval = Some(d)
+                    }
+                    Some(d) => g.snmp_rs_stats_update_interval = Some(d),
+                    None => {
+                        let a = st.args.first().cloned().unwrap_or_default();
+                        self.invalid(
+                            st,
+                            format!("snmp stats vs update interval '{a}' invalid - ignoring"),
+                            Some("1 ms to 30 seconds"),
+                        )
+                    }
+                }
+            }
+            "vrrp_delay_after_boot" => match self.dur(st, 0, 1000, u64::from(u32::MAX)) {
+                Some(d) => g.vrrp_delay_after_boot = Some(d),
+                None => {
+                    let a = st.args.first().cloned().unwrap_or_default();
+                    self.invalid(st, format!("vrrp_delay_after_boot '{a}' is invalid"), None)
+                }
+            },
+            "json_version" => {
+                if st.args.is_empty() {
+                    self.invalid(st, "json_version requires version".into(), None);
+                } else if let Some(v) = self.uint(st, 0, 1, 2) {
+                    g.json_version = Some(v as u32);
+                } else {
+                    self.invalid(st, "Invalid JSON version".into(), Some("1 or 2"));
+                }
+            }
+            "iproute_usr_dir" | "iproute_etc_dir" => {
+                if st.args.len() != 1 {
+                    self.invalid(st, format!("{kw} requires path"), Some("one directory"));
+                } else if kw == "iproute_usr_dir" {
+                    g.iproute_usr_dir = Some(st.args[0].clone());
+                } else {
+                    g.iproute_etc_dir = Some(st.args[0].clone());
+                }
+            }
             "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_cmd_rcv_bufs_force" => self.rcv_bufs(
                 st,
                 kw.ends_with("_force"),

@@ -709,6 +709,30 @@ impl Builder {
                     v.notify_priority_changes = Some(x);
                 }
             }
+            "timer_expired_backup" | "thread_timer_expired" => {
+                if kw == "thread_timer_expired" {
+                    self.invalid(
+                        b,
+                        format!(
+                            "({name}) thread_timer_expired - please replace with keyword 'timer_expired_backup'"
+                        ),
+                        Some("write timer_expired_backup"),
+                    );
+                }
+                if b.args.is_empty() {
+                    v.timer_expired_backup = Some(254);
+                } else if let Some(p) = self.uint(b, 0, 1, 254) {
+                    v.timer_expired_backup = Some(p as u8);
+                } else {
+                    self.invalid(
+                        b,
+                        format!(
+                            "({name}) timer_expired_backup highest_other_priority not valid! must be between 1 & 254"
+                        ),
+                        None,
+                    );
+                }
+            }
             "garp_extra_if" | "vmac_garp_intvl" => {
                 if kw == "vmac_garp_intvl" {
                     let d = self.err(

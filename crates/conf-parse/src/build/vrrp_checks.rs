@@ -49,6 +49,15 @@ impl Builder {
                     v.name
                 )));
             }
+            // keepalived 2.4.3 (vrrp_complete_instance): nopreempt is cleared for an owner and
+            // for initial state MASTER, and timer_expired_backup needs it.
+            let nopreempt = !v.preempt && v.priority != 255 && v.state != VrrpState::Master;
+            if v.timer_expired_backup.is_some() && !nopreempt {
+                self.emit(general(format!(
+                    "({}) expired_timer_backup requires nopreempt - resetting",
+                    v.name
+                )));
+            }
             if v.owner_ignore_adverts == Some(true) && v.priority != 255 {
                 self.emit(general(format!(
                     "({}) ignoring owner_ignore_adverts since priority is not 255",

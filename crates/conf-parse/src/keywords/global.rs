@@ -182,6 +182,9 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_dbus_service_name_and_bus_restart",
     ]),
     s("dbus_service_name").imp(&["lab_dbus_service_name_and_bus_restart"]),
+    s("dbus_no_interface_name")
+        .todo("not read yet: D-Bus objects of instances without an interface keep their path")
+        .since(Release(2, 4, 0)),
     s("script_user").imp(&["lab_script_user"]),
     s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
     s("vrrp_netlink_cmd_rcv_bufs").todo(NO_NL_BUFS),
@@ -199,6 +202,27 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_rx_bufs_policy").imp(&["lab_rx_bufs_same_as_reference"]),
     s("vrrp_rx_bufs_multiplier").imp(&["lab_rx_bufs_same_as_reference"]),
     s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
+    s("vrrp_delay_after_boot")
+        .todo("not read at run time yet (VRRP starts without waiting for that system uptime)")
+        .since(Release(2, 4, 0)),
+    s("use_symlink_paths")
+        .todo("not read at run time yet (script and file paths are used as written)")
+        .since(Release(2, 4, 0)),
+    s("iproute_usr_dir")
+        .todo("not read yet: table/protocol/scope/realm names come from /usr/share/iproute2 and /etc/iproute2")
+        .since(Release(2, 4, 0)),
+    s("iproute_etc_dir")
+        .todo("not read yet: table/protocol/scope/realm names come from /usr/share/iproute2 and /etc/iproute2")
+        .since(Release(2, 4, 0)),
+    s("json_version")
+        .todo("not read yet: the JSON dump keeps its one format")
+        .since(Release(2, 4, 0)),
+    s("snmp_vs_stats_update_interval")
+        .todo(NO_KEEPALIVED_MIB)
+        .since(Release(2, 4, 0)),
+    s("snmp_rs_stats_update_interval")
+        .todo(NO_KEEPALIVED_MIB)
+        .since(Release(2, 4, 0)),
     s("log_unknown_vrids").imp(&["lab_log_unknown_vrids_same_as_reference"]),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),

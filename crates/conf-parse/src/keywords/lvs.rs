@@ -8,10 +8,11 @@
 //! conf-parse's inheritance.
 
 #[allow(unused_imports)]
-use super::{alias, b, dep, s, v, Kw};
+use super::{alias, b, dep, s, v, Kw, Release};
 
 /// The lab test that shows alpha, warmup and log_all_failures from a configuration.
 const LAB_KW: &[&str] = &["lab_checker_alpha_warmup_log_all_failures"];
+const NO_TLS_COMPLIANT: &str = "not read yet: keepalived 2.4 shuts SSL_GET's TLS down quietly (no close_notify) unless tls_compliant is set; our SSL_GET does not tell the two apart";
 /// The lab test that shows FILE_CHECK, hysteresis, helo_name, enable_sni and checker mail.
 const LAB_MAIL: &[&str] = &["lab_file_check_hysteresis_sni_helo_and_checker_mail"];
 /// The lab tests that show warmup: a non-zero value bounds the first check, 0 checks at once.
@@ -33,19 +34,30 @@ const DELAY_LOOP_TESTS: &[&str] = &["lab_scheduler_detects_failure_and_recovery"
 const TIMEOUT_TESTS: &[&str] = &["lab_tcp_check", "lab_http_bad_servers"];
 const VHOST_TESTS: &[&str] = &["lab_http_check"];
 
-static URL: &[Kw] = &[
-    s("path").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
-    s("digest").imp(&["lab_http_check"]),
-    s("status_code").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
-    s("virtualhost").imp(&["lab_http_check"]),
-    s("regex").imp(REGEX_TESTS),
-    s("regex_no_match").imp(REGEX_TESTS),
-    s("regex_options").imp(REGEX_TESTS),
-    s("regex_min_offset").imp(REGEX_TESTS),
-    s("regex_max_offset").imp(REGEX_TESTS),
-    s("regex_stack")
-        .noop("sizes PCRE2's JIT stack; the regex crate (linear time, no backtracking) needs none"),
-];
+/// The `url` block's keywords; SSL_GET's has `tls_compliant` too (keepalived 2.4).
+macro_rules! url_keywords {
+    ($($extra:expr),* $(,)?) => {
+        &[
+        s("path").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
+        s("digest").imp(&["lab_http_check"]),
+        s("status_code").imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
+        s("virtualhost").imp(&["lab_http_check"]),
+        s("regex").imp(REGEX_TESTS),
+        s("regex_no_match").imp(REGEX_TESTS),
+        s("regex_options").imp(REGEX_TESTS),
+        s("regex_min_offset").imp(REGEX_TESTS),
+        s("regex_max_offset").imp(REGEX_TESTS),
+        s("regex_stack")
+            .noop("sizes PCRE2's JIT stack; the regex crate (linear time, no backtracking) needs none"),
+            $($extra),*
+        ]
+    };
+}
+
+static URL: &[Kw] = url_keywords!();
+static SSL_URL: &[Kw] = url_keywords!(s("tls_compliant")
+    .todo(NO_TLS_COMPLIANT)
+    .since(Release(2, 4, 0)));
 
 /// The keywords every network checker has (keepalived's `install_checker_common_keywords(true)`),
 /// then the checker's own. `$connect_port` differs for PING_CHECK (ICMP has no port).
@@ -72,7 +84,10 @@ macro_rules! checker_common {
 
 const CONNECT_PORT: Kw = s("connect_port").imp(CONN_TESTS);
 
-static HTTP_GET: &[Kw] = checker_common!(
+/// HTTP_GET's and SSL_GET's keywords: SSL_GET's `url` block and its own `tls_compliant`.
+macro_rules! http_get_keywords {
+    ($url:expr; $($extra:expr),* $(,)?) => {
+        checker_common!(
     CONNECT_PORT;
     dep("nb_get_retry", "retry").imp(RETRY_TESTS),
     s("virtualhost").imp(VHOST_TESTS),
@@ -83,7 +98,16 @@ static HTTP_GET: &[Kw] = checker_common!(
          checks one url per delay_loop and fast_recovery makes it check the remaining urls at \
          once while the real server is down (ours always recovers as fast as with it)",
     ),
-    b("url", URL).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
+    b("url", $url).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
+            $($extra),*
+        )
+    };
+}
+
+static HTTP_GET: &[Kw] = http_get_keywords!(URL;);
+static SSL_GET: &[Kw] = http_get_keywords!(
+    SSL_URL;
+    s("tls_compliant").todo(NO_TLS_COMPLIANT).since(Release(2, 4, 0)),
 );
 static TCP_CHECK: &[Kw] = checker_common!(CONNECT_PORT;);
 static PING_CHECK: &[Kw] = checker_common!(
@@ -126,7 +150,7 @@ static BFD_CHECK: &[Kw] = &[s("name").imp(BFD_CHECK_VM), s("alpha").imp(BFD_CHEC
 /// Checker block names and their keywords.
 pub static CHECKERS: &[Kw] = &[
     b("HTTP_GET", HTTP_GET).imp(&["lab_http_check", "vm_dr_failover_and_reference_table"]),
-    b("SSL_GET", HTTP_GET).imp(&["lab_ssl_check"]),
+    b("SSL_GET", SSL_GET).imp(&["lab_ssl_check"]),
     b("TCP_CHECK", TCP_CHECK).imp(&["lab_tcp_check", "vm_nat_failover"]),
     b("MISC_CHECK", MISC_CHECK).imp(&["lab_misc_runs_as_user"]),
     b("SMTP_CHECK", SMTP_CHECK).imp(&["lab_smtp_check"]),

@@ -125,6 +125,8 @@ pub struct HttpCheck {
     pub enable_sni: bool,
     /// `fast_recovery`.
     pub fast_recovery: bool,
+    /// `tls_compliant [BOOL]` (SSL_GET, keepalived 2.4): the checker's default for its urls.
+    pub tls_compliant: bool,
 }
 
 /// `url { }`.
@@ -151,6 +153,8 @@ pub struct UrlCheck {
     pub regex_max_offset: Option<usize>,
     /// `regex_stack START MAX` (PCRE2 JIT stack sizes).
     pub regex_stack: Option<(u64, u64)>,
+    /// `tls_compliant [BOOL]` (SSL_GET urls, keepalived 2.4).
+    pub tls_compliant: Option<bool>,
     /// Unknown keywords of the block, kept as statements.
     pub extra: Vec<Stmt>,
 }

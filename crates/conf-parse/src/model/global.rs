@@ -155,6 +155,23 @@ pub struct GlobalDefs {
     pub enable_dbus: bool,
     /// `dbus_service_name NAME`.
     pub dbus_service_name: Option<String>,
+    /// `dbus_no_interface_name NAME` (keepalived 2.4): the D-Bus object name for instances
+    /// without an interface.
+    pub dbus_no_interface_name: Option<String>,
+    /// `use_symlink_paths [BOOL]` (keepalived 2.4): keep symbolic links in script and file paths.
+    pub use_symlink_paths: bool,
+    /// `snmp_vs_stats_update_interval` (keepalived 2.4, 1 ms to 30 s).
+    pub snmp_vs_stats_update_interval: Option<Duration>,
+    /// `snmp_rs_stats_update_interval` (keepalived 2.4, 1 ms to 30 s).
+    pub snmp_rs_stats_update_interval: Option<Duration>,
+    /// `vrrp_delay_after_boot` (keepalived 2.4): delay VRRP until this system uptime.
+    pub vrrp_delay_after_boot: Option<Duration>,
+    /// `json_version 1|2` (keepalived 2.4).
+    pub json_version: Option<u32>,
+    /// `iproute_usr_dir PATH` (keepalived 2.4): iproute2's distribution table-name directory.
+    pub iproute_usr_dir: Option<String>,
+    /// `iproute_etc_dir PATH` (keepalived 2.4): iproute2's local table-name directory.
+    pub iproute_etc_dir: Option<String>,
     /// `vrrp_netlink_cmd_rcv_bufs` (+ `_force`).
     pub vrrp_netlink_cmd_rcv_bufs: RcvBufs,
     /// `vrrp_netlink_monitor_rcv_bufs` (+ `_force`).
@@ -306,6 +323,14 @@ impl Default for GlobalDefs {
             snmp: SnmpSettings::default(),
             enable_dbus: false,
             dbus_service_name: None,
+            dbus_no_interface_name: None,
+            use_symlink_paths: false,
+            snmp_vs_stats_update_interval: None,
+            snmp_rs_stats_update_interval: None,
+            vrrp_delay_after_boot: None,
+            json_version: None,
+            iproute_usr_dir: None,
+            iproute_etc_dir: None,
             vrrp_netlink_cmd_rcv_bufs: RcvBufs::default(),
             vrrp_netlink_monitor_rcv_bufs: RcvBufs::default(),
             process_monitor_rcv_bufs: RcvBufs::default(),

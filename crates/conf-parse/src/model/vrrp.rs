@@ -387,6 +387,9 @@ pub struct VrrpInstance {
     pub owner_ignore_adverts: Option<bool>,
     /// `down_timer_adverts`.
     pub down_timer_adverts: Option<u32>,
+    /// `timer_expired_backup [PRIORITY]` (keepalived 2.4; `thread_timer_expired` is its
+    /// misspelt twin): the highest priority another router may have (1-254, bare: 254).
+    pub timer_expired_backup: Option<u8>,
     /// `notify_master`.
     pub notify_master: Option<Box<Script>>,
     /// `notify_backup`.
@@ -487,6 +490,7 @@ impl VrrpInstance {
             lower_prio_no_advert: None,
             higher_prio_send_advert: None,
             owner_ignore_adverts: None,
+            timer_expired_backup: None,
             down_timer_adverts: None,
             notify_master: None,
             notify_backup: None,

@@ -247,6 +247,20 @@ pub(super) fn global_typed(p: &mut P, g: &GlobalDefs) {
     p.flag("enable_snmp_checker", g.snmp.checker);
     p.flag("enable_dbus", g.enable_dbus);
     p.opt_s("dbus_service_name", &g.dbus_service_name);
+    p.opt_s("dbus_no_interface_name", &g.dbus_no_interface_name);
+    p.flag("use_symlink_paths", g.use_symlink_paths);
+    p.opt_dur(
+        "snmp_vs_stats_update_interval",
+        g.snmp_vs_stats_update_interval,
+    );
+    p.opt_dur(
+        "snmp_rs_stats_update_interval",
+        g.snmp_rs_stats_update_interval,
+    );
+    p.opt_dur("vrrp_delay_after_boot", g.vrrp_delay_after_boot);
+    p.opt_num("json_version", g.json_version);
+    p.opt_s("iproute_usr_dir", &g.iproute_usr_dir);
+    p.opt_s("iproute_etc_dir", &g.iproute_etc_dir);
     rcv_bufs(p, "vrrp_netlink_cmd_rcv_bufs", &g.vrrp_netlink_cmd_rcv_bufs);
     rcv_bufs(
         p,

@@ -129,6 +129,7 @@ pub(super) fn checker(p: &mut P, c: &Checker) {
             }
             p.flag("enable_sni", h.enable_sni);
             p.flag("fast_recovery", h.fast_recovery);
+            p.flag("tls_compliant", h.tls_compliant);
             for u in &h.urls {
                 p.open(&["url"]);
                 p.kv("path", &u.path);
@@ -149,6 +150,7 @@ pub(super) fn checker(p: &mut P, c: &Checker) {
                     p.line(&wr);
                 }
                 p.opt_s("virtualhost", &u.virtualhost);
+                p.opt_bool("tls_compliant", u.tls_compliant);
                 p.opt_s("regex", &u.regex);
                 p.flag("regex_no_match", u.regex_no_match);
                 if !u.regex_options.is_empty() {

@@ -128,6 +128,7 @@ pub(super) fn instance(p: &mut P, v: &VrrpInstance) {
     p.opt_bool("higher_prio_send_advert", v.higher_prio_send_advert);
     p.opt_bool("owner_ignore_adverts", v.owner_ignore_adverts);
     p.opt_num("down_timer_adverts", v.down_timer_adverts);
+    p.opt_num("timer_expired_backup", v.timer_expired_backup);
     p.script("notify_master", &v.notify_master);
     p.script("notify_backup", &v.notify_backup);
     p.script("notify_fault", &v.notify_fault);
