@@ -379,13 +379,17 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
         bfd_states: ctx.options.bfd_states.clone(),
         ..Default::default()
     };
-    let config = ctx.config.config().clone();
-    let mut lay = layout(&config);
+    let names = ctx.config.virtual_server_names();
+    // The director reads the shell's parse result in place (no deep copy on the way to the
+    // first reconcile); the status layout is computed when a metrics request needs it.
+    let parsed = lvs_director::SharedParsed(ctx.config.parsed.clone());
+    let mut current = ctx.config.parsed.clone();
+    let mut lay: Option<Layout> = None;
     let ipvs = ctx.ipvs.clone();
     let spawned = std::thread::Builder::new()
         .name("lvs-director".into())
         .spawn(move || {
-            let r = ipvs.run_director(config, opts);
+            let r = ipvs.run_director(parsed, opts);
             let _ = done_tx.send(r);
         });
     if let Err(e) = spawned {
@@ -394,8 +398,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     }
     info!(
         "LVS director started: {} virtual_server(s) ({})",
-        ctx.config.virtual_server_names().len(),
-        ctx.config.virtual_server_names().join(", ")
+        names.len(),
+        names.join(", ")
     );
     ctx.link.ready();
     loop {
@@ -414,9 +418,12 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     return finished(done_rx.await);
                 }
                 Some(WorkerEvent::Reload { config, done }) => {
-                    lay = layout(config.config());
+                    lay = None;
+                    current = config.parsed.clone();
                     let r = ctl_tx
-                        .send(Control::Reload(Box::new(config.config().clone())))
+                        .send(Control::Reload(Box::new(lvs_director::SharedParsed(
+                            config.parsed.clone(),
+                        ))))
                         .map_err(|_| "LVS director is gone".to_string());
                     let _ = done.send(r);
                 }
@@ -449,7 +456,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                 Some(WorkerEvent::Metrics { reply }) => {
                     let ipvs = ctx.ipvs.clone();
                     let table = tokio::task::spawn_blocking(move || ipvs.table()).await.unwrap_or_default();
-                    let _ = reply.send(lock(&observed).status(&lay, &table));
+                    let lay = lay.get_or_insert_with(|| layout(&current.config));
+                    let _ = reply.send(lock(&observed).status(lay, &table));
                 }
             }
         }
