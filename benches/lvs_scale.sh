@@ -6,7 +6,7 @@
 # in total, NAT/wlc, no checkers: every real server is in the table from the start) in a fresh
 # network namespace, and for each run the script prints:
 #   start_ms   from just before the daemon's exec (`ip netns exec`) to the moment /proc/net/ip_vs
-#              holds exactly the configured table (polled every ~5 ms by `ipvs_load waitfor`);
+#              holds exactly the configured table (polled every 20 ms by `ipvs_load waitfor`);
 #   reload_ms  from just before SIGHUP (the configuration file replaced by one where 1% of the
 #              real servers moved to a new address) to /proc/net/ip_vs holding exactly the new
 #              table; reload_cpu_ms = CPU time (schedstat, every thread of the daemon's processes)
@@ -49,11 +49,12 @@ inns() { ip netns exec "$NS" "$@"; }
 drop() { ip netns exec "$NS" ipvsadm -C; ip netns del "$NS"; sleep 3; }
 now_ns() { date +%s%N; }
 elapsed_ms() { echo $(( ($(now_ns) - $1) / 1000000 )); }
-# CPU time (ns) of every thread of the namespace's daemon processes (not the test's python)
+# CPU time (ns) of every thread of the namespace's daemon processes (not the test's python
+# client/server, not the ipvs_load poller)
 cpu_ns() {
     local p t s=0 a
     for p in $(ip netns pids "$NS"); do
-        [ "$(cat /proc/$p/comm 2>/dev/null)" = python3 ] && continue
+        case "$(cat /proc/$p/comm 2>/dev/null)" in python3 | ipvs_load) continue ;; esac
         for t in /proc/$p/task/*/schedstat; do
             read -r a _ <"$t" 2>/dev/null && s=$((s + a))
         done
@@ -136,7 +137,9 @@ one_run() { # NAME BIN
     while [ -n "$(ip netns pids $NS)" ] && [ "$(elapsed_ms $t)" -lt 60000 ]; do sleep 0.02; done
     stop=$(elapsed_ms $t)
     left=$(inns $B count)
-    echo "$name start_ms=$start reload_ms=$reload reload_cpu_ms=$(((cpu1 - cpu0) / 1000000)) reload_cpu3_ms=$(((cpu3 - cpu0) / 1000000)) conns(ok failed)=($conns) vs0_conns(before after)=($c0 $c1) stop_ms=$stop left(services dests)=($left) still_running=$(ip netns pids $NS | wc -l)"
+    local rest=""
+    for p in $(ip netns pids $NS); do rest="$rest $(cat /proc/$p/comm 2>/dev/null)"; done
+    echo "$name start_ms=$start reload_ms=$reload reload_cpu_ms=$(((cpu1 - cpu0) / 1000000)) reload_cpu3_ms=$(((cpu3 - cpu0) / 1000000)) conns(ok failed)=($conns) vs0_conns(before after)=($c0 $c1) stop_ms=$stop left(services dests)=($left) still_running=($rest)"
     for p in $(ip netns pids $NS); do kill -KILL "$p"; done
     wait $pid 2>/dev/null
     drop

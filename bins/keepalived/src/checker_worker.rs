@@ -370,12 +370,23 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel::<Control>();
     let (done_tx, mut done_rx) = oneshot::channel();
     let obs = observed.clone();
+    // Ready once the director has programmed the table (its first `Loaded`): the parent's
+    // READY=1 then means "configured", and the startup-memory release that follows Ready does
+    // not drop code pages the first reconcile of a large table is still running.
+    let loaded = Arc::new(tokio::sync::Notify::new());
+    let loaded_tx = loaded.clone();
+    let mut ready_sent = false;
     let opts = DirectorOptions {
         control: Some(ctl_rx),
         handle_signals: false,
         config_path: Some(ctx.config.file.clone()),
         dont_release_ipvs: ctx.options.dont_release_ipvs,
-        events: Some(Arc::new(move |e: &DirectorEvent| lock(&obs).apply(e))),
+        events: Some(Arc::new(move |e: &DirectorEvent| {
+            if matches!(e, DirectorEvent::Loaded { .. }) {
+                loaded_tx.notify_one();
+            }
+            lock(&obs).apply(e)
+        })),
         bfd_states: ctx.options.bfd_states.clone(),
         ..Default::default()
     };
@@ -401,9 +412,12 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
         names.len(),
         names.join(", ")
     );
-    ctx.link.ready();
     loop {
         tokio::select! {
+            _ = loaded.notified(), if !ready_sent => {
+                ready_sent = true;
+                ctx.link.ready();
+            }
             r = &mut done_rx => {
                 let code = finished(r);
                 if code == exit::OK {
