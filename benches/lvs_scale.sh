@@ -134,6 +134,10 @@ one_run() { # NAME BIN
     kill -TERM $pid
     kill $srv
     wait $srv 2>/dev/null
+    # the listener by its pid in the namespace (the recorded run waited on it: stop_ms 60 s)
+    for p in $(ip netns pids $NS); do
+        [ "$(cat /proc/$p/comm 2>/dev/null)" = python3 ] && kill -KILL "$p"
+    done
     while [ -n "$(ip netns pids $NS)" ] && [ "$(elapsed_ms $t)" -lt 60000 ]; do sleep 0.02; done
     stop=$(elapsed_ms $t)
     left=$(inns $B count)
