@@ -11,6 +11,14 @@
 //!   ipvs_load wait SVCS DESTS TIMEOUT_S poll /proc/net/ip_vs until it holds SVCS services and
 //!                                       DESTS destinations (or both 0 = empty); prints ms waited
 //!   ipvs_load count                     prints "services dests" from /proc/net/ip_vs
+//!   ipvs_load gen-scale VS RS VARIANT   keepalived.conf with VS virtual servers and RS real
+//!                                       servers in total (spread evenly), no checkers; VARIANT 1
+//!                                       moves 1% of the real servers (one each in RS/100 virtual
+//!                                       servers i = 1, 7, 13, ...: new address) — the reload
+//!   ipvs_load waitfor VS RS VARIANT TIMEOUT_S START_NS
+//!                                       poll /proc/net/ip_vs until it holds exactly the table of
+//!                                       gen-scale VS RS VARIANT (every 20 ms); prints the ms from START_NS
+//!                                       (CLOCK_REALTIME ns, `date +%s%N`) to that moment
 #![allow(clippy::unwrap_used)] // a benchmark driver: failing loudly is the right behaviour
 
 use ipvs_nl::*;
@@ -34,6 +42,57 @@ fn table(n: usize, d: usize) -> Vec<VirtualService> {
             )
         })
         .collect()
+}
+
+/// The gen-scale table: VS i = 10.10.(i/250).(i%250+1):80, its real server j =
+/// 10.20.j.(i%250+1):(8080+i/250) (10.21.j... for the 1% moved by VARIANT 1).
+fn scale_table(n: usize, total: usize, variant: usize) -> Vec<(IpAddr, Vec<(IpAddr, u16)>)> {
+    let (base, extra) = (total / n.max(1), total % n.max(1));
+    let mut moved = 0;
+    (0..n)
+        .map(|i| {
+            let vip: IpAddr = format!("10.10.{}.{}", i / 250, i % 250 + 1)
+                .parse()
+                .unwrap();
+            let count = base + usize::from(i < extra);
+            let mv = variant == 1 && i % 6 == 1 && moved < total / 100;
+            if mv {
+                moved += 1;
+            }
+            let rs = (0..count)
+                .map(|j| {
+                    let net = if mv && j == 0 { 21 } else { 20 };
+                    let rip: IpAddr = format!("10.{net}.{j}.{}", i % 250 + 1).parse().unwrap();
+                    (rip, 8080 + (i / 250) as u16)
+                })
+                .collect();
+            (vip, rs)
+        })
+        .collect()
+}
+
+fn hex(a: &IpAddr, port: u16) -> String {
+    match a {
+        IpAddr::V4(v) => format!("{:08X}:{port:04X}", u32::from(*v)),
+        IpAddr::V6(v) => format!("[{v}]:{port:04X}"),
+    }
+}
+
+/// /proc/net/ip_vs as a set of "service" and "service dest" lines.
+fn proc_set() -> std::collections::BTreeSet<String> {
+    let s = std::fs::read_to_string("/proc/net/ip_vs").unwrap_or_default();
+    let mut out = std::collections::BTreeSet::new();
+    let mut svc = String::new();
+    for l in s.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if (l.starts_with("TCP") || l.starts_with("UDP")) && f.len() > 1 {
+            svc = f[1].to_string();
+            out.insert(svc.clone());
+        } else if l.starts_with("  ->") && !l.contains("RemoteAddress") && f.len() > 1 {
+            out.insert(format!("{svc} {}", f[1]));
+        }
+    }
+    out
 }
 
 fn count() -> (usize, usize) {
@@ -185,6 +244,52 @@ fn main() {
                     std::process::exit(3);
                 }
                 std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Some("gen-scale") => {
+            println!("global_defs {{\n  router_id ipvs_scale\n}}");
+            for (vip, rs) in scale_table(arg(1), arg(2), arg(3)) {
+                println!(
+                    "virtual_server {vip} 80 {{\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP"
+                );
+                for (a, p) in rs {
+                    println!("  real_server {a} {p} {{\n    weight 1\n  }}");
+                }
+                println!("}}");
+            }
+        }
+        Some("waitfor") => {
+            let mut want = std::collections::BTreeSet::new();
+            for (vip, rs) in scale_table(arg(1), arg(2), arg(3)) {
+                let s = hex(&vip, 80);
+                for (a, p) in rs {
+                    want.insert(format!("{s} {}", hex(&a, p)));
+                }
+                want.insert(s);
+            }
+            let to = Duration::from_secs(arg(4) as u64);
+            let start_ns: u128 = a.get(5).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let now_ns = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            };
+            let t = Instant::now();
+            loop {
+                let got = proc_set();
+                if got == want {
+                    println!("{}", (now_ns().saturating_sub(start_ns)) / 1_000_000);
+                    return;
+                }
+                if t.elapsed() > to {
+                    let missing = want.difference(&got).count();
+                    let extra = got.difference(&want).count();
+                    println!("TIMEOUT(missing={missing},extra={extra})");
+                    std::process::exit(3);
+                }
+                // Reading 40,000 entries costs the VM real CPU: poll every 20 ms.
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
         Some("count") => {

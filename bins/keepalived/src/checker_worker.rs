@@ -381,20 +381,32 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel::<Control>();
     let (done_tx, mut done_rx) = oneshot::channel();
     let obs = observed.clone();
+    // Ready once the director has programmed the table (its first `Loaded`): the parent's
+    // READY=1 then means "configured", and the startup-memory release that follows Ready does
+    // not drop code pages the first reconcile of a large table is still running.
+    let loaded = Arc::new(tokio::sync::Notify::new());
+    let loaded_tx = loaded.clone();
+    let mut ready_sent = false;
     let opts = DirectorOptions {
         control: Some(ctl_rx),
         handle_signals: false,
         config_path: Some(ctx.config.file.clone()),
         dont_release_ipvs: ctx.options.dont_release_ipvs,
-        events: Some(Arc::new(move |e: &DirectorEvent| lock(&obs).apply(e))),
+        events: Some(Arc::new(move |e: &DirectorEvent| {
+            if matches!(e, DirectorEvent::Loaded { .. }) {
+                loaded_tx.notify_one();
+            }
+            lock(&obs).apply(e)
+        })),
         bfd_states: ctx.options.bfd_states.clone(),
         ..Default::default()
     };
-    let config = ctx.config.config().clone();
     // A descriptor per check in flight (all of them, when the real servers stop answering and
     // every check waits for its connect_timeout), plus the worker's own and some spare, as
     // keepalived's set_checker_max_fds.
-    let checks: usize = config
+    let checks: usize = ctx
+        .config
+        .config()
         .virtual_servers
         .iter()
         .flat_map(|v| v.real_servers.iter())
@@ -406,12 +418,17 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
             "{checks} checkers but the descriptor limit is {limit}: checks beyond it fail while that many are in flight"
         );
     }
-    let mut lay = layout(&config);
+    let names = ctx.config.virtual_server_names();
+    // The director reads the shell's parse result in place (no deep copy on the way to the
+    // first reconcile); the status layout is computed when a metrics request needs it.
+    let parsed = lvs_director::SharedParsed(ctx.config.parsed.clone());
+    let mut current = ctx.config.parsed.clone();
+    let mut lay: Option<Layout> = None;
     let ipvs = ctx.ipvs.clone();
     let spawned = std::thread::Builder::new()
         .name("lvs-director".into())
         .spawn(move || {
-            let r = ipvs.run_director(config, opts);
+            let r = ipvs.run_director(parsed, opts);
             let _ = done_tx.send(r);
         });
     if let Err(e) = spawned {
@@ -420,12 +437,15 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     }
     info!(
         "LVS director started: {} virtual_server(s) ({})",
-        ctx.config.virtual_server_names().len(),
-        ctx.config.virtual_server_names().join(", ")
+        names.len(),
+        names.join(", ")
     );
-    ctx.link.ready();
     loop {
         tokio::select! {
+            _ = loaded.notified(), if !ready_sent => {
+                ready_sent = true;
+                ctx.link.ready();
+            }
             r = &mut done_rx => {
                 let code = finished(r);
                 if code == exit::OK {
@@ -440,9 +460,12 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     return finished(done_rx.await);
                 }
                 Some(WorkerEvent::Reload { config, done }) => {
-                    lay = layout(config.config());
+                    lay = None;
+                    current = config.parsed.clone();
                     let r = ctl_tx
-                        .send(Control::Reload(Box::new(config.config().clone())))
+                        .send(Control::Reload(Box::new(lvs_director::SharedParsed(
+                            config.parsed.clone(),
+                        ))))
                         .map_err(|_| "LVS director is gone".to_string());
                     let _ = done.send(r);
                 }
@@ -475,7 +498,8 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                 Some(WorkerEvent::Metrics { reply }) => {
                     let ipvs = ctx.ipvs.clone();
                     let table = tokio::task::spawn_blocking(move || ipvs.table()).await.unwrap_or_default();
-                    let _ = reply.send(lock(&observed).status(&lay, &table));
+                    let lay = lay.get_or_insert_with(|| layout(&current.config));
+                    let _ = reply.send(lock(&observed).status(lay, &table));
                 }
             }
         }

@@ -112,7 +112,9 @@ pub fn log(level: Level, msg: &str) {
     };
     let now = local_now();
     if l.settings.console {
-        eprintln!("{}: {msg}", ctime(&now));
+        // One write per line (eprintln! writes the formatted pieces one by one, unbuffered).
+        let line = format!("{}: {msg}\n", ctime(&now));
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     }
     if let Some(f) = l.file.as_mut() {
         let _ = writeln!(f, "{}: {msg}", file_stamp(&now));

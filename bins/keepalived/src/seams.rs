@@ -25,7 +25,7 @@ pub trait Ipvs: Send + Sync + std::fmt::Debug {
     /// it on a thread of its own).
     fn run_director(
         &self,
-        config: conf_parse::Config,
+        config: lvs_director::SharedParsed,
         opts: DirectorOptions,
     ) -> Result<(), DirectorError>;
     /// The table with its counters (metrics, status page); empty when there is none.
@@ -62,7 +62,7 @@ impl KernelIpvs {
 impl Ipvs for KernelIpvs {
     fn run_director(
         &self,
-        config: conf_parse::Config,
+        config: lvs_director::SharedParsed,
         opts: DirectorOptions,
     ) -> Result<(), DirectorError> {
         lvs_director::run(config, opts)

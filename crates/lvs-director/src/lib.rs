@@ -29,6 +29,7 @@ pub mod table;
 
 pub use director::{
     run, run_with, BfdStates, Control, DirectorEvent, DirectorOptions, Kernel, SharedMemory,
+    SharedParsed,
 };
 pub use model::{compile, DirectorConfig, RsId, VsId};
 pub use table::{desired, Health};

@@ -37,7 +37,7 @@ struct MemoryIpvs {
 impl Ipvs for MemoryIpvs {
     fn run_director(
         &self,
-        config: conf_parse::Config,
+        config: lvs_director::SharedParsed,
         opts: lvs_director::DirectorOptions,
     ) -> Result<(), lvs_director::DirectorError> {
         lvs_director::run_with(config, opts, self.table.clone())
