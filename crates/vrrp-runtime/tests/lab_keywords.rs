@@ -2229,7 +2229,9 @@ fn lab_min_garp_and_garp_extra_if_same_as_reference() {
         // ethX: one at master, then one every 2-3 s.
         for (w, v) in [("ours", &ours.1), ("reference", &reference.1)] {
             assert!(v.len() >= 3, "{w} ethX {v:?}");
-            assert!(v[0] < 0.3, "{w} ethX first {v:?}");
+            // The first one goes with the first advert as master (not after the 2 s interval);
+            // the reference's came 0.3 s after in a loaded run (CI's parallel lab lanes).
+            assert!(v[0] < 0.5, "{w} ethX first {v:?}");
             assert!(
                 v.windows(2)
                     .skip(1)
