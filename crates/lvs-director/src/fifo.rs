@@ -35,24 +35,6 @@ pub(crate) struct Fifos {
     open: Vec<Open>,
 }
 
-fn chown(path: &str, owner: &(String, Option<String>)) {
-    let uid = match nix::unistd::User::from_name(&owner.0) {
-        Ok(Some(u)) => u.uid,
-        _ => {
-            log::info!("Failed to set uid:gid for fifo {path}");
-            return;
-        }
-    };
-    let gid = owner
-        .1
-        .as_deref()
-        .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-        .map(|g| g.gid);
-    if nix::unistd::chown(path, Some(uid), gid).is_err() {
-        log::info!("Failed to set uid:gid for fifo {path}");
-    }
-}
-
 impl Fifos {
     /// Create (if missing), start the reader script of, and open each FIFO. Must run inside
     /// the tokio runtime (the reader scripts are tokio children).
@@ -64,7 +46,7 @@ impl Fifos {
             let created = match nix::unistd::mkfifo(path, mode) {
                 Ok(()) => {
                     if let Some(o) = &spec.owner {
-                        chown(path, o);
+                        script_runner::chown_fifo(path, o);
                     }
                     true
                 }

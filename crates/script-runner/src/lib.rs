@@ -30,6 +30,26 @@ use nix::unistd::Pid;
 pub use argv::{shell_line, split, SplitError};
 pub use secure::{check_path, Identity, Unsafe};
 
+/// Gives a notify FIFO the owner named after its path in the configuration (`notify_fifo PATH
+/// USER [GROUP]`: user, optional group), logging keepalived's line when that fails.
+pub fn chown_fifo(path: &str, owner: &(String, Option<String>)) {
+    let uid = match nix::unistd::User::from_name(&owner.0) {
+        Ok(Some(u)) => u.uid,
+        _ => {
+            log::info!("Failed to set uid:gid for fifo {path}");
+            return;
+        }
+    };
+    let gid = owner
+        .1
+        .as_deref()
+        .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+        .map(|g| g.gid);
+    if nix::unistd::chown(path, Some(uid), gid).is_err() {
+        log::info!("Failed to set uid:gid for fifo {path}");
+    }
+}
+
 /// Grace between SIGTERM and SIGKILL when a script times out (keepalived: 2 s).
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 

@@ -55,30 +55,12 @@ impl std::fmt::Debug for Fifos {
     }
 }
 
-fn chown_fifo(path: &str, owner: &(String, Option<String>)) {
-    let uid = match nix::unistd::User::from_name(&owner.0) {
-        Ok(Some(u)) => u.uid,
-        _ => {
-            log::info!("Failed to set uid:gid for fifo {path}");
-            return;
-        }
-    };
-    let gid = owner
-        .1
-        .as_deref()
-        .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-        .map(|g| g.gid);
-    if nix::unistd::chown(path, Some(uid), gid).is_err() {
-        log::info!("Failed to set uid:gid for fifo {path}");
-    }
-}
-
 fn open_one(spec: &FifoSpec) -> Option<OpenFifo> {
     let path = Path::new(&spec.path);
     let created = match nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o644)) {
         Ok(()) => {
             if let Some(o) = &spec.owner {
-                chown_fifo(&spec.path, o);
+                script_runner::chown_fifo(&spec.path, o);
             }
             true
         }
