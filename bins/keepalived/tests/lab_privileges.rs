@@ -121,15 +121,16 @@ fn dirs(lab: &Lab, name: &str) -> (PathBuf, PathBuf) {
     (dir, out)
 }
 
-/// The script the checker (MISC_CHECK) and VRRP (notify) run: records its uid and its own
-/// capabilities in `out/NAME.uid`, `out/NAME.status`.
+/// The script the checker (MISC_CHECK) and VRRP (notify) run: records its own capabilities in
+/// `out/NAME.status`, then its uid in `out/NAME.uid`, each renamed into place whole (the test
+/// reads them as soon as both exist).
 fn script(dir: &Path, out: &Path, name: &str) -> PathBuf {
     let p = dir.join(format!("{name}.sh"));
     write_exec(
         &p,
         &format!(
-            "#!/bin/sh\nid -u > {o}/{name}.uid.tmp && mv {o}/{name}.uid.tmp {o}/{name}.uid\n\
-             cat /proc/self/status > {o}/{name}.status\nexit 0\n",
+            "#!/bin/sh\ncat /proc/self/status > {o}/{name}.status.tmp && mv {o}/{name}.status.tmp {o}/{name}.status\n\
+             id -u > {o}/{name}.uid.tmp && mv {o}/{name}.uid.tmp {o}/{name}.uid\nexit 0\n",
             o = out.display()
         ),
     );
