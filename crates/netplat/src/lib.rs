@@ -51,6 +51,28 @@ pub use rtnl::{Prepared, Rtnl};
 pub use rule::{RuleKind, RuleSpec};
 pub use watch::LinkWatch;
 
+/// Sets a socket's receive buffer as keepalived's `*_rcv_bufs` keywords do: `SO_RCVBUF` (capped
+/// by `net.core.rmem_max`) or, with `force`, `SO_RCVBUFFORCE` (needs CAP_NET_ADMIN). The kernel
+/// doubles the value for its bookkeeping, as `ss -m` shows (`rb`).
+pub fn set_receive_buffer(fd: &impl std::os::fd::AsFd, size: u32, force: bool) -> Result<()> {
+    let size = size as usize;
+    let r = if force {
+        nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBufForce, &size)
+    } else {
+        nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::RcvBuf, &size)
+    };
+    r.map_err(|e| {
+        Error::io(
+            if force {
+                "set SO_RCVBUFFORCE"
+            } else {
+                "set SO_RCVBUF"
+            },
+            e.into(),
+        )
+    })
+}
+
 /// Convenience alias for this crate's results.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -114,6 +114,11 @@ impl Rtnl {
         })
     }
 
+    /// Sets the socket's receive buffer (see [`crate::set_receive_buffer`]).
+    pub fn set_receive_buffer(&self, size: u32, force: bool) -> Result<()> {
+        crate::set_receive_buffer(&self.socket, size, force)
+    }
+
     /// Sends a prepared request with a fresh sequence number and returns at once: no ACK is
     /// asked for, so success costs one system call. The kernel still answers a failure with
     /// an error message; [`Rtnl::take_late_errors`] collects those.

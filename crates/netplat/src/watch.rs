@@ -64,6 +64,11 @@ impl LinkWatch {
         Ok(LinkWatch { socket, addresses })
     }
 
+    /// Sets the socket's receive buffer (see [`crate::set_receive_buffer`]).
+    pub fn set_receive_buffer(&self, size: u32, force: bool) -> Result<()> {
+        crate::set_receive_buffer(&self.socket, size, force)
+    }
+
     /// Waits up to the timeout for link events and reads every pending one. `Ok(true)` if
     /// anything arrived, including a receive-buffer overrun (`ENOBUFS`: events were lost, so the
     /// caller must re-read anyway); `Ok(false)` on timeout.

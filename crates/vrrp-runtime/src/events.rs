@@ -123,6 +123,7 @@ pub(crate) fn run_loop(
         .vip_lease
         .unwrap_or_else(|| config::lease_from_config(&config));
     let kernel = Kernel::new(opts.metrics.clone(), lease, &config.global.nftables)?;
+    kernel.set_cmd_rcv_bufs(&config.global.vrrp_netlink_cmd_rcv_bufs, None);
     let fifo_specs = config::notify_fifos(&config);
 
     // Shutdown: external watch and/or signals, forwarded into the inbox.
@@ -312,9 +313,15 @@ pub(crate) fn run_loop(
     // Link events, read on a thread like the adverts; without them links are polled like track
     // files.
     let link_tx = Tx::<Result<(), String>>::new(ev_tx.clone());
-    let mut link_events = match crate::io::spawn_link_watch(link_tx, env.stop.clone()) {
-        Ok(h) => {
+    let mut link_watch = None;
+    let mut link_events = match crate::io::spawn_link_watch(
+        link_tx,
+        env.stop.clone(),
+        &rt.config.global.vrrp_netlink_monitor_rcv_bufs,
+    ) {
+        Ok((h, w)) => {
             env.readers.push(h);
+            link_watch = Some(w);
             // Changes between the instances' setup and the subscription.
             rt.poll_links(Instant::now(), true, false);
             rt.settle_links(&mut env, Instant::now());
@@ -414,6 +421,19 @@ pub(crate) fn run_loop(
                                 req.config.global.fifo_write_vrrp_states_on_reload,
                             );
                             rt.kernel.apply_statics(&req.config);
+                            let (g, was) = (&req.config.global, &rt.config.global);
+                            rt.kernel.set_cmd_rcv_bufs(
+                                &g.vrrp_netlink_cmd_rcv_bufs,
+                                Some(&was.vrrp_netlink_cmd_rcv_bufs),
+                            );
+                            if let Some(w) = &link_watch {
+                                crate::io::set_rcv_bufs(
+                                    "vrrp_netlink_monitor_rcv_bufs",
+                                    &g.vrrp_netlink_monitor_rcv_bufs,
+                                    Some(&was.vrrp_netlink_monitor_rcv_bufs),
+                                    |size, force| w.set_receive_buffer(size, force),
+                                );
+                            }
                             watch_procs(&mut rt, &req.config);
                             let now = Instant::now();
                             for i in rt.insts.ids() {

@@ -169,11 +169,20 @@ impl Env {
 pub(crate) fn spawn_link_watch(
     tx: Tx<Result<(), String>>,
     stop: Arc<AtomicBool>,
-) -> Result<std::thread::JoinHandle<()>, String> {
+    rcv_bufs: &conf_parse::RcvBufs,
+) -> Result<(std::thread::JoinHandle<()>, Arc<netplat::LinkWatch>), String> {
     // Address deletions too: an instance whose interface loses its source address faults.
-    let w =
-        netplat::LinkWatch::with_address_deletions(Duration::ZERO).map_err(|e| e.to_string())?;
-    std::thread::Builder::new()
+    let w = Arc::new(
+        netplat::LinkWatch::with_address_deletions(Duration::ZERO).map_err(|e| e.to_string())?,
+    );
+    set_rcv_bufs(
+        "vrrp_netlink_monitor_rcv_bufs",
+        rcv_bufs,
+        None,
+        |size, force| w.set_receive_buffer(size, force),
+    );
+    let watch = w.clone();
+    let h = std::thread::Builder::new()
         .name("vrrp-links".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
@@ -188,7 +197,36 @@ pub(crate) fn spawn_link_watch(
                 }
             }
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((h, watch))
+}
+
+/// keepalived's `vrrp_netlink_{cmd,monitor}_rcv_bufs[_force]`: the receive buffer of one of the
+/// worker's netlink sockets, set when configured (at start and at a reload that changes it). A
+/// reload that removes the keyword sets the system default (`net.core.rmem_default`) again.
+/// Failure is logged, as keepalived does, and the socket keeps its buffer.
+pub(crate) fn set_rcv_bufs(
+    keyword: &str,
+    now: &conf_parse::RcvBufs,
+    before: Option<&conf_parse::RcvBufs>,
+    set: impl FnOnce(u32, bool) -> Result<(), netplat::Error>,
+) {
+    let size = match (now.size, before) {
+        (_, Some(b)) if b == now => return,
+        (Some(size), _) => size,
+        // Back to what a new socket gets.
+        (None, Some(b)) if b.size.is_some() => {
+            std::fs::read_to_string("/proc/sys/net/core/rmem_default")
+                .ok()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .map_or(212_992 / 2, |v| v / 2)
+        }
+        (None, _) => return,
+    };
+    match set(size, now.force) {
+        Ok(()) => log::info!("{keyword}: netlink receive buffer set to {size}"),
+        Err(e) => log::info!("{keyword}: cannot set the netlink receive buffer to {size}: {e}"),
+    }
 }
 
 /// A gratuitous ARP/NA socket on `ifindex`.

@@ -130,6 +130,17 @@ impl Kernel {
         primary_address(&mut self.rtnl, ifindex, family, vips)
     }
 
+    /// `vrrp_netlink_cmd_rcv_bufs[_force]` on the command socket (see [`crate::io::set_rcv_bufs`]).
+    pub(crate) fn set_cmd_rcv_bufs(
+        &self,
+        now: &conf_parse::RcvBufs,
+        before: Option<&conf_parse::RcvBufs>,
+    ) {
+        crate::io::set_rcv_bufs("vrrp_netlink_cmd_rcv_bufs", now, before, |size, force| {
+            self.rtnl.set_receive_buffer(size, force)
+        });
+    }
+
     pub(crate) fn new(
         metrics: Arc<Metrics>,
         lease: bool,

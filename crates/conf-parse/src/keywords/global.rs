@@ -11,7 +11,13 @@ const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support ei
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
     "the automatic realtime priority (raised when timers run late) is not implemented yet";
-const NO_NL_BUFS: &str = "netlink socket receive buffer sizes are not set yet (kernel defaults)";
+/// The VRRP worker's netlink receive buffers, read from the kernel for ours and the reference.
+const NL_BUFS: &str = "lab_vrrp_netlink_rcv_bufs_as_reference";
+const NO_PROC_MON_SOCKET: &str = "keepalived sizes its process-event (proc connector) socket; \
+    ours has none: vrrp_track_process counts processes by reading /proc, so no event can be lost";
+const NO_LVS_RTNL_SOCKET: &str = "keepalived sizes the checker's rtnetlink sockets; ours has \
+    none (the checker watches no address or link events; its IPVS generic-netlink socket asks \
+    for 4 MiB)";
 /// The VM test comparing the checker's FIFO lines, omega and lvs_flush_on_stop VS with the
 /// reference.
 const VM_NOTIFY: &str = "vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference";
@@ -189,16 +195,16 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .since(Release(2, 4, 0)),
     s("script_user").imp(&["lab_script_user"]),
     s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
-    s("vrrp_netlink_cmd_rcv_bufs").todo(NO_NL_BUFS),
-    s("vrrp_netlink_cmd_rcv_bufs_force").todo(NO_NL_BUFS),
-    s("vrrp_netlink_monitor_rcv_bufs").todo(NO_NL_BUFS),
-    s("vrrp_netlink_monitor_rcv_bufs_force").todo(NO_NL_BUFS),
-    s("process_monitor_rcv_bufs").todo(NO_NL_BUFS),
-    s("process_monitor_rcv_bufs_force").todo(NO_NL_BUFS),
-    s("lvs_netlink_cmd_rcv_bufs").todo(NO_NL_BUFS),
-    s("lvs_netlink_cmd_rcv_bufs_force").todo(NO_NL_BUFS),
-    s("lvs_netlink_monitor_rcv_bufs").todo(NO_NL_BUFS),
-    s("lvs_netlink_monitor_rcv_bufs_force").todo(NO_NL_BUFS),
+    s("vrrp_netlink_cmd_rcv_bufs").imp(&[NL_BUFS]),
+    s("vrrp_netlink_cmd_rcv_bufs_force").imp(&[NL_BUFS]),
+    s("vrrp_netlink_monitor_rcv_bufs").imp(&[NL_BUFS]),
+    s("vrrp_netlink_monitor_rcv_bufs_force").imp(&[NL_BUFS]),
+    s("process_monitor_rcv_bufs").noop(NO_PROC_MON_SOCKET),
+    s("process_monitor_rcv_bufs_force").noop(NO_PROC_MON_SOCKET),
+    s("lvs_netlink_cmd_rcv_bufs").noop(NO_LVS_RTNL_SOCKET),
+    s("lvs_netlink_cmd_rcv_bufs_force").noop(NO_LVS_RTNL_SOCKET),
+    s("lvs_netlink_monitor_rcv_bufs").noop(NO_LVS_RTNL_SOCKET),
+    s("lvs_netlink_monitor_rcv_bufs_force").noop(NO_LVS_RTNL_SOCKET),
     s("rs_init_notifies").imp(&[VM_NOTIFY, "vm_notify_fifo_at_reload_same_as_reference"]),
     s("no_checker_emails").imp(&["lab_no_checker_emails"]),
     s("vrrp_rx_bufs_policy").imp(&["lab_rx_bufs_same_as_reference"]),

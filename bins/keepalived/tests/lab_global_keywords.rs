@@ -1,0 +1,179 @@
+//! global_defs keywords of issue #17 against the reference keepalived 2.2.7, each in a namespace
+//! lab: the netlink receive buffers of the VRRP process (`vrrp_netlink_{cmd,monitor}_rcv_bufs`
+//! and their `_force` forms), read from the kernel (`ss -f netlink -m`, `/proc/PID/net/netlink`).
+//!
+//! Run as root: `cargo test -p keepalived --test lab_global_keywords -- --ignored`.
+
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use testlab::netns::{wait_until, Host, Lab, Proc};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+const REFERENCE: &str = "/usr/sbin/keepalived";
+
+fn start(host: &Host, dir: &Path, prog: &str) -> Proc {
+    let c = dir.join("keepalived.conf");
+    let p = dir.join("k.pid");
+    let r = dir.join("v.pid");
+    let ch = dir.join("c.pid");
+    let mut argv = vec![
+        prog,
+        "-n",
+        "-l",
+        "-D",
+        "-P",
+        "-f",
+        c.to_str().expect("utf-8 path"),
+        "-p",
+        p.to_str().expect("utf-8 path"),
+        "-r",
+        r.to_str().expect("utf-8 path"),
+        "-c",
+        ch.to_str().expect("utf-8 path"),
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+fn pid_in(p: &Path) -> Option<u32> {
+    std::fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// The `NETLINK_ROUTE` sockets process `pid` holds: `(subscribed to multicast groups, rb)`,
+/// with `rb` the receive buffer the kernel accounts (twice the value set), sorted.
+fn route_sockets(host: &Host, pid: u32) -> Vec<(bool, u64)> {
+    // Socket inodes of the process.
+    let mut inodes = BTreeSet::new();
+    if let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for e in rd.flatten() {
+            if let Ok(t) = std::fs::read_link(e.path()) {
+                let t = t.to_string_lossy().to_string();
+                if let Some(i) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                    inodes.insert(i.to_string());
+                }
+            }
+        }
+    }
+    // inode -> (port id, groups) of the route sockets, in the process's namespace.
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).unwrap_or_default();
+    let mut ports = BTreeMap::new();
+    for l in table.lines().skip(1) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() >= 10 && f[1] == "0" && inodes.contains(f[9]) {
+            let groups = u32::from_str_radix(f[3], 16).unwrap_or(0);
+            ports.insert(f[2].parse::<u32>().unwrap_or(0), groups != 0);
+        }
+    }
+    // port id -> rb from sock_diag (`ss -n` prints `PROTO:PORT`, the port id signed; NETLINK_ROUTE is 0).
+    let ss = host
+        .run_ok(&["ss", "-f", "netlink", "-m", "-n", "-a"])
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut lines = ss.lines().skip(1).peekable();
+    while let Some(l) = lines.next() {
+        let mut text = l.to_string();
+        if !text.contains("skmem:") {
+            if let Some(n) = lines.peek() {
+                text.push_str(n);
+                lines.next();
+            }
+        }
+        let Some(local) = text.split_whitespace().find_map(|w| w.strip_prefix("0:")) else {
+            continue;
+        };
+        let port = match local.parse::<i64>() {
+            Ok(p) => p as u32,
+            Err(_) => continue,
+        };
+        let Some(&mon) = ports.get(&port) else {
+            continue;
+        };
+        let rb = text
+            .split("rb")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        out.push((mon, rb));
+    }
+    out.sort();
+    out
+}
+
+/// What the VRRP process's route sockets look like once running, and after a reload with
+/// `second`: `(monitor rb set, command rb set)`, each as a set (ours and the reference may hold
+/// a different number of sockets of each kind).
+type Bufs = (BTreeSet<u64>, BTreeSet<u64>);
+
+fn split(v: &[(bool, u64)]) -> Bufs {
+    (
+        v.iter().filter(|x| x.0).map(|x| x.1).collect(),
+        v.iter().filter(|x| !x.0).map(|x| x.1).collect(),
+    )
+}
+
+fn netlink_bufs(lab: &Lab, tag: &str, prog: &str, first: &str, second: &str) -> (Bufs, Bufs) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir: PathBuf = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = |g: &str| {
+        format!(
+            "global_defs {{\n  router_id {tag}\n{g}}}\n\
+             vrrp_instance A {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+             advert_int 1\n  virtual_ipaddress {{ 10.0.0.100/24 }}\n}}\n"
+        )
+    };
+    std::fs::write(dir.join("keepalived.conf"), conf(first)).expect("conf");
+    let d = start(&host, &dir, prog);
+    let vpid = dir.join("v.pid");
+    let take = |want: &dyn Fn(&[(bool, u64)]) -> bool| {
+        let mut last = Vec::new();
+        wait_until(Duration::from_secs(10), || {
+            last = pid_in(&vpid)
+                .map(|p| route_sockets(&host, p))
+                .unwrap_or_default();
+            want(&last)
+        })
+        .ok();
+        split(&last)
+    };
+    let before = take(&|v| v.iter().any(|x| x.0) && v.iter().any(|x| !x.0));
+    std::fs::write(dir.join("keepalived.conf"), conf(second)).expect("conf");
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal(Signal::SIGHUP).expect("hup");
+    // After the reload: wait for the buffers to change (or give up after 10 s).
+    let after = take(&|v| split(v) != before);
+    d.stop(Duration::from_secs(10)).ok();
+    d.kill();
+    (before, after)
+}
+
+#[test]
+#[ignore = "needs root and network namespaces (lab test)"]
+fn lab_vrrp_netlink_rcv_bufs_as_reference() {
+    let lab = Lab::new("nlbuf").expect("lab");
+    // Below rmem_max: SO_RCVBUF; then above it with _force (SO_RCVBUFFORCE) for the command
+    // socket, a new size for the monitor socket.
+    let first = "  vrrp_netlink_cmd_rcv_bufs 300000\n  vrrp_netlink_monitor_rcv_bufs 400000\n";
+    let second = "  vrrp_netlink_cmd_rcv_bufs 5000000\n  vrrp_netlink_cmd_rcv_bufs_force\n  \
+                  vrrp_netlink_monitor_rcv_bufs 250000\n";
+    let ours = netlink_bufs(&lab, "o", BIN, first, second);
+    let theirs = netlink_bufs(&lab, "r", REFERENCE, first, second);
+    eprintln!("ours {ours:?}\nreference {theirs:?}");
+    let expect_first: Bufs = ([800_000].into(), [600_000].into());
+    let expect_second: Bufs = ([500_000].into(), [10_000_000].into());
+    assert_eq!(
+        theirs,
+        (expect_first.clone(), expect_second.clone()),
+        "reference"
+    );
+    assert_eq!(ours, (expect_first, expect_second), "ours");
+}
