@@ -3,7 +3,9 @@
 //! daemon from the start, the master daemon while that instance is MASTER (backup stopped), the
 //! backup daemon again when it leaves MASTER (master stopped), both stopped at exit. Also the
 //! deprecated `vrrp_instance { lvs_sync_daemon_interface IF }` form. The sync id defaults to the
-//! instance's VRID, as in keepalived.
+//! instance's VRID with `lvs_sync_daemon`, and is 0 with the deprecated form, as in keepalived
+//! (its vrrp_complete_init only takes the VRID for a named instance; the IPVS table of
+//! keepalived 2.2.7 shows `syncid=0`: vm_wired_lvs_sync_daemon_follows_vrrp).
 //!
 //! The kernel is driven through the process's [`Ipvs`] (ipvs-nl; a test's fake) on a thread of
 //! its own, so the VRRP loop only posts the transitions.
@@ -75,7 +77,7 @@ pub fn spec_from(cfg: &conf_parse::Config) -> Option<SyncSpec> {
         v.lvs_sync_daemon_interface.as_ref().map(|ifname| SyncSpec {
             interface: ifname.clone(),
             instance: v.name.clone(),
-            syncid: v.virtual_router_id.map(u32::from).unwrap_or(0),
+            syncid: 0,
             maxlen: None,
             port: None,
             ttl: None,
@@ -282,7 +284,7 @@ mod tests {
         let s = spec_from(&c).unwrap();
         assert_eq!(
             (s.interface.as_str(), s.instance.as_str(), s.syncid),
-            ("eth2", "VI_1", 51)
+            ("eth2", "VI_1", 0)
         );
         assert!(spec_from(&parse(VI)).is_none());
     }

@@ -309,96 +309,130 @@ fn daemons(h: &Host) -> String {
 // (one namespace each, the same configuration): while the followed instance is BACKUP the
 // backup sync daemon runs (sync id = the instance's VRID when no `id` is given), once it is
 // MASTER only the master daemon runs, and both print the same `ipvsadm -L --daemon` line. Ours
-// stops the daemon at SIGTERM.
+// stops the daemon at SIGTERM. The same with the deprecated `vrrp_instance {
+// lvs_sync_daemon_interface IF }` form (keepalived 2.2.7 reports it as deprecated, `-t` exits
+// 5, and runs the sync daemon on IF following that instance, with sync id 0).
 #[test]
 #[ignore = "vm: needs the IPVS VM"]
 fn vm_wired_lvs_sync_daemon_follows_vrrp() {
     require_vm();
     let lab = Lab::new("wsync").expect("lab");
-    let conf_text = "global_defs {
-    router_id vm
-    lvs_sync_daemon eth0 VI_1 maxlen 1400 port 8848 ttl 2
-}
-vrrp_instance VI_1 {
+    let instance = |extra: &str| {
+        format!(
+            "vrrp_instance VI_1 {{
     state BACKUP
     interface eth0
     virtual_router_id 51
     priority 150
-    advert_int 1
-    virtual_ipaddress {
+    advert_int 1{extra}
+    virtual_ipaddress {{
         10.0.0.100/24
-    }
-}
-";
-    let dir = lab.dir();
-    let conf = dir.join("k.conf");
-    std::fs::write(&conf, conf_text).unwrap();
-    let run = |host: &Host, tag: &str, bin: &str, extra: &[&str]| -> Proc {
-        let pid = |n: &str| {
-            dir.join(format!("{tag}.{n}.pid"))
-                .to_str()
-                .unwrap()
-                .to_string()
-        };
-        let (p, v, c) = (pid("k"), pid("v"), pid("c"));
-        let mut argv = vec![
-            bin,
-            "-n",
-            "-l",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            &p,
-            "-r",
-            &v,
-            "-c",
-            &c,
-        ];
-        argv.extend_from_slice(extra);
-        host.spawn(&argv).expect("spawn keepalived")
+    }}
+}}
+"
+        )
     };
-    let mut lines = Vec::new();
-    for (tag, bin, extra) in [
-        ("ours", BIN, &["-G"][..]),
-        ("ref", "/usr/sbin/keepalived", &["-P"][..]),
-    ] {
-        let h = lab.host(tag).expect("host");
-        h.add_addr("10.0.0.1/24").unwrap();
-        let ka = run(&h, tag, bin, extra);
-        let backup = wait_until(Duration::from_secs(20), || {
-            daemons(&h).contains("backup sync daemon (mcast=eth0, syncid=51")
-        });
-        assert!(
-            backup.is_ok(),
-            "{tag}: no backup daemon while BACKUP:\n{}\nlog:\n{}",
-            daemons(&h),
-            ka.output_so_far()
+    let forms = [
+        (
+            "global",
+            51,
+            format!(
+                "global_defs {{
+    router_id vm
+    lvs_sync_daemon eth0 VI_1 maxlen 1400 port 8848 ttl 2
+}}
+{}",
+                instance("")
+            ),
+        ),
+        (
+            "instance",
+            0,
+            format!(
+                "global_defs {{\n    router_id vm\n}}\n{}",
+                instance("\n    lvs_sync_daemon_interface eth0")
+            ),
+        ),
+    ];
+    let dir = lab.dir();
+    for (k, (form, syncid, conf_text)) in forms.iter().enumerate() {
+        let (backup_line, master_line) = (
+            format!("backup sync daemon (mcast=eth0, syncid={syncid},"),
+            format!("master sync daemon (mcast=eth0, syncid={syncid},"),
         );
-        let master = wait_until(Duration::from_secs(20), || {
-            let d = daemons(&h);
-            d.contains("master sync daemon (mcast=eth0, syncid=51") && !d.contains("backup sync")
-        });
-        assert!(
-            master.is_ok(),
-            "{tag}: not only the master daemon once MASTER:\n{}\nlog:\n{}",
-            daemons(&h),
-            ka.output_so_far()
-        );
-        lines.push(daemons(&h));
-        ka.signal(Signal::SIGTERM).expect("TERM");
-        let st = ka.wait_timeout(Duration::from_secs(30)).expect("wait");
-        assert!(st.is_some(), "{tag} did not stop: {}", ka.output_so_far());
-        if tag == "ours" {
+        let conf = dir.join(format!("k{k}.conf"));
+        std::fs::write(&conf, conf_text).unwrap();
+        let run = |host: &Host, tag: &str, bin: &str, extra: &[&str]| -> Proc {
+            let pid = |n: &str| {
+                dir.join(format!("{tag}.{n}.pid"))
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            };
+            let (p, v, c) = (pid("k"), pid("v"), pid("c"));
+            let mut argv = vec![
+                bin,
+                "-n",
+                "-l",
+                "-f",
+                conf.to_str().unwrap(),
+                "-p",
+                &p,
+                "-r",
+                &v,
+                "-c",
+                &c,
+            ];
+            argv.extend_from_slice(extra);
+            host.spawn(&argv).expect("spawn keepalived")
+        };
+        let mut lines = Vec::new();
+        for (tag, bin, extra) in [
+            ("ours", BIN, &["-G"][..]),
+            ("ref", "/usr/sbin/keepalived", &["-P"][..]),
+        ] {
+            let tag = format!("{tag}{k}");
+            let h = lab.host(&tag).expect("host");
+            h.add_addr("10.0.0.1/24").unwrap();
+            let ka = run(&h, &tag, bin, extra);
+            let backup = wait_until(Duration::from_secs(20), || {
+                daemons(&h).contains(&backup_line)
+            });
             assert!(
-                !daemons(&h).contains("sync daemon"),
-                "ours left a sync daemon: {}",
-                daemons(&h)
+                backup.is_ok(),
+                "{tag} ({form}): no backup daemon while BACKUP:\n{}\nlog:\n{}",
+                daemons(&h),
+                ka.output_so_far()
             );
+            let master = wait_until(Duration::from_secs(20), || {
+                let d = daemons(&h);
+                d.contains(&master_line) && !d.contains("backup sync")
+            });
+            assert!(
+                master.is_ok(),
+                "{tag} ({form}): not only the master daemon once MASTER:\n{}\nlog:\n{}",
+                daemons(&h),
+                ka.output_so_far()
+            );
+            lines.push(daemons(&h));
+            ka.signal(Signal::SIGTERM).expect("TERM");
+            let st = ka.wait_timeout(Duration::from_secs(30)).expect("wait");
+            assert!(st.is_some(), "{tag} did not stop: {}", ka.output_so_far());
+            if tag.starts_with("ours") {
+                assert!(
+                    !daemons(&h).contains("sync daemon"),
+                    "ours left a sync daemon: {}",
+                    daemons(&h)
+                );
+            }
         }
+        eprintln!(
+            "{form}: ipvsadm -L --daemon, ours:\n{}reference:\n{}",
+            lines[0], lines[1]
+        );
+        assert_eq!(
+            lines[0], lines[1],
+            "{form}: same sync daemon as the reference"
+        );
     }
-    eprintln!(
-        "ipvsadm -L --daemon, ours:\n{}reference:\n{}",
-        lines[0], lines[1]
-    );
-    assert_eq!(lines[0], lines[1], "same sync daemon as the reference");
 }

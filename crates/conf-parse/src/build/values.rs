@@ -287,6 +287,15 @@ impl Builder {
         self.emit(d);
     }
 
+    /// [`Builder::fixup`] with a hint.
+    pub(super) fn fixup_hint(&mut self, st: &Stmt, msg: String, hint: &str) {
+        let mut d = self
+            .err(Code::InvalidValue, ConfigErr::GeneralError, span(st), msg)
+            .with_hint(hint);
+        d.severity = Severity::Warning;
+        self.emit(d);
+    }
+
     pub(super) fn invalid(&mut self, st: &Stmt, msg: String, hint: Option<&str>) {
         let mut d = self.err(Code::InvalidValue, ConfigErr::GeneralError, span(st), msg);
         if let Some(h) = hint {

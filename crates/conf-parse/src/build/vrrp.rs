@@ -792,10 +792,12 @@ impl Builder {
         match b.keyword.as_ref() {
             "track_bfd" => g.track_bfd.extend(self.track_refs(b, -253, 253)),
             "global_tracking" => {
-                self.invalid(
+                // keepalived reports it as a configuration error (`-t` exits 5) and runs with
+                // sync_group_tracking_weight set: a warning here, so the daemon starts the same.
+                self.fixup_hint(
                     b,
                     format!("({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"),
-                    Some("use `sync_group_tracking_weight`"),
+                    "use `sync_group_tracking_weight`",
                 );
                 g.sync_group_tracking_weight = true;
             }

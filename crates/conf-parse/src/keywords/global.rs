@@ -4,7 +4,6 @@
 use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
-const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
 const NO_CHECKER_MIB: &str =
     "KEEPALIVED-MIB's checker part (virtualServerTable, realServerTable and their statistics) is not served yet";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
@@ -60,7 +59,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_missing_interface_without_dynamic_interfaces_refuses_start",
         "lab_sync_group_member_interface_recreated_as_reference",
     ]),
-    s("no_email_faults").todo(UNTESTED),
+    s("no_email_faults").imp(&["lab_sync_group_smtp_alert_and_no_email_faults_same_as_reference"]),
     s("default_interface").todo(
         "differs from keepalived 2.2.7: here it is the interface of a vrrp_instance without one \
          (keepalived refuses such an instance: Unknown interface), while a static_ipaddress \

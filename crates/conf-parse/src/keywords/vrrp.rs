@@ -4,11 +4,6 @@
 #[allow(unused_imports)]
 use super::{alias, b, dep, s, v, Kw, Release};
 
-/// A keyword the runtime reads, whose effect no real-system test shows yet.
-const NO_TEST: &str = "read at run time, but no test shows its effect on a real system yet";
-/// `sync_group_tracking_weight` and the deprecated `global_tracking` (which sets it).
-const SYNC_WEIGHTS: &str = "sets sync_group_tracking_weight, but keepalived reports it as a \
-     configuration error, so no lab test runs it yet";
 
 pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
 
@@ -27,12 +22,12 @@ pub(super) static SYNC_GROUP: &[Kw] = &[
     s("notify_fault").imp(&["lab_sync_group_tracking_and_notify_fault"]),
     s("notify_stop").imp(&["lab_sync_group_notify"]),
     s("notify").imp(&["lab_sync_group_notify"]),
-    s("smtp_alert").todo(NO_TEST),
+    s("smtp_alert").imp(&["lab_sync_group_smtp_alert_and_no_email_faults_same_as_reference"]),
     dep(
         "global_tracking",
         "track_interface/script/file on the sync group",
     )
-    .todo(SYNC_WEIGHTS),
+    .imp(&["lab_sync_group_tracking_weight_same_as_reference"]),
     s("sync_group_tracking_weight").imp(&["lab_sync_group_tracking_weight_same_as_reference"]),
     s("notify_priority_changes").imp(&["lab_sync_group_notify_priority_changes_same_as_reference"]),
 ];
@@ -191,7 +186,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
         "lvs_sync_daemon_interface",
         "lvs_sync_daemon in global_defs",
     )
-    .todo(NO_TEST),
+    .imp(&["vm_wired_lvs_sync_daemon_follows_vrrp"]),
     s("garp_master_delay").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("garp_master_refresh").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("garp_master_repeat").imp(&["lab_instance_state_mcast_and_garp_settings"]),
