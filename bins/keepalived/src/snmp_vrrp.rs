@@ -184,7 +184,7 @@ fn rows<'a>(config: &'a conf_parse::model::Config, metrics: &Metrics) -> Vec<Row
         };
         out.push(Row {
             v,
-            version: v.version.unwrap_or(config.global.vrrp_version),
+            version: v.effective_version(config.global.vrrp_version),
             status: st.get(&v.name).cloned(),
             id,
             facts,
@@ -366,7 +366,7 @@ fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid
     for (ii, v) in config.vrrp_instances.iter().enumerate() {
         let ii = ii as u32 + 1;
         let col = |c: u32| [3, 1, c, ii];
-        let version = v.version.unwrap_or(g.vrrp_version);
+        let version = v.effective_version(g.vrrp_version);
         let s = state_of(&v.name);
         let ipv6 = v
             .virtual_ipaddress

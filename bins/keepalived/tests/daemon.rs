@@ -1034,13 +1034,13 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     // A reload with another keyword that is not supported yet: logged, and /status follows.
     let conf2 = VRRP_AND_LVS.replace(
         "router_id test",
-        "router_id test\n    vrrp_ipsets keepalived",
+        "router_id test\n    default_interface lo",
     );
     std::fs::write(d.dir.path("k.conf"), &conf2).unwrap();
     d.signal(1);
     assert!(
         d.wait_log(
-            "'vrrp_ipsets' in global_defs is recognized, not supported yet",
+            "'default_interface' in global_defs is recognized, not supported yet",
             T
         ),
         "{}",
@@ -1048,7 +1048,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     );
     assert!(wait_until(T, || {
         let n = notes(&status(&ns));
-        n.iter().any(|(_, _, m)| m.contains("'vrrp_ipsets'"))
+        n.iter().any(|(_, _, m)| m.contains("'default_interface'"))
             && !n.iter().any(|(_, _, m)| m.contains("'enable_snmp_vrrp'"))
     }));
 }

@@ -543,19 +543,14 @@ pub(crate) fn instance_spec(
         .virtual_router_id
         .and_then(Vrid::new)
         .ok_or_else(|| err(inst, "virtual_router_id missing or out of 1..255"))?;
-    let version = match inst.version.unwrap_or(g.vrrp_version) {
+    let version = match inst.effective_version(g.vrrp_version) {
         3 => Version::V3,
         _ => Version::V2,
     };
-    let first = inst
-        .virtual_ipaddress
-        .first()
-        .map(|a| a.addr)
-        .or(inst.unicast_src_ip)
-        .or(inst.mcast_src_ip);
-    let family = match first {
-        Some(IpAddr::V6(_)) => Family::V6,
-        _ => Family::V4,
+    let family = if inst.is_ipv6() {
+        Family::V6
+    } else {
+        Family::V4
     };
     let interval = AdvertInterval::from_duration(version, inst.advert_int).ok_or_else(|| {
         err(

@@ -16,7 +16,7 @@ impl Builder {
         let global_strict = c.global.vrrp_strict;
         for v in &mut c.vrrp_instances {
             self.finish_auth_hmac(v, global_strict);
-            let version = v.version.unwrap_or(global_version);
+            let version = v.effective_version(global_version);
             // keepalived's strict-mode fix-ups (vrrp_complete_instance): no authentication,
             // no accept mode on v2 (RFC 3768). keepalived reports both as configuration errors
             // (`-t` exits 5).

@@ -36,7 +36,7 @@ impl Builder {
             {
                 self.emit(general(format!("({}) Unknown interface!", v.name)));
             }
-            let version = v.version.unwrap_or(c.global.vrrp_version);
+            let version = v.effective_version(c.global.vrrp_version);
             let strict = v.strict_mode.unwrap_or(c.global.vrrp_strict);
             if v.authentication.is_some() && (strict || version == 3) {
                 let why = if strict {
@@ -83,10 +83,14 @@ impl Builder {
             }
             if v.virtual_ipaddress.is_empty() && (strict || !v.no_virtual_ipaddress) {
                 let d = if version == 3 || strict {
-                    general(format!(
+                    // keepalived's vrrp_complete_instance fails: the VRRP process exits with
+                    // CONFIG and keepalived stops (an error here: the daemon does not start).
+                    let mut d = general(format!(
                         "({}) No VIP specified; at least one is required",
                         v.name
-                    ))
+                    ));
+                    d.severity = Severity::Error;
+                    d
                 } else {
                     let mut d = general(format!(
                         "({}) No VIP specified; at least one is sensible",

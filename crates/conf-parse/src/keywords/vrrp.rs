@@ -4,7 +4,6 @@
 #[allow(unused_imports)]
 use super::{alias, b, dep, s, v, Kw, Release};
 
-
 pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
 
 pub(super) static SYNC_GROUP: &[Kw] = &[
@@ -99,8 +98,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("unicast_fault_no_peer").imp(&["lab_unicast_fault_no_peer_same_as_reference"]),
     s("check_unicast_src").imp(&["lab_hostile_adverts_counted_and_ignored"]),
     s("old_unicast_checksum").imp(&["lab_old_unicast_checksum_same_as_reference"]),
-    s("native_ipv6")
-        .todo("not read: under keepalived IPv4 VIPs after it are ignored (none left: exit CONFIG)"),
+    s("native_ipv6").imp(&["lab_ipv6_version_and_native_ipv6_as_reference"]),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
     s("vrf").todo(

@@ -439,6 +439,32 @@ pub struct VrrpInstance {
 }
 
 impl VrrpInstance {
+    /// keepalived's address family of the instance: IPv6 with `native_ipv6` or when its first
+    /// address (VIP, else unicast or multicast source, else the first peer) is IPv6 (the
+    /// parser refuses addresses of the other family).
+    pub fn is_ipv6(&self) -> bool {
+        self.native_ipv6
+            || self
+                .virtual_ipaddress
+                .first()
+                .map(|a| a.addr)
+                .or(self.unicast_src_ip)
+                .or(self.mcast_src_ip)
+                .or(self.unicast_peer.first().map(|p| p.addr))
+                .is_some_and(|a| a.is_ipv6())
+    }
+
+    /// The VRRP version the instance runs, as keepalived's vrrp_complete_instance decides it:
+    /// its own `version`; else 3 for an IPv6 instance (whatever `vrrp_version` says: IPv6 VRRP
+    /// is version 3, RFC 5798); else the global `vrrp_version`.
+    pub fn effective_version(&self, global_version: u8) -> u8 {
+        match self.version {
+            Some(v) => v,
+            None if self.is_ipv6() => 3,
+            None => global_version,
+        }
+    }
+
     /// An instance with keepalived's defaults.
     pub fn new(name: &str) -> VrrpInstance {
         VrrpInstance {
