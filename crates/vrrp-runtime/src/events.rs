@@ -194,6 +194,9 @@ pub(crate) fn run_loop(
         metrics: opts.metrics.clone(),
         opts,
         scripts_ok: BTreeMap::new(),
+        scripts_init: Default::default(),
+        deferred: Vec::new(),
+        if_delays: crate::ifdelay::IfDelays::from_config(&config, None),
         insecure_scripts: insecure_scripts(&config),
         held_published: Vec::new(),
         state_changed: false,
@@ -437,6 +440,10 @@ pub(crate) fn run_loop(
                                     );
                                 }
                             }
+                            rt.if_delays = crate::ifdelay::IfDelays::from_config(
+                                &req.config,
+                                Some(&rt.if_delays),
+                            );
                             rt.config = Arc::new(req.config.clone());
                             rt.pending.retain(|n, _| {
                                 req.config.vrrp_instances.iter().any(|c| c.name == *n)
@@ -463,10 +470,14 @@ pub(crate) fn run_loop(
                 }
                 Some(Event::Track(ev)) => {
                     rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                    rt.scripts_init.remove(&ev.script);
                     rt.metrics.set_scripts(&rt.scripts_ok);
                     rt.recompute_tracking_of(|s| {
                         s.track_scripts.iter().any(|t| t.name == ev.script)
                     });
+                    if !shutting_down {
+                        rt.start_deferred(Instant::now());
+                    }
                 }
                 Some(Event::Proc(_)) if shutting_down => {}
                 Some(Event::Proc(ev)) => {
@@ -527,6 +538,9 @@ pub(crate) fn run_loop(
         let now = Instant::now();
         if now >= deadline {
             rt.on_timers(now, shutting_down);
+            if rt.if_delays.fire(now) && !shutting_down {
+                rt.poll_links(now, true, false);
+            }
             let links_due = !link_events && now >= next_link_poll;
             let files_due = has_track_files && now >= next_file_poll;
             if links_due {

@@ -44,6 +44,7 @@ mod config;
 mod events;
 mod firewall;
 mod garp;
+mod ifdelay;
 mod inbox;
 mod instance;
 mod io;

@@ -200,8 +200,7 @@ pub static ROOT: &[Kw] = &[
     b("vrrp_instance", VRRP_INSTANCE).imp(&["lab_v2_election_and_link_down_failover"]),
     b("vrrp_script", VRRP_SCRIPT).imp(&["lab_track_script_moves_vip"]),
     b("vrrp_track_process", TRACK_PROCESS).imp(&["lab_track_process_fault"]),
-    v("interface_up_down_delays")
-        .todo("link changes are acted on at once yet (no per-interface delays)"),
+    v("interface_up_down_delays").imp(&["lab_interface_up_down_delays_same_as_reference"]),
     b("SSL", SSL).imp(&["lab_ssl_block_client_certificate"]),
     v("virtual_server_group")
         .imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
