@@ -183,6 +183,22 @@ pub fn system_checks_with(
             );
         }
     }
+    // interface_up_down_delays: keepalived's "unknown interface" (exit 4; none with
+    // dynamic_interfaces, whose interfaces may come later)
+    for d in &config.interface_up_down_delays {
+        if missing(&d.name) && !config.global.dynamic_interfaces {
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::InterfaceMissing,
+                    ConfigErr::BadIf,
+                    &d.loc.0,
+                    format!("unknown interface {} specified for up/down delay", d.name),
+                )
+                .with_hint(hint(&d.name)),
+            );
+        }
+    }
     // a route's `dev` (keepalived: "interface X for VROUTE nexthop doesn't exist")
     for l in config
         .vrrp_instances

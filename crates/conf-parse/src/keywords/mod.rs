@@ -190,7 +190,7 @@ pub static ROOT: &[Kw] = &[
     s("instance").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("child_wait_time").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     b("global_defs", GLOBAL_DEFS).imp(&["lab_notify_scripts_and_fifo"]),
-    b("track_group", TRACK_GROUP).todo("track groups are not used at run time yet"),
+    b("track_group", TRACK_GROUP).imp(&["lab_track_group_same_as_reference"]),
     v("static_ipaddress").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
     v("static_routes").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
     v("static_rules").imp(&["lab_interop_static_address_and_route_same_as_reference"]),

@@ -10,7 +10,7 @@ const NO_TEST: &str = "read at run time, but no test shows its effect on a real 
 const SYNC_WEIGHTS: &str = "sets sync_group_tracking_weight, but keepalived reports it as a \
      configuration error, so no lab test runs it yet";
 
-pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
+pub(super) static TRACK_GROUP: &[Kw] = &[v("group").imp(&["lab_track_group_same_as_reference"])];
 
 pub(super) static SYNC_GROUP: &[Kw] = &[
     v("group").imp(&["lab_sync_group_moves_together"]),
