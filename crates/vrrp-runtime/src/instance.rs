@@ -732,6 +732,7 @@ impl Rt {
                     .iter()
                     .find(|l| l.index == inst.ifindex)
                     .is_some_and(|l| l.up && l.lower_up);
+                let up = self.linkbeats.state(&inst.spec.ifname).unwrap_or(up);
                 let up = self.if_delays.effective(&inst.spec.ifname, up, now);
                 if !links.iter().any(|l| l.index == inst.ifindex) {
                     self.gone.push(i);
@@ -768,6 +769,7 @@ impl Rt {
                         .iter()
                         .find(|l| l.name == t.name)
                         .is_some_and(|l| l.up && l.lower_up);
+                    let up = self.linkbeats.state(&t.name).unwrap_or(up);
                     let up = self.if_delays.effective(&t.name, up, now);
                     if inst.track_if_up.get(&t.name) != Some(&up) {
                         inst.track_if_up.insert(t.name.clone(), up);

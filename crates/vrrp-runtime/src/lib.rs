@@ -49,6 +49,7 @@ mod inbox;
 mod instance;
 mod io;
 mod kernel;
+mod linkbeat;
 mod located;
 mod mail;
 mod notify;

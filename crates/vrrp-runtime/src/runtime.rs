@@ -35,6 +35,8 @@ pub(crate) struct Rt {
     pub(crate) deferred: Vec<InstId>,
     /// `interface_up_down_delays`: the link states the instances see.
     pub(crate) if_delays: crate::ifdelay::IfDelays,
+    /// `linkbeat_interfaces`/`linkbeat_use_polling`: the interfaces whose link is polled.
+    pub(crate) linkbeats: crate::linkbeat::Linkbeats,
     pub(crate) insecure_scripts: Vec<String>,
     pub(crate) held_published: Vec<HeldVip>,
     /// A state changed since the stats file was last written (written at once, not throttled).
@@ -108,6 +110,22 @@ impl Rt {
         self.feed(i, now, Input::Startup);
     }
 
+    /// Sets the polled interfaces up from `config` (start, reload).
+    pub(crate) fn setup_linkbeats(&mut self, config: &conf_parse::Config) {
+        let links = self.kernel.links().unwrap_or_default();
+        let old = std::mem::take(&mut self.linkbeats);
+        self.linkbeats = crate::linkbeat::Linkbeats::from_config(config, &links, Some(old));
+    }
+
+    /// Polls the linkbeat interfaces when due; whether a link state changed.
+    pub(crate) fn poll_linkbeats(&mut self, now: Instant) -> bool {
+        if self.linkbeats.next_deadline().is_none_or(|t| t > now) {
+            return false;
+        }
+        let links = self.kernel.links().unwrap_or_default();
+        self.linkbeats.poll(&links)
+    }
+
     /// Whether instance `i` tracks a weight-0 script that has no result yet.
     pub(crate) fn waits_for_scripts(&self, i: InstId) -> bool {
         self.insts[i].spec.track_scripts.iter().any(|t| {
@@ -167,6 +185,7 @@ impl Rt {
             .chain(self.pacers.next_deadline())
             .chain(self.rxlog.next_deadline())
             .chain(self.if_delays.next_deadline())
+            .chain(self.linkbeats.next_deadline())
             .min()
     }
 

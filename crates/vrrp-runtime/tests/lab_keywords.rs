@@ -2991,3 +2991,209 @@ fn lab_track_group_same_as_reference() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// linkbeat_interfaces, linkbeat_use_polling
+
+/// A lone instance (priority 100) with `top` at the top level, under ours or the reference,
+/// logging its states. Once MASTER, eth0 flaps five times (down about 0.05 s, then up 1.3 s), then goes
+/// down for 3 s. Returns how many FAULTs the flaps caused and the states since the long
+/// link-down.
+fn linkbeat_run(
+    tag: &str,
+    vrid: u8,
+    (top, extra): (&str, &str),
+    reference: bool,
+) -> (usize, Vec<(String, f64)>, String) {
+    let lab = Lab::new(tag).expect("lab");
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    let conf = format!(
+        "{top}\n{}",
+        instance(
+            "VI_1",
+            vrid,
+            100,
+            &format!("  notify \"{}\"\n{extra}", note.display()),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut x, reference);
+    let up = wait_until(Duration::from_secs(10), || {
+        notify_states(&log, 0.0).iter().any(|(s, _)| s == "MASTER")
+    });
+    assert!(up.is_ok(), "{}: never MASTER", who(reference));
+    let f0 = epoch();
+    for _ in 0..5 {
+        x.host
+            .sh("ip link set eth0 down; sleep 0.05; ip link set eth0 up")
+            .expect("flap");
+        std::thread::sleep(Duration::from_millis(1300));
+    }
+    // Whatever the flaps started settles (a FAULT seen late comes back up).
+    std::thread::sleep(Duration::from_secs(1));
+    let t0 = epoch();
+    x.host.link_down("eth0").expect("down");
+    std::thread::sleep(Duration::from_secs(3));
+    x.host.link_up("eth0").expect("up");
+    std::thread::sleep(Duration::from_secs(2));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    let daemon_log = p.output_so_far();
+    let all = notify_states(&log, f0);
+    let flaps = all
+        .iter()
+        .filter(|(s, t)| s == "FAULT" && *t > 0.0 && *t < t0 - f0)
+        .count();
+    let states = all
+        .into_iter()
+        .filter(|(_, t)| *t > t0 - f0)
+        .map(|(s, t)| (s, t - (t0 - f0)))
+        .collect();
+    (flaps, states, daemon_log)
+}
+
+// Proves link polling as the reference keepalived 2.2.7, with `linkbeat_interfaces { eth0 }`,
+// with the top-level `linkbeat_use_polling` (every instance's interface) and with the
+// deprecated `linkbeat_use_polling` in the instance (an error at -t for both, but it still
+// polls): eth0's link is read every second (ETHTOOL_GLINK on a veth) instead of from netlink, so
+// of five link flaps of about 0.05 s at most three are seen (a poll catches each with odds of
+// about 1 in 10; without polling at least four of them put the instance in FAULT), and a 3 s link-down is acted on at a later poll (FAULT 0 to 1.6 s after it, BACKUP 0 to
+// 2 s after the link is back: one poll, plus the slack a loaded machine gives both daemons).
+// Same states as the reference after the long link-down.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_linkbeat_polling_same_as_reference() {
+    let (plain, _, _) = linkbeat_run("kwlb0", 73, ("", ""), false);
+    eprintln!("without polling: {plain} FAULTs of 5 flaps");
+    assert!(plain >= 4, "netlink sees the flaps: {plain}");
+    let cases = [
+        ("linkbeat_interfaces {\n  eth0\n}", ""),
+        ("linkbeat_use_polling", ""),
+        ("", "  linkbeat_use_polling"),
+    ];
+    for (n, case) in cases.into_iter().enumerate() {
+        let (rf, r, rlog) = linkbeat_run(&format!("kwlb{n}r"), 73, case, true);
+        let (of, o, olog) = linkbeat_run(&format!("kwlb{n}o"), 73, case, false);
+        eprintln!("{case:?}: ours {of} flaps seen, {o:?}; reference {rf} flaps seen, {r:?}");
+        assert!(
+            rf <= 3 && of <= 3,
+            "{case:?}: flaps seen: ours {of}, reference {rf}"
+        );
+        let states = |v: &[(String, f64)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            &states(&r)[..2],
+            ["FAULT", "BACKUP"],
+            "{case:?}: the reference"
+        );
+        assert_eq!(states(&o), states(&r), "{case:?}: ours");
+        for (who, v, log) in [("ours", &o, &olog), ("reference", &r, &rlog)] {
+            assert!(
+                (0.0..1.6).contains(&v[0].1),
+                "{case:?}: {who} FAULT at {:.2}\n{log}",
+                v[0].1
+            );
+            assert!(
+                (3.0..5.0).contains(&v[1].1),
+                "{case:?}: {who} BACKUP at {:.2}\n{log}",
+                v[1].1
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dynamic_interfaces allow_if_changes
+
+/// Host a with macvlans mv1 (10.0.0.3) and mv2 (10.0.0.4) on eth0 and a second interface eth1
+/// (10.9.0.1); VA on mv1 and VB on mv2 share VRID `vrid`; `global` in global_defs. Under ours
+/// or the reference: whether the daemon still runs after 5 s, and which VIPs (VA's 10.0.0.10,
+/// VB's 10.0.0.11) are held then; if it runs, mv1 is then deleted and created again on eth1,
+/// and the VIPs held 6 s later follow.
+fn if_changes_run(tag: &str, vrid: u8, global: &str, reference: bool) -> (bool, String, String) {
+    let lab = Lab::new(tag).expect("lab");
+    lab.segment("br1").expect("segment");
+    let inst = |name: &str, dev: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n  interface {dev}\n  virtual_router_id {vrid}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n{global}\n}}\n{}{}",
+        inst("VA", "mv1", "10.0.0.10"),
+        inst("VB", "mv2", "10.0.0.11")
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    x.host.attach("eth1", "br1").expect("eth1");
+    x.host
+        .add_addr_dev("10.9.0.1/24", "eth1")
+        .expect("eth1 addr");
+    let mv = |x: &Director, name: &str, base: &str, addr: &str| {
+        x.host
+            .ip(&[
+                "link", "add", name, "link", base, "type", "macvlan", "mode", "bridge",
+            ])
+            .expect("macvlan");
+        x.host.link_up(name).expect("up");
+        x.host.add_addr_dev(addr, name).expect("addr");
+    };
+    mv(&x, "mv1", "eth0", "10.0.0.3/24");
+    mv(&x, "mv2", "eth0", "10.0.0.4/24");
+    let held = |x: &Director| {
+        let a = x.host.ip(&["-o", "addr"]).unwrap_or_default();
+        ["10.0.0.10/", "10.0.0.11/"]
+            .iter()
+            .map(|v| if a.contains(*v) { "1" } else { "0" })
+            .collect::<String>()
+    };
+    let ka = start(&lab, &mut x, reference);
+    std::thread::sleep(Duration::from_secs(5));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    let running = p.is_running();
+    let first = held(&x);
+    let mut after = String::new();
+    if running {
+        x.host.ip(&["link", "del", "mv1"]).expect("del mv1");
+        std::thread::sleep(Duration::from_millis(500));
+        mv(&x, "mv1", "eth1", "10.9.0.3/24");
+        std::thread::sleep(Duration::from_secs(6));
+        after = held(&x);
+        p.signal(Signal::SIGTERM).expect("term");
+        let _ = p.wait_timeout(Duration::from_secs(8));
+    }
+    (running, first, after)
+}
+
+// Proves `dynamic_interfaces allow_if_changes` as the reference keepalived 2.2.7: two
+// instances with one VRID on two macvlans of eth0 (one base interface) stop the start without it
+// ("VA and VB both use VRID N with IPv4 on interface eth0", the daemon exits), while with it
+// the first (VA, on a changeable interface) is held in FAULT and VB runs (only VB's VIP);
+// when mv1 is deleted and created again on eth1 (no conflict there) VA runs too (both VIPs).
+// Same outcome under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_allow_if_changes_same_as_reference() {
+    let cases = [
+        ("  dynamic_interfaces", (false, "00", "")),
+        ("  dynamic_interfaces allow_if_changes", (true, "01", "11")),
+    ];
+    for (n, (global, want)) in cases.into_iter().enumerate() {
+        let vrid = 90 + n as u8;
+        let r = if_changes_run(&format!("kwaic{n}r"), vrid, global, true);
+        let o = if_changes_run(&format!("kwaic{n}o"), vrid, global, false);
+        eprintln!("{global:?}: ours {o:?}, reference {r:?}");
+        assert_eq!(
+            (r.0, r.1.as_str(), r.2.as_str()),
+            want,
+            "{global:?}: the reference"
+        );
+        assert_eq!(o, r, "{global:?}: ours");
+    }
+}

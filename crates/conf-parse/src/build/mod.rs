@@ -204,7 +204,8 @@ impl Builder {
                         if let Some(g) = a.track_group.clone() {
                             if !c.track_groups.iter().any(|t| t.name == g) {
                                 let tmp = Self::line_stmt(st, vl);
-                                self.invalid(&tmp, format!("track_group {g} not found"), None);
+                                // keepalived reports it and runs without the tracking.
+                                self.fixup(&tmp, format!("track_group {g} not found"));
                                 a.track_group = None;
                             }
                         }

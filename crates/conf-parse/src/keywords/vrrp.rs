@@ -146,7 +146,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("virtual_ipaddress_excluded").imp(&["lab_interop_use_vmac_addr_same_as_reference"]),
     s("promote_secondaries").imp(&["lab_promote_secondaries_same_as_reference"]),
     dep("linkbeat_use_polling", "a linkbeat_interfaces block")
-        .todo("link state comes from netlink events only; polling is not implemented"),
+        .imp(&["lab_linkbeat_polling_same_as_reference"]),
     v("virtual_routes").imp(&[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
