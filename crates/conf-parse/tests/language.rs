@@ -431,7 +431,7 @@ fn deprecated_nb_get_retry_works() {
 /// Keywords keepalived knows but our runtime doesn't are notes, never "unknown".
 #[test]
 fn recognized_not_supported() {
-    let p = parse("global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n enable_snmp_vrrp\n}\nglobal_defs {\n vrrp_ipsets\n}\n");
+    let p = parse("global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n enable_snmp_vrrp\n}\nnamespace_with_ipsets\n");
     assert!(p.diagnostics.iter().all(|d| d.code != Code::UnknownKeyword));
     let notes: Vec<u32> = p
         .diagnostics
@@ -439,7 +439,7 @@ fn recognized_not_supported() {
         .filter(|d| d.code == Code::NotSupportedYet)
         .map(|d| d.span.line)
         .collect();
-    assert_eq!(notes, [2, 3, 6]);
+    assert_eq!(notes, [2, 3, 5]);
     assert_eq!(conf_parse::exit_code(&p, &[]), 0);
 }
 
