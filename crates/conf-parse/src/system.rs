@@ -18,6 +18,79 @@ pub fn system_interfaces() -> HashSet<String> {
     out
 }
 
+/// The interface a macvlan/ipvlan `name` sits on (its single `lower_*` device in sysfs, for a
+/// device without a DEVTYPE: not a vlan, bridge or bond), else `name` itself.
+fn base_interface(name: &str) -> String {
+    let dir = Path::new("/sys/class/net").join(name);
+    let typed = std::fs::read_to_string(dir.join("uevent"))
+        .map(|u| u.lines().any(|l| l.starts_with("DEVTYPE=")))
+        .unwrap_or(true);
+    let lowers: Vec<String> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_prefix("lower_"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match lowers.as_slice() {
+        [one] if !typed => one.clone(),
+        _ => name.to_string(),
+    }
+}
+
+/// keepalived `check_vrrp_conflicts`: two multicast instances with one VRID and family on
+/// interfaces over one base interface (macvlans of it) are an error, unless
+/// `dynamic_interfaces allow_if_changes` (a macvlan's type can change: keepalived then holds
+/// one of them in FAULT at run time). Instances on the same interface are checked with the
+/// configuration (`vrrp_checks`).
+fn vrid_on_one_base(config: &Config, ifaces: &HashSet<String>, out: &mut Vec<Diagnostic>) {
+    if config.global.allow_if_changes {
+        return;
+    }
+    let fam = |v: &crate::model::VrrpInstance| {
+        v.virtual_ipaddress
+            .first()
+            .is_some_and(|x| x.addr.is_ipv6())
+    };
+    let insts: Vec<(&crate::model::VrrpInstance, String)> = config
+        .vrrp_instances
+        .iter()
+        .filter(|v| v.unicast_peer.is_empty() && v.virtual_router_id.is_some())
+        .filter_map(|v| {
+            let i = v.interface.as_ref()?;
+            ifaces.contains(i).then(|| (v, base_interface(i)))
+        })
+        .collect();
+    for (n, (a, ba)) in insts.iter().enumerate() {
+        for (b, bb) in &insts[n + 1..] {
+            if a.interface != b.interface
+                && ba == bb
+                && a.virtual_router_id == b.virtual_router_id
+                && fam(a) == fam(b)
+            {
+                out.push(Diagnostic::new(
+                    Severity::Error,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &b.loc.0,
+                    format!(
+                        "{} and {} both use VRID {} with {} on interface {ba}",
+                        a.name,
+                        b.name,
+                        a.virtual_router_id.unwrap_or_default(),
+                        if fam(a) { "IPv6" } else { "IPv4" },
+                    ),
+                ));
+            }
+        }
+    }
+}
+
 /// Checks `keepalived -t` makes against the system: named interfaces exist, tracked
 /// scripts exist and are executable, script security. Mirrors keepalived 2.2.7: if an
 /// interface is missing it stops there (the VRRP process exits before checking scripts).
@@ -183,6 +256,22 @@ pub fn system_checks_with(
             );
         }
     }
+    // interface_up_down_delays: keepalived's "unknown interface" (exit 4; none with
+    // dynamic_interfaces, whose interfaces may come later)
+    for d in &config.interface_up_down_delays {
+        if missing(&d.name) && !config.global.dynamic_interfaces {
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::InterfaceMissing,
+                    ConfigErr::BadIf,
+                    &d.loc.0,
+                    format!("unknown interface {} specified for up/down delay", d.name),
+                )
+                .with_hint(hint(&d.name)),
+            );
+        }
+    }
     // a route's `dev` (keepalived: "interface X for VROUTE nexthop doesn't exist")
     for l in config
         .vrrp_instances
@@ -232,6 +321,9 @@ pub fn system_checks_with(
                 );
             }
         }
+    }
+    if !any_missing {
+        vrid_on_one_base(config, ifaces, &mut out);
     }
     if any_missing {
         let first = out.first().map(|d| d.span.clone()).unwrap_or_default();

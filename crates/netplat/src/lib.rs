@@ -25,13 +25,15 @@
 //! `sockaddr_ll` bind), `mem` (idle memory housekeeping: `mallopt`, `malloc_trim`,
 //! `madvise` of the executable's read-only pages, see [`mem::release_startup_memory`]) and
 //! `caps` (capget/capset and the `prctl`s that narrow a thread's capabilities, see
-//! [`caps::restrict`]).
+//! [`caps::restrict`]) and `linkbeat` (the MII/ethtool/flags `ioctl`s of link polling, see
+//! [`linkbeat::Linkbeat`]).
 
 mod addr;
 pub mod caps;
 mod datagram;
 mod error;
 mod link;
+pub mod linkbeat;
 pub mod mem;
 pub mod netns;
 pub mod nft;

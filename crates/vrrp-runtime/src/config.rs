@@ -514,6 +514,33 @@ fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) 
         .collect()
 }
 
+/// The interfaces instance `name` tracks through static track groups (keepalived
+/// `static_track_group_init`): the `dev` of each `static_ipaddress` whose `track_group` lists
+/// the instance (not `no_track`), with weight 0: the instance is in FAULT while one is down.
+fn static_track_group_interfaces(cfg: &Config, name: &str) -> Vec<Tracked> {
+    let mut out: Vec<Tracked> = Vec::new();
+    for a in &cfg.static_ipaddress {
+        let (Some(g), Some(dev)) = (&a.track_group, &a.dev) else {
+            continue;
+        };
+        if a.no_track {
+            continue;
+        }
+        let member = cfg
+            .track_groups
+            .iter()
+            .any(|t| t.name == *g && t.group.iter().any(|i| i == name));
+        if member && !out.iter().any(|t| t.name == *dev) {
+            out.push(Tracked {
+                name: dev.clone(),
+                weight: 0,
+                reverse: false,
+            });
+        }
+    }
+    out
+}
+
 /// Translate one instance (keepalived's defaults and global fallbacks).
 pub(crate) fn instance_spec(
     cfg: &Config,
@@ -783,7 +810,10 @@ pub(crate) fn instance_spec(
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
         },
-        track_interfaces: with_group(own_interfaces, &groups, |g| &g.track_interface),
+        track_interfaces: with_group(own_interfaces, &groups, |g| &g.track_interface)
+            .into_iter()
+            .chain(static_track_group_interfaces(cfg, &inst.name))
+            .collect(),
         track_scripts: with_group(own_scripts, &groups, |g| &g.track_script),
         track_processes: with_group(
             tracked(&inst.track_process, weight_of_process),

@@ -195,6 +195,10 @@ pub(crate) fn run_loop(
         metrics: opts.metrics.clone(),
         opts,
         scripts_ok: BTreeMap::new(),
+        scripts_init: Default::default(),
+        deferred: Vec::new(),
+        if_delays: crate::ifdelay::IfDelays::from_config(&config, None),
+        linkbeats: Default::default(),
         insecure_scripts: insecure_scripts(&config),
         held_published: Vec::new(),
         state_changed: false,
@@ -217,7 +221,61 @@ pub(crate) fn run_loop(
     // interface specified in configuration"); with it the instance waits in FAULT, as does one
     // whose interface has no address yet.
     let mut waiting = Vec::new();
+    // keepalived check_vrrp_conflicts: two instances with one VRID, family and multicast group
+    // on one base interface stop the start ("A and B both use VRID N ..."), unless
+    // `dynamic_interfaces allow_if_changes` and one of the interfaces can change (has a link
+    // kind): then the first such instance is held in FAULT.
+    let links = rt.kernel.links().unwrap_or_default();
+    for (a, b, base, ca, cb) in crate::pending::vrid_conflicts(&config, &links) {
+        let held = if !config.global.allow_if_changes {
+            None
+        } else if ca {
+            Some((a.clone(), b.clone()))
+        } else if cb {
+            Some((b.clone(), a.clone()))
+        } else {
+            None
+        };
+        let Some((held, other)) = held else {
+            let ci = config.vrrp_instances.iter().find(|c| c.name == a);
+            let (file, line) = ci
+                .map(|c| (c.loc.0.file.to_string(), c.loc.0.line))
+                .unwrap_or_default();
+            let fam = ci
+                .and_then(|c| config::instance_spec(&config, c).ok())
+                .map_or("IPv4", |s| match s.family {
+                    vrrp_proto::Family::V4 => "IPv4",
+                    vrrp_proto::Family::V6 => "IPv6",
+                });
+            let vrid = ci.and_then(|c| c.virtual_router_id).unwrap_or_default();
+            let msg = format!("{a} and {b} both use VRID {vrid} with {fam} on interface {base}");
+            log::error!("{msg}");
+            return Err(VrrpRuntimeError::Config {
+                instance: b,
+                file,
+                line,
+                msg,
+            });
+        };
+        if waiting
+            .iter()
+            .any(|(c, _): &(&conf_parse::VrrpInstance, _)| c.name == held)
+        {
+            continue;
+        }
+        let Some(ci) = config.vrrp_instances.iter().find(|c| c.name == held) else {
+            continue;
+        };
+        let ifindex = links
+            .iter()
+            .find(|l| Some(l.name.as_str()) == ci.interface.as_deref())
+            .map_or(0, |l| l.index);
+        waiting.push((ci, crate::pending::Wait::DuplicateVrid { other, ifindex }));
+    }
     for ci in &config.vrrp_instances {
+        if waiting.iter().any(|(c, _)| c.name == ci.name) {
+            continue;
+        }
         match rt.waits(&config, ci) {
             Some(crate::pending::Wait::NoInterface(i)) if !config.global.dynamic_interfaces => {
                 let (file, line) = (ci.interface_loc.0.file.to_string(), ci.interface_loc.0.line);
@@ -261,6 +319,7 @@ pub(crate) fn run_loop(
     );
 
     rt.kernel.apply_statics(&config);
+    rt.setup_linkbeats(&config);
     // Tracked processes: the state at start from one scan, then a scanning thread.
     let proc_tx = Tx::<procs::ProcEvent>::new(ev_tx.clone());
     let mut proc_watch: Option<(BTreeMap<String, String>, Arc<AtomicBool>)> = None;
@@ -457,6 +516,11 @@ pub(crate) fn run_loop(
                                     );
                                 }
                             }
+                            rt.setup_linkbeats(&req.config);
+                            rt.if_delays = crate::ifdelay::IfDelays::from_config(
+                                &req.config,
+                                Some(&rt.if_delays),
+                            );
                             rt.config = Arc::new(req.config.clone());
                             rt.pending.retain(|n, _| {
                                 req.config.vrrp_instances.iter().any(|c| c.name == *n)
@@ -483,10 +547,14 @@ pub(crate) fn run_loop(
                 }
                 Some(Event::Track(ev)) => {
                     rt.scripts_ok.insert(ev.script.clone(), ev.ok);
+                    rt.scripts_init.remove(&ev.script);
                     rt.metrics.set_scripts(&rt.scripts_ok);
                     rt.recompute_tracking_of(|s| {
                         s.track_scripts.iter().any(|t| t.name == ev.script)
                     });
+                    if !shutting_down {
+                        rt.start_deferred(Instant::now());
+                    }
                 }
                 Some(Event::Proc(_)) if shutting_down => {}
                 Some(Event::Proc(ev)) => {
@@ -547,6 +615,10 @@ pub(crate) fn run_loop(
         let now = Instant::now();
         if now >= deadline {
             rt.on_timers(now, shutting_down);
+            let polled = rt.poll_linkbeats(now);
+            if (rt.if_delays.fire(now) || polled) && !shutting_down {
+                rt.poll_links(now, true, false);
+            }
             let links_due = !link_events && now >= next_link_poll;
             let files_due = has_track_files && now >= next_file_poll;
             if links_due {

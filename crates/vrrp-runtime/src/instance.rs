@@ -732,6 +732,8 @@ impl Rt {
                     .iter()
                     .find(|l| l.index == inst.ifindex)
                     .is_some_and(|l| l.up && l.lower_up);
+                let up = self.linkbeats.state(&inst.spec.ifname).unwrap_or(up);
+                let up = self.if_delays.effective(&inst.spec.ifname, up, now);
                 if !links.iter().any(|l| l.index == inst.ifindex) {
                     self.gone.push(i);
                 } else if up
@@ -767,6 +769,8 @@ impl Rt {
                         .iter()
                         .find(|l| l.name == t.name)
                         .is_some_and(|l| l.up && l.lower_up);
+                    let up = self.linkbeats.state(&t.name).unwrap_or(up);
+                    let up = self.if_delays.effective(&t.name, up, now);
                     if inst.track_if_up.get(&t.name) != Some(&up) {
                         inst.track_if_up.insert(t.name.clone(), up);
                         changed = true;
@@ -823,6 +827,10 @@ impl Rt {
         }
         for t in &inst.spec.track_scripts {
             if self.insecure_scripts.contains(&t.name) {
+                continue;
+            }
+            if self.scripts_init.contains(&t.name) {
+                // No result yet: neither its weight nor a fault (keepalived's INIT state).
                 continue;
             }
             let ok = self.scripts_ok.get(&t.name).copied().unwrap_or(true);

@@ -29,6 +29,65 @@ pub(crate) enum Wait {
     NoInterface(String),
     /// The interface has no address of the instance's family.
     NoAddress(String),
+    /// `dynamic_interfaces allow_if_changes`: another instance uses the same VRID, family and
+    /// multicast group on the same base interface (keepalived's VRRP_FLAG_DUPLICATE_VRID_FAULT):
+    /// held in FAULT until its interface (this index) is deleted and created again without the
+    /// conflict.
+    DuplicateVrid { other: String, ifindex: u32 },
+}
+
+/// Two configured instances that keepalived's `check_vrrp_conflicts` finds in conflict
+/// (multicast, same VRID, family and group, same base interface: a macvlan's or ipvlan's
+/// lower device): (the first, the second, the base's name, whether each one's interface is
+/// "changeable", i.e. has a link kind).
+pub(crate) type Conflict = (String, String, String, bool, bool);
+
+/// The conflicts among `config`'s instances whose interfaces exist (`links`).
+pub(crate) fn vrid_conflicts(config: &Config, links: &[netplat::Link]) -> Vec<Conflict> {
+    let mut seen: Vec<(config::InstanceSpec, u32, bool)> = Vec::new();
+    let mut out = Vec::new();
+    for ci in &config.vrrp_instances {
+        let Ok(spec) = config::instance_spec(config, ci) else {
+            continue;
+        };
+        if !spec.unicast_peers.is_empty() {
+            continue;
+        }
+        let Some(l) = links.iter().find(|l| l.name == spec.ifname) else {
+            continue;
+        };
+        let vlan = matches!(
+            l.kind.as_deref(),
+            Some("macvlan" | "macvtap" | "ipvlan" | "ipvtap")
+        );
+        let base = match l.parent.filter(|_| vlan) {
+            Some(p) if links.iter().any(|b| b.index == p) => p,
+            _ => l.index,
+        };
+        let changeable = l.kind.is_some();
+        for (o, obase, ochange) in &seen {
+            if *obase == base
+                && o.vrid == spec.vrid
+                && o.family == spec.family
+                && o.mcast_group == spec.mcast_group
+            {
+                let bname = links
+                    .iter()
+                    .find(|b| b.index == base)
+                    .map(|b| b.name.clone())
+                    .unwrap_or_default();
+                out.push((
+                    o.name.clone(),
+                    spec.name.clone(),
+                    bname,
+                    *ochange,
+                    changeable,
+                ));
+            }
+        }
+        seen.push((spec, base, changeable));
+    }
+    out
 }
 
 /// One waiting instance: its notification queue (kept across FAULT and rebuilds).
@@ -36,6 +95,8 @@ pub(crate) struct Pending {
     pub(crate) notify: Option<mpsc::UnboundedSender<Job>>,
     /// Its configured priority (its notifications carry it).
     pub(crate) priority: u8,
+    /// Held for a duplicate VRID while its interface keeps this index.
+    pub(crate) dup_ifindex: Option<u32>,
 }
 
 impl Rt {
@@ -66,6 +127,7 @@ impl Rt {
         match self.waits(config, ci) {
             Some(Wait::NoInterface(_)) => config.global.dynamic_interfaces,
             Some(Wait::NoAddress(_)) => true,
+            Some(Wait::DuplicateVrid { .. }) => true,
             None => false,
         }
     }
@@ -85,6 +147,15 @@ impl Rt {
         match why {
             Wait::NoInterface(i) => log::info!(
                 "Configuration specifies interface {i} which doesn't currently exist - will use if created"
+            ),
+            Wait::DuplicateVrid { other, .. } => log::info!(
+                "({}) - warning, VRID {} for {} is currently duplicated on {other}",
+                spec.name,
+                spec.vrid.get(),
+                match spec.family {
+                    vrrp_proto::Family::V4 => "IPv4",
+                    vrrp_proto::Family::V6 => "IPv6",
+                }
             ),
             Wait::NoAddress(i) => log::info!(
                 "({}) entering FAULT state (no {} address for interface {i})",
@@ -107,11 +178,15 @@ impl Rt {
                     "VRRP_Instance({}) STOP -> FAULT, priority {prio}",
                     spec.name
                 );
-                let _ = tx.send(Job {
-                    state: "FAULT",
-                    priority: prio,
-                    fifo_only: false,
-                });
+                // keepalived notifies no FAULT for an instance held by a configuration fault
+                // (a duplicate VRID): vrrp_init_state only for script/interface faults.
+                if !matches!(why, Wait::DuplicateVrid { .. }) {
+                    let _ = tx.send(Job {
+                        state: "FAULT",
+                        priority: prio,
+                        fifo_only: false,
+                    });
+                }
                 Metrics::bump(&self.metrics.became_fault);
                 self.metrics.set_state(&spec.name, State::Fault, prio);
                 if let Some(cb) = &self.opts.on_transition {
@@ -126,6 +201,10 @@ impl Rt {
             Pending {
                 notify,
                 priority: prio,
+                dup_ifindex: match why {
+                    Wait::DuplicateVrid { ifindex, .. } => Some(*ifindex),
+                    _ => None,
+                },
             },
         );
     }
@@ -166,6 +245,33 @@ impl Rt {
             };
             if self.waits(&config, ci).is_some() {
                 continue;
+            }
+            if let Some(held) = self.pending.get(&name).and_then(|p| p.dup_ifindex) {
+                // Held for a duplicate VRID: only a new interface lifts it, and only if the
+                // conflict is gone there (keepalived clears the flag when the interface is
+                // deleted and checks again when it comes back).
+                let links = self.kernel.links().unwrap_or_default();
+                let now_index = links
+                    .iter()
+                    .find(|l| Some(l.name.as_str()) == ci.interface.as_deref())
+                    .map(|l| l.index);
+                if now_index == Some(held) {
+                    continue;
+                }
+                let still = vrid_conflicts(&config, &links)
+                    .into_iter()
+                    .find(|c| (c.0 == name && c.3) || (c.1 == name && c.4 && !c.3));
+                if let (Some(c), Some(ix)) = (still, now_index) {
+                    let other = if c.0 == name { c.1 } else { c.0 };
+                    log::info!(
+                        "({name}) - warning, VRID is still duplicated on {other} on interface {}",
+                        c.2
+                    );
+                    if let Some(p) = self.pending.get_mut(&name) {
+                        p.dup_ifindex = Some(ix);
+                    }
+                    continue;
+                }
             }
             let waited = self.pending.remove(&name);
             let Some(mut inst) = self.build_instance(&config, ci, env) else {

@@ -26,6 +26,17 @@ pub(crate) struct Rt {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) opts: RuntimeOptions,
     pub(crate) scripts_ok: BTreeMap<String, bool>,
+    /// Tracked `vrrp_script`s with no result yet (keepalived's SCRIPT_INIT_STATE_INIT): they
+    /// neither weigh nor fault; an instance tracking one with weight 0 is not started before
+    /// its first result ([`Rt::deferred`]).
+    pub(crate) scripts_init: std::collections::BTreeSet<String>,
+    /// Instances whose start waits for the first result of a weight-0 tracked script
+    /// (keepalived's `num_script_init`: the instance stays in INIT, no notification).
+    pub(crate) deferred: Vec<InstId>,
+    /// `interface_up_down_delays`: the link states the instances see.
+    pub(crate) if_delays: crate::ifdelay::IfDelays,
+    /// `linkbeat_interfaces`/`linkbeat_use_polling`: the interfaces whose link is polled.
+    pub(crate) linkbeats: crate::linkbeat::Linkbeats,
     pub(crate) insecure_scripts: Vec<String>,
     pub(crate) held_published: Vec<HeldVip>,
     /// A state changed since the stats file was last written (written at once, not throttled).
@@ -77,6 +88,16 @@ impl Rt {
     /// Starts instance `i` (its Startup event), its timers counted from the end of
     /// `vrrp_startup_delay` while that runs.
     pub(crate) fn start(&mut self, i: InstId, now: Instant) {
+        if self.waits_for_scripts(i) {
+            log::info!(
+                "({}) Entering FAULT STATE (init): waiting for the first result of its track scripts",
+                self.insts[i].spec.name
+            );
+            if !self.deferred.contains(&i) {
+                self.deferred.push(i);
+            }
+            return;
+        }
         if let Some(until) = self.start_delay.filter(|t| *t > now) {
             self.insts[i].vr.delay_start(until);
         }
@@ -87,6 +108,46 @@ impl Rt {
             return;
         }
         self.feed(i, now, Input::Startup);
+    }
+
+    /// Sets the polled interfaces up from `config` (start, reload).
+    pub(crate) fn setup_linkbeats(&mut self, config: &conf_parse::Config) {
+        let links = self.kernel.links().unwrap_or_default();
+        let old = std::mem::take(&mut self.linkbeats);
+        self.linkbeats = crate::linkbeat::Linkbeats::from_config(config, &links, Some(old));
+    }
+
+    /// Polls the linkbeat interfaces when due; whether a link state changed.
+    pub(crate) fn poll_linkbeats(&mut self, now: Instant) -> bool {
+        if self.linkbeats.next_deadline().is_none_or(|t| t > now) {
+            return false;
+        }
+        let links = self.kernel.links().unwrap_or_default();
+        self.linkbeats.poll(&links)
+    }
+
+    /// Whether instance `i` tracks a weight-0 script that has no result yet.
+    pub(crate) fn waits_for_scripts(&self, i: InstId) -> bool {
+        self.insts[i].spec.track_scripts.iter().any(|t| {
+            t.weight == 0
+                && self.scripts_init.contains(&t.name)
+                && !self.insecure_scripts.contains(&t.name)
+        })
+    }
+
+    /// Starts the deferred instances whose weight-0 scripts all have a result now.
+    pub(crate) fn start_deferred(&mut self, now: Instant) {
+        let ready: Vec<InstId> = self
+            .deferred
+            .iter()
+            .copied()
+            .filter(|&i| self.insts.get(i).is_some() && !self.waits_for_scripts(i))
+            .collect();
+        self.deferred
+            .retain(|i| self.insts.get(*i).is_some() && !ready.contains(i));
+        for i in ready {
+            self.start(i, now);
+        }
     }
 
     /// Whether adverts are still discarded by `vrrp_startup_delay`.
@@ -123,6 +184,8 @@ impl Rt {
             .flatten()
             .chain(self.pacers.next_deadline())
             .chain(self.rxlog.next_deadline())
+            .chain(self.if_delays.next_deadline())
+            .chain(self.linkbeats.next_deadline())
             .min()
     }
 

@@ -40,8 +40,9 @@ pub(crate) fn insecure_scripts(config: &Config) -> Vec<String> {
 
 impl Rt {
     /// Runs the `vrrp_script`s the instances track (not refused by [`insecure_scripts`]): an
-    /// unchanged running script keeps running (and its up/down state), a changed one is
-    /// restarted from its `init_fail` state, one no longer tracked is stopped.
+    /// unchanged running script keeps running (and its up/down state), a changed or new one is
+    /// (re)started with no result yet ([`Rt::scripts_init`]: its first run decides), one no
+    /// longer tracked is stopped.
     pub(crate) fn sync_scripts(&mut self, config: &Config, env: &mut Env) {
         let mut wanted = BTreeMap::new();
         for s in &config.vrrp_scripts {
@@ -77,6 +78,7 @@ impl Rt {
                     h.abort();
                 }
                 self.scripts_ok.remove(&name);
+                self.scripts_init.remove(&name);
                 self.metrics.forget_script(&name);
             }
         }
@@ -84,7 +86,9 @@ impl Rt {
             if env.scripts.contains_key(&name) {
                 continue;
             }
-            self.scripts_ok.insert(name.clone(), !s.init_fail);
+            // keepalived shows a script with no result yet as BAD (result rise - 1 < rise).
+            self.scripts_ok.insert(name.clone(), false);
+            self.scripts_init.insert(name.clone());
             let state = self.metrics.new_script_state(&name);
             let h = track::spawn_script(s.clone(), sig.1.clone(), env.tr_tx.clone(), state);
             env.scripts.insert(name, (sig, h));

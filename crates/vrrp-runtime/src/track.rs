@@ -51,9 +51,15 @@ async fn run_once(
     }
 }
 
-/// Run `s` forever, reporting status changes (after rise/fall) on `tx`. The initial status is
-/// reported first (failed with `init_fail`, else ok). `script` is `s`'s command prepared by the
-/// script runner (user, security). Its run state is kept in `state`.
+/// Run `s` forever, reporting status changes (after rise/fall) on `tx`, as keepalived 2.2.7
+/// does for a tracked script: it starts with no result (keepalived's `SCRIPT_INIT_STATE_INIT`,
+/// `result = rise - 1`: "one success is enough"), so its first run decides (one success: good,
+/// one failure: failed, whatever `rise`/`fall`) and is always reported; after that `rise`
+/// successes or `fall` failures in a row change it. `init_fail` does not change this: keepalived
+/// sets the script's initial state back to INIT when an instance tracks it (`alloc_track_script`
+/// runs after the `vrrp_script` block), so it has no effect on a tracked script there either.
+/// `script` is `s`'s command prepared by the script runner (user, security). Its run state is
+/// kept in `state`.
 pub(crate) fn spawn_script(
     s: VrrpScript,
     script: script_runner::Script,
@@ -65,11 +71,7 @@ pub(crate) fn spawn_script(
             .timeout
             .unwrap_or(s.interval)
             .max(Duration::from_millis(10));
-        let mut ok = !s.init_fail;
-        let _ = tx.send(TrackEvent {
-            script: s.name.clone(),
-            ok,
-        });
+        let mut ok: Option<bool> = None;
         let (mut good, mut bad) = (0u32, 0u32);
         let mut tick = tokio::time::interval(s.interval.max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -83,22 +85,22 @@ pub(crate) fn spawn_script(
                 bad = bad.saturating_add(1);
                 good = 0;
             }
-            let new = if ok {
-                bad < s.fall.max(1)
-            } else {
-                good >= s.rise.max(1)
+            let new = match ok {
+                None => r,
+                Some(true) => bad < s.fall.max(1),
+                Some(false) => good >= s.rise.max(1),
             };
-            if new != ok {
-                ok = new;
+            if ok != Some(new) {
+                ok = Some(new);
                 log::info!(
                     "VRRP_Script({}) {}",
                     s.name,
-                    if ok { "succeeded" } else { "failed" }
+                    if new { "succeeded" } else { "failed" }
                 );
                 if tx
                     .send(TrackEvent {
                         script: s.name.clone(),
-                        ok,
+                        ok: new,
                     })
                     .is_err()
                 {

@@ -2766,3 +2766,535 @@ fn lab_sync_group_notify_priority_changes_same_as_reference() {
     );
     assert_eq!(ours, reference);
 }
+
+// ---------------------------------------------------------------------------------------------
+// vrrp_script init_fail and the first result of a tracked script
+
+/// A lone instance (priority 100) tracking vrrp_script `chk` (`script_body`, interval 1, weight
+/// 0, `opts`), under ours or the reference, with a notify script logging each state with its
+/// time since the start. Runs 8 s; returns the (state, seconds) list.
+fn first_result_run(
+    tag: &str,
+    vrid: u8,
+    script_body: &str,
+    opts: &str,
+    reference: bool,
+) -> Vec<(String, f64)> {
+    let lab = Lab::new(tag).expect("lab");
+    let chk = lab.dir().join("chk.sh");
+    write_script(&chk, script_body, 0o755);
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    let conf = format!(
+        "vrrp_script chk {{\n  script \"{}\"\n  interval 1\n  weight 0\n{opts}\n}}\n{}",
+        chk.display(),
+        instance(
+            "VI_1",
+            vrid,
+            100,
+            &format!(
+                "  track_script {{\n    chk\n  }}\n  notify \"{}\"",
+                note.display()
+            ),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let ka = start(&lab, &mut x, reference);
+    std::thread::sleep(Duration::from_secs(8));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let s = w.next()?.to_string();
+            let t: f64 = w.next()?.parse().ok()?;
+            Some((s, t - t0))
+        })
+        .take_while(|(s, _)| s != "STOP")
+        .collect()
+}
+
+// Proves how a tracked vrrp_script's first result acts, ours as the reference keepalived 2.2.7:
+// its first run decides whatever `rise`/`fall` say, and `init_fail` does not hold it failed
+// until `rise` successes (keepalived sets a tracked script back to its INIT state when an
+// instance tracks it). A succeeding script with `init_fail` and `rise 5`: BACKUP, then MASTER
+// one Master_Down_Interval later (about 3.6 s, not after five runs); a failing script with
+// `fall 3`: FAULT at its first run (within 1 s), never BACKUP before. Same states, times within
+// 0.5 s.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vrrp_script_init_fail_same_as_reference() {
+    let cases = [
+        (
+            "exit 0",
+            "  init_fail\n  rise 5\n  fall 3",
+            "MASTER",
+            3.0..4.6,
+        ),
+        ("exit 1", "  rise 1\n  fall 3", "FAULT", 0.0..1.0),
+        (
+            "exit 1",
+            "  init_fail\n  rise 2\n  fall 2",
+            "FAULT",
+            0.0..1.0,
+        ),
+    ];
+    for (n, (body, opts, last, window)) in cases.into_iter().enumerate() {
+        let vrid = 40 + n as u8;
+        let r = first_result_run(&format!("kwinf{n}r"), vrid, body, opts, true);
+        let o = first_result_run(&format!("kwinf{n}o"), vrid, body, opts, false);
+        eprintln!("case {n} ({body}; {opts:?}): ours {o:?}, reference {r:?}");
+        let states = |v: &[(String, f64)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        let at = |v: &[(String, f64)]| v.iter().find(|(s, _)| s == last).map(|(_, t)| *t);
+        assert_eq!(states(&o), states(&r), "case {n}: states");
+        let (Some(tr), Some(to)) = (at(&r), at(&o)) else {
+            panic!("case {n}: no {last}: ours {o:?}, reference {r:?}");
+        };
+        assert!(
+            window.contains(&tr),
+            "case {n}: the reference {last} at {tr:.2} s"
+        );
+        assert!(window.contains(&to), "case {n}: ours {last} at {to:.2} s");
+        assert!(
+            (to - tr).abs() < 0.5,
+            "case {n}: ours {to:.2} vs reference {tr:.2}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// interface_up_down_delays
+
+/// Seconds since the epoch.
+fn epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The (state, seconds since `t0`) lines a notify script wrote to `log`, up to STOP.
+fn notify_states(log: &Path, t0: f64) -> Vec<(String, f64)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let s = w.next()?.to_string();
+            let t: f64 = w.next()?.parse().ok()?;
+            Some((s, t - t0))
+        })
+        .take_while(|(s, _)| s != "STOP")
+        .collect()
+}
+
+/// A lone instance (priority 100) with `top` at the top level, under ours or the reference,
+/// logging its states through a notify script. Once MASTER, its eth0 goes down for 3 s, then
+/// (after 4 s up) down for 0.5 s only. Returns the states with their times since the first
+/// link-down.
+fn up_down_run(tag: &str, vrid: u8, top: &str, reference: bool) -> Vec<(String, f64)> {
+    let lab = Lab::new(tag).expect("lab");
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    let conf = format!(
+        "{top}\n{}",
+        instance(
+            "VI_1",
+            vrid,
+            100,
+            &format!("  notify \"{}\"", note.display()),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut x, reference);
+    let up = wait_until(Duration::from_secs(10), || {
+        notify_states(&log, 0.0).iter().any(|(s, _)| s == "MASTER")
+    });
+    assert!(up.is_ok(), "{}: never MASTER", who(reference));
+    let t0 = epoch();
+    x.host.link_down("eth0").expect("down");
+    std::thread::sleep(Duration::from_secs(3));
+    x.host.link_up("eth0").expect("up");
+    std::thread::sleep(Duration::from_secs(4));
+    x.host.link_down("eth0").expect("down");
+    std::thread::sleep(Duration::from_millis(500));
+    x.host.link_up("eth0").expect("up");
+    std::thread::sleep(Duration::from_secs(3));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    notify_states(&log, t0)
+        .into_iter()
+        .filter(|(_, t)| *t > 0.0)
+        .collect()
+}
+
+// Proves `interface_up_down_delays { eth0 1.5 0.5 }` as the reference keepalived 2.2.7: with its
+// link down for 3 s, a master goes to FAULT 1.5 s after the link went down (not at once) and
+// leaves FAULT 0.5 s after it came back (then MASTER after its Master_Down_Interval); a link down
+// for 0.5 s only (shorter than the down delay) is not acted on at all. Without the block the
+// FAULT comes at once. Same states as the reference, times within 0.4 s.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interface_up_down_delays_same_as_reference() {
+    let top = "interface_up_down_delays {\n  eth0 1.5 0.5\n}";
+    let r = up_down_run("kwudr", 71, top, true);
+    let o = up_down_run("kwudo", 71, top, false);
+    let plain = up_down_run("kwud0", 71, "", false);
+    eprintln!("ours {o:?}\nreference {r:?}\nwithout delays {plain:?}");
+    let states = |v: &[(String, f64)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+    assert_eq!(states(&r), ["FAULT", "BACKUP", "MASTER"], "the reference");
+    assert_eq!(states(&o), states(&r), "ours");
+    for (k, ((_, to), (_, tr))) in o.iter().zip(&r).enumerate() {
+        assert!(
+            (to - tr).abs() < 0.4,
+            "state {k}: ours {to:.2} vs reference {tr:.2}"
+        );
+    }
+    assert!(
+        (1.4..2.0).contains(&r[0].1),
+        "FAULT after the down delay: {:.2}",
+        r[0].1
+    );
+    assert!(
+        (3.4..4.0).contains(&r[1].1),
+        "BACKUP after the up delay: {:.2}",
+        r[1].1
+    );
+    assert!(
+        plain.first().is_some_and(|(s, t)| s == "FAULT" && *t < 0.5),
+        "{plain:?}"
+    );
+    assert!(
+        plain.iter().filter(|(s, _)| s == "FAULT").count() == 2,
+        "{plain:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// track_group (static track groups)
+
+/// A lone instance VI_1 (priority 100) in `track_group TG`, with `statics` (static addresses on
+/// eth1, a second interface), under ours or the reference, logging its states. Once MASTER,
+/// eth1 goes down for 3 s. Returns the states since then and whether 192.0.2.1 was on eth1
+/// while the daemon ran.
+fn track_group_run(
+    tag: &str,
+    vrid: u8,
+    statics: &str,
+    reference: bool,
+) -> (Vec<(String, f64)>, bool) {
+    let lab = Lab::new(tag).expect("lab");
+    lab.segment("br1").expect("segment");
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    let conf = format!(
+        "track_group TG {{\n  group {{\n    VI_1\n  }}\n}}\nstatic_ipaddress {{\n{statics}\n}}\n{}",
+        instance(
+            "VI_1",
+            vrid,
+            100,
+            &format!("  notify \"{}\"", note.display()),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    x.host.attach("eth1", "br1").expect("eth1");
+    let ka = start(&lab, &mut x, reference);
+    let up = wait_until(Duration::from_secs(10), || {
+        notify_states(&log, 0.0).iter().any(|(s, _)| s == "MASTER")
+    });
+    assert!(up.is_ok(), "{}: never MASTER", who(reference));
+    let static_on = x
+        .host
+        .ip(&["-o", "addr", "show", "dev", "eth1"])
+        .unwrap_or_default()
+        .contains("192.0.2.1/24");
+    let t0 = epoch();
+    x.host.link_down("eth1").expect("down");
+    std::thread::sleep(Duration::from_secs(3));
+    x.host.link_up("eth1").expect("up");
+    std::thread::sleep(Duration::from_secs(5));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    let states = notify_states(&log, t0)
+        .into_iter()
+        .filter(|(_, t)| *t > 0.0)
+        .collect();
+    (states, static_on)
+}
+
+// Proves `track_group TG { group { VI_1 } }` with a static address `192.0.2.1/24 dev eth1
+// track_group TG` as the reference keepalived 2.2.7: VI_1 tracks eth1, the static address's
+// interface: eth1 down puts it in FAULT at once (within 1 s), eth1 up brings it back
+// (BACKUP, then MASTER); with `no_track` on the address (or without the track_group) eth1 does
+// not count. Same states as the reference, times within 0.6 s (the reference sees eth1 come
+// back up up to 0.35 s later than ours).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_track_group_same_as_reference() {
+    let cases = [
+        (
+            "    192.0.2.1/24 dev eth1 track_group TG",
+            vec!["FAULT", "BACKUP", "MASTER"],
+        ),
+        ("    192.0.2.1/24 dev eth1 track_group TG no_track", vec![]),
+        ("    192.0.2.1/24 dev eth1", vec![]),
+    ];
+    for (n, (statics, want)) in cases.into_iter().enumerate() {
+        let vrid = 60 + n as u8;
+        let (r, ron) = track_group_run(&format!("kwtg{n}r"), vrid, statics, true);
+        let (o, oon) = track_group_run(&format!("kwtg{n}o"), vrid, statics, false);
+        eprintln!("case {n} ({statics}): ours {o:?}, reference {r:?}");
+        let states = |v: &[(String, f64)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        assert_eq!(states(&r), want, "case {n}: the reference");
+        assert_eq!(states(&o), states(&r), "case {n}: ours");
+        assert!(
+            ron && oon,
+            "case {n}: the static address on eth1: ours {oon}, reference {ron}"
+        );
+        for (k, ((_, to), (_, tr))) in o.iter().zip(&r).enumerate() {
+            assert!(
+                (to - tr).abs() < 0.6,
+                "case {n} state {k}: ours {to:.2} vs reference {tr:.2}"
+            );
+        }
+        if let (Some((_, fo)), Some((_, fr))) = (o.first(), r.first()) {
+            assert!(
+                *fo < 1.0 && *fr < 1.0,
+                "case {n}: FAULT at once: ours {fo:.2}, reference {fr:.2}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// linkbeat_interfaces, linkbeat_use_polling
+
+/// A lone instance (priority 100) with `top` at the top level, under ours or the reference,
+/// logging its states. Once MASTER, eth0 flaps five times (down about 0.05 s, then up 1.3 s), then goes
+/// down for 3 s. Returns how many FAULTs the flaps caused and the states since the long
+/// link-down.
+fn linkbeat_run(
+    tag: &str,
+    vrid: u8,
+    (top, extra): (&str, &str),
+    reference: bool,
+) -> (usize, Vec<(String, f64)>, String) {
+    let lab = Lab::new(tag).expect("lab");
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    let conf = format!(
+        "{top}\n{}",
+        instance(
+            "VI_1",
+            vrid,
+            100,
+            &format!("  notify \"{}\"\n{extra}", note.display()),
+            &format!("    {VIP}/24")
+        )
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut x, reference);
+    let up = wait_until(Duration::from_secs(10), || {
+        notify_states(&log, 0.0).iter().any(|(s, _)| s == "MASTER")
+    });
+    assert!(up.is_ok(), "{}: never MASTER", who(reference));
+    let f0 = epoch();
+    for _ in 0..5 {
+        x.host
+            .sh("ip link set eth0 down; sleep 0.05; ip link set eth0 up")
+            .expect("flap");
+        std::thread::sleep(Duration::from_millis(1300));
+    }
+    // Whatever the flaps started settles (a FAULT seen late comes back up).
+    std::thread::sleep(Duration::from_secs(1));
+    let t0 = epoch();
+    x.host.link_down("eth0").expect("down");
+    std::thread::sleep(Duration::from_secs(3));
+    x.host.link_up("eth0").expect("up");
+    std::thread::sleep(Duration::from_secs(2));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    let daemon_log = p.output_so_far();
+    let all = notify_states(&log, f0);
+    let flaps = all
+        .iter()
+        .filter(|(s, t)| s == "FAULT" && *t > 0.0 && *t < t0 - f0)
+        .count();
+    let states = all
+        .into_iter()
+        .filter(|(_, t)| *t > t0 - f0)
+        .map(|(s, t)| (s, t - (t0 - f0)))
+        .collect();
+    (flaps, states, daemon_log)
+}
+
+// Proves link polling as the reference keepalived 2.2.7, with `linkbeat_interfaces { eth0 }`,
+// with the top-level `linkbeat_use_polling` (every instance's interface) and with the
+// deprecated `linkbeat_use_polling` in the instance (an error at -t for both, but it still
+// polls): eth0's link is read every second (ETHTOOL_GLINK on a veth) instead of from netlink, so
+// of five link flaps of about 0.05 s at most three are seen (a poll catches each with odds of
+// about 1 in 10; without polling at least four of them put the instance in FAULT), and a 3 s link-down is acted on at a later poll (FAULT 0 to 1.6 s after it, BACKUP 0 to
+// 2 s after the link is back: one poll, plus the slack a loaded machine gives both daemons).
+// Same states as the reference after the long link-down.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_linkbeat_polling_same_as_reference() {
+    let (plain, _, _) = linkbeat_run("kwlb0", 73, ("", ""), false);
+    eprintln!("without polling: {plain} FAULTs of 5 flaps");
+    assert!(plain >= 4, "netlink sees the flaps: {plain}");
+    let cases = [
+        ("linkbeat_interfaces {\n  eth0\n}", ""),
+        ("linkbeat_use_polling", ""),
+        ("", "  linkbeat_use_polling"),
+    ];
+    for (n, case) in cases.into_iter().enumerate() {
+        let (rf, r, rlog) = linkbeat_run(&format!("kwlb{n}r"), 73, case, true);
+        let (of, o, olog) = linkbeat_run(&format!("kwlb{n}o"), 73, case, false);
+        eprintln!("{case:?}: ours {of} flaps seen, {o:?}; reference {rf} flaps seen, {r:?}");
+        assert!(
+            rf <= 3 && of <= 3,
+            "{case:?}: flaps seen: ours {of}, reference {rf}"
+        );
+        let states = |v: &[(String, f64)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            &states(&r)[..2],
+            ["FAULT", "BACKUP"],
+            "{case:?}: the reference"
+        );
+        assert_eq!(states(&o), states(&r), "{case:?}: ours");
+        for (who, v, log) in [("ours", &o, &olog), ("reference", &r, &rlog)] {
+            assert!(
+                (0.0..1.6).contains(&v[0].1),
+                "{case:?}: {who} FAULT at {:.2}\n{log}",
+                v[0].1
+            );
+            assert!(
+                (3.0..5.0).contains(&v[1].1),
+                "{case:?}: {who} BACKUP at {:.2}\n{log}",
+                v[1].1
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dynamic_interfaces allow_if_changes
+
+/// Host a with macvlans mv1 (10.0.0.3) and mv2 (10.0.0.4) on eth0 and a second interface eth1
+/// (10.9.0.1); VA on mv1 and VB on mv2 share VRID `vrid`; `global` in global_defs. Under ours
+/// or the reference: whether the daemon still runs after 5 s, and which VIPs (VA's 10.0.0.10,
+/// VB's 10.0.0.11) are held then; if it runs, mv1 is then deleted and created again on eth1,
+/// and the VIPs held 6 s later follow.
+fn if_changes_run(tag: &str, vrid: u8, global: &str, reference: bool) -> (bool, String, String) {
+    let lab = Lab::new(tag).expect("lab");
+    lab.segment("br1").expect("segment");
+    let inst = |name: &str, dev: &str, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n  interface {dev}\n  virtual_router_id {vrid}\n  priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n{global}\n}}\n{}{}",
+        inst("VA", "mv1", "10.0.0.10"),
+        inst("VB", "mv2", "10.0.0.11")
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    x.host.attach("eth1", "br1").expect("eth1");
+    x.host
+        .add_addr_dev("10.9.0.1/24", "eth1")
+        .expect("eth1 addr");
+    let mv = |x: &Director, name: &str, base: &str, addr: &str| {
+        x.host
+            .ip(&[
+                "link", "add", name, "link", base, "type", "macvlan", "mode", "bridge",
+            ])
+            .expect("macvlan");
+        x.host.link_up(name).expect("up");
+        x.host.add_addr_dev(addr, name).expect("addr");
+    };
+    mv(&x, "mv1", "eth0", "10.0.0.3/24");
+    mv(&x, "mv2", "eth0", "10.0.0.4/24");
+    let held = |x: &Director| {
+        let a = x.host.ip(&["-o", "addr"]).unwrap_or_default();
+        ["10.0.0.10/", "10.0.0.11/"]
+            .iter()
+            .map(|v| if a.contains(*v) { "1" } else { "0" })
+            .collect::<String>()
+    };
+    let ka = start(&lab, &mut x, reference);
+    std::thread::sleep(Duration::from_secs(5));
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    let running = p.is_running();
+    let first = held(&x);
+    let mut after = String::new();
+    if running {
+        x.host.ip(&["link", "del", "mv1"]).expect("del mv1");
+        std::thread::sleep(Duration::from_millis(500));
+        mv(&x, "mv1", "eth1", "10.9.0.3/24");
+        std::thread::sleep(Duration::from_secs(6));
+        after = held(&x);
+        p.signal(Signal::SIGTERM).expect("term");
+        let _ = p.wait_timeout(Duration::from_secs(8));
+    }
+    (running, first, after)
+}
+
+// Proves `dynamic_interfaces allow_if_changes` as the reference keepalived 2.2.7: two
+// instances with one VRID on two macvlans of eth0 (one base interface) stop the start without it
+// ("VA and VB both use VRID N with IPv4 on interface eth0", the daemon exits), while with it
+// the first (VA, on a changeable interface) is held in FAULT and VB runs (only VB's VIP);
+// when mv1 is deleted and created again on eth1 (no conflict there) VA runs too (both VIPs).
+// Same outcome under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_allow_if_changes_same_as_reference() {
+    let cases = [
+        ("  dynamic_interfaces", (false, "00", "")),
+        ("  dynamic_interfaces allow_if_changes", (true, "01", "11")),
+    ];
+    for (n, (global, want)) in cases.into_iter().enumerate() {
+        let vrid = 90 + n as u8;
+        let r = if_changes_run(&format!("kwaic{n}r"), vrid, global, true);
+        let o = if_changes_run(&format!("kwaic{n}o"), vrid, global, false);
+        eprintln!("{global:?}: ours {o:?}, reference {r:?}");
+        assert_eq!(
+            (r.0, r.1.as_str(), r.2.as_str()),
+            want,
+            "{global:?}: the reference"
+        );
+        assert_eq!(o, r, "{global:?}: ours");
+    }
+}

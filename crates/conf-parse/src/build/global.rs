@@ -211,7 +211,8 @@ impl Builder {
                 "default_interface" => g.default_interface = self.string(st),
                 "dynamic_interfaces" => {
                     match st.args.first().map(String::as_str) {
-                        None | Some("allow_if_changes") => {}
+                        None => {}
+                        Some("allow_if_changes") => g.allow_if_changes = true,
                         Some(o) => {
                             let o = o.to_string();
                             self.invalid(

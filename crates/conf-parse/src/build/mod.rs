@@ -199,7 +199,16 @@ impl Builder {
             "garp_group" => c.garp_groups.push(self.garp_group(st)),
             "static_ipaddress" => {
                 for vl in values(st) {
-                    if let Some(a) = self.ip_address(vl, st) {
+                    if let Some(mut a) = self.ip_address(vl, st) {
+                        // keepalived alloc_ipaddress: the group must be defined above.
+                        if let Some(g) = a.track_group.clone() {
+                            if !c.track_groups.iter().any(|t| t.name == g) {
+                                let tmp = Self::line_stmt(st, vl);
+                                // keepalived reports it and runs without the tracking.
+                                self.fixup(&tmp, format!("track_group {g} not found"));
+                                a.track_group = None;
+                            }
+                        }
                         c.static_ipaddress.push(a);
                     }
                 }

@@ -693,10 +693,10 @@ impl Builder {
                 }
             }
             "linkbeat_use_polling" => {
-                self.invalid(
+                // keepalived reports it as a configuration error and polls the interface.
+                self.fixup(
                     b,
                     format!("({name}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"),
-                    Some("list the interface in a top-level `linkbeat_interfaces { }` block"),
                 );
                 v.linkbeat_use_polling = true;
             }

@@ -55,6 +55,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
     s("dynamic_interfaces").imp(&[
+        "lab_allow_if_changes_same_as_reference",
         "lab_dynamic_interfaces_fault_and_recovery_as_reference",
         "lab_missing_interface_without_dynamic_interfaces_refuses_start",
         "lab_sync_group_member_interface_recreated_as_reference",

@@ -179,8 +179,7 @@ use vrrp::{GARP_GROUP, SYNC_GROUP, TRACK_FILE, TRACK_GROUP, TRACK_PROCESS, VRRP_
 
 /// Top-level keywords.
 pub static ROOT: &[Kw] = &[
-    s("linkbeat_use_polling")
-        .todo("link state comes from netlink only; no MII/ethtool polling yet"),
+    s("linkbeat_use_polling").imp(&["lab_linkbeat_polling_same_as_reference"]),
     s("net_namespace").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("net_namespace_ipvs").todo("IPVS is always programmed in the daemon's own namespace yet"),
     s("namespace_with_ipsets").todo("no ipsets support yet"),
@@ -190,18 +189,17 @@ pub static ROOT: &[Kw] = &[
     s("instance").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("child_wait_time").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     b("global_defs", GLOBAL_DEFS).imp(&["lab_notify_scripts_and_fifo"]),
-    b("track_group", TRACK_GROUP).todo("track groups are not used at run time yet"),
+    b("track_group", TRACK_GROUP).imp(&["lab_track_group_same_as_reference"]),
     v("static_ipaddress").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
     v("static_routes").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
     v("static_rules").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
     b("vrrp_sync_group", SYNC_GROUP).imp(&["lab_sync_group_moves_together"]),
     b("garp_group", GARP_GROUP).imp(&["lab_interop_garp_group_pacing_same_as_reference"]),
-    v("linkbeat_interfaces").todo("link state comes from netlink only; no MII/ethtool polling yet"),
+    v("linkbeat_interfaces").imp(&["lab_linkbeat_polling_same_as_reference"]),
     b("vrrp_instance", VRRP_INSTANCE).imp(&["lab_v2_election_and_link_down_failover"]),
     b("vrrp_script", VRRP_SCRIPT).imp(&["lab_track_script_moves_vip"]),
     b("vrrp_track_process", TRACK_PROCESS).imp(&["lab_track_process_fault"]),
-    v("interface_up_down_delays")
-        .todo("link changes are acted on at once yet (no per-interface delays)"),
+    v("interface_up_down_delays").imp(&["lab_interface_up_down_delays_same_as_reference"]),
     b("SSL", SSL).imp(&["lab_ssl_block_client_certificate"]),
     v("virtual_server_group")
         .imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),

@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use super::{alias, b, dep, s, v, Kw, Release};
 
-pub(super) static TRACK_GROUP: &[Kw] = &[v("group")];
+pub(super) static TRACK_GROUP: &[Kw] = &[v("group").imp(&["lab_track_group_same_as_reference"])];
 
 pub(super) static SYNC_GROUP: &[Kw] = &[
     v("group").imp(&["lab_sync_group_moves_together"]),
@@ -139,7 +139,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     v("virtual_ipaddress_excluded").imp(&["lab_interop_use_vmac_addr_same_as_reference"]),
     s("promote_secondaries").imp(&["lab_promote_secondaries_same_as_reference"]),
     dep("linkbeat_use_polling", "a linkbeat_interfaces block")
-        .todo("link state comes from netlink events only; polling is not implemented"),
+        .imp(&["lab_linkbeat_polling_same_as_reference"]),
     v("virtual_routes").imp(&[
         "lab_virtual_routes_follow_master",
         "lab_interop_virtual_routes_same_as_reference",
@@ -227,11 +227,7 @@ pub(super) static VRRP_SCRIPT: &[Kw] = &[
     s("rise").imp(&["lab_vrrp_script_timeout_rise_fall"]),
     s("fall").imp(&["lab_vrrp_script_timeout_rise_fall"]),
     s("user").imp(&["lab_script_user"]),
-    s("init_fail").todo(
-        "differs from keepalived 2.2.7: ours holds the instance in FAULT until `rise` successes, \
-         keepalived reports the script good after its first success (lab-measured: rise 5 -> \
-         VIP after 7.4 s here, 3.4 s there)",
-    ),
+    s("init_fail").imp(&["lab_vrrp_script_init_fail_same_as_reference"]),
 ];
 
 pub(super) static TRACK_PROCESS: &[Kw] = &[

@@ -78,6 +78,8 @@ pub struct GlobalDefs {
     pub default_interface: Option<String>,
     /// `dynamic_interfaces`.
     pub dynamic_interfaces: bool,
+    /// `dynamic_interfaces allow_if_changes`.
+    pub allow_if_changes: bool,
     /// `checker_log_all_failures`.
     pub checker_log_all_failures: bool,
     /// `no_email_faults`.
@@ -286,6 +288,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: None,
             default_interface: None,
             dynamic_interfaces: false,
+            allow_if_changes: false,
             checker_log_all_failures: false,
             no_email_faults: false,
             notify_fifo: NotifyFifo::default(),

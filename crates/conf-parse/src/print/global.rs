@@ -135,7 +135,11 @@ pub(super) fn global(p: &mut P, g: &GlobalDefs) {
         p.line(&wr);
     }
     p.opt_s("default_interface", &g.default_interface);
-    p.flag("dynamic_interfaces", g.dynamic_interfaces);
+    if g.allow_if_changes {
+        p.line(&["dynamic_interfaces", "allow_if_changes"]);
+    } else {
+        p.flag("dynamic_interfaces", g.dynamic_interfaces);
+    }
     p.flag("checker_log_all_failures", g.checker_log_all_failures);
     p.flag("no_email_faults", g.no_email_faults);
     notify_fifo(p, "", &g.notify_fifo);

@@ -199,7 +199,7 @@ impl<'a> Line<'a> {
 }
 
 impl Builder {
-    fn line_stmt(st: &Stmt, vl: &ValueLine) -> Stmt {
+    pub(super) fn line_stmt(st: &Stmt, vl: &ValueLine) -> Stmt {
         Stmt {
             keyword: st.keyword.clone(),
             args: vl.words.clone(),
