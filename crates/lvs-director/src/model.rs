@@ -432,6 +432,7 @@ fn check_spec(
             virtualhost: h.virtualhost.clone().or_else(|| vhost.clone()),
             enable_sni: h.enable_sni,
             sni_name: None,
+            fast_recovery: h.fast_recovery,
         })
     };
     let kind = match &c.kind {
