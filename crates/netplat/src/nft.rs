@@ -462,6 +462,9 @@ struct Msg {
     what: String,
 }
 
+/// A map element: key, key end of a range (interval maps), data.
+pub type MapElem = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
 /// A batch of nftables changes, applied all or nothing by [`Nft::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
@@ -651,7 +654,7 @@ impl Batch {
         table: &str,
         set: &str,
         add: bool,
-        elems: &[(Vec<u8>, Option<Vec<u8>>, Vec<u8>)],
+        elems: &[MapElem],
     ) {
         if elems.is_empty() {
             return;
