@@ -552,11 +552,7 @@ mod tests {
 
     /// Drives a 3-url walk on a virtual clock; `ok(t, url)` says whether url answers at t.
     /// Returns (time, url) of every request and (time, up) of every change.
-    fn walk(
-        fast: bool,
-        until: Duration,
-        ok: impl Fn(Duration, usize) -> bool,
-    ) -> Walked {
+    fn walk(fast: bool, until: Duration, ok: impl Fn(Duration, usize) -> bool) -> Walked {
         let mut st = CheckerState::for_urls(params(0, false), 3, fast);
         let (mut now, mut reqs, mut changes) = (Duration::ZERO, Vec::new(), Vec::new());
         while now <= until {

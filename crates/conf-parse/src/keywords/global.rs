@@ -253,10 +253,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
 const SSL_TESTS: &[&str] = &["lab_ssl_block_client_certificate"];
 
 pub(super) static SSL: &[Kw] = &[
-    s("password").todo(
-        "an encrypted key is refused at start with a message: rustls cannot decrypt PEM keys \
-         (store the key decrypted)",
-    ),
+    s("password").imp(SSL_TESTS),
     s("ca").imp(SSL_TESTS),
     s("certificate").imp(SSL_TESTS),
     s("key").imp(SSL_TESTS),
