@@ -142,9 +142,12 @@ impl Url {
 /// HTTP_GET / SSL_GET.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct HttpCheck {
-    /// `url` blocks, all checked in order during one check (keepalived checks one url per
-    /// `delay_loop`; we check all of them in one round, which reaches the same verdicts faster).
+    /// `url` blocks. The scheduler fetches one url per check, walking them as keepalived
+    /// (see [`crate::state`]); [`crate::check`] alone fetches all of them in order.
     pub urls: Vec<Url>,
+    /// `fast_recovery`: no delay between checks while the checker never ran or is down with
+    /// no failed url pending (keepalived's `epilog`).
+    pub fast_recovery: bool,
     /// `http_protocol`.
     pub protocol: HttpProtocol,
     /// `virtualhost` of the checker (Host header; url's wins; else the real/virtual server's,

@@ -358,8 +358,9 @@ pub(crate) async fn check_http(
     dst: SocketAddr,
     h: &HttpCheck,
     ssl: bool,
+    urls: &[crate::checker::Url],
 ) -> Status {
-    for url in &h.urls {
+    for url in urls {
         let spec = FetchSpec {
             path: &url.path,
             protocol: h.protocol,

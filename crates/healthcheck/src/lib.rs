@@ -175,6 +175,24 @@ pub async fn check(checker: &Checker, target: &Target) -> CheckResult {
 /// `Limits::total_timeout(connect_timeout)` for network checks, `misc_timeout` (+ kill grace)
 /// for MISC_CHECK.
 pub async fn check_with(ctx: &CheckContext, checker: &Checker, target: &Target) -> CheckResult {
+    check_url_with(ctx, checker, target, None).await
+}
+
+/// [`check_with`], where an HTTP_GET/SSL_GET check fetches only its url number `url` (the
+/// scheduler walks the urls one per check as keepalived; see [`state`]). `None`: every url in
+/// order; a number past the last url: no request, the check passes (keepalived with no url).
+pub async fn check_url_with(
+    ctx: &CheckContext,
+    checker: &Checker,
+    target: &Target,
+    url: Option<usize>,
+) -> CheckResult {
+    fn urls(h: &HttpCheck, url: Option<usize>) -> &[Url] {
+        match url {
+            None => &h.urls,
+            Some(i) => h.urls.get(i..=i).unwrap_or(&[]),
+        }
+    }
     let start = Instant::now();
     let co = &checker.conn;
     let dst = co.destination(target);
@@ -186,10 +204,18 @@ pub async fn check_with(ctx: &CheckContext, checker: &Checker, target: &Target) 
         // is then as small as a TCP check's, instead of as large as the largest kind's (an
         // HTTP/TLS check's, about 15 kB) for every check in flight.
         CheckKind::Http(h) => {
-            Box::pin(bounded(total, http::check_http(ctx, co, dst, h, false))).await
+            Box::pin(bounded(
+                total,
+                http::check_http(ctx, co, dst, h, false, urls(h, url)),
+            ))
+            .await
         }
         CheckKind::Ssl(h) => {
-            Box::pin(bounded(total, http::check_http(ctx, co, dst, h, true))).await
+            Box::pin(bounded(
+                total,
+                http::check_http(ctx, co, dst, h, true, urls(h, url)),
+            ))
+            .await
         }
         CheckKind::Smtp(s) => Box::pin(bounded(total, smtp::check_smtp(ctx, co, dst, s))).await,
         CheckKind::Dns(d) => Box::pin(bounded(total, dns::check_dns(co, dst, d))).await,

@@ -22,10 +22,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::checker::{CheckParams, Checker, Target};
+use crate::checker::{CheckKind, CheckParams, Checker, Target};
 use crate::result::{Failure, WeightAdjust};
 use crate::state::{CheckerState, Event};
-use crate::{check_with, CheckContext, Error};
+use crate::{check_url_with, CheckContext, Error};
 
 /// Caller-chosen identifier of one (virtual server, real server, checker) triple.
 pub type CheckId = u64;
@@ -265,7 +265,12 @@ impl Scheduler {
         let shared = Arc::new(Mutex::new(JobShared {
             subscribers: vec![id],
             disabled: Vec::new(),
-            state: CheckerState::new(spec.params),
+            state: match &spec.checker.kind {
+                CheckKind::Http(h) | CheckKind::Ssl(h) => {
+                    CheckerState::for_urls(spec.params, h.urls.len(), h.fast_recovery)
+                }
+                _ => CheckerState::new(spec.params),
+            },
         }));
         let jitter = self.jitter(&spec, id);
         let task = handle.spawn(run_job(
@@ -408,7 +413,14 @@ async fn run_job(
         let started = Instant::now();
         // Boxed: the check's state machine (HTTP/TLS buffers and state, kilobytes) exists
         // only while a check runs, instead of inside every job's task for its whole life.
-        let res = Box::pin(check_with(&ctx, &spec.checker, &spec.target)).await;
+        // HTTP_GET/SSL_GET: the url the walk is at (keepalived fetches one url per check).
+        let url = match &spec.checker.kind {
+            CheckKind::Http(h) | CheckKind::Ssl(h) => {
+                Some(lock(&shared).state.current_url().unwrap_or(h.urls.len()))
+            }
+            _ => None,
+        };
+        let res = Box::pin(check_url_with(&ctx, &spec.checker, &spec.target, url)).await;
         let latency = started.elapsed();
         counters.checks_run.fetch_add(1, Ordering::Relaxed);
         let (step, ids) = {

@@ -15,6 +15,14 @@
 //! delay_before_retry` after its last success at worst. Weight adjustments (MISC dynamic,
 //! FILE weight) follow the last success and are cleared when the checker goes down.
 //!
+//! HTTP_GET/SSL_GET walk their urls as check_http.c `epilog` does ([`CheckerState::for_urls`]):
+//! **one url per check**, the next url `delay_loop` later; the server is (re)declared up when
+//! the last url of a walk succeeded with no failed url pending; a url failing `retry + 1` times
+//! takes a server that is up down and becomes the `failed_url`, checked alone every
+//! `max(delay_before_retry, delay_loop)` until it answers; then the walk restarts at the first
+//! url. `fast_recovery` runs the next check at once (no delay) while the checker never ran or
+//! is down with no failed url pending (the walk after the failed url answered again).
+//!
 //! `omega` is a virtual-server option (run `quorum_down` at shutdown) handled by the director,
 //! not a checker state.
 
@@ -72,6 +80,16 @@ pub struct CheckerState {
     has_run: bool,
     retry_it: u32,
     weight: Option<WeightAdjust>,
+    walk: Option<UrlWalk>,
+}
+
+/// check_http.c's url iterator: `url_it` (None = past the last url) and `failed_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UrlWalk {
+    n_urls: usize,
+    url_it: Option<usize>,
+    failed_url: Option<usize>,
+    fast_recovery: bool,
 }
 
 impl CheckerState {
@@ -83,7 +101,27 @@ impl CheckerState {
             has_run: false,
             retry_it: params.retry,
             weight: None,
+            walk: None,
         }
+    }
+
+    /// Initial state of an HTTP_GET/SSL_GET checker with `n_urls` urls, walked one url per
+    /// check (see the module doc); `fast_recovery` as keepalived's keyword.
+    pub fn for_urls(params: CheckParams, n_urls: usize, fast_recovery: bool) -> Self {
+        let mut s = Self::new(params);
+        s.walk = Some(UrlWalk {
+            n_urls,
+            url_it: (n_urls > 0).then_some(0),
+            failed_url: None,
+            fast_recovery,
+        });
+        s
+    }
+
+    /// The url (index) the next check of an HTTP_GET/SSL_GET checker fetches (None: not a
+    /// url walk, or no url: the check passes without a request, as keepalived's).
+    pub fn current_url(&self) -> Option<usize> {
+        self.walk.and_then(|w| w.url_it)
     }
 
     /// Current up/down state.
@@ -113,6 +151,9 @@ impl CheckerState {
 
     /// Feed one check result; returns the next delay and what changed.
     pub fn on_result(&mut self, status: &Status) -> Step {
+        if self.walk.is_some() {
+            return self.on_url_result(status);
+        }
         let first = !self.has_run;
         let was_up = self.up;
         let old_weight = self.weight;
@@ -187,6 +228,110 @@ impl CheckerState {
             };
         }
         step
+    }
+}
+
+impl CheckerState {
+    /// check_http.c `epilog` (2.2.7), for the result of the url `current_url()` named.
+    fn on_url_result(&mut self, status: &Status) -> Step {
+        #[derive(PartialEq)]
+        enum Method {
+            New,
+            Retry,
+            Failed,
+        }
+        let Some(mut w) = self.walk else {
+            return Step {
+                next_delay: self.params.delay_loop,
+                event: Event::Nothing,
+            };
+        };
+        let p = self.params;
+        let first = !self.has_run;
+        let was_up = self.up;
+        let mut confirmed = false;
+        let failure = match status {
+            Status::Down(f) => Some(f.clone()),
+            Status::Up | Status::Weight(_) => None,
+        };
+        // timeout_epilog: a failure while up (or before the first run) is a retry and marks
+        // the checker as run; a failure while known down is FAILED.
+        let method = match &failure {
+            None => Method::New,
+            Some(_) if self.up || !self.has_run => {
+                self.has_run = true;
+                Method::Retry
+            }
+            Some(_) => Method::Failed,
+        };
+        match method {
+            Method::New => {
+                w.url_it = match w.url_it {
+                    Some(i) if i + 1 < w.n_urls => Some(i + 1),
+                    _ => None,
+                };
+                self.retry_it = 0;
+            }
+            Method::Retry => self.retry_it = self.retry_it.saturating_add(1),
+            Method::Failed => {}
+        }
+        let first_url = (w.n_urls > 0).then_some(0);
+        if method == Method::New && w.url_it.is_none() && w.failed_url.is_none() {
+            // Every url passed: up (or confirmed up on the first walk).
+            if !self.up || !self.has_run {
+                confirmed = self.up;
+                self.up = true;
+                self.has_run = true;
+            }
+            w.url_it = first_url;
+            self.retry_it = 0;
+        } else if method == Method::Retry && self.retry_it > p.retry {
+            if self.up || !self.has_run {
+                self.up = false;
+                self.weight = None;
+            }
+            w.failed_url = w.url_it;
+        } else if method == Method::New && w.failed_url.is_some() {
+            // The failed url answers again: walk every url from the first.
+            w.failed_url = None;
+            w.url_it = first_url;
+            self.retry_it = 0;
+        }
+        let mut next_delay = if method == Method::New {
+            if !self.has_run {
+                self.retry_it = p.retry;
+            }
+            p.delay_loop
+        } else if w.failed_url.is_some() {
+            p.delay_before_retry.max(p.delay_loop)
+        } else {
+            p.delay_before_retry
+        };
+        if w.fast_recovery && (!self.has_run || (!self.up && w.failed_url.is_none())) {
+            next_delay = Duration::ZERO;
+        }
+        self.walk = Some(w);
+        let event = if self.up != was_up {
+            Event::Changed {
+                up: self.up,
+                weight: self.weight,
+                reason: if self.up { None } else { failure },
+            }
+        } else if confirmed || (first && self.has_run && failure.is_some() && !self.up) {
+            // keepalived runs update_svr_checker_state for a first walk that passed and an
+            // alpha checker's first failure is the initial state confirmed.
+            Event::Confirmed { up: self.up }
+        } else {
+            match (method, failure) {
+                (Method::Retry, Some(reason)) => Event::Tolerated {
+                    attempt: self.retry_it,
+                    reason,
+                },
+                (_, Some(reason)) => Event::StillDown(reason),
+                _ => Event::Nothing,
+            }
+        };
+        Step { next_delay, event }
     }
 }
 
@@ -400,5 +545,96 @@ mod tests {
         }
         st.on_result(&down());
         assert!(!st.is_up());
+    }
+
+    /// (time, url) of every request, (time, up) of every change.
+    type Walked = (Vec<(Duration, usize)>, Vec<(Duration, bool)>);
+
+    /// Drives a 3-url walk on a virtual clock; `ok(t, url)` says whether url answers at t.
+    /// Returns (time, url) of every request and (time, up) of every change.
+    fn walk(fast: bool, until: Duration, ok: impl Fn(Duration, usize) -> bool) -> Walked {
+        let mut st = CheckerState::for_urls(params(0, false), 3, fast);
+        let (mut now, mut reqs, mut changes) = (Duration::ZERO, Vec::new(), Vec::new());
+        while now <= until {
+            let u = st.current_url().unwrap();
+            reqs.push((now, u));
+            let s = if ok(now, u) { Status::Up } else { down() };
+            let step = st.on_result(&s);
+            if let Event::Changed { up, .. } = step.event {
+                changes.push((now, up));
+            }
+            // A request takes 1 ms.
+            now += step.next_delay + Duration::from_millis(1);
+        }
+        (reqs, changes)
+    }
+
+    fn secs(v: &[(Duration, usize)]) -> Vec<(u64, usize)> {
+        v.iter().map(|(t, u)| (t.as_secs(), *u)).collect()
+    }
+
+    // Proves check_http.c's walk (delay_loop 10 s, delay_before_retry 2 s, retry 0): one url per
+    // delay_loop; url 1 failing takes the server down and is then checked alone every
+    // max(delay_before_retry, delay_loop); once it answers the walk restarts at url 0 and the
+    // server is up after the last url, one delay_loop per url.
+    #[test]
+    fn url_walk_one_url_per_delay_loop() {
+        let bad = |t: Duration, u: usize| {
+            !(u == 1 && t > Duration::from_secs(35) && t < Duration::from_secs(75))
+        };
+        let (reqs, changes) = walk(false, Duration::from_secs(120), bad);
+        let r = secs(&reqs);
+        assert_eq!(
+            &r[..12],
+            &[
+                (0, 0),
+                (10, 1),
+                (20, 2),
+                (30, 0),
+                (40, 1), // url 1 fails at 40: down
+                (50, 1),
+                (60, 1),
+                (70, 1),
+                (80, 1), // failed url alone; answers at 80
+                (90, 0),
+                (100, 1),
+                (110, 2), // walk again: up at 110
+            ],
+            "{r:?}"
+        );
+        let c: Vec<(u64, bool)> = changes.iter().map(|(t, u)| (t.as_secs(), *u)).collect();
+        assert_eq!(c, vec![(40, false), (110, true)]);
+    }
+
+    // Proves fast_recovery: the first walk and the walk after the failed url answered run
+    // without delay (the server is up again right after the failed url answered), the failed
+    // url is still checked once per delay_loop, and an up server is walked one url per
+    // delay_loop.
+    #[test]
+    fn url_walk_fast_recovery() {
+        let bad = |t: Duration, u: usize| {
+            !(u == 1 && t > Duration::from_secs(35) && t < Duration::from_secs(75))
+        };
+        let (reqs, changes) = walk(true, Duration::from_secs(120), bad);
+        let r = secs(&reqs);
+        assert_eq!(
+            &r[..9],
+            &[
+                (0, 0),
+                (0, 1),
+                (0, 2),
+                (10, 0),
+                (20, 1),
+                (30, 2),
+                (40, 0),
+                (50, 1),
+                (60, 1)
+            ],
+            "{r:?}"
+        );
+        // url 1 failed at 50, answers at 80: urls 0, 1, 2 at once, up at 80.
+        assert_eq!(&r[9..13], &[(70, 1), (80, 1), (80, 0), (80, 1)], "{r:?}");
+        let c: Vec<(u64, bool)> = changes.iter().map(|(t, u)| (t.as_secs(), *u)).collect();
+        assert_eq!(c, vec![(50, false), (80, true)]);
     }
 }

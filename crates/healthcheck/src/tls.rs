@@ -96,7 +96,7 @@ pub struct SslFiles {
     /// `ca`: CA certificates (PEM). keepalived loads them into OpenSSL's verify store but never
     /// asks OpenSSL to verify the server; they are loaded (and must be readable) here too.
     pub ca: Option<PathBuf>,
-    /// `password`: the passphrase of an encrypted `key`.
+    /// `password`: the passphrase of an encrypted `key` (encrypted PKCS#8).
     pub password: Option<String>,
 }
 
@@ -117,8 +117,9 @@ fn read_pem_certs(what: &str, p: &Path) -> Result<Vec<CertificateDer<'static>>, 
 /// server certificate accepted (keepalived sets no verification), the client certificate of
 /// `certificate` + `key` presented when the server asks for one. Like keepalived, an unreadable
 /// certificate, key or CA file is an error (keepalived's checker process then exits).
-/// Differences: an encrypted key (which keepalived decrypts with `password`) is refused with
-/// a message, as rustls has no PEM decryption; intermediates of the client certificate must be
+/// An encrypted PKCS#8 key is decrypted with `password` (see [`encrypted_pkcs8`] for the
+/// schemes; OpenSSL's traditional encrypted PEM is refused with a message). Differences:
+/// intermediates of the client certificate must be
 /// in the `certificate` file (OpenSSL would also complete the chain from `ca`).
 pub fn client_config(files: &SslFiles) -> Result<Arc<rustls::ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -138,17 +139,16 @@ pub fn client_config(files: &SslFiles) -> Result<Arc<rustls::ClientConfig>, Erro
         Some(k) => {
             let text = std::fs::read(k)
                 .map_err(|e| Error::Tls(format!("SSL key {}: {e}", k.display())))?;
-            if text.windows(9).any(|w| w == b"ENCRYPTED") {
-                return Err(Error::Tls(format!(
-                    "SSL key {}: encrypted private keys are not supported (rustls cannot \
-                     decrypt PEM); store it decrypted (openssl pkey -in KEY -out KEY.plain)",
-                    k.display()
-                )));
+            if let Some(der) = encrypted_pkcs8(&text, files.password.as_deref())
+                .map_err(|e| Error::Tls(format!("SSL key {}: {e}", k.display())))?
+            {
+                Some(PrivateKeyDer::Pkcs8(der.into()))
+            } else {
+                Some(
+                    PrivateKeyDer::from_pem_slice(&text)
+                        .map_err(|e| Error::Tls(format!("SSL key {}: {e}", k.display())))?,
+                )
             }
-            Some(
-                PrivateKeyDer::from_pem_slice(&text)
-                    .map_err(|e| Error::Tls(format!("SSL key {}: {e}", k.display())))?,
-            )
         }
         None => None,
     };
@@ -174,6 +174,44 @@ pub fn client_config(files: &SslFiles) -> Result<Arc<rustls::ClientConfig>, Erro
         _ => builder.with_no_client_auth(),
     };
     Ok(Arc::new(cfg))
+}
+
+/// The `ENCRYPTED PRIVATE KEY` (PKCS#8, RFC 5958) block of a key file decrypted with the `SSL`
+/// block's `password` (OpenSSL's PEM password callback in keepalived): PBES2 with PBKDF2
+/// (HMAC-SHA1/SHA-224/256/384/512) or scrypt, and AES-128/192/256-CBC, DES-CBC or 3DES-CBC,
+/// which covers what OpenSSL writes (`openssl pkey -aes256`, `openssl genpkey -aes-256-cbc`,
+/// `openssl pkcs8 -topk8 -v2 ...`). `Ok(None)`: the key is not encrypted. Not supported (an
+/// error naming the format): OpenSSL's traditional encrypted PEM (`Proc-Type: 4,ENCRYPTED`
+/// with `DEK-Info`, from `openssl genrsa -aes256` in OpenSSL 1.x or `-traditional`) and the
+/// PKCS#5 v1.5/PKCS#12 PBES1 schemes (`openssl pkcs8 -topk8 -v1 ...`).
+fn encrypted_pkcs8(text: &[u8], password: Option<&str>) -> Result<Option<Vec<u8>>, String> {
+    let text = String::from_utf8_lossy(text);
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(
+            "OpenSSL's traditional encrypted PEM (Proc-Type/DEK-Info) is not supported; \
+                    convert it to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)"
+                .into(),
+        );
+    }
+    const BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+    let Some(start) = text.find(BEGIN) else {
+        return Ok(None);
+    };
+    let Some(end) = text[start..].find(END).map(|e| start + e + END.len()) else {
+        return Err("ENCRYPTED PRIVATE KEY block without its end line".into());
+    };
+    let Some(password) = password else {
+        return Err("the key is encrypted and the SSL block has no password".into());
+    };
+    let (_, doc) = pkcs8::der::Document::from_pem(&text[start..end])
+        .map_err(|e| format!("ENCRYPTED PRIVATE KEY: {e}"))?;
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
+        .map_err(|e| format!("ENCRYPTED PRIVATE KEY: {e}"))?;
+    let plain = info.decrypt(password).map_err(|e| {
+        format!("cannot decrypt the key with the password (wrong password or scheme): {e}")
+    })?;
+    Ok(Some(plain.as_bytes().to_vec()))
 }
 
 fn provider_keys() -> &'static dyn rustls::crypto::KeyProvider {

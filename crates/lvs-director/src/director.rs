@@ -262,6 +262,8 @@ struct Director<K: Kernel> {
     fifos: Fifos,
     /// Notify scripts and mails started and not finished (awaited, bounded, at stop).
     pending: Vec<tokio::task::JoinHandle<()>>,
+    /// `nftables_ipvs` tables.
+    nft_ipvs: crate::nft_ipvs::NftIpvs,
     opts: DirectorOptions,
 }
 
@@ -334,6 +336,7 @@ impl<K: Kernel> Director<K> {
             suspended: BTreeSet::new(),
             fifos: Fifos::default(),
             pending: Vec::new(),
+            nft_ipvs: crate::nft_ipvs::NftIpvs::default(),
             opts,
         };
         if cfg.globals.flush {
@@ -357,6 +360,9 @@ impl<K: Kernel> Director<K> {
         // check_daemon.c start_check: the FIFOs are opened before the services are set up.
         d.fifos = Fifos::open(&d.cfg.globals.fifos);
         d.update_suspension();
+        // ipvswrapper.c ipvs_cmd: the group ranges are marked before their fwmark services
+        // are added.
+        d.nft_ipvs.apply(d.cfg.globals.nft_ipvs.as_ref());
         d.apply();
         d.init_notifies(None);
         d.subscribe()?;
@@ -711,6 +717,7 @@ impl<K: Kernel> Director<K> {
                 }
             }
         }
+        self.nft_ipvs.apply(self.cfg.globals.nft_ipvs.as_ref());
         self.subscribe()?;
         self.after_change();
         Ok(())
@@ -816,6 +823,8 @@ impl<K: Kernel> Director<K> {
         }
         // keepalived runs the stop notify scripts with a 1 s limit (TIMER_HZ) and sends its
         // mails before exiting: let ours finish, bounded.
+        // check_nftables.c nft_ipvs_end: the tables go at the checker's exit.
+        self.nft_ipvs.clear();
         let deadline = tokio::time::Instant::now() + STOP_GRACE;
         for h in std::mem::take(&mut self.pending) {
             let _ = tokio::time::timeout_at(deadline, h).await;

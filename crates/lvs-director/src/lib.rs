@@ -25,6 +25,7 @@ pub mod director;
 mod fifo;
 mod mail;
 pub mod model;
+pub mod nft_ipvs;
 pub mod table;
 
 pub use director::{

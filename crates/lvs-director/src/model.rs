@@ -248,6 +248,8 @@ pub struct Globals {
     pub smtp: Option<std::sync::Arc<smtp_alert::Settings>>,
     /// The `SSL { }` block: SSL_GET's client certificate (None: keepalived's default context).
     pub ssl: Option<hc::tls::SslFiles>,
+    /// `nftables_ipvs`: the group ranges marked by nftables for fwmark services.
+    pub nft_ipvs: Option<crate::nft_ipvs::Settings>,
 }
 
 /// The compiled director configuration.
@@ -432,6 +434,7 @@ fn check_spec(
             virtualhost: h.virtualhost.clone().or_else(|| vhost.clone()),
             enable_sni: h.enable_sni,
             sni_name: None,
+            fast_recovery: h.fast_recovery,
         })
     };
     let kind = match &c.kind {
@@ -594,9 +597,23 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             ca: s.ca.clone().map(Into::into),
             password: s.password.clone(),
         }),
+        nft_ipvs: None,
     };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
+    // nftables_ipvs: (group, protocol) → mark, given in configuration order.
+    let mut nft_ipvs = g
+        .nftables
+        .ipvs_table
+        .as_ref()
+        .map(|t| crate::nft_ipvs::Settings {
+            table: t.clone(),
+            priority: g.nftables.ipvs_priority.unwrap_or(-1),
+            counters: g.nftables.counters,
+            entries: Vec::new(),
+        });
+    let mut next_mark = g.nftables.ipvs_start_fwmark.unwrap_or(1000);
+    let mut auto_marks: Vec<(String, u16, u32)> = Vec::new();
     for vs in &cfg.virtual_servers {
         let proto = proto_raw(vs.protocol);
         let sched = scheduler(vs.lb_algo);
@@ -633,24 +650,69 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
                 });
                 let af = family(vs, first);
                 let mut keys = Vec::new();
-                for e in &grp.entries {
-                    match e {
-                        cp::VsgEntry::Range { first, last, port } => {
-                            for a in expand_range(*first, *last) {
-                                keys.push((
-                                    ServiceKey::Addr {
-                                        protocol: proto_nl(vs.protocol),
-                                        addr: a,
+                let no_fwmark = !grp
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e, cp::VsgEntry::Fwmark(_)));
+                if let (Some(nft), true) = (nft_ipvs.as_mut(), no_fwmark && first.is_some()) {
+                    // ipvswrapper.c ipvs_cmd: the group's ranges are marked by nftables and
+                    // the service is a fwmark service, per family of the group (or the
+                    // virtual server's ip_family).
+                    let mark = match auto_marks.iter().find(|m| &m.0 == name && m.1 == proto) {
+                        Some(m) => m.2,
+                        None => {
+                            let m = next_mark;
+                            next_mark = next_mark.wrapping_add(1);
+                            auto_marks.push((name.clone(), proto, m));
+                            for e in &grp.entries {
+                                if let cp::VsgEntry::Range { first, last, port } = e {
+                                    nft.entries.push(crate::nft_ipvs::Entry {
+                                        proto,
+                                        first: *first,
+                                        last: *last,
                                         port: *port,
-                                    },
-                                    *port,
-                                ));
+                                        mark: m,
+                                    });
+                                }
+                            }
+                            m
+                        }
+                    };
+                    let mut afs = vec![af];
+                    if vs.ip_family.is_none() {
+                        for e in &grp.entries {
+                            if let cp::VsgEntry::Range { first, .. } = e {
+                                let f = AddressFamily::of(first);
+                                if !afs.contains(&f) {
+                                    afs.push(f);
+                                }
                             }
                         }
-                        cp::VsgEntry::Fwmark(m) => keys.push((ServiceKey::fwmark(af, *m), 0)),
                     }
+                    for f in afs {
+                        keys.push((ServiceKey::fwmark(f, mark), 0));
+                    }
+                    (VsId::Group(name.clone(), proto), keys)
+                } else {
+                    for e in &grp.entries {
+                        match e {
+                            cp::VsgEntry::Range { first, last, port } => {
+                                for a in expand_range(*first, *last) {
+                                    keys.push((
+                                        ServiceKey::Addr {
+                                            protocol: proto_nl(vs.protocol),
+                                            addr: a,
+                                            port: *port,
+                                        },
+                                        *port,
+                                    ));
+                                }
+                            }
+                            cp::VsgEntry::Fwmark(m) => keys.push((ServiceKey::fwmark(af, *m), 0)),
+                        }
+                    }
+                    (VsId::Group(name.clone(), proto), keys)
                 }
-                (VsId::Group(name.clone(), proto), keys)
             }
         };
         if !seen.insert(id.clone()) {
@@ -782,6 +844,8 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             omega: vs.omega,
         });
     }
+    let mut globals = globals;
+    globals.nft_ipvs = nft_ipvs;
     (
         DirectorConfig {
             virtual_servers: out,

@@ -834,8 +834,11 @@ fn ca_and_leaves(dir: &std::path::Path, name: &str, leaves: &[&str]) {
 // the real server passes its check and stays in the table; without the block, or with a client
 // certificate of another CA, the server refuses the handshake and the real server leaves the
 // table; a block whose key file is missing stops the director at start (keepalived's checker
-// process exits: "Error Initialize SSL, ctx Instance"), and an encrypted key is refused with a
-// message (rustls cannot decrypt PEM: `password` is not supported).
+// process exits: "Error Initialize SSL, ctx Instance"). `password`: a client key encrypted as
+// PKCS#8 (`openssl pkey -aes256`) is decrypted and the check passes; a wrong or missing password
+// stops the director at start; the PBES2 schemes OpenSSL writes (PBKDF2-SHA1/SHA512 with
+// AES-128/192, 3DES, scrypt) are decrypted, OpenSSL's traditional encrypted PEM and PKCS#12
+// PBE are refused with a message (keepalived 2.2.7, through OpenSSL, takes those two too).
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_ssl_block_client_certificate() {
@@ -910,7 +913,8 @@ fn lab_ssl_block_client_certificate() {
     let r = lvs_director::run_with(cfg, DirectorOptions::default(), SharedMemory::default());
     let e = r.expect_err("missing key: start fails").to_string();
     assert!(e.contains("no-such.key"), "{e}");
-    // An encrypted key: refused with a message naming the limitation.
+    // An encrypted PKCS#8 key (`openssl pkey -aes256`) with `password`: decrypted, the client
+    // certificate presented, the real server up and staying up.
     openssl(
         &dir,
         &[
@@ -924,17 +928,91 @@ fn lab_ssl_block_client_certificate() {
             "lab-client-enc.key",
         ],
     );
-    let cfg = parse(
-        &(ssl("lab-client.pem", "lab-client-enc.key").replace("}\n", "    password secret\n}\n")
-            + vs),
-    );
-    let e = lvs_director::run_with(cfg, DirectorOptions::default(), SharedMemory::default())
-        .expect_err("encrypted key refused")
-        .to_string();
+    let with_password = |key: &str, pw: &str| {
+        ssl("lab-client.pem", key).replace("}\n", &format!("    password {pw}\n}}\n")) + vs
+    };
+    let enc = Director::start(&d, &with_password("lab-client-enc.key", "secret"));
+    std::thread::sleep(Duration::from_millis(3500));
     assert!(
-        e.contains("encrypted private keys are not supported"),
-        "{e}"
+        has(&enc.dests(), 443, "10.0.0.11"),
+        "encrypted key decrypted with the password: {:?}\n{}",
+        enc.dests(),
+        enc.log_text()
     );
+    assert_eq!(enc.failures("10.0.0.11"), 0, "{}", enc.log_text());
+    enc.stop();
+    // A wrong password, or none: the director does not start (keepalived's checker exits).
+    for pw in ["wrong", ""] {
+        let text = if pw.is_empty() {
+            ssl("lab-client.pem", "lab-client-enc.key") + vs
+        } else {
+            with_password("lab-client-enc.key", pw)
+        };
+        let e = lvs_director::run_with(
+            parse(&text),
+            DirectorOptions::default(),
+            SharedMemory::default(),
+        )
+        .expect_err("encrypted key without the right password")
+        .to_string();
+        assert!(e.contains("lab-client-enc.key"), "[{pw}] {e}");
+    }
+    // The other encrypted PKCS#8 schemes OpenSSL writes are decrypted; OpenSSL's traditional
+    // encrypted PEM and PKCS#12 PBE (PBES1) are refused with a message.
+    let schemes: &[(&str, &[&str], bool)] = &[
+        (
+            "v2-aes128-sha1",
+            &[
+                "pkcs8",
+                "-topk8",
+                "-v2",
+                "aes-128-cbc",
+                "-v2prf",
+                "hmacWithSHA1",
+            ],
+            true,
+        ),
+        (
+            "v2-aes192-sha512",
+            &[
+                "pkcs8",
+                "-topk8",
+                "-v2",
+                "aes-192-cbc",
+                "-v2prf",
+                "hmacWithSHA512",
+            ],
+            true,
+        ),
+        ("v2-des3", &["pkcs8", "-topk8", "-v2", "des3"], true),
+        ("scrypt", &["pkcs8", "-topk8", "-scrypt"], true),
+        (
+            "v1-sha1-3des",
+            &["pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES"],
+            false,
+        ),
+        ("traditional", &["rsa", "-aes256", "-traditional"], false),
+    ];
+    for (name, args, ok) in schemes {
+        let out = format!("lab-client-{name}.key");
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend([
+            "-in",
+            "lab-client.key",
+            "-passout",
+            "pass:secret",
+            "-out",
+            &out,
+        ]);
+        openssl(&dir, &a);
+        let r = healthcheck::tls::client_config(&healthcheck::tls::SslFiles {
+            certificate: Some(dir.join("lab-client.pem")),
+            key: Some(dir.join(&out)),
+            ca: None,
+            password: Some("secret".into()),
+        });
+        assert_eq!(r.is_ok(), *ok, "{name}: {:?}", r.err());
+    }
 }
 
 // Proves, from the configuration, against servers in the lab, keepalived's defaults:

@@ -76,7 +76,17 @@ const NFTA_SET_NAME: u16 = 2;
 const NFTA_SET_FLAGS: u16 = 3;
 const NFTA_SET_KEY_TYPE: u16 = 4;
 const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_DATA_TYPE: u16 = 6;
+const NFTA_SET_DATA_LEN: u16 = 7;
+const NFTA_SET_DESC: u16 = 9;
 const NFTA_SET_ID: u16 = 10;
+const NFTA_SET_USERDATA: u16 = 13;
+const NFTA_SET_DESC_CONCAT: u16 = 2;
+const NFTA_SET_FIELD_LEN: u16 = 1;
+const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_SET_ELEM_KEY_END: u16 = 10;
+const NFTA_META_SREG: u16 = 3;
+const NFTA_LOOKUP_DREG: u16 = 3;
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -86,9 +96,16 @@ const NFT_REG_VERDICT: u32 = 0;
 const NF_DROP: u32 = 0;
 const NF_ACCEPT: u32 = 1;
 const NFT_GOTO: i32 = -4;
+const NFT_RETURN: i32 = -5;
 
 /// `NFT_SET_CONSTANT`: the set's elements are fixed at creation.
 pub const SET_CONSTANT: u32 = 0x2;
+/// `NFT_SET_INTERVAL`: elements are ranges (`flags interval`).
+pub const SET_INTERVAL: u32 = 0x4;
+/// `NFT_SET_MAP`: a map (elements carry data).
+pub const SET_MAP: u32 = 0x8;
+/// `NFT_SET_CONCAT`: the key is a concatenation with per-field lengths.
+pub const SET_CONCAT: u32 = 0x80;
 
 /// nft's datatype numbers (what `nft list` shows a set's `type` as).
 pub mod datatype {
@@ -102,6 +119,10 @@ pub mod datatype {
     pub const ICMPV6_TYPE: u32 = 29;
     /// `ifname`.
     pub const IFNAME: u32 = 41;
+    /// `inet_service` (a port).
+    pub const INET_SERVICE: u32 = 13;
+    /// `mark`.
+    pub const MARK: u32 = 19;
     /// Bits per type in a concatenation.
     pub const CONCAT_BITS: u32 = 6;
 }
@@ -179,6 +200,10 @@ pub enum MetaKey {
     IifName,
     /// `oifname`.
     OifName,
+    /// `l4proto`.
+    L4Proto,
+    /// `mark`.
+    Mark,
 }
 
 /// A rule's verdict.
@@ -190,6 +215,8 @@ pub enum Verdict {
     Drop,
     /// `goto CHAIN`.
     Goto(String),
+    /// `return`.
+    Return,
 }
 
 /// One expression of a rule. Registers are the 128-bit `NFT_REG_1`..`NFT_REG_4`.
@@ -239,6 +266,22 @@ pub enum Expr {
         sreg: u32,
         /// Set name.
         set: String,
+    },
+    /// Look register `sreg` up in the named map and load the data into `dreg`.
+    MapLookup {
+        /// Source register.
+        sreg: u32,
+        /// Destination register.
+        dreg: u32,
+        /// Map name.
+        set: String,
+    },
+    /// Set a meta key from register `sreg` (`meta mark set ...`).
+    MetaSet {
+        /// Key.
+        key: MetaKey,
+        /// Source register.
+        sreg: u32,
     },
     /// `counter`.
     Counter,
@@ -314,8 +357,35 @@ fn expr(a: &mut Attrs, e: &Expr) {
                         MetaKey::OifName => 7,
                         MetaKey::Iif => 4,
                         MetaKey::Oif => 5,
+                        MetaKey::L4Proto => 16,
+                        MetaKey::Mark => 3,
                     },
                 );
+            });
+        }
+        Expr::MetaSet { key, sreg } => {
+            a.str(NFTA_EXPR_NAME, "meta");
+            a.nest(NFTA_EXPR_DATA, |a| {
+                a.be32(
+                    NFTA_META_KEY,
+                    match key {
+                        MetaKey::IifName => 6,
+                        MetaKey::OifName => 7,
+                        MetaKey::Iif => 4,
+                        MetaKey::Oif => 5,
+                        MetaKey::L4Proto => 16,
+                        MetaKey::Mark => 3,
+                    },
+                );
+                a.be32(NFTA_META_SREG, *sreg);
+            });
+        }
+        Expr::MapLookup { sreg, dreg, set } => {
+            a.str(NFTA_EXPR_NAME, "lookup");
+            a.nest(NFTA_EXPR_DATA, |a| {
+                a.str(NFTA_LOOKUP_SET, set);
+                a.be32(NFTA_LOOKUP_SREG, *sreg);
+                a.be32(NFTA_LOOKUP_DREG, *dreg);
             });
         }
         Expr::Cmp { sreg, op, data } => {
@@ -374,6 +444,7 @@ fn expr(a: &mut Attrs, e: &Expr) {
                             a.put(NFTA_VERDICT_CODE, &NFT_GOTO.to_be_bytes());
                             a.str(NFTA_VERDICT_CHAIN, c);
                         }
+                        Verdict::Return => a.put(NFTA_VERDICT_CODE, &NFT_RETURN.to_be_bytes()),
                     })
                 });
             });
@@ -391,6 +462,9 @@ struct Msg {
     what: String,
 }
 
+/// A map element: key, key end of a range (interval maps), data.
+pub type MapElem = (Vec<u8>, Option<Vec<u8>>, Vec<u8>);
+
 /// A batch of nftables changes, applied all or nothing by [`Nft::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
@@ -406,6 +480,11 @@ impl Batch {
     /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {
         self.msgs.is_empty()
+    }
+
+    /// Append `other`'s messages.
+    pub fn extend(&mut self, other: Batch) {
+        self.msgs.extend(other.msgs);
     }
 
     fn push(&mut self, ty: u16, flags: u16, family: NfFamily, a: Attrs, what: String) {
@@ -521,6 +600,85 @@ impl Batch {
                 a,
                 what,
             );
+        } else {
+            self.push(NFT_MSG_DELSETELEM, 0, family, a, what);
+        }
+    }
+
+    /// `add map FAMILY TABLE NAME { type KEY : DATA; flags ...; }` as keepalived's
+    /// `setup_set` builds it: `fields` are the concatenation's field lengths (with
+    /// [`SET_CONCAT`]), `userdata` nft's TLVs (key and data byte orders), `id` unique in the
+    /// batch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_map(
+        &mut self,
+        family: NfFamily,
+        table: &str,
+        name: &str,
+        key: (u32, u32),
+        data: (u32, u32),
+        flags: u32,
+        fields: &[u32],
+        userdata: &[u8],
+        id: u32,
+    ) {
+        let mut a = Attrs::default();
+        a.str(NFTA_SET_TABLE, table);
+        a.str(NFTA_SET_NAME, name);
+        a.be32(NFTA_SET_FLAGS, flags | SET_MAP);
+        a.be32(NFTA_SET_KEY_TYPE, key.0);
+        a.be32(NFTA_SET_KEY_LEN, key.1);
+        a.be32(NFTA_SET_DATA_TYPE, data.0);
+        a.be32(NFTA_SET_DATA_LEN, data.1);
+        if !fields.is_empty() {
+            a.nest(NFTA_SET_DESC, |a| {
+                a.nest(NFTA_SET_DESC_CONCAT, |a| {
+                    for f in fields {
+                        a.nest(NFTA_LIST_ELEM, |a| a.be32(NFTA_SET_FIELD_LEN, *f));
+                    }
+                });
+            });
+        }
+        a.be32(NFTA_SET_ID, id);
+        if !userdata.is_empty() {
+            a.put(NFTA_SET_USERDATA, userdata);
+        }
+        let what = format!("add map {} {table} {name}", family.name());
+        self.push(NFT_MSG_NEWSET, NLM_F_CREATE, family, a, what);
+    }
+
+    /// `add element` (`add`) or `delete element` of a map: (key, key end of a range, data).
+    pub fn map_elems(
+        &mut self,
+        family: NfFamily,
+        table: &str,
+        set: &str,
+        add: bool,
+        elems: &[MapElem],
+    ) {
+        if elems.is_empty() {
+            return;
+        }
+        let mut a = Attrs::default();
+        a.str(NFTA_SET_ELEM_LIST_TABLE, table);
+        a.str(NFTA_SET_ELEM_LIST_SET, set);
+        a.nest(NFTA_SET_ELEM_LIST_ELEMENTS, |a| {
+            for (k, end, d) in elems {
+                a.nest(NFTA_LIST_ELEM, |a| {
+                    a.nest(NFTA_SET_ELEM_KEY, |a| a.put(NFTA_DATA_VALUE, k));
+                    if let Some(e) = end {
+                        a.nest(NFTA_SET_ELEM_KEY_END, |a| a.put(NFTA_DATA_VALUE, e));
+                    }
+                    if add {
+                        a.nest(NFTA_SET_ELEM_DATA, |a| a.put(NFTA_DATA_VALUE, d));
+                    }
+                });
+            }
+        });
+        let verb = if add { "add" } else { "delete" };
+        let what = format!("{verb} element {} {table} {set}", family.name());
+        if add {
+            self.push(NFT_MSG_NEWSETELEM, NLM_F_CREATE, family, a, what);
         } else {
             self.push(NFT_MSG_DELSETELEM, 0, family, a, what);
         }

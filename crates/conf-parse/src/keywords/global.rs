@@ -7,7 +7,8 @@ use super::{alias, b, dep, s, v, Kw, Release};
 const NO_CHECKER_MIB: &str =
     "KEEPALIVED-MIB's checker part (virtualServerTable, realServerTable and their statistics) is not served yet";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
-const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
+/// The VM test comparing the `nftables_ipvs` ruleset and IPVS table with the reference.
+const NFT_IPVS: &[&str] = &["vm_nftables_ipvs_ranges_same_as_reference"];
 const NO_SCHED: &str =
     "the automatic realtime priority (raised when timers run late) is not implemented yet";
 /// The VRRP worker's netlink receive buffers, read from the kernel for ours and the reference.
@@ -107,9 +108,9 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_interop_strict_link_local_vips_same_as_reference",
         "lab_interop_nftables_settings_same_as_reference",
     ]),
-    s("nftables_ipvs").todo(NO_NFT_IPVS),
-    s("nftables_ipvs_priority").todo(NO_NFT_IPVS),
-    s("nftables_ipvs_start_fwmark").todo(NO_NFT_IPVS),
+    s("nftables_ipvs").imp(NFT_IPVS),
+    s("nftables_ipvs_priority").imp(NFT_IPVS),
+    s("nftables_ipvs_start_fwmark").imp(NFT_IPVS),
     s("nftables_counters").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("vrrp_check_unicast_src").imp(&["lab_global_check_unicast_src"]),
     s("vrrp_skip_check_adv_addr").imp(&["lab_adv_addr_check_and_skip_same_as_reference"]),
@@ -258,10 +259,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
 const SSL_TESTS: &[&str] = &["lab_ssl_block_client_certificate"];
 
 pub(super) static SSL: &[Kw] = &[
-    s("password").todo(
-        "an encrypted key is refused at start with a message: rustls cannot decrypt PEM keys \
-         (store the key decrypted)",
-    ),
+    s("password").imp(SSL_TESTS),
     s("ca").imp(SSL_TESTS),
     s("certificate").imp(SSL_TESTS),
     s("key").imp(SSL_TESTS),

@@ -93,11 +93,7 @@ macro_rules! http_get_keywords {
     s("virtualhost").imp(VHOST_TESTS),
     s("http_protocol").imp(&["lab_http_check"]),
     s("enable_sni").imp(LAB_MAIL),
-    s("fast_recovery").todo(
-        "not read: our HTTP_GET/SSL_GET checks every url in each round, where keepalived \
-         checks one url per delay_loop and fast_recovery makes it check the remaining urls at \
-         once while the real server is down (ours always recovers as fast as with it)",
-    ),
+    s("fast_recovery").imp(&["vm_http_url_walk_and_fast_recovery_same_as_reference"]),
     b("url", $url).imp(&["lab_http_check", "lab_ssl_check", "vm_dr_failover_and_reference_table"]),
             $($extra),*
         )
