@@ -474,3 +474,168 @@ fn vm_vmac_on_vrf_slave_as_reference() {
     assert!(ours.1.contains("local 10.0.0.100 dev eth0"), "{}", ours.1);
     assert_eq!(ours.2.trim(), "", "nothing in the main table");
 }
+
+/// The configuration of a director at `me` with peer `peer`: a multicast instance (VRID 61)
+/// and a unicast one (VRID 62) on eth0, at `prio`.
+fn vrf_pair_conf(me: &str, peer: &str, prio: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vrfpair\n}}\n\
+         vrrp_instance M {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    \
+         priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        10.0.0.100/24\n    }}\n}}\n\
+         vrrp_instance U {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 62\n    \
+         priority {prio}\n    advert_int 1\n    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n    \
+         virtual_ipaddress {{\n        10.0.0.101/24\n    }}\n}}\n"
+    )
+}
+
+/// A director of the VRF pair: host `tag` with eth0 (address `me`) enslaved to VRF `vr1`
+/// (table 10).
+fn vrf_host(lab: &Lab, tag: &str, me: &str) -> Host {
+    let host = lab.host(tag).expect("host");
+    host.ip(&["link", "add", "vr1", "type", "vrf", "table", "10"])
+        .expect("vrf");
+    host.ip(&["link", "set", "vr1", "up"]).expect("vrf up");
+    host.ip(&["link", "set", "eth0", "master", "vr1"])
+        .expect("enslave");
+    host.add_addr(&format!("{me}/24")).expect("addr");
+    host
+}
+
+/// Starts `prog` on `host` with `conf` (files under the lab directory, `run` names them).
+fn vrf_start(lab: &Lab, host: &Host, run: &str, prog: &str, conf: &str) -> testlab::netns::Proc {
+    let dir = lab.dir().join(run);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), conf).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+/// Whether `host` holds both VIPs (on eth0), neither, or one of them.
+fn vrf_vips(host: &Host) -> (bool, bool) {
+    let a = host
+        .ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap_or_default();
+    (a.contains("10.0.0.100/"), a.contains("10.0.0.101/"))
+}
+
+/// The devices the VRRP raw sockets (protocol 112) in `host` (only keepalived's there) are
+/// bound to (`ss -w`: `ADDR%DEV:112`; "-" when unbound), deduplicated and sorted.
+fn vrrp_socket_devices(host: &Host) -> Vec<String> {
+    let out = host
+        .run_ok(&["ss", "-w", "-a", "-n", "-p"])
+        .unwrap_or_default();
+    let mut devs: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(3)?;
+            let (addr, port) = local.rsplit_once(':')?;
+            (port == "112").then(|| {
+                addr.split_once('%')
+                    .map_or_else(|| "-".to_string(), |(_, d)| d.to_string())
+            })
+        })
+        .collect();
+    devs.sort();
+    devs.dedup();
+    devs
+}
+
+// Proves VRRP between two directors whose interfaces are enslaved to a VRF, ours against the
+// reference 2.2.7, multicast (VRID 61) and unicast (VRID 62): keepalived binds its VRRP sockets
+// to the enslaved interface (the kernel then routes them in the VRF's table), and so do we
+// (`ss -w`: every socket of protocol 112 bound to eth0, none to the VRF device, none unbound);
+// ours MASTER with the reference BACKUP (the reference hears our adverts: it stays BACKUP),
+// failover to the reference when ours stops (VIPs and their routes in table 10, none in the
+// main table), ours BACKUP at a lower priority beside the reference MASTER (we hear its
+// adverts), and ours taking over again at a higher priority.
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_vrrp_exchange_between_vrf_slaves_as_reference() {
+    require_vm();
+    let lab = Lab::new("vvrfx").expect("lab");
+    let (oa, ra) = ("10.0.0.1", "10.0.0.2");
+    let ours = vrf_host(&lab, "o", oa);
+    let refh = vrf_host(&lab, "r", ra);
+    let both = |h: &Host| vrf_vips(h) == (true, true);
+    let none = |h: &Host| vrf_vips(h) == (false, false);
+
+    // 1. ours MASTER (150), the reference BACKUP (100).
+    let o1 = vrf_start(&lab, &ours, "o1", BIN, &vrf_pair_conf(oa, ra, 150));
+    let r1 = vrf_start(&lab, &refh, "r1", REFERENCE, &vrf_pair_conf(ra, oa, 100));
+    if wait_until(Duration::from_secs(20), || both(&ours)).is_err() {
+        panic!("ours never MASTER\n{}", o1.output_so_far());
+    }
+    // Longer than the reference's Master_Down_Interval (3 x 1 s + skew): it hears us.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(both(&ours), "ours lost MASTER\n{}", o1.output_so_far());
+    assert!(
+        none(&refh),
+        "the reference does not hear ours in the VRF\n{}",
+        r1.output_so_far()
+    );
+    let ours_socks = vrrp_socket_devices(&ours);
+    let ref_socks = vrrp_socket_devices(&refh);
+    let t10 = ours
+        .ip(&["route", "show", "vrf", "vr1", "table", "local"])
+        .unwrap_or_default();
+    let t10 = if t10.trim().is_empty() {
+        ours.ip(&["route", "show", "table", "10"])
+            .unwrap_or_default()
+    } else {
+        t10
+    };
+    let main = ours
+        .ip(&["route", "show", "table", "main"])
+        .unwrap_or_default();
+    eprintln!("sockets ours {ours_socks:?} reference {ref_socks:?}\ntable 10:\n{t10}main:\n{main}");
+    assert_eq!(ours_socks, ["eth0"], "ours bound to the slave");
+    assert_eq!(ours_socks, ref_socks, "same bindings as the reference");
+    assert!(t10.contains("local 10.0.0.100 dev eth0"), "{t10}");
+    assert!(t10.contains("local 10.0.0.101 dev eth0"), "{t10}");
+    assert_eq!(main.trim(), "", "nothing in the main table");
+
+    // 2. ours stops: the reference takes both over.
+    o1.signal(Signal::SIGTERM).expect("term");
+    let _ = o1.wait_timeout(Duration::from_secs(15));
+    assert!(none(&ours), "ours left its VIPs");
+    if wait_until(Duration::from_secs(15), || both(&refh)).is_err() {
+        panic!("no failover to the reference\n{}", r1.output_so_far());
+    }
+
+    // 3. ours BACKUP (50) beside the reference MASTER: it hears the reference.
+    let o2 = vrf_start(&lab, &ours, "o2", BIN, &vrf_pair_conf(oa, ra, 50));
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(
+        none(&ours),
+        "ours does not hear the reference in the VRF\n{}",
+        o2.output_so_far()
+    );
+    assert!(
+        both(&refh),
+        "the reference lost MASTER\n{}",
+        r1.output_so_far()
+    );
+    o2.signal(Signal::SIGTERM).expect("term");
+    let _ = o2.wait_timeout(Duration::from_secs(15));
+
+    // 4. ours back at 150: preempts the reference, which goes BACKUP.
+    let o3 = vrf_start(&lab, &ours, "o3", BIN, &vrf_pair_conf(oa, ra, 150));
+    if wait_until(Duration::from_secs(20), || both(&ours) && none(&refh)).is_err() {
+        panic!(
+            "ours did not take over\nours: {}\nreference: {}",
+            o3.output_so_far(),
+            r1.output_so_far()
+        );
+    }
+    o3.signal(Signal::SIGTERM).expect("term");
+    let _ = o3.wait_timeout(Duration::from_secs(15));
+    r1.signal(Signal::SIGTERM).expect("term");
+    let _ = r1.wait_timeout(Duration::from_secs(15));
+}
