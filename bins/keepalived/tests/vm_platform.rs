@@ -639,3 +639,160 @@ fn vm_vrrp_exchange_between_vrf_slaves_as_reference() {
     r1.signal(Signal::SIGTERM).expect("term");
     let _ = r1.wait_timeout(Duration::from_secs(15));
 }
+
+/// A checker configuration with `net_namespace_ipvs {ns}` (the keyword alone for `""`), the
+/// virtual server `vip`:80 and two real servers, 10.0.0.5 (answers in the daemon's namespace)
+/// and 10.0.0.6 (nothing there).
+fn ns_ipvs_conf(ns: &str, vip: &str) -> String {
+    let rs = |a: &str| {
+        format!(
+            "    real_server {a} 80 {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 1\n            \
+             retry 1\n            delay_before_retry 1\n        }}\n    }}\n"
+        )
+    };
+    format!(
+        "net_namespace_ipvs {ns}\nglobal_defs {{\n    router_id vmnsipvs\n}}\n\
+         virtual_server {vip} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n{}{}}}\n",
+        rs("10.0.0.5"),
+        rs("10.0.0.6")
+    )
+    .replace("net_namespace_ipvs \n", "net_namespace_ipvs\n")
+}
+
+/// `ipvsadm -Sn` lines mentioning `vip` in the namespace `ns` (`None`: the VM's own).
+fn ipvs_lines(ns: Option<&Host>, vip: &str) -> Vec<String> {
+    let out = match ns {
+        Some(h) => h.run_ok(&["ipvsadm", "-Sn"]).unwrap_or_default(),
+        None => std::process::Command::new("ipvsadm")
+            .arg("-Sn")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default(),
+    };
+    let mut v: Vec<String> = out
+        .lines()
+        .filter(|l| l.contains(vip))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// `prog -C` in `daemon` with `ns_ipvs_conf(ns_name, vip)`: the IPVS lines of `vip` in the
+/// IPVS namespace once settled (10.0.0.5 in, 10.0.0.6 out), those in the daemon's own
+/// namespace meanwhile, and those left in the IPVS namespace after SIGTERM.
+fn ns_ipvs_run(
+    lab: &Lab,
+    run: &str,
+    prog: &str,
+    daemon: &Host,
+    ipvs_ns: Option<&Host>,
+    ns_name: &str,
+    vip: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let dir = lab.dir().join(run);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), ns_ipvs_conf(ns_name, vip)).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = daemon.spawn(&argv).expect("spawn");
+    let good = format!("-a -t {vip}:80 -r 10.0.0.5:80");
+    let settled = wait_until(Duration::from_secs(30), || {
+        let l = ipvs_lines(ipvs_ns, vip);
+        l.iter().any(|x| x.starts_with(&good)) && !l.iter().any(|x| x.contains("10.0.0.6:80"))
+    });
+    if settled.is_err() {
+        panic!(
+            "{prog}: IPVS in {ns_name:?} never settled: {:?}\n{}",
+            ipvs_lines(ipvs_ns, vip),
+            proc.output_so_far()
+        );
+    }
+    // Three more check rounds: 10.0.0.6 stays out, 10.0.0.5 in.
+    std::thread::sleep(Duration::from_secs(3));
+    let table = ipvs_lines(ipvs_ns, vip);
+    let own = daemon.run_ok(&["ipvsadm", "-Sn"]).unwrap_or_default();
+    let own: Vec<String> = own
+        .lines()
+        .filter(|l| l.contains(vip))
+        .map(str::to_string)
+        .collect();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(20));
+    let left = ipvs_lines(ipvs_ns, vip);
+    eprintln!("{prog} [{ns_name:?}]: {table:#?}\nown namespace {own:?}, left {left:?}");
+    (table, own, left)
+}
+
+// Proves net_namespace_ipvs as keepalived 2.2.7 does it: the checker programs the IPVS table
+// of the named namespace (`ipvsadm -Sn` there: the virtual server with the real server whose
+// TCP_CHECK passes) while its checks run from the daemon's own namespace (10.0.0.5 answers
+// only there; the IPVS namespace has no route to it), nothing in the daemon's own IPVS table,
+// all removed at stop; without a name, the default namespace (the VM's, /proc/1/ns/net). The
+// same tables as the reference's, which also runs with our least-privilege profile's
+// counterpart (ours keeps CAP_SYS_ADMIN in the checker for the setns).
+#[test]
+#[ignore = "vm: needs IPVS (run inside the VM)"]
+fn vm_net_namespace_ipvs_as_reference() {
+    require_vm();
+    let lab = Lab::new("vnsip").expect("lab");
+    let daemon = lab.host("d").expect("daemon");
+    daemon.add_addr("10.0.0.1/24").expect("addr");
+    let rs = lab.host("rs").expect("rs");
+    rs.add_addr("10.0.0.5/24").expect("addr");
+    let listener = rs
+        .spawn(&[
+            "python3",
+            "-u",
+            "-m",
+            "http.server",
+            "80",
+            "--bind",
+            "10.0.0.5",
+        ])
+        .expect("listener");
+    wait_until(Duration::from_secs(60), || {
+        listener.output_so_far().contains("Serving")
+    })
+    .expect("listener up");
+    // The IPVS namespace: no address on the lab segment.
+    let ipvs_ns = lab.host("i").expect("ipvs namespace");
+    let vip = "10.0.0.100";
+    let ours = ns_ipvs_run(&lab, "o", BIN, &daemon, Some(&ipvs_ns), ipvs_ns.name(), vip);
+    let reference = ns_ipvs_run(
+        &lab,
+        "r",
+        REFERENCE,
+        &daemon,
+        Some(&ipvs_ns),
+        ipvs_ns.name(),
+        vip,
+    );
+    assert_eq!(
+        ours.0,
+        [
+            format!("-A -t {vip}:80 -s rr"),
+            format!("-a -t {vip}:80 -r 10.0.0.5:80 -m -w 1")
+        ]
+    );
+    assert!(
+        ours.1.is_empty(),
+        "nothing in the daemon's own IPVS: {:?}",
+        ours.1
+    );
+    assert!(ours.2.is_empty(), "removed at stop: {:?}", ours.2);
+    assert_eq!(ours, reference);
+    // Without a name: the default namespace (the VM's own).
+    let vip0 = "10.0.0.101";
+    let ours0 = ns_ipvs_run(&lab, "o0", BIN, &daemon, None, "", vip0);
+    let ref0 = ns_ipvs_run(&lab, "r0", REFERENCE, &daemon, None, "", vip0);
+    assert_eq!(ours0.0.len(), 2, "{:?}", ours0.0);
+    assert!(ours0.1.is_empty() && ours0.2.is_empty(), "{ours0:?}");
+    assert_eq!(ours0, ref0);
+}
