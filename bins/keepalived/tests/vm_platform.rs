@@ -796,3 +796,101 @@ fn vm_net_namespace_ipvs_as_reference() {
     assert!(ours0.1.is_empty() && ours0.2.is_empty(), "{ours0:?}");
     assert_eq!(ours0, ref0);
 }
+
+const VRF_ROUTES_CONF: &str = "global_defs {
+    router_id vmvrfrt
+}
+static_routes {
+    10.9.0.0/24 via 10.0.0.254 vrf vr1
+    10.9.1.0/24 via 10.0.0.254 table 20 vrf vr1
+    10.9.2.0/24 dev eth0 vrf vr1 table 20
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 57
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+    virtual_routes {
+        10.8.0.0/24 via 10.0.0.254 vrf vr1
+        10.7.0.0/24 dev eth0 vrf vr1
+        10.6.0.0/24 via 10.0.0.254 vrf nosuch
+    }
+}
+";
+
+/// `prog` with VRF_ROUTES_CONF, eth0 enslaved to VRF `vr1` (table 10): tables 10, 20 and main
+/// once MASTER (the VIP and 10.8.0.0/24 in place), and table 10 after the stop.
+fn vrf_routes_run(lab: &Lab, tag: &str, prog: &str) -> (String, String, String, String) {
+    let host = vrf_host(lab, tag, "10.0.0.1");
+    let proc = vrf_start(lab, &host, tag, prog, VRF_ROUTES_CONF);
+    let settled = wait_until(Duration::from_secs(20), || {
+        let t = host
+            .ip(&["route", "show", "table", "10"])
+            .unwrap_or_default();
+        t.contains("10.0.0.100") && t.contains("10.8.0.0/24")
+    });
+    if settled.is_err() {
+        panic!("{prog}: no VIP/virtual route\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let show = |t: &str| host.ip(&["route", "show", "table", t]).unwrap_or_default();
+    let (t10, t20, main) = (show("10"), show("20"), show("main"));
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let after = show("10");
+    eprintln!("{prog}: table 10:\n{t10}table 20:\n{t20}main:\n{main}after stop:\n{after}");
+    (t10, t20, main, after)
+}
+
+// Proves a route's `vrf NAME` (static_routes and virtual_routes) as keepalived 2.2.7 does it:
+// the route goes into the VRF device's table (10), the later of `table`/`vrf` counts (table 20
+// when `table` comes last), a route naming no existing VRF is left out; the routes are removed
+// at stop (static and virtual). Same `ip route` for tables 10, 20 and main as the reference's.
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_routes_vrf_option_as_reference() {
+    require_vm();
+    let lab = Lab::new("vvrfr").expect("lab");
+    let ours = vrf_routes_run(&lab, "o", BIN);
+    let reference = vrf_routes_run(&lab, "r", REFERENCE);
+    assert!(
+        ours.0
+            .contains("10.9.0.0/24 via 10.0.0.254 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.0
+            .contains("10.9.1.0/24 via 10.0.0.254 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.0
+            .contains("10.8.0.0/24 via 10.0.0.254 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.0.contains("10.7.0.0/24 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.1.contains("10.9.2.0/24 dev eth0 proto keepalived"),
+        "{}",
+        ours.1
+    );
+    assert!(!ours.0.contains("10.6.0.0"), "{}", ours.0);
+    assert_eq!(ours.2.trim(), "", "nothing in the main table");
+    assert!(
+        !ours.3.contains("proto keepalived"),
+        "removed at stop: {}",
+        ours.3
+    );
+    assert_eq!(ours, reference);
+}
