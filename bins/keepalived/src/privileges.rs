@@ -4,8 +4,8 @@
 //! | process | effective = permitted | bounding | no_new_privs |
 //! |---|---|---|---|
 //! | parent | NET_ADMIN (+ SETUID, SETGID, KILL with a shutdown script) | see [`parent_restriction`] | no |
-//! | VRRP | NET_ADMIN, NET_RAW (+ SETUID, SETGID, KILL with scripts; + SYS_NICE, SYS_RESOURCE, IPC_LOCK for the scheduling keywords) | the same, or all when a script may run as root | when it runs no script |
-//! | checker | NET_ADMIN, NET_RAW, NET_BIND_SERVICE (+ SETUID, SETGID, KILL with scripts, + CHOWN with a FIFO owner) | the same, or all when a script may run as root | when it runs no script |
+//! | VRRP | NET_ADMIN, NET_RAW (+ SETUID, SETGID, KILL with scripts; + SYS_NICE, SYS_RESOURCE, IPC_LOCK for the scheduling keywords; + SYS_ADMIN with net_namespace_ipvs and lvs_sync_daemon) | the same, or all when a script may run as root | when it runs no script |
+//! | checker | NET_ADMIN, NET_RAW, NET_BIND_SERVICE (+ SETUID, SETGID, KILL with scripts, + CHOWN with a FIFO owner; + SYS_ADMIN with net_namespace_ipvs) | the same, or all when a script may run as root | when it runs no script |
 //! | BFD | NET_ADMIN | the same | yes |
 //!
 //! A script keepalived runs as root gets every capability of the bounding set (execve as
@@ -39,6 +39,12 @@ pub struct Profile {
     pub rlimit: bool,
     /// `*_no_swap` (mlockall: CAP_IPC_LOCK).
     pub memlock: bool,
+    /// `net_namespace_ipvs` in a process that talks to IPVS (the checker; the VRRP worker with
+    /// `lvs_sync_daemon`): setns into that namespace for the IPVS socket (CAP_SYS_ADMIN).
+    pub ipvs_netns: bool,
+    /// ... the default namespace (`net_namespace_ipvs` without a name): opening
+    /// `/proc/1/ns/net` of a process with more capabilities (CAP_SYS_PTRACE).
+    pub ipvs_netns_init: bool,
 }
 
 impl Profile {
@@ -50,6 +56,8 @@ impl Profile {
             && (self.nice || !new.nice)
             && (self.rlimit || !new.rlimit)
             && (self.memlock || !new.memlock)
+            && (self.ipvs_netns || !new.ipvs_netns)
+            && (self.ipvs_netns_init || !new.ipvs_netns_init)
     }
 }
 
@@ -107,6 +115,16 @@ pub fn profile(config: &Config, kind: WorkerKind) -> Profile {
     let own_user = src.contains("user: Some(");
     let g = &config.global;
     let sched = crate::procsched::worker_sched(kind, config);
+    let ipvs = match kind {
+        WorkerKind::Checker => true,
+        WorkerKind::Vrrp => crate::syncd::spec_from(config).is_some(),
+        WorkerKind::Bfd => false,
+    };
+    let ipvs_ns = if ipvs {
+        g.net_namespace_ipvs.as_deref()
+    } else {
+        None
+    };
     Profile {
         scripts,
         root_scripts: scripts && (own_user || default_user_is_root(config)),
@@ -115,6 +133,8 @@ pub fn profile(config: &Config, kind: WorkerKind) -> Profile {
         nice: sched.rt_priority.is_some() || sched.priority < 0,
         rlimit: sched.rt_priority.is_some(),
         memlock: sched.no_swap,
+        ipvs_netns: ipvs_ns.is_some(),
+        ipvs_netns_init: ipvs_ns == Some(""),
     }
 }
 
@@ -160,6 +180,12 @@ pub fn worker_keep(kind: WorkerKind, p: Profile) -> CapSet {
     if p.memlock {
         keep = keep.union(CapSet::of(&[cap::IPC_LOCK]));
     }
+    if p.ipvs_netns {
+        keep = keep.union(CapSet::of(&[cap::SYS_ADMIN]));
+    }
+    if p.ipvs_netns_init {
+        keep = keep.union(CapSet::of(&[cap::SYS_PTRACE]));
+    }
     keep
 }
 
@@ -183,6 +209,8 @@ fn workers_max() -> CapSet {
         nice: true,
         rlimit: true,
         memlock: true,
+        ipvs_netns: false,
+        ipvs_netns_init: false,
     };
     [WorkerKind::Vrrp, WorkerKind::Checker, WorkerKind::Bfd]
         .iter()
@@ -207,12 +235,27 @@ pub fn parent_restriction(config: &Config) -> Restriction {
     if p.scripts {
         keep = keep.union(script_caps());
     }
+    // net_namespace_ipvs (it cannot change at a reload): what the workers keep for it.
+    let ipvs_ns = [WorkerKind::Vrrp, WorkerKind::Checker]
+        .iter()
+        .map(|&k| {
+            let p = profile(config, k);
+            worker_keep(
+                k,
+                Profile {
+                    ipvs_netns: p.ipvs_netns,
+                    ipvs_netns_init: p.ipvs_netns_init,
+                    ..Profile::default()
+                },
+            )
+        })
+        .fold(CapSet::EMPTY, CapSet::union);
     Restriction {
         keep,
         bounding: if any_root_scripts(config) {
             CapSet::all()
         } else {
-            workers_max().union(keep)
+            workers_max().union(keep).union(ipvs_ns)
         },
         no_new_privs: false,
     }
@@ -322,6 +365,8 @@ mod tests {
                     nice: true,
                     rlimit: true,
                     memlock: true,
+                    ipvs_netns: false,
+                    ipvs_netns_init: false,
                 },
             );
             assert!(r.bounding.is_subset(max), "{k:?}");
@@ -347,5 +392,38 @@ mod tests {
             max.has(8),
             "workers need CAP_SETPCAP to narrow their bounding set"
         );
+    }
+
+    // net_namespace_ipvs: CAP_SYS_ADMIN (setns) in the checker, and in the VRRP worker only
+    // with lvs_sync_daemon; CAP_SYS_PTRACE too for the default namespace (/proc/1/ns/net);
+    // nothing without the keyword; the parent's bounding set allows what the workers keep.
+    #[test]
+    fn net_namespace_ipvs_keeps_sys_admin_only_where_ipvs_is_used() {
+        let cfg = |top: &str, sync: &str| {
+            let text = format!(
+                "{top}\nglobal_defs {{\n{sync}}}\nvrrp_instance V {{\n interface eth0\n virtual_router_id 1\n \
+                 virtual_ipaddress {{\n  10.0.0.1\n }}\n}}\nvirtual_server 10.0.0.1 80 {{\n real_server 10.0.0.2 80 {{\n }}\n}}\n"
+            );
+            conf_parse::parse_str(&text, "t.conf", &conf_parse::ParseOptions::default()).config
+        };
+        let keep = |c: &Config, k| worker_restriction(k, profile(c, k)).keep;
+        let plain = cfg("", "");
+        for k in [WorkerKind::Vrrp, WorkerKind::Checker, WorkerKind::Bfd] {
+            assert!(!keep(&plain, k).has(cap::SYS_ADMIN), "{k:?}");
+        }
+        assert!(!parent_restriction(&plain).bounding.has(cap::SYS_ADMIN));
+        let named = cfg("net_namespace_ipvs lvs", "");
+        assert!(keep(&named, WorkerKind::Checker).has(cap::SYS_ADMIN));
+        assert!(!keep(&named, WorkerKind::Checker).has(cap::SYS_PTRACE));
+        assert!(!keep(&named, WorkerKind::Vrrp).has(cap::SYS_ADMIN));
+        assert!(!keep(&named, WorkerKind::Bfd).has(cap::SYS_ADMIN));
+        assert!(parent_restriction(&named).bounding.has(cap::SYS_ADMIN));
+        assert!(!parent_restriction(&named).keep.has(cap::SYS_ADMIN));
+        let synced = cfg("net_namespace_ipvs", " lvs_sync_daemon eth0 V\n");
+        for k in [WorkerKind::Vrrp, WorkerKind::Checker] {
+            assert!(keep(&synced, k).has(cap::SYS_ADMIN), "{k:?}");
+            assert!(keep(&synced, k).has(cap::SYS_PTRACE), "{k:?}");
+        }
+        assert!(parent_restriction(&synced).bounding.has(cap::SYS_PTRACE));
     }
 }

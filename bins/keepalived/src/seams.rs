@@ -34,6 +34,10 @@ pub trait Ipvs: Send + Sync + std::fmt::Debug {
     fn start_sync_daemon(&self, daemon: &SyncDaemon) -> Result<(), ipvs_nl::Error>;
     /// Stops the synchronisation daemon of `state`.
     fn stop_sync_daemon(&self, state: DaemonState) -> Result<(), ipvs_nl::Error>;
+    /// `net_namespace_ipvs`: the namespace whose IPVS [`Ipvs::table`] and the sync-daemon
+    /// commands use (`Some("")`: the default namespace); set once at the worker's start (it
+    /// cannot change at a reload). The director reads it from its configuration.
+    fn set_namespace(&self, _ns: Option<String>) {}
 }
 
 /// The kernel's IPVS of the current network namespace (through ipvs-nl).
@@ -41,6 +45,8 @@ pub trait Ipvs: Send + Sync + std::fmt::Debug {
 pub struct KernelIpvs {
     /// The socket the sync-daemon commands use, opened at the first one.
     sync: Mutex<Option<ipvs_nl::Handle>>,
+    /// `net_namespace_ipvs`, if configured.
+    ns: Mutex<Option<String>>,
 }
 
 impl KernelIpvs {
@@ -51,11 +57,15 @@ impl KernelIpvs {
         let mut guard = self.sync.lock().unwrap_or_else(|p| p.into_inner());
         let mut h = match guard.take() {
             Some(h) => h,
-            None => ipvs_nl::Handle::new()?,
+            None => ipvs_nl::Handle::for_keepalived_namespace(self.namespace().as_deref())?,
         };
         let r = f(&mut h);
         *guard = Some(h);
         r
+    }
+
+    fn namespace(&self) -> Option<String> {
+        self.ns.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -68,7 +78,7 @@ impl Ipvs for KernelIpvs {
         lvs_director::run(config, opts)
     }
     fn table(&self) -> Vec<(ServiceInfo, Vec<DestinationInfo>)> {
-        ipvs_nl::Handle::new()
+        ipvs_nl::Handle::for_keepalived_namespace(self.namespace().as_deref())
             .and_then(|mut h| h.table())
             .unwrap_or_default()
     }
@@ -77,6 +87,9 @@ impl Ipvs for KernelIpvs {
     }
     fn stop_sync_daemon(&self, state: DaemonState) -> Result<(), ipvs_nl::Error> {
         self.with_sync(|h| h.stop_daemon(state))
+    }
+    fn set_namespace(&self, ns: Option<String>) {
+        *self.ns.lock().unwrap_or_else(|p| p.into_inner()) = ns;
     }
 }
 

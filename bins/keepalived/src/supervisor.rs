@@ -458,6 +458,11 @@ impl Supervisor {
             info!("Cannot change network namespace at a reload - please restart keepalived");
             unsupported = true;
         }
+        if new.config().global.net_namespace_ipvs != self.loaded.config().global.net_namespace_ipvs
+        {
+            info!("Cannot change IPVS network namespace at a reload - please restart keepalived");
+            unsupported = true;
+        }
         if let Some(why) = crate::privileges::reload_blocker(new.config()) {
             info!("Cannot reload: {why} - please restart keepalived");
             unsupported = true;

@@ -384,13 +384,15 @@ async fn shell(
     }
     let link = ParentLink { tx: up_tx };
     let (ev_tx, ev_rx) = mpsc::channel::<WorkerEvent>(16);
+    let ipvs = seams.ipvs();
+    ipvs.set_namespace(loaded.config().global.net_namespace_ipvs.clone());
     let ctx = WorkerContext {
         kind,
         config: loaded.clone(),
         options,
         events: ev_rx,
         link: link.clone(),
-        ipvs: seams.ipvs(),
+        ipvs,
     };
     let mut main_task = tokio::spawn(seams.worker_main(ctx));
 

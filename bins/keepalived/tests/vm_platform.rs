@@ -474,3 +474,423 @@ fn vm_vmac_on_vrf_slave_as_reference() {
     assert!(ours.1.contains("local 10.0.0.100 dev eth0"), "{}", ours.1);
     assert_eq!(ours.2.trim(), "", "nothing in the main table");
 }
+
+/// The configuration of a director at `me` with peer `peer`: a multicast instance (VRID 61)
+/// and a unicast one (VRID 62) on eth0, at `prio`.
+fn vrf_pair_conf(me: &str, peer: &str, prio: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vrfpair\n}}\n\
+         vrrp_instance M {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    \
+         priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        10.0.0.100/24\n    }}\n}}\n\
+         vrrp_instance U {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 62\n    \
+         priority {prio}\n    advert_int 1\n    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n    \
+         virtual_ipaddress {{\n        10.0.0.101/24\n    }}\n}}\n"
+    )
+}
+
+/// A director of the VRF pair: host `tag` with eth0 (address `me`) enslaved to VRF `vr1`
+/// (table 10).
+fn vrf_host(lab: &Lab, tag: &str, me: &str) -> Host {
+    let host = lab.host(tag).expect("host");
+    host.ip(&["link", "add", "vr1", "type", "vrf", "table", "10"])
+        .expect("vrf");
+    host.ip(&["link", "set", "vr1", "up"]).expect("vrf up");
+    host.ip(&["link", "set", "eth0", "master", "vr1"])
+        .expect("enslave");
+    host.add_addr(&format!("{me}/24")).expect("addr");
+    host
+}
+
+/// Starts `prog` on `host` with `conf` (files under the lab directory, `run` names them).
+fn vrf_start(lab: &Lab, host: &Host, run: &str, prog: &str, conf: &str) -> testlab::netns::Proc {
+    let dir = lab.dir().join(run);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), conf).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+/// Whether `host` holds both VIPs (on eth0), neither, or one of them.
+fn vrf_vips(host: &Host) -> (bool, bool) {
+    let a = host
+        .ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap_or_default();
+    (a.contains("10.0.0.100/"), a.contains("10.0.0.101/"))
+}
+
+/// The devices the VRRP raw sockets (protocol 112) in `host` (only keepalived's there) are
+/// bound to (`ss -w`: `ADDR%DEV:112`; "-" when unbound), deduplicated and sorted.
+fn vrrp_socket_devices(host: &Host) -> Vec<String> {
+    let out = host
+        .run_ok(&["ss", "-w", "-a", "-n", "-p"])
+        .unwrap_or_default();
+    let mut devs: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(3)?;
+            let (addr, port) = local.rsplit_once(':')?;
+            (port == "112").then(|| {
+                addr.split_once('%')
+                    .map_or_else(|| "-".to_string(), |(_, d)| d.to_string())
+            })
+        })
+        .collect();
+    devs.sort();
+    devs.dedup();
+    devs
+}
+
+// Proves VRRP between two directors whose interfaces are enslaved to a VRF, ours against the
+// reference 2.2.7, multicast (VRID 61) and unicast (VRID 62): keepalived binds its VRRP sockets
+// to the enslaved interface (the kernel then routes them in the VRF's table), and so do we
+// (`ss -w`: every socket of protocol 112 bound to eth0, none to the VRF device, none unbound);
+// ours MASTER with the reference BACKUP (the reference hears our adverts: it stays BACKUP),
+// failover to the reference when ours stops (VIPs and their routes in table 10, none in the
+// main table), ours BACKUP at a lower priority beside the reference MASTER (we hear its
+// adverts), and ours taking over again at a higher priority.
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_vrrp_exchange_between_vrf_slaves_as_reference() {
+    require_vm();
+    let lab = Lab::new("vvrfx").expect("lab");
+    let (oa, ra) = ("10.0.0.1", "10.0.0.2");
+    let ours = vrf_host(&lab, "o", oa);
+    let refh = vrf_host(&lab, "r", ra);
+    let both = |h: &Host| vrf_vips(h) == (true, true);
+    let none = |h: &Host| vrf_vips(h) == (false, false);
+
+    // 1. ours MASTER (150), the reference BACKUP (100).
+    let o1 = vrf_start(&lab, &ours, "o1", BIN, &vrf_pair_conf(oa, ra, 150));
+    let r1 = vrf_start(&lab, &refh, "r1", REFERENCE, &vrf_pair_conf(ra, oa, 100));
+    if wait_until(Duration::from_secs(20), || both(&ours)).is_err() {
+        panic!("ours never MASTER\n{}", o1.output_so_far());
+    }
+    // Longer than the reference's Master_Down_Interval (3 x 1 s + skew): it hears us.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(both(&ours), "ours lost MASTER\n{}", o1.output_so_far());
+    assert!(
+        none(&refh),
+        "the reference does not hear ours in the VRF\n{}",
+        r1.output_so_far()
+    );
+    let ours_socks = vrrp_socket_devices(&ours);
+    let ref_socks = vrrp_socket_devices(&refh);
+    let t10 = ours
+        .ip(&["route", "show", "vrf", "vr1", "table", "local"])
+        .unwrap_or_default();
+    let t10 = if t10.trim().is_empty() {
+        ours.ip(&["route", "show", "table", "10"])
+            .unwrap_or_default()
+    } else {
+        t10
+    };
+    let main = ours
+        .ip(&["route", "show", "table", "main"])
+        .unwrap_or_default();
+    eprintln!("sockets ours {ours_socks:?} reference {ref_socks:?}\ntable 10:\n{t10}main:\n{main}");
+    assert_eq!(ours_socks, ["eth0"], "ours bound to the slave");
+    assert_eq!(ours_socks, ref_socks, "same bindings as the reference");
+    assert!(t10.contains("local 10.0.0.100 dev eth0"), "{t10}");
+    assert!(t10.contains("local 10.0.0.101 dev eth0"), "{t10}");
+    assert_eq!(main.trim(), "", "nothing in the main table");
+
+    // 2. ours stops: the reference takes both over.
+    o1.signal(Signal::SIGTERM).expect("term");
+    let _ = o1.wait_timeout(Duration::from_secs(15));
+    assert!(none(&ours), "ours left its VIPs");
+    if wait_until(Duration::from_secs(15), || both(&refh)).is_err() {
+        panic!("no failover to the reference\n{}", r1.output_so_far());
+    }
+
+    // 3. ours BACKUP (50) beside the reference MASTER: it hears the reference.
+    let o2 = vrf_start(&lab, &ours, "o2", BIN, &vrf_pair_conf(oa, ra, 50));
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(
+        none(&ours),
+        "ours does not hear the reference in the VRF\n{}",
+        o2.output_so_far()
+    );
+    assert!(
+        both(&refh),
+        "the reference lost MASTER\n{}",
+        r1.output_so_far()
+    );
+    o2.signal(Signal::SIGTERM).expect("term");
+    let _ = o2.wait_timeout(Duration::from_secs(15));
+
+    // 4. ours back at 150: preempts the reference, which goes BACKUP.
+    let o3 = vrf_start(&lab, &ours, "o3", BIN, &vrf_pair_conf(oa, ra, 150));
+    if wait_until(Duration::from_secs(20), || both(&ours) && none(&refh)).is_err() {
+        panic!(
+            "ours did not take over\nours: {}\nreference: {}",
+            o3.output_so_far(),
+            r1.output_so_far()
+        );
+    }
+    o3.signal(Signal::SIGTERM).expect("term");
+    let _ = o3.wait_timeout(Duration::from_secs(15));
+    r1.signal(Signal::SIGTERM).expect("term");
+    let _ = r1.wait_timeout(Duration::from_secs(15));
+}
+
+/// A checker configuration with `net_namespace_ipvs {ns}` (the keyword alone for `""`), the
+/// virtual server `vip`:80 and two real servers, 10.0.0.5 (answers in the daemon's namespace)
+/// and 10.0.0.6 (nothing there).
+fn ns_ipvs_conf(ns: &str, vip: &str) -> String {
+    let rs = |a: &str| {
+        format!(
+            "    real_server {a} 80 {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 1\n            \
+             retry 1\n            delay_before_retry 1\n        }}\n    }}\n"
+        )
+    };
+    format!(
+        "net_namespace_ipvs {ns}\nglobal_defs {{\n    router_id vmnsipvs\n}}\n\
+         virtual_server {vip} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n{}{}}}\n",
+        rs("10.0.0.5"),
+        rs("10.0.0.6")
+    )
+    .replace("net_namespace_ipvs \n", "net_namespace_ipvs\n")
+}
+
+/// `ipvsadm -Sn` lines mentioning `vip` in the namespace `ns` (`None`: the VM's own).
+fn ipvs_lines(ns: Option<&Host>, vip: &str) -> Vec<String> {
+    let out = match ns {
+        Some(h) => h.run_ok(&["ipvsadm", "-Sn"]).unwrap_or_default(),
+        None => std::process::Command::new("ipvsadm")
+            .arg("-Sn")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default(),
+    };
+    let mut v: Vec<String> = out
+        .lines()
+        .filter(|l| l.contains(vip))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// `prog -C` in `daemon` with `ns_ipvs_conf(ns_name, vip)`: the IPVS lines of `vip` in the
+/// IPVS namespace once settled (10.0.0.5 in, 10.0.0.6 out), those in the daemon's own
+/// namespace meanwhile, and those left in the IPVS namespace after SIGTERM.
+fn ns_ipvs_run(
+    lab: &Lab,
+    run: &str,
+    prog: &str,
+    daemon: &Host,
+    ipvs_ns: Option<&Host>,
+    ns_name: &str,
+    vip: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let dir = lab.dir().join(run);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), ns_ipvs_conf(ns_name, vip)).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = daemon.spawn(&argv).expect("spawn");
+    let good = format!("-a -t {vip}:80 -r 10.0.0.5:80");
+    let settled = wait_until(Duration::from_secs(30), || {
+        let l = ipvs_lines(ipvs_ns, vip);
+        l.iter().any(|x| x.starts_with(&good)) && !l.iter().any(|x| x.contains("10.0.0.6:80"))
+    });
+    if settled.is_err() {
+        panic!(
+            "{prog}: IPVS in {ns_name:?} never settled: {:?}\n{}",
+            ipvs_lines(ipvs_ns, vip),
+            proc.output_so_far()
+        );
+    }
+    // Three more check rounds: 10.0.0.6 stays out, 10.0.0.5 in.
+    std::thread::sleep(Duration::from_secs(3));
+    let table = ipvs_lines(ipvs_ns, vip);
+    let own = daemon.run_ok(&["ipvsadm", "-Sn"]).unwrap_or_default();
+    let own: Vec<String> = own
+        .lines()
+        .filter(|l| l.contains(vip))
+        .map(str::to_string)
+        .collect();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(20));
+    let left = ipvs_lines(ipvs_ns, vip);
+    eprintln!("{prog} [{ns_name:?}]: {table:#?}\nown namespace {own:?}, left {left:?}");
+    (table, own, left)
+}
+
+// Proves net_namespace_ipvs as keepalived 2.2.7 does it: the checker programs the IPVS table
+// of the named namespace (`ipvsadm -Sn` there: the virtual server with the real server whose
+// TCP_CHECK passes) while its checks run from the daemon's own namespace (10.0.0.5 answers
+// only there; the IPVS namespace has no route to it), nothing in the daemon's own IPVS table,
+// all removed at stop; without a name, the default namespace (the VM's, /proc/1/ns/net). The
+// same tables as the reference's, which also runs with our least-privilege profile's
+// counterpart (ours keeps CAP_SYS_ADMIN in the checker for the setns).
+#[test]
+#[ignore = "vm: needs IPVS (run inside the VM)"]
+fn vm_net_namespace_ipvs_as_reference() {
+    require_vm();
+    let lab = Lab::new("vnsip").expect("lab");
+    let daemon = lab.host("d").expect("daemon");
+    daemon.add_addr("10.0.0.1/24").expect("addr");
+    let rs = lab.host("rs").expect("rs");
+    rs.add_addr("10.0.0.5/24").expect("addr");
+    let listener = rs
+        .spawn(&[
+            "python3",
+            "-u",
+            "-m",
+            "http.server",
+            "80",
+            "--bind",
+            "10.0.0.5",
+        ])
+        .expect("listener");
+    wait_until(Duration::from_secs(60), || {
+        listener.output_so_far().contains("Serving")
+    })
+    .expect("listener up");
+    // The IPVS namespace: no address on the lab segment.
+    let ipvs_ns = lab.host("i").expect("ipvs namespace");
+    let vip = "10.0.0.100";
+    let ours = ns_ipvs_run(&lab, "o", BIN, &daemon, Some(&ipvs_ns), ipvs_ns.name(), vip);
+    let reference = ns_ipvs_run(
+        &lab,
+        "r",
+        REFERENCE,
+        &daemon,
+        Some(&ipvs_ns),
+        ipvs_ns.name(),
+        vip,
+    );
+    assert_eq!(
+        ours.0,
+        [
+            format!("-A -t {vip}:80 -s rr"),
+            format!("-a -t {vip}:80 -r 10.0.0.5:80 -m -w 1")
+        ]
+    );
+    assert!(
+        ours.1.is_empty(),
+        "nothing in the daemon's own IPVS: {:?}",
+        ours.1
+    );
+    assert!(ours.2.is_empty(), "removed at stop: {:?}", ours.2);
+    assert_eq!(ours, reference);
+    // Without a name: the default namespace (the VM's own).
+    let vip0 = "10.0.0.101";
+    let ours0 = ns_ipvs_run(&lab, "o0", BIN, &daemon, None, "", vip0);
+    let ref0 = ns_ipvs_run(&lab, "r0", REFERENCE, &daemon, None, "", vip0);
+    assert_eq!(ours0.0.len(), 2, "{:?}", ours0.0);
+    assert!(ours0.1.is_empty() && ours0.2.is_empty(), "{ours0:?}");
+    assert_eq!(ours0, ref0);
+}
+
+const VRF_ROUTES_CONF: &str = "global_defs {
+    router_id vmvrfrt
+}
+static_routes {
+    10.9.0.0/24 via 10.0.0.254 vrf vr1
+    10.9.1.0/24 via 10.0.0.254 table 20 vrf vr1
+    10.9.2.0/24 dev eth0 vrf vr1 table 20
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 57
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+    virtual_routes {
+        10.8.0.0/24 via 10.0.0.254 vrf vr1
+        10.7.0.0/24 dev eth0 vrf vr1
+        10.6.0.0/24 via 10.0.0.254 vrf nosuch
+    }
+}
+";
+
+/// `prog` with VRF_ROUTES_CONF, eth0 enslaved to VRF `vr1` (table 10): tables 10, 20 and main
+/// once MASTER (the VIP and 10.8.0.0/24 in place), and table 10 after the stop.
+fn vrf_routes_run(lab: &Lab, tag: &str, prog: &str) -> (String, String, String, String) {
+    let host = vrf_host(lab, tag, "10.0.0.1");
+    let proc = vrf_start(lab, &host, tag, prog, VRF_ROUTES_CONF);
+    let settled = wait_until(Duration::from_secs(20), || {
+        let t = host
+            .ip(&["route", "show", "table", "10"])
+            .unwrap_or_default();
+        t.contains("10.0.0.100") && t.contains("10.8.0.0/24")
+    });
+    if settled.is_err() {
+        panic!("{prog}: no VIP/virtual route\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let show = |t: &str| host.ip(&["route", "show", "table", t]).unwrap_or_default();
+    let (t10, t20, main) = (show("10"), show("20"), show("main"));
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let after = show("10");
+    eprintln!("{prog}: table 10:\n{t10}table 20:\n{t20}main:\n{main}after stop:\n{after}");
+    (t10, t20, main, after)
+}
+
+// Proves a route's `vrf NAME` (static_routes and virtual_routes) as keepalived 2.2.7 does it:
+// the route goes into the VRF device's table (10), the later of `table`/`vrf` counts (table 20
+// when `table` comes last), a route naming no existing VRF is left out; the routes are removed
+// at stop (static and virtual). Same `ip route` for tables 10, 20 and main as the reference's.
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_routes_vrf_option_as_reference() {
+    require_vm();
+    let lab = Lab::new("vvrfr").expect("lab");
+    let ours = vrf_routes_run(&lab, "o", BIN);
+    let reference = vrf_routes_run(&lab, "r", REFERENCE);
+    assert!(
+        ours.0
+            .contains("10.9.0.0/24 via 10.0.0.254 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.0
+            .contains("10.9.1.0/24 via 10.0.0.254 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.0
+            .contains("10.8.0.0/24 via 10.0.0.254 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.0.contains("10.7.0.0/24 dev eth0 proto keepalived"),
+        "{}",
+        ours.0
+    );
+    assert!(
+        ours.1.contains("10.9.2.0/24 dev eth0 proto keepalived"),
+        "{}",
+        ours.1
+    );
+    assert!(!ours.0.contains("10.6.0.0"), "{}", ours.0);
+    assert_eq!(ours.2.trim(), "", "nothing in the main table");
+    assert!(
+        !ours.3.contains("proto keepalived"),
+        "removed at stop: {}",
+        ours.3
+    );
+    assert_eq!(ours, reference);
+}

@@ -197,6 +197,9 @@ pub struct Route {
     pub dev: Option<String>,
     /// `table` (254, main, unless given).
     pub table: u32,
+    /// `vrf NAME` (after any `table`): the route goes into that VRF device's table, looked up
+    /// when it is installed (keepalived looks it up when it reads the configuration).
+    pub vrf: Option<String>,
     /// `metric`/`priority`/`preference`.
     pub metric: Option<u32>,
     /// The protocol installed: keepalived's (18) unless `no_track` and `protocol P`.

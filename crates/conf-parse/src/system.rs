@@ -288,6 +288,19 @@ pub fn system_checks_with(
                 hint(d),
             );
         }
+        // keepalived looks the VRF up when it reads the route (a general error)
+        if let Some(v) = l.vrf.as_ref().filter(|v| missing(v)) {
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Code::InvalidValue,
+                    ConfigErr::GeneralError,
+                    &l.loc.0,
+                    format!("VRF {v} not found for route"),
+                )
+                .with_hint(hint(v)),
+            );
+        }
     }
     // a garp_group's interfaces (keepalived creates missing ones with dynamic_interfaces)
     if !config.global.dynamic_interfaces {

@@ -204,3 +204,22 @@ fn routes_and_rules_print_back() {
     let again = parse(&printed);
     assert_eq!(again.config, p.config, "{printed}");
 }
+
+// Proves a route's `vrf NAME` is read (the VRF's table is looked up when the route is
+// installed, vm_routes_vrf_option_as_reference) and that the later of `table`/`vrf` counts,
+// as in keepalived's alloc_route, which sets the table from either.
+#[test]
+fn route_vrf_and_table_last_one_counts() {
+    let (r, e) = route("10.9.0.0/24 via 10.0.0.254 dev eth0 vrf vr1");
+    assert!(e.is_empty(), "{e:?}");
+    let r = r.unwrap();
+    assert_eq!((r.vrf.as_deref(), r.table), (Some("vr1"), 254));
+    let r = route("10.9.1.0/24 via 10.0.0.254 table 20 vrf vr1")
+        .0
+        .unwrap();
+    assert_eq!(r.vrf.as_deref(), Some("vr1"));
+    let r = route("10.9.2.0/24 dev eth0 vrf vr1 table 20").0.unwrap();
+    assert_eq!((r.vrf.as_deref(), r.table), (None, 20));
+    let p = parse("static_routes {\n  10.9.0.0/24 via 10.0.0.254 vrf\n}\n");
+    assert!(p.config.static_routes.is_empty());
+}

@@ -111,6 +111,16 @@ fn set_bufs(sock: &Socket, opts: &HandleOptions) {
     }
 }
 
+/// The namespace file keepalived opens for `net_namespace_ipvs NAME`: `/var/run/netns/NAME`,
+/// or `/proc/1/ns/net` (the default namespace) for an empty name.
+pub fn keepalived_namespace_path(name: &str) -> std::path::PathBuf {
+    if name.is_empty() {
+        std::path::PathBuf::from("/proc/1/ns/net")
+    } else {
+        std::path::Path::new("/var/run/netns").join(name)
+    }
+}
+
 impl Handle {
     /// Open a handle in the current network namespace with default options.
     pub fn new() -> Result<Handle> {
@@ -135,6 +145,16 @@ impl Handle {
     ) -> Result<Handle> {
         let (sock, port_id, info) = crate::netns::open_socket_in(path.as_ref(), &opts)?;
         Self::from_socket(sock, port_id, info, opts)
+    }
+
+    /// Open a handle for keepalived's `net_namespace_ipvs`: `None`, the current namespace;
+    /// `Some("")`, the default namespace (that of pid 1); `Some(NAME)`, `/var/run/netns/NAME`
+    /// (keepalived's open_ipvs_namespace).
+    pub fn for_keepalived_namespace(name: Option<&str>) -> Result<Handle> {
+        match name {
+            None => Self::new(),
+            Some(n) => Self::in_netns(keepalived_namespace_path(n)),
+        }
     }
 
     fn from_socket(

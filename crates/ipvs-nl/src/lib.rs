@@ -31,7 +31,7 @@ mod async_handle;
 
 #[cfg(feature = "tokio")]
 pub use async_handle::AsyncHandle;
-pub use client::{Handle, HandleOptions};
+pub use client::{keepalived_namespace_path, Handle, HandleOptions};
 pub use datagram::split_datagram;
 pub use error::{Error, Op, Result};
 pub use reconcile::{plan, reconcile, Backend, MemoryBackend, Operation, Report, Scope};

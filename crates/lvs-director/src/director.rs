@@ -217,9 +217,17 @@ pub fn run(
     config: impl Borrow<conf_parse::Config>,
     opts: DirectorOptions,
 ) -> Result<(), DirectorError> {
-    let h = ipvs_nl::Handle::new().map_err(|source| DirectorError::Ipvs {
-        context: "opening the IPVS netlink socket",
-        source,
+    // net_namespace_ipvs: the IPVS table of another namespace; the checks stay in ours.
+    let ns = config.borrow().global.net_namespace_ipvs.clone();
+    let h = ipvs_nl::Handle::for_keepalived_namespace(ns.as_deref()).map_err(|source| {
+        DirectorError::Ipvs {
+            context: if ns.is_some() {
+                "opening the IPVS netlink socket in the net_namespace_ipvs namespace"
+            } else {
+                "opening the IPVS netlink socket"
+            },
+            source,
+        }
     })?;
     run_with(config, opts, h)
 }

@@ -80,6 +80,8 @@ pub mod cap {
     pub const NET_RAW: u8 = 13;
     /// CAP_IPC_LOCK.
     pub const IPC_LOCK: u8 = 14;
+    /// CAP_SYS_PTRACE.
+    pub const SYS_PTRACE: u8 = 19;
     /// CAP_SYS_ADMIN.
     pub const SYS_ADMIN: u8 = 21;
     /// CAP_SYS_NICE.

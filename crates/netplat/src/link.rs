@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::{
     link::{
-        InfoData, InfoIpTunnel, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo,
+        InfoData, InfoIpTunnel, InfoKind, InfoMacVlan, InfoVrf, LinkAttribute, LinkFlags, LinkInfo,
         LinkMessage, MacVlanMode,
     },
     RouteNetlinkMessage,
@@ -41,6 +41,8 @@ pub struct Link {
     pub group: u32,
     /// `IFLA_MASTER`: the device this one is enslaved to (bridge, bond, VRF), if any.
     pub master: Option<u32>,
+    /// `IFLA_VRF_TABLE`: the routing table of a VRF device.
+    pub vrf_table: Option<u32>,
 }
 
 /// macvlan modes (`MACVLAN_MODE_*`).
@@ -98,6 +100,7 @@ fn parse_link(msg: LinkMessage) -> Link {
         parent: None,
         group: 0,
         master: None,
+        vrf_table: None,
     };
     for attr in msg.attributes {
         match attr {
@@ -109,8 +112,16 @@ fn parse_link(msg: LinkMessage) -> Link {
             LinkAttribute::Controller(m) => link.master = Some(m),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
-                    if let LinkInfo::Kind(k) = info {
-                        link.kind = Some(k.to_string());
+                    match info {
+                        LinkInfo::Kind(k) => link.kind = Some(k.to_string()),
+                        LinkInfo::Data(InfoData::Vrf(d)) => {
+                            for a in d {
+                                if let InfoVrf::TableId(t) = a {
+                                    link.vrf_table = Some(t);
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -482,7 +482,21 @@ impl Kernel {
             .collect();
         let mut routes = Vec::new();
         for r in &config.static_routes {
-            let crate::routes::VirtualRoute { mut spec, dev, at } = crate::routes::route(r);
+            let crate::routes::VirtualRoute {
+                mut spec,
+                dev,
+                vrf,
+                at,
+            } = crate::routes::route(r);
+            if let Some(v) = vrf {
+                match self.vrf_table(&v) {
+                    Ok(t) => spec = spec.table(t),
+                    Err(e) => {
+                        log::error!("{at}: static_routes: {e}; route ignored");
+                        continue;
+                    }
+                }
+            }
             if let Some(d) = dev {
                 match self.rtnl.link_by_name(&d) {
                     Ok(Some(link)) => spec = spec.dev(link.index),
@@ -728,6 +742,17 @@ impl Kernel {
         }
     }
 
+    /// The table of the VRF device `name` (a route's `vrf NAME`), or keepalived's message.
+    fn vrf_table(&mut self, name: &str) -> Result<u32, String> {
+        match self.rtnl.link_by_name(name) {
+            Ok(Some(l)) => match (l.kind.as_deref(), l.vrf_table) {
+                (Some("vrf"), Some(t)) => Ok(t),
+                _ => Err(format!("Route specified VRF {name} is not a VRF")),
+            },
+            _ => Err(format!("VRF {name} not found for route")),
+        }
+    }
+
     /// The kernel form of a virtual route of instance `i`: its `dev` resolved, or the
     /// instance's interface when it has neither `dev` nor `via`.
     pub(crate) fn route_spec(
@@ -736,6 +761,19 @@ impl Kernel {
         r: &crate::routes::VirtualRoute,
     ) -> Option<netplat::RouteSpec> {
         let mut spec = r.spec.clone();
+        if let Some(v) = &r.vrf {
+            match self.vrf_table(v) {
+                Ok(t) => spec = spec.table(t),
+                Err(e) => {
+                    log::error!(
+                        "{}: VRRP_Instance({}) virtual route: {e}",
+                        r.at,
+                        inst.spec.name
+                    );
+                    return None;
+                }
+            }
+        }
         match &r.dev {
             Some(d) => match self.rtnl.link_by_name(d) {
                 Ok(Some(l)) => spec = spec.dev(l.index),

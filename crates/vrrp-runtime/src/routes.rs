@@ -12,6 +12,8 @@ use crate::located::Located;
 pub(crate) struct VirtualRoute {
     pub spec: RouteSpec,
     pub dev: Option<String>,
+    /// `vrf NAME`: the table is that VRF device's, resolved when applied.
+    pub vrf: Option<String>,
     /// `file:line` for messages.
     pub at: Located,
 }
@@ -61,6 +63,7 @@ pub(crate) fn route(r: &Route) -> VirtualRoute {
     VirtualRoute {
         spec,
         dev: r.dev.clone(),
+        vrf: r.vrf.clone(),
         at: at(&r.loc),
     }
 }

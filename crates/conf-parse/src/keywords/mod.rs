@@ -181,8 +181,11 @@ use vrrp::{GARP_GROUP, SYNC_GROUP, TRACK_FILE, TRACK_GROUP, TRACK_PROCESS, VRRP_
 pub static ROOT: &[Kw] = &[
     s("linkbeat_use_polling").imp(&["lab_linkbeat_polling_same_as_reference"]),
     s("net_namespace").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
-    s("net_namespace_ipvs").todo("IPVS is always programmed in the daemon's own namespace yet"),
-    s("namespace_with_ipsets").todo("no ipsets support yet"),
+    s("net_namespace_ipvs").imp(&["vm_net_namespace_ipvs_as_reference"]),
+    s("namespace_with_ipsets").noop(
+        "keepalived reads it only to use ipsets in a namespace on Linux < 3.13, and its Debian \
+         2.2.7 build has no ipsets (vrrp_ipsets is not supported either): accepted, no effect",
+    ),
     s("use_pid_dir").todo(
         "not read yet (pidfiles go to /run/keepalived/ only with an instance or a namespace)",
     ),

@@ -102,7 +102,11 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
     s("vrf").todo(
-        "the keyword is not read yet (an interface already enslaved to a VRF works: its VMAC/ipvlan joins the VRF, vm_vmac_on_vrf_slave_as_reference)",
+        "keepalived takes it only for an instance without `interface` (unicast peers and \
+         unicast_src_ip required; its sockets bound to the VRF device), and instances without \
+         `interface` are not supported yet. Use `interface` with an interface enslaved to the \
+         VRF instead: sockets, VIPs, VMACs and routes then follow the VRF as in keepalived \
+         (vm_vrrp_exchange_between_vrf_slaves_as_reference, vm_vmac_on_vrf_slave_as_reference)",
     ),
     s("dont_track_primary").imp(&["lab_dont_track_primary_same_as_reference"]),
     v("track_interface").imp(&["lab_track_interface_fault"]),

@@ -257,6 +257,9 @@ fn route_words(r: &Route) -> Vec<String> {
     if r.table != 254 {
         kv("table", r.table.to_string());
     }
+    if let Some(v) = &r.vrf {
+        kv("vrf", v.clone());
+    }
     if let Some(m) = r.metric {
         kv("metric", m.to_string());
     }

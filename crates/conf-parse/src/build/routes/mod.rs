@@ -309,6 +309,7 @@ impl Builder {
         let mut dest_word = String::new();
         let (mut src, mut via, mut dev) = (None, None, None);
         let mut table_id = 254u32;
+        let mut vrf: Option<String> = None;
         let mut metric = None;
         let mut protocol: Option<u8> = None;
         let mut scope_v = Scope::Global;
@@ -435,7 +436,10 @@ impl Builder {
                 "table" => {
                     let v = next!();
                     match table(v) {
-                        Some(t) => table_id = t,
+                        Some(t) => {
+                            table_id = t;
+                            vrf = None;
+                        }
                         None => bad!("Routing table {v} not found for route"),
                     }
                 }
@@ -583,10 +587,8 @@ impl Builder {
                     next!();
                     unsup!(s);
                 }
-                "vrf" => {
-                    next!();
-                    unsup!(s);
-                }
+                // keepalived: the VRF's table, as `table` (the last of the two counts)
+                "vrf" => vrf = Some(next!().to_string()),
                 _ => {
                     let mut d = s;
                     if s == "to" {
@@ -655,6 +657,7 @@ impl Builder {
             via,
             dev,
             table: table_id,
+            vrf,
             metric,
             protocol: if no_track {
                 protocol.unwrap_or(RTPROT_KEEPALIVED)
