@@ -6,7 +6,9 @@
 # independent advert recorder and `ip addr` polling (bins/keepalived/tests/chaos/mod.rs).
 #
 # Usage (root): benches/chaos_soak.sh [MINUTES [SEED [MODE]]]   (default 30, 1, ours)
-# MODE: ours (ours x 3), reference (2.2.7 x 3), mixed (ours, ref, ours), mixed2 (ref, ours, ref).
+# MODE: ours (ours x 3), reference (2.2.7 x 3), mixed (ours, ref, ours), mixed2 (ref, ours, ref),
+#       leak (ours x 3 without SIGKILL faults: every process lives through the whole run, so its
+#       RSS/descriptors compare start vs end; the drift lines give the 0/25/50/75/100 % trend).
 # Prints: faults injected by kind, invariant violations (ours) and findings (reference),
 # worst two-holder window, worst no-holder window, worst client reply gap, convergence time
 # after the faults stop, RSS/fd drift per process. Exit status: the test's (0: no violation of
@@ -20,5 +22,7 @@ MODE=${3:-ours}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 SECS=$(awk "BEGIN { print $MINUTES * 60 }")
-KRS_CHAOS_SEED=$SEED KRS_CHAOS_SECS=$SECS KRS_CHAOS_MODE=$MODE \
+FAULTS=all
+if [ "$MODE" = leak ]; then MODE=ours; FAULTS=nokill; fi
+KRS_CHAOS_SEED=$SEED KRS_CHAOS_SECS=$SECS KRS_CHAOS_MODE=$MODE KRS_CHAOS_FAULTS=$FAULTS \
     cargo test -q -p keepalived --test lab_chaos_soak -- --ignored --exact lab_chaos_soak_custom --nocapture

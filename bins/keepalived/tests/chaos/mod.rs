@@ -40,6 +40,11 @@ use nix::unistd::Pid;
 use testlab::netns::{wait_until, Host, Lab, Proc, BRIDGE};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+/// Our binary: `KRS_CHAOS_BIN` if set (a long run from a copy, so rebuilding the workspace
+/// meanwhile does not replace the binary its processes re-execute), else the built one.
+pub fn ours_bin() -> String {
+    std::env::var("KRS_CHAOS_BIN").unwrap_or_else(|_| BIN.to_string())
+}
 pub const REFERENCE: &str = "/usr/sbin/keepalived";
 pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 const ECHO_PORT: u16 = 9999;
@@ -184,6 +189,12 @@ impl Action {
 
 /// The whole fault schedule for `secs` seconds of faults, drawn from `seed` only.
 pub fn schedule(seed: u64, secs: f64) -> Vec<(f64, Action)> {
+    schedule_with(seed, secs, true)
+}
+
+/// The schedule; `kills` false leaves out SIGKILL of the parent or the worker (the leak run:
+/// every process lives through the whole run, so its RSS and descriptors compare start/end).
+pub fn schedule_with(seed: u64, secs: f64, kills: bool) -> Vec<(f64, Action)> {
     let mut rng = Rng::new(seed);
     let mut out: Vec<(f64, Action)> = Vec::new();
     // Per node, until when each fault class is busy (no overlapping faults of one class).
@@ -240,7 +251,7 @@ pub fn schedule(seed: u64, secs: f64) -> Vec<(f64, Action)> {
                 out.push((t + d, Action::Cont(n, role)));
                 proc_busy[n] = t + d + 0.5;
             }
-            48..=59 if proc_busy[n] <= t => {
+            48..=59 if kills && proc_busy[n] <= t => {
                 if rng.chance(40) {
                     let d = rng.range(0.5, 3.0);
                     out.push((t, Action::Kill(n, Role::Parent)));
@@ -801,8 +812,9 @@ vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_
         let pid = self.p("pid");
         let vpid = self.p("vrrp.pid");
         let cpid = self.p("check.pid");
+        let ours = ours_bin();
         let prog = match self.kind {
-            Kind::Ours => BIN,
+            Kind::Ours => ours.as_str(),
             Kind::Reference => REFERENCE,
         };
         let mut argv = vec![
@@ -888,6 +900,26 @@ struct PidSamples {
     last: (f64, u64, u64),
     max_rss: u64,
     max_fds: u64,
+    /// Every sample after start-up (time, RSS kB, fds): the trend between first and last.
+    hist: Vec<(f64, u64, u64)>,
+}
+
+impl PidSamples {
+    /// RSS kB / fds at 0, 25, 50, 75 and 100 % of the measured life.
+    fn trend(&self) -> String {
+        if self.hist.is_empty() {
+            return String::new();
+        }
+        let v: Vec<String> = [0usize, 1, 2, 3, 4]
+            .iter()
+            .map(|q| {
+                let i = (self.hist.len() - 1) * q / 4;
+                let (t, r, f) = self.hist[i];
+                format!("{t:.0}s {r}kB/{f}fd")
+            })
+            .collect();
+        v.join(" → ")
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -897,6 +929,8 @@ pub struct Soak {
     pub seed: u64,
     pub fault_secs: f64,
     pub kinds: [Kind; 3],
+    /// SIGKILL faults drawn (false: the leak run, `KRS_CHAOS_FAULTS=nokill`).
+    pub kills: bool,
 }
 
 impl Soak {
@@ -911,20 +945,25 @@ impl Soak {
             .and_then(|s| s.parse().ok())
             .unwrap_or(secs);
         let mode = std::env::var("KRS_CHAOS_MODE").unwrap_or_else(|_| mode.to_string());
+        let kills = std::env::var("KRS_CHAOS_FAULTS").map_or(true, |f| f != "nokill");
         Soak {
             seed,
             fault_secs: secs,
             kinds: parse_mode(&mode),
+            kills,
         }
     }
 
     pub fn run(&self) -> Figures {
         let kinds: Vec<&str> = self.kinds.iter().map(|k| k.tag()).collect();
         eprintln!(
-            "chaos soak: seed {} (KRS_CHAOS_SEED), {} s of faults (KRS_CHAOS_SECS), nodes a,b,c = {:?}",
-            self.seed, self.fault_secs, kinds
+            "chaos soak: seed {} (KRS_CHAOS_SEED), {} s of faults (KRS_CHAOS_SECS), nodes a,b,c = {:?}{}",
+            self.seed,
+            self.fault_secs,
+            kinds,
+            if self.kills { "" } else { ", no kills (KRS_CHAOS_FAULTS=nokill)" }
         );
-        let sched = schedule(self.seed, self.fault_secs);
+        let sched = schedule_with(self.seed, self.fault_secs, self.kills);
         let lab = Lab::new("chaos").expect("lab");
         let sh = Arc::new(Shared {
             t0: Instant::now(),
@@ -1199,7 +1238,7 @@ impl Soak {
             let fds: Vec<i64> = v.iter().map(|s| d(s).1).collect();
             drift.push(format!(
                 "{g}: {} processes; longest-lived {:.0} s: RSS {} -> {} kB ({lr:+}), fds {} -> {} ({lf:+}); \
-all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}",
+all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}; longest-lived trend {}",
                 v.len(),
                 longest.last.0 - longest.first.0,
                 longest.first.1,
@@ -1211,6 +1250,7 @@ all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}",
                 v.iter().map(|s| s.max_rss).max().unwrap(),
                 fds.iter().min().unwrap(),
                 fds.iter().max().unwrap(),
+                longest.trend(),
             ));
         }
         if std::env::var_os("KRS_CHAOS_TRACE").is_some() {
@@ -1388,10 +1428,13 @@ fn take_samples(sh: &Shared, nodes: &[Node], samples: &mut BTreeMap<i32, PidSamp
                 last: (t, rss, fds),
                 max_rss: rss,
                 max_fds: fds,
+                hist: Vec::new(),
             });
             // The first 10 s of a process are its start-up: measure drift from after that.
             if t < e.born + 10.0 {
                 e.first = (t, rss, fds);
+            } else {
+                e.hist.push((t, rss, fds));
             }
             e.last = (t, rss, fds);
             e.max_rss = e.max_rss.max(rss);
