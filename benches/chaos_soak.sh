@@ -46,11 +46,13 @@ for l in sys.stdin:
     KRS_VM_DIR=${KRS_VM_DIR:-$(readlink -f "${CARGO_TARGET_DIR:-$ROOT/target}/vm")}
     export KRS_VM_DIR
     T=$(awk "BEGIN { print int($SECS * 2 + 600) }")
+    EXTRA=
+    [ -n "${KRS_CHAOS_VERBOSE:-}" ] && EXTRA="$EXTRA KRS_CHAOS_VERBOSE=1"
+    [ -n "${KRS_CHAOS_TRACE:-}" ] && EXTRA="$EXTRA KRS_CHAOS_TRACE=1"
     cd bins/keepalived
     exec "$ROOT/target/debug/krs-vm" run --timeout "$T" -- /bin/sh -c \
         "cd '$ROOT/bins/keepalived' && CARGO_MANIFEST_DIR='$ROOT/bins/keepalived' \
-KRS_CHAOS_SEED=$SEED KRS_CHAOS_SECS=$SECS KRS_CHAOS_MODE=$MODE \
-KRS_CHAOS_VERBOSE=${KRS_CHAOS_VERBOSE:-} KRS_CHAOS_TRACE=${KRS_CHAOS_TRACE:-} \
+KRS_CHAOS_SEED=$SEED KRS_CHAOS_SECS=$SECS KRS_CHAOS_MODE=$MODE$EXTRA \
 '$EXE' --ignored --exact vm_chaos_soak_lvs --nocapture"
     ;;
 leak) MODE=ours; FAULTS=nokill ;;
