@@ -7,6 +7,7 @@
 //! CI: fixed seeds, bounded runs. Long runs: `benches/chaos_soak.sh MINUTES SEED MODE`, or
 //! `KRS_CHAOS_SEED=N KRS_CHAOS_SECS=S KRS_CHAOS_MODE=ours|mixed|mixed2|reference cargo test -p
 //! keepalived --test lab_chaos_soak -- --ignored lab_chaos_soak_custom --nocapture`.
+//! `KRS_CHAOS_FAULTS=nokill` leaves the SIGKILL faults out (the leak run).
 //! `KRS_CHAOS_VERBOSE=1` prints the event trace live; a failing run prints the seed, the
 //! schedule and the trace (the same seed gives the same schedule).
 
@@ -89,4 +90,16 @@ fn chaos_schedule_is_deterministic_and_covers_every_kind() {
     assert_ne!(a, chaos::schedule(43, 600.0));
     let kinds: std::collections::BTreeSet<&str> = a.iter().filter_map(|(_, x)| x.kind()).collect();
     assert_eq!(kinds.len(), 13, "{kinds:?}");
+}
+
+// Proves the leak-run schedule keeps every fault kind but the kills (its processes live
+// through the run, so start/end RSS and descriptors compare).
+#[test]
+fn chaos_nokill_schedule_has_no_kills() {
+    let a = chaos::schedule_with(42, 600.0, false);
+    let kinds: std::collections::BTreeSet<&str> = a.iter().filter_map(|(_, x)| x.kind()).collect();
+    assert!(a
+        .iter()
+        .all(|(_, x)| !matches!(x, chaos::Action::Kill(..) | chaos::Action::Restart(_))));
+    assert_eq!(kinds.len(), 11, "{kinds:?}");
 }

@@ -14,8 +14,13 @@ use vrrp_proto::{
 use crate::located::Located;
 use crate::VrrpRuntimeError;
 
-/// Seconds added to the rounded-up Master_Down_Interval for the VIP lease.
-pub const LEASE_MARGIN_SECS: u32 = 2;
+/// Seconds added to the rounded-up Master_Down_Interval for the VIP lease. One second (the
+/// lease renewed about every second): a master frozen right after a renewal keeps its VIP at
+/// most this lease (+ the kernel's ~0.4 s of expiry slack) after its last advert, so a backup
+/// taking over one Master_Down_Interval after that advert shares the VIP for less than its own
+/// Master_Down_Interval (issue #25; with 2 s and renewals every 3-4 s: up to 3.3 s, more than
+/// the 3.1 s of a priority-254 backup).
+pub const LEASE_MARGIN_SECS: u32 = 1;
 
 /// Notify scripts of one instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -204,10 +204,13 @@ impl Instance {
                             self.send_extra_garps(cx, now);
                         }
                     }
-                    // The lease is renewed with the advert that finds half of it used (at
-                    // least a second apart): a dead master's VIP still expires within one
-                    // lease, and an idle master renews every few adverts, not every one.
-                    let every = Duration::from_secs(u64::from(self.lease_secs() / 2).max(1));
+                    // The lease is renewed about every second (with every advert at intervals
+                    // of 1 s and more, every ~1 s with faster adverts): the remaining lifetime
+                    // stays within a second of the full lease (a frozen master's VIP expires
+                    // at most a lease after its last advert), and fast adverts do not each cost
+                    // a netlink message.
+                    let iv = self.vr.config().advert_interval.to_duration();
+                    let every = Duration::from_secs(1).saturating_sub(iv / 2).max(iv / 2);
                     if cx.kernel.lease
                         && self.holding
                         && self.vr.state() == State::Master

@@ -32,7 +32,7 @@
 //!
 //! Beyond keepalived (on by default):
 //! - **VIP lease**: VIPs are installed with `valid_lft`/`preferred_lft` = Master_Down_Interval
-//!   rounded up + [`LEASE_MARGIN_SECS`], renewed while master once half of it is used (one `RTM_NEWADDR` send, no ACK awaited), so a SIGKILLed or frozen
+//!   rounded up + [`LEASE_MARGIN_SECS`], renewed while master about every second (one `RTM_NEWADDR` send, no ACK awaited), so a SIGKILLed or frozen
 //!   master's VIP expires by itself. Switch off with the `global_defs` keyword
 //!   `krs_vip_lease off` (read from conf-parse's unmodelled keywords) or
 //!   [`RuntimeOptions::vip_lease`].

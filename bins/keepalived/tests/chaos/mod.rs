@@ -40,11 +40,55 @@ use nix::unistd::Pid;
 use testlab::netns::{wait_until, Host, Lab, Proc, BRIDGE};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
+/// Our binary: `KRS_CHAOS_BIN` if set (a long run from a copy, so rebuilding the workspace
+/// meanwhile does not replace the binary its processes re-execute), else the built one.
+pub fn ours_bin() -> String {
+    std::env::var("KRS_CHAOS_BIN").unwrap_or_else(|_| BIN.to_string())
+}
 pub const REFERENCE: &str = "/usr/sbin/keepalived";
 pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 const ECHO_PORT: u16 = 9999;
+/// LVS variant: the UDP virtual service on the VIP (DR to the real servers), checked with
+/// TCP_CHECK on port 80 of each real server.
+pub const LVS_PORT: u16 = 9998;
+pub const RS_COUNT: usize = 2;
+const RS_WEIGHTS: [u32; RS_COUNT] = [1, 2];
+/// delay_loop and retry of the TCP_CHECKs: the IPVS table must match the real servers that are
+/// up within delay_loop × (retry + 1) of the last change.
+pub const DELAY_LOOP: f64 = 2.0;
+pub const RETRY: u32 = 1;
+/// The issue's bound: delay_loop × (retry + 1).
+pub fn ipvs_bound() -> f64 {
+    DELAY_LOOP * f64::from(RETRY + 1)
+}
+/// TCP_CHECK connect_timeout (s).
+pub const CONNECT_TIMEOUT: f64 = 1.0;
+/// What is enforced: the issue's bound plus the connect timeout of each attempt (retry + 1 of
+/// them): in the loaded emulated VM a SYN to a closed port is sometimes not answered by an RST
+/// within the timeout, so a failing attempt lasts up to connect_timeout. Changes over the
+/// issue's bound alone are counted (`ipvs_over_bound`).
+pub fn ipvs_enforced_bound() -> f64 {
+    ipvs_bound() + f64::from(RETRY + 1) * CONNECT_TIMEOUT
+}
+fn rs_addr(r: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, 11 + r as u8)
+}
 /// Advert interval (s) and the tracked script's weight.
-const ADVERT: f64 = 1.0;
+/// 1 s in the lab; 2 s in the emulated VM (`Soak::run` sets it for the LVS variant), where
+/// guest stalls of up to ~3 s under host load would otherwise look like dead masters.
+static ADVERT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
+fn advert() -> f64 {
+    ADVERT_MS.load(Ordering::Relaxed) as f64 / 1000.0
+}
+/// The tracked script's interval and timeout (s): 1 and keepalived's default in the lab, 2 and 5
+/// in the emulated VM (spawning a shell there can take over a second under host load).
+fn script_timing() -> (u32, Option<u32>) {
+    if ADVERT_MS.load(Ordering::Relaxed) > 1000 {
+        (2, Some(5))
+    } else {
+        (1, None)
+    }
+}
 const SCRIPT_WEIGHT: u8 = 60;
 /// Priorities a changed configuration draws from.
 const PRIOS: [u8; 6] = [80, 100, 120, 140, 160, 180];
@@ -52,10 +96,10 @@ const PRIOS: [u8; 6] = [80, 100, 120, 140, 160, 180];
 const MIN_EFF_PRIO: u8 = 20;
 /// VRRP version 2 Master_Down_Interval = 3 × advert + skew, skew = (256 - prio) / 256 × advert.
 pub fn skew(prio: u8) -> f64 {
-    (256.0 - f64::from(prio)) / 256.0 * ADVERT
+    (256.0 - f64::from(prio)) / 256.0 * advert()
 }
 pub fn mdi(prio: u8) -> f64 {
-    3.0 * ADVERT + skew(prio)
+    3.0 * advert() + skew(prio)
 }
 /// Two holders at once for longer than this is a violation (issue: MDI + 100 ms).
 pub fn two_holder_bound() -> f64 {
@@ -69,7 +113,7 @@ pub fn convergence_bound() -> f64 {
 /// LEASE_MARGIN_SECS); the kernel checks address lifetimes on a timer rounded up to the next
 /// second, so the VIP may outlive it by up to 1 s.
 pub fn lease_bound() -> f64 {
-    (4.0 * ADVERT).ceil() + f64::from(vrrp_runtime::LEASE_MARGIN_SECS) + 1.0
+    (4.0 * advert()).ceil() + f64::from(vrrp_runtime::LEASE_MARGIN_SECS) + 1.0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +202,9 @@ pub enum Action {
     HupInvalid(usize),
     RestoreConf(usize),
     ScriptFail(usize, bool),
+    /// LVS variant: real server `r` stops serving (its listeners closed) / serves again.
+    RsDown(usize),
+    RsUp(usize),
 }
 
 impl Action {
@@ -177,6 +224,7 @@ impl Action {
             Action::HupPrio(..) => "SIGHUP changed priority",
             Action::HupInvalid(_) => "SIGHUP invalid config",
             Action::ScriptFail(..) => "tracked script flip",
+            Action::RsDown(_) => "real server down/up",
             _ => return None,
         })
     }
@@ -184,6 +232,36 @@ impl Action {
 
 /// The whole fault schedule for `secs` seconds of faults, drawn from `seed` only.
 pub fn schedule(seed: u64, secs: f64) -> Vec<(f64, Action)> {
+    schedule_with(seed, secs, true)
+}
+
+/// The LVS variant's schedule: the VRRP schedule plus real servers going down and up, drawn from
+/// a second stream of the same seed (so the VRRP part is the same as without LVS).
+pub fn schedule_full(seed: u64, secs: f64, kills: bool, lvs: bool) -> Vec<(f64, Action)> {
+    let mut out = schedule_with(seed, secs, kills);
+    if lvs {
+        let mut rng = Rng::new(seed ^ 0x1a5_1a5);
+        let mut busy = [0.0f64; RS_COUNT];
+        let mut t = 3.0;
+        while t < secs {
+            let r = rng.below(RS_COUNT as u64) as usize;
+            if busy[r] <= t {
+                let d = rng.range(1.0, 12.0);
+                out.push((t, Action::RsDown(r)));
+                out.push((t + d, Action::RsUp(r)));
+                busy[r] = t + d + rng.range(1.0, 8.0);
+            }
+            t += rng.range(1.0, 5.0);
+        }
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out.retain(|(t, _)| *t < secs);
+    }
+    out
+}
+
+/// The schedule; `kills` false leaves out SIGKILL of the parent or the worker (the leak run:
+/// every process lives through the whole run, so its RSS and descriptors compare start/end).
+pub fn schedule_with(seed: u64, secs: f64, kills: bool) -> Vec<(f64, Action)> {
     let mut rng = Rng::new(seed);
     let mut out: Vec<(f64, Action)> = Vec::new();
     // Per node, until when each fault class is busy (no overlapping faults of one class).
@@ -240,7 +318,7 @@ pub fn schedule(seed: u64, secs: f64) -> Vec<(f64, Action)> {
                 out.push((t + d, Action::Cont(n, role)));
                 proc_busy[n] = t + d + 0.5;
             }
-            48..=59 if proc_busy[n] <= t => {
+            48..=59 if kills && proc_busy[n] <= t => {
                 if rng.chance(40) {
                     let d = rng.range(0.5, 3.0);
                     out.push((t, Action::Kill(n, Role::Parent)));
@@ -317,6 +395,22 @@ pub struct Figures {
     pub convergence: Option<f64>,
     pub drift: Vec<String>,
     pub adverts: u64,
+    /// LVS variant: probes of the virtual service (through the VIP to the real servers).
+    pub lvs_sent: u64,
+    pub lvs_replies: u64,
+    pub lvs_by_rs: BTreeMap<String, u64>,
+    /// Real-server changes whose convergence was checked on a director not disturbed by a
+    /// fault meanwhile (per director), and the worst convergence time seen.
+    pub ipvs_checked: u64,
+    pub ipvs_worst: f64,
+    pub ipvs_unchecked: u64,
+    /// Checked changes that took longer than delay_loop × (retry + 1) (within the enforced
+    /// bound, which adds the attempts' connect timeouts).
+    pub ipvs_over_bound: u64,
+    /// VM variant: guest stalls (count, total and longest, s), discounted from timing bounds.
+    pub stall_count: u64,
+    pub stall_total: f64,
+    pub stall_worst: f64,
 }
 
 struct Shared {
@@ -332,6 +426,56 @@ struct Shared {
     fig: Mutex<Figures>,
     kinds: [Kind; 3],
     impair: Vec<Arc<Mutex<Impair>>>,
+    /// LVS variant: which real servers serve, and (time, up mask) of the last change.
+    rs_up: Vec<Arc<AtomicBool>>,
+    rs_change: Mutex<(Instant, u8)>,
+    /// Per director: the last time a fault touched it (its table may lag legitimately then),
+    /// and whether a process fault is in force.
+    disturbed: Mutex<Vec<Instant>>,
+    /// VM variant: stalls of the whole guest (a 10 ms sleep of the stall detector that took
+    /// over 100 ms: the emulated VM was not scheduled on a loaded host, so no process in it,
+    /// ours included, could run): (end, seconds lost). Timing bounds discount them.
+    stalls: Mutex<Vec<(Instant, f64)>>,
+    discount_stalls: bool,
+}
+
+impl Shared {
+    /// Marks director `n` disturbed until `extra` from now (its checker may lag legitimately).
+    fn disturb(&self, n: usize, extra: Duration) {
+        let mut d = self.disturbed.lock().unwrap();
+        d[n] = d[n].max(Instant::now() + extra);
+    }
+    /// Seconds the guest stalled between `a` and `b` (0 unless discounting stalls).
+    fn stalled(&self, a: Instant, b: Instant) -> f64 {
+        if !self.discount_stalls {
+            return 0.0;
+        }
+        self.stalls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(end, _)| *end > a && *end <= b)
+            .map(|(_, d)| d)
+            .sum()
+    }
+}
+
+/// VM variant: records guest stalls (see `Shared::stalls`).
+fn stall_detector(sh: Arc<Shared>) -> impl FnOnce() + Send {
+    move || {
+        while !sh.stop.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            thread::sleep(Duration::from_millis(10));
+            let d = t.elapsed().as_secs_f64();
+            if d > 0.1 {
+                sh.stalls.lock().unwrap().push((Instant::now(), d - 0.01));
+                let mut f = sh.fig.lock().unwrap();
+                f.stall_total += d - 0.01;
+                f.stall_worst = f.stall_worst.max(d - 0.01);
+                f.stall_count += 1;
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -475,7 +619,7 @@ fn recorder(sh: Arc<Shared>) -> impl FnOnce() + Send {
             let changed = a[n].last_prio != prio
                 || a[n]
                     .last_master
-                    .is_none_or(|t| now.duration_since(t) > Duration::from_millis(1500));
+                    .is_none_or(|t| now.duration_since(t).as_secs_f64() > 1.5 * advert());
             a[n].count += 1;
             a[n].last_prio = prio;
             if prio > 0 {
@@ -492,6 +636,8 @@ fn recorder(sh: Arc<Shared>) -> impl FnOnce() + Send {
 /// The userspace netem: relays frames between `d` (the director's side) and `u` (the bridge's
 /// side), dropping, delaying (with jitter), reordering and duplicating as told.
 fn impairer(sh: Arc<Shared>, n: usize, seed: u64) -> impl FnOnce() + Send {
+    // In the emulated VM a 2 ms wake-up per relay costs too much CPU: 5 ms there.
+    let tick_us = if sh.discount_stalls { 5_000 } else { 2_000 };
     move || {
         let mut r = netplat::Rtnl::new().expect("rtnl");
         let d = r.require_link("td").expect("td").index;
@@ -502,7 +648,7 @@ fn impairer(sh: Arc<Shared>, n: usize, seed: u64) -> impl FnOnce() + Send {
         nsock::setsockopt(
             &fd,
             nsock::sockopt::ReceiveTimeout,
-            &nix::sys::time::TimeVal::new(0, 2_000),
+            &nix::sys::time::TimeVal::new(0, tick_us),
         )
         .expect("SO_RCVTIMEO");
         let mut rng = Rng::new(seed ^ 0x5eed_0000 ^ n as u64);
@@ -656,6 +802,201 @@ fn client(sh: Arc<Shared>) -> impl FnOnce() + Send {
     }
 }
 
+/// LVS variant: a real server (in its namespace, the VIP on its `lo` for DR): a TCP listener on
+/// port 80 (what the directors' TCP_CHECK connects to) and a UDP echo on the virtual service's
+/// port answering with its name, both closed while it is "down" (connections refused, probes
+/// unanswered) and bound again when it comes back up.
+fn real_server(sh: Arc<Shared>, r: usize) -> impl FnOnce() + Send {
+    move || {
+        let name = format!("rs{}", r + 1);
+        let mut socks: Option<(std::net::TcpListener, UdpSocket)> = None;
+        let mut buf = [0u8; 64];
+        while !sh.stop.load(Ordering::Relaxed) {
+            let up = sh.rs_up[r].load(Ordering::Relaxed);
+            if up && socks.is_none() {
+                let t = std::net::TcpListener::bind(("0.0.0.0", 80));
+                let u = UdpSocket::bind(("0.0.0.0", LVS_PORT));
+                if let (Ok(t), Ok(u)) = (t, u) {
+                    t.set_nonblocking(true).unwrap();
+                    u.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+                    socks = Some((t, u));
+                }
+            } else if !up && socks.is_some() {
+                socks = None;
+            }
+            match &socks {
+                Some((t, u)) => {
+                    while let Ok((c, _)) = t.accept() {
+                        drop(c);
+                    }
+                    if let Ok((_, from)) = u.recv_from(&mut buf) {
+                        let _ = u.send_to(name.as_bytes(), from);
+                    }
+                }
+                None => thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+}
+
+/// LVS variant: a second client probing the virtual service (VIP:LVS_PORT) every 30 ms, each
+/// probe from a new socket (a new source port: a new IPVS connection, scheduled afresh, rather
+/// than one UDP connection entry pinned to one real server); the reply names the real server.
+fn lvs_client(sh: Arc<Shared>) -> impl FnOnce() + Send {
+    move || {
+        let to = SocketAddr::from((VIP, LVS_PORT));
+        let mut next = Instant::now();
+        let mut buf = [0u8; 64];
+        while !sh.stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now < next {
+                thread::sleep(next - now);
+            }
+            next += Duration::from_millis(30);
+            let s = UdpSocket::bind("0.0.0.0:0").expect("lvs client bind");
+            s.set_read_timeout(Some(Duration::from_millis(25))).unwrap();
+            let _ = s.send_to(b"p", to);
+            sh.fig.lock().unwrap().lvs_sent += 1;
+            if let Ok(len) = s.recv(&mut buf) {
+                let who = String::from_utf8_lossy(&buf[..len]).into_owned();
+                let mut f = sh.fig.lock().unwrap();
+                f.lvs_replies += 1;
+                *f.lvs_by_rs.entry(who).or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+/// The real servers (address, weight) of the virtual service in `ipvsadm -Sn` output.
+pub fn parse_ipvs(out: &str) -> Vec<(Ipv4Addr, u32)> {
+    let mut v: Vec<(Ipv4Addr, u32)> = out
+        .lines()
+        .filter(|l| l.starts_with("-a ") && l.contains(&format!("{VIP}:{LVS_PORT}")))
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let rs = w
+                .iter()
+                .position(|x| *x == "-r")
+                .and_then(|i| w.get(i + 1))?;
+            let ip: Ipv4Addr = rs.split(':').next()?.parse().ok()?;
+            let wt = w
+                .iter()
+                .position(|x| *x == "-w")
+                .and_then(|i| w.get(i + 1))
+                .and_then(|x| x.parse().ok())?;
+            Some((ip, wt))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn desired_ipvs(mask: u8) -> Vec<(Ipv4Addr, u32)> {
+    (0..RS_COUNT)
+        .filter(|r| mask & 1 << r != 0)
+        .map(|r| (rs_addr(r), RS_WEIGHTS[r]))
+        .collect()
+}
+
+/// LVS variant, per director (in its namespace): reads the IPVS table (`ipvsadm -Sn`, the
+/// kernel's, not our logs) every 100 ms and checks it reaches the desired table (the real servers
+/// that are up, with their weights) within delay_loop × (retry + 1) of the last real-server
+/// change. A director touched by a fault that can delay its checker (see `apply`) since 3 s
+/// before the change (8 s for a parent kill or restart: the checker starts afresh) is not held
+/// to it; such changes are counted as unchecked. Guest stalls are discounted.
+fn ipvs_watch(sh: Arc<Shared>, n: usize) -> impl FnOnce() + Send {
+    move || {
+        let mut done_for: Option<Instant> = None;
+        let mut flagged_for: Option<Instant> = None;
+        let mut h = ipvs_nl::Handle::new().expect("IPVS netlink (inside the VM)");
+        let key = ipvs_nl::ServiceKey::Addr {
+            protocol: ipvs_nl::types::Protocol::Udp,
+            addr: IpAddr::V4(VIP),
+            port: LVS_PORT,
+        };
+        while !sh.stop.load(Ordering::Relaxed) {
+            let Ok(dests) = h.destinations(&key) else {
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            };
+            let now = Instant::now();
+            let mut table: Vec<(Ipv4Addr, u32)> = dests
+                .iter()
+                .filter_map(|d| match d.dest.addr {
+                    IpAddr::V4(a) => Some((a, d.dest.weight)),
+                    IpAddr::V6(_) => None,
+                })
+                .collect();
+            table.sort();
+            let (at, mask) = *sh.rs_change.lock().unwrap();
+            let clean = sh.disturbed.lock().unwrap()[n] < at && sh.armed.load(Ordering::Relaxed);
+            if done_for != Some(at) {
+                let waited = now.duration_since(at).as_secs_f64() - sh.stalled(at, now);
+                if table == desired_ipvs(mask) {
+                    done_for = Some(at);
+                    let mut f = sh.fig.lock().unwrap();
+                    if clean {
+                        f.ipvs_checked += 1;
+                        f.ipvs_worst = f.ipvs_worst.max(waited);
+                        if waited > ipvs_bound() + IPVS_POLL_SLACK {
+                            f.ipvs_over_bound += 1;
+                        }
+                    } else {
+                        f.ipvs_unchecked += 1;
+                    }
+                    drop(f);
+                    if clean
+                        && waited > ipvs_enforced_bound() + IPVS_POLL_SLACK
+                        && flagged_for != Some(at)
+                    {
+                        sh.violation(
+                            Some(n),
+                            format!(
+                                "{}: IPVS table reached the desired {:?} only {waited:.3} s after the last real-server change (bound delay_loop × (retry+1) + (retry+1) × connect_timeout = {:.1} s)",
+                                NAMES[n],
+                                desired_ipvs(mask),
+                                ipvs_enforced_bound()
+                            ),
+                        );
+                    }
+                    sh.trace(format!(
+                        "ipvs: {} table = desired {} after {waited:.3} s",
+                        NAMES[n],
+                        names_rs(mask)
+                    ));
+                } else if clean
+                    && waited > ipvs_enforced_bound() + IPVS_POLL_SLACK
+                    && flagged_for != Some(at)
+                {
+                    flagged_for = Some(at);
+                    sh.violation(
+                        Some(n),
+                        format!(
+                            "{}: IPVS table {table:?} != desired {:?} {waited:.3} s after the last real-server change (bound delay_loop × (retry+1) + (retry+1) × connect_timeout = {:.1} s)",
+                            NAMES[n],
+                            desired_ipvs(mask),
+                            ipvs_enforced_bound()
+                        ),
+                    );
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The poll period of the IPVS watch (a netlink dump every 50 ms) and the scheduling slack of
+/// a loaded VM.
+const IPVS_POLL_SLACK: f64 = 0.2;
+
+fn names_rs(mask: u8) -> String {
+    let v: Vec<String> = (0..RS_COUNT)
+        .filter(|r| mask & 1 << r != 0)
+        .map(|r| format!("rs{}", r + 1))
+        .collect();
+    format!("[{}]", v.join(","))
+}
+
 /// Every 10 ms: holder set, two-holder and no-holder windows, VIPs held beyond the lease.
 fn monitor(sh: Arc<Shared>) -> impl FnOnce() + Send {
     move || {
@@ -687,7 +1028,8 @@ fn monitor(sh: Arc<Shared>) -> impl FnOnce() + Send {
                     f.worst_two_at = sh.at(now);
                 }
                 drop(f);
-                if w > two_holder_bound() && !two_flagged {
+                let w_run = w - sh.stalled(s, now);
+                if w_run > two_holder_bound() && !two_flagged {
                     two_flagged = true;
                     // Blame the holder that has not advertised for longest (the stale one).
                     let stale = (0..3)
@@ -696,7 +1038,7 @@ fn monitor(sh: Arc<Shared>) -> impl FnOnce() + Send {
                     sh.violation(
                         stale,
                         format!(
-                            "{count} nodes hold the VIP for {w:.3} s > MDI+100 ms ({:.3} s); holders {}",
+                            "{count} nodes hold the VIP for {w_run:.3} s > MDI+100 ms ({:.3} s); holders {}",
                             two_holder_bound(),
                             names(mask)
                         ),
@@ -726,7 +1068,8 @@ fn monitor(sh: Arc<Shared>) -> impl FnOnce() + Send {
                     Some(t) if t > holds[i].since => t,
                     _ => holds[i].since,
                 };
-                let w = now.duration_since(since_master).as_secs_f64();
+                let w =
+                    now.duration_since(since_master).as_secs_f64() - sh.stalled(since_master, now);
                 if w > lease_bound() && lease_flagged[i] != Some(holds[i].since) {
                     lease_flagged[i] = Some(holds[i].since);
                     sh.violation(
@@ -770,6 +1113,8 @@ struct Node {
     worker: Option<i32>,
     /// A worker change is expected (we killed it or its parent).
     worker_change_ok: bool,
+    /// LVS variant: the configuration has the virtual server (and the daemon runs its checker).
+    lvs: bool,
 }
 
 impl Node {
@@ -777,13 +1122,36 @@ impl Node {
         self.dir.join(format!("{}.{f}", NAMES[self.n]))
     }
     fn config(&self, prio: u16) -> String {
+        let mut c = self.vrrp_config(prio);
+        if self.lvs {
+            c.push_str(&format!(
+                "virtual_server {VIP} {LVS_PORT} {{\n    delay_loop {DELAY_LOOP}\n    lb_algo rr\n    lb_kind DR\n    protocol UDP\n"
+            ));
+            for r in 0..RS_COUNT {
+                c.push_str(&format!(
+                    "    real_server {} {LVS_PORT} {{\n        weight {}\n        TCP_CHECK {{\n            connect_port 80\n            connect_timeout {CONNECT_TIMEOUT}\n            retry {RETRY}\n            delay_before_retry 1\n        }}\n    }}\n",
+                    rs_addr(r),
+                    RS_WEIGHTS[r]
+                ));
+            }
+            c.push_str("}\n");
+        }
+        c
+    }
+    fn vrrp_config(&self, prio: u16) -> String {
         format!(
             "global_defs {{\n    router_id {name}\n    script_user root\n}}\n\
-vrrp_script chk {{\n    script \"{script}\"\n    interval 1\n    fall 1\n    rise 1\n    weight -{SCRIPT_WEIGHT}\n}}\n\
-vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority {prio}\n    advert_int 1\n\
+vrrp_script chk {{\n    script \"{script}\"\n    interval {interval}\n{timeout}    fall 1\n    rise 1\n    weight -{SCRIPT_WEIGHT}\n}}\n\
+vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority {prio}\n    advert_int {adv}\n\
     virtual_ipaddress {{\n        {VIP}/24\n    }}\n    track_script {{\n        chk\n    }}\n}}\n",
             name = NAMES[self.n],
             script = self.p("chk.sh").display(),
+            interval = script_timing().0,
+            timeout = script_timing()
+                .1
+                .map(|t| format!("    timeout {t}\n"))
+                .unwrap_or_default(),
+            adv = advert(),
         )
     }
     fn write_conf(&self, prio: u16) {
@@ -801,8 +1169,9 @@ vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_
         let pid = self.p("pid");
         let vpid = self.p("vrrp.pid");
         let cpid = self.p("check.pid");
+        let ours = ours_bin();
         let prog = match self.kind {
-            Kind::Ours => BIN,
+            Kind::Ours => ours.as_str(),
             Kind::Reference => REFERENCE,
         };
         let mut argv = vec![
@@ -819,7 +1188,12 @@ vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_
             "-c",
             cpid.to_str().unwrap(),
         ];
-        argv.push(if self.kind == Kind::Ours { "-G" } else { "-P" });
+        match (self.kind, self.lvs) {
+            (Kind::Ours, _) => argv.push("-G"),
+            (Kind::Reference, false) => argv.push("-P"),
+            // VRRP and the checker.
+            (Kind::Reference, true) => {}
+        }
         let p = self.host.spawn(&argv).expect("spawn keepalived");
         if let Some(old) = self.proc.replace(p) {
             self.old_procs.push(old);
@@ -831,6 +1205,16 @@ vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_
             .as_ref()
             .filter(|p| p.is_running())
             .map(|p| p.pid() as i32)
+    }
+    /// The parent to send a SIGHUP to. In the emulated VM a (re)started parent takes seconds
+    /// to install its signal handlers, and a SIGHUP before that kills it (the default action;
+    /// keepalived 2.2.7 too, in its first ~20 ms on the host, ours in its first ~50-200 ms): there,
+    /// only a parent whose VRRP worker runs (started after its handlers) is sent one.
+    fn hup_pid(&self) -> Option<i32> {
+        if self.lvs && self.worker_pid().is_none() {
+            return None;
+        }
+        self.parent_pid()
     }
     fn worker_pid(&self) -> Option<i32> {
         std::fs::read_to_string(self.p("vrrp.pid"))
@@ -888,6 +1272,26 @@ struct PidSamples {
     last: (f64, u64, u64),
     max_rss: u64,
     max_fds: u64,
+    /// Every sample after start-up (time, RSS kB, fds): the trend between first and last.
+    hist: Vec<(f64, u64, u64)>,
+}
+
+impl PidSamples {
+    /// RSS kB / fds at 0, 25, 50, 75 and 100 % of the measured life.
+    fn trend(&self) -> String {
+        if self.hist.is_empty() {
+            return String::new();
+        }
+        let v: Vec<String> = [0usize, 1, 2, 3, 4]
+            .iter()
+            .map(|q| {
+                let i = (self.hist.len() - 1) * q / 4;
+                let (t, r, f) = self.hist[i];
+                format!("{t:.0}s {r}kB/{f}fd")
+            })
+            .collect();
+        v.join(" → ")
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -897,6 +1301,12 @@ pub struct Soak {
     pub seed: u64,
     pub fault_secs: f64,
     pub kinds: [Kind; 3],
+    /// SIGKILL faults drawn (false: the leak run, `KRS_CHAOS_FAULTS=nokill`).
+    pub kills: bool,
+    /// The VM/LVS variant: a UDP virtual server on the VIP (DR) with two real servers going
+    /// down and up, the IPVS-table invariant, a client through the virtual service. Needs
+    /// IPVS (inside the project VM).
+    pub lvs: bool,
 }
 
 impl Soak {
@@ -911,20 +1321,27 @@ impl Soak {
             .and_then(|s| s.parse().ok())
             .unwrap_or(secs);
         let mode = std::env::var("KRS_CHAOS_MODE").unwrap_or_else(|_| mode.to_string());
+        let kills = std::env::var("KRS_CHAOS_FAULTS").map_or(true, |f| f != "nokill");
         Soak {
             seed,
             fault_secs: secs,
             kinds: parse_mode(&mode),
+            kills,
+            lvs: false,
         }
     }
 
     pub fn run(&self) -> Figures {
+        ADVERT_MS.store(if self.lvs { 2000 } else { 1000 }, Ordering::Relaxed);
         let kinds: Vec<&str> = self.kinds.iter().map(|k| k.tag()).collect();
         eprintln!(
-            "chaos soak: seed {} (KRS_CHAOS_SEED), {} s of faults (KRS_CHAOS_SECS), nodes a,b,c = {:?}",
-            self.seed, self.fault_secs, kinds
+            "chaos soak: seed {} (KRS_CHAOS_SEED), {} s of faults (KRS_CHAOS_SECS), nodes a,b,c = {:?}{}",
+            self.seed,
+            self.fault_secs,
+            kinds,
+            if self.kills { "" } else { ", no kills (KRS_CHAOS_FAULTS=nokill)" }
         );
-        let sched = schedule(self.seed, self.fault_secs);
+        let sched = schedule_full(self.seed, self.fault_secs, self.kills, self.lvs);
         let lab = Lab::new("chaos").expect("lab");
         let sh = Arc::new(Shared {
             t0: Instant::now(),
@@ -945,6 +1362,13 @@ impl Soak {
             impair: (0..3)
                 .map(|_| Arc::new(Mutex::new(Impair::default())))
                 .collect(),
+            rs_up: (0..RS_COUNT)
+                .map(|_| Arc::new(AtomicBool::new(true)))
+                .collect(),
+            rs_change: Mutex::new((Instant::now(), (1u8 << RS_COUNT) - 1)),
+            disturbed: Mutex::new(vec![Instant::now(); 3]),
+            stalls: Mutex::new(Vec::new()),
+            discount_stalls: self.lvs,
         });
         // Topology.
         let mut nodes = Vec::new();
@@ -989,6 +1413,7 @@ impl Soak {
                 killed: false,
                 worker: None,
                 worker_change_ok: true,
+                lvs: self.lvs,
             };
             std::fs::write(
                 node.p("chk.sh"),
@@ -1003,7 +1428,28 @@ impl Soak {
             threads.push(spawn_in(&imp, "impair", impairer(sh.clone(), n, self.seed)));
             threads.push(spawn_in(&host, "poll", poller(sh.clone(), n)));
             threads.push(spawn_in(&host, "echo", echo(sh.clone(), n)));
+            if self.lvs {
+                threads.push(spawn_in(&host, "ipvs", ipvs_watch(sh.clone(), n)));
+            }
             nodes.push(node);
+        }
+        if self.lvs {
+            for r in 0..RS_COUNT {
+                let h = lab.host(&format!("r{}", r + 1)).expect("real server");
+                h.add_addr(&format!("{}/24", rs_addr(r))).unwrap();
+                // DR: the VIP on lo, never answered for in ARP.
+                h.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "lo"])
+                    .unwrap();
+                for (k, v) in [
+                    ("net.ipv4.conf.all.arp_ignore", "1"),
+                    ("net.ipv4.conf.all.arp_announce", "2"),
+                    ("net.ipv4.conf.eth0.arp_ignore", "1"),
+                    ("net.ipv4.conf.eth0.arp_announce", "2"),
+                ] {
+                    h.sysctl(k, v).unwrap();
+                }
+                threads.push(spawn_in(&h, "rs", real_server(sh.clone(), r)));
+            }
         }
         let cl = lab.host("cl").expect("client");
         cl.add_addr("10.0.0.9/24").unwrap();
@@ -1011,13 +1457,20 @@ impl Soak {
         let _ = rec.sysctl("net.ipv6.conf.eth0.disable_ipv6", "1");
         threads.push(spawn_in(&rec, "recorder", recorder(sh.clone())));
         threads.push(spawn_in(&cl, "client", client(sh.clone())));
+        if self.lvs {
+            threads.push(spawn_in(&cl, "lvs-client", lvs_client(sh.clone())));
+        }
         threads.push(thread::spawn(monitor(sh.clone())));
+        if self.lvs {
+            threads.push(thread::spawn(stall_detector(sh.clone())));
+        }
 
+        sh.trace("lab ready: starting the directors".into());
         for nd in nodes.iter_mut() {
             nd.start();
         }
         // Initial election: a (150) holds the VIP.
-        let ok = wait_until(Duration::from_secs(20), || {
+        let ok = wait_until(Duration::from_secs(if self.lvs { 60 } else { 20 }), || {
             let h = sh.holds.lock().unwrap();
             h[0].on && !h[1].on && !h[2].on
         });
@@ -1080,8 +1533,9 @@ impl Soak {
         });
         // A script flip or reload just before takes up to one script interval to apply.
         let since = last_settle.elapsed().as_secs_f64();
-        if since < 1.2 {
-            thread::sleep(Duration::from_secs_f64(1.2 - since));
+        let wait = f64::from(script_timing().0) + 0.2;
+        if since < wait {
+            thread::sleep(Duration::from_secs_f64(wait - since));
         }
         let settle = Instant::now();
         let eff: Vec<u8> = nodes.iter().map(|n| n.eff_prio()).collect();
@@ -1100,6 +1554,24 @@ impl Soak {
             thread::sleep(Duration::from_millis(20));
         }
         take_samples(&sh, &nodes, &mut samples);
+        // LVS: once quiet, every director's IPVS table is the desired one.
+        if self.lvs {
+            let (_, mask) = *sh.rs_change.lock().unwrap();
+            for nd in &nodes {
+                let table = parse_ipvs(&nd.host.run_ok(&["ipvsadm", "-Sn"]).unwrap_or_default());
+                sh.trace(format!("final IPVS table of {}: {table:?}", NAMES[nd.n]));
+                if table != desired_ipvs(mask) {
+                    sh.violation(
+                        Some(nd.n),
+                        format!(
+                            "after faults: {} IPVS table {table:?} != desired {:?}",
+                            NAMES[nd.n],
+                            desired_ipvs(mask)
+                        ),
+                    );
+                }
+            }
+        }
         // Convergence: the holder set is {expected} from some instant on; when.
         let want = 1u8 << expected;
         let log = sh.holder_log.lock().unwrap().clone();
@@ -1114,13 +1586,13 @@ impl Soak {
         let recent = |n: usize| {
             adv[n]
                 .last_master
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(2500))
+                .is_some_and(|t| t.elapsed().as_secs_f64() < 2.5 * advert())
         };
         let advertisers: Vec<usize> = (0..3).filter(|&n| recent(n)).collect();
         let mut conv_global_ok = true;
         match (holds_now, conv_at) {
             (true, Some(t)) => {
-                let c = t.saturating_duration_since(settle).as_secs_f64();
+                let c = t.saturating_duration_since(settle).as_secs_f64() - sh.stalled(settle, t);
                 sh.fig.lock().unwrap().convergence = Some(c);
                 if c > convergence_bound() {
                     conv_global_ok = false;
@@ -1199,7 +1671,7 @@ impl Soak {
             let fds: Vec<i64> = v.iter().map(|s| d(s).1).collect();
             drift.push(format!(
                 "{g}: {} processes; longest-lived {:.0} s: RSS {} -> {} kB ({lr:+}), fds {} -> {} ({lf:+}); \
-all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}",
+all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}; longest-lived trend {}",
                 v.len(),
                 longest.last.0 - longest.first.0,
                 longest.first.1,
@@ -1211,6 +1683,7 @@ all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}",
                 v.iter().map(|s| s.max_rss).max().unwrap(),
                 fds.iter().min().unwrap(),
                 fds.iter().max().unwrap(),
+                longest.trend(),
             ));
         }
         if std::env::var_os("KRS_CHAOS_TRACE").is_some() {
@@ -1244,6 +1717,20 @@ all: RSS drift {:+}..{:+} kB, max RSS {} kB, fd drift {:+}..{:+}",
             }
             for nd in &nodes {
                 for (cmd, out) in nd.all_output() {
+                    let about: Vec<&str> = out
+                        .lines()
+                        .filter(|l| {
+                            let l = l.to_ascii_lowercase();
+                            ["worker", "exit", "signal", "panic", "respawn", "restart"]
+                                .iter()
+                                .any(|w| l.contains(w))
+                        })
+                        .take(40)
+                        .collect();
+                    eprintln!("--- {cmd} (lines about workers, exits, signals):");
+                    for l in about {
+                        eprintln!("{l}");
+                    }
                     let tail: Vec<&str> = out.lines().rev().take(30).collect();
                     eprintln!("--- {cmd} (last 30 lines):");
                     for l in tail.iter().rev() {
@@ -1328,6 +1815,25 @@ fn print_summary(s: &Soak, f: &Figures, sched: &[(f64, Action)]) {
         convergence_bound()
     );
     eprintln!("adverts recorded: {}", f.adverts);
+    if s.lvs {
+        eprintln!(
+            "LVS: client through the virtual service: {} replies / {} probes, by real server {:?}",
+            f.lvs_replies, f.lvs_sent, f.lvs_by_rs
+        );
+        eprintln!(
+            "LVS: IPVS table = desired after a real-server change: {} checked (undisturbed director), worst {:.3} s, {} over delay_loop × (retry+1) = {:.1} s (enforced: + (retry+1) × connect_timeout = {:.1} s); {} on disturbed directors not held to it",
+            f.ipvs_checked,
+            f.ipvs_worst,
+            f.ipvs_over_bound,
+            ipvs_bound(),
+            ipvs_enforced_bound(),
+            f.ipvs_unchecked
+        );
+        eprintln!(
+            "VM guest stalls (discounted from the timing bounds): {} totalling {:.3} s, longest {:.3} s",
+            f.stall_count, f.stall_total, f.stall_worst
+        );
+    }
     eprintln!(
         "RSS/fd drift (processes alive >= 30 s after start-up; per process: KRS_CHAOS_TRACE=1):"
     );
@@ -1388,10 +1894,13 @@ fn take_samples(sh: &Shared, nodes: &[Node], samples: &mut BTreeMap<i32, PidSamp
                 last: (t, rss, fds),
                 max_rss: rss,
                 max_fds: fds,
+                hist: Vec::new(),
             });
             // The first 10 s of a process are its start-up: measure drift from after that.
             if t < e.born + 10.0 {
                 e.first = (t, rss, fds);
+            } else {
+                e.hist.push((t, rss, fds));
             }
             e.last = (t, rss, fds);
             e.max_rss = e.max_rss.max(rss);
@@ -1402,7 +1911,31 @@ fn take_samples(sh: &Shared, nodes: &[Node], samples: &mut BTreeMap<i32, PidSamp
 
 fn apply(sh: &Shared, nodes: &mut [Node], a: &Action) {
     let mut note = String::new();
+    // What may legitimately delay a director's checker (its IPVS table is not held to the bound
+    // then): the parent killed and restarted (the checker starts afresh), its link down or
+    // lossy (checks fail), a reload. Freezing or killing the VRRP worker, freezing the parent
+    // (the checker worker programs IPVS itself), delay/reorder/duplication (within the connect
+    // timeout) and priority flips do not.
     match *a {
+        Action::Kill(n, Role::Parent) | Action::Restart(n) => sh.disturb(n, Duration::from_secs(8)),
+        Action::LinkDown(n)
+        | Action::LinkUp(n)
+        | Action::ClearImpair(n)
+        | Action::HupSame(n)
+        | Action::HupPrio(n, _)
+        | Action::HupInvalid(n)
+        | Action::RestoreConf(n) => sh.disturb(n, Duration::from_secs(3)),
+        Action::Impair(n, imp) if imp.loss_pct > 0 => sh.disturb(n, Duration::from_secs(3)),
+        _ => {}
+    }
+    match *a {
+        Action::RsDown(r) | Action::RsUp(r) => {
+            let up = matches!(a, Action::RsUp(_));
+            sh.rs_up[r].store(up, Ordering::Relaxed);
+            let mut c = sh.rs_change.lock().unwrap();
+            let mask = if up { c.1 | 1 << r } else { c.1 & !(1 << r) };
+            *c = (Instant::now(), mask);
+        }
         Action::LinkDown(n) => {
             let _ = nodes[n].host.ip(&["link", "set", "eth0", "down"]);
         }
@@ -1462,32 +1995,35 @@ fn apply(sh: &Shared, nodes: &mut [Node], a: &Action) {
         Action::HupSame(n) => {
             let nd = &nodes[n];
             nd.write_conf(u16::from(nd.conf_prio));
-            if let Some(p) = nd.parent_pid() {
-                sig(p, Signal::SIGHUP);
+            match nd.hup_pid() {
+                Some(p) => sig(p, Signal::SIGHUP),
+                None => note = " (parent not running or starting: no SIGHUP)".into(),
             }
         }
         Action::HupPrio(n, prio) => {
             let nd = &mut nodes[n];
-            if nd.parent_pid().is_none() {
-                note = " (parent not running: skipped)".into();
+            if nd.hup_pid().is_none() {
+                note = " (parent not running or starting: skipped)".into();
             } else {
                 nd.conf_prio = prio;
                 nd.write_conf(u16::from(prio));
-                sig(nd.parent_pid().unwrap(), Signal::SIGHUP);
+                sig(nd.hup_pid().unwrap(), Signal::SIGHUP);
             }
         }
         Action::HupInvalid(n) => {
             let nd = &nodes[n];
             nd.write_conf(300);
-            if let Some(p) = nd.parent_pid() {
-                sig(p, Signal::SIGHUP);
+            match nd.hup_pid() {
+                Some(p) => sig(p, Signal::SIGHUP),
+                None => note = " (parent not running or starting: no SIGHUP)".into(),
             }
         }
         Action::RestoreConf(n) => {
             let nd = &nodes[n];
             nd.write_conf(u16::from(nd.conf_prio));
-            if let Some(p) = nd.parent_pid() {
-                sig(p, Signal::SIGHUP);
+            match nd.hup_pid() {
+                Some(p) => sig(p, Signal::SIGHUP),
+                None => note = " (parent not running or starting: no SIGHUP)".into(),
             }
         }
         Action::ScriptFail(n, fail) => {
