@@ -108,23 +108,6 @@ fn walk(host: &Host, oid: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn get(host: &Host, oid: &str) -> String {
-    let out = host
-        .run(&[
-            "snmpget",
-            "-v2c",
-            "-c",
-            "public",
-            "-On",
-            "-t",
-            "3",
-            "127.0.0.1:16161",
-            oid,
-        ])
-        .expect("snmpget");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn listener(h: &Host, addr: &str) -> Proc {
     let p = h
         .spawn(&["python3", "-u", "-m", "http.server", "80", "--bind", addr])
@@ -240,13 +223,12 @@ struct Run {
     inbytes: u64,
 }
 
-fn scenario(lab: &Lab, d: &Host, r2: &Host, prog: &str, tag: &str, socket: &str) -> Run {
-    let l2 = listener(r2, "10.0.0.12");
-    let trapd = start_trapd(d, lab.dir());
+/// `prog -C` (checker only) on `text` in `d`, with `extra` options.
+fn start_ka(lab: &Lab, d: &Host, prog: &str, tag: &str, text: &str, extra: &[&str]) -> Proc {
     let dir = lab.dir().join(tag);
     std::fs::create_dir_all(&dir).unwrap();
     let cf = dir.join("k.conf");
-    std::fs::write(&cf, conf(socket, "")).unwrap();
+    std::fs::write(&cf, text).unwrap();
     let p = |n: &str| dir.join(n).display().to_string();
     let mut argv = vec![
         prog.to_string(),
@@ -266,24 +248,58 @@ fn scenario(lab: &Lab, d: &Host, r2: &Host, prog: &str, tag: &str, socket: &str)
     if prog == BIN {
         argv.push("-G".into());
     }
+    argv.extend(extra.iter().map(|s| s.to_string()));
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let ka = d.spawn(&argv).expect("keepalived");
-    let log = || ka.output_so_far();
-    let status = |w: &str, rs: u32| value(w, &format!("{RS}.6.1.{rs}"));
+    d.spawn(&argv).expect("keepalived")
+}
+
+/// Both real servers of the first virtual server up, its quorum held: the walk.
+fn wait_up(d: &Host, tag: &str, ka: &Proc) -> String {
     let mut w = String::new();
     let up = wait_until(Duration::from_secs(60), || {
         w = walk(d, CHECK_MIB);
-        status(&w, 2) == Some(1)
-            && status(&w, 3) == Some(1)
+        value(&w, &format!("{RS}.6.1.2")) == Some(1)
+            && value(&w, &format!("{RS}.6.1.3")) == Some(1)
             && value(&w, &format!("{VS}.23.1")) == Some(1)
     });
-    assert!(up.is_ok(), "{tag}: both real servers up:\n{w}\nlog:\n{}", log());
-    // Traffic through the virtual server (a local client of IPVS), then the counters once
-    // the 5 s cache of the statistics has expired.
-    let ok = d
-        .sh("n=0; for i in 1 2 3 4 5 6; do curl -s -o /dev/null --max-time 3 http://10.0.0.100/ && n=$((n+1)); done; echo $n")
-        .unwrap();
-    eprintln!("{tag}: {} requests answered through the VIP", ok.trim());
+    assert!(
+        up.is_ok(),
+        "{tag}: both real servers up:\n{w}\nlog:\n{}",
+        ka.output_so_far()
+    );
+    w
+}
+
+fn stop_ka(ka: &Proc, tag: &str) {
+    ka.signal(Signal::SIGTERM).unwrap();
+    assert!(
+        ka.wait_timeout(Duration::from_secs(30)).unwrap().is_some(),
+        "{tag} stops"
+    );
+}
+
+/// `n` requests through the virtual server from the director (a local client of IPVS): the
+/// number answered.
+fn requests(d: &Host, n: u32) -> u32 {
+    d.sh(&format!(
+        "n=0; for i in $(seq {n}); do curl -s -o /dev/null --max-time 3 http://10.0.0.100/ && n=$((n+1)); done; echo $n"
+    ))
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap_or(0)
+}
+
+fn scenario(lab: &Lab, d: &Host, r2: &Host, prog: &str, tag: &str, socket: &str) -> Run {
+    let l2 = listener(r2, "10.0.0.12");
+    let trapd = start_trapd(d, lab.dir());
+    let ka = start_ka(lab, d, prog, tag, &conf(socket, ""), &[]);
+    let log = || ka.output_so_far();
+    let status = |w: &str, rs: u32| value(w, &format!("{RS}.6.1.{rs}"));
+    let mut w = wait_up(d, tag, &ka);
+    // Traffic through the virtual server, then the counters once the 5 s cache of the
+    // statistics has expired.
+    eprintln!("{tag}: {} requests answered through the VIP", requests(d, 6));
     std::thread::sleep(Duration::from_secs(6));
     let up_walk = format!("{}{}", walk(d, GLOBAL_MIB), walk(d, CHECK_MIB));
     let conns = value(&up_walk, &format!("{VS}.27.1")).unwrap_or(0);
@@ -296,15 +312,11 @@ fn scenario(lab: &Lab, d: &Host, r2: &Host, prog: &str, tag: &str, socket: &str)
     });
     assert!(down.is_ok(), "{tag}: r2 down:\n{w}\nlog:\n{}", log());
     let down_walk = format!("{}{}", walk(d, GLOBAL_MIB), walk(d, CHECK_MIB));
-    ka.signal(Signal::SIGTERM).unwrap();
-    assert!(
-        ka.wait_timeout(Duration::from_secs(30)).unwrap().is_some(),
-        "{tag} stops"
-    );
-    std::thread::sleep(Duration::from_secs(1));
+    stop_ka(&ka, tag);
+    std::thread::sleep(Duration::from_secs(2));
+    let t = traps(&trapd.output_so_far());
     trapd.signal(Signal::SIGTERM).unwrap();
     let _ = trapd.wait_timeout(Duration::from_secs(5));
-    let t = traps(&trapd.output_so_far());
     Run {
         up: up_walk,
         down: down_walk,
@@ -330,15 +342,7 @@ fn scenario(lab: &Lab, d: &Host, r2: &Host, prog: &str, tag: &str, socket: &str)
 fn vm_snmp_checker_mib_and_traps_as_reference() {
     require_vm();
     assert!(Path::new(REFERENCE).exists(), "reference keepalived missing");
-    let lab = Lab::new("snmpc").expect("lab");
-    let d = lab.host("d").expect("director");
-    d.add_addr("10.0.0.1/24").unwrap();
-    let r1 = lab.host("r1").expect("r1");
-    r1.add_addr("10.0.0.11/24").unwrap();
-    let r2 = lab.host("r2").expect("r2");
-    r2.add_addr("10.0.0.12/24").unwrap();
-    let _l1 = listener(&r1, "10.0.0.11");
-    let (_snmpd, socket) = start_snmpd(&d, lab.dir());
+    let (lab, d, r2, _snmpd, _l1, socket) = lab("snmpc");
 
     let ours = scenario(&lab, &d, &r2, BIN, "ours", &socket);
     let theirs = scenario(&lab, &d, &r2, REFERENCE, "ref", &socket);
@@ -378,5 +382,116 @@ fn vm_snmp_checker_mib_and_traps_as_reference() {
         "a virtualServerQuorumStateChange for the quorum lost: {:?}",
         theirs.traps
     );
-    let _ = get;
+}
+
+/// The lab: director `d` with snmpd, real servers `r1` (listening) and `r2` (not yet).
+fn lab(name: &str) -> (Lab, Host, Host, Proc, Proc, String) {
+    let lab = Lab::new(name).expect("lab");
+    let d = lab.host("d").expect("director");
+    d.add_addr("10.0.0.1/24").unwrap();
+    let r1 = lab.host("r1").expect("r1");
+    r1.add_addr("10.0.0.11/24").unwrap();
+    let r2 = lab.host("r2").expect("r2");
+    r2.add_addr("10.0.0.12/24").unwrap();
+    let l1 = listener(&r1, "10.0.0.11");
+    let (snmpd, socket) = start_snmpd(&d, lab.dir());
+    (lab, d, r2, snmpd, l1, socket)
+}
+
+/// The test configuration without any SNMP keyword.
+fn bare_conf() -> String {
+    conf("x", "")
+        .lines()
+        .filter(|l| !l.contains("snmp_socket") && !l.contains("enable_"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// Proves `-x` (with `-A`, the master agent's socket) serves KEEPALIVED-MIB's checker part as
+// keepalived 2.2.7's `-x` does with no SNMP keyword in the file: the walks of the global
+// objects and of 1.3.6.1.4.1.9586.100.5.3 are the reference's line for line (statistics
+// compared by type), and `enable_traps` stays off (no notification, globals say disabled).
+#[test]
+#[ignore = "vm: needs the IPVS VM, snmpd and the reference keepalived"]
+fn vm_snmp_checker_cli_x_as_reference() {
+    require_vm();
+    assert!(Path::new(REFERENCE).exists(), "reference keepalived missing");
+    let (lab, d, r2, _snmpd, _l1, socket) = lab("snmpx");
+    let _l2 = listener(&r2, "10.0.0.12");
+    let text = bare_conf();
+    assert!(!text.contains("enable_snmp"), "{text}");
+    let mut walks = Vec::new();
+    for (prog, tag) in [(BIN, "ours"), (REFERENCE, "ref")] {
+        let ka = start_ka(&lab, &d, prog, tag, &text, &["-x", "-A", &socket]);
+        wait_up(&d, tag, &ka);
+        walks.push(format!("{}{}", walk(&d, GLOBAL_MIB), walk(&d, CHECK_MIB)));
+        stop_ka(&ka, tag);
+    }
+    eprintln!("reference:\n{}", walks[1]);
+    assert!(walks[1].lines().count() >= 150, "{}", walks[1]);
+    assert!(
+        walks[1].contains(".1.3.6.1.4.1.9586.100.5.1.4.0 = INTEGER: 2"),
+        "traps off"
+    );
+    assert_eq!(normalize(&walks[0]), normalize(&walks[1]));
+}
+
+const REFERENCE_24: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../target/ref-snmp/keepalived-2.4.3/sbin/keepalived"
+);
+
+// Proves `snmp_vs_stats_update_interval` and `snmp_rs_stats_update_interval` (keepalived 2.4)
+// as upstream 2.4.3 (built with SNMP) has them: with the virtual servers' statistics cached
+// for 30 s and the real servers' for 0.5 s, 6 requests through the VIP made after a walk show,
+// 1.5 s later, in the real servers' connection counts (6 in all) but not yet in the virtual
+// server's (the value of the earlier walk), under ours as under 2.4.3; with the defaults (5 s
+// both, 2.2.7's fixed refresh) neither moves within 1.5 s.
+#[test]
+#[ignore = "vm: needs the IPVS VM, snmpd and keepalived 2.4.3 built with SNMP (target/ref-snmp)"]
+fn vm_snmp_stats_update_intervals_as_reference() {
+    require_vm();
+    assert!(
+        Path::new(REFERENCE_24).exists(),
+        "{REFERENCE_24} missing: build 2.4.3 with --enable-snmp --enable-snmp-checker"
+    );
+    let (lab, d, r2, _snmpd, _l1, socket) = lab("snmpi");
+    let _l2 = listener(&r2, "10.0.0.12");
+    let mut got = Vec::new();
+    for (intervals, label) in [
+        (
+            "    snmp_vs_stats_update_interval 30\n    snmp_rs_stats_update_interval 0.5\n",
+            "vs 30 s, rs 0.5 s",
+        ),
+        ("", "defaults"),
+    ] {
+        let text = conf(&socket, intervals).replace("    enable_traps\n", "");
+        let mut row = Vec::new();
+        for (prog, tag) in [(BIN, "ours"), (REFERENCE_24, "ref24")] {
+            let tag = format!("{tag}-{}", got.len());
+            let ka = start_ka(&lab, &d, prog, &tag, &text, &[]);
+            let before = wait_up(&d, &tag, &ka);
+            let vs0 = value(&before, &format!("{VS}.27.1")).unwrap_or(0);
+            let rs0: u64 = (1..=3)
+                .filter_map(|i| value(&before, &format!("{RS}.14.1.{i}")))
+                .sum();
+            let n = requests(&d, 6);
+            std::thread::sleep(Duration::from_millis(1500));
+            let after = walk(&d, CHECK_MIB);
+            let vs1 = value(&after, &format!("{VS}.27.1")).unwrap_or(0);
+            let rs1: u64 = (1..=3)
+                .filter_map(|i| value(&after, &format!("{RS}.14.1.{i}")))
+                .sum();
+            eprintln!(
+                "{label}, {tag}: {n} requests; VS conns {vs0} -> {vs1}, RS conns {rs0} -> {rs1}"
+            );
+            assert_eq!(n, 6, "{tag}: requests answered");
+            row.push((vs1 - vs0, rs1 - rs0));
+            stop_ka(&ka, &tag);
+        }
+        assert_eq!(row[0], row[1], "{label}: (VS, RS) connections counted, ours vs 2.4.3");
+        got.push(row[0]);
+    }
+    assert_eq!(got[0], (0, 6), "vs 30 s, rs 0.5 s");
+    assert_eq!(got[1], (0, 0), "defaults: 5 s");
 }

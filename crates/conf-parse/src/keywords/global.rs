@@ -175,10 +175,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_snmp_vrrpv3_mib_walk_as_reference",
         "lab_snmp_vrrpv3_traps_as_reference",
     ]),
-    s("enable_snmp_checker").todo(
-        "KEEPALIVED-MIB's virtual and real server tables are not served yet (the checker worker \
-         has no AgentX sub-agent)",
-    ),
+    s("enable_snmp_checker").imp(&[
+        "vm_snmp_checker_mib_and_traps_as_reference",
+        "vm_snmp_checker_cli_x_as_reference",
+    ]),
     s("enable_dbus").imp(&[
         "lab_dbus_service_as_reference",
         "lab_dbus_service_name_and_bus_restart",
