@@ -90,6 +90,9 @@ pub struct Ctx {
     /// Notifications waiting for the session.
     pub traps: Arc<Mutex<Vec<Vec<VarBind>>>>,
     stats: Arc<Mutex<StatsCache>>,
+    /// The configuration in force as the director compiles it (virtual servers, their
+    /// services and real servers), computed once per configuration.
+    compiled: Arc<Mutex<Arc<lvs_director::DirectorConfig>>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -111,7 +114,14 @@ impl Ctx {
             ipvs,
             traps: Arc::new(Mutex::new(Vec::new())),
             stats: Arc::new(Mutex::new(StatsCache::default())),
+            compiled: Arc::new(Mutex::new(Arc::new(lvs_director::compile(cfg.config()).0))),
         }
+    }
+
+    /// Publishes the configuration in force.
+    fn publish(&self, cfg: &Loaded) {
+        *lock(&self.shared) = cfg.clone();
+        *lock(&self.compiled) = Arc::new(lvs_director::compile(cfg.config()).0);
     }
 
     /// Folds a director event in; with `enable_traps` and the checker MIB on, queues the
@@ -151,7 +161,8 @@ impl Ctx {
         if !(config.global.snmp.traps && config.global.snmp.checker) {
             return;
         }
-        if let Some(t) = trap(config, e) {
+        let dc = lock(&self.compiled).clone();
+        if let Some(t) = trap(config, &dc, e) {
             lock(&self.traps).push(t);
         }
     }
@@ -173,7 +184,7 @@ pub type Running = Option<(snmp::Agent, (Option<String>, Vec<Oid>))>;
 /// Starts, restarts (another `snmp_socket`) or stops the checker's sub-agent as the (new)
 /// configuration says (`enable_snmp_checker`, or `-x`), and publishes the configuration.
 pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
-    *lock(&ctx.shared) = cfg.clone();
+    ctx.publish(cfg);
     let g = &cfg.config().global.snmp;
     let want = g.checker.then(|| {
         (
@@ -271,7 +282,10 @@ fn router_id(config: &Config) -> String {
 fn pairs<'a>(
     config: &'a Config,
     dc: &'a lvs_director::DirectorConfig,
-) -> Vec<(&'a cp::VirtualServer, &'a lvs_director::model::VirtualServer)> {
+) -> Vec<(
+    &'a cp::VirtualServer,
+    &'a lvs_director::model::VirtualServer,
+)> {
     let mut out = Vec::new();
     let mut it = dc.virtual_servers.iter().peekable();
     for c in &config.virtual_servers {
@@ -381,11 +395,15 @@ fn tables(ctx: &Ctx, config: &Config) -> (Table, Table) {
         .global
         .snmp_vs_stats_update_interval
         .unwrap_or(Duration::from_secs(5));
-    let rs_int = config.global.snmp_rs_stats_update_interval.unwrap_or(vs_int);
+    let rs_int = config
+        .global
+        .snmp_rs_stats_update_interval
+        .unwrap_or(vs_int);
     let mut c = lock(&ctx.stats);
     let now = Instant::now();
     let stale = |e: &Option<(Instant, Table)>, int: Duration| {
-        e.as_ref().is_none_or(|(t, _)| now.duration_since(*t) >= int)
+        e.as_ref()
+            .is_none_or(|(t, _)| now.duration_since(*t) >= int)
     };
     let (sv, sr) = (stale(&c.vs, vs_int), stale(&c.rs, rs_int));
     if sv || sr {
@@ -466,7 +484,10 @@ fn put_stats(put: &mut dyn FnMut(u32, Value), s: &Stats, cols: [u32; 14]) {
         .enumerate()
     {
         put(cols[13] + 2 * i as u32, Value::Gauge32(low));
-        put(cols[13] + 2 * i as u32 + 1, Value::Gauge32((r >> 32) as u32));
+        put(
+            cols[13] + 2 * i as u32 + 1,
+            Value::Gauge32((r >> 32) as u32),
+        );
     }
 }
 
@@ -523,7 +544,7 @@ fn checker_mib(ctx: &Ctx, config: &Config) -> BTreeMap<Oid, Value> {
         }
     }
 
-    let (dc, _) = lvs_director::compile(config);
+    let dc = lock(&ctx.compiled).clone();
     let rt = lock(&ctx.runtime);
     let (vs_table, rs_table) = tables(ctx, config);
     let pairs = pairs(config, &dc);
@@ -603,13 +624,16 @@ fn checker_mib(ctx: &Ctx, config: &Config) -> BTreeMap<Oid, Value> {
         let rss = rs_pairs(c, v);
         let alive = |r: &lvs_director::model::RealServer| {
             rt.alive.get(&r.id).copied().unwrap_or_else(|| {
-                let alpha = r.checks.iter().any(|c| c.params.alpha)
-                    || r.bfd_checks.iter().any(|b| b.alpha);
+                let alpha =
+                    r.checks.iter().any(|c| c.params.alpha) || r.bfd_checks.iter().any(|b| b.alpha);
                 !alpha
             })
         };
         put(20, unsigned(rss.len() as u64));
-        put(21, unsigned(rss.iter().filter(|(_, r)| alive(r)).count() as u64));
+        put(
+            21,
+            unsigned(rss.iter().filter(|(_, r)| alive(r)).count() as u64),
+        );
         put(22, unsigned(u64::from(c.quorum)));
         put(23, truth(rt.quorum.get(&v.id).copied().unwrap_or(true)));
         if let Some(s) = &c.quorum_up {
@@ -708,11 +732,11 @@ fn checker_mib(ctx: &Ctx, config: &Config) -> BTreeMap<Oid, Value> {
             if let Some(s) = &r.notify_down {
                 put(12, text(&cmd_str(s)));
             }
-            let failed = rt
-                .failed
-                .get(&x.id)
-                .copied()
-                .unwrap_or(if up { 0 } else { x.checks.len() as u32 });
+            let failed =
+                rt.failed
+                    .get(&x.id)
+                    .copied()
+                    .unwrap_or(if up { 0 } else { x.checks.len() as u32 });
             put(13, unsigned(u64::from(failed)));
             let (s, a, i, p) = dest_of(&rstats, x.dest.addr, x.dest.port);
             put(14, Value::Gauge32(s.conns as u32));
@@ -725,7 +749,10 @@ fn checker_mib(ctx: &Ctx, config: &Config) -> BTreeMap<Oid, Value> {
                 put(41, text(h));
             }
             // A real server's delays, retry and timeout default to its virtual server's.
-            let dbr = r.delay_before_retry.or(c.delay_before_retry).unwrap_or_default();
+            let dbr = r
+                .delay_before_retry
+                .or(c.delay_before_retry)
+                .unwrap_or_default();
             let warmup = r.warmup.or(c.warmup).unwrap_or_default();
             let delay_loop = r.delay_loop.unwrap_or(c.delay_loop);
             put(42, truth(r.alpha.unwrap_or(false)));
@@ -819,7 +846,11 @@ fn put_sorry_or_rs_stats(put: &mut dyn FnMut(u32, Value), s: &Stats) {
 
 /// realServerStateChange / virtualServerQuorumStateChange for a director notification event
 /// (keepalived's `check_snmp_rs_trap`).
-fn trap(config: &Config, e: &DirectorEvent) -> Option<Vec<VarBind>> {
+fn trap(
+    config: &Config,
+    dc: &lvs_director::DirectorConfig,
+    e: &DirectorEvent,
+) -> Option<Vec<VarBind>> {
     let ck = &KEEPALIVED_CHECK;
     let (vs, rs, up, total) = match e {
         DirectorEvent::RealServerNotified {
@@ -833,8 +864,7 @@ fn trap(config: &Config, e: &DirectorEvent) -> Option<Vec<VarBind>> {
         } => (vs, None, *alive, *total),
         _ => return None,
     };
-    let (dc, _) = lvs_director::compile(config);
-    let (c, _) = pairs(config, &dc).into_iter().find(|(_, v)| &v.id == vs)?;
+    let (c, _) = pairs(config, dc).into_iter().find(|(_, v)| &v.id == vs)?;
     // snmpTrapOID.0: realServerStateChange (5.0.1) or virtualServerQuorumStateChange (5.0.2).
     let mut out = vec![VarBind {
         name: Oid(snmp::SNMP_TRAP_OID.to_vec()),

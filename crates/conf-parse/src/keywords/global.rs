@@ -5,8 +5,6 @@ use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Reason for keywords the runtime reads but that no real-system test shows yet.
 const UNTESTED: &str = "read at run time, but no test shows its effect on a real system yet";
-const NO_CHECKER_MIB: &str =
-    "KEEPALIVED-MIB's checker part (virtualServerTable, realServerTable and their statistics) is not served yet";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
 const NO_SCHED: &str =
@@ -220,10 +218,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .todo("not read yet: the JSON dump keeps its one format")
         .since(Release(2, 4, 0)),
     s("snmp_vs_stats_update_interval")
-        .todo(NO_CHECKER_MIB)
+        .imp(&["vm_snmp_stats_update_intervals_as_reference"])
         .since(Release(2, 4, 0)),
     s("snmp_rs_stats_update_interval")
-        .todo(NO_CHECKER_MIB)
+        .imp(&["vm_snmp_stats_update_intervals_as_reference"])
         .since(Release(2, 4, 0)),
     s("log_unknown_vrids").imp(&["lab_log_unknown_vrids_same_as_reference"]),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
