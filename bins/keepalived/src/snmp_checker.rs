@@ -74,8 +74,8 @@ pub struct Runtime {
 /// IPVS tables read, with when (the statistics' caches).
 #[derive(Debug, Default)]
 struct StatsCache {
-    vs: Option<(Instant, Vec<(ServiceInfo, Vec<DestinationInfo>)>)>,
-    rs: Option<(Instant, Vec<(ServiceInfo, Vec<DestinationInfo>)>)>,
+    vs: Option<(Instant, Table)>,
+    rs: Option<(Instant, Table)>,
 }
 
 /// What the sub-agent's callbacks read.
@@ -364,7 +364,7 @@ fn vs_stats(
                     x.4 += inact;
                     x.5 += pers;
                 }
-                None => out.dests.push((a, p, d.stats.clone(), active, inact, pers)),
+                None => out.dests.push((a, p, d.stats, active, inact, pers)),
             }
         }
     }

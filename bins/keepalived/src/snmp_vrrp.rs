@@ -334,12 +334,11 @@ pub fn keepalived_globals(config: &conf_parse::model::Config) -> BTreeMap<Oid, V
     m
 }
 
+/// Puts a value at (base, tail).
+type Put<'a> = dyn FnMut(&[u32], &[u32], Value) + 'a;
+
 /// KEEPALIVED-MIB's VRRP tables.
-fn keepalived_vrrp(
-    ctx: &Ctx,
-    config: &conf_parse::model::Config,
-    put: &mut dyn FnMut(&[u32], &[u32], Value),
-) {
+fn keepalived_vrrp(ctx: &Ctx, config: &conf_parse::model::Config, put: &mut Put<'_>) {
     let g = &config.global;
     let vr = &snmp::KEEPALIVED_VRRP;
     let st = ctx.metrics.statuses();
