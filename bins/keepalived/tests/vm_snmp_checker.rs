@@ -457,7 +457,9 @@ fn bare_conf() -> String {
 // Proves `-x` (with `-A`, the master agent's socket) serves KEEPALIVED-MIB's checker part as
 // keepalived 2.2.7's `-x` does with no SNMP keyword in the file: the walks of the global
 // objects and of 1.3.6.1.4.1.9586.100.5.3 are the reference's line for line (statistics
-// compared by type), and `enable_traps` stays off (no notification, globals say disabled).
+// compared by type), and `enable_traps` stays off (the globals say disabled). Ours only:
+// snmpd is restarted and the checker's AgentX session comes back by itself, the real servers
+// still up.
 #[test]
 #[ignore = "vm: needs the IPVS VM, snmpd and the reference keepalived"]
 fn vm_snmp_checker_cli_x_as_reference() {
@@ -466,7 +468,7 @@ fn vm_snmp_checker_cli_x_as_reference() {
         Path::new(REFERENCE).exists(),
         "reference keepalived missing"
     );
-    let (lab, d, r2, _snmpd, _l1, socket) = lab("snmpx");
+    let (lab, d, r2, mut snmpd, _l1, socket) = lab("snmpx");
     let _l2 = listener(&r2, "10.0.0.12");
     let text = bare_conf();
     assert!(!text.contains("enable_snmp"), "{text}");
@@ -475,6 +477,22 @@ fn vm_snmp_checker_cli_x_as_reference() {
         let ka = start_ka(&lab, &d, prog, tag, &text, &["-x", "-A", &socket]);
         wait_up(&d, tag, &ka);
         walks.push(format!("{}{}", walk(&d, GLOBAL_MIB), walk(&d, CHECK_MIB)));
+        if prog == BIN {
+            // The master agent restarted: the checker's session comes back by itself (the
+            // checks go on meanwhile: both real servers still up).
+            snmpd.signal(Signal::SIGTERM).unwrap();
+            let _ = snmpd.wait_timeout(Duration::from_secs(10));
+            snmpd = start_snmpd(&d, lab.dir()).0;
+            let back = wait_until(Duration::from_secs(30), || {
+                get(&d, &[format!("{VS}.2.1")]).contains("INTEGER: 2")
+            });
+            assert!(
+                back.is_ok(),
+                "ours: the checker MIB after snmpd restarted:\n{}",
+                ka.output_so_far()
+            );
+            wait_up(&d, tag, &ka);
+        }
         stop_ka(&ka, tag);
     }
     eprintln!("reference:\n{}", walks[1]);
