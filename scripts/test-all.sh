@@ -31,8 +31,9 @@ DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 kee
     chromium prometheus systemd dpkg-dev
     # the D-Bus lab tests (lab_dbus): dbus-daemon, dbus-send, dbus-monitor; busctl is in systemd
     dbus dbus-bin dbus-daemon util-linux
-    # the SNMP lab tests (lab_snmp): net-snmp's master agent and manager tools
-    snmpd snmp snmptrapd)
+    # the SNMP lab tests (lab_snmp): net-snmp's master agent and manager tools; libsnmp-dev for
+    # the 2.4.3 reference built with SNMP (scripts/build-reference-snmp.sh)
+    snmpd snmp snmptrapd libsnmp-dev)
 # shellcheck source=scripts/lib/install.sh
 . "$ROOT/scripts/lib/install.sh"
 KRS_INSTALL_WHO=test-all
@@ -74,6 +75,8 @@ stage_install() {
     # The upstream keepalived 2.4.3 reference peer, built once into target/reference/ (about 2.5 min
     # on 2 cores the first time, a stamp check afterwards); tests run it by path.
     "$ROOT/scripts/build-reference.sh" >/dev/null || die "building the keepalived 2.4.3 reference failed"
+    # The same 2.4.3 built with SNMP (vm_snmp_stats_update_intervals_as_reference).
+    "$ROOT/scripts/build-reference-snmp.sh" >/dev/null || die "building the keepalived 2.4.3 SNMP reference failed"
     # Build the VM assets (Debian kernel + IPVS modules + initramfs) now so later stages only boot.
     cargo build -q -p testlab --bins || die "building the lab tools failed"
     "$ROOT/target/debug/krs-vm" prepare || die "could not prepare the IPVS VM (see above)"

@@ -374,6 +374,19 @@ fn finished(r: Result<Result<(), DirectorError>, oneshot::error::RecvError>) -> 
     }
 }
 
+/// Ends the SNMP session once the notifications of the stop are sent (at most 1 s, as
+/// keepalived sends them before it closes its session).
+async fn stop_snmp(running: crate::snmp_checker::Running, sctx: &crate::snmp_checker::Ctx) {
+    let Some((agent, _)) = running else { return };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while sctx.pending() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The last batch is written by the session task after it is drained.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    agent.stop();
+}
+
 /// The checker worker main (see the module doc).
 pub async fn main(mut ctx: WorkerContext) -> i32 {
     crate::log::install();
@@ -387,6 +400,12 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
     let loaded = Arc::new(tokio::sync::Notify::new());
     let loaded_tx = loaded.clone();
     let mut ready_sent = false;
+    // KEEPALIVED-MIB's checker part (enable_snmp_checker): the session opens before the
+    // director starts, as keepalived's checker opens it before its services.
+    let sctx = crate::snmp_checker::Ctx::new(&ctx.config, ctx.ipvs.clone());
+    let mut snmp = None;
+    crate::snmp_checker::set_snmp(&mut snmp, &ctx.config, &sctx);
+    let sc = sctx.clone();
     let opts = DirectorOptions {
         control: Some(ctl_rx),
         handle_signals: false,
@@ -396,6 +415,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
             if matches!(e, DirectorEvent::Loaded { .. }) {
                 loaded_tx.notify_one();
             }
+            sc.on_event(e);
             lock(&obs).apply(e)
         })),
         bfd_states: ctx.options.bfd_states.clone(),
@@ -448,6 +468,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
             }
             r = &mut done_rx => {
                 let code = finished(r);
+                stop_snmp(snmp.take(), &sctx).await;
                 if code == exit::OK {
                     info!("LVS director ended");
                 }
@@ -457,10 +478,13 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                 None | Some(WorkerEvent::Shutdown) => {
                     info!("Stopping LVS director");
                     let _ = ctl_tx.send(Control::Shutdown);
-                    return finished(done_rx.await);
+                    let code = finished(done_rx.await);
+                    stop_snmp(snmp.take(), &sctx).await;
+                    return code;
                 }
                 Some(WorkerEvent::Reload { config, done }) => {
                     lay = None;
+                    crate::snmp_checker::set_snmp(&mut snmp, &config, &sctx);
                     current = config.parsed.clone();
                     let r = ctl_tx
                         .send(Control::Reload(Box::new(lvs_director::SharedParsed(

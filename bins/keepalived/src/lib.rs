@@ -56,6 +56,7 @@ pub mod procsched;
 pub mod seams;
 pub mod signals;
 pub mod snmp;
+pub mod snmp_checker;
 pub mod snmp_vrrp;
 pub mod status_cli;
 pub mod supervisor;
@@ -197,6 +198,7 @@ pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         cli::Parsed::Exit(code) => return code,
     };
     config::set_snmp_cli(cli.snmp, cli.snmp_agent_socket.clone());
+    snmp_checker::set_cli(cli.vrrp_only, cli.check_only, cli.all);
     if let Some(w) = cli.worker.as_deref() {
         return match WorkerKind::from_name(w) {
             Some(kind) => worker::run(&cli, kind, seams),

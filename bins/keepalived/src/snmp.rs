@@ -319,7 +319,13 @@ pub fn v3_proto_error_trap(ifindex: u32, vrid: u8, ipv6: bool, reason: i32) -> V
 }
 
 /// The MIB subtrees the sub-agent may register.
-const SUBTREES: [&[u32]; 4] = [&VRRP_MIB, &VRRPV3_MIB, &KEEPALIVED_GLOBAL, &KEEPALIVED_VRRP];
+const SUBTREES: [&[u32]; 5] = [
+    &VRRP_MIB,
+    &VRRPV3_MIB,
+    &KEEPALIVED_GLOBAL,
+    &KEEPALIVED_VRRP,
+    &crate::snmp_checker::KEEPALIVED_CHECK,
+];
 
 /// The answer to a `Get` of `r` (exact match).
 fn get(mib: &BTreeMap<Oid, Value>, r: &SearchRange) -> VarBind {

@@ -83,8 +83,10 @@ pub fn set_snmp(running: &mut Running, cfg: &Loaded, ctx: &Ctx) {
     }
     if g.vrrp {
         // keepalived's VRRP process serves the global objects unless a checker process with
-        // enable_snmp_checker does (vrrp_handles_global_oid); ours has no checker sub-agent.
-        subtrees.push(Oid(snmp::KEEPALIVED_GLOBAL.to_vec()));
+        // enable_snmp_checker does (vrrp_handles_global_oid).
+        if !crate::snmp_checker::checker_serves_globals(cfg) {
+            subtrees.push(Oid(snmp::KEEPALIVED_GLOBAL.to_vec()));
+        }
         subtrees.push(Oid(snmp::KEEPALIVED_VRRP.to_vec()));
     }
     let want = (!subtrees.is_empty()).then(|| (g.socket.clone(), subtrees));
@@ -243,6 +245,19 @@ fn ip_bytes(a: IpAddr) -> Vec<u8> {
 /// Not served yet: the notify script columns, the tracked interface/script/file tables,
 /// routes, rules, vrrp_script and the email address table.
 fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid, Value> {
+    let mut m = keepalived_globals(config);
+    let mut put = |base: &[u32], tail: &[u32], v: Value| {
+        let mut o = base.to_vec();
+        o.extend_from_slice(tail);
+        m.insert(Oid(o), v);
+    };
+    keepalived_vrrp(ctx, config, &mut put);
+    m
+}
+
+/// KEEPALIVED-MIB's global objects (served by the VRRP worker, or by the checker worker
+/// with `enable_snmp_checker`).
+pub fn keepalived_globals(config: &conf_parse::model::Config) -> BTreeMap<Oid, Value> {
     let mut m = BTreeMap::new();
     let mut put = |base: &[u32], tail: &[u32], v: Value| {
         let mut o = base.to_vec();
@@ -316,7 +331,15 @@ fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid
             conf_parse::model::FlushOnStop::No => 2,
         }),
     );
+    m
+}
 
+/// Puts a value at (base, tail).
+type Put<'a> = dyn FnMut(&[u32], &[u32], Value) + 'a;
+
+/// KEEPALIVED-MIB's VRRP tables.
+fn keepalived_vrrp(ctx: &Ctx, config: &conf_parse::model::Config, put: &mut Put<'_>) {
+    let g = &config.global;
     let vr = &snmp::KEEPALIVED_VRRP;
     let st = ctx.metrics.statuses();
     let state_of = |name: &str| st.get(name).map(|s| s.state);
@@ -556,7 +579,6 @@ fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid
             put(vr, &col(12), Value::OctetString(ip_bytes(p)));
         }
     }
-    m
 }
 
 /// VRRP-MIB (RFC 2787): the IPv4 VRRPv2 instances with VIPs, as keepalived lists them.

@@ -149,6 +149,41 @@ pub enum DirectorEvent {
         /// follows as [`DirectorEvent::RealServer`]).
         alive: bool,
     },
+    /// A real server's state was notified (keepalived's `do_rs_notifies`, where it sends
+    /// KEEPALIVED-MIB's realServerStateChange), or, at stop, a real server in service is
+    /// removed (keepalived always sends that notification then).
+    RealServerNotified {
+        /// Which.
+        rs: RsId,
+        /// Its state notified.
+        alive: bool,
+        /// Real servers of its virtual server alive at that moment (sorry server excluded).
+        up: u32,
+        /// Real servers of its virtual server (sorry server excluded).
+        total: u32,
+    },
+    /// A virtual server's quorum was notified (keepalived's `do_vs_notifies`, where it sends
+    /// virtualServerQuorumStateChange; `stopping`: at stop, whatever the quorum).
+    QuorumNotified {
+        /// Which.
+        vs: VsId,
+        /// Quorum held.
+        up: bool,
+        /// Sent at stop.
+        stopping: bool,
+        /// Real servers alive at that moment (sorry server excluded).
+        alive: u32,
+        /// Real servers (sorry server excluded).
+        total: u32,
+    },
+    /// The number of a real server's checkers that are failing changed (keepalived's
+    /// `num_failed_checkers`).
+    FailedCheckers {
+        /// Which.
+        rs: RsId,
+        /// Checkers failing now.
+        failed: u32,
+    },
     /// A configuration was (re)loaded: virtual servers, real servers, distinct check jobs.
     Loaded {
         /// Virtual servers.
@@ -272,6 +307,9 @@ struct Director<K: Kernel> {
     pending: Vec<tokio::task::JoinHandle<()>>,
     /// `nftables_ipvs` tables.
     nft_ipvs: crate::nft_ipvs::NftIpvs,
+    /// Stopping: [`DirectorEvent::RealServerNotified`] and [`DirectorEvent::QuorumNotified`]
+    /// are emitted by `stop` itself, with keepalived's counts at stop.
+    stopping: bool,
     opts: DirectorOptions,
 }
 
@@ -345,6 +383,7 @@ impl<K: Kernel> Director<K> {
             fifos: Fifos::default(),
             pending: Vec::new(),
             nft_ipvs: crate::nft_ipvs::NftIpvs::default(),
+            stopping: false,
             opts,
         };
         if cfg.globals.flush {
@@ -578,6 +617,9 @@ impl<K: Kernel> Director<K> {
             .and_then(|v| v.get(idx))
             .map(|c| c.up);
         let change = self.health.set_checker(&rs, idx, t.up, t.weight);
+        if before_up.is_some_and(|b| b != t.up) {
+            self.emit_failed_checkers(&rs);
+        }
         // check_*.c: `rs_was_alive != rs->alive || !no_checker_emails`.
         if before_up.is_some_and(|b| b != t.up)
             && (change.is_some() || !self.cfg.globals.no_checker_emails)
@@ -639,7 +681,9 @@ impl<K: Kernel> Director<K> {
                 "BFD check of [{name}] RS({rs}) is {}",
                 if up { "UP" } else { "DOWN" }
             );
-            if let Some(ch) = self.health.set_checker(&rs, idx, up, None) {
+            let ch = self.health.set_checker(&rs, idx, up, None);
+            self.emit_failed_checkers(&rs);
+            if let Some(ch) = ch {
                 log::info!(
                     "{} {rs} in VS {}",
                     if ch.alive {
@@ -658,6 +702,18 @@ impl<K: Kernel> Director<K> {
             }
         }
         changed
+    }
+
+    fn emit_failed_checkers(&self, rs: &RsId) {
+        let failed = self
+            .health
+            .checkers
+            .get(rs)
+            .map_or(0, |v| v.iter().filter(|c| !c.up).count());
+        self.emit(DirectorEvent::FailedCheckers {
+            rs: rs.clone(),
+            failed: u32::try_from(failed).unwrap_or(u32::MAX),
+        });
     }
 
     fn find_rs(&self, id: &RsId) -> Option<&crate::model::RealServer> {
@@ -760,6 +816,7 @@ impl<K: Kernel> Director<K> {
     /// "=> Shutting down <=" mail) and every virtual server too (quorum_down, FIFO, mail).
     async fn stop(&mut self) {
         self.sched.shutdown();
+        self.stopping = true;
         // check_daemon.c checker_terminate_phase1: every script process is terminated
         // (SIGTERM) first, the FIFO readers included, then the services are cleared.
         self.fifos.terminate_readers();
@@ -781,6 +838,7 @@ impl<K: Kernel> Director<K> {
             .map(|v| (v.id.clone(), v.omega, v.smtp_alert))
             .collect();
         for (vs, omega, vs_mail) in vss {
+            self.stop_notified(&vs, flush);
             if !omega {
                 continue;
             }
@@ -838,6 +896,44 @@ impl<K: Kernel> Director<K> {
             let _ = tokio::time::timeout_at(deadline, h).await;
         }
         self.fifos.close().await;
+    }
+
+    /// keepalived's notifications of `vs` at stop (clear_service_vs, clear_service_rs): with
+    /// `lvs_flush_on_stop` off, each real server in service (alive, in the pool) removed, the
+    /// count of those alive going down, then the quorum (status 3, "stopping"); with it on, only the quorum
+    /// (real servers counted as they were).
+    fn stop_notified(&self, vs: &VsId, flush: conf_parse::FlushOnStop) {
+        let Some(v) = self.cfg.virtual_servers.iter().find(|v| &v.id == vs) else {
+            return;
+        };
+        let total = u32::try_from(v.real_servers.len()).unwrap_or(u32::MAX);
+        let alive: Vec<&RsId> = v
+            .real_servers
+            .iter()
+            .filter(|rs| self.health.alive(rs))
+            .map(|rs| &rs.id)
+            .collect();
+        let mut up = u32::try_from(alive.len()).unwrap_or(u32::MAX);
+        // Only those in the pool: with the quorum lost, a sorry server has replaced them.
+        let in_pool = self.health.quorum_up(vs) || v.sorry.is_none();
+        if flush == conf_parse::FlushOnStop::No && in_pool {
+            for rs in alive {
+                up = up.saturating_sub(1);
+                self.emit(DirectorEvent::RealServerNotified {
+                    rs: rs.clone(),
+                    alive: false,
+                    up,
+                    total,
+                });
+            }
+        }
+        self.emit(DirectorEvent::QuorumNotified {
+            vs: vs.clone(),
+            up: false,
+            stopping: true,
+            alive: up,
+            total,
+        });
     }
 
     /// Keep a started script or mail (finished ones are dropped).

@@ -3,9 +3,7 @@
 #[allow(unused_imports)]
 use super::{alias, b, dep, s, v, Kw, Release};
 
-/// Reason for keywords the runtime reads but that no real-system test shows yet.
-const NO_CHECKER_MIB: &str =
-    "KEEPALIVED-MIB's checker part (virtualServerTable, realServerTable and their statistics) is not served yet";
+/// Why the ipset keywords stay unsupported.
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 /// The VM test comparing the `nftables_ipvs` ruleset and IPVS table with the reference.
 const NFT_IPVS: &[&str] = &["vm_nftables_ipvs_ranges_same_as_reference"];
@@ -182,10 +180,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_snmp_vrrpv3_mib_walk_as_reference",
         "lab_snmp_vrrpv3_traps_as_reference",
     ]),
-    s("enable_snmp_checker").todo(
-        "KEEPALIVED-MIB's virtual and real server tables are not served yet (the checker worker \
-         has no AgentX sub-agent)",
-    ),
+    s("enable_snmp_checker").imp(&[
+        "vm_snmp_checker_mib_and_traps_as_reference",
+        "vm_snmp_checker_cli_x_as_reference",
+    ]),
     s("enable_dbus").imp(&[
         "lab_dbus_service_as_reference",
         "lab_dbus_service_name_and_bus_restart",
@@ -227,10 +225,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .todo("not read yet: the JSON dump keeps its one format")
         .since(Release(2, 4, 0)),
     s("snmp_vs_stats_update_interval")
-        .todo(NO_CHECKER_MIB)
+        .imp(&["vm_snmp_stats_update_intervals_as_reference"])
         .since(Release(2, 4, 0)),
     s("snmp_rs_stats_update_interval")
-        .todo(NO_CHECKER_MIB)
+        .imp(&["vm_snmp_stats_update_intervals_as_reference"])
         .since(Release(2, 4, 0)),
     s("log_unknown_vrids").imp(&["lab_log_unknown_vrids_same_as_reference"]),
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),

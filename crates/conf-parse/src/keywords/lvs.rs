@@ -176,9 +176,7 @@ static REAL_SERVER: &[Kw] = &[
     s("delay_loop").imp(DELAY_LOOP_TESTS),
     s("smtp_alert").imp(LAB_MAIL),
     s("virtualhost").imp(VHOST_TESTS),
-    s("snmp_name").todo(
-        "KEEPALIVED-MIB is not served yet (its virtual and real server tables carry snmp_name)",
-    ),
+    s("snmp_name").imp(&["vm_snmp_checker_mib_and_traps_as_reference"]),
     CHECKERS[0],
     CHECKERS[1],
     CHECKERS[2],
@@ -238,9 +236,7 @@ pub static VIRTUAL_SERVER: &[Kw] = &[
     s("ha_suspend").imp(VM_KW),
     s("smtp_alert").imp(&["lab_checker_smtp_alert"]),
     s("virtualhost").imp(VHOST_TESTS),
-    s("snmp_name").todo(
-        "KEEPALIVED-MIB is not served yet (its virtual and real server tables carry snmp_name)",
-    ),
+    s("snmp_name").imp(&["vm_snmp_checker_mib_and_traps_as_reference"]),
     s("alpha").imp(LAB_KW),
     s("omega").imp(&["vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference"]),
     s("quorum_up").imp(&["lab_checker_script_user", "vm_inhibit_sorry_quorum"]),

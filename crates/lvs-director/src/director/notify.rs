@@ -62,7 +62,32 @@ impl<K: Kernel> Director<K> {
         }
     }
 
+    /// The real servers of `vs` alive, and all of them (sorry server excluded).
+    fn rs_counts(&self, vs: &VsId) -> (u32, u32) {
+        let Some(v) = self.cfg.virtual_servers.iter().find(|v| &v.id == vs) else {
+            return (0, 0);
+        };
+        let up = v
+            .real_servers
+            .iter()
+            .filter(|rs| self.health.alive(rs))
+            .count();
+        (
+            u32::try_from(up).unwrap_or(u32::MAX),
+            u32::try_from(v.real_servers.len()).unwrap_or(u32::MAX),
+        )
+    }
+
     pub(super) fn notify_rs(&mut self, id: &RsId, alive: bool) {
+        if !self.stopping {
+            let (up, total) = self.rs_counts(&id.vs);
+            self.emit(DirectorEvent::RealServerNotified {
+                rs: id.clone(),
+                alive,
+                up,
+                total,
+            });
+        }
         let Some(rs) = self.find_rs(id) else { return };
         let script = if alive {
             rs.notify_up.clone()
@@ -85,6 +110,16 @@ impl<K: Kernel> Director<K> {
     /// ipwrapper.c do_vs_notifies: the quorum script, the FIFO line and (at stop only when
     /// called) nothing else; the mail is sent by the caller.
     pub(super) fn notify_vs(&mut self, vs: &VsId, up: bool) {
+        if !self.stopping {
+            let (alive, total) = self.rs_counts(vs);
+            self.emit(DirectorEvent::QuorumNotified {
+                vs: vs.clone(),
+                up,
+                stopping: false,
+                alive,
+                total,
+            });
+        }
         let script = self
             .cfg
             .virtual_servers
