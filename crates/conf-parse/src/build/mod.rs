@@ -139,6 +139,8 @@ pub(crate) fn keep_checked(c: &mut Config) {
 
 impl Builder {
     pub fn new() -> Builder {
+        // A new configuration: its iproute_*_dir keywords apply from where they stand.
+        routes::reset_iproute_dirs();
         Builder {
             diags: Vec::new(),
             untyped: Vec::new(),
