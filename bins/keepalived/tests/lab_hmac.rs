@@ -844,3 +844,89 @@ fn lab_compat_levels_match_reference_verdicts() {
         }
     }
 }
+
+/// `prog` as a unicast master (priority 150) whose `unicast_peer` lists 10.0.0.2 twice, and a
+/// 2.4.3 backup at 10.0.0.2: the adverts the backup received in 5 s (its SIGUSR2 stats).
+fn duplicate_peer_adverts(tag: &str, vrid: u8, prog: &str) -> u64 {
+    let lab = Lab::new(tag).expect("lab");
+    let inst = |prio: u8, src: &str, peers: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    advert_int 1\n    unicast_src_ip {src}\n    unicast_peer {{\n{peers}    }}\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+        )
+    };
+    let mut a = Director::new(
+        &lab,
+        "a",
+        "10.0.0.1",
+        &inst(150, "10.0.0.1", "        10.0.0.2\n        10.0.0.2\n"),
+    );
+    let mut b = Director::new(
+        &lab,
+        "b",
+        "10.0.0.2",
+        &inst(100, "10.0.0.2", "        10.0.0.1\n"),
+    );
+    a.start(prog);
+    b.start(&reference());
+    let r = wait_until(Duration::from_secs(10), || a.has_vip() && !b.has_vip());
+    assert!(r.is_ok(), "{prog}: no election:\n{}\n{}", a.log(), b.log());
+    std::thread::sleep(Duration::from_secs(1));
+    let k = "Advertisements/Received";
+    let c0 = b.counters().get(k).copied().unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(5));
+    let c1 = b.counters().get(k).copied().unwrap_or(0);
+    eprintln!("{prog}: {} adverts in 5 s", c1 - c0);
+    c1 - c0
+}
+
+// Proves keepalived 2.4's refusal of a duplicate `unicast_peer`: `-t` of a configuration
+// listing a peer twice fails under 2.4.3 ("(VI_1) 10.0.0.2 - duplicate unicast_peer") and
+// under ours with `--compat 2.4.3` (same message), passes under Debian 2.2.7, ours with
+// `--compat 2.2.7` and ours by default (2.2.7's verdict, a warning naming the duplicate); at
+// run time ours and 2.4.3 send one advert per interval to that peer (5 +-1 received in 5 s
+// by a 2.4.3 backup), where 2.2.7 sends two (10 +-2).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_duplicate_unicast_peer_like_references() {
+    let lab = Lab::new("khdup").expect("lab");
+    let h = lab.host("a").expect("host");
+    h.add_addr("10.0.0.1/24").expect("addr");
+    let conf = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 57\n    priority 100\n    unicast_src_ip 10.0.0.1\n    unicast_peer {\n        10.0.0.2\n        10.0.0.2\n    }\n    virtual_ipaddress {\n        10.0.0.10/24\n    }\n}\n";
+    let path = lab.dir().join("dup.conf");
+    std::fs::write(&path, conf).expect("conf");
+    let p = path.to_str().unwrap();
+    let r243 = reference();
+    let msg = "(VI_1) 10.0.0.2 - duplicate unicast_peer";
+    let v243 = verdict(&h, &[r243.as_str(), "-l"], p);
+    let v227 = verdict(&h, &[REFERENCE_227], p);
+    let ours243 = verdict(&h, &[BIN, "--compat", "2.4.3"], p);
+    let ours227 = verdict(&h, &[BIN, "--compat=2.2.7"], p);
+    let ours = verdict(&h, &[BIN], p);
+    eprintln!(
+        "exit codes: 2.4.3 {}, ours --compat 2.4.3 {}, 2.2.7 {}, ours --compat 2.2.7 {}, ours {}",
+        v243.0, ours243.0, v227.0, ours227.0, ours.0
+    );
+    assert_ne!(v243.0, 0, "2.4.3:\n{}", v243.2);
+    assert!(v243.2.contains(msg), "2.4.3:\n{}", v243.2);
+    assert_eq!(ours243.0, v243.0, "ours --compat 2.4.3:\n{}", ours243.2);
+    assert!(
+        ours243.2.contains(msg),
+        "ours --compat 2.4.3:\n{}",
+        ours243.2
+    );
+    assert_eq!(
+        (v227.0, ours227.0, ours.0),
+        (0, 0, 0),
+        "{}\n{}",
+        ours227.2,
+        ours.2
+    );
+    assert!(ours.2.contains(msg), "ours' warning:\n{}", ours.2);
+    let o = duplicate_peer_adverts("khdupo", 58, BIN);
+    let r = duplicate_peer_adverts("khdupr", 59, &r243);
+    let d = duplicate_peer_adverts("khdupd", 60, REFERENCE_227);
+    eprintln!("adverts in 5 s to a peer listed twice: ours {o}, 2.4.3 {r}, 2.2.7 {d}");
+    assert!((4..=6).contains(&o), "ours {o}");
+    assert!((4..=6).contains(&r), "2.4.3 {r}");
+    assert!((8..=12).contains(&d), "2.2.7 {d}");
+}
