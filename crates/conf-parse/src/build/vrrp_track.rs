@@ -20,8 +20,8 @@ impl Builder {
                         let _ = v;
                     }
                 }
-                // keepalived 2.4: milliseconds ("0.5"; at most 3 decimals). Not at
-                // `--compat 2.2.7`, where a fraction is an invalid number.
+                // keepalived 2.4: milliseconds ("0.5"; at most 3 decimals), under
+                // `--compat 2.4.x`; otherwise a fraction is an invalid number, as in 2.2.7.
                 "interval" if self.script_ms(b) => {
                     match self.script_ms_value(b) {
                         Some(0) => {
@@ -431,12 +431,13 @@ impl Builder {
 
 impl Builder {
     /// A vrrp_script `interval`/`timeout` written with a decimal point, read as keepalived 2.4
-    /// reads it (milliseconds) unless `--compat` names a release before 2.4.
+    /// reads it (milliseconds) under `--compat 2.4.x`. By default (and at 2.2.7) a fraction
+    /// stays the invalid number 2.2.7 reports: a 2.2.7 configuration keeps its verdict.
     fn script_ms(&self, b: &Stmt) -> bool {
         b.args.first().is_some_and(|a| a.contains('.'))
             && self
                 .compat
-                .is_none_or(|c| c >= crate::keywords::Release::V2_4_0)
+                .is_some_and(|c| c >= crate::keywords::Release::V2_4_0)
     }
 
     /// keepalived 2.4's `read_decimal_unsigned_strvec(.., 3 decimals)` in milliseconds, up to
