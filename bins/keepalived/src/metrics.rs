@@ -95,6 +95,11 @@ pub struct VrrpInstanceMetrics {
     /// (`garp_master_delay` or the global one; keepalived's "Gratuitous ARP delay").
     #[serde(default)]
     pub garp_delay_seconds: f64,
+    /// keepalived 2.4 `auth_hmac` rejections by counter (`auth_ext_invalid_hmac`,
+    /// `auth_ext_malformed`, `auth_ext_missing`, `auth_ext_replay`, `auth_ext_stale`,
+    /// `auth_ext_unknown_key`); all six, zeros included, for an instance with `auth_hmac`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub auth_ext: BTreeMap<String, u64>,
 }
 
 /// One VRRP state change.

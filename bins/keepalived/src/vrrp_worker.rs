@@ -390,6 +390,14 @@ pub fn worker_metrics_seen(cfg: &Loaded, m: &Metrics, seen: &Seen) -> WorkerMetr
                     im.adverts_sent = s.adverts_sent;
                     im.pri_zero_sent = s.pri_zero_sent;
                     im.pri_zero_received = s.rx.pri_zero_rcvd;
+                    if v.auth_hmac.is_some() {
+                        im.auth_ext = s
+                            .auth_ext
+                            .by_name()
+                            .iter()
+                            .map(|(k, n)| ((*k).to_string(), *n))
+                            .collect();
+                    }
                     im.drops =
                         s.rx.rejected
                             .iter()

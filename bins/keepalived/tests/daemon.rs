@@ -1032,10 +1032,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
         "{v}"
     );
     // A reload with another keyword that is not supported yet: logged, and /status follows.
-    let conf2 = VRRP_AND_LVS.replace(
-        "router_id test",
-        "router_id test\n    default_interface lo",
-    );
+    let conf2 = VRRP_AND_LVS.replace("router_id test", "router_id test\n    default_interface lo");
     std::fs::write(d.dir.path("k.conf"), &conf2).unwrap();
     d.signal(1);
     assert!(

@@ -64,6 +64,9 @@ fn full_metrics() -> String {
                 vrid: 51,
                 state: VrrpStateMetric::Master,
                 drops: [("ip_ttl_err".to_string(), 2u64)].into_iter().collect(),
+                auth_ext: [("auth_ext_replay".to_string(), 3u64)]
+                    .into_iter()
+                    .collect(),
                 garp_delay_seconds: 5.0,
                 ..Default::default()
             }],

@@ -694,6 +694,54 @@ fn ns_ipvs_run(
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("keepalived.conf"), ns_ipvs_conf(ns_name, vip)).expect("conf");
     let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+
+/// `prog` with an SSL_GET checker (`extra` in its block, `url_extra` in its url) of a real
+/// server that is `tests/scripts/tls_close_server.py` in the same namespace (TLS 1.2: it
+/// answers, sends its close_notify and reads the client's records, whose types are in clear,
+/// until the client closes), until it checked three times: (connections the client closed
+/// with a close_notify alert, connections in all).
+fn ssl_get_close_notify(
+    lab: &Lab,
+    tag: &str,
+    prog: &str,
+    extra: &str,
+    url_extra: &str,
+) -> (usize, usize) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    host.add_addr("10.0.0.11/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (key, crt) = (s("srv.key"), s("srv.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=rs", "-keyout", &key, "-out", &crt])
+        .output()
+        .expect("openssl req");
+    assert!(out.status.success(), "{out:?}");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scripts/tls_close_server.py"
+    );
+    let srv = host
+        .spawn(&["python3", script, "10.0.0.11", "443", &crt, &key])
+        .expect("server");
+    wait_until(Duration::from_secs(10), || {
+        srv.stdout_so_far().contains("LISTENING")
+    })
+    .unwrap_or_else(|_| panic!("server: {}", srv.output_so_far()));
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "virtual_server 10.0.0.100 443 {{\n  delay_loop 1\n  protocol TCP\n  lb_algo rr\n  \
+             lb_kind DR\n  real_server 10.0.0.11 443 {{\n    SSL_GET {{\n      connect_timeout 2\n\
+             {extra}      url {{\n        path /\n{url_extra}      }}\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("conf");
     let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
     let mut argv = vec![
         prog, "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
@@ -893,4 +941,66 @@ fn vm_routes_vrf_option_as_reference() {
         ours.3
     );
     assert_eq!(ours, reference);
+
+    let proc = host.spawn(&argv).expect("spawn");
+    let verdicts = || -> Vec<String> {
+        srv.stdout_so_far()
+            .lines()
+            .filter(|l| l.starts_with("clean") || l.starts_with("quiet"))
+            .map(str::to_string)
+            .collect()
+    };
+    // Three checks (the VM's emulated CPU makes the start slow).
+    let _ = wait_until(Duration::from_secs(30), || verdicts().len() >= 3);
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let v = verdicts();
+    srv.signal(Signal::SIGTERM).ok();
+    let clean = v.iter().filter(|l| l.starts_with("clean")).count();
+    eprintln!(
+        "{prog} [{}{}]: {v:?}\n{}",
+        extra.trim(),
+        url_extra.trim(),
+        proc.output_so_far()
+    );
+    (clean, v.len())
+}
+
+// Proves SSL_GET `tls_compliant` (keepalived 2.4) as upstream 2.4.3 has it (the checker needs
+// IPVS: the VM), against a TLS 1.2 server that ends each answer with its close_notify and
+// reads what the client sends until it closes: without the keyword the checker closes its connections quietly (no
+// close_notify), with it on the checker or on the url every connection ends with the client's
+// close_notify; a url's `tls_compliant false` does not override the checker's. Ours and 2.4.3
+// are checked three times in each case and agree.
+#[test]
+#[ignore = "vm: needs IPVS (run inside the VM)"]
+fn vm_ssl_get_tls_compliant_as_reference() {
+    require_vm();
+    let Some(r243) = reference_243() else {
+        panic!("target/reference/keepalived-2.4.3 missing: run scripts/build-reference.sh");
+    };
+    let r243 = r243.to_str().expect("utf-8").to_string();
+    let lab = Lab::new("vtlsc").expect("lab");
+    let cases = [
+        ("quiet", "", "", false),
+        ("checker", "      tls_compliant\n", "", true),
+        ("url", "", "        tls_compliant\n", true),
+        (
+            "url false under checker true",
+            "      tls_compliant\n",
+            "        tls_compliant false\n",
+            true,
+        ),
+    ];
+    for (i, (what, extra, url_extra, notify)) in cases.into_iter().enumerate() {
+        let (rn, ra) = ssl_get_close_notify(&lab, &format!("r{i}"), &r243, extra, url_extra);
+        let (on, oa) = ssl_get_close_notify(&lab, &format!("o{i}"), BIN, extra, url_extra);
+        eprintln!("{what}: close_notify in ours {on}/{oa}, 2.4.3 {rn}/{ra} connections");
+        assert!(
+            ra >= 3 && oa >= 3,
+            "{what}: too few checks: ours {oa}, 2.4.3 {ra}"
+        );
+        let want = |n: usize| if notify { n } else { 0 };
+        assert_eq!((rn, on), (want(ra), want(oa)), "{what}: (2.4.3, ours)");
+    }
 }

@@ -271,6 +271,7 @@ fn build_model<I: Iterator<Item = lexer::LLine>>(
 ) -> (Config, Vec<Diagnostic>, Vec<Loc>) {
     let mut diagnostics = Vec::new();
     let mut b = build::Builder::new();
+    b.compat = compat;
     let mut config = Config::default();
     let mut tb = tree::TreeBuilder::new(lines, compat);
     let mut first_unexpected_open: Option<Span> = None;

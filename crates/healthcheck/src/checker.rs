@@ -111,6 +111,10 @@ pub struct Url {
     /// `regex` (with `regex_no_match`, `regex_options`, `regex_min_offset`,
     /// `regex_max_offset`): the body must (or must not) match. See [`crate::body_regex`].
     pub regex: Option<crate::body_regex::UrlRegex>,
+    /// SSL_GET `tls_compliant` (keepalived 2.4; the url's or its checker's): end the TLS
+    /// session with a close_notify alert. Without it the session is dropped quietly, as
+    /// keepalived 2.4 does (`SSL_set_quiet_shutdown`).
+    pub tls_compliant: bool,
 }
 
 impl Url {
@@ -122,6 +126,7 @@ impl Url {
             status_codes: Vec::new(),
             virtualhost: None,
             regex: None,
+            tls_compliant: false,
         }
     }
 

@@ -108,6 +108,8 @@ pub async fn fetch_digest_with(
         tls: if opts.ssl { Some(sni) } else { None },
         digest_body: true,
         regex: None,
+        // genhash ends its TLS session properly, as before.
+        close_notify: true,
     };
     let total = ctx.limits.total_timeout(opts.timeout);
     let res = match tokio::time::timeout(total, fetch(ctx, &co, dst, &spec)).await {

@@ -44,6 +44,9 @@ pub struct FetchSpec<'a> {
     pub digest_body: bool,
     /// Search the body with the url's regex.
     pub regex: Option<&'a UrlRegex>,
+    /// TLS: end the session with a close_notify alert (SSL_GET `tls_compliant`); else drop
+    /// it quietly.
+    pub close_notify: bool,
 }
 
 /// What came back.
@@ -327,9 +330,12 @@ pub async fn fetch(
                 true,
             )
             .await;
-            // Best-effort close_notify; never wait long for it.
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_millis(50), tls.shutdown()).await;
+            // tls_compliant: a best-effort close_notify, never waited for long; else the
+            // connection is closed without one (keepalived 2.4's quiet shutdown).
+            if spec.close_notify {
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(50), tls.shutdown())
+                    .await;
+            }
             r
         }
     }
@@ -368,6 +374,7 @@ pub(crate) async fn check_http(
             tls: if ssl { Some(sni_for(h, url)) } else { None },
             digest_body: url.digest.is_some(),
             regex: url.regex.as_ref(),
+            close_notify: url.tls_compliant,
         };
         let resp = match fetch(ctx, co, dst, &spec).await {
             Ok(r) => r,

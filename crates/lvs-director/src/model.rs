@@ -422,6 +422,9 @@ fn check_spec(
                         u.regex_max_offset,
                     )
                 }),
+                // keepalived 2.4.3: quiet shutdown unless the url or the checker says
+                // tls_compliant (a url's `tls_compliant false` does not override the checker).
+                tls_compliant: u.tls_compliant == Some(true) || h.tls_compliant,
             });
         }
         Ok(hc::HttpCheck {

@@ -57,6 +57,8 @@ pub enum Reason {
     FaultCleared,
     /// Forced by the sync group.
     SyncGroup,
+    /// `timer_expired_backup`: this master ran late enough for another to have taken over.
+    TimerExpired,
 }
 
 /// Which gratuitous ARP / NA burst this is.
@@ -797,6 +799,37 @@ impl VirtualRouter {
         if self.state == State::Backup {
             self.become_master(now, Reason::SyncGroup, &mut out);
         }
+        self.finish(out)
+    }
+
+    /// keepalived 2.4 `timer_expired_backup` (with nopreempt): called when this router's
+    /// process ran late (its loop woke after a timer was due, e.g. it was stopped). A master
+    /// whose last advert went out long enough ago for a router of priority `highest_other` to
+    /// have taken over (3 x Advertisement_Interval + that router's Skew_Time, keepalived's
+    /// `vrrp_thread_timeout_handler`) goes Backup at once, without an advert, its VIPs
+    /// removed and its Master_Down_Timer started. Otherwise nothing changes.
+    pub fn timer_expired_backup(&mut self, now: Instant, highest_other: u8) -> Actions {
+        let mut out = Vec::new();
+        if self.state != State::Master {
+            return out;
+        }
+        let adv = self.cfg.advert_interval.to_duration();
+        // The Adver_Timer is the last advert sent + Advertisement_Interval.
+        let Some(next_advert) = self.timers.main else {
+            return out;
+        };
+        let skew = skew_time(
+            self.cfg.version,
+            Priority(highest_other),
+            self.cfg.advert_interval,
+        );
+        if now < next_advert.checked_sub(adv).unwrap_or(next_advert) + adv * 3 + skew {
+            return out;
+        }
+        self.leave_master(&mut out);
+        self.transition(State::Backup, Reason::TimerExpired, &mut out);
+        let d = self.master_down_interval();
+        self.start_backup_timer(now, d, Reason::MasterNoResponse);
         self.finish(out)
     }
 

@@ -109,6 +109,9 @@ pub(crate) struct InstanceSpec {
     pub garp: GarpConfig,
     pub lower_prio_no_advert: bool,
     pub higher_prio_send_advert: bool,
+    /// `timer_expired_backup` (keepalived 2.4): the highest priority of the other routers,
+    /// when configured with nopreempt in effect (keepalived resets it otherwise).
+    pub timer_expired_backup: Option<u8>,
     pub src: Option<IpAddr>,
     pub mcast_group: IpAddr,
     pub unicast_peers: Vec<conf_parse::UnicastPeer>,
@@ -411,6 +414,31 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
         }
     }
     plan
+}
+
+/// The system uptime (`/proc/uptime`'s first field, seconds; as seen in this process's time
+/// namespace), None when unreadable.
+pub fn system_uptime() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/uptime").ok()?;
+    let secs: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// The start-up delay of VRRP as keepalived 2.4.3 computes it when it reads the
+/// configuration: `vrrp_startup_delay`, or, when longer, what remains of
+/// `vrrp_delay_after_boot` at system uptime `uptime` (none once the uptime passed it, or when
+/// the uptime is unknown: keepalived then warns and ignores the keyword).
+pub fn startup_delay(g: &conf_parse::GlobalDefs, uptime: Option<Duration>) -> Duration {
+    let base = g.vrrp_startup_delay.unwrap_or_default();
+    let after_boot = match (g.vrrp_delay_after_boot, uptime) {
+        (Some(d), Some(up)) => d.saturating_sub(up),
+        (Some(_), None) => {
+            log::warn!("Unable to read /proc/uptime for vrrp_delay_after_boot - ignoring");
+            Duration::ZERO
+        }
+        _ => Duration::ZERO,
+    };
+    base.max(after_boot)
 }
 
 /// The global script settings (`script_user`, `enable_script_security`).
@@ -766,6 +794,11 @@ pub(crate) fn instance_spec(
         higher_prio_send_advert: inst
             .higher_prio_send_advert
             .unwrap_or(g.vrrp_higher_prio_send_advert),
+        // keepalived 2.4.3 (vrrp_complete_instance): nopreempt is cleared for an owner and for
+        // initial state MASTER, and "expired_timer_backup requires nopreempt - resetting".
+        timer_expired_backup: inst
+            .timer_expired_backup
+            .filter(|_| !inst.preempt && inst.priority != 255 && inst.state != VrrpState::Master),
         // keepalived: the use_ipvlan address is the source unless one is configured.
         src: inst.unicast_src_ip.or(inst.mcast_src_ip).or_else(|| {
             if inst.use_vmac.is_some() {

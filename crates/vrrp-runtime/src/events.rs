@@ -211,6 +211,7 @@ pub(crate) fn run_loop(
         pending: BTreeMap::new(),
         gone: Vec::new(),
         start_delay: None,
+        start_delay_len: Duration::ZERO,
         rx_index: std::collections::HashMap::new(),
     };
     track::init_track_files(&config);
@@ -359,7 +360,11 @@ pub(crate) fn run_loop(
 
     // Initial tracking state, then startup (keepalived: "Delaying startup for N seconds").
     let now = Instant::now();
-    if let Some(d) = config.global.vrrp_startup_delay.filter(|d| !d.is_zero()) {
+    // keepalived 2.4: vrrp_delay_after_boot counts from the system's boot (/proc/uptime).
+    rt.start_delay_len =
+        crate::config::startup_delay(&config.global, crate::config::system_uptime());
+    let d = rt.start_delay_len;
+    if !d.is_zero() {
         log::info!("Delaying startup for {} seconds", d.as_secs_f64());
         rt.start_delay = Some(now + d);
     }
@@ -451,6 +456,9 @@ pub(crate) fn run_loop(
         // One blocking wait for the next event or the deadline (a futex wait: the only
         // system call of an idle loop besides the adverts themselves).
         let mut ev = ev_rx.recv_until(deadline);
+        if !shutting_down {
+            rt.check_timer_expired(Instant::now());
+        }
         // Then whatever else is already queued (bursts of adverts on several sockets), before
         // the timers and the next deadline are looked at again.
         let mut handled = 0;
@@ -501,10 +509,13 @@ pub(crate) fn run_loop(
                             current = wanted;
                             // keepalived: a reload during the start-up delay moves its end by the
                             // change of vrrp_startup_delay.
+                            let old = rt.start_delay_len;
+                            let new = crate::config::startup_delay(
+                                &req.config.global,
+                                crate::config::system_uptime(),
+                            );
+                            rt.start_delay_len = new;
                             if let Some(until) = rt.start_delay.filter(|t| *t > Instant::now()) {
-                                let zero = Duration::ZERO;
-                                let old = rt.config.global.vrrp_startup_delay.unwrap_or(zero);
-                                let new = req.config.global.vrrp_startup_delay.unwrap_or(zero);
                                 let until = (until + new).checked_sub(old).unwrap_or(until);
                                 rt.start_delay = Some(until);
                                 if until <= Instant::now() {

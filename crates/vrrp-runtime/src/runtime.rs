@@ -61,6 +61,9 @@ pub(crate) struct Rt {
     /// `vrrp_startup_delay`: until then adverts are discarded unread and the instances'
     /// start timers count from it (keepalived's `vrrp_delayed_start_time`).
     pub(crate) start_delay: Option<Instant>,
+    /// The start-up delay of the configuration in force (`vrrp_startup_delay` or what remained
+    /// of `vrrp_delay_after_boot` when it was read): a reload moves `start_delay` by its change.
+    pub(crate) start_delay_len: Duration,
     /// The instance an advert on (socket, VRID) goes to, as last found (checked at each use:
     /// instances come and go with reloads; a miss falls back to the search).
     pub(crate) rx_index: std::collections::HashMap<(usize, u8), crate::instance::InstId>,
@@ -229,6 +232,36 @@ impl Rt {
             let text = self.metrics.to_json().to_string();
             if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, p)) {
                 log::warn!("writing stats to {}: {e}", p.display());
+            }
+        }
+    }
+
+    /// keepalived 2.4 `timer_expired_backup`, checked as soon as the loop wakes and before
+    /// the adverts queued meanwhile are read (keepalived's scheduler calls its
+    /// `vrrp_thread_timeout_handler` before handling the epoll events): a master of an
+    /// instance with it whose advert timer is overdue enough for another router to have
+    /// taken over goes Backup without an advert.
+    pub(crate) fn check_timer_expired(&mut self, now: Instant) {
+        for i in self.insts.ids() {
+            let Some(hop) = self.insts[i].spec.timer_expired_backup else {
+                continue;
+            };
+            if self.insts[i].vr.state() != State::Master {
+                continue;
+            }
+            let late = self.insts[i]
+                .vr
+                .next_deadline()
+                .and_then(|d| now.checked_duration_since(d))
+                .unwrap_or_default();
+            let a = self.insts[i].vr.timer_expired_backup(now, hop);
+            if !a.is_empty() {
+                log::info!(
+                    "VRRP thread timer expired {}.{:06} seconds ago",
+                    late.as_secs(),
+                    late.subsec_micros()
+                );
+                self.apply(i, now, a);
             }
         }
     }

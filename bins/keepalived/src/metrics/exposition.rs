@@ -358,6 +358,22 @@ pub fn render(status: &Status) -> String {
             );
         }
     }
+    o.head(
+        "keepalived_vrrp_auth_ext_errors_total",
+        "counter",
+        "Adverts rejected by auth_hmac (keepalived 2.4 auth_ext_* counters), per instance and \
+         counter (auth_ext_missing, auth_ext_malformed, auth_ext_unknown_key, \
+         auth_ext_invalid_hmac, auth_ext_stale, auth_ext_replay).",
+    );
+    for v in &vrrp {
+        for (reason, n) in &v.auth_ext {
+            o.val(
+                "keepalived_vrrp_auth_ext_errors_total",
+                &[("instance", &v.name), ("counter", reason)],
+                *n as f64,
+            );
+        }
+    }
 
     // Worker-wide VRRP counters (the runtime does not split them per instance).
     let counters: Vec<&VrrpWorkerCounters> = status

@@ -697,8 +697,10 @@ impl Builder {
                     self.invalid(st, format!("{kw} requires path"), Some("one directory"));
                 } else if kw == "iproute_usr_dir" {
                     g.iproute_usr_dir = Some(st.args[0].clone());
+                    super::routes::set_iproute_dir(false, &st.args[0]);
                 } else {
                     g.iproute_etc_dir = Some(st.args[0].clone());
+                    super::routes::set_iproute_dir(true, &st.args[0]);
                 }
             }
             "vrrp_netlink_cmd_rcv_bufs" | "vrrp_netlink_cmd_rcv_bufs_force" => self.rcv_bufs(

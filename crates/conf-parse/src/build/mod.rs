@@ -30,6 +30,8 @@ pub(crate) struct Builder {
     bfd_names: std::collections::HashSet<String>,
     /// keepalived's preferences for rules given none (IPv4, IPv6): counted down from 16384.
     next_rule_priority: (u32, u32),
+    /// `--compat LEVEL` (None: the union of 2.2.7 and 2.4.3, with 2.2.7's verdicts).
+    pub compat: Option<crate::keywords::Release>,
 }
 
 fn values(st: &Stmt) -> &[ValueLine] {
@@ -139,6 +141,8 @@ pub(crate) fn keep_checked(c: &mut Config) {
 
 impl Builder {
     pub fn new() -> Builder {
+        // A new configuration: its iproute_*_dir keywords apply from where they stand.
+        routes::reset_iproute_dirs();
         Builder {
             diags: Vec::new(),
             untyped: Vec::new(),
@@ -146,6 +150,7 @@ impl Builder {
             track_file_names: Default::default(),
             bfd_names: Default::default(),
             next_rule_priority: (16384, 16384),
+            compat: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{block, span, values, Builder};
 use crate::diag::{Code, ConfigErr, Diagnostic, Severity};
+use crate::keywords::Release;
 use crate::model::*;
 
 impl Builder {
@@ -221,6 +222,26 @@ impl Builder {
                                 "Configuration error: VRRP instance[{name}] and unicast peer address[{addr}] MUST be of the same family !!! Skipping..."
                             )
                         }) {
+                            continue;
+                        }
+                        // keepalived 2.4 (vrrp_data.c alloc_unicast_peer): a peer already
+                        // listed is a configuration error and is not added again. 2.2.7 sent
+                        // the advert to it twice: by default the verdict stays 2.2.7's (a
+                        // warning) and the duplicate is dropped as 2.4 does.
+                        if v.unicast_peer.iter().any(|q| q.addr == addr) {
+                            let msg = format!("({name}) {} - duplicate unicast_peer", vl.words[0]);
+                            if self.compat.is_some_and(|c| c >= Release::V2_4_0) {
+                                self.invalid(&tmp, msg, None);
+                            } else {
+                                let d = Diagnostic::new(
+                                    Severity::Warning,
+                                    Code::InvalidValue,
+                                    ConfigErr::Ok,
+                                    span(&tmp),
+                                    format!("{msg} (ignored; keepalived 2.4 reports a configuration error)"),
+                                );
+                                self.emit(d);
+                            }
                             continue;
                         }
                         let mut p = UnicastPeer {

@@ -20,6 +20,38 @@ impl Builder {
                         let _ = v;
                     }
                 }
+                // keepalived 2.4: milliseconds ("0.5"; at most 3 decimals), under
+                // `--compat 2.4.x`; otherwise a fraction is an invalid number, as in 2.2.7.
+                "interval" if self.script_ms(b) => {
+                    match self.script_ms_value(b) {
+                        Some(0) => {
+                            let msg = format!("({name}): vrrp script interval must be greater than 0, setting to 1");
+                            self.fixup(b, msg);
+                            s.interval = Duration::from_secs(1);
+                        }
+                        Some(ms) => s.interval = Duration::from_millis(ms),
+                        None => {
+                            let a = b.args.first().cloned().unwrap_or_default();
+                            let msg = format!("({name}): vrrp script interval '{a}' must be between 0.001 and 4294 - ignoring");
+                            self.invalid(b, msg, None);
+                        }
+                    }
+                }
+                "timeout" if self.script_ms(b) => match self.script_ms_value(b) {
+                    Some(0) => {
+                        let msg = format!(
+                            "({name}): vrrp script timeout must be greater than 0, setting to 1"
+                        );
+                        self.invalid(b, msg, None);
+                        s.timeout = Some(Duration::from_secs(1));
+                    }
+                    Some(ms) => s.timeout = Some(Duration::from_millis(ms)),
+                    None => {
+                        let a = b.args.first().cloned().unwrap_or_default();
+                        let msg = format!("({name}): vrrp script timeout '{a}' invalid - ignoring");
+                        self.invalid(b, msg, None);
+                    }
+                },
                 "interval" => {
                     if let Some(v) = self.uint(b, 0, 0, u64::from(u32::MAX) / 1_000_000) {
                         if v == 0 {
@@ -394,5 +426,36 @@ impl Builder {
                 false
             }
         }
+    }
+}
+
+impl Builder {
+    /// A vrrp_script `interval`/`timeout` written with a decimal point, read as keepalived 2.4
+    /// reads it (milliseconds) under `--compat 2.4.x`. By default (and at 2.2.7) a fraction
+    /// stays the invalid number 2.2.7 reports: a 2.2.7 configuration keeps its verdict.
+    fn script_ms(&self, b: &Stmt) -> bool {
+        b.args.first().is_some_and(|a| a.contains('.'))
+            && self
+                .compat
+                .is_some_and(|c| c >= crate::keywords::Release::V2_4_0)
+    }
+
+    /// keepalived 2.4's `read_decimal_unsigned_strvec(.., 3 decimals)` in milliseconds, up to
+    /// 4294 s: None when invalid.
+    fn script_ms_value(&self, b: &Stmt) -> Option<u64> {
+        let a = b.args.first()?;
+        let (int, frac) = a.split_once('.').unwrap_or((a.as_str(), ""));
+        let digits = |x: &str| x.chars().all(|c| c.is_ascii_digit());
+        if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) || frac.len() > 3 {
+            return None;
+        }
+        let whole: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let f: u64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<3}").parse().ok()?
+        };
+        let ms = whole.checked_mul(1000)?.checked_add(f)?;
+        (ms <= 4294 * 1000).then_some(ms)
     }
 }

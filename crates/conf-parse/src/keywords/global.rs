@@ -209,17 +209,14 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_rx_bufs_policy").imp(&["lab_rx_bufs_same_as_reference"]),
     s("vrrp_rx_bufs_multiplier").imp(&["lab_rx_bufs_same_as_reference"]),
     s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
-    s("vrrp_delay_after_boot")
-        .todo("not read at run time yet (VRRP starts without waiting for that system uptime)")
+    s("vrrp_delay_after_boot").imp(&["lab_vrrp_delay_after_boot_like_reference"])
         .since(Release(2, 4, 0)),
     s("use_symlink_paths")
         .todo("not read at run time yet (script and file paths are used as written)")
         .since(Release(2, 4, 0)),
-    s("iproute_usr_dir")
-        .todo("not read yet: table/protocol/scope/realm names come from /usr/share/iproute2 and /etc/iproute2")
+    s("iproute_usr_dir").imp(&["lab_iproute_dirs_name_tables_like_reference"])
         .since(Release(2, 4, 0)),
-    s("iproute_etc_dir")
-        .todo("not read yet: table/protocol/scope/realm names come from /usr/share/iproute2 and /etc/iproute2")
+    s("iproute_etc_dir").imp(&["lab_iproute_dirs_name_tables_like_reference"])
         .since(Release(2, 4, 0)),
     s("json_version")
         .todo("not read yet: the JSON dump keeps its one format")

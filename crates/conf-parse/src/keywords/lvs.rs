@@ -12,7 +12,8 @@ use super::{alias, b, dep, s, v, Kw, Release};
 
 /// The lab test that shows alpha, warmup and log_all_failures from a configuration.
 const LAB_KW: &[&str] = &["lab_checker_alpha_warmup_log_all_failures"];
-const NO_TLS_COMPLIANT: &str = "not read yet: keepalived 2.4 shuts SSL_GET's TLS down quietly (no close_notify) unless tls_compliant is set; our SSL_GET does not tell the two apart";
+/// The VM test that shows SSL_GET's tls_compliant (close_notify or a quiet close), as 2.4.3.
+const TLS_COMPLIANT: &[&str] = &["vm_ssl_get_tls_compliant_as_reference"];
 /// The lab test that shows FILE_CHECK, hysteresis, helo_name, enable_sni and checker mail.
 const LAB_MAIL: &[&str] = &["lab_file_check_hysteresis_sni_helo_and_checker_mail"];
 /// The lab tests that show warmup: a non-zero value bounds the first check, 0 checks at once.
@@ -56,7 +57,7 @@ macro_rules! url_keywords {
 
 static URL: &[Kw] = url_keywords!();
 static SSL_URL: &[Kw] = url_keywords!(s("tls_compliant")
-    .todo(NO_TLS_COMPLIANT)
+    .imp(TLS_COMPLIANT)
     .since(Release(2, 4, 0)));
 
 /// The keywords every network checker has (keepalived's `install_checker_common_keywords(true)`),
@@ -103,7 +104,7 @@ macro_rules! http_get_keywords {
 static HTTP_GET: &[Kw] = http_get_keywords!(URL;);
 static SSL_GET: &[Kw] = http_get_keywords!(
     SSL_URL;
-    s("tls_compliant").todo(NO_TLS_COMPLIANT).since(Release(2, 4, 0)),
+    s("tls_compliant").imp(TLS_COMPLIANT).since(Release(2, 4, 0)),
 );
 static TCP_CHECK: &[Kw] = checker_common!(CONNECT_PORT;);
 static PING_CHECK: &[Kw] = checker_common!(

@@ -196,11 +196,10 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("garp_lower_prio_delay").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("garp_lower_prio_repeat").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("down_timer_adverts").imp(&["lab_down_timer_adverts_same_as_reference"]),
-    s("timer_expired_backup")
-        .todo("not read at run time yet (a master whose adverts stop is taken over as before)")
+    s("timer_expired_backup").imp(&["lab_timer_expired_backup_like_reference"])
         .since(Release(2, 4, 0)),
     s("thread_timer_expired")
-        .todo("not read at run time yet (keepalived 2.4 reads it as timer_expired_backup)")
+        .todo("keepalived 2.4.3 reports it as a configuration error ('please replace with keyword timer_expired_backup') and then applies it as timer_expired_backup; ours reports the same error and, as for every configuration error, does not start: write timer_expired_backup")
         .since(Release(2, 4, 0)),
     s("garp_extra_if").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     dep("vmac_garp_intvl", "garp_extra_if")

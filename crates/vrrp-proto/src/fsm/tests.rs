@@ -141,3 +141,46 @@ fn reconfigure_keeps_state() {
     assert_eq!(f.state(), State::Fault);
     assert!(a.iter().all(|x| matches!(x, Action::ArmTimer(_))), "{a:?}");
 }
+
+// Proves `timer_expired_backup` (keepalived 2.4's vrrp_thread_timeout_handler): a master
+// (v2, 1 s interval) whose last advert went out less than 3 s + Skew_Time(highest other
+// priority) ago stays Master; once that has passed it goes Backup without sending an advert,
+// removing its VIPs and starting its Master_Down_Timer; a Backup is left alone.
+#[test]
+fn timer_expired_backup_after_another_could_take_over() {
+    let me = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    let mut cfg = RouterConfig::new(Vrid::new(1).unwrap(), Version::V2, me, vec![]);
+    cfg.priority = Priority(200);
+    cfg.advert_interval = AdvertInterval::V2Secs(1);
+    let mut r = VirtualRouter::new(cfg);
+    let t0 = Instant::now();
+    r.handle(t0, Input::Startup);
+    let t1 = t0 + r.master_down_interval();
+    r.handle(t1, Input::Timer);
+    assert_eq!(r.state(), State::Master);
+    // Last advert at t1; priority 100's skew is 156/256 s = 609.375 ms.
+    let due = t1 + Duration::from_micros(3_609_375);
+    assert!(r
+        .timer_expired_backup(due - Duration::from_millis(5), 100)
+        .is_empty());
+    assert_eq!(r.state(), State::Master);
+    let a = r.timer_expired_backup(due, 100);
+    assert_eq!(r.state(), State::Backup);
+    assert!(a.contains(&Action::RemoveVips), "{a:?}");
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::SendAdvert { .. })),
+        "{a:?}"
+    );
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::Notify {
+            to: State::Backup,
+            reason: Reason::TimerExpired,
+            ..
+        }
+    )));
+    assert_eq!(r.next_deadline(), Some(due + r.master_down_interval()));
+    assert!(r
+        .timer_expired_backup(due + Duration::from_secs(10), 100)
+        .is_empty());
+}

@@ -59,17 +59,96 @@ fn read_unsigned(s: &str, base0: bool, max: u64) -> Result<u64, String> {
     }
 }
 
+/// The iproute2 directories names are looked up in: `(etc, usr)`.
+type IprouteDirs = (String, String);
+
+fn default_iproute_dirs() -> IprouteDirs {
+    ("/etc/iproute2".into(), "/usr/share/iproute2".into())
+}
+
+thread_local! {
+    /// keepalived 2.4's `iproute_etc_dir` / `iproute_usr_dir` of the configuration being built:
+    /// global state in keepalived too (a name is looked up in the directories set before it in
+    /// the file). Reset by [`reset_iproute_dirs`] when a build starts.
+    static IPROUTE_DIRS: std::cell::RefCell<IprouteDirs> =
+        std::cell::RefCell::new(default_iproute_dirs());
+}
+
+/// Back to the default directories (`/etc/iproute2`, `/usr/share/iproute2`).
+pub(crate) fn reset_iproute_dirs() {
+    IPROUTE_DIRS.with(|d| *d.borrow_mut() = default_iproute_dirs());
+}
+
+/// `iproute_etc_dir` (`etc` true) or `iproute_usr_dir`.
+pub(crate) fn set_iproute_dir(etc: bool, dir: &str) {
+    IPROUTE_DIRS.with(|d| {
+        let mut d = d.borrow_mut();
+        if etc {
+            d.0 = dir.to_string();
+        } else {
+            d.1 = dir.to_string();
+        }
+    });
+}
+
+/// The texts of the iproute2 files for `file`, as keepalived 2.4.3's `initialise_list` reads
+/// them: `ETC/file`, else `USR/file`; then every `*.conf` of `USR/file.d/` that
+/// `ETC/file.d/` does not override, then every `*.conf` of `ETC/file.d/`.
+fn iproute_texts(file: &str) -> Vec<String> {
+    let (etc, usr) = IPROUTE_DIRS.with(|d| d.borrow().clone());
+    let read = |p: &std::path::Path| -> Option<String> {
+        std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|_| std::fs::read_to_string(p).ok())
+    };
+    let base = |d: &str| std::path::Path::new(d).join(file);
+    let mut out: Vec<String> = read(&base(&etc))
+        .or_else(|| (!usr.is_empty()).then(|| read(&base(&usr))).flatten())
+        .into_iter()
+        .collect();
+    let confs = |d: &str| -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(d).join(format!("{file}.d"));
+        let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            !n.starts_with('.') && n.len() > 5 && n.ends_with(".conf")
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    if !usr.is_empty() {
+        let etc_d = std::path::Path::new(&etc).join(format!("{file}.d"));
+        for p in confs(&usr) {
+            let overridden = p
+                .file_name()
+                .is_some_and(|n| std::fs::symlink_metadata(etc_d.join(n)).is_ok());
+            if !overridden {
+                out.extend(read(&p));
+            }
+        }
+    }
+    for p in confs(&etc) {
+        out.extend(read(&p));
+    }
+    out
+}
+
 /// keepalived's `find_entry`: a number (C syntax) up to `max`, or a name of the iproute2 file
-/// `file` (`ID NAME` lines), else of `defaults`.
+/// `file` (`ID NAME` lines, see [`iproute_texts`]), else of `defaults`.
 fn rt_lookup(name: &str, file: &str, defaults: &[(u32, &str)], max: u32) -> Option<u32> {
     if let Some(n) = strtoul_all(name) {
         return u32::try_from(n).ok().filter(|n| *n <= max);
     }
     let mut entries: Vec<(u32, String)> = Vec::new();
-    if let Some(text) = ["/etc/iproute2/", "/usr/share/iproute2/"]
-        .iter()
-        .find_map(|d| std::fs::read_to_string(format!("{d}{file}")).ok())
-    {
+    for text in iproute_texts(file) {
         for l in text.lines() {
             let w: Vec<&str> = l.split_whitespace().collect();
             if w.len() != 2 || w[0].starts_with('-') {
