@@ -694,54 +694,6 @@ fn ns_ipvs_run(
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("keepalived.conf"), ns_ipvs_conf(ns_name, vip)).expect("conf");
     let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
-
-/// `prog` with an SSL_GET checker (`extra` in its block, `url_extra` in its url) of a real
-/// server that is `tests/scripts/tls_close_server.py` in the same namespace (TLS 1.2: it
-/// answers, sends its close_notify and reads the client's records, whose types are in clear,
-/// until the client closes), until it checked three times: (connections the client closed
-/// with a close_notify alert, connections in all).
-fn ssl_get_close_notify(
-    lab: &Lab,
-    tag: &str,
-    prog: &str,
-    extra: &str,
-    url_extra: &str,
-) -> (usize, usize) {
-    let host = lab.host(tag).expect("host");
-    host.add_addr("10.0.0.1/24").expect("addr");
-    host.add_addr("10.0.0.11/24").expect("addr");
-    let dir = lab.dir().join(tag);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
-    let (key, crt) = (s("srv.key"), s("srv.pem"));
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args(["-subj", "/CN=rs", "-keyout", &key, "-out", &crt])
-        .output()
-        .expect("openssl req");
-    assert!(out.status.success(), "{out:?}");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/scripts/tls_close_server.py"
-    );
-    let srv = host
-        .spawn(&["python3", script, "10.0.0.11", "443", &crt, &key])
-        .expect("server");
-    wait_until(Duration::from_secs(10), || {
-        srv.stdout_so_far().contains("LISTENING")
-    })
-    .unwrap_or_else(|_| panic!("server: {}", srv.output_so_far()));
-    std::fs::write(
-        dir.join("keepalived.conf"),
-        format!(
-            "virtual_server 10.0.0.100 443 {{\n  delay_loop 1\n  protocol TCP\n  lb_algo rr\n  \
-             lb_kind DR\n  real_server 10.0.0.11 443 {{\n    SSL_GET {{\n      connect_timeout 2\n\
-             {extra}      url {{\n        path /\n{url_extra}      }}\n    }}\n  }}\n}}\n"
-        ),
-    )
-    .expect("conf");
     let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
     let mut argv = vec![
         prog, "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
@@ -941,7 +893,62 @@ fn vm_routes_vrf_option_as_reference() {
         ours.3
     );
     assert_eq!(ours, reference);
+}
 
+/// `prog` with an SSL_GET checker (`extra` in its block, `url_extra` in its url) of a real
+/// server that is `tests/scripts/tls_close_server.py` in the same namespace (TLS 1.2: it
+/// answers, sends its close_notify and reads the client's records, whose types are in clear,
+/// until the client closes), until it checked three times: (connections the client closed
+/// with a close_notify alert, connections in all).
+fn ssl_get_close_notify(
+    lab: &Lab,
+    tag: &str,
+    prog: &str,
+    extra: &str,
+    url_extra: &str,
+) -> (usize, usize) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    host.add_addr("10.0.0.11/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (key, crt) = (s("srv.key"), s("srv.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=rs", "-keyout", &key, "-out", &crt])
+        .output()
+        .expect("openssl req");
+    assert!(out.status.success(), "{out:?}");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scripts/tls_close_server.py"
+    );
+    let srv = host
+        .spawn(&["python3", script, "10.0.0.11", "443", &crt, &key])
+        .expect("server");
+    wait_until(Duration::from_secs(10), || {
+        srv.stdout_so_far().contains("LISTENING")
+    })
+    .unwrap_or_else(|_| panic!("server: {}", srv.output_so_far()));
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "virtual_server 10.0.0.100 443 {{\n  delay_loop 1\n  protocol TCP\n  lb_algo rr\n  \
+             lb_kind DR\n  real_server 10.0.0.11 443 {{\n    SSL_GET {{\n      connect_timeout 2\n\
+             {extra}      url {{\n        path /\n{url_extra}      }}\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("conf");
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-C", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
     let proc = host.spawn(&argv).expect("spawn");
     let verdicts = || -> Vec<String> {
         srv.stdout_so_far()
