@@ -1095,14 +1095,6 @@ fn line_diff(a: &str, b: &str) -> String {
     out.join("\n")
 }
 
-/// The VRRP instance for the authentication test: IPv4 VRRPv2 with a simple password.
-fn auth_conf(socket: &str, auth: &str, router: &str, priority: u32) -> String {
-    format!(
-        "global_defs {{\n    router_id {router}\n    enable_snmp_rfcv2\n    enable_traps\n    snmp_socket {socket}\n}}\n\
-vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n{auth}    virtual_ipaddress {{\n        10.0.0.101/24\n    }}\n}}\n"
-    )
-}
-
 /// `n` VRRPv2 adverts for VRID 51 (priority 200, 10.0.0.101) with authentication type
 /// `auth_type` and data `pw`, sent 0.3 s apart to 224.0.0.18 on eth0 of `host` (TTL 255)
 /// from a Python raw socket.
