@@ -687,6 +687,16 @@ fn group_scripts<'a>(
         .collect()
 }
 
+/// A member of sync group `g` is an address owner (priority 255).
+fn group_has_owner(config: &conf_parse::model::Config, g: &conf_parse::model::SyncGroup) -> bool {
+    g.group.iter().any(|m| {
+        config
+            .vrrp_instances
+            .iter()
+            .any(|v| v.name == *m && v.priority == 255)
+    })
+}
+
 fn group_files<'a>(
     config: &'a conf_parse::model::Config,
     g: &'a conf_parse::model::SyncGroup,
@@ -839,18 +849,18 @@ fn keepalived_mib_more(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMa
                 put(vr, &[1, 1, c, gi], v);
             }
         }
+        // keepalived clears the weights of a group with an address owner among its members.
+        let owner = group_has_owner(config, g);
         for (k, t) in g.track_interface.iter().enumerate() {
             let ix = [gi, k as u32 + 1];
             put(vr, &[14, 1, 1, ix[0], ix[1]], text(&t.name));
-            put(
-                vr,
-                &[14, 1, 2, ix[0], ix[1]],
-                Value::Integer(t.weight.unwrap_or(0)),
-            );
+            let w = if owner { 0 } else { t.weight.unwrap_or(0) };
+            put(vr, &[14, 1, 2, ix[0], ix[1]], Value::Integer(w));
             put(vr, &[14, 1, 3, ix[0], ix[1]], truth(t.reverse));
         }
         for (k, (name, w, r)) in group_scripts(config, g).into_iter().enumerate() {
             let k = k as u32 + 1;
+            let w = if owner { 0 } else { w };
             put(vr, &[15, 1, 2, gi, k], text(name));
             put(vr, &[15, 1, 3, gi, k], Value::Integer(w));
             put(vr, &[15, 1, 4, gi, k], truth(r));

@@ -952,7 +952,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     // line 3, column 5: a keyword the registry marks "not supported yet"
     let conf = VRRP_AND_LVS.replace(
         "router_id test",
-        "router_id test\n    vrrp_ipsets keepalived",
+        "router_id test\n    vrrp_netlink_monitor_rcv_bufs 4096",
     );
     let dir = Dir::new("notes-t");
     // (-t on the host: the same configuration without its VRRP part, which names `lo`)
@@ -970,7 +970,9 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     let loc = format!("{}:3:5: note:", dir.path("k.conf").display());
     assert!(
         err.lines().any(|l| l.starts_with(&loc)
-            && l.contains("'vrrp_ipsets' in global_defs is recognized, not supported yet")),
+            && l.contains(
+                "'vrrp_netlink_monitor_rcv_bufs' in global_defs is recognized, not supported yet"
+            )),
         "{err}"
     );
     assert!(
@@ -991,7 +993,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
     assert!(
         d.wait_log(
-            "'vrrp_ipsets' in global_defs is recognized, not supported yet",
+            "'vrrp_netlink_monitor_rcv_bufs' in global_defs is recognized, not supported yet",
             T
         ),
         "{}",
@@ -1031,7 +1033,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     assert!(
         n.iter().any(|(l, s, m)| l.ends_with("k.conf:3:5")
             && s == "not supported yet"
-            && m.contains("'vrrp_ipsets'")),
+            && m.contains("'vrrp_netlink_monitor_rcv_bufs'")),
         "{v}"
     );
     // A reload with another keyword that is not supported yet: logged, and /status follows.
@@ -1053,6 +1055,8 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
         let n = notes(&status(&ns));
         n.iter()
             .any(|(_, _, m)| m.contains("'vrrp_netlink_cmd_rcv_bufs'"))
-            && !n.iter().any(|(_, _, m)| m.contains("'vrrp_ipsets'"))
+            && !n
+                .iter()
+                .any(|(_, _, m)| m.contains("'vrrp_netlink_monitor_rcv_bufs'"))
     }));
 }

@@ -1178,3 +1178,73 @@ vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_
     }
     assert_eq!(got[1], got[0]);
 }
+
+/// An address owner (priority 255) in a sync group: G2 (VI_O) tracks eth1 (weight 4) and a
+/// script (weight 7); VI_O itself tracks eth1p (weight 5), the script (its weight 9) and a
+/// file at its default weight.
+fn owner_conf(socket: &str, dir: &Path) -> String {
+    format!(
+        "global_defs {{\n    router_id lab\n    enable_snmp_vrrp\n    snmp_socket {socket}\n}}\n\
+vrrp_script chk {{\n    script /bin/true\n    weight 9\n}}\n\
+track_file tf1 {{\n    file {}/tf1\n}}\n\
+vrrp_sync_group G2 {{\n    group {{\n        VI_O\n    }}\n    track_interface {{\n        eth1 weight 4\n    }}\n    track_script {{\n        chk weight 7\n    }}\n}}\n\
+vrrp_instance VI_O {{\n    state MASTER\n    interface eth0\n    virtual_router_id 61\n    priority 255\n    advert_int 1\n    track_interface {{\n        eth1p weight 5\n    }}\n    track_script {{\n        chk\n    }}\n    track_file {{\n        tf1\n    }}\n    virtual_ipaddress {{\n        10.0.0.111/24\n    }}\n}}\n",
+        dir.display()
+    )
+}
+
+// Proves KEEPALIVED-MIB's tracking tables follow keepalived 2.2.7's rules for an address
+// owner in a sync group (owner_conf): the group's tracked interface and script shown with
+// their weights cleared, the owner's weighted interface unweighted (a sync group member),
+// its weighted script not tracked, its file kept — the walk of 1.3.6.1.4.1.9586.100.5 identical to the reference's (version string by
+// type).
+#[test]
+#[ignore = "lab: needs root, network namespaces, snmpd and the reference keepalived"]
+fn lab_snmp_keepalived_mib_owner_group_as_reference() {
+    assert!(
+        Path::new(REFERENCE).exists(),
+        "reference keepalived missing"
+    );
+    let lab = Lab::new("snmpo").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    a.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ])
+    .unwrap();
+    a.link_up("eth1").unwrap();
+    a.link_up("eth1p").unwrap();
+    let files = lab.dir().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("tf1"), "0\n").unwrap();
+    let (_snmpd, socket) = start_snmpd(&a, lab.dir());
+    let mut got = Vec::new();
+    for (prog, tag) in [(REFERENCE, "ref"), (BIN, "ours")] {
+        let d = start(&a, lab.dir(), tag, prog, &owner_conf(&socket, &files));
+        let log = || d.output_so_far();
+        let w = wait_ka(&a, "VI_O master, chk good", &log, |w| {
+            ka_state(w, 1) == Some(2) && script_result(w, 1) == Some(3)
+        });
+        d.signal(Signal::SIGTERM).unwrap();
+        assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+        got.push(normalize_ka(&w));
+    }
+    eprintln!("reference:\n{}", got[0]);
+    for line in [
+        ".1.3.6.1.4.1.9586.100.5.2.14.1.2.1.1 = INTEGER: 0",
+        ".1.3.6.1.4.1.9586.100.5.2.15.1.3.1.1 = INTEGER: 0",
+        ".1.3.6.1.4.1.9586.100.5.2.12.1.2.1.1 = STRING: \"tf1\"",
+        ".1.3.6.1.4.1.9586.100.5.2.4.1.2.1.1 = INTEGER: 0",
+    ] {
+        assert!(got[0].contains(line), "reference walk lacks {line}");
+    }
+    assert!(
+        !got[0].contains(".1.3.6.1.4.1.9586.100.5.2.5.1.2.1.1 "),
+        "reference tracks the owner's weighted script"
+    );
+    assert!(
+        got[1] == got[0],
+        "ours (+) against the reference (-):\n{}",
+        line_diff(&got[0], &got[1])
+    );
+}
