@@ -165,6 +165,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("enable_snmp_vrrp").imp(&[
         "lab_snmp_keepalived_mib_vrrp_as_reference",
         "lab_snmp_keepalived_mib_tracking_routes_as_reference",
+        "lab_snmp_keepalived_mib_owner_group_as_reference",
     ]),
     alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
     s("enable_snmp_rfc").imp(&["lab_snmp_vrrpv3_traps_as_reference"]),
