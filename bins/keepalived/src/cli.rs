@@ -447,9 +447,8 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     if cli.snmp {
         out.push(
             "-x/--snmp is half supported: it serves VRRP-MIB (RFC 2787), VRRPv3-MIB (RFC 6527) \
-             and KEEPALIVED-MIB's global and main VRRP tables as keepalived does; the rest of \
-             KEEPALIVED-MIB (enable_snmp_vrrp's other tables, enable_snmp_checker) is not \
-             supported yet",
+             and KEEPALIVED-MIB's global and VRRP parts as keepalived does; KEEPALIVED-MIB's \
+             checker part (enable_snmp_checker) is not supported yet",
         );
     }
     // -A/--snmp-agent-socket is not listed: it sets the master agent socket as keepalived's

@@ -444,6 +444,32 @@ pub fn new_master_trap(ifindex: u32, vrid: u8, addr: Ipv4Addr) -> Vec<VarBind> {
     ]
 }
 
+/// vrrpTrapAuthFailure for the instance at (`ifindex`, `vrid`): the advert's source
+/// (vrrpTrapPacketSrc) and the error (vrrpTrapAuthErrorType: invalidAuthType 1,
+/// authTypeMismatch 2, authFailure 3), as keepalived's `vrrp_rfcv2_snmp_auth_err_trap`.
+pub fn auth_failure_trap(ifindex: u32, vrid: u8, src: [u8; 4], error: i32) -> Vec<VarBind> {
+    let o = |tail: &[u32]| {
+        let mut v = VRRP_MIB.to_vec();
+        v.extend_from_slice(tail);
+        Oid(v)
+    };
+    let vrid = u32::from(vrid);
+    vec![
+        VarBind {
+            name: Oid(SNMP_TRAP_OID.to_vec()),
+            value: Value::ObjectIdentifier(o(&[0, 2])),
+        },
+        VarBind {
+            name: o(&[1, 5, ifindex, vrid]),
+            value: Value::IpAddress(src),
+        },
+        VarBind {
+            name: o(&[1, 6, ifindex, vrid]),
+            value: Value::Integer(error),
+        },
+    ]
+}
+
 /// The running sub-agent.
 #[derive(Debug)]
 pub struct Agent {

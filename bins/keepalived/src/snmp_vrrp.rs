@@ -2,14 +2,17 @@
 //! (`enable_snmp_rfcv2`: VRRP-MIB, RFC 2787; `enable_snmp_rfcv3`: VRRPv3-MIB, RFC 6527), the
 //! rows it builds from the configuration, the runtime's states and counters and the kernel's
 //! interfaces, and the notifications it sends with `enable_traps` (vrrpTrapNewMaster,
-//! vrrpv3NewMaster with its master reason, vrrpv3ProtoError), as keepalived 2.2.7 does.
+//! vrrpTrapAuthFailure, vrrpv3NewMaster with its master reason, vrrpv3ProtoError), as
+//! keepalived 2.2.7 does.
 //!
 //! keepalived records why an instance became master (`next_master_reason`): the address owner
 //! (priority 255) and an instance that preempted a lower-priority master report preempted(2),
 //! one that heard a priority-0 advert priority(1), else masterNoResponse(3). Ours derives the
 //! same from the last advert the instance accepted at the moment it becomes master. Protocol
 //! errors (TTL, version, checksum) are taken from the runtime's rejection counters, polled
-//! every 100 ms: one vrrpv3ProtoError per rejected advert, as keepalived sends one per packet.
+//! every 100 ms: one vrrpv3ProtoError per rejected advert, as keepalived sends one per packet;
+//! authentication failures likewise (one vrrpTrapAuthFailure per advert, with the source of the
+//! last one the runtime rejected).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -33,6 +36,9 @@ pub struct SnmpState {
     /// Per instance: the TTL, version and checksum error counts last seen, and the last
     /// protocol error (vrrpv3StatisticsProtoErrReason).
     proto: BTreeMap<String, ([u64; 3], i32)>,
+    /// Per instance: the invalid auth type, auth type mismatch and auth failure counts last
+    /// seen (RFC 2787's vrrpTrapAuthFailure).
+    auth: BTreeMap<String, [u64; 3]>,
 }
 
 impl Default for SnmpState {
@@ -41,6 +47,7 @@ impl Default for SnmpState {
             start: Instant::now(),
             reasons: BTreeMap::new(),
             proto: BTreeMap::new(),
+            auth: BTreeMap::new(),
         }
     }
 }
@@ -241,9 +248,9 @@ fn ip_bytes(a: IpAddr) -> Vec<u8> {
 
 /// KEEPALIVED-MIB's global objects and VRRP tables as keepalived 2.2.7 serves them:
 /// the scalars of `global_defs`, vrrpSyncGroupTable, vrrpSyncGroupMemberTable,
-/// vrrpInstanceTable and vrrpAddressTable (rows numbered from 1 in configuration order).
-/// Not served yet: the notify script columns, the tracked interface/script/file tables,
-/// routes, rules, vrrp_script and the email address table.
+/// vrrpInstanceTable and vrrpAddressTable (rows numbered from 1 in configuration order), and
+/// the rest in [`keepalived_mib_more`]. Not served: vrrpRouteNextHopTable (ours has no
+/// `nexthop` routes).
 fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid, Value> {
     let mut m = keepalived_globals(config);
     let mut put = |base: &[u32], tail: &[u32], v: Value| {
@@ -252,6 +259,7 @@ fn keepalived_mib(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid
         m.insert(Oid(o), v);
     };
     keepalived_vrrp(ctx, config, &mut put);
+    m.extend(keepalived_mib_more(ctx, config));
     m
 }
 
@@ -424,7 +432,6 @@ fn keepalived_vrrp(ctx: &Ctx, config: &conf_parse::model::Config, put: &mut Put<
         if let Some(i) = &v.interface {
             put(vr, &col(10), text(i));
         }
-        put(vr, &col(11), truth(!v.track_interface.is_empty()));
         put(
             vr,
             &col(12),
@@ -579,6 +586,552 @@ fn keepalived_vrrp(ctx: &Ctx, config: &conf_parse::model::Config, put: &mut Put<
             put(vr, &col(12), Value::OctetString(ip_bytes(p)));
         }
     }
+}
+
+/// The tracking keepalived 2.2.7 keeps for an instance (`vrrp_complete_instance`): its own
+/// interface is not tracked; a sync group member (unless `sync_group_tracking_weight`) and an
+/// address owner run no floating priority: a weighted interface becomes unweighted (the
+/// owner stops tracking it), weighted scripts are dropped, a file at its default weight is
+/// unweighted and a weighted one dropped.
+struct Tracking<'a> {
+    /// Interfaces: name, weight, reverse.
+    ifs: Vec<(&'a str, i32, bool)>,
+    /// Scripts: name, weight, reverse.
+    scripts: Vec<(&'a str, i32, bool)>,
+    /// `track_file` blocks tracked.
+    files: Vec<&'a conf_parse::model::TrackFile>,
+    /// BFD instances tracked.
+    bfds: Vec<&'a conf_parse::model::BfdInstance>,
+}
+
+/// The BFD instances keepalived's VRRP process tracks (`vrrp_track_bfds`): all but those
+/// whose events go only to the checker process.
+fn vrrp_bfds(config: &conf_parse::model::Config) -> Vec<&conf_parse::model::BfdInstance> {
+    config
+        .bfd_instances
+        .iter()
+        .filter(|b| b.vrrp || !b.checker)
+        .collect()
+}
+
+/// The BFD instances `refs` names (once each), as keepalived's `alloc_track_bfd` keeps them:
+/// with their effective weight.
+fn track_bfds<'a>(
+    config: &'a conf_parse::model::Config,
+    refs: &[conf_parse::model::TrackRef],
+) -> Vec<(&'a conf_parse::model::BfdInstance, i32)> {
+    let all = vrrp_bfds(config);
+    let mut out: Vec<(&conf_parse::model::BfdInstance, i32)> = Vec::new();
+    for t in refs {
+        let Some(b) = all.iter().find(|b| b.name == t.name) else {
+            continue;
+        };
+        if out.iter().any(|(x, _)| x.name == b.name) {
+            continue;
+        }
+        out.push((b, t.weight.unwrap_or(b.weight)));
+    }
+    out
+}
+
+fn tracking<'a>(
+    config: &'a conf_parse::model::Config,
+    v: &'a conf_parse::model::VrrpInstance,
+) -> Tracking<'a> {
+    let group = config
+        .sync_groups
+        .iter()
+        .find(|g| g.group.contains(&v.name));
+    let sync_no_weight = group.is_some_and(|g| !g.sync_group_tracking_weight);
+    let owner = v.priority == 255;
+    let strip = sync_no_weight || owner;
+    let ifs = v
+        .track_interface
+        .iter()
+        .filter(|t| v.interface.as_deref() != Some(t.name.as_str()))
+        .filter_map(|t| {
+            let w = t.weight.unwrap_or(0);
+            match (strip && w != 0, sync_no_weight) {
+                (false, _) => Some((t.name.as_str(), w, t.reverse)),
+                (true, true) => Some((t.name.as_str(), 0, t.reverse)),
+                (true, false) => None,
+            }
+        })
+        .collect();
+    let scripts = v
+        .track_script
+        .iter()
+        .filter_map(|t| {
+            let s = config.vrrp_scripts.iter().find(|s| s.name == t.name)?;
+            let (w, r) = match t.weight {
+                Some(w) => (w, t.reverse),
+                None => (s.weight, s.weight_reverse),
+            };
+            (!strip || w == 0).then_some((s.name.as_str(), w, r))
+        })
+        .collect();
+    let files = v
+        .track_file
+        .iter()
+        .filter_map(|t| {
+            let f = config.track_files.iter().find(|f| f.name == t.name)?;
+            let w = t.weight.unwrap_or(f.weight);
+            (!strip || w == 0 || w == 1).then_some(f)
+        })
+        .collect();
+    let bfds = track_bfds(config, &v.track_bfd)
+        .into_iter()
+        .filter(|(_, w)| !strip || *w == 0)
+        .map(|(b, _)| b)
+        .collect();
+    Tracking {
+        ifs,
+        scripts,
+        files,
+        bfds,
+    }
+}
+
+/// A sync group's tracked scripts and files (`track_script`, `track_file`): those defined.
+fn group_scripts<'a>(
+    config: &'a conf_parse::model::Config,
+    g: &'a conf_parse::model::SyncGroup,
+) -> Vec<(&'a str, i32, bool)> {
+    g.track_script
+        .iter()
+        .filter_map(|t| {
+            let s = config.vrrp_scripts.iter().find(|s| s.name == t.name)?;
+            Some(match t.weight {
+                Some(w) => (s.name.as_str(), w, t.reverse),
+                None => (s.name.as_str(), s.weight, s.weight_reverse),
+            })
+        })
+        .collect()
+}
+
+/// A member of sync group `g` is an address owner (priority 255).
+fn group_has_owner(config: &conf_parse::model::Config, g: &conf_parse::model::SyncGroup) -> bool {
+    g.group.iter().any(|m| {
+        config
+            .vrrp_instances
+            .iter()
+            .any(|v| v.name == *m && v.priority == 255)
+    })
+}
+
+fn group_files<'a>(
+    config: &'a conf_parse::model::Config,
+    g: &'a conf_parse::model::SyncGroup,
+) -> Vec<&'a conf_parse::model::TrackFile> {
+    g.track_file
+        .iter()
+        .filter_map(|t| config.track_files.iter().find(|f| f.name == t.name))
+        .collect()
+}
+
+/// keepalived's path for a script's program (`check_script_secure`): a bare name searched in
+/// `PATH`, then the real path, keeping the name as written when it is the same file under
+/// another name (`/bin/sh` is `/usr/bin/sh`, not `/usr/bin/dash`).
+fn script_program(argv0: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    if argv0.starts_with('<') || argv0.starts_with('>') {
+        return argv0.to_string();
+    }
+    let mut path = argv0.to_string();
+    if !path.contains('/') {
+        let search =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/bin:/usr/bin".to_string());
+        if let Some(found) = search
+            .split(':')
+            .map(|d| {
+                if d.is_empty() {
+                    argv0.to_string()
+                } else {
+                    format!("{d}/{argv0}")
+                }
+            })
+            .find(|c| std::fs::metadata(c).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0))
+        {
+            path = found;
+        }
+    }
+    let Ok(real) = std::fs::canonicalize(&path) else {
+        return path;
+    };
+    let real = real.to_string_lossy().into_owned();
+    let name = |p: &str| p.rsplit('/').next().unwrap_or("").to_string();
+    if name(&real) == name(&path) {
+        return real;
+    }
+    let dir = &real[..real.len() - name(&real).len()];
+    let kept = format!("{dir}{}", name(&path));
+    let same = match (std::fs::metadata(&real), std::fs::metadata(&kept)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    if same {
+        kept
+    } else {
+        real
+    }
+}
+
+/// A script's command as keepalived shows it (`cmd_str_r`): each word in single quotes (not
+/// escaped), a leading redirection-only word bare.
+fn cmd_str(command: &str) -> String {
+    let mut argv = script_runner::split(command).unwrap_or_default();
+    if let Some(a) = argv.first_mut() {
+        *a = script_program(a);
+    }
+    argv.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 && (a.starts_with('<') || a.starts_with('>')) {
+                a.clone()
+            } else {
+                format!("'{a}'")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// keepalived's `snmp_scope`.
+fn snmp_scope(n: u8) -> i32 {
+    match n {
+        0 => 14,
+        254 => 1,
+        253 => 2,
+        200 => 5,
+        _ => 0,
+    }
+}
+
+/// The value a tracked file holds (keepalived's `last_status`: `strtol(buf, NULL, 0)` of its
+/// first 127 bytes, 0 when it cannot be read).
+fn file_status(path: &str) -> i64 {
+    let Ok(b) = std::fs::read(path) else {
+        return 0;
+    };
+    let t = String::from_utf8_lossy(&b[..b.len().min(127)]).into_owned();
+    let t = t.trim_start();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or(t.strip_prefix("0X")) {
+        (16, h)
+    } else if t.starts_with('0') && t.len() > 1 {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    let v = i64::from_str_radix(&digits[..end], radix).unwrap_or(0);
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The rest of KEEPALIVED-MIB as keepalived 2.2.7 serves it: the email address table, the
+/// notify script columns of the sync group and instance tables, the tracked interface,
+/// script, file and BFD tables of instances and sync groups, vrrpScriptTable, vrrpFileTable,
+/// vrrpBfdTable, vrrpRouteTable and vrrpRuleTable (static ones as instance 0).
+fn keepalived_mib_more(ctx: &Ctx, config: &conf_parse::model::Config) -> BTreeMap<Oid, Value> {
+    let mut m = BTreeMap::new();
+    let mut put = |base: &[u32], tail: &[u32], v: Value| {
+        let mut o = base.to_vec();
+        o.extend_from_slice(tail);
+        m.insert(Oid(o), v);
+    };
+    let gl = &snmp::KEEPALIVED_GLOBAL;
+    for (i, e) in config.global.notification_email.iter().enumerate() {
+        put(gl, &[3, 5, 1, 2, i as u32 + 1], text(e));
+    }
+    let vr = &snmp::KEEPALIVED_VRRP;
+    let script =
+        |s: &Option<Box<conf_parse::model::Script>>| s.as_ref().map(|s| text(&cmd_str(&s.command)));
+    let mut used_scripts: Vec<&str> = Vec::new();
+    let mut used_files: Vec<&str> = Vec::new();
+    for (gi, g) in config.sync_groups.iter().enumerate() {
+        let gi = gi as u32 + 1;
+        for (c, s) in [
+            (6, &g.notify_master),
+            (7, &g.notify_backup),
+            (8, &g.notify_fault),
+            (9, &g.notify),
+            (11, &g.notify_stop),
+        ] {
+            if let Some(v) = script(s) {
+                put(vr, &[1, 1, c, gi], v);
+            }
+        }
+        // keepalived clears the weights of a group with an address owner among its members.
+        let owner = group_has_owner(config, g);
+        for (k, t) in g.track_interface.iter().enumerate() {
+            let ix = [gi, k as u32 + 1];
+            put(vr, &[14, 1, 1, ix[0], ix[1]], text(&t.name));
+            let w = if owner { 0 } else { t.weight.unwrap_or(0) };
+            put(vr, &[14, 1, 2, ix[0], ix[1]], Value::Integer(w));
+            put(vr, &[14, 1, 3, ix[0], ix[1]], truth(t.reverse));
+        }
+        for (k, (name, w, r)) in group_scripts(config, g).into_iter().enumerate() {
+            let k = k as u32 + 1;
+            let w = if owner { 0 } else { w };
+            put(vr, &[15, 1, 2, gi, k], text(name));
+            put(vr, &[15, 1, 3, gi, k], Value::Integer(w));
+            put(vr, &[15, 1, 4, gi, k], truth(r));
+            used_scripts.push(name);
+        }
+        for (k, (b, _)) in track_bfds(config, &g.track_bfd).into_iter().enumerate() {
+            let k = k as u32 + 1;
+            put(vr, &[19, 1, 2, gi, k], text(&b.name));
+            put(vr, &[19, 1, 3, gi, k], Value::Integer(b.weight));
+            put(vr, &[19, 1, 4, gi, k], truth(b.weight_reverse));
+        }
+        for (k, f) in group_files(config, g).into_iter().enumerate() {
+            let k = k as u32 + 1;
+            put(vr, &[16, 1, 2, gi, k], text(&f.name));
+            put(vr, &[16, 1, 3, gi, k], Value::Integer(f.weight));
+            put(vr, &[16, 1, 4, gi, k], truth(f.weight_reverse));
+            used_files.push(&f.name);
+        }
+    }
+    let st = ctx.metrics.statuses();
+    let master = |name: &str| st.get(name).is_some_and(|s| s.state == State::Master);
+    let ifindex = |dev: &str| snmp::interface_facts(dev, &[]).map(|f| f.index as i32);
+    // Routes and rules: static ones (instance 0, set), then each instance's (set while master).
+    let mut routes: Vec<(u32, u32, &conf_parse::model::Route, bool)> = config
+        .static_routes
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (0, k as u32 + 1, r, true))
+        .collect();
+    let mut rules: Vec<(u32, u32, &conf_parse::model::Rule, bool)> = config
+        .static_rules
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (0, k as u32 + 1, r, true))
+        .collect();
+    for (ii, v) in config.vrrp_instances.iter().enumerate() {
+        let ii = ii as u32 + 1;
+        for (c, s) in [
+            (22, &v.notify_master),
+            (23, &v.notify_backup),
+            (24, &v.notify_fault),
+            (25, &v.notify_stop),
+            (26, &v.notify),
+            (31, &v.notify_master_rx_lower_pri),
+            (32, &v.notify_deleted),
+        ] {
+            if let Some(x) = script(s) {
+                put(vr, &[3, 1, c, ii], x);
+            }
+        }
+        let t = tracking(config, v);
+        put(vr, &[3, 1, 11, ii], truth(!t.ifs.is_empty()));
+        for (k, (name, w, r)) in t.ifs.iter().enumerate() {
+            let k = k as u32 + 1;
+            put(vr, &[4, 1, 1, ii, k], text(name));
+            put(vr, &[4, 1, 2, ii, k], Value::Integer(*w));
+            put(vr, &[4, 1, 3, ii, k], truth(*r));
+        }
+        for (k, (name, w, r)) in t.scripts.iter().enumerate() {
+            let k = k as u32 + 1;
+            put(vr, &[5, 1, 2, ii, k], text(name));
+            put(vr, &[5, 1, 3, ii, k], Value::Integer(*w));
+            put(vr, &[5, 1, 4, ii, k], truth(*r));
+            used_scripts.push(name);
+        }
+        for (k, f) in t.files.iter().enumerate() {
+            let k = k as u32 + 1;
+            put(vr, &[12, 1, 2, ii, k], text(&f.name));
+            put(vr, &[12, 1, 3, ii, k], Value::Integer(f.weight));
+            put(vr, &[12, 1, 4, ii, k], truth(f.weight_reverse));
+            used_files.push(&f.name);
+        }
+        for (k, b) in t.bfds.iter().enumerate() {
+            let k = k as u32 + 1;
+            put(vr, &[17, 1, 2, ii, k], text(&b.name));
+            put(vr, &[17, 1, 3, ii, k], Value::Integer(b.weight));
+            put(vr, &[17, 1, 4, ii, k], truth(b.weight_reverse));
+        }
+        let set = master(&v.name);
+        routes.extend(
+            v.virtual_routes
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (ii, k as u32 + 1, r, set)),
+        );
+        rules.extend(
+            v.virtual_rules
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (ii, k as u32 + 1, r, set)),
+        );
+    }
+    let family = |a: IpAddr| Value::Integer(if a.is_ipv6() { 2 } else { 1 });
+    for (ii, k, r, set) in routes {
+        let col = |c: u32| [7, 1, c, ii, k];
+        put(vr, &col(2), Value::Integer(if r.is_v6() { 2 } else { 1 }));
+        put(vr, &col(3), Value::OctetString(ip_bytes(r.dst)));
+        put(vr, &col(4), Value::Gauge32(u32::from(r.prefix_len)));
+        if let Some(g) = r.via {
+            put(vr, &col(5), Value::OctetString(ip_bytes(g)));
+        }
+        if let Some(s) = r.src {
+            put(vr, &col(7), Value::OctetString(ip_bytes(s)));
+        }
+        put(vr, &col(8), Value::Gauge32(r.metric.unwrap_or(0)));
+        put(vr, &col(9), Value::Integer(snmp_scope(r.scope.number())));
+        use conf_parse::model::RouteType as T;
+        let kind = match r.kind {
+            T::Blackhole => 3,
+            T::Anycast => 4,
+            T::Multicast => 5,
+            T::Broadcast => 6,
+            T::Unreachable => 7,
+            T::Prohibit => 8,
+            T::Throw => 9,
+            T::Nat => 10,
+            T::Xresolve => 11,
+            _ => 1,
+        };
+        put(vr, &col(10), Value::Integer(kind));
+        if let Some(d) = &r.dev {
+            if let Some(i) = ifindex(d) {
+                put(vr, &col(11), Value::Integer(i));
+            }
+            put(vr, &col(12), text(d));
+        }
+        put(vr, &col(13), Value::Gauge32(r.table));
+        put(vr, &col(14), truth(set));
+        put(vr, &col(18), Value::Integer(i32::from(r.protocol) + 1));
+        put(vr, &col(19), truth(false));
+        put(vr, &col(20), truth(false));
+    }
+    for (ii, k, r, set) in rules {
+        let col = |c: u32| [8, 1, c, ii, k];
+        let dir = match (r.to.is_some(), r.from.is_some()) {
+            (true, true) => "both",
+            (true, false) => "to",
+            (false, true) => "from",
+            (false, false) => "",
+        };
+        put(vr, &col(2), text(dir));
+        if let Some((a, len)) = r.to.or(r.from) {
+            put(vr, &col(3), family(a));
+            put(vr, &col(4), Value::OctetString(ip_bytes(a)));
+            put(vr, &col(5), Value::Gauge32(u32::from(len)));
+        }
+        use conf_parse::model::RuleAction as A;
+        if let A::Table(t) = r.action {
+            put(vr, &col(6), Value::Gauge32(t));
+        }
+        put(vr, &col(7), truth(set));
+        put(vr, &col(8), truth(false));
+        if let Some((a, len)) = r.to {
+            put(vr, &col(9), family(a));
+            put(vr, &col(10), Value::OctetString(ip_bytes(a)));
+            put(vr, &col(11), Value::Gauge32(u32::from(len)));
+        }
+        if let Some((a, len)) = r.from {
+            put(vr, &col(12), family(a));
+            put(vr, &col(13), Value::OctetString(ip_bytes(a)));
+            put(vr, &col(14), Value::Gauge32(u32::from(len)));
+        }
+        put(vr, &col(15), Value::Gauge32(u32::from(r.tos)));
+        if let Some((mark, mask)) = r.fwmark {
+            put(vr, &col(16), Value::Gauge32(mark));
+            if let Some(mask) = mask {
+                put(vr, &col(17), Value::Gauge32(mask));
+            }
+        }
+        if let Some(i) = &r.iif {
+            put(vr, &col(20), text(i));
+        }
+        if let Some(o) = &r.oif {
+            put(vr, &col(21), text(o));
+        }
+        if let A::Goto(t) = r.action {
+            put(vr, &col(22), Value::Gauge32(t));
+        }
+        let action = match r.action {
+            A::Table(_) => 1,
+            A::Goto(_) => 2,
+            A::Blackhole => 6,
+            A::Unreachable => 7,
+            A::Prohibit => 8,
+        };
+        put(vr, &col(23), Value::Integer(action));
+        if let A::Table(t) = r.action {
+            put(vr, &col(24), Value::Gauge32(t));
+        }
+        if r.priority != 0 {
+            put(vr, &col(25), Value::Gauge32(r.priority));
+        }
+    }
+    // vrrpScriptTable and vrrpFileTable: the scripts and files something tracks (keepalived
+    // forgets the others), in configuration order.
+    let results = ctx.metrics.script_results();
+    let scripts = config
+        .vrrp_scripts
+        .iter()
+        .filter(|s| used_scripts.contains(&s.name.as_str()));
+    for (k, s) in scripts.enumerate() {
+        let k = k as u32 + 1;
+        put(vr, &[9, 1, 2, k], text(&s.name));
+        put(vr, &[9, 1, 3, k], text(&cmd_str(&s.script)));
+        put(
+            vr,
+            &[9, 1, 4, k],
+            Value::Integer(s.interval.as_secs() as i32),
+        );
+        put(vr, &[9, 1, 5, k], Value::Integer(s.weight));
+        let result = match results.get(&s.name) {
+            Some(true) => 3,
+            Some(false) => 2,
+            None => 1,
+        };
+        put(vr, &[9, 1, 6, k], Value::Integer(result));
+        put(vr, &[9, 1, 7, k], Value::Gauge32(s.rise));
+        put(vr, &[9, 1, 8, k], Value::Gauge32(s.fall));
+        put(vr, &[9, 1, 9, k], truth(s.weight_reverse));
+    }
+    let bfd_up = ctx.metrics.bfd_states();
+    for (k, b) in vrrp_bfds(config).into_iter().enumerate() {
+        let k = k as u32 + 1;
+        put(vr, &[18, 1, 2, k], text(&b.name));
+        let up = bfd_up.get(&b.name).copied().unwrap_or(false);
+        put(vr, &[18, 1, 3, k], Value::Integer(i32::from(up)));
+        put(vr, &[18, 1, 4, k], Value::Integer(b.weight));
+        put(vr, &[18, 1, 5, k], truth(b.weight_reverse));
+    }
+    let files = config
+        .track_files
+        .iter()
+        .filter(|f| used_files.contains(&f.name.as_str()));
+    for (k, f) in files.enumerate() {
+        let k = k as u32 + 1;
+        let path = std::fs::canonicalize(&f.file)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| f.file.clone());
+        put(vr, &[13, 1, 2, k], text(&f.name));
+        put(
+            vr,
+            &[13, 1, 4, k],
+            Value::Integer(file_status(&path) as i32),
+        );
+        put(vr, &[13, 1, 3, k], text(&path));
+        put(vr, &[13, 1, 5, k], Value::Integer(f.weight));
+        put(vr, &[13, 1, 6, k], truth(f.weight_reverse));
+    }
+    m
 }
 
 /// VRRP-MIB (RFC 2787): the IPv4 VRRPv2 instances with VIPs, as keepalived lists them.
@@ -870,12 +1423,13 @@ fn instance_state_trap(
 
 /// Protocol errors (TTL 1, version 2, checksum 3) counted since the last call: records each
 /// instance's last one and returns a vrrpv3ProtoError per rejected advert (with
-/// `enable_traps` and `enable_snmp_rfcv3`).
+/// `enable_traps` and `enable_snmp_rfcv3`); and a vrrpTrapAuthFailure per advert that failed
+/// authentication (with `enable_traps` and `enable_snmp_rfcv2`).
 fn proto_errors(ctx: &Ctx) -> Vec<Vec<VarBind>> {
     let cfg = lock(&ctx.shared).clone();
     let config = cfg.config();
     let g = &config.global.snmp;
-    if !g.rfcv3 {
+    if !g.rfcv3 && !g.rfcv2 {
         return Vec::new();
     }
     let st = ctx.metrics.statuses();
@@ -894,6 +1448,38 @@ fn proto_errors(ctx: &Ctx) -> Vec<Vec<VarBind>> {
                 .and_then(|s| s.rx.rejected.get(k).copied())
                 .unwrap_or(0)
         };
+        // vrrpTrapAuthFailure (keepalived's `vrrp_rfcv2_snmp_auth_err_trap`): IPv4 VRRPv2
+        // instances, one per advert failing authentication, with its source and the error
+        // (invalidAuthType 1, authTypeMismatch 2, authFailure 3).
+        let version = v.version.unwrap_or(config.global.vrrp_version);
+        if g.rfcv2 && !id.ipv6 && version == 2 {
+            let now = [
+                rej("invalid_authtype"),
+                rej("authtype_mismatch"),
+                rej("auth_failure"),
+            ];
+            let last = state.auth.insert(v.name.clone(), now).unwrap_or([0; 3]);
+            let src = match st.get(&v.name).and_then(|s| s.last_rejected_from) {
+                Some(IpAddr::V4(a)) => a.octets(),
+                _ => [0; 4],
+            };
+            for (k, (n, l)) in now.iter().zip(last).enumerate() {
+                if !g.traps || *n <= l {
+                    continue;
+                }
+                let f = facts
+                    .entry(id.ifname.clone())
+                    .or_insert_with(|| snmp::interface_facts(&id.ifname, &[]));
+                if let Some(f) = f {
+                    for _ in 0..(n - l).min(100) {
+                        out.push(snmp::auth_failure_trap(f.index, id.vrid, src, k as i32 + 1));
+                    }
+                }
+            }
+        }
+        if !g.rfcv3 {
+            continue;
+        }
         let now = [rej("ip_ttl_err"), rej("version_err"), rej("chk_err")];
         let e = state.proto.entry(v.name.clone()).or_insert(([0; 3], 0));
         for (k, (n, last)) in now.iter().zip(e.0).enumerate() {

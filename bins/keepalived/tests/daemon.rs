@@ -950,7 +950,7 @@ fn reload_starts_newly_needed_worker() {
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_registry_notes_at_config_test_start_reload_and_status() {
     // line 3, column 5: a keyword the registry marks "not supported yet"
-    let conf = VRRP_AND_LVS.replace("router_id test", "router_id test\n    enable_snmp_vrrp");
+    let conf = VRRP_AND_LVS.replace("router_id test", "router_id test\n    json_version 2");
     let dir = Dir::new("notes-t");
     // (-t on the host: the same configuration without its VRRP part, which names `lo`)
     let vs = conf.find("virtual_server").unwrap();
@@ -967,7 +967,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     let loc = format!("{}:3:5: note:", dir.path("k.conf").display());
     assert!(
         err.lines().any(|l| l.starts_with(&loc)
-            && l.contains("'enable_snmp_vrrp' in global_defs is recognized, not supported yet")),
+            && l.contains("'json_version' in global_defs is recognized, not supported yet")),
         "{err}"
     );
     assert!(
@@ -988,7 +988,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
     assert!(
         d.wait_log(
-            "'enable_snmp_vrrp' in global_defs is recognized, not supported yet",
+            "'json_version' in global_defs is recognized, not supported yet",
             T
         ),
         "{}",
@@ -1028,7 +1028,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     assert!(
         n.iter().any(|(l, s, m)| l.ends_with("k.conf:3:5")
             && s == "not supported yet"
-            && m.contains("'enable_snmp_vrrp'")),
+            && m.contains("'json_version'")),
         "{v}"
     );
     // A reload with another keyword that is not supported yet: logged, and /status follows.
@@ -1046,6 +1046,6 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     assert!(wait_until(T, || {
         let n = notes(&status(&ns));
         n.iter().any(|(_, _, m)| m.contains("'default_interface'"))
-            && !n.iter().any(|(_, _, m)| m.contains("'enable_snmp_vrrp'"))
+            && !n.iter().any(|(_, _, m)| m.contains("'json_version'"))
     }));
 }

@@ -126,6 +126,8 @@ fn start_with(host: &Host, dir: &Path, tag: &str, prog: &str, text: &str, extra:
         p("vrrp.pid"),
         "-c".into(),
         p("check.pid"),
+        "-b".into(),
+        p("bfd.pid"),
     ];
     if prog == BIN {
         argv.push("-G".into());
@@ -932,4 +934,317 @@ fn lab_snmp_keepalived_instance_traps_as_reference() {
         got[0]
     );
     assert_eq!(got[1], got[0]);
+}
+
+/// The rest of KEEPALIVED-MIB's VRRP part: mail settings and addresses; `vrrp_script`s (one
+/// unused) and `track_file`s (one unused, files in `dir`); two BFD instances (no neighbour
+/// answers: down); a sync group G1 (VI_1, VI_2) with every notify script and tracking of its
+/// own (an interface, a script, a file); VI_1 tracking
+/// its own interface (ignored), eth1p, two scripts and a file with weights (a sync group member:
+/// keepalived drops the weighted script and file), with notify
+/// scripts, virtual routes (gateway; blackhole; source, metric, table, scope and protocol)
+/// and virtual rules (from/table; to, tos, fwmark/mask, iif, preference; goto); VI_2
+/// (VRRPv3) with the other notify scripts; VI_6 (IPv6, no group) tracking eth1, a script, a
+/// file and both BFDs, with an IPv6 route and rule; a static route and rule.
+fn more_conf(socket: &str, keyword: &str, dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "global_defs {{\n    router_id lab\n    {keyword}\n    snmp_socket {socket}\n    notification_email {{\n        alice@example.com\n        bob@example.com\n    }}\n    notification_email_from keepalived@example.com\n    smtp_server 10.0.0.25 2525\n    smtp_connect_timeout 17\n}}\n\
+static_routes {{\n    10.5.0.0/16 dev eth0\n}}\n\
+static_rules {{\n    from 10.0.0.1 table 102\n}}\n\
+vrrp_script chk_ok {{\n    script \"/bin/true ok\"\n    interval 2\n    weight 10\n    rise 2\n    fall 3\n}}\n\
+vrrp_script chk_bad {{\n    script /bin/false\n    weight -5 reverse\n}}\n\
+vrrp_script chk_unused {{\n    script /bin/true\n}}\n\
+track_file tf1 {{\n    file {d}/tf1\n    weight 3\n}}\n\
+track_file tf2 {{\n    file {d}/tf2\n    weight -2 reverse\n}}\n\
+track_file tf_unused {{\n    file {d}/tf1\n}}\n\
+bfd_instance bfd_a {{\n    neighbor_ip 10.0.0.77\n    weight 5 reverse\n}}\n\
+bfd_instance bfd_b {{\n    neighbor_ip 10.0.0.78\n}}\n\
+vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    notify_master \"/bin/echo gm\"\n    notify_backup \"/bin/echo gb\"\n    notify_fault \"/bin/echo gf\"\n    notify_stop \"/bin/echo gs\"\n    notify /bin/echo\n    track_interface {{\n        eth1 weight 4\n    }}\n    track_script {{\n        chk_ok weight 7\n    }}\n    track_file {{\n        tf1 weight 2\n    }}\n}}\n\
+vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    track_interface {{\n        eth1p\n        eth0 weight -10 reverse\n    }}\n    track_script {{\n        chk_ok weight 20\n        chk_bad\n    }}\n    track_file {{\n        tf2 weight 6 reverse\n    }}\n    notify_master \"/bin/echo m 'x y'\"\n    notify_master_rx_lower_pri /bin/echo\n    virtual_ipaddress {{\n        10.0.0.101/24\n    }}\n    virtual_routes {{\n        10.9.0.0/16 via 10.0.0.254 dev eth0\n        blackhole 10.8.0.0/16\n        10.7.0.0/16 dev eth0 src 10.0.0.101 metric 50 table 100 scope link protocol 99 no_track\n    }}\n    virtual_rules {{\n        from 10.0.0.101 table 100\n        to 10.7.1.0/24 lookup 101 priority 200 tos 0x10 fwmark 5/0xff iif eth0\n        from 10.6.0.0/16 goto 300 preference 250\n    }}\n}}\n\
+vrrp_instance VI_2 {{\n    state BACKUP\n    version 3\n    interface eth0\n    virtual_router_id 52\n    priority 90\n    advert_int 2\n    notify_backup /bin/echo\n    notify_fault /bin/echo\n    notify_stop /bin/echo\n    notify_deleted /bin/echo\n    notify /bin/echo\n    virtual_ipaddress {{\n        10.0.0.102/24\n    }}\n}}\n\
+vrrp_instance VI_6 {{\n    state BACKUP\n    version 3\n    interface eth0\n    virtual_router_id 53\n    priority 100\n    advert_int 0.5\n    track_interface {{\n        eth1\n    }}\n    track_script {{\n        chk_ok\n    }}\n    track_file {{\n        tf2\n    }}\n    track_bfd {{\n        bfd_a\n        bfd_b weight -4\n    }}\n    virtual_ipaddress {{\n        fd00::100/64\n    }}\n    virtual_routes {{\n        fd00:1::/64 dev eth0\n    }}\n    virtual_rules {{\n        from fd00::100 table 100\n    }}\n}}\n"
+    )
+}
+
+/// The peer for [`more_conf`]: VI_1 and VI_2 at priority 200 (G1 backup on host a).
+const MORE_PEER_CONF: &str = "global_defs {\n    router_id peer\n}\n\
+vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n\
+vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 200\n    advert_int 1\n    virtual_ipaddress {\n        10.0.0.101/24\n    }\n}\n\
+vrrp_instance VI_2 {\n    state BACKUP\n    version 3\n    interface eth0\n    virtual_router_id 52\n    priority 200\n    advert_int 2\n    virtual_ipaddress {\n        10.0.0.102/24\n    }\n}\n";
+
+/// The vrrpScriptResult of script row `row` (1 init, 2 bad, 3 good).
+fn script_result(w: &str, row: u32) -> Option<i32> {
+    w.lines()
+        .find(|l| l.starts_with(&format!(".1.3.6.1.4.1.9586.100.5.2.9.1.6.{row} = INTEGER:")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+// Proves the rest of KEEPALIVED-MIB's VRRP and global part is served as keepalived 2.2.7
+// serves it, through a real net-snmp master agent: for the configuration of [`more_conf`]
+// the walk of 1.3.6.1.4.1.9586.100.5 is the reference's line for line (the version string
+// compared by type) — the SMTP server, timeout, port, sender and emailTable; the notify
+// script columns of vrrpSyncGroupTable and vrrpInstanceTable (each word quoted, the program
+// resolved as keepalived resolves it: /bin/echo is /usr/bin/echo); vrrpTrackedInterfaceTable,
+// vrrpTrackedScriptTable and vrrpTrackedFileTable after keepalived's rules (own interface not
+// tracked, a sync group member's weighted scripts and files dropped), the sync
+// group's tracked interface, script and file tables, vrrpTrackedBfdTable, vrrpBfdTable
+// (both down), vrrpScriptTable (command, interval,
+// weight, result good, rise, fall; the unused script left out), vrrpFileTable (real path,
+// the value in the file, weight; unused ones left out), vrrpRouteTable and vrrpRuleTable
+// (static ones as instance 0, IPv4 and IPv6, every column keepalived fills for these routes
+// and rules) — with all master alone, and again with G1 backup under a higher-priority peer
+// (routes and rules of VI_1 no longer set).
+#[test]
+#[ignore = "lab: needs root, network namespaces, snmpd and the reference keepalived"]
+fn lab_snmp_keepalived_mib_tracking_routes_as_reference() {
+    assert!(
+        Path::new(REFERENCE).exists(),
+        "reference keepalived missing"
+    );
+    let lab = Lab::new("snmpm").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    a.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ])
+    .unwrap();
+    a.link_up("eth1").unwrap();
+    a.link_up("eth1p").unwrap();
+    let p = lab.host("p").unwrap();
+    p.add_addr("10.0.0.2/24").unwrap();
+    let files = lab.dir().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("tf1"), "5\n").unwrap();
+    std::fs::write(files.join("tf2"), "0\n").unwrap();
+    let (_snmpd, socket) = start_snmpd(&a, lab.dir());
+    let mut got = Vec::new();
+    for (prog, tag, kw) in [
+        (REFERENCE, "ref", "enable_snmp_vrrp"),
+        (BIN, "ours", "enable_snmp_keepalived"),
+    ] {
+        let d = start(&a, lab.dir(), tag, prog, &more_conf(&socket, kw, &files));
+        let log = || d.output_so_far();
+        let master = wait_ka(&a, "all master, chk_ok good", &log, |w| {
+            (1..=3).all(|r| ka_state(w, r) == Some(2)) && script_result(w, 1) == Some(3)
+        });
+        let peer = start(
+            &p,
+            lab.dir(),
+            &format!("peer-{tag}"),
+            REFERENCE,
+            MORE_PEER_CONF,
+        );
+        let log = || format!("{}\npeer:\n{}", d.output_so_far(), peer.output_so_far());
+        let backup = wait_ka(&a, "G1 backup under the peer", &log, |w| {
+            ka_state(w, 1) == Some(1) && ka_state(w, 2) == Some(1) && ka_state(w, 3) == Some(2)
+        });
+        peer.signal(Signal::SIGTERM).unwrap();
+        peer.wait_timeout(Duration::from_secs(10)).unwrap();
+        d.signal(Signal::SIGTERM).unwrap();
+        assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+        got.push((normalize_ka(&master), normalize_ka(&backup)));
+    }
+    eprintln!(
+        "reference, master:\n{}\nreference, backup:\n{}",
+        got[0].0, got[0].1
+    );
+    for table in [
+        ".1.3.6.1.4.1.9586.100.5.1.3.5.1.2.2 ",
+        ".1.3.6.1.4.1.9586.100.5.2.1.1.11.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.3.1.32.2 ",
+        ".1.3.6.1.4.1.9586.100.5.2.4.1.1.3.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.5.1.2.3.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.7.1.3.1.3 ",
+        ".1.3.6.1.4.1.9586.100.5.2.8.1.25.1.3 ",
+        ".1.3.6.1.4.1.9586.100.5.2.9.1.3.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.12.1.2.3.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.13.1.4.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.16.1.3.1.1 ",
+        ".1.3.6.1.4.1.9586.100.5.2.17.1.2.3.2 ",
+        ".1.3.6.1.4.1.9586.100.5.2.18.1.3.2 ",
+    ] {
+        assert!(got[0].0.contains(table), "reference walk lacks {table}");
+    }
+    assert!(
+        got[1].0 == got[0].0,
+        "all master, ours (+) against the reference (-):\n{}",
+        line_diff(&got[0].0, &got[1].0)
+    );
+    assert!(
+        got[1].1 == got[0].1,
+        "G1 backup, ours (+) against the reference (-):\n{}",
+        line_diff(&got[0].1, &got[1].1)
+    );
+}
+
+/// The lines only in `a` (`-`) and only in `b` (`+`).
+fn line_diff(a: &str, b: &str) -> String {
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut out: Vec<String> = la
+        .iter()
+        .filter(|l| !lb.contains(l))
+        .map(|l| format!("- {l}"))
+        .collect();
+    out.extend(
+        lb.iter()
+            .filter(|l| !la.contains(l))
+            .map(|l| format!("+ {l}")),
+    );
+    out.join("\n")
+}
+
+/// `n` VRRPv2 adverts for VRID 51 (priority 200, 10.0.0.101) with authentication type
+/// `auth_type` and data `pw`, sent 0.3 s apart to 224.0.0.18 on eth0 of `host` (TTL 255)
+/// from a Python raw socket.
+fn send_bad_auth(host: &Host, auth_type: u32, pw: &str, n: u32) {
+    let script = format!(
+        "import socket, struct, time\n\
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)\n\
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)\n\
+s.setsockopt(socket.SOL_SOCKET, 25, b'eth0')\n\
+def csum(b):\n    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))\n    t = (t >> 16) + (t & 0xffff)\n    t += t >> 16\n    return ~t & 0xffff\n\
+body = socket.inet_aton('10.0.0.101') + b'{pw}'.ljust(8, b'\\0')\n\
+pkt = struct.pack('!BBBBBBH', 0x21, 51, 200, 1, {auth_type}, 1, 0) + body\n\
+pkt = pkt[:6] + struct.pack('!H', csum(pkt)) + pkt[8:]\n\
+for _ in range({n}):\n    s.sendto(pkt, ('224.0.0.18', 0))\n    time.sleep(0.3)\n"
+    );
+    host.run_ok(&["python3", "-c", &script])
+        .expect("python3 sender");
+}
+
+// Proves `enable_traps` with `enable_snmp_rfcv2` sends RFC 2787's vrrpTrapAuthFailure as
+// keepalived 2.2.7 does: VI_1 (IPv4 VRRPv2, password "secret1", master) receives adverts
+// from 10.0.0.2 with another password, without authentication and with an unknown
+// authentication type (3 of each): snmptrapd receives, through net-snmp's master agent,
+// vrrpTrapAuthFailure with vrrpTrapPacketSrc 10.0.0.2 and vrrpTrapAuthErrorType
+// authFailure(3), authTypeMismatch(2) and invalidAuthType(1), one per advert — the same
+// notifications as the reference's.
+#[test]
+#[ignore = "lab: needs root, network namespaces, snmpd, snmptrapd, python3 and the reference keepalived"]
+fn lab_snmp_auth_failure_trap_as_reference() {
+    assert!(
+        Path::new(REFERENCE).exists(),
+        "reference keepalived missing"
+    );
+    let lab = Lab::new("snmpa").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    let p = lab.host("p").unwrap();
+    p.add_addr("10.0.0.2/24").unwrap();
+    let (_snmpd, socket) = start_snmpd(&a, lab.dir());
+    let text = format!(
+        "global_defs {{\n    router_id lab\n    enable_snmp_rfcv2\n    enable_traps\n    snmp_socket {socket}\n}}\n\
+vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass secret1\n    }}\n    virtual_ipaddress {{\n        10.0.0.101/24\n    }}\n}}\n"
+    );
+    let mut got = Vec::new();
+    for (prog, tag) in [(REFERENCE, "ref"), (BIN, "ours")] {
+        let trapd = start_trapd(&a, lab.dir());
+        let d = start(&a, lab.dir(), tag, prog, &text);
+        let log = || d.output_so_far();
+        wait_walk(&a, "VI_1 master", &log, |w| state(w, 51) == Some(3));
+        send_bad_auth(&p, 1, "other", 3);
+        send_bad_auth(&p, 0, "", 3);
+        send_bad_auth(&p, 5, "", 3);
+        if wait_until(Duration::from_secs(10), || {
+            traps_under(&trapd.output_so_far(), ".1.3.6.1.2.1.68.0.2").len() >= 9
+        })
+        .is_err()
+        {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let out = trapd.output_so_far();
+        d.signal(Signal::SIGTERM).unwrap();
+        assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+        trapd.stop(Duration::from_secs(2)).ok();
+        got.push(traps_under(&out, ".1.3.6.1.2.1.68.0.2"));
+    }
+    eprintln!("reference: {:#?}\nours:      {:#?}", got[0], got[1]);
+    assert_eq!(got[0].len(), 9, "{:?}", got[0]);
+    for e in 1..=3 {
+        assert_eq!(
+            got[0]
+                .iter()
+                .filter(
+                    |t| t.contains("IpAddress: 10.0.0.2") && t.ends_with(&format!("INTEGER: {e}"))
+                )
+                .count(),
+            3,
+            "{:?}",
+            got[0]
+        );
+    }
+    assert_eq!(got[1], got[0]);
+}
+
+/// An address owner (priority 255) in a sync group: G2 (VI_O) tracks eth1 (weight 4) and a
+/// script (weight 7); VI_O itself tracks eth1p (weight 5), the script (its weight 9) and a
+/// file at its default weight.
+fn owner_conf(socket: &str, dir: &Path) -> String {
+    format!(
+        "global_defs {{\n    router_id lab\n    enable_snmp_vrrp\n    snmp_socket {socket}\n}}\n\
+vrrp_script chk {{\n    script /bin/true\n    weight 9\n}}\n\
+track_file tf1 {{\n    file {}/tf1\n}}\n\
+vrrp_sync_group G2 {{\n    group {{\n        VI_O\n    }}\n    track_interface {{\n        eth1 weight 4\n    }}\n    track_script {{\n        chk weight 7\n    }}\n}}\n\
+vrrp_instance VI_O {{\n    state MASTER\n    interface eth0\n    virtual_router_id 61\n    priority 255\n    advert_int 1\n    track_interface {{\n        eth1p weight 5\n    }}\n    track_script {{\n        chk\n    }}\n    track_file {{\n        tf1\n    }}\n    virtual_ipaddress {{\n        10.0.0.111/24\n    }}\n}}\n",
+        dir.display()
+    )
+}
+
+// Proves KEEPALIVED-MIB's tracking tables follow keepalived 2.2.7's rules for an address
+// owner in a sync group (owner_conf): the group's tracked interface and script shown with
+// their weights cleared, the owner's weighted interface unweighted (a sync group member),
+// its weighted script not tracked, its file kept — the walk of 1.3.6.1.4.1.9586.100.5 identical to the reference's (version string by
+// type).
+#[test]
+#[ignore = "lab: needs root, network namespaces, snmpd and the reference keepalived"]
+fn lab_snmp_keepalived_mib_owner_group_as_reference() {
+    assert!(
+        Path::new(REFERENCE).exists(),
+        "reference keepalived missing"
+    );
+    let lab = Lab::new("snmpo").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    a.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ])
+    .unwrap();
+    a.link_up("eth1").unwrap();
+    a.link_up("eth1p").unwrap();
+    let files = lab.dir().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("tf1"), "0\n").unwrap();
+    let (_snmpd, socket) = start_snmpd(&a, lab.dir());
+    let mut got = Vec::new();
+    for (prog, tag) in [(REFERENCE, "ref"), (BIN, "ours")] {
+        let d = start(&a, lab.dir(), tag, prog, &owner_conf(&socket, &files));
+        let log = || d.output_so_far();
+        let w = wait_ka(&a, "VI_O master, chk good", &log, |w| {
+            ka_state(w, 1) == Some(2) && script_result(w, 1) == Some(3)
+        });
+        d.signal(Signal::SIGTERM).unwrap();
+        assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+        got.push(normalize_ka(&w));
+    }
+    eprintln!("reference:\n{}", got[0]);
+    for line in [
+        ".1.3.6.1.4.1.9586.100.5.2.14.1.2.1.1 = INTEGER: 0",
+        ".1.3.6.1.4.1.9586.100.5.2.15.1.3.1.1 = INTEGER: 0",
+        ".1.3.6.1.4.1.9586.100.5.2.12.1.2.1.1 = STRING: \"tf1\"",
+        ".1.3.6.1.4.1.9586.100.5.2.4.1.2.1.1 = INTEGER: 0",
+    ] {
+        assert!(got[0].contains(line), "reference walk lacks {line}");
+    }
+    assert!(
+        !got[0].contains(".1.3.6.1.4.1.9586.100.5.2.5.1.2.1.1 "),
+        "reference tracks the owner's weighted script"
+    );
+    assert!(
+        got[1] == got[0],
+        "ours (+) against the reference (-):\n{}",
+        line_diff(&got[0], &got[1])
+    );
 }

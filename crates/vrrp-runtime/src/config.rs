@@ -495,20 +495,29 @@ pub(crate) fn notify_fifos(cfg: &Config) -> Vec<crate::notify::FifoSpec> {
     .collect()
 }
 
-/// `own` plus the tracked objects of the sync groups, at weight 0, unless already tracked.
+/// `own` plus the tracked objects of the sync groups (unless already tracked), as keepalived
+/// 2.2.7 adds them to each member: with the group's weight (`resolve`: the reference's weight,
+/// else the object's), cleared to 0 when a member of the group is an address owner.
 fn with_group(
+    cfg: &Config,
     mut own: Vec<Tracked>,
     groups: &[&conf_parse::SyncGroup],
     pick: fn(&conf_parse::SyncGroup) -> &Vec<conf_parse::TrackRef>,
+    resolve: impl Fn(&conf_parse::TrackRef) -> Tracked,
 ) -> Vec<Tracked> {
     for g in groups {
+        let has_owner = g.group.iter().any(|m| {
+            cfg.vrrp_instances
+                .iter()
+                .any(|v| v.name == *m && v.priority == 255)
+        });
         for r in pick(g) {
             if !own.iter().any(|t| t.name == r.name) {
-                own.push(Tracked {
-                    name: r.name.clone(),
-                    weight: 0,
-                    reverse: false,
-                });
+                let mut t = resolve(r);
+                if has_owner {
+                    t.weight = 0;
+                }
+                own.push(t);
             }
         }
     }
@@ -535,6 +544,15 @@ fn track_bfds(cfg: &Config, refs: &[conf_parse::TrackRef]) -> Vec<Tracked> {
             }
         })
         .collect()
+}
+
+/// One tracked object: its reference's weight, else `default_weight` of its name.
+fn one(r: &conf_parse::TrackRef, default_weight: &dyn Fn(&str) -> i32) -> Tracked {
+    Tracked {
+        name: r.name.clone(),
+        weight: r.weight.unwrap_or_else(|| default_weight(&r.name)),
+        reverse: r.reverse,
+    }
 }
 
 fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) -> Vec<Tracked> {
@@ -668,19 +686,29 @@ pub(crate) fn instance_spec(
         (None, Family::V4) => IpAddr::V4(g.vrrp_mcast_group4),
         (None, Family::V6) => IpAddr::V6(g.vrrp_mcast_group6),
     };
-    // A sync group's tracked objects apply to each member with weight 0: any failure is a
-    // fault of the member, and a member's fault takes the whole group to FAULT (keepalived).
+    // A sync group's tracked objects apply to each member with the group's weights (0: any
+    // failure is a fault of the member, and a member's fault takes the whole group to FAULT),
+    // as keepalived 2.2.7's `vrrp_complete_init` adds them.
     let groups: Vec<&conf_parse::SyncGroup> = cfg
         .sync_groups
         .iter()
         .filter(|g| g.group.contains(&inst.name))
         .collect();
-    let weight_of_script = |name: &str| {
-        cfg.vrrp_scripts
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.weight)
-            .unwrap_or(0)
+    // keepalived's alloc_track_script: without a weight, the script's weight and reverse.
+    let script_ref = |r: &conf_parse::TrackRef| {
+        let def = cfg.vrrp_scripts.iter().find(|s| s.name == r.name);
+        match r.weight {
+            Some(w) => Tracked {
+                name: r.name.clone(),
+                weight: w,
+                reverse: r.reverse,
+            },
+            None => Tracked {
+                name: r.name.clone(),
+                weight: def.map_or(0, |s| s.weight),
+                reverse: r.reverse || def.is_some_and(|s| s.weight_reverse),
+            },
+        }
     };
     let weight_of_process = |name: &str| {
         cfg.track_processes
@@ -721,8 +749,21 @@ pub(crate) fn instance_spec(
     // interface becomes unweighted (its failure a fault), a file at the default weight 1
     // too, and weighted scripts, files and BFDs are dropped.
     let no_weights = !groups.is_empty() && !groups.iter().any(|g| g.sync_group_tracking_weight);
+    // keepalived: an instance never tracks its own interface ("Ignoring track_interface ...
+    // since own interface").
     let own_interfaces = tracked(&inst.track_interface, |_| 0)
         .into_iter()
+        .filter(|t| {
+            let own = inst.interface.as_deref() == Some(t.name.as_str());
+            if own {
+                log::warn!(
+                    "({}) Ignoring track_interface {} since own interface",
+                    inst.name,
+                    t.name
+                );
+            }
+            !own
+        })
         .map(|mut t| {
             if no_weights && t.weight != 0 {
                 log::warn!(
@@ -744,8 +785,10 @@ pub(crate) fn instance_spec(
         );
         false
     };
-    let own_scripts = tracked(&inst.track_script, weight_of_script)
-        .into_iter()
+    let own_scripts = inst
+        .track_script
+        .iter()
+        .map(script_ref)
         .filter(|t| !no_weights || t.weight == 0 || dropped("script", t))
         .collect();
     let own_files = tracked(&inst.track_file, weight_of_file)
@@ -848,27 +891,51 @@ pub(crate) fn instance_spec(
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
         },
-        track_interfaces: with_group(own_interfaces, &groups, |g| &g.track_interface)
-            .into_iter()
-            .chain(static_track_group_interfaces(cfg, &inst.name))
-            .collect(),
-        track_scripts: with_group(own_scripts, &groups, |g| &g.track_script),
+        track_interfaces: with_group(
+            cfg,
+            own_interfaces,
+            &groups,
+            |g| &g.track_interface,
+            |r| one(r, &|_| 0),
+        )
+        .into_iter()
+        .chain(static_track_group_interfaces(cfg, &inst.name))
+        .collect(),
+        track_scripts: with_group(cfg, own_scripts, &groups, |g| &g.track_script, script_ref),
         track_processes: with_group(
+            cfg,
             tracked(&inst.track_process, weight_of_process),
             &groups,
             |g| &g.track_process,
+            |r| one(r, &weight_of_process),
         ),
-        track_files: with_group(own_files, &groups, |g| &g.track_file),
-        track_bfds: with_group(own_bfds, &groups, |g| &g.track_bfd)
-            .into_iter()
-            // keepalived's VRRP process keeps only the bfd_instances whose events it gets
-            // (`vrrp`, or neither `vrrp` nor `checker`): tracking another is ignored.
-            .filter(|t| {
-                cfg.bfd_instances
-                    .iter()
-                    .any(|b| b.name == t.name && (b.vrrp || !b.checker))
-            })
-            .collect(),
+        track_files: with_group(
+            cfg,
+            own_files,
+            &groups,
+            |g| &g.track_file,
+            |r| one(r, &weight_of_file),
+        ),
+        track_bfds: with_group(
+            cfg,
+            own_bfds,
+            &groups,
+            |g| &g.track_bfd,
+            |r| {
+                track_bfds(cfg, std::slice::from_ref(r))
+                    .pop()
+                    .unwrap_or_else(|| one(r, &|_| 0))
+            },
+        )
+        .into_iter()
+        // keepalived's VRRP process keeps only the bfd_instances whose events it gets
+        // (`vrrp`, or neither `vrrp` nor `checker`): tracking another is ignored.
+        .filter(|t| {
+            cfg.bfd_instances
+                .iter()
+                .any(|b| b.name == t.name && (b.vrrp || !b.checker))
+        })
+        .collect(),
         track_file_paths: cfg
             .track_files
             .iter()

@@ -589,6 +589,7 @@ pub(crate) fn run_loop(
                         );
                     }
                     rt.bfd_up = states;
+                    rt.metrics.set_bfds(&rt.bfd_up);
                     if !changed.is_empty() {
                         rt.recompute_tracking_of(|s| {
                             s.track_bfds.iter().any(|t| changed.contains(&t.name))

@@ -812,16 +812,16 @@ impl Rt {
             || inst.spec.ipvlan_no_src;
         let mut delta = 0i32;
         let mut weigh = |ok: bool, w: i32, reverse: bool, fault: &mut bool| {
+            // keepalived: unweighted, down is a fault (up, reversed); weighted, a positive
+            // weight counts while up and a negative one while down, negated when reversed.
             if w == 0 {
-                if !ok {
+                if ok == reverse {
                     *fault = true;
                 }
                 return;
             }
-            let w = if reverse { -w } else { w };
-            // Positive weights count while up, negative ones while down (keepalived).
             if (w > 0) == ok {
-                delta += w;
+                delta += if reverse { -w } else { w };
             }
         };
         for t in &inst.spec.track_interfaces {
@@ -851,7 +851,8 @@ impl Rt {
             // keepalived: weight 0 -> a non-zero value is a fault; else value × weight.
             let v = inst.track_file_values.get(&t.name).copied().unwrap_or(0);
             if t.weight == 0 {
-                if v != 0 {
+                // Reversed: zero is the fault.
+                if (v != 0) != t.reverse {
                     fault = true;
                 }
             } else {

@@ -812,7 +812,7 @@ impl Rt {
         };
         match validate(rx, &ctx).and_then(|v| v.to_accepted()) {
             Err(e) => {
-                self.metrics.rejected(&inst.spec.name, &e);
+                self.metrics.rejected_from(&inst.spec.name, &e, src);
                 let name = &inst.spec.name;
                 for line in self.rxlog.reject(at, name, e.reason(), || {
                     format!("VRRP_Instance({name}) advert from {src} rejected: {e}")

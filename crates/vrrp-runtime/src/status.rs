@@ -94,6 +94,9 @@ pub struct InstanceStatus {
     /// The master this instance last accepted an advert from (`None` while it is master
     /// itself or has heard none).
     pub master: Option<std::net::IpAddr>,
+    /// Source address of the last advert this instance rejected (RFC 2787's
+    /// vrrpTrapPacketSrc of an authentication failure).
+    pub last_rejected_from: Option<std::net::IpAddr>,
 }
 
 impl InstanceStatus {
@@ -108,6 +111,7 @@ impl InstanceStatus {
             pri_zero_sent: 0,
             last_advert_from: None,
             master: None,
+            last_rejected_from: None,
         }
     }
 }
@@ -145,6 +149,8 @@ pub struct Metrics {
     /// Each running `vrrp_script` by name: its run state ([`ScriptState::code`]), written by
     /// the script's task (a stopped script's task keeps its own, no longer listed, copy).
     pub script_states: Mutex<BTreeMap<String, Arc<AtomicU8>>>,
+    /// Each BFD instance by name as the BFD worker last reported it (true: up).
+    pub bfds: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Metrics {
@@ -178,6 +184,17 @@ impl Metrics {
     /// A rejection by the validation of instance `inst`.
     pub(crate) fn rejected(&self, inst: &str, e: &RxError) {
         self.reject(Some(inst), e.counter());
+    }
+
+    /// A rejection by the validation of instance `inst` of an advert from `src` (recorded as
+    /// its last rejected source before the counter moves).
+    pub(crate) fn rejected_from(&self, inst: &str, e: &RxError, src: std::net::IpAddr) {
+        if let Ok(mut m) = self.instances.lock() {
+            if let Some(s) = m.get_mut(inst) {
+                s.last_rejected_from = Some(src);
+            }
+        }
+        self.rejected(inst, e);
     }
 
     /// An advert instance `inst` accepted.
@@ -252,6 +269,18 @@ impl Metrics {
     /// The running `vrrp_script`s and their last results (a copy).
     pub fn script_results(&self) -> BTreeMap<String, bool> {
         self.scripts.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The BFD instances' states are now `bfds` (name, up).
+    pub(crate) fn set_bfds(&self, bfds: &BTreeMap<String, bool>) {
+        if let Ok(mut m) = self.bfds.lock() {
+            m.clone_from(bfds);
+        }
+    }
+
+    /// The BFD instances' states as last reported (a copy; one not reported is down).
+    pub fn bfd_states(&self) -> BTreeMap<String, bool> {
+        self.bfds.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// A cell for the run state of `vrrp_script` `name`, started now (idle), listed until

@@ -156,23 +156,18 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("bfd_rlimit_rttime").imp(&["lab_bfd_process_name_and_scheduling_as_reference"]),
     alias("bfd_rlimit_rtime", "bfd_rlimit_rttime"),
     s("snmp_socket").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
-    s("enable_traps").todo(
-        "half done: an instance's and a sync group's state changes send KEEPALIVED-MIB's \
-         vrrpInstanceStateChange and vrrpSyncGroupStateChange with enable_snmp_vrrp \
-         (lab_snmp_keepalived_instance_traps_as_reference), becoming \
-         master RFC 2787's vrrpTrapNewMaster with enable_snmp_rfcv2 \
-         (lab_snmp_new_master_trap_as_reference) and RFC 6527's vrrpv3NewMaster, a rejected \
-         advert vrrpv3ProtoError with enable_snmp_rfcv3 (lab_snmp_vrrpv3_traps_as_reference), as \
-         keepalived does; vrrpTrapAuthFailure and the checker notifications (realServerStateChange, \
-         virtualServerQuorumStateChange) are not sent yet",
-    ),
-    s("enable_snmp_vrrp").todo(
-        "half done: KEEPALIVED-MIB's global objects, vrrpSyncGroupTable, vrrpSyncGroupMemberTable, \
-         vrrpInstanceTable and vrrpAddressTable are served as keepalived 2.2.7 serves them \
-         (lab_snmp_keepalived_mib_vrrp_as_reference); the notify script columns, the tracked \
-         interface/script/file tables, vrrpRouteTable, vrrpRuleTable, vrrpScriptTable, the \
-         email address table are not yet",
-    ),
+    s("enable_traps").imp(&[
+        "lab_snmp_keepalived_instance_traps_as_reference",
+        "lab_snmp_new_master_trap_as_reference",
+        "lab_snmp_vrrpv3_traps_as_reference",
+        "lab_snmp_auth_failure_trap_as_reference",
+        "vm_snmp_checker_mib_and_traps_as_reference",
+    ]),
+    s("enable_snmp_vrrp").imp(&[
+        "lab_snmp_keepalived_mib_vrrp_as_reference",
+        "lab_snmp_keepalived_mib_tracking_routes_as_reference",
+        "lab_snmp_keepalived_mib_owner_group_as_reference",
+    ]),
     alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
     s("enable_snmp_rfc").imp(&["lab_snmp_vrrpv3_traps_as_reference"]),
     s("enable_snmp_rfcv2").imp(&["lab_snmp_vrrp_mib_walk_as_reference"]),
