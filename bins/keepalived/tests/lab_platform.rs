@@ -781,3 +781,143 @@ fn lab_bfd_process_name_and_scheduling_as_reference() {
         (2, 25, "15000 30000")
     );
 }
+
+/// Starts `prog` with `globals` in global_defs (one VRRP instance), once it is master `rounds`
+/// times stops its VRRP worker for 2.5 s (SIGSTOP: every timer of it runs late) and lets it go on; after
+/// each round, the worker's main-thread view, its RLIMIT_RTTIME and the other threads' views.
+/// Also the daemon's "Set realtime priority N" lines.
+fn auto_priority_rounds(
+    lab: &Lab,
+    tag: &str,
+    prog: &str,
+    globals: &str,
+    rounds: usize,
+) -> (Vec<(ThreadView, String, Vec<ThreadView>)>, Vec<String>) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, tag);
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        vrrp_conf(100).replace("router_id lab", &format!("router_id lab\n{globals}")),
+    )
+    .expect("conf");
+    let proc = start(&host, &dir, prog, &[]);
+    let vp = dir.join("v.pid");
+    if wait_until(Duration::from_secs(10), || pid_of(&vp) != 0).is_err() {
+        panic!("{prog}: no worker pidfile\n{}", proc.output_so_far());
+    }
+    let worker = pid_of(&vp);
+    // MASTER (alone), so a timer is due every second (keepalived notices lateness only on a
+    // timer that was due; ours probes every 0.5 s); settled: ours applies the configured
+    // scheduling 1.3 s after its start.
+    if wait_until(Duration::from_secs(10), || has_vip(&host)).is_err() {
+        panic!("{prog}: not master\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_millis(2000));
+    let wpid = nix::unistd::Pid::from_raw(worker as i32);
+    let mut seen = Vec::new();
+    for _ in 0..rounds {
+        eprintln!("  stop at {:.3}", wall());
+        nix::sys::signal::kill(wpid, Signal::SIGSTOP).expect("stop");
+        std::thread::sleep(Duration::from_millis(2500));
+        nix::sys::signal::kill(wpid, Signal::SIGCONT).expect("cont");
+        std::thread::sleep(Duration::from_millis(800));
+        let others: Vec<ThreadView> = tids(worker)
+            .into_iter()
+            .filter(|t| *t != worker)
+            .map(|t| thread_view(worker, t))
+            .collect();
+        seen.push((thread_view(worker, worker), rttime_limit(worker), others));
+    }
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let out = proc.output_so_far();
+    for l in out
+        .lines()
+        .filter(|l| l.contains("MASTER") || l.contains("expired") || l.contains("realtime"))
+    {
+        eprintln!("  | {l}");
+    }
+    let lines: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            l.find("Set realtime priority")
+                .map(|i| l[i..].trim().to_string())
+        })
+        .collect();
+    eprintln!(
+        "{prog} [{globals}]: {:?}\n  {lines:?}",
+        seen.iter()
+            .map(|(v, l, _)| (v.policy, v.rt_priority, l.clone()))
+            .collect::<Vec<_>>()
+    );
+    (seen, lines)
+}
+
+// Proves max_auto_priority and min_auto_priority_delay as keepalived 2.2.7 applies them: a
+// VRRP worker whose timers ran more than the delay late (stopped 2.5 s, a second after an advert was due at the latest) goes SCHED_RR 1 with
+// RLIMIT_RTTIME 5000/10000 µs, one more each time, up to max_auto_priority (from
+// vrrp_rt_priority when set); under a 3 s delay nothing changes. /proc/PID/task/*/stat and
+// limits and the "Set realtime priority N" log lines are the reference's, every thread of ours
+// has the worker's scheduling.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_max_auto_priority_as_reference() {
+    let lab = Lab::new("autoprio").expect("lab");
+    let cases: [(&str, usize); 3] = [
+        ("  max_auto_priority 2\n", 3),
+        (
+            "  max_auto_priority 9\n  min_auto_priority_delay 3000000\n",
+            1,
+        ),
+        (
+            "  vrrp_rt_priority 5\n  vrrp_rlimit_rttime 40000\n  max_auto_priority 6\n",
+            2,
+        ),
+    ];
+    let mut theirs_all = Vec::new();
+    for (i, (g, rounds)) in cases.iter().enumerate() {
+        let (theirs, their_lines) =
+            auto_priority_rounds(&lab, &format!("r{i}"), REFERENCE, g, *rounds);
+        let (ours, our_lines) = auto_priority_rounds(&lab, &format!("o{i}"), BIN, g, *rounds);
+        for (round, ((tv, tl, _), (ov, ol, others))) in theirs.iter().zip(&ours).enumerate() {
+            assert_eq!(
+                (ov.policy, ov.rt_priority, ol),
+                (tv.policy, tv.rt_priority, tl),
+                "round {round} [{g}]"
+            );
+            for t in others {
+                assert_eq!(
+                    (t.policy, t.rt_priority),
+                    (ov.policy, ov.rt_priority),
+                    "thread of ours, round {round} [{g}]"
+                );
+            }
+        }
+        assert_eq!(our_lines, their_lines, "[{g}]");
+        theirs_all.push(theirs);
+    }
+    // What the reference showed, spelled out.
+    let pr = |c: &Vec<(ThreadView, String, Vec<ThreadView>)>| -> Vec<(u64, u64, String)> {
+        c.iter()
+            .map(|(v, l, _)| (v.policy, v.rt_priority, l.clone()))
+            .collect()
+    };
+    let rt = |p: u64, l: &str| (2, p, l.to_string());
+    assert_eq!(
+        pr(&theirs_all[0]),
+        vec![
+            rt(1, "5000 10000"),
+            rt(2, "5000 10000"),
+            rt(2, "5000 10000")
+        ]
+    );
+    assert_eq!(
+        pr(&theirs_all[1]),
+        vec![(0, 0, "unlimited unlimited".to_string())]
+    );
+    assert_eq!(
+        pr(&theirs_all[2]),
+        vec![rt(6, "20000 40000"), rt(6, "20000 40000")]
+    );
+}

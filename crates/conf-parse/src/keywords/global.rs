@@ -9,8 +9,6 @@ const NO_CHECKER_MIB: &str =
     "KEEPALIVED-MIB's checker part (virtualServerTable, realServerTable and their statistics) is not served yet";
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 const NO_NFT_IPVS: &str = "no nftables support yet (IPVS services on addresses are not marked)";
-const NO_SCHED: &str =
-    "the automatic realtime priority (raised when timers run late) is not implemented yet";
 const NO_NL_BUFS: &str = "netlink socket receive buffer sizes are not set yet (kernel defaults)";
 /// The VM test comparing the checker's FIFO lines, omega and lvs_flush_on_stop VS with the
 /// reference.
@@ -44,8 +42,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("startup_script_timeout").imp(&["lab_startup_shutdown_scripts_as_reference"]),
     s("shutdown_script").imp(&["lab_startup_shutdown_scripts_as_reference"]),
     s("shutdown_script_timeout").imp(&["lab_startup_shutdown_scripts_as_reference"]),
-    s("max_auto_priority").todo(NO_SCHED),
-    s("min_auto_priority_delay").todo(NO_SCHED),
+    s("max_auto_priority").imp(&["lab_max_auto_priority_as_reference"]),
+    s("min_auto_priority_delay").imp(&["lab_max_auto_priority_as_reference"]),
     s("smtp_alert_vrrp").imp(&["lab_global_smtp_alert_same_as_reference"]),
     s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
