@@ -42,6 +42,7 @@ pub mod checker_worker;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod coredump;
 pub mod dbus;
 pub mod dump;
 pub mod exit;
@@ -420,6 +421,7 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
             }
         };
     }
+    let mut core_dump = coredump::CoreDump::init(cli.core_dump, cli.core_dump_pattern.as_deref());
     let main_pid = match PidFile::acquire(&paths.main) {
         Ok(p) => p,
         Err(pidfile::PidError::Running { pid, path }) => {
@@ -468,6 +470,7 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         sup.run().await
     });
     drop(main_pid);
+    core_dump.restore();
     stopped();
     code
 }

@@ -238,6 +238,7 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
         }
     };
     dump::configure(&loaded.config().global);
+    crate::coredump::worker_init();
     crate::procsched::update_name(None, crate::procsched::worker_name(kind, loaded.config()));
     // Least privilege: keep only what this worker needs, before any other thread starts
     // (capabilities are per thread; threads inherit them) and before the pidfile tells the
