@@ -478,9 +478,8 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     // -X/--release-vips is not listed: the VRRP runtime always removes an instance's VIPs when
     // it leaves MASTER, a transition from a reload (SIGHUP) included, which is what -X asks of
     // keepalived (lab_release_vips_on_reload_as_reference; 2.2.7 does it without -X as well).
-    if cli.address_monitoring {
-        out.push("-a/--address-monitoring is accepted, not supported yet: address changes are not reported");
-    }
+    // -a/--address-monitoring is not listed: the VRRP and checker workers log the addresses
+    // the kernel reports as keepalived's (lab_address_monitoring_as_reference).
     // -m/--core-dump and -M/--core-dump-pattern are not listed: RLIMIT_CORE and
     // kernel.core_pattern as keepalived's core_dump_init (lab_core_dump_options_as_reference).
     out

@@ -36,6 +36,7 @@
 //!   never installs signal handlers itself. Scripts a worker spawns must get `Stdio::null()` for
 //!   stdin (the worker's stdin is its control channel).
 
+pub mod addrmon;
 pub mod bfd_runtime;
 pub mod bfd_worker;
 pub mod checker_worker;

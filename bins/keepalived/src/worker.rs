@@ -261,6 +261,9 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
             return exit::FATAL;
         }
     };
+    if cli.address_monitoring {
+        crate::addrmon::start(kind);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
