@@ -1136,3 +1136,84 @@ fn lab_address_monitoring_as_reference() {
         "{theirs:?}"
     );
 }
+
+/// `prog` with `top` before global_defs, run with a directory of the lab bind-mounted on /run
+/// (a private mount namespace: no other daemon's pidfiles), and no pidfile options. Returns
+/// what is under that /run once the VRRP worker runs (with the mode of `keepalived/`, if
+/// any) and after the stop.
+fn run_dir_files(lab: &Lab, tag: &str, prog: &str, top: &str) -> (Vec<String>, Vec<String>) {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, tag);
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).expect("run dir");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, format!("{top}\n{}", vrrp_conf(100))).expect("conf");
+    let mount = format!("mount --bind {} /run && exec \"$@\"", run.display());
+    let mut argv = vec![
+        "unshare",
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        mount.as_str(),
+        "sh",
+        prog,
+        "-n",
+        "-l",
+        "-P",
+        "-f",
+        conf.to_str().expect("utf-8 path"),
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let proc = host.spawn(&argv).expect("spawn");
+    let listing = |run: &Path| {
+        let mut v = files_under(run);
+        if let Ok(md) = std::fs::metadata(run.join("keepalived")) {
+            use std::os::unix::fs::MetadataExt;
+            v.push(format!("keepalived/ {:o}", md.mode() & 0o7777));
+        }
+        v
+    };
+    if wait_until(Duration::from_secs(10), || {
+        files_under(&run).iter().any(|f| f.contains("vrrp"))
+    })
+    .is_err()
+    {
+        panic!("{prog}: no VRRP pidfile\n{}", proc.output_so_far());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let running = listing(&run);
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let after = listing(&run);
+    eprintln!("{prog} [{top}]: running {running:?}, after {after:?}");
+    (running, after)
+}
+
+// Proves use_pid_dir as keepalived 2.2.7 applies it: the default pidfiles go to
+// /run/keepalived/ (made 0755 at the start, removed at the stop) instead of /run; the same
+// files under ours and the reference, with and without the keyword.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_use_pid_dir_as_reference() {
+    let lab = Lab::new("piddir").expect("lab");
+    for (i, top) in ["", "use_pid_dir"].iter().enumerate() {
+        let theirs = run_dir_files(&lab, &format!("r{i}"), REFERENCE, top);
+        let ours = run_dir_files(&lab, &format!("o{i}"), BIN, top);
+        assert_eq!(ours, theirs, "[{top}]");
+    }
+    let theirs = run_dir_files(&lab, "r", REFERENCE, "use_pid_dir");
+    assert_eq!(
+        theirs.0,
+        vec![
+            "keepalived/keepalived.pid".to_string(),
+            "keepalived/vrrp.pid".to_string(),
+            "keepalived/ 755".to_string()
+        ]
+    );
+    assert!(theirs.1.is_empty(), "{theirs:?}");
+}

@@ -184,9 +184,7 @@ pub static ROOT: &[Kw] = &[
     s("net_namespace").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("net_namespace_ipvs").todo("IPVS is always programmed in the daemon's own namespace yet"),
     s("namespace_with_ipsets").todo("no ipsets support yet"),
-    s("use_pid_dir").todo(
-        "not read yet (pidfiles go to /run/keepalived/ only with an instance or a namespace)",
-    ),
+    s("use_pid_dir").imp(&["lab_use_pid_dir_as_reference"]),
     s("instance").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("child_wait_time").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     b("global_defs", GLOBAL_DEFS).imp(&["lab_notify_scripts_and_fifo"]),
