@@ -227,7 +227,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("umask").imp(&["lab_umask_file_modes_as_reference"]),
-    s("random_seed").todo("not read yet (keepalived's random values are not seeded from it)"),
+    s("random_seed").noop("keepalived 2.2.7 stores it while parsing but seeds ${_RANDOM} before reading each configuration and forgets the seed there, so it never takes effect: the same here (lab_random_seed_no_effect_as_reference)"),
     s("reload_check_config").todo(NO_RELOAD_OPT),
     s("reload_time_file").todo(NO_RELOAD_OPT),
     s("reload_repeat").todo(NO_RELOAD_OPT),
