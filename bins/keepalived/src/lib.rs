@@ -395,6 +395,10 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         let _ = std::fs::create_dir_all(pidfile::PID_DIR);
         umask(old);
     }
+    // A reload file left by a daemon that died while reading (keepalived: remove_reload_file).
+    if let Some(p) = supervisor::reload_file(&cli, &loaded) {
+        let _ = std::fs::remove_file(p);
+    }
     // keepalived_running(): the parent's and the needed workers' pidfiles.
     let mut checks = vec![&paths.main];
     if !cli.check_only && (cli.all || loaded.has_vrrp()) {

@@ -1286,3 +1286,142 @@ fn lab_random_seed_no_effect_as_reference() {
         );
     }
 }
+
+/// What one SIGHUP reload of `prog` showed: the inotify events on the directory of its
+/// `reload_file` over the start and over the reload, whether the file was left, the
+/// "New config failed validation" lines, and whether the `reload_check_config` log got text.
+#[derive(Debug, PartialEq, Eq)]
+struct ReloadView {
+    at_start: Vec<String>,
+    at_reload: Vec<String>,
+    left: bool,
+    failed_lines: Vec<String>,
+    check_log_has_text: bool,
+}
+
+/// `prog` with `reload_file FILE` (FILE in a directory of its own), and with
+/// `reload_check_config LOG` when `check`; before the SIGHUP the configuration gets an invalid
+/// `virtual_router_id` when `break_it`.
+fn reload_view(lab: &Lab, tag: &str, prog: &str, check: bool, break_it: bool) -> ReloadView {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = open_dir(lab, tag);
+    let flag_dir = dir.join("flag");
+    std::fs::create_dir_all(&flag_dir).expect("flag dir");
+    let file = flag_dir.join("ka.reload");
+    let log = dir.join("check.log");
+    let globals = format!(
+        "router_id lab\n  reload_file {}{}",
+        file.display(),
+        if check {
+            format!("\n  reload_check_config {}", log.display())
+        } else {
+            String::new()
+        }
+    );
+    let conf = vrrp_conf(100).replace("router_id lab", &globals);
+    std::fs::write(dir.join("keepalived.conf"), &conf).expect("conf");
+    let ino = Inotify::init(InitFlags::IN_NONBLOCK).expect("inotify");
+    ino.add_watch(
+        &flag_dir,
+        AddWatchFlags::IN_CREATE | AddWatchFlags::IN_DELETE | AddWatchFlags::IN_CLOSE_WRITE,
+    )
+    .expect("watch");
+    let read = |ino: &Inotify| -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(evs) = ino.read_events() {
+            for e in evs {
+                let what = if e.mask.contains(AddWatchFlags::IN_CREATE) {
+                    "create"
+                } else if e.mask.contains(AddWatchFlags::IN_DELETE) {
+                    "delete"
+                } else {
+                    "close_write"
+                };
+                out.push(format!(
+                    "{what} {}",
+                    e.name
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        out
+    };
+    let proc = start(&host, &dir, prog, &[]);
+    if wait_until(Duration::from_secs(10), || has_vip(&host)).is_err() {
+        panic!("{prog}: not master\n{}", proc.output_so_far());
+    }
+    let at_start = read(&ino);
+    if break_it {
+        std::fs::write(
+            dir.join("keepalived.conf"),
+            conf.replace("virtual_router_id 52", "virtual_router_id 300"),
+        )
+        .expect("conf");
+    }
+    proc.signal(Signal::SIGHUP).expect("hup");
+    std::thread::sleep(Duration::from_millis(2500));
+    let at_reload = read(&ino);
+    let left = file.exists();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    let failed_lines = proc
+        .output_so_far()
+        .lines()
+        .filter_map(|l| {
+            l.find("New config failed validation")
+                .map(|i| l[i..].trim().to_string())
+        })
+        .collect();
+    let v = ReloadView {
+        at_start,
+        at_reload,
+        left,
+        failed_lines,
+        check_log_has_text: std::fs::read_to_string(&log).is_ok_and(|t| !t.trim().is_empty()),
+    };
+    eprintln!("{prog} check={check} broken={break_it}: {v:?}");
+    v
+}
+
+// Proves reload_file and reload_check_config as keepalived 2.2.7 handles them: without
+// reload_check_config no reload file ever appears (2.2.7 reads the new configuration with a
+// fresh global_defs, so no file is named yet); with it, a SIGHUP runs the configuration test
+// (`keepalived ... --config-test=LOG`) with the reload file there meanwhile (inotify: create,
+// close_write, delete), and a configuration that fails it is not loaded ("New config failed
+// validation, see LOG for details", its errors in LOG). Ours: the same events, lines and log.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_reload_file_and_check_config_as_reference() {
+    let lab = Lab::new("rlfile").expect("lab");
+    let cases = [(false, false), (true, false), (true, true)];
+    let mut theirs_all = Vec::new();
+    for (i, (check, broken)) in cases.into_iter().enumerate() {
+        let theirs = reload_view(&lab, &format!("r{i}"), REFERENCE, check, broken);
+        let ours = reload_view(&lab, &format!("o{i}"), BIN, check, broken);
+        let log = lab.dir().join(format!("r{i}")).join("check.log");
+        let our_log = lab.dir().join(format!("o{i}")).join("check.log");
+        let ours_cmp = ReloadView {
+            failed_lines: ours
+                .failed_lines
+                .iter()
+                .map(|l| l.replace(&our_log.display().to_string(), &log.display().to_string()))
+                .collect(),
+            ..ours
+        };
+        assert_eq!(ours_cmp, theirs, "check {check} broken {broken}");
+        theirs_all.push(theirs);
+    }
+    let events: Vec<String> = ["create", "close_write", "delete"]
+        .iter()
+        .map(|e| format!("{e} ka.reload"))
+        .collect();
+    assert!(theirs_all[0].at_reload.is_empty());
+    assert_eq!(theirs_all[1].at_reload, events);
+    assert!(theirs_all[1].failed_lines.is_empty());
+    assert_eq!(theirs_all[2].at_reload, events);
+    assert_eq!(theirs_all[2].failed_lines.len(), 1);
+    assert!(theirs_all[2].check_log_has_text);
+}
