@@ -972,28 +972,6 @@ impl Supervisor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Proves the respawn back-off sequence equals keepalived's calc_restart_delay:
-    // 0 (first quick death restarts at once), 1, 2, 4, 8, 16, 32, 60, 60; a worker that
-    // lived 60 s or more restarts at once and resets the sequence.
-    #[test]
-    fn backoff_sequence() {
-        let quick = Duration::from_secs(1);
-        let mut next = 0;
-        let seq: Vec<u64> = (0..9)
-            .map(|_| calc_restart_delay(quick, &mut next))
-            .collect();
-        assert_eq!(seq, vec![0, 1, 2, 4, 8, 16, 32, 60, 60]);
-        assert_eq!(calc_restart_delay(Duration::from_secs(60), &mut next), 0);
-        assert_eq!(next, 0);
-        assert_eq!(calc_restart_delay(quick, &mut next), 0);
-        assert_eq!(calc_restart_delay(quick, &mut next), 1);
-    }
-}
-
 /// `reload_file [FILE]` of a configuration: FILE, or keepalived's default
 /// (`/run/keepalived/keepalived[_INSTANCE].reload` with an instance, a namespace or
 /// `use_pid_dir`, else `/run/keepalived.reload`).
@@ -1034,5 +1012,27 @@ fn create_reload_file(p: &std::path::Path) {
             p.display(),
             e.raw_os_error().unwrap_or(0)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves the respawn back-off sequence equals keepalived's calc_restart_delay:
+    // 0 (first quick death restarts at once), 1, 2, 4, 8, 16, 32, 60, 60; a worker that
+    // lived 60 s or more restarts at once and resets the sequence.
+    #[test]
+    fn backoff_sequence() {
+        let quick = Duration::from_secs(1);
+        let mut next = 0;
+        let seq: Vec<u64> = (0..9)
+            .map(|_| calc_restart_delay(quick, &mut next))
+            .collect();
+        assert_eq!(seq, vec![0, 1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(calc_restart_delay(Duration::from_secs(60), &mut next), 0);
+        assert_eq!(next, 0);
+        assert_eq!(calc_restart_delay(quick, &mut next), 0);
+        assert_eq!(calc_restart_delay(quick, &mut next), 1);
     }
 }

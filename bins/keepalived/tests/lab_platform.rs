@@ -782,6 +782,9 @@ fn lab_bfd_process_name_and_scheduling_as_reference() {
     );
 }
 
+/// After one round: the worker's main-thread view, its RLIMIT_RTTIME, its other threads.
+type Round = (ThreadView, String, Vec<ThreadView>);
+
 /// Starts `prog` with `globals` in global_defs (one VRRP instance), once it is master `rounds`
 /// times stops its VRRP worker for 2.5 s (SIGSTOP: every timer of it runs late) and lets it go on; after
 /// each round, the worker's main-thread view, its RLIMIT_RTTIME and the other threads' views.
@@ -792,7 +795,7 @@ fn auto_priority_rounds(
     prog: &str,
     globals: &str,
     rounds: usize,
-) -> (Vec<(ThreadView, String, Vec<ThreadView>)>, Vec<String>) {
+) -> (Vec<Round>, Vec<String>) {
     let host = lab.host(tag).expect("host");
     host.add_addr("10.0.0.1/24").expect("addr");
     let dir = open_dir(lab, tag);
@@ -898,7 +901,7 @@ fn lab_max_auto_priority_as_reference() {
         theirs_all.push(theirs);
     }
     // What the reference showed, spelled out.
-    let pr = |c: &Vec<(ThreadView, String, Vec<ThreadView>)>| -> Vec<(u64, u64, String)> {
+    let pr = |c: &Vec<Round>| -> Vec<(u64, u64, String)> {
         c.iter()
             .map(|(v, l, _)| (v.policy, v.rt_priority, l.clone()))
             .collect()

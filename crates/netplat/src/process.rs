@@ -107,6 +107,7 @@ pub fn set_rlimit_rttime(soft: u64, hard: u64) -> Result<()> {
 }
 
 /// `RLIM_INFINITY` as the `u64` the rlimit functions here take and return.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every target
 pub const RLIM_INFINITY: u64 = libc::RLIM_INFINITY as u64;
 
 /// `RLIMIT_CORE` of the process: (soft, hard) bytes ([`RLIM_INFINITY`]: unlimited).
@@ -120,6 +121,7 @@ pub fn rlimit_core() -> Result<(u64, u64)> {
     if r == -1 {
         return Err(last_os("getrlimit(RLIMIT_CORE)"));
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every target
     Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
 }
 
