@@ -1,5 +1,7 @@
 //! Process-level keywords and options (issue #24) against the reference keepalived 2.2.7, each
-//! in a namespace lab: `startup_script`/`shutdown_script` with their timeouts, `-X`.
+//! in a namespace lab: `startup_script`/`shutdown_script` with their timeouts, `-X`, `umask`,
+//! the dump files, process names and scheduling, `max_auto_priority`, `-m`/`-M`, `-a`,
+//! `use_pid_dir`, `random_seed`, `reload_file`/`reload_check_config`.
 //!
 //! Run as root: `cargo test -p keepalived --test lab_platform -- --ignored --test-threads=1`.
 
