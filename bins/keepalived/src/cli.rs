@@ -182,6 +182,27 @@ pub fn parse(args: Vec<OsString>) -> Parsed {
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_else(|| "keepalived".to_string());
+    // getopt's optional arguments (`t::`, `g::`, `M::`) follow a short option attached
+    // (`-M/tmp/core.%p`); clap takes them after `=` only: spell such a word the long way.
+    let args: Vec<OsString> = args
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let Some(w) = a.to_str().filter(|_| i > 0) else {
+                return a;
+            };
+            let long = match w.get(..2) {
+                Some("-t") => "--config-test",
+                Some("-g") => "--log-file",
+                Some("-M") => "--core-dump-pattern",
+                _ => return a,
+            };
+            match w.get(2..) {
+                Some(v) if !v.is_empty() => OsString::from(format!("{long}={v}")),
+                _ => a,
+            }
+        })
+        .collect();
     // getopt reports every unknown option and carries on; clap stops at the first. Drop each
     // unknown word we can find and parse again, so all of them are reported, as keepalived does.
     let mut work = args.clone();
@@ -456,19 +477,10 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     // -X/--release-vips is not listed: the VRRP runtime always removes an instance's VIPs when
     // it leaves MASTER, a transition from a reload (SIGHUP) included, which is what -X asks of
     // keepalived (lab_release_vips_on_reload_as_reference; 2.2.7 does it without -X as well).
-    if cli.address_monitoring {
-        out.push("-a/--address-monitoring is accepted, not supported yet: address changes are not reported");
-    }
-    if cli.core_dump {
-        out.push(
-            "-m/--core-dump is accepted, not supported yet: the core dump limit is left as it is",
-        );
-    }
-    if cli.core_dump_pattern.is_some() {
-        out.push(
-            "-M/--core-dump-pattern is accepted, not supported yet: kernel.core_pattern is not set",
-        );
-    }
+    // -a/--address-monitoring is not listed: the VRRP and checker workers log the addresses
+    // the kernel reports as keepalived's (lab_address_monitoring_as_reference).
+    // -m/--core-dump and -M/--core-dump-pattern are not listed: RLIMIT_CORE and
+    // kernel.core_pattern as keepalived's core_dump_init (lab_core_dump_options_as_reference).
     out
 }
 
@@ -578,6 +590,13 @@ mod tests {
             Some("/a.log")
         );
         assert_eq!(run(&["k"]).config_test, None);
+        // Attached to the short option, as getopt's `M::`.
+        assert_eq!(
+            run(&["k", "-M/tmp/core.%p"]).core_dump_pattern.as_deref(),
+            Some("/tmp/core.%p")
+        );
+        assert_eq!(run(&["k", "-M"]).core_dump_pattern.as_deref(), Some(""));
+        assert_eq!(run(&["k", "-t/l"]).config_test.as_deref(), Some("/l"));
     }
 
     // Proves unknown options and missing/empty parameters exit with keepalived's status 1.

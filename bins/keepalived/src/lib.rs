@@ -36,12 +36,14 @@
 //!   never installs signal handlers itself. Scripts a worker spawns must get `Stdio::null()` for
 //!   stdin (the worker's stdin is its control channel).
 
+pub mod addrmon;
 pub mod bfd_runtime;
 pub mod bfd_worker;
 pub mod checker_worker;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod coredump;
 pub mod dbus;
 pub mod dump;
 pub mod exit;
@@ -127,6 +129,8 @@ pub fn setup_logging(cli: &Cli, ident: &str, suffix: Option<&str>) {
 /// The pidfile paths for this command line and configuration.
 pub fn pid_paths(cli: &Cli, loaded: &Loaded) -> PidPaths {
     let ns = cli.namespace.clone().or_else(|| loaded.namespace());
+    // `use_pid_dir` puts the default pidfiles in /run/keepalived/ as a namespace does.
+    let ns = ns.or_else(|| loaded.config().global.use_pid_dir.then(String::new));
     let mut p = PidPaths::resolve(
         cli.pid.as_deref(),
         cli.vrrp_pid.as_deref(),
@@ -375,9 +379,16 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         }
     }
     let paths = pid_paths(&cli, &loaded);
-    if [&paths.main, &paths.vrrp, &paths.checkers]
-        .iter()
-        .any(|p| p.starts_with(pidfile::PID_DIR))
+    // keepalived's use_pid_dir: set by the keyword, an instance or a namespace; the directory
+    // is made at the start and removed (when empty) at the stop.
+    let pid_dir = loaded.config().global.use_pid_dir
+        || loaded.instance().is_some()
+        || cli.namespace.is_some()
+        || loaded.namespace().is_some();
+    if pid_dir
+        || [&paths.main, &paths.vrrp, &paths.checkers]
+            .iter()
+            .any(|p| p.starts_with(pidfile::PID_DIR))
     {
         // 0755 whatever the umask, as keepalived's create_pid_dir (it lifts rwxr-xr-x).
         use nix::sys::stat::{umask, Mode};
@@ -385,6 +396,10 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         umask(old & !Mode::from_bits_truncate(0o755));
         let _ = std::fs::create_dir_all(pidfile::PID_DIR);
         umask(old);
+    }
+    // A reload file left by a daemon that died while reading (keepalived: remove_reload_file).
+    if let Some(p) = supervisor::reload_file(&cli, &loaded) {
+        let _ = std::fs::remove_file(p);
     }
     // keepalived_running(): the parent's and the needed workers' pidfiles.
     let mut checks = vec![&paths.main];
@@ -422,6 +437,7 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
             }
         };
     }
+    let mut core_dump = coredump::CoreDump::init(cli.core_dump, cli.core_dump_pattern.as_deref());
     let main_pid = match PidFile::acquire(&paths.main) {
         Ok(p) => p,
         Err(pidfile::PidError::Running { pid, path }) => {
@@ -470,6 +486,11 @@ fn daemon(cli: Cli, args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
         sup.run().await
     });
     drop(main_pid);
+    if pid_dir {
+        // keepalived's remove_pid_dir: only when nothing else is in it.
+        let _ = std::fs::remove_dir(pidfile::PID_DIR);
+    }
+    core_dump.restore();
     stopped();
     code
 }

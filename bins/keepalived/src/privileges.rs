@@ -130,8 +130,11 @@ pub fn profile(config: &Config, kind: WorkerKind) -> Profile {
         root_scripts: scripts && (own_user || default_user_is_root(config)),
         chown: kind == WorkerKind::Checker
             && (g.notify_fifo.user.is_some() || g.lvs_notify_fifo.user.is_some()),
-        nice: sched.rt_priority.is_some() || sched.priority < 0,
-        rlimit: sched.rt_priority.is_some(),
+        // max_auto_priority: the worker may make itself realtime when its timers run late.
+        nice: sched.rt_priority.is_some()
+            || sched.priority < 0
+            || crate::procsched::auto_priority(config).is_some(),
+        rlimit: sched.rt_priority.is_some() || crate::procsched::auto_priority(config).is_some(),
         memlock: sched.no_swap,
         ipvs_netns: ipvs_ns.is_some(),
         ipvs_netns_init: ipvs_ns == Some(""),

@@ -11,6 +11,10 @@
 //! * `*_no_swap`: `mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT)`;
 //! * `*_cpu_affinity`: the CPU set.
 //!
+//! * `max_auto_priority`/`min_auto_priority_delay`: when a timer of a worker fires more than
+//!   the delay (default 1 s) late, the worker goes realtime (`SCHED_RR` 1, then one more
+//!   each time, up to the maximum), as keepalived's scheduler does (`increment_process_priority`).
+//!
 //! keepalived's worker is one thread; ours has a few, so every setting is applied to each of
 //! the worker's threads once it is ready (and again after a reload): threads created by a
 //! realtime thread do not inherit the realtime policy (`SCHED_RESET_ON_FORK`).
@@ -23,6 +27,41 @@ use crate::{info, warning};
 
 /// keepalived's `RT_RLIMIT_DEFAULT` (µs).
 pub const RT_RLIMIT_DEFAULT: u32 = 10_000;
+
+/// keepalived's `min_auto_priority_delay` default (1 s).
+pub const AUTO_PRIORITY_DELAY_DEFAULT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `max_auto_priority`/`min_auto_priority_delay` in force (keepalived: `max_rt_priority`,
+/// `min_auto_priority_delay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoPriority {
+    /// The highest realtime priority the worker raises itself to.
+    pub max: u8,
+    /// Lateness above which it raises it.
+    pub min_delay: std::time::Duration,
+}
+
+/// The automatic realtime priority of the configuration; `None` when `max_auto_priority` is
+/// absent, 0 or -1 (keepalived: disabled).
+pub fn auto_priority(cfg: &Config) -> Option<AutoPriority> {
+    let max = cfg.global.max_auto_priority.filter(|m| *m > 0)?;
+    Some(AutoPriority {
+        max: u8::try_from(max.min(99)).unwrap_or(99),
+        min_delay: cfg
+            .global
+            .min_auto_priority_delay
+            .unwrap_or(AUTO_PRIORITY_DELAY_DEFAULT),
+    })
+}
+
+/// keepalived's "A thread timer expired S.UUUUUU seconds ago".
+pub fn late_line(late: std::time::Duration) -> String {
+    format!(
+        "A thread timer expired {}.{:06} seconds ago",
+        late.as_secs(),
+        late.subsec_micros()
+    )
+}
 
 /// The configured name of a worker (`None`: keepalived leaves the forked name).
 pub fn worker_name(kind: WorkerKind, cfg: &Config) -> Option<&str> {
@@ -101,6 +140,17 @@ impl Applied {
     /// Applies `s` (process `what`: "vrrp", "checker", "bfd") to every thread, keepalived's
     /// `set_process_priorities` at the start and `restore_priority` at a reload.
     pub fn apply(&mut self, s: &ProcessSched, what: &str) {
+        // A realtime priority raised automatically before the first application stays
+        // (keepalived resets it only at a reload, which applies again).
+        let raised;
+        let s = if self.cur.is_none() && self.rt > s.rt_priority {
+            let mut x = s.clone();
+            x.rt_priority = self.rt;
+            raised = x;
+            &raised
+        } else {
+            s
+        };
         let reset_rt = self.rt.is_some() && s.rt_priority.is_none();
         let tids = process::threads().unwrap_or_default();
         for &t in &tids {
@@ -122,6 +172,34 @@ impl Applied {
             }
         }
         self.cur = Some(s.clone());
+    }
+
+    /// keepalived's `increment_process_priority`: realtime at `SCHED_RR`'s lowest priority
+    /// (1) when not yet realtime (with the worker's RLIMIT_RTTIME), else one more, up to
+    /// `max`; on every thread. Returns the new priority (`None`: already at `max`).
+    pub fn raise_realtime(&mut self, max: u8, what: &str) -> Option<u8> {
+        let next = match self.rt {
+            Some(p) if p >= max => return None,
+            Some(p) => p + 1,
+            None => 1,
+        };
+        let mut s = self.cur.clone().unwrap_or_default();
+        if self.rt.is_none() {
+            let r = u64::from(s.rlimit_rttime.unwrap_or(RT_RLIMIT_DEFAULT));
+            if process::set_rlimit_rttime(r / 2, r).is_err() {
+                warning!("child process cannot set realtime rlimit");
+            }
+        }
+        s.rt_priority = Some(next);
+        let tids = process::threads().unwrap_or_default();
+        for &t in &tids {
+            self.thread(t, &s, what, false);
+        }
+        self.threads = tids.into_iter().collect();
+        self.rt = Some(next);
+        self.cur = Some(s);
+        info!("Set realtime priority {next}");
+        Some(next)
     }
 
     /// Threads started since (the runtime's helper threads: a thread created by a realtime

@@ -407,6 +407,77 @@ impl Supervisor {
         }
     }
 
+    /// keepalived's `start_validate_reload_conf_child`: this program with the command line
+    /// it was started with plus `--config-test=CHECK` (CHECK truncated first), at most 5 s,
+    /// with the `reload_file` there meanwhile. `false` (logged as keepalived does) when the
+    /// check failed.
+    fn validate_reload(&mut self, check: &str) -> bool {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(check)
+        {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                info!(
+                    "truncate of config check log {check} failed ({}) - {e}",
+                    e.raw_os_error().unwrap_or(0)
+                );
+            }
+        }
+        if self.cli.log_detail > 0 {
+            info!("validate conf before Reload");
+        }
+        let rf = reload_file(&self.cli, &self.loaded);
+        if let Some(p) = &rf {
+            create_reload_file(p);
+        }
+        let mut cmd = std::process::Command::new(self_exe());
+        cmd.args(
+            self.args
+                .iter()
+                .skip(1)
+                .filter(|a| a.to_str() != Some("--daemonized")),
+        )
+        .arg(format!("--config-test={check}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let status = match cmd.spawn() {
+            Ok(mut child) => {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    match child.try_wait() {
+                        Ok(Some(st)) => break Some(st),
+                        Ok(None) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(10))
+                        }
+                        _ => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            info!("Process 'config check' timed out");
+                            break None;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                info!("Could not run config-test ({e})");
+                None
+            }
+        };
+        if let Some(p) = &rf {
+            let _ = std::fs::remove_file(p);
+        }
+        match status {
+            Some(st) if st.success() => true,
+            Some(st) if st.code().is_some() => {
+                info!("New config failed validation, see {check} for details");
+                false
+            }
+            _ => false,
+        }
+    }
+
     /// SIGHUP: parse and check the new configuration; a bad one is rejected with its located
     /// diagnostics and the running configuration stays. A good one is forwarded (HUP).
     pub fn reload(&mut self) {
@@ -421,6 +492,12 @@ impl Supervisor {
             self.cli.all_config,
             self.cli.compat,
         );
+        // reload_check_config: the new configuration is checked by `keepalived -t` first.
+        if let Some(check) = self.loaded.config().global.reload_check_config.clone() {
+            if !self.validate_reload(&check) {
+                return;
+            }
+        }
         let new = match config::load(&self.loaded.file, &opts) {
             Ok(n) => n,
             Err(e) => {
@@ -897,6 +974,49 @@ impl Supervisor {
         self.stop().await;
         self.start_stop_script(false).await;
         exit_code
+    }
+}
+
+/// `reload_file [FILE]` of a configuration: FILE, or keepalived's default
+/// (`/run/keepalived/keepalived[_INSTANCE].reload` with an instance, a namespace or
+/// `use_pid_dir`, else `/run/keepalived.reload`).
+pub fn reload_file(cli: &Cli, loaded: &Loaded) -> Option<std::path::PathBuf> {
+    let f = loaded.config().global.reload_file.as_deref()?;
+    if !f.is_empty() {
+        return Some(f.into());
+    }
+    let dir = crate::pidfile::PID_DIR;
+    Some(match loaded.instance() {
+        Some(i) => format!("{dir}/keepalived_{i}.reload").into(),
+        None if loaded.config().global.use_pid_dir
+            || cli.namespace.is_some()
+            || loaded.namespace().is_some() =>
+        {
+            format!("{dir}/keepalived.reload").into()
+        }
+        None => "/run/keepalived.reload".into(),
+    })
+}
+
+/// keepalived's `create_reload_file`: an empty file, rw-r--r-- whatever the umask.
+fn create_reload_file(p: &std::path::Path) {
+    use nix::sys::stat::{umask, Mode};
+    use std::os::unix::fs::OpenOptionsExt;
+    let old = umask(Mode::empty());
+    umask(old & !Mode::from_bits_truncate(0o044));
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(p);
+    umask(old);
+    if let Err(e) = r {
+        info!(
+            "Failed to create reload file ({}) {} - {e}",
+            p.display(),
+            e.raw_os_error().unwrap_or(0)
+        );
     }
 }
 

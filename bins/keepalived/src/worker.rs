@@ -238,6 +238,7 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
         }
     };
     dump::configure(&loaded.config().global);
+    crate::coredump::worker_init();
     crate::procsched::update_name(None, crate::procsched::worker_name(kind, loaded.config()));
     // Least privilege: keep only what this worker needs, before any other thread starts
     // (capabilities are per thread; threads inherit them) and before the pidfile tells the
@@ -260,6 +261,9 @@ pub fn run(cli: &Cli, kind: WorkerKind, seams: Arc<dyn Seams>) -> i32 {
             return exit::FATAL;
         }
     };
+    if cli.address_monitoring {
+        crate::addrmon::start(kind);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -318,10 +322,32 @@ async fn shell(
     ));
     let sched_for_writer = Arc::clone(&sched_cfg);
     let (sched_tx, mut sched_rx) = tokio::sync::watch::channel::<Option<ProcessSched>>(None);
+    // max_auto_priority / min_auto_priority_delay of the configuration in force (a reload
+    // starts again from the configured scheduling, as keepalived's reset_process_priorities).
+    let auto_cfg = Arc::new(std::sync::Mutex::new(crate::procsched::auto_priority(
+        loaded.config(),
+    )));
+    let auto_for_sched = Arc::clone(&auto_cfg);
     tokio::spawn(async move {
+        use tokio::time::Instant;
         let mut applied = crate::procsched::Applied::default();
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        // The lateness probe: a timer of ours fired more than min_auto_priority_delay after
+        // its time (keepalived checks its earliest timer whenever epoll returns).
+        let auto = |a: &Arc<std::sync::Mutex<Option<crate::procsched::AutoPriority>>>| {
+            a.lock().map(|g| *g).unwrap_or(None)
+        };
+        let period = |a: Option<crate::procsched::AutoPriority>| {
+            a.map_or(std::time::Duration::from_secs(1), |a| {
+                (a.min_delay / 2).clamp(
+                    std::time::Duration::from_millis(10),
+                    std::time::Duration::from_millis(500),
+                )
+            })
+        };
+        let mut probe_at = Instant::now() + period(auto(&auto_for_sched));
         loop {
+            let probing = auto(&auto_for_sched).is_some();
             tokio::select! {
                 r = sched_rx.changed() => {
                     if r.is_err() {
@@ -334,8 +360,25 @@ async fn shell(
                         tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
                         applied.apply(&s, kind.name());
                     }
+                    probe_at = Instant::now() + period(auto(&auto_for_sched));
                 }
-                _ = tick.tick() => applied.cover_new_threads(kind.name()),
+                _ = tick.tick() => {
+                    applied.cover_new_threads(kind.name());
+                    if !probing {
+                        probe_at = Instant::now() + period(auto(&auto_for_sched));
+                    }
+                }
+                _ = tokio::time::sleep_until(probe_at), if probing => {
+                    let a = auto(&auto_for_sched);
+                    if let Some(a) = a {
+                        let late = Instant::now().saturating_duration_since(probe_at);
+                        if late > a.min_delay {
+                            info!("{}", crate::procsched::late_line(late));
+                            applied.raise_realtime(a.max, kind.name());
+                        }
+                    }
+                    probe_at = Instant::now() + period(a);
+                }
             }
         }
     });
@@ -423,6 +466,9 @@ async fn shell(
                         let naming = dump::DataNaming::of(&new.config().global);
                         if let Ok(mut s) = sched_cfg.lock() {
                             *s = crate::procsched::worker_sched(kind, new.config()).clone();
+                        }
+                        if let Ok(mut a) = auto_cfg.lock() {
+                            *a = crate::procsched::auto_priority(new.config());
                         }
                         let name = crate::procsched::worker_name(kind, new.config());
                         crate::procsched::update_name(Some(cur_name.as_deref()), name);

@@ -958,7 +958,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
     let conf_t = format!("{}{}", &conf[..vi], &conf[vs..]);
     std::fs::write(dir.path("k.conf"), &conf_t).unwrap();
     let out = std::process::Command::new(BIN)
-        .args(["-t", "-a", "-f"])
+        .args(["-t", "-x", "-f"])
         .arg(dir.path("k.conf"))
         .output()
         .unwrap();
@@ -970,17 +970,14 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
             && l.contains("'json_version' in global_defs is recognized, not supported yet")),
         "{err}"
     );
-    assert!(
-        err.contains("-a/--address-monitoring is accepted, not supported yet"),
-        "{err}"
-    );
+    assert!(err.contains("-x/--snmp is half supported"), "{err}");
 
     let ns = Netns::new("notes");
     let d = Daemon::start_with(
         "notes",
         &conf,
         Opts {
-            extra_args: vec!["--metrics-listen".into(), "9651".into(), "-a".into()],
+            extra_args: vec!["--metrics-listen".into(), "9651".into(), "-x".into()],
             wrap: ns.wrap(),
             ..Default::default()
         },
@@ -994,9 +991,7 @@ fn lab_registry_notes_at_config_test_start_reload_and_status() {
         "{}",
         d.log_text()
     );
-    assert!(d
-        .log_text()
-        .contains("-a/--address-monitoring is accepted, not supported yet"));
+    assert!(d.log_text().contains("-x/--snmp is half supported"));
     assert!(d.wait_log("metrics endpoint listening", T));
     let status = |ns: &Netns| -> serde_json::Value {
         let s = ns.sh(&[

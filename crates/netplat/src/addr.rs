@@ -463,3 +463,107 @@ mod tests {
             .is_ok());
     }
 }
+
+/// An address added (`RTM_NEWADDR`, also a refresh or a flag change) or removed
+/// (`RTM_DELADDR`), as the kernel announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AddrEvent {
+    /// `RTM_NEWADDR`.
+    pub added: bool,
+    /// The netlink port id of the socket whose request caused it (0: the kernel's own).
+    pub sender: u32,
+    /// The address.
+    pub address: Address,
+}
+
+/// A socket receiving the address events (IPv4 and IPv6) of the namespace it was made in:
+/// keepalived's netlink reflector for `-a`/`--address-monitoring`.
+pub struct AddrWatch {
+    socket: netlink_sys::Socket,
+}
+
+impl std::fmt::Debug for AddrWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddrWatch").finish()
+    }
+}
+
+/// `RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR`.
+const RTMGRP_IFADDR: u32 = 0x10 | 0x100;
+
+impl AddrWatch {
+    /// Subscribes to the address events of the current namespace.
+    pub fn new() -> Result<Self> {
+        let mut socket = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)
+            .map_err(|e| Error::io("open NETLINK_ROUTE socket", e))?;
+        socket
+            .bind(&netlink_sys::SocketAddr::new(0, RTMGRP_IFADDR))
+            .map_err(|e| Error::io("bind address event socket", e))?;
+        Ok(AddrWatch { socket })
+    }
+
+    /// Waits for the next datagram of events and decodes it (an overrun, `ENOBUFS`, is an
+    /// empty list: events were lost).
+    pub fn recv(&self) -> Result<Vec<AddrEvent>> {
+        let mut buf = vec![0u8; 65536];
+        let n = loop {
+            match self.socket.recv(&mut &mut buf[..], 0) {
+                Ok(n) => break n.min(buf.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Ok(Vec::new()),
+                Err(e) => return Err(Error::io("address event socket: recv", e)),
+            }
+        };
+        Ok(crate::rtnl::messages(&buf[..n])
+            .filter_map(|m| m.ok())
+            .filter_map(|m| {
+                let sender = m.header.port_number;
+                match m.payload {
+                    netlink_packet_core::NetlinkPayload::InnerMessage(
+                        RouteNetlinkMessage::NewAddress(a),
+                    ) => parse_address(a).map(|address| AddrEvent {
+                        added: true,
+                        sender,
+                        address,
+                    }),
+                    netlink_packet_core::NetlinkPayload::InnerMessage(
+                        RouteNetlinkMessage::DelAddress(a),
+                    ) => parse_address(a).map(|address| AddrEvent {
+                        added: false,
+                        sender,
+                        address,
+                    }),
+                    _ => None,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The netlink port ids of this process's own `NETLINK_ROUTE` sockets in the current
+/// namespace (`/proc/self/net/netlink` rows whose inode is one of `/proc/self/fd`'s sockets).
+pub fn own_route_ports() -> Vec<u32> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(|e| {
+                let l = std::fs::read_link(e.ok()?.path()).ok()?;
+                let l = l.to_str()?;
+                Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    std::fs::read_to_string("/proc/self/net/netlink")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+            (f.len() >= 10 && f[1] == "0" && inodes.contains(f[9]))
+                .then(|| f[2].parse::<u32>().ok())
+                .flatten()
+        })
+        .collect()
+}

@@ -44,7 +44,7 @@ mod rtnl;
 mod rule;
 mod watch;
 
-pub use addr::{AddrFlags, Address, AddressSpec, Scope};
+pub use addr::{own_route_ports, AddrEvent, AddrFlags, AddrWatch, Address, AddressSpec, Scope};
 pub use error::{Error, LinkRef};
 pub use link::{Link, MacvlanMode};
 pub use packet::PacketSocket;

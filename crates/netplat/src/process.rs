@@ -106,6 +106,57 @@ pub fn set_rlimit_rttime(soft: u64, hard: u64) -> Result<()> {
     Ok(())
 }
 
+/// `RLIM_INFINITY` as the `u64` the rlimit functions here take and return.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every target
+pub const RLIM_INFINITY: u64 = libc::RLIM_INFINITY as u64;
+
+/// `RLIMIT_CORE` of the process: (soft, hard) bytes ([`RLIM_INFINITY`]: unlimited).
+pub fn rlimit_core() -> Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit for the duration of the call.
+    let r = unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut lim) };
+    if r == -1 {
+        return Err(last_os("getrlimit(RLIMIT_CORE)"));
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, not on every target
+    Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
+}
+
+/// Sets `RLIMIT_CORE` of the process (keepalived's `-m`).
+pub fn set_rlimit_core(soft: u64, hard: u64) -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
+    };
+    // SAFETY: `lim` is a valid rlimit for the duration of the call.
+    let r = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &lim) };
+    if r == -1 {
+        return Err(last_os("setrlimit(RLIMIT_CORE)"));
+    }
+    Ok(())
+}
+
+/// The process `cmd` starts gets `RLIMIT_CORE` (soft, hard), set between fork and exec
+/// (keepalived's `set_child_rlimit`: scripts run with the limit the daemon started with).
+pub fn child_rlimit_core(cmd: &mut std::process::Command, soft: u64, hard: u64) {
+    use std::os::unix::process::CommandExt;
+    let lim = libc::rlimit {
+        rlim_cur: soft as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
+    };
+    // SAFETY: the closure only calls setrlimit (async-signal-safe) on a value it owns; a
+    // failure leaves the inherited limit, as keepalived's child does.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setrlimit(libc::RLIMIT_CORE, &lim);
+            Ok(())
+        });
+    }
+}
+
 /// `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)` (keepalived's `*_no_swap`); `false`:
 /// `munlockall`.
 pub fn lock_memory(lock: bool) -> Result<()> {

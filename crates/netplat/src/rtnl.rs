@@ -72,7 +72,7 @@ fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
 /// The netlink messages of one datagram, in order (split by [`crate::datagram::split_datagram`]). A
 /// message that does not decode, or a length that cannot be right, is the last item (an
 /// error: what was wrong).
-fn messages(
+pub(crate) fn messages(
     data: &[u8],
 ) -> impl Iterator<Item = std::result::Result<NetlinkMessage<RouteNetlinkMessage>, String>> + '_ {
     let mut failed = false;

@@ -271,6 +271,15 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// `RLIMIT_CORE` (soft, hard) every script starts with, when the daemon changed its own.
+static CHILD_CORE_LIMIT: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Scripts started from now on get `RLIMIT_CORE` (soft, hard): the limit the daemon started
+/// with, when `-m`/`-M` raised its own (keepalived's `set_child_rlimit`). Set once.
+pub fn set_child_core_limit(soft: u64, hard: u64) {
+    let _ = CHILD_CORE_LIMIT.set((soft, hard));
+}
+
 impl Script {
     /// The command line, for logs.
     pub fn line(&self) -> String {
@@ -302,6 +311,9 @@ impl Script {
             .env_remove("LD_PRELOAD")
             .env_remove("LD_LIBRARY_PATH")
             .kill_on_drop(true);
+        if let Some(&(soft, hard)) = CHILD_CORE_LIMIT.get() {
+            netplat::process::child_rlimit_core(cmd.as_std_mut(), soft, hard);
+        }
         let ours = Identity::ours();
         // std sets the gid first, drops supplementary groups when it changes the uid as root.
         if self.who != ours {

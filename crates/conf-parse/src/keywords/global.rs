@@ -7,8 +7,6 @@ use super::{alias, b, dep, s, v, Kw, Release};
 const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 /// The VM test comparing the `nftables_ipvs` ruleset and IPVS table with the reference.
 const NFT_IPVS: &[&str] = &["vm_nftables_ipvs_ranges_same_as_reference"];
-const NO_SCHED: &str =
-    "the automatic realtime priority (raised when timers run late) is not implemented yet";
 /// The VRRP worker's netlink receive buffers, read from the kernel for ours and the reference.
 const NL_BUFS: &str = "lab_vrrp_netlink_rcv_bufs_as_reference";
 const NO_PROC_MON_SOCKET: &str = "keepalived sizes its process-event (proc connector) socket; \
@@ -20,7 +18,7 @@ const NO_LVS_RTNL_SOCKET: &str = "keepalived sizes the checker's rtnetlink socke
 /// reference.
 const VM_NOTIFY: &str = "vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference";
 const NO_RELOAD_OPT: &str =
-    "keepalived's reload options are not implemented yet (SIGHUP reloads as without it)";
+    "keepalived's reload monitor (a reload at the time written in reload_time_file) is not implemented yet";
 
 /// Keywords inside `global_defs`.
 pub static GLOBAL_DEFS: &[Kw] = &[
@@ -48,8 +46,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("startup_script_timeout").imp(&["lab_startup_shutdown_scripts_as_reference"]),
     s("shutdown_script").imp(&["lab_startup_shutdown_scripts_as_reference"]),
     s("shutdown_script_timeout").imp(&["lab_startup_shutdown_scripts_as_reference"]),
-    s("max_auto_priority").todo(NO_SCHED),
-    s("min_auto_priority_delay").todo(NO_SCHED),
+    s("max_auto_priority").imp(&["lab_max_auto_priority_as_reference"]),
+    s("min_auto_priority_delay").imp(&["lab_max_auto_priority_as_reference"]),
     s("smtp_alert_vrrp").imp(&["lab_global_smtp_alert_same_as_reference"]),
     s("smtp_alert_checker").imp(&["lab_file_check_hysteresis_sni_helo_and_checker_mail"]),
     s("checker_log_all_failures").imp(&["lab_checker_alpha_warmup_log_all_failures"]),
@@ -226,11 +224,11 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vmac_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("vmac_addr_prefix").imp(&["lab_vmac_prefix_names_the_vmacs"]),
     s("umask").imp(&["lab_umask_file_modes_as_reference"]),
-    s("random_seed").todo("not read yet (keepalived's random values are not seeded from it)"),
-    s("reload_check_config").todo(NO_RELOAD_OPT),
+    s("random_seed").noop("keepalived 2.2.7 stores it while parsing but seeds ${_RANDOM} before reading each configuration and forgets the seed there, so it never takes effect: the same here (lab_random_seed_no_effect_as_reference)"),
+    s("reload_check_config").imp(&["lab_reload_file_and_check_config_as_reference"]),
     s("reload_time_file").todo(NO_RELOAD_OPT),
     s("reload_repeat").todo(NO_RELOAD_OPT),
-    s("reload_file").todo(NO_RELOAD_OPT),
+    s("reload_file").imp(&["lab_reload_file_and_check_config_as_reference"]),
     s("include_check").imp(&["lab_include_check_like_reference"]),
     s("config_save_dir").todo("not read yet (the configuration is not saved anywhere)"),
     s("tmp_config_directory").todo("not read yet (no temporary configuration copy is made)"),

@@ -186,9 +186,7 @@ pub static ROOT: &[Kw] = &[
         "keepalived reads it only to use ipsets in a namespace on Linux < 3.13, and its Debian \
          2.2.7 build has no ipsets (vrrp_ipsets is not supported either): accepted, no effect",
     ),
-    s("use_pid_dir").todo(
-        "not read yet (pidfiles go to /run/keepalived/ only with an instance or a namespace)",
-    ),
+    s("use_pid_dir").imp(&["lab_use_pid_dir_as_reference"]),
     s("instance").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("child_wait_time").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     b("global_defs", GLOBAL_DEFS).imp(&["lab_notify_scripts_and_fifo"]),
