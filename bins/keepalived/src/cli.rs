@@ -464,14 +464,10 @@ pub fn version_block() -> String {
 /// the registry's wording ("not supported yet: why"). Printed at `-t` and logged at start, so an
 /// operator's unit file never silently loses an option's effect.
 pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if cli.snmp {
-        out.push(
-            "-x/--snmp is half supported: it serves VRRP-MIB (RFC 2787), VRRPv3-MIB (RFC 6527) \
-             and KEEPALIVED-MIB's global and VRRP parts as keepalived does; KEEPALIVED-MIB's \
-             checker part (enable_snmp_checker) is not supported yet",
-        );
-    }
+    // -x/--snmp is not listed: it turns on VRRP-MIB, VRRPv3-MIB and all of KEEPALIVED-MIB
+    // as keepalived's does (lab_snmp_cli_options_as_reference,
+    // vm_snmp_checker_cli_x_as_reference).
+    let _ = cli;
     // -A/--snmp-agent-socket is not listed: it sets the master agent socket as keepalived's
     // does, over any snmp_socket of the file (lab_snmp_cli_options_as_reference).
     // -X/--release-vips is not listed: the VRRP runtime always removes an instance's VIPs when
@@ -481,7 +477,7 @@ pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
     // the kernel reports as keepalived's (lab_address_monitoring_as_reference).
     // -m/--core-dump and -M/--core-dump-pattern are not listed: RLIMIT_CORE and
     // kernel.core_pattern as keepalived's core_dump_init (lab_core_dump_options_as_reference).
-    out
+    Vec::new()
 }
 
 /// keepalived's usage text (options this build supports).

@@ -112,7 +112,10 @@ fn route_sockets(host: &Host, pid: u32) -> Vec<(bool, u64)> {
 /// a different number of sockets of each kind).
 type Bufs = (BTreeSet<u64>, BTreeSet<u64>);
 
-fn split(v: &[(bool, u64)]) -> Bufs {
+/// A process's route sockets: (subscribed to groups, rb).
+type Sockets = [(bool, u64)];
+
+fn split(v: &Sockets) -> Bufs {
     (
         v.iter().filter(|x| x.0).map(|x| x.1).collect(),
         v.iter().filter(|x| !x.0).map(|x| x.1).collect(),
@@ -134,7 +137,7 @@ fn netlink_bufs(lab: &Lab, tag: &str, prog: &str, first: &str, second: &str) -> 
     std::fs::write(dir.join("keepalived.conf"), conf(first)).expect("conf");
     let d = start(&host, &dir, prog);
     let vpid = dir.join("v.pid");
-    let take = |want: &dyn Fn(&[(bool, u64)]) -> bool| {
+    let take = |want: &dyn Fn(&Sockets) -> bool| {
         let mut last = Vec::new();
         wait_until(Duration::from_secs(10), || {
             last = pid_in(&vpid)
