@@ -483,6 +483,10 @@ fn dump_data(cfg: &Loaded, m: &Metrics) -> String {
             "   Gratuitous ARP delay = {}\n",
             vrrp_runtime::garp_master_delay(&cfg.config().global, v).as_secs()
         ));
+        // keepalived's only use of an instance's `debug`: this line of the data file.
+        if let Some(d) = v.debug.filter(|d| *d > 0) {
+            s.push_str(&format!("   Debug level = {d}\n"));
+        }
     }
     // The running vrrp_scripts with their result and run state, in keepalived's words (what
     // the third-party exporters read from this file).

@@ -323,3 +323,63 @@ fn lab_ipv6_version_and_native_ipv6_as_reference() {
         "ours, reference: stopped, with the reason"
     );
 }
+
+/// The `Debug level` lines of the data file `prog` writes at SIGUSR1 (TMPDIR in the lab) for
+/// an instance with `extra`.
+fn debug_lines(lab: &Lab, tag: &str, prog: &str, extra: &str) -> Vec<String> {
+    let host = lab.host(tag).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = lab.dir().join(tag);
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("dir");
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        format!(
+            "vrrp_instance A {{\n  interface eth0\n  virtual_router_id 71\n  priority 100\n{extra}\n  \
+             virtual_ipaddress {{\n    10.0.0.100/24\n  }}\n}}\n"
+        ),
+    )
+    .expect("conf");
+    let s = |n: &str| dir.join(n).display().to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    let mut cmd = host.command(&argv).expect("cmd");
+    cmd.env("TMPDIR", &tmp);
+    let proc = host.spawn_command(cmd, "kd").expect("spawn");
+    wait_until(Duration::from_secs(10), || dir.join("v.pid").exists()).expect("worker");
+    std::thread::sleep(Duration::from_millis(1500));
+    proc.signal(Signal::SIGUSR1).expect("usr1");
+    let data = tmp.join("keepalived.data");
+    let mut text = String::new();
+    wait_until(Duration::from_secs(5), || {
+        text = std::fs::read_to_string(&data).unwrap_or_default();
+        text.contains("VRRP Instance")
+    })
+    .expect("data file");
+    proc.stop(Duration::from_secs(10)).ok();
+    proc.kill();
+    text.lines()
+        .filter(|l| l.contains("Debug level"))
+        .map(str::to_string)
+        .collect()
+}
+
+// Proves `debug` in a vrrp_instance as keepalived 2.2.7 has it: its only effect is the
+// instance's "Debug level = N" line in the data file written at SIGUSR1 (none without it).
+#[test]
+#[ignore = "needs root and network namespaces (lab test)"]
+fn lab_instance_debug_in_data_file_as_reference() {
+    let lab = Lab::new("dbglv").expect("lab");
+    for (k, extra) in ["  debug 3", ""].into_iter().enumerate() {
+        let ours = debug_lines(&lab, &format!("o{k}"), BIN, extra);
+        let theirs = debug_lines(&lab, &format!("r{k}"), REFERENCE, extra);
+        eprintln!("{extra:?}: ours {ours:?} reference {theirs:?}");
+        assert_eq!(ours, theirs, "{extra:?}");
+        assert_eq!(ours.len(), usize::from(!extra.is_empty()), "{extra:?}");
+    }
+}

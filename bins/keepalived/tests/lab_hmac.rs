@@ -589,6 +589,12 @@ fn lab_timer_expired_backup_like_reference() {
             (false, true),
         ),
         ("without", "", (true, false)),
+        // 2.4.3 reports it as a configuration error and applies it as timer_expired_backup.
+        (
+            "thread_timer_expired",
+            "    thread_timer_expired\n",
+            (false, true),
+        ),
     ];
     for (n, (what, extra, want)) in cases.into_iter().enumerate() {
         let vrid = 115 + n as u8;

@@ -732,12 +732,14 @@ impl Builder {
             }
             "timer_expired_backup" | "thread_timer_expired" => {
                 if kw == "thread_timer_expired" {
-                    self.invalid(
+                    // keepalived 2.4.3 reports it (`-t` exits 5) and applies it as
+                    // timer_expired_backup: a warning here, so the daemon runs the same.
+                    self.fixup_hint(
                         b,
                         format!(
                             "({name}) thread_timer_expired - please replace with keyword 'timer_expired_backup'"
                         ),
-                        Some("write timer_expired_backup"),
+                        "write timer_expired_backup",
                     );
                 }
                 if b.args.is_empty() {

@@ -173,7 +173,7 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("preempt").imp(&["lab_v2_sigstop_failover_and_lease_expiry"]),
     s("nopreempt").imp(&["lab_nopreempt"]),
     s("preempt_delay").imp(&["lab_preempt_delay_same_as_reference"]),
-    s("debug").todo("typed but not read at run time: no per-instance debug output"),
+    s("debug").imp(&["lab_instance_debug_in_data_file_as_reference"]),
     s("notify_backup").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_master").imp(&["lab_notify_scripts_and_fifo"]),
     s("notify_fault").imp(&["lab_track_file_fault"]),
@@ -196,10 +196,11 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("garp_lower_prio_delay").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("garp_lower_prio_repeat").imp(&["lab_master_rx_lower_higher_prio_same_as_reference"]),
     s("down_timer_adverts").imp(&["lab_down_timer_adverts_same_as_reference"]),
-    s("timer_expired_backup").imp(&["lab_timer_expired_backup_like_reference"])
+    s("timer_expired_backup")
+        .imp(&["lab_timer_expired_backup_like_reference"])
         .since(Release(2, 4, 0)),
     s("thread_timer_expired")
-        .todo("keepalived 2.4.3 reports it as a configuration error ('please replace with keyword timer_expired_backup') and then applies it as timer_expired_backup; ours reports the same error and, as for every configuration error, does not start: write timer_expired_backup")
+        .imp(&["lab_timer_expired_backup_like_reference"])
         .since(Release(2, 4, 0)),
     s("garp_extra_if").imp(&["lab_min_garp_and_garp_extra_if_same_as_reference"]),
     dep("vmac_garp_intvl", "garp_extra_if")
