@@ -197,6 +197,17 @@ pub fn real_main_with(args: Vec<OsString>, seams: Arc<dyn Seams>) -> i32 {
     if let Some(code) = genhash_dispatch(&args) {
         return code;
     }
+    // A reload or dump request (SIGHUP, SIGUSR1, SIGUSR2, keepalived's SIGJSON and stats-clear
+    // signals) that arrives before the handlers are installed must not kill a starting daemon
+    // or worker (their default action): ignored until then (the chaos soak found a parent
+    // killed by a SIGHUP in its first 50 ms; keepalived 2.2.7 has the same window).
+    netplat::process::ignore_until_handled(&[
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        cli::sig_json(),
+        cli::sig_stats_clear(),
+    ]);
     let cli = match cli::parse(args.clone()) {
         cli::Parsed::Run(c) => *c,
         cli::Parsed::Exit(code) => return code,

@@ -35,27 +35,37 @@ const LISTEN: &str = "127.0.0.1:9660";
 
 /// Our configuration: two instances (VI_2 tracks `chk_ok`), with `vs` a virtual server of two
 /// real servers; with `run_states` VI_2 also tracks `chk_slow` (sleeps 3 s each run: running
-/// most of the time) and `chk_stuck` (outlives its 1 s timeout, ignoring SIGTERM: 2 s of
-/// requested termination each run; its `fall` keeps it up for the test).
+/// most of the time) and `chk_stuck` (its first run succeeds; every later one outlives its 1 s
+/// timeout, ignoring SIGTERM: 2 s of requested termination each run; its `fall` keeps it up
+/// for the test: as in keepalived, a tracked script's first result decides its state).
 fn ours_conf(vs: bool, run_states: bool) -> String {
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let marker = format!(
+        "/tmp/krs-chk-stuck-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let _ = std::fs::remove_file(&marker);
     let (scripts, tracked) = if run_states {
         (
-            "vrrp_script chk_slow {
+            format!(
+                "vrrp_script chk_slow {{
     script \"/bin/sleep 3\"
     interval 1
     timeout 10
-}
-vrrp_script chk_stuck {
-    script \"/bin/sh -c 'trap true TERM; while :; do sleep 1; done'\"
+}}
+vrrp_script chk_stuck {{
+    script \"/bin/sh -c 'if [ -e {marker} ]; then trap true TERM; while :; do sleep 1; done; fi; touch {marker}'\"
     interval 1
     timeout 1
     fall 1000
-}
-",
+}}
+"
+            ),
             "        chk_slow\n        chk_stuck\n",
         )
     } else {
-        ("", "")
+        (String::new(), "")
     };
     let mut c = format!(
         "global_defs {{
