@@ -118,15 +118,23 @@ LAB_STRICT=(lab_bfd lab_bfd_keywords)
 # The others mostly wait on protocol timers; the longest go first so the lanes end together.
 LAB_LONG_FIRST=(lab_keywords interop interop_hmac lab lab_dynamic_interfaces)
 
-# Runs the lab jobs listed in file $1 (name TAB exe TAB package dir) in $2 parallel lanes.
+# The longest lab binaries, whose tests run as LAB_SPLIT_PARTS jobs of their own (in different
+# lanes) instead of one.
+LAB_SPLIT=(lab_keywords)
+LAB_SPLIT_PARTS=${KRS_LAB_SPLIT_PARTS:-2}
+
+# Runs the lab jobs listed in file $1 (name TAB exe TAB package dir TAB part TAB test filter
+# words) in $2 parallel lanes.
 run_lab_jobs() { # jobsfile lanes logdir
     # shellcheck disable=SC2016
-    tr '\t' '\n' <"$1" | xargs -r -d '\n' -n 3 -P "$2" sh -c '
+    tr '\t' '\n' <"$1" | xargs -r -d '\n' -n 5 -P "$2" sh -c '
         t0=$(date +%s)
-        log="$0/$1.$(basename "$2").log"
-        ( cd "$3" && CARGO_MANIFEST_DIR="$3" "$2" --ignored lab_ ) >"$log" 2>&1
+        log="$0/$1.$(basename "$2")$4.log"
+        # $5 unquoted: "lab_", or "--exact NAME..." for a part of a split binary.
+        # shellcheck disable=SC2086
+        ( cd "$3" && CARGO_MANIFEST_DIR="$3" "$2" --ignored $5 ) >"$log" 2>&1
         rc=$?
-        echo "lab: $1 exit $rc in $(( $(date +%s) - t0 )) s: $(grep "^test result:" "$log" | tail -n 1)"
+        echo "lab: $1$4 exit $rc in $(( $(date +%s) - t0 )) s: $(grep "^test result:" "$log" | tail -n 1)"
         exit 0' "$3"
 }
 
@@ -147,7 +155,18 @@ stage_lab() {
         list=$("$exe" --list --ignored 2>/dev/null) || continue
         grep -qE '(^|::)lab_[A-Za-z0-9_]*: test' <<<"$list" || continue
         name=$(basename "$exe"); name=${name%-*}
-        printf '%s\t%s\t%s\n' "$name" "$exe" "$pkg" >>"$jobs"
+        if [[ " ${LAB_SPLIT[*]} " == *" $name "* ]] && [ "$LAB_SPLIT_PARTS" -gt 1 ]; then
+            # Its lab tests dealt round-robin into LAB_SPLIT_PARTS parts.
+            local part names
+            for ((part = 0; part < LAB_SPLIT_PARTS; part++)); do
+                names=$(sed -n 's/: test$//p' <<<"$list" | grep -E '(^|::)lab_' |
+                    awk -v k="$LAB_SPLIT_PARTS" -v p="$part" '(NR - 1) % k == p' | tr '\n' ' ')
+                [ -n "$names" ] || continue
+                printf '%s\t%s\t%s\t.%s\t--exact %s\n' "$name" "$exe" "$pkg" "$part" "$names" >>"$jobs"
+            done
+            continue
+        fi
+        printf '%s\t%s\t%s\t\tlab_\n' "$name" "$exe" "$pkg" >>"$jobs"
     done < <(test_exes)
     for long in "${LAB_CPU_BOUND[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done >"$jobs.cpu"
     for long in "${LAB_STRICT[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done >"$jobs.strict"
