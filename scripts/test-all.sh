@@ -8,6 +8,7 @@
 #   KRS_FUZZ_SECONDS   seconds per fuzz target (default 20)
 #   KRS_SKIP_INSTALL=1 do not apt-get/cargo install anything (fail if missing instead)
 #   KRS_LAB_LANES      lab test binaries run side by side (default 3; their time is mostly protocol timers)
+#   KRS_LAB_SPLIT_PARTS jobs the longest lab binaries (LAB_SPLIT) are dealt into, each in its own lane (default 2)
 #
 # It needs root (network namespaces, the qemu VM with real IPVS). Every test that sends packets does so only
 # inside network namespaces it created; nothing touches the host's interfaces.

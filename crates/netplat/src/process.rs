@@ -174,6 +174,21 @@ pub fn lock_memory(lock: bool) -> Result<()> {
     Ok(())
 }
 
+/// Ignores `signals` (`SIG_IGN`) until a handler is installed for them: a daemon's first
+/// moments, before its signal handlers exist, when the default action of SIGHUP/SIGUSR1/
+/// SIGUSR2 would kill it (a reload or dump request sent while it starts). Installing a handler
+/// later (tokio's) replaces `SIG_IGN`, and handlers do not survive `exec`, so programs started
+/// after that get the default dispositions back.
+pub fn ignore_until_handled(signals: &[i32]) {
+    for &s in signals {
+        // SAFETY: SIG_IGN is no handler (nothing runs in signal context); the signal numbers
+        // are the caller's constants, an invalid one is an EINVAL we ignore.
+        unsafe {
+            libc::signal(s, libc::SIG_IGN);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,20 +211,5 @@ mod tests {
         });
         assert_eq!(h.join().expect("join"), 19);
         assert_eq!(nice(tid).expect("nice"), before);
-    }
-}
-
-/// Ignores `signals` (`SIG_IGN`) until a handler is installed for them: a daemon's first
-/// moments, before its signal handlers exist, when the default action of SIGHUP/SIGUSR1/
-/// SIGUSR2 would kill it (a reload or dump request sent while it starts). Installing a handler
-/// later (tokio's) replaces `SIG_IGN`, and handlers do not survive `exec`, so programs started
-/// after that get the default dispositions back.
-pub fn ignore_until_handled(signals: &[i32]) {
-    for &s in signals {
-        // SAFETY: SIG_IGN is no handler (nothing runs in signal context); the signal numbers
-        // are the caller's constants, an invalid one is an EINVAL we ignore.
-        unsafe {
-            libc::signal(s, libc::SIG_IGN);
-        }
     }
 }
