@@ -463,11 +463,10 @@ pub fn version_block() -> String {
 /// Command-line options keepalived-rs accepts for compatibility but does not act on, each with
 /// the registry's wording ("not supported yet: why"). Printed at `-t` and logged at start, so an
 /// operator's unit file never silently loses an option's effect.
-pub fn ignored_options(cli: &Cli) -> Vec<&'static str> {
+pub fn ignored_options(_cli: &Cli) -> Vec<&'static str> {
     // -x/--snmp is not listed: it turns on VRRP-MIB, VRRPv3-MIB and all of KEEPALIVED-MIB
     // as keepalived's does (lab_snmp_cli_options_as_reference,
     // vm_snmp_checker_cli_x_as_reference).
-    let _ = cli;
     // -A/--snmp-agent-socket is not listed: it sets the master agent socket as keepalived's
     // does, over any snmp_socket of the file (lab_snmp_cli_options_as_reference).
     // -X/--release-vips is not listed: the VRRP runtime always removes an instance's VIPs when

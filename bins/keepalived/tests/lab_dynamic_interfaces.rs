@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
+mod common;
+use common::start_lab as start;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const VIP: &str = "10.9.0.100";
@@ -48,32 +51,6 @@ fn setup(lab: &Lab, name: &str, config: impl Fn(&Path) -> String) -> (Host, std:
     let conf = dir.join("keepalived.conf");
     std::fs::write(&conf, config(&dir)).expect("conf");
     (host, dir)
-}
-
-fn start(host: &Host, dir: &Path, prog: &str) -> Proc {
-    let c = dir.join("keepalived.conf");
-    let p = dir.join("k.pid");
-    let r = dir.join("v.pid");
-    let ch = dir.join("c.pid");
-    let mut argv = vec![
-        prog,
-        "-n",
-        "-l",
-        "-D",
-        "-P",
-        "-f",
-        c.to_str().expect("utf-8 path"),
-        "-p",
-        p.to_str().expect("utf-8 path"),
-        "-r",
-        r.to_str().expect("utf-8 path"),
-        "-c",
-        ch.to_str().expect("utf-8 path"),
-    ];
-    if prog == BIN {
-        argv.push("-G");
-    }
-    host.spawn(&argv).expect("spawn")
 }
 
 fn states(dir: &Path) -> Vec<String> {

@@ -12,7 +12,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use testlab::netns::{wait_until, Host, Lab, Proc};
+use testlab::netns::{wait_until, Lab};
+
+mod common;
+use common::start_lab as start;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 const REFERENCE: &str = "/usr/sbin/keepalived";
@@ -21,32 +24,6 @@ fn write_exec(p: &Path, body: &str) {
     std::fs::write(p, format!("#!/bin/sh\n{body}\n")).expect("script");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-fn start(host: &Host, dir: &Path, prog: &str) -> Proc {
-    let c = dir.join("keepalived.conf");
-    let p = dir.join("k.pid");
-    let r = dir.join("v.pid");
-    let ch = dir.join("c.pid");
-    let mut argv = vec![
-        prog,
-        "-n",
-        "-l",
-        "-D",
-        "-P",
-        "-f",
-        c.to_str().expect("utf-8 path"),
-        "-p",
-        p.to_str().expect("utf-8 path"),
-        "-r",
-        r.to_str().expect("utf-8 path"),
-        "-c",
-        ch.to_str().expect("utf-8 path"),
-    ];
-    if prog == BIN {
-        argv.push("-G");
-    }
-    host.spawn(&argv).expect("spawn")
 }
 
 fn lines(p: &Path) -> Vec<String> {

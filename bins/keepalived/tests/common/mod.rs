@@ -307,3 +307,31 @@ impl Drop for Netns {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
+
+/// Starts `prog` (ours with `-G`, or the reference) in `host` in the foreground (`-n -l -D -P`)
+/// with `dir/keepalived.conf` and its pidfiles in `dir` (the lab tests' usual start).
+pub fn start_lab(host: &testlab::netns::Host, dir: &Path, prog: &str) -> testlab::netns::Proc {
+    let c = dir.join("keepalived.conf");
+    let p = dir.join("k.pid");
+    let r = dir.join("v.pid");
+    let ch = dir.join("c.pid");
+    let mut argv = vec![
+        prog,
+        "-n",
+        "-l",
+        "-D",
+        "-P",
+        "-f",
+        c.to_str().expect("utf-8 path"),
+        "-p",
+        p.to_str().expect("utf-8 path"),
+        "-r",
+        r.to_str().expect("utf-8 path"),
+        "-c",
+        ch.to_str().expect("utf-8 path"),
+    ];
+    if prog == BIN {
+        argv.push("-G");
+    }
+    host.spawn(&argv).expect("spawn")
+}
