@@ -9,6 +9,7 @@
 #   KRS_SKIP_INSTALL=1 do not apt-get/cargo install anything (fail if missing instead)
 #   KRS_LAB_LANES      lab test binaries run side by side (default 3; their time is mostly protocol timers)
 #   KRS_LAB_SPLIT_PARTS jobs the longest lab binaries (LAB_SPLIT) are dealt into, each in its own lane (default 2)
+#   KRS_VM_BOOTS       VMs the in-VM tests are dealt to, booted side by side (default 2)
 #
 # It needs root (network namespaces, the qemu VM with real IPVS). Every test that sends packets does so only
 # inside network namespaces it created; nothing touches the host's interfaces.
@@ -124,6 +125,16 @@ LAB_LONG_FIRST=(lab_keywords interop interop_hmac lab lab_dynamic_interfaces)
 LAB_SPLIT=(lab_keywords)
 LAB_SPLIT_PARTS=${KRS_LAB_SPLIT_PARTS:-2}
 
+# Seconds each in-VM test binary took in a quiet full run (package dir/binary), to deal them to the
+# VMs; a binary not listed counts 60.
+declare -A VM_WEIGHT=(
+    [keepalived/vm_platform]=183 [keepalived/vm_snmp_checker]=110 [lvs-director/vm]=93
+    [lvs-director/vm_fast_recovery]=83 [keepalived/vm_chaos_lvs]=70 [keepalived/vm_wired_lvs]=51
+    [keepalived/status_page]=40 [lvs-director/vm_notify]=40 [ipvs-nl/vm]=28
+    [keepalived/vm_bfd_check]=25 [lvs-director/vm_nftables_ipvs]=23 [lvs-director/vm_keywords]=9
+    [lvs-realserver/lab]=7
+)
+
 # Runs the lab jobs listed in file $1 (name TAB exe TAB package dir TAB part TAB test filter
 # words) in $2 parallel lanes.
 run_lab_jobs() { # jobsfile lanes logdir
@@ -208,28 +219,55 @@ stage_vm() {
     cargo test --workspace --no-fail-fast -- --ignored vmhost_ 2>&1 | tee -a "$log"
     local rc=${PIPESTATUS[0]}
     # 2. Tests that must run INSIDE the VM (named vm_*): build every test binary on the host, keep those that
-    #    contain vm_ tests, and run them all in one VM boot, each in its package dir like cargo test does.
-    local script="$ROOT/target/vm/scripts/test-all-vm.sh" exe dir list
-    mkdir -p "$(dirname "$script")"
-    {
-        echo '#!/bin/sh'
-        echo 'rc=0'
-        while IFS=$'\t' read -r exe dir; do
-            [ -n "$exe" ] || continue
-            # The whole listing first: with pipefail, `grep -q` exiting at its first match could
-            # kill the lister with SIGPIPE and drop a binary that has vm_ tests.
-            list=$("$exe" --list --ignored 2>/dev/null) || continue
-            grep -qE '(^|::)vm_[A-Za-z0-9_]*: test' <<<"$list" || continue
-            echo "echo '=== in-vm: $(basename "$exe")'"
+    #    contain vm_ tests, and run them in $KRS_VM_BOOTS VMs booted side by side (default 2), the
+    #    binaries dealt longest first to the VM with the least work so far. Each VM (TCG) keeps about one
+    #    core busy, so two of them use a 2-core machine fully and halve the stage.
+    local boots=${KRS_VM_BOOTS:-2} dir0="$ROOT/target/vm/scripts" exe dir list name key w i best
+    mkdir -p "$dir0"
+    local jobs="$dir0/vm-jobs"
+    : >"$jobs"
+    while IFS=$'\t' read -r exe dir; do
+        [ -n "$exe" ] || continue
+        # The whole listing first: with pipefail, `grep -q` exiting at its first match could
+        # kill the lister with SIGPIPE and drop a binary that has vm_ tests.
+        list=$("$exe" --list --ignored 2>/dev/null) || continue
+        grep -qE '(^|::)vm_[A-Za-z0-9_]*: test' <<<"$list" || continue
+        name=$(basename "$exe"); name=${name%-*}
+        key="$(basename "$dir")/$name"
+        printf '%s\t%s\t%s\t%s\n' "${VM_WEIGHT[$key]:-60}" "$key" "$exe" "$dir" >>"$jobs"
+    done < <(test_exes)
+    local -a load=() scripts=()
+    for ((i = 0; i < boots; i++)); do
+        load[i]=0
+        scripts[i]="$dir0/test-all-vm.$i.sh"
+        printf '#!/bin/sh\nrc=0\n' >"${scripts[i]}"
+    done
+    while IFS=$'\t' read -r w key exe dir; do
+        best=0
+        for ((i = 1; i < boots; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
+        load[best]=$(( load[best] + w ))
+        {
+            echo "echo '=== in-vm: $(basename "$exe") ($key, VM $best)'"
             echo "( cd '$dir' && CARGO_MANIFEST_DIR='$dir' '$exe' --ignored vm_ --test-threads=1 ) || rc=1"
-        done < <(test_exes)
-        echo 'exit $rc'
-    } >"$script"
-    chmod +x "$script"
-    if grep -q "in-vm:" "$script"; then
-        echo "running $(grep -c "in-vm:" "$script") test binaries inside one VM boot"
-        "$ROOT/target/debug/krs-vm" run --timeout 1500 -- /bin/sh "$script" 2>&1 | tee -a "$log"
-        [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+        } >>"${scripts[best]}"
+    done < <(sort -t$'\t' -k1,1nr -k2,2 "$jobs")
+    local n
+    n=$(wc -l <"$jobs")
+    if [ "$n" -gt 0 ]; then
+        echo "running $n test binaries inside $boots VM boots side by side (estimated seconds: ${load[*]})"
+        local -a pids=()
+        for ((i = 0; i < boots; i++)); do
+            grep -q "in-vm:" "${scripts[i]}" || continue
+            echo 'exit $rc' >>"${scripts[i]}"
+            chmod +x "${scripts[i]}"
+            ( "$ROOT/target/debug/krs-vm" run --timeout 1500 -- /bin/sh "${scripts[i]}" >"$LOGDIR/vm.$i.log" 2>&1 ) &
+            pids[i]=$!
+        done
+        for i in "${!pids[@]}"; do
+            wait "${pids[i]}" || rc=1
+            echo "--- VM $i"; cat "$LOGDIR/vm.$i.log"
+            cat "$LOGDIR/vm.$i.log" >>"$log"
+        done
     else
         echo "no in-VM tests found"
     fi
