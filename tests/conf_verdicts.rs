@@ -149,6 +149,10 @@ fn crafted_configs_same_verdict_as_reference() {
             "global_defs {\n  lvs_flush_onstop\n}\nvirtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    TCP_CHECK {\n      nb_get_retry 3\n    }\n    HTTP_GET {\n      url {\n        path /\n      }\n      nb_get_retry 2\n    }\n  }\n}\n",
         ),
         (
+            "static-route-rule-track-group",
+            "track_group TG {\n  group {\n    V\n  }\n}\nstatic_routes {\n  10.77.0.0/24 via 192.0.2.254 dev lo track_group TG\n  10.78.0.0/24 via 192.0.2.254 track_group TG\n  10.79.0.0/24 dev lo track_group NOPE\n  10.81.0.0/24 dev lo track_group TG track_group TG\n}\nstatic_rules {\n  from 10.79.0.0/24 iif lo preference 100 table 100 track_group TG\n  from 10.80.0.0/24 preference 101 table 100 track_group TG\n  from 10.82.0.0/24 iif lo preference 102 table 100 track_group NOPE\n}\nvrrp_instance V {\n  interface lo\n  virtual_router_id 3\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+        ),
+        (
             "priority-range",
             "vrrp_instance V {\n  interface eth0\n  virtual_router_id 3\n  priority 256\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
         ),

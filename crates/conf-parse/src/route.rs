@@ -208,6 +208,9 @@ pub struct Route {
     pub scope: Scope,
     /// `no_track`.
     pub no_track: bool,
+    /// `track_group NAME` (`static_routes` only; a group defined above, and a `dev`): the
+    /// group's instances track the route's interface.
+    pub track_group: Option<String>,
     /// Where.
     pub loc: Loc,
 }
@@ -263,6 +266,9 @@ pub struct Rule {
     pub protocol: u8,
     /// `no_track`.
     pub no_track: bool,
+    /// `track_group NAME` (`static_rules` only; a group defined above, and an `iif`): the
+    /// group's instances track the rule's input interface.
+    pub track_group: Option<String>,
     /// Where.
     pub loc: Loc,
 }

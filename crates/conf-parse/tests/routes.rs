@@ -223,3 +223,48 @@ fn route_vrf_and_table_last_one_counts() {
     let p = parse("static_routes {\n  10.9.0.0/24 via 10.0.0.254 vrf\n}\n");
     assert!(p.config.static_routes.is_empty());
 }
+
+/// `track_group` on static routes and rules, as keepalived 2.2.7's `alloc_route`/`alloc_rule`:
+/// kept when the group is defined above and the line has a `dev`/`iif`; an unknown group is
+/// reported and dropped; a duplicate stops the line (a route is then dropped as trailing
+/// nonsense, a rule keeps what came before).
+#[test]
+fn static_track_group_on_routes_and_rules() {
+    let tg = "track_group TG {\n  group {\n    VI_1\n  }\n}\n";
+    let p = parse(&format!(
+        "{tg}static_routes {{\n  10.77.0.0/24 via 192.0.2.254 dev eth1 track_group TG\n  10.78.0.0/24 via 192.0.2.254 track_group TG\n  10.79.0.0/24 dev eth1 track_group NOPE\n  10.81.0.0/24 dev eth1 track_group TG track_group TG\n}}\n\
+         static_rules {{\n  from 10.79.0.0/24 iif eth1 preference 100 table 100 track_group TG\n  from 10.80.0.0/24 preference 101 table 100 track_group TG\n  from 10.82.0.0/24 iif eth1 preference 102 track_group TG track_group TG table 100\n}}\n"
+    ));
+    let routes: Vec<(String, Option<String>)> = p
+        .config
+        .static_routes
+        .iter()
+        .map(|r| (format!("{}/{}", r.dst, r.prefix_len), r.track_group.clone()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("10.77.0.0/24".to_string(), Some("TG".to_string())),
+            ("10.78.0.0/24".to_string(), None),
+            ("10.79.0.0/24".to_string(), None),
+        ]
+    );
+    let rules: Vec<(u32, Option<String>)> = p
+        .config
+        .static_rules
+        .iter()
+        .map(|r| (r.priority, r.track_group.clone()))
+        .collect();
+    // The third rule stops at its duplicate track_group, before any action: not kept.
+    assert_eq!(rules, [(100, Some("TG".to_string())), (101, None)]);
+    let msgs: Vec<&str> = p.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    for m in [
+        "Static route cannot have track group if no oif specified",
+        "track_group NOPE not found",
+        "track_group TG is a duplicate",
+        "Route has trailing nonsense - TG",
+        "Static rule cannot have track_group if dev/iif not specified",
+    ] {
+        assert!(msgs.contains(&m), "{m}: {msgs:?}");
+    }
+}

@@ -14,8 +14,18 @@ use crate::{Error, Result};
 const RTMGRP_LINK: u32 = 1;
 /// `RTMGRP_IPV4_IFADDR` and `RTMGRP_IPV6_IFADDR`: address events.
 const RTMGRP_IFADDR: u32 = 0x10 | 0x100;
+/// `RTNLGRP_IPV4_ROUTE`, `RTNLGRP_IPV6_ROUTE`, `RTNLGRP_IPV4_RULE`, `RTNLGRP_IPV6_RULE`
+/// (`linux/rtnetlink.h`): route and rule events.
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+const RTNLGRP_IPV4_RULE: u32 = 8;
+const RTNLGRP_IPV6_RULE: u32 = 19;
 /// `RTM_NEWADDR`: an address added or refreshed (not reported by [`LinkWatch::with_address_deletions`]).
 const RTM_NEWADDR: u16 = 20;
+/// `RTM_NEWROUTE`: a route added or changed (not reported either).
+const RTM_NEWROUTE: u16 = 24;
+/// `RTM_NEWRULE`: a rule added (not reported either).
+const RTM_NEWRULE: u16 = 32;
 
 /// A socket receiving link events (`RTM_NEWLINK`/`RTM_DELLINK`) of the namespace it was made in.
 pub struct LinkWatch {
@@ -45,6 +55,21 @@ impl LinkWatch {
     /// reported (a VIP lease renewal is one).
     pub fn with_address_deletions(timeout: Duration) -> Result<Self> {
         Self::open(timeout, true)
+    }
+
+    /// [`LinkWatch::with_address_deletions`], also reporting deleted routes and rules
+    /// (`RTM_DELROUTE`, `RTM_DELRULE`, IPv4 and IPv6): entries a daemon installed and restores
+    /// when someone deletes them (keepalived's static routes and rules). Added routes and rules
+    /// are not reported.
+    pub fn with_deletions(timeout: Duration) -> Result<Self> {
+        let w = Self::open(timeout, true)?;
+        w.socket
+            .add_membership(RTNLGRP_IPV4_ROUTE)
+            .and_then(|()| w.socket.add_membership(RTNLGRP_IPV6_ROUTE))
+            .and_then(|()| w.socket.add_membership(RTNLGRP_IPV4_RULE))
+            .and_then(|()| w.socket.add_membership(RTNLGRP_IPV6_RULE))
+            .map_err(|e| Error::io("link event socket: join the route and rule groups", e))?;
+        Ok(w)
     }
 
     fn open(timeout: Duration, addresses: bool) -> Result<Self> {
@@ -79,7 +104,7 @@ impl LinkWatch {
         let mut any = false;
         loop {
             match self.socket.recv(&mut &mut buf[..], flags) {
-                Ok(n) => any |= !self.addresses || !only_new_addresses(&buf[..n.min(buf.len())]),
+                Ok(n) => any |= !self.addresses || !only_additions(&buf[..n.min(buf.len())]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => any = true,
                 Err(e)
@@ -96,14 +121,15 @@ impl LinkWatch {
     }
 }
 
-/// Whether every netlink message of this datagram is an `RTM_NEWADDR` (a truncated or
-/// malformed datagram counts as something else: the caller re-reads).
-fn only_new_addresses(mut b: &[u8]) -> bool {
+/// Whether every netlink message of this datagram is an `RTM_NEWADDR`, `RTM_NEWROUTE` or
+/// `RTM_NEWRULE` (a truncated or malformed datagram counts as something else: the caller
+/// re-reads).
+fn only_additions(mut b: &[u8]) -> bool {
     let mut seen = false;
     while b.len() >= 16 {
         let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
         let ty = u16::from_ne_bytes([b[4], b[5]]);
-        if ty != RTM_NEWADDR || len < 16 {
+        if !matches!(ty, RTM_NEWADDR | RTM_NEWROUTE | RTM_NEWRULE) || len < 16 {
             return false;
         }
         seen = true;
@@ -135,18 +161,24 @@ mod tests {
 
     #[test]
     fn new_addresses_only() {
-        assert!(only_new_addresses(&msg(RTM_NEWADDR, 24)));
+        assert!(only_additions(&msg(RTM_NEWADDR, 24)));
         let mut two = msg(RTM_NEWADDR, 24);
         two.extend(msg(RTM_NEWADDR, 20));
-        assert!(only_new_addresses(&two));
+        assert!(only_additions(&two));
         // RTM_DELADDR, RTM_NEWLINK, a mix, truncated, empty.
-        assert!(!only_new_addresses(&msg(21, 24)));
-        assert!(!only_new_addresses(&msg(16, 24)));
+        assert!(!only_additions(&msg(21, 24)));
+        assert!(!only_additions(&msg(16, 24)));
         let mut mix = msg(RTM_NEWADDR, 24);
         mix.extend(msg(21, 24));
-        assert!(!only_new_addresses(&mix));
-        assert!(!only_new_addresses(&[0u8; 7]));
-        assert!(!only_new_addresses(&[]));
-        assert!(!only_new_addresses(&msg(RTM_NEWADDR, 8)));
+        assert!(!only_additions(&mix));
+        assert!(!only_additions(&[0u8; 7]));
+        assert!(!only_additions(&[]));
+        assert!(!only_additions(&msg(RTM_NEWADDR, 8)));
+        // Route and rule additions are not reported; their deletions (25, 33) are.
+        let mut adds = msg(RTM_NEWROUTE, 28);
+        adds.extend(msg(RTM_NEWRULE, 28));
+        assert!(only_additions(&adds));
+        assert!(!only_additions(&msg(25, 28)));
+        assert!(!only_additions(&msg(33, 28)));
     }
 }

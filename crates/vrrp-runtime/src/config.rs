@@ -566,15 +566,28 @@ fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) 
 }
 
 /// The interfaces instance `name` tracks through static track groups (keepalived
-/// `static_track_group_init`): the `dev` of each `static_ipaddress` whose `track_group` lists
-/// the instance (not `no_track`), with weight 0: the instance is in FAULT while one is down.
+/// `static_track_group_init`): the `dev` of each `static_ipaddress` and `static_routes` entry
+/// and the `iif` of each `static_rules` entry whose `track_group` lists the instance (not
+/// `no_track`), with weight 0: the instance is in FAULT while one is down.
 fn static_track_group_interfaces(cfg: &Config, name: &str) -> Vec<Tracked> {
     let mut out: Vec<Tracked> = Vec::new();
-    for a in &cfg.static_ipaddress {
-        let (Some(g), Some(dev)) = (&a.track_group, &a.dev) else {
+    let addrs = cfg
+        .static_ipaddress
+        .iter()
+        .map(|a| (&a.track_group, &a.dev, a.no_track));
+    let routes = cfg
+        .static_routes
+        .iter()
+        .map(|r| (&r.track_group, &r.dev, r.no_track));
+    let rules = cfg
+        .static_rules
+        .iter()
+        .map(|r| (&r.track_group, &r.iif, r.no_track));
+    for (g, dev, no_track) in addrs.chain(routes).chain(rules) {
+        let (Some(g), Some(dev)) = (g, dev) else {
             continue;
         };
-        if a.no_track {
+        if no_track {
             continue;
         }
         let member = cfg

@@ -791,6 +791,9 @@ impl Rt {
                 self.recompute_tracking(i, now, false);
             }
         }
+        if let Some(links) = &links {
+            self.kernel.restore_statics(links);
+        }
     }
 
     /// Recompute fault and priority delta from links and scripts; feed changes to the FSM.

@@ -171,10 +171,10 @@ pub(crate) fn spawn_link_watch(
     stop: Arc<AtomicBool>,
     rcv_bufs: &conf_parse::RcvBufs,
 ) -> Result<(std::thread::JoinHandle<()>, Arc<netplat::LinkWatch>), String> {
-    // Address deletions too: an instance whose interface loses its source address faults.
-    let w = Arc::new(
-        netplat::LinkWatch::with_address_deletions(Duration::ZERO).map_err(|e| e.to_string())?,
-    );
+    // Address deletions too: an instance whose interface loses its source address faults;
+    // and route and rule deletions: static ones are restored (keepalived reinstate_static_*).
+    let w =
+        Arc::new(netplat::LinkWatch::with_deletions(Duration::ZERO).map_err(|e| e.to_string())?);
     set_rcv_bufs(
         "vrrp_netlink_monitor_rcv_bufs",
         rcv_bufs,

@@ -3,6 +3,7 @@
 //! (macvlans and their sysctls); the VIP firewall of `no_accept`/`vrrp_strict` is in
 //! [`crate::firewall`].
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,6 +50,59 @@ pub(crate) struct Statics {
     pub(crate) addrs: Vec<AddressSpec>,
     pub(crate) routes: Vec<netplat::RouteSpec>,
     pub(crate) rules: Vec<(netplat::RuleSpec, Located)>,
+    /// What is restored when deleted (keepalived `reinstate_static_*`).
+    pub(crate) restore: Restore,
+}
+
+/// keepalived restores a deleted static address (unless `no_track`), and a deleted static
+/// route or rule (unless `no_track`; a route only with a `dev`) when it watches route or rule
+/// deletions of that family: when a static route/rule of it has a `track_group` or an
+/// instance has a tracked virtual route/rule of it. An interface coming up gets its static
+/// addresses and routes back whatever the family (`static_track_group_reinstate_config`).
+#[derive(Default)]
+pub(crate) struct Restore {
+    /// Per entry of [`Statics::addrs`]: restored when deleted.
+    pub(crate) addrs: Vec<bool>,
+    /// Per entry of [`Statics::routes`].
+    pub(crate) routes: Vec<bool>,
+    /// Per entry of [`Statics::rules`].
+    pub(crate) rules: Vec<bool>,
+    /// Route deletions watched: IPv4, IPv6.
+    pub(crate) monitor_routes: [bool; 2],
+    /// Rule deletions watched: IPv4, IPv6.
+    pub(crate) monitor_rules: [bool; 2],
+    /// Interfaces last seen up (index → up).
+    pub(crate) up: HashMap<u32, bool>,
+    /// Restores that failed, logged once until they work again.
+    pub(crate) failed: HashSet<String>,
+}
+
+impl Restore {
+    /// The watch flags of `config` (keepalived `process_static_entries` and the instances'
+    /// tracked `virtual_routes`/`virtual_rules`).
+    fn monitors(config: &Config) -> ([bool; 2], [bool; 2]) {
+        let mut routes = [false; 2];
+        let mut rules = [false; 2];
+        for r in &config.static_routes {
+            if r.track_group.is_some() {
+                routes[usize::from(r.is_v6())] = true;
+            }
+        }
+        for r in &config.static_rules {
+            if r.track_group.is_some() {
+                rules[usize::from(r.v6)] = true;
+            }
+        }
+        for i in &config.vrrp_instances {
+            for r in i.virtual_routes.iter().filter(|r| !r.no_track) {
+                routes[usize::from(r.is_v6())] = true;
+            }
+            for r in i.virtual_rules.iter().filter(|r| !r.no_track) {
+                rules[usize::from(r.v6)] = true;
+            }
+        }
+        (routes, rules)
+    }
 }
 
 /// The VRRP virtual MAC of a VRID (RFC 5798 §7.3): 00:00:5e:00:01:VRID for IPv4,
@@ -475,13 +529,17 @@ impl Kernel {
     /// `static_ipaddress`, `static_routes` and `static_rules` of `config`, in kernel form (what
     /// cannot be resolved is logged with its location and left out).
     pub(crate) fn static_specs(&mut self, config: &Config) -> Statics {
-        let addrs = config
-            .static_ipaddress
-            .iter()
-            .filter_map(|v| self.address_spec(v, None, "static_ipaddress"))
-            .collect();
+        let mut restore = Restore::default();
+        let mut addrs = Vec::new();
+        for v in &config.static_ipaddress {
+            if let Some(s) = self.address_spec(v, None, "static_ipaddress") {
+                addrs.push(s);
+                restore.addrs.push(!v.no_track);
+            }
+        }
         let mut routes = Vec::new();
         for r in &config.static_routes {
+            let keep = !r.no_track && r.dev.is_some();
             let crate::routes::VirtualRoute {
                 mut spec,
                 dev,
@@ -507,16 +565,93 @@ impl Kernel {
                 }
             }
             routes.push(spec);
+            restore.routes.push(keep);
         }
         let rules = config
             .static_rules
             .iter()
             .map(crate::routes::rule)
             .collect();
+        restore.rules = config.static_rules.iter().map(|r| !r.no_track).collect();
+        (restore.monitor_routes, restore.monitor_rules) = Restore::monitors(config);
         Statics {
             addrs,
             routes,
             rules,
+            restore,
+        }
+    }
+
+    /// Restores the static addresses, routes and rules someone deleted, as keepalived does
+    /// on `RTM_DELADDR`/`RTM_DELROUTE`/`RTM_DELRULE` and when an interface comes up
+    /// (`reinstate_static_*`, logged "Restoring deleted static ..."). Called with the links
+    /// each time the kernel reports a link change or a deletion: an entry still there is
+    /// `EEXIST`, nothing to do.
+    pub(crate) fn restore_statics(&mut self, links: &[netplat::Link]) {
+        let s = &mut self.statics;
+        if s.addrs.is_empty() && s.routes.is_empty() && s.rules.is_empty() {
+            return;
+        }
+        let is_up = |i: u32| {
+            links
+                .iter()
+                .find(|l| l.index == i)
+                .is_some_and(|l| l.up && l.lower_up)
+        };
+        let name = |i: u32| {
+            links
+                .iter()
+                .find(|l| l.index == i)
+                .map_or_else(|| i.to_string(), |l| l.name.clone())
+        };
+        let mut came_up = HashSet::new();
+        for l in links {
+            let up = l.up && l.lower_up;
+            if s.restore.up.insert(l.index, up) == Some(false) && up {
+                came_up.insert(l.index);
+            }
+        }
+        let mut todo: Vec<(String, Result<(), netplat::Error>)> = Vec::new();
+        for (a, keep) in s.addrs.iter().zip(&s.restore.addrs) {
+            if *keep {
+                let what = format!("address {}/{} dev {}", a.addr, a.prefix_len, name(a.index));
+                todo.push((what, self.rtnl.add_address(a)));
+            }
+        }
+        for (r, keep) in s.routes.iter().zip(&s.restore.routes) {
+            let Some(oif) = r.oif else { continue };
+            let watched = s.restore.monitor_routes[usize::from(r.dst.is_ipv6())];
+            if *keep && is_up(oif) && (watched || came_up.contains(&oif)) {
+                let what = format!(
+                    "route {}/{} dev {} table {}",
+                    r.dst,
+                    r.prefix_len,
+                    name(oif),
+                    r.table
+                );
+                todo.push((what, self.rtnl.add_route(r)));
+            }
+        }
+        for ((r, at), keep) in s.rules.iter().zip(&s.restore.rules) {
+            if *keep && s.restore.monitor_rules[usize::from(r.v6)] {
+                todo.push((format!("rule {at}"), self.rtnl.add_rule(r)));
+            }
+        }
+        for (what, res) in todo {
+            match res {
+                Ok(()) => {
+                    s.restore.failed.remove(&what);
+                    log::info!("Restoring deleted static {what}");
+                }
+                Err(e) if e.errno() == Some(netplat::errno::EEXIST) => {
+                    s.restore.failed.remove(&what);
+                }
+                Err(e) => {
+                    if s.restore.failed.insert(what.clone()) {
+                        log::error!("Restoring deleted static {what}: {e}");
+                    }
+                }
+            }
         }
     }
 

@@ -168,6 +168,27 @@ impl Builder {
         Some(b)
     }
 
+    /// `track_group NAME` on a `static_routes`/`static_rules` line (keepalived `alloc_route`,
+    /// `alloc_rule`): a second one is a duplicate (`false`: keepalived stops reading the line
+    /// there), an unknown one is reported and not kept.
+    pub(super) fn static_track_group(
+        &mut self,
+        st: &Stmt,
+        g: &str,
+        slot: &mut Option<String>,
+    ) -> bool {
+        if slot.is_some() {
+            self.fixup(st, format!("track_group {g} is a duplicate"));
+            return false;
+        }
+        if self.track_group_names.contains(g) {
+            *slot = Some(g.to_string());
+        } else {
+            self.fixup(st, format!("track_group {g} not found"));
+        }
+        true
+    }
+
     pub(super) fn track_group(&mut self, st: &Stmt, seen: &[TrackGroup]) -> Option<TrackGroup> {
         if st.args.len() != 1 {
             self.invalid(

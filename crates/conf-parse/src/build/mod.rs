@@ -28,6 +28,8 @@ pub(crate) struct Builder {
     /// FILE_CHECK's `track_file` and a BFD_CHECK's `name` while parsing).
     track_file_names: std::collections::HashSet<String>,
     bfd_names: std::collections::HashSet<String>,
+    /// The `track_group` blocks read so far (a static route or rule names one defined above).
+    track_group_names: std::collections::HashSet<String>,
     /// keepalived's preferences for rules given none (IPv4, IPv6): counted down from 16384.
     next_rule_priority: (u32, u32),
     /// `--compat LEVEL` (None: the union of 2.2.7 and 2.4.3, with 2.2.7's verdicts).
@@ -149,6 +151,7 @@ impl Builder {
             pending_group_vs: Vec::new(),
             track_file_names: Default::default(),
             bfd_names: Default::default(),
+            track_group_names: Default::default(),
             next_rule_priority: (16384, 16384),
             compat: None,
         }
@@ -251,6 +254,7 @@ impl Builder {
             }
             "track_group" => {
                 if let Some(g) = self.track_group(st, &c.track_groups) {
+                    self.track_group_names.insert(g.name.clone());
                     c.track_groups.push(g);
                 }
             }

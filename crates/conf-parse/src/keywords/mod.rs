@@ -190,10 +190,22 @@ pub static ROOT: &[Kw] = &[
     s("instance").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("child_wait_time").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     b("global_defs", GLOBAL_DEFS).imp(&["lab_notify_scripts_and_fifo"]),
-    b("track_group", TRACK_GROUP).imp(&["lab_track_group_same_as_reference"]),
-    v("static_ipaddress").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
-    v("static_routes").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
-    v("static_rules").imp(&["lab_interop_static_address_and_route_same_as_reference"]),
+    b("track_group", TRACK_GROUP).imp(&[
+        "lab_track_group_same_as_reference",
+        "lab_static_restore_and_route_track_group_same_as_reference",
+    ]),
+    v("static_ipaddress").imp(&[
+        "lab_interop_static_address_and_route_same_as_reference",
+        "lab_static_restore_and_route_track_group_same_as_reference",
+    ]),
+    v("static_routes").imp(&[
+        "lab_interop_static_address_and_route_same_as_reference",
+        "lab_static_restore_and_route_track_group_same_as_reference",
+    ]),
+    v("static_rules").imp(&[
+        "lab_interop_static_address_and_route_same_as_reference",
+        "lab_static_restore_and_route_track_group_same_as_reference",
+    ]),
     b("vrrp_sync_group", SYNC_GROUP).imp(&["lab_sync_group_moves_together"]),
     b("garp_group", GARP_GROUP).imp(&["lab_interop_garp_group_pacing_same_as_reference"]),
     v("linkbeat_interfaces").imp(&["lab_linkbeat_polling_same_as_reference"]),

@@ -272,6 +272,10 @@ fn route_words(r: &Route) -> Vec<String> {
     if r.no_track {
         w.push("no_track".into());
     }
+    if let Some(g) = &r.track_group {
+        w.push("track_group".into());
+        w.push(g.clone());
+    }
     w
 }
 
@@ -318,6 +322,10 @@ fn rule_words(r: &Rule) -> Vec<String> {
     }
     if r.no_track {
         w.push("no_track".into());
+    }
+    if let Some(g) = &r.track_group {
+        w.push("track_group".into());
+        w.push(g.clone());
     }
     w
 }

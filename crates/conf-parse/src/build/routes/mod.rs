@@ -393,6 +393,7 @@ impl Builder {
         let mut protocol: Option<u8> = None;
         let mut scope_v = Scope::Global;
         let mut no_track = false;
+        let mut track_group: Option<String> = None;
         let mut unsupported: Option<String> = None;
         macro_rules! next {
             () => {
@@ -663,8 +664,11 @@ impl Builder {
                 }
                 "no_track" => no_track = true,
                 "track_group" if statics => {
-                    next!();
-                    unsup!(s);
+                    let g = next!();
+                    if !self.static_track_group(st, g, &mut track_group) {
+                        // keepalived stops at the duplicate, which is then trailing nonsense
+                        bad!("Route has trailing nonsense - {g}");
+                    }
                 }
                 // keepalived: the VRF's table, as `table` (the last of the two counts)
                 "vrf" => vrf = Some(next!().to_string()),
@@ -721,6 +725,13 @@ impl Builder {
             self.line_not_supported(st, "route", &o);
             return None;
         }
+        if track_group.is_some() && dev.is_none() {
+            self.fixup(
+                st,
+                "Static route cannot have track group if no oif specified".into(),
+            );
+            track_group = None;
+        }
         let v6 = l.v6.unwrap_or(false);
         let (dst, prefix_len) = match dst {
             Addr::Ip(ip, len) => (ip, len),
@@ -745,6 +756,7 @@ impl Builder {
             },
             scope: scope_v,
             no_track,
+            track_group,
             loc: vl.loc.clone(),
         })
     }

@@ -29,6 +29,7 @@ impl Builder {
         let mut l3mdev = false;
         let mut protocol: Option<u8> = None;
         let mut no_track = false;
+        let mut track_group: Option<String> = None;
         let mut unsupported: Option<String> = None;
         macro_rules! next {
             () => {
@@ -255,8 +256,11 @@ impl Builder {
                 }
                 "no_track" => no_track = true,
                 "track_group" if statics => {
-                    next!();
-                    unsup!(s);
+                    let g = next!();
+                    if !self.static_track_group(st, g, &mut track_group) {
+                        // keepalived stops reading the rule at the duplicate
+                        break;
+                    }
                 }
                 _ => {
                     let a = if s == "type" { next!() } else { s };
@@ -314,6 +318,13 @@ impl Builder {
                 format!("Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED({RTPROT_KEEPALIVED}), resetting protocol"),
             );
         }
+        if track_group.is_some() && iif.is_none() {
+            self.fixup(
+                st,
+                "Static rule cannot have track_group if dev/iif not specified".into(),
+            );
+            track_group = None;
+        }
         let v6 = l.v6.unwrap_or(false);
         let priority = match priority {
             Some(p) => p,
@@ -353,6 +364,7 @@ impl Builder {
                 RTPROT_KEEPALIVED
             },
             no_track,
+            track_group,
             loc: vl.loc.clone(),
         })
     }
