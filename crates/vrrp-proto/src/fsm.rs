@@ -59,6 +59,8 @@ pub enum Reason {
     SyncGroup,
     /// `timer_expired_backup`: this master ran late enough for another to have taken over.
     TimerExpired,
+    /// Someone deleted a VIP, virtual route or virtual rule of this master ([`VirtualRouter::relinquish`]).
+    Relinquished,
 }
 
 /// Which gratuitous ARP / NA burst this is.
@@ -829,6 +831,22 @@ impl VirtualRouter {
         self.leave_master(&mut out);
         self.transition(State::Backup, Reason::TimerExpired, &mut out);
         let d = self.master_down_interval();
+        self.start_backup_timer(now, d, Reason::MasterNoResponse);
+        self.finish(out)
+    }
+
+    /// Someone deleted a VIP, virtual route or virtual rule of this master (keepalived's
+    /// `set_vrrp_backup`): a master goes Backup without an advert, its VIPs removed, and its
+    /// Master_Down_Timer set to Skew_Time "for a quick transition back to master" (so, alone
+    /// on its link, it takes over again and puts them back). Otherwise nothing changes.
+    pub fn relinquish(&mut self, now: Instant) -> Actions {
+        let mut out = Vec::new();
+        if self.state != State::Master {
+            return out;
+        }
+        self.leave_master(&mut out);
+        self.transition(State::Backup, Reason::Relinquished, &mut out);
+        let d = self.skew_time();
         self.start_backup_timer(now, d, Reason::MasterNoResponse);
         self.finish(out)
     }

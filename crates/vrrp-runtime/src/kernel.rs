@@ -545,6 +545,7 @@ impl Kernel {
                 dev,
                 vrf,
                 at,
+                ..
             } = crate::routes::route(r);
             if let Some(v) = vrf {
                 match self.vrf_table(&v) {

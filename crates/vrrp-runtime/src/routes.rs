@@ -16,6 +16,8 @@ pub(crate) struct VirtualRoute {
     pub vrf: Option<String>,
     /// `file:line` for messages.
     pub at: Located,
+    /// Not `no_track` (and with a `dev`): keepalived reacts when someone deletes it.
+    pub track: bool,
 }
 
 /// `file:line` of a configuration item.
@@ -65,6 +67,7 @@ pub(crate) fn route(r: &Route) -> VirtualRoute {
         dev: r.dev.clone(),
         vrf: r.vrf.clone(),
         at: at(&r.loc),
+        track: !r.no_track && r.dev.is_some(),
     }
 }
 

@@ -266,6 +266,80 @@ impl Rt {
         }
     }
 
+    /// keepalived's `netlink_if_address_filter` / `netlink_route_filter`: when someone deletes
+    /// a VIP (or eVIP) or a tracked virtual route of a master, the instance leaves MASTER for
+    /// BACKUP with a Skew_Time down timer (`set_vrrp_backup`), taking over again if no other
+    /// master speaks. Checked when the kernel reports a deletion (and on each link poll).
+    pub(crate) fn check_deleted(&mut self, now: Instant) {
+        let masters: Vec<InstId> = self
+            .insts
+            .ids()
+            .into_iter()
+            .filter(|&i| self.insts[i].vr.state() == State::Master && self.insts[i].holding)
+            .collect();
+        if masters.is_empty() {
+            return;
+        }
+        let addrs = match self.kernel.rtnl.addresses(None) {
+            Ok(a) => a,
+            Err(e) => {
+                log::warn!("address dump: {e}");
+                return;
+            }
+        };
+        let mut routes: [Option<Vec<netplat::Route>>; 2] = [None, None];
+        for i in masters {
+            let mut gone: Option<String> = None;
+            for v in self.insts[i].all_vips() {
+                if v.no_track {
+                    continue;
+                }
+                let Some(spec) = self.kernel.vip_spec(&self.insts[i], &v, false) else {
+                    continue;
+                };
+                if !addrs
+                    .iter()
+                    .any(|a| a.index == spec.index && a.addr == spec.addr)
+                {
+                    gone = Some(format!("VIP {}", v.addr));
+                    break;
+                }
+            }
+            if gone.is_none() {
+                let rs = self.insts[i].spec.routes.clone();
+                for r in rs.iter().filter(|r| r.track) {
+                    let Some(spec) = self.kernel.route_spec(&self.insts[i], r) else {
+                        continue;
+                    };
+                    let fam = usize::from(spec.dst.is_ipv6());
+                    if routes[fam].is_none() {
+                        routes[fam] = self.kernel.rtnl.routes(fam == 0).ok();
+                    }
+                    let Some(list) = &routes[fam] else { continue };
+                    let there = list.iter().any(|k| {
+                        k.dst == spec.dst
+                            && k.prefix_len == spec.prefix_len
+                            && k.table == spec.table
+                            && (spec.oif.is_none() || k.oif == spec.oif)
+                            && (spec.metric.is_none() || k.metric == spec.metric)
+                    });
+                    if !there {
+                        gone = Some(format!("route {}/{}", spec.dst, spec.prefix_len));
+                        break;
+                    }
+                }
+            }
+            if let Some(what) = gone {
+                log::info!(
+                    "({}) {what} was deleted: leaving MASTER",
+                    self.insts[i].spec.name
+                );
+                let a = self.insts[i].vr.relinquish(now);
+                self.apply(i, now, a);
+            }
+        }
+    }
+
     pub(crate) fn on_timers(&mut self, now: Instant, shutting_down: bool) {
         for line in self.rxlog.flush(now) {
             log::info!("{line}");

@@ -3238,6 +3238,110 @@ fn lab_static_restore_and_route_track_group_same_as_reference() {
     assert_eq!(os, rs, "ours goes through the reference's states");
 }
 
+/// One run of the "someone deletes what the master installed" scenario: the notify states
+/// after the deletion and when the deleted entry was back, under ours or the reference.
+fn deleted_by_someone_run(
+    tag: &str,
+    vrid: u8,
+    extra: &str,
+    del: &[&str],
+    present: &dyn Fn(&Director) -> bool,
+    reference: bool,
+) -> (Vec<String>, Option<f64>) {
+    let lab = Lab::new(tag).expect("lab");
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    let conf = instance(
+        "VI_1",
+        vrid,
+        100,
+        &format!("  notify \"{}\"\n{extra}", note.display()),
+        &format!("    {VIP}/24"),
+    );
+    let mut x = director(&lab, "a", "10.0.0.1", &conf);
+    let ka = start(&lab, &mut x, reference);
+    let up = wait_until(Duration::from_secs(10), || {
+        notify_states(&log, 0.0).iter().any(|(s, _)| s == "MASTER") && present(&x)
+    });
+    assert!(up.is_ok(), "{}: never MASTER", who(reference));
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = epoch();
+    x.host.ip(del).expect("ip del");
+    let mut back = None;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(8) {
+        if back.is_none() && present(&x) {
+            back = Some(epoch() - t0);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let p = ka.as_ref().or(x.proc.as_ref()).expect("proc");
+    p.signal(Signal::SIGTERM).expect("term");
+    let _ = p.wait_timeout(Duration::from_secs(8));
+    let states = notify_states(&log, t0)
+        .into_iter()
+        .filter(|(_, t)| *t > 0.0)
+        .map(|(s, _)| s)
+        .collect();
+    (states, back)
+}
+
+// Proves what happens when someone deletes a VIP or a virtual route of a master, as keepalived
+// 2.2.7 does it (netlink_if_address_filter / netlink_route_filter: `set_vrrp_backup`): the
+// instance leaves MASTER for BACKUP and, alone on its segment, takes over again after
+// Master_Down_Interval, putting the VIP or route back. The same notify states under ours and the
+// reference, and the entry back within 1 s of the reference's time.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_vip_or_virtual_route_deleted_master_goes_backup_as_reference() {
+    let vip_there = |x: &Director| x.has_vip(VIP);
+    let route_there = |x: &Director| {
+        x.host
+            .ip(&["-4", "route", "show", "10.88.0.0/24"])
+            .unwrap_or_default()
+            .contains("10.88.0.0/24")
+    };
+    let vip_del = format!("{VIP}/24");
+    type Case<'a> = (&'a str, Vec<&'a str>, &'a dyn Fn(&Director) -> bool);
+    let cases: [Case; 2] = [
+        (
+            "",
+            vec!["addr", "del", vip_del.as_str(), "dev", "eth0"],
+            &vip_there,
+        ),
+        (
+            "  virtual_routes {\n    10.88.0.0/24 via 10.0.0.254 dev eth0\n  }",
+            vec!["route", "del", "10.88.0.0/24"],
+            &route_there,
+        ),
+    ];
+    for (n, (extra, del, present)) in cases.iter().enumerate() {
+        let vrid = 80 + n as u8;
+        let (rs, rb) =
+            deleted_by_someone_run(&format!("kwvd{n}r"), vrid, extra, del, *present, true);
+        let (os, ob) =
+            deleted_by_someone_run(&format!("kwvd{n}o"), vrid, extra, del, *present, false);
+        eprintln!(
+            "case {n} (ip {}): ours {os:?} back at {ob:?}; reference {rs:?} back at {rb:?}",
+            del.join(" ")
+        );
+        assert_eq!(rs, ["BACKUP", "MASTER"], "case {n}: the reference");
+        assert_eq!(os, rs, "case {n}: ours");
+        let (Some(o), Some(r)) = (ob, rb) else {
+            panic!("case {n}: never back: ours {ob:?}, reference {rb:?}");
+        };
+        assert!(
+            (o - r).abs() < 1.0,
+            "case {n}: back at {o:.2} s, reference {r:.2} s"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // linkbeat_interfaces, linkbeat_use_polling
 

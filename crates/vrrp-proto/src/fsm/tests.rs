@@ -184,3 +184,46 @@ fn timer_expired_backup_after_another_could_take_over() {
         .timer_expired_backup(due + Duration::from_secs(10), 100)
         .is_empty());
 }
+
+/// keepalived's `set_vrrp_backup`: a master whose VIP or route someone deleted goes Backup at
+/// once (VIPs removed, no advert) and, with nobody else speaking, takes over again after
+/// Skew_Time; a backup is left alone.
+#[test]
+fn relinquish_goes_backup_then_back_after_skew() {
+    let me = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    let cfg = || {
+        let mut c = RouterConfig::new(Vrid::new(1).unwrap(), Version::V3, me, vec![]);
+        c.priority = Priority(100);
+        c
+    };
+    let t0 = Instant::now();
+    let mut vr = VirtualRouter::new(cfg());
+    vr.handle(t0, Input::Startup);
+    let down = vr.next_deadline().expect("backup timer");
+    vr.handle(down, Input::Timer);
+    assert_eq!(vr.state(), State::Master);
+    let t1 = down + Duration::from_millis(300);
+    let a = vr.relinquish(t1);
+    assert!(a.contains(&Action::RemoveVips), "{a:?}");
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::SendAdvert { .. })),
+        "no advert: {a:?}"
+    );
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::Notify {
+            from: State::Master,
+            to: State::Backup,
+            reason: Reason::Relinquished
+        }
+    )));
+    assert_eq!(vr.state(), State::Backup);
+    assert_eq!(vr.next_deadline(), Some(t1 + vr.skew_time()));
+    vr.handle(t1 + vr.skew_time(), Input::Timer);
+    assert_eq!(vr.state(), State::Master);
+    // Not a master: nothing.
+    let mut b = VirtualRouter::new(cfg());
+    b.handle(t0, Input::Startup);
+    assert!(b.relinquish(t0).is_empty());
+    assert_eq!(b.state(), State::Backup);
+}
