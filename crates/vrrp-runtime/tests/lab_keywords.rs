@@ -3308,7 +3308,7 @@ fn lab_vip_or_virtual_route_deleted_master_goes_backup_as_reference() {
     };
     let vip_del = format!("{VIP}/24");
     type Case<'a> = (&'a str, Vec<&'a str>, &'a dyn Fn(&Director) -> bool);
-    let cases: [Case; 2] = [
+    let cases: [Case<'_>; 2] = [
         (
             "",
             vec!["addr", "del", vip_del.as_str(), "dev", "eth0"],
