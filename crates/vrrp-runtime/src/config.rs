@@ -571,9 +571,11 @@ fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) 
 fn static_track_group_interfaces(cfg: &Config, name: &str) -> Vec<Tracked> {
     let mut out: Vec<Tracked> = Vec::new();
     for a in &cfg.static_ipaddress {
-        let (Some(g), Some(dev)) = (&a.track_group, &a.dev) else {
+        let Some(g) = &a.track_group else {
             continue;
         };
+        // keepalived: the address's interface, its `dev` or the default interface.
+        let dev = &cfg.static_address_dev(a).to_string();
         if a.no_track {
             continue;
         }
@@ -612,11 +614,12 @@ pub(crate) fn instance_spec(
     } else {
         VmacPlan::default()
     };
+    // keepalived 2.2.7 refuses an instance without `interface` ("Unknown interface!"): the
+    // global default_interface is only for static addresses.
     let ifname = inst
         .interface
         .clone()
-        .or_else(|| g.default_interface.clone())
-        .ok_or_else(|| err(inst, "no interface"))?;
+        .ok_or_else(|| err(inst, "Unknown interface!"))?;
     let vrid = inst
         .virtual_router_id
         .and_then(Vrid::new)
