@@ -90,7 +90,10 @@ pub(crate) struct IpvlanSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct InstanceSpec {
     pub name: String,
+    /// The instance's interface; empty for an instance without one (keepalived 2.4.3).
     pub ifname: String,
+    /// `vrf NAME` of an instance without interface: its socket is bound to that device.
+    pub vrf: Option<String>,
     pub family: Family,
     pub version: Version,
     pub vrid: Vrid,
@@ -614,12 +617,22 @@ pub(crate) fn instance_spec(
     } else {
         VmacPlan::default()
     };
-    // keepalived 2.2.7 refuses an instance without `interface` ("Unknown interface!"): the
-    // global default_interface is only for static addresses.
-    let ifname = inst
-        .interface
-        .clone()
-        .ok_or_else(|| err(inst, "Unknown interface!"))?;
+    // Without `interface` (the global default_interface is only for static addresses):
+    // keepalived 2.2.7 refuses every such instance ("Unknown interface!", which conf-parse
+    // reports by default); 2.4.3 (`--compat 2.4.3`) runs a unicast one from unicast_src_ip,
+    // its socket bound to that address and to the `vrf` device if given, without VMAC, with
+    // no interface to track, its VIPs each on their `dev` (the others dropped).
+    let no_interface = inst.interface.is_none();
+    let unicast_configured = !inst.unicast_peer.is_empty()
+        || inst.unicast_fault_no_peer
+        || inst.check_unicast_src
+        || inst.old_unicast_checksum.is_some();
+    if no_interface && (!unicast_configured || inst.unicast_src_ip.is_none()) {
+        return Err(err(inst, "Unknown interface!"));
+    }
+    let ifname = inst.interface.clone().unwrap_or_default();
+    // ("(NAME): no interface for vip ... - removing": reported by conf-parse)
+    let keep_vip = |a: &&IpAddress| !no_interface || a.dev.is_some();
     let vrid = inst
         .virtual_router_id
         .and_then(Vrid::new)
@@ -815,8 +828,19 @@ pub(crate) fn instance_spec(
         vrid,
         priority: Priority(inst.priority),
         interval,
-        vips: inst.virtual_ipaddress.clone(),
-        excluded: inst.virtual_ipaddress_excluded.clone(),
+        vips: inst
+            .virtual_ipaddress
+            .iter()
+            .filter(keep_vip)
+            .cloned()
+            .collect(),
+        excluded: inst
+            .virtual_ipaddress_excluded
+            .iter()
+            .filter(keep_vip)
+            .cloned()
+            .collect(),
+        vrf: inst.vrf.clone().filter(|_| no_interface),
         initial: match inst.state {
             VrrpState::Master => InitialState::Master,
             VrrpState::Backup => InitialState::Backup,
@@ -951,27 +975,29 @@ pub(crate) fn instance_spec(
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,
-        vmac: (inst.use_vmac.is_some() || inst.use_ipvlan.is_some()).then(|| VmacSpec {
-            name: plan
-                .instance
-                .remove(&inst.name)
-                .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
-            xmit_base: inst.vmac_xmit_base && inst.use_vmac.is_some(),
-            ipvlan: if inst.use_vmac.is_some() {
-                None
-            } else {
-                inst.use_ipvlan.as_ref().map(|i| IpvlanSpec {
-                    flags: match i.mode {
-                        Some(conf_parse::IpvlanMode::Private) => 1,
-                        Some(conf_parse::IpvlanMode::Vepa) => 2,
-                        _ => 0,
-                    },
-                    addr: i
-                        .addr
-                        .map(|(a, len)| (a, len.unwrap_or(if a.is_ipv4() { 32 } else { 128 }))),
-                })
+        vmac: (!no_interface && (inst.use_vmac.is_some() || inst.use_ipvlan.is_some())).then(
+            || VmacSpec {
+                name: plan
+                    .instance
+                    .remove(&inst.name)
+                    .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
+                xmit_base: inst.vmac_xmit_base && inst.use_vmac.is_some(),
+                ipvlan: if inst.use_vmac.is_some() {
+                    None
+                } else {
+                    inst.use_ipvlan.as_ref().map(|i| IpvlanSpec {
+                        flags: match i.mode {
+                            Some(conf_parse::IpvlanMode::Private) => 1,
+                            Some(conf_parse::IpvlanMode::Vepa) => 2,
+                            _ => 0,
+                        },
+                        addr: i
+                            .addr
+                            .map(|(a, len)| (a, len.unwrap_or(if a.is_ipv4() { 32 } else { 128 }))),
+                    })
+                },
             },
-        }),
+        ),
         addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
         routes,
         rules,

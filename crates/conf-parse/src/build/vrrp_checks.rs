@@ -300,9 +300,9 @@ impl Builder {
     /// A `vrrp_instance` without `interface` (keepalived `chk_min_cfg`, run before the
     /// instance is completed). keepalived 2.2.7 refuses every one ("Unknown interface!": the
     /// VRRP process stops with a configuration error and the daemon terminates), since it
-    /// looks for unicast peers only later; 2.4.3 refuses one without a unicast keyword, or
-    /// with a VMAC, and runs the others from `unicast_src_ip` (its sockets bound to the `vrf`
-    /// device, if given), which keepalived-rs does not do yet.
+    /// looks for unicast peers only later; 2.4.3 (`--compat 2.4.3`) refuses one without a
+    /// unicast keyword or without `unicast_src_ip`, and runs the others from `unicast_src_ip`
+    /// (its sockets bound to the `vrf` device, if given), dropping the VIPs without `dev`.
     fn no_interface(&mut self, v: &VrrpInstance) {
         use crate::keywords::Release;
         let err = |msg: String, hint: &str| {
@@ -369,17 +369,6 @@ impl Builder {
                     .with_hint("without `interface`, each address needs its `dev`"),
                 );
             }
-            self.emit(Diagnostic::new(
-                Severity::Note,
-                Code::NotSupportedYet,
-                ConfigErr::Ok,
-                &v.loc.0,
-                format!(
-                    "({}) a vrrp_instance without interface is recognized, not supported yet: \
-                     keepalived 2.4.3 runs it unicast from unicast_src_ip; this instance does not run",
-                    v.name
-                ),
-            ));
         }
     }
 }
