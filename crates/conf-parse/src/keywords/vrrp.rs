@@ -101,15 +101,11 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("native_ipv6").imp(&["lab_ipv6_version_and_native_ipv6_as_reference"]),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
-    s("vrf").todo(
-        "keepalived takes it only for an instance without `interface`; keepalived 2.2.7 refuses \
-         every such instance (\"Unknown interface!\", the daemon terminates: so do we), 2.4.3 \
-         runs a unicast one from unicast_src_ip with its sockets bound to the VRF device, which \
-         is not supported yet (`--compat 2.4.3`: noted, the instance does not run). Use \
-         `interface` with an interface enslaved to the VRF instead: sockets, VIPs, VMACs and \
-         routes then follow the VRF as in keepalived \
-         (vm_vrrp_exchange_between_vrf_slaves_as_reference, vm_vmac_on_vrf_slave_as_reference)",
-    ),
+    s("vrf").imp(&[
+        "vm_vrf_instance_without_interface_as_reference_2_4_3",
+        "lab_instance_without_interface_refused_as_reference",
+        "lab_default_interface_and_no_interface_verdicts_as_reference",
+    ]),
     s("dont_track_primary").imp(&["lab_dont_track_primary_same_as_reference"]),
     v("track_interface").imp(&["lab_track_interface_fault"]),
     v("track_script").imp(&["lab_track_script_moves_vip"]),
