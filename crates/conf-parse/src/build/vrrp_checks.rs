@@ -331,7 +331,7 @@ impl Builder {
                 hint,
             ));
         }
-        if !unicast || !self.compat.is_some_and(|c| c >= Release::V2_4_0) {
+        if !unicast || self.compat.is_none_or(|c| c < Release::V2_4_0) {
             self.emit(err(format!("({}) Unknown interface!", v.name), hint));
         } else if v.unicast_src_ip.is_none() {
             self.emit(err(
