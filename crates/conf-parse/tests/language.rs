@@ -564,7 +564,8 @@ fn vip_flag_words_typed() {
 /// Unicast peers with min/max ttl, track_* weights.
 #[test]
 fn unicast_and_tracking() {
-    let p = parse("vrrp_script s {\n script /bin/true\n}\nvrrp_instance V {\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2 min_ttl 250 max_ttl 255\n }\n track_script {\n  s weight -20\n }\n track_interface {\n  eth0 weight 10 reverse\n }\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n");
+    // (with its interface: keepalived 2.2.7 refuses an instance without one, "Unknown interface!")
+    let p = parse("vrrp_script s {\n script /bin/true\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2 min_ttl 250 max_ttl 255\n }\n track_script {\n  s weight -20\n }\n track_interface {\n  eth0 weight 10 reverse\n }\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n");
     assert!(problems(&p).is_empty(), "{:?}", problems(&p));
     let v = &p.config.vrrp_instances[0];
     assert_eq!(v.unicast_peer[0].min_ttl, Some(250));
