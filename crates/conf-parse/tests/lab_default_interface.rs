@@ -35,7 +35,8 @@ const INSTANCE_NO_IF: &str = "vrrp_instance VI_1 {\n  state BACKUP\n  virtual_ro
 // "Static address ... requires either an interface or default interface must exist"), unless
 // dynamic_interfaces; default_interface is no interface for a vrrp_instance (2.2.7: "Unknown
 // interface!", exit 5, for every instance without one); 2.4.3 refuses one without
-// unicast_src_ip and drops a VIP without `dev`.
+// unicast_src_ip and drops a VIP without `dev`; `vrf` before `interface` is cleared with 2.2.7's
+// "vrf can only be specified without interface".
 #[test]
 #[ignore = "lab: needs the reference keepalived"]
 fn lab_default_interface_and_no_interface_verdicts_as_reference() {
@@ -84,6 +85,16 @@ fn lab_default_interface_and_no_interface_verdicts_as_reference() {
             5,
         ),
         (
+            "vrf-before-interface",
+            None,
+            glob("")
+                + &INSTANCE_NO_IF.replace("VIP2", "").replace(
+                    "advert_int 1\n",
+                    "advert_int 1\n  vrf VRFDEV\n  interface IFDEV\n",
+                ),
+            5,
+        ),
+        (
             "243-no-interface",
             Some(Release::V2_4_3),
             glob("") + &INSTANCE_NO_IF.replace("VIP2", "    10.77.0.101/24 dev lo\n"),
@@ -116,6 +127,19 @@ fn lab_default_interface_and_no_interface_verdicts_as_reference() {
                 continue;
             }
         };
+        // two interfaces of this system that are not loopbacks (VRFDEV: any such device)
+        let mut devs: Vec<String> = conf_parse::system_interfaces()
+            .into_iter()
+            .filter(|d| d != "lo")
+            .collect();
+        devs.sort();
+        if text.contains("VRFDEV") && devs.len() < 2 {
+            eprintln!("{tag}: needs two non-loopback interfaces here; skipped");
+            continue;
+        }
+        let text = text
+            .replace("VRFDEV", devs.first().map_or("", String::as_str))
+            .replace("IFDEV", devs.get(1).map_or("", String::as_str));
         let conf = dir.join(format!("{tag}.conf"));
         std::fs::write(&conf, &text).expect("write");
         let (rc, out) = reference(&bin, &conf);

@@ -267,6 +267,18 @@ impl Builder {
                 self.emit(d);
             } else if v.interface.is_none() {
                 self.no_interface(v);
+            } else if v.vrf.is_some() {
+                // keepalived vrrp_complete_instance: `vrf` given before `interface`
+                self.emit(Diagnostic::new(
+                    Severity::Warning,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    format!(
+                        "({}) vrf can only be specified without interface - clearing",
+                        v.name
+                    ),
+                ));
             }
             for t in &v.track_script {
                 if !c.vrrp_scripts.iter().any(|s| s.name == t.name) {
