@@ -234,6 +234,50 @@ fn lab_missing_interface_without_dynamic_interfaces_refuses_start() {
     assert_eq!(codes[0].0, Some(2));
 }
 
+// Proves a vrrp_instance without `interface` is refused as keepalived 2.2.7 refuses it, even a
+// unicast one with unicast_src_ip and a `dev` on its VIP, and with `default_interface` naming an
+// interface that exists (it is no fallback for an instance): ours and the reference each stop
+// at start with the same exit code (2), logging "(VI_1) Unknown interface!", leave no address
+// behind, and `-t` gives the same exit code (5).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_instance_without_interface_refused_as_reference() {
+    let lab = Lab::new("noifinst").expect("lab");
+    let conf = "global_defs {\n  router_id lab\n  default_interface ethA\n}\n\
+                vrrp_instance VI_1 {\n  state MASTER\n  virtual_router_id 51\n  priority 150\n  \
+                advert_int 1\n  unicast_src_ip 10.8.0.1\n  unicast_peer {\n    10.8.0.2\n  }\n  \
+                virtual_ipaddress {\n    10.8.0.100/24 dev ethA\n  }\n}\n";
+    let mut codes = Vec::new();
+    for (name, prog) in [("r", REFERENCE), ("o", BIN)] {
+        let (host, dir) = setup(&lab, name, |_| conf.to_string());
+        host.ip(&[
+            "link", "add", "ethA", "type", "veth", "peer", "name", "ethAp",
+        ])
+        .expect("veth");
+        host.link_up("ethAp").expect("up");
+        host.link_up("ethA").expect("up");
+        host.add_addr_dev("10.8.0.1/24", "ethA").expect("addr");
+        let proc = start(&host, &dir, prog);
+        let st = proc
+            .wait_timeout(Duration::from_secs(15))
+            .expect("wait")
+            .unwrap_or_else(|| panic!("{prog} kept running:\n{}", proc.output_so_far()));
+        let log = proc.output_so_far();
+        assert!(log.contains("(VI_1) Unknown interface!"), "{prog}:\n{log}");
+        let addrs = host
+            .ip(&["-o", "addr", "show", "dev", "ethA"])
+            .expect("addr");
+        assert!(!addrs.contains("10.8.0.100"), "{prog}: {addrs}");
+        let c = dir.join("keepalived.conf");
+        let t = host
+            .run(&[prog, "-t", "-f", c.to_str().expect("utf-8 path")])
+            .expect("-t");
+        codes.push((st.code(), t.status.code()));
+    }
+    assert_eq!(codes[1], codes[0], "ours (start, -t) vs the reference's");
+    assert_eq!(codes[0], (Some(2), Some(5)));
+}
+
 /// A sync group G of VI_1 (on eth9, missing at start) and VI_2 (on ethA, there), every
 /// notification to one file as `TYPE NAME STATE`.
 fn sync_conf(dir: &Path) -> String {

@@ -1011,3 +1011,96 @@ fn lab_vrrp_script_millisecond_interval_like_reference() {
     assert_eq!(ours227.0, v227.0, "ours --compat 2.2.7:\n{}", ours227.2);
     assert_eq!(ours.0, v227.0, "ours by default:\n{}", ours.2);
 }
+
+/// A unicast instance without `interface`: its source and its one peer, the VIP on eth0.
+fn no_interface_conf(prio: u8, src: &str, peer: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    state BACKUP\n    virtual_router_id 61\n    priority {prio}\n    advert_int 1\n    unicast_src_ip {src}\n    unicast_peer {{\n        {peer}\n    }}\n    virtual_ipaddress {{\n        {VIP}/24 dev eth0\n    }}\n}}\n"
+    )
+}
+
+// Proves a unicast vrrp_instance without `interface` runs as keepalived 2.4.3 runs it (ours
+// under `--compat 2.4.3`; 2.2.7 refuses it: lab_instance_without_interface_refused_as_reference):
+// ours and the 2.4.3 reference as the pair, in both roles, each from its unicast_src_ip with
+// its raw VRRP socket bound to that address (`ss -w`), elect the higher priority, which holds
+// the VIP on the `dev` its line names; when the master stops, the VIP moves to the other. The
+// VIP's `ip addr` line is the same whoever holds it (up to the lease: ours adds IPv4 VIPs with
+// a lifetime, flagged `dynamic`).
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/reference/keepalived-2.4.3"]
+fn lab_unicast_instance_without_interface_both_roles_as_reference_2_4_3() {
+    let r243 = reference();
+    let mut lines = Vec::new();
+    for ours_high in [true, false] {
+        let lab = Lab::new(if ours_high { "noifa" } else { "noifb" }).expect("lab");
+        let (pa, pb) = if ours_high { (150, 100) } else { (100, 150) };
+        let mut a = Director::new(
+            &lab,
+            "a",
+            "10.0.0.1",
+            &no_interface_conf(pa, "10.0.0.1", "10.0.0.2"),
+        );
+        a.ours_args = vec!["--compat".into(), "2.4.3".into()];
+        let mut b = Director::new(
+            &lab,
+            "b",
+            "10.0.0.2",
+            &no_interface_conf(pb, "10.0.0.2", "10.0.0.1"),
+        );
+        a.start(BIN);
+        b.start(&r243);
+        let (hi, lo) = if ours_high { (&a, &b) } else { (&b, &a) };
+        let r = wait_until(Duration::from_secs(15), || hi.has_vip() && !lo.has_vip());
+        assert!(
+            r.is_ok(),
+            "election (ours high: {ours_high}); ours:\n{}\nreference:\n{}",
+            a.log(),
+            b.log()
+        );
+        for (d, src) in [(&a, "10.0.0.1"), (&b, "10.0.0.2")] {
+            let ss = d
+                .host
+                .run(&["ss", "-H", "-w", "-a", "-n", "-p"])
+                .expect("ss");
+            let ss = String::from_utf8_lossy(&ss.stdout).to_string();
+            assert!(
+                ss.lines()
+                    .any(|l| l.contains("keepalived") && l.contains(&format!("{src}:"))),
+                "{}: no raw socket bound to {src}:\n{ss}",
+                d.host.host_name()
+            );
+        }
+        let out = hi
+            .host
+            .run(&["ip", "-o", "addr", "show", "dev", "eth0"])
+            .expect("ip addr");
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.contains(&format!(" {VIP}/")))
+            .and_then(|l| l.split('\\').next())
+            // (`dynamic`: ours leases IPv4 VIPs, README "No duplicate VIP after a crash")
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter(|w| *w != "dynamic")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        lines.push(line);
+        hi.proc().signal(Signal::SIGTERM).expect("stop the master");
+        let r = wait_until(Duration::from_secs(10), || lo.has_vip() && !hi.has_vip());
+        assert!(
+            r.is_ok(),
+            "VIP did not move on stop (ours high: {ours_high}); ours:\n{}\nreference:\n{}",
+            a.log(),
+            b.log()
+        );
+    }
+    eprintln!(
+        "VIP held by ours: {}\nVIP held by the reference: {}",
+        lines[0], lines[1]
+    );
+    assert!(lines[0].contains(&format!("inet {VIP}/24")), "{}", lines[0]);
+    assert_eq!(lines[0], lines[1]);
+}

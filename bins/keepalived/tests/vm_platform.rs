@@ -640,6 +640,141 @@ fn vm_vrrp_exchange_between_vrf_slaves_as_reference() {
     let _ = r1.wait_timeout(Duration::from_secs(15));
 }
 
+/// A director without `interface` in VRF `vr1` (keepalived 2.4.3's `vrf`): unicast from `me`
+/// to `peer`, the VIP on eth0 (the VRF's slave).
+fn vrf_no_interface_conf(me: &str, peer: &str, prio: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id vrfnoif\n}}\n\
+         vrrp_instance U {{\n    state BACKUP\n    vrf vr1\n    virtual_router_id 63\n    \
+         priority {prio}\n    advert_int 1\n    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n    \
+         virtual_ipaddress {{\n        10.0.0.100/24 dev eth0\n    }}\n}}\n"
+    )
+}
+
+/// Starts `prog` like [`vrf_start`], ours with `--compat 2.4.3`.
+fn vrf_start_243(
+    lab: &Lab,
+    host: &Host,
+    run: &str,
+    prog: &str,
+    conf: &str,
+) -> testlab::netns::Proc {
+    let dir = lab.dir().join(run);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("keepalived.conf"), conf).expect("conf");
+    let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
+    let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
+    let mut argv = vec![
+        prog, "-n", "-l", "-D", "-P", "-f", &c, "-p", &p, "-r", &r, "-c", &ch,
+    ];
+    if prog == BIN {
+        argv.extend(["-G", "--compat", "2.4.3"]);
+    }
+    host.spawn(&argv).expect("spawn")
+}
+
+/// The routes of table 10 (the VRF's) and of the main table that mention the VIP 10.0.0.100
+/// (the host's own address `me`, their source, written `SELF`).
+fn vip_routes(host: &Host, me: &str) -> (String, String) {
+    let f = |t: &str| {
+        host.ip(&["route", "show", "table", t])
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("10.0.0.100"))
+            .map(|l| l.replace(&format!("src {me} "), "src SELF "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    (f("10"), f("main"))
+}
+
+// Proves the `vrf` keyword as keepalived 2.4.3 has it (ours under `--compat 2.4.3`; 2.2.7
+// refuses every instance without interface): two directors whose eth0 is enslaved to VRF vr1
+// (table 10), each with a unicast instance without `interface` and `vrf vr1`, ours and the
+// 2.4.3 reference as the pair. Every VRRP socket of ours and of the reference is bound to the
+// VRF device (`ss -w`: `ADDR%vr1:112`); ours MASTER with the reference BACKUP (it hears us
+// through the VRF), the VIP on eth0 with its routes in table 10 and none in the main table,
+// the same under either holder; ours stopping: the reference takes over; ours back at a lower
+// priority stays BACKUP (it hears the reference).
+#[test]
+#[ignore = "vm: needs the vrf module (run inside the VM)"]
+fn vm_vrf_instance_without_interface_as_reference_2_4_3() {
+    require_vm();
+    let r243 =
+        reference_243().expect("target/reference/keepalived-2.4.3: scripts/build-reference.sh");
+    let r243 = r243.to_str().expect("utf-8 path");
+    let lab = Lab::new("vvrfn").expect("lab");
+    let (oa, ra) = ("10.0.0.1", "10.0.0.2");
+    let ours = vrf_host(&lab, "o", oa);
+    let refh = vrf_host(&lab, "r", ra);
+    let has = |h: &Host| vrf_vips(h).0;
+
+    // 1. ours MASTER (150), the reference BACKUP (100).
+    let o1 = vrf_start_243(&lab, &ours, "o1", BIN, &vrf_no_interface_conf(oa, ra, 150));
+    let r1 = vrf_start_243(&lab, &refh, "r1", r243, &vrf_no_interface_conf(ra, oa, 100));
+    if wait_until(Duration::from_secs(20), || has(&ours)).is_err() {
+        panic!("ours never MASTER\n{}", o1.output_so_far());
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(has(&ours), "ours lost MASTER\n{}", o1.output_so_far());
+    assert!(
+        !has(&refh),
+        "the reference does not hear ours through the VRF\n{}",
+        r1.output_so_far()
+    );
+    let ours_socks = vrrp_socket_devices(&ours);
+    let ref_socks = vrrp_socket_devices(&refh);
+    let ours_routes = vip_routes(&ours, oa);
+    eprintln!(
+        "sockets ours {ours_socks:?} reference {ref_socks:?}\nours: table 10:\n{}\nmain:\n{}",
+        ours_routes.0, ours_routes.1
+    );
+    assert_eq!(ours_socks, ["vr1"], "ours bound to the VRF device");
+    assert_eq!(ours_socks, ref_socks, "same bindings as the reference");
+    assert!(
+        ours_routes.0.contains("local 10.0.0.100 dev eth0"),
+        "{}",
+        ours_routes.0
+    );
+    assert_eq!(ours_routes.1, "", "nothing in the main table");
+
+    // 2. ours stops: the reference takes over, with the same routes.
+    o1.signal(Signal::SIGTERM).expect("term");
+    let _ = o1.wait_timeout(Duration::from_secs(15));
+    assert!(!has(&ours), "ours left its VIP");
+    if wait_until(Duration::from_secs(15), || has(&refh)).is_err() {
+        panic!("no failover to the reference\n{}", r1.output_so_far());
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let ref_routes = vip_routes(&refh, ra);
+    eprintln!(
+        "reference: table 10:\n{}\nmain:\n{}",
+        ref_routes.0, ref_routes.1
+    );
+    assert_eq!(
+        ours_routes, ref_routes,
+        "VIP routes under ours vs the reference"
+    );
+
+    // 3. ours BACKUP (50) beside the reference MASTER: it hears the reference.
+    let o2 = vrf_start_243(&lab, &ours, "o2", BIN, &vrf_no_interface_conf(oa, ra, 50));
+    std::thread::sleep(Duration::from_secs(7));
+    assert!(
+        !has(&ours),
+        "ours does not hear the reference through the VRF\n{}",
+        o2.output_so_far()
+    );
+    assert!(
+        has(&refh),
+        "the reference lost MASTER\n{}",
+        r1.output_so_far()
+    );
+    o2.signal(Signal::SIGTERM).expect("term");
+    let _ = o2.wait_timeout(Duration::from_secs(15));
+    r1.signal(Signal::SIGTERM).expect("term");
+    let _ = r1.wait_timeout(Duration::from_secs(15));
+}
+
 /// A checker configuration with `net_namespace_ipvs {ns}` (the keyword alone for `""`), the
 /// virtual server `vip`:80 and two real servers, 10.0.0.5 (answers in the daemon's namespace)
 /// and 10.0.0.6 (nothing there).

@@ -260,3 +260,30 @@ pub fn probe_text(e: &Entry) -> (String, u32) {
     }
     (text, line)
 }
+
+/// Lines `KEYWORD ARG` of `global_defs` keywords that are "not supported yet" right now, each
+/// of which, alone in `global_defs`, parses without a problem and with exactly one note (the
+/// registry's). For tests that need an example of such a keyword: picked at run time, they
+/// survive every keyword's promotion to implemented.
+pub fn not_supported_global_examples() -> Vec<String> {
+    const ARGS: [&str; 5] = ["1", "2", "lo", "/tmp/krs-example", ""];
+    let opts = crate::ParseOptions::default();
+    registry()
+        .iter()
+        .filter(|e| {
+            e.block == ["global_defs"]
+                && !e.inherited
+                && matches!(e.runtime, Runtime::NotYet(_))
+                && matches!(e.kw.kind, Kind::Simple)
+                && e.kw.status == Status::Current
+        })
+        .filter_map(|e| {
+            ARGS.iter().find_map(|a| {
+                let line = format!("{} {a}", e.kw.name).trim_end().to_string();
+                let p = crate::parse_str(&format!("global_defs {{\n {line}\n}}\n"), "x", &opts);
+                let notes = p.notes().count();
+                (notes == 1 && p.problems().next().is_none()).then_some(line)
+            })
+        })
+        .collect()
+}

@@ -333,6 +333,31 @@ pub fn system_checks_with(
                     hint(d),
                 );
             }
+        } else {
+            // keepalived 2.2.7 alloc_ipaddress: without `dev`, the default interface
+            // (`default_interface`, else eth0); missing (and not created later under
+            // dynamic_interfaces), a fatal error for the address.
+            let d = config.static_default_interface();
+            if missing(d) && !config.global.dynamic_interfaces {
+                any_missing = true;
+                // CONFIG_FATAL in keepalived (-t exits 4)
+                out.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        Code::InterfaceMissing,
+                        ConfigErr::Fatal,
+                        &a.loc.0,
+                        format!(
+                            "Static address {}/{} requires either an interface or default interface must exist",
+                            a.addr, a.prefix_len
+                        ),
+                    )
+                    .with_hint(format!(
+                        "add `dev IFNAME` or set default_interface; {}",
+                        hint(d)
+                    )),
+                );
+            }
         }
     }
     if !any_missing {

@@ -14,7 +14,7 @@ use netlink_packet_route::{
 use crate::{error::LinkRef, Error, Result, Rtnl, IFNAME_MAX};
 
 /// A network interface as reported by `RTM_GETLINK`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Link {
     /// Interface index.

@@ -90,7 +90,10 @@ pub(crate) struct IpvlanSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct InstanceSpec {
     pub name: String,
+    /// The instance's interface; empty for an instance without one (keepalived 2.4.3).
     pub ifname: String,
+    /// `vrf NAME` of an instance without interface: its socket is bound to that device.
+    pub vrf: Option<String>,
     pub family: Family,
     pub version: Version,
     pub vrid: Vrid,
@@ -571,20 +574,24 @@ fn tracked(refs: &[conf_parse::TrackRef], default_weight: impl Fn(&str) -> i32) 
 /// `no_track`), with weight 0: the instance is in FAULT while one is down.
 fn static_track_group_interfaces(cfg: &Config, name: &str) -> Vec<Tracked> {
     let mut out: Vec<Tracked> = Vec::new();
-    let addrs = cfg
-        .static_ipaddress
-        .iter()
-        .map(|a| (&a.track_group, &a.dev, a.no_track));
+    // keepalived: an address's interface is its `dev` or the default interface.
+    let addrs = cfg.static_ipaddress.iter().map(|a| {
+        (
+            &a.track_group,
+            Some(cfg.static_address_dev(a).to_string()),
+            a.no_track,
+        )
+    });
     let routes = cfg
         .static_routes
         .iter()
-        .map(|r| (&r.track_group, &r.dev, r.no_track));
+        .map(|r| (&r.track_group, r.dev.clone(), r.no_track));
     let rules = cfg
         .static_rules
         .iter()
-        .map(|r| (&r.track_group, &r.iif, r.no_track));
+        .map(|r| (&r.track_group, r.iif.clone(), r.no_track));
     for (g, dev, no_track) in addrs.chain(routes).chain(rules) {
-        let (Some(g), Some(dev)) = (g, dev) else {
+        let (Some(g), Some(dev)) = (g, dev.as_ref()) else {
             continue;
         };
         if no_track {
@@ -625,11 +632,22 @@ pub(crate) fn instance_spec(
     } else {
         VmacPlan::default()
     };
-    let ifname = inst
-        .interface
-        .clone()
-        .or_else(|| g.default_interface.clone())
-        .ok_or_else(|| err(inst, "no interface"))?;
+    // Without `interface` (the global default_interface is only for static addresses):
+    // keepalived 2.2.7 refuses every such instance ("Unknown interface!", which conf-parse
+    // reports by default); 2.4.3 (`--compat 2.4.3`) runs a unicast one from unicast_src_ip,
+    // its socket bound to that address and to the `vrf` device if given, without VMAC, with
+    // no interface to track, its VIPs each on their `dev` (the others dropped).
+    let no_interface = inst.interface.is_none();
+    let unicast_configured = !inst.unicast_peer.is_empty()
+        || inst.unicast_fault_no_peer
+        || inst.check_unicast_src
+        || inst.old_unicast_checksum.is_some();
+    if no_interface && (!unicast_configured || inst.unicast_src_ip.is_none()) {
+        return Err(err(inst, "Unknown interface!"));
+    }
+    let ifname = inst.interface.clone().unwrap_or_default();
+    // ("(NAME): no interface for vip ... - removing": reported by conf-parse)
+    let keep_vip = |a: &&IpAddress| !no_interface || a.dev.is_some();
     let vrid = inst
         .virtual_router_id
         .and_then(Vrid::new)
@@ -825,8 +843,19 @@ pub(crate) fn instance_spec(
         vrid,
         priority: Priority(inst.priority),
         interval,
-        vips: inst.virtual_ipaddress.clone(),
-        excluded: inst.virtual_ipaddress_excluded.clone(),
+        vips: inst
+            .virtual_ipaddress
+            .iter()
+            .filter(keep_vip)
+            .cloned()
+            .collect(),
+        excluded: inst
+            .virtual_ipaddress_excluded
+            .iter()
+            .filter(keep_vip)
+            .cloned()
+            .collect(),
+        vrf: inst.vrf.clone().filter(|_| no_interface),
         initial: match inst.state {
             VrrpState::Master => InitialState::Master,
             VrrpState::Backup => InitialState::Backup,
@@ -961,27 +990,29 @@ pub(crate) fn instance_spec(
             .map(|f| (f.name.clone(), f.file.clone()))
             .collect(),
         dont_track_primary: inst.dont_track_primary,
-        vmac: (inst.use_vmac.is_some() || inst.use_ipvlan.is_some()).then(|| VmacSpec {
-            name: plan
-                .instance
-                .remove(&inst.name)
-                .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
-            xmit_base: inst.vmac_xmit_base && inst.use_vmac.is_some(),
-            ipvlan: if inst.use_vmac.is_some() {
-                None
-            } else {
-                inst.use_ipvlan.as_ref().map(|i| IpvlanSpec {
-                    flags: match i.mode {
-                        Some(conf_parse::IpvlanMode::Private) => 1,
-                        Some(conf_parse::IpvlanMode::Vepa) => 2,
-                        _ => 0,
-                    },
-                    addr: i
-                        .addr
-                        .map(|(a, len)| (a, len.unwrap_or(if a.is_ipv4() { 32 } else { 128 }))),
-                })
+        vmac: (!no_interface && (inst.use_vmac.is_some() || inst.use_ipvlan.is_some())).then(
+            || VmacSpec {
+                name: plan
+                    .instance
+                    .remove(&inst.name)
+                    .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
+                xmit_base: inst.vmac_xmit_base && inst.use_vmac.is_some(),
+                ipvlan: if inst.use_vmac.is_some() {
+                    None
+                } else {
+                    inst.use_ipvlan.as_ref().map(|i| IpvlanSpec {
+                        flags: match i.mode {
+                            Some(conf_parse::IpvlanMode::Private) => 1,
+                            Some(conf_parse::IpvlanMode::Vepa) => 2,
+                            _ => 0,
+                        },
+                        addr: i
+                            .addr
+                            .map(|(a, len)| (a, len.unwrap_or(if a.is_ipv4() { 32 } else { 128 }))),
+                    })
+                },
             },
-        }),
+        ),
         addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
         routes,
         rules,

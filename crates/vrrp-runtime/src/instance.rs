@@ -315,8 +315,15 @@ impl Rt {
         ci: &conf_parse::VrrpInstance,
     ) -> Result<(InstanceSpec, netplat::Link, IpAddr), String> {
         let spec = config::instance_spec(config, ci).map_err(|e| e.to_string())?;
-        let link = match self.kernel.link_by_name(&spec.ifname) {
+        let link = match self.instance_link(&spec) {
             Ok(Some(l)) => l,
+            Ok(None) if spec.ifname.is_empty() => {
+                return Err(format!(
+                    "vrrp_instance {}: VRF {} does not exist",
+                    spec.name,
+                    spec.vrf.as_deref().unwrap_or("")
+                ))
+            }
             Ok(None) => {
                 return Err(format!(
                     "{}:{}: vrrp_instance {}: interface {} does not exist",
@@ -345,6 +352,28 @@ impl Rt {
         Ok((spec, link, primary))
     }
 
+    /// The link an instance runs on: its interface; for an instance without one (keepalived
+    /// 2.4.3: unicast from unicast_src_ip), a stand-in that is always up, index 0, named
+    /// after its `vrf` device (which must exist) or empty.
+    pub(crate) fn instance_link(
+        &mut self,
+        spec: &InstanceSpec,
+    ) -> Result<Option<netplat::Link>, netplat::Error> {
+        if !spec.ifname.is_empty() {
+            return self.kernel.link_by_name(&spec.ifname);
+        }
+        if let Some(v) = &spec.vrf {
+            if self.kernel.link_by_name(v)?.is_none() {
+                return Ok(None);
+            }
+        }
+        let mut l = netplat::Link::default();
+        l.name = spec.vrf.clone().unwrap_or_default();
+        l.up = true;
+        l.lower_up = true;
+        Ok(Some(l))
+    }
+
     /// Sets up one configured instance: interface, source address, the (shared) socket, the
     /// GARP socket, the state machine (in Initialize) and its notification queue. `None` (logged
     /// with the location) when it cannot run; the others are unaffected.
@@ -361,7 +390,7 @@ impl Rt {
                 return None;
             }
         };
-        if spec.promote_secondaries {
+        if spec.promote_secondaries && !spec.ifname.is_empty() {
             self.kernel.promote_secondaries(&spec.ifname);
         }
         if spec.ipvlan_no_src {
@@ -377,10 +406,52 @@ impl Rt {
             );
         }
         let proto = sock_proto(&spec);
-        let sidx = match self.io.socks.iter().position(|s| {
-            s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
-        }) {
+        let no_if = spec.ifname.is_empty();
+        // Without interface: a socket of its own, bound to unicast_src_ip (and to the VRF
+        // device), shared only with the instances bound alike (keepalived's sockpool).
+        let shared = if no_if {
+            self.insts
+                .iter()
+                .find(|x| {
+                    x.spec.ifname.is_empty()
+                        && x.spec.vrf == spec.vrf
+                        && x.spec.src == spec.src
+                        && x.spec.family == spec.family
+                        && sock_proto(&x.spec) == proto
+                })
+                .map(|x| x.sock)
+        } else {
+            self.io.socks.iter().position(|s| {
+                s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
+            })
+        };
+        let sidx = match shared {
             Some(i) => i,
+            None if no_if => {
+                let dev = spec.vrf.as_deref().unwrap_or("");
+                let opened = match primary {
+                    IpAddr::V6(src6) => sock::open_v6(dev, 0, src6, &[]),
+                    IpAddr::V4(src4) => sock::open_v4(dev, 0, proto, &[]).and_then(|s| {
+                        sock::bind_src(&s, IpAddr::V4(src4))?;
+                        Ok(s)
+                    }),
+                };
+                let s = match opened {
+                    Ok(s) => s,
+                    Err(e) => {
+                        log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
+                        return None;
+                    }
+                };
+                self.io.socks.push(SockEntry {
+                    receive: true,
+                    ifindex: 0,
+                    family: spec.family,
+                    proto,
+                    fd: Arc::new(s),
+                });
+                self.io.socks.len() - 1
+            }
             None => {
                 // Multicast groups of every instance of the configuration on this interface.
                 let groups: Vec<IpAddr> = config
@@ -506,6 +577,8 @@ impl Rt {
             }
         }
         let packet = match crate::io::garp_socket(vip_if.1) {
+            // no interface: gratuitous ARPs only on the VIPs' `dev`s
+            _ if no_if => None,
             Ok(p) => Some(p),
             Err(e) => {
                 log::error!("vrrp_instance {}: no GARP socket: {e}", spec.name);
@@ -731,41 +804,44 @@ impl Rt {
             let mut changed = false;
             let inst = &mut self.insts[i];
             if let Some(links) = &links {
-                let up = links
-                    .iter()
-                    .find(|l| l.index == inst.ifindex)
-                    .is_some_and(|l| l.up && l.lower_up);
-                let up = self.linkbeats.state(&inst.spec.ifname).unwrap_or(up);
-                let up = self.if_delays.effective(&inst.spec.ifname, up, now);
-                if !links.iter().any(|l| l.index == inst.ifindex) {
-                    self.gone.push(i);
-                } else if up
-                    && !self.sync.contains(i)
-                    && !inst.spec.dont_track_primary
-                    && inst.spec.src.is_none()
-                    && inst.spec.family == Family::V4
-                    && self
-                        .kernel
-                        .primary_address(inst.ifindex, Family::V4, &inst.spec.vips)
-                        .is_none()
-                {
-                    // Its source address was deleted: FAULT, waiting for an address.
-                    log::info!(
-                        "({}) entering FAULT state (no IPv4 address for interface {})",
-                        inst.spec.name,
-                        inst.spec.ifname
-                    );
-                    self.gone.push(i);
-                }
-                if up != inst.link_up {
-                    log::info!(
-                        "VRRP_Instance({}) interface {} is {}",
-                        inst.spec.name,
-                        inst.spec.ifname,
-                        if up { "UP" } else { "DOWN" }
-                    );
-                    inst.link_up = up;
-                    changed = true;
+                // (an instance without interface has none to track)
+                if !inst.spec.ifname.is_empty() {
+                    let up = links
+                        .iter()
+                        .find(|l| l.index == inst.ifindex)
+                        .is_some_and(|l| l.up && l.lower_up);
+                    let up = self.linkbeats.state(&inst.spec.ifname).unwrap_or(up);
+                    let up = self.if_delays.effective(&inst.spec.ifname, up, now);
+                    if !links.iter().any(|l| l.index == inst.ifindex) {
+                        self.gone.push(i);
+                    } else if up
+                        && !self.sync.contains(i)
+                        && !inst.spec.dont_track_primary
+                        && inst.spec.src.is_none()
+                        && inst.spec.family == Family::V4
+                        && self
+                            .kernel
+                            .primary_address(inst.ifindex, Family::V4, &inst.spec.vips)
+                            .is_none()
+                    {
+                        // Its source address was deleted: FAULT, waiting for an address.
+                        log::info!(
+                            "({}) entering FAULT state (no IPv4 address for interface {})",
+                            inst.spec.name,
+                            inst.spec.ifname
+                        );
+                        self.gone.push(i);
+                    }
+                    if up != inst.link_up {
+                        log::info!(
+                            "VRRP_Instance({}) interface {} is {}",
+                            inst.spec.name,
+                            inst.spec.ifname,
+                            if up { "UP" } else { "DOWN" }
+                        );
+                        inst.link_up = up;
+                        changed = true;
+                    }
                 }
                 for t in &inst.spec.track_interfaces {
                     let up = links

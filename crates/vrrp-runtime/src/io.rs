@@ -498,7 +498,8 @@ impl Instance {
     /// (see [`crate::garp`]).
     pub(crate) fn send_garps(&self, cx: &mut Cx<'_>, rep: u32, now: Instant) {
         let inst = self;
-        if inst.packet.is_none() {
+        // (without interface: only the VIPs' `dev`s have a GARP socket)
+        if inst.packet.is_none() && !inst.spec.ifname.is_empty() {
             return;
         }
         // Per interface (a VIP's `dev`, else the instance's), in configuration order.

@@ -530,9 +530,26 @@ impl Kernel {
     /// cannot be resolved is logged with its location and left out).
     pub(crate) fn static_specs(&mut self, config: &Config) -> Statics {
         let mut restore = Restore::default();
+        // keepalived 2.2.7: a static address without `dev` goes on `default_interface`, else
+        // eth0 (`get_default_if`).
+        let dflt = config.static_default_interface().to_string();
+        let dflt_link = match self.rtnl.link_by_name(&dflt) {
+            Ok(Some(l)) => Some((dflt.clone(), l.index)),
+            _ => None,
+        };
         let mut addrs = Vec::new();
         for v in &config.static_ipaddress {
-            if let Some(s) = self.address_spec(v, None, "static_ipaddress") {
+            if v.dev.is_none() && dflt_link.is_none() {
+                log::error!(
+                    "{}:{}: Static address {}/{} requires either an interface or default interface must exist",
+                    v.loc.0.file,
+                    v.loc.0.line,
+                    v.addr,
+                    v.prefix_len
+                );
+                continue;
+            }
+            if let Some(s) = self.address_spec(v, dflt_link.clone(), "static_ipaddress") {
                 addrs.push(s);
                 restore.addrs.push(!v.no_track);
             }

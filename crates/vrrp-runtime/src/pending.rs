@@ -104,8 +104,11 @@ impl Rt {
     /// fails for another reason that `build_instance` reports).
     pub(crate) fn waits(&mut self, config: &Config, ci: &conf_parse::VrrpInstance) -> Option<Wait> {
         let spec = config::instance_spec(config, ci).ok()?;
-        let link = match self.kernel.link_by_name(&spec.ifname) {
+        let link = match self.instance_link(&spec) {
             Ok(Some(l)) => l,
+            Ok(None) if spec.ifname.is_empty() => {
+                return Some(Wait::NoInterface(spec.vrf.unwrap_or_default()))
+            }
             Ok(None) => return Some(Wait::NoInterface(spec.ifname)),
             Err(_) => return None,
         };

@@ -47,6 +47,13 @@ pub(crate) fn open_v4(
     Ok(s)
 }
 
+/// Binds `s` to the local address `src` (an instance without interface: only the adverts sent
+/// to its unicast_src_ip reach it, as keepalived binds its read socket).
+pub(crate) fn bind_src(s: &Socket, src: IpAddr) -> Result<(), VrrpRuntimeError> {
+    s.bind(&SocketAddr::new(src, 0).into())
+        .map_err(io(format!("bind unicast_src {src}")))
+}
+
 /// Send a complete packet (IPv4: with header) to `dst`.
 pub(crate) fn send_to(s: &Socket, pkt: &[u8], dst: IpAddr) -> std::io::Result<()> {
     let sa: SockAddr = match dst {

@@ -431,6 +431,74 @@ fn lab_interop_static_address_and_route_same_as_reference() {
     assert_eq!(seen[0], seen[1]);
 }
 
+// Proves default_interface as keepalived 2.2.7 has it: ours and keepalived 2.2.7, each alone in
+// its namespace with the same configuration, put a static_ipaddress without `dev` on
+// default_interface (lo here), or on eth0 when default_interface is not set, and one with `dev`
+// where it says (`ip -o addr`, every 192.0.2.x address with its device); the VRRP instance
+// keeps its own interface. Ours removes them when it stops.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_static_ipaddress_default_interface_same_as_reference() {
+    let vips = format!("    {VIP}/24");
+    let statics =
+        "static_ipaddress {\n  192.0.2.19/32\n  192.0.2.29/32 dev eth0\n  192.0.2.39/32 dev lo\n}\n";
+    let show = |d: &Director| {
+        d.host
+            .ip(&["-o", "addr", "show"])
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(" 192.0.2."))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (n, global) in [
+        "global_defs {\n  default_interface lo\n}\n",
+        "global_defs {\n  router_id r1\n}\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let conf = format!("{global}{statics}{}", instance("VI_1", 84, 100, "", &vips));
+        let mut seen = Vec::new();
+        for reference in [false, true] {
+            let lab =
+                Lab::new(&format!("kadf{n}{}", if reference { "r" } else { "o" })).expect("lab");
+            let mut d = director(&lab, "a", "10.0.0.1", &conf);
+            let ref_proc = if reference {
+                Some(start_reference(&lab, &d))
+            } else {
+                d.start(&lab, &[]);
+                None
+            };
+            wait_until(Duration::from_secs(5), || show(&d).lines().count() >= 3)
+                .unwrap_or_else(|_| panic!("statics missing: {}\n{}", show(&d), d.log()));
+            std::thread::sleep(Duration::from_millis(300));
+            seen.push(show(&d));
+            if !reference {
+                d.proc
+                    .as_ref()
+                    .expect("proc")
+                    .signal(Signal::SIGTERM)
+                    .expect("term");
+                wait_until(Duration::from_secs(5), || show(&d).is_empty())
+                    .unwrap_or_else(|_| panic!("statics left after stop: {}", show(&d)));
+            }
+            drop(ref_proc);
+        }
+        eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
+        assert_eq!(seen[0], seen[1]);
+        let on = if n == 0 { "lo" } else { "eth0" };
+        assert!(
+            seen[0]
+                .lines()
+                .any(|l| l.starts_with(on) && l.contains("192.0.2.19/32")),
+            "{}",
+            seen[0]
+        );
+    }
+}
+
 /// Gratuitous ARPs from `mac` in `pcap`: (seconds since the first, sender address).
 fn garps(pcap: &std::path::Path, mac: &str) -> Vec<(f64, String)> {
     let out = tshark_fields(

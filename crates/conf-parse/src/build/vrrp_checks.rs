@@ -117,7 +117,11 @@ impl Builder {
                     v.name
                 )));
             }
-            if v.use_vmac.is_some() && !v.unicast_peer.is_empty() && !v.vmac_xmit_base {
+            if v.use_vmac.is_some()
+                && !v.unicast_peer.is_empty()
+                && !v.vmac_xmit_base
+                && v.interface.is_some()
+            {
                 self.emit(general(format!(
                     "({}) unicast with use_vmac requires vmac_xmit_base - setting",
                     v.name
@@ -261,6 +265,20 @@ impl Builder {
                 )
                 .with_hint("add `virtual_router_id N` (1-255), the same on all peers");
                 self.emit(d);
+            } else if v.interface.is_none() {
+                self.no_interface(v);
+            } else if v.vrf.is_some() {
+                // keepalived vrrp_complete_instance: `vrf` given before `interface`
+                self.emit(Diagnostic::new(
+                    Severity::Warning,
+                    Code::Semantic,
+                    ConfigErr::GeneralError,
+                    &v.loc.0,
+                    format!(
+                        "({}) vrf can only be specified without interface - clearing",
+                        v.name
+                    ),
+                ));
             }
             for t in &v.track_script {
                 if !c.vrrp_scripts.iter().any(|s| s.name == t.name) {
@@ -285,6 +303,83 @@ impl Builder {
                     );
                     self.emit(d);
                 }
+            }
+        }
+    }
+}
+
+impl Builder {
+    /// A `vrrp_instance` without `interface` (keepalived `chk_min_cfg`, run before the
+    /// instance is completed). keepalived 2.2.7 refuses every one ("Unknown interface!": the
+    /// VRRP process stops with a configuration error and the daemon terminates), since it
+    /// looks for unicast peers only later; 2.4.3 (`--compat 2.4.3`) refuses one without a
+    /// unicast keyword or without `unicast_src_ip`, and runs the others from `unicast_src_ip`
+    /// (its sockets bound to the `vrf` device, if given), dropping the VIPs without `dev`.
+    fn no_interface(&mut self, v: &VrrpInstance) {
+        use crate::keywords::Release;
+        let err = |msg: String, hint: &str| {
+            Diagnostic::new(
+                Severity::Error,
+                Code::Semantic,
+                ConfigErr::GeneralError,
+                &v.loc.0,
+                msg,
+            )
+            .with_hint(hint)
+        };
+        let hint =
+            "give the instance an `interface` (with `vrf`: an interface enslaved to the VRF)";
+        let unicast = !v.unicast_peer.is_empty()
+            || v.unicast_fault_no_peer
+            || v.check_unicast_src
+            || v.old_unicast_checksum.is_some();
+        // keepalived vrrp_end_handler (2.2.7 and 2.4.3), at the end of the block
+        if unicast && (v.use_vmac.is_some() || v.use_ipvlan.is_some()) {
+            self.emit(err(
+                format!(
+                    "({}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac",
+                    v.name
+                ),
+                hint,
+            ));
+        }
+        if !unicast || self.compat.is_none_or(|c| c < Release::V2_4_0) {
+            self.emit(err(format!("({}) Unknown interface!", v.name), hint));
+        } else if v.unicast_src_ip.is_none() {
+            self.emit(err(
+                format!(
+                    "({}): Unicast instances must have unicast_src_ip or interface",
+                    v.name
+                ),
+                hint,
+            ));
+        } else {
+            for a in v
+                .virtual_ipaddress
+                .iter()
+                .chain(&v.virtual_ipaddress_excluded)
+                .filter(|a| a.dev.is_none())
+            {
+                self.emit(
+                    Diagnostic::new(
+                        Severity::Warning,
+                        Code::Semantic,
+                        ConfigErr::GeneralError,
+                        &a.loc.0,
+                        format!(
+                            "({}): no interface for {}vip {}/{} - removing",
+                            v.name,
+                            if v.virtual_ipaddress_excluded.contains(a) {
+                                "e"
+                            } else {
+                                ""
+                            },
+                            a.addr,
+                            a.prefix_len
+                        ),
+                    )
+                    .with_hint("without `interface`, each address needs its `dev`"),
+                );
             }
         }
     }

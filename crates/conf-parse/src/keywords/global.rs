@@ -58,11 +58,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_sync_group_member_interface_recreated_as_reference",
     ]),
     s("no_email_faults").imp(&["lab_sync_group_smtp_alert_and_no_email_faults_same_as_reference"]),
-    s("default_interface").todo(
-        "differs from keepalived 2.2.7: here it is the interface of a vrrp_instance without one \
-         (keepalived refuses such an instance: Unknown interface), while a static_ipaddress \
-         without dev is refused here (keepalived puts it on default_interface, else eth0)",
-    ),
+    s("default_interface").imp(&[
+        "lab_static_ipaddress_default_interface_same_as_reference",
+        "lab_default_interface_and_no_interface_verdicts_as_reference",
+    ]),
     s("disable_local_igmp").imp(&["lab_disable_local_igmp_same_as_reference"]),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
     s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),

@@ -101,13 +101,11 @@ pub static VRRP_INSTANCE: &[Kw] = &[
     s("native_ipv6").imp(&["lab_ipv6_version_and_native_ipv6_as_reference"]),
     s("state").imp(&["lab_instance_state_mcast_and_garp_settings"]),
     s("interface").imp(&["lab_v2_election_and_link_down_failover"]),
-    s("vrf").todo(
-        "keepalived takes it only for an instance without `interface` (unicast peers and \
-         unicast_src_ip required; its sockets bound to the VRF device), and instances without \
-         `interface` are not supported yet. Use `interface` with an interface enslaved to the \
-         VRF instead: sockets, VIPs, VMACs and routes then follow the VRF as in keepalived \
-         (vm_vrrp_exchange_between_vrf_slaves_as_reference, vm_vmac_on_vrf_slave_as_reference)",
-    ),
+    s("vrf").imp(&[
+        "vm_vrf_instance_without_interface_as_reference_2_4_3",
+        "lab_instance_without_interface_refused_as_reference",
+        "lab_default_interface_and_no_interface_verdicts_as_reference",
+    ]),
     s("dont_track_primary").imp(&["lab_dont_track_primary_same_as_reference"]),
     v("track_interface").imp(&["lab_track_interface_fault"]),
     v("track_script").imp(&["lab_track_script_moves_vip"]),

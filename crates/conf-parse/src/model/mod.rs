@@ -119,6 +119,24 @@ pub struct Config {
     pub unbalanced_from: Loc,
 }
 
+impl Config {
+    /// The interface of a `static_ipaddress` without `dev`: `default_interface`, else `eth0`
+    /// (keepalived 2.2.7's `get_default_if`, DFLT_INT). keepalived uses it for nothing else:
+    /// not for a `virtual_ipaddress` without `dev`, not for a `vrrp_instance` without
+    /// `interface`, not for `static_routes`.
+    pub fn static_default_interface(&self) -> &str {
+        self.global.default_interface.as_deref().unwrap_or("eth0")
+    }
+
+    /// The interface a static address goes on: its `dev`, else
+    /// [`Config::static_default_interface`].
+    pub fn static_address_dev<'a>(&'a self, a: &'a IpAddress) -> &'a str {
+        a.dev
+            .as_deref()
+            .unwrap_or_else(|| self.static_default_interface())
+    }
+}
+
 /// A script with its user: `"/path/x arg" [username [groupname]]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Script {
