@@ -49,8 +49,8 @@ fn echo_sources(pcap: &Path) -> Vec<IpAddr> {
 }
 
 /// `prog` checks 10.0.0.2 with a PING_CHECK bound to 10.0.0.5 (`bindto`, a second address of
-/// the director) and a UDP_CHECK of port 7 (a listener answers nothing, so no ICMP error)
-/// bound to `lo` (`bind_if`): (the sources of the echo requests the real server saw, the UDP
+/// the director) and a UDP_CHECK of port 7 (`require_reply`; an echo server answers) bound to
+/// `lo` (`bind_if`): (the sources of the echo requests the real server saw, the UDP
 /// real server in the director's IPVS table after the checks ran).
 fn checker_binds(tag: &str, prog: &str) -> (Vec<IpAddr>, bool) {
     let lab = Lab::new(tag).expect("lab");
@@ -63,7 +63,7 @@ fn checker_binds(tag: &str, prog: &str) -> (Vec<IpAddr>, bool) {
         .spawn(&[
             "python3",
             "-c",
-            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('10.0.0.2',7))\nprint('LISTENING',flush=True)\nwhile True: s.recv(2048)",
+            "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('10.0.0.2',7))\nprint('LISTENING',flush=True)\nwhile True:\n  d,a=s.recvfrom(2048)\n  s.sendto(d,a)",
         ])
         .expect("udp listener");
     wait_until(Duration::from_secs(10), || {
@@ -75,7 +75,7 @@ fn checker_binds(tag: &str, prog: &str) -> (Vec<IpAddr>, bool) {
     let s = |n: &str| dir.join(n).to_str().expect("utf-8").to_string();
     std::fs::write(
         dir.join("keepalived.conf"),
-        "virtual_server 10.0.0.100 80 {\n  delay_loop 1\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    PING_CHECK {\n      connect_timeout 2\n      bindto 10.0.0.5\n    }\n  }\n}\nvirtual_server 10.0.0.100 7 {\n  delay_loop 1\n  protocol UDP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.0.2 7 {\n    UDP_CHECK {\n      connect_timeout 2\n      bind_if lo\n    }\n  }\n}\n",
+        "virtual_server 10.0.0.100 80 {\n  delay_loop 1\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    PING_CHECK {\n      connect_timeout 2\n      bindto 10.0.0.5\n    }\n  }\n}\nvirtual_server 10.0.0.100 7 {\n  delay_loop 1\n  protocol UDP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.0.2 7 {\n    UDP_CHECK {\n      connect_timeout 2\n      require_reply\n      bind_if lo\n    }\n  }\n}\n",
     )
     .expect("conf");
     let (c, p, r, ch) = (s("keepalived.conf"), s("k.pid"), s("v.pid"), s("c.pid"));
@@ -106,9 +106,9 @@ fn checker_binds(tag: &str, prog: &str) -> (Vec<IpAddr>, bool) {
 // Proves how PING_CHECK `bindto` and UDP_CHECK `bind_if` differ between keepalived 2.4.3 and
 // ours (the checker needs IPVS: the VM). 2.4.3 accepts both and ignores them: its echo requests
 // leave from the director's primary address 10.0.0.1, and its UDP check bound to `lo` still
-// goes out of eth0 and keeps the real server. Ours applies them as upstream does since
+// goes out of eth0, gets its echo and keeps the real server. Ours applies them as upstream does since
 // e5978068 (after 2.4.3) and as its man page describes them: echo requests from 10.0.0.5, and
-// the UDP check on `lo` cannot reach 10.0.0.2, so the real server leaves the table.
+// the UDP check on `lo` gets no reply from 10.0.0.2, so the real server leaves the table.
 #[test]
 #[ignore = "vm: needs IPVS (run inside the VM)"]
 fn vm_checker_bind_ping_udp_vs_reference() {
