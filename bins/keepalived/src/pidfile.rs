@@ -1,6 +1,7 @@
 //! Pidfiles (`-p`, `-r`, `-c`), with keepalived's default names, held under an exclusive
-//! `flock` for the process's whole life: a second daemon on the same files is refused even if
-//! the pid inside was reused. Without a lock (e.g. a pidfile of the C keepalived) we fall back
+//! `flock` and an open-file-description write lock (keepalived 2.3.2+'s `F_OFD_SETLK`) for the
+//! process's whole life: a second daemon on the same files, ours or keepalived, is refused even
+//! if the pid inside was reused. Without a lock (e.g. a pidfile of the C keepalived) we fall back
 //! to keepalived's `kill(pid, 0)` test.
 
 use std::fs::{File, OpenOptions};
@@ -9,7 +10,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{fcntl, FcntlArg, Flock, FlockArg};
 
 /// keepalived's `KEEPALIVED_PID_DIR` (used with an instance name or a namespace).
 pub const PID_DIR: &str = "/run/keepalived";
@@ -138,7 +139,20 @@ impl PidFile {
             }
             Err((_, e)) => return Err(io(path, "flock", std::io::Error::from(e))),
         };
-        // Unlocked but naming a live process: keepalived's own test (a C keepalived holds it).
+        // keepalived 2.3.2+ locks its pidfiles with an open-file-description lock (F_OFD_SETLK),
+        // which flock does not see: hold one as well, so each refuses the other.
+        match fcntl(&*lock, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK))) {
+            Ok(_) => {}
+            Err(Errno::EAGAIN | Errno::EACCES) => {
+                return Err(PidError::Running {
+                    path: path.display().to_string(),
+                    pid: read_pid(&mut lock),
+                })
+            }
+            Err(e) => return Err(io(path, "F_OFD_SETLK", std::io::Error::from(e))),
+        }
+        // Unlocked but naming a live process: keepalived's own test (a C keepalived before
+        // 2.3.2 holds it).
         let old = read_pid(&mut lock);
         if pid_alive(old) && is_keepalived(old) {
             return Err(PidError::Running {
@@ -170,6 +184,17 @@ impl Drop for PidFile {
     }
 }
 
+/// A lock of `kind` (`F_WRLCK`, ...) over the whole file, for the F_OFD_* commands.
+fn whole_file(kind: libc::c_int) -> libc::flock {
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    }
+}
+
 fn is_keepalived(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|c| c.trim().starts_with("keepalived") || c.trim().starts_with("genhash"))
@@ -184,6 +209,14 @@ pub fn running(path: &Path) -> Option<i32> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .ok()?;
+    // Write-locked by keepalived 2.3.2+ (an open-file-description lock) or by us.
+    let mut probe = whole_file(libc::F_WRLCK);
+    if fcntl(&file, FcntlArg::F_OFD_GETLK(&mut probe)).is_ok()
+        && probe.l_type != libc::F_UNLCK as libc::c_short
+    {
+        let mut f = file;
+        return Some(read_pid(&mut f));
+    }
     match Flock::lock(file, FlockArg::LockSharedNonblock) {
         Ok(mut l) => {
             let pid = read_pid(&mut l);

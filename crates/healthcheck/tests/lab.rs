@@ -818,6 +818,106 @@ fn lab_ping_check() {
     drop(e.lab);
 }
 
+/// (IP protocol, source) of every IPv4/IPv6 packet in the Ethernet capture `pcap`.
+fn sources(pcap: &std::path::Path) -> Vec<(u8, IpAddr)> {
+    let Ok(p) = testlab::netns::read_pcap(pcap) else {
+        return Vec::new();
+    };
+    p.packets
+        .iter()
+        .filter_map(|k| {
+            let d = &k.data;
+            match d.get(12..14)? {
+                [0x08, 0x00] => {
+                    let a: [u8; 4] = d.get(26..30)?.try_into().ok()?;
+                    Some((*d.get(23)?, IpAddr::from(a)))
+                }
+                [0x86, 0xdd] => {
+                    let a: [u8; 16] = d.get(22..38)?.try_into().ok()?;
+                    Some((*d.get(20)?, IpAddr::from(a)))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+// Proves `bindto` and `bind_if` for PING_CHECK and `bind_if` for UDP_CHECK (upstream keepalived
+// after 2.4.3, commit e5978068 "IPVS: implement bindto and bind_if for PING_CHECK"; 2.4.3
+// accepts the keywords and ignores them): a ping with `bindto 10.0.0.5` / `fd00::5` (a second
+// address of the checker's host) reaches the server from that address (its capture shows the
+// echo requests from it) and is up; `bind_if eth0` is up, `bind_if lo` cannot reach the server
+// (down); a UDP_CHECK with `bind_if eth0` gets its echo (up), with `bind_if lo` it does not
+// (down), and with `bindto 10.0.0.5` the server sees the datagram from 10.0.0.5.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_ping_and_udp_bindto_bind_if() {
+    let e = env("pingbind");
+    e.cli.add_addr("10.0.0.5/24").unwrap();
+    e.cli.add_addr("fd00::5/64").unwrap();
+    let _echo = serve(&e, &["udp_echo", SRV, "7"]);
+    // Neighbour caches warm (see lab_ping_check).
+    let t = || checker(CheckKind::Tcp, 2000);
+    run_checks(
+        &e,
+        vec![(t(), target("10.0.0.2:9")), (t(), target("[fd00::2]:9"))],
+    );
+    let cap = e.srv.capture("eth0", "pingbind").unwrap();
+    let ping = |bindto: Option<&str>, bind_if: Option<&str>| {
+        let mut c = checker(CheckKind::Ping, 1500);
+        c.conn.bindto = bindto.map(|a| a.parse().unwrap());
+        c.conn.bind_if = bind_if.map(str::to_string);
+        c
+    };
+    let udp = |bindto: Option<&str>, bind_if: Option<&str>| {
+        let mut c = checker(
+            CheckKind::Udp(UdpCheck {
+                payload: Some(b"bind-test".to_vec()),
+                require_reply: true,
+                ..Default::default()
+            }),
+            1500,
+        );
+        c.conn.bindto = bindto.map(|a| a.parse().unwrap());
+        c.conn.bind_if = bind_if.map(str::to_string);
+        c
+    };
+    let r = run_checks(
+        &e,
+        vec![
+            (ping(Some("10.0.0.5"), None), target("10.0.0.2:0")),
+            (ping(Some("fd00::5"), None), target("[fd00::2]:0")),
+            (ping(None, Some("eth0")), target("10.0.0.2:0")),
+            (ping(None, Some("lo")), target("10.0.0.2:0")),
+            (udp(None, Some("eth0")), target("10.0.0.2:7")),
+            (udp(None, Some("lo")), target("10.0.0.2:7")),
+            (udp(Some("10.0.0.5"), None), target("10.0.0.2:7")),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = sources(cap.pcap_path().unwrap());
+    let from = |proto: u8, a: &str| seen.contains(&(proto, a.parse().unwrap()));
+    assert_eq!(r[0].0, Status::Up, "ping bindto 10.0.0.5");
+    assert_eq!(r[1].0, Status::Up, "ping bindto fd00::5");
+    assert!(from(1, "10.0.0.5"), "no ICMP from 10.0.0.5: {seen:?}");
+    assert!(from(58, "fd00::5"), "no ICMPv6 from fd00::5: {seen:?}");
+    assert_eq!(r[2].0, Status::Up, "ping bind_if eth0");
+    assert!(
+        matches!(&r[3].0, Status::Down(_)),
+        "ping bind_if lo: {:?}",
+        r[3].0
+    );
+    assert_eq!(r[4].0, Status::Up, "udp bind_if eth0");
+    assert!(
+        matches!(&r[5].0, Status::Down(_)),
+        "udp bind_if lo: {:?}",
+        r[5].0
+    );
+    assert_eq!(r[6].0, Status::Up, "udp bindto 10.0.0.5");
+    assert!(from(17, "10.0.0.5"), "no UDP from 10.0.0.5: {seen:?}");
+    drop(e.lab);
+}
+
 // Proves genhash: our digest equals `curl -s URL | md5sum` and keepalived's own `genhash` on
 // several pages (including an empty body and a 404 page), equals keepalived's genhash over
 // TLS too, and matches keepalived (not curl) on a chunked body.

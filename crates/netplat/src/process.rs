@@ -157,6 +157,48 @@ pub fn child_rlimit_core(cmd: &mut std::process::Command, soft: u64, hard: u64) 
     }
 }
 
+/// Makes `cmd`'s child start with only descriptors 0, 1 and 2 (keepalived 2.3.4 calls
+/// `close_range()` before exec'ing a script): every descriptor from 3 up is marked close-on-exec
+/// in the child just before exec (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`; on a kernel
+/// without it, `FD_CLOEXEC` on each descriptor below the open-files limit), so nothing the
+/// daemon inherited or opened without the flag reaches the program. Marking instead of closing
+/// keeps std's own exec-error pipe working.
+pub fn child_close_fds(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // Read before the fork: getrlimit is not needed in the child.
+    let max = {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes only into `lim`, which we own.
+        let r = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+        if r == 0 {
+            lim.rlim_cur.min(1 << 16) as libc::c_int
+        } else {
+            1024
+        }
+    };
+    // SAFETY: the closure calls only close_range/fcntl (async-signal-safe system calls) on
+    // integers; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            if r != 0 {
+                for fd in 3..max {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)` (keepalived's `*_no_swap`); `false`:
 /// `munlockall`.
 pub fn lock_memory(lock: bool) -> Result<()> {

@@ -6,7 +6,8 @@
 //!   and whether it may run (`enable_script_security`, keepalived's `check_script_secure`); the
 //!   error says which path component is unsafe and why;
 //! - [`Script::run`]: in its own process group, stdio on `/dev/null`, `IFS`, `LD_PRELOAD` and
-//!   `LD_LIBRARY_PATH` removed, as the chosen uid/gid (supplementary groups dropped); at the
+//!   `LD_LIBRARY_PATH` removed, as the chosen uid/gid (supplementary groups dropped), no
+//!   descriptor but 0, 1 and 2 (keepalived 2.3.4's `close_range()` before exec); at the
 //!   timeout SIGTERM to the group and SIGKILL [`KILL_GRACE`] later.
 //!
 //! keepalived checks scripts once when it reads the configuration; callers do the same with
@@ -311,6 +312,8 @@ impl Script {
             .env_remove("LD_PRELOAD")
             .env_remove("LD_LIBRARY_PATH")
             .kill_on_drop(true);
+        // keepalived 2.3.4: a script starts with a closed descriptor table (0, 1, 2 only).
+        netplat::process::child_close_fds(cmd.as_std_mut());
         if let Some(&(soft, hard)) = CHILD_CORE_LIMIT.get() {
             netplat::process::child_rlimit_core(cmd.as_std_mut(), soft, hard);
         }

@@ -475,9 +475,13 @@ impl Rt {
                     }
                 }
                 let opened = match (spec.family, primary) {
-                    (Family::V6, IpAddr::V6(src6)) => {
-                        sock::open_v6(&spec.ifname, link.index, src6, &g6)
-                    }
+                    (Family::V6, IpAddr::V6(src6)) => sock::open_v6(
+                        &spec.ifname,
+                        link.index,
+                        src6,
+                        &g6,
+                        !spec.unicast_peers.is_empty(),
+                    ),
                     (Family::V6, IpAddr::V4(_)) => {
                         log::error!(
                             "vrrp_instance {}: IPv6 instance needs an IPv6 source; skipped",
@@ -553,9 +557,13 @@ impl Rt {
             vmac_created = created.then_some(vlink.index);
             if !v.xmit_base {
                 let tx = match (spec.family, primary) {
-                    (Family::V6, IpAddr::V6(src6)) => {
-                        sock::open_v6(&vlink.name, vlink.index, src6, &[])
-                    }
+                    (Family::V6, IpAddr::V6(src6)) => sock::open_v6(
+                        &vlink.name,
+                        vlink.index,
+                        src6,
+                        &[],
+                        !spec.unicast_peers.is_empty(),
+                    ),
                     _ => sock::open_v4(&vlink.name, vlink.index, proto, &[]),
                 };
                 match tx {

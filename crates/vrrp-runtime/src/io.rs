@@ -305,9 +305,19 @@ impl Io {
                 } else {
                     0
                 };
-            let sa: socket2::SockAddr =
-                std::net::SocketAddr::V6(std::net::SocketAddrV6::new(d6, 0, 0, scope)).into();
-            match tx.fd.send_to(&bytes, &sa) {
+            let to = std::net::SocketAddrV6::new(d6, 0, 0, scope);
+            // A unicast socket was bound with IPV6_FREEBIND (its source may not exist yet):
+            // name the source, so nothing leaves from it before it is usable (2.4.3).
+            let sent = match inst.primary {
+                IpAddr::V6(s6) if !inst.spec.unicast_peers.is_empty() => {
+                    sock::send_v6_from(&tx.fd, &bytes, to, s6, tx.ifindex)
+                }
+                _ => {
+                    let sa: socket2::SockAddr = std::net::SocketAddr::V6(to).into();
+                    tx.fd.send_to(&bytes, &sa).map(|_| ())
+                }
+            };
+            match sent {
                 Ok(_) => self
                     .metrics
                     .sent(&inst.spec.name, priority == Priority::STOP),

@@ -131,6 +131,9 @@ pub(crate) fn primary_address(
     let addrs = rtnl.addresses(Some(ifindex)).ok()?;
     addrs
         .iter()
+        // keepalived 2.3.3: a tentative address (IPv6 DAD still running) cannot be used yet;
+        // the instance waits for it (pending::Wait::NoAddress) as for a missing one.
+        .filter(|a| !a.flags.contains(netplat::AddrFlags::TENTATIVE))
         .filter(|a| match family {
             Family::V4 => a.addr.is_ipv4(),
             Family::V6 => matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80),

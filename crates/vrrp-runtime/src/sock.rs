@@ -63,6 +63,36 @@ pub(crate) fn send_to(s: &Socket, pkt: &[u8], dst: IpAddr) -> std::io::Result<()
     s.send_to(pkt, &sa).map(|_| ())
 }
 
+/// Send an IPv6 VRRP message to `dst` from `src` on interface `ifindex` (IPV6_PKTINFO, as
+/// keepalived sends): the kernel refuses it (EINVAL) while `src` is not a local, non-tentative
+/// address.
+pub(crate) fn send_v6_from(
+    s: &Socket,
+    pkt: &[u8],
+    dst: std::net::SocketAddrV6,
+    src: std::net::Ipv6Addr,
+    ifindex: u32,
+) -> std::io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn6};
+    use std::os::fd::AsRawFd;
+    let info = nix::libc::in6_pktinfo {
+        ipi6_addr: nix::libc::in6_addr {
+            s6_addr: src.octets(),
+        },
+        ipi6_ifindex: ifindex,
+    };
+    let to = SockaddrIn6::from(dst);
+    sendmsg(
+        s.as_raw_fd(),
+        &[std::io::IoSlice::new(pkt)],
+        &[ControlMessage::Ipv6PacketInfo(&info)],
+        MsgFlags::empty(),
+        Some(&to),
+    )
+    .map(|_| ())
+    .map_err(std::io::Error::from)
+}
+
 /// Read one datagram (blocking up to the socket's read timeout; with `nowait`, `WouldBlock`
 /// when none is queued).
 pub(crate) fn recv(s: &Socket, buf: &mut [u8], nowait: bool) -> std::io::Result<usize> {
@@ -81,12 +111,15 @@ pub(crate) fn recv(s: &Socket, buf: &mut [u8], nowait: bool) -> std::io::Result<
 
 /// Open the IPv6 socket for `ifname`: bound to the link-local `src` (the advert source),
 /// hop limit 255 (unicast and multicast), traffic class 0xC0, own multicast not looped back,
-/// hop limit and packet info delivered as ancillary data, joined to `groups`.
+/// hop limit and packet info delivered as ancillary data, joined to `groups`. With `freebind`
+/// (a unicast instance: keepalived 2.3.3's IPV6_FREEBIND) the bind succeeds before `src` is
+/// on the system.
 pub(crate) fn open_v6(
     ifname: &str,
     ifindex: u32,
     src: std::net::Ipv6Addr,
     groups: &[std::net::Ipv6Addr],
+    freebind: bool,
 ) -> Result<Socket, VrrpRuntimeError> {
     use nix::sys::socket::{setsockopt, sockopt};
     let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
@@ -98,8 +131,19 @@ pub(crate) fn open_v6(
     } else {
         0
     };
+    if freebind {
+        s.set_freebind_v6(true)
+            .map_err(io(format!("IPV6_FREEBIND on {ifname}")))?;
+    }
     s.bind(&SocketAddr::V6(std::net::SocketAddrV6::new(src, 0, 0, scope)).into())
         .map_err(io(format!("bind {src} on {ifname}")))?;
+    if freebind {
+        // Only the bind is free: sends name their source ([`send_v6_from`]), which the kernel
+        // refuses while it is not a usable local address, as keepalived's send socket (no
+        // IPV6_FREEBIND) is refused.
+        s.set_freebind_v6(false)
+            .map_err(io(format!("IPV6_FREEBIND off on {ifname}")))?;
+    }
     s.set_multicast_hops_v6(255)
         .map_err(io(format!("IPV6_MULTICAST_HOPS on {ifname}")))?;
     s.set_unicast_hops_v6(255)

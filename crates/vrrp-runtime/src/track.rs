@@ -51,6 +51,31 @@ async fn run_once(
     }
 }
 
+/// The next run after the one due at `due` has ended: the first time `interval` apart from
+/// `due` that is not over yet. Each one passed while the run was still going is logged as
+/// keepalived logs it: "already running" before the run's `timeout`, "being timed out" after.
+fn next_due(
+    name: &str,
+    due: tokio::time::Instant,
+    interval: Duration,
+    timeout: Duration,
+) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let mut next = due + interval;
+    while next <= now {
+        log::info!(
+            "Track script {name} is {}, expect idle - skipping run",
+            if next - due < timeout {
+                "already running"
+            } else {
+                "being timed out"
+            }
+        );
+        next += interval;
+    }
+    next
+}
+
 /// Run `s` forever, reporting status changes (after rise/fall) on `tx`, as keepalived 2.2.7
 /// does for a tracked script: it starts with no result (keepalived's `SCRIPT_INIT_STATE_INIT`,
 /// `result = rise - 1`: "one success is enough"), so its first run decides (one success: good,
@@ -58,6 +83,8 @@ async fn run_once(
 /// successes or `fall` failures in a row change it. `init_fail` does not change this: keepalived
 /// sets the script's initial state back to INIT when an instance tracks it (`alloc_track_script`
 /// runs after the `vrrp_script` block), so it has no effect on a tracked script there either.
+/// Runs are due every `interval` from the first; one due while the previous run is still going
+/// is skipped ([`next_due`]), as keepalived 2.3.3+ does.
 /// `script` is `s`'s command prepared by the script runner (user, security). Its run state is
 /// kept in `state`.
 pub(crate) fn spawn_script(
@@ -73,11 +100,14 @@ pub(crate) fn spawn_script(
             .max(Duration::from_millis(10));
         let mut ok: Option<bool> = None;
         let (mut good, mut bad) = (0u32, 0u32);
-        let mut tick = tokio::time::interval(s.interval.max(Duration::from_millis(10)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let interval = s.interval.max(Duration::from_millis(10));
+        // keepalived 2.3.3: runs are due every `interval` from the first; one due while the
+        // previous run is still going (or being killed) is skipped, not delayed.
+        let mut due = tokio::time::Instant::now();
         loop {
-            tick.tick().await;
+            tokio::time::sleep_until(due).await;
             let r = run_once(&script, &s.name, timeout, &state).await;
+            due = next_due(&s.name, due, interval, timeout);
             if r {
                 good = good.saturating_add(1);
                 bad = 0;
