@@ -55,6 +55,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod privileges;
 pub mod procsched;
+pub mod reload_monitor;
 pub mod seams;
 pub mod signals;
 pub mod snmp;

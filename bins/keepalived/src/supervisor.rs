@@ -176,6 +176,8 @@ pub struct Supervisor {
     bfd_states: BTreeMap<String, (bool, bool, bool)>,
     /// The BFD states must be relayed to the VRRP and checker workers.
     bfd_dirty: bool,
+    /// `reload_time_file`: the scheduled reload.
+    reload_mon: crate::reload_monitor::ReloadMonitor,
 }
 
 impl Supervisor {
@@ -226,6 +228,7 @@ impl Supervisor {
             stopping: false,
             bfd_states: BTreeMap::new(),
             bfd_dirty: false,
+            reload_mon: Default::default(),
         }
     }
 
@@ -498,7 +501,22 @@ impl Supervisor {
                 return;
             }
         }
-        let new = match config::load(&self.loaded.file, &opts) {
+        // keepalived stops the reload monitor for the reload and starts it again from the
+        // configuration running after it (the new one, or the old one when refused).
+        self.reload_mon.stop();
+        self.reload_load(&opts);
+        self.start_reload_monitor();
+    }
+
+    fn start_reload_monitor(&mut self) {
+        let g = &self.loaded.config().global;
+        self.reload_mon
+            .start(g.reload_time_file.as_deref(), g.reload_repeat);
+    }
+
+    /// The reload after the checks of `reload_check_config`.
+    fn reload_load(&mut self, opts: &conf_parse::ParseOptions) {
+        let new = match config::load(&self.loaded.file, opts) {
             Ok(n) => n,
             Err(e) => {
                 let count = match &e {
@@ -921,6 +939,7 @@ impl Supervisor {
         }
         self.publish();
         self.maybe_ready();
+        self.start_reload_monitor();
         let mut exit_code = exit::OK;
         loop {
             self.relay_bfd().await;
@@ -935,6 +954,11 @@ impl Supervisor {
                 _ = recv(&mut sigs.term) => break,
                 _ = recv(&mut sigs.int) => break,
                 _ = recv(&mut sigs.hup) => self.reload(),
+                due = self.reload_mon.next() => {
+                    if due == crate::reload_monitor::Due::Reload {
+                        self.reload();
+                    }
+                }
                 _ = recv(&mut sigs.usr1) => {
                     info!("Printing parent data for process({}) on signal", std::process::id());
                     dump::write_data("_parent", &self.parent_data());
