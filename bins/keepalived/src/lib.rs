@@ -42,6 +42,7 @@ pub mod bfd_worker;
 pub mod checker_worker;
 pub mod cli;
 pub mod config;
+pub mod config_save;
 pub mod control;
 pub mod coredump;
 pub mod dbus;

@@ -178,6 +178,10 @@ pub struct Supervisor {
     bfd_dirty: bool,
     /// `reload_time_file`: the scheduled reload.
     reload_mon: crate::reload_monitor::ReloadMonitor,
+    /// `config_save_dir` once set (kept when a reload drops it, as keepalived) and the number
+    /// of the next saved copy.
+    save_dir: Option<std::path::PathBuf>,
+    save_num: u32,
 }
 
 impl Supervisor {
@@ -229,6 +233,8 @@ impl Supervisor {
             bfd_states: BTreeMap::new(),
             bfd_dirty: false,
             reload_mon: Default::default(),
+            save_dir: None,
+            save_num: 0,
         }
     }
 
@@ -508,6 +514,21 @@ impl Supervisor {
         self.start_reload_monitor();
     }
 
+    /// `config_save_dir`: the copy of the configuration just read (`dir`: its
+    /// `config_save_dir` when it was accepted).
+    fn save_config(&mut self, dir: Option<String>) {
+        if let Some(d) = dir {
+            match crate::config_save::check_dir(&d, true) {
+                Ok(p) => self.save_dir = Some(p),
+                Err(e) => error!("{e}"),
+            }
+        }
+        if let Some(dir) = &self.save_dir {
+            crate::config_save::save_parent(dir, self.save_num, &self.loaded.file);
+            self.save_num += 1;
+        }
+    }
+
     fn start_reload_monitor(&mut self) {
         let g = &self.loaded.config().global;
         self.reload_mon
@@ -517,8 +538,12 @@ impl Supervisor {
     /// The reload after the checks of `reload_check_config`.
     fn reload_load(&mut self, opts: &conf_parse::ParseOptions) {
         let new = match config::load(&self.loaded.file, opts) {
-            Ok(n) => n,
+            Ok(n) => {
+                self.save_config(n.config().global.config_save_dir.clone());
+                n
+            }
             Err(e) => {
+                self.save_config(None);
                 let count = match &e {
                     LoadError::Invalid {
                         diagnostics, count, ..
@@ -926,6 +951,7 @@ impl Supervisor {
     pub async fn run(mut self) -> i32 {
         let mut sigs = DaemonSignals::install();
         let _ = nix::sys::prctl::set_child_subreaper(true);
+        self.save_config(self.loaded.config().global.config_save_dir.clone());
         self.start_stop_script(true).await;
         let mut any = false;
         for kind in [WorkerKind::Bfd, WorkerKind::Checker, WorkerKind::Vrrp] {
