@@ -6,6 +6,11 @@
 //! * each worker, at each reload, dumps its data (the SIGUSR1 text) before and after the
 //!   reload as `DIR/keepalived_{vrrp,check,bfd}.PID.N.pre|post` (N from 1).
 //!
+//! `tmp_config_directory DIR` uses the same consolidated copy: the parent keeps it in an
+//! unnamed file (O_TMPFILE) in DIR, rewritten at each reload, as keepalived keeps its copy there
+//! instead of in a memfd (the workers here read the configuration files themselves, as they
+//! always do); a reload that changes DIR is refused.
+//!
 //! The parent creates DIR (mode 0700 less the umask) when it does not exist; a worker needs
 //! it to exist. Once set, the directory stays in use even when a reloaded configuration no
 //! longer names it (keepalived keeps it in a static). Files are created 0666 less the umask

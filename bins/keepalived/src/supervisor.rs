@@ -182,6 +182,9 @@ pub struct Supervisor {
     /// of the next saved copy.
     save_dir: Option<std::path::PathBuf>,
     save_num: u32,
+    /// `tmp_config_directory`: the consolidated copy of the configuration in an unnamed file
+    /// there (keepalived's `conf_copy` on disk instead of a memfd).
+    tmp_copy: Option<std::fs::File>,
 }
 
 impl Supervisor {
@@ -235,6 +238,7 @@ impl Supervisor {
             reload_mon: Default::default(),
             save_dir: None,
             save_num: 0,
+            tmp_copy: None,
         }
     }
 
@@ -529,6 +533,45 @@ impl Supervisor {
         }
     }
 
+    /// `tmp_config_directory`: the unnamed copy there, (re)written with the configuration just
+    /// read.
+    fn write_tmp_copy(&mut self) {
+        use std::io::{Seek, Write};
+        use std::os::unix::fs::OpenOptionsExt;
+        if self.tmp_copy.is_none() {
+            let Some(dir) = self.loaded.config().global.tmp_config_directory.clone() else {
+                return;
+            };
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_TMPFILE | libc::O_EXCL)
+                .open(&dir)
+            {
+                Ok(f) => self.tmp_copy = Some(f),
+                Err(e) => {
+                    let n = e.raw_os_error().unwrap_or(0);
+                    error!(
+                        "Cannot open config directory {dir} for writing, errno {n} - {}",
+                        nix::errno::Errno::from_raw(n).desc()
+                    );
+                    return;
+                }
+            }
+        }
+        let text = crate::config_save::consolidated(&self.loaded.file);
+        if let Some(f) = self.tmp_copy.as_mut() {
+            let res = f
+                .set_len(0)
+                .and_then(|()| f.rewind())
+                .and_then(|()| f.write_all(text.as_bytes()));
+            if let Err(e) = res {
+                info!("Failed to write the config copy file ({e})");
+            }
+        }
+    }
+
     fn start_reload_monitor(&mut self) {
         let g = &self.loaded.config().global;
         self.reload_mon
@@ -583,6 +626,12 @@ impl Supervisor {
             info!("Cannot change IPVS network namespace at a reload - please restart keepalived");
             unsupported = true;
         }
+        if new.config().global.tmp_config_directory
+            != self.loaded.config().global.tmp_config_directory
+        {
+            info!("Cannot change config_directory at a reload - please restart keepalived");
+            unsupported = true;
+        }
         if let Some(why) = crate::privileges::reload_blocker(new.config()) {
             info!("Cannot reload: {why} - please restart keepalived");
             unsupported = true;
@@ -626,6 +675,7 @@ impl Supervisor {
             new.config().global.process_names.parent.as_deref(),
         );
         self.loaded = new;
+        self.write_tmp_copy();
         crate::apply_config_umask(&self.cli, self.loaded.config());
         crate::dump::configure(&self.loaded.config().global);
         notify::reloading();
@@ -952,6 +1002,7 @@ impl Supervisor {
         let mut sigs = DaemonSignals::install();
         let _ = nix::sys::prctl::set_child_subreaper(true);
         self.save_config(self.loaded.config().global.config_save_dir.clone());
+        self.write_tmp_copy();
         self.start_stop_script(true).await;
         let mut any = false;
         for kind in [WorkerKind::Bfd, WorkerKind::Checker, WorkerKind::Vrrp] {

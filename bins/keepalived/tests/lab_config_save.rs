@@ -171,3 +171,116 @@ fn lab_config_save_dir_as_reference() {
     );
     assert_eq!(ours.1, theirs.1);
 }
+
+/// The parent's open unnamed file in `tmp` (`/proc/PID/fd` link `TMP/#INODE (deleted)`) and its
+/// contents.
+fn tmp_copy(parent: &str, tmp: &Path) -> Option<String> {
+    let fds = std::fs::read_dir(format!("/proc/{parent}/fd")).ok()?;
+    for fd in fds.flatten() {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        let t = target.display().to_string();
+        if t.starts_with(&format!("{}/#", tmp.display())) && t.ends_with(" (deleted)") {
+            return std::fs::read_to_string(fd.path()).ok();
+        }
+    }
+    None
+}
+
+fn vips(host: &Host) -> String {
+    host.ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One daemon with `tmp_config_directory`: the copy in it after the start (DIR for the lab
+/// directory), then a reload that changes the directory and the VIP: the log line and the
+/// addresses after it; then a daemon whose directory does not exist: its log line.
+fn tmp_run(lab: &Lab, name: &str, prog: &str) -> (Option<String>, bool, String, bool) {
+    let host = lab.host(name).expect("host");
+    host.add_addr("10.0.0.1/24").expect("addr");
+    let dir = lab.dir().join(name);
+    let tmp = dir.join("tmpcfg");
+    std::fs::create_dir_all(&tmp).expect("dir");
+    let conf = |tmpdir: &Path, vip: &str| {
+        format!(
+            "global_defs {{\n   router_id lab   ! here\n   tmp_config_directory {}\n}}\n\
+             include {}/vrrp.conf\n\
+             vrrp_instance VI_1 {{\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n",
+            tmpdir.display(),
+            dir.display()
+        )
+    };
+    std::fs::write(
+        dir.join("vrrp.conf"),
+        "  # nothing but\n\tvrrp_garp_master_delay 2\n",
+    )
+    .expect("inc");
+    std::fs::write(dir.join("keepalived.conf"), conf(&tmp, VIP)).expect("conf");
+    let proc = start(&host, &dir, prog);
+    if wait_until(Duration::from_secs(15), || has_vip(&host)).is_err() {
+        panic!("{prog}: no VIP\n{}", proc.output_so_far());
+    }
+    let parent = pid(&dir.join("k.pid"));
+    let copy = tmp_copy(&parent, &tmp).map(|t| t.replace(&dir.display().to_string(), "DIR"));
+    std::fs::write(
+        dir.join("keepalived.conf"),
+        conf(&dir.join("other"), "10.0.0.101"),
+    )
+    .expect("conf");
+    proc.signal(Signal::SIGHUP).expect("hup");
+    let line = "Cannot change config_directory at a reload - please restart keepalived";
+    let refused = wait_until(Duration::from_secs(5), || {
+        proc.output_so_far().contains(line)
+    })
+    .is_ok();
+    std::thread::sleep(Duration::from_secs(2));
+    let after = vips(&host);
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    // A directory that does not exist.
+    let missing = dir.join("missing");
+    std::fs::write(dir.join("keepalived.conf"), conf(&missing, VIP)).expect("conf");
+    let proc = start(&host, &dir, prog);
+    let err = format!(
+        "Cannot open config directory {} for writing, errno 2 - No such file or directory",
+        missing.display()
+    );
+    let logged = wait_until(Duration::from_secs(10), || {
+        proc.output_so_far().contains(&err)
+    })
+    .is_ok();
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    eprintln!("{prog}: copy {copy:?}\nrefused {refused}, addresses after {after}, missing dir logged {logged}");
+    (copy, refused, after, logged)
+}
+
+// Proves tmp_config_directory as in keepalived 2.2.7: the parent keeps the consolidated copy
+// of the configuration as an unnamed file in that directory (/proc/PID/fd: DIR/#INODE
+// (deleted)), with the same contents as the reference's; a reload that changes the directory
+// is refused ("Cannot change config_directory at a reload - please restart keepalived", the
+// VIP edited with it is not applied); a directory that does not exist is logged as keepalived
+// does ("Cannot open config directory … errno 2 - …").
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_tmp_config_directory_as_reference() {
+    let lab = Lab::new("tmpcfg").expect("lab");
+    let theirs = tmp_run(&lab, "ref", REFERENCE);
+    let ours = tmp_run(&lab, "ours", BIN);
+    assert!(
+        theirs
+            .0
+            .as_deref()
+            .is_some_and(|t| t.starts_with("# DIR/keepalived.conf\n")),
+        "{theirs:?}"
+    );
+    assert!(theirs.1 && theirs.3, "{theirs:?}");
+    assert_eq!(theirs.2, "10.0.0.1/24 10.0.0.100/24");
+    assert_eq!(ours, theirs);
+}

@@ -229,7 +229,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("reload_file").imp(&["lab_reload_file_and_check_config_as_reference"]),
     s("include_check").imp(&["lab_include_check_like_reference"]),
     s("config_save_dir").imp(&["lab_config_save_dir_as_reference"]),
-    s("tmp_config_directory").todo("not read yet (no temporary configuration copy is made)"),
+    s("tmp_config_directory").imp(&["lab_tmp_config_directory_as_reference"]),
     s("data_use_instance").imp(&["lab_dump_file_names_as_reference"]),
     s("state_dump_file")
         .imp(&["lab_dump_file_names_as_reference"])
