@@ -101,7 +101,7 @@ pub fn decomment(line: &str) -> String {
             _ => out.push(c),
         }
     }
-    let end = out.trim_end_matches(|c: char| c == ' ' || c == '\t').len();
+    let end = out.trim_end_matches([' ', '\t']).len();
     out.truncate(end);
     if cont {
         out.push('\\');

@@ -137,3 +137,121 @@ fn lab_subsystem_flags_and_umask_as_reference() {
         assert_eq!(ours[i], theirs[i], "{f:?}");
     }
 }
+
+/// One run of `prog` under its own mount namespace with a socket bound over /dev/log: the
+/// syslog priorities received during the first seconds and the addresses on eth0.
+fn syslog_run(host: &Host, dir: &Path, prog: &str, flags: &[&str]) -> (Vec<u32>, String) {
+    use std::os::unix::net::UnixDatagram;
+    let sock_path = dir.join("log.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let sock = UnixDatagram::bind(&sock_path).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let c = dir.join("keepalived.conf");
+    let p = |n: &str| dir.join(n).display().to_string();
+    // This system has no /dev/log: a /dev of our own in the mount namespace, with the usual
+    // devices and the socket as /dev/log.
+    let hostdev = dir.join("hostdev");
+    std::fs::create_dir_all(&hostdev).expect("dir");
+    let cmd = format!(
+        "mount --rbind /dev {h} && mount -t tmpfs tmpfs /dev && \
+         for d in null zero urandom random full tty; do touch /dev/$d && mount --bind {h}/$d /dev/$d; done; \
+         ln -s /proc/self/fd /dev/fd; touch /dev/log && \
+         mount --bind {} /dev/log && exec {prog} -n -f {} -p {} -r {} -c {} {}",
+        sock_path.display(),
+        c.display(),
+        p("k.pid"),
+        p("v.pid"),
+        p("c.pid"),
+        flags.join(" "),
+        h = hostdev.display()
+    );
+    let proc = host
+        .spawn(&[
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &cmd,
+        ])
+        .expect("spawn");
+    let mut pris = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(6);
+    let mut buf = [0u8; 2048];
+    while std::time::Instant::now() < end {
+        if let Ok(n) = sock.recv(&mut buf) {
+            let s = String::from_utf8_lossy(&buf[..n]).to_string();
+            if let Some(v) = s
+                .strip_prefix('<')
+                .and_then(|r| r.split_once('>'))
+                .and_then(|(v, _)| v.parse().ok())
+            {
+                pris.push(v);
+            }
+        }
+    }
+    let addrs = host
+        .ip(&["-4", "-o", "addr", "show", "dev", "eth0"])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect::<Vec<_>>()
+        .join(" ");
+    proc.signal(Signal::SIGTERM).expect("term");
+    let _ = proc.wait_timeout(Duration::from_secs(15));
+    pris.sort_unstable();
+    pris.dedup();
+    eprintln!("{prog} {flags:?}: syslog priorities {pris:?}, addresses {addrs}");
+    (pris, addrs)
+}
+
+// Proves -S, -G and -i as in keepalived 2.2.7: with `-S 3` every syslog datagram on /dev/log
+// has facility LOG_LOCAL3 (priority 152..159), with -G there is none; `-i n1` keeps the
+// `@n1` line of virtual_ipaddress and drops the `@^n1` one, `-i n2` the reverse (the VIP on
+// eth0 shows which). Same facilities, same VIPs as the reference.
+#[test]
+#[ignore = "lab: needs root, network and mount namespaces"]
+fn lab_syslog_facility_no_syslog_config_id_as_reference() {
+    let lab = Lab::new("clisys").expect("lab");
+    let cases: [&[&str]; 2] = [&["-S", "3", "-i", "n1"], &["-S", "3", "-G", "-i", "n2"]];
+    let mut all = Vec::new();
+    for (name, prog) in [("ref", REFERENCE), ("ours", BIN)] {
+        let host = lab.host(name).expect("host");
+        host.add_addr("10.0.0.1/24").expect("addr");
+        let dir = lab.dir().join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("keepalived.conf"),
+            "global_defs {\n  router_id lab\n}\n\
+             vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {\n    @n1 10.0.0.100/24\n    \
+             @^n1 10.0.0.101/24\n  }\n}\n",
+        )
+        .expect("conf");
+        let r: Vec<_> = cases
+            .iter()
+            .map(|f| syslog_run(&host, &dir, prog, f))
+            .collect();
+        all.push(r);
+    }
+    let (theirs, ours) = (&all[0], &all[1]);
+    assert!(
+        !theirs[0].0.is_empty() && theirs[0].0.iter().all(|p| (152..160).contains(p)),
+        "{theirs:?}"
+    );
+    assert!(theirs[1].0.is_empty(), "{theirs:?}");
+    assert_eq!(theirs[0].1, "10.0.0.1/24 10.0.0.100/24");
+    assert_eq!(theirs[1].1, "10.0.0.1/24 10.0.0.101/24");
+    for (i, f) in cases.iter().enumerate() {
+        // The same facility (the severities differ with the messages each logs).
+        let fac = |v: &[u32]| {
+            v.iter()
+                .map(|p| p / 8)
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(fac(&ours[i].0), fac(&theirs[i].0), "{f:?}");
+        assert_eq!(ours[i].1, theirs[i].1, "{f:?}");
+    }
+}
