@@ -45,6 +45,10 @@ pub struct Profile {
     /// ... the default namespace (`net_namespace_ipvs` without a name): opening
     /// `/proc/1/ns/net` of a process with more capabilities (CAP_SYS_PTRACE).
     pub ipvs_netns_init: bool,
+    /// `config_save_dir`: files written into a directory created 0700 less the umask (0600
+    /// under the default umask 0177, as keepalived), where uid 0 can only create files with
+    /// CAP_DAC_OVERRIDE (search permission is missing).
+    pub save_dir: bool,
 }
 
 impl Profile {
@@ -58,6 +62,7 @@ impl Profile {
             && (self.memlock || !new.memlock)
             && (self.ipvs_netns || !new.ipvs_netns)
             && (self.ipvs_netns_init || !new.ipvs_netns_init)
+            && (self.save_dir || !new.save_dir)
     }
 }
 
@@ -138,6 +143,7 @@ pub fn profile(config: &Config, kind: WorkerKind) -> Profile {
         memlock: sched.no_swap,
         ipvs_netns: ipvs_ns.is_some(),
         ipvs_netns_init: ipvs_ns == Some(""),
+        save_dir: kind != WorkerKind::Bfd && g.config_save_dir.is_some(),
     }
 }
 
@@ -151,6 +157,7 @@ pub fn parent_profile(config: &Config) -> Profile {
     Profile {
         scripts,
         root_scripts: scripts && (own_user || default_user_is_root(config)),
+        save_dir: g.config_save_dir.is_some(),
         ..Profile::default()
     }
 }
@@ -189,6 +196,9 @@ pub fn worker_keep(kind: WorkerKind, p: Profile) -> CapSet {
     if p.ipvs_netns_init {
         keep = keep.union(CapSet::of(&[cap::SYS_PTRACE]));
     }
+    if p.save_dir {
+        keep = keep.union(CapSet::of(&[cap::DAC_OVERRIDE]));
+    }
     keep
 }
 
@@ -214,6 +224,7 @@ fn workers_max() -> CapSet {
         memlock: true,
         ipvs_netns: false,
         ipvs_netns_init: false,
+        save_dir: false,
     };
     [WorkerKind::Vrrp, WorkerKind::Checker, WorkerKind::Bfd]
         .iter()
@@ -237,6 +248,9 @@ pub fn parent_restriction(config: &Config) -> Restriction {
     let mut keep = CapSet::of(&[cap::NET_ADMIN]);
     if p.scripts {
         keep = keep.union(script_caps());
+    }
+    if p.save_dir {
+        keep = keep.union(CapSet::of(&[cap::DAC_OVERRIDE]));
     }
     // net_namespace_ipvs (it cannot change at a reload): what the workers keep for it.
     let ipvs_ns = [WorkerKind::Vrrp, WorkerKind::Checker]
@@ -370,6 +384,7 @@ mod tests {
                     memlock: true,
                     ipvs_netns: false,
                     ipvs_netns_init: false,
+                    save_dir: false,
                 },
             );
             assert!(r.bounding.is_subset(max), "{k:?}");

@@ -176,6 +176,15 @@ pub struct Supervisor {
     bfd_states: BTreeMap<String, (bool, bool, bool)>,
     /// The BFD states must be relayed to the VRRP and checker workers.
     bfd_dirty: bool,
+    /// `reload_time_file`: the scheduled reload.
+    reload_mon: crate::reload_monitor::ReloadMonitor,
+    /// `config_save_dir` once set (kept when a reload drops it, as keepalived) and the number
+    /// of the next saved copy.
+    save_dir: Option<std::path::PathBuf>,
+    save_num: u32,
+    /// `tmp_config_directory`: the consolidated copy of the configuration in an unnamed file
+    /// there (keepalived's `conf_copy` on disk instead of a memfd).
+    tmp_copy: Option<std::fs::File>,
 }
 
 impl Supervisor {
@@ -226,6 +235,10 @@ impl Supervisor {
             stopping: false,
             bfd_states: BTreeMap::new(),
             bfd_dirty: false,
+            reload_mon: Default::default(),
+            save_dir: None,
+            save_num: 0,
+            tmp_copy: None,
         }
     }
 
@@ -498,9 +511,82 @@ impl Supervisor {
                 return;
             }
         }
-        let new = match config::load(&self.loaded.file, &opts) {
-            Ok(n) => n,
+        // keepalived stops the reload monitor for the reload and starts it again from the
+        // configuration running after it (the new one, or the old one when refused).
+        self.reload_mon.stop();
+        self.reload_load(&opts);
+        self.start_reload_monitor();
+    }
+
+    /// `config_save_dir`: the copy of the configuration just read (`dir`: its
+    /// `config_save_dir` when it was accepted).
+    fn save_config(&mut self, dir: Option<String>) {
+        if let Some(d) = dir {
+            match crate::config_save::check_dir(&d, true) {
+                Ok(p) => self.save_dir = Some(p),
+                Err(e) => error!("{e}"),
+            }
+        }
+        if let Some(dir) = &self.save_dir {
+            crate::config_save::save_parent(dir, self.save_num, &self.loaded.file);
+            self.save_num += 1;
+        }
+    }
+
+    /// `tmp_config_directory`: the unnamed copy there, (re)written with the configuration just
+    /// read.
+    fn write_tmp_copy(&mut self) {
+        use std::io::{Seek, Write};
+        use std::os::unix::fs::OpenOptionsExt;
+        if self.tmp_copy.is_none() {
+            let Some(dir) = self.loaded.config().global.tmp_config_directory.clone() else {
+                return;
+            };
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_TMPFILE | libc::O_EXCL)
+                .open(&dir)
+            {
+                Ok(f) => self.tmp_copy = Some(f),
+                Err(e) => {
+                    let n = e.raw_os_error().unwrap_or(0);
+                    error!(
+                        "Cannot open config directory {dir} for writing, errno {n} - {}",
+                        nix::errno::Errno::from_raw(n).desc()
+                    );
+                    return;
+                }
+            }
+        }
+        let text = crate::config_save::consolidated(&self.loaded.file);
+        if let Some(f) = self.tmp_copy.as_mut() {
+            let res = f
+                .set_len(0)
+                .and_then(|()| f.rewind())
+                .and_then(|()| f.write_all(text.as_bytes()));
+            if let Err(e) = res {
+                info!("Failed to write the config copy file ({e})");
+            }
+        }
+    }
+
+    fn start_reload_monitor(&mut self) {
+        let g = &self.loaded.config().global;
+        self.reload_mon
+            .start(g.reload_time_file.as_deref(), g.reload_repeat);
+    }
+
+    /// The reload after the checks of `reload_check_config`.
+    fn reload_load(&mut self, opts: &conf_parse::ParseOptions) {
+        let new = match config::load(&self.loaded.file, opts) {
+            Ok(n) => {
+                self.save_config(n.config().global.config_save_dir.clone());
+                n
+            }
             Err(e) => {
+                self.save_config(None);
                 let count = match &e {
                     LoadError::Invalid {
                         diagnostics, count, ..
@@ -538,6 +624,12 @@ impl Supervisor {
         if new.config().global.net_namespace_ipvs != self.loaded.config().global.net_namespace_ipvs
         {
             info!("Cannot change IPVS network namespace at a reload - please restart keepalived");
+            unsupported = true;
+        }
+        if new.config().global.tmp_config_directory
+            != self.loaded.config().global.tmp_config_directory
+        {
+            info!("Cannot change config_directory at a reload - please restart keepalived");
             unsupported = true;
         }
         if let Some(why) = crate::privileges::reload_blocker(new.config()) {
@@ -583,6 +675,7 @@ impl Supervisor {
             new.config().global.process_names.parent.as_deref(),
         );
         self.loaded = new;
+        self.write_tmp_copy();
         crate::apply_config_umask(&self.cli, self.loaded.config());
         crate::dump::configure(&self.loaded.config().global);
         notify::reloading();
@@ -908,6 +1001,8 @@ impl Supervisor {
     pub async fn run(mut self) -> i32 {
         let mut sigs = DaemonSignals::install();
         let _ = nix::sys::prctl::set_child_subreaper(true);
+        self.save_config(self.loaded.config().global.config_save_dir.clone());
+        self.write_tmp_copy();
         self.start_stop_script(true).await;
         let mut any = false;
         for kind in [WorkerKind::Bfd, WorkerKind::Checker, WorkerKind::Vrrp] {
@@ -921,6 +1016,7 @@ impl Supervisor {
         }
         self.publish();
         self.maybe_ready();
+        self.start_reload_monitor();
         let mut exit_code = exit::OK;
         loop {
             self.relay_bfd().await;
@@ -935,6 +1031,11 @@ impl Supervisor {
                 _ = recv(&mut sigs.term) => break,
                 _ = recv(&mut sigs.int) => break,
                 _ = recv(&mut sigs.hup) => self.reload(),
+                due = self.reload_mon.next() => {
+                    if due == crate::reload_monitor::Due::Reload {
+                        self.reload();
+                    }
+                }
                 _ = recv(&mut sigs.usr1) => {
                     info!("Printing parent data for process({}) on signal", std::process::id());
                     dump::write_data("_parent", &self.parent_data());

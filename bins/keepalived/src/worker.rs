@@ -443,6 +443,9 @@ async fn shell(
     let cfg_file = cli.config_file();
     let popts = config::parse_options(cli.config_id.as_deref(), cli.all_config, cli.compat);
     let mut shutting_down = false;
+    // config_save_dir: the data dumped before and after each reload.
+    let mut save_dir = worker_save_dir(loaded.config(), None);
+    let mut save_num = 0u32;
     loop {
         tokio::select! {
             r = &mut main_task => {
@@ -451,6 +454,12 @@ async fn shell(
             _ = recv(&mut sigs.term) => shutdown(&ev_tx, &mut shutting_down).await,
             _ = recv(&mut sigs.int) => shutdown(&ev_tx, &mut shutting_down).await,
             _ = recv(&mut sigs.hup) => {
+                if let Some(d) = &save_dir {
+                    save_num += 1;
+                    if let Some(text) = dump_text(&ev_tx).await {
+                        crate::config_save::save_worker(d, save_process(kind), save_num, false, &text);
+                    }
+                }
                 let res = match config::load(&cfg_file, &popts) {
                     Ok(new) if !profile.covers(crate::privileges::profile(new.config(), kind)) => {
                         // It needs capabilities (or the absence of no_new_privs) this process
@@ -463,6 +472,7 @@ async fn shell(
                         continue;
                     }
                     Ok(new) => {
+                        save_dir = worker_save_dir(new.config(), save_dir.take());
                         let naming = dump::DataNaming::of(&new.config().global);
                         if let Ok(mut s) = sched_cfg.lock() {
                             *s = crate::procsched::worker_sched(kind, new.config()).clone();
@@ -488,6 +498,11 @@ async fn shell(
                 };
                 if let Err(e) = &res {
                     error!("Reload failed: {e}");
+                }
+                if let Some(d) = &save_dir {
+                    if let Some(text) = dump_text(&ev_tx).await {
+                        crate::config_save::save_worker(d, save_process(kind), save_num, true, &text);
+                    }
                 }
                 let _ = link.tx.send(ToParent::Reloaded { ok: res.is_ok(), error: res.err() });
             }
@@ -548,4 +563,38 @@ async fn dump_json(ev: &mpsc::Sender<WorkerEvent>) {
             dump::write(dump::JSON_FILE, &text);
         }
     }
+}
+
+/// keepalived's process name in the `config_save_dir` dump files.
+fn save_process(kind: WorkerKind) -> &'static str {
+    match kind {
+        WorkerKind::Vrrp => "vrrp",
+        WorkerKind::Checker => "check",
+        WorkerKind::Bfd => "bfd",
+    }
+}
+
+/// A worker's `config_save_dir` after reading `config`: the directory it names (which must
+/// exist, else keepalived's error is logged), else the one in use before.
+fn worker_save_dir(
+    config: &conf_parse::Config,
+    before: Option<std::path::PathBuf>,
+) -> Option<std::path::PathBuf> {
+    match config.global.config_save_dir.as_deref() {
+        Some(d) => match crate::config_save::check_dir(d, false) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                error!("{e}");
+                before
+            }
+        },
+        None => before,
+    }
+}
+
+/// The worker main's SIGUSR1 data text.
+async fn dump_text(ev_tx: &mpsc::Sender<WorkerEvent>) -> Option<String> {
+    let (tx, rx) = oneshot::channel();
+    ev_tx.send(WorkerEvent::DumpData { reply: tx }).await.ok()?;
+    rx.await.ok()
 }

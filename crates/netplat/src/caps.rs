@@ -66,6 +66,8 @@ pub const NAMES: [&str; 41] = [
 pub mod cap {
     /// CAP_CHOWN.
     pub const CHOWN: u8 = 0;
+    /// CAP_DAC_OVERRIDE.
+    pub const DAC_OVERRIDE: u8 = 1;
     /// CAP_KILL.
     pub const KILL: u8 = 5;
     /// CAP_SETGID.

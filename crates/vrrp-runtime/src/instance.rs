@@ -430,7 +430,7 @@ impl Rt {
             None if no_if => {
                 let dev = spec.vrf.as_deref().unwrap_or("");
                 let opened = match primary {
-                    IpAddr::V6(src6) => sock::open_v6(dev, 0, src6, &[]),
+                    IpAddr::V6(src6) => sock::open_v6(dev, 0, src6, &[], true),
                     IpAddr::V4(src4) => sock::open_v4(dev, 0, proto, &[]).and_then(|s| {
                         sock::bind_src(&s, IpAddr::V4(src4))?;
                         Ok(s)

@@ -17,8 +17,6 @@ const NO_LVS_RTNL_SOCKET: &str = "keepalived sizes the checker's rtnetlink socke
 /// The VM test comparing the checker's FIFO lines, omega and lvs_flush_on_stop VS with the
 /// reference.
 const VM_NOTIFY: &str = "vm_notify_fifo_lines_omega_rs_init_flush_vs_same_as_reference";
-const NO_RELOAD_OPT: &str =
-    "keepalived's reload monitor (a reload at the time written in reload_time_file) is not implemented yet";
 
 /// Keywords inside `global_defs`.
 pub static GLOBAL_DEFS: &[Kw] = &[
@@ -225,12 +223,12 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("umask").imp(&["lab_umask_file_modes_as_reference"]),
     s("random_seed").noop("keepalived 2.2.7 stores it while parsing but seeds ${_RANDOM} before reading each configuration and forgets the seed there, so it never takes effect: the same here (lab_random_seed_no_effect_as_reference)"),
     s("reload_check_config").imp(&["lab_reload_file_and_check_config_as_reference"]),
-    s("reload_time_file").todo(NO_RELOAD_OPT),
-    s("reload_repeat").todo(NO_RELOAD_OPT),
+    s("reload_time_file").imp(&["lab_reload_time_file_as_reference"]),
+    s("reload_repeat").imp(&["lab_reload_repeat_as_reference"]),
     s("reload_file").imp(&["lab_reload_file_and_check_config_as_reference"]),
     s("include_check").imp(&["lab_include_check_like_reference"]),
-    s("config_save_dir").todo("not read yet (the configuration is not saved anywhere)"),
-    s("tmp_config_directory").todo("not read yet (no temporary configuration copy is made)"),
+    s("config_save_dir").imp(&["lab_config_save_dir_as_reference"]),
+    s("tmp_config_directory").imp(&["lab_tmp_config_directory_as_reference"]),
     s("data_use_instance").imp(&["lab_dump_file_names_as_reference"]),
     s("state_dump_file")
         .imp(&["lab_dump_file_names_as_reference"])
