@@ -582,8 +582,12 @@ impl Kernel {
 
     pub(crate) fn add_vips(&mut self, inst: &mut Instance) {
         if !inst.spec.accept {
-            let ll = self.link_local_fw(inst);
-            self.firewall.add(inst, &ll);
+            if let Some(ipt) = self.firewall.ipt.as_mut() {
+                ipt.add(inst, &ipt_vips(inst));
+            } else {
+                let ll = self.link_local_fw(inst);
+                self.firewall.add(inst, &ll);
+            }
         }
         let routes = inst.spec.routes.clone();
         self.add_routes(inst, &routes);
@@ -699,7 +703,15 @@ impl Kernel {
         self.remove_routes(inst, &routes, quiet);
         let rules = inst.spec.rules.clone();
         self.remove_rules(&rules, quiet);
-        self.firewall.remove(inst);
+        if let Some(ipt) = self.firewall.ipt.as_mut() {
+            // quiet: at start (and for a new instance at a reload), keepalived's forced
+            // removal of what a killed run may have left
+            if !inst.spec.accept || !inst.fw_vips.is_empty() {
+                ipt.remove(inst, &ipt_vips(inst), quiet && !inst.spec.accept);
+            }
+        } else {
+            self.firewall.remove(inst);
+        }
         inst.holding = false;
         inst.lease_msgs = None;
     }
@@ -861,4 +873,19 @@ impl Kernel {
             }
         }
     }
+}
+
+/// Instance `inst`'s VIPs for the iptables firewall, in keepalived's order (VIPs, then
+/// excluded VIPs), a link-local IPv6 VIP with its interface's name.
+fn ipt_vips(inst: &Instance) -> Vec<crate::firewall_ipt::IptVip> {
+    inst.all_vips()
+        .into_iter()
+        .map(|v| {
+            let ll = matches!(v.addr, IpAddr::V6(x) if x.segments()[0] & 0xffc0 == 0xfe80);
+            crate::firewall_ipt::IptVip {
+                addr: v.addr,
+                ifname: ll.then(|| v.dev.clone().unwrap_or_else(|| inst.vip_if.0.clone())),
+            }
+        })
+        .collect()
 }
