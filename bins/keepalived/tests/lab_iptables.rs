@@ -53,7 +53,30 @@ fn fw_state(h: &Host) -> String {
             out.push('\n');
         }
     }
-    out
+    // A hash set lists its members in hash order, which its random initval decides: sorted.
+    let mut sorted = String::new();
+    let mut members: Vec<&str> = Vec::new();
+    let mut in_members = false;
+    for l in out.lines() {
+        if in_members && !l.is_empty() && !l.starts_with("Name:") && !l.starts_with('*') {
+            members.push(l);
+            continue;
+        }
+        members.sort_unstable();
+        for m in members.drain(..) {
+            sorted.push_str(m);
+            sorted.push('\n');
+        }
+        in_members = l == "Members:";
+        sorted.push_str(l);
+        sorted.push('\n');
+    }
+    members.sort_unstable();
+    for m in members {
+        sorted.push_str(m);
+        sorted.push('\n');
+    }
+    sorted
 }
 
 fn instance(name: &str, vrid: u8, prio: u8, extra: &str, vips: &str) -> String {
@@ -252,14 +275,16 @@ fn lab_strict_iptables_rules_per_vip_same_as_reference() {
 }
 
 // Proves `vrrp_iptables IN OUT` and `vrrp_ipsets NAME4 NAME6` (the if6 set named from NAME6):
-// rules in the operator's chains, sets with the given names, as 2.4.3-iptables; and `accept`
+// rules in the operator's chains (which INPUT/OUTPUT jump to: keepalived neither creates nor
+// hooks them), sets with the given names, as 2.4.3-iptables; and `accept`
 // on VI_6 (v3): no IPv6 set or rule at all and the client reaches fd00::10, while VI_1 (no
 // `accept`, not strict) is dropped.
 #[test]
 #[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
 fn lab_iptables_named_chains_sets_and_accept_same_as_reference() {
     let setup = [
-        "iptables-legacy -N KA_IN && iptables-legacy -N KA_OUT && ip6tables-legacy -N KA_IN && ip6tables-legacy -N KA_OUT",
+        "for t in iptables-legacy ip6tables-legacy; do $t -N KA_IN && $t -N KA_OUT && \
+         $t -A INPUT -j KA_IN && $t -A OUTPUT -j KA_OUT || exit 1; done",
     ];
     let g = "  vrrp_iptables KA_IN KA_OUT\n  vrrp_ipsets ka4 ka_v6";
     let r = same("iptn", g, "  no_accept", "  accept", &setup);
