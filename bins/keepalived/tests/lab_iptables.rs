@@ -180,7 +180,13 @@ fn run(tag: &str, prog: &str, global: &str, extra4: &str, extra6: &str, setup: &
         .join("\n");
     std::fs::write(
         db.join("keepalived.conf"),
-        instance("VI_1", 51, 200, &version, "    10.0.0.10/24\n    10.0.0.11/24"),
+        instance(
+            "VI_1",
+            51,
+            200,
+            &version,
+            "    10.0.0.10/24\n    10.0.0.11/24",
+        ),
     )
     .expect("conf b");
     let c = lab.host("c").expect("c");
@@ -225,7 +231,10 @@ fn same(tag: &str, global: &str, extra4: &str, extra6: &str, setup: &[&str]) -> 
     let r = reference();
     let theirs = run(&format!("{tag}r"), &r, global, extra4, extra6, setup);
     let ours = run(&format!("{tag}o"), BIN, global, extra4, extra6, setup);
-    assert_eq!(ours, theirs, "ours (left) and 2.4.3-iptables (right) differ");
+    assert_eq!(
+        ours, theirs,
+        "ours (left) and 2.4.3-iptables (right) differ"
+    );
     ours
 }
 
@@ -237,7 +246,13 @@ fn same(tag: &str, global: &str, extra4: &str, extra6: &str, setup: &[&str]) -> 
 #[test]
 #[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
 fn lab_strict_iptables_ipsets_same_as_reference() {
-    let r = same("ipts", "  vrrp_strict\n  vrrp_iptables", "", "  no_accept", &[]);
+    let r = same(
+        "ipts",
+        "  vrrp_strict\n  vrrp_iptables",
+        "",
+        "  no_accept",
+        &[],
+    );
     assert!(
         r.master
             .contains("-A INPUT -m set --match-set keepalived dst -j DROP"),
@@ -266,7 +281,13 @@ fn lab_strict_iptables_rules_per_vip_same_as_reference() {
         "{}",
         r.master
     );
-    assert!(r.master.contains("-A OUTPUT -s fe80::10/128 -o eth0 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT"), "{}", r.master);
+    assert!(
+        r.master.contains(
+            "-A OUTPUT -s fe80::10/128 -o eth0 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT"
+        ),
+        "{}",
+        r.master
+    );
     assert!(!r.master.contains("Name:"), "{}", r.master);
     assert!(!r.backup.contains("10.0.0.10"), "{}", r.backup);
     assert!(r.backup.contains("fd00::10/128"), "{}", r.backup);
@@ -307,11 +328,7 @@ fn verdict(h: &Host, prog: &str, conf: &Path) -> i32 {
     if prog == BIN {
         argv.extend(["--compat", "2.4.3"]);
     }
-    h.run(&argv)
-        .expect("run -t")
-        .status
-        .code()
-        .unwrap_or(-1)
+    h.run(&argv).expect("run -t").status.code().unwrap_or(-1)
 }
 
 // Proves the `-t` verdicts of the `vrrp_iptables`/`vrrp_ipsets` forms under `--compat 2.4.3`
@@ -363,7 +380,10 @@ fn lab_iptables_keyword_verdicts_same_as_reference() {
         seen.push((f.clone(), ours, theirs));
     }
     let differ: Vec<_> = seen.iter().filter(|(_, o, t)| o != t).collect();
-    assert!(differ.is_empty(), "(form, ours, 2.4.3-iptables): {differ:?}");
+    assert!(
+        differ.is_empty(),
+        "(form, ours, 2.4.3-iptables): {differ:?}"
+    );
     assert!(seen.iter().any(|s| s.2 != 0), "{seen:?}");
     assert!(seen.iter().any(|s| s.2 == 0), "{seen:?}");
     // Without --compat: Debian 2.2.7's verdict (no ipset support: unknown keyword).

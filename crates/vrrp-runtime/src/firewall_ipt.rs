@@ -20,7 +20,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 
-use conf_parse::{IptablesChains, IpsetNames};
+use conf_parse::{IpsetNames, IptablesChains};
 use netplat::ipset::{Ipset, SetType};
 use netplat::nft::NfFamily;
 

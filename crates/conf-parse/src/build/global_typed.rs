@@ -546,7 +546,9 @@ impl Builder {
                         super::span(st),
                         "vrrp_ipsets: keepalived 2.2.7 is built without ipset support (Unknown keyword 'vrrp_ipsets')".into(),
                     )
-                    .with_hint("use `nftables [TABLE]`");
+                    .with_hint(
+                        "use `nftables [TABLE]`, or `--compat 2.4.3` for keepalived 2.4.3's iptables/ipset backend",
+                    );
                 self.emit(d);
                 g.vrrp_ipsets = Some(st.args.clone());
             }
@@ -918,7 +920,10 @@ impl Builder {
     fn fw_name_ok(&mut self, st: &Stmt, i: usize, max: usize, ty: &str, what: &str) -> bool {
         let n = st.args.get(i).map_or(0, |a| a.len());
         if n + 1 >= max {
-            self.fixup(st, format!("VRRP Error : {ty} {what} name too long - ignored"));
+            self.fixup(
+                st,
+                format!("VRRP Error : {ty} {what} name too long - ignored"),
+            );
             return false;
         }
         if n == 0 {
@@ -973,7 +978,14 @@ impl Builder {
             g.nftables.ipsets = IpsetsSetting::Disabled;
             return;
         }
-        let what = ["address", "IPv6 address", "IPv6 address_iface", "IGMP", "MLD", "ND"];
+        let what = [
+            "address",
+            "IPv6 address",
+            "IPv6 address_iface",
+            "IGMP",
+            "MLD",
+            "ND",
+        ];
         for (i, w) in what.iter().enumerate().take(st.args.len()) {
             if !self.fw_name_ok(st, i, 32, "ipset", w) {
                 return;

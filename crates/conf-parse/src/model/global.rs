@@ -568,7 +568,10 @@ impl IpsetNames {
     pub fn derive(given: &[String]) -> IpsetNames {
         // IPSET_MAXNAMELEN 32: keepalived truncates before appending.
         let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-        let a4 = given.first().cloned().unwrap_or_else(|| "keepalived".into());
+        let a4 = given
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "keepalived".into());
         let a6 = given
             .get(1)
             .cloned()
