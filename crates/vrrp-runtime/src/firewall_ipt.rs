@@ -29,7 +29,7 @@ use crate::instance::Instance;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Init {
-    NotInit,
+    Pending,
     Success,
     Failed,
 }
@@ -168,8 +168,8 @@ impl IptFw {
             input: chains.input.clone(),
             output: chains.output.clone(),
             sets,
-            setup: [Init::NotInit; 2],
-            vips_setup: [Init::NotInit; 2],
+            setup: [Init::Pending; 2],
+            vips_setup: [Init::Pending; 2],
             ipset: None,
         }
     }
@@ -287,8 +287,8 @@ impl IptFw {
     /// and chains checked, sets created and their rules appended. Returns whether it is.
     fn family(&mut self, v6: bool) -> bool {
         let i = idx(v6);
-        if self.vips_setup[i] == Init::NotInit {
-            if self.setup[i] == Init::NotInit {
+        if self.vips_setup[i] == Init::Pending {
+            if self.setup[i] == Init::Pending {
                 self.init(v6);
             }
             if self.setup[i] == Init::Failed {
@@ -428,7 +428,7 @@ impl IptFw {
             if self.vips_setup[idx(v6)] != Init::Success {
                 continue;
             }
-            self.vips_setup[idx(v6)] = Init::NotInit;
+            self.vips_setup[idx(v6)] = Init::Pending;
             let names = if v6 {
                 vec![s.addr6.clone(), s.if6.clone()]
             } else {
