@@ -1228,3 +1228,33 @@ fn vrrp_iptables_and_ipsets_at_compat_2_4_3() {
     assert!(d.iptables.is_none());
     assert_eq!(d.table.as_deref(), Some("keepalived"));
 }
+
+// Proves the VMAC part of the iptables backend (keepalived's keepalived_igmp/_mld/_nd sets and
+// their rules) is flagged as not supported yet under `--compat 2.4.3` with `vrrp_iptables`
+// and `use_vmac` (a note: the -t verdict is keepalived's), and not otherwise.
+#[test]
+fn vrrp_iptables_with_use_vmac_is_flagged() {
+    use conf_parse::keywords::Release;
+    use conf_parse::Code;
+    let notes = |g: &str| {
+        let opts = ParseOptions {
+            compat: Some(Release::V2_4_3),
+            ..ParseOptions::default()
+        };
+        let text = format!(
+            "global_defs {{\n{g}\n}}\nvrrp_instance V {{\n  interface eth0\n  use_vmac\n  virtual_router_id 1\n  priority 100\n  virtual_ipaddress {{\n    10.0.0.10/24\n  }}\n}}\n"
+        );
+        parse_str(&text, "t.conf", &opts)
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::NotSupportedYet && d.message.contains("use_vmac"))
+            .count()
+    };
+    assert_eq!(notes("  vrrp_iptables"), 1);
+    assert_eq!(
+        notes("  vrrp_iptables IN"),
+        0,
+        "no OUT chain: nothing for VMACs"
+    );
+    assert_eq!(notes("  vrrp_strict"), 0);
+}
