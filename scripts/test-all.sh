@@ -72,7 +72,8 @@ stage_install() {
     krs_install_cargo cargo-deb cargo-deb
     # Tools the lab and VM stages rely on: say what is missing and how to get it.
     for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft \
-        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk snmptrapd; do
+        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk snmptrapd ipset iptables-legacy-save \
+        ip6tables-legacy-restore; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
             || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
     done
