@@ -112,7 +112,10 @@ fn start(h: &Host, dir: &Path, prog: &str) -> Proc {
         ch.to_str().expect("utf-8"),
     ];
     if prog == BIN {
-        argv.extend(["-G", "--compat", "2.4.3"]);
+        argv.push("-G");
+        if !dir.join("default-compat").exists() {
+            argv.extend(["--compat", "2.4.3"]);
+        }
     }
     h.spawn(&argv).expect("spawn")
 }
@@ -505,4 +508,70 @@ fn lab_iptables_killed_run_leftovers_same_as_reference() {
             assert!(!theirs[2].contains("-A "), "{}", theirs[2]);
         }
     }
+}
+
+/// The firewall `prog` sets for a strict VI_1 that owns its VIPs (priority 255): the legacy
+/// tables and ipsets, and `nft list ruleset`, as master. `compat` false: ours at its default
+/// level (Debian 2.2.7's nftables backend).
+fn owner_run(tag: &str, prog: &str, global: &str, compat: bool) -> (String, String) {
+    let lab = Lab::new(tag).expect("lab");
+    let a = lab.host("a").expect("a");
+    a.add_addr("10.0.0.1/24").expect("a4");
+    a.sh("iptables-legacy -S >/dev/null; ip6tables-legacy -S >/dev/null")
+        .expect("tables");
+    let da = lab.dir().join("a");
+    std::fs::create_dir_all(&da).expect("dir");
+    if !compat {
+        std::fs::write(da.join("default-compat"), "").expect("marker");
+    }
+    std::fs::write(
+        da.join("keepalived.conf"),
+        format!(
+            "global_defs {{\n{global}\n}}\n{}",
+            instance("VI_1", 51, 255, "", "    10.0.0.10/24")
+        ),
+    )
+    .expect("conf");
+    let p = start(&a, &da, prog);
+    let up = wait_until(Duration::from_secs(15), || has_vip(&a, "10.0.0.10"));
+    assert!(up.is_ok(), "{prog} not master:\n{}", p.output_so_far());
+    std::thread::sleep(Duration::from_millis(500));
+    let state = (
+        fw_state(&a),
+        a.run_ok(&["nft", "list", "ruleset"]).unwrap_or_default(),
+    );
+    p.stop(Duration::from_secs(10)).ok();
+    state
+}
+
+// Proves the address owner (priority 255) gets no VIP firewall, as keepalived decides
+// (`vrrp_handle_accept_mode` returns for an owner, strict or not): under `--compat 2.4.3` with
+// `vrrp_iptables` (sets, and rules per VIP) the same empty legacy tables and no ipset as
+// 2.4.3-iptables; by default (nftables) the same empty ruleset as Debian's 2.2.7.
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
+fn lab_address_owner_has_no_firewall_as_reference() {
+    let r = reference();
+    for (n, g) in [
+        "  vrrp_strict\n  vrrp_iptables",
+        "  vrrp_strict\n  vrrp_iptables\n  vrrp_ipsets",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let theirs = owner_run(&format!("ipto{n}r"), &r, g, true);
+        let ours = owner_run(&format!("ipto{n}o"), BIN, g, true);
+        assert_eq!(
+            ours, theirs,
+            "case {n}: ours (left), 2.4.3-iptables (right)"
+        );
+        assert!(
+            !theirs.0.contains("-A ") && !theirs.0.contains("Name:"),
+            "{theirs:?}"
+        );
+    }
+    let theirs = owner_run("iptodr", PEER, "  vrrp_strict", false);
+    let ours = owner_run("iptodo", BIN, "  vrrp_strict", false);
+    assert_eq!(ours.1, theirs.1, "nftables: ours (left), 2.2.7 (right)");
+    assert!(theirs.1.trim().is_empty(), "{}", theirs.1);
 }

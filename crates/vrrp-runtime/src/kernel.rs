@@ -581,7 +581,7 @@ impl Kernel {
     }
 
     pub(crate) fn add_vips(&mut self, inst: &mut Instance) {
-        if !inst.spec.accept {
+        if !fw_exempt(inst) {
             if let Some(ipt) = self.firewall.ipt.as_mut() {
                 ipt.add(inst, &ipt_vips(inst));
             } else {
@@ -706,8 +706,8 @@ impl Kernel {
         if let Some(ipt) = self.firewall.ipt.as_mut() {
             // quiet: at start (and for a new instance at a reload), keepalived's forced
             // removal of what a killed run may have left
-            if !inst.spec.accept || !inst.fw_vips.is_empty() {
-                ipt.remove(inst, &ipt_vips(inst), quiet && !inst.spec.accept);
+            if !fw_exempt(inst) || !inst.fw_vips.is_empty() {
+                ipt.remove(inst, &ipt_vips(inst), quiet && !fw_exempt(inst));
             }
         } else {
             self.firewall.remove(inst);
@@ -888,4 +888,10 @@ fn ipt_vips(inst: &Instance) -> Vec<crate::firewall_ipt::IptVip> {
             }
         })
         .collect()
+}
+
+/// Whether instance `inst` has no VIP firewall: it accepts traffic to its VIPs, or it is the
+/// address owner (priority 255), as keepalived's `vrrp_handle_accept_mode` decides.
+fn fw_exempt(inst: &Instance) -> bool {
+    inst.spec.accept || inst.spec.priority.get() == 255
 }
