@@ -102,6 +102,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_iptables_named_chains_sets_and_accept_same_as_reference",
         "lab_iptables_keyword_verdicts_same_as_reference",
         "lab_iptables_killed_run_leftovers_same_as_reference",
+        "lab_address_owner_has_no_firewall_as_reference",
     ]),
     s("vrrp_ipsets").imp(&[
         "lab_strict_iptables_ipsets_same_as_reference",
@@ -109,6 +110,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_iptables_named_chains_sets_and_accept_same_as_reference",
         "lab_iptables_keyword_verdicts_same_as_reference",
         "lab_iptables_killed_run_leftovers_same_as_reference",
+        "lab_address_owner_has_no_firewall_as_reference",
     ]),
     s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
