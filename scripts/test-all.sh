@@ -35,7 +35,10 @@ DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 kee
     dbus dbus-bin dbus-daemon util-linux
     # the SNMP lab tests (lab_snmp): net-snmp's master agent and manager tools; libsnmp-dev for
     # the 2.4.3 reference built with SNMP (scripts/build-reference-snmp.sh)
-    snmpd snmp snmptrapd libsnmp-dev)
+    snmpd snmp snmptrapd libsnmp-dev
+    # the iptables/ipset firewall backend (vrrp_iptables/vrrp_ipsets lab tests) and the 2.4.3
+    # reference built with it (scripts/build-reference-iptables.sh)
+    iptables ipset libipset-dev libip4tc-dev libip6tc-dev libxtables-dev)
 # shellcheck source=scripts/lib/install.sh
 . "$ROOT/scripts/lib/install.sh"
 KRS_INSTALL_WHO=test-all
@@ -70,7 +73,8 @@ stage_install() {
     krs_install_cargo cargo-deb cargo-deb
     # Tools the lab and VM stages rely on: say what is missing and how to get it.
     for t in ip qemu-system-x86_64 busybox cpio modprobe keepalived ipvsadm tshark arping curl python3 nft \
-        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk snmptrapd; do
+        dbus-daemon dbus-send dbus-monitor busctl setpriv snmpd snmpwalk snmptrapd ipset iptables-legacy-save \
+        ip6tables-legacy-restore; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || [ -x "/sbin/$t" ] || [ -x "/bin/$t" ] \
             || die "'$t' is not installed (apt-get install ${DEB_PACKAGES[*]})"
     done
@@ -79,6 +83,8 @@ stage_install() {
     "$ROOT/scripts/build-reference.sh" >/dev/null || die "building the keepalived 2.4.3 reference failed"
     # The same 2.4.3 built with SNMP (vm_snmp_stats_update_intervals_as_reference).
     "$ROOT/scripts/build-reference-snmp.sh" >/dev/null || die "building the keepalived 2.4.3 SNMP reference failed"
+    # The same 2.4.3 built with the iptables/ipset backend (lab_strict_iptables_*).
+    "$ROOT/scripts/build-reference-iptables.sh" >/dev/null || die "building the keepalived 2.4.3 iptables reference failed"
     # Build the VM assets (Debian kernel + IPVS modules + initramfs) now so later stages only boot.
     cargo build -q -p testlab --bins || die "building the lab tools failed"
     "$ROOT/target/debug/krs-vm" prepare || die "could not prepare the IPVS VM (see above)"

@@ -102,7 +102,7 @@ fn keepalived_conf_5_lists_every_keyword_with_status() {
         "implemented"
     );
     assert_eq!(status("vrrp_instance", "virtual_router_id"), "implemented");
-    assert!(status("global_defs", "vrrp_ipsets").starts_with("not supported yet"));
+    assert!(status("global_defs", "default_interface").starts_with("not supported yet"));
     assert!(status("", "vrrp_track_file").contains("alias of track_file"));
     // BFD_CHECK and its keywords: shown on real IPVS in the VM (issue 19).
     assert_eq!(

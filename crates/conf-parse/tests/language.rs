@@ -1158,3 +1158,108 @@ fn replaced_interface_prints_back() {
     let again = parse(&printed);
     assert_eq!(again.config, p.config, "{printed}");
 }
+
+// Proves `vrrp_iptables`/`vrrp_ipsets` under `--compat 2.4.3` as keepalived 2.4.3 built with
+// iptables and libipset reads them (global_parser.c): bare chains INPUT/OUTPUT, default sets,
+// names derived from the first ones given (NAME6 without its trailing 6 + `_if6`), a bare
+// `vrrp_ipsets` meaning rules per VIP, an `nftables` table winning; and by default (2.2.7's
+// Debian build) `vrrp_iptables` still means the nftables table `keepalived`.
+#[test]
+fn vrrp_iptables_and_ipsets_at_compat_2_4_3() {
+    use conf_parse::keywords::Release;
+    use conf_parse::{IpsetNames, IpsetsSetting};
+    let at = |g: &str, compat: Option<Release>| {
+        let opts = ParseOptions {
+            compat,
+            ..ParseOptions::default()
+        };
+        parse_str(&format!("global_defs {{\n{g}\n}}\n"), "t.conf", &opts)
+            .config
+            .global
+            .nftables
+    };
+    let c = Some(Release::V2_4_3);
+    let n = at("  vrrp_iptables", c);
+    let (chains, sets) = n.iptables_backend().expect("iptables backend");
+    assert_eq!(
+        (chains.input.as_str(), chains.output.as_deref()),
+        ("INPUT", Some("OUTPUT"))
+    );
+    let sets = sets.expect("default sets");
+    assert_eq!(
+        [
+            &sets.addr4,
+            &sets.addr6,
+            &sets.if6,
+            &sets.igmp,
+            &sets.mld,
+            &sets.nd
+        ],
+        [
+            "keepalived",
+            "keepalived6",
+            "keepalived_if6",
+            "keepalived_igmp",
+            "keepalived_mld",
+            "keepalived_nd"
+        ]
+    );
+    let n = at("  vrrp_iptables KA_IN\n  vrrp_ipsets ka4 ka_v6", c);
+    let (chains, sets) = n.iptables_backend().expect("iptables backend");
+    assert_eq!(
+        (chains.input.as_str(), chains.output.as_deref()),
+        ("KA_IN", None)
+    );
+    let sets = sets.expect("sets");
+    assert_eq!(
+        (sets.addr6.as_str(), sets.if6.as_str()),
+        ("ka_v6", "ka_v_if6")
+    );
+    assert_eq!(
+        IpsetNames::derive(&["x".into()]).if6,
+        "x_if6",
+        "NAME6 defaults to x6"
+    );
+    let n = at("  vrrp_iptables\n  vrrp_ipsets", c);
+    assert_eq!(n.ipsets, IpsetsSetting::Disabled);
+    assert!(n.iptables_backend().expect("backend").1.is_none());
+    // equal chain names: logged, no iptables at all; a repeated set name: the default sets
+    assert!(at("  vrrp_iptables A A", c).iptables.is_none());
+    assert_eq!(at("  vrrp_ipsets a a", c).ipsets, IpsetsSetting::Unset);
+    assert!(at("  vrrp_iptables\n  nftables", c)
+        .iptables_backend()
+        .is_none());
+    let d = at("  vrrp_iptables", None);
+    assert!(d.iptables.is_none());
+    assert_eq!(d.table.as_deref(), Some("keepalived"));
+}
+
+// Proves the VMAC part of the iptables backend (keepalived's keepalived_igmp/_mld/_nd sets and
+// their rules) is flagged as not supported yet under `--compat 2.4.3` with `vrrp_iptables`
+// and `use_vmac` (a note: the -t verdict is keepalived's), and not otherwise.
+#[test]
+fn vrrp_iptables_with_use_vmac_is_flagged() {
+    use conf_parse::keywords::Release;
+    use conf_parse::Code;
+    let notes = |g: &str| {
+        let opts = ParseOptions {
+            compat: Some(Release::V2_4_3),
+            ..ParseOptions::default()
+        };
+        let text = format!(
+            "global_defs {{\n{g}\n}}\nvrrp_instance V {{\n  interface eth0\n  use_vmac\n  virtual_router_id 1\n  priority 100\n  virtual_ipaddress {{\n    10.0.0.10/24\n  }}\n}}\n"
+        );
+        parse_str(&text, "t.conf", &opts)
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::NotSupportedYet && d.message.contains("use_vmac"))
+            .count()
+    };
+    assert_eq!(notes("  vrrp_iptables"), 1);
+    assert_eq!(
+        notes("  vrrp_iptables IN"),
+        0,
+        "no OUT chain: nothing for VMACs"
+    );
+    assert_eq!(notes("  vrrp_strict"), 0);
+}

@@ -15,6 +15,8 @@
 //!   link tracking instead of polling);
 //! * nftables: [`nft::Nft`] commits [`nft::Batch`]es of tables, chains, sets, elements and
 //!   rules over `NETLINK_NETFILTER` (the VIP firewall of `vrrp_strict`/`no_accept`);
+//! * ipset: [`ipset::Ipset`] creates/destroys sets and adds/deletes addresses over
+//!   `NFNL_SUBSYS_IPSET` (the iptables backend of that firewall, `vrrp_iptables`/`vrrp_ipsets`);
 //! * namespaces: [`netns::in_netns`] runs a closure on a helper thread that has joined
 //!   another network namespace (the calling thread is never moved).
 //!
@@ -32,6 +34,7 @@ mod addr;
 pub mod caps;
 mod datagram;
 mod error;
+pub mod ipset;
 mod link;
 pub mod linkbeat;
 pub mod mem;

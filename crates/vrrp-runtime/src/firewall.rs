@@ -26,6 +26,8 @@ pub(crate) struct Firewall {
     refs: std::collections::HashMap<FwKey, u32>,
     /// `nftables_ifindex`.
     pub(crate) ifindex: bool,
+    /// The iptables/ipset backend instead (`vrrp_iptables` under `--compat 2.4.3`).
+    pub(crate) ipt: Option<crate::firewall_ipt::IptFw>,
 }
 
 /// An entry of the firewall's sets: family, set, key.
@@ -54,6 +56,9 @@ impl Firewall {
             ll_name: false,
             refs: Default::default(),
             ifindex: s.ifindex,
+            ipt: s
+                .iptables_backend()
+                .map(|(c, sets)| crate::firewall_ipt::IptFw::new(c, sets)),
         }
     }
 
@@ -401,6 +406,10 @@ impl Firewall {
     /// At stop: deletes the tables this run created.
     pub(crate) fn cleanup(&mut self) {
         use netplat::nft::{Batch, NfFamily};
+        if let Some(ipt) = self.ipt.as_mut() {
+            ipt.cleanup();
+            return;
+        }
         let mut b = Batch::new();
         if self.v4 {
             b.del_table(NfFamily::Ipv4, &self.table);

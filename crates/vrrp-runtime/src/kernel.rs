@@ -737,9 +737,13 @@ impl Kernel {
     }
 
     pub(crate) fn add_vips(&mut self, inst: &mut Instance) {
-        if !inst.spec.accept {
-            let ll = self.link_local_fw(inst);
-            self.firewall.add(inst, &ll);
+        if !fw_exempt(inst) {
+            if let Some(ipt) = self.firewall.ipt.as_mut() {
+                ipt.add(inst, &ipt_vips(inst));
+            } else {
+                let ll = self.link_local_fw(inst);
+                self.firewall.add(inst, &ll);
+            }
         }
         let routes = inst.spec.routes.clone();
         self.add_routes(inst, &routes);
@@ -855,7 +859,15 @@ impl Kernel {
         self.remove_routes(inst, &routes, quiet);
         let rules = inst.spec.rules.clone();
         self.remove_rules(&rules, quiet);
-        self.firewall.remove(inst);
+        if let Some(ipt) = self.firewall.ipt.as_mut() {
+            // quiet: at start (and for a new instance at a reload), keepalived's forced
+            // removal of what a killed run may have left
+            if !fw_exempt(inst) || !inst.fw_vips.is_empty() {
+                ipt.remove(inst, &ipt_vips(inst), quiet && !fw_exempt(inst));
+            }
+        } else {
+            self.firewall.remove(inst);
+        }
         inst.holding = false;
         inst.lease_msgs = None;
     }
@@ -1017,4 +1029,25 @@ impl Kernel {
             }
         }
     }
+}
+
+/// Instance `inst`'s VIPs for the iptables firewall, in keepalived's order (VIPs, then
+/// excluded VIPs), a link-local IPv6 VIP with its interface's name.
+fn ipt_vips(inst: &Instance) -> Vec<crate::firewall_ipt::IptVip> {
+    inst.all_vips()
+        .into_iter()
+        .map(|v| {
+            let ll = matches!(v.addr, IpAddr::V6(x) if x.segments()[0] & 0xffc0 == 0xfe80);
+            crate::firewall_ipt::IptVip {
+                addr: v.addr,
+                ifname: ll.then(|| v.dev.clone().unwrap_or_else(|| inst.vip_if.0.clone())),
+            }
+        })
+        .collect()
+}
+
+/// Whether instance `inst` has no VIP firewall: it accepts traffic to its VIPs, or it is the
+/// address owner (priority 255), as keepalived's `vrrp_handle_accept_mode` decides.
+fn fw_exempt(inst: &Instance) -> bool {
+    inst.spec.accept || inst.spec.priority.get() == 255
 }

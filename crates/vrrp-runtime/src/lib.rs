@@ -43,6 +43,7 @@
 mod config;
 mod events;
 mod firewall;
+mod firewall_ipt;
 mod garp;
 mod ifdelay;
 mod inbox;

@@ -522,6 +522,11 @@ impl Builder {
                     g.vrrp_garp_extra_if = Some(x);
                 }
             }
+            "vrrp_iptables" if self.iptables_build() => self.vrrp_iptables(g, st),
+            "vrrp_ipsets" if self.iptables_build() => {
+                g.vrrp_ipsets = Some(st.args.clone());
+                self.vrrp_ipsets(g, st);
+            }
             "vrrp_iptables" => {
                 // keepalived 2.2.7 (Debian build: nftables, no iptables) reports it and runs
                 // with the nftables table `keepalived` at the default priority.
@@ -541,7 +546,9 @@ impl Builder {
                         super::span(st),
                         "vrrp_ipsets: keepalived 2.2.7 is built without ipset support (Unknown keyword 'vrrp_ipsets')".into(),
                     )
-                    .with_hint("use `nftables [TABLE]`");
+                    .with_hint(
+                        "use `nftables [TABLE]`, or `--compat 2.4.3` for keepalived 2.4.3's iptables/ipset backend",
+                    );
                 self.emit(d);
                 g.vrrp_ipsets = Some(st.args.clone());
             }
@@ -896,5 +903,102 @@ pub(crate) fn parse_net(w: &str) -> Option<(IpAddr, u8)> {
             let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
             Some((IpAddr::V6((u128::from(v6) & mask).into()), len))
         }
+    }
+}
+
+/// keepalived 2.4.3 built with iptables and libipset (`--compat 2.4.3`): `vrrp_iptables` and
+/// `vrrp_ipsets` as its `global_parser.c` reads them.
+impl Builder {
+    /// Whether `vrrp_iptables`/`vrrp_ipsets` are read as a 2.4.3 iptables build reads them.
+    fn iptables_build(&self) -> bool {
+        self.compat
+            .is_some_and(|c| c >= crate::keywords::Release::V2_4_3)
+    }
+
+    /// `check_valid_iptables_ipset_nftables_name`: `max` is XT_EXTENSION_MAXNAMELEN (29) or
+    /// IPSET_MAXNAMELEN (32).
+    fn fw_name_ok(&mut self, st: &Stmt, i: usize, max: usize, ty: &str, what: &str) -> bool {
+        let n = st.args.get(i).map_or(0, |a| a.len());
+        if n + 1 >= max {
+            self.fixup(
+                st,
+                format!("VRRP Error : {ty} {what} name too long - ignored"),
+            );
+            return false;
+        }
+        if n == 0 {
+            self.fixup(st, format!("VRRP Error : {ty} {what} name empty - ignored"));
+            return false;
+        }
+        true
+    }
+
+    fn vrrp_iptables(&mut self, g: &mut GlobalDefs, st: &Stmt) {
+        if g.nftables.iptables.is_some() {
+            self.fixup(st, "iptables already specified - ignoring".into());
+            return;
+        }
+        let Some(input) = st.args.first() else {
+            g.nftables.iptables = Some(IptablesChains {
+                input: "INPUT".into(),
+                output: Some("OUTPUT".into()),
+            });
+            return;
+        };
+        if !self.fw_name_ok(st, 0, 29, "iptables", "in chain") {
+            return;
+        }
+        let mut chains = IptablesChains {
+            input: input.clone(),
+            output: None,
+        };
+        if let Some(out) = st.args.get(1) {
+            if self.fw_name_ok(st, 1, 29, "iptables", "out chain") {
+                if out == input {
+                    // keepalived only logs it, and then has no iptables at all
+                    let d = crate::diag::Diagnostic::new(
+                        crate::diag::Severity::Warning,
+                        crate::diag::Code::InvalidValue,
+                        crate::diag::ConfigErr::Ok,
+                        super::span(st),
+                        "vrrp_iptables: chain names cannot be the same".to_string(),
+                    );
+                    self.emit(d);
+                    return;
+                }
+                chains.output = Some(out.clone());
+            }
+        }
+        g.nftables.iptables = Some(chains);
+    }
+
+    fn vrrp_ipsets(&mut self, g: &mut GlobalDefs, st: &Stmt) {
+        g.nftables.ipsets = IpsetsSetting::Unset;
+        if st.args.is_empty() {
+            g.nftables.ipsets = IpsetsSetting::Disabled;
+            return;
+        }
+        let what = [
+            "address",
+            "IPv6 address",
+            "IPv6 address_iface",
+            "IGMP",
+            "MLD",
+            "ND",
+        ];
+        for (i, w) in what.iter().enumerate().take(st.args.len()) {
+            if !self.fw_name_ok(st, i, 32, "ipset", w) {
+                return;
+            }
+        }
+        let n = IpsetNames::derive(&st.args);
+        let all = [&n.addr4, &n.addr6, &n.if6, &n.igmp, &n.mld, &n.nd];
+        for (i, a) in all.iter().enumerate() {
+            if all[i + 1..].contains(a) {
+                self.fixup(st, format!("vrrp_ipsets: set name {a} used more than once"));
+                return;
+            }
+        }
+        g.nftables.ipsets = IpsetsSetting::Names(n);
     }
 }

@@ -4,7 +4,6 @@
 use super::{alias, b, dep, s, v, Kw, Release};
 
 /// Why the ipset keywords stay unsupported.
-const NO_IPSETS: &str = "keepalived 2.2.7's Debian build has no ipset support either (built with NFTABLES, without IPTABLES/LIBIPSET: 'Unknown keyword' there); the VIP firewall is nftables";
 /// The VM test comparing the `nftables_ipvs` ruleset and IPVS table with the reference.
 const NFT_IPVS: &[&str] = &["vm_nftables_ipvs_ranges_same_as_reference"];
 /// The VRRP worker's netlink receive buffers, read from the kernel for ours and the reference.
@@ -93,8 +92,23 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         .imp(&["lab_owner_ignore_adverts_like_reference"])
         .since(Release(2, 4, 0)),
     s("vrrp_version").imp(&["lab_global_vrrp_defaults_on_the_wire"]),
-    s("vrrp_iptables").imp(&["lab_interop_vrrp_iptables_is_nftables_same_as_reference"]),
-    s("vrrp_ipsets").todo(NO_IPSETS),
+    s("vrrp_iptables").imp(&[
+        "lab_interop_vrrp_iptables_is_nftables_same_as_reference",
+        "lab_strict_iptables_ipsets_same_as_reference",
+        "lab_strict_iptables_rules_per_vip_same_as_reference",
+        "lab_iptables_named_chains_sets_and_accept_same_as_reference",
+        "lab_iptables_keyword_verdicts_same_as_reference",
+        "lab_iptables_killed_run_leftovers_same_as_reference",
+        "lab_address_owner_has_no_firewall_as_reference",
+    ]),
+    s("vrrp_ipsets").imp(&[
+        "lab_strict_iptables_ipsets_same_as_reference",
+        "lab_strict_iptables_rules_per_vip_same_as_reference",
+        "lab_iptables_named_chains_sets_and_accept_same_as_reference",
+        "lab_iptables_keyword_verdicts_same_as_reference",
+        "lab_iptables_killed_run_leftovers_same_as_reference",
+        "lab_address_owner_has_no_firewall_as_reference",
+    ]),
     s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_ifindex").imp(&[

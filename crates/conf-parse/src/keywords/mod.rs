@@ -183,8 +183,8 @@ pub static ROOT: &[Kw] = &[
     s("net_namespace").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),
     s("net_namespace_ipvs").imp(&["vm_net_namespace_ipvs_as_reference"]),
     s("namespace_with_ipsets").noop(
-        "keepalived reads it only to use ipsets in a namespace on Linux < 3.13, and its Debian \
-         2.2.7 build has no ipsets (vrrp_ipsets is not supported either): accepted, no effect",
+        "keepalived reads it only to use ipsets in a namespace on Linux < 3.13 (ipsets know \
+         namespaces since 3.13; its Debian 2.2.7 build has no ipsets at all): accepted, no effect",
     ),
     s("use_pid_dir").imp(&["lab_use_pid_dir_as_reference"]),
     s("instance").imp(&["lab_top_level_namespace_instance_metrics_child_wait"]),

@@ -517,4 +517,106 @@ pub struct NftablesSettings {
     pub ipvs_start_fwmark: Option<u32>,
     /// `nftables_counters`.
     pub counters: bool,
+    /// `vrrp_iptables [IN [OUT]]` read as keepalived 2.4.3 built with iptables/libipset reads
+    /// it (`--compat 2.4.3`; 2.2.7's Debian build maps it onto nftables instead).
+    pub iptables: Option<IptablesChains>,
+    /// `vrrp_ipsets [...]` read as 2.4.3 built with libipset (`--compat 2.4.3`).
+    pub ipsets: IpsetsSetting,
+}
+
+/// The chains of `vrrp_iptables` (bare: `INPUT` and `OUTPUT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IptablesChains {
+    /// The chain of the rules on what comes in for a VIP.
+    pub input: String,
+    /// The chain of the rules on what a VIP sends (none when only one chain is named).
+    pub output: Option<String>,
+}
+
+/// `vrrp_ipsets`: not given (sets with keepalived's default names when `vrrp_iptables` is
+/// used), given bare (no sets: one rule per VIP), or with set names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IpsetsSetting {
+    /// Not given.
+    #[default]
+    Unset,
+    /// `vrrp_ipsets` without names: no sets.
+    Disabled,
+    /// The set names.
+    Names(IpsetNames),
+}
+
+/// keepalived's ipset names (`vrrp_ipsets [name4 [name6 [if6 [igmp [mld [nd]]]]]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpsetNames {
+    /// `hash:ip` set of the IPv4 VIPs (default `keepalived`).
+    pub addr4: String,
+    /// `hash:ip` set of the IPv6 VIPs (`keepalived6`).
+    pub addr6: String,
+    /// `hash:net,iface` set of the link-local IPv6 VIPs (`keepalived_if6`).
+    pub if6: String,
+    /// IGMP of VMACs (`keepalived_igmp`).
+    pub igmp: String,
+    /// MLD of VMACs (`keepalived_mld`).
+    pub mld: String,
+    /// ND of VMACs (`keepalived_nd`).
+    pub nd: String,
+}
+
+impl IpsetNames {
+    /// keepalived's names derived from the first ones given (its `vrrp_ipsets_handler`).
+    pub fn derive(given: &[String]) -> IpsetNames {
+        // IPSET_MAXNAMELEN 32: keepalived truncates before appending.
+        let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+        let a4 = given
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "keepalived".into());
+        let a6 = given
+            .get(1)
+            .cloned()
+            .unwrap_or_else(|| format!("{}6", cut(&a4, 30)));
+        let if6 = given.get(2).cloned().unwrap_or_else(|| {
+            let base = a6.strip_suffix('6').unwrap_or(&a6);
+            format!("{}_if6", cut(base, 27))
+        });
+        let igmp = given
+            .get(3)
+            .cloned()
+            .unwrap_or_else(|| format!("{}_igmp", cut(&a4, 26)));
+        let mld = given
+            .get(4)
+            .cloned()
+            .unwrap_or_else(|| format!("{}_mld", cut(&a4, 27)));
+        let nd = given
+            .get(5)
+            .cloned()
+            .unwrap_or_else(|| format!("{}_nd", cut(&a4, 27)));
+        IpsetNames {
+            addr4: a4,
+            addr6: a6,
+            if6,
+            igmp,
+            mld,
+            nd,
+        }
+    }
+}
+
+impl NftablesSettings {
+    /// The iptables backend this configuration runs with, as keepalived 2.4.3 resolves it
+    /// (`vrrp_complete_init`): `vrrp_iptables` given and no `nftables` table (keepalived built
+    /// with both prefers nftables), with its sets (`None`: one rule per VIP).
+    pub fn iptables_backend(&self) -> Option<(&IptablesChains, Option<IpsetNames>)> {
+        if self.table.is_some() {
+            return None;
+        }
+        let chains = self.iptables.as_ref()?;
+        let sets = match &self.ipsets {
+            IpsetsSetting::Unset => Some(IpsetNames::derive(&[])),
+            IpsetsSetting::Disabled => None,
+            IpsetsSetting::Names(n) => Some(n.clone()),
+        };
+        Some((chains, sets))
+    }
 }
