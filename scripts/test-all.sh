@@ -34,7 +34,9 @@ DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 kee
     dbus dbus-bin dbus-daemon util-linux
     # the SNMP lab tests (lab_snmp): net-snmp's master agent and manager tools; libsnmp-dev for
     # the 2.4.3 reference built with SNMP (scripts/build-reference-snmp.sh)
-    snmpd snmp snmptrapd libsnmp-dev)
+    snmpd snmp snmptrapd libsnmp-dev
+    # the 2.4.3 reference built with JSON and D-Bus (scripts/build-reference-dbus.sh)
+    libjson-c-dev libglib2.0-dev)
 # shellcheck source=scripts/lib/install.sh
 . "$ROOT/scripts/lib/install.sh"
 KRS_INSTALL_WHO=test-all
@@ -78,6 +80,8 @@ stage_install() {
     "$ROOT/scripts/build-reference.sh" >/dev/null || die "building the keepalived 2.4.3 reference failed"
     # The same 2.4.3 built with SNMP (vm_snmp_stats_update_intervals_as_reference).
     "$ROOT/scripts/build-reference-snmp.sh" >/dev/null || die "building the keepalived 2.4.3 SNMP reference failed"
+    # The same 2.4.3 built with JSON and D-Bus (json_version, dbus_no_interface_name lab tests).
+    "$ROOT/scripts/build-reference-dbus.sh" >/dev/null || die "building the keepalived 2.4.3 JSON/D-Bus reference failed"
     # Build the VM assets (Debian kernel + IPVS modules + initramfs) now so later stages only boot.
     cargo build -q -p testlab --bins || die "building the lab tools failed"
     "$ROOT/target/debug/krs-vm" prepare || die "could not prepare the IPVS VM (see above)"
