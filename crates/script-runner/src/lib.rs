@@ -135,6 +135,10 @@ pub struct Policy {
     pub script_user: Option<(String, Option<String>)>,
     /// `global_defs enable_script_security`.
     pub security: bool,
+    /// `global_defs use_symlink_paths` (keepalived 2.4): execute the path as written (cleaned
+    /// of `//`, `/./`, `/../`) instead of the one its symbolic links resolve to when the
+    /// configuration is read, so that repointing a link changes what runs.
+    pub keep_symlinks: bool,
 }
 
 impl Policy {
@@ -162,7 +166,7 @@ impl Policy {
             .as_ref()
             .map(|(u, g)| (u.as_str(), g.as_deref()));
         let who = secure::resolve_user(own, default, self.security)?;
-        let checked = secure::check(&mut argv, who, self.security)?;
+        let checked = secure::check(&mut argv, who, self.security, self.keep_symlinks)?;
         Ok(Script {
             argv,
             program: checked.program,
@@ -197,15 +201,25 @@ impl Policy {
 /// [`Policy::prepare`] does (`security`: `enable_script_security`) — for a caller that chose
 /// the user itself (see [`Policy::user_names`]).
 pub fn prepare_as(
+    argv: Vec<String>,
+    user: Option<(&str, Option<&str>)>,
+    security: bool,
+) -> Result<Script, ScriptError> {
+    prepare_as_keeping(argv, user, security, false)
+}
+
+/// [`prepare_as`] with `use_symlink_paths` (`keep_symlinks`, see [`Policy::keep_symlinks`]).
+pub fn prepare_as_keeping(
     mut argv: Vec<String>,
     user: Option<(&str, Option<&str>)>,
     security: bool,
+    keep_symlinks: bool,
 ) -> Result<Script, ScriptError> {
     let who = match user {
         Some((u, g)) => secure::lookup_user(u, g)?,
         None => Identity::ours(),
     };
-    let checked = secure::check(&mut argv, who, security)?;
+    let checked = secure::check(&mut argv, who, security, keep_symlinks)?;
     Ok(Script {
         argv,
         program: checked.program,
@@ -219,7 +233,8 @@ pub fn prepare_as(
 pub struct Script {
     /// Its words; `argv[0]` as written (a bare name: the path it resolved to).
     pub argv: Vec<String>,
-    /// What is executed: the resolved path (symbolic links followed, as keepalived does).
+    /// What is executed: the resolved path (symbolic links followed, as keepalived does), or
+    /// with `use_symlink_paths` the path as written, cleaned.
     pub program: PathBuf,
     /// Run as `/bin/sh -c` (a `</file` test).
     pub shell: bool,
@@ -482,6 +497,7 @@ mod tests {
         let strict = Policy {
             script_user: None,
             security: true,
+            keep_symlinks: false,
         };
         if nix::unistd::User::from_name("keepalived_script")
             .ok()

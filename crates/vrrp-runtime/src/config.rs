@@ -453,6 +453,7 @@ pub(crate) fn script_policy(g: &conf_parse::GlobalDefs) -> script_runner::Policy
     script_runner::Policy {
         script_user: g.script_user.clone(),
         security: g.enable_script_security,
+        keep_symlinks: g.use_symlink_paths,
     }
 }
 
