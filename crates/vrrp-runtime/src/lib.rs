@@ -54,6 +54,7 @@ mod located;
 mod mail;
 mod notify;
 mod pending;
+pub mod json;
 pub mod plan;
 mod procs;
 mod reload;
