@@ -138,6 +138,7 @@ fn policy(cfg: &cp::Config) -> script_runner::Policy {
         script_user: cfg.global.script_user.clone(),
         security: cfg.global.enable_script_security,
         keep_symlinks: cfg.global.use_symlink_paths,
+        pins: Default::default(),
     }
 }
 
@@ -460,7 +461,7 @@ fn check_spec(
                 policy.security,
                 policy.keep_symlinks,
             )
-                .map_err(|e| format!("misc script {}: {e}", m.misc_path))?;
+            .map_err(|e| format!("misc script {}: {e}", m.misc_path))?;
             hc::CheckKind::Misc(hc::MiscCheck {
                 argv,
                 timeout: m.misc_timeout.unwrap_or(co.delay_loop),

@@ -19,6 +19,7 @@
 mod argv;
 mod secure;
 
+use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -139,6 +140,28 @@ pub struct Policy {
     /// of `//`, `/./`, `/../`) instead of the one its symbolic links resolve to when the
     /// configuration is read, so that repointing a link changes what runs.
     pub keep_symlinks: bool,
+    /// Programs resolved when the configuration was read ([`Policy::pin`]): without
+    /// `use_symlink_paths` keepalived runs the file a link pointed to then, not the one it
+    /// points to when the script runs.
+    pub pins: Pins,
+}
+
+/// The programs of [`Policy::pin`], by the command's first word as written. A cache of what
+/// the file system showed, not configuration: two `Pins` are always equal (a reload whose
+/// scripts resolve elsewhere is no configuration change; the new pins are used).
+#[derive(Debug, Clone, Default)]
+pub struct Pins(BTreeMap<String, PathBuf>);
+
+impl PartialEq for Pins {
+    fn eq(&self, _: &Pins) -> bool {
+        true
+    }
+}
+
+impl Eq for Pins {}
+
+impl std::hash::Hash for Pins {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 impl Policy {
@@ -166,13 +189,40 @@ impl Policy {
             .as_ref()
             .map(|(u, g)| (u.as_str(), g.as_deref()));
         let who = secure::resolve_user(own, default, self.security)?;
+        let written = argv[0].clone();
         let checked = secure::check(&mut argv, who, self.security, self.keep_symlinks)?;
+        let program = match self.pins.0.get(&written) {
+            Some(p) if !self.keep_symlinks && !checked.shell => p.clone(),
+            _ => checked.program,
+        };
         Ok(Script {
             argv,
-            program: checked.program,
+            program,
             shell: checked.shell,
             who,
         })
+    }
+
+    /// Without `use_symlink_paths`, resolves the programs of `commands` (given by path) now,
+    /// as keepalived does when it reads its configuration, so that later runs execute those
+    /// files even if a link is repointed; with it, nothing (the link is followed when the
+    /// script runs). Commands that do not resolve are left to be refused when they run.
+    pub fn pin<'a>(&mut self, commands: impl IntoIterator<Item = &'a str>) {
+        if self.keep_symlinks {
+            return;
+        }
+        for c in commands {
+            let Ok(argv) = split(c) else { continue };
+            let Some(written) = argv
+                .first()
+                .filter(|a| a.contains('/') && !a.starts_with('<'))
+            else {
+                continue;
+            };
+            if let Ok(real) = std::fs::canonicalize(written) {
+                self.pins.0.insert(written.clone(), real);
+            }
+        }
     }
 
     /// The user (and group) a script runs as, by name: its own, else `script_user`, else
@@ -498,6 +548,7 @@ mod tests {
             script_user: None,
             security: true,
             keep_symlinks: false,
+            pins: Pins::default(),
         };
         if nix::unistd::User::from_name("keepalived_script")
             .ok()

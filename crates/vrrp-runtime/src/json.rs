@@ -98,7 +98,10 @@ fn format_ipaddress(a: &IpAddress, ifp: &str, base: Option<&str>, set: bool) -> 
     if a.use_vmac {
         s.push_str(" use_vmac");
     }
-    s.push_str(&format!(" scope {}", scope_name(a.scope.unwrap_or_default())));
+    s.push_str(&format!(
+        " scope {}",
+        scope_name(a.scope.unwrap_or_default())
+    ));
     if let Some(l) = &a.label {
         s.push_str(&format!(" label {l}"));
     }
@@ -158,14 +161,26 @@ fn data(
     let adver_int = spec.interval.to_duration().as_secs_f64();
     let mut m = Map::new();
     m.insert("iname".into(), json!(spec.name));
-    m.insert("dont_track_primary".into(), json!(u32::from(spec.dont_track_primary)));
-    m.insert("skip_check_adv_addr".into(), json!(u32::from(spec.skip_check_adv_addr)));
+    m.insert(
+        "dont_track_primary".into(),
+        json!(u32::from(spec.dont_track_primary)),
+    );
+    m.insert(
+        "skip_check_adv_addr".into(),
+        json!(u32::from(spec.skip_check_adv_addr)),
+    );
     m.insert("strict_mode".into(), json!(u32::from(strict)));
-    m.insert("vmac_ifname".into(), json!(vmac.clone().unwrap_or_default()));
+    m.insert(
+        "vmac_ifname".into(),
+        json!(vmac.clone().unwrap_or_default()),
+    );
     m.insert("ifp_ifname".into(), json!(ifp));
     m.insert(
         "master_priority".into(),
-        json!(st.and_then(|s| s.last_advert_from).map(|(_, p)| p).unwrap_or(0)),
+        json!(st
+            .and_then(|s| s.last_advert_from)
+            .map(|(_, p)| p)
+            .unwrap_or(0)),
     );
     // keepalived prints it with "%f" (microseconds).
     m.insert(
@@ -178,13 +193,22 @@ fn data(
         json!(spec.garp.master_refresh.map(|d| d.as_secs()).unwrap_or(0)),
     );
     m.insert("garp_rep".into(), json!(spec.garp.master_repeat));
-    m.insert("garp_refresh_rep".into(), json!(spec.garp.master_refresh_repeat));
+    m.insert(
+        "garp_refresh_rep".into(),
+        json!(spec.garp.master_refresh_repeat),
+    );
     m.insert(
         "garp_lower_prio_delay".into(),
         json!(spec.garp.lower_prio_delay.map(|d| d.as_secs()).unwrap_or(0)),
     );
-    m.insert("garp_lower_prio_rep".into(), json!(spec.garp.lower_prio_repeat));
-    m.insert("lower_prio_no_advert".into(), json!(u32::from(spec.lower_prio_no_advert)));
+    m.insert(
+        "garp_lower_prio_rep".into(),
+        json!(spec.garp.lower_prio_repeat),
+    );
+    m.insert(
+        "lower_prio_no_advert".into(),
+        json!(u32::from(spec.lower_prio_no_advert)),
+    );
     m.insert(
         "higher_prio_send_advert".into(),
         json!(u32::from(spec.higher_prio_send_advert)),
@@ -196,7 +220,10 @@ fn data(
         json!(st.map(|s| s.priority).unwrap_or(spec.priority.get())),
     );
     m.insert("vipset".into(), json!(master));
-    m.insert("promote_secondaries".into(), json!(inst.promote_secondaries));
+    m.insert(
+        "promote_secondaries".into(),
+        json!(inst.promote_secondaries),
+    );
     m.insert("adver_int".into(), float(adver_int));
     m.insert("master_adver_int".into(), float(adver_int));
     m.insert("accept".into(), json!(u32::from(spec.accept)));
@@ -225,7 +252,10 @@ fn data(
     let script = |s: &Option<conf_parse::Script>| -> Option<String> {
         let s = s.as_ref()?;
         let own = s.user.as_deref().map(|u| (u, s.group.as_deref()));
-        policy.prepare(&s.command, own).ok().map(|p| cmd_str(&p.argv))
+        policy
+            .prepare(&s.command, own)
+            .ok()
+            .map(|p| cmd_str(&p.argv))
     };
     let n = &spec.notify;
     for (k, s) in [
@@ -265,7 +295,10 @@ fn data(
     arr(
         &mut m,
         "track_ifp",
-        spec.track_interfaces.iter().map(|t| t.name.clone()).collect(),
+        spec.track_interfaces
+            .iter()
+            .map(|t| t.name.clone())
+            .collect(),
     );
     arr(
         &mut m,
@@ -275,14 +308,20 @@ fn data(
             .filter_map(|t| {
                 let vs = cfg.vrrp_scripts.iter().find(|s| s.name == t.name)?;
                 let own = vs.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
-                policy.prepare(&vs.script, own).ok().map(|p| cmd_str(&p.argv))
+                policy
+                    .prepare(&vs.script, own)
+                    .ok()
+                    .map(|p| cmd_str(&p.argv))
             })
             .collect(),
     );
     arr(
         &mut m,
         "track_process",
-        spec.track_processes.iter().map(|t| t.name.clone()).collect(),
+        spec.track_processes
+            .iter()
+            .map(|t| t.name.clone())
+            .collect(),
     );
     let auth_type = match inst.authentication.as_ref().map(|a| a.auth_type) {
         Some(conf_parse::AuthType::Pass) => 1,
@@ -339,7 +378,11 @@ fn track_processes(cfg: &Config) -> Vec<Value> {
         .zip(&matchers)
         .zip(counts)
         .map(|((t, m), n)| {
-            let w = if t.weight_reverse { -t.weight } else { t.weight };
+            let w = if t.weight_reverse {
+                -t.weight
+            } else {
+                t.weight
+            };
             m.json(w, n)
         })
         .collect()

@@ -87,7 +87,10 @@ impl Matcher {
         m.insert("process".into(), self.name.clone().into());
         if !self.params.is_empty() {
             let p = String::from_utf8_lossy(&self.params);
-            m.insert("parameters".into(), p.trim_end_matches('\0').replace('\0', " ").into());
+            m.insert(
+                "parameters".into(),
+                p.trim_end_matches('\0').replace('\0', " ").into(),
+            );
         }
         let pm = match self.param_match {
             ParamMatch::None => "none",
