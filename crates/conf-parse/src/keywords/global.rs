@@ -204,16 +204,18 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
     s("vrrp_delay_after_boot").imp(&["lab_vrrp_delay_after_boot_like_reference"])
         .since(Release(2, 4, 0)),
+    // Release-2.3.0.md: "Add global keyword use_symlink_paths".
     s("use_symlink_paths")
-        .todo("not read at run time yet (script and file paths are used as written)")
-        .since(Release(2, 4, 0)),
+        .imp(&["lab_use_symlink_paths_as_reference"])
+        .since(Release(2, 3, 0)),
     s("iproute_usr_dir").imp(&["lab_iproute_dirs_name_tables_like_reference"])
         .since(Release(2, 4, 0)),
     s("iproute_etc_dir").imp(&["lab_iproute_dirs_name_tables_like_reference"])
         .since(Release(2, 4, 0)),
+    // Release-2.2.8.md: "adds a json_version 2".
     s("json_version")
-        .todo("not read yet: the JSON dump keeps its one format")
-        .since(Release(2, 4, 0)),
+        .imp(&["lab_json_version_as_reference"])
+        .since(Release(2, 2, 8)),
     s("snmp_vs_stats_update_interval")
         .imp(&["vm_snmp_stats_update_intervals_as_reference"])
         .since(Release(2, 4, 0)),
