@@ -38,7 +38,9 @@ DEB_PACKAGES=(qemu-system-x86 nftables frr busybox-static cpio kmod iproute2 kee
     snmpd snmp snmptrapd libsnmp-dev
     # the iptables/ipset firewall backend (vrrp_iptables/vrrp_ipsets lab tests) and the 2.4.3
     # reference built with it (scripts/build-reference-iptables.sh)
-    iptables ipset libipset-dev libip4tc-dev libip6tc-dev libxtables-dev)
+    iptables ipset libipset-dev libip4tc-dev libip6tc-dev libxtables-dev
+    # the 2.4.3 reference built with JSON and D-Bus (scripts/build-reference-dbus.sh)
+    libjson-c-dev libglib2.0-dev)
 # shellcheck source=scripts/lib/install.sh
 . "$ROOT/scripts/lib/install.sh"
 KRS_INSTALL_WHO=test-all
@@ -85,6 +87,8 @@ stage_install() {
     "$ROOT/scripts/build-reference-snmp.sh" >/dev/null || die "building the keepalived 2.4.3 SNMP reference failed"
     # The same 2.4.3 built with the iptables/ipset backend (lab_strict_iptables_*).
     "$ROOT/scripts/build-reference-iptables.sh" >/dev/null || die "building the keepalived 2.4.3 iptables reference failed"
+    # The same 2.4.3 built with JSON and D-Bus (json_version, dbus_no_interface_name lab tests).
+    "$ROOT/scripts/build-reference-dbus.sh" >/dev/null || die "building the keepalived 2.4.3 JSON/D-Bus reference failed"
     # Build the VM assets (Debian kernel + IPVS modules + initramfs) now so later stages only boot.
     cargo build -q -p testlab --bins || die "building the lab tools failed"
     "$ROOT/target/debug/krs-vm" prepare || die "could not prepare the IPVS VM (see above)"

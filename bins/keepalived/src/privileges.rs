@@ -72,6 +72,8 @@ fn default_user_is_root(config: &Config) -> bool {
     let policy = script_runner::Policy {
         script_user: config.global.script_user.clone(),
         security: config.global.enable_script_security,
+        keep_symlinks: config.global.use_symlink_paths,
+        pins: Default::default(),
     };
     match policy.user_names(None) {
         Ok(None) => nix::unistd::geteuid().is_root(),

@@ -968,6 +968,8 @@ impl Supervisor {
         let policy = script_runner::Policy {
             script_user: g.script_user.clone(),
             security: g.enable_script_security,
+            keep_symlinks: g.use_symlink_paths,
+            pins: Default::default(),
         };
         let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
         let prepared = match policy.prepare(&script.command, own) {

@@ -542,29 +542,25 @@ fn dump_stats(m: &Metrics) -> String {
     s
 }
 
-fn dump_json(cfg: &Loaded, m: &Metrics) -> serde_json::Value {
-    let st = m.statuses();
-    let stats = m.to_json();
-    let list = cfg
+/// keepalived's `keepalived.json` (`vrrp_json.c`; the layout `json_version` chooses): `Null`
+/// when there is no instance (keepalived then writes no file).
+fn dump_json(cfg: &Loaded, m: &Metrics, seen: &Seen) -> serde_json::Value {
+    let runtime = cfg
         .config()
         .vrrp_instances
         .iter()
         .map(|v| {
-            let (state, eff) = state_of(&st, v);
-            serde_json::json!({
-                "data": {
-                    "iname": v.name,
-                    "ifp_ifname": v.interface.clone().unwrap_or_default(),
-                    "vrid": v.virtual_router_id.unwrap_or(0),
-                    "state": state,
-                    "base_priority": v.priority,
-                    "effective_priority": eff,
-                },
-                "stats": stats,
-            })
+            let (b, r) = seen.master_counts.get(&v.name).copied().unwrap_or((0, 0));
+            let rt = vrrp_runtime::json::Runtime {
+                last_transition: seen.last.get(&v.name).map(|t| t.at).unwrap_or(0.0),
+                become_master: b,
+                release_master: r,
+            };
+            (v.name.clone(), rt)
         })
         .collect();
-    serde_json::Value::Array(list)
+    vrrp_runtime::json::keepalived_json(cfg.config(), &m.statuses(), &runtime)
+        .unwrap_or(serde_json::Value::Null)
 }
 
 fn clear_stats(m: &Metrics) {
@@ -726,7 +722,8 @@ async fn run(
                     let _ = reply.send(dump_stats(metrics));
                 }
                 Some(WorkerEvent::DumpJson { reply }) => {
-                    let _ = reply.send(dump_json(cfg, metrics));
+                    let snap = lock_seen(seen).clone();
+                    let _ = reply.send(dump_json(cfg, metrics, &snap));
                 }
                 Some(WorkerEvent::ClearStats) => clear_stats(metrics),
                 Some(WorkerEvent::Metrics { reply }) => {

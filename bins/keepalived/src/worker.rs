@@ -558,7 +558,12 @@ async fn dump_stats(ev: &mpsc::Sender<WorkerEvent>) {
 async fn dump_json(ev: &mpsc::Sender<WorkerEvent>) {
     let (tx, rx) = oneshot::channel();
     if ev.send(WorkerEvent::DumpJson { reply: tx }).await.is_ok() {
-        if let Ok(v) = rx.await {
+        // Null: no VRRP instance, and keepalived writes no file then.
+        if let Ok(v) = rx
+            .await
+            .map_err(|_| ())
+            .and_then(|v| if v.is_null() { Err(()) } else { Ok(v) })
+        {
             let text = serde_json::to_string(&v).unwrap_or_default();
             dump::write(dump::JSON_FILE, &text);
         }

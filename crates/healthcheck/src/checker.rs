@@ -180,6 +180,8 @@ pub struct MiscCheck {
     pub group: Option<String>,
     /// `enable_script_security`: refuse scripts (and their directories) writable by non-root.
     pub script_security: bool,
+    /// `use_symlink_paths`: run the path as written, not its symbolic links resolved.
+    pub keep_symlinks: bool,
 }
 
 /// SMTP_CHECK.
@@ -463,6 +465,7 @@ mod tests {
                 user: None,
                 group: None,
                 script_security: false,
+                keep_symlinks: false,
             }),
             dl,
         );

@@ -39,7 +39,12 @@ pub(crate) async fn check_misc(m: &MiscCheck) -> Status {
         return Status::Down(Failure::Script("empty misc_path".into()));
     };
     let user = m.user.as_deref().map(|u| (u, m.group.as_deref()));
-    let script = match script_runner::prepare_as(m.argv.clone(), user, m.script_security) {
+    let script = match script_runner::prepare_as_keeping(
+        m.argv.clone(),
+        user,
+        m.script_security,
+        m.keep_symlinks,
+    ) {
         Ok(s) => s,
         Err(e @ script_runner::ScriptError::Insecure { .. }) => {
             return Status::Down(Failure::Script(format!("insecure script: {e}")))
@@ -68,6 +73,7 @@ mod tests {
             user: None,
             group: None,
             script_security: false,
+            keep_symlinks: false,
         }
     }
 

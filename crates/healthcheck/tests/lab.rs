@@ -1116,6 +1116,7 @@ fn lab_misc_runs_as_user() {
             user: user.map(String::from),
             group: None,
             script_security: true,
+            keep_symlinks: false,
         }))
     };
     let rt = tokio::runtime::Builder::new_current_thread()

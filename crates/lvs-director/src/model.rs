@@ -137,6 +137,8 @@ fn policy(cfg: &cp::Config) -> script_runner::Policy {
     script_runner::Policy {
         script_user: cfg.global.script_user.clone(),
         security: cfg.global.enable_script_security,
+        keep_symlinks: cfg.global.use_symlink_paths,
+        pins: Default::default(),
     }
 }
 
@@ -453,8 +455,13 @@ fn check_spec(
             let argv = script_runner::split(&m.misc_path).map_err(|e| e.to_string())?;
             let user = policy.user_names(own).map_err(|e| e.to_string())?;
             let as_user = user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
-            script_runner::prepare_as(argv.clone(), as_user, policy.security)
-                .map_err(|e| format!("misc script {}: {e}", m.misc_path))?;
+            script_runner::prepare_as_keeping(
+                argv.clone(),
+                as_user,
+                policy.security,
+                policy.keep_symlinks,
+            )
+            .map_err(|e| format!("misc script {}: {e}", m.misc_path))?;
             hc::CheckKind::Misc(hc::MiscCheck {
                 argv,
                 timeout: m.misc_timeout.unwrap_or(co.delay_loop),
@@ -462,6 +469,7 @@ fn check_spec(
                 user: user.as_ref().map(|u| u.0.clone()),
                 group: user.and_then(|u| u.1),
                 script_security: policy.security,
+                keep_symlinks: policy.keep_symlinks,
             })
         }
         cp::CheckerKind::Smtp(s) => hc::CheckKind::Smtp(hc::SmtpCheck {

@@ -20,6 +20,7 @@
 mod argv;
 mod secure;
 
+use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -136,6 +137,32 @@ pub struct Policy {
     pub script_user: Option<(String, Option<String>)>,
     /// `global_defs enable_script_security`.
     pub security: bool,
+    /// `global_defs use_symlink_paths` (keepalived 2.4): execute the path as written (cleaned
+    /// of `//`, `/./`, `/../`) instead of the one its symbolic links resolve to when the
+    /// configuration is read, so that repointing a link changes what runs.
+    pub keep_symlinks: bool,
+    /// Programs resolved when the configuration was read ([`Policy::pin`]): without
+    /// `use_symlink_paths` keepalived runs the file a link pointed to then, not the one it
+    /// points to when the script runs.
+    pub pins: Pins,
+}
+
+/// The programs of [`Policy::pin`], by the command's first word as written. A cache of what
+/// the file system showed, not configuration: two `Pins` are always equal (a reload whose
+/// scripts resolve elsewhere is no configuration change; the new pins are used).
+#[derive(Debug, Clone, Default)]
+pub struct Pins(BTreeMap<String, PathBuf>);
+
+impl PartialEq for Pins {
+    fn eq(&self, _: &Pins) -> bool {
+        true
+    }
+}
+
+impl Eq for Pins {}
+
+impl std::hash::Hash for Pins {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 impl Policy {
@@ -163,13 +190,40 @@ impl Policy {
             .as_ref()
             .map(|(u, g)| (u.as_str(), g.as_deref()));
         let who = secure::resolve_user(own, default, self.security)?;
-        let checked = secure::check(&mut argv, who, self.security)?;
+        let written = argv[0].clone();
+        let checked = secure::check(&mut argv, who, self.security, self.keep_symlinks)?;
+        let program = match self.pins.0.get(&written) {
+            Some(p) if !self.keep_symlinks && !checked.shell => p.clone(),
+            _ => checked.program,
+        };
         Ok(Script {
             argv,
-            program: checked.program,
+            program,
             shell: checked.shell,
             who,
         })
+    }
+
+    /// Without `use_symlink_paths`, resolves the programs of `commands` (given by path) now,
+    /// as keepalived does when it reads its configuration, so that later runs execute those
+    /// files even if a link is repointed; with it, nothing (the link is followed when the
+    /// script runs). Commands that do not resolve are left to be refused when they run.
+    pub fn pin<'a>(&mut self, commands: impl IntoIterator<Item = &'a str>) {
+        if self.keep_symlinks {
+            return;
+        }
+        for c in commands {
+            let Ok(argv) = split(c) else { continue };
+            let Some(written) = argv
+                .first()
+                .filter(|a| a.contains('/') && !a.starts_with('<'))
+            else {
+                continue;
+            };
+            if let Ok(real) = std::fs::canonicalize(written) {
+                self.pins.0.insert(written.clone(), real);
+            }
+        }
     }
 
     /// The user (and group) a script runs as, by name: its own, else `script_user`, else
@@ -198,15 +252,25 @@ impl Policy {
 /// [`Policy::prepare`] does (`security`: `enable_script_security`) — for a caller that chose
 /// the user itself (see [`Policy::user_names`]).
 pub fn prepare_as(
+    argv: Vec<String>,
+    user: Option<(&str, Option<&str>)>,
+    security: bool,
+) -> Result<Script, ScriptError> {
+    prepare_as_keeping(argv, user, security, false)
+}
+
+/// [`prepare_as`] with `use_symlink_paths` (`keep_symlinks`, see [`Policy::keep_symlinks`]).
+pub fn prepare_as_keeping(
     mut argv: Vec<String>,
     user: Option<(&str, Option<&str>)>,
     security: bool,
+    keep_symlinks: bool,
 ) -> Result<Script, ScriptError> {
     let who = match user {
         Some((u, g)) => secure::lookup_user(u, g)?,
         None => Identity::ours(),
     };
-    let checked = secure::check(&mut argv, who, security)?;
+    let checked = secure::check(&mut argv, who, security, keep_symlinks)?;
     Ok(Script {
         argv,
         program: checked.program,
@@ -220,7 +284,8 @@ pub fn prepare_as(
 pub struct Script {
     /// Its words; `argv[0]` as written (a bare name: the path it resolved to).
     pub argv: Vec<String>,
-    /// What is executed: the resolved path (symbolic links followed, as keepalived does).
+    /// What is executed: the resolved path (symbolic links followed, as keepalived does), or
+    /// with `use_symlink_paths` the path as written, cleaned.
     pub program: PathBuf,
     /// Run as `/bin/sh -c` (a `</file` test).
     pub shell: bool,
@@ -485,6 +550,8 @@ mod tests {
         let strict = Policy {
             script_user: None,
             security: true,
+            keep_symlinks: false,
+            pins: Pins::default(),
         };
         if nix::unistd::User::from_name("keepalived_script")
             .ok()

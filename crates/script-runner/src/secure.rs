@@ -206,7 +206,8 @@ pub(crate) struct Checked {
 }
 
 /// keepalived's `check_script_secure` for a script run as `who`. `argv[0]` may be replaced by
-/// the path a bare name resolves to. Refused (always): not found, not executable by `who`.
+/// the path a bare name resolves to. What runs is the path with its symbolic links resolved,
+/// or with `keep_symlinks` (`use_symlink_paths`) the path as written ([`clean_path`]). Refused (always): not found, not executable by `who`.
 /// When `who` is root (uid or gid 0) or the file is set-uid/gid root, the resolved path (what
 /// is executed) is checked ([`check_path`]): unsafe is refused under `security`, else
 /// logged.
@@ -214,6 +215,7 @@ pub(crate) fn check(
     argv: &mut [String],
     who: Identity,
     security: bool,
+    keep_symlinks: bool,
 ) -> Result<Checked, ScriptError> {
     let Some(argv0) = argv.first_mut() else {
         return Err(ScriptError::Empty);
@@ -274,10 +276,55 @@ pub(crate) fn check(
             ),
         }
     }
+    let program = if keep_symlinks {
+        PathBuf::from(clean_path(argv0))
+    } else {
+        real
+    };
     Ok(Checked {
-        program: real,
+        program,
         shell: false,
     })
+}
+
+/// keepalived 2.4.3's `clean_path` (lib/notify.c), lexical: a leading `./` or `../` is dropped
+/// (leaving the path rooted), leading `/../`, `/./` and `//` are skipped, and inside the path
+/// `//` and `/./` are removed and `/../` removes the element before it. Symbolic links are
+/// not followed.
+pub(crate) fn clean_path(p: &str) -> String {
+    let mut ip = p;
+    if ip.starts_with("./") {
+        ip = &ip[1..];
+    } else if ip.starts_with("../") {
+        ip = &ip[2..];
+    }
+    loop {
+        if ip.starts_with("/../") {
+            ip = &ip[3..];
+        } else if ip.starts_with("/./") {
+            ip = &ip[2..];
+        } else if ip.starts_with("//") {
+            ip = &ip[1..];
+        } else {
+            break;
+        }
+    }
+    let parts: Vec<&str> = ip.trim_start_matches('/').split('/').collect();
+    let last = parts.len().saturating_sub(1);
+    let mut out: Vec<&str> = Vec::new();
+    for (i, c) in parts.iter().enumerate() {
+        // The last element is kept as it is (keepalived copies what follows the last '/').
+        if i == last {
+            out.push(c);
+        } else if c.is_empty() || *c == "." {
+            continue;
+        } else if *c == ".." {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 #[cfg(test)]
@@ -373,24 +420,54 @@ mod tests {
     #[test]
     fn bare_names_and_missing_scripts() {
         let mut argv = vec!["sh".to_string(), "-c".into(), "true".into()];
-        let c = check(&mut argv, Identity::ours(), false).expect("sh in PATH");
+        let c = check(&mut argv, Identity::ours(), false, false).expect("sh in PATH");
         assert!(argv[0].ends_with("/sh"), "{argv:?}");
         assert!(c.program.is_absolute());
         let mut argv = vec!["no-such-script-krs".to_string()];
         assert!(matches!(
-            check(&mut argv, Identity::ours(), false),
+            check(&mut argv, Identity::ours(), false, false),
             Err(ScriptError::NotInPath(_))
         ));
         let mut argv = vec!["/no/such/script".to_string()];
         assert!(matches!(
-            check(&mut argv, Identity::ours(), false),
+            check(&mut argv, Identity::ours(), false, false),
             Err(ScriptError::NotFound { .. })
         ));
         let mut argv = vec!["< /etc/hostname".to_string()];
         assert!(
-            check(&mut argv, Identity::ours(), true)
+            check(&mut argv, Identity::ours(), true, false)
                 .expect("file test")
                 .shell
         );
+    }
+
+    // Proves use_symlink_paths: without it the program run is the link's target, with it the
+    // path as written, cleaned lexically as keepalived 2.4.3's clean_path does.
+    #[test]
+    fn symlinked_scripts_run_resolved_unless_kept() {
+        let d = tmpdir("symlink");
+        let target = d.join("real.sh");
+        std::fs::write(&target, "#!/bin/sh\n").expect("write");
+        chmod(&target, 0o755);
+        let link = d.join("link.sh");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let written = format!("{}/./sub/..//link.sh", d.display());
+        std::fs::create_dir_all(d.join("sub")).expect("mkdir");
+        let mut argv = vec![written.clone()];
+        let c = check(&mut argv, Identity::ours(), false, false).expect("resolved");
+        assert_eq!(c.program, std::fs::canonicalize(&target).expect("canon"));
+        let mut argv = vec![written];
+        let c = check(&mut argv, Identity::ours(), false, true).expect("kept");
+        assert_eq!(c.program, link);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn clean_path_as_keepalived() {
+        assert_eq!(clean_path("/a/b/c"), "/a/b/c");
+        assert_eq!(clean_path("/a//b/./c"), "/a/b/c");
+        assert_eq!(clean_path("/a/x/../b"), "/a/b");
+        assert_eq!(clean_path("//../a"), "/a");
+        assert_eq!(clean_path("./a/b"), "/a/b");
     }
 }

@@ -47,6 +47,28 @@ pub(crate) struct NotifyScripts {
     pub no_email_faults: bool,
 }
 
+impl NotifyScripts {
+    /// The scripts' programs resolved now, when the configuration is read (keepalived's
+    /// `check_script_secure`; kept as links with `use_symlink_paths`).
+    fn pinned(mut self) -> Self {
+        let commands: Vec<String> = [
+            &self.master,
+            &self.backup,
+            &self.fault,
+            &self.stop,
+            &self.generic,
+            &self.master_rx_lower_pri,
+            &self.deleted,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| s.command.clone())
+        .collect();
+        self.policy.pin(commands.iter().map(String::as_str));
+        self
+    }
+}
+
 /// The mail settings for an instance or sync group whose own `smtp_alert` is `own`.
 pub(crate) fn smtp_settings(cfg: &Config, own: Option<bool>) -> Option<Arc<smtp_alert::Settings>> {
     let mail = crate::mail::defs(&cfg.global);
@@ -456,6 +478,8 @@ pub(crate) fn script_policy(g: &conf_parse::GlobalDefs) -> script_runner::Policy
     script_runner::Policy {
         script_user: g.script_user.clone(),
         security: g.enable_script_security,
+        keep_symlinks: g.use_symlink_paths,
+        pins: Default::default(),
     }
 }
 
@@ -475,6 +499,7 @@ pub(crate) fn group_notify(cfg: &Config, g: &conf_parse::SyncGroup) -> NotifyScr
         smtp: smtp_settings(cfg, g.smtp_alert),
         no_email_faults: cfg.global.no_email_faults,
     }
+    .pinned()
 }
 
 /// The FIFOs the VRRP process writes to: `notify_fifo` and `vrrp_notify_fifo`, with their
@@ -932,7 +957,8 @@ pub(crate) fn instance_spec(
             policy: script_policy(g),
             smtp: smtp_settings(cfg, inst.smtp_alert),
             no_email_faults: g.no_email_faults,
-        },
+        }
+        .pinned(),
         track_interfaces: with_group(
             cfg,
             own_interfaces,

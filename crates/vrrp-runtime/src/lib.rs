@@ -49,6 +49,7 @@ mod ifdelay;
 mod inbox;
 mod instance;
 mod io;
+pub mod json;
 mod kernel;
 mod linkbeat;
 mod located;

@@ -79,6 +79,45 @@ impl Matcher {
         }
     }
 
+    /// keepalived 2.4.3's `vrrp_json_vprocess_dump` of this definition with `count` matching
+    /// processes (`weight` signed by `weight_reverse`; the delay timers are idle when dumped
+    /// from a fresh scan).
+    pub(crate) fn json(&self, weight: i32, count: u32) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("process".into(), self.name.clone().into());
+        if !self.params.is_empty() {
+            let p = String::from_utf8_lossy(&self.params);
+            m.insert(
+                "parameters".into(),
+                p.trim_end_matches('\0').replace('\0', " ").into(),
+            );
+        }
+        let pm = match self.param_match {
+            ParamMatch::None => "none",
+            ParamMatch::Exact => "exact",
+            ParamMatch::Partial => "partial",
+            ParamMatch::Initial => "initial",
+        };
+        m.insert("param_match".into(), pm.into());
+        m.insert("min_processes".into(), self.quorum.into());
+        if self.quorum_max < u32::MAX {
+            m.insert("max_processes".into(), self.quorum_max.into());
+        }
+        m.insert("current_processes".into(), count.into());
+        m.insert(
+            "have_quorum".into(),
+            (count >= self.quorum && count <= self.quorum_max).into(),
+        );
+        m.insert("weight".into(), weight.into());
+        let secs = |d: Duration| crate::json::float(d.as_secs_f64());
+        m.insert("terminate_delay".into(), secs(self.terminate_delay));
+        m.insert("fork_delay".into(), secs(self.fork_delay));
+        m.insert("fork_delay_timer_running".into(), false.into());
+        m.insert("terminate_delay_timer_running".into(), false.into());
+        m.insert("full_command".into(), self.full_command.into());
+        serde_json::Value::Object(m)
+    }
+
     /// keepalived's `check_params`: `args` is the NUL-separated rest of the command line.
     fn check_params(&self, args: &[u8]) -> bool {
         let want = &self.params;

@@ -194,7 +194,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     ]),
     s("dbus_service_name").imp(&["lab_dbus_service_name_and_bus_restart"]),
     s("dbus_no_interface_name")
-        .todo("not read yet: D-Bus objects of instances without an interface keep their path")
+        .todo("not read yet: unicast instances without an interface are skipped at start (keepalived 2.4.3 runs them and names their D-Bus objects Instance/none/VRID/IPv4, or this NAME), so there is no such object to name")
         .since(Release(2, 4, 0)),
     s("script_user").imp(&["lab_script_user"]),
     s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
@@ -215,16 +215,18 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     s("vrrp_startup_delay").imp(&["lab_vrrp_startup_delay_same_as_reference"]),
     s("vrrp_delay_after_boot").imp(&["lab_vrrp_delay_after_boot_like_reference"])
         .since(Release(2, 4, 0)),
+    // Release-2.3.0.md: "Add global keyword use_symlink_paths".
     s("use_symlink_paths")
-        .todo("not read at run time yet (script and file paths are used as written)")
-        .since(Release(2, 4, 0)),
+        .imp(&["lab_use_symlink_paths_as_reference"])
+        .since(Release(2, 3, 0)),
     s("iproute_usr_dir").imp(&["lab_iproute_dirs_name_tables_like_reference"])
         .since(Release(2, 4, 0)),
     s("iproute_etc_dir").imp(&["lab_iproute_dirs_name_tables_like_reference"])
         .since(Release(2, 4, 0)),
+    // Release-2.2.8.md: "adds a json_version 2".
     s("json_version")
-        .todo("not read yet: the JSON dump keeps its one format")
-        .since(Release(2, 4, 0)),
+        .imp(&["lab_json_version_as_reference"])
+        .since(Release(2, 2, 8)),
     s("snmp_vs_stats_update_interval")
         .imp(&["vm_snmp_stats_update_intervals_as_reference"])
         .since(Release(2, 4, 0)),
