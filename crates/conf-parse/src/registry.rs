@@ -266,6 +266,16 @@ pub fn probe_text(e: &Entry) -> (String, u32) {
 /// registry's). For tests that need an example of such a keyword: picked at run time, they
 /// survive every keyword's promotion to implemented.
 pub fn not_supported_global_examples() -> Vec<String> {
+    global_examples(|r| matches!(r, Runtime::NotYet(_)))
+}
+
+/// [`not_supported_global_examples`] for the `global_defs` keywords accepted with no effect
+/// here (each also a located note).
+pub fn no_effect_global_examples() -> Vec<String> {
+    global_examples(|r| matches!(r, Runtime::NoEffect(_)))
+}
+
+fn global_examples(want: impl Fn(&Runtime) -> bool) -> Vec<String> {
     const ARGS: [&str; 5] = ["1", "2", "lo", "/tmp/krs-example", ""];
     let opts = crate::ParseOptions::default();
     registry()
@@ -273,7 +283,7 @@ pub fn not_supported_global_examples() -> Vec<String> {
         .filter(|e| {
             e.block == ["global_defs"]
                 && !e.inherited
-                && matches!(e.runtime, Runtime::NotYet(_))
+                && want(&e.runtime)
                 && matches!(e.kw.kind, Kind::Simple)
                 && e.kw.status == Status::Current
         })

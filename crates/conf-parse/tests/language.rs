@@ -431,20 +431,21 @@ fn deprecated_nb_get_retry_works() {
 /// Keywords keepalived knows but our runtime doesn't are notes, never "unknown".
 #[test]
 fn recognized_not_supported() {
-    // Keywords not supported yet: two in global_defs, whichever the registry marks so today
-    // (picked at run time, so that no promotion breaks this test).
+    // A keyword not supported yet and one accepted with no effect, in global_defs: whichever
+    // the registry marks so today (picked at run time, so that no promotion breaks this test).
     let ex = conf_parse::registry::not_supported_global_examples();
-    eprintln!("not supported yet in global_defs: {ex:?}");
-    assert!(ex.len() >= 2, "{ex:?}");
-    let p = parse(&format!("global_defs {{\n {}\n {}\n}}\n", ex[0], ex[1]));
+    let noop = conf_parse::registry::no_effect_global_examples();
+    eprintln!("in global_defs: not supported yet {ex:?}, no effect {noop:?}");
+    assert!(!ex.is_empty() && !noop.is_empty(), "{ex:?} {noop:?}");
+    let p = parse(&format!("global_defs {{\n {}\n {}\n}}\n", ex[0], noop[0]));
     assert!(p.diagnostics.iter().all(|d| d.code != Code::UnknownKeyword));
-    let notes: Vec<u32> = p
+    let notes: Vec<(u32, Code)> = p
         .diagnostics
         .iter()
-        .filter(|d| d.code == Code::NotSupportedYet)
-        .map(|d| d.span.line)
+        .filter(|d| matches!(d.code, Code::NotSupportedYet | Code::NoEffectHere))
+        .map(|d| (d.span.line, d.code))
         .collect();
-    assert_eq!(notes, [2, 3]);
+    assert_eq!(notes, [(2, Code::NotSupportedYet), (3, Code::NoEffectHere)]);
     assert_eq!(conf_parse::exit_code(&p, &[]), 0);
 }
 
