@@ -162,6 +162,10 @@ run() { # IMPL
             | head -150 > "$PERF/$impl-$KIND-$N.txt" || true
         perf report -i "$d/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
             | head -120 > "$PERF/$impl-$KIND-$N.children.txt" || true
+        perf report -i "$d/perf.data" --no-children --sort dso,symbol --stdio -g none \
+            --percentage relative 2>/dev/null | grep -v '\[k\]' | head -60 \
+            > "$PERF/$impl-$KIND-$N.user.txt" || true
+        cp "$d/perf.data" "$PERF/$impl-$KIND-$N.data" 2>/dev/null || true
     fi
     kill "$KA_PID" 2>/dev/null || true
     wait "$KA_PID" 2>/dev/null || true

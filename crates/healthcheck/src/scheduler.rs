@@ -517,7 +517,9 @@ fn no_descriptor(c: &Counters, f: &Failure, delay: Duration) {
     let now = Instant::now();
     let mut g = lock(&c.no_descriptor_log);
     g.1 += 1;
-    if g.0.is_some_and(|t| now.duration_since(t) < NO_DESCRIPTOR_LOG_INTERVAL) {
+    if g.0
+        .is_some_and(|t| now.duration_since(t) < NO_DESCRIPTOR_LOG_INTERVAL)
+    {
         return;
     }
     log::warn!(
