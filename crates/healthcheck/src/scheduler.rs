@@ -232,8 +232,10 @@ struct Job {
 struct Inner {
     ctx: CheckContext,
     tx: mpsc::UnboundedSender<Transition>,
-    jobs: HashMap<CheckSpec, Job>,
-    by_id: HashMap<CheckId, CheckSpec>,
+    /// One copy of each distinct spec, shared by the job's key, its subscriptions and its
+    /// task.
+    jobs: HashMap<Arc<CheckSpec>, Job>,
+    by_id: HashMap<CheckId, Arc<CheckSpec>>,
 }
 
 /// The check scheduler. Cheap to clone (shared handle).
@@ -312,14 +314,15 @@ impl Scheduler {
             value: e.to_string(),
         })?;
         let mut inner = lock(&self.inner);
-        if inner.by_id.get(&id) == Some(&spec) {
+        if inner.by_id.get(&id).map(|s| &**s) == Some(&spec) {
             return Ok(());
         }
         if inner.by_id.contains_key(&id) {
             remove_locked(&mut inner, id);
         }
-        inner.by_id.insert(id, spec.clone());
-        if let Some(job) = inner.jobs.get(&spec) {
+        if let Some(key) = inner.jobs.get_key_value(&spec).map(|(k, _)| k.clone()) {
+            inner.by_id.insert(id, key.clone());
+            let job = &inner.jobs[&key];
             let mut sh = lock(&job.shared);
             let mut sub = Sub::new(id);
             // The job ran: this subscription's first check is behind it.
@@ -337,6 +340,8 @@ impl Scheduler {
             }
             return Ok(());
         }
+        let spec = Arc::new(spec);
+        inner.by_id.insert(id, spec.clone());
         let shared = Arc::new(Mutex::new(JobShared {
             subscribers: vec![Sub::new(id)],
             disabled: Vec::new(),
@@ -532,7 +537,7 @@ fn no_descriptor(c: &Counters, f: &Failure, delay: Duration) {
 
 async fn run_job(
     ctx: CheckContext,
-    spec: CheckSpec,
+    spec: Arc<CheckSpec>,
     shared: Arc<Mutex<JobShared>>,
     tx: mpsc::UnboundedSender<Transition>,
     counters: Arc<Counters>,
