@@ -26,6 +26,10 @@
 #   summed over all of the daemon's processes;
 # * "Too many open files" / EMFILE lines in the daemon's log (fd exhaustion);
 # * the machine: /proc/loadavg and the share of both cores busy (/proc/stat) in the window.
+# * the checker's memory from /proc/PID/smaps_rollup: Rss split into anonymous and file pages,
+#   and Pss;
+# * PERF=DIR: `perf record -g` of the checker process over the window, `perf report` written to
+#   DIR/IMPL-KIND-N.txt (user-space symbols; the profile the CPU figures come from).
 # Prints one line per daemon:
 #   impl kind N conns on5ms% on50ms% p50us p99us p999us maxus gaps user_s sys_s user_us_per_check
 #   rss_kb total_rss_kb max_fds emfile  | load, busy%
@@ -129,6 +133,12 @@ run() { # IMPL
     cpid=$(cat "$d/kac.pid" 2>/dev/null || echo 0)
     read -r u0 s0 < <(stat_of "$cpid")
     read -r b0 t0 < <(busy_total)
+    P_PID=""
+    if [ -n "${PERF:-}" ] && [ "$cpid" != 0 ]; then
+        mkdir -p "$PERF"
+        perf record -q -g -p "$cpid" -o "$d/perf.data" -- sleep "$WINDOW" > /dev/null 2>&1 &
+        P_PID=$!
+    fi
     maxfd=0
     for _ in $(seq "$WINDOW"); do
         f=$(nfds "$cpid")
@@ -140,9 +150,23 @@ run() { # IMPL
     read -r u1 s1 < <(stat_of "$cpid")
     read -r b1 t1 < <(busy_total)
     rss=$(rss_of "$cpid")
+    smaps=$(awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Anonymous:/ { a = $2 } /^Rss_File|^Pss_File/ { }
+        END { printf "anon %.1f MB, file %.1f MB, Pss %.1f MB", a / 1024, (r - a) / 1024, p / 1024 }' \
+        "/proc/$cpid/smaps_rollup" 2>/dev/null || echo "n/a")
     total=0
     for p in $(ip netns pids $CLI); do total=$((total + $(rss_of "$p"))); done
     load=$(cut -d' ' -f1-3 /proc/loadavg)
+    if [ -n "$P_PID" ]; then
+        wait "$P_PID" 2>/dev/null || true
+        perf report -i "$d/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+            | head -150 > "$PERF/$impl-$KIND-$N.txt" || true
+        perf report -i "$d/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
+            | head -120 > "$PERF/$impl-$KIND-$N.children.txt" || true
+        perf report -i "$d/perf.data" --no-children --sort dso,symbol --stdio -g none \
+            --percentage relative 2>/dev/null | grep -v '\[k\]' | head -60 \
+            > "$PERF/$impl-$KIND-$N.user.txt" || true
+        cp "$d/perf.data" "$PERF/$impl-$KIND-$N.data" 2>/dev/null || true
+    fi
     kill "$KA_PID" 2>/dev/null || true
     wait "$KA_PID" 2>/dev/null || true
     wait "$L_PID" 2>/dev/null || true
@@ -155,13 +179,13 @@ run() { # IMPL
     g() { echo "$rep" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
     awk -v impl="$impl" -v kind="$KIND" -v n="$N" -v c="$conns" -v hz="$HZ" \
         -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v rss="$rss" -v tot="$total" -v fd="$maxfd" \
-        -v em="$emfile" -v load="$load" -v busy=$((b1 - b0)) -v tot_j=$((t1 - t0)) \
+        -v em="$emfile" -v load="$load" -v smaps="$smaps" -v busy=$((b1 - b0)) -v tot_j=$((t1 - t0)) \
         -v on5="$(g on_time_5ms_pct)" -v on50="$(g on_time_50ms_pct)" -v p50="$(g late_p50_us)" \
         -v p99="$(g late_p99_us)" -v p999="$(g late_p999_us)" -v mx="$(g late_max_us)" \
         -v gaps="$(g gaps)" -v tg="$(g targets)" -v w="$(g window_s)" 'BEGIN {
-        printf "%-4s %-4s N=%d checks=%d (%.0f/s, targets seen %d) on_time<=5ms %s%% <=50ms %s%% late p50 %sus p99 %sus p99.9 %sus max %sus gaps %s | user %.2fs sys %.2fs user/check %.1fus | checker RSS %.1f MB, all processes %.1f MB, max fds %d, EMFILE lines %d | load %s, cores busy %.0f%%\n",
+        printf "%-4s %-4s N=%d checks=%d (%.0f/s, targets seen %d) on_time<=5ms %s%% <=50ms %s%% late p50 %sus p99 %sus p99.9 %sus max %sus gaps %s | user %.2fs sys %.2fs user/check %.1fus | checker RSS %.1f MB (%s), all processes %.1f MB, max fds %d, EMFILE lines %d | load %s, cores busy %.0f%%\n",
             impl, kind, n, c, c / (w > 0 ? w : 1), tg, on5, on50, p50, p99, p999, mx, gaps,
-            u / hz, s / hz, (c > 0 ? u / hz / c * 1e6 : 0), rss / 1024, tot / 1024, fd, em,
+            u / hz, s / hz, (c > 0 ? u / hz / c * 1e6 : 0), rss / 1024, smaps, tot / 1024, fd, em,
             load, (tot_j > 0 ? 100 * busy / tot_j : 0) }'
     [ "$conns" -gt 0 ] || { echo "--- $impl log:"; tail -20 "$d/log"; tail -5 "$d/listen.out"; }
 }

@@ -46,7 +46,8 @@ pub struct Observed {
     pub detail: BTreeMap<(String, String), (String, f64)>,
     /// Recent events.
     pub events: Vec<EventInfo>,
-    /// Per real server: every check's tally and the last one.
+    /// Per real server: every check's tally and the last one (the director counts them; read
+    /// with [`Observed::set_tallies`] when a status is asked for).
     pub checks: BTreeMap<(String, String), CheckTally>,
     /// The (virtual server, real server) names of each real server seen in a check report:
     /// a check is counted without formatting and allocating both names again.
@@ -185,6 +186,32 @@ impl Observed {
             } => self.loaded = (*virtual_servers, *real_servers, *check_jobs),
             #[allow(unreachable_patterns)]
             _ => {}
+        }
+    }
+
+    /// Take the director's check counts ([`Control::CheckTallies`]): each real server's tally
+    /// and last check; a last check that failed gives the real server's failure reason (as
+    /// each failed check did when they were reported one by one).
+    pub fn set_tallies(&mut self, tallies: Vec<(lvs_director::RsId, healthcheck::CheckTally)>) {
+        for (rs, t) in tallies {
+            let key = self
+                .names
+                .entry(rs)
+                .or_insert_with_key(|rs| (rs.vs.to_string(), rs.to_string()))
+                .clone();
+            let Some(last) = t.last else { continue };
+            if let Some(r) = &last.reason {
+                self.detail.entry(key.clone()).or_default().0 = r.to_string();
+            }
+            self.checks.insert(
+                key,
+                CheckTally {
+                    ok: t.ok,
+                    failed: t.failed,
+                    last_ok: last.ok,
+                    last_seconds: last.latency.as_secs_f64(),
+                },
+            );
         }
     }
 
@@ -509,6 +536,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     let _ = reply.send(serde_json::json!({"real_servers": rs, "reconciles": o.reconciles}));
                 }
                 Some(WorkerEvent::ClearStats) => {
+                    let _ = ctl_tx.send(Control::ClearCheckTallies);
                     let mut o = lock(&observed);
                     o.failures.clear();
                     for t in o.checks.values_mut() {
@@ -520,6 +548,14 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                     o.ops_failed = 0;
                 }
                 Some(WorkerEvent::Metrics { reply }) => {
+                    // The checks are counted by the director, not reported one by one.
+                    let (tx, rx) = oneshot::channel();
+                    if ctl_tx.send(Control::CheckTallies(tx)).is_ok() {
+                        let wait = std::time::Duration::from_secs(2);
+                        if let Ok(Ok(t)) = tokio::time::timeout(wait, rx).await {
+                            lock(&observed).set_tallies(t);
+                        }
+                    }
                     let ipvs = ctx.ipvs.clone();
                     let table = tokio::task::spawn_blocking(move || ipvs.table()).await.unwrap_or_default();
                     let lay = lay.get_or_insert_with(|| layout(&current.config));

@@ -204,6 +204,7 @@ fn delta(a: &SchedulerStats, b: &SchedulerStats) -> SchedulerStats {
         jobs: b.jobs,
         subscriptions: b.subscriptions,
         checks_run: b.checks_run - a.checks_run,
+        checks_without_descriptor: b.checks_without_descriptor - a.checks_without_descriptor,
         lateness_hist: b
             .lateness_hist
             .iter()

@@ -73,7 +73,10 @@ pub use checker::{
     Limits, MiscCheck, SmtpCheck, StatusRange, Target, UdpCheck, Url,
 };
 pub use result::{CheckResult, Failure, Phase, Status, WeightAdjust};
-pub use scheduler::{CheckId, CheckSpec, Scheduler, SchedulerStats, Transition, TransitionKind};
+pub use scheduler::{
+    CheckId, CheckSpec, CheckTally, LastCheck, Scheduler, SchedulerStats, Transition,
+    TransitionKind,
+};
 pub use state::{CheckerState, Event, Step};
 
 /// Errors of this crate's fallible setup APIs (checks themselves never error: they fail).

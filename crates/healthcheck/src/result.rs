@@ -190,6 +190,21 @@ impl fmt::Display for Failure {
 
 impl Failure {
     /// Map an I/O error of `phase` to a failure (refused / timeout / other).
+    /// The check could not even create its socket: this process (EMFILE) or the system
+    /// (ENFILE) is out of file descriptors. Says nothing about the real server: keepalived
+    /// then reschedules the check (`delay_loop` later) without a state change ("TCP connect
+    /// fail to create socket. Rescheduling."), and so does the [`crate::Scheduler`].
+    pub fn is_out_of_descriptors(&self) -> bool {
+        matches!(
+            self,
+            Failure::Network {
+                phase: Phase::Setup,
+                errno: Some(libc::EMFILE | libc::ENFILE),
+                ..
+            }
+        )
+    }
+
     pub fn from_io(phase: Phase, e: &std::io::Error) -> Self {
         match e.kind() {
             std::io::ErrorKind::ConnectionRefused => Failure::Refused,

@@ -9,12 +9,14 @@
 //! * the next check is scheduled `step.next_delay` after the previous one completed (keepalived
 //!   semantics), and the wake-up lateness is recorded ([`Scheduler::stats`]);
 //! * only transitions are reported, on an unbounded channel (they are rare and the checks must
-//!   never block on a slow consumer).
+//!   never block on a slow consumer); every check is counted in its subscriptions'
+//!   [`CheckTally`], which the consumer reads when it needs them ([`Scheduler::tallies`]):
+//!   nothing is sent per check unless asked for ([`Scheduler::report_every_check`]).
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -52,10 +54,10 @@ pub enum TransitionKind {
     /// A failure that did not change the state (tolerated retry, or already down); sent only
     /// when the job's `log_all_failures` is set. For logging.
     FailureLogged,
-    /// Every completed check, for status displays (only after
-    /// [`Scheduler::report_every_check`]): `up` is this check's own result, `reason` its
-    /// failure, `latency` how long it took. Never changes any state; sent before the
-    /// `Changed`/`Confirmed` report the same check may cause.
+    /// A completed check, for status displays (only after [`Scheduler::report_every_check`]:
+    /// every check; after [`Scheduler::report_first_check`]: a subscription's first): `up` is
+    /// this check's own result, `reason` its failure, `latency` how long it took. Never changes
+    /// any state; sent before the `Changed`/`Confirmed` report the same check may cause.
     Checked,
 }
 
@@ -76,6 +78,44 @@ pub struct Transition {
     pub latency: Duration,
 }
 
+/// The checks one subscription saw (counted since it subscribed or since
+/// [`Scheduler::clear_tallies`]), and the last of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckTally {
+    /// Checks passed.
+    pub ok: u64,
+    /// Checks failed.
+    pub failed: u64,
+    /// The last check.
+    pub last: Option<LastCheck>,
+}
+
+/// One completed check, as a [`CheckTally`] keeps the last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastCheck {
+    /// It passed.
+    pub ok: bool,
+    /// How long it took.
+    pub latency: Duration,
+    /// Why it failed.
+    pub reason: Option<Failure>,
+    /// When it started.
+    pub at: Instant,
+}
+
+impl CheckTally {
+    /// Add `other`'s counts; the later of the two last checks is kept.
+    pub fn merge(&mut self, other: &CheckTally) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        if let Some(o) = &other.last {
+            if self.last.as_ref().is_none_or(|l| o.at >= l.at) {
+                self.last = Some(o.clone());
+            }
+        }
+    }
+}
+
 /// Counters for benchmarks and status dumps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchedulerStats {
@@ -85,6 +125,9 @@ pub struct SchedulerStats {
     pub subscriptions: usize,
     /// Checks completed.
     pub checks_run: u64,
+    /// Checks rescheduled because their socket could not be created: the process (or the
+    /// system) was out of file descriptors.
+    pub checks_without_descriptor: u64,
     /// Wake-up lateness histogram in µs, four buckets per power of two (relative error ≤ 25%):
     /// see [`lateness_bucket`] / [`lateness_bucket_upper_us`].
     pub lateness_hist: Vec<u64>,
@@ -134,12 +177,39 @@ const BUCKETS: usize = 4 * 62;
 struct Counters {
     checks_run: AtomicU64,
     lateness: Vec<AtomicU64>,
-    /// Send a [`TransitionKind::Checked`] report for every check.
-    report_checks: AtomicBool,
+    /// Checks not run because no descriptor was left for their socket (rescheduled).
+    no_descriptor: AtomicU64,
+    /// When the last "out of descriptors" line was logged, and how many checks were
+    /// rescheduled since.
+    no_descriptor_log: Mutex<(Option<Instant>, u64)>,
+    /// Send [`TransitionKind::Checked`] reports: [`REPORT_NONE`], [`REPORT_FIRST`] or
+    /// [`REPORT_EVERY`].
+    report_checks: AtomicU8,
+}
+
+const REPORT_NONE: u8 = 0;
+const REPORT_FIRST: u8 = 1;
+const REPORT_EVERY: u8 = 2;
+
+struct Sub {
+    id: CheckId,
+    tally: CheckTally,
+    /// Its first check was reported ([`REPORT_FIRST`]).
+    reported: bool,
+}
+
+impl Sub {
+    fn new(id: CheckId) -> Self {
+        Sub {
+            id,
+            tally: CheckTally::default(),
+            reported: false,
+        }
+    }
 }
 
 struct JobShared {
-    subscribers: Vec<CheckId>,
+    subscribers: Vec<Sub>,
     /// Subscribers suspended with [`Scheduler::set_enabled`] (keepalived's `ha_suspend`).
     disabled: Vec<CheckId>,
     state: CheckerState,
@@ -150,7 +220,7 @@ impl JobShared {
     fn enabled(&self) -> bool {
         self.subscribers
             .iter()
-            .any(|id| !self.disabled.contains(id))
+            .any(|s| !self.disabled.contains(&s.id))
     }
 }
 
@@ -162,8 +232,10 @@ struct Job {
 struct Inner {
     ctx: CheckContext,
     tx: mpsc::UnboundedSender<Transition>,
-    jobs: HashMap<CheckSpec, Job>,
-    by_id: HashMap<CheckId, CheckSpec>,
+    /// One copy of each distinct spec, shared by the job's key, its subscriptions and its
+    /// task.
+    jobs: HashMap<Arc<CheckSpec>, Job>,
+    by_id: HashMap<CheckId, Arc<CheckSpec>>,
 }
 
 /// The check scheduler. Cheap to clone (shared handle).
@@ -216,7 +288,9 @@ impl Scheduler {
         let counters = Counters {
             checks_run: AtomicU64::new(0),
             lateness: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            report_checks: AtomicBool::new(false),
+            no_descriptor: AtomicU64::new(0),
+            no_descriptor_log: Mutex::new((None, 0)),
+            report_checks: AtomicU8::new(REPORT_NONE),
         };
         let s = Scheduler {
             inner: Arc::new(Mutex::new(Inner {
@@ -240,16 +314,20 @@ impl Scheduler {
             value: e.to_string(),
         })?;
         let mut inner = lock(&self.inner);
-        if inner.by_id.get(&id) == Some(&spec) {
+        if inner.by_id.get(&id).map(|s| &**s) == Some(&spec) {
             return Ok(());
         }
         if inner.by_id.contains_key(&id) {
             remove_locked(&mut inner, id);
         }
-        inner.by_id.insert(id, spec.clone());
-        if let Some(job) = inner.jobs.get(&spec) {
+        if let Some(key) = inner.jobs.get_key_value(&spec).map(|(k, _)| k.clone()) {
+            inner.by_id.insert(id, key.clone());
+            let job = &inner.jobs[&key];
             let mut sh = lock(&job.shared);
-            sh.subscribers.push(id);
+            let mut sub = Sub::new(id);
+            // The job ran: this subscription's first check is behind it.
+            sub.reported = sh.state.has_run();
+            sh.subscribers.push(sub);
             if sh.state.has_run() {
                 send_for(
                     &inner.tx,
@@ -262,8 +340,10 @@ impl Scheduler {
             }
             return Ok(());
         }
+        let spec = Arc::new(spec);
+        inner.by_id.insert(id, spec.clone());
         let shared = Arc::new(Mutex::new(JobShared {
-            subscribers: vec![id],
+            subscribers: vec![Sub::new(id)],
             disabled: Vec::new(),
             state: match &spec.checker.kind {
                 CheckKind::Http(h) | CheckKind::Ssl(h) => {
@@ -288,7 +368,46 @@ impl Scheduler {
     /// Report every completed check ([`TransitionKind::Checked`], with its result and
     /// latency) besides the state changes, or stop doing so.
     pub fn report_every_check(&self, on: bool) {
-        self.counters.report_checks.store(on, Ordering::Relaxed);
+        let mode = if on { REPORT_EVERY } else { REPORT_NONE };
+        self.counters.report_checks.store(mode, Ordering::Relaxed);
+    }
+
+    /// Report the first completed check of each subscription ([`TransitionKind::Checked`]) and
+    /// no other, or stop doing so. The others are only counted: see [`Scheduler::tallies`].
+    pub fn report_first_check(&self, on: bool) {
+        let mode = if on { REPORT_FIRST } else { REPORT_NONE };
+        self.counters.report_checks.store(mode, Ordering::Relaxed);
+    }
+
+    /// Every subscription's [`CheckTally`].
+    pub fn tallies(&self) -> Vec<(CheckId, CheckTally)> {
+        let inner = lock(&self.inner);
+        let mut out = Vec::with_capacity(inner.by_id.len());
+        for job in inner.jobs.values() {
+            let sh = lock(&job.shared);
+            out.extend(sh.subscribers.iter().map(|s| (s.id, s.tally.clone())));
+        }
+        out
+    }
+
+    /// The [`CheckTally`] of subscription `id`.
+    pub fn tally(&self, id: CheckId) -> Option<CheckTally> {
+        let inner = lock(&self.inner);
+        let job = inner.jobs.get(inner.by_id.get(&id)?)?;
+        let sh = lock(&job.shared);
+        let s = sh.subscribers.iter().find(|s| s.id == id)?;
+        Some(s.tally.clone())
+    }
+
+    /// Zero every subscription's counts (the last checks are kept).
+    pub fn clear_tallies(&self) {
+        let inner = lock(&self.inner);
+        for job in inner.jobs.values() {
+            for s in &mut lock(&job.shared).subscribers {
+                s.tally.ok = 0;
+                s.tally.failed = 0;
+            }
+        }
     }
 
     /// Unsubscribe `id`; the job stops when its last subscriber leaves.
@@ -330,6 +449,7 @@ impl Scheduler {
             jobs: inner.jobs.len(),
             subscriptions: inner.by_id.len(),
             checks_run: self.counters.checks_run.load(Ordering::Relaxed),
+            checks_without_descriptor: self.counters.no_descriptor.load(Ordering::Relaxed),
             lateness_hist: self
                 .counters
                 .lateness
@@ -370,7 +490,7 @@ fn remove_locked(inner: &mut Inner, id: CheckId) {
     let empty = match inner.jobs.get(&spec) {
         Some(job) => {
             let mut sh = lock(&job.shared);
-            sh.subscribers.retain(|s| *s != id);
+            sh.subscribers.retain(|s| s.id != id);
             sh.disabled.retain(|s| *s != id);
             sh.subscribers.is_empty()
         }
@@ -390,9 +510,34 @@ fn record_lateness(c: &Counters, late: Duration) {
     }
 }
 
+/// At most one "out of descriptors" line per this interval, with the count of checks
+/// rescheduled: when thousands of checks find no descriptor, the log says so once, not once
+/// per check.
+const NO_DESCRIPTOR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A check found no descriptor for its socket (keepalived: "TCP connect fail to create socket.
+/// Rescheduling."): counted, logged at most once per [`NO_DESCRIPTOR_LOG_INTERVAL`].
+fn no_descriptor(c: &Counters, f: &Failure, delay: Duration) {
+    c.no_descriptor.fetch_add(1, Ordering::Relaxed);
+    let now = Instant::now();
+    let mut g = lock(&c.no_descriptor_log);
+    g.1 += 1;
+    if g.0
+        .is_some_and(|t| now.duration_since(t) < NO_DESCRIPTOR_LOG_INTERVAL)
+    {
+        return;
+    }
+    log::warn!(
+        "{} check(s) could not create their socket ({f}); rescheduled {} s later without a state change",
+        g.1,
+        delay.as_secs_f64()
+    );
+    *g = (Some(now), 0);
+}
+
 async fn run_job(
     ctx: CheckContext,
-    spec: CheckSpec,
+    spec: Arc<CheckSpec>,
     shared: Arc<Mutex<JobShared>>,
     tx: mpsc::UnboundedSender<Transition>,
     counters: Arc<Counters>,
@@ -421,21 +566,45 @@ async fn run_job(
             _ => None,
         };
         let res = Box::pin(check_url_with(&ctx, &spec.checker, &spec.target, url)).await;
+        if let crate::Status::Down(f) = &res.status {
+            if f.is_out_of_descriptors() {
+                // Not a verdict on the real server: no state change, try again delay_loop
+                // later (keepalived).
+                no_descriptor(&counters, f, spec.params.delay_loop);
+                deadline = Instant::now() + spec.params.delay_loop;
+                continue;
+            }
+        }
         let latency = started.elapsed();
         counters.checks_run.fetch_add(1, Ordering::Relaxed);
         let (step, ids) = {
             let mut sh = lock(&shared);
-            if counters.report_checks.load(Ordering::Relaxed) {
-                let reason = match &res.status {
-                    crate::Status::Down(f) => Some(f.clone()),
-                    _ => None,
-                };
-                for id in &sh.subscribers {
+            let mode = counters.report_checks.load(Ordering::Relaxed);
+            let ok = res.status.is_up();
+            let reason = match &res.status {
+                crate::Status::Down(f) => Some(f),
+                _ => None,
+            };
+            for sub in &mut sh.subscribers {
+                if ok {
+                    sub.tally.ok += 1;
+                } else {
+                    sub.tally.failed += 1;
+                }
+                sub.tally.last = Some(LastCheck {
+                    ok,
+                    latency,
+                    reason: reason.cloned(),
+                    at: started,
+                });
+                let first = !sub.reported;
+                sub.reported = true;
+                if mode == REPORT_EVERY || (mode == REPORT_FIRST && first) {
                     let _ = tx.send(Transition {
-                        id: *id,
-                        up: res.status.is_up(),
+                        id: sub.id,
+                        up: ok,
                         weight: None,
-                        reason: reason.clone(),
+                        reason: reason.cloned(),
                         kind: TransitionKind::Checked,
                         latency,
                     });
@@ -448,8 +617,8 @@ async fn run_job(
                 Event::Tolerated { .. } | Event::StillDown(_) => spec.params.log_all_failures,
                 Event::Changed { .. } | Event::Confirmed { .. } => true,
             };
-            let ids = if report {
-                sh.subscribers.clone()
+            let ids: Vec<CheckId> = if report {
+                sh.subscribers.iter().map(|s| s.id).collect()
             } else {
                 Vec::new()
             };
@@ -640,6 +809,58 @@ mod tests {
         s.set_enabled(2, true);
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(s.stats().checks_run > n1);
+        s.shutdown();
+        std::fs::remove_file(&f).unwrap();
+    }
+
+    // Proves the per-check accounting without per-check messages: with report_first_check a
+    // subscription gets one Checked report (its first check) and then only transitions, while
+    // its tally counts every check (ok and failed), keeps the last one with its reason, is
+    // zeroed by clear_tallies and is per subscription (a late subscriber counts from its
+    // subscription).
+    #[tokio::test(start_paused = true)]
+    async fn tallies_count_every_check_first_reported() {
+        let f = tmpfile("tally", "0");
+        let (s, mut rx) = Scheduler::new(ctx());
+        s.report_first_check(true);
+        let sp = spec(&f, 83, Duration::ZERO);
+        s.add(1, sp.clone()).unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let t = rx.recv().await.unwrap();
+        assert_eq!((t.id, t.kind, t.up), (1, TransitionKind::Checked, true));
+        let t = rx.recv().await.unwrap();
+        assert_eq!((t.id, t.kind), (1, TransitionKind::Confirmed));
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        assert!(rx.try_recv().is_err(), "no message per check");
+        let t1 = s.tally(1).unwrap();
+        assert_eq!((t1.ok, t1.failed), (5, 0), "{t1:?}");
+        assert!(t1.last.as_ref().is_some_and(|l| l.ok && l.reason.is_none()));
+        s.add(2, sp.clone()).unwrap();
+        let t = rx.recv().await.unwrap();
+        assert_eq!((t.id, t.kind), (2, TransitionKind::Confirmed));
+        std::fs::write(&f, "1").unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let all: HashMap<CheckId, CheckTally> = s.tallies().into_iter().collect();
+        assert_eq!((all[&1].ok, all[&1].failed), (5, 1), "{all:?}");
+        assert_eq!((all[&2].ok, all[&2].failed), (0, 1), "{all:?}");
+        let last = all[&2].last.clone().unwrap();
+        assert!(!last.ok);
+        assert!(matches!(last.reason, Some(Failure::FileFault(1))));
+        // The late subscriber's first check is behind the job: no Checked for it.
+        let mut kinds = Vec::new();
+        while let Ok(t) = rx.try_recv() {
+            kinds.push(t.kind);
+        }
+        assert!(!kinds.contains(&TransitionKind::Checked), "{kinds:?}");
+        s.clear_tallies();
+        let t1 = s.tally(1).unwrap();
+        assert_eq!((t1.ok, t1.failed), (0, 0));
+        assert!(t1.last.is_some(), "the last check is kept");
+        let mut merged = CheckTally::default();
+        merged.merge(&all[&1]);
+        merged.merge(&all[&2]);
+        assert_eq!((merged.ok, merged.failed), (5, 2));
+        assert_eq!(merged.last.map(|l| l.ok), Some(false));
         s.shutdown();
         std::fs::remove_file(&f).unwrap();
     }

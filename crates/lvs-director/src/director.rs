@@ -90,12 +90,21 @@ pub enum Control {
     /// Diff-apply a new configuration (unchanged real servers keep their entries and state).
     /// Owned (`Box<Config>`) or shared with the caller ([`SharedParsed`]): no deep copy needed.
     Reload(Box<dyn Borrow<conf_parse::Config> + Send>),
+    /// Reply with every real server's checks: counts (since the start or the last
+    /// [`Control::ClearCheckTallies`], including checks of subscriptions a reload or
+    /// `ha_suspend` replaced) and the last check. The checks are counted, not reported one by
+    /// one ([`DirectorEvent::Checked`] comes once per check subscription, for its first check).
+    CheckTallies(tokio::sync::oneshot::Sender<Vec<(RsId, hc::CheckTally)>>),
+    /// Zero the check counts.
+    ClearCheckTallies,
 }
 
 impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Control::Shutdown => f.write_str("Shutdown"),
+            Control::CheckTallies(_) => f.write_str("CheckTallies"),
+            Control::ClearCheckTallies => f.write_str("ClearCheckTallies"),
             Control::Reload(c) => {
                 let c: &conf_parse::Config = (**c).borrow();
                 f.debug_tuple("Reload").field(c).finish()
@@ -135,7 +144,9 @@ pub enum DirectorEvent {
         /// Why.
         reason: String,
     },
-    /// A check of a real server completed (every check; for status and metrics).
+    /// The first check of a real server's checker completed (for status and metrics: the
+    /// real server's state is known; the later checks are counted, read them with
+    /// [`Control::CheckTallies`]).
     Checked {
         /// Which real server.
         rs: RsId,
@@ -297,6 +308,9 @@ struct Director<K: Kernel> {
     /// Where each real server of `cfg` is (virtual server, real server index): every check
     /// result looks its real server up (a scan was O(real servers) per check).
     rs_index: HashMap<RsId, (usize, usize)>,
+    /// Check counts of subscriptions that were removed (reload, `ha_suspend`), per real
+    /// server: [`Control::CheckTallies`] reports them with the live ones.
+    retired: HashMap<RsId, hc::CheckTally>,
     next_id: hc::CheckId,
     managed: BTreeSet<ServiceKey>,
     /// `ha_suspend` virtual servers whose address is not local: their checkers do not run.
@@ -365,8 +379,10 @@ impl<K: Kernel> Director<K> {
         }
         .map_err(|e| DirectorError::Health(e.to_string()))?;
         let (sched, rx) = hc::Scheduler::new(ctx);
-        // Every check's result and latency, for the status page and metrics.
-        sched.report_every_check(true);
+        // Each checker's first result, for the status page and metrics; the later checks
+        // are counted by the scheduler and read on demand (Control::CheckTallies): no message
+        // per check.
+        sched.report_first_check(true);
         let health = Health::new(&cfg);
         let mut d = Director {
             kernel,
@@ -377,6 +393,7 @@ impl<K: Kernel> Director<K> {
             ids: HashMap::new(),
             by_key: HashMap::new(),
             rs_index: HashMap::new(),
+            retired: HashMap::new(),
             next_id: 1,
             managed: BTreeSet::new(),
             suspended: BTreeSet::new(),
@@ -482,6 +499,9 @@ impl<K: Kernel> Director<K> {
             .collect();
         for k in stale {
             if let Some((id, _)) = self.by_key.remove(&k) {
+                if let Some(t) = self.sched.tally(id) {
+                    self.retired.entry(k.0.clone()).or_default().merge(&t);
+                }
                 self.sched.remove(id);
                 self.ids.remove(&id);
             }
@@ -714,6 +734,30 @@ impl<K: Kernel> Director<K> {
             rs: rs.clone(),
             failed: u32::try_from(failed).unwrap_or(u32::MAX),
         });
+    }
+
+    /// Every real server's check counts and last check ([`Control::CheckTallies`]).
+    fn check_tallies(&self) -> Vec<(RsId, hc::CheckTally)> {
+        let mut by_rs = self.retired.clone();
+        for (id, t) in self.sched.tallies() {
+            if let Some((rs, _)) = self.ids.get(&id) {
+                match by_rs.get_mut(rs) {
+                    Some(a) => a.merge(&t),
+                    None => {
+                        by_rs.insert(rs.clone(), t);
+                    }
+                }
+            }
+        }
+        by_rs.into_iter().collect()
+    }
+
+    fn clear_check_tallies(&mut self) {
+        self.sched.clear_tallies();
+        for t in self.retired.values_mut() {
+            t.ok = 0;
+            t.failed = 0;
+        }
     }
 
     fn find_rs(&self, id: &RsId) -> Option<&crate::model::RealServer> {
@@ -1012,6 +1056,10 @@ impl<K: Kernel> Director<K> {
                 }
                 c = recv_control(&mut control) => match c {
                     Control::Shutdown => break,
+                    Control::CheckTallies(reply) => {
+                        let _ = reply.send(self.check_tallies());
+                    }
+                    Control::ClearCheckTallies => self.clear_check_tallies(),
                     Control::Reload(cfg) => {
                         self.reload((*cfg).borrow()).await?;
                         if let Some(b) = bfd.as_ref() {
