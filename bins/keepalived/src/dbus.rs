@@ -92,13 +92,24 @@ impl Objects {
             prefix.push('/');
             prefix.push_str(&valid_path(part));
         }
+        // keepalived 2.4: an instance without an interface is named `dbus_no_interface_name`,
+        // else "none".
+        let no_if = cfg
+            .global
+            .dbus_no_interface_name
+            .as_deref()
+            .unwrap_or("none");
         let instances = vrrp_runtime::plan::desired(cfg)
             .identities()
             .into_iter()
             .map(|id| InstanceObject {
                 path: format!(
                     "{prefix}/Instance/{}/{}/{}",
-                    valid_path(&id.ifname),
+                    valid_path(if id.ifname.is_empty() {
+                        no_if
+                    } else {
+                        &id.ifname
+                    }),
                     id.vrid,
                     if id.ipv6 { "IPv6" } else { "IPv4" }
                 ),

@@ -455,6 +455,19 @@ fn start_daemon(
     conf_text: &str,
     bus: &str,
 ) -> Proc {
+    start_daemon_args(host, dir, tag, prog, conf_text, bus, &[])
+}
+
+/// [`start_daemon`] with more arguments.
+fn start_daemon_args(
+    host: &Host,
+    dir: &Path,
+    tag: &str,
+    prog: &str,
+    conf_text: &str,
+    bus: &str,
+    extra: &[&str],
+) -> Proc {
     let d = dir.join(tag);
     std::fs::create_dir_all(&d).unwrap();
     let conf = d.join("keepalived.conf");
@@ -478,6 +491,7 @@ fn start_daemon(
     if prog == BIN {
         argv.push("-G".into());
     }
+    argv.extend(extra.iter().map(|s| s.to_string()));
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let mut cmd = host.command(&argv).unwrap();
     cmd.env("DBUS_SYSTEM_BUS_ADDRESS", bus).env("TMPDIR", &d);
@@ -829,4 +843,62 @@ fn lab_dbus_service_name_and_bus_restart() {
         views[0]
     );
     assert_eq!(views[1], views[0], "ours under dbus_service_name");
+}
+
+/// Upstream keepalived 2.4.3 built with D-Bus (scripts/build-reference-dbus.sh).
+const REF_DBUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../target/ref-dbus/keepalived-2.4.3/sbin/keepalived"
+);
+
+// Proves `dbus_no_interface_name` (keepalived 2.4.0) as upstream 2.4.3 built with D-Bus: a
+// unicast vrrp_instance without `interface` (which ours runs under `--compat 2.4.3`, as 2.4.3
+// does) is exported as Instance/none/VRID/IPv4, or Instance/NAME/VRID/IPv4 with
+// `dbus_no_interface_name NAME`: the same object tree under both daemons, with and without it.
+#[test]
+#[ignore = "lab: needs root, network namespaces, dbus-daemon and keepalived 2.4.3 built with D-Bus"]
+fn lab_dbus_no_interface_name_as_reference_2_4_3() {
+    assert!(
+        Path::new(REF_DBUS).exists(),
+        "2.4.3 with D-Bus missing: run scripts/build-reference-dbus.sh"
+    );
+    let lab = Lab::new("dbusni").expect("lab");
+    let a = lab.host("a").unwrap();
+    a.add_addr("10.0.0.1/24").unwrap();
+    let bus = start_bus(&a, lab.dir());
+    let mut trees = Vec::new();
+    for (n, extra) in ["", "    dbus_no_interface_name NOIF\n"]
+        .into_iter()
+        .enumerate()
+    {
+        let text = format!(
+            "global_defs {{\n    router_id lab\n    enable_dbus\n{extra}}}\n\
+vrrp_instance VI_U {{\n    state BACKUP\n    virtual_router_id 71\n    priority 100\n    advert_int 1\n    unicast_src_ip 10.0.0.1\n    unicast_peer {{\n        10.0.0.2\n    }}\n    virtual_ipaddress {{\n        10.0.0.171/24 dev eth0\n    }}\n}}\n"
+        );
+        let want = format!(
+            "/org/keepalived/Vrrp1/Instance/{}/71/IPv4",
+            if extra.is_empty() { "none" } else { "NOIF" }
+        );
+        for (prog, tag) in [(REF_DBUS, "ref"), (BIN, "ours")] {
+            let tag = format!("{tag}{n}");
+            let args: &[&str] = if prog == BIN {
+                &["--compat", "2.4.3"]
+            } else {
+                &[]
+            };
+            let d = start_daemon_args(&a, lab.dir(), &tag, prog, &text, &bus.addr, args);
+            let tree = || busctl(&bus.addr, &["tree", SERVICE]);
+            if wait_until(Duration::from_secs(15), || tree().contains(&want)).is_err() {
+                panic!("{tag}: {want} not in\n{}\n{}", tree(), d.output_so_far());
+            }
+            trees.push(normalize(&tree()));
+            d.signal(Signal::SIGTERM).unwrap();
+            assert!(d.wait_timeout(Duration::from_secs(15)).unwrap().is_some());
+            // The name is released before the next daemon takes it.
+            let _ = wait_until(Duration::from_secs(5), || !tree().contains("Instance"));
+        }
+    }
+    eprintln!("{trees:#?}");
+    assert_eq!(trees[1], trees[0], "without dbus_no_interface_name");
+    assert_eq!(trees[3], trees[2], "with dbus_no_interface_name NOIF");
 }

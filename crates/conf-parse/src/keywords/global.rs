@@ -194,7 +194,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
     ]),
     s("dbus_service_name").imp(&["lab_dbus_service_name_and_bus_restart"]),
     s("dbus_no_interface_name")
-        .todo("not read yet: unicast instances without an interface are skipped at start (keepalived 2.4.3 runs them and names their D-Bus objects Instance/none/VRID/IPv4, or this NAME), so there is no such object to name")
+        .imp(&["lab_dbus_no_interface_name_as_reference_2_4_3"])
         .since(Release(2, 4, 0)),
     s("script_user").imp(&["lab_script_user"]),
     s("enable_script_security").imp(&["lab_enable_script_security_refuses_insecure_vrrp_script"]),
