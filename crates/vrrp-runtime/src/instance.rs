@@ -377,10 +377,21 @@ impl Rt {
             );
         }
         let proto = sock_proto(&spec);
-        let sidx = match self.io.socks.iter().position(|s| {
+        // A multicast instance with its own macvlan VMAC (adverts from the VMAC) receives on
+        // its VMAC, as keepalived's socket is bound to it: a peer's adverts come from the same
+        // virtual MAC, which the kernel's macvlan (private mode) hands to the local VMAC only,
+        // never to the base interface.
+        let vmac_rx = spec
+            .vmac
+            .as_ref()
+            .is_some_and(|v| !v.xmit_base && v.ipvlan.is_none())
+            && spec.unicast_peers.is_empty();
+        let base_sock = self.io.socks.iter().position(|s| {
             s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
-        }) {
+        });
+        let mut sidx = match base_sock {
             Some(i) => i,
+            None if vmac_rx => usize::MAX,
             None => {
                 // Multicast groups of every instance of the configuration on this interface.
                 let groups: Vec<IpAddr> = config
@@ -481,22 +492,40 @@ impl Rt {
             }
             vmac_created = created.then_some(vlink.index);
             if !v.xmit_base {
+                // Joined to the instance's group when it receives there (vmac_rx): the VMAC
+                // only accepts multicast it has joined.
+                let (g4, g6) = match spec.mcast_group {
+                    IpAddr::V4(g) if vmac_rx => (vec![g], vec![]),
+                    IpAddr::V6(g) if vmac_rx => (vec![], vec![g]),
+                    _ => (vec![], vec![]),
+                };
                 let tx = match (spec.family, primary) {
                     (Family::V6, IpAddr::V6(src6)) => {
-                        sock::open_v6(&vlink.name, vlink.index, src6, &[])
+                        sock::open_v6(&vlink.name, vlink.index, src6, &g6)
                     }
-                    _ => sock::open_v4(&vlink.name, vlink.index, proto, &[]),
+                    _ => sock::open_v4(&vlink.name, vlink.index, proto, &g4),
                 };
                 match tx {
                     Ok(s) => {
+                        if vmac_rx {
+                            let rx = rx_buf_size(config, &spec, proto, vlink.mtu.unwrap_or(1500));
+                            if rx > 0 {
+                                if let Err(e) = s.set_recv_buffer_size(rx) {
+                                    log::info!("vrrp set receive socket buffer size error {e}");
+                                }
+                            }
+                        }
                         self.io.socks.push(SockEntry {
-                            receive: false,
+                            receive: vmac_rx,
                             ifindex: vlink.index,
                             family: spec.family,
                             proto,
                             fd: Arc::new(s),
                         });
                         tx_sock = self.io.socks.len() - 1;
+                        if vmac_rx {
+                            sidx = tx_sock;
+                        }
                     }
                     Err(e) => {
                         log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
@@ -504,6 +533,13 @@ impl Rt {
                     }
                 }
             }
+        }
+        if sidx == usize::MAX {
+            log::error!(
+                "vrrp_instance {}: no receive socket; instance skipped",
+                spec.name
+            );
+            return None;
         }
         let packet = match crate::io::garp_socket(vip_if.1) {
             Ok(p) => Some(p),
