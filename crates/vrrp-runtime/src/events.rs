@@ -378,9 +378,11 @@ pub(crate) fn run_loop(
     // files.
     let link_tx = Tx::<Result<(), String>>::new(ev_tx.clone());
     let mut link_watch = None;
+    let link_queued = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut link_events = match crate::io::spawn_link_watch(
         link_tx,
         env.stop.clone(),
+        link_queued.clone(),
         &rt.config.global.vrrp_netlink_monitor_rcv_bufs,
     ) {
         Ok((h, w)) => {
@@ -604,6 +606,8 @@ pub(crate) fn run_loop(
                 Some(Event::File) => {}
                 Some(Event::Link(ev)) => match ev {
                     Ok(()) if !shutting_down => {
+                        // Changes from here on send a new event.
+                        link_queued.store(false, Ordering::Release);
                         rt.poll_links(Instant::now(), true, false);
                         rt.settle_links(&mut env, Instant::now());
                     }

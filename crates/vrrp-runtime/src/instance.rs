@@ -434,7 +434,7 @@ impl Rt {
                         return None;
                     }
                 };
-                let rx = rx_buf_size(config, &spec, proto, link.mtu.unwrap_or(1500));
+                let rx = rx_buf_size(config, &spec, proto, link.mtu.unwrap_or(1500), false);
                 if rx > 0 {
                     if let Err(e) = s.set_recv_buffer_size(rx) {
                         log::info!("vrrp set receive socket buffer size error {e}");
@@ -508,7 +508,8 @@ impl Rt {
                 match tx {
                     Ok(s) => {
                         if vmac_rx {
-                            let rx = rx_buf_size(config, &spec, proto, vlink.mtu.unwrap_or(1500));
+                            let rx =
+                                rx_buf_size(config, &spec, proto, vlink.mtu.unwrap_or(1500), true);
                             if rx > 0 {
                                 if let Err(e) = s.set_recv_buffer_size(rx) {
                                     log::info!("vrrp set receive socket buffer size error {e}");
@@ -763,6 +764,8 @@ impl Rt {
         } else {
             None
         };
+        // Every address, read once for all instances (not a dump per instance).
+        let mut addrs: Option<Vec<netplat::Address>> = None;
         for i in self.insts.ids() {
             let mut changed = false;
             let inst = &mut self.insts[i];
@@ -780,10 +783,15 @@ impl Rt {
                     && !inst.spec.dont_track_primary
                     && inst.spec.src.is_none()
                     && inst.spec.family == Family::V4
-                    && self
-                        .kernel
-                        .primary_address(inst.ifindex, Family::V4, &inst.spec.vips)
-                        .is_none()
+                    && crate::kernel::primary_in(
+                        addrs.get_or_insert_with(|| {
+                            self.kernel.rtnl.addresses(None).unwrap_or_default()
+                        }),
+                        inst.ifindex,
+                        Family::V4,
+                        &inst.spec.vips,
+                    )
+                    .is_none()
                 {
                     // Its source address was deleted: FAULT, waiting for an address.
                     log::info!(
@@ -942,7 +950,15 @@ impl Rt {
 /// their `kernel_rx_buf_size`, else per `vrrp_rx_bufs_policy` a size, `vrrp_rx_bufs_multiplier`
 /// (default 3) times the advert's length (ADVERT) or the interface's MTU (MTU); 0: the kernel's
 /// default is kept.
-fn rx_buf_size(config: &Config, spec: &crate::config::InstanceSpec, proto: i32, mtu: u32) -> usize {
+/// The receive buffer of the socket `spec` receives on: for the instances sharing it (all of
+/// its interface's, or `spec` alone on its own VMAC's socket).
+fn rx_buf_size(
+    config: &Config,
+    spec: &crate::config::InstanceSpec,
+    proto: i32,
+    mtu: u32,
+    alone: bool,
+) -> usize {
     use conf_parse::RxBufsPolicy;
     let g = &config.global;
     let mult = g.vrrp_rx_bufs_multiplier.unwrap_or(3) as usize;
@@ -950,6 +966,7 @@ fn rx_buf_size(config: &Config, spec: &crate::config::InstanceSpec, proto: i32, 
         .vrrp_instances
         .iter()
         .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+        .filter(|o| !alone || o.name == spec.name)
         .filter_map(|o| {
             crate::config::instance_spec(config, o)
                 .ok()

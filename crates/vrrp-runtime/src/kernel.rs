@@ -75,8 +75,19 @@ pub(crate) fn primary_address(
     vips: &[IpAddress],
 ) -> Option<IpAddr> {
     let addrs = rtnl.addresses(Some(ifindex)).ok()?;
+    primary_in(&addrs, ifindex, family, vips)
+}
+
+/// [`primary_address`] among `addrs` (one dump read for many instances).
+pub(crate) fn primary_in(
+    addrs: &[netplat::Address],
+    ifindex: u32,
+    family: Family,
+    vips: &[IpAddress],
+) -> Option<IpAddr> {
     addrs
         .iter()
+        .filter(|a| a.index == ifindex)
         .filter(|a| match family {
             Family::V4 => a.addr.is_ipv4(),
             Family::V6 => matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80),
