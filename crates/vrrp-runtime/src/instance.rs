@@ -70,6 +70,10 @@ impl Insts {
         self.map.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Instance> {
         self.map.values()
     }
@@ -722,6 +726,12 @@ impl Rt {
             .sync
             .members_of(i)
             .map(|m| Reconcile::before(m, &self.insts, waits));
+        if group.is_some() {
+            // The group may move its other members' timers too.
+            self.deadlines_stale = true;
+        } else {
+            self.touched.push(i);
+        }
         // A member's own fault clearing while the group stays in fault (another member still
         // in fault or waiting for its interface) does not take it out of FAULT, to be forced
         // back at once: it waits for the group's release (keepalived's num_member_fault).
