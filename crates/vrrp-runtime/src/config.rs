@@ -441,6 +441,55 @@ pub(crate) fn vmac_plan(cfg: &Config) -> VmacPlan {
     plan
 }
 
+/// [`vmac_plan`] of `cfg`, computed once for a configuration and reused while its inputs are
+/// the same (every instance's spec needs it: without the cache a pass over N instances cost
+/// N plans of N instances, the worker's start with 250 VMAC instances took a minute).
+fn cached_vmac_plan(cfg: &Config) -> std::rc::Rc<VmacPlan> {
+    use std::hash::{Hash, Hasher};
+    thread_local! {
+        static PLAN: std::cell::RefCell<Option<(u64, std::rc::Rc<VmacPlan>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    // Everything vmac_plan reads.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    cfg.global.vmac_prefix.hash(&mut h);
+    cfg.global.vmac_addr_prefix.hash(&mut h);
+    cfg.vrrp_instances.len().hash(&mut h);
+    for v in &cfg.vrrp_instances {
+        v.name.hash(&mut h);
+        v.virtual_router_id.hash(&mut h);
+        v.interface.hash(&mut h);
+        v.use_vmac.as_ref().map(|u| &u.name).hash(&mut h);
+        v.use_ipvlan.as_ref().map(|u| &u.name).hash(&mut h);
+        v.use_vmac_addr.hash(&mut h);
+        v.unicast_src_ip.hash(&mut h);
+        v.mcast_src_ip.hash(&mut h);
+        for a in v
+            .virtual_ipaddress
+            .iter()
+            .chain(&v.virtual_ipaddress_excluded)
+        {
+            a.addr.hash(&mut h);
+            a.dev.hash(&mut h);
+            a.use_vmac.hash(&mut h);
+        }
+        // The boundary between the two lists.
+        v.virtual_ipaddress.len().hash(&mut h);
+    }
+    let key = h.finish();
+    PLAN.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((k, p)) = c.as_ref() {
+            if *k == key {
+                return p.clone();
+            }
+        }
+        let p = std::rc::Rc::new(vmac_plan(cfg));
+        *c = Some((key, p.clone()));
+        p
+    })
+}
+
 /// The system uptime (`/proc/uptime`'s first field, seconds; as seen in this process's time
 /// namespace), None when unreadable.
 pub fn system_uptime() -> Option<Duration> {
@@ -652,10 +701,10 @@ pub(crate) fn instance_spec(
             .iter()
             .chain(&inst.virtual_ipaddress_excluded)
             .any(|a| a.use_vmac);
-    let mut plan = if uses_vmac {
-        vmac_plan(cfg)
+    let plan = if uses_vmac {
+        cached_vmac_plan(cfg)
     } else {
-        VmacPlan::default()
+        std::rc::Rc::new(VmacPlan::default())
     };
     // Without `interface` (the global default_interface is only for static addresses):
     // keepalived 2.2.7 refuses every such instance ("Unknown interface!", which conf-parse
@@ -1020,7 +1069,8 @@ pub(crate) fn instance_spec(
             || VmacSpec {
                 name: plan
                     .instance
-                    .remove(&inst.name)
+                    .get(&inst.name)
+                    .cloned()
                     .unwrap_or_else(|| format!("vrrp.{}", vrid.get())),
                 xmit_base: inst.vmac_xmit_base && inst.use_vmac.is_some(),
                 ipvlan: if inst.use_vmac.is_some() {
@@ -1039,7 +1089,7 @@ pub(crate) fn instance_spec(
                 },
             },
         ),
-        addr_vmacs: plan.addrs.remove(&inst.name).unwrap_or_default(),
+        addr_vmacs: plan.addrs.get(&inst.name).cloned().unwrap_or_default(),
         routes,
         rules,
     })

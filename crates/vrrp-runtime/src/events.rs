@@ -2,7 +2,8 @@
 //! blocking wait on the [`crate::inbox`]) and dispatches it to the runtime ([`crate::runtime`]);
 //! at shutdown, the planned handover and the release.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{self};
 use crate::inbox::{Event, Shutdown, Tx};
-use crate::instance::Insts;
+use crate::instance::{InstId, Insts};
 use crate::io::Io;
 use crate::kernel::Kernel;
 use crate::notify::Fifos;
@@ -186,6 +187,9 @@ pub(crate) fn run_loop(
     };
     let on_group = opts.on_group_transition.clone();
     let mut rt = Rt {
+        touched: Vec::new(),
+        deadlines_stale: true,
+        any_timer_expired_backup: true,
         insts: Insts::default(),
         io: Io {
             socks: Vec::new(),
@@ -378,9 +382,11 @@ pub(crate) fn run_loop(
     // files.
     let link_tx = Tx::<Result<(), String>>::new(ev_tx.clone());
     let mut link_watch = None;
+    let link_queued = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut link_events = match crate::io::spawn_link_watch(
         link_tx,
         env.stop.clone(),
+        link_queued.clone(),
         &rt.config.global.vrrp_netlink_monitor_rcv_bufs,
     ) {
         Ok((h, w)) => {
@@ -432,10 +438,48 @@ pub(crate) fn run_loop(
     let mut next_file_poll = Instant::now() + file_poll;
     let mut stats_dirty = false;
     let mut next_stats = Instant::now() + STATS_EVERY;
+    // One timer structure for all instances: a heap of (deadline, instance). An instance fed
+    // an input (an advert, its timer) is pushed again with its new deadline; an entry whose
+    // instance's deadline is no longer that one is dropped when it reaches the top. Anything
+    // but adverts and timers (reload, links, tracking, commands) rebuilds it from every
+    // instance. No scan of every instance per advert or per timer.
+    let mut timers: BinaryHeap<Reverse<(Instant, InstId)>> = BinaryHeap::new();
+    let mut due: Vec<InstId> = Vec::new();
     loop {
         let now = Instant::now();
+        let rebuild = timers.len() > 4 * rt.insts.len() + 1024;
+        if std::mem::take(&mut rt.deadlines_stale) || rebuild {
+            timers.clear();
+            for i in rt.insts.ids() {
+                if let Some(t) = rt.inst_deadline(i) {
+                    timers.push(Reverse((t, i)));
+                }
+            }
+            rt.any_timer_expired_backup = rt
+                .insts
+                .iter()
+                .any(|i| i.spec.timer_expired_backup.is_some());
+            rt.touched.clear();
+        } else {
+            let mut touched = std::mem::take(&mut rt.touched);
+            for &i in &touched {
+                if let Some(t) = rt.inst_deadline(i) {
+                    timers.push(Reverse((t, i)));
+                }
+            }
+            touched.clear();
+            rt.touched = touched;
+        }
+        while let Some(&Reverse((t, i))) = timers.peek() {
+            if rt.inst_deadline(i) == Some(t) {
+                break;
+            }
+            timers.pop();
+        }
+        let insts_deadline = timers.peek().map(|r| r.0 .0);
         let deadline = [
-            rt.next_deadline(),
+            insts_deadline,
+            rt.aux_deadline(),
             (!link_events).then_some(next_link_poll),
             (!rt.pending.is_empty() && !shutting_down).then_some(next_pending_poll),
             has_track_files.then_some(next_file_poll),
@@ -463,6 +507,9 @@ pub(crate) fn run_loop(
         // the timers and the next deadline are looked at again.
         let mut handled = 0;
         loop {
+            if !matches!(ev, None | Some(Event::Packets(..))) {
+                rt.deadlines_stale = true;
+            }
             match ev {
                 None => {}
                 Some(Event::Shutdown(_)) if !shutting_down => {
@@ -604,6 +651,8 @@ pub(crate) fn run_loop(
                 Some(Event::File) => {}
                 Some(Event::Link(ev)) => match ev {
                     Ok(()) if !shutting_down => {
+                        // Changes from here on send a new event.
+                        link_queued.store(false, Ordering::Release);
                         rt.poll_links(Instant::now(), true, false);
                         rt.settle_links(&mut env, Instant::now());
                     }
@@ -626,7 +675,19 @@ pub(crate) fn run_loop(
         // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
         let now = Instant::now();
         if now >= deadline {
-            rt.on_timers(now, shutting_down);
+            due.clear();
+            while let Some(&Reverse((t, i))) = timers.peek() {
+                if t > now {
+                    break;
+                }
+                timers.pop();
+                if rt.inst_deadline(i) == Some(t) && !due.contains(&i) {
+                    due.push(i);
+                }
+            }
+            rt.on_timers(now, shutting_down, &due);
+            // Looked at again with what the timers did (fed or not).
+            rt.touched.extend_from_slice(&due);
             let polled = rt.poll_linkbeats(now);
             if (rt.if_delays.fire(now) || polled) && !shutting_down {
                 rt.poll_links(now, true, false);

@@ -70,6 +70,10 @@ impl Insts {
         self.map.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Instance> {
         self.map.values()
     }
@@ -407,6 +411,15 @@ impl Rt {
         }
         let proto = sock_proto(&spec);
         let no_if = spec.ifname.is_empty();
+        // A multicast instance with its own macvlan VMAC (adverts from the VMAC) receives on
+        // its VMAC, as keepalived's socket is bound to it: a peer's adverts come from the same
+        // virtual MAC, which the kernel's macvlan (private mode) hands to the local VMAC only,
+        // never to the base interface.
+        let vmac_rx = spec
+            .vmac
+            .as_ref()
+            .is_some_and(|v| !v.xmit_base && v.ipvlan.is_none())
+            && spec.unicast_peers.is_empty();
         // Without interface: a socket of its own, bound to unicast_src_ip (and to the VRF
         // device), shared only with the instances bound alike (keepalived's sockpool).
         let shared = if no_if {
@@ -425,7 +438,7 @@ impl Rt {
                 s.receive && s.ifindex == link.index && s.family == spec.family && s.proto == proto
             })
         };
-        let sidx = match shared {
+        let mut sidx = match shared {
             Some(i) => i,
             None if no_if => {
                 let dev = spec.vrf.as_deref().unwrap_or("");
@@ -452,6 +465,7 @@ impl Rt {
                 });
                 self.io.socks.len() - 1
             }
+            None if vmac_rx => usize::MAX,
             None => {
                 // Multicast groups of every instance of the configuration on this interface.
                 let groups: Vec<IpAddr> = config
@@ -498,7 +512,7 @@ impl Rt {
                         return None;
                     }
                 };
-                let rx = rx_buf_size(config, &spec, proto, link.mtu.unwrap_or(1500));
+                let rx = rx_buf_size(config, &spec, proto, link.mtu.unwrap_or(1500), false);
                 if rx > 0 {
                     if let Err(e) = s.set_recv_buffer_size(rx) {
                         log::info!("vrrp set receive socket buffer size error {e}");
@@ -556,26 +570,45 @@ impl Rt {
             }
             vmac_created = created.then_some(vlink.index);
             if !v.xmit_base {
+                // Joined to the instance's group when it receives there (vmac_rx): the VMAC
+                // only accepts multicast it has joined.
+                let (g4, g6) = match spec.mcast_group {
+                    IpAddr::V4(g) if vmac_rx => (vec![g], vec![]),
+                    IpAddr::V6(g) if vmac_rx => (vec![], vec![g]),
+                    _ => (vec![], vec![]),
+                };
                 let tx = match (spec.family, primary) {
                     (Family::V6, IpAddr::V6(src6)) => sock::open_v6(
                         &vlink.name,
                         vlink.index,
                         src6,
-                        &[],
+                        &g6,
                         !spec.unicast_peers.is_empty(),
                     ),
-                    _ => sock::open_v4(&vlink.name, vlink.index, proto, &[]),
+                    _ => sock::open_v4(&vlink.name, vlink.index, proto, &g4),
                 };
                 match tx {
                     Ok(s) => {
+                        if vmac_rx {
+                            let rx =
+                                rx_buf_size(config, &spec, proto, vlink.mtu.unwrap_or(1500), true);
+                            if rx > 0 {
+                                if let Err(e) = s.set_recv_buffer_size(rx) {
+                                    log::info!("vrrp set receive socket buffer size error {e}");
+                                }
+                            }
+                        }
                         self.io.socks.push(SockEntry {
-                            receive: false,
+                            receive: vmac_rx,
                             ifindex: vlink.index,
                             family: spec.family,
                             proto,
                             fd: Arc::new(s),
                         });
                         tx_sock = self.io.socks.len() - 1;
+                        if vmac_rx {
+                            sidx = tx_sock;
+                        }
                     }
                     Err(e) => {
                         log::error!("vrrp_instance {}: {e}; instance skipped", spec.name);
@@ -583,6 +616,13 @@ impl Rt {
                     }
                 }
             }
+        }
+        if sidx == usize::MAX {
+            log::error!(
+                "vrrp_instance {}: no receive socket; instance skipped",
+                spec.name
+            );
+            return None;
         }
         let packet = match crate::io::garp_socket(vip_if.1) {
             // no interface: gratuitous ARPs only on the VIPs' `dev`s
@@ -766,6 +806,12 @@ impl Rt {
             .sync
             .members_of(i)
             .map(|m| Reconcile::before(m, &self.insts, waits));
+        if group.is_some() {
+            // The group may move its other members' timers too.
+            self.deadlines_stale = true;
+        } else {
+            self.touched.push(i);
+        }
         // A member's own fault clearing while the group stays in fault (another member still
         // in fault or waiting for its interface) does not take it out of FAULT, to be forced
         // back at once: it waits for the group's release (keepalived's num_member_fault).
@@ -808,6 +854,8 @@ impl Rt {
         } else {
             None
         };
+        // Every address, read once for all instances (not a dump per instance).
+        let mut addrs: Option<Vec<netplat::Address>> = None;
         for i in self.insts.ids() {
             let mut changed = false;
             let inst = &mut self.insts[i];
@@ -827,10 +875,15 @@ impl Rt {
                         && !inst.spec.dont_track_primary
                         && inst.spec.src.is_none()
                         && inst.spec.family == Family::V4
-                        && self
-                            .kernel
-                            .primary_address(inst.ifindex, Family::V4, &inst.spec.vips)
-                            .is_none()
+                        && crate::kernel::primary_in(
+                            addrs.get_or_insert_with(|| {
+                                self.kernel.rtnl.addresses(None).unwrap_or_default()
+                            }),
+                            inst.ifindex,
+                            Family::V4,
+                            &inst.spec.vips,
+                        )
+                        .is_none()
                     {
                         // Its source address was deleted: FAULT, waiting for an address.
                         log::info!(
@@ -994,7 +1047,15 @@ impl Rt {
 /// their `kernel_rx_buf_size`, else per `vrrp_rx_bufs_policy` a size, `vrrp_rx_bufs_multiplier`
 /// (default 3) times the advert's length (ADVERT) or the interface's MTU (MTU); 0: the kernel's
 /// default is kept.
-fn rx_buf_size(config: &Config, spec: &crate::config::InstanceSpec, proto: i32, mtu: u32) -> usize {
+/// The receive buffer of the socket `spec` receives on: for the instances sharing it (all of
+/// its interface's, or `spec` alone on its own VMAC's socket).
+fn rx_buf_size(
+    config: &Config,
+    spec: &crate::config::InstanceSpec,
+    proto: i32,
+    mtu: u32,
+    alone: bool,
+) -> usize {
     use conf_parse::RxBufsPolicy;
     let g = &config.global;
     let mult = g.vrrp_rx_bufs_multiplier.unwrap_or(3) as usize;
@@ -1002,6 +1063,7 @@ fn rx_buf_size(config: &Config, spec: &crate::config::InstanceSpec, proto: i32, 
         .vrrp_instances
         .iter()
         .filter(|o| o.interface.as_deref() == Some(spec.ifname.as_str()))
+        .filter(|o| !alone || o.name == spec.name)
         .filter_map(|o| {
             crate::config::instance_spec(config, o)
                 .ok()

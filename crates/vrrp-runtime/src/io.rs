@@ -166,9 +166,12 @@ impl Env {
 /// The link watch: a thread that sends `Ok(())` whenever the kernel reports a link change or
 /// a deleted address,
 /// and the error (then ends) if the watch fails. `Err`: link events are unavailable.
+/// `queued` coalesces: while one event waits for the loop (which clears it before re-reading
+/// the links), further bursts send none (a mass link change is one re-read, not one per burst).
 pub(crate) fn spawn_link_watch(
     tx: Tx<Result<(), String>>,
     stop: Arc<AtomicBool>,
+    queued: Arc<AtomicBool>,
     rcv_bufs: &conf_parse::RcvBufs,
 ) -> Result<(std::thread::JoinHandle<()>, Arc<netplat::LinkWatch>), String> {
     // Address deletions too: an instance whose interface loses its source address faults;
@@ -188,6 +191,7 @@ pub(crate) fn spawn_link_watch(
             while !stop.load(Ordering::Relaxed) {
                 let ev = match w.wait() {
                     Ok(false) => continue,
+                    Ok(true) if queued.swap(true, Ordering::AcqRel) => continue,
                     Ok(true) => Ok(()),
                     Err(e) => Err(e.to_string()),
                 };

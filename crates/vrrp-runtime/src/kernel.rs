@@ -129,8 +129,19 @@ pub(crate) fn primary_address(
     vips: &[IpAddress],
 ) -> Option<IpAddr> {
     let addrs = rtnl.addresses(Some(ifindex)).ok()?;
+    primary_in(&addrs, ifindex, family, vips)
+}
+
+/// [`primary_address`] among `addrs` (one dump read for many instances).
+pub(crate) fn primary_in(
+    addrs: &[netplat::Address],
+    ifindex: u32,
+    family: Family,
+    vips: &[IpAddress],
+) -> Option<IpAddr> {
     addrs
         .iter()
+        .filter(|a| a.index == ifindex)
         // keepalived 2.3.3: a tentative address (IPv6 DAD still running) cannot be used yet;
         // the instance waits for it (pending::Wait::NoAddress) as for a missing one.
         .filter(|a| !a.flags.contains(netplat::AddrFlags::TENTATIVE))

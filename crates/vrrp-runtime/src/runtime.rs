@@ -41,6 +41,13 @@ pub(crate) struct Rt {
     pub(crate) held_published: Vec<HeldVip>,
     /// A state changed since the stats file was last written (written at once, not throttled).
     pub(crate) state_changed: bool,
+    /// Instances fed an input since the loop last looked at the deadlines (their timers may
+    /// have moved); the others' have not.
+    pub(crate) touched: Vec<InstId>,
+    /// Every instance's deadline must be looked at again (anything but an advert happened).
+    pub(crate) deadlines_stale: bool,
+    /// Whether an instance has `timer_expired_backup` (worked out with the deadlines).
+    pub(crate) any_timer_expired_backup: bool,
     /// Quorum of each tracked `vrrp_track_process`, by name.
     pub(crate) procs_ok: BTreeMap<String, bool>,
     /// State of each BFD session as last reported by the BFD worker (true: Up); a session
@@ -180,12 +187,25 @@ impl Rt {
             .collect()
     }
 
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.insts
-            .iter()
-            .flat_map(|i| [i.vr.next_deadline(), i.handover_until, i.handover_drop_at])
-            .flatten()
-            .chain(self.pacers.next_deadline())
+    /// Instance `i`'s own deadlines (none if it is gone).
+    pub(crate) fn inst_deadline(&self, i: InstId) -> Option<Instant> {
+        let inst = self.insts.get(i)?;
+        [
+            inst.vr.next_deadline(),
+            inst.handover_until,
+            inst.handover_drop_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The deadlines that are not the instances' (GARP pacing, receive log, interface delays,
+    /// linkbeat).
+    pub(crate) fn aux_deadline(&self) -> Option<Instant> {
+        self.pacers
+            .next_deadline()
+            .into_iter()
             .chain(self.rxlog.next_deadline())
             .chain(self.if_delays.next_deadline())
             .chain(self.linkbeats.next_deadline())
@@ -242,6 +262,9 @@ impl Rt {
     /// instance with it whose advert timer is overdue enough for another router to have
     /// taken over goes Backup without an advert.
     pub(crate) fn check_timer_expired(&mut self, now: Instant) {
+        if !self.any_timer_expired_backup {
+            return;
+        }
         for i in self.insts.ids() {
             let Some(hop) = self.insts[i].spec.timer_expired_backup else {
                 continue;
@@ -261,6 +284,7 @@ impl Rt {
                     late.as_secs(),
                     late.subsec_micros()
                 );
+                self.deadlines_stale = true;
                 self.apply(i, now, a);
             }
         }
@@ -340,7 +364,9 @@ impl Rt {
         }
     }
 
-    pub(crate) fn on_timers(&mut self, now: Instant, shutting_down: bool) {
+    /// Timers due at `now`: the global ones, and those of the instances `due` (the loop's
+    /// timer heap says which: no scan of every instance per timer).
+    pub(crate) fn on_timers(&mut self, now: Instant, shutting_down: bool, due: &[InstId]) {
         for line in self.rxlog.flush(now) {
             log::info!("{line}");
         }
@@ -350,7 +376,10 @@ impl Rt {
                 self.io.send_garp(&self.insts[i], addr);
             }
         }
-        for i in self.insts.ids() {
+        for &i in due {
+            if self.insts.get(i).is_none() {
+                continue;
+            }
             if !shutting_down && self.insts[i].vr.next_deadline().is_some_and(|d| d <= now) {
                 if let Some(d) = self.insts[i].vr.next_deadline() {
                     let late = now.duration_since(d);

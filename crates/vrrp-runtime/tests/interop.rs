@@ -764,6 +764,88 @@ fn lab_interop_use_vmac_ipv6_failover() {
     );
 }
 
+// Proves use_vmac interop in both roles, with two IPv4 instances (VRIDs 1, 2, /32 VIPs outside
+// the subnet) and an IPv6 one: the reference 2.2.7 as master (started first, holding all three
+// VIPs on its VMACs) and ours as backup: ours counts the reference's adverts for every instance
+// (received on its VMACs), never becomes master, holds nothing; then ours stops, the roles swap
+// (ours at 150 started, the reference restarted at 100): ours holds all three, the reference's
+// host none, and ours rejected none of the reference's adverts.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_use_vmac_backup_hears_reference() {
+    let lab = Lab::new("kavh").expect("lab");
+    let mut a = director(&lab, "a", "10.0.0.1", &vmac_trio(100));
+    let b = director(&lab, "b", "10.0.0.2", &vmac_trio(150));
+    a.host.add_addr("fd00::1/64").expect("a6");
+    b.host.add_addr("fd00::2/64").expect("b6");
+    std::thread::sleep(Duration::from_millis(300));
+    let kb = start_reference(&lab, &b);
+    wait_until(Duration::from_secs(15), || {
+        vmac_trio_held(&b) == vmac_trio_all()
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "reference holds {:?}\n{}",
+            vmac_trio_held(&b),
+            kb.output_so_far()
+        )
+    });
+    a.start(&lab, &[]);
+    let insts = ["VI_1", "VI_2", "VI_6"];
+    let heard = wait_until(Duration::from_secs(20), || {
+        adverts_rcvd(&a, &insts).iter().all(|n| *n >= 10)
+    });
+    assert!(
+        heard.is_ok(),
+        "ours received per instance {:?}; ours holds {:?}\n{}",
+        adverts_rcvd(&a, &insts),
+        vmac_trio_held(&a),
+        a.log()
+    );
+    assert_eq!(vmac_trio_held(&b), vmac_trio_all(), "reference holds all");
+    assert_eq!(vmac_trio_held(&a), Vec::new(), "ours holds none");
+    assert_eq!(
+        a.stats()["became_master"],
+        0,
+        "ours never master: {}",
+        a.stats()
+    );
+    assert_eq!(a.stats()["adverts_rejected"], 0, "{}", a.stats());
+    // Roles swapped: ours the master, the reference the backup.
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .stop(Duration::from_secs(10))
+        .expect("stop ours");
+    kb.stop(Duration::from_secs(10)).expect("stop reference");
+    std::fs::write(&a.conf, vmac_trio(150)).expect("conf a");
+    std::fs::write(&b.conf, vmac_trio(100)).expect("conf b");
+    a.start(&lab, &[]);
+    wait_until(Duration::from_secs(15), || {
+        vmac_trio_held(&a) == vmac_trio_all()
+    })
+    .unwrap_or_else(|_| panic!("ours holds {:?}\n{}", vmac_trio_held(&a), a.log()));
+    let kb = start_reference(&lab, &b);
+    // The reference logs its BACKUP entries, then would log MASTER ones if it heard nothing.
+    wait_until(Duration::from_secs(10), || {
+        kb.output_so_far().matches("Entering BACKUP STATE").count() >= 3
+    })
+    .unwrap_or_else(|_| panic!("reference:\n{}", kb.output_so_far()));
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        vmac_trio_held(&b),
+        Vec::new(),
+        "the reference holds nothing:\n{}",
+        kb.output_so_far()
+    );
+    assert!(
+        !kb.output_so_far().contains("Entering MASTER STATE"),
+        "{}",
+        kb.output_so_far()
+    );
+    assert_eq!(vmac_trio_held(&a), vmac_trio_all(), "ours holds all");
+}
+
 // Proves gratuitous ARPs go out on each VIP's own interface, as the reference sends them: ours
 // and keepalived 2.2.7, each a lone master on eth0 with a second VIP `dev eth1` (eth1 on another
 // segment), send the GARPs for 10.0.0.10 on eth0 with eth0's MAC and those for 10.9.0.10 on

@@ -184,3 +184,55 @@ pub fn tshark_fields(pcap: &std::path::Path, filter: &str, fields: &[&str]) -> S
     let out = cmd.output().expect("tshark");
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// Three `use_vmac` VRRPv3 instances at 0.5 s adverts, as a scale configuration has them: two
+/// IPv4 ones (VRIDs 1 and 2, /32 VIPs outside the hosts' subnet) and an IPv6 one (VRID 3).
+pub fn vmac_trio(prio: u8) -> String {
+    let mut c = String::new();
+    for (name, vrid, vip) in [
+        ("VI_1", 1, "10.1.0.1/32"),
+        ("VI_2", 2, "10.1.0.2/32"),
+        ("VI_6", 3, "fd00::33/64"),
+    ] {
+        c.push_str(&format!(
+            "vrrp_instance {name} {{\n  interface eth0\n  use_vmac\n  virtual_router_id {vrid}\n  version 3\n  priority {prio}\n  advert_int 0.5\n  virtual_ipaddress {{\n    {vip}\n  }}\n}}\n"
+        ));
+    }
+    c
+}
+
+/// The (VMAC, VIP) pairs of [`vmac_trio`] a host shows (`ip -o addr`).
+pub fn vmac_trio_held(d: &Director) -> Vec<(String, String)> {
+    let out = d.host.ip(&["-o", "addr", "show"]).unwrap_or_default();
+    let mut v: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let dev = w.get(1)?.split('@').next()?.to_string();
+            let addr = *w.get(3)?;
+            ["10.1.0.1/32", "10.1.0.2/32", "fd00::33/64"]
+                .contains(&addr)
+                .then(|| (dev, addr.to_string()))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// All three VIPs of [`vmac_trio`], each on its instance's VMAC.
+pub fn vmac_trio_all() -> Vec<(String, String)> {
+    vec![
+        ("vrrp.1".into(), "10.1.0.1/32".into()),
+        ("vrrp.2".into(), "10.1.0.2/32".into()),
+        ("vrrp.3".into(), "fd00::33/64".into()),
+    ]
+}
+
+/// Adverts our daemon counted as received for each of `insts` (its stats file).
+pub fn adverts_rcvd(d: &Director, insts: &[&str]) -> Vec<u64> {
+    let s = d.stats();
+    insts
+        .iter()
+        .map(|i| s["instances"][*i]["adverts_rcvd"].as_u64().unwrap_or(0))
+        .collect()
+}
