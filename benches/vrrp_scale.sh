@@ -27,6 +27,12 @@
 # /usr/sbin/keepalived); OLD=another build of ours (impl "old", e.g. IMPLS="ours old ref");
 # IMPLS="ours ref"; WARMUP=10; VMAC=0|1; PERF=1: `perf record -g` the
 # backup over the window (perf.data files left in $PERF_DIR, default /tmp).
+# Issue #24's loaded director: HOG=K runs K CPU hogs (busy shell loops, ordinary priority) from
+# the warm-up to the end of the window; EXTRA_GLOBAL="vrrp_rt_priority 50" adds that line to both
+# daemons' global_defs (e.g. realtime scheduling). The recorder's gap figures are then the
+# master's advert lateness under load:
+#   HOG=6 benches/vrrp_scale.sh 20 100 1 30
+#   HOG=6 EXTRA_GLOBAL="vrrp_rt_priority 50" benches/vrrp_scale.sh 20 100 1 30
 set -eu
 N=${1:-250}
 ADVERT_MS=${2:-10}
@@ -37,6 +43,9 @@ VMAC=${VMAC:-0}
 IMPLS=${IMPLS:-ours ref}
 PERF=${PERF:-0}
 PERF_DIR=${PERF_DIR:-/tmp}
+HOG=${HOG:-0}
+EXTRA_GLOBAL=${EXTRA_GLOBAL:-}
+HOGS=""
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REF=${REF:-/usr/sbin/keepalived}
 BIN=${BIN:-$ROOT/target/release/keepalived}
@@ -56,7 +65,7 @@ WORK=$(mktemp -d)
 chmod 755 "$WORK"
 PIDS=""
 cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    for p in $PIDS $HOGS; do kill "$p" 2>/dev/null || true; done
     sleep 1
     for ns in $NM $NB $NR $NS; do
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
@@ -94,6 +103,7 @@ conf() {
     echo "  router_id $1"
     echo "  vrrp_garp_master_delay 0"
     echo "  vrrp_garp_master_repeat 1"
+    [ -n "$EXTRA_GLOBAL" ] && echo "  $EXTRA_GLOBAL"
     echo "}"
     i=0
     while [ $i -lt $N ]; do
@@ -156,7 +166,7 @@ count() {
     echo "${c:-0}"
 }
 
-echo "# N=$N advert=${ADVERT_MS}ms links=$LINKS vmac=$VMAC window=${WINDOW}s warmup=${WARMUP}s cpus=$(nproc)"
+echo "# N=$N advert=${ADVERT_MS}ms links=$LINKS vmac=$VMAC window=${WINDOW}s warmup=${WARMUP}s cpus=$(nproc) hogs=$HOG global='$EXTRA_GLOBAL'"
 echo "# impl cpu_m% cpu_b% us_adv_m us_adv_b chg_m chg_b | recorder | load"
 for impl in $IMPLS; do
     case $impl in ours) exe=$BIN ;; old) exe=$OLD ;; ref) exe=$REF ;; *) echo "unknown impl $impl" >&2; exit 1 ;; esac
@@ -192,6 +202,12 @@ for impl in $IMPLS; do
     ip netns exec $NR "$REC" --interval-ms "$ADVERT_MS" --warmup "$WARMUP" --window "$WINDOW" \
         --expect "$N" > "$WORK/rec.out" 2>&1 &
     PR=$!
+    h=0
+    while [ $h -lt "$HOG" ]; do
+        sh -c 'while :; do :; done' &
+        HOGS="$HOGS $!"
+        h=$((h + 1))
+    done
     sleep "$WARMUP"
     cm0=$(tree_cpu $PM); cb0=$(tree_cpu $PB)
     sm0=$(count "$CHG_RE" "$WORK/m.log"); sb0=$(count "$CHG_RE" "$WORK/b.log")
@@ -206,6 +222,8 @@ for impl in $IMPLS; do
     load=$(cut -d' ' -f1 /proc/loadavg)
     [ "$PERF" = 1 ] && wait $PP 2>/dev/null || true
     wait $PR || true
+    for p in $HOGS; do kill "$p" 2>/dev/null || true; done
+    HOGS=""
     rec=$(cat "$WORK/rec.out")
     adv=$(echo "$rec" | sed -n 's/.*adverts=\([0-9]*\).*/\1/p')
     [ -n "$adv" ] && [ "$adv" -gt 0 ] || adv=1
