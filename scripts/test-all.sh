@@ -125,8 +125,10 @@ for l in sys.stdin:
 # Lab test binaries that keep the CPUs busy (a release build, 3,000 reference `-t` runs) run first,
 # by themselves, so they cannot delay the timer-bound tests (BFD's 300 ms detection, VRRP's skew).
 LAB_CPU_BOUND=(package conf_mutations)
-# BFD's tests bound detection at 3 x 100 ms + 10 ms: they run last, one binary at a time.
-LAB_STRICT=(lab_bfd lab_bfd_keywords)
+# BFD's tests bound detection at 3 x 100 ms + 10 ms, and lab_scale runs 250 VMAC instances on
+# each of two daemons (a debug build, late when the machine is loaded): they run last, one
+# binary at a time.
+LAB_STRICT=(lab_bfd lab_bfd_keywords lab_scale)
 # The others mostly wait on protocol timers; the longest go first so the lanes end together.
 LAB_LONG_FIRST=(lab_keywords interop interop_hmac lab lab_dynamic_interfaces)
 
