@@ -297,6 +297,9 @@ struct Director<K: Kernel> {
     /// Where each real server of `cfg` is (virtual server, real server index): every check
     /// result looks its real server up (a scan was O(real servers) per check).
     rs_index: HashMap<RsId, (usize, usize)>,
+    /// Where each virtual server of `cfg` is (the first of equal ids): the notifications of
+    /// every virtual server at start, reload and stop looked each one up by a scan, O(VS²).
+    vs_index: HashMap<VsId, usize>,
     next_id: hc::CheckId,
     managed: BTreeSet<ServiceKey>,
     /// What we installed in the kernel (None: unknown, the next reconcile reads the table):
@@ -382,6 +385,7 @@ impl<K: Kernel> Director<K> {
             ids: HashMap::new(),
             by_key: HashMap::new(),
             rs_index: HashMap::new(),
+            vs_index: HashMap::new(),
             next_id: 1,
             managed: BTreeSet::new(),
             record: None,
@@ -783,6 +787,10 @@ impl<K: Kernel> Director<K> {
         });
     }
 
+    fn find_vs(&self, id: &VsId) -> Option<&crate::model::VirtualServer> {
+        self.cfg.virtual_servers.get(*self.vs_index.get(id)?)
+    }
+
     fn find_rs(&self, id: &RsId) -> Option<&crate::model::RealServer> {
         let (v, r) = *self.rs_index.get(id)?;
         self.cfg.virtual_servers.get(v)?.real_servers.get(r)
@@ -792,7 +800,9 @@ impl<K: Kernel> Director<K> {
     /// scan it replaces found.
     fn index_real_servers(&mut self) {
         self.rs_index.clear();
+        self.vs_index.clear();
         for (v, vs) in self.cfg.virtual_servers.iter().enumerate() {
+            self.vs_index.entry(vs.id.clone()).or_insert(v);
             for (r, rs) in vs.real_servers.iter().enumerate() {
                 self.rs_index.entry(rs.id.clone()).or_insert((v, r));
             }
@@ -804,7 +814,7 @@ impl<K: Kernel> Director<K> {
             log::info!("{} quorum for VS {vs}", if up { "Gained" } else { "Lost" });
             self.emit(DirectorEvent::Quorum { vs: vs.clone(), up });
             self.notify_vs(&vs, up);
-            if let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) {
+            if let Some(v) = self.find_vs(&vs) {
                 if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
                     // ipwrapper.c do_vs_notifies: "=> Gained quorum Q+H=T <= W <=".
                     let alert = smtp_alert::Alert::quorum(
@@ -970,7 +980,7 @@ impl<K: Kernel> Director<K> {
     /// count of those alive going down, then the quorum (status 3, "stopping"); with it on, only the quorum
     /// (real servers counted as they were).
     fn stop_notified(&self, vs: &VsId, flush: conf_parse::FlushOnStop) {
-        let Some(v) = self.cfg.virtual_servers.iter().find(|v| &v.id == vs) else {
+        let Some(v) = self.find_vs(vs) else {
             return;
         };
         let total = u32::try_from(v.real_servers.len()).unwrap_or(u32::MAX);
