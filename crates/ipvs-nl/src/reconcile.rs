@@ -250,7 +250,11 @@ impl Record {
     pub fn of(desired: &[VirtualService]) -> Record {
         let mut services = BTreeMap::new();
         for v in desired {
-            let dests = v.destinations.iter().map(|d| (d.key(), d.clone())).collect();
+            let dests = v
+                .destinations
+                .iter()
+                .map(|d| (d.key(), d.clone()))
+                .collect();
             services.insert(v.service.key, (v.service.clone(), dests));
         }
         Record { services }
@@ -558,7 +562,10 @@ mod tests {
         let now = b.mem.destinations(&k).unwrap();
         let recd = rec.as_mut().unwrap();
         assert!(!recd.destinations_match(&k, &now));
-        assert!(recd.destinations_match(&v1[6].service.key, &b.mem.destinations(&v1[6].service.key).unwrap()));
+        assert!(recd.destinations_match(
+            &v1[6].service.key,
+            &b.mem.destinations(&v1[6].service.key).unwrap()
+        ));
         recd.forget(&k);
         let dumps = b.dest_dumps;
         let r = reconcile_recorded(&mut b, &v1, &Scope::Full, &mut rec, &mut st).unwrap();
@@ -569,7 +576,9 @@ mod tests {
         let mut v2 = v1.clone();
         v2[0] = vs(1, &[1, 2, 3, 9]);
         let d9 = v2[0].destinations[3].clone();
-        b.mem.apply(&[Operation::AddDestination(v2[0].service.key, d9)]).unwrap();
+        b.mem
+            .apply(&[Operation::AddDestination(v2[0].service.key, d9)])
+            .unwrap();
         let r = reconcile_recorded(&mut b, &v2, &Scope::Full, &mut rec, &mut st).unwrap();
         assert_eq!(r.failed.len(), 1);
         assert!(rec.is_none(), "a failure clears the record");
