@@ -34,5 +34,8 @@ pub use async_handle::AsyncHandle;
 pub use client::{keepalived_namespace_path, Handle, HandleOptions};
 pub use datagram::split_datagram;
 pub use error::{Error, Op, Result};
-pub use reconcile::{plan, reconcile, Backend, MemoryBackend, Operation, Report, Scope};
+pub use reconcile::{
+    plan, reconcile, reconcile_recorded, Backend, MemoryBackend, Operation, ReadStats, Record,
+    Report, Scope,
+};
 pub use types::*;

@@ -236,6 +236,161 @@ pub fn reconcile<B: Backend + ?Sized>(
     }
 }
 
+/// What a reconciler installed: its services with their destinations, as the kernel holds
+/// them after its last successful reconcile (seesaw's "desired state keyed" record). With it,
+/// [`reconcile_recorded`] diffs the new desired table against this record instead of dumping
+/// every destination from the kernel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    services: BTreeMap<ServiceKey, (Service, BTreeMap<DestKey, Destination>)>,
+}
+
+impl Record {
+    /// The record of `desired` fully installed (duplicates: the last one wins, as in [`plan`]).
+    pub fn of(desired: &[VirtualService]) -> Record {
+        let mut services = BTreeMap::new();
+        for v in desired {
+            let dests = v
+                .destinations
+                .iter()
+                .map(|d| (d.key(), d.clone()))
+                .collect();
+            services.insert(v.service.key, (v.service.clone(), dests));
+        }
+        Record { services }
+    }
+
+    /// Services recorded.
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    /// No service recorded.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    /// The recorded keys.
+    pub fn keys(&self) -> impl Iterator<Item = &ServiceKey> {
+        self.services.keys()
+    }
+
+    /// Whether the recorded destinations of `key` are `dests` as the kernel reports them:
+    /// same keys, same values, except that the kernel reports a destination whose address is
+    /// local with the "local node" forwarding method whatever was configured (an edit cannot
+    /// change that, so it is no difference).
+    pub fn destinations_match(&self, key: &ServiceKey, dests: &[Destination]) -> bool {
+        match self.services.get(key) {
+            Some((_, rec)) => {
+                rec.len() == dests.len()
+                    && dests.iter().all(|d| {
+                        rec.get(&d.key()).is_some_and(|r| {
+                            r == d
+                                || (d.forward == crate::types::Forward::Local
+                                    && Destination {
+                                        forward: d.forward,
+                                        ..r.clone()
+                                    } == *d)
+                        })
+                    })
+            }
+            None => dests.is_empty(),
+        }
+    }
+}
+
+/// Which kernel reads a [`reconcile_recorded`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Dumps of the services list.
+    pub service_dumps: usize,
+    /// Services whose destinations were dumped.
+    pub destination_dumps: usize,
+}
+
+/// [`reconcile`] against a [`Record`] of what was installed before: the kernel's services list
+/// is dumped (one dump, no destinations) to verify the services; the destinations of a
+/// service are dumped only when the kernel's service differs from the record (changed,
+/// re-created or added behind our back); all other services are planned against the record.
+/// `record` is replaced by the new state when every operation succeeded, and cleared (`None`:
+/// the next call reads everything, as [`reconcile`]) when one failed or the transport
+/// overran, so an error resyncs from the kernel. With `record` `None` this is [`reconcile`]
+/// (full read) and the record is created.
+///
+/// What is not seen this way: a destination of an otherwise unchanged service edited, added
+/// or removed behind our back. The caller audits those by comparing some services'
+/// destinations with [`Record::destinations_match`] and calls [`Record::forget`] for the ones
+/// that differ (their destinations are then dumped at the next call).
+pub fn reconcile_recorded<B: Backend + ?Sized>(
+    backend: &mut B,
+    desired: &[VirtualService],
+    scope: &Scope,
+    record: &mut Option<Record>,
+    stats: &mut ReadStats,
+) -> Result<Report, Error> {
+    let Some(rec) = record.take() else {
+        let r = reconcile(backend, desired, scope);
+        stats.service_dumps += 1;
+        stats.destination_dumps += desired.len();
+        if let Ok(rep) = &r {
+            if rep.failed.is_empty() {
+                *record = Some(Record::of(desired));
+            }
+        }
+        return r;
+    };
+    let wanted: BTreeSet<ServiceKey> = desired.iter().map(|v| v.service.key).collect();
+    let mut actual = Vec::new();
+    stats.service_dumps += 1;
+    for s in backend.services()? {
+        let d = match rec.services.get(&s.key) {
+            Some((r, dests)) if r.same_config(&s) => dests.values().cloned().collect(),
+            _ if wanted.contains(&s.key) => {
+                stats.destination_dumps += 1;
+                backend.destinations(&s.key)?
+            }
+            _ => Vec::new(),
+        };
+        actual.push(VirtualService::new(s, d));
+    }
+    let ops = plan(desired, &actual, scope);
+    let mut report = Report {
+        services_unchanged: actual
+            .iter()
+            .filter(|a| {
+                wanted.contains(&a.service.key)
+                    && !ops
+                        .iter()
+                        .any(|o| matches!(o, Operation::EditService(s) if s.key == a.service.key))
+            })
+            .count(),
+        ..Report::default()
+    };
+    if ops.is_empty() {
+        *record = Some(Record::of(desired));
+        return Ok(report);
+    }
+    let results = backend.apply(&ops)?;
+    for (op, r) in ops.into_iter().zip(results) {
+        match r {
+            Ok(()) => report.applied.push(op),
+            Err(e) => report.failed.push((op, e)),
+        }
+    }
+    if report.failed.is_empty() {
+        *record = Some(Record::of(desired));
+    }
+    Ok(report)
+}
+
+impl Record {
+    /// Forget the destinations of `key` (an audit found them changed behind our back): the
+    /// next [`reconcile_recorded`] dumps them from the kernel.
+    pub fn forget(&mut self, key: &ServiceKey) {
+        self.services.remove(key);
+    }
+}
+
 /// An in-memory IPVS table with the kernel's error rules (EEXIST, ESRCH, ENOENT), for tests of
 /// code built on `Backend`.
 #[derive(Clone, Debug, Default)]
@@ -349,6 +504,106 @@ mod tests {
         }
         v.sort_by_key(|s| s.service.key);
         v
+    }
+
+    /// A memory backend that counts destination dumps.
+    #[derive(Default)]
+    struct Counting {
+        mem: MemoryBackend,
+        dest_dumps: usize,
+    }
+    impl Backend for Counting {
+        fn services(&mut self) -> Result<Vec<Service>, Error> {
+            self.mem.services()
+        }
+        fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<Destination>, Error> {
+            self.dest_dumps += 1;
+            self.mem.destinations(key)
+        }
+        fn apply(&mut self, ops: &[Operation]) -> Result<Vec<Result<(), Error>>, Error> {
+            self.mem.apply(ops)
+        }
+    }
+
+    // Proves the recorded reconcile: the first call reads everything and records; a second
+    // one with one destination moved dumps no destination and applies exactly that change;
+    // a service deleted behind our back is re-created with all its destinations; a
+    // destination deleted behind our back in an untouched service is not seen by the
+    // reconcile but by `destinations_match`, and restored after `forget`; a failed operation
+    // clears the record (the next call reads the table again). The table always ends equal
+    // to the desired one.
+    #[test]
+    fn recorded_reconcile_reads_only_what_is_needed() {
+        let mut b = Counting::default();
+        let mut rec = None;
+        let mut st = ReadStats::default();
+        let v0: Vec<_> = (1..=10).map(|n| vs(n, &[1, 2, 3])).collect();
+        let r = reconcile_recorded(&mut b, &v0, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert_eq!(r.applied.len(), 40);
+        assert!(rec.is_some());
+        let mut v1 = v0.clone();
+        v1[4] = vs(5, &[1, 2, 4]);
+        let dumps = b.dest_dumps;
+        let r = reconcile_recorded(&mut b, &v1, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert_eq!(b.dest_dumps, dumps, "no destination dumped");
+        assert_eq!(r.applied.len(), 2, "{:?}", r.applied);
+        assert_eq!(sorted(b.mem.table().unwrap()), sorted(v1.clone()));
+        // A service removed behind our back.
+        b.mem.services.remove(&v1[2].service.key);
+        let r = reconcile_recorded(&mut b, &v1, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert_eq!(r.applied.len(), 4, "{:?}", r.applied);
+        assert_eq!(sorted(b.mem.table().unwrap()), sorted(v1.clone()));
+        // A destination removed behind our back in an untouched service.
+        let k = v1[7].service.key;
+        let dk = v1[7].destinations[0].key();
+        b.mem.services.get_mut(&k).unwrap().1.remove(&dk);
+        let r = reconcile_recorded(&mut b, &v1, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert!(r.applied.is_empty());
+        let now = b.mem.destinations(&k).unwrap();
+        let recd = rec.as_mut().unwrap();
+        assert!(!recd.destinations_match(&k, &now));
+        assert!(recd.destinations_match(
+            &v1[6].service.key,
+            &b.mem.destinations(&v1[6].service.key).unwrap()
+        ));
+        recd.forget(&k);
+        let dumps = b.dest_dumps;
+        let r = reconcile_recorded(&mut b, &v1, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert_eq!(b.dest_dumps, dumps + 1, "only the forgotten service dumped");
+        assert_eq!(r.applied.len(), 1, "{:?}", r.applied);
+        assert_eq!(sorted(b.mem.table().unwrap()), sorted(v1.clone()));
+        // A failure (the destination re-added behind our back: our add fails with EEXIST).
+        let mut v2 = v1.clone();
+        v2[0] = vs(1, &[1, 2, 3, 9]);
+        let d9 = v2[0].destinations[3].clone();
+        b.mem
+            .apply(&[Operation::AddDestination(v2[0].service.key, d9)])
+            .unwrap();
+        let r = reconcile_recorded(&mut b, &v2, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert_eq!(r.failed.len(), 1);
+        assert!(rec.is_none(), "a failure clears the record");
+        let r = reconcile_recorded(&mut b, &v2, &Scope::Full, &mut rec, &mut st).unwrap();
+        assert!(r.is_noop() && rec.is_some());
+        assert_eq!(sorted(b.mem.table().unwrap()), sorted(v2));
+    }
+
+    // Proves the audit's comparison: the kernel's "local node" method on a destination
+    // configured otherwise is no difference; another method or weight is.
+    #[test]
+    fn record_match_ignores_local_node() {
+        let v = vec![vs(1, &[1])];
+        let rec = Record::of(&v);
+        let k = v[0].service.key;
+        let mut d = v[0].destinations[0].clone();
+        assert!(rec.destinations_match(&k, &[d.clone()]));
+        d.forward = Forward::Local;
+        assert!(rec.destinations_match(&k, &[d.clone()]));
+        d.weight = 2;
+        assert!(!rec.destinations_match(&k, &[d.clone()]));
+        d.weight = 1;
+        d.forward = Forward::Route;
+        assert!(!rec.destinations_match(&k, &[d]));
+        assert!(!rec.destinations_match(&k, &[]));
     }
 
     // Proves: from empty, reconcile adds exactly the services and destinations, and a second

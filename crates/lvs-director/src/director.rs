@@ -311,8 +311,16 @@ struct Director<K: Kernel> {
     /// Check counts of subscriptions that were removed (reload, `ha_suspend`), per real
     /// server: [`Control::CheckTallies`] reports them with the live ones.
     retired: HashMap<RsId, hc::CheckTally>,
+    /// Where each virtual server of `cfg` is (the first of equal ids): the notifications of
+    /// every virtual server at start, reload and stop looked each one up by a scan, O(VS²).
+    vs_index: HashMap<VsId, usize>,
     next_id: hc::CheckId,
     managed: BTreeSet<ServiceKey>,
+    /// What we installed in the kernel (None: unknown, the next reconcile reads the table):
+    /// reconciles diff against it and dump only the services list, see [`Self::apply`].
+    record: Option<ipvs_nl::Record>,
+    /// Where the destinations audit continues (index into the recorded services).
+    audit_next: usize,
     /// `ha_suspend` virtual servers whose address is not local: their checkers do not run.
     suspended: BTreeSet<VsId>,
     /// `notify_fifo` and `lvs_notify_fifo`, open.
@@ -394,8 +402,11 @@ impl<K: Kernel> Director<K> {
             by_key: HashMap::new(),
             rs_index: HashMap::new(),
             retired: HashMap::new(),
+            vs_index: HashMap::new(),
             next_id: 1,
             managed: BTreeSet::new(),
+            record: None,
+            audit_next: 0,
             suspended: BTreeSet::new(),
             fifos: Fifos::default(),
             pending: Vec::new(),
@@ -533,11 +544,27 @@ impl<K: Kernel> Director<K> {
     }
 
     /// Program the desired table. Deletion is limited to services we manage(d).
+    ///
+    /// What is read from the kernel: at start (and after any failed operation or netlink
+    /// overrun) the whole table of our services, as before; otherwise only the services list
+    /// (one dump), and the destinations of a service whose kernel entry differs from what we
+    /// installed (removed, edited or re-created behind our back). The destinations of the
+    /// other services are taken from our record of what we installed, so a reload or a
+    /// health change costs netlink work in proportion to what changed. A destination changed
+    /// behind our back in a service we did not touch is found by [`Self::audit`] (every
+    /// recorded service's destinations compared once a minute, a slice per second).
     fn apply(&mut self) {
         let want = desired(&self.cfg, &self.health);
         let mut scope = self.managed.clone();
         scope.extend(self.cfg.service_keys());
-        match ipvs_nl::reconcile(&mut self.kernel, &want, &Scope::Managed(scope)) {
+        let mut reads = ipvs_nl::ReadStats::default();
+        match ipvs_nl::reconcile_recorded(
+            &mut self.kernel,
+            &want,
+            &Scope::Managed(scope),
+            &mut self.record,
+            &mut reads,
+        ) {
             Ok(r) => {
                 // One line per change as a health transition makes it; a start or reload of
                 // thousands of entries gets one summary line (per-entry lines at debug): 37,000
@@ -566,6 +593,11 @@ impl<K: Kernel> Director<K> {
                 for (op, e) in &r.failed {
                     log::error!("FAILED {}: {e}", describe(op));
                 }
+                log::debug!(
+                    "IPVS reconcile: {} services dump(s), {} destinations dump(s)",
+                    reads.service_dumps,
+                    reads.destination_dumps
+                );
                 self.emit(DirectorEvent::Reconciled {
                     applied: r.applied.len(),
                     failed: r.failed.len(),
@@ -574,6 +606,45 @@ impl<K: Kernel> Director<K> {
             Err(e) => log::error!("reconcile: {e}"),
         }
         self.managed = self.cfg.service_keys();
+    }
+
+    /// The destinations audit: compares the kernel's destinations of the next slice of the
+    /// recorded services (1/60 of them, at least one, per call: every service once a minute
+    /// with the 1 s tick) with the record; a service that differs is forgotten and the table
+    /// reconciled again (its destinations dumped and corrected). Returns whether it did.
+    fn audit(&mut self) -> bool {
+        let Some(rec) = self.record.as_ref() else {
+            return false;
+        };
+        let n = rec.len();
+        if n == 0 {
+            return false;
+        }
+        let per_tick = n.div_ceil(AUDIT_PERIOD_TICKS);
+        let start = self.audit_next % n;
+        let keys: Vec<ServiceKey> = rec.keys().skip(start).take(per_tick).copied().collect();
+        self.audit_next = start + keys.len();
+        let mut changed = Vec::new();
+        for k in keys {
+            match self.kernel.destinations(&k) {
+                Ok(d) if rec.destinations_match(&k, &d) => {}
+                Ok(_) | Err(_) => changed.push(k),
+            }
+        }
+        if changed.is_empty() {
+            return false;
+        }
+        if let Some(rec) = self.record.as_mut() {
+            for k in &changed {
+                log::warn!(
+                    "IPVS: VS {} changed behind our back, resyncing it",
+                    fmt_key(k)
+                );
+                rec.forget(k);
+            }
+        }
+        self.apply();
+        true
     }
 
     fn on_transition(&mut self, t: hc::Transition) -> bool {
@@ -760,6 +831,10 @@ impl<K: Kernel> Director<K> {
         }
     }
 
+    fn find_vs(&self, id: &VsId) -> Option<&crate::model::VirtualServer> {
+        self.cfg.virtual_servers.get(*self.vs_index.get(id)?)
+    }
+
     fn find_rs(&self, id: &RsId) -> Option<&crate::model::RealServer> {
         let (v, r) = *self.rs_index.get(id)?;
         self.cfg.virtual_servers.get(v)?.real_servers.get(r)
@@ -769,7 +844,9 @@ impl<K: Kernel> Director<K> {
     /// scan it replaces found.
     fn index_real_servers(&mut self) {
         self.rs_index.clear();
+        self.vs_index.clear();
         for (v, vs) in self.cfg.virtual_servers.iter().enumerate() {
+            self.vs_index.entry(vs.id.clone()).or_insert(v);
             for (r, rs) in vs.real_servers.iter().enumerate() {
                 self.rs_index.entry(rs.id.clone()).or_insert((v, r));
             }
@@ -781,7 +858,7 @@ impl<K: Kernel> Director<K> {
             log::info!("{} quorum for VS {vs}", if up { "Gained" } else { "Lost" });
             self.emit(DirectorEvent::Quorum { vs: vs.clone(), up });
             self.notify_vs(&vs, up);
-            if let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) {
+            if let Some(v) = self.find_vs(&vs) {
                 if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
                     // ipwrapper.c do_vs_notifies: "=> Gained quorum Q+H=T <= W <=".
                     let alert = smtp_alert::Alert::quorum(
@@ -947,7 +1024,7 @@ impl<K: Kernel> Director<K> {
     /// count of those alive going down, then the quorum (status 3, "stopping"); with it on, only the quorum
     /// (real servers counted as they were).
     fn stop_notified(&self, vs: &VsId, flush: conf_parse::FlushOnStop) {
-        let Some(v) = self.cfg.virtual_servers.iter().find(|v| &v.id == vs) else {
+        let Some(v) = self.find_vs(vs) else {
             return;
         };
         let total = u32::try_from(v.real_servers.len()).unwrap_or(u32::MAX);
@@ -1043,6 +1120,7 @@ impl<K: Kernel> Director<K> {
                     if self.update_suspension() {
                         self.subscribe()?;
                     }
+                    self.audit();
                 }
                 t = self.rx.recv() => {
                     let Some(t) = t else { break };
@@ -1091,6 +1169,9 @@ impl<K: Kernel> Director<K> {
 /// How long the stop waits for the notify scripts and mails it started (omega).
 /// Up to this many applied operations are logged one line each (else a summary line).
 const LOG_EACH_OP_MAX: usize = 64;
+
+/// The destinations audit covers every recorded service in this many 1 s ticks.
+const AUDIT_PERIOD_TICKS: usize = 60;
 
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 

@@ -232,6 +232,51 @@ fn reload_diff_applies() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+// Proves the destinations audit: a destination deleted and another re-weighted behind the
+// director's back in a service no check or reload touches are put back by the audit (one
+// service: audited every second), and a service deleted behind its back is re-created with its
+// destinations at the next reconcile (a reload).
+#[test]
+fn audit_restores_entries_changed_behind_our_back() {
+    let d = tmpdir("audit");
+    std::fs::write(d.join("rs1"), "0").unwrap();
+    std::fs::write(d.join("rs2"), "0").unwrap();
+    let mem = SharedMemory::default();
+    let r = start(parse(&conf(&d, "")), mem.clone(), false);
+    let both = vec![
+        ("10.0.0.11".parse().unwrap(), 1),
+        ("10.0.0.12".parse().unwrap(), 1),
+    ];
+    wait("initial table", Duration::from_secs(5), || {
+        addrs(&mem) == both
+    });
+    let key = ServiceKey::tcp("10.0.0.100".parse().unwrap(), 80);
+    {
+        let mut t = mem.table.lock().unwrap();
+        let dests = &mut t.services.get_mut(&key).unwrap().1;
+        let first = *dests.keys().next().unwrap();
+        dests.remove(&first);
+        for v in dests.values_mut() {
+            v.weight = 7;
+        }
+    }
+    assert_ne!(addrs(&mem), both);
+    wait("audit restores the table", Duration::from_secs(10), || {
+        addrs(&mem) == both
+    });
+    mem.table.lock().unwrap().services.remove(&key);
+    r.tx.send(Control::Reload(Box::new(parse(&conf(&d, "")))))
+        .unwrap();
+    wait(
+        "reload re-creates the service",
+        Duration::from_secs(10),
+        || addrs(&mem) == both,
+    );
+    r.tx.send(Control::Shutdown).unwrap();
+    r.join.join().unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 // Proves ha_suspend: the checkers of a virtual server whose address is not local do not run
 // (a failing check there changes nothing), while those of one whose address is local (127.0.0.1)
 // do (its failing real server is removed).

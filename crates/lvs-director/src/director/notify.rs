@@ -11,7 +11,17 @@ impl<K: Kernel> Director<K> {
     /// At a reload (`old`: the previous configuration) only what is new is: the real servers
     /// added (to kept or new virtual servers) and the new virtual servers' quorum.
     pub(super) fn init_notifies(&mut self, old: Option<&DirectorConfig>) {
-        let old_vs = |id: &VsId| old.and_then(|o| o.virtual_servers.iter().find(|v| &v.id == id));
+        let mut old_index: std::collections::HashMap<&VsId, _> = std::collections::HashMap::new();
+        for v in old.iter().flat_map(|o| o.virtual_servers.iter()) {
+            old_index.entry(&v.id).or_insert(v);
+        }
+        let old_vs = |id: &VsId| old_index.get(id).copied();
+        // The real servers of the old virtual server found first for each id (RsId names its
+        // virtual server), as the scan of that virtual server's list it replaces.
+        let old_rs: std::collections::HashSet<&RsId> = old_index
+            .values()
+            .flat_map(|v| v.real_servers.iter().map(|r| &r.id))
+            .collect();
         let vss: Vec<(VsId, Vec<RsId>, bool, bool)> = self
             .cfg
             .virtual_servers
@@ -22,9 +32,7 @@ impl<K: Kernel> Director<K> {
                     .real_servers
                     .iter()
                     .filter(|rs| self.health.alive(rs))
-                    .filter(|rs| {
-                        before.is_none_or(|b| !b.real_servers.iter().any(|o| o.id == rs.id))
-                    })
+                    .filter(|rs| before.is_none_or(|_| !old_rs.contains(&rs.id)))
                     .map(|rs| rs.id.clone())
                     .collect();
                 (v.id.clone(), alive, v.sorry.is_some(), before.is_none())
@@ -44,7 +52,7 @@ impl<K: Kernel> Director<K> {
                 continue;
             }
             self.notify_vs(&vs, up);
-            let Some(v) = self.cfg.virtual_servers.iter().find(|v| v.id == vs) else {
+            let Some(v) = self.find_vs(&vs) else {
                 continue;
             };
             if let (true, Some(settings)) = (v.smtp_alert, self.cfg.globals.smtp.clone()) {
@@ -64,7 +72,7 @@ impl<K: Kernel> Director<K> {
 
     /// The real servers of `vs` alive, and all of them (sorry server excluded).
     fn rs_counts(&self, vs: &VsId) -> (u32, u32) {
-        let Some(v) = self.cfg.virtual_servers.iter().find(|v| &v.id == vs) else {
+        let Some(v) = self.find_vs(vs) else {
             return (0, 0);
         };
         let up = v
@@ -120,18 +128,13 @@ impl<K: Kernel> Director<K> {
                 total,
             });
         }
-        let script = self
-            .cfg
-            .virtual_servers
-            .iter()
-            .find(|v| &v.id == vs)
-            .and_then(|v| {
-                if up {
-                    v.quorum_up.clone()
-                } else {
-                    v.quorum_down.clone()
-                }
-            });
+        let script = self.find_vs(vs).and_then(|v| {
+            if up {
+                v.quorum_up.clone()
+            } else {
+                v.quorum_down.clone()
+            }
+        });
         if let Some(s) = &script {
             let h = spawn_script(s);
             self.track(h);
