@@ -14,35 +14,12 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
+mod common;
+use common::start_lab as start;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const VIP: &str = "10.0.0.100";
-
-fn start(host: &Host, dir: &Path, prog: &str) -> Proc {
-    let c = dir.join("keepalived.conf");
-    let p = dir.join("k.pid");
-    let r = dir.join("v.pid");
-    let ch = dir.join("c.pid");
-    let mut argv = vec![
-        prog,
-        "-n",
-        "-l",
-        "-D",
-        "-P",
-        "-f",
-        c.to_str().expect("utf-8 path"),
-        "-p",
-        p.to_str().expect("utf-8 path"),
-        "-r",
-        r.to_str().expect("utf-8 path"),
-        "-c",
-        ch.to_str().expect("utf-8 path"),
-    ];
-    if prog == BIN {
-        argv.push("-G");
-    }
-    host.spawn(&argv).expect("spawn")
-}
 
 fn has_vip(host: &Host) -> bool {
     host.ip(&["-4", "-o", "addr", "show", "dev", "eth0"])

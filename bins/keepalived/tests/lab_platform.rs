@@ -336,10 +336,20 @@ fn file_modes(lab: &Lab, tag: &str, prog: &str, umask_line: &str) -> Vec<(String
     if wait_until(Duration::from_secs(10), || r.exists()).is_err() {
         panic!("{prog}: no worker pidfile\n{}", proc.output_so_far());
     }
-    proc.signal(Signal::SIGUSR1).expect("usr1");
-    proc.signal(Signal::SIGUSR2).expect("usr2");
-    let _ = wait_until(Duration::from_secs(5), || {
-        files.iter().all(|f| dir.join(f).exists())
+    // Sent again until the dumps exist: a signal that comes while the daemon is still starting
+    // (its handlers not installed yet) is ignored, and on a loaded machine the worker's pidfile
+    // can be there well before its handlers.
+    let _ = wait_until(Duration::from_secs(10), || {
+        proc.signal(Signal::SIGUSR1).expect("usr1");
+        proc.signal(Signal::SIGUSR2).expect("usr2");
+        let t = std::time::Instant::now();
+        while t.elapsed() < Duration::from_secs(1) {
+            if files.iter().all(|f| dir.join(f).exists()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     });
     let modes: Vec<(String, u32)> = files
         .iter()

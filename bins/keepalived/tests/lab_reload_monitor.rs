@@ -13,6 +13,9 @@ use chrono::{Local, TimeZone};
 use nix::sys::signal::Signal;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
+mod common;
+use common::start_lab as start;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const VIP_A: &str = "10.0.0.100";
@@ -29,32 +32,6 @@ const MARKS: &[&str] = &[
     "Directory of reload",
     "Unable to monitor reload",
 ];
-
-fn start(host: &Host, dir: &Path, prog: &str) -> Proc {
-    let c = dir.join("keepalived.conf");
-    let p = dir.join("k.pid");
-    let r = dir.join("v.pid");
-    let ch = dir.join("c.pid");
-    let mut argv = vec![
-        prog,
-        "-n",
-        "-l",
-        "-D",
-        "-P",
-        "-f",
-        c.to_str().expect("utf-8 path"),
-        "-p",
-        p.to_str().expect("utf-8 path"),
-        "-r",
-        r.to_str().expect("utf-8 path"),
-        "-c",
-        ch.to_str().expect("utf-8 path"),
-    ];
-    if prog == BIN {
-        argv.push("-G");
-    }
-    host.spawn(&argv).expect("spawn")
-}
 
 fn conf(file: &Path, repeat: bool, vip: &str) -> String {
     format!(

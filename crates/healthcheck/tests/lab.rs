@@ -895,6 +895,9 @@ fn lab_ping_and_udp_bindto_bind_if() {
         ],
     );
     std::thread::sleep(Duration::from_millis(300));
+    // Stopped before reading: dumpcap (when there is no tcpdump) writes its buffer out at exit,
+    // so the last check's packets are only in the file then.
+    let _ = cap.stop(Duration::from_secs(3));
     let seen = sources(cap.pcap_path().unwrap());
     let from = |proto: u8, a: &str| seen.contains(&(proto, a.parse().unwrap()));
     assert_eq!(r[0].0, Status::Up, "ping bindto 10.0.0.5");

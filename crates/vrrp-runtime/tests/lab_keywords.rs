@@ -2783,13 +2783,7 @@ fn first_result_run(
     let lab = Lab::new(tag).expect("lab");
     let chk = lab.dir().join("chk.sh");
     write_script(&chk, script_body, 0o755);
-    let log = lab.dir().join("states");
-    let note = lab.dir().join("note.sh");
-    write_script(
-        &note,
-        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
-        0o755,
-    );
+    let (log, note) = state_log(&lab);
     let conf = format!(
         "vrrp_script chk {{\n  script \"{}\"\n  interval 1\n  weight 0\n{opts}\n}}\n{}",
         chk.display(),
@@ -2879,6 +2873,18 @@ fn lab_vrrp_script_init_fail_same_as_reference() {
 // interface_up_down_delays
 
 /// Seconds since the epoch.
+/// A notify script in the lab directory that appends "STATE EPOCH" to a log: (log, script).
+fn state_log(lab: &Lab) -> (PathBuf, PathBuf) {
+    let log = lab.dir().join("states");
+    let note = lab.dir().join("note.sh");
+    write_script(
+        &note,
+        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
+        0o755,
+    );
+    (log, note)
+}
+
 fn epoch() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -2907,13 +2913,7 @@ fn notify_states(log: &Path, t0: f64) -> Vec<(String, f64)> {
 /// link-down.
 fn up_down_run(tag: &str, vrid: u8, top: &str, reference: bool) -> Vec<(String, f64)> {
     let lab = Lab::new(tag).expect("lab");
-    let log = lab.dir().join("states");
-    let note = lab.dir().join("note.sh");
-    write_script(
-        &note,
-        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
-        0o755,
-    );
+    let (log, note) = state_log(&lab);
     let conf = format!(
         "{top}\n{}",
         instance(
@@ -3005,13 +3005,7 @@ fn track_group_run(
 ) -> (Vec<(String, f64)>, bool) {
     let lab = Lab::new(tag).expect("lab");
     lab.segment("br1").expect("segment");
-    let log = lab.dir().join("states");
-    let note = lab.dir().join("note.sh");
-    write_script(
-        &note,
-        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
-        0o755,
-    );
+    let (log, note) = state_log(&lab);
     let conf = format!(
         "track_group TG {{\n  group {{\n    VI_1\n  }}\n}}\nstatic_ipaddress {{\n{statics}\n}}\n{}",
         instance(
@@ -3098,13 +3092,7 @@ fn lab_track_group_same_as_reference() {
 fn static_restore_run(tag: &str, vrid: u8, reference: bool) -> (Vec<String>, Vec<String>) {
     let lab = Lab::new(tag).expect("lab");
     lab.segment("br1").expect("segment");
-    let log = lab.dir().join("states");
-    let note = lab.dir().join("note.sh");
-    write_script(
-        &note,
-        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
-        0o755,
-    );
+    let (log, note) = state_log(&lab);
     let conf = format!(
         "track_group TG {{\n  group {{\n    VI_1\n  }}\n}}\n\
          static_ipaddress {{\n    192.0.2.1/24 dev eth1\n    10.71.0.1/24 dev eth1\n    10.72.0.9/24 dev eth1 no_track\n}}\n\
@@ -3249,13 +3237,7 @@ fn deleted_by_someone_run(
     reference: bool,
 ) -> (Vec<String>, Option<f64>) {
     let lab = Lab::new(tag).expect("lab");
-    let log = lab.dir().join("states");
-    let note = lab.dir().join("note.sh");
-    write_script(
-        &note,
-        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
-        0o755,
-    );
+    let (log, note) = state_log(&lab);
     let conf = instance(
         "VI_1",
         vrid,
@@ -3356,13 +3338,7 @@ fn linkbeat_run(
     reference: bool,
 ) -> (usize, Vec<(String, f64)>, String) {
     let lab = Lab::new(tag).expect("lab");
-    let log = lab.dir().join("states");
-    let note = lab.dir().join("note.sh");
-    write_script(
-        &note,
-        &format!("echo \"$3 $(date +%s.%N)\" >> {}", log.display()),
-        0o755,
-    );
+    let (log, note) = state_log(&lab);
     let conf = format!(
         "{top}\n{}",
         instance(
