@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use testlab::netns::{wait_until, Host, Lab, Proc};
+use testlab::netns::{wait_until, Host, Lab};
 
 mod common;
 use common::start_lab as start;
