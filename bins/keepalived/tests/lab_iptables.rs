@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 /// The peer that takes VI_1 over (a plain keepalived; its firewall is not looked at).
 const PEER: &str = "/usr/sbin/keepalived";
@@ -92,32 +94,13 @@ fn has_vip(h: &Host, vip: &str) -> bool {
 }
 
 fn start(h: &Host, dir: &Path, prog: &str) -> Proc {
-    let c = dir.join("keepalived.conf");
-    let p = dir.join("k.pid");
-    let r = dir.join("v.pid");
-    let ch = dir.join("c.pid");
-    let mut argv = vec![
-        prog,
-        "-n",
-        "-l",
-        "-D",
-        "-P",
-        "-f",
-        c.to_str().expect("utf-8"),
-        "-p",
-        p.to_str().expect("utf-8"),
-        "-r",
-        r.to_str().expect("utf-8"),
-        "-c",
-        ch.to_str().expect("utf-8"),
-    ];
-    if prog == BIN {
-        argv.push("-G");
-        if !dir.join("default-compat").exists() {
-            argv.extend(["--compat", "2.4.3"]);
-        }
-    }
-    h.spawn(&argv).expect("spawn")
+    // Ours judges as 2.4.3 (the iptables backend) unless the test put `default-compat` in dir.
+    let compat: &[&str] = if prog == BIN && !dir.join("default-compat").exists() {
+        &["--compat", "2.4.3"]
+    } else {
+        &[]
+    };
+    common::start_lab_args(h, dir, prog, compat)
 }
 
 #[derive(Debug, PartialEq)]

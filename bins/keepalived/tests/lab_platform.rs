@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use testlab::netns::{wait_until, Host, Lab, Proc};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived");
 const REFERENCE: &str = "/usr/sbin/keepalived";
 const VIP: &str = "10.0.0.100";
@@ -41,30 +43,7 @@ fn open_dir(lab: &Lab, name: &str) -> PathBuf {
 }
 
 fn start(host: &Host, dir: &Path, prog: &str, extra: &[&str]) -> Proc {
-    let c = dir.join("keepalived.conf");
-    let p = dir.join("k.pid");
-    let r = dir.join("v.pid");
-    let ch = dir.join("c.pid");
-    let mut argv = vec![
-        prog,
-        "-n",
-        "-l",
-        "-D",
-        "-P",
-        "-f",
-        c.to_str().expect("utf-8 path"),
-        "-p",
-        p.to_str().expect("utf-8 path"),
-        "-r",
-        r.to_str().expect("utf-8 path"),
-        "-c",
-        ch.to_str().expect("utf-8 path"),
-    ];
-    argv.extend_from_slice(extra);
-    if prog == BIN {
-        argv.push("-G");
-    }
-    host.spawn(&argv).expect("spawn")
+    common::start_lab_args(host, dir, prog, extra)
 }
 
 fn has_vip(host: &Host) -> bool {

@@ -930,7 +930,7 @@ impl Rt {
         }
         if let Some(links) = &links {
             self.kernel.restore_statics(links);
-            self.check_deleted(now);
+            self.check_deleted(now, addrs);
         }
     }
 

@@ -293,8 +293,9 @@ impl Rt {
     /// keepalived's `netlink_if_address_filter` / `netlink_route_filter`: when someone deletes
     /// a VIP (or eVIP) or a tracked virtual route of a master, the instance leaves MASTER for
     /// BACKUP with a Skew_Time down timer (`set_vrrp_backup`), taking over again if no other
-    /// master speaks. Checked when the kernel reports a deletion (and on each link poll).
-    pub(crate) fn check_deleted(&mut self, now: Instant) {
+    /// master speaks. Checked when the kernel reports a deletion (and on each link poll), with
+    /// the poll's address dump when it made one.
+    pub(crate) fn check_deleted(&mut self, now: Instant, addrs: Option<Vec<netplat::Address>>) {
         let masters: Vec<InstId> = self
             .insts
             .ids()
@@ -304,7 +305,7 @@ impl Rt {
         if masters.is_empty() {
             return;
         }
-        let addrs = match self.kernel.rtnl.addresses(None) {
+        let addrs = match addrs.map_or_else(|| self.kernel.rtnl.addresses(None), Ok) {
             Ok(a) => a,
             Err(e) => {
                 log::warn!("address dump: {e}");

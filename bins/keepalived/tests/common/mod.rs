@@ -311,6 +311,16 @@ impl Drop for Netns {
 /// Starts `prog` (ours with `-G`, or the reference) in `host` in the foreground (`-n -l -D -P`)
 /// with `dir/keepalived.conf` and its pidfiles in `dir` (the lab tests' usual start).
 pub fn start_lab(host: &testlab::netns::Host, dir: &Path, prog: &str) -> testlab::netns::Proc {
+    start_lab_args(host, dir, prog, &[])
+}
+
+/// [`start_lab`] with more arguments.
+pub fn start_lab_args(
+    host: &testlab::netns::Host,
+    dir: &Path,
+    prog: &str,
+    extra: &[&str],
+) -> testlab::netns::Proc {
     let c = dir.join("keepalived.conf");
     let p = dir.join("k.pid");
     let r = dir.join("v.pid");
@@ -330,6 +340,7 @@ pub fn start_lab(host: &testlab::netns::Host, dir: &Path, prog: &str) -> testlab
         "-c",
         ch.to_str().expect("utf-8 path"),
     ];
+    argv.extend_from_slice(extra);
     if prog == BIN {
         argv.push("-G");
     }
