@@ -212,7 +212,9 @@ stage_lab() {
     done
     # A binary that crashed or failed has no "test result: ok" line.
     for f in "$dir"/*.log; do
-        grep -q '^test result: ok\.' "$f" || { echo "lab: FAILED $(basename "$f" .log):"; grep -E '^(test .* FAILED|failures:|---- )' "$f" | head -n 40; rc=1; }
+        grep -q '^test result: ok\.' "$f" || { echo "lab: FAILED $(basename "$f" .log):"; grep -E '^test .* FAILED' "$f" | head -n 20
+            # Each failure's own lines: the panic location and message (the first 40 lines of its block).
+            awk '/^---- .* stdout ----$/ {n = 40} n > 0 {print; n--}' "$f" | head -n 200; rc=1; }
     done
     count_results lab "$log"
     "$ROOT/target/debug/krs-lab" sweep || true

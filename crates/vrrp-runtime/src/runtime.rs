@@ -315,8 +315,16 @@ impl Rt {
         let mut routes: [Option<Vec<netplat::Route>>; 2] = [None, None];
         for i in masters {
             let mut gone: Option<String> = None;
+            // A VIP whose lease ran out while this master was frozen (SIGSTOP, a stalled host)
+            // was removed by the kernel, not by an operator: the next advert's renewal puts it
+            // back, and the master stays master as the reference (which has no lease) does.
+            let lease_ran_out = self.kernel.lease
+                && self.insts[i].last_refresh.is_some_and(|t| {
+                    now.saturating_duration_since(t) + Duration::from_secs(1)
+                        >= Duration::from_secs(u64::from(self.insts[i].lease_secs()))
+                });
             for v in self.insts[i].all_vips() {
-                if v.no_track {
+                if v.no_track || lease_ran_out {
                     continue;
                 }
                 let Some(spec) = self.kernel.vip_spec(&self.insts[i], &v, false) else {
