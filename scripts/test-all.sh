@@ -5,10 +5,10 @@
 #   sudo ./scripts/test-all.sh unit lab   # only the named stages
 #
 # Stages: install fmt clippy unit lab vm fuzz.  Environment knobs:
-#   KRS_FUZZ_SECONDS   seconds per fuzz target (default 20)
+#   KRS_FUZZ_SECONDS   seconds per fuzz target (default 15)
 #   KRS_SKIP_INSTALL=1 do not apt-get/cargo install anything (fail if missing instead)
-#   KRS_LAB_LANES      lab test binaries run side by side (default 3; their time is mostly protocol timers)
-#   KRS_LAB_SPLIT_PARTS jobs the longest lab binaries (LAB_SPLIT) are dealt into, each in its own lane (default 2)
+#   KRS_LAB_LANES      lab test binaries run side by side (default 4; their time is mostly protocol timers)
+#   KRS_LAB_SPLIT_PARTS jobs the longest lab binaries (LAB_SPLIT) are dealt into, each in its own lane (default 3)
 #   KRS_VM_BOOTS       VMs the in-VM tests are dealt to, booted side by side (default 2)
 #
 # It needs root (network namespaces, the qemu VM with real IPVS). Every test that sends packets does so only
@@ -129,13 +129,25 @@ LAB_CPU_BOUND=(package conf_mutations)
 # each of two daemons (a debug build, late when the machine is loaded): they run last, one
 # binary at a time.
 LAB_STRICT=(lab_bfd lab_bfd_keywords lab_scale)
-# The others mostly wait on protocol timers; the longest go first so the lanes end together.
-LAB_LONG_FIRST=(lab_keywords interop interop_hmac lab lab_dynamic_interfaces)
+# The others mostly wait on protocol timers. They are started longest first (by LAB_WEIGHT) so the
+# lanes end together.
+
+# Seconds each lab test binary took in a quiet full run (package dir/binary); a binary not listed
+# counts 20. A split binary's parts count its weight divided among them.
+declare -A LAB_WEIGHT=(
+    [vrrp-runtime/lab_keywords]=680 [vrrp-runtime/interop]=185 [keepalived/lab_hmac]=172
+    [keepalived/lab_snmp]=154 [vrrp-runtime/interop_hmac]=147 [keepalived/lab_platform]=145
+    [vrrp-runtime/lab]=143 [keepalived/lab_chaos_soak]=130 [keepalived/lab_iptables]=68
+    [keepalived/lab_dynamic_interfaces]=60 [keepalived/lab_v24_rest]=59
+    [keepalived/lab_json_symlink]=49 [keepalived/lab_cli_flags]=47 [lvs-director/smtp_lab]=35
+    [keepalived/lab_wired_vrrp]=33 [keepalived/lab_reload_monitor]=32 [keepalived/lab_dbus]=30
+    [keepalived/lab_global_keywords]=27 [lvs-director/lab_checker_keywords]=26
+)
 
 # The longest lab binaries, whose tests run as LAB_SPLIT_PARTS jobs of their own (in different
 # lanes) instead of one.
 LAB_SPLIT=(lab_keywords)
-LAB_SPLIT_PARTS=${KRS_LAB_SPLIT_PARTS:-2}
+LAB_SPLIT_PARTS=${KRS_LAB_SPLIT_PARTS:-3}
 
 # Seconds each in-VM test binary took in a quiet full run (package dir/binary), to deal them to the
 # VMs; a binary not listed counts 60.
@@ -162,23 +174,38 @@ run_lab_jobs() { # jobsfile lanes logdir
         exit 0' "$3"
 }
 
+# The fuzz targets' build (a sanitizer build of its own, ~2.5 min on 2 cores) starts in the
+# background when the lab stage starts, at the lowest CPU and I/O priority: the lab's tests mostly
+# sleep on protocol timers (a lane of them uses under 10% of a core), so the build takes the idle
+# CPU and the daemons under test keep theirs. The fuzz stage waits for it.
+FUZZ_BUILD_PID=
+start_fuzz_build() {
+    [[ " ${STAGES[*]} " == *" fuzz "* ]] && command -v cargo-fuzz >/dev/null || return 0
+    ( cd "$ROOT/fuzz" && RUSTC_BOOTSTRAP=1 nice -n 19 ionice -c 3 cargo fuzz build \
+        >"$LOGDIR/fuzz-build.log" 2>&1 ) &
+    FUZZ_BUILD_PID=$!
+}
+
 stage_lab() {
     need_root lab
-    local log="$LOGDIR/lab.log" dir="$LOGDIR/lab" lanes=${KRS_LAB_LANES:-3}
+    local log="$LOGDIR/lab.log" dir="$LOGDIR/lab" lanes=${KRS_LAB_LANES:-4}
     cargo build -q -p testlab --bins
+    start_fuzz_build
     "$ROOT/target/debug/krs-lab" sweep || true
     rm -rf "$dir"; mkdir -p "$dir"
     # Namespace tests are #[ignore]d (they need root); they are named lab_*. Each test binary runs
     # in its package dir as cargo test runs it, with its usual test threads: first the CPU-bound
     # ones side by side, then the timer-bound ones in $lanes parallel lanes.
     cargo test -q --workspace --no-run || return 1
-    local exe pkg list jobs="$dir/jobs" name long
+    local exe pkg list jobs="$dir/jobs" name long w
     : >"$jobs"
+    # Each job line starts with its weight (seconds), dropped once the jobs are sorted.
     while IFS=$'\t' read -r exe pkg; do
         [ -n "$exe" ] || continue
         list=$("$exe" --list --ignored 2>/dev/null) || continue
         grep -qE '(^|::)lab_[A-Za-z0-9_]*: test' <<<"$list" || continue
         name=$(basename "$exe"); name=${name%-*}
+        w=${LAB_WEIGHT[$(basename "$pkg")/$name]:-20}
         if [[ " ${LAB_SPLIT[*]} " == *" $name "* ]] && [ "$LAB_SPLIT_PARTS" -gt 1 ]; then
             # Its lab tests dealt round-robin into LAB_SPLIT_PARTS parts.
             local part names
@@ -186,19 +213,17 @@ stage_lab() {
                 names=$(sed -n 's/: test$//p' <<<"$list" | grep -E '(^|::)lab_' |
                     awk -v k="$LAB_SPLIT_PARTS" -v p="$part" '(NR - 1) % k == p' | tr '\n' ' ')
                 [ -n "$names" ] || continue
-                printf '%s\t%s\t%s\t.%s\t--exact %s\n' "$name" "$exe" "$pkg" "$part" "$names" >>"$jobs"
+                printf '%s\t%s\t%s\t%s\t.%s\t--exact %s\n' "$(( w / LAB_SPLIT_PARTS ))" "$name" "$exe" "$pkg" "$part" "$names" >>"$jobs"
             done
             continue
         fi
-        printf '%s\t%s\t%s\t\tlab_\n' "$name" "$exe" "$pkg" >>"$jobs"
+        printf '%s\t%s\t%s\t%s\t\tlab_\n' "$w" "$name" "$exe" "$pkg" >>"$jobs"
     done < <(test_exes)
+    sort -t$'\t' -k1,1nr -k2,2 "$jobs" | cut -f2- >"$jobs.sorted" && mv "$jobs.sorted" "$jobs"
     for long in "${LAB_CPU_BOUND[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done >"$jobs.cpu"
     for long in "${LAB_STRICT[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done >"$jobs.strict"
-    {
-        for long in "${LAB_LONG_FIRST[@]}"; do awk -F'\t' -v n="$long" '$1 == n' "$jobs"; done
-        awk -F'\t' -v k="${LAB_CPU_BOUND[*]} ${LAB_STRICT[*]} ${LAB_LONG_FIRST[*]}" \
-            'BEGIN{n=split(k, a, " "); for (i=1; i<=n; i++) skip[a[i]]=1} !($1 in skip)' "$jobs"
-    } >"$jobs.timers"
+    awk -F'\t' -v k="${LAB_CPU_BOUND[*]} ${LAB_STRICT[*]}" \
+        'BEGIN{n=split(k, a, " "); for (i=1; i<=n; i++) skip[a[i]]=1} !($1 in skip)' "$jobs" >"$jobs.timers"
     echo "running $(wc -l <"$jobs.cpu") CPU-bound lab test binaries side by side"
     run_lab_jobs "$jobs.cpu" 2 "$dir"
     echo "running $(wc -l <"$jobs.timers") timer-bound lab test binaries in $lanes lanes"
@@ -290,8 +315,12 @@ stage_vm() {
 }
 
 stage_fuzz() {
-    local secs=${KRS_FUZZ_SECONDS:-20} rc=0 t
+    local secs=${KRS_FUZZ_SECONDS:-15} rc=0 t
     command -v cargo-fuzz >/dev/null || die "cargo-fuzz missing (run the install stage)"
+    # The build started during the lab stage (if it ran); `cargo fuzz run` rebuilds what is missing.
+    if [ -n "$FUZZ_BUILD_PID" ]; then
+        wait "$FUZZ_BUILD_PID" || { echo "fuzz: the background build failed:"; tail -n 30 "$LOGDIR/fuzz-build.log"; }
+    fi
     for t in $(cd fuzz && cargo fuzz list 2>/dev/null); do
         say "fuzz $t (${secs}s)"
         if RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \

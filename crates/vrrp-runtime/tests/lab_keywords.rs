@@ -180,8 +180,8 @@ struct RxOutcome {
     low_adverts: usize,
     /// Its gratuitous ARPs within 0.5 s of it.
     low_garps_now: usize,
-    /// Its later gratuitous ARPs before the higher-priority advert, as whole seconds after the
-    /// lower-priority advert (rounded).
+    /// Its later gratuitous ARPs before the higher-priority advert (and at most 4 s after the
+    /// lower-priority one), as whole seconds after the lower-priority advert (rounded).
     low_garps_later: Vec<i64>,
     /// Adverts it sent within 0.5 s of the injected higher-priority advert.
     high_adverts: usize,
@@ -242,9 +242,13 @@ fn master_rx(tag: &str, vrid: u8, global: &str, extra: &str, reference: bool) ->
     let out = RxOutcome {
         low_adverts: count(&adverts, tl, tl + 0.5),
         low_garps_now: count(&garps, tl, tl + 0.5),
+        // The higher-priority advert goes 0.3 s after the master's next advert (3.0 s after
+        // the lower one); on a loaded host the injector can miss that advert and wait for the
+        // one after (6.0 s), which would let a later GARP burst into the window: the window is
+        // the nominal 3 s plus 1 s of slack, whichever ends first.
         low_garps_later: garps
             .iter()
-            .filter(|t| **t > tl + 0.5 && **t < th)
+            .filter(|t| **t > tl + 0.5 && **t < th.min(tl + 4.0))
             .map(|t| (t - tl).round() as i64)
             .collect(),
         high_adverts: count(&adverts, th, th + 0.5),
