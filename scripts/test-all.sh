@@ -7,7 +7,7 @@
 # Stages: install fmt clippy unit lab vm fuzz.  Environment knobs:
 #   KRS_FUZZ_SECONDS   seconds per fuzz target (default 15)
 #   KRS_SKIP_INSTALL=1 do not apt-get/cargo install anything (fail if missing instead)
-#   KRS_LAB_LANES      lab test binaries run side by side (default 4; their time is mostly protocol timers)
+#   KRS_LAB_LANES      lab test binaries run side by side (default 3; their time is mostly protocol timers)
 #   KRS_LAB_SPLIT_PARTS jobs the longest lab binaries (LAB_SPLIT) are dealt into, each in its own lane (default 3)
 #   KRS_VM_BOOTS       VMs the in-VM tests are dealt to, booted side by side (default 2)
 #
@@ -188,7 +188,7 @@ start_fuzz_build() {
 
 stage_lab() {
     need_root lab
-    local log="$LOGDIR/lab.log" dir="$LOGDIR/lab" lanes=${KRS_LAB_LANES:-4}
+    local log="$LOGDIR/lab.log" dir="$LOGDIR/lab" lanes=${KRS_LAB_LANES:-3}
     cargo build -q -p testlab --bins
     start_fuzz_build
     "$ROOT/target/debug/krs-lab" sweep || true
