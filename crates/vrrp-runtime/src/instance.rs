@@ -577,7 +577,7 @@ impl Rt {
                     other_family: other_family_evip,
                     base_ll,
                 };
-                if self.kernel.ipt_add_vmac(&m) {
+                if self.kernel.ipt_add_vmac(&m, created) {
                     ipt_vmacs.push(m);
                 }
             }
@@ -698,7 +698,7 @@ impl Rt {
                             other_family: false,
                             base_ll: self.kernel.base_link_local(base.index),
                         };
-                        if self.kernel.ipt_add_vmac(&m) {
+                        if self.kernel.ipt_add_vmac(&m, created) {
                             ipt_vmacs.push(m);
                         }
                     }

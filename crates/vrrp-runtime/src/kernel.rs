@@ -431,12 +431,16 @@ impl Kernel {
         }
     }
 
-    /// keepalived's `firewall_add_vmac` for the iptables backend (with an OUT chain): whether
-    /// the VMAC now has its entries, to be removed before it is deleted.
-    pub(crate) fn ipt_add_vmac(&mut self, m: &crate::firewall_ipt::IptVmac) -> bool {
+    /// keepalived's `firewall_add_vmac` for the iptables backend (with an OUT chain), for a
+    /// VMAC created here (`add`); a VMAC found from an earlier run is adopted without it, as
+    /// keepalived (VMAC_UP_BIT) does. Whether the VMAC is to have `firewall_remove_vmac` before
+    /// it is deleted (keepalived does it for both).
+    pub(crate) fn ipt_add_vmac(&mut self, m: &crate::firewall_ipt::IptVmac, add: bool) -> bool {
         match self.firewall.ipt.as_mut() {
             Some(ipt) if ipt.has_output() => {
-                ipt.add_vmac(m);
+                if add {
+                    ipt.add_vmac(m);
+                }
                 true
             }
             _ => false,
