@@ -100,6 +100,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_iptables_keyword_verdicts_same_as_reference",
         "lab_iptables_killed_run_leftovers_same_as_reference",
         "lab_address_owner_has_no_firewall_as_reference",
+        "lab_iptables_use_vmac_same_as_reference",
+        "lab_iptables_use_vmac_killed_run_same_as_reference",
     ]),
     s("vrrp_ipsets").imp(&[
         "lab_strict_iptables_ipsets_same_as_reference",
@@ -108,6 +110,8 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_iptables_keyword_verdicts_same_as_reference",
         "lab_iptables_killed_run_leftovers_same_as_reference",
         "lab_address_owner_has_no_firewall_as_reference",
+        "lab_iptables_use_vmac_same_as_reference",
+        "lab_iptables_use_vmac_killed_run_same_as_reference",
     ]),
     s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
