@@ -416,13 +416,7 @@ fn killed_run(tag: &str, prog: &str, global: &str, extra: &str) -> [String; 3] {
         da.join("keepalived.conf"),
         format!(
             "global_defs {{\n{global}\n}}\n{}",
-            instance(
-                "VI_1",
-                51,
-                150,
-                extra,
-                "    10.0.0.10/24\n    10.0.0.11/24"
-            )
+            instance("VI_1", 51, 150, extra, "    10.0.0.10/24\n    10.0.0.11/24")
         ),
     )
     .expect("conf");

@@ -1291,7 +1291,10 @@ fn vrrp_iptables_is_printed_at_compat_2_4_3() {
         let printed = print(&p.config);
         assert!(printed.contains("vrrp_iptables "), "{g}:\n{printed}");
         let again = parse_str(&printed, "printed.conf", &opts);
-        assert_eq!(again.config.global.nftables, p.config.global.nftables, "{g}");
+        assert_eq!(
+            again.config.global.nftables, p.config.global.nftables,
+            "{g}"
+        );
         assert_eq!(print(&again.config), printed, "{g}");
     }
     let bare = parse_str("global_defs {\n  vrrp_iptables\n}\n", "t.conf", &opts);
