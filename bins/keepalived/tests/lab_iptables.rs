@@ -662,9 +662,9 @@ fn lab_iptables_use_vmac_killed_run_same_as_reference() {
     }
 }
 
-/// `prog` as master of VI_1 (IPv4 10.0.0.10 on its VMAC, `extra` in the instance) alone on
-/// the link: the firewall state as master and after stop.
-fn vmac_run(tag: &str, prog: &str, global: &str, extra: &str) -> [String; 2] {
+/// `prog` alone on the link with the instances `body` (one of them holding 10.0.0.10): the
+/// firewall state as master and after stop, eth0's link-local address shown as ETH0-LL.
+fn vmac_run(tag: &str, prog: &str, global: &str, body: &str) -> [String; 2] {
     let lab = Lab::new(tag).expect("lab");
     let a = lab.host("a").expect("a");
     a.add_addr("10.0.0.1/24").expect("a4");
@@ -682,12 +682,18 @@ fn vmac_run(tag: &str, prog: &str, global: &str, extra: &str) -> [String; 2] {
     std::fs::create_dir_all(&da).expect("dir");
     std::fs::write(
         da.join("keepalived.conf"),
-        format!(
-            "global_defs {{\n{global}\n}}\n{}",
-            instance("VI_1", 51, 150, extra, "    10.0.0.10/24")
-        ),
+        format!("global_defs {{\n{global}\n}}\n{body}"),
     )
     .expect("conf");
+    let eth0_ll = a
+        .ip(&["-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"])
+        .ok()
+        .and_then(|o| {
+            let w = o.split_whitespace().skip_while(|w| *w != "inet6").nth(1)?;
+            Some(w.split('/').next()?.to_string())
+        })
+        .expect("eth0 link-local");
+    let fw_state = |h: &Host| fw_state(h).replace(&eth0_ll, "ETH0-LL");
     let p = start(&a, &da, prog);
     let up = wait_until(Duration::from_secs(15), || has_vip(&a, "10.0.0.10"));
     assert!(up.is_ok(), "{prog} not master:\n{}", p.output_so_far());
@@ -709,6 +715,7 @@ fn vmac_run(tag: &str, prog: &str, global: &str, extra: &str) -> [String; 2] {
 fn lab_iptables_use_vmac_other_family_and_disable_local_igmp_same_as_reference() {
     let r = reference();
     let evip = "  use_vmac\n  virtual_ipaddress_excluded {\n    fd00::20/64\n  }";
+    let body = instance("VI_1", 51, 150, evip, "    10.0.0.10/24");
     for (n, g) in [
         "  vrrp_iptables",
         "  vrrp_iptables\n  vrrp_ipsets",
@@ -717,8 +724,8 @@ fn lab_iptables_use_vmac_other_family_and_disable_local_igmp_same_as_reference()
     .into_iter()
     .enumerate()
     {
-        let theirs = vmac_run(&format!("iptf{n}r"), &r, g, evip);
-        let ours = vmac_run(&format!("iptf{n}o"), BIN, g, evip);
+        let theirs = vmac_run(&format!("iptf{n}r"), &r, g, &body);
+        let ours = vmac_run(&format!("iptf{n}o"), BIN, g, &body);
         assert_eq!(
             ours, theirs,
             "case {n}: ours (left), 2.4.3-iptables (right)"
@@ -735,6 +742,52 @@ fn lab_iptables_use_vmac_other_family_and_disable_local_igmp_same_as_reference()
         } else {
             // the IPv6 sets come as a whole (keepalived_nd and its rule too), but no entry
             assert!(!theirs[0].contains("fe80:"), "no ND entry: {}", theirs[0]);
+        }
+        assert!(!theirs[1].contains("-A "), "{}", theirs[1]);
+        assert!(!theirs[1].contains("Name:"), "{}", theirs[1]);
+    }
+}
+
+// Proves address VMACs (a VIP's `use_vmac`: keepalived 2.4.3 adds a VMAC per address family
+// and base interface, through the same `netlink_link_add_vmac`) get the same drops as an
+// instance's VMAC: IGMP for vrrp.51 (IPv4 VIP), MLD and ND (eth0's link-local) for vrrp.52
+// (IPv6 VIP), with sets and as rules per VMAC. Same tables and ipsets as 2.4.3-iptables as
+// master and after stop (nothing left).
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
+fn lab_iptables_address_vmacs_same_as_reference() {
+    let r = reference();
+    let body = format!(
+        "{}{}",
+        instance("VI_1", 51, 150, "", "    10.0.0.10/24 use_vmac"),
+        instance(
+            "VI_6",
+            52,
+            150,
+            "  version 3",
+            "    fe80::10/64\n    fd00::30/64 use_vmac"
+        )
+    );
+    for (n, g) in ["  vrrp_iptables", "  vrrp_iptables\n  vrrp_ipsets"]
+        .into_iter()
+        .enumerate()
+    {
+        let theirs = vmac_run(&format!("ipta{n}r"), &r, g, &body);
+        let ours = vmac_run(&format!("ipta{n}o"), BIN, g, &body);
+        assert_eq!(
+            ours, theirs,
+            "case {n}: ours (left), 2.4.3-iptables (right)"
+        );
+        let want: &[&str] = if n == 0 {
+            &["0.0.0.0/0,vrrp.51\n", "::/0,vrrp.52\n", "ETH0-LL,vrrp.52\n"]
+        } else {
+            &[
+                "-A OUTPUT -o vrrp.51 -p igmp -j DROP",
+                "-A OUTPUT -s ETH0-LL/128 -o vrrp.52 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP",
+            ]
+        };
+        for w in want {
+            assert!(theirs[0].contains(w), "case {n}: {w}: {}", theirs[0]);
         }
         assert!(!theirs[1].contains("-A "), "{}", theirs[1]);
         assert!(!theirs[1].contains("Name:"), "{}", theirs[1]);

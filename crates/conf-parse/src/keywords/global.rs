@@ -103,6 +103,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_iptables_use_vmac_same_as_reference",
         "lab_iptables_use_vmac_killed_run_same_as_reference",
         "lab_iptables_use_vmac_other_family_and_disable_local_igmp_same_as_reference",
+        "lab_iptables_address_vmacs_same_as_reference",
     ]),
     s("vrrp_ipsets").imp(&[
         "lab_strict_iptables_ipsets_same_as_reference",
@@ -114,6 +115,7 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_iptables_use_vmac_same_as_reference",
         "lab_iptables_use_vmac_killed_run_same_as_reference",
         "lab_iptables_use_vmac_other_family_and_disable_local_igmp_same_as_reference",
+        "lab_iptables_address_vmacs_same_as_reference",
     ]),
     s("nftables").imp(&["lab_interop_nftables_settings_same_as_reference"]),
     s("nftables_priority").imp(&["lab_interop_nftables_settings_same_as_reference"]),
