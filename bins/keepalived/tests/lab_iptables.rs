@@ -87,8 +87,9 @@ fn instance(name: &str, vrid: u8, prio: u8, extra: &str, vips: &str) -> String {
     )
 }
 
+/// Whether `vip` is on one of `h`'s interfaces (eth0, or the instance's VMAC with `use_vmac`).
 fn has_vip(h: &Host, vip: &str) -> bool {
-    h.ip(&["-o", "addr", "show", "dev", "eth0"])
+    h.ip(&["-o", "addr", "show"])
         .map(|s| s.contains(&format!(" {vip}/")))
         .unwrap_or(false)
 }
@@ -180,6 +181,17 @@ fn run(tag: &str, prog: &str, global: &str, extra4: &str, extra6: &str, setup: &
     c.ip(&["addr", "add", "fd00::3/64", "dev", "eth0", "nodad"])
         .expect("c6");
 
+    // eth0's link-local address (a VMAC's neighbour-advertisement entry names it) differs
+    // between the labs: shown as ETH0-LL.
+    let eth0_ll = a
+        .ip(&["-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"])
+        .ok()
+        .and_then(|o| {
+            let w = o.split_whitespace().skip_while(|w| *w != "inet6").nth(1)?;
+            Some(w.split('/').next()?.to_string())
+        })
+        .expect("eth0 link-local");
+    let fw_state = |h: &Host| fw_state(h).replace(&eth0_ll, "ETH0-LL");
     let pa = start(&a, &da, prog);
     let up = wait_until(Duration::from_secs(20), || {
         has_vip(&a, "10.0.0.10") && has_vip(&a, "fd00::10")
@@ -389,9 +401,10 @@ fn lab_iptables_keyword_verdicts_same_as_reference() {
     assert_ne!(ours.status.code(), Some(0));
 }
 
-/// `prog` as a strict master of VI_1 (10.0.0.10, 10.0.0.11) killed with SIGKILL, then started
-/// again: the firewall state after the kill, as master again, and after a graceful stop.
-fn killed_run(tag: &str, prog: &str, global: &str) -> [String; 3] {
+/// `prog` as a strict master of VI_1 (10.0.0.10, 10.0.0.11; `extra` in the instance) killed
+/// with SIGKILL, then started again: the firewall state after the kill, as master again, and
+/// after a graceful stop.
+fn killed_run(tag: &str, prog: &str, global: &str, extra: &str) -> [String; 3] {
     let lab = Lab::new(tag).expect("lab");
     let a = lab.host("a").expect("a");
     a.add_addr("10.0.0.1/24").expect("a4");
@@ -403,7 +416,7 @@ fn killed_run(tag: &str, prog: &str, global: &str) -> [String; 3] {
         da.join("keepalived.conf"),
         format!(
             "global_defs {{\n{global}\n}}\n{}",
-            instance("VI_1", 51, 150, "", "    10.0.0.10/24\n    10.0.0.11/24")
+            instance("VI_1", 51, 150, extra, "    10.0.0.10/24\n    10.0.0.11/24")
         ),
     )
     .expect("conf");
@@ -440,7 +453,9 @@ fn killed_run(tag: &str, prog: &str, global: &str) -> [String; 3] {
     // keepalived leaves its VIPs when killed: out of the way, as a restart after a crash
     // would find them gone once the lease (ours) or an operator removed them.
     for v in ["10.0.0.10/24", "10.0.0.11/24"] {
-        let _ = a.ip(&["addr", "del", v, "dev", "eth0"]);
+        for dev in ["eth0", "vrrp.51"] {
+            let _ = a.ip(&["addr", "del", v, "dev", dev]);
+        }
     }
     let p = start(&a, &da, prog);
     master(&p);
@@ -468,8 +483,8 @@ fn lab_iptables_killed_run_leftovers_same_as_reference() {
     .into_iter()
     .enumerate()
     {
-        let theirs = killed_run(&format!("iptk{n}r"), &r, g);
-        let ours = killed_run(&format!("iptk{n}o"), BIN, g);
+        let theirs = killed_run(&format!("iptk{n}r"), &r, g, "");
+        let ours = killed_run(&format!("iptk{n}o"), BIN, g, "");
         assert_eq!(
             ours, theirs,
             "case {n}: ours (left), 2.4.3-iptables (right)"
@@ -557,4 +572,224 @@ fn lab_address_owner_has_no_firewall_as_reference() {
     let ours = owner_run("iptodo", BIN, "  vrrp_strict", false);
     assert_eq!(ours.1, theirs.1, "nftables: ours (left), 2.2.7 (right)");
     assert!(theirs.1.trim().is_empty(), "{}", theirs.1);
+}
+
+// Proves the VMAC part of the iptables backend (keepalived 2.4.3's `iptables_add_vmac`) with
+// `use_vmac` on both instances (VI_1 IPv4, VI_6 IPv6): with sets (bare `vrrp_iptables`) the
+// sets keepalived_igmp (0.0.0.0/0,vrrp.51), keepalived_mld (::/0,vrrp.52) and keepalived_nd
+// (eth0's link-local address,vrrp.52) with their OUTPUT rules (IGMP; MLD 143 and 131; NA 136
+// from the base's link-local) appended before the VIP sets' rules; without sets (`vrrp_ipsets`
+// bare) the same drops as rules per VMAC inserted at the head of OUTPUT. Same
+// `iptables-legacy-save`, `ip6tables-legacy-save` and `ipset list` as 2.4.3-iptables as
+// master, as backup (VI_1's VMAC stays, so do its drops) and after stop (nothing left).
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
+fn lab_iptables_use_vmac_same_as_reference() {
+    let r = same(
+        "iptm",
+        "  vrrp_strict\n  vrrp_iptables",
+        "  use_vmac",
+        "  use_vmac\n  no_accept",
+        &[],
+    );
+    for (state, what) in [(&r.master, "master"), (&r.backup, "backup")] {
+        for want in [
+            "-A OUTPUT -p igmp -m set --match-set keepalived_igmp dst,dst -j DROP",
+            "-A OUTPUT -p ipv6-icmp -m set --match-set keepalived_mld dst,dst -m icmp6 --icmpv6-type 143 -j DROP",
+            "-A OUTPUT -p ipv6-icmp -m set --match-set keepalived_nd src,dst -m icmp6 --icmpv6-type 136 -j DROP",
+            "0.0.0.0/0,vrrp.51\n",
+            "::/0,vrrp.52\n",
+            "ETH0-LL,vrrp.52\n",
+        ] {
+            assert!(state.contains(want), "{what}: {want} missing:\n{state}");
+        }
+    }
+    assert!(r.master.contains("fe80::10,vrrp.52\n"), "{}", r.master);
+    assert!(!r.stopped.contains("-A "), "{}", r.stopped);
+    assert!(!r.stopped.contains("Name:"), "{}", r.stopped);
+    assert!(!r.reach4 && !r.reach6, "{r:?}");
+
+    let r = same(
+        "iptmv",
+        "  vrrp_strict\n  vrrp_iptables\n  vrrp_ipsets",
+        "  use_vmac",
+        "  use_vmac\n  no_accept",
+        &[],
+    );
+    for (state, what) in [(&r.master, "master"), (&r.backup, "backup")] {
+        for want in [
+            "-A OUTPUT -o vrrp.51 -p igmp -j DROP",
+            "-A OUTPUT -s ETH0-LL/128 -o vrrp.52 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP\n\
+             -A OUTPUT -o vrrp.52 -p ipv6-icmp -m icmp6 --icmpv6-type 131 -j DROP\n\
+             -A OUTPUT -o vrrp.52 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j DROP\n",
+        ] {
+            assert!(state.contains(want), "{what}: {want} missing:\n{state}");
+        }
+    }
+    assert!(!r.master.contains("Name:"), "{}", r.master);
+    assert!(!r.stopped.contains("-A "), "{}", r.stopped);
+    assert!(!r.reach4 && !r.reach6, "{r:?}");
+}
+
+// Proves a killed `use_vmac` run is dealt with as 2.4.3-iptables does: the VMAC it leaves is
+// adopted at the next start without new IGMP entries or rules (keepalived's VMAC_UP_BIT path
+// skips `firewall_add_vmac`), and at stop its removal sets the IGMP set and rule up again and
+// deletes the entry (with sets: one copy of the rules and the sets stay, in use by the killed
+// run's copy; without sets: the killed run's per-VMAC rule is deleted). Same tables and
+// ipsets after the kill, as master again and after stop.
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
+fn lab_iptables_use_vmac_killed_run_same_as_reference() {
+    let r = reference();
+    for (n, g) in [
+        "  vrrp_strict\n  vrrp_iptables",
+        "  vrrp_strict\n  vrrp_iptables\n  vrrp_ipsets",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let theirs = killed_run(&format!("iptkv{n}r"), &r, g, "  use_vmac");
+        let ours = killed_run(&format!("iptkv{n}o"), BIN, g, "  use_vmac");
+        assert_eq!(
+            ours, theirs,
+            "case {n}: ours (left), 2.4.3-iptables (right)"
+        );
+        assert!(
+            theirs[0].contains("vrrp.51"),
+            "case {n}: the kill left the VMAC's drop: {}",
+            theirs[0]
+        );
+    }
+}
+
+/// `prog` alone on the link with the instances `body` (one of them holding 10.0.0.10): the
+/// firewall state as master and after stop, eth0's link-local address shown as ETH0-LL.
+fn vmac_run(tag: &str, prog: &str, global: &str, body: &str) -> [String; 2] {
+    let lab = Lab::new(tag).expect("lab");
+    let a = lab.host("a").expect("a");
+    a.add_addr("10.0.0.1/24").expect("a4");
+    a.ip(&["addr", "add", "fd00::1/64", "dev", "eth0", "nodad"])
+        .expect("a6");
+    a.sh("iptables-legacy -S >/dev/null; ip6tables-legacy -S >/dev/null")
+        .expect("tables");
+    let ll = wait_until(Duration::from_secs(10), || {
+        a.ip(&["-6", "addr", "show", "dev", "eth0", "scope", "link"])
+            .map(|o| o.contains("inet6 fe80:") && !o.contains("tentative"))
+            .unwrap_or(false)
+    });
+    assert!(ll.is_ok(), "no link-local address on eth0");
+    let da = lab.dir().join("a");
+    std::fs::create_dir_all(&da).expect("dir");
+    std::fs::write(
+        da.join("keepalived.conf"),
+        format!("global_defs {{\n{global}\n}}\n{body}"),
+    )
+    .expect("conf");
+    let eth0_ll = a
+        .ip(&["-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"])
+        .ok()
+        .and_then(|o| {
+            let w = o.split_whitespace().skip_while(|w| *w != "inet6").nth(1)?;
+            Some(w.split('/').next()?.to_string())
+        })
+        .expect("eth0 link-local");
+    let fw_state = |h: &Host| fw_state(h).replace(&eth0_ll, "ETH0-LL");
+    let p = start(&a, &da, prog);
+    let up = wait_until(Duration::from_secs(15), || has_vip(&a, "10.0.0.10"));
+    assert!(up.is_ok(), "{prog} not master:\n{}", p.output_so_far());
+    std::thread::sleep(Duration::from_millis(500));
+    let master = fw_state(&a);
+    p.stop(Duration::from_secs(10)).ok();
+    let stopped = fw_state(&a);
+    eprintln!("--- {prog}:\n{}", p.output_so_far());
+    [master, stopped]
+}
+
+// Proves the two conditions of keepalived 2.4.3's VMAC drops: an IPv4 VMAC instance with an
+// IPv6 excluded VIP (VRRP_FLAG_EVIP_OTHER_FAMILY) also gets the MLD entry/rules for its VMAC
+// (with sets, and rules per VMAC), but no ND entry or rule (only an IPv6 instance has that); with
+// `disable_local_igmp` an IPv4 VMAC gets none at all. Not strict: no VIP firewall, only the
+// VMAC's. Same tables and ipsets as 2.4.3-iptables as master and after stop (nothing left).
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
+fn lab_iptables_use_vmac_other_family_and_disable_local_igmp_same_as_reference() {
+    let r = reference();
+    let evip = "  use_vmac\n  virtual_ipaddress_excluded {\n    fd00::20/64\n  }";
+    let body = instance("VI_1", 51, 150, evip, "    10.0.0.10/24");
+    for (n, g) in [
+        "  vrrp_iptables",
+        "  vrrp_iptables\n  vrrp_ipsets",
+        "  vrrp_iptables\n  disable_local_igmp",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let theirs = vmac_run(&format!("iptf{n}r"), &r, g, &body);
+        let ours = vmac_run(&format!("iptf{n}o"), BIN, g, &body);
+        assert_eq!(
+            ours, theirs,
+            "case {n}: ours (left), 2.4.3-iptables (right)"
+        );
+        let want = match n {
+            0 => "::/0,vrrp.51\n",
+            1 => "-A OUTPUT -o vrrp.51 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -j DROP",
+            _ => "",
+        };
+        assert!(theirs[0].contains(want), "case {n}: {}", theirs[0]);
+        if n == 2 {
+            assert!(!theirs[0].contains("-A "), "{}", theirs[0]);
+            assert!(!theirs[0].contains("Name:"), "{}", theirs[0]);
+        } else {
+            // the IPv6 sets come as a whole (keepalived_nd and its rule too), but no entry
+            assert!(!theirs[0].contains("fe80:"), "no ND entry: {}", theirs[0]);
+        }
+        assert!(!theirs[1].contains("-A "), "{}", theirs[1]);
+        assert!(!theirs[1].contains("Name:"), "{}", theirs[1]);
+    }
+}
+
+// Proves address VMACs (a VIP's `use_vmac`: keepalived 2.4.3 adds a VMAC per address family
+// and base interface, through the same `netlink_link_add_vmac`) get the same drops as an
+// instance's VMAC: IGMP for vrrp.51 (IPv4 VIP), MLD and ND (eth0's link-local) for vrrp.52
+// (IPv6 VIP), with sets and as rules per VMAC. Same tables and ipsets as 2.4.3-iptables as
+// master and after stop (nothing left).
+#[test]
+#[ignore = "lab: needs root, network namespaces and target/ref-ipt"]
+fn lab_iptables_address_vmacs_same_as_reference() {
+    let r = reference();
+    let body = format!(
+        "{}{}",
+        instance("VI_1", 51, 150, "", "    10.0.0.10/24 use_vmac"),
+        instance(
+            "VI_6",
+            52,
+            150,
+            "  version 3",
+            "    fe80::10/64\n    fd00::30/64 use_vmac"
+        )
+    );
+    for (n, g) in ["  vrrp_iptables", "  vrrp_iptables\n  vrrp_ipsets"]
+        .into_iter()
+        .enumerate()
+    {
+        let theirs = vmac_run(&format!("ipta{n}r"), &r, g, &body);
+        let ours = vmac_run(&format!("ipta{n}o"), BIN, g, &body);
+        assert_eq!(
+            ours, theirs,
+            "case {n}: ours (left), 2.4.3-iptables (right)"
+        );
+        let want: &[&str] = if n == 0 {
+            &["0.0.0.0/0,vrrp.51\n", "::/0,vrrp.52\n", "ETH0-LL,vrrp.52\n"]
+        } else {
+            &[
+                "-A OUTPUT -o vrrp.51 -p igmp -j DROP",
+                "-A OUTPUT -s ETH0-LL/128 -o vrrp.52 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP",
+            ]
+        };
+        for w in want {
+            assert!(theirs[0].contains(w), "case {n}: {w}: {}", theirs[0]);
+        }
+        assert!(!theirs[1].contains("-A "), "{}", theirs[1]);
+        assert!(!theirs[1].contains("Name:"), "{}", theirs[1]);
+    }
 }

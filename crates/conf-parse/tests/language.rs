@@ -1244,11 +1244,11 @@ fn vrrp_iptables_and_ipsets_at_compat_2_4_3() {
     assert_eq!(d.table.as_deref(), Some("keepalived"));
 }
 
-// Proves the VMAC part of the iptables backend (keepalived's keepalived_igmp/_mld/_nd sets and
-// their rules) is flagged as not supported yet under `--compat 2.4.3` with `vrrp_iptables`
-// and `use_vmac` (a note: the -t verdict is keepalived's), and not otherwise.
+// Proves `vrrp_iptables` with `use_vmac` under `--compat 2.4.3` is no longer flagged as not
+// supported yet (the VMAC IGMP/MLD/ND drops exist: lab_iptables_use_vmac_same_as_reference),
+// with or without an OUT chain.
 #[test]
-fn vrrp_iptables_with_use_vmac_is_flagged() {
+fn vrrp_iptables_with_use_vmac_is_not_flagged() {
     use conf_parse::keywords::Release;
     use conf_parse::Code;
     let notes = |g: &str| {
@@ -1262,14 +1262,41 @@ fn vrrp_iptables_with_use_vmac_is_flagged() {
         parse_str(&text, "t.conf", &opts)
             .diagnostics
             .iter()
-            .filter(|d| d.code == Code::NotSupportedYet && d.message.contains("use_vmac"))
+            .filter(|d| d.code == Code::NotSupportedYet)
             .count()
     };
-    assert_eq!(notes("  vrrp_iptables"), 1);
-    assert_eq!(
-        notes("  vrrp_iptables IN"),
-        0,
-        "no OUT chain: nothing for VMACs"
-    );
-    assert_eq!(notes("  vrrp_strict"), 0);
+    assert_eq!(notes("  vrrp_iptables"), 0);
+    assert_eq!(notes("  vrrp_iptables IN"), 0);
+    assert_eq!(notes("  vrrp_iptables\n  vrrp_ipsets"), 0);
+}
+
+// Proves the printed configuration (`--print`, config write-back) keeps `vrrp_iptables` under
+// `--compat 2.4.3`: bare (INPUT OUTPUT), one chain, two chains, with `vrrp_ipsets` forms; the
+// printed text parses back to the same firewall settings and prints the same again.
+#[test]
+fn vrrp_iptables_is_printed_at_compat_2_4_3() {
+    use conf_parse::keywords::Release;
+    let opts = ParseOptions {
+        compat: Some(Release::V2_4_3),
+        ..ParseOptions::default()
+    };
+    for g in [
+        "  vrrp_iptables",
+        "  vrrp_iptables KA_IN",
+        "  vrrp_iptables KA_IN KA_OUT\n  vrrp_ipsets ka4 ka_v6",
+        "  vrrp_iptables\n  vrrp_ipsets",
+    ] {
+        let p = parse_str(&format!("global_defs {{\n{g}\n}}\n"), "t.conf", &opts);
+        assert!(p.config.global.nftables.iptables.is_some(), "{g}");
+        let printed = print(&p.config);
+        assert!(printed.contains("vrrp_iptables "), "{g}:\n{printed}");
+        let again = parse_str(&printed, "printed.conf", &opts);
+        assert_eq!(
+            again.config.global.nftables, p.config.global.nftables,
+            "{g}"
+        );
+        assert_eq!(print(&again.config), printed, "{g}");
+    }
+    let bare = parse_str("global_defs {\n  vrrp_iptables\n}\n", "t.conf", &opts);
+    assert!(print(&bare.config).contains("vrrp_iptables INPUT OUTPUT\n"));
 }

@@ -38,6 +38,7 @@ const IPSET_ATTR_FAMILY: u16 = 5;
 const IPSET_ATTR_DATA: u16 = 7;
 // data attributes
 const IPSET_ATTR_IP: u16 = 1;
+const IPSET_ATTR_CIDR: u16 = 3;
 const IPSET_ATTR_IFACE: u16 = 23;
 const IPSET_ATTR_IPADDR_IPV4: u16 = 1;
 const IPSET_ATTR_IPADDR_IPV6: u16 = 2;
@@ -245,7 +246,14 @@ impl Ipset {
             .is_ok()
     }
 
-    fn adt(&mut self, cmd: u16, name: &str, ip: IpAddr, iface: Option<&str>) -> Result<()> {
+    fn adt(
+        &mut self,
+        cmd: u16,
+        name: &str,
+        ip: IpAddr,
+        cidr: Option<u8>,
+        iface: Option<&str>,
+    ) -> Result<()> {
         let mut a = Attrs::default();
         a.put(IPSET_ATTR_PROTOCOL, &[IPSET_PROTOCOL]);
         a.str(IPSET_ATTR_SETNAME, name);
@@ -254,25 +262,40 @@ impl Ipset {
                 IpAddr::V4(x) => i.put(IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER, &x.octets()),
                 IpAddr::V6(x) => i.put(IPSET_ATTR_IPADDR_IPV6 | NLA_F_NET_BYTEORDER, &x.octets()),
             });
+            if let Some(c) = cidr {
+                d.put(IPSET_ATTR_CIDR, &[c]);
+            }
             if let Some(n) = iface {
                 d.str(IPSET_ATTR_IFACE, n);
             }
         });
         let verb = if cmd == IPSET_CMD_ADD { "add" } else { "del" };
+        let net = cidr.map(|c| format!("/{c}")).unwrap_or_default();
         // NLM_F_EXCL: an address already there (or already gone) is an error, as libipset
         // reports it without IPSET_ENV_EXIST.
-        self.request(cmd, NLM_F_EXCL, a, format!("ipset {verb} {name} {ip}"))
+        self.request(cmd, NLM_F_EXCL, a, format!("ipset {verb} {name} {ip}{net}"))
             .map(|_| ())
     }
 
     /// `ipset add NAME IP[,IFACE]`.
     pub fn add(&mut self, name: &str, ip: IpAddr, iface: Option<&str>) -> Result<()> {
-        self.adt(IPSET_CMD_ADD, name, ip, iface)
+        self.adt(IPSET_CMD_ADD, name, ip, None, iface)
     }
 
     /// `ipset del NAME IP[,IFACE]`.
     pub fn del(&mut self, name: &str, ip: IpAddr, iface: Option<&str>) -> Result<()> {
-        self.adt(IPSET_CMD_DEL, name, ip, iface)
+        self.adt(IPSET_CMD_DEL, name, ip, None, iface)
+    }
+
+    /// `ipset add NAME NET/CIDR,IFACE` (a `hash:net,iface` entry with its prefix length, `/0`
+    /// included: keepalived's IGMP/MLD entry of a VMAC is `0.0.0.0/0,IFACE`).
+    pub fn add_net(&mut self, name: &str, ip: IpAddr, cidr: u8, iface: &str) -> Result<()> {
+        self.adt(IPSET_CMD_ADD, name, ip, Some(cidr), Some(iface))
+    }
+
+    /// `ipset del NAME NET/CIDR,IFACE`.
+    pub fn del_net(&mut self, name: &str, ip: IpAddr, cidr: u8, iface: &str) -> Result<()> {
+        self.adt(IPSET_CMD_DEL, name, ip, Some(cidr), Some(iface))
     }
 }
 

@@ -749,10 +749,12 @@ pub(crate) fn run_loop(
         }
     }
     if !rt.opts.dont_release_vrrp {
-        rt.kernel.firewall.cleanup();
+        // keepalived: the instances' VMACs (and their firewall entries) go first, then
+        // firewall_fini
         for i in rt.insts.ids() {
             rt.kernel.drop_vmacs(&mut rt.insts[i]);
         }
+        rt.kernel.firewall.cleanup();
     }
     rt.publish_held();
     rt.write_stats();

@@ -9,6 +9,14 @@
 //!   master; at stop the rules are deleted and the sets destroyed;
 //! * without sets (`vrrp_ipsets` bare): one rule per VIP (per chain, plus the IPv6 neighbour
 //!   discovery ACCEPTs) appended while master and deleted when leaving master.
+//! * VMACs (`use_vmac`, with an OUT chain; keepalived's `iptables_add_vmac`): from the VMAC's
+//!   creation until its deletion, its IGMP reports (IPv4), MLD reports (IPv6, types 143 and
+//!   131) and neighbour advertisements from the base interface's link-local address (IPv6)
+//!   are dropped. With sets: the first VMAC of a family creates `keepalived_igmp` (IPv4) or
+//!   `keepalived_mld` and `keepalived_nd` (IPv6, all `hash:net,iface`) and appends their rules
+//!   to the OUT chain; each VMAC is an entry (`0.0.0.0/0,VMAC`, `::/0,VMAC`,
+//!   `BASE-LL,VMAC`); at stop the rules go and the sets are destroyed. Without sets: rules
+//!   per VMAC inserted at the head of the OUT chain.
 //!
 //! keepalived writes the legacy x_tables rules with libiptc; we write the same rules with
 //! `iptables-legacy-restore --noflush` / `ip6tables-legacy-restore --noflush` (and read them
@@ -17,7 +25,7 @@
 //! at every state change, go over ipset netlink (`netplat::ipset`).
 
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Stdio};
 
 use conf_parse::{IpsetNames, IptablesChains};
@@ -73,7 +81,20 @@ pub(crate) struct IptFw {
     setup: [Init; 2],
     /// ... the sets and their rules are in place (or, without sets, the family is usable).
     vips_setup: [Init; 2],
+    /// ... the VMAC sets and their rules (keepalived's `igmp_setup`).
+    igmp_setup: [Init; 2],
     ipset: Option<Ipset>,
+}
+
+/// A VMAC in the firewall (keepalived's `iptables_add_vmac` arguments): its name, the
+/// instance's family, whether it also has eVIPs of the other family, and for IPv6 the base
+/// interface's link-local address (its neighbour advertisements from the VMAC are dropped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IptVmac {
+    pub(crate) ifname: String,
+    pub(crate) v6: bool,
+    pub(crate) other_family: bool,
+    pub(crate) base_ll: Option<Ipv6Addr>,
 }
 
 fn idx(v6: bool) -> usize {
@@ -170,6 +191,7 @@ impl IptFw {
             sets,
             setup: [Init::Pending; 2],
             vips_setup: [Init::Pending; 2],
+            igmp_setup: [Init::Pending; 2],
             ipset: None,
         }
     }
@@ -410,30 +432,224 @@ impl IptFw {
         }
     }
 
+    /// The OUT-chain rules matching the VMAC sets of a family (keepalived's
+    /// `add_del_igmp_rules`), as `-A` lines.
+    fn igmp_set_rules(&self, v6: bool) -> Vec<String> {
+        let (Some(s), Some(o)) = (&self.sets, &self.output) else {
+            return Vec::new();
+        };
+        if !v6 {
+            return vec![format!(
+                "-A {o} -p igmp -m set --match-set {} dst,dst -j DROP",
+                s.igmp
+            )];
+        }
+        vec![
+            format!(
+                "-A {o} -p ipv6-icmp -m set --match-set {} dst,dst -m icmp6 --icmpv6-type 143 -j DROP",
+                s.mld
+            ),
+            format!(
+                "-A {o} -p ipv6-icmp -m set --match-set {} dst,dst -m icmp6 --icmpv6-type 131 -j DROP",
+                s.mld
+            ),
+            format!(
+                "-A {o} -p ipv6-icmp -m set --match-set {} src,dst -m icmp6 --icmpv6-type 136 -j DROP",
+                s.nd
+            ),
+        ]
+    }
+
+    /// Makes the VMAC part of a family usable (keepalived's first pass of
+    /// `handle_iptable_rule_for_igmp`/`_nd`): tables and chains checked, with sets the sets
+    /// created and their rules appended. Returns whether it is.
+    fn igmp_family(&mut self, v6: bool) -> bool {
+        let i = idx(v6);
+        if self.output.is_none() || self.igmp_setup[i] == Init::Failed {
+            return false;
+        }
+        if self.igmp_setup[i] == Init::Pending {
+            if self.setup[i] == Init::Pending {
+                self.init(v6);
+            }
+            if self.setup[i] == Init::Failed {
+                self.igmp_setup[i] = Init::Failed;
+                return false;
+            }
+            if let Some(s) = self.sets.clone() {
+                let mk = if v6 { vec![s.mld, s.nd] } else { vec![s.igmp] };
+                if let Some(ips) = self.ipset() {
+                    for name in mk {
+                        if let Err(e) = ips.create(&name, SetType::HashNetIface, v6) {
+                            log::info!("ipset create {name}: {e}");
+                        }
+                    }
+                }
+                let rules = self.igmp_set_rules(v6);
+                if let Err(e) = restore(v6, &rules) {
+                    log::error!("adding the iptables rules of the VMAC sets: {e}");
+                }
+            }
+            self.igmp_setup[i] = Init::Success;
+        }
+        true
+    }
+
+    /// One VMAC's IGMP (IPv4) or MLD (IPv6) drop: its set entry, or (without sets) its rules
+    /// as `-A` lines in `rules` (keepalived's `handle_iptable_rule_for_igmp`).
+    fn vmac_igmp(&mut self, ifname: &str, v6: bool, add: bool, rules: &mut [Vec<String>; 2]) {
+        if !self.igmp_family(v6) {
+            return;
+        }
+        if let Some(s) = self.sets.clone() {
+            let (set, any) = if v6 {
+                (s.mld, IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+            } else {
+                (s.igmp, IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+            };
+            if let Some(ips) = self.ipset() {
+                let r = if add {
+                    ips.add_net(&set, any, 0, ifname)
+                } else {
+                    ips.del_net(&set, any, 0, ifname)
+                };
+                if let Err(e) = r {
+                    log::info!("{e}");
+                }
+            }
+            return;
+        }
+        let Some(o) = self.output.clone() else { return };
+        let r = &mut rules[idx(v6)];
+        if v6 {
+            for t in [143, 131] {
+                r.push(format!(
+                    "-A {o} -o {ifname} -p ipv6-icmp -m icmp6 --icmpv6-type {t} -j DROP"
+                ));
+            }
+        } else {
+            r.push(format!("-A {o} -o {ifname} -p igmp -j DROP"));
+        }
+    }
+
+    /// One VMAC's neighbour-advertisement drop (keepalived's `handle_iptable_rule_for_nd`).
+    fn vmac_nd(&mut self, m: &IptVmac, add: bool, rules: &mut [Vec<String>; 2]) {
+        if !self.igmp_family(true) {
+            return;
+        }
+        let ll = m.base_ll.unwrap_or(Ipv6Addr::UNSPECIFIED);
+        if let Some(s) = self.sets.clone() {
+            if let Some(ips) = self.ipset() {
+                let r = if add {
+                    ips.add(&s.nd, IpAddr::V6(ll), Some(&m.ifname))
+                } else {
+                    ips.del(&s.nd, IpAddr::V6(ll), Some(&m.ifname))
+                };
+                if let Err(e) = r {
+                    log::info!("{e}");
+                }
+            }
+            return;
+        }
+        let Some(o) = self.output.clone() else { return };
+        rules[1].push(format!(
+            "-A {o} -s {ll}/128 -o {} -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP",
+            m.ifname
+        ));
+    }
+
+    /// keepalived's `iptables_update_vmac`: the VMAC's entries (or rules, each inserted at the
+    /// head of the OUT chain, in keepalived's order) added or removed.
+    fn update_vmac(&mut self, m: &IptVmac, add: bool) {
+        if self.output.is_none() {
+            return;
+        }
+        let mut rules: [Vec<String>; 2] = Default::default();
+        self.vmac_igmp(&m.ifname, m.v6, add, &mut rules);
+        if m.other_family {
+            self.vmac_igmp(&m.ifname, !m.v6, add, &mut rules);
+        }
+        if m.v6 {
+            self.vmac_nd(m, add, &mut rules);
+        }
+        for v6 in [false, true] {
+            let r = &rules[idx(v6)];
+            if r.is_empty() {
+                continue;
+            }
+            let lines = if add {
+                r.iter()
+                    .filter_map(|l| {
+                        let rest = l.strip_prefix("-A ")?;
+                        let (chain, spec) = rest.split_once(' ')?;
+                        Some(format!("-I {chain} 1 {spec}"))
+                    })
+                    .collect()
+            } else {
+                deletions(v6, r)
+            };
+            if let Err(e) = restore(v6, &lines) {
+                log::error!("VMAC {}: the IGMP/MLD/ND drop rules: {e}", m.ifname);
+            }
+        }
+    }
+
+    /// Whether there is an OUT chain (keepalived adds VMAC rules only then).
+    pub(crate) fn has_output(&self) -> bool {
+        self.output.is_some()
+    }
+
+    /// A VMAC was created (or found): its IGMP/MLD/ND reports are dropped.
+    pub(crate) fn add_vmac(&mut self, m: &IptVmac) {
+        self.update_vmac(m, true);
+    }
+
+    /// A VMAC is about to be deleted: its entries (or rules) go.
+    pub(crate) fn remove_vmac(&mut self, m: &IptVmac) {
+        self.update_vmac(m, false);
+    }
+
     /// At stop (keepalived's `iptables_fini`): the set rules deleted, then the sets destroyed.
     pub(crate) fn cleanup(&mut self) {
         let Some(s) = self.sets.clone() else {
             return;
         };
         for v6 in [false, true] {
-            if self.vips_setup[idx(v6)] != Init::Success {
+            let mut rules = Vec::new();
+            if self.vips_setup[idx(v6)] == Init::Success {
+                rules.extend(self.set_rules(v6));
+            }
+            if self.igmp_setup[idx(v6)] == Init::Success {
+                rules.extend(self.igmp_set_rules(v6));
+            }
+            if rules.is_empty() {
                 continue;
             }
-            let rules = self.set_rules(v6);
             if let Err(e) = restore(v6, &deletions(v6, &rules)) {
                 log::error!("deleting the iptables rules of the VIP sets: {e}");
             }
         }
         for v6 in [false, true] {
-            if self.vips_setup[idx(v6)] != Init::Success {
+            let mut names = Vec::new();
+            if self.vips_setup[idx(v6)] == Init::Success {
+                self.vips_setup[idx(v6)] = Init::Pending;
+                if v6 {
+                    names.extend([s.addr6.clone(), s.if6.clone()]);
+                } else {
+                    names.push(s.addr4.clone());
+                }
+            }
+            if self.igmp_setup[idx(v6)] == Init::Success {
+                if v6 {
+                    names.extend([s.mld.clone(), s.nd.clone()]);
+                } else {
+                    names.push(s.igmp.clone());
+                }
+            }
+            self.igmp_setup[idx(v6)] = Init::Pending;
+            if names.is_empty() {
                 continue;
             }
-            self.vips_setup[idx(v6)] = Init::Pending;
-            let names = if v6 {
-                vec![s.addr6.clone(), s.if6.clone()]
-            } else {
-                vec![s.addr4.clone()]
-            };
             if let Some(ips) = self.ipset() {
                 for n in names {
                     if let Err(e) = ips.destroy(&n) {

@@ -116,6 +116,8 @@ pub(crate) struct Instance {
     pub(crate) vmac_created: Option<u32>,
     /// VMACs of addresses (`use_vmac_addr`, a VIP's `use_vmac`).
     pub(crate) addr_vmacs: Vec<AddrVmac>,
+    /// The VMACs whose IGMP/MLD/ND reports the iptables firewall drops (`vrrp_iptables`).
+    pub(crate) ipt_vmacs: Vec<crate::firewall_ipt::IptVmac>,
     pub(crate) mac: [u8; 6],
     pub(crate) primary: IpAddr,
     pub(crate) vr: VirtualRouter,
@@ -534,6 +536,7 @@ impl Rt {
         }
         let (mut vip_if, mut tx_sock, mut vmac_created) =
             ((spec.ifname.clone(), link.index), sidx, None);
+        let mut ipt_vmacs = Vec::new();
         if let Some(v) = spec.vmac.clone() {
             let other_family_evip = spec
                 .excluded
@@ -562,6 +565,22 @@ impl Rt {
                     return None;
                 }
             };
+            // keepalived 2.4.3 (netlink_link_add_vmac): an IPv6 VMAC, or an IPv4 one unless
+            // disable_local_igmp, has its reports dropped by the iptables firewall.
+            if v.ipvlan.is_none()
+                && (spec.family == Family::V6 || !config.global.disable_local_igmp)
+            {
+                let base_ll = self.kernel.base_link_local(link.index);
+                let m = crate::firewall_ipt::IptVmac {
+                    ifname: vlink.name.clone(),
+                    v6: spec.family == Family::V6,
+                    other_family: other_family_evip,
+                    base_ll,
+                };
+                if self.kernel.ipt_add_vmac(&m, created) {
+                    ipt_vmacs.push(m);
+                }
+            }
             // use_ipvlan: keepalived 2.2.7 keeps the VIPs (and their GARPs) on the base
             // interface; only the adverts leave from the ipvlan.
             if v.ipvlan.is_none() {
@@ -672,6 +691,17 @@ impl Rt {
             );
             match made {
                 Ok((l, created)) => {
+                    if av.family == Family::V6 || !config.global.disable_local_igmp {
+                        let m = crate::firewall_ipt::IptVmac {
+                            ifname: l.name.clone(),
+                            v6: av.family == Family::V6,
+                            other_family: false,
+                            base_ll: self.kernel.base_link_local(base.index),
+                        };
+                        if self.kernel.ipt_add_vmac(&m, created) {
+                            ipt_vmacs.push(m);
+                        }
+                    }
                     let packet = crate::io::garp_socket(l.index)
                         .map_err(|e| {
                             log::error!(
@@ -739,6 +769,7 @@ impl Rt {
             packet,
             garp_ifs,
             addr_vmacs,
+            ipt_vmacs,
             notify: Some(ntx),
             holding: false,
             fw_vips: Vec::new(),

@@ -422,7 +422,38 @@ impl Kernel {
         }
     }
 
+    /// The base interface's link-local address (keepalived's `base_ifp->sin6_addr`), whose
+    /// neighbour advertisements from a VMAC the iptables firewall drops.
+    pub(crate) fn base_link_local(&mut self, ifindex: u32) -> Option<std::net::Ipv6Addr> {
+        match self.primary_address(ifindex, Family::V6, &[]) {
+            Some(IpAddr::V6(a)) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// keepalived's `firewall_add_vmac` for the iptables backend (with an OUT chain), for a
+    /// VMAC created here (`add`); a VMAC found from an earlier run is adopted without it, as
+    /// keepalived (VMAC_UP_BIT) does. Whether the VMAC is to have `firewall_remove_vmac` before
+    /// it is deleted (keepalived does it for both).
+    pub(crate) fn ipt_add_vmac(&mut self, m: &crate::firewall_ipt::IptVmac, add: bool) -> bool {
+        match self.firewall.ipt.as_mut() {
+            Some(ipt) if ipt.has_output() => {
+                if add {
+                    ipt.add_vmac(m);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn drop_vmacs(&mut self, inst: &mut Instance) {
+        // keepalived removes the firewall rules before deleting the link
+        for m in std::mem::take(&mut inst.ipt_vmacs) {
+            if let Some(ipt) = self.firewall.ipt.as_mut() {
+                ipt.remove_vmac(&m);
+            }
+        }
         for av in std::mem::take(&mut inst.addr_vmacs) {
             if av.created {
                 if let Err(e) = self.rtnl.del_link(av.index) {

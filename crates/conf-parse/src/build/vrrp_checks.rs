@@ -8,30 +8,6 @@ impl Builder {
     /// Cross-block checks keepalived does at the end of parsing.
     pub(super) fn validate(&mut self, c: &Config) {
         let mut seen = std::collections::HashSet::new();
-        // keepalived 2.4.3's iptables backend also blocks a VMAC's IGMP/MLD reports and NAs
-        // (sets keepalived_igmp/_mld/_nd and their OUT-chain rules): not done here yet.
-        let ipt_out = c
-            .global
-            .nftables
-            .iptables_backend()
-            .is_some_and(|(ch, _)| ch.output.is_some());
-        if let Some(v) = c
-            .vrrp_instances
-            .iter()
-            .find(|v| ipt_out && v.use_vmac.is_some())
-        {
-            self.emit(Diagnostic::new(
-                Severity::Note,
-                Code::NotSupportedYet,
-                ConfigErr::Ok,
-                &v.loc.0,
-                format!(
-                    "({}) not supported yet: vrrp_iptables with use_vmac: the IGMP/MLD/ND sets \
-                     and rules keepalived 2.4.3 adds for VMAC interfaces are not created",
-                    v.name
-                ),
-            ));
-        }
         for v in &c.vrrp_instances {
             if !seen.insert(v.name.as_str()) {
                 self.emit(Diagnostic::new(

@@ -225,6 +225,13 @@ pub(super) fn global_typed(p: &mut P, g: &GlobalDefs) {
         p.line(&w);
     }
     let nf = &g.nftables;
+    // `--compat 2.4.3`: the iptables backend's chains (by default `vrrp_iptables` is the
+    // nftables table, written as `nftables NAME`)
+    if let Some(c) = &nf.iptables {
+        let mut w = vec!["vrrp_iptables", c.input.as_str()];
+        w.extend(c.output.as_deref());
+        p.line(&w);
+    }
     p.opt_s("nftables", &nf.table);
     p.opt_num("nftables_priority", nf.priority);
     p.flag("nftables_ifindex", nf.ifindex);
