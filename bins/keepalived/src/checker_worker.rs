@@ -520,7 +520,7 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                         .map_err(|_| "LVS director is gone".to_string());
                     // The director takes its controls in order and applies the new table
                     // before it reads the next: its answer to the one sent after says the
-                    // reload is applied, so the parent's "Reload finished" comes after it.
+                    // reload is applied, so the parent's "Reload complete" comes after it.
                     let r = match r {
                         Ok(()) => {
                             let (tx, rx) = oneshot::channel();
