@@ -6,7 +6,7 @@
 //! * **Shutdown** → `Control::Shutdown` (our IPVS entries are released unless `-I` or
 //!   `lvs_flush_on_stop`), then the thread is awaited.
 //! * **Reload** → `Control::Reload` (the director diff-applies: unchanged real servers keep
-//!   their IPVS entries and health state).
+//!   their IPVS entries and health state); answered once the director has applied it.
 //! * **Errors**: a configuration error → [`exit::CONFIG`]; anything else (no IPVS in the
 //!   kernel, netlink failure) → [`exit::FATAL`] ([`exit::MISSING_PERMISSION`] for EPERM);
 //!   keepalived's checker stops the daemon the same way when IPVS cannot be initialised.
@@ -518,6 +518,21 @@ pub async fn main(mut ctx: WorkerContext) -> i32 {
                             config.parsed.clone(),
                         ))))
                         .map_err(|_| "LVS director is gone".to_string());
+                    // The director takes its controls in order and applies the new table
+                    // before it reads the next: its answer to the one sent after says the
+                    // reload is applied, so the parent's "Reload complete" comes after it.
+                    let r = match r {
+                        Ok(()) => {
+                            let (tx, rx) = oneshot::channel();
+                            match ctl_tx.send(Control::CheckTallies(tx)) {
+                                Ok(()) => rx.await.map(drop).map_err(|_| {
+                                    "LVS director stopped during the reload".to_string()
+                                }),
+                                Err(_) => Err("LVS director is gone".to_string()),
+                            }
+                        }
+                        Err(e) => Err(e),
+                    };
                     let _ = done.send(r);
                 }
                 Some(WorkerEvent::DumpData { reply }) => {

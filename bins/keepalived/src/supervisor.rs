@@ -402,6 +402,11 @@ impl Supervisor {
             .any(|s| s.pid.is_some() && s.awaiting_ready);
         if !self.sent_ready && !waiting {
             self.sent_ready = true;
+            // keepalived's parent (config_notify.c) once every child has read its
+            // configuration (the checker: with its IPVS table applied).
+            if self.slots.values().any(|s| s.pid.is_some()) {
+                info!("Startup complete");
+            }
             notify::ready();
             crate::release_startup_memory_soon();
         }
@@ -410,7 +415,8 @@ impl Supervisor {
     fn reload_finished_check(&mut self) {
         if self.reload_started.is_some() && !self.slots.values().any(|s| s.reloading) {
             self.reload_started = None;
-            info!("Reload finished");
+            // keepalived's parent's line once every child has reloaded (config_notify.c).
+            info!("Reload complete");
             notify::ready();
             crate::release_startup_memory_soon();
             if self.reload_queued {

@@ -111,7 +111,7 @@ fn hup_with_broken_config_keeps_running() {
     d.signal(libc::SIGHUP);
     assert!(d.wait_notify("RELOADING=1", T).is_some());
     assert!(d.wait_notify("READY=1", T).is_some());
-    assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
+    assert!(d.wait_log("Reload complete", T), "{}", d.log_text());
     assert_eq!(d.pid_in("v.pid"), Some(vrrp));
 }
 
@@ -939,7 +939,7 @@ fn reload_starts_newly_needed_worker() {
         d.log_text()
     );
     assert_eq!(d.pid_in("v.pid"), Some(vrrp));
-    assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
+    assert!(d.wait_log("Reload complete", T), "{}", d.log_text());
 }
 
 // Proves the keyword registry's notes reach the operator everywhere: `keepalived -t` prints a

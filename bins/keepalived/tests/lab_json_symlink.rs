@@ -149,6 +149,20 @@ vrrp_instance VI_1 {{
   track_process {{
     tp
   }}
+  virtual_routes {{
+    10.9.0.0/24 via 10.0.0.254 dev eth0
+    10.9.1.0/24 src 10.0.0.100 dev eth0 table 100 metric 5 scope link
+    blackhole 10.9.2.0/24 no_track
+    10.9.3.0/24 dev eth0 protocol 4 no_track
+    fd00:9::/64 dev eth0 metric 7
+  }}
+  virtual_rules {{
+    from 10.0.0.100 table 100 priority 100
+    to 10.9.0.0/24 iif eth0 lookup 100 priority 101
+    fwmark 0x10/0xff table 100 priority 102 no_track
+    from 10.0.0.0/24 priority 103 type blackhole
+    from fd00:9::/64 table 100 priority 104
+  }}
   notify_master \"{d}/notify.sh master\"
   notify \"{d}/notify.sh\"
   garp_master_refresh 10
@@ -257,7 +271,8 @@ fn normalized(v: &Value) -> Value {
 
 // Proves keepalived.json is keepalived 2.4.3's (vrrp_json.c): per instance the same `data`
 // fields and values (resolved settings, state, master_priority heard from the peer, VIPs as
-// format_ipaddress prints them, scripts quoted as cmd_str, tracked interface/script/process,
+// format_ipaddress prints them, virtual routes and rules as format_iproute / format_iprule
+// print them ("vroutes", "vrules"), scripts quoted as cmd_str, tracked interface/script/process,
 // masked auth) and `stats`, for VI_1 (master) and VI_2 (backup to a peer of priority 200);
 // `json_version 2` puts the instances under "vrrp" and adds the `vrrp_track_process`
 // definitions ("track_process", with the processes counted); without `json_version` and with
@@ -308,6 +323,16 @@ fn lab_json_version_as_reference() {
         assert_eq!(list[1]["data"]["master_priority"], 200, "{tag}");
         assert_eq!(
             list[0]["data"]["script_master"], "'$D/notify.sh' 'master'",
+            "{tag}"
+        );
+        assert_eq!(
+            list[0]["data"]["vroutes"].as_array().map(Vec::len),
+            Some(5),
+            "{tag}"
+        );
+        assert_eq!(
+            list[0]["data"]["vrules"].as_array().map(Vec::len),
+            Some(5),
             "{tag}"
         );
         if tag == "v2" {

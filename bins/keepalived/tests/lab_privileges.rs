@@ -463,7 +463,7 @@ fn lab_privileges_root_scripts_keep_bounding_set() {
     let c0 = pid(&dir, "c.pid");
     p.signal(Signal::SIGHUP).expect("hup");
     if wait_until(Duration::from_secs(10), || {
-        p.output_so_far().contains("Reload finished")
+        p.output_so_far().contains("Reload complete")
     })
     .is_err()
     {

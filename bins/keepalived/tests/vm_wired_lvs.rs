@@ -208,7 +208,8 @@ fn vm_wired_dont_release_ipvs_keeps_entries() {
 // Proves both workers run together from one configuration (VRRP instance + virtual server):
 // the lone director becomes MASTER and holds the VIP while the checker programs IPVS; a
 // SIGHUP with a changed real-server weight (VRRP part unchanged) is diff-applied by the
-// director (new weight in IPVS) while the VIP stays; SIGTERM releases both.
+// director (new weight and 300 new virtual servers in IPVS, logged before "Reload complete", as
+// the start's entries before "Startup complete") while the VIP stays; SIGTERM releases both.
 #[test]
 #[ignore = "vm: needs the IPVS VM"]
 fn vm_wired_vrrp_and_lvs_together_with_reload() {
@@ -269,9 +270,26 @@ fn vm_wired_vrrp_and_lvs_together_with_reload() {
         ipvs(&d),
         ka.output_so_far()
     );
+    // As keepalived's parent, "Startup complete" once the workers are up, the checker with
+    // its IPVS table applied.
+    let log = ka.output_so_far();
+    let added = log.find("Adding service 10.0.0.12:80 (weight 2)");
+    assert!(
+        added.is_some() && added < log.find("Startup complete"),
+        "the start's IPVS entries logged before \"Startup complete\":\n{log}"
+    );
+    // The reload also adds 300 fwmark virtual servers: an apply long enough for a "Reload
+    // finished" sent before it to show up ahead of the director's summary line.
+    let added: String = (1..=300)
+        .map(|m| {
+            format!(
+                "virtual_server fwmark {m} {{\n    lb_algo rr\n    lb_kind DR\n    real_server 10.0.0.11 80 {{\n        weight 1\n    }}\n}}\n"
+            )
+        })
+        .collect();
     std::fs::write(
         &conf,
-        format!("{}{vrrp}", CONF.replace("weight 2", "weight 5")),
+        format!("{}{added}{vrrp}", CONF.replace("weight 2", "weight 5")),
     )
     .unwrap();
     ka.signal(Signal::SIGHUP).expect("HUP");
@@ -289,6 +307,19 @@ fn vm_wired_vrrp_and_lvs_together_with_reload() {
         ka.output_so_far().contains("VRRP configuration unchanged"),
         "{}",
         ka.output_so_far()
+    );
+    // The reload is reported finished once the director has applied the new table (as
+    // keepalived's checker applies it within its reload), not before.
+    let finished = wait_until(Duration::from_secs(10), || {
+        ka.output_so_far().contains("Reload complete")
+    });
+    let log = ka.output_so_far();
+    let applied =
+        log.find("IPVS: added 300 VS and 300 real servers, changed 0 VS and 1 real servers");
+    let done = log.find("Reload complete");
+    assert!(
+        finished.is_ok() && applied.is_some() && applied < done,
+        "the reload's IPVS changes logged before \"Reload complete\":\n{log}"
     );
     ka.signal(Signal::SIGTERM).expect("TERM");
     let st = ka

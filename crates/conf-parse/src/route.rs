@@ -206,6 +206,10 @@ pub struct Route {
     pub protocol: u8,
     /// `scope` (global unless given, as keepalived: not `ip route`'s choice).
     pub scope: Scope,
+    /// `scope` was given (keepalived then shows it: `format_iproute`).
+    pub scope_given: bool,
+    /// `protocol` was given (keepalived shows the protocol of a `no_track` route only then).
+    pub protocol_given: bool,
     /// `no_track`.
     pub no_track: bool,
     /// `track_group NAME` (`static_routes` only; a group defined above, and a `dev`): the

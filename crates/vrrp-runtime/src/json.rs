@@ -142,6 +142,105 @@ fn format_ipaddress(a: &IpAddress, ifp: &str, base: Option<&str>, set: bool) -> 
     s
 }
 
+/// keepalived's `ipaddresstos`: the address, with `/LEN` unless a host prefix.
+fn addr_len(a: &std::net::IpAddr, len: u8) -> String {
+    let full = if a.is_ipv6() { 128 } else { 32 };
+    if len == full {
+        a.to_string()
+    } else {
+        format!("{a}/{len}")
+    }
+}
+
+/// keepalived 2.4.3's `format_iproute` for what a `virtual_routes` line can hold here (the
+/// options not supported yet leave the line out of the model). keepalived puts a route
+/// without `add`/`append` first ("prepend"), shows `scope` and (for a `no_track` route)
+/// `proto` only when given, and a tracked route's protocol always. A `vrf` route shows the
+/// table given, not the VRF's (resolved only when the route is installed).
+pub(crate) fn format_iproute(r: &conf_parse::Route) -> String {
+    let mut s = String::from("prepend ");
+    if r.kind != conf_parse::RouteType::Unicast {
+        s.push_str(&format!("{} ", r.kind));
+    }
+    s.push_str(&addr_len(&r.dst, r.prefix_len));
+    if let Some(p) = r.src {
+        s.push_str(&format!(" src {p}"));
+    }
+    if let Some(v) = r.via {
+        let fam = if v.is_ipv6() { "inet6" } else { "inet" };
+        s.push_str(&format!(" via {fam} {v}"));
+    }
+    if let Some(d) = &r.dev {
+        s.push_str(&format!(" dev {d}"));
+    }
+    if r.table != 254 {
+        s.push_str(&format!(" table {}", r.table));
+    }
+    if !r.no_track || r.protocol_given {
+        s.push_str(&format!(" proto {}", r.protocol));
+    }
+    if r.scope_given {
+        s.push_str(&format!(" scope {}", r.scope.number()));
+    }
+    if let Some(m) = r.metric {
+        s.push_str(&format!(" metric {m}"));
+    }
+    if r.no_track {
+        s.push_str(" no_track");
+    }
+    if let Some(g) = &r.track_group {
+        s.push_str(&format!(" track_group {g}"));
+    }
+    s
+}
+
+/// keepalived 2.4.3's `format_iprule`: a rule's preference always shows (keepalived gives
+/// one when none is configured), its `tos` always, its protocol when tracked or given.
+pub(crate) fn format_iprule(r: &conf_parse::Rule) -> String {
+    let mut s = String::new();
+    if r.from.is_none() && r.to.is_none() && r.v6 {
+        s.push_str("inet6 ");
+    }
+    match &r.from {
+        Some((a, l)) => s.push_str(&format!("from {}", addr_len(a, *l))),
+        None => s.push_str("from all"),
+    }
+    if let Some((a, l)) = &r.to {
+        s.push_str(&format!(" to {}", addr_len(a, *l)));
+    }
+    s.push_str(&format!(" priority {}", r.priority));
+    s.push_str(&format!(" tos 0x{:x}", r.tos));
+    if let Some((m, k)) = r.fwmark {
+        s.push_str(&format!(" fwmark 0x{m:x}"));
+        if let Some(k) = k.filter(|k| *k != u32::MAX) {
+            s.push_str(&format!("/0x{k:x}"));
+        }
+    }
+    if let Some(i) = &r.iif {
+        s.push_str(&format!(" iif {i}"));
+    }
+    if let Some(o) = &r.oif {
+        s.push_str(&format!(" oif {o}"));
+    }
+    if !r.no_track || r.protocol != 0 {
+        s.push_str(&format!(" protocol {}", r.protocol));
+    }
+    match r.action {
+        conf_parse::RuleAction::Table(t) => s.push_str(&format!(" lookup {t}")),
+        conf_parse::RuleAction::Goto(g) => s.push_str(&format!(" goto {g}")),
+        conf_parse::RuleAction::Blackhole => s.push_str(" type blackhole"),
+        conf_parse::RuleAction::Unreachable => s.push_str(" type unreachable"),
+        conf_parse::RuleAction::Prohibit => s.push_str(" type prohibit"),
+    }
+    if r.no_track {
+        s.push_str(" no_track");
+    }
+    if let Some(g) = &r.track_group {
+        s.push_str(&format!(" track_group {g}"));
+    }
+    s
+}
+
 fn data(
     cfg: &Config,
     spec: &InstanceSpec,
@@ -291,6 +390,16 @@ fn data(
             .iter()
             .map(|a| format_ipaddress(a, &ifp, base, master))
             .collect(),
+    );
+    arr(
+        &mut m,
+        "vroutes",
+        inst.virtual_routes.iter().map(format_iproute).collect(),
+    );
+    arr(
+        &mut m,
+        "vrules",
+        inst.virtual_rules.iter().map(format_iprule).collect(),
     );
     arr(
         &mut m,

@@ -37,8 +37,8 @@
 //!   `krs_vip_lease off` (read from conf-parse's unmodelled keywords) or
 //!   [`RuntimeOptions::vip_lease`].
 //! - **Planned handover**: on shutdown a master sends priority 0 but keeps its VIPs until it
-//!   sees the new master's advert (bounded by 2 × the advert interval + 100 ms), then removes
-//!   them.
+//!   sees the new master's advert (bounded by the longest Skew_Time a backup can wait after a
+//!   priority 0 + 50 ms: 1.05 s in v2, the advert interval + 50 ms in v3), then removes them.
 
 mod config;
 mod events;

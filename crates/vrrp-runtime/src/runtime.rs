@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use vrrp_proto::{Action, Input, State};
 
 use crate::inbox::Tx;
+
+/// The planned handover's bound beyond the longest Skew_Time a backup can have.
+const HANDOVER_MARGIN: Duration = Duration::from_millis(50);
 use crate::instance::{InstId, Insts};
 use crate::io::Io;
 use crate::kernel::Kernel;
@@ -446,8 +449,17 @@ impl Rt {
             if was_master && (handover || self.opts.dont_release_vrrp) {
                 a.retain(|x| *x != Action::RemoveVips);
                 if !self.opts.dont_release_vrrp {
-                    let iv = self.insts[i].vr.config().advert_interval.to_duration();
-                    self.insts[i].handover_until = Some(now + iv * 2 + Duration::from_millis(100));
+                    // A backup takes over a Skew_Time after our priority 0 (keepalived's
+                    // VRRP_TIMER_SKEW): under 1 s in v2, under the advert interval in v3,
+                    // longest for priority 1. Past that (and a margin for the way there and
+                    // back) no backup is coming: the VIPs go, as keepalived's go at once.
+                    let c = self.insts[i].vr.config();
+                    let skew = vrrp_proto::units::skew_time(
+                        c.version,
+                        vrrp_proto::Priority(1),
+                        c.advert_interval,
+                    );
+                    self.insts[i].handover_until = Some(now + skew + HANDOVER_MARGIN);
                 }
             }
             self.apply(i, now, a);

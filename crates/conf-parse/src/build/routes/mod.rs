@@ -392,6 +392,7 @@ impl Builder {
         let mut metric = None;
         let mut protocol: Option<u8> = None;
         let mut scope_v = Scope::Global;
+        let mut scope_given = false;
         let mut no_track = false;
         let mut track_group: Option<String> = None;
         let mut unsupported: Option<String> = None;
@@ -533,7 +534,10 @@ impl Builder {
                 "scope" => {
                     let v = next!();
                     match scope(v) {
-                        Some(sc) => scope_v = sc,
+                        Some(sc) => {
+                            scope_v = sc;
+                            scope_given = true;
+                        }
                         None => bad!("Scope {v} not found or invalid for route"),
                     }
                 }
@@ -755,6 +759,8 @@ impl Builder {
                 RTPROT_KEEPALIVED
             },
             scope: scope_v,
+            scope_given,
+            protocol_given: protocol.is_some(),
             no_track,
             track_group,
             loc: vl.loc.clone(),
