@@ -77,7 +77,7 @@ impl Attrs {
             .extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
         self.buf.extend_from_slice(data);
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
     }
