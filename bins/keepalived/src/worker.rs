@@ -448,7 +448,7 @@ async fn shell(
     let mut save_num = 0u32;
     // The file read ahead of a reload (ToWorker::PrepareReload): the file's identity when the
     // read began, and the read.
-    let mut staged: Option<(Option<FileStamp>, tokio::task::JoinHandle<Result<Loaded, config::LoadError>>)> = None;
+    let mut staged: Option<(Option<FileStamp>, StagedRead)> = None;
     loop {
         tokio::select! {
             r = &mut main_task => {
@@ -467,7 +467,7 @@ async fn shell(
                 // it read (same inode, size and modification time); otherwise a read now.
                 let read = match staged.take() {
                     Some((Some(stamp), h)) if FileStamp::of(&cfg_file).as_ref() == Some(&stamp) => {
-                        ::log::debug!("Reload: using the configuration read ahead");
+                        crate::detail!("Reload: using the configuration read ahead");
                         match h.await {
                             Ok(r) => r,
                             Err(_) => config::load(&cfg_file, &popts),
@@ -563,6 +563,9 @@ async fn shell(
     }
 }
 
+/// A configuration read begun at the parent's [`ToWorker::PrepareReload`].
+type StagedRead = tokio::task::JoinHandle<Result<Loaded, config::LoadError>>;
+
 /// What tells a configuration file was not replaced or written since: inode, size, mtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FileStamp(u64, u64, u64, i64, i64);
@@ -571,7 +574,13 @@ impl FileStamp {
     fn of(path: &std::path::Path) -> Option<FileStamp> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(path).ok()?;
-        Some(FileStamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+        Some(FileStamp(
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+        ))
     }
 }
 

@@ -45,7 +45,10 @@ fn main() {
         let t = Instant::now();
         let _ = ctl_tx.send(Control::Reload(Box::new(SharedParsed(next.clone()))));
         let (at, n) = ev_rx.recv().expect("reconcile");
-        println!("reload {i}: {:.1} ms ({n} ops)", (at - t).as_secs_f64() * 1e3);
+        println!(
+            "reload {i}: {:.1} ms ({n} ops)",
+            (at - t).as_secs_f64() * 1e3
+        );
     }
     let _ = ctl_tx.send(Control::Shutdown);
     let _ = th.join();
