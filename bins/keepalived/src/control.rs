@@ -61,6 +61,11 @@ pub enum ToWorker {
         /// Every session reported so far.
         states: std::collections::BTreeMap<String, bool>,
     },
+    /// A reload is starting (the parent got SIGHUP and now reads the file): read the file now,
+    /// while the parent reads and checks it, and keep the result for the SIGHUP that follows
+    /// if the parent accepts it. Without this message (or when the file changed since) the
+    /// worker reads the file at the SIGHUP.
+    PrepareReload,
 }
 
 /// Worker -> parent.

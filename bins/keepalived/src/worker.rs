@@ -446,6 +446,9 @@ async fn shell(
     // config_save_dir: the data dumped before and after each reload.
     let mut save_dir = worker_save_dir(loaded.config(), None);
     let mut save_num = 0u32;
+    // The file read ahead of a reload (ToWorker::PrepareReload): the file's identity when the
+    // read began, and the read.
+    let mut staged: Option<(Option<FileStamp>, StagedRead)> = None;
     loop {
         tokio::select! {
             r = &mut main_task => {
@@ -460,7 +463,23 @@ async fn shell(
                         crate::config_save::save_worker(d, save_process(kind), save_num, false, &text);
                     }
                 }
-                let res = match config::load(&cfg_file, &popts) {
+                // The read begun at the parent's PrepareReload, when the file is still the one
+                // it read (same inode, size and modification time); otherwise a read now.
+                let read = match staged.take() {
+                    Some((Some(stamp), h)) if FileStamp::of(&cfg_file).as_ref() == Some(&stamp) => {
+                        crate::detail!("Reload: using the configuration read ahead");
+                        match h.await {
+                            Ok(r) => r,
+                            Err(_) => config::load(&cfg_file, &popts),
+                        }
+                    }
+                    Some((_, h)) => {
+                        h.abort();
+                        config::load(&cfg_file, &popts)
+                    }
+                    None => config::load(&cfg_file, &popts),
+                };
+                let res = match read {
                     Ok(new) if !profile.covers(crate::privileges::profile(new.config(), kind)) => {
                         // It needs capabilities (or the absence of no_new_privs) this process
                         // gave up at start: a new process runs it.
@@ -528,6 +547,11 @@ async fn shell(
                 Some(Some(ToWorker::DumpJson)) => if kind == WorkerKind::Vrrp { dump_json(&ev_tx).await },
                 Some(Some(ToWorker::ClearStats)) => { let _ = ev_tx.send(WorkerEvent::ClearStats).await; }
                 Some(Some(ToWorker::BfdStates { states })) => { bfd_tx.send_replace(states); }
+                Some(Some(ToWorker::PrepareReload)) => {
+                    let stamp = FileStamp::of(&cfg_file);
+                    let (f, o) = (cfg_file.clone(), popts.clone());
+                    staged = Some((stamp, tokio::task::spawn_blocking(move || config::load(&f, &o))));
+                }
                 Some(None) | None => {
                     if !shutting_down {
                         info!("parent process gone, stopping");
@@ -536,6 +560,27 @@ async fn shell(
                 }
             },
         }
+    }
+}
+
+/// A configuration read begun at the parent's [`ToWorker::PrepareReload`].
+type StagedRead = tokio::task::JoinHandle<Result<Loaded, config::LoadError>>;
+
+/// What tells a configuration file was not replaced or written since: inode, size, mtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp(u64, u64, u64, i64, i64);
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStamp(
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+        ))
     }
 }
 

@@ -115,6 +115,55 @@ fn hup_with_broken_config_keeps_running() {
     assert_eq!(d.pid_in("v.pid"), Some(vrrp));
 }
 
+// Proves the workers read the new file while the parent reads and checks it (the parent's
+// PrepareReload; a 37,000-real-server file takes as long to read as the rest of the reload) and
+// apply what they read: each worker logs that it used its read-ahead, and the VRRP worker's
+// data dump shows the renamed instance. A reload the parent rejects is not applied by the
+// workers, whatever they read ahead: the next good reload applies the file as it is then.
+#[test]
+fn reload_uses_the_workers_read_ahead() {
+    let d = Daemon::start("readahead", VRRP_AND_LVS, &["-D"]);
+    assert!(d.wait_notify("READY=1", T).is_some(), "{}", d.log_text());
+    let vrrp = d.pid_in("v.pid").unwrap();
+    std::fs::write(
+        d.dir.path("k.conf"),
+        VRRP_AND_LVS.replace("priority 100", "priority 300"),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        d.wait_log("running configuration kept", T),
+        "{}",
+        d.log_text()
+    );
+    std::fs::write(
+        d.dir.path("k.conf"),
+        VRRP_AND_LVS.replace("VI_1", "VI_RENAMED"),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
+    let log = d.log_text();
+    assert_eq!(
+        log.matches("Reload: using the configuration read ahead")
+            .count(),
+        2,
+        "both workers (VRRP, checker) use their read-ahead:\n{log}"
+    );
+    assert_eq!(d.pid_in("v.pid"), Some(vrrp));
+    let data = d.dir.path("keepalived.data");
+    let _ = std::fs::remove_file(&data);
+    d.signal(libc::SIGUSR1);
+    assert!(wait_until(T, || data.exists()), "{}", d.log_text());
+    assert!(
+        wait_until(T, || std::fs::read_to_string(&data)
+            .unwrap_or_default()
+            .contains("VI_RENAMED")),
+        "{}",
+        std::fs::read_to_string(&data).unwrap_or_default()
+    );
+}
+
 // Proves USR1 writes keepalived_parent.data, keepalived.data and keepalived_check.data,
 // USR2 writes keepalived.stats and SIGJSON (36) writes keepalived.json, under $TMPDIR.
 #[test]

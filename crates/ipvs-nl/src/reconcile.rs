@@ -211,10 +211,7 @@ pub fn reconcile<B: Backend + ?Sized>(
                 .collect();
             report.services_unchanged = actual
                 .iter()
-                .filter(|a| {
-                    desired.iter().any(|d| d.service.key == a.service.key)
-                        && !changed.contains(&a.service.key)
-                })
+                .filter(|a| wanted.contains(&a.service.key) && !changed.contains(&a.service.key))
                 .count();
         }
         if ops.is_empty() {
@@ -354,15 +351,19 @@ pub fn reconcile_recorded<B: Backend + ?Sized>(
         actual.push(VirtualService::new(s, d));
     }
     let ops = plan(desired, &actual, scope);
+    // One set of the edited services (a scan of the operations per service was O(services x
+    // operations): 2,277 x 744 at a reload of 1% of 37,205 real servers).
+    let edited: BTreeSet<ServiceKey> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Operation::EditService(s) => Some(s.key),
+            _ => None,
+        })
+        .collect();
     let mut report = Report {
         services_unchanged: actual
             .iter()
-            .filter(|a| {
-                wanted.contains(&a.service.key)
-                    && !ops
-                        .iter()
-                        .any(|o| matches!(o, Operation::EditService(s) if s.key == a.service.key))
-            })
+            .filter(|a| wanted.contains(&a.service.key) && !edited.contains(&a.service.key))
             .count(),
         ..Report::default()
     };

@@ -33,7 +33,8 @@ pub struct CheckerHealth {
 /// Health of everything the director tracks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Health {
-    /// Per real server, per checker index.
+    /// Per real server with checkers, per checker index (a real server without any has no
+    /// entry: it is alive with its configured weight).
     pub checkers: BTreeMap<RsId, Vec<CheckerHealth>>,
     /// Quorum state per virtual server (true = quorum held).
     pub quorum: BTreeMap<VsId, bool>,
@@ -66,14 +67,26 @@ impl Health {
         let mut old_specs = BTreeMap::new();
         if let Some(p) = prev {
             for vs in &p.virtual_servers {
-                for rs in &vs.real_servers {
+                // A real server without checkers had no entry and none is kept.
+                for rs in vs
+                    .real_servers
+                    .iter()
+                    .filter(|rs| !rs.checks.is_empty() || !rs.bfd_checks.is_empty())
+                {
                     old_specs.insert(rs.id.clone(), (&rs.checks, &rs.bfd_checks));
                 }
             }
         }
         let mut checkers = BTreeMap::new();
         for vs in &cfg.virtual_servers {
-            for rs in &vs.real_servers {
+            // A real server without checkers is always alive with its configured weight, as
+            // with no entry: none is made (37,000 unchecked real servers made every reload
+            // and every quorum pass look each of them up by its id).
+            for rs in vs
+                .real_servers
+                .iter()
+                .filter(|rs| !rs.checks.is_empty() || !rs.bfd_checks.is_empty())
+            {
                 let old = self.checkers.get(&rs.id);
                 let prev = old_specs.get(&rs.id);
                 let prev_specs = prev.map(|p| p.0);

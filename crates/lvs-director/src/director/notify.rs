@@ -18,8 +18,11 @@ impl<K: Kernel> Director<K> {
         let old_vs = |id: &VsId| old_index.get(id).copied();
         // The real servers of the old virtual server found first for each id (RsId names its
         // virtual server), as the scan of that virtual server's list it replaces.
+        // Only needed for the real servers' notifications (rs_init_notifies).
+        let rs_init = self.cfg.globals.rs_init_notifies;
         let old_rs: std::collections::HashSet<&RsId> = old_index
             .values()
+            .filter(|_| rs_init)
             .flat_map(|v| v.real_servers.iter().map(|r| &r.id))
             .collect();
         let vss: Vec<(VsId, Vec<RsId>, bool, bool)> = self
@@ -28,9 +31,11 @@ impl<K: Kernel> Director<K> {
             .iter()
             .map(|v| {
                 let before = old_vs(&v.id);
+                // Only notified with rs_init_notifies: not collected otherwise.
                 let alive = v
                     .real_servers
                     .iter()
+                    .filter(|_| rs_init)
                     .filter(|rs| self.health.alive(rs))
                     .filter(|rs| before.is_none_or(|_| !old_rs.contains(&rs.id)))
                     .map(|rs| rs.id.clone())
