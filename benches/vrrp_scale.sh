@@ -170,11 +170,12 @@ echo "# N=$N advert=${ADVERT_MS}ms links=$LINKS vmac=$VMAC window=${WINDOW}s war
 echo "# impl cpu_m% cpu_b% us_adv_m us_adv_b chg_m chg_b | recorder | load"
 for impl in $IMPLS; do
     case $impl in ours) exe=$BIN ;; old) exe=$OLD ;; ref) exe=$REF ;; *) echo "unknown impl $impl" >&2; exit 1 ;; esac
-    rm -f "$WORK"/*.pid "$WORK"/*.log
-    # Every pidfile of its own (keepalived refuses to start when one names a live process).
-    pb="-p $WORK/b.pid -r $WORK/b.vpid -c $WORK/b.cpid"
-    pm="-p $WORK/m.pid -r $WORK/m.vpid -c $WORK/m.cpid"
-    if [ "$impl" = ref ]; then pb="$pb -b $WORK/b.bpid"; pm="$pm -b $WORK/m.bpid"; fi
+    rm -f "$WORK"/*.log
+    # Every pidfile of its own, per daemon and round (keepalived refuses to start when one
+    # names a live process: a previous round's worker may still be releasing its VMACs).
+    pb="-p $WORK/$impl-b.pid -r $WORK/$impl-b.vpid -c $WORK/$impl-b.cpid"
+    pm="-p $WORK/$impl-m.pid -r $WORK/$impl-m.vpid -c $WORK/$impl-m.cpid"
+    if [ "$impl" = ref ]; then pb="$pb -b $WORK/$impl-b.bpid"; pm="$pm -b $WORK/$impl-m.bpid"; fi
     ip netns exec $NB stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/backup.conf" $pb \
         > "$WORK/b.log" 2>&1 &
     PB=$!
@@ -239,6 +240,15 @@ for impl in $IMPLS; do
         t=$((t + 1))
     done
     kill -9 $PM $PB 2>/dev/null || true
+    # The next round starts when nothing of this one is left in the daemons' namespaces.
+    t=0
+    while [ -n "$(ip netns pids $NM; ip netns pids $NB)" ] && [ $t -lt 30 ]; do
+        sleep 1
+        t=$((t + 1))
+    done
+    for ns in $NM $NB; do
+        for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null || true; done
+    done
     PIDS=""
     sleep 2
 done
