@@ -26,7 +26,8 @@
 # BIN=keepalived to test (default target/release/keepalived, built if missing); REF (default
 # /usr/sbin/keepalived); OLD=another build of ours (impl "old", e.g. IMPLS="ours old ref");
 # IMPLS="ours ref"; WARMUP=10; VMAC=0|1; PERF=1: `perf record -g` the
-# backup over the window (perf.data files left in $PERF_DIR, default /tmp).
+# backup over the window (perf.data files left in $PERF_DIR, default /tmp). LOGS=DIR: the
+# daemons' logs are copied there after each round (<impl>-master.log, <impl>-backup.log).
 # Issue #24's loaded director: HOG=K runs K CPU hogs (busy shell loops, ordinary priority) from
 # the warm-up to the end of the window; EXTRA_GLOBAL="vrrp_rt_priority 50" adds that line to both
 # daemons' global_defs (e.g. realtime scheduling). The recorder's gap figures are then the
@@ -43,6 +44,7 @@ VMAC=${VMAC:-0}
 IMPLS=${IMPLS:-ours ref}
 PERF=${PERF:-0}
 PERF_DIR=${PERF_DIR:-/tmp}
+LOGS=${LOGS:-}
 HOG=${HOG:-0}
 EXTRA_GLOBAL=${EXTRA_GLOBAL:-}
 HOGS=""
@@ -234,6 +236,11 @@ for impl in $IMPLS; do
             impl, 100 * cm / hz / w, 100 * cb / hz / w, 1e6 * cm / hz / adv, 1e6 * cb / hz / adv,
             chm, chb, rec, up, load }'
     kill $PM $PB 2>/dev/null || true
+    if [ -n "$LOGS" ]; then
+        mkdir -p "$LOGS"
+        cp "$WORK/m.log" "$LOGS/$impl-master.log"
+        cp "$WORK/b.log" "$LOGS/$impl-backup.log"
+    fi
     t=0
     while { kill -0 $PM 2>/dev/null || kill -0 $PB 2>/dev/null; } && [ $t -lt 60 ]; do
         sleep 1

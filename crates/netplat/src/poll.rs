@@ -29,8 +29,7 @@ fn last_os(op: &'static str) -> Error {
 /// The token [`Poller::wait`] never reports: the wake-up descriptor's.
 const WAKE_TOKEN: u64 = u64::MAX;
 
-/// Events taken from the kernel per wait.
-const EVENTS: usize = 64;
+const EVENTS: usize = Poller::MAX_EVENTS;
 
 /// An epoll set of readable-interest descriptors, each known by a token, plus a wake-up that
 /// any thread can trigger ([`Poller::wake`]).
@@ -43,6 +42,11 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// Readiness events taken from the kernel per wait (level-triggered: a descriptor not
+    /// reported stays ready for the next wait; one reported and still readable is reported
+    /// again after the others).
+    pub const MAX_EVENTS: usize = 64;
+
     /// A new, empty set (with its wake-up descriptor in it).
     pub fn new() -> Result<Self> {
         // SAFETY: plain epoll_create1(2); the result is checked before use.

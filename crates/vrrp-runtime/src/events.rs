@@ -510,6 +510,8 @@ pub(crate) fn run_loop(
         // Then whatever else is already queued (bursts of adverts on several sockets), before
         // the timers and the next deadline are looked at again.
         let mut handled = 0;
+        // Whether this turn read the readable sockets (or the wait timed out with none).
+        let mut read_sockets = ev.is_none();
         loop {
             if !matches!(ev, None | Some(Event::Readable)) {
                 rt.deadlines_stale = true;
@@ -603,12 +605,8 @@ pub(crate) fn run_loop(
                     let _ = req.done.send(report);
                 }
                 Some(Event::Readable) => {
-                    let mut ready = std::mem::take(&mut ev_rx.ready);
-                    for &sidx in &ready {
-                        rt.read_socket(sidx, &mut env.rx_bufs);
-                    }
-                    ready.clear();
-                    ev_rx.ready = ready;
+                    read_ready(&mut rt, &mut env, &mut ev_rx);
+                    read_sockets = true;
                 }
                 Some(Event::Track(ev)) => {
                     rt.scripts_ok.insert(ev.script.clone(), ev.ok);
@@ -679,8 +677,13 @@ pub(crate) fn run_loop(
                 None => break,
             }
         }
-        // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
-        let now = Instant::now();
+        // Timers run when due, whatever woke the loop (a stream of events cannot starve them);
+        // adverts already in the sockets first, when this turn read none.
+        let mut now = Instant::now();
+        if now >= deadline && !read_sockets && ev_rx.poll_readable() {
+            read_ready(&mut rt, &mut env, &mut ev_rx);
+            now = Instant::now();
+        }
         if now >= deadline {
             due.clear();
             while let Some(&Reverse((t, i))) = timers.peek() {
@@ -783,4 +786,14 @@ pub(crate) fn run_loop(
     }
     env.readers.clear();
     Ok((notify_handles, env.fifos.clone()))
+}
+
+/// Reads every socket the inbox found readable and handles their adverts.
+fn read_ready(rt: &mut Rt, env: &mut Env, ev_rx: &mut crate::inbox::Inbox) {
+    let mut ready = std::mem::take(&mut ev_rx.ready);
+    for &sidx in &ready {
+        rt.read_socket(sidx, &mut env.rx_bufs);
+    }
+    ready.clear();
+    ev_rx.ready = ready;
 }

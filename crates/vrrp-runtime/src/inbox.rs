@@ -19,9 +19,13 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netplat::poll::Poller;
+
+/// At most this many further zero-timeout polls collect readable sockets after a full answer
+/// (64 rounds of [`Poller::MAX_EVENTS`]: 4,096 sockets).
+const MAX_POLL_ROUNDS: usize = 64;
 
 use crate::procs::ProcEvent;
 use crate::reload::Reload;
@@ -169,13 +173,6 @@ impl Inbox {
     /// The next event (queued first, then [`Event::Readable`] when a watched socket is), or
     /// `None` once `deadline` has passed with none arrived.
     pub(crate) fn recv_until(&mut self, deadline: Instant) -> Option<Event> {
-        let mut tokens = std::mem::take(&mut self.tokens);
-        let ev = self.wait(deadline, &mut tokens);
-        self.tokens = tokens;
-        ev
-    }
-
-    fn wait(&mut self, deadline: Instant, tokens: &mut Vec<u64>) -> Option<Event> {
         loop {
             if let Some(ev) = self.try_recv() {
                 return Some(ev);
@@ -184,19 +181,7 @@ impl Inbox {
             if now >= deadline {
                 return None;
             }
-            tokens.clear();
-            match self.shared.poller.wait(tokens, Some(deadline - now)) {
-                Ok(_) => {}
-                Err(e) => {
-                    // Not expected (a bad epoll descriptor); no busy loop: wait as a sleep.
-                    log::warn!("VRRP loop wait: {e}");
-                    std::thread::sleep((deadline - now).min(std::time::Duration::from_millis(10)));
-                }
-            }
-            if !tokens.is_empty() {
-                self.ready.clear();
-                self.ready
-                    .extend(tokens.iter().filter_map(|&t| usize::try_from(t).ok()));
+            if self.collect(Some(deadline - now)) {
                 // Queued events first, as they arrived; the sockets stay readable (level).
                 if let Some(ev) = self.try_recv() {
                     self.ready.clear();
@@ -205,6 +190,55 @@ impl Inbox {
                 return Some(Event::Readable);
             }
         }
+    }
+
+    /// Whether a receive socket is readable now (no wait); if so they are in
+    /// [`Inbox::ready`]. The loop asks before its timers when its turn read no socket: an
+    /// instance whose advert waits unread in its socket must not time out.
+    pub(crate) fn poll_readable(&mut self) -> bool {
+        self.collect(Some(Duration::ZERO))
+    }
+
+    /// Waits up to `timeout` and puts the readable sockets in `ready`; whether there are any.
+    fn collect(&mut self, timeout: Option<Duration>) -> bool {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        tokens.clear();
+        if let Err(e) = self.shared.poller.wait(&mut tokens, timeout) {
+            // Not expected (a bad epoll descriptor); no busy loop: wait as a sleep.
+            log::warn!("VRRP loop wait: {e}");
+            std::thread::sleep(
+                timeout
+                    .unwrap_or(Duration::MAX)
+                    .min(Duration::from_millis(10)),
+            );
+        }
+        // A full answer: more sockets may be readable (after a stall, all of them). All are
+        // collected before the loop looks at its timers.
+        let mut got = tokens.len();
+        let mut rounds = 0;
+        while got >= Poller::MAX_EVENTS && rounds < MAX_POLL_ROUNDS {
+            let before = tokens.len();
+            if self
+                .shared
+                .poller
+                .wait(&mut tokens, Some(Duration::ZERO))
+                .is_err()
+            {
+                break;
+            }
+            got = tokens.len() - before;
+            rounds += 1;
+        }
+        if rounds > 0 {
+            // Level-triggered: a socket may be reported twice.
+            tokens.sort_unstable();
+            tokens.dedup();
+        }
+        self.ready.clear();
+        self.ready
+            .extend(tokens.iter().filter_map(|&t| usize::try_from(t).ok()));
+        self.tokens = tokens;
+        !self.ready.is_empty()
     }
 }
 
@@ -249,7 +283,6 @@ impl<T: Into<Event>> Tx<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn events_in_order_then_timeout() {

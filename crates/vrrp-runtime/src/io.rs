@@ -80,9 +80,10 @@ fn hmac_trailer(
     h.sign(seq?, &pseudo, message).map(|t| t.to_bytes())
 }
 
-/// At most this many batches are read from one readable socket per wake-up (a socket still
-/// readable after them is reported again by the next wait, after the timers).
-const READ_ROUNDS: usize = 4;
+/// At most this many batches are read from one readable socket per wake-up (4,096 datagrams:
+/// more than its receive buffer holds, so a socket is emptied before the timers run; one still
+/// readable after them is reported again by the next wait).
+const READ_ROUNDS: usize = 64;
 
 pub(crate) struct SockEntry {
     /// Watched for adverts (false: a VMAC's send-only socket).
