@@ -135,7 +135,7 @@ impl Poller {
         if !self.no_pwait2.load(Ordering::Relaxed) {
             let ts = timeout.map(|t| libc::timespec {
                 tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-                tv_nsec: libc::c_long::try_from(t.subsec_nanos()).unwrap_or(0),
+                tv_nsec: libc::c_long::from(t.subsec_nanos()),
             });
             let tsp = ts
                 .as_ref()
