@@ -26,7 +26,8 @@
 # BIN=keepalived to test (default target/release/keepalived, built if missing); REF (default
 # /usr/sbin/keepalived); OLD=another build of ours (impl "old", e.g. IMPLS="ours old ref");
 # IMPLS="ours ref"; WARMUP=10; VMAC=0|1; PERF=1: `perf record -g` the
-# backup over the window (perf.data files left in $PERF_DIR, default /tmp).
+# backup over the window (perf.data files left in $PERF_DIR, default /tmp). LOGS=DIR: the
+# daemons' logs are copied there after each round (<impl>-master.log, <impl>-backup.log).
 # Issue #24's loaded director: HOG=K runs K CPU hogs (busy shell loops, ordinary priority) from
 # the warm-up to the end of the window; EXTRA_GLOBAL="vrrp_rt_priority 50" adds that line to both
 # daemons' global_defs (e.g. realtime scheduling). The recorder's gap figures are then the
@@ -43,6 +44,7 @@ VMAC=${VMAC:-0}
 IMPLS=${IMPLS:-ours ref}
 PERF=${PERF:-0}
 PERF_DIR=${PERF_DIR:-/tmp}
+LOGS=${LOGS:-}
 HOG=${HOG:-0}
 EXTRA_GLOBAL=${EXTRA_GLOBAL:-}
 HOGS=""
@@ -170,11 +172,12 @@ echo "# N=$N advert=${ADVERT_MS}ms links=$LINKS vmac=$VMAC window=${WINDOW}s war
 echo "# impl cpu_m% cpu_b% us_adv_m us_adv_b chg_m chg_b | recorder | load"
 for impl in $IMPLS; do
     case $impl in ours) exe=$BIN ;; old) exe=$OLD ;; ref) exe=$REF ;; *) echo "unknown impl $impl" >&2; exit 1 ;; esac
-    rm -f "$WORK"/*.pid "$WORK"/*.log
-    # Every pidfile of its own (keepalived refuses to start when one names a live process).
-    pb="-p $WORK/b.pid -r $WORK/b.vpid -c $WORK/b.cpid"
-    pm="-p $WORK/m.pid -r $WORK/m.vpid -c $WORK/m.cpid"
-    if [ "$impl" = ref ]; then pb="$pb -b $WORK/b.bpid"; pm="$pm -b $WORK/m.bpid"; fi
+    rm -f "$WORK"/*.log
+    # Every pidfile of its own, per daemon and round (keepalived refuses to start when one
+    # names a live process: a previous round's worker may still be releasing its VMACs).
+    pb="-p $WORK/$impl-b.pid -r $WORK/$impl-b.vpid -c $WORK/$impl-b.cpid"
+    pm="-p $WORK/$impl-m.pid -r $WORK/$impl-m.vpid -c $WORK/$impl-m.cpid"
+    if [ "$impl" = ref ]; then pb="$pb -b $WORK/$impl-b.bpid"; pm="$pm -b $WORK/$impl-m.bpid"; fi
     ip netns exec $NB stdbuf -oL -eL "$exe" -n -l -G -P -f "$WORK/backup.conf" $pb \
         > "$WORK/b.log" 2>&1 &
     PB=$!
@@ -233,12 +236,26 @@ for impl in $IMPLS; do
             impl, 100 * cm / hz / w, 100 * cb / hz / w, 1e6 * cm / hz / adv, 1e6 * cb / hz / adv,
             chm, chb, rec, up, load }'
     kill $PM $PB 2>/dev/null || true
+    if [ -n "$LOGS" ]; then
+        mkdir -p "$LOGS"
+        cp "$WORK/m.log" "$LOGS/$impl-master.log"
+        cp "$WORK/b.log" "$LOGS/$impl-backup.log"
+    fi
     t=0
     while { kill -0 $PM 2>/dev/null || kill -0 $PB 2>/dev/null; } && [ $t -lt 60 ]; do
         sleep 1
         t=$((t + 1))
     done
     kill -9 $PM $PB 2>/dev/null || true
+    # The next round starts when nothing of this one is left in the daemons' namespaces.
+    t=0
+    while [ -n "$(ip netns pids $NM; ip netns pids $NB)" ] && [ $t -lt 30 ]; do
+        sleep 1
+        t=$((t + 1))
+    done
+    for ns in $NM $NB; do
+        for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null || true; done
+    done
     PIDS=""
     sleep 2
 done

@@ -28,7 +28,8 @@
 //! `madvise` of the executable's read-only pages, see [`mem::release_startup_memory`]) and
 //! `caps` (capget/capset and the `prctl`s that narrow a thread's capabilities, see
 //! [`caps::restrict`]) and `linkbeat` (the MII/ethtool/flags `ioctl`s of link polling, see
-//! [`linkbeat::Linkbeat`]).
+//! [`linkbeat::Linkbeat`]) and `poll` (epoll, eventfd and `recvmmsg`: one thread waiting on
+//! many sockets, see [`poll::Poller`] and [`poll::RecvBatch`]).
 
 mod addr;
 pub mod caps;
@@ -41,6 +42,7 @@ pub mod mem;
 pub mod netns;
 pub mod nft;
 mod packet;
+pub mod poll;
 pub mod process;
 mod route;
 mod rtnl;

@@ -67,7 +67,10 @@ pub(crate) async fn run_async(
     mut reloads: mpsc::UnboundedReceiver<Reload>,
     mut commands: mpsc::UnboundedReceiver<crate::Command>,
 ) -> Result<(), VrrpRuntimeError> {
-    let (ev_tx, ev_rx) = crate::inbox::inbox();
+    let (ev_tx, ev_rx) = crate::inbox::inbox().map_err(|e| VrrpRuntimeError::Io {
+        op: "the VRRP loop's epoll set".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     let cmd = Tx::<crate::Command>::new(ev_tx.clone());
     let commands_fwd = tokio::spawn(async move {
         while let Some(c) = commands.recv().await {
@@ -118,7 +121,7 @@ pub(crate) fn run_loop(
     config: Config,
     opts: RuntimeOptions,
     ev_tx: crate::inbox::Sender,
-    ev_rx: crate::inbox::Inbox,
+    mut ev_rx: crate::inbox::Inbox,
 ) -> Result<(Vec<tokio::task::JoinHandle<()>>, Fifos), VrrpRuntimeError> {
     let lease = opts
         .vip_lease
@@ -173,11 +176,11 @@ pub(crate) fn run_loop(
         });
     }
 
-    let rx_tx = Tx::new(ev_tx.clone());
     let tr_tx = Tx::new(ev_tx.clone());
     let mut env = Env {
         fifos: Fifos::open(&fifo_specs),
-        rx_tx,
+        rx_watch: ev_tx.clone(),
+        rx_bufs: crate::io::RxBufs::default(),
         tr_tx,
         stop: Arc::new(AtomicBool::new(false)),
         readers: Vec::new(),
@@ -205,6 +208,7 @@ pub(crate) fn run_loop(
         linkbeats: Default::default(),
         insecure_scripts: insecure_scripts(&config),
         held_published: Vec::new(),
+        held_dirty: false,
         state_changed: false,
         procs_ok: BTreeMap::new(),
         bfd_up: BTreeMap::new(),
@@ -313,7 +317,7 @@ pub(crate) fn run_loop(
             msg: "no runnable vrrp_instance".into(),
         });
     }
-    env.spawn_readers(&rt.io.socks)?;
+    env.watch_sockets(&rt.io.socks)?;
     rt.sync_scripts(&config, &mut env);
     rt.sync.setup(
         &mut rt.insts,
@@ -506,8 +510,10 @@ pub(crate) fn run_loop(
         // Then whatever else is already queued (bursts of adverts on several sockets), before
         // the timers and the next deadline are looked at again.
         let mut handled = 0;
+        // Whether this turn read the readable sockets (or the wait timed out with none).
+        let mut read_sockets = ev.is_none();
         loop {
-            if !matches!(ev, None | Some(Event::Packets(..))) {
+            if !matches!(ev, None | Some(Event::Readable)) {
                 rt.deadlines_stale = true;
             }
             match ev {
@@ -525,7 +531,7 @@ pub(crate) fn run_loop(
                     let wanted = plan::desired(&req.config);
                     let report =
                         rt.reload(&current, &req.config, &wanted, &mut env, Instant::now());
-                    if let Err(e) = env.spawn_readers(&rt.io.socks) {
+                    if let Err(e) = env.watch_sockets(&rt.io.socks) {
                         log::error!("reload: {e}");
                     }
                     match &report {
@@ -598,10 +604,9 @@ pub(crate) fn run_loop(
                     rt.settle_links(&mut env, Instant::now());
                     let _ = req.done.send(report);
                 }
-                Some(Event::Packets(sidx, batch)) => {
-                    for (pkt, at) in batch.iter() {
-                        rt.on_packet(sidx, pkt, at);
-                    }
+                Some(Event::Readable) => {
+                    read_ready(&mut rt, &mut env, &mut ev_rx);
+                    read_sockets = true;
                 }
                 Some(Event::Track(ev)) => {
                     rt.scripts_ok.insert(ev.script.clone(), ev.ok);
@@ -672,8 +677,13 @@ pub(crate) fn run_loop(
                 None => break,
             }
         }
-        // Timers run when due, whatever woke the loop (a stream of events cannot starve them).
-        let now = Instant::now();
+        // Timers run when due, whatever woke the loop (a stream of events cannot starve them);
+        // adverts already in the sockets first, when this turn read none.
+        let mut now = Instant::now();
+        if now >= deadline && !read_sockets && ev_rx.poll_readable() {
+            read_ready(&mut rt, &mut env, &mut ev_rx);
+            now = Instant::now();
+        }
         if now >= deadline {
             due.clear();
             while let Some(&Reverse((t, i))) = timers.peek() {
@@ -711,6 +721,9 @@ pub(crate) fn run_loop(
                 rt.settle_links(&mut env, now);
             }
         }
+        if rt.held_dirty {
+            rt.publish_held();
+        }
         // Anything above may have moved a counter or a state; states are written at once. No
         // stats file, no timer for it.
         stats_dirty = rt.opts.stats_path.is_some();
@@ -733,7 +746,7 @@ pub(crate) fn run_loop(
     rt.kernel.clear_statics();
     rt.kernel.reset_promoted();
     if igmp_cleared && rt.config.global.disable_local_igmp {
-        // Leave the groups first (the sockets outlive this loop in their reader threads): a
+        // Leave the groups first (the sockets live until the runtime is dropped): a
         // leave with reports back on would be reported, keepalived's closed sockets are not.
         for inst in rt.insts.iter() {
             if let (std::net::IpAddr::V4(g), Some(s)) =
@@ -767,7 +780,7 @@ pub(crate) fn run_loop(
         h.abort();
     }
     let notify_handles = std::mem::take(&mut env.notify_handles);
-    // The reader threads block without timeouts (no idle wake-ups): they end on their next
+    // The watcher threads (links, files) block without timeouts (no idle wake-ups): they end on their next
     // event, finding `stop` set or the runtime gone; they are not waited for.
     env.stop.store(true, Ordering::Relaxed);
     if let Some((_, stop)) = proc_watch.take() {
@@ -775,4 +788,14 @@ pub(crate) fn run_loop(
     }
     env.readers.clear();
     Ok((notify_handles, env.fifos.clone()))
+}
+
+/// Reads every socket the inbox found readable and handles their adverts.
+fn read_ready(rt: &mut Rt, env: &mut Env, ev_rx: &mut crate::inbox::Inbox) {
+    let mut ready = std::mem::take(&mut ev_rx.ready);
+    for &sidx in &ready {
+        rt.read_socket(sidx, &mut env.rx_bufs);
+    }
+    ready.clear();
+    ev_rx.ready = ready;
 }

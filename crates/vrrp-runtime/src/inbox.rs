@@ -1,21 +1,31 @@
-//! The VRRP loop's one inbox: every thread and task that has something for the loop (receive
-//! threads, link and inotify watchers, the process scanner, script tasks, reload and shutdown
-//! forwarders) pushes an [`Event`] into one queue, and the loop blocks on its condition
-//! variable until the next event or its next deadline. An idle master so wakes once per advert
-//! with a single futex wait, outside tokio's scheduler (which stays for scripts and
-//! notifications).
+//! The VRRP loop's one inbox: every thread and task that has something for the loop (link and
+//! inotify watchers, the process scanner, script tasks, reload and shutdown forwarders) pushes
+//! an [`Event`] into one queue and wakes the loop; the loop waits in one `epoll` set
+//! ([`netplat::poll::Poller`]) on that wake-up and on every receive socket at once, until the
+//! next event, readable socket or its next deadline. Adverts so reach the loop with no thread
+//! in between and no hand-over: one system call to wait, one `recvmmsg` per readable socket,
+//! however many sockets (one per interface, one per VMAC receiving). An idle master wakes
+//! once per advert, outside tokio's scheduler (which stays for scripts and notifications).
 //!
 //! Why not `std::sync::mpsc`: its `recv_timeout` spins (a backoff of `pause` instructions and
 //! `sched_yield`s) before it blocks, on every call. For a loop that blocks once a second that
 //! spinning is all waste; on this project's CI machine (a virtual machine, where `pause` loops
-//! exit to the hypervisor) it cost more than the advert itself. A mutex-guarded queue and a
-//! condition variable block at once (`benches`: `idle-footprint.sh`).
+//! exit to the hypervisor) it cost more than the advert itself (`benches`:
+//! `idle-footprint.sh`). Before the epoll set, each receive socket had its own thread handing
+//! batches over through this queue: at 1,000 VMACs, 1,000 threads and two context switches
+//! per advert.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use netplat::poll::Poller;
+
+/// At most this many further zero-timeout polls collect readable sockets after a full answer
+/// (64 rounds of [`Poller::MAX_EVENTS`]: 4,096 sockets).
+const MAX_POLL_ROUNDS: usize = 64;
 
 use crate::procs::ProcEvent;
 use crate::reload::Reload;
@@ -27,8 +37,8 @@ pub(crate) enum Event {
     Shutdown(Shutdown),
     /// A new configuration to apply (boxed: a whole configuration).
     Reload(Box<Reload>),
-    /// Adverts read from socket `.0` in one go (each stamped on arrival).
-    Packets(usize, PacketBatch),
+    /// Receive sockets are readable: their positions in [`Inbox::ready`].
+    Readable,
     /// A `vrrp_script` result.
     Track(TrackEvent),
     /// A tracked process group's quorum changed.
@@ -54,42 +64,6 @@ impl From<Shutdown> for Event {
 impl From<Reload> for Event {
     fn from(r: Reload) -> Event {
         Event::Reload(Box::new(r))
-    }
-}
-impl From<(usize, PacketBatch)> for Event {
-    fn from((s, b): (usize, PacketBatch)) -> Event {
-        Event::Packets(s, b)
-    }
-}
-
-/// The datagrams a receive thread read in one go (what the socket held when it woke): one
-/// buffer and one wake-up of the loop for all of them, instead of one each.
-#[derive(Default)]
-pub(crate) struct PacketBatch {
-    data: Vec<u8>,
-    /// (end offset in `data`, arrival time), in arrival order.
-    ends: Vec<(usize, Instant)>,
-}
-
-impl PacketBatch {
-    /// Appends one datagram.
-    pub(crate) fn push(&mut self, pkt: &[u8], at: Instant) {
-        self.data.extend_from_slice(pkt);
-        self.ends.push((self.data.len(), at));
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// The datagrams with their arrival times, in arrival order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], Instant)> {
-        let mut start = 0;
-        self.ends.iter().map(move |&(end, at)| {
-            let p = self.data.get(start..end).unwrap_or(&[]);
-            start = end;
-            (p, at)
-        })
     }
 }
 impl From<TrackEvent> for Event {
@@ -126,7 +100,8 @@ impl From<Result<(), String>> for Event {
 /// The queue shared by the loop and its senders.
 struct Shared {
     queue: Mutex<VecDeque<Event>>,
-    ready: Condvar,
+    /// The loop's wait: the senders' wake-up and the receive sockets.
+    poller: Poller,
     /// The loop is gone: senders get an error (their threads and tasks end).
     closed: AtomicBool,
 }
@@ -139,13 +114,20 @@ impl Shared {
 }
 
 /// The inbox: one queue, the loop the only receiver.
-pub(crate) fn inbox() -> (Sender, Inbox) {
+pub(crate) fn inbox() -> Result<(Sender, Inbox), netplat::Error> {
     let shared = Arc::new(Shared {
         queue: Mutex::new(VecDeque::new()),
-        ready: Condvar::new(),
+        poller: Poller::new()?,
         closed: AtomicBool::new(false),
     });
-    (Sender(shared.clone()), Inbox(shared))
+    Ok((
+        Sender(shared.clone()),
+        Inbox {
+            shared,
+            ready: Vec::new(),
+            tokens: Vec::new(),
+        },
+    ))
 }
 
 /// The sending side of the inbox (cloned by every producer).
@@ -158,46 +140,113 @@ impl Sender {
             return Err(ev);
         }
         self.0.lock().push_back(ev);
-        self.0.ready.notify_one();
+        self.0.poller.wake();
         Ok(())
+    }
+
+    /// The loop also waits for `fd` to be readable, then hands `token` in [`Inbox::ready`].
+    pub(crate) fn watch(
+        &self,
+        fd: &impl std::os::fd::AsFd,
+        token: usize,
+    ) -> Result<(), netplat::Error> {
+        self.0.poller.add(fd, token as u64)
     }
 }
 
 /// The receiving side, owned by the loop; dropping it closes the inbox.
-pub(crate) struct Inbox(Arc<Shared>);
+pub(crate) struct Inbox {
+    shared: Arc<Shared>,
+    /// After [`Event::Readable`]: the tokens of the readable sockets (the loop takes them, reads
+    /// the sockets, and gives the emptied vector back to keep its allocation).
+    pub(crate) ready: Vec<usize>,
+    /// The poller's answer (kept: no allocation per wait).
+    tokens: Vec<u64>,
+}
 
 impl Inbox {
     /// The next event if one is queued (no wait).
     pub(crate) fn try_recv(&self) -> Option<Event> {
-        self.0.lock().pop_front()
+        self.shared.lock().pop_front()
     }
 
-    /// The next event, or `None` once `deadline` has passed with none arrived.
-    pub(crate) fn recv_until(&self, deadline: Instant) -> Option<Event> {
-        let mut q = self.0.lock();
+    /// The next event (queued first, then [`Event::Readable`] when a watched socket is), or
+    /// `None` once `deadline` has passed with none arrived.
+    pub(crate) fn recv_until(&mut self, deadline: Instant) -> Option<Event> {
         loop {
-            if let Some(ev) = q.pop_front() {
+            if let Some(ev) = self.try_recv() {
                 return Some(ev);
             }
             let now = Instant::now();
             if now >= deadline {
                 return None;
             }
-            q = self
-                .0
-                .ready
-                .wait_timeout(q, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            if self.collect(Some(deadline - now)) {
+                // Queued events first, as they arrived; the sockets stay readable (level).
+                if let Some(ev) = self.try_recv() {
+                    self.ready.clear();
+                    return Some(ev);
+                }
+                return Some(Event::Readable);
+            }
         }
+    }
+
+    /// Whether a receive socket is readable now (no wait); if so they are in
+    /// [`Inbox::ready`]. The loop asks before its timers when its turn read no socket: an
+    /// instance whose advert waits unread in its socket must not time out.
+    pub(crate) fn poll_readable(&mut self) -> bool {
+        self.collect(Some(Duration::ZERO))
+    }
+
+    /// Waits up to `timeout` and puts the readable sockets in `ready`; whether there are any.
+    fn collect(&mut self, timeout: Option<Duration>) -> bool {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        tokens.clear();
+        if let Err(e) = self.shared.poller.wait(&mut tokens, timeout) {
+            // Not expected (a bad epoll descriptor); no busy loop: wait as a sleep.
+            log::warn!("VRRP loop wait: {e}");
+            std::thread::sleep(
+                timeout
+                    .unwrap_or(Duration::MAX)
+                    .min(Duration::from_millis(10)),
+            );
+        }
+        // A full answer: more sockets may be readable (after a stall, all of them). All are
+        // collected before the loop looks at its timers.
+        let mut got = tokens.len();
+        let mut rounds = 0;
+        while got >= Poller::MAX_EVENTS && rounds < MAX_POLL_ROUNDS {
+            let before = tokens.len();
+            if self
+                .shared
+                .poller
+                .wait(&mut tokens, Some(Duration::ZERO))
+                .is_err()
+            {
+                break;
+            }
+            got = tokens.len() - before;
+            rounds += 1;
+        }
+        if rounds > 0 {
+            // Level-triggered: a socket may be reported twice.
+            tokens.sort_unstable();
+            tokens.dedup();
+        }
+        self.ready.clear();
+        self.ready
+            .extend(tokens.iter().filter_map(|&t| usize::try_from(t).ok()));
+        self.tokens = tokens;
+        !self.ready.is_empty()
     }
 }
 
 impl Drop for Inbox {
     fn drop(&mut self) {
-        self.0.closed.store(true, Ordering::Release);
-        // What was queued and never read (threads' last packets) goes with it.
-        self.0.lock().clear();
+        self.shared.closed.store(true, Ordering::Release);
+        // What was queued and never read goes with it.
+        self.shared.lock().clear();
     }
 }
 
@@ -234,11 +283,10 @@ impl<T: Into<Event>> Tx<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn events_in_order_then_timeout() {
-        let (tx, rx) = inbox();
+        let (tx, mut rx) = inbox().unwrap();
         let t = Tx::<()>::new(tx.clone());
         t.send(()).unwrap();
         Tx::<Result<(), String>>::new(tx)
@@ -254,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_send_from_another_thread_wakes_the_loop() {
-        let (tx, rx) = inbox();
+        let (tx, mut rx) = inbox().unwrap();
         let t = Tx::<()>::new(tx);
         let h = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
@@ -272,7 +320,7 @@ mod tests {
 
     #[test]
     fn senders_fail_once_the_loop_is_gone() {
-        let (tx, rx) = inbox();
+        let (tx, rx) = inbox().unwrap();
         let t = Tx::<()>::new(tx);
         drop(rx);
         assert!(t.send(()).is_err());

@@ -820,7 +820,7 @@ impl Rt {
         };
         let done = insts[i].apply(&mut cx, now, actions);
         if done.vips_changed {
-            self.publish_held();
+            self.held_dirty = true;
         }
         if done.state_changed {
             self.state_changed = true;

@@ -1,4 +1,5 @@
-//! Adverts in and out: the raw sockets and their receive threads, building and sending adverts
+//! Adverts in and out: the raw sockets and reading them (one `recvmmsg` per readable socket, in
+//! the loop's thread), building and sending adverts
 //! (through the advert cache), gratuitous ARPs/NAs, and demultiplexing a received packet to its
 //! instance after [`vrrp_proto::validate()`].
 
@@ -79,11 +80,13 @@ fn hmac_trailer(
     h.sign(seq?, &pseudo, message).map(|t| t.to_bytes())
 }
 
-/// At most this many datagrams are handed to the loop in one batch.
-const RX_BATCH: usize = 64;
+/// At most this many batches are read from one readable socket per wake-up (4,096 datagrams:
+/// more than its receive buffer holds, so a socket is emptied before the timers run; one still
+/// readable after them is reported again by the next wait).
+const READ_ROUNDS: usize = 64;
 
 pub(crate) struct SockEntry {
-    /// Has a receive thread (false: a VMAC's send-only socket).
+    /// Watched for adverts (false: a VMAC's send-only socket).
     pub(crate) receive: bool,
     pub(crate) ifindex: u32,
     pub(crate) family: Family,
@@ -91,75 +94,90 @@ pub(crate) struct SockEntry {
     pub(crate) fd: Arc<Socket>,
 }
 
+/// The loop's receive buffers, allocated once: a `recvmmsg` batch (IPv4, AH) and one datagram
+/// with room for the rebuilt IPv6 header (IPv6: read one by one with their ancillary data).
+pub(crate) struct RxBufs {
+    pub(crate) batch: netplat::poll::RecvBatch,
+    pub(crate) v6: Vec<u8>,
+}
+
+impl Default for RxBufs {
+    fn default() -> Self {
+        RxBufs {
+            batch: netplat::poll::RecvBatch::new(),
+            v6: vec![0; 40 + netplat::poll::RecvBatch::SLOT_LEN],
+        }
+    }
+}
+
 impl Env {
-    /// Receive threads for the sockets that have none yet.
-    pub(crate) fn spawn_readers(&mut self, socks: &[SockEntry]) -> Result<(), VrrpRuntimeError> {
+    /// The loop's wait also watches the receiving sockets not watched yet (sockets are
+    /// append-only: a socket's position is its token).
+    pub(crate) fn watch_sockets(&mut self, socks: &[SockEntry]) -> Result<(), VrrpRuntimeError> {
         while self.reading < socks.len() {
-            if socks[self.reading].receive {
-                self.spawn_reader(self.reading, &socks[self.reading])?;
+            let s = &socks[self.reading];
+            if s.receive {
+                self.rx_watch
+                    .watch(&*s.fd, self.reading)
+                    .map_err(|e| VrrpRuntimeError::Io {
+                        op: "watching a receive socket".into(),
+                        source: std::io::Error::other(e.to_string()),
+                    })?;
             }
             self.reading += 1;
         }
         Ok(())
     }
+}
 
-    /// Receive thread for socket `i` (blocking recv with a short timeout; stamped on arrival).
-    pub(crate) fn spawn_reader(&mut self, i: usize, s: &SockEntry) -> Result<(), VrrpRuntimeError> {
-        let v6 = s.family == Family::V6;
-        let fd = s.fd.clone();
-        let tx = self.rx_tx.clone();
-        let stop = self.stop.clone();
-        let h = std::thread::Builder::new()
-            .name(format!("vrrp-rx-{i}"))
-            .spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                while !stop.load(Ordering::Relaxed) {
-                    // Block for the first datagram, then take what else the socket holds
-                    // (without blocking): one wake-up of the loop for the whole burst.
-                    let mut batch = crate::inbox::PacketBatch::default();
-                    let mut wait = true;
-                    while batch.len() < RX_BATCH {
-                        let got = if v6 {
-                            sock::recv_v6(&fd, &mut buf, !wait).map(|n| (0, n))
-                        } else {
-                            sock::recv(&fd, &mut buf, !wait).map(|n| (0, n))
-                        };
-                        match got {
-                            Ok((from, to)) => {
-                                batch.push(buf.get(from..to).unwrap_or(&[]), Instant::now());
-                                wait = false;
-                            }
-                            Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => break,
-                            Err(e)
-                                if e.kind() == std::io::ErrorKind::WouldBlock
-                                    || e.kind() == std::io::ErrorKind::TimedOut
-                                    || e.kind() == std::io::ErrorKind::Interrupted =>
-                            {
-                                if !wait {
-                                    break;
-                                }
-                            }
-                            Err(e) => {
-                                log::warn!("VRRP receive: {e}");
-                                std::thread::sleep(Duration::from_millis(50));
-                                break;
-                            }
+impl Rt {
+    /// Reads what receive socket `sidx` holds (without blocking; at most [`READ_ROUNDS`]
+    /// batches) and handles each datagram, stamped when its batch was read.
+    pub(crate) fn read_socket(&mut self, sidx: usize, bufs: &mut RxBufs) {
+        for _ in 0..READ_ROUNDS {
+            let Some(s) = self.io.socks.get(sidx) else {
+                return;
+            };
+            if s.family == Family::V6 {
+                let mut n = 0;
+                while n < netplat::poll::RecvBatch::SLOTS {
+                    let Some(s) = self.io.socks.get(sidx) else {
+                        return;
+                    };
+                    match sock::recv_v6(&s.fd, &mut bufs.v6, true) {
+                        Ok(len) => {
+                            let at = Instant::now();
+                            self.on_packet(sidx, bufs.v6.get(..len).unwrap_or(&[]), at);
+                            n += 1;
                         }
-                        if stop.load(Ordering::Relaxed) {
+                        Err(e) => {
+                            if !matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                            ) {
+                                log::warn!("VRRP receive: {e}");
+                            }
                             return;
                         }
                     }
-                    if batch.len() > 0 && tx.send((i, batch)).is_err() {
-                        return;
-                    }
                 }
-            })
-            .map_err(|source| VrrpRuntimeError::Io {
-                op: "spawning a receive thread".into(),
-                source,
-            })?;
-        self.readers.push(h);
-        Ok(())
+                continue;
+            }
+            let n = match bufs.batch.recv(&*s.fd) {
+                Ok(n) => n,
+                Err(e) => {
+                    log::warn!("VRRP receive: {e}");
+                    return;
+                }
+            };
+            let at = Instant::now();
+            for k in 0..n {
+                self.on_packet(sidx, bufs.batch.get(k), at);
+            }
+            if n < netplat::poll::RecvBatch::SLOTS {
+                return;
+            }
+        }
     }
 }
 
@@ -250,7 +268,7 @@ pub(crate) fn sock_proto(spec: &InstanceSpec) -> i32 {
 /// The instances' raw sockets (one receiving socket per interface, family and protocol,
 /// shared by the instances there; send-only sockets of VMACs), and what goes out of them.
 pub(crate) struct Io {
-    /// Append-only: an instance and a receive thread refer to a socket by its position.
+    /// Append-only: an instance and the loop's epoll set refer to a socket by its position.
     pub(crate) socks: Vec<SockEntry>,
     pub(crate) metrics: Arc<Metrics>,
 }

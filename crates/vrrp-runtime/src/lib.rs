@@ -18,7 +18,7 @@
 //! | [`plan`] | pure: a configuration's desired state per instance ([`plan::desired`]) and what a reload changes ([`plan::diff`]: keep, update, restart, add, remove) |
 //! | `instance` | one owned `Instance` per `vrrp_instance` (its `VirtualRouter`, sockets, VIP interface, lease, tracking), built from its spec; `Instance::apply` carries out its state machine's actions |
 //! | `kernel` | `Kernel`: VIPs and their lease, virtual routes and rules, static addresses/routes/rules, VMACs (rtnetlink) |
-//! | `io` | `Io`: the raw sockets and receive threads, adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
+//! | `io` | `Io`: the raw sockets and reading them (`recvmmsg` in the loop's thread, woken by its epoll set), adverts (advert cache), gratuitous ARPs, link watch, demultiplexing received adverts |
 //! | `pending` | instances waiting in FAULT for their interface or its address (`dynamic_interfaces`), started when it is there, back to waiting when it is deleted |
 //! | `events` | the loop: one blocking wait on the `inbox` for the next event or deadline, then dispatch |
 //! | `runtime` | `Rt`: the instances keyed by `InstId`, the sync groups, tracking results; what spans all instances |

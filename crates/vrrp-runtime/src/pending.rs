@@ -289,7 +289,7 @@ impl Rt {
                 inst.spec.ifname
             );
             let i = self.insts.insert(inst);
-            if let Err(e) = env.spawn_readers(&self.io.socks) {
+            if let Err(e) = env.watch_sockets(&self.io.socks) {
                 log::error!("VRRP_Instance({name}): {e}");
             }
             if self.sync.has_member_named(&name) {

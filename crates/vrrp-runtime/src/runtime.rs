@@ -42,6 +42,10 @@ pub(crate) struct Rt {
     pub(crate) linkbeats: crate::linkbeat::Linkbeats,
     pub(crate) insecure_scripts: Vec<String>,
     pub(crate) held_published: Vec<HeldVip>,
+    /// VIPs were added or removed since the last [`Rt::publish_held`]: published once at the
+    /// end of the loop's turn (a burst of state changes is one publication, not one each:
+    /// each is the whole list, O(VIPs), sent to the parent).
+    pub(crate) held_dirty: bool,
     /// A state changed since the stats file was last written (written at once, not throttled).
     pub(crate) state_changed: bool,
     /// Instances fed an input since the loop last looked at the deadlines (their timers may
@@ -86,11 +90,13 @@ pub(crate) type RunningScript = (conf_parse::VrrpScript, script_runner::Script);
 /// tasks, notification queues. Kept together so a reload can add to them.
 pub(crate) struct Env {
     pub(crate) fifos: Fifos,
-    pub(crate) rx_tx: Tx<(usize, crate::inbox::PacketBatch)>,
+    /// Registers receive sockets with the loop's wait.
+    pub(crate) rx_watch: crate::inbox::Sender,
+    pub(crate) rx_bufs: crate::io::RxBufs,
     pub(crate) tr_tx: Tx<TrackEvent>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) readers: Vec<std::thread::JoinHandle<()>>,
-    /// How many of the runtime's sockets have their receive thread.
+    /// How many of the runtime's sockets the loop's wait has looked at ([`Env::watch_sockets`]).
     pub(crate) reading: usize,
     pub(crate) notify_handles: Vec<tokio::task::JoinHandle<()>>,
     /// Running `vrrp_script` tasks by name, with the definition and user they run with.
@@ -168,17 +174,18 @@ impl Rt {
         self.start_delay.is_some_and(|t| at < t)
     }
 
-    /// Puts instance `i`'s VIPs, routes and rules in place, and publishes the held VIPs.
+    /// Puts instance `i`'s VIPs, routes and rules in place (the held VIPs are published at
+    /// the end of the loop's turn).
     pub(crate) fn add_vips(&mut self, i: InstId) {
         self.kernel.add_vips(&mut self.insts[i]);
-        self.publish_held();
+        self.held_dirty = true;
     }
 
-    /// Removes instance `i`'s VIPs, routes and rules (`quiet`: leftovers of an earlier run),
-    /// and publishes the held VIPs.
+    /// Removes instance `i`'s VIPs, routes and rules (`quiet`: leftovers of an earlier run;
+    /// the held VIPs are published at the end of the loop's turn).
     pub(crate) fn remove_vips(&mut self, i: InstId, quiet: bool) {
         self.kernel.remove_vips(&mut self.insts[i], quiet);
-        self.publish_held();
+        self.held_dirty = true;
     }
 
     /// Every tracked file of the running instances.
@@ -216,6 +223,7 @@ impl Rt {
     }
 
     pub(crate) fn publish_held(&mut self) {
+        self.held_dirty = false;
         let mut held = Vec::new();
         for inst in self.insts.iter() {
             if !inst.holding {
@@ -317,6 +325,17 @@ impl Rt {
         };
         let mut routes: [Option<Vec<netplat::Route>>; 2] = [None, None];
         for i in masters {
+            // Our own lease let the VIPs expire (this process was stalled past it: SIGSTOP, a
+            // frozen VM): nobody deleted them; the next advert's renewal puts them back.
+            let inst = &self.insts[i];
+            let lease = Duration::from_secs(u64::from(inst.lease_secs()));
+            if self.kernel.lease
+                && inst
+                    .last_refresh
+                    .is_some_and(|t| now.saturating_duration_since(t) >= lease)
+            {
+                continue;
+            }
             let mut gone: Option<String> = None;
             // A VIP whose lease ran out while this master was frozen (SIGSTOP, a stalled host)
             // was removed by the kernel, not by an operator: the next advert's renewal puts it

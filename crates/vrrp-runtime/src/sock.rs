@@ -2,7 +2,6 @@
 //! the interface, joined to the VRRP group) and to send (IPv4: we build the whole IP header,
 //! TTL 255, TOS 0xC0; own multicast not looped back).
 
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -42,8 +41,7 @@ pub(crate) fn open_v4(
     }
     // Plenty of room for bursts of adverts from many routers.
     let _ = s.set_recv_buffer_size(1 << 20);
-    // The reader thread blocks in recv with no timeout (no idle wake-ups); after shutdown it
-    // ends at the next packet, when it finds the runtime gone.
+    // Read without blocking by the VRRP loop when its epoll set reports it readable.
     Ok(s)
 }
 
@@ -91,22 +89,6 @@ pub(crate) fn send_v6_from(
     )
     .map(|_| ())
     .map_err(std::io::Error::from)
-}
-
-/// Read one datagram (blocking up to the socket's read timeout; with `nowait`, `WouldBlock`
-/// when none is queued).
-pub(crate) fn recv(s: &Socket, buf: &mut [u8], nowait: bool) -> std::io::Result<usize> {
-    if nowait {
-        use std::os::fd::AsRawFd;
-        return nix::sys::socket::recv(
-            s.as_raw_fd(),
-            buf,
-            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
-        )
-        .map_err(std::io::Error::from);
-    }
-    let mut r: &Socket = s;
-    r.read(buf)
 }
 
 /// Open the IPv6 socket for `ifname`: bound to the link-local `src` (the advert source),
