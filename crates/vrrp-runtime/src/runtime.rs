@@ -325,17 +325,6 @@ impl Rt {
         };
         let mut routes: [Option<Vec<netplat::Route>>; 2] = [None, None];
         for i in masters {
-            // Our own lease let the VIPs expire (this process was stalled past it: SIGSTOP, a
-            // frozen VM): nobody deleted them; the next advert's renewal puts them back.
-            let inst = &self.insts[i];
-            let lease = Duration::from_secs(u64::from(inst.lease_secs()));
-            if self.kernel.lease
-                && inst
-                    .last_refresh
-                    .is_some_and(|t| now.saturating_duration_since(t) >= lease)
-            {
-                continue;
-            }
             let mut gone: Option<String> = None;
             // A VIP whose lease ran out while this master was frozen (SIGSTOP, a stalled host)
             // was removed by the kernel, not by an operator: the next advert's renewal puts it
