@@ -974,6 +974,19 @@ fn nft_ruleset(host: &testlab::netns::Host) -> String {
         .join("\n")
 }
 
+/// Whether `vip` is on any interface of `d`'s host (its VMAC with `use_vmac`).
+fn holds_vip(d: &Director, vip: &str) -> bool {
+    let Ok(want) = vip.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    netplat::netns::in_netns(&d.host.netns_path(), move || {
+        let mut r = netplat::Rtnl::new()?;
+        Ok(r.addresses(None)?.iter().any(|a| a.addr == want))
+    })
+    .and_then(|x| x)
+    .unwrap_or(false)
+}
+
 /// What one implementation did with a firewall configuration: the ruleset as master, as backup
 /// (a higher-priority reference peer took VI_1 over), after a graceful stop, and whether a
 /// client's TCP SYN reached the IPv4 VIP while the director was master.
@@ -1056,7 +1069,7 @@ fn firewall_run_v6(
         "reference"
     };
     let r = wait_until(Duration::from_secs(10), || {
-        a.has_vip(VIP) && a.has_vip(FW_VIP6)
+        holds_vip(&a, VIP) && holds_vip(&a, FW_VIP6)
     });
     assert!(r.is_ok(), "{who} did not become master:\n{}", a.log());
     // Both instances are master once their VIPs are there; the firewall went in first.
@@ -1083,6 +1096,9 @@ fn firewall_run_v6(
     let kb = start_reference(&lab, &b);
     let ds = [&a, &b];
     wait_holder(&ds, 1, VIP, Duration::from_secs(12));
+    // With use_vmac the VIP is on a's VMAC, which `wait_holder` does not look at.
+    let r = wait_until(Duration::from_secs(5), || !holds_vip(&a, VIP));
+    assert!(r.is_ok(), "{who} kept the VIP:\n{}", a.log());
     std::thread::sleep(Duration::from_millis(300));
     let backup = nft_ruleset(&a.host);
     let st = a.proc.as_ref().expect("proc").stop(Duration::from_secs(10));
@@ -1265,4 +1281,164 @@ fn lab_interop_vrrp_iptables_is_nftables_same_as_reference() {
     assert!(r.master.contains("priority filter - 1;"), "{}", r.master);
     assert!(!r.master.contains("kad"), "{}", r.master);
     assert!(!r.client_reaches_vip);
+}
+
+// Proves the nftables firewall of `use_vmac` as the reference 2.2.7 (nft_add_vmac /
+// nft_remove_vmac): with `vrrp_strict` and an IPv4 VMAC instance, the ip table gets, when
+// the VMAC is created, the map `vmac_map` (`iface_index : iface_index`, element
+// `"vrrp.51" : "eth0"`) and the rule `ip protocol igmp meta oifkind "macvlan" dup to ip daddr
+// device oif map @vmac_map drop` in chain `out`, before the VIP chains and sets; without
+// strict mode (`accept`) a VMAC alone makes the tables (IPv4 and IPv6 VMACs: the ip6 table
+// has `vmac_map`, `vmac_set`, the MLDv2 report rule and `icmpv6 type nd-router-solicit meta
+// oifkind "macvlan" oif @vmac_set drop`) and the client reaches the VIP. Same `nft list
+// ruleset` under ours and the reference as master, as backup (VMAC entries kept) and after
+// stop (nothing left).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_use_vmac_nftables_same_as_reference() {
+    let cases = [
+        ("  vrrp_strict", "  use_vmac", "  no_accept", false),
+        ("", "  use_vmac", "  use_vmac\n  accept", true),
+    ];
+    for (n, (global, extra4, extra6, reaches)) in cases.into_iter().enumerate() {
+        let r = firewall_same_as_reference(&format!("fwvm{n}"), global, extra4, extra6);
+        for state in [&r.master, &r.backup] {
+            assert!(state.contains("map vmac_map {"), "case {n}: {state}");
+            assert!(
+                state.contains("type iface_index : iface_index"),
+                "case {n}: {state}"
+            );
+            assert!(
+                state.contains("\"vrrp.51\" : \"eth0\""),
+                "case {n}: {state}"
+            );
+            assert!(
+                state.contains(
+                    "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop"
+                ),
+                "case {n}: {state}"
+            );
+        }
+        assert_eq!(r.client_reaches_vip, reaches, "case {n}");
+        if n == 1 {
+            assert!(r.master.contains("set vmac_set {"), "{}", r.master);
+            assert!(r.master.contains("\"vrrp.52\" : \"eth0\""), "{}", r.master);
+            assert!(
+                r.master.contains(
+                    "icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop"
+                ),
+                "{}",
+                r.master
+            );
+            assert!(!r.master.contains("@vips"), "{}", r.master);
+        } else {
+            assert!(r.master.contains("ip saddr @vips drop"), "{}", r.master);
+        }
+    }
+}
+
+/// One implementation's run of a strict `use_vmac` master that is killed and started again:
+/// the ruleset as master, after the kill, as master again, after stop, and whether the VMAC
+/// is left after the kill and after the stop.
+#[derive(Debug, PartialEq)]
+struct VmacKillRun {
+    first: String,
+    killed: String,
+    again: String,
+    stopped: String,
+    vmac_after_kill: bool,
+    vmac_after_stop: bool,
+}
+
+fn vmac_kill_run(tag: &str, ours: bool) -> VmacKillRun {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vrrp_strict\n}}\n{}",
+        instance("VI_1", 51, 150, "  use_vmac", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let start = |a: &mut Director| {
+        if ours {
+            a.start(&lab, &[]);
+        } else {
+            a.proc = Some(start_reference(&lab, a));
+        }
+        let r = wait_until(Duration::from_secs(10), || holds_vip(a, VIP));
+        assert!(r.is_ok(), "not master:\n{}", a.log());
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let vmac = |a: &Director| a.host.run_ok(&["ip", "link", "show", "vrrp.51"]).is_ok();
+    start(&mut a);
+    let first = nft_ruleset(&a.host);
+    a.proc.as_ref().expect("proc").kill();
+    // The reference's VRRP worker too (a process of its own), then its pidfiles, as after a
+    // reboot (a killed worker may stay a zombie of this test process holding its pid).
+    let pidf = lab.dir().join("a.ka.vrrp.pid");
+    if let Some(w) = std::fs::read_to_string(&pidf)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(w), Signal::SIGKILL);
+        let gone = wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{w}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true)
+        });
+        assert!(gone.is_ok(), "worker {w} still there");
+    }
+    for f in ["a.ka.pid", "a.ka.vrrp.pid"] {
+        let _ = std::fs::remove_file(lab.dir().join(f));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = nft_ruleset(&a.host);
+    let vmac_after_kill = vmac(&a);
+    // The killed run's VIP goes (as an operator or our lease would remove it), so that
+    // holding it again means master again.
+    let _ = a
+        .host
+        .ip(&["addr", "del", &format!("{VIP}/24"), "dev", "vrrp.51"]);
+    start(&mut a);
+    let again = nft_ruleset(&a.host);
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .stop(Duration::from_secs(10))
+        .ok();
+    let stopped = nft_ruleset(&a.host);
+    let vmac_after_stop = vmac(&a);
+    eprintln!("--- {tag} second run:\n{}", a.log());
+    VmacKillRun {
+        first,
+        killed,
+        again,
+        stopped,
+        vmac_after_kill,
+        vmac_after_stop,
+    }
+}
+
+// Proves a killed `use_vmac` run as the reference 2.2.7: the killed run leaves its tables and
+// its VMAC; started again, the daemon adopts the VMAC without its VMAC map entry and rules
+// (VMAC_UP_BIT skips netlink_link_add_vmac), replaces the leftover tables with fresh VIP
+// ones as master, and at stop deletes the tables and the adopted VMAC (is_ours). Same
+// rulesets and VMAC presence under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_use_vmac_nftables_killed_run_same_as_reference() {
+    let reference = vmac_kill_run("fwvkr", false);
+    let ours = vmac_kill_run("fwvko", true);
+    assert_eq!(
+        ours, reference,
+        "ours (left) and the reference (right) differ"
+    );
+    assert!(
+        ours.first.contains("\"vrrp.51\" : \"eth0\""),
+        "{}",
+        ours.first
+    );
+    assert!(!ours.again.contains("vmac_map"), "{}", ours.again);
+    assert!(ours.again.contains("ip saddr @vips drop"), "{}", ours.again);
+    assert!(ours.vmac_after_kill);
+    assert!(!ours.vmac_after_stop);
+    assert!(ours.stopped.trim().is_empty(), "{}", ours.stopped);
 }
