@@ -1290,50 +1290,74 @@ fn lab_interop_vrrp_iptables_is_nftables_same_as_reference() {
 // device oif map @vmac_map drop` in chain `out`, before the VIP chains and sets; without
 // strict mode (`accept`) a VMAC alone makes the tables (IPv4 and IPv6 VMACs: the ip6 table
 // has `vmac_map`, `vmac_set`, the MLDv2 report rule and `icmpv6 type nd-router-solicit meta
-// oifkind "macvlan" oif @vmac_set drop`) and the client reaches the VIP. Same `nft list
+// oifkind "macvlan" oif @vmac_set drop`) and the client reaches the VIP; with
+// `disable_local_igmp` the IPv4 VMAC gets nothing (no ip table), the IPv6 one keeps its rules;
+// an IPv6 excluded VIP puts the IPv4 VMAC in the ip6 map and set too. Same `nft list
 // ruleset` under ours and the reference as master, as backup (VMAC entries kept) and after
 // stop (nothing left).
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_use_vmac_nftables_same_as_reference() {
-    let cases = [
-        ("  vrrp_strict", "  use_vmac", "  no_accept", false),
-        ("", "  use_vmac", "  use_vmac\n  accept", true),
+    let v4_vmac = [
+        "map vmac_map {",
+        "type iface_index : iface_index",
+        "\"vrrp.51\" : \"eth0\"",
+        "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop",
     ];
-    for (n, (global, extra4, extra6, reaches)) in cases.into_iter().enumerate() {
+    let v6_vmac = [
+        "set vmac_set {",
+        "icmpv6 type mld2-listener-report meta oifkind \"macvlan\" dup to ip6 daddr device oif map @vmac_map drop",
+        "icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop",
+    ];
+    let excluded6 = "  use_vmac\n  virtual_ipaddress_excluded {\n    fd00::51/64\n  }";
+    // (global, VI_1, VI_6, client reaches VI_1's VIP, in the ruleset, not in it)
+    let cases: [(&str, &str, &str, bool, Vec<&str>, Vec<&str>); 4] = [
+        (
+            "  vrrp_strict",
+            "  use_vmac",
+            "  no_accept",
+            false,
+            [&v4_vmac[..], &["ip saddr @vips drop"]].concat(),
+            vec!["vmac_set"],
+        ),
+        (
+            "",
+            "  use_vmac",
+            "  use_vmac\n  accept",
+            true,
+            [&v4_vmac[..], &v6_vmac[..], &["\"vrrp.52\" : \"eth0\""]].concat(),
+            vec!["@vips"],
+        ),
+        // disable_local_igmp: nothing for the IPv4 VMAC, the IPv6 one keeps its rules.
+        (
+            "  disable_local_igmp",
+            "  use_vmac",
+            "  use_vmac\n  accept",
+            true,
+            [&v6_vmac[..], &["\"vrrp.52\" : \"eth0\""]].concat(),
+            vec!["table ip keepalived", "vrrp.51"],
+        ),
+        // An IPv6 excluded VIP on the IPv4 VMAC instance: its VMAC in the ip6 map and set too.
+        (
+            "",
+            excluded6,
+            "  accept",
+            true,
+            [&v4_vmac[..], &v6_vmac[..], &["elements = { \"vrrp.51\" }"]].concat(),
+            vec!["@vips", "vrrp.52"],
+        ),
+    ];
+    for (n, (global, extra4, extra6, reaches, has, hasnt)) in cases.into_iter().enumerate() {
         let r = firewall_same_as_reference(&format!("fwvm{n}"), global, extra4, extra6);
         for state in [&r.master, &r.backup] {
-            assert!(state.contains("map vmac_map {"), "case {n}: {state}");
-            assert!(
-                state.contains("type iface_index : iface_index"),
-                "case {n}: {state}"
-            );
-            assert!(
-                state.contains("\"vrrp.51\" : \"eth0\""),
-                "case {n}: {state}"
-            );
-            assert!(
-                state.contains(
-                    "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop"
-                ),
-                "case {n}: {state}"
-            );
+            for h in &has {
+                assert!(state.contains(h), "case {n}: no {h} in\n{state}");
+            }
+            for h in &hasnt {
+                assert!(!state.contains(h), "case {n}: {h} in\n{state}");
+            }
         }
         assert_eq!(r.client_reaches_vip, reaches, "case {n}");
-        if n == 1 {
-            assert!(r.master.contains("set vmac_set {"), "{}", r.master);
-            assert!(r.master.contains("\"vrrp.52\" : \"eth0\""), "{}", r.master);
-            assert!(
-                r.master.contains(
-                    "icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop"
-                ),
-                "{}",
-                r.master
-            );
-            assert!(!r.master.contains("@vips"), "{}", r.master);
-        } else {
-            assert!(r.master.contains("ip saddr @vips drop"), "{}", r.master);
-        }
     }
 }
 
