@@ -1311,7 +1311,8 @@ fn lab_interop_use_vmac_nftables_same_as_reference() {
     ];
     let excluded6 = "  use_vmac\n  virtual_ipaddress_excluded {\n    fd00::51/64\n  }";
     // (global, VI_1, VI_6, client reaches VI_1's VIP, in the ruleset, not in it)
-    let cases: [(&str, &str, &str, bool, Vec<&str>, Vec<&str>); 4] = [
+    type Case<'a> = (&'a str, &'a str, &'a str, bool, Vec<&'a str>, Vec<&'a str>);
+    let cases: [Case<'_>; 4] = [
         (
             "  vrrp_strict",
             "  use_vmac",
