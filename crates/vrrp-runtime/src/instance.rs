@@ -720,6 +720,18 @@ impl Rt {
                         if self.kernel.ipt_add_vmac(&m, created) {
                             ipt_vmacs.push(m);
                         }
+                        // keepalived 2.2.7 creates address VMACs with netlink_link_add_vmac
+                        // too (a dummy instance of the address's family): nft_add_vmac.
+                        let m = crate::firewall::NftVmac {
+                            ifname: l.name.clone(),
+                            index: l.index,
+                            base_index: base.index,
+                            v6: av.family == Family::V6,
+                            other_family: false,
+                        };
+                        if self.kernel.nft_add_vmac(&m, created) {
+                            nft_vmacs.push(m);
+                        }
                     }
                     let packet = crate::io::garp_socket(l.index)
                         .map_err(|e| {

@@ -583,7 +583,7 @@ fn lab_interop_garp_group_pacing_same_as_reference() {
 /// of `placed` shows in the output of the shell `script`, records that output (eth0's
 /// link-local written as ETH0-LL; lifetimes and the expiry of an IPv6 VIP's prefix route left
 /// out: our VIP lease differs by design), stops
-/// the daemon and waits until no VMAC is left. Returns [ours, reference].
+/// the daemon and waits until no VMAC and no nftables table is left. Returns [ours, reference].
 fn vmac_state_ours_and_reference(
     tags: [&str; 2],
     conf: &str,
@@ -662,6 +662,15 @@ fn vmac_state_ours_and_reference(
         };
         let r = wait_until(Duration::from_secs(5), || gone(&d));
         assert!(r.is_ok(), "{who} left VMACs");
+        // Nor the nftables tables its VMACs made (keepalived 2.2.7's nft_end).
+        let r = wait_until(Duration::from_secs(5), || {
+            nft_ruleset(&d.host).trim().is_empty()
+        });
+        assert!(
+            r.is_ok(),
+            "{who} left nftables tables:\n{}",
+            nft_ruleset(&d.host)
+        );
         drop(ref_proc);
     }
     eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
@@ -675,8 +684,9 @@ fn vmac_state_ours_and_reference(
 // (the IPv6 VMAC carries eth0's link-local, nodad, deprecated; the IPv6 VIP nodad), the same
 // routes and the same IPv4/IPv6 sysctls on the VMACs and eth0. Only our VIP lease differs
 // (`valid_lft`, and the expiry of the IPv6 VIP's prefix route, by design), so lifetimes are
-// left out of the comparison. At stop both
-// delete the VMACs.
+// left out of the comparison; the same `nft list ruleset` (each VMAC in its family's
+// `vmac_map`, the IPv6 one in `vmac_set`, with their IGMP/MLD/ND drop rules). At stop both
+// delete the VMACs and the tables.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_use_vmac_same_as_reference() {
@@ -691,7 +701,7 @@ fn lab_interop_use_vmac_same_as_reference() {
         for i in vrrp.68 vrrp.67 eth0; do for k in addr_gen_mode disable_ipv6 accept_dad; do \
           echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; done; \
         for i in vrrp.68 vrrp.67 eth0; do for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
-          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done; nft list ruleset";
     let seen = vmac_state_ours_and_reference(
         ["kavmb", "kavma"],
         &conf,
@@ -918,7 +928,9 @@ fn lab_interop_garp_on_the_vips_interface() {
 // (another segment) and an IPv6 excluded VIP, leave the same interfaces: the instance's VMAC
 // vrrp.70 (IPv6 on because of the IPv6 eVIP), vrrp1.70 on eth1 carrying the eth1 VIP, vrrp6.70
 // on eth0 (IPv6 virtual MAC, eth0's link-local) carrying the eVIP — same links, addresses,
-// routes and sysctls (lifetimes left out: our VIP lease). Both delete all three at stop.
+// routes and sysctls (lifetimes left out: our VIP lease), and the same `nft list ruleset`:
+// every VMAC, address VMACs included, in the `vmac_map` of its family (`vrrp1.70 : eth1`),
+// the IPv6 ones in `vmac_set`. Both delete all three VMACs and the tables at stop.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_use_vmac_addr_same_as_reference() {
@@ -935,7 +947,7 @@ fn lab_interop_use_vmac_addr_same_as_reference() {
         for i in vrrp.70 vrrp1.70 vrrp6.70 eth0 eth1; do for k in addr_gen_mode disable_ipv6; do \
           echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; \
           for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
-          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done; nft list ruleset";
     let seen = vmac_state_ours_and_reference(
         ["kavab", "kavaa"],
         &conf,
