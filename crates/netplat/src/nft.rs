@@ -204,6 +204,8 @@ pub enum MetaKey {
     L4Proto,
     /// `mark`.
     Mark,
+    /// `oifkind` (the output interface's link kind, e.g. `"macvlan"`).
+    OifKind,
 }
 
 /// A rule's verdict.
@@ -283,6 +285,14 @@ pub enum Expr {
         /// Source register.
         sreg: u32,
     },
+    /// `dup to ADDR device DEV`: a copy of the packet to the address in `sreg_addr` through
+    /// the interface whose index is in `sreg_dev`.
+    Dup {
+        /// Register with the address.
+        sreg_addr: u32,
+        /// Register with the interface index.
+        sreg_dev: u32,
+    },
     /// `counter`.
     Counter,
     /// The verdict.
@@ -359,6 +369,7 @@ fn expr(a: &mut Attrs, e: &Expr) {
                         MetaKey::Oif => 5,
                         MetaKey::L4Proto => 16,
                         MetaKey::Mark => 3,
+                        MetaKey::OifKind => 27,
                     },
                 );
             });
@@ -375,6 +386,7 @@ fn expr(a: &mut Attrs, e: &Expr) {
                         MetaKey::Oif => 5,
                         MetaKey::L4Proto => 16,
                         MetaKey::Mark => 3,
+                        MetaKey::OifKind => 27,
                     },
                 );
                 a.be32(NFTA_META_SREG, *sreg);
@@ -426,6 +438,17 @@ fn expr(a: &mut Attrs, e: &Expr) {
             a.nest(NFTA_EXPR_DATA, |a| {
                 a.be32(NFTA_LOOKUP_SREG, *sreg);
                 a.str(NFTA_LOOKUP_SET, set);
+            });
+        }
+        Expr::Dup {
+            sreg_addr,
+            sreg_dev,
+        } => {
+            a.str(NFTA_EXPR_NAME, "dup");
+            a.nest(NFTA_EXPR_DATA, |a| {
+                // NFTA_DUP_SREG_ADDR, NFTA_DUP_SREG_DEV.
+                a.be32(1, *sreg_addr);
+                a.be32(2, *sreg_dev);
             });
         }
         Expr::Counter => {
@@ -555,6 +578,23 @@ impl Batch {
         flags: u32,
         id: u32,
     ) {
+        self.add_set_udata(family, table, name, key_type, key_len, flags, id, &[]);
+    }
+
+    /// [`Batch::add_set`] with nft's userdata TLVs (`userdata`: e.g. the key byte order, which
+    /// decides how `nft list` shows an `iface_index` set's elements).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_set_udata(
+        &mut self,
+        family: NfFamily,
+        table: &str,
+        name: &str,
+        key_type: u32,
+        key_len: u32,
+        flags: u32,
+        id: u32,
+        userdata: &[u8],
+    ) {
         let mut a = Attrs::default();
         a.str(NFTA_SET_TABLE, table);
         a.str(NFTA_SET_NAME, name);
@@ -564,6 +604,9 @@ impl Batch {
         a.be32(NFTA_SET_KEY_TYPE, key_type);
         a.be32(NFTA_SET_KEY_LEN, key_len);
         a.be32(NFTA_SET_ID, id);
+        if !userdata.is_empty() {
+            a.put(NFTA_SET_USERDATA, userdata);
+        }
         let what = format!("add set {} {table} {name}", family.name());
         self.push(NFT_MSG_NEWSET, NLM_F_CREATE, family, a, what);
     }

@@ -19,6 +19,13 @@ pub(crate) struct Firewall {
     counters: bool,
     v4: bool,
     v6: bool,
+    /// Whether the table of each family (with its `out` chain) exists: keepalived's
+    /// `ipv4_table_setup`/`ipv6_table_setup` (a VMAC's rules need it before any VIP does).
+    t4: bool,
+    t6: bool,
+    /// Whether each family has the VMAC sets and rules (keepalived's `ipv4_igmp_setup`).
+    igmp4: bool,
+    igmp6: bool,
     /// Whether the ip6 table has its `vips_link_local` / `vips_link_local_name` set.
     ll_index: bool,
     ll_name: bool,
@@ -28,6 +35,18 @@ pub(crate) struct Firewall {
     pub(crate) ifindex: bool,
     /// The iptables/ipset backend instead (`vrrp_iptables` under `--compat 2.4.3`).
     pub(crate) ipt: Option<crate::firewall_ipt::IptFw>,
+}
+
+/// A VMAC in the nftables firewall (keepalived's `nft_add_vmac` arguments).
+#[derive(Debug, Clone)]
+pub(crate) struct NftVmac {
+    pub(crate) ifname: String,
+    pub(crate) index: u32,
+    pub(crate) base_index: u32,
+    /// The instance is IPv6.
+    pub(crate) v6: bool,
+    /// The instance has excluded VIPs of the other family.
+    pub(crate) other_family: bool,
 }
 
 /// An entry of the firewall's sets: family, set, key.
@@ -52,6 +71,10 @@ impl Firewall {
             counters: s.counters,
             v4: false,
             v6: false,
+            t4: false,
+            t6: false,
+            igmp4: false,
+            igmp6: false,
             ll_index: false,
             ll_name: false,
             refs: Default::default(),
@@ -108,12 +131,39 @@ impl Firewall {
         e
     }
 
-    /// The table of `fam`, its chains, sets and rules (keepalived's order, hence its handles).
+    /// The table of `fam` with its `out` chain unless `tables` (ip, ip6) says it exists
+    /// (keepalived's `nft_setup_ipv4`/`nft_setup_ipv6`): when neither table exists yet, the
+    /// leftovers of a killed run are deleted first (`check_and_delete_tables`).
+    fn setup_table(
+        &mut self,
+        b: &mut netplat::nft::Batch,
+        fam: netplat::nft::NfFamily,
+        tables: &mut [bool; 2],
+    ) {
+        use netplat::nft::{Batch, Hook, NfFamily};
+        let ix = usize::from(fam == NfFamily::Ipv6);
+        if tables[ix] {
+            return;
+        }
+        if !tables[0] && !tables[1] {
+            for f in [NfFamily::Ipv4, NfFamily::Ipv6] {
+                let mut del = Batch::new();
+                del.del_table(f, &self.table);
+                if let Some(nft) = self.nft() {
+                    let _ = nft.commit(&del);
+                }
+            }
+        }
+        b.add_table(fam, &self.table);
+        b.add_chain(fam, &self.table, "out", Some((Hook::Output, self.priority)));
+        tables[ix] = true;
+    }
+
+    /// The VIP chains, sets and rules of `fam`'s table (keepalived's `nft_setup_ipv4_vips` /
+    /// `nft_setup_ipv6_vips`, in its order, hence its handles).
     fn setup(&self, b: &mut netplat::nft::Batch, fam: netplat::nft::NfFamily) {
         use netplat::nft::{datatype, CmpOp, Expr, Hook, NfFamily, PayloadBase, Verdict};
         let t = self.table.as_str();
-        b.add_table(fam, t);
-        b.add_chain(fam, t, "out", Some((Hook::Output, self.priority)));
         b.add_chain(fam, t, "in", Some((Hook::Input, self.priority)));
         match fam {
             NfFamily::Ipv4 => {
@@ -297,6 +347,7 @@ impl Firewall {
         let mut b = Batch::new();
         let (mut v4, mut v6, mut ll_index, mut ll_name) =
             (self.v4, self.v6, self.ll_index, self.ll_name);
+        let mut tables = [self.t4, self.t6];
         for fam in [NfFamily::Ipv4, NfFamily::Ipv6] {
             let new: Vec<&FwKey> = want
                 .iter()
@@ -310,12 +361,7 @@ impl Firewall {
                 NfFamily::Ipv6 => &mut v6,
             };
             if !*done {
-                // A leftover of a run that was killed.
-                let mut del = Batch::new();
-                del.del_table(fam, &self.table);
-                if let Some(nft) = self.nft() {
-                    let _ = nft.commit(&del);
-                }
+                self.setup_table(&mut b, fam, &mut tables);
                 self.setup(&mut b, fam);
                 *done = true;
                 if fam == NfFamily::Ipv6 {
@@ -351,6 +397,7 @@ impl Firewall {
         match nft.commit(&b) {
             Ok(()) => {
                 (self.v4, self.v6, self.ll_index, self.ll_name) = (v4, v6, ll_index, ll_name);
+                [self.t4, self.t6] = tables;
                 for k in &want {
                     *self.refs.entry(k.clone()).or_insert(0) += 1;
                 }
@@ -403,6 +450,179 @@ impl Firewall {
         }
     }
 
+    /// The VMAC sets and rules of `fam` (keepalived 2.2.7's `nft_setup_igmp`, built with
+    /// `dup` and `oifkind`): the map `vmac_map` (`iface_index : iface_index`, VMAC to its
+    /// base interface), for ip6 also the set `vmac_set`, and in chain `out`
+    /// `ip protocol igmp` / `icmpv6 type mld2-listener-report` `meta oifkind "macvlan"
+    /// dup to ip[6] daddr device oif map @vmac_map drop`, for ip6 also `icmpv6 type
+    /// nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop`.
+    fn setup_igmp(&self, b: &mut netplat::nft::Batch, fam: netplat::nft::NfFamily) {
+        use netplat::nft::{datatype, CmpOp, Expr, MetaKey, NfFamily, PayloadBase, Verdict};
+        let t = self.table.as_str();
+        let reg2 = REG1 + 1;
+        // nft's udata: key and data byte order host.
+        let udata = [0u8, 4, 1, 0, 0, 0, 1, 4, 1, 0, 0, 0];
+        b.add_map(
+            fam,
+            t,
+            "vmac_map",
+            (datatype::IFINDEX, 4),
+            (datatype::IFINDEX, 4),
+            0,
+            &[],
+            &udata,
+            5,
+        );
+        let mut macvlan = vec![0u8; 16];
+        macvlan[..7].copy_from_slice(b"macvlan");
+        let kind = |e: &mut Vec<Expr>| {
+            e.push(Expr::Meta {
+                key: MetaKey::OifKind,
+                dreg: reg2,
+            });
+            e.push(Expr::Cmp {
+                sreg: reg2,
+                op: CmpOp::Eq,
+                data: macvlan.clone(),
+            });
+            e.push(Expr::Meta {
+                key: MetaKey::Oif,
+                dreg: reg2,
+            });
+        };
+        let icmp6 = |e: &mut Vec<Expr>, ty: u8| {
+            e.push(Expr::Meta {
+                key: MetaKey::L4Proto,
+                dreg: REG1,
+            });
+            e.push(Expr::Cmp {
+                sreg: REG1,
+                op: CmpOp::Eq,
+                data: vec![58],
+            });
+            e.push(Expr::Payload {
+                base: PayloadBase::Transport,
+                offset: 0,
+                len: 1,
+                dreg: REG1,
+            });
+            e.push(Expr::Cmp {
+                sreg: REG1,
+                op: CmpOp::Eq,
+                data: vec![ty],
+            });
+        };
+        let mut e = Vec::new();
+        match fam {
+            NfFamily::Ipv4 => {
+                e.push(Expr::Payload {
+                    base: PayloadBase::Network,
+                    offset: 9,
+                    len: 1,
+                    dreg: REG1,
+                });
+                // IGMP.
+                e.push(Expr::Cmp {
+                    sreg: REG1,
+                    op: CmpOp::Eq,
+                    data: vec![2],
+                });
+                e.push(Expr::Payload {
+                    base: PayloadBase::Network,
+                    offset: 16,
+                    len: 4,
+                    dreg: REG1,
+                });
+            }
+            NfFamily::Ipv6 => {
+                // nft's udata: key byte order host.
+                b.add_set_udata(fam, t, "vmac_set", datatype::IFINDEX, 4, 0, 6, &udata[..6]);
+                // mld2-listener-report.
+                icmp6(&mut e, 143);
+                e.push(Expr::Payload {
+                    base: PayloadBase::Network,
+                    offset: 24,
+                    len: 16,
+                    dreg: REG1,
+                });
+            }
+        }
+        kind(&mut e);
+        e.push(Expr::MapLookup {
+            sreg: reg2,
+            dreg: reg2,
+            set: "vmac_map".into(),
+        });
+        e.push(Expr::Dup {
+            sreg_addr: REG1,
+            sreg_dev: reg2,
+        });
+        e.extend(self.tail(Verdict::Drop));
+        b.add_rule(fam, t, "out", &e);
+        if fam == NfFamily::Ipv6 {
+            let mut e = Vec::new();
+            // nd-router-solicit.
+            icmp6(&mut e, 133);
+            kind(&mut e);
+            e.push(Expr::Lookup {
+                sreg: reg2,
+                set: "vmac_set".into(),
+            });
+            e.extend(self.tail(Verdict::Drop));
+            b.add_rule(fam, t, "out", &e);
+        }
+    }
+
+    /// keepalived's `nft_add_vmac` / `nft_remove_vmac`: VMAC `m` in (`add`) or out of the
+    /// VMAC map and set of its family (and of the other family with `other_family`), the
+    /// table and the VMAC rules created first when needed.
+    pub(crate) fn update_vmac(&mut self, m: &NftVmac, add: bool) {
+        use netplat::nft::{Batch, NfFamily};
+        let mut b = Batch::new();
+        let mut tables = [self.t4, self.t6];
+        let mut igmp = [self.igmp4, self.igmp6];
+        let first = if m.v6 { NfFamily::Ipv6 } else { NfFamily::Ipv4 };
+        let other = if m.v6 { NfFamily::Ipv4 } else { NfFamily::Ipv6 };
+        let fams = if m.other_family {
+            vec![first, other]
+        } else {
+            vec![first]
+        };
+        for fam in fams {
+            let ix = usize::from(fam == NfFamily::Ipv6);
+            if !igmp[ix] {
+                if !add {
+                    continue;
+                }
+                self.setup_table(&mut b, fam, &mut tables);
+                self.setup_igmp(&mut b, fam);
+                igmp[ix] = true;
+            }
+            let key = m.index.to_ne_bytes().to_vec();
+            let elem = (key.clone(), None, m.base_index.to_ne_bytes().to_vec());
+            b.map_elems(fam, &self.table, "vmac_map", add, &[elem]);
+            if fam == NfFamily::Ipv6 {
+                b.set_elems(fam, &self.table, "vmac_set", add, &[key]);
+            }
+        }
+        if b.is_empty() {
+            return;
+        }
+        let table = self.table.clone();
+        let Some(nft) = self.nft() else { return };
+        match nft.commit(&b) {
+            Ok(()) => {
+                [self.t4, self.t6] = tables;
+                [self.igmp4, self.igmp6] = igmp;
+            }
+            Err(e) => log::error!(
+                "VMAC {}: {} the firewall's VMAC rules (nftables table {table}): {e}",
+                m.ifname,
+                if add { "setting" } else { "removing" }
+            ),
+        }
+    }
+
     /// At stop: deletes the tables this run created.
     pub(crate) fn cleanup(&mut self) {
         use netplat::nft::{Batch, NfFamily};
@@ -411,10 +631,10 @@ impl Firewall {
             return;
         }
         let mut b = Batch::new();
-        if self.v4 {
+        if self.t4 {
             b.del_table(NfFamily::Ipv4, &self.table);
         }
-        if self.v6 {
+        if self.t6 {
             b.del_table(NfFamily::Ipv6, &self.table);
         }
         if b.is_empty() {
@@ -428,6 +648,10 @@ impl Firewall {
         }
         self.v4 = false;
         self.v6 = false;
+        self.t4 = false;
+        self.t6 = false;
+        self.igmp4 = false;
+        self.igmp6 = false;
         self.ll_index = false;
         self.ll_name = false;
         self.refs.clear();

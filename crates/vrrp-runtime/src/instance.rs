@@ -112,12 +112,15 @@ pub(crate) struct Instance {
     pub(crate) vip_if: (String, u32),
     /// Socket adverts are sent from (the VMAC's unless `vmac_xmit_base`).
     pub(crate) tx_sock: usize,
-    /// The VMAC this runtime created (deleted when the instance leaves).
+    /// The instance's VMAC, created here or found from an earlier run (deleted when the
+    /// instance leaves, as keepalived does).
     pub(crate) vmac_created: Option<u32>,
     /// VMACs of addresses (`use_vmac_addr`, a VIP's `use_vmac`).
     pub(crate) addr_vmacs: Vec<AddrVmac>,
     /// The VMACs whose IGMP/MLD/ND reports the iptables firewall drops (`vrrp_iptables`).
     pub(crate) ipt_vmacs: Vec<crate::firewall_ipt::IptVmac>,
+    /// The VMACs in the nftables firewall's `vmac_map` (keepalived 2.2.7's `nft_add_vmac`).
+    pub(crate) nft_vmacs: Vec<crate::firewall::NftVmac>,
     pub(crate) mac: [u8; 6],
     pub(crate) primary: IpAddr,
     pub(crate) vr: VirtualRouter,
@@ -537,6 +540,7 @@ impl Rt {
         let (mut vip_if, mut tx_sock, mut vmac_created) =
             ((spec.ifname.clone(), link.index), sidx, None);
         let mut ipt_vmacs = Vec::new();
+        let mut nft_vmacs = Vec::new();
         if let Some(v) = spec.vmac.clone() {
             let other_family_evip = spec
                 .excluded
@@ -580,6 +584,19 @@ impl Rt {
                 if self.kernel.ipt_add_vmac(&m, created) {
                     ipt_vmacs.push(m);
                 }
+                // keepalived 2.2.7 (netlink_link_add_vmac → nft_add_vmac): the nftables
+                // backend's VMAC map and rules, for a VMAC created here (one found from an
+                // earlier run is adopted without: VMAC_UP_BIT skips netlink_link_add_vmac).
+                let m = crate::firewall::NftVmac {
+                    ifname: vlink.name.clone(),
+                    index: vlink.index,
+                    base_index: link.index,
+                    v6: spec.family == Family::V6,
+                    other_family: other_family_evip,
+                };
+                if self.kernel.nft_add_vmac(&m, created) {
+                    nft_vmacs.push(m);
+                }
             }
             // use_ipvlan: keepalived 2.2.7 keeps the VIPs (and their GARPs) on the base
             // interface; only the adverts leave from the ipvlan.
@@ -587,7 +604,9 @@ impl Rt {
                 mac = vmac_mac(spec.vrid.get(), spec.family);
                 vip_if = (vlink.name.clone(), vlink.index);
             }
-            vmac_created = created.then_some(vlink.index);
+            // keepalived (netlink_link_add_vmac: is_ours) deletes at stop a VMAC it found
+            // from an earlier (killed) run as well as one it created.
+            vmac_created = Some(vlink.index);
             if !v.xmit_base {
                 // Joined to the instance's group when it receives there (vmac_rx): the VMAC
                 // only accepts multicast it has joined.
@@ -701,6 +720,18 @@ impl Rt {
                         if self.kernel.ipt_add_vmac(&m, created) {
                             ipt_vmacs.push(m);
                         }
+                        // keepalived 2.2.7 creates address VMACs with netlink_link_add_vmac
+                        // too (a dummy instance of the address's family): nft_add_vmac.
+                        let m = crate::firewall::NftVmac {
+                            ifname: l.name.clone(),
+                            index: l.index,
+                            base_index: base.index,
+                            v6: av.family == Family::V6,
+                            other_family: false,
+                        };
+                        if self.kernel.nft_add_vmac(&m, created) {
+                            nft_vmacs.push(m);
+                        }
                     }
                     let packet = crate::io::garp_socket(l.index)
                         .map_err(|e| {
@@ -770,6 +801,7 @@ impl Rt {
             garp_ifs,
             addr_vmacs,
             ipt_vmacs,
+            nft_vmacs,
             notify: Some(ntx),
             holding: false,
             fw_vips: Vec::new(),

@@ -447,8 +447,24 @@ impl Kernel {
         }
     }
 
+    /// keepalived 2.2.7's `firewall_add_vmac` for the nftables backend (the default: any
+    /// `use_vmac` enables it), for a VMAC created here (`add`). Whether the VMAC is to have
+    /// `nft_remove_vmac` before it is deleted (keepalived does it for both).
+    pub(crate) fn nft_add_vmac(&mut self, m: &crate::firewall::NftVmac, add: bool) -> bool {
+        if self.firewall.ipt.is_some() {
+            return false;
+        }
+        if add {
+            self.firewall.update_vmac(m, true);
+        }
+        true
+    }
+
     pub(crate) fn drop_vmacs(&mut self, inst: &mut Instance) {
         // keepalived removes the firewall rules before deleting the link
+        for m in std::mem::take(&mut inst.nft_vmacs) {
+            self.firewall.update_vmac(&m, false);
+        }
         for m in std::mem::take(&mut inst.ipt_vmacs) {
             if let Some(ipt) = self.firewall.ipt.as_mut() {
                 ipt.remove_vmac(&m);

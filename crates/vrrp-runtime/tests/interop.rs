@@ -583,7 +583,7 @@ fn lab_interop_garp_group_pacing_same_as_reference() {
 /// of `placed` shows in the output of the shell `script`, records that output (eth0's
 /// link-local written as ETH0-LL; lifetimes and the expiry of an IPv6 VIP's prefix route left
 /// out: our VIP lease differs by design), stops
-/// the daemon and waits until no VMAC is left. Returns [ours, reference].
+/// the daemon and waits until no VMAC and no nftables table is left. Returns [ours, reference].
 fn vmac_state_ours_and_reference(
     tags: [&str; 2],
     conf: &str,
@@ -662,6 +662,15 @@ fn vmac_state_ours_and_reference(
         };
         let r = wait_until(Duration::from_secs(5), || gone(&d));
         assert!(r.is_ok(), "{who} left VMACs");
+        // Nor the nftables tables its VMACs made (keepalived 2.2.7's nft_end).
+        let r = wait_until(Duration::from_secs(5), || {
+            nft_ruleset(&d.host).trim().is_empty()
+        });
+        assert!(
+            r.is_ok(),
+            "{who} left nftables tables:\n{}",
+            nft_ruleset(&d.host)
+        );
         drop(ref_proc);
     }
     eprintln!("ours:\n{}\nreference:\n{}", seen[0], seen[1]);
@@ -675,8 +684,9 @@ fn vmac_state_ours_and_reference(
 // (the IPv6 VMAC carries eth0's link-local, nodad, deprecated; the IPv6 VIP nodad), the same
 // routes and the same IPv4/IPv6 sysctls on the VMACs and eth0. Only our VIP lease differs
 // (`valid_lft`, and the expiry of the IPv6 VIP's prefix route, by design), so lifetimes are
-// left out of the comparison. At stop both
-// delete the VMACs.
+// left out of the comparison; the same `nft list ruleset` (each VMAC in its family's
+// `vmac_map`, the IPv6 one in `vmac_set`, with their IGMP/MLD/ND drop rules). At stop both
+// delete the VMACs and the tables.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_use_vmac_same_as_reference() {
@@ -691,7 +701,7 @@ fn lab_interop_use_vmac_same_as_reference() {
         for i in vrrp.68 vrrp.67 eth0; do for k in addr_gen_mode disable_ipv6 accept_dad; do \
           echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; done; \
         for i in vrrp.68 vrrp.67 eth0; do for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
-          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done; nft list ruleset";
     let seen = vmac_state_ours_and_reference(
         ["kavmb", "kavma"],
         &conf,
@@ -918,7 +928,9 @@ fn lab_interop_garp_on_the_vips_interface() {
 // (another segment) and an IPv6 excluded VIP, leave the same interfaces: the instance's VMAC
 // vrrp.70 (IPv6 on because of the IPv6 eVIP), vrrp1.70 on eth1 carrying the eth1 VIP, vrrp6.70
 // on eth0 (IPv6 virtual MAC, eth0's link-local) carrying the eVIP — same links, addresses,
-// routes and sysctls (lifetimes left out: our VIP lease). Both delete all three at stop.
+// routes and sysctls (lifetimes left out: our VIP lease), and the same `nft list ruleset`:
+// every VMAC, address VMACs included, in the `vmac_map` of its family (`vrrp1.70 : eth1`),
+// the IPv6 ones in `vmac_set`. Both delete all three VMACs and the tables at stop.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn lab_interop_use_vmac_addr_same_as_reference() {
@@ -935,7 +947,7 @@ fn lab_interop_use_vmac_addr_same_as_reference() {
         for i in vrrp.70 vrrp1.70 vrrp6.70 eth0 eth1; do for k in addr_gen_mode disable_ipv6; do \
           echo $i $k $(cat /proc/sys/net/ipv6/conf/$i/$k); done; \
           for k in arp_ignore arp_filter accept_local rp_filter promote_secondaries; do \
-          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done";
+          echo $i $k $(cat /proc/sys/net/ipv4/conf/$i/$k); done; done; nft list ruleset";
     let seen = vmac_state_ours_and_reference(
         ["kavab", "kavaa"],
         &conf,
@@ -972,6 +984,19 @@ fn nft_ruleset(host: &testlab::netns::Host) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Whether `vip` is on any interface of `d`'s host (its VMAC with `use_vmac`).
+fn holds_vip(d: &Director, vip: &str) -> bool {
+    let Ok(want) = vip.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    netplat::netns::in_netns(&d.host.netns_path(), move || {
+        let mut r = netplat::Rtnl::new()?;
+        Ok(r.addresses(None)?.iter().any(|a| a.addr == want))
+    })
+    .and_then(|x| x)
+    .unwrap_or(false)
 }
 
 /// What one implementation did with a firewall configuration: the ruleset as master, as backup
@@ -1056,7 +1081,7 @@ fn firewall_run_v6(
         "reference"
     };
     let r = wait_until(Duration::from_secs(10), || {
-        a.has_vip(VIP) && a.has_vip(FW_VIP6)
+        holds_vip(&a, VIP) && holds_vip(&a, FW_VIP6)
     });
     assert!(r.is_ok(), "{who} did not become master:\n{}", a.log());
     // Both instances are master once their VIPs are there; the firewall went in first.
@@ -1083,6 +1108,9 @@ fn firewall_run_v6(
     let kb = start_reference(&lab, &b);
     let ds = [&a, &b];
     wait_holder(&ds, 1, VIP, Duration::from_secs(12));
+    // With use_vmac the VIP is on a's VMAC, which `wait_holder` does not look at.
+    let r = wait_until(Duration::from_secs(5), || !holds_vip(&a, VIP));
+    assert!(r.is_ok(), "{who} kept the VIP:\n{}", a.log());
     std::thread::sleep(Duration::from_millis(300));
     let backup = nft_ruleset(&a.host);
     let st = a.proc.as_ref().expect("proc").stop(Duration::from_secs(10));
@@ -1265,4 +1293,189 @@ fn lab_interop_vrrp_iptables_is_nftables_same_as_reference() {
     assert!(r.master.contains("priority filter - 1;"), "{}", r.master);
     assert!(!r.master.contains("kad"), "{}", r.master);
     assert!(!r.client_reaches_vip);
+}
+
+// Proves the nftables firewall of `use_vmac` as the reference 2.2.7 (nft_add_vmac /
+// nft_remove_vmac): with `vrrp_strict` and an IPv4 VMAC instance, the ip table gets, when
+// the VMAC is created, the map `vmac_map` (`iface_index : iface_index`, element
+// `"vrrp.51" : "eth0"`) and the rule `ip protocol igmp meta oifkind "macvlan" dup to ip daddr
+// device oif map @vmac_map drop` in chain `out`, before the VIP chains and sets; without
+// strict mode (`accept`) a VMAC alone makes the tables (IPv4 and IPv6 VMACs: the ip6 table
+// has `vmac_map`, `vmac_set`, the MLDv2 report rule and `icmpv6 type nd-router-solicit meta
+// oifkind "macvlan" oif @vmac_set drop`) and the client reaches the VIP; with
+// `disable_local_igmp` the IPv4 VMAC gets nothing (no ip table), the IPv6 one keeps its rules;
+// an IPv6 excluded VIP puts the IPv4 VMAC in the ip6 map and set too. Same `nft list
+// ruleset` under ours and the reference as master, as backup (VMAC entries kept) and after
+// stop (nothing left).
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_interop_use_vmac_nftables_same_as_reference() {
+    let v4_vmac = [
+        "map vmac_map {",
+        "type iface_index : iface_index",
+        "\"vrrp.51\" : \"eth0\"",
+        "ip protocol igmp meta oifkind \"macvlan\" dup to ip daddr device oif map @vmac_map drop",
+    ];
+    let v6_vmac = [
+        "set vmac_set {",
+        "icmpv6 type mld2-listener-report meta oifkind \"macvlan\" dup to ip6 daddr device oif map @vmac_map drop",
+        "icmpv6 type nd-router-solicit meta oifkind \"macvlan\" oif @vmac_set drop",
+    ];
+    let excluded6 = "  use_vmac\n  virtual_ipaddress_excluded {\n    fd00::51/64\n  }";
+    // (global, VI_1, VI_6, client reaches VI_1's VIP, in the ruleset, not in it)
+    type Case<'a> = (&'a str, &'a str, &'a str, bool, Vec<&'a str>, Vec<&'a str>);
+    let cases: [Case<'_>; 4] = [
+        (
+            "  vrrp_strict",
+            "  use_vmac",
+            "  no_accept",
+            false,
+            [&v4_vmac[..], &["ip saddr @vips drop"]].concat(),
+            vec!["vmac_set"],
+        ),
+        (
+            "",
+            "  use_vmac",
+            "  use_vmac\n  accept",
+            true,
+            [&v4_vmac[..], &v6_vmac[..], &["\"vrrp.52\" : \"eth0\""]].concat(),
+            vec!["@vips"],
+        ),
+        // disable_local_igmp: nothing for the IPv4 VMAC, the IPv6 one keeps its rules.
+        (
+            "  disable_local_igmp",
+            "  use_vmac",
+            "  use_vmac\n  accept",
+            true,
+            [&v6_vmac[..], &["\"vrrp.52\" : \"eth0\""]].concat(),
+            vec!["table ip keepalived", "vrrp.51"],
+        ),
+        // An IPv6 excluded VIP on the IPv4 VMAC instance: its VMAC in the ip6 map and set too.
+        (
+            "",
+            excluded6,
+            "  accept",
+            true,
+            [&v4_vmac[..], &v6_vmac[..], &["elements = { \"vrrp.51\" }"]].concat(),
+            vec!["@vips", "vrrp.52"],
+        ),
+    ];
+    for (n, (global, extra4, extra6, reaches, has, hasnt)) in cases.into_iter().enumerate() {
+        let r = firewall_same_as_reference(&format!("fwvm{n}"), global, extra4, extra6);
+        for state in [&r.master, &r.backup] {
+            for h in &has {
+                assert!(state.contains(h), "case {n}: no {h} in\n{state}");
+            }
+            for h in &hasnt {
+                assert!(!state.contains(h), "case {n}: {h} in\n{state}");
+            }
+        }
+        assert_eq!(r.client_reaches_vip, reaches, "case {n}");
+    }
+}
+
+/// One implementation's run of a strict `use_vmac` master that is killed and started again:
+/// the ruleset as master, after the kill, as master again, after stop, and whether the VMAC
+/// is left after the kill and after the stop.
+#[derive(Debug, PartialEq)]
+struct VmacKillRun {
+    first: String,
+    killed: String,
+    again: String,
+    stopped: String,
+    vmac_after_kill: bool,
+    vmac_after_stop: bool,
+}
+
+fn vmac_kill_run(tag: &str, ours: bool) -> VmacKillRun {
+    let lab = Lab::new(tag).expect("lab");
+    let conf = format!(
+        "global_defs {{\n  vrrp_strict\n}}\n{}",
+        instance("VI_1", 51, 150, "  use_vmac", &format!("    {VIP}/24"))
+    );
+    let mut a = director(&lab, "a", "10.0.0.1", &conf);
+    let start = |a: &mut Director| {
+        if ours {
+            a.start(&lab, &[]);
+        } else {
+            a.proc = Some(start_reference(&lab, a));
+        }
+        let r = wait_until(Duration::from_secs(10), || holds_vip(a, VIP));
+        assert!(r.is_ok(), "not master:\n{}", a.log());
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let vmac = |a: &Director| a.host.run_ok(&["ip", "link", "show", "vrrp.51"]).is_ok();
+    start(&mut a);
+    let first = nft_ruleset(&a.host);
+    a.proc.as_ref().expect("proc").kill();
+    // The reference's VRRP worker too (a process of its own), then its pidfiles, as after a
+    // reboot (a killed worker may stay a zombie of this test process holding its pid).
+    let pidf = lab.dir().join("a.ka.vrrp.pid");
+    if let Some(w) = std::fs::read_to_string(&pidf)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(w), Signal::SIGKILL);
+        let gone = wait_until(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{w}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true)
+        });
+        assert!(gone.is_ok(), "worker {w} still there");
+    }
+    for f in ["a.ka.pid", "a.ka.vrrp.pid"] {
+        let _ = std::fs::remove_file(lab.dir().join(f));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = nft_ruleset(&a.host);
+    let vmac_after_kill = vmac(&a);
+    // The killed run's VIP goes (as an operator or our lease would remove it), so that
+    // holding it again means master again.
+    let _ = a
+        .host
+        .ip(&["addr", "del", &format!("{VIP}/24"), "dev", "vrrp.51"]);
+    start(&mut a);
+    let again = nft_ruleset(&a.host);
+    a.proc
+        .as_ref()
+        .expect("proc")
+        .stop(Duration::from_secs(10))
+        .ok();
+    let stopped = nft_ruleset(&a.host);
+    let vmac_after_stop = vmac(&a);
+    eprintln!("--- {tag} second run:\n{}", a.log());
+    VmacKillRun {
+        first,
+        killed,
+        again,
+        stopped,
+        vmac_after_kill,
+        vmac_after_stop,
+    }
+}
+
+// Proves a killed `use_vmac` run as the reference 2.2.7: the killed run leaves its tables and
+// its VMAC; started again, the daemon adopts the VMAC without its VMAC map entry and rules
+// (VMAC_UP_BIT skips netlink_link_add_vmac), replaces the leftover tables with fresh VIP
+// ones as master, and at stop deletes the tables and the adopted VMAC (is_ours). Same
+// rulesets and VMAC presence under ours and the reference.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_use_vmac_nftables_killed_run_same_as_reference() {
+    let reference = vmac_kill_run("fwvkr", false);
+    let ours = vmac_kill_run("fwvko", true);
+    assert_eq!(
+        ours, reference,
+        "ours (left) and the reference (right) differ"
+    );
+    assert!(
+        ours.first.contains("\"vrrp.51\" : \"eth0\""),
+        "{}",
+        ours.first
+    );
+    assert!(!ours.again.contains("vmac_map"), "{}", ours.again);
+    assert!(ours.again.contains("ip saddr @vips drop"), "{}", ours.again);
+    assert!(ours.vmac_after_kill);
+    assert!(!ours.vmac_after_stop);
+    assert!(ours.stopped.trim().is_empty(), "{}", ours.stopped);
 }

@@ -59,7 +59,10 @@ pub static GLOBAL_DEFS: &[Kw] = &[
         "lab_static_ipaddress_default_interface_same_as_reference",
         "lab_default_interface_and_no_interface_verdicts_as_reference",
     ]),
-    s("disable_local_igmp").imp(&["lab_disable_local_igmp_same_as_reference"]),
+    s("disable_local_igmp").imp(&[
+        "lab_disable_local_igmp_same_as_reference",
+        "lab_interop_use_vmac_nftables_same_as_reference",
+    ]),
     s("lvs_timeouts").imp(&["vm_reload_sighup_diff_apply"]),
     s("lvs_flush").imp(&["vm_keywords_flags_persistence_groups_sorry_same_as_reference"]),
     s("lvs_flush_on_stop").imp(&[

@@ -90,7 +90,12 @@ static AUTH_HMAC: &[Kw] = &[
 
 /// Keywords inside `vrrp_instance`.
 pub static VRRP_INSTANCE: &[Kw] = &[
-    s("use_vmac").imp(&["lab_use_vmac", "lab_interop_use_vmac_same_as_reference"]),
+    s("use_vmac").imp(&[
+        "lab_use_vmac",
+        "lab_interop_use_vmac_same_as_reference",
+        "lab_interop_use_vmac_nftables_same_as_reference",
+        "lab_use_vmac_nftables_killed_run_same_as_reference",
+    ]),
     s("use_vmac_addr").imp(&["lab_interop_use_vmac_addr_same_as_reference"]),
     s("vmac_xmit_base").imp(&["lab_vmac_xmit_base_same_as_reference"]),
     s("use_ipvlan").imp(&["vm_use_ipvlan_as_reference"]),
