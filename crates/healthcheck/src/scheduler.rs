@@ -218,6 +218,9 @@ pub(crate) struct JobShared {
 impl JobShared {
     /// A shared job runs while at least one subscriber is enabled.
     pub(crate) fn enabled(&self) -> bool {
+        if self.disabled.is_empty() {
+            return !self.subscribers.is_empty();
+        }
         self.subscribers
             .iter()
             .any(|s| !self.disabled.contains(&s.id))
@@ -260,6 +263,15 @@ struct Inner {
 }
 
 impl Inner {
+    /// Tell the TCP engine whether `job` runs ([`JobShared::enabled`]) after its subscribers
+    /// changed: the engine keeps that flag with the job instead of locking the job's state
+    /// before every check.
+    fn sync_enabled(&self, job: &Job, sh: &JobShared) {
+        if let (JobRun::Engine(key), Engine::Running(tx)) = (&job.run, &self.engine) {
+            let _ = tx.send(crate::tcp_engine::Cmd::Enabled(*key, sh.enabled()));
+        }
+    }
+
     /// Stop a job's checks.
     fn stop(&self, run: JobRun) {
         match run {
@@ -368,6 +380,7 @@ impl Scheduler {
             // The job ran: this subscription's first check is behind it.
             sub.reported = sh.state.has_run();
             sh.subscribers.push(sub);
+            inner.sync_enabled(job, &sh);
             if sh.state.has_run() {
                 send_for(
                     &inner.tx,
@@ -503,6 +516,7 @@ impl Scheduler {
             if !enabled {
                 sh.disabled.push(id);
             }
+            inner.sync_enabled(job, &sh);
         }
     }
 
@@ -571,6 +585,7 @@ fn remove_locked(inner: &mut Inner, id: CheckId) {
             let mut sh = lock(&job.shared);
             sh.subscribers.retain(|s| s.id != id);
             sh.disabled.retain(|s| *s != id);
+            inner.sync_enabled(job, &sh);
             sh.subscribers.is_empty()
         }
         None => false,

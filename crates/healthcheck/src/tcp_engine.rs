@@ -5,8 +5,12 @@
 //! and one for its connect timeout, a wake-up, an I/O-driver registration and deregistration
 //! per check):
 //!
-//! * one timer heap for all the jobs (next start, or connect timeout while in flight), and one
-//!   tokio sleep for its earliest deadline;
+//! * one timer structure for all the jobs (next start, or connect timeout while in flight) and
+//!   one tokio sleep for its earliest deadline. Nearly every deadline is "now + one of a few
+//!   delays" (delay_loop, delay_before_retry, connect_timeout), so each such delay has a FIFO
+//!   queue, in deadline order by construction: scheduling and firing touch only the ends of a
+//!   queue (a binary heap of thousands of entries cost a cache miss per level on every pop);
+//!   other deadlines (the jittered first checks) go to a heap;
 //! * one epoll set of its own (its descriptor is registered once with the runtime): a socket is
 //!   added to it once, when it is created, and stays in it for its life; idle sockets are
 //!   reused (disconnected with `connect(AF_UNSPEC)`, as [`crate::net::TcpPool`] does), so a
@@ -22,10 +26,11 @@
 //!   the check delay_loop later with no state change.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use socket2::{Protocol, SockAddr, Socket, Type};
@@ -36,7 +41,7 @@ use tokio::time::Instant;
 use crate::net::{make_socket, TcpPool};
 use crate::result::{Failure, Phase};
 use crate::scheduler::{
-    finish_check, lock, no_descriptor, record_lateness, CheckSpec, Counters, JobShared, Transition,
+    finish_check, no_descriptor, record_lateness, CheckSpec, Counters, JobShared, Transition,
 };
 use crate::Status;
 
@@ -66,6 +71,8 @@ pub(crate) enum Cmd {
     },
     /// Stop a job (a check in flight is abandoned).
     Remove(u64),
+    /// Whether a job runs (false: all its subscribers are suspended, `ha_suspend`).
+    Enabled(u64, bool),
     /// Stop every job.
     Clear,
 }
@@ -88,10 +95,11 @@ pub(crate) fn start(
     let st = State {
         tx,
         counters,
-        slots: Vec::new(),
+        gens: Vec::new(),
+        jobs: Vec::new(),
         free: Vec::new(),
         by_key: HashMap::new(),
-        heap: BinaryHeap::new(),
+        timers: Timers::default(),
         owner: Vec::new(),
         idle: [Vec::new(), Vec::new()],
     };
@@ -110,28 +118,95 @@ struct EJob {
     spec: Arc<CheckSpec>,
     shared: Arc<Mutex<JobShared>>,
     dst: SocketAddr,
+    /// Some subscriber is not suspended ([`JobShared::enabled`], kept up to date by the
+    /// scheduler).
+    enabled: bool,
+    /// The spec's delay_loop and connect_timeout, at hand.
+    delay_loop: Duration,
+    connect_timeout: Duration,
     /// Plain socket (no bindto/bind_port/bind_if/fwmark): taken from and given back to the
     /// idle sockets.
     pooled: bool,
     flight: Option<Flight>,
 }
 
-struct Slot {
-    /// Bumped whenever the job's heap entry is replaced or the slot is emptied: a heap entry
-    /// with another generation is stale.
-    gen: u32,
-    job: Option<EJob>,
+/// A timer entry: (deadline, slot, generation).
+type Entry = (Instant, u32, u32);
+
+/// Most distinct delays given their own queue.
+const MAX_QUEUES: usize = 8;
+
+/// Deadlines: a FIFO queue per delay (pushed in deadline order), a heap for the rest.
+#[derive(Default)]
+struct Timers {
+    queues: Vec<(Duration, VecDeque<Entry>)>,
+    heap: BinaryHeap<Reverse<Entry>>,
+}
+
+impl Timers {
+    /// Add `now + delay`. `now` never goes back between calls (it is the clock's).
+    fn push(&mut self, now: Instant, delay: Duration, slot: u32, gen: u32) {
+        let e = (now + delay, slot, gen);
+        let q = match self.queues.iter().position(|(d, _)| *d == delay) {
+            Some(i) => Some(i),
+            None if self.queues.len() < MAX_QUEUES => {
+                self.queues.push((delay, VecDeque::new()));
+                Some(self.queues.len() - 1)
+            }
+            None => None,
+        };
+        if let Some(q) = q.map(|i| &mut self.queues[i].1) {
+            if q.back().is_none_or(|b| b.0 <= e.0) {
+                q.push_back(e);
+                return;
+            }
+        }
+        self.heap.push(Reverse(e));
+    }
+
+    /// Add an arbitrary deadline.
+    fn push_at(&mut self, when: Instant, slot: u32, gen: u32) {
+        self.heap.push(Reverse((when, slot, gen)));
+    }
+
+    /// The earliest deadline and where it is (`None`: the heap).
+    fn earliest(&self) -> Option<(Instant, Option<usize>)> {
+        let mut best = self.heap.peek().map(|Reverse(e)| (e.0, None));
+        for (i, (_, q)) in self.queues.iter().enumerate() {
+            if let Some(f) = q.front() {
+                if best.is_none_or(|(w, _)| f.0 < w) {
+                    best = Some((f.0, Some(i)));
+                }
+            }
+        }
+        best
+    }
+
+    /// Take the earliest entry if it is due at `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<Entry> {
+        let (when, at) = self.earliest()?;
+        if when > now {
+            return None;
+        }
+        match at {
+            Some(i) => self.queues[i].1.pop_front(),
+            None => self.heap.pop().map(|Reverse(e)| e),
+        }
+    }
 }
 
 struct State {
     tx: mpsc::UnboundedSender<Transition>,
     counters: Arc<Counters>,
-    slots: Vec<Slot>,
+    /// By slot: bumped whenever the job's timer entry is replaced or the slot is emptied (an
+    /// entry of another generation is stale). Apart from the jobs: a stale entry costs a look
+    /// at this dense array only.
+    gens: Vec<u32>,
+    jobs: Vec<Option<EJob>>,
     free: Vec<u32>,
     by_key: HashMap<u64, u32>,
-    /// (deadline, slot, generation): a job's next start, or its connect timeout while in
-    /// flight.
-    heap: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    /// A job's next start, or its connect timeout while in flight.
+    timers: Timers,
     /// By descriptor number: 1 + the slot whose check is in flight on it, 0 for none.
     owner: Vec<u32>,
     /// Idle sockets (in the epoll set, unconnected), IPv4 and IPv6.
@@ -151,7 +226,7 @@ async fn run(ep: AsyncFd<EpollFd>, mut st: State, mut rx: mpsc::UnboundedReceive
     let mut armed: Option<Instant> = None;
     loop {
         st.fire_due(&ep.get_ref().0);
-        let next = st.heap.peek().map(|Reverse((w, _, _))| *w);
+        let next = st.timers.earliest().map(|(w, _)| w);
         if let Some(w) = next {
             if armed != Some(w) {
                 sleep.as_mut().reset(w);
@@ -211,29 +286,38 @@ impl State {
                 let pooled = TcpPool::eligible(&spec.checker.conn);
                 let job = EJob {
                     key,
+                    dst,
+                    enabled: true,
+                    delay_loop: spec.params.delay_loop,
+                    connect_timeout: spec.checker.conn.connect_timeout,
                     spec,
                     shared,
-                    dst,
                     pooled,
                     flight: None,
                 };
                 let slot = match self.free.pop() {
                     Some(s) => {
-                        self.slots[s as usize].job = Some(job);
+                        self.jobs[s as usize] = Some(job);
                         s
                     }
                     None => {
-                        self.slots.push(Slot {
-                            gen: 0,
-                            job: Some(job),
-                        });
-                        (self.slots.len() - 1) as u32
+                        self.jobs.push(Some(job));
+                        self.gens.push(0);
+                        (self.jobs.len() - 1) as u32
                     }
                 };
                 self.by_key.insert(key, slot);
-                self.schedule(slot, first);
+                let gen = self.bump(slot);
+                self.timers.push_at(first, slot, gen);
             }
             Cmd::Remove(key) => self.remove(key),
+            Cmd::Enabled(key, on) => {
+                if let Some(&slot) = self.by_key.get(&key) {
+                    if let Some(job) = self.jobs[slot as usize].as_mut() {
+                        job.enabled = on;
+                    }
+                }
+            }
             Cmd::Clear => {
                 let keys: Vec<u64> = self.by_key.keys().copied().collect();
                 for k in keys {
@@ -247,9 +331,8 @@ impl State {
         let Some(slot) = self.by_key.remove(&key) else {
             return;
         };
-        let s = &mut self.slots[slot as usize];
-        s.gen = s.gen.wrapping_add(1);
-        if let Some(job) = s.job.take() {
+        self.bump(slot);
+        if let Some(job) = self.jobs[slot as usize].take() {
             debug_assert_eq!(job.key, key);
             if let Some(f) = job.flight {
                 self.disown(&f.sock);
@@ -258,11 +341,17 @@ impl State {
         self.free.push(slot);
     }
 
-    /// The job's (only) live heap entry is now `when`.
-    fn schedule(&mut self, slot: u32, when: Instant) {
-        let s = &mut self.slots[slot as usize];
-        s.gen = s.gen.wrapping_add(1);
-        self.heap.push(Reverse((when, slot, s.gen)));
+    /// A new generation for `slot` (its timer entries so far are stale).
+    fn bump(&mut self, slot: u32) -> u32 {
+        let g = &mut self.gens[slot as usize];
+        *g = g.wrapping_add(1);
+        *g
+    }
+
+    /// The job's (only) live timer entry is now `now + delay`.
+    fn schedule(&mut self, slot: u32, now: Instant, delay: Duration) {
+        let gen = self.bump(slot);
+        self.timers.push(now, delay, slot, gen);
     }
 
     fn disown(&mut self, sock: &Socket) {
@@ -275,20 +364,13 @@ impl State {
     fn fire_due(&mut self, ep: &Epoll) {
         loop {
             let now = Instant::now();
-            let Some(&Reverse((when, slot, gen))) = self.heap.peek() else {
+            let Some((when, slot, gen)) = self.timers.pop_due(now) else {
                 return;
             };
-            if when > now {
-                return;
-            }
-            self.heap.pop();
-            let Some(s) = self.slots.get_mut(slot as usize) else {
-                continue;
-            };
-            if s.gen != gen {
+            if self.gens.get(slot as usize) != Some(&gen) {
                 continue;
             }
-            let Some(job) = s.job.as_mut() else {
+            let Some(job) = self.jobs[slot as usize].as_mut() else {
                 continue;
             };
             match job.flight.take() {
@@ -309,13 +391,13 @@ impl State {
 
     fn begin(&mut self, ep: &Epoll, slot: u32, when: Instant, now: Instant) {
         record_lateness(&self.counters, now.saturating_duration_since(when));
-        let Some(job) = self.slots[slot as usize].job.as_ref() else {
+        let Some(job) = self.jobs[slot as usize].as_ref() else {
             return;
         };
-        let delay_loop = job.spec.params.delay_loop;
-        if !lock(&job.shared).enabled() {
+        let delay_loop = job.delay_loop;
+        if !job.enabled {
             // Suspended: keep the state, look again after delay_loop (keepalived).
-            self.schedule(slot, now + delay_loop);
+            self.schedule(slot, now, delay_loop);
             return;
         }
         let dst = job.dst;
@@ -348,7 +430,7 @@ impl State {
                     // Not a verdict on the real server: no state change, try again
                     // delay_loop later (keepalived).
                     no_descriptor(&self.counters, &f, delay_loop);
-                    self.schedule(slot, now + delay_loop);
+                    self.schedule(slot, now, delay_loop);
                     return;
                 }
                 Err(f) => {
@@ -365,11 +447,11 @@ impl State {
                     self.owner.resize(fd + 1, 0);
                 }
                 self.owner[fd] = slot + 1;
-                let timeout = now + job.spec.checker.conn.connect_timeout;
-                if let Some(job) = self.slots[slot as usize].job.as_mut() {
+                let timeout = job.connect_timeout;
+                if let Some(job) = self.jobs[slot as usize].as_mut() {
                     job.flight = Some(Flight { sock, started: now });
                 }
-                self.schedule(slot, timeout);
+                self.schedule(slot, now, timeout);
             }
             Err(e) => self.complete(
                 slot,
@@ -391,11 +473,7 @@ impl State {
             return;
         }
         let slot = o - 1;
-        let Some(job) = self
-            .slots
-            .get_mut(slot as usize)
-            .and_then(|s| s.job.as_mut())
-        else {
+        let Some(job) = self.jobs.get_mut(slot as usize).and_then(|j| j.as_mut()) else {
             return;
         };
         let Some(f) = job.flight.take() else {
@@ -414,7 +492,7 @@ impl State {
     /// A check of `slot` ended with `status`; `sock` is its connected socket (a socket that
     /// failed to connect is closed).
     fn complete(&mut self, slot: u32, status: Status, started: Instant, sock: Option<Socket>) {
-        let Some(job) = self.slots[slot as usize].job.as_ref() else {
+        let Some(job) = self.jobs[slot as usize].as_ref() else {
             return;
         };
         if let Some(s) = sock {
@@ -442,6 +520,6 @@ impl State {
             started,
             latency,
         );
-        self.schedule(slot, now + next);
+        self.schedule(slot, now, next);
     }
 }

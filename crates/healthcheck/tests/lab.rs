@@ -1104,7 +1104,7 @@ fn lab_scheduler_detects_failure_and_recovery() {
 // Proves the scheduler's TCP engine (one task, one epoll set, reused sockets for all TCP_CHECK
 // jobs) gives each job its own verdict on every check: up, refused (IPv4 and IPv6), connect
 // timeout towards a silent address, up with a bindto socket (not pooled); a job shared by two
-// subscriptions runs once; after shutdown no check runs; and every connection was reset: none
+// subscriptions runs once; a suspended job (ha_suspend) makes no check; after shutdown no check runs; and every connection was reset: none
 // left established or in TIME_WAIT on the checker's side.
 #[test]
 #[ignore = "lab: needs root and network namespaces"]
@@ -1141,7 +1141,10 @@ fn lab_scheduler_tcp_engine_verdicts() {
         s.add(4, spec(v6, "10.0.0.2:80")).unwrap();
         s.add(5, spec(bound, "10.0.0.2:80")).unwrap();
         s.add(6, spec(tcp(), "10.0.0.2:80")).unwrap();
-        assert_eq!(s.stats().jobs, 5, "ids 1 and 6 share a job");
+        s.add(7, spec(checker(CheckKind::Tcp, 600), "10.0.0.2:80"))
+            .unwrap();
+        s.set_enabled(7, false);
+        assert_eq!(s.stats().jobs, 6, "ids 1 and 6 share a job");
         let mut got: std::collections::BTreeMap<u64, Vec<(bool, Option<Failure>)>> =
             Default::default();
         let end = tokio::time::Instant::now() + Duration::from_millis(3300);
@@ -1157,6 +1160,7 @@ fn lab_scheduler_tcp_engine_verdicts() {
         got
     });
     let n = |id: u64| got.get(&id).map_or(0, Vec::len);
+    assert_eq!(n(7), 0, "a suspended job makes no check: {got:?}");
     for id in 1..=6 {
         // One check per second; the silent address's take connect_timeout (0.5 s) + 1 s each.
         let want = if id == 3 { 2..=4 } else { 3..=5 };
@@ -1175,7 +1179,22 @@ fn lab_scheduler_tcp_engine_verdicts() {
     };
     all(1, (true, None));
     all(2, (false, Some(Failure::Refused)));
-    all(3, (false, Some(Failure::Timeout(Phase::Connect))));
+    // No neighbour answers for 10.0.0.99: connect timeouts, and once the kernel gave up on its
+    // address resolution (about 3 s) EHOSTUNREACH, as for any TCP_CHECK.
+    assert!(
+        got[&3].iter().all(|(up, r)| !up
+            && matches!(
+                r,
+                Some(Failure::Timeout(Phase::Connect))
+                    | Some(Failure::Network {
+                        errno: Some(libc::EHOSTUNREACH),
+                        ..
+                    })
+            )),
+        "id 3: {:?}",
+        got[&3]
+    );
+    assert_eq!(got[&3][0], (false, Some(Failure::Timeout(Phase::Connect))));
     all(4, (false, Some(Failure::Refused)));
     all(5, (true, None));
     all(6, (true, None));
