@@ -1,8 +1,10 @@
 //! Runs every check concurrently on the current tokio runtime.
 //!
-//! * one task per *distinct* [`CheckSpec`] (checker + target + params): an identical check of the
+//! * one job per *distinct* [`CheckSpec`] (checker + target + params): an identical check of the
 //!   same real server shared by several virtual servers runs once and its transitions are
-//!   fanned out to every subscribed [`CheckId`];
+//!   fanned out to every subscribed [`CheckId`]. A TCP_CHECK job runs in the scheduler's TCP
+//!   engine (`tcp_engine`: one task, one timer structure and one epoll set for all of them,
+//!   sockets reused); any other job is a task of its own;
 //! * jittered starts: the first check of a job starts at a random point of `[0, warmup]`
 //!   (keepalived: `warmup * random() / RAND_MAX`, warmup defaulting to delay_loop), so there is
 //!   no start-up burst;
