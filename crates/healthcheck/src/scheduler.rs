@@ -522,6 +522,11 @@ impl Scheduler {
         }
     }
 
+    /// The spec subscription `id` runs (shared with its job: no copy).
+    pub fn spec(&self, id: CheckId) -> Option<Arc<CheckSpec>> {
+        lock(&self.inner).by_id.get(&id).cloned()
+    }
+
     /// Current (up, weight) of the job `id` is subscribed to.
     pub fn state(&self, id: CheckId) -> Option<(bool, Option<WeightAdjust>)> {
         let inner = lock(&self.inner);
