@@ -61,6 +61,7 @@ pub mod smtp;
 mod sock;
 pub mod state;
 mod tcp;
+mod tcp_engine;
 pub mod tls;
 pub mod udp;
 

@@ -1,8 +1,10 @@
 //! Runs every check concurrently on the current tokio runtime.
 //!
-//! * one task per *distinct* [`CheckSpec`] (checker + target + params): an identical check of the
+//! * one job per *distinct* [`CheckSpec`] (checker + target + params): an identical check of the
 //!   same real server shared by several virtual servers runs once and its transitions are
-//!   fanned out to every subscribed [`CheckId`];
+//!   fanned out to every subscribed [`CheckId`]. A TCP_CHECK job runs in the scheduler's TCP
+//!   engine (`tcp_engine`: one task, one timer structure and one epoll set for all of them,
+//!   sockets reused); any other job is a task of its own;
 //! * jittered starts: the first check of a job starts at a random point of `[0, warmup]`
 //!   (keepalived: `warmup * random() / RAND_MAX`, warmup defaulting to delay_loop), so there is
 //!   no start-up burst;
@@ -174,7 +176,7 @@ pub fn lateness_bucket_upper_us(b: usize) -> u64 {
 
 const BUCKETS: usize = 4 * 62;
 
-struct Counters {
+pub(crate) struct Counters {
     checks_run: AtomicU64,
     lateness: Vec<AtomicU64>,
     /// Checks not run because no descriptor was left for their socket (rescheduled).
@@ -208,7 +210,7 @@ impl Sub {
     }
 }
 
-struct JobShared {
+pub(crate) struct JobShared {
     subscribers: Vec<Sub>,
     /// Subscribers suspended with [`Scheduler::set_enabled`] (keepalived's `ha_suspend`).
     disabled: Vec<CheckId>,
@@ -217,7 +219,10 @@ struct JobShared {
 
 impl JobShared {
     /// A shared job runs while at least one subscriber is enabled.
-    fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
+        if self.disabled.is_empty() {
+            return !self.subscribers.is_empty();
+        }
         self.subscribers
             .iter()
             .any(|s| !self.disabled.contains(&s.id))
@@ -226,7 +231,25 @@ impl JobShared {
 
 struct Job {
     shared: Arc<Mutex<JobShared>>,
-    task: JoinHandle<()>,
+    run: JobRun,
+}
+
+/// How a job runs.
+enum JobRun {
+    /// Its own task.
+    Task(JoinHandle<()>),
+    /// A TCP_CHECK job of the TCP engine ([`crate::tcp_engine`]), under this key.
+    Engine(u64),
+}
+
+/// The TCP engine of a scheduler.
+enum Engine {
+    /// Not started yet: its epoll set.
+    Idle(nix::sys::epoll::Epoll),
+    /// Running: its commands.
+    Running(mpsc::UnboundedSender<crate::tcp_engine::Cmd>),
+    /// Unavailable: TCP checks run as tasks.
+    Off,
 }
 
 struct Inner {
@@ -236,6 +259,32 @@ struct Inner {
     /// task.
     jobs: HashMap<Arc<CheckSpec>, Job>,
     by_id: HashMap<CheckId, Arc<CheckSpec>>,
+    engine: Engine,
+    /// The next engine job key.
+    next_key: u64,
+}
+
+impl Inner {
+    /// Tell the TCP engine whether `job` runs ([`JobShared::enabled`]) after its subscribers
+    /// changed: the engine keeps that flag with the job instead of locking the job's state
+    /// before every check.
+    fn sync_enabled(&self, job: &Job, sh: &JobShared) {
+        if let (JobRun::Engine(key), Engine::Running(tx)) = (&job.run, &self.engine) {
+            let _ = tx.send(crate::tcp_engine::Cmd::Enabled(*key, sh.enabled()));
+        }
+    }
+
+    /// Stop a job's checks.
+    fn stop(&self, run: JobRun) {
+        match run {
+            JobRun::Task(t) => t.abort(),
+            JobRun::Engine(key) => {
+                if let Engine::Running(tx) = &self.engine {
+                    let _ = tx.send(crate::tcp_engine::Cmd::Remove(key));
+                }
+            }
+        }
+    }
 }
 
 /// The check scheduler. Cheap to clone (shared handle).
@@ -254,7 +303,7 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of our short critical sections cannot leave the data
     // inconsistent in a way that matters more than stopping all health checks would.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -298,6 +347,11 @@ impl Scheduler {
                 tx,
                 jobs: HashMap::new(),
                 by_id: HashMap::new(),
+                engine: match crate::tcp_engine::new_epoll() {
+                    Some(ep) => Engine::Idle(ep),
+                    None => Engine::Off,
+                },
+                next_key: 0,
             })),
             counters: Arc::new(counters),
             random: RandomState::new(),
@@ -328,6 +382,7 @@ impl Scheduler {
             // The job ran: this subscription's first check is behind it.
             sub.reported = sh.state.has_run();
             sh.subscribers.push(sub);
+            inner.sync_enabled(job, &sh);
             if sh.state.has_run() {
                 send_for(
                     &inner.tx,
@@ -353,6 +408,38 @@ impl Scheduler {
             },
         }));
         let jitter = self.jitter(&spec, id);
+        if matches!(spec.checker.kind, CheckKind::Tcp) {
+            if let Engine::Idle(_) = inner.engine {
+                inner.engine = match std::mem::replace(&mut inner.engine, Engine::Off) {
+                    Engine::Idle(ep) => match crate::tcp_engine::start(
+                        &handle,
+                        ep,
+                        inner.tx.clone(),
+                        self.counters.clone(),
+                    ) {
+                        Some(tx) => Engine::Running(tx),
+                        None => Engine::Off,
+                    },
+                    other => other,
+                };
+            }
+            if let Engine::Running(tx) = &inner.engine {
+                let key = inner.next_key;
+                let cmd = crate::tcp_engine::Cmd::Add {
+                    key,
+                    spec: spec.clone(),
+                    shared: shared.clone(),
+                    first: Instant::now() + jitter,
+                };
+                if tx.send(cmd).is_ok() {
+                    inner.next_key += 1;
+                    let run = JobRun::Engine(key);
+                    inner.jobs.insert(spec, Job { shared, run });
+                    return Ok(());
+                }
+                inner.engine = Engine::Off;
+            }
+        }
         let task = handle.spawn(run_job(
             inner.ctx.clone(),
             spec.clone(),
@@ -361,7 +448,8 @@ impl Scheduler {
             self.counters.clone(),
             jitter,
         ));
-        inner.jobs.insert(spec, Job { shared, task });
+        let run = JobRun::Task(task);
+        inner.jobs.insert(spec, Job { shared, run });
         Ok(())
     }
 
@@ -430,7 +518,13 @@ impl Scheduler {
             if !enabled {
                 sh.disabled.push(id);
             }
+            inner.sync_enabled(job, &sh);
         }
+    }
+
+    /// The spec subscription `id` runs (shared with its job: no copy).
+    pub fn spec(&self, id: CheckId) -> Option<Arc<CheckSpec>> {
+        lock(&self.inner).by_id.get(&id).cloned()
     }
 
     /// Current (up, weight) of the job `id` is subscribed to.
@@ -462,8 +556,14 @@ impl Scheduler {
     /// Stop every job (subscriptions are dropped).
     pub fn shutdown(&self) {
         let mut inner = lock(&self.inner);
-        for (_, job) in inner.jobs.drain() {
-            job.task.abort();
+        let jobs: Vec<Job> = inner.jobs.drain().map(|(_, j)| j).collect();
+        for job in jobs {
+            if let JobRun::Task(t) = job.run {
+                t.abort();
+            }
+        }
+        if let Engine::Running(tx) = &inner.engine {
+            let _ = tx.send(crate::tcp_engine::Cmd::Clear);
         }
         inner.by_id.clear();
     }
@@ -492,18 +592,19 @@ fn remove_locked(inner: &mut Inner, id: CheckId) {
             let mut sh = lock(&job.shared);
             sh.subscribers.retain(|s| s.id != id);
             sh.disabled.retain(|s| *s != id);
+            inner.sync_enabled(job, &sh);
             sh.subscribers.is_empty()
         }
         None => false,
     };
     if empty {
         if let Some(job) = inner.jobs.remove(&spec) {
-            job.task.abort();
+            inner.stop(job.run);
         }
     }
 }
 
-fn record_lateness(c: &Counters, late: Duration) {
+pub(crate) fn record_lateness(c: &Counters, late: Duration) {
     let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
     if let Some(b) = c.lateness.get(lateness_bucket(us).min(BUCKETS - 1)) {
         b.fetch_add(1, Ordering::Relaxed);
@@ -517,7 +618,7 @@ const NO_DESCRIPTOR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A check found no descriptor for its socket (keepalived: "TCP connect fail to create socket.
 /// Rescheduling."): counted, logged at most once per [`NO_DESCRIPTOR_LOG_INTERVAL`].
-fn no_descriptor(c: &Counters, f: &Failure, delay: Duration) {
+pub(crate) fn no_descriptor(c: &Counters, f: &Failure, delay: Duration) {
     c.no_descriptor.fetch_add(1, Ordering::Relaxed);
     let now = Instant::now();
     let mut g = lock(&c.no_descriptor_log);
@@ -576,85 +677,102 @@ async fn run_job(
             }
         }
         let latency = started.elapsed();
-        counters.checks_run.fetch_add(1, Ordering::Relaxed);
-        let (step, ids) = {
-            let mut sh = lock(&shared);
-            let mode = counters.report_checks.load(Ordering::Relaxed);
-            let ok = res.status.is_up();
-            let reason = match &res.status {
-                crate::Status::Down(f) => Some(f),
+        let next = finish_check(
+            &spec,
+            &shared,
+            &tx,
+            &counters,
+            &res.status,
+            started,
+            latency,
+        );
+        deadline = Instant::now() + next;
+    }
+}
+
+/// Account for one completed check of the job (`spec`, `shared`): every subscription's tally,
+/// the `Checked` reports asked for, the state machine's step and its transitions. Returns the
+/// delay before the job's next check.
+pub(crate) fn finish_check(
+    spec: &CheckSpec,
+    shared: &Mutex<JobShared>,
+    tx: &mpsc::UnboundedSender<Transition>,
+    counters: &Counters,
+    status: &crate::Status,
+    started: Instant,
+    latency: Duration,
+) -> Duration {
+    counters.checks_run.fetch_add(1, Ordering::Relaxed);
+    let (step, ids) = {
+        let mut sh = lock(shared);
+        let mode = counters.report_checks.load(Ordering::Relaxed);
+        let ok = status.is_up();
+        let reason = match status {
+            crate::Status::Down(f) => Some(f),
+            _ => None,
+        };
+        for sub in &mut sh.subscribers {
+            if ok {
+                sub.tally.ok += 1;
+            } else {
+                sub.tally.failed += 1;
+            }
+            sub.tally.last = Some(LastCheck {
+                ok,
+                latency,
+                reason: reason.cloned(),
+                at: started,
+            });
+            let first = !sub.reported;
+            sub.reported = true;
+            if mode == REPORT_EVERY || (mode == REPORT_FIRST && first) {
+                let _ = tx.send(Transition {
+                    id: sub.id,
+                    up: ok,
+                    weight: None,
+                    reason: reason.cloned(),
+                    kind: TransitionKind::Checked,
+                    latency,
+                });
+            }
+        }
+        let step = sh.state.on_result(status);
+        // Most checks change nothing: copy the subscribers only when there is a report.
+        let report = match &step.event {
+            Event::Nothing => false,
+            Event::Tolerated { .. } | Event::StillDown(_) => spec.params.log_all_failures,
+            Event::Changed { .. } | Event::Confirmed { .. } => true,
+        };
+        let ids: Vec<CheckId> = if report {
+            sh.subscribers.iter().map(|s| s.id).collect()
+        } else {
+            Vec::new()
+        };
+        (step, ids)
+    };
+    match step.event {
+        Event::Changed { up, weight, reason } => {
+            send_for(tx, &ids, up, weight, reason, TransitionKind::Changed)
+        }
+        Event::Confirmed { up } => {
+            let reason = match status {
+                crate::Status::Down(f) => Some(f.clone()),
                 _ => None,
             };
-            for sub in &mut sh.subscribers {
-                if ok {
-                    sub.tally.ok += 1;
-                } else {
-                    sub.tally.failed += 1;
-                }
-                sub.tally.last = Some(LastCheck {
-                    ok,
-                    latency,
-                    reason: reason.cloned(),
-                    at: started,
-                });
-                let first = !sub.reported;
-                sub.reported = true;
-                if mode == REPORT_EVERY || (mode == REPORT_FIRST && first) {
-                    let _ = tx.send(Transition {
-                        id: sub.id,
-                        up: ok,
-                        weight: None,
-                        reason: reason.cloned(),
-                        kind: TransitionKind::Checked,
-                        latency,
-                    });
-                }
-            }
-            let step = sh.state.on_result(&res.status);
-            // Most checks change nothing: copy the subscribers only when there is a report.
-            let report = match &step.event {
-                Event::Nothing => false,
-                Event::Tolerated { .. } | Event::StillDown(_) => spec.params.log_all_failures,
-                Event::Changed { .. } | Event::Confirmed { .. } => true,
-            };
-            let ids: Vec<CheckId> = if report {
-                sh.subscribers.iter().map(|s| s.id).collect()
-            } else {
-                Vec::new()
-            };
-            (step, ids)
-        };
-        match step.event {
-            Event::Changed { up, weight, reason } => {
-                send_for(&tx, &ids, up, weight, reason, TransitionKind::Changed)
-            }
-            Event::Confirmed { up } => {
-                let reason = match &res.status {
-                    crate::Status::Down(f) => Some(f.clone()),
-                    _ => None,
-                };
-                send_for(&tx, &ids, up, None, reason, TransitionKind::Confirmed)
-            }
-            Event::Tolerated { reason, .. } | Event::StillDown(reason) => {
-                if spec.params.log_all_failures {
-                    let (up, w) = {
-                        let sh = lock(&shared);
-                        (sh.state.is_up(), sh.state.weight())
-                    };
-                    send_for(
-                        &tx,
-                        &ids,
-                        up,
-                        w,
-                        Some(reason),
-                        TransitionKind::FailureLogged,
-                    )
-                }
-            }
-            Event::Nothing => {}
+            send_for(tx, &ids, up, None, reason, TransitionKind::Confirmed)
         }
-        deadline = Instant::now() + step.next_delay;
+        Event::Tolerated { reason, .. } | Event::StillDown(reason) => {
+            if spec.params.log_all_failures {
+                let (up, w) = {
+                    let sh = lock(shared);
+                    (sh.state.is_up(), sh.state.weight())
+                };
+                send_for(tx, &ids, up, w, Some(reason), TransitionKind::FailureLogged)
+            }
+        }
+        Event::Nothing => {}
     }
+    step.next_delay
 }
 
 #[cfg(test)]

@@ -1101,6 +1101,108 @@ fn lab_scheduler_detects_failure_and_recovery() {
     drop(e.lab);
 }
 
+// Proves the scheduler's TCP engine (one task, one epoll set, reused sockets for all TCP_CHECK
+// jobs) gives each job its own verdict on every check: up, refused (IPv4 and IPv6), connect
+// timeout towards a silent address, up with a bindto socket (not pooled); a job shared by two
+// subscriptions runs once; a suspended job (ha_suspend) makes no check; after shutdown no check runs; and every connection was reset: none
+// left established or in TIME_WAIT on the checker's side.
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn lab_scheduler_tcp_engine_verdicts() {
+    let e = env("tcpeng");
+    let _p = serve(&e, &["http", SRV, "80"]);
+    wait_tcp(&e, "10.0.0.2:80");
+    let left = || {
+        e.cli
+            .run_ok(&["ss", "-Htn", "state", "established", "state", "time-wait"])
+            .unwrap()
+    };
+    let before = left();
+    let got = in_ns(&e.cli, || async {
+        let (s, mut rx) = Scheduler::new(CheckContext::new(Limits::default()).unwrap());
+        s.report_every_check(true);
+        let spec = |c: Checker, t: &str| {
+            let mut params = CheckParams::keepalived_defaults(&c.kind, Duration::from_secs(1));
+            params.warmup = Duration::ZERO;
+            CheckSpec {
+                checker: c,
+                target: target(t),
+                params,
+            }
+        };
+        let tcp = || checker(CheckKind::Tcp, 500);
+        let mut v6 = tcp();
+        v6.conn.connect_ip = Some("fd00::2".parse().unwrap());
+        let mut bound = tcp();
+        bound.conn.bindto = Some("10.0.0.1".parse().unwrap());
+        s.add(1, spec(tcp(), "10.0.0.2:80")).unwrap();
+        s.add(2, spec(tcp(), "10.0.0.2:90")).unwrap();
+        s.add(3, spec(tcp(), "10.0.0.99:80")).unwrap();
+        s.add(4, spec(v6, "10.0.0.2:80")).unwrap();
+        s.add(5, spec(bound, "10.0.0.2:80")).unwrap();
+        s.add(6, spec(tcp(), "10.0.0.2:80")).unwrap();
+        s.add(7, spec(checker(CheckKind::Tcp, 600), "10.0.0.2:80"))
+            .unwrap();
+        s.set_enabled(7, false);
+        assert_eq!(s.stats().jobs, 6, "ids 1 and 6 share a job");
+        let mut got: std::collections::BTreeMap<u64, Vec<(bool, Option<Failure>)>> =
+            Default::default();
+        let end = tokio::time::Instant::now() + Duration::from_millis(3300);
+        while let Ok(Some(t)) = tokio::time::timeout_at(end, rx.recv()).await {
+            if t.kind == TransitionKind::Checked {
+                got.entry(t.id).or_default().push((t.up, t.reason));
+            }
+        }
+        let runs = s.stats().checks_run;
+        s.shutdown();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(s.stats().checks_run, runs, "no check after shutdown");
+        got
+    });
+    let n = |id: u64| got.get(&id).map_or(0, Vec::len);
+    assert_eq!(n(7), 0, "a suspended job makes no check: {got:?}");
+    for id in 1..=6 {
+        // One check per second; the silent address's take connect_timeout (0.5 s) + 1 s each.
+        let want = if id == 3 { 2..=4 } else { 3..=5 };
+        assert!(
+            want.contains(&n(id)),
+            "id {id}: {} checks in 3.3 s: {got:?}",
+            n(id)
+        );
+    }
+    let all = |id: u64, want: (bool, Option<Failure>)| {
+        assert!(
+            got[&id].iter().all(|g| *g == want),
+            "id {id}: {:?}",
+            got[&id]
+        );
+    };
+    all(1, (true, None));
+    all(2, (false, Some(Failure::Refused)));
+    // No neighbour answers for 10.0.0.99: connect timeouts, and once the kernel gave up on its
+    // address resolution (about 3 s) EHOSTUNREACH, as for any TCP_CHECK.
+    assert!(
+        got[&3].iter().all(|(up, r)| !up
+            && matches!(
+                r,
+                Some(Failure::Timeout(Phase::Connect))
+                    | Some(Failure::Network {
+                        errno: Some(libc::EHOSTUNREACH),
+                        ..
+                    })
+            )),
+        "id 3: {:?}",
+        got[&3]
+    );
+    assert_eq!(got[&3][0], (false, Some(Failure::Timeout(Phase::Connect))));
+    all(4, (false, Some(Failure::Refused)));
+    all(5, (true, None));
+    all(6, (true, None));
+    assert_eq!(n(1), n(6), "one job for ids 1 and 6");
+    assert_eq!(left(), before, "connections left on the checker side");
+    drop(e.lab);
+}
+
 // Proves MISC_CHECK runs the script as the configured user (setuid to nobody) with
 // script security on, and that misc_dynamic weights and timeouts work for real processes.
 #[test]

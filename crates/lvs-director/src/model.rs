@@ -787,7 +787,9 @@ pub fn compile(cfg: &cp::Config) -> (DirectorConfig, Vec<String>) {
             dest.upper_threshold = rs.uthreshold.unwrap_or(0);
             dest.lower_threshold = rs.lthreshold.unwrap_or(0);
             let target = SocketAddr::new(rs.addr, if rs.port.is_some() { port } else { dport });
-            let mut checks = Vec::new();
+            // Sized for one spec per checker (SMTP_CHECK hosts add more): a Vec grown from
+            // empty keeps room for 4 specs (over 1 kB) per real server.
+            let mut checks = Vec::with_capacity(rs.checkers.len());
             let mut bfd_checks: Vec<BfdCheckSpec> = Vec::new();
             for c in &rs.checkers {
                 if let cp::CheckerKind::Bfd(b) = &c.kind {
