@@ -142,7 +142,7 @@ fn reload_uses_the_workers_read_ahead() {
     )
     .unwrap();
     d.signal(libc::SIGHUP);
-    assert!(d.wait_log("Reload finished", T), "{}", d.log_text());
+    assert!(d.wait_log("Reload complete", T), "{}", d.log_text());
     let log = d.log_text();
     assert_eq!(
         log.matches("Reload: using the configuration read ahead")
