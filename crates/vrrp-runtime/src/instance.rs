@@ -574,29 +574,16 @@ impl Rt {
             if v.ipvlan.is_none()
                 && (spec.family == Family::V6 || !config.global.disable_local_igmp)
             {
-                let base_ll = self.kernel.base_link_local(link.index);
-                let m = crate::firewall_ipt::IptVmac {
-                    ifname: vlink.name.clone(),
-                    v6: spec.family == Family::V6,
-                    other_family: other_family_evip,
-                    base_ll,
-                };
-                if self.kernel.ipt_add_vmac(&m, created) {
-                    ipt_vmacs.push(m);
-                }
-                // keepalived 2.2.7 (netlink_link_add_vmac → nft_add_vmac): the nftables
-                // backend's VMAC map and rules, for a VMAC created here (one found from an
-                // earlier run is adopted without: VMAC_UP_BIT skips netlink_link_add_vmac).
-                let m = crate::firewall::NftVmac {
-                    ifname: vlink.name.clone(),
-                    index: vlink.index,
-                    base_index: link.index,
-                    v6: spec.family == Family::V6,
-                    other_family: other_family_evip,
-                };
-                if self.kernel.nft_add_vmac(&m, created) {
-                    nft_vmacs.push(m);
-                }
+                let (ipt, nft) = self.kernel.add_vmac_drops(
+                    &vlink.name,
+                    vlink.index,
+                    link.index,
+                    spec.family == Family::V6,
+                    other_family_evip,
+                    created,
+                );
+                ipt_vmacs.extend(ipt);
+                nft_vmacs.extend(nft);
             }
             // use_ipvlan: keepalived 2.2.7 keeps the VIPs (and their GARPs) on the base
             // interface; only the adverts leave from the ipvlan.
@@ -711,27 +698,18 @@ impl Rt {
             match made {
                 Ok((l, created)) => {
                     if av.family == Family::V6 || !config.global.disable_local_igmp {
-                        let m = crate::firewall_ipt::IptVmac {
-                            ifname: l.name.clone(),
-                            v6: av.family == Family::V6,
-                            other_family: false,
-                            base_ll: self.kernel.base_link_local(base.index),
-                        };
-                        if self.kernel.ipt_add_vmac(&m, created) {
-                            ipt_vmacs.push(m);
-                        }
                         // keepalived 2.2.7 creates address VMACs with netlink_link_add_vmac
-                        // too (a dummy instance of the address's family): nft_add_vmac.
-                        let m = crate::firewall::NftVmac {
-                            ifname: l.name.clone(),
-                            index: l.index,
-                            base_index: base.index,
-                            v6: av.family == Family::V6,
-                            other_family: false,
-                        };
-                        if self.kernel.nft_add_vmac(&m, created) {
-                            nft_vmacs.push(m);
-                        }
+                        // too (a dummy instance of the address's family).
+                        let (ipt, nft) = self.kernel.add_vmac_drops(
+                            &l.name,
+                            l.index,
+                            base.index,
+                            av.family == Family::V6,
+                            false,
+                            created,
+                        );
+                        ipt_vmacs.extend(ipt);
+                        nft_vmacs.extend(nft);
                     }
                     let packet = crate::io::garp_socket(l.index)
                         .map_err(|e| {

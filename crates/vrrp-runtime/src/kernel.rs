@@ -431,6 +431,41 @@ impl Kernel {
         }
     }
 
+    /// The firewall drops of VMAC `ifname` (index `index` on base `base_index`), as keepalived's
+    /// netlink_link_add_vmac sets them up: the iptables backend's (2.4.3) or the nftables
+    /// backend's (2.2.7 nft_add_vmac) IGMP/MLD/ND rules. `add`: for a VMAC created here (one
+    /// found from an earlier run is adopted without them: VMAC_UP_BIT). What was set up, to be
+    /// removed with the VMAC.
+    pub(crate) fn add_vmac_drops(
+        &mut self,
+        ifname: &str,
+        index: u32,
+        base_index: u32,
+        v6: bool,
+        other_family: bool,
+        add: bool,
+    ) -> (
+        Option<crate::firewall_ipt::IptVmac>,
+        Option<crate::firewall::NftVmac>,
+    ) {
+        let ipt = crate::firewall_ipt::IptVmac {
+            ifname: ifname.to_string(),
+            v6,
+            other_family,
+            base_ll: self.base_link_local(base_index),
+        };
+        let ipt = self.ipt_add_vmac(&ipt, add).then_some(ipt);
+        let nft = crate::firewall::NftVmac {
+            ifname: ifname.to_string(),
+            index,
+            base_index,
+            v6,
+            other_family,
+        };
+        let nft = self.nft_add_vmac(&nft, add).then_some(nft);
+        (ipt, nft)
+    }
+
     /// keepalived's `firewall_add_vmac` for the iptables backend (with an OUT chain), for a
     /// VMAC created here (`add`); a VMAC found from an earlier run is adopted without it, as
     /// keepalived (VMAC_UP_BIT) does. Whether the VMAC is to have `firewall_remove_vmac` before
