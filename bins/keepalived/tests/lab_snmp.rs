@@ -292,7 +292,12 @@ fn start_trapd(host: &Host, dir: &Path) -> Proc {
             "udp:127.0.0.1:16162",
         ])
         .expect("snmptrapd (apt-get install snmptrapd)");
-    std::thread::sleep(Duration::from_millis(500));
+    // Listening once it logs its start (loading its MIBs can take longer than a fixed wait).
+    let started = wait_until(Duration::from_secs(20), || {
+        std::thread::sleep(Duration::from_millis(20));
+        p.output_so_far().contains("NET-SNMP version")
+    });
+    assert!(started.is_ok(), "snmptrapd started:\n{}", p.output_so_far());
     p
 }
 
